@@ -1,0 +1,96 @@
+"""Landmarks: what pose extraction gives, per video frame, in MediaPipe's conventions.
+
+image: normalised image coordinates (x right, y down, in [0, 1] inside the frame; z MediaPipe's relative depth).
+world: MediaPipe's world landmarks, metres, origin between the hips, x to the image's right, y down, z away
+from the camera. Frames where no person was found have detected=False and NaN coordinates.
+Saved as .npz so that later stages can rerun without extracting again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# The 33 BlazePose landmarks, in MediaPipe's order.
+POSE_LANDMARKS: tuple[str, ...] = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
+    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)
+LM = {name: i for i, name in enumerate(POSE_LANDMARKS)}
+
+# The 21 MediaPipe hand landmarks.
+HAND_LANDMARKS: tuple[str, ...] = (
+    "wrist", "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip", "index_mcp", "index_pip", "index_dip",
+    "index_tip", "middle_mcp", "middle_pip", "middle_dip", "middle_tip", "ring_mcp", "ring_pip", "ring_dip",
+    "ring_tip", "pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip",
+)
+
+# Each landmark's mirror image, for left/right swaps and mirroring.
+MIRROR = np.array(
+    [LM[n.replace("left", "@").replace("right", "left").replace("@", "right")] for n in POSE_LANDMARKS]
+)
+
+
+@dataclass
+class Landmarks:
+    times: np.ndarray  # (T,) seconds from the start of the video
+    image: np.ndarray  # (T, 33, 3)
+    world: np.ndarray  # (T, 33, 3)
+    visibility: np.ndarray  # (T, 33) in [0, 1]
+    detected: np.ndarray  # (T,) bool
+    width: int
+    height: int
+    source: str = ""
+    # Hands (optional, from Holistic): (T, 21, 3) in the same image / world conventions, NaN where unseen.
+    left_hand: np.ndarray | None = None
+    right_hand: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        T = len(self.times)
+        for name, shape in (("image", (T, 33, 3)), ("world", (T, 33, 3)), ("visibility", (T, 33)),
+                            ("detected", (T,))):
+            if np.shape(getattr(self, name)) != shape:
+                raise ValueError(f"Landmarks.{name} has shape {np.shape(getattr(self, name))}, expected {shape}")
+        for name in ("left_hand", "right_hand"):
+            a = getattr(self, name)
+            if a is not None and np.shape(a) != (T, 21, 3):
+                raise ValueError(f"Landmarks.{name} has shape {np.shape(a)}, expected {(T, 21, 3)}")
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.times)
+
+    @property
+    def fps(self) -> float:
+        """Mean frame rate from the frame times."""
+        if len(self.times) < 2:
+            return 30.0
+        return float((len(self.times) - 1) / max(self.times[-1] - self.times[0], 1e-9))
+
+    @property
+    def detection_rate(self) -> float:
+        return float(np.mean(self.detected)) if len(self.detected) else 0.0
+
+    def save(self, path: str | Path) -> None:
+        arrays = {k: getattr(self, k) for k in ("times", "image", "world", "visibility", "detected")}
+        for k in ("left_hand", "right_hand"):
+            if getattr(self, k) is not None:
+                arrays[k] = getattr(self, k)
+        with open(path, "wb") as f:
+            np.savez_compressed(f, width=self.width, height=self.height, source=self.source, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Landmarks:
+        with np.load(path, allow_pickle=False) as z:
+            return cls(
+                times=z["times"], image=z["image"], world=z["world"], visibility=z["visibility"],
+                detected=z["detected"].astype(bool), width=int(z["width"]), height=int(z["height"]),
+                source=str(z["source"]),
+                left_hand=z["left_hand"] if "left_hand" in z else None,
+                right_hand=z["right_hand"] if "right_hand" in z else None,
+            )

@@ -1,0 +1,175 @@
+"""The pipeline: video -> landmarks -> clip -> files, one stage at a time, each reporting progress.
+
+decode + pose (streamed together) -> clean -> generate (network or analytic) -> smooth -> refine -> export.
+Each stage is a function of plain data in its own module; this module only wires them and times them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import Cancelled, InputError
+from animgen_ml.landmarks import Landmarks
+
+STAGES = ("pose", "clean", "generate", "smooth", "refine", "export")
+# Rough share of the run time per stage, for one overall progress figure.
+STAGE_WEIGHTS = {"pose": 0.86, "clean": 0.01, "generate": 0.04, "smooth": 0.01, "refine": 0.04, "export": 0.04}
+FORMATS = ("glb", "bvh", "json", "npz", "report", "preview")
+GENERATORS = ("network", "analytic")
+
+
+@dataclass
+class GenerateOptions:
+    """Every option of `animgen generate`; the gRPC GenerateOptions message mirrors it field for field."""
+
+    hands: bool = False
+    smoothing: float = 0.5  # 0 none .. 1 strong
+    start: float | None = None  # seconds
+    end: float | None = None
+    fps: float | None = None  # output frame rate; None: the video's
+    generator: str = "network"
+    formats: tuple[str, ...] = ("glb",)
+    in_place: bool = False
+    loop: bool = False
+    mirror: bool = False
+    speed: float = 1.0
+    face_forward: bool = False
+    foot_lock: bool = True
+    keyframe_tolerance_degrees: float = 0.0
+    keyframe_tolerance_mm: float = 0.0
+    target: str | None = None  # a .glb or .bvh skeleton to retarget onto
+
+    def validate(self) -> GenerateOptions:
+        """Raises InputError naming the first bad option."""
+        if not 0.0 <= self.smoothing <= 1.0:
+            raise InputError(f"--smoothing must be between 0 and 1, got {self.smoothing}")
+        if self.start is not None and self.start < 0:
+            raise InputError(f"--start must be >= 0 seconds, got {self.start}")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise InputError(f"--end ({self.end}) must be after --start ({self.start})")
+        if self.fps is not None and not 1.0 <= self.fps <= 240.0:
+            raise InputError(f"--fps must be between 1 and 240, got {self.fps}")
+        if self.generator not in GENERATORS:
+            raise InputError(f"--generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
+        bad = [f for f in self.formats if f not in FORMATS]
+        if bad or not self.formats:
+            raise InputError(f"unknown output format {bad[0] if bad else '(none)'}: use {', '.join(FORMATS)}")
+        if not 0.1 <= self.speed <= 10.0:
+            raise InputError(f"--speed must be between 0.1 and 10, got {self.speed}")
+        if self.keyframe_tolerance_degrees < 0 or self.keyframe_tolerance_mm < 0:
+            raise InputError("keyframe tolerances must be >= 0")
+        if self.target is not None and not Path(self.target).is_file():
+            raise InputError(f"{self.target}: target skeleton file not found")
+        return self
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class ProgressEvent:
+    stage: str
+    kind: str  # "started" | "progress" | "finished" | "warning"
+    fraction: float = 0.0  # of the stage
+    message: str = ""
+
+    @property
+    def overall(self) -> float:
+        """Progress of the whole run, 0..1."""
+        done = sum(STAGE_WEIGHTS[s] for s in STAGES[: STAGES.index(self.stage)]) if self.stage in STAGES else 0
+        frac = 1.0 if self.kind == "finished" else self.fraction
+        return min(1.0, done + STAGE_WEIGHTS.get(self.stage, 0.0) * frac)
+
+
+ProgressFn = Callable[[ProgressEvent], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass
+class Result:
+    clip: HumanoidClip
+    landmarks: Landmarks
+    files: dict[str, Path] = field(default_factory=dict)  # format -> path
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Stages:
+    """Times stages and turns them into progress events; checks for cancellation between stages."""
+
+    def __init__(self, progress: ProgressFn | None, cancel: CancelFn | None) -> None:
+        self.progress = progress or (lambda e: None)
+        self.cancel = cancel or (lambda: False)
+        self.seconds: dict[str, float] = {}
+        self.warnings: list[str] = []
+
+    def run(self, stage: str, fn: Callable, *args, **kwargs):
+        if self.cancel():
+            raise Cancelled("cancelled")
+        self.progress(ProgressEvent(stage, "started"))
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+        self.progress(ProgressEvent(stage, "finished", 1.0))
+        return out
+
+    def report(self, stage: str, fraction: float, message: str = "") -> None:
+        if self.cancel():
+            raise Cancelled("cancelled")
+        self.progress(ProgressEvent(stage, "progress", fraction, message))
+
+    def warn(self, stage: str, message: str) -> None:
+        self.warnings.append(message)
+        self.progress(ProgressEvent(stage, "warning", 0.0, message))
+
+
+def extract(video: str | Path, options: GenerateOptions, progress: ProgressFn | None = None,
+            cancel: CancelFn | None = None) -> Landmarks:
+    """Decode and run pose extraction: the landmarks of every frame in [start, end)."""
+    st = _Stages(progress, cancel)
+    return st.run("pose", _pose_stage, video, options, st)
+
+
+def run(
+    video: str | Path | None,
+    out_base: str | Path | None,
+    options: GenerateOptions,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    landmarks: Landmarks | None = None,
+) -> Result:
+    """Run the whole pipeline on a video (or on landmarks extracted before) and write the requested files
+    as out_base + ".glb" etc. With out_base None, nothing is written."""
+    from animgen_ml import clean, export, refine, smooth
+    from animgen_ml.generate import generate_clip
+
+    options.validate()
+    st = _Stages(progress, cancel)
+    if landmarks is None:
+        if video is None:
+            raise InputError("no video given")
+        landmarks = st.run("pose", _pose_stage, video, options, st)
+    if not landmarks.detected.any():
+        raise InputError(f"{landmarks.source or video}: no person was found in any frame")
+    cleaned = st.run("clean", clean.clean, landmarks, options.fps)
+    clip = st.run("generate", generate_clip, cleaned, options)
+    clip = st.run("smooth", smooth.smooth_clip, clip, options.smoothing)
+    clip, warnings = st.run("refine", refine.refine, clip, cleaned, options)
+    for w in warnings:
+        st.warn("refine", w)
+    files: dict[str, Path] = {}
+    if out_base is not None:
+        files = st.run("export", export.write_outputs, clip, landmarks, Path(out_base), options,
+                       video, st.seconds, st.warnings)
+    return Result(clip, landmarks, files, dict(st.seconds), list(st.warnings))
+
+
+def _pose_stage(video: str | Path, options: GenerateOptions, st: _Stages) -> Landmarks:
+    from animgen_ml import pose
+
+    return pose.extract(video, hands=options.hands, start=options.start, end=options.end,
+                        progress=lambda f, m="": st.report("pose", f, m))

@@ -1,0 +1,56 @@
+"""The `animgen` command line: a thin layer over animgen_ml and the service.
+
+Each subcommand lives in its own module that exposes `register(subparsers)`; the handler it sets returns
+an exit code. User errors (AnimGenError) print one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from animgen_ml import __version__
+from animgen_ml.errors import AnimGenError
+
+# Modules that add subcommands, in the order `animgen --help` lists them.
+COMMAND_MODULES = (
+    "animgen_server.cmd_generate",  # generate
+    "animgen_server.cmd_service",  # serve, jobs, cancel
+    "animgen_server.cmd_model",  # train, evaluate
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="animgen", description="Video of a person in, humanoid animation out.")
+    parser.add_argument("--version", action="version", version=f"animgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except AnimGenError as e:
+        print(f"animgen: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("animgen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
