@@ -18,5 +18,5 @@ fi
 
 if [ ! -f build/node/node_modules/gltf-validator/package.json ]; then
   mkdir -p build/node
-  npm install --silent --no-audit --no-fund --prefix build/node gltf-validator@2
+  npm install --silent --no-audit --no-fund --prefix build/node gltf-validator@2.0.0-dev.3.10
 fi

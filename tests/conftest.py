@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from animgen_ml.shared_data import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
