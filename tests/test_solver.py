@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+
 from animgen_ml import bodymodel, skeleton, solver
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip

@@ -36,6 +36,9 @@ MIRROR = np.array(
 )
 
 
+HAND_FIELDS = ("left_hand", "right_hand", "left_hand_world", "right_hand_world")
+
+
 @dataclass
 class Landmarks:
     times: np.ndarray  # (T,) seconds from the start of the video
@@ -46,9 +49,12 @@ class Landmarks:
     width: int
     height: int
     source: str = ""
-    # Hands (optional, from Holistic): (T, 21, 3) in the same image / world conventions, NaN where unseen.
+    # Hands (optional, from Holistic): (T, 21, 3) normalised image coordinates like `image`, NaN where unseen.
     left_hand: np.ndarray | None = None
     right_hand: np.ndarray | None = None
+    # The hands placed in world space (metres, around the pose's world wrist; see pose._hand_world_all).
+    left_hand_world: np.ndarray | None = None
+    right_hand_world: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         T = len(self.times)
@@ -56,7 +62,7 @@ class Landmarks:
                             ("detected", (T,))):
             if np.shape(getattr(self, name)) != shape:
                 raise ValueError(f"Landmarks.{name} has shape {np.shape(getattr(self, name))}, expected {shape}")
-        for name in ("left_hand", "right_hand"):
+        for name in HAND_FIELDS:
             a = getattr(self, name)
             if a is not None and np.shape(a) != (T, 21, 3):
                 raise ValueError(f"Landmarks.{name} has shape {np.shape(a)}, expected {(T, 21, 3)}")
@@ -78,7 +84,7 @@ class Landmarks:
 
     def save(self, path: str | Path) -> None:
         arrays = {k: getattr(self, k) for k in ("times", "image", "world", "visibility", "detected")}
-        for k in ("left_hand", "right_hand"):
+        for k in HAND_FIELDS:
             if getattr(self, k) is not None:
                 arrays[k] = getattr(self, k)
         with open(path, "wb") as f:
@@ -91,6 +97,5 @@ class Landmarks:
                 times=z["times"], image=z["image"], world=z["world"], visibility=z["visibility"],
                 detected=z["detected"].astype(bool), width=int(z["width"]), height=int(z["height"]),
                 source=str(z["source"]),
-                left_hand=z["left_hand"] if "left_hand" in z else None,
-                right_hand=z["right_hand"] if "right_hand" in z else None,
+                **{k: z[k] for k in HAND_FIELDS if k in z},
             )

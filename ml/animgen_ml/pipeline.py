@@ -155,6 +155,10 @@ def run(
         landmarks = st.run("pose", _pose_stage, video, options, st)
     if not landmarks.detected.any():
         raise InputError(f"{landmarks.source or video}: no person was found in any frame")
+    from animgen_ml.pose import quality_warnings
+
+    for w in quality_warnings(landmarks):
+        st.warn("pose", w)
     cleaned = st.run("clean", clean.clean, landmarks, options.fps)
     clip = st.run("generate", generate_clip, cleaned, options)
     clip = st.run("smooth", smooth.smooth_clip, clip, options.smoothing)

@@ -1,0 +1,174 @@
+"""Landmark cleaning: repair left/right swaps, reject outliers, fill short gaps, resample to a uniform grid.
+
+Order matters: swaps are repaired first (a swapped frame looks like an outlier of every limb point), then
+single-point spikes and whole-frame failures are removed, then the result is interpolated onto the grid.
+Gaps longer than MAX_GAP seconds are not invented: those grid frames keep detected=False, hold the last seen
+pose (so later stages always get finite numbers) and have visibility 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from animgen_ml.errors import InputError
+from animgen_ml.landmarks import HAND_FIELDS, LM, MIRROR, Landmarks
+
+MAX_GAP = 0.5  # seconds: longer gaps without a person stay marked undetected
+# Left/right groups that MediaPipe swaps independently: face, arms (with hand points), legs (with feet).
+_GROUPS = [np.arange(0, 11), np.arange(11, 23), np.arange(23, 33)]
+# A swap is accepted when the mirrored labels sit this much closer to the previous frame...
+SWAP_RATIO = 0.5
+# ...and the unswapped labels moved at least this far (in torso lengths): no flipping on tiny differences.
+SWAP_MIN_MOTION = 0.15
+SWAP_MAX_DT = 0.25  # seconds
+# A point is a spike when it is this many torso lengths (at 30 fps) away from both neighbours' mean while
+# the neighbours agree with each other to a third of that.
+SPIKE_TORSO = 0.35
+# A frame is rejected when its world limb lengths differ from their clip medians by this fraction on average.
+BONE_TOLERANCE = 0.35
+_LIMBS = [(LM[a], LM[b]) for a, b in [
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("left_shoulder", "right_shoulder"),
+    ("left_hip", "right_hip"),
+]]
+
+
+def clean(landmarks: Landmarks, fps: float | None = None) -> Landmarks:
+    """Cleaned landmarks on a uniform time grid at `fps` (None: the input's mean frame rate)."""
+    lm = landmarks
+    if not lm.detected.any():
+        raise InputError(f"{lm.source or 'landmarks'}: no person was found in any frame")
+    image, world, vis = lm.image.copy(), lm.world.copy(), lm.visibility.copy()
+    valid = lm.detected.copy() & np.isfinite(image).all((1, 2)) & np.isfinite(world).all((1, 2))
+    repair_swaps(image, world, vis, valid, lm.times)
+    valid &= ~bone_length_outliers(world, valid)
+    point_ok = np.repeat(valid[:, None], 33, axis=1) & ~spikes(image, lm.times, valid)
+    return resample(lm, image, world, vis, point_ok, valid, fps or lm.fps)
+
+
+def torso_size(image: np.ndarray) -> np.ndarray:
+    """(T,) shoulder-centre to hip-centre distance in the image (normalised units), the body's yardstick."""
+    sh = image[:, [LM["left_shoulder"], LM["right_shoulder"]], :2].mean(1)
+    hp = image[:, [LM["left_hip"], LM["right_hip"]], :2].mean(1)
+    return np.linalg.norm(sh - hp, axis=-1)
+
+
+def repair_swaps(image: np.ndarray, world: np.ndarray, vis: np.ndarray, valid: np.ndarray,
+                 times: np.ndarray) -> np.ndarray:
+    """Relabels, in place, each group of left/right points that matches the previous valid frame better when
+    mirrored. Returns (T, groups) bool: which groups were swapped."""
+    swapped = np.zeros((len(image), len(_GROUPS)), bool)
+    torso = torso_size(image)
+    prev = None
+    for t in np.flatnonzero(valid):
+        # After a gap the person may have really turned around: only compare frames close in time.
+        if prev is not None and times[t] - times[prev] <= SWAP_MAX_DT:
+            scale = max(float(np.nanmedian(torso[[prev, t]])), 1e-3)
+            for g, idx in enumerate(_GROUPS):
+                mir = MIRROR[idx]
+                same = np.linalg.norm(image[t, idx, :2] - image[prev, idx, :2], axis=-1).mean() / scale
+                flip = np.linalg.norm(image[t, mir, :2] - image[prev, idx, :2], axis=-1).mean() / scale
+                if same > SWAP_MIN_MOTION and flip < SWAP_RATIO * same:
+                    for a in (image, world, vis):
+                        a[t, idx] = a[t, mir]
+                    swapped[t, g] = True
+        prev = t
+    return swapped
+
+
+def bone_length_outliers(world: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(T,) bool: valid frames whose world limb lengths are far off the clip's medians (a failed fit)."""
+    a = np.array([i for i, _ in _LIMBS])
+    b = np.array([j for _, j in _LIMBS])
+    lengths = np.linalg.norm(world[:, a] - world[:, b], axis=-1)  # (T, limbs)
+    if valid.sum() < 5:
+        return np.zeros(len(world), bool)
+    med = np.median(lengths[valid], axis=0)
+    err = np.abs(lengths / np.maximum(med, 1e-6) - 1.0).mean(1)
+    return valid & (err > BONE_TOLERANCE)
+
+
+def spikes(image: np.ndarray, times: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(T, 33) bool: points that jump away for a single frame and come back (velocity spikes), judged in the
+    image against the mean of the neighbouring valid frames, in torso lengths."""
+    out = np.zeros(image.shape[:2], bool)
+    idx = np.flatnonzero(valid)
+    if len(idx) < 3:
+        return out
+    prev, cur, nxt = idx[:-2], idx[1:-1], idx[2:]
+    # Only judge frames whose neighbours are close in time: across a long gap motion is unknown.
+    rate = max(_rate(times), 1.0)
+    close = (times[nxt] - times[prev]) <= 4.0 / rate
+    # At low frame rates real motion covers more ground per frame: widen the threshold below 30 fps.
+    limit = SPIKE_TORSO * max(1.0, 30.0 / rate)
+    torso = np.maximum(torso_size(image)[cur], 1e-3)[:, None]
+    mid = 0.5 * (image[prev, :, :2] + image[nxt, :, :2])
+    dev = np.linalg.norm(image[cur, :, :2] - mid, axis=-1) / torso
+    agree = np.linalg.norm(image[prev, :, :2] - image[nxt, :, :2], axis=-1) / torso
+    bad = close[:, None] & (dev > limit) & (agree < dev / 3.0)
+    out[cur] = bad
+    return out
+
+
+def _rate(times: np.ndarray) -> float:
+    d = np.diff(times)
+    return 1.0 / float(np.median(d)) if len(d) and np.median(d) > 0 else 30.0
+
+
+def resample(lm: Landmarks, image: np.ndarray, world: np.ndarray, vis: np.ndarray, point_ok: np.ndarray,
+             valid: np.ndarray, fps: float) -> Landmarks:
+    """Interpolates every point onto the grid t0 + k / fps over the input's time span."""
+    t0, t1 = float(lm.times[0]), float(lm.times[-1])
+    n = int(np.floor((t1 - t0) * fps + 1e-6)) + 1
+    grid = t0 + np.arange(n) / fps
+    out_img = np.empty((n, 33, 3))
+    out_world = np.empty((n, 33, 3))
+    out_vis = np.zeros((n, 33))
+    covered = np.zeros((n, 33), bool)
+    for j in range(33):
+        ok = point_ok[:, j]
+        for src, dst in ((image, out_img), (world, out_world)):
+            dst[:, j], cov = _interp_gaps(lm.times[ok], src[ok, j], grid)
+        out_vis[:, j], _ = _interp_gaps(lm.times[ok], vis[ok, j], grid)
+        covered[:, j] = cov
+    # A grid frame is detected when it lies within a short gap of real detections.
+    detected = _interp_gaps(lm.times[valid], np.zeros((int(valid.sum()), 1)), grid)[1]
+    out_vis = np.where(covered & detected[:, None], np.clip(out_vis, 0.0, 1.0), 0.0)
+    hands = {}
+    for name in HAND_FIELDS:
+        a = getattr(lm, name)
+        if a is None:
+            continue
+        ok = np.isfinite(a).all((1, 2))
+        filled, cov = _interp_gaps(lm.times[ok], a[ok], grid, hold=False)
+        hands[name] = np.where(cov[:, None, None], filled, np.nan)  # hands unseen for long stay NaN
+    return Landmarks(times=grid, image=out_img, world=out_world, visibility=out_vis, detected=detected,
+                     width=lm.width, height=lm.height, source=lm.source, **hands)
+
+
+def _interp_gaps(t: np.ndarray, v: np.ndarray, grid: np.ndarray, hold: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Linear interpolation of samples v (N, ...) at times t onto grid. Returns (values, covered): covered is
+    False where the grid time falls in a gap longer than MAX_GAP or outside the samples; values there hold the
+    last sample before (the first sample at the start) when `hold`, else NaN."""
+    shape = (len(grid),) + v.shape[1:]
+    if len(t) == 0:
+        return np.zeros(shape) if hold else np.full(shape, np.nan), np.zeros(len(grid), bool)
+    flat = v.reshape(len(t), -1)
+    out = np.empty((len(grid), flat.shape[1]))
+    for c in range(flat.shape[1]):
+        out[:, c] = np.interp(grid, t, flat[:, c])  # holds the end values outside [t0, tN]
+    k = np.searchsorted(t, grid, side="right")  # t[k-1] <= grid < t[k]
+    before = np.clip(k - 1, 0, len(t) - 1)
+    after = np.clip(k, 0, len(t) - 1)
+    exact = np.isclose(t[before], grid, atol=1e-6)
+    inside = (k > 0) & (k < len(t))
+    gap = t[after] - t[before]
+    covered = exact | (inside & (gap <= MAX_GAP + 1e-9))
+    # Also count the short stretches just outside the samples as covered when they are within half a frame
+    # of a sample (grid rounding at the ends).
+    near_end = (np.abs(grid - t[before]) < 1e-3) | (np.abs(grid - t[after]) < 1e-3)
+    covered |= near_end
+    held = flat[before]
+    out = np.where(covered[:, None], out, held if hold else np.nan)
+    return out.reshape(shape), covered

@@ -1,0 +1,120 @@
+"""Foot contacts from foot height and speed: per foot, heel (ankle) and toe (ball), with hysteresis and a
+minimum duration, so that a noisy foot does not flicker between planted and free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from animgen_ml import rotations as R
+from animgen_ml.clip import HumanoidClip
+
+SIDES = ("Left", "Right")
+
+
+@dataclass
+class ContactParams:
+    height_on: float = 0.04  # m above the floor: a point this low may start a contact
+    height_off: float = 0.07  # m: a contact ends above this
+    speed_on: float = 0.45  # m/s horizontal: a point this slow may start a contact
+    speed_off: float = 0.9  # m/s: a contact ends above this
+    min_contact_s: float = 0.1  # shorter contacts are dropped
+    min_gap_s: float = 0.07  # shorter gaps between two contacts are filled
+
+
+@dataclass
+class FootContacts:
+    heel: np.ndarray  # (T, 2) bool, left/right
+    toe: np.ndarray  # (T, 2) bool
+
+    @property
+    def foot(self) -> np.ndarray:
+        """(T, 2): the foot is planted when its heel or its toe is."""
+        return self.heel | self.toe
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index pairs of the True runs of a 1-D mask."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
+
+
+def min_duration(mask: np.ndarray, min_on: int, min_gap: int) -> np.ndarray:
+    """Fill gaps shorter than min_gap frames between contacts, then drop contacts shorter than min_on."""
+    out = mask.astype(bool).copy()
+    for s, e in _runs(~out):
+        if s > 0 and e < len(out) and e - s < min_gap:
+            out[s:e] = True
+    for s, e in _runs(out):
+        if e - s < min_on:
+            out[s:e] = False
+    return out
+
+
+def hysteresis(height: np.ndarray, speed: np.ndarray, p: ContactParams) -> np.ndarray:
+    """(T,) contact of one point: on when low and slow, off only when clearly high or fast."""
+    on = (height < p.height_on) & (speed < p.speed_on)
+    off = (height > p.height_off) | (speed > p.speed_off)
+    out = np.zeros(len(height), dtype=bool)
+    state = False
+    for t in range(len(height)):
+        state = (not off[t]) if state else bool(on[t])
+        out[t] = state
+    return out
+
+
+def horizontal_speed(pos: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) m/s of (T, 3) positions in the XZ plane, central differences."""
+    if len(pos) < 2:
+        return np.zeros(len(pos))
+    v = np.gradient(pos[:, [0, 2]], axis=0) * fps
+    return np.linalg.norm(v, axis=-1)
+
+
+def sole_points(clip: HumanoidClip) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 2, 3) heel and toe sole points per foot: the heel is the point below the ankle by the ankle's rest
+    height above the toes' joint, turning with the foot (so heel and toe touch the floor together in a
+    flat-footed rest stance, and a heel strike pivots about the heel); the toe is the toes' joint."""
+    pos, rot = clip.world()
+    down = np.array([0.0, -_rest_heel_height(clip), 0.0])
+    feet = [clip.index(f"{s}Foot") for s in SIDES]
+    heel = pos[:, feet] + R.apply(rot[:, feet], np.broadcast_to(down, (len(pos), 2, 3)))
+    toe = np.stack([pos[:, clip.index(f"{s}Toes")] for s in SIDES], 1)
+    return heel, toe
+
+
+def _rest_heel_height(clip: HumanoidClip) -> float:
+    """Height of the ankle above the toes' joint in the rest pose (the toes' offset points down and forward)."""
+    return float(max(-clip.rest_offsets[clip.index("LeftToes"), 1], 0.0))
+
+
+def floor_height(heel: np.ndarray, toe: np.ndarray) -> float:
+    """A first guess of the floor: a low percentile of the lowest sole point, robust to a few outliers."""
+    low = np.minimum(heel[..., 1], toe[..., 1]).min(axis=1)
+    return float(np.percentile(low, 5)) if len(low) else 0.0
+
+
+def detect(clip: HumanoidClip, params: ContactParams | None = None, floor: float | None = None) -> FootContacts:
+    """Contacts of each heel and toe from their height above the floor and their horizontal speed."""
+    p = params or ContactParams()
+    heel, toe = sole_points(clip)
+    y0 = floor_height(heel, toe) if floor is None else floor
+    min_on = max(1, int(round(p.min_contact_s * clip.fps)))
+    min_gap = max(1, int(round(p.min_gap_s * clip.fps)))
+    out = {}
+    for name, pts in (("heel", heel), ("toe", toe)):
+        cols = []
+        for f in range(2):
+            c = hysteresis(pts[:, f, 1] - y0, horizontal_speed(pts[:, f], clip.fps), p)
+            cols.append(min_duration(c, min_on, min_gap))
+        out[name] = np.stack(cols, axis=1)
+    return FootContacts(**out)
+
+
+def f1(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Contact F1 over all frames and feet."""
+    tp = float(np.sum(predicted & truth))
+    fp = float(np.sum(predicted & ~truth))
+    fn = float(np.sum(~predicted & truth))
+    return 2 * tp / max(2 * tp + fp + fn, 1e-9)

@@ -1,0 +1,151 @@
+"""Clip editing as game animators expect it (Mixamo-style): trim, speed, in place, mirror, loop, face +Z.
+Each function takes a clip and returns a new one; the input is never changed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from animgen_ml import rotations as R
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
+
+_FLIP_X = np.array([-1.0, 1.0, 1.0])
+
+
+def _opt(a: np.ndarray | None, sl) -> np.ndarray | None:
+    return None if a is None else a[sl]
+
+
+def trim(clip: HumanoidClip, start: float | None = None, end: float | None = None) -> HumanoidClip:
+    """Frames whose time (frame / fps) lies in [start, end) seconds."""
+    t = np.arange(clip.frame_count) / clip.fps
+    keep = np.ones(clip.frame_count, dtype=bool)
+    if start is not None:
+        keep &= t >= start - 1e-9
+    if end is not None:
+        keep &= t < end - 1e-9
+    if not keep.any():
+        raise InputError(f"trim [{start}, {end}) s leaves no frame of a {clip.duration:.2f} s clip")
+    return _take(clip, np.flatnonzero(keep))
+
+
+def _take(clip: HumanoidClip, idx: np.ndarray) -> HumanoidClip:
+    return replace(clip, hips=clip.hips[idx], rotations=clip.rotations[idx], contacts=clip.contacts[idx],
+                   confidence=clip.confidence[idx], root_motion=_opt(clip.root_motion, idx))
+
+
+def resample(clip: HumanoidClip, times: np.ndarray, fps: float) -> HumanoidClip:
+    """The clip sampled at `times` (in source frames, fractional): linear positions, slerped rotations."""
+    T = clip.frame_count
+    times = np.clip(times, 0, T - 1)
+    i0 = np.floor(times).astype(int)
+    i1 = np.minimum(i0 + 1, T - 1)
+    a = times - i0
+
+    def lerp(x: np.ndarray | None) -> np.ndarray | None:
+        if x is None:
+            return None
+        w = a.reshape((-1,) + (1,) * (x.ndim - 1))
+        return (1 - w) * x[i0] + w * x[i1]
+
+    rot = R.make_continuous(clip.rotations)
+    rots = R.slerp(rot[i0], rot[i1], np.broadcast_to(a[:, None], rot[i0].shape[:2]))
+    nearest = np.rint(times).astype(int)
+    return replace(clip, fps=fps, hips=lerp(clip.hips), rotations=rots, contacts=clip.contacts[nearest],
+                   confidence=lerp(clip.confidence), root_motion=lerp(clip.root_motion))
+
+
+def speed(clip: HumanoidClip, factor: float) -> HumanoidClip:
+    """Play `factor` times faster at the same frame rate: a 2x clip has half as many frames."""
+    if not factor > 0:
+        raise InputError(f"--speed must be positive, got {factor}")
+    if factor == 1.0 or clip.frame_count < 2:
+        return clip
+    n = max(1, int(round((clip.frame_count - 1) / factor)) + 1)
+    return resample(clip, np.linspace(0, (n - 1) * factor, n), clip.fps)
+
+
+def in_place(clip: HumanoidClip) -> HumanoidClip:
+    """Remove the horizontal Hips motion; it goes to clip.root_motion (hips + root_motion = the old hips)."""
+    hips = clip.hips.copy()
+    moved = np.zeros_like(hips)
+    moved[:, [0, 2]] = hips[:, [0, 2]]
+    hips[:, [0, 2]] = 0.0
+    root = moved if clip.root_motion is None else clip.root_motion + moved
+    return replace(clip, hips=hips, root_motion=root)
+
+
+def _mirror_name(b: str) -> str:
+    if b.startswith("Left"):
+        return "Right" + b[4:]
+    if b.startswith("Right"):
+        return "Left" + b[5:]
+    return b
+
+
+def mirror(clip: HumanoidClip) -> HumanoidClip:
+    """Reflect across the X = 0 plane: Left and Right swap, (x, y, z, w) -> (x, -y, -z, w)."""
+    src = np.array([clip.index(_mirror_name(b)) for b in clip.bones])
+    rot = clip.rotations[:, src] * np.array([1.0, -1.0, -1.0, 1.0])
+    return replace(
+        clip, rest_offsets=clip.rest_offsets[src] * _FLIP_X, hips=clip.hips * _FLIP_X, rotations=rot,
+        contacts=clip.contacts[:, ::-1].copy(), confidence=clip.confidence[:, src],
+        root_motion=None if clip.root_motion is None else clip.root_motion * _FLIP_X,
+    )
+
+
+def loop(clip: HumanoidClip, blend_s: float = 0.5) -> HumanoidClip:
+    """Blend the end into the start so that the last pose equals the first. Rotations and the Hips height
+    meet exactly; horizontally the Hips keep their overall travel (one cycle's root motion) and their sway
+    about it is blended to the start's."""
+    T = clip.frame_count
+    n = min(max(2, int(round(blend_s * clip.fps))), T - 1)
+    if T < 3:
+        return clip
+    w = np.zeros(T)
+    ramp = np.linspace(0.0, 1.0, n + 1)[1:]
+    w[T - n:] = ramp * ramp * (3 - 2 * ramp)
+    rot = R.make_continuous(clip.rotations)
+    first = np.broadcast_to(rot[0], rot.shape)
+    rot = R.slerp(rot, first, np.broadcast_to(w[:, None], rot.shape[:2]))
+    hips = clip.hips.copy()
+    hips[:, 1] += w * (hips[0, 1] - hips[:, 1])
+    s = np.linspace(0.0, 1.0, T)[:, None]
+    travel = hips[0, [0, 2]] + s * (hips[-1, [0, 2]] - hips[0, [0, 2]])
+    hips[:, [0, 2]] -= w[:, None] * (hips[:, [0, 2]] - travel)
+    contacts = clip.contacts.copy()
+    contacts[w > 0.5] = clip.contacts[0]
+    return replace(clip, hips=hips, rotations=rot, contacts=contacts)
+
+
+def facing(clip: HumanoidClip, frame: int = 0) -> np.ndarray:
+    """(T,) or scalar yaw-free facing direction (unit XZ vector) of a frame: the character's left (hip and
+    shoulder lines) crossed with up."""
+    pos, _ = clip.world()
+    left = np.zeros(3)
+    for a, b in (("LeftUpperLeg", "RightUpperLeg"), ("LeftUpperArm", "RightUpperArm")):
+        if a in clip.bones and b in clip.bones:
+            left += pos[frame, clip.index(a)] - pos[frame, clip.index(b)]
+    fwd = np.cross(left, np.array([0.0, 1.0, 0.0]))
+    fwd[1] = 0.0
+    return fwd / max(np.linalg.norm(fwd), 1e-12)
+
+
+def rotate_about_y(clip: HumanoidClip, q: np.ndarray, pivot: np.ndarray) -> HumanoidClip:
+    """Turn the whole clip by the yaw quaternion q about a vertical line through pivot (x, z used)."""
+    hips = clip.hips.copy()
+    p = np.array([pivot[0], 0.0, pivot[2]])
+    hips = R.apply(q, hips - p) + p
+    rot = clip.rotations.copy()
+    rot[:, 0] = R.multiply(q, rot[:, 0])
+    root = None if clip.root_motion is None else R.apply(q, clip.root_motion)
+    return replace(clip, hips=hips, rotations=rot, root_motion=root)
+
+
+def face_forward(clip: HumanoidClip) -> HumanoidClip:
+    """Turn the clip about the vertical through the first frame's Hips so that frame 0 faces +Z."""
+    f = facing(clip, 0)
+    q = R.between(f, np.array([0.0, 0.0, 1.0]))
+    return rotate_about_y(clip, q, clip.hips[0])

@@ -1,0 +1,222 @@
+"""Evaluation against ground truth: the network beside the analytic baseline (solver.solve + smooth).
+
+Datasets (found in ../shared/data):
+- mocap:    held-out mocap subjects (ACCAD Female1) filmed by the synthetic camera + MediaPipe noise model
+            (fixed seed); truth = the mocap clip in the camera's yaw frame; all metrics.
+- pose2sim: the four real camera videos of the Pose2Sim balancing trial through real MediaPipe; truth = the
+            triangulated 3D reference (TRC) on 12 joints both define (hips, knees, ankles, shoulders, elbows,
+            wrists); positions compared after one similarity alignment over the sequence; PA-MPJPE per frame.
+Metrics are in metrics.py; "seconds_per_frame" is the generator's own time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from animgen_ml import metrics, synth
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.landmarks import Landmarks
+
+DATASETS = ("mocap", "pose2sim")
+METHODS = ("network", "analytic")
+SMOOTHING = 0.5  # the pipeline's default smoothing, applied to the baseline as `animgen generate` does
+# Our joints and the Pose2Sim BODY_25B markers that sit at the same place.
+P2S_JOINTS = {
+    "LeftUpperLeg": "LHip", "RightUpperLeg": "RHip", "LeftLowerLeg": "LKnee", "RightLowerLeg": "RKnee",
+    "LeftFoot": "LAnkle", "RightFoot": "RAnkle", "LeftUpperArm": "LShoulder", "RightUpperArm": "RShoulder",
+    "LeftLowerArm": "LElbow", "RightLowerArm": "RElbow", "LeftHand": "LWrist", "RightHand": "RWrist",
+}
+
+
+def generators() -> dict[str, Callable[[Landmarks], HumanoidClip]]:
+    from animgen_ml import model, smooth, solver
+
+    out: dict[str, Callable[[Landmarks], HumanoidClip]] = {}
+    if model.weights_available():
+        net = model.load_model()
+        out["network"] = lambda lm: net.generate(lm)
+    out["analytic"] = lambda lm: smooth.smooth_clip(solver.solve(lm, fingers=False), SMOOTHING)
+    return out
+
+
+def _body(clip: HumanoidClip) -> HumanoidClip:
+    """The 22 body bones of a clip (drops fingers), for like-for-like comparison."""
+    from animgen_ml import skeleton
+
+    idx = [clip.bones.index(b) for b in skeleton.BODY_BONES]
+    return HumanoidClip(bones=list(skeleton.BODY_BONES), rest_offsets=clip.rest_offsets[idx], fps=clip.fps,
+                        hips=clip.hips, rotations=clip.rotations[:, idx], contacts=clip.contacts,
+                        confidence=clip.confidence[:, idx], name=clip.name, metadata=clip.metadata)
+
+
+def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
+    """Every metric of a predicted clip against a true one on the same frame grid and skeleton."""
+    pred = _body(pred)
+    pp, _ = pred.world()
+    tp, _ = truth.world()
+    feet = [pred.bones.index("LeftFoot"), pred.bones.index("RightFoot")]
+    toes = [pred.bones.index("LeftToes"), pred.bones.index("RightToes")]
+    # The predicted ground: where the clip's feet rest (a generator may place its floor anywhere).
+    ground = float(np.percentile(pp[:, toes, 1].min(axis=1), 5))
+    out = {
+        "mpjpe_mm": metrics.mpjpe(pp, tp),
+        "pa_mpjpe_mm": metrics.pa_mpjpe(pp, tp),
+        "angle_deg": metrics.joint_angle_error(pred.rotations, truth.rotations),
+        "accel_err_mm": metrics.acceleration_error(pp, tp),
+        "foot_slide_mm": metrics.foot_sliding(pp[:, feet], truth.contacts),
+        "penetration": metrics.ground_penetration_rate(pp[:, toes], ground=ground, tolerance=0.03),
+    }
+    out.update(metrics.contact_scores(pred.contacts, truth.contacts))
+    return out
+
+
+def evaluate_mocap(data_dir: Path, limit: int | None = None, seed: int = 1234,
+                   log: Callable[[str], None] = print) -> list[dict]:
+    """Held-out mocap subjects through the synthetic camera/noise model."""
+    from animgen_ml import mocap
+    from animgen_ml.train import HELD_OUT
+
+    files = [f for s in HELD_OUT for f in sorted((data_dir / "mocap" / s).rglob("*.bvh"))]
+    files = files[:limit] if limit else files
+    gens = generators()
+    rows = []
+    for k, f in enumerate(files):
+        clip = mocap.load_clip(f)
+        if clip.frame_count < 10:
+            continue
+        rng = np.random.default_rng(seed + k)
+        lm, yaw = synth.synthesize(clip, rng, camera=_eval_camera(rng))
+        truth = synth.camera_target(clip, yaw)
+        row = {"sequence": f.stem, "frames": clip.frame_count}
+        for name, gen in gens.items():
+            t0 = time.perf_counter()
+            pred = gen(lm)
+            dt = time.perf_counter() - t0
+            row[name] = clip_metrics(pred, truth) | {"seconds_per_frame": dt / clip.frame_count}
+        rows.append(row)
+        log(_row_line(row))
+    return rows
+
+
+def _eval_camera(rng: np.random.Generator) -> synth.Camera:
+    """A static camera that keeps the person in view: the evaluation's MediaPipe-like input."""
+    cam = synth.random_camera(rng)
+    cam.yaw_rate = 0.0
+    cam.distance = max(cam.distance, 5.0)
+    cam.fov = max(cam.fov, np.radians(60))
+    return cam
+
+
+def read_trc(path: Path) -> tuple[list[str], np.ndarray, float]:
+    """Marker names, positions (T, M, 3) in metres, and the frame rate of a TRC file."""
+    lines = path.read_text().splitlines()
+    rate = float(lines[2].split()[0])
+    names = [n for n in lines[3].split("\t")[2:] if n.strip()]
+    rows = [ln.split("\t") for ln in lines[5:] if ln.strip()]
+    data = np.array([[float(v) if v.strip() else np.nan for v in r[2:2 + 3 * len(names)]] for r in rows])
+    return names, data.reshape(len(rows), len(names), 3), rate
+
+
+def _similarity(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """pred (T, J, 3) aligned to true by ONE similarity transform over all frames."""
+    T, J = pred.shape[:2]
+    aligned = metrics.procrustes(pred.reshape(1, T * J, 3), true.reshape(1, T * J, 3))
+    return aligned.reshape(T, J, 3)
+
+
+def evaluate_pose2sim(data_dir: Path, limit: int | None = None, log: Callable[[str], None] = print) -> list[dict]:
+    """Real videos through real MediaPipe against the triangulated reference."""
+    from animgen_ml import clean, pose
+
+    root = data_dir / "videos" / "multiview_pose2sim_balancing"
+    names, ref, _ = read_trc(root / "reference_3d" / "BalancingTrial_0-100.trc")
+    ours = list(P2S_JOINTS)
+    ref = ref[:, [names.index(P2S_JOINTS[b]) for b in ours]]
+    videos = sorted(root.glob("cam*.mp4"))
+    videos = videos[:limit] if limit else videos
+    gens = generators()
+    rows = []
+    for v in videos:
+        lm = clean.clean(pose.extract(v), None)
+        T = min(lm.frame_count, len(ref))
+        row = {"sequence": v.stem, "frames": T}
+        for name, gen in gens.items():
+            t0 = time.perf_counter()
+            pred = _body(gen(lm))
+            dt = time.perf_counter() - t0
+            pp, _ = pred.world()
+            pp = pp[:T, [pred.bones.index(b) for b in ours]]
+            true = ref[:T]
+            aligned = _similarity(pp, true)
+            row[name] = {
+                "mpjpe_mm": metrics.mpjpe(aligned, true, root=None),
+                "pa_mpjpe_mm": metrics.pa_mpjpe(pp, true),
+                "accel_err_mm": metrics.acceleration_error(aligned, true, root=None),
+                "accel_mm": metrics.acceleration(aligned, root=None),
+                "seconds_per_frame": dt / T,
+            }
+        row["truth_accel_mm"] = metrics.acceleration(ref[:T], root=None)
+        rows.append(row)
+        log(_row_line(row))
+    return rows
+
+
+def _row_line(row: dict) -> str:
+    parts = [f"{row['sequence']:<28} {row['frames']:>5}f"]
+    for m in METHODS:
+        if m in row:
+            r = row[m]
+            parts.append(f"{m}: " + " ".join(f"{k.split('_')[0]}={v:.3g}" for k, v in r.items()
+                                               if k in ("mpjpe_mm", "pa_mpjpe_mm", "angle_deg", "accel_err_mm")))
+    return " | ".join(parts)
+
+
+def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Frame-weighted mean of each metric per method over sequences."""
+    out: dict[str, dict[str, float]] = {}
+    for m in METHODS:
+        rs = [r for r in rows if m in r]
+        if not rs:
+            continue
+        w = np.array([r["frames"] for r in rs], dtype=float)
+        keys = rs[0][m].keys()
+        out[m] = {}
+        for k in keys:
+            vals = np.array([r[m][k] for r in rs], dtype=float)
+            ok = np.isfinite(vals)
+            out[m][k] = float(np.sum(vals[ok] * w[ok]) / np.sum(w[ok])) if ok.any() else float("nan")
+    return out
+
+
+def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Side-by-side text table: one block per dataset, one row per metric."""
+    lines = []
+    for ds, res in results.items():
+        methods = [m for m in METHODS if m in res]
+        lines.append(f"\n[{ds}]")
+        lines.append(f"{'metric':<20}" + "".join(f"{m:>14}" for m in methods))
+        for k in res[methods[0]]:
+            lines.append(f"{k:<20}" + "".join(f"{res[m].get(k, float('nan')):>14.4g}" for m in methods))
+    return "\n".join(lines)
+
+
+def run(data_dir: Path, datasets: list[str] | None = None, limit: int | None = None,
+        log: Callable[[str], None] = print) -> tuple[dict, dict]:
+    """(summary {dataset: {method: {metric: value}}}, per-sequence rows {dataset: [...]})."""
+    summary, rows = {}, {}
+    for ds in datasets or list(DATASETS):
+        log(f"== {ds}")
+        if ds == "mocap":
+            rows[ds] = evaluate_mocap(data_dir, limit, log=log)
+        elif ds == "pose2sim":
+            rows[ds] = evaluate_pose2sim(data_dir, limit, log=log)
+        else:
+            from animgen_ml.errors import InputError
+
+            raise InputError(f"unknown evaluation dataset {ds!r}: use {', '.join(DATASETS)}")
+        summary[ds] = summarise(rows[ds])
+    return summary, rows

@@ -1,0 +1,107 @@
+"""The "export" stage: write the clip (and the landmarks behind it) in every requested format.
+
+Names: out_base + ".glb" ".bvh" ".json" ".landmarks.npz" ".report.html" ".preview.mp4", and with a target
+skeleton out_base + ".<target stem>.glb". Each file is written aside and renamed into place (files.atomic_path),
+so an existing output is never replaced by a partial one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.files import atomic_path
+from animgen_ml.landmarks import Landmarks
+
+SUFFIXES = {
+    "glb": ".glb",
+    "bvh": ".bvh",
+    "json": ".json",
+    "npz": ".landmarks.npz",
+    "report": ".report.html",
+    "preview": ".preview.mp4",
+}
+
+
+def output_path(out_base: str | Path, fmt: str) -> Path:
+    """Where format `fmt` goes (out_base may hold dots, so suffixes are appended, never substituted)."""
+    return Path(f"{out_base}{SUFFIXES[fmt]}")
+
+
+def target_output_path(out_base: str | Path, target: str | Path) -> Path:
+    return Path(f"{out_base}.{Path(target).stem}.glb")
+
+
+def keyframes_for(clip: HumanoidClip, options) -> dict[str, np.ndarray] | None:
+    """Kept frames per channel when a keyframe tolerance is set; None (every frame) otherwise."""
+    if options.keyframe_tolerance_degrees <= 0 and options.keyframe_tolerance_mm <= 0:
+        return None
+    try:
+        from animgen_ml import keyframes
+    except ModuleNotFoundError as e:  # key reduction not built yet: every frame is a key
+        if e.name != "animgen_ml.keyframes":
+            raise
+        return None
+    return keyframes.reduce_keys(clip, options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm)
+
+
+def write_outputs(
+    clip: HumanoidClip,
+    landmarks: Landmarks,
+    out_base: Path,
+    options,
+    video: str | Path | None,
+    stage_seconds: dict[str, float],
+    warnings: list[str],
+) -> dict[str, Path]:
+    """Write every format in options.formats (and the retargeted glb when options.target is set).
+    Returns format -> path ("target" for the retargeted glb)."""
+    from animgen_ml import bvh_export, gltf_export
+
+    writers: dict[str, Callable[[Path], None]] = {
+        "glb": lambda p: gltf_export.write_glb(clip, p, keys=keyframes_for(clip, options)),
+        "bvh": lambda p: bvh_export.write_bvh(clip, p),
+        "json": clip.save_json,
+        "npz": landmarks.save,
+        "report": lambda p: _report().write_report(p, clip, landmarks, stage_seconds, warnings),
+        "preview": lambda p: _preview().render_preview(video, landmarks, clip, p),
+    }
+    files: dict[str, Path] = {}
+    for fmt in dict.fromkeys(options.formats):  # in order, once each
+        path = output_path(out_base, fmt)
+        with atomic_path(path) as tmp:
+            writers[fmt](tmp)
+            _readable(tmp)
+        files[fmt] = path
+    if options.target:
+        from animgen_ml import retarget
+
+        path = target_output_path(out_base, options.target)
+        with atomic_path(path) as tmp:
+            retarget.write_target_glb(clip, Path(options.target), tmp)
+            _readable(tmp)
+        files["target"] = path
+    return files
+
+
+def _readable(path: Path) -> None:
+    """atomic_path's temporary file is private (mode 0600, from mkstemp); outputs are ordinary files.
+    A fixed 0644 rather than the umask: reading the umask means setting it, which races other threads."""
+    os.chmod(path, 0o644)
+
+
+# Other stages' modules, imported only when their format is asked for.
+def _report():
+    from animgen_ml import report
+
+    return report
+
+
+def _preview():
+    from animgen_ml import preview
+
+    return preview

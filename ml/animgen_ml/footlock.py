@@ -1,0 +1,109 @@
+"""Foot locking: a planted foot stays put.
+
+Per contact run the foot rolls over a pinned pivot (heel or toe, whichever is lower); the ankle target is
+blended in and out over a few frames; the Hips are lowered where a leg could not reach its target; both legs
+are solved by two-bone IK that keeps the knee direction and the foot's world rotation. No ankle target is
+ever below the height that keeps heel and toe on or above y = 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from animgen_ml import contacts as C
+from animgen_ml import ik
+from animgen_ml.clip import HumanoidClip
+
+PIVOT_SWITCH_M = 0.015
+
+
+@dataclass
+class LockStats:
+    locked_frames: int  # (frame, foot) pairs pinned
+    hips_lowered_max: float  # m
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, planted: np.ndarray,
+                   blend: int) -> np.ndarray:
+    """One foot: ankle targets (T, 3).
+
+    Inside a contact run the foot rolls over a pivot that does not slide: the lower of its heel and toe sole
+    points. When the pivot changes (heel strike -> toe off) the new pivot is pinned where it is at that moment,
+    so the ankle target never jumps. Around a run the correction (target minus where the ankle was) fades out
+    over `blend` frames, so the foot is not dragged back.
+    """
+    T = len(ankle)
+    target = ankle.copy()
+    fade = np.zeros(T)
+    for s, e in C._runs(planted):
+        pivot, pin = -1, np.zeros(3)
+        for t in range(s, e):
+            # switch pivots only when the other point is clearly lower: a flat foot must not rock between them
+            lower = 0 if heel[t, 1] <= toe[t, 1] else 1
+            p = lower if pivot < 0 or abs(heel[t, 1] - toe[t, 1]) > PIVOT_SWITCH_M else pivot
+            point = (heel, toe)[p][t] - ankle[t]  # pivot offset from the ankle at this frame
+            if p != pivot:
+                pin = (target[t - 1] if t > s else ankle[t]) + point
+                pivot = p
+            target[t] = pin - point
+        for k in range(1, blend + 1):
+            w = _smoothstep(1.0 - k / (blend + 1))
+            for t, b in ((s - k, s), (e - 1 + k, e - 1)):
+                if 0 <= t < T and not planted[t] and w > fade[t]:
+                    fade[t] = w
+                    target[t] = ankle[t] + w * (target[b] - ankle[b])
+    return target
+
+
+def _hips_drop(hip: np.ndarray, target: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """(T,) how far the Hips must come down so that a hip joint reaches its ankle target."""
+    dh = np.linalg.norm((target - hip)[:, [0, 2]], axis=-1)
+    vertical = np.sqrt(np.maximum(reach**2 - dh**2, 0.0))
+    return np.maximum(hip[:, 1] - target[:, 1] - vertical, 0.0)
+
+
+def _smooth_envelope(x: np.ndarray, width: int) -> np.ndarray:
+    """A smooth curve at or above x almost everywhere: a running max, then a running mean of it."""
+    if width < 1 or not np.any(x > 0):
+        return x
+    pad = np.pad(x, width, mode="edge")
+    m = np.lib.stride_tricks.sliding_window_view(pad, 2 * width + 1).max(axis=-1)
+    pad = np.pad(m, width, mode="edge")
+    return np.convolve(pad, np.ones(2 * width + 1) / (2 * width + 1), mode="valid")
+
+
+def lock_feet(clip: HumanoidClip, fc: C.FootContacts, blend_s: float = 0.12) -> tuple[HumanoidClip, LockStats]:
+    """Pin planted feet (the clip's floor must already be y = 0) and solve the legs by IK."""
+    blend = max(1, int(round(blend_s * clip.fps)))
+    pos, rot = clip.world()
+    heels, toes = C.sole_points(clip)
+    legs = []
+    for f, side in enumerate(C.SIDES):
+        idx = [clip.index(f"{side}{b}") for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")]
+        ankle, heel, toe = pos[:, idx[2]], heels[:, f], toes[:, f]
+        target = _ankle_targets(ankle, heel, toe, fc.foot[:, f], blend)
+        # Keep heel and toe out of the floor (the foot keeps its world rotation, so their offsets are known).
+        target[:, 1] = np.maximum(target[:, 1], np.maximum(-(heel - ankle)[:, 1], -(toe - ankle)[:, 1]))
+        reach = 0.999 * (np.linalg.norm(clip.rest_offsets[idx[1]]) + np.linalg.norm(clip.rest_offsets[idx[2]]))
+        legs.append((idx, target, reach))
+    drop = np.max([_hips_drop(pos[:, idx[0]], t, r) for idx, t, r in legs], axis=0)
+    drop = _smooth_envelope(drop, blend)
+    hips = clip.hips.copy()
+    hips[:, 1] -= drop
+    out = replace(clip, hips=hips)
+    pos, rot = out.world()
+    new_rot = out.rotations.copy()
+    hips_i = out.index("Hips")
+    for idx, target, _ in legs:
+        sol = ik.solve_two_bone(pos[:, idx[0]], pos[:, idx[1]], pos[:, idx[2]], target)
+        up, low, end = ik.apply_to_clip_chain(rot[:, idx[:3]], rot[:, hips_i], sol)
+        new_rot[:, idx[0]], new_rot[:, idx[1]], new_rot[:, idx[2]] = up, low, end
+    out = replace(out, rotations=new_rot)
+    return out, LockStats(int(fc.foot.sum()), float(drop.max()) if len(drop) else 0.0)

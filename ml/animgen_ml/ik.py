@@ -1,0 +1,90 @@
+"""Two-bone IK (hip-knee-ankle, shoulder-elbow-wrist), vectorised over frames.
+
+The chain keeps its bend plane: the new middle joint lies on the same side of the root->target line as the
+old one, so knees keep pointing where they pointed. Unreachable targets are clamped to the chain's reach
+(fully stretched, or fully folded), never NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from animgen_ml import rotations as R
+
+_EPS = 1e-9
+
+
+@dataclass
+class TwoBoneSolution:
+    mid: np.ndarray  # (..., 3) new middle joint position
+    end: np.ndarray  # (..., 3) new end joint position (== target where reachable)
+    delta_upper: np.ndarray  # (..., 4) world-space rotation to apply to the upper bone (and everything below)
+    delta_lower: np.ndarray  # (..., 4) extra world-space rotation for the lower bone, after delta_upper
+    reached: np.ndarray  # (...,) bool: the target was within reach
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), _EPS)
+
+
+def solve_two_bone(
+    root: np.ndarray, mid: np.ndarray, end: np.ndarray, target: np.ndarray,
+    pole: np.ndarray | None = None, max_stretch: float = 0.9999,
+) -> TwoBoneSolution:
+    """Place `end` on `target` by bending at `mid`; all arrays (..., 3) world positions.
+
+    pole: (..., 3) or (3,) direction the middle joint should bend toward when the current pose gives none
+    (a straight chain); defaults to the current bend. max_stretch keeps the chain just short of straight,
+    where the bend direction would become undefined.
+    """
+    root, mid, end, target = (np.asarray(a, dtype=np.float64) for a in (root, mid, end, target))
+    l1 = np.linalg.norm(mid - root, axis=-1)
+    l2 = np.linalg.norm(end - mid, axis=-1)
+    to_target = target - root
+    dist = np.linalg.norm(to_target, axis=-1)
+    lo = np.abs(l1 - l2) + 1e-6
+    hi = (l1 + l2) * max_stretch
+    reached = (dist >= lo) & (dist <= hi)
+    d = np.clip(dist, lo, hi)
+    # Direction to the target; a target on the root falls back to the current end direction.
+    u = np.where((dist > _EPS)[..., None], to_target / np.maximum(dist, _EPS)[..., None], _unit(end - root))
+    # Bend direction: the middle joint's offset from the current root->end line, turned with the chain onto
+    # the root->target line; a straight chain has none, so the pole (if any) decides.
+    axis = _unit(end - root)
+    bend = (mid - root) - np.sum((mid - root) * axis, -1, keepdims=True) * axis
+    straight = np.linalg.norm(bend, axis=-1, keepdims=True) < 1e-3 * np.maximum(l1, _EPS)[..., None]
+    if pole is not None:
+        bend = np.where(straight, np.broadcast_to(np.asarray(pole, dtype=np.float64), bend.shape), bend)
+    bend = R.apply(R.between(axis, u), bend)
+    bend = bend - np.sum(bend * u, -1, keepdims=True) * u
+    any_perp = np.cross(u, np.array([1.0, 0.0, 0.0]))
+    any_perp = np.where(np.linalg.norm(any_perp, axis=-1, keepdims=True) < 1e-3,
+                        np.cross(u, np.array([0.0, 0.0, 1.0])), any_perp)
+    bend = np.where(np.linalg.norm(bend, axis=-1, keepdims=True) < 1e-9, any_perp, bend)
+    p = _unit(bend)
+    cos_a = np.clip((l1**2 + d**2 - l2**2) / np.maximum(2.0 * l1 * d, _EPS), -1.0, 1.0)
+    sin_a = np.sqrt(1.0 - cos_a**2)
+    new_mid = root + l1[..., None] * (cos_a[..., None] * u + sin_a[..., None] * p)
+    new_end = root + d[..., None] * u
+    delta_upper = R.between(mid - root, new_mid - root)
+    delta_lower = R.between(R.apply(delta_upper, end - mid), new_end - new_mid)
+    return TwoBoneSolution(new_mid, new_end, delta_upper, delta_lower, reached)
+
+
+def apply_to_clip_chain(
+    world_rot: np.ndarray, parent_world_rot: np.ndarray, sol: TwoBoneSolution, keep_end_world: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """New local rotations (upper, lower, end) from a solution.
+
+    world_rot: (T, 3, 4) old world rotations of upper, lower and end bones; parent_world_rot: (T, 4) of the
+    upper bone's parent. With keep_end_world the end bone keeps its old world rotation (a planted foot keeps
+    its angle to the floor); otherwise the third result is None (its local rotation is unchanged).
+    """
+    upper = R.multiply(sol.delta_upper, world_rot[:, 0])
+    lower = R.multiply(sol.delta_lower, R.multiply(sol.delta_upper, world_rot[:, 1]))
+    local_upper = R.multiply(R.conjugate(parent_world_rot), upper)
+    local_lower = R.multiply(R.conjugate(upper), lower)
+    local_end = R.multiply(R.conjugate(lower), world_rot[:, 2]) if keep_end_world else None
+    return R.normalize(local_upper), R.normalize(local_lower), None if local_end is None else R.normalize(local_end)

@@ -1,0 +1,94 @@
+"""Accuracy metrics on plain arrays: positions (T, J, 3) in metres, rotations (T, B, 4) xyzw, contacts (T, 2).
+
+Positions are reported in millimetres, angles in degrees. NaN joints (undefined in one of the two) are ignored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from animgen_ml import rotations as R
+
+
+def _root_relative(pos: np.ndarray, root: int | None) -> np.ndarray:
+    return pos if root is None else pos - pos[:, root:root + 1]
+
+
+def mpjpe(pred: np.ndarray, true: np.ndarray, root: int | None = 0) -> float:
+    """Mean per-joint position error (mm) after aligning the root joint (None: no alignment)."""
+    d = np.linalg.norm(_root_relative(pred, root) - _root_relative(true, root), axis=-1)
+    return float(np.nanmean(d) * 1000.0)
+
+
+def procrustes(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """pred (T, J, 3) aligned to true per frame by the similarity transform (rotation, scale, translation)
+    that minimises the squared error; NaN joints are left out of the fit."""
+    out = np.full_like(pred, np.nan)
+    for t in range(len(pred)):
+        ok = np.isfinite(pred[t]).all(-1) & np.isfinite(true[t]).all(-1)
+        if ok.sum() < 3:
+            continue
+        X, Y = pred[t, ok], true[t, ok]
+        mx, my = X.mean(0), Y.mean(0)
+        X0, Y0 = X - mx, Y - my
+        U, S, Vt = np.linalg.svd(X0.T @ Y0)
+        D = np.eye(3)
+        D[2, 2] = np.sign(np.linalg.det(U @ Vt))  # no reflections
+        Rm = U @ D @ Vt
+        s = np.trace(np.diag(S) @ D) / max(np.sum(X0 ** 2), 1e-12)
+        out[t] = s * (pred[t] - mx) @ Rm + my
+    return out
+
+
+def pa_mpjpe(pred: np.ndarray, true: np.ndarray) -> float:
+    """MPJPE (mm) after a per-frame Procrustes alignment with scale."""
+    return mpjpe(procrustes(pred, true), true, root=None)
+
+
+def joint_angle_error(pred_rot: np.ndarray, true_rot: np.ndarray) -> float:
+    """Mean angle (degrees) between predicted and true local rotations."""
+    return float(np.degrees(np.nanmean(R.angle_between(R.normalize(pred_rot), R.normalize(true_rot)))))
+
+
+def acceleration_error(pred: np.ndarray, true: np.ndarray, root: int | None = 0) -> float:
+    """Mean difference (mm/frame^2) between predicted and true joint accelerations (second differences)."""
+    if len(pred) < 3:
+        return float("nan")
+    a = np.diff(_root_relative(pred, root), 2, axis=0) - np.diff(_root_relative(true, root), 2, axis=0)
+    return float(np.nanmean(np.linalg.norm(a, axis=-1)) * 1000.0)
+
+
+def acceleration(pos: np.ndarray, root: int | None = 0) -> float:
+    """Mean joint acceleration magnitude (mm/frame^2): jitter, for inputs without ground truth."""
+    if len(pos) < 3:
+        return float("nan")
+    return float(np.nanmean(np.linalg.norm(np.diff(_root_relative(pos, root), 2, axis=0), axis=-1)) * 1000.0)
+
+
+def foot_sliding(feet: np.ndarray, contacts: np.ndarray) -> float:
+    """Mean horizontal foot motion (mm/frame) over frame pairs where the foot is in contact in both.
+
+    feet: (T, 2, 3) world positions of the left/right foot (or toe) joints, +Y up; contacts: (T, 2) bool.
+    """
+    if len(feet) < 2:
+        return float("nan")
+    step = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1)  # (T-1, 2)
+    both = contacts[1:] & contacts[:-1]
+    return float(step[both].mean() * 1000.0) if both.any() else 0.0
+
+
+def ground_penetration_rate(feet: np.ndarray, ground: float = 0.0, tolerance: float = 0.01) -> float:
+    """Fraction of frames in which a foot joint is more than `tolerance` metres below the ground."""
+    return float(np.mean((feet[..., 1] < ground - tolerance).any(axis=-1))) if len(feet) else float("nan")
+
+
+def contact_scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of predicted contacts against true ones (both (T, 2) bool, all feet pooled)."""
+    pred, true = np.asarray(pred, bool), np.asarray(true, bool)
+    tp = float(np.sum(pred & true))
+    fp = float(np.sum(pred & ~true))
+    fn = float(np.sum(~pred & true))
+    precision = tp / (tp + fp) if tp + fp else (1.0 if fn == 0 else 0.0)
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"contact_precision": precision, "contact_recall": recall, "contact_f1": f1}

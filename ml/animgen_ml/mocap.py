@@ -1,0 +1,214 @@
+"""BVH motion capture (any of the kit's skeletons, units and up axes) -> HumanoidClip on our skeleton.
+
+How a source skeleton becomes ours:
+- units from the leg length (metres, centimetres, inches or CMU units), up axis from the rest pose (hips->head);
+- bones mapped by name (bonemap.py); joints our skeleton has and the source lacks (e.g. UpperChest) are placed
+  halfway along the source chain;
+- each of our bones takes its world rotation from the source bone that carries it, times a fixed rest correction
+  computed from the source rest pose (which need not be a T-pose), then a small per-frame swing so that its
+  direction points exactly at the source's next joint: directions follow the source, twist follows the source;
+- rest offsets keep our T-pose directions with the source's bone lengths, so our FK lands on the source joints;
+- resampled to 30 fps; the ground is the clip's lowest toe height; foot contacts from toe/ankle height + speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from animgen_ml import rotations as R
+from animgen_ml import skeleton
+from animgen_ml.bonemap import map_bones
+from animgen_ml.bvh import Bvh, read_bvh
+from animgen_ml.clip import HumanoidClip
+
+BONES = list(skeleton.BODY_BONES)
+PARENTS = skeleton.parents_of(BONES)
+_DEFAULT = skeleton.default_rest_offsets(BONES)
+# The child joint that gives each bone its direction (None: a leaf, which keeps its parent's rest correction).
+DIRECTION_CHILD: dict[str, str | None] = {
+    "Hips": None, "Spine": "Chest", "Chest": "UpperChest", "UpperChest": "Neck", "Neck": "Head", "Head": None,
+}
+for _s in ("Left", "Right"):
+    DIRECTION_CHILD.update({
+        f"{_s}Shoulder": f"{_s}UpperArm", f"{_s}UpperArm": f"{_s}LowerArm", f"{_s}LowerArm": f"{_s}Hand",
+        f"{_s}Hand": None, f"{_s}UpperLeg": f"{_s}LowerLeg", f"{_s}LowerLeg": f"{_s}Foot", f"{_s}Foot": f"{_s}Toes",
+        f"{_s}Toes": None,
+    })
+# Metres per file unit that we recognise, by name.
+UNITS = {"m": 1.0, "cm": 0.01, "inch": 0.0254, "cmu": 0.056444, "mm": 0.001}
+LEG_LENGTH_M = 0.85  # thigh + shin of an adult
+CONTACT_HEIGHT_M = 0.05
+CONTACT_SPEED_MS = 0.6
+
+
+def detect_units(leg_length: float) -> str:
+    """The unit name that makes a thigh+shin length closest to an adult's."""
+    return min(UNITS, key=lambda u: abs(np.log(max(leg_length * UNITS[u], 1e-9) / LEG_LENGTH_M)))
+
+
+def _up_rotation(up: np.ndarray) -> np.ndarray:
+    """Rotation taking the source's up axis (the dominant axis of hips->head, signed) to +Y."""
+    axis = np.zeros(3)
+    k = int(np.argmax(np.abs(up)))
+    axis[k] = np.sign(up[k])
+    return R.between(axis, np.array([0.0, 1.0, 0.0]))
+
+
+def _resample_index(n: int, fps_src: float, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    t = np.arange(0.0, (n - 1) / fps_src + 1e-9, 1.0 / fps)
+    x = t * fps_src
+    i0 = np.clip(np.floor(x).astype(int), 0, n - 1)
+    i1 = np.clip(i0 + 1, 0, n - 1)
+    return i0, i1, x - i0
+
+
+def foot_contacts(pos: np.ndarray, fps: float, foot_rest_height: np.ndarray) -> np.ndarray:
+    """(T, 2) contacts from our FK positions (T, B, 3) with the ground at y = 0."""
+    out = np.zeros((len(pos), 2), dtype=bool)
+    for k, side in enumerate(("Left", "Right")):
+        for bone, rest_h in ((f"{side}Toes", 0.0), (f"{side}Foot", foot_rest_height[k])):
+            p = pos[:, BONES.index(bone)]
+            v = np.zeros(len(p))
+            if len(p) > 1:
+                v[1:] = np.linalg.norm(np.diff(p[:, [0, 2]], axis=0), axis=-1) * fps
+                v[0] = v[1]
+            out[:, k] |= (p[:, 1] < rest_h + CONTACT_HEIGHT_M) & (v < CONTACT_SPEED_MS)
+    return out
+
+
+def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None = None,
+                units: str | None = None, name: str | None = None) -> HumanoidClip:
+    """Convert a parsed BVH onto the HumanoidClip body skeleton at `fps`."""
+    mapping = map_bones(b.names, b.parents, overrides, fingers=False)
+    src = {bone: b.index(n) for bone, n in mapping.items() if bone in BONES}
+    rest = b.rest_positions()
+    pos, rot = b.forward_kinematics()
+
+    # Units and up axis from the rest pose.
+    leg = sum(np.linalg.norm(rest[src[f"Left{c}"]] - rest[src[f"Left{p}"]])
+              for p, c in (("UpperLeg", "LowerLeg"), ("LowerLeg", "Foot")))
+    unit = units or detect_units(float(leg))
+    scale = UNITS[unit]
+    A = _up_rotation(rest[src["Head"]] - rest[src["Hips"]])
+    rest = R.apply(A, rest) * scale
+    pos = R.apply(A, pos) * scale
+    rot = R.multiply(R.multiply(A, rot), R.conjugate(A))
+
+    # Positions of our joints in the source (rest and per frame); missing ones halfway along the chain.
+    T = len(pos)
+    jrest = np.zeros((len(BONES), 3))
+    jpos = np.zeros((T, len(BONES), 3))
+    carrier = np.zeros(len(BONES), dtype=int)  # source joint whose rotation carries our bone
+    for i, bone in enumerate(BONES):
+        if bone in src:
+            jrest[i], jpos[:, i], carrier[i] = rest[src[bone]], pos[:, src[bone]], src[bone]
+    for i, bone in enumerate(BONES):
+        if bone in src:
+            continue
+        p = PARENTS[i]
+        nxt = DIRECTION_CHILD.get(bone)
+        while nxt is not None and nxt not in src:
+            nxt = DIRECTION_CHILD.get(nxt)
+        carrier[i] = carrier[p]
+        if nxt is not None:
+            j = BONES.index(nxt)
+            jrest[i] = 0.5 * (jrest[p] + jrest[j])
+            jpos[:, i] = 0.5 * (jpos[:, p] + jpos[:, j])
+        else:  # a leaf the source lacks (toes): along the parent's carrier from its rest direction
+            off = _DEFAULT[i] * (np.linalg.norm(jrest[p] - jrest[PARENTS[p]]) / np.linalg.norm(_DEFAULT[p]))
+            jrest[i] = jrest[p] + off
+            jpos[:, i] = jpos[:, p] + R.apply(rot[:, carrier[p]], off)
+
+    # Rest corrections B: our rest frame -> the source's rest frame, parents first.
+    B = R.identity((len(BONES),))
+    hips = BONES.index("Hips")
+    x_axis = jrest[BONES.index("LeftUpperLeg")] - jrest[BONES.index("RightUpperLeg")]
+    B[hips] = R.from_basis(x_axis, jrest[BONES.index("Head")] - jrest[hips])
+    has_dir = np.zeros(len(BONES), dtype=bool)
+    for i, bone in enumerate(BONES):
+        if i == hips:
+            continue
+        p = PARENTS[i]
+        child = DIRECTION_CHILD[bone]
+        B[i] = B[p]
+        if child is not None:
+            c = BONES.index(child)
+            d_src = jrest[c] - jrest[i]
+            if np.linalg.norm(d_src) > 1e-3:
+                B[i] = R.multiply(R.between(R.apply(B[p], _DEFAULT[c]), d_src), B[p])
+                has_dir[i] = True
+
+    # Rest offsets: the source's rest layout seen from each parent's corrected frame (our T-pose directions
+    # for single-child chains, the source's own lengths everywhere).
+    offsets = np.zeros((len(BONES), 3))
+    for i in range(1, len(BONES)):
+        p = PARENTS[i]
+        offsets[i] = R.apply(R.conjugate(B[p]), jrest[i] - jrest[p])
+
+    # World rotations: carried by the source, rest-corrected, then swung to point at the source's next joint.
+    W = R.multiply(rot[:, carrier], B[None])
+    for i, bone in enumerate(BONES):
+        if has_dir[i]:
+            c = BONES.index(DIRECTION_CHILD[bone])
+            cur = R.apply(W[:, i], np.broadcast_to(offsets[c], (T, 3)))
+            W[:, i] = R.multiply(R.between(cur, jpos[:, c] - jpos[:, i]), W[:, i])
+    local = W.copy()
+    for i in range(1, len(BONES)):
+        local[:, i] = R.multiply(R.conjugate(W[:, PARENTS[i]]), W[:, i])
+    local = R.make_continuous(R.normalize(local))
+    hip_pos = jpos[:, hips]
+
+    # Resample to the target frame rate.
+    i0, i1, w = _resample_index(T, b.fps, fps)
+    local = R.slerp(local[i0], local[i1], np.broadcast_to(w[:, None], (len(w), len(BONES))))
+    hip_pos = hip_pos[i0] * (1 - w[:, None]) + hip_pos[i1] * w[:, None]
+    local = R.make_continuous(local)
+
+    # Hips rest height: our T-pose standing on its toes joints (the source rest pose may not be standing).
+    rest_fk = skeleton.rest_positions(PARENTS, offsets)
+    offsets[0] = (0.0, float(-rest_fk[[BONES.index("LeftToes"), BONES.index("RightToes")], 1].min()), 0.0)
+    clip = HumanoidClip(
+        bones=list(BONES), rest_offsets=offsets, fps=fps, hips=hip_pos, rotations=local,
+        contacts=np.zeros((len(hip_pos), 2), dtype=bool), confidence=np.ones((len(hip_pos), len(BONES))),
+        name=name or Path(b.source).stem,
+        metadata={"source": Path(b.source).name, "units": unit, "generator": "mocap"},
+    )
+    # Ground: the clip's lowest toe height (5th percentile, robust to a glitch frame) becomes y = 0.
+    fk, _ = clip.world()
+    toes = fk[:, [BONES.index("LeftToes"), BONES.index("RightToes")], 1].min(axis=1)
+    clip.hips = clip.hips - np.array([0.0, np.percentile(toes, 5), 0.0])
+    fk[..., 1] -= np.percentile(toes, 5)
+    rest_fk = skeleton.rest_positions(PARENTS, offsets)
+    foot_h = rest_fk[[BONES.index("LeftFoot"), BONES.index("RightFoot")], 1] - rest_fk[
+        [BONES.index("LeftToes"), BONES.index("RightToes")], 1].min()
+    clip.contacts = foot_contacts(fk, fps, foot_h)
+    return clip
+
+
+def load_clip(path: str | Path, fps: float = 30.0, overrides: Mapping[str, str] | None = None,
+              units: str | None = None) -> HumanoidClip:
+    """Read a BVH file and convert it (see bvh_to_clip)."""
+    return bvh_to_clip(read_bvh(path), fps=fps, overrides=overrides, units=units)
+
+
+def source_joint_positions(b: Bvh, clip: HumanoidClip, fps: float = 30.0) -> np.ndarray:
+    """The source's joints that our bones map to, in our space and frame grid (T, B, 3; NaN where unmapped),
+    for checking a conversion: compare with clip.world()[0]."""
+    mapping = map_bones(b.names, b.parents, fingers=False)
+    rest = b.rest_positions()
+    src = {bone: b.index(n) for bone, n in mapping.items() if bone in BONES}
+    A = _up_rotation(rest[src["Head"]] - rest[src["Hips"]])
+    pos, _ = b.forward_kinematics()
+    pos = R.apply(A, pos) * UNITS[clip.metadata["units"]]
+    i0, i1, w = _resample_index(len(pos), b.fps, fps)
+    pos = pos[i0] * (1 - w[:, None, None]) + pos[i1] * w[:, None, None]
+    out = np.full((len(pos), len(BONES), 3), np.nan)
+    for i, bone in enumerate(BONES):
+        if bone in src:
+            out[:, i] = pos[:, src[bone]]
+    # Same ground shift as the clip: align the hips.
+    out += (clip.hips - out[:, 0])[:, None, :]
+    return out

@@ -1,0 +1,218 @@
+"""The neural animation generator: a temporal convolutional network from landmarks to HumanoidClip.
+
+Per frame in: MediaPipe world points (hip-centred, camera-aligned, metres), image points relative to the hip
+centre in torso units, the hip centre's image motion and scale change (root-motion cues), visibilities.
+Per frame out: a 6-D rotation for each of the 22 body bones (the Hips in the camera's yaw frame), the hips
+height, the hips' horizontal velocity in that frame, and two foot-contact logits. Dilated 1-D convolutions
+(dilations 1, 3, 9, 27 with kernel 3: an 81-frame receptive field, centred) run over a whole clip in one pass.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from animgen_ml import rotations as R
+from animgen_ml import skeleton
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.landmarks import LM, Landmarks
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_NAME = "animgen_tcn"
+BONES = list(skeleton.BODY_BONES)
+PARENTS = skeleton.parents_of(BONES)
+N_FEATURES = 33 * 3 + 33 * 2 + 3 + 33
+N_OUT = len(BONES) * 6 + 3 + 2
+CONFIGS = {
+    "small": {"channels": 128, "dilations": (1, 3, 9, 27), "dropout": 0.1},
+    "tiny": {"channels": 64, "dilations": (1, 3, 9, 27), "dropout": 0.0},
+}
+
+
+def features(lm: Landmarks) -> np.ndarray:
+    """(T, N_FEATURES) camera-independent network input from (cleaned) Landmarks."""
+    T = lm.frame_count
+    world = np.nan_to_num(lm.world.astype(np.float64))
+    px = np.nan_to_num(lm.image[..., :2].astype(np.float64)) * np.array([lm.width, lm.height], dtype=np.float64)
+    hip = 0.5 * (px[:, LM["left_hip"]] + px[:, LM["right_hip"]])
+    sh = 0.5 * (px[:, LM["left_shoulder"]] + px[:, LM["right_shoulder"]])
+    torso = np.maximum(np.linalg.norm(sh - hip, axis=-1), 1e-3)  # (T,) pixels
+    scale = max(float(np.median(torso)), 1e-3)
+    rel = (px - hip[:, None]) / scale
+    vel = np.zeros((T, 2))
+    if T > 1:
+        vel[1:] = np.diff(hip, axis=0) / scale
+        vel[0] = vel[1]
+    logsize = np.log(torso / scale)[:, None]
+    vis = np.nan_to_num(lm.visibility.astype(np.float64))
+    out = np.concatenate([world.reshape(T, -1), rel.reshape(T, -1), vel, logsize, vis], axis=1)
+    return np.clip(out, -10, 10).astype(np.float32)
+
+
+class Block(nn.Module):
+    def __init__(self, ch: int, dilation: int, dropout: float) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(ch, ch, 3, dilation=dilation, padding=dilation, padding_mode="replicate")
+        self.mix = nn.Conv1d(ch, ch, 1)
+        self.norm = nn.BatchNorm1d(ch)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop(self.mix(torch.relu(self.norm(self.conv(x)))))
+
+
+class TemporalNet(nn.Module):
+    def __init__(self, channels: int = 256, dilations: tuple[int, ...] = (1, 3, 9, 27), dropout: float = 0.1):
+        super().__init__()
+        self.inp = nn.Conv1d(N_FEATURES, channels, 1)
+        self.blocks = nn.Sequential(*[Block(channels, d, dropout) for d in dilations])
+        self.out = nn.Conv1d(channels, N_OUT, 1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """x: (N, T, F) -> rot6 (N, T, B, 6), height (N, T), velocity (N, T, 2), contact logits (N, T, 2)."""
+        h = self.out(self.blocks(torch.relu(self.inp(x.transpose(1, 2))))).transpose(1, 2)
+        N, T = h.shape[:2]
+        B = len(BONES)
+        rot6 = h[..., : B * 6].reshape(N, T, B, 6)
+        # Bias the 6-D output towards identity (columns x, y) so that training starts from the rest pose.
+        rot6 = rot6 + torch.tensor([1.0, 0, 0, 0, 1.0, 0], dtype=h.dtype)
+        return {"rot6": rot6, "height": h[..., B * 6] + 0.9, "velocity": 0.05 * h[..., B * 6 + 1: B * 6 + 3],
+                "contact_logits": h[..., B * 6 + 3:]}
+
+
+def rot6_to_matrix(d6: torch.Tensor) -> torch.Tensor:
+    """(..., 6) -> (..., 3, 3) rotation matrices whose first two columns follow d6 (Gram-Schmidt)."""
+    a1, a2 = d6[..., :3], d6[..., 3:]
+    b1 = torch.nn.functional.normalize(a1, dim=-1)
+    b2 = torch.nn.functional.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)
+    b3 = torch.cross(b1, b2, dim=-1)
+    return torch.stack([b1, b2, b3], dim=-1)
+
+
+def fk_torch(rotm: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """Joint positions relative to the Hips (N, T, B, 3) from local rotation matrices (N, T, B, 3, 3) and
+    rest offsets (N, B, 3)."""
+    pos = [torch.zeros_like(rotm[..., 0, :, 0])]
+    world = [rotm[..., 0, :, :]]
+    for b in range(1, len(BONES)):
+        p = int(PARENTS[b])
+        world.append(world[p] @ rotm[..., b, :, :])
+        pos.append(pos[p] + (world[p] @ offsets[:, None, b, :, None])[..., 0])
+    return torch.stack(pos, dim=-2)
+
+
+class Generator:
+    """A loaded network: Landmarks in, HumanoidClip out (same frame grid as the landmarks)."""
+
+    def __init__(self, net: TemporalNet, info: dict) -> None:
+        self.net = net.eval()
+        self.info = info
+
+    @torch.no_grad()
+    def predict(self, lm: Landmarks) -> dict[str, np.ndarray]:
+        x = torch.from_numpy(features(lm))[None]
+        out = self.net(x)
+        return {k: v[0].numpy().astype(np.float64) for k, v in out.items()}
+
+    def generate(self, landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
+        out = self.predict(landmarks)
+        T = landmarks.frame_count
+        rot = R.make_continuous(R.from_6d(out["rot6"]))
+        offsets = skeleton.default_rest_offsets(BONES) * body_scale(landmarks)
+        vel = out["velocity"]
+        xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
+        hips = np.stack([xz[:, 0], out["height"], xz[:, 1]], axis=-1)
+        contacts = 1.0 / (1.0 + np.exp(-out["contact_logits"])) > 0.5
+        clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=landmarks.fps, hips=hips, rotations=rot,
+                            contacts=contacts, confidence=_confidence(landmarks), name=Path(landmarks.source).stem
+                            or "clip", metadata={"generator": "network", "contacts_source": "network",
+                                                 "model": self.info.get("name", DEFAULT_NAME)})
+        if fingers:
+            clip = _with_solver_fingers(clip, landmarks)
+        return clip
+
+
+def body_scale(lm: Landmarks) -> float:
+    """Actor size relative to the default skeleton, from the median hip-to-ankle length in world landmarks."""
+    w = lm.world
+    legs = [np.linalg.norm(w[:, LM[f"{s}_hip"]] - w[:, LM[f"{s}_knee"]], axis=-1)
+            + np.linalg.norm(w[:, LM[f"{s}_knee"]] - w[:, LM[f"{s}_ankle"]], axis=-1) for s in ("left", "right")]
+    leg = np.nanmedian(np.concatenate(legs)) if np.isfinite(np.concatenate(legs)).any() else 0.84
+    return float(np.clip(leg / 0.84, 0.6, 1.4))
+
+
+def _confidence(lm: Landmarks) -> np.ndarray:
+    """Per bone: the visibility of the landmark at the bone's joint (1 for the trunk)."""
+    joint_lm = {"LeftUpperArm": "left_shoulder", "LeftLowerArm": "left_elbow", "LeftHand": "left_wrist",
+                "LeftUpperLeg": "left_hip", "LeftLowerLeg": "left_knee", "LeftFoot": "left_ankle",
+                "LeftToes": "left_foot_index", "Head": "nose"}
+    conf = np.ones((lm.frame_count, len(BONES)))
+    vis = np.nan_to_num(lm.visibility)
+    for i, b in enumerate(BONES):
+        name = joint_lm.get(b.replace("Right", "Left"))
+        if name:
+            conf[:, i] = vis[:, LM[name.replace("left", "right") if b.startswith("Right") else name]]
+    return np.clip(conf, 0.0, 1.0)
+
+
+def _with_solver_fingers(clip: HumanoidClip, lm: Landmarks) -> HumanoidClip:
+    from animgen_ml import solver
+
+    full = solver.solve(lm, fingers=True)
+    extra = [b for b in full.bones if b not in clip.bones]
+    if not extra:
+        return clip
+    idx = [full.bones.index(b) for b in extra]
+    return HumanoidClip(
+        bones=clip.bones + extra, rest_offsets=np.concatenate([clip.rest_offsets, full.rest_offsets[idx]]),
+        fps=clip.fps, hips=clip.hips, rotations=np.concatenate([clip.rotations, full.rotations[:, idx]], axis=1),
+        contacts=clip.contacts, confidence=np.concatenate([clip.confidence, full.confidence[:, idx]], axis=1),
+        name=clip.name, metadata=clip.metadata)
+
+
+def weights_path(name: str | None = None) -> Path:
+    return WEIGHTS_DIR / f"{name or DEFAULT_NAME}.pt"
+
+
+def weights_available(name: str | None = None) -> bool:
+    return weights_path(name).is_file()
+
+
+def build(config: str | dict) -> TemporalNet:
+    cfg = CONFIGS[config] if isinstance(config, str) else config
+    return TemporalNet(cfg["channels"], tuple(cfg["dilations"]), cfg["dropout"])
+
+
+def save(net: TemporalNet, path: str | Path, info: dict) -> None:
+    from animgen_ml.files import atomic_path
+
+    state = {k: v.detach().to(torch.float16) if v.is_floating_point() else v for k, v in net.state_dict().items()}
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": state, "info": info}, tmp)
+
+
+def load_file(path: str | Path) -> Generator:
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    info = blob["info"]
+    net = build(info["config"])
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
+    return Generator(net, info)
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(name: str | None = None) -> Generator:
+    """The shipped generator (weights/<name>.pt), loaded once per process."""
+    path = weights_path(name)
+    if not path.is_file():
+        from animgen_ml.errors import AnimGenError
+
+        raise AnimGenError(f"{path}: network weights not found (train them with `animgen train`)")
+    t0 = time.perf_counter()
+    gen = load_file(path)
+    gen.info["load_seconds"] = time.perf_counter() - t0
+    return gen

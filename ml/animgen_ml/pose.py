@@ -1,0 +1,157 @@
+"""Pose extraction: MediaPipe Pose (full model) on every decoded frame -> Landmarks.
+
+Choices:
+- mediapipe 0.10.21's legacy `mp.solutions` graphs in video mode (static_image_mode=False), so the person is
+  tracked from frame to frame instead of searched for in every frame (faster and steadier).
+- smooth_landmarks=False: the legacy API stamps frames with a simulated 30 fps clock, so its built-in filter
+  would be tuned wrongly for other and variable frame rates; the clean and smooth stages filter with the
+  true frame times instead, and outlier rejection works better on the raw detections.
+- hands=True runs Holistic (same pose model, plus 21-point hands). MediaPipe gives hand points in image
+  space only; their "world" points are made here by placing the hand's image points around the pose's world
+  wrist with the pose's own image->world scale (see `_hand_world`).
+The model is created once per call: nothing global, so this works the same in worker processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from animgen_ml import video as vid
+from animgen_ml.errors import InputError
+from animgen_ml.landmarks import LM, Landmarks
+
+# Body landmarks used to measure the pose's image->world scale (shoulders, elbows, hips, knees).
+_SCALE_POINTS = [LM[n] for n in ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_hip",
+                                 "right_hip", "left_knee", "right_knee")]
+
+
+def extract(video: str | Path, *, hands: bool = False, start: float | None = None, end: float | None = None,
+            progress: Callable[[float, str], None] | None = None) -> Landmarks:
+    """The 33 pose landmarks (image + world + visibility) of every frame of `video` in [start, end).
+    Frames without a person are kept with detected=False and NaN coordinates."""
+    info = vid.probe(video)  # bad input fails here, before the slow MediaPipe import
+    import mediapipe as mp
+
+    expected = vid.expected_frames(info, start, end)
+    progress = progress or (lambda f, m="": None)
+    model = _make_model(mp, hands)
+    times: list[float] = []
+    image: list[np.ndarray] = []
+    world: list[np.ndarray] = []
+    vis: list[np.ndarray] = []
+    lh: list[np.ndarray] = []
+    rh: list[np.ndarray] = []
+    nan33 = np.full((33, 3), np.nan, np.float32)
+    nan21 = np.full((21, 3), np.nan, np.float32)
+    step = max(1, expected // 100)
+    with model:
+        for i, (t, frame) in enumerate(vid.iter_frames(video, start, end, info)):
+            res = model.process(frame)
+            times.append(t)
+            if res.pose_landmarks is not None and res.pose_world_landmarks is not None:
+                im = _points(res.pose_landmarks)
+                image.append(im)
+                world.append(_points(res.pose_world_landmarks))
+                vis.append(np.array([p.visibility for p in res.pose_landmarks.landmark], np.float32))
+            else:
+                image.append(nan33)
+                world.append(nan33)
+                vis.append(np.zeros(33, np.float32))
+            if hands:
+                lh.append(_points(res.left_hand_landmarks) if res.left_hand_landmarks is not None else nan21)
+                rh.append(_points(res.right_hand_landmarks) if res.right_hand_landmarks is not None else nan21)
+            if i % step == 0:
+                progress(min(1.0, (i + 1) / expected), f"frame {i + 1}/{expected}")
+    progress(1.0, f"{len(times)} frames")
+    if not times:
+        raise InputError(f"{video}: no frames in the requested range")
+    image_a = np.stack(image).astype(np.float64)
+    world_a = np.stack(world).astype(np.float64)
+    lm = Landmarks(
+        times=np.asarray(times, np.float64), image=image_a, world=world_a,
+        visibility=np.stack(vis).astype(np.float64), detected=np.isfinite(image_a[:, 0, 0]),
+        width=info.width, height=info.height, source=str(video),
+    )
+    if hands:
+        lm.left_hand = np.stack(lh).astype(np.float64)
+        lm.right_hand = np.stack(rh).astype(np.float64)
+        lm.left_hand_world = _hand_world_all(lm, lm.left_hand, LM["left_wrist"])
+        lm.right_hand_world = _hand_world_all(lm, lm.right_hand, LM["right_wrist"])
+    return lm
+
+
+def _make_model(mp, hands: bool):
+    if hands:
+        return mp.solutions.holistic.Holistic(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
+                                              refine_face_landmarks=False)
+    return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
+                                  enable_segmentation=False)
+
+
+def _points(landmark_list) -> np.ndarray:
+    return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], np.float32)
+
+
+def image_to_world_scale(image: np.ndarray, world: np.ndarray, width: int, height: int) -> float:
+    """Metres per pixel of one frame: the least-squares scale that maps the body's image points (pixels,
+    centred) onto its world x, y (centred). NaN when too few points."""
+    px = image[_SCALE_POINTS, :2] * (width, height)
+    wx = world[_SCALE_POINTS, :2]
+    ok = np.isfinite(px).all(1) & np.isfinite(wx).all(1)
+    if ok.sum() < 3:
+        return float("nan")
+    a = px[ok] - px[ok].mean(0)
+    b = wx[ok] - wx[ok].mean(0)
+    den = float((a * a).sum())
+    return float((a * b).sum() / den) if den > 0 else float("nan")
+
+
+def _hand_world_all(lm: Landmarks, hand_image: np.ndarray, wrist: int) -> np.ndarray:
+    """Hand "world" points (T, 21, 3), NaN where the hand or the body was not seen.
+
+    x, y: the hand's image points relative to its own wrist point, in pixels, times the frame's metres per
+    pixel (image_to_world_scale), added to the pose's world wrist. z: MediaPipe's hand z is depth relative to
+    the hand's wrist in about the same units as x (normalised by image width), so it gets the same scale.
+    The hand is thus placed as if its image plane were parallel to the camera's; its pose and proportions
+    are right, its depth only approximate.
+    """
+    out = np.full(hand_image.shape, np.nan)
+    for t in range(lm.frame_count):
+        h = hand_image[t]
+        if not (lm.detected[t] and np.isfinite(h).all()):
+            continue
+        s = image_to_world_scale(lm.image[t], lm.world[t], lm.width, lm.height)
+        if not np.isfinite(s):
+            continue
+        rel = (h - h[0]) * (lm.width, lm.height, lm.width)
+        out[t] = lm.world[t, wrist] + s * rel
+    return out
+
+
+# Landmarks whose absence makes the body incomplete: shoulders, hips, knees, ankles.
+_CORE_POINTS = [LM[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip", "left_knee",
+                                "right_knee", "left_ankle", "right_ankle")]
+
+
+def quality_warnings(lm: Landmarks) -> list[str]:
+    """Plain-language warnings about extracted landmarks that will make a poor clip: few frames with a person,
+    or a body often partly outside the picture (MediaPipe then guesses the missing joints)."""
+    name = lm.source or "video"
+    out: list[str] = []
+    if lm.frame_count and lm.detection_rate < 0.8:
+        out.append(f"{name}: a person was found in only {100 * lm.detection_rate:.0f}% of the frames; "
+                   "frames without one hold the last pose")
+    det = lm.detected
+    if det.any():
+        pts = lm.image[det][:, _CORE_POINTS, :2]
+        outside = ((pts < 0.0) | (pts > 1.0)).any(-1) | (lm.visibility[det][:, _CORE_POINTS] < 0.3)
+        partial = outside.any(-1).mean()
+        if partial > 0.3:
+            missing = [n for n, frac in zip(("shoulders", "hips", "knees", "ankles"),
+                                            outside.reshape(-1, 4, 2).any(-1).mean(0), strict=True) if frac > 0.3]
+            out.append(f"{name}: the body is partly out of the picture in {100 * partial:.0f}% of the frames "
+                       f"({', '.join(missing) or 'various joints'} not visible); those joints are guessed")
+    return out

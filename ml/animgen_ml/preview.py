@@ -1,0 +1,150 @@
+"""Preview video: the 2D skeleton drawn over the input video, beside a side view of the clip's 3D skeleton.
+
+Left panel: each input frame with the MediaPipe landmarks of the nearest landmark frame (green: the person's
+left, orange: right, grey: low visibility). Right panel: the HumanoidClip's joints (clip.world()) seen from the
+character's right side in an orthographic projection (forward +Z to the right, up +Y up), a floor line at the
+lowest foot height, so sliding, floating and leaning show at a glance. Frames stream through an ffmpeg pipe
+(H.264, yuv420p: plays in browsers and editors) and the file is written aside, then renamed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from animgen_ml import video as vid
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
+from animgen_ml.files import atomic_path
+from animgen_ml.landmarks import LM, Landmarks
+
+PANEL_HEIGHT = 480
+# MediaPipe pose connections drawn in the left panel.
+_POSE_EDGES = [(LM[a], LM[b]) for a, b in [
+    ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"), ("left_shoulder", "left_hip"),
+    ("right_shoulder", "right_hip"), ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"), ("left_hip", "left_knee"),
+    ("left_knee", "left_ankle"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+    ("left_ankle", "left_heel"), ("left_heel", "left_foot_index"), ("left_ankle", "left_foot_index"),
+    ("right_ankle", "right_heel"), ("right_heel", "right_foot_index"), ("right_ankle", "right_foot_index"),
+    ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"), ("right_eye", "right_ear"),
+]]
+_LEFT, _RIGHT, _MID, _DIM = (60, 200, 60), (240, 140, 30), (230, 230, 230), (130, 130, 130)  # RGB
+
+
+def _side_colour(name: str) -> tuple[int, int, int]:
+    return _LEFT if name.lower().startswith("left") else _RIGHT if name.lower().startswith("right") else _MID
+
+
+def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, path: str | Path) -> Path:
+    """Writes the preview MP4 to `path` (atomically) and returns it."""
+    path = Path(path)
+    info = vid.probe(video)
+    t0, t1 = float(landmarks.times[0]), float(landmarks.times[-1])
+    scale = PANEL_HEIGHT / info.height
+    lw = int(round(info.width * scale / 2)) * 2
+    side = _SideView(clip, PANEL_HEIGHT)
+    out_w, out_h = lw + side.width, PANEL_HEIGHT
+    fps = max(1.0, min(120.0, landmarks.fps))
+    with atomic_path(path) as tmp:
+        cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "-s", f"{out_w}x{out_h}", "-r", f"{fps:.6f}", "-i", "pipe:0", "-c:v", "libx264", "-preset",
+               "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdin is not None
+        try:
+            written = 0
+            for t, frame in vid.iter_frames(video, start=t0, end=t1 + 0.5 / fps, info=info):
+                left = cv2.resize(frame, (lw, PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
+                i = int(np.clip(np.searchsorted(landmarks.times, t), 0, landmarks.frame_count - 1))
+                if i > 0 and abs(landmarks.times[i - 1] - t) < abs(landmarks.times[i] - t):
+                    i -= 1
+                _draw_landmarks(left, landmarks, i)
+                # The clip may have another frame rate or speed: map by the fraction of the time span.
+                k = int(round((t - t0) / max(t1 - t0, 1e-9) * (clip.frame_count - 1)))
+                right = side.render(int(np.clip(k, 0, clip.frame_count - 1)))
+                proc.stdin.write(np.ascontiguousarray(np.concatenate([left, right], axis=1)).tobytes())
+                written += 1
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        finally:
+            err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+            rc = proc.wait()
+        if rc != 0:
+            raise InputError(f"{path}: ffmpeg could not write the preview ({err.strip().splitlines()[-1:]})")
+        if written == 0:
+            raise InputError(f"{video}: no video frames in the landmarks' time range for the preview")
+    return path
+
+
+def _draw_landmarks(img: np.ndarray, lm: Landmarks, i: int) -> None:
+    if not lm.detected[i]:
+        cv2.putText(img, "no person", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 60, 60), 2, cv2.LINE_AA)
+        return
+    h, w = img.shape[:2]
+    pts = lm.image[i, :, :2] * (w, h)
+    vis = lm.visibility[i]
+    for a, b in _POSE_EDGES:
+        if not np.isfinite(pts[[a, b]]).all():
+            continue
+        name = _edge_name(a, b)
+        colour = _side_colour(name) if min(vis[a], vis[b]) >= 0.5 else _DIM
+        cv2.line(img, _pt(pts[a]), _pt(pts[b]), colour, 2, cv2.LINE_AA)
+    for j, p in enumerate(pts):
+        if np.isfinite(p).all():
+            cv2.circle(img, _pt(p), 3, _DIM if vis[j] < 0.5 else (255, 255, 255), -1, cv2.LINE_AA)
+
+
+def _edge_name(a: int, b: int) -> str:
+    from animgen_ml.landmarks import POSE_LANDMARKS
+
+    na, nb = POSE_LANDMARKS[a], POSE_LANDMARKS[b]
+    return na if na.split("_")[0] == nb.split("_")[0] else "mid"
+
+
+def _pt(p: np.ndarray) -> tuple[int, int]:
+    return int(round(float(p[0]))), int(round(float(p[1])))
+
+
+class _SideView:
+    """Orthographic side view of the clip: the character's forward (+Z) to the right, up (+Y) up; the frame
+    is fitted once to the whole clip so that motion through space stays visible."""
+
+    def __init__(self, clip: HumanoidClip, height: int) -> None:
+        joints, _ = clip.world()
+        self.zy = np.nan_to_num(joints[..., [2, 1]])  # (T, B, 2): forward, up
+        self.parents = clip.parents
+        self.colours = [_side_colour(b) for b in clip.bones]
+        lo, hi = self.zy.reshape(-1, 2).min(0), self.zy.reshape(-1, 2).max(0)
+        foot = [clip.index(b) for b in ("LeftFoot", "RightFoot", "LeftToes", "RightToes") if b in clip.bones]
+        self.floor = float(self.zy[:, foot, 1].min()) if foot else float(lo[1])
+        lo[1] = min(lo[1], self.floor)
+        span = max(float((hi - lo).max()), 0.5) * 1.15
+        self.height = height
+        self.width = int(round(height * 0.75 / 2)) * 2
+        self.ppm = min(height, self.width * 1.0) / span  # pixels per metre
+        self.centre = (lo + hi) / 2
+        self.base = np.full((height, self.width, 3), 32, np.uint8)
+        fy = self._px(np.array([0.0, self.floor]))[1]
+        cv2.line(self.base, (0, fy), (self.width - 1, fy), (110, 110, 110), 1, cv2.LINE_AA)
+        cv2.putText(self.base, "side view", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (200, 200, 200), 1, cv2.LINE_AA)
+
+    def _px(self, zy: np.ndarray) -> tuple[int, int]:
+        x = self.width / 2 + (zy[0] - self.centre[0]) * self.ppm
+        y = self.height / 2 - (zy[1] - self.centre[1]) * self.ppm
+        return int(round(x)), int(round(y))
+
+    def render(self, k: int) -> np.ndarray:
+        img = self.base.copy()
+        # The far side (the character's left, +X, away from a viewer on its right) first, so the near side
+        # is drawn over it.
+        for far in (True, False):
+            for b, p in enumerate(self.parents):
+                if p < 0 or (self.colours[b] == _LEFT) != far:
+                    continue
+                cv2.line(img, self._px(self.zy[k, p]), self._px(self.zy[k, b]), self.colours[b], 3, cv2.LINE_AA)
+        return img

@@ -1,0 +1,100 @@
+"""The "refine" stage: make a generated clip game-ready.
+
+Order matters: contacts first (everything below uses them), then the floor (contacts are judged against it),
+joint limits and symmetric bone lengths (IK needs the final lengths), foot locking, and last the user's
+edits, which must not be undone by anything else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from animgen_ml import contacts as C
+from animgen_ml import edit, footlock, ground, limits
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.landmarks import LM, Landmarks
+
+# Landmarks per body part, for "out of frame" warnings.
+_PARTS = {
+    "lower body": [LM[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+                                   "right_heel", "left_foot_index", "right_foot_index")],
+    "left arm": [LM[n] for n in ("left_elbow", "left_wrist")],
+    "right arm": [LM[n] for n in ("right_elbow", "right_wrist")],
+    "head": [LM[n] for n in ("nose", "left_ear", "right_ear")],
+}
+MIN_WARN_S = 0.3  # shorter losses are bridged by cleaning and not worth a warning
+
+
+def _contacts(clip: HumanoidClip) -> C.FootContacts:
+    if clip.metadata.get("contacts_source") == "network":
+        c = clip.contacts.astype(bool)
+        return C.FootContacts(heel=c.copy(), toe=c.copy())
+    return C.detect(clip)
+
+
+def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[HumanoidClip, list[str]]:
+    """options: a pipeline.GenerateOptions (foot_lock, speed, mirror, in_place, loop, face_forward)."""
+    warnings = visibility_warnings(landmarks) if landmarks is not None else []
+    from_network = clip.metadata.get("contacts_source") == "network"
+    fc = _contacts(clip)
+    clip = ground.put_on_ground(clip, ground.floor_from_contacts(clip, fc))
+    if not from_network:
+        fc = C.detect(clip, floor=0.0)
+    clip = limits.symmetric_offsets(clip)
+    clip, _, skipped = limits.apply_limits(clip)
+    if skipped:
+        warnings.append(f"joint limits not applied to {', '.join(skipped)}: bent the other way in most frames")
+    if options.foot_lock and clip.frame_count > 1:
+        if fc.foot.any():
+            clip, stats = footlock.lock_feet(clip, fc)
+            if stats.hips_lowered_max > 0.05:
+                warnings.append(f"hips lowered by up to {stats.hips_lowered_max * 100:.0f} cm so that planted "
+                                "feet could be reached")
+        else:
+            warnings.append("no foot contact found: foot locking skipped")
+    metadata = dict(clip.metadata)
+    metadata.setdefault("contacts_source", "heuristic")
+    clip = _with(clip, contacts=fc.foot, metadata=metadata)
+    if options.speed != 1.0:
+        clip = edit.speed(clip, options.speed)
+    if options.mirror:
+        clip = edit.mirror(clip)
+    if options.face_forward:
+        clip = edit.face_forward(clip)
+    if options.loop:
+        clip = edit.loop(clip)
+    if options.in_place:
+        clip = edit.in_place(clip)
+    return clip, warnings
+
+
+def _with(clip: HumanoidClip, **changes) -> HumanoidClip:
+    from dataclasses import replace
+
+    return replace(clip, **changes)
+
+
+def _spans(mask: np.ndarray, times: np.ndarray) -> list[tuple[float, float]]:
+    out = []
+    for s, e in C._runs(mask):
+        t0 = float(times[s])
+        t1 = float(times[e]) if e < len(times) else float(times[-1] + (times[-1] - times[0]) / max(len(times) - 1, 1))
+        if t1 - t0 >= MIN_WARN_S:
+            out.append((t0, t1))
+    return out
+
+
+def visibility_warnings(lm: Landmarks, threshold: float = 0.5) -> list[str]:
+    """'lower body out of frame from 3.2 s to 4.0 s' for each long enough stretch where a body part is
+    unseen (low visibility, or outside the image), and stretches with no person at all."""
+    if lm.frame_count == 0:
+        return []
+    times = np.asarray(lm.times, dtype=np.float64)
+    warnings = [f"no person detected from {a:.1f} s to {b:.1f} s" for a, b in _spans(~lm.detected, times)]
+    img = np.nan_to_num(lm.image[..., :2], nan=-1.0)
+    outside = np.any((img < -0.02) | (img > 1.02), axis=-1)
+    unseen = (np.nan_to_num(lm.visibility, nan=0.0) < threshold) | outside
+    for part, idx in _PARTS.items():
+        lost = lm.detected & (unseen[:, idx].mean(axis=1) > 0.5)
+        warnings += [f"{part} out of frame from {a:.1f} s to {b:.1f} s" for a, b in _spans(lost, times)]
+    return warnings

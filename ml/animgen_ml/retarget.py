@@ -1,0 +1,360 @@
+"""Retargeting: play a HumanoidClip on another skeleton (a character's .glb, a .bvh, or the bones an engine
+plugin sends), whatever its bone names, rest pose (T or A) and bone axes.
+
+Bones are mapped by name (bonemap.map_bones, with overrides). Each mapped target bone j of our bone b gets the
+world rotation  W_j(t) = W_b(t) * A_b * G_j,  where G_j is j's rest world rotation and A_b turns j's rest
+direction onto ours (the direction to the next mapped bone down the chain; for the Hips, the whole frame given
+by up and left). At our rest (all W_b identity) the target therefore stands in our T-pose, and in motion each
+target bone points where ours points. Unmapped target joints keep their rest local rotation. The Hips move by
+our Hips' displacement from rest, scaled by the ratio of leg lengths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from animgen_ml import rotations as R
+from animgen_ml import skeleton
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
+
+# The joint below each bone that gives its direction (None: no direction; keeps its parent's correction).
+DIRECTION_CHILD: dict[str, str | None] = {
+    "Hips": "Spine", "Spine": "Chest", "Chest": "UpperChest", "UpperChest": "Neck", "Neck": "Head", "Head": None,
+}
+for _s in ("Left", "Right"):
+    DIRECTION_CHILD.update({
+        f"{_s}Shoulder": f"{_s}UpperArm", f"{_s}UpperArm": f"{_s}LowerArm", f"{_s}LowerArm": f"{_s}Hand",
+        f"{_s}Hand": f"{_s}MiddleProximal", f"{_s}UpperLeg": f"{_s}LowerLeg", f"{_s}LowerLeg": f"{_s}Foot",
+        f"{_s}Foot": f"{_s}Toes", f"{_s}Toes": None,
+    })
+    for _f in ("Thumb", "Index", "Middle", "Ring", "Little"):
+        DIRECTION_CHILD.update({f"{_s}{_f}Proximal": f"{_s}{_f}Intermediate",
+                                f"{_s}{_f}Intermediate": f"{_s}{_f}Distal", f"{_s}{_f}Distal": None})
+
+
+@dataclass
+class TargetSkeleton:
+    """Joints in parent-first order, with local rest TRS (the reference pose), in glTF space.
+
+    base_*: the world transform above the root joint(s) (a glTF armature node, a Z-up BVH's axis change).
+    """
+
+    names: list[str]
+    parents: np.ndarray  # (J,) parent index, -1 for a root
+    rest_translation: np.ndarray  # (J, 3) local
+    rest_rotation: np.ndarray  # (J, 4) local, xyzw
+    rest_scale: np.ndarray | None = None  # (J,) uniform local scale; None: 1
+    base_rotation: np.ndarray = field(default_factory=lambda: R.identity())
+    base_translation: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    base_scale: float = 1.0
+    bone_map: dict[str, str] = field(default_factory=dict)  # overrides: HumanBodyBone -> target name
+    name: str = "target"
+
+    def __post_init__(self) -> None:
+        self.parents = np.asarray(self.parents, dtype=np.int64)
+        J = len(self.names)
+        for i, p in enumerate(self.parents):
+            if p >= i:
+                raise InputError(f"{self.name}: bone {self.names[i]!r} comes before its parent")
+        self.rest_translation = np.asarray(self.rest_translation, np.float64).reshape(J, 3)
+        self.rest_rotation = R.normalize(np.asarray(self.rest_rotation, np.float64).reshape(J, 4))
+        if self.rest_scale is None:
+            self.rest_scale = np.ones(J)
+
+    def forward(self, rotations: np.ndarray, translations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World positions (T, J, 3) and rotations (T, J, 4) from local (T, J, 4) and (T, J, 3)."""
+        T, J = rotations.shape[:2]
+        pos = np.zeros((T, J, 3))
+        rot = np.zeros((T, J, 4))
+        scale = np.zeros(J)
+        for j in range(J):
+            p = self.parents[j]
+            if p < 0:
+                prot, ppos, pscale = np.broadcast_to(self.base_rotation, (T, 4)), self.base_translation, self.base_scale
+            else:
+                prot, ppos, pscale = rot[:, p], pos[:, p], scale[p]
+            rot[:, j] = R.multiply(prot, rotations[:, j])
+            pos[:, j] = ppos + pscale * R.apply(prot, translations[:, j])
+            scale[j] = pscale * self.rest_scale[j]
+        return pos, rot
+
+    def rest_world(self) -> tuple[np.ndarray, np.ndarray]:
+        pos, rot = self.forward(self.rest_rotation[None], self.rest_translation[None])
+        return pos[0], rot[0]
+
+    def world_scale(self, j: int) -> float:
+        s = self.base_scale
+        while j >= 0:
+            s *= self.rest_scale[j]
+            j = self.parents[j]
+        return s
+
+
+@dataclass
+class TargetMotion:
+    skeleton: TargetSkeleton
+    fps: float
+    translations: np.ndarray  # (T, J, 3) local
+    rotations: np.ndarray  # (T, J, 4) local
+    mapping: dict[str, str]  # HumanBodyBone -> target joint name
+    animated: list[int]  # joints whose local rotation is driven (mapped ones)
+    hips_joint: int
+
+
+def from_clip_skeleton(clip: HumanoidClip, names: Mapping[str, str] | None = None) -> TargetSkeleton:
+    """Our own skeleton as a target (optionally renamed), rest pose identity: handy for tests and BVH output."""
+    names = names or {}
+    return TargetSkeleton(names=[names.get(b, b) for b in clip.bones], parents=clip.parents.copy(),
+                          rest_translation=clip.rest_offsets.copy(), rest_rotation=R.identity((len(clip.bones),)),
+                          name="humanoid")
+
+
+def _mapping(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str, str] | None) -> dict[str, int]:
+    from animgen_ml.bonemap import map_bones
+
+    fingers = any(b in skeleton.FINGER_BONES for b in clip.bones)
+    m = map_bones(target.names, target.parents, {**target.bone_map, **(overrides or {})}, fingers=fingers)
+    index = {n: i for i, n in enumerate(target.names)}
+    return {b: index[n] for b, n in m.items() if b in clip.bones}
+
+
+def _is_descendant(j: int, ancestor: int, parents: np.ndarray) -> bool:
+    while j >= 0:
+        j = int(parents[j])
+        if j == ancestor:
+            return True
+    return False
+
+
+def _corrections(clip: HumanoidClip, target: TargetSkeleton, mapping: dict[str, int],
+                 t_pos: np.ndarray) -> dict[str, np.ndarray]:
+    """A_b for every mapped bone: the world rotation turning the target's rest direction onto ours."""
+    s_pos = skeleton.rest_positions(clip.parents, clip.rest_offsets)
+    A: dict[str, np.ndarray] = {}
+    for b in clip.bones:  # parents first, so a bone without direction can take its parent's correction
+        if b not in mapping:
+            continue
+        j = mapping[b]
+        if b == "Hips" and all(k in mapping for k in ("LeftUpperLeg", "RightUpperLeg", "Spine")):
+            def frame(pos, ix):
+                left = pos[ix("LeftUpperLeg")] - pos[ix("RightUpperLeg")]
+                return R.from_basis(left, pos[ix("Spine")] - pos[ix("Hips")])
+
+            ours = frame(s_pos, clip.index)
+            theirs = frame(t_pos, lambda n: mapping[n])
+            A[b] = R.multiply(ours, R.conjugate(theirs))
+            continue
+        c = DIRECTION_CHILD.get(b)
+        while c is not None and (c not in mapping or not _is_descendant(mapping[c], j, target.parents)):
+            c = DIRECTION_CHILD.get(c)
+        if c is not None:
+            A[b] = R.between(t_pos[mapping[c]] - t_pos[j], s_pos[clip.index(c)] - s_pos[clip.index(b)])
+        else:
+            p = clip.parents[clip.index(b)]
+            while p >= 0 and clip.bones[p] not in A:
+                p = clip.parents[p]
+            A[b] = A[clip.bones[p]] if p >= 0 else R.identity()
+    return A
+
+
+def _leg_length(pos: np.ndarray, up: int, low: int, foot: int) -> float:
+    return float(np.linalg.norm(pos[low] - pos[up]) + np.linalg.norm(pos[foot] - pos[low]))
+
+
+def retarget(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str, str] | None = None) -> TargetMotion:
+    """The clip's motion as local rotations / translations of the target's joints."""
+    mapping = _mapping(clip, target, overrides)
+    if "Hips" not in mapping:
+        raise InputError(f"{target.name}: no bone maps to the Hips")
+    t_pos, t_rot = target.rest_world()
+    A = _corrections(clip, target, mapping, t_pos)
+    _, w_src = clip.world()
+    T, J = clip.frame_count, len(target.names)
+    by_joint = {j: b for b, j in mapping.items()}
+    world = np.zeros((T, J, 4))
+    local = np.zeros((T, J, 4))
+    for j in range(J):
+        p = target.parents[j]
+        parent = np.broadcast_to(target.base_rotation, (T, 4)) if p < 0 else world[:, p]
+        if j in by_joint:
+            b = by_joint[j]
+            world[:, j] = R.multiply(R.multiply(w_src[:, clip.index(b)], A[b]), t_rot[j])
+            local[:, j] = R.normalize(R.multiply(R.conjugate(parent), world[:, j]))
+        else:
+            local[:, j] = target.rest_rotation[j]
+            world[:, j] = R.multiply(parent, local[:, j])
+    trans = np.broadcast_to(target.rest_translation, (T, J, 3)).copy()
+    # Hips: our displacement from rest, scaled by leg length, expressed in the Hips parent's frame.
+    h = mapping["Hips"]
+    s_rest = skeleton.rest_positions(clip.parents, clip.rest_offsets)
+    k = 1.0
+    legs = [f"Left{b}" for b in ("UpperLeg", "LowerLeg", "Foot")]
+    if all(b in mapping for b in legs):
+        ours = _leg_length(s_rest, *(clip.index(b) for b in legs))
+        theirs = _leg_length(t_pos, *(mapping[b] for b in legs))
+        k = theirs / max(ours, 1e-9)
+    hips_world = t_pos[h] + k * (clip.hips - s_rest[clip.index("Hips")])
+    # The Hips' parent chain is unmapped above the Hips (else it would move), so its world transform is its
+    # rest transform whatever the frame.
+    p = target.parents[h]
+    if p < 0:
+        prot, ppos, pscale = target.base_rotation, target.base_translation, target.base_scale
+    else:
+        prot, ppos, pscale = t_rot[p], t_pos[p], target.world_scale(p)
+    trans[:, h] = R.apply(R.conjugate(prot), hips_world - ppos) / pscale
+    return TargetMotion(target, clip.fps, trans, R.make_continuous(local), {b: target.names[j] for b, j in
+                        mapping.items()}, sorted(by_joint), h)
+
+
+# ---- .glb characters ------------------------------------------------------------------------------------
+
+def _node_matrix(node) -> np.ndarray:
+    if node.matrix is not None:
+        return np.asarray(node.matrix, np.float64).reshape(4, 4).T  # glTF stores column-major
+    m = np.eye(4)
+    s = np.asarray(node.scale if node.scale is not None else [1, 1, 1], np.float64)
+    q = np.asarray(node.rotation if node.rotation is not None else [0, 0, 0, 1], np.float64)
+    m[:3, :3] = R.to_matrix(q) * s
+    m[:3, 3] = node.translation if node.translation is not None else [0, 0, 0]
+    return m
+
+
+def _trs(node) -> tuple[np.ndarray, np.ndarray, float]:
+    """Translation, rotation and (uniform) scale of a node."""
+    m = _node_matrix(node)
+    s = np.linalg.norm(m[:3, :3], axis=0)
+    return m[:3, 3].copy(), R.from_matrix(m[:3, :3] / s), float(np.mean(s))
+
+
+def load_glb_skeleton(path: str | Path):
+    """(TargetSkeleton, the pygltflib document, joint node indices) of the first skin of a .glb."""
+    import pygltflib
+
+    path = Path(path)
+    try:
+        g = pygltflib.GLTF2().load(str(path))
+    except Exception as e:  # pygltflib raises assorted errors for a broken file
+        raise InputError(f"{path}: cannot read the glTF file ({e})") from e
+    if not g.skins:
+        raise InputError(f"{path}: the glTF file has no skin (no skeleton to retarget onto)")
+    joints = list(g.skins[0].joints)
+    parent_node = {c: i for i, n in enumerate(g.nodes) for c in (n.children or [])}
+    # Parent-first order of the joints (a skin's joint list need not be sorted).
+    jset = set(joints)
+
+    def depth(n: int) -> int:
+        d = 0
+        while n in parent_node:
+            n, d = parent_node[n], d + 1
+        return d
+
+    order = sorted(joints, key=lambda n: (depth(n), joints.index(n)))
+    index = {n: i for i, n in enumerate(order)}
+    parents, trans, rots, scales = [], [], [], []
+    for n in order:
+        p = parent_node.get(n)
+        while p is not None and p not in jset:  # a non-joint node between two joints: not expected
+            p = parent_node.get(p)
+        parents.append(index[p] if p is not None else -1)
+        t, q, s = _trs(g.nodes[n])
+        trans.append(t)
+        rots.append(q)
+        scales.append(s)
+    # World transform above the root joint: the product of its non-joint ancestors.
+    base = np.eye(4)
+    p = parent_node.get(order[0])
+    while p is not None:
+        base = _node_matrix(g.nodes[p]) @ base
+        p = parent_node.get(p)
+    bs = float(np.mean(np.linalg.norm(base[:3, :3], axis=0)))
+    bt, bq = base[:3, 3].copy(), R.from_matrix(base[:3, :3] / bs)
+    names = [g.nodes[n].name or f"joint{n}" for n in order]
+    sk = TargetSkeleton(names=names, parents=np.array(parents), rest_translation=np.array(trans),
+                        rest_rotation=np.array(rots), rest_scale=np.array(scales), base_rotation=bq,
+                        base_translation=bt, base_scale=bs, name=path.name)
+    return sk, g, order
+
+
+def load_bvh_skeleton(path: str | Path) -> TargetSkeleton:
+    """A .bvh's joints as a target: rest rotations identity, its up axis turned to +Y."""
+    from animgen_ml.bvh import read_bvh
+
+    b = read_bvh(path)
+    up = skeleton_up(b.names, b.parents, b.offsets)
+    k = int(np.argmax(np.abs(up)))
+    axis = np.zeros(3)
+    axis[k] = np.sign(up[k])
+    return TargetSkeleton(names=list(b.names), parents=np.asarray(b.parents), rest_translation=b.offsets,
+                          rest_rotation=R.identity((len(b.names),)),
+                          base_rotation=R.between(axis, np.array([0.0, 1.0, 0.0])), name=Path(path).name)
+
+
+def skeleton_up(names: list[str], parents: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Rough up direction of a rest skeleton: from the root to the joint farthest from it along the spine."""
+    pos = np.zeros((len(names), 3))
+    for j, p in enumerate(parents):
+        pos[j] = offsets[j] + (pos[p] if p >= 0 else 0.0)
+    head = next((i for i, n in enumerate(names) if "head" in n.lower()), int(np.argmax(pos[:, 1])))
+    return pos[head] - pos[0]
+
+
+def load_target(path: str | Path) -> TargetSkeleton:
+    path = Path(path)
+    if path.suffix.lower() == ".glb" or path.suffix.lower() == ".gltf":
+        return load_glb_skeleton(path)[0]
+    if path.suffix.lower() == ".bvh":
+        return load_bvh_skeleton(path)
+    raise InputError(f"{path}: a target skeleton must be a .glb or .bvh file")
+
+
+def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str | Path,
+                     overrides: Mapping[str, str] | None = None) -> TargetMotion:
+    """Write the target character (mesh and all) with the clip as its only animation."""
+    import pygltflib as G
+
+    target_path = Path(target_path)
+    if target_path.suffix.lower() != ".glb":
+        raise InputError(f"{target_path}: --target must be a .glb character to write a character .glb")
+    sk, g, nodes = load_glb_skeleton(target_path)
+    motion = retarget(clip, sk, overrides)
+    blob = bytearray(g.binary_blob() or b"")
+
+    def add(arr: np.ndarray, type_: str, min_max: bool = False) -> int:
+        while len(blob) % 4:
+            blob.append(0)
+        data = np.ascontiguousarray(arr, dtype=np.float32)
+        g.bufferViews.append(G.BufferView(buffer=0, byteOffset=len(blob), byteLength=data.nbytes))
+        blob.extend(data.tobytes())
+        acc = G.Accessor(bufferView=len(g.bufferViews) - 1, componentType=G.FLOAT, count=len(data), type=type_)
+        if min_max:
+            acc.min = [float(v) for v in np.atleast_1d(data.min(axis=0))]
+            acc.max = [float(v) for v in np.atleast_1d(data.max(axis=0))]
+        g.accessors.append(acc)
+        return len(g.accessors) - 1
+
+    times = add(np.arange(clip.frame_count) / clip.fps, "SCALAR", min_max=True)
+    anim = G.Animation(name=clip.name, samplers=[], channels=[])
+
+    def channel(node: int, prop: str, values: np.ndarray, type_: str) -> None:
+        anim.samplers.append(G.AnimationSampler(input=times, output=add(values, type_), interpolation="LINEAR"))
+        anim.channels.append(G.AnimationChannel(sampler=len(anim.samplers) - 1,
+                                                target=G.AnimationChannelTarget(node=node, path=prop)))
+
+    channel(nodes[motion.hips_joint], "translation", motion.translations[:, motion.hips_joint], "VEC3")
+    q = motion.rotations.astype(np.float32)
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    for j in motion.animated:
+        channel(nodes[j], "rotation", q[:, j], "VEC4")
+    g.animations = [anim]  # the character's own clips would fight ours in a viewer
+    if not g.buffers:
+        g.buffers.append(G.Buffer(byteLength=0))
+    g.buffers[0].byteLength = len(blob)
+    g.set_binary_blob(bytes(blob))
+    g.save_binary(str(out_path))
+    return motion
+

@@ -1,0 +1,234 @@
+"""Video decoding through FFmpeg: probe a file, then stream its frames with their true presentation times.
+
+Frames come from an `ffmpeg` subprocess as raw RGB on a pipe, one at a time, so a video of any length is
+never held in memory. FFmpeg applies the rotation metadata itself (autorotate), so frames arrive upright.
+Frame times come from the `showinfo` filter, which logs each frame's presentation time to stderr: they are
+the true times of a variable-frame-rate video, not a frame index divided by a nominal rate.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from animgen_ml.errors import InputError
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
+# Image formats FFmpeg also opens as a one-frame "video": not what a user means by a video.
+_IMAGE_CODECS = {"png", "mjpeg", "bmp", "gif", "tiff", "webp", "jpeg2000", "apng"}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    width: int  # displayed size: after rotation
+    height: int
+    fps: float  # mean frame rate (frames / duration), or the nominal rate when that is unknown
+    duration: float  # seconds
+    frame_count: int  # exact when the container says, else estimated from duration x fps
+    rotation: int  # degrees counter-clockwise the picture is turned for display: 0, 90, 180, 270
+    codec: str
+    start_time: float  # the first frame's presentation time in the file's clock
+    duration_known: bool = False  # the video stream itself states its duration (not just the container)
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise InputError(f"{name} was not found on PATH: install FFmpeg (e.g. apt-get install ffmpeg)")
+    return path
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a video file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+
+
+def _rate(text: str | None) -> float:
+    if not text or text in ("0/0", "N/A"):
+        return 0.0
+    num, _, den = text.partition("/")
+    try:
+        return float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+
+
+def _float(value, default: float = 0.0) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _rotation(stream: dict) -> int:
+    """Counter-clockwise display rotation (degrees, as ffprobe reports the display matrix): decoded frames
+    come out as np.rot90(stored, rotation // 90)."""
+    angle = 0.0
+    for side in stream.get("side_data_list", []) or []:
+        if "rotation" in side:
+            angle = _float(side["rotation"])
+            break
+    else:
+        angle = -_float((stream.get("tags") or {}).get("rotate"))  # older FFmpeg: the clockwise `rotate` tag
+    return int(round(angle / 90.0)) * 90 % 360
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Size, frame rate, duration, rotation and codec of a video's first video stream (ffprobe)."""
+    path = Path(path)
+    _check_file(path)
+    cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_streams", "-show_format",
+           "-of", "json", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        reason = _last_line(proc.stderr) or f"ffprobe exited with {proc.returncode}"
+        raise InputError(f"{path}: not a readable video ({reason})")
+    try:
+        data = json.loads(proc.stdout or "{}")
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not a readable video (ffprobe gave no usable answer)") from e
+    streams = data.get("streams") or []
+    if not streams:
+        raise InputError(f"{path}: not a video (no video stream in the file)")
+    s, fmt = streams[0], data.get("format") or {}
+    codec = str(s.get("codec_name", "unknown"))
+    if codec in _IMAGE_CODECS and fmt.get("format_name", "").endswith("_pipe"):
+        raise InputError(f"{path}: is a still image ({codec}), not a video")
+    width, height = int(s.get("width") or 0), int(s.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise InputError(f"{path}: the video stream has no picture size (corrupt header?)")
+    rotation = _rotation(s)
+    if rotation in (90, 270):
+        width, height = height, width
+    duration = _float(s.get("duration"), _float(fmt.get("duration")))
+    nb_frames = int(_float(s.get("nb_frames")))
+    fps = _rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate"))
+    if nb_frames > 1 and duration > 0:
+        fps = nb_frames / duration
+    if nb_frames <= 0:
+        nb_frames = int(round(duration * fps)) if fps > 0 else 0
+    return VideoInfo(path=path, width=width, height=height, fps=fps or 30.0, duration=duration,
+                     frame_count=nb_frames, rotation=rotation, codec=codec,
+                     start_time=_float(s.get("start_time"), _float(fmt.get("start_time"))),
+                     duration_known=_float(s.get("duration")) > 0)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+_PTS = re.compile(r"\bn:\s*(\d+).*?\bpts_time:\s*(-?[\d.]+|nan|NOPTS)")
+
+
+def iter_frames(path: str | Path, start: float | None = None, end: float | None = None,
+                info: VideoInfo | None = None) -> Iterator[tuple[float, np.ndarray]]:
+    """Yields (time, rgb uint8 (H, W, 3)) for every frame shown in [start, end), upright, in display order.
+
+    time is seconds from the video's first frame (the file's start_time subtracted), so trimmed and
+    untrimmed runs agree. Raises InputError when the file cannot be decoded or holds no frame in the range.
+    """
+    path = Path(path)
+    info = info or probe(path)
+    w, h = info.width, info.height
+    frame_bytes = w * h * 3
+    cmd = [_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
+    if start:
+        # Fast seek to just before start; frames before `start` are dropped below.
+        cmd += ["-ss", f"{max(0.0, info.start_time + start - 0.05):.6f}"]
+    # -copyts keeps frame times in the file's clock, so subtracting start_time gives the same times with
+    # and without seeking.
+    cmd += ["-copyts"]
+    cmd += ["-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", "showinfo",
+            "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            bufsize=frame_bytes)
+    times: queue.Queue[float | None] = queue.Queue()
+    errors: list[str] = []
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            if "Parsed_showinfo" in line:
+                m = _PTS.search(line)
+                if m:
+                    t = m.group(2)
+                    times.put(float(t) if t not in ("nan", "NOPTS") else float("nan"))
+            elif "error" in line.lower() or "invalid" in line.lower():
+                errors.append(line.strip())
+        times.put(None)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    yielded = 0
+    last_t = -np.inf
+    try:
+        assert proc.stdout is not None
+        while True:
+            buf = proc.stdout.read(frame_bytes)
+            if len(buf) < frame_bytes:
+                break
+            t_file = times.get(timeout=60.0)
+            if t_file is None:  # showinfo gave no time: fall back to the nominal rate
+                t_file = info.start_time + (last_t + 1.0 / info.fps if np.isfinite(last_t) else 0.0)
+            t = t_file - info.start_time
+            if not np.isfinite(t):
+                t = last_t + 1.0 / info.fps if np.isfinite(last_t) else 0.0
+            if start is not None and t < start - 1e-6:
+                continue
+            if end is not None and t >= end - 1e-6:
+                break
+            if t <= last_t:  # keep times strictly increasing (duplicate pts in broken files)
+                t = last_t + 1e-3
+            last_t = t
+            yielded += 1
+            yield t, np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+    except queue.Empty as e:
+        raise InputError(f"{path}: ffmpeg stopped reporting frame times while decoding") from e
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        reader.join(timeout=5.0)
+        proc.stdout.close() if proc.stdout else None
+        proc.stderr.close() if proc.stderr else None
+    if yielded == 0:
+        if start is not None and info.duration and start >= info.duration:
+            raise InputError(f"{path}: --start {start} s is past the end of the video ({info.duration:.2f} s)")
+        reason = errors[-1] if errors else "no frame could be decoded"
+        raise InputError(f"{path}: empty or corrupt video ({reason})")
+    # A file cut short (copy interrupted, download incomplete) still decodes up to the cut: say so rather
+    # than animate part of the video silently.
+    wanted_end = info.duration if end is None else min(end, info.duration)
+    if info.duration_known and last_t < wanted_end - max(0.5, 5.0 / info.fps):
+        reason = f"; {errors[-1]}" if errors else ""
+        raise InputError(f"{path}: truncated or corrupt video: decoding stopped at {last_t:.2f} s of "
+                         f"{info.duration:.2f} s{reason}")
+
+
+def expected_frames(info: VideoInfo, start: float | None, end: float | None) -> int:
+    """Frames expected in [start, end), for progress bars (an estimate for variable frame rate)."""
+    t0 = max(0.0, start or 0.0)
+    t1 = info.duration if end is None or not info.duration else min(end, info.duration)
+    if not info.duration:
+        return max(1, info.frame_count)
+    return max(1, int(round((t1 - t0) * info.fps)))
+
+
+def is_video_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS

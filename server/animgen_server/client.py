@@ -1,0 +1,218 @@
+"""The Python client of the AnimGen service, and generate_remote() behind `animgen generate --server`."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+from animgen.v1 import service_pb2, service_pb2_grpc
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import AnimGenError, Cancelled, InputError
+from animgen_ml.files import atomic_path
+from animgen_ml.pipeline import GenerateOptions, ProgressEvent
+
+from animgen_server import convert
+from animgen_server.auth import bearer_metadata
+from animgen_server.limits import CLIENT_CHUNK_BYTES
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+ADDRESS_ENV, TOKEN_ENV = "ANIMGEN_SERVER", "ANIMGEN_TOKEN"
+_STAGE_KIND = {
+    service_pb2.EVENT_TYPE_STAGE_STARTED: "started", service_pb2.EVENT_TYPE_STAGE_PROGRESS: "progress",
+    service_pb2.EVENT_TYPE_STAGE_FINISHED: "finished", service_pb2.EVENT_TYPE_WARNING: "warning",
+}
+
+
+class ServiceError(AnimGenError):
+    """A call the server refused; .code is the grpc.StatusCode."""
+
+    def __init__(self, code: grpc.StatusCode, details: str, address: str = "") -> None:
+        super().__init__(f"{address + ': ' if address else ''}{details} ({code.name})")
+        self.code, self.details = code, details
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while data := f.read(1 << 20):
+            h.update(data)
+    return h.hexdigest()
+
+
+def result_suffix(file_name: str) -> str:
+    """Everything after the server's base name (which never has a dot): ".glb", ".landmarks.npz", ..."""
+    return file_name[file_name.index("."):] if "." in file_name else ""
+
+
+class AnimGenClient:
+    def __init__(self, address: str | None = None, *, token: str | None = None, tls_ca: str | Path | None = None,
+                 timeout: float | None = None) -> None:
+        self.address = address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
+        token = token if token is not None else os.environ.get(TOKEN_ENV)
+        opts = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        if tls_ca is not None:
+            creds = grpc.ssl_channel_credentials(root_certificates=Path(tls_ca).read_bytes())
+            self.channel = grpc.secure_channel(self.address, creds, options=opts)
+        else:
+            self.channel = grpc.insecure_channel(self.address, options=opts)
+        self.stub = service_pb2_grpc.AnimGenStub(self.channel)
+        self.metadata = bearer_metadata(token)
+        self.timeout = timeout
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> AnimGenClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except grpc.RpcError as e:
+            code = e.code() if callable(getattr(e, "code", None)) else grpc.StatusCode.UNKNOWN
+            details = e.details() if callable(getattr(e, "details", None)) else str(e)
+            if code == grpc.StatusCode.UNAVAILABLE:
+                details = f"cannot reach the AnimGen server ({details}); is `animgen serve` running there?"
+            raise ServiceError(code, details, self.address) from None
+
+    def upload(self, video: str | Path, progress: Callable[[int, int], None] | None = None,
+               chunk_bytes: int = CLIENT_CHUNK_BYTES) -> service_pb2.UploadVideoResponse:
+        video = Path(video)
+        if not video.is_file():
+            raise InputError(f"{video}: video file not found")
+        size, digest = video.stat().st_size, sha256_of(video)
+
+        def messages():
+            yield service_pb2.UploadVideoRequest(
+                header=service_pb2.UploadHeader(file_name=video.name, size_bytes=size, sha256=digest))
+            sent = 0
+            with open(video, "rb") as f:
+                while data := f.read(chunk_bytes):
+                    sent += len(data)
+                    yield service_pb2.UploadVideoRequest(chunk=data)
+                    if progress:
+                        progress(sent, size)
+
+        with self._errors():
+            return self.stub.UploadVideo(messages(), metadata=self.metadata, timeout=self.timeout)
+
+    def start(self, upload_id: str, options: service_pb2.GenerateOptions | None = None) -> service_pb2.Job:
+        with self._errors():
+            return self.stub.StartJob(service_pb2.StartJobRequest(upload_id=upload_id, options=options),
+                                      metadata=self.metadata, timeout=self.timeout)
+
+    def watch(self, job_id: str) -> Iterator[service_pb2.JobEvent]:
+        """Every event of the job, the current state first, until its final event."""
+        with self._errors():
+            yield from self.stub.WatchJob(service_pb2.WatchJobRequest(job_id=job_id), metadata=self.metadata)
+
+    def wait(self, job_id: str) -> service_pb2.Job:
+        last = None
+        for ev in self.watch(job_id):
+            last = ev
+        return last.job
+
+    def result(self, job_id: str, out_base: str | Path | None = None,
+               formats: list[int] | None = None) -> tuple[HumanoidClip, dict[str, Path]]:
+        """The clip, and the files written as out_base + suffix (atomically, each checked against its sha256);
+        files are keyed like pipeline.Result.files (glb, bvh, json, npz, report, preview; target)."""
+        stream = self.stub.GetResult(service_pb2.GetResultRequest(job_id=job_id, formats=formats or []),
+                                     metadata=self.metadata)
+        written: dict[str, Path] = {}
+        with self._errors():
+            first = next(stream)
+            header = first.header
+            clip = convert.clip_from_proto(header.clip)
+            by_name = {f.file_name: f for f in header.files}
+            current = None  # (ResultFile, open file, hasher, atomic context, final path)
+            with contextlib.ExitStack() as stack:
+                for msg in stream:
+                    if out_base is None:
+                        continue
+                    c = msg.chunk
+                    if current is None or current[0].file_name != c.file_name:
+                        if current is not None:
+                            self._close_file(current, written)
+                        rf = by_name[c.file_name]
+                        final = Path(f"{out_base}{result_suffix(rf.file_name)}")
+                        ctx = atomic_path(final)
+                        tmp = stack.enter_context(ctx)
+                        current = [rf, open(tmp, "wb"), hashlib.sha256(), final]
+                        stack.callback(current[1].close)
+                    current[1].write(c.data)
+                    current[2].update(c.data)
+                if current is not None:
+                    self._close_file(current, written)
+                missing = [f.file_name for f in header.files if out_base is not None
+                           and Path(f"{out_base}{result_suffix(f.file_name)}") not in written.values()]
+                if missing:
+                    raise AnimGenError(f"{self.address}: the result stream ended before {missing[0]}")
+        return clip, written
+
+    @staticmethod
+    def _close_file(current: list, written: dict[str, Path]) -> None:
+        rf, f, h, final = current
+        f.close()
+        if h.hexdigest() != rf.sha256:
+            raise AnimGenError(f"{rf.file_name}: the downloaded file does not match its sha256; fetch it again")
+        key = convert.PROTO_TO_FORMAT.get(rf.format, "file")
+        suffix = result_suffix(rf.file_name)
+        if rf.format == service_pb2.OUTPUT_FORMAT_GLB and suffix != ".glb":
+            key = "target"
+        written[key] = final
+
+    def cancel(self, job_id: str) -> service_pb2.Job:
+        with self._errors():
+            return self.stub.CancelJob(service_pb2.CancelJobRequest(job_id=job_id), metadata=self.metadata,
+                                       timeout=self.timeout)
+
+    def list(self, limit: int = 0, states: list[int] | None = None) -> list[service_pb2.Job]:
+        with self._errors():
+            return list(self.stub.ListJobs(service_pb2.ListJobsRequest(limit=limit, states=states or []),
+                                           metadata=self.metadata, timeout=self.timeout).jobs)
+
+    def info(self) -> service_pb2.ServerInfo:
+        with self._errors():
+            return self.stub.GetServerInfo(service_pb2.GetServerInfoRequest(), metadata=self.metadata,
+                                           timeout=self.timeout)
+
+
+def generate_remote(address: str, video: str | Path, out_base: str | Path, options: GenerateOptions, *,
+                    token: str | None = None, tls_ca: str | Path | None = None,
+                    progress: Callable[[ProgressEvent], None] | None = None) -> dict[str, Path]:
+    """What `animgen generate VIDEO --server ADDRESS` does: upload, start, follow the job (progress gets the
+    same ProgressEvents as a local run), then write the same files a local run writes, out_base + suffix.
+    Ctrl-C cancels the job on the server."""
+    options.validate()
+    target = convert.read_target_skeleton(options.target) if options.target else None
+    msg = convert.options_to_proto(options, target)
+    with AnimGenClient(address, token=token, tls_ca=tls_ca) as client:
+        up = client.upload(video)
+        job = client.start(up.upload_id, msg)
+        reported = False
+        try:
+            for ev in client.watch(job.job_id):
+                if progress and ev.type in _STAGE_KIND:
+                    progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress, ev.message))
+                    reported = True
+                job = ev.job
+        except KeyboardInterrupt:
+            with contextlib.suppress(AnimGenError):
+                client.cancel(job.job_id)
+            raise
+        if job.state == service_pb2.JOB_STATE_CANCELLED:
+            raise Cancelled(f"job {job.job_id} was cancelled")
+        if job.state != service_pb2.JOB_STATE_SUCCEEDED:
+            raise AnimGenError(f"{Path(video).name}: {job.error or service_pb2.JobState.Name(job.state)}")
+        _, files = client.result(job.job_id, out_base)
+        if progress and not reported:  # served from the cache: no stage ran, but the run is complete
+            progress(ProgressEvent("export", "finished", 1.0, "cached"))
+        return files

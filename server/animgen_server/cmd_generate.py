@@ -1,0 +1,291 @@
+"""`animgen generate VIDEO|DIR`: video(s) in, animation files out, with a progress bar per stage.
+
+Exit codes CI can trust: 0 every video converted (or up to date), 1 any video failed (each failure is listed
+at the end), 2 usage errors (bad option, nothing to convert).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from animgen_ml.errors import AnimGenError, Cancelled, InputError
+from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
+from animgen_ml.video import VIDEO_EXTENSIONS
+
+# File name suffix of each output format (DESIGN: out_base + suffix).
+SUFFIXES = {"glb": ".glb", "bvh": ".bvh", "json": ".json", "npz": ".landmarks.npz", "report": ".report.html",
+            "preview": ".preview.mp4"}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "generate", help="turn a video (or every video in a folder) into animation files",
+        description="Turn a video of a person into a humanoid animation clip. A folder converts every video "
+                    f"in it ({' '.join(e[1:] for e in VIDEO_EXTENSIONS)}) and skips those whose outputs are "
+                    "newer than the video. Exit code: 0 all converted, 1 any failed, 2 usage error.")
+    p.add_argument("input", metavar="VIDEO|DIR", nargs="?", help="a video file or a folder of videos")
+    p.add_argument("-o", "--output", metavar="OUTDIR", default=".",
+                   help="folder for the outputs, named <video stem>.<ext> (default: the current folder)")
+    p.add_argument("--format", dest="formats", metavar="FMT[,FMT]", action="append", type=_formats,
+                   help=f"output formats, comma-separated or repeated: {', '.join(FORMATS)} or all (default: glb)")
+    p.add_argument("--preview", action="store_true", help="also write <stem>.preview.mp4 (same as --format preview)")
+    p.add_argument("--hands", action="store_true", help="track the hands too and animate the fingers")
+    p.add_argument("--smoothing", type=float, default=0.5, metavar="S", help="0 (none) .. 1 (strong), default 0.5")
+    p.add_argument("--start", type=float, metavar="SEC", help="start of the part of the video to use")
+    p.add_argument("--end", type=float, metavar="SEC", help="end of the part of the video to use")
+    p.add_argument("--fps", type=float, metavar="F", help="output frame rate (default: the video's)")
+    p.add_argument("--generator", choices=["network", "analytic"], default="network",
+                   help="network (default; falls back to analytic without weights) or the analytic solver")
+    p.add_argument("--in-place", action="store_true", help="remove horizontal root motion")
+    p.add_argument("--loop", action="store_true", help="make the clip loop seamlessly")
+    p.add_argument("--mirror", action="store_true", help="swap left and right")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed factor (default 1)")
+    p.add_argument("--face-forward", action="store_true", help="turn the clip to face +Z at its start")
+    p.add_argument("--no-foot-lock", dest="foot_lock", action="store_false", help="do not pin planted feet")
+    p.add_argument("--keyframe-tolerance", metavar="DEG,MM",
+                   help="reduce keys: rotation tolerance in degrees and position tolerance in mm")
+    p.add_argument("--keyframe-tolerance-degrees", type=float, metavar="DEG")
+    p.add_argument("--keyframe-tolerance-mm", type=float, metavar="MM")
+    p.add_argument("--target", metavar="SKELETON", help="also retarget onto this .glb or .bvh skeleton")
+    p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
+    p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.add_argument("--server", metavar="HOST:PORT", help="run on an AnimGen server instead of locally")
+    p.add_argument("--token", help="bearer token for --server")
+    p.add_argument("--tls-ca", metavar="PEM", help="CA certificate for a TLS --server")
+    p.set_defaults(handler=handle)
+
+
+def _formats(text: str) -> list[str]:
+    names = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in names if f not in (*FORMATS, "all")]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown format {bad[0] if bad else text!r}: use {', '.join(FORMATS)}, all")
+    return names
+
+
+def _usage(message: str) -> int:
+    print(f"animgen generate: error: {message}", file=sys.stderr)
+    return 2
+
+
+def options_from_args(args: argparse.Namespace) -> GenerateOptions:
+    """GenerateOptions from the parsed flags; raises InputError on a bad value."""
+    formats = list(dict.fromkeys(f for group in (args.formats or [["glb"]]) for f in group))
+    if "all" in formats:
+        formats = list(FORMATS)
+    if args.preview and "preview" not in formats:
+        formats.append("preview")
+    deg = mm = 0.0
+    if args.keyframe_tolerance:
+        parts = args.keyframe_tolerance.split(",")
+        try:
+            deg, mm = (float(parts[0]), float(parts[1])) if len(parts) == 2 else (float("nan"), 0.0)
+        except ValueError:
+            deg = float("nan")
+        if deg != deg:
+            raise InputError(f"--keyframe-tolerance wants DEG,MM (e.g. 0.5,2), got {args.keyframe_tolerance!r}")
+    if args.keyframe_tolerance_degrees is not None:
+        deg = args.keyframe_tolerance_degrees
+    if args.keyframe_tolerance_mm is not None:
+        mm = args.keyframe_tolerance_mm
+    return GenerateOptions(
+        hands=args.hands, smoothing=args.smoothing, start=args.start, end=args.end, fps=args.fps,
+        generator=args.generator, formats=tuple(formats), in_place=args.in_place, loop=args.loop,
+        mirror=args.mirror, speed=args.speed, face_forward=args.face_forward, foot_lock=args.foot_lock,
+        keyframe_tolerance_degrees=deg, keyframe_tolerance_mm=mm, target=args.target,
+    ).validate()
+
+
+def expected_outputs(out_base: Path, options: GenerateOptions) -> list[Path]:
+    paths = [Path(str(out_base) + SUFFIXES[f]) for f in options.formats]
+    if options.target:
+        paths.append(Path(f"{out_base}.{Path(options.target).stem}.glb"))
+    return paths
+
+
+def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
+    """True when every requested output exists and is newer than the video."""
+    try:
+        src = video.stat().st_mtime
+        return all(p.is_file() and p.stat().st_mtime >= src for p in expected_outputs(out_base, options))
+    except OSError:
+        return False
+
+
+def handle(args: argparse.Namespace) -> int:
+    try:
+        options = options_from_args(args)
+    except InputError as e:
+        return _usage(str(e))
+    if args.input is None and not args.landmarks:
+        return _usage("give a VIDEO or a folder of videos (or --landmarks FILE.npz)")
+    if args.landmarks and args.server:
+        return _usage("--landmarks cannot be used with --server")
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        return _usage(f"-o {out_dir}: is a file; -o takes a folder")
+
+    if args.landmarks:
+        return _run_landmarks(args, options, out_dir)
+    src = Path(args.input)
+    if src.is_dir():
+        videos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+        if not videos:
+            return _usage(f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})")
+        return _run_batch(videos, args, options, out_dir)
+    if not src.exists():
+        _error(src, "file not found")
+        return 1
+    return _run_batch([src], args, options, out_dir)
+
+
+def _error(video: Path | str, reason: str) -> None:
+    print(f"animgen: error: {_name_file(video, reason)}", file=sys.stderr)
+
+
+def _name_file(video: Path | str, message: str) -> str:
+    """The message with the file in front, unless it already names it."""
+    return message if str(video) in message else f"{video}: {message}"
+
+
+def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path) -> int:
+    failures: list[str] = []
+    converted = skipped = 0
+    for video in videos:
+        out_base = out_dir / video.stem
+        if not args.force and up_to_date(video, out_base, options):
+            skipped += 1
+            if not args.quiet:
+                print(f"{video}: up to date, skipped (--force to redo)", file=sys.stderr)
+            continue
+        try:
+            _convert_one(video, out_base, args, options)
+            converted += 1
+        except (AnimGenError, OSError) as e:
+            reason = str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}"
+            failures.append(_name_file(video, reason))
+            _error(video, reason)
+        except Exception as e:  # a bug: one line, the batch goes on; ANIMGEN_DEBUG=1 shows the traceback
+            if os.environ.get("ANIMGEN_DEBUG"):
+                traceback.print_exc()
+            reason = f"internal error ({type(e).__name__}: {e})"
+            failures.append(_name_file(video, reason))
+            _error(video, reason)
+    if len(videos) > 1 or failures:
+        print(f"{converted} converted, {skipped} up to date, {len(failures)} failed", file=sys.stderr)
+    if failures and len(videos) > 1:
+        print("failures:", file=sys.stderr)
+        for f in failures:
+            print(f"  {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+class _Bars:
+    """One tqdm bar per stage on stderr, fed by the pipeline's progress events."""
+
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label, self.quiet = label, quiet
+        self.bar = None
+        self.warnings: list[str] = []
+
+    def __call__(self, e: ProgressEvent) -> None:
+        if e.kind == "warning":
+            self.warnings.append(e.message)
+            self._write(f"warning: {e.message}")
+            return
+        if self.quiet:
+            return
+        from tqdm import tqdm
+
+        if e.kind == "started" or self.bar is None or self.bar.desc != self._desc(e.stage):
+            self.close()
+            self.bar = tqdm(total=100, desc=self._desc(e.stage), file=sys.stderr, leave=True, unit="%",
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}")
+        pct = 100 if e.kind == "finished" else int(round(100 * min(max(e.fraction, 0.0), 1.0)))
+        self.bar.update(max(0, pct - self.bar.n))
+        if e.message:
+            self.bar.set_postfix_str(e.message, refresh=False)
+        if e.kind == "finished":
+            self.close()
+
+    def _desc(self, stage: str) -> str:
+        return f"{self.label} {stage:<8}"
+
+    def _write(self, text: str) -> None:
+        if self.bar is not None:
+            from tqdm import tqdm
+
+            tqdm.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, landmarks=None) -> None:
+    bars = _Bars(video.name, args.quiet)
+    t0 = time.perf_counter()
+    try:
+        if args.server:
+            from animgen_server.client import generate_remote
+
+            files = generate_remote(args.server, video, out_base, options, token=args.token, tls_ca=args.tls_ca,
+                                    progress=bars)
+            bars.close()
+            _summary(video, None, files, time.perf_counter() - t0)
+            return
+        from animgen_ml import pipeline
+
+        result = pipeline.run(video, out_base, options, progress=bars, landmarks=landmarks)
+    except Cancelled:
+        raise
+    finally:
+        bars.close()
+    _summary(video, result, result.files, time.perf_counter() - t0)
+
+
+def _summary(video: Path, result, files: dict, seconds: float) -> None:
+    lines = [f"{video}:"]
+    if result is not None:
+        lm = result.landmarks
+        lines.append(f"  frames: {lm.frame_count} in, {result.clip.frame_count} out at {result.clip.fps:.2f} fps; "
+                     f"person detected in {100 * lm.detection_rate:.1f}%")
+        stages = ", ".join(f"{s} {result.stage_seconds[s]:.2f}s" for s in STAGES if s in result.stage_seconds)
+        lines.append(f"  time: {seconds:.2f}s ({stages})")
+    else:
+        lines.append(f"  time: {seconds:.2f}s (on the server)")
+    for fmt, path in files.items():
+        lines.append(f"  wrote {fmt}: {path}")
+    print("\n".join(lines))
+
+
+def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
+    """--landmarks: rerun everything after pose extraction from a saved .npz."""
+    from animgen_ml.landmarks import Landmarks
+
+    npz = Path(args.landmarks)
+    if not npz.is_file():
+        _error(npz, "landmarks file not found")
+        return 1
+    try:
+        lm = Landmarks.load(npz)
+    except Exception as e:
+        _error(npz, f"not a landmarks .npz ({type(e).__name__}: {e})")
+        return 1
+    video = Path(args.input) if args.input else Path(lm.source or npz.name)
+    stem = npz.name[: -len(".landmarks.npz")] if npz.name.endswith(".landmarks.npz") else npz.stem
+    try:
+        _convert_one(video, out_dir / stem, args, options, landmarks=lm)
+    except AnimGenError as e:
+        _error(npz, str(e))
+        return 1
+    return 0

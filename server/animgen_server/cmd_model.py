@@ -1,0 +1,95 @@
+"""`animgen train` and `animgen evaluate`: the neural generator's training and its measured accuracy."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from animgen_ml.errors import InputError
+
+
+def register(subparsers) -> None:
+    t = subparsers.add_parser(
+        "train", help="train the neural animation generator on the mocap kit",
+        description="Train the generator on the licence-clear mocap in DATA/mocap with synthetic MediaPipe-like "
+                    "inputs. Writes OUT/<name>.pt, OUT/<name>.loss.png and OUT/<name>.history.json. The defaults "
+                    "reproduce the shipped weights.")
+    t.add_argument("--data", metavar="DIR", help="the data kit (default: ../shared/data)")
+    t.add_argument("--out", metavar="DIR", help="output folder (default: the package's weights folder)")
+    t.add_argument("--config", choices=("small", "tiny"), default="small", help="network size (default small)")
+    t.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 25)")
+    t.add_argument("--steps", type=int, default=None, help="train this many steps instead of a time budget")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--name", default=None, help="weights name (default animgen_tcn)")
+    t.set_defaults(handler=_train)
+
+    e = subparsers.add_parser(
+        "evaluate", help="measure the network and the analytic baseline against ground truth",
+        description="Run the generators on data with ground truth and print per-sequence and overall metrics "
+                    "side by side. DATASET: mocap (held-out subjects, synthetic camera/noise), pose2sim (real "
+                    "videos, triangulated reference). No DATASET: all of them.")
+    e.add_argument("datasets", nargs="*", metavar="DATASET")
+    e.add_argument("--data", metavar="DIR", help="the data kit (default: ../shared/data)")
+    e.add_argument("--json", dest="json_out", metavar="OUT", help="also write {dataset: {method: {metric: v}}}")
+    e.add_argument("--limit", type=int, default=None, help="at most N sequences per dataset")
+    e.set_defaults(handler=_evaluate)
+
+
+def _data_dir(arg: str | None) -> Path:
+    from animgen_ml.shared_data import require_shared_data
+
+    if arg:
+        p = Path(arg)
+        if not p.is_dir():
+            raise InputError(f"--data {arg}: not a folder")
+        return p
+    try:
+        return require_shared_data()
+    except FileNotFoundError as e:
+        raise InputError(str(e)) from e
+
+
+def _train(args) -> int:
+    import torch
+
+    from animgen_ml import model, train
+
+    if args.steps is not None and args.steps < 1:
+        raise InputError(f"--steps must be >= 1, got {args.steps}")
+    if args.minutes is not None and not 0 < args.minutes <= 600:
+        raise InputError(f"--minutes must be between 0 and 600, got {args.minutes}")
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+    cfg = train.TrainConfig(config=args.config, minutes=args.minutes or 25.0, steps=args.steps, seed=args.seed)
+    out = Path(args.out) if args.out else model.WEIGHTS_DIR
+    res = train.train(_data_dir(args.data), out, cfg, name=args.name or model.DEFAULT_NAME)
+    print(f"trained {res['steps']} steps: loss {res['first_loss']:.4f} -> {res['final_loss']:.4f}; "
+          f"weights {res['path']}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from animgen_ml import evaluate
+
+    bad = [d for d in args.datasets if d not in evaluate.DATASETS]
+    if bad:
+        raise InputError(f"unknown dataset {bad[0]!r}: use {', '.join(evaluate.DATASETS)}")
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit must be >= 1, got {args.limit}")
+    summary, rows = evaluate.run(_data_dir(args.data), args.datasets or None, args.limit)
+    print(evaluate.table(summary))
+    if args.json_out:
+        from animgen_ml.files import atomic_path
+
+        with atomic_path(args.json_out) as tmp:
+            Path(tmp).write_text(json.dumps(_finite(summary), indent=2))
+        print(f"wrote {args.json_out}")
+    return 0
+
+
+def _finite(x):
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x

@@ -1,0 +1,121 @@
+"""`animgen serve`, `animgen jobs`, `animgen cancel`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import time
+from pathlib import Path
+
+from animgen_ml.errors import InputError
+
+from animgen_server.limits import Limits, env_default
+
+DEFAULT_DATA_DIR = Path(os.environ.get("ANIMGEN_DATA_DIR", "~/.animgen/server"))
+
+
+def _server_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=None, metavar="HOST:PORT",
+                   help="the AnimGen server (default $ANIMGEN_SERVER or 127.0.0.1:50051)")
+    p.add_argument("--token", default=None, help="bearer token (default $ANIMGEN_TOKEN)")
+    p.add_argument("--tls-ca", default=None, metavar="PEM", help="CA certificate: connect with TLS")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the AnimGen gRPC server",
+                       description="Serve AnimGen over gRPC: uploads, jobs in worker processes, results.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=50051, help="port (0 picks a free one; default 50051)")
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                   help="store: database, uploads, results (default ~/.animgen/server or $ANIMGEN_DATA_DIR)")
+    p.add_argument("--workers", type=int, default=int(os.environ.get("ANIMGEN_WORKERS", 1)),
+                   help="jobs that run at once, each in its own process (default 1)")
+    p.add_argument("--token", default=None,
+                   help="require 'authorization: Bearer TOKEN' on every call but health (default $ANIMGEN_TOKEN)")
+    p.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate chain: serve TLS")
+    p.add_argument("--tls-key", type=Path, default=None, help="PEM private key for --tls-cert")
+    p.add_argument("--max-upload-mb", type=float, default=env_default("max_upload_mb"),
+                   help="largest upload, MiB ($ANIMGEN_MAX_UPLOAD_MB; default 500)")
+    p.add_argument("--max-video-seconds", type=float, default=env_default("max_video_seconds"),
+                   help="longest video to process, after trimming ($ANIMGEN_MAX_VIDEO_SECONDS; default 600)")
+    p.add_argument("--max-queued", type=int, default=env_default("max_queued"),
+                   help="jobs that may wait for a worker ($ANIMGEN_MAX_QUEUED; default 64)")
+    p.add_argument("--upload-expiry-hours", type=float, default=env_default("upload_expiry_hours"),
+                   help="uploads not used by a pending job are deleted after this ($ANIMGEN_UPLOAD_EXPIRY_HOURS; "
+                        "default 24)")
+    p.add_argument("--backend", default="local", choices=["local"], help="where jobs run (default local)")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(handler=serve_cmd)
+
+    p = sub.add_parser("jobs", help="list the jobs of an AnimGen server")
+    _server_args(p)
+    p.add_argument("--limit", type=int, default=20, help="how many, newest first (default 20)")
+    p.set_defaults(handler=jobs_cmd)
+
+    p = sub.add_parser("cancel", help="cancel a job on an AnimGen server")
+    p.add_argument("job", help="the job id (see `animgen jobs`)")
+    _server_args(p)
+    p.set_defaults(handler=cancel_cmd)
+
+
+def serve_cmd(args: argparse.Namespace) -> int:
+    from animgen_server.server import ServeConfig, serve
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("grpc").setLevel(logging.WARNING)
+    token = args.token if args.token is not None else os.environ.get("ANIMGEN_TOKEN") or None
+    for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if path is not None and not path.is_file():
+            raise InputError(f"{flag} {path}: file not found")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise InputError("--tls-cert and --tls-key go together")
+    try:
+        limits = Limits(
+            max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_video_seconds=args.max_video_seconds,
+            max_concurrent_jobs=args.workers, max_queued_jobs=args.max_queued,
+            upload_expiry_seconds=int(args.upload_expiry_hours * 3600)).check()
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port must be 0..65535, got {args.port}")
+    config = ServeConfig(host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers, token=token,
+                         tls_cert=args.tls_cert, tls_key=args.tls_key, limits=limits, backend=args.backend)
+    try:
+        asyncio.run(serve(config))
+    except OSError as e:
+        raise InputError(f"animgen serve: {e}") from None
+    return 0
+
+
+def _client(args: argparse.Namespace):
+    from animgen_server.client import AnimGenClient
+
+    return AnimGenClient(args.server, token=args.token, tls_ca=args.tls_ca, timeout=30)
+
+
+def jobs_cmd(args: argparse.Namespace) -> int:
+    from animgen.v1 import service_pb2
+
+    with _client(args) as c:
+        jobs = c.list(limit=args.limit)
+    if not jobs:
+        print("no jobs")
+        return 0
+    print(f"{'JOB':32}  {'STATE':11}  {'PROGRESS':>8}  {'CREATED':19}  VIDEO")
+    for j in jobs:
+        state = service_pb2.JobState.Name(j.state).removeprefix("JOB_STATE_")
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created_unix_ms / 1000))
+        extra = " (cached)" if j.cached else (f"  {j.error}" if j.error else "")
+        print(f"{j.job_id:32}  {state:11}  {j.progress:8.0%}  {created:19}  {j.video_name}{extra}")
+    return 0
+
+
+def cancel_cmd(args: argparse.Namespace) -> int:
+    from animgen.v1 import service_pb2
+
+    with _client(args) as c:
+        job = c.cancel(args.job)
+    print(f"{job.job_id}: {service_pb2.JobState.Name(job.state).removeprefix('JOB_STATE_')}")
+    return 0 if job.state == service_pb2.JOB_STATE_CANCELLED else 1

@@ -1,0 +1,248 @@
+"""Conversions between the wire messages (animgen.v1) and the engine's plain data.
+
+HumanoidClip <-> proto HumanoidClip (float32 on the wire), pipeline.GenerateOptions <-> proto GenerateOptions,
+proto TargetSkeleton <-> a skeleton file (.glb) the pipeline's retargeting reads, store rows -> proto Job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+from animgen.v1 import clip_pb2, service_pb2
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
+from animgen_ml.pipeline import FORMATS, GENERATORS, GenerateOptions
+
+from animgen_server.store import JobRow
+
+# pipeline format name <-> OutputFormat
+FORMAT_TO_PROTO = {
+    "glb": service_pb2.OUTPUT_FORMAT_GLB, "bvh": service_pb2.OUTPUT_FORMAT_BVH,
+    "json": service_pb2.OUTPUT_FORMAT_JSON, "npz": service_pb2.OUTPUT_FORMAT_NPZ,
+    "report": service_pb2.OUTPUT_FORMAT_REPORT, "preview": service_pb2.OUTPUT_FORMAT_PREVIEW,
+}
+PROTO_TO_FORMAT = {v: k for k, v in FORMAT_TO_PROTO.items()}
+GENERATOR_TO_PROTO = {"network": service_pb2.GENERATOR_NETWORK, "analytic": service_pb2.GENERATOR_ANALYTIC}
+PROTO_TO_GENERATOR = {v: k for k, v in GENERATOR_TO_PROTO.items()}
+assert set(FORMAT_TO_PROTO) == set(FORMATS) and set(GENERATOR_TO_PROTO) == set(GENERATORS)
+
+MAX_TARGET_BONES = 1024
+
+
+def safe_stem(name: str) -> str:
+    """A file-name stem with no dots or path characters, so that a result's suffix is everything after
+    its first dot (clients rely on that)."""
+    stem = Path(name.replace("\\", "/")).name
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")[:80] or "video"
+
+
+# ---- clip ----
+
+def clip_to_proto(clip: HumanoidClip) -> clip_pb2.HumanoidClip:
+    m = clip_pb2.HumanoidClip(name=clip.name, frame_rate=float(clip.fps), frame_count=clip.frame_count)
+    for name, parent, off in zip(clip.bones, clip.parents, clip.rest_offsets, strict=True):
+        m.bones.add(name=name, parent=int(parent), rest_offset=clip_pb2.Vector3(x=off[0], y=off[1], z=off[2]))
+    m.hips_positions.extend(np.asarray(clip.hips, np.float32).ravel().tolist())
+    m.rotations.extend(np.asarray(clip.rotations, np.float32).ravel().tolist())
+    m.left_foot_contact.extend(np.asarray(clip.contacts[:, 0], bool).tolist())
+    m.right_foot_contact.extend(np.asarray(clip.contacts[:, 1], bool).tolist())
+    m.confidence.extend(np.asarray(clip.confidence, np.float32).ravel().tolist())
+    if clip.root_motion is not None:
+        m.root_motion.extend(np.asarray(clip.root_motion, np.float32).ravel().tolist())
+    m.metadata.update({str(k): str(v) for k, v in clip.metadata.items()})
+    return m
+
+
+def clip_from_proto(m: clip_pb2.HumanoidClip) -> HumanoidClip:
+    T, B = m.frame_count, len(m.bones)
+    f32 = lambda values, shape: np.asarray(values, np.float32).astype(np.float64).reshape(shape)  # noqa: E731
+    return HumanoidClip(
+        bones=[b.name for b in m.bones],
+        rest_offsets=np.array([[b.rest_offset.x, b.rest_offset.y, b.rest_offset.z] for b in m.bones],
+                              np.float32).astype(np.float64).reshape(B, 3),
+        fps=m.frame_rate,
+        hips=f32(m.hips_positions, (T, 3)),
+        rotations=f32(m.rotations, (T, B, 4)),
+        contacts=np.stack([np.asarray(m.left_foot_contact, bool), np.asarray(m.right_foot_contact, bool)],
+                          axis=1).reshape(T, 2),
+        confidence=f32(m.confidence, (T, B)),
+        root_motion=f32(m.root_motion, (T, 3)) if len(m.root_motion) else None,
+        name=m.name,
+        metadata=dict(m.metadata),
+    )
+
+
+# ---- options ----
+
+def options_from_proto(m: service_pb2.GenerateOptions, target_path: str | None = None) -> GenerateOptions:
+    """Wire options -> pipeline options, validated. Raises InputError naming the bad field."""
+    if m.generator not in (0, *PROTO_TO_GENERATOR):
+        raise InputError(f"options.generator: unknown value {m.generator}; use "
+                         + ", ".join(service_pb2.Generator.Name(v) for v in PROTO_TO_GENERATOR))
+    bad = [f for f in m.formats if f not in PROTO_TO_FORMAT]
+    if bad:
+        raise InputError(f"options.formats: unknown value {bad[0]}; use "
+                         + ", ".join(service_pb2.OutputFormat.Name(v) for v in PROTO_TO_FORMAT))
+    for name in ("smoothing", "start_seconds", "end_seconds", "fps", "speed", "keyframe_tolerance_degrees",
+                 "keyframe_tolerance_mm"):
+        if m.HasField(name) and not math.isfinite(getattr(m, name)):
+            raise InputError(f"options.{name} must be a finite number")
+    formats = tuple(dict.fromkeys(PROTO_TO_FORMAT[f] for f in m.formats)) or ("glb",)
+    opts = GenerateOptions(
+        hands=m.hands,
+        smoothing=m.smoothing if m.HasField("smoothing") else 0.5,
+        start=m.start_seconds if m.HasField("start_seconds") else None,
+        end=m.end_seconds if m.HasField("end_seconds") else None,
+        fps=m.fps if m.HasField("fps") else None,
+        generator=PROTO_TO_GENERATOR.get(m.generator, "network"),
+        formats=formats,
+        in_place=m.in_place, loop=m.loop, mirror=m.mirror,
+        speed=m.speed if m.HasField("speed") else 1.0,
+        face_forward=m.face_forward,
+        foot_lock=m.foot_lock if m.HasField("foot_lock") else True,
+        keyframe_tolerance_degrees=m.keyframe_tolerance_degrees if m.HasField("keyframe_tolerance_degrees") else 0.0,
+        keyframe_tolerance_mm=m.keyframe_tolerance_mm if m.HasField("keyframe_tolerance_mm") else 0.0,
+        target=target_path,
+    )
+    try:
+        return opts.validate()
+    except InputError as e:  # the pipeline words its errors for the command line; point at the wire field
+        raise InputError(str(e).replace("--", "options.")) from None
+
+
+def options_to_proto(o: GenerateOptions, target: clip_pb2.TargetSkeleton | None = None) -> service_pb2.GenerateOptions:
+    m = service_pb2.GenerateOptions(
+        hands=o.hands, smoothing=o.smoothing, generator=GENERATOR_TO_PROTO[o.generator],
+        formats=[FORMAT_TO_PROTO[f] for f in o.formats], in_place=o.in_place, loop=o.loop, mirror=o.mirror,
+        speed=o.speed, face_forward=o.face_forward, foot_lock=o.foot_lock,
+        keyframe_tolerance_degrees=o.keyframe_tolerance_degrees, keyframe_tolerance_mm=o.keyframe_tolerance_mm)
+    for name, value in (("start_seconds", o.start), ("end_seconds", o.end), ("fps", o.fps)):
+        if value is not None:
+            setattr(m, name, value)
+    if target is not None:
+        m.target.CopyFrom(target)
+    return m
+
+
+def options_key(video_sha256: str, opts: GenerateOptions) -> str:
+    """Identity of a job's inputs for the result cache: the video's hash and the canonical options."""
+    d = opts.to_dict()
+    d["formats"] = sorted(d["formats"])
+    # Options travel through float32 on the wire: round so that equal requests hash equal.
+    d = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
+    return hashlib.sha256((video_sha256 + json.dumps(d, sort_keys=True)).encode()).hexdigest()
+
+
+# ---- target skeleton ----
+
+def write_target_skeleton(t: clip_pb2.TargetSkeleton, folder: Path) -> Path:
+    """Writes a TargetSkeleton as a node-only .glb (joints in a skin, bone_map in the scene's extras) under
+    folder/<content hash>/<name>.glb and returns the path. Raises InputError when the skeleton is unusable."""
+    import pygltflib
+
+    n = len(t.bones)
+    if n == 0:
+        raise InputError("options.target: the target skeleton has no bones")
+    if n > MAX_TARGET_BONES:
+        raise InputError(f"options.target: {n} bones, at most {MAX_TARGET_BONES} are accepted")
+    names = [b.name for b in t.bones]
+    if any(not s for s in names) or len(set(names)) != n:
+        raise InputError("options.target: every bone needs a name and names must be unique")
+    for i, b in enumerate(t.bones):
+        if not -1 <= b.parent < i:
+            raise InputError(f"options.target: bone {b.name!r} has parent {b.parent}; a parent must come before "
+                             "its children (or be -1 for a root)")
+        tr, q = b.rest_translation, b.rest_rotation
+        values = [tr.x, tr.y, tr.z, q.x, q.y, q.z, q.w]
+        if not all(math.isfinite(v) for v in values):
+            raise InputError(f"options.target: bone {b.name!r} has a non-finite rest transform")
+    bad = [k for k, v in t.bone_map.items() if v not in names]
+    if bad:
+        raise InputError(f"options.target.bone_map: {bad[0]!r} maps to {t.bone_map[bad[0]]!r}, not a target bone")
+
+    digest = hashlib.sha256(t.SerializeToString(deterministic=True)).hexdigest()[:24]
+    path = Path(folder) / digest / f"{safe_stem(t.name or 'target') }.glb"
+    if path.is_file():
+        return path
+    nodes = []
+    for b in t.bones:
+        q = b.rest_rotation
+        norm = math.sqrt(q.x**2 + q.y**2 + q.z**2 + q.w**2)
+        rot = [q.x / norm, q.y / norm, q.z / norm, q.w / norm] if norm > 1e-9 else [0.0, 0.0, 0.0, 1.0]
+        tr = b.rest_translation
+        nodes.append(pygltflib.Node(name=b.name, translation=[tr.x, tr.y, tr.z], rotation=rot, children=[]))
+    for i, b in enumerate(t.bones):
+        if b.parent >= 0:
+            nodes[b.parent].children.append(i)
+    roots = [i for i, b in enumerate(t.bones) if b.parent < 0]
+    gltf = pygltflib.GLTF2(
+        asset=pygltflib.Asset(generator="animgen server", version="2.0"),
+        scene=0,
+        scenes=[pygltflib.Scene(name=t.name or "target", nodes=roots,
+                                extras={"animgen_bone_map": dict(t.bone_map)} if t.bone_map else {})],
+        nodes=nodes,
+        skins=[pygltflib.Skin(name=t.name or "target", joints=list(range(n)), skeleton=roots[0])],
+    )
+    from animgen_ml.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        gltf.save_binary(str(tmp))
+    return path
+
+
+def read_target_skeleton(path: str | Path) -> clip_pb2.TargetSkeleton:
+    """A .glb skeleton file -> TargetSkeleton (the client sends what `animgen generate --target` names).
+    The skin's joints are the bones when there is a skin, else every node."""
+    import pygltflib
+
+    path = Path(path)
+    if path.suffix.lower() not in (".glb", ".gltf"):
+        raise InputError(f"{path}: a remote --target must be a .glb or .gltf skeleton")
+    try:
+        g = pygltflib.GLTF2().load(str(path))
+    except Exception as e:  # noqa: BLE001 - any parse failure is the user's file
+        raise InputError(f"{path}: not a readable glTF file ({e})") from None
+    joints = list(g.skins[0].joints) if g.skins else list(range(len(g.nodes)))
+    if not joints:
+        raise InputError(f"{path}: the file has no nodes to use as a skeleton")
+    parent_of = {c: i for i, node in enumerate(g.nodes) for c in (node.children or [])}
+    order, seen = [], set()
+
+    def visit(j: int) -> None:  # parents before children
+        if j in seen:
+            return
+        p = parent_of.get(j)
+        if p in joints:
+            visit(p)
+        seen.add(j)
+        order.append(j)
+
+    for j in joints:
+        visit(j)
+    index = {j: k for k, j in enumerate(order)}
+    t = clip_pb2.TargetSkeleton(name=path.stem)
+    for j in order:
+        node = g.nodes[j]
+        tr = node.translation or [0.0, 0.0, 0.0]
+        q = node.rotation or [0.0, 0.0, 0.0, 1.0]
+        t.bones.add(name=node.name or f"node{j}", parent=index.get(parent_of.get(j), -1),
+                    rest_translation=clip_pb2.Vector3(x=tr[0], y=tr[1], z=tr[2]),
+                    rest_rotation=clip_pb2.Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
+    return t
+
+
+# ---- jobs ----
+
+def job_to_proto(j: JobRow) -> service_pb2.Job:
+    m = service_pb2.Job(
+        job_id=j.job_id, upload_id=j.upload_id, video_name=j.video_name, state=j.state, stage=j.stage,
+        progress=j.progress, error=j.error, created_unix_ms=j.created_ms, updated_unix_ms=j.updated_ms,
+        cached=j.cached)
+    m.options.ParseFromString(j.options)
+    return m

@@ -1,0 +1,243 @@
+"""The job manager: the bounded queue, dispatch to the backend, the result cache, job state in the store, and
+the fan-out of job events to every watcher. Runs on the server's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from animgen.v1 import service_pb2
+from animgen_ml.errors import InputError
+
+from animgen_server import convert
+from animgen_server.backend import Backend, BackendEvent, JobSpec
+from animgen_server.limits import Limits
+from animgen_server.store import (
+    CANCELLED,
+    FAILED,
+    FINAL_STATES,
+    INTERRUPTED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    JobRow,
+    Store,
+    UploadRow,
+    now_ms,
+)
+
+log = logging.getLogger("animgen.jobs")
+
+_STAGE_EVENT = {
+    "started": service_pb2.EVENT_TYPE_STAGE_STARTED, "progress": service_pb2.EVENT_TYPE_STAGE_PROGRESS,
+    "finished": service_pb2.EVENT_TYPE_STAGE_FINISHED, "warning": service_pb2.EVENT_TYPE_WARNING,
+}
+FINAL_EVENT = {
+    SUCCEEDED: service_pb2.EVENT_TYPE_DONE, FAILED: service_pb2.EVENT_TYPE_FAILED,
+    CANCELLED: service_pb2.EVENT_TYPE_CANCELLED, INTERRUPTED: service_pb2.EVENT_TYPE_INTERRUPTED,
+}
+FINAL_EVENT_TYPES = set(FINAL_EVENT.values())
+PERSIST_EVERY_S = 0.5  # progress is written to the store at most this often per job
+
+
+class QueueFull(Exception):
+    pass
+
+
+class JobManager:
+    def __init__(self, store: Store, backend: Backend, limits: Limits) -> None:
+        self.store, self.backend, self.limits = store, backend, limits
+        self.queue: deque[str] = deque()
+        self.running: dict[str, JobRow] = {}  # live rows of running jobs (progress kept in memory)
+        self._persisted: dict[str, float] = {}
+        self._watchers: dict[str, set[asyncio.Queue]] = {}
+        self._finished: dict[str, asyncio.Event] = {}
+        self.closing = False
+
+    async def start(self) -> None:
+        interrupted, queued = self.store.recover()
+        if interrupted:
+            log.warning("jobs cut off by the last stop, now INTERRUPTED: %s", ", ".join(interrupted))
+        self.queue.extend(queued)
+        await self.backend.start(self._on_backend_event)
+        self._dispatch()
+
+    # ---- creating jobs ----
+
+    def create(self, upload: UploadRow, options: service_pb2.GenerateOptions, key: str) -> JobRow:
+        """A new job for these inputs: served from the cache when a finished result exists, else queued
+        (an INTERRUPTED job with the same inputs is queued again instead). Raises QueueFull."""
+        hit = self.store.find_cached(key)
+        t = now_ms()
+        if hit is not None:
+            row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
+                         options.SerializeToString(), SUCCEEDED, t, t, stage="export", progress=1.0, cached=True,
+                         result_dir=hit.result_dir, files=hit.files)
+            self.store.add_job(row)
+            return row
+        if self.backend.free_slots() == 0 and len(self.queue) >= self.limits.max_queued_jobs:
+            raise QueueFull(f"the queue is full ({self.limits.max_queued_jobs} jobs waiting): try again when a "
+                            "job has finished, or cancel one")
+        again = self.store.find_job(key, INTERRUPTED)
+        if again is not None:
+            row = self.store.update_job(again.job_id, state=QUEUED, stage="", progress=0.0, error="",
+                                        upload_id=upload.upload_id, video_path=upload.path)
+        else:
+            row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
+                         options.SerializeToString(), QUEUED, t, t)
+            self.store.add_job(row)
+        self.queue.append(row.job_id)
+        self._publish(row, service_pb2.EVENT_TYPE_QUEUED, message="queued")
+        self._dispatch()
+        return self.get(row.job_id)
+
+    def get(self, job_id: str) -> JobRow | None:
+        return self.running.get(job_id) or self.store.get_job(job_id)
+
+    # ---- running ----
+
+    def _spec(self, row: JobRow) -> JobSpec:
+        opts_msg = service_pb2.GenerateOptions.FromString(row.options)
+        target = None
+        if opts_msg.HasField("target"):
+            target = str(convert.write_target_skeleton(opts_msg.target, self.store.targets_dir))
+        options = convert.options_from_proto(opts_msg, target)
+        return JobSpec(row.job_id, row.video_path, str(self.store.results_dir / row.job_id),
+                       convert.safe_stem(row.video_name), options)
+
+    def _dispatch(self) -> None:
+        while self.queue and not self.closing and self.backend.free_slots() > 0:
+            job_id = self.queue.popleft()
+            row = self.store.get_job(job_id)
+            if row is None or row.state != QUEUED:
+                continue
+            try:
+                spec = self._spec(row)
+                if not Path(row.video_path).is_file():
+                    raise InputError(f"{row.video_name}: the uploaded video is gone (expired?); upload it again")
+            except InputError as e:
+                self._finish(row, FAILED, error=str(e))
+                continue
+            row = self.store.update_job(job_id, state=RUNNING, stage="", progress=0.0)
+            self.running[job_id] = row
+            self._persisted[job_id] = time.monotonic()
+            self.backend.submit(spec)
+            self._publish(row, service_pb2.EVENT_TYPE_STATE, message="started")
+
+    def _on_backend_event(self, ev: BackendEvent | None) -> None:
+        if self.closing:
+            return
+        if ev is None:
+            self._dispatch()
+            return
+        row = self.running.get(ev.job_id)
+        if row is None:
+            return
+        if ev.kind == "progress":
+            row.stage, row.progress, row.updated_ms = ev.stage, max(row.progress, ev.overall), now_ms()
+            if ev.stage_kind != "progress" or time.monotonic() - self._persisted[ev.job_id] > PERSIST_EVERY_S:
+                self.store.update_job(ev.job_id, stage=row.stage, progress=row.progress)
+                self._persisted[ev.job_id] = time.monotonic()
+            self._publish(row, _STAGE_EVENT.get(ev.stage_kind, service_pb2.EVENT_TYPE_STAGE_PROGRESS), ev.stage,
+                          ev.fraction, ev.message)
+            return
+        del self.running[ev.job_id]
+        self._persisted.pop(ev.job_id, None)
+        if ev.kind == "done":
+            self._finish(row, SUCCEEDED, progress=1.0, result_dir=str(self.store.results_dir / ev.job_id),
+                         files=ev.files)
+        elif ev.kind == "cancelled":
+            self._finish(row, CANCELLED, error="cancelled by a client")
+        else:
+            self._finish(row, FAILED, error=ev.message)
+        self._dispatch()
+
+    def _finish(self, row: JobRow, state: int, **changes) -> JobRow:
+        row = self.store.update_job(row.job_id, state=state, **changes)
+        log.info("job %s %s%s", row.job_id, service_pb2.JobState.Name(state), f": {row.error}" if row.error else "")
+        self._publish(row, FINAL_EVENT[state], row.stage, message=row.error or "done")
+        ev = self._finished.pop(row.job_id, None)
+        if ev:
+            ev.set()
+        return row
+
+    async def cancel(self, job_id: str, wait_s: float = 10.0) -> JobRow | None:
+        row = self.get(job_id)
+        if row is None:
+            return None
+        if row.state == QUEUED:
+            if job_id in self.queue:
+                self.queue.remove(job_id)
+            return self._finish(row, CANCELLED, error="cancelled by a client before it started")
+        if row.state == RUNNING:
+            done = self._finished.setdefault(job_id, asyncio.Event())
+            self.backend.cancel(job_id)
+            try:
+                await asyncio.wait_for(done.wait(), wait_s)
+            except asyncio.TimeoutError:
+                pass
+            return self.get(job_id)
+        return row
+
+    # ---- watching ----
+
+    def _publish(self, row: JobRow, etype: int, stage: str = "", stage_progress: float = 0.0,
+                 message: str = "") -> None:
+        watchers = self._watchers.get(row.job_id)
+        if not watchers:
+            return
+        ev = service_pb2.JobEvent(job_id=row.job_id, type=etype, stage=stage or row.stage,
+                                  stage_progress=stage_progress, progress=row.progress, message=message,
+                                  job=convert.job_to_proto(row))
+        for q in watchers:
+            q.put_nowait(ev)
+
+    async def watch(self, job_id: str) -> AsyncIterator[service_pb2.JobEvent]:
+        """The current state, then every event up to and including the final one."""
+        q: asyncio.Queue = asyncio.Queue()
+        self._watchers.setdefault(job_id, set()).add(q)
+        try:
+            row = self.get(job_id)
+            if row is None:
+                raise KeyError(job_id)
+            job = convert.job_to_proto(row)
+            yield service_pb2.JobEvent(job_id=job_id, type=service_pb2.EVENT_TYPE_STATE, stage=row.stage,
+                                       progress=row.progress, message=service_pb2.JobState.Name(row.state), job=job)
+            if row.state in FINAL_STATES:
+                yield service_pb2.JobEvent(job_id=job_id, type=FINAL_EVENT[row.state], stage=row.stage,
+                                           progress=row.progress, message=row.error or "done", job=job)
+                return
+            while True:
+                ev = await q.get()
+                yield ev
+                if ev.type in FINAL_EVENT_TYPES:
+                    return
+        finally:
+            watchers = self._watchers.get(job_id)
+            if watchers is not None:
+                watchers.discard(q)
+                if not watchers:
+                    del self._watchers[job_id]
+
+    # ---- housekeeping ----
+
+    def queued_count(self) -> int:
+        return len(self.queue)
+
+    async def close(self) -> None:
+        """Stops: running jobs become INTERRUPTED (StartJob runs them again), queued ones stay queued."""
+        for row in list(self.running.values()):
+            self._finish(row, INTERRUPTED, error="the server stopped while this job ran; start it again with "
+                                                 "StartJob")
+        self.running.clear()
+        self.closing = True
+        await self.backend.close()
+
+    def expire_uploads(self) -> int:
+        return self.store.expire_uploads(now_ms() - self.limits.upload_expiry_seconds * 1000)
+

@@ -1,0 +1,52 @@
+"""Server limits: defaults, overridable by flag or environment, reported by GetServerInfo."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+MAX_CHUNK_BYTES = 3 * 1024 * 1024  # the largest upload chunk accepted (the protocol says "well under 4 MiB")
+CLIENT_CHUNK_BYTES = 1024 * 1024  # what our clients send
+
+# flag dest -> (environment variable, type, default)
+LIMIT_DEFAULTS = {
+    "max_upload_mb": ("ANIMGEN_MAX_UPLOAD_MB", float, 500.0),
+    "max_video_seconds": ("ANIMGEN_MAX_VIDEO_SECONDS", float, 600.0),
+    "max_queued": ("ANIMGEN_MAX_QUEUED", int, 64),
+    "upload_expiry_hours": ("ANIMGEN_UPLOAD_EXPIRY_HOURS", float, 24.0),
+}
+
+
+def env_default(dest: str):
+    """The default of a limit flag: its environment variable when set, else the built-in value."""
+    var, kind, default = LIMIT_DEFAULTS[dest]
+    raw = os.environ.get(var)
+    if raw is None:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SystemExit(f"animgen serve: environment variable {var}={raw!r} is not a valid {kind.__name__}") from None
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_upload_bytes: int = int(500 * 1024 * 1024)
+    max_video_seconds: float = 600.0
+    max_concurrent_jobs: int = 1
+    max_queued_jobs: int = 64
+    upload_expiry_seconds: int = 24 * 3600
+    max_chunk_bytes: int = MAX_CHUNK_BYTES
+
+    def check(self) -> Limits:
+        if self.max_upload_bytes <= 0:
+            raise ValueError("--max-upload-mb must be > 0")
+        if self.max_video_seconds <= 0:
+            raise ValueError("--max-video-seconds must be > 0")
+        if self.max_concurrent_jobs < 1:
+            raise ValueError("--workers must be >= 1")
+        if self.max_queued_jobs < 0:
+            raise ValueError("--max-queued must be >= 0")
+        if self.upload_expiry_seconds <= 0:
+            raise ValueError("--upload-expiry-hours must be > 0")
+        return self

@@ -1,0 +1,350 @@
+"""The gRPC server (grpc.aio): uploads, jobs, results, server info, health and reflection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import signal
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from animgen.v1 import service_pb2, service_pb2_grpc
+from animgen_ml import __version__
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from animgen_server import convert
+from animgen_server.auth import TokenInterceptor
+from animgen_server.backend import Backend, make_backend
+from animgen_server.jobs import JobManager, QueueFull
+from animgen_server.limits import CLIENT_CHUNK_BYTES, Limits
+from animgen_server.store import FAILED, SUCCEEDED, Store, UploadRow, now_ms
+from animgen_server.worker import CLIP_FILE
+
+log = logging.getLogger("animgen.server")
+SERVICE = "animgen.v1.AnimGen"
+PROTOCOL_VERSION = "animgen.v1"
+DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT = 50, 1000
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 50051
+    data_dir: Path = Path("~/.animgen/server")
+    workers: int = 1
+    token: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    limits: Limits = Limits()
+    backend: str = "local"
+
+
+async def probe_video(path: Path) -> tuple[float | None, str | None]:
+    """(duration in seconds, None) for a decodable video, else (None, why not)."""
+    proc = await asyncio.create_subprocess_exec(
+        "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,duration:"
+        "format=duration", "-of", "json", str(path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        return None, (err.decode(errors="replace").strip().splitlines() or ["ffprobe failed"])[-1]
+    info = json.loads(out or b"{}")
+    if not info.get("streams"):
+        return None, "it has no video stream"
+    for d in (info["streams"][0].get("duration"), info.get("format", {}).get("duration")):
+        with contextlib.suppress(TypeError, ValueError):
+            return float(d), None
+    return None, "its duration is unknown"
+
+
+def _format_of(key: str, file_name: str) -> int:
+    return convert.FORMAT_TO_PROTO.get(key) or (
+        service_pb2.OUTPUT_FORMAT_GLB if file_name.endswith(".glb") else service_pb2.OUTPUT_FORMAT_UNSPECIFIED)
+
+
+class AnimGenService(service_pb2_grpc.AnimGenServicer):
+    def __init__(self, store: Store, manager: JobManager, config: ServeConfig) -> None:
+        self.store, self.manager, self.config, self.limits = store, manager, config, config.limits
+        self._sha_cache: dict[tuple[str, int, int], str] = {}
+
+    # ---- uploads ----
+
+    async def UploadVideo(self, request_iterator, context):
+        header, part, written = None, None, 0
+        digest = hashlib.sha256()
+        f = None
+        try:
+            async for msg in request_iterator:
+                which = msg.WhichOneof("payload")
+                if header is None:
+                    if which != "header":
+                        await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                            "the first UploadVideo message must be the header (name, size, sha256)")
+                    header = msg.header
+                    await self._check_header(header, context)
+                    part = self.store.uploads_dir / f".part-{uuid.uuid4().hex}"
+                    f = open(part, "wb")  # noqa: SIM115 - closed in finally
+                    continue
+                if which != "chunk":
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "only one header per upload")
+                n = len(msg.chunk)
+                if n > self.limits.max_chunk_bytes:
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"a chunk of {n} bytes is over the "
+                                        f"{self.limits.max_chunk_bytes}-byte chunk limit: send smaller chunks")
+                written += n
+                if written > header.size_bytes:
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"more data than the {header.size_bytes} "
+                                        "bytes the header announced: send the file's exact size")
+                digest.update(msg.chunk)
+                f.write(msg.chunk)
+            if header is None:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "empty upload: send a header, then chunks")
+            if written != header.size_bytes:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"received {written} bytes but the header "
+                                    f"announced {header.size_bytes}: the upload was cut short; send it again")
+            if digest.hexdigest() != header.sha256:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the data's sha256 does not match the "
+                                    "header's: the file changed or was corrupted in transit; send it again")
+            f.close()
+            upload_id = uuid.uuid4().hex
+            ext = Path(header.file_name).suffix.lower()
+            path = self.store.uploads_dir / (upload_id + (ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"))
+            part.rename(path)
+            part = None
+            self.store.add_upload(UploadRow(upload_id, header.file_name, written, header.sha256, str(path), now_ms()))
+            log.info("upload %s: %s, %d bytes", upload_id, header.file_name, written)
+            return service_pb2.UploadVideoResponse(upload_id=upload_id, size_bytes=written, sha256=header.sha256)
+        finally:  # an abort, an error or a client that went away: nothing is left behind
+            if f is not None:
+                f.close()
+            if part is not None:
+                part.unlink(missing_ok=True)
+
+    async def _check_header(self, h: service_pb2.UploadHeader, context) -> None:
+        if not h.file_name:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the upload header needs the video's file_name")
+        if h.size_bytes <= 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"header.size_bytes must be > 0, got {h.size_bytes}")
+        if h.size_bytes > self.limits.max_upload_bytes:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"{h.file_name} is {h.size_bytes / 2**20:.1f} MiB; this server accepts at most "
+                                f"{self.limits.max_upload_bytes / 2**20:.1f} MiB: trim or compress the video")
+        if not _SHA256.fullmatch(h.sha256):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                "header.sha256 must be the file's SHA-256 as 64 lower-case hex digits")
+
+    # ---- jobs ----
+
+    async def StartJob(self, request, context):
+        upload = self.store.get_upload(request.upload_id)
+        if upload is None or not Path(upload.path).is_file():
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {request.upload_id!r} (unknown or expired): "
+                                "upload the video again")
+        try:
+            target = None
+            if request.options.HasField("target"):
+                target = str(convert.write_target_skeleton(request.options.target, self.store.targets_dir))
+            options = convert.options_from_proto(request.options, target)
+        except InputError as e:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        if upload.duration is None and upload.probe_error is None:
+            upload.duration, upload.probe_error = await probe_video(Path(upload.path))
+            self.store.set_probe(upload.upload_id, upload.duration, upload.probe_error)
+        if upload.probe_error is not None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{upload.file_name}: not a video that can be "
+                                f"decoded ({upload.probe_error}); upload an MP4, MOV, MKV, AVI or WebM file")
+        start = options.start or 0.0
+        if start >= upload.duration:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"options.start_seconds ({start}) is past the end "
+                                f"of {upload.file_name} ({upload.duration:.2f} s)")
+        length = min(upload.duration, options.end if options.end is not None else upload.duration) - start
+        if length > self.limits.max_video_seconds:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"{upload.file_name}: {length:.1f} s to process; this server takes at most "
+                                f"{self.limits.max_video_seconds:g} s: trim it with start_seconds/end_seconds")
+        key = convert.options_key(upload.sha256, options)
+        try:
+            row = self.manager.create(upload, request.options, key)
+        except QueueFull as e:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
+        log.info("job %s on upload %s%s", row.job_id, upload.upload_id, " (cached)" if row.cached else "")
+        return convert.job_to_proto(row)
+
+    async def _job_or_abort(self, job_id: str, context):
+        row = self.manager.get(job_id)
+        if row is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {job_id!r}: list jobs with ListJobs")
+        return row
+
+    async def WatchJob(self, request, context):
+        await self._job_or_abort(request.job_id, context)
+        async for ev in self.manager.watch(request.job_id):
+            yield ev
+
+    async def GetResult(self, request, context):
+        row = await self._job_or_abort(request.job_id, context)
+        if row.state != SUCCEEDED:
+            state = service_pb2.JobState.Name(row.state)
+            why = f"job {row.job_id} is {state}"
+            if row.state == FAILED:
+                why += f" ({row.error}); there is no result"
+            elif row.state in (1, 2):
+                why += f" ({row.progress:.0%}); watch it with WatchJob and ask again when it is DONE"
+            else:
+                why += "; there is no result (start it again with StartJob)"
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, why)
+        folder = Path(row.result_dir)
+        try:
+            clip = HumanoidClip.load_json(folder / CLIP_FILE)
+        except (OSError, ValueError) as e:
+            await context.abort(grpc.StatusCode.INTERNAL, f"the stored result of job {row.job_id} is unreadable: {e}")
+        wanted = set(request.formats)
+        files = [(key, name) for key, name in sorted(row.files.items())
+                 if not wanted or _format_of(key, name) in wanted]
+        header = service_pb2.ResultHeader(job=convert.job_to_proto(row), clip=convert.clip_to_proto(clip))
+        for key, name in files:
+            p = folder / name
+            header.files.add(format=_format_of(key, name), file_name=name, size_bytes=p.stat().st_size,
+                             sha256=self._sha(p))
+        yield service_pb2.GetResultResponse(header=header)
+        for _, name in files:
+            with open(folder / name, "rb") as f:
+                offset = 0
+                while data := f.read(CLIENT_CHUNK_BYTES):
+                    yield service_pb2.GetResultResponse(
+                        chunk=service_pb2.FileChunk(file_name=name, offset=offset, data=data))
+                    offset += len(data)
+
+    def _sha(self, p: Path) -> str:
+        st = p.stat()
+        key = (str(p), st.st_size, st.st_mtime_ns)
+        if key not in self._sha_cache:
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                while data := f.read(1 << 20):
+                    h.update(data)
+            self._sha_cache[key] = h.hexdigest()
+        return self._sha_cache[key]
+
+    async def CancelJob(self, request, context):
+        await self._job_or_abort(request.job_id, context)
+        row = await self.manager.cancel(request.job_id)
+        return convert.job_to_proto(row)
+
+    async def ListJobs(self, request, context):
+        if request.limit < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"limit must be >= 0, got {request.limit}")
+        bad = [s for s in request.states if s not in range(1, 7)]
+        if bad:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"states: unknown job state {bad[0]}")
+        limit = min(request.limit or DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)
+        rows = self.store.list_jobs(limit, list(request.states))
+        return service_pb2.ListJobsResponse(jobs=[convert.job_to_proto(self.manager.get(r.job_id) or r)
+                                                  for r in rows])
+
+    async def GetServerInfo(self, request, context):
+        return server_info(self.config, self.manager.backend.network_model)
+
+
+def server_info(config: ServeConfig, network: str | None = None) -> service_pb2.ServerInfo:
+    lim = config.limits
+    info = service_pb2.ServerInfo(
+        server_version=f"animgen {__version__} (grpcio {grpc.__version__}, python {sys.version.split()[0]})",
+        protocol_version=PROTOCOL_VERSION,
+        limits=service_pb2.Limits(
+            max_upload_bytes=lim.max_upload_bytes, max_video_seconds=lim.max_video_seconds,
+            max_concurrent_jobs=lim.max_concurrent_jobs, max_queued_jobs=lim.max_queued_jobs,
+            upload_expiry_seconds=lim.upload_expiry_seconds, max_chunk_bytes=lim.max_chunk_bytes),
+        output_formats=list(convert.FORMAT_TO_PROTO.values()),
+        generators=list(convert.GENERATOR_TO_PROTO.values()),
+        auth_required=bool(config.token),
+        backend=config.backend,
+    )
+    info.models.add(name="analytic", version=__version__,
+                    description="analytic solver: bone rotations from 3D landmarks (baseline and fallback)")
+    if network:
+        info.models.add(name="network", version=network,
+                        description="neural network generator (animgen_ml.model), loaded in every worker")
+    info.default_generator = service_pb2.GENERATOR_NETWORK if network else service_pb2.GENERATOR_ANALYTIC
+    return info
+
+
+async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
+    """Runs until SIGTERM/SIGINT. Prints 'listening on HOST:PORT' once bound and 'ready' once the workers are."""
+    config.limits.check()
+    store = Store(config.data_dir)
+    backend = backend or make_backend(config.backend, config.workers)
+    manager = JobManager(store, backend, config.limits)
+    interceptors = [TokenInterceptor(config.token)] if config.token else []
+    server = grpc.aio.server(interceptors=interceptors, options=[
+        ("grpc.max_receive_message_length", config.limits.max_chunk_bytes + 64 * 1024),
+        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ])
+    service_pb2_grpc.add_AnimGenServicer_to_server(AnimGenService(store, manager, config), server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    for name in ("", SERVICE):
+        await health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    reflection.enable_server_reflection(
+        [SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server)
+    address = f"{config.host}:{config.port}"
+    if config.tls_cert or config.tls_key:
+        if not (config.tls_cert and config.tls_key):
+            raise ValueError("--tls-cert and --tls-key go together")
+        creds = grpc.ssl_server_credentials([(Path(config.tls_key).read_bytes(), Path(config.tls_cert).read_bytes())])
+        port = server.add_secure_port(address, creds)
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address} (in use?)")
+    await server.start()
+    print(f"animgen server listening on {config.host}:{port} ({'TLS' if config.tls_cert else 'plaintext'}, "
+          f"{'token required' if config.token else 'no token'}, data in {store.root})", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    starting = asyncio.create_task(manager.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    expiry = None
+    if starting.done():
+        starting.result()
+        for name in ("", SERVICE):
+            await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        print(f"animgen server ready: {config.workers} {config.backend} worker(s)", flush=True)
+        expiry = asyncio.create_task(_expire_loop(manager))
+        await stopping
+    log.info("stopping")
+    await health.enter_graceful_shutdown()
+    if expiry:
+        expiry.cancel()
+    starting.cancel()
+    await manager.close()
+    await server.stop(grace=3)
+    store.close()
+    print("animgen server stopped", flush=True)
+
+
+async def _expire_loop(manager: JobManager) -> None:
+    period = max(1.0, min(600.0, manager.limits.upload_expiry_seconds / 4))
+    while True:
+        try:
+            n = manager.expire_uploads()
+            if n:
+                log.info("removed %d expired upload(s)", n)
+        except Exception:  # noqa: BLE001 - housekeeping must not take the server down
+            log.exception("upload expiry failed")
+        await asyncio.sleep(period)

@@ -1,0 +1,185 @@
+"""The embedded store: SQLite for uploads and jobs, plus folders for uploaded videos and results.
+
+Layout under the data dir:  animgen.db · uploads/<upload id><ext> · results/<job id>/ · targets/<hash>/
+Every file lands by rename (written aside first), so a crash never leaves a half-written upload or result
+that the database points at. All calls come from the server's event-loop thread.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+# Job states, numbered as animgen.v1.JobState.
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = 1, 2, 3, 4, 5, 6
+FINAL_STATES = (SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY, file_name TEXT NOT NULL, size_bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    path TEXT NOT NULL, created_ms INTEGER NOT NULL, duration REAL, probe_error TEXT
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY, upload_id TEXT NOT NULL, video_name TEXT NOT NULL, video_path TEXT NOT NULL,
+    cache_key TEXT NOT NULL, options BLOB NOT NULL, state INTEGER NOT NULL, stage TEXT NOT NULL DEFAULT '',
+    progress REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL, cached INTEGER NOT NULL DEFAULT 0, result_dir TEXT NOT NULL DEFAULT '',
+    files TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (cache_key, state);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_ms);
+"""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class UploadRow:
+    upload_id: str
+    file_name: str
+    size_bytes: int
+    sha256: str
+    path: str
+    created_ms: int
+    duration: float | None = None
+    probe_error: str | None = None
+
+
+@dataclass
+class JobRow:
+    job_id: str
+    upload_id: str
+    video_name: str
+    video_path: str
+    cache_key: str
+    options: bytes  # a serialized animgen.v1.GenerateOptions
+    state: int
+    created_ms: int
+    updated_ms: int
+    stage: str = ""
+    progress: float = 0.0
+    error: str = ""
+    cached: bool = False
+    result_dir: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # result key (glb, bvh, ..., target) -> file name
+
+
+class Store:
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir).expanduser().resolve()
+        self.uploads_dir = self.root / "uploads"
+        self.results_dir = self.root / "results"
+        self.targets_dir = self.root / "targets"
+        for d in (self.uploads_dir, self.results_dir, self.targets_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.root / "animgen.db", isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- start-up recovery ----
+
+    def recover(self) -> tuple[list[str], list[str]]:
+        """After a restart: jobs cut off mid-run become INTERRUPTED; leftovers of unfinished writes go.
+        Returns (interrupted job ids, queued job ids in the order they were queued)."""
+        interrupted = [r["job_id"] for r in self.db.execute("SELECT job_id FROM jobs WHERE state=?", (RUNNING,))]
+        self.db.execute(
+            "UPDATE jobs SET state=?, error=?, updated_ms=? WHERE state=?",
+            (INTERRUPTED, "the server stopped while this job ran; start it again with StartJob", now_ms(), RUNNING),
+        )
+        for d in (self.uploads_dir, self.results_dir):
+            for p in d.glob(".*"):  # ".part" uploads and ".tmp-" result folders
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        queued = [r["job_id"] for r in self.db.execute(
+            "SELECT job_id FROM jobs WHERE state=? ORDER BY created_ms, rowid", (QUEUED,))]
+        return interrupted, queued
+
+    # ---- uploads ----
+
+    def add_upload(self, u: UploadRow) -> None:
+        self.db.execute(
+            "INSERT INTO uploads VALUES (:upload_id, :file_name, :size_bytes, :sha256, :path, :created_ms,"
+            " :duration, :probe_error)", u.__dict__)
+
+    def get_upload(self, upload_id: str) -> UploadRow | None:
+        r = self.db.execute("SELECT * FROM uploads WHERE upload_id=?", (upload_id,)).fetchone()
+        return UploadRow(**dict(r)) if r else None
+
+    def set_probe(self, upload_id: str, duration: float | None, error: str | None) -> None:
+        self.db.execute("UPDATE uploads SET duration=?, probe_error=? WHERE upload_id=?", (duration, error, upload_id))
+
+    def expire_uploads(self, older_than_ms: int) -> int:
+        """Deletes uploads older than the cut-off that no unfinished job needs. Returns how many went."""
+        rows = self.db.execute(
+            "SELECT upload_id, path FROM uploads WHERE created_ms < ? AND upload_id NOT IN"
+            " (SELECT upload_id FROM jobs WHERE state IN (?, ?, ?))",
+            (older_than_ms, QUEUED, RUNNING, INTERRUPTED)).fetchall()
+        for r in rows:
+            self.db.execute("DELETE FROM uploads WHERE upload_id=?", (r["upload_id"],))
+            Path(r["path"]).unlink(missing_ok=True)
+        return len(rows)
+
+    # ---- jobs ----
+
+    def add_job(self, j: JobRow) -> None:
+        d = dict(j.__dict__, cached=int(j.cached), files=json.dumps(j.files))
+        cols = [f.name for f in fields(JobRow)]
+        self.db.execute(f"INSERT INTO jobs ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", d)
+
+    def _job(self, r: sqlite3.Row | None) -> JobRow | None:
+        if r is None:
+            return None
+        d = dict(r)
+        d["cached"] = bool(d["cached"])
+        d["files"] = json.loads(d["files"])
+        return JobRow(**d)
+
+    def get_job(self, job_id: str) -> JobRow | None:
+        return self._job(self.db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone())
+
+    def update_job(self, job_id: str, **changes) -> JobRow:
+        changes["updated_ms"] = now_ms()
+        if "files" in changes:
+            changes["files"] = json.dumps(changes["files"])
+        if "cached" in changes:
+            changes["cached"] = int(changes["cached"])
+        sets = ", ".join(f"{k}=:{k}" for k in changes)
+        self.db.execute(f"UPDATE jobs SET {sets} WHERE job_id=:job_id", dict(changes, job_id=job_id))
+        return self.get_job(job_id)
+
+    def list_jobs(self, limit: int, states: list[int] | None = None) -> list[JobRow]:
+        q, args = "SELECT * FROM jobs", []
+        if states:
+            q += f" WHERE state IN ({', '.join('?' * len(states))})"
+            args += list(states)
+        q += " ORDER BY created_ms DESC, rowid DESC LIMIT ?"
+        return [self._job(r) for r in self.db.execute(q, (*args, limit))]
+
+    def count_state(self, state: int) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM jobs WHERE state=?", (state,)).fetchone()[0]
+
+    def find_job(self, cache_key: str, state: int) -> JobRow | None:
+        """The newest job with these inputs in this state."""
+        return self._job(self.db.execute(
+            "SELECT * FROM jobs WHERE cache_key=? AND state=? ORDER BY created_ms DESC, rowid DESC LIMIT 1",
+            (cache_key, state)).fetchone())
+
+    def find_cached(self, cache_key: str) -> JobRow | None:
+        """A finished job whose result files are all still there."""
+        for r in self.db.execute(
+                "SELECT * FROM jobs WHERE cache_key=? AND state=? ORDER BY created_ms DESC", (cache_key, SUCCEEDED)):
+            j = self._job(r)
+            d = Path(j.result_dir)
+            if d.is_dir() and all((d / f).is_file() for f in j.files.values()):
+                return j
+        return None

@@ -1,0 +1,269 @@
+"""The local backend: a pool of long-lived worker processes (spawn context) that run animgen_ml.pipeline.
+
+Each worker owns a duplex pipe (jobs in, events out) and a cancel Event. Cancelling sets the Event, which
+pipeline.run checks at every progress report; a worker that has not stopped within CANCEL_GRACE_S is
+killed and replaced. A worker that dies fails its job and is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing as mp
+import os
+import shutil
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from animgen_server.backend import Backend, BackendEvent, EventSink, JobSpec
+
+log = logging.getLogger("animgen.worker")
+CANCEL_GRACE_S = 5.0
+CLIP_FILE = "_clip.json"  # the clip as the job made it, for GetResult (a stem never starts with "_")
+# Stage modules imported before a worker says it is ready, so that the first job does not pay for them.
+_WARM_MODULES = ("animgen_ml.pose", "animgen_ml.clean", "animgen_ml.generate", "animgen_ml.solver",
+                 "animgen_ml.smooth", "animgen_ml.refine", "animgen_ml.export", "mediapipe")
+
+
+def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> None:
+    """A worker process: warm up, say ready, then run jobs until told to stop (None) or the pipe closes."""
+    import importlib
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us in order
+    from animgen_ml import pipeline
+    from animgen_ml.errors import AnimGenError, Cancelled
+
+    for name in _WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    network = None
+    with contextlib.suppress(ImportError):  # load the network once, if the weights exist
+        from animgen_ml import model
+
+        if model.weights_available():
+            model.load_model()
+            network = str(model.weights_path().stem)
+    parent = os.getppid()
+    # Stop a job when asked, and also when the server is gone (killed: nobody would take the result).
+    should_stop = lambda: cancel.is_set() or os.getppid() != parent  # noqa: E731
+    conn.send(("ready", os.getpid(), network))
+    while True:
+        try:
+            spec: JobSpec | None = conn.recv()
+        except (EOFError, OSError):
+            return
+        if spec is None:
+            return
+        cancel.clear()
+        try:
+            conn.send(_run(spec, conn, should_stop, pipeline, AnimGenError, Cancelled))
+        except (BrokenPipeError, OSError):
+            return
+
+
+def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, Cancelled) -> BackendEvent:
+    final = Path(spec.result_dir)
+    tmp = final.parent / f".tmp-{final.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    last = [0.0]
+
+    def progress(e) -> None:
+        now = time.monotonic()
+        # Per-frame progress is thinned to ~20 per second; stage boundaries and warnings always go.
+        if e.kind == "progress" and now - last[0] < 0.05:
+            return
+        last[0] = now
+        conn.send(BackendEvent(spec.job_id, "progress", e.stage, e.kind, float(e.fraction), float(e.overall),
+                               e.message))
+
+    try:
+        result = pipeline.run(spec.video, tmp / spec.stem, spec.options, progress=progress, cancel=should_stop)
+        result.clip.save_json(tmp / CLIP_FILE)
+        files = {key: Path(p).name for key, p in result.files.items()}
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        return BackendEvent(spec.job_id, "done", overall=1.0, files=files)
+    except Cancelled:
+        return BackendEvent(spec.job_id, "cancelled", message="cancelled")
+    except AnimGenError as e:
+        return BackendEvent(spec.job_id, "failed", message=str(e))
+    except Exception as e:  # noqa: BLE001 - a bug in a stage must fail the job, not the worker
+        traceback.print_exc()
+        return BackendEvent(spec.job_id, "failed", message=f"internal error in the pipeline: {type(e).__name__}: {e}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class _Worker:
+    index: int
+    process: mp.Process
+    conn: Connection
+    cancel: mp.synchronize.Event
+    ready: bool = False
+    job: str | None = None
+    result_dir: str = ""
+    cancel_deadline: float | None = None
+
+
+class LocalBackend(Backend):
+    name = "local"
+
+    def __init__(self, workers: int) -> None:
+        self._n = workers
+        self._ctx = mp.get_context("spawn")
+        self._workers: dict[int, _Worker] = {}
+        self._sink: EventSink | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._all_ready = asyncio.Event()
+
+    @property
+    def capacity(self) -> int:
+        return self._n
+
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers.values() if w.process.pid]
+
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        self._loop = asyncio.get_running_loop()
+        for i in range(self._n):
+            self._spawn(i)
+        self._reader = threading.Thread(target=self._read_loop, name="animgen-worker-reader", daemon=True)
+        self._reader.start()
+        self._watchdog = asyncio.create_task(self._cancel_watchdog())
+        await self._all_ready.wait()
+
+    def _spawn(self, index: int) -> None:
+        parent, child = self._ctx.Pipe(duplex=True)
+        cancel = self._ctx.Event()
+        p = self._ctx.Process(target=_worker_main, args=(index, child, cancel), name=f"animgen-worker-{index}",
+                              daemon=True)
+        p.start()
+        child.close()
+        self._workers[index] = _Worker(index, p, parent, cancel)
+
+    def free_slots(self) -> int:
+        return sum(1 for w in self._workers.values() if w.ready and w.job is None)
+
+    def submit(self, spec: JobSpec) -> None:
+        w = next((w for w in self._workers.values() if w.ready and w.job is None), None)
+        if w is None:
+            raise RuntimeError("no idle worker")  # the job manager never does this
+        w.job, w.result_dir = spec.job_id, spec.result_dir
+        w.conn.send(spec)
+
+    def cancel(self, job_id: str) -> None:
+        for w in self._workers.values():
+            if w.job == job_id and w.cancel_deadline is None:
+                w.cancel.set()
+                w.cancel_deadline = time.monotonic() + CANCEL_GRACE_S
+
+    async def _cancel_watchdog(self) -> None:
+        """Kills workers that ignore a cancel (a long stage that reports no progress)."""
+        while not self._stop.is_set():
+            await asyncio.sleep(0.5)
+            for w in list(self._workers.values()):
+                if w.job and w.cancel_deadline and time.monotonic() > w.cancel_deadline:
+                    log.warning("worker %d did not stop job %s in %.0f s: killing it", w.index, w.job, CANCEL_GRACE_S)
+                    job, w.job = w.job, None
+                    self._replace(w)
+                    self._emit(BackendEvent(job, "cancelled", message="cancelled (worker stopped)"))
+
+    def _replace(self, w: _Worker) -> None:
+        with contextlib.suppress(Exception):
+            w.process.kill()
+        w.process.join(timeout=5)
+        w.conn.close()
+        if w.result_dir:  # what the killed job had written so far
+            final = Path(w.result_dir)
+            shutil.rmtree(final.parent / f".tmp-{final.name}", ignore_errors=True)
+        if not self._stop.is_set():
+            self._spawn(w.index)
+
+    # ---- the reader thread: pipes and process deaths -> the event loop ----
+
+    def _read_loop(self) -> None:
+        while not self._stop.is_set():
+            workers = list(self._workers.values())
+            by_conn = {id(w.conn): w for w in workers}
+            by_sentinel = {w.process.sentinel: w for w in workers}
+            try:
+                ready = wait([w.conn for w in workers] + list(by_sentinel), timeout=0.5)
+            except (OSError, ValueError):  # a pipe closed under us by a replacement: look again
+                continue
+            for obj in ready:
+                if isinstance(obj, int):
+                    w = by_sentinel[obj]
+                    while True:  # drain what it sent before it died
+                        try:
+                            if not w.conn.poll():
+                                break
+                            msg = w.conn.recv()
+                        except (EOFError, OSError):
+                            break
+                        self._loop.call_soon_threadsafe(self._on_message, w, msg)
+                    self._loop.call_soon_threadsafe(self._on_death, w)
+                    continue
+                w = by_conn[id(obj)]
+                try:
+                    msg = obj.recv()
+                except (EOFError, OSError):
+                    continue  # the sentinel reports the death
+                self._loop.call_soon_threadsafe(self._on_message, w, msg)
+
+    def _on_message(self, w: _Worker, msg) -> None:
+        if self._workers.get(w.index) is not w:
+            return  # from a worker already replaced
+        if isinstance(msg, tuple) and msg[0] == "ready":
+            w.ready = True
+            self.network_model = msg[2]
+            if all(x.ready for x in self._workers.values()):
+                self._all_ready.set()
+            self._emit(None)  # a worker became free: let the manager dispatch
+            return
+        if msg.kind in ("done", "failed", "cancelled"):
+            w.job, w.cancel_deadline = None, None
+        self._emit(msg)
+
+    def _on_death(self, w: _Worker) -> None:
+        if self._workers.get(w.index) is not w or self._stop.is_set():
+            return
+        code = w.process.exitcode
+        log.error("worker %d (pid %s) died with exit code %s", w.index, w.process.pid, code)
+        job, w.job = w.job, None
+        self._replace(w)
+        if job:
+            self._emit(BackendEvent(job, "failed", message=f"the worker process died (exit code {code}); "
+                                                          "the job can be started again"))
+
+    def _emit(self, event: BackendEvent | None) -> None:
+        if self._sink:
+            self._sink(event)
+
+    async def close(self) -> None:
+        self._stop.set()
+        if hasattr(self, "_watchdog"):
+            self._watchdog.cancel()
+        for w in self._workers.values():
+            w.cancel.set()
+            with contextlib.suppress(Exception):
+                w.conn.send(None)
+        deadline = time.monotonic() + 3
+        for w in self._workers.values():
+            await asyncio.to_thread(w.process.join, max(0.1, deadline - time.monotonic()))
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(2)
+            w.conn.close()
+        if self._reader:
+            self._reader.join(2)

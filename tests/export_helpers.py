@@ -1,0 +1,80 @@
+"""Helpers shared by the export, Blender and end-to-end tests: a moving test clip and the real external readers
+(the Khronos glTF validator under node, headless Blender)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from animgen_ml import rotations as R
+from animgen_ml import skeleton
+from animgen_ml.clip import HumanoidClip
+from conftest import REPO, require_tool
+
+VALIDATE = REPO / "tests" / "tools" / "validate_gltf.mjs"
+BLENDER_IMPORT = REPO / "tests" / "tools" / "blender_import.py"
+BODY_BONES = list(skeleton.BODY_BONES)
+
+
+def make_clip(frames: int = 30, fingers: bool = False, fps: float = 30.0, seed: int = 0) -> HumanoidClip:
+    """A moving clip: smooth random rotations up to ~70 degrees per bone, a walking Hips path."""
+    rng = np.random.default_rng(seed)
+    bones = skeleton.bone_names(fingers)
+    B = len(bones)
+    t = np.arange(frames)[:, None] / fps
+    axes = rng.normal(size=(B, 3))
+    phase = rng.uniform(0, 2 * np.pi, size=B)
+    angles = 1.2 * np.sin(2 * np.pi * 0.7 * t + phase)  # (T, B)
+    rot = R.from_axis_angle(np.broadcast_to(axes, (frames, B, 3)), angles)
+    offsets = skeleton.default_rest_offsets(bones)
+    hips = offsets[0] + np.concatenate([0.05 * np.sin(6 * t), 0.03 * np.cos(12 * t), 1.2 * t], axis=1)
+    return HumanoidClip(bones=bones, rest_offsets=offsets, fps=fps, hips=hips, rotations=rot,
+                        contacts=rng.random((frames, 2)) > 0.5, confidence=rng.random((frames, B)),
+                        name="test_clip", metadata={"source": "synthetic"})
+
+
+def validate(*paths: Path) -> list[dict]:
+    """The Khronos glTF validator's report per file: errors, warnings, infos, messages."""
+    node = require_tool("node")
+    if not (REPO / "build" / "node" / "node_modules" / "gltf-validator" / "package.json").is_file():
+        pytest.fail("the Khronos glTF validator is not installed: run `make system-deps`")
+    proc = subprocess.run([node, str(VALIDATE), *map(str, paths)], capture_output=True, text=True, timeout=120)
+    reports = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(reports) == len(paths), proc.stderr
+    return reports
+
+
+def rotation_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest difference between two quaternion arrays, insensitive to the sign (q and -q are one rotation)."""
+    return float(np.max(np.minimum(np.abs(a - b).max(-1), np.abs(a + b).max(-1))))
+
+
+def blender_import(path: Path, fps: float, frames: list[int]) -> dict:
+    """Import a .glb or .bvh (centimetres) in headless Blender; what it built (see tests/tools/blender_import.py)."""
+    blender = require_tool("blender")
+    cmd = [blender, "-b", "--factory-startup", "--python", str(BLENDER_IMPORT), "--", str(path), "--fps", str(fps),
+           "--bvh-scale", "0.01", "--frames", ",".join(map(str, frames))]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, f"Blender failed on {path}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def check_blender_armature(result: dict, clip: HumanoidClip, frames: list[int], tol_m: float) -> None:
+    """One armature with the clip's body bones, an action spanning the clip, and bone heads where FK puts the
+    joints at the sampled frames (Blender is Z up: glTF (x, y, z) = Blender (x, z, -y))."""
+    (arm,) = result["armatures"]
+    assert set(BODY_BONES) <= set(arm["bones"]), sorted(set(BODY_BONES) - set(arm["bones"]))
+    assert len(arm["bones"]) == len(clip.bones)
+    start, end = arm["action"]["frame_range"]
+    # Blender keys at frame = time * scene fps; the action spans the clip's duration between first and last frame.
+    assert (end - start) / result["scene_fps"] == pytest.approx((clip.frame_count - 1) / clip.fps, abs=0.5 / clip.fps)
+    pos, _ = clip.world()
+    for f in frames:
+        heads = arm["heads"][str(f)]
+        got = np.array([[heads[b][0], heads[b][2], -heads[b][1]] for b in clip.bones])
+        err = np.linalg.norm(got - pos[f], axis=-1)
+        assert err.max() < tol_m, f"frame {f}: {clip.bones[int(err.argmax())]} is {err.max():.4f} m off"

@@ -1,0 +1,174 @@
+"""Landmark cleaning on synthetic landmarks with known answers: gaps, outliers, swaps, long gaps, resampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from animgen_ml import clean
+from animgen_ml.errors import InputError
+from animgen_ml.landmarks import LM, MIRROR, POSE_LANDMARKS, Landmarks
+
+# Half-widths (image units) and heights of a standing figure facing the camera: its left is image right.
+_PARTS = {"shoulder": (0.08, 0.30), "elbow": (0.16, 0.32), "wrist": (0.24, 0.33), "pinky": (0.26, 0.33),
+          "index": (0.27, 0.33), "thumb": (0.25, 0.32), "hip": (0.05, 0.55), "knee": (0.06, 0.70),
+          "ankle": (0.07, 0.85), "heel": (0.07, 0.87), "foot_index": (0.08, 0.89), "eye_inner": (0.01, 0.15),
+          "eye": (0.02, 0.15), "eye_outer": (0.03, 0.15), "ear": (0.04, 0.16), "mouth": (0.015, 0.2)}
+
+
+def figure() -> np.ndarray:
+    pts = np.zeros((33, 3))
+    for i, name in enumerate(POSE_LANDMARKS):
+        if name == "nose":
+            pts[i] = (0.5, 0.17, 0.0)
+            continue
+        side, _, part = name.partition("_")
+        if side == "mouth":
+            side, part = part, side
+        dx, y = _PARTS[part]
+        pts[i] = (0.5 + (dx if side == "left" else -dx), y, 0.0)
+    return pts
+
+
+def truth(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Image and world points of a figure walking right at constant speed with one arm raising linearly:
+    motion linear in time, so linear interpolation reproduces it exactly."""
+    img = np.repeat(figure()[None], len(times), 0)
+    img[:, :, 0] += 0.1 * times[:, None]  # walks right
+    img[:, LM["left_wrist"], 1] -= 0.2 * times  # raises the left wrist
+    world = (img - img[:, [LM["left_hip"], LM["right_hip"]]].mean(1, keepdims=True)) * (1.8, 1.8, 1.0)
+    return img, world
+
+
+def make(times: np.ndarray) -> Landmarks:
+    img, world = truth(times)
+    return Landmarks(times=times, image=img.copy(), world=world.copy(), visibility=np.full((len(times), 33), 0.9),
+                     detected=np.ones(len(times), bool), width=640, height=480, source="synthetic")
+
+
+def drop(lm: Landmarks, frames) -> None:
+    lm.image[frames] = np.nan
+    lm.world[frames] = np.nan
+    lm.visibility[frames] = 0.0
+    lm.detected[frames] = False
+
+
+def test_clean_input_untouched_and_exact_on_clean_data():
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    out = clean.clean(lm, None)
+    img, world = truth(out.times)
+    assert out.frame_count == 60 and np.allclose(out.times, times)
+    assert np.allclose(out.image, img) and np.allclose(out.world, world)
+    assert out.detected.all() and np.allclose(out.visibility, 0.9)
+
+
+def test_short_gap_is_interpolated():
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    drop(lm, slice(10, 20))  # 0.37 s without a person
+    out = clean.clean(lm, None)
+    img, world = truth(times)
+    assert out.detected.all()
+    assert np.allclose(out.image, img, atol=1e-9) and np.allclose(out.world, world, atol=1e-9)
+    assert np.all(out.visibility[10:20] > 0.8)
+
+
+def test_long_gap_stays_undetected_and_holds_last_pose():
+    times = np.arange(90) / 30.0
+    lm = make(times)
+    drop(lm, slice(20, 50))  # 1 s
+    out = clean.clean(lm, None)
+    assert not out.detected[20:50].any() and out.detected[:20].all() and out.detected[50:].all()
+    assert np.isfinite(out.image).all() and np.isfinite(out.world).all()
+    assert np.allclose(out.image[20:50], lm.image[19]) and np.allclose(out.world[20:50], lm.world[19])
+    assert np.all(out.visibility[20:50] == 0.0)
+
+
+def test_leading_frames_without_person_hold_first_pose():
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    drop(lm, slice(0, 25))
+    out = clean.clean(lm, None)
+    assert not out.detected[:25].any() and out.detected[25:].all()
+    assert np.allclose(out.world[:25], lm.world[25])
+
+
+def test_single_point_spike_is_rejected():
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    lm.image[30, LM["right_knee"], :2] += (0.2, -0.15)  # one bad frame of one point
+    lm.world[30, LM["right_knee"]] += (0.4, -0.3, 0.2)
+    out = clean.clean(lm, None)
+    img, world = truth(times)
+    assert np.allclose(out.image, img, atol=1e-9) and np.allclose(out.world, world, atol=1e-9)
+
+
+def test_real_fast_motion_is_not_a_spike():
+    """A point moving fast but smoothly (same distance every frame) must be kept."""
+    times = np.arange(30) / 30.0
+    lm = make(times)
+    lm.image[:, LM["left_wrist"], 0] += 0.05 * np.arange(30)  # 0.25 torso lengths per frame
+    out = clean.clean(lm, None)
+    assert np.allclose(out.image[:, LM["left_wrist"]], lm.image[:, LM["left_wrist"]])
+
+
+def test_bone_length_spike_frame_is_replaced():
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    lm.world[40, LM["left_elbow"]:LM["right_wrist"] + 1] *= 2.5  # a failed fit: arms twice as long
+    out = clean.clean(lm, None)
+    _, world = truth(times)
+    assert np.allclose(out.world, world, atol=1e-9)
+
+
+@pytest.mark.parametrize("group", [slice(11, 23), slice(23, 33), slice(0, 33)])
+def test_left_right_swap_is_repaired(group):
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    # The figure stands with its arms and legs well apart; MediaPipe swaps labels for frames 20..24.
+    idx = np.arange(33)[group]
+    for a in (lm.image, lm.world, lm.visibility):
+        a[20:25, idx] = a[20:25][:, MIRROR[idx]]
+    lm.visibility[20:25, LM["left_wrist"]] = 0.3  # visibility must travel with its point
+    expected_vis = np.full((60, 33), 0.9)
+    expected_vis[20:25, LM["right_wrist"] if LM["left_wrist"] in idx else LM["left_wrist"]] = 0.3
+    out = clean.clean(lm, None)
+    img, world = truth(times)
+    assert np.allclose(out.image, img, atol=1e-9) and np.allclose(out.world, world, atol=1e-9)
+    assert np.allclose(out.visibility, expected_vis)
+
+
+def test_resample_to_new_fps_and_from_variable_frame_times():
+    rng = np.random.default_rng(1)
+    times = np.cumsum(rng.uniform(0.025, 0.045, 80))  # variable frame rate around 29 fps
+    times -= times[0]
+    lm = make(times)
+    out = clean.clean(lm, 50.0)
+    assert np.allclose(np.diff(out.times), 1 / 50.0)
+    assert out.times[0] == times[0] and out.times[-1] <= times[-1] + 1e-9
+    assert times[-1] - out.times[-1] < 1 / 50.0
+    img, world = truth(out.times)
+    assert np.allclose(out.image, img, atol=1e-9) and np.allclose(out.world, world, atol=1e-9)
+    mean = clean.clean(lm, None)
+    assert abs(mean.fps - lm.fps) < 0.5
+
+
+def test_hands_short_gaps_filled_long_gaps_nan():
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    hand = np.repeat(np.linspace(0, 1, 21)[None, :, None] * np.ones(3), 60, 0) + times[:, None, None]
+    lm.left_hand = hand.copy()
+    lm.left_hand[5:8] = np.nan  # 0.1 s: filled
+    lm.left_hand[20:50] = np.nan  # 1 s: stays unseen
+    out = clean.clean(lm, None)
+    assert np.allclose(out.left_hand[5:8], hand[5:8])
+    assert np.isnan(out.left_hand[21:49]).all() and np.isfinite(out.left_hand[50:]).all()
+    assert out.right_hand is None
+
+
+def test_no_person_anywhere_is_an_input_error():
+    times = np.arange(10) / 30.0
+    lm = make(times)
+    drop(lm, slice(0, 10))
+    with pytest.raises(InputError, match="synthetic: no person"):
+        clean.clean(lm, None)

@@ -1,0 +1,187 @@
+"""`animgen generate` as a user and a CI job run it: real videos, real subprocess, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.landmarks import Landmarks
+from conftest import REPO, require_tool
+
+pytestmark = pytest.mark.slow
+
+RUN = "sports2d_run_sideview.mp4"  # 47 frames, 480x352
+BASKETBALL = "mmhuman3d_3dpw_basketball.mp4"  # 40 frames at 12 fps
+
+
+def animgen(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "ml"), str(REPO / "server")]))
+    return subprocess.run([sys.executable, "-m", "animgen_server.cli", "generate", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+def ffmpeg(*args: str | Path) -> None:
+    subprocess.run([require_tool("ffmpeg"), "-v", "error", "-y", *map(str, args)], check=True)
+
+
+def time_line(stdout: str) -> str:
+    return next(ln for ln in stdout.splitlines() if ln.strip().startswith("time:"))
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [ln for ln in stderr.splitlines() if ln.startswith("animgen: error:")]
+
+
+def assert_one_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = error_lines(proc.stderr)
+    assert len(lines) == 1, proc.stderr
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+def test_generate_one_video(videos: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    proc = animgen(videos / BASKETBALL, "-o", out, "--format", "glb,json", "--format", "npz")
+    assert proc.returncode == 0, proc.stderr
+    for suffix in (".glb", ".json", ".landmarks.npz"):
+        assert (out / f"mmhuman3d_3dpw_basketball{suffix}").stat().st_size > 1000
+    clip = HumanoidClip.load_json(out / "mmhuman3d_3dpw_basketball.json")
+    lm = Landmarks.load(out / "mmhuman3d_3dpw_basketball.landmarks.npz")
+    assert lm.frame_count == 40 and clip.frame_count == 40 and clip.fps == pytest.approx(12.0, abs=0.05)
+    assert np.isfinite(clip.rotations).all() and np.isfinite(clip.hips).all()
+    # The summary: frames, detection rate, time per stage, files.
+    assert "frames: 40 in, 40 out" in proc.stdout and "person detected in 100.0%" in proc.stdout
+    for stage in ("pose", "clean", "generate", "smooth", "refine", "export"):
+        assert f"{stage} " in time_line(proc.stdout)
+    assert "wrote glb:" in proc.stdout
+    # A progress bar per stage on stderr.
+    assert "pose" in proc.stderr and "100%" in proc.stderr
+    # No stray temporary files.
+    assert not [p for p in out.iterdir() if ".part" in p.name]
+
+
+def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    proc = animgen(videos / RUN, "-o", out, "--start", "0.2", "--end", "1.2", "--fps", "20",
+                   "--format", "json,npz", "--generator", "analytic")
+    assert proc.returncode == 0, proc.stderr
+    clip = HumanoidClip.load_json(out / "sports2d_run_sideview.json")
+    lm = Landmarks.load(out / "sports2d_run_sideview.landmarks.npz")
+    assert lm.times[0] >= 0.2 - 1e-6 and lm.times[-1] < 1.2
+    assert clip.fps == 20.0 and abs(clip.frame_count - 20) <= 1
+    # --landmarks reruns every stage after pose from the saved landmarks: same options, same clip.
+    again = tmp_path / "again"
+    proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--fps", "20",
+                   "--format", "json", "--generator", "analytic")
+    assert proc.returncode == 0, proc.stderr
+    assert "pose" not in time_line(proc.stdout) and "generate" in time_line(proc.stdout)
+    rerun = HumanoidClip.load_json(again / "sports2d_run_sideview.json")
+    assert np.array_equal(rerun.rotations, clip.rotations) and np.array_equal(rerun.hips, clip.hips)
+
+
+def test_bad_inputs_each_get_one_clear_line(videos: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    missing = tmp_path / "missing.mp4"
+    assert_one_clean_error(animgen(missing, "-o", out), "missing.mp4", "file not found")
+
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n" * 50)
+    assert_one_clean_error(animgen(text, "-o", out), "notes.mp4", "not a readable video")
+
+    empty = tmp_path / "empty.mov"
+    empty.write_bytes(b"")
+    assert_one_clean_error(animgen(empty, "-o", out), "empty.mov", "empty")
+
+    truncated = tmp_path / "truncated.mp4"
+    data = (videos / RUN).read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    assert_one_clean_error(animgen(truncated, "-o", out), "truncated.mp4")
+
+    nobody = tmp_path / "nobody.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=320x240:r=25:d=1", "-c:v", "libx264", nobody)
+    assert_one_clean_error(animgen(nobody, "-o", out), "nobody.mp4", "no person was found")
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_person_half_out_of_frame_is_a_warning(videos: Path, tmp_path: Path):
+    half = tmp_path / "half.mp4"
+    ffmpeg("-i", videos / BASKETBALL, "-vf", "crop=iw:ih*0.6:0:0", "-c:v", "libx264", half)
+    proc = animgen(half, "-o", tmp_path / "out", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert "partly out of the picture" in proc.stderr and (tmp_path / "out" / "half.json").is_file()
+
+
+def test_usage_errors_exit_2(videos: Path, tmp_path: Path):
+    for args in (["--smoothing", "3"], ["--format", "gif"], ["--fps", "0"], ["--keyframe-tolerance", "x"],
+                 ["--start", "2", "--end", "1"]):
+        proc = animgen(videos / RUN, "-o", tmp_path, *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and "error" in proc.stderr
+    empty_dir = tmp_path / "nothing"
+    empty_dir.mkdir()
+    assert animgen(empty_dir).returncode == 2
+
+
+def test_batch_folder(videos: Path, tmp_path: Path):
+    src = tmp_path / "videos"
+    src.mkdir()
+    ffmpeg("-i", videos / RUN, "-t", "0.8", "-c:v", "libx264", src / "a_run.mp4")
+    ffmpeg("-i", videos / BASKETBALL, "-t", "1.5", "-c:v", "libx264", src / "c_ball.mkv")
+    (src / "b_bad.mov").write_text("this is not a video")
+    (src / "readme.txt").write_text("not a video extension: ignored")
+    out = tmp_path / "out"
+    # An existing output of the bad file must survive its failure untouched.
+    out.mkdir()
+    (out / "b_bad.glb").write_bytes(b"old result")
+
+    proc = animgen(src, "-o", out, "--format", "glb,json")
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for stem in ("a_run", "c_ball"):
+        assert (out / f"{stem}.glb").is_file() and (out / f"{stem}.json").is_file()
+    assert (out / "b_bad.glb").read_bytes() == b"old result"
+    assert not [p for p in out.iterdir() if ".part" in p.name]
+    tail = proc.stderr.split("failures:")[1]
+    assert "b_bad.mov" in tail and "a_run" not in tail
+    assert "2 converted, 0 up to date, 1 failed" in proc.stderr
+
+    # A second run skips what is up to date and still reports the bad file.
+    mtime = (out / "a_run.glb").stat().st_mtime_ns
+    proc = animgen(src, "-o", out, "--format", "glb,json")
+    assert proc.returncode == 1 and "0 converted, 2 up to date, 1 failed" in proc.stderr
+    assert (out / "a_run.glb").stat().st_mtime_ns == mtime
+
+    # A newer video is converted again; --force redoes everything.
+    time.sleep(0.01)
+    os.utime(src / "a_run.mp4")
+    (src / "b_bad.mov").unlink()
+    proc = animgen(src, "-o", out, "--format", "glb,json")
+    assert proc.returncode == 0 and "1 converted, 1 up to date, 0 failed" in proc.stderr
+    assert (out / "a_run.glb").stat().st_mtime_ns > mtime
+    proc = animgen(src, "-o", out, "--format", "json", "--force", "--quiet")
+    assert proc.returncode == 0 and "2 converted, 0 up to date" in proc.stderr
+
+
+def test_all_formats_with_preview(videos: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    proc = animgen(videos / BASKETBALL, "-o", out, "--format", "all")
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in out.iterdir())
+    stem = "mmhuman3d_3dpw_basketball"
+    assert names == sorted(f"{stem}{s}" for s in (".glb", ".bvh", ".json", ".landmarks.npz", ".report.html",
+                                                  ".preview.mp4"))
+    probe = subprocess.run([require_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-count_frames",
+                            "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json",
+                            out / f"{stem}.preview.mp4"], capture_output=True, text=True, check=True)
+    s = json.loads(probe.stdout)["streams"][0]
+    assert s["codec_name"] == "h264" and int(s["height"]) == 480 and int(s["nb_read_frames"]) == 40
+    assert int(s["width"]) > 480 * 1080 / 1920  # the video panel plus the side view

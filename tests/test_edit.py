@@ -1,0 +1,84 @@
+"""Each editing option on a real clip: a CMU walk from the data kit (mocap.load_clip)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from animgen_ml import edit, mocap
+from animgen_ml import rotations as R
+
+WALK = "mocap/cmu_iclone_ccrig/002/002_01.bvh"
+
+
+@pytest.fixture(scope="module")
+def walk(shared_data):
+    return mocap.load_clip(shared_data / WALK)
+
+
+def _deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.degrees(R.angle_between(a, b))
+
+
+def test_mirror_twice_is_identity_and_mirror_swaps_sides(walk):
+    once = edit.mirror(walk)
+    twice = edit.mirror(once)
+    assert _deg(twice.rotations, walk.rotations).max() < 1e-6
+    assert np.allclose(twice.hips, walk.hips) and np.allclose(twice.rest_offsets, walk.rest_offsets)
+    assert (twice.contacts == walk.contacts).all()
+    # the mirrored left hand is where the right hand was, reflected across X
+    pos, _ = walk.world()
+    mpos, _ = once.world()
+    flip = np.array([-1.0, 1.0, 1.0])
+    assert np.abs(mpos[:, once.index("LeftHand")] - pos[:, walk.index("RightHand")] * flip).max() < 1e-9
+    assert (once.contacts[:, 0] == walk.contacts[:, 1]).all()
+
+
+def test_in_place_removes_horizontal_hips_motion(walk):
+    out = edit.in_place(walk)
+    travel = np.linalg.norm(walk.hips[-1, [0, 2]] - walk.hips[0, [0, 2]])
+    assert travel > 0.5  # the walk does travel
+    assert np.abs(out.hips[:, [0, 2]]).max() == 0.0
+    assert np.allclose(out.hips[:, 1], walk.hips[:, 1])
+    assert np.allclose(out.hips + out.root_motion, walk.hips)  # the motion is kept as root motion
+
+
+def test_loop_last_pose_meets_first(walk):
+    out = edit.loop(walk)
+    assert _deg(out.rotations[-1], out.rotations[0]).max() < 1e-6
+    assert abs(out.hips[-1, 1] - out.hips[0, 1]) < 1e-9
+    # the start is untouched and the blend is smooth (no frame-to-frame jump bigger than the source's)
+    n = walk.frame_count // 2
+    assert _deg(out.rotations[:n], walk.rotations[:n]).max() < 1e-9
+    step_src = _deg(walk.rotations[1:], walk.rotations[:-1]).max()
+    step_out = _deg(out.rotations[1:], out.rotations[:-1]).max()
+    assert step_out < step_src * 2.0
+    inplace = edit.loop(edit.in_place(walk))
+    assert np.allclose(inplace.hips[-1], inplace.hips[0])
+
+
+def test_speed_halves_the_length(walk):
+    fast = edit.speed(walk, 2.0)
+    assert fast.frame_count == (walk.frame_count - 1) // 2 + 1
+    assert fast.fps == walk.fps
+    # frame k of the fast clip is frame 2k of the source
+    assert _deg(fast.rotations, walk.rotations[::2][: fast.frame_count]).max() < 1e-6
+    slow = edit.speed(walk, 0.5)
+    assert slow.frame_count == 2 * (walk.frame_count - 1) + 1
+
+
+def test_trim_keeps_the_window(walk):
+    out = edit.trim(walk, 0.5, 1.5)
+    assert out.frame_count == int(round(1.0 * walk.fps))
+    assert np.allclose(out.hips[0], walk.hips[int(round(0.5 * walk.fps))])
+
+
+def test_face_forward_faces_plus_z(walk):
+    # turn the walk to face some other way first, then ask for +Z
+    q = R.from_axis_angle(np.array([0.0, 1.0, 0.0]), 2.0)
+    turned = edit.rotate_about_y(walk, q, walk.hips[0])
+    assert edit.facing(turned, 0)[2] < 0.0
+    out = edit.face_forward(turned)
+    f = edit.facing(out, 0)
+    assert np.degrees(np.arccos(np.clip(f[2], -1, 1))) < 0.01
+    assert np.allclose(out.hips[0], turned.hips[0])
+    assert _deg(out.rotations[:, 1:], turned.rotations[:, 1:]).max() < 1e-9  # only the Hips turned

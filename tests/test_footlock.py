@@ -1,0 +1,83 @@
+"""Foot locking and the whole refine stage on synthetic walking with known contacts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import refine_synth
+from animgen_ml import contacts as C
+from animgen_ml import rotations as R
+from animgen_ml.pipeline import GenerateOptions
+from animgen_ml.refine import refine
+
+
+def _sliding_mm(clip, mask) -> float:
+    pos, _ = clip.world()
+    out = []
+    for f, side in enumerate(C.SIDES):
+        xz = pos[:, clip.index(f"{side}Foot")][:, [0, 2]]
+        step = np.linalg.norm(np.diff(xz, axis=0), axis=-1)
+        out.append(step[mask[1:, f] & mask[:-1, f]])
+    return float(np.concatenate(out).mean() * 1000)
+
+
+def _pivot_sliding_mm(clip) -> float:
+    """Mean horizontal motion of the least moving sole point (heel or toe) of planted feet."""
+    heel, toe = C.sole_points(clip)
+    step = np.minimum(np.linalg.norm(np.diff(heel[..., [0, 2]], axis=0), axis=-1),
+                      np.linalg.norm(np.diff(toe[..., [0, 2]], axis=0), axis=-1))
+    both = clip.contacts[1:] & clip.contacts[:-1]
+    return float(step[both].mean() * 1000)
+
+
+def _noisy_walk():
+    clip, truth = refine_synth.walk(seconds=4.0, fps=30.0)
+    rng = np.random.default_rng(3)
+    noisy = replace(clip, rotations=R.normalize(clip.rotations + rng.normal(0, 0.003, clip.rotations.shape)),
+                    hips=clip.hips + [0.0, 0.1, 0.0] + rng.normal(0, 0.0015, clip.hips.shape))
+    return clip, noisy, truth
+
+
+def test_refine_plants_feet_on_the_ground():
+    clean, noisy, truth = _noisy_walk()
+    before = _sliding_mm(noisy, truth)
+    out, warnings = refine(noisy, None, GenerateOptions())
+    after = _sliding_mm(out, truth)
+    assert before > 5.0  # the noise makes the feet slide...
+    assert after <= 2.0  # ...and locking stops it (acceptance: <= 5 mm/frame)
+    assert _pivot_sliding_mm(out) < 0.1  # the foot rolls over a pivot (heel or toe) that does not slide
+    heel, toe = C.sole_points(out)
+    lowest = np.minimum(heel[..., 1], toe[..., 1]).min(axis=1)
+    assert (lowest < -0.01).mean() == 0.0  # no penetration deeper than 1 cm
+    assert abs(np.median(lowest[out.contacts.any(axis=1)])) < 0.01  # floor at y = 0
+    assert C.f1(out.contacts, truth) >= 0.9
+    err_before = np.degrees(R.angle_between(noisy.rotations, clean.rotations)).mean()
+    err_after = np.degrees(R.angle_between(out.rotations, clean.rotations)).mean()
+    assert err_after <= err_before + 1.0
+    assert np.isfinite(out.rotations).all() and warnings == []
+
+
+def test_refine_leaves_a_clean_walk_alone():
+    clean, truth = refine_synth.walk(seconds=3.0, fps=30.0)
+    out, _ = refine(clean, None, GenerateOptions())
+    assert np.degrees(R.angle_between(out.rotations, clean.rotations)).max() < 0.01
+    assert np.abs(out.hips - clean.hips).max() < 1e-6
+
+
+def test_unreachable_plant_lowers_the_hips_without_penetration():
+    from animgen_ml import footlock
+
+    clean, truth = refine_synth.walk(seconds=3.0, fps=30.0)
+    # Claim each foot stays planted 8 frames longer: the Hips travel on, so the pinned foot falls out of
+    # reach of the stretched leg unless the Hips come down.
+    long = truth.copy()
+    for k in range(1, 9):
+        long[k:] |= truth[:-k]
+    fc = C.FootContacts(heel=long, toe=long)
+    out, stats = footlock.lock_feet(clean, fc)
+    assert stats.hips_lowered_max > 0.01
+    assert np.isfinite(out.rotations).all()
+    assert _sliding_mm(out, long) < 1e-6  # every pin reached
+    heel, toe = C.sole_points(out)
+    assert np.minimum(heel[..., 1], toe[..., 1]).min() > -1e-6

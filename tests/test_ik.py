@@ -1,0 +1,74 @@
+"""Two-bone IK: reachable targets exactly, unreachable ones clamped without NaN, knees keep their side."""
+
+from __future__ import annotations
+
+import numpy as np
+from animgen_ml import ik
+from animgen_ml import rotations as R
+
+
+def _chains(n: int, rng: np.random.Generator):
+    root = rng.normal(size=(n, 3))
+    l1, l2 = rng.uniform(0.2, 0.5, n), rng.uniform(0.2, 0.5, n)
+    d1 = rng.normal(size=(n, 3))
+    d1 /= np.linalg.norm(d1, axis=-1, keepdims=True)
+    d2 = rng.normal(size=(n, 3))
+    d2 /= np.linalg.norm(d2, axis=-1, keepdims=True)
+    mid = root + l1[:, None] * d1
+    end = mid + l2[:, None] * d2
+    return root, mid, end, l1, l2
+
+
+def test_reachable_targets_are_reached_exactly_and_lengths_kept():
+    rng = np.random.default_rng(1)
+    root, mid, end, l1, l2 = _chains(500, rng)
+    dirs = rng.normal(size=(500, 3))
+    dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
+    dist = rng.uniform(np.abs(l1 - l2) + 0.01, (l1 + l2) * 0.99)
+    target = root + dist[:, None] * dirs
+    sol = ik.solve_two_bone(root, mid, end, target)
+    assert sol.reached.all()
+    assert np.abs(sol.end - target).max() < 1e-9
+    assert np.allclose(np.linalg.norm(sol.mid - root, axis=-1), l1, atol=1e-9)
+    assert np.allclose(np.linalg.norm(sol.end - sol.mid, axis=-1), l2, atol=1e-9)
+    # the rotations carry the bones onto the solution
+    assert np.allclose(root + R.apply(sol.delta_upper, mid - root), sol.mid, atol=1e-9)
+    lower = R.apply(sol.delta_lower, R.apply(sol.delta_upper, end - mid))
+    assert np.allclose(sol.mid + lower, sol.end, atol=1e-9)
+
+
+def test_unreachable_targets_are_clamped_without_nan():
+    rng = np.random.default_rng(2)
+    root, mid, end, l1, l2 = _chains(200, rng)
+    dirs = rng.normal(size=(200, 3))
+    dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
+    far = root + (l1 + l2 + rng.uniform(0.01, 2.0, 200))[:, None] * dirs
+    near = root.copy()  # on the root itself: direction undefined
+    for target in (far, near):
+        sol = ik.solve_two_bone(root, mid, end, target)
+        assert not sol.reached.any()
+        for a in (sol.mid, sol.end, sol.delta_upper, sol.delta_lower):
+            assert np.isfinite(a).all()
+        assert np.allclose(np.linalg.norm(sol.mid - root, axis=-1), l1, atol=1e-9)
+        assert np.allclose(np.linalg.norm(sol.end - sol.mid, axis=-1), l2, atol=1e-9)
+    sol = ik.solve_two_bone(root, mid, end, far)
+    # stretched toward the target: the end lies on the root->target line at (almost) full reach
+    reach = np.linalg.norm(sol.end - root, axis=-1)
+    assert np.allclose(reach, (l1 + l2) * 0.9999, rtol=1e-6)
+    cos = np.sum((sol.end - root) * dirs, -1) / reach
+    assert cos.min() > 1 - 1e-9
+
+
+def test_knee_keeps_its_direction_and_straight_leg_uses_pole():
+    hip = np.array([[0.0, 1.0, 0.0]])
+    knee = np.array([[0.0, 0.6, 0.05]])  # bent forward (+Z)
+    ankle = np.array([[0.0, 0.2, 0.0]])
+    target = np.array([[0.0, 0.35, 0.2]])
+    sol = ik.solve_two_bone(hip, knee, ankle, target)
+    assert np.abs(sol.end - target).max() < 1e-9
+    line = (target - hip) / np.linalg.norm(target - hip)
+    off = (sol.mid - hip) - np.sum((sol.mid - hip) * line) * line
+    assert off[0, 2] > 0.05  # still in front of the hip-ankle line
+    straight = ik.solve_two_bone(hip, np.array([[0.0, 0.6, 0.0]]), ankle, np.array([[0.0, 0.4, 0.0]]),
+                                 pole=[0.0, 0.0, 1.0])
+    assert straight.mid[0, 2] > 0.1

@@ -1,0 +1,44 @@
+"""Keyframe reduction on a real clip: fewer keys, error within the tolerance at every original frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from animgen_ml import keyframes, mocap
+
+WALK = "mocap/cmu_iclone_ccrig/002/002_01.bvh"
+
+
+@pytest.fixture(scope="module")
+def walk(shared_data):
+    return mocap.load_clip(shared_data / WALK)
+
+
+@pytest.mark.parametrize(("deg", "mm"), [(0.5, 1.0), (2.0, 5.0)])
+def test_error_within_tolerance_and_fewer_keys(walk, deg, mm):
+    keys = keyframes.reduce_keys(walk, deg, mm)
+    assert set(keys) == {"Hips.t"} | {f"{b}.r" for b in walk.bones}
+    for idx in keys.values():
+        assert idx[0] == 0 and idx[-1] == walk.frame_count - 1 and (np.diff(idx) > 0).all()
+    r = keyframes.reduction(walk, keys)
+    assert r["max_error_degrees"] <= deg + 1e-6
+    assert r["max_error_mm"] <= mm + 1e-6
+    assert r["keys_after"] < 0.75 * r["keys_before"]
+    assert r["bytes_after"] < r["bytes_before"]
+
+
+def test_looser_tolerance_keeps_fewer_keys_and_zero_keeps_the_curve(walk):
+    tight = keyframes.reduction(walk, keyframes.reduce_keys(walk, 0.5, 1.0))
+    loose = keyframes.reduction(walk, keyframes.reduce_keys(walk, 2.0, 5.0))
+    assert loose["keys_after"] < tight["keys_after"]
+    exact = keyframes.reduction(walk, keyframes.reduce_keys(walk, 0.0, 0.0))
+    assert exact["max_error_degrees"] < 1e-3 and exact["max_error_mm"] < 1e-3
+
+
+def test_a_still_channel_needs_two_keys():
+    from animgen_ml import skeleton
+    from animgen_ml.clip import empty_clip
+
+    clip = empty_clip(skeleton.bone_names(), 50, 30.0)
+    keys = keyframes.reduce_keys(clip, 0.1, 0.1)
+    assert all(len(k) == 2 for k in keys.values())

@@ -1,0 +1,74 @@
+"""Metrics on hand-made cases with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from animgen_ml import metrics
+from animgen_ml import rotations as R
+
+
+def _points(T=5, J=12, seed=0):
+    return np.random.default_rng(seed).normal(0, 0.3, (T, J, 3))
+
+
+def test_pa_mpjpe_of_rotated_scaled_copy_is_zero():
+    x = _points()
+    q = R.from_axis_angle(np.array([0.3, 1.0, -0.2]), 1.1)
+    y = 1.7 * R.apply(q, x) + np.array([0.4, -2.0, 3.0])
+    assert metrics.pa_mpjpe(x, y) == pytest.approx(0.0, abs=1e-6)
+    assert metrics.mpjpe(x, y) > 100  # but not the same points
+
+
+def test_mpjpe_known_offset_and_root_alignment():
+    x = _points()
+    y = x.copy()
+    y[:, 3] += [0.0, 0.03, 0.04]  # one joint of 12 off by 5 cm
+    assert metrics.mpjpe(x, y) == pytest.approx(50.0 / 12)
+    assert metrics.mpjpe(x + 1.0, x) == pytest.approx(0.0)  # root-aligned
+    assert metrics.mpjpe(x + [0.003, 0.004, 0.0], x, root=None) == pytest.approx(5.0)
+
+
+def test_pa_mpjpe_does_not_reflect():
+    x = _points(T=1, J=8)
+    mirrored = x * np.array([-1.0, 1.0, 1.0])
+    assert metrics.pa_mpjpe(mirrored, x) > 10
+
+
+def test_joint_angle_error_degrees():
+    q0 = R.identity((4, 3))
+    q1 = R.from_axis_angle(np.array([0.0, 0.0, 1.0]), np.full((4, 3), np.radians(10)))
+    assert metrics.joint_angle_error(q1, q0) == pytest.approx(10.0)
+    assert metrics.joint_angle_error(-q1, q0) == pytest.approx(10.0)  # q and -q are the same rotation
+
+
+def test_acceleration_error():
+    t = np.arange(10)[:, None, None].astype(float)
+    still = np.zeros((10, 2, 3))
+    accel = np.zeros((10, 2, 3))
+    accel[..., 0] = 0.001 * t[..., 0] ** 2 / 2  # 1 mm/frame^2 on joint... both joints
+    assert metrics.acceleration_error(accel, still, root=None) == pytest.approx(1.0)
+    assert metrics.acceleration_error(still + t * 0.01, still, root=None) == pytest.approx(0.0)  # constant velocity
+    assert metrics.acceleration(accel, root=None) == pytest.approx(1.0)
+
+
+def test_foot_sliding_and_penetration():
+    feet = np.zeros((5, 2, 3))
+    feet[:, 0, 0] = np.arange(5) * 0.002  # left foot slides 2 mm/frame
+    contacts = np.array([[1, 1], [1, 1], [1, 1], [0, 1], [0, 1]], bool)
+    # Left: pairs (0,1), (1,2) planted -> 2 mm each; right: 4 pairs, 0 mm -> mean 4 mm / 6 pairs.
+    assert metrics.foot_sliding(feet, contacts) == pytest.approx(4.0 / 6)
+    feet[2, 1, 1] = -0.05
+    assert metrics.ground_penetration_rate(feet) == pytest.approx(0.2)
+
+
+def test_contact_scores_hand_made():
+    true = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], bool)
+    pred = np.array([[1, 0], [0, 0], [0, 1], [1, 1]], bool)
+    s = metrics.contact_scores(pred, true)
+    # tp = 3, fp = 1, fn = 1
+    assert s["contact_precision"] == pytest.approx(0.75)
+    assert s["contact_recall"] == pytest.approx(0.75)
+    assert s["contact_f1"] == pytest.approx(0.75)
+    perfect = metrics.contact_scores(true, true)
+    assert perfect["contact_f1"] == 1.0

@@ -1,0 +1,81 @@
+"""The neural generator: training lowers the loss, shapes, and the shipped weights on a real video."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from animgen_ml import model, mocap, synth, train
+from animgen_ml.clip import HumanoidClip
+
+
+@pytest.fixture(scope="module")
+def walk(shared_data) -> HumanoidClip:
+    return mocap.load_clip(shared_data / "mocap" / "accad_female1" / "Female1_B03_Walk1.bvh")
+
+
+def test_a_few_training_steps_lower_the_loss(shared_data, tmp_path):
+    torch.set_num_threads(1)
+    files = [shared_data / "mocap" / "cmu_cgspeed_misc" / "02_01.bvh",
+             shared_data / "mocap" / "sfu_accad_terrainrl" / "0005_Walking001_30fps.bvh"]
+    cfg = train.TrainConfig(config="tiny", steps=60, batch=8, window=81, lr=3e-3)
+    res = train.train(shared_data, tmp_path, cfg, files=files, name="t", quiet=True)
+    totals = [h["total"] for h in res["history"]]
+    assert len(totals) == 60
+    assert np.mean(totals[-10:]) < 0.7 * np.mean(totals[:5])
+    assert (tmp_path / "t.pt").is_file() and (tmp_path / "t.loss.png").stat().st_size > 1000
+    gen = model.load_file(tmp_path / "t.pt")
+    assert gen.info["steps"] == 60 and gen.info["config"]["channels"] == model.CONFIGS["tiny"]["channels"]
+
+
+@pytest.mark.parametrize("frames", [1, 5, 130])
+def test_network_output_shapes(walk, frames):
+    net = model.build("tiny")
+    gen = model.Generator(net, {"name": "untrained"})
+    clip = train.window(walk, 0, frames)
+    lm, _ = synth.synthesize(clip, np.random.default_rng(0))
+    out = gen.predict(lm)
+    assert out["rot6"].shape == (frames, 22, 6)
+    assert out["height"].shape == (frames,) and out["velocity"].shape == (frames, 2)
+    assert out["contact_logits"].shape == (frames, 2)
+    c = gen.generate(lm)
+    assert c.rotations.shape == (frames, 22, 4) and c.hips.shape == (frames, 3) and c.contacts.shape == (frames, 2)
+    assert c.metadata["generator"] == "network" and c.metadata["contacts_source"] == "network"
+    assert np.allclose(np.linalg.norm(c.rotations, axis=-1), 1.0)
+
+
+def test_features_are_camera_independent_in_scale(walk):
+    """Moving the camera twice as far changes the image-derived features only through noise-free geometry:
+    the torso-normalised image points stay about the same (level camera: no pitch)."""
+    clip = train.window(walk, 0, 40)
+    cam = synth.Camera(0.3, 0.0, 4.0, 1.0, 1.0, 0.0, np.radians(60), 640, 480)
+    far = synth.Camera(0.3, 0.0, 8.0, 1.0, 1.0, 0.0, np.radians(60), 640, 480)
+    a = model.features(synth.synthesize(clip, np.random.default_rng(0), cam, noise=0)[0])
+    b = model.features(synth.synthesize(clip, np.random.default_rng(0), far, noise=0)[0])
+    rel = slice(99, 99 + 66)
+    assert np.abs(a[:, rel] - b[:, rel]).mean() < 0.05
+    assert np.allclose(a[:, :99], b[:, :99], atol=1e-5)  # world points: camera-aligned, distance-free
+
+
+@pytest.mark.skipif(not model.weights_available(), reason="no shipped weights in ml/animgen_ml/weights")
+def test_shipped_weights_size_and_card():
+    p = model.weights_path()
+    assert p.stat().st_size <= 20 * 1024 * 1024
+    assert p.with_suffix(".md").is_file()
+    gen = model.load_model()
+    assert gen is model.load_model()  # cached per process
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not model.weights_available(), reason="no shipped weights in ml/animgen_ml/weights")
+def test_shipped_weights_on_a_real_video(videos):
+    from animgen_ml import clean, pose
+
+    lm = clean.clean(pose.extract(videos / "sports2d_run_sideview.mp4"), None)
+    clip = model.load_model().generate(lm)
+    assert clip.frame_count == lm.frame_count
+    assert np.isfinite(clip.rotations).all() and np.isfinite(clip.hips).all()
+    assert np.allclose(np.linalg.norm(clip.rotations, axis=-1), 1.0, atol=1e-6)
+    # A runner seen from the side: the hips travel and both feet touch the ground at some point.
+    assert np.ptp(clip.hips[:, [0, 2]], axis=0).max() > 0.3
+    assert clip.contacts[:, 0].any() and clip.contacts[:, 1].any()

@@ -1,0 +1,117 @@
+"""Pose extraction with MediaPipe on real videos: detection, finite landmarks, plausible world scale, frames
+without a person kept, a body half out of the picture gives a warning, hands."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from animgen_ml import pose, video
+from animgen_ml.landmarks import LM, Landmarks
+from conftest import require_tool
+
+pytestmark = pytest.mark.slow
+
+BASKETBALL = "mmhuman3d_3dpw_basketball.mp4"  # 40 frames, portrait 1080x1920, one person fully in view
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([require_tool("ffmpeg"), "-v", "error", "-y", *args], check=True)
+
+
+def shoulder_width(lm: Landmarks) -> np.ndarray:
+    return np.linalg.norm(lm.world[:, LM["left_shoulder"]] - lm.world[:, LM["right_shoulder"]], axis=-1)
+
+
+def test_pose_on_real_video(videos: Path, tmp_path: Path):
+    path = videos / BASKETBALL
+    seen: list[float] = []
+    lm = pose.extract(path, progress=lambda f, m="": seen.append(f))
+    assert lm.frame_count == 40 and (lm.width, lm.height) == (1080, 1920)
+    assert np.allclose(lm.times, [t for t, _ in video.iter_frames(path)])
+    assert lm.detection_rate >= 0.95
+    det = lm.detected
+    assert np.isfinite(lm.image[det]).all() and np.isfinite(lm.world[det]).all()
+    assert np.all((lm.visibility >= 0) & (lm.visibility <= 1))
+    # World scale: metres, a real person's shoulders and thighs.
+    assert 0.25 < np.median(shoulder_width(lm)[det]) < 0.5
+    thigh = np.linalg.norm(lm.world[det, LM["left_hip"]] - lm.world[det, LM["left_knee"]], axis=-1)
+    assert 0.25 < np.median(thigh) < 0.6
+    # MediaPipe world: origin between the hips, y down: the ankles are below (greater y than) the hips.
+    hips = lm.world[det][:, [LM["left_hip"], LM["right_hip"]]].mean(1)
+    assert np.abs(hips).max() < 0.05
+    assert np.all(lm.world[det, LM["left_ankle"], 1] > 0.4) and np.all(lm.world[det, LM["nose"], 1] < -0.2)
+    # Progress: fractions of the frames, rising to 1.
+    assert seen[-1] == 1.0 and all(b >= a for a, b in zip(seen, seen[1:], strict=False))
+    # Landmarks save and load unchanged.
+    lm.save(tmp_path / "lm.npz")
+    back = Landmarks.load(tmp_path / "lm.npz")
+    assert np.array_equal(back.world, lm.world, equal_nan=True) and back.source == str(path)
+    assert pose.quality_warnings(lm) == []
+
+
+def test_frames_without_person_are_marked_not_dropped(videos: Path, tmp_path: Path):
+    """1 s of an empty grey picture, then the person (both 12 fps): the empty frames stay, detected=False."""
+    src = videos / BASKETBALL
+    mixed = tmp_path / "mixed.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=1080x1920:r=12:d=1", "-i", str(src), "-filter_complex",
+           "[0:v]setsar=1[a];[1:v]setsar=1[b];[a][b]concat=n=2:v=1", "-c:v", "libx264", "-preset",
+           "ultrafast", str(mixed))
+    lm = pose.extract(mixed)
+    assert lm.frame_count == 12 + 40
+    assert not lm.detected[:12].any() and lm.detected[14:].mean() > 0.9
+    assert np.isnan(lm.world[:12]).all() and np.all(lm.visibility[:12] == 0)
+    assert "a person was found in only" in pose.quality_warnings(lm)[0]
+
+
+def test_video_with_no_person(tmp_path: Path):
+    empty = tmp_path / "nobody.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=darkgreen:s=320x240:r=25:d=1", "-c:v", "libx264", str(empty))
+    lm = pose.extract(empty)
+    assert lm.frame_count == 25 and not lm.detected.any() and np.isnan(lm.image).all()
+    assert "found in only 0%" in pose.quality_warnings(lm)[0]
+
+
+def test_person_half_out_of_frame_gives_a_warning(videos: Path, tmp_path: Path):
+    half = tmp_path / "half.mp4"
+    ffmpeg("-i", str(videos / BASKETBALL), "-vf", "crop=iw:ih*0.6:0:0", "-c:v", "libx264", str(half))
+    lm = pose.extract(half)
+    assert lm.detection_rate > 0.9  # still tracked: the upper body is in view
+    warnings = pose.quality_warnings(lm)
+    assert len(warnings) == 1 and "partly out of the picture" in warnings[0] and "ankles" in warnings[0]
+    assert "half.mp4" in warnings[0]
+
+
+def test_trimmed_extraction(videos: Path):
+    lm = pose.extract(videos / BASKETBALL, start=1.0, end=2.0)
+    assert lm.frame_count == 12  # a 12 fps clip
+    assert lm.times[0] >= 1.0 - 1e-6 and lm.times[-1] < 2.0
+
+
+def test_hands_with_holistic(videos: Path):
+    lm = pose.extract(videos / "sports2d_dumbbell_lateral_raise.mp4", hands=True, end=0.5)
+    assert lm.left_hand is not None and lm.right_hand is not None and lm.left_hand_world is not None
+    for side in ("left", "right"):
+        img = getattr(lm, f"{side}_hand")
+        world = getattr(lm, f"{side}_hand_world")
+        seen = np.isfinite(img).all((1, 2))
+        assert seen.mean() > 0.8
+        # Holistic's left hand is the person's left: its wrist sits on the pose's left wrist.
+        gap = np.linalg.norm(img[seen, 0, :2] - lm.image[seen, LM[f"{side}_wrist"], :2], axis=-1)
+        other = np.linalg.norm(img[seen, 0, :2] - lm.image[seen, LM[f"{'right' if side == 'left' else 'left'}_wrist"],
+                                                               :2], axis=-1)
+        assert np.median(gap) < 0.03 and np.median(gap) < np.median(other) / 3
+        # World hand: placed on the pose's world wrist, a hand-sized span (wrist to middle knuckle 5-15 cm).
+        assert np.allclose(world[seen, 0], lm.world[seen, LM[f"{side}_wrist"]])
+        palm = np.linalg.norm(world[seen, 9] - world[seen, 0], axis=-1)
+        assert 0.04 < np.median(palm) < 0.15
+
+
+def test_image_to_world_scale_recovers_a_known_scale():
+    rng = np.random.default_rng(3)
+    world = rng.normal(size=(33, 3)) * 0.3
+    image = np.zeros((33, 3))
+    image[:, :2] = (world[:, :2] / 0.002 + (320, 240)) / (640, 480)  # 2 mm per pixel
+    assert pose.image_to_world_scale(image, world, 640, 480) == pytest.approx(0.002)

@@ -1,0 +1,59 @@
+"""The HTML run report: self-contained, with every chart and the visibility warnings."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+from animgen_ml import mocap
+from animgen_ml.landmarks import LM, Landmarks
+from animgen_ml.refine import visibility_warnings
+from animgen_ml.report import write_report
+
+
+def _landmarks(T: int = 150, fps: float = 30.0) -> Landmarks:
+    """Landmarks whose lower body leaves the frame from 3.2 s to 4.0 s and nobody is seen from 1.0 to 1.5 s."""
+    t = np.arange(T) / fps
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0.3, 0.7, (T, 33, 3))
+    vis = np.full((T, 33), 0.95)
+    lower = [LM[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
+                             "left_foot_index", "right_foot_index")]
+    out = (t >= 3.2 - 1e-9) & (t < 4.0 - 1e-9)
+    vis[np.ix_(out, lower)] = 0.1
+    image[np.ix_(out, lower, [1])] = 1.1  # below the bottom edge
+    detected = ~((t >= 1.0 - 1e-9) & (t < 1.5 - 1e-9))
+    image[~detected] = np.nan
+    vis[~detected] = 0.0
+    return Landmarks(times=t, image=image, world=np.zeros((T, 33, 3)), visibility=vis, detected=detected,
+                     width=640, height=480, source="synthetic.mp4")
+
+
+def test_visibility_warnings_name_the_part_and_the_times():
+    w = visibility_warnings(_landmarks())
+    assert "lower body out of frame from 3.2 s to 4.0 s" in w
+    assert "no person detected from 1.0 s to 1.5 s" in w
+    assert not any(x.startswith(("left arm", "right arm", "head")) for x in w)
+
+
+def test_report_is_one_self_contained_file(tmp_path, shared_data):
+    clip = mocap.load_clip(shared_data / "mocap/cmu_iclone_ccrig/002/002_01.bvh")
+    lm = _landmarks()
+    warnings = visibility_warnings(lm)
+    path = tmp_path / "run.report.html"
+    write_report(path, clip, lm, {"pose": 4.2, "clean": 0.01, "generate": 0.3, "refine": 0.1}, warnings)
+    text = path.read_text()
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    for w in warnings:
+        assert w in text
+    for heading in ("Detection and visibility", "Foot contacts", "Root path", "Time per stage"):
+        assert heading in text
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    assert len(images) == 4
+    for b64 in images:
+        png = base64.b64decode(b64)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+    # nothing fetched from elsewhere
+    assert not re.search(r'(src|href)="(?!data:)', text)
+    assert "4.61 s" in text  # total of the stage times

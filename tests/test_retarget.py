@@ -1,0 +1,136 @@
+"""Retargeting: onto our own skeleton (no change), onto a renamed A-posed skeleton with arbitrary bone axes
+(world bone directions kept), and onto real characters (glTF validator, Blender with the mesh animated)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from animgen_ml import mocap, retarget, skeleton
+from animgen_ml import rotations as R
+from animgen_ml.errors import InputError
+from conftest import REPO, require_tool
+
+WALK = "mocap/accad_female1/Female1_B03_Walk1.bvh"
+DIRECTION_BOUND_DEG = 0.01  # stated bound for the A-pose test (exact up to float rounding)
+
+
+@pytest.fixture(scope="module")
+def walk(shared_data):
+    return mocap.load_clip(shared_data / WALK)
+
+
+def test_own_skeleton_changes_nothing(walk):
+    m = retarget.retarget(walk, retarget.from_clip_skeleton(walk))
+    assert np.degrees(R.angle_between(m.rotations, walk.rotations)).max() < 1e-9
+    assert np.abs(m.translations[:, 0] - walk.hips).max() < 1e-12
+    assert m.animated == list(range(len(walk.bones)))
+
+
+MIXAMO = {
+    "Hips": "mixamorig:Hips", "Spine": "mixamorig:Spine", "Chest": "mixamorig:Spine1",
+    "UpperChest": "mixamorig:Spine2", "Neck": "mixamorig:Neck", "Head": "mixamorig:Head",
+}
+for _s in ("Left", "Right"):
+    MIXAMO.update({f"{_s}Shoulder": f"mixamorig:{_s}Shoulder", f"{_s}UpperArm": f"mixamorig:{_s}Arm",
+                   f"{_s}LowerArm": f"mixamorig:{_s}ForeArm", f"{_s}Hand": f"mixamorig:{_s}Hand",
+                   f"{_s}UpperLeg": f"mixamorig:{_s}UpLeg", f"{_s}LowerLeg": f"mixamorig:{_s}Leg",
+                   f"{_s}Foot": f"mixamorig:{_s}Foot", f"{_s}Toes": f"mixamorig:{_s}ToeBase"})
+
+
+def _a_posed_target(clip, scale: float = 1.3, seed: int = 0) -> retarget.TargetSkeleton:
+    """Our bones renamed to Mixamo's, 1.3x bigger, arms 45 degrees down (A-pose), legs 5 degrees apart, and
+    every bone given a random rest orientation (arbitrary bone axes)."""
+    rng = np.random.default_rng(seed)
+    B = len(clip.bones)
+    local = R.identity((B,))
+    for side, sign in (("Left", 1.0), ("Right", -1.0)):
+        local[clip.index(f"{side}UpperArm")] = R.from_axis_angle(np.array([0.0, 0.0, 1.0]), -sign * np.pi / 4)
+        local[clip.index(f"{side}UpperLeg")] = R.from_axis_angle(np.array([0.0, 0.0, 1.0]), sign * np.radians(5))
+    offsets = clip.rest_offsets * scale
+    pos, _ = skeleton.forward_kinematics(clip.parents, offsets, offsets[None, 0], local[None])
+    pos = pos[0]
+    world = R.normalize(rng.normal(size=(B, 4)))  # arbitrary bone axes
+    trans = np.zeros((B, 3))
+    rot = np.zeros((B, 4))
+    for b in range(B):
+        p = clip.parents[b]
+        if p < 0:
+            trans[b], rot[b] = pos[b], world[b]
+        else:
+            trans[b] = R.apply(R.conjugate(world[p]), pos[b] - pos[p])
+            rot[b] = R.multiply(R.conjugate(world[p]), world[b])
+    return retarget.TargetSkeleton(names=[MIXAMO[b] for b in clip.bones], parents=clip.parents.copy(),
+                                   rest_translation=trans, rest_rotation=rot, name="a-posed mixamo")
+
+
+def test_a_posed_renamed_skeleton_keeps_world_bone_directions(walk):
+    target = _a_posed_target(walk)
+    m = retarget.retarget(walk, target)
+    assert m.mapping == {b: MIXAMO[b] for b in walk.bones}
+    t_pos, _ = target.forward(m.rotations, m.translations)
+    s_pos, _ = walk.world()
+    worst = 0.0
+    for b, child in retarget.DIRECTION_CHILD.items():
+        if child is None or b not in walk.bones or child not in walk.bones:
+            continue
+        ours = s_pos[:, walk.index(child)] - s_pos[:, walk.index(b)]
+        theirs = t_pos[:, walk.index(child)] - t_pos[:, walk.index(b)]
+        cos = np.sum(ours * theirs, -1) / np.linalg.norm(ours, axis=-1) / np.linalg.norm(theirs, axis=-1)
+        worst = max(worst, float(np.degrees(np.arccos(np.clip(cos, -1, 1))).max()))
+    assert worst < DIRECTION_BOUND_DEG
+    # the Hips move by our displacement, scaled by the leg-length ratio (1.3)
+    rest = skeleton.rest_positions(walk.parents, walk.rest_offsets)[0]
+    assert np.allclose(t_pos[:, 0], target.rest_world()[0][0] + 1.3 * (walk.hips - rest), atol=1e-9)
+
+
+def test_unmappable_target_is_a_clear_error(walk, shared_data):
+    with pytest.raises(InputError, match="Hips"):
+        retarget.write_target_glb(walk, shared_data / "characters/CesiumMan.glb", "/nonexistent/out.glb")
+    with pytest.raises(InputError, match="must be a .glb"):
+        retarget.write_target_glb(walk, shared_data / WALK, "/nonexistent/out.glb")
+
+
+def _validate(path) -> dict:
+    node = require_tool("node")
+    proc = subprocess.run([node, str(REPO / "tests/tools/validate_gltf.mjs"), str(path)], capture_output=True,
+                          text=True, timeout=120)
+    return json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
+
+
+def _blender(path, fps: float, frames: list[int]) -> dict:
+    blender = require_tool("blender")
+    proc = subprocess.run([blender, "-b", "--factory-startup", "--python",
+                           str(REPO / "tests/tools/retarget_blender_check.py"), "--", str(path), "--fps", str(fps),
+                           "--frames", ",".join(map(str, frames))], capture_output=True, text=True, timeout=300)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("character", ["Xbot_threejs.glb", "quaternius_female_casual.glb"])
+def test_character_glb_validates_and_animates_in_blender(walk, shared_data, tmp_path, character):
+    out = tmp_path / f"walk.{character}"
+    m = retarget.write_target_glb(walk, shared_data / "characters" / character, out)
+    report = _validate(out)
+    assert report["errors"] == 0, report["messages"][:10]
+    frames = [0, walk.frame_count // 2, walk.frame_count - 1]
+    res = _blender(out, walk.fps, frames)
+    assert res["skinned_meshes"] >= 1
+    assert res["action"] is not None
+    # the mesh deforms and travels with the walk (several decimetres), its size stays a person's
+    last = res["frames"][str(frames[-1])]
+    assert last["max_displacement"] > 0.3
+    for f in frames:
+        lo, hi = np.array(res["frames"][str(f)]["min"]), np.array(res["frames"][str(f)]["max"])
+        assert 1.2 < hi[2] - lo[2] < 2.2  # Blender is Z up: height of the character
+    # Blender's Hips follow our FK of the target (glTF (x, y, z) = Blender (x, -z, y))
+    t_pos, _ = m.skeleton.forward(m.rotations, m.translations)
+    hips_name = m.mapping["Hips"]
+    for f in frames:
+        got = np.array(res["frames"][str(f)]["heads"][hips_name])
+        want = t_pos[f, m.hips_joint]
+        assert np.linalg.norm(np.array([got[0], got[2], -got[1]]) - want) < 0.01

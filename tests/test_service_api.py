@@ -1,0 +1,359 @@
+"""The service on one shared real server (2 workers): uploads, status codes, round trip, cache, re-attach,
+cancel, a bounded load test. Real clients on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import threading
+import time
+
+import grpc
+import numpy as np
+import pytest
+from animgen.v1 import clip_pb2, service_pb2, service_pb2_grpc
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.pipeline import STAGES, GenerateOptions
+from animgen_server import convert
+from animgen_server.client import AnimGenClient, ServiceError, generate_remote
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from service_support import ServerProcess, cpu_ticks, status_of
+
+SHORT = "sports2d_run_sideview.mp4"  # 47 frames, 480x352
+LONG = "motionbert_boxing.mp4"  # 10 s: long enough to catch mid-run
+OVER_LIMIT = "sports2d_dumbbell_lateral_raise.mp4"  # 18 s, over the server's 12 s limit
+Code = grpc.StatusCode
+FAST = GenerateOptions(generator="analytic", formats=("glb", "json"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    s = ServerProcess(tmp_path_factory.mktemp("server"), "--workers", "2", "--max-upload-mb", "4",
+                      "--max-video-seconds", "12", "--max-queued", "16").start()
+    yield s
+    rc = s.stop()
+    assert rc == 0, s.output()
+    assert "animgen server stopped" in s.output()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    with AnimGenClient(server.address, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def short_upload(client, videos):
+    return client.upload(videos / SHORT)
+
+
+def _raw_upload(server, messages) -> grpc.StatusCode:
+    with grpc.insecure_channel(server.address) as ch:
+        stub = service_pb2_grpc.AnimGenStub(ch)
+        return status_of(lambda: stub.UploadVideo(iter(messages), timeout=30))
+
+
+def _header(data: bytes, name="v.mp4", size=None, sha=None):
+    return service_pb2.UploadVideoRequest(header=service_pb2.UploadHeader(
+        file_name=name, size_bytes=len(data) if size is None else size,
+        sha256=hashlib.sha256(data).hexdigest() if sha is None else sha))
+
+
+def _chunk(data: bytes):
+    return service_pb2.UploadVideoRequest(chunk=data)
+
+
+def _no_leftovers(server) -> None:
+    left = [p.name for p in (server.data_dir / "uploads").iterdir() if p.name.startswith(".")]
+    assert left == [], f"partial uploads left behind: {left}"
+
+
+# ---- server basics ----
+
+def test_health_reflection_and_info(server, client):
+    with grpc.insecure_channel(server.address) as ch:
+        resp = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(service="animgen.v1.AnimGen"))
+        assert resp.status == health_pb2.HealthCheckResponse.SERVING
+        from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+        req = reflection_pb2.ServerReflectionRequest(list_services="")
+        out = next(reflection_pb2_grpc.ServerReflectionStub(ch).ServerReflectionInfo(iter([req])))
+        names = {s.name for s in out.list_services_response.service}
+        assert {"animgen.v1.AnimGen", "grpc.health.v1.Health"} <= names
+    info = client.info()
+    assert info.protocol_version == "animgen.v1" and info.backend == "local" and not info.auth_required
+    assert info.limits.max_upload_bytes == 4 * 1024 * 1024
+    assert info.limits.max_video_seconds == 12 and info.limits.max_concurrent_jobs == 2
+    assert info.limits.max_queued_jobs == 16 and info.limits.max_chunk_bytes < 4 * 1024 * 1024
+    assert set(info.output_formats) == set(convert.FORMAT_TO_PROTO.values())
+    assert "analytic" in {m.name for m in info.models}
+
+
+# ---- uploads: every bad input, nothing left behind ----
+
+def test_upload_bad_inputs(server):
+    data = os.urandom(300_000)
+    assert _raw_upload(server, [_chunk(data)]) == Code.INVALID_ARGUMENT  # no header
+    assert _raw_upload(server, []) == Code.INVALID_ARGUMENT  # nothing at all
+    assert _raw_upload(server, [_header(data), _chunk(data[:1000])]) == Code.INVALID_ARGUMENT  # short
+    assert _raw_upload(server, [_header(data, size=100), _chunk(data)]) == Code.INVALID_ARGUMENT  # too long
+    bad_sha = hashlib.sha256(b"other").hexdigest()
+    assert _raw_upload(server, [_header(data, sha=bad_sha), _chunk(data)]) == Code.INVALID_ARGUMENT
+    assert _raw_upload(server, [_header(data, sha="XYZ"), _chunk(data)]) == Code.INVALID_ARGUMENT
+    assert _raw_upload(server, [_header(data, name=""), _chunk(data)]) == Code.INVALID_ARGUMENT
+    assert _raw_upload(server, [_header(data), _header(data)]) == Code.INVALID_ARGUMENT
+    big = 5 * 1024 * 1024  # over the 4 MiB limit: refused on the header, before any data
+    assert _raw_upload(server, [_header(b"", size=big, sha="0" * 64)]) == Code.RESOURCE_EXHAUSTED
+    _no_leftovers(server)
+
+
+def test_upload_oversized_chunk_is_refused(server):
+    data = os.urandom(3_500_000)  # one message over the 3 MiB chunk limit
+    code = _raw_upload(server, [_header(data), _chunk(data)])
+    assert code in (Code.INVALID_ARGUMENT, Code.RESOURCE_EXHAUSTED)  # ours, or gRPC's message-size cap
+    _no_leftovers(server)
+
+
+def test_client_disconnect_mid_upload_leaves_nothing(server, client):
+    data = os.urandom(2_000_000)
+    gate = threading.Event()
+
+    def messages():
+        yield _header(data)
+        yield _chunk(data[:500_000])
+        gate.set()
+        time.sleep(30)  # the client goes away before sending the rest
+        yield _chunk(data[500_000:])
+
+    before = len(list((server.data_dir / "uploads").iterdir()))
+    with grpc.insecure_channel(server.address) as ch:
+        fut = service_pb2_grpc.AnimGenStub(ch).UploadVideo.future(messages())
+        gate.wait(10)
+        time.sleep(0.5)
+        assert any(p.name.startswith(".part") for p in (server.data_dir / "uploads").iterdir())
+        fut.cancel()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(p.name.startswith(".") for p in (server.data_dir / "uploads").iterdir()):
+        time.sleep(0.1)
+    _no_leftovers(server)
+    assert len(list((server.data_dir / "uploads").iterdir())) == before
+    assert client.info().protocol_version == "animgen.v1"  # still serving
+
+
+# ---- jobs: bad input ----
+
+def test_start_job_bad_inputs(server, client, short_upload):
+    uid = short_upload.upload_id
+    assert status_of(lambda: client.start("nope")) == Code.NOT_FOUND
+    p = server.data_dir.parent / "junk.mp4"
+    p.write_bytes(os.urandom(200_000))
+    junk = client.upload(p)
+    e = _error(lambda: client.start(junk.upload_id))
+    assert e.code == Code.INVALID_ARGUMENT and "junk.mp4" in e.details and "decode" in e.details
+    bad = [
+        service_pb2.GenerateOptions(smoothing=2.0),
+        service_pb2.GenerateOptions(generator=42),
+        service_pb2.GenerateOptions(formats=[99]),
+        service_pb2.GenerateOptions(fps=0.5),
+        service_pb2.GenerateOptions(speed=float("nan")),
+        service_pb2.GenerateOptions(start_seconds=3, end_seconds=2),
+        service_pb2.GenerateOptions(start_seconds=100),  # past the end of the video
+        service_pb2.GenerateOptions(target=clip_pb2.TargetSkeleton(name="t")),  # no bones
+        service_pb2.GenerateOptions(target=clip_pb2.TargetSkeleton(bones=[clip_pb2.TargetBone(name="a", parent=3)])),
+    ]
+    for opts in bad:
+        e = _error(lambda o=opts: client.start(uid, o))
+        assert e.code == Code.INVALID_ARGUMENT, (opts, e)
+        assert "options." in e.details or "start_seconds" in e.details, e.details
+
+
+def test_video_over_duration_limit(client, videos):
+    up = client.upload(videos / OVER_LIMIT)
+    e = _error(lambda: client.start(up.upload_id, convert.options_to_proto(FAST)))
+    assert e.code == Code.RESOURCE_EXHAUSTED and "12 s" in e.details
+    # Trimmed under the limit, it is accepted.
+    job = client.start(up.upload_id, convert.options_to_proto(GenerateOptions(generator="analytic", end=2.0)))
+    assert job.state in (service_pb2.JOB_STATE_QUEUED, service_pb2.JOB_STATE_RUNNING)
+    client.cancel(job.job_id)
+
+
+def test_unknown_ids(client):
+    assert status_of(lambda: list(client.watch("nope"))) == Code.NOT_FOUND
+    assert status_of(lambda: client.result("nope")) == Code.NOT_FOUND
+    assert status_of(lambda: client.cancel("nope")) == Code.NOT_FOUND
+    assert status_of(lambda: client.list(limit=-1)) == Code.INVALID_ARGUMENT
+
+
+def _error(call) -> ServiceError:
+    with pytest.raises(ServiceError) as info:
+        call()
+    return info.value
+
+
+# ---- the real pipeline through the server ----
+
+def test_round_trip_equals_local_run(server, client, short_upload, videos, tmp_path):
+    from animgen_ml import pipeline
+
+    job = client.start(short_upload.upload_id, convert.options_to_proto(FAST))
+    assert not job.cached
+    # Asked too early: FAILED_PRECONDITION (the job has only just started).
+    assert status_of(lambda: client.result(job.job_id)) == Code.FAILED_PRECONDITION
+    events = list(client.watch(job.job_id))
+    types = [e.type for e in events]
+    assert types[0] == service_pb2.EVENT_TYPE_STATE and types[-1] == service_pb2.EVENT_TYPE_DONE, events[-1]
+    started = [e.stage for e in events if e.type == service_pb2.EVENT_TYPE_STAGE_STARTED]
+    finished = [e.stage for e in events if e.type == service_pb2.EVENT_TYPE_STAGE_FINISHED]
+    # Stages finish in pipeline order; every stage seen starting also finishes (the watch began mid-pose).
+    assert finished == [s for s in STAGES if s in finished] and finished[-1] == "export" and "generate" in finished
+    assert set(started) <= set(finished) and started == [s for s in finished if s in started]
+    progress = [e.progress for e in events]
+    assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
+
+    clip, files = client.result(job.job_id, tmp_path / "remote" / "run")
+    assert set(files) == {"glb", "json"} and all(p.is_file() for p in files.values())
+    assert files["json"].name == "run.json" and files["glb"].name == "run.glb"
+
+    local = pipeline.run(videos / SHORT, tmp_path / "local" / "run", FAST)
+    remote = HumanoidClip.load_json(files["json"])
+    assert remote.bones == local.clip.bones and remote.frame_count == local.clip.frame_count > 0
+    for name in ("hips", "rotations", "contacts", "confidence", "rest_offsets"):
+        np.testing.assert_array_equal(getattr(remote, name), getattr(local.clip, name), err_msg=name)
+    # The clip message carries the same clip in float32.
+    np.testing.assert_allclose(clip.rotations, local.clip.rotations, atol=1e-6)
+    np.testing.assert_allclose(clip.hips, local.clip.hips, atol=1e-6)
+
+    # The same video and options again: served from the cache at once.
+    again = client.start(short_upload.upload_id, convert.options_to_proto(FAST))
+    assert again.cached and again.state == service_pb2.JOB_STATE_SUCCEEDED and again.job_id != job.job_id
+    _, files2 = client.result(again.job_id, tmp_path / "cached" / "run")
+    assert files2["json"].read_bytes() == files["json"].read_bytes()
+    # Only some formats.
+    _, only = client.result(job.job_id, tmp_path / "only" / "x", formats=[service_pb2.OUTPUT_FORMAT_GLB])
+    assert set(only) == {"glb"}
+
+
+def test_generate_remote_writes_the_local_files(server, videos, tmp_path):
+    seen = []
+    opts = GenerateOptions(generator="analytic", smoothing=0.4, formats=("glb", "bvh", "json", "npz"))
+    files = generate_remote(server.address, videos / SHORT, tmp_path / "out" / "clip", opts, progress=seen.append)
+    names = {"glb": "clip.glb", "bvh": "clip.bvh", "json": "clip.json", "npz": "clip.landmarks.npz"}
+    assert {k: p.name for k, p in files.items()} == names
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name not in names.values()]  # no temporary files
+    kinds = [(e.stage, e.kind) for e in seen]
+    assert ("generate", "finished") in kinds and kinds[-1] == ("export", "finished")
+    overall = [e.overall for e in seen if e.kind != "warning"]
+    assert overall == sorted(overall)
+    # Served from the cache the second time: the progress still ends complete.
+    seen.clear()
+    generate_remote(server.address, videos / SHORT, tmp_path / "again" / "clip", opts, progress=seen.append)
+    assert seen[-1].overall == 1.0
+    assert (tmp_path / "again" / "clip.bvh").read_bytes() == files["bvh"].read_bytes()
+
+
+def test_reattach_cancel_and_worker_stops(server, client, videos):
+    up = client.upload(videos / LONG)
+    job = client.start(up.upload_id, convert.options_to_proto(GenerateOptions(generator="analytic", smoothing=0.31)))
+    first = []
+    for ev in client.watch(job.job_id):  # the first client leaves once the pose stage is under way
+        first.append(ev)
+        if ev.type == service_pb2.EVENT_TYPE_STAGE_PROGRESS:
+            break
+    # A second client re-attaches: the current state comes first.
+    with AnimGenClient(server.address) as other:
+        it = other.watch(job.job_id)
+        ev = next(it)
+        assert ev.type == service_pb2.EVENT_TYPE_STATE and ev.job.state == service_pb2.JOB_STATE_RUNNING
+        assert ev.job.progress > 0
+        ev = next(it)
+        assert ev.type == service_pb2.EVENT_TYPE_STAGE_PROGRESS
+        busy = [p for p in server.worker_pids() if _busy(p)]
+        t0 = time.monotonic()
+        cancelled = client.cancel(job.job_id)
+        assert cancelled.state == service_pb2.JOB_STATE_CANCELLED, cancelled
+        assert time.monotonic() - t0 < 6
+        rest = list(it)
+        assert rest[-1].type == service_pb2.EVENT_TYPE_CANCELLED
+    assert status_of(lambda: client.result(job.job_id)) == Code.FAILED_PRECONDITION
+    # The worker really stopped: no more CPU spent by any worker.
+    assert busy, "no worker was busy while the job ran"
+    time.sleep(0.5)
+    ticks = {p: cpu_ticks(p) for p in server.worker_pids()}
+    time.sleep(1.5)
+    spent = {p: cpu_ticks(p) - t for p, t in ticks.items()}
+    assert all(s <= 10 for s in spent.values()), f"workers still busy after cancel (ticks in 1.5 s): {spent}"
+    listed = {j.job_id: j.state for j in client.list()}
+    assert listed[job.job_id] == service_pb2.JOB_STATE_CANCELLED
+
+
+def _busy(pid: int) -> bool:
+    t = cpu_ticks(pid)
+    time.sleep(0.3)
+    return cpu_ticks(pid) - t > 5
+
+
+def test_load_eight_clients_at_once(server, videos):
+    """8 clients upload and watch at once (2 workers): every job completes, nothing is lost."""
+    results, errors = {}, []
+
+    def one(i: int) -> None:
+        try:
+            with AnimGenClient(server.address, timeout=120) as c:
+                up = c.upload(videos / SHORT)
+                opts = GenerateOptions(generator="analytic", smoothing=round(0.1 * i, 2), formats=("json",))
+                job = c.start(up.upload_id, convert.options_to_proto(opts))
+                last = c.wait(job.job_id)
+                clip, _ = c.result(job.job_id)
+                results[i] = (last.state, last.cached, clip.frame_count)
+        except Exception as e:  # noqa: BLE001 - collected and reported below
+            errors.append(f"client {i}: {e!r}")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors
+    assert len(results) == 8
+    assert all(s == service_pb2.JOB_STATE_SUCCEEDED and n > 0 for s, _, n in results.values()), results
+    print(f"8 jobs through 2 workers in {time.monotonic() - t0:.1f} s")
+
+
+def test_job_on_video_without_a_person_fails_clearly(client, tmp_path):
+    from conftest import require_tool
+
+    video = tmp_path / "empty_room.mp4"
+    subprocess.run([require_tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=160x120:d=1:r=10",
+                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    up = client.upload(video)
+    job = client.start(up.upload_id, convert.options_to_proto(FAST))
+    events = list(client.watch(job.job_id))
+    assert events[-1].type == service_pb2.EVENT_TYPE_FAILED
+    assert events[-1].job.state == service_pb2.JOB_STATE_FAILED and "no person" in events[-1].job.error
+    e = _error(lambda: client.result(job.job_id))
+    assert e.code == Code.FAILED_PRECONDITION and "no person" in e.details
+
+
+def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
+    import sys
+
+    def animgen(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "animgen_server.cli", *args], capture_output=True, text=True,
+                              timeout=300)
+
+    out = animgen("generate", str(videos / SHORT), "--server", server.address, "-o", str(tmp_path),
+                  "--generator", "analytic", "--smoothing", "0.45", "--format", "glb", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "sports2d_run_sideview.glb").is_file()
+    listed = animgen("jobs", "--server", server.address)
+    assert listed.returncode == 0 and "SUCCEEDED" in listed.stdout and SHORT in listed.stdout, listed
+    job_id = listed.stdout.splitlines()[1].split()[0]
+    # Cancelling a finished job changes nothing (exit 1 says it is not cancelled); an unknown one is an error.
+    done = animgen("cancel", job_id, "--server", server.address)
+    assert done.returncode == 1 and "SUCCEEDED" in done.stdout
+    unknown = animgen("cancel", "nope", "--server", server.address)
+    assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr and len(unknown.stderr.splitlines()) == 1
+    down = animgen("jobs", "--server", "127.0.0.1:1")
+    assert down.returncode == 1 and "animgen serve" in down.stderr

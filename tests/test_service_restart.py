@@ -1,0 +1,60 @@
+"""Jobs survive the server: kill -9 mid-job and restart on the same store; a full queue; SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+
+import grpc
+from animgen.v1 import service_pb2
+from animgen_ml.pipeline import GenerateOptions
+from animgen_server import convert
+from animgen_server.client import AnimGenClient
+from service_support import ServerProcess, status_of
+
+S = service_pb2
+
+
+def _opts(smoothing: float) -> S.GenerateOptions:
+    return convert.options_to_proto(GenerateOptions(generator="analytic", smoothing=smoothing, formats=("json",)))
+
+
+def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
+    server = ServerProcess(tmp_path / "data", "--workers", "1", "--max-queued", "1").start()
+    try:
+        with AnimGenClient(server.address, timeout=60) as c:
+            short = c.upload(videos / "sports2d_run_sideview.mp4")
+            done = c.start(short.upload_id, _opts(0.5))
+            assert c.wait(done.job_id).state == S.JOB_STATE_SUCCEEDED
+            before, _ = c.result(done.job_id)
+
+            long = c.upload(videos / "motionbert_boxing.mp4")
+            cut = c.start(long.upload_id, _opts(0.5))
+            for ev in c.watch(cut.job_id):
+                if ev.type == S.EVENT_TYPE_STAGE_PROGRESS:
+                    break
+            queued = c.start(short.upload_id, _opts(0.2))
+            assert queued.state == S.JOB_STATE_QUEUED
+            # One job runs, one waits (--max-queued 1): the next is refused.
+            assert status_of(lambda: c.start(short.upload_id, _opts(0.3))) == grpc.StatusCode.RESOURCE_EXHAUSTED
+        server.kill9()
+
+        server.start()
+        with AnimGenClient(server.address, timeout=60) as c:
+            jobs = {j.job_id: j for j in c.list()}
+            assert jobs[done.job_id].state == S.JOB_STATE_SUCCEEDED
+            after, _ = c.result(done.job_id)
+            assert after.rotations.tolist() == before.rotations.tolist()
+            assert jobs[cut.job_id].state == S.JOB_STATE_INTERRUPTED and "StartJob" in jobs[cut.job_id].error
+            events = list(c.watch(cut.job_id))
+            assert [e.type for e in events] == [S.EVENT_TYPE_STATE, S.EVENT_TYPE_INTERRUPTED]
+            # The queued job resumed by itself.
+            assert c.wait(queued.job_id).state == S.JOB_STATE_SUCCEEDED
+            # StartJob again on the interrupted inputs runs that same job again.
+            again = c.start(long.upload_id, _opts(0.5))
+            assert again.job_id == cut.job_id and again.state in (S.JOB_STATE_QUEUED, S.JOB_STATE_RUNNING)
+            assert c.cancel(again.job_id).state == S.JOB_STATE_CANCELLED
+        assert not [p for p in (tmp_path / "data" / "results").iterdir() if p.name.startswith(".")]
+    finally:
+        rc = server.stop(signal.SIGTERM)
+    assert rc == 0, server.output()
+    assert "animgen server stopped" in server.output()

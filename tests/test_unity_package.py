@@ -1,0 +1,291 @@
+"""The Unity package (unity_package/), checked without a Unity Editor.
+
+- every C# file parses (Debian mono-mcs, `mcs --parse`);
+- the engine-free assembly AnimGen.Core compiles with mono, and its NUnit tests (Tests/Core) pass under
+  nunit-console, among them decoding the fixture clip that the Python side wrote;
+- scripts/codegen.sh reproduces the committed Editor/Generated files byte for byte;
+- package.json, the asmdefs and the .meta files are what Unity needs.
+
+Regenerate the fixture clip (Tests/Editor/Fixtures/walk.json) with
+    .venv/bin/python tests/test_unity_package.py --write-fixture
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PKG = REPO / "unity_package"
+FIXTURE = PKG / "Tests" / "Editor" / "Fixtures" / "walk.json"
+GENERATED = PKG / "Editor" / "Generated"
+NUNIT_DIRS = sorted(Path("/usr/lib/cli").glob("nunit.framework*"))
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: run `make system-deps`")
+    return path
+
+
+def cs_files(*parts: str) -> list[Path]:
+    return sorted((PKG.joinpath(*parts)).rglob("*.cs"))
+
+
+# ---------------------------------------------------------------- the fixture clip (made by the Python side)
+
+
+def make_walk_clip():
+    """A one-second walk cycle on the 22 body bones: hips forward at 1.2 m/s, legs, knees and arms swinging.
+
+    The metadata holds the world joint positions of frames 0 and 15 (Python forward kinematics) so that the C#
+    decoder and the Unity clip builder can check themselves against the Python side.
+    """
+    from animgen_ml import clip as C
+    from animgen_ml import rotations as R
+    from animgen_ml import skeleton
+
+    bones = skeleton.bone_names(fingers=False)
+    frames, fps = 30, 30.0
+    clip = C.empty_clip(bones, frames, fps)
+    clip.name = "walk"
+    phase = 2 * np.pi * np.arange(frames) / frames
+    clip.hips[:, 2] = 1.2 * np.arange(frames) / fps
+    clip.hips[:, 1] = clip.rest_offsets[0, 1] + 0.02 * np.cos(2 * phase)
+    x, z = np.array([1.0, 0, 0]), np.array([0, 0, 1.0])
+    y = np.array([0, 1.0, 0])
+
+    def rot(bone: str, q: np.ndarray) -> None:
+        clip.rotations[:, bones.index(bone)] = q
+
+    swing = np.radians(25) * np.sin(phase)
+    rot("LeftUpperLeg", R.from_axis_angle(x, -swing))
+    rot("RightUpperLeg", R.from_axis_angle(x, swing))
+    rot("LeftLowerLeg", R.from_axis_angle(x, np.radians(30) * np.maximum(0, np.sin(phase))))
+    rot("RightLowerLeg", R.from_axis_angle(x, np.radians(30) * np.maximum(0, -np.sin(phase))))
+    # Arms down from the T-pose (left arm lies along +X: turning it about +Z by -45 degrees lowers it), swinging;
+    # elbows bent forward. Every angle stays inside Unity's default muscle limits, so that the Humanoid round
+    # trip in the EditMode tests can reproduce the pose.
+    down = np.full(frames, np.radians(45))
+    rot("LeftUpperArm", R.multiply(R.from_axis_angle(x, swing), R.from_axis_angle(z, -down)))
+    rot("RightUpperArm", R.multiply(R.from_axis_angle(x, -swing), R.from_axis_angle(z, down)))
+    rot("LeftLowerArm", R.from_axis_angle(y, np.full(frames, -np.radians(20))))
+    rot("RightLowerArm", R.from_axis_angle(y, np.full(frames, np.radians(20))))
+    rot("Spine", R.from_axis_angle(y, np.radians(6) * np.sin(phase)))
+    clip.contacts[:, 0] = np.sin(phase) <= 0
+    clip.contacts[:, 1] = np.sin(phase) >= 0
+    clip.confidence[:] = 0.9
+    world, _ = clip.world()
+    clip.metadata = {
+        "generator": "tests/test_unity_package.py make_walk_clip",
+        "test.world_positions_frame0": json.dumps(np.round(world[0], 6).ravel().tolist()),
+        "test.world_positions_frame15": json.dumps(np.round(world[15], 6).ravel().tolist()),
+    }
+    return clip
+
+
+def test_fixture_clip_matches_the_python_side():
+    """The committed fixture loads in Python and its recorded FK positions are Python's FK of its motion."""
+    from animgen_ml.clip import HumanoidClip
+
+    committed = HumanoidClip.load_json(FIXTURE)
+    fresh = make_walk_clip()
+    assert committed.bones == fresh.bones and committed.frame_count == 30
+    np.testing.assert_allclose(committed.rotations, fresh.rotations, atol=1e-12)
+    np.testing.assert_allclose(committed.hips, fresh.hips, atol=1e-12)
+    world, _ = committed.world()
+    for frame in (0, 15):
+        recorded = np.array(json.loads(committed.metadata[f"test.world_positions_frame{frame}"])).reshape(-1, 3)
+        np.testing.assert_allclose(recorded, world[frame], atol=1e-6)
+    # The swing is real: the left foot moves relative to the hips between the two recorded frames.
+    left_foot = committed.bones.index("LeftFoot")
+    assert np.linalg.norm((world[0, left_foot] - world[0, 0]) - (world[7, left_foot] - world[7, 0])) > 0.1
+
+
+# ---------------------------------------------------------------- C# syntax and the engine-free assembly
+
+
+def test_every_csharp_file_parses():
+    mcs = tool("mcs")
+    files = cs_files()
+    assert len(files) >= 20, f"expected the package's C# files, found {len(files)}"
+    failures = []
+    for f in files:
+        done = subprocess.run([mcs, "--parse", str(f)], capture_output=True, text=True)
+        if done.returncode != 0:
+            failures.append(f"{f.relative_to(REPO)}: {done.stdout.strip()} {done.stderr.strip()}")
+    assert not failures, "\n".join(failures)
+
+
+def test_core_assembly_has_no_engine_or_protobuf_references():
+    for f in cs_files("Editor", "Core"):
+        code = re.sub(r"//.*", "", f.read_text())  # comments may name them
+        for banned in ("UnityEngine", "UnityEditor", "Google.Protobuf", "Grpc."):
+            assert banned not in code, f"{f.name} uses {banned}: AnimGen.Core must stay engine-free"
+
+
+@pytest.fixture(scope="module")
+def core_build(tmp_path_factory) -> Path:
+    """AnimGen.Core.dll and AnimGen.Core.Tests.dll built with mono into a temp dir."""
+    mcs = tool("mcs")
+    out = tmp_path_factory.mktemp("unity_core")
+    core = out / "AnimGen.Core.dll"
+    done = subprocess.run(
+        [mcs, "-target:library", "-warnaserror+", f"-out:{core}", *map(str, cs_files("Editor", "Core"))],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, f"AnimGen.Core does not compile:\n{done.stdout}{done.stderr}"
+    nunit = [d / "nunit.framework.dll" for d in NUNIT_DIRS if (d / "nunit.framework.dll").exists()]
+    if not nunit:
+        pytest.fail("nunit.framework.dll not found under /usr/lib/cli: install libnunit-cil-dev (make system-deps)")
+    tests = out / "AnimGen.Core.Tests.dll"
+    done = subprocess.run(
+        [mcs, "-target:library", f"-out:{tests}", f"-r:{core}", f"-r:{nunit[-1]}",
+         *map(str, cs_files("Tests", "Core"))],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, f"the Core tests do not compile:\n{done.stdout}{done.stderr}"
+    shutil.copy(nunit[-1], out)
+    return out
+
+
+def test_core_nunit_tests_pass(core_build: Path):
+    runner = tool("nunit-console")
+    result = core_build / "TestResult.xml"
+    env = dict(os.environ, ANIMGEN_FIXTURE_CLIP=str(FIXTURE))
+    done = subprocess.run(
+        [runner, "-nologo", "-noshadow", f"-xml={result}", str(core_build / "AnimGen.Core.Tests.dll")],
+        capture_output=True, text=True, cwd=core_build, env=env, timeout=300,
+    )
+    root = ET.parse(result).getroot()
+    total, failures, errors = (int(root.get(k, 0)) for k in ("total", "failures", "errors"))
+    not_run = int(root.get("not-run", 0))
+    assert done.returncode == 0 and failures == 0 and errors == 0, done.stdout[-6000:]
+    assert total >= 25 and not_run == 0, f"{total} tests ran, {not_run} not run"
+    names = {c.get("name").rsplit(".", 1)[-1] for c in root.iter("test-case") if c.get("executed") == "True"}
+    # The checks the package promises: known poses converted, exact round trips, job transitions, decoding.
+    for expected in (
+        "KnownPoseTurnLeftBecomesNegativeYaw",
+        "RoundTripIsBitExact",
+        "ServerEventsDriveRunningToSucceeded",
+        "SerializedStatusRoundTrips",
+        "FixtureClipDecodesAndMatchesPythonForwardKinematics",
+    ):
+        assert expected in names, f"NUnit test {expected} did not run"
+
+
+# ---------------------------------------------------------------- generated code
+
+
+def test_codegen_reproduces_committed_csharp(tmp_path: Path):
+    tool("protoc")
+    env = dict(os.environ, PYTHON=sys.executable)
+    done = subprocess.run(["bash", str(REPO / "scripts" / "codegen.sh"), str(tmp_path)], capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    fresh_dir = tmp_path / "unity_package" / "Editor" / "Generated"
+    fresh = sorted(p.name for p in fresh_dir.iterdir())
+    hand_written = ("AnimGen.Protocol.asmdef", "AnimGen.Protocol.asmdef.meta")
+    committed = sorted(p.name for p in GENERATED.iterdir() if p.name not in hand_written)
+    assert fresh == committed, f"generated files differ: {fresh} vs committed {committed}"
+    for name in fresh:
+        assert (fresh_dir / name).read_bytes() == (GENERATED / name).read_bytes(), (
+            f"unity_package/Editor/Generated/{name} is stale: run `make codegen`")
+
+
+def test_generated_files_say_do_not_edit_and_are_internal():
+    for f in GENERATED.glob("*.cs"):
+        head = f.read_text()[:400]
+        assert "DO NOT EDIT" in head, f"{f.name} lacks the generated-code header"
+        body = f.read_text()
+        # Top-level types sit at most one indent (2 spaces) inside the namespace; nested ones may be public.
+        assert not re.search(r"^ {0,2}public (sealed |static |partial )*(class|enum|struct) ", body, re.M), (
+            f"{f.name} declares a public top-level type: generated code must be internal")
+    assert 'InternalsVisibleTo("AnimGen.Editor")' in (GENERATED / "AssemblyInfo.cs").read_text()
+    client = (GENERATED / "ServiceGrpc.cs").read_text()
+    assert "internal sealed class AnimGenClient" in client
+    for rpc, kind in (("UploadVideo", "ClientStreaming"), ("StartJob", "Unary"), ("WatchJob", "ServerStreaming"),
+                      ("GetResult", "ServerStreaming"), ("CancelJob", "Unary"), ("ListJobs", "Unary"),
+                      ("GetServerInfo", "Unary")):
+        assert f'MethodType.{kind}, ServiceName, "{rpc}"' in client
+
+
+# ---------------------------------------------------------------- package manifest, asmdefs, .meta files
+
+
+def test_package_json():
+    pkg = json.loads((PKG / "package.json").read_text())
+    assert pkg["name"] == "com.animgen.generator"
+    assert pkg["unity"] == "2021.3"
+    assert re.fullmatch(r"\d+\.\d+\.\d+(-[\w.]+)?", pkg["version"])
+    assert pkg["displayName"] and pkg["description"]
+    for f in ("README.md", "CHANGELOG.md", "LICENSE.md"):
+        assert (PKG / f).stat().st_size > 100, f"{f} is missing or empty"
+
+
+def asmdefs() -> dict[str, dict]:
+    return {json.loads(p.read_text())["name"]: json.loads(p.read_text()) for p in PKG.rglob("*.asmdef")}
+
+
+def test_asmdefs_are_editor_only_and_layered():
+    defs = asmdefs()
+    assert set(defs) == {"AnimGen.Protocol", "AnimGen.Core", "AnimGen.Editor", "AnimGen.Core.Tests",
+                         "AnimGen.Editor.Tests"}
+    for name, d in defs.items():
+        assert d["includePlatforms"] == ["Editor"], f"{name} must be Editor-only"
+    assert defs["AnimGen.Core"]["noEngineReferences"] is True and defs["AnimGen.Core"]["references"] == []
+    assert defs["AnimGen.Protocol"]["references"] == []
+    assert set(defs["AnimGen.Editor"]["references"]) == {"AnimGen.Core", "AnimGen.Protocol"}
+    for test_asm in ("AnimGen.Core.Tests", "AnimGen.Editor.Tests"):
+        d = defs[test_asm]
+        assert d["defineConstraints"] == ["UNITY_INCLUDE_TESTS"]
+        assert "nunit.framework.dll" in d["precompiledReferences"]
+        assert d["autoReferenced"] is False
+    # Every referenced assembly exists in the package.
+    for d in defs.values():
+        for ref in d["references"]:
+            assert ref in defs or ref.startswith("UnityEngine.TestRunner") or ref.startswith("UnityEditor.TestRunner")
+
+
+def test_every_asset_has_a_unique_meta():
+    """A package installed by git URL is read-only: Unity ignores any file or folder without a .meta."""
+    guids: dict[str, Path] = {}
+    missing = []
+    for p in sorted(PKG.rglob("*")):
+        if p.name.endswith(".meta") or p.name.startswith("."):
+            continue
+        meta = p.with_name(p.name + ".meta")
+        if not meta.exists():
+            missing.append(str(p.relative_to(PKG)))
+            continue
+        m = re.search(r"^guid: ([0-9a-f]{32})$", meta.read_text(), re.M)
+        assert m, f"{meta} has no guid"
+        assert m.group(1) not in guids, f"{meta} repeats the guid of {guids.get(m.group(1))}"
+        guids[m.group(1)] = meta
+        assert ("folderAsset: yes" in meta.read_text()) == p.is_dir(), f"{meta}: folder flag wrong"
+    assert not missing, f"files without a .meta: {missing}"
+    orphans = [m for m in PKG.rglob("*.meta") if not m.with_name(m.name[: -len(".meta")]).exists()]
+    assert not orphans, f".meta files without their asset: {orphans}"
+
+
+def write_fixture() -> None:
+    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+    make_walk_clip().save_json(FIXTURE)
+    print(f"wrote {FIXTURE}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write-fixture"]:
+        write_fixture()
+    else:
+        print(__doc__)

@@ -1,0 +1,243 @@
+"""The Unreal plugin's portable client core, built and tested outside Unreal.
+
+CMake builds unreal_plugin/Source/AnimGenClientCore against the system's gRPC C++ and protobuf into
+build/unreal-core (kept between runs). The GoogleTest suite checks coordinate conversion and bone mapping on
+known poses; a real character's skeleton (Xbot, a Mixamo rig; a Quaternius rig) is retargeted onto; and an
+end-to-end program drives a real `animgen serve` on 127.0.0.1. The committed generated C++ must equal what
+scripts/codegen.sh produces.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from animgen_ml import rotations as R
+from conftest import REPO, require_tool
+
+CORE = REPO / "unreal_plugin" / "Source" / "AnimGenClientCore"
+BUILD = REPO / "build" / "unreal-core"
+VENV_BIN = Path(sys.executable).parent
+
+
+def _run(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+@pytest.fixture(scope="session")
+def core_build() -> Path:
+    """Configures (once) and builds the client core and its test programs; returns the build folder."""
+    for tool in ("cmake", "pkg-config", "protoc", "grpc_cpp_plugin"):
+        require_tool(tool)
+    if not (BUILD / "CMakeCache.txt").exists():
+        r = _run(["cmake", "-S", str(CORE), "-B", str(BUILD), "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], 300)
+        assert r.returncode == 0, f"cmake configure failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    r = _run(["nice", "cmake", "--build", str(BUILD), "-j2"], 1800)
+    assert r.returncode == 0, f"cmake build failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+    return BUILD
+
+
+def test_unit_tests_pass_under_ctest(core_build: Path):
+    r = _run(["ctest", "--test-dir", str(core_build), "--output-on-failure"], 300)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
+    # The suite really ran the conversion and mapping tests (ctest reports the one gtest binary).
+    g = _run([str(core_build / "animgen_core_tests"), "--gtest_brief=1"], 120)
+    assert g.returncode == 0, g.stdout[-4000:]
+    assert re.search(r"\[  PASSED  \] (\d+) tests", g.stdout), g.stdout[-2000:]
+    listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
+    for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client."):
+        assert suite in listed
+
+
+def test_regenerated_cpp_matches_committed(tmp_path: Path):
+    require_tool("protoc")
+    require_tool("grpc_cpp_plugin")
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}", PYTHON=sys.executable)
+    r = _run(["bash", str(REPO / "scripts" / "codegen.sh"), str(tmp_path)], 300, env=env, cwd=REPO)
+    assert r.returncode == 0, r.stderr[-3000:]
+    fresh = tmp_path / "unreal_plugin" / "Source" / "AnimGenClientCore" / "Generated"
+    committed = CORE / "Generated"
+    fresh_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+    committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+    assert fresh_files == committed_files
+    assert len(fresh_files) == 8  # clip and service: .pb.h/.pb.cc/.grpc.pb.h/.grpc.pb.cc
+    differing = [str(p) for p in fresh_files if not filecmp.cmp(fresh / p, committed / p, shallow=False)]
+    assert not differing, f"run `make codegen`: these generated files are stale: {differing}"
+
+
+# ---- retargeting onto real characters' skeletons ----
+
+def _skeleton_text(glb: Path) -> str:
+    """The skin's joints as `name parent tx ty tz qx qy qz qw` lines (local, metres, glTF space), with any
+    node scale (an armature scaled 0.01, say) baked into the translations."""
+    import pygltflib
+
+    g = pygltflib.GLTF2().load(str(glb))
+    parent_of: dict[int, int] = {}
+    for i, n in enumerate(g.nodes):
+        for c in n.children or []:
+            parent_of[c] = i
+
+    def local_matrix(n) -> np.ndarray:
+        if n.matrix:
+            return np.array(n.matrix, dtype=np.float64).reshape(4, 4).T
+        m = np.eye(4)
+        q = np.array(n.rotation or [0, 0, 0, 1], dtype=np.float64)
+        m[:3, :3] = R.to_matrix(q) * np.array(n.scale or [1, 1, 1], dtype=np.float64)
+        m[:3, 3] = n.translation or [0, 0, 0]
+        return m
+
+    def world(i: int) -> np.ndarray:
+        m = local_matrix(g.nodes[i])
+        return world(parent_of[i]) @ m if i in parent_of else m
+
+    joints = list(g.skins[0].joints)
+
+    # Order parents first (skins do not promise it).
+    def depth(j: int) -> int:
+        return 0 if j not in parent_of else 1 + depth(parent_of[j])
+    joints.sort(key=depth)
+    index = {j: k for k, j in enumerate(joints)}
+    pos, rot, lines = {}, {}, []
+    for j in joints:
+        m = world(j)
+        pos[j] = m[:3, 3]
+        basis = m[:3, :3] / np.linalg.norm(m[:3, :3], axis=0)
+        rot[j] = R.from_matrix(basis)
+        p = parent_of.get(j)
+        while p is not None and p not in index:
+            p = parent_of.get(p)
+        if p is None:
+            t, q, pi = pos[j], rot[j], -1
+        else:
+            inv = R.conjugate(rot[p])
+            t, q, pi = R.apply(inv, pos[j] - pos[p]), R.multiply(inv, rot[j]), index[p]
+        name = g.nodes[j].name.replace(" ", "_")
+        lines.append(f"{name} {pi} " + " ".join(f"{v:.9g}" for v in [*t, *q]))
+    return "\n".join(lines) + "\n"
+
+
+def _retarget(core_build: Path, skeleton: Path, *args: str) -> dict[str, str]:
+    r = _run([str(core_build / "animgen_core_retarget"), str(skeleton), *args], 120)
+    assert r.returncode == 0, r.stderr
+    return dict(line.split(" ", 1) for line in r.stdout.strip().splitlines())
+
+
+def test_retarget_onto_mixamo_xbot(core_build: Path, shared_data: Path, tmp_path: Path):
+    skeleton = tmp_path / "xbot.txt"
+    skeleton.write_text(_skeleton_text(shared_data / "characters" / "Xbot_threejs.glb"))
+    out = _retarget(core_build, skeleton)
+    assert out["PRESET"] == "mixamo"  # recognised from "mixamorig:" names alone
+    assert int(out["MAPPED"]) == 52  # 22 body bones and the 30 finger bones
+    assert float(out["MAX_DIRECTION_ERROR_DEG"]) < 0.01
+
+
+QUATERNIUS_MAP = ",".join(
+    ["Hips=Hips", "Spine=Abdomen", "Chest=Torso", "UpperChest=Chest", "Neck=Neck", "Head=Head"]
+    + [f"{side}{h}={t}.{side[0]}" for side in ("Left", "Right") for h, t in
+       [("Shoulder", "Shoulder"), ("UpperArm", "UpperArm"), ("LowerArm", "LowerArm"), ("Hand", "Hand"),
+        ("UpperLeg", "UpperLeg"), ("LowerLeg", "LowerLeg"), ("Foot", "Foot")]])
+
+
+def test_retarget_onto_quaternius_rig_with_bone_map(core_build: Path, shared_data: Path, tmp_path: Path):
+    # A Blender-made rig: bone axes along the bones, arms not in a T-pose; mapped by hand (no table fits).
+    skeleton = tmp_path / "quaternius.txt"
+    skeleton.write_text(_skeleton_text(shared_data / "characters" / "quaternius_male_casual.glb"))
+    out = _retarget(core_build, skeleton, "auto", QUATERNIUS_MAP)
+    assert int(out["MAPPED"]) >= 20
+    assert float(out["MAX_DIRECTION_ERROR_DEG"]) < 0.01
+    assert float(out["REST_TPOSE_ERROR_DEG"]) < 0.01
+
+
+# ---- end to end against a real server ----
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_serving(address: str, proc: subprocess.Popen, timeout: float) -> None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"animgen serve exited with {proc.returncode}")
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status == \
+                        health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.3)
+    pytest.fail(f"animgen serve did not become ready on {address} within {timeout:.0f} s")
+
+
+@pytest.mark.slow
+def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, tmp_path: Path):
+    animgen = VENV_BIN / "animgen"
+    if not animgen.exists():
+        pytest.fail(f"{animgen} is missing: run `make setup`")
+    video = videos / "sports2d_run_sideview.mp4"
+    big = videos / "hybrik_taiji.mp4"  # 2.6 MB: uploaded in several 1 MiB chunks
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    token = "unreal-e2e-token"
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [str(animgen), "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--token", token],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_serving(address, proc, 120)
+        out_dir = tmp_path / "result"
+        r = _run([str(core_build / "animgen_core_e2e"), "--address", address, "--video", str(video),
+                  "--out", str(out_dir), "--token", token, "--big-video", str(big)], 600)
+        text = r.stdout
+        assert r.returncode == 0, text[-4000:] + r.stderr[-2000:] + (tmp_path / "serve.log").read_text()[-3000:]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+    facts = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(" ")
+        facts.setdefault(key, dict(kv.split("=", 1) for kv in rest.split() if "=" in kv))
+    assert facts["WRONG_TOKEN"]["code"] == "UNAUTHENTICATED"
+    assert facts["NO_TOKEN"]["code"] == "UNAUTHENTICATED"
+    assert facts["UPLOAD"]["sha_match"] == "1"
+    assert int(facts["UPLOAD"]["bytes"]) == video.stat().st_size
+    assert int(facts["BIG_UPLOAD"]["bytes"]) == big.stat().st_size
+    assert int(facts["BIG_UPLOAD"]["chunks"]) == -(-big.stat().st_size // (1 << 20))
+    assert facts["BIG_UPLOAD"]["sha_match"] == "1"
+    assert facts["WATCH"]["final"] == "SUCCEEDED" and facts["WATCH"]["monotonic"] == "1"
+    assert int(facts["WATCH"]["events"]) >= 3
+    stages = {m.group(1) for m in re.finditer(r"^EVENT type=\d+ stage=(\S+)", text, re.M)}
+    assert "pose" in stages, stages
+    clip = facts["CLIP"]
+    assert clip["bones"] == "22" and clip["hips"] == "Hips"
+    assert int(clip["frames"]) > 0 and float(clip["max_norm_error"]) < 1e-3
+    glb = next(out_dir.glob("*.glb"))
+    assert glb.read_bytes()[:4] == b"glTF"
+    assert not list(out_dir.glob("*.part"))
+    assert facts["FILE"]["sha_ok"] == "1"
+    assert facts["CANCEL"]["state"] == "CANCELLED"
+    assert facts["CANCELLED_RESULT"]["code"] == "FAILED_PRECONDITION"
+    assert facts["LOCAL_CANCEL"]["code"] == "CANCELLED"
+    assert facts["UNKNOWN_JOB"]["code"] == "NOT_FOUND"
+    assert int(facts["LIST"]["jobs"]) >= 3

@@ -1,0 +1,170 @@
+"""Decoding real videos: frame counts and times against ffprobe, rotation metadata, variable frame rate,
+trimming, and clear errors for files that are not videos."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from animgen_ml import video
+from animgen_ml.errors import InputError
+from conftest import require_tool
+
+SHORT = "sports2d_run_sideview.mp4"  # 47 frames, 480x352
+
+
+def ffprobe_frame_times(path: Path) -> np.ndarray:
+    """Presentation times of every decoded frame, from ffprobe (independent of our ffmpeg pipe)."""
+    out = subprocess.run(
+        [require_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "frame=best_effort_timestamp_time", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True).stdout
+    return np.array([float(x.strip().strip(",")) for x in out.split() if x.strip().strip(",")])
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([require_tool("ffmpeg"), "-v", "error", "-y", *args], check=True)
+
+
+def test_probe_and_decode_match_ffprobe(videos: Path):
+    path = videos / SHORT
+    info = video.probe(path)
+    assert (info.width, info.height, info.rotation, info.codec) == (480, 352, 0, "h264")
+    assert info.frame_count == 47 and abs(info.fps - 29.97) < 0.01
+    frames = list(video.iter_frames(path))
+    ref = ffprobe_frame_times(path)
+    assert len(frames) == len(ref) == 47
+    times = np.array([t for t, _ in frames])
+    assert np.allclose(times, ref - ref[0], atol=1e-4)
+    assert all(f.shape == (352, 480, 3) and f.dtype == np.uint8 for _, f in frames)
+
+
+def test_video_with_nonzero_start_time(videos: Path):
+    """pymaf_ballet's stream starts at 0.033 s: times count from its first frame."""
+    path = videos / "pymaf_ballet_pirouette.mp4"
+    times = np.array([t for t, _ in video.iter_frames(path)])
+    ref = ffprobe_frame_times(path)
+    assert len(times) == len(ref) == 89
+    assert times[0] == 0.0 and np.allclose(times, ref - ref[0], atol=1e-4)
+
+
+def test_variable_frame_rate_times_are_true_times(videos: Path, tmp_path: Path):
+    # The tennis clip is itself variable rate (nominal 60, mean 29.9 fps): its gaps must be kept.
+    tennis = videos / "gvhmr_tennis.mp4"
+    t = np.array([t for t, _ in video.iter_frames(tennis)])
+    ref = ffprobe_frame_times(tennis)
+    assert len(t) == len(ref) and np.allclose(t, ref - ref[0], atol=1e-4)
+    assert np.diff(t).max() > 1.4 * np.diff(t).min()
+    # A made VFR file: frames 0..14 at 30 fps, then every other frame dropped (15 fps) with their true times.
+    vfr = tmp_path / "vfr.mkv"
+    ffmpeg("-i", str(videos / SHORT), "-vf", "select='lt(n,15)+not(mod(n,2))'", "-fps_mode", "vfr",
+           "-c:v", "libx264", "-preset", "ultrafast", str(vfr))
+    t = np.array([t for t, _ in video.iter_frames(vfr)])
+    dt = np.diff(t)
+    assert len(t) == 15 + len(range(16, 47, 2))
+    assert np.allclose(dt[:14], 1 / 29.97, atol=2e-3) and np.allclose(dt[15:], 2 / 29.97, atol=2e-3)
+
+
+def test_rotation_metadata_is_honoured(videos: Path, tmp_path: Path):
+    src = videos / SHORT
+    rotated = tmp_path / "rotated.mp4"
+    ffmpeg("-i", str(src), "-c", "copy", "-metadata:s:v", "rotate=90", str(rotated))
+    info = video.probe(rotated)
+    assert info.rotation in (90, 270) and (info.width, info.height) == (352, 480)
+    (_, upright), (_, turned) = next(video.iter_frames(src)), next(video.iter_frames(rotated))
+    assert turned.shape == (480, 352, 3)
+    # The decoded picture is the stored one turned as the metadata says (bit-exact: same decoder output).
+    assert np.array_equal(turned, np.rot90(upright, info.rotation // 90))
+
+
+def test_trim_by_start_and_end(videos: Path):
+    path = videos / SHORT
+    full = [t for t, _ in video.iter_frames(path)]
+    part = [(t, f) for t, f in video.iter_frames(path, start=0.5, end=1.0)]
+    expect = [t for t in full if 0.5 - 1e-6 <= t < 1.0 - 1e-6]
+    assert [t for t, _ in part] == pytest.approx(expect, abs=1e-6) and len(expect) == 15
+    # The trimmed frames are the same pictures as in the full decode.
+    k = full.index(expect[0])
+    frames = [f for _, f in video.iter_frames(path)]
+    assert np.array_equal(part[0][1], frames[k])
+
+
+@pytest.mark.parametrize("ext,codec", [("mov", "libx264"), ("mkv", "libx264"), ("webm", "libvpx-vp9"),
+                                       ("avi", "mpeg4")])
+def test_other_containers(videos: Path, tmp_path: Path, ext: str, codec: str):
+    out = tmp_path / f"clip.{ext}"
+    ffmpeg("-i", str(videos / SHORT), "-frames:v", "10", "-c:v", codec, *(["-b:v", "1M"] if ext == "webm" else []),
+           "-an", str(out))
+    frames = list(video.iter_frames(out))
+    assert len(frames) == 10 and frames[0][1].shape == (352, 480, 3)
+    assert np.all(np.diff([t for t, _ in frames]) > 0)
+
+
+def test_streaming_does_not_decode_ahead(videos: Path):
+    """Stopping early ends the ffmpeg process: a generator, not a list of the whole video."""
+    it = video.iter_frames(videos / "hybrik_taiji.mp4")
+    t, frame = next(it)
+    assert t == 0.0 and frame.shape == (720, 1280, 3)
+    it.close()
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(InputError, match=r"nope\.mp4: file not found"):
+        video.probe(tmp_path / "nope.mp4")
+
+
+def test_empty_file(tmp_path: Path):
+    p = tmp_path / "empty.mp4"
+    p.write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty\.mp4: the file is empty"):
+        video.probe(p)
+
+
+def test_text_file_is_not_a_video(tmp_path: Path):
+    p = tmp_path / "notes.mp4"
+    p.write_text("this is not a video\n" * 100)
+    with pytest.raises(InputError, match=r"notes\.mp4: not a readable video"):
+        video.probe(p)
+
+
+def test_still_image_is_not_a_video(shared_data: Path, tmp_path: Path):
+    img = tmp_path / "frame.png"
+    ffmpeg("-i", str(shared_data / "videos" / "monocular" / SHORT), "-frames:v", "1", str(img))
+    with pytest.raises(InputError, match="still image"):
+        video.probe(img)
+
+
+def test_audio_only_file_is_not_a_video(tmp_path: Path):
+    p = tmp_path / "tone.m4a"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", str(p))
+    with pytest.raises(InputError, match=r"tone\.m4a: not a video \(no video stream"):
+        video.probe(p)
+
+
+def test_truncated_video(videos: Path, tmp_path: Path):
+    data = (videos / SHORT).read_bytes()
+    p = tmp_path / "truncated.mp4"
+    p.write_bytes(data[: len(data) // 3])  # the index (moov) of this file is at its end: unreadable
+    with pytest.raises(InputError, match=r"truncated\.mp4: "):
+        list(video.iter_frames(p))
+
+
+def test_corrupt_video_data(videos: Path, tmp_path: Path):
+    """A file whose header is intact but whose picture data is garbage: no frame decodes."""
+    src = tmp_path / "ok.mkv"
+    ffmpeg("-i", str(videos / SHORT), "-frames:v", "5", "-c:v", "libx264", str(src))
+    data = bytearray(src.read_bytes())
+    rng = np.random.default_rng(0)
+    start = 4000  # past the Matroska header and codec private data
+    data[start:] = rng.integers(0, 256, len(data) - start, dtype=np.uint8).tobytes()
+    p = tmp_path / "corrupt.mkv"
+    p.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"corrupt\.mkv: "):
+        list(video.iter_frames(p))
+
+
+def test_start_past_the_end(videos: Path):
+    with pytest.raises(InputError, match="past the end"):
+        list(video.iter_frames(videos / SHORT, start=5.0))

@@ -1,0 +1,167 @@
+// The gRPC client wrapper: one HTTP/2 channel (grpc-dotnet over Cysharp's YetAnotherHttpHandler, which the
+// Editor's Mono lacks natively), the bearer token on every call, and errors turned into one-line messages.
+// Nothing here touches Unity objects, so it runs on any thread (the batch entry point uses thread-pool tasks).
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using AnimGen.Core;
+using Cysharp.Net.Http;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Proto = AnimGen.Protocol.V1;
+
+namespace AnimGen.Editor
+{
+    internal sealed class AnimGenConnection : IDisposable
+    {
+        public const string DefaultAddress = "localhost:50051";
+
+        readonly GrpcChannel channel;
+        readonly Proto.AnimGenClient client;
+        readonly string token;
+        public readonly string Address;
+
+        public AnimGenConnection(string address, string token)
+        {
+            Address = string.IsNullOrWhiteSpace(address) ? DefaultAddress : address.Trim();
+            this.token = token == null ? "" : token.Trim();
+            // Plaintext by default (localhost): HTTP/2 without TLS needs Http2Only. An https:// address uses TLS.
+            string url = Address.Contains("://") ? Address : "http://" + Address;
+            var handler = new YetAnotherHttpHandler { Http2Only = url.StartsWith("http://", StringComparison.Ordinal) };
+            channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
+            {
+                HttpHandler = handler,
+                DisposeHttpClient = true,
+                MaxReceiveMessageSize = 64 * 1024 * 1024,
+            });
+            client = new Proto.AnimGenClient(channel.CreateCallInvoker());
+        }
+
+        public void Dispose() { channel.Dispose(); }
+
+        Metadata Headers()
+        {
+            var m = new Metadata();
+            if (token.Length > 0) m.Add("authorization", "Bearer " + token);
+            return m;
+        }
+
+        /// <summary>A one-line message for the user: what went wrong and, where it helps, what to do.</summary>
+        public string Describe(Exception e)
+        {
+            var agg = e as AggregateException;
+            if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
+            var rpc = e as RpcException;
+            if (rpc == null) return e.Message;
+            string detail = string.IsNullOrEmpty(rpc.Status.Detail) ? rpc.StatusCode.ToString() : rpc.Status.Detail;
+            switch (rpc.StatusCode)
+            {
+                case StatusCode.Unavailable:
+                    return "Cannot reach the AnimGen server at " + Address + " (is `animgen serve` running?): " + detail;
+                case StatusCode.Unauthenticated:
+                    return "The AnimGen server at " + Address + " refused the token: " + detail;
+                case StatusCode.DeadlineExceeded:
+                    return "The AnimGen server at " + Address + " did not answer in time.";
+                case StatusCode.Cancelled:
+                    return "Cancelled.";
+                default:
+                    return detail;
+            }
+        }
+
+        public async Task<Proto.ServerInfo> GetServerInfoAsync(CancellationToken ct)
+        {
+            return await client.GetServerInfoAsync(new Proto.GetServerInfoRequest(), Headers(),
+                DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync.ConfigureAwait(false);
+        }
+
+        /// <summary>Streams the video: a header (name, size, sha256), then 1 MiB chunks. Returns the upload id.</summary>
+        public async Task<string> UploadAsync(string path, Action<float> progress, CancellationToken ct)
+        {
+            var info = new FileInfo(path);
+            string sha = VideoUpload.Sha256Hex(path);
+            using (var call = client.UploadVideo(Headers(), null, ct))
+            using (var file = File.OpenRead(path))
+            {
+                await call.RequestStream.WriteAsync(new Proto.UploadVideoRequest
+                {
+                    Header = new Proto.UploadHeader { FileName = info.Name, SizeBytes = info.Length, Sha256 = sha },
+                }).ConfigureAwait(false);
+                var buffer = new byte[VideoUpload.ChunkBytes];
+                long sent = 0;
+                int n;
+                while ((n = await file.ReadAsync(buffer, 0, buffer.Length, ct).ConfigureAwait(false)) > 0)
+                {
+                    await call.RequestStream.WriteAsync(new Proto.UploadVideoRequest { Chunk = ByteString.CopyFrom(buffer, 0, n) })
+                        .ConfigureAwait(false);
+                    sent += n;
+                    if (progress != null) progress(info.Length > 0 ? (float)sent / info.Length : 1f);
+                }
+                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                var response = await call.ResponseAsync.ConfigureAwait(false);
+                return response.UploadId;
+            }
+        }
+
+        public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions options, CancellationToken ct)
+        {
+            return await client.StartJobAsync(new Proto.StartJobRequest { UploadId = uploadId, Options = options },
+                Headers(), DateTime.UtcNow.AddSeconds(30), ct).ResponseAsync.ConfigureAwait(false);
+        }
+
+        /// <summary>Streams the job's events to onEvent until its final event (or ct). Re-attachable any time.</summary>
+        public async Task WatchAsync(string jobId, Action<Proto.JobEvent> onEvent, CancellationToken ct)
+        {
+            using (var call = client.WatchJob(new Proto.WatchJobRequest { JobId = jobId }, Headers(), null, ct))
+            {
+                while (await call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                    onEvent(call.ResponseStream.Current);
+            }
+        }
+
+        public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
+        {
+            return await client.CancelJobAsync(new Proto.CancelJobRequest { JobId = jobId }, Headers(),
+                DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync.ConfigureAwait(false);
+        }
+
+        /// <summary>The result: the clip from the header, and the bytes of each requested file.</summary>
+        public async Task<JobResult> GetResultAsync(string jobId, IEnumerable<Proto.OutputFormat> formats, CancellationToken ct)
+        {
+            var request = new Proto.GetResultRequest { JobId = jobId };
+            request.Formats.AddRange(formats);
+            var result = new JobResult();
+            using (var call = client.GetResult(request, Headers(), null, ct))
+            {
+                while (await call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                {
+                    var m = call.ResponseStream.Current;
+                    if (m.PayloadCase == Proto.GetResultResponse.PayloadOneofCase.Header)
+                    {
+                        result.Job = m.Header.Job;
+                        result.Clip = m.Header.Clip;
+                    }
+                    else if (m.PayloadCase == Proto.GetResultResponse.PayloadOneofCase.Chunk)
+                    {
+                        MemoryStream s;
+                        if (!result.Files.TryGetValue(m.Chunk.FileName, out s)) result.Files[m.Chunk.FileName] = s = new MemoryStream();
+                        s.Position = m.Chunk.Offset;
+                        m.Chunk.Data.WriteTo(s);
+                    }
+                }
+            }
+            if (result.Clip == null) throw new InvalidOperationException("The server sent no clip for job " + jobId + ".");
+            return result;
+        }
+    }
+
+    internal sealed class JobResult
+    {
+        public Proto.Job Job;
+        public Proto.HumanoidClip Clip;
+        public readonly Dictionary<string, MemoryStream> Files = new Dictionary<string, MemoryStream>();
+    }
+}

@@ -1,0 +1,100 @@
+// CI entry point (leave out -quit: Run ends the Editor itself, with the exit code):
+//   Unity -batchmode -projectPath P -executeMethod AnimGen.Editor.BatchGenerate.Run \
+//         -animgenInput Videos -animgenOutput Assets/Clips -animgenServer localhost:50051
+// Every video in the folder becomes Assets/Clips/<video name>.anim. Exits 0 when all succeed, 1 otherwise.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using AnimGen.Core;
+using UnityEditor;
+using UnityEngine;
+using Proto = AnimGen.Protocol.V1;
+
+namespace AnimGen.Editor
+{
+    public static class BatchGenerate
+    {
+        /// <summary>The -executeMethod target; always ends the Editor with an exit code.</summary>
+        public static void Run()
+        {
+            int code;
+            try { code = RunAll(Environment.GetCommandLineArgs()); }
+            catch (Exception e)
+            {
+                Debug.LogError("AnimGen batch: " + e.Message);
+                code = 1;
+            }
+            EditorApplication.Exit(code);
+        }
+
+        /// <summary>Generates every video; returns the process exit code. Network work runs on the thread pool
+        /// (blocking the main thread on it cannot deadlock); Unity objects are built on the main thread.</summary>
+        internal static int RunAll(string[] commandLine)
+        {
+            BatchArguments args;
+            try { args = BatchArguments.Parse(commandLine, Environment.GetEnvironmentVariable("ANIMGEN_TOKEN")); }
+            catch (ArgumentException e)
+            {
+                Debug.LogError("AnimGen batch: " + e.Message);
+                return 1;
+            }
+            if (!Directory.Exists(args.InputFolder))
+            {
+                Debug.LogError("AnimGen batch: -animgenInput folder not found: " + Path.GetFullPath(args.InputFolder));
+                return 1;
+            }
+            List<string> videos = Directory.GetFiles(args.InputFolder).Where(VideoUpload.LooksLikeVideo).OrderBy(p => p, StringComparer.Ordinal).ToList();
+            if (videos.Count == 0)
+            {
+                Debug.LogError("AnimGen batch: no videos (.mp4, .mov, ...) in " + Path.GetFullPath(args.InputFolder));
+                return 1;
+            }
+            int failures = 0;
+            Proto.GenerateOptions options = ProtoConvert.ToOptions(args.Settings);
+            using (var connection = new AnimGenConnection(args.Server, args.Token))
+            {
+                foreach (string video in videos)
+                {
+                    string name = Path.GetFileNameWithoutExtension(video);
+                    try
+                    {
+                        HumanoidClipData data = Task.Run(() => GenerateOne(connection, video, options)).GetAwaiter().GetResult();
+                        data.Name = name;
+                        AnimationClip anim = HumanoidClipBuilder.Build(data, new ClipBuildOptions { Loop = args.Settings.Loop, InPlace = args.Settings.InPlace });
+                        string path = args.OutputFolder + "/" + name + ".anim";
+                        HumanoidClipBuilder.Save(anim, path);
+                        Debug.Log("AnimGen batch: " + video + " -> " + path + " (" + data.FrameCount + " frames)");
+                    }
+                    catch (Exception e)
+                    {
+                        failures++;
+                        Debug.LogError("AnimGen batch: " + video + ": " + connection.Describe(e));
+                    }
+                }
+            }
+            AssetDatabase.SaveAssets();
+            Debug.Log("AnimGen batch: " + (videos.Count - failures) + " of " + videos.Count + " videos made clips");
+            return failures == 0 ? 0 : 1;
+        }
+
+        static async Task<HumanoidClipData> GenerateOne(AnimGenConnection c, string video, Proto.GenerateOptions options)
+        {
+            string uploadId = await c.UploadAsync(video, null, CancellationToken.None).ConfigureAwait(false);
+            Proto.Job job = await c.StartJobAsync(uploadId, options, CancellationToken.None).ConfigureAwait(false);
+            var status = new JobStatus { Phase = JobPhase.Queued, JobId = job.JobId, UploadId = uploadId };
+            await c.WatchAsync(job.JobId, e =>
+            {
+                var next = status.Apply(ProtoConvert.ToUpdate(e));
+                if (next.Stage != status.Stage && next.Stage.Length > 0) Console.WriteLine("AnimGen batch: " + video + ": " + next.Stage);
+                status = next;
+            }, CancellationToken.None).ConfigureAwait(false);
+            if (status.Phase != JobPhase.Succeeded)
+                throw new InvalidOperationException(status.Phase == JobPhase.Failed ? status.Message : "the job ended " + status.Phase.ToString().ToLowerInvariant());
+            JobResult result = await c.GetResultAsync(job.JobId, new[] { Proto.OutputFormat.Json }, CancellationToken.None).ConfigureAwait(false);
+            return ProtoConvert.ToClipData(result.Clip);
+        }
+    }
+}

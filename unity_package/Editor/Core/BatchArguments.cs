@@ -1,0 +1,70 @@
+// Command-line arguments of the CI entry point (Unity -batchmode -executeMethod AnimGen.Editor.BatchGenerate.Run):
+//   -animgenInput DIR            folder of videos (required)
+//   -animgenOutput Assets/...    folder for the .anim clips (default Assets/AnimGen)
+//   -animgenServer HOST:PORT     the server (default localhost:50051)
+//   -animgenToken TOKEN          bearer token (default: the ANIMGEN_TOKEN environment variable)
+//   -animgenHands -animgenLoop -animgenInPlace     switches
+//   -animgenSmoothing S  -animgenFps F
+// Unity's own arguments (-batchmode, -projectPath ...) are ignored.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace AnimGen.Core
+{
+    public sealed class BatchArguments
+    {
+        public string InputFolder;
+        public string OutputFolder = "Assets/AnimGen";
+        public string Server = "localhost:50051";
+        public string Token = "";
+        public GenerateSettings Settings = new GenerateSettings();
+
+        /// <summary>Throws ArgumentException with a one-line message naming the argument.</summary>
+        public static BatchArguments Parse(IList<string> args, string tokenFromEnvironment)
+        {
+            var a = new BatchArguments { Token = tokenFromEnvironment ?? "" };
+            for (int i = 0; i < args.Count; i++)
+            {
+                string name = args[i];
+                if (!name.StartsWith("-animgen", StringComparison.Ordinal)) continue;
+                switch (name)
+                {
+                    case "-animgenInput": a.InputFolder = Value(args, ref i); break;
+                    case "-animgenOutput": a.OutputFolder = Value(args, ref i).TrimEnd('/'); break;
+                    case "-animgenServer": a.Server = Value(args, ref i); break;
+                    case "-animgenToken": a.Token = Value(args, ref i); break;
+                    case "-animgenHands": a.Settings.Hands = true; break;
+                    case "-animgenLoop": a.Settings.Loop = true; break;
+                    case "-animgenInPlace": a.Settings.InPlace = true; break;
+                    case "-animgenSmoothing": a.Settings.Smoothing = Number(args, ref i); break;
+                    case "-animgenFps": a.Settings.UseVideoFps = false; a.Settings.Fps = Number(args, ref i); break;
+                    default: throw new ArgumentException("unknown argument " + name);
+                }
+            }
+            if (string.IsNullOrEmpty(a.InputFolder)) throw new ArgumentException("-animgenInput DIR is required (a folder of videos)");
+            if (a.OutputFolder != "Assets" && !a.OutputFolder.StartsWith("Assets/", StringComparison.Ordinal))
+                throw new ArgumentException("-animgenOutput must be a folder under Assets/, got '" + a.OutputFolder + "'");
+            List<string> problems = a.Settings.Problems();
+            if (problems.Count > 0) throw new ArgumentException(problems[0]);
+            return a;
+        }
+
+        static string Value(IList<string> args, ref int i)
+        {
+            if (i + 1 >= args.Count || args[i + 1].StartsWith("-animgen", StringComparison.Ordinal))
+                throw new ArgumentException(args[i] + " needs a value");
+            return args[++i];
+        }
+
+        static float Number(IList<string> args, ref int i)
+        {
+            string name = args[i];
+            string v = Value(args, ref i);
+            float f;
+            if (!float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out f))
+                throw new ArgumentException(name + " needs a number, got '" + v + "'");
+            return f;
+        }
+    }
+}

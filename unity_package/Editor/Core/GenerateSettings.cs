@@ -1,0 +1,78 @@
+// The window's options as plain data (one field per animgen.v1.GenerateOptions field the window shows),
+// checked before anything is sent so that a bad value gets a message naming the option.
+using System;
+using System.Collections.Generic;
+
+namespace AnimGen.Core
+{
+    [Serializable]
+    public sealed class GenerateSettings
+    {
+        public bool Hands;
+        public float Smoothing = 0.5f;
+        public bool Trim;
+        public float StartSeconds;
+        public float EndSeconds;
+        public bool InPlace;
+        public bool Loop;
+        public bool UseVideoFps = true;
+        public float Fps = 30f;
+
+        /// <summary>Every problem, one line each, naming the option; empty when the settings are valid.</summary>
+        public List<string> Problems()
+        {
+            var p = new List<string>();
+            if (float.IsNaN(Smoothing) || Smoothing < 0f || Smoothing > 1f)
+                p.Add("Smoothing must be between 0 and 1, got " + Smoothing + ".");
+            if (Trim)
+            {
+                if (StartSeconds < 0f) p.Add("Trim start must be 0 s or later, got " + StartSeconds + " s.");
+                if (!(EndSeconds > StartSeconds)) p.Add("Trim end (" + EndSeconds + " s) must be after its start (" + StartSeconds + " s).");
+            }
+            if (!UseVideoFps && !(Fps > 0f && Fps <= 240f))
+                p.Add("Frame rate must be between 0 and 240 fps, got " + Fps + ".");
+            return p;
+        }
+
+        public string Serialize()
+        {
+            return Json.Write(new Dictionary<string, object>
+            {
+                { "hands", Hands }, { "smoothing", Smoothing }, { "trim", Trim }, { "start", StartSeconds },
+                { "end", EndSeconds }, { "inPlace", InPlace }, { "loop", Loop }, { "videoFps", UseVideoFps }, { "fps", Fps },
+            });
+        }
+
+        public static GenerateSettings Deserialize(string text)
+        {
+            var s = new GenerateSettings();
+            if (string.IsNullOrEmpty(text)) return s;
+            Dictionary<string, object> d;
+            try { d = Json.Parse(text) as Dictionary<string, object>; }
+            catch (FormatException) { return s; }
+            if (d == null) return s;
+            s.Hands = Bool(d, "hands", s.Hands);
+            s.Smoothing = Float(d, "smoothing", s.Smoothing);
+            s.Trim = Bool(d, "trim", s.Trim);
+            s.StartSeconds = Float(d, "start", s.StartSeconds);
+            s.EndSeconds = Float(d, "end", s.EndSeconds);
+            s.InPlace = Bool(d, "inPlace", s.InPlace);
+            s.Loop = Bool(d, "loop", s.Loop);
+            s.UseVideoFps = Bool(d, "videoFps", s.UseVideoFps);
+            s.Fps = Float(d, "fps", s.Fps);
+            return s;
+        }
+
+        static bool Bool(Dictionary<string, object> d, string k, bool fallback)
+        {
+            object v;
+            return d.TryGetValue(k, out v) && v is bool ? (bool)v : fallback;
+        }
+
+        static float Float(Dictionary<string, object> d, string k, float fallback)
+        {
+            object v;
+            return d.TryGetValue(k, out v) && v is double ? (float)(double)v : fallback;
+        }
+    }
+}

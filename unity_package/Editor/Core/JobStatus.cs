@@ -1,0 +1,262 @@
+// The Editor's view of one generation job as a small state machine:
+//   Idle -> Uploading -> Queued -> Running(stage, progress) -> Succeeded | Failed(message) | Cancelled
+// Server events and client steps arrive as JobUpdates; JobStatus.Apply returns the next status. The status
+// serializes to a string so that it survives a domain reload (the Editor keeps it in SessionState and
+// re-attaches WatchJob to JobId).
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace AnimGen.Core
+{
+    public enum JobPhase { Idle, Uploading, Queued, Running, Succeeded, Failed, Cancelled }
+
+    /// <summary>What happened: client steps first, then the server's event types (animgen.v1.EventType).</summary>
+    public enum JobUpdateKind
+    {
+        UploadStarted,   // Message: the video path
+        UploadProgress,  // Progress: fraction uploaded
+        JobStarted,      // JobId, UploadId: StartJob answered
+        ClientError,     // Message: a failure on the client's side (connection, file, status)
+        Reset,           // back to Idle (the user dismissed the result)
+        // Server events (JobEvent.type); ServerState carries the job's current state (the first WatchJob event).
+        ServerState,
+        Queued,
+        StageStarted,
+        StageProgress,
+        StageFinished,
+        Warning,
+        Done,
+        Failed,
+        Cancelled,
+        Interrupted,
+    }
+
+    /// <summary>The server's job states (animgen.v1.JobState), for ServerState updates.</summary>
+    public enum ServerJobState { Unspecified, Queued, Running, Succeeded, Failed, Cancelled, Interrupted }
+
+    public struct JobUpdate
+    {
+        public JobUpdateKind Kind;
+        public ServerJobState State;   // ServerState only
+        public string JobId;
+        public string UploadId;
+        public string Stage;
+        public float Progress;         // overall progress 0..1
+        public string Message;
+
+        public static JobUpdate Of(JobUpdateKind kind) { return new JobUpdate { Kind = kind }; }
+    }
+
+    public sealed class JobStatus
+    {
+        public JobPhase Phase = JobPhase.Idle;
+        public string JobId = "";
+        public string UploadId = "";
+        public string VideoPath = "";
+        public string Stage = "";
+        public float Progress;
+        public string Message = "";
+        public List<string> Warnings = new List<string>();
+
+        public bool IsTerminal
+        {
+            get { return Phase == JobPhase.Succeeded || Phase == JobPhase.Failed || Phase == JobPhase.Cancelled; }
+        }
+
+        /// <summary>A job exists on the server and may still change: WatchJob should be attached.</summary>
+        public bool NeedsWatching
+        {
+            get { return (Phase == JobPhase.Queued || Phase == JobPhase.Running) && JobId.Length > 0; }
+        }
+
+        public JobStatus Clone()
+        {
+            var c = (JobStatus)MemberwiseClone();
+            c.Warnings = new List<string>(Warnings);
+            return c;
+        }
+
+        /// <summary>The status after update u. Stale updates (e.g. progress after the end) leave it as is.</summary>
+        public JobStatus Apply(JobUpdate u)
+        {
+            var n = Clone();
+            if (u.JobId != null && u.JobId.Length > 0 && JobId.Length > 0 && u.JobId != JobId && u.Kind != JobUpdateKind.JobStarted)
+                return n; // an event of another job
+            switch (u.Kind)
+            {
+                case JobUpdateKind.Reset:
+                    return new JobStatus();
+                case JobUpdateKind.UploadStarted:
+                    if (Phase == JobPhase.Uploading || Phase == JobPhase.Queued || Phase == JobPhase.Running) return n;
+                    n = new JobStatus { Phase = JobPhase.Uploading, VideoPath = u.Message ?? "", Stage = "upload" };
+                    return n;
+                case JobUpdateKind.UploadProgress:
+                    if (Phase != JobPhase.Uploading) return n;
+                    n.Progress = Clamp01(u.Progress);
+                    return n;
+                case JobUpdateKind.JobStarted:
+                    if (Phase != JobPhase.Uploading) return n;
+                    n.Phase = JobPhase.Queued;
+                    n.JobId = u.JobId ?? "";
+                    n.UploadId = u.UploadId ?? "";
+                    n.Stage = "";
+                    n.Progress = 0f;
+                    return n;
+                case JobUpdateKind.ClientError:
+                    if (IsTerminal || Phase == JobPhase.Idle) return n;
+                    n.Phase = JobPhase.Failed;
+                    n.Message = u.Message ?? "unknown error";
+                    return n;
+                case JobUpdateKind.ServerState:
+                    return FromServerState(n, u);
+            }
+            // The user may cancel an upload before any job exists.
+            if (u.Kind == JobUpdateKind.Cancelled && Phase == JobPhase.Uploading)
+            {
+                n.Phase = JobPhase.Cancelled;
+                return n;
+            }
+            // Every other kind is a server event: it only moves a job that is waiting or running.
+            if (Phase != JobPhase.Queued && Phase != JobPhase.Running) return n;
+            switch (u.Kind)
+            {
+                case JobUpdateKind.Queued:
+                    n.Phase = JobPhase.Queued;
+                    break;
+                case JobUpdateKind.StageStarted:
+                case JobUpdateKind.StageProgress:
+                case JobUpdateKind.StageFinished:
+                    n.Phase = JobPhase.Running;
+                    if (!string.IsNullOrEmpty(u.Stage)) n.Stage = u.Stage;
+                    n.Progress = Math.Max(n.Progress, Clamp01(u.Progress));
+                    break;
+                case JobUpdateKind.Warning:
+                    if (!string.IsNullOrEmpty(u.Message)) n.Warnings.Add(u.Message);
+                    break;
+                case JobUpdateKind.Done:
+                    n.Phase = JobPhase.Succeeded;
+                    n.Progress = 1f;
+                    n.Stage = "";
+                    break;
+                case JobUpdateKind.Failed:
+                    n.Phase = JobPhase.Failed;
+                    n.Message = string.IsNullOrEmpty(u.Message) ? "the job failed" : u.Message;
+                    break;
+                case JobUpdateKind.Cancelled:
+                    n.Phase = JobPhase.Cancelled;
+                    break;
+                case JobUpdateKind.Interrupted:
+                    n.Phase = JobPhase.Failed;
+                    n.Message = InterruptedMessage;
+                    break;
+            }
+            return n;
+        }
+
+        public const string UploadInterruptedMessage = "The upload stopped when scripts reloaded; press Generate again.";
+
+        /// <summary>The status after a domain reload: an upload cannot resume (its stream is gone), a job can.</summary>
+        public JobStatus AfterReload()
+        {
+            var n = Clone();
+            if (Phase == JobPhase.Uploading)
+            {
+                n.Phase = JobPhase.Failed;
+                n.Message = UploadInterruptedMessage;
+            }
+            return n;
+        }
+
+        public const string InterruptedMessage = "The server stopped while the job ran; press Generate to run it again.";
+
+        static JobStatus FromServerState(JobStatus n, JobUpdate u)
+        {
+            if (n.JobId.Length == 0 && !string.IsNullOrEmpty(u.JobId)) n.JobId = u.JobId;
+            if (!string.IsNullOrEmpty(u.Stage)) n.Stage = u.Stage;
+            n.Progress = Clamp01(u.Progress);
+            switch (u.State)
+            {
+                case ServerJobState.Queued: n.Phase = JobPhase.Queued; break;
+                case ServerJobState.Running: n.Phase = JobPhase.Running; break;
+                case ServerJobState.Succeeded: n.Phase = JobPhase.Succeeded; n.Progress = 1f; n.Stage = ""; break;
+                case ServerJobState.Failed:
+                    n.Phase = JobPhase.Failed;
+                    n.Message = string.IsNullOrEmpty(u.Message) ? "the job failed" : u.Message;
+                    break;
+                case ServerJobState.Cancelled: n.Phase = JobPhase.Cancelled; break;
+                case ServerJobState.Interrupted: n.Phase = JobPhase.Failed; n.Message = InterruptedMessage; break;
+            }
+            return n;
+        }
+
+        static float Clamp01(float v)
+        {
+            if (float.IsNaN(v)) return 0f;
+            return v < 0f ? 0f : (v > 1f ? 1f : v);
+        }
+
+        /// <summary>A one-line label for a progress bar.</summary>
+        public string Describe()
+        {
+            switch (Phase)
+            {
+                case JobPhase.Idle: return "Ready";
+                case JobPhase.Uploading: return "Uploading " + (int)Math.Round(Progress * 100) + "%";
+                case JobPhase.Queued: return "Queued";
+                case JobPhase.Running:
+                    return (Stage.Length > 0 ? char.ToUpperInvariant(Stage[0]) + Stage.Substring(1) : "Running") + " " + (int)Math.Round(Progress * 100) + "%";
+                case JobPhase.Succeeded: return "Done";
+                case JobPhase.Failed: return "Failed: " + Message;
+                default: return "Cancelled";
+            }
+        }
+
+        public string Serialize()
+        {
+            var d = new Dictionary<string, object>
+            {
+                { "phase", Phase.ToString() },
+                { "jobId", JobId },
+                { "uploadId", UploadId },
+                { "video", VideoPath },
+                { "stage", Stage },
+                { "progress", Progress },
+                { "message", Message },
+                { "warnings", Warnings },
+            };
+            return Json.Write(d);
+        }
+
+        /// <summary>Reads Serialize's string; an empty or unreadable string gives Idle.</summary>
+        public static JobStatus Deserialize(string text)
+        {
+            if (string.IsNullOrEmpty(text)) return new JobStatus();
+            Dictionary<string, object> d;
+            try { d = Json.Parse(text) as Dictionary<string, object>; }
+            catch (FormatException) { return new JobStatus(); }
+            if (d == null) return new JobStatus();
+            var s = new JobStatus();
+            JobPhase phase;
+            if (!Enum.TryParse(Str(d, "phase"), out phase)) return new JobStatus();
+            s.Phase = phase;
+            s.JobId = Str(d, "jobId");
+            s.UploadId = Str(d, "uploadId");
+            s.VideoPath = Str(d, "video");
+            s.Stage = Str(d, "stage");
+            s.Message = Str(d, "message");
+            object p;
+            if (d.TryGetValue("progress", out p) && p is double) s.Progress = (float)(double)p;
+            object w;
+            if (d.TryGetValue("warnings", out w) && w is List<object>)
+                foreach (object item in (List<object>)w) s.Warnings.Add(Convert.ToString(item, CultureInfo.InvariantCulture));
+            return s;
+        }
+
+        static string Str(Dictionary<string, object> d, string key)
+        {
+            object v;
+            return d.TryGetValue(key, out v) && v is string ? (string)v : "";
+        }
+    }
+}

@@ -1,0 +1,216 @@
+// Window > AnimGen > Generate from Video.
+using System.IO;
+using AnimGen.Core;
+using UnityEditor;
+using UnityEngine;
+using UnityEngine.Video;
+
+namespace AnimGen.Editor
+{
+    internal sealed class GenerateFromVideoWindow : EditorWindow
+    {
+        const string PrefsPrefix = "AnimGen.Window.";
+
+        string address;
+        string token;
+        string videoPath;
+        string outputFolder;
+        GenerateSettings settings;
+        Animator target;
+        string notice;
+        Vector2 scroll;
+        readonly ClipPreview preview = new ClipPreview();
+
+        [MenuItem("Window/AnimGen/Generate from Video")]
+        public static void Open()
+        {
+            var w = GetWindow<GenerateFromVideoWindow>();
+            w.titleContent = new GUIContent("Generate from Video");
+            w.minSize = new Vector2(360, 420);
+            w.Show();
+        }
+
+        void OnEnable()
+        {
+            address = EditorPrefs.GetString(PrefsPrefix + "Address", AnimGenConnection.DefaultAddress);
+            token = SessionState.GetString(PrefsPrefix + "Token", ""); // not written to disk
+            videoPath = EditorPrefs.GetString(PrefsPrefix + "Video", "");
+            outputFolder = EditorPrefs.GetString(PrefsPrefix + "Output", "Assets/AnimGen");
+            settings = GenerateSettings.Deserialize(EditorPrefs.GetString(PrefsPrefix + "Settings", ""));
+            int targetId = SessionState.GetInt(PrefsPrefix + "Target", 0);
+            target = targetId != 0 ? EditorUtility.InstanceIDToObject(targetId) as Animator : null;
+            JobRunner.Changed += Repaint;
+        }
+
+        void OnDisable()
+        {
+            JobRunner.Changed -= Repaint;
+            preview.Stop();
+            SaveFields();
+        }
+
+        void SaveFields()
+        {
+            EditorPrefs.SetString(PrefsPrefix + "Address", address);
+            SessionState.SetString(PrefsPrefix + "Token", token);
+            EditorPrefs.SetString(PrefsPrefix + "Video", videoPath);
+            EditorPrefs.SetString(PrefsPrefix + "Output", outputFolder);
+            EditorPrefs.SetString(PrefsPrefix + "Settings", settings.Serialize());
+            SessionState.SetInt(PrefsPrefix + "Target", target != null ? target.GetInstanceID() : 0);
+        }
+
+        void OnGUI()
+        {
+            scroll = EditorGUILayout.BeginScrollView(scroll);
+            JobStatus status = JobRunner.Status;
+            bool busy = JobRunner.Busy;
+
+            EditorGUILayout.LabelField("Server", EditorStyles.boldLabel);
+            using (new EditorGUI.DisabledScope(busy))
+            {
+                address = EditorGUILayout.TextField(new GUIContent("Address", "host:port of `animgen serve`, or https://host:port"), address);
+                token = EditorGUILayout.PasswordField(new GUIContent("Token", "Bearer token when the server requires one"), token);
+            }
+            using (new EditorGUILayout.HorizontalScope())
+            {
+                GUILayout.FlexibleSpace();
+                if (LocalServer.Running)
+                {
+                    if (GUILayout.Button("Stop local server", GUILayout.Width(140))) LocalServer.Stop();
+                }
+                else if (GUILayout.Button(new GUIContent("Start local server", "Runs `animgen serve` from PATH"), GUILayout.Width(140)))
+                {
+                    notice = LocalServer.Start(address, token);
+                }
+            }
+
+            EditorGUILayout.Space();
+            EditorGUILayout.LabelField("Video", EditorStyles.boldLabel);
+            using (new EditorGUI.DisabledScope(busy))
+            {
+                VideoPickerGUI();
+                EditorGUILayout.Space();
+                EditorGUILayout.LabelField("Options", EditorStyles.boldLabel);
+                settings.Hands = EditorGUILayout.Toggle(new GUIContent("Hands", "Track hands and animate the finger bones"), settings.Hands);
+                settings.Smoothing = EditorGUILayout.Slider("Smoothing", settings.Smoothing, 0f, 1f);
+                settings.Trim = EditorGUILayout.Toggle("Trim", settings.Trim);
+                if (settings.Trim)
+                {
+                    EditorGUI.indentLevel++;
+                    settings.StartSeconds = EditorGUILayout.FloatField("Start (s)", settings.StartSeconds);
+                    settings.EndSeconds = EditorGUILayout.FloatField("End (s)", settings.EndSeconds);
+                    EditorGUI.indentLevel--;
+                }
+                settings.InPlace = EditorGUILayout.Toggle(new GUIContent("In place", "Remove horizontal motion"), settings.InPlace);
+                settings.Loop = EditorGUILayout.Toggle(new GUIContent("Loop", "Blend the end into the start"), settings.Loop);
+                settings.UseVideoFps = EditorGUILayout.Toggle("Video's frame rate", settings.UseVideoFps);
+                if (!settings.UseVideoFps) settings.Fps = EditorGUILayout.FloatField("Frame rate", settings.Fps);
+
+                EditorGUILayout.Space();
+                EditorGUILayout.LabelField("Output", EditorStyles.boldLabel);
+                target = (Animator)EditorGUILayout.ObjectField(new GUIContent("Target character", "A Humanoid character in the scene to preview on"),
+                    target, typeof(Animator), true);
+                if (target != null && (target.avatar == null || !target.avatar.isHuman))
+                    EditorGUILayout.HelpBox("The target's Animator needs a Humanoid Avatar.", MessageType.Warning);
+                using (new EditorGUILayout.HorizontalScope())
+                {
+                    outputFolder = EditorGUILayout.TextField("Folder", outputFolder);
+                    if (GUILayout.Button("...", GUILayout.Width(28))) PickOutputFolder();
+                }
+            }
+
+            foreach (string problem in settings.Problems()) EditorGUILayout.HelpBox(problem, MessageType.Error);
+
+            EditorGUILayout.Space();
+            using (new EditorGUILayout.HorizontalScope())
+            {
+                using (new EditorGUI.DisabledScope(busy || settings.Problems().Count > 0 || string.IsNullOrEmpty(videoPath)))
+                {
+                    if (GUILayout.Button("Generate", GUILayout.Height(26)))
+                    {
+                        SaveFields();
+                        preview.Stop();
+                        JobRunner.Generate(new JobRequest
+                        {
+                            Address = address, Token = token, VideoPath = videoPath, OutputFolder = outputFolder,
+                            Settings = settings.Serialize(),
+                        });
+                    }
+                }
+                using (new EditorGUI.DisabledScope(!(status.Phase == JobPhase.Uploading || status.NeedsWatching)))
+                {
+                    if (GUILayout.Button("Cancel", GUILayout.Height(26), GUILayout.Width(80))) JobRunner.Cancel();
+                }
+            }
+
+            Rect bar = GUILayoutUtility.GetRect(18, 18, "TextField");
+            EditorGUI.ProgressBar(bar, status.Progress, status.Phase == JobPhase.Failed ? "Failed" : status.Describe());
+            if (status.Phase == JobPhase.Failed) EditorGUILayout.HelpBox(status.Message, MessageType.Error);
+            foreach (string w in status.Warnings) EditorGUILayout.HelpBox(w, MessageType.Warning);
+            if (!string.IsNullOrEmpty(notice)) EditorGUILayout.HelpBox(notice, MessageType.Info);
+
+            AnimationClip clip = JobRunner.LastClip;
+            if (clip != null)
+            {
+                EditorGUILayout.Space();
+                EditorGUILayout.LabelField("Result", EditorStyles.boldLabel);
+                EditorGUILayout.ObjectField("Clip", clip, typeof(AnimationClip), false);
+                preview.OnGUI(clip, target);
+            }
+            EditorGUILayout.EndScrollView();
+            if (busy) Repaint();
+        }
+
+        void VideoPickerGUI()
+        {
+            // A VideoClip asset in the project, or any file on disk (Browse...), or drag and drop either.
+            VideoClip asset = null;
+            if (!string.IsNullOrEmpty(videoPath) && videoPath.StartsWith("Assets/")) asset = AssetDatabase.LoadAssetAtPath<VideoClip>(videoPath);
+            var picked = (VideoClip)EditorGUILayout.ObjectField("Video clip", asset, typeof(VideoClip), false);
+            if (picked != asset) videoPath = picked != null ? AssetDatabase.GetAssetPath(picked) : "";
+            using (new EditorGUILayout.HorizontalScope())
+            {
+                EditorGUILayout.TextField("File", videoPath);
+                if (GUILayout.Button("Browse", GUILayout.Width(60)))
+                {
+                    string file = EditorUtility.OpenFilePanelWithFilters("Video to animate", Path.GetDirectoryName(videoPath) ?? "",
+                        new[] { "Video", "mp4,mov,avi,mkv,webm,m4v,mpg,mpeg", "All files", "*" });
+                    if (!string.IsNullOrEmpty(file)) videoPath = file;
+                }
+            }
+            Rect drop = GUILayoutUtility.GetRect(0, 36, GUILayout.ExpandWidth(true));
+            GUI.Box(drop, "Drop a video here", EditorStyles.helpBox);
+            Event e = Event.current;
+            if ((e.type == EventType.DragUpdated || e.type == EventType.DragPerform) && drop.Contains(e.mousePosition))
+            {
+                string dropped = DroppedVideo();
+                DragAndDrop.visualMode = dropped != null ? DragAndDropVisualMode.Copy : DragAndDropVisualMode.Rejected;
+                if (e.type == EventType.DragPerform && dropped != null)
+                {
+                    DragAndDrop.AcceptDrag();
+                    videoPath = dropped;
+                }
+                e.Use();
+            }
+        }
+
+        static string DroppedVideo()
+        {
+            foreach (Object o in DragAndDrop.objectReferences)
+                if (o is VideoClip) return AssetDatabase.GetAssetPath(o);
+            foreach (string p in DragAndDrop.paths)
+                if (VideoUpload.LooksLikeVideo(p)) return p;
+            return null;
+        }
+
+        void PickOutputFolder()
+        {
+            string abs = EditorUtility.OpenFolderPanel("Folder for generated clips", Application.dataPath, "");
+            if (string.IsNullOrEmpty(abs)) return;
+            string project = Path.GetFullPath(Path.Combine(Application.dataPath, "..")).Replace('\\', '/');
+            abs = abs.Replace('\\', '/');
+            if (abs == project + "/Assets" || abs.StartsWith(project + "/Assets/")) outputFolder = abs.Substring(project.Length + 1);
+            else notice = "The output folder must be inside this project's Assets folder.";
+        }
+    }
+}

@@ -1,0 +1,279 @@
+// Runs one generation job for the Editor and keeps it alive across domain reloads: the job's status and
+// request live in SessionState; before scripts reload the watch stream is dropped, and afterwards
+// ([InitializeOnLoad]) WatchJob is re-attached to the same job id. The window only displays this state.
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using AnimGen.Core;
+using UnityEditor;
+using UnityEngine;
+using Proto = AnimGen.Protocol.V1;
+
+namespace AnimGen.Editor
+{
+    /// <summary>What the user asked for; JsonUtility-serializable for SessionState.</summary>
+    [Serializable]
+    internal sealed class JobRequest
+    {
+        public string Address = AnimGenConnection.DefaultAddress;
+        public string Token = "";
+        public string VideoPath = "";
+        public string OutputFolder = "Assets/AnimGen";
+        public string ClipName = "";
+        public string Settings = "";
+        public bool PendingImport;
+        public string ImportedClipPath = "";
+
+        public GenerateSettings GetSettings() { return GenerateSettings.Deserialize(Settings); }
+
+        public string ClipAssetPath()
+        {
+            string name = string.IsNullOrEmpty(ClipName) ? Path.GetFileNameWithoutExtension(VideoPath) : ClipName;
+            return OutputFolder.TrimEnd('/') + "/" + name + ".anim";
+        }
+    }
+
+    [InitializeOnLoad]
+    internal static class JobRunner
+    {
+        const string StatusKey = "AnimGen.JobStatus";
+        const string RequestKey = "AnimGen.JobRequest";
+
+        static JobStatus status;
+        static JobRequest request;
+        static CancellationTokenSource cts;
+        static bool reloading;
+        static readonly ConcurrentQueue<Action> mainThread = new ConcurrentQueue<Action>();
+
+        /// <summary>Raised on the main thread whenever Status changes.</summary>
+        public static event Action Changed;
+
+        public static JobStatus Status { get { return status; } }
+        public static JobRequest Request { get { return request; } }
+        public static AnimationClip LastClip { get; private set; }
+
+        static JobRunner()
+        {
+            status = JobStatus.Deserialize(SessionState.GetString(StatusKey, "")).AfterReload();
+            request = JsonUtility.FromJson<JobRequest>(SessionState.GetString(RequestKey, "{}")) ?? new JobRequest();
+            Save();
+            AssemblyReloadEvents.beforeAssemblyReload += OnBeforeReload;
+            EditorApplication.update += Pump;
+            if (!string.IsNullOrEmpty(request.ImportedClipPath))
+                LastClip = AssetDatabase.LoadAssetAtPath<AnimationClip>(request.ImportedClipPath);
+            if (status.NeedsWatching) EditorApplication.delayCall += () => Watch();
+            else if (status.Phase == JobPhase.Succeeded && request.PendingImport) EditorApplication.delayCall += () => Import();
+        }
+
+        public static bool Busy
+        {
+            get { return status.Phase == JobPhase.Uploading || status.Phase == JobPhase.Queued || status.Phase == JobPhase.Running || request.PendingImport; }
+        }
+
+        static void Save()
+        {
+            SessionState.SetString(StatusKey, status.Serialize());
+            SessionState.SetString(RequestKey, JsonUtility.ToJson(request));
+        }
+
+        static void Apply(JobUpdate u)
+        {
+            status = status.Apply(u);
+            Save();
+            if (Changed != null) Changed();
+        }
+
+        // Network callbacks arrive on thread-pool threads; Unity objects are touched only here, on the main thread.
+        static void Post(Action a) { mainThread.Enqueue(a); }
+
+        static void Pump()
+        {
+            Action a;
+            while (mainThread.TryDequeue(out a))
+            {
+                try { a(); }
+                catch (Exception e) { Debug.LogException(e); }
+            }
+        }
+
+        static void OnBeforeReload()
+        {
+            reloading = true;
+            Save();
+            if (cts != null) cts.Cancel();
+        }
+
+        /// <summary>Upload the video, start the job and watch it; the clip is imported when it succeeds.</summary>
+        public static void Generate(JobRequest r)
+        {
+            if (Busy) return;
+            request = r;
+            request.PendingImport = false;
+            LastClip = null;
+            request.ImportedClipPath = "";
+            string problem = VideoUpload.Check(r.VideoPath, 0);
+            var problems = r.GetSettings().Problems();
+            if (problem == null && problems.Count > 0) problem = problems[0];
+            Apply(new JobUpdate { Kind = JobUpdateKind.Reset });
+            Apply(new JobUpdate { Kind = JobUpdateKind.UploadStarted, Message = r.VideoPath });
+            if (problem != null)
+            {
+                Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = problem });
+                return;
+            }
+            cts = new CancellationTokenSource();
+            var token = cts.Token;
+            var options = ProtoConvert.ToOptions(r.GetSettings());
+            Task.Run(async () =>
+            {
+                using (var c = new AnimGenConnection(r.Address, r.Token))
+                {
+                    try
+                    {
+                        string uploadId = await c.UploadAsync(Path.GetFullPath(r.VideoPath),
+                            p => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.UploadProgress, Progress = p })), token);
+                        Proto.Job job = await c.StartJobAsync(uploadId, options, token);
+                        Post(() =>
+                        {
+                            Apply(new JobUpdate { Kind = JobUpdateKind.JobStarted, JobId = job.JobId, UploadId = uploadId });
+                            Watch();
+                        });
+                    }
+                    catch (Exception e)
+                    {
+                        string message = c.Describe(e);
+                        Post(() => Apply(token.IsCancellationRequested
+                            ? new JobUpdate { Kind = JobUpdateKind.Cancelled }
+                            : new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message }));
+                    }
+                }
+            });
+        }
+
+        /// <summary>(Re-)attach WatchJob to the current job.</summary>
+        public static void Watch()
+        {
+            if (!status.NeedsWatching) return;
+            if (cts != null) cts.Cancel();
+            cts = new CancellationTokenSource();
+            var token = cts.Token;
+            string jobId = status.JobId;
+            var r = request;
+            Task.Run(async () =>
+            {
+                using (var c = new AnimGenConnection(r.Address, r.Token))
+                {
+                    try
+                    {
+                        await c.WatchAsync(jobId, e =>
+                        {
+                            var u = ProtoConvert.ToUpdate(e);
+                            Post(() => Apply(u));
+                        }, token);
+                        Post(() =>
+                        {
+                            if (status.JobId != jobId || token.IsCancellationRequested) return;
+                            if (status.Phase == JobPhase.Succeeded) Import();
+                            else if (status.NeedsWatching)
+                                Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = "The server ended the job's event stream before the job finished." });
+                        });
+                    }
+                    catch (Exception e)
+                    {
+                        if (token.IsCancellationRequested && reloading) return; // re-attached after the reload
+                        string message = c.Describe(e);
+                        Post(() => { if (!token.IsCancellationRequested) Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message }); });
+                    }
+                }
+            });
+        }
+
+        public static void Cancel()
+        {
+            if (status.Phase == JobPhase.Uploading)
+            {
+                if (cts != null) cts.Cancel();
+                return;
+            }
+            if (!status.NeedsWatching) return;
+            string jobId = status.JobId;
+            var r = request;
+            Task.Run(async () =>
+            {
+                using (var c = new AnimGenConnection(r.Address, r.Token))
+                {
+                    try { await c.CancelAsync(jobId, CancellationToken.None); } // the watch stream reports Cancelled
+                    catch (Exception e)
+                    {
+                        string message = c.Describe(e);
+                        Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message }));
+                    }
+                }
+            });
+        }
+
+        public static void Dismiss()
+        {
+            if (Busy) return;
+            Apply(new JobUpdate { Kind = JobUpdateKind.Reset });
+        }
+
+        /// <summary>Fetch the result and build, save and select the clip.</summary>
+        static void Import()
+        {
+            request.PendingImport = true;
+            Save();
+            string jobId = status.JobId;
+            var r = request;
+            Task.Run(async () =>
+            {
+                using (var c = new AnimGenConnection(r.Address, r.Token))
+                {
+                    try
+                    {
+                        JobResult result = await c.GetResultAsync(jobId, new[] { Proto.OutputFormat.Json }, CancellationToken.None);
+                        HumanoidClipData data = ProtoConvert.ToClipData(result.Clip);
+                        Post(() => Finish(data, r));
+                    }
+                    catch (Exception e)
+                    {
+                        string message = c.Describe(e);
+                        Post(() =>
+                        {
+                            request.PendingImport = false;
+                            status = new JobStatus { Phase = JobPhase.Failed, JobId = jobId, Message = "Fetching the result failed: " + message };
+                            Save();
+                            if (Changed != null) Changed();
+                        });
+                    }
+                }
+            });
+        }
+
+        static void Finish(HumanoidClipData data, JobRequest r)
+        {
+            try
+            {
+                var settings = r.GetSettings();
+                if (!string.IsNullOrEmpty(r.ClipName)) data.Name = r.ClipName;
+                else data.Name = Path.GetFileNameWithoutExtension(r.VideoPath);
+                AnimationClip anim = HumanoidClipBuilder.Build(data, new ClipBuildOptions { Loop = settings.Loop, InPlace = settings.InPlace });
+                string path = r.ClipAssetPath(); // replaced in place: references to an earlier take stay valid
+                LastClip = HumanoidClipBuilder.Save(anim, path);
+                request.ImportedClipPath = AssetDatabase.GetAssetPath(LastClip);
+                EditorGUIUtility.PingObject(LastClip);
+                Debug.Log("AnimGen: saved " + request.ImportedClipPath + " (" + data.FrameCount + " frames at " + data.FrameRate + " fps)");
+            }
+            catch (Exception e)
+            {
+                status = new JobStatus { Phase = JobPhase.Failed, JobId = status.JobId, Message = "Building the clip failed: " + e.Message };
+                Debug.LogException(e);
+            }
+            request.PendingImport = false;
+            Save();
+            if (Changed != null) Changed();
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// "Start local server": runs `animgen serve` from PATH (pip install animgen puts it there) for this Editor session.
+using System;
+using System.Diagnostics;
+using System.IO;
+using Debug = UnityEngine.Debug;
+
+namespace AnimGen.Editor
+{
+    internal static class LocalServer
+    {
+        static Process process;
+
+        public static bool Running { get { return process != null && !process.HasExited; } }
+
+        /// <summary>The animgen executable on PATH, or null.</summary>
+        public static string FindExecutable()
+        {
+            string path = Environment.GetEnvironmentVariable("PATH") ?? "";
+            string[] names = Environment.OSVersion.Platform == PlatformID.Win32NT
+                ? new[] { "animgen.exe", "animgen.cmd", "animgen.bat" } : new[] { "animgen" };
+            foreach (string dir in path.Split(Path.PathSeparator))
+            {
+                if (dir.Length == 0) continue;
+                foreach (string name in names)
+                {
+                    string candidate = Path.Combine(dir.Trim('"'), name);
+                    if (File.Exists(candidate)) return candidate;
+                }
+            }
+            return null;
+        }
+
+        /// <summary>Starts the server on the address's port; returns null or a one-line reason it could not.</summary>
+        public static string Start(string address, string token)
+        {
+            if (Running) return null;
+            string exe = FindExecutable();
+            if (exe == null) return "`animgen` is not on PATH: install it with `pip install animgen` (see the package README), or start a server yourself.";
+            int port = 50051;
+            int colon = (address ?? "").LastIndexOf(':');
+            if (colon >= 0) int.TryParse(address.Substring(colon + 1), out port);
+            var info = new ProcessStartInfo(exe, "serve --port " + port)
+            {
+                UseShellExecute = false,
+                CreateNoWindow = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            // The token goes through the environment, not the command line that other users can list.
+            if (!string.IsNullOrEmpty(token)) info.EnvironmentVariables["ANIMGEN_TOKEN"] = token;
+            try
+            {
+                process = Process.Start(info);
+                process.OutputDataReceived += (s, e) => { if (e.Data != null) Debug.Log("animgen serve: " + e.Data); };
+                process.ErrorDataReceived += (s, e) => { if (e.Data != null) Debug.Log("animgen serve: " + e.Data); };
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
+                return null;
+            }
+            catch (Exception e)
+            {
+                return "Could not start " + exe + ": " + e.Message;
+            }
+        }
+
+        public static void Stop()
+        {
+            if (!Running) return;
+            try { process.Kill(); } catch (InvalidOperationException) { }
+            process = null;
+        }
+    }
+}

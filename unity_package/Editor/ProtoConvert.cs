@@ -1,0 +1,100 @@
+// Between the wire types (AnimGen.Protocol.V1, internal, generated) and the engine-free AnimGen.Core types.
+using System.Linq;
+using AnimGen.Core;
+using Proto = AnimGen.Protocol.V1;
+
+namespace AnimGen.Editor
+{
+    internal static class ProtoConvert
+    {
+        public static HumanoidClipData ToClipData(Proto.HumanoidClip clip)
+        {
+            var c = new HumanoidClipData
+            {
+                Name = string.IsNullOrEmpty(clip.Name) ? "clip" : clip.Name,
+                BoneNames = clip.Bones.Select(b => b.Name).ToArray(),
+                Parents = clip.Bones.Select(b => b.Parent).ToArray(),
+                RestOffsets = clip.Bones.SelectMany(b => b.RestOffset == null
+                    ? new float[3] : new[] { b.RestOffset.X, b.RestOffset.Y, b.RestOffset.Z }).ToArray(),
+                FrameRate = clip.FrameRate,
+                FrameCount = clip.FrameCount,
+                HipsPositions = clip.HipsPositions.ToArray(),
+                Rotations = clip.Rotations.ToArray(),
+                LeftFootContact = clip.LeftFootContact.ToArray(),
+                RightFootContact = clip.RightFootContact.ToArray(),
+                Confidence = clip.Confidence.ToArray(),
+                RootMotion = clip.RootMotion.ToArray(),
+            };
+            foreach (var kv in clip.Metadata) c.Metadata[kv.Key] = kv.Value;
+            c.Validate();
+            return c;
+        }
+
+        public static Proto.GenerateOptions ToOptions(GenerateSettings s)
+        {
+            var o = new Proto.GenerateOptions
+            {
+                Hands = s.Hands,
+                Smoothing = s.Smoothing,
+                InPlace = s.InPlace,
+                Loop = s.Loop,
+            };
+            if (s.Trim)
+            {
+                o.StartSeconds = s.StartSeconds;
+                o.EndSeconds = s.EndSeconds;
+            }
+            if (!s.UseVideoFps) o.Fps = s.Fps;
+            // The clip message is all the Editor needs; the GLB comes along for users who want the file.
+            o.Formats.Add(Proto.OutputFormat.Json);
+            return o;
+        }
+
+        public static JobUpdate ToUpdate(Proto.JobEvent e)
+        {
+            var u = new JobUpdate
+            {
+                JobId = e.JobId,
+                Stage = e.Stage,
+                Progress = e.Progress,
+                Message = e.Message,
+            };
+            switch (e.Type)
+            {
+                case Proto.EventType.State: u.Kind = JobUpdateKind.ServerState; break;
+                case Proto.EventType.Queued: u.Kind = JobUpdateKind.Queued; break;
+                case Proto.EventType.StageStarted: u.Kind = JobUpdateKind.StageStarted; break;
+                case Proto.EventType.StageProgress: u.Kind = JobUpdateKind.StageProgress; break;
+                case Proto.EventType.StageFinished: u.Kind = JobUpdateKind.StageFinished; break;
+                case Proto.EventType.Warning: u.Kind = JobUpdateKind.Warning; break;
+                case Proto.EventType.Done: u.Kind = JobUpdateKind.Done; break;
+                case Proto.EventType.Failed: u.Kind = JobUpdateKind.Failed; break;
+                case Proto.EventType.Cancelled: u.Kind = JobUpdateKind.Cancelled; break;
+                case Proto.EventType.Interrupted: u.Kind = JobUpdateKind.Interrupted; break;
+                default: u.Kind = JobUpdateKind.ServerState; break;
+            }
+            if (e.Job != null)
+            {
+                u.State = ToState(e.Job.State);
+                if (string.IsNullOrEmpty(u.Stage)) u.Stage = e.Job.Stage;
+                if (u.Kind == JobUpdateKind.ServerState) u.Progress = e.Job.Progress;
+                if (string.IsNullOrEmpty(u.Message) && !string.IsNullOrEmpty(e.Job.Error)) u.Message = e.Job.Error;
+            }
+            return u;
+        }
+
+        public static ServerJobState ToState(Proto.JobState s)
+        {
+            switch (s)
+            {
+                case Proto.JobState.Queued: return ServerJobState.Queued;
+                case Proto.JobState.Running: return ServerJobState.Running;
+                case Proto.JobState.Succeeded: return ServerJobState.Succeeded;
+                case Proto.JobState.Failed: return ServerJobState.Failed;
+                case Proto.JobState.Cancelled: return ServerJobState.Cancelled;
+                case Proto.JobState.Interrupted: return ServerJobState.Interrupted;
+                default: return ServerJobState.Unspecified;
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using NUnit.Framework;
+
+namespace AnimGen.Core.Tests
+{
+    [TestFixture]
+    public class ClipDataTests
+    {
+        // The fixture is written by the Python side (tests/test_unity_package.py --write-fixture).
+        internal static string FixturePath()
+        {
+            string env = Environment.GetEnvironmentVariable("ANIMGEN_FIXTURE_CLIP");
+            if (!string.IsNullOrEmpty(env)) return env;
+            // In Unity the package's files resolve through the Packages/ virtual folder.
+            return Path.GetFullPath("Packages/com.animgen.generator/Tests/Editor/Fixtures/walk.json");
+        }
+
+        static HumanoidClipData Fixture()
+        {
+            string path = FixturePath();
+            if (!File.Exists(path)) Assert.Fail("fixture clip not found at " + path + " (set ANIMGEN_FIXTURE_CLIP)");
+            return HumanoidClipData.FromJson(File.ReadAllText(path));
+        }
+
+        static float[] Floats(string json)
+        {
+            var list = (List<object>)Json.Parse(json);
+            var f = new float[list.Count];
+            for (int i = 0; i < f.Length; i++) f[i] = (float)(double)list[i];
+            return f;
+        }
+
+        [Test]
+        public void FixtureClipDecodesAndMatchesPythonForwardKinematics()
+        {
+            var clip = Fixture();
+            Assert.AreEqual("walk", clip.Name);
+            Assert.AreEqual(22, clip.BoneCount);
+            Assert.AreEqual(30, clip.FrameCount);
+            Assert.AreEqual(30f, clip.FrameRate);
+            Assert.AreEqual(1f, clip.Duration);
+            Assert.AreEqual("Hips", clip.BoneNames[0]);
+            Assert.AreEqual(-1, clip.Parents[0]);
+            Assert.AreEqual(clip.BoneIndex("LeftUpperArm"), clip.Parents[clip.BoneIndex("LeftLowerArm")]);
+            foreach (int frame in new[] { 0, 15 })
+            {
+                float[] expected = Floats(clip.Metadata["test.world_positions_frame" + frame]);
+                Vec3[] world = clip.WorldPositions(frame);
+                Assert.AreEqual(expected.Length, world.Length * 3);
+                for (int b = 0; b < world.Length; b++)
+                {
+                    Assert.That(world[b].X, Is.EqualTo(expected[b * 3]).Within(2e-5f), clip.BoneNames[b] + " x, frame " + frame);
+                    Assert.That(world[b].Y, Is.EqualTo(expected[b * 3 + 1]).Within(2e-5f), clip.BoneNames[b] + " y, frame " + frame);
+                    Assert.That(world[b].Z, Is.EqualTo(expected[b * 3 + 2]).Within(2e-5f), clip.BoneNames[b] + " z, frame " + frame);
+                }
+            }
+        }
+
+        [Test]
+        public void PerBoneAccessFollowsTheFrameMajorLayout()
+        {
+            var clip = Fixture();
+            int b = clip.BoneIndex("LeftUpperLeg");
+            Quat q = clip.Rotation(7, b);
+            int i = (7 * clip.BoneCount + b) * 4;
+            Assert.AreEqual(new Quat(clip.Rotations[i], clip.Rotations[i + 1], clip.Rotations[i + 2], clip.Rotations[i + 3]), q);
+            // Frame 7 is a quarter cycle: the left leg swings back (about +X by -25 degrees).
+            Assert.That(Quat.AngleBetween(Quat.AngleAxis(-25f, new Vec3(1, 0, 0)), q), Is.LessThan(0.2f));
+            Assert.That(Math.Abs(q.Norm - 1f), Is.LessThan(1e-6f));
+            Assert.AreEqual(0.9f, clip.BoneConfidence(7, b), 1e-6f);
+            Assert.IsFalse(clip.LeftFootContact[7]);
+            Assert.IsTrue(clip.RightFootContact[7]);
+        }
+
+        [Test]
+        public void UnityViewOfTheClipMirrorsX()
+        {
+            var clip = Fixture();
+            int hand = clip.BoneIndex("LeftUpperArm");
+            Assert.AreEqual(-clip.RestOffset(hand).X, clip.UnityRestOffset(hand).X);
+            Vec3 hips = clip.HipsPosition(10);
+            Assert.AreEqual(new Vec3(-hips.X, hips.Y, hips.Z), clip.UnityHipsPosition(10));
+            Quat r = clip.Rotation(10, hand);
+            Assert.AreEqual(new Quat(r.X, -r.Y, -r.Z, r.W), clip.UnityRotation(10, hand));
+            // The hips walk forward, +Z, in both spaces.
+            Assert.That(clip.UnityHipsPosition(29).Z - clip.UnityHipsPosition(0).Z, Is.EqualTo(1.16f).Within(1e-4f));
+        }
+
+        [Test]
+        public void RestPoseFromTheDefaultSkeletonIsATPose()
+        {
+            var clip = Fixture();
+            // Build a rest-pose copy: identity rotations, hips at the rest offset.
+            var rest = HumanoidClipData.FromJson(File.ReadAllText(FixturePath()));
+            for (int i = 0; i < rest.Rotations.Length; i++) rest.Rotations[i] = (i % 4 == 3) ? 1f : 0f;
+            for (int t = 0; t < rest.FrameCount; t++)
+                for (int c = 0; c < 3; c++) rest.HipsPositions[t * 3 + c] = rest.RestOffsets[c];
+            Vec3[] p = rest.WorldPositions(0);
+            Vec3 leftHand = p[clip.BoneIndex("LeftHand")], rightHand = p[clip.BoneIndex("RightHand")];
+            Assert.That(leftHand.X, Is.EqualTo(0.70f).Within(1e-5f)); // 0.03 + 0.14 + 0.28 + 0.25: arm along +X
+            Assert.That(rightHand.X, Is.EqualTo(-0.70f).Within(1e-5f));
+            Assert.That(leftHand.Y, Is.EqualTo(p[clip.BoneIndex("LeftShoulder")].Y).Within(1e-6f));
+            Assert.That(p[clip.BoneIndex("LeftToes")].Z, Is.GreaterThan(0.1f)); // feet forward
+        }
+
+        [Test]
+        public void BadClipsGetMessagesNamingTheProblem()
+        {
+            string good = File.ReadAllText(FixturePath());
+            var e = Assert.Throws<FormatException>(() => HumanoidClipData.FromJson(good.Replace("animgen.HumanoidClip/1", "other/2")));
+            StringAssert.Contains("not a HumanoidClip JSON", e.Message);
+            e = Assert.Throws<FormatException>(() => HumanoidClipData.FromJson(good.Replace("\"LeftFoot\"", "\"LeftWing\"")));
+            StringAssert.Contains("LeftWing", e.Message);
+            e = Assert.Throws<FormatException>(() => HumanoidClipData.FromJson(good.Substring(0, good.Length / 2)));
+            StringAssert.Contains("invalid JSON", e.Message);
+            var clip = HumanoidClipData.FromJson(good);
+            clip.Rotations = new float[clip.Rotations.Length - 4];
+            e = Assert.Throws<FormatException>(() => clip.Validate());
+            StringAssert.Contains("rotations", e.Message);
+        }
+
+        [Test]
+        public void JsonReadsWhatPythonWrites()
+        {
+            var d = (Dictionary<string, object>)Json.Parse("{\"a\": [1, -2.5e-3, 0.1], \"b\": {\"c\": null, \"d\": true}, \"e\": \"\\u00e9\\n\"}");
+            var a = (List<object>)d["a"];
+            Assert.AreEqual(1.0, a[0]);
+            Assert.AreEqual(-0.0025, a[1]);
+            Assert.AreEqual(0.1, a[2]);
+            Assert.IsNull(((Dictionary<string, object>)d["b"])["c"]);
+            Assert.AreEqual("\u00e9\n", d["e"]);
+        }
+
+        [Test]
+        public void UploadChunksAndHash()
+        {
+            var chunks = VideoUpload.Chunks(2 * VideoUpload.ChunkBytes + 5);
+            Assert.AreEqual(3, chunks.Count);
+            Assert.AreEqual(2L * VideoUpload.ChunkBytes, chunks[2].Key);
+            Assert.AreEqual(5, chunks[2].Value);
+            Assert.AreEqual(0, VideoUpload.Chunks(0).Count);
+            using (var s = new MemoryStream(Encoding.ASCII.GetBytes("abc")))
+                Assert.AreEqual("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", VideoUpload.Sha256Hex(s));
+            Assert.IsTrue(VideoUpload.LooksLikeVideo("Assets/clip.MP4"));
+            Assert.IsFalse(VideoUpload.LooksLikeVideo("Assets/clip.fbx"));
+            StringAssert.StartsWith("Video not found", VideoUpload.Check("/no/such/file.mp4", 0));
+        }
+    }
+}

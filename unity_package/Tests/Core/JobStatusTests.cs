@@ -1,0 +1,233 @@
+using System.Collections.Generic;
+using NUnit.Framework;
+
+namespace AnimGen.Core.Tests
+{
+    [TestFixture]
+    public class JobStatusTests
+    {
+        static JobUpdate U(JobUpdateKind kind, string stage = null, float progress = 0f, string message = null, string jobId = null)
+        {
+            return new JobUpdate { Kind = kind, Stage = stage, Progress = progress, Message = message, JobId = jobId };
+        }
+
+        static JobStatus Started()
+        {
+            return new JobStatus()
+                .Apply(U(JobUpdateKind.UploadStarted, message: "Assets/Videos/run.mp4"))
+                .Apply(U(JobUpdateKind.UploadProgress, progress: 0.5f))
+                .Apply(new JobUpdate { Kind = JobUpdateKind.JobStarted, JobId = "job-1", UploadId = "up-1" });
+        }
+
+        [Test]
+        public void UploadThenStartQueuesTheJob()
+        {
+            var s = new JobStatus().Apply(U(JobUpdateKind.UploadStarted, message: "a.mp4"));
+            Assert.AreEqual(JobPhase.Uploading, s.Phase);
+            s = s.Apply(U(JobUpdateKind.UploadProgress, progress: 0.25f));
+            Assert.AreEqual(0.25f, s.Progress);
+            Assert.AreEqual("Uploading 25%", s.Describe());
+            s = s.Apply(new JobUpdate { Kind = JobUpdateKind.JobStarted, JobId = "job-1", UploadId = "up-1" });
+            Assert.AreEqual(JobPhase.Queued, s.Phase);
+            Assert.AreEqual("job-1", s.JobId);
+            Assert.AreEqual(0f, s.Progress);
+            Assert.IsTrue(s.NeedsWatching);
+        }
+
+        [Test]
+        public void ServerEventsDriveRunningToSucceeded()
+        {
+            var s = Started()
+                .Apply(U(JobUpdateKind.StageStarted, "pose", 0.05f))
+                .Apply(U(JobUpdateKind.StageProgress, "pose", 0.40f));
+            Assert.AreEqual(JobPhase.Running, s.Phase);
+            Assert.AreEqual("pose", s.Stage);
+            Assert.AreEqual("Pose 40%", s.Describe());
+            s = s.Apply(U(JobUpdateKind.Warning, message: "hands not found in 30% of frames"));
+            s = s.Apply(U(JobUpdateKind.StageStarted, "export", 0.9f)).Apply(U(JobUpdateKind.Done));
+            Assert.AreEqual(JobPhase.Succeeded, s.Phase);
+            Assert.AreEqual(1f, s.Progress);
+            Assert.AreEqual(1, s.Warnings.Count);
+            Assert.IsTrue(s.IsTerminal);
+            Assert.IsFalse(s.NeedsWatching);
+        }
+
+        [Test]
+        public void ProgressNeverGoesBackwardsAndIsClamped()
+        {
+            var s = Started().Apply(U(JobUpdateKind.StageProgress, "pose", 0.6f)).Apply(U(JobUpdateKind.StageProgress, "pose", 0.3f));
+            Assert.AreEqual(0.6f, s.Progress);
+            s = s.Apply(U(JobUpdateKind.StageProgress, "pose", 7f));
+            Assert.AreEqual(1f, s.Progress);
+        }
+
+        [Test]
+        public void FailureKeepsTheServerMessage()
+        {
+            var s = Started().Apply(U(JobUpdateKind.Failed, message: "no person found in the video"));
+            Assert.AreEqual(JobPhase.Failed, s.Phase);
+            Assert.AreEqual("Failed: no person found in the video", s.Describe());
+        }
+
+        [Test]
+        public void InterruptedBecomesFailedWithAdvice()
+        {
+            var s = Started().Apply(U(JobUpdateKind.StageStarted, "pose")).Apply(U(JobUpdateKind.Interrupted));
+            Assert.AreEqual(JobPhase.Failed, s.Phase);
+            Assert.AreEqual(JobStatus.InterruptedMessage, s.Message);
+        }
+
+        [Test]
+        public void CancelledIsTerminalAndIgnoresLateEvents()
+        {
+            var s = Started().Apply(U(JobUpdateKind.Cancelled));
+            Assert.AreEqual(JobPhase.Cancelled, s.Phase);
+            var late = s.Apply(U(JobUpdateKind.StageProgress, "pose", 0.9f)).Apply(U(JobUpdateKind.Done));
+            Assert.AreEqual(JobPhase.Cancelled, late.Phase);
+            Assert.AreEqual(0f, late.Progress);
+        }
+
+        [Test]
+        public void AnUploadCanBeCancelled()
+        {
+            var s = new JobStatus().Apply(U(JobUpdateKind.UploadStarted, message: "a.mp4")).Apply(U(JobUpdateKind.Cancelled));
+            Assert.AreEqual(JobPhase.Cancelled, s.Phase);
+            Assert.AreEqual(JobPhase.Cancelled, s.Apply(new JobUpdate { Kind = JobUpdateKind.JobStarted, JobId = "late" }).Phase);
+        }
+
+        [Test]
+        public void EventsBeforeAJobExistAreIgnored()
+        {
+            var s = new JobStatus().Apply(U(JobUpdateKind.Done)).Apply(U(JobUpdateKind.StageStarted, "pose"));
+            Assert.AreEqual(JobPhase.Idle, s.Phase);
+            s = new JobStatus().Apply(U(JobUpdateKind.ClientError, message: "x"));
+            Assert.AreEqual(JobPhase.Idle, s.Phase);
+        }
+
+        [Test]
+        public void EventsOfAnotherJobAreIgnored()
+        {
+            var s = Started().Apply(U(JobUpdateKind.Done, jobId: "job-2"));
+            Assert.AreEqual(JobPhase.Queued, s.Phase);
+        }
+
+        [Test]
+        public void ClientErrorFailsAnUpload()
+        {
+            var s = new JobStatus().Apply(U(JobUpdateKind.UploadStarted, message: "a.mp4"))
+                .Apply(U(JobUpdateKind.ClientError, message: "cannot reach the AnimGen server at localhost:50051"));
+            Assert.AreEqual(JobPhase.Failed, s.Phase);
+            Assert.AreEqual("cannot reach the AnimGen server at localhost:50051", s.Message);
+        }
+
+        [Test]
+        public void ANewUploadIsRefusedWhileAJobRuns()
+        {
+            var s = Started().Apply(U(JobUpdateKind.UploadStarted, message: "b.mp4"));
+            Assert.AreEqual(JobPhase.Queued, s.Phase);
+            Assert.AreEqual("Assets/Videos/run.mp4", s.VideoPath);
+            s = s.Apply(U(JobUpdateKind.Done)).Apply(U(JobUpdateKind.UploadStarted, message: "b.mp4"));
+            Assert.AreEqual(JobPhase.Uploading, s.Phase);
+            Assert.AreEqual("", s.JobId);
+        }
+
+        [TestCase(ServerJobState.Queued, JobPhase.Queued)]
+        [TestCase(ServerJobState.Running, JobPhase.Running)]
+        [TestCase(ServerJobState.Succeeded, JobPhase.Succeeded)]
+        [TestCase(ServerJobState.Failed, JobPhase.Failed)]
+        [TestCase(ServerJobState.Cancelled, JobPhase.Cancelled)]
+        [TestCase(ServerJobState.Interrupted, JobPhase.Failed)]
+        public void ReattachTakesTheServersState(ServerJobState server, JobPhase expected)
+        {
+            // After a domain reload the first WatchJob event carries the job's state, whatever we believed.
+            var s = Started().Apply(new JobUpdate { Kind = JobUpdateKind.ServerState, State = server, JobId = "job-1", Stage = "refine", Progress = 0.7f, Message = "boom" });
+            Assert.AreEqual(expected, s.Phase);
+        }
+
+        [Test]
+        public void SerializedStatusRoundTrips()
+        {
+            var s = Started().Apply(U(JobUpdateKind.StageProgress, "generate", 0.123456789f))
+                .Apply(U(JobUpdateKind.Warning, message: "quote \" backslash \\ newline \n unicode \u00e9"));
+            string text = s.Serialize();
+            var back = JobStatus.Deserialize(text);
+            Assert.AreEqual(s.Phase, back.Phase);
+            Assert.AreEqual(s.JobId, back.JobId);
+            Assert.AreEqual(s.UploadId, back.UploadId);
+            Assert.AreEqual(s.VideoPath, back.VideoPath);
+            Assert.AreEqual(s.Stage, back.Stage);
+            Assert.AreEqual(s.Progress, back.Progress); // exact: floats are written with G9
+            Assert.AreEqual(s.Warnings, back.Warnings);
+            Assert.AreEqual(text, back.Serialize());
+            Assert.IsTrue(back.NeedsWatching);
+        }
+
+        [Test]
+        public void UnreadableStateGivesIdle()
+        {
+            Assert.AreEqual(JobPhase.Idle, JobStatus.Deserialize("").Phase);
+            Assert.AreEqual(JobPhase.Idle, JobStatus.Deserialize("{not json").Phase);
+            Assert.AreEqual(JobPhase.Idle, JobStatus.Deserialize("{\"phase\":\"Exploded\"}").Phase);
+        }
+
+        [Test]
+        public void AfterReloadAnUploadFailsButAJobKeepsRunning()
+        {
+            var uploading = new JobStatus().Apply(U(JobUpdateKind.UploadStarted, message: "a.mp4"));
+            Assert.AreEqual(JobPhase.Failed, uploading.AfterReload().Phase);
+            Assert.AreEqual(JobStatus.UploadInterruptedMessage, uploading.AfterReload().Message);
+            var running = Started().Apply(U(JobUpdateKind.StageStarted, "pose", 0.2f));
+            Assert.AreEqual(JobPhase.Running, JobStatus.Deserialize(running.Serialize()).AfterReload().Phase);
+        }
+
+        [Test]
+        public void SettingsValidateAndRoundTrip()
+        {
+            var g = new GenerateSettings { Smoothing = 1.5f, Trim = true, StartSeconds = 3f, EndSeconds = 2f, UseVideoFps = false, Fps = 0f };
+            List<string> problems = g.Problems();
+            Assert.AreEqual(3, problems.Count, string.Join("\n", problems.ToArray()));
+            StringAssert.StartsWith("Smoothing", problems[0]);
+            StringAssert.StartsWith("Trim end", problems[1]);
+            StringAssert.StartsWith("Frame rate", problems[2]);
+            var ok = new GenerateSettings { Hands = true, Smoothing = 0.3f, Loop = true, InPlace = true, UseVideoFps = false, Fps = 24f };
+            Assert.AreEqual(0, ok.Problems().Count);
+            var back = GenerateSettings.Deserialize(ok.Serialize());
+            Assert.AreEqual(ok.Serialize(), back.Serialize());
+            Assert.IsTrue(back.Hands && back.Loop && back.InPlace && !back.UseVideoFps);
+            Assert.AreEqual(24f, back.Fps);
+        }
+    }
+}
+
+namespace AnimGen.Core.Tests
+{
+    [TestFixture]
+    public class BatchArgumentsTests
+    {
+        [Test]
+        public void ParsesTheCiArguments()
+        {
+            var a = BatchArguments.Parse(new[] { "-batchmode", "-projectPath", "/p", "-executeMethod", "AnimGen.Editor.BatchGenerate.Run",
+                "-animgenInput", "Videos", "-animgenOutput", "Assets/Clips/", "-animgenServer", "build:6000", "-animgenLoop", "-animgenFps", "24" }, "env-token");
+            Assert.AreEqual("Videos", a.InputFolder);
+            Assert.AreEqual("Assets/Clips", a.OutputFolder);
+            Assert.AreEqual("build:6000", a.Server);
+            Assert.AreEqual("env-token", a.Token);
+            Assert.IsTrue(a.Settings.Loop);
+            Assert.IsFalse(a.Settings.UseVideoFps);
+            Assert.AreEqual(24f, a.Settings.Fps);
+        }
+
+        [TestCase(new string[0], "-animgenInput DIR is required")]
+        [TestCase(new[] { "-animgenInput" }, "-animgenInput needs a value")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenOutput", "/tmp/x" }, "-animgenOutput must be a folder under Assets/")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenFps", "fast" }, "-animgenFps needs a number")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenSmoothing", "3" }, "Smoothing must be between 0 and 1")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenSpeed", "2" }, "unknown argument -animgenSpeed")]
+        public void BadArgumentsAreNamed(string[] args, string message)
+        {
+            var e = Assert.Throws<System.ArgumentException>(() => BatchArguments.Parse(args, null));
+            StringAssert.StartsWith(message, e.Message);
+        }
+    }
+}

@@ -1,0 +1,379 @@
+#include "AnimGenClient.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "ProtoIncludes.h"
+
+namespace animgen {
+namespace fs = std::filesystem;
+namespace pb = ::animgen::v1;
+
+namespace {
+
+Status FromGrpc(const grpc::Status& s) { return {int(s.error_code()), s.error_message()}; }
+
+Vec3 FromProto(const pb::Vector3& v) { return {v.x(), v.y(), v.z()}; }
+void ToProto(const Vec3& v, pb::Vector3* out) {
+    out->set_x(float(v.x));
+    out->set_y(float(v.y));
+    out->set_z(float(v.z));
+}
+
+JobInfo FromProto(const pb::Job& j) {
+    JobInfo o;
+    o.jobId = j.job_id();
+    o.uploadId = j.upload_id();
+    o.videoName = j.video_name();
+    o.state = JobState(int(j.state()));
+    o.stage = j.stage();
+    o.progress = j.progress();
+    o.error = j.error();
+    o.createdUnixMs = j.created_unix_ms();
+    o.updatedUnixMs = j.updated_unix_ms();
+    o.cached = j.cached();
+    return o;
+}
+
+void ToProto(const GenerateOptions& o, pb::GenerateOptions* p) {
+    p->set_hands(o.hands);
+    if (o.smoothing) p->set_smoothing(*o.smoothing);
+    if (o.startSeconds) p->set_start_seconds(*o.startSeconds);
+    if (o.endSeconds) p->set_end_seconds(*o.endSeconds);
+    if (o.fps) p->set_fps(*o.fps);
+    p->set_generator(pb::Generator(int(o.generator)));
+    for (OutputFormat f : o.formats) p->add_formats(pb::OutputFormat(int(f)));
+    p->set_in_place(o.inPlace);
+    p->set_loop(o.loop);
+    p->set_mirror(o.mirror);
+    if (o.speed) p->set_speed(*o.speed);
+    p->set_face_forward(o.faceForward);
+    if (o.footLock) p->set_foot_lock(*o.footLock);
+    if (o.keyframeToleranceDegrees) p->set_keyframe_tolerance_degrees(*o.keyframeToleranceDegrees);
+    if (o.keyframeToleranceMm) p->set_keyframe_tolerance_mm(*o.keyframeToleranceMm);
+    if (!o.target.bones.empty()) {
+        pb::TargetSkeleton* t = p->mutable_target();
+        t->set_name(o.target.name);
+        for (const TargetBone& b : o.target.bones) {
+            pb::TargetBone* tb = t->add_bones();
+            tb->set_name(b.name);
+            tb->set_parent(b.parent);
+            ToProto(b.restTranslation, tb->mutable_rest_translation());
+            pb::Quaternion* q = tb->mutable_rest_rotation();
+            q->set_x(float(b.restRotation.x));
+            q->set_y(float(b.restRotation.y));
+            q->set_z(float(b.restRotation.z));
+            q->set_w(float(b.restRotation.w));
+        }
+        for (const auto& [k, v] : o.targetBoneMap) (*t->mutable_bone_map())[k] = v;
+    }
+}
+
+}  // namespace
+
+// Decodes the wire clip; an error in words when its arrays disagree with its bones and frames.
+std::string DecodeClip(const pb::HumanoidClip& p, HumanoidClip* out) {
+    HumanoidClip c;
+    c.name = p.name();
+    for (const pb::Bone& b : p.bones()) c.bones.push_back({b.name(), b.parent(), FromProto(b.rest_offset())});
+    c.frameRate = p.frame_rate();
+    c.frameCount = p.frame_count();
+    const size_t nf = size_t(std::max(0, c.frameCount)), nb = c.bones.size();
+    if (size_t(p.hips_positions_size()) != nf * 3)
+        return "clip '" + c.name + "': " + std::to_string(p.hips_positions_size()) + " Hips values for " +
+               std::to_string(nf) + " frames";
+    if (size_t(p.rotations_size()) != nf * nb * 4)
+        return "clip '" + c.name + "': " + std::to_string(p.rotations_size()) + " rotation values, expected " +
+               std::to_string(nf * nb * 4);
+    for (size_t f = 0; f < nf; ++f)
+        c.hipsPositions.push_back({p.hips_positions(int(3 * f)), p.hips_positions(int(3 * f + 1)),
+                                   p.hips_positions(int(3 * f + 2))});
+    c.rotations.reserve(nf * nb);
+    for (size_t i = 0; i < nf * nb; ++i)
+        c.rotations.push_back({p.rotations(int(4 * i)), p.rotations(int(4 * i + 1)), p.rotations(int(4 * i + 2)),
+                               p.rotations(int(4 * i + 3))});
+    c.leftFootContact.assign(p.left_foot_contact().begin(), p.left_foot_contact().end());
+    c.rightFootContact.assign(p.right_foot_contact().begin(), p.right_foot_contact().end());
+    c.confidence.assign(p.confidence().begin(), p.confidence().end());
+    if (p.root_motion_size() == int(nf * 3))
+        for (size_t f = 0; f < nf; ++f)
+            c.rootMotion.push_back({p.root_motion(int(3 * f)), p.root_motion(int(3 * f + 1)),
+                                    p.root_motion(int(3 * f + 2))});
+    for (const auto& [k, v] : p.metadata()) c.metadata[k] = v;
+    if (std::string err = c.Validate(); !err.empty()) return "clip '" + c.name + "': " + err;
+    *out = std::move(c);
+    return {};
+}
+
+std::string Status::CodeName() const {
+    static const char* const names[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                                        "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                        "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+                                        "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+    return code >= 0 && code <= 16 ? names[code] : "CODE_" + std::to_string(code);
+}
+
+std::string Status::ToString() const { return message.empty() ? CodeName() : CodeName() + ": " + message; }
+
+const char* JobStateName(JobState state) {
+    switch (state) {
+        case JobState::Queued: return "QUEUED";
+        case JobState::Running: return "RUNNING";
+        case JobState::Succeeded: return "SUCCEEDED";
+        case JobState::Failed: return "FAILED";
+        case JobState::Cancelled: return "CANCELLED";
+        case JobState::Interrupted: return "INTERRUPTED";
+        default: return "UNSPECIFIED";
+    }
+}
+
+bool IsFinal(JobState s) {
+    return s == JobState::Succeeded || s == JobState::Failed || s == JobState::Cancelled || s == JobState::Interrupted;
+}
+
+struct Client::Impl {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<pb::AnimGen::Stub> stub;
+    std::mutex mutex;
+    std::set<grpc::ClientContext*> active;
+
+    // A context with the token and, unless `stream` is a watch, the deadline; registered for Cancel().
+    struct Call {
+        Impl* impl;
+        grpc::ClientContext ctx;
+        Call(Impl* i, const ConnectionOptions& o, bool deadline) : impl(i) {
+            if (deadline) ctx.set_deadline(std::chrono::system_clock::now() + o.deadline);
+            if (!o.bearerToken.empty()) ctx.AddMetadata("authorization", "Bearer " + o.bearerToken);
+            std::lock_guard<std::mutex> lock(impl->mutex);
+            impl->active.insert(&ctx);
+        }
+        ~Call() {
+            std::lock_guard<std::mutex> lock(impl->mutex);
+            impl->active.erase(&ctx);
+        }
+    };
+};
+
+Client::Client(ConnectionOptions options) : options_(std::move(options)), impl_(new Impl) {
+    std::shared_ptr<grpc::ChannelCredentials> creds;
+    if (options_.useTls) {
+        grpc::SslCredentialsOptions ssl;
+        ssl.pem_root_certs = options_.tlsRootCertsPem;
+        creds = grpc::SslCredentials(ssl);
+    } else {
+        creds = grpc::InsecureChannelCredentials();
+    }
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);  // a long clip with fingers exceeds gRPC's 4 MiB default
+    impl_->channel = grpc::CreateCustomChannel(options_.address, creds, args);
+    impl_->stub = pb::AnimGen::NewStub(impl_->channel);
+}
+
+Client::~Client() = default;
+
+void Client::Cancel() {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    for (grpc::ClientContext* ctx : impl_->active) ctx->TryCancel();
+}
+
+Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
+                           const std::function<void(int64_t, int64_t)>& onBytes) {
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (ec) return {kInvalidArgument, "video " + path + ": " + ec.message()};
+    const std::string sha = Sha256OfFile(path);
+    std::ifstream in(path, std::ios::binary);
+    if (sha.empty() || !in) return {kInvalidArgument, "video " + path + ": cannot be read"};
+
+    Impl::Call call(impl_.get(), options_, true);
+    pb::UploadVideoResponse response;
+    auto writer = impl_->stub->UploadVideo(&call.ctx, &response);
+    pb::UploadVideoRequest req;
+    pb::UploadHeader* h = req.mutable_header();
+    h->set_file_name(fs::path(path).filename().string());
+    h->set_size_bytes(int64_t(size));
+    h->set_sha256(sha);
+    bool open = writer->Write(req);
+    std::string buf(kChunkBytes, '\0');
+    int64_t sent = 0;
+    while (open && in) {
+        in.read(&buf[0], std::streamsize(buf.size()));
+        const std::streamsize n = in.gcount();
+        if (n <= 0) break;
+        req.Clear();
+        req.set_chunk(buf.data(), size_t(n));
+        open = writer->Write(req);
+        sent += n;
+        if (open && onBytes) onBytes(sent, int64_t(size));
+    }
+    writer->WritesDone();
+    const grpc::Status s = writer->Finish();
+    if (!s.ok()) return FromGrpc(s);
+    out->uploadId = response.upload_id();
+    out->sizeBytes = response.size_bytes();
+    out->sha256 = response.sha256();
+    return {};
+}
+
+Status Client::StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out) {
+    Impl::Call call(impl_.get(), options_, true);
+    pb::StartJobRequest req;
+    req.set_upload_id(uploadId);
+    ToProto(options, req.mutable_options());
+    pb::Job job;
+    const grpc::Status s = impl_->stub->StartJob(&call.ctx, req, &job);
+    if (!s.ok()) return FromGrpc(s);
+    *out = FromProto(job);
+    return {};
+}
+
+Status Client::WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent) {
+    Impl::Call call(impl_.get(), options_, false);
+    pb::WatchJobRequest req;
+    req.set_job_id(jobId);
+    auto reader = impl_->stub->WatchJob(&call.ctx, req);
+    pb::JobEvent e;
+    while (reader->Read(&e)) {
+        JobEventInfo info;
+        info.type = EventType(int(e.type()));
+        info.stage = e.stage();
+        info.message = e.message();
+        info.stageProgress = e.stage_progress();
+        info.progress = e.progress();
+        info.job = FromProto(e.job());
+        if (onEvent) onEvent(info);
+    }
+    return FromGrpc(reader->Finish());
+}
+
+Status Client::GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
+                         const std::vector<OutputFormat>& formats) {
+    Impl::Call call(impl_.get(), options_, true);
+    pb::GetResultRequest req;
+    req.set_job_id(jobId);
+    for (OutputFormat f : formats) req.add_formats(pb::OutputFormat(int(f)));
+    auto reader = impl_->stub->GetResult(&call.ctx, req);
+    pb::GetResultResponse msg;
+    JobResult result;
+    bool haveHeader = false;
+    std::map<std::string, std::ofstream> partial;  // file name -> stream into "<name>.part"
+    std::string err;
+    if (!outDir.empty()) {
+        std::error_code ec;
+        fs::create_directories(outDir, ec);
+        if (ec) err = "output folder " + outDir + ": " + ec.message();
+    }
+    while (err.empty() && reader->Read(&msg)) {
+        if (msg.has_header()) {
+            haveHeader = true;
+            result.job = FromProto(msg.header().job());
+            err = DecodeClip(msg.header().clip(), &result.clip);
+            for (const pb::ResultFile& f : msg.header().files()) {
+                ResultFileInfo info{OutputFormat(int(f.format())), f.file_name(), f.size_bytes(), f.sha256(), {}};
+                // Names come from the server: keep only the last path component.
+                const std::string safe = fs::path(f.file_name()).filename().string();
+                if (!outDir.empty() && !safe.empty()) info.path = (fs::path(outDir) / safe).string();
+                result.files.push_back(info);
+            }
+        } else if (msg.has_chunk() && !outDir.empty()) {
+            const pb::FileChunk& c = msg.chunk();
+            auto file = std::find_if(result.files.begin(), result.files.end(),
+                                     [&](const ResultFileInfo& f) { return f.fileName == c.file_name(); });
+            if (file == result.files.end() || file->path.empty()) {
+                err = "the server sent a chunk of an unannounced file '" + c.file_name() + "'";
+                break;
+            }
+            auto it = partial.find(file->path);
+            if (it == partial.end())
+                it = partial.emplace(file->path, std::ofstream(file->path + ".part", std::ios::binary)).first;
+            it->second.seekp(std::streamoff(c.offset()));
+            it->second.write(c.data().data(), std::streamsize(c.data().size()));
+            if (!it->second) err = "cannot write " + file->path + ".part";
+        }
+    }
+    if (!err.empty()) call.ctx.TryCancel();
+    const grpc::Status s = reader->Finish();
+    for (auto& [path, stream] : partial) stream.close();
+    auto discard = [&]() {
+        for (auto& [path, stream] : partial) fs::remove(path + ".part");
+    };
+    if (!err.empty()) {
+        discard();
+        return {kInternal, err};
+    }
+    if (!s.ok()) {
+        discard();
+        return FromGrpc(s);
+    }
+    if (!haveHeader) return {kInternal, "the result stream carried no header"};
+    for (ResultFileInfo& f : result.files) {
+        if (f.path.empty()) continue;
+        if (!partial.count(f.path)) {  // not sent (not asked for, or empty)
+            if (f.sizeBytes == 0) std::ofstream(f.path, std::ios::binary);
+            else f.path.clear();
+            continue;
+        }
+        const std::string got = Sha256OfFile(f.path + ".part");
+        if (!f.sha256.empty() && got != f.sha256) {
+            discard();
+            return {kInternal, "file " + f.fileName + " arrived damaged (sha256 " + got + ", expected " + f.sha256 + ")"};
+        }
+        std::error_code ec;
+        fs::rename(f.path + ".part", f.path, ec);
+        if (ec) return {kInternal, "cannot write " + f.path + ": " + ec.message()};
+    }
+    result.files.erase(std::remove_if(result.files.begin(), result.files.end(),
+                                      [&](const ResultFileInfo& f) { return !outDir.empty() && f.path.empty(); }),
+                       result.files.end());
+    *out = std::move(result);
+    return {};
+}
+
+Status Client::CancelJob(const std::string& jobId, JobInfo* out) {
+    Impl::Call call(impl_.get(), options_, true);
+    pb::CancelJobRequest req;
+    req.set_job_id(jobId);
+    pb::Job job;
+    const grpc::Status s = impl_->stub->CancelJob(&call.ctx, req, &job);
+    if (!s.ok()) return FromGrpc(s);
+    *out = FromProto(job);
+    return {};
+}
+
+Status Client::ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<JobState>& states) {
+    Impl::Call call(impl_.get(), options_, true);
+    pb::ListJobsRequest req;
+    req.set_limit(limit);
+    for (JobState st : states) req.add_states(pb::JobState(int(st)));
+    pb::ListJobsResponse resp;
+    const grpc::Status s = impl_->stub->ListJobs(&call.ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s);
+    out->clear();
+    for (const pb::Job& j : resp.jobs()) out->push_back(FromProto(j));
+    return {};
+}
+
+Status Client::GetServerInfo(ServerInfo* out) {
+    Impl::Call call(impl_.get(), options_, true);
+    pb::ServerInfo info;
+    const grpc::Status s = impl_->stub->GetServerInfo(&call.ctx, pb::GetServerInfoRequest(), &info);
+    if (!s.ok()) return FromGrpc(s);
+    ServerInfo o;
+    o.serverVersion = info.server_version();
+    o.protocolVersion = info.protocol_version();
+    o.backend = info.backend();
+    for (const pb::ModelInfo& m : info.models()) o.models.push_back({m.name(), m.version(), m.description()});
+    o.maxUploadBytes = info.limits().max_upload_bytes();
+    o.maxChunkBytes = info.limits().max_chunk_bytes();
+    o.maxVideoSeconds = info.limits().max_video_seconds();
+    o.maxConcurrentJobs = info.limits().max_concurrent_jobs();
+    o.maxQueuedJobs = info.limits().max_queued_jobs();
+    o.authRequired = info.auth_required();
+    *out = o;
+    return {};
+}
+
+}  // namespace animgen

@@ -1,0 +1,288 @@
+#include "BoneMapping.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace animgen {
+namespace {
+
+using Table = std::vector<std::pair<std::string, std::string>>;
+
+const char* const kFingers[] = {"Thumb", "Index", "Middle", "Ring", "Little"};
+const char* const kPhalanges[] = {"Proximal", "Intermediate", "Distal"};
+
+// Epic's mannequins share limb and finger names; they differ in the spine and neck.
+Table EpicTable(const std::vector<std::pair<std::string, std::string>>& spine) {
+    Table t = spine;
+    const char* const fingerNames[] = {"thumb", "index", "middle", "ring", "pinky"};
+    for (int s = 0; s < 2; ++s) {
+        const std::string side = s == 0 ? "Left" : "Right";
+        const std::string sfx = s == 0 ? "_l" : "_r";
+        t.push_back({side + "Shoulder", "clavicle" + sfx});
+        t.push_back({side + "UpperArm", "upperarm" + sfx});
+        t.push_back({side + "LowerArm", "lowerarm" + sfx});
+        t.push_back({side + "Hand", "hand" + sfx});
+        t.push_back({side + "UpperLeg", "thigh" + sfx});
+        t.push_back({side + "LowerLeg", "calf" + sfx});
+        t.push_back({side + "Foot", "foot" + sfx});
+        t.push_back({side + "Toes", "ball" + sfx});
+        for (int f = 0; f < 5; ++f)
+            for (int p = 0; p < 3; ++p)
+                t.push_back({side + kFingers[f] + kPhalanges[p],
+                             std::string(fingerNames[f]) + "_0" + std::to_string(p + 1) + sfx});
+    }
+    return t;
+}
+
+Table MixamoTable() {
+    Table t = {{"Hips", "Hips"}, {"Spine", "Spine"}, {"Chest", "Spine1"}, {"UpperChest", "Spine2"},
+               {"Neck", "Neck"}, {"Head", "Head"}};
+    const char* const fingerNames[] = {"Thumb", "Index", "Middle", "Ring", "Pinky"};
+    for (const std::string side : {"Left", "Right"}) {
+        t.push_back({side + "Shoulder", side + "Shoulder"});
+        t.push_back({side + "UpperArm", side + "Arm"});
+        t.push_back({side + "LowerArm", side + "ForeArm"});
+        t.push_back({side + "Hand", side + "Hand"});
+        t.push_back({side + "UpperLeg", side + "UpLeg"});
+        t.push_back({side + "LowerLeg", side + "Leg"});
+        t.push_back({side + "Foot", side + "Foot"});
+        t.push_back({side + "Toes", side + "ToeBase"});
+        for (int f = 0; f < 5; ++f)
+            for (int p = 0; p < 3; ++p)
+                t.push_back({side + kFingers[f] + kPhalanges[p],
+                             side + "Hand" + fingerNames[f] + std::to_string(p + 1)});
+    }
+    return t;
+}
+
+// The child whose direction defines a bone's direction: the middle finger for a hand (the thumb points
+// elsewhere), otherwise the first mapped child. -1 when none (a leaf such as Head or Toes).
+int DirectionChild(const HumanoidClip& clip, int bone, const BoneMap& map) {
+    int first = -1;
+    for (size_t c = 0; c < clip.bones.size(); ++c) {
+        if (clip.bones[c].parent != bone || !map.humanoidToTarget.count(clip.bones[c].name)) continue;
+        if (clip.bones[c].name.find("MiddleProximal") != std::string::npos) return int(c);
+        if (first < 0) first = int(c);
+    }
+    return first;
+}
+
+}  // namespace
+
+const char* PresetName(SkeletonPreset preset) {
+    switch (preset) {
+        case SkeletonPreset::UE5Manny: return "ue5_manny";
+        case SkeletonPreset::UE4Mannequin: return "ue4_mannequin";
+        case SkeletonPreset::Mixamo: return "mixamo";
+        default: return "auto";
+    }
+}
+
+bool ParsePreset(const std::string& text, SkeletonPreset* out) {
+    const std::string n = NormalizeBoneName(text);
+    for (SkeletonPreset p : {SkeletonPreset::Auto, SkeletonPreset::UE5Manny, SkeletonPreset::UE4Mannequin,
+                             SkeletonPreset::Mixamo}) {
+        if (n == PresetName(p)) {
+            *out = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+const Table& PresetTable(SkeletonPreset preset) {
+    static const Table ue5 = EpicTable({{"Hips", "pelvis"}, {"Spine", "spine_01"}, {"Chest", "spine_03"},
+                                        {"UpperChest", "spine_05"}, {"Neck", "neck_01"}, {"Head", "head"}});
+    static const Table ue4 = EpicTable({{"Hips", "pelvis"}, {"Spine", "spine_01"}, {"Chest", "spine_02"},
+                                        {"UpperChest", "spine_03"}, {"Neck", "neck_01"}, {"Head", "head"}});
+    static const Table mixamo = MixamoTable();
+    static const Table none;
+    switch (preset) {
+        case SkeletonPreset::UE5Manny: return ue5;
+        case SkeletonPreset::UE4Mannequin: return ue4;
+        case SkeletonPreset::Mixamo: return mixamo;
+        default: return none;
+    }
+}
+
+std::string NormalizeBoneName(const std::string& name) {
+    std::string n = name;
+    const size_t colon = n.rfind(':');
+    if (colon != std::string::npos) n = n.substr(colon + 1);
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    // Mixamo rigs imported into engines often turn "mixamorig:" into "mixamorig_" (or "mixamorig1_").
+    if (n.rfind("mixamorig", 0) == 0) {
+        const size_t us = n.find('_');
+        if (us != std::string::npos) n = n.substr(us + 1);
+    }
+    return n;
+}
+
+int TargetSkeleton::BoneIndex(const std::string& boneName) const {
+    const std::string want = NormalizeBoneName(boneName);
+    for (size_t i = 0; i < bones.size(); ++i)
+        if (NormalizeBoneName(bones[i].name) == want) return int(i);
+    return -1;
+}
+
+std::string TargetSkeleton::Validate() const {
+    if (bones.empty()) return "the target skeleton has no bones";
+    for (size_t i = 0; i < bones.size(); ++i)
+        if (bones[i].parent >= int(i) || bones[i].parent < -1)
+            return "target bone '" + bones[i].name + "' has parent " + std::to_string(bones[i].parent) +
+                   ", which does not come before it";
+    return {};
+}
+
+std::string BuildBoneMap(const TargetSkeleton& target, SkeletonPreset preset,
+                         const std::map<std::string, std::string>& overrides, BoneMap* out) {
+    if (std::string err = target.Validate(); !err.empty()) return err;
+    auto fill = [&](SkeletonPreset p) {
+        BoneMap m;
+        m.preset = p;
+        for (const auto& [humanoid, bone] : PresetTable(p)) {
+            const int i = target.BoneIndex(bone);
+            if (i >= 0) m.humanoidToTarget[humanoid] = i;
+            else m.unmapped.push_back(humanoid);
+        }
+        return m;
+    };
+    BoneMap best;
+    if (preset == SkeletonPreset::Auto) {
+        best = fill(SkeletonPreset::UE5Manny);
+        for (SkeletonPreset p : {SkeletonPreset::UE4Mannequin, SkeletonPreset::Mixamo}) {
+            BoneMap m = fill(p);
+            if (m.humanoidToTarget.size() > best.humanoidToTarget.size()) best = m;
+        }
+    } else {
+        best = fill(preset);
+    }
+    for (const auto& [humanoid, bone] : overrides) {
+        const int i = target.BoneIndex(bone);
+        if (i < 0) return "bone map override " + humanoid + " -> " + bone + ": no bone '" + bone + "' in '" +
+                          target.name + "'";
+        best.humanoidToTarget[humanoid] = i;
+        best.unmapped.erase(std::remove(best.unmapped.begin(), best.unmapped.end(), humanoid), best.unmapped.end());
+    }
+    if (!best.humanoidToTarget.count("Hips"))
+        return "cannot map onto '" + target.name + "': no Hips bone found with the " + PresetName(best.preset) +
+               " table (pick the skeleton type or map Hips by hand)";
+    *out = best;
+    return {};
+}
+
+void ComponentPose(const TargetSkeleton& target, std::vector<Vec3>* positions, std::vector<Quat>* rotations) {
+    const size_t n = target.bones.size();
+    positions->assign(n, Vec3{});
+    rotations->assign(n, Quat{});
+    for (size_t i = 0; i < n; ++i) {
+        const TargetBone& b = target.bones[i];
+        if (b.parent < 0) {
+            (*positions)[i] = b.restTranslation;
+            (*rotations)[i] = Normalized(b.restRotation);
+        } else {
+            (*positions)[i] = (*positions)[b.parent] + Rotate((*rotations)[b.parent], b.restTranslation);
+            (*rotations)[i] = Normalized((*rotations)[b.parent] * b.restRotation);
+        }
+    }
+}
+
+void ClipWorldPose(const HumanoidClip& clip, int frame, std::vector<Vec3>* positions, std::vector<Quat>* rotations) {
+    const size_t n = clip.bones.size();
+    positions->assign(n, Vec3{});
+    rotations->assign(n, Quat{});
+    for (size_t i = 0; i < n; ++i) {
+        const ClipBone& b = clip.bones[i];
+        const Quat& local = clip.Rotation(frame, int(i));
+        if (b.parent < 0) {
+            (*positions)[i] = clip.hipsPositions[frame];
+            (*rotations)[i] = local;
+        } else {
+            (*positions)[i] = (*positions)[b.parent] + Rotate((*rotations)[b.parent], b.restOffset);
+            (*rotations)[i] = (*rotations)[b.parent] * local;
+        }
+    }
+}
+
+std::string Retarget(const HumanoidClip& clip, const TargetSkeleton& target, const BoneMap& map,
+                     RetargetedAnimation* out) {
+    if (std::string err = clip.Validate(); !err.empty()) return err;
+    if (std::string err = target.Validate(); !err.empty()) return err;
+    const int hips = clip.BoneIndex("Hips");
+    auto hipsIt = map.humanoidToTarget.find("Hips");
+    if (hips < 0 || hipsIt == map.humanoidToTarget.end()) return "the bone map has no Hips";
+    const int nb = int(target.bones.size());
+
+    std::vector<Vec3> refPos;
+    std::vector<Quat> refRot;
+    ComponentPose(target, &refPos, &refRot);
+
+    // Clip bone rest positions (T-pose, all rotations identity): sums of rest offsets.
+    std::vector<Vec3> clipRest(clip.bones.size());
+    for (size_t i = 0; i < clip.bones.size(); ++i)
+        clipRest[i] = clip.bones[i].parent < 0 ? clip.bones[i].restOffset
+                                               : clipRest[clip.bones[i].parent] + clip.bones[i].restOffset;
+
+    // Per target bone: its clip bone (or -1) and the rest-pose correction that turns the target's reference
+    // direction onto the clip's T-pose direction. Leaves take their nearest mapped ancestor's correction;
+    // Hips keeps identity (both skeletons face +Z).
+    std::vector<int> source(nb, -1);
+    std::vector<Quat> correction(clip.bones.size());
+    for (size_t c = 0; c < clip.bones.size(); ++c) {
+        auto it = map.humanoidToTarget.find(clip.bones[c].name);
+        if (it == map.humanoidToTarget.end()) continue;
+        const int j = it->second;
+        source[j] = int(c);
+        const int child = DirectionChild(clip, int(c), map);
+        if (clip.bones[c].parent < 0) continue;
+        if (child < 0) {
+            int a = clip.bones[c].parent;
+            while (a >= 0 && !map.humanoidToTarget.count(clip.bones[a].name)) a = clip.bones[a].parent;
+            if (a >= 0) correction[c] = correction[a];
+            continue;
+        }
+        const Vec3 want = clipRest[child] - clipRest[c];
+        const Vec3 have = refPos[map.humanoidToTarget.at(clip.bones[child].name)] - refPos[j];
+        if (Length(want) < 1e-9 || Length(have) < 1e-9) continue;
+        correction[c] = FromTo(have, want);
+    }
+
+    const Vec3 clipHipsRest = clip.bones[hips].restOffset;
+    const Vec3 targetHipsRest = refPos[hipsIt->second];
+    const double scale = clipHipsRest.y > 1e-6 && targetHipsRest.y > 1e-6 ? targetHipsRest.y / clipHipsRest.y : 1.0;
+
+    out->frameCount = clip.frameCount;
+    out->boneCount = nb;
+    out->frameRate = clip.frameRate;
+    out->hipsScale = scale;
+    out->translations.assign(size_t(clip.frameCount) * nb, Vec3{});
+    out->rotations.assign(size_t(clip.frameCount) * nb, Quat{});
+    std::vector<Vec3> clipPos, pos(nb);
+    std::vector<Quat> clipRot, rot(nb);
+    for (int f = 0; f < clip.frameCount; ++f) {
+        ClipWorldPose(clip, f, &clipPos, &clipRot);
+        for (int j = 0; j < nb; ++j) {
+            const TargetBone& b = target.bones[j];
+            const int p = b.parent;
+            const Vec3 parentPos = p < 0 ? Vec3{} : pos[p];
+            const Quat parentRot = p < 0 ? Quat{} : rot[p];
+            Vec3 t = b.restTranslation;
+            Quat r = b.restRotation;
+            if (source[j] >= 0) {
+                const Quat world = Normalized(clipRot[source[j]] * correction[source[j]] * refRot[j]);
+                r = Normalized(Conjugate(parentRot) * world);
+                if (source[j] == hips) {
+                    const Vec3 worldPos = targetHipsRest + (clip.hipsPositions[f] - clipHipsRest) * scale;
+                    t = Rotate(Conjugate(parentRot), worldPos - parentPos);
+                }
+            }
+            rot[j] = Normalized(parentRot * r);
+            pos[j] = parentPos + Rotate(parentRot, t);
+            out->translations[size_t(f) * nb + j] = t;
+            out->rotations[size_t(f) * nb + j] = r;
+        }
+    }
+    return {};
+}
+
+}  // namespace animgen

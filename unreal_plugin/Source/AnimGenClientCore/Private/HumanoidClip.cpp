@@ -1,0 +1,26 @@
+#include "HumanoidClip.h"
+
+#include <cmath>
+
+namespace animgen {
+
+std::string HumanoidClip::Validate() const {
+    const size_t nb = bones.size(), nf = size_t(frameCount < 0 ? 0 : frameCount);
+    if (bones.empty()) return "the clip has no bones";
+    if (frameCount <= 0) return "the clip has no frames";
+    if (!(frameRate > 0) || !std::isfinite(frameRate)) return "the clip's frame rate is not positive";
+    for (size_t i = 0; i < nb; ++i)
+        if (bones[i].parent >= int(i) || bones[i].parent < -1)
+            return "bone '" + bones[i].name + "' has a parent that does not come before it";
+    if (hipsPositions.size() != nf)
+        return "the clip has " + std::to_string(hipsPositions.size()) + " Hips positions for " +
+               std::to_string(nf) + " frames";
+    if (rotations.size() != nf * nb)
+        return "the clip has " + std::to_string(rotations.size()) + " rotations, expected frames x bones = " +
+               std::to_string(nf * nb);
+    if (!confidence.empty() && confidence.size() != nf * nb) return "the clip's confidence has the wrong length";
+    if (!rootMotion.empty() && rootMotion.size() != nf) return "the clip's root motion has the wrong length";
+    return {};
+}
+
+}  // namespace animgen

@@ -1,0 +1,163 @@
+// The AnimGen service client: upload a video, start a job, watch it, fetch the result (animgen.v1.AnimGen).
+// Portable C++17 over gRPC C++, no engine types, and no gRPC or protobuf types in this header either, so
+// that an engine module can include it without the libraries' headers. Every call is blocking; run it on
+// a worker thread and use Client::Cancel() from any thread to end a call that is in flight.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "BoneMapping.h"
+#include "HumanoidClip.h"
+
+namespace animgen {
+
+// A call's outcome: a gRPC status code (0 OK, 1 CANCELLED, 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED,
+// 5 NOT_FOUND, 8 RESOURCE_EXHAUSTED, 9 FAILED_PRECONDITION, 14 UNAVAILABLE, 16 UNAUTHENTICATED, ...)
+// and the server's message, or a local problem (an unreadable file) as code 3 or 13.
+struct Status {
+    int code = 0;
+    std::string message;
+    bool Ok() const { return code == 0; }
+    std::string CodeName() const;   // "UNAUTHENTICATED"
+    std::string ToString() const;   // "UNAUTHENTICATED: wrong token"
+};
+
+enum StatusCode : int {
+    kOk = 0, kCancelled = 1, kUnknown = 2, kInvalidArgument = 3, kDeadlineExceeded = 4, kNotFound = 5,
+    kResourceExhausted = 8, kFailedPrecondition = 9, kInternal = 13, kUnavailable = 14, kUnauthenticated = 16,
+};
+
+struct ConnectionOptions {
+    std::string address = "127.0.0.1:50051";
+    // Deadline of each unary call and of each upload / download; WatchJob has none (a job may run long).
+    std::chrono::milliseconds deadline{60000};
+    std::string bearerToken;  // sent as "authorization: Bearer <token>" when not empty
+    bool useTls = false;
+    std::string tlsRootCertsPem;  // PEM roots for TLS; empty uses the system's
+};
+
+// Mirrors animgen.v1 enums (same numbers).
+enum class Generator : int { Unspecified = 0, Network = 1, Analytic = 2 };
+enum class OutputFormat : int { Unspecified = 0, Glb = 1, Bvh = 2, Json = 3, Npz = 4, Report = 5, Preview = 6 };
+enum class JobState : int { Unspecified = 0, Queued = 1, Running = 2, Succeeded = 3, Failed = 4, Cancelled = 5,
+                            Interrupted = 6 };
+enum class EventType : int { Unspecified = 0, State = 1, Queued = 2, StageStarted = 3, StageProgress = 4,
+                             StageFinished = 5, Warning = 6, Done = 7, Failed = 8, Cancelled = 9, Interrupted = 10 };
+const char* JobStateName(JobState state);  // "SUCCEEDED"
+bool IsFinal(JobState state);
+
+// Every option of `animgen generate` (animgen.v1.GenerateOptions); unset optionals take the server's defaults.
+struct GenerateOptions {
+    bool hands = false;
+    std::optional<float> smoothing;
+    std::optional<double> startSeconds, endSeconds;
+    std::optional<float> fps;
+    Generator generator = Generator::Unspecified;
+    std::vector<OutputFormat> formats;
+    bool inPlace = false, loop = false, mirror = false, faceForward = false;
+    std::optional<float> speed;
+    std::optional<bool> footLock;
+    std::optional<float> keyframeToleranceDegrees, keyframeToleranceMm;
+    // Server-side retargeting of the files onto this skeleton (glTF space); none when it has no bones.
+    TargetSkeleton target;
+    std::map<std::string, std::string> targetBoneMap;
+};
+
+struct UploadedVideo {
+    std::string uploadId;
+    int64_t sizeBytes = 0;
+    std::string sha256;
+};
+
+struct JobInfo {
+    std::string jobId, uploadId, videoName;
+    JobState state = JobState::Unspecified;
+    std::string stage;
+    float progress = 0;
+    std::string error;
+    int64_t createdUnixMs = 0, updatedUnixMs = 0;
+    bool cached = false;
+};
+
+struct JobEventInfo {
+    EventType type = EventType::Unspecified;
+    std::string stage, message;
+    float stageProgress = 0, progress = 0;
+    JobInfo job;
+};
+
+struct ResultFileInfo {
+    OutputFormat format = OutputFormat::Unspecified;
+    std::string fileName;
+    int64_t sizeBytes = 0;
+    std::string sha256;
+    std::string path;  // where it was written
+};
+
+struct JobResult {
+    JobInfo job;
+    HumanoidClip clip;
+    std::vector<ResultFileInfo> files;
+};
+
+struct ModelInfoEntry {
+    std::string name, version, description;
+};
+
+struct ServerInfo {
+    std::string serverVersion, protocolVersion, backend;
+    std::vector<ModelInfoEntry> models;
+    int64_t maxUploadBytes = 0, maxChunkBytes = 0;
+    double maxVideoSeconds = 0;
+    int maxConcurrentJobs = 0, maxQueuedJobs = 0;
+    bool authRequired = false;
+};
+
+// Lower-case hex SHA-256 of a file; empty on a read error.
+std::string Sha256OfFile(const std::string& path);
+std::string Sha256Hex(const void* data, size_t size);
+
+class Client {
+public:
+    static constexpr size_t kChunkBytes = 1 << 20;  // 1 MiB upload chunks, well under gRPC's 4 MiB
+
+    explicit Client(ConnectionOptions options);
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    const ConnectionOptions& Options() const { return options_; }
+
+    // onBytes(sent, total) after each chunk.
+    Status UploadVideo(const std::string& path, UploadedVideo* out,
+                       const std::function<void(int64_t, int64_t)>& onBytes = {});
+    Status StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out);
+    // Calls onEvent for every event until the job's final event (OK), Cancel() (CANCELLED), or an error.
+    Status WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent);
+    // The clip, and the job's files (all of them when `formats` is empty) written into outDir, each
+    // written aside and renamed so that no partial file is left behind. An empty outDir skips the files.
+    Status GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
+                     const std::vector<OutputFormat>& formats = {});
+    Status CancelJob(const std::string& jobId, JobInfo* out);
+    Status ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<JobState>& states = {});
+    Status GetServerInfo(ServerInfo* out);
+
+    // Ends the calls in flight (from any thread); they return CANCELLED. Later calls run normally.
+    void Cancel();
+
+private:
+    struct Impl;
+    ConnectionOptions options_;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace animgen

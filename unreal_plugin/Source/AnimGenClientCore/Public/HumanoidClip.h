@@ -1,0 +1,43 @@
+// The HumanoidClip as a plain struct (DESIGN.md "The HumanoidClip contract"), decoded from
+// animgen.v1.HumanoidClip by the client. Space: glTF's (+Y up, faces +Z, metres); rotations are local,
+// relative to the parent, from a T-pose rest whose rotations are all identity.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "Math3D.h"
+
+namespace animgen {
+
+struct ClipBone {
+    std::string name;    // a Unity HumanBodyBones name
+    int parent = -1;     // index into HumanoidClip::bones; -1 for Hips
+    Vec3 restOffset;     // from the parent joint in the T-pose rest (for Hips: its rest position)
+};
+
+struct HumanoidClip {
+    std::string name;
+    std::vector<ClipBone> bones;  // parents before children
+    float frameRate = 0;
+    int frameCount = 0;
+    std::vector<Vec3> hipsPositions;  // one per frame, world space
+    std::vector<Quat> rotations;      // frame-major: [frame * bones.size() + bone]
+    std::vector<bool> leftFootContact, rightFootContact;
+    std::vector<float> confidence;  // frame-major like rotations; may be empty
+    std::vector<Vec3> rootMotion;   // one per frame when made in place; empty otherwise
+    std::map<std::string, std::string> metadata;
+
+    const Quat& Rotation(int frame, int bone) const { return rotations[size_t(frame) * bones.size() + bone]; }
+    // Index of a bone by name, or -1.
+    int BoneIndex(const std::string& boneName) const {
+        for (size_t i = 0; i < bones.size(); ++i)
+            if (bones[i].name == boneName) return int(i);
+        return -1;
+    }
+    // Empty when the arrays agree with bones and frameCount; otherwise what is wrong, in words.
+    std::string Validate() const;
+};
+
+}  // namespace animgen

@@ -1,0 +1,136 @@
+#include "AnimGenCommandlet.h"
+
+#include "Animation/AnimSequence.h"
+#include "Animation/Skeleton.h"
+#include "AnimGenAnimationBuilder.h"
+#include "AnimGenJobRunner.h"
+#include "HAL/FileManager.h"
+#include "Misc/Paths.h"
+
+DEFINE_LOG_CATEGORY_STATIC(LogAnimGen, Log, All);
+
+UAnimGenCommandlet::UAnimGenCommandlet()
+{
+	IsClient = false;
+	IsServer = false;
+	IsEditor = true;
+	LogToConsole = true;
+	ShowErrorCount = true;
+	HelpDescription = TEXT("Turns every video in -Input into an AnimSequence on -Skeleton under -Output, through an AnimGen server.");
+	HelpUsage = TEXT("-run=AnimGen -Input=DIR -Output=/Game/Path -Skeleton=/Game/.../Skeleton -Server=host:port");
+}
+
+int32 UAnimGenCommandlet::Main(const FString& Params)
+{
+	FString Input, Output, SkeletonPath, Server = TEXT("127.0.0.1:50051"), Token, TlsCa, Mapping = TEXT("auto"),
+		Generator, FilesDir;
+	FParse::Value(*Params, TEXT("Input="), Input);
+	FParse::Value(*Params, TEXT("Output="), Output);
+	FParse::Value(*Params, TEXT("Skeleton="), SkeletonPath);
+	FParse::Value(*Params, TEXT("Server="), Server);
+	FParse::Value(*Params, TEXT("Token="), Token);
+	FParse::Value(*Params, TEXT("TlsCa="), TlsCa);
+	FParse::Value(*Params, TEXT("Mapping="), Mapping);
+	FParse::Value(*Params, TEXT("Generator="), Generator);
+	FParse::Value(*Params, TEXT("Files="), FilesDir);
+	if (Token.IsEmpty()) Token = FPlatformMisc::GetEnvironmentVariable(TEXT("ANIMGEN_TOKEN"));
+
+	if (Input.IsEmpty() || !IFileManager::Get().DirectoryExists(*Input))
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: not a folder of videos"), *Input);
+		return 2;
+	}
+	if (!Output.StartsWith(TEXT("/")))
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("-Output=%s: give a content path such as /Game/Animations"), *Output);
+		return 2;
+	}
+	USkeleton* Skeleton = SkeletonPath.IsEmpty() ? nullptr : LoadObject<USkeleton>(nullptr, *SkeletonPath);
+	if (!Skeleton)
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("-Skeleton=%s: no USkeleton asset there"), *SkeletonPath);
+		return 2;
+	}
+	animgen::SkeletonPreset Preset;
+	if (!animgen::ParsePreset(TCHAR_TO_UTF8(*Mapping), &Preset))
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("-Mapping=%s: use auto, ue5_manny, ue4_mannequin or mixamo"), *Mapping);
+		return 2;
+	}
+
+	FAnimGenJobRequest Request;
+	Request.Server = Server;
+	Request.Token = Token;
+	Request.bUseTls = FParse::Param(*Params, TEXT("Tls")) || !TlsCa.IsEmpty();
+	Request.TlsRootCertsFile = TlsCa;
+	animgen::GenerateOptions& O = Request.Options;
+	O.hands = FParse::Param(*Params, TEXT("Hands"));
+	O.inPlace = FParse::Param(*Params, TEXT("InPlace"));
+	O.loop = FParse::Param(*Params, TEXT("Loop"));
+	O.mirror = FParse::Param(*Params, TEXT("Mirror"));
+	float Value = 0.f;
+	if (FParse::Value(*Params, TEXT("Fps="), Value)) O.fps = Value;
+	if (FParse::Value(*Params, TEXT("Smoothing="), Value)) O.smoothing = Value;
+	if (Generator == TEXT("network")) O.generator = animgen::Generator::Network;
+	else if (Generator == TEXT("analytic")) O.generator = animgen::Generator::Analytic;
+	else if (!Generator.IsEmpty())
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("-Generator=%s: use network or analytic"), *Generator);
+		return 2;
+	}
+	O.formats = {animgen::OutputFormat::Glb};
+
+	TArray<FString> Videos;
+	for (const TCHAR* Ext : {TEXT("*.mp4"), TEXT("*.mov"), TEXT("*.avi"), TEXT("*.mkv"), TEXT("*.webm"), TEXT("*.m4v")})
+	{
+		TArray<FString> Found;
+		IFileManager::Get().FindFiles(Found, *(Input / Ext), true, false);
+		for (const FString& F : Found) Videos.AddUnique(Input / F);
+	}
+	Videos.Sort();
+	if (Videos.Num() == 0)
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: no videos (.mp4 .mov .avi .mkv .webm .m4v)"), *Input);
+		return 2;
+	}
+
+	int32 Failed = 0;
+	for (const FString& Video : Videos)
+	{
+		Request.VideoPath = Video;
+		Request.FilesDir = FilesDir.IsEmpty() ? FString() : FilesDir / FPaths::GetBaseFilename(Video);
+		animgen::JobResult Result;
+		FString Error;
+		int32 LastPercent = -10;
+		const bool bOk = FAnimGenJobRunner::RunBlocking(Request, [&](const FAnimGenProgress& P) {
+			const int32 Percent = FMath::FloorToInt(P.Progress * 100.f);
+			if (P.bWarning) UE_LOG(LogAnimGen, Warning, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
+			else if (Percent >= LastPercent + 10)
+			{
+				LastPercent = Percent;
+				UE_LOG(LogAnimGen, Display, TEXT("%s: %3d%% %s"), *FPaths::GetCleanFilename(Video), Percent, *P.Stage);
+			}
+		}, Result, Error);
+		if (!bOk)
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, *Error);
+			++Failed;
+			continue;
+		}
+		FAnimGenBuildSettings Settings;
+		Settings.PackagePath = Output;
+		Settings.AssetName = FPaths::GetBaseFilename(Video);
+		Settings.Preset = Preset;
+		UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Skeleton, Settings, Error);
+		if (!Sequence)
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, *Error);
+			++Failed;
+			continue;
+		}
+		UE_LOG(LogAnimGen, Display, TEXT("%s -> %s (%d frames, %.2f fps)"), *Video, *Sequence->GetPathName(),
+			Result.clip.frameCount, Result.clip.frameRate);
+	}
+	UE_LOG(LogAnimGen, Display, TEXT("AnimGen: %d of %d videos converted"), Videos.Num() - Failed, Videos.Num());
+	return Failed == 0 ? 0 : 1;
+}

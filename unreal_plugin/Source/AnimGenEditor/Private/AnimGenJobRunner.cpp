@@ -1,0 +1,184 @@
+#include "AnimGenJobRunner.h"
+
+#include "Async/Async.h"
+#include "Misc/FileHelper.h"
+#include "Misc/Paths.h"
+
+namespace
+{
+FString ToF(const std::string& S) { return UTF8_TO_TCHAR(S.c_str()); }
+std::string ToS(const FString& S) { return TCHAR_TO_UTF8(*S); }
+}  // namespace
+
+animgen::ConnectionOptions FAnimGenJobRunner::Connection(const FAnimGenJobRequest& Request, FString& OutError)
+{
+	animgen::ConnectionOptions Options;
+	Options.address = ToS(Request.Server.TrimStartAndEnd());
+	Options.bearerToken = ToS(Request.Token.TrimStartAndEnd());
+	Options.useTls = Request.bUseTls;
+	if (Request.bUseTls && !Request.TlsRootCertsFile.IsEmpty())
+	{
+		FString Pem;
+		if (!FFileHelper::LoadFileToString(Pem, *Request.TlsRootCertsFile))
+		{
+			OutError = FString::Printf(TEXT("TLS root certificates %s: cannot be read"), *Request.TlsRootCertsFile);
+		}
+		Options.tlsRootCertsPem = ToS(Pem);
+	}
+	return Options;
+}
+
+bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
+	const TAtomic<bool>* CancelFlag, const TFunction<void(const FString&)>& OnJobStarted,
+	animgen::JobResult& OutResult, FString& OutError)
+{
+	auto Cancelled = [CancelFlag] { return CancelFlag && CancelFlag->Load(); };
+	auto Report = [&OnProgress](float P, const FString& Stage, const FString& Message, bool bWarning = false) {
+		if (OnProgress) OnProgress(FAnimGenProgress{P, Stage, Message, bWarning});
+	};
+	if (!FPaths::FileExists(Request.VideoPath))
+	{
+		OutError = FString::Printf(TEXT("video %s: no such file"), *Request.VideoPath);
+		return false;
+	}
+	Report(0.f, TEXT("upload"), FString::Printf(TEXT("Uploading %s"), *FPaths::GetCleanFilename(Request.VideoPath)));
+	animgen::UploadedVideo Upload;
+	animgen::Status S = Client.UploadVideo(ToS(Request.VideoPath), &Upload, [&](int64_t Sent, int64_t Total) {
+		Report(0.f, TEXT("upload"), FString::Printf(TEXT("Uploaded %lld of %lld bytes"), (long long)Sent, (long long)Total));
+	});
+	if (!S.Ok())
+	{
+		OutError = FString::Printf(TEXT("upload of %s to %s failed: %s"), *Request.VideoPath, *Request.Server, *ToF(S.ToString()));
+		return false;
+	}
+	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }
+
+	animgen::JobInfo Job;
+	S = Client.StartJob(Upload.uploadId, Request.Options, &Job);
+	if (!S.Ok())
+	{
+		OutError = FString::Printf(TEXT("the server refused the job: %s"), *ToF(S.ToString()));
+		return false;
+	}
+	if (OnJobStarted) OnJobStarted(ToF(Job.jobId));
+	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }
+	Report(Job.progress, ToF(Job.stage), FString::Printf(TEXT("Job %s %s"), *ToF(Job.jobId), *ToF(animgen::JobStateName(Job.state))));
+
+	animgen::JobState Final = Job.state;
+	std::string FailReason;
+	S = Client.WatchJob(Job.jobId, [&](const animgen::JobEventInfo& E) {
+		Final = E.job.state;
+		if (!E.job.error.empty()) FailReason = E.job.error;
+		const bool bWarning = E.type == animgen::EventType::Warning;
+		Report(E.progress, ToF(E.stage), E.message.empty() ? ToF(E.stage) : ToF(E.message), bWarning);
+	});
+	if (Cancelled() || Final == animgen::JobState::Cancelled) { OutError = TEXT("cancelled"); return false; }
+	if (!S.Ok())
+	{
+		OutError = FString::Printf(TEXT("lost the job's progress: %s"), *ToF(S.ToString()));
+		return false;
+	}
+	if (Final != animgen::JobState::Succeeded)
+	{
+		OutError = FString::Printf(TEXT("the job %s: %s"), *ToF(animgen::JobStateName(Final)).ToLower(),
+			FailReason.empty() ? TEXT("no reason given") : *ToF(FailReason));
+		return false;
+	}
+	Report(1.f, TEXT("result"), TEXT("Downloading the result"));
+	S = Client.GetResult(Job.jobId, ToS(Request.FilesDir), &OutResult);
+	if (!S.Ok())
+	{
+		OutError = FString::Printf(TEXT("could not fetch the result: %s"), *ToF(S.ToString()));
+		return false;
+	}
+	return true;
+}
+
+bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
+	animgen::JobResult& OutResult, FString& OutError)
+{
+	animgen::ConnectionOptions Options = Connection(Request, OutError);
+	if (!OutError.IsEmpty()) return false;
+	animgen::Client Client(Options);
+	return Run(Client, Request, OnProgress, nullptr, {}, OutResult, OutError);
+}
+
+void FAnimGenJobRunner::Start(const FAnimGenJobRequest& Request, FOnProgress OnProgress, FOnFinished OnFinished)
+{
+	check(IsInGameThread());
+	FString Error;
+	animgen::ConnectionOptions Options = Connection(Request, Error);
+	if (!Error.IsEmpty())
+	{
+		OnFinished(false, Error, animgen::JobResult());
+		return;
+	}
+	bRunning = true;
+	bCancelled = false;
+	{
+		FScopeLock Guard(&Lock);
+		ActiveClient = MakeShared<animgen::Client, ESPMode::ThreadSafe>(Options);
+		ActiveJobId.Reset();
+	}
+	TWeakPtr<FAnimGenJobRunner> WeakThis = AsShared();
+	TSharedPtr<animgen::Client, ESPMode::ThreadSafe> Client = ActiveClient;
+	Async(EAsyncExecution::Thread, [WeakThis, Client, Request, OnProgress, OnFinished]() {
+		auto OnWorkerProgress = [WeakThis, OnProgress](const FAnimGenProgress& P) {
+			AsyncTask(ENamedThreads::GameThread, [WeakThis, OnProgress, P]() {
+				if (WeakThis.IsValid() && OnProgress) OnProgress(P);
+			});
+		};
+		TSharedPtr<animgen::JobResult> Result = MakeShared<animgen::JobResult>();
+		FString Error = TEXT("cancelled");
+		bool bOk = false;
+		if (TSharedPtr<FAnimGenJobRunner> This = WeakThis.Pin())
+		{
+			Error.Reset();
+			auto OnJobStarted = [WeakThis](const FString& JobId) {
+				if (TSharedPtr<FAnimGenJobRunner> Runner = WeakThis.Pin())
+				{
+					FScopeLock Guard(&Runner->Lock);
+					Runner->ActiveJobId = JobId;
+				}
+			};
+			bOk = Run(*Client, Request, OnWorkerProgress, &This->bCancelled, OnJobStarted, *Result, Error);
+		}
+		AsyncTask(ENamedThreads::GameThread, [WeakThis, OnFinished, bOk, Error, Result]() {
+			if (TSharedPtr<FAnimGenJobRunner> This = WeakThis.Pin())
+			{
+				This->bRunning = false;
+				if (OnFinished) OnFinished(bOk, Error, *Result);
+			}
+		});
+	});
+}
+
+void FAnimGenJobRunner::Cancel()
+{
+	bCancelled = true;
+	TSharedPtr<animgen::Client, ESPMode::ThreadSafe> Client;
+	{
+		FScopeLock Guard(&Lock);
+		Client = ActiveClient;
+	}
+	if (!Client) return;
+	Client->Cancel();  // ends the watch (or upload) in flight
+	// And stop the work on the server, off the game thread: the job id is known once StartJob returned.
+	Async(EAsyncExecution::Thread, [Client, WeakThis = TWeakPtr<FAnimGenJobRunner>(AsShared())]() {
+		FString JobId;
+		for (int Attempt = 0; Attempt < 50 && JobId.IsEmpty(); ++Attempt)
+		{
+			if (TSharedPtr<FAnimGenJobRunner> This = WeakThis.Pin())
+			{
+				FScopeLock Guard(&This->Lock);
+				JobId = This->ActiveJobId;
+			}
+			if (JobId.IsEmpty()) FPlatformProcess::Sleep(0.1f);
+		}
+		if (!JobId.IsEmpty())
+		{
+			animgen::JobInfo Ignored;
+			Client->CancelJob(TCHAR_TO_UTF8(*JobId), &Ignored);
+		}
+	});
+}

@@ -1,0 +1,347 @@
+#include "SAnimGenPanel.h"
+
+#include "Animation/AnimSequence.h"
+#include "Animation/Skeleton.h"
+#include "AnimGenAnimationBuilder.h"
+#include "AnimGenJobRunner.h"
+#include "AssetRegistry/AssetData.h"
+#include "DesktopPlatformModule.h"
+#include "Editor.h"
+#include "Framework/Application/SlateApplication.h"
+#include "IDesktopPlatform.h"
+#include "Misc/ConfigCacheIni.h"
+#include "Misc/FileHelper.h"
+#include "Misc/Paths.h"
+#include "PropertyCustomizationHelpers.h"
+#include "Subsystems/AssetEditorSubsystem.h"
+#include "Widgets/Input/SButton.h"
+#include "Widgets/Input/SCheckBox.h"
+#include "Widgets/Input/SComboBox.h"
+#include "Widgets/Input/SEditableTextBox.h"
+#include "Widgets/Input/SSpinBox.h"
+#include "Widgets/Layout/SScrollBox.h"
+#include "Widgets/Layout/SUniformGridPanel.h"
+#include "Widgets/Notifications/SProgressBar.h"
+#include "Widgets/SBoxPanel.h"
+#include "Widgets/Text/STextBlock.h"
+
+#define LOCTEXT_NAMESPACE "SAnimGenPanel"
+
+namespace
+{
+const TCHAR* ConfigSection = TEXT("AnimGen.GenerateFromVideo");
+const TCHAR* PresetLabels[] = {TEXT("Auto-detect"), TEXT("UE5 Manny / Quinn"), TEXT("UE4 Mannequin"), TEXT("Mixamo")};
+const animgen::SkeletonPreset PresetValues[] = {animgen::SkeletonPreset::Auto, animgen::SkeletonPreset::UE5Manny,
+	animgen::SkeletonPreset::UE4Mannequin, animgen::SkeletonPreset::Mixamo};
+const TCHAR* GeneratorLabels[] = {TEXT("Server default"), TEXT("Neural network"), TEXT("Analytic solver")};
+
+// A labelled row: label on the left, widget filling the rest.
+TSharedRef<SWidget> Row(const FText& Label, TSharedRef<SWidget> Content)
+{
+	return SNew(SHorizontalBox)
+		+ SHorizontalBox::Slot().AutoWidth().VAlign(VAlign_Center).Padding(0, 2, 8, 2)
+		[
+			SNew(SBox).WidthOverride(140)[SNew(STextBlock).Text(Label)]
+		]
+		+ SHorizontalBox::Slot().FillWidth(1.f).VAlign(VAlign_Center).Padding(0, 2)[Content];
+}
+
+TSharedRef<SWidget> Toggle(const FText& Label, bool* Value, const FText& Tooltip)
+{
+	return SNew(SCheckBox)
+		.ToolTipText(Tooltip)
+		.IsChecked_Lambda([Value] { return *Value ? ECheckBoxState::Checked : ECheckBoxState::Unchecked; })
+		.OnCheckStateChanged_Lambda([Value](ECheckBoxState S) { *Value = S == ECheckBoxState::Checked; })
+		[SNew(STextBlock).Text(Label)];
+}
+}  // namespace
+
+void SAnimGenPanel::Construct(const FArguments&)
+{
+	for (const TCHAR* L : PresetLabels) PresetNames.Add(MakeShared<FString>(L));
+	for (const TCHAR* L : GeneratorLabels) GeneratorNames.Add(MakeShared<FString>(L));
+	SelectedPreset = PresetNames[0];
+	SelectedGenerator = GeneratorNames[0];
+	LoadSettings();
+	Runner = MakeShared<FAnimGenJobRunner>();
+
+	auto TextBox = [](FString* Value, const FText& Hint, bool bPassword = false) {
+		return SNew(SEditableTextBox)
+			.Text_Lambda([Value] { return FText::FromString(*Value); })
+			.HintText(Hint)
+			.IsPassword(bPassword)
+			.OnTextChanged_Lambda([Value](const FText& T) { *Value = T.ToString(); });
+	};
+	auto Combo = [](TArray<TSharedPtr<FString>>* Items, TSharedPtr<FString>* Selected) {
+		return SNew(SComboBox<TSharedPtr<FString>>)
+			.OptionsSource(Items)
+			.InitiallySelectedItem(*Selected)
+			.OnGenerateWidget_Lambda([](TSharedPtr<FString> Item) { return SNew(STextBlock).Text(FText::FromString(*Item)); })
+			.OnSelectionChanged_Lambda([Selected](TSharedPtr<FString> Item, ESelectInfo::Type) { if (Item) *Selected = Item; })
+			[SNew(STextBlock).Text_Lambda([Selected] { return FText::FromString(**Selected); })];
+	};
+	ChildSlot
+	[
+		SNew(SScrollBox)
+		+ SScrollBox::Slot().Padding(8)
+		[
+			SNew(SVerticalBox)
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Server", "Server"),
+				SNew(SHorizontalBox)
+				+ SHorizontalBox::Slot().FillWidth(1.f)[TextBox(&Server, LOCTEXT("ServerHint", "host:port, e.g. 127.0.0.1:50051"))]
+				+ SHorizontalBox::Slot().AutoWidth().Padding(4, 0, 0, 0)
+				[
+					SNew(SButton).Text(LOCTEXT("Check", "Check")).OnClicked(this, &SAnimGenPanel::OnCheckServer)
+						.ToolTipText(LOCTEXT("CheckTip", "Ask the server for its version and limits."))
+				])]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Token", "Token"),
+				TextBox(&Token, LOCTEXT("TokenHint", "bearer token, when the server asks for one"), true))]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Tls", "TLS"),
+				SNew(SHorizontalBox)
+				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("UseTls", "Use TLS"), &bUseTls, LOCTEXT("UseTlsTip", "Connect with TLS."))]
+				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(8, 0, 0, 0)
+				[TextBox(&TlsRootCertsFile, LOCTEXT("CaHint", "root certificates (PEM file); empty: the system's"))])]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Video", "Video"),
+				SNew(SHorizontalBox)
+				+ SHorizontalBox::Slot().FillWidth(1.f)[TextBox(&VideoPath, LOCTEXT("VideoHint", "a video of one person (.mp4, .mov, ...)"))]
+				+ SHorizontalBox::Slot().AutoWidth().Padding(4, 0, 0, 0)
+				[SNew(SButton).Text(LOCTEXT("Browse", "Browse...")).OnClicked(this, &SAnimGenPanel::OnBrowseVideo)])]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Skeleton", "Target skeleton"),
+				SNew(SObjectPropertyEntryBox)
+				.AllowedClass(USkeleton::StaticClass())
+				.ObjectPath(this, &SAnimGenPanel::GetSkeletonPath)
+				.OnObjectChanged(this, &SAnimGenPanel::OnSkeletonChanged)
+				.AllowClear(true)
+				.DisplayThumbnail(false))]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Table", "Bone mapping"), Combo(&PresetNames, &SelectedPreset))]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Destination", "Save to"),
+				TextBox(&Destination, LOCTEXT("DestHint", "content folder, e.g. /Game/AnimGen")))]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Generator", "Generator"), Combo(&GeneratorNames, &SelectedGenerator))]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Smoothing", "Smoothing"),
+				SNew(SSpinBox<float>).MinValue(0.f).MaxValue(1.f).Delta(0.05f)
+				.Value_Lambda([this] { return Smoothing; })
+				.OnValueChanged_Lambda([this](float V) { Smoothing = V; }))]
+			+ SVerticalBox::Slot().AutoHeight().Padding(0, 4)
+			[
+				SNew(SUniformGridPanel).SlotPadding(FMargin(0, 2, 12, 2))
+				+ SUniformGridPanel::Slot(0, 0)[Toggle(LOCTEXT("Hands", "Fingers"), &bHands, LOCTEXT("HandsTip", "Track hands and animate the finger bones."))]
+				+ SUniformGridPanel::Slot(1, 0)[Toggle(LOCTEXT("InPlace", "In place"), &bInPlace, LOCTEXT("InPlaceTip", "Remove horizontal travel; it drives the root bone as root motion."))]
+				+ SUniformGridPanel::Slot(2, 0)[Toggle(LOCTEXT("Loop", "Loop"), &bLoop, LOCTEXT("LoopTip", "Blend the end into the start."))]
+				+ SUniformGridPanel::Slot(0, 1)[Toggle(LOCTEXT("Mirror", "Mirror"), &bMirror, LOCTEXT("MirrorTip", "Swap left and right."))]
+				+ SUniformGridPanel::Slot(1, 1)[Toggle(LOCTEXT("FaceForward", "Face forward"), &bFaceForward, LOCTEXT("FaceForwardTip", "Turn the clip to face forward on its first frame."))]
+				+ SUniformGridPanel::Slot(2, 1)[Toggle(LOCTEXT("FootLock", "Foot locking"), &bFootLock, LOCTEXT("FootLockTip", "Keep planted feet still."))]
+				+ SUniformGridPanel::Slot(0, 2)[Toggle(LOCTEXT("ServerRetarget", "Server retarget"), &bServerRetarget,
+					LOCTEXT("ServerRetargetTip", "Also send the skeleton's reference pose: the server retargets its files (GLB, BVH) onto it; they are saved under Saved/AnimGen."))]
+			]
+			+ SVerticalBox::Slot().AutoHeight().Padding(0, 8)
+			[
+				SNew(SHorizontalBox)
+				+ SHorizontalBox::Slot().AutoWidth()
+				[
+					SNew(SButton).Text(LOCTEXT("Generate", "Generate")).OnClicked(this, &SAnimGenPanel::OnGenerate)
+					.IsEnabled_Lambda([this] { return !Runner->IsRunning(); })
+				]
+				+ SHorizontalBox::Slot().AutoWidth().Padding(8, 0, 0, 0)
+				[
+					SNew(SButton).Text(LOCTEXT("Cancel", "Cancel")).OnClicked(this, &SAnimGenPanel::OnCancel)
+					.IsEnabled_Lambda([this] { return Runner->IsRunning(); })
+				]
+			]
+			+ SVerticalBox::Slot().AutoHeight().Padding(0, 4)[SNew(SProgressBar).Percent_Lambda([this] { return TOptional<float>(Progress); })]
+			+ SVerticalBox::Slot().AutoHeight().Padding(0, 4)[SNew(STextBlock).Text_Lambda([this] { return StatusText; }).AutoWrapText(true)]
+			+ SVerticalBox::Slot().AutoHeight().Padding(0, 4)
+			[
+				SNew(STextBlock).Text_Lambda([this] { return ErrorText; }).AutoWrapText(true)
+				.ColorAndOpacity(FSlateColor(FLinearColor(1.f, 0.25f, 0.2f)))
+			]
+		]
+	];
+}
+
+SAnimGenPanel::~SAnimGenPanel()
+{
+	SaveSettings();
+	if (Runner && Runner->IsRunning()) Runner->Cancel();
+}
+
+FString SAnimGenPanel::GetSkeletonPath() const { return SkeletonPath; }
+
+void SAnimGenPanel::OnSkeletonChanged(const FAssetData& Asset)
+{
+	SkeletonPath = Asset.IsValid() ? Asset.GetObjectPathString() : FString();
+}
+
+FReply SAnimGenPanel::OnBrowseVideo()
+{
+	IDesktopPlatform* Desktop = FDesktopPlatformModule::Get();
+	if (!Desktop) return FReply::Handled();
+	TArray<FString> Files;
+	const void* Parent = FSlateApplication::Get().FindBestParentWindowHandleForDialogs(AsShared());
+	if (Desktop->OpenFileDialog(Parent, TEXT("Choose a video"), FPaths::GetPath(VideoPath), TEXT(""),
+			TEXT("Videos (*.mp4;*.mov;*.avi;*.mkv;*.webm)|*.mp4;*.mov;*.avi;*.mkv;*.webm|All files (*.*)|*.*"),
+			EFileDialogFlags::None, Files) && Files.Num() > 0)
+	{
+		VideoPath = FPaths::ConvertRelativePathToFull(Files[0]);
+	}
+	return FReply::Handled();
+}
+
+FReply SAnimGenPanel::OnCheckServer()
+{
+	// A quick blocking call (5 s at most): the tab waits for the answer.
+	animgen::ConnectionOptions Options;
+	Options.address = TCHAR_TO_UTF8(*Server.TrimStartAndEnd());
+	Options.bearerToken = TCHAR_TO_UTF8(*Token.TrimStartAndEnd());
+	Options.useTls = bUseTls;
+	FString Pem;
+	if (bUseTls && !TlsRootCertsFile.IsEmpty() && FFileHelper::LoadFileToString(Pem, *TlsRootCertsFile))
+	{
+		Options.tlsRootCertsPem = TCHAR_TO_UTF8(*Pem);
+	}
+	Options.deadline = std::chrono::milliseconds(5000);
+	animgen::Client Client(Options);
+	animgen::ServerInfo Info;
+	const animgen::Status S = Client.GetServerInfo(&Info);
+	if (S.Ok())
+	{
+		ErrorText = FText::GetEmpty();
+		StatusText = FText::FromString(FString::Printf(TEXT("%s, protocol %s, backend %s, uploads up to %lld MB"),
+			UTF8_TO_TCHAR(Info.serverVersion.c_str()), UTF8_TO_TCHAR(Info.protocolVersion.c_str()),
+			UTF8_TO_TCHAR(Info.backend.c_str()), (long long)(Info.maxUploadBytes >> 20)));
+	}
+	else
+	{
+		SetError(FString::Printf(TEXT("server %s: %s"), *Server, UTF8_TO_TCHAR(S.ToString().c_str())));
+	}
+	return FReply::Handled();
+}
+
+FReply SAnimGenPanel::OnGenerate()
+{
+	ErrorText = FText::GetEmpty();
+	Warnings.Reset();
+	USkeleton* Skeleton = SkeletonPath.IsEmpty() ? nullptr : LoadObject<USkeleton>(nullptr, *SkeletonPath);
+	if (!Skeleton)
+	{
+		SetError(TEXT("Pick a target skeleton (for example SK_Mannequin) first."));
+		return FReply::Handled();
+	}
+	if (!FPaths::FileExists(VideoPath))
+	{
+		SetError(FString::Printf(TEXT("video %s: no such file"), *VideoPath));
+		return FReply::Handled();
+	}
+	SaveSettings();
+
+	FAnimGenJobRequest Request;
+	Request.Server = Server;
+	Request.Token = Token;
+	Request.bUseTls = bUseTls;
+	Request.TlsRootCertsFile = TlsRootCertsFile;
+	Request.VideoPath = VideoPath;
+	Request.FilesDir = FPaths::ProjectSavedDir() / TEXT("AnimGen") / FPaths::GetBaseFilename(VideoPath);
+	animgen::GenerateOptions& O = Request.Options;
+	O.hands = bHands;
+	O.inPlace = bInPlace;
+	O.loop = bLoop;
+	O.mirror = bMirror;
+	O.faceForward = bFaceForward;
+	O.footLock = bFootLock;
+	O.smoothing = Smoothing;
+	O.generator = animgen::Generator(GeneratorNames.IndexOfByKey(SelectedGenerator));
+	O.formats = {animgen::OutputFormat::Glb};
+	if (bServerRetarget)
+	{
+		O.target = FAnimGenAnimationBuilder::TargetFromSkeleton(*Skeleton);
+	}
+
+	Progress = 0.f;
+	StatusText = LOCTEXT("Starting", "Starting...");
+	TWeakPtr<SWidget> WeakSelf = AsShared();
+	TWeakObjectPtr<USkeleton> WeakSkeleton(Skeleton);
+	const int32 PresetIndex = FMath::Max(0, PresetNames.IndexOfByKey(SelectedPreset));
+	const FString Folder = Destination;
+	const FString AssetName = FPaths::GetBaseFilename(VideoPath);
+	Runner->Start(Request,
+		[this, WeakSelf](const FAnimGenProgress& P) {
+			if (!WeakSelf.IsValid()) return;
+			Progress = P.Progress;
+			if (P.bWarning) Warnings.Add(P.Message);
+			StatusText = FText::FromString(FString::Printf(TEXT("%3.0f%%  %s  %s"), P.Progress * 100.f, *P.Stage, *P.Message));
+		},
+		[this, WeakSelf, WeakSkeleton, PresetIndex, Folder, AssetName](bool bOk, const FString& Error, const animgen::JobResult& Result) {
+			if (!WeakSelf.IsValid()) return;
+			if (!bOk)
+			{
+				SetError(Error == TEXT("cancelled") ? FString(TEXT("Cancelled.")) : Error);
+				return;
+			}
+			USkeleton* Target = WeakSkeleton.Get();
+			if (!Target)
+			{
+				SetError(TEXT("the target skeleton was unloaded while the job ran"));
+				return;
+			}
+			FAnimGenBuildSettings Settings;
+			Settings.PackagePath = Folder;
+			Settings.AssetName = AssetName;
+			Settings.Preset = PresetValues[PresetIndex];
+			FString BuildError;
+			UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Target, Settings, BuildError);
+			if (!Sequence)
+			{
+				SetError(BuildError);
+				return;
+			}
+			Progress = 1.f;
+			StatusText = FText::FromString(FString::Printf(TEXT("Created %s: %d frames at %.2f fps%s%s"),
+				*Sequence->GetPathName(), Result.clip.frameCount, Result.clip.frameRate,
+				Warnings.Num() ? TEXT("\nWarnings: ") : TEXT(""), *FString::Join(Warnings, TEXT("; "))));
+			GEditor->GetEditorSubsystem<UAssetEditorSubsystem>()->OpenEditorForAsset(Sequence);
+		});
+	return FReply::Handled();
+}
+
+FReply SAnimGenPanel::OnCancel()
+{
+	Runner->Cancel();
+	StatusText = LOCTEXT("Cancelling", "Cancelling...");
+	return FReply::Handled();
+}
+
+void SAnimGenPanel::SetError(const FString& Error)
+{
+	ErrorText = FText::FromString(Error);
+	Progress = 0.f;
+}
+
+void SAnimGenPanel::SaveSettings() const
+{
+	// The token is not stored: it is a secret, and config files end up in version control.
+	GConfig->SetString(ConfigSection, TEXT("Server"), *Server, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("UseTls"), bUseTls, GEditorPerProjectIni);
+	GConfig->SetString(ConfigSection, TEXT("TlsRootCertsFile"), *TlsRootCertsFile, GEditorPerProjectIni);
+	GConfig->SetString(ConfigSection, TEXT("Video"), *VideoPath, GEditorPerProjectIni);
+	GConfig->SetString(ConfigSection, TEXT("Skeleton"), *SkeletonPath, GEditorPerProjectIni);
+	GConfig->SetString(ConfigSection, TEXT("Destination"), *Destination, GEditorPerProjectIni);
+	GConfig->SetString(ConfigSection, TEXT("BoneMapping"), SelectedPreset ? **SelectedPreset : TEXT(""), GEditorPerProjectIni);
+}
+
+void SAnimGenPanel::LoadSettings()
+{
+	GConfig->GetString(ConfigSection, TEXT("Server"), Server, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("UseTls"), bUseTls, GEditorPerProjectIni);
+	GConfig->GetString(ConfigSection, TEXT("TlsRootCertsFile"), TlsRootCertsFile, GEditorPerProjectIni);
+	GConfig->GetString(ConfigSection, TEXT("Video"), VideoPath, GEditorPerProjectIni);
+	GConfig->GetString(ConfigSection, TEXT("Skeleton"), SkeletonPath, GEditorPerProjectIni);
+	GConfig->GetString(ConfigSection, TEXT("Destination"), Destination, GEditorPerProjectIni);
+	FString Preset;
+	if (GConfig->GetString(ConfigSection, TEXT("BoneMapping"), Preset, GEditorPerProjectIni))
+	{
+		for (const TSharedPtr<FString>& Name : PresetNames)
+			if (*Name == Preset) SelectedPreset = Name;
+	}
+	if (Token.IsEmpty()) Token = FPlatformMisc::GetEnvironmentVariable(TEXT("ANIMGEN_TOKEN"));
+}
+
+#undef LOCTEXT_NAMESPACE

@@ -1,0 +1,61 @@
+// The "Generate from Video" tab: server, token, video, target skeleton and bone table, options,
+// Generate / Cancel, progress and errors. The work runs on a worker thread (FAnimGenJobRunner); the result
+// becomes an AnimSequence (FAnimGenAnimationBuilder) that opens in the animation editor.
+#pragma once
+
+#include "CoreMinimal.h"
+#include "Widgets/SCompoundWidget.h"
+
+class FAnimGenJobRunner;
+class USkeleton;
+struct FAssetData;
+
+class SAnimGenPanel : public SCompoundWidget
+{
+public:
+	SLATE_BEGIN_ARGS(SAnimGenPanel) {}
+	SLATE_END_ARGS()
+
+	void Construct(const FArguments& InArgs);
+	virtual ~SAnimGenPanel() override;
+
+private:
+	FReply OnBrowseVideo();
+	FReply OnGenerate();
+	FReply OnCancel();
+	FReply OnCheckServer();
+	void SetError(const FString& Error);
+	void SaveSettings() const;
+	void LoadSettings();
+
+	FString GetSkeletonPath() const;
+	void OnSkeletonChanged(const FAssetData& Asset);
+
+	// Settings (kept in EditorPerProjectUserSettings between sessions, except the token).
+	FString Server = TEXT("127.0.0.1:50051");
+	FString Token;
+	bool bUseTls = false;
+	FString TlsRootCertsFile;
+	FString VideoPath;
+	FString SkeletonPath;
+	FString Destination = TEXT("/Game/AnimGen");
+	TArray<TSharedPtr<FString>> PresetNames;
+	TSharedPtr<FString> SelectedPreset;
+	TArray<TSharedPtr<FString>> GeneratorNames;
+	TSharedPtr<FString> SelectedGenerator;
+	bool bHands = false;
+	bool bInPlace = false;
+	bool bLoop = false;
+	bool bMirror = false;
+	bool bFaceForward = true;
+	bool bFootLock = true;
+	bool bServerRetarget = false;
+	float Smoothing = 0.5f;
+
+	// Job state shown in the tab.
+	TSharedPtr<FAnimGenJobRunner> Runner;
+	float Progress = 0.f;
+	FText StatusText;
+	FText ErrorText;
+	TArray<FString> Warnings;
+};

@@ -1,0 +1,56 @@
+// Runs one video through an AnimGen server with the client core: upload, start, watch, result.
+// RunBlocking serves the commandlet; Start runs the same steps on a worker thread and reports on the game
+// thread, for the Editor tab. Cancel ends the watch at once and cancels the job on the server.
+#pragma once
+
+#include "CoreMinimal.h"
+
+#include "AnimGenClient.h"
+
+struct ANIMGENEDITOR_API FAnimGenJobRequest
+{
+	FString Server = TEXT("127.0.0.1:50051");
+	FString Token;
+	bool bUseTls = false;
+	FString TlsRootCertsFile;  // PEM; empty uses the system's roots
+	FString VideoPath;
+	animgen::GenerateOptions Options;
+	// Where the job's files (GLB, BVH, ...) go; empty skips them.
+	FString FilesDir;
+};
+
+struct ANIMGENEDITOR_API FAnimGenProgress
+{
+	float Progress = 0.f;
+	FString Stage;
+	FString Message;
+	bool bWarning = false;
+};
+
+class ANIMGENEDITOR_API FAnimGenJobRunner : public TSharedFromThis<FAnimGenJobRunner>
+{
+public:
+	using FOnProgress = TFunction<void(const FAnimGenProgress&)>;
+	using FOnFinished = TFunction<void(bool bSucceeded, const FString& Error, const animgen::JobResult& Result)>;
+
+	// Runs every step on the calling thread; false with OutError (one line) on failure.
+	static bool RunBlocking(const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
+		animgen::JobResult& OutResult, FString& OutError);
+
+	// Runs on a worker thread; both callbacks are called on the game thread.
+	void Start(const FAnimGenJobRequest& Request, FOnProgress OnProgress, FOnFinished OnFinished);
+	void Cancel();
+	bool IsRunning() const { return bRunning; }
+
+private:
+	static bool Run(animgen::Client& Client, const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
+		const TAtomic<bool>* CancelFlag, const TFunction<void(const FString&)>& OnJobStarted,
+		animgen::JobResult& OutResult, FString& OutError);
+	static animgen::ConnectionOptions Connection(const FAnimGenJobRequest& Request, FString& OutError);
+
+	TAtomic<bool> bRunning{false};
+	TAtomic<bool> bCancelled{false};
+	FCriticalSection Lock;
+	TSharedPtr<animgen::Client, ESPMode::ThreadSafe> ActiveClient;
+	FString ActiveJobId;
+};

@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "AnimGenClient.h"
+#include "TestClips.h"
+
+using namespace animgen;
+
+TEST(Sha256, KnownVectors) {  // FIPS 180-4 examples
+    EXPECT_EQ(Sha256Hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(Sha256Hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const std::string two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    EXPECT_EQ(Sha256Hex(two.data(), two.size()), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(Sha256, FileMatchesBufferAcrossBlockBoundaries) {
+    std::string data(200000, '\0');
+    for (size_t i = 0; i < data.size(); ++i) data[i] = char((i * 131) % 251);
+    const std::string path = testing::TempDir() + "animgen_sha_test.bin";
+    std::ofstream(path, std::ios::binary).write(data.data(), std::streamsize(data.size()));
+    EXPECT_EQ(Sha256OfFile(path), Sha256Hex(data.data(), data.size()));
+    std::remove(path.c_str());
+    EXPECT_EQ(Sha256OfFile(path), "");
+}
+
+TEST(HumanoidClip, ValidateNamesTheProblem) {
+    HumanoidClip c = test::BodyClip(4);
+    EXPECT_EQ(c.Validate(), "");
+    c.rotations.pop_back();
+    EXPECT_NE(c.Validate().find("rotations"), std::string::npos);
+    c = test::BodyClip(4);
+    c.hipsPositions.pop_back();
+    EXPECT_NE(c.Validate().find("Hips positions"), std::string::npos);
+    c = test::BodyClip(4);
+    c.frameRate = 0;
+    EXPECT_NE(c.Validate().find("frame rate"), std::string::npos);
+}
+
+TEST(ClientStatus, NamesCodes) {
+    EXPECT_EQ((Status{16, "wrong token"}).ToString(), "UNAUTHENTICATED: wrong token");
+    EXPECT_EQ((Status{}).CodeName(), "OK");
+    EXPECT_TRUE(IsFinal(JobState::Cancelled));
+    EXPECT_FALSE(IsFinal(JobState::Running));
+}
+
+TEST(Client, UnreachableServerGivesUnavailableOrDeadline) {
+    ConnectionOptions o;
+    o.address = "127.0.0.1:1";  // nothing listens on port 1
+    o.deadline = std::chrono::milliseconds(2000);
+    Client client(o);
+    ServerInfo info;
+    const Status s = client.GetServerInfo(&info);
+    EXPECT_TRUE(s.code == kUnavailable || s.code == kDeadlineExceeded) << s.ToString();
+}
+
+TEST(Client, MissingVideoIsAnInvalidArgumentNamingTheFile) {
+    Client client(ConnectionOptions{});
+    UploadedVideo up;
+    const Status s = client.UploadVideo("/nonexistent/clip.mp4", &up);
+    EXPECT_EQ(s.code, kInvalidArgument);
+    EXPECT_NE(s.message.find("/nonexistent/clip.mp4"), std::string::npos) << s.message;
+}

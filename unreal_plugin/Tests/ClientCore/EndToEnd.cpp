@@ -1,0 +1,162 @@
+// Drives a live `animgen serve` through the client core, as the Unreal Editor module does:
+//   animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T] [--big-video FILE]
+// Steps: server info; a wrong token is refused (UNAUTHENTICATED); upload; start; watch every event; result
+// (clip and GLB written to DIR); a second job cancelled (CANCELLED). Prints one line per fact it checked
+// and exits non-zero on the first failure, naming it.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "AnimGenClient.h"
+
+using namespace animgen;
+
+namespace {
+
+int Fail(const std::string& what) {
+    std::printf("FAIL %s\n", what.c_str());
+    std::fflush(stdout);
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::map<std::string, std::string> args;
+    for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
+    if (!args.count("--address") || !args.count("--video") || !args.count("--out"))
+        return Fail("usage: animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T]");
+
+    ConnectionOptions o;
+    o.address = args["--address"];
+    o.bearerToken = args["--token"];
+    o.deadline = std::chrono::seconds(60);
+    Client client(o);
+
+    ServerInfo info;
+    Status s = client.GetServerInfo(&info);
+    if (!s.Ok()) return Fail("GetServerInfo: " + s.ToString());
+    std::printf("SERVER version=%s protocol=%s auth_required=%d max_upload=%lld\n", info.serverVersion.c_str(),
+                info.protocolVersion.c_str(), int(info.authRequired), (long long)info.maxUploadBytes);
+
+    if (!o.bearerToken.empty()) {
+        ConnectionOptions wrong = o;
+        wrong.bearerToken = o.bearerToken + "-wrong";
+        Client bad(wrong);
+        ServerInfo ignored;
+        const Status w = bad.GetServerInfo(&ignored);
+        std::printf("WRONG_TOKEN code=%s\n", w.CodeName().c_str());
+        if (w.code != kUnauthenticated) return Fail("a wrong token gave " + w.ToString());
+        ConnectionOptions none = o;
+        none.bearerToken.clear();
+        Client anonymous(none);
+        const Status n = anonymous.GetServerInfo(&ignored);
+        std::printf("NO_TOKEN code=%s\n", n.CodeName().c_str());
+        if (n.code != kUnauthenticated) return Fail("no token gave " + n.ToString());
+    }
+
+    UploadedVideo up;
+    int chunks = 0;
+    s = client.UploadVideo(args["--video"], &up, [&](int64_t, int64_t) { ++chunks; });
+    if (!s.Ok()) return Fail("UploadVideo: " + s.ToString());
+    const std::string sha = Sha256OfFile(args["--video"]);
+    std::printf("UPLOAD id=%s bytes=%lld chunks=%d sha_match=%d\n", up.uploadId.c_str(), (long long)up.sizeBytes,
+                chunks, int(up.sha256 == sha));
+    if (up.sha256 != sha) return Fail("the server's sha256 " + up.sha256 + " differs from ours " + sha);
+
+    if (args.count("--big-video")) {  // several 1 MiB chunks, no job
+        UploadedVideo big;
+        int bigChunks = 0;
+        s = client.UploadVideo(args["--big-video"], &big, [&](int64_t, int64_t) { ++bigChunks; });
+        if (!s.Ok()) return Fail("UploadVideo (big): " + s.ToString());
+        std::printf("BIG_UPLOAD bytes=%lld chunks=%d sha_match=%d\n", (long long)big.sizeBytes, bigChunks,
+                    int(big.sha256 == Sha256OfFile(args["--big-video"])));
+    }
+
+    GenerateOptions options;
+    options.formats = {OutputFormat::Glb};
+    JobInfo job;
+    s = client.StartJob(up.uploadId, options, &job);
+    if (!s.Ok()) return Fail("StartJob: " + s.ToString());
+    std::printf("JOB id=%s state=%s\n", job.jobId.c_str(), JobStateName(job.state));
+
+    int events = 0;
+    float lastProgress = -1;
+    bool progressDecreased = false;
+    JobState finalState = JobState::Unspecified;
+    s = client.WatchJob(job.jobId, [&](const JobEventInfo& e) {
+        ++events;
+        if (e.progress + 1e-6f < lastProgress) progressDecreased = true;
+        lastProgress = e.progress;
+        finalState = e.job.state;
+        std::printf("EVENT type=%d stage=%s progress=%.3f state=%s %s\n", int(e.type), e.stage.c_str(), e.progress,
+                    JobStateName(e.job.state), e.message.c_str());
+    });
+    if (!s.Ok()) return Fail("WatchJob: " + s.ToString());
+    std::printf("WATCH events=%d final=%s monotonic=%d\n", events, JobStateName(finalState), int(!progressDecreased));
+    if (finalState != JobState::Succeeded) return Fail(std::string("the job ended ") + JobStateName(finalState));
+    if (events < 3) return Fail("only " + std::to_string(events) + " events");
+
+    JobResult result;
+    s = client.GetResult(job.jobId, args["--out"], &result);
+    if (!s.Ok()) return Fail("GetResult: " + s.ToString());
+    double worstNorm = 0;
+    for (const Quat& q : result.clip.rotations) worstNorm = std::max(worstNorm, std::fabs(Norm(q) - 1.0));
+    std::printf("CLIP bones=%zu frames=%d fps=%.3f max_norm_error=%.2e hips=%s files=%zu\n", result.clip.bones.size(),
+                result.clip.frameCount, result.clip.frameRate, worstNorm, result.clip.bones[0].name.c_str(),
+                result.files.size());
+    for (const ResultFileInfo& f : result.files)
+        std::printf("FILE %s bytes=%lld sha_ok=%d\n", f.path.c_str(), (long long)std::filesystem::file_size(f.path),
+                    int(Sha256OfFile(f.path) == f.sha256));
+    if (result.clip.bones.size() != 22) return Fail("bone count " + std::to_string(result.clip.bones.size()));
+    if (result.clip.frameCount <= 0) return Fail("no frames");
+    if (worstNorm > 1e-3) return Fail("a rotation is not a unit quaternion");
+    if (result.files.empty()) return Fail("no files came with the result");
+
+    // A second job with other options (the first result would be served from the cache), cancelled at once.
+    options.smoothing = 0.9f;
+    options.generator = Generator::Analytic;
+    JobInfo second;
+    s = client.StartJob(up.uploadId, options, &second);
+    if (!s.Ok()) return Fail("StartJob (second): " + s.ToString());
+    JobInfo cancelled;
+    s = client.CancelJob(second.jobId, &cancelled);
+    if (!s.Ok()) return Fail("CancelJob: " + s.ToString());
+    JobState seen = cancelled.state;
+    s = client.WatchJob(second.jobId, [&](const JobEventInfo& e) { seen = e.job.state; });
+    if (!s.Ok()) return Fail("WatchJob (cancelled): " + s.ToString());
+    std::printf("CANCEL state=%s\n", JobStateName(seen));
+    if (seen != JobState::Cancelled) return Fail(std::string("the cancelled job ended ") + JobStateName(seen));
+    JobResult none;
+    const Status early = client.GetResult(second.jobId, "", &none);
+    std::printf("CANCELLED_RESULT code=%s\n", early.CodeName().c_str());
+
+    // Client::Cancel() ends a watch in flight from another thread.
+    options.smoothing = 0.2f;
+    JobInfo third;
+    s = client.StartJob(up.uploadId, options, &third);
+    if (!s.Ok()) return Fail("StartJob (third): " + s.ToString());
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        client.Cancel();
+    });
+    const Status watched = client.WatchJob(third.jobId, {});
+    stopper.join();
+    std::printf("LOCAL_CANCEL code=%s\n", watched.CodeName().c_str());
+    JobInfo ignored;
+    client.CancelJob(third.jobId, &ignored);
+
+    std::vector<JobInfo> jobs;
+    s = client.ListJobs(10, &jobs);
+    if (!s.Ok()) return Fail("ListJobs: " + s.ToString());
+    std::printf("LIST jobs=%zu\n", jobs.size());
+    JobInfo unknown;
+    const Status nf = client.CancelJob("no-such-job", &unknown);
+    std::printf("UNKNOWN_JOB code=%s\n", nf.CodeName().c_str());
+    std::printf("OK\n");
+    return 0;
+}
