@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from animgen_ml import bvh_export, gltf_export, skeleton
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip

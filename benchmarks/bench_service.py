@@ -19,12 +19,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from service_support import ServerProcess  # noqa: E402
+
 from animgen_ml import pipeline  # noqa: E402
 from animgen_ml.pipeline import GenerateOptions  # noqa: E402
 from animgen_ml.shared_data import require_shared_data  # noqa: E402
 from animgen_server import convert  # noqa: E402
 from animgen_server.client import AnimGenClient, ServiceError  # noqa: E402
-from service_support import ServerProcess  # noqa: E402
 
 OPTIONS = GenerateOptions(generator="analytic", formats=("glb", "json"))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+
 from animgen_ml import contacts as C
 from animgen_ml import metrics, mocap
 from animgen_ml import rotations as R

@@ -12,6 +12,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import test_smooth as tsm  # noqa: E402
 import test_solver as ts  # noqa: E402
+
 from animgen_ml import bodymodel, solver  # noqa: E402
 from animgen_ml import rotations as R  # noqa: E402
 from animgen_ml.smooth import smooth_clip  # noqa: E402

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg blender python3-numpy mono-mcs libnunit-cil-dev nunit-console
-              libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc cmake g++ libgtest-dev)
+              libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc cmake g++ libgtest-dev
+              pkg-config openssl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

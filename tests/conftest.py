@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from animgen_ml.shared_data import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, require_tool
+
 from animgen_ml import rotations as R
 from animgen_ml import skeleton
 from animgen_ml.clip import HumanoidClip
-from conftest import REPO, require_tool
 
 VALIDATE = REPO / "tests" / "tools" / "validate_gltf.mjs"
 BLENDER_IMPORT = REPO / "tests" / "tools" / "blender_import.py"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+
 from animgen_ml import ik, skeleton
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip, empty_clip

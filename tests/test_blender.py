@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from animgen_ml import bvh_export, gltf_export
 from export_helpers import blender_import, check_blender_armature, make_clip
+
+from animgen_ml import bvh_export, gltf_export
 
 FRAMES = [0, 13, 39]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from animgen_ml import bonemap
 from animgen_ml.bvh import parse_bvh, read_bvh
 from animgen_ml.errors import InputError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from animgen_ml import clean
 from animgen_ml.errors import InputError
 from animgen_ml.landmarks import LM, MIRROR, POSE_LANDMARKS, Landmarks

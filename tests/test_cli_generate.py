@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, require_tool
+
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.landmarks import Landmarks
-from conftest import REPO, require_tool
 
 pytestmark = pytest.mark.slow
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import refine_synth
+
 from animgen_ml import contacts as C
 from animgen_ml import rotations as R
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from export_helpers import blender_import, check_blender_armature, rotation_error, validate
+
 from animgen_ml import bvh_export, gltf_export
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
-from export_helpers import blender_import, check_blender_armature, rotation_error, validate
 
 # id -> (video, extra arguments): short clips, or trimmed ones, to keep CI fast on two cores.
 RUNS = {

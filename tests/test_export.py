@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from export_helpers import make_clip, rotation_error, validate
+
 from animgen_ml import bvh_export, export, gltf_export
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.landmarks import Landmarks
 from animgen_ml.pipeline import GenerateOptions
-from export_helpers import make_clip, rotation_error, validate
 
 
 @pytest.mark.parametrize("fingers", [False, True])

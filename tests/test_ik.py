@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from animgen_ml import ik
 from animgen_ml import rotations as R
 

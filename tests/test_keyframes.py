@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from animgen_ml import keyframes, mocap
 
 WALK = "mocap/cmu_iclone_ccrig/002/002_01.bvh"

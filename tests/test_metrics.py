@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from animgen_ml import metrics
 from animgen_ml import rotations as R
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from animgen_ml import mocap, skeleton
 from animgen_ml import rotations as R
 from animgen_ml.bvh import read_bvh

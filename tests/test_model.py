@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from animgen_ml import model, mocap, synth, train
+
+from animgen_ml import mocap, model, synth, train
 from animgen_ml.clip import HumanoidClip
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_tool
+
 from animgen_ml import pose, video
 from animgen_ml.landmarks import LM, Landmarks
-from conftest import require_tool
 
 pytestmark = pytest.mark.slow
 

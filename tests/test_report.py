@@ -6,6 +6,7 @@ import base64
 import re
 
 import numpy as np
+
 from animgen_ml import mocap
 from animgen_ml.landmarks import LM, Landmarks
 from animgen_ml.refine import visibility_warnings

@@ -8,10 +8,11 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import REPO, require_tool
+
 from animgen_ml import mocap, retarget, skeleton
 from animgen_ml import rotations as R
 from animgen_ml.errors import InputError
-from conftest import REPO, require_tool
 
 WALK = "mocap/accad_female1/Female1_B03_Walk1.bvh"
 DIRECTION_BOUND_DEG = 0.01  # stated bound for the A-pose test (exact up to float rounding)

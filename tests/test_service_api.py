@@ -12,13 +12,14 @@ import time
 import grpc
 import numpy as np
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from service_support import ServerProcess, cpu_ticks, status_of
+
 from animgen.v1 import clip_pb2, service_pb2, service_pb2_grpc
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.pipeline import STAGES, GenerateOptions
 from animgen_server import convert
 from animgen_server.client import AnimGenClient, ServiceError, generate_remote
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from service_support import ServerProcess, cpu_ticks, status_of
 
 SHORT = "sports2d_run_sideview.mp4"  # 47 frames, 480x352
 LONG = "motionbert_boxing.mp4"  # 10 s: long enough to catch mid-run

@@ -5,11 +5,12 @@ from __future__ import annotations
 import signal
 
 import grpc
+from service_support import ServerProcess, status_of
+
 from animgen.v1 import service_pb2
 from animgen_ml.pipeline import GenerateOptions
 from animgen_server import convert
 from animgen_server.client import AnimGenClient
-from service_support import ServerProcess, status_of
 
 S = service_pb2
 

@@ -7,11 +7,12 @@ import subprocess
 
 import grpc
 import pytest
-from animgen.v1 import service_pb2
-from animgen_server.client import AnimGenClient
 from conftest import require_tool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from service_support import ServerProcess, status_of
+
+from animgen.v1 import service_pb2
+from animgen_server.client import AnimGenClient
 
 TOKEN = "s3cret-token-for-tests-7f1c"
 Code = grpc.StatusCode

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from animgen_ml import rotations as R
 from animgen_ml import skeleton
 from animgen_ml.clip import HumanoidClip

@@ -9,6 +9,7 @@ scripts/codegen.sh produces.
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import os
 import re
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from animgen_ml import rotations as R
 from conftest import REPO, require_tool
+
+from animgen_ml import rotations as R
 
 CORE = REPO / "unreal_plugin" / "Source" / "AnimGenClientCore"
 BUILD = REPO / "build" / "unreal-core"
@@ -165,12 +167,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_serving(address: str, proc: subprocess.Popen, timeout: float) -> None:
+def _wait_serving(address: str, proc: subprocess.Popen, timeout: float, tls_ca: Path | None) -> None:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
+    channel = (grpc.secure_channel(address, grpc.ssl_channel_credentials(tls_ca.read_bytes())) if tls_ca
+               else grpc.insecure_channel(address))
+    with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -185,39 +189,55 @@ def _wait_serving(address: str, proc: subprocess.Popen, timeout: float) -> None:
     pytest.fail(f"animgen serve did not become ready on {address} within {timeout:.0f} s")
 
 
-@pytest.mark.slow
-def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, tmp_path: Path):
+@contextlib.contextmanager
+def _serve(tmp_path: Path, *extra: str, tls_ca: Path | None = None):
+    """A real `animgen serve` on a free loopback port; yields its address and stops it afterwards."""
     animgen = VENV_BIN / "animgen"
     if not animgen.exists():
         pytest.fail(f"{animgen} is missing: run `make setup`")
-    video = videos / "sports2d_run_sideview.mp4"
-    big = videos / "hybrik_taiji.mp4"  # 2.6 MB: uploaded in several 1 MiB chunks
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    token = "unreal-e2e-token"
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [str(animgen), "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--token", token],
-        stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_serving(address, proc, 120)
-        out_dir = tmp_path / "result"
-        r = _run([str(core_build / "animgen_core_e2e"), "--address", address, "--video", str(video),
-                  "--out", str(out_dir), "--token", token, "--big-video", str(big)], 600)
-        text = r.stdout
-        assert r.returncode == 0, text[-4000:] + r.stderr[-2000:] + (tmp_path / "serve.log").read_text()[-3000:]
-    finally:
-        proc.terminate()
+    log_path = tmp_path / f"serve-{port}.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(animgen), "serve", "--port", str(port), "--data-dir", str(tmp_path / f"data-{port}"), *extra],
+            stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            _wait_serving(address, proc, 120, tls_ca)
+            yield address
+        except BaseException:
+            print(log_path.read_text()[-3000:])
+            raise
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
-    facts = {}
+
+def _facts(text: str) -> dict[str, dict[str, str]]:
+    """The e2e program's `KEY k=v k=v` lines (first line of each key)."""
+    facts: dict[str, dict[str, str]] = {}
     for line in text.splitlines():
         key, _, rest = line.partition(" ")
         facts.setdefault(key, dict(kv.split("=", 1) for kv in rest.split() if "=" in kv))
+    return facts
+
+
+@pytest.mark.slow
+def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, tmp_path: Path):
+    video = videos / "sports2d_run_sideview.mp4"
+    big = videos / "hybrik_taiji.mp4"  # 2.6 MB: uploaded in several 1 MiB chunks
+    token = "unreal-e2e-token"
+    out_dir = tmp_path / "result"
+    with _serve(tmp_path, "--token", token) as address:
+        r = _run([str(core_build / "animgen_core_e2e"), "--address", address, "--video", str(video),
+                  "--out", str(out_dir), "--token", token, "--big-video", str(big)], 600)
+        text = r.stdout
+        assert r.returncode == 0, text[-4000:] + r.stderr[-2000:]
+
+    facts = _facts(text)
     assert facts["WRONG_TOKEN"]["code"] == "UNAUTHENTICATED"
     assert facts["NO_TOKEN"]["code"] == "UNAUTHENTICATED"
     assert facts["UPLOAD"]["sha_match"] == "1"
@@ -226,6 +246,7 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, tmp_pa
     assert int(facts["BIG_UPLOAD"]["chunks"]) == -(-big.stat().st_size // (1 << 20))
     assert facts["BIG_UPLOAD"]["sha_match"] == "1"
     assert facts["WATCH"]["final"] == "SUCCEEDED" and facts["WATCH"]["monotonic"] == "1"
+    assert facts["WATCH"]["cached"] == "0"  # a fresh data dir: the pipeline really ran
     assert int(facts["WATCH"]["events"]) >= 3
     stages = {m.group(1) for m in re.finditer(r"^EVENT type=\d+ stage=(\S+)", text, re.M)}
     assert "pose" in stages, stages
@@ -241,3 +262,17 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, tmp_pa
     assert facts["LOCAL_CANCEL"]["code"] == "CANCELLED"
     assert facts["UNKNOWN_JOB"]["code"] == "NOT_FOUND"
     assert int(facts["LIST"]["jobs"]) >= 3
+
+
+def test_tls_connection_with_root_certificates(core_build: Path, tmp_path: Path):
+    openssl = require_tool("openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    r = _run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+              "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], 60)
+    assert r.returncode == 0, r.stderr
+    e2e = str(core_build / "animgen_core_e2e")
+    with _serve(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key), tls_ca=cert) as address:
+        ok = _run([e2e, "--address", address, "--info-only", "1", "--tls-ca", str(cert)], 120)
+        assert ok.returncode == 0 and "SERVER version=" in ok.stdout, ok.stdout + ok.stderr
+        plain = _run([e2e, "--address", address, "--info-only", "1"], 120)  # plaintext against TLS: refused
+        assert plain.returncode == 1 and "GetServerInfo: UNAVAILABLE" in plain.stdout, plain.stdout

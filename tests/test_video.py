@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_tool
+
 from animgen_ml import video
 from animgen_ml.errors import InputError
-from conftest import require_tool
 
 SHORT = "sports2d_run_sideview.mp4"  # 47 frames, 480x352
 

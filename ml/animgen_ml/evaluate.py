@@ -6,6 +6,8 @@ Datasets (found in ../shared/data):
 - pose2sim: the four real camera videos of the Pose2Sim balancing trial through real MediaPipe; truth = the
             triangulated 3D reference (TRC) on 12 joints both define (hips, knees, ankles, shoulders, elbows,
             wrists); positions compared after one similarity alignment over the sequence; PA-MPJPE per frame.
+- stills:   the Human3.6M and MPI-INF-3DHP frames with camera-space 3D truth in images/ (single frames through
+            MediaPipe in image mode): PA-MPJPE on the same 12 joints.
 Metrics are in metrics.py; "seconds_per_frame" is the generator's own time.
 """
 
@@ -21,7 +23,7 @@ from animgen_ml import metrics, synth
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.landmarks import Landmarks
 
-DATASETS = ("mocap", "pose2sim")
+DATASETS = ("mocap", "pose2sim", "stills")
 METHODS = ("network", "analytic")
 SMOOTHING = 0.5  # the pipeline's default smoothing, applied to the baseline as `animgen generate` does
 # Our joints and the Pose2Sim BODY_25B markers that sit at the same place.
@@ -165,6 +167,60 @@ def evaluate_pose2sim(data_dir: Path, limit: int | None = None, log: Callable[[s
     return rows
 
 
+# (folder, npz, 17-joint index of our 12 joints in P2S_JOINTS order)
+_STILLS = [
+    ("h36m_with_3d_gt", "test_h36m_body3d.npz", [4, 1, 5, 2, 6, 3, 11, 14, 12, 15, 13, 16]),
+    ("mpi_inf_3dhp_with_3d_gt", "test_3dhp_test.npz", [11, 8, 12, 9, 13, 10, 5, 2, 6, 3, 7, 4]),
+    ("mpi_inf_3dhp_with_3d_gt", "test_3dhp_train.npz", [11, 8, 12, 9, 13, 10, 5, 2, 6, 3, 7, 4]),
+]
+
+
+def image_landmarks(path: Path) -> Landmarks | None:
+    """MediaPipe Pose on one still image (image mode), as one-frame Landmarks; None when nobody is found."""
+    import cv2
+    import mediapipe as mp
+
+    bgr = cv2.imread(str(path))
+    if bgr is None:
+        return None
+    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
+        res = pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    if res.pose_landmarks is None or res.pose_world_landmarks is None:
+        return None
+    pts = lambda lst: np.array([[(p.x, p.y, p.z) for p in lst.landmark]], dtype=np.float64)  # noqa: E731
+    return Landmarks(times=np.zeros(1), image=pts(res.pose_landmarks), world=pts(res.pose_world_landmarks),
+                     visibility=np.array([[p.visibility for p in res.pose_landmarks.landmark]]),
+                     detected=np.ones(1, dtype=bool), width=bgr.shape[1], height=bgr.shape[0], source=str(path))
+
+
+def evaluate_stills(data_dir: Path, limit: int | None = None, log: Callable[[str], None] = print) -> list[dict]:
+    """Single frames with 3D truth: PA-MPJPE only (no motion, no root, no contacts)."""
+    gens = generators()
+    rows = []
+    ours = list(P2S_JOINTS)
+    for folder, npz, order in _STILLS:
+        with np.load(data_dir / "images" / folder / npz, allow_pickle=False) as z:
+            names, S = [str(n) for n in z["imgname"]], z["S"][..., :3]
+        for name, truth in zip(names, S, strict=True):
+            if limit and len(rows) >= limit:
+                return rows
+            lm = image_landmarks(data_dir / "images" / folder / Path(name).name)
+            if lm is None:
+                log(f"{Path(name).name}: MediaPipe found nobody; skipped")
+                continue
+            row = {"sequence": Path(name).stem, "frames": 1}
+            for method, gen in gens.items():
+                t0 = time.perf_counter()
+                pred = _body(gen(lm))
+                dt = time.perf_counter() - t0
+                pp, _ = pred.world()
+                pp = pp[:, [pred.bones.index(b) for b in ours]]
+                row[method] = {"pa_mpjpe_mm": metrics.pa_mpjpe(pp, truth[None, order]), "seconds_per_frame": dt}
+            rows.append(row)
+            log(_row_line(row))
+    return rows
+
+
 def _row_line(row: dict) -> str:
     parts = [f"{row['sequence']:<28} {row['frames']:>5}f"]
     for m in METHODS:
@@ -214,6 +270,8 @@ def run(data_dir: Path, datasets: list[str] | None = None, limit: int | None = N
             rows[ds] = evaluate_mocap(data_dir, limit, log=log)
         elif ds == "pose2sim":
             rows[ds] = evaluate_pose2sim(data_dir, limit, log=log)
+        elif ds == "stills":
+            rows[ds] = evaluate_stills(data_dir, limit, log=log)
         else:
             from animgen_ml.errors import InputError
 

@@ -7,7 +7,6 @@ so an existing output is never replaced by a partial one.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,7 +74,6 @@ def write_outputs(
         path = output_path(out_base, fmt)
         with atomic_path(path) as tmp:
             writers[fmt](tmp)
-            _readable(tmp)
         files[fmt] = path
     if options.target:
         from animgen_ml import retarget
@@ -83,15 +81,8 @@ def write_outputs(
         path = target_output_path(out_base, options.target)
         with atomic_path(path) as tmp:
             retarget.write_target_glb(clip, Path(options.target), tmp)
-            _readable(tmp)
         files["target"] = path
     return files
-
-
-def _readable(path: Path) -> None:
-    """atomic_path's temporary file is private (mode 0600, from mkstemp); outputs are ordinary files.
-    A fixed 0644 rather than the umask: reading the umask means setting it, which races other threads."""
-    os.chmod(path, 0o644)
 
 
 # Other stages' modules, imported only when their format is asked for.

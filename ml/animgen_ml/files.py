@@ -19,6 +19,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp makes a private file (0600); outputs are ordinary files. A fixed mode, not the umask:
+        # reading the umask means setting it, which races other threads.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

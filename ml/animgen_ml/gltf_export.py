@@ -125,6 +125,14 @@ def _normalized_quats(q: np.ndarray) -> np.ndarray:
     return q32 / np.linalg.norm(q32, axis=-1, keepdims=True)
 
 
+def _continuous(q: np.ndarray) -> np.ndarray:
+    """Sign-flip keys (K, 4) so that each lies in the hemisphere of the one before (vectorised: a key's sign
+    is the product of the dot-product signs of every step before it)."""
+    step = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+    sign = np.concatenate([[1.0], np.cumprod(step)])
+    return (q * sign[:, None]).astype(q.dtype)
+
+
 def _with_ends(idx: np.ndarray, frames: int) -> np.ndarray:
     """Kept frames, always with the first and the last so every channel spans the whole clip."""
     return np.unique(np.concatenate([np.asarray(idx, np.int64).ravel(), [0, frames - 1]]))
@@ -186,7 +194,7 @@ def write_glb(clip: HumanoidClip, path: str | Path, keys: dict[str, np.ndarray] 
             inputs[idx.tobytes()] = blob.add(times[idx].astype(np.float32), "SCALAR", G.FLOAT, min_max=True)
         kept = values[idx]
         if prop == "rotation":  # same hemisphere key to key: importers that lerp components see no flips
-            kept = R.make_continuous(kept).astype(np.float32)
+            kept = _continuous(kept)
         out = blob.add(kept, type_, G.FLOAT)
         anim.samplers.append(G.AnimationSampler(input=inputs[idx.tobytes()], output=out, interpolation="LINEAR"))
         anim.channels.append(G.AnimationChannel(sampler=len(anim.samplers) - 1,

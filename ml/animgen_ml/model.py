@@ -121,7 +121,6 @@ class Generator:
 
     def generate(self, landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
         out = self.predict(landmarks)
-        T = landmarks.frame_count
         rot = R.make_continuous(R.from_6d(out["rot6"]))
         offsets = skeleton.default_rest_offsets(BONES) * body_scale(landmarks)
         vel = out["velocity"]

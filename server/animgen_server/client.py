@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
+
 from animgen.v1 import service_pb2, service_pb2_grpc
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import AnimGenError, Cancelled, InputError
 from animgen_ml.files import atomic_path
 from animgen_ml.pipeline import GenerateOptions, ProgressEvent
-
 from animgen_server import convert
 from animgen_server.auth import bearer_metadata
 from animgen_server.limits import CLIENT_CHUNK_BYTES

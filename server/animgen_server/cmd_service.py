@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from animgen_ml.errors import InputError
-
 from animgen_server.limits import Limits, env_default
 
 DEFAULT_DATA_DIR = Path(os.environ.get("ANIMGEN_DATA_DIR", "~/.animgen/server"))

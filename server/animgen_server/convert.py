@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 
 import numpy as np
+
 from animgen.v1 import clip_pb2, service_pb2
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 from animgen_ml.pipeline import FORMATS, GENERATORS, GenerateOptions
-
 from animgen_server.store import JobRow
 
 # pipeline format name <-> OutputFormat

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from animgen.v1 import service_pb2
 from animgen_ml.errors import InputError
-
 from animgen_server import convert
 from animgen_server.backend import Backend, BackendEvent, JobSpec
 from animgen_server.limits import Limits

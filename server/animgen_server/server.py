@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from animgen.v1 import service_pb2, service_pb2_grpc
-from animgen_ml import __version__
-from animgen_ml.clip import HumanoidClip
-from animgen_ml.errors import InputError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from animgen.v1 import service_pb2, service_pb2_grpc
+from animgen_ml import __version__
+from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
 from animgen_server import convert
 from animgen_server.auth import TokenInterceptor
 from animgen_server.backend import Backend, make_backend

@@ -1,9 +1,12 @@
 // Drives a live `animgen serve` through the client core, as the Unreal Editor module does:
 //   animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T] [--big-video FILE]
+//   animgen_core_e2e --address HOST:PORT --info-only 1 [--tls-ca PEM] [--token T]   (connection checks only)
 // Steps: server info; a wrong token is refused (UNAUTHENTICATED); upload; start; watch every event; result
 // (clip and GLB written to DIR); a second job cancelled (CANCELLED). Prints one line per fact it checked
 // and exits non-zero on the first failure, naming it.
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -28,13 +31,22 @@ int Fail(const std::string& what) {
 int main(int argc, char** argv) {
     std::map<std::string, std::string> args;
     for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
-    if (!args.count("--address") || !args.count("--video") || !args.count("--out"))
+    const bool infoOnly = args.count("--info-only") > 0;
+    if (!args.count("--address") || (!infoOnly && (!args.count("--video") || !args.count("--out"))))
         return Fail("usage: animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T]");
 
     ConnectionOptions o;
     o.address = args["--address"];
     o.bearerToken = args["--token"];
     o.deadline = std::chrono::seconds(60);
+    if (args.count("--tls-ca")) {
+        std::ifstream pem(args["--tls-ca"]);
+        std::stringstream text;
+        text << pem.rdbuf();
+        o.useTls = true;
+        o.tlsRootCertsPem = text.str();
+        if (o.tlsRootCertsPem.empty()) return Fail("cannot read " + args["--tls-ca"]);
+    }
     Client client(o);
 
     ServerInfo info;
@@ -57,6 +69,11 @@ int main(int argc, char** argv) {
         const Status n = anonymous.GetServerInfo(&ignored);
         std::printf("NO_TOKEN code=%s\n", n.CodeName().c_str());
         if (n.code != kUnauthenticated) return Fail("no token gave " + n.ToString());
+    }
+
+    if (infoOnly) {
+        std::printf("OK\n");
+        return 0;
     }
 
     UploadedVideo up;
@@ -88,16 +105,19 @@ int main(int argc, char** argv) {
     float lastProgress = -1;
     bool progressDecreased = false;
     JobState finalState = JobState::Unspecified;
+    bool cached = false;
     s = client.WatchJob(job.jobId, [&](const JobEventInfo& e) {
         ++events;
         if (e.progress + 1e-6f < lastProgress) progressDecreased = true;
         lastProgress = e.progress;
         finalState = e.job.state;
+        cached = e.job.cached;
         std::printf("EVENT type=%d stage=%s progress=%.3f state=%s %s\n", int(e.type), e.stage.c_str(), e.progress,
                     JobStateName(e.job.state), e.message.c_str());
     });
     if (!s.Ok()) return Fail("WatchJob: " + s.ToString());
-    std::printf("WATCH events=%d final=%s monotonic=%d\n", events, JobStateName(finalState), int(!progressDecreased));
+    std::printf("WATCH events=%d final=%s monotonic=%d cached=%d\n", events, JobStateName(finalState),
+                int(!progressDecreased), int(cached));
     if (finalState != JobState::Succeeded) return Fail(std::string("the job ended ") + JobStateName(finalState));
     if (events < 3) return Fail("only " + std::to_string(events) + " events");
 

@@ -189,6 +189,8 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
     if (sha.empty() || !in) return {kInvalidArgument, "video " + path + ": cannot be read"};
 
     Impl::Call call(impl_.get(), options_, true);
+    // A large video over a slow link must not hit the per-call deadline: allow 1 s per MiB on top of it.
+    call.ctx.set_deadline(std::chrono::system_clock::now() + options_.deadline + std::chrono::seconds(size >> 20));
     pb::UploadVideoResponse response;
     auto writer = impl_->stub->UploadVideo(&call.ctx, &response);
     pb::UploadVideoRequest req;

@@ -7,6 +7,8 @@
 #include "AssetToolsModule.h"
 #include "CoordinateConversion.h"
 #include "Misc/PackageName.h"
+#include "Misc/Paths.h"
+#include "Modules/ModuleManager.h"
 #include "UObject/Package.h"
 #include "UObject/SavePackage.h"
 

@@ -1,5 +1,6 @@
 #include "AnimGenEditorModule.h"
 
+#include "Framework/Application/SlateApplication.h"
 #include "Framework/Docking/TabManager.h"
 #include "SAnimGenPanel.h"
 #include "ToolMenus.h"

@@ -29,10 +29,10 @@ animgen::ConnectionOptions FAnimGenJobRunner::Connection(const FAnimGenJobReques
 }
 
 bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
-	const TAtomic<bool>* CancelFlag, const TFunction<void(const FString&)>& OnJobStarted,
+	const std::atomic<bool>* CancelFlag, const TFunction<void(const FString&)>& OnJobStarted,
 	animgen::JobResult& OutResult, FString& OutError)
 {
-	auto Cancelled = [CancelFlag] { return CancelFlag && CancelFlag->Load(); };
+	auto Cancelled = [CancelFlag] { return CancelFlag && CancelFlag->load(); };
 	auto Report = [&OnProgress](float P, const FString& Stage, const FString& Message, bool bWarning = false) {
 		if (OnProgress) OnProgress(FAnimGenProgress{P, Stage, Message, bWarning});
 	};
@@ -106,11 +106,11 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 void FAnimGenJobRunner::Start(const FAnimGenJobRequest& Request, FOnProgress OnProgress, FOnFinished OnFinished)
 {
 	check(IsInGameThread());
-	FString Error;
-	animgen::ConnectionOptions Options = Connection(Request, Error);
-	if (!Error.IsEmpty())
+	FString ConnectError;
+	animgen::ConnectionOptions Options = Connection(Request, ConnectError);
+	if (!ConnectError.IsEmpty())
 	{
-		OnFinished(false, Error, animgen::JobResult());
+		OnFinished(false, ConnectError, animgen::JobResult());
 		return;
 	}
 	bRunning = true;

@@ -76,7 +76,7 @@ void SAnimGenPanel::Construct(const FArguments&)
 		return SNew(SComboBox<TSharedPtr<FString>>)
 			.OptionsSource(Items)
 			.InitiallySelectedItem(*Selected)
-			.OnGenerateWidget_Lambda([](TSharedPtr<FString> Item) { return SNew(STextBlock).Text(FText::FromString(*Item)); })
+			.OnGenerateWidget_Lambda([](TSharedPtr<FString> Item) -> TSharedRef<SWidget> { return SNew(STextBlock).Text(FText::FromString(*Item)); })
 			.OnSelectionChanged_Lambda([Selected](TSharedPtr<FString> Item, ESelectInfo::Type) { if (Item) *Selected = Item; })
 			[SNew(STextBlock).Text_Lambda([Selected] { return FText::FromString(**Selected); })];
 	};

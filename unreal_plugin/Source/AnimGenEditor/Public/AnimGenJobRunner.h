@@ -5,6 +5,8 @@
 
 #include "CoreMinimal.h"
 
+#include <atomic>
+
 #include "AnimGenClient.h"
 
 struct ANIMGENEDITOR_API FAnimGenJobRequest
@@ -40,16 +42,16 @@ public:
 	// Runs on a worker thread; both callbacks are called on the game thread.
 	void Start(const FAnimGenJobRequest& Request, FOnProgress OnProgress, FOnFinished OnFinished);
 	void Cancel();
-	bool IsRunning() const { return bRunning; }
+	bool IsRunning() const { return bRunning.load(); }
 
 private:
 	static bool Run(animgen::Client& Client, const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
-		const TAtomic<bool>* CancelFlag, const TFunction<void(const FString&)>& OnJobStarted,
+		const std::atomic<bool>* CancelFlag, const TFunction<void(const FString&)>& OnJobStarted,
 		animgen::JobResult& OutResult, FString& OutError);
 	static animgen::ConnectionOptions Connection(const FAnimGenJobRequest& Request, FString& OutError);
 
-	TAtomic<bool> bRunning{false};
-	TAtomic<bool> bCancelled{false};
+	std::atomic<bool> bRunning{false};
+	std::atomic<bool> bCancelled{false};
 	FCriticalSection Lock;
 	TSharedPtr<animgen::Client, ESPMode::ThreadSafe> ActiveClient;
 	FString ActiveJobId;

@@ -1,0 +1,121 @@
+"""`animgen generate DIR --ray ADDRESS`: every video of a folder is one Ray task on a cluster.
+
+Each task runs the same pipeline.run with the same options as a local run, reading the video and writing
+the outputs by path: every node needs the input folder and -o folder at the same paths (a shared
+filesystem). Up-to-date outputs are skipped on the driver before anything is submitted. At the end: one
+line per video and the throughput (videos/min, frames/s).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ray
+
+from animgen_server.ray_backend import MAX_RETRIES, _warm_worker, connect
+
+
+@dataclass
+class VideoResult:
+    video: str
+    status: str  # "converted" | "skipped" | "failed"
+    frames: int = 0  # landmark frames (the video's frames in [start, end))
+    seconds: float = 0.0  # in the task, pipeline only
+    node: str = ""
+    pid: int = 0
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@ray.remote(num_cpus=1, max_retries=MAX_RETRIES)
+def _convert(video: str, out_base: str, options) -> VideoResult:
+    """One video in a Ray worker: pipeline.run exactly as `animgen generate` runs it locally."""
+    from animgen_ml import pipeline
+    from animgen_ml.errors import AnimGenError
+
+    _warm_worker()
+    node = ray.get_runtime_context().get_node_id()[:8]
+    if not Path(video).is_file():
+        return VideoResult(video, "failed", node=node, pid=os.getpid(),
+                           error=f"{video}: not visible on Ray node {node} (share the folder at the same path)")
+    t0 = time.perf_counter()
+    try:
+        result = pipeline.run(video, out_base, options)
+    except AnimGenError as e:
+        return VideoResult(video, "failed", node=node, pid=os.getpid(), error=str(e))
+    except Exception as e:  # noqa: BLE001 - a bug fails this video, not the batch
+        return VideoResult(video, "failed", node=node, pid=os.getpid(),
+                           error=f"internal error ({type(e).__name__}: {e})")
+    return VideoResult(video, "converted", result.landmarks.frame_count, time.perf_counter() - t0, node, os.getpid(),
+                       warnings=list(result.warnings))
+
+
+def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: bool = False,
+              quiet: bool = False) -> int:
+    """Converts the videos on the Ray cluster at `address`; returns the exit code (0 ok, 1 any failed)."""
+    from animgen_server.cmd_generate import up_to_date
+
+    out_dir = out_dir.absolute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, VideoResult] = {}
+    todo: list[Path] = []
+    for v in videos:
+        v = v.absolute()
+        if not force and up_to_date(v, out_dir / v.stem, options):
+            results[str(v)] = VideoResult(str(v), "skipped")
+        else:
+            todo.append(v)
+    t0 = time.perf_counter()
+    if todo:
+        try:
+            connect(address)
+        except Exception as e:  # noqa: BLE001 - a bad address is a usage problem: one line
+            print(f"animgen generate: error: --ray {address}: cannot connect to the Ray cluster "
+                  f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})", file=sys.stderr)
+            return 2
+        if not quiet:
+            cpus = int(ray.cluster_resources().get("CPU", 0))
+            print(f"ray: {len(todo)} video(s) on {cpus} CPU(s) of {address}, "
+                  f"{len(results)} up to date", file=sys.stderr)
+        pending = {_convert.remote(str(v), str(out_dir / v.stem), options): str(v) for v in todo}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                video = pending.pop(ref)
+                try:
+                    r = ray.get(ref)
+                except ray.exceptions.RayError as e:
+                    r = VideoResult(video, "failed", error=f"Ray: {type(e).__name__}: {str(e).splitlines()[0]}")
+                results[video] = r
+                if not quiet or r.status == "failed":
+                    line = f"{r.frames} frames in {r.seconds:.1f} s on node {r.node}" if r.status == "converted" \
+                        else r.error
+                    print(f"{Path(video).name}: {r.status}: {line}", file=sys.stderr)
+                for w in r.warnings:
+                    print(f"warning: {Path(video).name}: {w}", file=sys.stderr)
+    wall = time.perf_counter() - t0
+    rows = [results[str(v.absolute())] for v in videos]
+    print(summary_table(rows, wall))
+    return 1 if any(r.status == "failed" for r in rows) else 0
+
+
+def summary_table(rows: list[VideoResult], wall: float) -> str:
+    name_w = max([len("VIDEO")] + [len(Path(r.video).name) for r in rows])
+    lines = [f"{'VIDEO':{name_w}}  {'STATUS':9}  {'FRAMES':>6}  {'SECONDS':>7}  {'FPS':>6}  NODE"]
+    for r in rows:
+        fps = f"{r.frames / r.seconds:6.1f}" if r.seconds > 0 else f"{'-':>6}"
+        secs = f"{r.seconds:7.1f}" if r.status == "converted" else f"{'-':>7}"
+        extra = f"  {r.error}" if r.error else ""
+        lines.append(f"{Path(r.video).name:{name_w}}  {r.status:9}  {r.frames:6d}  {secs}  {fps}  {r.node}{extra}")
+    done = [r for r in rows if r.status == "converted"]
+    frames = sum(r.frames for r in done)
+    per_min = 60 * len(done) / wall if wall > 0 and done else 0.0
+    fps = frames / wall if wall > 0 and done else 0.0
+    counts = {s: sum(1 for r in rows if r.status == s) for s in ("converted", "skipped", "failed")}
+    lines.append(f"{counts['converted']} converted, {counts['skipped']} up to date, {counts['failed']} failed in "
+                 f"{wall:.1f} s: {per_min:.1f} videos/min, {fps:.1f} frames/s")
+    return "\n".join(lines)
