@@ -5,6 +5,7 @@ CPU each. A batch over a folder of real videos against the local run (identical 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,14 +23,16 @@ from animgen_ml.clip import HumanoidClip
 from animgen_ml.pipeline import GenerateOptions
 from animgen_server import convert
 from animgen_server.client import AnimGenClient
-from animgen_server.ray_backend import MAX_RETRIES, RUNNING_ON
+from animgen_server.ray_backend import CANCEL_GRACE_S, MAX_RETRIES, RUNNING_ON
 
 RAY = str(Path(sys.executable).parent / "ray")
 SHORT = "sports2d_run_sideview.mp4"  # 47 frames, 480x352
 TALL = "mmhuman3d_3dpw_basketball.mp4"  # 40 frames, 1080x1920
 LONG = "motionbert_boxing.mp4"  # 12 s: long enough to catch mid-run
 FAST = GenerateOptions(generator="analytic", formats=("json",))
-ENV = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+# The test cluster's own token (Ray's token authentication), whatever ~/.ray holds.
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+ENV = dict(os.environ, **RAY_ENV)
 FINAL = {service_pb2.EVENT_TYPE_DONE, service_pb2.EVENT_TYPE_FAILED, service_pb2.EVENT_TYPE_CANCELLED,
          service_pb2.EVENT_TYPE_INTERRUPTED}
 STUCK_S = 120  # a job that has not ended by then is stuck
@@ -91,6 +94,11 @@ def test_batch_on_ray_matches_local_and_skips_up_to_date(cluster, videos, tmp_pa
     assert ray_run.returncode == 0, ray_run.stdout + ray_run.stderr
     assert "3 converted, 0 up to date, 0 failed" in ray_run.stdout, ray_run.stdout
     assert "videos/min" in ray_run.stdout and "frames/s" in ray_run.stdout
+    # 3 videos on 2 one-CPU nodes: both nodes work, and a worker process that loaded the models runs another video.
+    workers = [line.split()[-1] for line in ray_run.stdout.splitlines() if " converted " in line]
+    assert len(workers) == 3 and len({w.split("/")[0] for w in workers}) == 2, ray_run.stdout
+    loads = int(ray_run.stdout.split("models loaded by ")[1].split()[0])
+    assert loads < 3 and loads == len(set(workers)), ray_run.stdout
     local = _animgen("generate", str(src), "-o", str(tmp_path / "local"), *flags)
     assert local.returncode == 0, local.stderr
 
@@ -126,7 +134,7 @@ def test_batch_bad_ray_address_is_a_usage_error(videos, tmp_path):
 @pytest.fixture(scope="module")
 def server(cluster, tmp_path_factory):
     s = ServerProcess(tmp_path_factory.mktemp("ray_server"), "--backend", "ray", "--ray-address", cluster,
-                      "--workers", "2", env={"RAY_USAGE_STATS_ENABLED": "0"}).start()
+                      "--workers", "2", env=RAY_ENV).start()
     yield s
     rc = s.stop()
     assert rc == 0, s.output()
@@ -175,9 +183,10 @@ def test_server_round_trip_matches_local(server, client, videos, tmp_path):
     stages = {e.stage for e in events if e.type == service_pb2.EVENT_TYPE_STAGE_FINISHED}
     assert {"pose", "generate", "export"} <= stages, stages
     clip, files = client.result(job.job_id, tmp_path / "remote")
-    assert files["json"].is_file()
-    local = pipeline.run(videos / SHORT, None, FAST)
-    _assert_same_clip(clip, local.clip)
+    assert clip.frame_count == 47
+    # The JSON file keeps full precision (the wire clip is float32): it equals a local run's, array for array.
+    local = pipeline.run(videos / SHORT, tmp_path / "local", FAST)
+    _assert_same_clip(HumanoidClip.load_json(files["json"]), local.clip)
 
 
 def test_server_cancel_stops_the_ray_task(server, client, videos):
@@ -192,6 +201,34 @@ def test_server_cancel_stops_the_ray_task(server, client, videos):
     _no_partial_results(server)
     # The slot is free again: a new job runs to the end.
     again = _start(client, videos / SHORT, GenerateOptions(generator="analytic", formats=("json",), smoothing=0.3))
+    assert _events(client, again.job_id)[-1].type == service_pb2.EVENT_TYPE_DONE
+
+
+def test_server_cancel_kills_a_hung_worker(server, client, videos):
+    """A worker that cannot stop by itself (SIGSTOPped: no progress reports) is killed with ray.cancel(force=True)
+    after the grace period; the job ends CANCELLED and the next job runs."""
+    job = _start(client, videos / LONG, GenerateOptions(generator="analytic", formats=("json",), smoothing=0.1))
+    pid = 0
+    for ev in client.stub.WatchJob(service_pb2.WatchJobRequest(job_id=job.job_id), timeout=STUCK_S):
+        if ev.message.startswith(RUNNING_ON):
+            pid = int(ev.message.split()[-1])
+        if pid and ev.stage == "pose" and ev.stage_progress > 0.05:
+            break
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        cancelled = client.cancel(job.job_id)  # the server waits up to 10 s for the end
+        assert cancelled.state == service_pb2.JOB_STATE_CANCELLED, cancelled
+        assert CANCEL_GRACE_S <= time.monotonic() - t0 < 10
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pid}").exists(), "the hung worker process is still there"
+    finally:
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    _no_partial_results(server)
+    again = _start(client, videos / SHORT, GenerateOptions(generator="analytic", formats=("json",), smoothing=0.1))
     assert _events(client, again.job_id)[-1].type == service_pb2.EVENT_TYPE_DONE
 
 

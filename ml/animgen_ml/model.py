@@ -2,7 +2,8 @@
 
 Per frame in: MediaPipe world points (hip-centred, camera-aligned, metres), image points relative to the hip
 centre in torso units, the hip centre's image motion and scale change (root-motion cues), visibilities.
-Per frame out: a 6-D rotation for each of the 22 body bones (the Hips in the camera's yaw frame), the hips
+Per frame out: a 6-D WORLD rotation for each of the 22 body bones in the camera's yaw frame (world rather
+than local rotations: an error in the spine does not swing the arms; local ones follow by division), the hips
 height, the hips' horizontal velocity in that frame, and two foot-contact logits. Dilated 1-D convolutions
 (dilations 1, 3, 9, 27 with kernel 3: an 81-frame receptive field, centred) run over a whole clip in one pass.
 """
@@ -24,6 +25,7 @@ from animgen_ml.landmarks import LM, Landmarks
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_NAME = "animgen_tcn"
+TRAIN_FPS = 30.0  # the mocap is resampled to this rate for training
 BONES = list(skeleton.BODY_BONES)
 PARENTS = skeleton.parents_of(BONES)
 N_FEATURES = 33 * 3 + 33 * 2 + 3 + 33
@@ -85,6 +87,13 @@ class TemporalNet(nn.Module):
                 "contact_logits": h[..., B * 6 + 3:]}
 
 
+def _interp(a: np.ndarray, t: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Linear interpolation of (T, ...) values at times t onto grid (held at the ends)."""
+    flat = a.reshape(len(a), -1)
+    out = np.stack([np.interp(grid, t, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+    return out.reshape((len(grid),) + a.shape[1:])
+
+
 def rot6_to_matrix(d6: torch.Tensor) -> torch.Tensor:
     """(..., 6) -> (..., 3, 3) rotation matrices whose first two columns follow d6 (Gram-Schmidt)."""
     a1, a2 = d6[..., :3], d6[..., 3:]
@@ -94,15 +103,13 @@ def rot6_to_matrix(d6: torch.Tensor) -> torch.Tensor:
     return torch.stack([b1, b2, b3], dim=-1)
 
 
-def fk_torch(rotm: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """Joint positions relative to the Hips (N, T, B, 3) from local rotation matrices (N, T, B, 3, 3) and
+def fk_torch(world: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """Joint positions relative to the Hips (N, T, B, 3) from WORLD rotation matrices (N, T, B, 3, 3) and
     rest offsets (N, B, 3)."""
-    pos = [torch.zeros_like(rotm[..., 0, :, 0])]
-    world = [rotm[..., 0, :, :]]
+    pos = [torch.zeros_like(world[..., 0, :, 0])]
     for b in range(1, len(BONES)):
         p = int(PARENTS[b])
-        world.append(world[p] @ rotm[..., b, :, :])
-        pos.append(pos[p] + (world[p] @ offsets[:, None, b, :, None])[..., 0])
+        pos.append(pos[p] + (world[..., p, :, :] @ offsets[:, None, b, :, None])[..., 0])
     return torch.stack(pos, dim=-2)
 
 
@@ -115,14 +122,29 @@ class Generator:
 
     @torch.no_grad()
     def predict(self, lm: Landmarks) -> dict[str, np.ndarray]:
-        x = torch.from_numpy(features(lm))[None]
-        out = self.net(x)
-        return {k: v[0].numpy().astype(np.float64) for k, v in out.items()}
+        """Raw network outputs on the landmarks' own frames. The network works at TRAIN_FPS (its receptive field
+        and velocities are in those frames), so other rates are resampled there and back."""
+        T = lm.frame_count
+        t = np.arange(T) / lm.fps
+        if T > 1 and abs(lm.fps - TRAIN_FPS) > 0.5:
+            grid = np.arange(0.0, t[-1] + 1e-9, 1.0 / TRAIN_FPS)
+            x = _interp(features(lm), t, grid)
+        else:
+            grid, x = t, features(lm)
+        out = self.net(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None])
+        out = {k: v[0].numpy().astype(np.float64) for k, v in out.items()}
+        if grid is not t:
+            out = {k: _interp(v, grid, t) for k, v in out.items()}
+            out["velocity"] *= TRAIN_FPS / lm.fps  # metres per input frame
+        return out
 
     def generate(self, landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
         out = self.predict(landmarks)
-        rot = R.make_continuous(R.from_6d(out["rot6"]))
-        offsets = skeleton.default_rest_offsets(BONES) * body_scale(landmarks)
+        world = R.from_6d(out["rot6"])
+        rot = world.copy()  # world (camera yaw frame) -> local: each bone relative to its parent
+        rot[:, 1:] = R.multiply(R.conjugate(world[:, PARENTS[1:]]), world[:, 1:])
+        rot = R.make_continuous(R.normalize(rot))
+        offsets = rest_offsets(landmarks)
         vel = out["velocity"]
         xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
         hips = np.stack([xz[:, 0], out["height"], xz[:, 1]], axis=-1)
@@ -134,6 +156,18 @@ class Generator:
         if fingers:
             clip = _with_solver_fingers(clip, landmarks)
         return clip
+
+
+def rest_offsets(lm: Landmarks) -> np.ndarray:
+    """The actor's rest offsets from landmark distances, as the analytic solver measures them (so that both
+    generators draw the same body); the default skeleton scaled by leg length when no frame is usable."""
+    from animgen_ml import solver
+
+    good = lm.detected & np.isfinite(lm.world).all(axis=(1, 2))
+    if good.sum() == 0:
+        return skeleton.default_rest_offsets(BONES) * body_scale(lm)
+    P = lm.world[good] * np.array([1.0, -1.0, -1.0])  # MediaPipe world -> glTF axes (camera frame)
+    return solver.estimate_rest_offsets(P, np.nan_to_num(lm.visibility[good]), BONES)
 
 
 def body_scale(lm: Landmarks) -> float:

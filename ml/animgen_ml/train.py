@@ -28,7 +28,7 @@ TRAIN_SETS = ("cmu_iclone_ccrig", "cmu_salsa_daz_30fps", "cmu_motionpred_expmap"
               "sfu_accad_terrainrl", "animdraw_prhist/cmu_db")
 HELD_OUT = ("accad_female1",)  # a whole subject (and a whole lab) never seen in training
 EXCLUDE = ("mocapnet",)  # FORTH's re-sampled copy: its host licence is non-commercial
-LOSS_WEIGHTS = {"rot": 1.0, "pos": 4.0, "vel": 20.0, "root": 2.0, "contact": 0.2}
+LOSS_WEIGHTS = {"rot": 1.0, "pos": 8.0, "vel": 20.0, "root": 2.0, "contact": 0.2}
 
 
 @dataclass
@@ -81,13 +81,13 @@ def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, 
         lm, yaw = synth.synthesize(w, rng)
         tgt = synth.camera_target(w, yaw)
         xs.append(M.features(lm))
-        rots.append(R.to_matrix(tgt.rotations))
+        pos, world = tgt.world()
+        rots.append(R.to_matrix(world))  # the network predicts world rotations in the camera's yaw frame
         offs.append(tgt.rest_offsets)
         heights.append(tgt.hips[:, 1])
         v = np.diff(tgt.hips[:, [0, 2]], axis=0)
         vels.append(np.concatenate([v, v[-1:]], axis=0))
         cons.append(tgt.contacts)
-        pos, _ = tgt.world()
         poss.append(pos - pos[:, :1])
     f = lambda a: torch.tensor(np.stack(a), dtype=torch.float32)  # noqa: E731
     return {"x": f(xs), "rotm": f(rots), "offsets": f(offs), "height": f(heights), "velocity": f(vels),

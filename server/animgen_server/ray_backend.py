@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import shutil
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ log = logging.getLogger("animgen.ray")
 CANCEL_GRACE_S = 3.0
 MAX_RETRIES = 1  # runs of a job after its worker died (Ray "system failures" only; a pipeline error is final)
 POLL_S = 0.1
+LOST_AFTER_S = 15.0  # the cluster unreachable this long: running jobs fail
 RUNNING_ON = "running on Ray node"  # the first event of every run of a job: where it runs
 
 # ---- inside a Ray worker process ----
@@ -60,6 +62,12 @@ def _warm_worker() -> str | None:
                 network = str(model.weights_path().stem)
         _warm["network"] = network
     return _warm["network"]
+
+
+def _is_warm() -> bool:
+    """Whether this worker process has loaded the models (a function, so that tasks read this module's state:
+    a remote function's own globals are a pickled copy)."""
+    return "network" in _warm
 
 
 @ray.remote(num_cpus=0)
@@ -137,8 +145,16 @@ def connect(address: str | None) -> None:
     kwargs = dict(logging_level=logging.WARNING, log_to_driver=False, configure_logging=False)
     if address in (None, "", "local"):
         ray.init(include_dashboard=False, **kwargs)
-    else:
-        ray.init(address=address, **kwargs)
+        return
+    host, _, port = address.rpartition(":")
+    if host and port.isdigit() and "://" not in address:
+        # ray.init retries an unreachable head for minutes: say it at once instead.
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except OSError as e:
+            raise ConnectionError(f"Ray address {address}: no Ray head node answers there ({e.strerror or e}); "
+                                  "start one with `ray start --head`") from None
+    ray.init(address=address, **kwargs)
 
 
 class RayBackend(Backend):
@@ -169,9 +185,16 @@ class RayBackend(Backend):
         self._poller = threading.Thread(target=self._poll_loop, name="animgen-ray-poller", daemon=True)
         self._poller.start()
 
+    def _new_hub(self):
+        """The hub lives on the server's own node: it goes down only with the server."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        return _EventHub.options(scheduling_strategy=here).remote()
+
     def _connect(self) -> None:
         connect(self.address)
-        self._hub = _EventHub.remote()
+        self._hub = self._new_hub()
         self.network_model, pid, node = ray.get(_probe.remote())
         cpus = int(ray.cluster_resources().get("CPU", 0))
         log.info("Ray cluster at %s: %d node(s), %d CPU(s); %d job(s) at once; network: %s",
@@ -198,13 +221,22 @@ class RayBackend(Backend):
     # ---- the poller thread: hub events and finished tasks -> the event loop ----
 
     def _poll_loop(self) -> None:
+        failing_since = None
         while not self._stop.is_set():
             try:
                 self._poll_once()
-            except Exception:  # noqa: BLE001 - a lost connection must not stop the poller silently
+                failing_since = None
+            except Exception as e:  # noqa: BLE001 - a lost connection must not stop the poller silently
                 if self._stop.is_set():
                     return
                 log.exception("polling the Ray cluster failed; trying again")
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since > LOST_AFTER_S:  # jobs end, they do not hang in RUNNING
+                    with self._lock:
+                        running = list(self._running.values())
+                    for r in running:
+                        self._post(BackendEvent(r.spec.job_id, "failed", message=f"lost the Ray cluster at "
+                                                f"{self.address} ({type(e).__name__}); start the job again"))
                 time.sleep(1.0)
 
     def _poll_once(self) -> None:
@@ -216,8 +248,12 @@ class RayBackend(Backend):
         else:
             time.sleep(POLL_S)
         # A task pushes its last event (synchronously) before it returns: drain after the wait loses nothing.
-        for ev in ray.get(self._hub.drain.remote()):
-            self._post(ev)
+        try:
+            for ev in ray.get(self._hub.drain.remote(), timeout=10):
+                self._post(ev)
+        except ray.exceptions.RayError as e:  # progress is lost, results are not: jobs still end
+            log.error("the progress hub failed (%s): starting a new one", type(e).__name__)
+            self._hub = self._new_hub()
         for ref in ready:
             r = refs[ref]
             self._post(self._final_event(r))

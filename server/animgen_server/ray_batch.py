@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ray
 
-from animgen_server.ray_backend import MAX_RETRIES, _warm_worker, connect
+from animgen_server.ray_backend import MAX_RETRIES, _is_warm, _warm_worker, connect
 
 
 @dataclass
@@ -28,6 +28,7 @@ class VideoResult:
     node: str = ""
     pid: int = 0
     error: str = ""
+    cold: bool = False  # this task loaded the models (the first in its worker process)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -37,6 +38,7 @@ def _convert(video: str, out_base: str, options) -> VideoResult:
     from animgen_ml import pipeline
     from animgen_ml.errors import AnimGenError
 
+    cold = not _is_warm()
     _warm_worker()
     node = ray.get_runtime_context().get_node_id()[:8]
     if not Path(video).is_file():
@@ -51,7 +53,7 @@ def _convert(video: str, out_base: str, options) -> VideoResult:
         return VideoResult(video, "failed", node=node, pid=os.getpid(),
                            error=f"internal error ({type(e).__name__}: {e})")
     return VideoResult(video, "converted", result.landmarks.frame_count, time.perf_counter() - t0, node, os.getpid(),
-                       warnings=list(result.warnings))
+                       cold=cold, warnings=list(result.warnings))
 
 
 def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: bool = False,
@@ -74,8 +76,9 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
         try:
             connect(address)
         except Exception as e:  # noqa: BLE001 - a bad address is a usage problem: one line
-            print(f"animgen generate: error: --ray {address}: cannot connect to the Ray cluster "
-                  f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})", file=sys.stderr)
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            print(f"animgen generate: error: --ray {address}: cannot connect to the Ray cluster: {why}",
+                  file=sys.stderr)
             return 2
         if not quiet:
             cpus = int(ray.cluster_resources().get("CPU", 0))
@@ -83,7 +86,13 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
                   f"{len(results)} up to date", file=sys.stderr)
         pending = {_convert.remote(str(v), str(out_dir / v.stem), options): str(v) for v in todo}
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            try:
+                done, _ = ray.wait(list(pending), num_returns=1)
+            except KeyboardInterrupt:  # Ctrl-C: stop what runs on the cluster too (outputs are written atomically)
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                print(f"animgen generate: interrupted; {len(pending)} video(s) not converted", file=sys.stderr)
+                return 130
             for ref in done:
                 video = pending.pop(ref)
                 try:
@@ -105,12 +114,13 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
 
 def summary_table(rows: list[VideoResult], wall: float) -> str:
     name_w = max([len("VIDEO")] + [len(Path(r.video).name) for r in rows])
-    lines = [f"{'VIDEO':{name_w}}  {'STATUS':9}  {'FRAMES':>6}  {'SECONDS':>7}  {'FPS':>6}  NODE"]
+    lines = [f"{'VIDEO':{name_w}}  {'STATUS':9}  {'FRAMES':>6}  {'SECONDS':>7}  {'FPS':>6}  WORKER (node/pid)"]
     for r in rows:
         fps = f"{r.frames / r.seconds:6.1f}" if r.seconds > 0 else f"{'-':>6}"
         secs = f"{r.seconds:7.1f}" if r.status == "converted" else f"{'-':>7}"
         extra = f"  {r.error}" if r.error else ""
-        lines.append(f"{Path(r.video).name:{name_w}}  {r.status:9}  {r.frames:6d}  {secs}  {fps}  {r.node}{extra}")
+        worker = f"{r.node}/{r.pid}" if r.pid else ""
+        lines.append(f"{Path(r.video).name:{name_w}}  {r.status:9}  {r.frames:6d}  {secs}  {fps}  {worker}{extra}")
     done = [r for r in rows if r.status == "converted"]
     frames = sum(r.frames for r in done)
     per_min = 60 * len(done) / wall if wall > 0 and done else 0.0
@@ -118,4 +128,6 @@ def summary_table(rows: list[VideoResult], wall: float) -> str:
     counts = {s: sum(1 for r in rows if r.status == s) for s in ("converted", "skipped", "failed")}
     lines.append(f"{counts['converted']} converted, {counts['skipped']} up to date, {counts['failed']} failed in "
                  f"{wall:.1f} s: {per_min:.1f} videos/min, {fps:.1f} frames/s")
+    if done:
+        lines.append(f"models loaded by {sum(r.cold for r in done)} worker process(es) for {len(done)} video(s)")
     return "\n".join(lines)
