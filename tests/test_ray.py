@@ -131,6 +131,14 @@ def test_batch_bad_ray_address_is_a_usage_error(videos, tmp_path):
 
 # ---- the server with --backend ray ----
 
+def test_serve_bad_ray_address_is_a_one_line_error(tmp_path):
+    r = _animgen("serve", "--backend", "ray", "--ray-address", f"127.0.0.1:{_free_port()}", "--port", "0",
+                 "--data-dir", str(tmp_path / "srv"), timeout=60)
+    assert r.returncode != 0
+    lines = (r.stdout + r.stderr).strip().splitlines()
+    assert len(lines) == 1 and "no Ray head node answers" in lines[0], lines
+
+
 @pytest.fixture(scope="module")
 def server(cluster, tmp_path_factory):
     s = ServerProcess(tmp_path_factory.mktemp("ray_server"), "--backend", "ray", "--ray-address", cluster,

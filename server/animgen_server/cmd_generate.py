@@ -14,12 +14,9 @@ import traceback
 from pathlib import Path
 
 from animgen_ml.errors import AnimGenError, Cancelled, InputError
+from animgen_ml.export import output_path, target_output_path
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import VIDEO_EXTENSIONS
-
-# File name suffix of each output format (DESIGN: out_base + suffix).
-SUFFIXES = {"glb": ".glb", "bvh": ".bvh", "json": ".json", "npz": ".landmarks.npz", "report": ".report.html",
-            "preview": ".preview.mp4"}
 
 
 def register(subparsers) -> None:
@@ -58,6 +55,8 @@ def register(subparsers) -> None:
     p.add_argument("--server", metavar="HOST:PORT", help="run on an AnimGen server instead of locally")
     p.add_argument("--token", help="bearer token for --server")
     p.add_argument("--tls-ca", metavar="PEM", help="CA certificate for a TLS --server")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="run each video as a task on the Ray cluster at ADDRESS (HOST:PORT, auto or local)")
     p.set_defaults(handler=handle)
 
 
@@ -103,9 +102,9 @@ def options_from_args(args: argparse.Namespace) -> GenerateOptions:
 
 
 def expected_outputs(out_base: Path, options: GenerateOptions) -> list[Path]:
-    paths = [Path(str(out_base) + SUFFIXES[f]) for f in options.formats]
+    paths = [output_path(out_base, f) for f in options.formats]
     if options.target:
-        paths.append(Path(f"{out_base}.{Path(options.target).stem}.glb"))
+        paths.append(target_output_path(out_base, options.target))
     return paths
 
 
@@ -127,6 +126,8 @@ def handle(args: argparse.Namespace) -> int:
         return _usage("give a VIDEO or a folder of videos (or --landmarks FILE.npz)")
     if args.landmarks and args.server:
         return _usage("--landmarks cannot be used with --server")
+    if args.ray and (args.server or args.landmarks):
+        return _usage("--ray cannot be used with --server or --landmarks")
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         return _usage(f"-o {out_dir}: is a file; -o takes a folder")
@@ -138,10 +139,18 @@ def handle(args: argparse.Namespace) -> int:
         videos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
         if not videos:
             return _usage(f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})")
+        if args.ray:
+            from animgen_server.ray_batch import run_batch
+
+            return run_batch(videos, out_dir, options, args.ray, force=args.force, quiet=args.quiet)
         return _run_batch(videos, args, options, out_dir)
     if not src.exists():
         _error(src, "file not found")
         return 1
+    if args.ray:
+        from animgen_server.ray_batch import run_batch
+
+        return run_batch([src], out_dir, options, args.ray, force=args.force, quiet=args.quiet)
     return _run_batch([src], args, options, out_dir)
 
 

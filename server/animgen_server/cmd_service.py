@@ -44,7 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--upload-expiry-hours", type=float, default=env_default("upload_expiry_hours"),
                    help="uploads not used by a pending job are deleted after this ($ANIMGEN_UPLOAD_EXPIRY_HOURS; "
                         "default 24)")
-    p.add_argument("--backend", default="local", choices=["local"], help="where jobs run (default local)")
+    p.add_argument("--backend", default="local", choices=["local", "ray"],
+                   help="where jobs run: local worker processes (default) or a Ray cluster (see --ray-address)")
+    p.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), metavar="ADDRESS",
+                   help="--backend ray: the cluster's head HOST:PORT, auto, or local (a one-machine cluster); "
+                        "default $RAY_ADDRESS")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(handler=serve_cmd)
 
@@ -82,7 +86,12 @@ def serve_cmd(args: argparse.Namespace) -> int:
     config = ServeConfig(host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers, token=token,
                          tls_cert=args.tls_cert, tls_key=args.tls_key, limits=limits, backend=args.backend)
     try:
-        asyncio.run(serve(config))
+        backend = None
+        if args.backend == "ray":
+            from animgen_server.ray_backend import RayBackend
+
+            backend = RayBackend(args.ray_address, args.workers)
+        asyncio.run(serve(config, backend))
     except OSError as e:
         raise InputError(f"animgen serve: {e}") from None
     return 0

@@ -146,21 +146,27 @@ def connect(address: str | None) -> None:
     if address in (None, "", "local"):
         ray.init(include_dashboard=False, **kwargs)
         return
-    host, _, port = address.rpartition(":")
+    check_reachable(address)
+    ray.init(address=address, **kwargs)
+
+
+def check_reachable(address: str | None) -> None:
+    """Raises ConnectionError (one line) when nothing listens at a HOST:PORT Ray address: ray.init would retry
+    an unreachable head for minutes."""
+    host, _, port = (address or "").rpartition(":")
     if host and port.isdigit() and "://" not in address:
-        # ray.init retries an unreachable head for minutes: say it at once instead.
         try:
             socket.create_connection((host, int(port)), timeout=5).close()
         except OSError as e:
             raise ConnectionError(f"Ray address {address}: no Ray head node answers there ({e.strerror or e}); "
                                   "start one with `ray start --head`") from None
-    ray.init(address=address, **kwargs)
 
 
 class RayBackend(Backend):
     name = "ray"
 
     def __init__(self, address: str | None, workers: int) -> None:
+        check_reachable(address)  # before the server starts: a bad address is a one-line error, exit 2
         self.address, self._n = address, workers
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()

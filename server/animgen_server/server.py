@@ -321,7 +321,12 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
     await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
     expiry = None
     if starting.done():
-        starting.result()
+        if starting.exception() is not None:  # workers failed to start: stop serving, then report why
+            stopping.cancel()
+            await server.stop(grace=None)
+            await manager.close()
+            store.close()
+            raise starting.exception()
         for name in ("", SERVICE):
             await health.set(name, health_pb2.HealthCheckResponse.SERVING)
         print(f"animgen server ready: {config.workers} {config.backend} worker(s)", flush=True)
