@@ -140,11 +140,11 @@ class Generator:
 
     def generate(self, landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
         out = self.predict(landmarks)
+        offsets = rest_offsets(landmarks)
         world = R.from_6d(out["rot6"])
         rot = world.copy()  # world (camera yaw frame) -> local: each bone relative to its parent
         rot[:, 1:] = R.multiply(R.conjugate(world[:, PARENTS[1:]]), world[:, 1:])
         rot = R.make_continuous(R.normalize(rot))
-        offsets = rest_offsets(landmarks)
         vel = out["velocity"]
         xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
         hips = np.stack([xz[:, 0], out["height"], xz[:, 1]], axis=-1)
