@@ -66,7 +66,7 @@ def test_refine_leaves_a_clean_walk_alone():
     assert np.abs(out.hips - clean.hips).max() < 1e-6
 
 
-def test_unreachable_plant_lowers_the_hips_without_penetration():
+def test_unreachable_plant_lowers_the_hips_a_bounded_amount_without_penetration():
     from animgen_ml import footlock
 
     clean, truth = refine_synth.walk(seconds=3.0, fps=30.0)
@@ -77,8 +77,8 @@ def test_unreachable_plant_lowers_the_hips_without_penetration():
         long[k:] |= truth[:-k]
     fc = C.FootContacts(heel=long, toe=long)
     out, stats = footlock.lock_feet(clean, fc)
-    assert stats.hips_lowered_max > 0.01
+    assert 0.01 < stats.hips_lowered_max <= footlock.MAX_HIPS_DROP_M + 1e-9  # a dip, never a deep crouch
     assert np.isfinite(out.rotations).all()
-    assert _sliding_mm(out, long) < 1e-6  # every pin reached
+    assert _sliding_mm(out, long) < 1.0  # pins out of reach even then slide a little, instead
     heel, toe = C.sole_points(out)
     assert np.minimum(heel[..., 1], toe[..., 1]).min() > -1e-6

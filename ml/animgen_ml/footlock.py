@@ -62,6 +62,9 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, planted
     return target
 
 
+MAX_HIPS_DROP_M = 0.12
+
+
 def _hips_drop(hip: np.ndarray, target: np.ndarray, reach: np.ndarray) -> np.ndarray:
     """(T,) how far the Hips must come down so that a hip joint reaches its ankle target."""
     dh = np.linalg.norm((target - hip)[:, [0, 2]], axis=-1)
@@ -94,7 +97,8 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts, blend_s: float = 0.12) -> 
         reach = 0.999 * (np.linalg.norm(clip.rest_offsets[idx[1]]) + np.linalg.norm(clip.rest_offsets[idx[2]]))
         legs.append((idx, target, reach))
     drop = np.max([_hips_drop(pos[:, idx[0]], t, r) for idx, t, r in legs], axis=0)
-    drop = _smooth_envelope(drop, blend)
+    # Past MAX_HIPS_DROP_M a crouch would be worse than the foot sliding: IK then reaches as far as it can.
+    drop = np.minimum(_smooth_envelope(drop, blend), MAX_HIPS_DROP_M)
     hips = clip.hips.copy()
     hips[:, 1] -= drop
     out = replace(clip, hips=hips)

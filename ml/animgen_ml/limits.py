@@ -62,6 +62,31 @@ def clamp_hinge(q: np.ndarray, hinge: Hinge) -> tuple[np.ndarray, np.ndarray]:
     return np.where(out[..., None], new, q), out
 
 
+def untwist_hinges(clip: HumanoidClip, hinges: dict[str, Hinge] | None = None) -> HumanoidClip:
+    """Turn each hinge's parent (thigh, upper arm) about its own axis so that the bent child lies in the hinge
+    plane: a generator that gets limb twist wrong shows knees bending sideways, though the joint positions are
+    right. World poses are unchanged: the twist axis runs through the child joint, and the child's world
+    rotation is kept. Fades out below 10-25 degrees of bend, where the hinge plane is not defined."""
+    rot = clip.rotations.copy()
+    for bone, hinge in (HINGES if hinges is None else hinges).items():
+        if bone not in clip.bones:
+            continue
+        c, p = clip.index(bone), int(clip.parents[clip.index(bone)])
+        r, h = np.asarray(hinge.rest_dir, float), np.asarray(hinge.axis, float)
+        d = R.apply(rot[:, c], np.broadcast_to(r, (len(rot), 3)))  # child direction in the parent's frame
+        perp = d - (d @ r)[:, None] * r
+        bend = np.degrees(np.arctan2(np.linalg.norm(perp, axis=-1), d @ r))
+        want = np.cross(h, r)  # where a positive bend points
+        # Signed angle from perp to want about r; the parent turns by minus that.
+        alpha = np.arctan2(np.cross(perp, want) @ r, perp @ want)
+        weight = np.clip((bend - 10.0) / 15.0, 0.0, 1.0)
+        phi = -alpha * weight
+        axis = np.broadcast_to(r, (len(rot), 3))
+        rot[:, p] = R.multiply(rot[:, p], R.from_axis_angle(axis, phi))
+        rot[:, c] = R.multiply(R.from_axis_angle(axis, -phi), rot[:, c])
+    return replace(clip, rotations=rot)
+
+
 def apply_limits(clip: HumanoidClip, hinges: dict[str, Hinge] | None = None
                  ) -> tuple[HumanoidClip, int, list[str]]:
     """Clamp every hinge joint; returns the clip, how many (frame, joint) values changed, and the joints

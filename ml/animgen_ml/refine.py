@@ -41,6 +41,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if not from_network:
         fc = C.detect(clip, floor=0.0)
     clip = limits.symmetric_offsets(clip)
+    clip = limits.untwist_hinges(clip)
     clip, _, skipped = limits.apply_limits(clip)
     if skipped:
         warnings.append(f"joint limits not applied to {', '.join(skipped)}: bent the other way in most frames")

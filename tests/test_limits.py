@@ -1,0 +1,55 @@
+"""Joint limits: hinge joints whose parent carries the wrong twist are untwisted without moving any joint."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from animgen_ml import limits, skeleton
+from animgen_ml import rotations as R
+from animgen_ml.clip import empty_clip
+
+rng = np.random.default_rng(3)
+
+
+def _twisted_legs_and_arms(frames: int = 60):
+    """Knees and elbows bent as hinges (30-120 deg), then the thigh / upper arm twisted about its own axis by
+    up to 70 deg with the child turned back, as a generator that gets limb twist wrong would give."""
+    clip = empty_clip(skeleton.bone_names(), frames, 30.0)
+    bend = np.radians(rng.uniform(30, 120, frames))
+    wrong = np.radians(rng.uniform(-70, 70, frames))
+    for bone, hinge in limits.HINGES.items():
+        c = clip.index(bone)
+        p = int(clip.parents[c])
+        r, h = np.asarray(hinge.rest_dir), np.asarray(hinge.axis)
+        clip.rotations[:, p] = R.normalize(rng.normal(size=(frames, 4)) * 0.2 + [0, 0, 0, 1])
+        true_child = R.from_axis_angle(np.broadcast_to(h, (frames, 3)), bend)
+        twist = R.from_axis_angle(np.broadcast_to(r, (frames, 3)), wrong)
+        clip.rotations[:, p] = R.multiply(clip.rotations[:, p], twist)
+        clip.rotations[:, c] = R.multiply(R.conjugate(twist), true_child)
+    return clip, bend
+
+
+def test_untwist_keeps_the_pose_and_makes_true_hinges() -> None:
+    clip, bend = _twisted_legs_and_arms()
+    before_pos, before_rot = clip.world()
+    for bone, hinge in limits.HINGES.items():  # the wrong twist shows as a sideways bend
+        _, side = limits.hinge_angles(clip.rotations[:, clip.index(bone)], hinge)
+        assert np.degrees(np.abs(side)).max() > 20
+    fixed = limits.untwist_hinges(clip)
+    after_pos, after_rot = fixed.world()
+    np.testing.assert_allclose(after_pos, before_pos, atol=1e-9)
+    hands_feet = [clip.index(b) for b in ("LeftHand", "RightHand", "LeftFoot", "RightFoot")]
+    np.testing.assert_allclose(R.angle_between(after_rot[:, hands_feet], before_rot[:, hands_feet]), 0, atol=1e-7)
+    for bone, hinge in limits.HINGES.items():
+        b, side = limits.hinge_angles(fixed.rotations[:, clip.index(bone)], hinge)
+        np.testing.assert_allclose(np.degrees(side), 0, atol=1e-6)
+        np.testing.assert_allclose(b, bend, atol=1e-6)
+    assert limits.apply_limits(fixed)[2] == []  # nothing left "bent the other way"
+
+
+def test_untwist_leaves_straight_limbs_and_true_hinges_alone() -> None:
+    clip = empty_clip(skeleton.bone_names(), 5, 30.0)
+    knee = clip.index("LeftLowerLeg")
+    clip.rotations[:, knee] = R.from_axis_angle([1.0, 0, 0], np.radians([0, 5, 40, 90, 130]))
+    fixed = limits.untwist_hinges(clip)
+    np.testing.assert_allclose(fixed.rotations, clip.rotations, atol=1e-12)
