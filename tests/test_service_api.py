@@ -358,3 +358,24 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr and len(unknown.stderr.splitlines()) == 1
     down = animgen("jobs", "--server", "127.0.0.1:1")
     assert down.returncode == 1 and "animgen serve" in down.stderr
+
+
+def test_target_skeleton_travels_to_the_server(server, videos, shared_data, tmp_path):
+    """`--target character.glb --server`: the client sends the character's skeleton (TargetSkeleton), the server
+    retargets onto it and the result is a valid glTF whose joints are the character's bones."""
+    from export_helpers import validate
+
+    from animgen_ml import retarget
+
+    character = shared_data / "characters" / "Xbot_threejs.glb"
+    opts = GenerateOptions(generator="analytic", formats=("json",), target=str(character))
+    files = generate_remote(server.address, videos / SHORT, tmp_path / "clip", opts)
+    out = files["target"]
+    assert out.name == "clip.Xbot_threejs.glb"
+    (report,) = validate(out)
+    assert report["errors"] == 0, report["messages"]
+    theirs = retarget.load_glb_skeleton(character)[0]
+    ours = retarget.load_glb_skeleton(out)[0]
+    assert set(ours.names) == set(theirs.names)
+    frames = HumanoidClip.load_json(files["json"]).frame_count
+    assert frames > 10
