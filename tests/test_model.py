@@ -80,3 +80,44 @@ def test_shipped_weights_on_a_real_video(videos):
     # A runner seen from the side: the hips travel and both feet touch the ground at some point.
     assert np.ptp(clip.hips[:, [0, 2]], axis=0).max() > 0.3
     assert clip.contacts[:, 0].any() and clip.contacts[:, 1].any()
+
+
+def test_spread_spine_keeps_the_upper_body_and_splits_the_bend(walk):
+    from animgen_ml import rotations as R
+
+    clip = train.window(walk, 0, 30)
+    rot = clip.rotations.copy()
+    i = [clip.index(b) for b in model.SPINE]
+    rot[:, i[1]] = R.multiply(rot[:, i[1]], R.from_axis_angle(np.array([[1.0, 0.0, 0.0]]), np.full(30, 0.6)))
+    bent = HumanoidClip(bones=clip.bones, rest_offsets=clip.rest_offsets, fps=clip.fps, hips=clip.hips,
+                        rotations=rot, contacts=clip.contacts, confidence=clip.confidence)
+    out = model.spread_spine(bent)
+    _, w_in = bent.world()
+    _, w_out = out.world()
+    u = clip.index("UpperChest")
+    assert np.degrees(R.angle_between(w_in[:, u], w_out[:, u])).max() < 1e-6
+    a = np.degrees(R.angle_between(out.rotations[:, i[0]], out.rotations[:, i[2]]))
+    assert a.max() < 1e-6  # the three spine bones share one local rotation
+    assert np.degrees(R.angle_between(out.rotations[:, i[0]], R.identity((30,)))).min() > 5  # ~1/3 of 34+ deg
+
+
+def test_blend_limbs_moves_limb_directions_towards_the_reference(walk):
+    from animgen_ml import rotations as R
+
+    clip = train.window(walk, 0, 40)
+    other = train.window(walk, 60, 40)  # a different pose as the reference
+    _, w = clip.world()
+    _, w_ref = other.world()
+    full = model.blend_limbs(w, clip.rest_offsets, other, weight=1.0, sigma=0.0)
+    half = model.blend_limbs(w, clip.rest_offsets, other, weight=0.5, sigma=0.0)
+    for bone, child in model.LIMBS:
+        b, c = clip.index(bone), clip.index(child)
+        off = np.broadcast_to(clip.rest_offsets[c] / np.linalg.norm(clip.rest_offsets[c]), (40, 3))
+        d0, d1, dh = (R.apply(q[:, b], off) for q in (w, full, half))
+        d_ref = R.apply(w_ref[:, b], off)
+        assert np.abs(d1 - d_ref).max() < 1e-6  # weight 1, no low-pass: the reference's directions
+        gap0 = np.linalg.norm(d0 - d_ref, axis=-1)
+        assert (np.linalg.norm(dh - d_ref, axis=-1) <= gap0 + 1e-9).all()
+    # The untouched bones keep their world rotations.
+    h = clip.index("Head")
+    assert np.allclose(full[:, h], w[:, h])

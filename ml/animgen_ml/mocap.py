@@ -7,6 +7,9 @@ How a source skeleton becomes ours:
 - each of our bones takes its world rotation from the source bone that carries it, times a fixed rest correction
   computed from the source rest pose (which need not be a T-pose), then a small per-frame swing so that its
   direction points exactly at the source's next joint: directions follow the source, twist follows the source;
+- the source's joint frames fix each limb's twist only up to the rig's conventions (the CC rig's thighs came out
+  ~160 deg twisted), so a constant per-clip twist makes them ours: knees and elbows bend about their hinge axes,
+  shins do not twist on thighs, feet are level across (see _standard_twists);
 - rest offsets keep our T-pose directions with the source's bone lengths, so our FK lands on the source joints;
 - resampled to 30 fps; the ground is the clip's lowest toe height; foot contacts from toe/ankle height + speed.
 """
@@ -77,6 +80,59 @@ def foot_contacts(pos: np.ndarray, fps: float, foot_rest_height: np.ndarray) -> 
                 v[0] = v[1]
             out[:, k] |= (p[:, 1] < rest_h + CONTACT_HEIGHT_M) & (v < CONTACT_SPEED_MS)
     return out
+
+
+def _twist(W: np.ndarray, i: int, axis: np.ndarray, phi: float) -> np.ndarray:
+    """W with bone i turned by phi about its own rest direction `axis` (its direction child does not move)."""
+    W = W.copy()
+    W[:, i] = R.multiply(W[:, i], R.from_axis_angle(np.broadcast_to(axis, (len(W), 3)), np.full(len(W), phi)))
+    return W
+
+
+def _remove_mean_twist(W: np.ndarray, i: int, axis: np.ndarray) -> np.ndarray:
+    """Turn bone i about `axis` so that its local rotation's twist about that axis averages zero over the clip."""
+    q = R.multiply(R.conjugate(W[:, int(PARENTS[i])]), W[:, i])
+    tau = 2.0 * np.arctan2(q[:, :3] @ axis, q[:, 3])
+    return _twist(W, i, axis, -float(np.arctan2(np.sin(tau).sum(), np.cos(tau).sum())))
+
+
+def _standard_twists(W: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per-clip constant twists of limbs so that every rig follows our convention (rest rotations identity in a
+    T-pose): on average over the clip, the knee and elbow bend about their hinge axes (limits.HINGES), the shin
+    does not twist on the thigh (a hinge), the foot's left-right axis is level, and the toes do not twist on the
+    foot (a leaf whose frame is the rig's alone: the CC rig's came out ~160 deg twisted). Constant per clip, so
+    genuine twist motion stays."""
+    from animgen_ml.limits import HINGES
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return v / max(float(np.linalg.norm(v)), 1e-9)
+
+    n = len(W)
+    for child, hinge in HINGES.items():
+        c = BONES.index(child)
+        p = int(PARENTS[c])
+        r, h = np.asarray(hinge.rest_dir, float), np.asarray(hinge.axis, float)
+        d = R.apply(R.multiply(R.conjugate(W[:, p]), W[:, c]), np.broadcast_to(r, (n, 3)))
+        perp = d - (d @ r)[:, None] * r
+        bend = np.degrees(np.arctan2(np.linalg.norm(perp, axis=-1), d @ r))
+        weight = np.clip((bend - 20.0) / 20.0, 0.0, 1.0)
+        if weight.sum() < 3.0:  # hardly ever bent: the hinge plane says nothing
+            continue
+        m = (weight[:, None] * perp / np.maximum(np.linalg.norm(perp, axis=-1), 1e-9)[:, None]).sum(axis=0)
+        want = np.cross(h, r)  # where a positive bend points
+        W = _twist(W, p, r, -np.arctan2(np.cross(m, want) @ r, m @ want))
+    up = np.array([0.0, 1.0, 0.0])
+    for side in ("Left", "Right"):
+        s, f, t = (BONES.index(f"{side}{b}") for b in ("LowerLeg", "Foot", "Toes"))
+        W = _remove_mean_twist(W, s, unit(offsets[f]))
+        a = unit(offsets[t])
+        x = unit(np.array([1.0, 0.0, 0.0]) - a[0] * a)  # the foot's left-right axis, across its length
+        y = np.cross(a, x)
+        target = np.cross(up, R.apply(W[:, f], np.broadcast_to(a, (n, 3))))  # level, to the left; |.| weights
+        u, v = R.apply(W[:, f], np.broadcast_to(x, (n, 3))), R.apply(W[:, f], np.broadcast_to(y, (n, 3)))
+        W = _twist(W, f, a, float(np.arctan2((v * target).sum(), (u * target).sum())))
+        W = _remove_mean_twist(W, t, a)
+    return W
 
 
 def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None = None,
@@ -155,6 +211,7 @@ def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None =
             c = BONES.index(DIRECTION_CHILD[bone])
             cur = R.apply(W[:, i], np.broadcast_to(offsets[c], (T, 3)))
             W[:, i] = R.multiply(R.between(cur, jpos[:, c] - jpos[:, i]), W[:, i])
+    W = _standard_twists(W, offsets)
     local = W.copy()
     for i in range(1, len(BONES)):
         local[:, i] = R.multiply(R.conjugate(W[:, PARENTS[i]]), W[:, i])

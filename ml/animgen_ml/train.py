@@ -1,9 +1,10 @@
 """Training the generator: mocap clips -> synthetic MediaPipe-like landmarks on the fly -> network.
 
 One loop you can read in one sitting. Each step draws random windows from random clips (mirrored half the
-time), films them with a random camera (synth.py), and fits the network's rotations (6-D, as matrices), FK
-joint positions, joint velocities, root height and velocity, and foot contacts. The data are the kit's
-licence-clear mocap only (CMU, ACCAD Male1, SFU), with the ACCAD Female1 subject held out for evaluation.
+time), films them with a random camera (synth.py), and fits the network's world rotations (6-D, as matrices)
+and the local ones they imply, FK joint positions, joint velocities, root height and velocity, and foot contacts.
+The data are the kit's licence-clear mocap only (CMU, ACCAD Male1, SFU), with the ACCAD Female1 subject
+held out for evaluation.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ TRAIN_SETS = ("cmu_iclone_ccrig", "cmu_salsa_daz_30fps", "cmu_motionpred_expmap"
               "sfu_accad_terrainrl", "animdraw_prhist/cmu_db")
 HELD_OUT = ("accad_female1",)  # a whole subject (and a whole lab) never seen in training
 EXCLUDE = ("mocapnet",)  # FORTH's re-sampled copy: its host licence is non-commercial
-LOSS_WEIGHTS = {"rot": 1.0, "pos": 8.0, "vel": 20.0, "root": 2.0, "contact": 0.2}
+LOSS_WEIGHTS = {"rot": 1.0, "local": 1.0, "pos": 8.0, "vel": 20.0, "root": 2.0, "contact": 0.2}
 
 
 @dataclass
@@ -74,7 +75,7 @@ def window(clip: HumanoidClip, start: int, length: int) -> HumanoidClip:
 def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, length: int) -> dict:
     """Synthetic inputs and targets for `batch` random windows."""
     weights = np.array([c.frame_count for c in clips], dtype=float)
-    xs, rots, offs, heights, vels, cons, poss = [], [], [], [], [], [], []
+    xs, rots, locs, offs, heights, vels, cons, poss = [], [], [], [], [], [], [], []
     for k in rng.choice(len(clips), size=batch, p=weights / weights.sum()):
         c = clips[k]
         w = window(c, int(rng.integers(0, c.frame_count - length + 1)), length)
@@ -83,6 +84,7 @@ def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, 
         xs.append(M.features(lm))
         pos, world = tgt.world()
         rots.append(R.to_matrix(world))  # the network predicts world rotations in the camera's yaw frame
+        locs.append(R.to_matrix(tgt.rotations[:, 1:]))  # ... and is also judged on the local ones below the hips
         offs.append(tgt.rest_offsets)
         heights.append(tgt.hips[:, 1])
         v = np.diff(tgt.hips[:, [0, 2]], axis=0)
@@ -90,8 +92,8 @@ def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, 
         cons.append(tgt.contacts)
         poss.append(pos - pos[:, :1])
     f = lambda a: torch.tensor(np.stack(a), dtype=torch.float32)  # noqa: E731
-    return {"x": f(xs), "rotm": f(rots), "offsets": f(offs), "height": f(heights), "velocity": f(vels),
-            "contacts": f(cons), "pos": f(poss)}
+    return {"x": f(xs), "rotm": f(rots), "localm": f(locs), "offsets": f(offs), "height": f(heights),
+            "velocity": f(vels), "contacts": f(cons), "pos": f(poss)}
 
 
 def losses(net: M.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
@@ -99,8 +101,12 @@ def losses(net: M.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
     rotm = M.rot6_to_matrix(out["rot6"])
     pos = M.fk_torch(rotm, b["offsets"])
     true_pos = b["pos"]
+    # Local (parent-relative) rotations: what the clip stores and the angle metric reads; world rotations alone
+    # leave a bone's error relative to its parent's error free.
+    local = rotm[..., M.PARENTS[1:].tolist(), :, :].transpose(-1, -2) @ rotm[..., 1:, :, :]
     terms = {
         "rot": (rotm - b["rotm"]).abs().mean(),
+        "local": (local - b["localm"]).abs().mean(),
         "pos": (pos - true_pos).abs().mean(),
         "vel": (pos.diff(dim=1) - true_pos.diff(dim=1)).abs().mean(),
         "root": (out["height"] - b["height"]).abs().mean() + 10 * (out["velocity"] - b["velocity"]).abs().mean(),
