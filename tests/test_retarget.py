@@ -135,3 +135,37 @@ def test_character_glb_validates_and_animates_in_blender(walk, shared_data, tmp_
         got = np.array(res["frames"][str(f)]["heads"][hips_name])
         want = t_pos[f, m.hips_joint]
         assert np.linalg.norm(np.array([got[0], got[2], -got[1]]) - want) < 0.01
+
+
+def test_rig_whose_hips_map_to_a_floor_root_keeps_pelvis_and_trunk(walk, shared_data):
+    # Quaternius rigs: our Hips map to "Root", which sits on the floor, and the mocap clip's first spine offset
+    # points mostly backwards. The character must still stand upright, its pelvis on our pelvis path.
+    sk = retarget.load_target(shared_data / "characters" / "quaternius_female_casual.glb")
+    m = retarget.retarget(walk, sk)
+    assert m.mapping["Hips"] == "Root"
+    t_pos, _ = sk.forward(m.rotations, m.translations)
+    t_rest, _ = sk.rest_world()
+    s_pos, _ = walk.world()
+    s_rest = skeleton.rest_positions(walk.parents, walk.rest_offsets)
+    j = {b: sk.names.index(m.mapping[b]) for b in ("LeftUpperLeg", "RightUpperLeg", "Neck")}
+    i = {b: walk.index(b) for b in j}
+    legs = ["LeftUpperLeg", "RightUpperLeg"]
+    pelvis = t_pos[:, [j[b] for b in legs]].mean(1)
+    ours = s_pos[:, [i[b] for b in legs]].mean(1)
+    k = np.linalg.norm(t_rest[j["LeftUpperLeg"]] - t_rest[sk.names.index(m.mapping["LeftFoot"])]) / np.linalg.norm(
+        s_rest[i["LeftUpperLeg"]] - s_rest[walk.index("LeftFoot")])
+    want = t_rest[[j[b] for b in legs]].mean(0) + k * (ours - s_rest[[i[b] for b in legs]].mean(0))
+    assert np.abs(pelvis - want).max() < 0.03  # leg-length ratio measured two ways: a few mm apart
+    # The Root (and the pelvis bone it carries, skinned to the hips) turns as our Hips do: measured from the first
+    # spine offset, its rest frame came out tilted ~80 deg.
+    _, t_rot = sk.forward(m.rotations, m.translations)
+    _, t_rest_rot = sk.rest_world()
+    _, s_rot = walk.world()
+    turn = R.multiply(t_rot[:, sk.names.index("Root")], R.conjugate(t_rest_rot[sk.names.index("Root")]))
+    assert np.degrees(R.angle_between(turn, s_rot[:, walk.index("Hips")])).max() < 15
+    # Trunk direction (pelvis -> neck) as ours within 15 deg: each spine segment points as ours, but the mocap's
+    # first one runs 7 cm backwards and the character's is longer, so the character leans back ~12 deg.
+    up_t = t_pos[:, j["Neck"]] - pelvis
+    up_s = s_pos[:, i["Neck"]] - ours
+    cos = (up_t * up_s).sum(-1) / np.linalg.norm(up_t, axis=-1) / np.linalg.norm(up_s, axis=-1)
+    assert np.degrees(np.arccos(np.clip(cos, -1, 1))).max() < 15

@@ -5,8 +5,8 @@ Bones are mapped by name (bonemap.map_bones, with overrides). Each mapped target
 world rotation  W_j(t) = W_b(t) * A_b * G_j,  where G_j is j's rest world rotation and A_b turns j's rest
 direction onto ours (the direction to the next mapped bone down the chain; for the Hips, the whole frame given
 by up and left). At our rest (all W_b identity) the target therefore stands in our T-pose, and in motion each
-target bone points where ours points. Unmapped target joints keep their rest local rotation. The Hips move by
-our Hips' displacement from rest, scaled by the ratio of leg lengths.
+target bone points where ours points. Unmapped target joints keep their rest local rotation. The Hips move so
+that the target's pelvis (between its upper legs) moves by ours, scaled by the ratio of leg lengths.
 """
 
 from __future__ import annotations
@@ -136,14 +136,18 @@ def _corrections(clip: HumanoidClip, target: TargetSkeleton, mapping: dict[str, 
     """A_b for every mapped bone: the world rotation turning the target's rest direction onto ours."""
     s_pos = skeleton.rest_positions(clip.parents, clip.rest_offsets)
     A: dict[str, np.ndarray] = {}
+    top = next((k for k in ("Neck", "UpperChest", "Chest", "Spine") if k in mapping), None)
     for b in clip.bones:  # parents first, so a bone without direction can take its parent's correction
         if b not in mapping:
             continue
         j = mapping[b]
-        if b == "Hips" and all(k in mapping for k in ("LeftUpperLeg", "RightUpperLeg", "Spine")):
+        if b == "Hips" and top is not None and all(k in mapping for k in ("LeftUpperLeg", "RightUpperLeg")):
+            # Up from the pelvis (between the upper legs) to the highest mapped spine joint: a first spine offset
+            # may point mostly backwards (ACCAD's mocap: 1.4 cm up, 7 cm back), and a rig's Hips may map to a root
+            # on the floor; either as "up" would tilt the whole character.
             def frame(pos, ix):
                 left = pos[ix("LeftUpperLeg")] - pos[ix("RightUpperLeg")]
-                return R.from_basis(left, pos[ix("Spine")] - pos[ix("Hips")])
+                return R.from_basis(left, pos[ix(top)] - 0.5 * (pos[ix("LeftUpperLeg")] + pos[ix("RightUpperLeg")]))
 
             ours = frame(s_pos, clip.index)
             theirs = frame(t_pos, lambda n: mapping[n])
@@ -207,6 +211,15 @@ def retarget(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str,
     else:
         prot, ppos, pscale = t_rot[p], t_pos[p], target.world_scale(p)
     trans[:, h] = R.apply(R.conjugate(prot), hips_world - ppos) / pscale
+    legs = ("LeftUpperLeg", "RightUpperLeg")
+    if all(b in mapping for b in legs):
+        # The pelvis (between the upper legs) follows ours, wherever the target's Hips joint sits: a rig whose
+        # Hips maps to a "Root" on the floor would otherwise turn the body about the floor.
+        ours = [clip.index(b) for b in legs]
+        theirs = [mapping[b] for b in legs]
+        want = t_pos[theirs].mean(0) + k * (clip.world()[0][:, ours].mean(1) - s_rest[ours].mean(0))
+        got = target.forward(local, trans)[0][:, theirs].mean(1)
+        trans[:, h] += R.apply(R.conjugate(prot), want - got) / pscale
     return TargetMotion(target, clip.fps, trans, R.make_continuous(local), {b: target.names[j] for b, j in
                         mapping.items()}, sorted(by_joint), h)
 
