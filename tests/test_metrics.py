@@ -73,3 +73,25 @@ def test_contact_scores_hand_made():
     assert s["contact_f1"] == pytest.approx(0.75)
     perfect = metrics.contact_scores(true, true)
     assert perfect["contact_f1"] == 1.0
+
+
+def test_overall_contact_scores_pool_the_frames_of_all_sequences():
+    from animgen_ml import evaluate
+
+    def row(name, frames, pred, true):
+        counts = metrics.contact_counts(pred, true)
+        return {"sequence": name, "frames": frames,
+                "network": metrics.scores_from_counts(*counts) | dict(zip(evaluate.COUNT_KEYS, counts, strict=True))}
+
+    walk_true = np.zeros((100, 2), bool)
+    walk_true[:90, 0] = True
+    walk_pred = walk_true.copy()
+    walk_pred[90:, 0] = True  # 10 false positives, no misses
+    lie_true = np.zeros((10, 2), bool)
+    lie_true[:5, 1] = True  # 5 contacts, all missed
+    summary = evaluate.summarise([row("walk", 100, walk_pred, walk_true),
+                                  row("lie", 10, np.zeros((10, 2), bool), lie_true)])["network"]
+    assert summary["contact_precision"] == pytest.approx(0.9)
+    assert summary["contact_recall"] == pytest.approx(90 / 95)
+    assert summary["contact_f1"] == pytest.approx(2 * 90 / (2 * 90 + 10 + 5))
+    assert not set(evaluate.COUNT_KEYS) & set(summary)

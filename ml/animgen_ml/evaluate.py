@@ -10,6 +10,10 @@ Datasets (found in ../shared/data):
             wrists); positions compared after one similarity alignment over the sequence; PA-MPJPE per frame.
             Foot sliding: of our Foot joints in the clip's own world, on the frames where the reference's foot
             is planted (heel or big toe low and slow, see reference_contacts).
+- renders:  held-out mocap played by a rigged character and rendered in Blender (scripts/render_mocap.py writes
+            <name>.mp4 + <name>.truth.json), through real MediaPipe as pose2sim; truth = the mocap clip in the
+            camera's yaw frame; all metrics, as mocap. The folder: $ANIMGEN_RENDERS if set, else build/renders
+            in the repository; none there: one line saying how to make them, and no rows.
 - stills:   the Human3.6M and MPI-INF-3DHP frames with camera-space 3D truth in images/ (single frames through
             MediaPipe in image mode): PA-MPJPE on the same 12 joints.
 Metrics are in metrics.py; "seconds_per_frame" is the generator's own time (+ refine's for "+refine").
@@ -29,9 +33,10 @@ from animgen_ml import metrics, synth
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.landmarks import Landmarks
 
-DATASETS = ("mocap", "pose2sim", "stills")
+DATASETS = ("mocap", "pose2sim", "stills", "renders")
 METHODS = ("network", "network+refine", "analytic", "analytic+refine")
 REFINED = "+refine"
+COUNT_KEYS = ("contact_tp", "contact_fp", "contact_fn")  # per sequence, kept out of the printed tables
 SMOOTHING = 0.5  # the pipeline's default smoothing, applied to the baseline as `animgen generate` does
 # Our joints and the Pose2Sim BODY_25B markers that sit at the same place.
 P2S_JOINTS = {
@@ -97,7 +102,9 @@ def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
         # The issue's definition: share of frames with a toe more than 1 cm below the ground.
         "penetration": metrics.ground_penetration_rate(pp[:, toes], ground=ground, tolerance=0.01),
     }
-    out.update(metrics.contact_scores(pred.contacts, truth.contacts))
+    counts = metrics.contact_counts(pred.contacts, truth.contacts)
+    out.update(metrics.scores_from_counts(*counts))
+    out.update(zip(COUNT_KEYS, map(float, counts), strict=True))  # for the pooled overall scores
     return out
 
 
@@ -218,6 +225,50 @@ def evaluate_pose2sim(data_dir: Path, limit: int | None = None, log: Callable[[s
     return rows
 
 
+RENDERS_ENV = "ANIMGEN_RENDERS"
+
+
+def renders_dir() -> Path:
+    """Where evaluate_renders looks: $ANIMGEN_RENDERS, else build/renders in the repository."""
+    import os
+
+    return Path(os.environ.get(RENDERS_ENV) or Path(__file__).resolve().parents[2] / "build" / "renders")
+
+
+def evaluate_renders(data_dir: Path, limit: int | None = None, log: Callable[[str], None] = print,
+                     folder: Path | None = None) -> list[dict]:
+    """Rendered held-out mocap (scripts/render_mocap.py) through real MediaPipe against the mocap clip.
+    data_dir is unused (the renders carry their truth); folder: default renders_dir()."""
+    import json
+
+    from animgen_ml import clean, edit, pose
+
+    folder = Path(folder) if folder is not None else renders_dir()
+    files = sorted(folder.glob("*.truth.json"))
+    if not files:
+        log(f"no renders in {folder}: make them with `python scripts/render_mocap.py` (needs Blender)")
+        return []
+    files = files[:limit] if limit else files
+    gens = generators()
+    rows = []
+    for f in files:
+        d = json.loads(f.read_text())
+        clip = HumanoidClip.from_dict(d["clip"])
+        lm = clean.clean(pose.extract(f.parent / d["video"]), None)
+        row = {"sequence": f.name.removesuffix(".truth.json"), "frames": clip.frame_count}
+        for name, pred, dt in predictions(gens, lm):
+            if abs(pred.fps - clip.fps) > 1e-3:  # onto the truth's frame grid
+                pred = edit.resample(pred, np.arange(clip.frame_count) * pred.fps / clip.fps, clip.fps)
+            T = min(pred.frame_count, clip.frame_count)
+            truth = synth.camera_target(edit.trim(clip, 0.0, (T - 0.5) / clip.fps), np.full(T, d["camera"]["yaw"]))
+            pred = edit.trim(pred, 0.0, (T - 0.5) / clip.fps)
+            row["frames"] = T
+            row[name] = clip_metrics(pred, truth) | {"seconds_per_frame": dt / lm.frame_count}
+        rows.append(row)
+        log(_row_line(row))
+    return rows
+
+
 # (folder, npz, 17-joint index of our 12 joints in P2S_JOINTS order)
 _STILLS = [
     ("h36m_with_3d_gt", "test_h36m_body3d.npz", [4, 1, 5, 2, 6, 3, 11, 14, 12, 15, 13, 16]),
@@ -282,19 +333,22 @@ def _row_line(row: dict) -> str:
 
 
 def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
-    """Frame-weighted mean of each metric per method over sequences."""
+    """Frame-weighted mean of each metric per method over sequences; contact precision, recall and F1 from the
+    contact frames of all sequences pooled (a clip with few contacts, like lying down, counts by its frames)."""
     out: dict[str, dict[str, float]] = {}
     for m in METHODS:
         rs = [r for r in rows if m in r]
         if not rs:
             continue
         w = np.array([r["frames"] for r in rs], dtype=float)
-        keys = rs[0][m].keys()
+        keys = [k for k in rs[0][m] if k not in COUNT_KEYS]
         out[m] = {}
         for k in keys:
             vals = np.array([r[m][k] for r in rs], dtype=float)
             ok = np.isfinite(vals)
             out[m][k] = float(np.sum(vals[ok] * w[ok]) / np.sum(w[ok])) if ok.any() else float("nan")
+        if COUNT_KEYS[0] in rs[0][m]:
+            out[m].update(metrics.scores_from_counts(*(sum(r[m][k] for r in rs) for k in COUNT_KEYS)))
     return out
 
 
@@ -323,9 +377,12 @@ def run(data_dir: Path, datasets: list[str] | None = None, limit: int | None = N
             rows[ds] = evaluate_pose2sim(data_dir, limit, log=log)
         elif ds == "stills":
             rows[ds] = evaluate_stills(data_dir, limit, log=log)
+        elif ds == "renders":
+            rows[ds] = evaluate_renders(data_dir, limit, log=log)
         else:
             from animgen_ml.errors import InputError
 
             raise InputError(f"unknown evaluation dataset {ds!r}: use {', '.join(DATASETS)}")
-        summary[ds] = summarise(rows[ds])
+        if rows[ds]:  # a dataset with nothing to measure (no renders made) is left out of the summary
+            summary[ds] = summarise(rows[ds])
     return summary, rows

@@ -82,12 +82,18 @@ def ground_penetration_rate(feet: np.ndarray, ground: float = 0.0, tolerance: fl
     return float(np.mean((feet[..., 1] < ground - tolerance).any(axis=-1))) if len(feet) else float("nan")
 
 
+def contact_counts(pred: np.ndarray, true: np.ndarray) -> tuple[int, int, int]:
+    """True positives, false positives and false negatives of predicted contacts (both (T, 2) bool)."""
+    pred, true = np.asarray(pred, bool), np.asarray(true, bool)
+    return int(np.sum(pred & true)), int(np.sum(pred & ~true)), int(np.sum(~pred & true))
+
+
 def contact_scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     """Precision, recall and F1 of predicted contacts against true ones (both (T, 2) bool, all feet pooled)."""
-    pred, true = np.asarray(pred, bool), np.asarray(true, bool)
-    tp = float(np.sum(pred & true))
-    fp = float(np.sum(pred & ~true))
-    fn = float(np.sum(~pred & true))
+    return scores_from_counts(*contact_counts(pred, true))
+
+
+def scores_from_counts(tp: float, fp: float, fn: float) -> dict[str, float]:
     precision = tp / (tp + fp) if tp + fp else (1.0 if fn == 0 else 0.0)
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -28,7 +28,8 @@ def register(subparsers) -> None:
         "evaluate", help="measure the network and the analytic baseline against ground truth",
         description="Run the generators on data with ground truth and print per-sequence and overall metrics "
                     "side by side. DATASET: mocap (held-out subjects, synthetic camera/noise), pose2sim (real "
-                    "videos, triangulated reference), stills (H36M / 3DHP frames). No DATASET: all of them.")
+                    "videos, triangulated reference), stills (H36M / 3DHP frames), renders (held-out mocap on a "
+                    "character, rendered by scripts/render_mocap.py). No DATASET: all of them.")
     e.add_argument("datasets", nargs="*", metavar="DATASET")
     e.add_argument("--data", metavar="DIR", help="the data kit (default: ../shared/data)")
     e.add_argument("--json", dest="json_out", metavar="OUT", help="also write {dataset: {method: {metric: v}}}")
