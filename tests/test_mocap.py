@@ -8,6 +8,7 @@ import pytest
 from animgen_ml import mocap, skeleton
 from animgen_ml import rotations as R
 from animgen_ml.bvh import read_bvh
+from animgen_ml.errors import InputError
 
 # One file per skeleton family: (path under mocap/, units we must detect).
 CASES = [
@@ -88,3 +89,10 @@ def test_every_rig_twists_limbs_our_way(shared_data, rel, units):
         bent = shin[:, 1] > -np.cos(np.radians(30))  # knee bent more than 30 deg
         if bent.sum() > 5:
             assert np.median(shin[bent, 2]) < 0, (rel, side)  # the ankle goes back: a forward knee bend
+
+
+def test_a_rest_pose_far_from_standing_is_refused_by_name(shared_data):
+    # ACCAD Male1's copy in the SFU set bows 90 degrees at rest; mapped, its left clavicle would point right.
+    path = shared_data / "mocap" / "sfu_accad_terrainrl" / "Male1_C11_RunTurnLeft90.bvh"
+    with pytest.raises(InputError, match="Male1_C11_RunTurnLeft90.bvh: the rest pose puts the LeftShoulder"):
+        mocap.load_clip(path)

@@ -80,9 +80,8 @@ def random_pose(rng, T, bones, *, spine_bend=0.0, straight_limbs=False) -> np.nd
                                              _rot(x, rng.uniform(-60, 60, T)))
         q[:, i[f"{s}Hand"]] = _swing(rng, T, x, 40)
         q[:, i[f"{s}UpperLeg"]] = R.from_axis_angle(_random_axis(rng, T), rng.uniform(0, 50, T) * DEG)
-        q[:, i[f"{s}LowerLeg"]] = R.multiply(_rot([1, 0, 0], rng.uniform(*bend, T)),
-                                             _rot([0, 1, 0], rng.uniform(-20, 20, T)))
-        q[:, i[f"{s}Foot"]] = _swing(rng, T, [0, 1, 0], 30)
+        q[:, i[f"{s}LowerLeg"]] = _rot([1, 0, 0], rng.uniform(*bend, T))  # a hinge: no roll (twists.py)
+        q[:, i[f"{s}Foot"]] = R.multiply(_swing(rng, T, [0, 1, 0], 30), _rot([0, 1, 0], rng.uniform(-20, 20, T)))
     for b in skeleton.FINGER_BONES:
         if b not in i:
             continue

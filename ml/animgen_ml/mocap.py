@@ -9,7 +9,8 @@ How a source skeleton becomes ours:
   direction points exactly at the source's next joint: directions follow the source, twist follows the source;
 - the source's joint frames fix each limb's twist only up to the rig's conventions (the CC rig's thighs came out
   ~160 deg twisted), so a constant per-clip twist makes them ours: knees and elbows bend about their hinge axes,
-  shins do not twist on thighs, feet are level across (see _standard_twists);
+  feet are level across (see _standard_twists); then twists.canonical_twists puts the remaining rolls where our
+  convention keeps them (no clavicle, shin, wrist or toe roll);
 - rest offsets keep our T-pose directions with the source's bone lengths, so our FK lands on the source joints;
 - resampled to 30 fps; the ground is the clip's lowest toe height; foot contacts from toe/ankle height + speed.
 """
@@ -22,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from animgen_ml import rotations as R
-from animgen_ml import skeleton
+from animgen_ml import skeleton, twists
 from animgen_ml.bonemap import map_bones
 from animgen_ml.bvh import Bvh, read_bvh
 from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
 
 BONES = list(skeleton.BODY_BONES)
 PARENTS = skeleton.parents_of(BONES)
@@ -89,19 +91,10 @@ def _twist(W: np.ndarray, i: int, axis: np.ndarray, phi: float) -> np.ndarray:
     return W
 
 
-def _remove_mean_twist(W: np.ndarray, i: int, axis: np.ndarray) -> np.ndarray:
-    """Turn bone i about `axis` so that its local rotation's twist about that axis averages zero over the clip."""
-    q = R.multiply(R.conjugate(W[:, int(PARENTS[i])]), W[:, i])
-    tau = 2.0 * np.arctan2(q[:, :3] @ axis, q[:, 3])
-    return _twist(W, i, axis, -float(np.arctan2(np.sin(tau).sum(), np.cos(tau).sum())))
-
-
 def _standard_twists(W: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Per-clip constant twists of limbs so that every rig follows our convention (rest rotations identity in a
-    T-pose): on average over the clip, the knee and elbow bend about their hinge axes (limits.HINGES), the shin
-    does not twist on the thigh (a hinge), the foot's left-right axis is level, and the toes do not twist on the
-    foot (a leaf whose frame is the rig's alone: the CC rig's came out ~160 deg twisted). Constant per clip, so
-    genuine twist motion stays."""
+    T-pose): on average over the clip, the knee and elbow bend about their hinge axes (limits.HINGES) and the
+    foot's left-right axis is level. Constant per clip, so genuine twist motion stays."""
     from animgen_ml.limits import HINGES
 
     def unit(v: np.ndarray) -> np.ndarray:
@@ -123,15 +116,13 @@ def _standard_twists(W: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         W = _twist(W, p, r, -np.arctan2(np.cross(m, want) @ r, m @ want))
     up = np.array([0.0, 1.0, 0.0])
     for side in ("Left", "Right"):
-        s, f, t = (BONES.index(f"{side}{b}") for b in ("LowerLeg", "Foot", "Toes"))
-        W = _remove_mean_twist(W, s, unit(offsets[f]))
+        f, t = (BONES.index(f"{side}{b}") for b in ("Foot", "Toes"))
         a = unit(offsets[t])
         x = unit(np.array([1.0, 0.0, 0.0]) - a[0] * a)  # the foot's left-right axis, across its length
         y = np.cross(a, x)
         target = np.cross(up, R.apply(W[:, f], np.broadcast_to(a, (n, 3))))  # level, to the left; |.| weights
         u, v = R.apply(W[:, f], np.broadcast_to(x, (n, 3))), R.apply(W[:, f], np.broadcast_to(y, (n, 3)))
         W = _twist(W, f, a, float(np.arctan2((v * target).sum(), (u * target).sum())))
-        W = _remove_mean_twist(W, t, a)
     return W
 
 
@@ -203,6 +194,11 @@ def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None =
     for i in range(1, len(BONES)):
         p = PARENTS[i]
         offsets[i] = R.apply(R.conjugate(B[p]), jrest[i] - jrest[p])
+    for side, sign in (("Left", 1.0), ("Right", -1.0)):  # e.g. ACCAD Male1's bowing rest pose in the SFU set
+        for bone in ("Shoulder", "UpperArm", "UpperLeg"):
+            if sign * offsets[BONES.index(side + bone)][0] < -0.02:
+                raise InputError(f"{b.source}: the rest pose puts the {side}{bone} joint on the other side of "
+                                 "its parent; a rest pose this far from standing cannot be mapped onto ours")
 
     # World rotations: carried by the source, rest-corrected, then swung to point at the source's next joint.
     W = R.multiply(rot[:, carrier], B[None])
@@ -233,6 +229,7 @@ def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None =
         name=name or Path(b.source).stem,
         metadata={"source": Path(b.source).name, "units": unit, "generator": "mocap"},
     )
+    clip = twists.canonical_twists(clip)
     # Ground: the clip's lowest toe height (5th percentile, robust to a glitch frame) becomes y = 0.
     fk, _ = clip.world()
     toes = fk[:, [BONES.index("LeftToes"), BONES.index("RightToes")], 1].min(axis=1)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from animgen_ml import bodymodel, skeleton
+from animgen_ml import bodymodel, skeleton, twists
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
@@ -82,9 +82,9 @@ def solve(landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
     size = offsets[index["Hips"], 1] / 0.96
     contacts = foot_contacts(pts, fps, CONTACT_HEIGHT * size, CONTACT_SPEED * size)
     confidence = _confidence(vis, bones, finger_ok, good)
-    return HumanoidClip(bones=bones, rest_offsets=offsets, fps=fps, hips=hips, rotations=local,
-                        contacts=contacts, confidence=confidence, name=name,
-                        metadata={"generator": "analytic"})
+    clip = HumanoidClip(bones=bones, rest_offsets=offsets, fps=fps, hips=hips, rotations=local,
+                        contacts=contacts, confidence=confidence, name=name, metadata={"generator": "analytic"})
+    return twists.canonical_twists(clip)
 
 
 def _hold_index(good: np.ndarray) -> np.ndarray:
