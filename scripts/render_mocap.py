@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from animgen_ml import edit, mocap, retarget
+from animgen_ml import edit, mocap, retarget, synth
 from animgen_ml.shared_data import shared_data_dir
-from animgen_ml.train import HELD_OUT
+from animgen_ml.train import held_out_files
 
 REPO = Path(__file__).resolve().parents[1]
 BLENDER_SCRIPT = REPO / "scripts" / "blender_render.py"
@@ -40,23 +40,14 @@ MIN_FRAMES = 60
 MARGIN = 0.08  # every joint this far (share of the picture) inside its edges: room for the mesh around it
 
 
-def held_out_clips(data: Path) -> list[Path]:
-    return [f for s in HELD_OUT for f in sorted((data / "mocap" / s).rglob("*.bvh"))]
-
-
 def project(points: np.ndarray, cam: dict) -> np.ndarray:
-    """(..., 2) image coordinates in [0, 1] of glTF points, the projection synth.synthesize uses."""
+    """(..., 2) image coordinates in [0, 1] of glTF points (T, J, 3) seen by the camera (synth's camera model)."""
     yaw, centre = cam["yaw"], np.asarray(cam["centre"])
     cpos = centre + [cam["distance"] * np.sin(yaw), 0.0, cam["distance"] * np.cos(yaw)]
     cpos[1] = cam["height"]
-    fwd = (centre - cpos) / np.linalg.norm(centre - cpos)
-    right = np.cross(fwd, [0.0, 1.0, 0.0])
-    right /= np.linalg.norm(right)
-    down = np.cross(fwd, right)
-    p = (points - cpos) @ np.stack([right, down, fwd], -1)
-    z = np.maximum(p[..., 2], 0.1)
-    f = 0.5 * max(cam["width"], cam["height_px"]) / np.tan(np.radians(cam["fov_degrees"]) / 2)
-    return np.stack([0.5 + f * p[..., 0] / z / cam["width"], 0.5 + f * p[..., 1] / z / cam["height_px"]], -1)
+    u, v, _ = synth.project(points, cpos, synth.camera_axes(cpos, centre), np.radians(cam["fov_degrees"]),
+                            cam["width"], cam["height_px"])
+    return np.stack([u, v], -1)
 
 
 def choose_camera(rng: np.random.Generator, joints: np.ndarray, centre: np.ndarray, width: int,
@@ -166,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     tool("ffmpeg", "install FFmpeg (apt-get install ffmpeg)")
     args.out.mkdir(parents=True, exist_ok=True)
     # Spread over the subject's takes (stand, lift, crouch, walk, run, ...), not the first few in name order.
-    clips = [f for f in held_out_clips(data) if mocap.load_clip(f).frame_count >= MIN_FRAMES]
+    clips = [f for f in held_out_files(data) if mocap.load_clip(f).frame_count >= MIN_FRAMES]
     picked = [clips[int(i)] for i in np.unique(np.linspace(0, len(clips) - 1, min(args.clips, len(clips))).round())]
     done = 0
     for bvh in picked:

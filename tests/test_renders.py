@@ -15,6 +15,7 @@ import pytest
 from conftest import REPO, require_tool
 
 from animgen_ml import evaluate, pose
+from animgen_ml.train import held_out_files
 
 FRAMES = 12
 
@@ -33,7 +34,7 @@ def test_render_held_out_clip_and_evaluate(shared_data: Path, tmp_path: Path) ->
     ffprobe = require_tool("ffprobe")
     rm = _render_mocap()
     character = shared_data / "characters" / "quaternius_female_casual.glb"
-    truth = next(p for f in rm.held_out_clips(shared_data)
+    truth = next(p for f in held_out_files(shared_data)
                  if (p := rm.render_clip(f, character, tmp_path, FRAMES, 320, 240)) is not None)
 
     d = json.loads(truth.read_text())

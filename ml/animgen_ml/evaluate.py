@@ -112,9 +112,9 @@ def evaluate_mocap(data_dir: Path, limit: int | None = None, seed: int = 1234,
                    log: Callable[[str], None] = print) -> list[dict]:
     """Held-out mocap subjects through the synthetic camera/noise model."""
     from animgen_ml import mocap
-    from animgen_ml.train import HELD_OUT
+    from animgen_ml.train import held_out_files
 
-    files = [f for s in HELD_OUT for f in sorted((data_dir / "mocap" / s).rglob("*.bvh"))]
+    files = held_out_files(data_dir)
     files = files[:limit] if limit else files
     gens = generators()
     rows = []

@@ -177,7 +177,7 @@ def retarget(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str,
         raise InputError(f"{target.name}: no bone maps to the Hips")
     t_pos, t_rot = target.rest_world()
     A = _corrections(clip, target, mapping, t_pos)
-    _, w_src = clip.world()
+    p_src, w_src = clip.world()
     T, J = clip.frame_count, len(target.names)
     by_joint = {j: b for b, j in mapping.items()}
     world = np.zeros((T, J, 4))
@@ -217,7 +217,7 @@ def retarget(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str,
         # Hips maps to a "Root" on the floor would otherwise turn the body about the floor.
         ours = [clip.index(b) for b in legs]
         theirs = [mapping[b] for b in legs]
-        want = t_pos[theirs].mean(0) + k * (clip.world()[0][:, ours].mean(1) - s_rest[ours].mean(0))
+        want = t_pos[theirs].mean(0) + k * (p_src[:, ours].mean(1) - s_rest[ours].mean(0))
         got = target.forward(local, trans)[0][:, theirs].mean(1)
         trans[:, h] += R.apply(R.conjugate(prot), want - got) / pscale
     return TargetMotion(target, clip.fps, trans, R.make_continuous(local), {b: target.names[j] for b, j in

@@ -72,6 +72,29 @@ def camera_frames(cam: Camera, T: int, fps: float) -> np.ndarray:
     return cam.yaw + cam.yaw_rate * np.arange(T) / fps
 
 
+def camera_axes(cpos: np.ndarray, target: np.ndarray, roll: np.ndarray | float = 0.0) -> np.ndarray:
+    """(..., 3, 3) camera axes as columns (OpenCV: x right, y down, z forward) of cameras at cpos (..., 3) aimed at
+    target, turned by roll (radians) about their forward axis."""
+    fwd = target - cpos
+    fwd = fwd / np.linalg.norm(fwd, axis=-1, keepdims=True)
+    right = np.cross(fwd, _UP)
+    right /= np.linalg.norm(right, axis=-1, keepdims=True)
+    down = np.cross(fwd, right)
+    turn = R.from_axis_angle(fwd, np.broadcast_to(roll, fwd.shape[:-1]))
+    right, down = R.apply(turn, right), R.apply(turn, down)
+    return np.stack([right, down, fwd], axis=-1)
+
+
+def project(pts: np.ndarray, cpos: np.ndarray, axes: np.ndarray, fov: float, width: int, height: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pinhole projection of glTF points (..., N, 3) by cameras at cpos (..., 3) with axes (..., 3, 3)
+    (camera_axes) and a field of view (radians) on the image's long side: u, v in [0, 1] and depth z (..., N)."""
+    cam_pts = np.einsum("...ji,...nj->...ni", axes, pts - cpos[..., None, :])
+    z = np.maximum(cam_pts[..., 2], 0.1)
+    f = 0.5 * max(width, height) / np.tan(fov / 2)
+    return 0.5 + f * cam_pts[..., 0] / z / width, 0.5 + f * cam_pts[..., 1] / z / height, z
+
+
 def synthesize(clip: HumanoidClip, rng: np.random.Generator, camera: Camera | None = None,
                noise: float = 1.0) -> tuple[Landmarks, np.ndarray]:
     """Landmarks on the clip's frame grid as a random camera and MediaPipe would give them, and the camera yaw
@@ -89,20 +112,9 @@ def synthesize(clip: HumanoidClip, rng: np.random.Generator, camera: Camera | No
     cpos = np.stack([centre[0] + cam.distance * np.sin(yaw), np.full(T, cam.height),
                      centre[2] + cam.distance * np.cos(yaw)], -1)
     target = np.stack([np.full(T, centre[0]), np.full(T, cam.look_height), np.full(T, centre[2])], -1)
-    fwd = target - cpos
-    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True)
-    right = np.cross(fwd, _UP)
-    right /= np.linalg.norm(right, axis=-1, keepdims=True)
-    down = np.cross(fwd, right)
-    roll = R.from_axis_angle(fwd, np.full(T, cam.roll))
-    right, down = R.apply(roll, right), R.apply(roll, down)
-    Rc = np.stack([right, down, fwd], axis=-1)  # (T, 3, 3): columns are the camera axes (OpenCV)
-
-    cam_pts = np.einsum("tji,tnj->tni", Rc, pts - cpos[:, None])  # (T, 33, 3) x right, y down, z forward
-    z = np.maximum(cam_pts[..., 2], 0.1)
+    Rc = camera_axes(cpos, target, np.full(T, cam.roll))
+    u, v, z = project(pts, cpos, Rc, cam.fov, cam.width, cam.height_px)
     f = 0.5 * max(cam.width, cam.height_px) / np.tan(cam.fov / 2)
-    u = 0.5 + f * cam_pts[..., 0] / z / cam.width
-    v = 0.5 + f * cam_pts[..., 1] / z / cam.height_px
     zhip = 0.5 * (z[:, LM["left_hip"]] + z[:, LM["right_hip"]])
     zi = (z - zhip[:, None]) * f / z / cam.width
     image = np.stack([u, v, zi], -1)

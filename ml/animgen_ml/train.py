@@ -50,6 +50,11 @@ def mocap_files(data_dir: Path, sets: tuple[str, ...]) -> list[Path]:
     return files
 
 
+def held_out_files(data_dir: Path) -> list[Path]:
+    """The held-out subjects' BVH files (evaluation only), in a fixed order."""
+    return [f for s in HELD_OUT for f in sorted((data_dir / "mocap" / s).rglob("*.bvh"))]
+
+
 def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
     from animgen_ml import mocap
 
