@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from animgen_ml import mocap, model, synth, train
+from animgen_ml import mocap, model, network, synth, train
 from animgen_ml.clip import HumanoidClip
 
 
@@ -24,15 +24,61 @@ def test_a_few_training_steps_lower_the_loss(shared_data, tmp_path):
     totals = [h["total"] for h in res["history"]]
     assert len(totals) == 60
     assert np.mean(totals[-10:]) < 0.7 * np.mean(totals[:5])
-    assert (tmp_path / "t.pt").is_file() and (tmp_path / "t.loss.png").stat().st_size > 1000
-    gen = model.load_file(tmp_path / "t.pt")
-    assert gen.info["steps"] == 60 and gen.info["config"]["channels"] == model.CONFIGS["tiny"]["channels"]
+    assert (tmp_path / "t.npz").is_file() and (tmp_path / "t.loss.png").stat().st_size > 1000
+    gen = model.load_file(tmp_path / "t.npz")
+    assert gen.info["steps"] == 60 and gen.info["config"]["channels"] == network.CONFIGS["tiny"]["channels"]
+
+
+@pytest.mark.parametrize("frames", [1, 2, 40, 200])
+def test_numpy_inference_matches_the_torch_network(frames):
+    """model.forward (numpy, what generate runs) computes what the trained torch network computes, batch norm
+    statistics and the replicate padding at the clip's ends included."""
+    torch.manual_seed(0)
+    net = network.build("tiny")
+    for blk in net.blocks:  # statistics unlike the initial ones, so that folding them in is tested
+        blk.norm.running_mean.uniform_(-0.5, 0.5)
+        blk.norm.running_var.uniform_(0.5, 2.0)
+        torch.nn.init.uniform_(blk.norm.weight, 0.5, 1.5)
+        torch.nn.init.uniform_(blk.norm.bias, -0.2, 0.2)
+    x = np.random.default_rng(1).normal(size=(frames, model.N_FEATURES)).astype(np.float32)
+    with torch.no_grad():
+        ref = {k: v[0].numpy() for k, v in net.eval()(torch.from_numpy(x)[None]).items()}
+    out = model.forward(network.export(net), x)
+    assert out.keys() == ref.keys()
+    for k in ref:
+        assert out[k].shape == ref[k].shape
+        assert np.abs(out[k] - ref[k]).max() < 1e-4 * max(1.0, np.abs(ref[k]).max()), k
+
+
+def test_weights_file_round_trips(tmp_path):
+    net = network.build("tiny")
+    network.save(net, tmp_path / "w.npz", {"name": "w", "steps": 3})
+    gen = model.load_file(tmp_path / "w.npz")
+    assert gen.info == {"name": "w", "steps": 3}
+    exported = network.export(net)
+    assert gen.params.keys() == exported.keys()
+    assert all(np.array_equal(gen.params[k], exported[k]) for k in exported)
+
+
+def test_generating_a_clip_does_not_import_torch(walk, tmp_path):
+    """The product's inference path is numpy only: torch is a training dependency (the `train` extra)."""
+    import subprocess
+    import sys
+
+    clip = train.window(walk, 0, 60)
+    lm, _ = synth.synthesize(clip, np.random.default_rng(0))
+    lm.save(tmp_path / "lm.npz")
+    network.save(network.build("tiny"), tmp_path / "w.npz", {"name": "w"})
+    code = ("import sys; from animgen_ml import landmarks, model; "
+            "c = model.load_file('w.npz').generate(landmarks.Landmarks.load('lm.npz')); "
+            "assert c.frame_count == 60; print('torch' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert res.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("frames", [1, 5, 130])
 def test_network_output_shapes(walk, frames):
-    net = model.build("tiny")
-    gen = model.Generator(net, {"name": "untrained"})
+    gen = model.Generator(network.export(network.build("tiny")), {"name": "untrained"})
     clip = train.window(walk, 0, frames)
     lm, _ = synth.synthesize(clip, np.random.default_rng(0))
     out = gen.predict(lm)

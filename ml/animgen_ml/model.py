@@ -5,19 +5,21 @@ centre in torso units, the hip centre's image motion and scale change (root-moti
 Per frame out: a 6-D WORLD rotation for each of the 22 body bones in the camera's yaw frame (world rather
 than local rotations: an error in the spine does not swing the arms; local ones follow by division), the hips
 height, the hips' horizontal velocity in that frame, and two foot-contact logits. Dilated 1-D convolutions
-(dilations 1, 3, 9, 27 with kernel 3: an 81-frame receptive field, centred) run over a whole clip in one pass.
+(an 81-frame receptive field, centred) run over a whole clip in one pass.
+
+Inference is numpy only: the network is trained in torch (network.py) and shipped as plain arrays (.npz), so
+generating a clip neither imports torch nor needs it installed.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from animgen_ml import limits, skeleton, twists
 from animgen_ml import rotations as R
@@ -31,10 +33,6 @@ BONES = list(skeleton.BODY_BONES)
 PARENTS = skeleton.parents_of(BONES)
 N_FEATURES = 33 * 3 + 33 * 2 + 3 + 33
 N_OUT = len(BONES) * 6 + 3 + 2
-CONFIGS = {
-    "small": {"channels": 128, "dilations": (1, 3, 9, 27), "dropout": 0.1},
-    "tiny": {"channels": 64, "dilations": (1, 3, 9, 27), "dropout": 0.0},
-}
 
 
 def features(lm: Landmarks) -> np.ndarray:
@@ -57,35 +55,20 @@ def features(lm: Landmarks) -> np.ndarray:
     return np.clip(out, -10, 10).astype(np.float32)
 
 
-class Block(nn.Module):
-    def __init__(self, ch: int, dilation: int, dropout: float) -> None:
-        super().__init__()
-        self.conv = nn.Conv1d(ch, ch, 3, dilation=dilation, padding=dilation, padding_mode="replicate")
-        self.mix = nn.Conv1d(ch, ch, 1)
-        self.norm = nn.BatchNorm1d(ch)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.drop(self.mix(torch.relu(self.norm(self.conv(x)))))
-
-
-class TemporalNet(nn.Module):
-    def __init__(self, channels: int = 256, dilations: tuple[int, ...] = (1, 3, 9, 27), dropout: float = 0.1):
-        super().__init__()
-        self.inp = nn.Conv1d(N_FEATURES, channels, 1)
-        self.blocks = nn.Sequential(*[Block(channels, d, dropout) for d in dilations])
-        self.out = nn.Conv1d(channels, N_OUT, 1)
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """x: (N, T, F) -> rot6 (N, T, B, 6), height (N, T), velocity (N, T, 2), contact logits (N, T, 2)."""
-        h = self.out(self.blocks(torch.relu(self.inp(x.transpose(1, 2))))).transpose(1, 2)
-        N, T = h.shape[:2]
-        B = len(BONES)
-        rot6 = h[..., : B * 6].reshape(N, T, B, 6)
-        # Bias the 6-D output towards identity (columns x, y) so that training starts from the rest pose.
-        rot6 = rot6 + torch.tensor([1.0, 0, 0, 0, 1.0, 0], dtype=h.dtype)
-        return {"rot6": rot6, "height": h[..., B * 6] + 0.9, "velocity": 0.05 * h[..., B * 6 + 1: B * 6 + 3],
-                "contact_logits": h[..., B * 6 + 3:]}
+def forward(params: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
+    """The network (network.export's arrays) on one clip's features x (T, N_FEATURES): rot6 (T, B, 6),
+    height (T,), velocity (T, 2), contact logits (T, 2). Each dilated convolution is three matrix products over
+    the frames shifted by -d, 0, +d, with the ends repeated (torch's replicate padding)."""
+    T, B = len(x), len(BONES)
+    h = np.maximum(x @ params["inp.w"] + params["inp.b"], 0.0)
+    for i, d in enumerate(params["dilations"].tolist()):
+        taps = params[f"block{i}.taps"]
+        pad = np.concatenate([np.repeat(h[:1], d, 0), h, np.repeat(h[-1:], d, 0)])
+        y = pad[:T] @ taps[0] + h @ taps[1] + pad[2 * d:] @ taps[2] + params[f"block{i}.b"]
+        h = h + np.maximum(y, 0.0) @ params[f"block{i}.mix.w"] + params[f"block{i}.mix.b"]
+    out = h @ params["out.w"] + params["out.b"]
+    return {"rot6": out[:, : B * 6].reshape(T, B, 6), "height": out[:, B * 6],
+            "velocity": out[:, B * 6 + 1: B * 6 + 3], "contact_logits": out[:, B * 6 + 3:]}
 
 
 def _interp(a: np.ndarray, t: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -95,33 +78,13 @@ def _interp(a: np.ndarray, t: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return out.reshape((len(grid),) + a.shape[1:])
 
 
-def rot6_to_matrix(d6: torch.Tensor) -> torch.Tensor:
-    """(..., 6) -> (..., 3, 3) rotation matrices whose first two columns follow d6 (Gram-Schmidt)."""
-    a1, a2 = d6[..., :3], d6[..., 3:]
-    b1 = torch.nn.functional.normalize(a1, dim=-1)
-    b2 = torch.nn.functional.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)
-    b3 = torch.cross(b1, b2, dim=-1)
-    return torch.stack([b1, b2, b3], dim=-1)
-
-
-def fk_torch(world: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """Joint positions relative to the Hips (N, T, B, 3) from WORLD rotation matrices (N, T, B, 3, 3) and
-    rest offsets (N, B, 3)."""
-    pos = [torch.zeros_like(world[..., 0, :, 0])]
-    for b in range(1, len(BONES)):
-        p = int(PARENTS[b])
-        pos.append(pos[p] + (world[..., p, :, :] @ offsets[:, None, b, :, None])[..., 0])
-    return torch.stack(pos, dim=-2)
-
-
 class Generator:
     """A loaded network: Landmarks in, HumanoidClip out (same frame grid as the landmarks)."""
 
-    def __init__(self, net: TemporalNet, info: dict) -> None:
-        self.net = net.eval()
+    def __init__(self, params: dict[str, np.ndarray], info: dict) -> None:
+        self.params = params
         self.info = info
 
-    @torch.no_grad()
     def predict(self, lm: Landmarks) -> dict[str, np.ndarray]:
         """Raw network outputs on the landmarks' own frames. The network works at TRAIN_FPS (its receptive field
         and velocities are in those frames), so other rates are resampled there and back."""
@@ -132,8 +95,7 @@ class Generator:
             x = _interp(features(lm), t, grid)
         else:
             grid, x = t, features(lm)
-        out = self.net(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None])
-        out = {k: v[0].numpy().astype(np.float64) for k, v in out.items()}
+        out = {k: v.astype(np.float64) for k, v in forward(self.params, x.astype(np.float32)).items()}
         if grid is not t:
             out = {k: _interp(v, grid, t) for k, v in out.items()}
             out["velocity"] *= TRAIN_FPS / lm.fps  # metres per input frame
@@ -285,37 +247,24 @@ def _with_solver_fingers(clip: HumanoidClip, lm: Landmarks) -> HumanoidClip:
 
 
 def weights_path(name: str | None = None) -> Path:
-    return WEIGHTS_DIR / f"{name or DEFAULT_NAME}.pt"
+    return WEIGHTS_DIR / f"{name or DEFAULT_NAME}.npz"
 
 
 def weights_available(name: str | None = None) -> bool:
     return weights_path(name).is_file()
 
 
-def build(config: str | dict) -> TemporalNet:
-    cfg = CONFIGS[config] if isinstance(config, str) else config
-    return TemporalNet(cfg["channels"], tuple(cfg["dilations"]), cfg["dropout"])
-
-
-def save(net: TemporalNet, path: str | Path, info: dict) -> None:
-    from animgen_ml.files import atomic_path
-
-    state = {k: v.detach().to(torch.float16) if v.is_floating_point() else v for k, v in net.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": state, "info": info}, tmp)
-
-
 def load_file(path: str | Path) -> Generator:
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    info = blob["info"]
-    net = build(info["config"])
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
-    return Generator(net, info)
+    """A Generator from a weights file written by network.save (.npz: the arrays and an `info` JSON string)."""
+    with np.load(path, allow_pickle=False) as blob:
+        params = {k: blob[k] for k in blob.files if k != "info"}
+        info = json.loads(str(blob["info"]))
+    return Generator(params, info)
 
 
 @functools.lru_cache(maxsize=4)
 def load_model(name: str | None = None) -> Generator:
-    """The shipped generator (weights/<name>.pt), loaded once per process."""
+    """The shipped generator (weights/<name>.npz), loaded once per process."""
     path = weights_path(name)
     if not path.is_file():
         from animgen_ml.errors import AnimGenError

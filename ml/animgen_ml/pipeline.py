@@ -145,15 +145,13 @@ def run(
     """Run the whole pipeline on a video (or on landmarks extracted before) and write the requested files
     as out_base + ".glb" etc. With out_base None, nothing is written."""
     from animgen_ml import clean, export, refine, smooth
-    from animgen_ml.generate import generate_clip, preload
+    from animgen_ml.generate import generate_clip
 
     options.validate()
     st = _Stages(progress, cancel)
-    loading = None
     if landmarks is None:
         if video is None:
             raise InputError("no video given")
-        loading = preload(options)
         landmarks = st.run("pose", _pose_stage, video, options, st)
     if not landmarks.detected.any():
         raise InputError(f"{landmarks.source or video}: no person was found in any frame")
@@ -162,8 +160,6 @@ def run(
     for w in quality_warnings(landmarks):
         st.warn("pose", w)
     cleaned = st.run("clean", clean.clean, landmarks, options.fps)
-    if loading is not None:
-        loading.join()
     clip = st.run("generate", generate_clip, cleaned, options)
     clip = st.run("smooth", smooth.smooth_clip, clip, options.smoothing)
     clip, warnings = st.run("refine", refine.refine, clip, cleaned, options)

@@ -19,8 +19,8 @@ import torch
 from tqdm import tqdm
 
 from animgen_ml import model as M
+from animgen_ml import network, synth
 from animgen_ml import rotations as R
-from animgen_ml import synth
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 
@@ -101,10 +101,10 @@ def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, 
             "velocity": f(vels), "contacts": f(cons), "pos": f(poss)}
 
 
-def losses(net: M.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
+def losses(net: network.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
     out = net(b["x"])
-    rotm = M.rot6_to_matrix(out["rot6"])
-    pos = M.fk_torch(rotm, b["offsets"])
+    rotm = network.rot6_to_matrix(out["rot6"])
+    pos = network.fk_torch(rotm, b["offsets"])
     true_pos = b["pos"]
     # Local (parent-relative) rotations: what the clip stores and the angle metric reads; world rotations alone
     # leave a bone's error relative to its parent's error free.
@@ -123,7 +123,7 @@ def losses(net: M.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
 
 def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | None = None,
           name: str = M.DEFAULT_NAME, quiet: bool = False) -> dict:
-    """Train, save out_dir/<name>.pt, a loss-curve PNG and a JSON history; returns a summary."""
+    """Train, save out_dir/<name>.npz, a loss-curve PNG and a JSON history; returns a summary."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     files = files if files is not None else mocap_files(data_dir / "mocap", TRAIN_SETS)
@@ -134,7 +134,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     if not clips:
         raise InputError(f"{data_dir}: no training clip is at least {cfg.window} frames long")
     frames = sum(c.frame_count for c in clips) // 2
-    net = M.build(cfg.config)
+    net = network.build(cfg.config)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     deadline = time.perf_counter() + cfg.minutes * 60
     total = cfg.steps or 10**9
@@ -159,16 +159,17 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
             bar.set_postfix(loss=f"{np.mean([h['total'] for h in history[-10:]]):.4f}")
     bar.close()
     out_dir.mkdir(parents=True, exist_ok=True)
-    info = {"name": name, "config": M.CONFIGS[cfg.config] | {"name": cfg.config}, "steps": step,
+    info = {"name": name, "config": network.CONFIGS[cfg.config] | {"name": cfg.config}, "steps": step,
             "seconds": round(time.perf_counter() - t0, 1), "train_files": len(files), "train_frames": int(frames),
             "batch": cfg.batch, "window": cfg.window, "seed": cfg.seed, "sets": list(TRAIN_SETS),
             "held_out": list(HELD_OUT), "date": time.strftime("%Y-%m-%d"), "torch": str(torch.__version__)}
     info["config"]["dilations"] = list(info["config"]["dilations"])
-    M.save(net, out_dir / f"{name}.pt", info)
+    network.save(net, out_dir / f"{name}.npz", info)
     (out_dir / f"{name}.history.json").write_text(json.dumps(history))
     plot_history(history, out_dir / f"{name}.loss.png")
-    return {"path": str(out_dir / f"{name}.pt"), "steps": step, "final_loss": history[-1]["total"] if history else None,
-            "first_loss": history[0]["total"] if history else None, "info": info, "history": history}
+    return {"path": str(out_dir / f"{name}.npz"), "steps": step, "info": info, "history": history,
+            "final_loss": history[-1]["total"] if history else None,
+            "first_loss": history[0]["total"] if history else None}
 
 
 def plot_history(history: list[dict], path: Path) -> None:

@@ -13,7 +13,7 @@ def register(subparsers) -> None:
     t = subparsers.add_parser(
         "train", help="train the neural animation generator on the mocap kit",
         description="Train the generator on the licence-clear mocap in DATA/mocap with synthetic MediaPipe-like "
-                    "inputs. Writes OUT/<name>.pt, OUT/<name>.loss.png and OUT/<name>.history.json. The defaults "
+                    "inputs. Writes OUT/<name>.npz, OUT/<name>.loss.png and OUT/<name>.history.json. The defaults "
                     "reproduce the shipped weights.")
     t.add_argument("--data", metavar="DIR", help="the data kit (default: ../shared/data)")
     t.add_argument("--out", metavar="DIR", help="output folder (default: the package's weights folder)")
@@ -52,7 +52,11 @@ def _data_dir(arg: str | None) -> Path:
 
 
 def _train(args) -> int:
-    import torch
+    try:
+        import torch
+    except ImportError as e:
+        raise InputError("animgen train needs PyTorch, which generating clips does not: "
+                         "pip install 'animgen[train]'") from e
 
     from animgen_ml import model, train
 
