@@ -89,6 +89,11 @@ def test_network_output_shapes(walk, frames):
     assert c.rotations.shape == (frames, 22, 4) and c.hips.shape == (frames, 3) and c.contacts.shape == (frames, 2)
     assert c.metadata["generator"] == "network" and c.metadata["contacts_source"] == "network"
     assert np.allclose(np.linalg.norm(c.rotations, axis=-1), 1.0)
+    # What landmarks do not show stays neutral: clavicles and toes at rest, one bend shared by the spine.
+    for b in ("LeftShoulder", "RightShoulder", "LeftToes", "RightToes"):
+        assert np.allclose(np.abs(c.rotations[:, c.index(b), 3]), 1.0)
+    spine = [c.rotations[:, c.index(b)] for b in model.SPINE]
+    assert np.allclose(spine[0], spine[1]) and np.allclose(spine[0], spine[2])
 
 
 def test_features_are_camera_independent_in_scale(walk):
@@ -128,7 +133,7 @@ def test_shipped_weights_on_a_real_video(videos):
     assert clip.contacts[:, 0].any() and clip.contacts[:, 1].any()
 
 
-def test_spread_spine_keeps_the_upper_body_and_splits_the_bend(walk):
+def test_spread_bend_keeps_the_upper_body_and_splits_the_bend(walk):
     from animgen_ml import rotations as R
 
     clip = train.window(walk, 0, 30)
@@ -137,7 +142,7 @@ def test_spread_spine_keeps_the_upper_body_and_splits_the_bend(walk):
     rot[:, i[1]] = R.multiply(rot[:, i[1]], R.from_axis_angle(np.array([[1.0, 0.0, 0.0]]), np.full(30, 0.6)))
     bent = HumanoidClip(bones=clip.bones, rest_offsets=clip.rest_offsets, fps=clip.fps, hips=clip.hips,
                         rotations=rot, contacts=clip.contacts, confidence=clip.confidence)
-    out = model.spread_spine(bent)
+    out = model.spread_bend(bent, model.SPINE)
     _, w_in = bent.world()
     _, w_out = out.world()
     u = clip.index("UpperChest")

@@ -29,7 +29,7 @@ TRAIN_SETS = ("cmu_iclone_ccrig", "cmu_salsa_daz_30fps", "cmu_motionpred_expmap"
               "sfu_accad_terrainrl", "animdraw_prhist/cmu_db")
 HELD_OUT = ("accad_female1",)  # a whole subject (and a whole lab) never seen in training
 EXCLUDE = ("mocapnet",)  # FORTH's re-sampled copy: its host licence is non-commercial
-LOSS_WEIGHTS = {"rot": 1.0, "local": 1.0, "pos": 8.0, "vel": 20.0, "root": 2.0, "contact": 0.2}
+LOSS_WEIGHTS = {"rot": 1.0, "local": 1.0, "pos": 8.0, "vel": 20.0, "root": 2.0, "contact": 0.5}
 
 
 @dataclass
@@ -101,6 +101,19 @@ def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, 
             "velocity": f(vels), "contacts": f(cons), "pos": f(poss)}
 
 
+class Batches(torch.utils.data.IterableDataset):
+    """An endless stream of make_batch batches from one seeded generator: the same sequence for a seed, made in a
+    worker process so that synthesis overlaps the network's step (it costs about as much)."""
+
+    def __init__(self, clips: list[HumanoidClip], cfg: TrainConfig) -> None:
+        self.clips, self.cfg = clips, cfg
+
+    def __iter__(self):
+        rng = np.random.default_rng(self.cfg.seed)
+        while True:
+            yield make_batch(self.clips, rng, self.cfg.batch, self.cfg.window)
+
+
 def losses(net: network.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
     out = net(b["x"])
     rotm = network.rot6_to_matrix(out["rot6"])
@@ -125,7 +138,6 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
           name: str = M.DEFAULT_NAME, quiet: bool = False) -> dict:
     """Train, save out_dir/<name>.npz, a loss-curve PNG and a JSON history; returns a summary."""
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     files = files if files is not None else mocap_files(data_dir / "mocap", TRAIN_SETS)
     if not files:
         raise InputError(f"{data_dir}: no training BVH files found under mocap/")
@@ -136,6 +148,8 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     frames = sum(c.frame_count for c in clips) // 2
     net = network.build(cfg.config)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    batches = iter(torch.utils.data.DataLoader(Batches(clips, cfg), batch_size=None, num_workers=1,
+                                               prefetch_factor=4))
     deadline = time.perf_counter() + cfg.minutes * 60
     total = cfg.steps or 10**9
     history: list[dict] = []
@@ -147,7 +161,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
         net.train()
-        terms = losses(net, make_batch(clips, rng, cfg.batch, cfg.window))
+        terms = losses(net, next(batches))
         opt.zero_grad()
         terms["total"].backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

@@ -64,7 +64,8 @@ def _train(args) -> int:
         raise InputError(f"--steps must be >= 1, got {args.steps}")
     if args.minutes is not None and not 0 < args.minutes <= 600:
         raise InputError(f"--minutes must be between 0 and 600, got {args.minutes}")
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+    # One thread for the network's step: a worker process makes the batches on the other core (train.Batches).
+    torch.set_num_threads(1)
     cfg = train.TrainConfig(config=args.config, minutes=args.minutes or 25.0, steps=args.steps, seed=args.seed)
     out = Path(args.out) if args.out else model.WEIGHTS_DIR
     res = train.train(_data_dir(args.data), out, cfg, name=args.name or model.DEFAULT_NAME)
