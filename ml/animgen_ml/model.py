@@ -200,7 +200,8 @@ def neutral_where_unseen(clip: HumanoidClip) -> HumanoidClip:
     no point on the spine: the training rigs split its bend each their own way (the CC rig bends its waist most),
     so Spine, Chest and UpperChest share it evenly. Nor on the ball of the foot (foot_index is the toe tip), so
     the toes stay at rest. Nor on the neck: Neck and Head share the head's turn evenly, as in the solver.
-    (Held-out mocap, the 2026-12-02 weights: joint angles 20.86 -> 20.63 deg, PA-MPJPE 59.5 -> 59.7 mm.)"""
+    (Held-out mocap: toes at rest 21.08 -> 20.97 deg with the earlier weights; the even neck split 20.70 ->
+    20.63 deg with the 2026-12-02 weights, PA-MPJPE 59.6 -> 59.7 mm.)"""
     clip = spread_bend(spread_bend(clip, SPINE), ("Neck", "Head"))
     rot = clip.rotations.copy()
     for side in ("Left", "Right"):
