@@ -105,8 +105,8 @@ def memory(shared: Path) -> None:
         print(f"pipeline process peak RSS: {r['peak_rss_mb']:.0f} MB (ffmpeg decoder process: "
               f"{r['child_peak_rss_mb']:.0f} MB); {r['frames']} frames in {r['seconds']:.1f} s "
               f"({r['frames'] / r['seconds']:.1f} fps)")
-        # The same minute through the bare loop: over a minute, the pipeline's fixed costs (MediaPipe and torch
-        # imports, loading the network, probing) weigh less than on a 13-second clip.
+        # The same minute through the bare loop: over a minute, the pipeline's fixed costs (importing MediaPipe,
+        # probing the video, starting the decoder) weigh less than on a 13-second clip.
         n_bare, s_bare = bare_decode_mediapipe(long)
         print(f"bare decode + MediaPipe on the same minute: {n_bare / s_bare:.1f} fps; ratio pipeline / bare: "
               f"{(r['frames'] / r['seconds']) / (n_bare / s_bare):.3f}")
