@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import io
-import os
 import sys
 
 from animgen_ml import __version__
 from animgen_ml.errors import AnimGenError
+from animgen_server.native_logs import quiet_native_logs
 
 # Modules that add subcommands, in the order `animgen --help` lists them.
 COMMAND_MODULES = (
@@ -36,24 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub)
     return parser
-
-
-def quiet_native_logs() -> None:
-    """MediaPipe and TensorFlow Lite log from native threads straight to file descriptor 2 ("W0000 ... Feedback
-    manager requires ..."), through any Python-level redirection. Python's own stderr moves to a copy of fd 2 and
-    fd 2 goes to /dev/null. ANIMGEN_NATIVE_LOGS=1 keeps the native logs."""
-    if os.environ.get("ANIMGEN_NATIVE_LOGS"):
-        return
-    try:
-        sys.stderr.flush()
-        python_stderr = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-    except OSError:
-        return
-    sys.stderr = io.TextIOWrapper(io.FileIO(python_stderr, "w"), encoding=sys.stderr.encoding or "utf-8",
-                                  errors="backslashreplace", line_buffering=True, write_through=True)
 
 
 def main(argv: list[str] | None = None) -> int:

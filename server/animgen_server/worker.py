@@ -36,6 +36,9 @@ def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> 
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us in order
+    from animgen_server.native_logs import quiet_native_logs
+
+    quiet_native_logs()  # the server's log shows its own lines and our Python logging, not MediaPipe's
     from animgen_ml import pipeline
     from animgen_ml.errors import AnimGenError, Cancelled
 

@@ -1,0 +1,25 @@
+"""Keeping MediaPipe's native log lines out of the command line's and the server's output."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+
+def quiet_native_logs() -> None:
+    """MediaPipe and TensorFlow Lite log from native threads straight to file descriptor 2 ("W0000 ... Feedback
+    manager requires ..."), through any Python-level redirection. Python's own stderr moves to a copy of fd 2 and
+    fd 2 goes to /dev/null. ANIMGEN_NATIVE_LOGS=1 keeps the native logs."""
+    if os.environ.get("ANIMGEN_NATIVE_LOGS"):
+        return
+    try:
+        sys.stderr.flush()
+        python_stderr = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        return
+    sys.stderr = io.TextIOWrapper(io.FileIO(python_stderr, "w"), encoding=sys.stderr.encoding or "utf-8",
+                                  errors="backslashreplace", line_buffering=True, write_through=True)
