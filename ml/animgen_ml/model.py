@@ -105,11 +105,10 @@ class Generator:
         out = self.predict(landmarks)
         offsets = rest_offsets(landmarks)
         world = R.from_6d(out["rot6"])
-        if BLEND_WEIGHT > 0:
-            from animgen_ml import solver
+        from animgen_ml import solver
 
-            world = blend_limbs(world, offsets, solver.solve(landmarks, fingers=False), BLEND_WEIGHT,
-                                BLEND_SIGMA_S * landmarks.fps)
+        solved = solver.solve(landmarks, fingers=fingers)  # limb directions to blend towards, and the fingers
+        world = blend_limbs(world, offsets, solved, BLEND_WEIGHT, BLEND_SIGMA_S * landmarks.fps)
         rot = world.copy()  # world (camera yaw frame) -> local: each bone relative to its parent
         rot[:, 1:] = R.multiply(R.conjugate(world[:, PARENTS[1:]]), world[:, 1:])
         rot = R.make_continuous(R.normalize(rot))
@@ -125,9 +124,7 @@ class Generator:
         # without moving a joint (held-out mocap, 16 clips: joint-angle error 40.1 -> 32.3 degrees).
         clip = limits.untwist_hinges(clip)
         clip = twists.canonical_twists(neutral_where_unseen(clavicles_at_rest(clip)))
-        if fingers:
-            clip = _with_solver_fingers(clip, landmarks)
-        return clip
+        return _with_solver_fingers(clip, solved)
 
 
 SPINE = ("Spine", "Chest", "UpperChest")
@@ -244,10 +241,8 @@ def _confidence(lm: Landmarks) -> np.ndarray:
     return np.clip(conf, 0.0, 1.0)
 
 
-def _with_solver_fingers(clip: HumanoidClip, lm: Landmarks) -> HumanoidClip:
-    from animgen_ml import solver
-
-    full = solver.solve(lm, fingers=True)
+def _with_solver_fingers(clip: HumanoidClip, full: HumanoidClip) -> HumanoidClip:
+    """The clip with the solver's finger bones (if it solved any) appended."""
     extra = [b for b in full.bones if b not in clip.bones]
     if not extra:
         return clip

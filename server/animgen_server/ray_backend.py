@@ -46,21 +46,9 @@ _warm: dict[str, str | None] = {}  # set once per worker process: {"network": na
 def _warm_worker() -> str | None:
     """Imports the stages and loads the network once per worker process; returns the network's name."""
     if "network" not in _warm:
-        import importlib
+        from animgen_server.worker import warm_up
 
-        from animgen_server.worker import _WARM_MODULES
-
-        for name in _WARM_MODULES:
-            with contextlib.suppress(ImportError):
-                importlib.import_module(name)
-        network = None
-        with contextlib.suppress(ImportError):
-            from animgen_ml import model
-
-            if model.weights_available():
-                model.load_model()
-                network = str(model.weights_path().stem)
-        _warm["network"] = network
+        _warm["network"] = warm_up()
     return _warm["network"]
 
 

@@ -30,9 +30,24 @@ _WARM_MODULES = ("animgen_ml.pose", "animgen_ml.clean", "animgen_ml.generate", "
                  "animgen_ml.smooth", "animgen_ml.refine", "animgen_ml.export", "mediapipe")
 
 
+def warm_up() -> str | None:
+    """Imports the stages and loads the shipped network (once per process); the network's name, or None when
+    no weights are shipped. Used by these workers and by the Ray backend's."""
+    import importlib
+
+    for name in _WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    from animgen_ml import model
+
+    if not model.weights_available():
+        return None
+    model.load_model()
+    return model.weights_path().stem
+
+
 def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> None:
     """A worker process: warm up, say ready, then run jobs until told to stop (None) or the pipe closes."""
-    import importlib
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us in order
@@ -42,16 +57,7 @@ def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> 
     from animgen_ml import pipeline
     from animgen_ml.errors import AnimGenError, Cancelled
 
-    for name in _WARM_MODULES:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-    network = None
-    with contextlib.suppress(ImportError):  # load the network once, if the weights exist
-        from animgen_ml import model
-
-        if model.weights_available():
-            model.load_model()
-            network = str(model.weights_path().stem)
+    network = warm_up()
     parent = os.getppid()
     # Stop a job when asked, and also when the server is gone (killed: nobody would take the result).
     should_stop = lambda: cancel.is_set() or os.getppid() != parent  # noqa: E731
