@@ -2,6 +2,7 @@
 
 blender -b --factory-startup --python scripts/blender_render.py -- IN.glb OUT_DIR --width 640 --height 480
     --distance 5 --cam-height 1.4 --yaw 30 --fov 58 --fps 30 --centre X Y Z [--frames N] [--engine ENGINE]
+    [--sky R G B] [--floor R G B] [--sun-yaw DEGREES]
 
 Geometry is given in glTF axes (+Y up, the character faces +Z), as the driver computes it; Blender's glTF importer
 maps glTF (x, y, z) to Blender (x, -z, y). The camera stands at centre + distance * (sin yaw, 0, cos yaw), at
@@ -45,6 +46,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=0, help="0: the whole action")
     ap.add_argument("--samples", type=int, default=2, help="Eevee's anti-aliasing samples (Cycles: x4)")
     ap.add_argument("--engine", default="BLENDER_EEVEE", choices=("BLENDER_EEVEE", "CYCLES", "BLENDER_WORKBENCH"))
+    ap.add_argument("--sky", type=float, nargs=3, default=(0.45, 0.47, 0.5), help="background colour")
+    ap.add_argument("--floor", type=float, nargs=3, default=(0.3, 0.3, 0.28), help="floor colour")
+    ap.add_argument("--sun-yaw", type=float, default=None, help="degrees; default: 30 past the camera's yaw")
     args = ap.parse_args(sys.argv[sys.argv.index("--") + 1:])
 
     # An empty scene at the clip's frame rate (the importer keys at time * scene fps).
@@ -79,24 +83,25 @@ def main() -> None:
     track.target, track.track_axis, track.up_axis = target, "TRACK_NEGATIVE_Z", "UP_Y"
     scene.camera = cam
 
-    # Light: a sun from above, turned with the camera, plus a grey world (ambient light and plain background).
+    # Light: a sun from above (by default turned with the camera), plus a plain world: ambient light, background.
     sun_data = bpy.data.lights.new("Sun", "SUN")
     sun_data.energy = 3.0
     sun = bpy.data.objects.new("Sun", sun_data)
-    sun.rotation_euler = (math.radians(40), 0.0, yaw + math.radians(30))
+    sun_yaw = yaw + math.radians(30) if args.sun_yaw is None else math.radians(args.sun_yaw)
+    sun.rotation_euler = (math.radians(40), 0.0, sun_yaw)
     scene.collection.objects.link(sun)
     world = bpy.data.worlds.new("World")
     world.use_nodes = True
-    world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.45, 0.47, 0.5, 1.0)
+    world.node_tree.nodes["Background"].inputs["Color"].default_value = (*args.sky, 1.0)
     world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.8
     scene.world = world
 
     # Floor: a large plain plane at glTF y = 0, a mid grey.
     bpy.ops.mesh.primitive_plane_add(size=40.0, location=gltf_to_blender(cx, 0.0, cz))
     floor_mat = bpy.data.materials.new("Floor")
-    floor_mat.diffuse_color = (0.3, 0.3, 0.28, 1.0)
+    floor_mat.diffuse_color = (*args.floor, 1.0)
     floor_mat.use_nodes = True
-    floor_mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.3, 0.3, 0.28, 1.0)
+    floor_mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (*args.floor, 1.0)
     bpy.context.object.data.materials.append(floor_mat)
 
     # Render settings: few samples, no ambient occlusion; every frame to a PNG.

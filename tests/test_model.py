@@ -19,7 +19,7 @@ def test_a_few_training_steps_lower_the_loss(shared_data, tmp_path):
     torch.set_num_threads(1)
     files = [shared_data / "mocap" / "cmu_cgspeed_misc" / "02_01.bvh",
              shared_data / "mocap" / "sfu_accad_terrainrl" / "0005_Walking001_30fps.bvh"]
-    cfg = train.TrainConfig(config="tiny", steps=60, batch=8, window=81, lr=3e-3)
+    cfg = train.TrainConfig(config="tiny", steps=60, batch=8, window=81, lr=3e-3, take_share=0.0)
     res = train.train(shared_data, tmp_path, cfg, files=files, name="t", quiet=True)
     totals = [h["total"] for h in res["history"]]
     assert len(totals) == 60
@@ -83,12 +83,14 @@ def test_network_output_shapes(walk, frames):
     lm, _ = synth.synthesize(clip, np.random.default_rng(0))
     out = gen.predict(lm)
     assert out["rot6"].shape == (frames, 22, 6)
-    assert out["height"].shape == (frames,) and out["velocity"].shape == (frames, 2)
+    assert out["clearance"].shape == (frames,) and out["velocity"].shape == (frames, 2)
     assert out["contact_logits"].shape == (frames, 2)
     c = gen.generate(lm)
     assert c.rotations.shape == (frames, 22, 4) and c.hips.shape == (frames, 3) and c.contacts.shape == (frames, 2)
     assert c.metadata["generator"] == "network" and c.metadata["contacts_source"] == "network"
     assert np.allclose(np.linalg.norm(c.rotations, axis=-1), 1.0)
+    # The hips stand so high that the lowest heel or toe is the network's clearance above the floor.
+    assert np.allclose(model.sole_height(c), out["clearance"])
     # What landmarks do not show stays neutral: clavicles and toes at rest, one bend shared by the spine.
     for b in ("LeftShoulder", "RightShoulder", "LeftToes", "RightToes"):
         assert np.allclose(np.abs(c.rotations[:, c.index(b), 3]), 1.0)
@@ -172,3 +174,23 @@ def test_blend_limbs_moves_limb_directions_towards_the_reference(walk):
     # The untouched bones keep their world rotations.
     h = clip.index("Head")
     assert np.allclose(full[:, h], w[:, h])
+
+
+def test_animgen_train_command(shared_data, tmp_path):
+    """`animgen train` as a user runs it, on a small kit (one mocap folder) and a renders folder without takes."""
+    import subprocess
+    import sys
+
+    kit = tmp_path / "kit"
+    (kit / "mocap").mkdir(parents=True)
+    (kit / "mocap" / "cmu_cgspeed_misc").symlink_to(shared_data / "mocap" / "cmu_cgspeed_misc")
+    (tmp_path / "no_takes").mkdir()
+    cmd = [sys.executable, "-m", "animgen_server.cli", "train", "--data", str(kit), "--out", str(tmp_path / "w"),
+           "--config", "tiny", "--steps", "3", "--renders", str(tmp_path / "no_takes"), "--render-share", "0.5"]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "0 rendered takes" in res.stdout and "synthetic inputs only" in res.stdout
+    assert model.load_file(tmp_path / "w" / f"{model.DEFAULT_NAME}.npz").info["steps"] == 3
+    bad = subprocess.run(cmd + ["--render-share", "1.5"], capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == "animgen: error: --render-share must be between 0 and 1, got 1.5"

@@ -1,6 +1,6 @@
-"""The "renders" evaluation data end to end: a held-out mocap clip played by a Quaternius character, rendered in
-headless Blender (scripts/render_mocap.py), then real MediaPipe and every generator on the video against the
-mocap truth (evaluate.evaluate_renders)."""
+"""Rendered takes end to end: a held-out mocap clip played by a Quaternius character, rendered in headless Blender
+(scripts/render_mocap.py), seen by real MediaPipe, then every generator on it against the truth
+(evaluate.evaluate_renders), and the same take as a training window (train.make_batch)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO, require_tool
 
-from animgen_ml import evaluate, pose
+from animgen_ml import edit, evaluate, mocap, model, renders, train
 from animgen_ml.train import held_out_files
 
 FRAMES = 12
@@ -33,9 +34,10 @@ def test_render_held_out_clip_and_evaluate(shared_data: Path, tmp_path: Path) ->
         pytest.skip("blender is not on PATH: the renders need headless Blender (`make system-deps`)")
     ffprobe = require_tool("ffprobe")
     rm = _render_mocap()
-    character = shared_data / "characters" / "quaternius_female_casual.glb"
-    truth = next(p for f in held_out_files(shared_data)
-                 if (p := rm.render_clip(f, character, tmp_path, FRAMES, 320, 240)) is not None)
+    character = shared_data / "characters" / rm.EVAL_CHARACTER
+    bvh = held_out_files(shared_data)[0]
+    clip = edit.trim(mocap.load_clip(bvh), 0.0, (FRAMES - 0.5) / 30.0)
+    truth = rm.render_take(clip, bvh.stem, character, tmp_path, "eval", width=320, height=240)
 
     d = json.loads(truth.read_text())
     video = tmp_path / d["video"]
@@ -46,7 +48,8 @@ def test_render_held_out_clip_and_evaluate(shared_data: Path, tmp_path: Path) ->
     assert (int(stream["nb_read_frames"]), stream["width"], stream["height"]) == (FRAMES, 320, 240)
     assert len(d["clip"]["hips"]) == FRAMES and 0 <= d["camera"]["yaw"] < 2 * math.pi
 
-    lm = pose.extract(video)
+    lm = renders.raw_landmarks(truth, video)  # MediaPipe ran when the take was made; its output is kept
+    assert renders.landmarks_path(truth).is_file() and lm.frame_count == FRAMES
     assert lm.detected.sum() >= FRAMES - 2, f"MediaPipe found the character in {lm.detected.sum()}/{FRAMES}"
 
     rows = evaluate.evaluate_renders(shared_data, folder=tmp_path, log=lambda s: None)
@@ -57,8 +60,28 @@ def test_render_held_out_clip_and_evaluate(shared_data: Path, tmp_path: Path) ->
     # by 90 deg gives ~270 and by 180 ~400, so the bound also checks the yaw convention.
     assert rows[0]["analytic"]["mpjpe_mm"] < 250
 
+    # As training data: the window's input is the take's real MediaPipe landmarks, its targets the seen clip.
+    take = renders.load_take(truth)
+    batch = train.make_batch([], np.random.default_rng(0), 2, FRAMES, [take], take_share=1.0)
+    assert batch["x"].shape == (2, FRAMES, model.N_FEATURES)
+    assert np.allclose(batch["x"][0].numpy(), model.features(take.landmarks))
+    assert np.allclose(batch["clearance"][0].numpy(), model.sole_height(take.truth), atol=1e-6)
+
 
 def test_evaluate_renders_without_renders(tmp_path: Path) -> None:
     lines: list[str] = []
     assert evaluate.evaluate_renders(tmp_path, folder=tmp_path / "none", log=lines.append) == []
     assert len(lines) == 1 and "scripts/render_mocap.py" in lines[0]
+
+
+def test_a_take_of_an_older_format_is_a_clear_error(tmp_path: Path) -> None:
+    from animgen_ml.errors import InputError
+
+    old = tmp_path / "take.truth.json"
+    old.write_text(json.dumps({"format": "animgen.RenderTruth/1", "video": "take.mp4"}))
+    with pytest.raises(InputError, match="render it again"):
+        renders.load_take(old)
+    broken = tmp_path / "broken.truth.json"
+    broken.write_text("{")
+    with pytest.raises(InputError, match="cannot read the take's truth"):
+        renders.load_take(broken)

@@ -169,3 +169,22 @@ def test_rig_whose_hips_map_to_a_floor_root_keeps_pelvis_and_trunk(walk, shared_
     up_s = s_pos[:, i["Neck"]] - ours
     cos = (up_t * up_s).sum(-1) / np.linalg.norm(up_t, axis=-1) / np.linalg.norm(up_s, axis=-1)
     assert np.degrees(np.arccos(np.clip(cos, -1, 1))).max() < 15
+
+
+@pytest.mark.parametrize("character", ["quaternius_female_casual.glb", "quaternius_male_casual.glb"])
+def test_clip_on_target_proportions_lands_on_the_targets_joints(walk, shared_data, character):
+    """What a camera filming the retargeted character sees, on our skeleton: every mapped joint but the Hips (which
+    stays above the pelvis, where a rig's Hips may be a root on the floor) where retarget puts the target's."""
+    sk = retarget.load_target(shared_data / "characters" / character)
+    m = retarget.retarget(walk, sk)
+    t_pos, _ = sk.forward(m.rotations, m.translations)
+    seen = retarget.on_target_proportions(walk, sk)
+    pos, _ = seen.world()
+    mapped = [b for b in m.mapping if b != "Hips"]
+    err = [np.linalg.norm(pos[:, walk.index(b)] - t_pos[:, sk.names.index(m.mapping[b])], axis=-1).max()
+           for b in mapped]
+    assert len(mapped) == 19 and max(err) < 1e-9  # the Quaternius rigs have no toes
+    assert np.array_equal(seen.rotations, walk.rotations)
+    legs = [walk.index("LeftUpperLeg"), walk.index("RightUpperLeg")]
+    drop = np.linalg.norm(pos[:, legs].mean(1) - seen.hips, axis=-1)
+    assert np.allclose(drop, np.linalg.norm(walk.rest_offsets[legs].mean(0)))

@@ -72,11 +72,13 @@ def horizontal_speed(pos: np.ndarray, fps: float) -> np.ndarray:
     return np.linalg.norm(v, axis=-1)
 
 
-def sole_points(clip: HumanoidClip) -> tuple[np.ndarray, np.ndarray]:
+def sole_points(clip: HumanoidClip, world: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """(T, 2, 3) heel and toe sole points per foot: the heel is the point below the ankle by the ankle's rest
     height above the toes' joint, turning with the foot (so heel and toe touch the floor together in a
-    flat-footed rest stance, and a heel strike pivots about the heel); the toe is the toes' joint."""
-    pos, rot = clip.world()
+    flat-footed rest stance, and a heel strike pivots about the heel); the toe is the toes' joint.
+    world: the clip's clip.world(), when already at hand."""
+    pos, rot = world if world is not None else clip.world()
     down = np.array([0.0, -_rest_heel_height(clip), 0.0])
     feet = [clip.index(f"{s}Foot") for s in SIDES]
     heel = pos[:, feet] + R.apply(rot[:, feet], np.broadcast_to(down, (len(pos), 2, 3)))

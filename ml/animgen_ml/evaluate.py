@@ -10,8 +10,8 @@ Datasets (found in ../shared/data):
             wrists); positions compared after one similarity alignment over the sequence; PA-MPJPE per frame.
             Foot sliding: of our Foot joints in the clip's own world, on the frames where the reference's foot
             is planted (heel or big toe low and slow, see reference_contacts).
-- renders:  held-out mocap played by a rigged character and rendered in Blender (scripts/render_mocap.py writes
-            <name>.mp4 + <name>.truth.json), through real MediaPipe as pose2sim; truth = the mocap clip in the
+- renders:  held-out mocap played by a rigged character, rendered in Blender and seen by real MediaPipe
+            (scripts/render_mocap.py; renders.py); truth = the clip on the character's proportions in the
             camera's yaw frame; all metrics, as mocap. The folder: $ANIMGEN_RENDERS if set, else build/renders
             in the repository; none there: one line saying how to make them, and no rows.
 - stills:   the Human3.6M and MPI-INF-3DHP frames with camera-space 3D truth in images/ (single frames through
@@ -225,26 +225,14 @@ def evaluate_pose2sim(data_dir: Path, limit: int | None = None, log: Callable[[s
     return rows
 
 
-RENDERS_ENV = "ANIMGEN_RENDERS"
-
-
-def renders_dir() -> Path:
-    """Where evaluate_renders looks: $ANIMGEN_RENDERS, else build/renders in the repository."""
-    import os
-
-    return Path(os.environ.get(RENDERS_ENV) or Path(__file__).resolve().parents[2] / "build" / "renders")
-
-
 def evaluate_renders(data_dir: Path, limit: int | None = None, log: Callable[[str], None] = print,
                      folder: Path | None = None) -> list[dict]:
-    """Rendered held-out mocap (scripts/render_mocap.py) through real MediaPipe against the mocap clip.
-    data_dir is unused (the renders carry their truth); folder: default renders_dir()."""
-    import json
+    """Rendered held-out mocap (scripts/render_mocap.py; renders.py) through real MediaPipe against the clip the
+    camera saw. data_dir is unused (the takes carry their truth); folder: default renders.eval_dir()."""
+    from animgen_ml import renders
 
-    from animgen_ml import clean, edit, pose
-
-    folder = Path(folder) if folder is not None else renders_dir()
-    files = sorted(folder.glob("*.truth.json"))
+    folder = Path(folder) if folder is not None else renders.eval_dir()
+    files = renders.truth_files(folder)
     if not files:
         log(f"no renders in {folder}: make them with `python scripts/render_mocap.py` (needs Blender)")
         return []
@@ -252,18 +240,10 @@ def evaluate_renders(data_dir: Path, limit: int | None = None, log: Callable[[st
     gens = generators()
     rows = []
     for f in files:
-        d = json.loads(f.read_text())
-        clip = HumanoidClip.from_dict(d["clip"])
-        lm = clean.clean(pose.extract(f.parent / d["video"]), None)
-        row = {"sequence": f.name.removesuffix(".truth.json"), "frames": clip.frame_count}
-        for name, pred, dt in predictions(gens, lm):
-            if abs(pred.fps - clip.fps) > 1e-3:  # onto the truth's frame grid
-                pred = edit.resample(pred, np.arange(clip.frame_count) * pred.fps / clip.fps, clip.fps)
-            T = min(pred.frame_count, clip.frame_count)
-            truth = synth.camera_target(edit.trim(clip, 0.0, (T - 0.5) / clip.fps), np.full(T, d["camera"]["yaw"]))
-            pred = edit.trim(pred, 0.0, (T - 0.5) / clip.fps)
-            row["frames"] = T
-            row[name] = clip_metrics(pred, truth) | {"seconds_per_frame": dt / lm.frame_count}
+        take = renders.load_take(f)
+        row = {"sequence": take.name, "frames": take.truth.frame_count}
+        for name, pred, dt in predictions(gens, take.landmarks):
+            row[name] = clip_metrics(pred, take.truth) | {"seconds_per_frame": dt / take.truth.frame_count}
         rows.append(row)
         log(_row_line(row))
     return rows

@@ -129,10 +129,19 @@ def _standard_twists(W: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None = None,
                 units: str | None = None, name: str | None = None) -> HumanoidClip:
     """Convert a parsed BVH onto the HumanoidClip body skeleton at `fps`."""
-    mapping = map_bones(b.names, b.parents, overrides, fingers=False)
-    src = {bone: b.index(n) for bone, n in mapping.items() if bone in BONES}
-    rest = b.rest_positions()
     pos, rot = b.forward_kinematics()
+    return motion_to_clip(b.names, b.parents, b.rest_positions(), pos, rot, b.fps, b.source, fps=fps,
+                          overrides=overrides, units=units, name=name)
+
+
+def motion_to_clip(names: list[str], parents: np.ndarray, rest: np.ndarray, pos: np.ndarray, rot: np.ndarray,
+                   source_fps: float, source: str, fps: float = 30.0, overrides: Mapping[str, str] | None = None,
+                   units: str | None = None, name: str | None = None) -> HumanoidClip:
+    """Convert any skeleton's motion onto the HumanoidClip body skeleton at `fps`: joint names and parents, rest
+    positions (J, 3) with every rotation zero, world joint positions (T, J, 3) and rotations (T, J, 4 xyzw), in the
+    source's units and up axis (both detected)."""
+    mapping = map_bones(names, parents, overrides, fingers=False)
+    src = {bone: names.index(n) for bone, n in mapping.items() if bone in BONES}
 
     # Units and up axis from the rest pose.
     leg = sum(np.linalg.norm(rest[src[f"Left{c}"]] - rest[src[f"Left{p}"]])
@@ -197,7 +206,7 @@ def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None =
     for side, sign in (("Left", 1.0), ("Right", -1.0)):  # e.g. ACCAD Male1's bowing rest pose in the SFU set
         for bone in ("Shoulder", "UpperArm", "UpperLeg"):
             if sign * offsets[BONES.index(side + bone)][0] < -0.02:
-                raise InputError(f"{b.source}: the rest pose puts the {side}{bone} joint on the other side of "
+                raise InputError(f"{source}: the rest pose puts the {side}{bone} joint on the other side of "
                                  "its parent; a rest pose this far from standing cannot be mapped onto ours")
 
     # World rotations: carried by the source, rest-corrected, then swung to point at the source's next joint.
@@ -215,7 +224,7 @@ def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None =
     hip_pos = jpos[:, hips]
 
     # Resample to the target frame rate.
-    i0, i1, w = _resample_index(T, b.fps, fps)
+    i0, i1, w = _resample_index(T, source_fps, fps)
     local = R.slerp(local[i0], local[i1], np.broadcast_to(w[:, None], (len(w), len(BONES))))
     hip_pos = hip_pos[i0] * (1 - w[:, None]) + hip_pos[i1] * w[:, None]
     local = R.make_continuous(local)
@@ -226,8 +235,8 @@ def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None =
     clip = HumanoidClip(
         bones=list(BONES), rest_offsets=offsets, fps=fps, hips=hip_pos, rotations=local,
         contacts=np.zeros((len(hip_pos), 2), dtype=bool), confidence=np.ones((len(hip_pos), len(BONES))),
-        name=name or Path(b.source).stem,
-        metadata={"source": Path(b.source).name, "units": unit, "generator": "mocap"},
+        name=name or Path(source).stem,
+        metadata={"source": Path(source).name, "units": unit, "generator": "mocap"},
     )
     clip = twists.canonical_twists(clip)
     # Ground: the clip's lowest toe height (5th percentile, robust to a glitch frame) becomes y = 0.

@@ -3,9 +3,10 @@
 Per frame in: MediaPipe world points (hip-centred, camera-aligned, metres), image points relative to the hip
 centre in torso units, the hip centre's image motion and scale change (root-motion cues), visibilities.
 Per frame out: a 6-D WORLD rotation for each of the 22 body bones in the camera's yaw frame (world rather
-than local rotations: an error in the spine does not swing the arms; local ones follow by division), the hips
-height, the hips' horizontal velocity in that frame, and two foot-contact logits. Dilated 1-D convolutions
-(an 81-frame receptive field, centred) run over a whole clip in one pass.
+than local rotations: an error in the spine does not swing the arms; local ones follow by division), the
+clearance (height of the lowest heel or toe above the floor: the hips height follows from the legs, so feet
+that stand stand on the floor), the hips' horizontal velocity in that frame, and two foot-contact logits.
+Dilated 1-D convolutions (an 81-frame receptive field, centred) run over a whole clip in one pass.
 
 Inference is numpy only: the network is trained in torch (network.py) and shipped as plain arrays (.npz), so
 generating a clip neither imports torch nor needs it installed.
@@ -57,7 +58,7 @@ def features(lm: Landmarks) -> np.ndarray:
 
 def forward(params: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
     """The network (network.export's arrays) on one clip's features x (T, N_FEATURES): rot6 (T, B, 6),
-    height (T,), velocity (T, 2), contact logits (T, 2). Each dilated convolution is three matrix products over
+    clearance (T,), velocity (T, 2), contact logits (T, 2). Each dilated convolution is three matrix products over
     the frames shifted by -d, 0, +d, with the ends repeated (torch's replicate padding)."""
     T, B = len(x), len(BONES)
     h = np.maximum(x @ params["inp.w"] + params["inp.b"], 0.0)
@@ -67,7 +68,7 @@ def forward(params: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarra
         y = pad[:T] @ taps[0] + h @ taps[1] + pad[2 * d:] @ taps[2] + params[f"block{i}.b"]
         h = h + np.maximum(y, 0.0) @ params[f"block{i}.mix.w"] + params[f"block{i}.mix.b"]
     out = h @ params["out.w"] + params["out.b"]
-    return {"rot6": out[:, : B * 6].reshape(T, B, 6), "height": out[:, B * 6],
+    return {"rot6": out[:, : B * 6].reshape(T, B, 6), "clearance": out[:, B * 6],
             "velocity": out[:, B * 6 + 1: B * 6 + 3], "contact_logits": out[:, B * 6 + 3:]}
 
 
@@ -114,7 +115,7 @@ class Generator:
         rot = R.make_continuous(R.normalize(rot))
         vel = out["velocity"]
         xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
-        hips = np.stack([xz[:, 0], out["height"], xz[:, 1]], axis=-1)
+        hips = np.stack([xz[:, 0], np.zeros(len(xz)), xz[:, 1]], axis=-1)  # height below, from the final pose
         contacts = 1.0 / (1.0 + np.exp(-out["contact_logits"])) > 0.5
         clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=landmarks.fps, hips=hips, rotations=rot,
                             contacts=contacts, confidence=_confidence(landmarks), name=Path(landmarks.source).stem
@@ -124,6 +125,9 @@ class Generator:
         # without moving a joint (held-out mocap, 16 clips: joint-angle error 40.1 -> 32.3 degrees).
         clip = limits.untwist_hinges(clip)
         clip = twists.canonical_twists(neutral_where_unseen(clavicles_at_rest(clip)))
+        hips = clip.hips.copy()
+        hips[:, 1] = out["clearance"] - sole_height(clip)  # sole_height is from the Hips while hips y is 0
+        clip = replace(clip, hips=hips)
         return _with_solver_fingers(clip, solved)
 
 
@@ -204,6 +208,14 @@ def neutral_where_unseen(clip: HumanoidClip) -> HumanoidClip:
     for side in ("Left", "Right"):
         rot[:, clip.index(f"{side}Toes")] = R.identity(rot.shape[:1])
     return replace(clip, rotations=rot)
+
+
+def sole_height(clip: HumanoidClip, world: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """(T,) height of the lowest heel or toe sole point (contacts.sole_points) above the clip's floor (y = 0)."""
+    from animgen_ml.contacts import sole_points
+
+    heel, toe = sole_points(clip, world)
+    return np.minimum(heel[..., 1], toe[..., 1]).min(axis=1)
 
 
 def rest_offsets(lm: Landmarks) -> np.ndarray:

@@ -20,10 +20,9 @@ CONFIGS = {
     "small": {"channels": 128, "dilations": (1, 3, 9, 27), "dropout": 0.1},
     "tiny": {"channels": 64, "dilations": (1, 3, 9, 27), "dropout": 0.0},
 }
-# Output offsets and scales, so that training starts from the rest pose at standing height, with velocities in
-# metres per frame. export() folds them into the output layer.
+# Output offsets and scales, so that training starts from the rest pose with its feet on the floor, with velocities
+# in metres per frame. export() folds them into the output layer.
 ROT6_BIAS = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # columns x and y of the identity
-HEIGHT_BIAS = 0.9
 VELOCITY_SCALE = 0.05
 
 
@@ -48,12 +47,12 @@ class TemporalNet(nn.Module):
         self.out = nn.Conv1d(channels, N_OUT, 1)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """x: (N, T, F) -> rot6 (N, T, B, 6), height (N, T), velocity (N, T, 2), contact logits (N, T, 2)."""
+        """x: (N, T, F) -> rot6 (N, T, B, 6), clearance (N, T), velocity (N, T, 2), contact logits (N, T, 2)."""
         h = self.out(self.blocks(torch.relu(self.inp(x.transpose(1, 2))))).transpose(1, 2)
         N, T = h.shape[:2]
         B = len(BONES)
         rot6 = h[..., : B * 6].reshape(N, T, B, 6) + torch.tensor(ROT6_BIAS, dtype=h.dtype)
-        return {"rot6": rot6, "height": h[..., B * 6] + HEIGHT_BIAS,
+        return {"rot6": rot6, "clearance": h[..., B * 6],
                 "velocity": VELOCITY_SCALE * h[..., B * 6 + 1: B * 6 + 3], "contact_logits": h[..., B * 6 + 3:]}
 
 
@@ -101,7 +100,6 @@ def export(net: TemporalNet) -> dict[str, np.ndarray]:
     B = len(BONES)
     w, b = arr(net.out.weight[..., 0]).T, arr(net.out.bias)
     b[: B * 6] += np.tile(ROT6_BIAS, B)
-    b[B * 6] += HEIGHT_BIAS
     w[:, B * 6 + 1: B * 6 + 3] *= VELOCITY_SCALE
     b[B * 6 + 1: B * 6 + 3] *= VELOCITY_SCALE
     p["out.w"], p["out.b"] = w, b

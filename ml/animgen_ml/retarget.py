@@ -224,6 +224,44 @@ def retarget(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str,
                         mapping.items()}, sorted(by_joint), h)
 
 
+def on_target_proportions(clip: HumanoidClip, target: TargetSkeleton,
+                          overrides: Mapping[str, str] | None = None) -> HumanoidClip:
+    """The clip on our skeleton with the target's proportions: the same rotations, with rest offsets and a Hips
+    path such that every joint lands where `retarget` puts the target's joint it maps to (what a camera filming
+    the retargeted character sees). Between two mapped joints the target's chain is rigid, so the offset is the
+    target's rest vector turned by the retarget's correction; the Hips joint keeps its place above the pelvis
+    (a target's Hips may map to a root on the floor). Bones the target lacks (toes) keep their offsets, scaled
+    by the ratio of leg lengths."""
+    mapping = _mapping(clip, target, overrides)
+    t_pos, _ = target.rest_world()
+    A = _corrections(clip, target, mapping, t_pos)
+    s_rest = skeleton.rest_positions(clip.parents, clip.rest_offsets)
+    legs = ("LeftUpperLeg", "RightUpperLeg")
+    if not all(b in mapping for b in ("Hips", *legs)):
+        raise InputError(f"{target.name}: no bones map to the Hips and both upper legs")
+    k = _leg_length(t_pos, *(mapping[f"Left{b}"] for b in ("UpperLeg", "LowerLeg", "Foot"))) / max(
+        _leg_length(s_rest, *(clip.index(f"Left{b}") for b in ("UpperLeg", "LowerLeg", "Foot"))), 1e-9)
+    drop = clip.rest_offsets[[clip.index(b) for b in legs]].mean(0)  # Hips joint -> pelvis, ours
+    t_pelvis = t_pos[[mapping[b] for b in legs]].mean(0)
+    offsets = clip.rest_offsets * k
+    for c in range(1, len(clip.bones)):
+        b = clip.bones[clip.parents[c]]
+        if clip.bones[c] not in mapping or b not in mapping:
+            continue
+        if b == "Hips":
+            offsets[c] = drop + R.apply(A[b], t_pos[mapping[clip.bones[c]]] - t_pelvis)
+        else:
+            offsets[c] = R.apply(A[b], t_pos[mapping[clip.bones[c]]] - t_pos[mapping[b]])
+    pos, rot = clip.world()
+    # The target's pelvis follows ours scaled by k (retarget); our Hips sits `drop` above it in the Hips frame.
+    pelvis = t_pelvis + k * (pos[:, [clip.index(b) for b in legs]].mean(1) - s_rest[[clip.index(b) for b in
+                                                                                        legs]].mean(0))
+    hips = pelvis - R.apply(rot[:, 0], np.broadcast_to(drop, pelvis.shape))
+    from dataclasses import replace
+
+    return replace(clip, rest_offsets=offsets, hips=hips)
+
+
 # ---- .glb characters ------------------------------------------------------------------------------------
 
 def _node_matrix(node) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 The 33 BlazePose points hang from the skeleton (bodymodel.py) with a per-sequence offset error; a random camera
 (yaw all round, pitch from its height, roll, distance, field of view, portrait or landscape, sometimes orbiting)
-projects them to the image; the world view has MediaPipe's habits: hip-centred and camera-aligned (x right,
-y down, z away), a per-sequence scale error, per-joint bias, depth noise larger than image noise, jitter,
-dropped points (low visibility, wild values), dropped frames (bridged as clean.py bridges them), short
+projects them to the image; the world view is hip-centred and camera-aligned (x right, y down, z away). Then
+MediaPipe's errors as fitted to its real output on rendered takes (noise.py: the world frame leaning with the
+camera's pitch, scale, per-landmark bias, slow and jitter errors in world and image, visibility), and its
+failures: dropped points (low visibility, wild values), dropped frames (bridged as clean.py bridges them), short
 left/right swaps, and limbs out of frame with low visibility.
 
 The targets live in the camera's yaw frame: glTF axes turned about +Y so that the camera sits on +Z. In that
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from animgen_ml import bodymodel
+from animgen_ml import noise as noise_model
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.landmarks import LM, MIRROR, Landmarks
@@ -38,6 +40,12 @@ class Camera:
     fov: float  # horizontal-or-vertical field of view on the long side, radians
     width: int
     height_px: int
+    centre: tuple[float, float] | None = None  # glTF (x, z) it orbits and aims at; None: the clip's mean hips
+
+    @property
+    def pitch(self) -> float:
+        """Radians below the horizon at which it looks."""
+        return float(np.arctan2(self.height - self.look_height, self.distance))
 
 
 def random_camera(rng: np.random.Generator) -> Camera:
@@ -106,9 +114,9 @@ def synthesize(clip: HumanoidClip, rng: np.random.Generator, camera: Camera | No
     offs = offs + rng.normal(0, 0.012 * noise, offs.shape)  # where this "person" has their landmarks
     pts = pos[:, idx] + R.apply(rot[:, idx], offs[None])  # (T, 33, 3) glTF world
 
-    # Camera pose per frame: orbiting about the person's mean hip position, aimed at look_height.
+    # Camera pose per frame: orbiting about the person's mean hip position (or cam.centre), aimed at look_height.
     yaw = camera_frames(cam, T, clip.fps)
-    centre = clip.hips.mean(axis=0)
+    centre = clip.hips.mean(axis=0) if cam.centre is None else np.array([cam.centre[0], 0.0, cam.centre[1]])
     cpos = np.stack([centre[0] + cam.distance * np.sin(yaw), np.full(T, cam.height),
                      centre[2] + cam.distance * np.cos(yaw)], -1)
     target = np.stack([np.full(T, centre[0]), np.full(T, cam.look_height), np.full(T, centre[2])], -1)
@@ -121,19 +129,15 @@ def synthesize(clip: HumanoidClip, rng: np.random.Generator, camera: Camera | No
     hipc = bodymodel.hip_centre(pts)
     world = np.einsum("tji,tnj->tni", Rc, pts - hipc[:, None])
 
-    # Visibility: high in frame, lower for points behind the body, low out of frame.
-    behind = (world[..., 2] > 0.05).astype(float)
-    vis = np.clip(rng.uniform(0.85, 1.0, (T, 33)) - behind * rng.uniform(0.1, 0.5, (T, 33)), 0, 1)
+    # MediaPipe's errors, visibility included, as fitted to real MediaPipe output on renders (noise.py); then its
+    # failures: points out of frame or lost for a while, left/right swaps, dropped frames.
+    behind = world[..., 2] > noise_model.BEHIND_M
     outside = (u < 0) | (u > 1) | (v < 0) | (v > 1)
-    vis[outside] = rng.uniform(0.0, 0.3, outside.sum())
-
     if noise > 0:
-        k = noise * rng.uniform(0.3, 1.5)
-        world *= rng.uniform(0.85, 1.15)  # MediaPipe's scale is only roughly metric
-        world += rng.normal(0, [0.015, 0.015, 0.035], (1, 33, 3)) * k  # per-joint bias, depth worst
-        world += rng.normal(0, [0.008, 0.008, 0.025], (T, 33, 3)) * k  # jitter
-        image[..., :2] += rng.normal(0, 0.004, (1, 33, 2)) * k + rng.normal(0, 0.003, (T, 33, 2)) * k
-        image[..., 2] += rng.normal(0, 0.02, (T, 33)) * k
+        k = noise * rng.uniform(0.5, 1.5)
+        world, image, vis = noise_model.perturb(world, image, behind, cam.pitch,
+                                                cam.width, cam.height_px, rng, k)
+        vis[outside] = rng.uniform(0.0, 0.3, outside.sum())
         bad = outside.copy()
         if rng.random() < 0.4:  # dropped limb points for a while: low visibility, wild values
             for _ in range(rng.integers(1, 4)):
@@ -158,6 +162,8 @@ def synthesize(clip: HumanoidClip, rng: np.random.Generator, camera: Camera | No
                     w = np.linspace(0, 1, b - a + 1)[1:-1, None, None]
                     for arr in (world, image):
                         arr[a + 1:b] = arr[a] * (1 - w) + arr[b] * w
+    else:  # exact points, with visibilities that still tell in front, behind and out of frame apart
+        vis = np.where(outside, 0.15, np.where(behind, 0.7, 1.0))
     lm = Landmarks(times=np.arange(T) / clip.fps, image=image, world=world, visibility=vis,
                    detected=np.ones(T, dtype=bool), width=cam.width, height=cam.height_px, source=clip.name)
     return lm, yaw

@@ -1,10 +1,13 @@
-"""Training the generator: mocap clips -> synthetic MediaPipe-like landmarks on the fly -> network.
+"""Training the generator: mocap clips -> MediaPipe-like landmarks -> network.
 
-One loop you can read in one sitting. Each step draws random windows from random clips (mirrored half the
-time), films them with a random camera (synth.py), and fits the network's world rotations (6-D, as matrices)
-and the local ones they imply, FK joint positions, joint velocities, root height and velocity, and foot contacts.
-The data are the kit's licence-clear mocap only (CMU, ACCAD Male1, SFU), with the ACCAD Female1 subject
-held out for evaluation.
+One loop you can read in one sitting. Each step draws random windows: most from random mocap clips (mirrored
+half the time) filmed by a random synthetic camera (synth.py), some (TrainConfig.take_share) from rendered takes
+of the same mocap on rigged characters with real MediaPipe output (renders.py; made by scripts/render_mocap.py
+--split train; none by default, see take_share). It fits the network's world rotations (6-D, as matrices) and
+the local ones they imply, FK joint positions, joint velocities, the feet's clearance above the floor, the root's
+velocity, and foot contacts.
+The data are the kit's licence-clear mocap only (CMU, ACCAD Male1, SFU, DeepMimic's MIT clips), with the ACCAD
+Female1 subject held out for evaluation.
 """
 
 from __future__ import annotations
@@ -23,30 +26,42 @@ from animgen_ml import network, synth
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
+from animgen_ml.renders import Take, load_take, slice_landmarks, train_dir, truth_files
 
 # Folders of ../shared/data/mocap used for the shipped weights: commercial use allowed, no share-alike.
 TRAIN_SETS = ("cmu_iclone_ccrig", "cmu_salsa_daz_30fps", "cmu_motionpred_expmap", "cmu_cgspeed_misc",
-              "sfu_accad_terrainrl", "animdraw_prhist/cmu_db")
+              "sfu_accad_terrainrl", "animdraw_prhist/cmu_db", "deepmimic_humanoid3d/deepmimic")
+DEEPMIMIC_GLOB = "humanoid3d_*.txt"  # DeepMimic's motion files (MIT; deepmimic.py reads them)
+# The only floor work in the licence-clear mocap (DeepMimic's crawl, get-ups and roll, 12 s): drawn this many
+# times as often as their length alone would make them, so that lying and crawling are not a rare sight.
+FLOOR_WORK = {"crawl": 8.0, "getup": 8.0, "roll": 8.0}
 HELD_OUT = ("accad_female1",)  # a whole subject (and a whole lab) never seen in training
 EXCLUDE = ("mocapnet",)  # FORTH's re-sampled copy: its host licence is non-commercial
+WORKERS = 2  # processes making batches: each costs more than the network's step on one thread
 LOSS_WEIGHTS = {"rot": 1.0, "local": 1.0, "pos": 8.0, "vel": 20.0, "root": 2.0, "contact": 0.5}
 
 
 @dataclass
 class TrainConfig:
     config: str = "small"
-    minutes: float = 12.0
+    minutes: float = 27.0  # the time budget of `animgen train` (with loading: under 30 minutes)
     steps: int | None = None
     batch: int = 24
     window: int = 96
     lr: float = 2e-3
     seed: int = 0
+    # Share of windows from rendered takes (when there are any). 0 for the shipped weights: a quarter of windows
+    # from the Quaternius takes made real videos worse (Pose2Sim PA-MPJPE 103.8 -> 114.2 mm, stills 114 -> 133 mm;
+    # README, "Rendered takes in training"), while fitting the noise model to them helped.
+    take_share: float = 0.0
+    takes_dir: Path | None = None  # default renders.train_dir()
 
 
 def mocap_files(data_dir: Path, sets: tuple[str, ...]) -> list[Path]:
     files = []
     for s in sets:
-        files += [f for f in sorted((data_dir / s).rglob("*.bvh")) if not any(e in f.name for e in EXCLUDE)]
+        found = sorted((data_dir / s).rglob("*.bvh")) + sorted((data_dir / s).rglob(DEEPMIMIC_GLOB))
+        files += [f for f in found if not any(e in f.name for e in EXCLUDE)]
     return files
 
 
@@ -56,15 +71,17 @@ def held_out_files(data_dir: Path) -> list[Path]:
 
 
 def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
-    from animgen_ml import mocap
+    """Each clip and its mirror image, with metadata["train_weight"] (FLOOR_WORK) for make_batch."""
+    from animgen_ml import deepmimic, mocap
 
     clips = []
     for f in files:
         try:
-            c = mocap.load_clip(f)
+            c = deepmimic.load_clip(f) if f.suffix == ".txt" else mocap.load_clip(f)
         except InputError as e:  # a skeleton we cannot map: skip it, say so
             print(f"skipping {f.name}: {e}")
             continue
+        c.metadata["train_weight"] = next((w for k, w in FLOOR_WORK.items() if k in f.stem), 1.0)
         if c.frame_count >= min_frames:
             clips += [c, synth.mirror_clip(c)]
     return clips
@@ -77,41 +94,64 @@ def window(clip: HumanoidClip, start: int, length: int) -> HumanoidClip:
                         name=clip.name, metadata=clip.metadata)
 
 
-def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, length: int) -> dict:
-    """Synthetic inputs and targets for `batch` random windows."""
-    weights = np.array([c.frame_count for c in clips], dtype=float)
-    xs, rots, locs, offs, heights, vels, cons, poss = [], [], [], [], [], [], [], []
-    for k in rng.choice(len(clips), size=batch, p=weights / weights.sum()):
-        c = clips[k]
-        w = window(c, int(rng.integers(0, c.frame_count - length + 1)), length)
-        lm, yaw = synth.synthesize(w, rng)
-        tgt = synth.camera_target(w, yaw)
-        xs.append(M.features(lm))
-        pos, world = tgt.world()
-        rots.append(R.to_matrix(world))  # the network predicts world rotations in the camera's yaw frame
-        locs.append(R.to_matrix(tgt.rotations[:, 1:]))  # ... and is also judged on the local ones below the hips
-        offs.append(tgt.rest_offsets)
-        heights.append(tgt.hips[:, 1])
-        v = np.diff(tgt.hips[:, [0, 2]], axis=0)
-        vels.append(np.concatenate([v, v[-1:]], axis=0))
-        cons.append(tgt.contacts)
-        poss.append(pos - pos[:, :1])
-    f = lambda a: torch.tensor(np.stack(a), dtype=torch.float32)  # noqa: E731
-    return {"x": f(xs), "rotm": f(rots), "localm": f(locs), "offsets": f(offs), "height": f(heights),
-            "velocity": f(vels), "contacts": f(cons), "pos": f(poss)}
+def targets(tgt: HumanoidClip) -> dict[str, np.ndarray]:
+    """What the network should output for a window seen in the camera's yaw frame (synth.camera_target)."""
+    pos, world = fk = tgt.world()
+    v = np.diff(tgt.hips[:, [0, 2]], axis=0)
+    return {
+        "rotm": R.to_matrix(world),  # the network predicts world rotations in the camera's yaw frame
+        "localm": R.to_matrix(tgt.rotations[:, 1:]),  # ... and is also judged on the local ones below the hips
+        "offsets": tgt.rest_offsets, "clearance": M.sole_height(tgt, fk), "velocity": np.concatenate([v, v[-1:]]),
+        "contacts": tgt.contacts, "pos": pos - pos[:, :1],
+    }
+
+
+def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, length: int,
+               takes: list[Take] = (), take_share: float = 0.0) -> dict:
+    """Inputs and targets for `batch` random windows: from rendered takes (real MediaPipe output) with
+    probability take_share, else from mocap clips filmed by a random synthetic camera."""
+    weights = np.array([c.frame_count * c.metadata.get("train_weight", 1.0) for c in clips], dtype=float)
+    samples = []
+    for _ in range(batch):
+        if takes and rng.random() < take_share:
+            take = takes[int(rng.integers(len(takes)))]
+            s = int(rng.integers(0, take.truth.frame_count - length + 1))
+            lm, tgt = slice_landmarks(take.landmarks, s, s + length), window(take.truth, s, length)
+        else:
+            c = clips[int(rng.choice(len(clips), p=weights / weights.sum()))]
+            w = window(c, int(rng.integers(0, c.frame_count - length + 1)), length)
+            lm, yaw = synth.synthesize(w, rng)
+            tgt = synth.camera_target(w, yaw)
+        samples.append({"x": M.features(lm)} | targets(tgt))
+    return {k: torch.tensor(np.stack([s[k] for s in samples]), dtype=torch.float32) for k in samples[0]}
+
+
+def load_takes(folder: Path, length: int, min_detected: float = 0.9) -> list[Take]:
+    """The rendered training takes in a folder that are long enough and where MediaPipe found the character in
+    most frames (a lost character teaches nothing about MediaPipe's errors)."""
+    out = []
+    for f in truth_files(folder):
+        try:
+            take = load_take(f)
+        except InputError:  # MediaPipe found nobody in the video at all
+            continue
+        if take.truth.frame_count >= length and take.landmarks.detection_rate >= min_detected:
+            out.append(take)
+    return out
 
 
 class Batches(torch.utils.data.IterableDataset):
-    """An endless stream of make_batch batches from one seeded generator: the same sequence for a seed, made in a
-    worker process so that synthesis overlaps the network's step (it costs about as much)."""
+    """An endless stream of make_batch batches, made in WORKERS processes so that synthesis overlaps the network's
+    step; each worker has its own seeded generator, so a seed gives the same sequence."""
 
-    def __init__(self, clips: list[HumanoidClip], cfg: TrainConfig) -> None:
-        self.clips, self.cfg = clips, cfg
+    def __init__(self, clips: list[HumanoidClip], cfg: TrainConfig, takes: list[Take] = ()) -> None:
+        self.clips, self.cfg, self.takes = clips, cfg, list(takes)
 
     def __iter__(self):
-        rng = np.random.default_rng(self.cfg.seed)
+        worker = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.cfg.seed, worker.id if worker else 0])  # one stream per worker
         while True:
-            yield make_batch(self.clips, rng, self.cfg.batch, self.cfg.window)
+            yield make_batch(self.clips, rng, self.cfg.batch, self.cfg.window, self.takes, self.cfg.take_share)
 
 
 def losses(net: network.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
@@ -127,7 +167,7 @@ def losses(net: network.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
         "local": (local - b["localm"]).abs().mean(),
         "pos": (pos - true_pos).abs().mean(),
         "vel": (pos.diff(dim=1) - true_pos.diff(dim=1)).abs().mean(),
-        "root": (out["height"] - b["height"]).abs().mean() + 10 * (out["velocity"] - b["velocity"]).abs().mean(),
+        "root": (out["clearance"] - b["clearance"]).abs().mean() + 10 * (out["velocity"] - b["velocity"]).abs().mean(),
         "contact": torch.nn.functional.binary_cross_entropy_with_logits(out["contact_logits"], b["contacts"]),
     }
     terms["total"] = sum(LOSS_WEIGHTS[k] * v for k, v in terms.items())
@@ -146,9 +186,14 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     if not clips:
         raise InputError(f"{data_dir}: no training clip is at least {cfg.window} frames long")
     frames = sum(c.frame_count for c in clips) // 2
+    takes = load_takes(cfg.takes_dir or train_dir(), cfg.window) if cfg.take_share > 0 else []
+    if cfg.take_share > 0 and not quiet:
+        print(f"{len(takes)} rendered takes ({sum(t.truth.frame_count for t in takes)} frames) from "
+              f"{cfg.takes_dir or train_dir()}" + ("" if takes else ": none, so synthetic inputs only (make them "
+                                                   "with `python scripts/render_mocap.py --split train`)"))
     net = network.build(cfg.config)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    batches = iter(torch.utils.data.DataLoader(Batches(clips, cfg), batch_size=None, num_workers=1,
+    batches = iter(torch.utils.data.DataLoader(Batches(clips, cfg, takes), batch_size=None, num_workers=WORKERS,
                                                prefetch_factor=4))
     deadline = time.perf_counter() + cfg.minutes * 60
     total = cfg.steps or 10**9
@@ -176,6 +221,8 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     info = {"name": name, "config": network.CONFIGS[cfg.config] | {"name": cfg.config}, "steps": step,
             "seconds": round(time.perf_counter() - t0, 1), "train_files": len(files), "train_frames": int(frames),
             "batch": cfg.batch, "window": cfg.window, "seed": cfg.seed, "sets": list(TRAIN_SETS),
+            "takes": len(takes), "take_frames": sum(t.truth.frame_count for t in takes),
+            "take_share": cfg.take_share if takes else 0.0,
             "held_out": list(HELD_OUT), "date": time.strftime("%Y-%m-%d"), "torch": str(torch.__version__)}
     info["config"]["dilations"] = list(info["config"]["dilations"])
     network.save(net, out_dir / f"{name}.npz", info)

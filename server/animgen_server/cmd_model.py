@@ -13,14 +13,20 @@ def register(subparsers) -> None:
     t = subparsers.add_parser(
         "train", help="train the neural animation generator on the mocap kit",
         description="Train the generator on the licence-clear mocap in DATA/mocap with synthetic MediaPipe-like "
-                    "inputs. Writes OUT/<name>.npz, OUT/<name>.loss.png and OUT/<name>.history.json. The defaults "
-                    "reproduce the shipped weights.")
+                    "inputs (MediaPipe's errors as fitted to rendered takes), and with --render-share also on real "
+                    "MediaPipe output on those takes. Writes OUT/<name>.npz, OUT/<name>.loss.png and "
+                    "OUT/<name>.history.json. The defaults reproduce the shipped weights.")
     t.add_argument("--data", metavar="DIR", help="the data kit (default: ../shared/data)")
     t.add_argument("--out", metavar="DIR", help="output folder (default: the package's weights folder)")
     t.add_argument("--config", choices=("small", "tiny"), default="small", help="network size (default small)")
-    t.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 25)")
+    t.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 27)")
     t.add_argument("--steps", type=int, default=None, help="train this many steps instead of a time budget")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--renders", metavar="DIR", help="rendered training takes (default: build/renders_train, or "
+                                                     "$ANIMGEN_TRAIN_RENDERS)")
+    t.add_argument("--render-share", type=float, default=0.0, metavar="P",
+                   help="share of training windows from rendered takes (scripts/render_mocap.py --split train), "
+                        "when there are any (default 0: the shipped weights use them only through the noise model)")
     t.add_argument("--name", default=None, help="weights name (default animgen_tcn)")
     t.set_defaults(handler=_train)
 
@@ -66,7 +72,13 @@ def _train(args) -> int:
         raise InputError(f"--minutes must be between 0 and 600, got {args.minutes}")
     # One thread for the network's step: a worker process makes the batches on the other core (train.Batches).
     torch.set_num_threads(1)
-    cfg = train.TrainConfig(config=args.config, minutes=args.minutes or 25.0, steps=args.steps, seed=args.seed)
+    if not 0.0 <= args.render_share <= 1.0:
+        raise InputError(f"--render-share must be between 0 and 1, got {args.render_share}")
+    if args.renders and not Path(args.renders).is_dir():
+        raise InputError(f"--renders {args.renders}: not a folder")
+    cfg = train.TrainConfig(config=args.config, minutes=args.minutes or train.TrainConfig.minutes, steps=args.steps,
+                            seed=args.seed, take_share=args.render_share,
+                            takes_dir=Path(args.renders) if args.renders else None)
     out = Path(args.out) if args.out else model.WEIGHTS_DIR
     res = train.train(_data_dir(args.data), out, cfg, name=args.name or model.DEFAULT_NAME)
     print(f"trained {res['steps']} steps: loss {res['first_loss']:.4f} -> {res['final_loss']:.4f}; "
