@@ -34,3 +34,14 @@ def test_hysteresis_and_minimum_duration():
     m = np.array([1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0], dtype=bool)
     out = C.min_duration(m, min_on=3, min_gap=2)
     assert out.tolist() == [True] * 8 + [False] * 8  # 1-frame gap filled, 1-frame contact dropped
+
+
+def test_contacts_from_a_generators_probabilities():
+    # 30 fps: contacts of at least 3 frames, one-frame gaps filled.
+    left = np.array([0.1, 0.7, 0.55, 0.45, 0.58, 0.9, 0.3, 0.8, 0.8, 0.8, 0.2, 0.2, 0.2, 0.2, 0.65, 0.2])
+    right = np.array([0.9] * 6 + [0.1] * 10)
+    c = C.from_probability(np.stack([left, right], 1), fps=30.0)
+    # Hovering about one half (0.55, 0.45, 0.58) does not end the contact; a one-frame dip is filled; a lone frame
+    # over the threshold near the end is too short to count.
+    assert c[:, 0].tolist() == [False] + [True] * 9 + [False] * 6
+    assert c[:, 1].tolist() == [True] * 6 + [False] * 10

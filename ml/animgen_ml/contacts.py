@@ -21,6 +21,8 @@ class ContactParams:
     speed_off: float = 0.9  # m/s: a contact ends above this
     min_contact_s: float = 0.1  # shorter contacts are dropped
     min_gap_s: float = 0.07  # shorter gaps between two contacts are filled
+    prob_on: float = 0.6  # a generator's contact probability above this starts a contact ...
+    prob_off: float = 0.4  # ... and one below this ends it
 
 
 @dataclass
@@ -52,16 +54,29 @@ def min_duration(mask: np.ndarray, min_on: int, min_gap: int) -> np.ndarray:
     return out
 
 
-def hysteresis(height: np.ndarray, speed: np.ndarray, p: ContactParams) -> np.ndarray:
-    """(T,) contact of one point: on when low and slow, off only when clearly high or fast."""
-    on = (height < p.height_on) & (speed < p.speed_on)
-    off = (height > p.height_off) | (speed > p.speed_off)
-    out = np.zeros(len(height), dtype=bool)
+def switch(on: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """(T,) a state that turns on where `on` holds and stays on until `off` holds."""
+    out = np.zeros(len(on), dtype=bool)
     state = False
-    for t in range(len(height)):
+    for t in range(len(on)):
         state = (not off[t]) if state else bool(on[t])
         out[t] = state
     return out
+
+
+def hysteresis(height: np.ndarray, speed: np.ndarray, p: ContactParams) -> np.ndarray:
+    """(T,) contact of one point: on when low and slow, off only when clearly high or fast."""
+    return switch((height < p.height_on) & (speed < p.speed_on), (height > p.height_off) | (speed > p.speed_off))
+
+
+def from_probability(prob: np.ndarray, fps: float, params: ContactParams | None = None) -> np.ndarray:
+    """(T, 2) per-foot contacts from a generator's contact probabilities (T, 2), with hysteresis and the same
+    minimum durations as detect, so that a probability hovering near one half does not flicker."""
+    p = params or ContactParams()
+    min_on = max(1, int(round(p.min_contact_s * fps)))
+    min_gap = max(1, int(round(p.min_gap_s * fps)))
+    return np.stack([min_duration(switch(prob[:, f] > p.prob_on, prob[:, f] < p.prob_off), min_on, min_gap)
+                     for f in range(prob.shape[1])], axis=1)
 
 
 def horizontal_speed(pos: np.ndarray, fps: float) -> np.ndarray:

@@ -25,6 +25,7 @@ import numpy as np
 from animgen_ml import limits, skeleton, twists
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
+from animgen_ml.contacts import from_probability, sole_points
 from animgen_ml.landmarks import LM, Landmarks
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -116,7 +117,7 @@ class Generator:
         vel = out["velocity"]
         xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
         hips = np.stack([xz[:, 0], np.zeros(len(xz)), xz[:, 1]], axis=-1)  # height below, from the final pose
-        contacts = 1.0 / (1.0 + np.exp(-out["contact_logits"])) > 0.5
+        contacts = from_probability(1.0 / (1.0 + np.exp(-out["contact_logits"])), landmarks.fps)
         clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=landmarks.fps, hips=hips, rotations=rot,
                             contacts=contacts, confidence=_confidence(landmarks), name=Path(landmarks.source).stem
                             or "clip", metadata={"generator": "network", "contacts_source": "network",
@@ -212,8 +213,6 @@ def neutral_where_unseen(clip: HumanoidClip) -> HumanoidClip:
 
 def sole_height(clip: HumanoidClip, world: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(T,) height of the lowest heel or toe sole point (contacts.sole_points) above the clip's floor (y = 0)."""
-    from animgen_ml.contacts import sole_points
-
     heel, toe = sole_points(clip, world)
     return np.minimum(heel[..., 1], toe[..., 1]).min(axis=1)
 
