@@ -8,10 +8,11 @@ python scripts/render_mocap.py [--split eval|train] [--data ../shared/data] [--o
     evenly over the subject's takes (clips under 60 frames skipped; the first F frames), on EVAL_CHARACTER; a static
     camera seeded per clip: yaw all round, 4-6 m from the character's mean pelvis, 1.2-1.6 m high, 55-60 deg field
     of view, redrawn (then moved back) until every joint of every frame is well inside the picture.
---split train (out build/renders_train, read by `animgen train`): N windows of F frames drawn from the training
-    mocap (train.TRAIN_SETS; longer clips more often), each on one of TRAIN_CHARACTERS (never the evaluation's
-    character), with a broader camera (3-7 m, 0.5-2 m high, aimed 0.7-1.1 m up, 40-70 deg, portrait 30 % of the
-    time) and a random sky, floor and sun. Takes already there are kept, so a run can be stopped and resumed.
+--split train (out build/renders_train, for scripts/fit_noise.py and `animgen train --render-share`): N windows of F
+    frames drawn from the training BVH (train.TRAIN_SETS; longer clips more often), each on one of
+    TRAIN_CHARACTERS (never the evaluation's character), with a broader camera (3-7 m, 0.5-2 m high, aimed 0.7-1.1 m
+    up, 40-70 deg, portrait 30 % of the time) and a random sky, floor and sun. Takes already there are kept, so a
+    run can be stopped and resumed.
 
 Each take: <name>.glb (the character playing the clip, written by the product's retarget.write_target_glb), frames
 rendered by scripts/blender_render.py (Eevee) and encoded to <name>.mp4 (H.264 at the clip's 30 fps), MediaPipe's
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         for fut in futures:
             fut.result()
     print(f"{len(jobs)} takes in {out}" + ("; evaluate them with `animgen evaluate renders`" if args.split == "eval"
-                                          else "; `animgen train` reads them"))
+                                          else "; fit the noise model to them with `python scripts/fit_noise.py`"))
     return 0
 
 
