@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -104,8 +104,6 @@ def camera_of(cam: dict) -> synth.Camera:
 
 def slice_landmarks(lm: Landmarks, start: int, stop: int) -> Landmarks:
     """Frames [start, stop) of landmarks (hands included)."""
-    from dataclasses import fields, replace
-
     sl = slice(start, stop)
     per_frame = {f.name: getattr(lm, f.name)[sl] for f in fields(lm)
                  if isinstance(getattr(lm, f.name), np.ndarray) and len(getattr(lm, f.name)) == lm.frame_count}

@@ -12,7 +12,7 @@ that the target's pelvis (between its upper legs) moves by ours, scaled by the r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -257,8 +257,6 @@ def on_target_proportions(clip: HumanoidClip, target: TargetSkeleton,
     pelvis = t_pelvis + k * (pos[:, [clip.index(b) for b in legs]].mean(1) - s_rest[[clip.index(b) for b in
                                                                                         legs]].mean(0))
     hips = pelvis - R.apply(rot[:, 0], np.broadcast_to(drop, pelvis.shape))
-    from dataclasses import replace
-
     return replace(clip, rest_offsets=offsets, hips=hips)
 
 

@@ -32,8 +32,9 @@ from animgen_ml.renders import Take, load_take, slice_landmarks, train_dir, trut
 TRAIN_SETS = ("cmu_iclone_ccrig", "cmu_salsa_daz_30fps", "cmu_motionpred_expmap", "cmu_cgspeed_misc",
               "sfu_accad_terrainrl", "animdraw_prhist/cmu_db", "deepmimic_humanoid3d/deepmimic")
 DEEPMIMIC_GLOB = "humanoid3d_*.txt"  # DeepMimic's motion files (MIT; deepmimic.py reads them)
-# The only floor work in the licence-clear mocap (DeepMimic's crawl, get-ups and roll, 12 s): drawn this many
-# times as often as their length alone would make them, so that lying and crawling are not a rare sight.
+# The only floor work in the licence-clear mocap (DeepMimic's crawl, get-ups and roll, 12 s; keys follow
+# "humanoid3d_" in their file names): drawn this many times as often as their length alone would make them, so
+# that lying and crawling are not a rare sight.
 FLOOR_WORK = {"crawl": 8.0, "getup": 8.0, "roll": 8.0}
 HELD_OUT = ("accad_female1",)  # a whole subject (and a whole lab) never seen in training
 EXCLUDE = ("mocapnet",)  # FORTH's re-sampled copy: its host licence is non-commercial
@@ -81,7 +82,8 @@ def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
         except InputError as e:  # a skeleton we cannot map: skip it, say so
             print(f"skipping {f.name}: {e}")
             continue
-        c.metadata["train_weight"] = next((w for k, w in FLOOR_WORK.items() if k in f.stem), 1.0)
+        c.metadata["train_weight"] = next((w for k, w in FLOOR_WORK.items()
+                                           if f.suffix == ".txt" and f.stem.startswith(f"humanoid3d_{k}")), 1.0)
         if c.frame_count >= min_frames:
             clips += [c, synth.mirror_clip(c)]
     return clips
@@ -111,6 +113,7 @@ def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, 
     """Inputs and targets for `batch` random windows: from rendered takes (real MediaPipe output) with
     probability take_share, else from mocap clips filmed by a random synthetic camera."""
     weights = np.array([c.frame_count * c.metadata.get("train_weight", 1.0) for c in clips], dtype=float)
+    p = weights / weights.sum() if clips else None
     samples = []
     for _ in range(batch):
         if takes and rng.random() < take_share:
@@ -118,7 +121,7 @@ def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, 
             s = int(rng.integers(0, take.truth.frame_count - length + 1))
             lm, tgt = slice_landmarks(take.landmarks, s, s + length), window(take.truth, s, length)
         else:
-            c = clips[int(rng.choice(len(clips), p=weights / weights.sum()))]
+            c = clips[int(rng.choice(len(clips), p=p))]
             w = window(c, int(rng.integers(0, c.frame_count - length + 1)), length)
             lm, yaw = synth.synthesize(w, rng)
             tgt = synth.camera_target(w, yaw)
