@@ -8,6 +8,7 @@ import torch
 
 from animgen_ml import mocap, model, network, synth, train
 from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,53 @@ def test_weights_file_round_trips(tmp_path):
     exported = network.export(net)
     assert gen.params.keys() == exported.keys()
     assert all(np.array_equal(gen.params[k], exported[k]) for k in exported)
+
+
+def test_shipped_weights_come_back_as_a_torch_network():
+    """network.from_export inverts export: the torch network computes what the shipped arrays compute, and
+    exports to the same arrays (what fine-tuning starts from)."""
+    gen = model.load_model()
+    net = network.from_export(gen.params, gen.info["config"]).eval()
+    x = np.random.default_rng(2).normal(size=(120, model.N_FEATURES)).astype(np.float32)
+    ref = model.forward(gen.params, x)
+    with torch.no_grad():
+        out = {k: v[0].numpy() for k, v in net(torch.from_numpy(x)[None]).items()}
+    for k in ref:
+        assert np.abs(out[k] - ref[k]).max() < 1e-4 * max(1.0, np.abs(ref[k]).max()), k
+    back = network.export(net)
+    assert all(np.abs(back[k].astype(float) - gen.params[k]).max() < 1e-6 for k in back)
+    with pytest.raises(InputError, match="do not fit"):
+        network.from_export(gen.params, network.CONFIGS["tiny"])
+
+
+def test_fine_tuning_starts_from_the_given_weights(shared_data, tmp_path):
+    """train with init: the first step's loss is the initial weights' loss (far below a fresh network's), the size
+    is the initial weights', and the result differs from the start."""
+    torch.set_num_threads(1)
+    files = [shared_data / "mocap" / "cmu_cgspeed_misc" / "02_01.bvh"]
+    start = tmp_path / "start.npz"
+    base = train.TrainConfig(config="tiny", steps=40, batch=8, window=81, lr=3e-3)
+    train.train(shared_data, tmp_path, base, files=files, name="start", quiet=True)
+    fresh = train.train(shared_data, tmp_path, train.TrainConfig(config="tiny", steps=1, batch=8, window=81),
+                        files=files, name="fresh", quiet=True)
+    tuned = train.train(shared_data, tmp_path, train.TrainConfig(steps=5, batch=8, window=81, lr=1e-4, init=start),
+                        files=files, name="tuned", quiet=True)
+    assert tuned["first_loss"] < 0.7 * fresh["first_loss"]
+    a, b = model.load_file(start), model.load_file(tmp_path / "tuned.npz")
+    assert b.info["config"]["channels"] == network.CONFIGS["tiny"]["channels"]  # the init's size, not "small"
+    assert b.info["init"]["steps"] == 40 and b.info["steps"] == 5
+    assert not np.array_equal(a.params["out.w"], b.params["out.w"])
+
+
+def test_frozen_batch_norm_keeps_its_statistics():
+    net = network.build("tiny").train()
+    network.freeze_norm(net)
+    net(torch.randn(4, 50, model.N_FEATURES) * 3 + 1)
+    for blk in net.blocks:
+        assert torch.equal(blk.norm.running_mean, torch.zeros_like(blk.norm.running_mean))
+        assert torch.equal(blk.norm.running_var, torch.ones_like(blk.norm.running_var))
+    net.train()(torch.randn(4, 50, model.N_FEATURES) * 3 + 1)  # unfrozen, they move
+    assert not torch.equal(net.blocks[0].norm.running_mean, torch.zeros_like(net.blocks[0].norm.running_mean))
 
 
 def test_generating_a_clip_does_not_import_torch(walk, tmp_path):
@@ -194,3 +242,6 @@ def test_animgen_train_command(shared_data, tmp_path):
     bad = subprocess.run(cmd + ["--render-share", "1.5"], capture_output=True, text=True)
     assert bad.returncode == 1
     assert bad.stderr.strip() == "animgen: error: --render-share must be between 0 and 1, got 1.5"
+    missing = subprocess.run(cmd + ["--init", str(tmp_path / "nothing.npz")], capture_output=True, text=True)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"animgen: error: --init {tmp_path / 'nothing.npz'}: no such weights file"

@@ -24,7 +24,7 @@ in contact (true contacts, never the predicted ones, so a method cannot lower it
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -108,26 +108,32 @@ def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
     return out
 
 
-def evaluate_mocap(data_dir: Path, limit: int | None = None, seed: int = 1234,
-                   log: Callable[[str], None] = print) -> list[dict]:
-    """Held-out mocap subjects through the synthetic camera/noise model."""
+def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234
+                 ) -> Iterator[tuple[str, Landmarks, HumanoidClip]]:
+    """(name, landmarks, truth) of each held-out mocap sequence through the synthetic camera/noise model, the
+    same draws on every run."""
     from animgen_ml import mocap
     from animgen_ml.train import held_out_files
 
     files = held_out_files(data_dir)
-    files = files[:limit] if limit else files
-    gens = generators()
-    rows = []
-    for k, f in enumerate(files):
+    for k, f in enumerate(files[:limit] if limit else files):
         clip = mocap.load_clip(f)
         if clip.frame_count < 10:
             continue
         rng = np.random.default_rng(seed + k)
         lm, yaw = synth.synthesize(clip, rng, camera=_eval_camera(rng))
-        truth = synth.camera_target(clip, yaw)
-        row = {"sequence": f.stem, "frames": clip.frame_count}
+        yield f.stem, lm, synth.camera_target(clip, yaw)
+
+
+def evaluate_mocap(data_dir: Path, limit: int | None = None, seed: int = 1234,
+                   log: Callable[[str], None] = print) -> list[dict]:
+    """Held-out mocap subjects through the synthetic camera/noise model."""
+    gens = generators()
+    rows = []
+    for seq, lm, truth in mocap_inputs(data_dir, limit, seed):
+        row = {"sequence": seq, "frames": truth.frame_count}
         for name, pred, dt in predictions(gens, lm):
-            row[name] = clip_metrics(pred, truth) | {"seconds_per_frame": dt / clip.frame_count}
+            row[name] = clip_metrics(pred, truth) | {"seconds_per_frame": dt / truth.frame_count}
         rows.append(row)
         log(_row_line(row))
     return rows

@@ -12,12 +12,14 @@ How a source skeleton becomes ours:
   feet are level across (see _standard_twists); then twists.canonical_twists puts the remaining rolls where our
   convention keeps them (no clavicle, shin, wrist or toe roll);
 - rest offsets keep our T-pose directions with the source's bone lengths, so our FK lands on the source joints;
-- resampled to 30 fps; the ground is the clip's lowest toe height; foot contacts from toe/ankle height + speed.
+- resampled to 30 fps; the floor levelled where still toes show it tilted (floor_tilt); the ground is the
+  clip's lowest toe height; foot contacts from toe/ankle height + speed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,12 @@ UNITS = {"m": 1.0, "cm": 0.01, "inch": 0.0254, "cmu": 0.056444, "mm": 0.001}
 LEG_LENGTH_M = 0.85  # thigh + shin of an adult
 CONTACT_HEIGHT_M = 0.05
 CONTACT_SPEED_MS = 0.6
+# Levelling the floor (floor_tilt): still toes (slower than this) ...
+FLOOR_SPEED_MS = 0.3
+FLOOR_MIN_EXTENT_M = 1.0  # ... spread over this much ground in a direction, for a slope along it ...
+FLOOR_FIT_BAND_M = 0.03  # ... within this above the lowest of them, for the refit ...
+FLOOR_GAIN = 0.25  # ... their heights' spread (10th-90th percentile) cut by at least a quarter ...
+FLOOR_MAX_SLOPE = 0.06  # ... and sloping by at most this (3.4 degrees)
 
 
 def detect_units(leg_length: float) -> str:
@@ -82,6 +90,66 @@ def foot_contacts(pos: np.ndarray, fps: float, foot_rest_height: np.ndarray) -> 
                 v[0] = v[1]
             out[:, k] |= (p[:, 1] < rest_h + CONTACT_HEIGHT_M) & (v < CONTACT_SPEED_MS)
     return out
+
+
+def floor_tilt(clip: HumanoidClip) -> np.ndarray | None:
+    """The floor's slope (d height / dx, d height / dz) where the clip's still toes lie, or None when they do not
+    show one. Some captures' vertical axis is off by a degree or so (ACCAD Female1's planted toes rise 7 cm over
+    a 5 m walk); against one floor height, feet planted at the far end count as lifted.
+
+    The plane is fitted to the lower toe of each frame where that toe is still, refitted to the points near it
+    (not toes resting on a step), with no slope along a direction the points cover less than FLOOR_MIN_EXTENT_M of
+    (a straight walk says nothing about the slope across it); kept only where it makes those points' heights
+    clearly more alike (FLOOR_GAIN) and slopes gently (FLOOR_MAX_SLOPE; steeper is terrain)."""
+    fk, _ = clip.world()
+    toes = fk[:, [BONES.index("LeftToes"), BONES.index("RightToes")]]  # (T, 2, 3)
+    speed = np.zeros(toes.shape[:2])
+    speed[1:] = np.linalg.norm(np.diff(toes[..., [0, 2]], axis=0), axis=-1) * clip.fps
+    i, low = np.arange(len(toes)), np.argmin(toes[..., 1], axis=1)
+    pts = toes[i, low][speed[i, low] < FLOOR_SPEED_MS]
+    if len(pts) < 10:
+        return None
+    xz = pts[:, [0, 2]] - pts[:, [0, 2]].mean(axis=0)
+    _, _, axes = np.linalg.svd(xz, full_matrices=False)  # rows: principal directions on the floor
+    u = xz @ axes.T
+    extent = np.percentile(u, 95, axis=0) - np.percentile(u, 5, axis=0)
+    wide = extent >= FLOOR_MIN_EXTENT_M
+    if not wide.any():
+        return None
+    A = np.c_[u[:, wide], np.ones(len(pts))]
+    keep = np.ones(len(pts), dtype=bool)
+    for _ in range(4):
+        coef, *_ = np.linalg.lstsq(A[keep], pts[keep, 1], rcond=None)
+        resid = pts[:, 1] - A @ coef
+        keep = resid - np.percentile(resid, 5) < FLOOR_FIT_BAND_M
+        if keep.sum() < 10:
+            return None
+    slope = np.zeros(2)
+    slope[wide] = coef[:-1]
+    slope = axes.T @ slope  # back to (x, z)
+    spread = lambda h: np.percentile(h, 90) - np.percentile(h, 10)  # noqa: E731
+    if spread(resid) > (1.0 - FLOOR_GAIN) * spread(pts[:, 1]) or np.linalg.norm(slope) > FLOOR_MAX_SLOPE:
+        return None
+    return slope
+
+
+def level_rotation(slope: np.ndarray) -> np.ndarray:
+    """The rotation (xyzw) that turns a floor of this slope (d height / dx, d height / dz) level."""
+    normal = np.array([-slope[0], 1.0, -slope[1]])
+    return R.between(normal / np.linalg.norm(normal), np.array([0.0, 1.0, 0.0]))
+
+
+def level_floor(clip: HumanoidClip) -> HumanoidClip:
+    """The clip turned so that its floor (floor_tilt) is level: the root's position and rotation turn about the
+    origin, nothing else changes; metadata["floor_slope"] records the slope found ("dx,dz")."""
+    slope = floor_tilt(clip)
+    if slope is None:
+        return clip
+    q = np.broadcast_to(level_rotation(slope), (clip.frame_count, 4))
+    rot = clip.rotations.copy()
+    rot[:, 0] = R.multiply(q, rot[:, 0])
+    return replace(clip, hips=R.apply(q, clip.hips), rotations=rot,
+                   metadata=dict(clip.metadata) | {"floor_slope": f"{slope[0]:.5f},{slope[1]:.5f}"})
 
 
 def _twist(W: np.ndarray, i: int, axis: np.ndarray, phi: float) -> np.ndarray:
@@ -239,6 +307,7 @@ def motion_to_clip(names: list[str], parents: np.ndarray, rest: np.ndarray, pos:
         metadata={"source": Path(source).name, "units": unit, "generator": "mocap"},
     )
     clip = twists.canonical_twists(clip)
+    clip = level_floor(clip)
     # Ground: the clip's lowest toe height (5th percentile, robust to a glitch frame) becomes y = 0.
     fk, _ = clip.world()
     toes = fk[:, [BONES.index("LeftToes"), BONES.index("RightToes")], 1].min(axis=1)
@@ -272,6 +341,9 @@ def source_joint_positions(b: Bvh, clip: HumanoidClip, fps: float = 30.0) -> np.
     for i, bone in enumerate(BONES):
         if bone in src:
             out[:, i] = pos[:, src[bone]]
+    if "floor_slope" in clip.metadata:  # the same levelling as the clip's (level_floor)
+        q = level_rotation(np.array([float(v) for v in clip.metadata["floor_slope"].split(",")]))
+        out = R.apply(np.broadcast_to(q, out.shape[:-1] + (4,)), out)
     # Same ground shift as the clip: align the hips.
     out += (clip.hips - out[:, 0])[:, None, :]
     return out

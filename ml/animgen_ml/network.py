@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from animgen_ml.errors import InputError
 from animgen_ml.model import BONES, N_FEATURES, N_OUT, PARENTS
 
 CONFIGS = {
@@ -104,6 +105,48 @@ def export(net: TemporalNet) -> dict[str, np.ndarray]:
     b[B * 6 + 1: B * 6 + 3] *= VELOCITY_SCALE
     p["out.w"], p["out.b"] = w, b
     return {k: v if k == "dilations" else v.astype(np.float32) for k, v in p.items()}
+
+
+def from_export(params: dict[str, np.ndarray], config: dict) -> TemporalNet:
+    """The inverse of export, for fine-tuning shipped weights: a TemporalNet that computes what model.forward
+    computes with `params`. Batch norm, folded away by export, comes back as the identity (zero mean, unit
+    variance); keep it in eval mode while fine-tuning (freeze_norm) so that it stays so."""
+    net = build(config)
+    B = len(BONES)
+    w, b = params["out.w"].astype(np.float64), params["out.b"].astype(np.float64)
+    w[:, B * 6 + 1: B * 6 + 3] /= VELOCITY_SCALE
+    b[B * 6 + 1: B * 6 + 3] /= VELOCITY_SCALE
+    b[: B * 6] -= np.tile(ROT6_BIAS, B)
+
+    def put(t: torch.Tensor, a: np.ndarray) -> None:
+        with torch.no_grad():
+            t.copy_(torch.as_tensor(np.asarray(a, dtype=np.float64)).reshape(t.shape))
+
+    if list(params["dilations"]) != list(net.dilations) or params["inp.w"].shape[1] != net.inp.out_channels:
+        raise InputError(f"weights of dilations {list(params['dilations'])} and {params['inp.w'].shape[1]} "
+                         f"channels do not fit the config {config}")
+    put(net.inp.weight, params["inp.w"].T)
+    put(net.inp.bias, params["inp.b"])
+    for i, blk in enumerate(net.blocks):
+        put(blk.conv.weight, np.stack([params[f"block{i}.taps"][k].T for k in range(3)], axis=-1))
+        put(blk.conv.bias, params[f"block{i}.b"])
+        put(blk.mix.weight, params[f"block{i}.mix.w"].T)
+        put(blk.mix.bias, params[f"block{i}.mix.b"])
+        bn = blk.norm
+        put(bn.running_mean, np.zeros(bn.num_features))
+        put(bn.running_var, np.full(bn.num_features, 1.0 - bn.eps))  # so that 1 / sqrt(var + eps) is 1
+        put(bn.weight, np.ones(bn.num_features))
+        put(bn.bias, np.zeros(bn.num_features))
+    put(net.out.weight, w.T)
+    put(net.out.bias, b)
+    return net
+
+
+def freeze_norm(net: TemporalNet) -> None:
+    """Batch norm layers to eval mode (their running statistics fixed), the rest as it is."""
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.eval()
 
 
 def save(net: TemporalNet, path: str | Path, info: dict) -> None:

@@ -56,6 +56,9 @@ class TrainConfig:
     # README, "Rendered takes in training"), while fitting the noise model to them helped.
     take_share: float = 0.0
     takes_dir: Path | None = None  # default renders.train_dir()
+    # Fine-tuning: start from these weights (a network.save file, e.g. the shipped ones) instead of from scratch,
+    # with their network size; batch norm stays as trained (network.freeze_norm).
+    init: Path | None = None
 
 
 def mocap_files(data_dir: Path, sets: tuple[str, ...]) -> list[Path]:
@@ -194,7 +197,11 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
         print(f"{len(takes)} rendered takes ({sum(t.truth.frame_count for t in takes)} frames) from "
               f"{cfg.takes_dir or train_dir()}" + ("" if takes else ": none, so synthetic inputs only (make them "
                                                    "with `python scripts/render_mocap.py --split train`)"))
-    net = network.build(cfg.config)
+    if cfg.init:
+        start = M.load_file(cfg.init)
+        net = network.from_export(start.params, start.info["config"])
+    else:
+        net = network.build(cfg.config)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     batches = iter(torch.utils.data.DataLoader(Batches(clips, cfg, takes), batch_size=None, num_workers=WORKERS,
                                                prefetch_factor=4))
@@ -209,6 +216,8 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
         net.train()
+        if cfg.init:
+            network.freeze_norm(net)
         terms = losses(net, next(batches))
         opt.zero_grad()
         terms["total"].backward()
@@ -221,13 +230,16 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
             bar.set_postfix(loss=f"{np.mean([h['total'] for h in history[-10:]]):.4f}")
     bar.close()
     out_dir.mkdir(parents=True, exist_ok=True)
-    info = {"name": name, "config": network.CONFIGS[cfg.config] | {"name": cfg.config}, "steps": step,
+    config = start.info["config"] if cfg.init else network.CONFIGS[cfg.config] | {"name": cfg.config}
+    info = {"name": name, "config": dict(config), "steps": step,
             "seconds": round(time.perf_counter() - t0, 1), "train_files": len(files), "train_frames": int(frames),
             "batch": cfg.batch, "window": cfg.window, "seed": cfg.seed, "sets": list(TRAIN_SETS),
             "takes": len(takes), "take_frames": sum(t.truth.frame_count for t in takes),
-            "take_share": cfg.take_share if takes else 0.0,
+            "take_share": cfg.take_share if takes else 0.0, "lr": cfg.lr,
             "held_out": list(HELD_OUT), "date": time.strftime("%Y-%m-%d"), "torch": str(torch.__version__)}
     info["config"]["dilations"] = list(info["config"]["dilations"])
+    if cfg.init:  # what it was fine-tuned from
+        info["init"] = {k: start.info.get(k) for k in ("name", "steps", "seconds", "date", "take_share")}
     network.save(net, out_dir / f"{name}.npz", info)
     (out_dir / f"{name}.history.json").write_text(json.dumps(history))
     plot_history(history, out_dir / f"{name}.loss.png")

@@ -14,8 +14,8 @@ def register(subparsers) -> None:
         "train", help="train the neural animation generator on the mocap kit",
         description="Train the generator on the licence-clear mocap in DATA/mocap with synthetic MediaPipe-like "
                     "inputs (MediaPipe's errors as fitted to rendered takes), and with --render-share also on real "
-                    "MediaPipe output on those takes. Writes OUT/<name>.npz, OUT/<name>.loss.png and "
-                    "OUT/<name>.history.json. The defaults reproduce the shipped weights.")
+                    "MediaPipe output on those takes; --init fine-tunes existing weights. Writes OUT/<name>.npz, "
+                    "OUT/<name>.loss.png and OUT/<name>.history.json. The defaults reproduce the shipped weights.")
     t.add_argument("--data", metavar="DIR", help="the data kit (default: ../shared/data)")
     t.add_argument("--out", metavar="DIR", help="output folder (default: the package's weights folder)")
     t.add_argument("--config", choices=("small", "tiny"), default="small", help="network size (default small)")
@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     t.add_argument("--render-share", type=float, default=0.0, metavar="P",
                    help="share of training windows from rendered takes (scripts/render_mocap.py --split train), "
                         "when there are any (default 0: the shipped weights use them only through the noise model)")
+    t.add_argument("--init", metavar="WEIGHTS", help="fine-tune: start from these weights (e.g. the shipped "
+                                                     "animgen_tcn.npz) instead of from scratch, with their size")
+    t.add_argument("--lr", type=float, default=None, help="peak learning rate, cosine-decayed (default 0.002)")
     t.add_argument("--name", default=None, help="weights name (default animgen_tcn)")
     t.set_defaults(handler=_train)
 
@@ -76,9 +79,14 @@ def _train(args) -> int:
         raise InputError(f"--render-share must be between 0 and 1, got {args.render_share}")
     if args.renders and not Path(args.renders).is_dir():
         raise InputError(f"--renders {args.renders}: not a folder")
+    if args.init and not Path(args.init).is_file():
+        raise InputError(f"--init {args.init}: no such weights file")
+    if args.lr is not None and not 0 < args.lr < 1:
+        raise InputError(f"--lr must be between 0 and 1, got {args.lr}")
     cfg = train.TrainConfig(config=args.config, minutes=args.minutes or train.TrainConfig.minutes, steps=args.steps,
                             seed=args.seed, take_share=args.render_share,
-                            takes_dir=Path(args.renders) if args.renders else None)
+                            takes_dir=Path(args.renders) if args.renders else None,
+                            init=Path(args.init) if args.init else None, lr=args.lr or train.TrainConfig.lr)
     out = Path(args.out) if args.out else model.WEIGHTS_DIR
     res = train.train(_data_dir(args.data), out, cfg, name=args.name or model.DEFAULT_NAME)
     print(f"trained {res['steps']} steps: loss {res['first_loss']:.4f} -> {res['final_loss']:.4f}; "

@@ -1,0 +1,66 @@
+"""The network's foot contacts at other thresholds: precision, recall and F1 on the held-out mocap subjects (the
+same inputs as `animgen evaluate mocap`), for the question "could a threshold buy the baseline's precision?".
+
+python scripts/contact_curve.py [--data ../shared/data] [--limit N]
+
+Each row sets ContactParams.prob_on (a contact starts above it) and prob_off = prob_on - 0.2 (it ends below that;
+the shipped pair is 0.6 / 0.4), with the shipped minimum durations. This reports the curve; it does not pick the
+shipped threshold (choosing one on the held-out subjects would be tuning on the test set).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from animgen_ml import contacts, evaluate, metrics, model
+from animgen_ml.shared_data import require_shared_data
+
+PROB_ON = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+NEAR = 3  # frames
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=None, help="the data kit (default: ../shared/data)")
+    ap.add_argument("--limit", type=int, default=None, help="at most N sequences")
+    args = ap.parse_args()
+    net = model.load_model()
+    seqs = []
+    for _, lm, truth in evaluate.mocap_inputs(args.data or require_shared_data(), args.limit):
+        prob = 1.0 / (1.0 + np.exp(-net.predict(lm)["contact_logits"]))
+        seqs.append((prob, lm.fps, truth.contacts))
+    print(f"{len(seqs)} held-out sequences, {sum(len(t) for _, _, t in seqs)} frames")
+    print(f"{'prob_on':>8} {'prob_off':>8} {'precision':>9} {'recall':>7} {'F1':>6}")
+    for on in PROB_ON:
+        params = contacts.ContactParams(prob_on=on, prob_off=on - 0.2)
+        counts = np.zeros(3)
+        for prob, fps, truth in seqs:
+            counts += metrics.contact_counts(contacts.from_probability(prob, fps, params), truth)
+        s = metrics.scores_from_counts(*counts)
+        print(f"{on:8.2f} {on - 0.2:8.2f} {s['contact_precision']:9.3f} {s['contact_recall']:7.3f} "
+              f"{s['contact_f1']:6.3f}")
+    # Where the shipped threshold's false contacts lie: at the edges of true ones, or away from any.
+    near = false = 0
+    for prob, fps, truth in seqs:
+        fp = contacts.from_probability(prob, fps) & ~truth
+        false += int(fp.sum())
+        near += int((fp & near_true(truth, NEAR)).sum())
+    print(f"shipped thresholds: {near / max(false, 1):.0%} of the {false} false contact frames lie within {NEAR} "
+          f"frames of a true contact of the same foot")
+
+
+def near_true(truth: np.ndarray, k: int) -> np.ndarray:
+    """(T, 2) frames at most k frames from a true contact of the same foot."""
+    idx = np.where(truth, np.arange(len(truth))[:, None], -10**9)
+    last = np.maximum.accumulate(idx, axis=0)  # the latest true frame at or before each frame
+    idx = np.where(truth, np.arange(len(truth))[:, None], 10**9)
+    nxt = np.minimum.accumulate(idx[::-1], axis=0)[::-1]  # the earliest at or after
+    t = np.arange(len(truth))[:, None]
+    return (t - last <= k) | (nxt - t <= k)
+
+
+if __name__ == "__main__":
+    main()
