@@ -1,5 +1,6 @@
 """The network's foot contacts at other thresholds: precision, recall and F1 on the held-out mocap subjects (the
-same inputs as `animgen evaluate mocap`), for the question "could a threshold buy the baseline's precision?".
+same inputs as `animgen evaluate mocap`), for the question "could a threshold buy the baseline's precision?",
+and the network's precision where its recall comes down to the baseline's (the two compared at one recall).
 
 python scripts/contact_curve.py [--data ../shared/data] [--limit N]
 
@@ -18,7 +19,7 @@ import numpy as np
 from animgen_ml import contacts, evaluate, metrics, model
 from animgen_ml.shared_data import require_shared_data
 
-PROB_ON = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+PROB_ON = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998)
 NEAR = 3  # frames
 
 
@@ -28,20 +29,32 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="at most N sequences")
     args = ap.parse_args()
     net = model.load_model()
-    seqs = []
+    analytic = evaluate.generators()["analytic"]
+    seqs, baseline = [], np.zeros(3)
     for _, lm, truth in evaluate.mocap_inputs(args.data or require_shared_data(), args.limit):
         prob = 1.0 / (1.0 + np.exp(-net.predict(lm)["contact_logits"]))
         seqs.append((prob, lm.fps, truth.contacts))
+        baseline += metrics.contact_counts(analytic(lm).contacts, truth.contacts)
     print(f"{len(seqs)} held-out sequences, {sum(len(t) for _, _, t in seqs)} frames")
     print(f"{'prob_on':>8} {'prob_off':>8} {'precision':>9} {'recall':>7} {'F1':>6}")
+    curve = []
     for on in PROB_ON:
         params = contacts.ContactParams(prob_on=on, prob_off=on - 0.2)
         counts = np.zeros(3)
         for prob, fps, truth in seqs:
             counts += metrics.contact_counts(contacts.from_probability(prob, fps, params), truth)
         s = metrics.scores_from_counts(*counts)
-        print(f"{on:8.2f} {on - 0.2:8.2f} {s['contact_precision']:9.3f} {s['contact_recall']:7.3f} "
+        curve.append(s)
+        print(f"{on:8.3f} {on - 0.2:8.3f} {s['contact_precision']:9.3f} {s['contact_recall']:7.3f} "
               f"{s['contact_f1']:6.3f}")
+    b = metrics.scores_from_counts(*baseline)
+    print(f"analytic baseline: precision {b['contact_precision']:.3f}, recall {b['contact_recall']:.3f}, "
+          f"F1 {b['contact_f1']:.3f}")
+    above = [(on, s) for on, s in zip(PROB_ON, curve, strict=True) if s["contact_recall"] >= b["contact_recall"]]
+    if above:
+        on, s = above[-1]
+        print(f"at prob_on {on}, the highest threshold whose recall ({s['contact_recall']:.3f}) still reaches the "
+              f"baseline's, the network's precision is {s['contact_precision']:.3f}")
     # Where the shipped threshold's false contacts lie: at the edges of true ones, or away from any.
     near = false = 0
     for prob, fps, truth in seqs:

@@ -14,8 +14,10 @@ from animgen_ml import rotations as R
 def test_contacts_of_a_clean_walk():
     clip, truth = refine_synth.walk(seconds=3.0, fps=30.0)
     fc = C.detect(clip)
-    assert C.f1(fc.foot, truth) >= 0.95
-    assert C.f1(fc.heel, truth) >= 0.95 and C.f1(fc.toe, truth) >= 0.95
+    # The low-passed speed starts and ends each contact about a frame inside the true one (F1 0.973 with the raw
+    # speed, 0.948 with the default): the price of surviving jitter (next test).
+    assert C.f1(fc.foot, truth) >= 0.94
+    assert C.f1(fc.heel, truth) >= 0.94 and C.f1(fc.toe, truth) >= 0.94
 
 
 def test_contacts_survive_noise_and_a_raised_floor():
@@ -28,7 +30,7 @@ def test_contacts_survive_noise_and_a_raised_floor():
 
 def test_hysteresis_and_minimum_duration():
     p = C.ContactParams(min_contact_s=0.1, min_gap_s=0.07)
-    h = np.array([0.0, 0.0, 0.05, 0.0, 0.08, 0.08, 0.0, 0.0])  # 0.05 is between the on and off heights
+    h = np.array([0.0, 0.0, 0.08, 0.0, 0.11, 0.11, 0.0, 0.0])  # 0.08 is between the on and off heights
     v = np.zeros(8)
     assert C.hysteresis(h, v, p).tolist() == [True, True, True, True, False, False, True, True]
     m = np.array([1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0], dtype=bool)
@@ -45,3 +47,18 @@ def test_contacts_from_a_generators_probabilities():
     # over the threshold near the end is too short to count.
     assert c[:, 0].tolist() == [False] + [True] * 9 + [False] * 6
     assert c[:, 1].tolist() == [True] * 6 + [False] * 10
+
+
+def test_planted_feet_that_jitter_like_mediapipe_stay_planted():
+    """A clip solved from MediaPipe jitters by centimetres a frame: the raw speed of a planted foot then exceeds
+    the speed threshold, the speed of its low-passed path does not (ContactParams.speed_sigma_s)."""
+    clip, truth = refine_synth.walk(seconds=4.0, fps=30.0)
+    rng = np.random.default_rng(1)
+    jitter = rng.normal(0, 0.03, clip.hips.shape) * [1.0, 0.2, 1.0]
+    noisy = replace(clip, hips=clip.hips + jitter)
+    raw = C.detect(noisy, C.ContactParams(speed_sigma_s=0.0)).foot
+    assert C.f1(C.detect(noisy).foot, truth) >= 0.9
+    assert C.f1(raw, truth) < 0.6
+    # A foot that truly moves keeps its speed through the low pass.
+    z = np.linspace(0.0, 2.0, 61)[:, None] * [0.0, 0.0, 1.0]  # 1 m/s at 30 fps
+    assert np.allclose(C.horizontal_speed(z, 30.0, 0.05)[5:-5], 1.0, atol=0.01)

@@ -46,7 +46,10 @@ def test_refine_plants_feet_on_the_ground():
     out, warnings = refine(noisy, None, GenerateOptions())
     after = _sliding_mm(out, truth)
     assert before > 5.0  # the noise makes the feet slide...
-    assert after <= 2.0  # ...and locking stops it (acceptance: <= 5 mm/frame)
+    # ...and locking stops it (acceptance: <= 5 mm/frame). Measured 2.19: contacts found from the low-passed foot
+    # speed start and end about a frame inside the true ones on input this clean (1.9 with the raw speed, which
+    # on jittery input finds far fewer contacts: benchmarks/refine_mocap.py).
+    assert after <= 2.5
     assert _pivot_sliding_mm(out) < 0.1  # the foot rolls over a pivot (heel or toe) that does not slide
     heel, toe = C.sole_points(out)
     lowest = np.minimum(heel[..., 1], toe[..., 1]).min(axis=1)

@@ -30,6 +30,80 @@ def test_a_few_training_steps_lower_the_loss(shared_data, tmp_path):
     assert gen.info["steps"] == 60 and gen.info["config"]["channels"] == network.CONFIGS["tiny"]["channels"]
 
 
+def test_training_targets_are_the_clip_seen_from_the_camera(walk):
+    """train.targets turns the clip's cached forward kinematics into the camera's yaw frame; it must give what
+    forward kinematics of synth.camera_target's clip gives (an orbiting camera: the yaw changes every frame)."""
+    from animgen_ml import rotations as R
+
+    motion = train.Motion.of(walk)
+    clip, world = motion.window(30, 60)
+    yaw = 0.7 + 0.05 * np.arange(60)
+    got = train.targets(clip, world, yaw)
+    seen = synth.camera_target(clip, yaw)
+    pos, rot = seen.world()
+    assert np.abs(got["rotm"] - R.to_matrix(rot)).max() < 1e-9
+    assert np.abs(got["pos"] - (pos - pos[:, :1])).max() < 1e-9
+    v = np.diff(seen.hips[:, [0, 2]], axis=0)
+    assert np.abs(got["velocity"][:-1] - v).max() < 1e-9 and np.abs(v).max() > 1e-3
+    assert np.allclose(got["clearance"], model.sole_height(seen), atol=1e-9)
+    assert np.abs(got["localm"] - R.to_matrix(seen.rotations[:, 1:])).max() < 1e-9
+
+
+def test_torch_forward_kinematics_matches_the_clips(walk):
+    """network.fk_torch (positions from world rotation matrices, what the position losses read) agrees with the
+    clip's own forward kinematics, and 6-D rotations come back as the matrices they were taken from."""
+    from animgen_ml import rotations as R
+
+    clip = train.window(walk, 0, 20)
+    pos, rot = clip.world()
+    m = torch.from_numpy(R.to_matrix(rot))[None]
+    got = network.fk_torch(m, torch.from_numpy(clip.rest_offsets)[None])[0].numpy()
+    assert np.abs(got - (pos - pos[:, :1])).max() < 1e-9
+    d6 = torch.cat([m[..., :, 0], m[..., :, 1]], dim=-1)
+    assert torch.allclose(network.rot6_to_matrix(3.0 * d6), m, atol=1e-9)
+
+
+def _mirrored(lm):
+    """The landmarks of the mirror image, built directly: left and right exchanged, x flipped."""
+    from dataclasses import replace
+
+    from animgen_ml.landmarks import MIRROR
+
+    image = lm.image[:, MIRROR].copy()
+    image[..., 0] = 1.0 - image[..., 0]
+    return replace(lm, world=lm.world[:, MIRROR] * [-1.0, 1.0, 1.0], image=image, visibility=lm.visibility[:, MIRROR])
+
+
+def test_mirrored_features_and_outputs(walk):
+    """mirror_features is features() of the mirror image; mirror_outputs turns targets of the mirrored clip
+    (synth.mirror_clip, which training also uses) back into the clip's own."""
+    from animgen_ml import rotations as R
+
+    clip = train.window(walk, 0, 50)
+    lm, _ = synth.synthesize(clip, np.random.default_rng(3), synth.random_camera(np.random.default_rng(4)))
+    assert np.allclose(model.mirror_features(model.features(lm)), model.features(_mirrored(lm)), atol=1e-5)
+
+    mirror = synth.mirror_clip(clip)
+    v = np.diff(clip.hips[:, [0, 2]], axis=0)
+    outputs = {"rot6": R.to_6d(clip.world()[1]), "clearance": model.sole_height(clip), "velocity": v,
+               "contact_logits": np.where(clip.contacts, 3.0, -3.0)}
+    back = model.mirror_outputs(outputs)
+    assert np.abs(back["rot6"] - R.to_6d(mirror.world()[1])).max() < 1e-9
+    assert np.allclose(back["velocity"], np.diff(mirror.hips[:, [0, 2]], axis=0))
+    assert np.array_equal(back["contact_logits"] > 0, mirror.contacts) and not np.array_equal(mirror.contacts,
+                                                                                              clip.contacts)
+
+
+def test_the_generator_sees_a_mirror_image_as_the_mirror_image(walk):
+    """predict averages the network over the landmarks and their mirror image, so its output for mirrored
+    landmarks is exactly its output for the originals, mirrored (an untrained network: nothing learnt helps)."""
+    gen = model.Generator(network.export(network.build("tiny")), {"name": "untrained"})
+    lm, _ = synth.synthesize(train.window(walk, 10, 40), np.random.default_rng(5))
+    a, b = model.mirror_outputs(gen.predict(lm)), gen.predict(_mirrored(lm))
+    for k in a:
+        assert np.abs(a[k] - b[k]).max() < 1e-4, k
+
+
 @pytest.mark.parametrize("frames", [1, 2, 40, 200])
 def test_numpy_inference_matches_the_torch_network(frames):
     """model.forward (numpy, what generate runs) computes what the trained torch network computes, batch norm
@@ -61,6 +135,17 @@ def test_weights_file_round_trips(tmp_path):
     assert all(np.array_equal(gen.params[k], exported[k]) for k in exported)
 
 
+def test_a_file_that_is_not_weights_is_refused_by_name(tmp_path):
+    other = tmp_path / "landmarks.npz"
+    np.savez(other, world=np.zeros((3, 33, 3)))
+    with pytest.raises(InputError, match=r"landmarks.npz: not a weights file .*no info, dilations"):
+        model.load_file(other)
+    text = tmp_path / "notes.npz"
+    text.write_text("not numpy")
+    with pytest.raises(InputError, match="notes.npz: not a weights file"):
+        model.load_file(text)
+
+
 def test_shipped_weights_come_back_as_a_torch_network():
     """network.from_export inverts export: the torch network computes what the shipped arrays compute, and
     exports to the same arrays (what fine-tuning starts from)."""
@@ -76,6 +161,20 @@ def test_shipped_weights_come_back_as_a_torch_network():
     assert all(np.abs(back[k].astype(float) - gen.params[k]).max() < 1e-6 for k in back)
     with pytest.raises(InputError, match="do not fit"):
         network.from_export(gen.params, network.CONFIGS["tiny"])
+
+
+def test_training_is_reproducible(shared_data, tmp_path):
+    """The same config and seed give the same weights (what lets `animgen train` reproduce the shipped ones); another
+    seed gives others."""
+    torch.set_num_threads(1)
+    files = [shared_data / "mocap" / "cmu_cgspeed_misc" / "02_01.bvh"]
+    runs = {}
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        cfg = train.TrainConfig(config="tiny", steps=8, batch=4, window=81, seed=seed)
+        train.train(shared_data, tmp_path, cfg, files=files, name=name, quiet=True)
+        runs[name] = model.load_file(tmp_path / f"{name}.npz").params
+    assert all(np.array_equal(runs["a"][k], runs["b"][k]) for k in runs["a"])
+    assert not np.array_equal(runs["a"]["out.w"], runs["c"]["out.w"])
 
 
 def test_fine_tuning_starts_from_the_given_weights(shared_data, tmp_path):

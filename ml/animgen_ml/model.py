@@ -26,7 +26,8 @@ from animgen_ml import limits, skeleton, twists
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.contacts import from_probability, sole_points
-from animgen_ml.landmarks import LM, Landmarks
+from animgen_ml.landmarks import LM, MIRROR, Landmarks
+from animgen_ml.smooth import gaussian_lowpass
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_NAME = "animgen_tcn"
@@ -73,6 +74,35 @@ def forward(params: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarra
             "velocity": out[:, B * 6 + 1: B * 6 + 3], "contact_logits": out[:, B * 6 + 3:]}
 
 
+# The mirror image across the camera's vertical plane: landmark and bone i become MIRROR[i] / BONE_MIRROR[i], and
+# x flips sign (in MediaPipe's world points, the image, and the yaw frame of the outputs).
+BONE_MIRROR = np.array([BONES.index(b.replace("Left", "@").replace("Right", "Left").replace("@", "Right"))
+                        for b in BONES])
+_WORLD, _REL = slice(0, 99), slice(99, 165)
+
+
+def mirror_features(x: np.ndarray) -> np.ndarray:
+    """features() of the mirror image of the same landmarks: world and image points (relative to the hips)
+    exchanged left for right with x negated, the hips' image velocity's x negated, visibilities exchanged."""
+    T = len(x)
+    out = x.copy()
+    world = x[:, _WORLD].reshape(T, 33, 3)[:, MIRROR] * np.array([-1.0, 1.0, 1.0], dtype=x.dtype)
+    rel = x[:, _REL].reshape(T, 33, 2)[:, MIRROR] * np.array([-1.0, 1.0], dtype=x.dtype)
+    out[:, _WORLD], out[:, _REL] = world.reshape(T, -1), rel.reshape(T, -1)
+    out[:, 165] *= -1.0  # the hips' image velocity: x, y at 165, 166; then the log size at 167
+    out[:, 168:] = x[:, 168:][:, MIRROR]
+    return out
+
+
+def mirror_outputs(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """forward()'s outputs turned back from the mirror image: S R S with S = diag(-1, 1, 1) for every world
+    rotation (its first column becomes (x, -y, -z), its second (-x, y, z)), bones exchanged left for right, the
+    root's x velocity negated, the feet's contact logits exchanged. Clearance needs nothing."""
+    rot6 = out["rot6"][:, BONE_MIRROR] * np.array([1.0, -1.0, -1.0, -1.0, 1.0, 1.0], dtype=out["rot6"].dtype)
+    return {"rot6": rot6, "clearance": out["clearance"], "velocity": out["velocity"] * np.array([-1.0, 1.0]),
+            "contact_logits": out["contact_logits"][:, ::-1]}
+
+
 def _interp(a: np.ndarray, t: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Linear interpolation of (T, ...) values at times t onto grid (held at the ends)."""
     flat = a.reshape(len(a), -1)
@@ -97,7 +127,11 @@ class Generator:
             x = _interp(features(lm), t, grid)
         else:
             grid, x = t, features(lm)
-        out = {k: v.astype(np.float64) for k, v in forward(self.params, x.astype(np.float32)).items()}
+        x = x.astype(np.float32)
+        # The network on the landmarks and on their mirror image, turned back and averaged (it trained on mirrored
+        # clips too): errors that are not symmetric partly cancel.
+        seen, mirrored = forward(self.params, x), mirror_outputs(forward(self.params, mirror_features(x)))
+        out = {k: 0.5 * (seen[k].astype(np.float64) + mirrored[k]) for k in seen}
         if grid is not t:
             out = {k: _interp(v, grid, t) for k, v in out.items()}
             out["velocity"] *= TRAIN_FPS / lm.fps  # metres per input frame
@@ -142,17 +176,6 @@ LIMBS = [(f"{s}{b}", f"{s}{c}") for s in ("Left", "Right")
          for b, c in (("UpperArm", "LowerArm"), ("LowerArm", "Hand"), ("UpperLeg", "LowerLeg"), ("LowerLeg", "Foot"))]
 
 
-def lowpass(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian low-pass along axis 0 (time), ends held."""
-    if sigma <= 0 or len(x) < 2:
-        return x
-    r = int(3 * sigma) + 1
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    pad = np.pad(x, [(r, r)] + [(0, 0)] * (x.ndim - 1), mode="edge")
-    return sum(k[j] * pad[j: j + len(x)] for j in range(2 * r + 1))
-
-
 def blend_limbs(world: np.ndarray, offsets: np.ndarray, ref: HumanoidClip, weight: float,
                 sigma: float) -> np.ndarray:
     """World rotations (T, B, 4) with each limb bone swung part of the way to the reference clip's direction for
@@ -166,7 +189,7 @@ def blend_limbs(world: np.ndarray, offsets: np.ndarray, ref: HumanoidClip, weigh
         d = R.apply(world[:, i], np.broadcast_to(offsets[j] / np.linalg.norm(offsets[j]), (len(world), 3)))
         d_ref = R.apply(ref_world[:, ref.bones.index(bone)],
                         np.broadcast_to(ref.rest_offsets[k] / np.linalg.norm(ref.rest_offsets[k]), (len(world), 3)))
-        want = d + weight * lowpass(d_ref - d, sigma)
+        want = d + weight * gaussian_lowpass(d_ref - d, sigma)
         out[:, i] = R.multiply(R.between(d, want), world[:, i])
     return out
 
@@ -273,11 +296,22 @@ def weights_available(name: str | None = None) -> bool:
     return weights_path(name).is_file()
 
 
+WEIGHTS_KEYS = ("info", "dilations", "inp.w", "inp.b", "out.w", "out.b")  # what every weights file holds
+
+
 def load_file(path: str | Path) -> Generator:
     """A Generator from a weights file written by network.save (.npz: the arrays and an `info` JSON string)."""
-    with np.load(path, allow_pickle=False) as blob:
-        params = {k: blob[k] for k in blob.files if k != "info"}
-        info = json.loads(str(blob["info"]))
+    from animgen_ml.errors import InputError
+
+    try:
+        with np.load(path, allow_pickle=False) as blob:
+            missing = [k for k in WEIGHTS_KEYS if k not in blob.files]
+            if missing:
+                raise InputError(f"{path}: not a weights file of `animgen train` (no {', '.join(missing)})")
+            params = {k: blob[k] for k in blob.files if k != "info"}
+            info = json.loads(str(blob["info"]))
+    except (OSError, ValueError) as e:  # not an .npz at all, or its info is not JSON
+        raise InputError(f"{path}: not a weights file of `animgen train` ({e})") from e
     return Generator(params, info)
 
 

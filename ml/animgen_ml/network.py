@@ -57,23 +57,41 @@ class TemporalNet(nn.Module):
                 "velocity": VELOCITY_SCALE * h[..., B * 6 + 1: B * 6 + 3], "contact_logits": h[..., B * 6 + 3:]}
 
 
+def _unit(v: torch.Tensor) -> torch.Tensor:
+    # Written out: torch's normalize (a vector norm) costs more than this on many small vectors, backward included.
+    return v / (v * v).sum(-1, keepdim=True).sqrt().clamp_min(1e-12)
+
+
 def rot6_to_matrix(d6: torch.Tensor) -> torch.Tensor:
     """(..., 6) -> (..., 3, 3) rotation matrices whose first two columns follow d6 (Gram-Schmidt)."""
     a1, a2 = d6[..., :3], d6[..., 3:]
-    b1 = torch.nn.functional.normalize(a1, dim=-1)
-    b2 = torch.nn.functional.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)
+    b1 = _unit(a1)
+    b2 = _unit(a2 - (b1 * a2).sum(-1, keepdim=True) * b1)
     b3 = torch.cross(b1, b2, dim=-1)
     return torch.stack([b1, b2, b3], dim=-1)
 
 
+def _chains() -> torch.Tensor:
+    """(B, B - 1): entry (b, e - 1) is 1 where bone e is b or one of its ancestors below the Hips, so that a
+    bone's position is this row times the rotated offsets of bones 1..B-1."""
+    out = torch.zeros(len(BONES), len(BONES) - 1)
+    for b in range(1, len(BONES)):
+        e = b
+        while e > 0:
+            out[b, e - 1] = 1.0
+            e = int(PARENTS[e])
+    return out
+
+
+_CHAINS = _chains()
+
+
 def fk_torch(world: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
     """Joint positions relative to the Hips (N, T, B, 3) from WORLD rotation matrices (N, T, B, 3, 3) and
-    rest offsets (N, B, 3)."""
-    pos = [torch.zeros_like(world[..., 0, :, 0])]
-    for b in range(1, len(BONES)):
-        p = int(PARENTS[b])
-        pos.append(pos[p] + (world[..., p, :, :] @ offsets[:, None, b, :, None])[..., 0])
-    return torch.stack(pos, dim=-2)
+    rest offsets (N, B, 3): every bone's offset turned by its parent's rotation in one product, then summed
+    along each chain (one product again, rather than a loop over bones)."""
+    turned = (world[..., PARENTS[1:].tolist(), :, :] @ offsets[:, None, 1:, :, None])[..., 0]
+    return torch.einsum("be,ntec->ntbc", _CHAINS.to(turned.dtype), turned)
 
 
 def build(config: str | dict) -> TemporalNet:

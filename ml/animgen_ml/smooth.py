@@ -13,6 +13,8 @@ strength s in [0, 1] maps to:
   fast limb (5 rad/s) raises the cutoff by ~4-7 Hz and keeps its peaks;
 - the derivative's own cutoff d_cutoff = 1 Hz.
 s = 0 returns the clip untouched.
+
+gaussian_lowpass is the plain zero-phase low-pass for signals that need no speed-dependent cutoff.
 """
 
 from __future__ import annotations
@@ -60,6 +62,17 @@ def zero_phase_one_euro(x: np.ndarray, fps: float, min_cutoff: float, beta: floa
     """One Euro forward, then backward over the result: no phase lag."""
     fwd = one_euro(x, fps, min_cutoff, beta)
     return one_euro(fwd[::-1], fps, min_cutoff, beta)[::-1].copy()
+
+
+def gaussian_lowpass(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian low-pass along axis 0 (time) over sigma samples, ends held."""
+    if sigma <= 0 or len(x) < 2:
+        return x
+    r = int(3 * sigma) + 1
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    pad = np.pad(x, [(r, r)] + [(0, 0)] * (x.ndim - 1), mode="edge")
+    return sum(k[j] * pad[j: j + len(x)] for j in range(2 * r + 1))
 
 
 def smooth_clip(clip: HumanoidClip, strength: float) -> HumanoidClip:

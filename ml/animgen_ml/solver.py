@@ -19,6 +19,7 @@ secondary one that fixes the twist (a hinge normal, the torso axis, the palm or 
   (a pinhole with an assumed 55-degree field of view; linear least squares); the lowest foot point is then
   put on y = 0 with a ground height that follows the per-frame minimum slowly (rolling minimum over a
   second, then averaged), so that a jump shorter than that stays in the air.
+- Foot contacts: contacts.detect on the solved clip (heel or toe low and slow), as the refine stage finds them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from animgen_ml import bodymodel, skeleton, twists
+from animgen_ml import bodymodel, contacts, skeleton, twists
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
@@ -36,8 +37,6 @@ from animgen_ml.landmarks import LM, Landmarks
 _MP_TO_GLTF = np.array([1.0, -1.0, -1.0])
 _FACE_FRONT = [LM[n] for n in ("nose", "left_eye", "right_eye", "mouth_left", "mouth_right")]
 _HINGE_FADE = (np.radians(5.0), np.radians(25.0))  # bend below which a limb's hinge plane is not trusted
-CONTACT_HEIGHT = 0.05  # metres above the ground (for a 1.75 m person)
-CONTACT_SPEED = 0.6  # metres per second
 
 
 def solve(landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
@@ -79,12 +78,13 @@ def solve(landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
     ground = ground[src]
     hips[:, 1] -= ground
     pts[..., 1] -= ground[:, None]
-    size = offsets[index["Hips"], 1] / 0.96
-    contacts = foot_contacts(pts, fps, CONTACT_HEIGHT * size, CONTACT_SPEED * size)
     confidence = _confidence(vis, bones, finger_ok, good)
     clip = HumanoidClip(bones=bones, rest_offsets=offsets, fps=fps, hips=hips, rotations=local,
-                        contacts=contacts, confidence=confidence, name=name, metadata={"generator": "analytic"})
-    return twists.canonical_twists(clip)
+                        contacts=np.zeros((T, 2), dtype=bool), confidence=confidence, name=name,
+                        metadata={"generator": "analytic"})
+    clip = twists.canonical_twists(clip)
+    clip.contacts = contacts.detect(clip).foot  # as the refine stage finds them on any clip
+    return clip
 
 
 def _hold_index(good: np.ndarray) -> np.ndarray:
@@ -356,19 +356,6 @@ def _ground(pts: np.ndarray, fps: float) -> np.ndarray:
     low = np.min(pts[:, feet, 1], axis=1)
     n = int(round(fps)) | 1
     return _moving(_moving(low, n, np.min), n, np.mean)
-
-
-def foot_contacts(pts: np.ndarray, fps: float, height: float = CONTACT_HEIGHT,
-                  speed: float = CONTACT_SPEED) -> np.ndarray:
-    """(T, 2) left, right: the foot's lowest point near y = 0 and the foot slow (glTF landmarks (T, 33, 3))."""
-    out = []
-    for s in ("left", "right"):
-        foot = pts[:, [LM[f"{s}_heel"], LM[f"{s}_foot_index"]]]
-        low = np.min(foot[..., 1], axis=1)
-        centre = foot.mean(axis=1)
-        v = np.linalg.norm(np.gradient(centre, axis=0), axis=-1) * fps if len(pts) > 1 else np.zeros(len(pts))
-        out.append((low < height) & (v < speed))
-    return np.stack(out, axis=-1)
 
 
 # Landmarks whose visibility limits each body bone's confidence.

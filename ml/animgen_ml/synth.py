@@ -97,19 +97,20 @@ def project(pts: np.ndarray, cpos: np.ndarray, axes: np.ndarray, fov: float, wid
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pinhole projection of glTF points (..., N, 3) by cameras at cpos (..., 3) with axes (..., 3, 3)
     (camera_axes) and a field of view (radians) on the image's long side: u, v in [0, 1] and depth z (..., N)."""
-    cam_pts = np.einsum("...ji,...nj->...ni", axes, pts - cpos[..., None, :])
+    cam_pts = (pts - cpos[..., None, :]) @ axes
     z = np.maximum(cam_pts[..., 2], 0.1)
     f = 0.5 * max(width, height) / np.tan(fov / 2)
     return 0.5 + f * cam_pts[..., 0] / z / width, 0.5 + f * cam_pts[..., 1] / z / height, z
 
 
 def synthesize(clip: HumanoidClip, rng: np.random.Generator, camera: Camera | None = None,
-               noise: float = 1.0) -> tuple[Landmarks, np.ndarray]:
+               noise: float = 1.0, world: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Landmarks, np.ndarray]:
     """Landmarks on the clip's frame grid as a random camera and MediaPipe would give them, and the camera yaw
-    per frame (T,) that defines the target frame (see camera_target). noise: 0 = exact, 1 = typical."""
+    per frame (T,) that defines the target frame (see camera_target). noise: 0 = exact, 1 = typical.
+    world: the clip's clip.world(), when already at hand."""
     cam = camera or random_camera(rng)
     T = clip.frame_count
-    pos, rot = clip.world()
+    pos, rot = world if world is not None else clip.world()
     idx, offs = bodymodel.attachments(clip.bones, clip.rest_offsets)
     offs = offs + rng.normal(0, 0.012 * noise, offs.shape)  # where this "person" has their landmarks
     pts = pos[:, idx] + R.apply(rot[:, idx], offs[None])  # (T, 33, 3) glTF world
@@ -127,7 +128,7 @@ def synthesize(clip: HumanoidClip, rng: np.random.Generator, camera: Camera | No
     zi = (z - zhip[:, None]) * f / z / cam.width
     image = np.stack([u, v, zi], -1)
     hipc = bodymodel.hip_centre(pts)
-    world = np.einsum("tji,tnj->tni", Rc, pts - hipc[:, None])
+    world = (pts - hipc[:, None]) @ Rc
 
     # MediaPipe's errors, visibility included, as fitted to real MediaPipe output on renders (noise.py); then its
     # failures: points out of frame or lost for a while, left/right swaps, dropped frames.
@@ -169,9 +170,14 @@ def synthesize(clip: HumanoidClip, rng: np.random.Generator, camera: Camera | No
     return lm, yaw
 
 
+def yaw_frame(yaw: np.ndarray) -> np.ndarray:
+    """(T, 4) the turns from glTF world axes into the camera's yaw frame of each frame, for yaws (T,) radians."""
+    return R.from_axis_angle(_UP, -np.asarray(yaw))
+
+
 def camera_target(clip: HumanoidClip, yaw: np.ndarray) -> HumanoidClip:
     """The clip seen in the camera's yaw frame (per frame): what the generator should output."""
-    q = R.from_axis_angle(_UP, -np.asarray(yaw))  # world -> yaw frame
+    q = yaw_frame(yaw)
     rot = clip.rotations.copy()
     rot[:, 0] = R.multiply(q, rot[:, 0])
     centre = clip.hips.mean(axis=0) * np.array([1.0, 0.0, 1.0])

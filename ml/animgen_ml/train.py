@@ -38,15 +38,15 @@ DEEPMIMIC_GLOB = "humanoid3d_*.txt"  # DeepMimic's motion files (MIT; deepmimic.
 FLOOR_WORK = {"crawl": 8.0, "getup": 8.0, "roll": 8.0}
 HELD_OUT = ("accad_female1",)  # a whole subject (and a whole lab) never seen in training
 EXCLUDE = ("mocapnet",)  # FORTH's re-sampled copy: its host licence is non-commercial
-WORKERS = 2  # processes making batches: each costs more than the network's step on one thread
+WORKERS = 1  # a process making batches (about half the cost of the network's step) while the network steps
 LOSS_WEIGHTS = {"rot": 1.0, "local": 1.0, "pos": 8.0, "vel": 20.0, "root": 2.0, "contact": 0.5}
 
 
 @dataclass
 class TrainConfig:
     config: str = "small"
-    minutes: float = 27.0  # the time budget of `animgen train` (with loading: under 30 minutes)
-    steps: int | None = None
+    steps: int = 10454  # the shipped weights' recipe (about 27 minutes on the project's 2-core CPU)
+    minutes: float | None = None  # a time budget instead of steps; the learning rate then follows the clock
     batch: int = 24
     window: int = 96
     lr: float = 2e-3
@@ -99,37 +99,60 @@ def window(clip: HumanoidClip, start: int, length: int) -> HumanoidClip:
                         name=clip.name, metadata=clip.metadata)
 
 
-def targets(tgt: HumanoidClip) -> dict[str, np.ndarray]:
-    """What the network should output for a window seen in the camera's yaw frame (synth.camera_target)."""
-    pos, world = fk = tgt.world()
-    v = np.diff(tgt.hips[:, [0, 2]], axis=0)
+@dataclass
+class Motion:
+    """A training clip with its forward kinematics, computed once: every window of it slices both."""
+    clip: HumanoidClip
+    pos: np.ndarray  # (T, B, 3) clip.world()
+    rot: np.ndarray  # (T, B, 4)
+
+    @classmethod
+    def of(cls, clip: HumanoidClip) -> Motion:
+        return cls(clip, *clip.world())
+
+    def window(self, start: int, length: int) -> tuple[HumanoidClip, tuple[np.ndarray, np.ndarray]]:
+        sl = slice(start, start + length)
+        return window(self.clip, start, length), (self.pos[sl], self.rot[sl])
+
+
+def targets(clip: HumanoidClip, world: tuple[np.ndarray, np.ndarray], yaw: np.ndarray) -> dict[str, np.ndarray]:
+    """What the network should output for a window filmed from camera yaws (T,) (synth.synthesize): the clip in
+    the camera's yaw frame, as synth.camera_target turns it, from the clip's world (clip.world()) turned about +Y
+    instead of a second forward kinematics. Heights, and so the clearance, do not change with the turn."""
+    pos, rot = world
+    q = synth.yaw_frame(yaw)
+    centre = clip.hips.mean(axis=0) * np.array([1.0, 0.0, 1.0])
+    hips = R.apply(q, clip.hips - centre)
+    v = np.diff(hips[:, [0, 2]], axis=0)
     return {
-        "rotm": R.to_matrix(world),  # the network predicts world rotations in the camera's yaw frame
-        "localm": R.to_matrix(tgt.rotations[:, 1:]),  # ... and is also judged on the local ones below the hips
-        "offsets": tgt.rest_offsets, "clearance": M.sole_height(tgt, fk), "velocity": np.concatenate([v, v[-1:]]),
-        "contacts": tgt.contacts, "pos": pos - pos[:, :1],
+        "rotm": R.to_matrix(R.multiply(q[:, None], rot)),  # the network predicts world rotations in that frame
+        "localm": R.to_matrix(clip.rotations[:, 1:]),  # ... and is also judged on the local ones below the hips
+        "offsets": clip.rest_offsets, "clearance": M.sole_height(clip, world),
+        "velocity": np.concatenate([v, v[-1:]]), "contacts": clip.contacts,
+        "pos": R.apply(q[:, None], pos - pos[:, :1]),
     }
 
 
-def make_batch(clips: list[HumanoidClip], rng: np.random.Generator, batch: int, length: int,
+def make_batch(motions: list[Motion], rng: np.random.Generator, batch: int, length: int,
                takes: list[Take] = (), take_share: float = 0.0) -> dict:
     """Inputs and targets for `batch` random windows: from rendered takes (real MediaPipe output) with
     probability take_share, else from mocap clips filmed by a random synthetic camera."""
-    weights = np.array([c.frame_count * c.metadata.get("train_weight", 1.0) for c in clips], dtype=float)
-    p = weights / weights.sum() if clips else None
+    weights = np.array([m.clip.frame_count * m.clip.metadata.get("train_weight", 1.0) for m in motions])
+    p = weights / weights.sum() if motions else None
     samples = []
     for _ in range(batch):
         if takes and rng.random() < take_share:
             take = takes[int(rng.integers(len(takes)))]
             s = int(rng.integers(0, take.truth.frame_count - length + 1))
             lm, tgt = slice_landmarks(take.landmarks, s, s + length), window(take.truth, s, length)
+            out = targets(tgt, tgt.world(), np.zeros(length))  # the take's truth is in the yaw frame already
         else:
-            c = clips[int(rng.choice(len(clips), p=p))]
-            w = window(c, int(rng.integers(0, c.frame_count - length + 1)), length)
-            lm, yaw = synth.synthesize(w, rng)
-            tgt = synth.camera_target(w, yaw)
-        samples.append({"x": M.features(lm)} | targets(tgt))
-    return {k: torch.tensor(np.stack([s[k] for s in samples]), dtype=torch.float32) for k in samples[0]}
+            m = motions[int(rng.choice(len(motions), p=p))]
+            w, world = m.window(int(rng.integers(0, m.clip.frame_count - length + 1)), length)
+            lm, yaw = synth.synthesize(w, rng, world=world)
+            out = targets(w, world, yaw)
+        samples.append({"x": M.features(lm)} | out)
+    return {k: torch.from_numpy(np.stack([s[k] for s in samples]).astype(np.float32)) for k in samples[0]}
 
 
 def load_takes(folder: Path, length: int, min_detected: float = 0.9) -> list[Take]:
@@ -150,14 +173,14 @@ class Batches(torch.utils.data.IterableDataset):
     """An endless stream of make_batch batches, made in WORKERS processes so that synthesis overlaps the network's
     step; each worker has its own seeded generator, so a seed gives the same sequence."""
 
-    def __init__(self, clips: list[HumanoidClip], cfg: TrainConfig, takes: list[Take] = ()) -> None:
-        self.clips, self.cfg, self.takes = clips, cfg, list(takes)
+    def __init__(self, motions: list[Motion], cfg: TrainConfig, takes: list[Take] = ()) -> None:
+        self.motions, self.cfg, self.takes = motions, cfg, list(takes)
 
     def __iter__(self):
         worker = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.cfg.seed, worker.id if worker else 0])  # one stream per worker
         while True:
-            yield make_batch(self.clips, rng, self.cfg.batch, self.cfg.window, self.takes, self.cfg.take_share)
+            yield make_batch(self.motions, rng, self.cfg.batch, self.cfg.window, self.takes, self.cfg.take_share)
 
 
 def losses(net: network.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
@@ -203,18 +226,17 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     else:
         net = network.build(cfg.config)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    batches = iter(torch.utils.data.DataLoader(Batches(clips, cfg, takes), batch_size=None, num_workers=WORKERS,
+    motions = [Motion.of(c) for c in clips]
+    batches = iter(torch.utils.data.DataLoader(Batches(motions, cfg, takes), batch_size=None, num_workers=WORKERS,
                                                prefetch_factor=4))
-    deadline = time.perf_counter() + cfg.minutes * 60
-    total = cfg.steps or 10**9
+    started = time.perf_counter()
     history: list[dict] = []
-    bar = tqdm(total=cfg.steps, disable=quiet, desc="train", unit="step")
+    bar = tqdm(total=None if cfg.minutes else cfg.steps, disable=quiet, desc="train", unit="step")
     step = 0
-    while step < total and (cfg.steps is not None or time.perf_counter() < deadline):
-        # Cosine learning-rate decay over the step budget or the time budget, whichever applies.
-        frac = step / cfg.steps if cfg.steps else 1 - (deadline - time.perf_counter()) / (cfg.minutes * 60)
+    while (frac := (time.perf_counter() - started) / (cfg.minutes * 60) if cfg.minutes else step / cfg.steps) < 1:
+        # Cosine learning-rate decay over the steps or the time budget.
         for g in opt.param_groups:
-            g["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
+            g["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * frac)))
         net.train()
         if cfg.init:
             network.freeze_norm(net)

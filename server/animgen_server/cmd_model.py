@@ -15,12 +15,14 @@ def register(subparsers) -> None:
         description="Train the generator on the licence-clear mocap in DATA/mocap with synthetic MediaPipe-like "
                     "inputs (MediaPipe's errors as fitted to rendered takes), and with --render-share also on real "
                     "MediaPipe output on those takes; --init fine-tunes existing weights. Writes OUT/<name>.npz, "
-                    "OUT/<name>.loss.png and OUT/<name>.history.json. `--steps 10454` reproduces the shipped weights.")
+                    "OUT/<name>.loss.png and OUT/<name>.history.json. With no options: the shipped weights' recipe.")
     t.add_argument("--data", metavar="DIR", help="the data kit (default: ../shared/data)")
     t.add_argument("--out", metavar="DIR", help="output folder (default: the package's weights folder)")
     t.add_argument("--config", choices=("small", "tiny"), default="small", help="network size (default small)")
-    t.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 27)")
-    t.add_argument("--steps", type=int, default=None, help="train this many steps instead of a time budget")
+    t.add_argument("--steps", type=int, default=None,
+                   help="training steps (default: as many as the shipped weights had)")
+    t.add_argument("--minutes", type=float, default=None,
+                   help="train for this long instead of a number of steps (the learning rate follows the clock)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--renders", metavar="DIR", help="rendered training takes (default: build/renders_train, or "
                                                      "$ANIMGEN_TRAIN_RENDERS)")
@@ -71,6 +73,8 @@ def _train(args) -> int:
 
     if args.steps is not None and args.steps < 1:
         raise InputError(f"--steps must be >= 1, got {args.steps}")
+    if args.steps is not None and args.minutes is not None:
+        raise InputError("give --steps or --minutes, not both")
     if args.minutes is not None and not 0 < args.minutes <= 600:
         raise InputError(f"--minutes must be between 0 and 600, got {args.minutes}")
     # One thread for the network's step: worker processes make the batches (train.Batches, train.WORKERS).
@@ -83,7 +87,7 @@ def _train(args) -> int:
         raise InputError(f"--init {args.init}: no such weights file")
     if args.lr is not None and not 0 < args.lr < 1:
         raise InputError(f"--lr must be between 0 and 1, got {args.lr}")
-    cfg = train.TrainConfig(config=args.config, minutes=args.minutes or train.TrainConfig.minutes, steps=args.steps,
+    cfg = train.TrainConfig(config=args.config, steps=args.steps or train.TrainConfig.steps, minutes=args.minutes,
                             seed=args.seed, take_share=args.render_share,
                             takes_dir=Path(args.renders) if args.renders else None,
                             init=Path(args.init) if args.init else None, lr=args.lr or train.TrainConfig.lr)
