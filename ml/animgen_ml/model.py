@@ -301,17 +301,21 @@ WEIGHTS_KEYS = ("info", "dilations", "inp.w", "inp.b", "out.w", "out.b")  # what
 
 def load_file(path: str | Path) -> Generator:
     """A Generator from a weights file written by network.save (.npz: the arrays and an `info` JSON string)."""
+    import zipfile
+
     from animgen_ml.errors import InputError
 
-    try:
-        with np.load(path, allow_pickle=False) as blob:
-            missing = [k for k in WEIGHTS_KEYS if k not in blob.files]
-            if missing:
-                raise InputError(f"{path}: not a weights file of `animgen train` (no {', '.join(missing)})")
-            params = {k: blob[k] for k in blob.files if k != "info"}
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a weights file of `animgen train` (not an .npz archive)")
+    with np.load(path, allow_pickle=False) as blob:
+        missing = [k for k in WEIGHTS_KEYS if k not in blob.files]
+        if missing:
+            raise InputError(f"{path}: not a weights file of `animgen train` (no {', '.join(missing)})")
+        params = {k: blob[k] for k in blob.files if k != "info"}
+        try:
             info = json.loads(str(blob["info"]))
-    except (OSError, ValueError) as e:  # not an .npz at all, or its info is not JSON
-        raise InputError(f"{path}: not a weights file of `animgen train` ({e})") from e
+        except ValueError as e:
+            raise InputError(f"{path}: not a weights file of `animgen train` (its info is not JSON)") from e
     return Generator(params, info)
 
 

@@ -207,6 +207,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
           name: str = M.DEFAULT_NAME, quiet: bool = False) -> dict:
     """Train, save out_dir/<name>.npz, a loss-curve PNG and a JSON history; returns a summary."""
     torch.manual_seed(cfg.seed)
+    start = M.load_file(cfg.init) if cfg.init else None  # a bad file fails now, not after loading the mocap
     files = files if files is not None else mocap_files(data_dir / "mocap", TRAIN_SETS)
     if not files:
         raise InputError(f"{data_dir}: no training BVH files found under mocap/")
@@ -220,8 +221,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
         print(f"{len(takes)} rendered takes ({sum(t.truth.frame_count for t in takes)} frames) from "
               f"{cfg.takes_dir or train_dir()}" + ("" if takes else ": none, so synthetic inputs only (make them "
                                                    "with `python scripts/render_mocap.py --split train`)"))
-    if cfg.init:
-        start = M.load_file(cfg.init)
+    if start is not None:
         net = network.from_export(start.params, start.info["config"])
     else:
         net = network.build(cfg.config)
@@ -238,7 +238,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * frac)))
         net.train()
-        if cfg.init:
+        if start is not None:
             network.freeze_norm(net)
         terms = losses(net, next(batches))
         opt.zero_grad()
@@ -252,7 +252,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
             bar.set_postfix(loss=f"{np.mean([h['total'] for h in history[-10:]]):.4f}")
     bar.close()
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = start.info["config"] if cfg.init else network.CONFIGS[cfg.config] | {"name": cfg.config}
+    config = start.info["config"] if start is not None else network.CONFIGS[cfg.config] | {"name": cfg.config}
     info = {"name": name, "config": dict(config), "steps": step,
             "seconds": round(time.perf_counter() - t0, 1), "train_files": len(files), "train_frames": int(frames),
             "batch": cfg.batch, "window": cfg.window, "seed": cfg.seed, "sets": list(TRAIN_SETS),
@@ -260,7 +260,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
             "take_share": cfg.take_share if takes else 0.0, "lr": cfg.lr,
             "held_out": list(HELD_OUT), "date": time.strftime("%Y-%m-%d"), "torch": str(torch.__version__)}
     info["config"]["dilations"] = list(info["config"]["dilations"])
-    if cfg.init:  # what it was fine-tuned from
+    if start is not None:  # what it was fine-tuned from
         info["init"] = {k: start.info.get(k) for k in ("name", "steps", "seconds", "date", "take_share")}
     network.save(net, out_dir / f"{name}.npz", info)
     (out_dir / f"{name}.history.json").write_text(json.dumps(history))
