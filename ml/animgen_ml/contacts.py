@@ -1,8 +1,8 @@
 """Foot contacts from foot height and speed: per foot, heel (ankle) and toe (ball), with hysteresis and a
 minimum duration, so that a noisy foot does not flicker between planted and free. The speed is read off the
 point's path low-passed over a few frames: on a clip solved from MediaPipe, jitter alone moves a planted foot
-faster than the speed threshold (with the raw speed the analytic solver found 3.5 % of the planted frames on
-synthetic MediaPipe-like input of the training mocap)."""
+faster than the speed threshold (on MediaPipe-like input of training mocap, the refine stage found 11 % of the
+planted frames with the raw speed and 4 cm heights, 26 % as now, at the same precision; README)."""
 
 from __future__ import annotations
 

@@ -104,13 +104,14 @@ def project(pts: np.ndarray, cpos: np.ndarray, axes: np.ndarray, fov: float, wid
 
 
 def synthesize(clip: HumanoidClip, rng: np.random.Generator, camera: Camera | None = None,
-               noise: float = 1.0, world: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Landmarks, np.ndarray]:
+               noise: float = 1.0, clip_world: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[Landmarks, np.ndarray]:
     """Landmarks on the clip's frame grid as a random camera and MediaPipe would give them, and the camera yaw
     per frame (T,) that defines the target frame (see camera_target). noise: 0 = exact, 1 = typical.
-    world: the clip's clip.world(), when already at hand."""
+    clip_world: the clip's clip.world(), when already at hand."""
     cam = camera or random_camera(rng)
     T = clip.frame_count
-    pos, rot = world if world is not None else clip.world()
+    pos, rot = clip_world if clip_world is not None else clip.world()
     idx, offs = bodymodel.attachments(clip.bones, clip.rest_offsets)
     offs = offs + rng.normal(0, 0.012 * noise, offs.shape)  # where this "person" has their landmarks
     pts = pos[:, idx] + R.apply(rot[:, idx], offs[None])  # (T, 33, 3) glTF world

@@ -149,7 +149,7 @@ def make_batch(motions: list[Motion], rng: np.random.Generator, batch: int, leng
         else:
             m = motions[int(rng.choice(len(motions), p=p))]
             w, world = m.window(int(rng.integers(0, m.clip.frame_count - length + 1)), length)
-            lm, yaw = synth.synthesize(w, rng, world=world)
+            lm, yaw = synth.synthesize(w, rng, clip_world=world)
             out = targets(w, world, yaw)
         samples.append({"x": M.features(lm)} | out)
     return {k: torch.from_numpy(np.stack([s[k] for s in samples]).astype(np.float32)) for k in samples[0]}
