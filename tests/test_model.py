@@ -344,3 +344,5 @@ def test_animgen_train_command(shared_data, tmp_path):
     missing = subprocess.run(cmd + ["--init", str(tmp_path / "nothing.npz")], capture_output=True, text=True)
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"animgen: error: --init {tmp_path / 'nothing.npz'}: no such weights file"
+    both = subprocess.run(cmd + ["--minutes", "1"], capture_output=True, text=True)
+    assert both.returncode == 1 and both.stderr.strip() == "animgen: error: give --steps or --minutes, not both"

@@ -77,7 +77,7 @@ def _train(args) -> int:
         raise InputError("give --steps or --minutes, not both")
     if args.minutes is not None and not 0 < args.minutes <= 600:
         raise InputError(f"--minutes must be between 0 and 600, got {args.minutes}")
-    # One thread for the network's step: worker processes make the batches (train.Batches, train.WORKERS).
+    # One thread for the network's step: a worker process makes the batches (train.Batches, train.WORKERS).
     torch.set_num_threads(1)
     if not 0.0 <= args.render_share <= 1.0:
         raise InputError(f"--render-share must be between 0 and 1, got {args.render_share}")
