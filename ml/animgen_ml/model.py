@@ -54,6 +54,8 @@ def features(lm: Landmarks) -> np.ndarray:
         vel[0] = vel[1]
     logsize = np.log(torso / scale)[:, None]
     vis = np.nan_to_num(lm.visibility.astype(np.float64))
+    # Columns: world 0:99, image relative to the hips 99:165, hips velocity 165:167, log size 167, visibility
+    # 168:201 (mirror_features relies on this layout).
     out = np.concatenate([world.reshape(T, -1), rel.reshape(T, -1), vel, logsize, vis], axis=1)
     return np.clip(out, -10, 10).astype(np.float32)
 

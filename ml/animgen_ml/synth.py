@@ -176,13 +176,17 @@ def yaw_frame(yaw: np.ndarray) -> np.ndarray:
     return R.from_axis_angle(_UP, -np.asarray(yaw))
 
 
+def hips_in_yaw_frame(hips: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """(T, 3) Hips path turned by the yaw-frame turns q (yaw_frame) about the vertical through its mean."""
+    return R.apply(q, hips - hips.mean(axis=0) * np.array([1.0, 0.0, 1.0]))
+
+
 def camera_target(clip: HumanoidClip, yaw: np.ndarray) -> HumanoidClip:
     """The clip seen in the camera's yaw frame (per frame): what the generator should output."""
     q = yaw_frame(yaw)
     rot = clip.rotations.copy()
     rot[:, 0] = R.multiply(q, rot[:, 0])
-    centre = clip.hips.mean(axis=0) * np.array([1.0, 0.0, 1.0])
-    hips = R.apply(q, clip.hips - centre) + centre * np.array([0.0, 1.0, 0.0])
+    hips = hips_in_yaw_frame(clip.hips, q)
     return HumanoidClip(bones=list(clip.bones), rest_offsets=clip.rest_offsets.copy(), fps=clip.fps, hips=hips,
                         rotations=R.make_continuous(rot), contacts=clip.contacts.copy(),
                         confidence=clip.confidence.copy(), name=clip.name, metadata=dict(clip.metadata))

@@ -121,9 +121,7 @@ def targets(clip: HumanoidClip, world: tuple[np.ndarray, np.ndarray], yaw: np.nd
     instead of a second forward kinematics. Heights, and so the clearance, do not change with the turn."""
     pos, rot = world
     q = synth.yaw_frame(yaw)
-    centre = clip.hips.mean(axis=0) * np.array([1.0, 0.0, 1.0])
-    hips = R.apply(q, clip.hips - centre)
-    v = np.diff(hips[:, [0, 2]], axis=0)
+    v = np.diff(synth.hips_in_yaw_frame(clip.hips, q)[:, [0, 2]], axis=0)
     return {
         "rotm": R.to_matrix(R.multiply(q[:, None], rot)),  # the network predicts world rotations in that frame
         "localm": R.to_matrix(clip.rotations[:, 1:]),  # ... and is also judged on the local ones below the hips
