@@ -95,3 +95,13 @@ def test_overall_contact_scores_pool_the_frames_of_all_sequences():
     assert summary["contact_recall"] == pytest.approx(90 / 95)
     assert summary["contact_f1"] == pytest.approx(2 * 90 / (2 * 90 + 10 + 5))
     assert not set(evaluate.COUNT_KEYS) & set(summary)
+
+
+def test_root_path_error_known_answers():
+    t = np.linspace(0.0, 1.0, 11)[:, None]
+    path = np.concatenate([t, np.zeros_like(t), 2 * t], axis=1)  # a straight walk, +Y up
+    assert metrics.root_path_error(path + [5.0, 1.0, -3.0], path) == pytest.approx(0.0)  # start does not count
+    # Heights do not count; a path at half speed errs by |p - mean| / 2 on average.
+    half = path * [0.5, 7.0, 0.5]
+    centred = np.linalg.norm((path - path.mean(0))[:, [0, 2]], axis=-1)
+    assert metrics.root_path_error(half, path) == pytest.approx(500.0 * centred.mean())

@@ -19,6 +19,8 @@ Datasets (found in ../shared/data):
 Metrics are in metrics.py; "seconds_per_frame" is the generator's own time (+ refine's for "+refine").
 "foot_slide_mm" is the issue's definition: horizontal motion per frame of a foot joint while the foot is TRULY
 in contact (true contacts, never the predicted ones, so a method cannot lower it by predicting fewer contacts).
+"root_path_mm": mean horizontal distance of the Hips from the true Hips path once the two paths' means are
+aligned (mocap and renders, both in the camera's yaw frame): where the root went.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
         "angle_deg": metrics.joint_angle_error(pred.rotations, truth.rotations),
         "accel_err_mm": metrics.acceleration_error(pp, tp),
         "foot_slide_mm": metrics.foot_sliding(pp[:, feet], truth.contacts),
+        "root_path_mm": metrics.root_path_error(pred.hips, truth.hips),
         # The issue's definition: share of frames with a toe more than 1 cm below the ground.
         "penetration": metrics.ground_penetration_rate(pp[:, toes], ground=ground, tolerance=0.01),
     }

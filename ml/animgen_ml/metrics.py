@@ -77,6 +77,13 @@ def foot_sliding(feet: np.ndarray, contacts: np.ndarray) -> float:
     return float(step[both].mean() * 1000.0) if both.any() else 0.0
 
 
+def root_path_error(pred: np.ndarray, true: np.ndarray) -> float:
+    """Mean horizontal distance (mm) between two root paths (T, 3), +Y up, after moving one so that their means
+    agree: where the root went, whatever the start. Neither rotated nor scaled, so heading and scale count."""
+    a, b = pred[:, [0, 2]], true[:, [0, 2]]
+    return float(np.linalg.norm((a - a.mean(axis=0)) - (b - b.mean(axis=0)), axis=-1).mean() * 1000.0)
+
+
 def ground_penetration_rate(feet: np.ndarray, ground: float = 0.0, tolerance: float = 0.01) -> float:
     """Fraction of frames in which a foot joint is more than `tolerance` metres below the ground."""
     return float(np.mean((feet[..., 1] < ground - tolerance).any(axis=-1))) if len(feet) else float("nan")

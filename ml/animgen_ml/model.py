@@ -152,6 +152,7 @@ class Generator:
         rot = R.make_continuous(R.normalize(rot))
         vel = out["velocity"]
         xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
+        xz = fuse_root(xz, solved.hips[:, [0, 2]], ROOT_SIGMA_S * landmarks.fps)
         hips = np.stack([xz[:, 0], np.zeros(len(xz)), xz[:, 1]], axis=-1)  # height below, from the final pose
         contacts = from_probability(1.0 / (1.0 + np.exp(-out["contact_logits"])), landmarks.fps)
         clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=landmarks.fps, hips=hips, rotations=rot,
@@ -166,6 +167,20 @@ class Generator:
         hips[:, 1] = out["clearance"] - sole_height(clip)  # sole_height is from the Hips while hips y is 0
         clip = replace(clip, hips=hips)
         return _with_solver_fingers(clip, solved)
+
+
+# The network's root path is its velocity summed, which drifts; the solver's root track is found from where the
+# body appears in the image, anchored to the camera but jittery. The path takes its slow part (Gaussian, this many
+# seconds) from the solver and its quick part from the network. Chosen on training data: root path error
+# (metrics.root_path_error) at 0.5 / 1 / 2 s was 114 / 97 / 89 mm on 93 training clips through the noise model and
+# 103 / 106 / 122 mm on 100 rendered training takes (real MediaPipe); without it, 162 and 184 mm.
+ROOT_SIGMA_S = 1.0
+
+
+def fuse_root(network: np.ndarray, solver: np.ndarray, sigma: float) -> np.ndarray:
+    """(T, 2) horizontal root path: the network's path plus the low-passed difference to the solver's (a
+    complementary filter), both starting where they may; sigma in frames."""
+    return network + gaussian_lowpass(solver - network, sigma)
 
 
 SPINE = ("Spine", "Chest", "UpperChest")
