@@ -40,3 +40,24 @@ def test_reference_contacts_find_the_balancing_stance(shared_data):
     assert c[:10, 1].all() and c[80:, 1].all()
     assert not c[20:70, 1].any()
     assert c[25:80, 0].mean() > 0.9
+
+
+def test_animgen_evaluate_command(shared_data, tmp_path):
+    """`animgen evaluate` as a user runs it: a table, the JSON layout the issue asks for, and usage errors."""
+    import json
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "animgen_server.cli", "evaluate", "--data", str(shared_data)]
+    res = subprocess.run(cmd + ["mocap", "--limit", "1", "--json", str(tmp_path / "eval.json")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "[mocap]" in res.stdout and "root_path_mm" in res.stdout
+    out = json.loads((tmp_path / "eval.json").read_text())
+    assert set(out) == {"mocap"} and set(out["mocap"]) == set(evaluate.METHODS)
+    for method in out["mocap"].values():
+        assert 0 < method["root_path_mm"] < 2000 and 0 <= method["contact_f1"] <= 1
+    bad = subprocess.run(cmd + ["nosuch"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == ("animgen evaluate: error: unknown dataset 'nosuch': "
+                                  "use mocap, pose2sim, stills, renders")

@@ -339,13 +339,13 @@ def test_animgen_train_command(shared_data, tmp_path):
     assert "0 rendered takes" in res.stdout and "synthetic inputs only" in res.stdout
     assert model.load_file(tmp_path / "w" / f"{model.DEFAULT_NAME}.npz").info["steps"] == 3
     bad = subprocess.run(cmd + ["--render-share", "1.5"], capture_output=True, text=True)
-    assert bad.returncode == 1
-    assert bad.stderr.strip() == "animgen: error: --render-share must be between 0 and 1, got 1.5"
+    assert bad.returncode == 2  # a command line that cannot run, as argparse's own errors
+    assert bad.stderr.strip() == "animgen train: error: --render-share must be between 0 and 1, got 1.5"
     missing = subprocess.run(cmd + ["--init", str(tmp_path / "nothing.npz")], capture_output=True, text=True)
-    assert missing.returncode == 1
-    assert missing.stderr.strip() == f"animgen: error: --init {tmp_path / 'nothing.npz'}: no such weights file"
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"animgen train: error: --init {tmp_path / 'nothing.npz'}: no such weights file"
     both = subprocess.run(cmd + ["--minutes", "1"], capture_output=True, text=True)
-    assert both.returncode == 1 and both.stderr.strip() == "animgen: error: give --steps or --minutes, not both"
+    assert both.returncode == 2 and both.stderr.strip() == "animgen train: error: give --steps or --minutes, not both"
 
 
 def test_fuse_root_takes_the_slow_part_from_the_solver():

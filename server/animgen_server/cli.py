@@ -22,6 +22,12 @@ COMMAND_MODULES = (
 )
 
 
+def usage(command: str, message: str) -> int:
+    """A command line that cannot be run as given: one line, exit code 2 (as argparse's own errors)."""
+    print(f"animgen {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="animgen", description="Video of a person in, humanoid animation out.")
     parser.add_argument("--version", action="version", version=f"animgen {__version__}")

@@ -17,6 +17,7 @@ from animgen_ml.errors import AnimGenError, Cancelled, InputError
 from animgen_ml.export import output_path, target_output_path
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import VIDEO_EXTENSIONS
+from animgen_server.cli import usage
 
 
 def register(subparsers) -> None:
@@ -68,11 +69,6 @@ def _formats(text: str) -> list[str]:
     return names
 
 
-def _usage(message: str) -> int:
-    print(f"animgen generate: error: {message}", file=sys.stderr)
-    return 2
-
-
 def options_from_args(args: argparse.Namespace) -> GenerateOptions:
     """GenerateOptions from the parsed flags; raises InputError on a bad value."""
     formats = list(dict.fromkeys(f for group in (args.formats or [["glb"]]) for f in group))
@@ -121,16 +117,16 @@ def handle(args: argparse.Namespace) -> int:
     try:
         options = options_from_args(args)
     except InputError as e:
-        return _usage(str(e))
+        return usage("generate", str(e))
     if args.input is None and not args.landmarks:
-        return _usage("give a VIDEO or a folder of videos (or --landmarks FILE.npz)")
+        return usage("generate", "give a VIDEO or a folder of videos (or --landmarks FILE.npz)")
     if args.landmarks and args.server:
-        return _usage("--landmarks cannot be used with --server")
+        return usage("generate", "--landmarks cannot be used with --server")
     if args.ray and (args.server or args.landmarks):
-        return _usage("--ray cannot be used with --server or --landmarks")
+        return usage("generate", "--ray cannot be used with --server or --landmarks")
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
-        return _usage(f"-o {out_dir}: is a file; -o takes a folder")
+        return usage("generate", f"-o {out_dir}: is a file; -o takes a folder")
 
     if args.landmarks:
         return _run_landmarks(args, options, out_dir)
@@ -138,7 +134,7 @@ def handle(args: argparse.Namespace) -> int:
     if src.is_dir():
         videos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
         if not videos:
-            return _usage(f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})")
+            return usage("generate", f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})")
         if args.ray:
             from animgen_server.ray_batch import run_batch
 

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from animgen_ml.errors import InputError
+from animgen_server.cli import usage
 
 
 def register(subparsers) -> None:
@@ -71,14 +72,29 @@ def _train(args) -> int:
 
     from animgen_ml import model, train
 
+    try:
+        cfg = _train_config(args)
+    except InputError as e:
+        return usage("train", str(e))
+    # One thread for the network's step: a worker process makes the batches (train.Batches, train.WORKERS).
+    torch.set_num_threads(1)
+    out = Path(args.out) if args.out else model.WEIGHTS_DIR
+    res = train.train(_data_dir(args.data), out, cfg, name=args.name or model.DEFAULT_NAME)
+    print(f"trained {res['steps']} steps: loss {res['first_loss']:.4f} -> {res['final_loss']:.4f}; "
+          f"weights {res['path']}")
+    return 0
+
+
+def _train_config(args):
+    """train.TrainConfig from the parsed flags; raises InputError on a bad value."""
+    from animgen_ml import train
+
     if args.steps is not None and args.steps < 1:
         raise InputError(f"--steps must be >= 1, got {args.steps}")
     if args.steps is not None and args.minutes is not None:
         raise InputError("give --steps or --minutes, not both")
     if args.minutes is not None and not 0 < args.minutes <= 600:
         raise InputError(f"--minutes must be between 0 and 600, got {args.minutes}")
-    # One thread for the network's step: a worker process makes the batches (train.Batches, train.WORKERS).
-    torch.set_num_threads(1)
     if not 0.0 <= args.render_share <= 1.0:
         raise InputError(f"--render-share must be between 0 and 1, got {args.render_share}")
     if args.renders and not Path(args.renders).is_dir():
@@ -87,15 +103,10 @@ def _train(args) -> int:
         raise InputError(f"--init {args.init}: no such weights file")
     if args.lr is not None and not 0 < args.lr < 1:
         raise InputError(f"--lr must be between 0 and 1, got {args.lr}")
-    cfg = train.TrainConfig(config=args.config, steps=args.steps or train.TrainConfig.steps, minutes=args.minutes,
-                            seed=args.seed, take_share=args.render_share,
-                            takes_dir=Path(args.renders) if args.renders else None,
-                            init=Path(args.init) if args.init else None, lr=args.lr or train.TrainConfig.lr)
-    out = Path(args.out) if args.out else model.WEIGHTS_DIR
-    res = train.train(_data_dir(args.data), out, cfg, name=args.name or model.DEFAULT_NAME)
-    print(f"trained {res['steps']} steps: loss {res['first_loss']:.4f} -> {res['final_loss']:.4f}; "
-          f"weights {res['path']}")
-    return 0
+    return train.TrainConfig(config=args.config, steps=args.steps or train.TrainConfig.steps, minutes=args.minutes,
+                             seed=args.seed, take_share=args.render_share,
+                             takes_dir=Path(args.renders) if args.renders else None,
+                             init=Path(args.init) if args.init else None, lr=args.lr or train.TrainConfig.lr)
 
 
 def _evaluate(args) -> int:
@@ -103,9 +114,9 @@ def _evaluate(args) -> int:
 
     bad = [d for d in args.datasets if d not in evaluate.DATASETS]
     if bad:
-        raise InputError(f"unknown dataset {bad[0]!r}: use {', '.join(evaluate.DATASETS)}")
+        return usage("evaluate", f"unknown dataset {bad[0]!r}: use {', '.join(evaluate.DATASETS)}")
     if args.limit is not None and args.limit < 1:
-        raise InputError(f"--limit must be >= 1, got {args.limit}")
+        return usage("evaluate", f"--limit must be >= 1, got {args.limit}")
     summary, rows = evaluate.run(_data_dir(args.data), args.datasets or None, args.limit)
     print(evaluate.table(summary))
     if args.json_out:
