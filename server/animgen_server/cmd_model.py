@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from animgen_ml.errors import InputError
 from animgen_server.cli import usage
+
+if TYPE_CHECKING:
+    from animgen_ml.train import TrainConfig
 
 
 def register(subparsers) -> None:
@@ -73,19 +77,19 @@ def _train(args) -> int:
     from animgen_ml import model, train
 
     try:
-        cfg = _train_config(args)
+        cfg, data = _train_config(args), _data_dir(args.data)
     except InputError as e:
         return usage("train", str(e))
     # One thread for the network's step: a worker process makes the batches (train.Batches, train.WORKERS).
     torch.set_num_threads(1)
     out = Path(args.out) if args.out else model.WEIGHTS_DIR
-    res = train.train(_data_dir(args.data), out, cfg, name=args.name or model.DEFAULT_NAME)
+    res = train.train(data, out, cfg, name=args.name or model.DEFAULT_NAME)
     print(f"trained {res['steps']} steps: loss {res['first_loss']:.4f} -> {res['final_loss']:.4f}; "
           f"weights {res['path']}")
     return 0
 
 
-def _train_config(args):
+def _train_config(args) -> TrainConfig:
     """train.TrainConfig from the parsed flags; raises InputError on a bad value."""
     from animgen_ml import train
 
@@ -117,7 +121,11 @@ def _evaluate(args) -> int:
         return usage("evaluate", f"unknown dataset {bad[0]!r}: use {', '.join(evaluate.DATASETS)}")
     if args.limit is not None and args.limit < 1:
         return usage("evaluate", f"--limit must be >= 1, got {args.limit}")
-    summary, rows = evaluate.run(_data_dir(args.data), args.datasets or None, args.limit)
+    try:
+        data = _data_dir(args.data)
+    except InputError as e:
+        return usage("evaluate", str(e))
+    summary, rows = evaluate.run(data, args.datasets or None, args.limit)
     print(evaluate.table(summary))
     if args.json_out:
         from animgen_ml.files import atomic_path
