@@ -11,6 +11,7 @@ import pytest
 from conftest import require_tool
 
 from animgen_ml import pose, video
+from animgen_ml.errors import InputError
 from animgen_ml.landmarks import LM, Landmarks
 
 pytestmark = pytest.mark.slow
@@ -116,3 +117,18 @@ def test_image_to_world_scale_recovers_a_known_scale():
     image = np.zeros((33, 3))
     image[:, :2] = (world[:, :2] / 0.002 + (320, 240)) / (640, 480)  # 2 mm per pixel
     assert pose.image_to_world_scale(image, world, 640, 480) == pytest.approx(0.002)
+
+
+def test_a_given_probe_is_not_made_again(videos: Path, tmp_path: Path, monkeypatch):
+    """The server probes an upload when its job starts and hands the result on: with it, extraction runs where
+    ffprobe cannot (only ffmpeg on PATH); without it, it must probe, and says what is missing."""
+    clip = videos / "sports2d_run_sideview.mp4"
+    info = video.probe(clip)
+    only_ffmpeg = tmp_path / "bin"
+    only_ffmpeg.mkdir()
+    (only_ffmpeg / "ffmpeg").symlink_to(require_tool("ffmpeg"))
+    monkeypatch.setenv("PATH", str(only_ffmpeg))
+    lm = pose.extract(clip, end=0.5, info=info)
+    assert lm.frame_count == pytest.approx(0.5 * info.fps, abs=1) and lm.detected.all()
+    with pytest.raises(InputError, match="ffprobe was not found"):
+        pose.extract(clip, end=0.5)

@@ -144,7 +144,7 @@ def test_client_disconnect_mid_upload_leaves_nothing(server, client):
 
 # ---- jobs: bad input ----
 
-def test_start_job_bad_inputs(server, client, short_upload):
+def test_start_job_bad_inputs(server, client, short_upload, shared_data):
     uid = short_upload.upload_id
     assert status_of(lambda: client.start("nope")) == Code.NOT_FOUND
     p = server.data_dir.parent / "junk.mp4"
@@ -152,6 +152,11 @@ def test_start_job_bad_inputs(server, client, short_upload):
     junk = client.upload(p)
     e = _error(lambda: client.start(junk.upload_id))
     assert e.code == Code.INVALID_ARGUMENT and "junk.mp4" in e.details and "decode" in e.details
+    # The pipeline's own probe judges the upload: a still image is refused by name, without the store's path.
+    still = server.data_dir.parent / "still.mp4"
+    still.write_bytes(next((shared_data / "images" / "single_person").glob("*.jpg")).read_bytes())
+    e = _error(lambda: client.start(client.upload(still).upload_id))
+    assert e.code == Code.INVALID_ARGUMENT and "still image" in e.details and str(server.data_dir) not in e.details
     bad = [
         service_pb2.GenerateOptions(smoothing=2.0),
         service_pb2.GenerateOptions(generator=42),

@@ -14,6 +14,7 @@ from pathlib import Path
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import Cancelled, InputError
 from animgen_ml.landmarks import Landmarks
+from animgen_ml.video import VideoInfo
 
 STAGES = ("pose", "clean", "generate", "smooth", "refine", "export")
 # Rough share of the run time per stage, for one overall progress figure.
@@ -141,9 +142,11 @@ def run(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     landmarks: Landmarks | None = None,
+    info: VideoInfo | None = None,
 ) -> Result:
     """Run the whole pipeline on a video (or on landmarks extracted before) and write the requested files
-    as out_base + ".glb" etc. With out_base None, nothing is written."""
+    as out_base + ".glb" etc. With out_base None, nothing is written. info: the video's video.probe, when the
+    caller has it already."""
     from animgen_ml import clean, export, refine, smooth
     from animgen_ml.generate import generate_clip
 
@@ -152,7 +155,7 @@ def run(
     if landmarks is None:
         if video is None:
             raise InputError("no video given")
-        landmarks = st.run("pose", _pose_stage, video, options, st)
+        landmarks = st.run("pose", _pose_stage, video, options, st, info)
     if not landmarks.detected.any():
         raise InputError(f"{landmarks.source or video}: no person was found in any frame")
     from animgen_ml.pose import quality_warnings
@@ -172,8 +175,9 @@ def run(
     return Result(clip, landmarks, files, dict(st.seconds), list(st.warnings))
 
 
-def _pose_stage(video: str | Path, options: GenerateOptions, st: _Stages) -> Landmarks:
+def _pose_stage(video: str | Path, options: GenerateOptions, st: _Stages, info: VideoInfo | None = None
+                ) -> Landmarks:
     from animgen_ml import pose
 
     return pose.extract(video, hands=options.hands, start=options.start, end=options.end,
-                        progress=lambda f, m="": st.report("pose", f, m))
+                        progress=lambda f, m="": st.report("pose", f, m), info=info)

@@ -29,10 +29,11 @@ _SCALE_POINTS = [LM[n] for n in ("left_shoulder", "right_shoulder", "left_elbow"
 
 
 def extract(video: str | Path, *, hands: bool = False, start: float | None = None, end: float | None = None,
-            progress: Callable[[float, str], None] | None = None) -> Landmarks:
+            progress: Callable[[float, str], None] | None = None, info: vid.VideoInfo | None = None) -> Landmarks:
     """The 33 pose landmarks (image + world + visibility) of every frame of `video` in [start, end).
-    Frames without a person are kept with detected=False and NaN coordinates."""
-    info = vid.probe(video)  # bad input fails here, before the slow MediaPipe import
+    Frames without a person are kept with detected=False and NaN coordinates. info: video.probe(video), when the
+    caller has it already (the server probes an upload when the job starts)."""
+    info = info or vid.probe(video)  # bad input fails here, before the slow MediaPipe import
     import mediapipe as mp
 
     expected = vid.expected_frames(info, start, end)

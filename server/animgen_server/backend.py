@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from animgen_ml.pipeline import GenerateOptions
+from animgen_ml.video import VideoInfo
 
 
 @dataclass
@@ -21,6 +22,7 @@ class JobSpec:
     result_dir: str  # where the results must appear (all at once, by rename); base name inside: `stem`
     stem: str
     options: GenerateOptions
+    info: VideoInfo | None = None  # the video's video.probe when StartJob made it (the worker need not probe again)
 
 
 @dataclass

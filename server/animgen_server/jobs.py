@@ -13,6 +13,7 @@ from pathlib import Path
 
 from animgen.v1 import service_pb2
 from animgen_ml.errors import InputError
+from animgen_ml.video import VideoInfo
 from animgen_server import convert
 from animgen_server.backend import Backend, BackendEvent, JobSpec
 from animgen_server.limits import Limits
@@ -56,6 +57,7 @@ class JobManager:
         self._persisted: dict[str, float] = {}
         self._watchers: dict[str, set[asyncio.Queue]] = {}
         self._finished: dict[str, asyncio.Event] = {}
+        self._probes: dict[str, VideoInfo] = {}  # job id -> StartJob's probe of its video, until the job runs
         self.closing = False
 
     async def start(self) -> None:
@@ -68,9 +70,11 @@ class JobManager:
 
     # ---- creating jobs ----
 
-    def create(self, upload: UploadRow, options: service_pb2.GenerateOptions, key: str) -> JobRow:
+    def create(self, upload: UploadRow, options: service_pb2.GenerateOptions, key: str,
+               info: VideoInfo | None = None) -> JobRow:
         """A new job for these inputs: served from the cache when a finished result exists, else queued
-        (an INTERRUPTED job with the same inputs is queued again instead). Raises QueueFull."""
+        (an INTERRUPTED job with the same inputs is queued again instead). Raises QueueFull. info: the video's
+        probe, handed to the backend so that the worker need not probe again."""
         hit = self.store.find_cached(key)
         t = now_ms()
         if hit is not None:
@@ -90,6 +94,8 @@ class JobManager:
             row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
                          options.SerializeToString(), QUEUED, t, t)
             self.store.add_job(row)
+        if info is not None:
+            self._probes[row.job_id] = info
         self.queue.append(row.job_id)
         self._publish(row, service_pb2.EVENT_TYPE_QUEUED, message="queued")
         self._dispatch()
@@ -107,7 +113,7 @@ class JobManager:
             target = str(convert.write_target_skeleton(opts_msg.target, self.store.targets_dir))
         options = convert.options_from_proto(opts_msg, target)
         return JobSpec(row.job_id, row.video_path, str(self.store.results_dir / row.job_id),
-                       convert.safe_stem(row.video_name), options)
+                       convert.safe_stem(row.video_name), options, self._probes.pop(row.job_id, None))
 
     def _dispatch(self) -> None:
         while self.queue and not self.closing and self.backend.free_slots() > 0:
@@ -158,6 +164,7 @@ class JobManager:
 
     def _finish(self, row: JobRow, state: int, **changes) -> JobRow:
         row = self.store.update_job(row.job_id, state=state, **changes)
+        self._probes.pop(row.job_id, None)  # a job cancelled while queued never ran
         log.info("job %s %s%s", row.job_id, service_pb2.JobState.Name(state), f": {row.error}" if row.error else "")
         self._publish(row, FINAL_EVENT[state], row.stage, message=row.error or "done")
         ev = self._finished.pop(row.job_id, None)

@@ -93,7 +93,8 @@ def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, C
                                e.message))
 
     try:
-        result = pipeline.run(spec.video, tmp / spec.stem, spec.options, progress=progress, cancel=should_stop)
+        result = pipeline.run(spec.video, tmp / spec.stem, spec.options, progress=progress, cancel=should_stop,
+                              info=spec.info)
         result.clip.save_json(tmp / CLIP_FILE)
         files = {key: Path(p).name for key, p in result.files.items()}
         shutil.rmtree(final, ignore_errors=True)
