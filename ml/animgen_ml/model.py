@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from animgen_ml import limits, skeleton, twists
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.contacts import from_probability, sole_points
+from animgen_ml.errors import InputError
 from animgen_ml.landmarks import LM, MIRROR, Landmarks
 from animgen_ml.smooth import gaussian_lowpass
 
@@ -318,10 +320,6 @@ WEIGHTS_KEYS = ("info", "dilations", "inp.w", "inp.b", "out.w", "out.b")  # what
 
 def load_file(path: str | Path) -> Generator:
     """A Generator from a weights file written by network.save (.npz: the arrays and an `info` JSON string)."""
-    import zipfile
-
-    from animgen_ml.errors import InputError
-
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path}: not a weights file of `animgen train` (not an .npz archive)")
     with np.load(path, allow_pickle=False) as blob:
