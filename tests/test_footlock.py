@@ -69,6 +69,37 @@ def test_refine_leaves_a_clean_walk_alone():
     assert np.abs(out.hips - clean.hips).max() < 1e-6
 
 
+def test_a_heel_that_rises_over_the_toes_does_not_pull_the_root_back():
+    """In a stance the heel comes up and the foot rolls over its toes: the ankle travels forward (20 cm a step
+    here) while the toe joint stays put. The Hips follow the planted foot's pivot, so a clean walk keeps its
+    root (following the ankle pulled it 0.36 m back over these 4 s)."""
+    clean, truth = refine_synth.walk(seconds=4.0, fps=30.0, heel_rise=0.6)
+    pos, _ = clean.world()
+    ankle = pos[:, clean.index("LeftFoot")][:, [0, 2]]
+    still = truth[1:, 0] & truth[:-1, 0]
+    assert np.linalg.norm(np.diff(ankle, axis=0), axis=-1)[still].sum() > 0.15  # the ankle does travel
+    out, _ = refine(clean, None, GenerateOptions())
+    assert np.abs(out.hips - clean.hips).max() < 0.005
+    assert _pivot_sliding_mm(out) < 0.5  # and the feet stay planted (contacts found here end a frame late)
+
+
+def test_contacts_a_little_wide_do_not_drag_the_root():
+    """The network's contacts run a frame or two wide of the true ones, where the foot still moves: the Hips
+    do not follow a contact's first and last two frames, so such contacts leave a clean walk's root alone."""
+    from animgen_ml import footlock
+
+    clean, truth = refine_synth.walk(seconds=4.0, fps=30.0, heel_rise=0.6)
+    wide = truth.copy()
+    for k in (1, 2):
+        wide[k:] |= truth[:-k]
+        wide[:-k] |= truth[k:]
+    out = footlock.root_from_contacts(clean, wide)
+    assert np.abs(out.hips - clean.hips).max() < 0.005
+    # following every frame of them would have pulled the root back by a step's worth
+    dragged = footlock.root_from_contacts(clean, wide, trim=0)
+    assert np.abs(dragged.hips - clean.hips).max() > 0.05
+
+
 def test_unreachable_plant_lowers_the_hips_a_bounded_amount_without_penetration():
     from animgen_ml import footlock
 
