@@ -1,5 +1,6 @@
-"""Refine-stage figures on mocap with known motion: foot sliding in contact, ground penetration, contact F1 and
-joint-angle change, on clean clips and on clips with smooth noise (a stand-in for a generator's errors).
+"""Refine-stage figures on mocap with known motion: foot sliding in contact, ground penetration, contact F1,
+joint-angle change and root path error (the Hips' horizontal path against the clip's, means aligned), on clean
+clips and on clips with smooth noise (a stand-in for a generator's errors).
 
     .venv/bin/python benchmarks/refine_mocap.py            # prints one line per clip and the means
 
@@ -60,14 +61,18 @@ def main() -> None:
             f1 = metrics.contact_scores(out.contacts, truth)["contact_f1"]
             ang_before = metrics.joint_angle_error(clip.rotations, ref.rotations)
             ang_after = metrics.joint_angle_error(out.rotations, ref.rotations)
-            rows.append((after["slide_mm"], after["penetration"], f1, ang_after - ang_before))
+            root_before = metrics.root_path_error(clip.hips, ref.hips)
+            root_after = metrics.root_path_error(out.hips, ref.hips)
+            rows.append((after["slide_mm"], after["penetration"], f1, ang_after - ang_before, root_after))
             print(f"{name:48s} {kind}: slide {before['slide_mm']:5.1f} -> {after['slide_mm']:4.1f} mm/frame, "
                   f"penetration>1cm {100 * before['penetration']:4.1f}% -> {100 * after['penetration']:4.1f}%, "
-                  f"contact F1 {f1:.3f}, joint angle err {ang_before:.2f} -> {ang_after:.2f} deg"
+                  f"contact F1 {f1:.3f}, joint angle err {ang_before:.2f} -> {ang_after:.2f} deg, "
+                  f"root path {root_before:.0f} -> {root_after:.0f} mm"
                   + (f"  [{'; '.join(warnings)}]" if warnings else ""))
     a = np.array(rows)
     print(f"mean: slide {a[:, 0].mean():.2f} mm/frame, penetration {100 * a[:, 1].mean():.2f}%, "
-          f"contact F1 {a[:, 2].mean():.3f}, joint angle change {a[:, 3].mean():+.2f} deg")
+          f"contact F1 {a[:, 2].mean():.3f}, joint angle change {a[:, 3].mean():+.2f} deg, "
+          f"root path error {a[:, 4].mean():.0f} mm")
 
 
 if __name__ == "__main__":
