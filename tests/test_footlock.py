@@ -84,8 +84,9 @@ def test_a_heel_that_rises_over_the_toes_does_not_pull_the_root_back():
 
 
 def test_contacts_a_little_wide_do_not_drag_the_root():
-    """The network's contacts run a frame or two wide of the true ones, where the foot still moves: the Hips
-    do not follow a contact's first and last two frames, so such contacts leave a clean walk's root alone."""
+    """A contact's ends are uncertain by a frame or two (the network's, measured), and there the foot still
+    moves: the Hips do not follow a contact's first and last two frames, so contacts two frames too wide leave
+    a clean walk's root alone."""
     from animgen_ml import footlock
 
     clean, truth = refine_synth.walk(seconds=4.0, fps=30.0, heel_rise=0.6)
