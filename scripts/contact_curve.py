@@ -2,7 +2,10 @@
 same inputs as `animgen evaluate mocap`), for the question "could a threshold buy the baseline's precision?",
 and the network's precision where its recall comes down to the baseline's (the two compared at one recall).
 
-python scripts/contact_curve.py [--data ../shared/data] [--limit N]
+python scripts/contact_curve.py [--data ../shared/data] [--limit N] [--training]
+
+--training draws the same curve on the training BVH clips instead (same camera and noise model), for the question
+"is the shortfall the new subject?".
 
 Each row sets ContactParams.prob_on (a contact starts above it) and prob_off = prob_on - 0.2 (it ends below that;
 the shipped pair is 0.6 / 0.4), with the shipped minimum durations. This reports the curve; it does not pick the
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from animgen_ml import contacts, evaluate, metrics, model
+from animgen_ml import contacts, evaluate, metrics, model, train
 from animgen_ml.shared_data import require_shared_data
 
 PROB_ON = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998)
@@ -27,15 +30,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=None, help="the data kit (default: ../shared/data)")
     ap.add_argument("--limit", type=int, default=None, help="at most N sequences")
+    ap.add_argument("--training", action="store_true", help="the training clips instead of the held-out ones")
     args = ap.parse_args()
+    data = args.data or require_shared_data()
+    files = None
+    if args.training:
+        files = [f for f in train.mocap_files(data / "mocap", train.TRAIN_SETS) if f.suffix == ".bvh"]
     net = model.load_model()
     analytic = evaluate.generators()["analytic"]
     seqs, baseline = [], np.zeros(3)
-    for _, lm, truth in evaluate.mocap_inputs(args.data or require_shared_data(), args.limit):
+    for _, lm, truth in evaluate.mocap_inputs(data, args.limit, files=files):
         prob = 1.0 / (1.0 + np.exp(-net.predict(lm)["contact_logits"]))
         seqs.append((prob, lm.fps, truth.contacts))
         baseline += metrics.contact_counts(analytic(lm).contacts, truth.contacts)
-    print(f"{len(seqs)} held-out sequences, {sum(len(t) for _, _, t in seqs)} frames")
+    which = "training" if args.training else "held-out"
+    print(f"{len(seqs)} {which} sequences, {sum(len(t) for _, _, t in seqs)} frames")
     print(f"{'prob_on':>8} {'prob_off':>8} {'precision':>9} {'recall':>7} {'F1':>6}")
     curve = []
     for on in PROB_ON:

@@ -33,6 +33,7 @@ import numpy as np
 
 from animgen_ml import metrics, synth
 from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
 from animgen_ml.landmarks import Landmarks
 
 DATASETS = ("mocap", "pose2sim", "stills", "renders")
@@ -111,16 +112,21 @@ def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
     return out
 
 
-def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234
+def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, files: list[Path] | None = None
                  ) -> Iterator[tuple[str, Landmarks, HumanoidClip]]:
-    """(name, landmarks, truth) of each held-out mocap sequence through the synthetic camera/noise model, the
-    same draws on every run."""
+    """(name, landmarks, truth) of each held-out mocap sequence (or of `files`) through the synthetic
+    camera/noise model, the same draws on every run. A file whose skeleton cannot be mapped is skipped, as
+    training skips it."""
     from animgen_ml import mocap
     from animgen_ml.train import held_out_files
 
-    files = held_out_files(data_dir)
+    files = held_out_files(data_dir) if files is None else files
     for k, f in enumerate(files[:limit] if limit else files):
-        clip = mocap.load_clip(f)
+        try:
+            clip = mocap.load_clip(f)
+        except InputError as e:
+            print(f"skipping {f.name}: {e}")
+            continue
         if clip.frame_count < 10:
             continue
         rng = np.random.default_rng(seed + k)
@@ -369,8 +375,6 @@ def run(data_dir: Path, datasets: list[str] | None = None, limit: int | None = N
         elif ds == "renders":
             rows[ds] = evaluate_renders(data_dir, limit, log=log)
         else:
-            from animgen_ml.errors import InputError
-
             raise InputError(f"unknown evaluation dataset {ds!r}: use {', '.join(DATASETS)}")
         if rows[ds]:  # a dataset with nothing to measure (no renders made) is left out of the summary
             summary[ds] = summarise(rows[ds])
