@@ -112,8 +112,8 @@ def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
     return out
 
 
-def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, files: list[Path] | None = None
-                 ) -> Iterator[tuple[str, Landmarks, HumanoidClip]]:
+def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, files: list[Path] | None = None,
+                 log: Callable[[str], None] = print) -> Iterator[tuple[str, Landmarks, HumanoidClip]]:
     """(name, landmarks, truth) of each held-out mocap sequence (or of `files`) through the synthetic
     camera/noise model, the same draws on every run. A file whose skeleton cannot be mapped is skipped, as
     training skips it."""
@@ -125,7 +125,7 @@ def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, fil
         try:
             clip = mocap.load_clip(f)
         except InputError as e:
-            print(f"skipping {f.name}: {e}")
+            log(f"skipping {f.name}: {e}")
             continue
         if clip.frame_count < 10:
             continue
@@ -139,7 +139,7 @@ def evaluate_mocap(data_dir: Path, limit: int | None = None, seed: int = 1234,
     """Held-out mocap subjects through the synthetic camera/noise model."""
     gens = generators()
     rows = []
-    for seq, lm, truth in mocap_inputs(data_dir, limit, seed):
+    for seq, lm, truth in mocap_inputs(data_dir, limit, seed, log=log):
         row = {"sequence": seq, "frames": truth.frame_count}
         for name, pred, dt in predictions(gens, lm):
             row[name] = clip_metrics(pred, truth) | {"seconds_per_frame": dt / truth.frame_count}
