@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     data = args.data or require_shared_data()
     files = None
-    if args.training:
+    if args.training:  # the BVH ones: DeepMimic's few clips (.txt) have their own reader and are left out
         files = [f for f in train.mocap_files(data / "mocap", train.TRAIN_SETS) if f.suffix == ".bvh"]
     net = model.load_model()
     analytic = evaluate.generators()["analytic"]
