@@ -56,7 +56,8 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
     out = json.loads((tmp_path / "eval.json").read_text())
     assert set(out) == {"mocap"} and set(out["mocap"]) == set(evaluate.METHODS)
     for method in out["mocap"].values():
-        assert 0 < method["root_path_mm"] < 2000 and 0 <= method["contact_f1"] <= 1
+        assert 0 < method["root_path_mm"] < 2000 and 0 <= method["root_height_mm"] < 500
+        assert 0 <= method["contact_f1"] <= 1
     bad = subprocess.run(cmd + ["nosuch"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("animgen evaluate: error: unknown dataset 'nosuch': "

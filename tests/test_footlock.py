@@ -112,8 +112,10 @@ def test_unreachable_plant_lowers_the_hips_a_bounded_amount_without_penetration(
         long[k:] |= truth[:-k]
     fc = C.FootContacts(heel=long, toe=long)
     out, stats = footlock.lock_feet(clean, fc)
-    assert 0.01 < stats.hips_lowered_max <= footlock.MAX_HIPS_DROP_M + 1e-9  # a dip, never a deep crouch
+    assert 0.01 < stats.hips_lowered_max <= footlock.MAX_HIPS_DROP_M + 1e-9  # a dip, never a crouch
+    assert np.abs(out.hips[:, 1] - clean.hips[:, 1]).max() <= footlock.MAX_HIPS_DROP_M + 1e-9
     assert np.isfinite(out.rotations).all()
-    assert _sliding_mm(out, long) < 1.0  # pins out of reach even then slide a little, instead
+    # Out of reach even then, the pinned feet slide, but far less than unlocked (25 mm/frame here).
+    assert _sliding_mm(out, long) < 0.15 * _sliding_mm(clean, long)
     heel, toe = C.sole_points(out)
     assert np.minimum(heel[..., 1], toe[..., 1]).min() > -1e-6

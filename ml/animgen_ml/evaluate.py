@@ -20,7 +20,9 @@ Metrics are in metrics.py; "seconds_per_frame" is the generator's own time (+ re
 "foot_slide_mm" is the issue's definition: horizontal motion per frame of a foot joint while the foot is TRULY
 in contact (true contacts, never the predicted ones, so a method cannot lower it by predicting fewer contacts).
 "root_path_mm": mean horizontal distance of the Hips from the true Hips path once the two paths' means are
-aligned (mocap and renders, both in the camera's yaw frame): where the root went.
+aligned (mocap and renders, both in the camera's yaw frame): where the root went. "root_height_mm": mean distance
+of the Hips' height from the true one once the two means are aligned: how the hips rise and sink, which neither
+the root-aligned joint errors nor the horizontal root path see.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
         "accel_err_mm": metrics.acceleration_error(pp, tp),
         "foot_slide_mm": metrics.foot_sliding(pp[:, feet], truth.contacts),
         "root_path_mm": metrics.root_path_error(pred.hips, truth.hips),
+        "root_height_mm": metrics.root_height_error(pred.hips, truth.hips),
         # The issue's definition: share of frames with a toe more than 1 cm below the ground.
         "penetration": metrics.ground_penetration_rate(pp[:, toes], ground=ground, tolerance=0.01),
     }

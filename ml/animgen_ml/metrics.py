@@ -84,6 +84,14 @@ def root_path_error(pred: np.ndarray, true: np.ndarray) -> float:
     return float(np.linalg.norm((a - a.mean(axis=0)) - (b - b.mean(axis=0)), axis=-1).mean() * 1000.0)
 
 
+def root_height_error(pred: np.ndarray, true: np.ndarray) -> float:
+    """Mean distance (mm) between the heights of two root paths (T, 3), +Y up, after moving one so that their mean
+    heights agree: how the Hips rise and sink (a crouch, a jump, hips pulled down so that pinned feet reach), which
+    neither the root-aligned joint errors nor the horizontal root path see."""
+    a, b = pred[:, 1], true[:, 1]
+    return float(np.abs((a - a.mean()) - (b - b.mean())).mean() * 1000.0)
+
+
 def ground_penetration_rate(feet: np.ndarray, ground: float = 0.0, tolerance: float = 0.01) -> float:
     """Fraction of frames in which a foot joint is more than `tolerance` metres below the ground."""
     return float(np.mean((feet[..., 1] < ground - tolerance).any(axis=-1))) if len(feet) else float("nan")

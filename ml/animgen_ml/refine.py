@@ -48,10 +48,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if options.foot_lock and clip.frame_count > 1:
         if fc.foot.any():
             clip = footlock.root_from_contacts(clip, fc.foot)
-            clip, stats = footlock.lock_feet(clip, fc)
-            if stats.hips_lowered_max > 0.05:
-                warnings.append(f"hips lowered by up to {stats.hips_lowered_max * 100:.0f} cm so that planted "
-                                "feet could be reached")
+            clip, _ = footlock.lock_feet(clip, fc)
         else:
             warnings.append("no foot contact found: foot locking skipped")
     metadata = dict(clip.metadata)
