@@ -191,6 +191,10 @@ def test_root_motion_from_the_image_and_feet_on_the_ground():
     # Someone standing still has both feet in contact all the time.
     still = make_clip(R.identity((30, len(BODY))), off, BODY, fps=fps)
     assert solver.solve(bodymodel.landmarks_from_clip(still)).contacts.all()
+    # A caller with its own contacts (the network) skips finding them; the pose is the same.
+    bare = solver.solve(bodymodel.landmarks_from_clip(still), find_contacts=False)
+    assert not bare.contacts.any()
+    np.testing.assert_array_equal(bare.rotations, solver.solve(bodymodel.landmarks_from_clip(still)).rotations)
 
 
 def test_undetected_frames_hold_the_last_good_pose_with_zero_confidence():

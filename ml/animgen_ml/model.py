@@ -147,7 +147,8 @@ class Generator:
         world = R.from_6d(out["rot6"])
         from animgen_ml import solver
 
-        solved = solver.solve(landmarks, fingers=fingers)  # limb directions to blend towards, and the fingers
+        # limb directions to blend towards, the camera-anchored root track and the fingers; contacts are ours
+        solved = solver.solve(landmarks, fingers=fingers, find_contacts=False)
         world = blend_limbs(world, offsets, solved, BLEND_WEIGHT, BLEND_SIGMA_S * landmarks.fps)
         rot = world.copy()  # world (camera yaw frame) -> local: each bone relative to its parent
         rot[:, 1:] = R.multiply(R.conjugate(world[:, PARENTS[1:]]), world[:, 1:])

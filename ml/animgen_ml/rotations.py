@@ -143,9 +143,10 @@ def from_basis(x_axis: np.ndarray, y_axis: np.ndarray) -> np.ndarray:
 def make_continuous(q: np.ndarray, axis: int = 0) -> np.ndarray:
     """Flip signs along `axis` (time) so that consecutive quaternions lie in the same hemisphere."""
     q = np.moveaxis(np.array(q, dtype=np.float64), axis, 0)
-    for t in range(1, len(q)):
-        flip = np.sum(q[t] * q[t - 1], axis=-1) < 0
-        q[t][flip] *= -1
+    if len(q) > 1:
+        # q[t] flips when it points away from q[t-1] as already flipped: the product of the raw steps' signs.
+        step = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+        q[1:] *= np.cumprod(step, axis=0)[..., None]
     return np.moveaxis(q, 0, axis)
 
 

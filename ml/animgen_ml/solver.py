@@ -39,9 +39,10 @@ _FACE_FRONT = [LM[n] for n in ("nose", "left_eye", "right_eye", "mouth_left", "m
 _HINGE_FADE = (np.radians(5.0), np.radians(25.0))  # bend below which a limb's hinge plane is not trusted
 
 
-def solve(landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
+def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = True) -> HumanoidClip:
     """One clip frame per landmark frame, at landmarks.fps. Frames without a person hold the last good pose
-    (the first good one before it) with confidence 0."""
+    (the first good one before it) with confidence 0. find_contacts=False leaves the contacts all False, for a
+    caller with its own (the network)."""
     T = landmarks.frame_count
     name = Path(landmarks.source).stem if landmarks.source else "clip"
     if T == 0:
@@ -83,7 +84,8 @@ def solve(landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
                         contacts=np.zeros((T, 2), dtype=bool), confidence=confidence, name=name,
                         metadata={"generator": "analytic"})
     clip = twists.canonical_twists(clip)
-    clip.contacts = contacts.detect(clip).foot  # as the refine stage finds them on any clip
+    if find_contacts:
+        clip.contacts = contacts.detect(clip).foot  # as the refine stage finds them on any clip
     return clip
 
 
