@@ -110,7 +110,7 @@ def test_root_path_error_known_answers():
 def test_root_height_error_known_answers():
     t = np.linspace(0.0, 1.0, 10)[:, None]
     path = np.concatenate([t, np.full_like(t, 0.9), 2 * t], axis=1)  # a level walk, hips 0.9 m up
-    # A taller body's hips or a shifted floor do not count, nor does the horizontal path.
+    # A floor (or hips) 10 cm higher does not count, nor does the horizontal path.
     assert metrics.root_height_error(path * [3.0, 1.0, -1.0] + [0.0, 0.1, 0.0], path) == pytest.approx(0.0)
     # Hips 10 cm lower for half the frames: 5 cm off the mean height on every frame.
     sunk = path.copy()

@@ -77,7 +77,7 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: 
 # How far foot locking may lower the Hips so that a leg reaches its pinned foot. A few cm take up bone-length
 # and timing slop; more (it was 12 cm) sank running clips' hips by up to the whole amount and, on training
 # clips through the noise model and rendered training takes, cost PA-MPJPE and the hips' height for a little
-# less sliding (README, "the refine stage").
+# less sliding (README, "How far the hips come down").
 MAX_HIPS_DROP_M = 0.03
 
 
