@@ -119,3 +119,41 @@ def test_unreachable_plant_lowers_the_hips_a_bounded_amount_without_penetration(
     assert _sliding_mm(out, long) < 0.15 * _sliding_mm(clean, long)
     heel, toe = C.sole_points(out)
     assert np.minimum(heel[..., 1], toe[..., 1]).min() > -1e-6
+
+
+def test_a_contact_that_starts_early_pins_the_foot_where_it_rests():
+    """A contact's first frames are its least sure: there the foot may still be swinging in. Pinned where it
+    first touched, the whole stance would sit short of where the foot came to rest; pinned where it moves the
+    generated foot least, the stance stays where the clip put it."""
+    from animgen_ml import footlock
+
+    clean, truth = refine_synth.walk(seconds=4.0, fps=30.0)
+    early = truth.copy()
+    for k in (1, 2):
+        early[:-k] |= truth[k:]
+    out, _ = footlock.lock_feet(clean, C.FootContacts(heel=early, toe=early))
+    before, _ = clean.world()
+    after, _ = out.world()
+    feet = [clean.index(f"{s}Foot") for s in C.SIDES]
+    moved = np.linalg.norm((after[:, feet] - before[:, feet])[..., [0, 2]], axis=-1)  # (T, 2)
+    swing_in = early & ~truth
+    assert moved[swing_in].mean() > 0.02  # the early frames are pulled onto the pin ...
+    # ... and the settled stance barely moves (pinned where the foot first touched: 63 mm)
+    assert moved[truth].mean() < 0.01
+
+
+def test_feet_that_step_far_short_of_the_travel_leave_the_hips_on_the_generated_path():
+    """On a walk along the camera's line of sight the generated legs barely step while the generated Hips travel:
+    carried with the planted feet, the Hips would walk in place. Here the generator says the body went four times
+    as far as its legs step."""
+    clean, truth = refine_synth.walk(seconds=4.0, fps=30.0)
+    fast = clean.hips * [1.0, 1.0, 4.0]
+    clip = replace(clean, hips=fast, contacts=truth, metadata={"contacts_source": "network"})
+    out, warnings = refine(clip, None, GenerateOptions())
+    assert any("the planted feet step" in w for w in warnings), warnings
+    assert np.abs(out.hips[:, [0, 2]] - fast[:, [0, 2]]).max() < 1e-9
+    # Legs that step most of the way (here 1 m of every 1.3) still carry the Hips, without a warning.
+    slow = clean.hips * [1.0, 1.0, 1.3]
+    out, warnings = refine(replace(clip, hips=slow), None, GenerateOptions())
+    assert not any("the planted feet step" in w for w in warnings), warnings
+    assert abs(out.hips[-1, 2] - clean.hips[-1, 2]) < 0.25 * abs(slow[-1, 2] - clean.hips[-1, 2])

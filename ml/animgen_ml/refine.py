@@ -47,7 +47,8 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         warnings.append(f"joint limits not applied to {', '.join(skipped)}: bent the other way in most frames")
     if options.foot_lock and clip.frame_count > 1:
         if fc.foot.any():
-            clip = footlock.root_from_contacts(clip, fc.foot)
+            clip, warning = footlock.carry_hips(clip, fc.foot)
+            warnings += [warning] if warning else []
             clip, _ = footlock.lock_feet(clip, fc)
         else:
             warnings.append("no foot contact found: foot locking skipped")
