@@ -175,9 +175,9 @@ def carry_hips(clip: HumanoidClip, planted: np.ndarray) -> tuple[HumanoidClip, s
     went, stepped = travel_m(clip), travel_m(carried)
     if went < MIN_TRAVEL_M or stepped >= MIN_STEP_SHARE * went:
         return carried, None
-    return clip, (f"the planted feet step {stepped:.1f} m where the body travels {went:.1f} m (a walk towards or "
-                  "away from the camera shows little of its stride): the hips keep the generated path, and the "
-                  "feet may slide")
+    return clip, (f"the planted feet step {stepped:.1f} m where the body travels {went:.1f} m (as in a walk towards "
+                  "or away from the camera, which shows little of its stride): the hips keep the generated path, "
+                  "and the feet may slide")
 
 
 def raise_above_floor(clip: HumanoidClip, blend: int) -> HumanoidClip:
