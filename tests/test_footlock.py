@@ -85,7 +85,7 @@ def test_a_heel_that_rises_over_the_toes_does_not_pull_the_root_back():
 
 def test_contacts_a_little_wide_do_not_drag_the_root():
     """A contact's ends are uncertain by a frame or two (the network's, measured), and there the foot still
-    moves: the Hips do not follow a contact's first and last two frames, so contacts two frames too wide leave
+    moves: the Hips do not follow a contact's first and last few frames, so contacts two frames too wide leave
     a clean walk's root alone."""
     from animgen_ml import footlock
 
@@ -144,16 +144,17 @@ def test_a_contact_that_starts_early_pins_the_foot_where_it_rests():
 
 def test_feet_that_step_far_short_of_the_travel_leave_the_hips_on_the_generated_path():
     """On a walk along the camera's line of sight the generated legs barely step while the generated Hips travel:
-    carried with the planted feet, the Hips would walk in place. Here the generator says the body went four times
-    as far as its legs step."""
+    carried with the planted feet, the Hips would walk in place. Here the generator says the body went eight times
+    as far as its legs step (carried, the Hips would still travel at its speed where no foot is followed)."""
     clean, truth = refine_synth.walk(seconds=4.0, fps=30.0)
-    fast = clean.hips * [1.0, 1.0, 4.0]
+    fast = clean.hips * [1.0, 1.0, 8.0]
     clip = replace(clean, hips=fast, contacts=truth, metadata={"contacts_source": "network"})
     out, warnings = refine(clip, None, GenerateOptions())
     assert any("the planted feet step" in w for w in warnings), warnings
     assert np.abs(out.hips[:, [0, 2]] - fast[:, [0, 2]]).max() < 1e-9
-    # Legs that step most of the way (here 1 m of every 1.3) still carry the Hips, without a warning.
+    # Legs that step most of the way (here 1 m of every 1.3) still carry the Hips, without a warning; where no
+    # foot is followed (a contact's first and last frames) the Hips keep the generator's speed.
     slow = clean.hips * [1.0, 1.0, 1.3]
     out, warnings = refine(replace(clip, hips=slow), None, GenerateOptions())
     assert not any("the planted feet step" in w for w in warnings), warnings
-    assert abs(out.hips[-1, 2] - clean.hips[-1, 2]) < 0.25 * abs(slow[-1, 2] - clean.hips[-1, 2])
+    assert abs(out.hips[-1, 2] - clean.hips[-1, 2]) < 0.5 * abs(slow[-1, 2] - clean.hips[-1, 2])
