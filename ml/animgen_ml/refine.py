@@ -48,7 +48,8 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if options.foot_lock and clip.frame_count > 1:
         if fc.foot.any():
             clip, warning = footlock.carry_hips(clip, fc.foot)
-            warnings += [warning] if warning else []
+            if warning:
+                warnings.append(warning)
             clip, _ = footlock.lock_feet(clip, fc)
         else:
             warnings.append("no foot contact found: foot locking skipped")

@@ -44,7 +44,8 @@ def register(subparsers) -> None:
     p.add_argument("--mirror", action="store_true", help="swap left and right")
     p.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed factor (default 1)")
     p.add_argument("--face-forward", action="store_true", help="turn the clip to face +Z at its start")
-    p.add_argument("--no-foot-lock", dest="foot_lock", action="store_false", help="do not pin planted feet")
+    p.add_argument("--no-foot-lock", dest="foot_lock", action="store_false",
+                   help="do not pin planted feet; the hips keep the generator's own path")
     p.add_argument("--keyframe-tolerance", metavar="DEG,MM",
                    help="reduce keys: rotation tolerance in degrees and position tolerance in mm")
     p.add_argument("--keyframe-tolerance-degrees", type=float, metavar="DEG")
