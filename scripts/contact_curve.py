@@ -2,10 +2,11 @@
 same inputs as `animgen evaluate mocap`), for the question "could a threshold buy the baseline's precision?",
 and the network's precision where its recall comes down to the baseline's (the two compared at one recall).
 
-python scripts/contact_curve.py [--data ../shared/data] [--limit N] [--training]
+python scripts/contact_curve.py [--data ../shared/data] [--limit N] [--training] [--exact]
 
 --training draws the same curve on the training BVH clips instead (same camera and noise model), for the question
-"is the shortfall the new subject?".
+"is the shortfall the new subject?". --exact feeds the network exact landmarks (the same cameras, the noise model
+off), for the question "is it MediaPipe's noise?".
 
 Each row sets ContactParams.prob_on (a contact starts above it) and prob_off = prob_on - 0.2 (it ends below that;
 the shipped pair is 0.6 / 0.4), with the shipped minimum durations. This reports the curve; it does not pick the
@@ -31,6 +32,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=None, help="the data kit (default: ../shared/data)")
     ap.add_argument("--limit", type=int, default=None, help="at most N sequences")
     ap.add_argument("--training", action="store_true", help="the training clips instead of the held-out ones")
+    ap.add_argument("--exact", action="store_true", help="exact landmarks: the same cameras, no noise")
     args = ap.parse_args()
     data = args.data or require_shared_data()
     files = None
@@ -39,11 +41,11 @@ def main() -> None:
     net = model.load_model()
     analytic = evaluate.generators()["analytic"]
     seqs, baseline = [], np.zeros(3)
-    for _, lm, truth in evaluate.mocap_inputs(data, args.limit, files=files):
+    for _, lm, truth in evaluate.mocap_inputs(data, args.limit, files=files, noise=0.0 if args.exact else 1.0):
         prob = 1.0 / (1.0 + np.exp(-net.predict(lm)["contact_logits"]))
         seqs.append((prob, lm.fps, truth.contacts))
         baseline += metrics.contact_counts(analytic(lm).contacts, truth.contacts)
-    which = "training" if args.training else "held-out"
+    which = ("training" if args.training else "held-out") + (", exact landmarks" if args.exact else "")
     print(f"{len(seqs)} {which} sequences, {sum(len(t) for _, _, t in seqs)} frames")
     print(f"{'prob_on':>8} {'prob_off':>8} {'precision':>9} {'recall':>7} {'F1':>6}")
     curve = []
@@ -64,24 +66,27 @@ def main() -> None:
         on, s = above[-1]
         print(f"at prob_on {on}, the highest threshold whose recall ({s['contact_recall']:.3f}) still reaches the "
               f"baseline's, the network's precision is {s['contact_precision']:.3f}")
-    # Where the shipped threshold's false contacts lie: at the edges of true ones, or away from any.
-    near = false = 0
+    # Where the shipped threshold's false contacts lie: just before a true one starts (an early start), just
+    # after one ends (a late end), or away from any.
+    before = after = false = 0
     for prob, fps, truth in seqs:
         fp = contacts.from_probability(prob, fps) & ~truth
+        since_end, until_start = frames_from_true(truth)
         false += int(fp.sum())
-        near += int((fp & near_true(truth, NEAR)).sum())
-    print(f"shipped thresholds: {near / max(false, 1):.0%} of the {false} false contact frames lie within {NEAR} "
-          f"frames of a true contact of the same foot")
+        before += int((fp & (until_start <= NEAR) & (until_start < since_end)).sum())
+        after += int((fp & (since_end <= NEAR) & (since_end <= until_start)).sum())
+    print(f"shipped thresholds: of the {false} false contact frames, {before / max(false, 1):.0%} lie within {NEAR} "
+          f"frames before a true contact of the same foot starts, {after / max(false, 1):.0%} within {NEAR} after "
+          f"one ends")
 
 
-def near_true(truth: np.ndarray, k: int) -> np.ndarray:
-    """(T, 2) frames at most k frames from a true contact of the same foot."""
-    idx = np.where(truth, np.arange(len(truth))[:, None], -10**9)
-    last = np.maximum.accumulate(idx, axis=0)  # the latest true frame at or before each frame
-    idx = np.where(truth, np.arange(len(truth))[:, None], 10**9)
-    nxt = np.minimum.accumulate(idx[::-1], axis=0)[::-1]  # the earliest at or after
+def frames_from_true(truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 2) twice: frames since the latest true contact frame of the same foot, and until the next one (a large
+    number where there is none)."""
     t = np.arange(len(truth))[:, None]
-    return (t - last <= k) | (nxt - t <= k)
+    last = np.maximum.accumulate(np.where(truth, t, -10**9), axis=0)  # the latest true frame at or before each
+    nxt = np.minimum.accumulate(np.where(truth, t, 10**9)[::-1], axis=0)[::-1]  # the earliest at or after
+    return t - last, nxt - t
 
 
 if __name__ == "__main__":

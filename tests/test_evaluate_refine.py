@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from animgen_ml import evaluate
+from animgen_ml.landmarks import LM
 
 
 def test_mocap_rows_have_refined_methods_and_refine_cuts_sliding(shared_data):
@@ -76,3 +79,18 @@ def test_mocap_inputs_of_given_files_skip_an_unmappable_skeleton(shared_data):
     assert lm.frame_count == truth.frame_count > 30
     assert truth.contacts.any(), "a walk has planted feet"
     assert len(said) == 1 and said[0].startswith("skipping Male1_C12_RunTurnLeft45.bvh: ")
+
+
+def test_exact_mocap_inputs_keep_the_cameras_and_drop_the_noise(shared_data):
+    """scripts/contact_curve.py --exact asks whether MediaPipe's noise is what costs contact precision: the same
+    draws with the noise model off must see the same person from the same cameras, only without the errors."""
+    walk = [shared_data / "mocap" / "sfu_accad_terrainrl" / "0005_Walking001_30fps.bvh"]
+    (_, noisy, truth), = evaluate.mocap_inputs(shared_data, files=walk)
+    (_, exact, exact_truth), = evaluate.mocap_inputs(shared_data, files=walk, noise=0.0)
+    assert np.allclose(exact_truth.hips, truth.hips) and np.allclose(exact_truth.rotations, truth.rotations)
+    # Exact world landmarks keep every bone's length through the clip; MediaPipe-like ones do not.
+    knee, ankle = LM["left_knee"], LM["left_ankle"]
+    shin = {k: np.linalg.norm(lm.world[:, knee] - lm.world[:, ankle], axis=-1) for k, lm in
+            (("exact", exact), ("noisy", noisy))}
+    assert shin["exact"].std() < 1e-6 < 0.005 < shin["noisy"].std()
+    assert np.abs(exact.image[..., :2] - noisy.image[..., :2]).mean() > 0.002  # not the same input

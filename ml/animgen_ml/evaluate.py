@@ -116,10 +116,11 @@ def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
 
 
 def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, files: list[Path] | None = None,
-                 log: Callable[[str], None] = print) -> Iterator[tuple[str, Landmarks, HumanoidClip]]:
+                 log: Callable[[str], None] = print, noise: float = 1.0
+                 ) -> Iterator[tuple[str, Landmarks, HumanoidClip]]:
     """(name, landmarks, truth) of each held-out mocap sequence (or of `files`) through the synthetic
     camera/noise model, the same draws on every run. A file whose skeleton cannot be mapped is skipped, as
-    training skips it."""
+    training skips it. noise: synth.synthesize's (0: exact landmarks, the same cameras)."""
     from animgen_ml import mocap
     from animgen_ml.train import held_out_files
 
@@ -133,7 +134,7 @@ def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, fil
         if clip.frame_count < 10:
             continue
         rng = np.random.default_rng(seed + k)
-        lm, yaw = synth.synthesize(clip, rng, camera=_eval_camera(rng))
+        lm, yaw = synth.synthesize(clip, rng, camera=_eval_camera(rng), noise=noise)
         yield f.stem, lm, synth.camera_target(clip, yaw)
 
 
