@@ -2,7 +2,8 @@
 minimum duration, so that a noisy foot does not flicker between planted and free. The speed is read off the
 point's path low-passed over a few frames: on a clip solved from MediaPipe, jitter alone moves a planted foot
 faster than the speed threshold (on MediaPipe-like input of training mocap, the refine stage found 11 % of the
-planted frames with the raw speed and 4 cm heights, 26 % as now, at the same precision; README)."""
+planted frames with the raw speed and 4 cm heights, 26 % as now, at the same precision; ml/EXPERIMENTS.md,
+"The analytic path's contacts")."""
 
 from __future__ import annotations
 

@@ -53,10 +53,10 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: 
 
     Inside a contact run the foot rolls over a pivot that does not slide. When the pivot changes (heel strike ->
     toe off) the new pivot is pinned where it is at that moment, so the ankle target never jumps. The run's pins
-    then move together, horizontally, by the mean of the correction over the run: the foot is pinned where it
-    moves the generated foot least, not where it first touched down, which is where a contact's timing is least
-    sure (training clips through the noise model: PA-MPJPE 67.9 -> 65.2 mm; README). Not vertically: the height
-    comes from the floor, and moving it too let more toes into the floor for little gain. Around a run the
+    then move together, horizontally, by the mean of the correction over the run: the foot is pinned where it moves
+    the generated foot least, not where it first touched down, which is where a contact's timing is least sure
+    (training clips through the noise model: PA-MPJPE 67.9 -> 65.2 mm; ml/EXPERIMENTS.md). Not vertically: the
+    height comes from the floor, and moving it too let more toes into the floor for little gain. Around a run the
     correction (target minus where the ankle was) fades out over `blend` frames, so the foot is not dragged back.
     """
     T = len(ankle)
@@ -83,7 +83,7 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: 
 # How far foot locking may lower the Hips so that a leg reaches its pinned foot. A few cm take up bone-length
 # and timing slop; more (it was 12 cm) sank running clips' hips by up to the whole amount and, on training
 # clips through the noise model and rendered training takes, cost PA-MPJPE and the hips' height for a little
-# less sliding (README, "How far the hips come down").
+# less sliding (ml/EXPERIMENTS.md, "How far the hips come down").
 MAX_HIPS_DROP_M = 0.03
 
 
@@ -129,8 +129,8 @@ def root_from_contacts(clip: HumanoidClip, planted: np.ndarray, trim: int | None
     them): there its timing is uncertain (the network's contact starts and ends fall within two frames of the
     true ones 93-94 % of the time on training clips), the foot may still be landing or already lifting, and
     following it pulled the Hips back too; foot locking still pins those frames. Since the feet are pinned where
-    they move the generated foot least, trimming up to about four frames costs no pose. Both measured in the
-    README (held-out mocap root path error 259 -> 212 -> 193 -> 184 mm)."""
+    they move the generated foot least, trimming up to about four frames costs no pose. Both measured in
+    ml/EXPERIMENTS.md (held-out mocap root path error 259 -> 212 -> 193 -> 184 mm)."""
     if clip.frame_count < 2 or not planted.any():
         return clip
     trim = int(round(FOLLOW_TRIM_S * clip.fps)) if trim is None else trim
@@ -157,7 +157,7 @@ def root_from_contacts(clip: HumanoidClip, planted: np.ndarray, trim: int | None
 # Where the planted feet step less than this share of the generator's distance, the Hips keep the generator's
 # path (see carry_hips). On real MediaPipe output of a walk along the camera's line of sight the generated legs
 # barely step, and carried with the feet the Hips walked in place (render B24: root path 157 -> 1094 mm). Chosen
-# on the 118 rendered training takes (README, "Walking in place").
+# on the 118 rendered training takes (ml/EXPERIMENTS.md, "Walking in place").
 MIN_STEP_SHARE = 0.5
 MIN_TRAVEL_M = 1.0  # ... and only where the generator's Hips go at least this far
 TRAVEL_SIGMA_S = 0.5  # the path is low-passed over this many seconds first, so that jitter does not count
@@ -173,7 +173,7 @@ def travel_m(clip: HumanoidClip) -> float:
 # estimates of one path, with errors of their own: the feet's add up step by step, the generator's come from a
 # monocular view of the body. Held-out mocap root path: 155 mm raw, 184 carried, 130 half-way (renders: 235, 268,
 # 249). Chosen on the training clips through the noise model and the rendered training takes: 1 / 0.65 / 0.5 /
-# 0.35 / 0 (README, "Half-way between two paths"). The analytic path, measured the same way, picks the same
+# 0.35 / 0 (ml/EXPERIMENTS.md, "Half-way between two paths"). The analytic path, measured the same way, picks the same
 # share: its pose is also best from 0.75 to 0.5.
 CARRY_SHARE = 0.5
 

@@ -53,7 +53,7 @@ class TrainConfig:
     seed: int = 0
     # Share of windows from rendered takes (when there are any). 0 for the shipped weights: a quarter of windows
     # from the Quaternius takes made real videos worse (Pose2Sim PA-MPJPE 103.8 -> 114.2 mm, stills 114 -> 133 mm;
-    # README, "Rendered takes in training"), while fitting the noise model to them helped.
+    # ml/EXPERIMENTS.md, "Rendered takes in training"), while fitting the noise model to them helped.
     take_share: float = 0.0
     takes_dir: Path | None = None  # default renders.train_dir()
     # Fine-tuning: start from these weights (a network.save file, e.g. the shipped ones) instead of from scratch,
