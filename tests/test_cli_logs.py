@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import re
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -23,3 +28,51 @@ def test_native_log_lines_stay_off_the_terminal(videos: Path, tmp_path: Path, na
     assert run.returncode == 0, run.stderr
     assert "wrote glb" in run.stdout + run.stderr  # our own output still arrives
     assert ("inference_feedback_manager" in run.stderr) == native_logs
+
+
+def test_progress_on_a_terminal_is_a_bar_per_stage(videos: Path, tmp_path: Path) -> None:
+    # stderr is a real pseudo-terminal, 120 columns wide, as in a user's shell (a new one is 0 wide).
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = subprocess.Popen([*ANIMGEN, "generate", str(videos / "mmhuman3d_3dpw_basketball.mp4"), "-o", str(tmp_path),
+                             "--format", "json"], stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: every writer has closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=300) == 0
+    err = b"".join(chunks).decode(errors="replace")
+    for stage in ("pose", "generate", "export"):
+        assert re.search(rf"basketball\.mp4 {stage} *: 100%\|", err), err
+    assert "\r" in err  # bars redraw in place
+
+
+def test_progress_in_a_log_is_plain_lines(videos: Path, capsys: pytest.CaptureFixture) -> None:
+    # Without a terminal (a CI log, a pipe) no bar: a line per report here (every_s=0), none with carriage returns.
+    from animgen_ml import pipeline
+    from animgen_ml.pipeline import GenerateOptions
+    from animgen_server.cmd_generate import Progress
+
+    progress = Progress("basketball", quiet=False, terminal=False, every_s=0.0)
+    pipeline.run(videos / "mmhuman3d_3dpw_basketball.mp4", None, GenerateOptions(), progress=progress)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "|" not in err
+    pose = [ln for ln in err.splitlines() if ln.startswith("basketball pose")]
+    assert len(pose) >= 3, err
+    percents = [int(re.match(r"basketball pose *: *(\d+)% after \d+s", ln).group(1)) for ln in pose]
+    assert percents == sorted(percents) and 0 < percents[-1] <= 100, pose
+
+
+def test_a_captured_run_has_no_bars(videos: Path, tmp_path: Path) -> None:
+    run = subprocess.run([*ANIMGEN, "generate", str(videos / "mmhuman3d_3dpw_basketball.mp4"), "-o", str(tmp_path),
+                          "--format", "json"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "\r" not in run.stderr and "%|" not in run.stderr, run.stderr
+    assert "time:" in run.stdout  # the summary still gives each stage's time

@@ -13,6 +13,7 @@ Female1 subject held out for evaluation.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,6 +202,9 @@ def losses(net: network.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
     return terms
 
 
+LOG_EVERY_S = 60.0  # without a terminal, a progress line this often
+
+
 def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | None = None,
           name: str = M.DEFAULT_NAME, quiet: bool = False) -> dict:
     """Train, save out_dir/<name>.npz, a loss-curve PNG and a JSON history; returns a summary."""
@@ -229,7 +233,10 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
                                                prefetch_factor=4))
     started = time.perf_counter()
     history: list[dict] = []
-    bar = tqdm(total=None if cfg.minutes else cfg.steps, disable=quiet, desc="train", unit="step")
+    # A bar on a terminal; in a log (no terminal) its carriage returns pile up, so a plain line now and then.
+    terminal = sys.stderr.isatty()
+    bar = tqdm(total=None if cfg.minutes else cfg.steps, disable=quiet or not terminal, desc="train", unit="step")
+    logged = started
     step = 0
     while (frac := (time.perf_counter() - started) / (cfg.minutes * 60) if cfg.minutes else step / cfg.steps) < 1:
         # Cosine learning-rate decay over the steps or the time budget.
@@ -248,6 +255,11 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
         bar.update(1)
         if step % 10 == 0:
             bar.set_postfix(loss=f"{np.mean([h['total'] for h in history[-10:]]):.4f}")
+        if not (quiet or terminal) and time.perf_counter() - logged >= LOG_EVERY_S:
+            logged = time.perf_counter()
+            print(f"train: step {step}{'' if cfg.minutes else f'/{cfg.steps}'}, loss "
+                  f"{np.mean([h['total'] for h in history[-10:]]):.4f}, {(logged - started) / 60:.1f} min",
+                  file=sys.stderr, flush=True)
     bar.close()
     out_dir.mkdir(parents=True, exist_ok=True)
     config = start.info["config"] if start is not None else network.CONFIGS[cfg.config] | {"name": cfg.config}

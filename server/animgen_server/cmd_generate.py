@@ -1,4 +1,4 @@
-"""`animgen generate VIDEO|DIR`: video(s) in, animation files out, with a progress bar per stage.
+"""`animgen generate VIDEO|DIR`: video(s) in, animation files out, with progress per stage.
 
 Exit codes CI can trust: 0 every video converted (or up to date), 1 any video failed (each failure is listed
 at the end), 2 usage errors (bad option, nothing to convert).
@@ -53,7 +53,7 @@ def register(subparsers) -> None:
     p.add_argument("--target", metavar="SKELETON", help="also retarget onto this .glb or .bvh skeleton")
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress (warnings and the summary still print)")
     p.add_argument("--server", metavar="HOST:PORT", help="run on an AnimGen server instead of locally")
     p.add_argument("--token", help="bearer token for --server")
     p.add_argument("--tls-ca", metavar="PEM", help="CA certificate for a TLS --server")
@@ -192,13 +192,22 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
     return 1 if failures else 0
 
 
-class _Bars:
-    """One tqdm bar per stage on stderr, fed by the pipeline's progress events."""
+# Without a terminal (a CI log, a pipe) a bar's carriage returns pile up into one unreadable line, so a stage that
+# runs this long reports a plain line instead, and again each time this much more has passed.
+LOG_EVERY_S = 10.0
 
-    def __init__(self, label: str, quiet: bool) -> None:
-        self.label, self.quiet = label, quiet
+
+class Progress:
+    """Progress on stderr, fed by the pipeline's events: a tqdm bar per stage on a terminal, elsewhere a plain line
+    every `every_s` seconds of a stage (short stages print nothing; the summary gives each stage's time).
+    Warnings always print."""
+
+    def __init__(self, label: str, quiet: bool, terminal: bool | None = None, every_s: float = LOG_EVERY_S) -> None:
+        self.label, self.quiet, self.every_s = label, quiet, every_s
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self.bar = None
         self.warnings: list[str] = []
+        self._stage, self._since, self._last = "", 0.0, 0.0
 
     def __call__(self, e: ProgressEvent) -> None:
         if e.kind == "warning":
@@ -207,18 +216,38 @@ class _Bars:
             return
         if self.quiet:
             return
+        if self.terminal:
+            self._bar(e)
+        else:
+            self._line(e)
+
+    def _bar(self, e: ProgressEvent) -> None:
         from tqdm import tqdm
 
         if e.kind == "started" or self.bar is None or self.bar.desc != self._desc(e.stage):
             self.close()
             self.bar = tqdm(total=100, desc=self._desc(e.stage), file=sys.stderr, leave=True, unit="%",
                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}")
-        pct = 100 if e.kind == "finished" else int(round(100 * min(max(e.fraction, 0.0), 1.0)))
-        self.bar.update(max(0, pct - self.bar.n))
+        self.bar.update(max(0, self._percent(e) - self.bar.n))
         if e.message:
             self.bar.set_postfix_str(e.message, refresh=False)
         if e.kind == "finished":
             self.close()
+
+    def _line(self, e: ProgressEvent) -> None:
+        now = time.monotonic()
+        if e.kind == "started" or e.stage != self._stage:
+            self._stage, self._since, self._last = e.stage, now, now
+            return
+        if e.kind == "progress" and now - self._last >= self.every_s:
+            self._last = now
+            note = f", {e.message}" if e.message else ""
+            print(f"{self._desc(e.stage)}: {self._percent(e):3d}% after {now - self._since:.0f}s{note}",
+                  file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _percent(e: ProgressEvent) -> int:
+        return 100 if e.kind == "finished" else int(round(100 * min(max(e.fraction, 0.0), 1.0)))
 
     def _desc(self, stage: str) -> str:
         return f"{self.label} {stage:<8}"
@@ -238,7 +267,7 @@ class _Bars:
 
 
 def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, landmarks=None) -> None:
-    bars = _Bars(video.name, args.quiet)
+    bars = Progress(video.name, args.quiet)
     t0 = time.perf_counter()
     try:
         if args.server:
