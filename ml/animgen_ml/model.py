@@ -202,15 +202,15 @@ def blend_limbs(world: np.ndarray, offsets: np.ndarray, ref: HumanoidClip, weigh
     it; twist stays the network's. Both are in the camera's frame (as the solver's output is): seen from each
     clip's own Hips instead, the two Hips' disagreement would add to the limbs' error (PA-MPJPE 63 -> 68 mm)."""
     _, ref_world = ref.world()
+    bone, child = [BONES.index(b) for b, _ in LIMBS], [BONES.index(c) for _, c in LIMBS]
+    ref_bone, ref_child = [ref.bones.index(b) for b, _ in LIMBS], [ref.bones.index(c) for _, c in LIMBS]
+    unit = offsets[child] / np.linalg.norm(offsets[child], axis=-1, keepdims=True)
+    ref_unit = ref.rest_offsets[ref_child] / np.linalg.norm(ref.rest_offsets[ref_child], axis=-1, keepdims=True)
+    d = R.apply(world[:, bone], np.broadcast_to(unit, (len(world), *unit.shape)))  # (T, limbs, 3), all at once
+    d_ref = R.apply(ref_world[:, ref_bone], np.broadcast_to(ref_unit, (len(world), *ref_unit.shape)))
+    want = d + weight * gaussian_lowpass(d_ref - d, sigma)
     out = world.copy()
-    for bone, child in LIMBS:
-        i, j = BONES.index(bone), BONES.index(child)
-        k = ref.bones.index(child)
-        d = R.apply(world[:, i], np.broadcast_to(offsets[j] / np.linalg.norm(offsets[j]), (len(world), 3)))
-        d_ref = R.apply(ref_world[:, ref.bones.index(bone)],
-                        np.broadcast_to(ref.rest_offsets[k] / np.linalg.norm(ref.rest_offsets[k]), (len(world), 3)))
-        want = d + weight * gaussian_lowpass(d_ref - d, sigma)
-        out[:, i] = R.multiply(R.between(d, want), world[:, i])
+    out[:, bone] = R.multiply(R.between(d, want), world[:, bone])
     return out
 
 
