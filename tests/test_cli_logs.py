@@ -6,10 +6,12 @@ import fcntl
 import os
 import pty
 import re
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -37,8 +39,10 @@ def test_progress_on_a_terminal_is_a_bar_per_stage(videos: Path, tmp_path: Path)
     proc = subprocess.Popen([*ANIMGEN, "generate", str(videos / "mmhuman3d_3dpw_basketball.mp4"), "-o", str(tmp_path),
                              "--format", "json"], stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
-    chunks = []
-    while True:
+    chunks, deadline = [], time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if not select.select([master], [], [], 1.0)[0]:
+            continue
         try:
             data = os.read(master, 4096)
         except OSError:  # EIO: every writer has closed the terminal
@@ -69,10 +73,3 @@ def test_progress_in_a_log_is_plain_lines(videos: Path, capsys: pytest.CaptureFi
     percents = [int(re.match(r"basketball pose *: *(\d+)% after \d+s", ln).group(1)) for ln in pose]
     assert percents == sorted(percents) and 0 < percents[-1] <= 100, pose
 
-
-def test_a_captured_run_has_no_bars(videos: Path, tmp_path: Path) -> None:
-    run = subprocess.run([*ANIMGEN, "generate", str(videos / "mmhuman3d_3dpw_basketball.mp4"), "-o", str(tmp_path),
-                          "--format", "json"], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert "\r" not in run.stderr and "%|" not in run.stderr, run.stderr
-    assert "time:" in run.stdout  # the summary still gives each stage's time

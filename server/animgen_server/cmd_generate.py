@@ -267,24 +267,24 @@ class Progress:
 
 
 def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, landmarks=None) -> None:
-    bars = Progress(video.name, args.quiet)
+    progress = Progress(video.name, args.quiet)
     t0 = time.perf_counter()
     try:
         if args.server:
             from animgen_server.client import generate_remote
 
             files = generate_remote(args.server, video, out_base, options, token=args.token, tls_ca=args.tls_ca,
-                                    progress=bars)
-            bars.close()
+                                    progress=progress)
+            progress.close()
             _summary(video, None, files, time.perf_counter() - t0)
             return
         from animgen_ml import pipeline
 
-        result = pipeline.run(video, out_base, options, progress=bars, landmarks=landmarks)
+        result = pipeline.run(video, out_base, options, progress=progress, landmarks=landmarks)
     except Cancelled:
         raise
     finally:
-        bars.close()
+        progress.close()
     _summary(video, result, result.files, time.perf_counter() - t0)
 
 
