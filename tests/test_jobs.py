@@ -1,4 +1,5 @@
-"""The job manager, in process: StartJob's probe of the video travels with the job to the backend."""
+"""The job manager, in process: StartJob's probe of the video travels with the job to the backend; a job's
+warnings reach every watcher once, however late it comes, and survive the store being reopened."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from animgen.v1 import service_pb2
 from animgen_ml import video
-from animgen_server.backend import Backend, JobSpec
+from animgen_server.backend import Backend, BackendEvent, JobSpec
 from animgen_server.jobs import JobManager
 from animgen_server.limits import Limits
 from animgen_server.store import Store, UploadRow, now_ms
@@ -18,6 +19,7 @@ class Recorder(Backend):
 
     def __init__(self) -> None:
         self.specs: list[JobSpec] = []
+        self.sink = None
 
     @property
     def capacity(self) -> int:
@@ -27,7 +29,7 @@ class Recorder(Backend):
         return 4 - len(self.specs)
 
     async def start(self, sink) -> None:
-        pass
+        self.sink = sink  # the test reports the job's events through it, as a real backend would
 
     def submit(self, spec: JobSpec) -> None:
         self.specs.append(spec)
@@ -57,3 +59,75 @@ def test_the_probe_goes_with_the_job(videos: Path, tmp_path: Path) -> None:
     with_probe, without = asyncio.run(run())
     assert with_probe.info == info and with_probe.video == str(clip)
     assert without.info is None
+
+
+def test_warnings_reach_every_watcher_once(tmp_path: Path) -> None:
+    E = service_pb2
+
+    def warn(job_id: str, message: str) -> BackendEvent:
+        return BackendEvent(job_id, "progress", stage="refine", stage_kind="warning", message=message)
+
+    async def take(it, n: int | None = None) -> list:
+        """The watcher's next n events (all to the end when n is None); a missing one fails, not hangs."""
+        out = []
+        while n is None or len(out) < n:
+            try:
+                out.append(await asyncio.wait_for(it.__anext__(), 5))
+            except StopAsyncIteration:
+                break
+        return out
+
+    async def run():
+        store, backend = Store(tmp_path / "store"), Recorder()
+        manager = JobManager(store, backend, Limits())
+        await manager.start()
+        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
+        store.add_upload(upload)
+        (tmp_path / "a.mp4").write_bytes(b"x")
+        job = manager.create(upload, E.GenerateOptions(), "key-1")
+        backend.sink(warn(job.job_id, "no person detected from 0.0 s to 1.2 s"))
+        early = manager.watch(job.job_id)  # comes after the first warning: hears it replayed, then the rest live
+        first = await take(early, 2)
+        backend.sink(warn(job.job_id, "right arm out of frame from 1.2 s to 1.6 s"))
+        (store.results_dir / job.job_id).mkdir()
+        (store.results_dir / job.job_id / "a.json").write_text("{}")  # the result the backend wrote
+        backend.sink(BackendEvent(job.job_id, "done", files={"json": "a.json"}))
+        rest = await take(early)
+        late = await take(manager.watch(job.job_id))  # after the end
+        cached = manager.create(upload, E.GenerateOptions(), "key-1")
+        store.close()
+        reopened = Store(tmp_path / "store")
+        kept = reopened.get_job(job.job_id).warnings
+        reopened.close()
+        return first + rest, late, cached, kept
+
+    early, late, cached, kept = asyncio.run(run())
+    both = ["no person detected from 0.0 s to 1.2 s", "right arm out of frame from 1.2 s to 1.6 s"]
+    for events in (early, late):
+        assert events[0].type == E.EVENT_TYPE_STATE and events[-1].type == E.EVENT_TYPE_DONE
+        assert [e.message for e in events if e.type == E.EVENT_TYPE_WARNING] == both
+    assert [e.type for e in late] == [E.EVENT_TYPE_STATE, E.EVENT_TYPE_WARNING, E.EVENT_TYPE_WARNING, E.EVENT_TYPE_DONE]
+    assert cached.cached and cached.warnings == both  # a result served from the cache keeps its warnings
+    assert kept == both
+
+
+def test_a_store_from_before_warnings_opens_with_its_jobs(tmp_path: Path) -> None:
+    import sqlite3
+
+    (tmp_path / "old").mkdir()
+    db = sqlite3.connect(tmp_path / "old" / "animgen.db")
+    db.executescript("""
+        CREATE TABLE jobs (job_id TEXT PRIMARY KEY, upload_id TEXT NOT NULL, video_name TEXT NOT NULL,
+            video_path TEXT NOT NULL, cache_key TEXT NOT NULL, options BLOB NOT NULL, state INTEGER NOT NULL,
+            stage TEXT NOT NULL DEFAULT '', progress REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+            created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, cached INTEGER NOT NULL DEFAULT 0,
+            result_dir TEXT NOT NULL DEFAULT '', files TEXT NOT NULL DEFAULT '{}');
+        INSERT INTO jobs (job_id, upload_id, video_name, video_path, cache_key, options, state, created_ms,
+            updated_ms, files) VALUES ('j1', 'u1', 'a.mp4', '/x/a.mp4', 'k', x'', 3, 1, 2, '{"json": "a.json"}');
+    """)
+    db.close()
+    store = Store(tmp_path / "old")
+    job = store.get_job("j1")
+    assert job.files == {"json": "a.json"} and job.warnings == []
+    assert store.update_job("j1", warnings=["w"]).warnings == ["w"]
+    store.close()

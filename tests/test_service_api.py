@@ -216,6 +216,8 @@ def test_round_trip_equals_local_run(server, client, short_upload, videos, tmp_p
     assert set(started) <= set(finished) and started == [s for s in finished if s in started]
     progress = [e.progress for e in events]
     assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
+    warned = [e.message for e in events if e.type == service_pb2.EVENT_TYPE_WARNING]
+    assert any("no person detected" in w for w in warned), warned  # the runner leaves the picture for a while
 
     clip, files = client.result(job.job_id, tmp_path / "remote" / "run")
     assert set(files) == {"glb", "json"} and all(p.is_file() for p in files.values())
@@ -235,6 +237,12 @@ def test_round_trip_equals_local_run(server, client, short_upload, videos, tmp_p
     assert again.cached and again.state == service_pb2.JOB_STATE_SUCCEEDED and again.job_id != job.job_id
     _, files2 = client.result(again.job_id, tmp_path / "cached" / "run")
     assert files2["json"].read_bytes() == files["json"].read_bytes()
+    # Watched after the end, the job and its cached copy tell the same warnings, once each, after the state.
+    for job_id in (job.job_id, again.job_id):
+        later = list(client.watch(job_id))
+        E = service_pb2
+        assert [e.type for e in later] == [E.EVENT_TYPE_STATE, *[E.EVENT_TYPE_WARNING] * len(warned), E.EVENT_TYPE_DONE]
+        assert [e.message for e in later[1:-1]] == warned
     # Only some formats.
     _, only = client.result(job.job_id, tmp_path / "only" / "x", formats=[service_pb2.OUTPUT_FORMAT_GLB])
     assert set(only) == {"glb"}

@@ -27,6 +27,8 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
             done = c.start(short.upload_id, _opts(0.5))
             assert c.wait(done.job_id).state == S.JOB_STATE_SUCCEEDED
             before, _ = c.result(done.job_id)
+            warned = [e.message for e in c.watch(done.job_id) if e.type == S.EVENT_TYPE_WARNING]
+            assert warned  # the runner leaves the picture for a while
 
             long = c.upload(videos / "motionbert_boxing.mp4")
             cut = c.start(long.upload_id, _opts(0.5))
@@ -45,6 +47,7 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
             assert jobs[done.job_id].state == S.JOB_STATE_SUCCEEDED
             after, _ = c.result(done.job_id)
             assert after.rotations.tolist() == before.rotations.tolist()
+            assert [e.message for e in c.watch(done.job_id) if e.type == S.EVENT_TYPE_WARNING] == warned
             assert jobs[cut.job_id].state == S.JOB_STATE_INTERRUPTED and "StartJob" in jobs[cut.job_id].error
             events = list(c.watch(cut.job_id))
             assert [e.type for e in events] == [S.EVENT_TYPE_STATE, S.EVENT_TYPE_INTERRUPTED]

@@ -202,7 +202,7 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
             for ev in client.watch(job.job_id):
                 if progress and ev.type in _STAGE_KIND:
                     progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress, ev.message))
-                    reported = True
+                    reported = reported or ev.type != service_pb2.EVENT_TYPE_WARNING
                 job = ev.job
         except KeyboardInterrupt:
             with contextlib.suppress(AnimGenError):

@@ -80,7 +80,7 @@ class JobManager:
         if hit is not None:
             row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
                          options.SerializeToString(), SUCCEEDED, t, t, stage="export", progress=1.0, cached=True,
-                         result_dir=hit.result_dir, files=hit.files)
+                         result_dir=hit.result_dir, files=hit.files, warnings=hit.warnings)
             self.store.add_job(row)
             return row
         if self.backend.free_slots() == 0 and len(self.queue) >= self.limits.max_queued_jobs:
@@ -88,7 +88,7 @@ class JobManager:
                             "job has finished, or cancel one")
         again = self.store.find_job(key, INTERRUPTED)
         if again is not None:
-            row = self.store.update_job(again.job_id, state=QUEUED, stage="", progress=0.0, error="",
+            row = self.store.update_job(again.job_id, state=QUEUED, stage="", progress=0.0, error="", warnings=[],
                                         upload_id=upload.upload_id, video_path=upload.path)
         else:
             row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
@@ -145,8 +145,10 @@ class JobManager:
             return
         if ev.kind == "progress":
             row.stage, row.progress, row.updated_ms = ev.stage, max(row.progress, ev.overall), now_ms()
+            if ev.stage_kind == "warning":  # kept with the job: a later watcher, even after a restart, hears it
+                row.warnings = [*row.warnings, ev.message]
             if ev.stage_kind != "progress" or time.monotonic() - self._persisted[ev.job_id] > PERSIST_EVERY_S:
-                self.store.update_job(ev.job_id, stage=row.stage, progress=row.progress)
+                self.store.update_job(ev.job_id, stage=row.stage, progress=row.progress, warnings=row.warnings)
                 self._persisted[ev.job_id] = time.monotonic()
             self._publish(row, _STAGE_EVENT.get(ev.stage_kind, service_pb2.EVENT_TYPE_STAGE_PROGRESS), ev.stage,
                           ev.fraction, ev.message)
@@ -204,16 +206,21 @@ class JobManager:
             q.put_nowait(ev)
 
     async def watch(self, job_id: str) -> AsyncIterator[service_pb2.JobEvent]:
-        """The current state, then every event up to and including the final one."""
+        """The current state, the job's warnings so far, then every event up to and including the final one."""
         q: asyncio.Queue = asyncio.Queue()
         self._watchers.setdefault(job_id, set()).add(q)
         try:
             row = self.get(job_id)
             if row is None:
                 raise KeyError(job_id)
-            job = convert.job_to_proto(row)
+            # Read before the first yield, as the watcher's queue was added: an event after this goes to the queue,
+            # so no warning is missed or told twice.
+            job, warnings = convert.job_to_proto(row), list(row.warnings)
             yield service_pb2.JobEvent(job_id=job_id, type=service_pb2.EVENT_TYPE_STATE, stage=row.stage,
                                        progress=row.progress, message=service_pb2.JobState.Name(row.state), job=job)
+            for w in warnings:
+                yield service_pb2.JobEvent(job_id=job_id, type=service_pb2.EVENT_TYPE_WARNING, progress=row.progress,
+                                           message=w, job=job)
             if row.state in FINAL_STATES:
                 yield service_pb2.JobEvent(job_id=job_id, type=FINAL_EVENT[row.state], stage=row.stage,
                                            progress=row.progress, message=row.error or "done", job=job)

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     cache_key TEXT NOT NULL, options BLOB NOT NULL, state INTEGER NOT NULL, stage TEXT NOT NULL DEFAULT '',
     progress REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL, cached INTEGER NOT NULL DEFAULT 0, result_dir TEXT NOT NULL DEFAULT '',
-    files TEXT NOT NULL DEFAULT '{}'
+    files TEXT NOT NULL DEFAULT '{}', warnings TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (cache_key, state);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_ms);
@@ -68,6 +68,7 @@ class JobRow:
     cached: bool = False
     result_dir: str = ""
     files: dict[str, str] = field(default_factory=dict)  # result key (glb, bvh, ..., target) -> file name
+    warnings: list[str] = field(default_factory=list)  # the run's warnings, replayed to every later watcher
 
 
 class Store:
@@ -83,6 +84,9 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        columns = {r["name"] for r in self.db.execute("PRAGMA table_info(jobs)")}
+        if "warnings" not in columns:  # a store made before jobs kept their warnings
+            self.db.execute("ALTER TABLE jobs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
 
     def close(self) -> None:
         self.db.close()
@@ -132,7 +136,7 @@ class Store:
     # ---- jobs ----
 
     def add_job(self, j: JobRow) -> None:
-        d = dict(j.__dict__, cached=int(j.cached), files=json.dumps(j.files))
+        d = dict(j.__dict__, cached=int(j.cached), files=json.dumps(j.files), warnings=json.dumps(j.warnings))
         cols = [f.name for f in fields(JobRow)]
         self.db.execute(f"INSERT INTO jobs ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", d)
 
@@ -142,6 +146,7 @@ class Store:
         d = dict(r)
         d["cached"] = bool(d["cached"])
         d["files"] = json.loads(d["files"])
+        d["warnings"] = json.loads(d["warnings"])
         return JobRow(**d)
 
     def get_job(self, job_id: str) -> JobRow | None:
@@ -149,8 +154,9 @@ class Store:
 
     def update_job(self, job_id: str, **changes) -> JobRow:
         changes["updated_ms"] = now_ms()
-        if "files" in changes:
-            changes["files"] = json.dumps(changes["files"])
+        for k in ("files", "warnings"):
+            if k in changes:
+                changes[k] = json.dumps(changes[k])
         if "cached" in changes:
             changes["cached"] = int(changes["cached"])
         sets = ", ".join(f"{k}=:{k}" for k in changes)

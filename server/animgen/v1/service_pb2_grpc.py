@@ -71,7 +71,8 @@ class AnimGenServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def WatchJob(self, request, context):
-        """Server-streaming events of one job; the first event is the current state. Re-attachable at any
+        """Server-streaming events of one job; the first event is the current state, then the job's warnings
+        so far (each watcher hears every warning once, however late it attaches). Re-attachable at any
         time; the stream ends after the job's final event.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

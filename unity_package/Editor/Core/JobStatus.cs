@@ -117,6 +117,14 @@ namespace AnimGen.Core
                 n.Phase = JobPhase.Cancelled;
                 return n;
             }
+            // A warning belongs to the job in any phase: WatchJob replays the job's warnings after its state, also
+            // once it has finished (so a window reloaded since still shows them). One already heard is not added twice.
+            if (u.Kind == JobUpdateKind.Warning)
+            {
+                bool fresh = !string.IsNullOrEmpty(u.Message) && !n.Warnings.Contains(u.Message);
+                if (JobId.Length > 0 && fresh) n.Warnings.Add(u.Message);
+                return n;
+            }
             // Every other kind is a server event: it only moves a job that is waiting or running.
             if (Phase != JobPhase.Queued && Phase != JobPhase.Running) return n;
             switch (u.Kind)
@@ -130,9 +138,6 @@ namespace AnimGen.Core
                     n.Phase = JobPhase.Running;
                     if (!string.IsNullOrEmpty(u.Stage)) n.Stage = u.Stage;
                     n.Progress = Math.Max(n.Progress, Clamp01(u.Progress));
-                    break;
-                case JobUpdateKind.Warning:
-                    if (!string.IsNullOrEmpty(u.Message)) n.Warnings.Add(u.Message);
                     break;
                 case JobUpdateKind.Done:
                     n.Phase = JobPhase.Succeeded;

@@ -131,6 +131,22 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual("", s.JobId);
         }
 
+        [Test]
+        public void ReplayedWarningsAreKeptOnceEvenAfterTheEnd()
+        {
+            // Heard live, then a domain reload and a re-attach: WatchJob replays every warning after the state.
+            var s = Started().Apply(U(JobUpdateKind.Warning, message: "lower body out of frame from 3.4 s to 4.4 s"));
+            s = s.AfterReload()
+                .Apply(new JobUpdate { Kind = JobUpdateKind.ServerState, State = ServerJobState.Succeeded, JobId = "job-1" })
+                .Apply(U(JobUpdateKind.Warning, message: "lower body out of frame from 3.4 s to 4.4 s", jobId: "job-1"))
+                .Apply(U(JobUpdateKind.Warning, message: "no person detected from 1.1 s to 1.6 s", jobId: "job-1"))
+                .Apply(U(JobUpdateKind.Done, jobId: "job-1"));
+            Assert.AreEqual(JobPhase.Succeeded, s.Phase);
+            CollectionAssert.AreEqual(new[] { "lower body out of frame from 3.4 s to 4.4 s", "no person detected from 1.1 s to 1.6 s" }, s.Warnings);
+            // A warning with no job to belong to is dropped.
+            Assert.AreEqual(0, new JobStatus().Apply(U(JobUpdateKind.Warning, message: "x")).Warnings.Count);
+        }
+
         [TestCase(ServerJobState.Queued, JobPhase.Queued)]
         [TestCase(ServerJobState.Running, JobPhase.Running)]
         [TestCase(ServerJobState.Succeeded, JobPhase.Succeeded)]

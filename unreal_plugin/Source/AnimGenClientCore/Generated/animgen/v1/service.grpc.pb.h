@@ -59,7 +59,8 @@ class AnimGen final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::animgen::v1::Job>> PrepareAsyncStartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::animgen::v1::Job>>(PrepareAsyncStartJobRaw(context, request, cq));
     }
-    // Server-streaming events of one job; the first event is the current state. Re-attachable at any
+    // Server-streaming events of one job; the first event is the current state, then the job's warnings
+    // so far (each watcher hears every warning once, however late it attaches). Re-attachable at any
     // time; the stream ends after the job's final event.
     std::unique_ptr< ::grpc::ClientReaderInterface< ::animgen::v1::JobEvent>> WatchJob(::grpc::ClientContext* context, const ::animgen::v1::WatchJobRequest& request) {
       return std::unique_ptr< ::grpc::ClientReaderInterface< ::animgen::v1::JobEvent>>(WatchJobRaw(context, request));
@@ -112,7 +113,8 @@ class AnimGen final {
       // options; RESOURCE_EXHAUSTED when the queue is full.
       virtual void StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response, std::function<void(::grpc::Status)>) = 0;
       virtual void StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response, ::grpc::ClientUnaryReactor* reactor) = 0;
-      // Server-streaming events of one job; the first event is the current state. Re-attachable at any
+      // Server-streaming events of one job; the first event is the current state, then the job's warnings
+      // so far (each watcher hears every warning once, however late it attaches). Re-attachable at any
       // time; the stream ends after the job's final event.
       virtual void WatchJob(::grpc::ClientContext* context, const ::animgen::v1::WatchJobRequest* request, ::grpc::ClientReadReactor< ::animgen::v1::JobEvent>* reactor) = 0;
       // The clip and the requested files. The first message carries the job and the clip; files follow in
@@ -267,7 +269,8 @@ class AnimGen final {
     // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
     // options; RESOURCE_EXHAUSTED when the queue is full.
     virtual ::grpc::Status StartJob(::grpc::ServerContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response);
-    // Server-streaming events of one job; the first event is the current state. Re-attachable at any
+    // Server-streaming events of one job; the first event is the current state, then the job's warnings
+    // so far (each watcher hears every warning once, however late it attaches). Re-attachable at any
     // time; the stream ends after the job's final event.
     virtual ::grpc::Status WatchJob(::grpc::ServerContext* context, const ::animgen::v1::WatchJobRequest* request, ::grpc::ServerWriter< ::animgen::v1::JobEvent>* writer);
     // The clip and the requested files. The first message carries the job and the clip; files follow in
