@@ -238,9 +238,9 @@ def test_round_trip_equals_local_run(server, client, short_upload, videos, tmp_p
     _, files2 = client.result(again.job_id, tmp_path / "cached" / "run")
     assert files2["json"].read_bytes() == files["json"].read_bytes()
     # Watched after the end, the job and its cached copy tell the same warnings, once each, after the state.
+    E = service_pb2
     for job_id in (job.job_id, again.job_id):
         later = list(client.watch(job_id))
-        E = service_pb2
         assert [e.type for e in later] == [E.EVENT_TYPE_STATE, *[E.EVENT_TYPE_WARNING] * len(warned), E.EVENT_TYPE_DONE]
         assert [e.message for e in later[1:-1]] == warned
     # Only some formats.
