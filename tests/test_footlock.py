@@ -8,6 +8,7 @@ import numpy as np
 import refine_synth
 
 from animgen_ml import contacts as C
+from animgen_ml import footlock
 from animgen_ml import rotations as R
 from animgen_ml.pipeline import GenerateOptions
 from animgen_ml.refine import refine
@@ -104,8 +105,6 @@ def test_contacts_a_little_wide_do_not_drag_the_root():
     """A contact's ends are uncertain by a frame or two (the network's, measured), and there the foot still
     moves: the Hips do not follow a contact's first and last few frames, so contacts two frames too wide leave
     a clean walk's root alone."""
-    from animgen_ml import footlock
-
     clean, truth = refine_synth.walk(seconds=4.0, fps=30.0, heel_rise=0.6)
     wide = truth.copy()
     for k in (1, 2):
@@ -119,8 +118,6 @@ def test_contacts_a_little_wide_do_not_drag_the_root():
 
 
 def test_unreachable_plant_lowers_the_hips_a_bounded_amount_without_penetration():
-    from animgen_ml import footlock
-
     clean, truth = refine_synth.walk(seconds=3.0, fps=30.0)
     # Claim each foot stays planted 8 frames longer: the Hips travel on, so the pinned foot falls out of
     # reach of the stretched leg unless the Hips come down.
@@ -142,8 +139,6 @@ def test_a_contact_that_starts_early_pins_the_foot_where_it_rests():
     """A contact's first frames are its least sure: there the foot may still be swinging in. Pinned where it
     first touched, the whole stance would sit short of where the foot came to rest; pinned where it moves the
     generated foot least, the stance stays where the clip put it."""
-    from animgen_ml import footlock
-
     clean, truth = refine_synth.walk(seconds=4.0, fps=30.0)
     early = truth.copy()
     for k in (1, 2):
@@ -163,8 +158,6 @@ def test_feet_that_step_far_short_of_the_travel_leave_the_hips_on_the_generated_
     """On a walk along the camera's line of sight the generated legs barely step while the generated Hips travel:
     carried with the planted feet, the Hips would walk in place. Here the generator says the body went eight times
     as far as its legs step (carried, the Hips would still travel at its speed where no foot is followed)."""
-    from animgen_ml import footlock
-
     clean, truth = refine_synth.walk(seconds=4.0, fps=30.0)
     fast = clean.hips * [1.0, 1.0, 8.0]
     clip = replace(clean, hips=fast, contacts=truth, metadata={"contacts_source": "network"})

@@ -206,12 +206,10 @@ class Progress:
         self.label, self.quiet, self.every_s = label, quiet, every_s
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self.bar = None
-        self.warnings: list[str] = []
         self._stage, self._since, self._last = "", 0.0, 0.0
 
     def __call__(self, e: ProgressEvent) -> None:
         if e.kind == "warning":
-            self.warnings.append(e.message)
             self._write(f"warning: {e.message}")
             return
         if self.quiet:
