@@ -119,6 +119,8 @@ def test_person_half_out_of_frame_is_a_warning(videos: Path, tmp_path: Path):
     proc = animgen(half, "-o", tmp_path / "out", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert "partly out of the picture" in proc.stderr and (tmp_path / "out" / "half.json").is_file()
+    # the legs are cropped away, not hidden: the warning says which, and when
+    assert "lower body out of frame from 0.0 s" in proc.stderr and "lower body hidden" not in proc.stderr
 
 
 def test_usage_errors_exit_2(videos: Path, tmp_path: Path):

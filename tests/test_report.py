@@ -14,7 +14,9 @@ from animgen_ml.report import write_report
 
 
 def _landmarks(T: int = 150, fps: float = 30.0) -> Landmarks:
-    """Landmarks whose lower body leaves the frame from 3.2 s to 4.0 s and nobody is seen from 1.0 to 1.5 s."""
+    """Landmarks whose lower body leaves the frame from 3.2 s to 4.0 s, nobody is seen from 1.0 to 1.5 s, and the
+    right arm, inside the image, is unseen from 0.2 to 0.4 s and 0.5 to 0.7 s (one stretch: the gap is short)
+    and from 2.0 to 2.2 s (alone too short to report)."""
     t = np.arange(T) / fps
     rng = np.random.default_rng(0)
     image = rng.uniform(0.3, 0.7, (T, 33, 3))
@@ -24,6 +26,9 @@ def _landmarks(T: int = 150, fps: float = 30.0) -> Landmarks:
     out = (t >= 3.2 - 1e-9) & (t < 4.0 - 1e-9)
     vis[np.ix_(out, lower)] = 0.1
     image[np.ix_(out, lower, [1])] = 1.1  # below the bottom edge
+    arm = [LM["right_elbow"], LM["right_wrist"]]
+    for a, b in ((0.2, 0.4), (0.5, 0.7), (2.0, 2.2)):
+        vis[np.ix_((t >= a - 1e-9) & (t < b - 1e-9), arm)] = 0.1  # behind the body: low visibility, in the image
     detected = ~((t >= 1.0 - 1e-9) & (t < 1.5 - 1e-9))
     image[~detected] = np.nan
     vis[~detected] = 0.0
@@ -35,7 +40,8 @@ def test_visibility_warnings_name_the_part_and_the_times():
     w = visibility_warnings(_landmarks())
     assert "lower body out of frame from 3.2 s to 4.0 s" in w
     assert "no person detected from 1.0 s to 1.5 s" in w
-    assert not any(x.startswith(("left arm", "right arm", "head")) for x in w)
+    assert [x for x in w if x.startswith("right arm")] == ["right arm hidden from 0.2 s to 0.7 s"]
+    assert not any(x.startswith(("left arm", "head")) for x in w)
 
 
 def test_report_is_one_self_contained_file(tmp_path, shared_data):

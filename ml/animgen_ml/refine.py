@@ -14,7 +14,7 @@ from animgen_ml import edit, footlock, ground, limits
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.landmarks import LM, Landmarks
 
-# Landmarks per body part, for "out of frame" warnings.
+# Landmarks per body part, for "out of frame" / "hidden" warnings.
 _PARTS = {
     "lower body": [LM[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
                                    "right_heel", "left_foot_index", "right_foot_index")],
@@ -23,6 +23,7 @@ _PARTS = {
     "head": [LM[n] for n in ("nose", "left_ear", "right_ear")],
 }
 MIN_WARN_S = 0.3  # shorter losses are bridged by cleaning and not worth a warning
+MERGE_GAP_S = 0.5  # losses of one part closer than this are reported as one
 
 
 def _contacts(clip: HumanoidClip) -> C.FootContacts:
@@ -76,27 +77,41 @@ def _with(clip: HumanoidClip, **changes) -> HumanoidClip:
     return replace(clip, **changes)
 
 
-def _spans(mask: np.ndarray, times: np.ndarray) -> list[tuple[float, float]]:
-    out = []
+def _spans(mask: np.ndarray, times: np.ndarray) -> list[tuple[int, int, float, float]]:
+    """(start, end, t0, t1) of each stretch of `mask` worth a warning: stretches less than MERGE_GAP_S apart are
+    one (an arm that flickers in and out behind the body is one warning, not a list), and those where `mask`
+    holds for less than MIN_WARN_S in all are left out."""
+    runs: list[tuple[int, int]] = []
     for s, e in C._runs(mask):
+        if runs and times[s] - times[runs[-1][1]] < MERGE_GAP_S:
+            runs[-1] = (runs[-1][0], e)
+        else:
+            runs.append((s, e))
+    step = (times[-1] - times[0]) / max(len(times) - 1, 1)
+    out = []
+    for s, e in runs:
         t0 = float(times[s])
-        t1 = float(times[e]) if e < len(times) else float(times[-1] + (times[-1] - times[0]) / max(len(times) - 1, 1))
-        if t1 - t0 >= MIN_WARN_S:
-            out.append((t0, t1))
+        t1 = float(times[e]) if e < len(times) else float(times[-1] + step)
+        if np.count_nonzero(mask[s:e]) * step >= MIN_WARN_S - 1e-9:
+            out.append((s, e, t0, t1))
     return out
 
 
 def visibility_warnings(lm: Landmarks, threshold: float = 0.5) -> list[str]:
     """'lower body out of frame from 3.2 s to 4.0 s' for each long enough stretch where a body part is
-    unseen (low visibility, or outside the image), and stretches with no person at all."""
+    unseen: "out of frame" where its points lie mostly outside the image, "hidden" where they are inside it but
+    MediaPipe does not see them (behind the body, in a side view); and stretches with no person at all."""
     if lm.frame_count == 0:
         return []
     times = np.asarray(lm.times, dtype=np.float64)
-    warnings = [f"no person detected from {a:.1f} s to {b:.1f} s" for a, b in _spans(~lm.detected, times)]
+    warnings = [f"no person detected from {a:.1f} s to {b:.1f} s" for _, _, a, b in _spans(~lm.detected, times)]
     img = np.nan_to_num(lm.image[..., :2], nan=-1.0)
     outside = np.any((img < -0.02) | (img > 1.02), axis=-1)
     unseen = (np.nan_to_num(lm.visibility, nan=0.0) < threshold) | outside
     for part, idx in _PARTS.items():
         lost = lm.detected & (unseen[:, idx].mean(axis=1) > 0.5)
-        warnings += [f"{part} out of frame from {a:.1f} s to {b:.1f} s" for a, b in _spans(lost, times)]
+        gone = outside[:, idx].mean(axis=1) > 0.5
+        for s, e, a, b in _spans(lost, times):
+            where = "out of frame" if gone[s:e][lost[s:e]].mean() >= 0.5 else "hidden"
+            warnings.append(f"{part} {where} from {a:.1f} s to {b:.1f} s")
     return warnings
