@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from animgen_ml.errors import InputError
-from animgen_server.limits import Limits, env_default
+from animgen_server.limits import LIMIT_DEFAULTS, Limits, env_default
 
 DEFAULT_DATA_DIR = Path(os.environ.get("ANIMGEN_DATA_DIR", "~/.animgen/server"))
 
@@ -29,19 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=50051, help="port (0 picks a free one; default 50051)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                    help="store: database, uploads, results (default ~/.animgen/server or $ANIMGEN_DATA_DIR)")
-    p.add_argument("--workers", type=int, default=int(os.environ.get("ANIMGEN_WORKERS", 1)),
-                   help="jobs that run at once, each in its own process (default 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="jobs that run at once, each in its own process ($ANIMGEN_WORKERS; default 1)")
     p.add_argument("--token", default=None,
                    help="require 'authorization: Bearer TOKEN' on every call but health (default $ANIMGEN_TOKEN)")
     p.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate chain: serve TLS")
     p.add_argument("--tls-key", type=Path, default=None, help="PEM private key for --tls-cert")
-    p.add_argument("--max-upload-mb", type=float, default=env_default("max_upload_mb"),
+    p.add_argument("--max-upload-mb", type=float, default=None,
                    help="largest upload, MiB ($ANIMGEN_MAX_UPLOAD_MB; default 500)")
-    p.add_argument("--max-video-seconds", type=float, default=env_default("max_video_seconds"),
+    p.add_argument("--max-video-seconds", type=float, default=None,
                    help="longest video to process, after trimming ($ANIMGEN_MAX_VIDEO_SECONDS; default 600)")
-    p.add_argument("--max-queued", type=int, default=env_default("max_queued"),
+    p.add_argument("--max-queued", type=int, default=None,
                    help="jobs that may wait for a worker ($ANIMGEN_MAX_QUEUED; default 64)")
-    p.add_argument("--upload-expiry-hours", type=float, default=env_default("upload_expiry_hours"),
+    p.add_argument("--upload-expiry-hours", type=float, default=None,
                    help="uploads not used by a pending job are deleted after this ($ANIMGEN_UPLOAD_EXPIRY_HOURS; "
                         "default 24)")
     p.add_argument("--backend", default="local", choices=["local", "ray"],
@@ -66,6 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def serve_cmd(args: argparse.Namespace) -> int:
     from animgen_server.server import ServeConfig, serve
 
+    for dest in LIMIT_DEFAULTS:  # flags not given come from the environment, else the built-in defaults
+        if getattr(args, dest) is None:
+            setattr(args, dest, env_default(dest))
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("grpc").setLevel(logging.WARNING)
     token = args.token if args.token is not None else os.environ.get("ANIMGEN_TOKEN") or None

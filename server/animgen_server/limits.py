@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from animgen_ml.errors import InputError
+
 MAX_CHUNK_BYTES = 3 * 1024 * 1024  # the largest upload chunk accepted (the protocol says "well under 4 MiB")
 CLIENT_CHUNK_BYTES = 1024 * 1024  # what our clients send
 
-# flag dest -> (environment variable, type, default)
+# `animgen serve` flag dest -> (environment variable, type, default). Read when serve runs, not when the parser is
+# built, so that a bad value stops only `animgen serve`, with its name.
 LIMIT_DEFAULTS = {
+    "workers": ("ANIMGEN_WORKERS", int, 1),
     "max_upload_mb": ("ANIMGEN_MAX_UPLOAD_MB", float, 500.0),
     "max_video_seconds": ("ANIMGEN_MAX_VIDEO_SECONDS", float, 600.0),
     "max_queued": ("ANIMGEN_MAX_QUEUED", int, 64),
@@ -26,7 +30,7 @@ def env_default(dest: str):
     try:
         return kind(raw)
     except ValueError:
-        raise SystemExit(f"animgen serve: environment variable {var}={raw!r} is not a valid {kind.__name__}") from None
+        raise InputError(f"environment variable {var}={raw!r} is not a valid {kind.__name__}") from None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ def quiet_native_logs() -> None:
     """MediaPipe and TensorFlow Lite log from native threads straight to file descriptor 2 ("W0000 ... Feedback
     manager requires ..."), through any Python-level redirection. Python's own stderr moves to a copy of fd 2 and
     fd 2 goes to /dev/null. ANIMGEN_NATIVE_LOGS=1 keeps the native logs."""
-    if os.environ.get("ANIMGEN_NATIVE_LOGS"):
+    if os.environ.get("ANIMGEN_NATIVE_LOGS", "") not in ("", "0"):
         return
     try:
         sys.stderr.flush()
