@@ -1,7 +1,9 @@
 // CI entry point (leave out -quit: Run ends the Editor itself, with the exit code):
 //   Unity -batchmode -projectPath P -executeMethod AnimGen.Editor.BatchGenerate.Run \
 //         -animgenInput Videos -animgenOutput Assets/Clips -animgenServer localhost:50051
-// Every video in the folder becomes Assets/Clips/<video name>.anim. Exits 0 when all succeed, 1 otherwise.
+// Every video in the folder (not its subfolders) becomes Assets/Clips/<video name>.anim; the server's warnings are
+// logged. Videos whose names differ only in extension are refused (their clips would overwrite each other's).
+// Exits 0 when all succeed, 1 otherwise.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -54,17 +56,26 @@ namespace AnimGen.Editor
             }
             int failures = 0;
             Proto.GenerateOptions options = ProtoConvert.ToOptions(args.Settings);
+            // Videos whose clips would overwrite each other's are not made: which one the user meant is unknown.
+            Dictionary<string, string> clashes = ClipPaths.Clashes(videos);
             using (var connection = new AnimGenConnection(args.Server, args.Token))
             {
                 foreach (string video in videos)
                 {
+                    string clash;
+                    if (clashes.TryGetValue(video, out clash))
+                    {
+                        failures++;
+                        Debug.LogError("AnimGen batch: " + video + ": " + clash);
+                        continue;
+                    }
                     string name = Path.GetFileNameWithoutExtension(video);
                     try
                     {
+                        string path = ClipPaths.ForVideo(args.OutputFolder, video);
                         HumanoidClipData data = Task.Run(() => GenerateOne(connection, video, options)).GetAwaiter().GetResult();
                         data.Name = name;
                         AnimationClip anim = HumanoidClipBuilder.Build(data, new ClipBuildOptions { Loop = args.Settings.Loop, InPlace = args.Settings.InPlace });
-                        string path = args.OutputFolder + "/" + name + ".anim";
                         HumanoidClipBuilder.Save(anim, path);
                         Debug.Log("AnimGen batch: " + video + " -> " + path + " (" + data.FrameCount + " frames)");
                     }
@@ -89,11 +100,14 @@ namespace AnimGen.Editor
             {
                 var next = status.Apply(ProtoConvert.ToUpdate(e));
                 if (next.Stage != status.Stage && next.Stage.Length > 0) Console.WriteLine("AnimGen batch: " + video + ": " + next.Stage);
+                // A CI log keeps the server's warnings ("left arm hidden from 2.1 s to 3.3 s"), each once.
+                foreach (string w in next.Warnings.Skip(status.Warnings.Count))
+                    Console.WriteLine("AnimGen batch: " + video + ": warning: " + w);
                 status = next;
             }, CancellationToken.None).ConfigureAwait(false);
             if (status.Phase != JobPhase.Succeeded)
                 throw new InvalidOperationException(status.Phase == JobPhase.Failed ? status.Message : "the job ended " + status.Phase.ToString().ToLowerInvariant());
-            JobResult result = await c.GetResultAsync(job.JobId, new[] { Proto.OutputFormat.Json }, CancellationToken.None).ConfigureAwait(false);
+            JobResult result = await c.GetResultAsync(job.JobId, new[] { ProtoConvert.FileFormat }, CancellationToken.None).ConfigureAwait(false);
             return ProtoConvert.ToClipData(result.Clip);
         }
     }

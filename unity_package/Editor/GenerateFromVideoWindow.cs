@@ -174,7 +174,7 @@ namespace AnimGen.Editor
                 if (GUILayout.Button("Browse", GUILayout.Width(60)))
                 {
                     string file = EditorUtility.OpenFilePanelWithFilters("Video to animate", Path.GetDirectoryName(videoPath) ?? "",
-                        new[] { "Video", "mp4,mov,avi,mkv,webm,m4v,mpg,mpeg", "All files", "*" });
+                        new[] { "Video", "mp4,mov,avi,mkv,webm,m4v,mpg,mpeg" });
                     if (!string.IsNullOrEmpty(file)) videoPath = file;
                 }
             }

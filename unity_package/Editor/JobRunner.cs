@@ -28,11 +28,8 @@ namespace AnimGen.Editor
 
         public GenerateSettings GetSettings() { return GenerateSettings.Deserialize(Settings); }
 
-        public string ClipAssetPath()
-        {
-            string name = string.IsNullOrEmpty(ClipName) ? Path.GetFileNameWithoutExtension(VideoPath) : ClipName;
-            return OutputFolder.TrimEnd('/') + "/" + name + ".anim";
-        }
+        /// <summary>Throws ArgumentException naming a bad folder or clip name.</summary>
+        public string ClipAssetPath() { return ClipPaths.ForVideo(OutputFolder, VideoPath, ClipName); }
     }
 
     [InitializeOnLoad]
@@ -116,6 +113,12 @@ namespace AnimGen.Editor
             string problem = VideoUpload.Check(r.VideoPath, 0);
             var problems = r.GetSettings().Problems();
             if (problem == null && problems.Count > 0) problem = problems[0];
+            if (problem == null)
+            {
+                // Checked before the upload, not when the finished clip is saved.
+                try { r.ClipAssetPath(); }
+                catch (ArgumentException e) { problem = char.ToUpperInvariant(e.Message[0]) + e.Message.Substring(1) + "."; }
+            }
             Apply(new JobUpdate { Kind = JobUpdateKind.Reset });
             Apply(new JobUpdate { Kind = JobUpdateKind.UploadStarted, Message = r.VideoPath });
             if (problem != null)
@@ -233,7 +236,7 @@ namespace AnimGen.Editor
                 {
                     try
                     {
-                        JobResult result = await c.GetResultAsync(jobId, new[] { Proto.OutputFormat.Json }, CancellationToken.None);
+                        JobResult result = await c.GetResultAsync(jobId, new[] { ProtoConvert.FileFormat }, CancellationToken.None);
                         HumanoidClipData data = ProtoConvert.ToClipData(result.Clip);
                         Post(() => Finish(data, r));
                     }

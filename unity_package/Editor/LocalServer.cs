@@ -1,7 +1,9 @@
-// "Start local server": runs `animgen serve` from PATH (pip install animgen puts it there) for this Editor session.
+// "Start local server": runs `animgen serve` from PATH (the AnimGen repository's `make setup` puts it in .venv/bin)
+// for this Editor session, on the port of the window's address.
 using System;
 using System.Diagnostics;
 using System.IO;
+using AnimGen.Core;
 using Debug = UnityEngine.Debug;
 
 namespace AnimGen.Editor
@@ -34,11 +36,13 @@ namespace AnimGen.Editor
         public static string Start(string address, string token)
         {
             if (Running) return null;
+            int port;
+            try { port = ServerAddress.LocalServerPort(address); }
+            catch (ArgumentException e) { return "Cannot start a local server: " + e.Message + "."; }
             string exe = FindExecutable();
-            if (exe == null) return "`animgen` is not on PATH: install it with `pip install animgen` (see the package README), or start a server yourself.";
-            int port = 50051;
-            int colon = (address ?? "").LastIndexOf(':');
-            if (colon >= 0) int.TryParse(address.Substring(colon + 1), out port);
+            if (exe == null)
+                return "`animgen` is not on the Editor's PATH: run `make setup` in the AnimGen repository and put its .venv/bin "
+                    + "(.venv\\Scripts on Windows) on PATH before starting Unity, or start a server yourself.";
             var info = new ProcessStartInfo(exe, "serve --port " + port)
             {
                 UseShellExecute = false,

@@ -7,6 +7,10 @@ namespace AnimGen.Editor
 {
     internal static class ProtoConvert
     {
+        /// <summary>The clip message is all the Editor needs, but a job makes at least one file: the GLB, the
+        /// quickest to make and the smallest to fetch.</summary>
+        public const Proto.OutputFormat FileFormat = Proto.OutputFormat.Glb;
+
         public static HumanoidClipData ToClipData(Proto.HumanoidClip clip)
         {
             var c = new HumanoidClipData
@@ -45,8 +49,7 @@ namespace AnimGen.Editor
                 o.EndSeconds = s.EndSeconds;
             }
             if (!s.UseVideoFps) o.Fps = s.Fps;
-            // The clip message is all the Editor needs; the GLB comes along for users who want the file.
-            o.Formats.Add(Proto.OutputFormat.Json);
+            o.Formats.Add(FileFormat);
             return o;
         }
 

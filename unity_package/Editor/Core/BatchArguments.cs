@@ -31,7 +31,7 @@ namespace AnimGen.Core
                 switch (name)
                 {
                     case "-animgenInput": a.InputFolder = Value(args, ref i); break;
-                    case "-animgenOutput": a.OutputFolder = Value(args, ref i).TrimEnd('/'); break;
+                    case "-animgenOutput": a.OutputFolder = Value(args, ref i); break;
                     case "-animgenServer": a.Server = Value(args, ref i); break;
                     case "-animgenToken": a.Token = Value(args, ref i); break;
                     case "-animgenHands": a.Settings.Hands = true; break;
@@ -43,8 +43,8 @@ namespace AnimGen.Core
                 }
             }
             if (string.IsNullOrEmpty(a.InputFolder)) throw new ArgumentException("-animgenInput DIR is required (a folder of videos)");
-            if (a.OutputFolder != "Assets" && !a.OutputFolder.StartsWith("Assets/", StringComparison.Ordinal))
-                throw new ArgumentException("-animgenOutput must be a folder under Assets/, got '" + a.OutputFolder + "'");
+            try { a.OutputFolder = ClipPaths.Folder(a.OutputFolder); }
+            catch (ArgumentException e) { throw new ArgumentException("-animgenOutput: " + e.Message); }
             List<string> problems = a.Settings.Problems();
             if (problems.Count > 0) throw new ArgumentException(problems[0]);
             return a;

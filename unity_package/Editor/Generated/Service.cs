@@ -2255,7 +2255,8 @@ namespace AnimGen.Protocol.V1 {
     public const int StageFieldNumber = 6;
     private string stage_ = "";
     /// <summary>
-    /// The stage running now (decode, pose, clean, generate, refine, smooth, export) and overall progress 0..1.
+    /// The stage running now (pose, which decodes the video as it goes, then clean, generate, smooth, refine, export)
+    /// and overall progress 0..1.
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]

@@ -236,7 +236,7 @@ namespace AnimGen.Core.Tests
 
         [TestCase(new string[0], "-animgenInput DIR is required")]
         [TestCase(new[] { "-animgenInput" }, "-animgenInput needs a value")]
-        [TestCase(new[] { "-animgenInput", "V", "-animgenOutput", "/tmp/x" }, "-animgenOutput must be a folder under Assets/")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenOutput", "/tmp/x" }, "-animgenOutput: the clip folder must be Assets or a folder under it")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFps", "fast" }, "-animgenFps needs a number")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenSmoothing", "3" }, "Smoothing must be between 0 and 1")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenSpeed", "2" }, "unknown argument -animgenSpeed")]

@@ -1,0 +1,54 @@
+// Where generated clips go: .anim assets in a folder under Assets/, named after their videos (or as the user
+// names them). Engine-free, so that the window, the batch entry point and the tests share one rule, and a bad
+// folder or name is refused before anything is uploaded.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+
+namespace AnimGen.Core
+{
+    public static class ClipPaths
+    {
+        static readonly char[] badNameChars = { '/', '\\', ':', '*', '?', '"', '<', '>', '|' };
+
+        /// <summary>The folder as Unity names assets ('/' separators, no trailing '/'); throws ArgumentException
+        /// naming the problem unless it is Assets or a folder under it.</summary>
+        public static string Folder(string folder)
+        {
+            string f = (folder ?? "").Trim().Replace('\\', '/').TrimEnd('/');
+            if (f != "Assets" && !f.StartsWith("Assets/", StringComparison.Ordinal))
+                throw new ArgumentException("the clip folder must be Assets or a folder under it, got '" + folder + "'");
+            if (f.Split('/').Any(part => part.Length == 0 || part == "." || part == ".."))
+                throw new ArgumentException("the clip folder '" + folder + "' has an empty, '.' or '..' part");
+            return f;
+        }
+
+        /// <summary>The clip asset for a video: the given name, else the video's file name without extension.
+        /// Throws ArgumentException naming the problem.</summary>
+        public static string ForVideo(string folder, string videoPath, string name = null)
+        {
+            string n = string.IsNullOrEmpty(name) ? Path.GetFileNameWithoutExtension(videoPath ?? "") : name.Trim();
+            if (n.Length == 0) throw new ArgumentException("the clip needs a name");
+            if (n.IndexOfAny(badNameChars) >= 0 || n.StartsWith(".", StringComparison.Ordinal))
+                throw new ArgumentException("the clip name '" + n + "' cannot be a file name (no / \\ : * ? \" < > | or leading '.')");
+            return Folder(folder) + "/" + n + ".anim";
+        }
+
+        /// <summary>For each video whose clip another video's would overwrite (names that differ only in extension
+        /// or case: asset names on Windows and macOS ignore case), a one-line problem; the others are absent.</summary>
+        public static Dictionary<string, string> Clashes(IEnumerable<string> videos)
+        {
+            var problems = new Dictionary<string, string>();
+            foreach (var group in videos.GroupBy(v => Path.GetFileNameWithoutExtension(v), StringComparer.OrdinalIgnoreCase))
+            {
+                var same = group.ToList();
+                if (same.Count < 2) continue;
+                string names = string.Join(", ", same.Select(Path.GetFileName).ToArray());
+                foreach (string v in same)
+                    problems[v] = names + " would all become " + group.Key + ".anim: rename all but one";
+            }
+            return problems;
+        }
+    }
+}

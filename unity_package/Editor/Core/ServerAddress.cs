@@ -1,0 +1,36 @@
+// The server address as the window takes it: HOST:PORT, or http://HOST:PORT / https://HOST:PORT.
+using System;
+using System.Globalization;
+
+namespace AnimGen.Core
+{
+    public static class ServerAddress
+    {
+        public const int DefaultPort = 50051;
+
+        /// <summary>The port "Start local server" runs `animgen serve` on, so that the address then reaches it; throws
+        /// ArgumentException naming the problem where it could not (another machine, TLS, a bad port).</summary>
+        public static int LocalServerPort(string address)
+        {
+            string a = (address ?? "").Trim();
+            if (a.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException("the local server speaks plaintext: use localhost:PORT, not " + address);
+            if (a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) a = a.Substring("http://".Length);
+            a = a.TrimEnd('/');
+            string host = a;
+            int port = DefaultPort;
+            int colon = a.LastIndexOf(':');
+            if (colon >= 0 && colon > a.LastIndexOf(']'))
+            {
+                host = a.Substring(0, colon);
+                string p = a.Substring(colon + 1);
+                if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port < 1 || port > 65535)
+                    throw new ArgumentException("the port in '" + address + "' must be 1 to 65535");
+            }
+            host = host.Trim('[', ']').ToLowerInvariant();
+            if (host != "localhost" && host != "127.0.0.1" && host != "::1")
+                throw new ArgumentException("a local server runs on this machine: set the address to localhost:PORT, not " + address);
+            return port;
+        }
+    }
+}

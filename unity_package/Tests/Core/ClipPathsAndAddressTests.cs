@@ -1,0 +1,55 @@
+using System;
+using NUnit.Framework;
+
+namespace AnimGen.Core.Tests
+{
+    /// <summary>Where clips go and the local server's port: each bad input is refused by a message that names it,
+    /// before anything is uploaded.</summary>
+    [TestFixture]
+    public class ClipPathsAndAddressTests
+    {
+        [Test]
+        public void ClipFolderMustBeUnderAssets()
+        {
+            Assert.AreEqual("Assets/Clips/Run", ClipPaths.Folder("Assets\\Clips\\Run\\"));
+            Assert.AreEqual("Assets", ClipPaths.Folder("Assets/"));
+            foreach (string bad in new[] { "", "Clips", "/Assets/Clips", "AssetsX/Clips", "Assets//Clips", "Assets/../Packages" })
+            {
+                var e = Assert.Throws<ArgumentException>(() => ClipPaths.Folder(bad), bad);
+                StringAssert.Contains("clip folder", e.Message);
+            }
+        }
+
+        [Test]
+        public void ClipIsNamedAfterTheVideoUnlessNamed()
+        {
+            Assert.AreEqual("Assets/AnimGen/walk.anim", ClipPaths.ForVideo("Assets/AnimGen", "/videos/walk.mp4"));
+            Assert.AreEqual("Assets/AnimGen/Hero Walk.anim", ClipPaths.ForVideo("Assets/AnimGen/", "walk.mp4", " Hero Walk "));
+            var e = Assert.Throws<ArgumentException>(() => ClipPaths.ForVideo("Assets/AnimGen", "walk.mp4", "a/b"));
+            StringAssert.Contains("'a/b'", e.Message);
+            Assert.Throws<ArgumentException>(() => ClipPaths.ForVideo("Assets/AnimGen", "walk.mp4", ".hidden"));
+            Assert.Throws<ArgumentException>(() => ClipPaths.ForVideo("Clips", "walk.mp4"));
+        }
+
+        [Test]
+        public void VideosThatWouldShareAClipAreNamed()
+        {
+            var clashes = ClipPaths.Clashes(new[] { "in/run.mp4", "in/walk.mp4", "in/Run.mov", "in/jump.mp4" });
+            CollectionAssert.AreEquivalent(new[] { "in/run.mp4", "in/Run.mov" }, clashes.Keys);
+            StringAssert.Contains("run.mp4, Run.mov", clashes["in/Run.mov"]);
+            Assert.IsEmpty(ClipPaths.Clashes(new[] { "a.mp4", "b.mp4" }));
+        }
+
+        [Test]
+        public void LocalServerPortComesFromTheAddress()
+        {
+            Assert.AreEqual(50051, ServerAddress.LocalServerPort("localhost:50051"));
+            Assert.AreEqual(6000, ServerAddress.LocalServerPort("http://127.0.0.1:6000/"));
+            Assert.AreEqual(50051, ServerAddress.LocalServerPort("localhost"));
+            Assert.AreEqual(7000, ServerAddress.LocalServerPort("[::1]:7000"));
+            foreach (string bad in new[] { "https://localhost", "https://localhost:50051", "render-farm:50051", "localhost:0",
+                "localhost:99999", "localhost:port" })
+                Assert.Throws<ArgumentException>(() => ServerAddress.LocalServerPort(bad), bad);
+        }
+    }
+}
