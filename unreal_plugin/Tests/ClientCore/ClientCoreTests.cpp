@@ -6,6 +6,7 @@
 
 #include "AnimGenClient.h"
 #include "TestClips.h"
+#include "VideoFiles.h"
 
 using namespace animgen;
 
@@ -62,4 +63,19 @@ TEST(Client, MissingVideoIsAnInvalidArgumentNamingTheFile) {
     const Status s = client.UploadVideo("/nonexistent/clip.mp4", &up);
     EXPECT_EQ(s.code, kInvalidArgument);
     EXPECT_NE(s.message.find("/nonexistent/clip.mp4"), std::string::npos) << s.message;
+}
+
+TEST(VideoFiles, ExtensionsInAnyCase) {
+    for (const char* yes : {"a.mp4", "dir/B.MOV", "C:\\takes\\c.Mkv", "d.mpeg", "e.m4v"})
+        EXPECT_TRUE(animgen::IsVideoFile(yes)) << yes;
+    for (const char* no : {"a.png", "mp4", ".mp4", "dir.mp4/readme", "a.mp4.txt", ""})
+        EXPECT_FALSE(animgen::IsVideoFile(no)) << no;
+}
+
+TEST(VideoFiles, VideosThatWouldShareAnAssetAreNamed) {
+    const auto clashes = animgen::NameClashes({"in/run.mp4", "in/walk.mp4", "in/Run.mov", "in/jump.mp4"});
+    ASSERT_EQ(clashes.size(), 2u);
+    ASSERT_TRUE(clashes.count("in/run.mp4") && clashes.count("in/Run.mov"));
+    EXPECT_NE(clashes.at("in/Run.mov").find("run.mp4, Run.mov"), std::string::npos) << clashes.at("in/Run.mov");
+    EXPECT_TRUE(animgen::NameClashes({"a.mp4", "b.mp4"}).empty());
 }

@@ -6,6 +6,7 @@
 #include "AnimGenJobRunner.h"
 #include "HAL/FileManager.h"
 #include "Misc/Paths.h"
+#include "VideoFiles.h"
 
 DEFINE_LOG_CATEGORY_STATIC(LogAnimGen, Log, All);
 
@@ -80,23 +81,33 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	}
 	O.formats = {animgen::OutputFormat::Glb};
 
-	TArray<FString> Videos;
-	for (const TCHAR* Ext : {TEXT("*.mp4"), TEXT("*.mov"), TEXT("*.avi"), TEXT("*.mkv"), TEXT("*.webm"), TEXT("*.m4v")})
+	TArray<FString> Found, Videos;
+	IFileManager::Get().FindFiles(Found, *(Input / TEXT("*")), true, false);
+	for (const FString& F : Found)
 	{
-		TArray<FString> Found;
-		IFileManager::Get().FindFiles(Found, *(Input / Ext), true, false);
-		for (const FString& F : Found) Videos.AddUnique(Input / F);
+		if (animgen::IsVideoFile(TCHAR_TO_UTF8(*F))) Videos.Add(Input / F);
 	}
 	Videos.Sort();
 	if (Videos.Num() == 0)
 	{
-		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: no videos (.mp4 .mov .avi .mkv .webm .m4v)"), *Input);
+		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: no videos (.mp4 .mov .avi .mkv .webm .m4v .mpg .mpeg)"), *Input);
 		return 2;
 	}
+	// Videos whose assets would replace each other's are not made: which one the user meant is unknown.
+	std::vector<std::string> Paths;
+	for (const FString& Video : Videos) Paths.push_back(TCHAR_TO_UTF8(*Video));
+	const std::map<std::string, std::string> Clashes = animgen::NameClashes(Paths);
 
 	int32 Failed = 0;
 	for (const FString& Video : Videos)
 	{
+		const auto Clash = Clashes.find(TCHAR_TO_UTF8(*Video));
+		if (Clash != Clashes.end())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, UTF8_TO_TCHAR(Clash->second.c_str()));
+			++Failed;
+			continue;
+		}
 		Request.VideoPath = Video;
 		Request.FilesDir = FilesDir.IsEmpty() ? FString() : FilesDir / FPaths::GetBaseFilename(Video);
 		animgen::JobResult Result;

@@ -178,7 +178,7 @@ FReply SAnimGenPanel::OnBrowseVideo()
 	TArray<FString> Files;
 	const void* Parent = FSlateApplication::Get().FindBestParentWindowHandleForDialogs(AsShared());
 	if (Desktop->OpenFileDialog(Parent, TEXT("Choose a video"), FPaths::GetPath(VideoPath), TEXT(""),
-			TEXT("Videos (*.mp4;*.mov;*.avi;*.mkv;*.webm)|*.mp4;*.mov;*.avi;*.mkv;*.webm|All files (*.*)|*.*"),
+			TEXT("Videos (*.mp4;*.mov;*.avi;*.mkv;*.webm;*.m4v;*.mpg;*.mpeg)|*.mp4;*.mov;*.avi;*.mkv;*.webm;*.m4v;*.mpg;*.mpeg"),
 			EFileDialogFlags::None, Files) && Files.Num() > 0)
 	{
 		VideoPath = FPaths::ConvertRelativePathToFull(Files[0]);
