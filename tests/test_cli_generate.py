@@ -174,6 +174,26 @@ def test_batch_folder(videos: Path, tmp_path: Path):
     assert proc.returncode == 0 and "2 converted, 0 up to date" in proc.stderr
 
 
+def test_videos_that_would_write_one_output_are_refused(videos: Path, tmp_path: Path):
+    src, out = tmp_path / "videos", tmp_path / "out"
+    src.mkdir()
+    ffmpeg("-i", videos / RUN, "-t", "0.5", "-c:v", "libx264", src / "walk.mp4")
+    ffmpeg("-i", src / "walk.mp4", "-c", "copy", src / "run.mp4")
+    ffmpeg("-i", src / "walk.mp4", "-c", "copy", src / "Run.mov")  # one output name on Windows and macOS
+    proc = animgen(src, "-o", out, "--format", "json")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for name in ("run.mp4", "Run.mov"):
+        line = next(x for x in error_lines(proc.stderr) if x.startswith(f"animgen: error: {src / name}:"))
+        assert "Run.mov, run.mp4 would all write" in line and "rename all but one" in line, line
+    assert sorted(p.name for p in out.iterdir()) == ["walk.json"]
+    assert "1 converted, 0 up to date, 2 failed" in proc.stderr
+    # A Ray batch follows the same rule, before it reaches any cluster.
+    (src / "walk.mp4").unlink()
+    proc = animgen(src, "-o", out, "--ray", "127.0.0.1:1")
+    assert proc.returncode == 1 and "rename all but one" in proc.stderr, proc.stderr
+    assert "cannot connect" not in proc.stderr and sorted(p.name for p in out.iterdir()) == ["walk.json"]
+
+
 def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     out = tmp_path / "out"
     proc = animgen(videos / BASKETBALL, "-o", out, "--format", "all")

@@ -114,6 +114,22 @@ def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
         return False
 
 
+def output_clashes(videos: list[Path]) -> dict[Path, str]:
+    """For each video whose outputs another video's would replace (names equal but for extension or case: a studio's
+    files end up on Windows and macOS, where case does not count), why it is not converted; the rest are absent.
+    Neither is converted: which one the user meant is unknown, and the second would find the first's outputs
+    "up to date"."""
+    groups: dict[str, list[Path]] = {}
+    for v in videos:
+        groups.setdefault(v.stem.lower(), []).append(v)
+    out = {}
+    for same in groups.values():
+        if len(same) > 1:
+            names = ", ".join(v.name for v in same)
+            out.update({v: f"{names} would all write {same[0].stem}.*: rename all but one" for v in same})
+    return out
+
+
 def handle(args: argparse.Namespace) -> int:
     try:
         options = options_from_args(args)
@@ -163,7 +179,12 @@ def _name_file(video: Path | str, message: str) -> str:
 def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path) -> int:
     failures: list[str] = []
     converted = skipped = 0
+    clashes = output_clashes(videos)
     for video in videos:
+        if video in clashes:
+            failures.append(_name_file(video, clashes[video]))
+            _error(video, clashes[video])
+            continue
         out_base = out_dir / video.stem
         if not args.force and up_to_date(video, out_base, options):
             skipped += 1

@@ -59,15 +59,20 @@ def _convert(video: str, out_base: str, options) -> VideoResult:
 def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: bool = False,
               quiet: bool = False) -> int:
     """Converts the videos on the Ray cluster at `address`; returns the exit code (0 ok, 1 any failed)."""
-    from animgen_server.cmd_generate import up_to_date
+    from animgen_server.cmd_generate import output_clashes, up_to_date
 
     out_dir = out_dir.absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, VideoResult] = {}
     todo: list[Path] = []
+    clashes = output_clashes(videos)
     for v in videos:
+        clash = clashes.get(v)
         v = v.absolute()
-        if not force and up_to_date(v, out_dir / v.stem, options):
+        if clash:
+            results[str(v)] = VideoResult(str(v), "failed", error=clash)
+            print(f"{v.name}: failed: {clash}", file=sys.stderr)
+        elif not force and up_to_date(v, out_dir / v.stem, options):
             results[str(v)] = VideoResult(str(v), "skipped")
         else:
             todo.append(v)
