@@ -173,7 +173,7 @@ namespace AnimGen.Editor
                 EditorGUILayout.TextField("File", videoPath);
                 if (GUILayout.Button("Browse", GUILayout.Width(60)))
                 {
-                    string file = EditorUtility.OpenFilePanelWithFilters("Video to animate", Path.GetDirectoryName(videoPath) ?? "",
+                    string file = EditorUtility.OpenFilePanelWithFilters("Video to animate", FolderOf(videoPath),
                         new[] { "Video", "mp4,mov,avi,mkv,webm,m4v,mpg,mpeg" });
                     if (!string.IsNullOrEmpty(file)) videoPath = file;
                 }
@@ -192,6 +192,15 @@ namespace AnimGen.Editor
                 }
                 e.Use();
             }
+        }
+
+        /// <summary>The folder of a path for a file panel to open in; "" where there is none (Mono's
+        /// Path.GetDirectoryName throws on an empty or malformed path, which would break OnGUI).</summary>
+        static string FolderOf(string path)
+        {
+            if (string.IsNullOrWhiteSpace(path)) return "";
+            try { return Path.GetDirectoryName(path) ?? ""; }
+            catch (ArgumentException) { return ""; }
         }
 
         static string DroppedVideo()

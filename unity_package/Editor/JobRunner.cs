@@ -58,8 +58,13 @@ namespace AnimGen.Editor
             Save();
             AssemblyReloadEvents.beforeAssemblyReload += OnBeforeReload;
             EditorApplication.update += Pump;
+            // Loaded once the Editor has finished loading: at startup the asset database may not be ready yet.
             if (!string.IsNullOrEmpty(request.ImportedClipPath))
-                LastClip = AssetDatabase.LoadAssetAtPath<AnimationClip>(request.ImportedClipPath);
+                EditorApplication.delayCall += () =>
+                {
+                    if (LastClip == null) LastClip = AssetDatabase.LoadAssetAtPath<AnimationClip>(request.ImportedClipPath);
+                    if (Changed != null) Changed();
+                };
             if (status.NeedsWatching) EditorApplication.delayCall += () => Watch();
             else if (status.Phase == JobPhase.Succeeded && request.PendingImport) EditorApplication.delayCall += () => Import();
         }

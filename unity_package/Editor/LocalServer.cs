@@ -4,15 +4,42 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using AnimGen.Core;
+using UnityEditor;
 using Debug = UnityEngine.Debug;
 
 namespace AnimGen.Editor
 {
     internal static class LocalServer
     {
+        const string PidKey = "AnimGen.LocalServerPid";
         static Process process;
 
-        public static bool Running { get { return process != null && !process.HasExited; } }
+        /// <summary>The server this window started, also after a domain reload: the process outlives the reload,
+        /// so its id is kept for the Editor session and the button offers Stop, not a second server on the port.</summary>
+        static Process Current
+        {
+            get
+            {
+                int pid = SessionState.GetInt(PidKey, 0);
+                if (process == null && pid > 0)
+                {
+                    try { process = Process.GetProcessById(pid); }
+                    catch (ArgumentException) { } // no such process any more
+                    catch (InvalidOperationException) { }
+                }
+                bool alive;
+                try { alive = process != null && !process.HasExited; }
+                catch (InvalidOperationException) { alive = false; }
+                if (!alive)
+                {
+                    process = null;
+                    if (pid > 0) SessionState.EraseInt(PidKey);
+                }
+                return process;
+            }
+        }
+
+        public static bool Running { get { return Current != null; } }
 
         /// <summary>The animgen executable on PATH, or null.</summary>
         public static string FindExecutable()
@@ -55,6 +82,7 @@ namespace AnimGen.Editor
             try
             {
                 process = Process.Start(info);
+                SessionState.SetInt(PidKey, process.Id);
                 process.OutputDataReceived += (s, e) => { if (e.Data != null) Debug.Log("animgen serve: " + e.Data); };
                 process.ErrorDataReceived += (s, e) => { if (e.Data != null) Debug.Log("animgen serve: " + e.Data); };
                 process.BeginOutputReadLine();
@@ -69,9 +97,11 @@ namespace AnimGen.Editor
 
         public static void Stop()
         {
-            if (!Running) return;
-            try { process.Kill(); } catch (InvalidOperationException) { }
+            Process p = Current;
+            if (p == null) return;
+            try { p.Kill(); } catch (InvalidOperationException) { }
             process = null;
+            SessionState.EraseInt(PidKey);
         }
     }
 }

@@ -13,6 +13,7 @@ namespace AnimGen.Core
         public static int LocalServerPort(string address)
         {
             string a = (address ?? "").Trim();
+            if (a.Length == 0) return DefaultPort; // the connection's default: localhost:50051
             if (a.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException("the local server speaks plaintext: use localhost:PORT, not " + address);
             if (a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) a = a.Substring("http://".Length);
