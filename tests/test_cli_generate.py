@@ -132,6 +132,10 @@ def test_usage_errors_exit_2(videos: Path, tmp_path: Path):
     empty_dir = tmp_path / "nothing"
     empty_dir.mkdir()
     assert animgen(empty_dir).returncode == 2
+    # A target that is not a .glb character is refused before the video is read, by name.
+    (tmp_path / "skeleton.bvh").write_text("HIERARCHY")
+    proc = animgen(videos / RUN, "-o", tmp_path, "--target", tmp_path / "skeleton.bvh")
+    assert proc.returncode == 2 and "skeleton.bvh: --target takes a .glb character" in proc.stderr, proc.stderr
 
 
 def test_batch_folder(videos: Path, tmp_path: Path):

@@ -65,6 +65,8 @@ class GenerateOptions:
             raise InputError("keyframe tolerances must be >= 0")
         if self.target is not None and not Path(self.target).is_file():
             raise InputError(f"{self.target}: target skeleton file not found")
+        if self.target is not None and Path(self.target).suffix.lower() != ".glb":  # refused before any work is done
+            raise InputError(f"{self.target}: --target takes a .glb character (it is written playing the clip)")
         return self
 
     def to_dict(self) -> dict:

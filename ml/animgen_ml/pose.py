@@ -8,7 +8,7 @@ Choices:
   true frame times instead, and outlier rejection works better on the raw detections.
 - hands=True runs Holistic (same pose model, plus 21-point hands). MediaPipe gives hand points in image
   space only; their "world" points are made here by placing the hand's image points around the pose's world
-  wrist with the pose's own image->world scale (see `_hand_world`).
+  wrist with the pose's own image->world scale (see `_hand_world_all`).
 The model is created once per call: nothing global, so this works the same in worker processes.
 """
 

@@ -6,8 +6,8 @@ of the same mocap on rigged characters with real MediaPipe output (renders.py; m
 --split train; none by default, see take_share). It fits the network's world rotations (6-D, as matrices) and
 the local ones they imply, FK joint positions, joint velocities, the feet's clearance above the floor, the root's
 velocity, and foot contacts.
-The data are the kit's licence-clear mocap only (CMU, ACCAD Male1, SFU, DeepMimic's MIT clips), with the ACCAD
-Female1 subject held out for evaluation.
+The data are the kit's licence-clear mocap only (CMU, SFU, DeepMimic's MIT clips), with the ACCAD Female1 subject
+held out for evaluation. Clips shorter than a training window are left out.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ def register(subparsers) -> None:
                    help="reduce keys: rotation tolerance in degrees and position tolerance in mm")
     p.add_argument("--keyframe-tolerance-degrees", type=float, metavar="DEG")
     p.add_argument("--keyframe-tolerance-mm", type=float, metavar="MM")
-    p.add_argument("--target", metavar="SKELETON", help="also retarget onto this .glb or .bvh skeleton")
+    p.add_argument("--target", metavar="CHARACTER.glb",
+                   help="also write <stem>.<character>.glb: this .glb character playing the clip")
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress (warnings and the summary still print)")

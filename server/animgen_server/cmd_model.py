@@ -21,7 +21,7 @@ def register(subparsers) -> None:
                     "inputs (MediaPipe's errors as fitted to rendered takes), and with --render-share also on real "
                     "MediaPipe output on those takes; --init fine-tunes existing weights. Writes OUT/<name>.npz, "
                     "OUT/<name>.loss.png and OUT/<name>.history.json. With no options: the shipped weights' recipe.")
-    t.add_argument("--data", metavar="DIR", help="the data kit (default: ../shared/data)")
+    t.add_argument("--data", metavar="DIR", help="the data kit (default: $ANIMGEN_SHARED_DATA, else ../shared/data)")
     t.add_argument("--out", metavar="DIR", help="output folder (default: the package's weights folder)")
     t.add_argument("--config", choices=("small", "tiny"), default="small", help="network size (default small)")
     t.add_argument("--steps", type=int, default=None,
@@ -47,7 +47,7 @@ def register(subparsers) -> None:
                     "videos, triangulated reference), stills (H36M / 3DHP frames), renders (held-out mocap on a "
                     "character, rendered by scripts/render_mocap.py). No DATASET: all of them.")
     e.add_argument("datasets", nargs="*", metavar="DATASET")
-    e.add_argument("--data", metavar="DIR", help="the data kit (default: ../shared/data)")
+    e.add_argument("--data", metavar="DIR", help="the data kit (default: $ANIMGEN_SHARED_DATA, else ../shared/data)")
     e.add_argument("--json", dest="json_out", metavar="OUT", help="also write {dataset: {method: {metric: v}}}")
     e.add_argument("--limit", type=int, default=None, help="at most N sequences per dataset")
     e.set_defaults(handler=_evaluate)

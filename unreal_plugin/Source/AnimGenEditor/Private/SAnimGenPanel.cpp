@@ -131,7 +131,7 @@ void SAnimGenPanel::Construct(const FArguments&)
 				+ SUniformGridPanel::Slot(1, 1)[Toggle(LOCTEXT("FaceForward", "Face forward"), &bFaceForward, LOCTEXT("FaceForwardTip", "Turn the clip to face forward on its first frame."))]
 				+ SUniformGridPanel::Slot(2, 1)[Toggle(LOCTEXT("FootLock", "Foot locking"), &bFootLock, LOCTEXT("FootLockTip", "Keep planted feet still."))]
 				+ SUniformGridPanel::Slot(0, 2)[Toggle(LOCTEXT("ServerRetarget", "Server retarget"), &bServerRetarget,
-					LOCTEXT("ServerRetargetTip", "Also send the skeleton's reference pose: the server retargets its files (GLB, BVH) onto it; they are saved under Saved/AnimGen."))]
+					LOCTEXT("ServerRetargetTip", "Also send the skeleton's reference pose: the server retargets its GLB onto it, saved under Saved/AnimGen."))]
 			]
 			+ SVerticalBox::Slot().AutoHeight().Padding(0, 8)
 			[
