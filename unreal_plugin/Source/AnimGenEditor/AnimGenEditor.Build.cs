@@ -7,10 +7,10 @@ public class AnimGenEditor : ModuleRules
 	{
 		PCHUsage = PCHUsageMode.UseExplicitOrSharedPCHs;
 
-		PublicDependencyModuleNames.AddRange(new string[] { "Core", "CoreUObject", "Engine" });
+		// The client core is public: AnimGenJobRunner.h and AnimGenAnimationBuilder.h include its headers.
+		PublicDependencyModuleNames.AddRange(new string[] { "Core", "CoreUObject", "Engine", "AnimGenClientCore" });
 		PrivateDependencyModuleNames.AddRange(new string[]
 		{
-			"AnimGenClientCore",   // the portable client, bone tables and coordinate conversion
 			"AnimationDataController",
 			"AssetRegistry",
 			"AssetTools",

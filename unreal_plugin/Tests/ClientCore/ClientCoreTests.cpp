@@ -71,11 +71,3 @@ TEST(VideoFiles, ExtensionsInAnyCase) {
     for (const char* no : {"a.png", "mp4", ".mp4", "dir.mp4/readme", "a.mp4.txt", ""})
         EXPECT_FALSE(animgen::IsVideoFile(no)) << no;
 }
-
-TEST(VideoFiles, VideosThatWouldShareAnAssetAreNamed) {
-    const auto clashes = animgen::NameClashes({"in/run.mp4", "in/walk.mp4", "in/Run.mov", "in/jump.mp4"});
-    ASSERT_EQ(clashes.size(), 2u);
-    ASSERT_TRUE(clashes.count("in/run.mp4") && clashes.count("in/Run.mov"));
-    EXPECT_NE(clashes.at("in/Run.mov").find("run.mp4, Run.mov"), std::string::npos) << clashes.at("in/Run.mov");
-    EXPECT_TRUE(animgen::NameClashes({"a.mp4", "b.mp4"}).empty());
-}

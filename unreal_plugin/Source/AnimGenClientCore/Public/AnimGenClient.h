@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "AnimGenClientCoreApi.h"
 #include "BoneMapping.h"
 #include "HumanoidClip.h"
 
@@ -23,7 +24,7 @@ namespace animgen {
 // A call's outcome: a gRPC status code (0 OK, 1 CANCELLED, 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED,
 // 5 NOT_FOUND, 8 RESOURCE_EXHAUSTED, 9 FAILED_PRECONDITION, 14 UNAVAILABLE, 16 UNAUTHENTICATED, ...)
 // and the server's message, or a local problem (an unreadable file) as code 3 or 13.
-struct Status {
+struct ANIMGENCLIENTCORE_API Status {
     int code = 0;
     std::string message;
     bool Ok() const { return code == 0; }
@@ -53,8 +54,8 @@ enum class JobState : int { Unspecified = 0, Queued = 1, Running = 2, Succeeded 
                             Interrupted = 6 };
 enum class EventType : int { Unspecified = 0, State = 1, Queued = 2, StageStarted = 3, StageProgress = 4,
                              StageFinished = 5, Warning = 6, Done = 7, Failed = 8, Cancelled = 9, Interrupted = 10 };
-const char* JobStateName(JobState state);  // "SUCCEEDED"
-bool IsFinal(JobState state);
+ANIMGENCLIENTCORE_API const char* JobStateName(JobState state);  // "SUCCEEDED"
+ANIMGENCLIENTCORE_API bool IsFinal(JobState state);
 
 // Every option of `animgen generate` (animgen.v1.GenerateOptions); unset optionals take the server's defaults.
 struct GenerateOptions {
@@ -124,10 +125,10 @@ struct ServerInfo {
 };
 
 // Lower-case hex SHA-256 of a file; empty on a read error.
-std::string Sha256OfFile(const std::string& path);
-std::string Sha256Hex(const void* data, size_t size);
+ANIMGENCLIENTCORE_API std::string Sha256OfFile(const std::string& path);
+ANIMGENCLIENTCORE_API std::string Sha256Hex(const void* data, size_t size);
 
-class Client {
+class ANIMGENCLIENTCORE_API Client {
 public:
     static constexpr size_t kChunkBytes = 1 << 20;  // 1 MiB upload chunks, well under gRPC's 4 MiB
 

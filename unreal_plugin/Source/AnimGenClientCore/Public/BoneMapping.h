@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "AnimGenClientCoreApi.h"
 #include "HumanoidClip.h"
 #include "Math3D.h"
 
@@ -20,15 +21,15 @@ namespace animgen {
 enum class SkeletonPreset { Auto, UE5Manny, UE4Mannequin, Mixamo };
 
 // "auto", "ue5_manny", "ue4_mannequin", "mixamo".
-const char* PresetName(SkeletonPreset preset);
-bool ParsePreset(const std::string& text, SkeletonPreset* out);
+ANIMGENCLIENTCORE_API const char* PresetName(SkeletonPreset preset);
+ANIMGENCLIENTCORE_API bool ParsePreset(const std::string& text, SkeletonPreset* out);
 
 // (HumanBodyBones name, target bone name) pairs of a preset; empty for Auto.
-const std::vector<std::pair<std::string, std::string>>& PresetTable(SkeletonPreset preset);
+ANIMGENCLIENTCORE_API const std::vector<std::pair<std::string, std::string>>& PresetTable(SkeletonPreset preset);
 
 // Bone names compare case-insensitively, without a namespace prefix ("mixamorig:Hips", "mixamorig_Hips"
 // and "Hips" are the same bone).
-std::string NormalizeBoneName(const std::string& name);
+ANIMGENCLIENTCORE_API std::string NormalizeBoneName(const std::string& name);
 
 struct TargetBone {
     std::string name;
@@ -37,7 +38,7 @@ struct TargetBone {
     Quat restRotation;      // local reference-pose rotation relative to the parent
 };
 
-struct TargetSkeleton {
+struct ANIMGENCLIENTCORE_API TargetSkeleton {
     std::string name;
     std::vector<TargetBone> bones;
     int BoneIndex(const std::string& boneName) const;  // by NormalizeBoneName; -1 when absent
@@ -52,11 +53,12 @@ struct BoneMap {
 
 // Maps with the preset's table (Auto picks the table that finds the most bones), then applies overrides
 // (HumanBodyBones name -> target bone name). Returns an error in words, or empty.
-std::string BuildBoneMap(const TargetSkeleton& target, SkeletonPreset preset,
+ANIMGENCLIENTCORE_API std::string BuildBoneMap(const TargetSkeleton& target, SkeletonPreset preset,
                          const std::map<std::string, std::string>& overrides, BoneMap* out);
 
 // Reference pose in component space (relative to the skeleton's root space).
-void ComponentPose(const TargetSkeleton& target, std::vector<Vec3>* positions, std::vector<Quat>* rotations);
+ANIMGENCLIENTCORE_API void ComponentPose(const TargetSkeleton& target, std::vector<Vec3>* positions,
+                                         std::vector<Quat>* rotations);
 
 // Local transforms of every target bone on every frame: [frame * bones + bone], glTF space.
 struct RetargetedAnimation {
@@ -72,10 +74,11 @@ struct RetargetedAnimation {
 
 // Retargets `clip` onto `target` through `map`. The target's Hips bone moves like the clip's Hips, scaled by
 // the ratio of rest hip heights. Returns an error in words, or empty.
-std::string Retarget(const HumanoidClip& clip, const TargetSkeleton& target, const BoneMap& map,
+ANIMGENCLIENTCORE_API std::string Retarget(const HumanoidClip& clip, const TargetSkeleton& target, const BoneMap& map,
                      RetargetedAnimation* out);
 
 // World positions and rotations of the clip's bones on one frame (forward kinematics from the T-pose rest).
-void ClipWorldPose(const HumanoidClip& clip, int frame, std::vector<Vec3>* positions, std::vector<Quat>* rotations);
+ANIMGENCLIENTCORE_API void ClipWorldPose(const HumanoidClip& clip, int frame, std::vector<Vec3>* positions,
+                                         std::vector<Quat>* rotations);
 
 }  // namespace animgen

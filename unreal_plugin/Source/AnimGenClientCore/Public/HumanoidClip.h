@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "AnimGenClientCoreApi.h"
 #include "Math3D.h"
 
 namespace animgen {
@@ -17,7 +18,7 @@ struct ClipBone {
     Vec3 restOffset;     // from the parent joint in the T-pose rest (for Hips: its rest position)
 };
 
-struct HumanoidClip {
+struct ANIMGENCLIENTCORE_API HumanoidClip {
     std::string name;
     std::vector<ClipBone> bones;  // parents before children
     float frameRate = 0;

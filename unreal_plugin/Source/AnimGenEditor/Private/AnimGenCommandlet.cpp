@@ -93,23 +93,13 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: no videos (.mp4 .mov .avi .mkv .webm .m4v .mpg .mpeg)"), *Input);
 		return 2;
 	}
-	// Videos whose assets would replace each other's are not made: which one the user meant is unknown.
-	std::vector<std::string> Paths;
-	for (const FString& Video : Videos) Paths.push_back(TCHAR_TO_UTF8(*Video));
-	const std::map<std::string, std::string> Clashes = animgen::NameClashes(Paths);
 
 	int32 Failed = 0;
 	for (const FString& Video : Videos)
 	{
-		const auto Clash = Clashes.find(TCHAR_TO_UTF8(*Video));
-		if (Clash != Clashes.end())
-		{
-			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, UTF8_TO_TCHAR(Clash->second.c_str()));
-			++Failed;
-			continue;
-		}
 		Request.VideoPath = Video;
-		Request.FilesDir = FilesDir.IsEmpty() ? FString() : FilesDir / FPaths::GetBaseFilename(Video);
+		// By the whole file name: run.mp4 and run.mov get folders of their own.
+		Request.FilesDir = FilesDir.IsEmpty() ? FString() : FilesDir / FPaths::GetCleanFilename(Video);
 		animgen::JobResult Result;
 		FString Error;
 		int32 LastPercent = -10;

@@ -46,12 +46,12 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	animgen::Status S = Client.UploadVideo(ToS(Request.VideoPath), &Upload, [&](int64_t Sent, int64_t Total) {
 		Report(0.f, TEXT("upload"), FString::Printf(TEXT("Uploaded %lld of %lld bytes"), (long long)Sent, (long long)Total));
 	});
+	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }  // Cancel ends the upload with CANCELLED
 	if (!S.Ok())
 	{
 		OutError = FString::Printf(TEXT("upload of %s to %s failed: %s"), *Request.VideoPath, *Request.Server, *ToF(S.ToString()));
 		return false;
 	}
-	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }
 
 	animgen::JobInfo Job;
 	S = Client.StartJob(Upload.uploadId, Request.Options, &Job);
