@@ -8,6 +8,7 @@ from pathlib import Path
 
 from animgen.v1 import service_pb2
 from animgen_ml import video
+from animgen_server import jobs
 from animgen_server.backend import Backend, BackendEvent, JobSpec
 from animgen_server.jobs import JobManager
 from animgen_server.limits import Limits
@@ -131,3 +132,36 @@ def test_a_store_from_before_warnings_opens_with_its_jobs(tmp_path: Path) -> Non
     assert job.files == {"json": "a.json"} and job.warnings == []
     assert store.update_job("j1", warnings=["w"]).warnings == ["w"]
     store.close()
+
+
+def test_a_watcher_that_stops_reading_holds_few_progress_events(tmp_path: Path) -> None:
+    """Progress past MAX_PENDING_EVENTS is dropped for a watcher that does not read; its states, warnings and the
+    final event still come, in order."""
+    E = service_pb2
+
+    async def run():
+        store, backend = Store(tmp_path / "store"), Recorder()
+        manager = JobManager(store, backend, Limits())
+        await manager.start()
+        (tmp_path / "a.mp4").write_bytes(b"x")
+        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
+        store.add_upload(upload)
+        job = manager.create(upload, E.GenerateOptions(), "key-1")
+        stalled = manager.watch(job.job_id)
+        await asyncio.wait_for(stalled.__anext__(), 5)  # the state; then it reads nothing while the job runs
+        for k in range(5000):
+            backend.sink(BackendEvent(job.job_id, "progress", stage="pose", stage_kind="progress",
+                                      fraction=k / 5000, overall=k / 10000))
+        backend.sink(BackendEvent(job.job_id, "progress", stage="refine", stage_kind="warning", message="hidden"))
+        (store.results_dir / job.job_id).mkdir()
+        backend.sink(BackendEvent(job.job_id, "done", files={}))
+        rest = []
+        async for ev in stalled:
+            rest.append(ev)
+        store.close()
+        return rest
+
+    rest = asyncio.run(run())
+    progress = [e for e in rest if e.type == E.EVENT_TYPE_STAGE_PROGRESS]
+    assert len(progress) == jobs.MAX_PENDING_EVENTS
+    assert [e.type for e in rest[-2:]] == [E.EVENT_TYPE_WARNING, E.EVENT_TYPE_DONE] and rest[-2].message == "hidden"

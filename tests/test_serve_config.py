@@ -1,5 +1,6 @@
 """How `animgen serve` takes its settings: a flag, else its environment variable, else the default. A bad
-environment value stops `animgen serve` with one line naming the variable, and no other command."""
+environment value stops `animgen serve` with one line naming the variable, and no other command. What a job may
+ask for is bounded by what the server can send back, and its cached results by what made them."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grpc
+import pytest
 from service_support import ServerProcess
 
-from animgen_server.client import AnimGenClient
+from animgen.v1 import service_pb2
+from animgen_ml.pipeline import GenerateOptions
+from animgen_server.client import AnimGenClient, ServiceError
+from animgen_server.convert import options_key
+from animgen_server.server import pipeline_identity
 
 BAD_ENV = {"ANIMGEN_WORKERS": "two", "ANIMGEN_MAX_QUEUED": "many"}
 
@@ -49,3 +56,33 @@ def test_bad_serve_environment_leaves_other_commands_alone(tmp_path: Path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "missing.mp4: file not found" in proc.stderr and "ANIMGEN_" not in proc.stderr
     assert animgen("jobs", "--help", env=BAD_ENV).returncode == 0
+
+
+def test_a_clip_too_large_to_send_is_refused_at_start(tmp_path: Path, videos: Path):
+    """GetResult sends the clip in one message: a job whose clip could not be sent (a long video at a high frame
+    rate, slowed down, with fingers) is refused when it starts, not after it ran."""
+    long = tmp_path / "long.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-stream_loop", "1", "-i", videos / "sports2d_dumbbell_lateral_raise.mp4",
+                    "-t", "30", "-c", "copy", long], check=True)
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        with AnimGenClient(server.address, timeout=60) as c:
+            upload = c.upload(long).upload_id
+            with pytest.raises(ServiceError) as e:
+                c.start(upload, service_pb2.GenerateOptions(hands=True, fps=240, speed=0.1))
+            assert e.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "long.mp4: the clip would have about 72" in e.value.details and "lower fps" in e.value.details
+            job = c.start(upload, service_pb2.GenerateOptions(generator=service_pb2.GENERATOR_ANALYTIC))
+            c.cancel(job.job_id)  # the same video at its own rate is taken
+    finally:
+        assert server.stop() == 0
+
+
+def test_new_weights_are_a_new_cache_key(tmp_path: Path):
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    a.write_bytes(b"weights one")
+    b.write_bytes(b"weights two")
+    assert pipeline_identity(a) != pipeline_identity(b) and pipeline_identity(a) == pipeline_identity(a)
+    assert "none" in pipeline_identity(tmp_path / "missing.npz")
+    opts = GenerateOptions()
+    assert options_key("ab" * 32, opts, pipeline_identity(a)) != options_key("ab" * 32, opts, pipeline_identity(b))

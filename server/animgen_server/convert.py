@@ -130,13 +130,21 @@ def options_to_proto(o: GenerateOptions, target: clip_pb2.TargetSkeleton | None 
     return m
 
 
-def options_key(video_sha256: str, opts: GenerateOptions) -> str:
-    """Identity of a job's inputs for the result cache: the video's hash and the canonical options."""
+def clip_message_bytes(frames: int, bones: int) -> int:
+    """About how large a HumanoidClip message is: per frame a quaternion and a confidence per bone, the Hips, root
+    motion and two contacts (measured: 466 bytes a frame with 22 bones), and a little for the bone table."""
+    return frames * (bones * 20 + 26) + 16 * 1024
+
+
+def options_key(video_sha256: str, opts: GenerateOptions, pipeline: str) -> str:
+    """Identity of a job's inputs for the result cache: the video's hash, the canonical options and `pipeline`,
+    what makes the clip (see server.pipeline_identity), so that new weights or a new version do not serve old
+    results."""
     d = opts.to_dict()
     d["formats"] = sorted(d["formats"])
     # Options travel through float32 on the wire: round so that equal requests hash equal.
     d = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
-    return hashlib.sha256((video_sha256 + json.dumps(d, sort_keys=True)).encode()).hexdigest()
+    return hashlib.sha256((video_sha256 + pipeline + json.dumps(d, sort_keys=True)).encode()).hexdigest()
 
 
 # ---- target skeleton ----

@@ -43,6 +43,7 @@ FINAL_EVENT = {
 }
 FINAL_EVENT_TYPES = set(FINAL_EVENT.values())
 PERSIST_EVERY_S = 0.5  # progress is written to the store at most this often per job
+MAX_PENDING_EVENTS = 256  # progress events queued for one watcher that has not read them
 
 
 class QueueFull(Exception):
@@ -125,7 +126,7 @@ class JobManager:
                 spec = self._spec(row)
                 if not Path(row.video_path).is_file():
                     raise InputError(f"{row.video_name}: the uploaded video is gone (expired?); upload it again")
-            except InputError as e:
+            except (InputError, OSError) as e:  # OSError: the target skeleton could not be written
                 self._finish(row, FAILED, error=str(e))
                 continue
             row = self.store.update_job(job_id, state=RUNNING, stage="", progress=0.0)
@@ -203,7 +204,11 @@ class JobManager:
                                   stage_progress=stage_progress, progress=row.progress, message=message,
                                   job=convert.job_to_proto(row))
         for q in watchers:
-            q.put_nowait(ev)
+            # A watcher that stopped reading must not hold every progress event of a long job in memory: past
+            # MAX_PENDING_EVENTS it misses some (each carries the overall progress); states, warnings and the
+            # final event always go in.
+            if etype != service_pb2.EVENT_TYPE_STAGE_PROGRESS or q.qsize() < MAX_PENDING_EVENTS:
+                q.put_nowait(ev)
 
     async def watch(self, job_id: str) -> AsyncIterator[service_pb2.JobEvent]:
         """The current state, the job's warnings so far, then every event up to and including the final one."""

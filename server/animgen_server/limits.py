@@ -9,6 +9,7 @@ from animgen_ml.errors import InputError
 
 MAX_CHUNK_BYTES = 3 * 1024 * 1024  # the largest upload chunk accepted (the protocol says "well under 4 MiB")
 CLIENT_CHUNK_BYTES = 1024 * 1024  # what our clients send
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # the largest message sent (GetResult's clip); every client accepts this much
 
 # `animgen serve` flag dest -> (environment variable, type, default). Read when serve runs, not when the parser is
 # built, so that a bad value stops only `animgen serve`, with its name.

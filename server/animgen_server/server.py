@@ -18,7 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from animgen.v1 import service_pb2, service_pb2_grpc
-from animgen_ml import __version__, video
+from animgen_ml import __version__, model, skeleton, video
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 from animgen_ml.video import VideoInfo
@@ -26,7 +26,7 @@ from animgen_server import convert
 from animgen_server.auth import TokenInterceptor
 from animgen_server.backend import Backend, make_backend
 from animgen_server.jobs import JobManager, QueueFull
-from animgen_server.limits import CLIENT_CHUNK_BYTES, Limits
+from animgen_server.limits import CLIENT_CHUNK_BYTES, MAX_MESSAGE_BYTES, Limits
 from animgen_server.store import FAILED, SUCCEEDED, Store, UploadRow, now_ms
 from animgen_server.worker import CLIP_FILE
 
@@ -62,6 +62,17 @@ async def probe_video(path: Path) -> tuple[VideoInfo | None, str | None]:
     return info, None
 
 
+def pipeline_identity(weights: Path | None = None) -> str:
+    """What makes a job's clip besides its inputs, for the result cache's key: the version and the network's weights
+    (by content: `animgen train` writes new ones where the old ones were)."""
+    weights = weights or model.weights_path()
+    try:
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    except OSError:
+        digest = "none"
+    return f"animgen {__version__}, weights {digest}"
+
+
 def _format_of(key: str, file_name: str) -> int:
     return convert.FORMAT_TO_PROTO.get(key) or (
         service_pb2.OUTPUT_FORMAT_GLB if file_name.endswith(".glb") else service_pb2.OUTPUT_FORMAT_UNSPECIFIED)
@@ -71,6 +82,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
     def __init__(self, store: Store, manager: JobManager, config: ServeConfig) -> None:
         self.store, self.manager, self.config, self.limits = store, manager, config, config.limits
         self._sha_cache: dict[tuple[str, int, int], str] = {}
+        self.pipeline = pipeline_identity()
 
     # ---- uploads ----
 
@@ -152,12 +164,16 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             options = convert.options_from_proto(request.options, target)
         except InputError as e:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        key = convert.options_key(upload.sha256, options)
+        key = convert.options_key(upload.sha256, options, self.pipeline)
         info = None
         # Probed again unless the result is cached: the probe goes with the job, so the worker need not probe.
         if upload.probe_error is None and (upload.duration is None or self.store.find_cached(key) is None):
             info, upload.probe_error = await probe_video(Path(upload.path))
             upload.duration = info.duration if info else None
+            if self.store.get_upload(upload.upload_id) is None or not Path(upload.path).is_file():
+                # expired while it was probed: no job is made on a video that is gone
+                await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {request.upload_id!r} (expired): "
+                                    "upload the video again")
             self.store.set_probe(upload.upload_id, upload.duration, upload.probe_error)
         if upload.probe_error is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{upload.file_name}: not a video that can be "
@@ -171,6 +187,14 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                 f"{upload.file_name}: {length:.1f} s to process; this server takes at most "
                                 f"{self.limits.max_video_seconds:g} s: trim it with start_seconds/end_seconds")
+        if info is not None:  # not served from the cache: the clip must fit in GetResult's message
+            frames = length * (options.fps or info.fps) / options.speed
+            size = convert.clip_message_bytes(int(frames) + 1, len(skeleton.bone_names(options.hands)))
+            if size > MAX_MESSAGE_BYTES:
+                await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                    f"{upload.file_name}: the clip would have about {frames:.0f} frames "
+                                    f"({size / 2**20:.0f} MiB), over the {MAX_MESSAGE_BYTES // 2**20} MiB a result "
+                                    "may hold: lower fps, raise speed or trim the video")
         try:
             row = self.manager.create(upload, request.options, key, info)
         except QueueFull as e:
@@ -202,18 +226,13 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                 why += "; there is no result (start it again with StartJob)"
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, why)
         folder = Path(row.result_dir)
-        try:
-            clip = HumanoidClip.load_json(folder / CLIP_FILE)
-        except (OSError, ValueError) as e:
-            await context.abort(grpc.StatusCode.INTERNAL, f"the stored result of job {row.job_id} is unreadable: {e}")
         wanted = set(request.formats)
         files = [(key, name) for key, name in sorted(row.files.items())
                  if not wanted or _format_of(key, name) in wanted]
-        header = service_pb2.ResultHeader(job=convert.job_to_proto(row), clip=convert.clip_to_proto(clip))
-        for key, name in files:
-            p = folder / name
-            header.files.add(format=_format_of(key, name), file_name=name, size_bytes=p.stat().st_size,
-                             sha256=self._sha(p))
+        try:  # in a thread: reading, converting and hashing a long clip takes seconds the other calls must not wait
+            header = await asyncio.to_thread(self._result_header, row, folder, files)
+        except (OSError, ValueError) as e:
+            await context.abort(grpc.StatusCode.INTERNAL, f"the stored result of job {row.job_id} is unreadable: {e}")
         yield service_pb2.GetResultResponse(header=header)
         for _, name in files:
             with open(folder / name, "rb") as f:
@@ -222,6 +241,15 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                     yield service_pb2.GetResultResponse(
                         chunk=service_pb2.FileChunk(file_name=name, offset=offset, data=data))
                     offset += len(data)
+
+    def _result_header(self, row, folder: Path, files: list[tuple[str, str]]) -> service_pb2.ResultHeader:
+        clip = HumanoidClip.load_json(folder / CLIP_FILE)
+        header = service_pb2.ResultHeader(job=convert.job_to_proto(row), clip=convert.clip_to_proto(clip))
+        for key, name in files:
+            p = folder / name
+            header.files.add(format=_format_of(key, name), file_name=name, size_bytes=p.stat().st_size,
+                             sha256=self._sha(p))
+        return header
 
     def _sha(self, p: Path) -> str:
         st = p.stat()
@@ -286,7 +314,7 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
     interceptors = [TokenInterceptor(config.token)] if config.token else []
     server = grpc.aio.server(interceptors=interceptors, options=[
         ("grpc.max_receive_message_length", config.limits.max_chunk_bytes + 64 * 1024),
-        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ])
     service_pb2_grpc.add_AnimGenServicer_to_server(AnimGenService(store, manager, config), server)
     health = HealthServicer()
