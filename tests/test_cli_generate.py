@@ -87,6 +87,18 @@ def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):
     assert "pose" not in time_line(proc.stdout) and "generate" in time_line(proc.stdout)
     rerun = HumanoidClip.load_json(again / "sports2d_run_sideview.json")
     assert np.array_equal(rerun.rotations, clip.rotations) and np.array_equal(rerun.hips, clip.hips)
+    # --start/--end cut saved landmarks as they cut the video; a range they do not cover is named.
+    proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--start", "0.5",
+                   "--end", "0.8", "--format", "json", "--generator", "analytic")
+    assert proc.returncode == 0, proc.stderr
+    cut = HumanoidClip.load_json(again / "sports2d_run_sideview.json")
+    assert cut.frame_count == int(np.sum((lm.times >= 0.5 - 1e-6) & (lm.times < 0.8 - 1e-6))) == 9
+    proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--start", "1.5")
+    assert_one_clean_error(proc, "no frame between 1.5 s and the end")
+    # An output folder that cannot be made is one line, not a traceback.
+    (tmp_path / "a_file").write_text("")
+    proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", tmp_path / "a_file" / "out")
+    assert_one_clean_error(proc, "sports2d_run_sideview.landmarks.npz")
 
 
 def test_bad_inputs_each_get_one_clear_line(videos: Path, tmp_path: Path):
@@ -125,7 +137,8 @@ def test_person_half_out_of_frame_is_a_warning(videos: Path, tmp_path: Path):
 
 def test_usage_errors_exit_2(videos: Path, tmp_path: Path):
     for args in (["--smoothing", "3"], ["--format", "gif"], ["--fps", "0"], ["--keyframe-tolerance", "x"],
-                 ["--start", "2", "--end", "1"]):
+                 ["--start", "2", "--end", "1"], ["--end", "nan"], ["--start", "inf"], ["--end", "0"],
+                 ["--keyframe-tolerance", "1,nan"]):
         proc = animgen(videos / RUN, "-o", tmp_path, *args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and "error" in proc.stderr
@@ -176,6 +189,12 @@ def test_batch_folder(videos: Path, tmp_path: Path):
     assert (out / "a_run.glb").stat().st_mtime_ns > mtime
     proc = animgen(src, "-o", out, "--format", "json", "--force", "--quiet")
     assert proc.returncode == 0 and "2 converted, 0 up to date" in proc.stderr
+    # Other options make other outputs: not up to date (they used to be skipped, leaving the old clip).
+    proc = animgen(src, "-o", out, "--format", "json", "--fps", "12", "--quiet")
+    assert proc.returncode == 0 and "2 converted, 0 up to date" in proc.stderr
+    assert HumanoidClip.load_json(out / "a_run.json").fps == 12.0
+    proc = animgen(src, "-o", out, "--format", "json", "--fps", "12", "--quiet")
+    assert proc.returncode == 0 and "0 converted, 2 up to date" in proc.stderr
 
 
 def test_videos_that_would_write_one_output_are_refused(videos: Path, tmp_path: Path):
@@ -189,13 +208,13 @@ def test_videos_that_would_write_one_output_are_refused(videos: Path, tmp_path: 
     for name in ("run.mp4", "Run.mov"):
         line = next(x for x in error_lines(proc.stderr) if x.startswith(f"animgen: error: {src / name}:"))
         assert "Run.mov, run.mp4 would all write" in line and "rename all but one" in line, line
-    assert sorted(p.name for p in out.iterdir()) == ["walk.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".walk.animgen.json", "walk.json"]  # and what made it
     assert "1 converted, 0 up to date, 2 failed" in proc.stderr
     # A Ray batch follows the same rule, before it reaches any cluster.
     (src / "walk.mp4").unlink()
     proc = animgen(src, "-o", out, "--ray", "127.0.0.1:1")
     assert proc.returncode == 1 and "rename all but one" in proc.stderr, proc.stderr
-    assert "cannot connect" not in proc.stderr and sorted(p.name for p in out.iterdir()) == ["walk.json"]
+    assert "cannot connect" not in proc.stderr and not (out / "run.json").exists()
 
 
 def test_all_formats_with_preview(videos: Path, tmp_path: Path):
@@ -204,8 +223,8 @@ def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in out.iterdir())
     stem = "mmhuman3d_3dpw_basketball"
-    assert names == sorted(f"{stem}{s}" for s in (".glb", ".bvh", ".json", ".landmarks.npz", ".report.html",
-                                                  ".preview.mp4"))
+    made = [f"{stem}{s}" for s in (".glb", ".bvh", ".json", ".landmarks.npz", ".report.html", ".preview.mp4")]
+    assert names == sorted([f".{stem}.animgen.json", *made])  # the hidden note: what made them
     probe = subprocess.run([require_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-count_frames",
                             "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json",
                             out / f"{stem}.preview.mp4"], capture_output=True, text=True, check=True)

@@ -14,10 +14,10 @@ import pytest
 from service_support import ServerProcess
 
 from animgen.v1 import service_pb2
+from animgen_ml.model import identity
 from animgen_ml.pipeline import GenerateOptions
 from animgen_server.client import AnimGenClient, ServiceError
 from animgen_server.convert import options_key
-from animgen_server.server import pipeline_identity
 
 BAD_ENV = {"ANIMGEN_WORKERS": "two", "ANIMGEN_MAX_QUEUED": "many"}
 
@@ -82,7 +82,7 @@ def test_new_weights_are_a_new_cache_key(tmp_path: Path):
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
     a.write_bytes(b"weights one")
     b.write_bytes(b"weights two")
-    assert pipeline_identity(a) != pipeline_identity(b) and pipeline_identity(a) == pipeline_identity(a)
-    assert "none" in pipeline_identity(tmp_path / "missing.npz")
+    assert identity(a) != identity(b) and identity(a) == identity(a)
+    assert "none" in identity(tmp_path / "missing.npz")
     opts = GenerateOptions()
-    assert options_key("ab" * 32, opts, pipeline_identity(a)) != options_key("ab" * 32, opts, pipeline_identity(b))
+    assert options_key("ab" * 32, opts, identity(a)) != options_key("ab" * 32, opts, identity(b))

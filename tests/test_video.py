@@ -92,6 +92,24 @@ def test_trim_by_start_and_end(videos: Path):
     assert np.array_equal(part[0][1], frames[k])
 
 
+@pytest.mark.parametrize("name,offset", [("late.mp4", 10.0), ("late.mkv", 10.0), ("stream.ts", 0.0),
+                                         ("long_take.mp4", 1000.0)])
+def test_trim_files_whose_clock_does_not_start_at_zero(videos: Path, tmp_path: Path, name: str, offset: float):
+    """A camera's file or a transport stream (its clock starts at 1.4 s) trims like any other, and frame times stay
+    exact far into the clock (a take that starts 1000 s in: 29.97 fps, not 30.07)."""
+    path = tmp_path / name
+    ffmpeg("-i", str(videos / SHORT), "-c", "copy", "-output_ts_offset", str(offset), str(path))
+    full = [t for t, _ in video.iter_frames(path)]
+    assert len(full) == 47 and full[0] == 0.0 and abs(46 / full[-1] - 29.97) < 0.005, full[-1]
+    part = [t for t, _ in video.iter_frames(path, start=0.5, end=1.0)]
+    assert part == pytest.approx([t for t in full if 0.5 - 1e-6 <= t < 1.0 - 1e-6], abs=1e-6) and len(part) == 15
+
+
+def test_a_range_without_frames_says_so(videos: Path):
+    with pytest.raises(InputError, match=r"no frame between 0.501 s and 0.52 s"):
+        list(video.iter_frames(videos / SHORT, start=0.501, end=0.52))
+
+
 @pytest.mark.parametrize("ext,codec", [("mov", "libx264"), ("mkv", "libx264"), ("webm", "libvpx-vp9"),
                                        ("avi", "mpeg4")])
 def test_other_containers(videos: Path, tmp_path: Path, ext: str, codec: str):

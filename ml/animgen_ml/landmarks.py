@@ -8,7 +8,7 @@ Saved as .npz so that later stages can rerun without extracting again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +77,19 @@ class Landmarks:
         if len(self.times) < 2:
             return 30.0
         return float((len(self.times) - 1) / max(self.times[-1] - self.times[0], 1e-9))
+
+    def between(self, start: float | None, end: float | None) -> Landmarks:
+        """The frames shown in [start, end) (None: no bound), as video.iter_frames cuts a video."""
+        keep = np.ones(len(self.times), bool)
+        if start is not None:
+            keep &= self.times >= start - 1e-6
+        if end is not None:
+            keep &= self.times < end - 1e-6
+        if keep.all():
+            return self
+        arrays = {k: getattr(self, k)[keep] for k in ("times", "image", "world", "visibility", "detected")}
+        hands = {k: getattr(self, k)[keep] for k in HAND_FIELDS if getattr(self, k) is not None}
+        return replace(self, **arrays, **hands)
 
     @property
     def detection_rate(self) -> float:

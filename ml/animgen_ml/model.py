@@ -15,6 +15,7 @@ generating a clip neither imports torch nor needs it installed.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
 import zipfile
@@ -314,6 +315,18 @@ def weights_path(name: str | None = None) -> Path:
 
 def weights_available(name: str | None = None) -> bool:
     return weights_path(name).is_file()
+
+
+def identity(weights: Path | None = None) -> str:
+    """What makes a clip besides the video and the options: the version and the network's weights, by content
+    (`animgen train` writes new ones where the old ones were). Results made under another are stale."""
+    from animgen_ml import __version__
+
+    try:
+        digest = hashlib.sha256((weights or weights_path()).read_bytes()).hexdigest()[:16]
+    except OSError:
+        digest = "none"
+    return f"animgen {__version__}, weights {digest}"
 
 
 WEIGHTS_KEYS = ("info", "dilations", "inp.w", "inp.b", "out.w", "out.b")  # what every weights file holds

@@ -6,6 +6,7 @@ Each stage is a function of plain data in its own module; this module only wires
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -42,14 +43,17 @@ class GenerateOptions:
     foot_lock: bool = True
     keyframe_tolerance_degrees: float = 0.0
     keyframe_tolerance_mm: float = 0.0
-    target: str | None = None  # a .glb or .bvh skeleton to retarget onto
+    target: str | None = None  # a .glb character to retarget onto
 
     def validate(self) -> GenerateOptions:
         """Raises InputError naming the first bad option."""
         if not 0.0 <= self.smoothing <= 1.0:
             raise InputError(f"--smoothing must be between 0 and 1, got {self.smoothing}")
-        if self.start is not None and self.start < 0:
-            raise InputError(f"--start must be >= 0 seconds, got {self.start}")
+        # Written so that NaN fails each check too (every comparison with NaN is false).
+        if self.start is not None and not 0 <= self.start < math.inf:
+            raise InputError(f"--start must be a time >= 0 seconds, got {self.start}")
+        if self.end is not None and not 0 < self.end < math.inf:
+            raise InputError(f"--end must be a time > 0 seconds, got {self.end}")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise InputError(f"--end ({self.end}) must be after --start ({self.start})")
         if self.fps is not None and not 1.0 <= self.fps <= 240.0:
@@ -61,8 +65,9 @@ class GenerateOptions:
             raise InputError(f"unknown output format {bad[0] if bad else '(none)'}: use {', '.join(FORMATS)}")
         if not 0.1 <= self.speed <= 10.0:
             raise InputError(f"--speed must be between 0.1 and 10, got {self.speed}")
-        if self.keyframe_tolerance_degrees < 0 or self.keyframe_tolerance_mm < 0:
-            raise InputError("keyframe tolerances must be >= 0")
+        if not (0 <= self.keyframe_tolerance_degrees < math.inf and 0 <= self.keyframe_tolerance_mm < math.inf):
+            raise InputError("keyframe tolerances must be numbers >= 0, got "
+                             f"{self.keyframe_tolerance_degrees} degrees, {self.keyframe_tolerance_mm} mm")
         if self.target is not None and not Path(self.target).is_file():
             raise InputError(f"{self.target}: target skeleton file not found")
         if self.target is not None and Path(self.target).suffix.lower() != ".glb":  # refused before any work is done
@@ -158,6 +163,11 @@ def run(
         if video is None:
             raise InputError("no video given")
         landmarks = st.run("pose", _pose_stage, video, options, st, info)
+    elif options.start is not None or options.end is not None:  # saved landmarks: cut them as the video would be
+        landmarks = landmarks.between(options.start, options.end)
+        if landmarks.frame_count == 0:
+            raise InputError(f"{landmarks.source or 'the landmarks'}: no frame between {options.start or 0:g} s and "
+                             f"{'the end' if options.end is None else f'{options.end:g} s'}")
     if not landmarks.detected.any():
         raise InputError(f"{landmarks.source or video}: no person was found in any frame")
     from animgen_ml.pose import quality_warnings

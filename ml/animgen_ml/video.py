@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ class VideoInfo:
     codec: str
     start_time: float  # the first frame's presentation time in the file's clock
     duration_known: bool = False  # the video stream itself states its duration (not just the container)
+    container_start: float = 0.0  # the container's start time in the same clock (ffmpeg's -ss counts from it)
 
 
 def _tool(name: str) -> str:
@@ -130,7 +131,7 @@ def probe(path: str | Path) -> VideoInfo:
     return VideoInfo(path=path, width=width, height=height, fps=fps or 30.0, duration=duration,
                      frame_count=nb_frames, rotation=rotation, codec=codec,
                      start_time=_float(s.get("start_time"), _float(fmt.get("start_time"))),
-                     duration_known=_float(s.get("duration")) > 0)
+                     duration_known=_float(s.get("duration")) > 0, container_start=_float(fmt.get("start_time")))
 
 
 def _last_line(text: str) -> str:
@@ -138,7 +139,10 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-_PTS = re.compile(r"\bn:\s*(\d+).*?\bpts_time:\s*(-?[\d.]+|nan|NOPTS)")
+# showinfo's lines: the filter's time base once, then per frame its pts in that base. Times come from the integer pts,
+# not the printed pts_time, which has six significant digits (10 ms steps past 1000 s) and may use an exponent.
+_TIME_BASE = re.compile(r"config in time_base:\s*(\d+)/(\d+)")
+_PTS = re.compile(r"\bn:\s*\d+\s+pts:\s*(-?\d+|NOPTS)")
 
 
 def iter_frames(path: str | Path, start: float | None = None, end: float | None = None,
@@ -150,13 +154,51 @@ def iter_frames(path: str | Path, start: float | None = None, end: float | None 
     """
     path = Path(path)
     info = info or probe(path)
+    run = _Decode()
+    yield from _decode(path, info, start, end, run, seek=bool(start))
+    if run.yielded == 0 and start:
+        # A fast seek can land past the only key frame before the range (a transport stream without an index, a
+        # short clip in one group of pictures) and decode nothing: decode from the start instead.
+        run = _Decode()
+        yield from _decode(path, info, start, end, run, seek=False)
+    if run.yielded == 0:
+        if start is not None and info.duration and start >= info.duration:
+            raise InputError(f"{path}: --start {start} s is past the end of the video ({info.duration:.2f} s)")
+        if run.decoded > 0:
+            raise InputError(f"{path}: no frame between {start or 0:g} s and {end if end is not None else 'the end'}"
+                             f"{' s' if end is not None else ''} (the video is {info.duration:.2f} s)")
+        reason = run.errors[-1] if run.errors else "no frame could be decoded"
+        raise InputError(f"{path}: empty or corrupt video ({reason})")
+    # A file cut short (copy interrupted, download incomplete) still decodes up to the cut: say so rather
+    # than animate part of the video silently.
+    wanted_end = info.duration if end is None else min(end, info.duration)
+    if info.duration_known and run.last_t < wanted_end - max(0.5, 5.0 / info.fps):
+        reason = f"; {run.errors[-1]}" if run.errors else ""
+        raise InputError(f"{path}: truncated or corrupt video: decoding stopped at {run.last_t:.2f} s of "
+                         f"{info.duration:.2f} s{reason}")
+
+
+@dataclass
+class _Decode:
+    """What one decoding pass saw."""
+
+    decoded: int = 0  # frames ffmpeg gave
+    yielded: int = 0  # of them, in the range
+    last_t: float = -np.inf
+    errors: list[str] = field(default_factory=list)
+
+
+def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None, run: _Decode,
+            seek: bool) -> Iterator[tuple[float, np.ndarray]]:
     w, h = info.width, info.height
     frame_bytes = w * h * 3
     # One decoder thread: MediaPipe needs the other core more than the decoder does (measured ~8% faster).
     cmd = [_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-threads", "1"]
-    if start:
-        # Fast seek to just before start; frames before `start` are dropped below.
-        cmd += ["-ss", f"{max(0.0, info.start_time + start - 0.05):.6f}"]
+    if seek and start:
+        # Fast seek to just before start; frames before `start` are dropped below. ffmpeg counts the position from
+        # the container's start time (not 0 for a camera's .mov or a transport stream), our times from the video
+        # stream's.
+        cmd += ["-ss", f"{max(0.0, info.start_time - info.container_start + start - 0.05):.6f}"]
     # -copyts keeps frame times in the file's clock, so subtracting start_time gives the same times with
     # and without seeking.
     cmd += ["-copyts"]
@@ -167,32 +209,33 @@ def iter_frames(path: str | Path, start: float | None = None, end: float | None 
                             bufsize=0)
     _widen_pipe(proc.stdout, frame_bytes)
     times: queue.Queue[float | None] = queue.Queue()
-    errors: list[str] = []
 
     def read_stderr() -> None:
         assert proc.stderr is not None
+        base = None  # (numerator, denominator) of the filter's time base
         for raw in proc.stderr:
             line = raw.decode("utf-8", "replace")
             if "Parsed_showinfo" in line:
-                m = _PTS.search(line)
-                if m:
-                    t = m.group(2)
-                    times.put(float(t) if t not in ("nan", "NOPTS") else float("nan"))
+                if m := _TIME_BASE.search(line):
+                    base = (int(m.group(1)), int(m.group(2)))
+                elif m := _PTS.search(line):
+                    ok = base is not None and m.group(1) != "NOPTS"
+                    times.put(int(m.group(1)) * base[0] / base[1] if ok else float("nan"))
             elif "error" in line.lower() or "invalid" in line.lower():
-                errors.append(line.strip())
+                run.errors.append(line.strip())
         times.put(None)
 
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
-    yielded = 0
-    last_t = -np.inf
     try:
         assert proc.stdout is not None
         while True:
             buf = _read_frame(proc.stdout, frame_bytes)
             if buf is None:
                 break
+            run.decoded += 1
             t_file = times.get(timeout=60.0)
+            last_t = run.last_t
             if t_file is None:  # showinfo gave no time: fall back to the nominal rate
                 t_file = info.start_time + (last_t + 1.0 / info.fps if np.isfinite(last_t) else 0.0)
             t = t_file - info.start_time
@@ -204,8 +247,8 @@ def iter_frames(path: str | Path, start: float | None = None, end: float | None 
                 break
             if t <= last_t:  # keep times strictly increasing (duplicate pts in broken files)
                 t = last_t + 1e-3
-            last_t = t
-            yielded += 1
+            run.last_t = t
+            run.yielded += 1
             yield t, np.frombuffer(buf, np.uint8).reshape(h, w, 3)
     except queue.Empty as e:
         raise InputError(f"{path}: ffmpeg stopped reporting frame times while decoding") from e
@@ -216,18 +259,6 @@ def iter_frames(path: str | Path, start: float | None = None, end: float | None 
         reader.join(timeout=5.0)
         proc.stdout.close() if proc.stdout else None
         proc.stderr.close() if proc.stderr else None
-    if yielded == 0:
-        if start is not None and info.duration and start >= info.duration:
-            raise InputError(f"{path}: --start {start} s is past the end of the video ({info.duration:.2f} s)")
-        reason = errors[-1] if errors else "no frame could be decoded"
-        raise InputError(f"{path}: empty or corrupt video ({reason})")
-    # A file cut short (copy interrupted, download incomplete) still decodes up to the cut: say so rather
-    # than animate part of the video silently.
-    wanted_end = info.duration if end is None else min(end, info.duration)
-    if info.duration_known and last_t < wanted_end - max(0.5, 5.0 / info.fps):
-        reason = f"; {errors[-1]}" if errors else ""
-        raise InputError(f"{path}: truncated or corrupt video: decoding stopped at {last_t:.2f} s of "
-                         f"{info.duration:.2f} s{reason}")
 
 
 def _widen_pipe(pipe, frame_bytes: int) -> None:

@@ -7,6 +7,7 @@ at the end), 2 usage errors (bad option, nothing to convert).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from animgen_ml.errors import AnimGenError, Cancelled, InputError
 from animgen_ml.export import output_path, target_output_path
+from animgen_ml.files import atomic_path
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import VIDEO_EXTENSIONS
 from animgen_server.cli import usage
@@ -25,7 +27,8 @@ def register(subparsers) -> None:
         "generate", help="turn a video (or every video in a folder) into animation files",
         description="Turn a video of a person into a humanoid animation clip. A folder converts every video "
                     f"in it ({' '.join(e[1:] for e in VIDEO_EXTENSIONS)}) and skips those whose outputs are "
-                    "newer than the video. Exit code: 0 all converted, 1 any failed, 2 usage error.")
+                    "newer than the video and were made with the same options, version and weights (noted in a hidden "
+                    "file beside them). Exit code: 0 all converted, 1 any failed, 2 usage error.")
     p.add_argument("input", metavar="VIDEO|DIR", nargs="?", help="a video file or a folder of videos")
     p.add_argument("-o", "--output", metavar="OUTDIR", default=".",
                    help="folder for the outputs, named <video stem>.<ext> (default: the current folder)")
@@ -107,12 +110,30 @@ def expected_outputs(out_base: Path, options: GenerateOptions) -> list[Path]:
 
 
 def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
-    """True when every requested output exists and is newer than the video."""
+    """True when every requested output exists, is newer than the video, and was made with these options by this
+    version and these weights (noted beside them by note_made): a rerun with --fps 60 must not keep a 30 fps clip."""
     try:
         src = video.stat().st_mtime
-        return all(p.is_file() and p.stat().st_mtime >= src for p in expected_outputs(out_base, options))
+        fresh = all(p.is_file() and p.stat().st_mtime >= src for p in expected_outputs(out_base, options))
+        return fresh and _note(out_base).read_text() == _made_with(options)
     except OSError:
         return False
+
+
+def note_made(out_base: Path, options: GenerateOptions) -> None:
+    """Notes, beside a video's outputs (a hidden file), what they were made with, for up_to_date."""
+    with atomic_path(_note(out_base)) as tmp:
+        tmp.write_text(_made_with(options))
+
+
+def _note(out_base: Path) -> Path:
+    return out_base.with_name(f".{out_base.name}.animgen.json")
+
+
+def _made_with(options: GenerateOptions) -> str:
+    from animgen_ml import model
+
+    return json.dumps({"options": options.to_dict(), "made_by": model.identity()}, sort_keys=True)
 
 
 def output_clashes(videos: list[Path]) -> dict[Path, str]:
@@ -296,6 +317,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
             files = generate_remote(args.server, video, out_base, options, token=args.token, tls_ca=args.tls_ca,
                                     progress=progress)
             progress.close()
+            note_made(out_base, options)
             _summary(video, None, files, time.perf_counter() - t0)
             return
         from animgen_ml import pipeline
@@ -305,6 +327,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
         raise
     finally:
         progress.close()
+    note_made(out_base, options)
     _summary(video, result, result.files, time.perf_counter() - t0)
 
 
@@ -340,7 +363,12 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
     stem = npz.name[: -len(".landmarks.npz")] if npz.name.endswith(".landmarks.npz") else npz.stem
     try:
         _convert_one(video, out_dir / stem, args, options, landmarks=lm)
-    except AnimGenError as e:
-        _error(npz, str(e))
+    except (AnimGenError, OSError) as e:
+        _error(npz, str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}")
+        return 1
+    except Exception as e:  # a bug: one line; ANIMGEN_DEBUG=1 shows the traceback
+        if os.environ.get("ANIMGEN_DEBUG"):
+            traceback.print_exc()
+        _error(npz, f"internal error ({type(e).__name__}: {e})")
         return 1
     return 0

@@ -138,7 +138,7 @@ def clip_message_bytes(frames: int, bones: int) -> int:
 
 def options_key(video_sha256: str, opts: GenerateOptions, pipeline: str) -> str:
     """Identity of a job's inputs for the result cache: the video's hash, the canonical options and `pipeline`,
-    what makes the clip (see server.pipeline_identity), so that new weights or a new version do not serve old
+    what makes the clip (model.identity), so that new weights or a new version do not serve old
     results."""
     d = opts.to_dict()
     d["formats"] = sorted(d["formats"])

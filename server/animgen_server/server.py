@@ -62,17 +62,6 @@ async def probe_video(path: Path) -> tuple[VideoInfo | None, str | None]:
     return info, None
 
 
-def pipeline_identity(weights: Path | None = None) -> str:
-    """What makes a job's clip besides its inputs, for the result cache's key: the version and the network's weights
-    (by content: `animgen train` writes new ones where the old ones were)."""
-    weights = weights or model.weights_path()
-    try:
-        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    except OSError:
-        digest = "none"
-    return f"animgen {__version__}, weights {digest}"
-
-
 def _format_of(key: str, file_name: str) -> int:
     return convert.FORMAT_TO_PROTO.get(key) or (
         service_pb2.OUTPUT_FORMAT_GLB if file_name.endswith(".glb") else service_pb2.OUTPUT_FORMAT_UNSPECIFIED)
@@ -82,7 +71,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
     def __init__(self, store: Store, manager: JobManager, config: ServeConfig) -> None:
         self.store, self.manager, self.config, self.limits = store, manager, config, config.limits
         self._sha_cache: dict[tuple[str, int, int], str] = {}
-        self.pipeline = pipeline_identity()
+        self.pipeline = model.identity()  # for the result cache's key
 
     # ---- uploads ----
 
