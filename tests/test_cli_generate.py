@@ -217,6 +217,16 @@ def test_videos_that_would_write_one_output_are_refused(videos: Path, tmp_path: 
     assert "cannot connect" not in proc.stderr and not (out / "run.json").exists()
 
 
+def test_a_target_character_is_never_overwritten(videos: Path, shared_data: Path, tmp_path: Path):
+    """hero.mp4 with --target hero.glb in the same folder: hero.glb is both the character and the clip's GLB."""
+    (tmp_path / "hero.mp4").write_bytes((videos / RUN).read_bytes())
+    character = (shared_data / "characters" / "quaternius_male_suit.glb").read_bytes()
+    (tmp_path / "hero.glb").write_bytes(character)
+    proc = animgen(tmp_path / "hero.mp4", "--target", tmp_path / "hero.glb", "-o", tmp_path)
+    assert_one_clean_error(proc, "hero.glb: the --target character is also one of the outputs")
+    assert (tmp_path / "hero.glb").read_bytes() == character and not (tmp_path / "hero.hero.glb").exists()
+
+
 def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     out = tmp_path / "out"
     proc = animgen(videos / BASKETBALL, "-o", out, "--format", "all")

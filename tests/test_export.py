@@ -225,3 +225,14 @@ def test_single_frame_and_meshless_glb(tmp_path: Path) -> None:
     assert r_one["errors"] == 0 and r_bare["errors"] == 0, (r_one["messages"], r_bare["messages"])
     assert gltf_export.read_glb_clip(one).frame_count == 1
     assert gltf_export.read_glb_clip(bare).frame_count == 5
+
+
+def test_a_name_near_the_file_system_limit_is_written(tmp_path: Path) -> None:
+    """The temporary file beside an output is named shortly, so an output whose name is near the 255-byte limit
+    (here 80 three-byte characters and .glb: 244 bytes) can still be written."""
+    from animgen_ml.files import atomic_path
+
+    path = tmp_path / ("走" * 80 + ".glb")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(b"glb")
+    assert path.read_bytes() == b"glb" and [p.name for p in tmp_path.iterdir()] == [path.name]

@@ -188,3 +188,25 @@ def test_clip_on_target_proportions_lands_on_the_targets_joints(walk, shared_dat
     legs = [walk.index("LeftUpperLeg"), walk.index("RightUpperLeg")]
     drop = np.linalg.norm(pos[:, legs].mean(1) - seen.hips, axis=-1)
     assert np.allclose(drop, np.linalg.norm(walk.rest_offsets[legs].mean(0)))
+
+
+def test_character_whose_joints_hold_matrices_gets_a_valid_animation(walk, shared_data, tmp_path):
+    """Assimp-made files give each node a matrix, which glTF animation cannot target: those joints are given the
+    same transform as translation, rotation and scale, and the pose is unchanged."""
+    import pygltflib
+
+    g = pygltflib.GLTF2().load(str(shared_data / "characters" / "quaternius_male_suit.glb"))
+    for n in g.nodes:
+        n.matrix = [float(v) for v in retarget._node_matrix(n).T.ravel()]
+        n.translation = n.rotation = n.scale = None
+    char = tmp_path / "suit_matrix.glb"
+    g.save_binary(str(char))
+    out = tmp_path / "walk.suit_matrix.glb"
+    m = retarget.write_target_glb(walk, char, out)
+    report = _validate(out)
+    assert report["errors"] == 0, report["messages"][:10]
+    # The written character's rest pose is the original's (its joints' TRS equal their matrices).
+    before, after = retarget.load_target(char), retarget.load_target(out)
+    assert before.names == after.names and m.skeleton.names == before.names
+    assert np.allclose(after.rest_translation, before.rest_translation, atol=1e-5)
+    assert np.allclose(np.abs(np.sum(after.rest_rotation * before.rest_rotation, axis=-1)), 1.0, atol=1e-5)

@@ -35,6 +35,14 @@ def target_output_path(out_base: str | Path, target: str | Path) -> Path:
     return Path(f"{out_base}.{Path(target).stem}.glb")
 
 
+def output_paths(out_base: str | Path, options) -> list[Path]:
+    """Every file write_outputs writes for these options."""
+    paths = [output_path(out_base, f) for f in dict.fromkeys(options.formats)]
+    if options.target:
+        paths.append(target_output_path(out_base, options.target))
+    return paths
+
+
 def keyframes_for(clip: HumanoidClip, options) -> dict[str, np.ndarray] | None:
     """Kept frames per channel when a keyframe tolerance is set; None (every frame) otherwise."""
     if options.keyframe_tolerance_degrees <= 0 and options.keyframe_tolerance_mm <= 0:

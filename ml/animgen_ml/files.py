@@ -15,7 +15,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside `path`; on success it is renamed onto `path`, on error removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+    # A short fixed prefix, not the file's name: a name near the file system's 255-byte limit must still fit.
+    fd, tmp = tempfile.mkstemp(prefix=".animgen-", suffix=".part" + path.suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)

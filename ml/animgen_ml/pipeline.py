@@ -158,6 +158,11 @@ def run(
     from animgen_ml.generate import generate_clip
 
     options.validate()
+    if out_base is not None and options.target:
+        target = Path(options.target).resolve()
+        if any(p.resolve() == target for p in export.output_paths(out_base, options)):
+            raise InputError(f"{options.target}: the --target character is also one of the outputs and would be "
+                             "overwritten: write elsewhere (-o) or rename the character")
     st = _Stages(progress, cancel)
     if landmarks is None:
         if video is None:

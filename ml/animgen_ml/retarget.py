@@ -280,6 +280,19 @@ def _trs(node) -> tuple[np.ndarray, np.ndarray, float]:
     return m[:3, 3].copy(), R.from_matrix(m[:3, :3] / s), float(np.mean(s))
 
 
+def _as_trs(node) -> None:
+    """Give a node that holds a matrix (as Assimp-made files do) the same transform as translation, rotation and
+    scale, so that it can be animated."""
+    if node.matrix is None:
+        return
+    m = _node_matrix(node)
+    scale = np.linalg.norm(m[:3, :3], axis=0)
+    node.translation = [float(v) for v in m[:3, 3]]
+    node.rotation = [float(v) for v in R.from_matrix(m[:3, :3] / scale)]
+    node.scale = [float(v) for v in scale]
+    node.matrix = None
+
+
 def load_glb_skeleton(path: str | Path):
     """(TargetSkeleton, the pygltflib document, joint node indices) of the first skin of a .glb."""
     import pygltflib
@@ -390,6 +403,7 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
     anim = G.Animation(name=clip.name, samplers=[], channels=[])
 
     def channel(node: int, prop: str, values: np.ndarray, type_: str) -> None:
+        _as_trs(g.nodes[node])  # glTF animates translation/rotation/scale, never a node's matrix
         anim.samplers.append(G.AnimationSampler(input=times, output=add(values, type_), interpolation="LINEAR"))
         anim.channels.append(G.AnimationChannel(sampler=len(anim.samplers) - 1,
                                                 target=G.AnimationChannelTarget(node=node, path=prop)))

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 from animgen_ml.errors import AnimGenError, Cancelled, InputError
-from animgen_ml.export import output_path, target_output_path
+from animgen_ml.export import output_paths
 from animgen_ml.files import atomic_path
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import VIDEO_EXTENSIONS
@@ -102,19 +102,12 @@ def options_from_args(args: argparse.Namespace) -> GenerateOptions:
     ).validate()
 
 
-def expected_outputs(out_base: Path, options: GenerateOptions) -> list[Path]:
-    paths = [output_path(out_base, f) for f in options.formats]
-    if options.target:
-        paths.append(target_output_path(out_base, options.target))
-    return paths
-
-
 def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
     """True when every requested output exists, is newer than the video, and was made with these options by this
     version and these weights (noted beside them by note_made): a rerun with --fps 60 must not keep a 30 fps clip."""
     try:
         src = video.stat().st_mtime
-        fresh = all(p.is_file() and p.stat().st_mtime >= src for p in expected_outputs(out_base, options))
+        fresh = all(p.is_file() and p.stat().st_mtime >= src for p in output_paths(out_base, options))
         return fresh and _note(out_base).read_text() == _made_with(options)
     except OSError:
         return False
