@@ -43,3 +43,35 @@ def test_a_still_channel_needs_two_keys():
     clip = empty_clip(skeleton.bone_names(), 50, 30.0)
     keys = keyframes.reduce_keys(clip, 0.1, 0.1)
     assert all(len(k) == 2 for k in keys.values())
+
+
+def _split_one_span_at_a_time(values: np.ndarray, tol: float, rotation: bool) -> np.ndarray:
+    """The split as first written, for comparison: a stack of spans, each split at its worst frame."""
+    T = len(values)
+    keep = np.zeros(T, dtype=bool)
+    keep[[0, T - 1]] = True
+    stack = [(0, T - 1)]
+    while stack:
+        i, j = stack.pop()
+        if j - i < 2:
+            continue
+        frames = np.arange(i + 1, j)
+        approx = keyframes._interp(values, np.full(len(frames), i), np.full(len(frames), j), frames, rotation)
+        err = keyframes._error(values[frames], approx, rotation)
+        k = int(np.argmax(err))
+        if err[k] > tol:
+            keep[i + 1 + k] = True
+            stack += [(i, i + 1 + k), (i + 1 + k, j)]
+    return np.flatnonzero(keep)
+
+
+def test_splitting_a_depth_at_a_time_keeps_the_same_keys(walk):
+    from animgen_ml import rotations as R
+
+    rot = R.make_continuous(R.normalize(walk.rotations))
+    for tol in (0.3, 1.0, 4.0):
+        for b in range(len(walk.bones)):
+            assert np.array_equal(keyframes.simplify(rot[:, b], tol, True),
+                                  _split_one_span_at_a_time(rot[:, b], tol, True)), (walk.bones[b], tol)
+        assert np.array_equal(keyframes.simplify(walk.hips, tol, False),
+                              _split_one_span_at_a_time(walk.hips, tol, False))

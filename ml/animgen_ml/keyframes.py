@@ -18,10 +18,11 @@ from animgen_ml.clip import HumanoidClip
 _KEY_BYTES = {"t": 4 + 12, "r": 4 + 16}
 
 
-def _interp(values: np.ndarray, i: int, j: int, rotation: bool) -> np.ndarray:
-    a = (np.arange(i + 1, j) - i) / (j - i)
+def _interp(values: np.ndarray, i: np.ndarray, j: np.ndarray, frames: np.ndarray, rotation: bool) -> np.ndarray:
+    """Values (T, D) at `frames` interpolated between the keys at i and j (arrays of one length)."""
+    a = (frames - i) / (j - i)
     if rotation:
-        return R.slerp(np.broadcast_to(values[i], (len(a), 4)), np.broadcast_to(values[j], (len(a), 4)), a)
+        return R.slerp(values[i], values[j], a)
     return values[i] + a[:, None] * (values[j] - values[i])
 
 
@@ -32,23 +33,34 @@ def _error(truth: np.ndarray, approx: np.ndarray, rotation: bool) -> np.ndarray:
 
 
 def simplify(values: np.ndarray, tol: float, rotation: bool) -> np.ndarray:
-    """Sorted kept frame indices of one channel (T, 3) or (T, 4) for an error <= tol (mm or degrees)."""
+    """Sorted kept frame indices of one channel (T, 3) or (T, 4) for an error <= tol (mm or degrees).
+
+    The spans of one depth of the split are handled together, in one pass over their frames: the result is the
+    recursive split's, with no Python step per key (a span at a time, the 23 channels of a 20000-frame clip took
+    twice as long: 34 s against 16 s, one run)."""
     T = len(values)
     if T <= 2:
         return np.arange(T)
     keep = np.zeros(T, dtype=bool)
     keep[[0, T - 1]] = True
-    stack = [(0, T - 1)]
-    while stack:
-        i, j = stack.pop()
-        if j - i < 2:
-            continue
-        err = _error(values[i + 1:j], _interp(values, i, j, rotation), rotation)
-        k = int(np.argmax(err))
-        if err[k] > tol:
-            m = i + 1 + k
-            keep[m] = True
-            stack += [(i, m), (m, j)]
+    spans = np.array([[0, T - 1]])
+    while len(spans):
+        spans = spans[spans[:, 1] - spans[:, 0] >= 2]
+        if not len(spans):
+            break
+        inner = spans[:, 1] - spans[:, 0] - 1  # frames strictly inside each span
+        first = np.concatenate([[0], np.cumsum(inner)[:-1]])  # where each span's frames start in the pass
+        owner = np.repeat(np.arange(len(spans)), inner)
+        i, j = spans[owner, 0], spans[owner, 1]
+        frames = i + 1 + np.arange(len(owner)) - first[owner]
+        err = _error(values[frames], _interp(values, i, j, frames, rotation), rotation)
+        worst = np.maximum.reduceat(err, first)
+        at_worst = np.flatnonzero(err == worst[owner])
+        _, pick = np.unique(owner[at_worst], return_index=True)  # each span's first frame at its worst, as argmax
+        split = worst > tol
+        m = frames[at_worst[pick]][split]
+        keep[m] = True
+        spans = np.concatenate([np.stack([spans[split, 0], m], 1), np.stack([m, spans[split, 1]], 1)])
     return np.flatnonzero(keep)
 
 
@@ -71,8 +83,10 @@ def reconstruct(clip: HumanoidClip, keys: dict[str, np.ndarray]) -> tuple[np.nda
 
     def play(values: np.ndarray, idx: np.ndarray, rotation: bool) -> np.ndarray:
         out = values.copy()
-        for i, j in zip(idx[:-1], idx[1:], strict=True):
-            out[i + 1:j] = _interp(values, int(i), int(j), rotation)
+        frames = np.setdiff1d(np.arange(T), idx)
+        if len(frames):
+            k = np.searchsorted(idx, frames)  # each dropped frame lies between keys idx[k - 1] and idx[k]
+            out[frames] = _interp(values, idx[k - 1], idx[k], frames, rotation)
         return out
 
     hips = play(clip.hips, keys[f"{root}.t"], False)
