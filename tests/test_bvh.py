@@ -87,6 +87,35 @@ def test_bad_bvh_names_the_file(tmp_path):
         read_bvh(tmp_path / "missing.bvh")
 
 
+ROWS = "0 90 0 0 0 0 0 0 0 0 0 0\n1 90 2 90 0 0 0 0 0 90 0 0"
+
+
+@pytest.mark.parametrize("change, problem", [
+    ((ROWS, "0 90 0 0 0 0 0 0 0 0 0\n1 90 2 90 0 0 0 0 0 90 0 0 0"), "motion row 1 has 11 values where the channels "
+                                                                     "need 12"),  # would shift every later channel
+    ((ROWS, "0 90 0 0 0 0 0 0 0 0 0 0\n1 90 2 90 nan 0 0 0 0 90 0 0"), "motion row 2 holds a value that is not a "
+                                                                         "finite number"),
+    (("Frame Time: 0.0333333", "Frame Time: inf"), "Frame Time must be a number of seconds in (0, 1], got inf"),
+    (("JOINT LeftUpLeg", "JOINT Spine"), "joint name 'Spine' appears twice"),
+    (("Zrotation Xrotation Yrotation\n  JOINT Spine", "Zrotation Xrotation Wrotation\n  JOINT Spine"),
+     "joint 'Hips' has channels"),
+    (("MOTION", "MOTON"), "it has no MOTION section"),
+])
+def test_malformed_bvh_is_refused_by_what_is_wrong(change, problem):
+    text = SMALL.replace(*change)
+    assert text != SMALL
+    with pytest.raises(ValueError) as e:
+        parse_bvh(text)
+    assert problem in str(e.value)
+
+
+def test_byte_order_mark_and_crlf_are_read(tmp_path):
+    p = tmp_path / "windows.bvh"
+    p.write_bytes(b"\xef\xbb\xbf" + SMALL.replace("\n", "\r\n").encode())
+    b = read_bvh(p)
+    assert np.array_equal(b.motion, parse_bvh(SMALL).motion) and b.names == ["Hips", "Spine", "LeftUpLeg"]
+
+
 @pytest.mark.parametrize("names, parents, expect", [
     # UE5 Manny: root above pelvis, five spine bones, two necks.
     (["root", "pelvis", "spine_01", "spine_02", "spine_03", "spine_04", "spine_05", "neck_01", "neck_02", "head",

@@ -65,6 +65,15 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("animgen evaluate: error: unknown dataset 'nosuch': "
                                   "use mocap, pose2sim, stills, renders")
+    # A folder that is not the data kit, and a --json that cannot be written, are said before any work.
+    (tmp_path / "not_a_kit").mkdir()
+    wrong = subprocess.run([*cmd[:-1], str(tmp_path / "not_a_kit"), "mocap"], capture_output=True, text=True)
+    assert wrong.returncode == 1 and "no mocap/accad_female1 for the mocap evaluation" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    (tmp_path / "a_file").write_text("")
+    no_json = subprocess.run(cmd + ["mocap", "--json", str(tmp_path / "a_file" / "x.json")], capture_output=True,
+                             text=True)
+    assert no_json.returncode == 2 and "is not a folder" in no_json.stderr
 
 
 def test_mocap_inputs_of_given_files_skip_an_unmappable_skeleton(shared_data):

@@ -346,6 +346,10 @@ def test_animgen_train_command(shared_data, tmp_path):
     assert missing.stderr.strip() == f"animgen train: error: --init {tmp_path / 'nothing.npz'}: no such weights file"
     both = subprocess.run(cmd + ["--minutes", "1"], capture_output=True, text=True)
     assert both.returncode == 2 and both.stderr.strip() == "animgen train: error: give --steps or --minutes, not both"
+    (tmp_path / "a_file").write_text("")  # an --out that cannot be written is said before training, not after
+    unwritable = subprocess.run(cmd + ["--out", str(tmp_path / "a_file" / "w")], capture_output=True, text=True)
+    assert unwritable.returncode == 2 and "--out: cannot write in" in unwritable.stderr
+    assert "step" not in unwritable.stdout
 
 
 def test_fuse_root_takes_the_slow_part_from_the_solver():

@@ -109,6 +109,11 @@ def test_hands_with_holistic(videos: Path):
         assert np.allclose(world[seen, 0], lm.world[seen, LM[f"{side}_wrist"]])
         palm = np.linalg.norm(world[seen, 9] - world[seen, 0], axis=-1)
         assert 0.04 < np.median(palm) < 0.15
+    # Both hands seen: no warning; a hand never seen is said (its fingers stay at rest).
+    assert not [w for w in pose.quality_warnings(lm) if "hand was found" in w]
+    lm.left_hand = np.full_like(lm.left_hand, np.nan)
+    assert [w for w in pose.quality_warnings(lm) if "hand was found" in w] == [
+        f"{lm.source}: the left hand was found in 0% of the frames with a person; its fingers stay at rest elsewhere"]
 
 
 def test_image_to_world_scale_recovers_a_known_scale():

@@ -209,8 +209,10 @@ def landmarks_from_clip(clip, *, width: int = 1280, height: int = 720, yaw: floa
     hands = {}
     for side in ("Left", "Right"):
         h = hand_landmarks_world(clip.bones, clip.rest_offsets, pos, rot, side)
-        if h is not None:
-            hands[side] = to_mediapipe_world(h, yaw, centre=hip_centre(pts))  # like pose.py: body's origin
+        if h is not None:  # as pose.py gives them: image points, and world points about the body's origin
+            hands[f"{side.lower()}_hand"] = project_to_image(h, width, height, yaw=yaw, distance=distance,
+                                                             camera_height=camera_height)
+            hands[f"{side.lower()}_hand_world"] = to_mediapipe_world(h, yaw, centre=hip_centre(pts))
     return Landmarks(
         times=np.arange(T) / clip.fps if times is None else times,
         image=project_to_image(pts, width, height, yaw=yaw, distance=distance, camera_height=camera_height),
@@ -220,6 +222,5 @@ def landmarks_from_clip(clip, *, width: int = 1280, height: int = 720, yaw: floa
         width=width,
         height=height,
         source="synthetic",
-        left_hand=hands.get("Left"),
-        right_hand=hands.get("Right"),
+        **hands,
     )

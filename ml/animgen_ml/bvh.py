@@ -7,6 +7,7 @@ reading of BVH. Position channels replace the joint's OFFSET (for the root they 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def read_bvh(path: str | Path) -> Bvh:
     """Parse a BVH file; raises InputError naming the file and the problem."""
     path = Path(path)
     try:
-        text = path.read_text(errors="replace")
+        text = path.read_text(encoding="utf-8-sig", errors="replace")  # -sig: a byte-order mark is not a token
     except OSError as e:
         raise InputError(f"{path}: cannot read BVH file ({e.strerror})") from e
     try:
@@ -106,8 +107,15 @@ def read_bvh(path: str | Path) -> Bvh:
         raise InputError(f"{path}: not a valid BVH file ({e})") from e
 
 
+_CHANNEL = re.compile(r"[XYZ](position|rotation)", re.IGNORECASE)
+
+
 def parse_bvh(text: str, source: str = "") -> Bvh:
-    tokens = text.split()
+    parts = re.split(r"^\s*MOTION\s*$", text, maxsplit=1, flags=re.IGNORECASE | re.MULTILINE)
+    if len(parts) < 2:
+        raise ValueError("it has no MOTION section")
+    head, motion_text = parts
+    tokens = head.split()
     if not tokens or tokens[0].upper() != "HIERARCHY":
         raise ValueError("it does not start with HIERARCHY")
     names: list[str] = []
@@ -122,6 +130,8 @@ def parse_bvh(text: str, source: str = "") -> Bvh:
         tok = tokens[i]
         up = tok.upper()
         if up in ("ROOT", "JOINT"):
+            if tokens[i + 1] in names:
+                raise ValueError(f"joint name {tokens[i + 1]!r} appears twice")
             names.append(tokens[i + 1])
             parents.append(stack[-1] if stack else -1)
             offsets.append([0.0, 0.0, 0.0])
@@ -148,32 +158,38 @@ def parse_bvh(text: str, source: str = "") -> Bvh:
         elif up == "CHANNELS":
             n = int(tokens[i + 1])
             channels[-1] = tokens[i + 2:i + 2 + n]
+            bad = [c for c in channels[-1] if not _CHANNEL.fullmatch(c)]
+            if bad or len(channels[-1]) != n:
+                raise ValueError(f"joint {names[-1]!r} has channels {' '.join(channels[-1])!r}: each must be "
+                                 "X/Y/Z and position/rotation")
             i += 2 + n
-        elif up == "MOTION":
-            i += 1
-            break
         else:
             raise ValueError(f"unexpected token {tok!r} in HIERARCHY")
     # Parents are recorded as stack entries: an End Site never owns joints, so -2 never appears.
     if not names:
         raise ValueError("no joints in HIERARCHY")
-    if tokens[i].rstrip(":").upper() != "FRAMES":
-        raise ValueError("MOTION section lacks 'Frames:'")
-    frames = int(tokens[i + 1])
-    if tokens[i + 2].upper() != "FRAME" or tokens[i + 3].rstrip(":").upper() != "TIME":
-        raise ValueError("MOTION section lacks 'Frame Time:'")
-    frame_time = float(tokens[i + 4])
-    if not frame_time > 0:
-        raise ValueError(f"Frame Time must be positive, got {frame_time}")
+    m = re.match(r"\s*Frames:\s*(\S+)\s+Frame\s+Time:\s*(\S+)[^\n]*\n?", motion_text, re.IGNORECASE)
+    if m is None:
+        raise ValueError("its MOTION section lacks 'Frames:' and 'Frame Time:'")
+    frames, frame_time = int(m.group(1)), float(m.group(2))
+    if not 0 < frame_time <= 1:  # NaN fails too
+        raise ValueError(f"Frame Time must be a number of seconds in (0, 1], got {m.group(2)}")
     n_chan = sum(len(c) for c in channels)
-    values = np.array(tokens[i + 5:], dtype=np.float64)
     if n_chan == 0:
         raise ValueError("no channels")
-    usable = (len(values) // n_chan) if n_chan else 0
-    if usable < frames:
-        frames = usable  # a truncated file: keep the complete frames
+    # Row by row: a row with a value too many or too few would shift every later channel.
+    rows = [line.split() for line in motion_text[m.end():].splitlines() if line.strip()]
+    if rows and len(rows[-1]) < n_chan:
+        rows.pop()  # a truncated file: keep the complete frames
+    for k, row in enumerate(rows[:frames]):
+        if len(row) != n_chan:
+            raise ValueError(f"motion row {k + 1} has {len(row)} values where the channels need {n_chan}")
+    frames = min(frames, len(rows))
     if frames < 1:
         raise ValueError("no complete frame of motion")
-    motion = values[: frames * n_chan].reshape(frames, n_chan)
+    motion = np.array(rows[:frames], dtype=np.float64)
+    if not np.isfinite(motion).all():
+        raise ValueError(f"motion row {int(np.flatnonzero(~np.isfinite(motion).all(axis=1))[0]) + 1} holds a value "
+                         "that is not a finite number")
     return Bvh(names=names, parents=np.array(parents, dtype=np.int32), offsets=np.array(offsets, dtype=np.float64),
                channels=channels, end_sites=end_sites, frame_time=frame_time, motion=motion, source=source)

@@ -364,11 +364,18 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
+# What each dataset reads from the data kit (the renders are made by this project, under build/).
+REQUIRED = {"mocap": "mocap/accad_female1", "pose2sim": "videos/multiview_pose2sim_balancing/reference_3d",
+            "stills": "images"}
+
+
 def run(data_dir: Path, datasets: list[str] | None = None, limit: int | None = None,
         log: Callable[[str], None] = print) -> tuple[dict, dict]:
     """(summary {dataset: {method: {metric: value}}}, per-sequence rows {dataset: [...]})."""
     summary, rows = {}, {}
     for ds in datasets or list(DATASETS):
+        if ds in REQUIRED and not (data_dir / REQUIRED[ds]).exists():  # said at once, not as a traceback later
+            raise InputError(f"{data_dir}: no {REQUIRED[ds]} for the {ds} evaluation (is it the data kit?)")
         log(f"== {ds}")
         if ds == "mocap":
             rows[ds] = evaluate_mocap(data_dir, limit, log=log)

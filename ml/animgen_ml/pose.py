@@ -155,4 +155,12 @@ def quality_warnings(lm: Landmarks) -> list[str]:
                                             outside.reshape(-1, 4, 2).any(-1).mean(0), strict=True) if frac > 0.3]
             out.append(f"{name}: the body is partly out of the picture in {100 * partial:.0f}% of the frames "
                        f"({', '.join(missing) or 'various joints'} not visible); those joints are guessed")
+        for side in ("left", "right"):  # --hands: say where fingers stay at rest
+            hand = getattr(lm, f"{side}_hand")
+            if hand is None:
+                continue
+            seen = float(np.isfinite(hand[det]).all(axis=(1, 2)).mean())
+            if seen < 0.5:
+                out.append(f"{name}: the {side} hand was found in {100 * seen:.0f}% of the frames with a person; its "
+                           "fingers stay at rest elsewhere")
     return out

@@ -61,7 +61,9 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
     offsets = estimate_rest_offsets(P[good], vis[good], bones)
     rest = bodymodel.rest_landmarks(bones, offsets)
     world = _solve_world_rotations(P, rest, bones, offsets)
-    hands = {"Left": landmarks.left_hand, "Right": landmarks.right_hand}
+    # The hands in world space (pose.py places them at the world wrists): their image points are in units of the
+    # frame's width and height, which would stretch every finger on a frame that is not square.
+    hands = {"Left": landmarks.left_hand_world, "Right": landmarks.right_hand_world}
     finger_ok = {}
     if fingers:
         for side, h in hands.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,13 +77,14 @@ def _train(args) -> int:
 
     from animgen_ml import model, train
 
+    out = Path(args.out) if args.out else model.WEIGHTS_DIR
     try:
         cfg, data = _train_config(args), _data_dir(args.data)
+        _check_writable(out, "--out")  # now, not after half an hour of training
     except InputError as e:
         return usage("train", str(e))
     # One thread for the network's step: a worker process makes the batches (train.Batches, train.WORKERS).
     torch.set_num_threads(1)
-    out = Path(args.out) if args.out else model.WEIGHTS_DIR
     res = train.train(data, out, cfg, name=args.name or model.DEFAULT_NAME)
     print(f"trained {res['steps']} steps: loss {res['first_loss']:.4f} -> {res['final_loss']:.4f}; "
           f"weights {res['path']}")
@@ -123,6 +125,8 @@ def _evaluate(args) -> int:
         return usage("evaluate", f"--limit must be >= 1, got {args.limit}")
     try:
         data = _data_dir(args.data)
+        if args.json_out:
+            _check_writable(Path(args.json_out).parent, "--json")  # now, not after the evaluation
     except InputError as e:
         return usage("evaluate", str(e))
     summary, rows = evaluate.run(data, args.datasets or None, args.limit)
@@ -134,6 +138,18 @@ def _evaluate(args) -> int:
             Path(tmp).write_text(json.dumps(_finite(summary), indent=2))
         print(f"wrote {args.json_out}")
     return 0
+
+
+def _check_writable(folder: Path, flag: str) -> None:
+    """Raises InputError unless files can be written in `folder` (made if missing)."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{flag}: {folder} is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise InputError(f"{flag}: cannot write in {folder} ({e.strerror or e})") from None
 
 
 def _finite(x):
