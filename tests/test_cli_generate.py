@@ -227,6 +227,21 @@ def test_a_target_character_is_never_overwritten(videos: Path, shared_data: Path
     assert (tmp_path / "hero.glb").read_bytes() == character and not (tmp_path / "hero.hero.glb").exists()
 
 
+def test_preview_keeps_a_variable_rate_videos_timing():
+    """3 s at 10 fps then 3 s at 60 fps: each preview frame shows the source frame shown by its time (played at the
+    mean rate, the frame of 3.0 s used to appear at 0.83 s)."""
+    from animgen_ml.preview import frame_schedule
+
+    times = np.concatenate([np.arange(30) / 10, 3 + np.arange(180) / 60])
+    fps = (len(times) - 1) / (times[-1] - times[0])
+    show = frame_schedule(times, fps)
+    out_t = times[0] + np.arange(len(show)) / fps
+    assert len(show) == len(times)  # the same length as the source
+    assert np.all(times[show] <= out_t + 1e-6) and np.all(out_t - times[show] < 0.1 + 1e-6)  # at most a 10 fps frame
+    steady = np.arange(47) / 29.97
+    assert np.array_equal(frame_schedule(steady, 46 / steady[-1]), np.arange(47))  # a steady video: frame by frame
+
+
 def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     out = tmp_path / "out"
     proc = animgen(videos / BASKETBALL, "-o", out, "--format", "all")

@@ -116,3 +116,19 @@ def test_root_height_error_known_answers():
     sunk = path.copy()
     sunk[5:, 1] -= 0.1
     assert metrics.root_height_error(sunk, path) == pytest.approx(50.0)
+
+
+def test_a_frame_without_a_value_is_left_out_not_spread():
+    """One NaN frame (a joint never seen) leaves the other frames' figures as they were."""
+    rng = np.random.default_rng(4)
+    path, truth = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
+    gap = path.copy()
+    gap[10] = np.nan
+    keep = np.arange(50) != 10
+    assert metrics.root_path_error(gap, truth) == pytest.approx(metrics.root_path_error(path[keep], truth[keep]))
+    assert metrics.root_height_error(gap, truth) == pytest.approx(metrics.root_height_error(path[keep], truth[keep]))
+    feet = rng.normal(size=(50, 2, 3))
+    planted = np.ones((50, 2), bool)
+    feet_gap = feet.copy()
+    feet_gap[10, 0] = np.nan
+    assert np.isfinite(metrics.foot_sliding(feet_gap, planted))

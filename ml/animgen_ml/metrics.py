@@ -65,6 +65,13 @@ def acceleration(pos: np.ndarray, root: int | None = 0) -> float:
     return float(np.nanmean(np.linalg.norm(np.diff(_root_relative(pos, root), 2, axis=0), axis=-1)) * 1000.0)
 
 
+def _nanmean(x: np.ndarray) -> float:
+    """The mean of the finite values; NaN when there are none (without numpy's empty-slice warning)."""
+    x = np.asarray(x, dtype=np.float64)
+    ok = np.isfinite(x)
+    return float(x[ok].mean()) if ok.any() else float("nan")
+
+
 def foot_sliding(feet: np.ndarray, contacts: np.ndarray) -> float:
     """Mean horizontal foot motion (mm/frame) over frame pairs where the foot is in contact in both.
 
@@ -74,14 +81,16 @@ def foot_sliding(feet: np.ndarray, contacts: np.ndarray) -> float:
         return float("nan")
     step = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1)  # (T-1, 2)
     both = contacts[1:] & contacts[:-1]
-    return float(step[both].mean() * 1000.0) if both.any() else 0.0
+    return _nanmean(step[both]) * 1000.0 if both.any() else 0.0
 
 
 def root_path_error(pred: np.ndarray, true: np.ndarray) -> float:
     """Mean horizontal distance (mm) between two root paths (T, 3), +Y up, after moving one so that their means
     agree: where the root went, whatever the start. Neither rotated nor scaled, so heading and scale count."""
     a, b = pred[:, [0, 2]], true[:, [0, 2]]
-    return float(np.linalg.norm((a - a.mean(axis=0)) - (b - b.mean(axis=0)), axis=-1).mean() * 1000.0)
+    ok = np.isfinite(a).all(axis=-1) & np.isfinite(b).all(axis=-1)  # NaN frames are left out, as everywhere here
+    a, b = a[ok], b[ok]
+    return _nanmean(np.linalg.norm((a - a.mean(axis=0)) - (b - b.mean(axis=0)), axis=-1)) * 1000.0
 
 
 def root_height_error(pred: np.ndarray, true: np.ndarray) -> float:
@@ -89,7 +98,9 @@ def root_height_error(pred: np.ndarray, true: np.ndarray) -> float:
     heights agree: how the Hips rise and sink (a crouch, a jump, hips pulled down so that pinned feet reach), which
     neither the root-aligned joint errors nor the horizontal root path see."""
     a, b = pred[:, 1], true[:, 1]
-    return float(np.abs((a - a.mean()) - (b - b.mean())).mean() * 1000.0)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    return _nanmean(np.abs((a - a.mean()) - (b - b.mean()))) * 1000.0
 
 
 def ground_penetration_rate(feet: np.ndarray, ground: float = 0.0, tolerance: float = 0.01) -> float:

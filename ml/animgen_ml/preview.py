@@ -39,6 +39,13 @@ def _side_colour(name: str) -> tuple[int, int, int]:
     return _LEFT if name.lower().startswith("left") else _RIGHT if name.lower().startswith("right") else _MID
 
 
+def frame_schedule(times: np.ndarray, fps: float) -> np.ndarray:
+    """For each frame of a constant-rate output starting at times[0], the index of the latest source frame (of
+    `times`) shown by then."""
+    n = int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1
+    return np.searchsorted(times, times[0] + np.arange(n) / fps + 1e-6, side="right") - 1
+
+
 def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, path: str | Path) -> Path:
     """Writes the preview MP4 to `path` (atomically) and returns it."""
     path = Path(path)
@@ -49,6 +56,9 @@ def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, 
     side = _SideView(clip, PANEL_HEIGHT)
     out_w, out_h = lw + side.width, PANEL_HEIGHT
     fps = max(1.0, min(120.0, landmarks.fps))
+    # Output frames at a constant rate, each showing the latest source frame shown by then: a variable-rate
+    # video (or one over 120 fps) keeps its timing instead of playing its frames at the mean rate.
+    show = frame_schedule(landmarks.times, fps)
     with atomic_path(path) as tmp:
         cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
                "-s", f"{out_w}x{out_h}", "-r", f"{fps:.6f}", "-i", "pipe:0", "-c:v", "libx264", "-preset",
@@ -57,14 +67,20 @@ def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, 
         assert proc.stdin is not None
         try:
             written = 0
-            for t, frame in vid.iter_frames(video, start=t0, end=t1 + 0.5 / fps, info=info):
+            source = iter(vid.iter_frames(video, start=t0, end=t1 + 0.5 / fps, info=info))
+            i, frame = -1, None  # the source frame at hand: landmarks frame i
+            for n, want in enumerate(show):
+                while i < want:
+                    step = next(source, None)
+                    if step is None:
+                        break
+                    i, frame = i + 1, step[1]
+                if frame is None:
+                    break
                 left = cv2.resize(frame, (lw, PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
-                i = int(np.clip(np.searchsorted(landmarks.times, t), 0, landmarks.frame_count - 1))
-                if i > 0 and abs(landmarks.times[i - 1] - t) < abs(landmarks.times[i] - t):
-                    i -= 1
-                _draw_landmarks(left, landmarks, i)
+                _draw_landmarks(left, landmarks, min(i, landmarks.frame_count - 1))
                 # The clip may have another frame rate or speed: map by the fraction of the time span.
-                k = int(round((t - t0) / max(t1 - t0, 1e-9) * (clip.frame_count - 1)))
+                k = int(round(n / fps / max(t1 - t0, 1e-9) * (clip.frame_count - 1)))
                 right = side.render(int(np.clip(k, 0, clip.frame_count - 1)))
                 proc.stdin.write(np.ascontiguousarray(np.concatenate([left, right], axis=1)).tobytes())
                 written += 1

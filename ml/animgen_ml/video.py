@@ -238,7 +238,7 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
             last_t = run.last_t
             if t_file is None:  # showinfo gave no time: fall back to the nominal rate
                 t_file = info.start_time + (last_t + 1.0 / info.fps if np.isfinite(last_t) else 0.0)
-            t = t_file - info.start_time
+            t = max(t_file - info.start_time, 0.0)  # ffprobe's start_time has six decimals: -1e-7 is 0
             if not np.isfinite(t):
                 t = last_t + 1.0 / info.fps if np.isfinite(last_t) else 0.0
             if start is not None and t < start - 1e-6:
