@@ -48,16 +48,18 @@ def _visibility_chart(lm: Landmarks) -> str:
     return _png(fig)
 
 
-def _contact_chart(clip: HumanoidClip) -> str:
+def _contact_chart(clip: HumanoidClip, start: float) -> str:
+    """start: the video time of the clip's first frame, so that this chart and the visibility chart share an axis
+    on a trimmed run."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 1.4))
-    t = np.arange(clip.frame_count) / clip.fps
+    t = start + np.arange(clip.frame_count) / clip.fps
     for row, col in enumerate((0, 1)):
         c = clip.contacts[:, col].astype(bool)
         ax.fill_between(t, row + 0.1, row + 0.9, where=c, step="mid", color=("tab:blue", "tab:orange")[row])
     ax.set_yticks([0.5, 1.5], ["left foot", "right foot"])
-    ax.set_xlim(0, max(t[-1], 1e-3) if len(t) else 1)
+    ax.set_xlim(start, max(t[-1], start + 1e-3) if len(t) else start + 1)
     ax.set_xlabel("time (s)")
     return _png(fig)
 
@@ -114,12 +116,14 @@ def render(clip: HumanoidClip, landmarks: Landmarks | None, stage_seconds: dict[
         chart = _visibility_chart(landmarks)
         parts += ["<h2>Detection and visibility</h2>", f'<img alt="visibility over time" src="{chart}">']
     if clip.frame_count:
-        parts += ["<h2>Foot contacts</h2>", f'<img alt="contact timeline" src="{_contact_chart(clip)}">',
+        start = float(landmarks.times[0]) if landmarks is not None and landmarks.frame_count else 0.0
+        parts += ["<h2>Foot contacts</h2>", f'<img alt="contact timeline" src="{_contact_chart(clip, start)}">',
                   "<h2>Root path (from above)</h2>", f'<img alt="root path" src="{_root_chart(clip)}">']
     if stage_seconds:
         total = sum(stage_seconds.values())
         trows = "".join(f"<tr><th>{esc(k)}</th><td>{v:.2f} s</td></tr>" for k, v in stage_seconds.items())
-        parts += ["<h2>Time per stage</h2>", f"<table>{trows}<tr><th>total</th><td>{total:.2f} s</td></tr></table>",
+        parts += ["<h2>Time per stage</h2>", "<p>Up to export, which writes this report.</p>",
+                  f"<table>{trows}<tr><th>total</th><td>{total:.2f} s</td></tr></table>",
                   f'<img alt="time per stage" src="{_stage_chart(stage_seconds)}">']
     style = ("body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}"
              "table{border-collapse:collapse}th,td{padding:2px 10px;text-align:left;border-bottom:1px solid #ddd}"
