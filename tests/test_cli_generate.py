@@ -87,6 +87,10 @@ def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):
     assert "pose" not in time_line(proc.stdout) and "generate" in time_line(proc.stdout)
     rerun = HumanoidClip.load_json(again / "sports2d_run_sideview.json")
     assert np.array_equal(rerun.rotations, clip.rotations) and np.array_equal(rerun.hips, clip.hips)
+    # --hands on landmarks extracted without it: said, not silently at rest.
+    proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--hands",
+                   "--format", "json", "--generator", "analytic")
+    assert proc.returncode == 0 and "hold no hand points (extracted without --hands)" in proc.stderr, proc.stderr
     # --start/--end cut saved landmarks as they cut the video; a range they do not cover is named.
     proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--start", "0.5",
                    "--end", "0.8", "--format", "json", "--generator", "analytic")

@@ -179,6 +179,9 @@ def run(
 
     for w in quality_warnings(landmarks):
         st.warn("pose", w)
+    if options.hands and landmarks.left_hand_world is None and landmarks.right_hand_world is None:
+        st.warn("pose", f"{landmarks.source or video}: these landmarks hold no hand points (extracted without "
+                        "--hands): the fingers stay at rest")
     cleaned = st.run("clean", clean.clean, landmarks, options.fps)
     clip = st.run("generate", generate_clip, cleaned, options)
     clip = st.run("smooth", smooth.smooth_clip, clip, options.smoothing)
