@@ -322,11 +322,19 @@ def identity(weights: Path | None = None) -> str:
     (`animgen train` writes new ones where the old ones were). Results made under another are stale."""
     from animgen_ml import __version__
 
+    path = weights or weights_path()
     try:
-        digest = hashlib.sha256((weights or weights_path()).read_bytes()).hexdigest()[:16]
+        st = path.stat()
+        digest = _digest(str(path), st.st_size, st.st_mtime_ns)
     except OSError:
         digest = "none"
     return f"animgen {__version__}, weights {digest}"
+
+
+@functools.lru_cache(maxsize=8)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    """A file's content hash, once per version of the file (a folder of videos asks for it twice per video)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 WEIGHTS_KEYS = ("info", "dilations", "inp.w", "inp.b", "out.w", "out.b")  # what every weights file holds
