@@ -12,7 +12,7 @@ from animgen_server import jobs
 from animgen_server.backend import Backend, BackendEvent, JobSpec
 from animgen_server.jobs import JobManager
 from animgen_server.limits import Limits
-from animgen_server.store import Store, UploadRow, now_ms
+from animgen_server.store import INTERRUPTED, QUEUED, JobRow, Store, UploadRow, now_ms
 
 
 class Recorder(Backend):
@@ -165,3 +165,57 @@ def test_a_watcher_that_stops_reading_holds_few_progress_events(tmp_path: Path) 
     progress = [e for e in rest if e.type == E.EVENT_TYPE_STAGE_PROGRESS]
     assert len(progress) == jobs.MAX_PENDING_EVENTS
     assert [e.type for e in rest[-2:]] == [E.EVENT_TYPE_WARNING, E.EVENT_TYPE_DONE] and rest[-2].message == "hidden"
+
+
+def test_a_job_that_does_not_succeed_leaves_no_result_folder(tmp_path: Path) -> None:
+    """A worker stopped just after it renamed its result into place (a cancel that came too late, a kill) leaves a
+    folder for a job that is CANCELLED or FAILED: the manager removes it, and so does a restart."""
+
+    async def run():
+        store, backend = Store(tmp_path / "store"), Recorder()
+        manager = JobManager(store, backend, Limits())
+        await manager.start()
+        (tmp_path / "a.mp4").write_bytes(b"x")
+        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
+        store.add_upload(upload)
+        ids = [manager.create(upload, service_pb2.GenerateOptions(smoothing=s), f"key-{s}").job_id
+               for s in (0.1, 0.2, 0.3)]
+        for job_id in ids:
+            (store.results_dir / job_id).mkdir()
+            (store.results_dir / job_id / "a.json").write_text("{}")
+        backend.sink(BackendEvent(ids[0], "cancelled", message="cancelled (worker stopped)"))
+        backend.sink(BackendEvent(ids[1], "failed", message="the worker process died"))
+        backend.sink(BackendEvent(ids[2], "done", files={"json": "a.json"}))
+        states = [manager.get(j).state for j in ids]
+        left = [(store.results_dir / j).exists() for j in ids]
+        store.close()
+        return ids, states, left
+
+    ids, states, left = asyncio.run(run())
+    assert states == [service_pb2.JOB_STATE_CANCELLED, service_pb2.JOB_STATE_FAILED, service_pb2.JOB_STATE_SUCCEEDED]
+    assert left == [False, False, True]
+
+    # A folder written after the job ended (the server stopped before it could remove it) goes at the next start.
+    store = Store(tmp_path / "store")
+    (store.results_dir / ids[0]).mkdir()
+    store.recover()
+    assert not (store.results_dir / ids[0]).exists() and (store.results_dir / ids[2] / "a.json").is_file()
+    store.close()
+
+
+def test_uploads_of_interrupted_jobs_expire_one_period_after_the_interruption(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    day = 24 * 3600 * 1000
+    t0 = now_ms() - 3 * day  # every upload is three days old
+    for name in ("queued", "recent", "old"):
+        (store.uploads_dir / name).write_bytes(b"x")
+        store.add_upload(UploadRow(name, f"{name}.mp4", 1, "ab" * 32, str(store.uploads_dir / name), t0))
+        store.add_job(JobRow(job_id=name, upload_id=name, video_name=f"{name}.mp4",
+                             video_path=str(store.uploads_dir / name), cache_key=name, options=b"",
+                             state=QUEUED, created_ms=t0, updated_ms=t0))
+    store.update_job("recent", state=INTERRUPTED)  # cut off now: StartJob may still run it again
+    store.db.execute("UPDATE jobs SET state=?, updated_ms=? WHERE job_id='old'", (INTERRUPTED, t0 + day))
+    assert store.expire_uploads(now_ms() - day) == 1
+    assert [u for u in ("queued", "recent", "old") if store.get_upload(u)] == ["queued", "recent"]
+    assert not (store.uploads_dir / "old").exists() and (store.uploads_dir / "recent").exists()
+    store.close()

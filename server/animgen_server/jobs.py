@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import time
 import uuid
 from collections import deque
@@ -167,6 +168,8 @@ class JobManager:
 
     def _finish(self, row: JobRow, state: int, **changes) -> JobRow:
         row = self.store.update_job(row.job_id, state=state, **changes)
+        if state != SUCCEEDED:  # a worker stopped just after it renamed its result into place leaves it behind
+            shutil.rmtree(self.store.results_dir / row.job_id, ignore_errors=True)
         self._probes.pop(row.job_id, None)  # a job cancelled while queued never ran
         log.info("job %s %s%s", row.job_id, service_pb2.JobState.Name(state), f": {row.error}" if row.error else "")
         self._publish(row, FINAL_EVENT[state], row.stage, message=row.error or "done")

@@ -94,7 +94,8 @@ class Store:
     # ---- start-up recovery ----
 
     def recover(self) -> tuple[list[str], list[str]]:
-        """After a restart: jobs cut off mid-run become INTERRUPTED; leftovers of unfinished writes go.
+        """After a restart: jobs cut off mid-run become INTERRUPTED; leftovers of unfinished writes, and result
+        folders of jobs that did not succeed, go.
         Returns (interrupted job ids, queued job ids in the order they were queued)."""
         interrupted = [r["job_id"] for r in self.db.execute("SELECT job_id FROM jobs WHERE state=?", (RUNNING,))]
         self.db.execute(
@@ -104,6 +105,9 @@ class Store:
         for d in (self.uploads_dir, self.results_dir):
             for p in d.glob(".*"):  # ".part" uploads and ".tmp-" result folders
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        # A job stopped just as its worker renamed the result into place: the job did not succeed, the folder goes.
+        for r in self.db.execute("SELECT job_id FROM jobs WHERE state != ?", (SUCCEEDED,)):
+            shutil.rmtree(self.results_dir / r["job_id"], ignore_errors=True)
         queued = [r["job_id"] for r in self.db.execute(
             "SELECT job_id FROM jobs WHERE state=? ORDER BY created_ms, rowid", (QUEUED,))]
         return interrupted, queued
@@ -123,11 +127,13 @@ class Store:
         self.db.execute("UPDATE uploads SET duration=?, probe_error=? WHERE upload_id=?", (duration, error, upload_id))
 
     def expire_uploads(self, older_than_ms: int) -> int:
-        """Deletes uploads older than the cut-off that no unfinished job needs. Returns how many went."""
+        """Deletes uploads older than the cut-off that no queued or running job needs. An INTERRUPTED job keeps its
+        upload until it was cut off longer ago than the cut-off, for StartJob to run it again; a client that never
+        comes back must not keep the video for ever. Returns how many went."""
         rows = self.db.execute(
             "SELECT upload_id, path FROM uploads WHERE created_ms < ? AND upload_id NOT IN"
-            " (SELECT upload_id FROM jobs WHERE state IN (?, ?, ?))",
-            (older_than_ms, QUEUED, RUNNING, INTERRUPTED)).fetchall()
+            " (SELECT upload_id FROM jobs WHERE state IN (?, ?) OR (state = ? AND updated_ms >= ?))",
+            (older_than_ms, QUEUED, RUNNING, INTERRUPTED, older_than_ms)).fetchall()
         for r in rows:
             self.db.execute("DELETE FROM uploads WHERE upload_id=?", (r["upload_id"],))
             Path(r["path"]).unlink(missing_ok=True)
