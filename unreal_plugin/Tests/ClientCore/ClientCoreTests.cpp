@@ -2,9 +2,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "AnimGenClient.h"
+#include "FrameRates.h"
 #include "TestClips.h"
 #include "VideoFiles.h"
 
@@ -70,4 +72,56 @@ TEST(VideoFiles, ExtensionsInAnyCase) {
         EXPECT_TRUE(animgen::IsVideoFile(yes)) << yes;
     for (const char* no : {"a.png", "mp4", ".mp4", "dir.mp4/readme", "a.mp4.txt", ""})
         EXPECT_FALSE(animgen::IsVideoFile(no)) << no;
+}
+
+namespace {
+// Unreal's FFrameRate::IsMultipleOf(Other) (5.3): Other / this is a whole number.
+bool IsMultipleOf(FrameRate self, FrameRate other) {
+    const int64_t a = int64_t(self.numerator) * other.denominator, b = int64_t(other.numerator) * self.denominator;
+    return a <= b && b % a == 0;
+}
+}  // namespace
+
+TEST(FrameRates, EveryStepIsOneUnrealAcceptsAndConvertsTheLengthExactly) {
+    const FrameRate rates[] = {{24, 1}, {25, 1}, {30, 1}, {60, 1}, {29970, 1000}, {23976, 1000}, {2997, 100}, {1, 1},
+                               {120, 1}, {59940, 1000}, {12500, 1000}};
+    for (FrameRate from : rates) {
+        for (FrameRate to : rates) {
+            FrameRatePlan plan;
+            ASSERT_TRUE(PlanFrameRateChange(from, to, &plan)) << from.numerator << "/" << from.denominator;
+            ASSERT_FALSE(plan.steps.empty());
+            EXPECT_LE(plan.steps.size(), 2u);
+            EXPECT_EQ(plan.steps.back().numerator, to.numerator);
+            EXPECT_EQ(plan.steps.back().denominator, to.denominator);
+            // As UAnimSequencerController::SetFrameRate checks and converts, on a sequence that holds keys.
+            FrameRate current = from;
+            int64_t frames = plan.framesFirst;
+            for (FrameRate step : plan.steps) {
+                EXPECT_TRUE(IsMultipleOf(step, current) || IsMultipleOf(current, step))
+                    << current.numerator << "/" << current.denominator << " -> " << step.numerator << "/" << step.denominator;
+                const int64_t scaled = frames * step.numerator * current.denominator;
+                const int64_t divisor = int64_t(step.denominator) * current.numerator;
+                EXPECT_EQ(scaled % divisor, 0) << "inexact length at " << step.numerator << "/" << step.denominator;
+                frames = scaled / divisor;
+                EXPECT_LE(frames, int64_t(std::numeric_limits<int32_t>::max()));
+                current = step;
+            }
+        }
+    }
+    FrameRatePlan plan;
+    ASSERT_TRUE(PlanFrameRateChange({24, 1}, {25, 1}, &plan));
+    EXPECT_EQ(plan.framesFirst, 24);
+    ASSERT_EQ(plan.steps.size(), 2u);
+    EXPECT_EQ(plan.steps[0].numerator, 600);
+    EXPECT_EQ(plan.steps[0].denominator, 1);
+    ASSERT_TRUE(PlanFrameRateChange({30, 1}, {60, 1}, &plan));  // a multiple: one step
+    EXPECT_EQ(plan.steps.size(), 1u);
+    EXPECT_EQ(plan.framesFirst, 1);
+}
+
+TEST(FrameRates, RefusesBadRatesAndOverflow) {
+    FrameRatePlan plan;
+    EXPECT_FALSE(PlanFrameRateChange({0, 1}, {30, 1}, &plan));
+    EXPECT_FALSE(PlanFrameRateChange({30, 1}, {30, 0}, &plan));
+    EXPECT_FALSE(PlanFrameRateChange({2147483647, 1}, {2147483646, 1}, &plan));
 }

@@ -4,11 +4,12 @@
 #include "Animation/AnimSequence.h"
 #include "Animation/Skeleton.h"
 #include "AssetRegistry/AssetRegistryModule.h"
-#include "AssetToolsModule.h"
 #include "CoordinateConversion.h"
+#include "FrameRates.h"
 #include "Misc/PackageName.h"
 #include "Misc/Paths.h"
-#include "Modules/ModuleManager.h"
+#include "ObjectTools.h"
+#include "PackageTools.h"
 #include "UObject/Package.h"
 #include "UObject/SavePackage.h"
 
@@ -30,7 +31,25 @@ FFrameRate FrameRateOf(float Fps)
 	}
 	return FFrameRate(FMath::RoundToInt(Fps * 1000.f), 1000);
 }
+
+// Sets a sequence's length in frames; setting the length it already has would only log a warning.
+void SetLength(IAnimationDataController& Controller, int32 Frames)
+{
+	if (Controller.GetModel()->GetNumberOfFrames() != Frames)
+	{
+		Controller.SetNumberOfFrames(FFrameNumber(Frames), false);
+	}
+}
 }  // namespace
+
+FString FAnimGenAnimationBuilder::AssetNameFor(const FString& Name)
+{
+	const FString Base =
+		FPaths::MakeValidFileName(Name.IsEmpty() ? TEXT("AnimGenClip") : Name, TEXT('_')).Replace(TEXT(" "), TEXT("_"));
+	// The clean-up IAssetTools::CreateUniqueAssetName applies, which earlier versions of this plugin named assets with:
+	// a re-run finds the asset an earlier version made.
+	return ObjectTools::SanitizeObjectName(UPackageTools::SanitizePackageName(TEXT("A_") + Base));
+}
 
 animgen::TargetSkeleton FAnimGenAnimationBuilder::TargetFromSkeleton(const USkeleton& Skeleton)
 {
@@ -51,7 +70,7 @@ animgen::TargetSkeleton FAnimGenAnimationBuilder::TargetFromSkeleton(const USkel
 }
 
 UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip, USkeleton& Skeleton,
-	const FAnimGenBuildSettings& Settings, FString& OutError)
+	const FAnimGenBuildSettings& Settings, FString& OutError, bool* OutReplaced)
 {
 	const animgen::TargetSkeleton Target = TargetFromSkeleton(Skeleton);
 	std::map<std::string, std::string> Overrides;
@@ -72,38 +91,106 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 		return nullptr;
 	}
 
-	// A free asset name in the destination folder.
-	FString BaseName = Settings.AssetName.IsEmpty() ? FString(UTF8_TO_TCHAR(Clip.name.c_str())) : Settings.AssetName;
-	BaseName = FPaths::MakeValidFileName(BaseName.IsEmpty() ? TEXT("AnimGenClip") : BaseName, TEXT('_')).Replace(TEXT(" "), TEXT("_"));
-	FString PackageName, AssetName;
-	FAssetToolsModule& AssetTools = FModuleManager::LoadModuleChecked<FAssetToolsModule>("AssetTools");
-	AssetTools.Get().CreateUniqueAssetName(Settings.PackagePath / (TEXT("A_") + BaseName), TEXT(""), PackageName, AssetName);
+	// A_<name> in the destination folder: replaced in place when it exists, as the Unity client replaces its clip.
+	const FString AssetName =
+		AssetNameFor(Settings.AssetName.IsEmpty() ? FString(UTF8_TO_TCHAR(Clip.name.c_str())) : Settings.AssetName);
+	const FString PackageName = UPackageTools::SanitizePackageName(Settings.PackagePath / AssetName);
 	if (!FPackageName::IsValidLongPackageName(PackageName))
 	{
 		OutError = FString::Printf(TEXT("destination %s is not a content path such as /Game/AnimGen"), *Settings.PackagePath);
 		return nullptr;
 	}
-
-	UPackage* Package = CreatePackage(*PackageName);
-	UAnimSequence* Sequence = NewObject<UAnimSequence>(Package, *AssetName, RF_Public | RF_Standalone | RF_Transactional);
-	Sequence->SetSkeleton(&Skeleton);
-	if (USkeletalMesh* Preview = Skeleton.GetPreviewMesh())
+	const FString ObjectPath = PackageName + TEXT(".") + AssetName;
+	UObject* Existing = FindObject<UObject>(nullptr, *ObjectPath);
+	if (!IsValid(Existing) && FPackageName::DoesPackageExist(PackageName))
 	{
-		Sequence->SetPreviewMesh(Preview);
+		Existing = LoadObject<UObject>(nullptr, *ObjectPath, nullptr, LOAD_NoWarn | LOAD_NoRedirects);
+		if (!Existing)
+		{
+			OutError = FString::Printf(TEXT("%s exists but holds no asset named %s: rename or move it"), *PackageName, *AssetName);
+			return nullptr;
+		}
 	}
+	UAnimSequence* Sequence = IsValid(Existing) ? Cast<UAnimSequence>(Existing) : nullptr;
+	// Another kind of asset under that name is refused rather than given a free name (A_<name>_1): a fallback name
+	// would be new on every run, so re-runs would pile up assets again and nothing would point at the newest.
+	if (IsValid(Existing) && !Sequence)
+	{
+		OutError = FString::Printf(TEXT("%s is a %s, not an AnimSequence (AnimGen replaces only those): rename or move it"),
+			*ObjectPath, *Existing->GetClass()->GetName());
+		return nullptr;
+	}
+	if (Sequence && Sequence->GetPathName() != ObjectPath)
+	{
+		OutError = FString::Printf(TEXT("%s leads to %s: fix up the redirectors in %s, or delete it"), *ObjectPath,
+			*Sequence->GetPathName(), *Settings.PackagePath);
+		return nullptr;
+	}
+	const bool bReplace = Sequence != nullptr;
 
 	// Unreal counts frames as intervals: N keys make N - 1 frames. A one-frame clip is held for one interval.
 	const int32 Keys = FMath::Max(Anim.frameCount, 2);
+	const FFrameRate Rate = FrameRateOf(Anim.frameRate);
 	const FReferenceSkeleton& Ref = Skeleton.GetReferenceSkeleton();
 	const TArray<FTransform>& Pose = Ref.GetRawRefBonePose();
 	const int32 HipsBone = Map.humanoidToTarget.at("Hips");
 	const bool bRootMotion = Settings.bRootMotionOnRootBone && !Clip.rootMotion.empty() && HipsBone != 0;
 
+	// A sequence that holds keys takes only some frame rates directly (FrameRates.h): planned before anything changes.
+	animgen::FrameRatePlan RatePlan;
+	if (bReplace)
+	{
+		const FFrameRate Current = Sequence->GetController().GetModel()->GetFrameRate();
+		if (!animgen::PlanFrameRateChange(
+				{Current.Numerator, Current.Denominator}, {Rate.Numerator, Rate.Denominator}, &RatePlan))
+		{
+			OutError = FString::Printf(TEXT("%s is at %s and cannot be moved to the clip's %s"), *ObjectPath,
+				*Current.ToPrettyText().ToString(), *Rate.ToPrettyText().ToString());
+			return nullptr;
+		}
+	}
+	UPackage* Package = nullptr;
+	if (bReplace)
+	{
+		// The same object and package: Blueprints, montages and blend spaces that use it stay valid.
+		Package = Sequence->GetPackage();
+		Sequence->Modify();
+	}
+	else
+	{
+		Package = CreatePackage(*PackageName);
+		Sequence = NewObject<UAnimSequence>(Package, *AssetName, RF_Public | RF_Standalone | RF_Transactional);
+	}
+	Sequence->SetSkeleton(&Skeleton);
+	Sequence->SetPreviewMesh(Skeleton.GetPreviewMesh());  // none clears an earlier run's mesh of another skeleton
+
 	IAnimationDataController& Controller = Sequence->GetController();
 	Controller.OpenBracket(LOCTEXT("Build", "AnimGen: build animation"), false);
 	Controller.InitializeModel();
-	Controller.SetFrameRate(FrameRateOf(Anim.frameRate), false);
-	Controller.SetNumberOfFrames(FFrameNumber(Keys - 1), false);
+	if (bReplace)
+	{
+		// Nothing of the earlier take stays: keys, curves, attributes, notifies and sync markers. Not ResetModel: it
+		// sets 30 fps on a sequence that holds keys, which a 24, 25 or 29.97 fps clip could then not be set to.
+		Controller.RemoveAllBoneTracks(false);
+		Controller.RemoveAllCurvesOfType(ERawCurveTrackTypes::RCT_Float, false);
+		Controller.RemoveAllCurvesOfType(ERawCurveTrackTypes::RCT_Transform, false);
+		Controller.RemoveAllAttributes(false);
+		Controller.UpdateWithSkeleton(&Skeleton, false);  // the skeleton may be another one, or have gained bones
+		Sequence->DeleteNotifyTrackData();
+		if (Controller.GetModel()->GetFrameRate() != Rate)
+		{
+			SetLength(Controller, RatePlan.framesFirst);
+			for (const animgen::FrameRate& Step : RatePlan.steps)
+			{
+				Controller.SetFrameRate(FFrameRate(Step.numerator, Step.denominator), false);
+			}
+		}
+	}
+	else
+	{
+		Controller.SetFrameRate(Rate, false);
+	}
+	SetLength(Controller, Keys - 1);
 	for (int32 Bone = 0; Bone < Anim.boneCount; ++Bone)  // every bone keyed, mapped or not
 	{
 		const FName BoneName = Ref.GetBoneName(Bone);
@@ -129,7 +216,15 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 		{
 			Controller.CloseBracket(false);
 			OutError = FString::Printf(TEXT("could not key bone %s of %s"), *BoneName.ToString(), *Skeleton.GetName());
-			Sequence->MarkAsGarbage();
+			if (bReplace)
+			{
+				// Other assets point at it: it stays, emptied in memory and not saved. Reloading it brings the saved take back.
+				OutError += FString::Printf(TEXT("; %s was not saved"), *ObjectPath);
+			}
+			else
+			{
+				Sequence->MarkAsGarbage();
+			}
 			return nullptr;
 		}
 	}
@@ -141,7 +236,14 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 	Sequence->ImportResampleFramerate = FMath::RoundToInt(Anim.frameRate);
 	Sequence->PostEditChange();
 	Sequence->MarkPackageDirty();
-	FAssetRegistryModule::AssetCreated(Sequence);
+	if (!bReplace)
+	{
+		FAssetRegistryModule::AssetCreated(Sequence);
+	}
+	if (OutReplaced)
+	{
+		*OutReplaced = bReplace;
+	}
 
 	if (Settings.bSaveAsset)
 	{

@@ -94,9 +94,26 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		return 2;
 	}
 
+	// Each video replaces its A_<video>: videos whose names differ only in extension or case (run.mp4, Run.mov), or in
+	// characters an asset name cannot hold, would replace each other's, so none of them is made (as in the Unity batch).
+	auto AssetOf = [](const FString& Video) { return FAnimGenAnimationBuilder::AssetNameFor(FPaths::GetBaseFilename(Video)); };
+	TMap<FString, TArray<FString>> VideosByAsset;
+	for (const FString& Video : Videos)
+	{
+		VideosByAsset.FindOrAdd(AssetOf(Video).ToLower()).Add(FPaths::GetCleanFilename(Video));
+	}
+
 	int32 Failed = 0;
 	for (const FString& Video : Videos)
 	{
+		const TArray<FString>& Same = VideosByAsset[AssetOf(Video).ToLower()];
+		if (Same.Num() > 1)
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("%s: %s would all become %s: rename all but one"), *Video,
+				*FString::Join(Same, TEXT(", ")), *AssetOf(Video));
+			++Failed;
+			continue;
+		}
 		Request.VideoPath = Video;
 		// By the whole file name: run.mp4 and run.mov get folders of their own.
 		Request.FilesDir = FilesDir.IsEmpty() ? FString() : FilesDir / FPaths::GetCleanFilename(Video);
@@ -122,15 +139,16 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		Settings.PackagePath = Output;
 		Settings.AssetName = FPaths::GetBaseFilename(Video);
 		Settings.Preset = Preset;
-		UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Skeleton, Settings, Error);
+		bool bReplaced = false;
+		UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Skeleton, Settings, Error, &bReplaced);
 		if (!Sequence)
 		{
 			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, *Error);
 			++Failed;
 			continue;
 		}
-		UE_LOG(LogAnimGen, Display, TEXT("%s -> %s (%d frames, %.2f fps)"), *Video, *Sequence->GetPathName(),
-			Result.clip.frameCount, Result.clip.frameRate);
+		UE_LOG(LogAnimGen, Display, TEXT("%s -> %s (%s, %d frames, %.2f fps)"), *Video, *Sequence->GetPathName(),
+			bReplaced ? TEXT("replaced") : TEXT("new"), Result.clip.frameCount, Result.clip.frameRate);
 	}
 	UE_LOG(LogAnimGen, Display, TEXT("AnimGen: %d of %d videos converted"), Videos.Num() - Failed, Videos.Num());
 	return Failed == 0 ? 0 : 1;

@@ -5,12 +5,12 @@
 #include "AnimGenAnimationBuilder.h"
 #include "AnimGenJobRunner.h"
 #include "AssetRegistry/AssetData.h"
+#include "Async/Async.h"
 #include "DesktopPlatformModule.h"
 #include "Editor.h"
 #include "Framework/Application/SlateApplication.h"
 #include "IDesktopPlatform.h"
 #include "Misc/ConfigCacheIni.h"
-#include "Misc/FileHelper.h"
 #include "Misc/Paths.h"
 #include "PropertyCustomizationHelpers.h"
 #include "Subsystems/AssetEditorSubsystem.h"
@@ -94,6 +94,7 @@ void SAnimGenPanel::Construct(const FArguments&)
 				[
 					SNew(SButton).Text(LOCTEXT("Check", "Check")).OnClicked(this, &SAnimGenPanel::OnCheckServer)
 						.ToolTipText(LOCTEXT("CheckTip", "Ask the server for its version and limits."))
+						.IsEnabled_Lambda([this] { return !bChecking; })
 				])]
 			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Token", "Token"),
 				TextBox(&Token, LOCTEXT("TokenHint", "bearer token, when the server asks for one"), true))]
@@ -189,31 +190,55 @@ FReply SAnimGenPanel::OnBrowseVideo()
 
 FReply SAnimGenPanel::OnCheckServer()
 {
-	// A quick blocking call (5 s at most): the tab waits for the answer.
-	animgen::ConnectionOptions Options;
-	Options.address = TCHAR_TO_UTF8(*Server.TrimStartAndEnd());
-	Options.bearerToken = TCHAR_TO_UTF8(*Token.TrimStartAndEnd());
-	Options.useTls = bUseTls;
-	FString Pem;
-	if (bUseTls && !TlsRootCertsFile.IsEmpty() && FFileHelper::LoadFileToString(Pem, *TlsRootCertsFile))
+	if (bChecking) return FReply::Handled();
+	FAnimGenJobRequest Request;
+	Request.Server = Server;
+	Request.Token = Token;
+	Request.bUseTls = bUseTls;
+	Request.TlsRootCertsFile = TlsRootCertsFile;
+	FString ConnectError;
+	animgen::ConnectionOptions Options = FAnimGenJobRunner::Connection(Request, ConnectError);
+	if (!ConnectError.IsEmpty())
 	{
-		Options.tlsRootCertsPem = TCHAR_TO_UTF8(*Pem);
+		SetError(ConnectError);
+		return FReply::Handled();
 	}
 	Options.deadline = std::chrono::milliseconds(5000);
-	animgen::Client Client(Options);
-	animgen::ServerInfo Info;
-	const animgen::Status S = Client.GetServerInfo(&Info);
-	if (S.Ok())
-	{
-		ErrorText = FText::GetEmpty();
-		StatusText = FText::FromString(FString::Printf(TEXT("%s, protocol %s, backend %s, uploads up to %lld MB"),
-			UTF8_TO_TCHAR(Info.serverVersion.c_str()), UTF8_TO_TCHAR(Info.protocolVersion.c_str()),
-			UTF8_TO_TCHAR(Info.backend.c_str()), (long long)(Info.maxUploadBytes >> 20)));
-	}
-	else
-	{
-		SetError(FString::Printf(TEXT("server %s: %s"), *Server, UTF8_TO_TCHAR(S.ToString().c_str())));
-	}
+
+	// The call waits up to 5 s, on a thread of its own as FAnimGenJobRunner's work does (a blocking wait should not hold
+	// one of the shared pool's workers), so the editor stays responsive. The answer comes back on the game thread, and
+	// only while the tab is still open.
+	bChecking = true;
+	ErrorText = FText::GetEmpty();
+	StatusText = FText::FromString(FString::Printf(TEXT("Asking %s..."), *Server));
+	TWeakPtr<SAnimGenPanel> WeakSelf = SharedThis(this);
+	const FString Address = Server;
+	Async(EAsyncExecution::Thread, [WeakSelf, Options, Address]() {
+		animgen::Client Client(Options);
+		animgen::ServerInfo Info;
+		const animgen::Status S = Client.GetServerInfo(&Info);
+		const bool bOk = S.Ok();
+		const FString Message = bOk
+			? FString::Printf(TEXT("%s, protocol %s, backend %s, uploads up to %lld MB"),
+				UTF8_TO_TCHAR(Info.serverVersion.c_str()), UTF8_TO_TCHAR(Info.protocolVersion.c_str()),
+				UTF8_TO_TCHAR(Info.backend.c_str()), (long long)(Info.maxUploadBytes >> 20))
+			: FString::Printf(TEXT("server %s: %s"), *Address, UTF8_TO_TCHAR(S.ToString().c_str()));
+		AsyncTask(ENamedThreads::GameThread, [WeakSelf, bOk, Message]() {
+			TSharedPtr<SAnimGenPanel> Self = WeakSelf.Pin();
+			if (!Self) return;
+			Self->bChecking = false;
+			if (bOk)
+			{
+				Self->ErrorText = FText::GetEmpty();
+				Self->StatusText = FText::FromString(Message);
+			}
+			else
+			{
+				Self->StatusText = FText::GetEmpty();
+				Self->SetError(Message);
+			}
+		});
+	});
 	return FReply::Handled();
 }
 
@@ -288,15 +313,16 @@ FReply SAnimGenPanel::OnGenerate()
 			Settings.AssetName = AssetName;
 			Settings.Preset = PresetValues[PresetIndex];
 			FString BuildError;
-			UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Target, Settings, BuildError);
+			bool bReplaced = false;
+			UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Target, Settings, BuildError, &bReplaced);
 			if (!Sequence)
 			{
 				SetError(BuildError);
 				return;
 			}
 			Progress = 1.f;
-			StatusText = FText::FromString(FString::Printf(TEXT("Created %s: %d frames at %.2f fps%s%s"),
-				*Sequence->GetPathName(), Result.clip.frameCount, Result.clip.frameRate,
+			StatusText = FText::FromString(FString::Printf(TEXT("%s %s: %d frames at %.2f fps%s%s"),
+				bReplaced ? TEXT("Replaced") : TEXT("Created"), *Sequence->GetPathName(), Result.clip.frameCount, Result.clip.frameRate,
 				Warnings.Num() ? TEXT("\nWarnings: ") : TEXT(""), *FString::Join(Warnings, TEXT("; "))));
 			GEditor->GetEditorSubsystem<UAssetEditorSubsystem>()->OpenEditorForAsset(Sequence);
 		});

@@ -54,6 +54,7 @@ private:
 
 	// Job state shown in the tab.
 	TSharedPtr<FAnimGenJobRunner> Runner;
+	bool bChecking = false;  // a Check is waiting for the server's answer (on a worker thread)
 	float Progress = 0.f;
 	FText StatusText;
 	FText ErrorText;

@@ -13,7 +13,9 @@ class USkeleton;
 
 struct ANIMGENEDITOR_API FAnimGenBuildSettings
 {
-	// Content folder and asset name, e.g. "/Game/AnimGen" and "run_sideview"; a free name is picked when taken.
+	// Content folder and name, e.g. "/Game/AnimGen" and "run_sideview": the AnimSequence is A_run_sideview there.
+	// An existing one is replaced in place, as the Unity client replaces its clip: the same object, so assets that use
+	// it stay valid, with all its keys, curves and notifies new. Another kind of asset under that name is an error.
 	FString PackagePath = TEXT("/Game/AnimGen");
 	FString AssetName;
 	animgen::SkeletonPreset Preset = animgen::SkeletonPreset::Auto;
@@ -30,7 +32,11 @@ public:
 	// The skeleton's reference pose in glTF space (metres, +Y up), for the core's retargeting or the server's.
 	static animgen::TargetSkeleton TargetFromSkeleton(const USkeleton& Skeleton);
 
-	// Creates (and saves) the AnimSequence; nullptr with OutError in words on failure.
+	// Creates or replaces (and saves) the AnimSequence; nullptr with OutError in words on failure. OutReplaced tells
+	// whether an existing one was replaced.
 	static UAnimSequence* Build(const animgen::HumanoidClip& Clip, USkeleton& Skeleton,
-		const FAnimGenBuildSettings& Settings, FString& OutError);
+		const FAnimGenBuildSettings& Settings, FString& OutError, bool* OutReplaced = nullptr);
+
+	// The AnimSequence's name for a clip or video name: "run sideview" -> "A_run_sideview".
+	static FString AssetNameFor(const FString& Name);
 };

@@ -44,11 +44,13 @@ public:
 	void Cancel();
 	bool IsRunning() const { return bRunning.load(); }
 
+	// The connection a request describes (server, token, TLS roots); OutError names an unreadable root-certificate file.
+	static animgen::ConnectionOptions Connection(const FAnimGenJobRequest& Request, FString& OutError);
+
 private:
 	static bool Run(animgen::Client& Client, const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
 		const std::atomic<bool>* CancelFlag, const TFunction<void(const FString&)>& OnJobStarted,
 		animgen::JobResult& OutResult, FString& OutError);
-	static animgen::ConnectionOptions Connection(const FAnimGenJobRequest& Request, FString& OutError);
 
 	std::atomic<bool> bRunning{false};
 	std::atomic<bool> bCancelled{false};
