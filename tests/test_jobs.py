@@ -12,7 +12,7 @@ from animgen_server import jobs
 from animgen_server.backend import Backend, BackendEvent, JobSpec
 from animgen_server.jobs import JobManager
 from animgen_server.limits import Limits
-from animgen_server.store import INTERRUPTED, QUEUED, JobRow, Store, UploadRow, now_ms
+from animgen_server.store import INTERRUPTED, QUEUED, SUCCEEDED, JobRow, Store, UploadRow, now_ms
 
 
 class Recorder(Backend):
@@ -218,4 +218,26 @@ def test_uploads_of_interrupted_jobs_expire_one_period_after_the_interruption(tm
     assert store.expire_uploads(now_ms() - day) == 1
     assert [u for u in ("queued", "recent", "old") if store.get_upload(u)] == ["queued", "recent"]
     assert not (store.uploads_dir / "old").exists() and (store.uploads_dir / "recent").exists()
+    store.close()
+
+
+def test_a_result_expires_after_its_last_use_by_any_job(tmp_path: Path) -> None:
+    """A cache hit shares the first job's folder: the folder lives until the newest of them is old."""
+    store = Store(tmp_path / "store")
+    day = 24 * 3600 * 1000
+    old, recent = now_ms() - 40 * day, now_ms() - day
+
+    def job(job_id: str, folder: str, updated: int) -> None:
+        (store.results_dir / folder).mkdir(exist_ok=True)
+        store.add_job(JobRow(job_id=job_id, upload_id="u", video_name="a.mp4", video_path="", cache_key=folder,
+                             options=b"", state=SUCCEEDED, created_ms=updated, updated_ms=updated,
+                             result_dir=str(store.results_dir / folder)))
+
+    job("unused", "unused", old)
+    job("first", "shared", old)
+    job("hit", "shared", recent)  # a cache hit yesterday
+    assert store.expire_results(now_ms() - 30 * day) == 1
+    assert sorted(p.name for p in store.results_dir.iterdir()) == ["shared"]
+    assert store.expire_results(now_ms() - 30 * day) == 0
+    assert store.get_job("unused").state == SUCCEEDED  # still listed; GetResult says the result is gone
     store.close()

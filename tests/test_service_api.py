@@ -367,6 +367,7 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     listed = animgen("jobs", "--server", server.address)
     assert listed.returncode == 0 and "SUCCEEDED" in listed.stdout and SHORT in listed.stdout, listed
     job_id = listed.stdout.splitlines()[1].split()[0]
+    assert "    warning: " in listed.stdout  # the runner leaves the picture: the job's warnings are listed under it
     # Cancelling a finished job changes nothing (exit 1 says it is not cancelled); an unknown one is an error.
     done = animgen("cancel", job_id, "--server", server.address)
     assert done.returncode == 1 and "SUCCEEDED" in done.stdout

@@ -1,16 +1,18 @@
-"""Jobs survive the server: kill -9 mid-job and restart on the same store; a full queue; SIGTERM."""
+"""Jobs survive the server: kill -9 mid-job and restart on the same store; a full queue; SIGTERM. Results expire."""
 
 from __future__ import annotations
 
 import signal
+import time
 
 import grpc
+import pytest
 from service_support import ServerProcess, status_of
 
 from animgen.v1 import service_pb2
 from animgen_ml.pipeline import GenerateOptions
 from animgen_server import convert
-from animgen_server.client import AnimGenClient
+from animgen_server.client import AnimGenClient, ServiceError
 
 S = service_pb2
 
@@ -48,6 +50,7 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
             after, _ = c.result(done.job_id)
             assert after.rotations.tolist() == before.rotations.tolist()
             assert [e.message for e in c.watch(done.job_id) if e.type == S.EVENT_TYPE_WARNING] == warned
+            assert list(jobs[done.job_id].warnings) == warned  # ListJobs (and GetResult's job) carry them too
             assert jobs[cut.job_id].state == S.JOB_STATE_INTERRUPTED and "StartJob" in jobs[cut.job_id].error
             events = list(c.watch(cut.job_id))
             assert [e.type for e in events] == [S.EVENT_TYPE_STATE, S.EVENT_TYPE_INTERRUPTED]
@@ -62,3 +65,31 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
         rc = server.stop(signal.SIGTERM)
     assert rc == 0, server.output()
     assert "animgen server stopped" in server.output()
+
+
+def test_a_result_unused_for_the_expiry_period_is_deleted(tmp_path, videos):
+    # 0.0001 days is 8.6 s: the result is fetched at once, then expires and GetResult says so.
+    server = ServerProcess(tmp_path / "data", "--result-expiry-days", "0.0001").start()
+    try:
+        with AnimGenClient(server.address, timeout=60) as c:
+            assert c.info().limits.result_expiry_seconds == 8
+            up = c.upload(videos / "sports2d_run_sideview.mp4")
+            job = c.start(up.upload_id, _opts(0.5))
+            assert c.wait(job.job_id).state == S.JOB_STATE_SUCCEEDED
+            clip, _ = c.result(job.job_id)
+            assert clip.frame_count > 0
+            deadline = time.monotonic() + 60
+            with pytest.raises(ServiceError, match="--result-expiry-days") as gone:
+                while time.monotonic() < deadline:
+                    c.result(job.job_id)
+                    time.sleep(1)
+            assert gone.value.code == grpc.StatusCode.NOT_FOUND
+            assert [j.state for j in c.list() if j.job_id == job.job_id] == [S.JOB_STATE_SUCCEEDED]
+            # The cache forgot it: the same inputs run again.
+            again = c.start(up.upload_id, _opts(0.5))
+            assert not again.cached and again.job_id != job.job_id
+            c.cancel(again.job_id)
+        assert not (tmp_path / "data" / "results" / job.job_id).exists()
+    finally:
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+    assert "removed 1 expired result(s)" in server.output()

@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--upload-expiry-hours", type=float, default=None,
                    help="uploads not used by a pending job are deleted after this ($ANIMGEN_UPLOAD_EXPIRY_HOURS; "
                         "default 24)")
+    p.add_argument("--result-expiry-days", type=float, default=None,
+                   help="a result no job has made or reused for this long is deleted; the cache forgets it "
+                        "($ANIMGEN_RESULT_EXPIRY_DAYS; default 30)")
     p.add_argument("--backend", default="local", choices=["local", "ray"],
                    help="where jobs run: local worker processes (default) or a Ray cluster (see --ray-address)")
     p.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), metavar="ADDRESS",
@@ -81,7 +84,8 @@ def serve_cmd(args: argparse.Namespace) -> int:
         limits = Limits(
             max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_video_seconds=args.max_video_seconds,
             max_concurrent_jobs=args.workers, max_queued_jobs=args.max_queued,
-            upload_expiry_seconds=int(args.upload_expiry_hours * 3600)).check()
+            upload_expiry_seconds=int(args.upload_expiry_hours * 3600),
+            result_expiry_seconds=int(args.result_expiry_days * 86400)).check()
     except ValueError as e:
         raise InputError(str(e)) from None
     if not 0 <= args.port <= 65535:
@@ -120,6 +124,8 @@ def jobs_cmd(args: argparse.Namespace) -> int:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created_unix_ms / 1000))
         extra = " (cached)" if j.cached else (f"  {j.error}" if j.error else "")
         print(f"{j.job_id:32}  {state:11}  {j.progress:8.0%}  {created:19}  {j.video_name}{extra}")
+        for w in j.warnings:
+            print(f"    warning: {w}")
     return 0
 
 

@@ -251,6 +251,6 @@ def job_to_proto(j: JobRow) -> service_pb2.Job:
     m = service_pb2.Job(
         job_id=j.job_id, upload_id=j.upload_id, video_name=j.video_name, state=j.state, stage=j.stage,
         progress=j.progress, error=j.error, created_unix_ms=j.created_ms, updated_unix_ms=j.updated_ms,
-        cached=j.cached)
+        cached=j.cached, warnings=j.warnings)
     m.options.ParseFromString(j.options)
     return m

@@ -262,3 +262,6 @@ class JobManager:
     def expire_uploads(self) -> int:
         return self.store.expire_uploads(now_ms() - self.limits.upload_expiry_seconds * 1000)
 
+    def expire_results(self) -> int:
+        return self.store.expire_results(now_ms() - self.limits.result_expiry_seconds * 1000)
+

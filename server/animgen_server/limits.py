@@ -19,6 +19,7 @@ LIMIT_DEFAULTS = {
     "max_video_seconds": ("ANIMGEN_MAX_VIDEO_SECONDS", float, 600.0),
     "max_queued": ("ANIMGEN_MAX_QUEUED", int, 64),
     "upload_expiry_hours": ("ANIMGEN_UPLOAD_EXPIRY_HOURS", float, 24.0),
+    "result_expiry_days": ("ANIMGEN_RESULT_EXPIRY_DAYS", float, 30.0),
 }
 
 
@@ -41,6 +42,7 @@ class Limits:
     max_concurrent_jobs: int = 1
     max_queued_jobs: int = 64
     upload_expiry_seconds: int = 24 * 3600
+    result_expiry_seconds: int = 30 * 24 * 3600
     max_chunk_bytes: int = MAX_CHUNK_BYTES
 
     def check(self) -> Limits:
@@ -54,4 +56,6 @@ class Limits:
             raise ValueError("--max-queued must be >= 0")
         if self.upload_expiry_seconds <= 0:
             raise ValueError("--upload-expiry-hours must be > 0")
+        if self.result_expiry_seconds <= 0:
+            raise ValueError("--result-expiry-days must be > 0")
         return self

@@ -215,6 +215,10 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                 why += "; there is no result (start it again with StartJob)"
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, why)
         folder = Path(row.result_dir)
+        if not folder.is_dir():
+            days = self.limits.result_expiry_seconds / 86400
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"the result of job {row.job_id} was deleted, unused for "
+                                f"{days:g} days (--result-expiry-days); upload the video and start it again")
         wanted = set(request.formats)
         files = [(key, name) for key, name in sorted(row.files.items())
                  if not wanted or _format_of(key, name) in wanted]
@@ -279,7 +283,8 @@ def server_info(config: ServeConfig, network: str | None = None) -> service_pb2.
         limits=service_pb2.Limits(
             max_upload_bytes=lim.max_upload_bytes, max_video_seconds=lim.max_video_seconds,
             max_concurrent_jobs=lim.max_concurrent_jobs, max_queued_jobs=lim.max_queued_jobs,
-            upload_expiry_seconds=lim.upload_expiry_seconds, max_chunk_bytes=lim.max_chunk_bytes),
+            upload_expiry_seconds=lim.upload_expiry_seconds, max_chunk_bytes=lim.max_chunk_bytes,
+            result_expiry_seconds=lim.result_expiry_seconds),
         output_formats=list(convert.FORMAT_TO_PROTO.values()),
         generators=list(convert.GENERATOR_TO_PROTO.values()),
         auth_required=bool(config.token),
@@ -358,12 +363,14 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
 
 
 async def _expire_loop(manager: JobManager) -> None:
-    period = max(1.0, min(600.0, manager.limits.upload_expiry_seconds / 4))
+    lim = manager.limits
+    period = max(1.0, min(600.0, lim.upload_expiry_seconds / 4, lim.result_expiry_seconds / 4))
     while True:
-        try:
-            n = manager.expire_uploads()
-            if n:
-                log.info("removed %d expired upload(s)", n)
-        except Exception:  # noqa: BLE001 - housekeeping must not take the server down
-            log.exception("upload expiry failed")
+        for what, expire in (("upload", manager.expire_uploads), ("result", manager.expire_results)):
+            try:
+                n = expire()
+                if n:
+                    log.info("removed %d expired %s(s)", n, what)
+            except Exception:  # noqa: BLE001 - housekeeping must not take the server down
+                log.exception("%s expiry failed", what)
         await asyncio.sleep(period)

@@ -139,6 +139,17 @@ class Store:
             Path(r["path"]).unlink(missing_ok=True)
         return len(rows)
 
+    def expire_results(self, older_than_ms: int) -> int:
+        """Deletes result folders that no SUCCEEDED job has ended in since the cut-off: a cache hit shares its
+        folder and counts as a use. The jobs stay listed; GetResult says the result is gone. Returns how many went."""
+        rows = self.db.execute(
+            "SELECT result_dir FROM jobs WHERE state=? AND result_dir != '' GROUP BY result_dir"
+            " HAVING MAX(updated_ms) < ?", (SUCCEEDED, older_than_ms)).fetchall()
+        gone = [Path(r["result_dir"]) for r in rows if Path(r["result_dir"]).is_dir()]
+        for d in gone:
+            shutil.rmtree(d, ignore_errors=True)
+        return len(gone)
+
     # ---- jobs ----
 
     def add_job(self, j: JobRow) -> None:

@@ -148,7 +148,7 @@ class StartJobRequest(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ..., options: _Optional[_Union[GenerateOptions, _Mapping]] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "upload_id", "video_name", "state", "options", "stage", "progress", "error", "created_unix_ms", "updated_unix_ms", "cached")
+    __slots__ = ("job_id", "upload_id", "video_name", "state", "options", "stage", "progress", "error", "created_unix_ms", "updated_unix_ms", "cached", "warnings")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     VIDEO_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +160,7 @@ class Job(_message.Message):
     CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     upload_id: str
     video_name: str
@@ -171,7 +172,8 @@ class Job(_message.Message):
     created_unix_ms: int
     updated_unix_ms: int
     cached: bool
-    def __init__(self, job_id: _Optional[str] = ..., upload_id: _Optional[str] = ..., video_name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., options: _Optional[_Union[GenerateOptions, _Mapping]] = ..., stage: _Optional[str] = ..., progress: _Optional[float] = ..., error: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., updated_unix_ms: _Optional[int] = ..., cached: bool = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, job_id: _Optional[str] = ..., upload_id: _Optional[str] = ..., video_name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., options: _Optional[_Union[GenerateOptions, _Mapping]] = ..., stage: _Optional[str] = ..., progress: _Optional[float] = ..., error: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., updated_unix_ms: _Optional[int] = ..., cached: bool = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class JobEvent(_message.Message):
     __slots__ = ("job_id", "type", "stage", "stage_progress", "progress", "message", "job")
@@ -280,20 +282,22 @@ class ModelInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_upload_bytes", "max_video_seconds", "max_concurrent_jobs", "max_queued_jobs", "upload_expiry_seconds", "max_chunk_bytes")
+    __slots__ = ("max_upload_bytes", "max_video_seconds", "max_concurrent_jobs", "max_queued_jobs", "upload_expiry_seconds", "max_chunk_bytes", "result_expiry_seconds")
     MAX_UPLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_VIDEO_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_JOBS_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUED_JOBS_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_EXPIRY_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_EXPIRY_SECONDS_FIELD_NUMBER: _ClassVar[int]
     max_upload_bytes: int
     max_video_seconds: float
     max_concurrent_jobs: int
     max_queued_jobs: int
     upload_expiry_seconds: int
     max_chunk_bytes: int
-    def __init__(self, max_upload_bytes: _Optional[int] = ..., max_video_seconds: _Optional[float] = ..., max_concurrent_jobs: _Optional[int] = ..., max_queued_jobs: _Optional[int] = ..., upload_expiry_seconds: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ...) -> None: ...
+    result_expiry_seconds: int
+    def __init__(self, max_upload_bytes: _Optional[int] = ..., max_video_seconds: _Optional[float] = ..., max_concurrent_jobs: _Optional[int] = ..., max_queued_jobs: _Optional[int] = ..., upload_expiry_seconds: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., result_expiry_seconds: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
     __slots__ = ("server_version", "protocol_version", "models", "limits", "output_formats", "generators", "default_generator", "auth_required", "backend")

@@ -45,74 +45,75 @@ namespace AnimGen.Protocol.V1 {
             "c0IICgZfc3BlZWRCDAoKX2Zvb3RfbG9ja0IdChtfa2V5ZnJhbWVfdG9sZXJh",
             "bmNlX2RlZ3JlZXNCGAoWX2tleWZyYW1lX3RvbGVyYW5jZV9tbSJSCg9TdGFy",
             "dEpvYlJlcXVlc3QSEQoJdXBsb2FkX2lkGAEgASgJEiwKB29wdGlvbnMYAiAB",
-            "KAsyGy5hbmltZ2VuLnYxLkdlbmVyYXRlT3B0aW9ucyKBAgoDSm9iEg4KBmpv",
+            "KAsyGy5hbmltZ2VuLnYxLkdlbmVyYXRlT3B0aW9ucyKTAgoDSm9iEg4KBmpv",
             "Yl9pZBgBIAEoCRIRCgl1cGxvYWRfaWQYAiABKAkSEgoKdmlkZW9fbmFtZRgD",
             "IAEoCRIjCgVzdGF0ZRgEIAEoDjIULmFuaW1nZW4udjEuSm9iU3RhdGUSLAoH",
             "b3B0aW9ucxgFIAEoCzIbLmFuaW1nZW4udjEuR2VuZXJhdGVPcHRpb25zEg0K",
             "BXN0YWdlGAYgASgJEhAKCHByb2dyZXNzGAcgASgCEg0KBWVycm9yGAggASgJ",
             "EhcKD2NyZWF0ZWRfdW5peF9tcxgJIAEoAxIXCg91cGRhdGVkX3VuaXhfbXMY",
-            "CiABKAMSDgoGY2FjaGVkGAsgASgIIqcBCghKb2JFdmVudBIOCgZqb2JfaWQY",
-            "ASABKAkSIwoEdHlwZRgCIAEoDjIVLmFuaW1nZW4udjEuRXZlbnRUeXBlEg0K",
-            "BXN0YWdlGAMgASgJEhYKDnN0YWdlX3Byb2dyZXNzGAQgASgCEhAKCHByb2dy",
-            "ZXNzGAUgASgCEg8KB21lc3NhZ2UYBiABKAkSHAoDam9iGAcgASgLMg8uYW5p",
-            "bWdlbi52MS5Kb2IiIQoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEo",
-            "CSJNChBHZXRSZXN1bHRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIpCgdmb3Jt",
-            "YXRzGAIgAygOMhguYW5pbWdlbi52MS5PdXRwdXRGb3JtYXQibQoKUmVzdWx0",
-            "RmlsZRIoCgZmb3JtYXQYASABKA4yGC5hbmltZ2VuLnYxLk91dHB1dEZvcm1h",
-            "dBIRCglmaWxlX25hbWUYAiABKAkSEgoKc2l6ZV9ieXRlcxgDIAEoAxIOCgZz",
-            "aGEyNTYYBCABKAkiewoMUmVzdWx0SGVhZGVyEhwKA2pvYhgBIAEoCzIPLmFu",
-            "aW1nZW4udjEuSm9iEiYKBGNsaXAYAiABKAsyGC5hbmltZ2VuLnYxLkh1bWFu",
-            "b2lkQ2xpcBIlCgVmaWxlcxgDIAMoCzIWLmFuaW1nZW4udjEuUmVzdWx0Rmls",
-            "ZSI8CglGaWxlQ2h1bmsSEQoJZmlsZV9uYW1lGAEgASgJEg4KBm9mZnNldBgC",
-            "IAEoAxIMCgRkYXRhGAMgASgMInIKEUdldFJlc3VsdFJlc3BvbnNlEioKBmhl",
-            "YWRlchgBIAEoCzIYLmFuaW1nZW4udjEuUmVzdWx0SGVhZGVySAASJgoFY2h1",
-            "bmsYAiABKAsyFS5hbmltZ2VuLnYxLkZpbGVDaHVua0gAQgkKB3BheWxvYWQi",
-            "IgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiRgoPTGlzdEpv",
-            "YnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEiQKBnN0YXRlcxgCIAMoDjIULmFu",
-            "aW1nZW4udjEuSm9iU3RhdGUiMQoQTGlzdEpvYnNSZXNwb25zZRIdCgRqb2Jz",
-            "GAEgAygLMg8uYW5pbWdlbi52MS5Kb2IiFgoUR2V0U2VydmVySW5mb1JlcXVl",
-            "c3QiPwoJTW9kZWxJbmZvEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEo",
-            "CRITCgtkZXNjcmlwdGlvbhgDIAEoCSKrAQoGTGltaXRzEhgKEG1heF91cGxv",
-            "YWRfYnl0ZXMYASABKAMSGQoRbWF4X3ZpZGVvX3NlY29uZHMYAiABKAESGwoT",
-            "bWF4X2NvbmN1cnJlbnRfam9icxgDIAEoBRIXCg9tYXhfcXVldWVkX2pvYnMY",
-            "BCABKAUSHQoVdXBsb2FkX2V4cGlyeV9zZWNvbmRzGAUgASgDEhcKD21heF9j",
-            "aHVua19ieXRlcxgGIAEoAyLAAgoKU2VydmVySW5mbxIWCg5zZXJ2ZXJfdmVy",
-            "c2lvbhgBIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgJEiUKBm1vZGVs",
-            "cxgDIAMoCzIVLmFuaW1nZW4udjEuTW9kZWxJbmZvEiIKBmxpbWl0cxgEIAEo",
-            "CzISLmFuaW1nZW4udjEuTGltaXRzEjAKDm91dHB1dF9mb3JtYXRzGAUgAygO",
-            "MhguYW5pbWdlbi52MS5PdXRwdXRGb3JtYXQSKQoKZ2VuZXJhdG9ycxgGIAMo",
-            "DjIVLmFuaW1nZW4udjEuR2VuZXJhdG9yEjAKEWRlZmF1bHRfZ2VuZXJhdG9y",
-            "GAcgASgOMhUuYW5pbWdlbi52MS5HZW5lcmF0b3ISFQoNYXV0aF9yZXF1aXJl",
-            "ZBgIIAEoCBIPCgdiYWNrZW5kGAkgASgJKlUKCUdlbmVyYXRvchIZChVHRU5F",
-            "UkFUT1JfVU5TUEVDSUZJRUQQABIVChFHRU5FUkFUT1JfTkVUV09SSxABEhYK",
-            "EkdFTkVSQVRPUl9BTkFMWVRJQxACKr8BCgxPdXRwdXRGb3JtYXQSHQoZT1VU",
-            "UFVUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhUKEU9VVFBVVF9GT1JNQVRfR0xC",
-            "EAESFQoRT1VUUFVUX0ZPUk1BVF9CVkgQAhIWChJPVVRQVVRfRk9STUFUX0pT",
-            "T04QAxIVChFPVVRQVVRfRk9STUFUX05QWhAEEhgKFE9VVFBVVF9GT1JNQVRf",
-            "UkVQT1JUEAUSGQoVT1VUUFVUX0ZPUk1BVF9QUkVWSUVXEAYqtQEKCEpvYlN0",
-            "YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9R",
-            "VUVVRUQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhcKE0pPQl9TVEFURV9T",
-            "VUNDRUVERUQQAxIUChBKT0JfU1RBVEVfRkFJTEVEEAQSFwoTSk9CX1NUQVRF",
-            "X0NBTkNFTExFRBAFEhkKFUpPQl9TVEFURV9JTlRFUlJVUFRFRBAGKqoCCglF",
-            "dmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhQKEEVWRU5U",
-            "X1RZUEVfU1RBVEUQARIVChFFVkVOVF9UWVBFX1FVRVVFRBACEhwKGEVWRU5U",
-            "X1RZUEVfU1RBR0VfU1RBUlRFRBADEh0KGUVWRU5UX1RZUEVfU1RBR0VfUFJP",
-            "R1JFU1MQBBIdChlFVkVOVF9UWVBFX1NUQUdFX0ZJTklTSEVEEAUSFgoSRVZF",
-            "TlRfVFlQRV9XQVJOSU5HEAYSEwoPRVZFTlRfVFlQRV9ET05FEAcSFQoRRVZF",
-            "TlRfVFlQRV9GQUlMRUQQCBIYChRFVkVOVF9UWVBFX0NBTkNFTExFRBAJEhoK",
-            "FkVWRU5UX1RZUEVfSU5URVJSVVBURUQQCjLwAwoHQW5pbUdlbhJQCgtVcGxv",
-            "YWRWaWRlbxIeLmFuaW1nZW4udjEuVXBsb2FkVmlkZW9SZXF1ZXN0Gh8uYW5p",
-            "bWdlbi52MS5VcGxvYWRWaWRlb1Jlc3BvbnNlKAESOAoIU3RhcnRKb2ISGy5h",
-            "bmltZ2VuLnYxLlN0YXJ0Sm9iUmVxdWVzdBoPLmFuaW1nZW4udjEuSm9iEj8K",
-            "CFdhdGNoSm9iEhsuYW5pbWdlbi52MS5XYXRjaEpvYlJlcXVlc3QaFC5hbmlt",
-            "Z2VuLnYxLkpvYkV2ZW50MAESSgoJR2V0UmVzdWx0EhwuYW5pbWdlbi52MS5H",
-            "ZXRSZXN1bHRSZXF1ZXN0Gh0uYW5pbWdlbi52MS5HZXRSZXN1bHRSZXNwb25z",
-            "ZTABEjoKCUNhbmNlbEpvYhIcLmFuaW1nZW4udjEuQ2FuY2VsSm9iUmVxdWVz",
-            "dBoPLmFuaW1nZW4udjEuSm9iEkUKCExpc3RKb2JzEhsuYW5pbWdlbi52MS5M",
-            "aXN0Sm9ic1JlcXVlc3QaHC5hbmltZ2VuLnYxLkxpc3RKb2JzUmVzcG9uc2US",
-            "SQoNR2V0U2VydmVySW5mbxIgLmFuaW1nZW4udjEuR2V0U2VydmVySW5mb1Jl",
-            "cXVlc3QaFi5hbmltZ2VuLnYxLlNlcnZlckluZm9CFqoCE0FuaW1HZW4uUHJv",
-            "dG9jb2wuVjFiBnByb3RvMw=="));
+            "CiABKAMSDgoGY2FjaGVkGAsgASgIEhAKCHdhcm5pbmdzGAwgAygJIqcBCghK",
+            "b2JFdmVudBIOCgZqb2JfaWQYASABKAkSIwoEdHlwZRgCIAEoDjIVLmFuaW1n",
+            "ZW4udjEuRXZlbnRUeXBlEg0KBXN0YWdlGAMgASgJEhYKDnN0YWdlX3Byb2dy",
+            "ZXNzGAQgASgCEhAKCHByb2dyZXNzGAUgASgCEg8KB21lc3NhZ2UYBiABKAkS",
+            "HAoDam9iGAcgASgLMg8uYW5pbWdlbi52MS5Kb2IiIQoPV2F0Y2hKb2JSZXF1",
+            "ZXN0Eg4KBmpvYl9pZBgBIAEoCSJNChBHZXRSZXN1bHRSZXF1ZXN0Eg4KBmpv",
+            "Yl9pZBgBIAEoCRIpCgdmb3JtYXRzGAIgAygOMhguYW5pbWdlbi52MS5PdXRw",
+            "dXRGb3JtYXQibQoKUmVzdWx0RmlsZRIoCgZmb3JtYXQYASABKA4yGC5hbmlt",
+            "Z2VuLnYxLk91dHB1dEZvcm1hdBIRCglmaWxlX25hbWUYAiABKAkSEgoKc2l6",
+            "ZV9ieXRlcxgDIAEoAxIOCgZzaGEyNTYYBCABKAkiewoMUmVzdWx0SGVhZGVy",
+            "EhwKA2pvYhgBIAEoCzIPLmFuaW1nZW4udjEuSm9iEiYKBGNsaXAYAiABKAsy",
+            "GC5hbmltZ2VuLnYxLkh1bWFub2lkQ2xpcBIlCgVmaWxlcxgDIAMoCzIWLmFu",
+            "aW1nZW4udjEuUmVzdWx0RmlsZSI8CglGaWxlQ2h1bmsSEQoJZmlsZV9uYW1l",
+            "GAEgASgJEg4KBm9mZnNldBgCIAEoAxIMCgRkYXRhGAMgASgMInIKEUdldFJl",
+            "c3VsdFJlc3BvbnNlEioKBmhlYWRlchgBIAEoCzIYLmFuaW1nZW4udjEuUmVz",
+            "dWx0SGVhZGVySAASJgoFY2h1bmsYAiABKAsyFS5hbmltZ2VuLnYxLkZpbGVD",
+            "aHVua0gAQgkKB3BheWxvYWQiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2Jf",
+            "aWQYASABKAkiRgoPTGlzdEpvYnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEiQK",
+            "BnN0YXRlcxgCIAMoDjIULmFuaW1nZW4udjEuSm9iU3RhdGUiMQoQTGlzdEpv",
+            "YnNSZXNwb25zZRIdCgRqb2JzGAEgAygLMg8uYW5pbWdlbi52MS5Kb2IiFgoU",
+            "R2V0U2VydmVySW5mb1JlcXVlc3QiPwoJTW9kZWxJbmZvEgwKBG5hbWUYASAB",
+            "KAkSDwoHdmVyc2lvbhgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSLKAQoG",
+            "TGltaXRzEhgKEG1heF91cGxvYWRfYnl0ZXMYASABKAMSGQoRbWF4X3ZpZGVv",
+            "X3NlY29uZHMYAiABKAESGwoTbWF4X2NvbmN1cnJlbnRfam9icxgDIAEoBRIX",
+            "Cg9tYXhfcXVldWVkX2pvYnMYBCABKAUSHQoVdXBsb2FkX2V4cGlyeV9zZWNv",
+            "bmRzGAUgASgDEhcKD21heF9jaHVua19ieXRlcxgGIAEoAxIdChVyZXN1bHRf",
+            "ZXhwaXJ5X3NlY29uZHMYByABKAMiwAIKClNlcnZlckluZm8SFgoOc2VydmVy",
+            "X3ZlcnNpb24YASABKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoCRIlCgZt",
+            "b2RlbHMYAyADKAsyFS5hbmltZ2VuLnYxLk1vZGVsSW5mbxIiCgZsaW1pdHMY",
+            "BCABKAsyEi5hbmltZ2VuLnYxLkxpbWl0cxIwCg5vdXRwdXRfZm9ybWF0cxgF",
+            "IAMoDjIYLmFuaW1nZW4udjEuT3V0cHV0Rm9ybWF0EikKCmdlbmVyYXRvcnMY",
+            "BiADKA4yFS5hbmltZ2VuLnYxLkdlbmVyYXRvchIwChFkZWZhdWx0X2dlbmVy",
+            "YXRvchgHIAEoDjIVLmFuaW1nZW4udjEuR2VuZXJhdG9yEhUKDWF1dGhfcmVx",
+            "dWlyZWQYCCABKAgSDwoHYmFja2VuZBgJIAEoCSpVCglHZW5lcmF0b3ISGQoV",
+            "R0VORVJBVE9SX1VOU1BFQ0lGSUVEEAASFQoRR0VORVJBVE9SX05FVFdPUksQ",
+            "ARIWChJHRU5FUkFUT1JfQU5BTFlUSUMQAiq/AQoMT3V0cHV0Rm9ybWF0Eh0K",
+            "GU9VVFBVVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIVChFPVVRQVVRfRk9STUFU",
+            "X0dMQhABEhUKEU9VVFBVVF9GT1JNQVRfQlZIEAISFgoST1VUUFVUX0ZPUk1B",
+            "VF9KU09OEAMSFQoRT1VUUFVUX0ZPUk1BVF9OUFoQBBIYChRPVVRQVVRfRk9S",
+            "TUFUX1JFUE9SVBAFEhkKFU9VVFBVVF9GT1JNQVRfUFJFVklFVxAGKrUBCghK",
+            "b2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RB",
+            "VEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RB",
+            "VEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9T",
+            "VEFURV9DQU5DRUxMRUQQBRIZChVKT0JfU1RBVEVfSU5URVJSVVBURUQQBiqq",
+            "AgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIUChBF",
+            "VkVOVF9UWVBFX1NUQVRFEAESFQoRRVZFTlRfVFlQRV9RVUVVRUQQAhIcChhF",
+            "VkVOVF9UWVBFX1NUQUdFX1NUQVJURUQQAxIdChlFVkVOVF9UWVBFX1NUQUdF",
+            "X1BST0dSRVNTEAQSHQoZRVZFTlRfVFlQRV9TVEFHRV9GSU5JU0hFRBAFEhYK",
+            "EkVWRU5UX1RZUEVfV0FSTklORxAGEhMKD0VWRU5UX1RZUEVfRE9ORRAHEhUK",
+            "EUVWRU5UX1RZUEVfRkFJTEVEEAgSGAoURVZFTlRfVFlQRV9DQU5DRUxMRUQQ",
+            "CRIaChZFVkVOVF9UWVBFX0lOVEVSUlVQVEVEEAoy8AMKB0FuaW1HZW4SUAoL",
+            "VXBsb2FkVmlkZW8SHi5hbmltZ2VuLnYxLlVwbG9hZFZpZGVvUmVxdWVzdBof",
+            "LmFuaW1nZW4udjEuVXBsb2FkVmlkZW9SZXNwb25zZSgBEjgKCFN0YXJ0Sm9i",
+            "EhsuYW5pbWdlbi52MS5TdGFydEpvYlJlcXVlc3QaDy5hbmltZ2VuLnYxLkpv",
+            "YhI/CghXYXRjaEpvYhIbLmFuaW1nZW4udjEuV2F0Y2hKb2JSZXF1ZXN0GhQu",
+            "YW5pbWdlbi52MS5Kb2JFdmVudDABEkoKCUdldFJlc3VsdBIcLmFuaW1nZW4u",
+            "djEuR2V0UmVzdWx0UmVxdWVzdBodLmFuaW1nZW4udjEuR2V0UmVzdWx0UmVz",
+            "cG9uc2UwARI6CglDYW5jZWxKb2ISHC5hbmltZ2VuLnYxLkNhbmNlbEpvYlJl",
+            "cXVlc3QaDy5hbmltZ2VuLnYxLkpvYhJFCghMaXN0Sm9icxIbLmFuaW1nZW4u",
+            "djEuTGlzdEpvYnNSZXF1ZXN0GhwuYW5pbWdlbi52MS5MaXN0Sm9ic1Jlc3Bv",
+            "bnNlEkkKDUdldFNlcnZlckluZm8SIC5hbmltZ2VuLnYxLkdldFNlcnZlcklu",
+            "Zm9SZXF1ZXN0GhYuYW5pbWdlbi52MS5TZXJ2ZXJJbmZvQhaqAhNBbmltR2Vu",
+            "LlByb3RvY29sLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::AnimGen.Protocol.V1.ClipReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::AnimGen.Protocol.V1.Generator), typeof(global::AnimGen.Protocol.V1.OutputFormat), typeof(global::AnimGen.Protocol.V1.JobState), typeof(global::AnimGen.Protocol.V1.EventType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -121,7 +122,7 @@ namespace AnimGen.Protocol.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadVideoResponse), global::AnimGen.Protocol.V1.UploadVideoResponse.Parser, new[]{ "UploadId", "SizeBytes", "Sha256" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GenerateOptions), global::AnimGen.Protocol.V1.GenerateOptions.Parser, new[]{ "Hands", "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Generator", "Formats", "InPlace", "Loop", "Mirror", "Speed", "FaceForward", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm", "Target" }, new[]{ "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Speed", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.StartJobRequest), global::AnimGen.Protocol.V1.StartJobRequest.Parser, new[]{ "UploadId", "Options" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Job), global::AnimGen.Protocol.V1.Job.Parser, new[]{ "JobId", "UploadId", "VideoName", "State", "Options", "Stage", "Progress", "Error", "CreatedUnixMs", "UpdatedUnixMs", "Cached" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Job), global::AnimGen.Protocol.V1.Job.Parser, new[]{ "JobId", "UploadId", "VideoName", "State", "Options", "Stage", "Progress", "Error", "CreatedUnixMs", "UpdatedUnixMs", "Cached", "Warnings" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.JobEvent), global::AnimGen.Protocol.V1.JobEvent.Parser, new[]{ "JobId", "Type", "Stage", "StageProgress", "Progress", "Message", "Job" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.WatchJobRequest), global::AnimGen.Protocol.V1.WatchJobRequest.Parser, new[]{ "JobId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GetResultRequest), global::AnimGen.Protocol.V1.GetResultRequest.Parser, new[]{ "JobId", "Formats" }, null, null, null, null),
@@ -134,7 +135,7 @@ namespace AnimGen.Protocol.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.ListJobsResponse), global::AnimGen.Protocol.V1.ListJobsResponse.Parser, new[]{ "Jobs" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GetServerInfoRequest), global::AnimGen.Protocol.V1.GetServerInfoRequest.Parser, null, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.ModelInfo), global::AnimGen.Protocol.V1.ModelInfo.Parser, new[]{ "Name", "Version", "Description" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Limits), global::AnimGen.Protocol.V1.Limits.Parser, new[]{ "MaxUploadBytes", "MaxVideoSeconds", "MaxConcurrentJobs", "MaxQueuedJobs", "UploadExpirySeconds", "MaxChunkBytes" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Limits), global::AnimGen.Protocol.V1.Limits.Parser, new[]{ "MaxUploadBytes", "MaxVideoSeconds", "MaxConcurrentJobs", "MaxQueuedJobs", "UploadExpirySeconds", "MaxChunkBytes", "ResultExpirySeconds" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.ServerInfo), global::AnimGen.Protocol.V1.ServerInfo.Parser, new[]{ "ServerVersion", "ProtocolVersion", "Models", "Limits", "OutputFormats", "Generators", "DefaultGenerator", "AuthRequired", "Backend" }, null, null, null, null)
           }));
     }
@@ -2182,6 +2183,7 @@ namespace AnimGen.Protocol.V1 {
       createdUnixMs_ = other.createdUnixMs_;
       updatedUnixMs_ = other.updatedUnixMs_;
       cached_ = other.cached_;
+      warnings_ = other.warnings_.Clone();
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2336,6 +2338,21 @@ namespace AnimGen.Protocol.V1 {
       }
     }
 
+    /// <summary>Field number for the "warnings" field.</summary>
+    public const int WarningsFieldNumber = 12;
+    private static readonly pb::FieldCodec<string> _repeated_warnings_codec
+        = pb::FieldCodec.ForString(98);
+    private readonly pbc::RepeatedField<string> warnings_ = new pbc::RepeatedField<string>();
+    /// <summary>
+    /// The run's warnings so far (a person lost for a while, a hand seen too rarely, ...), in the order they came;
+    /// each was also sent once as an EVENT_TYPE_WARNING event.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<string> Warnings {
+      get { return warnings_; }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -2362,6 +2379,7 @@ namespace AnimGen.Protocol.V1 {
       if (CreatedUnixMs != other.CreatedUnixMs) return false;
       if (UpdatedUnixMs != other.UpdatedUnixMs) return false;
       if (Cached != other.Cached) return false;
+      if(!warnings_.Equals(other.warnings_)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -2380,6 +2398,7 @@ namespace AnimGen.Protocol.V1 {
       if (CreatedUnixMs != 0L) hash ^= CreatedUnixMs.GetHashCode();
       if (UpdatedUnixMs != 0L) hash ^= UpdatedUnixMs.GetHashCode();
       if (Cached != false) hash ^= Cached.GetHashCode();
+      hash ^= warnings_.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -2442,6 +2461,7 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(88);
         output.WriteBool(Cached);
       }
+      warnings_.WriteTo(output, _repeated_warnings_codec);
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -2496,6 +2516,7 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(88);
         output.WriteBool(Cached);
       }
+      warnings_.WriteTo(ref output, _repeated_warnings_codec);
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -2539,6 +2560,7 @@ namespace AnimGen.Protocol.V1 {
       if (Cached != false) {
         size += 1 + 1;
       }
+      size += warnings_.CalculateSize(_repeated_warnings_codec);
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
       }
@@ -2587,6 +2609,7 @@ namespace AnimGen.Protocol.V1 {
       if (other.Cached != false) {
         Cached = other.Cached;
       }
+      warnings_.Add(other.warnings_);
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
 
@@ -2649,6 +2672,10 @@ namespace AnimGen.Protocol.V1 {
             Cached = input.ReadBool();
             break;
           }
+          case 98: {
+            warnings_.AddEntriesFrom(input, _repeated_warnings_codec);
+            break;
+          }
         }
       }
     #endif
@@ -2709,6 +2736,10 @@ namespace AnimGen.Protocol.V1 {
           }
           case 88: {
             Cached = input.ReadBool();
+            break;
+          }
+          case 98: {
+            warnings_.AddEntriesFrom(ref input, _repeated_warnings_codec);
             break;
           }
         }
@@ -5716,6 +5747,7 @@ namespace AnimGen.Protocol.V1 {
       maxQueuedJobs_ = other.maxQueuedJobs_;
       uploadExpirySeconds_ = other.uploadExpirySeconds_;
       maxChunkBytes_ = other.maxChunkBytes_;
+      resultExpirySeconds_ = other.resultExpirySeconds_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -5797,6 +5829,21 @@ namespace AnimGen.Protocol.V1 {
       }
     }
 
+    /// <summary>Field number for the "result_expiry_seconds" field.</summary>
+    public const int ResultExpirySecondsFieldNumber = 7;
+    private long resultExpirySeconds_;
+    /// <summary>
+    /// A result no job has made or reused for this long is deleted; GetResult then answers NOT_FOUND.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public long ResultExpirySeconds {
+      get { return resultExpirySeconds_; }
+      set {
+        resultExpirySeconds_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -5818,6 +5865,7 @@ namespace AnimGen.Protocol.V1 {
       if (MaxQueuedJobs != other.MaxQueuedJobs) return false;
       if (UploadExpirySeconds != other.UploadExpirySeconds) return false;
       if (MaxChunkBytes != other.MaxChunkBytes) return false;
+      if (ResultExpirySeconds != other.ResultExpirySeconds) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -5831,6 +5879,7 @@ namespace AnimGen.Protocol.V1 {
       if (MaxQueuedJobs != 0) hash ^= MaxQueuedJobs.GetHashCode();
       if (UploadExpirySeconds != 0L) hash ^= UploadExpirySeconds.GetHashCode();
       if (MaxChunkBytes != 0L) hash ^= MaxChunkBytes.GetHashCode();
+      if (ResultExpirySeconds != 0L) hash ^= ResultExpirySeconds.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -5873,6 +5922,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(48);
         output.WriteInt64(MaxChunkBytes);
       }
+      if (ResultExpirySeconds != 0L) {
+        output.WriteRawTag(56);
+        output.WriteInt64(ResultExpirySeconds);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -5907,6 +5960,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(48);
         output.WriteInt64(MaxChunkBytes);
       }
+      if (ResultExpirySeconds != 0L) {
+        output.WriteRawTag(56);
+        output.WriteInt64(ResultExpirySeconds);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -5934,6 +5991,9 @@ namespace AnimGen.Protocol.V1 {
       }
       if (MaxChunkBytes != 0L) {
         size += 1 + pb::CodedOutputStream.ComputeInt64Size(MaxChunkBytes);
+      }
+      if (ResultExpirySeconds != 0L) {
+        size += 1 + pb::CodedOutputStream.ComputeInt64Size(ResultExpirySeconds);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -5964,6 +6024,9 @@ namespace AnimGen.Protocol.V1 {
       }
       if (other.MaxChunkBytes != 0L) {
         MaxChunkBytes = other.MaxChunkBytes;
+      }
+      if (other.ResultExpirySeconds != 0L) {
+        ResultExpirySeconds = other.ResultExpirySeconds;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -6004,6 +6067,10 @@ namespace AnimGen.Protocol.V1 {
             MaxChunkBytes = input.ReadInt64();
             break;
           }
+          case 56: {
+            ResultExpirySeconds = input.ReadInt64();
+            break;
+          }
         }
       }
     #endif
@@ -6041,6 +6108,10 @@ namespace AnimGen.Protocol.V1 {
           }
           case 48: {
             MaxChunkBytes = input.ReadInt64();
+            break;
+          }
+          case 56: {
+            ResultExpirySeconds = input.ReadInt64();
             break;
           }
         }

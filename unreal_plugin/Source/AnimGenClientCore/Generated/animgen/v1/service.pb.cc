@@ -112,7 +112,8 @@ struct StartJobRequestDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 StartJobRequestDefaultTypeInternal _StartJobRequest_default_instance_;
 PROTOBUF_CONSTEXPR Job::Job(
     ::_pbi::ConstantInitialized): _impl_{
-    /*decltype(_impl_.job_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+    /*decltype(_impl_.warnings_)*/{}
+  , /*decltype(_impl_.job_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.upload_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.video_name_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.stage_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
@@ -315,6 +316,7 @@ PROTOBUF_CONSTEXPR Limits::Limits(
   , /*decltype(_impl_.max_queued_jobs_)*/0
   , /*decltype(_impl_.upload_expiry_seconds_)*/int64_t{0}
   , /*decltype(_impl_.max_chunk_bytes_)*/int64_t{0}
+  , /*decltype(_impl_.result_expiry_seconds_)*/int64_t{0}
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct LimitsDefaultTypeInternal {
   PROTOBUF_CONSTEXPR LimitsDefaultTypeInternal()
@@ -445,6 +447,7 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _impl_.created_unix_ms_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _impl_.updated_unix_ms_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _impl_.cached_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _impl_.warnings_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::animgen::v1::JobEvent, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -559,6 +562,7 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Limits, _impl_.max_queued_jobs_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Limits, _impl_.upload_expiry_seconds_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Limits, _impl_.max_chunk_bytes_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::Limits, _impl_.result_expiry_seconds_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::animgen::v1::ServerInfo, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -582,20 +586,20 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 27, 49, -1, sizeof(::animgen::v1::GenerateOptions)},
   { 65, -1, -1, sizeof(::animgen::v1::StartJobRequest)},
   { 73, -1, -1, sizeof(::animgen::v1::Job)},
-  { 90, -1, -1, sizeof(::animgen::v1::JobEvent)},
-  { 103, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
-  { 110, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
-  { 118, -1, -1, sizeof(::animgen::v1::ResultFile)},
-  { 128, -1, -1, sizeof(::animgen::v1::ResultHeader)},
-  { 137, -1, -1, sizeof(::animgen::v1::FileChunk)},
-  { 146, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
-  { 155, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
-  { 162, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
-  { 170, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
-  { 177, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
-  { 183, -1, -1, sizeof(::animgen::v1::ModelInfo)},
-  { 192, -1, -1, sizeof(::animgen::v1::Limits)},
-  { 204, -1, -1, sizeof(::animgen::v1::ServerInfo)},
+  { 91, -1, -1, sizeof(::animgen::v1::JobEvent)},
+  { 104, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
+  { 111, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
+  { 119, -1, -1, sizeof(::animgen::v1::ResultFile)},
+  { 129, -1, -1, sizeof(::animgen::v1::ResultHeader)},
+  { 138, -1, -1, sizeof(::animgen::v1::FileChunk)},
+  { 147, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
+  { 156, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
+  { 163, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
+  { 171, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
+  { 178, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
+  { 184, -1, -1, sizeof(::animgen::v1::ModelInfo)},
+  { 193, -1, -1, sizeof(::animgen::v1::Limits)},
+  { 206, -1, -1, sizeof(::animgen::v1::ServerInfo)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -646,89 +650,90 @@ const char descriptor_table_protodef_animgen_2fv1_2fservice_2eproto[] PROTOBUF_S
   "keyframe_tolerance_degreesB\030\n\026_keyframe_"
   "tolerance_mm\"R\n\017StartJobRequest\022\021\n\tuploa"
   "d_id\030\001 \001(\t\022,\n\007options\030\002 \001(\0132\033.animgen.v1"
-  ".GenerateOptions\"\201\002\n\003Job\022\016\n\006job_id\030\001 \001(\t"
+  ".GenerateOptions\"\223\002\n\003Job\022\016\n\006job_id\030\001 \001(\t"
   "\022\021\n\tupload_id\030\002 \001(\t\022\022\n\nvideo_name\030\003 \001(\t\022"
   "#\n\005state\030\004 \001(\0162\024.animgen.v1.JobState\022,\n\007"
   "options\030\005 \001(\0132\033.animgen.v1.GenerateOptio"
   "ns\022\r\n\005stage\030\006 \001(\t\022\020\n\010progress\030\007 \001(\002\022\r\n\005e"
   "rror\030\010 \001(\t\022\027\n\017created_unix_ms\030\t \001(\003\022\027\n\017u"
-  "pdated_unix_ms\030\n \001(\003\022\016\n\006cached\030\013 \001(\010\"\247\001\n"
-  "\010JobEvent\022\016\n\006job_id\030\001 \001(\t\022#\n\004type\030\002 \001(\0162"
-  "\025.animgen.v1.EventType\022\r\n\005stage\030\003 \001(\t\022\026\n"
-  "\016stage_progress\030\004 \001(\002\022\020\n\010progress\030\005 \001(\002\022"
-  "\017\n\007message\030\006 \001(\t\022\034\n\003job\030\007 \001(\0132\017.animgen."
-  "v1.Job\"!\n\017WatchJobRequest\022\016\n\006job_id\030\001 \001("
-  "\t\"M\n\020GetResultRequest\022\016\n\006job_id\030\001 \001(\t\022)\n"
-  "\007formats\030\002 \003(\0162\030.animgen.v1.OutputFormat"
-  "\"m\n\nResultFile\022(\n\006format\030\001 \001(\0162\030.animgen"
-  ".v1.OutputFormat\022\021\n\tfile_name\030\002 \001(\t\022\022\n\ns"
-  "ize_bytes\030\003 \001(\003\022\016\n\006sha256\030\004 \001(\t\"{\n\014Resul"
-  "tHeader\022\034\n\003job\030\001 \001(\0132\017.animgen.v1.Job\022&\n"
-  "\004clip\030\002 \001(\0132\030.animgen.v1.HumanoidClip\022%\n"
-  "\005files\030\003 \003(\0132\026.animgen.v1.ResultFile\"<\n\t"
-  "FileChunk\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006offset\030\002"
-  " \001(\003\022\014\n\004data\030\003 \001(\014\"r\n\021GetResultResponse\022"
-  "*\n\006header\030\001 \001(\0132\030.animgen.v1.ResultHeade"
-  "rH\000\022&\n\005chunk\030\002 \001(\0132\025.animgen.v1.FileChun"
-  "kH\000B\t\n\007payload\"\"\n\020CancelJobRequest\022\016\n\006jo"
-  "b_id\030\001 \001(\t\"F\n\017ListJobsRequest\022\r\n\005limit\030\001"
-  " \001(\005\022$\n\006states\030\002 \003(\0162\024.animgen.v1.JobSta"
-  "te\"1\n\020ListJobsResponse\022\035\n\004jobs\030\001 \003(\0132\017.a"
-  "nimgen.v1.Job\"\026\n\024GetServerInfoRequest\"\?\n"
-  "\tModelInfo\022\014\n\004name\030\001 \001(\t\022\017\n\007version\030\002 \001("
-  "\t\022\023\n\013description\030\003 \001(\t\"\253\001\n\006Limits\022\030\n\020max"
-  "_upload_bytes\030\001 \001(\003\022\031\n\021max_video_seconds"
-  "\030\002 \001(\001\022\033\n\023max_concurrent_jobs\030\003 \001(\005\022\027\n\017m"
-  "ax_queued_jobs\030\004 \001(\005\022\035\n\025upload_expiry_se"
-  "conds\030\005 \001(\003\022\027\n\017max_chunk_bytes\030\006 \001(\003\"\300\002\n"
-  "\nServerInfo\022\026\n\016server_version\030\001 \001(\t\022\030\n\020p"
-  "rotocol_version\030\002 \001(\t\022%\n\006models\030\003 \003(\0132\025."
-  "animgen.v1.ModelInfo\022\"\n\006limits\030\004 \001(\0132\022.a"
-  "nimgen.v1.Limits\0220\n\016output_formats\030\005 \003(\016"
-  "2\030.animgen.v1.OutputFormat\022)\n\ngenerators"
-  "\030\006 \003(\0162\025.animgen.v1.Generator\0220\n\021default"
-  "_generator\030\007 \001(\0162\025.animgen.v1.Generator\022"
-  "\025\n\rauth_required\030\010 \001(\010\022\017\n\007backend\030\t \001(\t*"
-  "U\n\tGenerator\022\031\n\025GENERATOR_UNSPECIFIED\020\000\022"
-  "\025\n\021GENERATOR_NETWORK\020\001\022\026\n\022GENERATOR_ANAL"
-  "YTIC\020\002*\277\001\n\014OutputFormat\022\035\n\031OUTPUT_FORMAT"
-  "_UNSPECIFIED\020\000\022\025\n\021OUTPUT_FORMAT_GLB\020\001\022\025\n"
-  "\021OUTPUT_FORMAT_BVH\020\002\022\026\n\022OUTPUT_FORMAT_JS"
-  "ON\020\003\022\025\n\021OUTPUT_FORMAT_NPZ\020\004\022\030\n\024OUTPUT_FO"
-  "RMAT_REPORT\020\005\022\031\n\025OUTPUT_FORMAT_PREVIEW\020\006"
-  "*\265\001\n\010JobState\022\031\n\025JOB_STATE_UNSPECIFIED\020\000"
-  "\022\024\n\020JOB_STATE_QUEUED\020\001\022\025\n\021JOB_STATE_RUNN"
-  "ING\020\002\022\027\n\023JOB_STATE_SUCCEEDED\020\003\022\024\n\020JOB_ST"
-  "ATE_FAILED\020\004\022\027\n\023JOB_STATE_CANCELLED\020\005\022\031\n"
-  "\025JOB_STATE_INTERRUPTED\020\006*\252\002\n\tEventType\022\032"
-  "\n\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020EVENT_TYPE"
-  "_STATE\020\001\022\025\n\021EVENT_TYPE_QUEUED\020\002\022\034\n\030EVENT"
-  "_TYPE_STAGE_STARTED\020\003\022\035\n\031EVENT_TYPE_STAG"
-  "E_PROGRESS\020\004\022\035\n\031EVENT_TYPE_STAGE_FINISHE"
-  "D\020\005\022\026\n\022EVENT_TYPE_WARNING\020\006\022\023\n\017EVENT_TYP"
-  "E_DONE\020\007\022\025\n\021EVENT_TYPE_FAILED\020\010\022\030\n\024EVENT"
-  "_TYPE_CANCELLED\020\t\022\032\n\026EVENT_TYPE_INTERRUP"
-  "TED\020\n2\360\003\n\007AnimGen\022P\n\013UploadVideo\022\036.animg"
-  "en.v1.UploadVideoRequest\032\037.animgen.v1.Up"
-  "loadVideoResponse(\001\0228\n\010StartJob\022\033.animge"
-  "n.v1.StartJobRequest\032\017.animgen.v1.Job\022\?\n"
-  "\010WatchJob\022\033.animgen.v1.WatchJobRequest\032\024"
-  ".animgen.v1.JobEvent0\001\022J\n\tGetResult\022\034.an"
-  "imgen.v1.GetResultRequest\032\035.animgen.v1.G"
-  "etResultResponse0\001\022:\n\tCancelJob\022\034.animge"
-  "n.v1.CancelJobRequest\032\017.animgen.v1.Job\022E"
-  "\n\010ListJobs\022\033.animgen.v1.ListJobsRequest\032"
-  "\034.animgen.v1.ListJobsResponse\022I\n\rGetServ"
-  "erInfo\022 .animgen.v1.GetServerInfoRequest"
-  "\032\026.animgen.v1.ServerInfoB\026\252\002\023AnimGen.Pro"
-  "tocol.V1b\006proto3"
+  "pdated_unix_ms\030\n \001(\003\022\016\n\006cached\030\013 \001(\010\022\020\n\010"
+  "warnings\030\014 \003(\t\"\247\001\n\010JobEvent\022\016\n\006job_id\030\001 "
+  "\001(\t\022#\n\004type\030\002 \001(\0162\025.animgen.v1.EventType"
+  "\022\r\n\005stage\030\003 \001(\t\022\026\n\016stage_progress\030\004 \001(\002\022"
+  "\020\n\010progress\030\005 \001(\002\022\017\n\007message\030\006 \001(\t\022\034\n\003jo"
+  "b\030\007 \001(\0132\017.animgen.v1.Job\"!\n\017WatchJobRequ"
+  "est\022\016\n\006job_id\030\001 \001(\t\"M\n\020GetResultRequest\022"
+  "\016\n\006job_id\030\001 \001(\t\022)\n\007formats\030\002 \003(\0162\030.animg"
+  "en.v1.OutputFormat\"m\n\nResultFile\022(\n\006form"
+  "at\030\001 \001(\0162\030.animgen.v1.OutputFormat\022\021\n\tfi"
+  "le_name\030\002 \001(\t\022\022\n\nsize_bytes\030\003 \001(\003\022\016\n\006sha"
+  "256\030\004 \001(\t\"{\n\014ResultHeader\022\034\n\003job\030\001 \001(\0132\017"
+  ".animgen.v1.Job\022&\n\004clip\030\002 \001(\0132\030.animgen."
+  "v1.HumanoidClip\022%\n\005files\030\003 \003(\0132\026.animgen"
+  ".v1.ResultFile\"<\n\tFileChunk\022\021\n\tfile_name"
+  "\030\001 \001(\t\022\016\n\006offset\030\002 \001(\003\022\014\n\004data\030\003 \001(\014\"r\n\021"
+  "GetResultResponse\022*\n\006header\030\001 \001(\0132\030.anim"
+  "gen.v1.ResultHeaderH\000\022&\n\005chunk\030\002 \001(\0132\025.a"
+  "nimgen.v1.FileChunkH\000B\t\n\007payload\"\"\n\020Canc"
+  "elJobRequest\022\016\n\006job_id\030\001 \001(\t\"F\n\017ListJobs"
+  "Request\022\r\n\005limit\030\001 \001(\005\022$\n\006states\030\002 \003(\0162\024"
+  ".animgen.v1.JobState\"1\n\020ListJobsResponse"
+  "\022\035\n\004jobs\030\001 \003(\0132\017.animgen.v1.Job\"\026\n\024GetSe"
+  "rverInfoRequest\"\?\n\tModelInfo\022\014\n\004name\030\001 \001"
+  "(\t\022\017\n\007version\030\002 \001(\t\022\023\n\013description\030\003 \001(\t"
+  "\"\312\001\n\006Limits\022\030\n\020max_upload_bytes\030\001 \001(\003\022\031\n"
+  "\021max_video_seconds\030\002 \001(\001\022\033\n\023max_concurre"
+  "nt_jobs\030\003 \001(\005\022\027\n\017max_queued_jobs\030\004 \001(\005\022\035"
+  "\n\025upload_expiry_seconds\030\005 \001(\003\022\027\n\017max_chu"
+  "nk_bytes\030\006 \001(\003\022\035\n\025result_expiry_seconds\030"
+  "\007 \001(\003\"\300\002\n\nServerInfo\022\026\n\016server_version\030\001"
+  " \001(\t\022\030\n\020protocol_version\030\002 \001(\t\022%\n\006models"
+  "\030\003 \003(\0132\025.animgen.v1.ModelInfo\022\"\n\006limits\030"
+  "\004 \001(\0132\022.animgen.v1.Limits\0220\n\016output_form"
+  "ats\030\005 \003(\0162\030.animgen.v1.OutputFormat\022)\n\ng"
+  "enerators\030\006 \003(\0162\025.animgen.v1.Generator\0220"
+  "\n\021default_generator\030\007 \001(\0162\025.animgen.v1.G"
+  "enerator\022\025\n\rauth_required\030\010 \001(\010\022\017\n\007backe"
+  "nd\030\t \001(\t*U\n\tGenerator\022\031\n\025GENERATOR_UNSPE"
+  "CIFIED\020\000\022\025\n\021GENERATOR_NETWORK\020\001\022\026\n\022GENER"
+  "ATOR_ANALYTIC\020\002*\277\001\n\014OutputFormat\022\035\n\031OUTP"
+  "UT_FORMAT_UNSPECIFIED\020\000\022\025\n\021OUTPUT_FORMAT"
+  "_GLB\020\001\022\025\n\021OUTPUT_FORMAT_BVH\020\002\022\026\n\022OUTPUT_"
+  "FORMAT_JSON\020\003\022\025\n\021OUTPUT_FORMAT_NPZ\020\004\022\030\n\024"
+  "OUTPUT_FORMAT_REPORT\020\005\022\031\n\025OUTPUT_FORMAT_"
+  "PREVIEW\020\006*\265\001\n\010JobState\022\031\n\025JOB_STATE_UNSP"
+  "ECIFIED\020\000\022\024\n\020JOB_STATE_QUEUED\020\001\022\025\n\021JOB_S"
+  "TATE_RUNNING\020\002\022\027\n\023JOB_STATE_SUCCEEDED\020\003\022"
+  "\024\n\020JOB_STATE_FAILED\020\004\022\027\n\023JOB_STATE_CANCE"
+  "LLED\020\005\022\031\n\025JOB_STATE_INTERRUPTED\020\006*\252\002\n\tEv"
+  "entType\022\032\n\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020E"
+  "VENT_TYPE_STATE\020\001\022\025\n\021EVENT_TYPE_QUEUED\020\002"
+  "\022\034\n\030EVENT_TYPE_STAGE_STARTED\020\003\022\035\n\031EVENT_"
+  "TYPE_STAGE_PROGRESS\020\004\022\035\n\031EVENT_TYPE_STAG"
+  "E_FINISHED\020\005\022\026\n\022EVENT_TYPE_WARNING\020\006\022\023\n\017"
+  "EVENT_TYPE_DONE\020\007\022\025\n\021EVENT_TYPE_FAILED\020\010"
+  "\022\030\n\024EVENT_TYPE_CANCELLED\020\t\022\032\n\026EVENT_TYPE"
+  "_INTERRUPTED\020\n2\360\003\n\007AnimGen\022P\n\013UploadVide"
+  "o\022\036.animgen.v1.UploadVideoRequest\032\037.anim"
+  "gen.v1.UploadVideoResponse(\001\0228\n\010StartJob"
+  "\022\033.animgen.v1.StartJobRequest\032\017.animgen."
+  "v1.Job\022\?\n\010WatchJob\022\033.animgen.v1.WatchJob"
+  "Request\032\024.animgen.v1.JobEvent0\001\022J\n\tGetRe"
+  "sult\022\034.animgen.v1.GetResultRequest\032\035.ani"
+  "mgen.v1.GetResultResponse0\001\022:\n\tCancelJob"
+  "\022\034.animgen.v1.CancelJobRequest\032\017.animgen"
+  ".v1.Job\022E\n\010ListJobs\022\033.animgen.v1.ListJob"
+  "sRequest\032\034.animgen.v1.ListJobsResponse\022I"
+  "\n\rGetServerInfo\022 .animgen.v1.GetServerIn"
+  "foRequest\032\026.animgen.v1.ServerInfoB\026\252\002\023An"
+  "imGen.Protocol.V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_animgen_2fv1_2fservice_2eproto_deps[1] = {
   &::descriptor_table_animgen_2fv1_2fclip_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_animgen_2fv1_2fservice_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_animgen_2fv1_2fservice_2eproto = {
-    false, false, 3976, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
+    false, false, 4025, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
     "animgen/v1/service.proto",
     &descriptor_table_animgen_2fv1_2fservice_2eproto_once, descriptor_table_animgen_2fv1_2fservice_2eproto_deps, 1, 20,
     schemas, file_default_instances, TableStruct_animgen_2fv1_2fservice_2eproto::offsets,
@@ -2586,7 +2591,8 @@ Job::Job(const Job& from)
   : ::PROTOBUF_NAMESPACE_ID::Message() {
   Job* const _this = this; (void)_this;
   new (&_impl_) Impl_{
-      decltype(_impl_.job_id_){}
+      decltype(_impl_.warnings_){from._impl_.warnings_}
+    , decltype(_impl_.job_id_){}
     , decltype(_impl_.upload_id_){}
     , decltype(_impl_.video_name_){}
     , decltype(_impl_.stage_){}
@@ -2654,7 +2660,8 @@ inline void Job::SharedCtor(
   (void)arena;
   (void)is_message_owned;
   new (&_impl_) Impl_{
-      decltype(_impl_.job_id_){}
+      decltype(_impl_.warnings_){arena}
+    , decltype(_impl_.job_id_){}
     , decltype(_impl_.upload_id_){}
     , decltype(_impl_.video_name_){}
     , decltype(_impl_.stage_){}
@@ -2700,6 +2707,7 @@ Job::~Job() {
 
 inline void Job::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.warnings_.~RepeatedPtrField();
   _impl_.job_id_.Destroy();
   _impl_.upload_id_.Destroy();
   _impl_.video_name_.Destroy();
@@ -2718,6 +2726,7 @@ void Job::Clear() {
   // Prevent compiler warnings about cached_has_bits being unused
   (void) cached_has_bits;
 
+  _impl_.warnings_.Clear();
   _impl_.job_id_.ClearToEmpty();
   _impl_.upload_id_.ClearToEmpty();
   _impl_.video_name_.ClearToEmpty();
@@ -2835,6 +2844,21 @@ const char* Job::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 88)) {
           _impl_.cached_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated string warnings = 12;
+      case 12:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 98)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            auto str = _internal_add_warnings();
+            ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+            CHK_(ptr);
+            CHK_(::_pbi::VerifyUTF8(str, "animgen.v1.Job.warnings"));
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<98>(ptr));
         } else
           goto handle_unusual;
         continue;
@@ -2959,6 +2983,16 @@ uint8_t* Job::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteBoolToArray(11, this->_internal_cached(), target);
   }
 
+  // repeated string warnings = 12;
+  for (int i = 0, n = this->_internal_warnings_size(); i < n; i++) {
+    const auto& s = this->_internal_warnings(i);
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      s.data(), static_cast<int>(s.length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "animgen.v1.Job.warnings");
+    target = stream->WriteString(12, s, target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2974,6 +3008,14 @@ size_t Job::ByteSizeLong() const {
   uint32_t cached_has_bits = 0;
   // Prevent compiler warnings about cached_has_bits being unused
   (void) cached_has_bits;
+
+  // repeated string warnings = 12;
+  total_size += 1 *
+      ::PROTOBUF_NAMESPACE_ID::internal::FromIntSize(_impl_.warnings_.size());
+  for (int i = 0, n = _impl_.warnings_.size(); i < n; i++) {
+    total_size += ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+      _impl_.warnings_.Get(i));
+  }
 
   // string job_id = 1;
   if (!this->_internal_job_id().empty()) {
@@ -3065,6 +3107,7 @@ void Job::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_N
   uint32_t cached_has_bits = 0;
   (void) cached_has_bits;
 
+  _this->_impl_.warnings_.MergeFrom(from._impl_.warnings_);
   if (!from._internal_job_id().empty()) {
     _this->_internal_set_job_id(from._internal_job_id());
   }
@@ -3122,6 +3165,7 @@ void Job::InternalSwap(Job* other) {
   auto* lhs_arena = GetArenaForAllocation();
   auto* rhs_arena = other->GetArenaForAllocation();
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  _impl_.warnings_.InternalSwap(&other->_impl_.warnings_);
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.job_id_, lhs_arena,
       &other->_impl_.job_id_, rhs_arena
@@ -6215,12 +6259,13 @@ Limits::Limits(const Limits& from)
     , decltype(_impl_.max_queued_jobs_){}
     , decltype(_impl_.upload_expiry_seconds_){}
     , decltype(_impl_.max_chunk_bytes_){}
+    , decltype(_impl_.result_expiry_seconds_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
   ::memcpy(&_impl_.max_upload_bytes_, &from._impl_.max_upload_bytes_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_chunk_bytes_) -
-    reinterpret_cast<char*>(&_impl_.max_upload_bytes_)) + sizeof(_impl_.max_chunk_bytes_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.result_expiry_seconds_) -
+    reinterpret_cast<char*>(&_impl_.max_upload_bytes_)) + sizeof(_impl_.result_expiry_seconds_));
   // @@protoc_insertion_point(copy_constructor:animgen.v1.Limits)
 }
 
@@ -6235,6 +6280,7 @@ inline void Limits::SharedCtor(
     , decltype(_impl_.max_queued_jobs_){0}
     , decltype(_impl_.upload_expiry_seconds_){int64_t{0}}
     , decltype(_impl_.max_chunk_bytes_){int64_t{0}}
+    , decltype(_impl_.result_expiry_seconds_){int64_t{0}}
     , /*decltype(_impl_._cached_size_)*/{}
   };
 }
@@ -6263,8 +6309,8 @@ void Limits::Clear() {
   (void) cached_has_bits;
 
   ::memset(&_impl_.max_upload_bytes_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.max_chunk_bytes_) -
-      reinterpret_cast<char*>(&_impl_.max_upload_bytes_)) + sizeof(_impl_.max_chunk_bytes_));
+      reinterpret_cast<char*>(&_impl_.result_expiry_seconds_) -
+      reinterpret_cast<char*>(&_impl_.max_upload_bytes_)) + sizeof(_impl_.result_expiry_seconds_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -6318,6 +6364,14 @@ const char* Limits::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
       case 6:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 48)) {
           _impl_.max_chunk_bytes_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // int64 result_expiry_seconds = 7;
+      case 7:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 56)) {
+          _impl_.result_expiry_seconds_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -6391,6 +6445,12 @@ uint8_t* Limits::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteInt64ToArray(6, this->_internal_max_chunk_bytes(), target);
   }
 
+  // int64 result_expiry_seconds = 7;
+  if (this->_internal_result_expiry_seconds() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt64ToArray(7, this->_internal_result_expiry_seconds(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -6441,6 +6501,11 @@ size_t Limits::ByteSizeLong() const {
     total_size += ::_pbi::WireFormatLite::Int64SizePlusOne(this->_internal_max_chunk_bytes());
   }
 
+  // int64 result_expiry_seconds = 7;
+  if (this->_internal_result_expiry_seconds() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int64SizePlusOne(this->_internal_result_expiry_seconds());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -6481,6 +6546,9 @@ void Limits::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBU
   if (from._internal_max_chunk_bytes() != 0) {
     _this->_internal_set_max_chunk_bytes(from._internal_max_chunk_bytes());
   }
+  if (from._internal_result_expiry_seconds() != 0) {
+    _this->_internal_set_result_expiry_seconds(from._internal_result_expiry_seconds());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -6499,8 +6567,8 @@ void Limits::InternalSwap(Limits* other) {
   using std::swap;
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(Limits, _impl_.max_chunk_bytes_)
-      + sizeof(Limits::_impl_.max_chunk_bytes_)
+      PROTOBUF_FIELD_OFFSET(Limits, _impl_.result_expiry_seconds_)
+      + sizeof(Limits::_impl_.result_expiry_seconds_)
       - PROTOBUF_FIELD_OFFSET(Limits, _impl_.max_upload_bytes_)>(
           reinterpret_cast<char*>(&_impl_.max_upload_bytes_),
           reinterpret_cast<char*>(&other->_impl_.max_upload_bytes_));

@@ -1472,6 +1472,7 @@ class Job final :
   // accessors -------------------------------------------------------
 
   enum : int {
+    kWarningsFieldNumber = 12,
     kJobIdFieldNumber = 1,
     kUploadIdFieldNumber = 2,
     kVideoNameFieldNumber = 3,
@@ -1484,6 +1485,30 @@ class Job final :
     kUpdatedUnixMsFieldNumber = 10,
     kCachedFieldNumber = 11,
   };
+  // repeated string warnings = 12;
+  int warnings_size() const;
+  private:
+  int _internal_warnings_size() const;
+  public:
+  void clear_warnings();
+  const std::string& warnings(int index) const;
+  std::string* mutable_warnings(int index);
+  void set_warnings(int index, const std::string& value);
+  void set_warnings(int index, std::string&& value);
+  void set_warnings(int index, const char* value);
+  void set_warnings(int index, const char* value, size_t size);
+  std::string* add_warnings();
+  void add_warnings(const std::string& value);
+  void add_warnings(std::string&& value);
+  void add_warnings(const char* value);
+  void add_warnings(const char* value, size_t size);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>& warnings() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>* mutable_warnings();
+  private:
+  const std::string& _internal_warnings(int index) const;
+  std::string* _internal_add_warnings();
+  public:
+
   // string job_id = 1;
   void clear_job_id();
   const std::string& job_id() const;
@@ -1625,6 +1650,7 @@ class Job final :
   typedef void InternalArenaConstructable_;
   typedef void DestructorSkippable_;
   struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string> warnings_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr job_id_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr upload_id_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr video_name_;
@@ -3879,6 +3905,7 @@ class Limits final :
     kMaxQueuedJobsFieldNumber = 4,
     kUploadExpirySecondsFieldNumber = 5,
     kMaxChunkBytesFieldNumber = 6,
+    kResultExpirySecondsFieldNumber = 7,
   };
   // int64 max_upload_bytes = 1;
   void clear_max_upload_bytes();
@@ -3934,6 +3961,15 @@ class Limits final :
   void _internal_set_max_chunk_bytes(int64_t value);
   public:
 
+  // int64 result_expiry_seconds = 7;
+  void clear_result_expiry_seconds();
+  int64_t result_expiry_seconds() const;
+  void set_result_expiry_seconds(int64_t value);
+  private:
+  int64_t _internal_result_expiry_seconds() const;
+  void _internal_set_result_expiry_seconds(int64_t value);
+  public:
+
   // @@protoc_insertion_point(class_scope:animgen.v1.Limits)
  private:
   class _Internal;
@@ -3948,6 +3984,7 @@ class Limits final :
     int32_t max_queued_jobs_;
     int64_t upload_expiry_seconds_;
     int64_t max_chunk_bytes_;
+    int64_t result_expiry_seconds_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -5723,6 +5760,81 @@ inline void Job::set_cached(bool value) {
   // @@protoc_insertion_point(field_set:animgen.v1.Job.cached)
 }
 
+// repeated string warnings = 12;
+inline int Job::_internal_warnings_size() const {
+  return _impl_.warnings_.size();
+}
+inline int Job::warnings_size() const {
+  return _internal_warnings_size();
+}
+inline void Job::clear_warnings() {
+  _impl_.warnings_.Clear();
+}
+inline std::string* Job::add_warnings() {
+  std::string* _s = _internal_add_warnings();
+  // @@protoc_insertion_point(field_add_mutable:animgen.v1.Job.warnings)
+  return _s;
+}
+inline const std::string& Job::_internal_warnings(int index) const {
+  return _impl_.warnings_.Get(index);
+}
+inline const std::string& Job::warnings(int index) const {
+  // @@protoc_insertion_point(field_get:animgen.v1.Job.warnings)
+  return _internal_warnings(index);
+}
+inline std::string* Job::mutable_warnings(int index) {
+  // @@protoc_insertion_point(field_mutable:animgen.v1.Job.warnings)
+  return _impl_.warnings_.Mutable(index);
+}
+inline void Job::set_warnings(int index, const std::string& value) {
+  _impl_.warnings_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.Job.warnings)
+}
+inline void Job::set_warnings(int index, std::string&& value) {
+  _impl_.warnings_.Mutable(index)->assign(std::move(value));
+  // @@protoc_insertion_point(field_set:animgen.v1.Job.warnings)
+}
+inline void Job::set_warnings(int index, const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.warnings_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set_char:animgen.v1.Job.warnings)
+}
+inline void Job::set_warnings(int index, const char* value, size_t size) {
+  _impl_.warnings_.Mutable(index)->assign(
+    reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_set_pointer:animgen.v1.Job.warnings)
+}
+inline std::string* Job::_internal_add_warnings() {
+  return _impl_.warnings_.Add();
+}
+inline void Job::add_warnings(const std::string& value) {
+  _impl_.warnings_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add:animgen.v1.Job.warnings)
+}
+inline void Job::add_warnings(std::string&& value) {
+  _impl_.warnings_.Add(std::move(value));
+  // @@protoc_insertion_point(field_add:animgen.v1.Job.warnings)
+}
+inline void Job::add_warnings(const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.warnings_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add_char:animgen.v1.Job.warnings)
+}
+inline void Job::add_warnings(const char* value, size_t size) {
+  _impl_.warnings_.Add()->assign(reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_add_pointer:animgen.v1.Job.warnings)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>&
+Job::warnings() const {
+  // @@protoc_insertion_point(field_list:animgen.v1.Job.warnings)
+  return _impl_.warnings_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>*
+Job::mutable_warnings() {
+  // @@protoc_insertion_point(field_mutable_list:animgen.v1.Job.warnings)
+  return &_impl_.warnings_;
+}
+
 // -------------------------------------------------------------------
 
 // JobEvent
@@ -7271,6 +7383,26 @@ inline void Limits::_internal_set_max_chunk_bytes(int64_t value) {
 inline void Limits::set_max_chunk_bytes(int64_t value) {
   _internal_set_max_chunk_bytes(value);
   // @@protoc_insertion_point(field_set:animgen.v1.Limits.max_chunk_bytes)
+}
+
+// int64 result_expiry_seconds = 7;
+inline void Limits::clear_result_expiry_seconds() {
+  _impl_.result_expiry_seconds_ = int64_t{0};
+}
+inline int64_t Limits::_internal_result_expiry_seconds() const {
+  return _impl_.result_expiry_seconds_;
+}
+inline int64_t Limits::result_expiry_seconds() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.Limits.result_expiry_seconds)
+  return _internal_result_expiry_seconds();
+}
+inline void Limits::_internal_set_result_expiry_seconds(int64_t value) {
+  
+  _impl_.result_expiry_seconds_ = value;
+}
+inline void Limits::set_result_expiry_seconds(int64_t value) {
+  _internal_set_result_expiry_seconds(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.Limits.result_expiry_seconds)
 }
 
 // -------------------------------------------------------------------
