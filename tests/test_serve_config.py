@@ -85,4 +85,6 @@ def test_new_weights_are_a_new_cache_key(tmp_path: Path):
     assert identity(a) != identity(b) and identity(a) == identity(a)
     assert "none" in identity(tmp_path / "missing.npz")
     opts = GenerateOptions()
-    assert options_key("ab" * 32, opts, identity(a)) != options_key("ab" * 32, opts, identity(b))
+    assert options_key("ab" * 32, opts, identity(a), "v.mp4") != options_key("ab" * 32, opts, identity(b), "v.mp4")
+    # The clip and its warnings carry the video's name: a copy under another name is not served the first's result.
+    assert options_key("ab" * 32, opts, identity(a), "v.mp4") != options_key("ab" * 32, opts, identity(a), "w.mp4")

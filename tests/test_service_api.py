@@ -218,6 +218,7 @@ def test_round_trip_equals_local_run(server, client, short_upload, videos, tmp_p
     assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
     warned = [e.message for e in events if e.type == service_pb2.EVENT_TYPE_WARNING]
     assert any("no person detected" in w for w in warned), warned  # the runner leaves the picture for a while
+    assert not [w for w in warned if "uploads" in w]  # the video is named as the client sent it, not as stored
 
     clip, files = client.result(job.job_id, tmp_path / "remote" / "run")
     assert set(files) == {"glb", "json"} and all(p.is_file() for p in files.values())
@@ -226,6 +227,7 @@ def test_round_trip_equals_local_run(server, client, short_upload, videos, tmp_p
     local = pipeline.run(videos / SHORT, tmp_path / "local" / "run", FAST)
     remote = HumanoidClip.load_json(files["json"])
     assert remote.bones == local.clip.bones and remote.frame_count == local.clip.frame_count > 0
+    assert remote.name == local.clip.name == "sports2d_run_sideview"
     for name in ("hips", "rotations", "contacts", "confidence", "rest_offsets"):
         np.testing.assert_array_equal(getattr(remote, name), getattr(local.clip, name), err_msg=name)
     # The clip message carries the same clip in float32.
@@ -348,7 +350,8 @@ def test_job_on_video_without_a_person_fails_clearly(client, tmp_path):
     job = client.start(up.upload_id, convert.options_to_proto(FAST))
     events = list(client.watch(job.job_id))
     assert events[-1].type == service_pb2.EVENT_TYPE_FAILED
-    assert events[-1].job.state == service_pb2.JOB_STATE_FAILED and "no person" in events[-1].job.error
+    assert events[-1].job.state == service_pb2.JOB_STATE_FAILED
+    assert events[-1].job.error == "empty_room.mp4: no person was found in any frame"  # its name, not the store's path
     e = _error(lambda: client.result(job.job_id))
     assert e.code == Code.FAILED_PRECONDITION and "no person" in e.details
 
@@ -373,6 +376,15 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     assert done.returncode == 1 and "SUCCEEDED" in done.stdout
     unknown = animgen("cancel", "nope", "--server", server.address)
     assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr and len(unknown.stderr.splitlines()) == 1
+    # A failure reads as a local run's: the video as given on the command line, once, then the reason.
+    from conftest import require_tool
+
+    empty = tmp_path / "empty_room.mp4"
+    subprocess.run([require_tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=160x120:d=1:r=10",
+                    "-pix_fmt", "yuv420p", str(empty)], check=True)
+    failed = animgen("generate", str(empty), "--server", server.address, "-o", str(tmp_path), "--quiet")
+    assert failed.returncode == 1
+    assert f"animgen: error: {empty}: no person was found in any frame\n" in failed.stderr, failed.stderr
     down = animgen("jobs", "--server", "127.0.0.1:1")
     assert down.returncode == 1 and "animgen serve" in down.stderr
 

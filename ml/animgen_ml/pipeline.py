@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from animgen_ml.clip import HumanoidClip
@@ -150,10 +150,12 @@ def run(
     cancel: CancelFn | None = None,
     landmarks: Landmarks | None = None,
     info: VideoInfo | None = None,
+    name: str | None = None,
 ) -> Result:
     """Run the whole pipeline on a video (or on landmarks extracted before) and write the requested files
     as out_base + ".glb" etc. With out_base None, nothing is written. info: the video's video.probe, when the
-    caller has it already."""
+    caller has it already. name: what to call the video in warnings, the clip and the files (default: its path);
+    a server passes the uploaded file's own name, not the path it stored it under."""
     from animgen_ml import clean, export, refine, smooth
     from animgen_ml.generate import generate_clip
 
@@ -173,6 +175,8 @@ def run(
         if landmarks.frame_count == 0:
             raise InputError(f"{landmarks.source or 'the landmarks'}: no frame between {options.start or 0:g} s and "
                              f"{'the end' if options.end is None else f'{options.end:g} s'}")
+    if name:
+        landmarks = replace(landmarks, source=name)
     if not landmarks.detected.any():
         raise InputError(f"{landmarks.source or video}: no person was found in any frame")
     from animgen_ml.pose import quality_warnings

@@ -23,6 +23,7 @@ class JobSpec:
     stem: str
     options: GenerateOptions
     info: VideoInfo | None = None  # the video's video.probe when StartJob made it (the worker need not probe again)
+    name: str = ""  # the uploaded file's own name: messages and the clip say it, never the store's path
 
 
 @dataclass

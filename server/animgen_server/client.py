@@ -194,6 +194,11 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
     options.validate()
     target = convert.read_target_skeleton(options.target) if options.target else None
     msg = convert.options_to_proto(options, target)
+    name = Path(video).name
+
+    def local(message: str) -> str:  # the server names the file it was sent; a local run names the path it was given
+        return f"{video}: {message[len(name) + 2:]}" if message.startswith(f"{name}: ") else message
+
     with AnimGenClient(address, token=token, tls_ca=tls_ca) as client:
         up = client.upload(video)
         job = client.start(up.upload_id, msg)
@@ -201,7 +206,7 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
         try:
             for ev in client.watch(job.job_id):
                 if progress and ev.type in _STAGE_KIND:
-                    progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress, ev.message))
+                    progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress, local(ev.message)))
                     reported = reported or ev.type != service_pb2.EVENT_TYPE_WARNING
                 job = ev.job
         except KeyboardInterrupt:
@@ -211,7 +216,8 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
         if job.state == service_pb2.JOB_STATE_CANCELLED:
             raise Cancelled(f"job {job.job_id} was cancelled")
         if job.state != service_pb2.JOB_STATE_SUCCEEDED:
-            raise AnimGenError(f"{Path(video).name}: {job.error or service_pb2.JobState.Name(job.state)}")
+            raise AnimGenError(local(job.error) if job.error.startswith(f"{name}: ")
+                               else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
         _, files = client.result(job.job_id, out_base)
         if progress and not reported:  # served from the cache: no stage ran, but the run is complete
             progress(ProgressEvent("export", "finished", 1.0, "cached"))

@@ -136,15 +136,16 @@ def clip_message_bytes(frames: int, bones: int) -> int:
     return frames * (bones * 20 + 26) + 16 * 1024
 
 
-def options_key(video_sha256: str, opts: GenerateOptions, pipeline: str) -> str:
-    """Identity of a job's inputs for the result cache: the video's hash, the canonical options and `pipeline`,
-    what makes the clip (model.identity), so that new weights or a new version do not serve old
-    results."""
+def options_key(video_sha256: str, opts: GenerateOptions, pipeline: str, video_name: str) -> str:
+    """Identity of a job's inputs for the result cache: the video's hash, the canonical options, `pipeline`,
+    what makes the clip (model.identity), so that new weights or a new version do not serve old results, and the
+    video's name, which the clip and the warnings carry."""
     d = opts.to_dict()
     d["formats"] = sorted(d["formats"])
     # Options travel through float32 on the wire: round so that equal requests hash equal.
     d = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
-    return hashlib.sha256((video_sha256 + pipeline + json.dumps(d, sort_keys=True)).encode()).hexdigest()
+    inputs = json.dumps([video_sha256, pipeline, video_name, d], sort_keys=True)
+    return hashlib.sha256(inputs.encode()).hexdigest()
 
 
 # ---- target skeleton ----

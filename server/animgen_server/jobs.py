@@ -91,7 +91,7 @@ class JobManager:
         again = self.store.find_job(key, INTERRUPTED)
         if again is not None:
             row = self.store.update_job(again.job_id, state=QUEUED, stage="", progress=0.0, error="", warnings=[],
-                                        upload_id=upload.upload_id, video_path=upload.path)
+                                        upload_id=upload.upload_id, video_path=upload.path, created_ms=t)
         else:
             row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
                          options.SerializeToString(), QUEUED, t, t)
@@ -115,7 +115,8 @@ class JobManager:
             target = str(convert.write_target_skeleton(opts_msg.target, self.store.targets_dir))
         options = convert.options_from_proto(opts_msg, target)
         return JobSpec(row.job_id, row.video_path, str(self.store.results_dir / row.job_id),
-                       convert.safe_stem(row.video_name), options, self._probes.pop(row.job_id, None))
+                       convert.safe_stem(row.video_name), options, self._probes.pop(row.job_id, None),
+                       Path(row.video_name).name)
 
     def _dispatch(self) -> None:
         while self.queue and not self.closing and self.backend.free_slots() > 0:

@@ -153,7 +153,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             options = convert.options_from_proto(request.options, target)
         except InputError as e:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        key = convert.options_key(upload.sha256, options, self.pipeline)
+        key = convert.options_key(upload.sha256, options, self.pipeline, upload.file_name)
         info = None
         # Probed again unless the result is cached: the probe goes with the job, so the worker need not probe.
         if upload.probe_error is None and (upload.duration is None or self.store.find_cached(key) is None):

@@ -83,6 +83,9 @@ def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, C
     tmp.mkdir(parents=True)
     last = [0.0]
 
+    def named(message: str) -> str:  # the client knows its video by name; the store's path means nothing to it
+        return message.replace(spec.video, spec.name) if spec.name else message
+
     def progress(e) -> None:
         now = time.monotonic()
         # Per-frame progress is thinned to ~20 per second; stage boundaries and warnings always go.
@@ -90,11 +93,11 @@ def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, C
             return
         last[0] = now
         conn.send(BackendEvent(spec.job_id, "progress", e.stage, e.kind, float(e.fraction), float(e.overall),
-                               e.message))
+                               named(e.message)))
 
     try:
         result = pipeline.run(spec.video, tmp / spec.stem, spec.options, progress=progress, cancel=should_stop,
-                              info=spec.info)
+                              info=spec.info, name=spec.name or None)
         result.clip.save_json(tmp / CLIP_FILE)
         files = {key: Path(p).name for key, p in result.files.items()}
         shutil.rmtree(final, ignore_errors=True)
@@ -103,10 +106,11 @@ def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, C
     except Cancelled:
         return BackendEvent(spec.job_id, "cancelled", message="cancelled")
     except AnimGenError as e:
-        return BackendEvent(spec.job_id, "failed", message=str(e))
+        return BackendEvent(spec.job_id, "failed", message=named(str(e)))
     except Exception as e:  # noqa: BLE001 - a bug in a stage must fail the job, not the worker
         traceback.print_exc()
-        return BackendEvent(spec.job_id, "failed", message=f"internal error in the pipeline: {type(e).__name__}: {e}")
+        return BackendEvent(spec.job_id, "failed",
+                            message=named(f"internal error in the pipeline: {type(e).__name__}: {e}"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
