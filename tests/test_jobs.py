@@ -1,5 +1,6 @@
-"""The job manager, in process: StartJob's probe of the video travels with the job to the backend; a job's
-warnings reach every watcher once, however late it comes, and survive the store being reopened."""
+"""The job manager and the store, in process: StartJob's probe of the video travels with the job to the backend; a
+job's warnings reach every watcher once, however late it comes, and survive the store being reopened; uploads and
+results expire, and a result read while it expires is still sent whole; a job that fails keeps no result folder."""
 
 from __future__ import annotations
 
@@ -241,3 +242,51 @@ def test_a_result_expires_after_its_last_use_by_any_job(tmp_path: Path) -> None:
     assert store.expire_results(now_ms() - 30 * day) == 0
     assert store.get_job("unused").state == SUCCEEDED  # still listed; GetResult says the result is gone
     store.close()
+
+
+def test_get_result_sends_a_result_that_expires_during_the_call(tmp_path: Path) -> None:
+    """GetResult opens the result's files before it answers: expiry deleting the folder mid-stream (the expiry
+    loop runs between the stream's messages) leaves the call whole; a later call is NOT_FOUND."""
+    import grpc
+    import pytest
+    from export_helpers import make_clip
+
+    from animgen_server.server import AnimGenService, ServeConfig
+    from animgen_server.worker import CLIP_FILE
+
+    class Context:
+        async def abort(self, code, details):
+            raise grpc.RpcError(code, details)
+
+    async def run():
+        store, backend = Store(tmp_path / "store"), Recorder()
+        manager = JobManager(store, backend, Limits())
+        await manager.start()
+        (tmp_path / "a.mp4").write_bytes(b"x")
+        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
+        store.add_upload(upload)
+        job = manager.create(upload, service_pb2.GenerateOptions(), "key-1")
+        folder = store.results_dir / job.job_id
+        folder.mkdir()
+        make_clip().save_json(folder / CLIP_FILE)
+        payload = {"a.glb": bytes(range(256)) * 9000, "a.bvh": b"HIERARCHY\n" * 1000}
+        for name, data in payload.items():
+            (folder / name).write_bytes(data)
+        backend.sink(BackendEvent(job.job_id, "done", files={"glb": "a.glb", "bvh": "a.bvh"}))
+        service = AnimGenService(store, manager, ServeConfig(data_dir=tmp_path / "store"))
+        request = service_pb2.GetResultRequest(job_id=job.job_id)
+        stream = service.GetResult(request, Context())
+        header = (await stream.__anext__()).header
+        store.expire_results(now_ms() + 1)  # everything is older than this: the folder goes
+        got: dict[str, bytes] = {}
+        async for msg in stream:
+            got[msg.chunk.file_name] = got.get(msg.chunk.file_name, b"") + msg.chunk.data
+        with pytest.raises(grpc.RpcError) as later:
+            await service.GetResult(request, Context()).__anext__()
+        store.close()
+        return header, got, payload, folder, later.value.args
+
+    header, got, payload, folder, later = asyncio.run(run())
+    assert not folder.exists()
+    assert got == payload and sorted(f.file_name for f in header.files) == sorted(payload)
+    assert later[0] == grpc.StatusCode.NOT_FOUND and "--result-expiry-days" in later[1]

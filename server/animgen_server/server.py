@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import re
 import signal
 import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -33,6 +35,7 @@ from animgen_server.worker import CLIP_FILE
 log = logging.getLogger("animgen.server")
 SERVICE = "animgen.v1.AnimGen"
 PROTOCOL_VERSION = "animgen.v1"
+SHA_CACHE_SIZE = 4096  # result files whose sha256 GetResult remembers
 DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT = 50, 1000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -215,43 +218,59 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                 why += "; there is no result (start it again with StartJob)"
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, why)
         folder = Path(row.result_dir)
-        if not folder.is_dir():
-            days = self.limits.result_expiry_seconds / 86400
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"the result of job {row.job_id} was deleted, unused for "
-                                f"{days:g} days (--result-expiry-days); upload the video and start it again")
+        days = self.limits.result_expiry_seconds / 86400
+        gone = (f"the result of job {row.job_id} was deleted, unused for {days:g} days (--result-expiry-days); "
+                "upload the video and start it again")
         wanted = set(request.formats)
         files = [(key, name) for key, name in sorted(row.files.items())
                  if not wanted or _format_of(key, name) in wanted]
         try:  # in a thread: reading, converting and hashing a long clip takes seconds the other calls must not wait
-            header = await asyncio.to_thread(self._result_header, row, folder, files)
+            header, handles = await asyncio.to_thread(self._open_result, row, folder, files)
+        except FileNotFoundError:
+            await context.abort(grpc.StatusCode.NOT_FOUND, gone)
         except (OSError, ValueError) as e:
             await context.abort(grpc.StatusCode.INTERNAL, f"the stored result of job {row.job_id} is unreadable: {e}")
-        yield service_pb2.GetResultResponse(header=header)
-        for _, name in files:
-            with open(folder / name, "rb") as f:
+        try:  # the files are open: expiry may delete the folder meanwhile, the stream still sends what it found
+            yield service_pb2.GetResultResponse(header=header)
+            for (_, name), f in zip(files, handles, strict=True):
                 offset = 0
                 while data := f.read(CLIENT_CHUNK_BYTES):
                     yield service_pb2.GetResultResponse(
                         chunk=service_pb2.FileChunk(file_name=name, offset=offset, data=data))
                     offset += len(data)
+        finally:
+            for f in handles:
+                f.close()
 
-    def _result_header(self, row, folder: Path, files: list[tuple[str, str]]) -> service_pb2.ResultHeader:
-        clip = HumanoidClip.load_json(folder / CLIP_FILE)
-        header = service_pb2.ResultHeader(job=convert.job_to_proto(row), clip=convert.clip_to_proto(clip))
-        for key, name in files:
-            p = folder / name
-            header.files.add(format=_format_of(key, name), file_name=name, size_bytes=p.stat().st_size,
-                             sha256=self._sha(p))
-        return header
+    def _open_result(self, row, folder: Path, files: list[tuple[str, str]]
+                     ) -> tuple[service_pb2.ResultHeader, list[BinaryIO]]:
+        """The header and the result's files, opened (the caller closes them)."""
+        handles: list[BinaryIO] = []
+        try:
+            for _, name in files:
+                handles.append(open(folder / name, "rb"))  # closed by the caller
+            clip = HumanoidClip.load_json(folder / CLIP_FILE)
+            header = service_pb2.ResultHeader(job=convert.job_to_proto(row), clip=convert.clip_to_proto(clip))
+            for (key, name), f in zip(files, handles, strict=True):
+                header.files.add(format=_format_of(key, name), file_name=name, size_bytes=os.fstat(f.fileno()).st_size,
+                                 sha256=self._sha(f))
+        except BaseException:
+            for f in handles:
+                f.close()
+            raise
+        return header, handles
 
-    def _sha(self, p: Path) -> str:
-        st = p.stat()
-        key = (str(p), st.st_size, st.st_mtime_ns)
+    def _sha(self, f: BinaryIO) -> str:
+        """The open file's sha256, remembered per (file, size, modification time); rewinds the file."""
+        st = os.fstat(f.fileno())
+        key = (f.name, st.st_size, st.st_mtime_ns)
         if key not in self._sha_cache:
             h = hashlib.sha256()
-            with open(p, "rb") as f:
-                while data := f.read(1 << 20):
-                    h.update(data)
+            while data := f.read(1 << 20):
+                h.update(data)
+            f.seek(0)
+            if len(self._sha_cache) >= SHA_CACHE_SIZE:  # a long-running server must not remember every result
+                self._sha_cache.pop(next(iter(self._sha_cache)))
             self._sha_cache[key] = h.hexdigest()
         return self._sha_cache[key]
 
