@@ -88,3 +88,26 @@ def test_new_weights_are_a_new_cache_key(tmp_path: Path):
     assert options_key("ab" * 32, opts, identity(a), "v.mp4") != options_key("ab" * 32, opts, identity(b), "v.mp4")
     # The clip and its warnings carry the video's name: a copy under another name is not served the first's result.
     assert options_key("ab" * 32, opts, identity(a), "v.mp4") != options_key("ab" * 32, opts, identity(a), "w.mp4")
+
+
+def test_serve_refuses_a_taken_port_and_bad_limits_in_one_line(tmp_path: Path):
+    first = ServerProcess(tmp_path / "first").start(wait_ready=False)
+    try:
+        port = first.address.rsplit(":", 1)[1]
+        # A second server on the same port would take half the calls (SO_REUSEPORT): it is refused.
+        taken = animgen("serve", "--port", port, "--data-dir", tmp_path / "second", env={})
+        assert taken.returncode == 1 and "Traceback" not in taken.stderr
+        assert f"animgen: error: animgen serve: cannot listen on 127.0.0.1:{port} (the port in use" in taken.stderr
+    finally:
+        assert first.stop() == 0
+    for args, env, named in (
+            (["--result-expiry-days", "inf"], {}, "--result-expiry-days must be between"),
+            (["--max-video-seconds", "nan"], {}, "--max-video-seconds must be between"),
+            (["--upload-expiry-hours", "1e13"], {}, "--upload-expiry-hours must be between"),
+            ([], {"ANIMGEN_MAX_UPLOAD_MB": "inf"}, "--max-upload-mb (environment variable ANIMGEN_MAX_UPLOAD_MB="),
+            ([], {"ANIMGEN_WORKERS": "0"}, "--workers (environment variable ANIMGEN_WORKERS='0') must be between 1"),
+            (["--host", "999.1.1.1"], {}, "cannot listen on 999.1.1.1:0")):
+        proc = animgen("serve", "--port", "0", "--data-dir", tmp_path / "bad", *args, env=env)
+        lines = [x for x in proc.stderr.splitlines() if x.startswith("animgen")]  # gRPC logs its own lines first
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
+        assert named in lines[0], proc.stderr

@@ -157,21 +157,24 @@ def test_start_job_bad_inputs(server, client, short_upload, shared_data):
     still.write_bytes(next((shared_data / "images" / "single_person").glob("*.jpg")).read_bytes())
     e = _error(lambda: client.start(client.upload(still).upload_id))
     assert e.code == Code.INVALID_ARGUMENT and "still image" in e.details and str(server.data_dir) not in e.details
-    bad = [
-        service_pb2.GenerateOptions(smoothing=2.0),
-        service_pb2.GenerateOptions(generator=42),
-        service_pb2.GenerateOptions(formats=[99]),
-        service_pb2.GenerateOptions(fps=0.5),
-        service_pb2.GenerateOptions(speed=float("nan")),
-        service_pb2.GenerateOptions(start_seconds=3, end_seconds=2),
-        service_pb2.GenerateOptions(start_seconds=100),  # past the end of the video
-        service_pb2.GenerateOptions(target=clip_pb2.TargetSkeleton(name="t")),  # no bones
-        service_pb2.GenerateOptions(target=clip_pb2.TargetSkeleton(bones=[clip_pb2.TargetBone(name="a", parent=3)])),
+    bad = [  # each refused naming its wire field
+        (service_pb2.GenerateOptions(smoothing=2.0), "options.smoothing"),
+        (service_pb2.GenerateOptions(generator=42), "options.generator"),
+        (service_pb2.GenerateOptions(formats=[99]), "options.formats"),
+        (service_pb2.GenerateOptions(fps=0.5), "options.fps"),
+        (service_pb2.GenerateOptions(speed=float("nan")), "options.speed"),
+        (service_pb2.GenerateOptions(start_seconds=3, end_seconds=2), "options.end_seconds (2.0) must be after "
+                                                                      "options.start_seconds"),
+        (service_pb2.GenerateOptions(keyframe_tolerance_mm=-1), "options.keyframe_tolerance_mm"),
+        (service_pb2.GenerateOptions(start_seconds=100), "start_seconds"),  # past the end of the video
+        (service_pb2.GenerateOptions(target=clip_pb2.TargetSkeleton(name="t")), "options.target"),  # no bones
+        (service_pb2.GenerateOptions(target=clip_pb2.TargetSkeleton(bones=[clip_pb2.TargetBone(name="a", parent=3)])),
+         "options.target"),
     ]
-    for opts in bad:
+    for opts, field in bad:
         e = _error(lambda o=opts: client.start(uid, o))
         assert e.code == Code.INVALID_ARGUMENT, (opts, e)
-        assert "options." in e.details or "start_seconds" in e.details, e.details
+        assert field in e.details, e.details
 
 
 def test_video_over_duration_limit(client, videos):
@@ -385,6 +388,8 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     failed = animgen("generate", str(empty), "--server", server.address, "-o", str(tmp_path), "--quiet")
     assert failed.returncode == 1
     assert f"animgen: error: {empty}: no person was found in any frame\n" in failed.stderr, failed.stderr
+    too_many = animgen("jobs", "--server", server.address, "--limit", "99999999999")
+    assert too_many.returncode == 2 and "--limit: must be between 0 (all) and 2147483647" in too_many.stderr
     down = animgen("jobs", "--server", "127.0.0.1:1")
     assert down.returncode == 1 and "animgen serve" in down.stderr
 

@@ -68,11 +68,11 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
 
 
 def test_a_result_unused_for_the_expiry_period_is_deleted(tmp_path, videos):
-    # 0.0001 days is 8.6 s: the result is fetched at once, then expires and GetResult says so.
+    # 0.0001 days is 8.6 s (9): the result is fetched at once, then expires and GetResult says so.
     server = ServerProcess(tmp_path / "data", "--result-expiry-days", "0.0001").start()
     try:
         with AnimGenClient(server.address, timeout=60) as c:
-            assert c.info().limits.result_expiry_seconds == 8
+            assert c.info().limits.result_expiry_seconds == 9
             up = c.upload(videos / "sports2d_run_sideview.mp4")
             job = c.start(up.upload_id, _opts(0.5))
             assert c.wait(job.job_id).state == S.JOB_STATE_SUCCEEDED

@@ -62,11 +62,11 @@ class GenerateOptions:
             raise InputError(f"--generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}")
         bad = [f for f in self.formats if f not in FORMATS]
         if bad or not self.formats:
-            raise InputError(f"unknown output format {bad[0] if bad else '(none)'}: use {', '.join(FORMATS)}")
+            raise InputError(f"--format: unknown output format {bad[0] if bad else '(none)'}: use {', '.join(FORMATS)}")
         if not 0.1 <= self.speed <= 10.0:
             raise InputError(f"--speed must be between 0.1 and 10, got {self.speed}")
         if not (0 <= self.keyframe_tolerance_degrees < math.inf and 0 <= self.keyframe_tolerance_mm < math.inf):
-            raise InputError("keyframe tolerances must be numbers >= 0, got "
+            raise InputError("--keyframe-tolerance must be numbers >= 0, got "
                              f"{self.keyframe_tolerance_degrees} degrees, {self.keyframe_tolerance_mm} mm")
         if self.target is not None and not Path(self.target).is_file():
             raise InputError(f"{self.target}: target skeleton file not found")

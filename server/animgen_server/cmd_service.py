@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from animgen_ml.errors import InputError
-from animgen_server.limits import LIMIT_DEFAULTS, Limits, env_default
+from animgen_server.limits import LIMIT_DEFAULTS, Limits, limit_value
 
 DEFAULT_DATA_DIR = Path(os.environ.get("ANIMGEN_DATA_DIR", "~/.animgen/server"))
 
@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("jobs", help="list the jobs of an AnimGen server")
     _server_args(p)
-    p.add_argument("--limit", type=int, default=20, help="how many, newest first (default 20)")
+    p.add_argument("--limit", type=_job_count, default=20, help="how many, newest first (default 20; 0: all)")
     p.set_defaults(handler=jobs_cmd)
 
     p = sub.add_parser("cancel", help="cancel a job on an AnimGen server")
@@ -66,12 +66,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cancel_cmd)
 
 
+def _job_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= n <= 2**31 - 1:  # ListJobs' limit is an int32
+        raise argparse.ArgumentTypeError(f"must be between 0 (all) and {2**31 - 1}, got {n}")
+    return n
+
+
 def serve_cmd(args: argparse.Namespace) -> int:
     from animgen_server.server import ServeConfig, serve
 
     for dest in LIMIT_DEFAULTS:  # flags not given come from the environment, else the built-in defaults
-        if getattr(args, dest) is None:
-            setattr(args, dest, env_default(dest))
+        setattr(args, dest, limit_value(dest, getattr(args, dest)))
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("grpc").setLevel(logging.WARNING)
     token = args.token if args.token is not None else os.environ.get("ANIMGEN_TOKEN") or None
@@ -82,10 +91,10 @@ def serve_cmd(args: argparse.Namespace) -> int:
         raise InputError("--tls-cert and --tls-key go together")
     try:
         limits = Limits(
-            max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_video_seconds=args.max_video_seconds,
+            max_upload_bytes=round(args.max_upload_mb * 1024 * 1024), max_video_seconds=args.max_video_seconds,
             max_concurrent_jobs=args.workers, max_queued_jobs=args.max_queued,
-            upload_expiry_seconds=int(args.upload_expiry_hours * 3600),
-            result_expiry_seconds=int(args.result_expiry_days * 86400)).check()
+            upload_expiry_seconds=round(args.upload_expiry_hours * 3600),
+            result_expiry_seconds=round(args.result_expiry_days * 86400)).check()
     except ValueError as e:
         raise InputError(str(e)) from None
     if not 0 <= args.port <= 65535:

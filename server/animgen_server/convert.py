@@ -80,6 +80,15 @@ def clip_from_proto(m: clip_pb2.HumanoidClip) -> HumanoidClip:
 
 # ---- options ----
 
+# The command line's flags, as GenerateOptions' fields, for the pipeline's messages.
+_FLAG_FIELDS = {
+    "--start": "options.start_seconds", "--end": "options.end_seconds", "--fps": "options.fps",
+    "--smoothing": "options.smoothing", "--speed": "options.speed", "--generator": "options.generator",
+    "--format": "options.formats",
+    "--keyframe-tolerance": "options.keyframe_tolerance_degrees / options.keyframe_tolerance_mm",
+}
+
+
 def options_from_proto(m: service_pb2.GenerateOptions, target_path: str | None = None) -> GenerateOptions:
     """Wire options -> pipeline options, validated. Raises InputError naming the bad field."""
     if m.generator not in (0, *PROTO_TO_GENERATOR):
@@ -113,7 +122,7 @@ def options_from_proto(m: service_pb2.GenerateOptions, target_path: str | None =
     try:
         return opts.validate()
     except InputError as e:  # the pipeline words its errors for the command line; point at the wire field
-        raise InputError(str(e).replace("--", "options.")) from None
+        raise InputError(re.sub(r"--[a-z-]+", lambda m: _FLAG_FIELDS.get(m[0], m[0]), str(e))) from None
 
 
 def options_to_proto(o: GenerateOptions, target: clip_pb2.TargetSkeleton | None = None) -> service_pb2.GenerateOptions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -11,28 +12,36 @@ MAX_CHUNK_BYTES = 3 * 1024 * 1024  # the largest upload chunk accepted (the prot
 CLIENT_CHUNK_BYTES = 1024 * 1024  # what our clients send
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # the largest message sent (GetResult's clip); every client accepts this much
 
-# `animgen serve` flag dest -> (environment variable, type, default). Read when serve runs, not when the parser is
-# built, so that a bad value stops only `animgen serve`, with its name.
+# `animgen serve` flag dest -> (environment variable, type, default, lowest, highest). Read when serve runs, not when
+# the parser is built, so that a bad value stops only `animgen serve`, with its name. The ranges keep every value a
+# finite number that the store's integer columns hold (an expiry of 1e12 days could not be compared in SQLite).
 LIMIT_DEFAULTS = {
-    "workers": ("ANIMGEN_WORKERS", int, 1),
-    "max_upload_mb": ("ANIMGEN_MAX_UPLOAD_MB", float, 500.0),
-    "max_video_seconds": ("ANIMGEN_MAX_VIDEO_SECONDS", float, 600.0),
-    "max_queued": ("ANIMGEN_MAX_QUEUED", int, 64),
-    "upload_expiry_hours": ("ANIMGEN_UPLOAD_EXPIRY_HOURS", float, 24.0),
-    "result_expiry_days": ("ANIMGEN_RESULT_EXPIRY_DAYS", float, 30.0),
+    "workers": ("ANIMGEN_WORKERS", int, 1, 1, 256),
+    "max_upload_mb": ("ANIMGEN_MAX_UPLOAD_MB", float, 500.0, 1e-3, 1e6),
+    "max_video_seconds": ("ANIMGEN_MAX_VIDEO_SECONDS", float, 600.0, 1e-3, 1e6),
+    "max_queued": ("ANIMGEN_MAX_QUEUED", int, 64, 0, 100_000),
+    "upload_expiry_hours": ("ANIMGEN_UPLOAD_EXPIRY_HOURS", float, 24.0, 1 / 3600, 24 * 3650),
+    "result_expiry_days": ("ANIMGEN_RESULT_EXPIRY_DAYS", float, 30.0, 1 / 86400, 3650),
 }
 
 
-def env_default(dest: str):
-    """The default of a limit flag: its environment variable when set, else the built-in value."""
-    var, kind, default = LIMIT_DEFAULTS[dest]
-    raw = os.environ.get(var)
-    if raw is None:
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        raise InputError(f"environment variable {var}={raw!r} is not a valid {kind.__name__}") from None
+def limit_value(dest: str, given: float | None) -> float:
+    """A limit flag's value: the flag when given, else its environment variable, else the default. Out of range (or
+    NaN) stops `animgen serve` with one line naming the flag and, when the value came from there, the variable."""
+    var, kind, default, low, high = LIMIT_DEFAULTS[dest]
+    source = "--" + dest.replace("_", "-")
+    if given is None:
+        raw = os.environ.get(var)
+        if raw is None:
+            return default
+        try:
+            given = kind(raw)
+        except ValueError:
+            raise InputError(f"environment variable {var}={raw!r} is not a valid {kind.__name__}") from None
+        source = f"{source} (environment variable {var}={raw!r})"
+    if not (math.isfinite(given) and low <= given <= high):
+        raise InputError(f"{source} must be between {low:.3g} and {high:.3g}, got {given:g}")
+    return given
 
 
 @dataclass(frozen=True)

@@ -328,6 +328,7 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
     server = grpc.aio.server(interceptors=interceptors, options=[
         ("grpc.max_receive_message_length", config.limits.max_chunk_bytes + 64 * 1024),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.so_reuseport", 0),  # gRPC's default on Linux lets a second server take the same port and half the calls
     ])
     service_pb2_grpc.add_AnimGenServicer_to_server(AnimGenService(store, manager, config), server)
     health = HealthServicer()
@@ -337,15 +338,19 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
     reflection.enable_server_reflection(
         [SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server)
     address = f"{config.host}:{config.port}"
-    if config.tls_cert or config.tls_key:
-        if not (config.tls_cert and config.tls_key):
-            raise ValueError("--tls-cert and --tls-key go together")
-        creds = grpc.ssl_server_credentials([(Path(config.tls_key).read_bytes(), Path(config.tls_cert).read_bytes())])
-        port = server.add_secure_port(address, creds)
-    else:
-        port = server.add_insecure_port(address)
+    try:
+        if config.tls_cert or config.tls_key:
+            if not (config.tls_cert and config.tls_key):
+                raise ValueError("--tls-cert and --tls-key go together")
+            pair = (Path(config.tls_key).read_bytes(), Path(config.tls_cert).read_bytes())
+            port = server.add_secure_port(address, grpc.ssl_server_credentials([pair]))
+        else:
+            port = server.add_insecure_port(address)
+    except RuntimeError:  # gRPC's "Failed to bind" (its log above says why)
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen on {address} (in use?)")
+        tls = ", a certificate or key that is not PEM or does not match" if config.tls_cert else ""
+        raise OSError(f"cannot listen on {address} (the port in use, a host that is not this machine's{tls}?)")
     await server.start()
     print(f"animgen server listening on {config.host}:{port} ({'TLS' if config.tls_cert else 'plaintext'}, "
           f"{'token required' if config.token else 'no token'}, data in {store.root})", flush=True)
