@@ -260,3 +260,11 @@ def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     s = json.loads(probe.stdout)["streams"][0]
     assert s["codec_name"] == "h264" and int(s["height"]) == 480 and int(s["nb_read_frames"]) == 40
     assert int(s["width"]) > 480 * 1080 / 1920  # the video panel plus the side view
+    # The preview of landmarks over a video that has no frames in their time range: one line, no hang (ffmpeg was
+    # left waiting for input), no part files.
+    wrong = tmp_path / "wrong"
+    proc = subprocess.run([sys.executable, "-m", "animgen_server.cli", "generate", str(videos / RUN), "--landmarks",
+                           str(out / f"{stem}.landmarks.npz"), "--start", "2", "-o", str(wrong), "--format", "preview"],
+                          capture_output=True, text=True, timeout=120)
+    assert_one_clean_error(proc, "is past the end of the video")
+    assert list(wrong.iterdir()) == []

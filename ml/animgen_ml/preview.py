@@ -9,6 +9,7 @@ lowest foot height, so sliding, floating and leaning show at a glance. Frames st
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, 
                "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdin is not None
+        done = False
         try:
             written = 0
             source = iter(vid.iter_frames(video, start=t0, end=t1 + 0.5 / fps, info=info))
@@ -84,10 +86,14 @@ def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, 
                 right = side.render(int(np.clip(k, 0, clip.frame_count - 1)))
                 proc.stdin.write(np.ascontiguousarray(np.concatenate([left, right], axis=1)).tobytes())
                 written += 1
-            proc.stdin.close()
+            done = True
         except BrokenPipeError:
-            pass
+            done = True  # ffmpeg stopped reading: its exit code and stderr say why
         finally:
+            if not done:  # an error or an interrupt here: ffmpeg would wait for input for ever
+                proc.kill()
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
             err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
             rc = proc.wait()
         if rc != 0:
