@@ -268,3 +268,48 @@ def test_all_formats_with_preview(videos: Path, tmp_path: Path):
                           capture_output=True, text=True, timeout=120)
     assert_one_clean_error(proc, "is past the end of the video")
     assert list(wrong.iterdir()) == []
+
+
+def test_up_to_date_means_made_from_this_video_by_a_run_that_ended_well(videos: Path, tmp_path: Path):
+    day1, day2, out = tmp_path / "day1", tmp_path / "day2", tmp_path / "out"
+    day1.mkdir()
+    day2.mkdir()
+    ffmpeg("-i", videos / RUN, "-t", "1.2", "-c:v", "libx264", day1 / "take1.mp4")
+    ffmpeg("-i", videos / RUN, "-t", "0.6", "-c:v", "libx264", day2 / "take1.mp4")
+    os.utime(day2 / "take1.mp4", (1e9, 1e9))  # older than the outputs: copied with its date kept
+    fast = ("--format", "json,npz", "--generator", "analytic")
+    assert animgen(day1 / "take1.mp4", "-o", out, *fast).returncode == 0
+    # Another video with the same name is not "up to date" with day1's outputs.
+    proc = animgen(day2 / "take1.mp4", "-o", out, *fast)
+    assert proc.returncode == 0 and "up to date" not in proc.stderr, proc.stderr
+    short = HumanoidClip.load_json(out / "take1.json").frame_count
+    assert short < 20
+    assert "up to date" in animgen(day2 / "take1.mp4", "-o", out, *fast).stderr
+
+    # A run that fails after it replaced some outputs leaves none of them "up to date": here day2's landmarks over
+    # a 0.2 s video, whose preview fails (the landmarks start past its end) after the json was written.
+    lm = out / "take1.landmarks.npz"
+    ffmpeg("-i", videos / RUN, "-t", "0.2", "-c:v", "libx264", tmp_path / "tiny.mp4")
+    proc = animgen(tmp_path / "tiny.mp4", "--landmarks", lm, "-o", out, "--start", "0.3", "--fps", "60",
+                   "--format", "json,preview", "--generator", "analytic")
+    assert proc.returncode == 1 and round(HumanoidClip.load_json(out / "take1.json").fps) == 60, proc.stderr
+    proc = animgen(day2 / "take1.mp4", "-o", out, *fast)
+    assert proc.returncode == 0 and "up to date" not in proc.stderr, proc.stderr
+    assert round(HumanoidClip.load_json(out / "take1.json").fps) == 30
+
+    # --landmarks into their own folder, cut with --start: the saved landmarks stay whole.
+    frames = Landmarks.load(lm).frame_count
+    proc = animgen("--landmarks", lm, "-o", out, "--start", "0.3", "--format", "json,npz", "--generator", "analytic")
+    assert proc.returncode == 0 and Landmarks.load(lm).frame_count == frames, proc.stderr
+    proc = animgen(day1, "--landmarks", lm, "-o", out)
+    assert proc.returncode == 2 and "is a folder" in proc.stderr
+
+
+def test_a_folder_converted_into_itself_skips_its_previews(videos: Path, tmp_path: Path):
+    ffmpeg("-i", videos / RUN, "-t", "0.5", "-c:v", "libx264", tmp_path / "walk.mp4")
+    for _ in range(2):
+        proc = animgen(tmp_path, "-o", tmp_path, "--format", "json,preview", "--generator", "analytic")
+        assert proc.returncode == 0, proc.stderr
+    assert "walk.mp4: up to date, skipped" in proc.stderr and "preview.mp4:" not in proc.stderr, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".walk.animgen.json", "walk.json", "walk.mp4",
+                                                          "walk.preview.mp4"]

@@ -12,10 +12,11 @@ import os
 import sys
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from animgen_ml.errors import AnimGenError, Cancelled, InputError
-from animgen_ml.export import output_paths
+from animgen_ml.export import output_path, output_paths
 from animgen_ml.files import atomic_path
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import VIDEO_EXTENSIONS
@@ -103,30 +104,45 @@ def options_from_args(args: argparse.Namespace) -> GenerateOptions:
 
 
 def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
-    """True when every requested output exists, is newer than the video, and was made with these options by this
-    version and these weights (noted beside them by note_made): a rerun with --fps 60 must not keep a 30 fps clip."""
+    """True when every requested output exists, is newer than the video, and was made from this very video (path,
+    size, modification time) with these options by this version and these weights, as noted beside them by
+    note_made: a rerun with --fps 60 must not keep a 30 fps clip, nor day2/take1.mp4 day1/take1.mp4's."""
     try:
         src = video.stat().st_mtime
         fresh = all(p.is_file() and p.stat().st_mtime >= src for p in output_paths(out_base, options))
-        return fresh and _note(out_base).read_text() == _made_with(options)
+        return fresh and _note(out_base).read_text() == _made_with(options, video)
     except OSError:
         return False
 
 
-def note_made(out_base: Path, options: GenerateOptions) -> None:
-    """Notes, beside a video's outputs (a hidden file), what they were made with, for up_to_date."""
-    with atomic_path(_note(out_base)) as tmp:
-        tmp.write_text(_made_with(options))
+def forget_made(out_base: Path) -> None:
+    """Before a run replaces outputs: until it ends well they are nobody's (a run that fails or is interrupted
+    half-way must not leave them "up to date")."""
+    _note(out_base).unlink(missing_ok=True)
+
+
+def note_made(out_base: Path, options: GenerateOptions, source: Path) -> None:
+    """Notes, beside the outputs (a hidden file), what made them, for up_to_date. source: the video, or the
+    landmarks file of a --landmarks run (which a video run then does not take for its own). Best effort: without
+    the note the next run only redoes the work."""
+    try:
+        with atomic_path(_note(out_base)) as tmp:
+            tmp.write_text(_made_with(options, source))
+    except OSError:
+        pass
 
 
 def _note(out_base: Path) -> Path:
     return out_base.with_name(f".{out_base.name}.animgen.json")
 
 
-def _made_with(options: GenerateOptions) -> str:
+def _made_with(options: GenerateOptions, source: Path) -> str:
     from animgen_ml import model
 
-    return json.dumps({"options": options.to_dict(), "made_by": model.identity()}, sort_keys=True)
+    st = source.stat()
+    made_from = {"path": str(source.resolve()), "bytes": st.st_size, "modified_ns": st.st_mtime_ns}
+    return json.dumps({"options": options.to_dict(), "made_by": model.identity(), "made_from": made_from},
+                      sort_keys=True)
 
 
 def output_clashes(videos: list[Path]) -> dict[Path, str]:
@@ -164,7 +180,8 @@ def handle(args: argparse.Namespace) -> int:
         return _run_landmarks(args, options, out_dir)
     src = Path(args.input)
     if src.is_dir():
-        videos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+        videos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
+                        and not _made_by_animgen(p))
         if not videos:
             return usage("generate", f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})")
         if args.ray:
@@ -180,6 +197,12 @@ def handle(args: argparse.Namespace) -> int:
 
         return run_batch([src], out_dir, options, args.ray, force=args.force, quiet=args.quiet)
     return _run_batch([src], args, options, out_dir)
+
+
+def _made_by_animgen(p: Path) -> bool:
+    """Files a run writes among videos: previews (run.preview.mp4) and hidden ones (parts being written, notes).
+    Taken for videos, a folder converted into itself would grow a run.preview.preview.mp4 on every run."""
+    return p.name.startswith(".") or p.name.lower().endswith(".preview.mp4")
 
 
 def _error(video: Path | str, reason: str) -> None:
@@ -300,9 +323,12 @@ class Progress:
             self.bar = None
 
 
-def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, landmarks=None) -> None:
+def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, landmarks=None,
+                 source: Path | None = None) -> None:
+    """source: what the outputs are made from, for the note (default: the video)."""
     progress = Progress(video.name, args.quiet)
     t0 = time.perf_counter()
+    forget_made(out_base)
     try:
         if args.server:
             from animgen_server.client import generate_remote
@@ -310,7 +336,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
             files = generate_remote(args.server, video, out_base, options, token=args.token, tls_ca=args.tls_ca,
                                     progress=progress)
             progress.close()
-            note_made(out_base, options)
+            note_made(out_base, options, source or video)
             _summary(video, None, files, time.perf_counter() - t0)
             return
         from animgen_ml import pipeline
@@ -320,7 +346,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
         raise
     finally:
         progress.close()
-    note_made(out_base, options)
+    note_made(out_base, options, source or video)
     _summary(video, result, result.files, time.perf_counter() - t0)
 
 
@@ -353,9 +379,17 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
         _error(npz, f"not a landmarks .npz ({type(e).__name__}: {e})")
         return 1
     video = Path(args.input) if args.input else Path(lm.source or npz.name)
+    if args.input and video.is_dir():
+        return usage("generate", f"{video}: is a folder; with --landmarks, VIDEO is the one video they came from")
     stem = npz.name[: -len(".landmarks.npz")] if npz.name.endswith(".landmarks.npz") else npz.stem
+    if "npz" in options.formats and output_path(out_dir / stem, "npz").resolve() == npz.resolve():
+        # The landmarks would be written over themselves, cut to --start/--end: they stay whole, as they are.
+        kept = tuple(f for f in options.formats if f != "npz")
+        if not kept:
+            return usage("generate", f"--format npz: {npz} is the input itself; there is nothing else to write")
+        options = replace(options, formats=kept)
     try:
-        _convert_one(video, out_dir / stem, args, options, landmarks=lm)
+        _convert_one(video, out_dir / stem, args, options, landmarks=lm, source=npz)
     except (AnimGenError, OSError) as e:
         _error(npz, str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}")
         return 1
