@@ -139,7 +139,7 @@ def test_person_half_out_of_frame_is_a_warning(videos: Path, tmp_path: Path):
     assert "lower body out of frame from 0.0 s" in proc.stderr and "lower body hidden" not in proc.stderr
 
 
-def test_usage_errors_exit_2(videos: Path, tmp_path: Path):
+def test_usage_errors_exit_2(videos: Path, shared_data: Path, tmp_path: Path):
     for args in (["--smoothing", "3"], ["--format", "gif"], ["--fps", "0"], ["--keyframe-tolerance", "x"],
                  ["--start", "2", "--end", "1"], ["--end", "nan"], ["--start", "inf"], ["--end", "0"],
                  ["--keyframe-tolerance", "1,nan"]):
@@ -153,6 +153,11 @@ def test_usage_errors_exit_2(videos: Path, tmp_path: Path):
     (tmp_path / "skeleton.bvh").write_text("HIERARCHY")
     proc = animgen(videos / RUN, "-o", tmp_path, "--target", tmp_path / "skeleton.bvh")
     assert proc.returncode == 2 and "skeleton.bvh: --target takes a .glb character" in proc.stderr, proc.stderr
+    # So is a character whose bones cannot be mapped (CesiumMan: torso_joint_1, leg_joint_L_1, ...), by name.
+    cesium = shared_data / "characters" / "CesiumMan.glb"
+    proc = animgen(videos, "-o", tmp_path / "ces", "--target", cesium)
+    assert proc.returncode == 2 and f"{cesium}: cannot map the skeleton onto HumanBodyBones" in proc.stderr
+    assert not (tmp_path / "ces").exists()  # no video was read
 
 
 def test_batch_folder(videos: Path, tmp_path: Path):

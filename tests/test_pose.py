@@ -114,6 +114,8 @@ def test_hands_with_holistic(videos: Path):
     lm.left_hand = np.full_like(lm.left_hand, np.nan)
     assert [w for w in pose.quality_warnings(lm) if "hand was found" in w] == [
         f"{lm.source}: the left hand was found in 0% of the frames with a person; its fingers stay at rest elsewhere"]
+    # A run without --hands does not animate fingers: nothing to say about them.
+    assert not [w for w in pose.quality_warnings(lm, hands=False) if "hand" in w]
 
 
 def test_image_to_world_scale_recovers_a_known_scale():

@@ -413,3 +413,25 @@ def test_target_skeleton_travels_to_the_server(server, videos, shared_data, tmp_
     assert set(ours.names) == set(theirs.names)
     frames = HumanoidClip.load_json(files["json"]).frame_count
     assert frames > 10
+
+    # Bones no table knows (b0, b1, ...) map through the client's bone_map; without it StartJob refuses the job at
+    # once, naming the field (the server's own copy of the skeleton is not named).
+    from animgen_ml.bonemap import map_bones
+
+    renamed = convert.read_target_skeleton(character)
+    names = [b.name for b in renamed.bones]
+    auto = map_bones(names, [b.parent for b in renamed.bones], fingers=False)
+    for i, b in enumerate(renamed.bones):
+        b.name = f"b{i}"
+    fast = GenerateOptions(generator="analytic", formats=("json",))
+    with AnimGenClient(server.address, timeout=60) as up:
+        uid = up.upload(videos / SHORT).upload_id
+        e = _error(lambda: up.start(uid, convert.options_to_proto(fast, target=renamed)))
+        assert e.code == Code.INVALID_ARGUMENT and e.details.startswith("options.target: cannot map"), e.details
+        renamed.bone_map.update({bone: f"b{names.index(n)}" for bone, n in auto.items()})
+        job = up.start(uid, convert.options_to_proto(fast, target=renamed))
+        assert up.wait(job.job_id).state == service_pb2.JOB_STATE_SUCCEEDED
+        _, got = up.result(job.job_id, tmp_path / "mapped")
+    mapped = retarget.load_glb_skeleton(got["target"])[0]
+    assert set(mapped.names) == {f"b{i}" for i in range(len(names))}
+    assert mapped.bone_map["Hips"] == renamed.bone_map["Hips"]

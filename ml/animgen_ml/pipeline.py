@@ -72,6 +72,10 @@ class GenerateOptions:
             raise InputError(f"{self.target}: target skeleton file not found")
         if self.target is not None and Path(self.target).suffix.lower() != ".glb":  # refused before any work is done
             raise InputError(f"{self.target}: --target takes a .glb character (it is written playing the clip)")
+        if self.target is not None:
+            from animgen_ml.retarget import check_target
+
+            check_target(self.target)
         return self
 
     def to_dict(self) -> dict:
@@ -181,7 +185,7 @@ def run(
         raise InputError(f"{landmarks.source or video}: no person was found in any frame")
     from animgen_ml.pose import quality_warnings
 
-    for w in quality_warnings(landmarks):
+    for w in quality_warnings(landmarks, options.hands):
         st.warn("pose", w)
     if options.hands and landmarks.left_hand_world is None and landmarks.right_hand_world is None:
         st.warn("pose", f"{landmarks.source or video}: these landmarks hold no hand points (extracted without "

@@ -137,9 +137,10 @@ _CORE_POINTS = [LM[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "
                                 "right_knee", "left_ankle", "right_ankle")]
 
 
-def quality_warnings(lm: Landmarks) -> list[str]:
+def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:
     """Plain-language warnings about extracted landmarks that will make a poor clip: few frames with a person,
-    or a body often partly outside the picture (MediaPipe then guesses the missing joints)."""
+    a body often partly outside the picture (MediaPipe then guesses the missing joints), and with `hands`, a hand
+    seen too rarely (saved landmarks may hold hands a run without --hands does not use)."""
     name = lm.source or "video"
     out: list[str] = []
     if lm.frame_count and lm.detection_rate < 0.8:
@@ -155,7 +156,7 @@ def quality_warnings(lm: Landmarks) -> list[str]:
                                             outside.reshape(-1, 4, 2).any(-1).mean(0), strict=True) if frac > 0.3]
             out.append(f"{name}: the body is partly out of the picture in {100 * partial:.0f}% of the frames "
                        f"({', '.join(missing) or 'various joints'} not visible); those joints are guessed")
-        for side in ("left", "right"):  # --hands: say where fingers stay at rest
+        for side in ("left", "right") if hands else ():  # --hands: say where fingers stay at rest
             hand = getattr(lm, f"{side}_hand")
             if hand is None:
                 continue

@@ -336,10 +336,26 @@ def load_glb_skeleton(path: str | Path):
     bs = float(np.mean(np.linalg.norm(base[:3, :3], axis=0)))
     bt, bq = base[:3, 3].copy(), R.from_matrix(base[:3, :3] / bs)
     names = [g.nodes[n].name or f"joint{n}" for n in order]
+    # A service client's bone map (TargetSkeleton.bone_map) travels in the scene's extras (server/convert.py).
+    scene = g.scenes[g.scene or 0] if g.scenes else None
+    bone_map = dict((scene.extras or {}).get("animgen_bone_map", {})) if scene is not None else {}
     sk = TargetSkeleton(names=names, parents=np.array(parents), rest_translation=np.array(trans),
                         rest_rotation=np.array(rots), rest_scale=np.array(scales), base_rotation=bq,
-                        base_translation=bt, base_scale=bs, name=path.name)
+                        base_translation=bt, base_scale=bs, name=path.name, bone_map=bone_map)
     return sk, g, order
+
+
+def check_target(path: str | Path) -> None:
+    """Refuses, before any work is done, a character whose skeleton cannot be mapped onto the humanoid's bones
+    (else a folder of videos would each run to the end and fail there)."""
+    from animgen_ml.bonemap import BoneMapError, map_bones
+
+    sk = load_glb_skeleton(path)[0]
+    try:
+        map_bones(sk.names, sk.parents, sk.bone_map, fingers=False)
+    except BoneMapError as e:
+        why = str(e).removesuffix("; pass overrides for them")
+        raise InputError(f"{path}: {why}; name them as a Mixamo, Unity or Unreal rig does") from None
 
 
 def load_bvh_skeleton(path: str | Path) -> TargetSkeleton:

@@ -122,7 +122,8 @@ def options_from_proto(m: service_pb2.GenerateOptions, target_path: str | None =
     try:
         return opts.validate()
     except InputError as e:  # the pipeline words its errors for the command line; point at the wire field
-        raise InputError(re.sub(r"--[a-z-]+", lambda m: _FLAG_FIELDS.get(m[0], m[0]), str(e))) from None
+        why = str(e).replace(target_path, "options.target") if target_path else str(e)  # not the store's path
+        raise InputError(re.sub(r"--[a-z-]+", lambda m: _FLAG_FIELDS.get(m[0], m[0]), why)) from None
 
 
 def options_to_proto(o: GenerateOptions, target: clip_pb2.TargetSkeleton | None = None) -> service_pb2.GenerateOptions:
