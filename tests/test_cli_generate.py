@@ -99,10 +99,11 @@ def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):
     assert cut.frame_count == int(np.sum((lm.times >= 0.5 - 1e-6) & (lm.times < 0.8 - 1e-6))) == 9
     proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--start", "1.5")
     assert_one_clean_error(proc, "no frame between 1.5 s and the end")
-    # An output folder that cannot be made is one line, not a traceback.
+    # An output folder that cannot be made is a usage error, found before any work: one line, not a traceback.
     (tmp_path / "a_file").write_text("")
     proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", tmp_path / "a_file" / "out")
-    assert_one_clean_error(proc, "sports2d_run_sideview.landmarks.npz")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"-o {tmp_path / 'a_file' / 'out'}: cannot write there" in proc.stderr
 
 
 def test_bad_inputs_each_get_one_clear_line(videos: Path, tmp_path: Path):

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import replace
@@ -175,6 +176,11 @@ def handle(args: argparse.Namespace) -> int:
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         return usage("generate", f"-o {out_dir}: is a file; -o takes a folder")
+    try:  # checked once, up front: not found out after each video's pose extraction
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out_dir).close()
+    except OSError as e:
+        return usage("generate", f"-o {out_dir}: cannot write there ({e.strerror or e})")
 
     if args.landmarks:
         return _run_landmarks(args, options, out_dir)
