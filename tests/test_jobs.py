@@ -290,3 +290,37 @@ def test_get_result_sends_a_result_that_expires_during_the_call(tmp_path: Path) 
     assert not folder.exists()
     assert got == payload and sorted(f.file_name for f in header.files) == sorted(payload)
     assert later[0] == grpc.StatusCode.NOT_FOUND and "--result-expiry-days" in later[1]
+
+
+def test_a_queued_job_whose_inputs_finished_meanwhile_is_served_from_the_cache(tmp_path: Path) -> None:
+    """Two clients start the same video with the same options while the only worker is busy: the second does not
+    run it again once the first has finished."""
+    E = service_pb2
+
+    class OneSlot(Recorder):
+        def free_slots(self) -> int:
+            return 1 - len(self.specs)
+
+    async def run():
+        store, backend = Store(tmp_path / "store"), OneSlot()
+        manager = JobManager(store, backend, Limits())
+        await manager.start()
+        (tmp_path / "a.mp4").write_bytes(b"x")
+        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
+        store.add_upload(upload)
+        first = manager.create(upload, E.GenerateOptions(), "key-1")
+        second = manager.create(upload, E.GenerateOptions(), "key-1")  # no result yet: queued behind the first
+        assert second.state == E.JOB_STATE_QUEUED
+        (store.results_dir / first.job_id).mkdir()
+        (store.results_dir / first.job_id / "a.json").write_text("{}")
+        backend.specs.clear()  # the worker is free again
+        backend.sink(BackendEvent(first.job_id, "progress", stage="refine", stage_kind="warning", message="hidden"))
+        backend.sink(BackendEvent(first.job_id, "done", files={"json": "a.json"}))
+        done = manager.get(second.job_id)
+        store.close()
+        return first, done, backend.specs
+
+    first, done, submitted = asyncio.run(run())
+    assert submitted == []  # nothing ran a second time
+    assert done.state == E.JOB_STATE_SUCCEEDED and done.cached and done.warnings == ["hidden"]
+    assert done.result_dir.endswith(first.job_id) and done.files == {"json": "a.json"}

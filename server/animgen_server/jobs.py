@@ -124,6 +124,11 @@ class JobManager:
             row = self.store.get_job(job_id)
             if row is None or row.state != QUEUED:
                 continue
+            hit = self.store.find_cached(row.cache_key)
+            if hit is not None:  # the same inputs finished while this one waited (two clients, one video)
+                self._finish(row, SUCCEEDED, stage="export", progress=1.0, cached=True, result_dir=hit.result_dir,
+                             files=hit.files, warnings=hit.warnings)
+                continue
             try:
                 spec = self._spec(row)
                 if not Path(row.video_path).is_file():
