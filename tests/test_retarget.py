@@ -210,3 +210,46 @@ def test_character_whose_joints_hold_matrices_gets_a_valid_animation(walk, share
     assert before.names == after.names and m.skeleton.names == before.names
     assert np.allclose(after.rest_translation, before.rest_translation, atol=1e-5)
     assert np.allclose(np.abs(np.sum(after.rest_rotation * before.rest_rotation, axis=-1)), 1.0, atol=1e-5)
+
+
+def test_character_glb_takes_the_keyframe_tolerance(walk, shared_data, tmp_path):
+    """--keyframe-tolerance reduces the character's GLB as it does the clip's own: fewer keys per channel, and
+    played back (LINEAR: lerp, slerp) every frame stays within the tolerance of the full motion."""
+    import pygltflib
+
+    full, reduced = tmp_path / "full.glb", tmp_path / "reduced.glb"
+    character = shared_data / "characters" / "Xbot_threejs.glb"
+    m = retarget.write_target_glb(walk, character, full)
+    retarget.write_target_glb(walk, character, reduced, tolerance=(1.0, 2.0))
+    assert _validate(reduced)["errors"] == 0
+    g = pygltflib.GLTF2().load(str(reduced))
+
+    def accessor(i: int) -> np.ndarray:
+        a = g.accessors[i]
+        view = g.bufferViews[a.bufferView]
+        width = {"SCALAR": 1, "VEC3": 3, "VEC4": 4}[a.type]
+        data = np.frombuffer(g.binary_blob(), np.float32, a.count * width, view.byteOffset + (a.byteOffset or 0))
+        return data.reshape(a.count, width).astype(np.float64)
+
+    T = walk.frame_count
+    frames = np.arange(T) / walk.fps
+    node_joint = {n: j for j, n in enumerate(retarget.load_glb_skeleton(character)[2])}
+    keys = worst_deg = worst_mm = 0.0
+    for ch in g.animations[0].channels:
+        s = g.animations[0].samplers[ch.sampler]
+        t, v = accessor(s.input)[:, 0], accessor(s.output)
+        keys += len(t)
+        k = np.clip(np.searchsorted(t, frames - 1e-6, side="right"), 1, len(t) - 1)
+        a = np.clip((frames - t[k - 1]) / (t[k] - t[k - 1]), 0.0, 1.0)
+        j = node_joint[ch.target.node]
+        if ch.target.path == "rotation":
+            got = R.slerp(v[k - 1], v[k], a)
+            worst_deg = max(worst_deg, np.degrees(R.angle_between(got, m.rotations[:, j])).max())
+        else:
+            got = v[k - 1] + a[:, None] * (v[k] - v[k - 1])
+            scale = retarget.load_glb_skeleton(character)[0].world_scale(int(m.skeleton.parents[j]))
+            worst_mm = max(worst_mm, np.linalg.norm(got - m.translations[:, j], axis=-1).max() * scale * 1000)
+    channels = len(g.animations[0].channels)
+    assert keys < 0.5 * channels * T  # fewer than half the keys of the full file
+    assert worst_deg < 1.0 + 0.05 and worst_mm < 2.0 + 0.05  # float32 storage on top of the tolerance
+    assert reduced.stat().st_size < full.stat().st_size

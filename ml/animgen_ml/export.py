@@ -88,7 +88,8 @@ def write_outputs(
 
         path = target_output_path(out_base, options.target)
         with atomic_path(path) as tmp:
-            retarget.write_target_glb(clip, Path(options.target), tmp)
+            retarget.write_target_glb(clip, Path(options.target), tmp, tolerance=(
+                options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm))
         files["target"] = path
     return files
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from animgen_ml import keyframes, skeleton
 from animgen_ml import rotations as R
-from animgen_ml import skeleton
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 
@@ -391,8 +391,10 @@ def load_target(path: str | Path) -> TargetSkeleton:
 
 
 def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str | Path,
-                     overrides: Mapping[str, str] | None = None) -> TargetMotion:
-    """Write the target character (mesh and all) with the clip as its only animation."""
+                     overrides: Mapping[str, str] | None = None,
+                     tolerance: tuple[float, float] = (0.0, 0.0)) -> TargetMotion:
+    """Write the target character (mesh and all) with the clip as its only animation. tolerance: the keyframe
+    reduction's (degrees, millimetres), as for the clip's own GLB (keyframes.py); (0, 0) keys every frame."""
     import pygltflib as G
 
     target_path = Path(target_path)
@@ -415,20 +417,28 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
         g.accessors.append(acc)
         return len(g.accessors) - 1
 
-    times = add(np.arange(clip.frame_count) / clip.fps, "SCALAR", min_max=True)
+    seconds = np.arange(clip.frame_count) / clip.fps
+    every_frame = add(seconds, "SCALAR", min_max=True)
     anim = G.Animation(name=clip.name, samplers=[], channels=[])
+    reduce = tolerance[0] > 0 or tolerance[1] > 0
 
-    def channel(node: int, prop: str, values: np.ndarray, type_: str) -> None:
+    def channel(node: int, prop: str, values: np.ndarray, type_: str, tol: float) -> None:
         _as_trs(g.nodes[node])  # glTF animates translation/rotation/scale, never a node's matrix
+        times = every_frame
+        if reduce:  # as keyframes.reduce_keys: a tolerance of 0 drops only frames interpolation reproduces
+            keep = keyframes.simplify(values, max(tol, 1e-6), rotation=prop == "rotation")
+            values, times = values[keep], add(seconds[keep], "SCALAR", min_max=True)
         anim.samplers.append(G.AnimationSampler(input=times, output=add(values, type_), interpolation="LINEAR"))
         anim.channels.append(G.AnimationChannel(sampler=len(anim.samplers) - 1,
                                                 target=G.AnimationChannelTarget(node=node, path=prop)))
 
-    channel(nodes[motion.hips_joint], "translation", motion.translations[:, motion.hips_joint], "VEC3")
-    q = motion.rotations.astype(np.float32)
-    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    # The Hips' translation is in its parent's units: the tolerance in millimetres, scaled to them.
+    hips_units_m = sk.world_scale(int(sk.parents[motion.hips_joint]))
+    channel(nodes[motion.hips_joint], "translation", motion.translations[:, motion.hips_joint], "VEC3",
+            tolerance[1] / 1000.0 / hips_units_m)
+    q = R.make_continuous(R.normalize(motion.rotations))  # continuous: interpolation takes the short way
     for j in motion.animated:
-        channel(nodes[j], "rotation", q[:, j], "VEC4")
+        channel(nodes[j], "rotation", q[:, j], "VEC4", tolerance[0])
     g.animations = [anim]  # the character's own clips would fight ours in a viewer
     if not g.buffers:
         g.buffers.append(G.Buffer(byteLength=0))
