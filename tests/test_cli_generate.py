@@ -110,6 +110,7 @@ def test_bad_inputs_each_get_one_clear_line(videos: Path, tmp_path: Path):
     out = tmp_path / "out"
     missing = tmp_path / "missing.mp4"
     assert_one_clean_error(animgen(missing, "-o", out), "missing.mp4", "file not found")
+    assert not out.exists()  # -o is made only when there is something to write
 
     text = tmp_path / "notes.mp4"
     text.write_text("not a video\n" * 50)

@@ -294,7 +294,7 @@ def test_get_result_sends_a_result_that_expires_during_the_call(tmp_path: Path) 
 
 def test_a_queued_job_whose_inputs_finished_meanwhile_is_served_from_the_cache(tmp_path: Path) -> None:
     """Two clients start the same video with the same options while the only worker is busy: the second does not
-    run it again once the first has finished."""
+    run it again once the first has finished, nor waits for the job queued between them, which takes the worker."""
     E = service_pb2
 
     class OneSlot(Recorder):
@@ -309,6 +309,7 @@ def test_a_queued_job_whose_inputs_finished_meanwhile_is_served_from_the_cache(t
         upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
         store.add_upload(upload)
         first = manager.create(upload, E.GenerateOptions(), "key-1")
+        between = manager.create(upload, E.GenerateOptions(smoothing=0.2), "key-2")
         second = manager.create(upload, E.GenerateOptions(), "key-1")  # no result yet: queued behind the first
         assert second.state == E.JOB_STATE_QUEUED
         (store.results_dir / first.job_id).mkdir()
@@ -318,9 +319,21 @@ def test_a_queued_job_whose_inputs_finished_meanwhile_is_served_from_the_cache(t
         backend.sink(BackendEvent(first.job_id, "done", files={"json": "a.json"}))
         done = manager.get(second.job_id)
         store.close()
-        return first, done, backend.specs
+        return first, done, [s.job_id for s in backend.specs], between.job_id
 
-    first, done, submitted = asyncio.run(run())
-    assert submitted == []  # nothing ran a second time
+    first, done, submitted, between = asyncio.run(run())
+    assert submitted == [between]  # the worker went to the other job; nothing ran a second time
     assert done.state == E.JOB_STATE_SUCCEEDED and done.cached and done.warnings == ["hidden"]
     assert done.result_dir.endswith(first.job_id) and done.files == {"json": "a.json"}
+
+
+def test_expiry_deletes_only_the_stores_own_result_folders(tmp_path: Path) -> None:
+    """A store copied to another data dir still names the first one's folders: expiring them is not its job."""
+    store = Store(tmp_path / "copy")
+    elsewhere = tmp_path / "original" / "results" / "j1"
+    elsewhere.mkdir(parents=True)
+    old = now_ms() - 40 * 24 * 3600 * 1000
+    store.add_job(JobRow(job_id="j1", upload_id="u", video_name="a.mp4", video_path="", cache_key="k", options=b"",
+                         state=SUCCEEDED, created_ms=old, updated_ms=old, result_dir=str(elsewhere)))
+    assert store.expire_results(now_ms()) == 0 and elsewhere.is_dir()
+    store.close()

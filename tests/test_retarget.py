@@ -235,6 +235,7 @@ def test_character_glb_takes_the_keyframe_tolerance(walk, shared_data, tmp_path)
     frames = np.arange(T) / walk.fps
     node_joint = {n: j for j, n in enumerate(retarget.load_glb_skeleton(character)[2])}
     keys = worst_deg = worst_mm = 0.0
+    hips_keys = 0
     for ch in g.animations[0].channels:
         s = g.animations[0].samplers[ch.sampler]
         t, v = accessor(s.input)[:, 0], accessor(s.output)
@@ -246,10 +247,12 @@ def test_character_glb_takes_the_keyframe_tolerance(walk, shared_data, tmp_path)
             got = R.slerp(v[k - 1], v[k], a)
             worst_deg = max(worst_deg, np.degrees(R.angle_between(got, m.rotations[:, j])).max())
         else:
+            hips_keys = len(t)
             got = v[k - 1] + a[:, None] * (v[k] - v[k - 1])
             scale = retarget.load_glb_skeleton(character)[0].world_scale(int(m.skeleton.parents[j]))
             worst_mm = max(worst_mm, np.linalg.norm(got - m.translations[:, j], axis=-1).max() * scale * 1000)
     channels = len(g.animations[0].channels)
     assert keys < 0.5 * channels * T  # fewer than half the keys of the full file
+    assert 2 <= hips_keys < 0.75 * T  # the Hips' path too, in the character's units
     assert worst_deg < 1.0 + 0.05 and worst_mm < 2.0 + 0.05  # float32 storage on top of the tolerance
     assert reduced.stat().st_size < full.stat().st_size

@@ -345,6 +345,9 @@ def load_glb_skeleton(path: str | Path):
     return sk, g, order
 
 
+NAME_THEM = "name them as a Mixamo, Unity or Unreal rig does"
+
+
 def check_target(path: str | Path) -> None:
     """Refuses, before any work is done, a character whose skeleton cannot be mapped onto the humanoid's bones
     (else a folder of videos would each run to the end and fail there)."""
@@ -354,8 +357,10 @@ def check_target(path: str | Path) -> None:
     try:
         map_bones(sk.names, sk.parents, sk.bone_map, fingers=False)
     except BoneMapError as e:
-        why = str(e).removesuffix("; pass overrides for them")
-        raise InputError(f"{path}: {why}; name them as a Mixamo, Unity or Unreal rig does") from None
+        why = str(e)
+        if why.endswith("; pass overrides for them"):  # bones not found (not a bad bone map): say how to fix it
+            why = why.removesuffix("; pass overrides for them") + "; " + NAME_THEM
+        raise InputError(f"{path}: {why}") from None
 
 
 def load_bvh_skeleton(path: str | Path) -> TargetSkeleton:
@@ -432,10 +437,10 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
         anim.channels.append(G.AnimationChannel(sampler=len(anim.samplers) - 1,
                                                 target=G.AnimationChannelTarget(node=node, path=prop)))
 
-    # The Hips' translation is in its parent's units: the tolerance in millimetres, scaled to them.
+    # The Hips' translation is in its parent's units, which simplify takes for metres: the tolerance is scaled.
     hips_units_m = sk.world_scale(int(sk.parents[motion.hips_joint]))
     channel(nodes[motion.hips_joint], "translation", motion.translations[:, motion.hips_joint], "VEC3",
-            tolerance[1] / 1000.0 / hips_units_m)
+            tolerance[1] / hips_units_m)
     q = R.make_continuous(R.normalize(motion.rotations))  # continuous: interpolation takes the short way
     for j in motion.animated:
         channel(nodes[j], "rotation", q[:, j], "VEC4", tolerance[0])

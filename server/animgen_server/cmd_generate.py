@@ -28,9 +28,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "generate", help="turn a video (or every video in a folder) into animation files",
         description="Turn a video of a person into a humanoid animation clip. A folder converts every video "
-                    f"in it ({' '.join(e[1:] for e in VIDEO_EXTENSIONS)}) and skips those whose outputs are "
-                    "newer than the video and were made with the same options, version and weights (noted in a hidden "
-                    "file beside them). Exit code: 0 all converted, 1 any failed, 2 usage error.")
+                    f"in it ({' '.join(e[1:] for e in VIDEO_EXTENSIONS)}; not its *.preview.mp4) and skips those "
+                    "whose outputs are newer than the video and were made from it with the same options, version and "
+                    "weights by a run that ended well (noted in a hidden file beside them). Exit code: 0 all "
+                    "converted, 1 any failed, 2 usage error.")
     p.add_argument("input", metavar="VIDEO|DIR", nargs="?", help="a video file or a folder of videos")
     p.add_argument("-o", "--output", metavar="OUTDIR", default=".",
                    help="folder for the outputs, named <video stem>.<ext> (default: the current folder)")
@@ -111,7 +112,7 @@ def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
     try:
         src = video.stat().st_mtime
         fresh = all(p.is_file() and p.stat().st_mtime >= src for p in output_paths(out_base, options))
-        return fresh and _note(out_base).read_text() == _made_with(options, video)
+        return fresh and _note(out_base).read_text() == _made_with(options, source_id(video))
     except OSError:
         return False
 
@@ -122,13 +123,22 @@ def forget_made(out_base: Path) -> None:
     _note(out_base).unlink(missing_ok=True)
 
 
-def note_made(out_base: Path, options: GenerateOptions, source: Path) -> None:
+def source_id(source: Path) -> dict:
+    """What a run reads its input from, as the note records it: the file, its size and modification time."""
+    st = source.stat()
+    return {"path": str(source.resolve()), "bytes": st.st_size, "modified_ns": st.st_mtime_ns}
+
+
+def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from: dict) -> None:
     """Notes, beside the outputs (a hidden file), what made them, for up_to_date. source: the video, or the
-    landmarks file of a --landmarks run (which a video run then does not take for its own). Best effort: without
-    the note the next run only redoes the work."""
+    landmarks file of a --landmarks run (which a video run then does not take for its own); made_from: its
+    source_id when the run began: a file that changed meanwhile (still being copied in) gets no note. Best effort:
+    without the note the next run only redoes the work."""
     try:
+        if source_id(source) != made_from:
+            return
         with atomic_path(_note(out_base)) as tmp:
-            tmp.write_text(_made_with(options, source))
+            tmp.write_text(_made_with(options, made_from))
     except OSError:
         pass
 
@@ -137,11 +147,9 @@ def _note(out_base: Path) -> Path:
     return out_base.with_name(f".{out_base.name}.animgen.json")
 
 
-def _made_with(options: GenerateOptions, source: Path) -> str:
+def _made_with(options: GenerateOptions, made_from: dict) -> str:
     from animgen_ml import model
 
-    st = source.stat()
-    made_from = {"path": str(source.resolve()), "bytes": st.st_size, "modified_ns": st.st_mtime_ns}
     return json.dumps({"options": options.to_dict(), "made_by": model.identity(), "made_from": made_from},
                       sort_keys=True)
 
@@ -176,11 +184,6 @@ def handle(args: argparse.Namespace) -> int:
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         return usage("generate", f"-o {out_dir}: is a file; -o takes a folder")
-    try:  # checked once, up front: not found out after each video's pose extraction
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out_dir).close()
-    except OSError as e:
-        return usage("generate", f"-o {out_dir}: cannot write there ({e.strerror or e})")
 
     if args.landmarks:
         return _run_landmarks(args, options, out_dir)
@@ -205,6 +208,17 @@ def handle(args: argparse.Namespace) -> int:
     return _run_batch([src], args, options, out_dir)
 
 
+def _cannot_write(out_dir: Path) -> str | None:
+    """Why outputs cannot go to -o, checked once before the first video is converted (not found out after each
+    one's pose extraction); None when they can. The folder is made here."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out_dir).close()
+    except OSError as e:
+        return f"-o {out_dir}: cannot write there ({e.strerror or e})"
+    return None
+
+
 def _made_by_animgen(p: Path) -> bool:
     """Files a run writes among videos: previews (run.preview.mp4) and hidden ones (parts being written, notes).
     Taken for videos, a folder converted into itself would grow a run.preview.preview.mp4 on every run."""
@@ -224,6 +238,9 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
     failures: list[str] = []
     converted = skipped = 0
     clashes = output_clashes(videos)
+    work = [v for v in videos if v not in clashes and (args.force or not up_to_date(v, out_dir / v.stem, options))]
+    if work and (why := _cannot_write(out_dir)):
+        return usage("generate", why)
     for video in videos:
         if video in clashes:
             failures.append(_name_file(video, clashes[video]))
@@ -332,6 +349,8 @@ class Progress:
 def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, landmarks=None,
                  source: Path | None = None) -> None:
     """source: what the outputs are made from, for the note (default: the video)."""
+    source = source or video
+    made_from = source_id(source)
     progress = Progress(video.name, args.quiet)
     t0 = time.perf_counter()
     forget_made(out_base)
@@ -342,7 +361,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
             files = generate_remote(args.server, video, out_base, options, token=args.token, tls_ca=args.tls_ca,
                                     progress=progress)
             progress.close()
-            note_made(out_base, options, source or video)
+            note_made(out_base, options, source, made_from)
             _summary(video, None, files, time.perf_counter() - t0)
             return
         from animgen_ml import pipeline
@@ -352,7 +371,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
         raise
     finally:
         progress.close()
-    note_made(out_base, options, source or video)
+    note_made(out_base, options, source, made_from)
     _summary(video, result, result.files, time.perf_counter() - t0)
 
 
@@ -394,6 +413,8 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
         if not kept:
             return usage("generate", f"--format npz: {npz} is the input itself; there is nothing else to write")
         options = replace(options, formats=kept)
+    if why := _cannot_write(out_dir):
+        return usage("generate", why)
     try:
         _convert_one(video, out_dir / stem, args, options, landmarks=lm, source=npz)
     except (AnimGenError, OSError) as e:

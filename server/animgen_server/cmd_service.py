@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("jobs", help="list the jobs of an AnimGen server")
     _server_args(p)
-    p.add_argument("--limit", type=_job_count, default=20, help="how many, newest first (default 20; 0: all)")
+    p.add_argument("--limit", type=_job_count, default=20,
+                   help="how many, newest first (default 20; a server lists at most 1000)")
     p.set_defaults(handler=jobs_cmd)
 
     p = sub.add_parser("cancel", help="cancel a job on an AnimGen server")
@@ -71,8 +72,8 @@ def _job_count(text: str) -> int:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 0 <= n <= 2**31 - 1:  # ListJobs' limit is an int32
-        raise argparse.ArgumentTypeError(f"must be between 0 (all) and {2**31 - 1}, got {n}")
+    if not 1 <= n <= 1000:  # what a server lists at most (server.MAX_LIST_LIMIT)
+        raise argparse.ArgumentTypeError(f"must be between 1 and 1000, got {n}")
     return n
 
 

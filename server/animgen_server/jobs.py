@@ -124,10 +124,7 @@ class JobManager:
             row = self.store.get_job(job_id)
             if row is None or row.state != QUEUED:
                 continue
-            hit = self.store.find_cached(row.cache_key)
-            if hit is not None:  # the same inputs finished while this one waited (two clients, one video)
-                self._finish(row, SUCCEEDED, stage="export", progress=1.0, cached=True, result_dir=hit.result_dir,
-                             files=hit.files, warnings=hit.warnings)
+            if self._served_from_cache(row):
                 continue
             try:
                 spec = self._spec(row)
@@ -141,6 +138,15 @@ class JobManager:
             self._persisted[job_id] = time.monotonic()
             self.backend.submit(spec)
             self._publish(row, service_pb2.EVENT_TYPE_STATE, message="started")
+
+    def _served_from_cache(self, row: JobRow) -> bool:
+        """A queued job whose inputs finished while it waited (two clients, one video) ends with that result."""
+        hit = self.store.find_cached(row.cache_key)
+        if hit is None:
+            return False
+        self._finish(row, SUCCEEDED, stage="export", progress=1.0, cached=True, result_dir=hit.result_dir,
+                     files=hit.files, warnings=hit.warnings)
+        return True
 
     def _on_backend_event(self, ev: BackendEvent | None) -> None:
         if self.closing:
@@ -166,6 +172,10 @@ class JobManager:
         if ev.kind == "done":
             self._finish(row, SUCCEEDED, progress=1.0, result_dir=str(self.store.results_dir / ev.job_id),
                          files=ev.files)
+            for job_id in list(self.queue):  # its twins need not wait for a free worker
+                twin = self.store.get_job(job_id)
+                if twin is not None and twin.cache_key == row.cache_key and self._served_from_cache(twin):
+                    self.queue.remove(job_id)
         elif ev.kind == "cancelled":
             self._finish(row, CANCELLED, error="cancelled by a client")
         else:

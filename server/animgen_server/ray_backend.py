@@ -85,8 +85,9 @@ def _run_job(spec: JobSpec, hub) -> BackendEvent:
     _warm_worker()
     if not Path(spec.video).is_file():
         node = ray.get_runtime_context().get_node_id()[:8]
-        return BackendEvent(spec.job_id, "failed", message=f"{spec.video}: not visible on Ray node {node}; every "
-                                                           "node needs the server's --data-dir at the same path")
+        return BackendEvent(spec.job_id, "failed", message=f"{spec.name}: the upload is not visible on Ray node "
+                                                           f"{node}; every node needs the server's --data-dir at the "
+                                                           "same path")
     conn = _HubConn(hub, spec.job_id)
     node = ray.get_runtime_context().get_node_id()[:8]
     conn.send(BackendEvent(spec.job_id, "progress", message=f"{RUNNING_ON} {node} pid {os.getpid()}"))

@@ -59,12 +59,13 @@ def _convert(video: str, out_base: str, options) -> VideoResult:
 def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: bool = False,
               quiet: bool = False) -> int:
     """Converts the videos on the Ray cluster at `address`; returns the exit code (0 ok, 1 any failed)."""
-    from animgen_server.cmd_generate import forget_made, note_made, output_clashes, up_to_date
+    from animgen_server.cmd_generate import forget_made, note_made, output_clashes, source_id, up_to_date
 
     out_dir = out_dir.absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, VideoResult] = {}
     todo: list[Path] = []
+    made_from: dict[str, dict] = {}  # each video as it was when submitted
     clashes = output_clashes(videos)
     for v in videos:
         clash = clashes.get(v)
@@ -75,6 +76,7 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
         elif not force and up_to_date(v, out_dir / v.stem, options):
             results[str(v)] = VideoResult(str(v), "skipped")
         else:
+            made_from[str(v)] = source_id(v)
             forget_made(out_dir / v.stem)
             todo.append(v)
     t0 = time.perf_counter()
@@ -107,7 +109,7 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
                     r = VideoResult(video, "failed", error=f"Ray: {type(e).__name__}: {str(e).splitlines()[0]}")
                 results[video] = r
                 if r.status == "converted":
-                    note_made(out_dir / Path(video).stem, options, Path(video))
+                    note_made(out_dir / Path(video).stem, options, Path(video), made_from[video])
                 if not quiet or r.status == "failed":
                     line = f"{r.frames} frames in {r.seconds:.1f} s on node {r.node}" if r.status == "converted" \
                         else r.error

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
     def __init__(self, store: Store, manager: JobManager, config: ServeConfig) -> None:
         self.store, self.manager, self.config, self.limits = store, manager, config, config.limits
         self._sha_cache: dict[tuple[str, int, int], str] = {}
+        self._sha_lock = threading.Lock()  # GetResult calls fill it from their threads
         self.pipeline = model.identity()  # for the result cache's key
 
     # ---- uploads ----
@@ -226,10 +228,11 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                  if not wanted or _format_of(key, name) in wanted]
         try:  # in a thread: reading, converting and hashing a long clip takes seconds the other calls must not wait
             header, handles = await asyncio.to_thread(self._open_result, row, folder, files)
-        except FileNotFoundError:
-            await context.abort(grpc.StatusCode.NOT_FOUND, gone)
         except (OSError, ValueError) as e:
-            await context.abort(grpc.StatusCode.INTERNAL, f"the stored result of job {row.job_id} is unreadable: {e}")
+            if not folder.is_dir():
+                await context.abort(grpc.StatusCode.NOT_FOUND, gone)
+            why = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__  # not the store's path
+            await context.abort(grpc.StatusCode.INTERNAL, f"the stored result of job {row.job_id} is unreadable: {why}")
         try:  # the files are open: expiry may delete the folder meanwhile, the stream still sends what it found
             yield service_pb2.GetResultResponse(header=header)
             for (_, name), f in zip(files, handles, strict=True):
@@ -264,15 +267,19 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         """The open file's sha256, remembered per (file, size, modification time); rewinds the file."""
         st = os.fstat(f.fileno())
         key = (f.name, st.st_size, st.st_mtime_ns)
-        if key not in self._sha_cache:
-            h = hashlib.sha256()
-            while data := f.read(1 << 20):
-                h.update(data)
-            f.seek(0)
+        with self._sha_lock:
+            known = self._sha_cache.get(key)
+        if known is not None:
+            return known
+        h = hashlib.sha256()
+        while data := f.read(1 << 20):
+            h.update(data)
+        f.seek(0)
+        with self._sha_lock:
             if len(self._sha_cache) >= SHA_CACHE_SIZE:  # a long-running server must not remember every result
                 self._sha_cache.pop(next(iter(self._sha_cache)))
             self._sha_cache[key] = h.hexdigest()
-        return self._sha_cache[key]
+        return h.hexdigest()
 
     async def CancelJob(self, request, context):
         await self._job_or_abort(request.job_id, context)

@@ -145,7 +145,8 @@ class Store:
         rows = self.db.execute(
             "SELECT result_dir FROM jobs WHERE state=? AND result_dir != '' GROUP BY result_dir"
             " HAVING MAX(updated_ms) < ?", (SUCCEEDED, older_than_ms)).fetchall()
-        gone = [Path(r["result_dir"]) for r in rows if Path(r["result_dir"]).is_dir()]
+        # Only this store's own folders: a store copied elsewhere still names the original's.
+        gone = [d for r in rows if (d := Path(r["result_dir"])).is_dir() and d.resolve().parent == self.results_dir]
         for d in gone:
             shutil.rmtree(d, ignore_errors=True)
         return len(gone)

@@ -10,6 +10,7 @@
 #include "Misc/Paths.h"
 #include "ObjectTools.h"
 #include "PackageTools.h"
+#include "UObject/ObjectRedirector.h"
 #include "UObject/Package.h"
 #include "UObject/SavePackage.h"
 
@@ -112,18 +113,19 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 		}
 	}
 	UAnimSequence* Sequence = IsValid(Existing) ? Cast<UAnimSequence>(Existing) : nullptr;
+	// A renamed A_<name> leaves a redirector under the old name (loaded as such: LOAD_NoRedirects).
+	if (IsValid(Existing) && Existing->IsA<UObjectRedirector>())
+	{
+		OutError = FString::Printf(TEXT("%s is a redirector left by a rename: fix up the redirectors in %s, or delete it"),
+			*ObjectPath, *Settings.PackagePath);
+		return nullptr;
+	}
 	// Another kind of asset under that name is refused rather than given a free name (A_<name>_1): a fallback name
 	// would be new on every run, so re-runs would pile up assets again and nothing would point at the newest.
 	if (IsValid(Existing) && !Sequence)
 	{
 		OutError = FString::Printf(TEXT("%s is a %s, not an AnimSequence (AnimGen replaces only those): rename or move it"),
 			*ObjectPath, *Existing->GetClass()->GetName());
-		return nullptr;
-	}
-	if (Sequence && Sequence->GetPathName() != ObjectPath)
-	{
-		OutError = FString::Printf(TEXT("%s leads to %s: fix up the redirectors in %s, or delete it"), *ObjectPath,
-			*Sequence->GetPathName(), *Settings.PackagePath);
 		return nullptr;
 	}
 	const bool bReplace = Sequence != nullptr;
@@ -218,8 +220,12 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 			OutError = FString::Printf(TEXT("could not key bone %s of %s"), *BoneName.ToString(), *Skeleton.GetName());
 			if (bReplace)
 			{
-				// Other assets point at it: it stays, emptied in memory and not saved. Reloading it brings the saved take back.
-				OutError += FString::Printf(TEXT("; %s was not saved"), *ObjectPath);
+				// Other assets point at it: not destroyed, but reloaded from disk, so that the emptied take in memory is
+				// never saved over the good one (by Save All, or an auto-save).
+				FText ReloadError;
+				UPackageTools::ReloadPackages(TArray<UPackage*>{Package}, ReloadError,
+					UPackageTools::EReloadPackagesInteractionMode::AssumePositive);
+				OutError += FString::Printf(TEXT("; %s keeps its saved take"), *ObjectPath);
 			}
 			else
 			{
