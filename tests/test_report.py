@@ -64,3 +64,16 @@ def test_report_is_one_self_contained_file(tmp_path, shared_data):
     # nothing fetched from elsewhere
     assert not re.search(r'(src|href)="(?!data:)', text)
     assert "4.61 s" in text  # total of the stage times
+
+
+def test_mirror_says_the_clip_has_the_part_on_its_other_side(shared_data):
+    """The warnings tell of the video; with --mirror the clip's arm on the other side is the one that was hidden."""
+    from animgen_ml.pipeline import GenerateOptions
+    from animgen_ml.refine import refine
+
+    clip = mocap.load_clip(shared_data / "mocap/cmu_iclone_ccrig/002/002_01.bvh")
+    _, plain = refine(clip, _landmarks(), GenerateOptions())
+    _, mirrored = refine(clip, _landmarks(), GenerateOptions(mirror=True))
+    assert "right arm hidden from 0.2 s to 0.7 s" in plain
+    assert "right arm hidden from 0.2 s to 0.7 s (in the clip, the other side: --mirror)" in mirrored
+    assert "no person detected from 1.0 s to 1.5 s" in mirrored  # no side: unchanged

@@ -184,8 +184,10 @@ def run(
     if not landmarks.detected.any():
         raise InputError(f"{landmarks.source or video}: no person was found in any frame")
     from animgen_ml.pose import quality_warnings
+    from animgen_ml.refine import said_mirrored
 
-    for w in quality_warnings(landmarks, options.hands):
+    pose_warnings = quality_warnings(landmarks, options.hands)
+    for w in said_mirrored(pose_warnings) if options.mirror else pose_warnings:
         st.warn("pose", w)
     if options.hands and landmarks.left_hand_world is None and landmarks.right_hand_world is None:
         st.warn("pose", f"{landmarks.source or video}: these landmarks hold no hand points (extracted without "

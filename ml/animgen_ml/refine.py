@@ -7,6 +7,8 @@ edits, which must not be undone by anything else.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from animgen_ml import contacts as C
@@ -24,6 +26,7 @@ _PARTS = {
 }
 MIN_WARN_S = 0.3  # shorter losses are bridged by cleaning and not worth a warning
 MERGE_GAP_S = 0.5  # losses of one part closer than this are reported as one
+_SIDE = re.compile(r"\b(?:left|right) |\b(?:Left|Right)[A-Z]")  # "right arm", "left hand", "LeftUpperLeg"
 
 
 def _contacts(clip: HumanoidClip) -> C.FootContacts:
@@ -62,6 +65,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         clip = edit.speed(clip, options.speed)
     if options.mirror:
         clip = edit.mirror(clip)
+        warnings = said_mirrored(warnings)
     if options.face_forward:
         clip = edit.face_forward(clip)
     if options.loop:
@@ -69,6 +73,12 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if options.in_place:
         clip = edit.in_place(clip)
     return clip, warnings
+
+
+def said_mirrored(warnings: list[str]) -> list[str]:
+    """Warnings that tell of the video (or of the clip before --mirror), as they read for the mirrored clip: a part
+    named by its side is on the clip's other side."""
+    return [f"{w} (in the clip, the other side: --mirror)" if _SIDE.search(w) else w for w in warnings]
 
 
 def _with(clip: HumanoidClip, **changes) -> HumanoidClip:
