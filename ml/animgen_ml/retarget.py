@@ -423,9 +423,9 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
         return len(g.accessors) - 1
 
     seconds = np.arange(clip.frame_count) / clip.fps
-    every_frame = add(seconds, "SCALAR", min_max=True)
-    anim = G.Animation(name=clip.name, samplers=[], channels=[])
     reduce = tolerance[0] > 0 or tolerance[1] > 0
+    every_frame = None if reduce else add(seconds, "SCALAR", min_max=True)  # one time line shared by all channels
+    anim = G.Animation(name=clip.name, samplers=[], channels=[])
 
     def channel(node: int, prop: str, values: np.ndarray, type_: str, tol: float) -> None:
         _as_trs(g.nodes[node])  # glTF animates translation/rotation/scale, never a node's matrix
