@@ -43,7 +43,7 @@ def test_in_place_removes_horizontal_hips_motion(walk):
     assert np.allclose(out.hips + out.root_motion, walk.hips)  # the motion is kept as root motion
 
 
-def test_loop_last_pose_meets_first(walk):
+def test_loop_last_pose_meets_first_at_speed(walk):
     out = edit.loop(walk)
     assert _deg(out.rotations[-1], out.rotations[0]).max() < 1e-6
     assert abs(out.hips[-1, 1] - out.hips[0, 1]) < 1e-9
@@ -53,6 +53,10 @@ def test_loop_last_pose_meets_first(walk):
     step_src = _deg(walk.rotations[1:], walk.rotations[:-1]).max()
     step_out = _deg(out.rotations[1:], out.rotations[:-1]).max()
     assert step_out < step_src * 2.0
+    # ... and the motion keeps its speed into the seam: the last pose is reached moving, not slowed to a stop.
+    speed_src = _deg(walk.rotations[-4:], walk.rotations[-5:-1]).mean()
+    speed_out = _deg(out.rotations[-4:], out.rotations[-5:-1]).mean()
+    assert speed_out > 0.7 * speed_src
     inplace = edit.loop(edit.in_place(walk))
     assert np.allclose(inplace.hips[-1], inplace.hips[0])
 

@@ -97,9 +97,11 @@ def mirror(clip: HumanoidClip) -> HumanoidClip:
 
 
 def loop(clip: HumanoidClip, blend_s: float = 0.5) -> HumanoidClip:
-    """Blend the end into the start so that the last pose equals the first. Rotations and the Hips height
-    meet exactly; horizontally the Hips keep their overall travel (one cycle's root motion) and their sway
-    about it is blended to the start's."""
+    """Make the last pose the first: an engine plays the last key and the first at the same instant of a loop.
+    Over the last blend_s a correction grows smoothly from nothing to what takes the last pose to the first: each
+    bone's rotation and the Hips' height are offset, not pulled to a still pose, so the motion keeps its speed
+    into the seam (pulled to the first pose, every loop slowed to a stop there). Horizontally the Hips keep their
+    overall travel (one cycle's root motion) and their sway about it is blended out."""
     T = clip.frame_count
     n = min(max(2, int(round(blend_s * clip.fps))), T - 1)
     if T < 3:
@@ -108,15 +110,17 @@ def loop(clip: HumanoidClip, blend_s: float = 0.5) -> HumanoidClip:
     ramp = np.linspace(0.0, 1.0, n + 1)[1:]
     w[T - n:] = ramp * ramp * (3 - 2 * ramp)
     rot = R.make_continuous(clip.rotations)
-    first = np.broadcast_to(rot[0], rot.shape)
-    rot = R.slerp(rot, first, np.broadcast_to(w[:, None], rot.shape[:2]))
+    to_first = R.multiply(R.conjugate(rot[-1]), rot[0])  # local: rot[-1] * to_first = rot[0]
+    grown = R.slerp(R.identity(rot.shape[:2]), np.broadcast_to(to_first, rot.shape), np.broadcast_to(w[:, None],
+                                                                                                     rot.shape[:2]))
+    rot = R.multiply(rot, grown)
     hips = clip.hips.copy()
-    hips[:, 1] += w * (hips[0, 1] - hips[:, 1])
+    hips[:, 1] += w * (hips[0, 1] - hips[-1, 1])
     s = np.linspace(0.0, 1.0, T)[:, None]
     travel = hips[0, [0, 2]] + s * (hips[-1, [0, 2]] - hips[0, [0, 2]])
     hips[:, [0, 2]] -= w[:, None] * (hips[:, [0, 2]] - travel)
     contacts = clip.contacts.copy()
-    contacts[w > 0.5] = clip.contacts[0]
+    contacts[-1] = clip.contacts[0]  # the same instant of the loop
     return replace(clip, hips=hips, rotations=rot, contacts=contacts)
 
 
