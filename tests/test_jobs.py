@@ -5,6 +5,7 @@ results expire, and a result read while it expires is still sent whole; a job th
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 
 from animgen.v1 import service_pb2
@@ -337,3 +338,37 @@ def test_expiry_deletes_only_the_stores_own_result_folders(tmp_path: Path) -> No
                          state=SUCCEEDED, created_ms=old, updated_ms=old, result_dir=str(elsewhere)))
     assert store.expire_results(now_ms()) == 0 and elsewhere.is_dir()
     store.close()
+
+
+def test_an_upload_that_stops_sending_is_ended_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    import grpc
+    import pytest
+
+    from animgen_server import server as srv
+
+    class Context:
+        async def abort(self, code, details):
+            raise grpc.RpcError(code, details)
+
+    async def stalls():
+        data = b"x" * 100
+        yield service_pb2.UploadVideoRequest(header=service_pb2.UploadHeader(
+            file_name="a.mp4", size_bytes=1000, sha256=hashlib.sha256(data).hexdigest()))
+        yield service_pb2.UploadVideoRequest(chunk=data)
+        await asyncio.sleep(60)  # then nothing: a client that hangs with its connection open
+
+    monkeypatch.setattr(srv, "UPLOAD_IDLE_S", 0.2)
+
+    async def run():
+        store = Store(tmp_path / "store")
+        manager = JobManager(store, Recorder(), Limits())
+        service = srv.AnimGenService(store, manager, srv.ServeConfig(data_dir=tmp_path / "store"))
+        with pytest.raises(grpc.RpcError) as e:
+            await asyncio.wait_for(service.UploadVideo(stalls(), Context()), 10)
+        left = list(store.uploads_dir.iterdir())
+        store.close()
+        return e.value.args, left
+
+    (code, details), left = asyncio.run(run())
+    assert code == grpc.StatusCode.DEADLINE_EXCEEDED and "no upload data for 0.2 s" in details
+    assert left == []  # the part file is gone

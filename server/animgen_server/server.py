@@ -37,6 +37,7 @@ log = logging.getLogger("animgen.server")
 SERVICE = "animgen.v1.AnimGen"
 PROTOCOL_VERSION = "animgen.v1"
 SHA_CACHE_SIZE = 4096  # result files whose sha256 GetResult remembers
+UPLOAD_IDLE_S = 300.0  # the longest wait for an upload's next message
 DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT = 50, 1000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -84,8 +85,16 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         header, part, written = None, None, 0
         digest = hashlib.sha256()
         f = None
+        messages = aiter(request_iterator)
         try:
-            async for msg in request_iterator:
+            while True:
+                try:  # a client that stops sending must not hold a stream and a part file for ever
+                    msg = await asyncio.wait_for(anext(messages), UPLOAD_IDLE_S)
+                except StopAsyncIteration:
+                    break
+                except asyncio.TimeoutError:
+                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                        f"no upload data for {UPLOAD_IDLE_S:g} s: send the video again")
                 which = msg.WhichOneof("payload")
                 if header is None:
                     if which != "header":
