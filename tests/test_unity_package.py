@@ -235,6 +235,38 @@ def test_package_json():
         assert (PKG / f).stat().st_size > 100, f"{f} is missing or empty"
 
 
+def test_package_declares_the_built_in_modules_its_code_uses():
+    """A project may turn built-in modules off (Package Manager > Built-in): the package must ask for those it uses."""
+    code = "\n".join(p.read_text() for p in (PKG / "Editor").rglob("*.cs"))
+    deps = json.loads((PKG / "package.json").read_text())["dependencies"]
+    uses = {"com.unity.modules.video": r"\bVideoClip\b", "com.unity.modules.animation": r"\b(AnimationClip|Animator)\b"}
+    for module, pattern in uses.items():
+        assert re.search(pattern, code), pattern
+        assert module in deps, f"package.json: dependencies must name {module}"
+
+
+# Types of namespace System that a file may only name unqualified under `using System;` (mcs --parse cannot tell:
+# without Unity's assemblies the Editor code is not compiled here).
+SYSTEM_TYPES = ("Exception", "ArgumentException", "InvalidOperationException", "OperationCanceledException",
+                "TimeoutException", "NotSupportedException", "AggregateException", "Uri", "DateTime", "TimeSpan",
+                "StringComparison", "StringComparer", "Environment", "Action", "Func", "Math")
+
+
+def test_system_types_are_named_under_using_system():
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(SYSTEM_TYPES) + r")\b(?=\s*[\(\)\[<.\w])")
+    missing = []
+    for path in sorted(PKG.rglob("*.cs")):
+        if "Generated" in path.parts:
+            continue
+        code = re.sub(r"//[^\n]*|\"(?:\\.|[^\"\\])*\"", "", path.read_text())  # no comments or strings
+        if re.search(r"^using System;", code, re.M):
+            continue
+        used = sorted(set(pattern.findall(code)))
+        if used:
+            missing.append(f"{path.relative_to(PKG)}: {', '.join(used)}")
+    assert not missing, f"add `using System;` or qualify the names (System.X): {missing}"
+
+
 def asmdefs() -> dict[str, dict]:
     return {json.loads(p.read_text())["name"]: json.loads(p.read_text()) for p in PKG.rglob("*.asmdef")}
 

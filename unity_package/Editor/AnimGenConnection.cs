@@ -86,21 +86,31 @@ namespace AnimGen.Editor
             using (var call = client.UploadVideo(Headers(), null, ct))
             using (var file = File.OpenRead(path))
             {
-                await call.RequestStream.WriteAsync(new Proto.UploadVideoRequest
+                try
                 {
-                    Header = new Proto.UploadHeader { FileName = info.Name, SizeBytes = info.Length, Sha256 = sha },
-                }).ConfigureAwait(false);
-                var buffer = new byte[VideoUpload.ChunkBytes];
-                long sent = 0;
-                int n;
-                while ((n = await file.ReadAsync(buffer, 0, buffer.Length, ct).ConfigureAwait(false)) > 0)
-                {
-                    await call.RequestStream.WriteAsync(new Proto.UploadVideoRequest { Chunk = ByteString.CopyFrom(buffer, 0, n) })
-                        .ConfigureAwait(false);
-                    sent += n;
-                    if (progress != null) progress(info.Length > 0 ? (float)sent / info.Length : 1f);
+                    await call.RequestStream.WriteAsync(new Proto.UploadVideoRequest
+                    {
+                        Header = new Proto.UploadHeader { FileName = info.Name, SizeBytes = info.Length, Sha256 = sha },
+                    }).ConfigureAwait(false);
+                    var buffer = new byte[VideoUpload.ChunkBytes];
+                    long sent = 0;
+                    int n;
+                    while ((n = await file.ReadAsync(buffer, 0, buffer.Length, ct).ConfigureAwait(false)) > 0)
+                    {
+                        await call.RequestStream.WriteAsync(new Proto.UploadVideoRequest { Chunk = ByteString.CopyFrom(buffer, 0, n) })
+                            .ConfigureAwait(false);
+                        sent += n;
+                        if (progress != null) progress(info.Length > 0 ? (float)sent / info.Length : 1f);
+                    }
+                    await call.RequestStream.CompleteAsync().ConfigureAwait(false);
                 }
-                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                catch (InvalidOperationException) when (!ct.IsCancellationRequested)
+                {
+                    // The server ends the call as soon as it refuses the upload (too large, a bad token): the next
+                    // write only says "the call is complete"; the call's status says why. Throws that RpcException.
+                    await call.ResponseAsync.ConfigureAwait(false);
+                    throw;
+                }
                 var response = await call.ResponseAsync.ConfigureAwait(false);
                 return response.UploadId;
             }
@@ -124,8 +134,9 @@ namespace AnimGen.Editor
 
         public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
         {
+            // Longer than the server's own wait for a worker to stop (10 s): a slow stop is not a failed cancel.
             return await client.CancelJobAsync(new Proto.CancelJobRequest { JobId = jobId }, Headers(),
-                DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync.ConfigureAwait(false);
+                DateTime.UtcNow.AddSeconds(30), ct).ResponseAsync.ConfigureAwait(false);
         }
 
         /// <summary>The result: the clip from the header, and the bytes of each requested file.</summary>

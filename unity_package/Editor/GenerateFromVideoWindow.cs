@@ -200,7 +200,7 @@ namespace AnimGen.Editor
         {
             if (string.IsNullOrWhiteSpace(path)) return "";
             try { return Path.GetDirectoryName(path) ?? ""; }
-            catch (ArgumentException) { return ""; }
+            catch (System.ArgumentException) { return ""; }
         }
 
         static string DroppedVideo()

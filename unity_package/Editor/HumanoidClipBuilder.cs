@@ -202,7 +202,8 @@ namespace AnimGen.Editor
             AnimationUtility.SetAnimationClipSettings(anim, s);
         }
 
-        /// <summary>Saves (or replaces, keeping its GUID and references) the clip at an Assets/... path.</summary>
+        /// <summary>Saves (or replaces, keeping its GUID, its references and the Animation Events added to it) the clip
+        /// at an Assets/... path. A replacing clip is copied into the existing asset and destroyed.</summary>
         public static AnimationClip Save(AnimationClip anim, string assetPath)
         {
             if (!assetPath.StartsWith("Assets/", StringComparison.Ordinal) || !assetPath.EndsWith(".anim", StringComparison.Ordinal))
@@ -212,13 +213,16 @@ namespace AnimGen.Editor
             var existing = AssetDatabase.LoadAssetAtPath<AnimationClip>(assetPath);
             if (existing != null)
             {
+                AnimationEvent[] events = AnimationUtility.GetAnimationEvents(existing); // footsteps marked by hand
                 EditorUtility.CopySerialized(anim, existing);
+                AnimationUtility.SetAnimationEvents(existing, events);
+                UnityEngine.Object.DestroyImmediate(anim);
                 EditorUtility.SetDirty(existing);
-                AssetDatabase.SaveAssets();
+                AssetDatabase.SaveAssetIfDirty(existing); // this clip only, not every dirty asset of the project
                 return existing;
             }
             AssetDatabase.CreateAsset(anim, assetPath);
-            AssetDatabase.SaveAssets();
+            AssetDatabase.SaveAssetIfDirty(anim);
             return anim;
         }
 

@@ -77,8 +77,11 @@ namespace AnimGen.Editor
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            // The token goes through the environment, not the command line that other users can list.
-            if (!string.IsNullOrEmpty(token)) info.EnvironmentVariables["ANIMGEN_TOKEN"] = token;
+            // The token goes through the environment, not the command line that other users can list. With no token
+            // in the window, none from Unity's own environment either: the window would not send it.
+            string t = (token ?? "").Trim();
+            if (t.Length > 0) info.EnvironmentVariables["ANIMGEN_TOKEN"] = t;
+            else info.EnvironmentVariables.Remove("ANIMGEN_TOKEN");
             try
             {
                 process = Process.Start(info);

@@ -81,7 +81,9 @@ namespace AnimGen.Editor
                 u.State = ToState(e.Job.State);
                 if (string.IsNullOrEmpty(u.Stage)) u.Stage = e.Job.Stage;
                 if (u.Kind == JobUpdateKind.ServerState) u.Progress = e.Job.Progress;
-                if (string.IsNullOrEmpty(u.Message) && !string.IsNullOrEmpty(e.Job.Error)) u.Message = e.Job.Error;
+                // A STATE event's message is the state's name ("JOB_STATE_FAILED"); the job's error says why.
+                bool useError = string.IsNullOrEmpty(u.Message) || u.Kind == JobUpdateKind.ServerState;
+                if (useError && !string.IsNullOrEmpty(e.Job.Error)) u.Message = e.Job.Error;
             }
             return u;
         }

@@ -45,6 +45,8 @@ namespace AnimGen.Core
             if (string.IsNullOrEmpty(a.InputFolder)) throw new ArgumentException("-animgenInput DIR is required (a folder of videos)");
             try { a.OutputFolder = ClipPaths.Folder(a.OutputFolder); }
             catch (ArgumentException e) { throw new ArgumentException("-animgenOutput: " + e.Message); }
+            string address = ServerAddress.Problem(a.Server);
+            if (address != null) throw new ArgumentException("-animgenServer: " + address);
             List<string> problems = a.Settings.Problems();
             if (problems.Count > 0) throw new ArgumentException(problems[0]);
             return a;

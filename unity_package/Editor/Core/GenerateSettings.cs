@@ -29,8 +29,8 @@ namespace AnimGen.Core
                 if (StartSeconds < 0f) p.Add("Trim start must be 0 s or later, got " + StartSeconds + " s.");
                 if (!(EndSeconds > StartSeconds)) p.Add("Trim end (" + EndSeconds + " s) must be after its start (" + StartSeconds + " s).");
             }
-            if (!UseVideoFps && !(Fps > 0f && Fps <= 240f))
-                p.Add("Frame rate must be between 0 and 240 fps, got " + Fps + ".");
+            if (!UseVideoFps && !(Fps >= 1f && Fps <= 240f)) // the server's range
+                p.Add("Frame rate must be between 1 and 240 fps, got " + Fps + ".");
             return p;
         }
 

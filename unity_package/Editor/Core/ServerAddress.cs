@@ -8,6 +8,20 @@ namespace AnimGen.Core
     {
         public const int DefaultPort = 50051;
 
+        /// <summary>Why the address cannot be dialled, in words; null when it can (empty: the default). Checked
+        /// before any connection is made: a channel built from a malformed address throws, off the main thread.</summary>
+        public static string Problem(string address)
+        {
+            string a = (address ?? "").Trim();
+            if (a.Length == 0) return null;
+            Uri uri;
+            string url = a.Contains("://") ? a : "http://" + a;
+            bool ok = Uri.TryCreate(url, UriKind.Absolute, out uri)
+                && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+                && uri.Host.Length > 0 && uri.AbsolutePath == "/" && uri.Query.Length == 0;
+            return ok ? null : "The server address '" + a + "' is not HOST:PORT (or http://HOST:PORT, https://HOST:PORT).";
+        }
+
         /// <summary>The port "Start local server" runs `animgen serve` on, so that the address then reaches it; throws
         /// ArgumentException naming the problem where it could not (another machine, TLS, a bad port).</summary>
         public static int LocalServerPort(string address)

@@ -41,6 +41,17 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void AddressesThatCannotBeDialledAreNamed()
+        {
+            foreach (string good in new[] { "", " ", "localhost:50051", "render-farm:50051", "10.0.0.5:6000",
+                "http://localhost:50051", "https://animgen.studio.example:443/", "[::1]:7000" })
+                Assert.IsNull(ServerAddress.Problem(good), good);
+            foreach (string bad in new[] { "localhost 50051", "grpc://localhost:50051", "localhost:port",
+                "http://localhost:50051/api", "http://" })
+                StringAssert.Contains("is not HOST:PORT", ServerAddress.Problem(bad), bad);
+        }
+
+        [Test]
         public void LocalServerPortComesFromTheAddress()
         {
             Assert.AreEqual(50051, ServerAddress.LocalServerPort("localhost:50051"));

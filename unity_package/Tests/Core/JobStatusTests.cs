@@ -240,6 +240,8 @@ namespace AnimGen.Core.Tests
         [TestCase(new[] { "-animgenInput", "V", "-animgenFps", "fast" }, "-animgenFps needs a number")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenSmoothing", "3" }, "Smoothing must be between 0 and 1")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenSpeed", "2" }, "unknown argument -animgenSpeed")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenServer", "build 6000" }, "-animgenServer: The server address")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenFps", "0.5" }, "Frame rate must be between 1 and 240")]
         public void BadArgumentsAreNamed(string[] args, string message)
         {
             var e = Assert.Throws<System.ArgumentException>(() => BatchArguments.Parse(args, null));

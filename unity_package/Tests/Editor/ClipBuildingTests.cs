@@ -138,9 +138,11 @@ namespace AnimGen.Editor.Tests
             AnimationClip first = HumanoidClipBuilder.Save(HumanoidClipBuilder.Build(clip, new ClipBuildOptions()), path);
             string guid = AssetDatabase.AssetPathToGUID(path);
             Assert.IsFalse(string.IsNullOrEmpty(guid));
+            AnimationUtility.SetAnimationEvents(first, new[] { new AnimationEvent { time = 0.1f, functionName = "Footstep" } });
             AnimationClip second = HumanoidClipBuilder.Save(HumanoidClipBuilder.Build(clip, new ClipBuildOptions { Loop = true }), path);
             Assert.AreEqual(guid, AssetDatabase.AssetPathToGUID(path), "replacing keeps the GUID and its references");
             Assert.AreSame(first, second);
+            Assert.AreEqual("Footstep", AnimationUtility.GetAnimationEvents(second)[0].functionName, "events added by hand stay");
             Assert.IsTrue(AnimationUtility.GetAnimationClipSettings(AssetDatabase.LoadAssetAtPath<AnimationClip>(path)).loopTime);
             Assert.Throws<ArgumentException>(() => HumanoidClipBuilder.Save(new AnimationClip(), "/tmp/outside.anim"));
         }
