@@ -8,6 +8,7 @@ import os
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -394,45 +395,62 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     assert down.returncode == 1 and "animgen serve" in down.stderr
 
 
-def test_target_skeleton_travels_to_the_server(server, videos, shared_data, tmp_path):
-    """`--target character.glb --server`: the client sends the character's skeleton (TargetSkeleton), the server
-    retargets onto it and the result is a valid glTF whose joints are the character's bones."""
+def test_target_character_through_the_server(server, videos, shared_data, tmp_path):
+    """`--target character.glb --server` writes what a local run writes: the character, mesh and all, under the same
+    name, even for a rig under a scaled, turned armature node (Quaternius). An engine instead sends its skeleton's
+    rest pose (TargetSkeleton) and the server retargets onto it; bones no table knows map through its bone_map."""
+    import pygltflib
     from export_helpers import validate
 
-    from animgen_ml import retarget
-
-    character = shared_data / "characters" / "Xbot_threejs.glb"
-    opts = GenerateOptions(generator="analytic", formats=("json",), target=str(character))
-    files = generate_remote(server.address, videos / SHORT, tmp_path / "clip", opts)
-    out = files["target"]
-    assert out.name == "clip.Xbot_threejs.glb"
-    (report,) = validate(out)
-    assert report["errors"] == 0, report["messages"]
-    theirs = retarget.load_glb_skeleton(character)[0]
-    ours = retarget.load_glb_skeleton(out)[0]
-    assert set(ours.names) == set(theirs.names)
-    frames = HumanoidClip.load_json(files["json"]).frame_count
-    assert frames > 10
-
-    # Bones no table knows (b0, b1, ...) map through the client's bone_map; without it StartJob refuses the job at
-    # once, naming the field (the server's own copy of the skeleton is not named).
+    from animgen_ml import pipeline, retarget
     from animgen_ml.bonemap import map_bones
 
-    renamed = convert.read_target_skeleton(character)
-    names = [b.name for b in renamed.bones]
-    auto = map_bones(names, [b.parent for b in renamed.bones], fingers=False)
-    for i, b in enumerate(renamed.bones):
-        b.name = f"b{i}"
+    character = shared_data / "characters" / "quaternius_male_casual.glb"
+    opts = GenerateOptions(generator="analytic", formats=("json",), target=str(character))
+    remote = generate_remote(server.address, videos / SHORT, tmp_path / "remote" / "clip", opts)["target"]
+    local = pipeline.run(videos / SHORT, tmp_path / "local" / "clip", opts).files["target"]
+    assert remote.name == local.name == "clip.quaternius_male_casual.glb"
+    (report,) = validate(remote)
+    assert report["errors"] == 0, report["messages"]
+    assert len(pygltflib.GLTF2().load(str(remote)).meshes) == len(pygltflib.GLTF2().load(str(character)).meshes) > 0
+
+    def keys(path: Path) -> dict[tuple[str, str], np.ndarray]:
+        g = pygltflib.GLTF2().load(str(path))
+        blob = g.binary_blob()
+
+        def values(i: int) -> np.ndarray:
+            a = g.accessors[i]
+            width = {"SCALAR": 1, "VEC3": 3, "VEC4": 4}[a.type]
+            start = g.bufferViews[a.bufferView].byteOffset + (a.byteOffset or 0)
+            return np.frombuffer(blob, np.float32, a.count * width, start).reshape(a.count, width)
+
+        anim = g.animations[0]
+        return {(g.nodes[c.target.node].name, c.target.path): values(anim.samplers[c.sampler].output)
+                for c in anim.channels}
+
+    theirs, ours = keys(local), keys(remote)
+    assert theirs.keys() == ours.keys() and len(ours) > 20
+    worst = max(np.abs(ours[k] - theirs[k]).max() for k in ours)
+    assert worst < 1e-4  # the same motion on the same character (the clip crossed the wire in float32)
+
+    # An engine's skeleton: Xbot's joints renamed b0, b1, ..., in metres.
+    xbot = retarget.load_glb_skeleton(shared_data / "characters" / "Xbot_threejs.glb")[0]
+    message = clip_pb2.TargetSkeleton(name="engine_rig")
+    for i, (p, t, q) in enumerate(zip(xbot.parents, xbot.rest_translation * xbot.base_scale, xbot.rest_rotation,
+                                      strict=True)):
+        message.bones.add(name=f"b{i}", parent=int(p), rest_translation=clip_pb2.Vector3(x=t[0], y=t[1], z=t[2]),
+                          rest_rotation=clip_pb2.Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
+    auto = map_bones(xbot.names, xbot.parents, fingers=False)
     fast = GenerateOptions(generator="analytic", formats=("json",))
     with AnimGenClient(server.address, timeout=60) as up:
         uid = up.upload(videos / SHORT).upload_id
-        e = _error(lambda: up.start(uid, convert.options_to_proto(fast, target=renamed)))
+        e = _error(lambda: up.start(uid, convert.options_to_proto(fast, target=message)))
         assert e.code == Code.INVALID_ARGUMENT and e.details.startswith("options.target: cannot map"), e.details
         assert e.details.endswith("or map them in options.target.bone_map"), e.details
-        renamed.bone_map.update({bone: f"b{names.index(n)}" for bone, n in auto.items()})
-        job = up.start(uid, convert.options_to_proto(fast, target=renamed))
+        message.bone_map.update({bone: f"b{xbot.names.index(n)}" for bone, n in auto.items()})
+        job = up.start(uid, convert.options_to_proto(fast, target=message))
         assert up.wait(job.job_id).state == service_pb2.JOB_STATE_SUCCEEDED
         _, got = up.result(job.job_id, tmp_path / "mapped")
     mapped = retarget.load_glb_skeleton(got["target"])[0]
-    assert set(mapped.names) == {f"b{i}" for i in range(len(names))}
-    assert mapped.bone_map["Hips"] == renamed.bone_map["Hips"]
+    assert set(mapped.names) == {f"b{i}" for i in range(len(xbot.names))}
+    assert mapped.bone_map["Hips"] == message.bone_map["Hips"]

@@ -84,14 +84,19 @@ def write_outputs(
             writers[fmt](tmp)
         files[fmt] = path
     if options.target:
-        from animgen_ml import retarget
-
-        path = target_output_path(out_base, options.target)
-        with atomic_path(path) as tmp:
-            retarget.write_target_glb(clip, Path(options.target), tmp, tolerance=(
-                options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm))
-        files["target"] = path
+        files["target"] = write_target(clip, out_base, options)
     return files
+
+
+def write_target(clip: HumanoidClip, out_base: Path, options) -> Path:
+    """The --target character (mesh and all) playing the clip, written aside and renamed; its path."""
+    from animgen_ml import retarget
+
+    path = target_output_path(out_base, options.target)
+    with atomic_path(path) as tmp:
+        retarget.write_target_glb(clip, Path(options.target), tmp, tolerance=(
+            options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm))
+    return path
 
 
 # Other stages' modules, imported only when their format is asked for.

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -192,8 +193,9 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
     same ProgressEvents as a local run), then write the same files a local run writes, out_base + suffix.
     Ctrl-C cancels the job on the server."""
     options.validate()
-    target = convert.read_target_skeleton(options.target) if options.target else None
-    msg = convert.options_to_proto(options, target)
+    # A --target character is retargeted here, after the job, as a local run does: the file is the same (mesh and
+    # all), and the server needs no copy of the character.
+    msg = convert.options_to_proto(replace(options, target=None))
     name = Path(video).name
 
     def local(message: str) -> str:  # the server names the file it was sent; a local run names the path it was given
@@ -218,7 +220,11 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
         if job.state != service_pb2.JOB_STATE_SUCCEEDED:
             raise AnimGenError(local(job.error) if job.error.startswith(f"{name}: ")
                                else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
-        _, files = client.result(job.job_id, out_base)
+        clip, files = client.result(job.job_id, out_base)
+        if options.target:
+            from animgen_ml.export import write_target
+
+            files["target"] = write_target(clip, Path(out_base), options)
         if progress and not reported:  # served from the cache: no stage ran, but the run is complete
             progress(ProgressEvent("export", "finished", 1.0, "cached"))
         return files

@@ -219,47 +219,6 @@ def write_target_skeleton(t: clip_pb2.TargetSkeleton, folder: Path) -> Path:
     return path
 
 
-def read_target_skeleton(path: str | Path) -> clip_pb2.TargetSkeleton:
-    """A .glb skeleton file -> TargetSkeleton (the client sends what `animgen generate --target` names).
-    The skin's joints are the bones when there is a skin, else every node."""
-    import pygltflib
-
-    path = Path(path)
-    if path.suffix.lower() not in (".glb", ".gltf"):
-        raise InputError(f"{path}: a remote --target must be a .glb or .gltf skeleton")
-    try:
-        g = pygltflib.GLTF2().load(str(path))
-    except Exception as e:  # noqa: BLE001 - any parse failure is the user's file
-        raise InputError(f"{path}: not a readable glTF file ({e})") from None
-    joints = list(g.skins[0].joints) if g.skins else list(range(len(g.nodes)))
-    if not joints:
-        raise InputError(f"{path}: the file has no nodes to use as a skeleton")
-    parent_of = {c: i for i, node in enumerate(g.nodes) for c in (node.children or [])}
-    order, seen = [], set()
-
-    def visit(j: int) -> None:  # parents before children
-        if j in seen:
-            return
-        p = parent_of.get(j)
-        if p in joints:
-            visit(p)
-        seen.add(j)
-        order.append(j)
-
-    for j in joints:
-        visit(j)
-    index = {j: k for k, j in enumerate(order)}
-    t = clip_pb2.TargetSkeleton(name=path.stem)
-    for j in order:
-        node = g.nodes[j]
-        tr = node.translation or [0.0, 0.0, 0.0]
-        q = node.rotation or [0.0, 0.0, 0.0, 1.0]
-        t.bones.add(name=node.name or f"node{j}", parent=index.get(parent_of.get(j), -1),
-                    rest_translation=clip_pb2.Vector3(x=tr[0], y=tr[1], z=tr[2]),
-                    rest_rotation=clip_pb2.Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
-    return t
-
-
 # ---- jobs ----
 
 def job_to_proto(j: JobRow) -> service_pb2.Job:
