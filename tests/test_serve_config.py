@@ -111,3 +111,13 @@ def test_serve_refuses_a_taken_port_and_bad_limits_in_one_line(tmp_path: Path):
         lines = [x for x in proc.stderr.splitlines() if x.startswith("animgen")]  # gRPC logs its own lines first
         assert proc.returncode == 1 and "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
         assert named in lines[0], proc.stderr
+
+
+def test_options_arrive_as_the_client_gave_them():
+    """Fractional options cross the wire as float32 (29.97 -> 29.969999313354492): the server must run with the
+    client's values, or its clip differs from a local run's."""
+    from animgen_server.convert import options_from_proto, options_to_proto
+
+    given = GenerateOptions(fps=29.97, speed=1.1, smoothing=0.7, keyframe_tolerance_degrees=0.3,
+                            keyframe_tolerance_mm=0.7, start=0.1, end=2.35)
+    assert options_from_proto(options_to_proto(given)) == given

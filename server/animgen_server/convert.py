@@ -104,20 +104,26 @@ def options_from_proto(m: service_pb2.GenerateOptions, target_path: str | None =
         if m.HasField(name) and not math.isfinite(getattr(m, name)):
             raise InputError(f"options.{name} must be a finite number")
     formats = tuple(dict.fromkeys(PROTO_TO_FORMAT[f] for f in m.formats)) or ("glb",)
+
+    def f32(name: str, default: float | None) -> float | None:
+        """A float field as the client meant it: 29.97 crossed the wire as 29.969999313354492, and a clip made
+        with that would differ from a local run's. Seven digits are all a float holds."""
+        return float(f"{getattr(m, name):.7g}") if m.HasField(name) else default
+
     opts = GenerateOptions(
         hands=m.hands,
-        smoothing=m.smoothing if m.HasField("smoothing") else 0.5,
+        smoothing=f32("smoothing", 0.5),
         start=m.start_seconds if m.HasField("start_seconds") else None,
         end=m.end_seconds if m.HasField("end_seconds") else None,
-        fps=m.fps if m.HasField("fps") else None,
+        fps=f32("fps", None),
         generator=PROTO_TO_GENERATOR.get(m.generator, "network"),
         formats=formats,
         in_place=m.in_place, loop=m.loop, mirror=m.mirror,
-        speed=m.speed if m.HasField("speed") else 1.0,
+        speed=f32("speed", 1.0),
         face_forward=m.face_forward,
         foot_lock=m.foot_lock if m.HasField("foot_lock") else True,
-        keyframe_tolerance_degrees=m.keyframe_tolerance_degrees if m.HasField("keyframe_tolerance_degrees") else 0.0,
-        keyframe_tolerance_mm=m.keyframe_tolerance_mm if m.HasField("keyframe_tolerance_mm") else 0.0,
+        keyframe_tolerance_degrees=f32("keyframe_tolerance_degrees", 0.0),
+        keyframe_tolerance_mm=f32("keyframe_tolerance_mm", 0.0),
         target=target_path,
     )
     try:
