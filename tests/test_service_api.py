@@ -153,6 +153,7 @@ def test_start_job_bad_inputs(server, client, short_upload, shared_data):
     junk = client.upload(p)
     e = _error(lambda: client.start(junk.upload_id))
     assert e.code == Code.INVALID_ARGUMENT and "junk.mp4" in e.details and "decode" in e.details
+    assert str(server.data_dir) not in e.details  # ffprobe's own words named the store's file
     # The pipeline's own probe judges the upload: a still image is refused by name, without the store's path.
     still = server.data_dir.parent / "still.mp4"
     still.write_bytes(next((shared_data / "images" / "single_person").glob("*.jpg")).read_bytes())

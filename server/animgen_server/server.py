@@ -60,8 +60,8 @@ async def probe_video(path: Path) -> tuple[VideoInfo | None, str | None]:
     ffprobe takes ~0.1 s, and the other calls must not wait for it."""
     try:
         info = await asyncio.to_thread(video.probe, path)
-    except InputError as e:
-        return None, str(e).removeprefix(f"{path}: ")  # the reason, not the store's file path
+    except InputError as e:  # the reason, without the store's file path (ffprobe's own words name it too)
+        return None, str(e).removeprefix(f"{path}: ").replace(f"{path}: ", "").replace(str(path), "the video")
     if info.duration <= 0:
         return None, "its duration is unknown"
     return info, None
