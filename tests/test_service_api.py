@@ -392,6 +392,8 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     assert f"animgen: error: {empty}: no person was found in any frame\n" in failed.stderr, failed.stderr
     too_many = animgen("jobs", "--server", server.address, "--limit", "99999999999")
     assert too_many.returncode == 2 and "--limit: must be between 1 and 1000" in too_many.stderr
+    no_ca = animgen("jobs", "--server", server.address, "--tls-ca", str(tmp_path / "missing.pem"))
+    assert no_ca.returncode == 1 and "Traceback" not in no_ca.stderr and "missing.pem" in no_ca.stderr
     down = animgen("jobs", "--server", "127.0.0.1:1")
     assert down.returncode == 1 and "animgen serve" in down.stderr
 

@@ -56,7 +56,11 @@ class AnimGenClient:
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         opts = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
         if tls_ca is not None:
-            creds = grpc.ssl_channel_credentials(root_certificates=Path(tls_ca).read_bytes())
+            try:
+                roots = Path(tls_ca).read_bytes()
+            except OSError as e:
+                raise InputError(f"--tls-ca {tls_ca}: {e.strerror or e}") from None
+            creds = grpc.ssl_channel_credentials(root_certificates=roots)
             self.channel = grpc.secure_channel(self.address, creds, options=opts)
         else:
             self.channel = grpc.insecure_channel(self.address, options=opts)

@@ -181,6 +181,8 @@ def handle(args: argparse.Namespace) -> int:
         return usage("generate", "--landmarks cannot be used with --server")
     if args.ray and (args.server or args.landmarks):
         return usage("generate", "--ray cannot be used with --server or --landmarks")
+    if args.server and args.tls_ca is not None and not Path(args.tls_ca).is_file():
+        return usage("generate", f"--tls-ca {args.tls_ca}: file not found")
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         return usage("generate", f"-o {out_dir}: is a file; -o takes a folder")
