@@ -74,6 +74,8 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
     no_json = subprocess.run(cmd + ["mocap", "--json", str(tmp_path / "a_file" / "x.json")], capture_output=True,
                              text=True)
     assert no_json.returncode == 2 and "is not a folder" in no_json.stderr
+    to_dir = subprocess.run(cmd + ["mocap", "--json", str(tmp_path)], capture_output=True, text=True)
+    assert to_dir.returncode == 2 and "is a folder; --json takes a file name" in to_dir.stderr
 
 
 def test_mocap_inputs_of_given_files_skip_an_unmappable_skeleton(shared_data):

@@ -344,6 +344,8 @@ def test_animgen_train_command(shared_data, tmp_path):
     missing = subprocess.run(cmd + ["--init", str(tmp_path / "nothing.npz")], capture_output=True, text=True)
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"animgen train: error: --init {tmp_path / 'nothing.npz'}: no such weights file"
+    away = subprocess.run(cmd + ["--name", "../elsewhere"], capture_output=True, text=True)
+    assert away.returncode == 2 and "a file name, without folders" in away.stderr
     both = subprocess.run(cmd + ["--minutes", "1"], capture_output=True, text=True)
     assert both.returncode == 2 and both.stderr.strip() == "animgen train: error: give --steps or --minutes, not both"
     (tmp_path / "a_file").write_text("")  # an --out that cannot be written is said before training, not after

@@ -109,6 +109,8 @@ def _train_config(args) -> TrainConfig:
         raise InputError(f"--init {args.init}: no such weights file")
     if args.lr is not None and not 0 < args.lr < 1:
         raise InputError(f"--lr must be between 0 and 1, got {args.lr}")
+    if args.name is not None and (not args.name or Path(args.name).name != args.name or args.name.startswith(".")):
+        raise InputError(f"--name {args.name!r}: a file name, without folders (its files go to --out)")
     return train.TrainConfig(config=args.config, steps=args.steps or train.TrainConfig.steps, minutes=args.minutes,
                              seed=args.seed, take_share=args.render_share,
                              takes_dir=Path(args.renders) if args.renders else None,
@@ -126,6 +128,8 @@ def _evaluate(args) -> int:
     try:
         data = _data_dir(args.data)
         if args.json_out:
+            if Path(args.json_out).is_dir():
+                raise InputError(f"--json {args.json_out}: is a folder; --json takes a file name")
             _check_writable(Path(args.json_out).parent, "--json")  # now, not after the evaluation
     except InputError as e:
         return usage("evaluate", str(e))
