@@ -277,7 +277,8 @@ def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     assert list(wrong.iterdir()) == []
 
 
-def test_up_to_date_means_made_from_this_video_by_a_run_that_ended_well(videos: Path, tmp_path: Path):
+def test_up_to_date_means_made_from_this_video_by_a_run_that_ended_well(videos: Path, shared_data: Path,
+                                                                          tmp_path: Path):
     day1, day2, out = tmp_path / "day1", tmp_path / "day2", tmp_path / "out"
     day1.mkdir()
     day2.mkdir()
@@ -292,6 +293,17 @@ def test_up_to_date_means_made_from_this_video_by_a_run_that_ended_well(videos: 
     short = HumanoidClip.load_json(out / "take1.json").frame_count
     assert short < 20
     assert "up to date" in animgen(day2 / "take1.mp4", "-o", out, *fast).stderr
+
+    # The order of --format does not matter; a --target character that changed does.
+    assert "up to date" in animgen(day2 / "take1.mp4", "-o", out, "--format", "npz,json", "--generator",
+                                   "analytic").stderr
+    character = tmp_path / "hero.glb"
+    character.write_bytes((shared_data / "characters" / "Xbot_threejs.glb").read_bytes())
+    with_target = (*fast, "--target", character)
+    assert "up to date" not in animgen(day2 / "take1.mp4", "-o", out, *with_target).stderr
+    assert "up to date" in animgen(day2 / "take1.mp4", "-o", out, *with_target).stderr
+    character.write_bytes((shared_data / "characters" / "quaternius_male_casual.glb").read_bytes())
+    assert "up to date" not in animgen(day2 / "take1.mp4", "-o", out, *with_target).stderr
 
     # A run that fails after it replaced some outputs leaves none of them "up to date": here day2's landmarks over
     # a 0.2 s video, whose preview fails (the landmarks start past its end) after the json was written.
@@ -310,6 +322,15 @@ def test_up_to_date_means_made_from_this_video_by_a_run_that_ended_well(videos: 
     assert proc.returncode == 0 and Landmarks.load(lm).frame_count == frames, proc.stderr
     proc = animgen(day1, "--landmarks", lm, "-o", out)
     assert proc.returncode == 2 and "is a folder" in proc.stderr
+    # Their video, named as it was typed then, is looked for before anything is written, not after.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    ffmpeg("-i", videos / RUN, "-t", "0.4", "-c:v", "libx264", elsewhere / "clip.mp4")
+    assert animgen("clip.mp4", "-o", "lm", "--format", "npz", "--generator", "analytic", cwd=elsewhere).returncode == 0
+    proc = animgen("--landmarks", elsewhere / "lm" / "clip.landmarks.npz", "-o", tmp_path / "far", "--format",
+                   "glb,preview", cwd=tmp_path)
+    assert proc.returncode == 2 and "clip.mp4 is not found from here: give it as VIDEO" in proc.stderr, proc.stderr
+    assert not (tmp_path / "far").exists()
 
 
 def test_a_folder_converted_into_itself_skips_its_previews(videos: Path, tmp_path: Path):

@@ -112,7 +112,7 @@ def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
     try:
         src = video.stat().st_mtime
         fresh = all(p.is_file() and p.stat().st_mtime >= src for p in output_paths(out_base, options))
-        return fresh and _note(out_base).read_text() == _made_with(options, source_id(video))
+        return fresh and _note(out_base).read_text() == _made_with(options, inputs_id(video, options))
     except OSError:
         return False
 
@@ -123,19 +123,26 @@ def forget_made(out_base: Path) -> None:
     _note(out_base).unlink(missing_ok=True)
 
 
-def source_id(source: Path) -> dict:
-    """What a run reads its input from, as the note records it: the file, its size and modification time."""
-    st = source.stat()
-    return {"path": str(source.resolve()), "bytes": st.st_size, "modified_ns": st.st_mtime_ns}
+def inputs_id(source: Path, options: GenerateOptions) -> dict:
+    """The files a run reads, as the note records them (path, size, modification time): the video, or the landmarks
+    of a --landmarks run, and the --target character."""
+    def file_id(p: Path) -> dict:
+        st = p.stat()
+        return {"path": str(p.resolve()), "bytes": st.st_size, "modified_ns": st.st_mtime_ns}
+
+    ids = {"source": file_id(source)}
+    if options.target:
+        ids["target"] = file_id(Path(options.target))
+    return ids
 
 
 def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from: dict) -> None:
     """Notes, beside the outputs (a hidden file), what made them, for up_to_date. source: the video, or the
-    landmarks file of a --landmarks run (which a video run then does not take for its own); made_from: its
-    source_id when the run began: a file that changed meanwhile (still being copied in) gets no note. Best effort:
+    landmarks file of a --landmarks run (which a video run then does not take for its own); made_from: the
+    inputs_id when the run began: a file that changed meanwhile (still being copied in) gets no note. Best effort:
     without the note the next run only redoes the work."""
     try:
-        if source_id(source) != made_from:
+        if inputs_id(source, options) != made_from:
             return
         with atomic_path(_note(out_base)) as tmp:
             tmp.write_text(_made_with(options, made_from))
@@ -150,8 +157,8 @@ def _note(out_base: Path) -> Path:
 def _made_with(options: GenerateOptions, made_from: dict) -> str:
     from animgen_ml import model
 
-    return json.dumps({"options": options.to_dict(), "made_by": model.identity(), "made_from": made_from},
-                      sort_keys=True)
+    made_with = dict(options.to_dict(), formats=sorted(set(options.formats)))  # --format bvh,glb is glb,bvh
+    return json.dumps({"options": made_with, "made_by": model.identity(), "made_from": made_from}, sort_keys=True)
 
 
 def output_clashes(videos: list[Path]) -> dict[Path, str]:
@@ -352,7 +359,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
                  source: Path | None = None) -> None:
     """source: what the outputs are made from, for the note (default: the video)."""
     source = source or video
-    made_from = source_id(source)
+    made_from = inputs_id(source, options)
     progress = Progress(video.name, args.quiet)
     t0 = time.perf_counter()
     forget_made(out_base)
@@ -408,6 +415,9 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
     video = Path(args.input) if args.input else Path(lm.source or npz.name)
     if args.input and video.is_dir():
         return usage("generate", f"{video}: is a folder; with --landmarks, VIDEO is the one video they came from")
+    if "preview" in options.formats and not video.is_file():  # found out before the other files are written
+        return usage("generate", f"--format preview draws over the video the landmarks came from, and {video} is "
+                                 "not found from here: give it as VIDEO")
     stem = npz.name[: -len(".landmarks.npz")] if npz.name.endswith(".landmarks.npz") else npz.stem
     if "npz" in options.formats and output_path(out_dir / stem, "npz").resolve() == npz.resolve():
         # The landmarks would be written over themselves, cut to --start/--end: they stay whole, as they are.

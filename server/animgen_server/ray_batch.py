@@ -59,7 +59,7 @@ def _convert(video: str, out_base: str, options) -> VideoResult:
 def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: bool = False,
               quiet: bool = False) -> int:
     """Converts the videos on the Ray cluster at `address`; returns the exit code (0 ok, 1 any failed)."""
-    from animgen_server.cmd_generate import forget_made, note_made, output_clashes, source_id, up_to_date
+    from animgen_server.cmd_generate import forget_made, inputs_id, note_made, output_clashes, up_to_date
 
     out_dir = out_dir.absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
         elif not force and up_to_date(v, out_dir / v.stem, options):
             results[str(v)] = VideoResult(str(v), "skipped")
         else:
-            made_from[str(v)] = source_id(v)
+            made_from[str(v)] = inputs_id(v, options)
             forget_made(out_dir / v.stem)
             todo.append(v)
     t0 = time.perf_counter()
