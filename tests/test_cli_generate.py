@@ -79,6 +79,10 @@ def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):
     lm = Landmarks.load(out / "sports2d_run_sideview.landmarks.npz")
     assert lm.times[0] >= 0.2 - 1e-6 and lm.times[-1] < 1.2
     assert clip.fps == 20.0 and abs(clip.frame_count - 20) <= 1
+    for fps in ("12", "24", "60"):  # exactly the rate asked for (recomputed from the grid: 11.999999999999998)
+        proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", tmp_path / fps, "--fps", fps,
+                       "--format", "json", "--generator", "analytic")
+        assert HumanoidClip.load_json(tmp_path / fps / "sports2d_run_sideview.json").fps == float(fps), proc.stderr
     # --landmarks reruns every stage after pose from the saved landmarks: same options, same clip.
     again = tmp_path / "again"
     proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--fps", "20",

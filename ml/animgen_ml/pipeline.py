@@ -194,6 +194,8 @@ def run(
                         "--hands): the fingers stay at rest")
     cleaned = st.run("clean", clean.clean, landmarks, options.fps)
     clip = st.run("generate", generate_clip, cleaned, options)
+    if options.fps is not None:  # the rate asked for, exactly: recomputed from the grid it came out 11.999999999999998
+        clip = replace(clip, fps=float(options.fps))
     clip = st.run("smooth", smooth.smooth_clip, clip, options.smoothing)
     clip, warnings = st.run("refine", refine.refine, clip, cleaned, options)
     for w in warnings:
