@@ -121,3 +121,23 @@ def test_options_arrive_as_the_client_gave_them():
     given = GenerateOptions(fps=29.97, speed=1.1, smoothing=0.7, keyframe_tolerance_degrees=0.3,
                             keyframe_tolerance_mm=0.7, start=0.1, end=2.35)
     assert options_from_proto(options_to_proto(given)) == given
+
+
+def test_log_file_takes_the_log(tmp_path: Path, videos: Path):
+    """--log-file: for a parent that cannot keep reading a pipe (the Unity Editor across script reloads)."""
+    log = tmp_path / "logs" / "serve.log"
+    log.parent.mkdir()
+    server = ServerProcess(tmp_path / "data", "--log-file", str(log)).start()
+    try:
+        with AnimGenClient(server.address, timeout=60) as c:
+            job = c.start(c.upload(videos / "sports2d_run_sideview.mp4").upload_id,
+                          service_pb2.GenerateOptions(generator=service_pb2.GENERATOR_ANALYTIC))
+            c.wait(job.job_id)
+    finally:
+        assert server.stop() == 0
+    text = log.read_text()
+    assert "listening on 127.0.0.1:" in text and "ready: 1 local worker(s)" in text and f"job {job.job_id}" in text
+    assert f"job {job.job_id}" not in server.output()  # not on stderr any more
+    bad = animgen("serve", "--port", "0", "--data-dir", tmp_path / "d2", "--log-file", tmp_path / "no" / "x.log",
+                  env={})
+    assert bad.returncode == 1 and "--log-file" in bad.stderr and "Traceback" not in bad.stderr

@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="--backend ray: the cluster's head HOST:PORT, auto, or local (a one-machine cluster); "
                         "default $RAY_ADDRESS")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--log-file", type=Path, default=None, metavar="FILE",
+                   help="write the log to FILE (appended) instead of stderr: for a parent process that cannot keep "
+                        "reading a pipe, such as the Unity Editor across script reloads")
     p.set_defaults(handler=serve_cmd)
 
     p = sub.add_parser("jobs", help="list the jobs of an AnimGen server")
@@ -82,7 +85,11 @@ def serve_cmd(args: argparse.Namespace) -> int:
 
     for dest in LIMIT_DEFAULTS:  # flags not given come from the environment, else the built-in defaults
         setattr(args, dest, limit_value(dest, getattr(args, dest)))
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                            **({"filename": args.log_file} if args.log_file else {}))
+    except OSError as e:
+        raise InputError(f"--log-file {args.log_file}: {e.strerror or e}") from None
     logging.getLogger("grpc").setLevel(logging.WARNING)
     token = args.token if args.token is not None else os.environ.get("ANIMGEN_TOKEN") or None
     for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):

@@ -368,8 +368,10 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
         tls = ", a certificate or key that is not PEM or does not match" if config.tls_cert else ""
         raise OSError(f"cannot listen on {address} (the port in use, a host that is not this machine's{tls}?)")
     await server.start()
-    print(f"animgen server listening on {config.host}:{port} ({'TLS' if config.tls_cert else 'plaintext'}, "
-          f"{'token required' if config.token else 'no token'}, data in {store.root})", flush=True)
+    listening = (f"listening on {config.host}:{port} ({'TLS' if config.tls_cert else 'plaintext'}, "
+                 f"{'token required' if config.token else 'no token'}, data in {store.root})")
+    print(f"animgen server {listening}", flush=True)
+    log.info(listening)  # a --log-file holds it too
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -389,6 +391,7 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
         for name in ("", SERVICE):
             await health.set(name, health_pb2.HealthCheckResponse.SERVING)
         print(f"animgen server ready: {config.workers} {config.backend} worker(s)", flush=True)
+        log.info("ready: %d %s worker(s)", config.workers, config.backend)
         expiry = asyncio.create_task(_expire_loop(manager))
         await stopping
     log.info("stopping")

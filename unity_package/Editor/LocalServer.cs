@@ -14,6 +14,9 @@ namespace AnimGen.Editor
         const string PidKey = "AnimGen.LocalServerPid";
         static Process process;
 
+        /// <summary>The local server's log (animgen serve --log-file), in the project's Library folder.</summary>
+        public static string LogPath { get { return Path.GetFullPath(Path.Combine("Library", "AnimGen", "serve.log")); } }
+
         /// <summary>The server this window started, also after a domain reload: the process outlives the reload,
         /// so its id is kept for the Editor session and the button offers Stop, not a second server on the port.</summary>
         static Process Current
@@ -70,12 +73,13 @@ namespace AnimGen.Editor
             if (exe == null)
                 return "`animgen` is not on the Editor's PATH: run `make setup` in the AnimGen repository and put its .venv/bin "
                     + "(.venv\\Scripts on Windows) on PATH before starting Unity, or start a server yourself.";
-            var info = new ProcessStartInfo(exe, "serve --port " + port)
+            // The log goes to a file, not a pipe: the server outlives script reloads, which drop the pipe's reader, and a
+            // full pipe would stall every call.
+            Directory.CreateDirectory(Path.GetDirectoryName(LogPath));
+            var info = new ProcessStartInfo(exe, "serve --port " + port + " --log-file \"" + LogPath + "\"")
             {
                 UseShellExecute = false,
                 CreateNoWindow = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
             };
             // The token goes through the environment, not the command line that other users can list. With no token
             // in the window, none from Unity's own environment either: the window would not send it.
@@ -86,10 +90,7 @@ namespace AnimGen.Editor
             {
                 process = Process.Start(info);
                 SessionState.SetInt(PidKey, process.Id);
-                process.OutputDataReceived += (s, e) => { if (e.Data != null) Debug.Log("animgen serve: " + e.Data); };
-                process.ErrorDataReceived += (s, e) => { if (e.Data != null) Debug.Log("animgen serve: " + e.Data); };
-                process.BeginOutputReadLine();
-                process.BeginErrorReadLine();
+                Debug.Log("AnimGen: local server on port " + port + "; its log: " + LogPath);
                 return null;
             }
             catch (Exception e)
