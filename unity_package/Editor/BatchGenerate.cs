@@ -73,7 +73,8 @@ namespace AnimGen.Editor
                     try
                     {
                         string path = ClipPaths.ForVideo(args.OutputFolder, video);
-                        HumanoidClipData data = Task.Run(() => GenerateOne(connection, video, options)).GetAwaiter().GetResult();
+                        HumanoidClipData data = Task.Run(() => GenerateOne(connection, video, options, args.TimeoutMinutes))
+                            .GetAwaiter().GetResult();
                         data.Name = name;
                         AnimationClip anim = HumanoidClipBuilder.Build(data, new ClipBuildOptions { Loop = args.Settings.Loop, InPlace = args.Settings.InPlace });
                         HumanoidClipBuilder.Save(anim, path);
@@ -91,24 +92,44 @@ namespace AnimGen.Editor
             return failures == 0 ? 0 : 1;
         }
 
-        static async Task<HumanoidClipData> GenerateOne(AnimGenConnection c, string video, Proto.GenerateOptions options)
+        static async Task<HumanoidClipData> GenerateOne(AnimGenConnection c, string video, Proto.GenerateOptions options,
+            float timeoutMinutes)
         {
-            string uploadId = await c.UploadAsync(video, null, CancellationToken.None).ConfigureAwait(false);
-            Proto.Job job = await c.StartJobAsync(uploadId, options, CancellationToken.None).ConfigureAwait(false);
-            var status = new JobStatus { Phase = JobPhase.Queued, JobId = job.JobId, UploadId = uploadId };
-            await c.WatchAsync(job.JobId, e =>
+            // A hung server or a half-open connection must not keep a CI job alive for ever.
+            using (var limit = new CancellationTokenSource(TimeSpan.FromMinutes(timeoutMinutes)))
             {
-                var next = status.Apply(ProtoConvert.ToUpdate(e));
-                if (next.Stage != status.Stage && next.Stage.Length > 0) Console.WriteLine("AnimGen batch: " + video + ": " + next.Stage);
-                // A CI log keeps the server's warnings ("left arm hidden from 2.1 s to 3.3 s"), each once.
-                foreach (string w in next.Warnings.Skip(status.Warnings.Count))
-                    Console.WriteLine("AnimGen batch: " + video + ": warning: " + w);
-                status = next;
-            }, CancellationToken.None).ConfigureAwait(false);
-            if (status.Phase != JobPhase.Succeeded)
-                throw new InvalidOperationException(status.Phase == JobPhase.Failed ? status.Message : "the job ended " + status.Phase.ToString().ToLowerInvariant());
-            JobResult result = await c.GetResultAsync(job.JobId, new[] { ProtoConvert.FileFormat }, CancellationToken.None).ConfigureAwait(false);
-            return ProtoConvert.ToClipData(result.Clip);
+                CancellationToken ct = limit.Token;
+                string jobId = null;
+                try
+                {
+                    string uploadId = await c.UploadAsync(video, null, ct).ConfigureAwait(false);
+                    Proto.Job job = await c.StartJobAsync(uploadId, options, ct).ConfigureAwait(false);
+                    jobId = job.JobId;
+                    var status = new JobStatus { Phase = JobPhase.Queued, JobId = job.JobId, UploadId = uploadId };
+                    await c.WatchAsync(job.JobId, e =>
+                    {
+                        var next = status.Apply(ProtoConvert.ToUpdate(e));
+                        if (next.Stage != status.Stage && next.Stage.Length > 0) Console.WriteLine("AnimGen batch: " + video + ": " + next.Stage);
+                        // A CI log keeps the server's warnings ("left arm hidden from 2.1 s to 3.3 s"), each once.
+                        foreach (string w in next.Warnings.Skip(status.Warnings.Count))
+                            Console.WriteLine("AnimGen batch: " + video + ": warning: " + w);
+                        status = next;
+                    }, ct).ConfigureAwait(false);
+                    if (status.Phase != JobPhase.Succeeded)
+                        throw new InvalidOperationException(status.Phase == JobPhase.Failed ? status.Message : "the job ended " + status.Phase.ToString().ToLowerInvariant());
+                    JobResult result = await c.GetResultAsync(job.JobId, new[] { ProtoConvert.FileFormat }, ct).ConfigureAwait(false);
+                    return ProtoConvert.ToClipData(result.Clip);
+                }
+                catch (Exception) when (ct.IsCancellationRequested)
+                {
+                    if (jobId != null) // the server need not finish a job nobody waits for
+                    {
+                        try { await c.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false); }
+                        catch (Exception) { }
+                    }
+                    throw new TimeoutException("no clip within " + timeoutMinutes + " minutes (-animgenTimeout): gave up");
+                }
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 //   -animgenToken TOKEN          bearer token (default: the ANIMGEN_TOKEN environment variable)
 //   -animgenHands -animgenLoop -animgenInPlace     switches
 //   -animgenSmoothing S  -animgenFps F
+//   -animgenTimeout MINUTES      the longest one video may take, upload to clip (default 60): a CI job always ends
 // Unity's own arguments (-batchmode, -projectPath ...) are ignored.
 using System;
 using System.Collections.Generic;
@@ -19,6 +20,7 @@ namespace AnimGen.Core
         public string Server = "localhost:50051";
         public string Token = "";
         public GenerateSettings Settings = new GenerateSettings();
+        public float TimeoutMinutes = 60f;
 
         /// <summary>Throws ArgumentException with a one-line message naming the argument.</summary>
         public static BatchArguments Parse(IList<string> args, string tokenFromEnvironment)
@@ -39,12 +41,15 @@ namespace AnimGen.Core
                     case "-animgenInPlace": a.Settings.InPlace = true; break;
                     case "-animgenSmoothing": a.Settings.Smoothing = Number(args, ref i); break;
                     case "-animgenFps": a.Settings.UseVideoFps = false; a.Settings.Fps = Number(args, ref i); break;
+                    case "-animgenTimeout": a.TimeoutMinutes = Number(args, ref i); break;
                     default: throw new ArgumentException("unknown argument " + name);
                 }
             }
             if (string.IsNullOrEmpty(a.InputFolder)) throw new ArgumentException("-animgenInput DIR is required (a folder of videos)");
             try { a.OutputFolder = ClipPaths.Folder(a.OutputFolder); }
             catch (ArgumentException e) { throw new ArgumentException("-animgenOutput: " + e.Message); }
+            if (!(a.TimeoutMinutes > 0f && a.TimeoutMinutes <= 24 * 60))
+                throw new ArgumentException("-animgenTimeout must be between 0 and 1440 minutes, got " + a.TimeoutMinutes);
             string address = ServerAddress.Problem(a.Server);
             if (address != null) throw new ArgumentException("-animgenServer: " + address);
             List<string> problems = a.Settings.Problems();

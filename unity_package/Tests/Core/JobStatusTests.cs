@@ -232,6 +232,8 @@ namespace AnimGen.Core.Tests
             Assert.IsTrue(a.Settings.Loop);
             Assert.IsFalse(a.Settings.UseVideoFps);
             Assert.AreEqual(24f, a.Settings.Fps);
+            Assert.AreEqual(60f, a.TimeoutMinutes);
+            Assert.AreEqual(5f, BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenTimeout", "5" }, null).TimeoutMinutes);
         }
 
         [TestCase(new string[0], "-animgenInput DIR is required")]
@@ -242,6 +244,7 @@ namespace AnimGen.Core.Tests
         [TestCase(new[] { "-animgenInput", "V", "-animgenSpeed", "2" }, "unknown argument -animgenSpeed")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenServer", "build 6000" }, "-animgenServer: The server address")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFps", "0.5" }, "Frame rate must be between 1 and 240")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenTimeout", "0" }, "-animgenTimeout must be between 0 and 1440")]
         public void BadArgumentsAreNamed(string[] args, string message)
         {
             var e = Assert.Throws<System.ArgumentException>(() => BatchArguments.Parse(args, null));
