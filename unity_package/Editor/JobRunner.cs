@@ -142,11 +142,13 @@ namespace AnimGen.Editor
                     {
                         string uploadId = await c.UploadAsync(Path.GetFullPath(r.VideoPath),
                             p => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.UploadProgress, Progress = p })), token);
-                        Proto.Job job = await c.StartJobAsync(uploadId, options, token);
+                        // Not cut off half-way by Cancel: a job the server had made would run on, unwatched.
+                        Proto.Job job = await c.StartJobAsync(uploadId, options, CancellationToken.None);
                         Post(() =>
                         {
                             Apply(new JobUpdate { Kind = JobUpdateKind.JobStarted, JobId = job.JobId, UploadId = uploadId });
                             Watch();
+                            if (token.IsCancellationRequested) Cancel(); // pressed while the job was being started
                         });
                     }
                     catch (Exception e)
