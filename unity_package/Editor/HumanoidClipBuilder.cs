@@ -153,11 +153,9 @@ namespace AnimGen.Editor
                 for (int i = 0; i < 4; i++) { bindings.Add(AnimatorBinding("RootQ." + axes[i])); curves.Add(rootQ[i]); }
                 for (int m = 0; m < props.Length; m++)
                     if (muscleCurves[m] != null) { bindings.Add(AnimatorBinding(props[m])); curves.Add(muscleCurves[m]); }
-                for (int i = 0; i < curves.Count; i++)
-                {
-                    SmoothTangents(curves[i]);
-                    AnimationUtility.SetEditorCurve(anim, bindings[i], curves[i]);
-                }
+                foreach (AnimationCurve c in curves) SmoothTangents(c);
+                // All at once: set one by one, Unity post-processes the clip after each of the ~100 curves.
+                AnimationUtility.SetEditorCurves(anim, bindings.ToArray(), curves.ToArray());
                 ApplySettings(anim, options);
                 anim.EnsureQuaternionContinuity();
                 return anim;
