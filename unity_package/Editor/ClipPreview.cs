@@ -12,6 +12,22 @@ namespace AnimGen.Editor
         double lastTick;
         AnimationClip clip;
         Animator target;
+        AnimationModeDriver driver;
+
+        /// <summary>Our own hold on AnimationMode: the Animation window's or Timeline's preview is not ours to show
+        /// as on, to sample into or to stop.</summary>
+        AnimationModeDriver Driver
+        {
+            get
+            {
+                if (driver == null)
+                {
+                    driver = ScriptableObject.CreateInstance<AnimationModeDriver>();
+                    driver.hideFlags = HideFlags.HideAndDontSave;
+                }
+                return driver;
+            }
+        }
 
         public void OnGUI(AnimationClip newClip, Animator newTarget)
         {
@@ -22,13 +38,13 @@ namespace AnimGen.Editor
                 return;
             }
             if (newClip != clip || newTarget != target) { Stop(); clip = newClip; target = newTarget; }
-            bool on = AnimationMode.InAnimationMode();
+            bool on = AnimationMode.InAnimationMode(Driver);
             using (new EditorGUILayout.HorizontalScope())
             {
                 bool wanted = GUILayout.Toggle(on, "Preview", "Button", GUILayout.Width(70));
                 if (wanted && !on) Start();
                 if (!wanted && on) Stop();
-                using (new EditorGUI.DisabledScope(!AnimationMode.InAnimationMode()))
+                using (new EditorGUI.DisabledScope(!AnimationMode.InAnimationMode(Driver)))
                 {
                     playing = GUILayout.Toggle(playing, playing ? "Pause" : "Play", "Button", GUILayout.Width(60));
                     float t = EditorGUILayout.Slider(time, 0f, clip.length);
@@ -39,8 +55,9 @@ namespace AnimGen.Editor
 
         void Start()
         {
-            AnimationMode.StartAnimationMode();
+            AnimationMode.StartAnimationMode(Driver);
             lastTick = EditorApplication.timeSinceStartup;
+            EditorApplication.update -= Tick; // once, however often the preview is turned on
             EditorApplication.update += Tick;
             Sample();
         }
@@ -49,7 +66,7 @@ namespace AnimGen.Editor
         {
             playing = false;
             EditorApplication.update -= Tick;
-            if (AnimationMode.InAnimationMode()) AnimationMode.StopAnimationMode();
+            if (AnimationMode.InAnimationMode(Driver)) AnimationMode.StopAnimationMode(Driver);
         }
 
         void Tick()
@@ -65,7 +82,7 @@ namespace AnimGen.Editor
 
         void Sample()
         {
-            if (clip == null || target == null || !AnimationMode.InAnimationMode()) return;
+            if (clip == null || target == null || !AnimationMode.InAnimationMode(Driver)) return;
             AnimationMode.BeginSampling();
             AnimationMode.SampleAnimationClip(target.gameObject, clip, time);
             AnimationMode.EndSampling();
