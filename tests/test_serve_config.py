@@ -141,3 +141,15 @@ def test_log_file_takes_the_log(tmp_path: Path, videos: Path):
     bad = animgen("serve", "--port", "0", "--data-dir", tmp_path / "d2", "--log-file", tmp_path / "no" / "x.log",
                   env={})
     assert bad.returncode == 1 and "--log-file" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_server_info_names_the_network_before_the_workers_are_ready(tmp_path: Path):
+    """A client that asks as soon as the port opens (Unity's and Unreal's Check) hears the generator jobs will get."""
+    server = ServerProcess(tmp_path / "data").start(wait_ready=False)
+    try:
+        with AnimGenClient(server.address, timeout=30) as c:
+            info = c.info()
+    finally:
+        assert server.stop() == 0
+    assert info.default_generator == service_pb2.GENERATOR_NETWORK
+    assert [m.name for m in info.models] == ["analytic", "network"]

@@ -61,6 +61,7 @@ class JobManager:
         self._finished: dict[str, asyncio.Event] = {}
         self._probes: dict[str, VideoInfo] = {}  # job id -> StartJob's probe of its video, until the job runs
         self.closing = False
+        self.started = False  # the backend's workers are up
 
     async def start(self) -> None:
         interrupted, queued = self.store.recover()
@@ -68,6 +69,7 @@ class JobManager:
             log.warning("jobs cut off by the last stop, now INTERRUPTED: %s", ", ".join(interrupted))
         self.queue.extend(queued)
         await self.backend.start(self._on_backend_event)
+        self.started = True
         self._dispatch()
 
     # ---- creating jobs ----

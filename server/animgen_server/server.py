@@ -78,6 +78,8 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         self._sha_cache: dict[tuple[str, int, int], str] = {}
         self._sha_lock = threading.Lock()  # GetResult calls fill it from their threads
         self.pipeline = model.identity()  # for the result cache's key
+        # The network the workers will load, for GetServerInfo before they have said (they load this package's).
+        self._shipped = model.weights_path().stem if model.weights_available() else None
 
     # ---- uploads ----
 
@@ -307,7 +309,8 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                                                   for r in rows])
 
     async def GetServerInfo(self, request, context):
-        return server_info(self.config, self.manager.backend.network_model)
+        network = self.manager.backend.network_model if self.manager.started else self._shipped
+        return server_info(self.config, network)
 
 
 def server_info(config: ServeConfig, network: str | None = None) -> service_pb2.ServerInfo:
