@@ -92,6 +92,10 @@ TEST(BoneMapping, AutoDetectsTheRig) {
         EXPECT_EQ(map.preset, c.preset);
         EXPECT_EQ(map.humanoidToTarget.size(), 22u);
         EXPECT_EQ(map.unmapped.size(), 30u);  // the fingers
+        const auto names = BoneNames(t, map);  // what the server is sent with the skeleton
+        EXPECT_EQ(names.size(), 22u);
+        EXPECT_EQ(names.at("Hips"), c.prefix + TableName(c.preset, "Hips"));
+        EXPECT_EQ(names.at("LeftHand"), c.prefix + TableName(c.preset, "LeftHand"));
     }
 }
 

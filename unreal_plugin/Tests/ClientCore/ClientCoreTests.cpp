@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string>
@@ -27,6 +28,11 @@ TEST(Sha256, FileMatchesBufferAcrossBlockBoundaries) {
     EXPECT_EQ(Sha256OfFile(path), Sha256Hex(data.data(), data.size()));
     std::remove(path.c_str());
     EXPECT_EQ(Sha256OfFile(path), "");
+    // A UTF-8 name (as TCHAR_TO_UTF8 gives it) is the file of that name: "Jörg läuft 跑.mp4".
+    const std::string utf8 = testing::TempDir() + "J\xc3\xb6rg l\xc3\xa4uft \xe8\xb7\x91.mp4";
+    std::ofstream(std::filesystem::u8path(utf8), std::ios::binary).write(data.data(), 1000);
+    EXPECT_EQ(Sha256OfFile(utf8), Sha256Hex(data.data(), 1000));
+    std::filesystem::remove(std::filesystem::u8path(utf8));
 }
 
 TEST(HumanoidClip, ValidateNamesTheProblem) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ProtoIncludes.h"
+#include "Utf8Paths.h"
 
 namespace animgen {
 namespace fs = std::filesystem;
@@ -182,20 +183,22 @@ void Client::Cancel() {
 Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
                            const std::function<void(int64_t, int64_t)>& onBytes) {
     std::error_code ec;
-    const auto size = fs::file_size(path, ec);
+    const auto size = fs::file_size(Utf8Path(path), ec);
     if (ec) return {kInvalidArgument, "video " + path + ": " + ec.message()};
     const std::string sha = Sha256OfFile(path);
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(Utf8Path(path), std::ios::binary);
     if (sha.empty() || !in) return {kInvalidArgument, "video " + path + ": cannot be read"};
 
     Impl::Call call(impl_.get(), options_, true);
-    // A large video over a slow link must not hit the per-call deadline: allow 1 s per MiB on top of it.
-    call.ctx.set_deadline(std::chrono::system_clock::now() + options_.deadline + std::chrono::seconds(size >> 20));
+    // A large video over a slow link must not hit the per-call deadline: allow 10 s per MiB on top of it (100 KiB/s;
+    // a link that stalls is ended by the server after 5 minutes without data).
+    call.ctx.set_deadline(std::chrono::system_clock::now() + options_.deadline +
+                          std::chrono::seconds(10 * (size >> 20)));
     pb::UploadVideoResponse response;
     auto writer = impl_->stub->UploadVideo(&call.ctx, &response);
     pb::UploadVideoRequest req;
     pb::UploadHeader* h = req.mutable_header();
-    h->set_file_name(fs::path(path).filename().string());
+    h->set_file_name(Utf8String(Utf8Path(path).filename()));
     h->set_size_bytes(int64_t(size));
     h->set_sha256(sha);
     bool open = writer->Write(req);
@@ -265,7 +268,7 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
     std::string err;
     if (!outDir.empty()) {
         std::error_code ec;
-        fs::create_directories(outDir, ec);
+        fs::create_directories(Utf8Path(outDir), ec);
         if (ec) err = "output folder " + outDir + ": " + ec.message();
     }
     while (err.empty() && reader->Read(&msg)) {
@@ -276,8 +279,8 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
             for (const pb::ResultFile& f : msg.header().files()) {
                 ResultFileInfo info{OutputFormat(int(f.format())), f.file_name(), f.size_bytes(), f.sha256(), {}};
                 // Names come from the server: keep only the last path component.
-                const std::string safe = fs::path(f.file_name()).filename().string();
-                if (!outDir.empty() && !safe.empty()) info.path = (fs::path(outDir) / safe).string();
+                const std::string safe = Utf8String(Utf8Path(f.file_name()).filename());
+                if (!outDir.empty() && !safe.empty()) info.path = Utf8String(Utf8Path(outDir) / Utf8Path(safe));
                 result.files.push_back(info);
             }
         } else if (msg.has_chunk() && !outDir.empty()) {
@@ -290,7 +293,7 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
             }
             auto it = partial.find(file->path);
             if (it == partial.end())
-                it = partial.emplace(file->path, std::ofstream(file->path + ".part", std::ios::binary)).first;
+                it = partial.emplace(file->path, std::ofstream(Utf8Path(file->path + ".part"), std::ios::binary)).first;
             it->second.seekp(std::streamoff(c.offset()));
             it->second.write(c.data().data(), std::streamsize(c.data().size()));
             if (!it->second) err = "cannot write " + file->path + ".part";
@@ -299,8 +302,9 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
     if (!err.empty()) call.ctx.TryCancel();
     const grpc::Status s = reader->Finish();
     for (auto& [path, stream] : partial) stream.close();
-    auto discard = [&]() {
-        for (auto& [path, stream] : partial) fs::remove(path + ".part");
+    auto discard = [&]() {  // never throws: a part file another program holds stays behind, the call still ends
+        std::error_code ignored;
+        for (auto& [path, stream] : partial) fs::remove(Utf8Path(path + ".part"), ignored);
     };
     if (!err.empty()) {
         discard();
@@ -314,7 +318,7 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
     for (ResultFileInfo& f : result.files) {
         if (f.path.empty()) continue;
         if (!partial.count(f.path)) {  // not sent (not asked for, or empty)
-            if (f.sizeBytes == 0) std::ofstream(f.path, std::ios::binary);
+            if (f.sizeBytes == 0) std::ofstream(Utf8Path(f.path), std::ios::binary);
             else f.path.clear();
             continue;
         }
@@ -324,8 +328,11 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
             return {kInternal, "file " + f.fileName + " arrived damaged (sha256 " + got + ", expected " + f.sha256 + ")"};
         }
         std::error_code ec;
-        fs::rename(f.path + ".part", f.path, ec);
-        if (ec) return {kInternal, "cannot write " + f.path + ": " + ec.message()};
+        fs::rename(Utf8Path(f.path + ".part"), Utf8Path(f.path), ec);
+        if (ec) {
+            discard();
+            return {kInternal, "cannot write " + f.path + ": " + ec.message()};
+        }
     }
     result.files.erase(std::remove_if(result.files.begin(), result.files.end(),
                                       [&](const ResultFileInfo& f) { return !outDir.empty() && f.path.empty(); }),

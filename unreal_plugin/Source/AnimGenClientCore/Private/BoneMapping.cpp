@@ -134,6 +134,12 @@ std::string TargetSkeleton::Validate() const {
     return {};
 }
 
+std::map<std::string, std::string> BoneNames(const TargetSkeleton& target, const BoneMap& map) {
+    std::map<std::string, std::string> names;
+    for (const auto& [humanoid, bone] : map.humanoidToTarget) names[humanoid] = target.bones[size_t(bone)].name;
+    return names;
+}
+
 std::string BuildBoneMap(const TargetSkeleton& target, SkeletonPreset preset,
                          const std::map<std::string, std::string>& overrides, BoneMap* out) {
     if (std::string err = target.Validate(); !err.empty()) return err;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "AnimGenClient.h"
+#include "Utf8Paths.h"
 
 namespace animgen {
 namespace {
@@ -95,7 +96,7 @@ std::string Sha256Hex(const void* data, size_t size) {
 }
 
 std::string Sha256OfFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(Utf8Path(path), std::ios::binary);
     if (!in) return {};
     Sha256 s;
     std::vector<char> buf(1 << 16);

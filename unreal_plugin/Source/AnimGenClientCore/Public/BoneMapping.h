@@ -51,6 +51,10 @@ struct BoneMap {
     std::vector<std::string> unmapped;              // table entries the skeleton lacks
 };
 
+// The map as bone names (HumanBodyBones name -> target bone name): what GenerateOptions.targetBoneMap sends, so that a
+// server retargeting onto the same skeleton maps it as this client does.
+ANIMGENCLIENTCORE_API std::map<std::string, std::string> BoneNames(const TargetSkeleton& target, const BoneMap& map);
+
 // Maps with the preset's table (Auto picks the table that finds the most bones), then applies overrides
 // (HumanBodyBones name -> target bone name). Returns an error in words, or empty.
 ANIMGENCLIENTCORE_API std::string BuildBoneMap(const TargetSkeleton& target, SkeletonPreset preset,

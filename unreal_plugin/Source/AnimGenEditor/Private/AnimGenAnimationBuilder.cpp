@@ -6,6 +6,7 @@
 #include "AssetRegistry/AssetRegistryModule.h"
 #include "CoordinateConversion.h"
 #include "FrameRates.h"
+#include "HAL/FileManager.h"
 #include "Misc/PackageName.h"
 #include "Misc/Paths.h"
 #include "ObjectTools.h"
@@ -165,6 +166,15 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 	}
 	Sequence->SetSkeleton(&Skeleton);
 	Sequence->SetPreviewMesh(Skeleton.GetPreviewMesh());  // none clears an earlier run's mesh of another skeleton
+	// On a failure a replaced asset, which other assets point at, is not destroyed but reloaded from disk, so that
+	// the emptied take in memory is never saved over the good one (by Save All, or an auto-save).
+	auto KeepSavedTake = [&]()
+	{
+		FText ReloadError;
+		UPackageTools::ReloadPackages(TArray<UPackage*>{Package}, ReloadError,
+			UPackageTools::EReloadPackagesInteractionMode::AssumePositive);
+		OutError += FString::Printf(TEXT("; %s keeps its saved take"), *ObjectPath);
+	};
 
 	IAnimationDataController& Controller = Sequence->GetController();
 	Controller.OpenBracket(LOCTEXT("Build", "AnimGen: build animation"), false);
@@ -179,18 +189,24 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 		Controller.RemoveAllAttributes(false);
 		Controller.UpdateWithSkeleton(&Skeleton, false);  // the skeleton may be another one, or have gained bones
 		Sequence->DeleteNotifyTrackData();
-		if (Controller.GetModel()->GetFrameRate() != Rate)
-		{
-			SetLength(Controller, RatePlan.framesFirst);
-			for (const animgen::FrameRate& Step : RatePlan.steps)
-			{
-				Controller.SetFrameRate(FFrameRate(Step.numerator, Step.denominator), false);
-			}
-		}
 	}
 	else
 	{
-		Controller.SetFrameRate(Rate, false);
+		// A new model has a default rate and length too, which 24, 25 or 29.97 fps would not convert to whole frames.
+		const FFrameRate Fresh = Controller.GetModel()->GetFrameRate();
+		if (!animgen::PlanFrameRateChange(
+				{Fresh.Numerator, Fresh.Denominator}, {Rate.Numerator, Rate.Denominator}, &RatePlan))
+		{
+			RatePlan.steps = {{Rate.Numerator, Rate.Denominator}};  // no default rate to convert from
+		}
+	}
+	if (Controller.GetModel()->GetFrameRate() != Rate)
+	{
+		SetLength(Controller, RatePlan.framesFirst);
+		for (const animgen::FrameRate& Step : RatePlan.steps)
+		{
+			Controller.SetFrameRate(FFrameRate(Step.numerator, Step.denominator), false);
+		}
 	}
 	SetLength(Controller, Keys - 1);
 	for (int32 Bone = 0; Bone < Anim.boneCount; ++Bone)  // every bone keyed, mapped or not
@@ -220,12 +236,7 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 			OutError = FString::Printf(TEXT("could not key bone %s of %s"), *BoneName.ToString(), *Skeleton.GetName());
 			if (bReplace)
 			{
-				// Other assets point at it: not destroyed, but reloaded from disk, so that the emptied take in memory is
-				// never saved over the good one (by Save All, or an auto-save).
-				FText ReloadError;
-				UPackageTools::ReloadPackages(TArray<UPackage*>{Package}, ReloadError,
-					UPackageTools::EReloadPackagesInteractionMode::AssumePositive);
-				OutError += FString::Printf(TEXT("; %s keeps its saved take"), *ObjectPath);
+				KeepSavedTake();
 			}
 			else
 			{
@@ -256,10 +267,21 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 		const FString FileName = FPackageName::LongPackageNameToFilename(PackageName, FPackageName::GetAssetPackageExtension());
 		FSavePackageArgs SaveArgs;
 		SaveArgs.TopLevelFlags = RF_Public | RF_Standalone;
-		SaveArgs.Error = GError;
+		// Not GError (fatal): a replaced .uasset that source control has not checked out is read-only, and that is the
+		// user's to fix, not a crash.
+		SaveArgs.Error = GWarn;
+		SaveArgs.SaveFlags = SAVE_NoError;
+		if (IFileManager::Get().IsReadOnly(*FileName))
+		{
+			OutError = FString::Printf(TEXT("%s is read-only: check it out (source control) or make it writable, then "
+				"generate again"), *FileName);
+			if (bReplace) KeepSavedTake();
+			return nullptr;
+		}
 		if (!UPackage::SavePackage(Package, Sequence, *FileName, SaveArgs))
 		{
 			OutError = FString::Printf(TEXT("could not save %s"), *FileName);
+			if (bReplace) KeepSavedTake();
 			return nullptr;
 		}
 	}

@@ -35,6 +35,11 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	FParse::Value(*Params, TEXT("Generator="), Generator);
 	FParse::Value(*Params, TEXT("Files="), FilesDir);
 	if (Token.IsEmpty()) Token = FPlatformMisc::GetEnvironmentVariable(TEXT("ANIMGEN_TOKEN"));
+	// Relative folders are the caller's: the editor's own working folder is Engine/Binaries/<Platform>.
+	for (FString* Path : {&Input, &TlsCa, &FilesDir})
+	{
+		if (!Path->IsEmpty() && FPaths::IsRelative(*Path)) *Path = FPaths::ConvertRelativePathToFull(FPaths::LaunchDir(), *Path);
+	}
 
 	if (Input.IsEmpty() || !IFileManager::Get().DirectoryExists(*Input))
 	{

@@ -278,7 +278,17 @@ FReply SAnimGenPanel::OnGenerate()
 	O.formats = {animgen::OutputFormat::Glb};
 	if (bServerRetarget)
 	{
+		// With the map this tab uses for the AnimSequence: the server's GLB maps the bones the same way, and a rig the
+		// server's own tables do not know is not refused.
 		O.target = FAnimGenAnimationBuilder::TargetFromSkeleton(*Skeleton);
+		animgen::BoneMap Map;
+		const int32 Preset = FMath::Max(0, PresetNames.IndexOfByKey(SelectedPreset));
+		if (std::string Err = animgen::BuildBoneMap(O.target, PresetValues[Preset], {}, &Map); !Err.empty())
+		{
+			SetError(FString::Printf(TEXT("%s: %s"), *Skeleton->GetName(), UTF8_TO_TCHAR(Err.c_str())));
+			return FReply::Handled();
+		}
+		O.targetBoneMap = animgen::BoneNames(O.target, Map);
 	}
 
 	Progress = 0.f;
@@ -290,13 +300,16 @@ FReply SAnimGenPanel::OnGenerate()
 	const FString AssetName = FPaths::GetBaseFilename(VideoPath);
 	Runner->Start(Request,
 		[this, WeakSelf](const FAnimGenProgress& P) {
-			if (!WeakSelf.IsValid()) return;
+			const TSharedPtr<SWidget> Alive = WeakSelf.Pin();  // held for the whole callback
+			if (!Alive) return;
 			Progress = P.Progress;
 			if (P.bWarning) Warnings.Add(P.Message);
 			StatusText = FText::FromString(FString::Printf(TEXT("%3.0f%%  %s  %s"), P.Progress * 100.f, *P.Stage, *P.Message));
 		},
 		[this, WeakSelf, WeakSkeleton, PresetIndex, Folder, AssetName](bool bOk, const FString& Error, const animgen::JobResult& Result) {
-			if (!WeakSelf.IsValid()) return;
+			// Held for the whole callback: saving the asset and opening its editor can let Slate close the tab meanwhile.
+			const TSharedPtr<SWidget> Alive = WeakSelf.Pin();
+			if (!Alive) return;
 			if (!bOk)
 			{
 				SetError(Error == TEXT("cancelled") ? FString(TEXT("Cancelled.")) : Error);

@@ -9,6 +9,7 @@
 //   GrpcLibraries/bin/<Platform>/protoc, grpc_cpp_plugin   the generators of the same version (optional)
 // The protobuf version must be the one the committed Generated/ code was made with (3.21.x; see README), or
 // regenerate Generated/ with this version's protoc.
+using System;
 using System.IO;
 using UnrealBuildTool;
 
@@ -41,10 +42,18 @@ public class GrpcLibraries : ModuleRules
 				Target.Platform, LibDir, IncludeDir);
 		}
 
+		// Every library of a full gRPC install but the alternatives of ones linked already, which define the same
+		// symbols (duplicate-symbol link errors): the *_unsecure builds of grpc and grpc++, protobuf-lite, protoc's
+		// own library, and zlib (the engine's is linked below).
+		string[] Skip = { "_unsecure", "protobuf-lite", "protoc", "zlib" };
 		string Pattern = Target.Platform == UnrealTargetPlatform.Win64 ? "*.lib" : "*.a";
 		foreach (string Lib in Directory.GetFiles(LibDir, Pattern))
 		{
-			PublicAdditionalLibraries.Add(Lib);
+			string Name = Path.GetFileName(Lib).ToLowerInvariant();
+			if (!Array.Exists(Skip, S => Name.Contains(S)))
+			{
+				PublicAdditionalLibraries.Add(Lib);
+			}
 		}
 
 		// gRPC's TLS: the engine's OpenSSL when the libraries were built against it (vcpkg builds bring their own
