@@ -44,6 +44,17 @@ class Recorder(Backend):
         pass
 
 
+async def _started(tmp_path: Path, backend: Backend) -> tuple[Store, Backend, JobManager, UploadRow]:
+    """A started manager on a fresh store, with one uploaded video "a.mp4" (its content is not read)."""
+    store = Store(tmp_path / "store")
+    manager = JobManager(store, backend, Limits())
+    await manager.start()
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
+    store.add_upload(upload)
+    return store, backend, manager, upload
+
+
 def test_the_probe_goes_with_the_job(videos: Path, tmp_path: Path) -> None:
     clip = videos / "sports2d_run_sideview.mp4"
     info = video.probe(clip)
@@ -81,12 +92,7 @@ def test_warnings_reach_every_watcher_once(tmp_path: Path) -> None:
         return out
 
     async def run():
-        store, backend = Store(tmp_path / "store"), Recorder()
-        manager = JobManager(store, backend, Limits())
-        await manager.start()
-        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
-        store.add_upload(upload)
-        (tmp_path / "a.mp4").write_bytes(b"x")
+        store, backend, manager, upload = await _started(tmp_path, Recorder())
         job = manager.create(upload, E.GenerateOptions(), "key-1")
         backend.sink(warn(job.job_id, "no person detected from 0.0 s to 1.2 s"))
         early = manager.watch(job.job_id)  # comes after the first warning: hears it replayed, then the rest live
@@ -142,12 +148,7 @@ def test_a_watcher_that_stops_reading_holds_few_progress_events(tmp_path: Path) 
     E = service_pb2
 
     async def run():
-        store, backend = Store(tmp_path / "store"), Recorder()
-        manager = JobManager(store, backend, Limits())
-        await manager.start()
-        (tmp_path / "a.mp4").write_bytes(b"x")
-        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
-        store.add_upload(upload)
+        store, backend, manager, upload = await _started(tmp_path, Recorder())
         job = manager.create(upload, E.GenerateOptions(), "key-1")
         stalled = manager.watch(job.job_id)
         await asyncio.wait_for(stalled.__anext__(), 5)  # the state; then it reads nothing while the job runs
@@ -174,12 +175,7 @@ def test_a_job_that_does_not_succeed_leaves_no_result_folder(tmp_path: Path) -> 
     folder for a job that is CANCELLED or FAILED: the manager removes it, and so does a restart."""
 
     async def run():
-        store, backend = Store(tmp_path / "store"), Recorder()
-        manager = JobManager(store, backend, Limits())
-        await manager.start()
-        (tmp_path / "a.mp4").write_bytes(b"x")
-        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
-        store.add_upload(upload)
+        store, backend, manager, upload = await _started(tmp_path, Recorder())
         ids = [manager.create(upload, service_pb2.GenerateOptions(smoothing=s), f"key-{s}").job_id
                for s in (0.1, 0.2, 0.3)]
         for job_id in ids:
@@ -260,12 +256,7 @@ def test_get_result_sends_a_result_that_expires_during_the_call(tmp_path: Path) 
             raise grpc.RpcError(code, details)
 
     async def run():
-        store, backend = Store(tmp_path / "store"), Recorder()
-        manager = JobManager(store, backend, Limits())
-        await manager.start()
-        (tmp_path / "a.mp4").write_bytes(b"x")
-        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
-        store.add_upload(upload)
+        store, backend, manager, upload = await _started(tmp_path, Recorder())
         job = manager.create(upload, service_pb2.GenerateOptions(), "key-1")
         folder = store.results_dir / job.job_id
         folder.mkdir()
@@ -303,12 +294,7 @@ def test_a_queued_job_whose_inputs_finished_meanwhile_is_served_from_the_cache(t
             return 1 - len(self.specs)
 
     async def run():
-        store, backend = Store(tmp_path / "store"), OneSlot()
-        manager = JobManager(store, backend, Limits())
-        await manager.start()
-        (tmp_path / "a.mp4").write_bytes(b"x")
-        upload = UploadRow("u1", "a.mp4", 1, "ab" * 32, str(tmp_path / "a.mp4"), now_ms())
-        store.add_upload(upload)
+        store, backend, manager, upload = await _started(tmp_path, OneSlot())
         first = manager.create(upload, E.GenerateOptions(), "key-1")
         between = manager.create(upload, E.GenerateOptions(smoothing=0.2), "key-2")
         second = manager.create(upload, E.GenerateOptions(), "key-1")  # no result yet: queued behind the first
