@@ -247,8 +247,8 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
     failures: list[str] = []
     converted = skipped = 0
     clashes = output_clashes(videos)
-    work = [v for v in videos if v not in clashes and (args.force or not up_to_date(v, out_dir / v.stem, options))]
-    if work and (why := _cannot_write(out_dir)):
+    fresh = {v for v in videos if not args.force and up_to_date(v, out_dir / v.stem, options)}
+    if set(videos) - set(clashes) - fresh and (why := _cannot_write(out_dir)):
         return usage("generate", why)
     for video in videos:
         if video in clashes:
@@ -256,7 +256,7 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
             _error(video, clashes[video])
             continue
         out_base = out_dir / video.stem
-        if not args.force and up_to_date(video, out_base, options):
+        if video in fresh:
             skipped += 1
             if not args.quiet:
                 print(f"{video}: up to date, skipped (--force to redo)", file=sys.stderr)
