@@ -11,13 +11,14 @@ that the target's pelvis (between its upper legs) moves by ours, scaled by the r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from animgen_ml import keyframes, skeleton
+from animgen_ml import gltf_unused, keyframes, skeleton
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
@@ -407,7 +408,10 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
         raise InputError(f"{target_path}: --target must be a .glb character to write a character .glb")
     sk, g, nodes = load_glb_skeleton(target_path)
     motion = retarget(clip, sk, overrides)
-    blob = bytearray(g.binary_blob() or b"")
+    g.animations = []  # the character's own clips would fight ours in a viewer; their keys leave the file too
+    doc, kept = gltf_unused.drop_unused(json.loads(g.to_json()), g.binary_blob() or b"")
+    g = G.GLTF2.from_json(json.dumps(doc))
+    blob = bytearray(kept)
 
     def add(arr: np.ndarray, type_: str, min_max: bool = False) -> int:
         while len(blob) % 4:
@@ -444,7 +448,7 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
     q = R.make_continuous(R.normalize(motion.rotations))  # continuous: interpolation takes the short way
     for j in motion.animated:
         channel(nodes[j], "rotation", q[:, j], "VEC4", tolerance[0])
-    g.animations = [anim]  # the character's own clips would fight ours in a viewer
+    g.animations = [anim]
     if not g.buffers:
         g.buffers.append(G.Buffer(byteLength=0))
     g.buffers[0].byteLength = len(blob)
