@@ -51,7 +51,7 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
             assert after.rotations.tolist() == before.rotations.tolist()
             assert [e.message for e in c.watch(done.job_id) if e.type == S.EVENT_TYPE_WARNING] == warned
             assert list(jobs[done.job_id].warnings) == warned  # ListJobs (and GetResult's job) carry them too
-            assert jobs[cut.job_id].state == S.JOB_STATE_INTERRUPTED and "StartJob" in jobs[cut.job_id].error
+            assert jobs[cut.job_id].state == S.JOB_STATE_INTERRUPTED and jobs[cut.job_id].error.endswith("run it again")
             events = list(c.watch(cut.job_id))
             assert [e.type for e in events] == [S.EVENT_TYPE_STATE, S.EVENT_TYPE_INTERRUPTED]
             # The queued job resumed by itself.

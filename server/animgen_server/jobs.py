@@ -23,6 +23,7 @@ from animgen_server.store import (
     FAILED,
     FINAL_STATES,
     INTERRUPTED,
+    INTERRUPTED_ERROR,
     QUEUED,
     RUNNING,
     SUCCEEDED,
@@ -271,8 +272,7 @@ class JobManager:
     async def close(self) -> None:
         """Stops: running jobs become INTERRUPTED (StartJob runs them again), queued ones stay queued."""
         for row in list(self.running.values()):
-            self._finish(row, INTERRUPTED, error="the server stopped while this job ran; start it again with "
-                                                 "StartJob")
+            self._finish(row, INTERRUPTED, error=INTERRUPTED_ERROR)
         self.running.clear()
         self.closing = True
         await self.backend.close()

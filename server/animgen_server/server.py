@@ -228,7 +228,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             elif row.state in (1, 2):
                 why += f" ({row.progress:.0%}); watch it with WatchJob and ask again when it is DONE"
             else:
-                why += "; there is no result (start it again with StartJob)"
+                why += "; there is no result (run it again)"
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, why)
         folder = Path(row.result_dir)
         days = self.limits.result_expiry_seconds / 86400

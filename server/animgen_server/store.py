@@ -17,6 +17,8 @@ from pathlib import Path
 # Job states, numbered as animgen.v1.JobState.
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = 1, 2, 3, 4, 5, 6
 FINAL_STATES = (SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
+# An INTERRUPTED job's error. Said without naming an RPC: people read it in the CLI, Unity and Unreal.
+INTERRUPTED_ERROR = "the server stopped while this job ran; run it again"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -100,7 +102,7 @@ class Store:
         interrupted = [r["job_id"] for r in self.db.execute("SELECT job_id FROM jobs WHERE state=?", (RUNNING,))]
         self.db.execute(
             "UPDATE jobs SET state=?, error=?, updated_ms=? WHERE state=?",
-            (INTERRUPTED, "the server stopped while this job ran; start it again with StartJob", now_ms(), RUNNING),
+            (INTERRUPTED, INTERRUPTED_ERROR, now_ms(), RUNNING),
         )
         for d in (self.uploads_dir, self.results_dir):
             for p in d.glob(".*"):  # ".part" uploads and ".tmp-" result folders
