@@ -3,8 +3,10 @@ cancel, a bounded load test. Real clients on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -18,6 +20,7 @@ from service_support import ServerProcess, cpu_ticks, status_of
 
 from animgen.v1 import clip_pb2, service_pb2, service_pb2_grpc
 from animgen_ml.clip import HumanoidClip
+from animgen_ml.errors import InputError
 from animgen_ml.pipeline import STAGES, GenerateOptions
 from animgen_server import convert
 from animgen_server.client import AnimGenClient, ServiceError, generate_remote
@@ -108,6 +111,13 @@ def test_upload_bad_inputs(server):
     big = 5 * 1024 * 1024  # over the 4 MiB limit: refused on the header, before any data
     assert _raw_upload(server, [_header(b"", size=big, sha="0" * 64)]) == Code.RESOURCE_EXHAUSTED
     _no_leftovers(server)
+
+
+def test_client_names_an_empty_video_as_a_local_run_does(client, tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    with pytest.raises(InputError, match=r"empty\.mp4: the file is empty"):
+        client.upload(empty)
 
 
 def test_upload_oversized_chunk_is_refused(server):
@@ -309,6 +319,79 @@ def test_reattach_cancel_and_worker_stops(server, client, videos):
     assert all(s <= 10 for s in spent.values()), f"workers still busy after cancel (ticks in 1.5 s): {spent}"
     listed = {j.job_id: j.state for j in client.list()}
     assert listed[job.job_id] == service_pb2.JOB_STATE_CANCELLED
+
+
+class _FreezingProxy:
+    """A TCP proxy to the server that can stop passing bytes while it holds both sides open: a connection gone
+    dead without a FIN or RST, as when a laptop sleeps or a NAT forgets it."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.rsplit(":", 1)
+        self.target = (host, int(port))
+        self.frozen = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                near, _ = self.listener.accept()
+                far = socket.create_connection(self.target)
+                self.sockets += [near, far]
+                for a, b in ((near, far), (far, near)):
+                    threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                if self.frozen.is_set():  # bytes wait in the kernel, unread; both sockets stay open
+                    time.sleep(0.05)
+                    continue
+                src.settimeout(0.05)
+                try:
+                    data = src.recv(65536)
+                except TimeoutError:
+                    continue
+                if not data:
+                    return
+                dst.sendall(data)
+
+    def close(self) -> None:
+        for s in [self.listener, *self.sockets]:
+            s.close()
+
+
+def test_a_watch_over_a_dead_connection_ends_with_unavailable(server, client, videos):
+    """The client pings while a call is open: a watch whose connection goes silent ends in about a ping period and
+    its timeout (1 s and 1/3 s here; 30 s and 10 s by default), where it used to wait for ever."""
+    up = client.upload(videos / LONG)
+    job = client.start(up.upload_id, convert.options_to_proto(GenerateOptions(generator="analytic", smoothing=0.37)))
+    proxy = _FreezingProxy(server.address)
+    outcome: list = []
+
+    def watch() -> None:
+        with AnimGenClient(proxy.address, ping_s=1.0) as far:
+            try:
+                for ev in far.watch(job.job_id):
+                    if ev.type == service_pb2.EVENT_TYPE_STATE:
+                        proxy.frozen.set()
+                        outcome.append(time.monotonic())
+            except ServiceError as e:
+                outcome.append(e)
+
+    try:
+        t = threading.Thread(target=watch, daemon=True)
+        t.start()
+        t.join(30)
+        assert not t.is_alive(), "the watch still waits on a dead connection"
+        frozen_at, error = outcome
+        assert isinstance(error, ServiceError) and error.code == Code.UNAVAILABLE, error
+        assert time.monotonic() - frozen_at < 10
+    finally:
+        proxy.close()
+        client.cancel(job.job_id)
 
 
 def _busy(pid: int) -> bool:

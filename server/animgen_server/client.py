@@ -18,7 +18,7 @@ from animgen_ml.files import atomic_path
 from animgen_ml.pipeline import GenerateOptions, ProgressEvent
 from animgen_server import convert
 from animgen_server.auth import bearer_metadata
-from animgen_server.limits import CLIENT_CHUNK_BYTES
+from animgen_server.limits import CLIENT_CHUNK_BYTES, CLIENT_PING_S, MAX_MESSAGE_BYTES
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 ADDRESS_ENV, TOKEN_ENV = "ANIMGEN_SERVER", "ANIMGEN_TOKEN"
@@ -51,10 +51,16 @@ def result_suffix(file_name: str) -> str:
 
 class AnimGenClient:
     def __init__(self, address: str | None = None, *, token: str | None = None, tls_ca: str | Path | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, ping_s: float = CLIENT_PING_S) -> None:
         self.address = address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
         token = token if token is not None else os.environ.get(TOKEN_ENV)
-        opts = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        opts = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.keepalive_time_ms", int(ping_s * 1000)),
+                ("grpc.keepalive_timeout_ms", int(ping_s * 1000 / 3)),
+                ("grpc.http2.ping_timeout_ms", int(ping_s * 1000 / 3)),  # newer gRPC waits this long for the ack
+                # gRPC's own brakes on pings while no data comes: none after two, then one a minute at most.
+                ("grpc.http2.max_pings_without_data", 0),
+                ("grpc.http2.min_time_between_pings_ms", int(ping_s * 1000))]
         if tls_ca is not None:
             try:
                 roots = Path(tls_ca).read_bytes()
@@ -93,7 +99,10 @@ class AnimGenClient:
         video = Path(video)
         if not video.is_file():
             raise InputError(f"{video}: video file not found")
-        size, digest = video.stat().st_size, sha256_of(video)
+        size = video.stat().st_size
+        if size == 0:
+            raise InputError(f"{video}: the file is empty")
+        digest = sha256_of(video)
 
         def messages():
             yield service_pb2.UploadVideoRequest(

@@ -11,6 +11,13 @@ from animgen_ml.errors import InputError
 MAX_CHUNK_BYTES = 3 * 1024 * 1024  # the largest upload chunk accepted (the protocol says "well under 4 MiB")
 CLIENT_CHUNK_BYTES = 1024 * 1024  # what our clients send
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # the largest message sent (GetResult's clip); every client accepts this much
+# HTTP/2 pings while a call is open, so that a connection that went dead without a word (a laptop asleep, a NAT or
+# a host gone) ends the call instead of leaving a watch waiting for ever. Our clients ping every CLIENT_PING_S
+# and give up after CLIENT_PING_S / 3 without an answer; the server accepts pings that often and pings idle
+# clients itself, so that a dead watcher's stream ends too.
+CLIENT_PING_S = 30.0
+SERVER_MIN_PING_S = 20.0
+SERVER_PING_S = 60.0
 
 # `animgen serve` flag dest -> (environment variable, type, default, lowest, highest). Read when serve runs, not when
 # the parser is built, so that a bad value stops only `animgen serve`, with its name. The ranges keep every value a

@@ -29,7 +29,13 @@ from animgen_server import convert
 from animgen_server.auth import TokenInterceptor
 from animgen_server.backend import Backend, make_backend
 from animgen_server.jobs import JobManager, QueueFull
-from animgen_server.limits import CLIENT_CHUNK_BYTES, MAX_MESSAGE_BYTES, Limits
+from animgen_server.limits import (
+    CLIENT_CHUNK_BYTES,
+    MAX_MESSAGE_BYTES,
+    SERVER_MIN_PING_S,
+    SERVER_PING_S,
+    Limits,
+)
 from animgen_server.store import FAILED, SUCCEEDED, Store, UploadRow, now_ms
 from animgen_server.worker import CLIP_FILE
 
@@ -348,6 +354,12 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
         ("grpc.max_receive_message_length", config.limits.max_chunk_bytes + 64 * 1024),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.so_reuseport", 0),  # gRPC's default on Linux lets a second server take the same port and half the calls
+        # Clients' pings (limits.CLIENT_PING_S) are welcome; gRPC's default would end their connection for them.
+        ("grpc.http2.min_ping_interval_without_data_ms", int(SERVER_MIN_PING_S * 1000)),
+        ("grpc.keepalive_time_ms", int(SERVER_PING_S * 1000)),
+        ("grpc.keepalive_timeout_ms", int(SERVER_PING_S * 1000 / 3)),
+        ("grpc.http2.ping_timeout_ms", int(SERVER_PING_S * 1000 / 3)),
+        ("grpc.http2.max_pings_without_data", 0),
     ])
     service_pb2_grpc.add_AnimGenServicer_to_server(AnimGenService(store, manager, config), server)
     health = HealthServicer()

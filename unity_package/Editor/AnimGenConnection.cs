@@ -30,7 +30,14 @@ namespace AnimGen.Editor
             this.token = token == null ? "" : token.Trim();
             // Plaintext by default (localhost): HTTP/2 without TLS needs Http2Only. An https:// address uses TLS.
             string url = Address.Contains("://") ? Address : "http://" + Address;
-            var handler = new YetAnotherHttpHandler { Http2Only = url.StartsWith("http://", StringComparison.Ordinal) };
+            // Pings while a call is open, as the server expects (limits.CLIENT_PING_S): a connection that went
+            // dead without a word ends the watch instead of leaving the window waiting for ever.
+            var handler = new YetAnotherHttpHandler
+            {
+                Http2Only = url.StartsWith("http://", StringComparison.Ordinal),
+                Http2KeepAliveInterval = TimeSpan.FromSeconds(30),
+                Http2KeepAliveTimeout = TimeSpan.FromSeconds(10),
+            };
             channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
             {
                 HttpHandler = handler,

@@ -141,17 +141,22 @@ struct Client::Impl {
     std::mutex mutex;
     std::set<grpc::ClientContext*> active;
 
-    // A context with the token and, unless `stream` is a watch, the deadline; registered for Cancel().
+    // A context with the token and, unless it is a watch, the deadline; registered for Cancel() unless
+    // `cancellable` is false.
     struct Call {
         Impl* impl;
         grpc::ClientContext ctx;
-        Call(Impl* i, const ConnectionOptions& o, bool deadline) : impl(i) {
+        bool registered;
+        Call(Impl* i, const ConnectionOptions& o, bool deadline, bool cancellable = true)
+            : impl(i), registered(cancellable) {
             if (deadline) ctx.set_deadline(std::chrono::system_clock::now() + o.deadline);
             if (!o.bearerToken.empty()) ctx.AddMetadata("authorization", "Bearer " + o.bearerToken);
+            if (!registered) return;
             std::lock_guard<std::mutex> lock(impl->mutex);
             impl->active.insert(&ctx);
         }
         ~Call() {
+            if (!registered) return;
             std::lock_guard<std::mutex> lock(impl->mutex);
             impl->active.erase(&ctx);
         }
@@ -169,6 +174,15 @@ Client::Client(ConnectionOptions options) : options_(std::move(options)), impl_(
     }
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);  // a long clip with fingers exceeds gRPC's 4 MiB default
+    // Pings while a call is open, as the server expects (server/animgen_server/limits.py, CLIENT_PING_S): a
+    // connection that went dead without a word ends the watch instead of leaving it waiting for ever. Without
+    // the last three, gRPC stops pinging after two pings without data, then pings once a minute at most and
+    // waits a minute for the answer (the names are literal: older gRPC, as Debian's, lacks some macros).
+    args.SetInt("grpc.keepalive_time_ms", 30000);
+    args.SetInt("grpc.keepalive_timeout_ms", 10000);
+    args.SetInt("grpc.http2.max_pings_without_data", 0);
+    args.SetInt("grpc.http2.min_time_between_pings_ms", 30000);
+    args.SetInt("grpc.http2.ping_timeout_ms", 10000);
     impl_->channel = grpc::CreateCustomChannel(options_.address, creds, args);
     impl_->stub = pb::AnimGen::NewStub(impl_->channel);
 }
@@ -224,7 +238,9 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
 }
 
 Status Client::StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out) {
-    Impl::Call call(impl_.get(), options_, true);
+    // Not ended by Cancel(): the server may have made the job already, and a caller told CANCELLED would not
+    // know its id to cancel it there. The call is short (a deadline); the caller cancels the job it returns.
+    Impl::Call call(impl_.get(), options_, true, false);
     pb::StartJobRequest req;
     req.set_upload_id(uploadId);
     ToProto(options, req.mutable_options());

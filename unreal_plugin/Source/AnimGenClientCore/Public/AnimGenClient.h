@@ -153,7 +153,8 @@ public:
     Status ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<JobState>& states = {});
     Status GetServerInfo(ServerInfo* out);
 
-    // Ends the calls in flight (from any thread); they return CANCELLED. Later calls run normally.
+    // Ends the calls in flight (from any thread), except StartJob; they return CANCELLED. Later calls run
+    // normally. A job whose StartJob was in flight is the caller's to cancel with CancelJob.
     void Cancel();
 
 private:

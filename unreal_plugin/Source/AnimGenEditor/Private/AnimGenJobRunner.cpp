@@ -61,7 +61,13 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 		return false;
 	}
 	if (OnJobStarted) OnJobStarted(ToF(Job.jobId));
-	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }
+	if (Cancelled())  // pressed while StartJob ran (Cancel found no job id): stop the job here
+	{
+		animgen::JobInfo Ignored;
+		Client.CancelJob(Job.jobId, &Ignored);
+		OutError = TEXT("cancelled");
+		return false;
+	}
 	Report(Job.progress, ToF(Job.stage), FString::Printf(TEXT("Job %s %s"), *ToF(Job.jobId), *ToF(animgen::JobStateName(Job.state))));
 
 	animgen::JobState Final = Job.state;
@@ -163,22 +169,16 @@ void FAnimGenJobRunner::Cancel()
 	}
 	if (!Client) return;
 	Client->Cancel();  // ends the watch (or upload) in flight
-	// And stop the work on the server, off the game thread: the job id is known once StartJob returned.
-	Async(EAsyncExecution::Thread, [Client, WeakThis = TWeakPtr<FAnimGenJobRunner>(AsShared())]() {
-		FString JobId;
-		for (int Attempt = 0; Attempt < 50 && JobId.IsEmpty(); ++Attempt)
-		{
-			if (TSharedPtr<FAnimGenJobRunner> This = WeakThis.Pin())
-			{
-				FScopeLock Guard(&This->Lock);
-				JobId = This->ActiveJobId;
-			}
-			if (JobId.IsEmpty()) FPlatformProcess::Sleep(0.1f);
-		}
-		if (!JobId.IsEmpty())
-		{
-			animgen::JobInfo Ignored;
-			Client->CancelJob(TCHAR_TO_UTF8(*JobId), &Ignored);
-		}
+	// And stop the work on the server, off the game thread. Without a job id yet, StartJob is still running
+	// (Cancel does not end it) and Run cancels the job it returns: bCancelled is set before the id is read here.
+	FString JobId;
+	{
+		FScopeLock Guard(&Lock);
+		JobId = ActiveJobId;
+	}
+	if (JobId.IsEmpty()) return;
+	Async(EAsyncExecution::Thread, [Client, JobId]() {
+		animgen::JobInfo Ignored;
+		Client->CancelJob(TCHAR_TO_UTF8(*JobId), &Ignored);
 	});
 }
