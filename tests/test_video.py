@@ -121,6 +121,42 @@ def test_other_containers(videos: Path, tmp_path: Path, ext: str, codec: str):
     assert np.all(np.diff([t for t, _ in frames]) > 0)
 
 
+@pytest.mark.parametrize("ext,codec", [("mkv", "libx264"), ("webm", "libvpx-vp9"), ("avi", "mpeg4")])
+def test_containers_cut_short_say_so(videos: Path, tmp_path: Path, ext: str, codec: str):
+    """Matroska and WebM state the whole duration only in a tag, AVI only as a frame count in its header: a copy
+    cut in half decoded to its middle and passed for the whole video."""
+    whole = tmp_path / f"whole.{ext}"
+    ffmpeg("-i", str(videos / SHORT), "-c:v", codec, "-g", "5", *(["-b:v", "1M"] if ext == "webm" else []),
+           "-an", str(whole))
+    assert len(list(video.iter_frames(whole))) == 47
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(InputError, match=rf"cut\.{ext}: truncated or corrupt video: decoding stopped at"):
+        list(video.iter_frames(cut))
+
+
+@pytest.mark.parametrize("name", ["-take1.mp4", "concat:take1.mp4"])
+def test_names_ffmpeg_would_read_as_options_or_protocols(videos: Path, tmp_path: Path, monkeypatch, name: str):
+    monkeypatch.chdir(tmp_path)
+    Path(name).write_bytes((videos / SHORT).read_bytes())
+    assert video.probe(Path(name)).frame_count == 47
+    assert len(list(video.iter_frames(Path(name)))) == 47
+
+
+def test_a_quarter_turn_is_the_only_turn_that_swaps_the_size(videos: Path, tmp_path: Path):
+    """At 60 degrees FFmpeg turns the picture within its stored size: taking it for a quarter turn read each frame
+    with width and height swapped, into noise."""
+    src, turned = videos / SHORT, tmp_path / "rot60.mp4"
+    ffmpeg("-i", str(src), "-c", "copy", "-metadata:s:v", "rotate=60", str(turned))
+    info = video.probe(turned)
+    assert (info.rotation, info.width, info.height) == (0, 480, 352)
+    (_, upright), (_, frame) = next(video.iter_frames(src)), next(video.iter_frames(turned))
+    assert frame.shape == upright.shape
+    # The centre of the picture stays where it was (turned about it), unlike a frame read with a wrong width.
+    c = np.s_[160:192, 224:256]
+    assert np.abs(frame[c].astype(int) - upright[c].astype(int)).mean() < 40
+
+
 def test_streaming_does_not_decode_ahead(videos: Path):
     """Stopping early ends the ffmpeg process: a generator, not a list of the whole video."""
     it = video.iter_frames(videos / "hybrik_taiji.mp4")
@@ -153,6 +189,22 @@ def test_still_image_is_not_a_video(shared_data: Path, tmp_path: Path):
     ffmpeg("-i", str(shared_data / "videos" / "monocular" / SHORT), "-frames:v", "1", str(img))
     with pytest.raises(InputError, match="still image"):
         video.probe(img)
+
+
+def test_a_jpeg_is_a_still_image_too(shared_data: Path, tmp_path: Path):
+    img = tmp_path / "frame.jpg"  # FFmpeg opens it with its image-sequence reader, not as a one-image pipe
+    ffmpeg("-i", str(shared_data / "videos" / "monocular" / SHORT), "-frames:v", "1", str(img))
+    with pytest.raises(InputError, match=r"frame\.jpg: is a still image"):
+        video.probe(img)
+
+
+def test_audio_with_cover_art_is_not_a_video(tmp_path: Path, shared_data: Path):
+    art, song = tmp_path / "art.jpg", tmp_path / "song.mp4"
+    ffmpeg("-i", str(shared_data / "videos" / "monocular" / SHORT), "-frames:v", "1", str(art))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-i", str(art), "-map", "0", "-map", "1",
+           "-c:a", "aac", "-c:v", "copy", "-disposition:v", "attached_pic", str(song))
+    with pytest.raises(InputError, match=r"song\.mp4: not a video \(no video stream in the file, cover art aside"):
+        video.probe(song)
 
 
 def test_audio_only_file_is_not_a_video(tmp_path: Path):

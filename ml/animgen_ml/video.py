@@ -44,7 +44,7 @@ class VideoInfo:
     rotation: int  # degrees counter-clockwise the picture is turned for display: 0, 90, 180, 270
     codec: str
     start_time: float  # the first frame's presentation time in the file's clock
-    duration_known: bool = False  # the video stream itself states its duration (not just the container)
+    duration_known: bool = False  # the video stream itself states its duration (not just the container's guess)
     container_start: float = 0.0  # the container's start time in the same clock (ffmpeg's -ss counts from it)
 
 
@@ -53,6 +53,12 @@ def _tool(name: str) -> str:
     if path is None:
         raise InputError(f"{name} was not found on PATH: install FFmpeg (e.g. apt-get install ffmpeg)")
     return path
+
+
+def _url(path: Path) -> str:
+    """The path as FFmpeg must be given it: a name that starts with "-" or looks like a protocol ("concat:")
+    would be read as an option or a protocol."""
+    return "file:" + str(path.absolute())
 
 
 def _check_file(path: Path) -> None:
@@ -83,7 +89,8 @@ def _float(value, default: float = 0.0) -> float:
 
 def _rotation(stream: dict) -> int:
     """Counter-clockwise display rotation (degrees, as ffprobe reports the display matrix): decoded frames
-    come out as np.rot90(stored, rotation // 90)."""
+    come out as np.rot90(stored, rotation // 90). FFmpeg turns frames by a quarter turn only within 1 degree
+    of one; at any other angle it keeps the stored size, which is what 0 says here (the frames' size)."""
     angle = 0.0
     for side in stream.get("side_data_list", []) or []:
         if "rotation" in side:
@@ -91,15 +98,17 @@ def _rotation(stream: dict) -> int:
             break
     else:
         angle = -_float((stream.get("tags") or {}).get("rotate"))  # older FFmpeg: the clockwise `rotate` tag
-    return int(round(angle / 90.0)) * 90 % 360
+    quarter = int(round(angle / 90.0))
+    return quarter * 90 % 360 if abs(angle - 90.0 * quarter) <= 1.0 else 0
 
 
 def probe(path: str | Path) -> VideoInfo:
     """Size, frame rate, duration, rotation and codec of a video's first video stream (ffprobe)."""
     path = Path(path)
     _check_file(path)
-    cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_streams", "-show_format",
-           "-of", "json", str(path)]
+    # V: video streams that are not cover art (an audio file's picture is not a video).
+    cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", "V:0", "-show_streams", "-show_format",
+           "-of", "json", _url(path)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         reason = _last_line(proc.stderr) or f"ffprobe exited with {proc.returncode}"
@@ -110,10 +119,10 @@ def probe(path: str | Path) -> VideoInfo:
         raise InputError(f"{path}: not a readable video (ffprobe gave no usable answer)") from e
     streams = data.get("streams") or []
     if not streams:
-        raise InputError(f"{path}: not a video (no video stream in the file)")
+        raise InputError(f"{path}: not a video (no video stream in the file, cover art aside)")
     s, fmt = streams[0], data.get("format") or {}
     codec = str(s.get("codec_name", "unknown"))
-    if codec in _IMAGE_CODECS and fmt.get("format_name", "").endswith("_pipe"):
+    if codec in _IMAGE_CODECS and (fmt.get("format_name", "").endswith("_pipe") or fmt.get("format_name") == "image2"):
         raise InputError(f"{path}: is a still image ({codec}), not a video")
     width, height = int(s.get("width") or 0), int(s.get("height") or 0)
     if width <= 0 or height <= 0:
@@ -121,17 +130,35 @@ def probe(path: str | Path) -> VideoInfo:
     rotation = _rotation(s)
     if rotation in (90, 270):
         width, height = height, width
-    duration = _float(s.get("duration"), _float(fmt.get("duration")))
+    start_time = _float(s.get("start_time"), _float(fmt.get("start_time")))
+    # The stream's own duration. Matroska and WebM state only where the stream ends (in the file's clock), as a
+    # tag written when the file was finished, so a copy cut short still says how long the whole was.
+    tag_end = _clock_seconds((s.get("tags") or {}).get("DURATION"))
+    stated = _float(s.get("duration")) or max(tag_end - start_time, 0.0)
+    duration = stated or _float(fmt.get("duration"))
     nb_frames = int(_float(s.get("nb_frames")))
-    fps = _rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate"))
+    nominal = _rate(s.get("r_frame_rate"))
+    if fmt.get("format_name") == "avi" and nb_frames > 1 and nominal > 0 and duration < 0.9 * nb_frames / nominal:
+        # The header counts more frames than the file holds (cut short): its count, at the constant rate AVI
+        # has, is how long the video was.
+        stated = duration = nb_frames / nominal
+    fps = _rate(s.get("avg_frame_rate")) or nominal
     if nb_frames > 1 and duration > 0:
         fps = nb_frames / duration
     if nb_frames <= 0:
         nb_frames = int(round(duration * fps)) if fps > 0 else 0
     return VideoInfo(path=path, width=width, height=height, fps=fps or 30.0, duration=duration,
                      frame_count=nb_frames, rotation=rotation, codec=codec,
-                     start_time=_float(s.get("start_time"), _float(fmt.get("start_time"))),
-                     duration_known=_float(s.get("duration")) > 0, container_start=_float(fmt.get("start_time")))
+                     start_time=start_time, duration_known=stated > 0, container_start=_float(fmt.get("start_time")))
+
+
+def _clock_seconds(text: str | None) -> float:
+    """Seconds of an "HH:MM:SS.fraction" tag; 0 when absent or malformed."""
+    parts = (text or "").split(":")
+    try:
+        return float(parts[0]) * 3600 + float(parts[1]) * 60 + float(parts[2]) if len(parts) == 3 else 0.0
+    except ValueError:
+        return 0.0
 
 
 def _last_line(text: str) -> str:
@@ -202,7 +229,7 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
     # -copyts keeps frame times in the file's clock, so subtracting start_time gives the same times with
     # and without seeking.
     cmd += ["-copyts"]
-    cmd += ["-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", _showinfo(),
+    cmd += ["-i", _url(path), "-map", "0:V:0", "-an", "-sn", "-dn", "-vf", _showinfo(),
             "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     # Unbuffered: each frame is read once, straight into its own array.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
