@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from animgen_ml import rotations as R
+from animgen_ml import skeleton
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 
@@ -96,7 +97,20 @@ def mirror(clip: HumanoidClip) -> HumanoidClip:
     )
 
 
-def loop(clip: HumanoidClip, blend_s: float = 0.5) -> HumanoidClip:
+LOOP_BLEND_S = 0.5  # seconds at the end of a clip over which loop makes the last pose the first
+
+
+def loop_gap(clip: HumanoidClip) -> tuple[str, float]:
+    """(bone, degrees): the body bone whose world rotation differs most between the last frame and the first, and
+    by how much (the Hips' yaw included): what loop must blend away."""
+    _, rot = clip.world()
+    deg = np.degrees(R.angle(R.multiply(R.conjugate(rot[-1]), rot[0])))
+    body = [clip.index(b) for b in clip.bones if b in skeleton.BODY_BONES]
+    j = body[int(np.argmax(deg[body]))]
+    return clip.bones[j], float(deg[j])
+
+
+def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
     """Make the last pose the first: an engine plays the last key and the first at the same instant of a loop.
     Over the last blend_s a correction grows smoothly from nothing to what takes the last pose to the first: each
     bone's rotation and the Hips' height are offset, not pulled to a still pose, so the motion keeps its speed

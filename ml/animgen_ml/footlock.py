@@ -201,9 +201,16 @@ def raise_above_floor(clip: HumanoidClip, blend: int) -> HumanoidClip:
     return replace(clip, hips=hips)
 
 
-def lock_feet(clip: HumanoidClip, fc: C.FootContacts, blend_s: float = 0.12) -> tuple[HumanoidClip, LockStats]:
+BLEND_S = 0.12  # seconds over which a foot's pin, or a lift out of the floor, fades in and out
+
+
+def blend_frames(fps: float) -> int:
+    return max(1, int(round(BLEND_S * fps)))
+
+
+def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, LockStats]:
     """Pin planted feet (the clip's floor must already be y = 0) and solve the legs by IK."""
-    blend = max(1, int(round(blend_s * clip.fps)))
+    blend = blend_frames(clip.fps)
     clip = raise_above_floor(clip, blend)
     pos, rot = clip.world()
     heels, toes = C.sole_points(clip)

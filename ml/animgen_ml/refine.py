@@ -2,7 +2,8 @@
 
 Order matters: contacts first (everything below uses them), then the floor (contacts are judged against it),
 joint limits and symmetric bone lengths (IK needs the final lengths), foot locking, and last the user's
-edits, which must not be undone by anything else.
+edits, which must not be undone by anything else. The loop is blended before foot locking too, so that the feet
+are locked on the looped motion.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _PARTS = {
     "right arm": [LM[n] for n in ("right_elbow", "right_wrist")],
     "head": [LM[n] for n in ("nose", "left_ear", "right_ear")],
 }
+LOOP_GAP_WARN_DEG = 30.0  # --loop warns when a bone of the last pose is this far from the first
 MIN_WARN_S = 0.3  # shorter losses are bridged by cleaning and not worth a warning
 MERGE_GAP_S = 0.5  # losses of one part closer than this are reported as one
 _SIDE = re.compile(r"\b(?:left|right) |\b(?:Left|Right)[A-Z]")  # "right arm", "left hand", "LeftUpperLeg"
@@ -50,14 +52,30 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     clip, _, skipped = limits.apply_limits(clip)
     if skipped:
         warnings.append(f"joint limits not applied to {', '.join(skipped)}: bent the other way in most frames")
+    if options.loop:
+        # Blended into a loop before the feet are locked, so that they are locked on the looped motion: blended
+        # after, planted feet slid and sank into the floor over the blend. The last frame's contacts are the
+        # first's (the same instant of the loop).
+        bone, gap = edit.loop_gap(clip)
+        if gap > LOOP_GAP_WARN_DEG:
+            warnings.append(f"--loop: the last pose is far from the first ({bone} {gap:.0f}° apart); the last "
+                            f"{edit.LOOP_BLEND_S:g} s turn it back, and planted feet slide there: cut the video to "
+                            "whole cycles with --start and --end")
+        clip = edit.loop(clip)
+        fc = C.FootContacts(heel=np.concatenate([fc.heel[:-1], fc.heel[:1]]),
+                            toe=np.concatenate([fc.toe[:-1], fc.toe[:1]]))
+    locked = False
     if options.foot_lock and clip.frame_count > 1:
         if fc.foot.any():
             clip, warning = footlock.carry_hips(clip, fc.foot)
             if warning:
                 warnings.append(warning)
             clip, _ = footlock.lock_feet(clip, fc)
+            locked = True
         else:
             warnings.append("no foot contact found: foot locking skipped")
+    if not locked:  # the floor is the planted feet's median height: about half of them were under it
+        clip = footlock.raise_above_floor(clip, footlock.blend_frames(clip.fps))
     metadata = dict(clip.metadata)
     metadata.setdefault("contacts_source", "heuristic")
     clip = _with(clip, contacts=fc.foot, metadata=metadata)
@@ -69,7 +87,10 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if options.face_forward:
         clip = edit.face_forward(clip)
     if options.loop:
-        clip = edit.loop(clip)
+        # What locking changed at the two ends, blended out; then feet that this pushed into the floor come out,
+        # and a last pass makes the Hips' height one again at the seam (the pose already is).
+        blend = footlock.blend_frames(clip.fps)
+        clip = edit.loop(footlock.raise_above_floor(edit.loop(clip), blend))
     if options.in_place:
         clip = edit.in_place(clip)
     return clip, warnings

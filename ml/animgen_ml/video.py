@@ -111,7 +111,7 @@ def probe(path: str | Path) -> VideoInfo:
            "-of", "json", _url(path)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        reason = _last_line(proc.stderr) or f"ffprobe exited with {proc.returncode}"
+        reason = _last_line(proc.stderr).replace(_url(path) + ": ", "") or f"ffprobe exited with {proc.returncode}"
         raise InputError(f"{path}: not a readable video ({reason})")
     try:
         data = json.loads(proc.stdout or "{}")
@@ -249,7 +249,7 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
                     ok = base is not None and m.group(1) != "NOPTS"
                     times.put(int(m.group(1)) * base[0] / base[1] if ok else float("nan"))
             elif "error" in line.lower() or "invalid" in line.lower():
-                run.errors.append(line.strip())
+                run.errors.append(line.strip().replace(_url(path) + ": ", ""))
         times.put(None)
 
     reader = threading.Thread(target=read_stderr, daemon=True)
