@@ -1,6 +1,6 @@
 """The embedded store: SQLite for uploads and jobs, plus folders for uploaded videos and results.
 
-Layout under the data dir:  animgen.db · uploads/<upload id><ext> · results/<job id>/ · targets/<hash>/
+Layout under the data dir:  animgen.db · store.lock · uploads/<upload id><ext> · results/<job id>/ · targets/<hash>/
 Every file lands by rename (written aside first), so a crash never leaves a half-written upload or result
 that the database points at. All calls come from the server's event-loop thread.
 """
@@ -8,11 +8,20 @@ that the database points at. All calls come from the server's event-loop thread.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import IO
+
+from animgen_ml.errors import InputError
+
+try:  # file locks are POSIX; on Windows the store is not guarded against a second server
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 # Job states, numbered as animgen.v1.JobState.
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = 1, 2, 3, 4, 5, 6
@@ -73,6 +82,25 @@ class JobRow:
     warnings: list[str] = field(default_factory=list)  # the run's warnings, replayed to every later watcher
 
 
+def _lock(path: Path) -> IO[str]:
+    """The store's lock file, held while the store is open. A second server on the same folder would mark the
+    first one's running jobs INTERRUPTED, delete their half-written results and take jobs from its queue."""
+    f = open(path, "a+")  # noqa: SIM115 - held open until Store.close
+    if fcntl is not None:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            f.close()
+            raise InputError(f"{path.parent}: the store is in use by another animgen serve (pid {holder}); give "
+                             "each server its own --data-dir") from None
+    f.truncate(0)
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
 class Store:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir).expanduser().resolve()
@@ -81,6 +109,7 @@ class Store:
         self.targets_dir = self.root / "targets"
         for d in (self.uploads_dir, self.results_dir, self.targets_dir):
             d.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock(self.root / "store.lock")
         self.db = sqlite3.connect(self.root / "animgen.db", isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -92,6 +121,7 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+        self._lock.close()  # and with it the lock
 
     # ---- start-up recovery ----
 
