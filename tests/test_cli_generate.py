@@ -345,3 +345,37 @@ def test_a_folder_converted_into_itself_skips_its_previews(videos: Path, tmp_pat
     assert "walk.mp4: up to date, skipped" in proc.stderr and "preview.mp4:" not in proc.stderr, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [".walk.animgen.json", "walk.json", "walk.mp4",
                                                           "walk.preview.mp4"]
+
+
+def test_a_read_only_output_is_refused_by_name(videos: Path, tmp_path: Path):
+    """Version control leaves a file not checked out read-only: replacing it (a rename needs only the folder's
+    permission) lost that protection, and the file came back writable."""
+    out = tmp_path / "out"
+    out.mkdir()
+    kept = out / "mmhuman3d_3dpw_basketball.glb"
+    kept.write_bytes(b"checked in")
+    kept.chmod(0o444)
+    proc = animgen(videos / BASKETBALL, "-o", out, "--format", "glb,json")
+    assert_one_clean_error(proc, f"{kept}: read-only, not replaced")
+    assert kept.read_bytes() == b"checked in" and not (out / "mmhuman3d_3dpw_basketball.json").exists()
+
+
+def test_sigterm_stops_like_ctrl_c(videos: Path, tmp_path: Path):
+    """A CI job's time limit sends SIGTERM: the run stops as Ctrl-C stops it (exit 143, one line), and leaves no
+    part of a file behind. By default the process died at once, with the files it was writing."""
+    import signal
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "ml"), str(REPO / "server")]))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate", str(videos / RUN), "-o",
+                             str(out), "--format", "all"], stderr=subprocess.PIPE, text=True, env=env)
+    seen = []
+    for line in proc.stderr:  # the progress bar's first report: the run is under way
+        seen.append(line)
+        if "pose" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 143, "".join(seen) + rest
+    assert "animgen: terminated" in rest and "Traceback" not in rest
+    assert not [p for p in out.iterdir() if p.name.startswith(".animgen-")]

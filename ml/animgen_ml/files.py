@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def read_only(path: Path) -> bool:
+    """An existing file that must not be replaced: no write permission for its owner (as version control leaves a
+    file not checked out), or none for us. The rename that replaces an output needs only the folder's."""
+    if not path.exists():
+        return False
+    return not path.stat().st_mode & stat.S_IWUSR or not os.access(path, os.W_OK)
 
 
 @contextlib.contextmanager

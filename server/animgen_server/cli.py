@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 
 from animgen_ml import __version__
@@ -21,6 +22,15 @@ COMMAND_MODULES = (
     "animgen_server.cmd_service",  # serve, jobs, cancel
     "animgen_server.cmd_model",  # train, evaluate
 )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI job's time limit, `kill`), stopped as Ctrl-C is: files being written are removed and a job
+    on a server is cancelled. Left to the default action, the process died at once, leaving both behind."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
 
 
 def usage(command: str, message: str) -> int:
@@ -50,16 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    if args.command in ("generate", "evaluate") and argv is None:  # a real process, not a call from a test
-        quiet_native_logs()
+    if argv is None:  # a real process, not a call from a test
+        if args.command in ("generate", "evaluate"):
+            quiet_native_logs()
+        if args.command != "serve":  # serve stops its own way on SIGTERM
+            signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.handler(args) or 0)
     except AnimGenError as e:
         print(f"animgen: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("animgen: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        terminated = isinstance(e, Terminated)
+        print(f"animgen: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     except BrokenPipeError:  # `animgen jobs | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout
         return 0

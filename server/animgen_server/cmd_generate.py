@@ -18,7 +18,7 @@ from pathlib import Path
 
 from animgen_ml.errors import AnimGenError, Cancelled, InputError
 from animgen_ml.export import output_path, output_paths
-from animgen_ml.files import atomic_path
+from animgen_ml.files import atomic_path, read_only
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import VIDEO_EXTENSIONS
 from animgen_server.cli import usage
@@ -359,6 +359,9 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
                  source: Path | None = None) -> None:
     """source: what the outputs are made from, for the note (default: the video)."""
     source = source or video
+    if locked := [p for p in output_paths(out_base, options) if read_only(p)]:
+        more = f" (and {len(locked) - 1} more)" if len(locked) > 1 else ""
+        raise InputError(f"{locked[0]}{more}: read-only, not replaced (checked in? make it writable to replace it)")
     made_from = inputs_id(source, options)
     progress = Progress(video.name, args.quiet)
     t0 = time.perf_counter()
