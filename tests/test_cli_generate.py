@@ -379,3 +379,29 @@ def test_sigterm_stops_like_ctrl_c(videos: Path, tmp_path: Path):
     assert proc.wait(timeout=60) == 143, "".join(seen) + rest
     assert "animgen: terminated" in rest and "Traceback" not in rest
     assert not [p for p in out.iterdir() if p.name.startswith(".animgen-")]
+
+
+def test_a_full_disk_fails_the_preview_and_keeps_the_earlier_one(videos: Path, tmp_path: Path):
+    """On a full disk ffmpeg exits 0 with a preview that has no index: it was renamed over the good one, noted up
+    to date, and never redone. It is read back now."""
+    lm = tmp_path / "lm"
+    assert animgen(videos / RUN, "-o", lm, "--format", "npz", "--quiet").returncode == 0
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1300k", "tmpfs", str(full)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (it needs root): no disk to fill")
+    try:
+        run = [videos / RUN, "--landmarks", lm / "sports2d_run_sideview.landmarks.npz", "-o", full, "--format",
+               "preview", "--quiet", "--force"]
+        assert animgen(*run).returncode == 0
+        preview = full / "sports2d_run_sideview.preview.mp4"
+        good = preview.read_bytes()
+        free = os.statvfs(full).f_bavail * os.statvfs(full).f_frsize
+        (full / "filler").write_bytes(bytes(free - 64 * 1024))  # 64 KiB left: half a preview
+        proc = animgen(*run)
+        assert_one_clean_error(proc, "ffmpeg could not write the preview (No space left on device)")
+        assert preview.read_bytes() == good
+        assert not [p for p in full.iterdir() if p.name.startswith(".animgen-")]
+    finally:
+        subprocess.run(["umount", str(full)], check=True)

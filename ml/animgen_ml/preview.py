@@ -96,11 +96,21 @@ def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, 
                 proc.stdin.close()
             err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
             rc = proc.wait()
-        if rc != 0:
-            raise InputError(f"{path}: ffmpeg could not write the preview ({err.strip().splitlines()[-1:]})")
-        if written == 0:
+        if written == 0 and rc == 0:
             raise InputError(f"{video}: no video frames in the landmarks' time range for the preview")
+        # ffmpeg exits 0 when only its last write fails (a full disk), leaving a file without its index: it is read
+        # back. Its own words end with the reason; the paths before it are temporary names.
+        if rc != 0 or not _reads_back(tmp, written):
+            why = err.strip().splitlines()[-1].rsplit(": ", 1)[-1] if err.strip() else "it does not read back"
+            raise InputError(f"ffmpeg could not write the preview ({why})")
     return path
+
+
+def _reads_back(path: Path, frames: int) -> bool:
+    try:
+        return vid.probe(path).frame_count == frames
+    except InputError:
+        return False
 
 
 def _draw_landmarks(img: np.ndarray, lm: Landmarks, i: int) -> None:
