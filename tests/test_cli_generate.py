@@ -404,4 +404,4 @@ def test_a_full_disk_fails_the_preview_and_keeps_the_earlier_one(videos: Path, t
         assert preview.read_bytes() == good
         assert not [p for p in full.iterdir() if p.name.startswith(".animgen-")]
     finally:
-        subprocess.run(["umount", str(full)], check=True)
+        subprocess.run(["umount", "--lazy", str(full)], check=True)

@@ -358,3 +358,48 @@ def test_an_upload_that_stops_sending_is_ended_and_leaves_nothing(tmp_path: Path
     (code, details), left = asyncio.run(run())
     assert code == grpc.StatusCode.DEADLINE_EXCEEDED and "no upload data for 0.2 s" in details
     assert left == []  # the part file is gone
+
+
+def test_a_job_whose_end_the_store_cannot_take_still_ends(tmp_path: Path) -> None:
+    """A full disk refuses the store's writes: the job left the running set but stayed RUNNING in the store, its
+    watchers waited for ever and the queue stalled. Now it ends FAILED for its watchers (a result the store cannot
+    list is none), and its end is written once the store takes writes again."""
+    import subprocess
+
+    import pytest
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (it needs root): no disk to fill")
+
+    async def run():
+        store, backend, manager, upload = await _started(disk, Recorder())
+        job = manager.create(upload, service_pb2.GenerateOptions(), "key-1")
+        watch = manager.watch(job.job_id)
+        await anext(watch)  # the current state: the watcher is attached
+        filler = disk / "filler"
+        with open(filler, "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(bytes(1 << 16))
+            except OSError:
+                pass
+        backend.sink(BackendEvent(job.job_id, "done", files={"json": "a.json"}))
+        events = [ev async for ev in watch]
+        seen = manager.get(job.job_id)
+        filler.unlink()
+        other = manager.create(upload, service_pb2.GenerateOptions(smoothing=0.2), "key-2")
+        backend.sink(BackendEvent(other.job_id, "failed", message="no person was found in any frame"))
+        stored = store.get_job(job.job_id)
+        store.close()
+        return events, seen, stored
+
+    try:
+        events, seen, stored = asyncio.run(run())
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], check=True)  # lazy: a failed run may hold files
+    assert events[-1].type == service_pb2.EVENT_TYPE_FAILED
+    assert seen.state == jobs.FAILED and "could not record the result (database or disk is full)" in seen.error
+    assert stored.state == jobs.FAILED and stored.error == seen.error

@@ -93,3 +93,61 @@ def test_a_result_unused_for_the_expiry_period_is_deleted(tmp_path, videos):
     finally:
         assert server.stop(signal.SIGTERM) == 0, server.output()
     assert "removed 1 expired result(s)" in server.output()
+
+
+def test_a_full_disk_fails_uploads_and_jobs_by_name(tmp_path, videos):
+    """The store's disk fills: an upload is refused as RESOURCE_EXHAUSTED, not UNKNOWN with a traceback; a job ends
+    FAILED for its watchers even when the store cannot take its end (it stayed RUNNING for ever, its watch open and
+    the queue stuck), and that end is written once there is room again."""
+    import subprocess
+
+    store = tmp_path / "store"
+    store.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(store)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (it needs root): no disk to fill")
+    server = ServerProcess(store, "--workers", "1")
+    try:
+        server.start()
+        with AnimGenClient(server.address, timeout=60) as c:
+            up = c.upload(videos / "sports2d_run_sideview.mp4")
+            job = c.start(up.upload_id, convert.options_to_proto(GenerateOptions(generator="analytic",
+                                                                                 formats=("json", "preview"))))
+            filler = store / "filler"
+            _fill(filler)  # while the job runs: its results have no room
+            with pytest.raises(ServiceError) as refused:
+                c.upload(videos / "motionbert_boxing.mp4")
+            assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "the server cannot store the upload (No space left on device)" in refused.value.details
+            with pytest.raises(ServiceError) as refused:
+                c.start(up.upload_id, _opts(0.43))
+            assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "the server cannot write its store (database or disk is full)" in refused.value.details
+            ended = c.wait(job.job_id)
+            assert ended.state == S.JOB_STATE_FAILED and ("disk is full" in ended.error
+                                                          or "could not record" in ended.error), ended
+            filler.unlink()
+            again = c.start(up.upload_id, _opts(0.41))
+            assert c.wait(again.job_id).state == S.JOB_STATE_SUCCEEDED
+            listed = {j.job_id: j.state for j in c.list()}
+            assert listed[job.job_id] == S.JOB_STATE_FAILED
+    finally:
+        try:
+            if server.proc is not None:
+                assert server.stop() == 0, server.output()
+        finally:
+            subprocess.run(["umount", "--lazy", str(store)], check=True)
+
+
+def _fill(path) -> None:
+    """Write zeros to `path` until its disk is full."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, bytes(1 << 20))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

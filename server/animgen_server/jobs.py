@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import sqlite3
 import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 from animgen.v1 import service_pb2
@@ -57,6 +59,7 @@ class JobManager:
         self.store, self.backend, self.limits = store, backend, limits
         self.queue: deque[str] = deque()
         self.running: dict[str, JobRow] = {}  # live rows of running jobs (progress kept in memory)
+        self.unrecorded: dict[str, JobRow] = {}  # ended jobs whose end the store could not take (a full disk)
         self._persisted: dict[str, float] = {}
         self._watchers: dict[str, set[asyncio.Queue]] = {}
         self._finished: dict[str, asyncio.Event] = {}
@@ -107,7 +110,7 @@ class JobManager:
         return self.get(row.job_id)
 
     def get(self, job_id: str) -> JobRow | None:
-        return self.running.get(job_id) or self.store.get_job(job_id)
+        return self.running.get(job_id) or self.unrecorded.get(job_id) or self.store.get_job(job_id)
 
     # ---- running ----
 
@@ -165,7 +168,10 @@ class JobManager:
             if ev.stage_kind == "warning":  # kept with the job: a later watcher, even after a restart, hears it
                 row.warnings = [*row.warnings, ev.message]
             if ev.stage_kind != "progress" or time.monotonic() - self._persisted[ev.job_id] > PERSIST_EVERY_S:
-                self.store.update_job(ev.job_id, stage=row.stage, progress=row.progress, warnings=row.warnings)
+                try:
+                    self.store.update_job(ev.job_id, stage=row.stage, progress=row.progress, warnings=row.warnings)
+                except sqlite3.Error as e:  # a full disk: the watchers still hear it, and the end is what counts
+                    log.warning("job %s: progress not recorded (%s)", ev.job_id, e)
                 self._persisted[ev.job_id] = time.monotonic()
             self._publish(row, _STAGE_EVENT.get(ev.stage_kind, service_pb2.EVENT_TYPE_STAGE_PROGRESS), ev.stage,
                           ev.fraction, ev.message)
@@ -186,7 +192,17 @@ class JobManager:
         self._dispatch()
 
     def _finish(self, row: JobRow, state: int, **changes) -> JobRow:
-        row = self.store.update_job(row.job_id, state=state, **changes)
+        self._record_unrecorded()
+        try:
+            row = self.store.update_job(row.job_id, state=state, **changes)
+        except sqlite3.Error as e:
+            # A full disk. The job still ends, for its watchers and for the queue; until the store takes its end it
+            # is kept here. A result the store cannot list is none.
+            log.error("job %s: its end could not be recorded (%s)", row.job_id, e)
+            if state == SUCCEEDED:
+                state, changes = FAILED, {"error": f"the server could not record the result ({e})"}
+            row = replace(row, state=state, updated_ms=now_ms(), **changes)
+            self.unrecorded[row.job_id] = row
         if state != SUCCEEDED:  # a worker stopped just after it renamed its result into place leaves it behind
             shutil.rmtree(self.store.results_dir / row.job_id, ignore_errors=True)
         self._probes.pop(row.job_id, None)  # a job cancelled while queued never ran
@@ -196,6 +212,15 @@ class JobManager:
         if ev:
             ev.set()
         return row
+
+    def _record_unrecorded(self) -> None:
+        """Write the ends the store could not take (see _finish), now that it may."""
+        for job_id, row in list(self.unrecorded.items()):
+            try:
+                self.store.update_job(job_id, state=row.state, error=row.error)
+            except sqlite3.Error:
+                return
+            del self.unrecorded[job_id]
 
     async def cancel(self, job_id: str, wait_s: float = 10.0) -> JobRow | None:
         row = self.get(job_id)

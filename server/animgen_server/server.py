@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import functools
 import hashlib
 import logging
 import os
 import re
 import signal
+import sqlite3
 import sys
 import threading
 import uuid
@@ -78,6 +82,18 @@ def _format_of(key: str, file_name: str) -> int:
         service_pb2.OUTPUT_FORMAT_GLB if file_name.endswith(".glb") else service_pb2.OUTPUT_FORMAT_UNSPECIFIED)
 
 
+def _store_errors(handler):
+    """A store that cannot be written (its disk full) answers RESOURCE_EXHAUSTED, saying so, not UNKNOWN."""
+    @functools.wraps(handler)
+    async def run(self, request, context):
+        try:
+            return await handler(self, request, context)
+        except sqlite3.Error as e:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"the server cannot write its store ({e})")
+
+    return run
+
+
 class AnimGenService(service_pb2_grpc.AnimGenServicer):
     def __init__(self, store: Store, manager: JobManager, config: ServeConfig) -> None:
         self.store, self.manager, self.config, self.limits = store, manager, config, config.limits
@@ -89,6 +105,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
 
     # ---- uploads ----
 
+    @_store_errors
     async def UploadVideo(self, request_iterator, context):
         header, part, written = None, None, 0
         digest = hashlib.sha256()
@@ -142,9 +159,13 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             self.store.add_upload(UploadRow(upload_id, header.file_name, written, header.sha256, str(path), now_ms()))
             log.info("upload %s: %s, %d bytes", upload_id, header.file_name, written)
             return service_pb2.UploadVideoResponse(upload_id=upload_id, size_bytes=written, sha256=header.sha256)
+        except OSError as e:  # the store's disk is full (or gone): said, not a traceback
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED if e.errno == errno.ENOSPC
+                                else grpc.StatusCode.INTERNAL, f"the server cannot store the upload ({e.strerror})")
         finally:  # an abort, an error or a client that went away: nothing is left behind
             if f is not None:
-                f.close()
+                with contextlib.suppress(OSError):  # a full disk fails the flush again
+                    f.close()
             if part is not None:
                 part.unlink(missing_ok=True)
 
@@ -163,6 +184,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
 
     # ---- jobs ----
 
+    @_store_errors
     async def StartJob(self, request, context):
         upload = self.store.get_upload(request.upload_id)
         if upload is None or not Path(upload.path).is_file():
@@ -298,6 +320,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             self._sha_cache[key] = h.hexdigest()
         return h.hexdigest()
 
+    @_store_errors
     async def CancelJob(self, request, context):
         await self._job_or_abort(request.job_id, context)
         row = await self.manager.cancel(request.job_id)
