@@ -73,3 +73,17 @@ def test_knee_keeps_its_direction_and_straight_leg_uses_pole():
     straight = ik.solve_two_bone(hip, np.array([[0.0, 0.6, 0.0]]), ankle, np.array([[0.0, 0.4, 0.0]]),
                                  pole=[0.0, 0.0, 1.0])
     assert straight.mid[0, 2] > 0.1
+
+
+def test_a_hinge_a_little_past_straight_bends_toward_its_pole():
+    """A knee 3 deg past straight (joint limits allow 5) was bent further back to reach a nearer target; as a hinge it
+    bends forward. A knee bent far the other way (kneeling, toes pointing back) keeps its bend."""
+    hip, ankle = np.array([[0.0, 1.0, 0.0]]), np.array([[0.0, 0.2, 0.0]])
+    back = np.array([[0.0, 0.6, -0.4 * np.tan(np.radians(1.5))]])  # 3 deg past straight (-Z: behind)
+    target = np.array([[0.0, 0.4, 0.0]])
+    forward = [0.0, 0.0, 1.0]
+    assert ik.solve_two_bone(hip, back, ankle, target, pole=forward).mid[0, 2] < -0.1  # as it was: further back
+    sol = ik.solve_two_bone(hip, back, ankle, target, pole=forward, hinge=True)
+    assert sol.mid[0, 2] > 0.1 and np.abs(sol.end - target).max() < 1e-9
+    kneeling = np.array([[0.0, 0.6, -0.3]])  # bent far toward -Z: its own bend stands
+    assert ik.solve_two_bone(hip, kneeling, ankle, target, pole=forward, hinge=True).mid[0, 2] < -0.1

@@ -238,7 +238,10 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, Loc
     new_rot = out.rotations.copy()
     hips_i = out.index("Hips")
     for idx, target, _ in legs:
-        sol = ik.solve_two_bone(pos[:, idx[0]], pos[:, idx[1]], pos[:, idx[2]], target)
+        # A knee bends toward the toes: one a little past straight (joint limits allow -5 deg) was bent further
+        # back to reach its pin (up to -22 deg).
+        toes_dir = pos[:, idx[3]] - pos[:, idx[2]]
+        sol = ik.solve_two_bone(pos[:, idx[0]], pos[:, idx[1]], pos[:, idx[2]], target, pole=toes_dir, hinge=True)
         up, low, end = ik.apply_to_clip_chain(rot[:, idx[:3]], rot[:, hips_i], sol)
         new_rot[:, idx[0]], new_rot[:, idx[1]], new_rot[:, idx[2]] = up, low, end
     out = replace(out, rotations=new_rot)

@@ -25,19 +25,24 @@ class TwoBoneSolution:
     reached: np.ndarray  # (...,) bool: the target was within reach
 
 
+HINGE_NEAR_DEG = 20.0  # see solve_two_bone's hinge
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), _EPS)
 
 
 def solve_two_bone(
     root: np.ndarray, mid: np.ndarray, end: np.ndarray, target: np.ndarray,
-    pole: np.ndarray | None = None, max_stretch: float = 0.9999,
+    pole: np.ndarray | None = None, max_stretch: float = 0.9999, hinge: bool = False,
 ) -> TwoBoneSolution:
     """Place `end` on `target` by bending at `mid`; all arrays (..., 3) world positions.
 
     pole: (..., 3) or (3,) direction the middle joint should bend toward when the current pose gives none
-    (a straight chain); defaults to the current bend. max_stretch keeps the chain just short of straight,
-    where the bend direction would become undefined.
+    (a straight chain); defaults to the current bend. hinge: the middle joint bends only toward the pole (a knee):
+    a chain within HINGE_NEAR_DEG of straight but bent the other way (past straight) is bent toward the pole too,
+    not further back. A chain bent more keeps its own bend (a kneeling leg's toes may point back). max_stretch keeps
+    the chain just short of straight, where the bend direction would become undefined.
     """
     root, mid, end, target = (np.asarray(a, dtype=np.float64) for a in (root, mid, end, target))
     l1 = np.linalg.norm(mid - root, axis=-1)
@@ -56,7 +61,12 @@ def solve_two_bone(
     bend = (mid - root) - np.sum((mid - root) * axis, -1, keepdims=True) * axis
     straight = np.linalg.norm(bend, axis=-1, keepdims=True) < 1e-3 * np.maximum(l1, _EPS)[..., None]
     if pole is not None:
-        bend = np.where(straight, np.broadcast_to(np.asarray(pole, dtype=np.float64), bend.shape), bend)
+        pole = np.broadcast_to(np.asarray(pole, dtype=np.float64), bend.shape)
+        if hinge:
+            cos_bend = np.sum(_unit(mid - root) * _unit(end - mid), -1, keepdims=True)
+            past = (np.sum(bend * pole, -1, keepdims=True) < 0.0) & (cos_bend > np.cos(np.radians(HINGE_NEAR_DEG)))
+            straight = straight | past
+        bend = np.where(straight, pole, bend)
     bend = R.apply(R.between(axis, u), bend)
     bend = bend - np.sum(bend * u, -1, keepdims=True) * u
     any_perp = np.cross(u, np.array([1.0, 0.0, 0.0]))
