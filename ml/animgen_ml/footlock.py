@@ -185,15 +185,15 @@ CARRY_SHARE = 0.5
 
 def carry_hips(clip: HumanoidClip, planted: np.ndarray) -> tuple[HumanoidClip, str | None]:
     """The Hips CARRY_SHARE of the way to root_from_contacts' path, unless the planted feet step far short of
-    where the generator's Hips went: then the clip keeps its path, and a warning says so (foot locking then pins
-    what the legs can reach; past that the feet slide)."""
+    where the generator's Hips went: then the clip keeps its path, and a warning says so (refine then locks no
+    foot: pinned where they were planted, the feet pulled the legs straight, and the knees snapped)."""
     carried = root_from_contacts(clip, planted)
     went, stepped = travel_m(clip), travel_m(carried)
     if went < MIN_TRAVEL_M or stepped >= MIN_STEP_SHARE * went:
         return replace(clip, hips=clip.hips + CARRY_SHARE * (carried.hips - clip.hips)), None
     return clip, (f"the planted feet step {stepped:.1f} m where the body travels {went:.1f} m (as in a walk towards "
-                  "or away from the camera, which shows little of its stride): the hips keep the generated path, "
-                  "and the feet may slide")
+                  "or away from the camera, which shows little of its stride): the hips keep the generated path "
+                  "and the feet are not locked, so they may slide")
 
 
 def raise_above_floor(clip: HumanoidClip, blend: int) -> HumanoidClip:

@@ -68,10 +68,11 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if options.foot_lock and clip.frame_count > 1:
         if fc.foot.any():
             clip, warning = footlock.carry_hips(clip, fc.foot)
-            if warning:
+            if warning:  # the feet cannot stay where they were planted: pinned, they pulled the legs straight
                 warnings.append(warning)
-            clip, _ = footlock.lock_feet(clip, fc)
-            locked = True
+            else:
+                clip, _ = footlock.lock_feet(clip, fc)
+                locked = True
         else:
             warnings.append("no foot contact found: foot locking skipped")
     if not locked:  # the floor is the planted feet's median height: about half of them were under it
