@@ -394,6 +394,29 @@ def test_a_watch_over_a_dead_connection_ends_with_unavailable(server, client, vi
         client.cancel(job.job_id)
 
 
+def test_sigterm_to_a_remote_generate_cancels_its_job(server, client, videos, tmp_path):
+    """A CI job's time limit sends SIGTERM: `animgen generate --server` stops as on Ctrl-C and cancels its job, which
+    had run on to the end, holding a worker."""
+    import signal
+    import sys
+
+    earlier = {j.job_id for j in client.list()}
+    proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate", str(videos / LONG), "--server",
+                             server.address, "-o", str(tmp_path), "--generator", "analytic", "--smoothing", "0.29"],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    job = None
+    while job is None and time.monotonic() < deadline:  # the job is running on the server
+        job = next((j for j in client.list() if j.state == service_pb2.JOB_STATE_RUNNING
+                    and j.job_id not in earlier), None)
+        time.sleep(0.2)
+    assert job is not None, "the job never ran"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "animgen: terminated" in err, err
+    assert {j.job_id: j.state for j in client.list()}[job.job_id] == service_pb2.JOB_STATE_CANCELLED
+
+
 def _busy(pid: int) -> bool:
     t = cpu_ticks(pid)
     time.sleep(0.3)
