@@ -360,10 +360,26 @@ def test_an_upload_that_stops_sending_is_ended_and_leaves_nothing(tmp_path: Path
     assert left == []  # the part file is gone
 
 
+class OneSlot(Recorder):
+    """One worker: free again when the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.free = 1
+
+    def free_slots(self) -> int:
+        return self.free
+
+    def submit(self, spec: JobSpec) -> None:
+        super().submit(spec)
+        self.free = 0
+
+
 def test_a_job_whose_end_the_store_cannot_take_still_ends(tmp_path: Path) -> None:
     """A full disk refuses the store's writes: the job left the running set but stayed RUNNING in the store, its
     watchers waited for ever and the queue stalled. Now it ends FAILED for its watchers (a result the store cannot
-    list is none), and its end is written once the store takes writes again."""
+    list is none); the queued job waits at the head of the queue; and once the store takes writes again, the
+    server's catch-up records the end and starts the next job."""
     import subprocess
 
     import pytest
@@ -375,8 +391,9 @@ def test_a_job_whose_end_the_store_cannot_take_still_ends(tmp_path: Path) -> Non
         pytest.skip("cannot mount a small tmpfs here (it needs root): no disk to fill")
 
     async def run():
-        store, backend, manager, upload = await _started(disk, Recorder())
+        store, backend, manager, upload = await _started(disk, OneSlot())
         job = manager.create(upload, service_pb2.GenerateOptions(), "key-1")
+        queued = manager.create(upload, service_pb2.GenerateOptions(smoothing=0.2), "key-2")
         watch = manager.watch(job.job_id)
         await anext(watch)  # the current state: the watcher is attached
         filler = disk / "filler"
@@ -386,20 +403,22 @@ def test_a_job_whose_end_the_store_cannot_take_still_ends(tmp_path: Path) -> Non
                     f.write(bytes(1 << 16))
             except OSError:
                 pass
+        backend.free = 1
         backend.sink(BackendEvent(job.job_id, "done", files={"json": "a.json"}))
         events = [ev async for ev in watch]
-        seen = manager.get(job.job_id)
+        seen, waiting = manager.get(job.job_id), list(manager.queue)
         filler.unlink()
-        other = manager.create(upload, service_pb2.GenerateOptions(smoothing=0.2), "key-2")
-        backend.sink(BackendEvent(other.job_id, "failed", message="no person was found in any frame"))
-        stored = store.get_job(job.job_id)
+        manager.catch_up()
+        stored, started = store.get_job(job.job_id), store.get_job(queued.job_id)
         store.close()
-        return events, seen, stored
+        return events, seen, waiting, stored, started, [s.job_id for s in backend.specs]
 
     try:
-        events, seen, stored = asyncio.run(run())
+        events, seen, waiting, stored, started, submitted = asyncio.run(run())
     finally:
         subprocess.run(["umount", "--lazy", str(disk)], check=True)  # lazy: a failed run may hold files
     assert events[-1].type == service_pb2.EVENT_TYPE_FAILED
     assert seen.state == jobs.FAILED and "could not record the result (database or disk is full)" in seen.error
+    assert waiting == [started.job_id]
     assert stored.state == jobs.FAILED and stored.error == seen.error
+    assert started.state == jobs.RUNNING and submitted == [seen.job_id, started.job_id]

@@ -135,6 +135,19 @@ def test_containers_cut_short_say_so(videos: Path, tmp_path: Path, ext: str, cod
         list(video.iter_frames(cut))
 
 
+def test_whole_files_are_not_taken_for_cut_ones(videos: Path, tmp_path: Path):
+    """An AVI padded with empty frames counts them in its header (476 at a nominal 24 fps, 4 s), and a file remuxed
+    from Matroska keeps the source's DURATION tag: neither is a file cut short."""
+    padded = tmp_path / "padded.avi"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=rate=24:size=160x120", "-t", "4", "-c:v", "mpeg4", "-enc_time_base",
+           "1/120", "-fps_mode", "vfr", "-r", "120", str(padded))
+    assert len(list(video.iter_frames(padded))) > 90
+    mkv, nut = tmp_path / "whole.mkv", tmp_path / "part.nut"
+    ffmpeg("-i", str(videos / SHORT), "-c", "copy", str(mkv))
+    ffmpeg("-i", str(mkv), "-t", "1", "-c", "copy", str(nut))  # the first second, tags and all
+    assert 25 <= len(list(video.iter_frames(nut))) <= 32
+
+
 @pytest.mark.parametrize("name", ["-take1.mp4", "concat:take1.mp4"])
 def test_names_ffmpeg_would_read_as_options_or_protocols(videos: Path, tmp_path: Path, monkeypatch, name: str):
     monkeypatch.chdir(tmp_path)
@@ -143,11 +156,12 @@ def test_names_ffmpeg_would_read_as_options_or_protocols(videos: Path, tmp_path:
     assert len(list(video.iter_frames(Path(name)))) == 47
 
 
-def test_a_quarter_turn_is_the_only_turn_that_swaps_the_size(videos: Path, tmp_path: Path):
-    """At 60 degrees FFmpeg turns the picture within its stored size: taking it for a quarter turn read each frame
-    with width and height swapped, into noise."""
-    src, turned = videos / SHORT, tmp_path / "rot60.mp4"
-    ffmpeg("-i", str(src), "-c", "copy", "-metadata:s:v", "rotate=60", str(turned))
+@pytest.mark.parametrize("degrees", [60, 91])
+def test_a_quarter_turn_is_the_only_turn_that_swaps_the_size(videos: Path, tmp_path: Path, degrees: int):
+    """At 60 degrees, or 91 (ffprobe says 90), FFmpeg turns the picture within its stored size: taking it for a
+    quarter turn read each frame with width and height swapped, into noise."""
+    src, turned = videos / SHORT, tmp_path / f"rot{degrees}.mp4"
+    ffmpeg("-i", str(src), "-c", "copy", "-metadata:s:v", f"rotate={degrees}", str(turned))
     info = video.probe(turned)
     assert (info.rotation, info.width, info.height) == (0, 480, 352)
     (_, upright), (_, frame) = next(video.iter_frames(src)), next(video.iter_frames(turned))

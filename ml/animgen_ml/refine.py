@@ -57,7 +57,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         # after, planted feet slid and sank into the floor over the blend. The last frame's contacts are the
         # first's (the same instant of the loop).
         bone, gap = edit.loop_gap(clip)
-        if gap > LOOP_GAP_WARN_DEG:
+        if gap > LOOP_GAP_WARN_DEG and clip.frame_count >= 3:
             warnings.append(f"--loop: the last pose is far from the first ({bone} {gap:.0f}° apart); the last "
                             f"{edit.LOOP_BLEND_S:g} s turn it back, and planted feet slide there: cut the video to "
                             "whole cycles with --start and --end")
@@ -88,13 +88,30 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if options.face_forward:
         clip = edit.face_forward(clip)
     if options.loop:
-        # What locking changed at the two ends, blended out; then feet that this pushed into the floor come out,
-        # and a last pass makes the Hips' height one again at the seam (the pose already is).
-        blend = footlock.blend_frames(clip.fps)
-        clip = edit.loop(footlock.raise_above_floor(edit.loop(clip), blend))
+        # What locking (and --speed, which may drop the looped last frame) changed at the two ends, blended out;
+        # then feet that this pushed into the floor come out, and the lower end of the seam is raised to the other.
+        clip = _level_seam(footlock.raise_above_floor(edit.loop(clip), footlock.blend_frames(clip.fps)))
     if options.in_place:
         clip = edit.in_place(clip)
     return clip, warnings
+
+
+def _level_seam(clip: HumanoidClip) -> HumanoidClip:
+    """The Hips at the same height on the first and last frames (one instant of a loop): the lower end comes up,
+    smoothly over edit.LOOP_BLEND_S, since bringing the higher one down could put a foot back into the floor."""
+    T = clip.frame_count
+    gap = clip.hips[-1, 1] - clip.hips[0, 1]
+    if T < 3 or gap == 0.0:
+        return clip
+    n = min(max(2, int(round(edit.LOOP_BLEND_S * clip.fps))), T - 1)
+    ramp = np.linspace(0.0, 1.0, n + 1)[1:]
+    ramp = ramp * ramp * (3 - 2 * ramp)  # 0 -> 1, ending at the seam
+    hips = clip.hips.copy()
+    if gap > 0:
+        hips[:n, 1] += gap * ramp[::-1]
+    else:
+        hips[T - n:, 1] -= gap * ramp
+    return _with(clip, hips=hips)
 
 
 def said_mirrored(warnings: list[str]) -> list[str]:

@@ -89,17 +89,29 @@ def _float(value, default: float = 0.0) -> float:
 
 def _rotation(stream: dict) -> int:
     """Counter-clockwise display rotation (degrees, as ffprobe reports the display matrix): decoded frames
-    come out as np.rot90(stored, rotation // 90). FFmpeg turns frames by a quarter turn only within 1 degree
-    of one; at any other angle it keeps the stored size, which is what 0 says here (the frames' size)."""
+    come out as np.rot90(stored, rotation // 90). FFmpeg turns frames by a quarter turn only when the angle
+    rounds to one; at any other angle it turns them within the stored size, which is what 0 says here (the
+    frames' size)."""
     angle = 0.0
     for side in stream.get("side_data_list", []) or []:
         if "rotation" in side:
-            angle = _float(side["rotation"])
+            angle = _matrix_angle(side.get("displaymatrix")) or _float(side["rotation"])
             break
     else:
         angle = -_float((stream.get("tags") or {}).get("rotate"))  # older FFmpeg: the clockwise `rotate` tag
-    quarter = int(round(angle / 90.0))
-    return quarter * 90 % 360 if abs(angle - 90.0 * quarter) <= 1.0 else 0
+    degrees = round(angle)
+    return degrees % 360 if degrees % 90 == 0 else 0
+
+
+def _matrix_angle(text: str | None) -> float | None:
+    """The display matrix's rotation (degrees counter-clockwise), as FFmpeg computes it. ffprobe's own `rotation`
+    is cut to whole degrees (90.99 says 90), and FFmpeg decides on the angle rounded (91: not a quarter turn)."""
+    rows = [line.split(":", 1)[1].split() for line in (text or "").splitlines() if ":" in line]
+    try:
+        (a, b, _), (c, d, _) = [[float(v) for v in r] for r in rows[:2]]
+    except ValueError:
+        return None
+    return -float(np.degrees(np.arctan2(b / max(np.hypot(b, d), 1e-12), a / max(np.hypot(a, c), 1e-12))))
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -133,15 +145,17 @@ def probe(path: str | Path) -> VideoInfo:
     start_time = _float(s.get("start_time"), _float(fmt.get("start_time")))
     # The stream's own duration. Matroska and WebM state only where the stream ends (in the file's clock), as a
     # tag written when the file was finished, so a copy cut short still says how long the whole was.
-    tag_end = _clock_seconds((s.get("tags") or {}).get("DURATION"))
+    matroska = "matroska" in fmt.get("format_name", "")  # other muxers copy a Matroska source's tags over
+    tag_end = _clock_seconds((s.get("tags") or {}).get("DURATION")) if matroska else 0.0
     stated = _float(s.get("duration")) or max(tag_end - start_time, 0.0)
     duration = stated or _float(fmt.get("duration"))
     nb_frames = int(_float(s.get("nb_frames")))
     nominal = _rate(s.get("r_frame_rate"))
-    if fmt.get("format_name") == "avi" and nb_frames > 1 and nominal > 0 and duration < 0.9 * nb_frames / nominal:
-        # The header counts more frames than the file holds (cut short): its count, at the constant rate AVI
-        # has, is how long the video was.
-        stated = duration = nb_frames / nominal
+    mean_rate = _rate(s.get("avg_frame_rate"))
+    if fmt.get("format_name") == "avi" and nb_frames > 1 and mean_rate > 0 and duration < 0.9 * nb_frames / mean_rate:
+        # The header counts more frames than the file holds (cut short): its count, at the header's mean rate,
+        # is how long the video was. (Not the nominal rate: an AVI padded with empty frames counts those too.)
+        stated = duration = nb_frames / mean_rate
     fps = _rate(s.get("avg_frame_rate")) or nominal
     if nb_frames > 1 and duration > 0:
         fps = nb_frames / duration

@@ -139,7 +139,12 @@ class JobManager:
             except (InputError, OSError) as e:  # OSError: the target skeleton could not be written
                 self._finish(row, FAILED, error=str(e))
                 continue
-            row = self.store.update_job(job_id, state=RUNNING, stage="", progress=0.0)
+            try:
+                row = self.store.update_job(job_id, state=RUNNING, stage="", progress=0.0)
+            except sqlite3.Error as e:  # a full disk: the job waits at the head of the queue for the next event
+                log.error("job %s not started: the store cannot record it (%s)", job_id, e)
+                self.queue.appendleft(job_id)
+                return
             self.running[job_id] = row
             self._persisted[job_id] = time.monotonic()
             self.backend.submit(spec)
@@ -212,6 +217,12 @@ class JobManager:
         if ev:
             ev.set()
         return row
+
+    def catch_up(self) -> None:
+        """What a full store could not take, now that it may: the ends of finished jobs, and queued jobs' starts
+        (otherwise they wait for the next job's event). The server calls this every half minute."""
+        self._record_unrecorded()
+        self._dispatch()
 
     def _record_unrecorded(self) -> None:
         """Write the ends the store could not take (see _finish), now that it may."""

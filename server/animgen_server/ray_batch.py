@@ -96,11 +96,11 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
         while pending:
             try:
                 done, _ = ray.wait(list(pending), num_returns=1)
-            except KeyboardInterrupt:  # Ctrl-C: stop what runs on the cluster too (outputs are written atomically)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop what runs on the cluster too
                 for ref in pending:
                     ray.cancel(ref, force=True)
-                print(f"animgen generate: interrupted; {len(pending)} video(s) not converted", file=sys.stderr)
-                return 130
+                print(f"animgen generate: {len(pending)} video(s) not converted", file=sys.stderr)
+                raise  # the CLI says interrupted or terminated, with its exit code
             for ref in done:
                 video = pending.pop(ref)
                 try:

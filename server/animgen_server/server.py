@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,13 +156,15 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             ext = Path(header.file_name).suffix.lower()
             path = self.store.uploads_dir / (upload_id + (ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"))
             part.rename(path)
-            part = None
+            part = path  # removed in finally unless the store takes it: a file no row names is never expired
             self.store.add_upload(UploadRow(upload_id, header.file_name, written, header.sha256, str(path), now_ms()))
+            part = None
             log.info("upload %s: %s, %d bytes", upload_id, header.file_name, written)
             return service_pb2.UploadVideoResponse(upload_id=upload_id, size_bytes=written, sha256=header.sha256)
         except OSError as e:  # the store's disk is full (or gone): said, not a traceback
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED if e.errno == errno.ENOSPC
-                                else grpc.StatusCode.INTERNAL, f"the server cannot store the upload ({e.strerror})")
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED if e.errno in (errno.ENOSPC, errno.EDQUOT)
+                                else grpc.StatusCode.INTERNAL,
+                                f"the server cannot store the upload ({e.strerror or e})")
         finally:  # an abort, an error or a client that went away: nothing is left behind
             if f is not None:
                 with contextlib.suppress(OSError):  # a full disk fails the flush again
@@ -403,6 +406,7 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
     except RuntimeError:  # gRPC's "Failed to bind" (its log above says why)
         port = 0
     if port == 0:
+        store.close()  # and its lock
         tls = ", a certificate or key that is not PEM or does not match" if config.tls_cert else ""
         raise OSError(f"cannot listen on {address} (the port in use, a host that is not this machine's{tls}?)")
     await server.start()
@@ -443,15 +447,21 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
     print("animgen server stopped", flush=True)
 
 
+CATCH_UP_S = 30.0  # how often the server retries what a full store could not take (JobManager.catch_up)
+
+
 async def _expire_loop(manager: JobManager) -> None:
     lim = manager.limits
     period = max(1.0, min(600.0, lim.upload_expiry_seconds / 4, lim.result_expiry_seconds / 4))
+    last = -period
     while True:
-        for what, expire in (("upload", manager.expire_uploads), ("result", manager.expire_results)):
-            try:
-                n = expire()
-                if n:
-                    log.info("removed %d expired %s(s)", n, what)
-            except Exception:  # noqa: BLE001 - housekeeping must not take the server down
-                log.exception("%s expiry failed", what)
-        await asyncio.sleep(period)
+        try:
+            manager.catch_up()
+            if time.monotonic() - last >= period:
+                last = time.monotonic()
+                for what, expire in (("upload", manager.expire_uploads), ("result", manager.expire_results)):
+                    if n := expire():
+                        log.info("removed %d expired %s(s)", n, what)
+        except Exception:  # noqa: BLE001 - housekeeping must not take the server down
+            log.exception("housekeeping failed")
+        await asyncio.sleep(min(period, CATCH_UP_S))

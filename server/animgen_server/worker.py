@@ -109,7 +109,7 @@ def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, C
     except AnimGenError as e:
         return BackendEvent(spec.job_id, "failed", message=named(str(e)))
     except Exception as e:  # noqa: BLE001 - a bug in a stage must fail the job, not the worker
-        if isinstance(e, OSError) and e.errno == errno.ENOSPC:  # not a bug: said as what it is
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):  # not a bug: said as what it is
             return BackendEvent(spec.job_id, "failed", message=f"the server's disk is full ({e.strerror})")
         traceback.print_exc()
         return BackendEvent(spec.job_id, "failed",
