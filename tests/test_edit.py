@@ -59,6 +59,16 @@ def test_loop_last_pose_meets_first_at_speed(walk):
     assert speed_out > 0.7 * speed_src
     inplace = edit.loop(edit.in_place(walk))
     assert np.allclose(inplace.hips[-1], inplace.hips[0])
+    # Two frames are a loop too (the second becomes the first); they had been left as they were.
+    two = edit.loop(_frames(walk, [0, 30]))
+    assert _deg(two.rotations[1], two.rotations[0]).max() < 1e-6 and two.hips[1, 1] == pytest.approx(two.hips[0, 1])
+
+
+def _frames(clip, idx):
+    from dataclasses import replace
+
+    return replace(clip, hips=clip.hips[idx], rotations=clip.rotations[idx], contacts=clip.contacts[idx],
+                   confidence=clip.confidence[idx])
 
 
 def test_speed_halves_the_length(walk):

@@ -118,7 +118,7 @@ def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
     overall travel (one cycle's root motion) and their sway about it is blended out."""
     T = clip.frame_count
     n = min(max(2, int(round(blend_s * clip.fps))), T - 1)
-    if T < 3:
+    if T < 2:
         return clip
     w = np.zeros(T)
     ramp = np.linspace(0.0, 1.0, n + 1)[1:]

@@ -83,7 +83,7 @@ def forward(params: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarra
 # x flips sign (in MediaPipe's world points, the image, and the yaw frame of the outputs).
 BONE_MIRROR = np.array([BONES.index(b.replace("Left", "@").replace("Right", "Left").replace("@", "Right"))
                         for b in BONES])
-_WORLD, _REL = slice(0, 99), slice(99, 165)
+_WORLD, _REL, _VELOCITY = slice(0, 99), slice(99, 165), slice(165, 167)
 
 
 def mirror_features(x: np.ndarray) -> np.ndarray:
@@ -130,6 +130,9 @@ class Generator:
         if T > 1 and abs(lm.fps - TRAIN_FPS) > 0.5:
             grid = np.arange(0.0, t[-1] + 1e-9, 1.0 / TRAIN_FPS)
             x = _interp(features(lm), t, grid)
+            # The hips' image velocity is per frame: per TRAIN_FPS frame on the grid. Left per input frame, a 60 fps
+            # video showed the network the body moving at half its speed, a 5 fps one at six times.
+            x[:, _VELOCITY] *= lm.fps / TRAIN_FPS
         else:
             grid, x = t, features(lm)
         x = x.astype(np.float32)

@@ -57,7 +57,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         # after, planted feet slid and sank into the floor over the blend. The last frame's contacts are the
         # first's (the same instant of the loop).
         bone, gap = edit.loop_gap(clip)
-        if gap > LOOP_GAP_WARN_DEG and clip.frame_count >= 3:
+        if gap > LOOP_GAP_WARN_DEG and clip.frame_count >= 2:
             warnings.append(f"--loop: the last pose is far from the first ({bone} {gap:.0f}° apart); the last "
                             f"{edit.LOOP_BLEND_S:g} s turn it back, and planted feet slide there: cut the video to "
                             "whole cycles with --start and --end")
@@ -101,7 +101,7 @@ def _level_seam(clip: HumanoidClip) -> HumanoidClip:
     smoothly over edit.LOOP_BLEND_S, since bringing the higher one down could put a foot back into the floor."""
     T = clip.frame_count
     gap = clip.hips[-1, 1] - clip.hips[0, 1]
-    if T < 3 or gap == 0.0:
+    if T < 2 or gap == 0.0:
         return clip
     n = min(max(2, int(round(edit.LOOP_BLEND_S * clip.fps))), T - 1)
     ramp = np.linspace(0.0, 1.0, n + 1)[1:]
