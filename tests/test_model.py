@@ -144,6 +144,11 @@ def test_a_file_that_is_not_weights_is_refused_by_name(tmp_path):
     text.write_text("not numpy")
     with pytest.raises(InputError, match=r"notes.npz: not a weights file .*not an .npz archive"):
         model.load_file(text)
+    with np.load(model.weights_path()) as blob:  # the shipped arrays, with an info that names no config
+        arrays = {k: blob[k] for k in blob.files if k != "info"}
+    np.savez(tmp_path / "noconfig.npz", info=np.array("{}"), **arrays)
+    with pytest.raises(InputError, match=r"noconfig.npz: not a weights file .*names no network config"):
+        model.load_file(tmp_path / "noconfig.npz")
 
 
 def test_shipped_weights_come_back_as_a_torch_network():
@@ -360,6 +365,20 @@ def test_animgen_train_command(shared_data, tmp_path):
     unwritable = subprocess.run(cmd + ["--out", str(tmp_path / "a_file" / "w")], capture_output=True, text=True)
     assert unwritable.returncode == 2 and "--out: cannot write in" in unwritable.stderr
     assert "step" not in unwritable.stdout
+    # A folder or a read-only file where an output goes is said before training (it was a traceback after it, the
+    # weights already replaced), and so is a negative seed (a traceback from the batch worker).
+    (tmp_path / "w" / f"{model.DEFAULT_NAME}.loss.png").unlink()
+    (tmp_path / "w" / f"{model.DEFAULT_NAME}.loss.png").mkdir()
+    blocked = subprocess.run(cmd, capture_output=True, text=True)
+    assert blocked.returncode == 2 and ".loss.png is a folder" in blocked.stderr, blocked.stderr
+    negative = subprocess.run(cmd + ["--seed", "-1"], capture_output=True, text=True)
+    assert negative.returncode == 2 and "--seed must be >= 0, got -1" in negative.stderr
+    # However short the time budget, at least one step is taken, and the curve has a point to draw.
+    short = subprocess.run(cmd[:cmd.index("--steps")] + ["--minutes", "0.0000001", "--out", str(tmp_path / "s")],
+                           capture_output=True, text=True)
+    assert short.returncode == 0, short.stderr[-2000:]
+    assert model.load_file(tmp_path / "s" / f"{model.DEFAULT_NAME}.npz").info["steps"] == 1
+    assert (tmp_path / "s" / f"{model.DEFAULT_NAME}.loss.png").stat().st_size > 1000
 
 
 def test_fuse_root_takes_the_slow_part_from_the_solver():

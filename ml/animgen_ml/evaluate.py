@@ -373,9 +373,10 @@ def run(data_dir: Path, datasets: list[str] | None = None, limit: int | None = N
         log: Callable[[str], None] = print) -> tuple[dict, dict]:
     """(summary {dataset: {method: {metric: value}}}, per-sequence rows {dataset: [...]})."""
     summary, rows = {}, {}
-    for ds in datasets or list(DATASETS):
-        if ds in REQUIRED and not (data_dir / REQUIRED[ds]).exists():  # said at once, not as a traceback later
+    for ds in datasets or list(DATASETS):  # every dataset's data checked before any is evaluated
+        if ds in REQUIRED and not (data_dir / REQUIRED[ds]).exists():
             raise InputError(f"{data_dir}: no {REQUIRED[ds]} for the {ds} evaluation (is it the data kit?)")
+    for ds in datasets or list(DATASETS):
         log(f"== {ds}")
         if ds == "mocap":
             rows[ds] = evaluate_mocap(data_dir, limit, log=log)

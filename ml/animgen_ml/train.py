@@ -27,6 +27,7 @@ from animgen_ml import network, synth
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
+from animgen_ml.files import atomic_path
 from animgen_ml.renders import Take, load_take, slice_landmarks, train_dir, truth_files
 
 # Folders of ../shared/data/mocap used for the shipped weights: commercial use allowed, no share-alike.
@@ -238,7 +239,11 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     bar = tqdm(total=None if cfg.minutes else cfg.steps, disable=quiet or not terminal, desc="train", unit="step")
     logged = started
     step = 0
-    while (frac := (time.perf_counter() - started) / (cfg.minutes * 60) if cfg.minutes else step / cfg.steps) < 1:
+    while True:
+        frac = (time.perf_counter() - started) / (cfg.minutes * 60) if cfg.minutes else step / cfg.steps
+        if frac >= 1 and step > 0:  # at least one step, however short the time budget
+            break
+        frac = min(frac, 1.0)
         # Cosine learning-rate decay over the steps or the time budget.
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * frac)))
@@ -272,9 +277,13 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     info["config"]["dilations"] = list(info["config"]["dilations"])
     if start is not None:  # what it was fine-tuned from
         info["init"] = {k: start.info.get(k) for k in ("name", "steps", "seconds", "date", "take_share")}
+    # Each written aside and renamed (files.atomic_path); the weights last, so that a run stopped in between leaves
+    # the earlier weights with at most a newer history and curve.
+    with atomic_path(out_dir / f"{name}.history.json") as tmp:
+        tmp.write_text(json.dumps(history))
+    with atomic_path(out_dir / f"{name}.loss.png") as tmp:
+        plot_history(history, tmp)
     network.save(net, out_dir / f"{name}.npz", info)
-    (out_dir / f"{name}.history.json").write_text(json.dumps(history))
-    plot_history(history, out_dir / f"{name}.loss.png")
     return {"path": str(out_dir / f"{name}.npz"), "steps": step, "info": info, "history": history,
             "final_loss": history[-1]["total"] if history else None,
             "first_loss": history[0]["total"] if history else None}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from animgen_ml.errors import InputError
+from animgen_ml.files import read_only
 from animgen_server.cli import usage
 
 if TYPE_CHECKING:
@@ -78,14 +79,19 @@ def _train(args) -> int:
     from animgen_ml import model, train
 
     out = Path(args.out) if args.out else model.WEIGHTS_DIR
+    name = args.name or model.DEFAULT_NAME
     try:
         cfg, data = _train_config(args), _data_dir(args.data)
         _check_writable(out, "--out")  # now, not after half an hour of training
+        for suffix in (".npz", ".history.json", ".loss.png"):
+            if (p := out / f"{name}{suffix}").is_dir() or read_only(p):
+                raise InputError(f"--out: {p} is {'a folder' if p.is_dir() else 'read-only'}; training would end "
+                                 "without a place for it")
     except InputError as e:
         return usage("train", str(e))
     # One thread for the network's step: a worker process makes the batches (train.Batches, train.WORKERS).
     torch.set_num_threads(1)
-    res = train.train(data, out, cfg, name=args.name or model.DEFAULT_NAME)
+    res = train.train(data, out, cfg, name=name)
     print(f"trained {res['steps']} steps: loss {res['first_loss']:.4f} -> {res['final_loss']:.4f}; "
           f"weights {res['path']}")
     return 0
@@ -107,6 +113,8 @@ def _train_config(args) -> TrainConfig:
         raise InputError(f"--renders {args.renders}: not a folder")
     if args.init and not Path(args.init).is_file():
         raise InputError(f"--init {args.init}: no such weights file")
+    if args.seed < 0:
+        raise InputError(f"--seed must be >= 0, got {args.seed}")
     if args.lr is not None and not 0 < args.lr < 1:
         raise InputError(f"--lr must be between 0 and 1, got {args.lr}")
     if args.name is not None and (not args.name or Path(args.name).name != args.name or args.name.startswith(".")):
