@@ -144,11 +144,6 @@ def test_a_file_that_is_not_weights_is_refused_by_name(tmp_path):
     text.write_text("not numpy")
     with pytest.raises(InputError, match=r"notes.npz: not a weights file .*not an .npz archive"):
         model.load_file(text)
-    with np.load(model.weights_path()) as blob:  # the shipped arrays, with an info that names no config
-        arrays = {k: blob[k] for k in blob.files if k != "info"}
-    np.savez(tmp_path / "noconfig.npz", info=np.array("{}"), **arrays)
-    with pytest.raises(InputError, match=r"noconfig.npz: not a weights file .*names no network config"):
-        model.load_file(tmp_path / "noconfig.npz")
 
 
 def test_shipped_weights_come_back_as_a_torch_network():
@@ -371,6 +366,13 @@ def test_animgen_train_command(shared_data, tmp_path):
     (tmp_path / "w" / f"{model.DEFAULT_NAME}.loss.png").mkdir()
     blocked = subprocess.run(cmd, capture_output=True, text=True)
     assert blocked.returncode == 2 and ".loss.png is a folder" in blocked.stderr, blocked.stderr
+    with np.load(model.weights_path()) as blob:  # the shipped arrays, with an info that names no config
+        arrays = {k: blob[k] for k in blob.files if k != "info"}
+    np.savez(tmp_path / "noconfig.npz", info=np.array("{}"), **arrays)
+    (tmp_path / "w" / f"{model.DEFAULT_NAME}.loss.png").rmdir()
+    noconfig = subprocess.run(cmd + ["--init", str(tmp_path / "noconfig.npz")], capture_output=True, text=True)
+    assert noconfig.returncode == 1 and "noconfig.npz: its info names no network config" in noconfig.stderr
+    assert "Traceback" not in noconfig.stderr
     negative = subprocess.run(cmd + ["--seed", "-1"], capture_output=True, text=True)
     assert negative.returncode == 2 and "--seed must be >= 0, got -1" in negative.stderr
     # However short the time budget, at least one step is taken, and the curve has a point to draw.

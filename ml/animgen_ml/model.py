@@ -356,8 +356,6 @@ def load_file(path: str | Path) -> Generator:
             info = json.loads(str(blob["info"]))
         except ValueError as e:
             raise InputError(f"{path}: not a weights file of `animgen train` (its info is not JSON)") from e
-    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
-        raise InputError(f"{path}: not a weights file of `animgen train` (its info names no network config)")
     return Generator(params, info)
 
 

@@ -211,6 +211,8 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     """Train, save out_dir/<name>.npz, a loss-curve PNG and a JSON history; returns a summary."""
     torch.manual_seed(cfg.seed)
     start = M.load_file(cfg.init) if cfg.init else None  # a bad file fails now, not after loading the mocap
+    if start is not None and not isinstance(start.info.get("config"), dict):
+        raise InputError(f"{cfg.init}: its info names no network config to fine-tune")
     files = files if files is not None else mocap_files(data_dir / "mocap", TRAIN_SETS)
     if not files:
         raise InputError(f"{data_dir}: no training BVH files found under mocap/")
