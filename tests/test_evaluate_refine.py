@@ -56,6 +56,7 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "[mocap]" in res.stdout and "root_path_mm" in res.stdout
+    assert "== mocap" in res.stderr and "Female1" not in res.stdout  # progress apart from the table
     out = json.loads((tmp_path / "eval.json").read_text())
     assert set(out) == {"mocap"} and set(out["mocap"]) == set(evaluate.METHODS)
     for method in out["mocap"].values():
@@ -75,7 +76,7 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
     (tmp_path / "half_kit" / "mocap" / "accad_female1").symlink_to(shared_data / "mocap" / "accad_female1")
     half = subprocess.run([*cmd[:-1], str(tmp_path / "half_kit"), "mocap", "stills"], capture_output=True, text=True)
     assert half.returncode == 1 and "no images for the stills evaluation" in half.stderr
-    assert "== mocap" not in half.stdout
+    assert "== mocap" not in half.stdout + half.stderr
     (tmp_path / "a_file").write_text("")
     no_json = subprocess.run(cmd + ["mocap", "--json", str(tmp_path / "a_file" / "x.json")], capture_output=True,
                              text=True)

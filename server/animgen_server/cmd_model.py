@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,7 +142,8 @@ def _evaluate(args) -> int:
             _check_writable(Path(args.json_out).parent, "--json")  # now, not after the evaluation
     except InputError as e:
         return usage("evaluate", str(e))
-    summary, rows = evaluate.run(data, args.datasets or None, args.limit)
+    # Progress (a line per sequence) to stderr, as every command's; the table to stdout.
+    summary, rows = evaluate.run(data, args.datasets or None, args.limit, log=lambda s: print(s, file=sys.stderr))
     print(evaluate.table(summary))
     if args.json_out:
         from animgen_ml.files import atomic_path
