@@ -65,7 +65,7 @@ def clamp_hinge(q: np.ndarray, hinge: Hinge) -> tuple[np.ndarray, np.ndarray]:
 
 # The untwist of a hinge's parent is low-passed over this many seconds. Frame by frame it popped: where the elbow
 # is bent little its plane is poorly defined, and the upper arm rolled up to 60 degrees in one frame (real videos:
-# 14 steps over 40 degrees on a jumping-jacks clip's arm, 2 now). Chosen on the training clips through the noise
+# 14 steps over 40 degrees on a jumping-jacks clip's arm, 1 now). Chosen on the training clips through the noise
 # model: joint-angle error 20.89 / 20.77 / 20.69 / 20.62 / 20.51 degrees at 0 / 0.1 / 0.15 / 0.2 / 0.3 s, the
 # refined clip's acceleration error 8.82 / 8.82 / 8.84 / 8.85 / 8.89 mm/frame^2 (ml/EXPERIMENTS.md, "Limb twist").
 UNTWIST_SIGMA_S = 0.2

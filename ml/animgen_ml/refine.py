@@ -57,7 +57,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         # after, planted feet slid and sank into the floor over the blend. The last frame's contacts are the
         # first's (the same instant of the loop).
         bone, gap = edit.loop_gap(clip)
-        if gap > LOOP_GAP_WARN_DEG and clip.frame_count >= 2:
+        if gap > LOOP_GAP_WARN_DEG:
             warnings.append(f"--loop: the last pose is far from the first ({bone} {gap:.0f}° apart); the last "
                             f"{edit.LOOP_BLEND_S:g} s turn it back, and planted feet slide there: cut the video to "
                             "whole cycles with --start and --end")
