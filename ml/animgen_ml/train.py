@@ -206,6 +206,11 @@ def losses(net: network.TemporalNet, b: dict) -> dict[str, torch.Tensor]:
 LOG_EVERY_S = 60.0  # without a terminal, a progress line this often
 
 
+def outputs(out_dir: Path, name: str) -> tuple[Path, Path, Path]:
+    """The files train writes: the weights, the loss history (JSON) and its curve (PNG)."""
+    return out_dir / f"{name}.npz", out_dir / f"{name}.history.json", out_dir / f"{name}.loss.png"
+
+
 def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | None = None,
           name: str = M.DEFAULT_NAME, quiet: bool = False) -> dict:
     """Train, save out_dir/<name>.npz, a loss-curve PNG and a JSON history; returns a summary."""
@@ -281,12 +286,13 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
         info["init"] = {k: start.info.get(k) for k in ("name", "steps", "seconds", "date", "take_share")}
     # Each written aside and renamed (files.atomic_path); the weights last, so that a run stopped in between leaves
     # the earlier weights with at most a newer history and curve.
-    with atomic_path(out_dir / f"{name}.history.json") as tmp:
+    weights, history_json, curve = outputs(out_dir, name)
+    with atomic_path(history_json) as tmp:
         tmp.write_text(json.dumps(history))
-    with atomic_path(out_dir / f"{name}.loss.png") as tmp:
+    with atomic_path(curve) as tmp:
         plot_history(history, tmp)
-    network.save(net, out_dir / f"{name}.npz", info)
-    return {"path": str(out_dir / f"{name}.npz"), "steps": step, "info": info, "history": history,
+    network.save(net, weights, info)
+    return {"path": str(weights), "steps": step, "info": info, "history": history,
             "final_loss": history[-1]["total"] if history else None,
             "first_loss": history[0]["total"] if history else None}
 

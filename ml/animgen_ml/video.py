@@ -156,7 +156,7 @@ def probe(path: str | Path) -> VideoInfo:
         # The header counts more frames than the file holds (cut short): its count, at the header's mean rate,
         # is how long the video was. (Not the nominal rate: an AVI padded with empty frames counts those too.)
         stated = duration = nb_frames / mean_rate
-    fps = _rate(s.get("avg_frame_rate")) or nominal
+    fps = mean_rate or nominal
     if nb_frames > 1 and duration > 0:
         fps = nb_frames / duration
     if nb_frames <= 0:

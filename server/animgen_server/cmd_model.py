@@ -84,8 +84,8 @@ def _train(args) -> int:
     try:
         cfg, data = _train_config(args), _data_dir(args.data)
         _check_writable(out, "--out")  # now, not after half an hour of training
-        for suffix in (".npz", ".history.json", ".loss.png"):
-            if (p := out / f"{name}{suffix}").is_dir() or read_only(p):
+        for p in train.outputs(out, name):
+            if p.is_dir() or read_only(p):
                 raise InputError(f"--out: {p} is {'a folder' if p.is_dir() else 'read-only'}; training would end "
                                  "without a place for it")
     except InputError as e:
