@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from animgen_ml.shared_data import shared_data_dir
@@ -30,4 +32,17 @@ def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         pytest.fail(f"{name} is not installed: run `make system-deps`")
+    return path
+
+
+def weights_like_shipped(path: Path, name: str, scale: float = 1.0, drop_inputs: int = 0) -> Path:
+    """Weights for --model: the shipped arrays with their input layer scaled (another network; drop_inputs makes one
+    of another version) and their info renamed."""
+    from animgen_ml import model
+
+    with np.load(model.weights_path()) as blob:
+        arrays = {k: blob[k] for k in blob.files if k != "info"}
+        info = json.loads(str(blob["info"]))
+    arrays["inp.w"] = arrays["inp.w"][drop_inputs:] * scale
+    np.savez(path, info=np.array(json.dumps(dict(info, name=name))), **arrays)
     return path

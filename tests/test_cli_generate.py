@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, require_tool
+from conftest import REPO, require_tool, weights_like_shipped
 
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.landmarks import Landmarks
@@ -405,3 +405,42 @@ def test_a_full_disk_fails_the_preview_and_keeps_the_earlier_one(videos: Path, t
         assert not [p for p in full.iterdir() if p.name.startswith(".animgen-")]
     finally:
         subprocess.run(["umount", "--lazy", str(full)], check=True)
+
+
+def test_model_runs_the_given_weights(videos: Path, tmp_path: Path):
+    """--model: weights trained elsewhere (`animgen train --out`) make the clip, and a clip made with them is not
+    "up to date" for the shipped ones."""
+    out, mine = tmp_path / "out", weights_like_shipped(tmp_path / "mine.npz", "mine", scale=0.7)
+    assert animgen(videos / RUN, "-o", out, "--format", "json,npz").returncode == 0
+    shipped = HumanoidClip.load_json(out / "sports2d_run_sideview.json")
+    assert shipped.metadata["model"] == "animgen_tcn"
+    proc = animgen(videos / RUN, "-o", out, "--format", "json,npz", "--model", mine)
+    assert proc.returncode == 0 and "up to date" not in proc.stderr, proc.stderr
+    clip = HumanoidClip.load_json(out / "sports2d_run_sideview.json")
+    assert clip.metadata["model"] == "mine"
+    assert np.isfinite(clip.rotations).all() and np.abs(clip.rotations - shipped.rotations).max() > 0.01
+    assert "up to date" in animgen(videos / RUN, "-o", out, "--format", "json,npz", "--model", mine).stderr
+    assert "up to date" not in animgen(videos / RUN, "-o", out, "--format", "json,npz").stderr
+    lm = out / "sports2d_run_sideview.landmarks.npz"
+
+    # Weights that cannot run are a usage error before anything is done, naming what is wrong.
+    (tmp_path / "notes.txt").write_text("not weights")
+    other = weights_like_shipped(tmp_path / "old.npz", "old", drop_inputs=3)
+    for given, words in [(tmp_path / "none.npz", "no such file"), (tmp_path, "a folder"),
+                         (tmp_path / "notes.txt", "not a weights file of `animgen train`"),
+                         (other, "weights of another version of AnimGen (its network takes 198 inputs")]:
+        proc = animgen("--landmarks", lm, "-o", tmp_path / "bad", "--model", given)
+        assert proc.returncode == 2 and f"animgen generate: error: --model {given}" in proc.stderr, proc.stderr
+        assert words in proc.stderr, proc.stderr
+    assert not (tmp_path / "bad").exists()
+    for extra, words in [(("--generator", "analytic"), "--generator analytic does not use them"),
+                         (("--server", "127.0.0.1:1"), "a server runs its own network (animgen serve --model)")]:
+        proc = animgen(videos / RUN, "-o", tmp_path / "bad", "--model", mine, *extra)
+        assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+
+    # $ANIMGEN_WEIGHTS naming a file that is not there fails the video; it does not fall back to the baseline.
+    env = dict(os.environ, ANIMGEN_WEIGHTS=str(tmp_path / "gone.npz"),
+               PYTHONPATH=os.pathsep.join([str(REPO / "ml"), str(REPO / "server")]))
+    proc = subprocess.run([sys.executable, "-m", "animgen_server.cli", "generate", "--landmarks", str(lm), "-o",
+                           str(tmp_path / "env"), "--format", "json"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1 and "gone.npz ($ANIMGEN_WEIGHTS, `--model`): network weights not found" in proc.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import weights_like_shipped
 
 from animgen_ml import evaluate
 from animgen_ml.landmarks import LM
@@ -62,6 +63,15 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
     for method in out["mocap"].values():
         assert 0 < method["root_path_mm"] < 2000 and 0 <= method["root_height_mm"] < 500
         assert 0 <= method["contact_f1"] <= 1
+    # --model measures other weights beside the same baseline, and says which.
+    mine = weights_like_shipped(tmp_path / "mine.npz", "mine", scale=0.7)
+    res = subprocess.run(cmd + ["mocap", "--limit", "1", "--json", str(tmp_path / "mine.json"), "--model", str(mine)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and f"network: {mine}" in res.stderr, res.stderr[-2000:]
+    theirs = json.loads((tmp_path / "mine.json").read_text())["mocap"]
+    timing = {"seconds_per_frame": theirs["analytic"]["seconds_per_frame"]}
+    assert theirs["analytic"] == out["mocap"]["analytic"] | timing
+    assert theirs["network"]["pa_mpjpe_mm"] != out["mocap"]["network"]["pa_mpjpe_mm"]
     bad = subprocess.run(cmd + ["nosuch"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("animgen evaluate: error: unknown dataset 'nosuch': "

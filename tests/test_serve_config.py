@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from conftest import weights_like_shipped
 from service_support import ServerProcess
 
 from animgen.v1 import service_pb2
@@ -158,3 +159,24 @@ def test_server_info_names_the_network_before_the_workers_are_ready(tmp_path: Pa
         assert server.stop() == 0
     assert info.default_generator == service_pb2.GENERATOR_NETWORK
     assert [m.name for m in info.models] == ["analytic", "network"]
+
+
+def test_serve_runs_the_given_model(tmp_path: Path, videos: Path):
+    """`animgen serve --model`: the workers run these weights, GetServerInfo names them, and bad ones stop serve
+    before anything is set up."""
+    mine = weights_like_shipped(tmp_path / "mine.npz", "mine", scale=0.7)
+    server = ServerProcess(tmp_path / "data", "--workers", "1", "--model", str(mine)).start()
+    try:
+        with AnimGenClient(server.address, timeout=60) as c:
+            assert {m.name: m.version for m in c.info().models}["network"] == "mine"  # the file's name
+            job = c.start(c.upload(videos / "sports2d_run_sideview.mp4").upload_id,
+                          service_pb2.GenerateOptions(formats=[service_pb2.OUTPUT_FORMAT_JSON]))
+            assert c.wait(job.job_id).state == service_pb2.JOB_STATE_SUCCEEDED
+            clip, _ = c.result(job.job_id)
+    finally:
+        assert server.stop() == 0
+    assert clip.metadata["model"] == "mine"
+    proc = animgen("serve", "--port", "0", "--data-dir", tmp_path / "other", "--model", tmp_path / "none.npz", env={})
+    assert proc.returncode == 2 and proc.stderr.strip() == f"animgen serve: error: --model {tmp_path / 'none.npz'}: " \
+                                                           "no such file"
+    assert not (tmp_path / "other").exists()

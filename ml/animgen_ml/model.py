@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import time
 import zipfile
 from dataclasses import replace
@@ -34,6 +35,7 @@ from animgen_ml.smooth import gaussian_lowpass
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_NAME = "animgen_tcn"
+WEIGHTS_ENV = "ANIMGEN_WEIGHTS"  # weights of `animgen train` to run instead of the shipped ones (`--model`)
 TRAIN_FPS = 30.0  # the mocap is resampled to this rate for training
 BONES = list(skeleton.BODY_BONES)
 PARENTS = skeleton.parents_of(BONES)
@@ -313,11 +315,16 @@ def _with_solver_fingers(clip: HumanoidClip, full: HumanoidClip) -> HumanoidClip
 
 
 def weights_path(name: str | None = None) -> Path:
+    """weights/<name>.npz; with no name, the file $ANIMGEN_WEIGHTS names when set, else the shipped network."""
+    if name is None and os.environ.get(WEIGHTS_ENV):
+        return Path(os.environ[WEIGHTS_ENV])
     return WEIGHTS_DIR / f"{name or DEFAULT_NAME}.npz"
 
 
 def weights_available(name: str | None = None) -> bool:
-    return weights_path(name).is_file()
+    """Whether there is a network to run. Chosen weights count even when missing: load_model then says so,
+    rather than the clip silently coming from the analytic baseline."""
+    return (name is None and bool(os.environ.get(WEIGHTS_ENV))) or weights_path(name).is_file()
 
 
 def identity(weights: Path | None = None) -> str:
@@ -351,7 +358,14 @@ def load_file(path: str | Path) -> Generator:
         missing = [k for k in WEIGHTS_KEYS if k not in blob.files]
         if missing:
             raise InputError(f"{path}: not a weights file of `animgen train` (no {', '.join(missing)})")
-        params = {k: blob[k] for k in blob.files if k != "info"}
+        try:
+            params = {k: blob[k] for k in blob.files if k != "info"}
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:  # a damaged copy
+            raise InputError(f"{path}: damaged weights file ({e})") from e
+        if params["inp.w"].shape[0] != N_FEATURES or params["out.w"].shape[-1] != N_OUT:
+            raise InputError(f"{path}: weights of another version of AnimGen (its network takes "
+                             f"{params['inp.w'].shape[0]} inputs and gives {params['out.w'].shape[-1]} outputs, "
+                             f"this one's {N_FEATURES} and {N_OUT})")
         try:
             info = json.loads(str(blob["info"]))
         except ValueError as e:
@@ -359,14 +373,18 @@ def load_file(path: str | Path) -> Generator:
     return Generator(params, info)
 
 
-@functools.lru_cache(maxsize=4)
 def load_model(name: str | None = None) -> Generator:
-    """The shipped generator (weights/<name>.npz), loaded once per process."""
-    path = weights_path(name)
-    if not path.is_file():
+    """The generator of weights_path(name), loaded once per process."""
+    return _load(str(weights_path(name).resolve()))
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> Generator:
+    if not Path(path).is_file():
         from animgen_ml.errors import AnimGenError
 
-        raise AnimGenError(f"{path}: network weights not found (train them with `animgen train`)")
+        chosen = f" (${WEIGHTS_ENV}, `--model`)" if os.environ.get(WEIGHTS_ENV) else ""
+        raise AnimGenError(f"{path}{chosen}: network weights not found (train them with `animgen train`)")
     t0 = time.perf_counter()
     gen = load_file(path)
     gen.info["load_seconds"] = time.perf_counter() - t0

@@ -11,6 +11,7 @@ import importlib
 import os
 import signal
 import sys
+from pathlib import Path
 
 from animgen_ml import __version__
 from animgen_ml.errors import AnimGenError
@@ -39,6 +40,27 @@ def usage(command: str, message: str) -> int:
     return 2
 
 
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", metavar="WEIGHTS.npz",
+                        help="run the network of these weights (`animgen train --out`) instead of the shipped one "
+                             "(default: $ANIMGEN_WEIGHTS when set)")
+
+
+def use_model(path: str) -> str | None:
+    """--model: checks the weights and names them in $ANIMGEN_WEIGHTS, which the network's loader reads in this
+    process and in the workers it starts. What is wrong with them, or None."""
+    from animgen_ml import model
+
+    if not Path(path).is_file():
+        return f"--model {path}: {'a folder' if Path(path).is_dir() else 'no such file'}"
+    try:
+        model.load_file(path)
+    except AnimGenError as e:
+        return f"--model {e}"
+    os.environ[model.WEIGHTS_ENV] = str(Path(path).resolve())
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="animgen", description="Video of a person in, humanoid animation out.")
     parser.add_argument("--version", action="version", version=f"animgen {__version__}")
@@ -65,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             quiet_native_logs()
         if args.command != "serve":  # serve stops its own way on SIGTERM
             signal.signal(signal.SIGTERM, _terminate)
+    if getattr(args, "model", None) and (problem := use_model(args.model)):
+        return usage(args.command, problem)
     try:
         return int(args.handler(args) or 0)
     except AnimGenError as e:

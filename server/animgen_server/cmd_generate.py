@@ -21,7 +21,7 @@ from animgen_ml.export import output_path, output_paths
 from animgen_ml.files import atomic_path, read_only
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import VIDEO_EXTENSIONS
-from animgen_server.cli import usage
+from animgen_server.cli import add_model_option, usage
 
 
 def register(subparsers) -> None:
@@ -58,6 +58,7 @@ def register(subparsers) -> None:
     p.add_argument("--keyframe-tolerance-mm", type=float, metavar="MM")
     p.add_argument("--target", metavar="CHARACTER.glb",
                    help="also write <stem>.<character>.glb: this .glb character playing the clip")
+    add_model_option(p)
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress (warnings and the summary still print)")
@@ -186,6 +187,10 @@ def handle(args: argparse.Namespace) -> int:
         return usage("generate", "give a VIDEO or a folder of videos (or --landmarks FILE.npz)")
     if args.landmarks and args.server:
         return usage("generate", "--landmarks cannot be used with --server")
+    if args.model and args.server:
+        return usage("generate", "--model runs locally; a server runs its own network (animgen serve --model)")
+    if args.model and options.generator != "network":
+        return usage("generate", "--model is the network's weights; --generator analytic does not use them")
     if args.ray and (args.server or args.landmarks):
         return usage("generate", "--ray cannot be used with --server or --landmarks")
     if args.server and args.tls_ca is not None and not Path(args.tls_ca).is_file():

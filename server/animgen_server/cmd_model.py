@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from animgen_ml.errors import InputError
 from animgen_ml.files import read_only
-from animgen_server.cli import usage
+from animgen_server.cli import add_model_option, usage
 
 if TYPE_CHECKING:
     from animgen_ml.train import TrainConfig
@@ -53,6 +53,7 @@ def register(subparsers) -> None:
     e.add_argument("--data", metavar="DIR", help="the data kit (default: $ANIMGEN_SHARED_DATA, else ../shared/data)")
     e.add_argument("--json", dest="json_out", metavar="OUT", help="also write {dataset: {method: {metric: v}}}")
     e.add_argument("--limit", type=int, default=None, help="at most N sequences per dataset")
+    add_model_option(e)
     e.set_defaults(handler=_evaluate)
 
 
@@ -143,6 +144,10 @@ def _evaluate(args) -> int:
     except InputError as e:
         return usage("evaluate", str(e))
     # Progress (a line per sequence) to stderr, as every command's; the table to stdout.
+    from animgen_ml import model
+
+    if model.weights_available():
+        print(f"network: {model.weights_path()}", file=sys.stderr)
     summary, rows = evaluate.run(data, args.datasets or None, args.limit, log=lambda s: print(s, file=sys.stderr))
     print(evaluate.table(summary))
     if args.json_out:

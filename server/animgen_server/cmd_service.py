@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from animgen_ml.errors import InputError
+from animgen_server.cli import add_model_option
 from animgen_server.limits import LIMIT_DEFAULTS, Limits, limit_value
 
 DEFAULT_DATA_DIR = Path(os.environ.get("ANIMGEN_DATA_DIR", "~/.animgen/server"))
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="jobs that run at once, each in its own process ($ANIMGEN_WORKERS; default 1)")
     p.add_argument("--token", default=None,
                    help="require 'authorization: Bearer TOKEN' on every call but health (default $ANIMGEN_TOKEN)")
+    add_model_option(p)
     p.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate chain: serve TLS")
     p.add_argument("--tls-key", type=Path, default=None, help="PEM private key for --tls-cert")
     p.add_argument("--max-upload-mb", type=float, default=None,

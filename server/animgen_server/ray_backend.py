@@ -131,7 +131,11 @@ def connect(address: str | None) -> None:
     """ray.init on an existing cluster (ADDRESS or "auto"), or a private one-machine cluster for "local"."""
     if ray.is_initialized():
         return
-    kwargs = dict(logging_level=logging.WARNING, log_to_driver=False, configure_logging=False)
+    from animgen_ml import model
+
+    kwargs: dict = dict(logging_level=logging.WARNING, log_to_driver=False, configure_logging=False)
+    if os.environ.get(model.WEIGHTS_ENV):  # --model: Ray's workers do not inherit this process's environment
+        kwargs["runtime_env"] = {"env_vars": {model.WEIGHTS_ENV: os.environ[model.WEIGHTS_ENV]}}
     if address in (None, "", "local"):
         ray.init(include_dashboard=False, **kwargs)
         return
