@@ -376,11 +376,23 @@ def test_animgen_train_command(shared_data, tmp_path):
     negative = subprocess.run(cmd + ["--seed", "-1"], capture_output=True, text=True)
     assert negative.returncode == 2 and "--seed must be >= 0, got -1" in negative.stderr
     # However short the time budget, at least one step is taken, and the curve has a point to draw.
-    short = subprocess.run(cmd[:cmd.index("--steps")] + ["--minutes", "0.0000001", "--out", str(tmp_path / "s")],
-                           capture_output=True, text=True)
+    # A --name given as the file's is that file (it was mine.npz.npz).
+    short = subprocess.run(cmd[:cmd.index("--steps")] + ["--minutes", "0.0000001", "--out", str(tmp_path / "s"),
+                                                         "--name", "mine.npz"], capture_output=True, text=True)
     assert short.returncode == 0, short.stderr[-2000:]
-    assert model.load_file(tmp_path / "s" / f"{model.DEFAULT_NAME}.npz").info["steps"] == 1
-    assert (tmp_path / "s" / f"{model.DEFAULT_NAME}.loss.png").stat().st_size > 1000
+    assert model.load_file(tmp_path / "s" / "mine.npz").info["steps"] == 1
+    assert (tmp_path / "s" / "mine.loss.png").stat().st_size > 1000
+    # Fine-tuning starts at a tenth of the learning rate unless told (at the full rate the first step undid them).
+    tune = subprocess.run(cmd + ["--init", str(tmp_path / "s" / "mine.npz"), "--steps", "1", "--out",
+                                 str(tmp_path / "t")], capture_output=True, text=True)
+    assert tune.returncode == 0, tune.stderr[-2000:]
+    assert model.load_file(tmp_path / "t" / f"{model.DEFAULT_NAME}.npz").info["lr"] == 2e-4
+    # A run that fails on its data leaves no --out folder it made.
+    (tmp_path / "empty_kit").mkdir()
+    empty = subprocess.run(cmd + ["--data", str(tmp_path / "empty_kit"), "--out", str(tmp_path / "new" / "w")],
+                           capture_output=True, text=True)
+    assert empty.returncode == 1 and "no training BVH files found under mocap/" in empty.stderr, empty.stderr
+    assert not (tmp_path / "new").exists()
 
 
 def test_fuse_root_takes_the_slow_part_from_the_solver():

@@ -39,7 +39,8 @@ def register(subparsers) -> None:
                         "when there are any (default 0: the shipped weights use them only through the noise model)")
     t.add_argument("--init", metavar="WEIGHTS", help="fine-tune: start from these weights (e.g. the shipped "
                                                      "animgen_tcn.npz) instead of from scratch, with their size")
-    t.add_argument("--lr", type=float, default=None, help="peak learning rate, cosine-decayed (default 0.002)")
+    t.add_argument("--lr", type=float, default=None,
+                   help="peak learning rate, cosine-decayed (default 0.002; 0.0002 with --init)")
     t.add_argument("--name", default=None, help="weights name (default animgen_tcn)")
     t.set_defaults(handler=_train)
 
@@ -81,19 +82,27 @@ def _train(args) -> int:
     from animgen_ml import model, train
 
     out = Path(args.out) if args.out else model.WEIGHTS_DIR
+    if args.name is not None:
+        args.name = args.name.removesuffix(".npz")  # a name given as its file's: mine.npz, not mine.npz.npz
     name = args.name or model.DEFAULT_NAME
+    made = None
     try:
         cfg, data = _train_config(args), _data_dir(args.data)
-        _check_writable(out, "--out")  # now, not after half an hour of training
+        made = _check_writable(out, "--out")  # now, not after half an hour of training
         for p in train.outputs(out, name):
             if p.is_dir() or read_only(p):
                 raise InputError(f"--out: {p} is {'a folder' if p.is_dir() else 'read-only'}; training would end "
                                  "without a place for it")
     except InputError as e:
+        _unmake(out, made)
         return usage("train", str(e))
     # One thread for the network's step: a worker process makes the batches (train.Batches, train.WORKERS).
     torch.set_num_threads(1)
-    res = train.train(data, out, cfg, name=name)
+    try:
+        res = train.train(data, out, cfg, name=name)
+    except BaseException:
+        _unmake(out, made)
+        raise
     print(f"trained {res['steps']} steps: loss {res['first_loss']:.4f} -> {res['final_loss']:.4f}; "
           f"weights {res['path']}")
     return 0
@@ -124,7 +133,8 @@ def _train_config(args) -> TrainConfig:
     return train.TrainConfig(config=args.config, steps=args.steps or train.TrainConfig.steps, minutes=args.minutes,
                              seed=args.seed, take_share=args.render_share,
                              takes_dir=Path(args.renders) if args.renders else None,
-                             init=Path(args.init) if args.init else None, lr=args.lr or train.TrainConfig.lr)
+                             init=Path(args.init) if args.init else None,
+                             lr=args.lr or (train.FINE_TUNE_LR if args.init else train.TrainConfig.lr))
 
 
 def _evaluate(args) -> int:
@@ -135,12 +145,13 @@ def _evaluate(args) -> int:
         return usage("evaluate", f"unknown dataset {bad[0]!r}: use {', '.join(evaluate.DATASETS)}")
     if args.limit is not None and args.limit < 1:
         return usage("evaluate", f"--limit must be >= 1, got {args.limit}")
+    made = None
     try:
         data = _data_dir(args.data)
         if args.json_out:
             if Path(args.json_out).is_dir():
                 raise InputError(f"--json {args.json_out}: is a folder; --json takes a file name")
-            _check_writable(Path(args.json_out).parent, "--json")  # now, not after the evaluation
+            made = _check_writable(Path(args.json_out).parent, "--json")  # now, not after the evaluation
     except InputError as e:
         return usage("evaluate", str(e))
     # Progress (a line per sequence) to stderr, as every command's; the table to stdout.
@@ -148,7 +159,12 @@ def _evaluate(args) -> int:
 
     if model.weights_available():
         print(f"network: {model.weights_path()}", file=sys.stderr)
-    summary, rows = evaluate.run(data, args.datasets or None, args.limit, log=lambda s: print(s, file=sys.stderr))
+    try:
+        summary, rows = evaluate.run(data, args.datasets or None, args.limit, log=lambda s: print(s, file=sys.stderr))
+    except BaseException:
+        if args.json_out:
+            _unmake(Path(args.json_out).parent, made)
+        raise
     print(evaluate.table(summary))
     if args.json_out:
         from animgen_ml.files import atomic_path
@@ -159,16 +175,32 @@ def _evaluate(args) -> int:
     return 0
 
 
-def _check_writable(folder: Path, flag: str) -> None:
-    """Raises InputError unless files can be written in `folder` (made if missing)."""
+def _check_writable(folder: Path, flag: str) -> Path | None:
+    """Raises InputError unless files can be written in `folder` (made if missing). The outermost folder it made,
+    for _unmake when the command then fails: a failed run leaves nothing behind."""
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{flag}: {folder} is not a folder")
+    made = next((p for p in reversed([folder, *folder.parents]) if not p.exists()), None)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as e:
         raise InputError(f"{flag}: cannot write in {folder} ({e.strerror or e})") from None
+    return made
+
+
+def _unmake(folder: Path, made: Path | None) -> None:
+    """Removes the folders _check_writable made, from `folder` up to `made`, while they are empty."""
+    if made is None:
+        return
+    for p in [folder, *folder.parents]:
+        try:
+            p.rmdir()
+        except OSError:
+            return
+        if p == made:
+            return
 
 
 def _finite(x):
