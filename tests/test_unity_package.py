@@ -161,6 +161,27 @@ def core_build(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.parametrize("scenario, phase, cancels", [("run", "Succeeded", 0), ("cancel-while-starting", "Cancelled", 1),
+                                                      ("cancel-while-running", "Cancelled", 1)])
+def test_the_windows_job_runner_starts_watches_cancels_and_imports(tmp_path: Path, scenario: str, phase: str,
+                                                                    cancels: int):
+    """Editor/JobRunner.cs as compiled, its Unity calls stubbed and its server scripted (tests/tools/
+    unity_jobrunner_harness.cs). Every job the window started was cancelled by the runner itself: Watch cancelled
+    the token that then told it Cancel had been pressed."""
+    exe = tmp_path / "harness.exe"
+    sources = [REPO / "tests" / "tools" / "unity_jobrunner_harness.cs", PKG / "Editor" / "JobRunner.cs",
+               *cs_files("Editor", "Core")]
+    done = subprocess.run([tool("mcs"), f"-out:{exe}", *map(str, sources)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (tmp_path / "walk.mp4").write_bytes(b"a video")
+    run = subprocess.run([tool("mono"), str(exe), scenario, str(tmp_path / "walk.mp4")], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    saved = "Assets/AnimGen/walk.anim" if phase == "Succeeded" else ""
+    assert run.stdout.splitlines()[-1] == (f"ended=True phase={phase} start_calls=1 cancel_calls={cancels} "
+                                           f"saved={saved}"), run.stdout
+
+
 def test_core_nunit_tests_pass(core_build: Path):
     runner = tool("nunit-console")
     result = core_build / "TestResult.xml"

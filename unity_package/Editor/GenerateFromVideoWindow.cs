@@ -158,7 +158,6 @@ namespace AnimGen.Editor
                 preview.OnGUI(clip, target);
             }
             EditorGUILayout.EndScrollView();
-            if (busy) Repaint();
         }
 
         void VideoPickerGUI()

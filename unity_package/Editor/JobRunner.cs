@@ -146,9 +146,11 @@ namespace AnimGen.Editor
                         Proto.Job job = await c.StartJobAsync(uploadId, options, CancellationToken.None);
                         Post(() =>
                         {
+                            // Read before Watch, which cancels this token as it replaces its source.
+                            bool pressed = token.IsCancellationRequested; // Cancel pressed while the job was starting
                             Apply(new JobUpdate { Kind = JobUpdateKind.JobStarted, JobId = job.JobId, UploadId = uploadId });
                             Watch();
-                            if (token.IsCancellationRequested) Cancel(); // pressed while the job was being started
+                            if (pressed) Cancel();
                         });
                     }
                     catch (Exception e)

@@ -333,9 +333,12 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
     if (!haveHeader) return {kInternal, "the result stream carried no header"};
     for (ResultFileInfo& f : result.files) {
         if (f.path.empty()) continue;
-        if (!partial.count(f.path)) {  // not sent (not asked for, or empty)
-            if (f.sizeBytes == 0) std::ofstream(Utf8Path(f.path), std::ios::binary);
-            else f.path.clear();
+        if (!partial.count(f.path)) {  // the header names only the files sent: an empty one has no chunks
+            if (f.sizeBytes != 0) {
+                discard();
+                return {kInternal, "the result stream ended before " + f.fileName};
+            }
+            std::ofstream(Utf8Path(f.path), std::ios::binary);
             continue;
         }
         const std::string got = Sha256OfFile(f.path + ".part");

@@ -39,7 +39,7 @@ enum StatusCode : int {
 
 struct ConnectionOptions {
     std::string address = "127.0.0.1:50051";
-    // Deadline of each unary call and of each download (an upload gets 1 s per MiB more); WatchJob has none
+    // Deadline of each unary call and of each download (an upload gets 10 s per MiB more); WatchJob has none
     // (a job may run long).
     std::chrono::milliseconds deadline{60000};
     std::string bearerToken;  // sent as "authorization: Bearer <token>" when not empty

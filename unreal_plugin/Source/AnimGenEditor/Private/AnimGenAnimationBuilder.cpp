@@ -53,6 +53,13 @@ FString FAnimGenAnimationBuilder::AssetNameFor(const FString& Name)
 	return ObjectTools::SanitizeObjectName(UPackageTools::SanitizePackageName(TEXT("A_") + Base));
 }
 
+FString FAnimGenAnimationBuilder::DestinationProblem(const FString& PackagePath, const FString& Name)
+{
+	return FPackageName::IsValidLongPackageName(UPackageTools::SanitizePackageName(PackagePath / AssetNameFor(Name)))
+		? FString()
+		: FString::Printf(TEXT("destination %s is not a content path such as /Game/AnimGen"), *PackagePath);
+}
+
 animgen::TargetSkeleton FAnimGenAnimationBuilder::TargetFromSkeleton(const USkeleton& Skeleton)
 {
 	const FReferenceSkeleton& Ref = Skeleton.GetReferenceSkeleton();
@@ -94,14 +101,11 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 	}
 
 	// A_<name> in the destination folder: replaced in place when it exists, as the Unity client replaces its clip.
-	const FString AssetName =
-		AssetNameFor(Settings.AssetName.IsEmpty() ? FString(UTF8_TO_TCHAR(Clip.name.c_str())) : Settings.AssetName);
+	const FString Name = Settings.AssetName.IsEmpty() ? FString(UTF8_TO_TCHAR(Clip.name.c_str())) : Settings.AssetName;
+	OutError = DestinationProblem(Settings.PackagePath, Name);
+	if (!OutError.IsEmpty()) return nullptr;
+	const FString AssetName = AssetNameFor(Name);
 	const FString PackageName = UPackageTools::SanitizePackageName(Settings.PackagePath / AssetName);
-	if (!FPackageName::IsValidLongPackageName(PackageName))
-	{
-		OutError = FString::Printf(TEXT("destination %s is not a content path such as /Game/AnimGen"), *Settings.PackagePath);
-		return nullptr;
-	}
 	const FString ObjectPath = PackageName + TEXT(".") + AssetName;
 	UObject* Existing = FindObject<UObject>(nullptr, *ObjectPath);
 	if (!IsValid(Existing) && FPackageName::DoesPackageExist(PackageName))

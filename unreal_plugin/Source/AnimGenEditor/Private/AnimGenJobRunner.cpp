@@ -92,6 +92,7 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	}
 	Report(1.f, TEXT("result"), TEXT("Downloading the result"));
 	S = Client.GetResult(Job.jobId, ToS(Request.FilesDir), &OutResult);
+	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }  // pressed during the download, which it ends
 	if (!S.Ok())
 	{
 		OutError = FString::Printf(TEXT("could not fetch the result: %s"), *ToF(S.ToString()));

@@ -257,6 +257,12 @@ FReply SAnimGenPanel::OnGenerate()
 		SetError(FString::Printf(TEXT("video %s: no such file"), *VideoPath));
 		return FReply::Handled();
 	}
+	if (const FString Problem = FAnimGenAnimationBuilder::DestinationProblem(Destination, FPaths::GetBaseFilename(VideoPath));
+		!Problem.IsEmpty())
+	{
+		SetError(Problem);  // before the upload, as the Unity window checks its folder
+		return FReply::Handled();
+	}
 	SaveSettings();
 
 	FAnimGenJobRequest Request;

@@ -39,4 +39,8 @@ public:
 
 	// The AnimSequence's name for a clip or video name: "run sideview" -> "A_run_sideview".
 	static FString AssetNameFor(const FString& Name);
+
+	// Why the AnimSequence for `Name` cannot go in the content folder PackagePath, or empty: checked before a job
+	// starts, not after it ran.
+	static FString DestinationProblem(const FString& PackagePath, const FString& Name);
 };

@@ -1,0 +1,184 @@
+// Runs the Unity window's JobRunner (unity_package/Editor/JobRunner.cs, compiled as it is) without an Editor:
+// the few UnityEditor/UnityEngine calls it makes are stubbed below, and the connection is a scripted server, so
+// that the order of upload, StartJob, WatchJob, CancelJob and the import can be checked (tests/test_unity_package.py).
+// Usage: mono harness.exe run|cancel-while-starting|cancel-while-running VIDEO
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using AnimGen.Core;
+
+namespace UnityEngine
+{
+    public class Object { }
+    public class AnimationClip : Object { }
+    public static class Debug
+    {
+        public static void Log(object o) { Console.WriteLine("log: " + o); }
+        public static void LogException(Exception e) { Console.WriteLine("exception: " + e); }
+    }
+    public static class JsonUtility
+    {
+        public static T FromJson<T>(string s) where T : class { return null; }
+        public static string ToJson(object o) { return "{}"; }
+    }
+}
+
+namespace UnityEditor
+{
+    public class InitializeOnLoadAttribute : Attribute { }
+    public static class SessionState
+    {
+        static readonly Dictionary<string, string> values = new Dictionary<string, string>();
+        public static string GetString(string key, string fallback) { string v; return values.TryGetValue(key, out v) ? v : fallback; }
+        public static void SetString(string key, string value) { values[key] = value; }
+    }
+    public delegate void CallbackFunction();
+    public static class EditorApplication { public static CallbackFunction update; public static CallbackFunction delayCall; }
+    public static class AssemblyReloadEvents
+    {
+        public delegate void AssemblyReloadCallback();
+        public static event AssemblyReloadCallback beforeAssemblyReload { add { } remove { } }
+    }
+    public static class AssetDatabase
+    {
+        public static T LoadAssetAtPath<T>(string path) where T : class { return null; }
+        public static string GetAssetPath(object o) { return AnimGen.Editor.Server.SavedPath; }
+    }
+    public static class EditorGUIUtility { public static void PingObject(object o) { } }
+}
+
+namespace AnimGen.Protocol.V1
+{
+    public class Job { public string JobId; }
+    public class GenerateOptions { }
+    public class HumanoidClip { }
+    public enum OutputFormat { Glb }
+    public class JobEvent { public string JobId; public JobUpdateKind Kind; public ServerJobState State; }
+}
+
+namespace AnimGen.Editor
+{
+    using Proto = AnimGen.Protocol.V1;
+
+    /// <summary>The scripted server: a job that runs for about a second unless cancelled.</summary>
+    internal static class Server
+    {
+        public static readonly ManualResetEventSlim StartJobEntered = new ManualResetEventSlim();
+        public static readonly ManualResetEventSlim StartJobMayAnswer = new ManualResetEventSlim(true);
+        public static readonly ManualResetEventSlim Watching = new ManualResetEventSlim();
+        public static volatile bool Cancelled;
+        public static int CancelCalls, StartCalls;
+        public static string SavedPath = "";
+    }
+
+    internal sealed class JobResult { public Proto.HumanoidClip Clip; }
+
+    internal sealed class AnimGenConnection : IDisposable
+    {
+        public const string DefaultAddress = "localhost:50051";
+        public AnimGenConnection(string address, string token) { }
+        public void Dispose() { }
+        public string Describe(Exception e) { return e.Message; }
+
+        public async Task<string> UploadAsync(string path, Action<float> progress, CancellationToken ct)
+        {
+            await Task.Delay(20, ct);
+            progress(1f);
+            return "upload-1";
+        }
+
+        public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions o, CancellationToken ct)
+        {
+            Interlocked.Increment(ref Server.StartCalls);
+            Server.StartJobEntered.Set();
+            await Task.Run(() => Server.StartJobMayAnswer.Wait());
+            return new Proto.Job { JobId = "job-1" };
+        }
+
+        public async Task WatchAsync(string jobId, Action<Proto.JobEvent> onEvent, CancellationToken ct)
+        {
+            onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.ServerState, State = ServerJobState.Running });
+            Server.Watching.Set();
+            for (int i = 0; i < 50; i++)
+            {
+                await Task.Delay(20, ct);
+                if (Server.Cancelled) { onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Cancelled }); return; }
+            }
+            onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Done });
+        }
+
+        public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
+        {
+            Interlocked.Increment(ref Server.CancelCalls);
+            Server.Cancelled = true;
+            await Task.Yield();
+            return new Proto.Job { JobId = jobId };
+        }
+
+        public async Task<JobResult> GetResultAsync(string jobId, IEnumerable<Proto.OutputFormat> formats, CancellationToken ct)
+        {
+            await Task.Yield();
+            return new JobResult { Clip = new Proto.HumanoidClip() };
+        }
+    }
+
+    internal static class ProtoConvert
+    {
+        public const Proto.OutputFormat FileFormat = Proto.OutputFormat.Glb;
+        public static Proto.GenerateOptions ToOptions(GenerateSettings s) { return new Proto.GenerateOptions(); }
+        public static JobUpdate ToUpdate(Proto.JobEvent e) { return new JobUpdate { JobId = e.JobId, Kind = e.Kind, State = e.State }; }
+        public static HumanoidClipData ToClipData(Proto.HumanoidClip c) { return new HumanoidClipData(); }
+    }
+
+    internal sealed class ClipBuildOptions { public bool Loop; public bool InPlace; }
+
+    internal static class HumanoidClipBuilder
+    {
+        public static UnityEngine.AnimationClip Build(HumanoidClipData d, ClipBuildOptions o) { return new UnityEngine.AnimationClip(); }
+        public static UnityEngine.AnimationClip Save(UnityEngine.AnimationClip a, string path) { Server.SavedPath = path; return a; }
+    }
+
+    public static class Harness
+    {
+        // The Editor's main loop: EditorApplication.update (JobRunner.Pump) and delayCall, every 10 ms.
+        static void Tick()
+        {
+            var update = UnityEditor.EditorApplication.update;
+            if (update != null) update();
+            var delayed = UnityEditor.EditorApplication.delayCall;
+            UnityEditor.EditorApplication.delayCall = null;
+            if (delayed != null) delayed();
+            Thread.Sleep(10);
+        }
+
+        static bool TickUntil(Func<bool> done, int seconds)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(seconds);
+            while (!done()) { if (DateTime.UtcNow > deadline) return false; Tick(); }
+            return true;
+        }
+
+        public static int Main(string[] args)
+        {
+            string scenario = args[0];
+            if (scenario == "cancel-while-starting") Server.StartJobMayAnswer.Reset();
+            JobRunner.Generate(new JobRequest { VideoPath = args[1], OutputFolder = "Assets/AnimGen" });
+            if (scenario == "cancel-while-starting")
+            {
+                Server.StartJobEntered.Wait(5000);
+                JobRunner.Cancel(); // pressed while StartJob is on the wire
+                Server.StartJobMayAnswer.Set();
+            }
+            else if (scenario == "cancel-while-running")
+            {
+                TickUntil(() => Server.Watching.IsSet && JobRunner.Status.Phase == JobPhase.Running, 5);
+                JobRunner.Cancel();
+            }
+            bool ended = TickUntil(() => !JobRunner.Busy && JobRunner.Status.Phase != JobPhase.Uploading, 10);
+            Console.WriteLine("ended=" + ended + " phase=" + JobRunner.Status.Phase + " start_calls=" + Server.StartCalls
+                              + " cancel_calls=" + Server.CancelCalls + " saved=" + Server.SavedPath);
+            return 0;
+        }
+    }
+}
