@@ -85,6 +85,14 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		return 2;
 	}
 	O.formats = {animgen::OutputFormat::Glb};
+	// The longest one video may take, upload to clip, as the Unity batch's -animgenTimeout: a CI job always ends.
+	float TimeoutMinutes = 60.f;
+	FParse::Value(*Params, TEXT("TimeoutMinutes="), TimeoutMinutes);
+	if (!(TimeoutMinutes > 0.f && TimeoutMinutes <= 24 * 60))
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("-TimeoutMinutes must be between 0 and 1440, got %g"), TimeoutMinutes);
+		return 2;
+	}
 
 	TArray<FString> Found, Videos;
 	IFileManager::Get().FindFiles(Found, *(Input / TEXT("*")), true, false);
@@ -133,7 +141,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 				LastPercent = Percent;
 				UE_LOG(LogAnimGen, Display, TEXT("%s: %3d%% %s"), *FPaths::GetCleanFilename(Video), Percent, *P.Stage);
 			}
-		}, Result, Error);
+		}, Result, Error, TimeoutMinutes);
 		if (!bOk)
 		{
 			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, *Error);

@@ -4,6 +4,11 @@
 #include "Misc/FileHelper.h"
 #include "Misc/Paths.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 namespace
 {
 FString ToF(const std::string& S) { return UTF8_TO_TCHAR(S.c_str()); }
@@ -102,12 +107,46 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 }
 
 bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
-	animgen::JobResult& OutResult, FString& OutError)
+	animgen::JobResult& OutResult, FString& OutError, double TimeoutMinutes)
 {
 	animgen::ConnectionOptions Options = Connection(Request, OutError);
 	if (!OutError.IsEmpty()) return false;
 	animgen::Client Client(Options);
-	return Run(Client, Request, OnProgress, nullptr, {}, OutResult, OutError);
+	// A job that never ends must not hold a CI run for ever: a watchdog ends the call in flight at the limit and
+	// cancels the job (before StartJob has answered, Run cancels the job it returns, as on Cancel).
+	std::atomic<bool> bTimedOut{false};
+	std::mutex Mutex;
+	std::condition_variable Wake;
+	bool bDone = false;
+	std::string JobId;
+	std::thread Watchdog([&] {
+		std::unique_lock<std::mutex> Guard(Mutex);
+		if (Wake.wait_for(Guard, std::chrono::duration<double, std::ratio<60>>(TimeoutMinutes), [&] { return bDone; })) return;
+		bTimedOut = true;
+		Client.Cancel();
+		if (!JobId.empty())
+		{
+			animgen::JobInfo Ignored;
+			Client.CancelJob(JobId, &Ignored);
+		}
+	});
+	auto OnJobStarted = [&](const FString& Id) {
+		std::lock_guard<std::mutex> Guard(Mutex);
+		JobId = ToS(Id);
+	};
+	const bool bOk = Run(Client, Request, OnProgress, &bTimedOut, OnJobStarted, OutResult, OutError);
+	{
+		std::lock_guard<std::mutex> Guard(Mutex);
+		bDone = true;
+	}
+	Wake.notify_all();
+	Watchdog.join();
+	if (bTimedOut)
+	{
+		OutError = FString::Printf(TEXT("no clip within %g minutes (-TimeoutMinutes): gave up, the job is cancelled"), TimeoutMinutes);
+		return false;
+	}
+	return bOk;
 }
 
 void FAnimGenJobRunner::Start(const FAnimGenJobRequest& Request, FOnProgress OnProgress, FOnFinished OnFinished)

@@ -35,9 +35,10 @@ public:
 	using FOnProgress = TFunction<void(const FAnimGenProgress&)>;
 	using FOnFinished = TFunction<void(bool bSucceeded, const FString& Error, const animgen::JobResult& Result)>;
 
-	// Runs every step on the calling thread; false with OutError (one line) on failure.
+	// Runs every step on the calling thread; false with OutError (one line) on failure. Past TimeoutMinutes the call
+	// in flight is ended and the job cancelled on the server.
 	static bool RunBlocking(const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
-		animgen::JobResult& OutResult, FString& OutError);
+		animgen::JobResult& OutResult, FString& OutError, double TimeoutMinutes = 60.0);
 
 	// Runs on a worker thread; both callbacks are called on the game thread.
 	void Start(const FAnimGenJobRequest& Request, FOnProgress OnProgress, FOnFinished OnFinished);
