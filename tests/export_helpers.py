@@ -17,6 +17,7 @@ from animgen_ml.clip import HumanoidClip
 
 VALIDATE = REPO / "tests" / "tools" / "validate_gltf.mjs"
 BLENDER_IMPORT = REPO / "tests" / "tools" / "blender_import.py"
+THREE_IMPORT = REPO / "tests" / "tools" / "three_import.mjs"
 BODY_BONES = list(skeleton.BODY_BONES)
 
 
@@ -46,6 +47,18 @@ def validate(*paths: Path) -> list[dict]:
     reports = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert len(reports) == len(paths), proc.stderr
     return reports
+
+
+def three_import(path: Path, times: list[float]) -> dict:
+    """Load a .bvh or .glb with three.js's loaders and play it (tests/tools/three_import.mjs): its duration and the
+    bones' world positions at the given times, in the file's units."""
+    node = require_tool("node")
+    if not (REPO / "build" / "node" / "node_modules" / "three" / "package.json").is_file():
+        pytest.fail("three.js is not installed: run `make system-deps`")
+    proc = subprocess.run([node, str(THREE_IMPORT), str(path), ",".join(map(str, times))], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.splitlines()[-1])
 
 
 def rotation_error(a: np.ndarray, b: np.ndarray) -> float:

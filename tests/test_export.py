@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from export_helpers import make_clip, rotation_error, validate
+from export_helpers import make_clip, rotation_error, three_import, validate
 
 from animgen_ml import bvh_export, export, gltf_export
 from animgen_ml import rotations as R
@@ -79,9 +79,29 @@ def test_bvh_round_trip(tmp_path: Path) -> None:
     back = bvh_export.read_bvh_clip(path)
     assert back.bones == clip.bones
     assert back.fps == pytest.approx(clip.fps, rel=1e-8)
-    np.testing.assert_allclose(back.rest_offsets, clip.rest_offsets, atol=1e-8)
+    # The root's OFFSET is zero (its channels are its position in every reader's reading); the rest are the clip's.
+    assert not back.rest_offsets[0].any()
+    np.testing.assert_allclose(back.rest_offsets[1:], clip.rest_offsets[1:], atol=1e-8)
     np.testing.assert_allclose(back.hips, clip.hips, atol=1e-7)
     assert float(np.degrees(R.angle_between(back.rotations, clip.rotations)).max()) < 1e-5
+
+
+@pytest.mark.parametrize("suffix", [".bvh", ".glb"])
+def test_three_js_plays_the_clip_where_it_is(tmp_path: Path, suffix: str) -> None:
+    """three.js's BVHLoader and GLTFLoader, as a web viewer uses them, put every joint where the clip's forward
+    kinematics does. Its BVHLoader adds the root's channels to its OFFSET (Blender replaces the OFFSET): with the hips'
+    rest offset written there, the whole body floated one hip height above the floor."""
+    clip = make_clip(frames=40, fps=29.97)
+    path = tmp_path / f"clip{suffix}"
+    (gltf_export.write_glb if suffix == ".glb" else bvh_export.write_bvh)(clip, path)
+    frames = [0, 13, 39]
+    got = three_import(path, [f / clip.fps for f in frames])
+    assert got["duration"] == pytest.approx((clip.frame_count - 1) / clip.fps, abs=1e-5)
+    unit = bvh_export.CM_PER_M if suffix == ".bvh" else 1.0
+    pos, _ = clip.world()
+    for f, heads in zip(frames, got["heads"].values(), strict=True):
+        err = np.linalg.norm(np.array([heads[b] for b in clip.bones]) / unit - pos[f], axis=-1)
+        assert err.max() < 1e-4, f"frame {f}: {clip.bones[int(err.argmax())]} is {err.max():.3f} m off"
 
 
 def test_euler_zxy_including_gimbal_lock() -> None:

@@ -161,7 +161,8 @@ def core_build(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("scenario, phase, cancels", [("run", "Succeeded", 0), ("cancel-while-starting", "Cancelled", 1),
+@pytest.mark.parametrize("scenario, phase, cancels", [("run", "Succeeded", 0),
+                                                      ("cancel-while-starting", "Cancelled", 1),
                                                       ("cancel-while-running", "Cancelled", 1)])
 def test_the_windows_job_runner_starts_watches_cancels_and_imports(tmp_path: Path, scenario: str, phase: str,
                                                                     cancels: int):

@@ -4,7 +4,8 @@ Conventions of the files written here: Y up, the character faces +Z (glTF's spac
 centimetres (import in Blender with scale 0.01 to get metres), Euler channels in ZXY order
 ("Zrotation Xrotation Yrotation": the joint's rotation matrix is Rz @ Rx @ Ry), angles in degrees.
 Joints are the clip's bones with OFFSETs from the rest pose (a T-pose, so every rest rotation is zero);
-the root (Hips) has Xposition Yposition Zposition, its world position, then its rotations; every other
+the root (Hips) has a zero OFFSET and Xposition Yposition Zposition, its world position, then its rotations
+(readers that add the channels to the OFFSET, as three.js, and those that replace it, as Blender, agree); every other
 joint has three rotation channels. Leaf bones end in an End Site. One line per frame.
 read_bvh_clip reads these files back (for round-trip tests); it is not a general mocap loader.
 """
@@ -73,7 +74,10 @@ def write_bvh(clip: HumanoidClip, path: str | Path) -> None:
         kind = "ROOT" if clip.parents[b] < 0 else "JOINT"
         lines.append(f"{pad}{kind} {clip.bones[b]}")
         lines.append(f"{pad}{{")
-        lines.append(f"{pad}  OFFSET {_fmt(clip.rest_offsets[b] * CM_PER_M)}")
+        # The root's OFFSET is zero, its position channels absolute (as CMU's files): readers differ on whether the
+        # channels add to the OFFSET (three.js) or replace it (Blender), and with a zero OFFSET both are right.
+        offset = clip.rest_offsets[b] if clip.parents[b] >= 0 else np.zeros(3)
+        lines.append(f"{pad}  OFFSET {_fmt(offset * CM_PER_M)}")
         if clip.parents[b] < 0:
             lines.append(f"{pad}  CHANNELS 6 Xposition Yposition Zposition {' '.join(_ROT_CHANNELS)}")
         else:
