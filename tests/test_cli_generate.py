@@ -438,9 +438,14 @@ def test_model_runs_the_given_weights(videos: Path, tmp_path: Path):
         proc = animgen(videos / RUN, "-o", tmp_path / "bad", "--model", mine, *extra)
         assert proc.returncode == 2 and words in proc.stderr, proc.stderr
 
-    # $ANIMGEN_WEIGHTS naming a file that is not there fails the video; it does not fall back to the baseline.
+    # $ANIMGEN_WEIGHTS naming a file that is not there is said before any work; it does not fall back to the baseline.
     env = dict(os.environ, ANIMGEN_WEIGHTS=str(tmp_path / "gone.npz"),
                PYTHONPATH=os.pathsep.join([str(REPO / "ml"), str(REPO / "server")]))
-    proc = subprocess.run([sys.executable, "-m", "animgen_server.cli", "generate", "--landmarks", str(lm), "-o",
-                           str(tmp_path / "env"), "--format", "json"], capture_output=True, text=True, env=env)
-    assert proc.returncode == 1 and "gone.npz ($ANIMGEN_WEIGHTS, `--model`): network weights not found" in proc.stderr
+    run = [sys.executable, "-m", "animgen_server.cli", "generate", str(videos / RUN), "-o", str(tmp_path / "env"),
+           "--format", "json"]
+    proc = subprocess.run(run, capture_output=True, text=True, env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip() == f"animgen: error: environment variable ANIMGEN_WEIGHTS={tmp_path / 'gone.npz'}: " \
+                                  "no such file"
+    assert not (tmp_path / "env").exists()
+    assert subprocess.run(run + ["--generator", "analytic"], capture_output=True, text=True, env=env).returncode == 0

@@ -180,3 +180,9 @@ def test_serve_runs_the_given_model(tmp_path: Path, videos: Path):
     assert proc.returncode == 2 and proc.stderr.strip() == f"animgen serve: error: --model {tmp_path / 'none.npz'}: " \
                                                            "no such file"
     assert not (tmp_path / "other").exists()
+    # Named by $ANIMGEN_WEIGHTS, as any bad environment value: one line, exit 1 (its workers had died and been
+    # replaced for ever, each with a traceback).
+    proc = animgen("serve", "--port", "0", "--data-dir", tmp_path / "other", env={"ANIMGEN_WEIGHTS": str(tmp_path)})
+    assert proc.returncode == 1 and proc.stderr.strip() == (f"animgen: error: environment variable ANIMGEN_WEIGHTS="
+                                                            f"{tmp_path}: a folder"), proc.stderr
+    assert not (tmp_path / "other").exists()

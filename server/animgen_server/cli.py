@@ -46,17 +46,17 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
                              "(default: $ANIMGEN_WEIGHTS when set)")
 
 
-def use_model(path: str) -> str | None:
-    """--model: checks the weights and names them in $ANIMGEN_WEIGHTS, which the network's loader reads in this
-    process and in the workers it starts. What is wrong with them, or None."""
+def use_model(path: str, given_as: str = "--model ") -> str | None:
+    """--model (or $ANIMGEN_WEIGHTS): checks the weights and names them in $ANIMGEN_WEIGHTS, which the network's
+    loader reads in this process and in the workers it starts. What is wrong with them, or None."""
     from animgen_ml import model
 
     if not Path(path).is_file():
-        return f"--model {path}: {'a folder' if Path(path).is_dir() else 'no such file'}"
+        return f"{given_as}{path}: {'a folder' if Path(path).is_dir() else 'no such file'}"
     try:
         model.load_file(path)
     except AnimGenError as e:
-        return f"--model {e}"
+        return f"{given_as}{e}"
     os.environ[model.WEIGHTS_ENV] = str(Path(path).resolve())
     return None
 
@@ -89,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, _terminate)
     if getattr(args, "model", None) and (problem := use_model(args.model)):
         return usage(args.command, problem)
+    env_weights = os.environ.get("ANIMGEN_WEIGHTS")
+    # Checked as --model is, before any work; a run of the analytic baseline does not use it.
+    if hasattr(args, "model") and not args.model and env_weights and getattr(args, "generator", "") != "analytic":
+        if problem := use_model(env_weights, "environment variable ANIMGEN_WEIGHTS="):
+            print(f"animgen: error: {problem}", file=sys.stderr)
+            return 1
     try:
         return int(args.handler(args) or 0)
     except AnimGenError as e:

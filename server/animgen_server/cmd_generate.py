@@ -37,7 +37,7 @@ def register(subparsers) -> None:
                    help="folder for the outputs, named <video stem>.<ext> (default: the current folder)")
     p.add_argument("--format", dest="formats", metavar="FMT[,FMT]", action="append", type=_formats,
                    help=f"output formats, comma-separated or repeated: {', '.join(FORMATS)} or all (default: glb)")
-    p.add_argument("--preview", action="store_true", help="also write <stem>.preview.mp4 (same as --format preview)")
+    p.add_argument("--preview", action="store_true", help="also write <stem>.preview.mp4 (adds preview to --format)")
     p.add_argument("--hands", action="store_true", help="track the hands too and animate the fingers")
     p.add_argument("--smoothing", type=float, default=0.5, metavar="S", help="0 (none) .. 1 (strong), default 0.5")
     p.add_argument("--start", type=float, metavar="SEC", help="start of the part of the video to use")

@@ -74,9 +74,26 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	O.inPlace = FParse::Param(*Params, TEXT("InPlace"));
 	O.loop = FParse::Param(*Params, TEXT("Loop"));
 	O.mirror = FParse::Param(*Params, TEXT("Mirror"));
+	// The server's own ranges, said here (exit 2) rather than as one failed job per video.
 	float Value = 0.f;
-	if (FParse::Value(*Params, TEXT("Fps="), Value)) O.fps = Value;
-	if (FParse::Value(*Params, TEXT("Smoothing="), Value)) O.smoothing = Value;
+	if (FParse::Value(*Params, TEXT("Fps="), Value))
+	{
+		if (!(Value >= 1.f && Value <= 240.f))
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("-Fps must be between 1 and 240, got %g"), Value);
+			return 2;
+		}
+		O.fps = Value;
+	}
+	if (FParse::Value(*Params, TEXT("Smoothing="), Value))
+	{
+		if (!(Value >= 0.f && Value <= 1.f))
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("-Smoothing must be between 0 and 1, got %g"), Value);
+			return 2;
+		}
+		O.smoothing = Value;
+	}
 	if (Generator == TEXT("network")) O.generator = animgen::Generator::Network;
 	else if (Generator == TEXT("analytic")) O.generator = animgen::Generator::Analytic;
 	else if (!Generator.IsEmpty())
