@@ -232,6 +232,23 @@ def test_videos_that_would_write_one_output_are_refused(videos: Path, tmp_path: 
     assert "cannot connect" not in proc.stderr and not (out / "run.json").exists()
 
 
+def test_a_videos_clip_and_anothers_target_output_are_refused(videos: Path, shared_data: Path, tmp_path: Path):
+    """walk.mp4's --target output walk.hero.glb is walk.hero.mp4's clip: one replaced the other, and both were said
+    to be converted."""
+    src, out = tmp_path / "videos", tmp_path / "out"
+    src.mkdir()
+    ffmpeg("-i", videos / RUN, "-t", "0.5", "-c:v", "libx264", src / "walk.mp4")
+    ffmpeg("-i", src / "walk.mp4", "-c", "copy", src / "walk.hero.mp4")
+    hero = tmp_path / "hero.glb"
+    hero.symlink_to(shared_data / "characters" / "Xbot_threejs.glb")
+    proc = animgen(src, "-o", out, "--format", "glb", "--target", hero)
+    assert proc.returncode == 1 and "0 converted, 0 up to date, 2 failed" in proc.stderr, proc.stderr
+    for name in ("walk.mp4", "walk.hero.mp4"):
+        line = next(x for x in error_lines(proc.stderr) if x.startswith(f"animgen: error: {src / name}:"))
+        assert "walk.hero.mp4, walk.mp4 would all write walk.hero.glb: rename all but one" in line, line
+    assert not (out / "walk.hero.glb").exists()
+
+
 def test_a_target_character_is_never_overwritten(videos: Path, shared_data: Path, tmp_path: Path):
     """hero.mp4 with --target hero.glb in the same folder: hero.glb is both the character and the clip's GLB."""
     (tmp_path / "hero.mp4").write_bytes((videos / RUN).read_bytes())

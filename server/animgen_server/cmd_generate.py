@@ -162,19 +162,20 @@ def _made_with(options: GenerateOptions, made_from: dict) -> str:
     return json.dumps({"options": made_with, "made_by": model.identity(), "made_from": made_from}, sort_keys=True)
 
 
-def output_clashes(videos: list[Path]) -> dict[Path, str]:
+def output_clashes(videos: list[Path], options: GenerateOptions) -> dict[Path, str]:
     """For each video whose outputs another video's would replace (names equal but for extension or case: a studio's
-    files end up on Windows and macOS, where case does not count), why it is not converted; the rest are absent.
-    Neither is converted: which one the user meant is unknown, and the second would find the first's outputs
-    "up to date"."""
-    groups: dict[str, list[Path]] = {}
+    files end up on Windows and macOS, where case does not count; or one video's `--target` output, run.Xbot.glb, is
+    the other's clip, run.Xbot.mp4's), why it is not converted; the rest are absent. Neither is converted: which one
+    the user meant is unknown, and the second would find the first's outputs "up to date"."""
+    writers: dict[str, list[Path]] = {}
     for v in videos:
-        groups.setdefault(v.stem.lower(), []).append(v)
+        for p in output_paths(v.stem, options):
+            writers.setdefault(p.name.lower(), []).append(v)
     out = {}
-    for same in groups.values():
+    for name, same in writers.items():
         if len(same) > 1:
             names = ", ".join(v.name for v in same)
-            out.update({v: f"{names} would all write {same[0].stem}.*: rename all but one" for v in same})
+            out.update({v: f"{names} would all write {name}: rename all but one" for v in same if v not in out})
     return out
 
 
@@ -251,7 +252,7 @@ def _name_file(video: Path | str, message: str) -> str:
 def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path) -> int:
     failures: list[str] = []
     converted = skipped = 0
-    clashes = output_clashes(videos)
+    clashes = output_clashes(videos, options)
     fresh = {v for v in videos if not args.force and up_to_date(v, out_dir / v.stem, options)}
     if set(videos) - set(clashes) - fresh and (why := _cannot_write(out_dir)):
         return usage("generate", why)

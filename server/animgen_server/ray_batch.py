@@ -66,7 +66,7 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
     results: dict[str, VideoResult] = {}
     todo: list[Path] = []
     made_from: dict[str, dict] = {}  # each video as it was when submitted
-    clashes = output_clashes(videos)
+    clashes = output_clashes(videos, options)
     for v in videos:
         clash = clashes.get(v)
         v = v.absolute()
