@@ -77,3 +77,41 @@ def test_mirror_says_the_clip_has_the_part_on_its_other_side(shared_data):
     assert "right arm hidden from 0.2 s to 0.7 s" in plain
     assert "right arm hidden from 0.2 s to 0.7 s (in the clip, the other side: --mirror)" in mirrored
     assert "no person detected from 1.0 s to 1.5 s" in mirrored  # no side: unchanged
+
+
+def test_contact_chart_is_on_the_videos_time_axis_at_any_speed(shared_data):
+    """With --speed 0.5 the clip has twice the frames of the video span; its contacts were drawn over twice the
+    visibility chart's time axis."""
+    from dataclasses import replace
+
+    from animgen_ml import edit
+    from animgen_ml.report import video_times
+
+    clip = mocap.load_clip(shared_data / "mocap/cmu_iclone_ccrig/002/002_01.bvh")
+    clip = replace(clip, rotations=clip.rotations[:90], hips=clip.hips[:90], contacts=clip.contacts[:90],
+                   confidence=clip.confidence[:90])
+    slow = edit.speed(clip, 0.5)
+    assert slow.frame_count > 1.9 * clip.frame_count
+    for c, speed in ((clip, 1.0), (slow, 0.5)):
+        t = video_times(c, 2.0, speed)
+        assert t[0] == 2.0 and abs(t[-1] - (2.0 + (clip.frame_count - 1) / clip.fps)) < 0.5 / clip.fps
+
+
+def test_root_path_is_seen_from_above(shared_data):
+    """Forward up the page, a path towards the character's left (+X) goes left on the page (it went right: the
+    chart showed the path from below, every left turn a right turn)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dataclasses import replace
+
+    from animgen_ml.report import root_figure
+
+    clip = mocap.load_clip(shared_data / "mocap/cmu_iclone_ccrig/002/002_01.bvh")
+    T = 30
+    hips = np.stack([np.linspace(0, 1, T), np.full(T, 0.9), np.linspace(0, 1, T)], axis=1)  # forward and left
+    clip = replace(clip, rotations=clip.rotations[:T], hips=hips, contacts=clip.contacts[:T],
+                   confidence=clip.confidence[:T], root_motion=None)
+    ax = root_figure(clip).axes[0]
+    start, end = ax.transData.transform([[0, 0], [1, 1]])
+    assert end[0] < start[0] and end[1] > start[1]  # to the left and up the page (pixels: y grows upwards)

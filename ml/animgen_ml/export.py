@@ -74,7 +74,7 @@ def write_outputs(
         "bvh": lambda p: bvh_export.write_bvh(clip, p),
         "json": clip.save_json,
         "npz": landmarks.save,
-        "report": lambda p: _report().write_report(p, clip, landmarks, stage_seconds, warnings),
+        "report": lambda p: _report().write_report(p, clip, landmarks, stage_seconds, warnings, options.speed),
         "preview": lambda p: _preview().render_preview(video, landmarks, clip, p),
     }
     files: dict[str, Path] = {}

@@ -48,13 +48,17 @@ def _visibility_chart(lm: Landmarks) -> str:
     return _png(fig)
 
 
-def _contact_chart(clip: HumanoidClip, start: float) -> str:
-    """start: the video time of the clip's first frame, so that this chart and the visibility chart share an axis
-    on a trimmed run."""
+def video_times(clip: HumanoidClip, start: float, speed: float) -> np.ndarray:
+    """The video time of each clip frame: start is the video time of the clip's first frame, speed its playback
+    speed (--speed), so that the contact chart and the visibility chart share an axis on a trimmed or re-timed run."""
+    return start + speed * np.arange(clip.frame_count) / clip.fps
+
+
+def _contact_chart(clip: HumanoidClip, start: float, speed: float) -> str:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 1.4))
-    t = start + np.arange(clip.frame_count) / clip.fps
+    t = video_times(clip, start, speed)
     for row, col in enumerate((0, 1)):
         c = clip.contacts[:, col].astype(bool)
         ax.fill_between(t, row + 0.1, row + 0.9, where=c, step="mid", color=("tab:blue", "tab:orange")[row])
@@ -64,7 +68,8 @@ def _contact_chart(clip: HumanoidClip, start: float) -> str:
     return _png(fig)
 
 
-def _root_chart(clip: HumanoidClip) -> str:
+def root_figure(clip: HumanoidClip):
+    """The root's path seen from above, forward (+Z) up the page: the character's left (+X) is on the left."""
     import matplotlib.pyplot as plt
 
     path = clip.hips if clip.root_motion is None else clip.hips + clip.root_motion
@@ -74,10 +79,11 @@ def _root_chart(clip: HumanoidClip) -> str:
         ax.plot(path[0, 0], path[0, 2], "go", label="start")
         ax.plot(path[-1, 0], path[-1, 2], "rs", label="end")
     ax.set_aspect("equal", adjustable="datalim")
-    ax.set_xlabel("x (m, character's left)")
+    ax.invert_xaxis()  # from above (Y up): with +Z up the page, +X is on the left, as a left turn is
+    ax.set_xlabel("x (m, to the character's left)")
     ax.set_ylabel("z (m, forward)")
     ax.legend(fontsize=7)
-    return _png(fig)
+    return fig
 
 
 def _stage_chart(stage_seconds: dict[str, float]) -> str:
@@ -106,8 +112,8 @@ def summary(clip: HumanoidClip, landmarks: Landmarks | None) -> dict[str, str]:
 
 
 def render(clip: HumanoidClip, landmarks: Landmarks | None, stage_seconds: dict[str, float],
-           warnings: list[str]) -> str:
-    """The report as an HTML string."""
+           warnings: list[str], speed: float = 1.0) -> str:
+    """The report as an HTML string; speed: the clip's playback speed (--speed)."""
     esc = html.escape
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in summary(clip, landmarks).items())
     warn = ("<ul>" + "".join(f"<li>{esc(w)}</li>" for w in warnings) + "</ul>") if warnings else "<p>None.</p>"
@@ -117,8 +123,8 @@ def render(clip: HumanoidClip, landmarks: Landmarks | None, stage_seconds: dict[
         parts += ["<h2>Detection and visibility</h2>", f'<img alt="visibility over time" src="{chart}">']
     if clip.frame_count:
         start = float(landmarks.times[0]) if landmarks is not None and landmarks.frame_count else 0.0
-        parts += ["<h2>Foot contacts</h2>", f'<img alt="contact timeline" src="{_contact_chart(clip, start)}">',
-                  "<h2>Root path (from above)</h2>", f'<img alt="root path" src="{_root_chart(clip)}">']
+        parts += ["<h2>Foot contacts</h2>", f'<img alt="contact timeline" src="{_contact_chart(clip, start, speed)}">',
+                  "<h2>Root path (from above)</h2>", f'<img alt="root path" src="{_png(root_figure(clip))}">']
     if stage_seconds:
         total = sum(stage_seconds.values())
         trows = "".join(f"<tr><th>{esc(k)}</th><td>{v:.2f} s</td></tr>" for k, v in stage_seconds.items())
@@ -133,8 +139,8 @@ def render(clip: HumanoidClip, landmarks: Landmarks | None, stage_seconds: dict[
 
 
 def write_report(path: str | Path, clip: HumanoidClip, landmarks: Landmarks | None,
-                 stage_seconds: dict[str, float], warnings: list[str]) -> None:
+                 stage_seconds: dict[str, float], warnings: list[str], speed: float = 1.0) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    Path(path).write_text(render(clip, landmarks, stage_seconds, warnings), encoding="utf-8")
+    Path(path).write_text(render(clip, landmarks, stage_seconds, warnings, speed), encoding="utf-8")
