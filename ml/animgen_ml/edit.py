@@ -138,17 +138,17 @@ def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
     return replace(clip, hips=hips, rotations=rot, contacts=contacts)
 
 
-def facing(clip: HumanoidClip, frame: int = 0) -> np.ndarray:
-    """(T,) or scalar yaw-free facing direction (unit XZ vector) of a frame: the character's left (hip and
-    shoulder lines) crossed with up."""
+def facing(clip: HumanoidClip, frame: int | slice = 0) -> np.ndarray:
+    """The yaw-free facing direction (unit XZ vector) of a frame, or (T, 3) of a slice of them: the character's left
+    (hip and shoulder lines) crossed with up."""
     pos, _ = clip.world()
-    left = np.zeros(3)
+    left = np.zeros(pos[frame, 0].shape)
     for a, b in (("LeftUpperLeg", "RightUpperLeg"), ("LeftUpperArm", "RightUpperArm")):
         if a in clip.bones and b in clip.bones:
-            left += pos[frame, clip.index(a)] - pos[frame, clip.index(b)]
+            left = left + pos[frame, clip.index(a)] - pos[frame, clip.index(b)]
     fwd = np.cross(left, np.array([0.0, 1.0, 0.0]))
-    fwd[1] = 0.0
-    return fwd / max(np.linalg.norm(fwd), 1e-12)
+    fwd[..., 1] = 0.0
+    return fwd / np.maximum(np.linalg.norm(fwd, axis=-1, keepdims=True), 1e-12)
 
 
 def rotate_about_y(clip: HumanoidClip, q: np.ndarray, pivot: np.ndarray) -> HumanoidClip:

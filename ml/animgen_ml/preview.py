@@ -2,9 +2,9 @@
 
 Left panel: each input frame with the MediaPipe landmarks of the nearest landmark frame (green: the person's
 left, orange: right, grey: low visibility). Right panel: the HumanoidClip's joints (clip.world()) seen from the
-character's right side in an orthographic projection (forward +Z to the right, up +Y up), a floor line at the
-lowest foot height, so sliding, floating and leaning show at a glance. Frames stream through an ffmpeg pipe
-(H.264, yuv420p: plays in browsers and editors) and the file is written aside, then renamed.
+character's right side in an orthographic projection (the way it faces on average to the right, up +Y up), a
+floor line at the lowest foot height, so sliding, floating, striding and leaning show at a glance. Frames stream
+through an ffmpeg pipe (H.264, yuv420p: plays in browsers and editors) and the file is written aside, then renamed.
 """
 
 from __future__ import annotations
@@ -142,13 +142,24 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
     return int(round(float(p[0]))), int(round(float(p[1])))
 
 
+def mean_facing(clip: HumanoidClip) -> np.ndarray:
+    """The horizontal unit vector the character faces on average over the clip (+Z when it faces every way alike)."""
+    from animgen_ml.edit import facing
+
+    mean = np.nan_to_num(facing(clip, slice(None))).mean(axis=0) if clip.frame_count else np.zeros(3)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 1e-3 else np.array([0.0, 0.0, 1.0])
+
+
 class _SideView:
-    """Orthographic side view of the clip: the character's forward (+Z) to the right, up (+Y) up; the frame
-    is fitted once to the whole clip so that motion through space stays visible."""
+    """Orthographic side view of the clip from the character's right: the way it faces on average to the right, up
+    (+Y) up. A clip is in the camera's frame, so a fixed world axis showed a person filmed from the side face-on,
+    stride and lean hidden. The frame is fitted once to the whole clip so that motion through space stays visible."""
 
     def __init__(self, clip: HumanoidClip, height: int) -> None:
         joints, _ = clip.world()
-        self.zy = np.nan_to_num(joints[..., [2, 1]])  # (T, B, 2): forward, up
+        ahead = mean_facing(clip)
+        self.zy = np.nan_to_num(np.stack([joints @ ahead, joints[..., 1]], axis=-1))  # (T, B, 2): ahead, up
         self.parents = clip.parents
         self.colours = [_side_colour(b) for b in clip.bones]
         lo, hi = self.zy.reshape(-1, 2).min(0), self.zy.reshape(-1, 2).max(0)
