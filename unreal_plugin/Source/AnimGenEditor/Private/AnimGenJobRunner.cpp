@@ -49,7 +49,9 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	Report(0.f, TEXT("upload"), FString::Printf(TEXT("Uploading %s"), *FPaths::GetCleanFilename(Request.VideoPath)));
 	animgen::UploadedVideo Upload;
 	animgen::Status S = Client.UploadVideo(ToS(Request.VideoPath), &Upload, [&](int64_t Sent, int64_t Total) {
-		Report(0.f, TEXT("upload"), FString::Printf(TEXT("Uploaded %lld of %lld bytes"), (long long)Sent, (long long)Total));
+		// The upload's own fraction, as the Unity window shows it; the job's progress starts from 0 after it.
+		Report(Total > 0 ? float(double(Sent) / double(Total)) : 0.f, TEXT("upload"),
+			FString::Printf(TEXT("Uploaded %lld of %lld bytes"), (long long)Sent, (long long)Total));
 	});
 	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }  // Cancel ends the upload with CANCELLED
 	if (!S.Ok())
