@@ -81,7 +81,9 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     metadata.setdefault("contacts_source", "heuristic")
     clip = _with(clip, contacts=fc.foot, metadata=metadata)
     if options.speed != 1.0:
+        # Resampled between frames, a sole on the floor dips into it (up to 7 mm seen): the pose comes up there.
         clip = edit.speed(clip, options.speed)
+        clip = footlock.raise_above_floor(clip, footlock.blend_frames(clip.fps))
     if options.mirror:
         clip = edit.mirror(clip)
         warnings = said_mirrored(warnings)
