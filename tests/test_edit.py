@@ -97,3 +97,20 @@ def test_face_forward_faces_plus_z(walk):
     assert np.degrees(np.arccos(np.clip(f[2], -1, 1))) < 0.01
     assert np.allclose(out.hips[0], turned.hips[0])
     assert _deg(out.rotations[:, 1:], turned.rotations[:, 1:]).max() < 1e-9  # only the Hips turned
+
+
+def test_refined_clips_start_above_the_origin(walk):
+    """The generators' paths start where the camera placed the person (a network clip up to 0.25 m off); the clip
+    starts at x = z = 0 and keeps its path's shape, whatever the options."""
+    from dataclasses import replace
+
+    from animgen_ml.pipeline import GenerateOptions
+    from animgen_ml.refine import refine
+
+    off = replace(walk, hips=walk.hips + [0.25, 0.0, -0.4])
+    for options in (GenerateOptions(), GenerateOptions(mirror=True, face_forward=True, loop=True, speed=0.5)):
+        out, _ = refine(off, None, options)
+        assert np.allclose(out.hips[0, [0, 2]], 0.0, atol=1e-9)
+    plain, _ = refine(walk, None, GenerateOptions())
+    out, _ = refine(off, None, GenerateOptions())
+    assert np.allclose(out.hips, plain.hips, atol=1e-6)

@@ -68,6 +68,17 @@ def speed(clip: HumanoidClip, factor: float) -> HumanoidClip:
     return resample(clip, np.linspace(0, (n - 1) * factor, n), clip.fps)
 
 
+def start_at_origin(clip: HumanoidClip) -> HumanoidClip:
+    """The clip moved along the floor so that its Hips start above the origin (x = z = 0): a generator's path
+    starts where the camera placed the person (up to 0.25 m off), and a clip played without root motion stood
+    there."""
+    if not clip.frame_count:
+        return clip
+    hips = clip.hips.copy()
+    hips[:, [0, 2]] -= hips[0, [0, 2]]
+    return replace(clip, hips=hips)
+
+
 def in_place(clip: HumanoidClip) -> HumanoidClip:
     """Remove the horizontal Hips motion; it goes to clip.root_motion (hips + root_motion = the old hips)."""
     hips = clip.hips.copy()

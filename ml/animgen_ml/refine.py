@@ -93,6 +93,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         # What locking (and --speed, which may drop the looped last frame) changed at the two ends, blended out;
         # then feet that this pushed into the floor come out, and the lower end of the seam is raised to the other.
         clip = _level_seam(footlock.raise_above_floor(edit.loop(clip), footlock.blend_frames(clip.fps)))
+    clip = edit.start_at_origin(clip)
     if options.in_place:
         clip = edit.in_place(clip)
     return clip, warnings
