@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,13 @@ import pytest
 from animgen_ml.shared_data import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shipped_weights() -> None:
+    """Tests expect the shipped network: a developer's exported $ANIMGEN_WEIGHTS stays out of them (and of the
+    servers and commands they start)."""
+    os.environ.pop("ANIMGEN_WEIGHTS", None)
 
 
 @pytest.fixture(scope="session")

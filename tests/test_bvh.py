@@ -100,6 +100,8 @@ ROWS = "0 90 0 0 0 0 0 0 0 0 0 0\n1 90 2 90 0 0 0 0 0 90 0 0"
     (("Zrotation Xrotation Yrotation\n  JOINT Spine", "Zrotation Xrotation Wrotation\n  JOINT Spine"),
      "joint 'Hips' has channels"),
     (("MOTION", "MOTON"), "it has no MOTION section"),
+    # float() takes "nan": one such offset in a training kit gave weights that were all NaN, and exit 0.
+    (("OFFSET 10 0 0", "OFFSET nan 0 0"), "joint 'LeftUpLeg' has an OFFSET that is not finite numbers: nan 0 0"),
 ])
 def test_malformed_bvh_is_refused_by_what_is_wrong(change, problem):
     text = SMALL.replace(*change)

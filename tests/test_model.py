@@ -144,6 +144,18 @@ def test_a_file_that_is_not_weights_is_refused_by_name(tmp_path):
     text.write_text("not numpy")
     with pytest.raises(InputError, match=r"notes.npz: not a weights file .*not an .npz archive"):
         model.load_file(text)
+    # Damaged weights are named when they load, not as the failure of the video they were used on.
+    with np.load(model.weights_path()) as blob:
+        shipped = {k: blob[k] for k in blob.files}
+    for change, words in [({"block1.taps": None}, r"the network does not run: KeyError: 'block1.taps'"),
+                          ({"block0.b": np.zeros(3, np.float32)}, "the network does not run: ValueError"),
+                          ({"dilations": np.array(["a"])}, r"dilations \['a'\]"),
+                          ({"out.b": np.full(model.N_OUT, np.nan, np.float32)}, "numbers that are not finite"),
+                          ({"info": np.array("[1]")}, "its info is not a JSON object")]:
+        arrays = {k: v for k, v in (shipped | change).items() if v is not None}
+        np.savez(tmp_path / "damaged.npz", **arrays)
+        with pytest.raises(InputError, match=words):
+            model.load_file(tmp_path / "damaged.npz")
 
 
 def test_shipped_weights_come_back_as_a_torch_network():

@@ -149,6 +149,9 @@ def parse_bvh(text: str, source: str = "") -> Bvh:
             i += 1
         elif up == "OFFSET":
             vec = [float(v) for v in tokens[i + 1:i + 4]]
+            if not np.isfinite(vec).all():  # float() takes "nan" and "inf": one such bone spoiled a whole training
+                raise ValueError(f"joint {names[-1] if names else '?'!r} has an OFFSET that is not finite numbers: "
+                                 f"{' '.join(tokens[i + 1:i + 4])}")
             if stack and stack[-1] == -2:
                 owner = next(s for s in reversed(stack) if s >= 0)
                 end_sites.setdefault(owner, np.array(vec))

@@ -124,6 +124,11 @@ class Generator:
         self.params = params
         self.info = info
 
+    @property
+    def name(self) -> str:
+        """The name `animgen train --name` gave the weights: clips' metadata.model and the server's ModelInfo."""
+        return self.info.get("name", DEFAULT_NAME)
+
     def predict(self, lm: Landmarks) -> dict[str, np.ndarray]:
         """Raw network outputs on the landmarks' own frames. The network works at TRAIN_FPS (its receptive field
         and velocities are in those frames), so other rates are resampled there and back."""
@@ -167,7 +172,7 @@ class Generator:
         clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=landmarks.fps, hips=hips, rotations=rot,
                             contacts=contacts, confidence=_confidence(landmarks), name=Path(landmarks.source).stem
                             or "clip", metadata={"generator": "network", "contacts_source": "network",
-                                                 "model": self.info.get("name", DEFAULT_NAME)})
+                                                 "model": self.name})
         # World rotations leave thigh and upper-arm twist loosely determined; the knee and elbow hinges fix it
         # without moving a joint (held-out mocap, 16 clips: joint-angle error 40.1 -> 32.3 degrees).
         clip = limits.untwist_hinges(clip)
@@ -370,6 +375,19 @@ def load_file(path: str | Path) -> Generator:
             info = json.loads(str(blob["info"]))
         except ValueError as e:
             raise InputError(f"{path}: not a weights file of `animgen train` (its info is not JSON)") from e
+    if not isinstance(info, dict):
+        raise InputError(f"{path}: not a weights file of `animgen train` (its info is not a JSON object)")
+    dilations = params["dilations"]
+    if dilations.dtype.kind not in "iu" or dilations.ndim != 1 or not ((dilations >= 1) & (dilations <= 1024)).all():
+        raise InputError(f"{path}: damaged weights file (dilations {dilations.tolist()!r})")
+    # Run once on a few frames, so that a damaged file is named now, not as a failure of the video it is used on.
+    try:
+        out = forward(params, np.zeros((8, N_FEATURES), np.float32))
+        finite = all(np.isfinite(v).all() for v in out.values())
+    except (KeyError, ValueError, TypeError, IndexError) as e:
+        raise InputError(f"{path}: damaged weights file (the network does not run: {type(e).__name__}: {e})") from e
+    if not finite:
+        raise InputError(f"{path}: weights that give numbers that are not finite (a training run that diverged?)")
     return Generator(params, info)
 
 

@@ -26,7 +26,7 @@ from animgen_ml import model as M
 from animgen_ml import network, synth
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
-from animgen_ml.errors import InputError
+from animgen_ml.errors import AnimGenError, InputError
 from animgen_ml.files import atomic_path
 from animgen_ml.renders import Take, load_take, slice_landmarks, train_dir, truth_files
 
@@ -261,6 +261,8 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
         if start is not None:
             network.freeze_norm(net)
         terms = losses(net, next(batches))
+        if not torch.isfinite(terms["total"]):  # e.g. a clip with values that are not numbers: say so, save nothing
+            raise AnimGenError(f"training step {step + 1}: the loss is not a finite number; stopped, nothing written")
         opt.zero_grad()
         terms["total"].backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

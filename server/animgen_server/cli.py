@@ -87,12 +87,15 @@ def main(argv: list[str] | None = None) -> int:
             quiet_native_logs()
         if args.command != "serve":  # serve stops its own way on SIGTERM
             signal.signal(signal.SIGTERM, _terminate)
-    if getattr(args, "model", None) and (problem := use_model(args.model)):
-        return usage(args.command, problem)
+    # The weights, checked before any work, where this process runs the network: not for a run of the analytic
+    # baseline, nor for one on a server (the handler says when --model is given to either).
+    local_network = getattr(args, "generator", "") != "analytic" and not getattr(args, "server", None)
     env_weights = os.environ.get("ANIMGEN_WEIGHTS")
-    # Checked as --model is, before any work; a run of the analytic baseline does not use it.
-    if hasattr(args, "model") and not args.model and env_weights and getattr(args, "generator", "") != "analytic":
-        if problem := use_model(env_weights, "environment variable ANIMGEN_WEIGHTS="):
+    if hasattr(args, "model") and local_network:
+        if args.model and (problem := use_model(args.model)):
+            return usage(args.command, problem)
+        if not args.model and env_weights and (problem := use_model(env_weights, "environment variable "
+                                                                                  "ANIMGEN_WEIGHTS=")):
             print(f"animgen: error: {problem}", file=sys.stderr)
             return 1
     try:

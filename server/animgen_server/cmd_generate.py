@@ -167,15 +167,15 @@ def output_clashes(videos: list[Path], options: GenerateOptions) -> dict[Path, s
     files end up on Windows and macOS, where case does not count; or one video's `--target` output, run.Xbot.glb, is
     the other's clip, run.Xbot.mp4's), why it is not converted; the rest are absent. Neither is converted: which one
     the user meant is unknown, and the second would find the first's outputs "up to date"."""
-    writers: dict[str, list[Path]] = {}
+    writers: dict[str, list[tuple[Path, str]]] = {}  # an output's name in lower case -> (video, name as written)
     for v in videos:
         for p in output_paths(v.stem, options):
-            writers.setdefault(p.name.lower(), []).append(v)
+            writers.setdefault(p.name.lower(), []).append((v, p.name))
     out = {}
-    for name, same in writers.items():
+    for same in writers.values():
         if len(same) > 1:
-            names = ", ".join(v.name for v in same)
-            out.update({v: f"{names} would all write {name}: rename all but one" for v in same if v not in out})
+            names = ", ".join(v.name for v, _ in same)
+            out.update({v: f"{names} would all write {name}: rename all but one" for v, name in same if v not in out})
     return out
 
 

@@ -102,7 +102,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         self._sha_lock = threading.Lock()  # GetResult calls fill it from their threads
         self.pipeline = model.identity()  # for the result cache's key
         # The network the workers will load, for GetServerInfo before they have said (they load this package's).
-        self._shipped = model.weights_path().stem if model.weights_available() else None
+        self._shipped = model.load_model().name if model.weights_available() else None
 
     # ---- uploads ----
 

@@ -32,8 +32,8 @@ _WARM_MODULES = ("animgen_ml.pose", "animgen_ml.clean", "animgen_ml.generate", "
 
 
 def warm_up() -> str | None:
-    """Imports the stages and loads the shipped network (once per process); the network's name, or None when
-    no weights are shipped. Used by these workers and by the Ray backend's."""
+    """Imports the stages and loads the network (once per process); its name (as clips' metadata.model gives it),
+    or None without weights. Used by these workers and by the Ray backend's."""
     import importlib
 
     for name in _WARM_MODULES:
@@ -43,8 +43,7 @@ def warm_up() -> str | None:
 
     if not model.weights_available():
         return None
-    model.load_model()
-    return model.weights_path().stem
+    return model.load_model().name
 
 
 def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> None:

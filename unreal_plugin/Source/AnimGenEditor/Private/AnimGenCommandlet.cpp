@@ -46,8 +46,9 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: not a folder of videos"), *Input);
 		return 2;
 	}
-	if (!Output.StartsWith(TEXT("/")))
+	if (!Output.StartsWith(TEXT("/")) || !FAnimGenAnimationBuilder::DestinationProblem(Output, TEXT("clip")).IsEmpty())
 	{
+		// Before any upload: a mistyped root (/Gmae/...) failed each video only after its job had run.
 		UE_LOG(LogAnimGen, Error, TEXT("-Output=%s: give a content path such as /Game/Animations"), *Output);
 		return 2;
 	}
@@ -150,12 +151,15 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		animgen::JobResult Result;
 		FString Error;
 		int32 LastPercent = -10;
+		FString LastStage;
 		const bool bOk = FAnimGenJobRunner::RunBlocking(Request, [&](const FAnimGenProgress& P) {
 			const int32 Percent = FMath::FloorToInt(P.Progress * 100.f);
 			if (P.bWarning) UE_LOG(LogAnimGen, Warning, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
-			else if (Percent >= LastPercent + 10)
+			else if (Percent >= LastPercent + 10 || (P.Stage == TEXT("upload")) != (LastStage == TEXT("upload")))
 			{
+				// Every 10 %, and once more when the job's own progress (from 0 again) follows the upload's.
 				LastPercent = Percent;
+				LastStage = P.Stage;
 				UE_LOG(LogAnimGen, Display, TEXT("%s: %3d%% %s"), *FPaths::GetCleanFilename(Video), Percent, *P.Stage);
 			}
 		}, Result, Error, TimeoutMinutes);

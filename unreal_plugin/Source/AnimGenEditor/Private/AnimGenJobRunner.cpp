@@ -122,14 +122,18 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 	bool bDone = false;
 	std::string JobId;
 	std::thread Watchdog([&] {
-		std::unique_lock<std::mutex> Guard(Mutex);
-		if (Wake.wait_for(Guard, std::chrono::duration<double, std::ratio<60>>(TimeoutMinutes), [&] { return bDone; })) return;
-		bTimedOut = true;
+		std::string Started;
+		{
+			std::unique_lock<std::mutex> Guard(Mutex);
+			if (Wake.wait_for(Guard, std::chrono::duration<double, std::ratio<60>>(TimeoutMinutes), [&] { return bDone; })) return;
+			bTimedOut = true;
+			Started = JobId;
+		}
 		Client.Cancel();
-		if (!JobId.empty())
+		if (!Started.empty())  // outside the lock: a network call, which Run's end should not wait behind
 		{
 			animgen::JobInfo Ignored;
-			Client.CancelJob(JobId, &Ignored);
+			Client.CancelJob(Started, &Ignored);
 		}
 	});
 	auto OnJobStarted = [&](const FString& Id) {
@@ -143,7 +147,7 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 	}
 	Wake.notify_all();
 	Watchdog.join();
-	if (bTimedOut)
+	if (bTimedOut && !bOk)  // a run that finished as the limit came keeps its clip
 	{
 		OutError = FString::Printf(TEXT("no clip within %g minutes (-TimeoutMinutes): gave up, the job is cancelled"), TimeoutMinutes);
 		return false;
