@@ -94,6 +94,52 @@ def test_unmappable_target_is_a_clear_error(walk, shared_data):
         retarget.write_target_glb(walk, shared_data / WALK, "/nonexistent/out.glb")
 
 
+def _damaged_xbot(shared_data, tmp_path, how: str):
+    """Xbot, damaged one way; pygltflib reads each of these without a word."""
+    import pygltflib
+
+    src = shared_data / "characters" / "Xbot_threejs.glb"
+    out = tmp_path / f"{how}.glb"
+    if how == "cut short":
+        data = src.read_bytes()
+        out.write_bytes(data[: len(data) // 2])
+        return out
+    g = pygltflib.GLTF2().load(str(src))
+    joints = g.skins[0].joints
+    if how == "a loop":  # the Hips made a child of the last joint
+        parent = {c: i for i, n in enumerate(g.nodes) for c in (n.children or [])}
+        g.nodes[parent[joints[0]]].children.remove(joints[0])
+        g.nodes[joints[-1]].children = [joints[0]]
+    elif how == "a joint that is not a node":
+        g.skins[0].joints = [*joints, 9999]
+    elif how == "a spine scaled to nothing":
+        g.nodes[joints[1]].scale = [0.0, 0.0, 0.0]
+    elif how == "a prop's skin first":
+        g.skins = [pygltflib.Skin(name="prop", joints=[joints[-1]]), *g.skins]
+        for n in g.nodes:
+            n.skin = None if n.skin is None else n.skin + 1
+    g.save_binary(str(out))
+    return out
+
+
+@pytest.mark.parametrize("how, words", [
+    ("cut short", "the file is cut short (buffer 0 holds"),  # was written as a character that failed validation
+    ("a loop", "its node tree loops"),  # hung
+    ("a joint that is not a node", "names joint 9999, which is not a node"),  # a traceback
+    ("a spine scaled to nothing", "'mixamorig:Spine' has a transform that is not finite or is scaled to nothing"),
+])
+def test_a_damaged_character_is_refused_by_what_is_wrong(shared_data, tmp_path, how, words):
+    with pytest.raises(InputError) as e:
+        retarget.check_target(_damaged_xbot(shared_data, tmp_path, how))
+    assert words in str(e.value)
+
+
+def test_a_prop_with_a_skin_of_its_own_is_not_taken_for_the_body(shared_data, tmp_path):
+    sk = retarget.load_glb_skeleton(_damaged_xbot(shared_data, tmp_path, "a prop's skin first"))[0]
+    assert len(sk.names) > 50 and "mixamorig:Hips" in sk.names
+    retarget.check_target(_damaged_xbot(shared_data, tmp_path, "a prop's skin first"))
+
+
 def _validate(path) -> dict:
     node = require_tool("node")
     proc = subprocess.run([node, str(REPO / "tests/tools/validate_gltf.mjs"), str(path)], capture_output=True,

@@ -294,8 +294,42 @@ def _as_trs(node) -> None:
     node.matrix = None
 
 
+def _check_structure(g, path: Path) -> None:
+    """Raises InputError for a file whose parts do not hold together, which pygltflib reads without a word: data
+    cut short (a half-copied file: the output failed validation), indices to nodes that are not there, a node
+    tree that loops (the walk up from a joint never ended)."""
+    blob = g.binary_blob()
+    for i, b in enumerate(g.buffers):
+        if b.uri is None and len(blob or b"") < (b.byteLength or 0):
+            raise InputError(f"{path}: the file is cut short (buffer {i} holds {len(blob or b'')} of its "
+                             f"{b.byteLength} bytes)")
+    for i, v in enumerate(g.bufferViews):
+        if not 0 <= (v.buffer or 0) < len(g.buffers) or \
+                (v.byteOffset or 0) + (v.byteLength or 0) > (g.buffers[v.buffer or 0].byteLength or 0):
+            raise InputError(f"{path}: bufferView {i} lies outside its buffer")
+    n = len(g.nodes)
+    parent: dict[int, int] = {}
+    for i, node in enumerate(g.nodes):
+        for c in node.children or []:
+            if not 0 <= c < n or c in parent or c == i:
+                raise InputError(f"{path}: node {i} names child {c}, which is not a node or has another parent")
+            parent[c] = i
+    for start in range(n):
+        seen, k = {start}, start
+        while k in parent:
+            k = parent[k]
+            if k in seen:
+                raise InputError(f"{path}: its node tree loops (node {start} is its own ancestor)")
+            seen.add(k)
+    for s in g.skins:
+        bad = [j for j in s.joints if not 0 <= j < n]
+        if bad:
+            raise InputError(f"{path}: skin {s.name or ''!r} names joint {bad[0]}, which is not a node")
+
+
 def load_glb_skeleton(path: str | Path):
-    """(TargetSkeleton, the pygltflib document, joint node indices) of the first skin of a .glb."""
+    """(TargetSkeleton, the pygltflib document, joint node indices) of the largest skin of a .glb (the body's,
+    where props have skins of their own)."""
     import pygltflib
 
     path = Path(path)
@@ -303,10 +337,21 @@ def load_glb_skeleton(path: str | Path):
         g = pygltflib.GLTF2().load(str(path))
     except Exception as e:  # pygltflib raises assorted errors for a broken file
         raise InputError(f"{path}: cannot read the glTF file ({e})") from e
+    _check_structure(g, path)
     if not g.skins:
         raise InputError(f"{path}: the glTF file has no skin (no skeleton to retarget onto)")
-    joints = list(g.skins[0].joints)
+    joints = list(max(g.skins, key=lambda s: len(s.joints)).joints)
     parent_node = {c: i for i, n in enumerate(g.nodes) for c in (n.children or [])}
+    above: set[int] = set()  # every node above a joint: their transforms place the skeleton's bones (a leaf,
+    for j in joints:         # such as an eye scaled to nothing to hide it, places none)
+        while j in parent_node:
+            j = parent_node[j]
+            above.add(j)
+    for j in sorted(above):
+        m = _node_matrix(g.nodes[j])
+        if not np.isfinite(m).all() or np.linalg.norm(m[:3, :3], axis=0).min() <= 1e-9:
+            raise InputError(f"{path}: node {g.nodes[j].name or j!r} has a transform that is not finite or is "
+                             "scaled to nothing (scale 0): the skeleton cannot be posed")
     # Parent-first order of the joints (a skin's joint list need not be sorted).
     jset = set(joints)
 
