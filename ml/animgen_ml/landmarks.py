@@ -105,10 +105,36 @@ class Landmarks:
 
     @classmethod
     def load(cls, path: str | Path) -> Landmarks:
+        """Raises ValueError (or KeyError) naming what is wrong with a file that was not written by save."""
         with np.load(path, allow_pickle=False) as z:
-            return cls(
+            lm = cls(
                 times=z["times"], image=z["image"], world=z["world"], visibility=z["visibility"],
                 detected=z["detected"].astype(bool), width=int(z["width"]), height=int(z["height"]),
                 source=str(z["source"]),
                 **{k: z[k] for k in HAND_FIELDS if k in z},
             )
+        lm.check_times()
+        if lm.width < 1 or lm.height < 1:
+            raise ValueError(f"the video's size is {lm.width}x{lm.height}")
+        for name in ("image", "world", "visibility", *HAND_FIELDS):
+            a = getattr(lm, name)
+            if a is not None and a.dtype.kind not in "fiu":
+                raise ValueError(f"{name} holds {a.dtype} values, not numbers")
+        return lm
+
+    def check_times(self) -> None:
+        """Frame times as a video's are (the stages after pose rely on it): at least one frame, seconds that are
+        finite and increase, frames between 0.1 ms and 5 s apart (times in other units ran out of memory)."""
+        t = np.asarray(self.times)
+        if t.ndim != 1 or t.dtype.kind not in "fiu":
+            raise ValueError(f"times has shape {t.shape} and type {t.dtype}: one number per frame")
+        if len(t) == 0:
+            raise ValueError("no frames")
+        if not np.isfinite(t).all():
+            raise ValueError("times holds values that are not finite numbers")
+        step = np.diff(t)
+        if (step <= 0).any():
+            k = int(np.flatnonzero(step <= 0)[0])
+            raise ValueError(f"times do not increase (frame {k + 1} at {t[k]:g} s, then {t[k + 1]:g} s)")
+        if len(step) and not 1e-4 <= float(np.median(step)) <= 5.0:
+            raise ValueError(f"frames are {float(np.median(step)):g} s apart: times are not in seconds")
