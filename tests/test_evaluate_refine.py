@@ -79,13 +79,18 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
     # A folder that is not the data kit, and a --json that cannot be written, are said before any work.
     (tmp_path / "not_a_kit").mkdir()
     wrong = subprocess.run([*cmd[:-1], str(tmp_path / "not_a_kit"), "mocap"], capture_output=True, text=True)
-    assert wrong.returncode == 1 and "no mocap/accad_female1 for the mocap evaluation" in wrong.stderr
+    assert wrong.returncode == 1 and "no mocap/accad_female1/*.bvh for the mocap evaluation" in wrong.stderr
     assert "Traceback" not in wrong.stderr
     # Every named dataset's data is checked first: a kit without stills was found out after the whole mocap run.
     (tmp_path / "half_kit" / "mocap").mkdir(parents=True)
     (tmp_path / "half_kit" / "mocap" / "accad_female1").symlink_to(shared_data / "mocap" / "accad_female1")
     half = subprocess.run([*cmd[:-1], str(tmp_path / "half_kit"), "mocap", "stills"], capture_output=True, text=True)
-    assert half.returncode == 1 and "no images for the stills evaluation" in half.stderr
+    assert half.returncode == 1 and "no images/h36m_with_3d_gt/test_h36m_body3d.npz for the stills" in half.stderr
+    # Each file a dataset reads is checked, not only its folder (a kit with the folders and not all the files got a
+    # traceback after minutes of the other datasets).
+    (tmp_path / "half_kit" / "images" / "h36m_with_3d_gt").mkdir(parents=True)
+    half = subprocess.run([*cmd[:-1], str(tmp_path / "half_kit"), "mocap", "stills"], capture_output=True, text=True)
+    assert half.returncode == 1 and "no images/h36m_with_3d_gt/test_h36m_body3d.npz" in half.stderr, half.stderr
     assert "== mocap" not in half.stdout + half.stderr
     (tmp_path / "a_file").write_text("")
     no_json = subprocess.run(cmd + ["mocap", "--json", str(tmp_path / "a_file" / "x.json")], capture_output=True,

@@ -300,8 +300,11 @@ def evaluate_stills(data_dir: Path, limit: int | None = None, log: Callable[[str
     rows = []
     ours = list(P2S_JOINTS)
     for folder, npz, order in _STILLS:
-        with np.load(data_dir / "images" / folder / npz, allow_pickle=False) as z:
-            names, S = [str(n) for n in z["imgname"]], z["S"][..., :3]
+        try:
+            with np.load(data_dir / "images" / folder / npz, allow_pickle=False) as z:
+                names, S = [str(n) for n in z["imgname"]], z["S"][..., :3]
+        except (OSError, ValueError, KeyError) as e:  # another file under the kit's name
+            raise InputError(f"{data_dir / 'images' / folder / npz}: not the kit's 3D truth ({e})") from e
         for name, truth in zip(names, S, strict=True):
             if limit and len(rows) >= limit:
                 return rows
@@ -364,9 +367,18 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-# What each dataset reads from the data kit (the renders are made by this project, under build/).
-REQUIRED = {"mocap": "mocap/accad_female1", "pose2sim": "videos/multiview_pose2sim_balancing/reference_3d",
-            "stills": "images"}
+# What each dataset reads from the data kit (the renders are made by this project, under build/): files, and
+# patterns of which at least one must match.
+_P2S = "videos/multiview_pose2sim_balancing"
+REQUIRED = {"mocap": ["mocap/accad_female1/*.bvh"],
+            "pose2sim": [f"{_P2S}/reference_3d/BalancingTrial_0-100.trc",
+                         f"{_P2S}/reference_3d/BalancingTrial_filt_butterworth_0-100.trc", f"{_P2S}/cam*.mp4"],
+            "stills": [f"images/{folder}/{npz}" for folder, npz, _ in _STILLS]}
+
+
+def _missing(data_dir: Path, ds: str) -> str | None:
+    """The first thing the dataset's evaluation reads that the kit lacks, or None."""
+    return next((p for p in REQUIRED.get(ds, []) if not any(data_dir.glob(p))), None)
 
 
 def run(data_dir: Path, datasets: list[str] | None = None, limit: int | None = None,
@@ -374,8 +386,8 @@ def run(data_dir: Path, datasets: list[str] | None = None, limit: int | None = N
     """(summary {dataset: {method: {metric: value}}}, per-sequence rows {dataset: [...]})."""
     summary, rows = {}, {}
     for ds in datasets or list(DATASETS):  # every dataset's data checked before any is evaluated
-        if ds in REQUIRED and not (data_dir / REQUIRED[ds]).exists():
-            raise InputError(f"{data_dir}: no {REQUIRED[ds]} for the {ds} evaluation (is it the data kit?)")
+        if missing := _missing(data_dir, ds):
+            raise InputError(f"{data_dir}: no {missing} for the {ds} evaluation (is it the data kit?)")
     for ds in datasets or list(DATASETS):
         log(f"== {ds}")
         if ds == "mocap":
