@@ -111,9 +111,14 @@ def test_hands_with_holistic(videos: Path):
         assert 0.04 < np.median(palm) < 0.15
     # Both hands seen: no warning; a hand never seen is said (its fingers stay at rest).
     assert not [w for w in pose.quality_warnings(lm) if "hand was found" in w]
-    lm.left_hand = np.full_like(lm.left_hand, np.nan)
-    assert [w for w in pose.quality_warnings(lm) if "hand was found" in w] == [
-        f"{lm.source}: the left hand was found in 0% of the frames with a person; its fingers stay at rest elsewhere"]
+    left_image = lm.left_hand
+    lm.left_hand, lm.left_hand_world = np.full_like(left_image, np.nan), np.full_like(left_image, np.nan)
+    said = [f"{lm.source}: the left hand was found in 0% of the frames with a person; its fingers stay at rest "
+            "elsewhere"]
+    assert [w for w in pose.quality_warnings(lm) if "hand was found" in w] == said
+    # The fingers come from the world points: a file with the image hand only is said too (it was silent).
+    lm.left_hand, lm.left_hand_world = left_image, None
+    assert [w for w in pose.quality_warnings(lm) if "hand was found" in w] == said
     # A run without --hands does not animate fingers: nothing to say about them.
     assert not [w for w in pose.quality_warnings(lm, hands=False) if "hand" in w]
 

@@ -157,10 +157,11 @@ def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:
             out.append(f"{name}: the body is partly out of the picture in {100 * partial:.0f}% of the frames "
                        f"({', '.join(missing) or 'various joints'} not visible); those joints are guessed")
         for side in ("left", "right") if hands else ():  # --hands: say where fingers stay at rest
-            hand = getattr(lm, f"{side}_hand")
-            if hand is None:
-                continue
-            seen = float(np.isfinite(hand[det]).all(axis=(1, 2)).mean())
+            # The fingers are solved from the world points: a hand seen in the image only stays at rest too.
+            image, world = getattr(lm, f"{side}_hand"), getattr(lm, f"{side}_hand_world")
+            if image is None and world is None:
+                continue  # no hands at all: the pipeline says so once
+            seen = 0.0 if world is None else float(np.isfinite(world[det]).all(axis=(1, 2)).mean())
             if seen < 0.5:
                 out.append(f"{name}: the {side} hand was found in {100 * seen:.0f}% of the frames with a person; its "
                            "fingers stay at rest elsewhere")
