@@ -1,5 +1,6 @@
 #include "AnimGenEditorModule.h"
 
+#include "AnimGenJobRunner.h"
 #include "Framework/Application/SlateApplication.h"
 #include "Framework/Docking/TabManager.h"
 #include "SAnimGenPanel.h"
@@ -11,6 +12,13 @@
 #define LOCTEXT_NAMESPACE "AnimGenEditor"
 
 const FName FAnimGenEditorModule::TabName(TEXT("AnimGenGenerateFromVideo"));
+TSharedPtr<FAnimGenJobRunner> FAnimGenEditorModule::SharedRunner;
+
+TSharedRef<FAnimGenJobRunner> FAnimGenEditorModule::Runner()
+{
+	if (!SharedRunner) SharedRunner = MakeShared<FAnimGenJobRunner>();
+	return SharedRunner.ToSharedRef();
+}
 
 void FAnimGenEditorModule::StartupModule()
 {
@@ -37,6 +45,8 @@ void FAnimGenEditorModule::RegisterMenus()
 
 void FAnimGenEditorModule::ShutdownModule()
 {
+	if (SharedRunner && SharedRunner->IsRunning()) SharedRunner->Cancel();  // the editor is closing: nobody takes it
+	SharedRunner.Reset();
 	UToolMenus::UnRegisterStartupCallback(this);
 	UToolMenus::UnregisterOwner(this);
 	if (FSlateApplication::IsInitialized())

@@ -3,6 +3,7 @@
 #include "Animation/AnimSequence.h"
 #include "Animation/Skeleton.h"
 #include "AnimGenAnimationBuilder.h"
+#include "AnimGenEditorModule.h"
 #include "AnimGenJobRunner.h"
 #include "AssetRegistry/AssetData.h"
 #include "Async/Async.h"
@@ -27,6 +28,8 @@
 #include "Widgets/Text/STextBlock.h"
 
 #define LOCTEXT_NAMESPACE "SAnimGenPanel"
+
+DEFINE_LOG_CATEGORY_STATIC(LogAnimGenPanel, Log, All);
 
 namespace
 {
@@ -64,7 +67,12 @@ void SAnimGenPanel::Construct(const FArguments&)
 	SelectedPreset = PresetNames[0];
 	SelectedGenerator = GeneratorNames[0];
 	LoadSettings();
-	Runner = MakeShared<FAnimGenJobRunner>();
+	Runner = FAnimGenEditorModule::Runner();
+	if (Runner->IsRunning())
+	{
+		StatusText = LOCTEXT("StillRunning", "A job started in an earlier tab is still running: its AnimSequence is saved "
+			"when it ends (Cancel stops it).");
+	}
 
 	auto TextBox = [](FString* Value, const FText& Hint, bool bPassword = false) {
 		return SNew(SEditableTextBox)
@@ -162,8 +170,7 @@ void SAnimGenPanel::Construct(const FArguments&)
 
 SAnimGenPanel::~SAnimGenPanel()
 {
-	SaveSettings();
-	if (Runner && Runner->IsRunning()) Runner->Cancel();
+	SaveSettings();  // a running job goes on: the module holds its runner, and it saves the AnimSequence when done
 }
 
 FString SAnimGenPanel::GetSkeletonPath() const { return SkeletonPath; }
@@ -304,6 +311,7 @@ FReply SAnimGenPanel::OnGenerate()
 	const int32 PresetIndex = FMath::Max(0, PresetNames.IndexOfByKey(SelectedPreset));
 	const FString Folder = Destination;
 	const FString AssetName = FPaths::GetBaseFilename(VideoPath);
+	const TWeakPtr<SAnimGenPanel> WeakPanel = SharedThis(this);
 	Runner->Start(Request,
 		[this, WeakSelf](const FAnimGenProgress& P) {
 			const TSharedPtr<SWidget> Alive = WeakSelf.Pin();  // held for the whole callback
@@ -312,19 +320,23 @@ FReply SAnimGenPanel::OnGenerate()
 			if (P.bWarning) Warnings.Add(P.Message);
 			StatusText = FText::FromString(FString::Printf(TEXT("%3.0f%%  %s  %s"), P.Progress * 100.f, *P.Stage, *P.Message));
 		},
-		[this, WeakSelf, WeakSkeleton, PresetIndex, Folder, AssetName](bool bOk, const FString& Error, const animgen::JobResult& Result) {
+		[WeakPanel, WeakSkeleton, PresetIndex, Folder, AssetName](bool bOk, const FString& Error, const animgen::JobResult& Result) {
+			// Runs whether or not the tab is still open (the module holds the runner): the clip is saved either way.
 			// Held for the whole callback: saving the asset and opening its editor can let Slate close the tab meanwhile.
-			const TSharedPtr<SWidget> Alive = WeakSelf.Pin();
-			if (!Alive) return;
+			const TSharedPtr<SAnimGenPanel> Self = WeakPanel.Pin();
+			auto Fail = [&Self, &AssetName](const FString& Message) {
+				if (Self) Self->SetError(Message);
+				else UE_LOG(LogAnimGenPanel, Warning, TEXT("AnimGen: %s: %s"), *AssetName, *Message);
+			};
 			if (!bOk)
 			{
-				SetError(Error == TEXT("cancelled") ? FString(TEXT("Cancelled.")) : Error);
+				Fail(Error == TEXT("cancelled") ? FString(TEXT("Cancelled.")) : Error);
 				return;
 			}
 			USkeleton* Target = WeakSkeleton.Get();
 			if (!Target)
 			{
-				SetError(TEXT("the target skeleton was unloaded while the job ran"));
+				Fail(TEXT("the target skeleton was unloaded while the job ran"));
 				return;
 			}
 			FAnimGenBuildSettings Settings;
@@ -336,13 +348,19 @@ FReply SAnimGenPanel::OnGenerate()
 			UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Target, Settings, BuildError, &bReplaced);
 			if (!Sequence)
 			{
-				SetError(BuildError);
+				Fail(BuildError);
 				return;
 			}
-			Progress = 1.f;
-			StatusText = FText::FromString(FString::Printf(TEXT("%s %s: %d frames at %.2f fps%s%s"),
-				bReplaced ? TEXT("Replaced") : TEXT("Created"), *Sequence->GetPathName(), Result.clip.frameCount, Result.clip.frameRate,
-				Warnings.Num() ? TEXT("\nWarnings: ") : TEXT(""), *FString::Join(Warnings, TEXT("; "))));
+			const FString Done = FString::Printf(TEXT("%s %s: %d frames at %.2f fps"), bReplaced ? TEXT("Replaced") : TEXT("Created"),
+				*Sequence->GetPathName(), Result.clip.frameCount, Result.clip.frameRate);
+			if (!Self)
+			{
+				UE_LOG(LogAnimGenPanel, Display, TEXT("AnimGen: %s"), *Done);
+				return;
+			}
+			Self->Progress = 1.f;
+			Self->StatusText = FText::FromString(Done + (Self->Warnings.Num() ? TEXT("\nWarnings: ") : TEXT(""))
+				+ FString::Join(Self->Warnings, TEXT("; ")));
 			GEditor->GetEditorSubsystem<UAssetEditorSubsystem>()->OpenEditorForAsset(Sequence);
 		});
 	return FReply::Handled();

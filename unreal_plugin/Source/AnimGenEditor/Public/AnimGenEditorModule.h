@@ -4,6 +4,8 @@
 #include "CoreMinimal.h"
 #include "Modules/ModuleInterface.h"
 
+class FAnimGenJobRunner;
+
 class FAnimGenEditorModule : public IModuleInterface
 {
 public:
@@ -12,6 +14,11 @@ public:
 	virtual void StartupModule() override;
 	virtual void ShutdownModule() override;
 
+	// The tab's job runner. It belongs to the module, not the tab: a job goes on when the tab is closed (DESIGN: long
+	// work survives a closed editor window), its AnimSequence is still saved, and a tab opened again can cancel it.
+	static TSharedRef<FAnimGenJobRunner> Runner();
+
 private:
 	void RegisterMenus();
+	static TSharedPtr<FAnimGenJobRunner> SharedRunner;
 };
