@@ -274,6 +274,24 @@ def test_preview_keeps_a_variable_rate_videos_timing():
     assert np.array_equal(frame_schedule(steady, 46 / steady[-1]), np.arange(47))  # a steady video: frame by frame
 
 
+def test_a_variable_rate_video_that_holds_a_picture(videos: Path, tmp_path: Path):
+    """A phone video may hold one picture for seconds. The clip came out at the mean rate (10 fps here), and the
+    hold was said to be a person not detected; it is the held picture, at the video's own rate."""
+    held = tmp_path / "held.mp4"
+    ffmpeg("-i", videos / RUN, "-vf", "setpts='if(gte(N,21),PTS+3/TB,PTS)'", "-fps_mode", "passthrough",
+           "-c:v", "libx264", held)
+    plain = animgen(videos / RUN, "-o", tmp_path / "plain", "--format", "json")
+    proc = animgen(held, "-o", tmp_path / "held", "--format", "json")
+    assert plain.returncode == 0 and proc.returncode == 0, proc.stderr
+    clip = HumanoidClip.load_json(tmp_path / "held" / "held.json")
+    assert abs(clip.fps - 30.0) < 0.1 and abs(clip.duration - (47 / 30 + 3.0)) < 0.1, (clip.fps, clip.duration)
+    # The video's own gap (1.1 to 1.6 s) comes 3 s later; the hold (0.7 to 3.7 s) is not one.
+    gaps = [ln for ln in proc.stderr.splitlines() if "no person detected" in ln]
+    assert [ln for ln in plain.stderr.splitlines() if "no person detected" in ln] == [
+        "warning: no person detected from 1.1 s to 1.6 s"]
+    assert gaps == ["warning: no person detected from 4.1 s to 4.6 s"], proc.stderr
+
+
 def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     out = tmp_path / "out"
     proc = animgen(videos / BASKETBALL, "-o", out, "--format", "all")

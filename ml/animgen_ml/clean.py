@@ -3,7 +3,8 @@
 Order matters: swaps are repaired first (a swapped frame looks like an outlier of every limb point), then
 single-point spikes and whole-frame failures are removed, then the result is interpolated onto the grid.
 Gaps longer than MAX_GAP seconds are not invented: those grid frames keep detected=False, hold the last seen
-pose (so later stages always get finite numbers) and have visibility 0.
+pose (so later stages always get finite numbers) and have visibility 0. A gap in the video's own frame times (a
+variable-rate video holding one picture) is that picture, held: the person in it stays detected.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _LIMBS = [(LM[a], LM[b]) for a, b in [
 
 
 def clean(landmarks: Landmarks, fps: float | None = None) -> Landmarks:
-    """Cleaned landmarks on a uniform time grid at `fps` (None: the input's mean frame rate)."""
+    """Cleaned landmarks on a uniform time grid at `fps` (None: the input's frame rate, Landmarks.fps)."""
     lm = landmarks
     if not lm.detected.any():
         raise InputError(f"{lm.source or 'landmarks'}: no person was found in any frame")
@@ -126,14 +127,16 @@ def resample(lm: Landmarks, image: np.ndarray, world: np.ndarray, vis: np.ndarra
     out_world = np.empty((n, 33, 3))
     out_vis = np.zeros((n, 33))
     covered = np.zeros((n, 33), bool)
+    # The video frame on screen at each grid time: a variable-rate video may hold one picture for seconds.
+    shown = np.clip(np.searchsorted(lm.times, grid + 1e-6, side="right") - 1, 0, len(lm.times) - 1)
     for j in range(33):
         ok = point_ok[:, j]
         for src, dst in ((image, out_img), (world, out_world)):
             dst[:, j], cov = _interp_gaps(lm.times[ok], src[ok, j], grid)
         out_vis[:, j], _ = _interp_gaps(lm.times[ok], vis[ok, j], grid)
-        covered[:, j] = cov
-    # A grid frame is detected when it lies within a short gap of real detections.
-    detected = _interp_gaps(lm.times[valid], np.zeros((int(valid.sum()), 1)), grid)[1]
+        covered[:, j] = cov | ok[shown]  # outside cover, the value held is the shown frame's own
+    # A grid frame is detected when it lies within a short gap of real detections, or shows a frame with one.
+    detected = _interp_gaps(lm.times[valid], np.zeros((int(valid.sum()), 1)), grid)[1] | valid[shown]
     out_vis = np.where(covered & detected[:, None], np.clip(out_vis, 0.0, 1.0), 0.0)
     hands = {}
     for name in HAND_FIELDS:
