@@ -328,8 +328,8 @@ def test_blend_limbs_moves_limb_directions_towards_the_reference(walk):
     other = train.window(walk, 60, 40)  # a different pose as the reference
     _, w = clip.world()
     _, w_ref = other.world()
-    full = model.blend_limbs(w, clip.rest_offsets, other, weight=1.0, sigma=0.0)
-    half = model.blend_limbs(w, clip.rest_offsets, other, weight=0.5, sigma=0.0)
+    full = model.blend_limbs(w, clip.rest_offsets, other.bones, other.rest_offsets, w_ref, weight=1.0, sigma=0.0)
+    half = model.blend_limbs(w, clip.rest_offsets, other.bones, other.rest_offsets, w_ref, weight=0.5, sigma=0.0)
     for bone, child in model.LIMBS:
         b, c = clip.index(bone), clip.index(child)
         off = np.broadcast_to(clip.rest_offsets[c] / np.linalg.norm(clip.rest_offsets[c]), (40, 3))

@@ -214,6 +214,16 @@ def test_root_motion_from_the_image_and_feet_on_the_ground():
     bare = solver.solve(bodymodel.landmarks_from_clip(still), find_contacts=False)
     assert not bare.contacts.any()
     np.testing.assert_array_equal(bare.rotations, solver.solve(bodymodel.landmarks_from_clip(still)).rotations)
+    # What the network takes from the solver, without solving a whole clip: the same track and bone directions.
+    bones, offsets, world, xz = solver.reference(lm)
+    assert bones == solved.bones and np.array_equal(offsets, solved.rest_offsets)
+    np.testing.assert_allclose(xz, solved.hips[:, [0, 2]], atol=1e-12)
+    _, solved_world = solved.world()
+    parents = skeleton.parents_of(bones)
+    for c in range(1, len(bones)):
+        unit = offsets[c] / np.linalg.norm(offsets[c])
+        ours, theirs = (R.apply(q[:, parents[c]], np.broadcast_to(unit, (T, 3))) for q in (world, solved_world))
+        np.testing.assert_allclose(ours, theirs, atol=1e-9)
 
 
 def test_undetected_frames_hold_the_last_good_pose_with_zero_confidence():

@@ -158,15 +158,18 @@ class Generator:
         world = R.from_6d(out["rot6"])
         from animgen_ml import solver
 
-        # limb directions to blend towards, the camera-anchored root track and the fingers; contacts are ours
-        solved = solver.solve(landmarks, fingers=fingers, find_contacts=False)
-        world = blend_limbs(world, offsets, solved, BLEND_WEIGHT, BLEND_SIGMA_S * landmarks.fps)
+        # limb directions to blend towards and the camera-anchored root track (and with fingers, the whole solved
+        # clip for them); contacts are ours
+        solved = solver.solve(landmarks, fingers=True, find_contacts=False) if fingers else None
+        ref_bones, ref_offsets, ref_world, ref_xz = solver.reference(landmarks)
+        world = blend_limbs(world, offsets, ref_bones, ref_offsets, ref_world, BLEND_WEIGHT,
+                            BLEND_SIGMA_S * landmarks.fps)
         rot = world.copy()  # world (camera yaw frame) -> local: each bone relative to its parent
         rot[:, 1:] = R.multiply(R.conjugate(world[:, PARENTS[1:]]), world[:, 1:])
         rot = R.make_continuous(R.normalize(rot))
         vel = out["velocity"]
         xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
-        xz = fuse_root(xz, solved.hips[:, [0, 2]], ROOT_SIGMA_S * landmarks.fps)
+        xz = fuse_root(xz, ref_xz, ROOT_SIGMA_S * landmarks.fps)
         hips = np.stack([xz[:, 0], np.zeros(len(xz)), xz[:, 1]], axis=-1)  # height below, from the final pose
         contacts = from_probability(1.0 / (1.0 + np.exp(-out["contact_logits"])), landmarks.fps)
         clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=landmarks.fps, hips=hips, rotations=rot,
@@ -180,7 +183,7 @@ class Generator:
         hips = clip.hips.copy()
         hips[:, 1] = out["clearance"] - sole_height(clip)  # sole_height is from the Hips while hips y is 0
         clip = replace(clip, hips=hips)
-        return _with_solver_fingers(clip, solved)
+        return clip if solved is None else _with_solver_fingers(clip, solved)
 
 
 # The network's root path is its velocity summed, which drifts; the solver's root track is found from where the
@@ -207,16 +210,16 @@ LIMBS = [(f"{s}{b}", f"{s}{c}") for s in ("Left", "Right")
          for b, c in (("UpperArm", "LowerArm"), ("LowerArm", "Hand"), ("UpperLeg", "LowerLeg"), ("LowerLeg", "Foot"))]
 
 
-def blend_limbs(world: np.ndarray, offsets: np.ndarray, ref: HumanoidClip, weight: float,
-                sigma: float) -> np.ndarray:
-    """World rotations (T, B, 4) with each limb bone swung part of the way to the reference clip's direction for
-    it; twist stays the network's. Both are in the camera's frame (as the solver's output is): seen from each
-    clip's own Hips instead, the two Hips' disagreement would add to the limbs' error (PA-MPJPE 63 -> 68 mm)."""
-    _, ref_world = ref.world()
+def blend_limbs(world: np.ndarray, offsets: np.ndarray, ref_bones: list[str], ref_offsets: np.ndarray,
+                ref_world: np.ndarray, weight: float, sigma: float) -> np.ndarray:
+    """World rotations (T, B, 4) with each limb bone swung part of the way to the reference's direction for it
+    (the solver's: its bones, rest offsets and world rotations); twist stays the network's. Both are in the camera's
+    frame (as the solver's output is): seen from each one's own Hips instead, the two Hips' disagreement would add
+    to the limbs' error (PA-MPJPE 63 -> 68 mm)."""
     bone, child = [BONES.index(b) for b, _ in LIMBS], [BONES.index(c) for _, c in LIMBS]
-    ref_bone, ref_child = [ref.bones.index(b) for b, _ in LIMBS], [ref.bones.index(c) for _, c in LIMBS]
+    ref_bone, ref_child = [ref_bones.index(b) for b, _ in LIMBS], [ref_bones.index(c) for _, c in LIMBS]
     unit = offsets[child] / np.linalg.norm(offsets[child], axis=-1, keepdims=True)
-    ref_unit = ref.rest_offsets[ref_child] / np.linalg.norm(ref.rest_offsets[ref_child], axis=-1, keepdims=True)
+    ref_unit = ref_offsets[ref_child] / np.linalg.norm(ref_offsets[ref_child], axis=-1, keepdims=True)
     d = R.apply(world[:, bone], np.broadcast_to(unit, (len(world), *unit.shape)))  # (T, limbs, 3), all at once
     d_ref = R.apply(ref_world[:, ref_bone], np.broadcast_to(ref_unit, (len(world), *ref_unit.shape)))
     want = d + weight * gaussian_lowpass(d_ref - d, sigma)

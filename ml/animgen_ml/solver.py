@@ -24,6 +24,7 @@ secondary one that fixes the twist (a hinge normal, the torso axis, the palm or 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +40,28 @@ _FACE_FRONT = [LM[n] for n in ("nose", "left_eye", "right_eye", "mouth_left", "m
 _HINGE_FADE = (np.radians(5.0), np.radians(25.0))  # bend below which a limb's hinge plane is not trusted
 
 
-def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = True) -> HumanoidClip:
-    """One clip frame per landmark frame, at landmarks.fps. Frames without a person hold the last good pose
-    (the first good one before it) with confidence 0. find_contacts=False leaves the contacts all False, for a
-    caller with its own (the network)."""
+@dataclass
+class _Body:
+    """The first half of a solve, on each frame's own landmarks (frames without a person hold the last good one's)."""
+    good: np.ndarray  # (T,) frames with a person
+    src: np.ndarray  # (T,) the landmark frame each frame holds
+    P: np.ndarray  # (T, 33, 3) world points in glTF axes, hip-centred, in the camera's frame
+    image: np.ndarray  # (T, 33, 3)
+    vis: np.ndarray  # (T, 33)
+    bones: list[str]
+    offsets: np.ndarray  # (B, 3) the actor's rest offsets
+    world: np.ndarray  # (T, B, 4) world rotations
+
+    def hips_xz(self, landmarks: Landmarks) -> tuple[np.ndarray, np.ndarray]:
+        """The camera-anchored root track (T, 3) and the Hips joint's offset from the hip centre (T, 3)."""
+        ul = self.offsets[self.bones.index("LeftUpperLeg")]
+        hips = self.world[:, self.bones.index("Hips")]
+        hips_rel = -R.apply(hips, np.array([0.0, ul[1], 0.0]))  # the Hips joint from the hip centre
+        return _root_track(self.P, self.image, self.vis, landmarks.width, landmarks.height), hips_rel
+
+
+def _solve_body(landmarks: Landmarks, fingers: bool) -> _Body:
     T = landmarks.frame_count
-    name = Path(landmarks.source).stem if landmarks.source else "clip"
     if T == 0:
         raise InputError(f"{landmarks.source or 'landmarks'}: no frames to solve")
     good = landmarks.detected & np.all(np.isfinite(landmarks.world), axis=(1, 2)) \
@@ -53,14 +70,30 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
         raise InputError(f"{landmarks.source or 'landmarks'}: no person was found in any frame")
     src = _hold_index(good)
     P = landmarks.world[src] * _MP_TO_GLTF  # glTF axes, hip-centred, in the camera's frame
-    image = landmarks.image[src]
     vis = np.where(good[:, None], np.nan_to_num(landmarks.visibility[src]), 0.0)
-
     bones = skeleton.bone_names(fingers)
-    index = {b: i for i, b in enumerate(bones)}
     offsets = estimate_rest_offsets(P[good], vis[good], bones)
-    rest = bodymodel.rest_landmarks(bones, offsets)
-    world = _solve_world_rotations(P, rest, bones, offsets)
+    world = _solve_world_rotations(P, bodymodel.rest_landmarks(bones, offsets), bones, offsets)
+    return _Body(good, src, P, landmarks.image[src], vis, bones, offsets, world)
+
+
+def reference(landmarks: Landmarks) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """What the network takes from the solver, without the rest of a clip (which cost half the network's time):
+    the body bones, their rest offsets, world rotations (T, B, 4) and the Hips' horizontal track (T, 2), as solve
+    gives them (twists aside: bone directions and the track are the same)."""
+    body = _solve_body(landmarks, fingers=False)
+    root, hips_rel = body.hips_xz(landmarks)
+    return body.bones, body.offsets, body.world, (root + hips_rel)[:, [0, 2]]
+
+
+def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = True) -> HumanoidClip:
+    """One clip frame per landmark frame, at landmarks.fps. Frames without a person hold the last good pose
+    (the first good one before it) with confidence 0. find_contacts=False leaves the contacts all False, for a
+    caller with its own (the network)."""
+    T = landmarks.frame_count
+    name = Path(landmarks.source).stem if landmarks.source else "clip"
+    body = _solve_body(landmarks, fingers)
+    good, src, vis, bones, offsets, world = body.good, body.src, body.vis, body.bones, body.offsets, body.world
     # The hands in world space (pose.py places them at the world wrists): their image points are in units of the
     # frame's width and height, which would stretch every finger on a frame that is not square.
     hands = {"Left": landmarks.left_hand_world, "Right": landmarks.right_hand_world}
@@ -69,10 +102,7 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
         for side, h in hands.items():
             finger_ok[side] = _solve_fingers(world, h, src, good, bones, offsets, side)
     local = _to_local(world, bones)
-
-    ul = offsets[index["LeftUpperLeg"]]
-    hips_rel = -R.apply(world[:, index["Hips"]], np.array([0.0, ul[1], 0.0]))  # Hips joint from hip centre
-    root = _root_track(P, image, vis, landmarks.width, landmarks.height)
+    root, hips_rel = body.hips_xz(landmarks)
     hips = root + hips_rel
     fps = landmarks.fps
     pts = bodymodel.pose_landmarks_world(bones, offsets, hips, local)
