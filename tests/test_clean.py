@@ -167,6 +167,25 @@ def test_hands_short_gaps_filled_long_gaps_nan():
     assert out.right_hand is None
 
 
+def test_a_picture_the_video_holds_is_held_with_its_person_and_hands():
+    """A variable-rate video holding its 30th picture 3 s: the grid keeps the usual 30 fps, and through the hold the
+    person and hands of that picture stay (the person was said undetected there, the fingers went to rest)."""
+    times = np.concatenate([np.arange(30) / 30.0, 29 / 30.0 + 3.0 + np.arange(1, 31) / 30.0])
+    lm = make(times)
+    lm.left_hand_world = np.repeat(np.linspace(0, 0.1, 21)[None, :, None] * np.ones(3), 60, 0)
+    out = clean.clean(lm, None)
+    assert abs(out.fps - 30.0) < 1e-6 and out.frame_count == int(round((times[-1] - times[0]) * 30)) + 1
+    hold = (out.times > times[29] + 1e-6) & (out.times < times[30] - 1e-6)
+    assert hold.sum() > 80 and out.detected[hold].all() and (out.visibility[hold] > 0).all()
+    np.testing.assert_allclose(out.world[hold], np.broadcast_to(lm.world[29], out.world[hold].shape), atol=1e-9)
+    np.testing.assert_allclose(out.left_hand_world[hold], np.broadcast_to(lm.left_hand_world[29],
+                                                                          out.left_hand_world[hold].shape))
+    # A clock that jumps by a day is refused by where it jumps (it made a grid of millions of frames).
+    jump = make(np.concatenate([np.arange(30) / 30.0, 95443.0 + np.arange(5) / 30.0]))
+    with pytest.raises(InputError, match=r"the frame times jump by 95442 s at 1.0 s"):
+        clean.clean(jump, None)
+
+
 def test_no_person_anywhere_is_an_input_error():
     times = np.arange(10) / 30.0
     lm = make(times)

@@ -17,7 +17,8 @@ def _arrays(T: int = 20) -> dict:
 @pytest.mark.parametrize("change, words", [
     ({"times": np.arange(20)[::-1] / 30.0}, "times do not increase (frame 1 at 0.633333 s, then 0.6 s)"),
     ({"times": np.full(20, np.nan)}, "times holds values that are not finite numbers"),  # was an internal error
-    ({"times": np.arange(20) / 30.0 * 1e6}, "frames are 33333.3 s apart: times are not in seconds"),  # out of memory
+    ({"times": np.arange(20) / 30.0 * 1e6}, "frames are up to 33333.3 s apart: times are not in seconds"),  # OOM
+    ({"times": np.arange(20) / 30.0 * 1e-3}, "frames are 3.33333e-05 s apart: times are not in seconds"),
     ({"times": np.arange(20)[:, None] / 30.0}, "times has shape (20, 1)"),
     ({"world": np.full((20, 33, 3), "x")}, "world holds <U1 values, not numbers"),
     ({"width": 0}, "the video's size is 0x480"),

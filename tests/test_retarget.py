@@ -118,6 +118,19 @@ def _damaged_xbot(shared_data, tmp_path, how: str):
         g.skins = [pygltflib.Skin(name="prop", joints=[joints[-1]]), *g.skins]
         for n in g.nodes:
             n.skin = None if n.skin is None else n.skin + 1
+    elif how == "a larger cape skin, and a hidden holster":
+        # 80 cape bones chained from the spine, in a skin of their own, larger than the body's; and a holster
+        # scaled to nothing (hidden), with a child, under the hips.
+        first = len(g.nodes)
+        g.nodes += [pygltflib.Node(name=f"cape_{k}", translation=[0.0, -0.01, -0.05],
+                                   children=[first + k + 1] if k < 79 else []) for k in range(80)]
+        g.nodes[joints[1]].children = [*g.nodes[joints[1]].children, first]
+        g.skins.append(pygltflib.Skin(name="cape", joints=list(range(first, first + 80))))
+        holster = len(g.nodes)
+        g.nodes += [pygltflib.Node(name="holster", scale=[0.0, 0.0, 0.0], children=[holster + 1]),
+                    pygltflib.Node(name="holster_end", translation=[0.0, 0.1, 0.0])]
+        g.nodes[joints[0]].children = [*g.nodes[joints[0]].children, holster]
+        g.skins[0].joints = [*joints, holster, holster + 1]
     g.save_binary(str(out))
     return out
 
@@ -134,10 +147,14 @@ def test_a_damaged_character_is_refused_by_what_is_wrong(shared_data, tmp_path, 
     assert words in str(e.value)
 
 
-def test_a_prop_with_a_skin_of_its_own_is_not_taken_for_the_body(shared_data, tmp_path):
-    sk = retarget.load_glb_skeleton(_damaged_xbot(shared_data, tmp_path, "a prop's skin first"))[0]
-    assert len(sk.names) > 50 and "mixamorig:Hips" in sk.names
-    retarget.check_target(_damaged_xbot(shared_data, tmp_path, "a prop's skin first"))
+@pytest.mark.parametrize("how", ["a prop's skin first", "a larger cape skin, and a hidden holster"])
+def test_skins_of_props_and_clothes_are_not_taken_for_the_body(shared_data, tmp_path, how):
+    """The body's skin is the largest one that maps onto the humanoid: a prop's or a cape's skin of its own (larger,
+    for the cape) is not it, and a hidden part scaled to nothing, which places no humanoid bone, is no problem."""
+    path = _damaged_xbot(shared_data, tmp_path, how)
+    sk = retarget.load_glb_skeleton(path)[0]
+    assert len(sk.names) > 50 and "mixamorig:Hips" in sk.names and not any(n.startswith("cape") for n in sk.names)
+    retarget.check_target(path)
 
 
 def _validate(path) -> dict:

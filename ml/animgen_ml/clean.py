@@ -15,6 +15,8 @@ from animgen_ml.errors import InputError
 from animgen_ml.landmarks import HAND_FIELDS, LM, MIRROR, Landmarks
 
 MAX_GAP = 0.5  # seconds: longer gaps without a person stay marked undetected
+MAX_FPS = 240.0  # the default grid's highest rate (as --fps's): a high-speed camera's frames are thinned
+MAX_HOLD_S = 60.0  # a video holding one picture longer than this has a broken clock: refused, not a huge grid
 # Left/right groups that MediaPipe swaps independently: face, arms (with hand points), legs (with feet).
 _GROUPS = [np.arange(0, 11), np.arange(11, 23), np.arange(23, 33)]
 # A swap is accepted when the mirrored labels sit this much closer to the previous frame...
@@ -45,7 +47,7 @@ def clean(landmarks: Landmarks, fps: float | None = None) -> Landmarks:
     repair_swaps(image, world, vis, valid, lm.times)
     valid &= ~bone_length_outliers(world, valid)
     point_ok = np.repeat(valid[:, None], 33, axis=1) & ~spikes(image, lm.times, valid)
-    return resample(lm, image, world, vis, point_ok, valid, fps or lm.fps)
+    return resample(lm, image, world, vis, point_ok, valid, fps or min(lm.fps, MAX_FPS))
 
 
 def torso_size(image: np.ndarray) -> np.ndarray:
@@ -121,6 +123,11 @@ def resample(lm: Landmarks, image: np.ndarray, world: np.ndarray, vis: np.ndarra
              valid: np.ndarray, fps: float) -> Landmarks:
     """Interpolates every point onto the grid t0 + k / fps over the input's time span."""
     t0, t1 = float(lm.times[0]), float(lm.times[-1])
+    step = np.diff(lm.times)
+    if len(step) and step.max() > MAX_HOLD_S:  # a clock jump (an MPEG-TS wrap) made a grid of millions of frames
+        k = int(step.argmax())
+        raise InputError(f"{lm.source or 'landmarks'}: the frame times jump by {step[k]:.0f} s at {lm.times[k]:.1f} s; "
+                         "cut the video with --start/--end, or re-encode it")
     n = int(np.floor((t1 - t0) * fps + 1e-6)) + 1
     grid = t0 + np.arange(n) / fps
     out_img = np.empty((n, 33, 3))
@@ -145,7 +152,9 @@ def resample(lm: Landmarks, image: np.ndarray, world: np.ndarray, vis: np.ndarra
             continue
         ok = np.isfinite(a).all((1, 2))
         filled, cov = _interp_gaps(lm.times[ok], a[ok], grid, hold=False)
-        hands[name] = np.where(cov[:, None, None], filled, np.nan)  # hands unseen for long stay NaN
+        held = ~cov & ok[shown]  # a picture the video holds: its hand, held
+        filled[held] = a[shown[held]]
+        hands[name] = np.where((cov | held)[:, None, None], filled, np.nan)  # hands unseen for long stay NaN
     return Landmarks(times=grid, image=out_img, world=out_world, visibility=out_vis, detected=detected,
                      width=lm.width, height=lm.height, source=lm.source, **hands)
 

@@ -282,8 +282,9 @@ def image_landmarks(path: Path) -> Landmarks | None:
     import mediapipe as mp
 
     bgr = cv2.imread(str(path))
-    if bgr is None:
-        return None
+    if bgr is None:  # not "nobody found": a kit without its images would have measured nothing and said so
+        why = "cannot read the image" if path.is_file() else "no such image"
+        raise InputError(f"{path}: {why} (is it the data kit?)")
     with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
         res = pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     if res.pose_landmarks is None or res.pose_world_landmarks is None:

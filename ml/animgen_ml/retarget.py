@@ -328,9 +328,12 @@ def _check_structure(g, path: Path) -> None:
 
 
 def load_glb_skeleton(path: str | Path):
-    """(TargetSkeleton, the pygltflib document, joint node indices) of the largest skin of a .glb (the body's,
-    where props have skins of their own)."""
+    """(TargetSkeleton, the pygltflib document, joint node indices) of the body's skin of a .glb: the largest skin
+    whose bones map onto the humanoid's (a prop, a cape or hair may have a skin of their own, a larger one too), else
+    the largest."""
     import pygltflib
+
+    from animgen_ml.bonemap import BoneMapError, map_bones
 
     path = Path(path)
     try:
@@ -340,19 +343,39 @@ def load_glb_skeleton(path: str | Path):
     _check_structure(g, path)
     if not g.skins:
         raise InputError(f"{path}: the glTF file has no skin (no skeleton to retarget onto)")
-    joints = list(max(g.skins, key=lambda s: len(s.joints)).joints)
+    # A service client's bone map (TargetSkeleton.bone_map) travels in the scene's extras (server/convert.py).
+    scene = g.scenes[g.scene or 0] if g.scenes else None
+    bone_map = dict((scene.extras or {}).get("animgen_bone_map", {})) if scene is not None else {}
     parent_node = {c: i for i, n in enumerate(g.nodes) for c in (n.children or [])}
-    above: set[int] = set()  # every node above a joint: their transforms place the skeleton's bones (a leaf,
-    for j in joints:         # such as an eye scaled to nothing to hide it, places none)
+    skins = sorted(g.skins, key=lambda sk: -len(sk.joints))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a joint scaled to nothing: refused below if it counts
+        for skin in skins:
+            sk, order = _skin_skeleton(g, list(skin.joints), parent_node, path.name, bone_map)
+            try:
+                mapped = [order[sk.names.index(n)] for n in map_bones(sk.names, sk.parents, bone_map,
+                                                                      fingers=False).values()]
+                break
+            except BoneMapError:
+                continue
+        else:  # none maps: the largest, which check_target refuses naming what is missing
+            sk, order = _skin_skeleton(g, list(skins[0].joints), parent_node, path.name, bone_map)
+            mapped = []
+    placing = set(mapped)  # the mapped joints and every node above them place the humanoid's bones (a hidden eye
+    for j in mapped:       # or prop scaled to nothing places none)
         while j in parent_node:
             j = parent_node[j]
-            above.add(j)
-    for j in sorted(above):
+            placing.add(j)
+    for j in sorted(placing):
         m = _node_matrix(g.nodes[j])
         if not np.isfinite(m).all() or np.linalg.norm(m[:3, :3], axis=0).min() <= 1e-9:
             raise InputError(f"{path}: node {g.nodes[j].name or j!r} has a transform that is not finite or is "
                              "scaled to nothing (scale 0): the skeleton cannot be posed")
-    # Parent-first order of the joints (a skin's joint list need not be sorted).
+    return sk, g, order
+
+
+def _skin_skeleton(g, joints: list[int], parent_node: dict[int, int], name: str,
+                   bone_map: dict[str, str]) -> tuple[TargetSkeleton, list[int]]:
+    """The TargetSkeleton of a skin's joints, and their node indices in its (parent-first) order."""
     jset = set(joints)
 
     def depth(n: int) -> int:
@@ -361,7 +384,7 @@ def load_glb_skeleton(path: str | Path):
             n, d = parent_node[n], d + 1
         return d
 
-    order = sorted(joints, key=lambda n: (depth(n), joints.index(n)))
+    order = sorted(joints, key=lambda n: (depth(n), joints.index(n)))  # a skin's joint list need not be sorted
     index = {n: i for i, n in enumerate(order)}
     parents, trans, rots, scales = [], [], [], []
     for n in order:
@@ -382,13 +405,10 @@ def load_glb_skeleton(path: str | Path):
     bs = float(np.mean(np.linalg.norm(base[:3, :3], axis=0)))
     bt, bq = base[:3, 3].copy(), R.from_matrix(base[:3, :3] / bs)
     names = [g.nodes[n].name or f"joint{n}" for n in order]
-    # A service client's bone map (TargetSkeleton.bone_map) travels in the scene's extras (server/convert.py).
-    scene = g.scenes[g.scene or 0] if g.scenes else None
-    bone_map = dict((scene.extras or {}).get("animgen_bone_map", {})) if scene is not None else {}
     sk = TargetSkeleton(names=names, parents=np.array(parents), rest_translation=np.array(trans),
                         rest_rotation=np.array(rots), rest_scale=np.array(scales), base_rotation=bq,
-                        base_translation=bt, base_scale=bs, name=path.name, bone_map=bone_map)
-    return sk, g, order
+                        base_translation=bt, base_scale=bs, name=name, bone_map=bone_map)
+    return sk, order
 
 
 NAME_THEM = "name them as a Mixamo, Unity or Unreal rig does"

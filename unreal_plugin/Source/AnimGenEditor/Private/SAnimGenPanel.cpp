@@ -31,6 +31,9 @@
 
 DEFINE_LOG_CATEGORY_STATIC(LogAnimGenPanel, Log, All);
 
+// The tab open now (one at a time: a nomad tab), which the running job reports to.
+static TWeakPtr<SAnimGenPanel> GOpenPanel;
+
 namespace
 {
 const TCHAR* ConfigSection = TEXT("AnimGen.GenerateFromVideo");
@@ -68,6 +71,7 @@ void SAnimGenPanel::Construct(const FArguments&)
 	SelectedGenerator = GeneratorNames[0];
 	LoadSettings();
 	Runner = FAnimGenEditorModule::Runner();
+	GOpenPanel = SharedThis(this);
 	if (Runner->IsRunning())
 	{
 		StatusText = LOCTEXT("StillRunning", "A job started in an earlier tab is still running: its AnimSequence is saved "
@@ -306,24 +310,28 @@ FReply SAnimGenPanel::OnGenerate()
 
 	Progress = 0.f;
 	StatusText = LOCTEXT("Starting", "Starting...");
-	TWeakPtr<SWidget> WeakSelf = AsShared();
 	TWeakObjectPtr<USkeleton> WeakSkeleton(Skeleton);
 	const int32 PresetIndex = FMath::Max(0, PresetNames.IndexOfByKey(SelectedPreset));
 	const FString Folder = Destination;
 	const FString AssetName = FPaths::GetBaseFilename(VideoPath);
-	const TWeakPtr<SAnimGenPanel> WeakPanel = SharedThis(this);
+	// Both callbacks report to the tab open at the time (GOpenPanel), which may be a later one than this, or to the
+	// Output Log when none is: the job goes on when the tab is closed.
 	Runner->Start(Request,
-		[this, WeakSelf](const FAnimGenProgress& P) {
-			const TSharedPtr<SWidget> Alive = WeakSelf.Pin();  // held for the whole callback
-			if (!Alive) return;
-			Progress = P.Progress;
-			if (P.bWarning) Warnings.Add(P.Message);
-			StatusText = FText::FromString(FString::Printf(TEXT("%3.0f%%  %s  %s"), P.Progress * 100.f, *P.Stage, *P.Message));
+		[AssetName](const FAnimGenProgress& P) {
+			const TSharedPtr<SAnimGenPanel> Self = GOpenPanel.Pin();  // held for the whole callback
+			if (!Self)
+			{
+				if (P.bWarning) UE_LOG(LogAnimGenPanel, Warning, TEXT("AnimGen: %s: %s"), *AssetName, *P.Message);
+				return;
+			}
+			Self->Progress = P.Progress;
+			if (P.bWarning) Self->Warnings.Add(P.Message);
+			Self->StatusText = FText::FromString(FString::Printf(TEXT("%3.0f%%  %s  %s"), P.Progress * 100.f, *P.Stage, *P.Message));
 		},
-		[WeakPanel, WeakSkeleton, PresetIndex, Folder, AssetName](bool bOk, const FString& Error, const animgen::JobResult& Result) {
-			// Runs whether or not the tab is still open (the module holds the runner): the clip is saved either way.
+		[WeakSkeleton, PresetIndex, Folder, AssetName](bool bOk, const FString& Error, const animgen::JobResult& Result) {
+			// Runs whether or not a tab is open (the module holds the runner): the clip is saved either way.
 			// Held for the whole callback: saving the asset and opening its editor can let Slate close the tab meanwhile.
-			const TSharedPtr<SAnimGenPanel> Self = WeakPanel.Pin();
+			const TSharedPtr<SAnimGenPanel> Self = GOpenPanel.Pin();
 			auto Fail = [&Self, &AssetName](const FString& Message) {
 				if (Self) Self->SetError(Message);
 				else UE_LOG(LogAnimGenPanel, Warning, TEXT("AnimGen: %s: %s"), *AssetName, *Message);
