@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from animgen_ml import edit, mocap
 from animgen_ml import rotations as R
@@ -25,3 +26,29 @@ def test_side_view_of_a_walk_across_the_camera_shows_the_stride(shared_data):
         assert travel > 1.0 and abs(hips[-1, 0] - hips[0, 0] - travel) < 1e-6  # forward is to the right
         feet = view.zy[:, [turned.index("LeftFoot"), turned.index("RightFoot")], 0]
         assert np.abs(feet[:, 0] - feet[:, 1]).max() > 0.3  # the stride, seen from the side
+
+
+def test_the_preview_reports_progress_and_stops_when_cancelled(videos, tmp_path):
+    """The preview decodes the video again: a quarter of a long run, which went by without a progress event (a
+    server job sat at 96 % for minutes) and could not be cancelled (its worker was killed after 5 s)."""
+    from animgen_ml import pipeline
+    from animgen_ml.errors import Cancelled
+
+    video = videos / "sports2d_run_sideview.mp4"
+    landmarks = pipeline.extract(video, pipeline.GenerateOptions())
+    options = pipeline.GenerateOptions(formats=("json", "preview"))
+    seen: list[pipeline.ProgressEvent] = []
+    pipeline.run(video, tmp_path / "run", options, progress=seen.append, landmarks=landmarks)
+    export = [e for e in seen if e.stage == "export" and e.kind == "progress"]
+    previews = [e.fraction for e in export if e.message == "preview"]
+    assert len(previews) > 20 and previews == sorted(previews) and previews[-1] > 0.95
+    overall = [e.overall for e in seen if e.kind != "warning"]
+    assert overall == sorted(overall) and overall[-1] == 1.0
+    assert export[0].overall < 0.8  # with a preview, export is a quarter of the run, not its last 4 %
+    # Cancelled half-way through the preview: it stops there, and leaves no part of it behind.
+    stop = lambda: any(e.message == "preview" and e.fraction > 0.5 for e in seen)  # noqa: E731
+    seen.clear()
+    with pytest.raises(Cancelled):
+        pipeline.run(video, tmp_path / "again", options, progress=seen.append, cancel=stop, landmarks=landmarks)
+    assert max(e.fraction for e in seen if e.message == "preview") < 0.6
+    assert not (tmp_path / "again.preview.mp4").exists() and not list(tmp_path.glob(".*part*"))

@@ -20,7 +20,7 @@ from service_support import ServerProcess, cpu_ticks, status_of
 
 from animgen.v1 import clip_pb2, service_pb2, service_pb2_grpc
 from animgen_ml.clip import HumanoidClip
-from animgen_ml.errors import InputError
+from animgen_ml.errors import AnimGenError, InputError
 from animgen_ml.pipeline import STAGES, GenerateOptions
 from animgen_server import convert
 from animgen_server.client import AnimGenClient, ServiceError, generate_remote
@@ -155,6 +155,20 @@ def test_client_disconnect_mid_upload_leaves_nothing(server, client):
 
 # ---- jobs: bad input ----
 
+def test_the_same_video_sent_again_is_stored_once(server, client, short_upload, videos, tmp_path):
+    """A CI job that sends its videos on every run filled the store with copies (three tries of a 147 MB video
+    kept 437 MB for a day). The same file under the same name reuses the upload; another name is another upload
+    (jobs run under the uploaded name)."""
+    uploads = server.data_dir / "uploads"
+    before = sorted(p.name for p in uploads.iterdir())
+    again = client.upload(videos / SHORT)
+    assert again.upload_id == short_upload.upload_id and sorted(p.name for p in uploads.iterdir()) == before
+    renamed = tmp_path / "another_name.mp4"
+    renamed.write_bytes((videos / SHORT).read_bytes())
+    other = client.upload(renamed)
+    assert other.upload_id != short_upload.upload_id and len(list(uploads.iterdir())) == len(before) + 1
+
+
 def test_start_job_bad_inputs(server, client, short_upload, shared_data):
     uid = short_upload.upload_id
     assert status_of(lambda: client.start("nope")) == Code.NOT_FOUND
@@ -189,7 +203,7 @@ def test_start_job_bad_inputs(server, client, short_upload, shared_data):
         assert field in e.details, e.details
 
 
-def test_video_over_duration_limit(client, videos):
+def test_video_over_duration_limit(server, client, videos, tmp_path):
     up = client.upload(videos / OVER_LIMIT)
     e = _error(lambda: client.start(up.upload_id, convert.options_to_proto(FAST)))
     assert e.code == Code.RESOURCE_EXHAUSTED and "12 s" in e.details
@@ -197,6 +211,11 @@ def test_video_over_duration_limit(client, videos):
     job = client.start(up.upload_id, convert.options_to_proto(GenerateOptions(generator="analytic", end=2.0)))
     assert job.state in (service_pb2.JOB_STATE_QUEUED, service_pb2.JOB_STATE_RUNNING)
     client.cancel(job.job_id)
+    # `animgen generate --server` says so before it uploads anything.
+    before = len(list((server.data_dir / "uploads").iterdir()))
+    with pytest.raises(AnimGenError, match=r"18\.\d s to process; the server at .* takes at most 12 s: trim it"):
+        generate_remote(server.address, videos / OVER_LIMIT, tmp_path / "x", FAST)
+    assert len(list((server.data_dir / "uploads").iterdir())) == before
 
 
 def test_unknown_ids(client):

@@ -56,6 +56,9 @@ def keyframes_for(clip: HumanoidClip, options) -> dict[str, np.ndarray] | None:
     return keyframes.reduce_keys(clip, options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm)
 
 
+PREVIEW_COST = 20.0  # the preview's share of the export's work against one of the other files
+
+
 def write_outputs(
     clip: HumanoidClip,
     landmarks: Landmarks,
@@ -64,10 +67,21 @@ def write_outputs(
     video: str | Path | None,
     stage_seconds: dict[str, float],
     warnings: list[str],
+    progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, Path]:
     """Write every format in options.formats (and the retargeted glb when options.target is set).
-    Returns format -> path ("target" for the retargeted glb)."""
+    Returns format -> path ("target" for the retargeted glb). progress(fraction, what) as they are written; the
+    preview, which draws every video frame, counts as most of the work when it is asked for."""
     from animgen_ml import bvh_export, gltf_export
+
+    formats = list(dict.fromkeys(options.formats))
+    cost = {f: PREVIEW_COST if f == "preview" else 1.0 for f in formats}
+    total = sum(cost.values()) + (1.0 if options.target else 0.0)
+    done = 0.0
+
+    def report(fraction: float, what: str) -> None:
+        if progress is not None:
+            progress(min(1.0, fraction / total), what)
 
     writers: dict[str, Callable[[Path], None]] = {
         "glb": lambda p: gltf_export.write_glb(clip, p, keys=keyframes_for(clip, options)),
@@ -75,15 +89,19 @@ def write_outputs(
         "json": clip.save_json,
         "npz": landmarks.save,
         "report": lambda p: _report().write_report(p, clip, landmarks, stage_seconds, warnings, options.speed),
-        "preview": lambda p: _preview().render_preview(video, landmarks, clip, p),
+        "preview": lambda p: _preview().render_preview(
+            video, landmarks, clip, p, progress=lambda f: report(done + PREVIEW_COST * f, "preview")),
     }
     files: dict[str, Path] = {}
-    for fmt in dict.fromkeys(options.formats):  # in order, once each
+    for fmt in formats:  # in order, once each
+        report(done, fmt)
         path = output_path(out_base, fmt)
         with atomic_path(path) as tmp:
             writers[fmt](tmp)
         files[fmt] = path
+        done += cost[fmt]
     if options.target:
+        report(done, "target")
         files["target"] = write_target(clip, out_base, options)
     return files
 

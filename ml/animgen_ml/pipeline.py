@@ -18,8 +18,10 @@ from animgen_ml.landmarks import Landmarks
 from animgen_ml.video import VideoInfo
 
 STAGES = ("pose", "clean", "generate", "smooth", "refine", "export")
-# Rough share of the run time per stage, for one overall progress figure.
+# Rough share of the run time per stage, for one overall progress figure; with a preview, which decodes the video
+# again, export takes a quarter of a long run (1080p: pose 41 s a minute of video, the preview 16 s).
 STAGE_WEIGHTS = {"pose": 0.86, "clean": 0.01, "generate": 0.04, "smooth": 0.01, "refine": 0.04, "export": 0.04}
+PREVIEW_STAGE_WEIGHTS = STAGE_WEIGHTS | {"pose": 0.65, "export": 0.25}
 FORMATS = ("glb", "bvh", "json", "npz", "report", "preview")
 GENERATORS = ("network", "analytic")
 
@@ -88,13 +90,14 @@ class ProgressEvent:
     kind: str  # "started" | "progress" | "finished" | "warning"
     fraction: float = 0.0  # of the stage
     message: str = ""
+    weights: dict[str, float] = field(default_factory=lambda: STAGE_WEIGHTS)  # each stage's share of the run
 
     @property
     def overall(self) -> float:
         """Progress of the whole run, 0..1."""
-        done = sum(STAGE_WEIGHTS[s] for s in STAGES[: STAGES.index(self.stage)]) if self.stage in STAGES else 0
+        done = sum(self.weights[s] for s in STAGES[: STAGES.index(self.stage)]) if self.stage in STAGES else 0
         frac = 1.0 if self.kind == "finished" else self.fraction
-        return min(1.0, done + STAGE_WEIGHTS.get(self.stage, 0.0) * frac)
+        return min(1.0, done + self.weights.get(self.stage, 0.0) * frac)
 
 
 ProgressFn = Callable[[ProgressEvent], None]
@@ -113,7 +116,9 @@ class Result:
 class _Stages:
     """Times stages and turns them into progress events; checks for cancellation between stages."""
 
-    def __init__(self, progress: ProgressFn | None, cancel: CancelFn | None) -> None:
+    def __init__(self, progress: ProgressFn | None, cancel: CancelFn | None,
+                 weights: dict[str, float] = STAGE_WEIGHTS) -> None:
+        self.weights = weights
         self.progress = progress or (lambda e: None)
         self.cancel = cancel or (lambda: False)
         self.seconds: dict[str, float] = {}
@@ -122,21 +127,21 @@ class _Stages:
     def run(self, stage: str, fn: Callable, *args, **kwargs):
         if self.cancel():
             raise Cancelled("cancelled")
-        self.progress(ProgressEvent(stage, "started"))
+        self.progress(ProgressEvent(stage, "started", weights=self.weights))
         t0 = time.perf_counter()
         out = fn(*args, **kwargs)
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
-        self.progress(ProgressEvent(stage, "finished", 1.0))
+        self.progress(ProgressEvent(stage, "finished", 1.0, weights=self.weights))
         return out
 
     def report(self, stage: str, fraction: float, message: str = "") -> None:
         if self.cancel():
             raise Cancelled("cancelled")
-        self.progress(ProgressEvent(stage, "progress", fraction, message))
+        self.progress(ProgressEvent(stage, "progress", fraction, message, self.weights))
 
     def warn(self, stage: str, message: str) -> None:
         self.warnings.append(message)
-        self.progress(ProgressEvent(stage, "warning", 0.0, message))
+        self.progress(ProgressEvent(stage, "warning", 0.0, message, self.weights))
 
 
 def extract(video: str | Path, options: GenerateOptions, progress: ProgressFn | None = None,
@@ -169,7 +174,8 @@ def run(
         if any(p.resolve() == target for p in export.output_paths(out_base, options)):
             raise InputError(f"{options.target}: the --target character is also one of the outputs and would be "
                              "overwritten: write elsewhere (-o) or rename the character")
-    st = _Stages(progress, cancel)
+    preview = out_base is not None and "preview" in options.formats
+    st = _Stages(progress, cancel, PREVIEW_STAGE_WEIGHTS if preview else STAGE_WEIGHTS)
     if landmarks is None:
         if video is None:
             raise InputError("no video given")
@@ -203,7 +209,7 @@ def run(
     files: dict[str, Path] = {}
     if out_base is not None:
         files = st.run("export", export.write_outputs, clip, landmarks, Path(out_base), options,
-                       video, st.seconds, st.warnings)
+                       video, st.seconds, st.warnings, progress=lambda f, m="": st.report("export", f, m))
     return Result(clip, landmarks, files, dict(st.seconds), list(st.warnings))
 
 

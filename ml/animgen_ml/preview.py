@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -47,8 +48,10 @@ def frame_schedule(times: np.ndarray, fps: float) -> np.ndarray:
     return np.searchsorted(times, times[0] + np.arange(n) / fps + 1e-6, side="right") - 1
 
 
-def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, path: str | Path) -> Path:
-    """Writes the preview MP4 to `path` (atomically) and returns it."""
+def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, path: str | Path,
+                   progress: Callable[[float], None] | None = None) -> Path:
+    """Writes the preview MP4 to `path` (atomically) and returns it. progress(fraction) is called every few frames
+    (on a long video this is most of the export stage); an exception it raises (Cancelled) stops the render."""
     path = Path(path)
     info = vid.probe(video)
     t0, t1 = float(landmarks.times[0]), float(landmarks.times[-1])
@@ -69,7 +72,8 @@ def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, 
         done = False
         try:
             written = 0
-            source = iter(vid.iter_frames(video, start=t0, end=t1 + 0.5 / fps, info=info))
+            source = iter(vid.iter_frames(video, start=t0, end=t1 + 0.5 / fps, info=info, size=(lw, PANEL_HEIGHT)))
+            every = max(1, len(show) // 100)
             i, frame = -1, None  # the source frame at hand: landmarks frame i
             for n, want in enumerate(show):
                 while i < want:
@@ -79,13 +83,15 @@ def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, 
                     i, frame = i + 1, step[1]
                 if frame is None:
                     break
-                left = cv2.resize(frame, (lw, PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
+                left = frame.copy()  # decoded at the panel's size; drawn on
                 _draw_landmarks(left, landmarks, min(i, landmarks.frame_count - 1))
                 # The clip may have another frame rate or speed: map by the fraction of the time span.
                 k = int(round(n / fps / max(t1 - t0, 1e-9) * (clip.frame_count - 1)))
                 right = side.render(int(np.clip(k, 0, clip.frame_count - 1)))
                 proc.stdin.write(np.ascontiguousarray(np.concatenate([left, right], axis=1)).tobytes())
                 written += 1
+                if progress is not None and written % every == 0:
+                    progress(written / len(show))
             done = True
         except BrokenPipeError:
             done = True  # ffmpeg stopped reading: its exit code and stderr say why

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -215,6 +216,14 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
         return f"{video}: {message[len(name) + 2:]}" if message.startswith(f"{name}: ") else message
 
     with AnimGenClient(address, token=token, tls_ca=tls_ca) as client:
+        limit = client.info().limits.max_video_seconds
+        if limit:  # said before the upload, not after it (a 10-minute 1080p video is 150 MB to send)
+            from animgen_ml.video import probe
+
+            length = min(probe(video).duration, options.end or math.inf) - (options.start or 0.0)
+            if length > limit:
+                raise AnimGenError(f"{video}: {length:.1f} s to process; the server at {address} takes at most "
+                                   f"{limit:g} s: trim it with --start and --end")
         up = client.upload(video)
         job = client.start(up.upload_id, msg)
         reported = False

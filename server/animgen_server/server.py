@@ -152,6 +152,10 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the data's sha256 does not match the "
                                     "header's: the file changed or was corrupted in transit; send it again")
             f.close()
+            if same := self.store.same_upload(header.file_name, header.sha256, now_ms()):
+                log.info("upload %s: %s again, %d bytes (kept once)", same.upload_id, header.file_name, written)
+                return service_pb2.UploadVideoResponse(upload_id=same.upload_id, size_bytes=written,
+                                                       sha256=header.sha256)  # the part file goes in finally
             upload_id = uuid.uuid4().hex
             ext = Path(header.file_name).suffix.lower()
             path = self.store.uploads_dir / (upload_id + (ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"))
@@ -222,7 +226,8 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         if length > self.limits.max_video_seconds:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                 f"{upload.file_name}: {length:.1f} s to process; this server takes at most "
-                                f"{self.limits.max_video_seconds:g} s: trim it with start_seconds/end_seconds")
+                                f"{self.limits.max_video_seconds:g} s: trim it with a start and end time (animgen "
+                                f"generate: --start, --end)")
         if info is not None:  # not served from the cache: the clip must fit in GetResult's message
             frames = length * (options.fps or info.fps) / options.speed
             size = convert.clip_message_bytes(int(frames) + 1, len(skeleton.bone_names(options.hands)))

@@ -151,6 +151,16 @@ class Store:
             "INSERT INTO uploads VALUES (:upload_id, :file_name, :size_bytes, :sha256, :path, :created_ms,"
             " :duration, :probe_error)", u.__dict__)
 
+    def same_upload(self, file_name: str, sha256: str, now: int) -> UploadRow | None:
+        """An upload of this very file under this name whose data is still stored, its expiry restarted from now:
+        a CI job that sends a video again reuses it instead of storing another copy."""
+        for r in self.db.execute("SELECT * FROM uploads WHERE sha256=? AND file_name=? ORDER BY created_ms DESC",
+                                 (sha256, file_name)):
+            if Path(r["path"]).is_file():
+                self.db.execute("UPDATE uploads SET created_ms=? WHERE upload_id=?", (now, r["upload_id"]))
+                return UploadRow(**{**dict(r), "created_ms": now})
+        return None
+
     def get_upload(self, upload_id: str) -> UploadRow | None:
         r = self.db.execute("SELECT * FROM uploads WHERE upload_id=?", (upload_id,)).fetchone()
         return UploadRow(**dict(r)) if r else None
