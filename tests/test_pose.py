@@ -144,3 +144,20 @@ def test_a_given_probe_is_not_made_again(videos: Path, tmp_path: Path, monkeypat
     assert lm.frame_count == pytest.approx(0.5 * info.fps, abs=1) and lm.detected.all()
     with pytest.raises(InputError, match="ffprobe was not found"):
         pose.extract(clip, end=0.5)
+
+
+def test_progress_comes_at_least_every_second(videos: Path):
+    """Progress is where a cancel is seen: reported only every 1 % of the frames, a long video with --hands went 7 s
+    without one, past the 5 s after which a server kills a worker that has not stopped."""
+    import time
+
+    said: list[str] = []
+
+    def slow_first(fraction: float, message: str = "") -> None:
+        if not said:
+            time.sleep(1.1)  # as if 1 % of the frames took over a second
+        said.append(message)
+
+    lm = pose.extract(videos / "sports2d_walk_gym.mp4", end=8.0, progress=slow_first)
+    assert lm.frame_count == 240  # 1 % is every 2nd frame
+    assert said[:2] == ["frame 1/240", "frame 2/240"], said[:4]

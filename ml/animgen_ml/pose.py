@@ -14,6 +14,7 @@ The model is created once per call: nothing global, so this works the same in wo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
     nan33 = np.full((33, 3), np.nan, np.float32)
     nan21 = np.full((21, 3), np.nan, np.float32)
     step = max(1, expected // 100)
+    reported = time.monotonic()
     with model:
         for i, (t, frame) in enumerate(vid.iter_frames(video, start, end, info)):
             res = model.process(frame)
@@ -64,7 +66,10 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
             if hands:
                 lh.append(_points(res.left_hand_landmarks) if res.left_hand_landmarks is not None else nan21)
                 rh.append(_points(res.right_hand_landmarks) if res.right_hand_landmarks is not None else nan21)
-            if i % step == 0:
+            # Every 1 %, and at least every second: progress is where a cancel is seen, and a server kills a worker
+            # that has not stopped 5 s after one (1 % of a 10-minute video with --hands is 7 s of MediaPipe).
+            if i % step == 0 or time.monotonic() - reported >= 1.0:
+                reported = time.monotonic()
                 progress(min(1.0, (i + 1) / expected), f"frame {i + 1}/{expected}")
     progress(1.0, f"{len(times)} frames")
     if not times:
