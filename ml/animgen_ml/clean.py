@@ -38,7 +38,8 @@ _LIMBS = [(LM[a], LM[b]) for a, b in [
 
 
 def clean(landmarks: Landmarks, fps: float | None = None) -> Landmarks:
-    """Cleaned landmarks on a uniform time grid at `fps` (None: the input's frame rate, Landmarks.fps)."""
+    """Cleaned landmarks on a uniform time grid at `fps` (None: the input's frame rate, Landmarks.fps, at most
+    MAX_FPS)."""
     lm = landmarks
     if not lm.detected.any():
         raise InputError(f"{lm.source or 'landmarks'}: no person was found in any frame")

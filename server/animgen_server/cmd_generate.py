@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     p.add_argument("--smoothing", type=float, default=0.5, metavar="S", help="0 (none) .. 1 (strong), default 0.5")
     p.add_argument("--start", type=float, metavar="SEC", help="start of the part of the video to use")
     p.add_argument("--end", type=float, metavar="SEC", help="end of the part of the video to use")
-    p.add_argument("--fps", type=float, metavar="F", help="output frame rate (default: the video's)")
+    p.add_argument("--fps", type=float, metavar="F", help="output frame rate (default: the video's, at most 240)")
     p.add_argument("--generator", choices=["network", "analytic"], default="network",
                    help="network (default; falls back to analytic without weights) or the analytic solver")
     p.add_argument("--in-place", action="store_true", help="remove horizontal root motion")
