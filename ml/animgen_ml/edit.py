@@ -121,6 +121,18 @@ def loop_gap(clip: HumanoidClip) -> tuple[str, float]:
     return clip.bones[j], float(deg[j])
 
 
+def seam_weights(frames: int, fps: float, blend_s: float = LOOP_BLEND_S) -> np.ndarray:
+    """(T,) 0 up to the last blend_s, then rising smoothly to 1 on the last frame: how much of a loop's correction
+    each frame takes."""
+    w = np.zeros(frames)
+    if frames < 2:
+        return w
+    n = min(max(2, int(round(blend_s * fps))), frames - 1)
+    ramp = np.linspace(0.0, 1.0, n + 1)[1:]
+    w[frames - n:] = ramp * ramp * (3 - 2 * ramp)
+    return w
+
+
 def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
     """Make the last pose the first: an engine plays the last key and the first at the same instant of a loop.
     Over the last blend_s a correction grows smoothly from nothing to what takes the last pose to the first: each
@@ -128,12 +140,9 @@ def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
     into the seam (pulled to the first pose, every loop slowed to a stop there). Horizontally the Hips keep their
     overall travel (one cycle's root motion) and their sway about it is blended out."""
     T = clip.frame_count
-    n = min(max(2, int(round(blend_s * clip.fps))), T - 1)
     if T < 2:
         return clip
-    w = np.zeros(T)
-    ramp = np.linspace(0.0, 1.0, n + 1)[1:]
-    w[T - n:] = ramp * ramp * (3 - 2 * ramp)
+    w = seam_weights(T, clip.fps, blend_s)
     rot = R.make_continuous(clip.rotations)
     to_first = R.multiply(R.conjugate(rot[-1]), rot[0])  # local: rot[-1] * to_first = rot[0]
     grown = R.slerp(R.identity(rot.shape[:2]), np.broadcast_to(to_first, rot.shape), np.broadcast_to(w[:, None],

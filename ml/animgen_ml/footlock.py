@@ -196,9 +196,10 @@ def carry_hips(clip: HumanoidClip, planted: np.ndarray) -> tuple[HumanoidClip, s
                   "and the feet are not locked, so they may slide")
 
 
-def raise_above_floor(clip: HumanoidClip, blend: int) -> HumanoidClip:
-    """Raise the Hips (smoothly, over `blend` frames) where a heel or toe is below y = 0: the whole pose goes
-    up, so no knee has to bend to pull a foot out of the floor."""
+def raise_above_floor(clip: HumanoidClip, blend: int | None = None) -> HumanoidClip:
+    """Raise the Hips (smoothly, over `blend` frames: default BLEND_S) where a heel or toe is below y = 0: the whole
+    pose goes up, so no knee has to bend to pull a foot out of the floor."""
+    blend = blend_frames(clip.fps) if blend is None else blend
     heels, toes = C.sole_points(clip)
     depth = np.maximum(-np.minimum(heels[..., 1], toes[..., 1]).min(axis=1), 0.0)
     hips = clip.hips.copy()

@@ -76,14 +76,13 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         else:
             warnings.append("no foot contact found: foot locking skipped")
     if not locked:  # the floor is the planted feet's median height: about half of them were under it
-        clip = footlock.raise_above_floor(clip, footlock.blend_frames(clip.fps))
+        clip = footlock.raise_above_floor(clip)
     metadata = dict(clip.metadata)
     metadata.setdefault("contacts_source", "heuristic")
     clip = _with(clip, contacts=fc.foot, metadata=metadata)
     if options.speed != 1.0:
         # Resampled between frames, a sole on the floor dips into it (up to 7 mm seen): the pose comes up there.
-        clip = edit.speed(clip, options.speed)
-        clip = footlock.raise_above_floor(clip, footlock.blend_frames(clip.fps))
+        clip = footlock.raise_above_floor(edit.speed(clip, options.speed))
     if options.mirror:
         clip = edit.mirror(clip)
         warnings = said_mirrored(warnings)
@@ -92,7 +91,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if options.loop:
         # What locking (and --speed, which may drop the looped last frame) changed at the two ends, blended out;
         # then feet that this pushed into the floor come out, and the lower end of the seam is raised to the other.
-        clip = _level_seam(footlock.raise_above_floor(edit.loop(clip), footlock.blend_frames(clip.fps)))
+        clip = _level_seam(footlock.raise_above_floor(edit.loop(clip)))
     clip = edit.start_at_origin(clip)
     if options.in_place:
         clip = edit.in_place(clip)
@@ -102,18 +101,12 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
 def _level_seam(clip: HumanoidClip) -> HumanoidClip:
     """The Hips at the same height on the first and last frames (one instant of a loop): the lower end comes up,
     smoothly over edit.LOOP_BLEND_S, since bringing the higher one down could put a foot back into the floor."""
-    T = clip.frame_count
     gap = clip.hips[-1, 1] - clip.hips[0, 1]
-    if T < 2 or gap == 0.0:
+    if clip.frame_count < 2 or gap == 0.0:
         return clip
-    n = min(max(2, int(round(edit.LOOP_BLEND_S * clip.fps))), T - 1)
-    ramp = np.linspace(0.0, 1.0, n + 1)[1:]
-    ramp = ramp * ramp * (3 - 2 * ramp)  # 0 -> 1, ending at the seam
+    w = edit.seam_weights(clip.frame_count, clip.fps)  # 1 at the seam's last frame; reversed, at its first
     hips = clip.hips.copy()
-    if gap > 0:
-        hips[:n, 1] += gap * ramp[::-1]
-    else:
-        hips[T - n:, 1] -= gap * ramp
+    hips[:, 1] += gap * w[::-1] if gap > 0 else -gap * w
     return _with(clip, hips=hips)
 
 
