@@ -61,6 +61,24 @@ def use_model(path: str, given_as: str = "--model ") -> str | None:
     return None
 
 
+def _check_weights(args: argparse.Namespace) -> int | None:
+    """--model or $ANIMGEN_WEIGHTS, checked before any work where this process runs the network: not for a run of
+    the analytic baseline, nor for one on a server (the handler says when --model is given to either). An exit
+    code, or None to go on."""
+    if getattr(args, "generator", "") == "analytic" or getattr(args, "server", None):
+        return None
+    from animgen_ml import model
+
+    if args.model:
+        problem = use_model(args.model)
+        return usage(args.command, problem) if problem else None
+    env = os.environ.get(model.WEIGHTS_ENV)
+    if env and (problem := use_model(env, f"environment variable {model.WEIGHTS_ENV}=")):
+        print(f"animgen: error: {problem}", file=sys.stderr)
+        return 1
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="animgen", description="Video of a person in, humanoid animation out.")
     parser.add_argument("--version", action="version", version=f"animgen {__version__}")
@@ -87,17 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             quiet_native_logs()
         if args.command != "serve":  # serve stops its own way on SIGTERM
             signal.signal(signal.SIGTERM, _terminate)
-    # The weights, checked before any work, where this process runs the network: not for a run of the analytic
-    # baseline, nor for one on a server (the handler says when --model is given to either).
-    local_network = getattr(args, "generator", "") != "analytic" and not getattr(args, "server", None)
-    env_weights = os.environ.get("ANIMGEN_WEIGHTS")
-    if hasattr(args, "model") and local_network:
-        if args.model and (problem := use_model(args.model)):
-            return usage(args.command, problem)
-        if not args.model and env_weights and (problem := use_model(env_weights, "environment variable "
-                                                                                  "ANIMGEN_WEIGHTS=")):
-            print(f"animgen: error: {problem}", file=sys.stderr)
-            return 1
+    if hasattr(args, "model") and (code := _check_weights(args)) is not None:
+        return code
     try:
         return int(args.handler(args) or 0)
     except AnimGenError as e:
