@@ -79,6 +79,21 @@ def _check_weights(args: argparse.Namespace) -> int | None:
     return None
 
 
+# Options whose value is a list of numbers: argparse reads "-1,2" after them as an option and says only "expected
+# one argument"; joined as "--keyframe-tolerance=-1,2" the value reaches the check that says what is wrong with it.
+LIST_OPTIONS = ("--keyframe-tolerance",)
+
+
+def _join_signed_lists(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in LIST_OPTIONS and len(arg) > 1 and arg[0] == "-" and (arg[1].isdigit() or arg[1] == "."):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="animgen", description="Video of a person in, humanoid animation out.")
     parser.add_argument("--version", action="version", version=f"animgen {__version__}")
@@ -96,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_signed_lists(sys.argv[1:] if argv is None else argv))
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
