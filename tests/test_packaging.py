@@ -65,6 +65,7 @@ def test_installed_package_generates_a_clip(installed: Path, videos: Path, tmp_p
     for suffix in (".glb", ".bvh", ".json", ".landmarks.npz", ".report.html", ".preview.mp4"):
         out = tmp_path / "out" / f"gvhmr_tennis{suffix}"
         assert out.is_file() and out.stat().st_size > 0, suffix
-    # by the shipped network, not the analytic fallback that runs where the weights are missing
+    # by the shipped network, not the analytic fallback that runs where the weights are missing (and says so)
+    assert "weights are missing" not in proc.stderr
     metadata = json.loads((tmp_path / "out" / "gvhmr_tennis.json").read_text(encoding="utf-8"))["metadata"]
     assert metadata["generator"] == "network", metadata

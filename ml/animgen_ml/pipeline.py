@@ -165,7 +165,7 @@ def run(
     as out_base + ".glb" etc. With out_base None, nothing is written. info: the video's video.probe, when the
     caller has it already. name: what to call the video in warnings, the clip and the files (default: its path);
     a server passes the uploaded file's own name, not the path it stored it under."""
-    from animgen_ml import clean, export, refine, smooth
+    from animgen_ml import clean, export, model, refine, smooth
     from animgen_ml.generate import generate_clip
 
     options.validate()
@@ -199,6 +199,9 @@ def run(
         st.warn("pose", f"{landmarks.source or video}: these landmarks hold no hand points (extracted without "
                         "--hands): the fingers stay at rest")
     cleaned = st.run("clean", clean.clean, landmarks, options.fps)
+    if options.generator == "network" and not model.weights_available():  # an install that lost its package data
+        st.warn("generate", f"the network's weights are missing ({model.weights_path()}): the clip comes from the "
+                            "analytic solver; reinstall animgen, or pass --generator analytic to say so")
     clip = st.run("generate", generate_clip, cleaned, options)
     if options.fps is not None:  # the rate asked for, exactly: recomputed from the grid it came out 11.999999999999998
         clip = replace(clip, fps=float(options.fps))
