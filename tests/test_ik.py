@@ -87,3 +87,45 @@ def test_a_hinge_a_little_past_straight_bends_toward_its_pole():
     assert sol.mid[0, 2] > 0.1 and np.abs(sol.end - target).max() < 1e-9
     kneeling = np.array([[0.0, 0.6, -0.3]])  # bent far toward -Z: its own bend stands
     assert ik.solve_two_bone(hip, kneeling, ankle, target, pole=forward, hinge=True).mid[0, 2] < -0.1
+
+
+def _knee_bend_deg(root, mid, end) -> np.ndarray:
+    u, v = mid - root, end - mid
+    cos = np.sum(u * v, -1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def test_soft_reach_eases_toward_a_far_target_instead_of_snapping_straight():
+    """A leg bent 36 degrees whose target moves out 2 cm a frame to 12 cm past its reach: clamped, the knee went
+    straight within a few frames (the last steps the largest); soft, it straightens gradually and stays bent."""
+    hip, knee, ankle = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.6, 0.13]), np.array([0.0, 0.2, 0.0])
+    l1, l2 = np.linalg.norm(knee - hip), np.linalg.norm(ankle - knee)
+    far = hip[1] - np.linspace(np.linalg.norm(ankle - hip), l1 + l2 + 0.12, 12)
+    target = np.stack([np.zeros_like(far), far, np.zeros_like(far)], -1)
+    n = len(far)
+    args = (np.tile(hip, (n, 1)), np.tile(knee, (n, 1)), np.tile(ankle, (n, 1)), target)
+    hard, soft = ik.solve_two_bone(*args), ik.solve_two_bone(*args, soft=0.05)
+    bend_hard = _knee_bend_deg(args[0], hard.mid, hard.end)
+    bend_soft = _knee_bend_deg(args[0], soft.mid, soft.end)
+    assert bend_hard[-1] < 2.0 and np.abs(np.diff(bend_hard)).max() > 10.0
+    assert bend_soft[-1] > 5.0 and np.abs(np.diff(bend_soft)).max() < 0.6 * np.abs(np.diff(bend_hard)).max()
+    assert np.all(np.diff(bend_soft) <= 1e-9)  # ever straighter, never bent back
+    assert np.isfinite(soft.delta_upper).all() and not soft.reached[-1]
+
+
+def test_soft_reach_leaves_targets_within_the_chains_own_length_exact():
+    """The soft zone starts no lower than the chain's current length: a target no further than the end is now, or
+    short of the zone, is reached exactly, so a leg is never bent more than it was to reach further."""
+    rng = np.random.default_rng(5)
+    root, mid, end, l1, l2 = _chains(300, rng)
+    current = np.linalg.norm(end - root, axis=-1)
+    dirs = rng.normal(size=(300, 3))
+    dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
+    dist = rng.uniform(np.abs(l1 - l2) + 0.01, np.maximum(current, (l1 + l2) * 0.94))
+    target = root + dist[:, None] * dirs
+    assert np.allclose(ik.solve_two_bone(root, mid, end, target, soft=0.05).end, target, atol=1e-9)
+    # beyond, the end falls short of the target but never nearer the root than the chain's length was
+    far = root + (np.maximum(current, (l1 + l2) * 0.94) + rng.uniform(0.001, 0.3, 300))[:, None] * dirs
+    sol = ik.solve_two_bone(root, mid, end, far, soft=0.05)
+    reach = np.linalg.norm(sol.end - root, axis=-1)
+    assert np.all(reach >= current - 1e-9) and np.all(reach <= (l1 + l2) * 0.9999 + 1e-12)
