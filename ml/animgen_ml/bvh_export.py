@@ -99,12 +99,12 @@ def write_bvh(clip: HumanoidClip, path: str | Path) -> None:
     motion = np.concatenate(columns, axis=1) if T else np.zeros((0, 3 + 3 * len(order)))
     lines += ["MOTION", f"Frames: {T}", f"Frame Time: {1.0 / clip.fps:.10f}"]
     lines += [_fmt(row) for row in motion]
-    Path(path).write_text("\n".join(lines) + "\n")
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
 
 
 def read_bvh_clip(path: str | Path, units_per_metre: float = CM_PER_M) -> HumanoidClip:
     """Read a BVH written by write_bvh (any Euler order per joint) back into a HumanoidClip in clip order."""
-    tokens = Path(path).read_text().split()
+    tokens = Path(path).read_text(encoding="utf-8-sig").split()
     names: list[str] = []
     parents: list[int] = []
     offsets: list[list[float]] = []

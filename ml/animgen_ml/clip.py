@@ -105,11 +105,11 @@ class HumanoidClip:
 
     def save_json(self, path: str | Path) -> None:
         # repr-exact floats: the JSON round-trips bit for bit.
-        Path(path).write_text(json.dumps(self.to_dict(), separators=(",", ":")))
+        Path(path).write_text(json.dumps(self.to_dict(), separators=(",", ":")), encoding="utf-8")
 
     @classmethod
     def load_json(cls, path: str | Path) -> HumanoidClip:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def empty_clip(bones: list[str], frames: int, fps: float, rest_offsets: np.ndarray | None = None) -> HumanoidClip:

@@ -56,7 +56,7 @@ def read_frames(path: str | Path) -> tuple[np.ndarray, float, bool]:
     """(frames (T, 44), fps, loops) of a DeepMimic motion file; InputError naming the file and the problem."""
     path = Path(path)
     try:
-        d = json.loads(path.read_text())
+        d = json.loads(path.read_text(encoding="utf-8"))
         frames = np.asarray(d["Frames"], dtype=float)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InputError(f"{path}: not a DeepMimic motion file ({e})") from e

@@ -163,7 +163,7 @@ def _eval_camera(rng: np.random.Generator) -> synth.Camera:
 
 def read_trc(path: Path) -> tuple[list[str], np.ndarray, float]:
     """Marker names, positions (T, M, 3) in metres, and the frame rate of a TRC file."""
-    lines = path.read_text().splitlines()
+    lines = path.read_text(encoding="utf-8").splitlines()
     rate = float(lines[2].split()[0])
     names = [n for n in lines[3].split("\t")[2:] if n.strip()]
     rows = [ln.split("\t") for ln in lines[5:] if ln.strip()]

@@ -7,8 +7,11 @@ import contextlib
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from animgen_ml.errors import AnimGenError
 
 
 def read_only(path: Path) -> bool:
@@ -17,6 +20,23 @@ def read_only(path: Path) -> bool:
     if not path.exists():
         return False
     return not path.stat().st_mode & stat.S_IWUSR or not os.access(path, os.W_OK)
+
+
+REPLACE_TRIES = 5  # over about 2 s: Windows refuses a rename while a virus scanner or indexer has either file open
+
+
+def replace_retrying(src: str | Path, dst: str | Path) -> None:
+    """os.replace, tried again for a moment where Windows refuses it; then said as an error that names the file
+    (on Windows a file open in another program, a player showing the preview, cannot be replaced)."""
+    for attempt in range(REPLACE_TRIES):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError as e:
+            if attempt == REPLACE_TRIES - 1:
+                raise AnimGenError(f"{dst}: cannot be replaced ({e.strerror}): close it in any program that has it "
+                                   "open, or write elsewhere") from None
+            time.sleep(0.2 * (attempt + 1))
 
 
 @contextlib.contextmanager
@@ -32,7 +52,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         # mkstemp makes a private file (0600); outputs are ordinary files. A fixed mode, not the umask:
         # reading the umask means setting it, which races other threads.
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        replace_retrying(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

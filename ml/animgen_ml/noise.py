@@ -48,11 +48,11 @@ class NoiseModel:
 
     def save(self, path: str | Path) -> None:
         d = {k: v.round(5).tolist() if isinstance(v, np.ndarray) else v for k, v in asdict(self).items()}
-        Path(path).write_text(json.dumps(d, indent=1) + "\n")
+        Path(path).write_text(json.dumps(d, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path = PATH) -> NoiseModel:
-        d = json.loads(Path(path).read_text())
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(**{k: np.asarray(v, dtype=np.float64) if isinstance(v, list) else v for k, v in d.items()})
 
 

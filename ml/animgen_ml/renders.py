@@ -77,7 +77,7 @@ def load_take(truth_path: str | Path) -> Take:
 
     truth_path = Path(truth_path)
     try:
-        d = json.loads(truth_path.read_text())
+        d = json.loads(truth_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise InputError(f"{truth_path}: cannot read the take's truth ({e})") from e
     if d.get("format") != TRUTH_FORMAT:

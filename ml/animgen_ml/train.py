@@ -293,7 +293,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     # the earlier weights with at most a newer history and curve.
     weights, history_json, curve = outputs(out_dir, name)
     with atomic_path(history_json) as tmp:
-        tmp.write_text(json.dumps(history))
+        tmp.write_text(json.dumps(history), encoding="utf-8")
     with atomic_path(curve) as tmp:
         plot_history(history, tmp)
     network.save(net, weights, info)

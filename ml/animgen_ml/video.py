@@ -121,7 +121,7 @@ def probe(path: str | Path) -> VideoInfo:
     # V: video streams that are not cover art (an audio file's picture is not a video).
     cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", "V:0", "-show_streams", "-show_format",
            "-of", "json", _url(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, encoding="utf-8", errors="replace")  # ffprobe writes UTF-8
     if proc.returncode != 0:
         reason = _last_line(proc.stderr).replace(_url(path) + ": ", "") or f"ffprobe exited with {proc.returncode}"
         raise InputError(f"{path}: not a readable video ({reason})")
@@ -337,7 +337,7 @@ def _showinfo() -> str:
     which cost a third of the decoder's time."""
     try:
         out = subprocess.run([_tool("ffmpeg"), "-hide_banner", "-h", "filter=showinfo"], capture_output=True,
-                             text=True, timeout=30).stdout
+                             encoding="utf-8", errors="replace", timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return "showinfo"
     return "showinfo=checksum=0" if "checksum" in out else "showinfo"

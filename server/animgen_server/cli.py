@@ -34,6 +34,10 @@ def _terminate(signum, frame) -> None:
     raise Terminated
 
 
+# SIGTERM, and Ctrl-Break on Windows (which delivers no SIGTERM; a CI runner's cancel sends Ctrl-Break).
+TERMINATE_SIGNALS = (signal.SIGTERM, *((signal.SIGBREAK,) if hasattr(signal, "SIGBREAK") else ()))
+
+
 def usage(command: str, message: str) -> int:
     """A command line that cannot be run as given: one line, exit code 2 (as argparse's own errors)."""
     print(f"animgen {command}: error: {message}", file=sys.stderr)
@@ -116,10 +120,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     if argv is None:  # a real process, not a call from a test
+        # A name the console's code page cannot show (tänzer.mp4 in a Windows CI log) is escaped, not a crash
+        # after the files were written.
+        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         if args.command in ("generate", "evaluate"):
             quiet_native_logs()
         if args.command != "serve":  # serve stops its own way on SIGTERM
-            signal.signal(signal.SIGTERM, _terminate)
+            for sig in TERMINATE_SIGNALS:
+                signal.signal(sig, _terminate)
     if hasattr(args, "model") and (code := _check_weights(args)) is not None:
         return code
     try:

@@ -113,7 +113,7 @@ def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
     try:
         src = video.stat().st_mtime
         fresh = all(p.is_file() and p.stat().st_mtime >= src for p in output_paths(out_base, options))
-        return fresh and _note(out_base).read_text() == _made_with(options, inputs_id(video, options))
+        return fresh and _note(out_base).read_text(encoding="utf-8") == _made_with(options, inputs_id(video, options))
     except OSError:
         return False
 
@@ -146,7 +146,7 @@ def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from:
         if inputs_id(source, options) != made_from:
             return
         with atomic_path(_note(out_base)) as tmp:
-            tmp.write_text(_made_with(options, made_from))
+            tmp.write_text(_made_with(options, made_from), encoding="utf-8")
     except OSError:
         pass
 

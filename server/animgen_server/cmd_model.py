@@ -170,7 +170,7 @@ def _evaluate(args) -> int:
         from animgen_ml.files import atomic_path
 
         with atomic_path(args.json_out) as tmp:
-            Path(tmp).write_text(json.dumps(_finite(summary), indent=2))
+            Path(tmp).write_text(json.dumps(_finite(summary), indent=2), encoding="utf-8")
         print(f"wrote {args.json_out}")
     return 0
 

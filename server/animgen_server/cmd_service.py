@@ -89,7 +89,7 @@ def serve_cmd(args: argparse.Namespace) -> int:
         setattr(args, dest, limit_value(dest, getattr(args, dest)))
     try:
         logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                            **({"filename": args.log_file} if args.log_file else {}))
+                            **({"filename": args.log_file, "encoding": "utf-8"} if args.log_file else {}))
     except OSError as e:
         raise InputError(f"--log-file {args.log_file}: {e.strerror or e}") from None
     logging.getLogger("grpc").setLevel(logging.WARNING)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 
@@ -21,5 +20,9 @@ def quiet_native_logs() -> None:
         os.close(devnull)
     except OSError:
         return
-    sys.stderr = io.TextIOWrapper(io.FileIO(python_stderr, "w"), encoding=sys.stderr.encoding or "utf-8",
-                                  errors="backslashreplace", line_buffering=True, write_through=True)
+    # open(), not io.FileIO: on a Windows console it gives the console's own writer, which shows any character;
+    # UTF-8 bytes through a plain file descriptor came out in the console's code page (mojibake).
+    stream = open(python_stderr, "w", encoding=sys.stderr.encoding or "utf-8",  # noqa: SIM115 - the new stderr
+                  errors="backslashreplace", buffering=1)
+    stream.reconfigure(write_through=True)
+    sys.stderr = stream

@@ -49,6 +49,8 @@ SERVICE = "animgen.v1.AnimGen"
 PROTOCOL_VERSION = "animgen.v1"
 SHA_CACHE_SIZE = 4096  # result files whose sha256 GetResult remembers
 UPLOAD_IDLE_S = 300.0  # the longest wait for an upload's next message
+# What stops the server in order: Ctrl-C, SIGTERM (kill, a service manager) and, on Windows, Ctrl-Break.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, *((signal.SIGBREAK,) if hasattr(signal, "SIGBREAK") else ()))
 DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT = 50, 1000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -422,8 +424,11 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    for sig in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows' event loops: a plain handler hands the stop to the loop
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     starting = asyncio.create_task(manager.start())
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)

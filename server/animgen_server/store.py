@@ -18,10 +18,11 @@ from typing import IO
 
 from animgen_ml.errors import InputError
 
-try:  # file locks are POSIX; on Windows the store is not guarded against a second server
+try:  # the store's lock: flock on POSIX, a byte-range lock on Windows
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
+    import msvcrt
 
 # Job states, numbered as animgen.v1.JobState.
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = 1, 2, 3, 4, 5, 6
@@ -82,19 +83,33 @@ class JobRow:
     warnings: list[str] = field(default_factory=list)  # the run's warnings, replayed to every later watcher
 
 
-def _lock(path: Path) -> IO[str]:
-    """The store's lock file, held while the store is open. A second server on the same folder would mark the
-    first one's running jobs INTERRUPTED, delete their half-written results and take jobs from its queue."""
-    f = open(path, "a+")  # noqa: SIM115 - held open until Store.close
+def _hold(f: IO[str]) -> bool:
+    """Take the open lock file's exclusive lock, released when it closes; False where another process holds it."""
     if fcntl is not None:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "?"
-            f.close()
-            raise InputError(f"{path.parent}: the store is in use by another animgen serve (pid {holder}); give "
-                             "each server its own --data-dir") from None
+            return False
+        return True
+    # Windows (by reading; no Windows here): a byte far past the pid, so that the pid stays readable.
+    os.lseek(f.fileno(), 1 << 20, os.SEEK_SET)
+    try:
+        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+def _lock(path: Path) -> IO[str]:
+    """The store's lock file, held while the store is open. A second server on the same folder would mark the
+    first one's running jobs INTERRUPTED, delete their half-written results and take jobs from its queue."""
+    f = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open until Store.close
+    if not _hold(f):
+        f.seek(0)
+        holder = f.read().strip() or "?"
+        f.close()
+        raise InputError(f"{path.parent}: the store is in use by another animgen serve (pid {holder}); give "
+                         "each server its own --data-dir") from None
     f.truncate(0)
     f.write(str(os.getpid()))
     f.flush()

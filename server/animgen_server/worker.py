@@ -77,6 +77,8 @@ def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> 
 
 
 def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, Cancelled) -> BackendEvent:
+    from animgen_ml.files import replace_retrying
+
     final = Path(spec.result_dir)
     tmp = final.parent / f".tmp-{final.name}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -101,7 +103,7 @@ def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, C
         result.clip.save_json(tmp / CLIP_FILE)
         files = {key: Path(p).name for key, p in result.files.items()}
         shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+        replace_retrying(tmp, final)
         return BackendEvent(spec.job_id, "done", overall=1.0, files=files)
     except Cancelled:
         return BackendEvent(spec.job_id, "cancelled", message="cancelled")
