@@ -17,7 +17,7 @@ namespace AnimGen.Editor
 {
     internal sealed class AnimGenConnection : IDisposable
     {
-        public const string DefaultAddress = "localhost:50051";
+        public const string DefaultAddress = "127.0.0.1:50051"; // where `animgen serve` listens; "localhost" may try ::1 first
 
         readonly GrpcChannel channel;
         readonly Proto.AnimGenClient client;

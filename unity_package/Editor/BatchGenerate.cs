@@ -1,6 +1,6 @@
 // CI entry point (leave out -quit: Run ends the Editor itself, with the exit code):
 //   Unity -batchmode -projectPath P -executeMethod AnimGen.Editor.BatchGenerate.Run \
-//         -animgenInput Videos -animgenOutput Assets/Clips -animgenServer localhost:50051
+//         -animgenInput Videos -animgenOutput Assets/Clips -animgenServer 127.0.0.1:50051
 // Every video in the folder (not its subfolders) becomes Assets/Clips/<video name>.anim; the server's warnings are
 // logged. Videos whose names differ only in extension or case are refused (their clips would overwrite each other's).
 // Exits 0 when all succeed, 1 otherwise.

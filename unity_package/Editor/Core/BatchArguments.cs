@@ -1,7 +1,7 @@
 // Command-line arguments of the CI entry point (Unity -batchmode -executeMethod AnimGen.Editor.BatchGenerate.Run):
 //   -animgenInput DIR            folder of videos (required)
 //   -animgenOutput Assets/...    folder for the .anim clips (default Assets/AnimGen)
-//   -animgenServer HOST:PORT     the server (default localhost:50051)
+//   -animgenServer HOST:PORT     the server (default 127.0.0.1:50051)
 //   -animgenToken TOKEN          bearer token (default: the ANIMGEN_TOKEN environment variable)
 //   -animgenHands -animgenLoop -animgenInPlace     switches
 //   -animgenSmoothing S  -animgenFps F
@@ -17,7 +17,7 @@ namespace AnimGen.Core
     {
         public string InputFolder;
         public string OutputFolder = "Assets/AnimGen";
-        public string Server = "localhost:50051";
+        public string Server = "127.0.0.1:50051";
         public string Token = "";
         public GenerateSettings Settings = new GenerateSettings();
         public float TimeoutMinutes = 60f;

@@ -27,9 +27,9 @@ namespace AnimGen.Core
         public static int LocalServerPort(string address)
         {
             string a = (address ?? "").Trim();
-            if (a.Length == 0) return DefaultPort; // the connection's default: localhost:50051
+            if (a.Length == 0) return DefaultPort; // the connection's default: 127.0.0.1:50051
             if (a.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException("the local server speaks plaintext: use localhost:PORT, not " + address);
+                throw new ArgumentException("the local server speaks plaintext: use 127.0.0.1:PORT, not " + address);
             if (a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) a = a.Substring("http://".Length);
             a = a.TrimEnd('/');
             string host = a;
@@ -43,8 +43,9 @@ namespace AnimGen.Core
                     throw new ArgumentException("the port in '" + address + "' must be 1 to 65535");
             }
             host = host.Trim('[', ']').ToLowerInvariant();
-            if (host != "localhost" && host != "127.0.0.1" && host != "::1")
-                throw new ArgumentException("a local server runs on this machine: set the address to localhost:PORT, not " + address);
+            // `animgen serve` listens on 127.0.0.1 (IPv4) only: [::1] would never reach it.
+            if (host != "localhost" && host != "127.0.0.1")
+                throw new ArgumentException("a local server listens on 127.0.0.1: set the address to 127.0.0.1:PORT, not " + address);
             return port;
         }
     }

@@ -58,9 +58,10 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual(6000, ServerAddress.LocalServerPort("http://127.0.0.1:6000/"));
             Assert.AreEqual(50051, ServerAddress.LocalServerPort("localhost"));
             Assert.AreEqual(50051, ServerAddress.LocalServerPort(" "));
-            Assert.AreEqual(7000, ServerAddress.LocalServerPort("[::1]:7000"));
+            Assert.AreEqual(7000, ServerAddress.LocalServerPort("127.0.0.1:7000"));
+            // the local server listens on IPv4 only: an IPv6 loopback address would never reach it
             foreach (string bad in new[] { "https://localhost", "https://localhost:50051", "render-farm:50051", "localhost:0",
-                "localhost:99999", "localhost:port" })
+                "localhost:99999", "localhost:port", "[::1]:7000" })
                 Assert.Throws<ArgumentException>(() => ServerAddress.LocalServerPort(bad), bad);
         }
     }
