@@ -19,11 +19,17 @@ MAX_FPS = 240.0  # the default grid's highest rate (as --fps's): a high-speed ca
 MAX_HOLD_S = 60.0  # a video holding one picture longer than this has a broken clock: refused, not a huge grid
 # Left/right groups that MediaPipe swaps independently: face, arms (with hand points), legs (with feet).
 _GROUPS = [np.arange(0, 11), np.arange(11, 23), np.arange(23, 33)]
-# A swap is accepted when the mirrored labels sit this much closer to the previous frame...
+# Each group's left/right pair whose world axis turns round when MediaPipe really swaps the group.
+_AXES = [(LM["left_ear"], LM["right_ear"]), (LM["left_shoulder"], LM["right_shoulder"]),
+         (LM["left_hip"], LM["right_hip"])]
+# A swap is accepted when the mirrored labels sit this much closer to the previous frame in the picture...
 SWAP_RATIO = 0.5
-# ...and the unswapped labels moved at least this far (in torso lengths): no flipping on tiny differences.
+# ...and the unswapped labels moved at least this far (in torso lengths): no flipping on tiny differences; and the
+# world points do not say otherwise (_world_keeps_sides, where the world axis is at least AXIS_SURE of its usual
+# length: a pelvis side-on, flattened by MediaPipe, is not).
 SWAP_MIN_MOTION = 0.15
 SWAP_MAX_DT = 0.25  # seconds
+AXIS_SURE = 0.6
 # A point is a spike when it is this many torso lengths (at 30 fps) away from both neighbours' mean while
 # the neighbours agree with each other to a third of that.
 SPIKE_TORSO = 0.35
@@ -64,6 +70,8 @@ def repair_swaps(image: np.ndarray, world: np.ndarray, vis: np.ndarray, valid: n
     mirrored. Returns (T, groups) bool: which groups were swapped."""
     swapped = np.zeros((len(image), len(_GROUPS)), bool)
     torso = torso_size(image)
+    typical = [float(np.median(np.linalg.norm(world[valid, a] - world[valid, b], axis=-1))) if valid.any() else 0.0
+               for a, b in _AXES]
     prev = None
     for t in np.flatnonzero(valid):
         # After a gap the person may have really turned around: only compare frames close in time.
@@ -73,12 +81,27 @@ def repair_swaps(image: np.ndarray, world: np.ndarray, vis: np.ndarray, valid: n
                 mir = MIRROR[idx]
                 same = np.linalg.norm(image[t, idx, :2] - image[prev, idx, :2], axis=-1).mean() / scale
                 flip = np.linalg.norm(image[t, mir, :2] - image[prev, idx, :2], axis=-1).mean() / scale
-                if same > SWAP_MIN_MOTION and flip < SWAP_RATIO * same:
+                if (same > SWAP_MIN_MOTION and flip < SWAP_RATIO * same
+                        and not _world_keeps_sides(world, t, prev, g, typical[g])):
                     for a in (image, world, vis):
                         a[t, idx] = a[t, mir]
                     swapped[t, g] = True
         prev = t
     return swapped
+
+
+def _world_keeps_sides(world: np.ndarray, t: int, prev: int, group: int, typical: float) -> bool:
+    """Whether MediaPipe's own world points say a group did not swap: the world vector between its left/right pair
+    (ears, shoulders, hips: _AXES) points the way it did on the previous frame, both times at least AXIS_SURE of its
+    usual length. Seen from the side, legs that cross in the picture look swapped there, and the hips, one behind
+    the other, cost nothing to swap: relabelled on the picture alone, a walk filmed side-on had 22 swaps, each
+    against the world hips, and the analytic solver spun the hips 151 degrees in a frame. Where MediaPipe's world
+    axis shrinks (a pelvis side-on to the camera, whose depth it flattens) it flickers with the labels, and the
+    picture decides."""
+    left, right = _AXES[group]
+    now, before = world[t, left] - world[t, right], world[prev, left] - world[prev, right]
+    sure = min(np.linalg.norm(now), np.linalg.norm(before)) >= AXIS_SURE * typical
+    return bool(sure and np.dot(now, before) > 0.0)
 
 
 def bone_length_outliers(world: np.ndarray, valid: np.ndarray) -> np.ndarray:
