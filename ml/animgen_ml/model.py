@@ -43,20 +43,31 @@ N_FEATURES = 33 * 3 + 33 * 2 + 3 + 33
 N_OUT = len(BONES) * 6 + 3 + 2
 
 
+def _pixels(lm: Landmarks) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Image points in pixels (T, 33, 2), the hips' centre (T, 2), the torso's length (T,) and its median."""
+    px = np.nan_to_num(lm.image[..., :2].astype(np.float64)) * np.array([lm.width, lm.height], dtype=np.float64)
+    hip = 0.5 * (px[:, LM["left_hip"]] + px[:, LM["right_hip"]])
+    sh = 0.5 * (px[:, LM["left_shoulder"]] + px[:, LM["right_shoulder"]])
+    torso = np.maximum(np.linalg.norm(sh - hip, axis=-1), 1e-3)
+    return px, hip, torso, max(float(np.median(torso)), 1e-3)
+
+
+def _velocity(hip: np.ndarray, scale: float) -> np.ndarray:
+    """(T, 2) the hips' image motion from each frame to the next, in torso lengths (the first frame's: the second's)."""
+    vel = np.zeros((len(hip), 2))
+    if len(hip) > 1:
+        vel[1:] = np.diff(hip, axis=0) / scale
+        vel[0] = vel[1]
+    return vel
+
+
 def features(lm: Landmarks) -> np.ndarray:
     """(T, N_FEATURES) camera-independent network input from (cleaned) Landmarks."""
     T = lm.frame_count
     world = np.nan_to_num(lm.world.astype(np.float64))
-    px = np.nan_to_num(lm.image[..., :2].astype(np.float64)) * np.array([lm.width, lm.height], dtype=np.float64)
-    hip = 0.5 * (px[:, LM["left_hip"]] + px[:, LM["right_hip"]])
-    sh = 0.5 * (px[:, LM["left_shoulder"]] + px[:, LM["right_shoulder"]])
-    torso = np.maximum(np.linalg.norm(sh - hip, axis=-1), 1e-3)  # (T,) pixels
-    scale = max(float(np.median(torso)), 1e-3)
+    px, hip, torso, scale = _pixels(lm)
     rel = (px - hip[:, None]) / scale
-    vel = np.zeros((T, 2))
-    if T > 1:
-        vel[1:] = np.diff(hip, axis=0) / scale
-        vel[0] = vel[1]
+    vel = _velocity(hip, scale)
     logsize = np.log(torso / scale)[:, None]
     vis = np.nan_to_num(lm.visibility.astype(np.float64))
     # Columns: world 0:99, image relative to the hips 99:165, hips velocity 165:167, log size 167, visibility
@@ -137,9 +148,12 @@ class Generator:
         if T > 1 and abs(lm.fps - TRAIN_FPS) > 0.5:
             grid = np.arange(0.0, t[-1] + 1e-9, 1.0 / TRAIN_FPS)
             x = _interp(features(lm), t, grid)
-            # The hips' image velocity is per frame: per TRAIN_FPS frame on the grid. Left per input frame, a 60 fps
-            # video showed the network the body moving at half its speed, a 5 fps one at six times.
-            x[:, _VELOCITY] *= lm.fps / TRAIN_FPS
+            # The hips' image velocity is per frame: per TRAIN_FPS frame, taken between the grid's frames. Left per
+            # input frame, a 60 fps video showed the network the body moving at half its speed, a 5 fps one at six
+            # times; scaled up from a fast video's frames, MediaPipe's jitter grew with the rate (8x at 240 fps: the
+            # hips 6 cm high and no foot contact found).
+            _, hip, _, scale = _pixels(lm)
+            x[:, _VELOCITY] = _velocity(_interp(hip, t, grid), scale)
         else:
             grid, x = t, features(lm)
         x = x.astype(np.float32)
