@@ -80,6 +80,47 @@ def test_rotation_metadata_is_honoured(videos: Path, tmp_path: Path):
     assert np.array_equal(turned, np.rot90(upright, info.rotation // 90))
 
 
+def test_anamorphic_video_is_decoded_at_its_shown_shape(videos: Path, tmp_path: Path):
+    """Pixels stored half as wide as they are shown (a sample aspect ratio of 2:1, as DV and HDV store theirs): the
+    picture MediaPipe sees has the shown shape, not the stored one, in which the person was squeezed."""
+    src, squeezed = videos / SHORT, tmp_path / "anamorphic.mp4"
+    ffmpeg("-i", str(src), "-vf", "scale=240:352,setsar=2/1", "-c:v", "libx264", "-crf", "12", str(squeezed))
+    info = video.probe(squeezed)
+    assert (info.width, info.height) == (480, 352) and not info.square_pixels
+    (_, shown), (_, original) = next(video.iter_frames(squeezed)), next(video.iter_frames(src))
+    assert shown.shape == original.shape == (352, 480, 3)
+    # the same picture, give or take the halved horizontal detail and the re-encoding
+    assert np.abs(shown.astype(float) - original.astype(float)).mean() < 8.0
+    assert video.probe(src).square_pixels
+
+
+def _combing(frame: np.ndarray) -> float:
+    """How much neighbouring rows differ beyond rows two apart: the teeth of two fields shown as one picture."""
+    f = frame.astype(float).mean(-1)
+    return float(np.abs(f[1:-1] - f[:-2]).mean() - np.abs(f[2:] - f[:-2]).mean() / 2)
+
+
+def test_interlaced_video_is_deinterlaced(videos: Path, tmp_path: Path):
+    """Two fields from moments apart woven into one frame comb every moving edge; the decoder deinterlaces frames
+    flagged interlaced, and leaves progressive ones exactly as they were."""
+    src, woven = videos / SHORT, tmp_path / "interlaced.mp4"
+    ffmpeg("-i", str(src), "-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "libx264", "-crf", "12",
+           "-flags", "+ilme+ildct", "-top", "1", str(woven))
+    raw = subprocess.run([require_tool("ffmpeg"), "-v", "error", "-i", str(woven), "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "pipe:1"], capture_output=True, check=True).stdout
+    info = video.probe(woven)
+    undone = np.frombuffer(raw, np.uint8).reshape(-1, info.height, info.width, 3)
+    decoded = [f for _, f in video.iter_frames(woven)]
+    assert len(decoded) == len(undone)
+    combed, clean = np.mean([_combing(f) for f in undone]), np.mean([_combing(f) for f in decoded])
+    assert combed > 2.0 * max(clean, 0.1), (combed, clean)
+    # a progressive video comes out as ffmpeg alone decodes it
+    raw = subprocess.run([require_tool("ffmpeg"), "-v", "error", "-i", str(src), "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "pipe:1"], capture_output=True, check=True).stdout
+    plain = np.frombuffer(raw, np.uint8).reshape(-1, 352, 480, 3)
+    assert all(np.array_equal(f, g) for (_, f), g in zip(video.iter_frames(src), plain, strict=True))
+
+
 def test_trim_by_start_and_end(videos: Path):
     path = videos / SHORT
     full = [t for t, _ in video.iter_frames(path)]
@@ -231,9 +272,16 @@ def test_audio_only_file_is_not_a_video(tmp_path: Path):
 def test_truncated_video(videos: Path, tmp_path: Path):
     data = (videos / SHORT).read_bytes()
     p = tmp_path / "truncated.mp4"
-    p.write_bytes(data[: len(data) // 3])  # the index (moov) of this file is at its end: unreadable
-    with pytest.raises(InputError, match=r"truncated\.mp4: "):
+    p.write_bytes(data[: len(data) // 3])
+    with pytest.raises(InputError, match=r"truncated\.mp4: truncated or corrupt video: decoding stopped at"):
         list(video.iter_frames(p))
+    # An MP4 written with its index (moov) at the end, as cameras and ffmpeg write them, cut short: named as
+    # incomplete, not by ffprobe's last line ("Invalid data found when processing input").
+    whole, cut = tmp_path / "moov_at_end.mp4", tmp_path / "copying.mp4"
+    ffmpeg("-i", str(videos / SHORT), "-c", "copy", str(whole))
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(InputError, match=r"copying\.mp4: an incomplete file: its index .* is missing"):
+        video.probe(cut)
 
 
 def test_corrupt_video_data(videos: Path, tmp_path: Path):
