@@ -319,6 +319,25 @@ def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     assert list(wrong.iterdir()) == []
 
 
+def test_a_video_that_grows_while_it_is_read_fails_by_name(videos: Path, tmp_path: Path):
+    """A video still being copied in when the run began: its outputs are of the part that was there, so the video
+    fails (exit 1 in a folder run) with a line that says why, and gets no up-to-date note. It had passed silently."""
+    from animgen_ml.errors import InputError
+    from animgen_ml.pipeline import GenerateOptions
+    from animgen_server.cmd_generate import inputs_id, note_made, up_to_date
+
+    video, out_base = tmp_path / "take.mp4", tmp_path / "out" / "take"
+    data = (videos / RUN).read_bytes()
+    video.write_bytes(data[: len(data) // 2])
+    options = GenerateOptions(formats=("json",))
+    made_from = inputs_id(video, options)
+    with open(video, "ab") as f:  # the copy goes on while the video is read
+        f.write(data[len(data) // 2:])
+    with pytest.raises(InputError, match=r"take\.mp4: changed while it was read \(a file still being copied in\?\)"):
+        note_made(out_base, options, video, made_from)
+    assert not up_to_date(video, out_base, options)
+
+
 def test_up_to_date_means_made_from_this_video_by_a_run_that_ended_well(videos: Path, shared_data: Path,
                                                                           tmp_path: Path):
     day1, day2, out = tmp_path / "day1", tmp_path / "day2", tmp_path / "out"

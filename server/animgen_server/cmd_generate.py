@@ -140,11 +140,17 @@ def inputs_id(source: Path, options: GenerateOptions) -> dict:
 def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from: dict) -> None:
     """Notes, beside the outputs (a hidden file), what made them, for up_to_date. source: the video, or the
     landmarks file of a --landmarks run (which a video run then does not take for its own); made_from: the
-    inputs_id when the run began: a file that changed meanwhile (still being copied in) gets no note. Best effort:
-    without the note the next run only redoes the work."""
+    inputs_id when the run began. A file that changed meanwhile (still being copied in) gets no note, and an
+    InputError says so: its outputs are of the part that was there. Otherwise best effort: without the note the
+    next run only redoes the work."""
     try:
-        if inputs_id(source, options) != made_from:
-            return
+        changed = inputs_id(source, options) != made_from
+    except OSError:
+        changed = True
+    if changed:
+        raise InputError(f"{source}: changed while it was read (a file still being copied in?): the outputs are of "
+                         "what was there then; run again once it is complete")
+    try:
         with atomic_path(_note(out_base)) as tmp:
             tmp.write_text(_made_with(options, made_from), encoding="utf-8")
     except OSError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import ray
@@ -59,6 +59,7 @@ def _convert(video: str, out_base: str, options) -> VideoResult:
 def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: bool = False,
               quiet: bool = False) -> int:
     """Converts the videos on the Ray cluster at `address`; returns the exit code (0 ok, 1 any failed)."""
+    from animgen_ml.errors import InputError
     from animgen_server.cmd_generate import forget_made, inputs_id, note_made, output_clashes, up_to_date
 
     out_dir = out_dir.absolute()
@@ -109,7 +110,10 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
                     r = VideoResult(video, "failed", error=f"Ray: {type(e).__name__}: {str(e).splitlines()[0]}")
                 results[video] = r
                 if r.status == "converted":
-                    note_made(out_dir / Path(video).stem, options, Path(video), made_from[video])
+                    try:
+                        note_made(out_dir / Path(video).stem, options, Path(video), made_from[video])
+                    except InputError as e:  # the video changed while the cluster read it
+                        r = replace(r, status="failed", error=str(e))
                 if not quiet or r.status == "failed":
                     line = f"{r.frames} frames in {r.seconds:.1f} s on node {r.node}" if r.status == "converted" \
                         else r.error
