@@ -319,6 +319,18 @@ def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     assert list(wrong.iterdir()) == []
 
 
+def test_image_sequences_are_named_with_what_to_do(videos: Path, tmp_path: Path):
+    """Frames exported as pictures, given as a folder or as an ffmpeg pattern: the error says sequences are not read
+    and how to make them a video (it said only "file not found", or "no videos in this folder")."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    ffmpeg("-i", videos / RUN, "-frames:v", "3", frames / "frame_%04d.png")
+    for given, code in ((frames, 2), (frames / "frame_%04d.png", 1), (frames / "frame_0001.png", 1)):
+        proc = animgen(given, "-o", tmp_path / "out")
+        assert proc.returncode == code and "image sequences are not read: make them a video first" in proc.stderr, \
+            proc.stderr
+
+
 def test_a_video_that_grows_while_it_is_read_fails_by_name(videos: Path, tmp_path: Path):
     """A video still being copied in when the run began: its outputs are of the part that was there, so the video
     fails (exit 1 in a folder run) with a line that says why, and gets no up-to-date note. It had passed silently."""

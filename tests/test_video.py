@@ -121,6 +121,18 @@ def test_interlaced_video_is_deinterlaced(videos: Path, tmp_path: Path):
     assert all(np.array_equal(f, g) for (_, f), g in zip(video.iter_frames(src), plain, strict=True))
 
 
+def test_the_video_stream_is_the_default_or_largest(videos: Path, tmp_path: Path):
+    """A file with a small stream first (a camera's preview, test bars) and the video second: the video is read. The
+    first stream had been taken, and the run said no person was in any frame."""
+    two = tmp_path / "two_streams.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=s=320x240:r=25:d=1", "-i", str(videos / SHORT), "-map", "0:v", "-map", "1:v",
+           "-disposition:v:0", "default", "-disposition:v:1", "default", "-c:v", "libx264", "-crf", "18", str(two))
+    info = video.probe(two)
+    assert (info.width, info.height, info.stream) == (480, 352, 1)
+    times = [t for t, f in video.iter_frames(two) if f.shape == (352, 480, 3)]
+    assert len(times) == 47
+
+
 def test_trim_by_start_and_end(videos: Path):
     path = videos / SHORT
     full = [t for t, _ in video.iter_frames(path)]

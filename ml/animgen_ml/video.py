@@ -31,6 +31,10 @@ except ImportError:  # pragma: no cover - Windows
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 # Image formats FFmpeg also opens as a one-frame "video": not what a user means by a video.
 _IMAGE_CODECS = {"png", "mjpeg", "bmp", "gif", "tiff", "webp", "jpeg2000", "apng"}
+IMAGE_FILES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr", ".dpx")
+# What to do with frames exported as pictures, said wherever they are met instead of a video.
+IMAGE_SEQUENCE_HINT = ("image sequences are not read: make them a video first, e.g. "
+                       "ffmpeg -framerate 30 -i frame_%04d.png -pix_fmt yuv420p take.mp4")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class VideoInfo:
     duration_known: bool = False  # the video stream itself states its duration (not just the container's guess)
     container_start: float = 0.0  # the container's start time in the same clock (ffmpeg's -ss counts from it)
     square_pixels: bool = True  # False: anamorphic (a sample aspect ratio); width is the shown width, decoded to it
+    stream: int = 0  # which of the file's video streams (cover art aside) is the video: see probe
 
 
 def _tool(name: str) -> str:
@@ -120,7 +125,7 @@ def probe(path: str | Path) -> VideoInfo:
     path = Path(path)
     _check_file(path)
     # V: video streams that are not cover art (an audio file's picture is not a video).
-    cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", "V:0", "-show_streams", "-show_format",
+    cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", "V", "-show_streams", "-show_format",
            "-of", "json", _url(path)]
     proc = subprocess.run(cmd, capture_output=True, encoding="utf-8", errors="replace")  # ffprobe writes UTF-8
     if proc.returncode != 0:
@@ -136,10 +141,15 @@ def probe(path: str | Path) -> VideoInfo:
     streams = data.get("streams") or []
     if not streams:
         raise InputError(f"{path}: not a video (no video stream in the file, cover art aside)")
-    s, fmt = streams[0], data.get("format") or {}
+    # The stream marked default, else the largest picture: a camera's file may carry a small preview stream or a
+    # second eye's view first (a first stream of test bars had been read as "no person in any frame").
+    k = max(range(len(streams)), key=lambda i: ((streams[i].get("disposition") or {}).get("default", 0),
+                                                 int(streams[i].get("width") or 0) * int(streams[i].get("height") or 0),
+                                                 -i))
+    s, fmt = streams[k], data.get("format") or {}
     codec = str(s.get("codec_name", "unknown"))
     if codec in _IMAGE_CODECS and (fmt.get("format_name", "").endswith("_pipe") or fmt.get("format_name") == "image2"):
-        raise InputError(f"{path}: is a still image ({codec}), not a video")
+        raise InputError(f"{path}: is a still image ({codec}), not a video ({IMAGE_SEQUENCE_HINT})")
     width, height = int(s.get("width") or 0), int(s.get("height") or 0)
     if width <= 0 or height <= 0:
         raise InputError(f"{path}: the video stream has no picture size (corrupt header?)")
@@ -174,7 +184,7 @@ def probe(path: str | Path) -> VideoInfo:
     return VideoInfo(path=path, width=width, height=height, fps=fps or 30.0, duration=duration,
                      frame_count=nb_frames, rotation=rotation, codec=codec,
                      start_time=start_time, duration_known=stated > 0, container_start=_float(fmt.get("start_time")),
-                     square_pixels=square)
+                     square_pixels=square, stream=k)
 
 
 def _clock_seconds(text: str | None) -> float:
@@ -270,7 +280,7 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
     cmd += ["-copyts"]
     # bwdif deinterlaces the frames flagged interlaced (camcorder and broadcast video; their combing cost MediaPipe
     # about 4 degrees a bone) and passes progressive frames through untouched.
-    cmd += ["-i", _url(path), "-map", "0:V:0", "-an", "-sn", "-dn",
+    cmd += ["-i", _url(path), "-map", f"0:V:{info.stream}", "-an", "-sn", "-dn",
             "-vf", "bwdif=mode=send_frame:deint=interlaced," + _showinfo() + scale,
             "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     # Unbuffered: each frame is read once, straight into its own array.

@@ -20,7 +20,7 @@ from animgen_ml.errors import AnimGenError, Cancelled, InputError
 from animgen_ml.export import output_path, output_paths
 from animgen_ml.files import atomic_path, read_only
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
-from animgen_ml.video import VIDEO_EXTENSIONS
+from animgen_ml.video import IMAGE_FILES, IMAGE_SEQUENCE_HINT, VIDEO_EXTENSIONS
 from animgen_server.cli import add_model_option, usage
 
 
@@ -213,14 +213,16 @@ def handle(args: argparse.Namespace) -> int:
         videos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
                         and not _made_by_animgen(p))
         if not videos:
-            return usage("generate", f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})")
+            pictures = any(p.suffix.lower() in IMAGE_FILES for p in src.iterdir())
+            return usage("generate", f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})"
+                                     + (f"; {IMAGE_SEQUENCE_HINT}" if pictures else ""))
         if args.ray:
             from animgen_server.ray_batch import run_batch
 
             return run_batch(videos, out_dir, options, args.ray, force=args.force, quiet=args.quiet)
         return _run_batch(videos, args, options, out_dir)
     if not src.exists():
-        _error(src, "file not found")
+        _error(src, f"file not found ({IMAGE_SEQUENCE_HINT})" if "%" in src.name else "file not found")
         return 1
     if args.ray:
         from animgen_server.ray_batch import run_batch
