@@ -100,7 +100,7 @@ def _world_keeps_sides(world: np.ndarray, t: int, prev: int, group: int, typical
     picture decides."""
     left, right = _AXES[group]
     now, before = world[t, left] - world[t, right], world[prev, left] - world[prev, right]
-    sure = min(np.linalg.norm(now), np.linalg.norm(before)) >= AXIS_SURE * typical
+    sure = typical > 0.0 and min(np.linalg.norm(now), np.linalg.norm(before)) >= AXIS_SURE * typical
     return bool(sure and np.dot(now, before) > 0.0)
 
 

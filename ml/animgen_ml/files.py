@@ -26,14 +26,17 @@ REPLACE_TRIES = 5  # over about 2 s: Windows refuses a rename while a virus scan
 
 
 def replace_retrying(src: str | Path, dst: str | Path) -> None:
-    """os.replace, tried again for a moment where Windows refuses it; then said as an error that names the file
-    (on Windows a file open in another program, a player showing the preview, cannot be replaced)."""
-    for attempt in range(REPLACE_TRIES):
+    """os.replace; on Windows tried again for a moment where it is refused, then said as an error that names the
+    file (there a file open in another program, a player showing the preview, cannot be replaced)."""
+    tries = REPLACE_TRIES if os.name == "nt" else 1
+    for attempt in range(tries):
         try:
             os.replace(src, dst)
             return
         except PermissionError as e:
-            if attempt == REPLACE_TRIES - 1:
+            if attempt == tries - 1:
+                if os.name != "nt":
+                    raise
                 raise AnimGenError(f"{dst}: cannot be replaced ({e.strerror}): close it in any program that has it "
                                    "open, or write elsewhere") from None
             time.sleep(0.2 * (attempt + 1))

@@ -240,7 +240,8 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, Loc
         reach = 0.999 * (np.linalg.norm(clip.rest_offsets[idx[1]]) + np.linalg.norm(clip.rest_offsets[idx[2]]))
         legs.append((idx, target, reach))
     drop = np.max([_hips_drop(pos[:, idx[0]], t, r) for idx, t, r in legs], axis=0)
-    # Past MAX_HIPS_DROP_M the foot falls short instead: IK reaches as far as SOFT_REACH lets it.
+    # Past MAX_HIPS_DROP_M the foot falls short instead. The drop is what full reach needs: within the last
+    # SOFT_REACH of the leg the soft IK falls short of a pin by up to about 2 cm too.
     drop = np.minimum(_smooth_envelope(drop, blend), MAX_HIPS_DROP_M)
     hips = clip.hips.copy()
     hips[:, 1] -= drop

@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - Windows
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 # Image formats FFmpeg also opens as a one-frame "video": not what a user means by a video.
-_IMAGE_CODECS = {"png", "mjpeg", "bmp", "gif", "tiff", "webp", "jpeg2000", "apng"}
+_IMAGE_CODECS = {"png", "mjpeg", "bmp", "gif", "tiff", "webp", "jpeg2000", "apng", "exr", "dpx"}
 IMAGE_FILES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr", ".dpx")
 # What to do with frames exported as pictures, said wherever they are met instead of a video.
 IMAGE_SEQUENCE_HINT = ("image sequences are not read: make them a video first, e.g. "
@@ -279,7 +279,8 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
     # and without seeking.
     cmd += ["-copyts"]
     # bwdif deinterlaces the frames flagged interlaced (camcorder and broadcast video; their combing cost MediaPipe
-    # about 4 degrees a bone) and passes progressive frames through untouched.
+    # about 4 degrees a bone) and passes progressive frames through (bit for bit in planar formats; a packed one such
+    # as raw AVI's yuyv422 is converted for it, within 2 levels).
     cmd += ["-i", _url(path), "-map", f"0:V:{info.stream}", "-an", "-sn", "-dn",
             "-vf", "bwdif=mode=send_frame:deint=interlaced," + _showinfo() + scale,
             "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]

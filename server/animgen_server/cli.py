@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # a real process, not a call from a test
         # A name the console's code page cannot show (tänzer.mp4 in a Windows CI log) is escaped, not a crash
         # after the files were written.
-        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        if sys.stdout is not None:  # None under pythonw
+            sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         if args.command in ("generate", "evaluate"):
             quiet_native_logs()
         if args.command != "serve":  # serve stops its own way on SIGTERM

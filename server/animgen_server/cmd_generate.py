@@ -144,16 +144,16 @@ def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from:
     InputError says so: its outputs are of the part that was there. Otherwise best effort: without the note the
     next run only redoes the work."""
     try:
-        changed = inputs_id(source, options) != made_from
+        now = inputs_id(source, options)
     except OSError:
-        changed = True
-    if changed:
-        raise InputError(f"{source}: changed while it was read (a file still being copied in?): the outputs are of "
-                         "what was there then; run again once it is complete")
+        now = {}
+    if changed := [made_from[k]["path"] for k in made_from if now.get(k) != made_from[k]]:
+        raise InputError(f"{changed[0]}: changed while it was read (a file still being copied in?): the outputs are "
+                         "of what was there then; run again once it is complete")
     try:
         with atomic_path(_note(out_base)) as tmp:
             tmp.write_text(_made_with(options, made_from), encoding="utf-8")
-    except OSError:
+    except (OSError, AnimGenError):  # AnimGenError: a rename Windows refused (files.replace_retrying)
         pass
 
 

@@ -108,12 +108,12 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
                     r = ray.get(ref)
                 except ray.exceptions.RayError as e:
                     r = VideoResult(video, "failed", error=f"Ray: {type(e).__name__}: {str(e).splitlines()[0]}")
-                results[video] = r
                 if r.status == "converted":
                     try:
                         note_made(out_dir / Path(video).stem, options, Path(video), made_from[video])
                     except InputError as e:  # the video changed while the cluster read it
                         r = replace(r, status="failed", error=str(e))
+                results[video] = r
                 if not quiet or r.status == "failed":
                     line = f"{r.frames} frames in {r.seconds:.1f} s on node {r.node}" if r.status == "converted" \
                         else r.error

@@ -424,37 +424,42 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    restore = {}  # plain handlers put in place of the loop's, given back when serving ends
     for sig in STOP_SIGNALS:
         try:
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:  # Windows' event loops: a plain handler hands the stop to the loop
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
-    starting = asyncio.create_task(manager.start())
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
-    expiry = None
-    if starting.done():
-        if starting.exception() is not None:  # workers failed to start: stop serving, then report why
-            stopping.cancel()
-            await server.stop(grace=None)
-            await manager.close()
-            store.close()
-            raise starting.exception()
-        for name in ("", SERVICE):
-            await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        print(f"animgen server ready: {config.workers} {config.backend} worker(s)", flush=True)
-        log.info("ready: %d %s worker(s)", config.workers, config.backend)
-        expiry = asyncio.create_task(_expire_loop(manager))
-        await stopping
-    log.info("stopping")
-    await health.enter_graceful_shutdown()
-    if expiry:
-        expiry.cancel()
-    starting.cancel()
-    await manager.close()
-    await server.stop(grace=3)
-    store.close()
-    print("animgen server stopped", flush=True)
+            restore[sig] = signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    try:
+        starting = asyncio.create_task(manager.start())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        expiry = None
+        if starting.done():
+            if starting.exception() is not None:  # workers failed to start: stop serving, then report why
+                stopping.cancel()
+                await server.stop(grace=None)
+                await manager.close()
+                store.close()
+                raise starting.exception()
+            for name in ("", SERVICE):
+                await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            print(f"animgen server ready: {config.workers} {config.backend} worker(s)", flush=True)
+            log.info("ready: %d %s worker(s)", config.workers, config.backend)
+            expiry = asyncio.create_task(_expire_loop(manager))
+            await stopping
+        log.info("stopping")
+        await health.enter_graceful_shutdown()
+        if expiry:
+            expiry.cancel()
+        starting.cancel()
+        await manager.close()
+        await server.stop(grace=3)
+        store.close()
+        print("animgen server stopped", flush=True)
+    finally:  # a signal after the loop has closed must not call into it
+        for sig, handler in restore.items():
+            signal.signal(sig, handler)
 
 
 CATCH_UP_S = 30.0  # how often the server retries what a full store could not take (JobManager.catch_up)

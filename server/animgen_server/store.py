@@ -7,6 +7,7 @@ that the database points at. All calls come from the server's event-loop thread.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -83,6 +84,9 @@ class JobRow:
     warnings: list[str] = field(default_factory=list)  # the run's warnings, replayed to every later watcher
 
 
+_LOCKED_BYTE = 1 << 20  # Windows locks a byte range: one far past what the file holds
+
+
 def _hold(f: IO[str]) -> bool:
     """Take the open lock file's exclusive lock, released when it closes; False where another process holds it."""
     if fcntl is not None:
@@ -92,12 +96,22 @@ def _hold(f: IO[str]) -> bool:
             return False
         return True
     # Windows (by reading; no Windows here): a byte far past the pid, so that the pid stays readable.
-    os.lseek(f.fileno(), 1 << 20, os.SEEK_SET)
+    os.lseek(f.fileno(), _LOCKED_BYTE, os.SEEK_SET)
     try:
         msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
     except OSError:
         return False
     return True
+
+
+def _release(f: IO[str]) -> None:
+    """Close the lock file. Closing releases a POSIX lock; Windows asks for its byte to be unlocked first (when a
+    closed handle's lock goes is left to the system)."""
+    if fcntl is None:
+        os.lseek(f.fileno(), _LOCKED_BYTE, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+    f.close()
 
 
 def _lock(path: Path) -> IO[str]:
@@ -136,7 +150,7 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
-        self._lock.close()  # and with it the lock
+        _release(self._lock)
 
     # ---- start-up recovery ----
 

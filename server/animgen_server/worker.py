@@ -103,7 +103,11 @@ def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, C
         result.clip.save_json(tmp / CLIP_FILE)
         files = {key: Path(p).name for key, p in result.files.items()}
         shutil.rmtree(final, ignore_errors=True)
-        replace_retrying(tmp, final)
+        try:
+            replace_retrying(tmp, final)
+        except (OSError, AnimGenError) as e:  # the client knows nothing of the server's folders: said without them
+            return BackendEvent(spec.job_id, "failed", message="the server could not store the result (its results "
+                                f"folder is held by another program, {type(e).__name__}); run the job again")
         return BackendEvent(spec.job_id, "done", overall=1.0, files=files)
     except Cancelled:
         return BackendEvent(spec.job_id, "cancelled", message="cancelled")

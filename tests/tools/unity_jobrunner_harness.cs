@@ -76,7 +76,7 @@ namespace AnimGen.Editor
 
     internal sealed class AnimGenConnection : IDisposable
     {
-        public const string DefaultAddress = "localhost:50051";
+        public const string DefaultAddress = "127.0.0.1:50051";
         public AnimGenConnection(string address, string token) { }
         public void Dispose() { }
         public string Describe(Exception e) { return e.Message; }
