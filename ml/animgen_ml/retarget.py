@@ -38,6 +38,12 @@ for _s in ("Left", "Right"):
                                 f"{_s}{_f}Intermediate": f"{_s}{_f}Distal", f"{_s}{_f}Distal": None})
 
 
+# Bones whose rest pose stands flat on the floor: their correction only turns them about the vertical. Turned onto
+# our ankle-to-toe direction, a character whose toe joint sits lower than ours relative to its ankle (Xbot: 39
+# degrees below level, ours 25) had its feet pitched toes-up 14 degrees in every frame, heels in the floor.
+FLAT_BONES = ("LeftFoot", "RightFoot")
+
+
 @dataclass
 class TargetSkeleton:
     """Joints in parent-first order, with local rest TRS (the reference pose), in glTF space.
@@ -158,7 +164,10 @@ def _corrections(clip: HumanoidClip, target: TargetSkeleton, mapping: dict[str, 
         while c is not None and (c not in mapping or not _is_descendant(mapping[c], j, target.parents)):
             c = DIRECTION_CHILD.get(c)
         if c is not None:
-            A[b] = R.between(t_pos[mapping[c]] - t_pos[j], s_pos[clip.index(c)] - s_pos[clip.index(b)])
+            theirs, ours = t_pos[mapping[c]] - t_pos[j], s_pos[clip.index(c)] - s_pos[clip.index(b)]
+            if b in FLAT_BONES and min(np.linalg.norm(theirs[[0, 2]]), np.linalg.norm(ours[[0, 2]])) > 1e-6:
+                theirs, ours = theirs * [1.0, 0.0, 1.0], ours * [1.0, 0.0, 1.0]  # turned about the vertical only
+            A[b] = R.between(theirs, ours)
         else:
             p = clip.parents[clip.index(b)]
             while p >= 0 and clip.bones[p] not in A:
