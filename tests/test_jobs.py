@@ -422,3 +422,12 @@ def test_a_job_whose_end_the_store_cannot_take_still_ends(tmp_path: Path) -> Non
     assert waiting == [started.job_id]
     assert stored.state == jobs.FAILED and stored.error == seen.error
     assert started.state == jobs.RUNNING and submitted == [seen.job_id, started.job_id]
+
+
+def test_result_names_are_plain_and_never_a_windows_device():
+    """A result's stem: no dots or path characters (clients take the suffix after the first dot), and never a name
+    Windows keeps for a device (a Windows server cannot write con.glb, aux.json or COM1.bvh)."""
+    from animgen_server.convert import safe_stem
+
+    assert [safe_stem(n) for n in ("con.mp4", "Nul.MOV", "COM1.mkv", "console.mp4", "a/b/take 1.v2.mp4", "...")] \
+        == ["con_", "Nul_", "COM1_", "console", "take_1_v2", "video"]

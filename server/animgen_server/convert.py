@@ -35,12 +35,17 @@ assert set(FORMAT_TO_PROTO) == set(FORMATS) and set(GENERATOR_TO_PROTO) == set(G
 MAX_TARGET_BONES = 1024
 
 
+# Names Windows keeps for devices whatever the extension follows: a server there cannot write con.glb.
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10))}
+
+
 def safe_stem(name: str) -> str:
     """A file-name stem with no dots or path characters, so that a result's suffix is everything after
-    its first dot (clients rely on that)."""
+    its first dot (clients rely on that), and no name Windows keeps for a device."""
     stem = Path(name.replace("\\", "/")).name
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")[:80] or "video"
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")[:80] or "video"
+    return f"{stem}_" if stem.lower() in _WINDOWS_DEVICES else stem
 
 
 # ---- clip ----
