@@ -106,6 +106,27 @@ def test_feet_stand_as_the_characters_own_feet_do(walk, shared_data):
         assert np.degrees(R.angle_between(t_rot[0, j], rest[j])) < 0.5
 
 
+@pytest.mark.parametrize("character", ["Xbot_threejs", "quaternius_female_casual"])
+def test_planted_feet_stay_put_on_the_characters_floor(walk, shared_data, character):
+    """Locked on the character's own legs, the walk's planted ankles slide less and stand at the character's rest
+    ankle height. Retargeted alone, a thigh-to-shin ratio, hip width and ankle height unlike ours left them sliding
+    and floating (Xbot's 15-20 mm over its rest height, the Quaternius one's 15-22)."""
+    target = retarget.load_glb_skeleton(shared_data / "characters" / f"{character}.glb")[0]
+    rest_ankle = target.rest_world()[0][target.names.index(retarget.retarget(walk, target).mapping["LeftFoot"]), 1]
+    slide, height = {}, {}
+    for plant in (False, True):
+        m = retarget.retarget(retarget.planted_on_target(walk, target) if plant else walk, target)
+        pos, _ = target.forward(m.rotations, m.translations)
+        for f, side in enumerate(("Left", "Right")):
+            ankle = pos[:, target.names.index(m.mapping[f"{side}Foot"])]
+            both = walk.contacts[1:, f] & walk.contacts[:-1, f]
+            slide[plant, f] = np.linalg.norm(np.diff(ankle[:, [0, 2]], axis=0), axis=-1)[both].mean()
+            height[plant, f] = np.median(ankle[1:][both][:, 1])
+    for f in range(2):
+        assert slide[True, f] < 0.8 * slide[False, f], slide
+        assert abs(height[True, f] - rest_ankle) < 0.005 < abs(height[False, f] - rest_ankle), (height, rest_ankle)
+
+
 def test_unmappable_target_is_a_clear_error(walk, shared_data):
     with pytest.raises(InputError, match="Hips"):
         retarget.write_target_glb(walk, shared_data / "characters/CesiumMan.glb", "/nonexistent/out.glb")

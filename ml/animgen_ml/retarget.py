@@ -270,6 +270,34 @@ def on_target_proportions(clip: HumanoidClip, target: TargetSkeleton,
     return replace(clip, rest_offsets=offsets, hips=hips)
 
 
+def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
+                      overrides: Mapping[str, str] | None = None) -> HumanoidClip:
+    """The clip with its planted feet (clip.contacts) locked where they land on the target, for `retarget`. The
+    target's legs and feet are not ours scaled (thigh to shin, hip width, the ankle's height over the sole), so
+    feet planted on our skeleton slid, sank and floated on a character (Xbot, a jumping jack: 33 / 40 mm of
+    slide where ours had 6 / 12). Foot locking runs on the clip on the target's proportions
+    (on_target_proportions, whose joints land on the target's), with the sole under the ankle by the target's own
+    rest ankle height (its floor at y = 0, as characters are authored); the legs' rotations and the Hips' path it
+    makes come back onto the clip, the path scaled by the ratio of leg lengths."""
+    from animgen_ml import contacts as C
+    from animgen_ml import footlock
+
+    if clip.frame_count < 2 or not clip.contacts.any():
+        return clip
+    mapping = _mapping(clip, target, overrides)
+    t_pos, _ = target.rest_world()
+    seen = on_target_proportions(clip, target, overrides)
+    offsets = seen.rest_offsets.copy()
+    for side in C.SIDES:  # the toes' joint on the floor at rest: the sole model's heel height is the target's ankle's
+        offsets[seen.index(f"{side}Toes"), 1] = -max(float(t_pos[mapping[f"{side}Foot"], 1]), 0.0)
+    seen = replace(seen, rest_offsets=offsets)
+    locked, _ = footlock.lock_feet(seen, C.FootContacts(heel=clip.contacts, toe=clip.contacts))
+    s_rest = skeleton.rest_positions(clip.parents, clip.rest_offsets)
+    k = _leg_length(t_pos, *(mapping[f"Left{b}"] for b in ("UpperLeg", "LowerLeg", "Foot"))) / max(
+        _leg_length(s_rest, *(clip.index(f"Left{b}") for b in ("UpperLeg", "LowerLeg", "Foot"))), 1e-9)
+    return replace(clip, rotations=locked.rotations, hips=clip.hips + (locked.hips - seen.hips) / k)
+
+
 # ---- .glb characters ------------------------------------------------------------------------------------
 
 def _node_matrix(node) -> np.ndarray:
@@ -472,16 +500,17 @@ def load_target(path: str | Path) -> TargetSkeleton:
 
 def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str | Path,
                      overrides: Mapping[str, str] | None = None,
-                     tolerance: tuple[float, float] = (0.0, 0.0)) -> TargetMotion:
+                     tolerance: tuple[float, float] = (0.0, 0.0), plant_feet: bool = False) -> TargetMotion:
     """Write the target character (mesh and all) with the clip as its only animation. tolerance: the keyframe
-    reduction's (degrees, millimetres), as for the clip's own GLB (keyframes.py); (0, 0) keys every frame."""
+    reduction's (degrees, millimetres), as for the clip's own GLB (keyframes.py); (0, 0) keys every frame.
+    plant_feet: lock the clip's planted feet on the character's own legs (planted_on_target)."""
     import pygltflib as G
 
     target_path = Path(target_path)
     if target_path.suffix.lower() != ".glb":
         raise InputError(f"{target_path}: --target must be a .glb character to write a character .glb")
     sk, g, nodes = load_glb_skeleton(target_path)
-    motion = retarget(clip, sk, overrides)
+    motion = retarget(planted_on_target(clip, sk, overrides) if plant_feet else clip, sk, overrides)
     g.animations = []  # the character's own clips would fight ours in a viewer; their keys leave the file too
     doc, kept = gltf_unused.drop_unused(json.loads(g.to_json()), g.binary_blob() or b"")
     g = G.GLTF2.from_json(json.dumps(doc))
