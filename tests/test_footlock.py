@@ -61,6 +61,7 @@ def test_refine_plants_feet_on_the_ground():
     err_after = np.degrees(R.angle_between(out.rotations, clean.rotations)).mean()
     assert err_after <= err_before + 1.0
     assert np.isfinite(out.rotations).all() and warnings == []
+    assert out.metadata["feet_locked"] == "yes"  # a --target character's feet are locked too
 
 
 def test_refine_leaves_a_clean_walk_alone():
@@ -168,6 +169,7 @@ def test_feet_that_step_far_short_of_the_travel_leave_the_hips_on_the_generated_
     # step (a real walk towards the camera: 52 deg/frame^2 at the knees, 5 unlocked).
     legs = [clip.index(f"{s}{b}") for s in C.SIDES for b in ("UpperLeg", "LowerLeg", "Foot")]
     assert np.degrees(R.angle_between(out.rotations[:, legs], clip.rotations[:, legs])).max() < 1e-6
+    assert out.metadata["feet_locked"] == "no"  # nor on a --target character (export.write_target)
     # Legs that step most of the way (here 1 m of every 1.3) still carry the Hips, without a warning: half-way
     # (CARRY_SHARE) from the generator's path to the one the feet step.
     slow = clean.hips * [1.0, 1.0, 1.3]

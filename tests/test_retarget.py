@@ -127,6 +127,34 @@ def test_planted_feet_stay_put_on_the_characters_floor(walk, shared_data, charac
         assert abs(height[True, f] - rest_ankle) < 0.005 < abs(height[False, f] - rest_ankle), (height, rest_ankle)
 
 
+def test_feet_are_not_planted_on_a_target_that_does_not_stand_on_the_floor(walk, shared_data):
+    """An engine's skeleton whose origin is at the pelvis, not the floor: its rest ankles are not just above y = 0,
+    so the sole model would be metres off (the character lifted 0.9 m, or sliding 20 mm a frame): left as
+    retarget alone plays it."""
+    target = retarget.load_glb_skeleton(shared_data / "characters" / "Xbot_threejs.glb")[0]
+    for lift in (-1.0, 0.5):
+        moved = replace(target, base_translation=target.base_translation + [0.0, lift, 0.0])
+        assert retarget.planted_on_target(walk, moved) is walk
+    assert retarget.planted_on_target(walk, target) is not walk
+
+
+def test_a_toe_under_the_ankle_does_not_turn_the_foot(walk):
+    """A rig whose toe joint hangs (nearly) straight under its ankle gives the foot no heading: the foot takes the
+    shin's correction. Turned about the vertical onto ours, it spun 90 degrees in every frame."""
+    target = retarget.from_clip_skeleton(walk)
+    trans = target.rest_translation.copy()
+    for side in ("Left", "Right"):
+        trans[walk.index(f"{side}Toes")] = [0.001, -0.06, 0.0]
+    target = replace(target, rest_translation=trans)
+    still = replace(walk, hips=walk.hips[:1], rotations=R.identity((1, len(walk.bones))),
+                    contacts=walk.contacts[:1], confidence=walk.confidence[:1])
+    m = retarget.retarget(still, target)
+    _, t_rot = target.forward(m.rotations, m.translations)
+    _, rest = target.rest_world()
+    feet = [walk.index(f"{s}Foot") for s in ("Left", "Right")]
+    assert np.degrees(R.angle_between(t_rot[0, feet], rest[feet])).max() < 1.0
+
+
 def test_unmappable_target_is_a_clear_error(walk, shared_data):
     with pytest.raises(InputError, match="Hips"):
         retarget.write_target_glb(walk, shared_data / "characters/CesiumMan.glb", "/nonexistent/out.glb")

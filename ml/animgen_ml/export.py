@@ -112,11 +112,11 @@ def write_target(clip: HumanoidClip, out_base: Path, options) -> Path:
 
     path = target_output_path(out_base, options.target)
     with atomic_path(path) as tmp:
-        # Planted feet are locked on the character's own legs, unless the clip's feet are not meant to stay put
-        # (--in-place takes the travel out from under them; a --loop's seam would open) or locking is off.
+        # Planted feet are locked on the character's own legs where refine locked ours, unless the clip's feet are
+        # not meant to stay put (--in-place takes the travel out from under them; a --loop's seam would open).
+        plant = clip.metadata.get("feet_locked") == "yes" and not options.in_place and not options.loop
         retarget.write_target_glb(clip, Path(options.target), tmp, tolerance=(
-            options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm),
-            plant_feet=options.foot_lock and not options.in_place and not options.loop)
+            options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm), plant_feet=plant)
     return path
 
 

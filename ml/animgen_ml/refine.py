@@ -79,6 +79,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         clip = footlock.raise_above_floor(clip)
     metadata = dict(clip.metadata)
     metadata.setdefault("contacts_source", "heuristic")
+    metadata["feet_locked"] = "yes" if locked else "no"  # a --target character's feet are locked only where ours were
     clip = _with(clip, contacts=fc.foot, metadata=metadata)
     if options.speed != 1.0:
         # Resampled between frames, a sole on the floor dips into it (up to 7 mm seen): the pose comes up there.

@@ -42,6 +42,7 @@ for _s in ("Left", "Right"):
 # our ankle-to-toe direction, a character whose toe joint sits lower than ours relative to its ankle (Xbot: 39
 # degrees below level, ours 25) had its feet pitched toes-up 14 degrees in every frame, heels in the floor.
 FLAT_BONES = ("LeftFoot", "RightFoot")
+MIN_FOOT_LEVEL = 0.3  # the level share of an ankle-to-toe direction that still gives the foot a heading (_heading)
 
 
 @dataclass
@@ -165,8 +166,11 @@ def _corrections(clip: HumanoidClip, target: TargetSkeleton, mapping: dict[str, 
             c = DIRECTION_CHILD.get(c)
         if c is not None:
             theirs, ours = t_pos[mapping[c]] - t_pos[j], s_pos[clip.index(c)] - s_pos[clip.index(b)]
-            if b in FLAT_BONES and min(np.linalg.norm(theirs[[0, 2]]), np.linalg.norm(ours[[0, 2]])) > 1e-6:
-                theirs, ours = theirs * [1.0, 0.0, 1.0], ours * [1.0, 0.0, 1.0]  # turned about the vertical only
+            if b in FLAT_BONES:  # turned about the vertical only; with no heading, by the parent's correction
+                theirs, ours = _heading(theirs), _heading(ours)
+                if theirs is None or ours is None:
+                    c = None
+        if c is not None:
             A[b] = R.between(theirs, ours)
         else:
             p = clip.parents[clip.index(b)]
@@ -174,6 +178,12 @@ def _corrections(clip: HumanoidClip, target: TargetSkeleton, mapping: dict[str, 
                 p = clip.parents[p]
             A[b] = A[clip.bones[p]] if p >= 0 else R.identity()
     return A
+
+
+def _heading(v: np.ndarray) -> np.ndarray | None:
+    """The level part of a direction; None where it is (nearly) vertical: a toe joint under the ankle."""
+    level = v * [1.0, 0.0, 1.0]
+    return level if np.linalg.norm(level) >= MIN_FOOT_LEVEL * np.linalg.norm(v) else None
 
 
 def _leg_length(pos: np.ndarray, up: int, low: int, foot: int) -> float:
@@ -270,6 +280,9 @@ def on_target_proportions(clip: HumanoidClip, target: TargetSkeleton,
     return replace(clip, rest_offsets=offsets, hips=hips)
 
 
+MAX_ANKLE_SHARE = 0.25  # a rest ankle higher than this share of the leg over y = 0: the target does not stand there
+
+
 def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
                       overrides: Mapping[str, str] | None = None) -> HumanoidClip:
     """The clip with its planted feet (clip.contacts) locked where they land on the target, for `retarget`. The
@@ -277,8 +290,9 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
     feet planted on our skeleton slid, sank and floated on a character (Xbot, a jumping jack: 33 / 40 mm of
     slide where ours had 6 / 12). Foot locking runs on the clip on the target's proportions
     (on_target_proportions, whose joints land on the target's), with the sole under the ankle by the target's own
-    rest ankle height (its floor at y = 0, as characters are authored); the legs' rotations and the Hips' path it
-    makes come back onto the clip, the path scaled by the ratio of leg lengths."""
+    rest ankle height (its floor at y = 0, as characters are authored; a target whose rest ankles are not just
+    above y = 0 is left as retarget alone plays it); the legs' rotations and the Hips' path it makes come back
+    onto the clip, the path scaled by the ratio of leg lengths."""
     from animgen_ml import contacts as C
     from animgen_ml import footlock
 
@@ -286,15 +300,18 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
         return clip
     mapping = _mapping(clip, target, overrides)
     t_pos, _ = target.rest_world()
+    leg = _leg_length(t_pos, *(mapping[f"Left{b}"] for b in ("UpperLeg", "LowerLeg", "Foot")))
+    ankles = [float(t_pos[mapping[f"{side}Foot"], 1]) for side in C.SIDES]
+    if not all(0.0 < a < MAX_ANKLE_SHARE * leg for a in ankles):  # not standing on y = 0 (a pivot at the pelvis)
+        return clip
     seen = on_target_proportions(clip, target, overrides)
     offsets = seen.rest_offsets.copy()
-    for side in C.SIDES:  # the toes' joint on the floor at rest: the sole model's heel height is the target's ankle's
-        offsets[seen.index(f"{side}Toes"), 1] = -max(float(t_pos[mapping[f"{side}Foot"], 1]), 0.0)
+    # The toes' joint on the floor at rest: the sole model's heel height (contacts.sole_points) is the target's ankle's.
+    offsets[[seen.index(f"{side}Toes") for side in C.SIDES], 1] = -float(np.mean(ankles))
     seen = replace(seen, rest_offsets=offsets)
     locked, _ = footlock.lock_feet(seen, C.FootContacts(heel=clip.contacts, toe=clip.contacts))
     s_rest = skeleton.rest_positions(clip.parents, clip.rest_offsets)
-    k = _leg_length(t_pos, *(mapping[f"Left{b}"] for b in ("UpperLeg", "LowerLeg", "Foot"))) / max(
-        _leg_length(s_rest, *(clip.index(f"Left{b}") for b in ("UpperLeg", "LowerLeg", "Foot"))), 1e-9)
+    k = leg / max(_leg_length(s_rest, *(clip.index(f"Left{b}") for b in ("UpperLeg", "LowerLeg", "Foot"))), 1e-9)
     return replace(clip, rotations=locked.rotations, hips=clip.hips + (locked.hips - seen.hips) / k)
 
 

@@ -36,7 +36,7 @@ MAX_TARGET_BONES = 1024
 
 
 # Names Windows keeps for devices whatever the extension follows: a server there cannot write con.glb.
-_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10))}
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for i in range(10))}
 
 
 def safe_stem(name: str) -> str:
