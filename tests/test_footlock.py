@@ -241,3 +241,26 @@ def test_a_foot_that_comes_down_above_the_floor_is_pinned_on_it():
     assert np.allclose(target[5:15, 1], 0.06)  # heel on the floor
     assert np.allclose(target[5:15, [0, 2]], 0.0)  # and no slide
     assert np.allclose(target[:3], ankle[:3]) and np.allclose(target[-3:], ankle[-3:])  # faded out around the run
+
+
+def test_toes_on_the_floor_lie_level_as_the_heel_rises():
+    """A walk whose heel rises 0.5 rad over the toes at toe-off: where the toes' joint is on the floor they bend up
+    to lie level (a character's long toes had gone 3-5 cm into the floor); in the air they stay as they were, and
+    the bend is capped."""
+    clip, _ = refine_synth.walk(seconds=3.0, fps=30.0, heel_rise=0.5)
+    out = footlock.level_toes(clip)
+    pos, rot = out.world()
+    before, _ = clip.world()
+    for side in C.SIDES:
+        t = clip.index(f"{side}Toes")
+        tip = R.apply(rot[:, t], np.broadcast_to([0.0, 0.0, 1.0], (clip.frame_count, 3)))
+        pitch = np.degrees(np.arcsin(np.clip(-tip[:, 1], -1, 1)))  # > 0: toe tips below level
+        grounded = before[:, t, 1] <= footlock.TOE_FLOOR_M
+        raised = grounded & (np.degrees(R.angle_between(clip.rotations[:, clip.index(f"{side}Foot")],
+                                                          R.identity((clip.frame_count,)))) > 5.0)
+        assert raised.sum() >= 3 and np.abs(pitch[grounded]).max() < 0.5  # level on the floor ...
+        aloft = before[:, t, 1] >= 2 * footlock.TOE_FLOOR_M
+        assert np.allclose(out.rotations[aloft, t], clip.rotations[aloft, t])  # ... untouched in the air
+    assert np.allclose(pos, before)  # the toes turn; no joint moves
+    bent = np.degrees(R.angle_between(out.rotations[:, clip.index("LeftToes")], R.identity((clip.frame_count,))))
+    assert bent.max() <= footlock.TOE_BEND_MAX_DEG + 1e-6

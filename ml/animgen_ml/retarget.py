@@ -310,6 +310,7 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
     offsets[[seen.index(f"{side}Toes") for side in C.SIDES], 1] = -float(np.mean(ankles))
     seen = replace(seen, rest_offsets=offsets)
     locked, _ = footlock.lock_feet(seen, C.FootContacts(heel=clip.contacts, toe=clip.contacts))
+    locked = footlock.level_toes(locked)  # a character's toes reach past its toe joint, which ours do not model
     s_rest = skeleton.rest_positions(clip.parents, clip.rest_offsets)
     k = leg / max(_leg_length(s_rest, *(clip.index(f"Left{b}") for b in ("UpperLeg", "LowerLeg", "Foot"))), 1e-9)
     return replace(clip, rotations=locked.rotations, hips=clip.hips + (locked.hips - seen.hips) / k)
