@@ -12,7 +12,7 @@ that the target's pelvis (between its upper legs) moves by ours, scaled by the r
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -186,8 +186,22 @@ def _heading(v: np.ndarray) -> np.ndarray | None:
     return level if np.linalg.norm(level) >= MIN_FOOT_LEVEL * np.linalg.norm(v) else None
 
 
-def _leg_length(pos: np.ndarray, up: int, low: int, foot: int) -> float:
-    return float(np.linalg.norm(pos[low] - pos[up]) + np.linalg.norm(pos[foot] - pos[low]))
+_LEFT_LEG = ("LeftUpperLeg", "LeftLowerLeg", "LeftFoot")
+
+
+def _leg_length(pos: np.ndarray, index: Callable[[str], int]) -> float:
+    """The left leg's length, hip to ankle, in rest positions pos; index: a bone's row in pos."""
+    up, low, foot = (pos[index(b)] for b in _LEFT_LEG)
+    return float(np.linalg.norm(low - up) + np.linalg.norm(foot - low))
+
+
+def _leg_ratio(clip: HumanoidClip, t_pos: np.ndarray, mapping: dict[str, int]) -> float:
+    """The target's leg length over ours: how far its pelvis moves for a metre of ours (1 where its left leg does
+    not map)."""
+    if not all(b in mapping for b in _LEFT_LEG):
+        return 1.0
+    ours = _leg_length(skeleton.rest_positions(clip.parents, clip.rest_offsets), clip.index)
+    return _leg_length(t_pos, mapping.__getitem__) / max(ours, 1e-9)
 
 
 def retarget(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str, str] | None = None) -> TargetMotion:
@@ -216,12 +230,7 @@ def retarget(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str,
     # Hips: our displacement from rest, scaled by leg length, expressed in the Hips parent's frame.
     h = mapping["Hips"]
     s_rest = skeleton.rest_positions(clip.parents, clip.rest_offsets)
-    k = 1.0
-    legs = [f"Left{b}" for b in ("UpperLeg", "LowerLeg", "Foot")]
-    if all(b in mapping for b in legs):
-        ours = _leg_length(s_rest, *(clip.index(b) for b in legs))
-        theirs = _leg_length(t_pos, *(mapping[b] for b in legs))
-        k = theirs / max(ours, 1e-9)
+    k = _leg_ratio(clip, t_pos, mapping)
     hips_world = t_pos[h] + k * (clip.hips - s_rest[clip.index("Hips")])
     # The Hips' parent chain is unmapped above the Hips (else it would move), so its world transform is its
     # rest transform whatever the frame.
@@ -259,8 +268,7 @@ def on_target_proportions(clip: HumanoidClip, target: TargetSkeleton,
     legs = ("LeftUpperLeg", "RightUpperLeg")
     if not all(b in mapping for b in ("Hips", *legs)):
         raise InputError(f"{target.name}: no bones map to the Hips and both upper legs")
-    k = _leg_length(t_pos, *(mapping[f"Left{b}"] for b in ("UpperLeg", "LowerLeg", "Foot"))) / max(
-        _leg_length(s_rest, *(clip.index(f"Left{b}") for b in ("UpperLeg", "LowerLeg", "Foot"))), 1e-9)
+    k = _leg_ratio(clip, t_pos, mapping)
     drop = clip.rest_offsets[[clip.index(b) for b in legs]].mean(0)  # Hips joint -> pelvis, ours
     t_pelvis = t_pos[[mapping[b] for b in legs]].mean(0)
     offsets = clip.rest_offsets * k
@@ -300,7 +308,7 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
         return clip
     mapping = _mapping(clip, target, overrides)
     t_pos, _ = target.rest_world()
-    leg = _leg_length(t_pos, *(mapping[f"Left{b}"] for b in ("UpperLeg", "LowerLeg", "Foot")))
+    leg = _leg_length(t_pos, mapping.__getitem__)
     ankles = [float(t_pos[mapping[f"{side}Foot"], 1]) for side in C.SIDES]
     if not all(0.0 < a < MAX_ANKLE_SHARE * leg for a in ankles):  # not standing on y = 0 (a pivot at the pelvis)
         return clip
@@ -311,8 +319,7 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
     seen = replace(seen, rest_offsets=offsets)
     locked, _ = footlock.lock_feet(seen, C.FootContacts(heel=clip.contacts, toe=clip.contacts))
     locked = footlock.level_toes(locked)  # a character's toes reach past its toe joint, which ours do not model
-    s_rest = skeleton.rest_positions(clip.parents, clip.rest_offsets)
-    k = leg / max(_leg_length(s_rest, *(clip.index(f"Left{b}") for b in ("UpperLeg", "LowerLeg", "Foot"))), 1e-9)
+    k = _leg_ratio(clip, t_pos, mapping)
     return replace(clip, rotations=locked.rotations, hips=clip.hips + (locked.hips - seen.hips) / k)
 
 
