@@ -199,10 +199,10 @@ def run(
         st.warn("pose", f"{landmarks.source or video}: these landmarks hold no hand points (extracted without "
                         "--hands): the fingers stay at rest")
     cleaned = st.run("clean", clean.clean, landmarks, options.fps)
-    if options.generator == "network" and not model.weights_available():  # an install that lost its package data
+    clip = st.run("generate", generate_clip, cleaned, options)
+    if options.generator == "network" and clip.metadata.get("generator") != "network":  # generate_clip fell back
         st.warn("generate", f"the network's weights are missing ({model.weights_path()}): the clip comes from the "
                             "analytic solver; reinstall animgen, or pass --generator analytic to say so")
-    clip = st.run("generate", generate_clip, cleaned, options)
     if options.fps is not None:  # the rate asked for, exactly: recomputed from the grid it came out 11.999999999999998
         clip = replace(clip, fps=float(options.fps))
     clip = st.run("smooth", smooth.smooth_clip, clip, options.smoothing)
