@@ -51,13 +51,15 @@ def register(subparsers) -> None:
     p.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed factor (default 1)")
     p.add_argument("--face-forward", action="store_true", help="turn the clip to face +Z at its start")
     p.add_argument("--no-foot-lock", dest="foot_lock", action="store_false",
-                   help="do not pin planted feet; the hips keep the generator's own path")
+                   help="do not pin planted feet (nor on a --target character); the hips keep the generator's own "
+                        "path")
     p.add_argument("--keyframe-tolerance", metavar="DEG,MM",
                    help="reduce keys: rotation tolerance in degrees and position tolerance in mm")
     p.add_argument("--keyframe-tolerance-degrees", type=float, metavar="DEG")
     p.add_argument("--keyframe-tolerance-mm", type=float, metavar="MM")
     p.add_argument("--target", metavar="CHARACTER.glb",
-                   help="also write <stem>.<character>.glb: this .glb character playing the clip")
+                   help="also write <stem>.<character>.glb: this .glb character playing the clip, its planted feet "
+                        "locked again on its own legs")
     add_model_option(p)
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
