@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from conftest import require_tool
 
-from animgen_ml import video
+from animgen_ml import clean, video
 from animgen_ml.errors import InputError
+from animgen_ml.landmarks import Landmarks
 
 SHORT = "sports2d_run_sideview.mp4"  # 47 frames, 480x352
 
@@ -156,6 +157,22 @@ def test_trim_files_whose_clock_does_not_start_at_zero(videos: Path, tmp_path: P
     assert len(full) == 47 and full[0] == 0.0 and abs(46 / full[-1] - 29.97) < 0.005, full[-1]
     part = [t for t, _ in video.iter_frames(path, start=0.5, end=1.0)]
     assert part == pytest.approx([t for t in full if 0.5 - 1e-6 <= t < 1.0 - 1e-6], abs=1e-6) and len(part) == 15
+
+
+@pytest.mark.parametrize("name,rate", [("ntsc.mkv", 30000 / 1001), ("thirty.mkv", 30.0), ("film.webm", 24000 / 1001)])
+def test_a_millisecond_clock_keeps_the_standard_rate(tmp_path: Path, name: str, rate: float):
+    """Matroska and WebM time frames in milliseconds: the clip keeps the camera's rate (it was 29.999 fps for 30,
+    29.969 for 29.97) and every frame."""
+    path = tmp_path / name
+    num, den = (30000, 1001) if rate == 30000 / 1001 else (24000, 1001) if rate == 24000 / 1001 else (30, 1)
+    codec = ["-c:v", "libvpx-vp9", "-b:v", "200k"] if name.endswith(".webm") else ["-c:v", "libx264"]
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=160x120:rate={num}/{den}", "-frames:v", "200", *codec, str(path))
+    times = np.array([t for t, _ in video.iter_frames(path)])
+    assert len(times) == 200 and np.allclose(times * 1000, np.round(times * 1000), atol=1e-6)  # a ms clock
+    lm = Landmarks(times=times, image=np.zeros((200, 33, 3)), world=np.zeros((200, 33, 3)),
+                   visibility=np.ones((200, 33)), detected=np.ones(200, bool), width=160, height=120)
+    assert lm.fps == rate
+    assert clean.clean(lm).frame_count == 200
 
 
 def test_a_range_without_frames_says_so(videos: Path):

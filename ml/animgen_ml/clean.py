@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from animgen_ml.errors import InputError
-from animgen_ml.landmarks import HAND_FIELDS, LM, MIRROR, Landmarks
+from animgen_ml.landmarks import CLOCK_SLOP_S, HAND_FIELDS, LM, MIRROR, Landmarks
 
 MAX_GAP = 0.5  # seconds: longer gaps without a person stay marked undetected
 MAX_FPS = 240.0  # the default grid's highest rate (as --fps's): a high-speed camera's frames are thinned
@@ -152,7 +152,9 @@ def resample(lm: Landmarks, image: np.ndarray, world: np.ndarray, vis: np.ndarra
         k = int(step.argmax())
         raise InputError(f"{lm.source or 'landmarks'}: the frame times jump by {step[k]:.0f} s at {lm.times[k]:.1f} s; "
                          "cut the video with --start/--end, or re-encode it")
-    n = int(np.floor((t1 - t0) * fps + 1e-6)) + 1
+    # A clock in milliseconds may end the span just short of the last frame's time at the exact rate
+    # (Landmarks.fps): that frame is kept.
+    n = int(np.floor((t1 - t0 + CLOCK_SLOP_S) * fps + 1e-6)) + 1
     grid = t0 + np.arange(n) / fps
     out_img = np.empty((n, 33, 3))
     out_world = np.empty((n, 33, 3))

@@ -38,6 +38,12 @@ MIRROR = np.array(
 
 HAND_FIELDS = ("left_hand", "right_hand", "left_hand_world", "right_hand_world")
 
+# Frame rates cameras and editors write, and how far a clock may put a video's span from theirs (a millisecond
+# clock rounds both ends).
+STANDARD_RATES = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0, 90.0, 100.0,
+                  120000 / 1001, 120.0, 240.0)
+CLOCK_SLOP_S = 0.0011
+
 
 @dataclass
 class Landmarks:
@@ -80,7 +86,13 @@ class Landmarks:
             return 30.0
         step = np.diff(np.asarray(self.times, np.float64))
         usual = step[step <= 1.5 * np.median(step)]
-        return float(1.0 / max(float(usual.mean()), 1e-9))
+        span = float(usual.sum())
+        # A clock in milliseconds (Matroska, WebM) puts the span up to a millisecond off, and a 30 fps video came
+        # out a 29.999 fps clip (29.969 for 29.97): a standard rate whose frames fit the span to that is the rate.
+        fits = [r for r in STANDARD_RATES if abs(span - len(usual) / r) <= CLOCK_SLOP_S]
+        if fits:
+            return min(fits, key=lambda r: abs(span - len(usual) / r))
+        return float(len(usual) / max(span, 1e-9))
 
     def between(self, start: float | None, end: float | None) -> Landmarks:
         """The frames shown in [start, end) (None: no bound), as video.iter_frames cuts a video."""
