@@ -84,8 +84,9 @@ class ServerProcess:
         self.proc.kill()
         self.proc.wait()
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() and _alive(p) for p in workers):
+        while time.monotonic() < deadline and any(_alive(p) for p in workers):
             time.sleep(0.1)
+        assert not [p for p in workers if _alive(p)], "the killed server's workers did not stop"
 
 
 def _alive(pid: int) -> bool:

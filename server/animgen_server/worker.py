@@ -58,9 +58,10 @@ def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> 
     from animgen_ml.errors import AnimGenError, Cancelled
 
     network = warm_up()
-    parent = os.getppid()
-    # Stop a job when asked, and also when the server is gone (killed: nobody would take the result).
-    should_stop = lambda: cancel.is_set() or os.getppid() != parent  # noqa: E731
+    server = mp.parent_process()
+    # Stop a job when asked, and also when the server is gone (killed: nobody would take the result). The parent's
+    # sentinel works on every platform; a changed getppid() never happens on Windows.
+    should_stop = lambda: cancel.is_set() or (server is not None and not server.is_alive())  # noqa: E731
     conn.send(("ready", os.getpid(), network))
     while True:
         try:
