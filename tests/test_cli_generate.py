@@ -350,6 +350,16 @@ def test_a_video_that_grows_while_it_is_read_fails_by_name(videos: Path, tmp_pat
     assert not up_to_date(video, out_base, options)
 
 
+def test_a_name_near_the_file_system_limit_is_noted_up_to_date(videos: Path, tmp_path: Path):
+    """The outputs' names fit in 255 bytes but the hidden note's did not: such a video was made again on every run."""
+    video = tmp_path / ("t" * 245 + ".mp4")
+    ffmpeg("-i", videos / RUN, "-t", "0.6", "-c:v", "libx264", video)
+    fast = ("--format", "json", "--generator", "analytic")
+    assert animgen(video, "-o", tmp_path / "out", *fast).returncode == 0
+    proc = animgen(video, "-o", tmp_path / "out", *fast)
+    assert proc.returncode == 0 and "up to date" in proc.stderr, proc.stderr
+
+
 def test_up_to_date_means_made_from_this_video_by_a_run_that_ended_well(videos: Path, shared_data: Path,
                                                                           tmp_path: Path):
     day1, day2, out = tmp_path / "day1", tmp_path / "day2", tmp_path / "out"

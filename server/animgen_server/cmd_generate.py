@@ -7,6 +7,7 @@ at the end), 2 usage errors (bad option, nothing to convert).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -160,7 +161,14 @@ def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from:
 
 
 def _note(out_base: Path) -> Path:
-    return out_base.with_name(f".{out_base.name}.animgen.json")
+    name = f".{out_base.name}.animgen.json"
+    if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:  # the outputs' names fit, the note's would not
+        digest = hashlib.sha256(out_base.name.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        name = f".{digest}.animgen.json"
+    return out_base.with_name(name)
+
+
+NAME_MAX = 255  # bytes in a file name: ext4, APFS, NTFS (UTF-16 units) and most others
 
 
 def _made_with(options: GenerateOptions, made_from: dict) -> str:
