@@ -128,13 +128,20 @@ namespace AnimGen.Editor
                 {
                     if (GUILayout.Button("Generate", GUILayout.Height(26)))
                     {
-                        SaveFields();
-                        preview.Stop();
-                        JobRunner.Generate(new JobRequest
+                        string existing = ExistingClip();
+                        if (existing == null || EditorUtility.DisplayDialog("Replace clip?", existing + " exists. Replace it " +
+                                "with the new take? What uses it will play the new take; changes made to it by hand are lost.",
+                                "Replace", "Cancel"))
                         {
-                            Address = address, Token = token, VideoPath = videoPath, OutputFolder = outputFolder,
-                            Settings = settings.Serialize(),
-                        });
+                            SaveFields();
+                            preview.Stop();
+                            JobRunner.Generate(new JobRequest
+                            {
+                                Address = address, Token = token, VideoPath = videoPath, OutputFolder = outputFolder,
+                                Settings = settings.Serialize(),
+                            });
+                        }
+                        if (existing != null) GUIUtility.ExitGUI(); // a modal dialog inside OnGUI leaves the layout unbalanced
                     }
                 }
                 using (new EditorGUI.DisabledScope(!(status.Phase == JobPhase.Uploading || status.NeedsWatching)))
@@ -209,6 +216,18 @@ namespace AnimGen.Editor
             foreach (string p in DragAndDrop.paths)
                 if (VideoUpload.LooksLikeVideo(p)) return p;
             return null;
+        }
+
+        // The clip a run would replace, or null. A re-run replaces it in place (references stay valid), which also
+        // drops edits made to it by hand, so the window asks first; batch mode replaces without asking, as a build must.
+        string ExistingClip()
+        {
+            try
+            {
+                string path = ClipPaths.ForVideo(outputFolder, videoPath);
+                return AssetDatabase.LoadMainAssetAtPath(path) != null ? path : null;
+            }
+            catch (System.ArgumentException) { return null; } // the job refuses the folder or name by itself
         }
 
         void PickOutputFolder()

@@ -60,6 +60,12 @@ FString FAnimGenAnimationBuilder::DestinationProblem(const FString& PackagePath,
 		: FString::Printf(TEXT("destination %s is not a content path such as /Game/AnimGen"), *PackagePath);
 }
 
+FString FAnimGenAnimationBuilder::ExistingAsset(const FString& PackagePath, const FString& Name)
+{
+	const FString PackageName = UPackageTools::SanitizePackageName(PackagePath / AssetNameFor(Name));
+	return FPackageName::DoesPackageExist(PackageName) ? PackageName : FString();
+}
+
 animgen::TargetSkeleton FAnimGenAnimationBuilder::TargetFromSkeleton(const USkeleton& Skeleton)
 {
 	const FReferenceSkeleton& Ref = Skeleton.GetReferenceSkeleton();

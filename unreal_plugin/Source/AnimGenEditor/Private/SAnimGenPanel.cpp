@@ -12,6 +12,7 @@
 #include "Framework/Application/SlateApplication.h"
 #include "IDesktopPlatform.h"
 #include "Misc/ConfigCacheIni.h"
+#include "Misc/MessageDialog.h"
 #include "Misc/Paths.h"
 #include "PropertyCustomizationHelpers.h"
 #include "Subsystems/AssetEditorSubsystem.h"
@@ -272,6 +273,16 @@ FReply SAnimGenPanel::OnGenerate()
 		!Problem.IsEmpty())
 	{
 		SetError(Problem);  // before the upload, as the Unity window checks its folder
+		return FReply::Handled();
+	}
+	// A re-run replaces the AnimSequence in place, which also drops what was added to it by hand: ask first, as the
+	// Unity window does. The commandlet replaces without asking, as a build must.
+	if (const FString Existing = FAnimGenAnimationBuilder::ExistingAsset(Destination, FPaths::GetBaseFilename(VideoPath));
+		!Existing.IsEmpty()
+		&& FMessageDialog::Open(EAppMsgType::YesNo, FText::Format(LOCTEXT("ReplaceAsset",
+			"{0} exists. Replace it with the new take? What uses it will play the new take; keys, curves and notifies "
+			"added to it by hand are lost."), FText::FromString(Existing))) != EAppReturnType::Yes)
+	{
 		return FReply::Handled();
 	}
 	SaveSettings();

@@ -43,4 +43,7 @@ public:
 	// Why the AnimSequence for `Name` cannot go in the content folder PackagePath, or empty: checked before a job
 	// starts, not after it ran.
 	static FString DestinationProblem(const FString& PackagePath, const FString& Name);
+
+	// The package a run for `Name` would replace in the content folder PackagePath, or empty when there is none.
+	static FString ExistingAsset(const FString& PackagePath, const FString& Name);
 };
