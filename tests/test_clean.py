@@ -139,6 +139,31 @@ def test_left_right_swap_is_repaired(group):
     assert np.allclose(out.visibility, expected_vis)
 
 
+def test_hands_are_relabelled_with_the_arms():
+    """MediaPipe swaps the arms for a few frames, and Holistic's hands with them (it finds each hand at the wrist of
+    that label): relabelling the arms relabels the hands too. They had stayed swapped, each on the other wrist."""
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    arms = np.arange(11, 23)
+    spread = np.linspace(0.0, 1.0, 21)[None, :, None] * np.ones(3)
+    hands = {"left_hand": lm.image[:, [LM["left_wrist"]]] + 0.01 * spread,
+             "right_hand": lm.image[:, [LM["right_wrist"]]] + 0.03 * spread,
+             "left_hand_world": lm.world[:, [LM["left_wrist"]]] + 0.05 * spread,
+             "right_hand_world": lm.world[:, [LM["right_wrist"]]] + 0.08 * spread}
+    for a in (lm.image, lm.world, lm.visibility):
+        a[20:25, arms] = a[20:25][:, MIRROR[arms]]
+    for name, other in (("left_hand", "right_hand"), ("right_hand", "left_hand"),
+                        ("left_hand_world", "right_hand_world"), ("right_hand_world", "left_hand_world")):
+        seen = hands[name].copy()
+        seen[20:25] = hands[other][20:25]
+        setattr(lm, name, seen)
+    out = clean.clean(lm, None)
+    img, world = truth(times)
+    assert np.allclose(out.image, img, atol=1e-9) and np.allclose(out.world, world, atol=1e-9)
+    for name, want in hands.items():
+        np.testing.assert_allclose(getattr(out, name), want, atol=1e-9, err_msg=name)
+
+
 def test_legs_that_cross_in_the_picture_are_not_relabelled():
     """Seen from the side, legs that cross look swapped in the picture, and hips one behind the other cost nothing to
     swap; MediaPipe's world points keep each leg on its side. Relabelled on the picture alone, the analytic solver

@@ -9,6 +9,8 @@ variable-rate video holding one picture) is that picture, held: the person in it
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from animgen_ml.errors import InputError
@@ -19,6 +21,7 @@ MAX_FPS = 240.0  # the default grid's highest rate (as --fps's): a high-speed ca
 MAX_HOLD_S = 60.0  # a video holding one picture longer than this has a broken clock: refused, not a huge grid
 # Left/right groups that MediaPipe swaps independently: face, arms (with hand points), legs (with feet).
 _GROUPS = [np.arange(0, 11), np.arange(11, 23), np.arange(23, 33)]
+_ARMS = 1  # the arms' group
 # Each group's left/right pair whose world axis turns round when MediaPipe really swaps the group.
 _AXES = [(LM["left_ear"], LM["right_ear"]), (LM["left_shoulder"], LM["right_shoulder"]),
          (LM["left_hip"], LM["right_hip"])]
@@ -51,7 +54,8 @@ def clean(landmarks: Landmarks, fps: float | None = None) -> Landmarks:
         raise InputError(f"{lm.source or 'landmarks'}: no person was found in any frame")
     image, world, vis = lm.image.copy(), lm.world.copy(), lm.visibility.copy()
     valid = lm.detected.copy() & np.isfinite(image).all((1, 2)) & np.isfinite(world).all((1, 2))
-    repair_swaps(image, world, vis, valid, lm.times)
+    swapped = repair_swaps(image, world, vis, valid, lm.times)
+    lm = _hands_follow_arms(lm, swapped[:, _ARMS])
     valid &= ~bone_length_outliers(world, valid)
     point_ok = np.repeat(valid[:, None], 33, axis=1) & ~spikes(image, lm.times, valid)
     return resample(lm, image, world, vis, point_ok, valid, fps or min(lm.fps, MAX_FPS))
@@ -88,6 +92,19 @@ def repair_swaps(image: np.ndarray, world: np.ndarray, vis: np.ndarray, valid: n
                     swapped[t, g] = True
         prev = t
     return swapped
+
+
+def _hands_follow_arms(lm: Landmarks, arms: np.ndarray) -> Landmarks:
+    """The hands exchanged on the frames whose arms repair_swaps relabelled: Holistic finds each hand at the pose's
+    wrist of that label, so its hands swap with MediaPipe's arms (they had stayed, each hand on the other wrist)."""
+    if not arms.any() or all(getattr(lm, name) is None for name in HAND_FIELDS):
+        return lm
+    out = {}
+    for left, right in (("left_hand", "right_hand"), ("left_hand_world", "right_hand_world")):
+        a, b = (getattr(lm, n) if getattr(lm, n) is not None else np.full((lm.frame_count, 21, 3), np.nan)
+                for n in (left, right))
+        out[left], out[right] = np.where(arms[:, None, None], b, a), np.where(arms[:, None, None], a, b)
+    return replace(lm, **out)
 
 
 def _world_keeps_sides(world: np.ndarray, t: int, prev: int, group: int, typical: float) -> bool:
