@@ -133,6 +133,29 @@ def test_fingers_recovered_from_hand_points():
     assert np.allclose(R.angle(no_left.rotations[:, left]), 0.0) and no_left.confidence[:, left].max() == 0.0
 
 
+def test_fingers_of_a_lost_hand_ease_to_rest_and_back():
+    """A hand unseen for 20 frames: its fingers ease to rest and back (they had snapped to rest in one frame and
+    back, 112 degrees in a frame on a real video); a short gap goes from the last seen fingers to the next."""
+    bones = skeleton.bone_names(True)
+    T = 60
+    curl = np.tile(R.from_axis_angle(np.array([0.0, 0.0, -1.0]), np.radians(70.0)), (T, len(bones), 1))
+    curl[:, [k for k, b in enumerate(bones) if "Finger" not in b and ("Thumb" in b or b in BODY)]] = R.identity((T, 1))
+    truth = make_clip(curl, actor_offsets(bones), bones)  # the four fingers curled; a thumb's curl twists it
+    lm = bodymodel.landmarks_from_clip(truth)
+    lm.left_hand_world[10:30] = np.nan  # lost for 0.67 s
+    lm.left_hand_world[40:44] = np.nan  # and for 0.13 s
+    solved = solver.solve(lm, fingers=True)
+    left = [k for k, b in enumerate(bones) if b.startswith("Left") and b in skeleton.FINGER_BONES]
+    q = solved.rotations[:, left]
+    steps = R.angle_between(q[1:], q[:-1]) / DEG
+    assert steps.max() < 70.0 / (solver.FINGER_EASE_S * 30.0) + 1.0
+    assert np.allclose(R.angle(q[19:21]), 0.0)  # at rest in the middle of the long gap
+    err = errors_deg(solved, truth)
+    seen = np.r_[0:10, 30:40, 44:60]
+    assert max(float(err[bones[k]][seen].max()) for k in left) < 0.5
+    assert max(float(err[bones[k]][40:44].max()) for k in left) < 0.5  # the short gap keeps the curl
+
+
 @pytest.mark.parametrize("width, height", [(720, 720), (1280, 720), (720, 1280)])
 def test_fingers_from_image_hand_points_do_not_depend_on_the_frame_shape(width, height):
     """MediaPipe's hand points come in units of the frame's width and height; placed in world space as pose.py
