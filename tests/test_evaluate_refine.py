@@ -34,6 +34,32 @@ def test_mocap_rows_have_refined_methods_and_refine_cuts_sliding(shared_data):
     assert len({len(line) for line in text.splitlines()[2:]}) == 1
 
 
+def test_the_evaluated_clip_is_the_one_animgen_generate_makes(videos):
+    """Both generators are measured as the pipeline runs them (cleaned landmarks, the generator, smoothing, refine):
+    the network had been measured unsmoothed beside a smoothed baseline."""
+    from animgen_ml import clean, pipeline, pose
+
+    raw = pose.extract(videos / "sports2d_run_sideview.mp4")
+    evaluated = {m: c for m, c, _ in evaluate.predictions(evaluate.generators(), clean.clean(raw, None))}
+    for generator in ("network", "analytic"):
+        made = pipeline.run(None, None, pipeline.GenerateOptions(generator=generator), landmarks=raw).clip
+        clip = evaluated[generator + evaluate.REFINED]
+        assert np.array_equal(clip.rotations, made.rotations) and np.array_equal(clip.hips, made.hips)
+        assert np.array_equal(clip.contacts, made.contacts)
+
+
+def test_penetration_is_measured_against_the_floor_at_y_0(shared_data):
+    """A clip's floor is y = 0, as the truth's: the truth itself scores 0, and the same clip sunk 30 cm scores 1 (it
+    had scored 0: the floor was taken where the clip's own feet were)."""
+    from dataclasses import replace
+
+    walk = [shared_data / "mocap" / "accad_female1" / "Female1_B02_WalkToStandT2.bvh"]
+    (_, _, truth), = evaluate.mocap_inputs(shared_data, files=walk)
+    assert evaluate.clip_metrics(truth, truth)["penetration"] == 0.0
+    sunk = replace(truth, hips=truth.hips - [0.0, 0.3, 0.0])
+    assert evaluate.clip_metrics(sunk, truth)["penetration"] == 1.0
+
+
 def test_reference_contacts_find_the_balancing_stance(shared_data):
     root = shared_data / "videos" / "multiview_pose2sim_balancing" / "reference_3d"
     names, pts, rate = evaluate.read_trc(root / "BalancingTrial_filt_butterworth_0-100.trc")
