@@ -118,6 +118,25 @@ def test_contacts_a_little_wide_do_not_drag_the_root():
     assert np.abs(dragged.hips - clean.hips).max() > 0.05
 
 
+def test_a_planted_leg_that_glitches_does_not_drag_the_root(monkeypatch):
+    """MediaPipe flips a planted leg for a few frames (a balancing take: the foot flew 10-20 cm while marked
+    planted, and the Hips, following it, jumped 19 cm in a frame). A pivot that fast is not followed."""
+    clean, truth = refine_synth.walk(seconds=4.0, fps=30.0)
+    runs = [(s, e) for s, e in C._runs(truth[:, 0]) if e - s >= 12]
+    s, e = runs[0]
+    m = (s + e) // 2
+    leg = clean.index("LeftUpperLeg")
+    rot = clean.rotations.copy()
+    kick = R.from_axis_angle(np.array([1.0, 0.0, 0.0]), np.radians(40.0))
+    rot[m:m + 3, leg] = R.multiply(rot[m:m + 3, leg], kick)
+    glitch = replace(clean, rotations=rot)
+    out = footlock.root_from_contacts(glitch, truth)
+    assert np.abs(out.hips - clean.hips).max() < 0.02
+    monkeypatch.setattr(footlock, "MAX_FOLLOW_SPEED", 1e9)  # followed, as before: dragged half a metre
+    dragged = footlock.root_from_contacts(glitch, truth)
+    assert np.abs(dragged.hips - clean.hips).max() > 0.3
+
+
 def test_unreachable_plant_lowers_the_hips_a_bounded_amount_without_penetration():
     clean, truth = refine_synth.walk(seconds=3.0, fps=30.0)
     # Claim each foot stays planted 8 frames longer: the Hips travel on, so the pinned foot falls out of

@@ -112,6 +112,7 @@ def _smooth_envelope(x: np.ndarray, width: int) -> np.ndarray:
 
 
 FOLLOW_TRIM_S = 0.13  # seconds (4 frames at 30 fps) at each end of a contact that the Hips do not follow
+MAX_FOLLOW_SPEED = 5.0  # m/s: a planted foot's pivot moving faster than this about the Hips is not followed
 
 
 def _trimmed(planted: np.ndarray, k: int) -> np.ndarray:
@@ -144,6 +145,7 @@ def root_from_contacts(clip: HumanoidClip, planted: np.ndarray, trim: int | None
     planted = _trimmed(planted, trim)
     heel, toe = C.sole_points(clip)
     corr = np.zeros((clip.frame_count - 1, 2))
+    hips_step = np.diff(clip.hips[:, [0, 2]], axis=0)
     n = np.zeros((clip.frame_count - 1, 1))
     for f in range(2):
         pivot = pivots(heel[:, f, 1], toe[:, f, 1], planted[:, f])
@@ -151,7 +153,11 @@ def root_from_contacts(clip: HumanoidClip, planted: np.ndarray, trim: int | None
         other = np.where((pivot == 1)[:, None], heel[:, f], toe[:, f])[:, [0, 2]]
         # the step (t-1 -> t) of the point that is the pivot at t, on both frames
         step = point[1:] - np.where((pivot[1:] == pivot[:-1])[:, None], point[:-1], other[:-1])
-        both = (planted[1:, f] & planted[:-1, f])[:, None]
+        # A "planted" pivot this fast about the Hips is the generated leg glitching, not a foot sliding or the
+        # body passing over it: not followed (a balancing take's Hips jumped 19 cm in a frame, following a foot
+        # that flew 10-20 cm while marked planted).
+        steady = np.linalg.norm(step - hips_step, axis=-1) < MAX_FOLLOW_SPEED / clip.fps
+        both = (planted[1:, f] & planted[:-1, f] & steady)[:, None]
         corr -= np.where(both, step, 0.0)
         n += both
     # The mean over planted feet: following only the stiller one leaves the other to foot locking's IK,
