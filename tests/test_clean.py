@@ -164,6 +164,21 @@ def test_hands_are_relabelled_with_the_arms():
         np.testing.assert_allclose(getattr(out, name), want, atol=1e-9, err_msg=name)
 
 
+def test_a_hand_given_for_both_wrists_is_kept_on_the_nearer_one():
+    """Holistic sometimes gives one hand as both the left and the right (a jumping jack, 10 frames): it stays the
+    left hand's, and the right hand bridges those frames instead of taking its pose."""
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    spread = np.linspace(0.0, 1.0, 21)[None, :, None] * np.ones(3)
+    left = lm.image[:, [LM["left_wrist"]]] + 0.02 * spread
+    right = lm.image[:, [LM["right_wrist"]]] + 0.04 * spread
+    lm.left_hand, lm.right_hand = left.copy(), right.copy()
+    lm.right_hand[20:26] = left[20:26] + 0.001  # the left hand, reported again as the right
+    out = clean.clean(lm, None)
+    np.testing.assert_allclose(out.left_hand, left, atol=1e-9)
+    np.testing.assert_allclose(out.right_hand, right, atol=1e-9)  # moving linearly, bridged exactly
+
+
 def test_legs_that_cross_in_the_picture_are_not_relabelled():
     """Seen from the side, legs that cross look swapped in the picture, and hips one behind the other cost nothing to
     swap; MediaPipe's world points keep each leg on its side. Relabelled on the picture alone, the analytic solver

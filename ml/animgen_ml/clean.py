@@ -55,7 +55,7 @@ def clean(landmarks: Landmarks, fps: float | None = None) -> Landmarks:
     image, world, vis = lm.image.copy(), lm.world.copy(), lm.visibility.copy()
     valid = lm.detected.copy() & np.isfinite(image).all((1, 2)) & np.isfinite(world).all((1, 2))
     swapped = repair_swaps(image, world, vis, valid, lm.times)
-    lm = _hands_follow_arms(lm, swapped[:, _ARMS])
+    lm = _one_hand_per_wrist(_hands_follow_arms(lm, swapped[:, _ARMS]), image)
     valid &= ~bone_length_outliers(world, valid)
     point_ok = np.repeat(valid[:, None], 33, axis=1) & ~spikes(image, lm.times, valid)
     return resample(lm, image, world, vis, point_ok, valid, fps or min(lm.fps, MAX_FPS))
@@ -104,6 +104,32 @@ def _hands_follow_arms(lm: Landmarks, arms: np.ndarray) -> Landmarks:
         a, b = (getattr(lm, n) if getattr(lm, n) is not None else np.full((lm.frame_count, 21, 3), np.nan)
                 for n in (left, right))
         out[left], out[right] = np.where(arms[:, None, None], b, a), np.where(arms[:, None, None], a, b)
+    return replace(lm, **out)
+
+
+def _one_hand_per_wrist(lm: Landmarks, image: np.ndarray) -> Landmarks:
+    """Where Holistic gives one hand twice, as the left and as the right (their points within half a hand's size of
+    each other), it is kept for the body's wrist nearer to it and dropped from the other side, whose fingers then
+    bridge the gap; they had taken that hand's pose. image: the body's relabelled image points."""
+    left, right = lm.left_hand, lm.right_hand
+    if left is None or right is None:
+        return lm
+    px = np.array([lm.width, lm.height], dtype=np.float64)
+    both = np.isfinite(left).all((1, 2)) & np.isfinite(right).all((1, 2))
+    apart = np.linalg.norm((left[..., :2] - right[..., :2]) * px, axis=-1).mean(axis=1)
+    size = np.minimum(*(np.linalg.norm((h[:, 9, :2] - h[:, 0, :2]) * px, axis=-1) for h in (left, right)))
+    same = both & (apart < 0.5 * size)
+    if not same.any():
+        return lm
+    hand = 0.5 * (left[:, 0, :2] + right[:, 0, :2]) * px
+    near = {s: np.linalg.norm(hand - image[:, LM[f"{s}_wrist"], :2] * px, axis=-1) for s in ("left", "right")}
+    out = {}
+    for side, other in (("left", "right"), ("right", "left")):
+        drop = same & (near[other] < near[side])
+        for name in (f"{side}_hand", f"{side}_hand_world"):
+            a = getattr(lm, name)
+            if a is not None:
+                out[name] = np.where(drop[:, None, None], np.nan, a)
     return replace(lm, **out)
 
 
