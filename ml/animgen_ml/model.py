@@ -182,10 +182,15 @@ class Generator:
         rot[:, 1:] = R.multiply(R.conjugate(world[:, PARENTS[1:]]), world[:, 1:])
         rot = R.make_continuous(R.normalize(rot))
         vel = out["velocity"]
+        # Where nobody is seen the input is a held pose: the Hips go straight along the solver's bridged track
+        # (solver.bridge_undetected) instead of the network's steps, which glided and then caught up.
+        seen = solver.seen_frames(landmarks)
+        unseen_step = ~(seen[1:] & seen[:-1])
+        vel[:-1][unseen_step] = np.diff(ref_xz, axis=0)[unseen_step]
         xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
         xz = fuse_root(xz, ref_xz, ROOT_SIGMA_S * landmarks.fps)
         hips = np.stack([xz[:, 0], np.zeros(len(xz)), xz[:, 1]], axis=-1)  # height below, from the final pose
-        contacts = from_probability(1.0 / (1.0 + np.exp(-out["contact_logits"])), landmarks.fps)
+        contacts = from_probability(1.0 / (1.0 + np.exp(-out["contact_logits"])), landmarks.fps) & seen[:, None]
         clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=landmarks.fps, hips=hips, rotations=rot,
                             contacts=contacts, confidence=_confidence(landmarks), name=Path(landmarks.source).stem
                             or "clip", metadata={"generator": "network", "contacts_source": "network",

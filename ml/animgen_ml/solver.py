@@ -57,15 +57,16 @@ class _Body:
         ul = self.offsets[self.bones.index("LeftUpperLeg")]
         hips = self.world[:, self.bones.index("Hips")]
         hips_rel = -R.apply(hips, np.array([0.0, ul[1], 0.0]))  # the Hips joint from the hip centre
-        return _root_track(self.P, self.image, self.vis, landmarks.width, landmarks.height), hips_rel
+        track = _root_track(self.P, self.image, self.vis, landmarks.width, landmarks.height)
+        track[:, [0, 2]] = bridge_undetected(track[:, [0, 2]], self.good)
+        return track, hips_rel
 
 
 def _solve_body(landmarks: Landmarks, fingers: bool) -> _Body:
     T = landmarks.frame_count
     if T == 0:
         raise InputError(f"{landmarks.source or 'landmarks'}: no frames to solve")
-    good = landmarks.detected & np.all(np.isfinite(landmarks.world), axis=(1, 2)) \
-        & np.all(np.isfinite(landmarks.image[..., :2]), axis=(1, 2))
+    good = seen_frames(landmarks)
     if not good.any():
         raise InputError(f"{landmarks.source or 'landmarks'}: no person was found in any frame")
     src = _hold_index(good)
@@ -75,6 +76,12 @@ def _solve_body(landmarks: Landmarks, fingers: bool) -> _Body:
     offsets = estimate_rest_offsets(P[good], vis[good], bones)
     world = _solve_world_rotations(P, bodymodel.rest_landmarks(bones, offsets), bones, offsets)
     return _Body(good, src, P, landmarks.image[src], vis, bones, offsets, world)
+
+
+def seen_frames(landmarks: Landmarks) -> np.ndarray:
+    """(T,) the frames with a person: detected, with finite points."""
+    return landmarks.detected & np.all(np.isfinite(landmarks.world), axis=(1, 2)) \
+        & np.all(np.isfinite(landmarks.image[..., :2]), axis=(1, 2))
 
 
 def reference(landmarks: Landmarks) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
@@ -120,7 +127,8 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
                         metadata={"generator": "analytic"})
     clip = twists.canonical_twists(clip)
     if find_contacts:
-        clip.contacts = contacts.detect(clip).foot  # as the refine stage finds them on any clip
+        # as the refine stage finds them on any clip; a pose held where nobody is seen plants no foot
+        clip.contacts = contacts.detect(clip).foot & good[:, None]
     return clip
 
 
@@ -150,6 +158,16 @@ def ease_unseen_fingers(q: np.ndarray, seen: np.ndarray, fps: float) -> np.ndarr
         back = arrive < 1.0
         out[k[back]] = R.slerp(after[None], rest[None], arrive[back][:, None])
     return out
+
+
+def bridge_undetected(path: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """(T, k) path with the frames without a person (good False) on a straight line between the frames with one
+    around them, held before the first and after the last. Held in a gap, the root had stood still and then jumped
+    to where the person reappeared (1.75 m in a frame), or glided and caught up at 4 m/s."""
+    if good.all() or not good.any():
+        return path
+    t, seen = np.arange(len(path)), np.flatnonzero(good)
+    return np.stack([np.interp(t, seen, path[seen, c]) for c in range(path.shape[1])], axis=1)
 
 
 def _hold_index(good: np.ndarray) -> np.ndarray:
