@@ -33,6 +33,7 @@ from animgen_ml import bodymodel, contacts, skeleton, twists
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
+from animgen_ml.fingers import settle as settle_fingers
 from animgen_ml.landmarks import LM, Landmarks
 
 _MP_TO_GLTF = np.array([1.0, -1.0, -1.0])
@@ -110,8 +111,7 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
             finger_ok[side] = _solve_fingers(world, h, src, good, bones, offsets, side)
     local = _to_local(world, bones)
     for side, seen in finger_ok.items():
-        idx = [bones.index(b) for chain in bodymodel.hand_chain(side) for b in chain]
-        local[:, idx] = ease_unseen_fingers(local[:, idx], seen, landmarks.fps)
+        local = settle_fingers(local, bones, offsets, side, seen, landmarks.fps)
     root, hips_rel = body.hips_xz(landmarks)
     hips = root + hips_rel
     fps = landmarks.fps
@@ -130,34 +130,6 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
         # as the refine stage finds them on any clip; a pose held where nobody is seen plants no foot
         clip.contacts = contacts.detect(clip).foot & good[:, None]
     return clip
-
-
-# Where a hand is not seen its fingers ease to rest over this many seconds and back to the hand when it returns; a
-# gap shorter than twice this goes straight from the last seen fingers to the next. The fingers had gone to rest in
-# one frame and back (taiji: 112 degrees in a frame when a lost hand returned).
-FINGER_EASE_S = 0.3
-
-
-def ease_unseen_fingers(q: np.ndarray, seen: np.ndarray, fps: float) -> np.ndarray:
-    """(T, B, 4) local finger rotations with the frames where the hand was not seen (seen (T,) False) eased between
-    the seen fingers around them and the rest pose (identity)."""
-    out = q.copy()
-    n = max(1, int(round(FINGER_EASE_S * fps)))
-    rest = R.identity(q.shape[1:-1])
-    gaps = np.flatnonzero(np.diff(np.concatenate([[1], seen.astype(int), [1]])) != 0).reshape(-1, 2)
-    for s, e in gaps:  # frames s .. e-1 unseen
-        before = q[s - 1] if s > 0 else rest
-        after = q[e] if e < len(q) else rest
-        k = np.arange(s, e)
-        if s > 0 and e < len(q) and e - s < 2 * n:  # a short gap: from the last seen fingers to the next
-            out[k] = R.slerp(before[None], after[None], ((k - s + 1) / (e - s + 1))[:, None])
-            continue
-        leave = np.clip((k - s + 1) / n, 0.0, 1.0) if s > 0 else np.ones(len(k))
-        arrive = np.clip((e - k) / n, 0.0, 1.0) if e < len(q) else np.ones(len(k))
-        out[k] = R.slerp(before[None], rest[None], leave[:, None])
-        back = arrive < 1.0
-        out[k[back]] = R.slerp(after[None], rest[None], arrive[back][:, None])
-    return out
 
 
 def bridge_undetected(path: np.ndarray, good: np.ndarray) -> np.ndarray:
