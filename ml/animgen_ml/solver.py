@@ -127,8 +127,8 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
                         metadata={"generator": "analytic"})
     clip = twists.canonical_twists(clip)
     if find_contacts:
-        # as the refine stage finds them on any clip; a pose held where nobody is seen plants no foot
-        clip.contacts = contacts.detect(clip).foot & good[:, None]
+        # as the refine stage finds them on any clip
+        clip.contacts = contacts.detect(clip).foot & ~carried_unseen(hips[:, [0, 2]], good, fps)[:, None]
     return clip
 
 
@@ -140,6 +140,21 @@ def bridge_undetected(path: np.ndarray, good: np.ndarray) -> np.ndarray:
         return path
     t, seen = np.arange(len(path)), np.flatnonzero(good)
     return np.stack([np.interp(t, seen, path[seen, c]) for c in range(path.shape[1])], axis=1)
+
+
+HELD_STILL_M_S = 0.2  # a stretch without a person whose bridged root goes faster than this is travelled
+
+
+def carried_unseen(path: np.ndarray, good: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) the frames without a person (good False) in a stretch the bridged root path (T, 2) travels along: the
+    held pose there plants no foot, or foot locking would pin it while the Hips go on (the legs stretched to reach).
+    Where the root stays (a lying body MediaPipe loses), the held pose keeps its contacts."""
+    out = np.zeros(len(good), dtype=bool)
+    edges = np.flatnonzero(np.diff(np.concatenate([[1], good.astype(int), [1]])) != 0).reshape(-1, 2)
+    for s, e in edges:  # frames s .. e-1 without a person
+        a, b = max(s - 1, 0), min(e, len(good) - 1)
+        out[s:e] = np.linalg.norm(path[b] - path[a]) * fps > HELD_STILL_M_S * max(b - a, 1)
+    return out
 
 
 def _hold_index(good: np.ndarray) -> np.ndarray:
