@@ -166,7 +166,7 @@ def test_hands_are_relabelled_with_the_arms():
 
 def test_a_hand_given_for_both_wrists_is_kept_on_the_nearer_one():
     """Holistic sometimes gives one hand as both the left and the right (a jumping jack, 10 frames): it stays the
-    left hand's, and the right hand bridges those frames instead of taking its pose."""
+    left hand's, and the right hand bridges those frames instead of taking its pose. Two real hands together stay."""
     times = np.arange(60) / 30.0
     lm = make(times)
     spread = np.linspace(0.0, 1.0, 21)[None, :, None] * np.ones(3)
@@ -177,6 +177,21 @@ def test_a_hand_given_for_both_wrists_is_kept_on_the_nearer_one():
     out = clean.clean(lm, None)
     np.testing.assert_allclose(out.left_hand, left, atol=1e-9)
     np.testing.assert_allclose(out.right_hand, right, atol=1e-9)  # moving linearly, bridged exactly
+    # Two real hands palm to palm, 12 px apart, each by its own wrist (one wrist 2 px off): both are kept.
+    hand = np.zeros((21, 3))
+    hand[1:5, 1] = -np.array([20.0, 35.0, 48.0, 58.0])  # thumb up, then four fingers one behind the other
+    for f in range(4):
+        hand[5 + 4 * f:9 + 4 * f, :2] = np.stack([np.full(4, 1.0 * f), -np.array([70.0, 100, 120, 135]) + 3 * f], 1)
+    px = np.array([lm.width, lm.height, 1.0])
+    chest = np.array([0.5 * lm.width, 0.45 * lm.height, 0.0])
+    palms = {"left": chest + [6.0, 0, 0] + hand, "right": chest - [6.0, 0, 0] + hand * [-1.0, 1.0, 1.0]}
+    prayer = make(times)
+    for side, pts in palms.items():
+        setattr(prayer, f"{side}_hand", np.repeat((pts / px)[None], len(times), 0))
+        prayer.image[:, LM[f"{side}_wrist"], :2] = pts[0, :2] / px[:2]
+    prayer.image[:, LM["left_wrist"], 0] += 2.0 / lm.width
+    out = clean.clean(prayer, None)
+    assert np.isfinite(out.left_hand).all() and np.isfinite(out.right_hand).all()
 
 
 def test_legs_that_cross_in_the_picture_are_not_relabelled():

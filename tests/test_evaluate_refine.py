@@ -49,7 +49,7 @@ def test_the_evaluated_clip_is_the_one_animgen_generate_makes(videos):
 
 
 def test_penetration_is_measured_against_the_floor_at_y_0(shared_data):
-    """A clip's floor is y = 0, as the truth's: the truth itself scores 0, and the same clip sunk 30 cm scores 1 (it
+    """A clip's floor is y = 0, as the truth's: this walk's truth scores 0, and the same clip sunk 30 cm scores 1 (it
     had scored 0: the floor was taken where the clip's own feet were)."""
     from dataclasses import replace
 

@@ -224,6 +224,23 @@ def test_the_hips_carried_by_the_feet_do_not_surge():
     assert out.hips[-1, 2] < clip.hips[-1, 2] - 0.2  # still carried most of the way back towards the feet's path
 
 
+def test_a_pose_held_for_want_of_a_person_plants_no_foot_while_the_hips_go_on():
+    """A walker at 0.6 m/s unseen for a second: the analytic root goes straight on, and refine, which finds that
+    path's contacts again, plants no foot under the held pose (it kept one planted and foot locking halved the Hips'
+    speed there)."""
+    from animgen_ml import bodymodel, solver
+
+    clip, _ = refine_synth.walk(seconds=4.0, fps=30.0, speed=0.6)
+    lm = bodymodel.landmarks_from_clip(clip)
+    gap = slice(40, 70)
+    lm.image[gap], lm.world[gap], lm.visibility[gap], lm.detected[gap] = np.nan, np.nan, 0.0, False
+    solved = solver.solve(lm)
+    out, _ = refine(solved, lm, GenerateOptions())
+    assert not out.contacts[gap].any()
+    pace = np.linalg.norm(np.diff(out.hips[:, [0, 2]], axis=0), axis=-1) * clip.fps
+    assert abs(pace[40:69].mean() - 0.6) < 0.05
+
+
 def test_a_looped_clip_is_locked_on_its_looped_motion():
     """--loop blends the last 0.5 s towards the first pose. Blended after foot locking, it moved planted feet there
     (33 mm a frame on this walk); blended before, and only what locking changed at the ends after, 14."""

@@ -152,9 +152,11 @@ def test_fingers_of_a_lost_hand_ease_to_rest_and_back():
     back, 112 degrees in a frame on a real video); a short gap goes from the last seen fingers to the next."""
     bones = skeleton.bone_names(True)
     T = 60
-    curl = np.tile(R.from_axis_angle(np.array([0.0, 0.0, -1.0]), np.radians(70.0)), (T, len(bones), 1))
-    curl[:, [k for k, b in enumerate(bones) if "Finger" not in b and ("Thumb" in b or b in BODY)]] = R.identity((T, 1))
-    truth = make_clip(curl, actor_offsets(bones), bones)  # the four fingers curled; a thumb's curl twists it
+    curl = R.identity((T, len(bones)))
+    for k, b in enumerate(bones):  # the four fingers curled towards the palm (a thumb's curl would twist it)
+        if b in skeleton.FINGER_BONES and "Thumb" not in b:
+            curl[:, k] = _rot([0.0, 0.0, -1.0 if b.startswith("Left") else 1.0], np.full(T, 70.0))
+    truth = make_clip(curl, actor_offsets(bones), bones)
     lm = bodymodel.landmarks_from_clip(truth)
     lm.left_hand_world[10:30] = np.nan  # lost for 0.67 s
     lm.left_hand_world[40:44] = np.nan  # and for 0.13 s

@@ -109,8 +109,9 @@ def _hands_follow_arms(lm: Landmarks, arms: np.ndarray) -> Landmarks:
 
 def _one_hand_per_wrist(lm: Landmarks, image: np.ndarray) -> Landmarks:
     """Where Holistic gives one hand twice, as the left and as the right (their points within half a hand's size of
-    each other), it is kept for the body's wrist nearer to it and dropped from the other side, whose fingers then
-    bridge the gap; they had taken that hand's pose. image: the body's relabelled image points."""
+    each other), it is dropped from the side whose body wrist it is farther from, whose fingers then bridge the gap;
+    they had taken that hand's pose. Two real hands together (palm to palm) each stay by their own wrist and are
+    kept. image: the body's relabelled image points."""
     left, right = lm.left_hand, lm.right_hand
     if left is None or right is None:
         return lm
@@ -121,10 +122,10 @@ def _one_hand_per_wrist(lm: Landmarks, image: np.ndarray) -> Landmarks:
     same = both & (apart < 0.5 * size)
     if not same.any():
         return lm
-    hand = 0.5 * (left[:, 0, :2] + right[:, 0, :2]) * px
-    near = {s: np.linalg.norm(hand - image[:, LM[f"{s}_wrist"], :2] * px, axis=-1) for s in ("left", "right")}
     out = {}
-    for side, other in (("left", "right"), ("right", "left")):
+    for side, other, hand in (("left", "right", left), ("right", "left", right)):
+        near = {s: np.linalg.norm((hand[:, 0, :2] - image[:, LM[f"{s}_wrist"], :2]) * px, axis=-1)
+                for s in (side, other)}
         drop = same & (near[other] < near[side])
         for name in (f"{side}_hand", f"{side}_hand_world"):
             a = getattr(lm, name)

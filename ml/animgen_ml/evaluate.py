@@ -69,7 +69,7 @@ def generators() -> dict[str, Callable[[Landmarks], HumanoidClip]]:
 def predictions(gens: dict[str, Callable[[Landmarks], HumanoidClip]],
                 lm: Landmarks) -> list[tuple[str, HumanoidClip, float]]:
     """(method, clip, seconds) for each generator and for its output through refine (default options), on
-    cleaned landmarks (clean.clean), as the pipeline runs them."""
+    landmarks the caller cleaned (clean.clean) as the pipeline does (a still's single frame as it comes)."""
     from animgen_ml import refine
     from animgen_ml.pipeline import GenerateOptions
 
@@ -220,9 +220,10 @@ def evaluate_pose2sim(data_dir: Path, limit: int | None = None, log: Callable[[s
     fnames, filt, _ = read_trc(root / "reference_3d" / "BalancingTrial_filt_butterworth_0-100.trc")
     marker = lambda m: filt[:, [fnames.index("L" + m), fnames.index("R" + m)]]  # noqa: E731
     true_contacts = reference_contacts(marker("Heel"), marker("BigToe"), rate)
-    # The trial is filmed and triangulated at 60 fps; it is measured at EVAL_FPS, every other reference frame,
-    # with the clip generated at that rate (--fps 30). Per frame at 60 fps, sliding and acceleration were not the
-    # mocap tables' figures, and the network's own 30 fps steps, interpolated, looked smoother than they are.
+    # The trial is filmed and triangulated at 60 fps; it is measured at EVAL_FPS, every other reference frame, with
+    # the clip generated at that rate (--fps 30; another rate at its nearest whole fraction). Per frame at 60 fps,
+    # sliding and acceleration were not the mocap tables' figures, and the network's own 30 fps steps, interpolated,
+    # looked smoother than they are.
     step = max(1, int(round(rate / EVAL_FPS)))
     ref, true_contacts = ref[::step], true_contacts[::step]
     videos = sorted(root.glob("cam*.mp4"))

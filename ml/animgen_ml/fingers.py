@@ -19,6 +19,7 @@ import numpy as np
 
 from animgen_ml import bodymodel
 from animgen_ml import rotations as R
+from animgen_ml.contacts import _runs
 from animgen_ml.smooth import gaussian_lowpass
 
 # Where a hand is not seen its fingers ease to rest over this many seconds and back to the hand when it returns; a
@@ -68,16 +69,17 @@ def ease_unseen(q: np.ndarray, seen: np.ndarray, fps: float) -> np.ndarray:
     """(T, 4) local rotations of a finger bone with the frames where the hand was not seen (seen (T,) False) eased
     between the seen ones around them and the rest pose (identity)."""
     out = q.copy()
+    if not seen.any():
+        return R.identity(q.shape[:-1])
     n = max(1, int(round(EASE_S * fps)))
     rest = R.identity()
-    gaps = np.flatnonzero(np.diff(np.concatenate([[1], seen.astype(int), [1]])) != 0).reshape(-1, 2)
-    for s, e in gaps:  # frames s .. e-1 unseen
-        before = q[s - 1] if s > 0 else rest
-        after = q[e] if e < len(q) else rest
+    for s, e in _runs(~seen):  # frames s .. e-1 unseen
         k = np.arange(s, e)
-        if s > 0 and e < len(q) and e - s < 2 * n:  # a short gap: from the last seen fingers to the next
+        if e - s < 2 * n:  # a short gap: from the last seen fingers to the next (held at the clip's ends)
+            before, after = q[s - 1] if s > 0 else q[e], q[e] if e < len(q) else q[s - 1]
             out[k] = R.slerp(before[None], after[None], (k - s + 1) / (e - s + 1))
             continue
+        before, after = q[s - 1] if s > 0 else rest, q[e] if e < len(q) else rest
         leave = np.clip((k - s + 1) / n, 0.0, 1.0) if s > 0 else np.ones(len(k))
         arrive = np.clip((e - k) / n, 0.0, 1.0) if e < len(q) else np.ones(len(k))
         out[k] = R.slerp(before[None], rest[None], leave)

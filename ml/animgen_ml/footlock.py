@@ -112,7 +112,7 @@ def _smooth_envelope(x: np.ndarray, width: int) -> np.ndarray:
 
 
 FOLLOW_TRIM_S = 0.13  # seconds (4 frames at 30 fps) at each end of a contact that the Hips do not follow
-MAX_FOLLOW_SPEED = 5.0  # m/s: a planted foot's pivot moving faster than this about the Hips is not followed
+MAX_FOLLOW_SPEED = 2.0  # m/s: a planted pivot this fast over the floor and about the Hips is not followed
 
 
 def _trimmed(planted: np.ndarray, k: int) -> np.ndarray:
@@ -138,7 +138,8 @@ def root_from_contacts(clip: HumanoidClip, planted: np.ndarray, trim: int | None
     true ones 93-94 % of the time on training clips), the foot may still be landing or already lifting, and
     following it pulled the Hips back too; foot locking still pins those frames. Since the feet are pinned where
     they move the generated foot least, trimming up to about four frames costs no pose. Both measured in
-    ml/EXPERIMENTS.md (held-out mocap root path error 259 -> 212 -> 193 -> 184 mm)."""
+    ml/EXPERIMENTS.md (held-out mocap root path error 259 -> 212 -> 193 -> 184 mm). Nor a step where the pivot moves
+    faster than MAX_FOLLOW_SPEED both over the floor and about the Hips (a glitching leg)."""
     if clip.frame_count < 2 or not planted.any():
         return clip
     trim = int(round(FOLLOW_TRIM_S * clip.fps)) if trim is None else trim
@@ -153,10 +154,12 @@ def root_from_contacts(clip: HumanoidClip, planted: np.ndarray, trim: int | None
         other = np.where((pivot == 1)[:, None], heel[:, f], toe[:, f])[:, [0, 2]]
         # the step (t-1 -> t) of the point that is the pivot at t, on both frames
         step = point[1:] - np.where((pivot[1:] == pivot[:-1])[:, None], point[:-1], other[:-1])
-        # A "planted" pivot this fast about the Hips is the generated leg glitching, not a foot sliding or the
-        # body passing over it: not followed (a balancing take's Hips jumped 19 cm in a frame, following a foot
-        # that flew 10-20 cm while marked planted).
-        steady = np.linalg.norm(step - hips_step, axis=-1) < MAX_FOLLOW_SPEED / clip.fps
+        # A "planted" pivot moving fast both over the floor and about the Hips is the generated leg glitching: not
+        # followed (a balancing take's Hips jumped 19 cm in a frame, following a foot that flew 10-20 cm while marked
+        # planted). A foot sliding with the body (legs that do not step) is slow about the Hips, and one the body
+        # passes over, however fast it runs, is slow over the floor: both are followed.
+        glitch = np.minimum(np.linalg.norm(step, axis=-1), np.linalg.norm(step - hips_step, axis=-1))
+        steady = glitch < MAX_FOLLOW_SPEED / clip.fps
         both = (planted[1:, f] & planted[:-1, f] & steady)[:, None]
         corr -= np.where(both, step, 0.0)
         n += both
@@ -193,9 +196,10 @@ CARRY_SIGMA_S = 0.1  # seconds over which the carried correction is low-passed
 
 
 def carry_hips(clip: HumanoidClip, planted: np.ndarray) -> tuple[HumanoidClip, str | None]:
-    """The Hips CARRY_SHARE of the way to root_from_contacts' path, unless the planted feet step far short of
-    where the generator's Hips went: then the clip keeps its path, and a warning says so (refine then locks no
-    foot: pinned where they were planted, the feet pulled the legs straight, and the knees snapped)."""
+    """The Hips CARRY_SHARE of the way to root_from_contacts' path (the correction low-passed over CARRY_SIGMA_S),
+    unless the planted feet step far short of where the generator's Hips went: then the clip keeps its path, and a
+    warning says so (refine then locks no foot: pinned where they were planted, the feet pulled the legs straight,
+    and the knees snapped)."""
     carried = root_from_contacts(clip, planted)
     went, stepped = travel_m(clip), travel_m(carried)
     if went < MIN_TRAVEL_M or stepped >= MIN_STEP_SHARE * went:

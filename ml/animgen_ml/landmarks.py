@@ -79,9 +79,10 @@ class Landmarks:
 
     @property
     def fps(self) -> float:
-        """The frame rate: the mean frame interval, leaving out pauses of a variable-rate video (intervals over 1.5
-        times the median; a phone video holding its last picture 5 s came out a clip at 11 fps). The mean of the
-        rest, not the median: the times of a 29.97 fps video, rounded to milliseconds, alternate 33 and 34 ms."""
+        """The frame rate: from the mean frame interval, leaving out pauses of a variable-rate video (intervals over
+        1.5 times the median; a phone video holding its last picture 5 s came out a clip at 11 fps), or the standard
+        rate (STANDARD_RATES) whose frames fit that span to a millisecond clock's rounding. The mean, not the median:
+        the times of a 29.97 fps video, rounded to milliseconds, alternate 33 and 34 ms."""
         if len(self.times) < 2:
             return 30.0
         step = np.diff(np.asarray(self.times, np.float64))

@@ -191,7 +191,6 @@ class Generator:
         xz = fuse_root(xz, ref_xz, ROOT_SIGMA_S * landmarks.fps)
         hips = np.stack([xz[:, 0], np.zeros(len(xz)), xz[:, 1]], axis=-1)  # height below, from the final pose
         contacts = from_probability(1.0 / (1.0 + np.exp(-out["contact_logits"])), landmarks.fps)
-        contacts &= ~solver.carried_unseen(ref_xz, seen, landmarks.fps)[:, None]
         clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=landmarks.fps, hips=hips, rotations=rot,
                             contacts=contacts, confidence=_confidence(landmarks), name=Path(landmarks.source).stem
                             or "clip", metadata={"generator": "network", "contacts_source": "network",

@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from animgen_ml import contacts as C
-from animgen_ml import edit, footlock, ground, limits
+from animgen_ml import edit, footlock, ground, limits, solver
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.landmarks import LM, Landmarks
 
@@ -31,21 +31,28 @@ MERGE_GAP_S = 0.5  # losses of one part closer than this are reported as one
 _SIDE = re.compile(r"\b(?:left|right) |\b(?:Left|Right)[A-Z]")  # "right arm", "left hand", "LeftUpperLeg"
 
 
-def _contacts(clip: HumanoidClip) -> C.FootContacts:
+def _contacts(clip: HumanoidClip, landmarks: Landmarks | None, floor: float | None = None) -> C.FootContacts:
+    """The generator's contacts (the network's), else those found on the clip; none where the pose is held for want
+    of a person while the Hips travel on (solver.carried_unseen)."""
     if clip.metadata.get("contacts_source") == "network":
         c = clip.contacts.astype(bool)
-        return C.FootContacts(heel=c.copy(), toe=c.copy())
-    return C.detect(clip)
+        fc = C.FootContacts(heel=c.copy(), toe=c.copy())
+    else:
+        fc = C.detect(clip, floor=floor)
+    if landmarks is None or landmarks.frame_count != clip.frame_count:
+        return fc
+    held = solver.carried_unseen(clip.hips[:, [0, 2]], solver.seen_frames(landmarks), clip.fps)[:, None]
+    return C.FootContacts(heel=fc.heel & ~held, toe=fc.toe & ~held)
 
 
 def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[HumanoidClip, list[str]]:
     """options: a pipeline.GenerateOptions (foot_lock, speed, mirror, in_place, loop, face_forward)."""
     warnings = visibility_warnings(landmarks) if landmarks is not None else []
     from_network = clip.metadata.get("contacts_source") == "network"
-    fc = _contacts(clip)
+    fc = _contacts(clip, landmarks)
     clip = ground.put_on_ground(clip, ground.floor_from_contacts(clip, fc))
     if not from_network:
-        fc = C.detect(clip, floor=0.0)
+        fc = _contacts(clip, landmarks, floor=0.0)
     clip = limits.symmetric_offsets(clip)
     # No untwist_hinges here: both generators deliver knees and elbows as hinges, and a second pass only
     # moved slightly bent limbs' twist away from the truth (held-out mocap joint angles +0.43 deg).

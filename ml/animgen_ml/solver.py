@@ -127,8 +127,7 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
                         metadata={"generator": "analytic"})
     clip = twists.canonical_twists(clip)
     if find_contacts:
-        # as the refine stage finds them on any clip
-        clip.contacts = contacts.detect(clip).foot & ~carried_unseen(hips[:, [0, 2]], good, fps)[:, None]
+        clip.contacts = contacts.detect(clip).foot  # as the refine stage finds them on any clip
     return clip
 
 
@@ -150,8 +149,7 @@ def carried_unseen(path: np.ndarray, good: np.ndarray, fps: float) -> np.ndarray
     held pose there plants no foot, or foot locking would pin it while the Hips go on (the legs stretched to reach).
     Where the root stays (a lying body MediaPipe loses), the held pose keeps its contacts."""
     out = np.zeros(len(good), dtype=bool)
-    edges = np.flatnonzero(np.diff(np.concatenate([[1], good.astype(int), [1]])) != 0).reshape(-1, 2)
-    for s, e in edges:  # frames s .. e-1 without a person
+    for s, e in contacts._runs(~good):  # frames s .. e-1 without a person
         a, b = max(s - 1, 0), min(e, len(good) - 1)
         out[s:e] = np.linalg.norm(path[b] - path[a]) * fps > HELD_STILL_M_S * max(b - a, 1)
     return out

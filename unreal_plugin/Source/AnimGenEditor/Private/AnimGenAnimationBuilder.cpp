@@ -62,8 +62,11 @@ FString FAnimGenAnimationBuilder::DestinationProblem(const FString& PackagePath,
 
 FString FAnimGenAnimationBuilder::ExistingAsset(const FString& PackagePath, const FString& Name)
 {
-	const FString PackageName = UPackageTools::SanitizePackageName(PackagePath / AssetNameFor(Name));
-	return FPackageName::DoesPackageExist(PackageName) ? PackageName : FString();
+	// As Build finds it: in memory (made or replaced this session, maybe unsaved), else on disk.
+	const FString AssetName = AssetNameFor(Name);
+	const FString PackageName = UPackageTools::SanitizePackageName(PackagePath / AssetName);
+	const bool bInMemory = IsValid(FindObject<UObject>(nullptr, *(PackageName + TEXT(".") + AssetName)));
+	return bInMemory || FPackageName::DoesPackageExist(PackageName) ? PackageName : FString();
 }
 
 animgen::TargetSkeleton FAnimGenAnimationBuilder::TargetFromSkeleton(const USkeleton& Skeleton)
