@@ -59,6 +59,7 @@ def test_foot_sliding_and_penetration():
     contacts = np.array([[1, 1], [1, 1], [1, 1], [0, 1], [0, 1]], bool)
     # Left: pairs (0,1), (1,2) planted -> 2 mm each; right: 4 pairs, 0 mm -> mean 4 mm / 6 pairs.
     assert metrics.foot_sliding(feet, contacts) == pytest.approx(4.0 / 6)
+    assert np.isnan(metrics.foot_sliding(feet, np.zeros((5, 2), bool)))  # no planted foot: nothing measured
     feet[2, 1, 1] = -0.05
     assert metrics.ground_penetration_rate(feet) == pytest.approx(0.2)
 

@@ -73,7 +73,8 @@ def _nanmean(x: np.ndarray) -> float:
 
 
 def foot_sliding(feet: np.ndarray, contacts: np.ndarray) -> float:
-    """Mean horizontal foot motion (mm/frame) over frame pairs where the foot is in contact in both.
+    """Mean horizontal foot motion (mm/frame) over frame pairs where the foot is in contact in both; NaN where no
+    foot is (nothing measured: it had read 0, a perfect score, and pulled a set's mean down).
 
     feet: (T, 2, 3) world positions of the left/right foot (or toe) joints, +Y up; contacts: (T, 2) bool.
     """
@@ -81,7 +82,7 @@ def foot_sliding(feet: np.ndarray, contacts: np.ndarray) -> float:
         return float("nan")
     step = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1)  # (T-1, 2)
     both = contacts[1:] & contacts[:-1]
-    return _nanmean(step[both]) * 1000.0 if both.any() else 0.0
+    return _nanmean(step[both]) * 1000.0
 
 
 def root_path_error(pred: np.ndarray, true: np.ndarray) -> float:
