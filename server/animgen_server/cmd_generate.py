@@ -160,15 +160,15 @@ def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from:
         pass
 
 
+NAME_MAX = 255  # bytes in a file name: ext4, APFS, NTFS (UTF-16 units) and most others
+
+
 def _note(out_base: Path) -> Path:
     name = f".{out_base.name}.animgen.json"
     if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:  # the outputs' names fit, the note's would not
         digest = hashlib.sha256(out_base.name.encode("utf-8", "surrogateescape")).hexdigest()[:32]
         name = f".{digest}.animgen.json"
     return out_base.with_name(name)
-
-
-NAME_MAX = 255  # bytes in a file name: ext4, APFS, NTFS (UTF-16 units) and most others
 
 
 def _made_with(options: GenerateOptions, made_from: dict) -> str:
