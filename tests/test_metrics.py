@@ -133,3 +133,15 @@ def test_a_frame_without_a_value_is_left_out_not_spread():
     feet_gap = feet.copy()
     feet_gap[10, 0] = np.nan
     assert np.isfinite(metrics.foot_sliding(feet_gap, planted))
+
+
+def test_methods_are_averaged_over_the_same_sequences():
+    """A sequence where one method has no value for a metric (a clip too short for acceleration, say) is left out of
+    that metric for every method: each side had dropped only its own, so the two averaged over different clips."""
+    from animgen_ml import evaluate
+
+    rows = [{"sequence": "a", "frames": 100, "network": {"accel_err_mm": 2.0}, "analytic": {"accel_err_mm": 6.0}},
+            {"sequence": "b", "frames": 100, "network": {"accel_err_mm": float("nan")},
+             "analytic": {"accel_err_mm": 50.0}}]
+    summary = evaluate.summarise(rows)
+    assert summary["network"]["accel_err_mm"] == 2.0 and summary["analytic"]["accel_err_mm"] == 6.0

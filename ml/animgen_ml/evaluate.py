@@ -349,8 +349,10 @@ def _row_line(row: dict) -> str:
 
 def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
     """Frame-weighted mean of each metric per method over sequences; contact precision, recall and F1 from the
-    contact frames of all sequences pooled (a clip with few contacts, like lying down, counts by its frames)."""
+    contact frames of all sequences pooled (a clip with few contacts, like lying down, counts by its frames). A
+    sequence where any method has no value for a metric counts for none, so that all are averaged over the same."""
     out: dict[str, dict[str, float]] = {}
+    finite = lambda r, k: all(np.isfinite(r[m][k]) for m in METHODS if m in r and k in r[m])  # noqa: E731
     for m in METHODS:
         rs = [r for r in rows if m in r]
         if not rs:
@@ -360,7 +362,7 @@ def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
         out[m] = {}
         for k in keys:
             vals = np.array([r[m][k] for r in rs], dtype=float)
-            ok = np.isfinite(vals)
+            ok = np.array([finite(r, k) for r in rs])
             out[m][k] = float(np.sum(vals[ok] * w[ok]) / np.sum(w[ok])) if ok.any() else float("nan")
         if COUNT_KEYS[0] in rs[0][m]:
             out[m].update(metrics.scores_from_counts(*(sum(r[m][k] for r in rs) for k in COUNT_KEYS)))
