@@ -122,7 +122,7 @@ def test_a_planted_leg_that_glitches_does_not_drag_the_root(monkeypatch):
     """MediaPipe flips a planted leg for a few frames (a balancing take: the foot flew 10-20 cm while marked
     planted, and the Hips, following it, jumped 19 cm in a frame). A pivot that fast is not followed."""
     clean, truth = refine_synth.walk(seconds=4.0, fps=30.0)
-    runs = [(s, e) for s, e in C._runs(truth[:, 0]) if e - s >= 12]
+    runs = [(s, e) for s, e in C.runs(truth[:, 0]) if e - s >= 12]
     s, e = runs[0]
     m = (s + e) // 2
     leg = clean.index("LeftUpperLeg")

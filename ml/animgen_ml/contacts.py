@@ -42,7 +42,7 @@ class FootContacts:
         return self.heel | self.toe
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) index pairs of the True runs of a 1-D mask."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
@@ -51,10 +51,10 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def min_duration(mask: np.ndarray, min_on: int, min_gap: int) -> np.ndarray:
     """Fill gaps shorter than min_gap frames between contacts, then drop contacts shorter than min_on."""
     out = mask.astype(bool).copy()
-    for s, e in _runs(~out):
+    for s, e in runs(~out):
         if s > 0 and e < len(out) and e - s < min_gap:
             out[s:e] = True
-    for s, e in _runs(out):
+    for s, e in runs(out):
         if e - s < min_on:
             out[s:e] = False
     return out

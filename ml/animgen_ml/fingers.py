@@ -19,7 +19,7 @@ import numpy as np
 
 from animgen_ml import bodymodel
 from animgen_ml import rotations as R
-from animgen_ml.contacts import _runs
+from animgen_ml.contacts import runs
 from animgen_ml.smooth import gaussian_lowpass
 
 # Where a hand is not seen its fingers ease to rest over this many seconds and back to the hand when it returns; a
@@ -73,7 +73,7 @@ def ease_unseen(q: np.ndarray, seen: np.ndarray, fps: float) -> np.ndarray:
         return R.identity(q.shape[:-1])
     n = max(1, int(round(EASE_S * fps)))
     rest = R.identity()
-    for s, e in _runs(~seen):  # frames s .. e-1 unseen
+    for s, e in runs(~seen):  # frames s .. e-1 unseen
         k = np.arange(s, e)
         if e - s < 2 * n:  # a short gap: from the last seen fingers to the next (held at the clip's ends)
             before, after = q[s - 1] if s > 0 else q[e], q[e] if e < len(q) else q[s - 1]

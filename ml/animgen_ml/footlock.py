@@ -39,7 +39,7 @@ def pivots(heel_y: np.ndarray, toe_y: np.ndarray, planted: np.ndarray) -> np.nda
     run the lower of the two, switching only when the other is clearly lower (PIVOT_SWITCH_M), so that a flat
     foot does not rock between them."""
     out = np.full(len(planted), -1)
-    for s, e in C._runs(planted):
+    for s, e in C.runs(planted):
         p = -1
         for t in range(s, e):
             lower = 0 if heel_y[t] <= toe_y[t] else 1
@@ -67,7 +67,7 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: 
     planted = pivot >= 0
     target = ankle.copy()
     fade = np.zeros(T)
-    for s, e in C._runs(planted):
+    for s, e in C.runs(planted):
         pin = np.zeros(3)
         for t in range(s, e):
             point = (heel, toe)[pivot[t]][t] - ankle[t]  # pivot offset from the ankle at this frame
@@ -119,7 +119,7 @@ def _trimmed(planted: np.ndarray, k: int) -> np.ndarray:
     """(T, 2) contacts without the first and last k frames of each run."""
     out = planted.copy()
     for f in range(planted.shape[1]):
-        for s, e in C._runs(planted[:, f]):
+        for s, e in C.runs(planted[:, f]):
             out[s:s + k, f] = False
             out[e - k:e, f] = False
     return out

@@ -135,7 +135,7 @@ def _spans(mask: np.ndarray, times: np.ndarray) -> list[tuple[int, int, float, f
     one (an arm that flickers in and out behind the body is one warning, not a list), and those where `mask`
     holds for less than MIN_WARN_S in all are left out."""
     runs: list[tuple[int, int]] = []
-    for s, e in C._runs(mask):
+    for s, e in C.runs(mask):
         if runs and times[s] - times[runs[-1][1]] < MERGE_GAP_S:
             runs[-1] = (runs[-1][0], e)
         else:

@@ -149,7 +149,7 @@ def carried_unseen(path: np.ndarray, good: np.ndarray, fps: float) -> np.ndarray
     held pose there plants no foot, or foot locking would pin it while the Hips go on (the legs stretched to reach).
     Where the root stays (a lying body MediaPipe loses), the held pose keeps its contacts."""
     out = np.zeros(len(good), dtype=bool)
-    for s, e in contacts._runs(~good):  # frames s .. e-1 without a person
+    for s, e in contacts.runs(~good):  # frames s .. e-1 without a person
         a, b = max(s - 1, 0), min(e, len(good) - 1)
         out[s:e] = np.linalg.norm(path[b] - path[a]) * fps > HELD_STILL_M_S * max(b - a, 1)
     return out
