@@ -47,7 +47,8 @@ def register(subparsers) -> None:
     e = subparsers.add_parser(
         "evaluate", help="measure the network and the analytic baseline against ground truth",
         description="Run the generators on data with ground truth and print per-sequence and overall metrics "
-                    "side by side. DATASET: mocap (held-out subjects, synthetic camera/noise), pose2sim (real "
+                    "side by side, each generator as `animgen generate` runs it (cleaned landmarks, smoothing 0.5) "
+                    "and again through refine, every set at 30 fps. DATASET: mocap (held-out subjects, synthetic camera/noise), pose2sim (real "
                     "videos, triangulated reference), stills (H36M / 3DHP frames), renders (held-out mocap on a "
                     "character, rendered by scripts/render_mocap.py). No DATASET: all of them.")
     e.add_argument("datasets", nargs="*", metavar="DATASET")
