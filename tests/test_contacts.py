@@ -20,6 +20,14 @@ def test_contacts_of_a_clean_walk():
     assert C.f1(fc.heel, truth) >= 0.94 and C.f1(fc.toe, truth) >= 0.94
 
 
+def test_sole_points_from_the_legs_alone_match_the_whole_body():
+    clip, _ = refine_synth.walk(seconds=1.0, fps=30.0)
+    rng = np.random.default_rng(1)
+    clip = replace(clip, rotations=R.normalize(clip.rotations + rng.normal(0, 0.2, clip.rotations.shape)))
+    for ours, whole in zip(C.sole_points(clip), C.sole_points(clip, clip.world()), strict=True):
+        np.testing.assert_allclose(ours, whole, atol=1e-12)
+
+
 def test_contacts_survive_noise_and_a_raised_floor():
     clip, truth = refine_synth.walk(seconds=4.0, fps=30.0)
     rng = np.random.default_rng(0)

@@ -351,13 +351,17 @@ def test_blend_limbs_moves_limb_directions_towards_the_reference(walk):
     other = train.window(walk, 60, 40)  # a different pose as the reference
     _, w = clip.world()
     _, w_ref = other.world()
-    full = model.blend_limbs(w, clip.rest_offsets, other.bones, other.rest_offsets, w_ref, weight=1.0, sigma=0.0)
-    half = model.blend_limbs(w, clip.rest_offsets, other.bones, other.rest_offsets, w_ref, weight=0.5, sigma=0.0)
-    for bone, child in model.LIMBS:
+    unit = [other.rest_offsets[other.index(c)] / np.linalg.norm(other.rest_offsets[other.index(c)])
+            for _, c in model.LIMBS]
+    ref_dirs = np.stack([R.apply(w_ref[:, other.index(b)], np.broadcast_to(u, (40, 3)))
+                         for (b, _), u in zip(model.LIMBS, unit, strict=True)], axis=1)
+    full = model.blend_limbs(w, clip.rest_offsets, ref_dirs, weight=1.0, sigma=0.0)
+    half = model.blend_limbs(w, clip.rest_offsets, ref_dirs, weight=0.5, sigma=0.0)
+    for k, (bone, child) in enumerate(model.LIMBS):
         b, c = clip.index(bone), clip.index(child)
         off = np.broadcast_to(clip.rest_offsets[c] / np.linalg.norm(clip.rest_offsets[c]), (40, 3))
         d0, d1, dh = (R.apply(q[:, b], off) for q in (w, full, half))
-        d_ref = R.apply(w_ref[:, b], off)
+        d_ref = ref_dirs[:, k]
         assert np.abs(d1 - d_ref).max() < 1e-6  # weight 1, no low-pass: the reference's directions
         gap0 = np.linalg.norm(d0 - d_ref, axis=-1)
         assert (np.linalg.norm(dh - d_ref, axis=-1) <= gap0 + 1e-9).all()

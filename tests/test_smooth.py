@@ -97,3 +97,41 @@ def test_parameters_follow_the_documented_mapping():
     assert filter_params(0.5)[0] == pytest.approx(10 * (0.5 / 10) ** 0.5)
     cut = [filter_params(s)[0] for s in np.linspace(0, 1, 6)]
     assert all(a > b for a, b in zip(cut, cut[1:], strict=False))
+
+
+def test_each_bone_and_path_is_filtered_on_its_own():
+    """smooth_clip filters bones, the Hips path and root motion in one pass; each comes out as if filtered alone,
+    so a fast arm does not unsmooth the Hips, nor a walk the still bones."""
+    from dataclasses import replace
+
+    from animgen_ml.smooth import zero_phase_one_euro
+
+    rng = np.random.default_rng(3)
+    T = 60
+    angles = np.zeros((T, len(BODY)))
+    angles[:, 5] = np.linspace(0, 300, T) + rng.normal(0, 3, T)  # one fast, noisy bone; the rest still
+    hips = np.cumsum(rng.normal(0, 0.02, (T, 3)), axis=0) + [0.0, 1.0, 0.0]
+    clip = replace(clip_from(angles, hips), root_motion=np.cumsum(rng.normal(0, 0.05, (T, 3)), axis=0))
+    out = smooth_clip(clip, 0.5)
+    min_cutoff, beta = filter_params(0.5)
+    for path, got in ((clip.hips, out.hips), (clip.root_motion, out.root_motion)):
+        np.testing.assert_allclose(got, zero_phase_one_euro(path[:, None], FPS, min_cutoff, beta)[:, 0], atol=1e-12)
+    q = R.make_continuous(R.normalize(clip.rotations), axis=0)
+    alone = R.normalize(zero_phase_one_euro(q[:, 5:6], FPS, min_cutoff, beta))[:, 0]
+    np.testing.assert_allclose(out.rotations[:, 5], alone, atol=1e-12)
+    np.testing.assert_allclose(out.rotations[:, 0], clip.rotations[:, 0], atol=1e-12)  # still stays still
+
+
+def test_gaussian_lowpass_known_answers():
+    from animgen_ml.smooth import gaussian_lowpass
+
+    sigma = 2.0
+    impulse = np.zeros((41, 2))
+    impulse[20, 1] = 1.0
+    taps = np.exp(-0.5 * (np.arange(-7, 8) / sigma) ** 2)  # reach 3 sigma + 1 frame
+    out = gaussian_lowpass(impulse, sigma)
+    np.testing.assert_allclose(out[13:28, 1], taps / taps.sum(), atol=1e-15)
+    assert out[:13].max() == 0.0 and out[28:].max() == 0.0 and out[:, 0].max() == 0.0
+    ramp = np.arange(30.0)
+    np.testing.assert_allclose(gaussian_lowpass(ramp, sigma)[10:20], ramp[10:20], atol=1e-12)  # linear: kept
+    assert gaussian_lowpass(ramp, sigma)[0] > 0.0  # the ends are held, not zero-padded

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from animgen_ml import bodymodel, fingers, skeleton, solver
+from animgen_ml import bodymodel, fingers, model, skeleton, solver
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
@@ -270,16 +270,16 @@ def test_root_motion_from_the_image_and_feet_on_the_ground():
     bare = solver.solve(bodymodel.landmarks_from_clip(still), find_contacts=False)
     assert not bare.contacts.any()
     np.testing.assert_array_equal(bare.rotations, solver.solve(bodymodel.landmarks_from_clip(still)).rotations)
-    # What the network takes from the solver, without solving a whole clip: the same track and bone directions.
-    bones, offsets, world, xz = solver.reference(lm)
-    assert bones == solved.bones and np.array_equal(offsets, solved.rest_offsets)
+    # What the network takes from the solver, without solving a whole clip: the same body, track and limb directions.
+    offsets, directions, xz = solver.reference(lm, [b for b, _ in model.LIMBS])
+    np.testing.assert_array_equal(offsets, solved.rest_offsets)
     np.testing.assert_allclose(xz, solved.hips[:, [0, 2]], atol=1e-12)
+    assert directions.shape == (T, len(model.LIMBS), 3)
     _, solved_world = solved.world()
-    parents = skeleton.parents_of(bones)
-    for c in range(1, len(bones)):
-        unit = offsets[c] / np.linalg.norm(offsets[c])
-        ours, theirs = (R.apply(q[:, parents[c]], np.broadcast_to(unit, (T, 3))) for q in (world, solved_world))
-        np.testing.assert_allclose(ours, theirs, atol=1e-9)
+    for k, (limb, child) in enumerate(model.LIMBS):
+        unit = offsets[solved.index(child)] / np.linalg.norm(offsets[solved.index(child)])
+        theirs = R.apply(solved_world[:, solved.index(limb)], np.broadcast_to(unit, (T, 3)))
+        np.testing.assert_allclose(directions[:, k], theirs, atol=1e-9)
 
 
 def test_undetected_frames_hold_the_last_good_pose_with_zero_confidence():

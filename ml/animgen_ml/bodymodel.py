@@ -107,8 +107,8 @@ def clip_pose_landmarks(clip) -> np.ndarray:
 
 def rest_landmarks(bones: list[str], rest_offsets: np.ndarray) -> np.ndarray:
     """(33, 3) landmarks in the T-pose rest (Hips at its rest offset)."""
-    off = np.asarray(rest_offsets, dtype=np.float64)
-    return pose_landmarks_world(bones, off, off[None, 0], R.identity((1, len(bones))))[0]
+    idx, offs = attachments(bones, rest_offsets)
+    return skeleton.rest_positions(skeleton.parents_of(list(bones)), rest_offsets)[idx] + offs
 
 
 def hip_centre(points: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from animgen_ml import rotations as R
+from animgen_ml import skeleton
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.smooth import gaussian_lowpass
 
@@ -99,12 +100,20 @@ def sole_points(clip: HumanoidClip, world: tuple[np.ndarray, np.ndarray] | None 
     height above the toes' joint, turning with the foot (so heel and toe touch the floor together in a
     flat-footed rest stance, and a heel strike pivots about the heel); the toe is the toes' joint.
     world: the clip's clip.world(), when already at hand."""
-    pos, rot = world if world is not None else clip.world()
+    if world is None:  # forward kinematics of the legs alone: nothing above the Hips moves a foot
+        legs = [clip.index(b) for b in _LEGS]
+        pos, rot = skeleton.forward_kinematics(skeleton.parents_of(_LEGS), clip.rest_offsets[legs], clip.hips,
+                                               clip.rotations[:, legs])
+        index = _LEGS.index
+    else:
+        (pos, rot), index = world, clip.index
     down = np.array([0.0, -_rest_heel_height(clip), 0.0])
-    feet = [clip.index(f"{s}Foot") for s in SIDES]
+    feet = [index(f"{s}Foot") for s in SIDES]
     heel = pos[:, feet] + R.apply(rot[:, feet], np.broadcast_to(down, (len(pos), 2, 3)))
-    toe = np.stack([pos[:, clip.index(f"{s}Toes")] for s in SIDES], 1)
-    return heel, toe
+    return heel, pos[:, [index(f"{s}Toes") for s in SIDES]]
+
+
+_LEGS = ["Hips"] + [f"{s}{b}" for s in SIDES for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")]
 
 
 def _rest_heel_height(clip: HumanoidClip) -> float:

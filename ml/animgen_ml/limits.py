@@ -77,26 +77,29 @@ def untwist_hinges(clip: HumanoidClip, hinges: dict[str, Hinge] | None = None) -
     right. World poses are unchanged: the twist axis runs through the child joint, and the child's world
     rotation is kept. Fades out below 10-25 degrees of bend, where the hinge plane is not defined; the turn is
     low-passed over UNTWIST_SIGMA_S."""
+    chosen = [(clip.index(b), h) for b, h in (HINGES if hinges is None else hinges).items() if b in clip.bones]
     rot = clip.rotations.copy()
-    for bone, hinge in (HINGES if hinges is None else hinges).items():
-        if bone not in clip.bones:
-            continue
-        c, p = clip.index(bone), int(clip.parents[clip.index(bone)])
-        r, h = np.asarray(hinge.rest_dir, float), np.asarray(hinge.axis, float)
-        d = R.apply(rot[:, c], np.broadcast_to(r, (len(rot), 3)))  # child direction in the parent's frame
-        perp = d - (d @ r)[:, None] * r
-        bend = np.degrees(np.arctan2(np.linalg.norm(perp, axis=-1), d @ r))
-        want = np.cross(h, r)  # where a positive bend points
-        # Signed angle from perp to want about r; the parent turns by minus that.
-        alpha = np.arctan2(np.cross(perp, want) @ r, perp @ want)
-        weight = np.clip((bend - 10.0) / 15.0, 0.0, 1.0)
-        # Low-passed as a weighted unit vector (angles wrap), then scaled by the low-passed weight.
-        sigma = UNTWIST_SIGMA_S * clip.fps
-        turn = gaussian_lowpass(weight[:, None] * np.stack([np.cos(alpha), -np.sin(alpha)], 1), sigma)
-        phi = np.arctan2(turn[:, 1], turn[:, 0]) * np.clip(gaussian_lowpass(weight[:, None], sigma)[:, 0], 0.0, 1.0)
-        axis = np.broadcast_to(r, (len(rot), 3))
-        rot[:, p] = R.multiply(rot[:, p], R.from_axis_angle(axis, phi))
-        rot[:, c] = R.multiply(R.from_axis_angle(axis, -phi), rot[:, c])
+    if not chosen:
+        return replace(clip, rotations=rot)
+    # All hinges at once (each array has a hinge axis H): their parents and children are distinct bones.
+    c = np.array([i for i, _ in chosen])
+    p = np.asarray(clip.parents)[c]
+    r = np.array([h.rest_dir for _, h in chosen], float)  # (H, 3)
+    axis = np.broadcast_to(r, (len(rot), *r.shape))  # (T, H, 3)
+    d = R.apply(rot[:, c], axis)  # child directions in the parents' frames
+    along = np.sum(d * r, axis=-1)
+    perp = d - along[..., None] * r
+    bend = np.degrees(np.arctan2(np.linalg.norm(perp, axis=-1), along))
+    want = np.cross(np.array([h.axis for _, h in chosen], float), r)  # where a positive bend points
+    # Signed angle from perp to want about r; the parent turns by minus that.
+    alpha = np.arctan2(np.sum(np.cross(perp, want) * r, axis=-1), np.sum(perp * want, axis=-1))
+    weight = np.clip((bend - 10.0) / 15.0, 0.0, 1.0)
+    # Low-passed as a weighted unit vector (angles wrap), then scaled by the low-passed weight.
+    low = gaussian_lowpass(np.stack([weight * np.cos(alpha), -weight * np.sin(alpha), weight], axis=-1),
+                           UNTWIST_SIGMA_S * clip.fps)
+    turn = R.from_axis_angle(axis, np.arctan2(low[..., 1], low[..., 0]) * np.clip(low[..., 2], 0.0, 1.0))
+    rot[:, p] = R.multiply(rot[:, p], turn)
+    rot[:, c] = R.multiply(R.conjugate(turn), rot[:, c])
     return replace(clip, rotations=rot)
 
 

@@ -143,9 +143,9 @@ class Generator:
     def predict(self, lm: Landmarks) -> dict[str, np.ndarray]:
         """Raw network outputs on the landmarks' own frames. The network works at TRAIN_FPS (its receptive field
         and velocities are in those frames), so other rates are resampled there and back."""
-        T = lm.frame_count
-        t = np.arange(T) / lm.fps
-        if T > 1 and abs(lm.fps - TRAIN_FPS) > 0.5:
+        T, fps = lm.frame_count, lm.fps
+        t = np.arange(T) / fps
+        if T > 1 and abs(fps - TRAIN_FPS) > 0.5:
             grid = np.arange(0.0, t[-1] + 1e-9, 1.0 / TRAIN_FPS)
             x = _interp(features(lm), t, grid)
             # The hips' image velocity is per frame: per TRAIN_FPS frame, taken between the grid's frames. Left per
@@ -163,21 +163,20 @@ class Generator:
         out = {k: 0.5 * (seen[k].astype(np.float64) + mirrored[k]) for k in seen}
         if grid is not t:
             out = {k: _interp(v, grid, t) for k, v in out.items()}
-            out["velocity"] *= TRAIN_FPS / lm.fps  # metres per input frame
+            out["velocity"] *= TRAIN_FPS / fps  # metres per input frame
         return out
 
     def generate(self, landmarks: Landmarks, fingers: bool = False) -> HumanoidClip:
-        out = self.predict(landmarks)
-        offsets = rest_offsets(landmarks)
-        world = R.from_6d(out["rot6"])
         from animgen_ml import solver
 
-        # limb directions to blend towards and the camera-anchored root track (and with fingers, the whole solved
-        # clip for them); contacts are ours
+        fps = landmarks.fps
+        # From the solver: the actor's rest offsets (so that both generators draw the same body), limb directions
+        # to blend towards and the camera-anchored root track (with fingers, the whole solved clip for them).
+        # Contacts are ours.
+        offsets, ref_dirs, ref_xz = solver.reference(landmarks, [b for b, _ in LIMBS])
         solved = solver.solve(landmarks, fingers=True, find_contacts=False) if fingers else None
-        ref_bones, ref_offsets, ref_world, ref_xz = solver.reference(landmarks)
-        world = blend_limbs(world, offsets, ref_bones, ref_offsets, ref_world, BLEND_WEIGHT,
-                            BLEND_SIGMA_S * landmarks.fps)
+        out = self.predict(landmarks)
+        world = blend_limbs(R.from_6d(out["rot6"]), offsets, ref_dirs, BLEND_WEIGHT, BLEND_SIGMA_S * fps)
         rot = world.copy()  # world (camera yaw frame) -> local: each bone relative to its parent
         rot[:, 1:] = R.multiply(R.conjugate(world[:, PARENTS[1:]]), world[:, 1:])
         rot = R.make_continuous(R.normalize(rot))
@@ -188,10 +187,10 @@ class Generator:
         unseen_step = ~(seen[1:] & seen[:-1])
         vel[:-1][unseen_step] = np.diff(ref_xz, axis=0)[unseen_step]
         xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
-        xz = fuse_root(xz, ref_xz, ROOT_SIGMA_S * landmarks.fps)
+        xz = fuse_root(xz, ref_xz, ROOT_SIGMA_S * fps)
         hips = np.stack([xz[:, 0], np.zeros(len(xz)), xz[:, 1]], axis=-1)  # height below, from the final pose
-        contacts = from_probability(1.0 / (1.0 + np.exp(-out["contact_logits"])), landmarks.fps)
-        clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=landmarks.fps, hips=hips, rotations=rot,
+        contacts = from_probability(1.0 / (1.0 + np.exp(-out["contact_logits"])), fps)
+        clip = HumanoidClip(bones=list(BONES), rest_offsets=offsets, fps=fps, hips=hips, rotations=rot,
                             contacts=contacts, confidence=_confidence(landmarks), name=Path(landmarks.source).stem
                             or "clip", metadata={"generator": "network", "contacts_source": "network",
                                                  "model": self.name})
@@ -229,19 +228,16 @@ LIMBS = [(f"{s}{b}", f"{s}{c}") for s in ("Left", "Right")
          for b, c in (("UpperArm", "LowerArm"), ("LowerArm", "Hand"), ("UpperLeg", "LowerLeg"), ("LowerLeg", "Foot"))]
 
 
-def blend_limbs(world: np.ndarray, offsets: np.ndarray, ref_bones: list[str], ref_offsets: np.ndarray,
-                ref_world: np.ndarray, weight: float, sigma: float) -> np.ndarray:
+def blend_limbs(world: np.ndarray, offsets: np.ndarray, ref_dirs: np.ndarray, weight: float,
+                sigma: float) -> np.ndarray:
     """World rotations (T, B, 4) with each limb bone swung part of the way to the reference's direction for it
-    (the solver's: its bones, rest offsets and world rotations); twist stays the network's. Both are in the camera's
-    frame (as the solver's output is): seen from each one's own Hips instead, the two Hips' disagreement would add
-    to the limbs' error (PA-MPJPE 63 -> 68 mm)."""
+    (ref_dirs (T, len(LIMBS), 3): the solver's unit directions); twist stays the network's. Both are in the
+    camera's frame (as the solver's output is): seen from each one's own Hips instead, the two Hips' disagreement
+    would add to the limbs' error (PA-MPJPE 63 -> 68 mm)."""
     bone, child = [BONES.index(b) for b, _ in LIMBS], [BONES.index(c) for _, c in LIMBS]
-    ref_bone, ref_child = [ref_bones.index(b) for b, _ in LIMBS], [ref_bones.index(c) for _, c in LIMBS]
     unit = offsets[child] / np.linalg.norm(offsets[child], axis=-1, keepdims=True)
-    ref_unit = ref_offsets[ref_child] / np.linalg.norm(ref_offsets[ref_child], axis=-1, keepdims=True)
     d = R.apply(world[:, bone], np.broadcast_to(unit, (len(world), *unit.shape)))  # (T, limbs, 3), all at once
-    d_ref = R.apply(ref_world[:, ref_bone], np.broadcast_to(ref_unit, (len(world), *ref_unit.shape)))
-    want = d + weight * gaussian_lowpass(d_ref - d, sigma)
+    want = d + weight * gaussian_lowpass(ref_dirs - d, sigma)
     out = world.copy()
     out[:, bone] = R.multiply(R.between(d, want), world[:, bone])
     return out
@@ -291,27 +287,6 @@ def sole_height(clip: HumanoidClip, world: tuple[np.ndarray, np.ndarray] | None 
     """(T,) height of the lowest heel or toe sole point (contacts.sole_points) above the clip's floor (y = 0)."""
     heel, toe = sole_points(clip, world)
     return np.minimum(heel[..., 1], toe[..., 1]).min(axis=1)
-
-
-def rest_offsets(lm: Landmarks) -> np.ndarray:
-    """The actor's rest offsets from landmark distances, as the analytic solver measures them (so that both
-    generators draw the same body); the default skeleton scaled by leg length when no frame is usable."""
-    from animgen_ml import solver
-
-    good = lm.detected & np.isfinite(lm.world).all(axis=(1, 2))
-    if good.sum() == 0:
-        return skeleton.default_rest_offsets(BONES) * body_scale(lm)
-    P = lm.world[good] * np.array([1.0, -1.0, -1.0])  # MediaPipe world -> glTF axes (camera frame)
-    return solver.estimate_rest_offsets(P, np.nan_to_num(lm.visibility[good]), BONES)
-
-
-def body_scale(lm: Landmarks) -> float:
-    """Actor size relative to the default skeleton, from the median hip-to-ankle length in world landmarks."""
-    w = lm.world
-    legs = [np.linalg.norm(w[:, LM[f"{s}_hip"]] - w[:, LM[f"{s}_knee"]], axis=-1)
-            + np.linalg.norm(w[:, LM[f"{s}_knee"]] - w[:, LM[f"{s}_ankle"]], axis=-1) for s in ("left", "right")]
-    leg = np.nanmedian(np.concatenate(legs)) if np.isfinite(np.concatenate(legs)).any() else 0.84
-    return float(np.clip(leg / 0.84, 0.6, 1.4))
 
 
 def _confidence(lm: Landmarks) -> np.ndarray:

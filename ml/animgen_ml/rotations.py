@@ -78,27 +78,18 @@ def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def from_matrix(m: np.ndarray) -> np.ndarray:
-    """Quaternions from rotation matrices (..., 3, 3)."""
+    """Quaternions from rotation matrices (..., 3, 3), by Shepperd's method: of four candidates (each the quaternion
+    times 4 times one of its components), the one whose component is largest, normalised."""
     m = np.asarray(m, dtype=np.float64)
-    tr = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
-    cands = np.stack(
-        [
-            np.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1],
-                      1.0 + tr], -1),
-            np.stack([1.0 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2], m[..., 0, 1] + m[..., 1, 0],
-                      m[..., 0, 2] + m[..., 2, 0], m[..., 2, 1] - m[..., 1, 2]], -1),
-            np.stack([m[..., 0, 1] + m[..., 1, 0], 1.0 + m[..., 1, 1] - m[..., 0, 0] - m[..., 2, 2],
-                      m[..., 1, 2] + m[..., 2, 1], m[..., 0, 2] - m[..., 2, 0]], -1),
-            np.stack([m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1],
-                      1.0 + m[..., 2, 2] - m[..., 0, 0] - m[..., 1, 1], m[..., 1, 0] - m[..., 0, 1]], -1),
-        ],
-        axis=-2,
-    )
-    # Pick the numerically largest candidate (its scalar term is 4 * component**2).
-    diag = np.stack([tr, m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]], -1)
-    best = np.argmax(diag, axis=-1)
-    q = np.take_along_axis(cands, best[..., None, None], axis=-2)[..., 0, :]
-    return normalize(q)
+    m00, m01, m02, m10, m11, m12, m20, m21, m22 = np.moveaxis(m.reshape(m.shape[:-2] + (9,)), -1, 0)
+    tr = m00 + m11 + m22
+    cands = np.stack([m21 - m12, m02 - m20, m10 - m01, 1.0 + tr,  # 4w * q
+                      1.0 + m00 - m11 - m22, m01 + m10, m02 + m20, m21 - m12,  # 4x * q
+                      m01 + m10, 1.0 + m11 - m00 - m22, m12 + m21, m02 - m20,  # 4y * q
+                      m02 + m20, m12 + m21, 1.0 + m22 - m00 - m11, m10 - m01],  # 4z * q
+                     axis=-1).reshape(m.shape[:-2] + (4, 4))
+    best = np.argmax(np.stack([tr, m00, m11, m22], axis=-1), axis=-1)
+    return normalize(np.take_along_axis(cands, best[..., None, None], axis=-2)[..., 0, :])
 
 
 def to_matrix(q: np.ndarray) -> np.ndarray:

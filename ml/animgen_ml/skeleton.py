@@ -150,6 +150,9 @@ def forward_kinematics(
 
 def rest_positions(parents: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """(B, 3) joint positions in the T-pose rest (Hips at its rest offset)."""
-    B = len(parents)
-    pos, _ = forward_kinematics(parents, offsets, offsets[None, 0], R.identity((1, B)))
-    return pos[0]
+    offsets = np.asarray(offsets, dtype=np.float64)
+    pos = offsets.copy()  # nothing turns at rest: each joint is its parent's plus its offset (parents come first)
+    for b, p in enumerate(parents):
+        if p >= 0:
+            pos[b] += pos[p]
+    return pos

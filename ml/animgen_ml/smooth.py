@@ -36,8 +36,9 @@ def filter_params(strength: float) -> tuple[float, float]:
 
 
 def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray:
-    tau = 1.0 / (2.0 * np.pi * np.asarray(cutoff))
-    return 1.0 / (1.0 + tau / dt)
+    """The smoothing factor of an exponential filter with this cutoff (Hz) at this step (s): 1 / (1 + tau / dt)."""
+    c = 2.0 * np.pi * dt * np.asarray(cutoff)
+    return c / (1.0 + c)
 
 
 def one_euro(x: np.ndarray, fps: float, min_cutoff: float, beta: float, d_cutoff: float = D_CUTOFF) -> np.ndarray:
@@ -47,14 +48,14 @@ def one_euro(x: np.ndarray, fps: float, min_cutoff: float, beta: float, d_cutoff
     if len(x) == 0:
         return out
     dt = 1.0 / fps
-    a_d = _alpha(d_cutoff, dt)
-    out[0] = x[0]
+    a_d = float(_alpha(d_cutoff, dt))
+    out[0] = prev = x[0]
     speed = np.zeros(x.shape[1:-1])
-    for t in range(1, len(x)):
-        step = x[t] - out[t - 1]
-        speed += a_d * (np.linalg.norm(step, axis=-1) / dt - speed)
-        a = _alpha(min_cutoff + beta * speed, dt)[..., None]
-        out[t] = out[t - 1] + a * step
+    for t in range(1, len(x)):  # the loop is the filter's cost: plain array arithmetic, no helper calls
+        step = x[t] - prev
+        speed += a_d * (np.sqrt(np.einsum("...i,...i", step, step)) / dt - speed)
+        prev = prev + _alpha(min_cutoff + beta * speed, dt)[..., None] * step
+        out[t] = prev
     return out
 
 
@@ -72,7 +73,8 @@ def gaussian_lowpass(x: np.ndarray, sigma: float) -> np.ndarray:
     k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
     k /= k.sum()
     pad = np.pad(x, [(r, r)] + [(0, 0)] * (x.ndim - 1), mode="edge")
-    return sum(k[j] * pad[j: j + len(x)] for j in range(2 * r + 1))
+    windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * r + 1, axis=0)  # (T, ..., 2r + 1), no copy
+    return windows @ k
 
 
 def smooth_clip(clip: HumanoidClip, strength: float) -> HumanoidClip:
@@ -83,9 +85,11 @@ def smooth_clip(clip: HumanoidClip, strength: float) -> HumanoidClip:
         return replace(clip, rotations=clip.rotations.copy(), hips=clip.hips.copy())
     min_cutoff, beta = filter_params(strength)
     q = R.make_continuous(R.normalize(clip.rotations), axis=0)
-    q = R.normalize(zero_phase_one_euro(q, clip.fps, min_cutoff, beta))
-    hips = zero_phase_one_euro(clip.hips[:, None, :], clip.fps, min_cutoff, beta)[:, 0]
-    root = clip.root_motion
-    if root is not None:
-        root = zero_phase_one_euro(root[:, None, :], clip.fps, min_cutoff, beta)[:, 0]
-    return replace(clip, rotations=q, hips=hips, root_motion=root, metadata=dict(clip.metadata))
+    # One pass over the bones and the paths together: the filter's cost is its loop over frames, not its width.
+    # A path is an item of four with a 4th component of 0, which leaves its speed and so its filtering as alone.
+    paths = [p for p in (clip.hips, clip.root_motion) if p is not None]
+    items = np.concatenate([q] + [np.concatenate([p, np.zeros((len(p), 1))], 1)[:, None] for p in paths], axis=1)
+    out = zero_phase_one_euro(items, clip.fps, min_cutoff, beta)
+    B = q.shape[1]
+    return replace(clip, rotations=R.normalize(out[:, :B]), hips=out[:, B, :3],
+                   root_motion=None if clip.root_motion is None else out[:, B + 1, :3], metadata=dict(clip.metadata))

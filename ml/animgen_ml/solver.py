@@ -51,19 +51,19 @@ class _Body:
     vis: np.ndarray  # (T, 33)
     bones: list[str]
     offsets: np.ndarray  # (B, 3) the actor's rest offsets
-    world: np.ndarray  # (T, B, 4) world rotations
+    rest: np.ndarray  # (33, 3) the landmarks of the actor's rest pose
 
-    def hips_xz(self, landmarks: Landmarks) -> tuple[np.ndarray, np.ndarray]:
-        """The camera-anchored root track (T, 3) and the Hips joint's offset from the hip centre (T, 3)."""
+    def hips_xz(self, landmarks: Landmarks, hips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The camera-anchored root track (T, 3) and the Hips joint's offset from the hip centre (T, 3), given the
+        Hips' world rotations (T, 4)."""
         ul = self.offsets[self.bones.index("LeftUpperLeg")]
-        hips = self.world[:, self.bones.index("Hips")]
         hips_rel = -R.apply(hips, np.array([0.0, ul[1], 0.0]))  # the Hips joint from the hip centre
         track = _root_track(self.P, self.image, self.vis, landmarks.width, landmarks.height)
         track[:, [0, 2]] = bridge_undetected(track[:, [0, 2]], self.good)
         return track, hips_rel
 
 
-def _solve_body(landmarks: Landmarks, fingers: bool) -> _Body:
+def _body(landmarks: Landmarks, fingers: bool) -> _Body:
     T = landmarks.frame_count
     if T == 0:
         raise InputError(f"{landmarks.source or 'landmarks'}: no frames to solve")
@@ -75,8 +75,7 @@ def _solve_body(landmarks: Landmarks, fingers: bool) -> _Body:
     vis = np.where(good[:, None], np.nan_to_num(landmarks.visibility[src]), 0.0)
     bones = skeleton.bone_names(fingers)
     offsets = estimate_rest_offsets(P[good], vis[good], bones)
-    world = _solve_world_rotations(P, bodymodel.rest_landmarks(bones, offsets), bones, offsets)
-    return _Body(good, src, P, landmarks.image[src], vis, bones, offsets, world)
+    return _Body(good, src, P, landmarks.image[src], vis, bones, offsets, bodymodel.rest_landmarks(bones, offsets))
 
 
 def seen_frames(landmarks: Landmarks) -> np.ndarray:
@@ -85,13 +84,21 @@ def seen_frames(landmarks: Landmarks) -> np.ndarray:
         & np.all(np.isfinite(landmarks.image[..., :2]), axis=(1, 2))
 
 
-def reference(landmarks: Landmarks) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """What the network takes from the solver, without the rest of a clip (which cost half the network's time):
-    the body bones, their rest offsets, world rotations (T, B, 4) and the Hips' horizontal track (T, 2), as solve
-    gives them (twists aside: bone directions and the track are the same)."""
-    body = _solve_body(landmarks, fingers=False)
-    root, hips_rel = body.hips_xz(landmarks)
-    return body.bones, body.offsets, body.world, (root + hips_rel)[:, [0, 2]]
+# Each limb bone's direction as the solver sets it: from the landmark at its joint to the one at its child's.
+LIMB_LANDMARKS = {f"{side}{bone}": (f"{s}_{a}", f"{s}_{b}") for side, s in (("Left", "left"), ("Right", "right"))
+                  for bone, a, b in (("UpperArm", "shoulder", "elbow"), ("LowerArm", "elbow", "wrist"),
+                                     ("UpperLeg", "hip", "knee"), ("LowerLeg", "knee", "ankle"))}
+
+
+def reference(landmarks: Landmarks, limbs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the network takes from the solver, without solving a clip (which cost the network more than its own
+    layers): the body bones' rest offsets (B, 3), the unit directions (T, len(limbs), 3) of the given limb bones
+    (LIMB_LANDMARKS) and the Hips' horizontal track (T, 2), all as solve gives them."""
+    body = _body(landmarks, fingers=False)
+    root, hips_rel = body.hips_xz(landmarks, _hips_rotation(body.P, body.rest))
+    ends = np.array([[LM[a], LM[b]] for a, b in (LIMB_LANDMARKS[limb] for limb in limbs)])
+    directions = _unit(body.P[:, ends[:, 1]] - body.P[:, ends[:, 0]])
+    return body.offsets, directions, (root + hips_rel)[:, [0, 2]]
 
 
 def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = True) -> HumanoidClip:
@@ -100,8 +107,9 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
     caller with its own (the network)."""
     T = landmarks.frame_count
     name = Path(landmarks.source).stem if landmarks.source else "clip"
-    body = _solve_body(landmarks, fingers)
-    good, src, vis, bones, offsets, world = body.good, body.src, body.vis, body.bones, body.offsets, body.world
+    body = _body(landmarks, fingers)
+    good, src, vis, bones, offsets = body.good, body.src, body.vis, body.bones, body.offsets
+    world = _solve_world_rotations(body.P, body.rest, bones, offsets)
     # The hands in world space (pose.py places them at the world wrists): their image points are in units of the
     # frame's width and height, which would stretch every finger on a frame that is not square.
     hands = {"Left": landmarks.left_hand_world, "Right": landmarks.right_hand_world}
@@ -112,7 +120,7 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
     local = _to_local(world, bones)
     for side, seen in finger_ok.items():
         local = settle_fingers(local, bones, offsets, side, seen, landmarks.fps)
-    root, hips_rel = body.hips_xz(landmarks)
+    root, hips_rel = body.hips_xz(landmarks, world[:, bones.index("Hips")])
     hips = root + hips_rel
     fps = landmarks.fps
     pts = bodymodel.pose_landmarks_world(bones, offsets, hips, local)
@@ -257,6 +265,18 @@ def _twist(q: np.ndarray, axis: np.ndarray) -> np.ndarray:
     return np.where(n > 1e-9, tw / np.maximum(n, 1e-12), R.identity(q.shape[:-1]))
 
 
+def _torso_axis(P: np.ndarray) -> np.ndarray:
+    """The hip centre -> shoulder centre vectors of points (..., 33, 3)."""
+    shoulders = 0.5 * (P[..., LM["left_shoulder"], :] + P[..., LM["right_shoulder"], :])
+    return shoulders - bodymodel.hip_centre(P)
+
+
+def _hips_rotation(P: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """(T, 4) the Hips' world rotations: the hip line kept exactly, the torso axis fixing the twist."""
+    hip_line = P[:, LM["left_hip"]] - P[:, LM["right_hip"]]
+    return _match(hip_line, _torso_axis(P), rest[LM["left_hip"]] - rest[LM["right_hip"]], _torso_axis(rest))
+
+
 def _solve_world_rotations(P: np.ndarray, rest: np.ndarray, bones: list[str], offsets: np.ndarray) -> np.ndarray:
     """(T, B, 4) world rotations; finger bones identity relative to the hand (filled in later)."""
     T = len(P)
@@ -270,9 +290,8 @@ def _solve_world_rotations(P: np.ndarray, rest: np.ndarray, bones: list[str], of
         return 0.5 * (p(a, pts) + p(b, pts))
 
     # Torso.
-    up = mid("left_shoulder", "right_shoulder") - mid("left_hip", "right_hip")
-    rest_up = mid("left_shoulder", "right_shoulder", rest) - mid("left_hip", "right_hip", rest)
-    hips = _match(p("left_hip") - p("right_hip"), up, p("left_hip", rest) - p("right_hip", rest), rest_up)
+    hips = _hips_rotation(P, rest)
+    up, rest_up = _torso_axis(P), _torso_axis(rest)
     chest = _match(p("left_shoulder") - p("right_shoulder"), up,
                    p("left_shoulder", rest) - p("right_shoulder", rest), rest_up)
     third = _power(R.multiply(R.conjugate(hips), chest), 1.0 / 3.0)
