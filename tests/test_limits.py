@@ -72,3 +72,14 @@ def test_untwist_leaves_straight_limbs_and_true_hinges_alone() -> None:
     clip.rotations[:, knee] = R.from_axis_angle([1.0, 0, 0], np.radians([0, 5, 40, 90, 130]))
     fixed = limits.untwist_hinges(clip)
     np.testing.assert_allclose(fixed.rotations, clip.rotations, atol=1e-12)
+
+
+def test_untwist_of_hinges_that_share_a_bone_turns_it_for_each() -> None:
+    """A caller's hinge set may name a bone twice (here two hinges under one parent, the Hips): each hinge is then
+    applied in turn; at once, the parent kept only the last one's turn."""
+    clip, _ = _twisted_legs_and_arms()
+    hip = limits.Hinge((0.0, -1.0, 0.0), (1.0, 0.0, 0.0), -30.0, 120.0, 30.0)
+    both = limits.untwist_hinges(clip, {"LeftUpperLeg": hip, "RightUpperLeg": hip})
+    one_by_one = limits.untwist_hinges(limits.untwist_hinges(clip, {"LeftUpperLeg": hip}), {"RightUpperLeg": hip})
+    np.testing.assert_allclose(both.rotations, one_by_one.rotations, atol=1e-12)
+    assert R.angle_between(both.rotations[:, 0], clip.rotations[:, 0]).max() > 0.1  # the Hips did turn

@@ -135,3 +135,4 @@ def test_gaussian_lowpass_known_answers():
     ramp = np.arange(30.0)
     np.testing.assert_allclose(gaussian_lowpass(ramp, sigma)[10:20], ramp[10:20], atol=1e-12)  # linear: kept
     assert gaussian_lowpass(ramp, sigma)[0] > 0.0  # the ends are held, not zero-padded
+    assert gaussian_lowpass(ramp.astype(np.float32), sigma).dtype == np.float32  # the network's arrays stay float32

@@ -81,9 +81,13 @@ def untwist_hinges(clip: HumanoidClip, hinges: dict[str, Hinge] | None = None) -
     rot = clip.rotations.copy()
     if not chosen:
         return replace(clip, rotations=rot)
-    # All hinges at once (each array has a hinge axis H): their parents and children are distinct bones.
     c = np.array([i for i, _ in chosen])
     p = np.asarray(clip.parents)[c]
+    if len({*c, *p}) < 2 * len(c):  # a bone in two hinges (a caller's own): one hinge after the other
+        for k, h in (HINGES if hinges is None else hinges).items():
+            clip = untwist_hinges(clip, {k: h})
+        return clip
+    # All hinges at once (each array has a hinge axis H): their parents and children are distinct bones.
     r = np.array([h.rest_dir for _, h in chosen], float)  # (H, 3)
     axis = np.broadcast_to(r, (len(rot), *r.shape))  # (T, H, 3)
     d = R.apply(rot[:, c], axis)  # child directions in the parents' frames

@@ -74,7 +74,7 @@ def gaussian_lowpass(x: np.ndarray, sigma: float) -> np.ndarray:
     k /= k.sum()
     pad = np.pad(x, [(r, r)] + [(0, 0)] * (x.ndim - 1), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * r + 1, axis=0)  # (T, ..., 2r + 1), no copy
-    return windows @ k
+    return windows @ (k.astype(pad.dtype) if np.issubdtype(pad.dtype, np.floating) else k)  # float32 stays float32
 
 
 def smooth_clip(clip: HumanoidClip, strength: float) -> HumanoidClip:
