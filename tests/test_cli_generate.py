@@ -108,6 +108,22 @@ def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):
     proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", tmp_path / "a_file" / "out")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert f"-o {tmp_path / 'a_file' / 'out'}: cannot write there" in proc.stderr
+    # A folder where an output goes is named, not a Python error after the work.
+    (tmp_path / "blocked" / "sports2d_run_sideview.json").mkdir(parents=True)
+    proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", tmp_path / "blocked",
+                   "--format", "json", "--generator", "analytic")
+    assert_one_clean_error(proc, "sports2d_run_sideview.json: is a folder, where this output would be written")
+    # Landmarks given with another video than theirs: the clip is theirs, and the run says so.
+    proc = animgen(videos / BASKETBALL, "--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again,
+                   "--format", "json", "--generator", "analytic")
+    assert proc.returncode == 0 and "(sports2d_run_sideview.mp4), and " in proc.stderr, proc.stderr
+    assert "the clip is their motion" in proc.stderr
+    proc = animgen(videos / RUN, "--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again,
+                   "--format", "json", "--generator", "analytic")
+    assert proc.returncode == 0 and "the clip is their motion" not in proc.stderr, proc.stderr
+    # An empty VIDEO (an unset "$VIDEO" in a script) is refused, not read as the working folder.
+    proc = animgen("", "-o", tmp_path / "empty")
+    assert proc.returncode == 2 and "VIDEO is an empty name" in proc.stderr and not (tmp_path / "empty").exists()
 
 
 def test_bad_inputs_each_get_one_clear_line(videos: Path, tmp_path: Path):

@@ -202,6 +202,8 @@ def handle(args: argparse.Namespace) -> int:
         return usage("generate", str(e))
     if args.input is None and not args.landmarks:
         return usage("generate", "give a VIDEO or a folder of videos (or --landmarks FILE.npz)")
+    if args.input is not None and not args.input.strip():  # an unset "$VIDEO": not the working folder's videos
+        return usage("generate", "VIDEO is an empty name")
     if args.landmarks and args.server:
         return usage("generate", "--landmarks cannot be used with --server")
     if args.model and args.server:
@@ -386,6 +388,8 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     if locked := [p for p in output_paths(out_base, options) if read_only(p)]:
         more = f" (and {len(locked) - 1} more)" if len(locked) > 1 else ""
         raise InputError(f"{locked[0]}{more}: read-only, not replaced (checked in? make it writable to replace it)")
+    if folders := [p for p in output_paths(out_base, options) if p.is_dir()]:
+        raise InputError(f"{folders[0]}: is a folder, where this output would be written: move or rename it")
     made_from = inputs_id(source, options)
     progress = Progress(video.name, args.quiet)
     t0 = time.perf_counter()
@@ -454,6 +458,8 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
         options = replace(options, formats=kept)
     if why := _cannot_write(out_dir):
         return usage("generate", why)
+    if args.input and video.is_file() and (why := _not_from(lm, video)):
+        print(f"warning: {npz}: {why}: the clip is their motion", file=sys.stderr)
     try:
         _convert_one(video, out_dir / stem, args, options, landmarks=lm, source=npz)
     except (AnimGenError, OSError) as e:
@@ -465,3 +471,23 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
         _error(npz, f"internal error ({type(e).__name__}: {e})")
         return 1
     return 0
+
+
+def _not_from(lm, video: Path) -> str | None:
+    """Why landmarks seem to come from another video than VIDEO (its name, picture size or length), or None. A
+    --landmarks run makes the clip from the landmarks whatever VIDEO is: it only names the run and the preview."""
+    from animgen_ml.video import probe
+
+    try:
+        info = probe(video)
+    except InputError as e:
+        return str(e)
+    made_from = Path(lm.source).name if lm.source else ""
+    if (lm.width, lm.height) != (info.width, info.height):
+        return f"extracted from a {lm.width}x{lm.height} video ({made_from or 'unnamed'}), and {video} is " \
+               f"{info.width}x{info.height}"
+    if lm.frame_count and lm.times[-1] > info.start_time + info.duration + 0.5:
+        return f"they run to {lm.times[-1]:.1f} s ({made_from or 'unnamed'}), and {video} lasts {info.duration:.1f} s"
+    if made_from and made_from != video.name:
+        return f"extracted from {made_from}, not {video.name}"
+    return None
