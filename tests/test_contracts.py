@@ -55,6 +55,12 @@ def test_rotation_round_trips() -> None:
     turned = R.apply(R.between(u, w), u / np.linalg.norm(u, axis=-1, keepdims=True))
     np.testing.assert_allclose(turned, w / np.linalg.norm(w, axis=-1, keepdims=True), atol=1e-9)
     np.testing.assert_allclose(R.apply(R.between(u, -u), u), -u, atol=1e-9)
+    # One direction against many, some of them opposite (the solver's rest axis against a folded-back forearm):
+    # it had failed to broadcast on the half-turn branch.
+    axis = np.array([1.0, 0.0, 0.0])
+    targets = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [-1.0, 1e-6, 0.0]])
+    np.testing.assert_allclose(R.apply(R.between(axis, targets), np.broadcast_to(axis, (3, 3))),
+                               targets / np.linalg.norm(targets, axis=-1, keepdims=True), atol=1e-6)
 
 
 def test_make_continuous_removes_sign_flips() -> None:

@@ -106,7 +106,8 @@ def to_matrix(q: np.ndarray) -> np.ndarray:
 
 
 def between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Shortest rotation taking direction u to direction v (both (..., 3))."""
+    """Shortest rotation taking direction u to direction v (both (..., 3), broadcast against each other)."""
+    u, v = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
     u = u / np.maximum(np.linalg.norm(u, axis=-1, keepdims=True), 1e-12)
     v = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
     d = np.sum(u * v, axis=-1, keepdims=True)
