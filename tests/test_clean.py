@@ -104,6 +104,23 @@ def test_single_point_spike_is_rejected():
     assert np.allclose(out.image, img, atol=1e-9) and np.allclose(out.world, world, atol=1e-9)
 
 
+def test_a_spike_in_one_point_of_a_foot_or_hand_replaces_the_whole_part():
+    """A foot (ankle, heel, toe) or hand (wrist, pinky, index, thumb) moves as one: where one of its points spikes
+    and the others jump less, the whole part is taken from the neighbouring frames. (The ankle alone had been
+    replaced, 30 cm from its heel and toe, and the solver turned the foot 170 degrees for a frame.)"""
+    times = np.arange(60) / 30.0
+    lm = make(times)
+    foot, hand = ("right_ankle", "right_heel", "right_foot_index"), ("left_wrist", "left_pinky", "left_index")
+    lm.image[30, LM["right_ankle"], :2] += (0.25, 0.0)  # a spike
+    lm.image[30, [LM["right_heel"], LM["right_foot_index"]], :2] += (0.05, 0.0)  # off, but less than a spike
+    lm.world[30, [LM[n] for n in foot]] += (0.3, 0.0, 0.0)
+    lm.image[40, LM["left_wrist"], :2] += (0.0, 0.25)
+    lm.world[40, [LM[n] for n in hand]] += (0.0, 0.3, 0.0)
+    out = clean.clean(lm, None)
+    img, world = truth(times)
+    assert np.allclose(out.image, img, atol=1e-9) and np.allclose(out.world, world, atol=1e-9)
+
+
 def test_real_fast_motion_is_not_a_spike():
     """A point moving fast but smoothly (same distance every frame) must be kept."""
     times = np.arange(30) / 30.0

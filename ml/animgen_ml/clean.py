@@ -1,7 +1,8 @@
 """Landmark cleaning: repair left/right swaps, reject outliers, fill short gaps, resample to a uniform grid.
 
 Order matters: swaps are repaired first (a swapped frame looks like an outlier of every limb point), then
-single-point spikes and whole-frame failures are removed, then the result is interpolated onto the grid.
+single-point spikes (a foot or hand as a whole) and whole-frame failures are removed, then the result is
+interpolated onto the grid.
 Gaps longer than MAX_GAP seconds are not invented: those grid frames keep detected=False, hold the last seen
 pose (so later stages always get finite numbers) and have visibility 0. A gap in the video's own frame times (a
 variable-rate video holding one picture) is that picture, held: the person in it stays detected.
@@ -36,6 +37,10 @@ AXIS_SURE = 0.6
 # A point is a spike when it is this many torso lengths (at 30 fps) away from both neighbours' mean while
 # the neighbours agree with each other to a third of that.
 SPIKE_TORSO = 0.35
+# Points on one rigid part, a foot or a hand: a spike in one of them takes all of them. (A spike in the ankle alone
+# had been replaced while the heel and toe stayed, 30 cm away: the analytic solver turned the foot 170 degrees.)
+_RIGID = [[LM[f"{s}_{p}"] for p in parts] for s in ("left", "right")
+          for parts in (("ankle", "heel", "foot_index"), ("wrist", "pinky", "index", "thumb"))]
 # A frame is rejected when its world limb lengths differ from their clip medians by this fraction on average.
 BONE_TOLERANCE = 0.35
 _LIMBS = [(LM[a], LM[b]) for a, b in [
@@ -178,6 +183,8 @@ def spikes(image: np.ndarray, times: np.ndarray, valid: np.ndarray) -> np.ndarra
     dev = np.linalg.norm(image[cur, :, :2] - mid, axis=-1) / torso
     agree = np.linalg.norm(image[prev, :, :2] - image[nxt, :, :2], axis=-1) / torso
     bad = close[:, None] & (dev > limit) & (agree < dev / 3.0)
+    for group in _RIGID:  # a foot or hand moves as one: replaced alone, its point bent the rest out of shape
+        bad[:, group] |= bad[:, group].any(axis=1, keepdims=True)
     out[cur] = bad
     return out
 
