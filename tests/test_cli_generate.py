@@ -68,6 +68,11 @@ def test_generate_one_video(videos: Path, tmp_path: Path):
     assert "\r" not in proc.stderr
     # No stray temporary files.
     assert not [p for p in out.iterdir() if ".part" in p.name]
+    # One frame has no interval to measure a rate from: the clip takes the video's own (it had been 30 fps).
+    assert animgen(videos / BASKETBALL, "-o", tmp_path / "one", "--start", "1", "--end", "1.05",
+                   "--format", "json").returncode == 0
+    one = HumanoidClip.load_json(tmp_path / "one" / "mmhuman3d_3dpw_basketball.json")
+    assert one.frame_count == 1 and one.fps == pytest.approx(12.0, abs=0.05)
 
 
 def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):

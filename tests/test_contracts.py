@@ -115,6 +115,13 @@ def test_landmarks_npz_round_trip(tmp_path: Path) -> None:
     back = Landmarks.load(tmp_path / "l.npz")
     assert back.width == 640 and back.source == "v.mp4" and back.right_hand is None
     assert np.array_equal(back.world, lm.world) and np.array_equal(back.left_hand, lm.left_hand)
+    # The video's own rate goes with them: a single frame has no interval to measure one from.
+    still = Landmarks(times=np.zeros(1), image=lm.image[:1], world=lm.world[:1], visibility=lm.visibility[:1],
+                      detected=lm.detected[:1], width=640, height=480, rate=12.0)
+    still.save(tmp_path / "s.npz")
+    assert Landmarks.load(tmp_path / "s.npz").fps == 12.0 and lm.fps == 30.0
+    np.savez(tmp_path / "old.npz", **{k: v for k, v in np.load(tmp_path / "s.npz").items() if k != "rate"})
+    assert Landmarks.load(tmp_path / "old.npz").fps == 30.0  # written before the rate was kept: the default
     assert POSE_LANDMARKS[MIRROR[POSE_LANDMARKS.index("left_knee")]] == "right_knee"
     assert np.array_equal(MIRROR[MIRROR], np.arange(33))
 

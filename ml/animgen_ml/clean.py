@@ -233,7 +233,7 @@ def resample(lm: Landmarks, image: np.ndarray, world: np.ndarray, vis: np.ndarra
         filled[held] = a[shown[held]]
         hands[name] = np.where((cov | held)[:, None, None], filled, np.nan)  # hands unseen for long stay NaN
     return Landmarks(times=grid, image=out_img, world=out_world, visibility=out_vis, detected=detected,
-                     width=lm.width, height=lm.height, source=lm.source, **hands)
+                     width=lm.width, height=lm.height, source=lm.source, rate=lm.rate, **hands)
 
 
 def _interp_gaps(t: np.ndarray, v: np.ndarray, grid: np.ndarray, hold: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -55,6 +55,9 @@ class Landmarks:
     width: int
     height: int
     source: str = ""
+    # The video's own frame rate (ffprobe; 0: unknown): the rate of landmarks of a single frame, which have no
+    # interval to measure one from (a still of a 12 fps video had come out a 30 fps clip).
+    rate: float = 0.0
     # Hands (optional, from Holistic): (T, 21, 3) normalised image coordinates like `image`, NaN where unseen.
     left_hand: np.ndarray | None = None
     right_hand: np.ndarray | None = None
@@ -84,7 +87,7 @@ class Landmarks:
         rate (STANDARD_RATES) whose frames fit that span to a millisecond clock's rounding. The mean, not the median:
         the times of a 29.97 fps video, rounded to milliseconds, alternate 33 and 34 ms."""
         if len(self.times) < 2:
-            return 30.0
+            return self.rate if self.rate > 0 else 30.0
         step = np.diff(np.asarray(self.times, np.float64))
         usual = step[step <= 1.5 * np.median(step)]
         span = float(usual.sum())
@@ -118,7 +121,7 @@ class Landmarks:
             if getattr(self, k) is not None:
                 arrays[k] = getattr(self, k)
         with open(path, "wb") as f:
-            np.savez_compressed(f, width=self.width, height=self.height, source=self.source, **arrays)
+            np.savez_compressed(f, width=self.width, height=self.height, source=self.source, rate=self.rate, **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> Landmarks:
@@ -127,12 +130,14 @@ class Landmarks:
             lm = cls(
                 times=z["times"], image=z["image"], world=z["world"], visibility=z["visibility"],
                 detected=z["detected"].astype(bool), width=int(z["width"]), height=int(z["height"]),
-                source=str(z["source"]),
+                source=str(z["source"]), rate=float(z["rate"]) if "rate" in z else 0.0,
                 **{k: z[k] for k in HAND_FIELDS if k in z},
             )
         lm.check_times()
         if lm.width < 1 or lm.height < 1:
             raise ValueError(f"the video's size is {lm.width}x{lm.height}")
+        if not (np.isfinite(lm.rate) and lm.rate >= 0):
+            raise ValueError(f"the video's frame rate is {lm.rate}")
         for name in ("image", "world", "visibility", *HAND_FIELDS):
             a = getattr(lm, name)
             if a is not None and a.dtype.kind not in "fiu":

@@ -79,7 +79,7 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
     lm = Landmarks(
         times=np.asarray(times, np.float64), image=image_a, world=world_a,
         visibility=np.stack(vis).astype(np.float64), detected=np.isfinite(image_a[:, 0, 0]),
-        width=info.width, height=info.height, source=str(video),
+        width=info.width, height=info.height, source=str(video), rate=info.fps,
     )
     if hands:
         lm.left_hand = np.stack(lh).astype(np.float64)
