@@ -11,7 +11,8 @@ secondary one that fixes the twist (a hinge normal, the torso axis, the palm or 
 - Arms and legs: the upper bone's twist from the elbow / knee hinge plane when the limb is bent (faded to a
   pure swing below 25 degrees of bend), the lower bone swings to the wrist / ankle, and the twist of the
   palm (wrist, index, pinky) or foot (heel, foot_index, ankle) about the lower bone goes to the forearm /
-  shin (to the thigh, and half to the upper arm, as the limb straightens); the hand / foot keeps the swing.
+  shin (to the thigh, and half to the upper arm, as the limb straightens); the hand / foot keeps the swing. The
+  forearm's twist where the palm is unsure comes from the sure frames around it (_steady_twist).
   Toes stay at rest (no landmark sees them bend).
 - Fingers: each phalanx swings to its measured direction in its parent's frame (no twist).
 - Root: MediaPipe world points are hip-centred, so translation comes from the image: per frame the
@@ -35,6 +36,7 @@ from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 from animgen_ml.fingers import settle as settle_fingers
 from animgen_ml.landmarks import LM, Landmarks
+from animgen_ml.smooth import gaussian_lowpass
 
 _MP_TO_GLTF = np.array([1.0, -1.0, -1.0])
 _FACE_FRONT = [LM[n] for n in ("nose", "left_eye", "right_eye", "mouth_left", "mouth_right")]
@@ -109,7 +111,9 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
     name = Path(landmarks.source).stem if landmarks.source else "clip"
     body = _body(landmarks, fingers)
     good, src, vis, bones, offsets = body.good, body.src, body.vis, body.bones, body.offsets
-    world = _solve_world_rotations(body.P, body.rest, bones, offsets)
+    # A held frame is its source frame again, as sure of its palm as that one was.
+    world = _solve_world_rotations(body.P, body.rest, bones, offsets, np.nan_to_num(landmarks.visibility[src]),
+                                   landmarks.fps)
     # The hands in world space (pose.py places them at the world wrists): their image points are in units of the
     # frame's width and height, which would stretch every finger on a frame that is not square.
     hands = {"Left": landmarks.left_hand_world, "Right": landmarks.right_hand_world}
@@ -277,8 +281,10 @@ def _hips_rotation(P: np.ndarray, rest: np.ndarray) -> np.ndarray:
     return _match(hip_line, _torso_axis(P), rest[LM["left_hip"]] - rest[LM["right_hip"]], _torso_axis(rest))
 
 
-def _solve_world_rotations(P: np.ndarray, rest: np.ndarray, bones: list[str], offsets: np.ndarray) -> np.ndarray:
-    """(T, B, 4) world rotations; finger bones identity relative to the hand (filled in later)."""
+def _solve_world_rotations(P: np.ndarray, rest: np.ndarray, bones: list[str], offsets: np.ndarray, vis: np.ndarray,
+                           fps: float) -> np.ndarray:
+    """(T, B, 4) world rotations; finger bones identity relative to the hand (filled in later). vis (T, 33) and
+    fps steady the forearms' twist (_steady_twist)."""
     T = len(P)
     i = {b: k for k, b in enumerate(bones)}
     W = R.identity((T, len(bones)))
@@ -321,8 +327,9 @@ def _solve_world_rotations(P: np.ndarray, rest: np.ndarray, bones: list[str], of
         r_palm_n = np.cross(p(f"{s}_index", rest) - r_wr, p(f"{s}_pinky", rest) - r_wr)
         hand = _match(knuckles - p(f"{s}_wrist"), palm_n, r_kn - p(f"{s}_wrist", rest), r_palm_n)
         axis = np.array([sgn, 0.0, 0.0])
+        palm = _plane_weight(P, vis, f"{s}_wrist", f"{s}_index", f"{s}_pinky")
         ua, la, hl = _limb(upper_chest, p(f"{s}_shoulder"), p(f"{s}_elbow"), p(f"{s}_wrist"), hand,
-                           axis, np.cross(axis, [0.0, 0.0, 1.0]), 0.5)
+                           axis, np.cross(axis, [0.0, 0.0, 1.0]), 0.5, (palm, TWIST_SIGMA_S * fps))
         W[:, i[f"{side}UpperArm"]], W[:, i[f"{side}LowerArm"]] = ua, la
         W[:, i[f"{side}Hand"]] = R.multiply(la, hl)
         # Leg: the knee bends the shin backward (-Z); foot plane from heel, foot_index and ankle.
@@ -342,11 +349,13 @@ def _solve_world_rotations(P: np.ndarray, rest: np.ndarray, bones: list[str], of
 
 
 def _limb(parent: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, end: np.ndarray, axis: np.ndarray,
-          hinge: np.ndarray, twist_to_upper: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          hinge: np.ndarray, twist_to_upper: float, steady: tuple[np.ndarray, float] | None = None
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """World rotations of the upper and lower bone and the end's local rotation.
 
     a, b, c: the three joints (T, 3); end: the end effector's measured world rotation (T, 4); axis: both
-    bones' rest direction; hinge: the hinge normal (upper x lower) of a bend in the rest pose.
+    bones' rest direction; hinge: the hinge normal (upper x lower) of a bend in the rest pose; steady: how sure
+    the end's plane is per frame (T,) and a time scale in frames, for _steady_twist.
     """
     d1, d2 = b - a, c - b
     swing = R.multiply(parent, R.between(axis, R.apply(R.conjugate(parent), d1)))
@@ -359,12 +368,46 @@ def _limb(parent: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, end: 
     rel = R.multiply(R.conjugate(lower0), end)
     tw = _twist(rel, axis)  # rel = twist * swing: the end swings in the twisted lower bone's frame
     end_local = R.multiply(R.conjugate(tw), rel)
+    if steady is not None:
+        tw = _steady_twist(tw, axis, *steady)
     lower = R.multiply(lower0, tw)
     # A straight limb cannot show where its twist happens: move part of it up to the upper bone.
     up_share = (1.0 - w) * twist_to_upper
     if np.any(up_share > 0):
         upper = R.multiply(upper, _power(tw, up_share))
     return upper, lower, end_local
+
+
+# The twist a forearm takes from its hand comes from the palm's plane (wrist, index and pinky knuckles, 5 cm apart
+# and often hidden), which turns over when seen edge-on or guessed: the forearm rolled up to 180 degrees in a frame.
+# How sure a frame's plane is: the sine of the angle at the wrist over PLANE_SURE, times the three points' lowest
+# visibility over VISIBILITY_SURE. A sure frame keeps its own twist; an unsure one takes the sure frames' around it
+# (over TWIST_SIGMA_S), and none where no sure frame is near (ml/EXPERIMENTS.md, "Forearms that roll over").
+PLANE_SURE = 0.35
+VISIBILITY_SURE = 0.5
+TWIST_SIGMA_S = 0.1
+
+
+def _plane_weight(P: np.ndarray, vis: np.ndarray, apex: str, b: str, c: str) -> np.ndarray:
+    """(T,) in [0, 1]: how sure the plane through three landmarks is."""
+    u, v = P[:, LM[b]] - P[:, LM[apex]], P[:, LM[c]] - P[:, LM[apex]]
+    sine = np.linalg.norm(np.cross(u, v), axis=-1) / np.maximum(
+        np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-12)
+    seen = vis[:, [LM[apex], LM[b], LM[c]]].min(axis=1)
+    return np.clip(sine / PLANE_SURE, 0.0, 1.0) * np.clip(seen / VISIBILITY_SURE, 0.0, 1.0)
+
+
+def _steady_twist(tw: np.ndarray, axis: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Twists (T, 4) about the unit axis: a frame as sure as can be (weight 1) keeps its own; the less sure, the more
+    it takes the sure frames' around it (their angles as unit vectors, weighted and averaged over a Gaussian of sigma
+    frames), and none where no sure frame is near."""
+    angle = 2.0 * np.arctan2(tw[:, :3] @ axis, tw[:, 3])
+    own = np.stack([np.cos(angle), np.sin(angle)], axis=-1)
+    low = gaussian_lowpass(np.concatenate([weight[:, None] * own, weight[:, None]], axis=-1), sigma)
+    near = low[:, :2] / np.maximum(low[:, 2:], 1e-9) * np.clip(low[:, 2:] / 0.25, 0.0, 1.0)
+    keep = np.clip((weight - 0.75) / 0.25, 0.0, 1.0)[:, None]  # only a frame nearly as sure as can be keeps its own
+    mixed = keep * own + (1.0 - keep) * near
+    return R.from_axis_angle(np.broadcast_to(axis, (len(tw), 3)), np.arctan2(mixed[:, 1], mixed[:, 0]))
 
 
 def _solve_fingers(W: np.ndarray, hand_pts: np.ndarray | None, src: np.ndarray, good: np.ndarray,
