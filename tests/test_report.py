@@ -90,7 +90,7 @@ def test_contact_chart_is_on_the_videos_time_axis_at_any_speed(shared_data):
     clip = mocap.load_clip(shared_data / "mocap/cmu_iclone_ccrig/002/002_01.bvh")
     clip = replace(clip, rotations=clip.rotations[:90], hips=clip.hips[:90], contacts=clip.contacts[:90],
                    confidence=clip.confidence[:90])
-    slow = edit.speed(clip, 0.5)
+    slow = edit.retime(clip, 0.5)
     assert slow.frame_count > 1.9 * clip.frame_count
     for c, speed in ((clip, 1.0), (slow, 0.5)):
         t = video_times(c, 2.0, speed)

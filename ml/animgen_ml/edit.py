@@ -58,14 +58,16 @@ def resample(clip: HumanoidClip, times: np.ndarray, fps: float) -> HumanoidClip:
                    confidence=lerp(clip.confidence), root_motion=lerp(clip.root_motion))
 
 
-def speed(clip: HumanoidClip, factor: float) -> HumanoidClip:
-    """Play `factor` times faster at the same frame rate: a 2x clip has half as many frames."""
+def retime(clip: HumanoidClip, factor: float = 1.0, fps: float | None = None) -> HumanoidClip:
+    """Played `factor` times faster (a 2x clip lasts half as long), sampled at `fps` (default: the clip's own)."""
     if not factor > 0:
         raise InputError(f"--speed must be positive, got {factor}")
-    if factor == 1.0 or clip.frame_count < 2:
-        return clip
-    n = max(1, int(round((clip.frame_count - 1) / factor)) + 1)
-    return resample(clip, np.linspace(0, (n - 1) * factor, n), clip.fps)
+    fps = clip.fps if fps is None else float(fps)
+    if (factor == 1.0 and fps == clip.fps) or clip.frame_count < 2:
+        return replace(clip, fps=fps)
+    step = factor * clip.fps / fps  # source frames per output frame
+    n = max(1, int(round((clip.frame_count - 1) / step)) + 1)
+    return resample(clip, np.arange(n) * step, fps)
 
 
 def start_at_origin(clip: HumanoidClip) -> HumanoidClip:

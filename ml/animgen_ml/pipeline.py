@@ -198,13 +198,11 @@ def run(
     if options.hands and landmarks.left_hand_world is None and landmarks.right_hand_world is None:
         st.warn("pose", f"{landmarks.source or video}: these landmarks hold no hand points (extracted without "
                         "--hands): the fingers stay at rest")
-    cleaned = st.run("clean", clean.clean, landmarks, options.fps)
+    cleaned = st.run("clean", clean.clean, landmarks)  # at the video's rate: --fps resamples the finished clip
     clip = st.run("generate", generate_clip, cleaned, options)
     if options.generator == "network" and clip.metadata.get("generator") != "network":  # generate_clip fell back
         st.warn("generate", f"the network's weights are missing ({model.weights_path()}): the clip comes from the "
                             "analytic solver; reinstall animgen, or pass --generator analytic to say so")
-    if options.fps is not None:  # the rate asked for, exactly: recomputed from the grid it came out 11.999999999999998
-        clip = replace(clip, fps=float(options.fps))
     clip = st.run("smooth", smooth.smooth_clip, clip, options.smoothing)
     clip, warnings = st.run("refine", refine.refine, clip, cleaned, options)
     for w in warnings:

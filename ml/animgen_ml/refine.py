@@ -46,7 +46,7 @@ def _contacts(clip: HumanoidClip, landmarks: Landmarks | None, floor: float | No
 
 
 def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[HumanoidClip, list[str]]:
-    """options: a pipeline.GenerateOptions (foot_lock, speed, mirror, in_place, loop, face_forward)."""
+    """options: a pipeline.GenerateOptions (foot_lock, speed, fps, mirror, in_place, loop, face_forward)."""
     warnings = visibility_warnings(landmarks) if landmarks is not None else []
     from_network = clip.metadata.get("contacts_source") == "network"
     fc = _contacts(clip, landmarks)
@@ -88,9 +88,11 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     metadata.setdefault("contacts_source", "heuristic")
     metadata["feet_locked"] = "yes" if locked else "no"  # a --target character's feet are locked only where ours were
     clip = _with(clip, contacts=fc.foot, metadata=metadata)
-    if options.speed != 1.0:
-        # Resampled between frames, a sole on the floor dips into it (up to 7 mm seen): the pose comes up there.
-        clip = footlock.raise_above_floor(edit.speed(clip, options.speed))
+    if options.speed != 1.0 or (options.fps is not None and options.fps != clip.fps):
+        # The clip is made at the video's own rate and only then sampled at --fps: made at that rate, the motion
+        # itself changed (the gym walk's refined hips ended 17 cm apart at 24 and 30 fps). Resampled between
+        # frames, a sole on the floor dips into it (up to 7 mm seen): the pose comes up there.
+        clip = footlock.raise_above_floor(edit.retime(clip, options.speed, options.fps))
     if options.mirror:
         clip = edit.mirror(clip)
         warnings = said_mirrored(warnings)
