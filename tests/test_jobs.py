@@ -8,6 +8,8 @@ import asyncio
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from animgen.v1 import service_pb2
 from animgen_ml import video
 from animgen_server import jobs
@@ -431,3 +433,63 @@ def test_result_names_are_plain_and_never_a_windows_device():
 
     assert [safe_stem(n) for n in ("con.mp4", "Nul.MOV", "COM1.mkv", "console.mp4", "a/b/take 1.v2.mp4", "...")] \
         == ["con_", "Nul_", "COM1_", "console", "take_1_v2", "video"]
+
+
+def test_a_store_moved_or_copied_keeps_its_own_files(tmp_path: Path) -> None:
+    """A store keeps its files' paths relative to its folder: moved, its jobs and uploads are found; a copy expires
+    its own uploads, never the original's. A store written with absolute paths (before) is read the same way."""
+    import shutil
+    import sqlite3
+
+    store = Store(tmp_path / "a")
+    video_file = store.uploads_dir / "u1.bin"
+    video_file.write_bytes(b"video")
+    store.add_upload(UploadRow("u1", "walk.mp4", 5, "s", str(video_file), now_ms()))
+    (store.results_dir / "j1").mkdir()
+    (store.results_dir / "j1" / "walk.json").write_text("{}")
+    store.add_job(JobRow("j1", "u1", "walk.mp4", str(video_file), "key", b"", SUCCEEDED, now_ms(), now_ms(),
+                         result_dir=str(store.results_dir / "j1"), files={"json": "walk.json"}))
+    store.close()
+    db = sqlite3.connect(tmp_path / "a" / "animgen.db")  # as a store written before paths were relative
+    db.execute("UPDATE uploads SET path=?", (str(video_file),))
+    db.commit()
+    db.close()
+
+    shutil.move(tmp_path / "a", tmp_path / "moved")
+    moved = Store(tmp_path / "moved")
+    assert Path(moved.get_upload("u1").path).read_bytes() == b"video"
+    hit = moved.find_cached("key")
+    assert hit is not None and Path(hit.result_dir) == moved.results_dir / "j1"
+    assert Path(hit.video_path) == moved.uploads_dir / "u1.bin"
+    moved.close()
+
+    shutil.copytree(tmp_path / "moved", tmp_path / "copy")
+    copy = Store(tmp_path / "copy")
+    assert copy.expire_uploads(now_ms() + 1) == 1 and copy.expire_results(now_ms() + 10_000) == 1
+    copy.close()
+    assert (tmp_path / "moved" / "uploads" / "u1.bin").is_file()
+    assert (tmp_path / "moved" / "results" / "j1" / "walk.json").is_file()
+    assert not (tmp_path / "copy" / "uploads" / "u1.bin").exists()
+
+
+def test_a_job_that_ends_keeps_its_last_progress(tmp_path: Path) -> None:
+    """Progress is written to the store now and then; a job cancelled or failed between two writes ended with the
+    last written one, so its final event went backwards (0.33 -> 0.31)."""
+    E = service_pb2
+
+    async def run():
+        store, backend, manager, upload = await _started(tmp_path, Recorder())
+        job = manager.create(upload, E.GenerateOptions(), "key-1")
+        watcher = manager.watch(job.job_id)
+        for k in range(1, 34):  # quicker than PERSIST_EVERY_S: only the first is written
+            backend.sink(BackendEvent(job.job_id, "progress", stage="pose", stage_kind="progress",
+                                      fraction=k / 100, overall=k / 100))
+        backend.sink(BackendEvent(job.job_id, "cancelled", message="cancelled"))
+        events = [ev async for ev in watcher]
+        stored = store.get_job(job.job_id)
+        store.close()
+        return events, stored
+
+    events, stored = asyncio.run(run())
+    assert events[-1].type == E.EVENT_TYPE_CANCELLED
+    assert events[-1].progress == pytest.approx(0.33) and stored.progress == pytest.approx(0.33)

@@ -107,6 +107,8 @@ def test_upload_bad_inputs(server):
     assert _raw_upload(server, [_header(data, sha=bad_sha), _chunk(data)]) == Code.INVALID_ARGUMENT
     assert _raw_upload(server, [_header(data, sha="XYZ"), _chunk(data)]) == Code.INVALID_ARGUMENT
     assert _raw_upload(server, [_header(data, name=""), _chunk(data)]) == Code.INVALID_ARGUMENT
+    for name in ("/", "..", "dir/..", "x" * 2000):  # no file named (the store's path had named the video), or too long
+        assert _raw_upload(server, [_header(data, name=name), _chunk(data)]) == Code.INVALID_ARGUMENT, name
     assert _raw_upload(server, [_header(data), _header(data)]) == Code.INVALID_ARGUMENT
     big = 5 * 1024 * 1024  # over the 4 MiB limit: refused on the header, before any data
     assert _raw_upload(server, [_header(b"", size=big, sha="0" * 64)]) == Code.RESOURCE_EXHAUSTED
@@ -220,6 +222,8 @@ def test_video_over_duration_limit(server, client, videos, tmp_path):
 
 def test_unknown_ids(client):
     assert status_of(lambda: list(client.watch("nope"))) == Code.NOT_FOUND
+    assert status_of(lambda: client.start("u" * 20000)) == Code.NOT_FOUND  # not echoed whole (metadata too large)
+    assert status_of(lambda: list(client.watch("j" * 20000))) == Code.NOT_FOUND
     assert status_of(lambda: client.result("nope")) == Code.NOT_FOUND
     assert status_of(lambda: client.cancel("nope")) == Code.NOT_FOUND
     assert status_of(lambda: client.list(limit=-1)) == Code.INVALID_ARGUMENT
@@ -282,6 +286,9 @@ def test_round_trip_equals_local_run(server, client, short_upload, videos, tmp_p
     # Only some formats.
     _, only = client.result(job.job_id, tmp_path / "only" / "x", formats=[service_pb2.OUTPUT_FORMAT_GLB])
     assert set(only) == {"glb"}
+    # A format the job never made is named, not answered with no file.
+    missing = _error(lambda: client.result(job.job_id, tmp_path / "bvh" / "x", formats=[E.OUTPUT_FORMAT_BVH]))
+    assert missing.code == Code.NOT_FOUND and "made no OUTPUT_FORMAT_BVH" in str(missing), missing
     # The workers ran MediaPipe, but the server's log holds only its own lines (ANIMGEN_NATIVE_LOGS=1 keeps them).
     if not os.environ.get("ANIMGEN_NATIVE_LOGS"):
         assert "XNNPACK" not in server.output() and "W0000" not in server.output()

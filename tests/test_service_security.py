@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from service_support import ServerProcess, status_of
 
 from animgen.v1 import service_pb2
+from animgen_ml.errors import InputError
 from animgen_server.client import AnimGenClient
 
 TOKEN = "s3cret-token-for-tests-7f1c"
@@ -76,3 +77,15 @@ def test_plaintext_client_cannot_talk_to_tls_server(tls_server):
 def test_job_state_names_are_stable():
     # Clients (the CLI table, the engine plugins) show these names; the protocol numbers must not move.
     assert service_pb2.JOB_STATE_INTERRUPTED == 6 and service_pb2.JOB_STATE_CANCELLED == 5
+
+
+def test_a_token_no_client_could_send_is_refused_at_start(tmp_path):
+    """A token travels as an HTTP/2 header: "pässwörd" had started a server no client could then reach."""
+    import sys
+
+    for token in ("pässwörd", " padded ", "tab\there"):
+        proc = subprocess.run([sys.executable, "-m", "animgen_server.cli", "serve", "--port", "0", "--data-dir",
+                               str(tmp_path / "store"), "--token", token], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and "a token must be printable ASCII" in proc.stderr, proc.stderr
+        with pytest.raises(InputError, match="printable ASCII"):
+            AnimGenClient("127.0.0.1:1", token=token)

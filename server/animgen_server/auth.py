@@ -65,5 +65,16 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         return _deny(message)
 
 
+def check_token(token: str | None, flag: str = "--token") -> None:
+    """Raises InputError unless the token can travel as an HTTP/2 header value: printable ASCII, no space at either
+    end. A server had started with "pässwörd", which no client could then send ("Invalid metadata")."""
+    from animgen_ml.errors import InputError
+
+    if token and not (token.isascii() and token.isprintable() and token == token.strip()):
+        raise InputError(f"{flag}: a token must be printable ASCII with no space at either end (it is sent as an "
+                         "HTTP header)")
+
+
 def bearer_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    check_token(token)
     return (("authorization", f"Bearer {token}"),) if token else ()

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from animgen_ml.errors import InputError
+from animgen_server.auth import check_token
 from animgen_server.cli import add_model_option
 from animgen_server.limits import LIMIT_DEFAULTS, Limits, limit_value
 
@@ -94,6 +95,7 @@ def serve_cmd(args: argparse.Namespace) -> int:
         raise InputError(f"--log-file {args.log_file}: {e.strerror or e}") from None
     logging.getLogger("grpc").setLevel(logging.WARNING)
     token = args.token if args.token is not None else os.environ.get("ANIMGEN_TOKEN") or None
+    check_token(token, "--token" if args.token is not None else "$ANIMGEN_TOKEN")
     for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
         if path is not None and not path.is_file():
             raise InputError(f"{flag} {path}: file not found")

@@ -198,6 +198,9 @@ class JobManager:
 
     def _finish(self, row: JobRow, state: int, **changes) -> JobRow:
         self._record_unrecorded()
+        # A running job's stage and progress are kept in memory and written only now and then: the end keeps the
+        # last ones (its final event had gone back to the last written progress, 0.33 -> 0.31).
+        changes = {"stage": row.stage, "progress": row.progress, **changes}
         try:
             row = self.store.update_job(row.job_id, state=state, **changes)
         except sqlite3.Error as e:

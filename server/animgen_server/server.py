@@ -85,6 +85,20 @@ def _format_of(key: str, file_name: str) -> int:
         service_pb2.OUTPUT_FORMAT_GLB if file_name.endswith(".glb") else service_pb2.OUTPUT_FORMAT_UNSPECIFIED)
 
 
+MAX_NAME_BYTES = 1024  # a file name longer than this is refused; ids echoed in messages are cut to SHOWN_ID_CHARS
+SHOWN_ID_CHARS = 80
+
+
+def _short(text: str) -> str:
+    """An id or name as a message shows it: cut, so that a 20 KB id is not echoed into a response's metadata (gRPC
+    answered RESOURCE_EXHAUSTED "metadata size exceeds hard limit" instead of the error)."""
+    return text if len(text) <= SHOWN_ID_CHARS else text[:SHOWN_ID_CHARS] + "…"
+
+
+def _format_names(formats: set[int]) -> str:
+    return ", ".join(service_pb2.OutputFormat.Name(f) for f in sorted(formats))
+
+
 def _store_errors(handler):
     """A store that cannot be written (its disk full) answers RESOURCE_EXHAUSTED, saying so, not UNKNOWN."""
     @functools.wraps(handler)
@@ -181,6 +195,12 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
     async def _check_header(self, h: service_pb2.UploadHeader, context) -> None:
         if not h.file_name:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the upload header needs the video's file_name")
+        if Path(h.file_name.replace("\\", "/")).name in ("", ".", ".."):  # the store's own path had named the video
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"the upload's file_name {_short(h.file_name)!r} names no file: give the video's name")
+        if len(h.file_name.encode()) > MAX_NAME_BYTES:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the upload's file_name is "
+                                f"{len(h.file_name.encode())} bytes long; at most {MAX_NAME_BYTES}")
         if h.size_bytes <= 0:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"header.size_bytes must be > 0, got {h.size_bytes}")
         if h.size_bytes > self.limits.max_upload_bytes:
@@ -197,8 +217,8 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
     async def StartJob(self, request, context):
         upload = self.store.get_upload(request.upload_id)
         if upload is None or not Path(upload.path).is_file():
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {request.upload_id!r} (unknown or expired): "
-                                "upload the video again")
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {_short(request.upload_id)!r} (unknown or "
+                                "expired): upload the video again")
         try:
             target = None
             if request.options.HasField("target"):
@@ -214,7 +234,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             upload.duration = info.duration if info else None
             if self.store.get_upload(upload.upload_id) is None or not Path(upload.path).is_file():
                 # expired while it was probed: no job is made on a video that is gone
-                await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {request.upload_id!r} (expired): "
+                await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {_short(request.upload_id)!r} (expired): "
                                     "upload the video again")
             self.store.set_probe(upload.upload_id, upload.duration, upload.probe_error)
         if upload.probe_error is not None:
@@ -248,7 +268,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
     async def _job_or_abort(self, job_id: str, context):
         row = self.manager.get(job_id)
         if row is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {job_id!r}: list jobs with ListJobs")
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {_short(job_id)!r}: list jobs with ListJobs")
         return row
 
     async def WatchJob(self, request, context):
@@ -273,6 +293,10 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         gone = (f"the result of job {row.job_id} was deleted, unused for {days:g} days (--result-expiry-days); "
                 "upload the video and start it again")
         wanted = set(request.formats)
+        made = {_format_of(key, name) for key, name in row.files.items()}
+        if missing := wanted - made:  # they had been answered with no file and no word
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"job {row.job_id} made no {_format_names(missing)} (it "
+                                f"made {_format_names(made) or 'no files'}); start a job with that format")
         files = [(key, name) for key, name in sorted(row.files.items())
                  if not wanted or _format_of(key, name) in wanted]
         try:  # in a thread: reading, converting and hashing a long clip takes seconds the other calls must not wait

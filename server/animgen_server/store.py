@@ -152,6 +152,27 @@ class Store:
         self.db.close()
         _release(self._lock)
 
+    # ---- paths: kept relative to the store's folder ----
+
+    def _stored(self, path: str) -> str:
+        """A path as the database keeps it: relative to the store's folder, so that a store moved or copied finds its
+        own files (absolute paths had sent a moved store's jobs to "deleted", and a copy's expiry to the original's
+        uploads)."""
+        if not path:
+            return path
+        try:
+            return Path(path).resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return path
+
+    def _local(self, path: str) -> str:
+        """A kept path as a path on disk. An absolute one in an uploads or results folder (written before paths were
+        kept relative, perhaps by this store before it was moved or copied) is taken by its folder and name here."""
+        p = Path(path)
+        if not path or p.is_absolute() and p.parent.name not in (self.uploads_dir.name, self.results_dir.name):
+            return path
+        return str(self.root / p) if not p.is_absolute() else str(self.root / p.parent.name / p.name)
+
     # ---- start-up recovery ----
 
     def recover(self) -> tuple[list[str], list[str]]:
@@ -178,21 +199,21 @@ class Store:
     def add_upload(self, u: UploadRow) -> None:
         self.db.execute(
             "INSERT INTO uploads VALUES (:upload_id, :file_name, :size_bytes, :sha256, :path, :created_ms,"
-            " :duration, :probe_error)", u.__dict__)
+            " :duration, :probe_error)", dict(u.__dict__, path=self._stored(u.path)))
 
     def same_upload(self, file_name: str, sha256: str, now: int) -> UploadRow | None:
         """An upload of this very file under this name whose data is still stored, its expiry restarted from now:
         a CI job that sends a video again reuses it instead of storing another copy."""
         for r in self.db.execute("SELECT * FROM uploads WHERE sha256=? AND file_name=? ORDER BY created_ms DESC",
                                  (sha256, file_name)):
-            if Path(r["path"]).is_file():
+            if Path(self._local(r["path"])).is_file():
                 self.db.execute("UPDATE uploads SET created_ms=? WHERE upload_id=?", (now, r["upload_id"]))
-                return UploadRow(**{**dict(r), "created_ms": now})
+                return UploadRow(**{**dict(r), "created_ms": now, "path": self._local(r["path"])})
         return None
 
     def get_upload(self, upload_id: str) -> UploadRow | None:
         r = self.db.execute("SELECT * FROM uploads WHERE upload_id=?", (upload_id,)).fetchone()
-        return UploadRow(**dict(r)) if r else None
+        return UploadRow(**{**dict(r), "path": self._local(r["path"])}) if r else None
 
     def set_probe(self, upload_id: str, duration: float | None, error: str | None) -> None:
         self.db.execute("UPDATE uploads SET duration=?, probe_error=? WHERE upload_id=?", (duration, error, upload_id))
@@ -207,7 +228,8 @@ class Store:
             (older_than_ms, QUEUED, RUNNING, INTERRUPTED, older_than_ms)).fetchall()
         for r in rows:
             self.db.execute("DELETE FROM uploads WHERE upload_id=?", (r["upload_id"],))
-            Path(r["path"]).unlink(missing_ok=True)
+            if (f := Path(self._local(r["path"]))).resolve().parent == self.uploads_dir:  # never a file elsewhere
+                f.unlink(missing_ok=True)
         return len(rows)
 
     def expire_results(self, older_than_ms: int) -> int:
@@ -217,7 +239,8 @@ class Store:
             "SELECT result_dir FROM jobs WHERE state=? AND result_dir != '' GROUP BY result_dir"
             " HAVING MAX(updated_ms) < ?", (SUCCEEDED, older_than_ms)).fetchall()
         # Only this store's own folders: a store copied elsewhere still names the original's.
-        gone = [d for r in rows if (d := Path(r["result_dir"])).is_dir() and d.resolve().parent == self.results_dir]
+        gone = [d for r in rows if (d := Path(self._local(r["result_dir"]))).is_dir()
+                and d.resolve().parent == self.results_dir]
         for d in gone:
             shutil.rmtree(d, ignore_errors=True)
         return len(gone)
@@ -225,7 +248,8 @@ class Store:
     # ---- jobs ----
 
     def add_job(self, j: JobRow) -> None:
-        d = dict(j.__dict__, cached=int(j.cached), files=json.dumps(j.files), warnings=json.dumps(j.warnings))
+        d = dict(j.__dict__, cached=int(j.cached), files=json.dumps(j.files), warnings=json.dumps(j.warnings),
+                 video_path=self._stored(j.video_path), result_dir=self._stored(j.result_dir))
         cols = [f.name for f in fields(JobRow)]
         self.db.execute(f"INSERT INTO jobs ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", d)
 
@@ -236,6 +260,7 @@ class Store:
         d["cached"] = bool(d["cached"])
         d["files"] = json.loads(d["files"])
         d["warnings"] = json.loads(d["warnings"])
+        d["video_path"], d["result_dir"] = self._local(d["video_path"]), self._local(d["result_dir"])
         return JobRow(**d)
 
     def get_job(self, job_id: str) -> JobRow | None:
@@ -248,6 +273,9 @@ class Store:
                 changes[k] = json.dumps(changes[k])
         if "cached" in changes:
             changes["cached"] = int(changes["cached"])
+        for k in ("video_path", "result_dir"):
+            if k in changes:
+                changes[k] = self._stored(changes[k])
         sets = ", ".join(f"{k}=:{k}" for k in changes)
         self.db.execute(f"UPDATE jobs SET {sets} WHERE job_id=:job_id", dict(changes, job_id=job_id))
         return self.get_job(job_id)
