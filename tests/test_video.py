@@ -330,3 +330,24 @@ def test_corrupt_video_data(videos: Path, tmp_path: Path):
 def test_start_past_the_end(videos: Path):
     with pytest.raises(InputError, match="past the end"):
         list(video.iter_frames(videos / SHORT, start=5.0))
+
+
+def test_a_video_whose_container_states_no_length_is_counted(videos: Path, tmp_path: Path):
+    """A Matroska written to a pipe (a recording cut off) and a raw H.264 stream state no duration: their frames are
+    counted from the packets. The server, which needs the length for its limits, had refused both as "not a video
+    that can be decoded"."""
+    import asyncio
+
+    from animgen_server.server import probe_video
+
+    whole = video.probe(videos / SHORT)
+    piped, raw = tmp_path / "piped.mkv", tmp_path / "raw.h264"
+    with open(piped, "wb") as out:
+        subprocess.run([require_tool("ffmpeg"), "-v", "error", "-i", str(videos / SHORT), "-c:v", "libx264",
+                        "-f", "matroska", "-"], stdout=out, check=True)
+    ffmpeg("-i", str(videos / SHORT), "-c:v", "libx264", "-f", "h264", str(raw))
+    for path in (piped, raw):
+        info = video.probe(path)
+        assert info.frame_count == whole.frame_count and info.duration == pytest.approx(whole.duration, abs=0.05)
+        served, why = asyncio.run(probe_video(path))
+        assert why is None and served.duration == info.duration

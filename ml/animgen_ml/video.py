@@ -179,12 +179,25 @@ def probe(path: str | Path) -> VideoInfo:
     fps = mean_rate or nominal
     if nb_frames > 1 and duration > 0:
         fps = nb_frames / duration
+    if duration <= 0 and fps > 0 and (packets := _count_packets(path, k)) > 0:
+        # No length stated anywhere (a recording cut off while written to a pipe, a raw H.264 stream): its frames,
+        # counted from its packets in a pass that decodes nothing, at its rate. A server had refused such a file as
+        # "not a video that can be decoded", which a local run converts.
+        nb_frames, duration = packets, packets / fps
     if nb_frames <= 0:
         nb_frames = int(round(duration * fps)) if fps > 0 else 0
     return VideoInfo(path=path, width=width, height=height, fps=fps or 30.0, duration=duration,
                      frame_count=nb_frames, rotation=rotation, codec=codec,
                      start_time=start_time, duration_known=stated > 0, container_start=_float(fmt.get("start_time")),
                      square_pixels=square, stream=k)
+
+
+def _count_packets(path: Path, stream: int) -> int:
+    """How many packets (frames) the file's stream-th video stream holds; 0 when ffprobe cannot say."""
+    cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", f"V:{stream}", "-count_packets", "-show_entries",
+           "stream=nb_read_packets", "-of", "csv=p=0", _url(path)]
+    proc = subprocess.run(cmd, capture_output=True, encoding="utf-8", errors="replace")
+    return int(_float(proc.stdout.strip().split(",")[0])) if proc.returncode == 0 and proc.stdout.strip() else 0
 
 
 def _clock_seconds(text: str | None) -> float:
