@@ -398,14 +398,14 @@ def _plane_weight(P: np.ndarray, vis: np.ndarray, apex: str, b: str, c: str) -> 
 
 
 def _steady_twist(tw: np.ndarray, axis: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """Twists (T, 4) about the unit axis: a frame as sure as can be (weight 1) keeps its own; the less sure, the more
-    it takes the sure frames' around it (their angles as unit vectors, weighted and averaged over a Gaussian of sigma
-    frames), and none where no sure frame is near."""
+    """Twists (T, 4) about the unit axis: a frame sure of its plane (weight 1, fading from 0.75) keeps its own; the
+    others take the sure frames' around them (their angles as unit vectors, weighted and averaged over a Gaussian of
+    sigma frames), and none where no sure frame is near."""
     angle = 2.0 * np.arctan2(tw[:, :3] @ axis, tw[:, 3])
     own = np.stack([np.cos(angle), np.sin(angle)], axis=-1)
     low = gaussian_lowpass(np.concatenate([weight[:, None] * own, weight[:, None]], axis=-1), sigma)
     near = low[:, :2] / np.maximum(low[:, 2:], 1e-9) * np.clip(low[:, 2:] / 0.25, 0.0, 1.0)
-    keep = np.clip((weight - 0.75) / 0.25, 0.0, 1.0)[:, None]  # only a frame nearly as sure as can be keeps its own
+    keep = np.clip((weight - 0.75) / 0.25, 0.0, 1.0)[:, None]
     mixed = keep * own + (1.0 - keep) * near
     return R.from_axis_angle(np.broadcast_to(axis, (len(tw), 3)), np.arctan2(mixed[:, 1], mixed[:, 0]))
 
