@@ -57,6 +57,9 @@ def test_loop_last_pose_meets_first_at_speed(walk):
     speed_src = _deg(walk.rotations[-4:], walk.rotations[-5:-1]).mean()
     speed_out = _deg(out.rotations[-4:], out.rotations[-5:-1]).mean()
     assert speed_out > 0.7 * speed_src
+    # The root leaves the seam as fast as it arrives (the travel's pace at both ends).
+    arrives, leaves = out.hips[-1, [0, 2]] - out.hips[-2, [0, 2]], out.hips[1, [0, 2]] - out.hips[0, [0, 2]]
+    assert np.linalg.norm(arrives - leaves) < 0.05 * np.linalg.norm(arrives)
     inplace = edit.loop(edit.in_place(walk))
     assert np.allclose(inplace.hips[-1], inplace.hips[0])
     # Two frames are a loop too (the second becomes the first); they had been left as they were.

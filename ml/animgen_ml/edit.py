@@ -140,7 +140,9 @@ def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
     Over the last blend_s a correction grows smoothly from nothing to what takes the last pose to the first: each
     bone's rotation and the Hips' height are offset, not pulled to a still pose, so the motion keeps its speed
     into the seam (pulled to the first pose, every loop slowed to a stop there). Horizontally the Hips keep their
-    overall travel (one cycle's root motion) and their sway about it is blended out."""
+    overall travel (one cycle's root motion) and their sway about it is blended out over the first and the last
+    blend_s, so that the root leaves the seam as fast as it arrives (blended at the end only, a run's hips arrived
+    at 4.5 m/s and left at 1.6)."""
     T = clip.frame_count
     if T < 2:
         return clip
@@ -154,7 +156,7 @@ def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
     hips[:, 1] += w * (hips[0, 1] - hips[-1, 1])
     s = np.linspace(0.0, 1.0, T)[:, None]
     travel = hips[0, [0, 2]] + s * (hips[-1, [0, 2]] - hips[0, [0, 2]])
-    hips[:, [0, 2]] -= w[:, None] * (hips[:, [0, 2]] - travel)
+    hips[:, [0, 2]] -= np.maximum(w, w[::-1])[:, None] * (hips[:, [0, 2]] - travel)
     contacts = clip.contacts.copy()
     contacts[-1] = clip.contacts[0]  # the same instant of the loop
     return replace(clip, hips=hips, rotations=rot, contacts=contacts)
