@@ -107,13 +107,12 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
     """One clip frame per landmark frame, at landmarks.fps. Frames without a person hold the last good pose
     (the first good one before it) with confidence 0. find_contacts=False leaves the contacts all False, for a
     caller with its own (the network)."""
-    T = landmarks.frame_count
+    T, fps = landmarks.frame_count, landmarks.fps
     name = Path(landmarks.source).stem if landmarks.source else "clip"
     body = _body(landmarks, fingers)
     good, src, vis, bones, offsets = body.good, body.src, body.vis, body.bones, body.offsets
     # A held frame is its source frame again, as sure of its palm as that one was.
-    world = _solve_world_rotations(body.P, body.rest, bones, offsets, np.nan_to_num(landmarks.visibility[src]),
-                                   landmarks.fps)
+    world = _solve_world_rotations(body.P, body.rest, bones, offsets, np.nan_to_num(landmarks.visibility[src]), fps)
     # The hands in world space (pose.py places them at the world wrists): their image points are in units of the
     # frame's width and height, which would stretch every finger on a frame that is not square.
     hands = {"Left": landmarks.left_hand_world, "Right": landmarks.right_hand_world}
@@ -123,10 +122,9 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
             finger_ok[side] = _solve_fingers(world, h, src, good, bones, offsets, side)
     local = _to_local(world, bones)
     for side, seen in finger_ok.items():
-        local = settle_fingers(local, bones, offsets, side, seen, landmarks.fps)
+        local = settle_fingers(local, bones, offsets, side, seen, fps)
     root, hips_rel = body.hips_xz(landmarks, world[:, bones.index("Hips")])
     hips = root + hips_rel
-    fps = landmarks.fps
     pts = bodymodel.pose_landmarks_world(bones, offsets, hips, local)
     ground = np.zeros(T)
     ground[good] = _ground(pts[good], fps)  # from seen frames only; held frames keep their source's ground

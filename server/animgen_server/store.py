@@ -169,7 +169,7 @@ class Store:
         """A kept path as a path on disk. An absolute one in an uploads or results folder (written before paths were
         kept relative, perhaps by this store before it was moved or copied) is taken by its folder and name here."""
         p = Path(path)
-        if not path or p.is_absolute() and p.parent.name not in (self.uploads_dir.name, self.results_dir.name):
+        if not path or (p.is_absolute() and p.parent.name not in (self.uploads_dir.name, self.results_dir.name)):
             return path
         return str(self.root / p) if not p.is_absolute() else str(self.root / p.parent.name / p.name)
 
