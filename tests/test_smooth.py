@@ -136,3 +136,17 @@ def test_gaussian_lowpass_known_answers():
     np.testing.assert_allclose(gaussian_lowpass(ramp, sigma)[10:20], ramp[10:20], atol=1e-12)  # linear: kept
     assert gaussian_lowpass(ramp, sigma)[0] > 0.0  # the ends are held, not zero-padded
     assert gaussian_lowpass(ramp.astype(np.float32), sigma).dtype == np.float32  # the network's arrays stay float32
+
+
+def test_local_linear_lowpass_keeps_a_trend_to_the_ends():
+    from animgen_ml.smooth import gaussian_lowpass, local_linear_lowpass
+
+    rng = np.random.default_rng(3)
+    line = np.stack([0.04 * np.arange(45.0), 1.0 - 0.01 * np.arange(45.0)], axis=1)  # shorter than the window
+    np.testing.assert_allclose(local_linear_lowpass(line, 30.0), line, atol=1e-9)  # ends included
+    assert gaussian_lowpass(line, 30.0)[-1, 0] < 0.85 * line[-1, 0]  # held ends pull the trend back
+    noisy = rng.normal(size=(200, 3))
+    np.testing.assert_allclose(local_linear_lowpass(noisy, 4.0)[20:-20], gaussian_lowpass(noisy, 4.0)[20:-20],
+                               atol=1e-12)  # inside: the same low-pass
+    assert local_linear_lowpass(noisy, 4.0)[:3].std() < noisy[:3].std()  # the ends are still smoothed
+    np.testing.assert_array_equal(local_linear_lowpass(noisy[:1], 4.0), noisy[:1])

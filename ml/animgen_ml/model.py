@@ -31,7 +31,7 @@ from animgen_ml.clip import HumanoidClip
 from animgen_ml.contacts import from_probability, sole_points
 from animgen_ml.errors import InputError
 from animgen_ml.landmarks import LM, MIRROR, Landmarks
-from animgen_ml.smooth import gaussian_lowpass
+from animgen_ml.smooth import gaussian_lowpass, local_linear_lowpass
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_NAME = "animgen_tcn"
@@ -209,13 +209,17 @@ class Generator:
 # seconds) from the solver and its quick part from the network. Chosen on training data: root path error
 # (metrics.root_path_error) at 0.5 / 1 / 2 s was 114 / 97 / 89 mm on 93 training clips through the noise model and
 # 103 / 106 / 122 mm on 100 rendered training takes (real MediaPipe); without it, 162 and 184 mm.
+# The difference is low-passed by a local linear fit, so that near the clip's ends a steady drift (the network's
+# speed a share off) is followed to the end rather than held: with held ends a clip of a few seconds took most of
+# its travel from the network (a 1.6 s side-view run 3.39 m against the track's 3.87; ml/EXPERIMENTS.md, "Where a
+# short clip's root goes").
 ROOT_SIGMA_S = 1.0
 
 
 def fuse_root(network: np.ndarray, solver: np.ndarray, sigma: float) -> np.ndarray:
     """(T, 2) horizontal root path: the network's path plus the low-passed difference to the solver's (a
     complementary filter), both starting where they may; sigma in frames."""
-    return network + gaussian_lowpass(solver - network, sigma)
+    return network + local_linear_lowpass(solver - network, sigma)
 
 
 SPINE = ("Spine", "Chest", "UpperChest")

@@ -14,7 +14,8 @@ strength s in [0, 1] maps to:
 - the derivative's own cutoff d_cutoff = 1 Hz.
 s = 0 returns the clip untouched.
 
-gaussian_lowpass is the plain zero-phase low-pass for signals that need no speed-dependent cutoff.
+gaussian_lowpass is the plain zero-phase low-pass for signals that need no speed-dependent cutoff;
+local_linear_lowpass the same inside a signal, but one whose ends follow its trend instead of holding still.
 """
 
 from __future__ import annotations
@@ -75,6 +76,27 @@ def gaussian_lowpass(x: np.ndarray, sigma: float) -> np.ndarray:
     pad = np.pad(x, [(r, r)] + [(0, 0)] * (x.ndim - 1), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * r + 1, axis=0)  # (T, ..., 2r + 1), no copy
     return windows @ (k.astype(pad.dtype) if np.issubdtype(pad.dtype, np.floating) else k)  # float32 stays float32
+
+
+def local_linear_lowpass(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Along axis 0 (time): at each frame, the value at that frame of the straight line fitted to the signal with
+    Gaussian weights over sigma samples (local linear regression). Inside the signal this is gaussian_lowpass; near
+    an end, where the window has one side only, a steady trend carries on to the end rather than being pulled back
+    towards the inside, as held ends pull it."""
+    x = np.asarray(x, dtype=np.float64)
+    if sigma <= 0 or len(x) < 2:
+        return x
+    r = int(3 * sigma) + 1
+    u = np.arange(-r, r + 1, dtype=np.float64)  # offset of each window sample from the frame
+    k = np.exp(-0.5 * (u / sigma) ** 2)
+    flat = x.reshape(len(x), -1)
+    inside = np.lib.stride_tricks.sliding_window_view(np.pad(np.ones(len(x)), r), 2 * r + 1)  # (T, 2r + 1)
+    win = np.lib.stride_tricks.sliding_window_view(np.pad(flat, [(r, r), (0, 0)]), 2 * r + 1, axis=0)  # (T, D, 2r + 1)
+    # Weighted least squares of value on (1, offset), solved in closed form from the window's weighted moments.
+    s0, s1, s2 = inside @ k, inside @ (k * u), inside @ (k * u * u)
+    t0, t1 = win @ k, win @ (k * u)
+    out = (s2[:, None] * t0 - s1[:, None] * t1) / (s0 * s2 - s1 * s1)[:, None]
+    return out.reshape(x.shape)
 
 
 def smooth_clip(clip: HumanoidClip, strength: float) -> HumanoidClip:
