@@ -57,6 +57,16 @@ def test_loop_last_pose_meets_first_at_speed(walk):
     speed_src = _deg(walk.rotations[-4:], walk.rotations[-5:-1]).mean()
     speed_out = _deg(out.rotations[-4:], out.rotations[-5:-1]).mean()
     assert speed_out > 0.7 * speed_src
+    # Each bone turns into the seam as it turns out of it, and the Hips rise or fall at the same speed: no jerk.
+    def turn(a, b):
+        return R.to_axis_angle(R.multiply(R.conjugate(a), b))
+
+    q_src, q_out = R.make_continuous(walk.rotations), R.make_continuous(out.rotations)
+    jump_src = np.degrees(np.linalg.norm(turn(q_src[-2], q_src[-1]) - turn(q_src[0], q_src[1]), axis=-1)).max()
+    jump_out = np.degrees(np.linalg.norm(turn(q_out[-2], q_out[-1]) - turn(q_out[0], q_out[1]), axis=-1)).max()
+    assert jump_src > 2.0 and jump_out < 1e-6
+    vy_in, vy_out = out.hips[-1, 1] - out.hips[-2, 1], out.hips[1, 1] - out.hips[0, 1]
+    assert abs(vy_in - vy_out) < 1e-9
     # The root leaves the seam as fast as it arrives (the travel's pace at both ends).
     arrives, leaves = out.hips[-1, [0, 2]] - out.hips[-2, [0, 2]], out.hips[1, [0, 2]] - out.hips[0, [0, 2]]
     assert np.linalg.norm(arrives - leaves) < 0.05 * np.linalg.norm(arrives)
