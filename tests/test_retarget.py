@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import REPO, require_tool
 
-from animgen_ml import mocap, retarget, skeleton
+from animgen_ml import mocap, retarget, skeleton, skinning
 from animgen_ml import rotations as R
 from animgen_ml.errors import InputError
 
@@ -125,6 +125,41 @@ def test_planted_feet_stay_put_on_the_characters_floor(walk, shared_data, charac
     for f in range(2):
         assert slide[True, f] < 0.8 * slide[False, f], slide
         assert abs(height[True, f] - rest_ankle) < 0.005 < abs(height[False, f] - rest_ankle), (height, rest_ankle)
+
+
+@pytest.mark.parametrize("character", ["Xbot_threejs", "quaternius_female_casual"])
+def test_the_characters_own_feet_stay_out_of_its_floor(walk, shared_data, tmp_path, character):
+    """The walk written onto a character with its feet planted: no vertex of the character's lower legs and feet
+    goes under their rest pose's lowest (its floor as authored). Our feet are a heel point and a toe joint: retargeted
+    alone, the toe-less Quaternius foot pitched rigidly about our toe joint at toe-off, and Xbot's toes dipped, both
+    more than a centimetre under. A toe-less foot rolls over its own tip instead; a foot still under is raised by IK,
+    the other left standing."""
+    path = shared_data / "characters" / f"{character}.glb"
+    sk, doc, nodes = retarget.load_glb_skeleton(path)
+    feet = {side: skinning.part_mesh(doc, nodes, retarget.joint_and_below(sk, sk.names.index(
+        retarget.retarget(walk, sk).mapping[f"{side}LowerLeg"]))) for side in ("Left", "Right")}
+    scale = np.array([sk.world_scale(j) for j in range(len(sk.names))])
+    rest_pos, rest_rot = sk.rest_world()
+    floor = min(0.0, min(skinning.lowest(f, rest_pos[None], rest_rot[None], scale)[0] for f in feet.values()))
+
+    def lowest(m: retarget.TargetMotion) -> np.ndarray:
+        pos, rot = sk.forward(m.rotations, m.translations)
+        return np.min([skinning.lowest(f, pos, rot, scale) for f in feet.values()], axis=0)
+
+    alone = lowest(retarget.retarget(retarget.planted_on_target(walk, sk), sk))
+    written = retarget.write_target_glb(walk, path, tmp_path / "walk.glb", plant_feet=True)
+    kept = lowest(written)
+    assert alone.min() < floor - 0.01
+    assert kept.min() > floor - 0.002, (kept.min(), floor)
+    # The planted feet still stand: raising a foot out of the floor moves a planted ankle's median height less
+    # than 5 mm (against the same feet locked with the toe-less foot's own reach, and nothing raised).
+    plain = retarget.retarget(retarget.planted_on_target(walk, sk, reach=retarget.foot_reach(walk, sk, doc, nodes)), sk)
+    pos, _ = sk.forward(written.rotations, written.translations)
+    before, _ = sk.forward(plain.rotations, plain.translations)
+    for f, side in enumerate(("Left", "Right")):
+        j = sk.names.index(written.mapping[f"{side}Foot"])
+        planted = walk.contacts[:, f]
+        assert abs(np.median(pos[planted, j, 1]) - np.median(before[planted, j, 1])) < 0.005
 
 
 def test_feet_are_not_planted_on_a_target_that_does_not_stand_on_the_floor(walk, shared_data):
@@ -266,12 +301,20 @@ def test_character_glb_validates_and_animates_in_blender(walk, shared_data, tmp_
         lo, hi = np.array(res["frames"][str(f)]["min"]), np.array(res["frames"][str(f)]["max"])
         assert 1.2 < hi[2] - lo[2] < 2.2  # Blender is Z up: height of the character
     # Blender's Hips follow our FK of the target (glTF (x, y, z) = Blender (x, -z, y))
-    t_pos, _ = m.skeleton.forward(m.rotations, m.translations)
+    t_pos, t_rot = m.skeleton.forward(m.rotations, m.translations)
     hips_name = m.mapping["Hips"]
     for f in frames:
         got = np.array(res["frames"][str(f)]["heads"][hips_name])
         want = t_pos[f, m.hips_joint]
         assert np.linalg.norm(np.array([got[0], got[2], -got[1]]) - want) < 0.01
+    # ... and the mesh's lowest point is the lowest vertex of the lower legs and feet as skinning.py poses them (what
+    # keeps them out of the floor), to the millimetre.
+    sk, doc, nodes = retarget.load_glb_skeleton(shared_data / "characters" / character)
+    legs = [retarget.joint_and_below(sk, sk.names.index(m.mapping[f"{side}LowerLeg"])) for side in ("Left", "Right")]
+    scale = np.array([sk.world_scale(j) for j in range(len(sk.names))])
+    low = skinning.lowest(skinning.part_mesh(doc, nodes, legs[0] | legs[1]), t_pos, t_rot, scale)
+    for f in frames:
+        assert abs(res["frames"][str(f)]["min"][2] - low[f]) < 0.001, (f, res["frames"][str(f)]["min"], low[f])
 
 
 def test_rig_whose_hips_map_to_a_floor_root_keeps_pelvis_and_trunk(walk, shared_data):

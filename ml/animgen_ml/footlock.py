@@ -101,7 +101,7 @@ def _hips_drop(hip: np.ndarray, target: np.ndarray, reach: np.ndarray) -> np.nda
     return np.maximum(hip[:, 1] - target[:, 1] - vertical, 0.0)
 
 
-def _smooth_envelope(x: np.ndarray, width: int) -> np.ndarray:
+def smooth_envelope(x: np.ndarray, width: int) -> np.ndarray:
     """A smooth curve at or above x almost everywhere: a running max, then a running mean of it."""
     if width < 1 or not np.any(x > 0):
         return x
@@ -219,7 +219,7 @@ def raise_above_floor(clip: HumanoidClip, blend: int | None = None) -> HumanoidC
     heels, toes = C.sole_points(clip)
     depth = np.maximum(-np.minimum(heels[..., 1], toes[..., 1]).min(axis=1), 0.0)
     hips = clip.hips.copy()
-    hips[:, 1] += _smooth_envelope(depth, blend)
+    hips[:, 1] += smooth_envelope(depth, blend)
     return replace(clip, hips=hips)
 
 
@@ -285,7 +285,7 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, Loc
     drop = np.max([_hips_drop(pos[:, idx[0]], t, r) for idx, t, r in legs], axis=0)
     # Past MAX_HIPS_DROP_M the foot falls short instead. The drop is what full reach needs: within the last
     # SOFT_REACH of the leg the soft IK falls short of a pin by up to about 2 cm too.
-    drop = np.minimum(_smooth_envelope(drop, blend), MAX_HIPS_DROP_M)
+    drop = np.minimum(smooth_envelope(drop, blend), MAX_HIPS_DROP_M)
     hips = clip.hips.copy()
     hips[:, 1] -= drop
     out = replace(clip, hips=hips)

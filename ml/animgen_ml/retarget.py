@@ -291,8 +291,8 @@ def on_target_proportions(clip: HumanoidClip, target: TargetSkeleton,
 MAX_ANKLE_SHARE = 0.25  # a rest ankle higher than this share of the leg over y = 0: the target does not stand there
 
 
-def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
-                      overrides: Mapping[str, str] | None = None) -> HumanoidClip:
+def planted_on_target(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str, str] | None = None,
+                      reach: float | None = None) -> HumanoidClip:
     """The clip with its planted feet (clip.contacts) locked where they land on the target, for `retarget`. The
     target's legs and feet are not ours scaled (thigh to shin, hip width, the ankle's height over the sole), so
     feet planted on our skeleton slid, sank and floated on a character (Xbot, a jumping jack: 33 / 40 mm of
@@ -300,7 +300,9 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
     (on_target_proportions, whose joints land on the target's), with the sole under the ankle by the target's own
     rest ankle height (its floor at y = 0, as characters are authored; a target whose rest ankles are not just
     above y = 0 is left as retarget alone plays it); the legs' rotations and the Hips' path it makes come back
-    onto the clip, the path scaled by the ratio of leg lengths."""
+    onto the clip, the path scaled by the ratio of leg lengths. reach: how far in front of the ankle the character's
+    foot mesh reaches (foot_reach); on a target without toe bones the foot, rigid, rolls over that point rather
+    than over our toes' joint, whose front the mesh sank 3-4 cm under the floor at toe-off."""
     from animgen_ml import contacts as C
     from animgen_ml import footlock
 
@@ -315,12 +317,96 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton,
     seen = on_target_proportions(clip, target, overrides)
     offsets = seen.rest_offsets.copy()
     # The toes' joint on the floor at rest: the sole model's heel height (contacts.sole_points) is the target's ankle's.
-    offsets[[seen.index(f"{side}Toes") for side in C.SIDES], 1] = -float(np.mean(ankles))
+    toes = [seen.index(f"{side}Toes") for side in C.SIDES]
+    offsets[toes, 1] = -float(np.mean(ankles))
+    if reach is not None and not any(f"{side}Toes" in mapping for side in C.SIDES):
+        offsets[toes, 2] = reach
     seen = replace(seen, rest_offsets=offsets)
     locked, _ = footlock.lock_feet(seen, C.FootContacts(heel=clip.contacts, toe=clip.contacts))
     locked = footlock.level_toes(locked)  # a character's toes reach past its toe joint, which ours do not model
     k = _leg_ratio(clip, t_pos, mapping)
     return replace(clip, rotations=locked.rotations, hips=clip.hips + (locked.hips - seen.hips) / k)
+
+
+def joint_and_below(target: TargetSkeleton, joint: int) -> set[int]:
+    """A joint and every joint under it."""
+    return {j for j in range(len(target.names)) if j == joint or _is_descendant(j, joint, target.parents)}
+
+
+def foot_reach(clip: HumanoidClip, target: TargetSkeleton, g, joint_nodes: list[int],
+               overrides: Mapping[str, str] | None = None) -> float | None:
+    """How far (m) in front of its ankle the character's foot mesh reaches when it stands in our rest pose (feet flat,
+    facing +Z), both feet's mean; None where skinning.part_mesh reads no mesh for a foot. g, joint_nodes: as
+    load_glb_skeleton returns them."""
+    from animgen_ml import contacts as C
+    from animgen_ml import skinning
+
+    mapping = _mapping(clip, target, overrides)
+    rest = replace(clip, hips=clip.hips[:1], rotations=R.identity((1, len(clip.bones))), contacts=clip.contacts[:1],
+                   confidence=clip.confidence[:1], root_motion=None)
+    motion = retarget(rest, target, overrides)
+    pos, rot = target.forward(motion.rotations, motion.translations)
+    scale = np.array([target.world_scale(j) for j in range(len(target.names))])
+    reach = []
+    for side in C.SIDES:
+        foot = mapping.get(f"{side}Foot")
+        mesh = None if foot is None else skinning.part_mesh(g, joint_nodes, joint_and_below(target, foot))
+        if mesh is None:
+            return None
+        reach.append(float((skinning.posed(mesh, pos, rot, scale)[0, :, 2] - pos[0, foot, 2]).max()))
+    return float(np.mean(reach))
+
+
+def on_target_above_floor(clip: HumanoidClip, target: TargetSkeleton, g, joint_nodes: list[int],
+                          overrides: Mapping[str, str] | None = None) -> TargetMotion:
+    """retarget, with the character's own lower legs and feet (its mesh: pygltflib document g; joint_nodes[j] is
+    joint j's node) kept out of its floor: y = 0, or their lowest vertex at rest where that is lower (a character
+    authored a little into the floor stays as authored). Our feet are a heel point and a toe joint, and a
+    character's are larger: a swinging foot's toes, pointed down, went 3 cm into the floor. Where a leg's mesh would
+    go under, that foot is raised (its ankle, by two-bone IK, the foot turned as it was), smoothly, so that the
+    other foot stays where it stands (raising the Hips instead floated it). With no mesh that skinning.part_mesh
+    reads, retarget alone."""
+    from animgen_ml import contacts as C
+    from animgen_ml import footlock, ik, skinning
+
+    mapping = _mapping(clip, target, overrides)
+    # A leg's lowest point may be a trouser hem as well as a shoe: the lower leg and all below it.
+    meshes = {side: skinning.part_mesh(g, joint_nodes, joint_and_below(target, mapping[f"{side}LowerLeg"]))
+              for side in C.SIDES if f"{side}LowerLeg" in mapping}
+    meshes = {side: m for side, m in meshes.items() if m is not None}
+    motion = retarget(clip, target, overrides)
+    if not meshes:
+        return motion
+    scale = np.array([target.world_scale(j) for j in range(len(target.names))])
+    rest_pos, rest_rot = target.rest_world()
+    floor = min(0.0, min(float(skinning.lowest(m, rest_pos[None], rest_rot[None], scale)[0]) for m in meshes.values()))
+    blend = footlock.blend_frames(clip.fps)
+
+    def depth(motion: TargetMotion, side: str) -> np.ndarray:
+        lowest = skinning.lowest(meshes[side], *target.forward(motion.rotations, motion.translations), scale)
+        return footlock.smooth_envelope(np.maximum(floor - lowest, 0.0), blend)
+
+    k = _leg_ratio(clip, rest_pos, mapping)  # a height on the character is ours times k
+    for _ in range(2):  # the second pass takes up what the first left: the shin tilts as the foot comes up
+        pos, rot = clip.world()
+        rotations = clip.rotations.copy()
+        for side in meshes:
+            lift = depth(motion, side) / k
+            if not lift.any():
+                continue
+            idx = [clip.index(f"{side}{b}") for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")]
+            ankle = pos[:, idx[2]] + lift[:, None] * np.array([0.0, 1.0, 0.0])
+            sol = ik.solve_two_bone(pos[:, idx[0]], pos[:, idx[1]], pos[:, idx[2]], ankle,
+                                    pole=pos[:, idx[3]] - pos[:, idx[2]], hinge=True, soft=footlock.SOFT_REACH)
+            on = lift > 0
+            for b, q in zip(idx[:3], ik.apply_to_clip_chain(rot[:, idx[:3]], rot[:, clip.index("Hips")], sol),
+                            strict=True):
+                rotations[on, b] = q[on]
+        if np.array_equal(rotations, clip.rotations):
+            break
+        clip = replace(clip, rotations=rotations)
+        motion = retarget(clip, target, overrides)
+    return motion
 
 
 # ---- .glb characters ------------------------------------------------------------------------------------
@@ -528,14 +614,17 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
                      tolerance: tuple[float, float] = (0.0, 0.0), plant_feet: bool = False) -> TargetMotion:
     """Write the target character (mesh and all) with the clip as its only animation. tolerance: the keyframe
     reduction's (degrees, millimetres), as for the clip's own GLB (keyframes.py); (0, 0) keys every frame.
-    plant_feet: lock the clip's planted feet on the character's own legs (planted_on_target)."""
+    plant_feet: lock the clip's planted feet on the character's own legs (planted_on_target). Where the character's
+    foot mesh would go under the floor, the foot comes up (on_target_above_floor)."""
     import pygltflib as G
 
     target_path = Path(target_path)
     if target_path.suffix.lower() != ".glb":
         raise InputError(f"{target_path}: --target must be a .glb character to write a character .glb")
     sk, g, nodes = load_glb_skeleton(target_path)
-    motion = retarget(planted_on_target(clip, sk, overrides) if plant_feet else clip, sk, overrides)
+    if plant_feet:
+        clip = planted_on_target(clip, sk, overrides, reach=foot_reach(clip, sk, g, nodes, overrides))
+    motion = on_target_above_floor(clip, sk, g, nodes, overrides)
     g.animations = []  # the character's own clips would fight ours in a viewer; their keys leave the file too
     doc, kept = gltf_unused.drop_unused(json.loads(g.to_json()), g.binary_blob() or b"")
     g = G.GLTF2.from_json(json.dumps(doc))

@@ -1,0 +1,110 @@
+"""Where a part of a glTF character's skinned mesh goes (its lower legs and feet): the vertices posed by linear blend
+skinning, as glTF defines it (each vertex moved by its joints' world transforms times their inverse bind matrices,
+weighted), frame by frame.
+
+Our foot model is a heel point and a toe joint; a character's foot mesh reaches past both (a toe-less Quaternius
+foot pitched rigidly about our toe joint, its tip 3-4 cm under the floor at toe-off). retarget uses these vertices
+to roll such a foot over its tip and to keep the character's feet out of the floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from animgen_ml import rotations as R
+
+_COMPONENT = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
+_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
+_CHUNK = 256  # frames posed at once, so that a long clip does not hold every frame's vertices
+
+
+@dataclass
+class PartMesh:
+    """The vertices skinned mostly to some joints: for each of up to 4 influences, its joint (an index into the
+    TargetSkeleton), its weight and the vertex in that joint's bind space (inverse bind matrix times position)."""
+
+    joints: np.ndarray  # (V, 4) int
+    weights: np.ndarray  # (V, 4), rows summing to 1
+    bind: np.ndarray  # (V, 4, 3)
+
+
+def read_accessor(g, index: int) -> np.ndarray | None:
+    """(count, width) float64 values of a glTF accessor in the binary blob; None for one this reader does not take
+    (sparse, or with no buffer view)."""
+    a = g.accessors[index]
+    if a.bufferView is None or a.sparse is not None or a.componentType not in _COMPONENT or a.type not in _WIDTH:
+        return None
+    view = g.bufferViews[a.bufferView]
+    dtype, width = np.dtype(_COMPONENT[a.componentType]), _WIDTH[a.type]
+    row = dtype.itemsize * width
+    stride = view.byteStride or row
+    start = (view.byteOffset or 0) + (a.byteOffset or 0)
+    raw = np.frombuffer(g.binary_blob() or b"", np.uint8)
+    if a.count == 0 or start + stride * (a.count - 1) + row > len(raw):
+        return None
+    rows = np.lib.stride_tricks.as_strided(raw[start:], shape=(a.count, row), strides=(stride, 1))
+    out = np.ascontiguousarray(rows).view(dtype).reshape(a.count, width).astype(np.float64)
+    if a.normalized and dtype.kind in "iu":
+        out /= np.iinfo(dtype).max
+    return out
+
+
+def part_mesh(g, joint_nodes: list[int], joints_of_part: set[int]) -> PartMesh | None:
+    """The vertices of every skinned mesh whose largest weight is on one of joints_of_part (TargetSkeleton indices;
+    joint_nodes[j] is joint j's node), or None where there are none. A primitive whose data this cannot read, or
+    that leans on a joint outside the skeleton, is left out."""
+    joint_of_node = {n: j for j, n in enumerate(joint_nodes)}
+    joints, weights, bind = [], [], []
+    for node in g.nodes:
+        if node.mesh is None or node.skin is None or node.mesh >= len(g.meshes) or node.skin >= len(g.skins):
+            continue
+        skin = g.skins[node.skin]
+        own = np.array([joint_of_node.get(n, -1) for n in skin.joints])
+        ibm = read_accessor(g, skin.inverseBindMatrices) if skin.inverseBindMatrices is not None else None
+        ibm = np.tile(np.eye(4), (len(own), 1, 1)) if ibm is None else ibm.reshape(-1, 4, 4).transpose(0, 2, 1)
+        for prim in g.meshes[node.mesh].primitives:
+            at = prim.attributes
+            if at.POSITION is None or at.JOINTS_0 is None or at.WEIGHTS_0 is None:
+                continue
+            pos, jt, wt = (read_accessor(g, i) for i in (at.POSITION, at.JOINTS_0, at.WEIGHTS_0))
+            if pos is None or jt is None or wt is None or len(ibm) != len(own):
+                continue
+            jt = jt.astype(np.int64)
+            if jt.max(initial=0) >= len(own) or not len(pos) == len(jt) == len(wt):
+                continue
+            mine = np.isin(own[jt[np.arange(len(jt)), wt.argmax(axis=1)]], list(joints_of_part)) & (wt.sum(axis=1) > 0)
+            if not mine.any() or (own[jt[mine]][wt[mine] > 0] < 0).any():
+                continue
+            jt, wt, pos = jt[mine], wt[mine], pos[mine]
+            m = ibm[jt]  # (V, 4, 4, 4): each influence's inverse bind matrix
+            bind.append(np.einsum("vkab,vb->vka", m[..., :3, :3], pos) + m[..., :3, 3])
+            joints.append(np.maximum(own[jt], 0))  # a joint of weight 0 outside the skeleton: any will do
+            weights.append(wt / wt.sum(axis=1, keepdims=True))
+    if not joints:
+        return None
+    return PartMesh(joints=np.concatenate(joints), weights=np.concatenate(weights), bind=np.concatenate(bind))
+
+
+def posed(part: PartMesh, world_pos: np.ndarray, world_rot: np.ndarray, world_scale: np.ndarray) -> np.ndarray:
+    """(T, V, 3) the part's vertices in world space, given the skeleton's world joint positions (T, J, 3), rotations
+    (T, J, 4) and uniform scales (J,) (TargetSkeleton.forward, world_scale): each influence's s R b + p, weighted."""
+    T = len(world_pos)
+    s = world_scale[part.joints][..., None]  # (V, 4, 1)
+    moved = s * R.apply(world_rot[:, part.joints], np.broadcast_to(part.bind, (T,) + part.bind.shape))
+    return ((moved + world_pos[:, part.joints]) * part.weights[..., None]).sum(axis=-2)
+
+
+def lowest(part: PartMesh, world_pos: np.ndarray, world_rot: np.ndarray, world_scale: np.ndarray) -> np.ndarray:
+    """(T,) the lowest height (world y) of the part's vertices; arguments as for posed. Heights only: each influence's
+    y is its joint's scale times the second row of its rotation matrix dotted with the bind-space vertex, plus the
+    joint's height (posing whole vertices every frame cost Xbot's 3574 foot vertices 4 s in a 400-frame clip)."""
+    out = np.empty(len(world_pos))
+    s = world_scale[part.joints]  # (V, 4)
+    for t in range(0, len(world_pos), _CHUNK):
+        sl = slice(t, t + _CHUNK)
+        row = R.to_matrix(world_rot[sl])[..., 1, :]  # (t, J, 3)
+        y = np.einsum("tvkc,vkc->tvk", row[:, part.joints], part.bind) * s + world_pos[sl, :, 1][:, part.joints]
+        out[sl] = (y * part.weights).sum(axis=-1).min(axis=1)
+    return out
