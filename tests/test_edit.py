@@ -72,6 +72,14 @@ def test_loop_last_pose_meets_first_at_speed(walk):
     assert np.linalg.norm(arrives - leaves) < 0.05 * np.linalg.norm(arrives)
     inplace = edit.loop(edit.in_place(walk))
     assert np.allclose(inplace.hips[-1], inplace.hips[0])
+    # A clip shorter than the blend turns into the seam as out of it too (its second frame had been moved after
+    # the first step was read from it: 7 degrees apart at 4 frames).
+    for frames in (4, 5, 8, 16):
+        short = edit.loop(_frames(walk, list(range(frames))))
+        q = R.make_continuous(short.rotations)
+        assert np.degrees(np.linalg.norm(turn(q[-2], q[-1]) - turn(q[0], q[1]), axis=-1)).max() < 1e-6
+        y = short.hips[:, 1]
+        assert abs((y[-1] - y[-2]) - (y[1] - y[0])) < 1e-9
     # Two frames are a loop too (the second becomes the first); they had been left as they were.
     two = edit.loop(_frames(walk, [0, 30]))
     assert _deg(two.rotations[1], two.rotations[0]).max() < 1e-6 and two.hips[1, 1] == pytest.approx(two.hips[0, 1])

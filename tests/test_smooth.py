@@ -150,3 +150,5 @@ def test_local_linear_lowpass_keeps_a_trend_to_the_ends():
                                atol=1e-12)  # inside: the same low-pass
     assert local_linear_lowpass(noisy, 4.0)[:3].std() < noisy[:3].std()  # the ends are still smoothed
     np.testing.assert_array_equal(local_linear_lowpass(noisy[:1], 4.0), noisy[:1])
+    # A window whose neighbours weigh nothing (their weights underflow) fits no line: the values, not NaN.
+    np.testing.assert_allclose(local_linear_lowpass(noisy, 0.02), noisy, atol=1e-12)

@@ -139,7 +139,10 @@ def _seam_ramps(frames: int, fps: float, blend_s: float = LOOP_BLEND_S) -> tuple
     n = min(max(2, int(round(blend_s * fps))), frames - 1)
     s = np.linspace(0.0, 1.0, n + 1)[1:]
     w[frames - n:] = s * s * (3 - 2 * s)
+    # The second leaves the first two frames alone: the first step, which it makes the last one match.
+    n = min(n, frames - 2)
     if n >= 2:
+        s = np.linspace(0.0, 1.0, n + 1)[1:]
         u[frames - n:] = s * s * (1 - s)
         u /= u[-2]
     return w, u

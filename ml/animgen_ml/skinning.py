@@ -17,7 +17,7 @@ from animgen_ml import rotations as R
 
 _COMPONENT = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
 _WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
-_CHUNK = 256  # frames posed at once, so that a long clip does not hold every frame's vertices
+_CHUNK_VALUES = 2_000_000  # vertex influences x frames posed at once: a long clip does not hold every frame's
 
 
 @dataclass
@@ -31,30 +31,34 @@ class PartMesh:
 
 
 def read_accessor(g, index: int) -> np.ndarray | None:
-    """(count, width) float64 values of a glTF accessor in the binary blob; None for one this reader does not take
-    (sparse, or with no buffer view)."""
+    """(count, width) float64 values of a glTF accessor in the .glb's own binary chunk; None for one this reader does
+    not take (sparse, with no buffer view, in another buffer, or reaching past its view)."""
     a = g.accessors[index]
     if a.bufferView is None or a.sparse is not None or a.componentType not in _COMPONENT or a.type not in _WIDTH:
         return None
     view = g.bufferViews[a.bufferView]
+    if (view.buffer or 0) != 0 or not g.buffers or g.buffers[0].uri is not None:
+        return None
     dtype, width = np.dtype(_COMPONENT[a.componentType]), _WIDTH[a.type]
     row = dtype.itemsize * width
     stride = view.byteStride or row
-    start = (view.byteOffset or 0) + (a.byteOffset or 0)
+    offset = a.byteOffset or 0
     raw = np.frombuffer(g.binary_blob() or b"", np.uint8)
-    if a.count == 0 or start + stride * (a.count - 1) + row > len(raw):
+    end = (view.byteOffset or 0) + view.byteLength
+    start = (view.byteOffset or 0) + offset
+    if a.count == 0 or offset + stride * (a.count - 1) + row > view.byteLength or end > len(raw):
         return None
     rows = np.lib.stride_tricks.as_strided(raw[start:], shape=(a.count, row), strides=(stride, 1))
     out = np.ascontiguousarray(rows).view(dtype).reshape(a.count, width).astype(np.float64)
     if a.normalized and dtype.kind in "iu":
-        out /= np.iinfo(dtype).max
+        out = np.maximum(out / np.iinfo(dtype).max, -1.0)  # glTF: max(c / 127, -1) for a signed byte
     return out
 
 
 def part_mesh(g, joint_nodes: list[int], joints_of_part: set[int]) -> PartMesh | None:
     """The vertices of every skinned mesh whose largest weight is on one of joints_of_part (TargetSkeleton indices;
-    joint_nodes[j] is joint j's node), or None where there are none. A primitive whose data this cannot read, or
-    that leans on a joint outside the skeleton, is left out."""
+    joint_nodes[j] is joint j's node), or None where there are none. A primitive or skin whose data this cannot
+    read is left out, and so is a vertex that leans on a joint outside the skeleton."""
     joint_of_node = {n: j for j, n in enumerate(joint_nodes)}
     joints, weights, bind = [], [], []
     for node in g.nodes:
@@ -62,8 +66,13 @@ def part_mesh(g, joint_nodes: list[int], joints_of_part: set[int]) -> PartMesh |
             continue
         skin = g.skins[node.skin]
         own = np.array([joint_of_node.get(n, -1) for n in skin.joints])
-        ibm = read_accessor(g, skin.inverseBindMatrices) if skin.inverseBindMatrices is not None else None
-        ibm = np.tile(np.eye(4), (len(own), 1, 1)) if ibm is None else ibm.reshape(-1, 4, 4).transpose(0, 2, 1)
+        if skin.inverseBindMatrices is None:  # glTF: identity matrices
+            ibm = np.tile(np.eye(4), (len(own), 1, 1))
+        else:
+            ibm = read_accessor(g, skin.inverseBindMatrices)
+            if ibm is None:
+                continue
+            ibm = ibm.reshape(-1, 4, 4).transpose(0, 2, 1)  # stored column-major
         for prim in g.meshes[node.mesh].primitives:
             at = prim.attributes
             if at.POSITION is None or at.JOINTS_0 is None or at.WEIGHTS_0 is None:
@@ -75,7 +84,8 @@ def part_mesh(g, joint_nodes: list[int], joints_of_part: set[int]) -> PartMesh |
             if jt.max(initial=0) >= len(own) or not len(pos) == len(jt) == len(wt):
                 continue
             mine = np.isin(own[jt[np.arange(len(jt)), wt.argmax(axis=1)]], list(joints_of_part)) & (wt.sum(axis=1) > 0)
-            if not mine.any() or (own[jt[mine]][wt[mine] > 0] < 0).any():
+            mine &= ~((own[jt] < 0) & (wt > 0)).any(axis=1)  # a vertex led by a bone outside the skeleton: left out
+            if not mine.any():
                 continue
             jt, wt, pos = jt[mine], wt[mine], pos[mine]
             m = ibm[jt]  # (V, 4, 4, 4): each influence's inverse bind matrix
@@ -102,8 +112,9 @@ def lowest(part: PartMesh, world_pos: np.ndarray, world_rot: np.ndarray, world_s
     joint's height (posing whole vertices every frame cost Xbot's 3574 foot vertices 4 s in a 400-frame clip)."""
     out = np.empty(len(world_pos))
     s = world_scale[part.joints]  # (V, 4)
-    for t in range(0, len(world_pos), _CHUNK):
-        sl = slice(t, t + _CHUNK)
+    chunk = max(1, _CHUNK_VALUES // part.joints.size)
+    for t in range(0, len(world_pos), chunk):
+        sl = slice(t, t + chunk)
         row = R.to_matrix(world_rot[sl])[..., 1, :]  # (t, J, 3)
         y = np.einsum("tvkc,vkc->tvk", row[:, part.joints], part.bind) * s + world_pos[sl, :, 1][:, part.joints]
         out[sl] = (y * part.weights).sum(axis=-1).min(axis=1)

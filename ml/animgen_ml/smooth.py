@@ -95,7 +95,11 @@ def local_linear_lowpass(x: np.ndarray, sigma: float) -> np.ndarray:
     # Weighted least squares of value on (1, offset), solved in closed form from the window's weighted moments.
     s0, s1, s2 = inside @ k, inside @ (k * u), inside @ (k * u * u)
     t0, t1 = win @ k, win @ (k * u)
-    out = (s2[:, None] * t0 - s1[:, None] * t1) / (s0 * s2 - s1 * s1)[:, None]
+    det = s0 * s2 - s1 * s1
+    # A window so narrow that its neighbours weigh nothing fits no line: the plain weighted mean there.
+    line = det > 1e-12 * s0 * s0
+    out = np.where(line[:, None], (s2[:, None] * t0 - s1[:, None] * t1) / np.where(line, det, 1.0)[:, None],
+                   t0 / s0[:, None])
     return out.reshape(x.shape)
 
 
