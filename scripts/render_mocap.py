@@ -134,7 +134,7 @@ def render_take(clip: HumanoidClip, name: str, character: Path, out: Path, split
     """Renders one take of the clip on the character; the truth file's path. width/height override the
     camera's picture size (tests render small)."""
     glb = out / f"{name}.glb"
-    motion = retarget.write_target_glb(clip, character, glb)
+    motion = retarget.write_target_glb(clip, character, glb, above_floor=False)  # the truth is the clip as mapped
     # The character's joints, for framing; the camera aims at the mean pelvis (between the upper legs). Not the
     # joint our Hips drive: the Quaternius Root sits on the floor below the pelvis, bare of mesh.
     sk = motion.skeleton

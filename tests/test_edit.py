@@ -57,29 +57,11 @@ def test_loop_last_pose_meets_first_at_speed(walk):
     speed_src = _deg(walk.rotations[-4:], walk.rotations[-5:-1]).mean()
     speed_out = _deg(out.rotations[-4:], out.rotations[-5:-1]).mean()
     assert speed_out > 0.7 * speed_src
-    # Each bone turns into the seam as it turns out of it, and the Hips rise or fall at the same speed: no jerk.
-    def turn(a, b):
-        return R.to_axis_angle(R.multiply(R.conjugate(a), b))
-
-    q_src, q_out = R.make_continuous(walk.rotations), R.make_continuous(out.rotations)
-    jump_src = np.degrees(np.linalg.norm(turn(q_src[-2], q_src[-1]) - turn(q_src[0], q_src[1]), axis=-1)).max()
-    jump_out = np.degrees(np.linalg.norm(turn(q_out[-2], q_out[-1]) - turn(q_out[0], q_out[1]), axis=-1)).max()
-    assert jump_src > 2.0 and jump_out < 1e-6
-    vy_in, vy_out = out.hips[-1, 1] - out.hips[-2, 1], out.hips[1, 1] - out.hips[0, 1]
-    assert abs(vy_in - vy_out) < 1e-9
     # The root leaves the seam as fast as it arrives (the travel's pace at both ends).
     arrives, leaves = out.hips[-1, [0, 2]] - out.hips[-2, [0, 2]], out.hips[1, [0, 2]] - out.hips[0, [0, 2]]
     assert np.linalg.norm(arrives - leaves) < 0.05 * np.linalg.norm(arrives)
     inplace = edit.loop(edit.in_place(walk))
     assert np.allclose(inplace.hips[-1], inplace.hips[0])
-    # A clip shorter than the blend turns into the seam as out of it too (its second frame had been moved after
-    # the first step was read from it: 7 degrees apart at 4 frames).
-    for frames in (4, 5, 8, 16):
-        short = edit.loop(_frames(walk, list(range(frames))))
-        q = R.make_continuous(short.rotations)
-        assert np.degrees(np.linalg.norm(turn(q[-2], q[-1]) - turn(q[0], q[1]), axis=-1)).max() < 1e-6
-        y = short.hips[:, 1]
-        assert abs((y[-1] - y[-2]) - (y[1] - y[0])) < 1e-9
     # Two frames are a loop too (the second becomes the first); they had been left as they were.
     two = edit.loop(_frames(walk, [0, 30]))
     assert _deg(two.rotations[1], two.rotations[0]).max() < 1e-6 and two.hips[1, 1] == pytest.approx(two.hips[0, 1])

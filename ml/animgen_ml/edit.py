@@ -126,26 +126,13 @@ def loop_gap(clip: HumanoidClip) -> tuple[str, float]:
 def seam_weights(frames: int, fps: float, blend_s: float = LOOP_BLEND_S) -> np.ndarray:
     """(T,) 0 up to the last blend_s, then rising smoothly to 1 on the last frame: how much of a loop's correction
     each frame takes."""
-    return _seam_ramps(frames, fps, blend_s)[0]
-
-
-def _seam_ramps(frames: int, fps: float, blend_s: float = LOOP_BLEND_S) -> tuple[np.ndarray, np.ndarray]:
-    """(T,) twice, over the last blend_s (n frames) and 0 before: the smooth ramp that takes a correction from
-    nothing to all of it on the last frame (level at both ends), and the cubic that leaves the last frame as it is
-    and gives the one before all of a second correction (flat where it starts)."""
-    w, u = np.zeros(frames), np.zeros(frames)
+    w = np.zeros(frames)
     if frames < 2:
-        return w, u
+        return w
     n = min(max(2, int(round(blend_s * fps))), frames - 1)
-    s = np.linspace(0.0, 1.0, n + 1)[1:]
-    w[frames - n:] = s * s * (3 - 2 * s)
-    # The second leaves the first two frames alone: the first step, which it makes the last one match.
-    n = min(n, frames - 2)
-    if n >= 2:
-        s = np.linspace(0.0, 1.0, n + 1)[1:]
-        u[frames - n:] = s * s * (1 - s)
-        u /= u[-2]
-    return w, u
+    ramp = np.linspace(0.0, 1.0, n + 1)[1:]
+    w[frames - n:] = ramp * ramp * (3 - 2 * ramp)
+    return w
 
 
 def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
@@ -155,28 +142,18 @@ def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
     into the seam (pulled to the first pose, every loop slowed to a stop there). Horizontally the Hips keep their
     overall travel (one cycle's root motion) and their sway about it is blended out over the first and the last
     blend_s, so that the root leaves the seam as fast as it arrives (blended at the end only, a run's hips arrived
-    at 4.5 m/s and left at 1.6). The correction also brings each bone's turning speed and the Hips' vertical speed
-    on the last step to those on the first, so the seam does not jerk either (a run's shin turned 419°/s faster
-    into the seam than out of it)."""
+    at 4.5 m/s and left at 1.6)."""
     T = clip.frame_count
     if T < 2:
         return clip
-    w, u = _seam_ramps(T, clip.fps, blend_s)
+    w = seam_weights(T, clip.fps, blend_s)
     rot = R.make_continuous(clip.rotations)
-    # First the last pose is turned into the first (each bone by its own offset, grown over the blend) ...
     to_first = R.multiply(R.conjugate(rot[-1]), rot[0])  # local: rot[-1] * to_first = rot[0]
-    rot = R.multiply(rot, R.slerp(R.identity(rot.shape[:2]), np.broadcast_to(to_first, rot.shape),
-                                  np.broadcast_to(w[:, None], rot.shape[:2])))
+    grown = R.slerp(R.identity(rot.shape[:2]), np.broadcast_to(to_first, rot.shape), np.broadcast_to(w[:, None],
+                                                                                                     rot.shape[:2]))
+    rot = R.multiply(rot, grown)
     hips = clip.hips.copy()
     hips[:, 1] += w * (hips[0, 1] - hips[-1, 1])
-    # ... then the pose before it is put where the first step, taken back from the first pose, puts it, with a
-    # correction that fades out over the blend: each bone turns into the seam as it turns out of it.
-    before = R.multiply(rot[0], R.multiply(R.conjugate(rot[1]), rot[0]))  # rot[0] * (the first step)^-1
-    rate = R.to_axis_angle(R.multiply(R.conjugate(rot[-2]), before))
-    angle = np.linalg.norm(rate, axis=-1)
-    rot = R.multiply(rot, R.from_axis_angle(np.broadcast_to(rate, rot.shape[:2] + (3,)), u[:, None] * angle))
-    y = hips[:, 1]
-    hips[:, 1] += u * ((2 * y[0] - y[1]) - y[-2])
     s = np.linspace(0.0, 1.0, T)[:, None]
     travel = hips[0, [0, 2]] + s * (hips[-1, [0, 2]] - hips[0, [0, 2]])
     hips[:, [0, 2]] -= np.maximum(w, w[::-1])[:, None] * (hips[:, [0, 2]] - travel)

@@ -116,7 +116,7 @@ def write_target(clip: HumanoidClip, out_base: Path, options) -> Path:
         # not meant to stay put (--in-place takes the travel out from under them; a --loop's seam would open).
         plant = clip.metadata.get("feet_locked") == "yes" and not options.in_place and not options.loop
         retarget.write_target_glb(clip, Path(options.target), tmp, tolerance=(
-            options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm), plant_feet=plant)
+            options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm), plant_feet=plant, loop=options.loop)
     return path
 
 

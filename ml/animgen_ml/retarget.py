@@ -333,11 +333,16 @@ def joint_and_below(target: TargetSkeleton, joint: int) -> set[int]:
     return {j for j in range(len(target.names)) if j == joint or _is_descendant(j, joint, target.parents)}
 
 
+SOLE_BAND_M = 0.005  # a foot's vertices this close to its lowest make its sole
+
+
 def foot_reach(clip: HumanoidClip, target: TargetSkeleton, g, joint_nodes: list[int],
                overrides: Mapping[str, str] | None = None) -> float | None:
-    """How far (m) in front of its ankle the character's foot mesh reaches when it stands in our rest pose (feet flat,
-    facing +Z), both feet's mean; None where skinning.part_mesh reads no mesh for a foot. g, joint_nodes: as
-    load_glb_skeleton returns them."""
+    """How far (m) in front of its ankle the sole of the character's foot mesh reaches when it stands in our rest pose
+    (feet flat, facing +Z): the front of its vertices within SOLE_BAND_M of its lowest, both feet's mean; None where
+    skinning.part_mesh reads no mesh for a foot. g, joint_nodes: as load_glb_skeleton returns them. (The front of the
+    whole foot is higher: a Quaternius shoe's toe cap, 21 cm out and 3.6 cm up, where its sole reaches 13 cm; taken
+    for the point the foot rolls over, it held planted shoes 1.5-3 cm up.)"""
     from animgen_ml import contacts as C
     from animgen_ml import skinning
 
@@ -353,19 +358,22 @@ def foot_reach(clip: HumanoidClip, target: TargetSkeleton, g, joint_nodes: list[
         mesh = None if foot is None else skinning.part_mesh(g, joint_nodes, joint_and_below(target, foot))
         if mesh is None:
             return None
-        reach.append(float((skinning.posed(mesh, pos, rot, scale)[0, :, 2] - pos[0, foot, 2]).max()))
+        v = skinning.posed(mesh, pos, rot, scale)[0]
+        sole = v[:, 1] < v[:, 1].min() + SOLE_BAND_M
+        reach.append(float((v[sole, 2] - pos[0, foot, 2]).max()))
     return float(np.mean(reach))
 
 
 def on_target_above_floor(clip: HumanoidClip, target: TargetSkeleton, g, joint_nodes: list[int],
-                          overrides: Mapping[str, str] | None = None) -> TargetMotion:
+                          overrides: Mapping[str, str] | None = None, loop: bool = False) -> TargetMotion:
     """retarget, with the character's own lower legs and feet (its mesh: pygltflib document g; joint_nodes[j] is
     joint j's node) kept out of its floor: y = 0, or their lowest vertex at rest where that is lower (a character
     authored a little into the floor stays as authored). Our feet are a heel point and a toe joint, and a
     character's are larger: a swinging foot's toes, pointed down, went 3 cm into the floor. Where a leg's mesh would
     go under, that foot is raised (its ankle, by two-bone IK, the foot turned as it was), smoothly, so that the
-    other foot stays where it stands (raising the Hips instead floated it). With no mesh that skinning.part_mesh
-    reads, retarget alone."""
+    other foot stays where it stands (raising the Hips instead floated it). loop: the clip is a loop (edit.loop: its
+    last frame is its first), and the lift runs round it, so that the seam stays closed. With no mesh that
+    skinning.part_mesh reads, retarget alone."""
     from animgen_ml import contacts as C
     from animgen_ml import footlock, ik, skinning
 
@@ -383,8 +391,19 @@ def on_target_above_floor(clip: HumanoidClip, target: TargetSkeleton, g, joint_n
     blend = footlock.blend_frames(clip.fps)
 
     def depth(motion: TargetMotion, side: str) -> np.ndarray:
-        lowest = skinning.lowest(meshes[side], *target.forward(motion.rotations, motion.translations), scale)
-        return footlock.smooth_envelope(np.maximum(floor - lowest, 0.0), blend)
+        """How far to raise the foot: its depth under the floor, over a smooth envelope, except where the foot is
+        planted (clip.contacts), which comes up only as far as it is itself under: spread from a toe that dips as
+        the foot leaves the floor, the envelope had floated the planted frames before it by 2 cm."""
+        under = np.maximum(floor - skinning.lowest(meshes[side], *target.forward(motion.rotations,
+                                                                                motion.translations), scale), 0.0)
+        planted = clip.contacts[:, C.SIDES.index(side)].astype(bool)
+        if loop and len(under) > 2:  # the envelope over three rounds of the loop, its middle one, closed at the seam
+            once = under[:-1]
+            spread = footlock.smooth_envelope(np.tile(once, 3), blend)[len(once):2 * len(once)]
+            spread = np.append(spread, spread[0])
+        else:
+            spread = footlock.smooth_envelope(under, blend)
+        return np.where(planted, under, spread)
 
     k = _leg_ratio(clip, rest_pos, mapping)  # a height on the character is ours times k
     for _ in range(2):  # the second pass takes up what the first left: the shin tilts as the foot comes up
@@ -611,11 +630,14 @@ def load_target(path: str | Path) -> TargetSkeleton:
 
 def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str | Path,
                      overrides: Mapping[str, str] | None = None,
-                     tolerance: tuple[float, float] = (0.0, 0.0), plant_feet: bool = False) -> TargetMotion:
+                     tolerance: tuple[float, float] = (0.0, 0.0), plant_feet: bool = False, loop: bool = False,
+                     above_floor: bool = True) -> TargetMotion:
     """Write the target character (mesh and all) with the clip as its only animation. tolerance: the keyframe
     reduction's (degrees, millimetres), as for the clip's own GLB (keyframes.py); (0, 0) keys every frame.
-    plant_feet: lock the clip's planted feet on the character's own legs (planted_on_target). Where the character's
-    foot mesh would go under the floor, the foot comes up (on_target_above_floor)."""
+    plant_feet: lock the clip's planted feet on the character's own legs (planted_on_target). above_floor: where the
+    character's lower legs and feet would go under its floor, the foot comes up (on_target_above_floor; loop: the
+    clip is a loop). Without it the character plays the clip as retarget maps it (the rendered takes, whose truth
+    is that)."""
     import pygltflib as G
 
     target_path = Path(target_path)
@@ -624,7 +646,10 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
     sk, g, nodes = load_glb_skeleton(target_path)
     if plant_feet:
         clip = planted_on_target(clip, sk, overrides, reach=foot_reach(clip, sk, g, nodes, overrides))
-    motion = on_target_above_floor(clip, sk, g, nodes, overrides)
+    if above_floor:
+        motion = on_target_above_floor(clip, sk, g, nodes, overrides, loop)
+    else:
+        motion = retarget(clip, sk, overrides)
     g.animations = []  # the character's own clips would fight ours in a viewer; their keys leave the file too
     doc, kept = gltf_unused.drop_unused(json.loads(g.to_json()), g.binary_blob() or b"")
     g = G.GLTF2.from_json(json.dumps(doc))

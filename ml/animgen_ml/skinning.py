@@ -4,7 +4,7 @@ weighted), frame by frame.
 
 Our foot model is a heel point and a toe joint; a character's foot mesh reaches past both (a toe-less Quaternius
 foot pitched rigidly about our toe joint, its tip 3-4 cm under the floor at toe-off). retarget uses these vertices
-to roll such a foot over its tip and to keep the character's feet out of the floor.
+to roll such a foot over the front of its sole and to keep the character's legs out of the floor.
 """
 
 from __future__ import annotations
