@@ -262,6 +262,21 @@ def test_a_looped_clip_is_locked_on_its_looped_motion():
     assert refine(_rough_walk(3.0), None, GenerateOptions(loop=True))[1] == []
 
 
+def test_a_loop_s_lift_runs_round_the_seam():
+    """A foot in the floor just after a loop's seam lifts the frames just before it too, and the two ends alike
+    (one end had been lifted and the other then raised to it over 0.5 s: a looped walk's start floated 2 cm)."""
+    from animgen_ml.footlock import smooth_envelope
+
+    dip = np.zeros(40)
+    dip[2] = 0.01
+    once, round_ = smooth_envelope(dip, 4), smooth_envelope(dip, 4, loop=True)
+    assert once[-3] == 0.0 and round_[-3] > 0.0  # frame 2 is 3 frames from the seam's other side
+    assert round_[0] == round_[-1] and round_.min() >= 0.0
+    turned = np.roll(dip[:-1], 7)  # the same loop with its seam 7 frames earlier
+    shifted = smooth_envelope(np.append(turned, turned[0]), 4, loop=True)
+    np.testing.assert_allclose(np.roll(shifted[:-1], -7), round_[:-1], atol=1e-12)  # where the seam falls is moot
+
+
 def test_speed_keeps_the_soles_out_of_the_floor():
     """--speed resamples the locked clip between its frames, where a sole on the floor dipped into it (0.9 mm here,
     2.4 on a real walk at half speed, 7 seen)."""

@@ -101,10 +101,16 @@ def _hips_drop(hip: np.ndarray, target: np.ndarray, reach: np.ndarray) -> np.nda
     return np.maximum(hip[:, 1] - target[:, 1] - vertical, 0.0)
 
 
-def smooth_envelope(x: np.ndarray, width: int) -> np.ndarray:
-    """A smooth curve at or above x almost everywhere: a running max, then a running mean of it."""
+def smooth_envelope(x: np.ndarray, width: int, loop: bool = False) -> np.ndarray:
+    """A smooth curve at or above x almost everywhere: a running max, then a running mean of it. loop: x belongs to
+    a loop (edit.loop: its last frame is its first), and the curve runs round it, the same at both ends."""
     if width < 1 or not np.any(x > 0):
         return x
+    if loop and len(x) > 2:
+        once = x[:-1]
+        m = np.lib.stride_tricks.sliding_window_view(np.pad(once, width, mode="wrap"), 2 * width + 1).max(axis=-1)
+        out = np.convolve(np.pad(m, width, mode="wrap"), np.ones(2 * width + 1) / (2 * width + 1), mode="valid")
+        return np.append(out, out[0])
     pad = np.pad(x, width, mode="edge")
     m = np.lib.stride_tricks.sliding_window_view(pad, 2 * width + 1).max(axis=-1)
     pad = np.pad(m, width, mode="edge")
@@ -212,14 +218,15 @@ def carry_hips(clip: HumanoidClip, planted: np.ndarray) -> tuple[HumanoidClip, s
                   "and the feet are not locked, so they may slide")
 
 
-def raise_above_floor(clip: HumanoidClip, blend: int | None = None) -> HumanoidClip:
+def raise_above_floor(clip: HumanoidClip, blend: int | None = None, loop: bool = False) -> HumanoidClip:
     """Raise the Hips (smoothly, over `blend` frames: default BLEND_S) where a heel or toe is below y = 0: the whole
-    pose goes up, so no knee has to bend to pull a foot out of the floor."""
+    pose goes up, so no knee has to bend to pull a foot out of the floor. loop: the clip is a loop, and the lift runs
+    round it (smooth_envelope)."""
     blend = blend_frames(clip.fps) if blend is None else blend
     heels, toes = C.sole_points(clip)
     depth = np.maximum(-np.minimum(heels[..., 1], toes[..., 1]).min(axis=1), 0.0)
     hips = clip.hips.copy()
-    hips[:, 1] += smooth_envelope(depth, blend)
+    hips[:, 1] += smooth_envelope(depth, blend, loop)
     return replace(clip, hips=hips)
 
 

@@ -100,24 +100,14 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         clip = edit.face_forward(clip)
     if options.loop:
         # What locking (and --speed, which may drop the looped last frame) changed at the two ends, blended out;
-        # then feet that this pushed into the floor come out, and the lower end of the seam is raised to the other.
-        clip = _level_seam(footlock.raise_above_floor(edit.loop(clip)))
+        # then feet that this pushed into the floor come out, the lift running round the loop so that both ends
+        # rise alike. (Raised at one end only and the other end then lifted to it, a looped walk's start had floated
+        # 2 cm and its hips left the seam at -4 mm/s where they arrived at -50.)
+        clip = footlock.raise_above_floor(edit.loop(clip), loop=True)
     clip = edit.start_at_origin(clip)
     if options.in_place:
         clip = edit.in_place(clip)
     return clip, warnings
-
-
-def _level_seam(clip: HumanoidClip) -> HumanoidClip:
-    """The Hips at the same height on the first and last frames (one instant of a loop): the lower end comes up,
-    smoothly over edit.LOOP_BLEND_S, since bringing the higher one down could put a foot back into the floor."""
-    gap = clip.hips[-1, 1] - clip.hips[0, 1]
-    if clip.frame_count < 2 or gap == 0.0:
-        return clip
-    w = edit.seam_weights(clip.frame_count, clip.fps)  # 1 at the seam's last frame; reversed, at its first
-    hips = clip.hips.copy()
-    hips[:, 1] += gap * w[::-1] if gap > 0 else -gap * w
-    return _with(clip, hips=hips)
 
 
 def said_mirrored(warnings: list[str]) -> list[str]:

@@ -397,13 +397,7 @@ def on_target_above_floor(clip: HumanoidClip, target: TargetSkeleton, g, joint_n
         under = np.maximum(floor - skinning.lowest(meshes[side], *target.forward(motion.rotations,
                                                                                 motion.translations), scale), 0.0)
         planted = clip.contacts[:, C.SIDES.index(side)].astype(bool)
-        if loop and len(under) > 2:  # the envelope over three rounds of the loop, its middle one, closed at the seam
-            once = under[:-1]
-            spread = footlock.smooth_envelope(np.tile(once, 3), blend)[len(once):2 * len(once)]
-            spread = np.append(spread, spread[0])
-        else:
-            spread = footlock.smooth_envelope(under, blend)
-        return np.where(planted, under, spread)
+        return np.where(planted, under, footlock.smooth_envelope(under, blend, loop))
 
     k = _leg_ratio(clip, rest_pos, mapping)  # a height on the character is ours times k
     for _ in range(2):  # the second pass takes up what the first left: the shin tilts as the foot comes up
