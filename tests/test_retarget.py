@@ -138,7 +138,7 @@ def test_the_characters_own_feet_stay_out_of_its_floor(walk, shared_data, tmp_pa
     sk, doc, nodes = retarget.load_glb_skeleton(path)
     feet = {side: skinning.part_mesh(doc, nodes, retarget.joint_and_below(sk, sk.names.index(
         retarget.retarget(walk, sk).mapping[f"{side}LowerLeg"]))) for side in ("Left", "Right")}
-    scale = np.array([sk.world_scale(j) for j in range(len(sk.names))])
+    scale = sk.world_scales()
     rest_pos, rest_rot = sk.rest_world()
     floor = min(0.0, min(skinning.lowest(f, rest_pos[None], rest_rot[None], scale)[0] for f in feet.values()))
 
@@ -330,7 +330,7 @@ def test_character_glb_validates_and_animates_in_blender(walk, shared_data, tmp_
     # keeps them out of the floor), to the millimetre.
     sk, doc, nodes = retarget.load_glb_skeleton(shared_data / "characters" / character)
     legs = [retarget.joint_and_below(sk, sk.names.index(m.mapping[f"{side}LowerLeg"])) for side in ("Left", "Right")]
-    scale = np.array([sk.world_scale(j) for j in range(len(sk.names))])
+    scale = sk.world_scales()
     low = skinning.lowest(skinning.part_mesh(doc, nodes, legs[0] | legs[1]), t_pos, t_rot, scale)
     for f in frames:
         assert abs(res["frames"][str(f)]["min"][2] - low[f]) < 0.001, (f, res["frames"][str(f)]["min"], low[f])

@@ -19,7 +19,7 @@ def _heights(doc, sk, nodes) -> dict[str, np.ndarray | None]:
 
     names = map_bones(sk.names, sk.parents, {}, fingers=False)
     pos, rot = sk.rest_world()
-    scale = np.array([sk.world_scale(j) for j in range(len(sk.names))])
+    scale = sk.world_scales()
     out = {}
     for side in ("Left", "Right"):
         part = skinning.part_mesh(doc, nodes, retarget.joint_and_below(sk, sk.names.index(names[f"{side}LowerLeg"])))
@@ -143,7 +143,7 @@ def test_lowest_is_the_lowest_posed_vertex_in_chunks(shared_data, monkeypatch):
     sk, doc, nodes = retarget.load_glb_skeleton(shared_data / CHARACTER)
     m = retarget.retarget(walk, sk)
     pos, rot = sk.forward(m.rotations, m.translations)
-    scale = np.array([sk.world_scale(j) for j in range(len(sk.names))])
+    scale = sk.world_scales()
     part = skinning.part_mesh(doc, nodes, retarget.joint_and_below(sk, sk.names.index(m.mapping["LeftLowerLeg"])))
     assert skinning._CHUNK_VALUES // part.joints.size < walk.frame_count  # more than one chunk
     np.testing.assert_allclose(skinning.lowest(part, pos, rot, scale),

@@ -106,15 +106,11 @@ def smooth_envelope(x: np.ndarray, width: int, loop: bool = False) -> np.ndarray
     a loop (edit.loop: its last frame is its first), and the curve runs round it, the same at both ends."""
     if width < 1 or not np.any(x > 0):
         return x
-    if loop and len(x) > 2:
-        once = x[:-1]
-        m = np.lib.stride_tricks.sliding_window_view(np.pad(once, width, mode="wrap"), 2 * width + 1).max(axis=-1)
-        out = np.convolve(np.pad(m, width, mode="wrap"), np.ones(2 * width + 1) / (2 * width + 1), mode="valid")
-        return np.append(out, out[0])
-    pad = np.pad(x, width, mode="edge")
-    m = np.lib.stride_tricks.sliding_window_view(pad, 2 * width + 1).max(axis=-1)
-    pad = np.pad(m, width, mode="edge")
-    return np.convolve(pad, np.ones(2 * width + 1) / (2 * width + 1), mode="valid")
+    loop = loop and len(x) > 2
+    y, mode = (x[:-1], "wrap") if loop else (x, "edge")  # a loop's last frame is its first: padded round it
+    m = np.lib.stride_tricks.sliding_window_view(np.pad(y, width, mode=mode), 2 * width + 1).max(axis=-1)
+    out = np.convolve(np.pad(m, width, mode=mode), np.ones(2 * width + 1) / (2 * width + 1), mode="valid")
+    return np.append(out, out[0]) if loop else out
 
 
 FOLLOW_TRIM_S = 0.13  # seconds (4 frames at 30 fps) at each end of a contact that the Hips do not follow

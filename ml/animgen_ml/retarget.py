@@ -95,6 +95,10 @@ class TargetSkeleton:
         pos, rot = self.forward(self.rest_rotation[None], self.rest_translation[None])
         return pos[0], rot[0]
 
+    def world_scales(self) -> np.ndarray:
+        """(J,) every joint's uniform world scale (world_scale)."""
+        return np.array([self.world_scale(j) for j in range(len(self.names))])
+
     def world_scale(self, j: int) -> float:
         s = self.base_scale
         while j >= 0:
@@ -351,7 +355,7 @@ def foot_reach(clip: HumanoidClip, target: TargetSkeleton, g, joint_nodes: list[
                    confidence=clip.confidence[:1], root_motion=None)
     motion = retarget(rest, target, overrides)
     pos, rot = target.forward(motion.rotations, motion.translations)
-    scale = np.array([target.world_scale(j) for j in range(len(target.names))])
+    scale = target.world_scales()
     reach = []
     for side in C.SIDES:
         foot = mapping.get(f"{side}Foot")
@@ -385,7 +389,7 @@ def on_target_above_floor(clip: HumanoidClip, target: TargetSkeleton, g, joint_n
     motion = retarget(clip, target, overrides)
     if not meshes:
         return motion
-    scale = np.array([target.world_scale(j) for j in range(len(target.names))])
+    scale = target.world_scales()
     rest_pos, rest_rot = target.rest_world()
     floor = min(0.0, min(float(skinning.lowest(m, rest_pos[None], rest_rot[None], scale)[0]) for m in meshes.values()))
     blend = footlock.blend_frames(clip.fps)

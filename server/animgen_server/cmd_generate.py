@@ -61,7 +61,7 @@ def register(subparsers) -> None:
     p.add_argument("--keyframe-tolerance-mm", type=float, metavar="MM")
     p.add_argument("--target", metavar="CHARACTER.glb",
                    help="also write <stem>.<character>.glb: this .glb character playing the clip, its planted feet "
-                        "locked again on its own legs")
+                        "locked again on its own legs and its legs' mesh kept out of its floor")
     add_model_option(p)
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
