@@ -271,9 +271,12 @@ def test_root_motion_from_the_image_and_feet_on_the_ground():
     assert not bare.contacts.any()
     np.testing.assert_array_equal(bare.rotations, solver.solve(bodymodel.landmarks_from_clip(still)).rotations)
     # What the network takes from the solver, without solving a whole clip: the same body, track and limb directions.
-    offsets, directions, xz = solver.reference(lm, [b for b, _ in model.LIMBS])
+    offsets, directions, track, hips = solver.reference(lm, [b for b, _ in model.LIMBS])
     np.testing.assert_array_equal(offsets, solved.rest_offsets)
-    np.testing.assert_allclose(xz, solved.hips[:, [0, 2]], atol=1e-12)
+    np.testing.assert_allclose(track[:, [0, 2]], solved.hips[:, [0, 2]], atol=1e-12)
+    ground = track[:, 1] - solved.hips[:, 1]  # the track's height is before solve stands the feet on the ground
+    np.testing.assert_allclose(ground, ground[0], atol=0.02)
+    np.testing.assert_allclose(np.abs(np.sum(hips * solved.rotations[:, 0], axis=-1)), 1.0, atol=1e-9)
     assert directions.shape == (T, len(model.LIMBS), 3)
     _, solved_world = solved.world()
     for k, (limb, child) in enumerate(model.LIMBS):

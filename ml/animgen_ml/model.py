@@ -28,7 +28,7 @@ import numpy as np
 from animgen_ml import limits, skeleton, twists
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
-from animgen_ml.contacts import from_probability, sole_points
+from animgen_ml.contacts import from_probability, runs, sole_points
 from animgen_ml.errors import InputError
 from animgen_ml.landmarks import LM, MIRROR, Landmarks
 from animgen_ml.smooth import gaussian_lowpass, local_linear_lowpass
@@ -173,7 +173,8 @@ class Generator:
         # From the solver: the actor's rest offsets (so that both generators draw the same body), limb directions
         # to blend towards and the camera-anchored root track (with fingers, the whole solved clip for them).
         # Contacts are ours.
-        offsets, ref_dirs, ref_xz = solver.reference(landmarks, [b for b, _ in LIMBS])
+        offsets, ref_dirs, track, solver_hips = solver.reference(landmarks, [b for b, _ in LIMBS])
+        ref_xz = track[:, [0, 2]]
         solved = solver.solve(landmarks, fingers=True, find_contacts=False) if fingers else None
         out = self.predict(landmarks)
         world = blend_limbs(R.from_6d(out["rot6"]), offsets, ref_dirs, BLEND_WEIGHT, BLEND_SIGMA_S * fps)
@@ -199,7 +200,8 @@ class Generator:
         clip = limits.untwist_hinges(clip)
         clip = twists.canonical_twists(neutral_where_unseen(clavicles_at_rest(clip)))
         hips = clip.hips.copy()
-        hips[:, 1] = out["clearance"] - sole_height(clip)  # sole_height is from the Hips while hips y is 0
+        low = sole_height(clip)  # the lowest sole below the Hips (hips y is 0 here)
+        hips[:, 1] = out["clearance"] - low
         # The clearance learned each training source's own floor, and those differ (one source's planted soles:
         # median -1.6 cm), so the feet sat about 2 cm under the floor: the lowest sole's median height over the
         # frames the network marks planted is put at y = 0 (held-out mocap: 70.6 % of frames had a sole more than
@@ -207,6 +209,8 @@ class Generator:
         planted = contacts.any(axis=1)
         if planted.sum() >= 3:
             hips[:, 1] -= np.median(out["clearance"][planted])
+        hips[:, 1] += flight_rise(track, solver_hips, clip.rotations[:, 0], hips[:, 1], hips[:, 1] + low, planted,
+                                  fps)
         clip = replace(clip, hips=hips)
         return clip if solved is None else _with_solver_fingers(clip, solved)
 
@@ -227,6 +231,43 @@ def fuse_root(network: np.ndarray, solver: np.ndarray, sigma: float) -> np.ndarr
     """(T, 2) horizontal root path: the network's path plus the low-passed difference to the solver's (a
     complementary filter), both starting where they may; sigma in frames."""
     return network + local_linear_lowpass(solver - network, sigma)
+
+
+# The network's height comes from its clearance output, which misses much of a jump's rise (hops of 20-40 cm came
+# out 8-14 cm), while the solver's camera-anchored track sees the hips rise in the picture. In a flight (a stretch
+# without a planted foot, up to FLIGHT_MAX_S) the Hips take the track's vertical motion relative to the line joining
+# its heights at the planted frames on either side, low-passed (Gaussian, FLIGHT_SIGMA_S) against MediaPipe's jitter:
+# planted feet keep the height they give, and the flight starts and ends there. Longer stretches are not flights
+# (floor work, lying, a cartwheel) and keep the network's height: there the track helped some takes and hurt others.
+# Chosen on training data (ml/EXPERIMENTS.md, "How high a jump goes").
+FLIGHT_SIGMA_S = 0.05
+FLIGHT_MAX_S = 1.0
+
+
+def camera_up(solver_hips: np.ndarray, network_hips: np.ndarray) -> np.ndarray:
+    """(3,) the floor's up direction in the camera's frame: the solver's Hips turn lives in the camera's frame, the
+    network's in the camera's yaw frame (up is +Y), so per frame the turn between them carries +Y into the camera's
+    frame; the median over frames, for a steady camera."""
+    turn = R.multiply(solver_hips, R.conjugate(network_hips))
+    up = np.median(R.apply(turn, np.broadcast_to([0.0, 1.0, 0.0], (len(turn), 3))), axis=0)
+    return up / max(float(np.linalg.norm(up)), 1e-9)
+
+
+def flight_rise(track: np.ndarray, solver_hips: np.ndarray, network_hips: np.ndarray, height: np.ndarray,
+                sole: np.ndarray, planted: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) what to add to the network's Hips height (T,) in its flights (stretches of at most FLIGHT_MAX_S where
+    no foot is planted; planted (T,)): the camera track's (T, 3) height above the network's, low-passed, less the
+    straight line between its values on the frames either side (one side at a clip's end: held level), so 0
+    elsewhere; never taking the lowest sole (sole (T,), its height) under the floor or further under it."""
+    flight = np.zeros(len(planted), dtype=bool)
+    for s, e in runs(~planted):
+        flight[s:e] = e - s <= FLIGHT_MAX_S * fps
+    rise = np.zeros(len(planted))
+    if flight.any() and not flight.all():
+        diff = gaussian_lowpass(track @ camera_up(solver_hips, network_hips) - height, FLIGHT_SIGMA_S * fps)
+        t, fixed = np.arange(len(diff)), np.flatnonzero(~flight)
+        rise[flight] = diff[flight] - np.interp(t[flight], fixed, diff[fixed])
+    return np.maximum(rise, np.minimum(0.0, -sole))
 
 
 SPINE = ("Spine", "Chest", "UpperChest")

@@ -92,15 +92,18 @@ LIMB_LANDMARKS = {f"{side}{bone}": (f"{s}_{a}", f"{s}_{b}") for side, s in (("Le
                                      ("UpperLeg", "hip", "knee"), ("LowerLeg", "knee", "ankle"))}
 
 
-def reference(landmarks: Landmarks, limbs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reference(landmarks: Landmarks, limbs: list[str]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What the network takes from the solver, without solving a clip (which cost the network more than its own
     layers): the body bones' rest offsets (B, 3), the unit directions (T, len(limbs), 3) of the given limb bones
-    (LIMB_LANDMARKS) and the Hips' horizontal track (T, 2), all as solve gives them."""
+    (LIMB_LANDMARKS), the Hips' camera-anchored track (T, 3; its x and z are solve's, its height is before solve
+    puts the feet on the ground) and the Hips' world rotations (T, 4), all in the camera's frame."""
     body = _body(landmarks, fingers=False)
-    root, hips_rel = body.hips_xz(landmarks, _hips_rotation(body.P, body.rest))
+    hips = _hips_rotation(body.P, body.rest)
+    root, hips_rel = body.hips_xz(landmarks, hips)
     ends = np.array([[LM[a], LM[b]] for a, b in (LIMB_LANDMARKS[limb] for limb in limbs)])
     directions = _unit(body.P[:, ends[:, 1]] - body.P[:, ends[:, 0]])
-    return body.offsets, directions, (root + hips_rel)[:, [0, 2]]
+    return body.offsets, directions, root + hips_rel, hips
 
 
 def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = True) -> HumanoidClip:
