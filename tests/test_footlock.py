@@ -155,6 +155,28 @@ def test_unreachable_plant_lowers_the_hips_a_bounded_amount_without_penetration(
     assert np.minimum(heel[..., 1], toe[..., 1]).min() > -1e-6
 
 
+def test_a_free_foot_comes_down_with_the_hips():
+    """The left foot held planted all along, soon out of reach, lowers the Hips; the right foot, never planted, goes
+    down with them where it swings clear of the floor, and its knee keeps the generated bend (it had straightened
+    to reach the generated height, by up to 9 degrees here)."""
+    clean, truth = refine_synth.walk(seconds=3.0, fps=30.0)
+    long = np.zeros_like(truth)
+    long[:, 0] = True
+    out, stats = footlock.lock_feet(clean, C.FootContacts(heel=long, toe=long))
+    drop = clean.hips[:, 1] - out.hips[:, 1]
+    heel, toe = C.sole_points(clean)
+    lowered = (drop > 0.01) & (np.minimum(heel[:, 1, 1], toe[:, 1, 1]) > drop + 0.01)  # the right foot in the air
+    assert stats.hips_lowered_max > 0.02 and lowered.sum() > 10
+    def bend(clip):  # the knee's angle: thigh against shin
+        pos, _ = clip.world()
+        hip, knee, ankle = (pos[lowered, clip.index(f"Right{b}")] for b in ("UpperLeg", "LowerLeg", "Foot"))
+        cos = np.sum((knee - hip) * (ankle - knee), -1) / np.linalg.norm(knee - hip, axis=-1) \
+            / np.linalg.norm(ankle - knee, axis=-1)
+        return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+    assert np.abs(bend(out) - bend(clean)).max() < 1.0, np.abs(bend(out) - bend(clean)).max()
+
+
 def test_a_contact_that_starts_early_pins_the_foot_where_it_rests():
     """A contact's first frames are its least sure: there the foot may still be swinging in. Pinned where it
     first touched, the whole stance would sit short of where the foot came to rest; pinned where it moves the

@@ -2,10 +2,10 @@
 
 Per contact run the foot rolls over a pivot (heel or toe, whichever is lower) pinned on the floor, where it moves the
 generated foot least; the ankle target is blended in and out over a few frames; the Hips come down a little
-(MAX_HIPS_DROP_M) where a leg could not reach its target; both legs are solved by two-bone IK that keeps the knee
-direction and the foot's world rotation, and approaches a target near or out of reach softly (SOFT_REACH) rather
-than snapping the knee straight. No ankle target is ever below the height that keeps heel and toe on or
-above y = 0.
+(MAX_HIPS_DROP_M) where a leg could not reach its target, and a foot not pinned comes down with them; both legs are
+solved by two-bone IK that keeps the knee direction and the foot's world rotation, and approaches a target near or out
+of reach softly (SOFT_REACH) rather than snapping the knee straight. No ankle target is ever below the height that
+keeps heel and toe on or above y = 0.
 """
 
 from __future__ import annotations
@@ -270,6 +270,18 @@ def blend_frames(fps: float) -> int:
 SOFT_REACH = 0.05
 
 
+def _leg_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: np.ndarray, blend: int,
+                 down: np.ndarray) -> np.ndarray:
+    """One foot's ankle targets (_ankle_targets) with the generated foot first lowered by down (T,), as far as the
+    Hips come down, so that a foot not pinned goes down with them and keeps the generated leg's bend (at the
+    generated height, a lowered leg straightened to reach it: a 3 cm drop unbends a straight-ish knee by about 30
+    degrees); heel and toe kept out of the floor (the foot keeps its world rotation, so their offsets are known)."""
+    d = np.stack([np.zeros_like(down), down, np.zeros_like(down)], axis=-1)
+    target = _ankle_targets(ankle - d, heel - d, toe - d, pivot, blend)
+    target[:, 1] = np.maximum(target[:, 1], np.maximum(-(heel - ankle)[:, 1], -(toe - ankle)[:, 1]))
+    return target
+
+
 def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, LockStats]:
     """Pin planted feet (the clip's floor must already be y = 0) and solve the legs by IK."""
     blend = blend_frames(clip.fps)
@@ -279,13 +291,11 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, Loc
     legs = []
     for f, side in enumerate(C.SIDES):
         idx = [clip.index(f"{side}{b}") for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")]
-        ankle, heel, toe = pos[:, idx[2]], heels[:, f], toes[:, f]
-        target = _ankle_targets(ankle, heel, toe, pivots(heel[:, 1], toe[:, 1], fc.foot[:, f]), blend)
-        # Keep heel and toe out of the floor (the foot keeps its world rotation, so their offsets are known).
-        target[:, 1] = np.maximum(target[:, 1], np.maximum(-(heel - ankle)[:, 1], -(toe - ankle)[:, 1]))
+        feet = (pos[:, idx[2]], heels[:, f], toes[:, f], pivots(heels[:, f, 1], toes[:, f, 1], fc.foot[:, f]))
         reach = 0.999 * (np.linalg.norm(clip.rest_offsets[idx[1]]) + np.linalg.norm(clip.rest_offsets[idx[2]]))
-        legs.append((idx, target, reach))
-    drop = np.max([_hips_drop(pos[:, idx[0]], t, r) for idx, t, r in legs], axis=0)
+        legs.append((idx, feet, reach))
+    none = np.zeros(clip.frame_count)
+    drop = np.max([_hips_drop(pos[:, idx[0]], _leg_targets(*feet, blend, none), r) for idx, feet, r in legs], axis=0)
     # Past MAX_HIPS_DROP_M the foot falls short instead. The drop is what full reach needs: within the last
     # SOFT_REACH of the leg the soft IK falls short of a pin by up to about 2 cm too.
     drop = np.minimum(smooth_envelope(drop, blend), MAX_HIPS_DROP_M)
@@ -295,7 +305,8 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, Loc
     pos, rot = out.world()
     new_rot = out.rotations.copy()
     hips_i = out.index("Hips")
-    for idx, target, _ in legs:
+    for idx, feet, _ in legs:
+        target = _leg_targets(*feet, blend, drop)  # pins stay on the floor; free feet come down with the Hips
         # A knee bends toward the toes: one a little past straight (joint limits allow -5 deg) was bent further
         # back to reach its pin (up to -22 deg).
         toes_dir = pos[:, idx[3]] - pos[:, idx[2]]
