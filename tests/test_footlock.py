@@ -167,6 +167,7 @@ def test_a_free_foot_comes_down_with_the_hips():
     heel, toe = C.sole_points(clean)
     lowered = (drop > 0.01) & (np.minimum(heel[:, 1, 1], toe[:, 1, 1]) > drop + 0.01)  # the right foot in the air
     assert stats.hips_lowered_max > 0.02 and lowered.sum() > 10
+
     def bend(clip):  # the knee's angle: thigh against shin
         pos, _ = clip.world()
         hip, knee, ankle = (pos[lowered, clip.index(f"Right{b}")] for b in ("UpperLeg", "LowerLeg", "Foot"))
