@@ -323,7 +323,7 @@ def test_a_foot_that_comes_down_above_the_floor_is_pinned_on_it():
     heel, toe = ankle + [0.0, -0.06, 0.0], ankle + [0.0, -0.06, 0.15]  # both 4 cm above the floor
     planted = np.zeros(T, dtype=bool)
     planted[5:15] = True
-    target = footlock._ankle_targets(ankle, heel, toe, footlock.pivots(heel[:, 1], toe[:, 1], planted), blend=2)
+    target, _ = footlock._ankle_targets(ankle, heel, toe, footlock.pivots(heel[:, 1], toe[:, 1], planted), blend=2)
     assert np.allclose(target[5:15, 1], 0.06)  # heel on the floor
     assert np.allclose(target[5:15, [0, 2]], 0.0)  # and no slide
     assert np.allclose(target[:3], ankle[:3]) and np.allclose(target[-3:], ankle[-3:])  # faded out around the run

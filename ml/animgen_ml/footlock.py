@@ -50,8 +50,9 @@ def pivots(heel_y: np.ndarray, toe_y: np.ndarray, planted: np.ndarray) -> np.nda
 
 
 def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: np.ndarray,
-                   blend: int) -> np.ndarray:
-    """One foot: ankle targets (T, 3), given its pivots (see pivots).
+                   blend: int) -> tuple[np.ndarray, np.ndarray]:
+    """One foot: ankle targets (T, 3), given its pivots (see pivots), and how far each frame's target is held to
+    its pin (T,): 1 in a contact run, fading to 0 around it.
 
     Inside a contact run the foot rolls over a pivot that does not slide, pinned on the floor (y = 0) where the
     foot came down: pinned at the height it came down at, a foot that landed a few cm up floated through its stance
@@ -66,7 +67,7 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: 
     T = len(ankle)
     planted = pivot >= 0
     target = ankle.copy()
-    fade = np.zeros(T)
+    fade = planted.astype(float)
     for s, e in C.runs(planted):
         pin = np.zeros(3)
         for t in range(s, e):
@@ -84,7 +85,7 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: 
                 if 0 <= t < T and not planted[t] and w > fade[t]:
                     fade[t] = w
                     target[t] = ankle[t] + w * (target[b] - ankle[b])
-    return target
+    return target, fade
 
 
 # How far foot locking may lower the Hips so that a leg reaches its pinned foot. A few cm take up bone-length
@@ -270,18 +271,6 @@ def blend_frames(fps: float) -> int:
 SOFT_REACH = 0.05
 
 
-def _leg_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: np.ndarray, blend: int,
-                 down: np.ndarray) -> np.ndarray:
-    """One foot's ankle targets (_ankle_targets) with the generated foot first lowered by down (T,), as far as the
-    Hips come down, so that a foot not pinned goes down with them and keeps the generated leg's bend (at the
-    generated height, a lowered leg straightened to reach it: a 3 cm drop unbends a straight-ish knee by about 30
-    degrees); heel and toe kept out of the floor (the foot keeps its world rotation, so their offsets are known)."""
-    d = np.stack([np.zeros_like(down), down, np.zeros_like(down)], axis=-1)
-    target = _ankle_targets(ankle - d, heel - d, toe - d, pivot, blend)
-    target[:, 1] = np.maximum(target[:, 1], np.maximum(-(heel - ankle)[:, 1], -(toe - ankle)[:, 1]))
-    return target
-
-
 def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, LockStats]:
     """Pin planted feet (the clip's floor must already be y = 0) and solve the legs by IK."""
     blend = blend_frames(clip.fps)
@@ -291,11 +280,14 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, Loc
     legs = []
     for f, side in enumerate(C.SIDES):
         idx = [clip.index(f"{side}{b}") for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")]
-        feet = (pos[:, idx[2]], heels[:, f], toes[:, f], pivots(heels[:, f, 1], toes[:, f, 1], fc.foot[:, f]))
+        ankle, heel, toe = pos[:, idx[2]], heels[:, f], toes[:, f]
+        target, held = _ankle_targets(ankle, heel, toe, pivots(heel[:, 1], toe[:, 1], fc.foot[:, f]), blend)
+        # Keep heel and toe out of the floor (the foot keeps its world rotation, so their offsets are known).
+        floor = np.maximum(-(heel - ankle)[:, 1], -(toe - ankle)[:, 1])
+        target[:, 1] = np.maximum(target[:, 1], floor)
         reach = 0.999 * (np.linalg.norm(clip.rest_offsets[idx[1]]) + np.linalg.norm(clip.rest_offsets[idx[2]]))
-        legs.append((idx, feet, reach))
-    none = np.zeros(clip.frame_count)
-    drop = np.max([_hips_drop(pos[:, idx[0]], _leg_targets(*feet, blend, none), r) for idx, feet, r in legs], axis=0)
+        legs.append((idx, target, held, floor, reach))
+    drop = np.max([_hips_drop(pos[:, leg[0][0]], leg[1], leg[4]) for leg in legs], axis=0)
     # Past MAX_HIPS_DROP_M the foot falls short instead. The drop is what full reach needs: within the last
     # SOFT_REACH of the leg the soft IK falls short of a pin by up to about 2 cm too.
     drop = np.minimum(smooth_envelope(drop, blend), MAX_HIPS_DROP_M)
@@ -305,8 +297,11 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, Loc
     pos, rot = out.world()
     new_rot = out.rotations.copy()
     hips_i = out.index("Hips")
-    for idx, feet, _ in legs:
-        target = _leg_targets(*feet, blend, drop)  # pins stay on the floor; free feet come down with the Hips
+    for idx, target, held, floor, _ in legs:
+        # A foot not held to its pin comes down with the Hips, keeping the generated leg's bend (left at its
+        # generated height, a lowered leg straightened to reach it: a 3 cm drop unbends a straight-ish knee by about
+        # 30 degrees), as far as the floor lets it.
+        target[:, 1] = np.maximum(target[:, 1] - (1.0 - held) * drop, floor)
         # A knee bends toward the toes: one a little past straight (joint limits allow -5 deg) was bent further
         # back to reach its pin (up to -22 deg).
         toes_dir = pos[:, idx[3]] - pos[:, idx[2]]

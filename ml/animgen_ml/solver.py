@@ -55,7 +55,7 @@ class _Body:
     offsets: np.ndarray  # (B, 3) the actor's rest offsets
     rest: np.ndarray  # (33, 3) the landmarks of the actor's rest pose
 
-    def hips_xz(self, landmarks: Landmarks, hips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def hips_track(self, landmarks: Landmarks, hips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The camera-anchored root track (T, 3) and the Hips joint's offset from the hip centre (T, 3), given the
         Hips' world rotations (T, 4)."""
         ul = self.offsets[self.bones.index("LeftUpperLeg")]
@@ -100,7 +100,7 @@ def reference(landmarks: Landmarks, limbs: list[str]
     puts the feet on the ground) and the Hips' world rotations (T, 4), all in the camera's frame."""
     body = _body(landmarks, fingers=False)
     hips = _hips_rotation(body.P, body.rest)
-    root, hips_rel = body.hips_xz(landmarks, hips)
+    root, hips_rel = body.hips_track(landmarks, hips)
     ends = np.array([[LM[a], LM[b]] for a, b in (LIMB_LANDMARKS[limb] for limb in limbs)])
     directions = _unit(body.P[:, ends[:, 1]] - body.P[:, ends[:, 0]])
     return body.offsets, directions, root + hips_rel, hips
@@ -126,7 +126,7 @@ def solve(landmarks: Landmarks, fingers: bool = False, find_contacts: bool = Tru
     local = _to_local(world, bones)
     for side, seen in finger_ok.items():
         local = settle_fingers(local, bones, offsets, side, seen, fps)
-    root, hips_rel = body.hips_xz(landmarks, world[:, bones.index("Hips")])
+    root, hips_rel = body.hips_track(landmarks, world[:, bones.index("Hips")])
     hips = root + hips_rel
     pts = bodymodel.pose_landmarks_world(bones, offsets, hips, local)
     ground = np.zeros(T)
