@@ -145,3 +145,17 @@ def test_methods_are_averaged_over_the_same_sequences():
              "analytic": {"accel_err_mm": 50.0}}]
     summary = evaluate.summarise(rows)
     assert summary["network"]["accel_err_mm"] == 2.0 and summary["analytic"]["accel_err_mm"] == 6.0
+
+
+def test_sideways_lean_known_answers():
+    up = np.tile([0.0, 1.0, 0.0], (4, 1))
+    tilt = np.radians(20.0)
+    rolled = np.tile([np.sin(tilt), np.cos(tilt), 0.0], (4, 1))
+    assert metrics.sideways_lean(rolled, up) == pytest.approx(20.0)
+    assert metrics.sideways_lean(up, rolled) == pytest.approx(-20.0)
+    # A lean towards the camera (about x) is not sideways; nor is a body bent forward in both.
+    forward = np.tile([0.0, np.cos(tilt), np.sin(tilt)], (4, 1))
+    assert metrics.sideways_lean(forward, up) == pytest.approx(0.0, abs=1e-9)
+    # Across the downward direction the difference wraps rather than jumping by 360 degrees.
+    a, b = np.tile([0.1, -1.0, 0.0], (2, 1)), np.tile([-0.1, -1.0, 0.0], (2, 1))
+    assert metrics.sideways_lean(a, b) == pytest.approx(-np.degrees(2 * np.arctan(0.1)))

@@ -121,12 +121,12 @@ def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
 
 
 def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, files: list[Path] | None = None,
-                 log: Callable[[str], None] = print, noise: float = 1.0
+                 log: Callable[[str], None] = print, noise: float = 1.0, roll: float | None = None
                  ) -> Iterator[tuple[str, Landmarks, HumanoidClip]]:
     """(name, landmarks, truth) of each held-out mocap sequence (or of `files`) through the synthetic
     camera/noise model, the same draws on every run, cleaned as the pipeline cleans MediaPipe's output. A file
     whose skeleton cannot be mapped is skipped, as training skips it. noise: synth.synthesize's (0: exact
-    landmarks, the same cameras)."""
+    landmarks, the same cameras). roll: the cameras held at this roll (radians) instead of their own."""
     from animgen_ml import clean, mocap
     from animgen_ml.train import held_out_files
 
@@ -140,7 +140,9 @@ def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, fil
         if clip.frame_count < 10:
             continue
         rng = np.random.default_rng(seed + k)
-        lm, yaw = synth.synthesize(clip, rng, camera=_eval_camera(rng), noise=noise)
+        cam = _eval_camera(rng)
+        cam.roll = cam.roll if roll is None else roll
+        lm, yaw = synth.synthesize(clip, rng, camera=cam, noise=noise)
         yield f.stem, clean.clean(lm, None), synth.camera_target(clip, yaw)
 
 
@@ -165,6 +167,20 @@ def _eval_camera(rng: np.random.Generator) -> synth.Camera:
     cam.distance = max(cam.distance, 5.0)
     cam.fov = max(cam.fov, np.radians(60))
     return cam
+
+
+def body_lean(pred: HumanoidClip, truth: HumanoidClip) -> tuple[float, float]:
+    """(mean sideways lean, mean angle) in degrees between pred's Hips-to-Head directions and truth's, both clips
+    in the camera's yaw frame (metrics.sideways_lean): how far a camera's roll leans the generated body."""
+    n = min(pred.frame_count, truth.frame_count)
+
+    def axis(clip: HumanoidClip) -> np.ndarray:
+        world, _ = clip.world()
+        d = world[:n, clip.bones.index("Head")] - world[:n, clip.bones.index("Hips")]
+        return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+    a, b = axis(pred), axis(truth)
+    return metrics.sideways_lean(a, b), float(np.degrees(np.arccos(np.clip((a * b).sum(-1), -1.0, 1.0)).mean()))
 
 
 def read_trc(path: Path) -> tuple[list[str], np.ndarray, float]:

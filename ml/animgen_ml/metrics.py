@@ -104,6 +104,14 @@ def root_height_error(pred: np.ndarray, true: np.ndarray) -> float:
     return _nanmean(np.abs((a - a.mean()) - (b - b.mean()))) * 1000.0
 
 
+def sideways_lean(pred: np.ndarray, true: np.ndarray) -> float:
+    """Mean sideways lean (degrees, signed) of directions (T, 3), e.g. Hips to Head, against the true ones: their
+    angles from up (+Y) in the XY plane, which is the image plane in a camera's yaw frame. A camera's roll taken
+    for the world's up leans a body by the roll."""
+    side = np.arctan2(pred[:, 0], pred[:, 1]) - np.arctan2(true[:, 0], true[:, 1])
+    return float(np.degrees(np.mean((side + np.pi) % (2 * np.pi) - np.pi)))
+
+
 def ground_penetration_rate(feet: np.ndarray, ground: float = 0.0, tolerance: float = 0.01) -> float:
     """Fraction of frames in which a foot joint is more than `tolerance` metres below the ground."""
     return float(np.mean((feet[..., 1] < ground - tolerance).any(axis=-1))) if len(feet) else float("nan")
