@@ -113,8 +113,8 @@ def write_target(clip: HumanoidClip, out_base: Path, options) -> Path:
     path = target_output_path(out_base, options.target)
     with atomic_path(path) as tmp:
         # Planted feet are locked on the character's own legs where refine locked ours, unless the clip's feet are
-        # not meant to stay put (--in-place takes the travel out from under them; a --loop's seam would open).
-        plant = clip.metadata.get("feet_locked") == "yes" and not options.in_place and not options.loop
+        # not meant to stay put (--in-place takes the travel out from under them). A --loop's seam is closed again.
+        plant = clip.metadata.get("feet_locked") == "yes" and not options.in_place
         retarget.write_target_glb(clip, Path(options.target), tmp, tolerance=(
             options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm), plant_feet=plant, loop=options.loop)
     return path

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from animgen_ml import gltf_unused, keyframes, skeleton
+from animgen_ml import edit, gltf_unused, keyframes, skeleton
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
@@ -632,10 +632,10 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
                      above_floor: bool = True) -> TargetMotion:
     """Write the target character (mesh and all) with the clip as its only animation. tolerance: the keyframe
     reduction's (degrees, millimetres), as for the clip's own GLB (keyframes.py); (0, 0) keys every frame.
-    plant_feet: lock the clip's planted feet on the character's own legs (planted_on_target). above_floor: where the
-    character's lower legs and feet would go under its floor, the foot comes up (on_target_above_floor; loop: the
-    clip is a loop). Without it the character plays the clip as retarget maps it (the rendered takes, whose truth
-    is that)."""
+    plant_feet: lock the clip's planted feet on the character's own legs (planted_on_target; loop: the clip is a
+    loop, whose seam is then closed again by edit.loop). above_floor: where the character's lower legs and feet would
+    go under its floor, the foot comes up (on_target_above_floor, round the loop). Without it the character plays
+    the clip as retarget maps it (the rendered takes, whose truth is that)."""
     import pygltflib as G
 
     target_path = Path(target_path)
@@ -644,6 +644,8 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
     sk, g, nodes = load_glb_skeleton(target_path)
     if plant_feet:
         clip = planted_on_target(clip, sk, overrides, reach=foot_reach(clip, sk, g, nodes, overrides))
+        if loop:  # locking moved the ends apart: the seam is closed again as --loop closed it
+            clip = edit.loop(clip)
     if above_floor:
         motion = on_target_above_floor(clip, sk, g, nodes, overrides, loop)
     else:
