@@ -42,6 +42,19 @@ def test_skeleton_order_and_rest_pose() -> None:
         skeleton.parents_of(["Hips", "Head"])
 
 
+def test_quaternions_from_matrices_in_every_case_and_shape() -> None:
+    # Shepperd's four cases (w, x, y or z the largest) and their edges: half turns about each axis, near-half turns,
+    # and the shapes a caller passes (one matrix, none, a batch of batches).
+    half = np.array([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    near = R.normalize(half + 1e-7 * random_quats((4,)))
+    for q in (half, near, random_quats((3, 5))):
+        got = R.from_matrix(R.to_matrix(q))
+        assert got.shape == q.shape
+        np.testing.assert_allclose(np.abs(np.sum(got * q, -1)), 1.0, atol=1e-12)
+    np.testing.assert_allclose(R.from_matrix(np.eye(3)), [0, 0, 0, 1])
+    assert R.from_matrix(np.zeros((0, 3, 3))).shape == (0, 4)
+
+
 def test_rotation_round_trips() -> None:
     q = random_quats((100,))
     np.testing.assert_allclose(np.abs(np.sum(R.from_matrix(R.to_matrix(q)) * q, -1)), 1.0, atol=1e-9)

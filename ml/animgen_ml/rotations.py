@@ -79,17 +79,26 @@ def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def from_matrix(m: np.ndarray) -> np.ndarray:
     """Quaternions from rotation matrices (..., 3, 3), by Shepperd's method: of four candidates (each the quaternion
-    times 4 times one of its components), the one whose component is largest, normalised."""
+    times 4 times one of its components), the one whose component is largest, normalised. Each matrix's candidate
+    is computed alone (all four for every matrix took 2.8 times as long, 7 % of the network's generate)."""
     m = np.asarray(m, dtype=np.float64)
-    m00, m01, m02, m10, m11, m12, m20, m21, m22 = np.moveaxis(m.reshape(m.shape[:-2] + (9,)), -1, 0)
-    tr = m00 + m11 + m22
-    cands = np.stack([m21 - m12, m02 - m20, m10 - m01, 1.0 + tr,  # 4w * q
-                      1.0 + m00 - m11 - m22, m01 + m10, m02 + m20, m21 - m12,  # 4x * q
-                      m01 + m10, 1.0 + m11 - m00 - m22, m12 + m21, m02 - m20,  # 4y * q
-                      m02 + m20, m12 + m21, 1.0 + m22 - m00 - m11, m10 - m01],  # 4z * q
-                     axis=-1).reshape(m.shape[:-2] + (4, 4))
-    best = np.argmax(np.stack([tr, m00, m11, m22], axis=-1), axis=-1)
-    return normalize(np.take_along_axis(cands, best[..., None, None], axis=-2)[..., 0, :])
+    flat = m.reshape(-1, 9)
+    m00, m11, m22 = flat[:, 0], flat[:, 4], flat[:, 8]
+    best = np.argmax(np.stack([m00 + m11 + m22, m00, m11, m22], axis=-1), axis=-1)
+    q = np.empty((len(flat), 4))
+    for k in range(4):
+        i = np.flatnonzero(best == k)
+        a00, a01, a02, a10, a11, a12, a20, a21, a22 = flat[i].T
+        if k == 0:  # 4w * q
+            c = (a21 - a12, a02 - a20, a10 - a01, 1.0 + a00 + a11 + a22)
+        elif k == 1:  # 4x * q
+            c = (1.0 + a00 - a11 - a22, a01 + a10, a02 + a20, a21 - a12)
+        elif k == 2:  # 4y * q
+            c = (a01 + a10, 1.0 + a11 - a00 - a22, a12 + a21, a02 - a20)
+        else:  # 4z * q
+            c = (a02 + a20, a12 + a21, 1.0 + a22 - a00 - a11, a10 - a01)
+        q[i] = np.stack(c, axis=-1)
+    return normalize(q.reshape(m.shape[:-2] + (4,)))
 
 
 def to_matrix(q: np.ndarray) -> np.ndarray:
