@@ -141,7 +141,8 @@ def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, fil
             continue
         rng = np.random.default_rng(seed + k)
         cam = _eval_camera(rng)
-        cam.roll = cam.roll if roll is None else roll
+        if roll is not None:
+            cam.roll = roll
         lm, yaw = synth.synthesize(clip, rng, camera=cam, noise=noise)
         yield f.stem, clean.clean(lm, None), synth.camera_target(clip, yaw)
 

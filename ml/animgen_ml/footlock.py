@@ -287,7 +287,7 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, Loc
         target[:, 1] = np.maximum(target[:, 1], floor)
         reach = 0.999 * (np.linalg.norm(clip.rest_offsets[idx[1]]) + np.linalg.norm(clip.rest_offsets[idx[2]]))
         legs.append((idx, target, held, floor, reach))
-    drop = np.max([_hips_drop(pos[:, leg[0][0]], leg[1], leg[4]) for leg in legs], axis=0)
+    drop = np.max([_hips_drop(pos[:, idx[0]], target, reach) for idx, target, _, _, reach in legs], axis=0)
     # Past MAX_HIPS_DROP_M the foot falls short instead. The drop is what full reach needs: within the last
     # SOFT_REACH of the leg the soft IK falls short of a pin by up to about 2 cm too.
     drop = np.minimum(smooth_envelope(drop, blend), MAX_HIPS_DROP_M)
