@@ -329,6 +329,25 @@ def test_a_foot_that_comes_down_above_the_floor_is_pinned_on_it():
     assert np.allclose(target[:3], ankle[:3]) and np.allclose(target[-3:], ankle[-3:])  # faded out around the run
 
 
+def test_a_short_gap_between_two_pins_passes_from_one_to_the_other():
+    """One stance split into two runs by a 2-frame gap, the generated foot sliding forward through it: each run's pin
+    sits at its own mean, so the two corrections differ. The gap's frames took the larger fade's correction and
+    switched from one to the other in one frame (a real walk's knee jumped 25 degrees); now they pass between
+    them, and the foot stays held through the gap."""
+    T, blend = 40, 4
+    ankle = np.stack([np.linspace(0.0, 0.4, T), np.full(T, 0.10), np.zeros(T)], axis=1)
+    heel, toe = ankle + [0.0, -0.10, 0.0], ankle + [0.0, -0.10, 0.15]
+    planted = np.zeros(T, dtype=bool)
+    planted[8:20] = planted[22:34] = True
+    target, held = footlock._ankle_targets(ankle, heel, toe, footlock.pivots(heel[:, 1], toe[:, 1], planted), blend)
+    shift = (target - ankle)[:, 0]
+    first, second = shift[19], shift[22]  # the two pins' corrections at the gap's ends
+    assert abs(first - second) > 0.05
+    steps = np.abs(np.diff(shift[19:23]))
+    assert steps.max() < 0.5 * abs(first - second)  # the old switch moved it 0.9 of the way in one frame
+    assert np.isclose(steps.sum(), abs(first - second))  # monotone: from one to the other, no overshoot
+    assert np.allclose(held[20:22], 1.0)
+
 def test_toes_on_the_floor_lie_level_as_the_heel_rises():
     """A walk whose heel rises 0.5 rad over the toes at toe-off: where the toes' joint is on the floor they bend up
     to lie level (a character's long toes had gone 3-5 cm into the floor); in the air they stay as they were, and

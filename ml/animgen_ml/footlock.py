@@ -63,11 +63,15 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: 
     (training clips through the noise model: PA-MPJPE 67.9 -> 65.2 mm; ml/EXPERIMENTS.md). Not vertically: the
     height comes from the floor, and moving it too let more toes into the floor for little gain. Around a run the
     correction (target minus where the ankle was) fades out over `blend` frames, so the foot is not dragged back.
+    Where the fades of two runs overlap (a gap under 2 * blend frames) their weights add, up to a full hold, and the
+    correction is their weighted mean: it passes from one pin's to the other's. Taking the larger weight's switched
+    between them in one frame, and where one stance had been split into two pins a knee jumped 25 degrees.
     """
     T = len(ankle)
     planted = pivot >= 0
     target = ankle.copy()
-    fade = planted.astype(float)
+    weight = np.zeros(T)  # summed fade weights and weighted corrections of the frames around the runs
+    shift = np.zeros((T, 3))
     for s, e in C.runs(planted):
         pin = np.zeros(3)
         for t in range(s, e):
@@ -82,10 +86,12 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: 
         for k in range(1, blend + 1):
             w = _smoothstep(1.0 - k / (blend + 1))
             for t, b in ((s - k, s), (e - 1 + k, e - 1)):
-                if 0 <= t < T and not planted[t] and w > fade[t]:
-                    fade[t] = w
-                    target[t] = ankle[t] + w * (target[b] - ankle[b])
-    return target, fade
+                if 0 <= t < T and not planted[t]:
+                    weight[t] += w
+                    shift[t] += w * (target[b] - ankle[b])
+    near = ~planted & (weight > 0)
+    target[near] = ankle[near] + shift[near] / np.maximum(weight[near], 1.0)[:, None]
+    return target, np.where(planted, 1.0, np.minimum(weight, 1.0))
 
 
 # How far foot locking may lower the Hips so that a leg reaches its pinned foot. A few cm take up bone-length
