@@ -137,6 +137,28 @@ def test_a_planted_leg_that_glitches_does_not_drag_the_root(monkeypatch):
     assert np.abs(dragged.hips - clean.hips).max() > 0.3
 
 
+def test_a_foot_marked_planted_while_it_goes_with_the_body_is_not_pinned(monkeypatch):
+    """The network marked a crawling foot planted for 20 s while it went 3.5 m with the body; pinned at one point,
+    the leg was pulled round after it (held-out PA-MPJPE 76 -> 117 mm). Here a walk's left foot is marked planted
+    through two seconds of its steps: that run is dropped, with a warning, and the leg keeps its own motion, while
+    the right foot's true plants are still locked."""
+    clean, truth = refine_synth.walk(seconds=4.0, fps=30.0)
+    contacts = truth.copy()
+    contacts[30:90, 0] = True  # the left foot travels 2 m in these frames, further than its leg is long
+    marked = replace(clean, contacts=contacts, metadata={**clean.metadata, "contacts_source": "network"})
+    out, warnings = refine(marked, None, GenerateOptions())
+    assert not out.contacts[30:90, 0].any() and np.array_equal(out.contacts[:, 1], truth[:, 1])
+    assert any(w.startswith("the left foot is marked planted from 1.0 s") and "not locked there" in w for w in warnings)
+    thigh = clean.index("LeftUpperLeg")
+    turned = np.degrees(R.angle_between(out.rotations[30:90, thigh], clean.rotations[30:90, thigh]))
+    assert turned.max() < 10.0
+    assert _pivot_sliding_mm(out) < 0.5  # the right foot's plants (and the left's own) do not slide
+
+    monkeypatch.setattr(footlock, "stray_runs", lambda clip, fc: (fc, []))  # pinned as before: the leg is wrenched
+    wrenched, _ = refine(marked, None, GenerateOptions())
+    assert np.degrees(R.angle_between(wrenched.rotations[30:90, thigh], clean.rotations[30:90, thigh])).max() > 30.0
+
+
 def test_unreachable_plant_lowers_the_hips_a_bounded_amount_without_penetration():
     clean, truth = refine_synth.walk(seconds=3.0, fps=30.0)
     # Claim each foot stays planted 8 frames longer: the Hips travel on, so the pinned foot falls out of

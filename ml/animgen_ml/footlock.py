@@ -49,6 +49,29 @@ def pivots(heel_y: np.ndarray, toe_y: np.ndarray, planted: np.ndarray) -> np.nda
     return out
 
 
+def stray_runs(clip: HumanoidClip, fc: C.FootContacts) -> tuple[C.FootContacts, list[tuple[int, int, int, float]]]:
+    """The contacts without the runs over which the foot's pivot strays further than its leg's length from its mean,
+    horizontally, and those runs as (foot, start, end, metres). Pinned at that mean, such a foot is out of its leg's
+    reach: it was marked planted while it went with the body (a crawl backwards: one foot "planted" for 20 s while it
+    went 3.5 m), and the leg was pulled round after a point metres away (that clip's PA-MPJPE 76 -> 117 mm).
+    Measured after carry_hips, as lock_feet sees the clip: on 92 training clips through the noise model and 11 real
+    videos no run strays more than 0.38 m; of the 685 held-out runs, that crawl's and a lying-down's stray 1.3 m, the
+    next 0.56 (ml/EXPERIMENTS.md, "A foot that goes with the body")."""
+    heels, toes = C.sole_points(clip)
+    heel, toe = fc.heel.copy(), fc.toe.copy()
+    strays = []
+    for f, side in enumerate(C.SIDES):
+        leg = sum(float(np.linalg.norm(clip.rest_offsets[clip.index(f"{side}{b}")])) for b in ("LowerLeg", "Foot"))
+        pivot = pivots(heels[:, f, 1], toes[:, f, 1], fc.foot[:, f])
+        point = np.where((pivot == 1)[:, None], toes[:, f], heels[:, f])[:, [0, 2]]
+        for s, e in C.runs(fc.foot[:, f]):
+            shift = float(np.linalg.norm(point[s:e] - point[s:e].mean(axis=0), axis=-1).max())
+            if shift > leg:
+                heel[s:e, f] = toe[s:e, f] = False
+                strays.append((f, s, e, shift))
+    return C.FootContacts(heel=heel, toe=toe), strays
+
+
 def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: np.ndarray,
                    blend: int) -> tuple[np.ndarray, np.ndarray]:
     """One foot: ankle targets (T, 3), given its pivots (see pivots), and how far each frame's target is held to

@@ -78,6 +78,11 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
             if warning:  # the feet cannot stay where they were planted: pinned, they pulled the legs straight
                 warnings.append(warning)
             else:
+                fc, strays = footlock.stray_runs(clip, fc)
+                for f, s, e, shift in strays:
+                    warnings.append(f"the {C.SIDES[f].lower()} foot is marked planted from {s / clip.fps:.1f} s to "
+                                    f"{e / clip.fps:.1f} s but strays {shift:.1f} m from one spot, out of its leg's "
+                                    "reach: not locked there")
                 clip, _ = footlock.lock_feet(clip, fc)
                 locked = True
         else:
