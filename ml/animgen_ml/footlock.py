@@ -49,6 +49,11 @@ def pivots(heel_y: np.ndarray, toe_y: np.ndarray, planted: np.ndarray) -> np.nda
     return out
 
 
+def leg_length(clip: HumanoidClip, side: str) -> float:
+    """Hip to ankle with the knee straight (m): the thigh's and shin's rest lengths."""
+    return sum(float(np.linalg.norm(clip.rest_offsets[clip.index(f"{side}{b}")])) for b in ("LowerLeg", "Foot"))
+
+
 def stray_runs(clip: HumanoidClip, fc: C.FootContacts) -> tuple[C.FootContacts, list[tuple[int, int, int, float]]]:
     """The contacts without the runs over which the foot's pivot strays further than its leg's length from its mean,
     horizontally, and those runs as (foot, start, end, metres). Pinned at that mean, such a foot is out of its leg's
@@ -61,7 +66,7 @@ def stray_runs(clip: HumanoidClip, fc: C.FootContacts) -> tuple[C.FootContacts, 
     heel, toe = fc.heel.copy(), fc.toe.copy()
     strays = []
     for f, side in enumerate(C.SIDES):
-        leg = sum(float(np.linalg.norm(clip.rest_offsets[clip.index(f"{side}{b}")])) for b in ("LowerLeg", "Foot"))
+        leg = leg_length(clip, side)
         pivot = pivots(heels[:, f, 1], toes[:, f, 1], fc.foot[:, f])
         point = np.where((pivot == 1)[:, None], toes[:, f], heels[:, f])[:, [0, 2]]
         for s, e in C.runs(fc.foot[:, f]):
@@ -317,7 +322,7 @@ def lock_feet(clip: HumanoidClip, fc: C.FootContacts) -> tuple[HumanoidClip, Loc
         # Keep heel and toe out of the floor (the foot keeps its world rotation, so their offsets are known).
         floor = np.maximum(-(heel - ankle)[:, 1], -(toe - ankle)[:, 1])
         target[:, 1] = np.maximum(target[:, 1], floor)
-        reach = 0.999 * (np.linalg.norm(clip.rest_offsets[idx[1]]) + np.linalg.norm(clip.rest_offsets[idx[2]]))
+        reach = 0.999 * leg_length(clip, side)
         legs.append((idx, target, held, floor, reach))
     drop = np.max([_hips_drop(pos[:, idx[0]], target, reach) for idx, target, _, _, reach in legs], axis=0)
     # Past MAX_HIPS_DROP_M the foot falls short instead. The drop is what full reach needs: within the last
