@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -67,9 +69,57 @@ def test_loop_last_pose_meets_first_at_speed(walk):
     assert _deg(two.rotations[1], two.rotations[0]).max() < 1e-6 and two.hips[1, 1] == pytest.approx(two.hips[0, 1])
 
 
-def _frames(clip, idx):
-    from dataclasses import replace
+def _step(q: np.ndarray) -> np.ndarray:
+    """(B, 3) each bone's turn from q[0] to q[1] (local rotation vectors, degrees)."""
+    return np.degrees(R.to_axis_angle(R.multiply(R.conjugate(q[0]), q[1])))
 
+
+def test_a_loop_turns_as_fast_into_its_seam_as_out_of_it(walk):
+    """match_seam_speed meets the speeds into and out of the seam half-way, near the seam only, and bends no bone
+    much further than that (a one-sided match had bulged a run's knee 65 degrees)."""
+    stride = _frames(walk, np.arange(70))  # about one stride of the walk, its Hips bobbing out of step with it
+    bob = stride.hips + np.outer(0.02 * np.sin(np.arange(70) / 8.0), [0.0, 1.0, 0.0])
+    looped = edit.loop(replace(stride, hips=bob))
+    into, out_of = _step(looped.rotations[-2:]), _step(looped.rotations[:2])
+    assert np.linalg.norm(into - out_of, axis=-1).max() > 3.0  # degrees a frame: the seam jumps
+    matched = edit.match_seam_speed(looped)
+    into2, out_of2 = _step(matched.rotations[-2:]), _step(matched.rotations[:2])
+    assert np.linalg.norm(into2 - out_of2, axis=-1).max() < 0.1
+    assert np.abs(into2 - 0.5 * (into + out_of)).max() < 0.2  # met half-way
+    assert _deg(matched.rotations[-1], matched.rotations[0]).max() < 1e-6  # the seam's pose stays
+    n = round(edit.LOOP_MATCH_S * walk.fps)
+    assert _deg(matched.rotations[n + 1: -n - 1], looped.rotations[n + 1: -n - 1]).max() < 1e-9
+    bend = _deg(matched.rotations, looped.rotations).max(axis=0)
+    assert (bend <= 1.3 * 0.5 * np.linalg.norm(into - out_of, axis=-1) + 1e-6).all()
+    vy = lambda c: (c.hips[1, 1] - c.hips[0, 1], c.hips[-1, 1] - c.hips[-2, 1])  # noqa: E731
+    assert abs(np.subtract(*vy(matched))) < 1e-4 < abs(np.subtract(*vy(looped)))
+
+
+def test_a_seam_that_is_no_cycle_is_met_only_part_way(walk):
+    """A bone that swings one way into the seam and the other way out of it (942 deg/s apart at 30 fps) is met only up
+    to LOOP_MATCH_MAX_DEG_S from either side, rather than swung round to meet it."""
+    T, bone = 31, walk.index("LeftLowerArm")
+    clip = _frames(walk, np.zeros(T, dtype=int))
+    angle = np.radians(150.0) * np.abs(np.sin(np.pi * np.arange(T) / (T - 1)))  # a cusp at the seam
+    rot = clip.rotations.copy()
+    rot[:, bone] = R.from_axis_angle(np.array([1.0, 0.0, 0.0]), angle)
+    matched = edit.match_seam_speed(replace(clip, rotations=rot))
+    jump = np.linalg.norm(_step(matched.rotations[-2:])[bone] - _step(matched.rotations[:2])[bone])
+    assert jump == pytest.approx(np.degrees(np.pi * 2 * np.radians(150.0) / (T - 1)) - 2 * 300.0 / 30.0, abs=0.5)
+
+
+def test_three_cycles_of_a_loop_run_on_from_each_other(walk):
+    looped = edit.loop(walk)
+    T, travel = looped.frame_count, looped.hips[-1] - looped.hips[0]
+    cycles = edit.three_cycles(looped)
+    assert cycles.frame_count == 3 * (T - 1) + 1
+    np.testing.assert_allclose(cycles.hips[2 * (T - 1):] - 2 * travel * [1, 0, 1], looped.hips, atol=1e-12)
+    middle = edit.middle_cycle(cycles, looped)
+    np.testing.assert_allclose(middle.hips, looped.hips, atol=1e-12)
+    assert _deg(middle.rotations, looped.rotations).max() < 1e-6 and (middle.contacts == looped.contacts).all()
+
+
+def _frames(clip, idx):
     return replace(clip, hips=clip.hips[idx], rotations=clip.rotations[idx], contacts=clip.contacts[idx],
                    confidence=clip.confidence[idx])
 
@@ -126,8 +176,6 @@ def test_face_forward_faces_plus_z(walk):
 def test_refined_clips_start_above_the_origin(walk):
     """The generators' paths start where the camera placed the person (a network clip up to 0.25 m off); the clip
     starts at x = z = 0 and keeps its path's shape, whatever the options."""
-    from dataclasses import replace
-
     from animgen_ml.pipeline import GenerateOptions
     from animgen_ml.refine import refine
 

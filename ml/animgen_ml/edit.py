@@ -135,14 +135,16 @@ def seam_weights(frames: int, fps: float, blend_s: float = LOOP_BLEND_S) -> np.n
     return w
 
 
-def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
+def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S, keep_path: bool = False) -> HumanoidClip:
     """Make the last pose the first: an engine plays the last key and the first at the same instant of a loop.
     Over the last blend_s a correction grows smoothly from nothing to what takes the last pose to the first: each
     bone's rotation and the Hips' height are offset, not pulled to a still pose, so the motion keeps its speed
     into the seam (pulled to the first pose, every loop slowed to a stop there). Horizontally the Hips keep their
     overall travel (one cycle's root motion) and their sway about it is blended out over the first and the last
     blend_s, so that the root leaves the seam as fast as it arrives (blended at the end only, a run's hips arrived
-    at 4.5 m/s and left at 1.6)."""
+    at 4.5 m/s and left at 1.6). keep_path: the Hips' path over the floor is left as it is, for a loop whose path
+    already runs on through its seam (one looped, then edited as a loop): blended again, it took planted feet with
+    it."""
     T = clip.frame_count
     if T < 2:
         return clip
@@ -154,12 +156,92 @@ def loop(clip: HumanoidClip, blend_s: float = LOOP_BLEND_S) -> HumanoidClip:
     rot = R.multiply(rot, grown)
     hips = clip.hips.copy()
     hips[:, 1] += w * (hips[0, 1] - hips[-1, 1])
-    s = np.linspace(0.0, 1.0, T)[:, None]
-    travel = hips[0, [0, 2]] + s * (hips[-1, [0, 2]] - hips[0, [0, 2]])
-    hips[:, [0, 2]] -= np.maximum(w, w[::-1])[:, None] * (hips[:, [0, 2]] - travel)
+    if not keep_path:
+        s = np.linspace(0.0, 1.0, T)[:, None]
+        travel = hips[0, [0, 2]] + s * (hips[-1, [0, 2]] - hips[0, [0, 2]])
+        hips[:, [0, 2]] -= np.maximum(w, w[::-1])[:, None] * (hips[:, [0, 2]] - travel)
     contacts = clip.contacts.copy()
     contacts[-1] = clip.contacts[0]  # the same instant of the loop
     return replace(clip, hips=hips, rotations=rot, contacts=contacts)
+
+
+# Some edits (foot locking) must see a loop round its seam: they run on three cycles of it, each played on from where
+# the last ended, and keep the middle one, whose ends see the same motion on either side.
+def loop_frames(frames: int) -> np.ndarray:
+    """Indices into a loop of `frames` frames (its last is its first) of three_cycles' frames."""
+    return np.append(np.tile(np.arange(frames - 1), 3), frames - 1)
+
+
+def middle_frames(frames: int) -> np.ndarray:
+    """Indices into three_cycles' frames of the middle cycle, its last frame the third's first."""
+    return np.arange(frames - 1, 2 * frames - 1)
+
+
+def three_cycles(clip: HumanoidClip) -> HumanoidClip:
+    """A loop (see loop) played three times over as one clip, each cycle on from where the last ended (the Hips'
+    travel added)."""
+    T = clip.frame_count
+    out = _take(clip, loop_frames(T))
+    hips = out.hips.copy()
+    cycle = np.minimum(np.arange(len(hips)) // max(T - 1, 1), 2)  # the last frame ends the third cycle
+    hips[:, [0, 2]] += cycle[:, None] * _travel(clip)
+    return replace(out, hips=hips)
+
+
+def middle_cycle(cycles: HumanoidClip, loop: HumanoidClip) -> HumanoidClip:
+    """The middle cycle of three_cycles(loop), edited since, as a loop again where the loop's own starts."""
+    out = _take(cycles, middle_frames(loop.frame_count))
+    hips = out.hips.copy()
+    hips[:, [0, 2]] -= _travel(loop)
+    return replace(out, hips=hips)
+
+
+def _travel(loop: HumanoidClip) -> np.ndarray:
+    """(2,) how far one cycle of a loop takes the Hips over the floor (x, z)."""
+    return loop.hips[-1, [0, 2]] - loop.hips[0, [0, 2]]
+
+
+# A loop's seam is continuous in pose, not in speed: each bone turns into the seam as it did before the loop's last
+# frame and out of it as after the first. Cut where the pose comes back, loops still jumped there by about the clip's
+# largest frame-to-frame change (on average over bones' worst, 5.5 degrees a frame at 30 fps on 23 loops cut from
+# the real videos, 14 on 54 from mocap). match_seam_speed meets the two speeds half-way, bending each side over
+# LOOP_MATCH_S (0.1 / 0.17 / 0.33 s measured: alike; longer bends more of the clip); to bend a step by v (degrees a
+# frame) it turns the frames near it by at most about 1.2 v at 30 fps. Speeds further apart than twice
+# LOOP_MATCH_MAX_DEG_S (a cut that is no cycle: a mocap loop cut at a like pose but swinging the other way, 91 degrees
+# a frame) are met only that far, so that no bone swings round to meet them (ml/EXPERIMENTS.md, "A loop's seam").
+LOOP_MATCH_S = 0.17
+LOOP_MATCH_MAX_DEG_S = 300.0
+
+
+def match_seam_speed(clip: HumanoidClip, match_s: float = LOOP_MATCH_S) -> HumanoidClip:
+    """A loop (see loop: its last frame is its first) turned so that every bone turns, and the Hips rise, as fast into
+    its seam as out of it: the last step and the first are both bent to their mean, each side by a correction that
+    is 0 at the seam, bends the step next to it by what it must, and dies away with no slope LOOP_MATCH_S from it.
+    The seam's pose stays; the Hips' horizontal path is loop's."""
+    T = clip.frame_count
+    n = min(int(round(match_s * clip.fps)), (T - 1) // 2)
+    if n < 2:
+        return clip
+    u = np.arange(1, n + 1) / n
+    shape = u * (1.0 - u) ** 2 / (u[0] * (1.0 - u[0]) ** 2)  # 1 one frame from the seam, 0 with no slope at n
+    rot = clip.rotations.copy()
+    into = R.to_axis_angle(R.multiply(R.conjugate(rot[-2]), rot[-1]))  # each bone's last step, as a rotation vector
+    out_of = R.to_axis_angle(R.multiply(R.conjugate(rot[0]), rot[1]))
+    half = 0.5 * (into - out_of)
+    size = np.linalg.norm(half, axis=-1, keepdims=True)
+    half *= np.minimum(1.0, np.radians(LOOP_MATCH_MAX_DEG_S) / clip.fps / np.maximum(size, 1e-12))
+    angle = np.linalg.norm(half, axis=-1)
+    # Frames T-1-k and k both turn by shape * half: the step into the seam loses half the difference, the step out
+    # of it gains it.
+    for k in range(1, n + 1):
+        turn = R.from_axis_angle(half, shape[k - 1] * angle)
+        rot[T - 1 - k] = R.multiply(rot[T - 1 - k], turn)
+        rot[k] = R.multiply(rot[k], turn)
+    hips = clip.hips.copy()
+    rise = 0.5 * ((hips[-1, 1] - hips[-2, 1]) - (hips[1, 1] - hips[0, 1]))
+    hips[T - 1 - np.arange(1, n + 1), 1] += shape * rise
+    hips[1: n + 1, 1] += shape * rise
+    return replace(clip, rotations=rot, hips=hips)
 
 
 def facing(clip: HumanoidClip, frame: int | slice = 0) -> np.ndarray:

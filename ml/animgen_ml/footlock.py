@@ -208,7 +208,7 @@ def root_from_contacts(clip: HumanoidClip, planted: np.ndarray, trim: int | None
 
 
 # Where the planted feet step less than this share of the generator's distance, the Hips keep the generator's
-# path (see carry_hips). On real MediaPipe output of a walk along the camera's line of sight the generated legs
+# path (steps_short). On real MediaPipe output of a walk along the camera's line of sight the generated legs
 # barely step, and carried with the feet the Hips walked in place (render B24: root path 157 -> 1094 mm). Chosen
 # on the 118 rendered training takes (ml/EXPERIMENTS.md, "Walking in place").
 MIN_STEP_SHARE = 0.5
@@ -232,21 +232,24 @@ CARRY_SHARE = 0.5
 CARRY_SIGMA_S = 0.1  # seconds over which the carried correction is low-passed
 
 
-def carry_hips(clip: HumanoidClip, planted: np.ndarray) -> tuple[HumanoidClip, str | None]:
-    """The Hips CARRY_SHARE of the way to root_from_contacts' path (the correction low-passed over CARRY_SIGMA_S),
-    unless the planted feet step far short of where the generator's Hips went: then the clip keeps its path, and a
-    warning says so (refine then locks no foot: pinned where they were planted, the feet pulled the legs straight,
-    and the knees snapped)."""
-    carried = root_from_contacts(clip, planted)
-    went, stepped = travel_m(clip), travel_m(carried)
+def steps_short(clip: HumanoidClip, planted: np.ndarray) -> str | None:
+    """Why the feet cannot be locked, if they cannot: the planted feet step far short of where the generator's Hips
+    went. Pinned where they were planted, such feet pulled the legs straight and the knees snapped; refine then
+    keeps the clip's path and locks no foot."""
+    went, stepped = travel_m(clip), travel_m(root_from_contacts(clip, planted))
     if went < MIN_TRAVEL_M or stepped >= MIN_STEP_SHARE * went:
-        # The correction changes pace where a foot starts or stops being followed: low-passed, so that the Hips do not
-        # surge (a walk's root went 1.38 -> 0.04 -> 1.45 m/s in three frames); foot locking pins the feet anyway.
-        shift = gaussian_lowpass(carried.hips - clip.hips, CARRY_SIGMA_S * clip.fps)
-        return replace(clip, hips=clip.hips + CARRY_SHARE * shift), None
-    return clip, (f"the planted feet step {stepped:.1f} m where the body travels {went:.1f} m (as in a walk towards "
-                  "or away from the camera, which shows little of its stride): the hips keep the generated path "
-                  "and the feet are not locked, so they may slide")
+        return None
+    return (f"the planted feet step {stepped:.1f} m where the body travels {went:.1f} m (as in a walk towards or away "
+            "from the camera, which shows little of its stride): the hips keep the generated path and the feet are "
+            "not locked, so they may slide")
+
+
+def carry_hips(clip: HumanoidClip, planted: np.ndarray) -> HumanoidClip:
+    """The Hips CARRY_SHARE of the way to root_from_contacts' path, the correction low-passed over CARRY_SIGMA_S:
+    it changes pace where a foot starts or stops being followed, and the Hips are not to surge (a walk's root went
+    1.38 -> 0.04 -> 1.45 m/s in three frames); foot locking pins the feet anyway."""
+    shift = gaussian_lowpass(root_from_contacts(clip, planted).hips - clip.hips, CARRY_SIGMA_S * clip.fps)
+    return replace(clip, hips=clip.hips + CARRY_SHARE * shift)
 
 
 def raise_above_floor(clip: HumanoidClip, blend: int | None = None, loop: bool = False) -> HumanoidClip:

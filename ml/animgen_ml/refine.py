@@ -60,33 +60,30 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if skipped:
         warnings.append(f"joint limits not applied to {', '.join(skipped)}: bent the other way in most frames")
     if options.loop:
-        # Blended into a loop before the feet are locked, so that they are locked on the looped motion: blended
-        # after, planted feet slid and sank into the floor over the blend. The last frame's contacts are the
-        # first's (the same instant of the loop).
+        # Blended into a loop, its speeds through the seam met, before the feet are locked, so that they are locked
+        # on the looped motion: blended after, planted feet slid and sank into the floor over the blend. The last
+        # frame's contacts are the first's (the same instant of the loop).
         bone, gap = edit.loop_gap(clip)
         if gap > LOOP_GAP_WARN_DEG:
             warnings.append(f"--loop: the last pose is far from the first ({bone} {gap:.0f}° apart); the last "
-                            f"{edit.LOOP_BLEND_S:g} s turn it back, and planted feet slide there: cut the video to "
-                            "whole cycles with --start and --end")
-        clip = edit.loop(clip)
+                            f"{edit.LOOP_BLEND_S:g} s turn it back: cut the video to whole cycles with --start and "
+                            "--end")
+        clip = edit.match_seam_speed(edit.loop(clip))
         fc = C.FootContacts(heel=np.concatenate([fc.heel[:-1], fc.heel[:1]]),
                             toe=np.concatenate([fc.toe[:-1], fc.toe[:1]]))
     locked = False
     if options.foot_lock and clip.frame_count > 1:
-        if fc.foot.any():
-            clip, warning = footlock.carry_hips(clip, fc.foot)
-            if warning:  # the feet cannot stay where they were planted: pinned, they pulled the legs straight
-                warnings.append(warning)
-            else:
-                fc, strays = footlock.stray_runs(clip, fc)
-                for f, s, e, shift in strays:
-                    warnings.append(f"the {C.SIDES[f].lower()} foot is marked planted from {s / clip.fps:.1f} s to "
-                                    f"{e / clip.fps:.1f} s but strays {shift:.1f} m from one spot, out of its leg's "
-                                    "reach: not locked there")
-                clip, _ = footlock.lock_feet(clip, fc)
-                locked = True
-        else:
+        if not fc.foot.any():
             warnings.append("no foot contact found: foot locking skipped")
+        elif warning := footlock.steps_short(clip, fc.foot):
+            warnings.append(warning)
+        else:
+            clip, fc, strays = _lock_loop(clip, fc) if options.loop else _lock(clip, fc)
+            for f, s, e, shift in strays:
+                warnings.append(f"the {C.SIDES[f].lower()} foot is marked planted from {s / clip.fps:.1f} s to "
+                                f"{e / clip.fps:.1f} s but strays {shift:.1f} m from one spot, out of its leg's reach: "
+                                "not locked there")
+            locked = True
     if not locked:  # the floor is the planted feet's median height: about half of them were under it
         clip = footlock.raise_above_floor(clip)
     metadata = dict(clip.metadata)
@@ -104,15 +101,48 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if options.face_forward:
         clip = edit.face_forward(clip)
     if options.loop:
-        # What locking (and --speed, which may drop the looped last frame) changed at the two ends, blended out;
-        # then feet that this pushed into the floor come out, the lift running round the loop so that both ends
-        # rise alike. (Raised at one end only and the other end then lifted to it, a looped walk's start had floated
-        # 2 cm and its hips left the seam at -4 mm/s where they arrived at -50.)
-        clip = footlock.raise_above_floor(edit.loop(clip), loop=True)
+        # What is left between the two ends (--speed may drop the looped last frame; locking, round the seam, leaves
+        # little) blended out, the Hips' path kept; then feet that this pushed into the floor come out, the lift
+        # running round the loop so that both ends rise alike. (Raised at one end only and the other end then lifted
+        # to it, a looped walk's start had floated 2 cm and its hips left the seam at -4 mm/s where they arrived at
+        # -50.)
+        clip = footlock.raise_above_floor(edit.loop(clip, keep_path=True), loop=True)
     clip = edit.start_at_origin(clip)
     if options.in_place:
         clip = edit.in_place(clip)
     return clip, warnings
+
+
+def _lock(clip: HumanoidClip, fc: C.FootContacts
+          ) -> tuple[HumanoidClip, C.FootContacts, list[tuple[int, int, int, float]]]:
+    """The Hips carried part of the way the planted feet take them, runs that stray out of reach dropped, the feet
+    locked: (clip, the contacts locked, the strays as footlock.stray_runs gives them)."""
+    clip = footlock.carry_hips(clip, fc.foot)
+    fc, strays = footlock.stray_runs(clip, fc)
+    clip, _ = footlock.lock_feet(clip, fc)
+    return clip, fc, strays
+
+
+def _lock_loop(clip: HumanoidClip, fc: C.FootContacts
+               ) -> tuple[HumanoidClip, C.FootContacts, list[tuple[int, int, int, float]]]:
+    """_lock on a loop (edit.loop: its last frame is its first), round its seam (edit.three_cycles), so that a foot
+    planted across the seam is one contact with one pin and the Hips are carried alike at both ends. Locked as a
+    clip, each end was pinned and carried on its own, they no longer met (knees up to 21 degrees, the Hips 3 cm
+    apart), and closing the seam again slid planted feet there 2.2 mm a frame on loops cut from the real videos (0.04
+    elsewhere; ml/EXPERIMENTS.md, "A loop's seam")."""
+    T = clip.frame_count
+    if fc.foot.all(axis=0).any():
+        # A foot planted all through: the loop goes nowhere (an idle), and what travel it has is drift, which had
+        # pulled that foot from its pin at one end.
+        hips = clip.hips.copy()
+        hips[:, [0, 2]] -= np.linspace(0.0, 1.0, T)[:, None] * (hips[-1, [0, 2]] - hips[0, [0, 2]])
+        clip = _with(clip, hips=hips)
+    frames, middle = edit.loop_frames(T), edit.middle_frames(T)
+    locked, fc, strays = _lock(edit.three_cycles(clip), C.FootContacts(heel=fc.heel[frames], toe=fc.toe[frames]))
+    # Strays in the loop's own frames: those in the middle cycle, cut to it.
+    strays = [(f, max(s - middle[0], 0), min(e - middle[0], T), shift) for f, s, e, shift in strays
+              if s <= middle[-1] and e > middle[0]]
+    return edit.middle_cycle(locked, clip), C.FootContacts(heel=fc.heel[middle], toe=fc.toe[middle]), strays
 
 
 def said_mirrored(warnings: list[str]) -> list[str]:

@@ -296,7 +296,7 @@ MAX_ANKLE_SHARE = 0.25  # a rest ankle higher than this share of the leg over y 
 
 
 def planted_on_target(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str, str] | None = None,
-                      reach: float | None = None) -> HumanoidClip:
+                      reach: float | None = None, loop: bool = False) -> HumanoidClip:
     """The clip with its planted feet (clip.contacts) locked where they land on the target, for `retarget`. The
     target's legs and feet are not ours scaled (thigh to shin, hip width, the ankle's height over the sole), so
     feet planted on our skeleton slid, sank and floated on a character (Xbot, a jumping jack: 33 / 40 mm of
@@ -306,9 +306,10 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton, overrides: Map
     above y = 0 is left as retarget alone plays it); the legs' rotations and the Hips' path it makes come back
     onto the clip, the path scaled by the ratio of leg lengths. reach: how far in front of the ankle the character's
     foot mesh reaches (foot_reach); on a target without toe bones the foot, rigid, rolls over that point rather
-    than over our toes' joint, whose front the mesh sank 3-4 cm under the floor at toe-off."""
+    than over our toes' joint, whose front the mesh sank 3-4 cm under the floor at toe-off. loop: the clip is a loop
+    (edit.loop), locked round its seam as refine locks one (edit.three_cycles), so that its ends still meet."""
     from animgen_ml import contacts as C
-    from animgen_ml import footlock
+    from animgen_ml import edit, footlock
 
     if clip.frame_count < 2 or not clip.contacts.any():
         return clip
@@ -326,7 +327,12 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton, overrides: Map
     if reach is not None and not any(f"{side}Toes" in mapping for side in C.SIDES):
         offsets[toes, 2] = reach
     seen = replace(seen, rest_offsets=offsets)
-    locked, _ = footlock.lock_feet(seen, C.FootContacts(heel=clip.contacts, toe=clip.contacts))
+    if loop:
+        cycles = edit.three_cycles(seen)
+        locked, _ = footlock.lock_feet(cycles, C.FootContacts(heel=cycles.contacts, toe=cycles.contacts))
+        locked = edit.middle_cycle(locked, seen)
+    else:
+        locked, _ = footlock.lock_feet(seen, C.FootContacts(heel=clip.contacts, toe=clip.contacts))
     locked = footlock.level_toes(locked)  # a character's toes reach past its toe joint, which ours do not model
     k = _leg_ratio(clip, t_pos, mapping)
     return replace(clip, rotations=locked.rotations, hips=clip.hips + (locked.hips - seen.hips) / k)
@@ -643,9 +649,9 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
         raise InputError(f"{target_path}: --target must be a .glb character to write a character .glb")
     sk, g, nodes = load_glb_skeleton(target_path)
     if plant_feet:
-        clip = planted_on_target(clip, sk, overrides, reach=foot_reach(clip, sk, g, nodes, overrides))
-        if loop:  # locking moved the ends apart: the seam is closed again as --loop closed it
-            clip = edit.loop(clip)
+        clip = planted_on_target(clip, sk, overrides, reach=foot_reach(clip, sk, g, nodes, overrides), loop=loop)
+        if loop:  # what locking left between the ends (little: it locked the loop round its seam) is closed again
+            clip = edit.loop(clip, keep_path=True)
     if above_floor:
         motion = on_target_above_floor(clip, sk, g, nodes, overrides, loop)
     else:
