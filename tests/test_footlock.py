@@ -311,8 +311,13 @@ def test_a_looped_clip_is_locked_on_its_looped_motion():
     # --speed may drop the looped last frame (90 frames at 2x end on frame 88): still no foot in the floor.
     fast, _ = refine(_rough_walk(3.0), None, GenerateOptions(loop=True, speed=2.0))
     assert _lowest(fast).min() > -0.005 and abs(fast.hips[-1, 1] - fast.hips[0, 1]) < 1e-9
-    # Half a stride apart, the ends are worth a warning; whole strides are not.
-    assert [w for w in warnings if w.startswith("--loop: the last pose is far from the first (RightLowerLeg 45°")]
+    # Half a stride apart, the ends are worth a warning, which says where the last loop that would not be ends; whole
+    # strides are not.
+    said = [w for w in warnings if w.startswith("--loop: the last pose is far from the first (RightLowerLeg 45°")]
+    assert len(said) == 1 and "(--end " in said[0]
+    end = float(said[0].split("(--end ")[1].split()[0])
+    assert 2.0 < end < 3.5
+    assert refine(edit.trim(_rough_walk(3.5), None, end), None, GenerateOptions(loop=True))[1] == []
     assert refine(_rough_walk(3.0), None, GenerateOptions(loop=True))[1] == []
 
 

@@ -123,6 +123,24 @@ def loop_gap(clip: HumanoidClip) -> tuple[str, float]:
     return clip.bones[j], float(deg[j])
 
 
+def loop_end(clip: HumanoidClip, within_deg: float, min_s: float = 0.5) -> int | None:
+    """The last frame, at least min_s in and before the clip's last, where the clip comes back to its start within
+    within_deg, for a loop to end on (as its last frame, which loop makes the first): its pose and the next frame's
+    are the first two frames' within that many degrees, the most any body bone's world rotation differs, so that the
+    motion comes back moving the same way and not only to the same pose. The last such frame keeps the most of the
+    take. None if there is none."""
+    _, rot = clip.world()
+    body = [clip.index(b) for b in clip.bones if b in skeleton.BODY_BONES]
+    rot = rot[:, body]
+    first = int(np.ceil(min_s * clip.fps))
+    if clip.frame_count - 1 <= first:
+        return None
+    deg = lambda a, b: np.degrees(R.angle(R.multiply(R.conjugate(a), b))).max(axis=-1)  # noqa: E731
+    gap = np.maximum(deg(rot[first:-1], rot[:1]), deg(rot[first + 1:], rot[1:2]))
+    good = np.flatnonzero(gap <= within_deg)
+    return first + int(good[-1]) if len(good) else None
+
+
 def seam_weights(frames: int, fps: float, blend_s: float = LOOP_BLEND_S) -> np.ndarray:
     """(T,) 0 up to the last blend_s, then rising smoothly to 1 on the last frame: how much of a loop's correction
     each frame takes."""

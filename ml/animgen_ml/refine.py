@@ -67,7 +67,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         if gap > LOOP_GAP_WARN_DEG:
             warnings.append(f"--loop: the last pose is far from the first ({bone} {gap:.0f}° apart); the last "
                             f"{edit.LOOP_BLEND_S:g} s turn it back: cut the video to whole cycles with --start and "
-                            "--end")
+                            f"--end{_loop_end_hint(clip, landmarks)}")
         clip = edit.match_seam_speed(edit.loop(clip))
         fc = C.FootContacts(heel=np.concatenate([fc.heel[:-1], fc.heel[:1]]),
                             toe=np.concatenate([fc.toe[:-1], fc.toe[:1]]))
@@ -111,6 +111,16 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     if options.in_place:
         clip = edit.in_place(clip)
     return clip, warnings
+
+
+def _loop_end_hint(clip: HumanoidClip, landmarks: Landmarks | None) -> str:
+    """' (--end 3.52 ends the last loop that closes within 30°)', in the video's clock (the cleaned landmarks' times),
+    where the clip comes back to its start that well (edit.loop_end); else ''."""
+    end = edit.loop_end(clip, LOOP_GAP_WARN_DEG)
+    if end is None:
+        return ""
+    at = landmarks.times[end] if landmarks is not None and landmarks.frame_count == clip.frame_count else end / clip.fps
+    return f" (--end {at + 0.5 / clip.fps:.2f} ends the last loop that closes within {LOOP_GAP_WARN_DEG:.0f}°)"
 
 
 def _lock(clip: HumanoidClip, fc: C.FootContacts
