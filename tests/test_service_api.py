@@ -589,3 +589,70 @@ def test_target_character_through_the_server(server, videos, shared_data, tmp_pa
     mapped = retarget.load_glb_skeleton(got["target"])[0]
     assert set(mapped.names) == {f"b{i}" for i in range(len(xbot.names))}
     assert mapped.bone_map["Hips"] == message.bone_map["Hips"]
+
+
+def _engine_skeleton(shared_data: Path) -> clip_pb2.TargetSkeleton:
+    """Xbot's rest pose as an engine plugin sends it: joints renamed b0, b1, ..., in metres, mapped by bone_map."""
+    from animgen_ml import retarget
+    from animgen_ml.bonemap import map_bones
+
+    xbot = retarget.load_glb_skeleton(shared_data / "characters" / "Xbot_threejs.glb")[0]
+    message = clip_pb2.TargetSkeleton(name="engine_rig")
+    for i, (p, t, q) in enumerate(zip(xbot.parents, xbot.rest_translation * xbot.base_scale, xbot.rest_rotation,
+                                      strict=True)):
+        message.bones.add(name=f"b{i}", parent=int(p), rest_translation=clip_pb2.Vector3(x=t[0], y=t[1], z=t[2]),
+                          rest_rotation=clip_pb2.Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
+    auto = map_bones(xbot.names, xbot.parents, fingers=False)
+    message.bone_map.update({bone: f"b{xbot.names.index(n)}" for bone, n in auto.items()})
+    return message
+
+
+def test_an_engine_gets_the_clip_on_its_skeleton_with_the_feet_planted(server, videos, shared_data, tmp_path):
+    """GetResult(target_motion) sends, after the header, the clip on the job's target skeleton as its target file
+    plays it: planted feet locked on that skeleton's own legs. A plugin that retargets the clip itself scales the
+    motion by leg length, and the planted ankles float or sink where the skeleton's feet differ from the actor's
+    (jumping jacks on Xbot: 4.3 mm from their rest height on average, 1.3 locked) and slide more."""
+    from animgen_ml import retarget
+
+    message = _engine_skeleton(shared_data)
+    with AnimGenClient(server.address, timeout=120) as c:
+        uid = c.upload(videos / "romp_fitness_jumping_jacks.mp4").upload_id
+        opts = GenerateOptions(formats=("json",), end=3.0)
+        job = c.start(uid, convert.options_to_proto(opts, target=message))
+        assert c.wait(job.job_id).state == service_pb2.JOB_STATE_SUCCEEDED
+        plain = c.start(uid, convert.options_to_proto(opts))
+        assert c.wait(plain.job_id).state == service_pb2.JOB_STATE_SUCCEEDED
+        stream = list(c.stub.GetResult(service_pb2.GetResultRequest(job_id=job.job_id, target_motion=True),
+                                       metadata=c.metadata, timeout=120))
+        with pytest.raises(grpc.RpcError) as info:
+            list(c.stub.GetResult(service_pb2.GetResultRequest(job_id=plain.job_id, target_motion=True),
+                                  metadata=c.metadata, timeout=60))
+        assert info.value.code() == Code.FAILED_PRECONDITION and "had no options.target" in info.value.details()
+    kinds = [m.WhichOneof("payload") for m in stream]
+    assert kinds[:2] == ["header", "target_motion"] and set(kinds[2:]) == {"chunk"}
+    clip = convert.clip_from_proto(stream[0].header.clip)
+    m = stream[1].target_motion
+    T, J = m.frame_count, len(m.bones)
+    assert T == clip.frame_count and list(m.bones) == [b.name for b in message.bones] and m.feet_locked
+    assert m.frame_rate == pytest.approx(clip.fps) and 0.5 < m.hips_scale < 2.0
+    rot = np.asarray(m.rotations, np.float64).reshape(T, J, 4)
+    trans = np.asarray(m.translations, np.float64).reshape(T, J, 3)
+    assert np.abs(np.linalg.norm(rot, axis=-1) - 1.0).max() < 1e-5
+
+    sk = retarget.load_glb_skeleton(convert.write_target_skeleton(message, tmp_path))[0]
+    alone = retarget.retarget(clip, sk)  # a plugin's own retarget: no foot locking on the target's legs
+    feet = [sk.names.index(message.bone_map[f"{side}Foot"]) for side in ("Left", "Right")]
+    rest = sk.forward(sk.rest_rotation[None], sk.rest_translation[None])[0][0, feet]
+    planted = clip.contacts
+    assert planted.mean() > 0.5
+
+    def figures(rotations: np.ndarray, translations: np.ndarray) -> tuple[float, float]:
+        """Planted ankles: mean distance from their rest height, and mean step over the floor (mm)."""
+        ankles = sk.forward(rotations, translations)[0][:, feet]
+        step = np.linalg.norm(np.diff(ankles[..., [0, 2]], axis=0), axis=-1)
+        return (float(np.abs(ankles[..., 1] - rest[:, 1])[planted].mean() * 1000),
+                float(step[planted[1:] & planted[:-1]].mean() * 1000))
+
+    (height, slide), (height_alone, slide_alone) = figures(rot, trans), figures(alone.rotations, alone.translations)
+    assert height < 3.0 and height < 0.5 * height_alone, (height, height_alone)
+    assert slide < slide_alone, (slide, slide_alone)

@@ -226,14 +226,17 @@ def _facts(text: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, tmp_path: Path):
+def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared_data: Path, tmp_path: Path):
     video = videos / "sports2d_run_sideview.mp4"
     big = videos / "hybrik_taiji.mp4"  # 2.6 MB: uploaded in several 1 MiB chunks
     token = "unreal-e2e-token"
     out_dir = tmp_path / "result"
+    skeleton = tmp_path / "xbot.txt"  # an engine's skeleton for "Server retarget"
+    skeleton.write_text(_skeleton_text(shared_data / "characters" / "Xbot_threejs.glb"))
     with _serve(tmp_path, "--token", token) as address:
         r = _run([str(core_build / "animgen_core_e2e"), "--address", address, "--video", str(video),
-                  "--out", str(out_dir), "--token", token, "--big-video", str(big)], 600)
+                  "--out", str(out_dir), "--token", token, "--big-video", str(big), "--skeleton", str(skeleton),
+                  "--target-video", str(videos / "romp_fitness_jumping_jacks.mp4")], 600)
         text = r.stdout
         assert r.returncode == 0, text[-4000:] + r.stderr[-2000:]
 
@@ -262,6 +265,14 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, tmp_pa
     assert facts["LOCAL_CANCEL"]["code"] == "CANCELLED"
     assert facts["UNKNOWN_JOB"]["code"] == "NOT_FOUND"
     assert int(facts["LIST"]["jobs"]) >= 3
+    # "Server retarget": the clip on the engine's skeleton as the server's target file plays it, its planted feet
+    # locked on that skeleton's legs. The core's own retarget of the clip leaves the planted ankles further from their
+    # rest height (floating or sinking) and sliding more.
+    motion = facts["TARGET_MOTION"]
+    assert motion["matches"] == "1" and motion["feet_locked"] == "1" and float(motion["max_norm_error"]) < 1e-5
+    assert motion["frames"] == motion["clip_frames"] and int(motion["bones"]) == len(skeleton.read_text().splitlines())
+    assert float(motion["height_mm"]) < 3.0 and float(motion["height_mm"]) < 0.5 * float(motion["height_alone_mm"])
+    assert float(motion["slide_mm"]) < float(motion["slide_alone_mm"])
 
 
 def test_tls_connection_with_root_certificates(core_build: Path, tmp_path: Path):

@@ -112,12 +112,25 @@ def write_target(clip: HumanoidClip, out_base: Path, options) -> Path:
 
     path = target_output_path(out_base, options.target)
     with atomic_path(path) as tmp:
-        # Planted feet are locked on the character's own legs where refine locked ours, unless the clip's feet are
-        # not meant to stay put (--in-place takes the travel out from under them). A --loop's seam is closed again.
-        plant = clip.metadata.get("feet_locked") == "yes" and not options.in_place
-        retarget.write_target_glb(clip, Path(options.target), tmp, tolerance=(
-            options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm), plant_feet=plant, loop=options.loop)
+        tolerance = (options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm)
+        retarget.write_target_glb(clip, Path(options.target), tmp, tolerance=tolerance,
+                                  plant_feet=_plant_on_target(clip, options), loop=options.loop)
     return path
+
+
+def target_motion(clip: HumanoidClip, options):
+    """The retarget.TargetMotion that write_target's file plays (before keyframe reduction): for a client that builds
+    its own animation on the target from it."""
+    from animgen_ml import retarget
+
+    sk, g, nodes = retarget.load_glb_skeleton(Path(options.target))
+    return retarget.motion_on_target(clip, sk, g, nodes, plant_feet=_plant_on_target(clip, options), loop=options.loop)
+
+
+def _plant_on_target(clip: HumanoidClip, options) -> bool:
+    """Planted feet are locked on the character's own legs where refine locked ours, unless the clip's feet are not
+    meant to stay put (--in-place takes the travel out from under them)."""
+    return clip.metadata.get("feet_locked") == "yes" and not options.in_place
 
 
 # Other stages' modules, imported only when their format is asked for.

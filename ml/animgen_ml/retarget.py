@@ -116,6 +116,8 @@ class TargetMotion:
     mapping: dict[str, str]  # HumanBodyBone -> target joint name
     animated: list[int]  # joints whose local rotation is driven (mapped ones)
     hips_joint: int
+    hips_scale: float = 1.0  # the target's Hips move this many times as far as ours (_leg_ratio)
+    feet_locked: bool = False  # planted feet locked on the target's own legs (planted_on_target)
 
 
 def from_clip_skeleton(clip: HumanoidClip, names: Mapping[str, str] | None = None) -> TargetSkeleton:
@@ -254,7 +256,7 @@ def retarget(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str,
         got = target.forward(local, trans)[0][:, theirs].mean(1)
         trans[:, h] += R.apply(R.conjugate(prot), want - got) / pscale
     return TargetMotion(target, clip.fps, trans, R.make_continuous(local), {b: target.names[j] for b, j in
-                        mapping.items()}, sorted(by_joint), h)
+                        mapping.items()}, sorted(by_joint), h, hips_scale=k)
 
 
 def on_target_proportions(clip: HumanoidClip, target: TargetSkeleton,
@@ -632,30 +634,41 @@ def load_target(path: str | Path) -> TargetSkeleton:
     raise InputError(f"{path}: a target skeleton must be a .glb or .bvh file")
 
 
+def motion_on_target(clip: HumanoidClip, sk: TargetSkeleton, g, nodes: list[int],
+                     overrides: Mapping[str, str] | None = None, plant_feet: bool = False, loop: bool = False,
+                     above_floor: bool = True) -> TargetMotion:
+    """The clip on a target that load_glb_skeleton loaded (sk, its document g, its joints' nodes), as
+    write_target_glb writes it. plant_feet: lock the clip's planted feet on the character's own legs
+    (planted_on_target; loop: the clip is a loop, whose seam is then closed again by edit.loop). above_floor: where
+    the character's lower legs and feet would go under its floor, the foot comes up (on_target_above_floor, round
+    the loop). Without it the character plays the clip as retarget maps it (the rendered takes, whose truth is
+    that)."""
+    planted = clip
+    if plant_feet:
+        planted = planted_on_target(clip, sk, overrides, reach=foot_reach(clip, sk, g, nodes, overrides), loop=loop)
+        if loop:  # what locking left between the ends (little: it locked the loop round its seam) is closed again
+            planted = edit.loop(planted, keep_path=True)
+    if above_floor:
+        motion = on_target_above_floor(planted, sk, g, nodes, overrides, loop)
+    else:
+        motion = retarget(planted, sk, overrides)
+    return replace(motion, feet_locked=planted is not clip)
+
+
 def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str | Path,
                      overrides: Mapping[str, str] | None = None,
                      tolerance: tuple[float, float] = (0.0, 0.0), plant_feet: bool = False, loop: bool = False,
                      above_floor: bool = True) -> TargetMotion:
-    """Write the target character (mesh and all) with the clip as its only animation. tolerance: the keyframe
-    reduction's (degrees, millimetres), as for the clip's own GLB (keyframes.py); (0, 0) keys every frame.
-    plant_feet: lock the clip's planted feet on the character's own legs (planted_on_target; loop: the clip is a
-    loop, whose seam is then closed again by edit.loop). above_floor: where the character's lower legs and feet would
-    go under its floor, the foot comes up (on_target_above_floor, round the loop). Without it the character plays
-    the clip as retarget maps it (the rendered takes, whose truth is that)."""
+    """Write the target character (mesh and all) with the clip as its only animation (motion_on_target, whose
+    options these are). tolerance: the keyframe reduction's (degrees, millimetres), as for the clip's own GLB
+    (keyframes.py); (0, 0) keys every frame."""
     import pygltflib as G
 
     target_path = Path(target_path)
     if target_path.suffix.lower() != ".glb":
         raise InputError(f"{target_path}: --target must be a .glb character to write a character .glb")
     sk, g, nodes = load_glb_skeleton(target_path)
-    if plant_feet:
-        clip = planted_on_target(clip, sk, overrides, reach=foot_reach(clip, sk, g, nodes, overrides), loop=loop)
-        if loop:  # what locking left between the ends (little: it locked the loop round its seam) is closed again
-            clip = edit.loop(clip, keep_path=True)
-    if above_floor:
-        motion = on_target_above_floor(clip, sk, g, nodes, overrides, loop)
-    else:
-        motion = retarget(clip, sk, overrides)
+    motion = motion_on_target(clip, sk, g, nodes, overrides, plant_feet, loop, above_floor)
     g.animations = []  # the character's own clips would fight ours in a viewer; their keys leave the file too
     doc, kept = gltf_unused.drop_unused(json.loads(g.to_json()), g.binary_blob() or b"")
     g = G.GLTF2.from_json(json.dumps(doc))

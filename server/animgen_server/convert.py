@@ -84,6 +84,16 @@ def clip_from_proto(m: clip_pb2.HumanoidClip) -> HumanoidClip:
     )
 
 
+def target_motion_to_proto(motion) -> clip_pb2.TargetMotion:
+    """A retarget.TargetMotion on the wire: every joint of its skeleton, in its order."""
+    T = len(motion.rotations)
+    m = clip_pb2.TargetMotion(bones=list(motion.skeleton.names), frame_rate=float(motion.fps), frame_count=T,
+                              hips_scale=float(motion.hips_scale), feet_locked=bool(motion.feet_locked))
+    m.rotations.extend(np.asarray(motion.rotations, np.float32).ravel().tolist())
+    m.translations.extend(np.asarray(motion.translations, np.float32).ravel().tolist())
+    return m
+
+
 # ---- options ----
 
 # The command line's flags, as GenerateOptions' fields, for the pipeline's messages.

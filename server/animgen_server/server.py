@@ -25,8 +25,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from animgen.v1 import service_pb2, service_pb2_grpc
-from animgen_ml import __version__, model, skeleton, video
+from animgen.v1 import clip_pb2, service_pb2, service_pb2_grpc
+from animgen_ml import __version__, export, model, skeleton, video
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 from animgen_ml.video import VideoInfo
@@ -299,8 +299,17 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                                 f"made {_format_names(made) or 'no files'}); start a job with that format")
         files = [(key, name) for key, name in sorted(row.files.items())
                  if not wanted or _format_of(key, name) in wanted]
+        target = None
+        if request.target_motion:
+            options = service_pb2.GenerateOptions.FromString(row.options)
+            if not options.HasField("target"):
+                await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"job {row.job_id} had no options.target: "
+                                    "there is no motion on a target to send")
+            target = options
         try:  # in a thread: reading, converting and hashing a long clip takes seconds the other calls must not wait
-            header, handles = await asyncio.to_thread(self._open_result, row, folder, files)
+            header, motion, handles = await asyncio.to_thread(self._open_result, row, folder, files, target)
+        except InputError as e:  # the clip does not map onto the job's target (its files were made all the same)
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"job {row.job_id}: no motion on its target: {e}")
         except (OSError, ValueError) as e:
             if not folder.is_dir():
                 await context.abort(grpc.StatusCode.NOT_FOUND, gone)
@@ -308,6 +317,8 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             await context.abort(grpc.StatusCode.INTERNAL, f"the stored result of job {row.job_id} is unreadable: {why}")
         try:  # the files are open: expiry may delete the folder meanwhile, the stream still sends what it found
             yield service_pb2.GetResultResponse(header=header)
+            if motion is not None:
+                yield service_pb2.GetResultResponse(target_motion=motion)
             for (_, name), f in zip(files, handles, strict=True):
                 offset = 0
                 while data := f.read(CLIENT_CHUNK_BYTES):
@@ -318,9 +329,12 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             for f in handles:
                 f.close()
 
-    def _open_result(self, row, folder: Path, files: list[tuple[str, str]]
-                     ) -> tuple[service_pb2.ResultHeader, list[BinaryIO]]:
-        """The header and the result's files, opened (the caller closes them)."""
+    def _open_result(self, row, folder: Path, files: list[tuple[str, str]],
+                     target: service_pb2.GenerateOptions | None = None
+                     ) -> tuple[service_pb2.ResultHeader, clip_pb2.TargetMotion | None, list[BinaryIO]]:
+        """The header, the clip on the target of the job's options `target` when given (as the job's target file
+        plays it: the engine plugins build their own animation from it), and the result's files, opened (the caller
+        closes them)."""
         handles: list[BinaryIO] = []
         try:
             for _, name in files:
@@ -330,11 +344,16 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             for (key, name), f in zip(files, handles, strict=True):
                 header.files.add(format=_format_of(key, name), file_name=name, size_bytes=os.fstat(f.fileno()).st_size,
                                  sha256=self._sha(f))
+            motion = None
+            if target is not None:
+                path = convert.write_target_skeleton(target.target, self.store.targets_dir)
+                motion = convert.target_motion_to_proto(
+                    export.target_motion(clip, convert.options_from_proto(target, str(path))))
         except BaseException:
             for f in handles:
                 f.close()
             raise
-        return header, handles
+        return header, motion, handles
 
     def _sha(self, f: BinaryIO) -> str:
         """The open file's sha256, remembered per (file, size, modification time); rewinds the file."""

@@ -98,3 +98,21 @@ class TargetSkeleton(_message.Message):
     bones: _containers.RepeatedCompositeFieldContainer[TargetBone]
     bone_map: _containers.ScalarMap[str, str]
     def __init__(self, name: _Optional[str] = ..., bones: _Optional[_Iterable[_Union[TargetBone, _Mapping]]] = ..., bone_map: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class TargetMotion(_message.Message):
+    __slots__ = ("bones", "frame_rate", "frame_count", "rotations", "translations", "hips_scale", "feet_locked")
+    BONES_FIELD_NUMBER: _ClassVar[int]
+    FRAME_RATE_FIELD_NUMBER: _ClassVar[int]
+    FRAME_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ROTATIONS_FIELD_NUMBER: _ClassVar[int]
+    TRANSLATIONS_FIELD_NUMBER: _ClassVar[int]
+    HIPS_SCALE_FIELD_NUMBER: _ClassVar[int]
+    FEET_LOCKED_FIELD_NUMBER: _ClassVar[int]
+    bones: _containers.RepeatedScalarFieldContainer[str]
+    frame_rate: float
+    frame_count: int
+    rotations: _containers.RepeatedScalarFieldContainer[float]
+    translations: _containers.RepeatedScalarFieldContainer[float]
+    hips_scale: float
+    feet_locked: bool
+    def __init__(self, bones: _Optional[_Iterable[str]] = ..., frame_rate: _Optional[float] = ..., frame_count: _Optional[int] = ..., rotations: _Optional[_Iterable[float]] = ..., translations: _Optional[_Iterable[float]] = ..., hips_scale: _Optional[float] = ..., feet_locked: bool = ...) -> None: ...

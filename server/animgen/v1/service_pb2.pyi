@@ -200,12 +200,14 @@ class WatchJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class GetResultRequest(_message.Message):
-    __slots__ = ("job_id", "formats")
+    __slots__ = ("job_id", "formats", "target_motion")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     FORMATS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_MOTION_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     formats: _containers.RepeatedScalarFieldContainer[OutputFormat]
-    def __init__(self, job_id: _Optional[str] = ..., formats: _Optional[_Iterable[_Union[OutputFormat, str]]] = ...) -> None: ...
+    target_motion: bool
+    def __init__(self, job_id: _Optional[str] = ..., formats: _Optional[_Iterable[_Union[OutputFormat, str]]] = ..., target_motion: bool = ...) -> None: ...
 
 class ResultFile(_message.Message):
     __slots__ = ("format", "file_name", "size_bytes", "sha256")
@@ -240,12 +242,14 @@ class FileChunk(_message.Message):
     def __init__(self, file_name: _Optional[str] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class GetResultResponse(_message.Message):
-    __slots__ = ("header", "chunk")
+    __slots__ = ("header", "chunk", "target_motion")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
+    TARGET_MOTION_FIELD_NUMBER: _ClassVar[int]
     header: ResultHeader
     chunk: FileChunk
-    def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., chunk: _Optional[_Union[FileChunk, _Mapping]] = ...) -> None: ...
+    target_motion: _clip_pb2.TargetMotion
+    def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., chunk: _Optional[_Union[FileChunk, _Mapping]] = ..., target_motion: _Optional[_Union[_clip_pb2.TargetMotion, _Mapping]] = ...) -> None: ...
 
 class CancelJobRequest(_message.Message):
     __slots__ = ("job_id",)

@@ -80,8 +80,8 @@ class AnimGenServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def GetResult(self, request, context):
-        """The clip and the requested files. The first message carries the job and the clip; files follow in
-        chunks. FAILED_PRECONDITION while the job is not done.
+        """The clip and the requested files. The first message carries the job and the clip; the clip on the job's target
+        follows when asked for, then the files in chunks. FAILED_PRECONDITION while the job is not done.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -43,8 +43,11 @@ namespace AnimGen.Protocol.V1 {
             "ZWxldG9uEgwKBG5hbWUYASABKAkSJQoFYm9uZXMYAiADKAsyFi5hbmltZ2Vu",
             "LnYxLlRhcmdldEJvbmUSOQoIYm9uZV9tYXAYAyADKAsyJy5hbmltZ2VuLnYx",
             "LlRhcmdldFNrZWxldG9uLkJvbmVNYXBFbnRyeRouCgxCb25lTWFwRW50cnkS",
-            "CwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIWqgITQW5pbUdlbi5Q",
-            "cm90b2NvbC5WMWIGcHJvdG8z"));
+            "CwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKYAQoMVGFyZ2V0TW90",
+            "aW9uEg0KBWJvbmVzGAEgAygJEhIKCmZyYW1lX3JhdGUYAiABKAISEwoLZnJh",
+            "bWVfY291bnQYAyABKAUSEQoJcm90YXRpb25zGAQgAygCEhQKDHRyYW5zbGF0",
+            "aW9ucxgFIAMoAhISCgpoaXBzX3NjYWxlGAYgASgCEhMKC2ZlZXRfbG9ja2Vk",
+            "GAcgASgIQhaqAhNBbmltR2VuLlByb3RvY29sLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(null, null, new pbr::GeneratedClrTypeInfo[] {
@@ -53,7 +56,8 @@ namespace AnimGen.Protocol.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Bone), global::AnimGen.Protocol.V1.Bone.Parser, new[]{ "Name", "Parent", "RestOffset" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.HumanoidClip), global::AnimGen.Protocol.V1.HumanoidClip.Parser, new[]{ "Name", "Bones", "FrameRate", "FrameCount", "HipsPositions", "Rotations", "LeftFootContact", "RightFootContact", "Confidence", "RootMotion", "Metadata" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.TargetBone), global::AnimGen.Protocol.V1.TargetBone.Parser, new[]{ "Name", "Parent", "RestTranslation", "RestRotation" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.TargetSkeleton), global::AnimGen.Protocol.V1.TargetSkeleton.Parser, new[]{ "Name", "Bones", "BoneMap" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, })
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.TargetSkeleton), global::AnimGen.Protocol.V1.TargetSkeleton.Parser, new[]{ "Name", "Bones", "BoneMap" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.TargetMotion), global::AnimGen.Protocol.V1.TargetMotion.Parser, new[]{ "Bones", "FrameRate", "FrameCount", "Rotations", "Translations", "HipsScale", "FeetLocked" }, null, null, null, null)
           }));
     }
     #endregion
@@ -1979,6 +1983,409 @@ namespace AnimGen.Protocol.V1 {
           }
           case 26: {
             boneMap_.AddEntriesFrom(ref input, _map_boneMap_codec);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// The clip on GenerateOptions.target, as the job's target GLB plays it: retargeted, and with planted feet locked on the
+  /// target's own legs. Local transforms of every target bone on every frame, glTF space.
+  /// </summary>
+  internal sealed partial class TargetMotion : pb::IMessage<TargetMotion>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<TargetMotion> _parser = new pb::MessageParser<TargetMotion>(() => new TargetMotion());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<TargetMotion> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::AnimGen.Protocol.V1.ClipReflection.Descriptor.MessageTypes[6]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public TargetMotion() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public TargetMotion(TargetMotion other) : this() {
+      bones_ = other.bones_.Clone();
+      frameRate_ = other.frameRate_;
+      frameCount_ = other.frameCount_;
+      rotations_ = other.rotations_.Clone();
+      translations_ = other.translations_.Clone();
+      hipsScale_ = other.hipsScale_;
+      feetLocked_ = other.feetLocked_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public TargetMotion Clone() {
+      return new TargetMotion(this);
+    }
+
+    /// <summary>Field number for the "bones" field.</summary>
+    public const int BonesFieldNumber = 1;
+    private static readonly pb::FieldCodec<string> _repeated_bones_codec
+        = pb::FieldCodec.ForString(10);
+    private readonly pbc::RepeatedField<string> bones_ = new pbc::RepeatedField<string>();
+    /// <summary>
+    /// The target's bone names, in TargetSkeleton.bones' order.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<string> Bones {
+      get { return bones_; }
+    }
+
+    /// <summary>Field number for the "frame_rate" field.</summary>
+    public const int FrameRateFieldNumber = 2;
+    private float frameRate_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public float FrameRate {
+      get { return frameRate_; }
+      set {
+        frameRate_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "frame_count" field.</summary>
+    public const int FrameCountFieldNumber = 3;
+    private int frameCount_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int FrameCount {
+      get { return frameCount_; }
+      set {
+        frameCount_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "rotations" field.</summary>
+    public const int RotationsFieldNumber = 4;
+    private static readonly pb::FieldCodec<float> _repeated_rotations_codec
+        = pb::FieldCodec.ForFloat(34);
+    private readonly pbc::RepeatedField<float> rotations_ = new pbc::RepeatedField<float>();
+    /// <summary>
+    /// frame_count x bones x (x, y, z, w): each bone's rotation relative to its parent, frame-major.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Rotations {
+      get { return rotations_; }
+    }
+
+    /// <summary>Field number for the "translations" field.</summary>
+    public const int TranslationsFieldNumber = 5;
+    private static readonly pb::FieldCodec<float> _repeated_translations_codec
+        = pb::FieldCodec.ForFloat(42);
+    private readonly pbc::RepeatedField<float> translations_ = new pbc::RepeatedField<float>();
+    /// <summary>
+    /// frame_count x bones x (x, y, z): each bone's translation from its parent, metres, frame-major.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Translations {
+      get { return translations_; }
+    }
+
+    /// <summary>Field number for the "hips_scale" field.</summary>
+    public const int HipsScaleFieldNumber = 6;
+    private float hipsScale_;
+    /// <summary>
+    /// The target's Hips move this many times as far as the clip's (the ratio of leg lengths): the scale for the
+    /// clip's root_motion on the target.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public float HipsScale {
+      get { return hipsScale_; }
+      set {
+        hipsScale_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "feet_locked" field.</summary>
+    public const int FeetLockedFieldNumber = 7;
+    private bool feetLocked_;
+    /// <summary>
+    /// Whether planted feet were locked on the target's legs (not with in_place or foot_lock off, nor on a skeleton that
+    /// does not stand on its origin).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool FeetLocked {
+      get { return feetLocked_; }
+      set {
+        feetLocked_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as TargetMotion);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(TargetMotion other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if(!bones_.Equals(other.bones_)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.Equals(FrameRate, other.FrameRate)) return false;
+      if (FrameCount != other.FrameCount) return false;
+      if(!rotations_.Equals(other.rotations_)) return false;
+      if(!translations_.Equals(other.translations_)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.Equals(HipsScale, other.HipsScale)) return false;
+      if (FeetLocked != other.FeetLocked) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      hash ^= bones_.GetHashCode();
+      if (FrameRate != 0F) hash ^= pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.GetHashCode(FrameRate);
+      if (FrameCount != 0) hash ^= FrameCount.GetHashCode();
+      hash ^= rotations_.GetHashCode();
+      hash ^= translations_.GetHashCode();
+      if (HipsScale != 0F) hash ^= pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.GetHashCode(HipsScale);
+      if (FeetLocked != false) hash ^= FeetLocked.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      bones_.WriteTo(output, _repeated_bones_codec);
+      if (FrameRate != 0F) {
+        output.WriteRawTag(21);
+        output.WriteFloat(FrameRate);
+      }
+      if (FrameCount != 0) {
+        output.WriteRawTag(24);
+        output.WriteInt32(FrameCount);
+      }
+      rotations_.WriteTo(output, _repeated_rotations_codec);
+      translations_.WriteTo(output, _repeated_translations_codec);
+      if (HipsScale != 0F) {
+        output.WriteRawTag(53);
+        output.WriteFloat(HipsScale);
+      }
+      if (FeetLocked != false) {
+        output.WriteRawTag(56);
+        output.WriteBool(FeetLocked);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      bones_.WriteTo(ref output, _repeated_bones_codec);
+      if (FrameRate != 0F) {
+        output.WriteRawTag(21);
+        output.WriteFloat(FrameRate);
+      }
+      if (FrameCount != 0) {
+        output.WriteRawTag(24);
+        output.WriteInt32(FrameCount);
+      }
+      rotations_.WriteTo(ref output, _repeated_rotations_codec);
+      translations_.WriteTo(ref output, _repeated_translations_codec);
+      if (HipsScale != 0F) {
+        output.WriteRawTag(53);
+        output.WriteFloat(HipsScale);
+      }
+      if (FeetLocked != false) {
+        output.WriteRawTag(56);
+        output.WriteBool(FeetLocked);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      size += bones_.CalculateSize(_repeated_bones_codec);
+      if (FrameRate != 0F) {
+        size += 1 + 4;
+      }
+      if (FrameCount != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(FrameCount);
+      }
+      size += rotations_.CalculateSize(_repeated_rotations_codec);
+      size += translations_.CalculateSize(_repeated_translations_codec);
+      if (HipsScale != 0F) {
+        size += 1 + 4;
+      }
+      if (FeetLocked != false) {
+        size += 1 + 1;
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(TargetMotion other) {
+      if (other == null) {
+        return;
+      }
+      bones_.Add(other.bones_);
+      if (other.FrameRate != 0F) {
+        FrameRate = other.FrameRate;
+      }
+      if (other.FrameCount != 0) {
+        FrameCount = other.FrameCount;
+      }
+      rotations_.Add(other.rotations_);
+      translations_.Add(other.translations_);
+      if (other.HipsScale != 0F) {
+        HipsScale = other.HipsScale;
+      }
+      if (other.FeetLocked != false) {
+        FeetLocked = other.FeetLocked;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            bones_.AddEntriesFrom(input, _repeated_bones_codec);
+            break;
+          }
+          case 21: {
+            FrameRate = input.ReadFloat();
+            break;
+          }
+          case 24: {
+            FrameCount = input.ReadInt32();
+            break;
+          }
+          case 34:
+          case 37: {
+            rotations_.AddEntriesFrom(input, _repeated_rotations_codec);
+            break;
+          }
+          case 42:
+          case 45: {
+            translations_.AddEntriesFrom(input, _repeated_translations_codec);
+            break;
+          }
+          case 53: {
+            HipsScale = input.ReadFloat();
+            break;
+          }
+          case 56: {
+            FeetLocked = input.ReadBool();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            bones_.AddEntriesFrom(ref input, _repeated_bones_codec);
+            break;
+          }
+          case 21: {
+            FrameRate = input.ReadFloat();
+            break;
+          }
+          case 24: {
+            FrameCount = input.ReadInt32();
+            break;
+          }
+          case 34:
+          case 37: {
+            rotations_.AddEntriesFrom(ref input, _repeated_rotations_codec);
+            break;
+          }
+          case 42:
+          case 45: {
+            translations_.AddEntriesFrom(ref input, _repeated_translations_codec);
+            break;
+          }
+          case 53: {
+            HipsScale = input.ReadFloat();
+            break;
+          }
+          case 56: {
+            FeetLocked = input.ReadBool();
             break;
           }
         }

@@ -56,64 +56,66 @@ namespace AnimGen.Protocol.V1 {
             "ZW4udjEuRXZlbnRUeXBlEg0KBXN0YWdlGAMgASgJEhYKDnN0YWdlX3Byb2dy",
             "ZXNzGAQgASgCEhAKCHByb2dyZXNzGAUgASgCEg8KB21lc3NhZ2UYBiABKAkS",
             "HAoDam9iGAcgASgLMg8uYW5pbWdlbi52MS5Kb2IiIQoPV2F0Y2hKb2JSZXF1",
-            "ZXN0Eg4KBmpvYl9pZBgBIAEoCSJNChBHZXRSZXN1bHRSZXF1ZXN0Eg4KBmpv",
+            "ZXN0Eg4KBmpvYl9pZBgBIAEoCSJkChBHZXRSZXN1bHRSZXF1ZXN0Eg4KBmpv",
             "Yl9pZBgBIAEoCRIpCgdmb3JtYXRzGAIgAygOMhguYW5pbWdlbi52MS5PdXRw",
-            "dXRGb3JtYXQibQoKUmVzdWx0RmlsZRIoCgZmb3JtYXQYASABKA4yGC5hbmlt",
-            "Z2VuLnYxLk91dHB1dEZvcm1hdBIRCglmaWxlX25hbWUYAiABKAkSEgoKc2l6",
-            "ZV9ieXRlcxgDIAEoAxIOCgZzaGEyNTYYBCABKAkiewoMUmVzdWx0SGVhZGVy",
-            "EhwKA2pvYhgBIAEoCzIPLmFuaW1nZW4udjEuSm9iEiYKBGNsaXAYAiABKAsy",
-            "GC5hbmltZ2VuLnYxLkh1bWFub2lkQ2xpcBIlCgVmaWxlcxgDIAMoCzIWLmFu",
-            "aW1nZW4udjEuUmVzdWx0RmlsZSI8CglGaWxlQ2h1bmsSEQoJZmlsZV9uYW1l",
-            "GAEgASgJEg4KBm9mZnNldBgCIAEoAxIMCgRkYXRhGAMgASgMInIKEUdldFJl",
-            "c3VsdFJlc3BvbnNlEioKBmhlYWRlchgBIAEoCzIYLmFuaW1nZW4udjEuUmVz",
-            "dWx0SGVhZGVySAASJgoFY2h1bmsYAiABKAsyFS5hbmltZ2VuLnYxLkZpbGVD",
-            "aHVua0gAQgkKB3BheWxvYWQiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2Jf",
-            "aWQYASABKAkiRgoPTGlzdEpvYnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEiQK",
-            "BnN0YXRlcxgCIAMoDjIULmFuaW1nZW4udjEuSm9iU3RhdGUiMQoQTGlzdEpv",
-            "YnNSZXNwb25zZRIdCgRqb2JzGAEgAygLMg8uYW5pbWdlbi52MS5Kb2IiFgoU",
-            "R2V0U2VydmVySW5mb1JlcXVlc3QiPwoJTW9kZWxJbmZvEgwKBG5hbWUYASAB",
-            "KAkSDwoHdmVyc2lvbhgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSLKAQoG",
-            "TGltaXRzEhgKEG1heF91cGxvYWRfYnl0ZXMYASABKAMSGQoRbWF4X3ZpZGVv",
-            "X3NlY29uZHMYAiABKAESGwoTbWF4X2NvbmN1cnJlbnRfam9icxgDIAEoBRIX",
-            "Cg9tYXhfcXVldWVkX2pvYnMYBCABKAUSHQoVdXBsb2FkX2V4cGlyeV9zZWNv",
-            "bmRzGAUgASgDEhcKD21heF9jaHVua19ieXRlcxgGIAEoAxIdChVyZXN1bHRf",
-            "ZXhwaXJ5X3NlY29uZHMYByABKAMiwAIKClNlcnZlckluZm8SFgoOc2VydmVy",
-            "X3ZlcnNpb24YASABKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoCRIlCgZt",
-            "b2RlbHMYAyADKAsyFS5hbmltZ2VuLnYxLk1vZGVsSW5mbxIiCgZsaW1pdHMY",
-            "BCABKAsyEi5hbmltZ2VuLnYxLkxpbWl0cxIwCg5vdXRwdXRfZm9ybWF0cxgF",
-            "IAMoDjIYLmFuaW1nZW4udjEuT3V0cHV0Rm9ybWF0EikKCmdlbmVyYXRvcnMY",
-            "BiADKA4yFS5hbmltZ2VuLnYxLkdlbmVyYXRvchIwChFkZWZhdWx0X2dlbmVy",
-            "YXRvchgHIAEoDjIVLmFuaW1nZW4udjEuR2VuZXJhdG9yEhUKDWF1dGhfcmVx",
-            "dWlyZWQYCCABKAgSDwoHYmFja2VuZBgJIAEoCSpVCglHZW5lcmF0b3ISGQoV",
-            "R0VORVJBVE9SX1VOU1BFQ0lGSUVEEAASFQoRR0VORVJBVE9SX05FVFdPUksQ",
-            "ARIWChJHRU5FUkFUT1JfQU5BTFlUSUMQAiq/AQoMT3V0cHV0Rm9ybWF0Eh0K",
-            "GU9VVFBVVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIVChFPVVRQVVRfRk9STUFU",
-            "X0dMQhABEhUKEU9VVFBVVF9GT1JNQVRfQlZIEAISFgoST1VUUFVUX0ZPUk1B",
-            "VF9KU09OEAMSFQoRT1VUUFVUX0ZPUk1BVF9OUFoQBBIYChRPVVRQVVRfRk9S",
-            "TUFUX1JFUE9SVBAFEhkKFU9VVFBVVF9GT1JNQVRfUFJFVklFVxAGKrUBCghK",
-            "b2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RB",
-            "VEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RB",
-            "VEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9T",
-            "VEFURV9DQU5DRUxMRUQQBRIZChVKT0JfU1RBVEVfSU5URVJSVVBURUQQBiqq",
-            "AgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIUChBF",
-            "VkVOVF9UWVBFX1NUQVRFEAESFQoRRVZFTlRfVFlQRV9RVUVVRUQQAhIcChhF",
-            "VkVOVF9UWVBFX1NUQUdFX1NUQVJURUQQAxIdChlFVkVOVF9UWVBFX1NUQUdF",
-            "X1BST0dSRVNTEAQSHQoZRVZFTlRfVFlQRV9TVEFHRV9GSU5JU0hFRBAFEhYK",
-            "EkVWRU5UX1RZUEVfV0FSTklORxAGEhMKD0VWRU5UX1RZUEVfRE9ORRAHEhUK",
-            "EUVWRU5UX1RZUEVfRkFJTEVEEAgSGAoURVZFTlRfVFlQRV9DQU5DRUxMRUQQ",
-            "CRIaChZFVkVOVF9UWVBFX0lOVEVSUlVQVEVEEAoy8AMKB0FuaW1HZW4SUAoL",
-            "VXBsb2FkVmlkZW8SHi5hbmltZ2VuLnYxLlVwbG9hZFZpZGVvUmVxdWVzdBof",
-            "LmFuaW1nZW4udjEuVXBsb2FkVmlkZW9SZXNwb25zZSgBEjgKCFN0YXJ0Sm9i",
-            "EhsuYW5pbWdlbi52MS5TdGFydEpvYlJlcXVlc3QaDy5hbmltZ2VuLnYxLkpv",
-            "YhI/CghXYXRjaEpvYhIbLmFuaW1nZW4udjEuV2F0Y2hKb2JSZXF1ZXN0GhQu",
-            "YW5pbWdlbi52MS5Kb2JFdmVudDABEkoKCUdldFJlc3VsdBIcLmFuaW1nZW4u",
-            "djEuR2V0UmVzdWx0UmVxdWVzdBodLmFuaW1nZW4udjEuR2V0UmVzdWx0UmVz",
-            "cG9uc2UwARI6CglDYW5jZWxKb2ISHC5hbmltZ2VuLnYxLkNhbmNlbEpvYlJl",
-            "cXVlc3QaDy5hbmltZ2VuLnYxLkpvYhJFCghMaXN0Sm9icxIbLmFuaW1nZW4u",
-            "djEuTGlzdEpvYnNSZXF1ZXN0GhwuYW5pbWdlbi52MS5MaXN0Sm9ic1Jlc3Bv",
-            "bnNlEkkKDUdldFNlcnZlckluZm8SIC5hbmltZ2VuLnYxLkdldFNlcnZlcklu",
-            "Zm9SZXF1ZXN0GhYuYW5pbWdlbi52MS5TZXJ2ZXJJbmZvQhaqAhNBbmltR2Vu",
-            "LlByb3RvY29sLlYxYgZwcm90bzM="));
+            "dXRGb3JtYXQSFQoNdGFyZ2V0X21vdGlvbhgDIAEoCCJtCgpSZXN1bHRGaWxl",
+            "EigKBmZvcm1hdBgBIAEoDjIYLmFuaW1nZW4udjEuT3V0cHV0Rm9ybWF0EhEK",
+            "CWZpbGVfbmFtZRgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgDEg4KBnNoYTI1",
+            "NhgEIAEoCSJ7CgxSZXN1bHRIZWFkZXISHAoDam9iGAEgASgLMg8uYW5pbWdl",
+            "bi52MS5Kb2ISJgoEY2xpcBgCIAEoCzIYLmFuaW1nZW4udjEuSHVtYW5vaWRD",
+            "bGlwEiUKBWZpbGVzGAMgAygLMhYuYW5pbWdlbi52MS5SZXN1bHRGaWxlIjwK",
+            "CUZpbGVDaHVuaxIRCglmaWxlX25hbWUYASABKAkSDgoGb2Zmc2V0GAIgASgD",
+            "EgwKBGRhdGEYAyABKAwipQEKEUdldFJlc3VsdFJlc3BvbnNlEioKBmhlYWRl",
+            "chgBIAEoCzIYLmFuaW1nZW4udjEuUmVzdWx0SGVhZGVySAASJgoFY2h1bmsY",
+            "AiABKAsyFS5hbmltZ2VuLnYxLkZpbGVDaHVua0gAEjEKDXRhcmdldF9tb3Rp",
+            "b24YAyABKAsyGC5hbmltZ2VuLnYxLlRhcmdldE1vdGlvbkgAQgkKB3BheWxv",
+            "YWQiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiRgoPTGlz",
+            "dEpvYnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEiQKBnN0YXRlcxgCIAMoDjIU",
+            "LmFuaW1nZW4udjEuSm9iU3RhdGUiMQoQTGlzdEpvYnNSZXNwb25zZRIdCgRq",
+            "b2JzGAEgAygLMg8uYW5pbWdlbi52MS5Kb2IiFgoUR2V0U2VydmVySW5mb1Jl",
+            "cXVlc3QiPwoJTW9kZWxJbmZvEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgC",
+            "IAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSLKAQoGTGltaXRzEhgKEG1heF91",
+            "cGxvYWRfYnl0ZXMYASABKAMSGQoRbWF4X3ZpZGVvX3NlY29uZHMYAiABKAES",
+            "GwoTbWF4X2NvbmN1cnJlbnRfam9icxgDIAEoBRIXCg9tYXhfcXVldWVkX2pv",
+            "YnMYBCABKAUSHQoVdXBsb2FkX2V4cGlyeV9zZWNvbmRzGAUgASgDEhcKD21h",
+            "eF9jaHVua19ieXRlcxgGIAEoAxIdChVyZXN1bHRfZXhwaXJ5X3NlY29uZHMY",
+            "ByABKAMiwAIKClNlcnZlckluZm8SFgoOc2VydmVyX3ZlcnNpb24YASABKAkS",
+            "GAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoCRIlCgZtb2RlbHMYAyADKAsyFS5h",
+            "bmltZ2VuLnYxLk1vZGVsSW5mbxIiCgZsaW1pdHMYBCABKAsyEi5hbmltZ2Vu",
+            "LnYxLkxpbWl0cxIwCg5vdXRwdXRfZm9ybWF0cxgFIAMoDjIYLmFuaW1nZW4u",
+            "djEuT3V0cHV0Rm9ybWF0EikKCmdlbmVyYXRvcnMYBiADKA4yFS5hbmltZ2Vu",
+            "LnYxLkdlbmVyYXRvchIwChFkZWZhdWx0X2dlbmVyYXRvchgHIAEoDjIVLmFu",
+            "aW1nZW4udjEuR2VuZXJhdG9yEhUKDWF1dGhfcmVxdWlyZWQYCCABKAgSDwoH",
+            "YmFja2VuZBgJIAEoCSpVCglHZW5lcmF0b3ISGQoVR0VORVJBVE9SX1VOU1BF",
+            "Q0lGSUVEEAASFQoRR0VORVJBVE9SX05FVFdPUksQARIWChJHRU5FUkFUT1Jf",
+            "QU5BTFlUSUMQAiq/AQoMT3V0cHV0Rm9ybWF0Eh0KGU9VVFBVVF9GT1JNQVRf",
+            "VU5TUEVDSUZJRUQQABIVChFPVVRQVVRfRk9STUFUX0dMQhABEhUKEU9VVFBV",
+            "VF9GT1JNQVRfQlZIEAISFgoST1VUUFVUX0ZPUk1BVF9KU09OEAMSFQoRT1VU",
+            "UFVUX0ZPUk1BVF9OUFoQBBIYChRPVVRQVVRfRk9STUFUX1JFUE9SVBAFEhkK",
+            "FU9VVFBVVF9GT1JNQVRfUFJFVklFVxAGKrUBCghKb2JTdGF0ZRIZChVKT0Jf",
+            "U1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFQoR",
+            "Sk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAMS",
+            "FAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQ",
+            "BRIZChVKT0JfU1RBVEVfSU5URVJSVVBURUQQBiqqAgoJRXZlbnRUeXBlEhoK",
+            "FkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIUChBFVkVOVF9UWVBFX1NUQVRF",
+            "EAESFQoRRVZFTlRfVFlQRV9RVUVVRUQQAhIcChhFVkVOVF9UWVBFX1NUQUdF",
+            "X1NUQVJURUQQAxIdChlFVkVOVF9UWVBFX1NUQUdFX1BST0dSRVNTEAQSHQoZ",
+            "RVZFTlRfVFlQRV9TVEFHRV9GSU5JU0hFRBAFEhYKEkVWRU5UX1RZUEVfV0FS",
+            "TklORxAGEhMKD0VWRU5UX1RZUEVfRE9ORRAHEhUKEUVWRU5UX1RZUEVfRkFJ",
+            "TEVEEAgSGAoURVZFTlRfVFlQRV9DQU5DRUxMRUQQCRIaChZFVkVOVF9UWVBF",
+            "X0lOVEVSUlVQVEVEEAoy8AMKB0FuaW1HZW4SUAoLVXBsb2FkVmlkZW8SHi5h",
+            "bmltZ2VuLnYxLlVwbG9hZFZpZGVvUmVxdWVzdBofLmFuaW1nZW4udjEuVXBs",
+            "b2FkVmlkZW9SZXNwb25zZSgBEjgKCFN0YXJ0Sm9iEhsuYW5pbWdlbi52MS5T",
+            "dGFydEpvYlJlcXVlc3QaDy5hbmltZ2VuLnYxLkpvYhI/CghXYXRjaEpvYhIb",
+            "LmFuaW1nZW4udjEuV2F0Y2hKb2JSZXF1ZXN0GhQuYW5pbWdlbi52MS5Kb2JF",
+            "dmVudDABEkoKCUdldFJlc3VsdBIcLmFuaW1nZW4udjEuR2V0UmVzdWx0UmVx",
+            "dWVzdBodLmFuaW1nZW4udjEuR2V0UmVzdWx0UmVzcG9uc2UwARI6CglDYW5j",
+            "ZWxKb2ISHC5hbmltZ2VuLnYxLkNhbmNlbEpvYlJlcXVlc3QaDy5hbmltZ2Vu",
+            "LnYxLkpvYhJFCghMaXN0Sm9icxIbLmFuaW1nZW4udjEuTGlzdEpvYnNSZXF1",
+            "ZXN0GhwuYW5pbWdlbi52MS5MaXN0Sm9ic1Jlc3BvbnNlEkkKDUdldFNlcnZl",
+            "ckluZm8SIC5hbmltZ2VuLnYxLkdldFNlcnZlckluZm9SZXF1ZXN0GhYuYW5p",
+            "bWdlbi52MS5TZXJ2ZXJJbmZvQhaqAhNBbmltR2VuLlByb3RvY29sLlYxYgZw",
+            "cm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::AnimGen.Protocol.V1.ClipReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::AnimGen.Protocol.V1.Generator), typeof(global::AnimGen.Protocol.V1.OutputFormat), typeof(global::AnimGen.Protocol.V1.JobState), typeof(global::AnimGen.Protocol.V1.EventType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -125,11 +127,11 @@ namespace AnimGen.Protocol.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Job), global::AnimGen.Protocol.V1.Job.Parser, new[]{ "JobId", "UploadId", "VideoName", "State", "Options", "Stage", "Progress", "Error", "CreatedUnixMs", "UpdatedUnixMs", "Cached", "Warnings" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.JobEvent), global::AnimGen.Protocol.V1.JobEvent.Parser, new[]{ "JobId", "Type", "Stage", "StageProgress", "Progress", "Message", "Job" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.WatchJobRequest), global::AnimGen.Protocol.V1.WatchJobRequest.Parser, new[]{ "JobId" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GetResultRequest), global::AnimGen.Protocol.V1.GetResultRequest.Parser, new[]{ "JobId", "Formats" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GetResultRequest), global::AnimGen.Protocol.V1.GetResultRequest.Parser, new[]{ "JobId", "Formats", "TargetMotion" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.ResultFile), global::AnimGen.Protocol.V1.ResultFile.Parser, new[]{ "Format", "FileName", "SizeBytes", "Sha256" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.ResultHeader), global::AnimGen.Protocol.V1.ResultHeader.Parser, new[]{ "Job", "Clip", "Files" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.FileChunk), global::AnimGen.Protocol.V1.FileChunk.Parser, new[]{ "FileName", "Offset", "Data" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GetResultResponse), global::AnimGen.Protocol.V1.GetResultResponse.Parser, new[]{ "Header", "Chunk" }, new[]{ "Payload" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GetResultResponse), global::AnimGen.Protocol.V1.GetResultResponse.Parser, new[]{ "Header", "Chunk", "TargetMotion" }, new[]{ "Payload" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.CancelJobRequest), global::AnimGen.Protocol.V1.CancelJobRequest.Parser, new[]{ "JobId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.ListJobsRequest), global::AnimGen.Protocol.V1.ListJobsRequest.Parser, new[]{ "Limit", "States" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.ListJobsResponse), global::AnimGen.Protocol.V1.ListJobsResponse.Parser, new[]{ "Jobs" }, null, null, null, null),
@@ -3400,6 +3402,7 @@ namespace AnimGen.Protocol.V1 {
     public GetResultRequest(GetResultRequest other) : this() {
       jobId_ = other.jobId_;
       formats_ = other.formats_.Clone();
+      targetMotion_ = other.targetMotion_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -3435,6 +3438,22 @@ namespace AnimGen.Protocol.V1 {
       get { return formats_; }
     }
 
+    /// <summary>Field number for the "target_motion" field.</summary>
+    public const int TargetMotionFieldNumber = 3;
+    private bool targetMotion_;
+    /// <summary>
+    /// Also send the clip on the job's GenerateOptions.target (a TargetMotion message after the header); the job must
+    /// have had a target.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool TargetMotion {
+      get { return targetMotion_; }
+      set {
+        targetMotion_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -3452,6 +3471,7 @@ namespace AnimGen.Protocol.V1 {
       }
       if (JobId != other.JobId) return false;
       if(!formats_.Equals(other.formats_)) return false;
+      if (TargetMotion != other.TargetMotion) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -3461,6 +3481,7 @@ namespace AnimGen.Protocol.V1 {
       int hash = 1;
       if (JobId.Length != 0) hash ^= JobId.GetHashCode();
       hash ^= formats_.GetHashCode();
+      if (TargetMotion != false) hash ^= TargetMotion.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3484,6 +3505,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteString(JobId);
       }
       formats_.WriteTo(output, _repeated_formats_codec);
+      if (TargetMotion != false) {
+        output.WriteRawTag(24);
+        output.WriteBool(TargetMotion);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3499,6 +3524,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteString(JobId);
       }
       formats_.WriteTo(ref output, _repeated_formats_codec);
+      if (TargetMotion != false) {
+        output.WriteRawTag(24);
+        output.WriteBool(TargetMotion);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3513,6 +3542,9 @@ namespace AnimGen.Protocol.V1 {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(JobId);
       }
       size += formats_.CalculateSize(_repeated_formats_codec);
+      if (TargetMotion != false) {
+        size += 1 + 1;
+      }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
       }
@@ -3529,6 +3561,9 @@ namespace AnimGen.Protocol.V1 {
         JobId = other.JobId;
       }
       formats_.Add(other.formats_);
+      if (other.TargetMotion != false) {
+        TargetMotion = other.TargetMotion;
+      }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
 
@@ -3553,6 +3588,10 @@ namespace AnimGen.Protocol.V1 {
             formats_.AddEntriesFrom(input, _repeated_formats_codec);
             break;
           }
+          case 24: {
+            TargetMotion = input.ReadBool();
+            break;
+          }
         }
       }
     #endif
@@ -3575,6 +3614,10 @@ namespace AnimGen.Protocol.V1 {
           case 18:
           case 16: {
             formats_.AddEntriesFrom(ref input, _repeated_formats_codec);
+            break;
+          }
+          case 24: {
+            TargetMotion = input.ReadBool();
             break;
           }
         }
@@ -4458,6 +4501,9 @@ namespace AnimGen.Protocol.V1 {
         case PayloadOneofCase.Chunk:
           Chunk = other.Chunk.Clone();
           break;
+        case PayloadOneofCase.TargetMotion:
+          TargetMotion = other.TargetMotion.Clone();
+          break;
       }
 
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
@@ -4493,12 +4539,28 @@ namespace AnimGen.Protocol.V1 {
       }
     }
 
+    /// <summary>Field number for the "target_motion" field.</summary>
+    public const int TargetMotionFieldNumber = 3;
+    /// <summary>
+    /// Only when GetResultRequest.target_motion asked for it: right after the header.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::AnimGen.Protocol.V1.TargetMotion TargetMotion {
+      get { return payloadCase_ == PayloadOneofCase.TargetMotion ? (global::AnimGen.Protocol.V1.TargetMotion) payload_ : null; }
+      set {
+        payload_ = value;
+        payloadCase_ = value == null ? PayloadOneofCase.None : PayloadOneofCase.TargetMotion;
+      }
+    }
+
     private object payload_;
     /// <summary>Enum of possible cases for the "payload" oneof.</summary>
     public enum PayloadOneofCase {
       None = 0,
       Header = 1,
       Chunk = 2,
+      TargetMotion = 3,
     }
     private PayloadOneofCase payloadCase_ = PayloadOneofCase.None;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -4531,6 +4593,7 @@ namespace AnimGen.Protocol.V1 {
       }
       if (!object.Equals(Header, other.Header)) return false;
       if (!object.Equals(Chunk, other.Chunk)) return false;
+      if (!object.Equals(TargetMotion, other.TargetMotion)) return false;
       if (PayloadCase != other.PayloadCase) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
@@ -4541,6 +4604,7 @@ namespace AnimGen.Protocol.V1 {
       int hash = 1;
       if (payloadCase_ == PayloadOneofCase.Header) hash ^= Header.GetHashCode();
       if (payloadCase_ == PayloadOneofCase.Chunk) hash ^= Chunk.GetHashCode();
+      if (payloadCase_ == PayloadOneofCase.TargetMotion) hash ^= TargetMotion.GetHashCode();
       hash ^= (int) payloadCase_;
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
@@ -4568,6 +4632,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Chunk);
       }
+      if (payloadCase_ == PayloadOneofCase.TargetMotion) {
+        output.WriteRawTag(26);
+        output.WriteMessage(TargetMotion);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -4586,6 +4654,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Chunk);
       }
+      if (payloadCase_ == PayloadOneofCase.TargetMotion) {
+        output.WriteRawTag(26);
+        output.WriteMessage(TargetMotion);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -4601,6 +4673,9 @@ namespace AnimGen.Protocol.V1 {
       }
       if (payloadCase_ == PayloadOneofCase.Chunk) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Chunk);
+      }
+      if (payloadCase_ == PayloadOneofCase.TargetMotion) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(TargetMotion);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -4626,6 +4701,12 @@ namespace AnimGen.Protocol.V1 {
             Chunk = new global::AnimGen.Protocol.V1.FileChunk();
           }
           Chunk.MergeFrom(other.Chunk);
+          break;
+        case PayloadOneofCase.TargetMotion:
+          if (TargetMotion == null) {
+            TargetMotion = new global::AnimGen.Protocol.V1.TargetMotion();
+          }
+          TargetMotion.MergeFrom(other.TargetMotion);
           break;
       }
 
@@ -4662,6 +4743,15 @@ namespace AnimGen.Protocol.V1 {
             Chunk = subBuilder;
             break;
           }
+          case 26: {
+            global::AnimGen.Protocol.V1.TargetMotion subBuilder = new global::AnimGen.Protocol.V1.TargetMotion();
+            if (payloadCase_ == PayloadOneofCase.TargetMotion) {
+              subBuilder.MergeFrom(TargetMotion);
+            }
+            input.ReadMessage(subBuilder);
+            TargetMotion = subBuilder;
+            break;
+          }
         }
       }
     #endif
@@ -4693,6 +4783,15 @@ namespace AnimGen.Protocol.V1 {
             }
             input.ReadMessage(subBuilder);
             Chunk = subBuilder;
+            break;
+          }
+          case 26: {
+            global::AnimGen.Protocol.V1.TargetMotion subBuilder = new global::AnimGen.Protocol.V1.TargetMotion();
+            if (payloadCase_ == PayloadOneofCase.TargetMotion) {
+              subBuilder.MergeFrom(TargetMotion);
+            }
+            input.ReadMessage(subBuilder);
+            TargetMotion = subBuilder;
             break;
           }
         }

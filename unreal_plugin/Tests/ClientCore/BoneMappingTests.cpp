@@ -16,19 +16,6 @@ std::string TableName(SkeletonPreset preset, const std::string& humanoid) {
     return "unmapped_" + humanoid;
 }
 
-// World positions of a target skeleton on one frame of a retargeted animation.
-std::vector<Vec3> TargetWorld(const TargetSkeleton& t, const RetargetedAnimation& a, int frame) {
-    std::vector<Vec3> pos(t.bones.size());
-    std::vector<Quat> rot(t.bones.size());
-    for (size_t j = 0; j < t.bones.size(); ++j) {
-        const int p = t.bones[j].parent;
-        const Quat pr = p < 0 ? Quat{} : rot[p];
-        pos[j] = (p < 0 ? Vec3{} : pos[p]) + Rotate(pr, a.Translation(frame, int(j)));
-        rot[j] = pr * a.Rotation(frame, int(j));
-    }
-    return pos;
-}
-
 double AngleDeg(const Vec3& a, const Vec3& b) {
     const double c = Dot(Normalized(a), Normalized(b));
     return std::acos(std::max(-1.0, std::min(1.0, c))) * 180.0 / M_PI;
@@ -40,7 +27,7 @@ double MaxDirectionErrorDeg(const HumanoidClip& clip, const TargetSkeleton& t, c
     std::vector<Vec3> cp;
     std::vector<Quat> cr;
     ClipWorldPose(clip, frame, &cp, &cr);
-    const std::vector<Vec3> tp = TargetWorld(t, a, frame);
+    const std::vector<Vec3> tp = test::TargetWorld(t, a, frame);
     double worst = 0;
     for (size_t c = 0; c < clip.bones.size(); ++c) {
         const int p = clip.bones[c].parent;
@@ -107,7 +94,7 @@ TEST(BoneMapping, RestClipPutsAnAPoseRigIntoTheTPose) {
     ASSERT_EQ(BuildBoneMap(t, SkeletonPreset::UE5Manny, {}, &map), "");
     RetargetedAnimation anim;
     ASSERT_EQ(Retarget(clip, t, map, &anim), "");
-    const std::vector<Vec3> p = TargetWorld(t, anim, 0);
+    const std::vector<Vec3> p = test::TargetWorld(t, anim, 0);
     const auto at = [&](const char* n) { return p[t.BoneIndex(n)]; };
     // In the reference pose the arms hang 45 degrees down; on the clip's rest frame they are level.
     EXPECT_LT(AngleDeg(at("lowerarm_l") - at("upperarm_l"), {1, 0, 0}), 1e-6);
@@ -151,7 +138,7 @@ TEST(BoneMapping, HipsTurnAndTravelFollowTheClipScaledToTheRig) {
     const int pelvis = t.BoneIndex("pelvis");
     for (int f = 0; f < clip.frameCount; ++f) {
         const Vec3 want = clip.bones[0].restOffset * scale + (clip.hipsPositions[f] - clip.bones[0].restOffset) * scale;
-        const Vec3 got = TargetWorld(t, anim, f)[pelvis];
+        const Vec3 got = test::TargetWorld(t, anim, f)[pelvis];
         EXPECT_NEAR(got.x, want.x, 1e-9);
         EXPECT_NEAR(got.y, want.y, 1e-9);
         EXPECT_NEAR(got.z, want.z, 1e-9);
@@ -226,7 +213,7 @@ TEST(BoneMapping, UnrealSkeletonPathAsTheEditorModuleRunsIt) {
         std::vector<Vec3> cp;
         std::vector<Quat> cr;
         ClipWorldPose(clip, f, &cp, &cr);
-        const std::vector<Vec3> up = TargetWorld(ue, keys, f);  // Unreal-space forward kinematics
+        const std::vector<Vec3> up = test::TargetWorld(ue, keys, f);  // Unreal-space forward kinematics
         for (const char* pair : {"LeftUpperArm>LeftLowerArm", "RightLowerLeg>RightFoot", "Neck>Head", "Spine>Chest"}) {
             const std::string s(pair);
             const std::string a = s.substr(0, s.find('>')), b = s.substr(s.find('>') + 1);

@@ -131,3 +131,15 @@ TEST(FrameRates, RefusesBadRatesAndOverflow) {
     EXPECT_FALSE(PlanFrameRateChange({30, 1}, {30, 0}, &plan));
     EXPECT_FALSE(PlanFrameRateChange({2147483647, 1}, {2147483646, 1}, &plan));
 }
+
+TEST(Client, TargetMotionMatchesOnlyTheSkeletonItWasMadeFor) {
+    TargetSkeleton skeleton;
+    skeleton.bones = {{"pelvis", -1, {}, {}}, {"thigh_l", 0, {}, {}}};
+    TargetMotion motion;
+    motion.bones = {"pelvis", "thigh_l"};
+    EXPECT_EQ(motion.Matches(skeleton), "");
+    motion.bones = {"pelvis", "thigh_r"};  // another skeleton's bone where this one has thigh_l
+    EXPECT_EQ(motion.Matches(skeleton), "the motion on the target names bone 1 'thigh_r', the skeleton 'thigh_l'");
+    motion.bones = {"pelvis"};
+    EXPECT_EQ(motion.Matches(skeleton), "the motion on the target has 1 bones, the skeleton 2");
+}

@@ -1,9 +1,12 @@
 // Drives a live `animgen serve` through the client core, as the Unreal Editor module does:
 //   animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T] [--big-video FILE]
+//                    [--skeleton SKELETON.txt --target-video FILE]
 //   animgen_core_e2e --address HOST:PORT --info-only 1 [--tls-ca PEM] [--token T]   (connection checks only)
 // Steps: server info; a wrong token is refused (UNAUTHENTICATED); upload; start; watch every event; result
-// (clip and GLB written to DIR); a second job cancelled (CANCELLED). Prints one line per fact it checked
-// and exits non-zero on the first failure, naming it.
+// (clip and GLB written to DIR); a second job cancelled (CANCELLED); with a skeleton (RetargetTool's text file),
+// a job on the first 3 s of the target video with that skeleton as its target, as the Editor's "Server retarget"
+// sends it, and its motion on the target beside the core's own retarget of the clip. Prints one line per fact it
+// checked and exits non-zero on the first failure, naming it.
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -15,6 +18,7 @@
 #include <thread>
 
 #include "AnimGenClient.h"
+#include "TestClips.h"
 
 using namespace animgen;
 
@@ -27,6 +31,72 @@ int Fail(const std::string& what) {
 }
 
 }  // namespace
+
+// The clip on a target, as the Editor gets it with "Server retarget": a job with the skeleton as its target, the
+// result with its motion on the target; printed beside the core's own retarget of the same clip (how far the planted
+// ankles are from their rest height, and how far they step, in mm).
+int TargetMotionCheck(Client& client, const std::string& video, const std::string& skeletonText) {
+    const TargetSkeleton target = test::ReadSkeletonText(skeletonText);
+    if (target.bones.empty()) return Fail("cannot read " + skeletonText);
+    BoneMap map;
+    if (std::string err = BuildBoneMap(target, SkeletonPreset::Auto, {}, &map); !err.empty()) return Fail(err);
+    UploadedVideo up;
+    Status s = client.UploadVideo(video, &up);
+    if (!s.Ok()) return Fail("UploadVideo (target): " + s.ToString());
+    GenerateOptions options;
+    options.formats = {OutputFormat::Json};
+    options.endSeconds = 3.0;
+    options.target = target;
+    options.targetBoneMap = BoneNames(target, map);
+    JobInfo job;
+    s = client.StartJob(up.uploadId, options, &job);
+    if (!s.Ok()) return Fail("StartJob (target): " + s.ToString());
+    JobState ended = JobState::Unspecified;
+    s = client.WatchJob(job.jobId, [&](const JobEventInfo& e) { ended = e.job.state; });
+    if (!s.Ok() || ended != JobState::Succeeded) return Fail(std::string("the target job ended ") + JobStateName(ended));
+    JobResult result;
+    s = client.GetResult(job.jobId, "", &result, {}, true);
+    if (!s.Ok()) return Fail("GetResult (target motion): " + s.ToString());
+    if (!result.targetMotion) return Fail("no motion on the target");
+    const TargetMotion& motion = *result.targetMotion;
+    const std::string mismatch = motion.Matches(target);
+    RetargetedAnimation alone;
+    if (std::string err = Retarget(result.clip, target, map, &alone); !err.empty()) return Fail(err);
+    std::vector<Vec3> restPos;
+    std::vector<Quat> restRot;
+    ComponentPose(target, &restPos, &restRot);
+    const int feet[2] = {map.humanoidToTarget.at("LeftFoot"), map.humanoidToTarget.at("RightFoot")};
+    auto figures = [&](const RetargetedAnimation& a, double* height, double* slide) {
+        double h = 0, d = 0;
+        int nh = 0, nd = 0;
+        for (int f = 0; f < a.frameCount; ++f) {
+            const std::vector<Vec3> pos = test::TargetWorld(target, a, f);
+            const std::vector<Vec3> prev = f > 0 ? test::TargetWorld(target, a, f - 1) : pos;
+            for (int k = 0; k < 2; ++k) {
+                const std::vector<bool>& c = k == 0 ? result.clip.leftFootContact : result.clip.rightFootContact;
+                if (!c[f]) continue;
+                h += std::fabs(pos[feet[k]].y - restPos[feet[k]].y), ++nh;
+                if (f > 0 && c[f - 1]) {
+                    const Vec3 step = pos[feet[k]] - prev[feet[k]];
+                    d += std::sqrt(step.x * step.x + step.z * step.z), ++nd;
+                }
+            }
+        }
+        *height = 1000 * h / std::max(nh, 1);
+        *slide = 1000 * d / std::max(nd, 1);
+    };
+    double height = 0, slide = 0, heightAlone = 0, slideAlone = 0;
+    if (mismatch.empty()) figures(motion.animation, &height, &slide);
+    figures(alone, &heightAlone, &slideAlone);
+    double worstNorm = 0;
+    for (const Quat& q : motion.animation.rotations) worstNorm = std::max(worstNorm, std::fabs(Norm(q) - 1.0));
+    std::printf("TARGET_MOTION frames=%d clip_frames=%d bones=%zu matches=%d feet_locked=%d max_norm_error=%.2e "
+                "hips_scale=%.4f height_mm=%.3f height_alone_mm=%.3f slide_mm=%.3f slide_alone_mm=%.3f\n",
+                motion.animation.frameCount, result.clip.frameCount, motion.bones.size(), int(mismatch.empty()),
+                int(motion.feetLocked), worstNorm, motion.animation.hipsScale, height, heightAlone, slide, slideAlone);
+    if (!mismatch.empty()) return Fail(mismatch);
+    return 0;
+}
 
 int main(int argc, char** argv) {
     std::map<std::string, std::string> args;
@@ -177,6 +247,8 @@ int main(int argc, char** argv) {
     JobInfo unknown;
     const Status nf = client.CancelJob("no-such-job", &unknown);
     std::printf("UNKNOWN_JOB code=%s\n", nf.CodeName().c_str());
+    if (args.count("--skeleton") && TargetMotionCheck(client, args["--target-video"], args["--skeleton"]) != 0)
+        return 1;
     std::printf("OK\n");
     return 0;
 }

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -16,18 +15,6 @@
 using namespace animgen;
 
 namespace {
-
-std::vector<Vec3> TargetWorld(const TargetSkeleton& t, const RetargetedAnimation& a, int frame) {
-    std::vector<Vec3> pos(t.bones.size());
-    std::vector<Quat> rot(t.bones.size());
-    for (size_t j = 0; j < t.bones.size(); ++j) {
-        const int p = t.bones[j].parent;
-        const Quat pr = p < 0 ? Quat{} : rot[p];
-        pos[j] = (p < 0 ? Vec3{} : pos[p]) + Rotate(pr, a.Translation(frame, int(j)));
-        rot[j] = pr * a.Rotation(frame, int(j));
-    }
-    return pos;
-}
 
 double AngleDeg(const Vec3& a, const Vec3& b) {
     const double c = Dot(Normalized(a), Normalized(b));
@@ -41,21 +28,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: animgen_core_retarget SKELETON.txt [auto|ue5_manny|ue4_mannequin|mixamo]\n");
         return 2;
     }
-    std::ifstream in(argv[1]);
-    if (!in) {
+    TargetSkeleton t = test::ReadSkeletonText(argv[1]);
+    if (t.bones.empty()) {
         std::fprintf(stderr, "cannot read %s\n", argv[1]);
         return 2;
-    }
-    TargetSkeleton t;
-    t.name = argv[1];
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream ls(line);
-        TargetBone b;
-        if (!(ls >> b.name >> b.parent >> b.restTranslation.x >> b.restTranslation.y >> b.restTranslation.z >>
-              b.restRotation.x >> b.restRotation.y >> b.restRotation.z >> b.restRotation.w))
-            continue;
-        t.bones.push_back(b);
     }
     SkeletonPreset preset = SkeletonPreset::Auto;
     if (argc > 2 && !ParsePreset(argv[2], &preset)) {
@@ -88,7 +64,7 @@ int main(int argc, char** argv) {
         std::vector<Vec3> cp;
         std::vector<Quat> cr;
         ClipWorldPose(clip, f, &cp, &cr);
-        const std::vector<Vec3> tp = TargetWorld(t, anim, f);
+        const std::vector<Vec3> tp = test::TargetWorld(t, anim, f);
         for (size_t c = 0; c < clip.bones.size(); ++c) {
             const int p = clip.bones[c].parent;
             if (p <= 0 || !map.humanoidToTarget.count(clip.bones[c].name) ||

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -96,6 +98,37 @@ TargetSkeleton APoseSkeleton(const HumanoidClip& clip, NameFn names, double scal
         t.bones.push_back(b);
     }
     return t;
+}
+
+// A skeleton from a text file: one bone per line, parents first: name parent_index tx ty tz qx qy qz qw (local, glTF
+// space, metres). Empty bones when the file cannot be read.
+inline TargetSkeleton ReadSkeletonText(const std::string& path) {
+    TargetSkeleton t;
+    t.name = path;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream ls(line);
+        TargetBone b;
+        if (!(ls >> b.name >> b.parent >> b.restTranslation.x >> b.restTranslation.y >> b.restTranslation.z >>
+              b.restRotation.x >> b.restRotation.y >> b.restRotation.z >> b.restRotation.w))
+            continue;
+        t.bones.push_back(b);
+    }
+    return t;
+}
+
+// World positions of a target's bones on one frame of an animation on it.
+inline std::vector<Vec3> TargetWorld(const TargetSkeleton& t, const RetargetedAnimation& a, int frame) {
+    std::vector<Vec3> pos(t.bones.size());
+    std::vector<Quat> rot(t.bones.size());
+    for (size_t j = 0; j < t.bones.size(); ++j) {
+        const int p = t.bones[j].parent;
+        const Quat pr = p < 0 ? Quat{} : rot[p];
+        pos[j] = (p < 0 ? Vec3{} : pos[p]) + Rotate(pr, a.Translation(frame, int(j)));
+        rot[j] = pr * a.Rotation(frame, int(j));
+    }
+    return pos;
 }
 
 }  // namespace animgen::test

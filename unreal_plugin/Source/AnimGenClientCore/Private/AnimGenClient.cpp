@@ -1,6 +1,7 @@
 #include "AnimGenClient.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -106,6 +107,45 @@ std::string DecodeClip(const pb::HumanoidClip& p, HumanoidClip* out) {
     for (const auto& [k, v] : p.metadata()) c.metadata[k] = v;
     if (std::string err = c.Validate(); !err.empty()) return "clip '" + c.name + "': " + err;
     *out = std::move(c);
+    return {};
+}
+
+std::string DecodeTargetMotion(const pb::TargetMotion& p, TargetMotion* out) {
+    TargetMotion m;
+    m.bones.assign(p.bones().begin(), p.bones().end());
+    m.feetLocked = p.feet_locked();
+    RetargetedAnimation& a = m.animation;
+    a.frameCount = p.frame_count();
+    a.boneCount = int(m.bones.size());
+    a.frameRate = p.frame_rate();
+    a.hipsScale = p.hips_scale();
+    const size_t n = size_t(std::max(0, a.frameCount)) * m.bones.size();
+    if (a.frameCount <= 0 || m.bones.empty() || !(a.frameRate > 0) || !std::isfinite(a.frameRate))
+        return "the motion on the target has no frames, bones or frame rate";
+    if (size_t(p.rotations_size()) != n * 4 || size_t(p.translations_size()) != n * 3)
+        return "the motion on the target has " + std::to_string(p.rotations_size()) + " rotation and " +
+               std::to_string(p.translations_size()) + " translation values for " + std::to_string(a.frameCount) +
+               " frames of " + std::to_string(m.bones.size()) + " bones";
+    a.rotations.reserve(n);
+    a.translations.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+        a.rotations.push_back({p.rotations(int(4 * i)), p.rotations(int(4 * i + 1)), p.rotations(int(4 * i + 2)),
+                               p.rotations(int(4 * i + 3))});
+        a.translations.push_back({p.translations(int(3 * i)), p.translations(int(3 * i + 1)),
+                                  p.translations(int(3 * i + 2))});
+    }
+    *out = std::move(m);
+    return {};
+}
+
+std::string TargetMotion::Matches(const TargetSkeleton& target) const {
+    if (bones.size() != target.bones.size())
+        return "the motion on the target has " + std::to_string(bones.size()) + " bones, the skeleton " +
+               std::to_string(target.bones.size());
+    for (size_t j = 0; j < bones.size(); ++j)
+        if (bones[j] != target.bones[j].name)
+            return "the motion on the target names bone " + std::to_string(j) + " '" + bones[j] +
+                   "', the skeleton '" + target.bones[j].name + "'";
     return {};
 }
 
@@ -271,10 +311,11 @@ Status Client::WatchJob(const std::string& jobId, const std::function<void(const
 }
 
 Status Client::GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
-                         const std::vector<OutputFormat>& formats) {
+                         const std::vector<OutputFormat>& formats, bool withTargetMotion) {
     Impl::Call call(impl_.get(), options_, true);
     pb::GetResultRequest req;
     req.set_job_id(jobId);
+    req.set_target_motion(withTargetMotion);
     for (OutputFormat f : formats) req.add_formats(pb::OutputFormat(int(f)));
     auto reader = impl_->stub->GetResult(&call.ctx, req);
     pb::GetResultResponse msg;
@@ -299,6 +340,8 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
                 if (!outDir.empty() && !safe.empty()) info.path = Utf8String(Utf8Path(outDir) / Utf8Path(safe));
                 result.files.push_back(info);
             }
+        } else if (msg.has_target_motion()) {
+            err = DecodeTargetMotion(msg.target_motion(), &result.targetMotion.emplace());
         } else if (msg.has_chunk() && !outDir.empty()) {
             const pb::FileChunk& c = msg.chunk();
             auto file = std::find_if(result.files.begin(), result.files.end(),
@@ -331,6 +374,10 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
         return FromGrpc(s);
     }
     if (!haveHeader) return {kInternal, "the result stream carried no header"};
+    if (withTargetMotion && !result.targetMotion) {
+        discard();
+        return {kInternal, "the server sent no motion on the target (a server older than this client?)"};
+    }
     for (ResultFileInfo& f : result.files) {
         if (f.path.empty()) continue;
         if (!partial.count(f.path)) {  // the header names only the files sent: an empty one has no chunks

@@ -105,10 +105,23 @@ struct ResultFileInfo {
     std::string path;  // where it was written
 };
 
+// The clip on the job's target skeleton (GenerateOptions::target) as the server's target file plays it: retargeted,
+// and with planted feet locked on that skeleton's own legs, which a retarget of the clip alone does not do.
+struct ANIMGENCLIENTCORE_API TargetMotion {
+    std::vector<std::string> bones;  // the target's bone names, in the order of the skeleton sent
+    // Local transforms of those bones on every frame, glTF space; hipsScale: the target's Hips move this many times
+    // as far as the clip's (for its root motion).
+    RetargetedAnimation animation;
+    bool feetLocked = false;  // not with inPlace or footLock off, nor on a skeleton that does not stand on its origin
+    // Empty when `bones` are `target`'s, in its order; otherwise what differs, in words.
+    std::string Matches(const TargetSkeleton& target) const;
+};
+
 struct JobResult {
     JobInfo job;
     HumanoidClip clip;
     std::vector<ResultFileInfo> files;
+    std::optional<TargetMotion> targetMotion;  // when GetResult asked for it
 };
 
 struct ModelInfoEntry {
@@ -147,8 +160,9 @@ public:
     Status WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent);
     // The clip, and the job's files (all of them when `formats` is empty) written into outDir, each
     // written aside and renamed so that no partial file is left behind. An empty outDir skips the files.
+    // withTargetMotion: also the clip on the job's target skeleton (out->targetMotion); the job must have had one.
     Status GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
-                     const std::vector<OutputFormat>& formats = {});
+                     const std::vector<OutputFormat>& formats = {}, bool withTargetMotion = false);
     Status CancelJob(const std::string& jobId, JobInfo* out);
     Status ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<JobState>& states = {});
     Status GetServerInfo(ServerInfo* out);

@@ -17,6 +17,8 @@
 
 #define LOCTEXT_NAMESPACE "AnimGenAnimationBuilder"
 
+DEFINE_LOG_CATEGORY_STATIC(LogAnimGenBuilder, Log, All);
+
 namespace
 {
 animgen::Vec3 ToCore(const FVector& V) { return {V.X, V.Y, V.Z}; }
@@ -88,7 +90,7 @@ animgen::TargetSkeleton FAnimGenAnimationBuilder::TargetFromSkeleton(const USkel
 }
 
 UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip, USkeleton& Skeleton,
-	const FAnimGenBuildSettings& Settings, FString& OutError, bool* OutReplaced)
+	const FAnimGenBuildSettings& Settings, FString& OutError, bool* OutReplaced, const animgen::TargetMotion* ServerMotion)
 {
 	const animgen::TargetSkeleton Target = TargetFromSkeleton(Skeleton);
 	std::map<std::string, std::string> Overrides;
@@ -103,10 +105,25 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 		return nullptr;
 	}
 	animgen::RetargetedAnimation Anim;
-	if (std::string Err = animgen::Retarget(Clip, Target, Map, &Anim); !Err.empty())
+	const std::string Mismatch = ServerMotion ? ServerMotion->Matches(Target) : std::string("no motion from the server");
+	if (Mismatch.empty())
 	{
-		OutError = UTF8_TO_TCHAR(Err.c_str());
-		return nullptr;
+		// Planted feet locked on this skeleton's own legs; the core's retarget maps the clip by proportion, and its
+		// planted ankles float or sink where the skeleton's feet differ from the actor's.
+		Anim = ServerMotion->animation;
+	}
+	else
+	{
+		if (ServerMotion)  // the skeleton changed while the job ran
+		{
+			UE_LOG(LogAnimGenBuilder, Warning, TEXT("%s: %s; retargeting the clip here instead"), *Skeleton.GetName(),
+				UTF8_TO_TCHAR(Mismatch.c_str()));
+		}
+		if (std::string Err = animgen::Retarget(Clip, Target, Map, &Anim); !Err.empty())
+		{
+			OutError = UTF8_TO_TCHAR(Err.c_str());
+			return nullptr;
+		}
 	}
 
 	// A_<name> in the destination folder: replaced in place when it exists, as the Unity client replaces its clip.

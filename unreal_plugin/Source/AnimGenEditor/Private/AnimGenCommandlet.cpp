@@ -103,6 +103,19 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		return 2;
 	}
 	O.formats = {animgen::OutputFormat::Glb};
+	// As the tab's "Server retarget": the skeleton goes with the job, and each AnimSequence is keyed from the server's
+	// motion on it, planted feet locked on its own legs. -LocalRetarget retargets the clip here instead, feet unlocked.
+	if (!FParse::Param(*Params, TEXT("LocalRetarget")))
+	{
+		O.target = FAnimGenAnimationBuilder::TargetFromSkeleton(*Skeleton);
+		animgen::BoneMap Map;
+		if (std::string Err = animgen::BuildBoneMap(O.target, Preset, {}, &Map); !Err.empty())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("-Skeleton=%s: %s"), *SkeletonPath, UTF8_TO_TCHAR(Err.c_str()));
+			return 2;
+		}
+		O.targetBoneMap = animgen::BoneNames(O.target, Map);
+	}
 	// The longest one video may take, upload to clip, as the Unity batch's -animgenTimeout: a CI job always ends.
 	float TimeoutMinutes = 60.f;
 	FParse::Value(*Params, TEXT("TimeoutMinutes="), TimeoutMinutes);
@@ -174,7 +187,8 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		Settings.AssetName = FPaths::GetBaseFilename(Video);
 		Settings.Preset = Preset;
 		bool bReplaced = false;
-		UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Skeleton, Settings, Error, &bReplaced);
+		UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Skeleton, Settings, Error, &bReplaced,
+			Result.targetMotion ? &*Result.targetMotion : nullptr);
 		if (!Sequence)
 		{
 			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, *Error);

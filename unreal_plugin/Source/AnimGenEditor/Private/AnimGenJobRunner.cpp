@@ -98,7 +98,8 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 		return false;
 	}
 	Report(1.f, TEXT("result"), TEXT("Downloading the result"));
-	S = Client.GetResult(Job.jobId, ToS(Request.FilesDir), &OutResult);
+	// With a target skeleton ("Server retarget"), also the clip on it, as the server's GLB plays it.
+	S = Client.GetResult(Job.jobId, ToS(Request.FilesDir), &OutResult, {}, !Request.Options.target.bones.empty());
 	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }  // pressed during the download, which it ends
 	if (!S.Ok())
 	{

@@ -146,7 +146,7 @@ void SAnimGenPanel::Construct(const FArguments&)
 				+ SUniformGridPanel::Slot(1, 1)[Toggle(LOCTEXT("FaceForward", "Face forward"), &bFaceForward, LOCTEXT("FaceForwardTip", "Turn the clip to face forward on its first frame."))]
 				+ SUniformGridPanel::Slot(2, 1)[Toggle(LOCTEXT("FootLock", "Foot locking"), &bFootLock, LOCTEXT("FootLockTip", "Keep planted feet still."))]
 				+ SUniformGridPanel::Slot(0, 2)[Toggle(LOCTEXT("ServerRetarget", "Server retarget"), &bServerRetarget,
-					LOCTEXT("ServerRetargetTip", "Also send the skeleton's reference pose: the server retargets its GLB onto it, saved under Saved/AnimGen."))]
+					LOCTEXT("ServerRetargetTip", "Send the skeleton's reference pose: the server retargets onto it, locking planted feet on its own legs, and the AnimSequence is keyed from that (its GLB is saved under Saved/AnimGen). Off: the clip is retargeted here, feet unlocked."))]
 			]
 			+ SVerticalBox::Slot().AutoHeight().Padding(0, 8)
 			[
@@ -364,7 +364,8 @@ FReply SAnimGenPanel::OnGenerate()
 			Settings.Preset = PresetValues[PresetIndex];
 			FString BuildError;
 			bool bReplaced = false;
-			UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Target, Settings, BuildError, &bReplaced);
+			UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Target, Settings, BuildError, &bReplaced,
+				Result.targetMotion ? &*Result.targetMotion : nullptr);
 			if (!Sequence)
 			{
 				Fail(BuildError);

@@ -49,7 +49,7 @@ private:
 	bool bMirror = false;
 	bool bFaceForward = true;
 	bool bFootLock = true;
-	bool bServerRetarget = false;
+	bool bServerRetarget = true;  // the AnimSequence from the server's motion on the skeleton: planted feet locked on it
 	float Smoothing = 0.5f;
 
 	// Job state shown in the tab.

@@ -1,10 +1,12 @@
 // Turns a HumanoidClip (glTF space) into a UAnimSequence on a USkeleton: reads the skeleton's reference pose,
-// converts it to glTF space, retargets with the client core's bone tables (rest-pose corrected), converts the
-// result to Unreal space and keys every bone through IAnimationDataController.
+// converts it to glTF space, retargets with the client core's bone tables (rest-pose corrected), or takes the
+// server's motion on the skeleton, converts the result to Unreal space and keys every bone through
+// IAnimationDataController.
 #pragma once
 
 #include "CoreMinimal.h"
 
+#include "AnimGenClient.h"
 #include "BoneMapping.h"
 #include "HumanoidClip.h"
 
@@ -33,9 +35,12 @@ public:
 	static animgen::TargetSkeleton TargetFromSkeleton(const USkeleton& Skeleton);
 
 	// Creates or replaces (and saves) the AnimSequence; nullptr with OutError in words on failure. OutReplaced tells
-	// whether an existing one was replaced.
+	// whether an existing one was replaced. ServerMotion: the server's motion on this skeleton (GetResult with
+	// "Server retarget"), whose planted feet are locked on the skeleton's own legs; keyed instead of the core's
+	// retarget of the clip when its bones are the skeleton's.
 	static UAnimSequence* Build(const animgen::HumanoidClip& Clip, USkeleton& Skeleton,
-		const FAnimGenBuildSettings& Settings, FString& OutError, bool* OutReplaced = nullptr);
+		const FAnimGenBuildSettings& Settings, FString& OutError, bool* OutReplaced = nullptr,
+		const animgen::TargetMotion* ServerMotion = nullptr);
 
 	// The AnimSequence's name for a clip or video name: "run sideview" -> "A_run_sideview".
 	static FString AssetNameFor(const FString& Name);

@@ -144,9 +144,28 @@ struct TargetSkeletonDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 TargetSkeletonDefaultTypeInternal _TargetSkeleton_default_instance_;
+PROTOBUF_CONSTEXPR TargetMotion::TargetMotion(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.bones_)*/{}
+  , /*decltype(_impl_.rotations_)*/{}
+  , /*decltype(_impl_.translations_)*/{}
+  , /*decltype(_impl_.frame_rate_)*/0
+  , /*decltype(_impl_.frame_count_)*/0
+  , /*decltype(_impl_.hips_scale_)*/0
+  , /*decltype(_impl_.feet_locked_)*/false
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct TargetMotionDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR TargetMotionDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~TargetMotionDefaultTypeInternal() {}
+  union {
+    TargetMotion _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 TargetMotionDefaultTypeInternal _TargetMotion_default_instance_;
 }  // namespace v1
 }  // namespace animgen
-static ::_pb::Metadata file_level_metadata_animgen_2fv1_2fclip_2eproto[8];
+static ::_pb::Metadata file_level_metadata_animgen_2fv1_2fclip_2eproto[9];
 static constexpr ::_pb::EnumDescriptor const** file_level_enum_descriptors_animgen_2fv1_2fclip_2eproto = nullptr;
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_animgen_2fv1_2fclip_2eproto = nullptr;
 
@@ -235,6 +254,19 @@ const uint32_t TableStruct_animgen_2fv1_2fclip_2eproto::offsets[] PROTOBUF_SECTI
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetSkeleton, _impl_.name_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetSkeleton, _impl_.bones_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetSkeleton, _impl_.bone_map_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.bones_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.frame_rate_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.frame_count_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.rotations_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.translations_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.hips_scale_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.feet_locked_),
 };
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, -1, -1, sizeof(::animgen::v1::Vector3)},
@@ -245,6 +277,7 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 55, -1, -1, sizeof(::animgen::v1::TargetBone)},
   { 65, 73, -1, sizeof(::animgen::v1::TargetSkeleton_BoneMapEntry_DoNotUse)},
   { 75, -1, -1, sizeof(::animgen::v1::TargetSkeleton)},
+  { 84, -1, -1, sizeof(::animgen::v1::TargetMotion)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -256,6 +289,7 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::animgen::v1::_TargetBone_default_instance_._instance,
   &::animgen::v1::_TargetSkeleton_BoneMapEntry_DoNotUse_default_instance_._instance,
   &::animgen::v1::_TargetSkeleton_default_instance_._instance,
+  &::animgen::v1::_TargetMotion_default_instance_._instance,
 };
 
 const char descriptor_table_protodef_animgen_2fv1_2fclip_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
@@ -281,13 +315,17 @@ const char descriptor_table_protodef_animgen_2fv1_2fclip_2eproto[] PROTOBUF_SECT
   "imgen.v1.TargetBone\0229\n\010bone_map\030\003 \003(\0132\'."
   "animgen.v1.TargetSkeleton.BoneMapEntry\032."
   "\n\014BoneMapEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001"
-  "(\t:\0028\001B\026\252\002\023AnimGen.Protocol.V1b\006proto3"
+  "(\t:\0028\001\"\230\001\n\014TargetMotion\022\r\n\005bones\030\001 \003(\t\022\022"
+  "\n\nframe_rate\030\002 \001(\002\022\023\n\013frame_count\030\003 \001(\005\022"
+  "\021\n\trotations\030\004 \003(\002\022\024\n\014translations\030\005 \003(\002"
+  "\022\022\n\nhips_scale\030\006 \001(\002\022\023\n\013feet_locked\030\007 \001("
+  "\010B\026\252\002\023AnimGen.Protocol.V1b\006proto3"
   ;
 static ::_pbi::once_flag descriptor_table_animgen_2fv1_2fclip_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_animgen_2fv1_2fclip_2eproto = {
-    false, false, 918, descriptor_table_protodef_animgen_2fv1_2fclip_2eproto,
+    false, false, 1073, descriptor_table_protodef_animgen_2fv1_2fclip_2eproto,
     "animgen/v1/clip.proto",
-    &descriptor_table_animgen_2fv1_2fclip_2eproto_once, nullptr, 0, 8,
+    &descriptor_table_animgen_2fv1_2fclip_2eproto_once, nullptr, 0, 9,
     schemas, file_default_instances, TableStruct_animgen_2fv1_2fclip_2eproto::offsets,
     file_level_metadata_animgen_2fv1_2fclip_2eproto, file_level_enum_descriptors_animgen_2fv1_2fclip_2eproto,
     file_level_service_descriptors_animgen_2fv1_2fclip_2eproto,
@@ -2380,6 +2418,394 @@ void TargetSkeleton::InternalSwap(TargetSkeleton* other) {
       file_level_metadata_animgen_2fv1_2fclip_2eproto[7]);
 }
 
+// ===================================================================
+
+class TargetMotion::_Internal {
+ public:
+};
+
+TargetMotion::TargetMotion(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:animgen.v1.TargetMotion)
+}
+TargetMotion::TargetMotion(const TargetMotion& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  TargetMotion* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.bones_){from._impl_.bones_}
+    , decltype(_impl_.rotations_){from._impl_.rotations_}
+    , decltype(_impl_.translations_){from._impl_.translations_}
+    , decltype(_impl_.frame_rate_){}
+    , decltype(_impl_.frame_count_){}
+    , decltype(_impl_.hips_scale_){}
+    , decltype(_impl_.feet_locked_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  ::memcpy(&_impl_.frame_rate_, &from._impl_.frame_rate_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.feet_locked_) -
+    reinterpret_cast<char*>(&_impl_.frame_rate_)) + sizeof(_impl_.feet_locked_));
+  // @@protoc_insertion_point(copy_constructor:animgen.v1.TargetMotion)
+}
+
+inline void TargetMotion::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.bones_){arena}
+    , decltype(_impl_.rotations_){arena}
+    , decltype(_impl_.translations_){arena}
+    , decltype(_impl_.frame_rate_){0}
+    , decltype(_impl_.frame_count_){0}
+    , decltype(_impl_.hips_scale_){0}
+    , decltype(_impl_.feet_locked_){false}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+TargetMotion::~TargetMotion() {
+  // @@protoc_insertion_point(destructor:animgen.v1.TargetMotion)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void TargetMotion::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.bones_.~RepeatedPtrField();
+  _impl_.rotations_.~RepeatedField();
+  _impl_.translations_.~RepeatedField();
+}
+
+void TargetMotion::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void TargetMotion::Clear() {
+// @@protoc_insertion_point(message_clear_start:animgen.v1.TargetMotion)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.bones_.Clear();
+  _impl_.rotations_.Clear();
+  _impl_.translations_.Clear();
+  ::memset(&_impl_.frame_rate_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.feet_locked_) -
+      reinterpret_cast<char*>(&_impl_.frame_rate_)) + sizeof(_impl_.feet_locked_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* TargetMotion::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // repeated string bones = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            auto str = _internal_add_bones();
+            ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+            CHK_(ptr);
+            CHK_(::_pbi::VerifyUTF8(str, "animgen.v1.TargetMotion.bones"));
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<10>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // float frame_rate = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 21)) {
+          _impl_.frame_rate_ = ::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr);
+          ptr += sizeof(float);
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 frame_count = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.frame_count_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated float rotations = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 34)) {
+          ptr = ::PROTOBUF_NAMESPACE_ID::internal::PackedFloatParser(_internal_mutable_rotations(), ptr, ctx);
+          CHK_(ptr);
+        } else if (static_cast<uint8_t>(tag) == 37) {
+          _internal_add_rotations(::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr));
+          ptr += sizeof(float);
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated float translations = 5;
+      case 5:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 42)) {
+          ptr = ::PROTOBUF_NAMESPACE_ID::internal::PackedFloatParser(_internal_mutable_translations(), ptr, ctx);
+          CHK_(ptr);
+        } else if (static_cast<uint8_t>(tag) == 45) {
+          _internal_add_translations(::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr));
+          ptr += sizeof(float);
+        } else
+          goto handle_unusual;
+        continue;
+      // float hips_scale = 6;
+      case 6:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 53)) {
+          _impl_.hips_scale_ = ::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr);
+          ptr += sizeof(float);
+        } else
+          goto handle_unusual;
+        continue;
+      // bool feet_locked = 7;
+      case 7:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 56)) {
+          _impl_.feet_locked_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* TargetMotion::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:animgen.v1.TargetMotion)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // repeated string bones = 1;
+  for (int i = 0, n = this->_internal_bones_size(); i < n; i++) {
+    const auto& s = this->_internal_bones(i);
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      s.data(), static_cast<int>(s.length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "animgen.v1.TargetMotion.bones");
+    target = stream->WriteString(1, s, target);
+  }
+
+  // float frame_rate = 2;
+  static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
+  float tmp_frame_rate = this->_internal_frame_rate();
+  uint32_t raw_frame_rate;
+  memcpy(&raw_frame_rate, &tmp_frame_rate, sizeof(tmp_frame_rate));
+  if (raw_frame_rate != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteFloatToArray(2, this->_internal_frame_rate(), target);
+  }
+
+  // int32 frame_count = 3;
+  if (this->_internal_frame_count() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(3, this->_internal_frame_count(), target);
+  }
+
+  // repeated float rotations = 4;
+  if (this->_internal_rotations_size() > 0) {
+    target = stream->WriteFixedPacked(4, _internal_rotations(), target);
+  }
+
+  // repeated float translations = 5;
+  if (this->_internal_translations_size() > 0) {
+    target = stream->WriteFixedPacked(5, _internal_translations(), target);
+  }
+
+  // float hips_scale = 6;
+  static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
+  float tmp_hips_scale = this->_internal_hips_scale();
+  uint32_t raw_hips_scale;
+  memcpy(&raw_hips_scale, &tmp_hips_scale, sizeof(tmp_hips_scale));
+  if (raw_hips_scale != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteFloatToArray(6, this->_internal_hips_scale(), target);
+  }
+
+  // bool feet_locked = 7;
+  if (this->_internal_feet_locked() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(7, this->_internal_feet_locked(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:animgen.v1.TargetMotion)
+  return target;
+}
+
+size_t TargetMotion::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:animgen.v1.TargetMotion)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // repeated string bones = 1;
+  total_size += 1 *
+      ::PROTOBUF_NAMESPACE_ID::internal::FromIntSize(_impl_.bones_.size());
+  for (int i = 0, n = _impl_.bones_.size(); i < n; i++) {
+    total_size += ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+      _impl_.bones_.Get(i));
+  }
+
+  // repeated float rotations = 4;
+  {
+    unsigned int count = static_cast<unsigned int>(this->_internal_rotations_size());
+    size_t data_size = 4UL * count;
+    if (data_size > 0) {
+      total_size += 1 +
+        ::_pbi::WireFormatLite::Int32Size(static_cast<int32_t>(data_size));
+    }
+    total_size += data_size;
+  }
+
+  // repeated float translations = 5;
+  {
+    unsigned int count = static_cast<unsigned int>(this->_internal_translations_size());
+    size_t data_size = 4UL * count;
+    if (data_size > 0) {
+      total_size += 1 +
+        ::_pbi::WireFormatLite::Int32Size(static_cast<int32_t>(data_size));
+    }
+    total_size += data_size;
+  }
+
+  // float frame_rate = 2;
+  static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
+  float tmp_frame_rate = this->_internal_frame_rate();
+  uint32_t raw_frame_rate;
+  memcpy(&raw_frame_rate, &tmp_frame_rate, sizeof(tmp_frame_rate));
+  if (raw_frame_rate != 0) {
+    total_size += 1 + 4;
+  }
+
+  // int32 frame_count = 3;
+  if (this->_internal_frame_count() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_frame_count());
+  }
+
+  // float hips_scale = 6;
+  static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
+  float tmp_hips_scale = this->_internal_hips_scale();
+  uint32_t raw_hips_scale;
+  memcpy(&raw_hips_scale, &tmp_hips_scale, sizeof(tmp_hips_scale));
+  if (raw_hips_scale != 0) {
+    total_size += 1 + 4;
+  }
+
+  // bool feet_locked = 7;
+  if (this->_internal_feet_locked() != 0) {
+    total_size += 1 + 1;
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData TargetMotion::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    TargetMotion::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*TargetMotion::GetClassData() const { return &_class_data_; }
+
+
+void TargetMotion::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<TargetMotion*>(&to_msg);
+  auto& from = static_cast<const TargetMotion&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:animgen.v1.TargetMotion)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  _this->_impl_.bones_.MergeFrom(from._impl_.bones_);
+  _this->_impl_.rotations_.MergeFrom(from._impl_.rotations_);
+  _this->_impl_.translations_.MergeFrom(from._impl_.translations_);
+  static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
+  float tmp_frame_rate = from._internal_frame_rate();
+  uint32_t raw_frame_rate;
+  memcpy(&raw_frame_rate, &tmp_frame_rate, sizeof(tmp_frame_rate));
+  if (raw_frame_rate != 0) {
+    _this->_internal_set_frame_rate(from._internal_frame_rate());
+  }
+  if (from._internal_frame_count() != 0) {
+    _this->_internal_set_frame_count(from._internal_frame_count());
+  }
+  static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
+  float tmp_hips_scale = from._internal_hips_scale();
+  uint32_t raw_hips_scale;
+  memcpy(&raw_hips_scale, &tmp_hips_scale, sizeof(tmp_hips_scale));
+  if (raw_hips_scale != 0) {
+    _this->_internal_set_hips_scale(from._internal_hips_scale());
+  }
+  if (from._internal_feet_locked() != 0) {
+    _this->_internal_set_feet_locked(from._internal_feet_locked());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void TargetMotion::CopyFrom(const TargetMotion& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:animgen.v1.TargetMotion)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool TargetMotion::IsInitialized() const {
+  return true;
+}
+
+void TargetMotion::InternalSwap(TargetMotion* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  _impl_.bones_.InternalSwap(&other->_impl_.bones_);
+  _impl_.rotations_.InternalSwap(&other->_impl_.rotations_);
+  _impl_.translations_.InternalSwap(&other->_impl_.translations_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(TargetMotion, _impl_.feet_locked_)
+      + sizeof(TargetMotion::_impl_.feet_locked_)
+      - PROTOBUF_FIELD_OFFSET(TargetMotion, _impl_.frame_rate_)>(
+          reinterpret_cast<char*>(&_impl_.frame_rate_),
+          reinterpret_cast<char*>(&other->_impl_.frame_rate_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata TargetMotion::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_animgen_2fv1_2fclip_2eproto_getter, &descriptor_table_animgen_2fv1_2fclip_2eproto_once,
+      file_level_metadata_animgen_2fv1_2fclip_2eproto[8]);
+}
+
 // @@protoc_insertion_point(namespace_scope)
 }  // namespace v1
 }  // namespace animgen
@@ -2415,6 +2841,10 @@ Arena::CreateMaybeMessage< ::animgen::v1::TargetSkeleton_BoneMapEntry_DoNotUse >
 template<> PROTOBUF_NOINLINE ::animgen::v1::TargetSkeleton*
 Arena::CreateMaybeMessage< ::animgen::v1::TargetSkeleton >(Arena* arena) {
   return Arena::CreateMessageInternal< ::animgen::v1::TargetSkeleton >(arena);
+}
+template<> PROTOBUF_NOINLINE ::animgen::v1::TargetMotion*
+Arena::CreateMaybeMessage< ::animgen::v1::TargetMotion >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::animgen::v1::TargetMotion >(arena);
 }
 PROTOBUF_NAMESPACE_CLOSE
 

@@ -64,6 +64,9 @@ extern QuaternionDefaultTypeInternal _Quaternion_default_instance_;
 class TargetBone;
 struct TargetBoneDefaultTypeInternal;
 extern TargetBoneDefaultTypeInternal _TargetBone_default_instance_;
+class TargetMotion;
+struct TargetMotionDefaultTypeInternal;
+extern TargetMotionDefaultTypeInternal _TargetMotion_default_instance_;
 class TargetSkeleton;
 struct TargetSkeletonDefaultTypeInternal;
 extern TargetSkeletonDefaultTypeInternal _TargetSkeleton_default_instance_;
@@ -81,6 +84,7 @@ template<> ::animgen::v1::HumanoidClip* Arena::CreateMaybeMessage<::animgen::v1:
 template<> ::animgen::v1::HumanoidClip_MetadataEntry_DoNotUse* Arena::CreateMaybeMessage<::animgen::v1::HumanoidClip_MetadataEntry_DoNotUse>(Arena*);
 template<> ::animgen::v1::Quaternion* Arena::CreateMaybeMessage<::animgen::v1::Quaternion>(Arena*);
 template<> ::animgen::v1::TargetBone* Arena::CreateMaybeMessage<::animgen::v1::TargetBone>(Arena*);
+template<> ::animgen::v1::TargetMotion* Arena::CreateMaybeMessage<::animgen::v1::TargetMotion>(Arena*);
 template<> ::animgen::v1::TargetSkeleton* Arena::CreateMaybeMessage<::animgen::v1::TargetSkeleton>(Arena*);
 template<> ::animgen::v1::TargetSkeleton_BoneMapEntry_DoNotUse* Arena::CreateMaybeMessage<::animgen::v1::TargetSkeleton_BoneMapEntry_DoNotUse>(Arena*);
 template<> ::animgen::v1::Vector3* Arena::CreateMaybeMessage<::animgen::v1::Vector3>(Arena*);
@@ -1447,6 +1451,261 @@ class TargetSkeleton final :
   union { Impl_ _impl_; };
   friend struct ::TableStruct_animgen_2fv1_2fclip_2eproto;
 };
+// -------------------------------------------------------------------
+
+class TargetMotion final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:animgen.v1.TargetMotion) */ {
+ public:
+  inline TargetMotion() : TargetMotion(nullptr) {}
+  ~TargetMotion() override;
+  explicit PROTOBUF_CONSTEXPR TargetMotion(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  TargetMotion(const TargetMotion& from);
+  TargetMotion(TargetMotion&& from) noexcept
+    : TargetMotion() {
+    *this = ::std::move(from);
+  }
+
+  inline TargetMotion& operator=(const TargetMotion& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline TargetMotion& operator=(TargetMotion&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const TargetMotion& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const TargetMotion* internal_default_instance() {
+    return reinterpret_cast<const TargetMotion*>(
+               &_TargetMotion_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    8;
+
+  friend void swap(TargetMotion& a, TargetMotion& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(TargetMotion* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(TargetMotion* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  TargetMotion* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<TargetMotion>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const TargetMotion& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const TargetMotion& from) {
+    TargetMotion::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(TargetMotion* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "animgen.v1.TargetMotion";
+  }
+  protected:
+  explicit TargetMotion(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kBonesFieldNumber = 1,
+    kRotationsFieldNumber = 4,
+    kTranslationsFieldNumber = 5,
+    kFrameRateFieldNumber = 2,
+    kFrameCountFieldNumber = 3,
+    kHipsScaleFieldNumber = 6,
+    kFeetLockedFieldNumber = 7,
+  };
+  // repeated string bones = 1;
+  int bones_size() const;
+  private:
+  int _internal_bones_size() const;
+  public:
+  void clear_bones();
+  const std::string& bones(int index) const;
+  std::string* mutable_bones(int index);
+  void set_bones(int index, const std::string& value);
+  void set_bones(int index, std::string&& value);
+  void set_bones(int index, const char* value);
+  void set_bones(int index, const char* value, size_t size);
+  std::string* add_bones();
+  void add_bones(const std::string& value);
+  void add_bones(std::string&& value);
+  void add_bones(const char* value);
+  void add_bones(const char* value, size_t size);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>& bones() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>* mutable_bones();
+  private:
+  const std::string& _internal_bones(int index) const;
+  std::string* _internal_add_bones();
+  public:
+
+  // repeated float rotations = 4;
+  int rotations_size() const;
+  private:
+  int _internal_rotations_size() const;
+  public:
+  void clear_rotations();
+  private:
+  float _internal_rotations(int index) const;
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+      _internal_rotations() const;
+  void _internal_add_rotations(float value);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+      _internal_mutable_rotations();
+  public:
+  float rotations(int index) const;
+  void set_rotations(int index, float value);
+  void add_rotations(float value);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+      rotations() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+      mutable_rotations();
+
+  // repeated float translations = 5;
+  int translations_size() const;
+  private:
+  int _internal_translations_size() const;
+  public:
+  void clear_translations();
+  private:
+  float _internal_translations(int index) const;
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+      _internal_translations() const;
+  void _internal_add_translations(float value);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+      _internal_mutable_translations();
+  public:
+  float translations(int index) const;
+  void set_translations(int index, float value);
+  void add_translations(float value);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+      translations() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+      mutable_translations();
+
+  // float frame_rate = 2;
+  void clear_frame_rate();
+  float frame_rate() const;
+  void set_frame_rate(float value);
+  private:
+  float _internal_frame_rate() const;
+  void _internal_set_frame_rate(float value);
+  public:
+
+  // int32 frame_count = 3;
+  void clear_frame_count();
+  int32_t frame_count() const;
+  void set_frame_count(int32_t value);
+  private:
+  int32_t _internal_frame_count() const;
+  void _internal_set_frame_count(int32_t value);
+  public:
+
+  // float hips_scale = 6;
+  void clear_hips_scale();
+  float hips_scale() const;
+  void set_hips_scale(float value);
+  private:
+  float _internal_hips_scale() const;
+  void _internal_set_hips_scale(float value);
+  public:
+
+  // bool feet_locked = 7;
+  void clear_feet_locked();
+  bool feet_locked() const;
+  void set_feet_locked(bool value);
+  private:
+  bool _internal_feet_locked() const;
+  void _internal_set_feet_locked(bool value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:animgen.v1.TargetMotion)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string> bones_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedField< float > rotations_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedField< float > translations_;
+    float frame_rate_;
+    int32_t frame_count_;
+    float hips_scale_;
+    bool feet_locked_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_animgen_2fv1_2fclip_2eproto;
+};
 // ===================================================================
 
 
@@ -2592,9 +2851,264 @@ TargetSkeleton::mutable_bone_map() {
   return _internal_mutable_bone_map();
 }
 
+// -------------------------------------------------------------------
+
+// TargetMotion
+
+// repeated string bones = 1;
+inline int TargetMotion::_internal_bones_size() const {
+  return _impl_.bones_.size();
+}
+inline int TargetMotion::bones_size() const {
+  return _internal_bones_size();
+}
+inline void TargetMotion::clear_bones() {
+  _impl_.bones_.Clear();
+}
+inline std::string* TargetMotion::add_bones() {
+  std::string* _s = _internal_add_bones();
+  // @@protoc_insertion_point(field_add_mutable:animgen.v1.TargetMotion.bones)
+  return _s;
+}
+inline const std::string& TargetMotion::_internal_bones(int index) const {
+  return _impl_.bones_.Get(index);
+}
+inline const std::string& TargetMotion::bones(int index) const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.bones)
+  return _internal_bones(index);
+}
+inline std::string* TargetMotion::mutable_bones(int index) {
+  // @@protoc_insertion_point(field_mutable:animgen.v1.TargetMotion.bones)
+  return _impl_.bones_.Mutable(index);
+}
+inline void TargetMotion::set_bones(int index, const std::string& value) {
+  _impl_.bones_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.bones)
+}
+inline void TargetMotion::set_bones(int index, std::string&& value) {
+  _impl_.bones_.Mutable(index)->assign(std::move(value));
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.bones)
+}
+inline void TargetMotion::set_bones(int index, const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.bones_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set_char:animgen.v1.TargetMotion.bones)
+}
+inline void TargetMotion::set_bones(int index, const char* value, size_t size) {
+  _impl_.bones_.Mutable(index)->assign(
+    reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_set_pointer:animgen.v1.TargetMotion.bones)
+}
+inline std::string* TargetMotion::_internal_add_bones() {
+  return _impl_.bones_.Add();
+}
+inline void TargetMotion::add_bones(const std::string& value) {
+  _impl_.bones_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add:animgen.v1.TargetMotion.bones)
+}
+inline void TargetMotion::add_bones(std::string&& value) {
+  _impl_.bones_.Add(std::move(value));
+  // @@protoc_insertion_point(field_add:animgen.v1.TargetMotion.bones)
+}
+inline void TargetMotion::add_bones(const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.bones_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add_char:animgen.v1.TargetMotion.bones)
+}
+inline void TargetMotion::add_bones(const char* value, size_t size) {
+  _impl_.bones_.Add()->assign(reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_add_pointer:animgen.v1.TargetMotion.bones)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>&
+TargetMotion::bones() const {
+  // @@protoc_insertion_point(field_list:animgen.v1.TargetMotion.bones)
+  return _impl_.bones_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>*
+TargetMotion::mutable_bones() {
+  // @@protoc_insertion_point(field_mutable_list:animgen.v1.TargetMotion.bones)
+  return &_impl_.bones_;
+}
+
+// float frame_rate = 2;
+inline void TargetMotion::clear_frame_rate() {
+  _impl_.frame_rate_ = 0;
+}
+inline float TargetMotion::_internal_frame_rate() const {
+  return _impl_.frame_rate_;
+}
+inline float TargetMotion::frame_rate() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.frame_rate)
+  return _internal_frame_rate();
+}
+inline void TargetMotion::_internal_set_frame_rate(float value) {
+  
+  _impl_.frame_rate_ = value;
+}
+inline void TargetMotion::set_frame_rate(float value) {
+  _internal_set_frame_rate(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.frame_rate)
+}
+
+// int32 frame_count = 3;
+inline void TargetMotion::clear_frame_count() {
+  _impl_.frame_count_ = 0;
+}
+inline int32_t TargetMotion::_internal_frame_count() const {
+  return _impl_.frame_count_;
+}
+inline int32_t TargetMotion::frame_count() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.frame_count)
+  return _internal_frame_count();
+}
+inline void TargetMotion::_internal_set_frame_count(int32_t value) {
+  
+  _impl_.frame_count_ = value;
+}
+inline void TargetMotion::set_frame_count(int32_t value) {
+  _internal_set_frame_count(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.frame_count)
+}
+
+// repeated float rotations = 4;
+inline int TargetMotion::_internal_rotations_size() const {
+  return _impl_.rotations_.size();
+}
+inline int TargetMotion::rotations_size() const {
+  return _internal_rotations_size();
+}
+inline void TargetMotion::clear_rotations() {
+  _impl_.rotations_.Clear();
+}
+inline float TargetMotion::_internal_rotations(int index) const {
+  return _impl_.rotations_.Get(index);
+}
+inline float TargetMotion::rotations(int index) const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.rotations)
+  return _internal_rotations(index);
+}
+inline void TargetMotion::set_rotations(int index, float value) {
+  _impl_.rotations_.Set(index, value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.rotations)
+}
+inline void TargetMotion::_internal_add_rotations(float value) {
+  _impl_.rotations_.Add(value);
+}
+inline void TargetMotion::add_rotations(float value) {
+  _internal_add_rotations(value);
+  // @@protoc_insertion_point(field_add:animgen.v1.TargetMotion.rotations)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+TargetMotion::_internal_rotations() const {
+  return _impl_.rotations_;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+TargetMotion::rotations() const {
+  // @@protoc_insertion_point(field_list:animgen.v1.TargetMotion.rotations)
+  return _internal_rotations();
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+TargetMotion::_internal_mutable_rotations() {
+  return &_impl_.rotations_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+TargetMotion::mutable_rotations() {
+  // @@protoc_insertion_point(field_mutable_list:animgen.v1.TargetMotion.rotations)
+  return _internal_mutable_rotations();
+}
+
+// repeated float translations = 5;
+inline int TargetMotion::_internal_translations_size() const {
+  return _impl_.translations_.size();
+}
+inline int TargetMotion::translations_size() const {
+  return _internal_translations_size();
+}
+inline void TargetMotion::clear_translations() {
+  _impl_.translations_.Clear();
+}
+inline float TargetMotion::_internal_translations(int index) const {
+  return _impl_.translations_.Get(index);
+}
+inline float TargetMotion::translations(int index) const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.translations)
+  return _internal_translations(index);
+}
+inline void TargetMotion::set_translations(int index, float value) {
+  _impl_.translations_.Set(index, value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.translations)
+}
+inline void TargetMotion::_internal_add_translations(float value) {
+  _impl_.translations_.Add(value);
+}
+inline void TargetMotion::add_translations(float value) {
+  _internal_add_translations(value);
+  // @@protoc_insertion_point(field_add:animgen.v1.TargetMotion.translations)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+TargetMotion::_internal_translations() const {
+  return _impl_.translations_;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+TargetMotion::translations() const {
+  // @@protoc_insertion_point(field_list:animgen.v1.TargetMotion.translations)
+  return _internal_translations();
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+TargetMotion::_internal_mutable_translations() {
+  return &_impl_.translations_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+TargetMotion::mutable_translations() {
+  // @@protoc_insertion_point(field_mutable_list:animgen.v1.TargetMotion.translations)
+  return _internal_mutable_translations();
+}
+
+// float hips_scale = 6;
+inline void TargetMotion::clear_hips_scale() {
+  _impl_.hips_scale_ = 0;
+}
+inline float TargetMotion::_internal_hips_scale() const {
+  return _impl_.hips_scale_;
+}
+inline float TargetMotion::hips_scale() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.hips_scale)
+  return _internal_hips_scale();
+}
+inline void TargetMotion::_internal_set_hips_scale(float value) {
+  
+  _impl_.hips_scale_ = value;
+}
+inline void TargetMotion::set_hips_scale(float value) {
+  _internal_set_hips_scale(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.hips_scale)
+}
+
+// bool feet_locked = 7;
+inline void TargetMotion::clear_feet_locked() {
+  _impl_.feet_locked_ = false;
+}
+inline bool TargetMotion::_internal_feet_locked() const {
+  return _impl_.feet_locked_;
+}
+inline bool TargetMotion::feet_locked() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.feet_locked)
+  return _internal_feet_locked();
+}
+inline void TargetMotion::_internal_set_feet_locked(bool value) {
+  
+  _impl_.feet_locked_ = value;
+}
+inline void TargetMotion::set_feet_locked(bool value) {
+  _internal_set_feet_locked(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.feet_locked)
+}
+
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------

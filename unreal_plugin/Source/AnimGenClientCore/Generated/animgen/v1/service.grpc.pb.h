@@ -71,8 +71,8 @@ class AnimGen final {
     std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::animgen::v1::JobEvent>> PrepareAsyncWatchJob(::grpc::ClientContext* context, const ::animgen::v1::WatchJobRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::animgen::v1::JobEvent>>(PrepareAsyncWatchJobRaw(context, request, cq));
     }
-    // The clip and the requested files. The first message carries the job and the clip; files follow in
-    // chunks. FAILED_PRECONDITION while the job is not done.
+    // The clip and the requested files. The first message carries the job and the clip; the clip on the job's target
+    // follows when asked for, then the files in chunks. FAILED_PRECONDITION while the job is not done.
     std::unique_ptr< ::grpc::ClientReaderInterface< ::animgen::v1::GetResultResponse>> GetResult(::grpc::ClientContext* context, const ::animgen::v1::GetResultRequest& request) {
       return std::unique_ptr< ::grpc::ClientReaderInterface< ::animgen::v1::GetResultResponse>>(GetResultRaw(context, request));
     }
@@ -117,8 +117,8 @@ class AnimGen final {
       // so far (each watcher hears every warning once, however late it attaches). Re-attachable at any
       // time; the stream ends after the job's final event.
       virtual void WatchJob(::grpc::ClientContext* context, const ::animgen::v1::WatchJobRequest* request, ::grpc::ClientReadReactor< ::animgen::v1::JobEvent>* reactor) = 0;
-      // The clip and the requested files. The first message carries the job and the clip; files follow in
-      // chunks. FAILED_PRECONDITION while the job is not done.
+      // The clip and the requested files. The first message carries the job and the clip; the clip on the job's target
+      // follows when asked for, then the files in chunks. FAILED_PRECONDITION while the job is not done.
       virtual void GetResult(::grpc::ClientContext* context, const ::animgen::v1::GetResultRequest* request, ::grpc::ClientReadReactor< ::animgen::v1::GetResultResponse>* reactor) = 0;
       virtual void CancelJob(::grpc::ClientContext* context, const ::animgen::v1::CancelJobRequest* request, ::animgen::v1::Job* response, std::function<void(::grpc::Status)>) = 0;
       virtual void CancelJob(::grpc::ClientContext* context, const ::animgen::v1::CancelJobRequest* request, ::animgen::v1::Job* response, ::grpc::ClientUnaryReactor* reactor) = 0;
@@ -273,8 +273,8 @@ class AnimGen final {
     // so far (each watcher hears every warning once, however late it attaches). Re-attachable at any
     // time; the stream ends after the job's final event.
     virtual ::grpc::Status WatchJob(::grpc::ServerContext* context, const ::animgen::v1::WatchJobRequest* request, ::grpc::ServerWriter< ::animgen::v1::JobEvent>* writer);
-    // The clip and the requested files. The first message carries the job and the clip; files follow in
-    // chunks. FAILED_PRECONDITION while the job is not done.
+    // The clip and the requested files. The first message carries the job and the clip; the clip on the job's target
+    // follows when asked for, then the files in chunks. FAILED_PRECONDITION while the job is not done.
     virtual ::grpc::Status GetResult(::grpc::ServerContext* context, const ::animgen::v1::GetResultRequest* request, ::grpc::ServerWriter< ::animgen::v1::GetResultResponse>* writer);
     virtual ::grpc::Status CancelJob(::grpc::ServerContext* context, const ::animgen::v1::CancelJobRequest* request, ::animgen::v1::Job* response);
     virtual ::grpc::Status ListJobs(::grpc::ServerContext* context, const ::animgen::v1::ListJobsRequest* request, ::animgen::v1::ListJobsResponse* response);

@@ -171,6 +171,7 @@ PROTOBUF_CONSTEXPR GetResultRequest::GetResultRequest(
     /*decltype(_impl_.formats_)*/{}
   , /*decltype(_impl_._formats_cached_byte_size_)*/{0}
   , /*decltype(_impl_.job_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.target_motion_)*/false
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct GetResultRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR GetResultRequestDefaultTypeInternal()
@@ -476,6 +477,7 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::animgen::v1::GetResultRequest, _impl_.job_id_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::GetResultRequest, _impl_.formats_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::GetResultRequest, _impl_.target_motion_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::animgen::v1::ResultFile, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -510,6 +512,7 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   PROTOBUF_FIELD_OFFSET(::animgen::v1::GetResultResponse, _impl_._oneof_case_[0]),
   ~0u,  // no _weak_field_map_
   ~0u,  // no _inlined_string_donated_
+  ::_pbi::kInvalidFieldOffsetTag,
   ::_pbi::kInvalidFieldOffsetTag,
   ::_pbi::kInvalidFieldOffsetTag,
   PROTOBUF_FIELD_OFFSET(::animgen::v1::GetResultResponse, _impl_.payload_),
@@ -589,17 +592,17 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 91, -1, -1, sizeof(::animgen::v1::JobEvent)},
   { 104, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
   { 111, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
-  { 119, -1, -1, sizeof(::animgen::v1::ResultFile)},
-  { 129, -1, -1, sizeof(::animgen::v1::ResultHeader)},
-  { 138, -1, -1, sizeof(::animgen::v1::FileChunk)},
-  { 147, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
-  { 156, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
-  { 163, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
-  { 171, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
-  { 178, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
-  { 184, -1, -1, sizeof(::animgen::v1::ModelInfo)},
-  { 193, -1, -1, sizeof(::animgen::v1::Limits)},
-  { 206, -1, -1, sizeof(::animgen::v1::ServerInfo)},
+  { 120, -1, -1, sizeof(::animgen::v1::ResultFile)},
+  { 130, -1, -1, sizeof(::animgen::v1::ResultHeader)},
+  { 139, -1, -1, sizeof(::animgen::v1::FileChunk)},
+  { 148, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
+  { 158, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
+  { 165, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
+  { 173, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
+  { 180, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
+  { 186, -1, -1, sizeof(::animgen::v1::ModelInfo)},
+  { 195, -1, -1, sizeof(::animgen::v1::Limits)},
+  { 208, -1, -1, sizeof(::animgen::v1::ServerInfo)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -662,78 +665,80 @@ const char descriptor_table_protodef_animgen_2fv1_2fservice_2eproto[] PROTOBUF_S
   "\022\r\n\005stage\030\003 \001(\t\022\026\n\016stage_progress\030\004 \001(\002\022"
   "\020\n\010progress\030\005 \001(\002\022\017\n\007message\030\006 \001(\t\022\034\n\003jo"
   "b\030\007 \001(\0132\017.animgen.v1.Job\"!\n\017WatchJobRequ"
-  "est\022\016\n\006job_id\030\001 \001(\t\"M\n\020GetResultRequest\022"
+  "est\022\016\n\006job_id\030\001 \001(\t\"d\n\020GetResultRequest\022"
   "\016\n\006job_id\030\001 \001(\t\022)\n\007formats\030\002 \003(\0162\030.animg"
-  "en.v1.OutputFormat\"m\n\nResultFile\022(\n\006form"
-  "at\030\001 \001(\0162\030.animgen.v1.OutputFormat\022\021\n\tfi"
-  "le_name\030\002 \001(\t\022\022\n\nsize_bytes\030\003 \001(\003\022\016\n\006sha"
-  "256\030\004 \001(\t\"{\n\014ResultHeader\022\034\n\003job\030\001 \001(\0132\017"
-  ".animgen.v1.Job\022&\n\004clip\030\002 \001(\0132\030.animgen."
-  "v1.HumanoidClip\022%\n\005files\030\003 \003(\0132\026.animgen"
-  ".v1.ResultFile\"<\n\tFileChunk\022\021\n\tfile_name"
-  "\030\001 \001(\t\022\016\n\006offset\030\002 \001(\003\022\014\n\004data\030\003 \001(\014\"r\n\021"
-  "GetResultResponse\022*\n\006header\030\001 \001(\0132\030.anim"
-  "gen.v1.ResultHeaderH\000\022&\n\005chunk\030\002 \001(\0132\025.a"
-  "nimgen.v1.FileChunkH\000B\t\n\007payload\"\"\n\020Canc"
-  "elJobRequest\022\016\n\006job_id\030\001 \001(\t\"F\n\017ListJobs"
-  "Request\022\r\n\005limit\030\001 \001(\005\022$\n\006states\030\002 \003(\0162\024"
-  ".animgen.v1.JobState\"1\n\020ListJobsResponse"
-  "\022\035\n\004jobs\030\001 \003(\0132\017.animgen.v1.Job\"\026\n\024GetSe"
-  "rverInfoRequest\"\?\n\tModelInfo\022\014\n\004name\030\001 \001"
-  "(\t\022\017\n\007version\030\002 \001(\t\022\023\n\013description\030\003 \001(\t"
-  "\"\312\001\n\006Limits\022\030\n\020max_upload_bytes\030\001 \001(\003\022\031\n"
-  "\021max_video_seconds\030\002 \001(\001\022\033\n\023max_concurre"
-  "nt_jobs\030\003 \001(\005\022\027\n\017max_queued_jobs\030\004 \001(\005\022\035"
-  "\n\025upload_expiry_seconds\030\005 \001(\003\022\027\n\017max_chu"
-  "nk_bytes\030\006 \001(\003\022\035\n\025result_expiry_seconds\030"
-  "\007 \001(\003\"\300\002\n\nServerInfo\022\026\n\016server_version\030\001"
-  " \001(\t\022\030\n\020protocol_version\030\002 \001(\t\022%\n\006models"
-  "\030\003 \003(\0132\025.animgen.v1.ModelInfo\022\"\n\006limits\030"
-  "\004 \001(\0132\022.animgen.v1.Limits\0220\n\016output_form"
-  "ats\030\005 \003(\0162\030.animgen.v1.OutputFormat\022)\n\ng"
-  "enerators\030\006 \003(\0162\025.animgen.v1.Generator\0220"
-  "\n\021default_generator\030\007 \001(\0162\025.animgen.v1.G"
-  "enerator\022\025\n\rauth_required\030\010 \001(\010\022\017\n\007backe"
-  "nd\030\t \001(\t*U\n\tGenerator\022\031\n\025GENERATOR_UNSPE"
-  "CIFIED\020\000\022\025\n\021GENERATOR_NETWORK\020\001\022\026\n\022GENER"
-  "ATOR_ANALYTIC\020\002*\277\001\n\014OutputFormat\022\035\n\031OUTP"
-  "UT_FORMAT_UNSPECIFIED\020\000\022\025\n\021OUTPUT_FORMAT"
-  "_GLB\020\001\022\025\n\021OUTPUT_FORMAT_BVH\020\002\022\026\n\022OUTPUT_"
-  "FORMAT_JSON\020\003\022\025\n\021OUTPUT_FORMAT_NPZ\020\004\022\030\n\024"
-  "OUTPUT_FORMAT_REPORT\020\005\022\031\n\025OUTPUT_FORMAT_"
-  "PREVIEW\020\006*\265\001\n\010JobState\022\031\n\025JOB_STATE_UNSP"
-  "ECIFIED\020\000\022\024\n\020JOB_STATE_QUEUED\020\001\022\025\n\021JOB_S"
-  "TATE_RUNNING\020\002\022\027\n\023JOB_STATE_SUCCEEDED\020\003\022"
-  "\024\n\020JOB_STATE_FAILED\020\004\022\027\n\023JOB_STATE_CANCE"
-  "LLED\020\005\022\031\n\025JOB_STATE_INTERRUPTED\020\006*\252\002\n\tEv"
-  "entType\022\032\n\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020E"
-  "VENT_TYPE_STATE\020\001\022\025\n\021EVENT_TYPE_QUEUED\020\002"
-  "\022\034\n\030EVENT_TYPE_STAGE_STARTED\020\003\022\035\n\031EVENT_"
-  "TYPE_STAGE_PROGRESS\020\004\022\035\n\031EVENT_TYPE_STAG"
-  "E_FINISHED\020\005\022\026\n\022EVENT_TYPE_WARNING\020\006\022\023\n\017"
-  "EVENT_TYPE_DONE\020\007\022\025\n\021EVENT_TYPE_FAILED\020\010"
-  "\022\030\n\024EVENT_TYPE_CANCELLED\020\t\022\032\n\026EVENT_TYPE"
-  "_INTERRUPTED\020\n2\360\003\n\007AnimGen\022P\n\013UploadVide"
-  "o\022\036.animgen.v1.UploadVideoRequest\032\037.anim"
-  "gen.v1.UploadVideoResponse(\001\0228\n\010StartJob"
-  "\022\033.animgen.v1.StartJobRequest\032\017.animgen."
-  "v1.Job\022\?\n\010WatchJob\022\033.animgen.v1.WatchJob"
-  "Request\032\024.animgen.v1.JobEvent0\001\022J\n\tGetRe"
-  "sult\022\034.animgen.v1.GetResultRequest\032\035.ani"
-  "mgen.v1.GetResultResponse0\001\022:\n\tCancelJob"
-  "\022\034.animgen.v1.CancelJobRequest\032\017.animgen"
-  ".v1.Job\022E\n\010ListJobs\022\033.animgen.v1.ListJob"
-  "sRequest\032\034.animgen.v1.ListJobsResponse\022I"
-  "\n\rGetServerInfo\022 .animgen.v1.GetServerIn"
-  "foRequest\032\026.animgen.v1.ServerInfoB\026\252\002\023An"
-  "imGen.Protocol.V1b\006proto3"
+  "en.v1.OutputFormat\022\025\n\rtarget_motion\030\003 \001("
+  "\010\"m\n\nResultFile\022(\n\006format\030\001 \001(\0162\030.animge"
+  "n.v1.OutputFormat\022\021\n\tfile_name\030\002 \001(\t\022\022\n\n"
+  "size_bytes\030\003 \001(\003\022\016\n\006sha256\030\004 \001(\t\"{\n\014Resu"
+  "ltHeader\022\034\n\003job\030\001 \001(\0132\017.animgen.v1.Job\022&"
+  "\n\004clip\030\002 \001(\0132\030.animgen.v1.HumanoidClip\022%"
+  "\n\005files\030\003 \003(\0132\026.animgen.v1.ResultFile\"<\n"
+  "\tFileChunk\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006offset\030"
+  "\002 \001(\003\022\014\n\004data\030\003 \001(\014\"\245\001\n\021GetResultRespons"
+  "e\022*\n\006header\030\001 \001(\0132\030.animgen.v1.ResultHea"
+  "derH\000\022&\n\005chunk\030\002 \001(\0132\025.animgen.v1.FileCh"
+  "unkH\000\0221\n\rtarget_motion\030\003 \001(\0132\030.animgen.v"
+  "1.TargetMotionH\000B\t\n\007payload\"\"\n\020CancelJob"
+  "Request\022\016\n\006job_id\030\001 \001(\t\"F\n\017ListJobsReque"
+  "st\022\r\n\005limit\030\001 \001(\005\022$\n\006states\030\002 \003(\0162\024.anim"
+  "gen.v1.JobState\"1\n\020ListJobsResponse\022\035\n\004j"
+  "obs\030\001 \003(\0132\017.animgen.v1.Job\"\026\n\024GetServerI"
+  "nfoRequest\"\?\n\tModelInfo\022\014\n\004name\030\001 \001(\t\022\017\n"
+  "\007version\030\002 \001(\t\022\023\n\013description\030\003 \001(\t\"\312\001\n\006"
+  "Limits\022\030\n\020max_upload_bytes\030\001 \001(\003\022\031\n\021max_"
+  "video_seconds\030\002 \001(\001\022\033\n\023max_concurrent_jo"
+  "bs\030\003 \001(\005\022\027\n\017max_queued_jobs\030\004 \001(\005\022\035\n\025upl"
+  "oad_expiry_seconds\030\005 \001(\003\022\027\n\017max_chunk_by"
+  "tes\030\006 \001(\003\022\035\n\025result_expiry_seconds\030\007 \001(\003"
+  "\"\300\002\n\nServerInfo\022\026\n\016server_version\030\001 \001(\t\022"
+  "\030\n\020protocol_version\030\002 \001(\t\022%\n\006models\030\003 \003("
+  "\0132\025.animgen.v1.ModelInfo\022\"\n\006limits\030\004 \001(\013"
+  "2\022.animgen.v1.Limits\0220\n\016output_formats\030\005"
+  " \003(\0162\030.animgen.v1.OutputFormat\022)\n\ngenera"
+  "tors\030\006 \003(\0162\025.animgen.v1.Generator\0220\n\021def"
+  "ault_generator\030\007 \001(\0162\025.animgen.v1.Genera"
+  "tor\022\025\n\rauth_required\030\010 \001(\010\022\017\n\007backend\030\t "
+  "\001(\t*U\n\tGenerator\022\031\n\025GENERATOR_UNSPECIFIE"
+  "D\020\000\022\025\n\021GENERATOR_NETWORK\020\001\022\026\n\022GENERATOR_"
+  "ANALYTIC\020\002*\277\001\n\014OutputFormat\022\035\n\031OUTPUT_FO"
+  "RMAT_UNSPECIFIED\020\000\022\025\n\021OUTPUT_FORMAT_GLB\020"
+  "\001\022\025\n\021OUTPUT_FORMAT_BVH\020\002\022\026\n\022OUTPUT_FORMA"
+  "T_JSON\020\003\022\025\n\021OUTPUT_FORMAT_NPZ\020\004\022\030\n\024OUTPU"
+  "T_FORMAT_REPORT\020\005\022\031\n\025OUTPUT_FORMAT_PREVI"
+  "EW\020\006*\265\001\n\010JobState\022\031\n\025JOB_STATE_UNSPECIFI"
+  "ED\020\000\022\024\n\020JOB_STATE_QUEUED\020\001\022\025\n\021JOB_STATE_"
+  "RUNNING\020\002\022\027\n\023JOB_STATE_SUCCEEDED\020\003\022\024\n\020JO"
+  "B_STATE_FAILED\020\004\022\027\n\023JOB_STATE_CANCELLED\020"
+  "\005\022\031\n\025JOB_STATE_INTERRUPTED\020\006*\252\002\n\tEventTy"
+  "pe\022\032\n\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020EVENT_"
+  "TYPE_STATE\020\001\022\025\n\021EVENT_TYPE_QUEUED\020\002\022\034\n\030E"
+  "VENT_TYPE_STAGE_STARTED\020\003\022\035\n\031EVENT_TYPE_"
+  "STAGE_PROGRESS\020\004\022\035\n\031EVENT_TYPE_STAGE_FIN"
+  "ISHED\020\005\022\026\n\022EVENT_TYPE_WARNING\020\006\022\023\n\017EVENT"
+  "_TYPE_DONE\020\007\022\025\n\021EVENT_TYPE_FAILED\020\010\022\030\n\024E"
+  "VENT_TYPE_CANCELLED\020\t\022\032\n\026EVENT_TYPE_INTE"
+  "RRUPTED\020\n2\360\003\n\007AnimGen\022P\n\013UploadVideo\022\036.a"
+  "nimgen.v1.UploadVideoRequest\032\037.animgen.v"
+  "1.UploadVideoResponse(\001\0228\n\010StartJob\022\033.an"
+  "imgen.v1.StartJobRequest\032\017.animgen.v1.Jo"
+  "b\022\?\n\010WatchJob\022\033.animgen.v1.WatchJobReque"
+  "st\032\024.animgen.v1.JobEvent0\001\022J\n\tGetResult\022"
+  "\034.animgen.v1.GetResultRequest\032\035.animgen."
+  "v1.GetResultResponse0\001\022:\n\tCancelJob\022\034.an"
+  "imgen.v1.CancelJobRequest\032\017.animgen.v1.J"
+  "ob\022E\n\010ListJobs\022\033.animgen.v1.ListJobsRequ"
+  "est\032\034.animgen.v1.ListJobsResponse\022I\n\rGet"
+  "ServerInfo\022 .animgen.v1.GetServerInfoReq"
+  "uest\032\026.animgen.v1.ServerInfoB\026\252\002\023AnimGen"
+  ".Protocol.V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_animgen_2fv1_2fservice_2eproto_deps[1] = {
   &::descriptor_table_animgen_2fv1_2fclip_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_animgen_2fv1_2fservice_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_animgen_2fv1_2fservice_2eproto = {
-    false, false, 4025, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
+    false, false, 4100, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
     "animgen/v1/service.proto",
     &descriptor_table_animgen_2fv1_2fservice_2eproto_once, descriptor_table_animgen_2fv1_2fservice_2eproto_deps, 1, 20,
     schemas, file_default_instances, TableStruct_animgen_2fv1_2fservice_2eproto::offsets,
@@ -3877,6 +3882,7 @@ GetResultRequest::GetResultRequest(const GetResultRequest& from)
       decltype(_impl_.formats_){from._impl_.formats_}
     , /*decltype(_impl_._formats_cached_byte_size_)*/{0}
     , decltype(_impl_.job_id_){}
+    , decltype(_impl_.target_motion_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -3888,6 +3894,7 @@ GetResultRequest::GetResultRequest(const GetResultRequest& from)
     _this->_impl_.job_id_.Set(from._internal_job_id(), 
       _this->GetArenaForAllocation());
   }
+  _this->_impl_.target_motion_ = from._impl_.target_motion_;
   // @@protoc_insertion_point(copy_constructor:animgen.v1.GetResultRequest)
 }
 
@@ -3899,6 +3906,7 @@ inline void GetResultRequest::SharedCtor(
       decltype(_impl_.formats_){arena}
     , /*decltype(_impl_._formats_cached_byte_size_)*/{0}
     , decltype(_impl_.job_id_){}
+    , decltype(_impl_.target_motion_){false}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.job_id_.InitDefault();
@@ -3934,6 +3942,7 @@ void GetResultRequest::Clear() {
 
   _impl_.formats_.Clear();
   _impl_.job_id_.ClearToEmpty();
+  _impl_.target_motion_ = false;
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -3962,6 +3971,14 @@ const char* GetResultRequest::_InternalParse(const char* ptr, ::_pbi::ParseConte
           uint64_t val = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
           _internal_add_formats(static_cast<::animgen::v1::OutputFormat>(val));
+        } else
+          goto handle_unusual;
+        continue;
+      // bool target_motion = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.target_motion_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -4013,6 +4030,12 @@ uint8_t* GetResultRequest::_InternalSerialize(
     }
   }
 
+  // bool target_motion = 3;
+  if (this->_internal_target_motion() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(3, this->_internal_target_motion(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -4053,6 +4076,11 @@ size_t GetResultRequest::ByteSizeLong() const {
         this->_internal_job_id());
   }
 
+  // bool target_motion = 3;
+  if (this->_internal_target_motion() != 0) {
+    total_size += 1 + 1;
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -4074,6 +4102,9 @@ void GetResultRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const
   _this->_impl_.formats_.MergeFrom(from._impl_.formats_);
   if (!from._internal_job_id().empty()) {
     _this->_internal_set_job_id(from._internal_job_id());
+  }
+  if (from._internal_target_motion() != 0) {
+    _this->_internal_set_target_motion(from._internal_target_motion());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -4099,6 +4130,7 @@ void GetResultRequest::InternalSwap(GetResultRequest* other) {
       &_impl_.job_id_, lhs_arena,
       &other->_impl_.job_id_, rhs_arena
   );
+  swap(_impl_.target_motion_, other->_impl_.target_motion_);
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata GetResultRequest::GetMetadata() const {
@@ -4983,6 +5015,7 @@ class GetResultResponse::_Internal {
  public:
   static const ::animgen::v1::ResultHeader& header(const GetResultResponse* msg);
   static const ::animgen::v1::FileChunk& chunk(const GetResultResponse* msg);
+  static const ::animgen::v1::TargetMotion& target_motion(const GetResultResponse* msg);
 };
 
 const ::animgen::v1::ResultHeader&
@@ -4992,6 +5025,10 @@ GetResultResponse::_Internal::header(const GetResultResponse* msg) {
 const ::animgen::v1::FileChunk&
 GetResultResponse::_Internal::chunk(const GetResultResponse* msg) {
   return *msg->_impl_.payload_.chunk_;
+}
+const ::animgen::v1::TargetMotion&
+GetResultResponse::_Internal::target_motion(const GetResultResponse* msg) {
+  return *msg->_impl_.payload_.target_motion_;
 }
 void GetResultResponse::set_allocated_header(::animgen::v1::ResultHeader* header) {
   ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
@@ -5023,6 +5060,30 @@ void GetResultResponse::set_allocated_chunk(::animgen::v1::FileChunk* chunk) {
   }
   // @@protoc_insertion_point(field_set_allocated:animgen.v1.GetResultResponse.chunk)
 }
+void GetResultResponse::set_allocated_target_motion(::animgen::v1::TargetMotion* target_motion) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  clear_payload();
+  if (target_motion) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(target_motion));
+    if (message_arena != submessage_arena) {
+      target_motion = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, target_motion, submessage_arena);
+    }
+    set_has_target_motion();
+    _impl_.payload_.target_motion_ = target_motion;
+  }
+  // @@protoc_insertion_point(field_set_allocated:animgen.v1.GetResultResponse.target_motion)
+}
+void GetResultResponse::clear_target_motion() {
+  if (_internal_has_target_motion()) {
+    if (GetArenaForAllocation() == nullptr) {
+      delete _impl_.payload_.target_motion_;
+    }
+    clear_has_payload();
+  }
+}
 GetResultResponse::GetResultResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
   : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
@@ -5048,6 +5109,11 @@ GetResultResponse::GetResultResponse(const GetResultResponse& from)
     case kChunk: {
       _this->_internal_mutable_chunk()->::animgen::v1::FileChunk::MergeFrom(
           from._internal_chunk());
+      break;
+    }
+    case kTargetMotion: {
+      _this->_internal_mutable_target_motion()->::animgen::v1::TargetMotion::MergeFrom(
+          from._internal_target_motion());
       break;
     }
     case PAYLOAD_NOT_SET: {
@@ -5104,6 +5170,12 @@ void GetResultResponse::clear_payload() {
       }
       break;
     }
+    case kTargetMotion: {
+      if (GetArenaForAllocation() == nullptr) {
+        delete _impl_.payload_.target_motion_;
+      }
+      break;
+    }
     case PAYLOAD_NOT_SET: {
       break;
     }
@@ -5140,6 +5212,14 @@ const char* GetResultResponse::_InternalParse(const char* ptr, ::_pbi::ParseCont
       case 2:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
           ptr = ctx->ParseMessage(_internal_mutable_chunk(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .animgen.v1.TargetMotion target_motion = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
+          ptr = ctx->ParseMessage(_internal_mutable_target_motion(), ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -5187,6 +5267,13 @@ uint8_t* GetResultResponse::_InternalSerialize(
         _Internal::chunk(this).GetCachedSize(), target, stream);
   }
 
+  // .animgen.v1.TargetMotion target_motion = 3;
+  if (_internal_has_target_motion()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(3, _Internal::target_motion(this),
+        _Internal::target_motion(this).GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -5216,6 +5303,13 @@ size_t GetResultResponse::ByteSizeLong() const {
       total_size += 1 +
         ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
           *_impl_.payload_.chunk_);
+      break;
+    }
+    // .animgen.v1.TargetMotion target_motion = 3;
+    case kTargetMotion: {
+      total_size += 1 +
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+          *_impl_.payload_.target_motion_);
       break;
     }
     case PAYLOAD_NOT_SET: {
@@ -5249,6 +5343,11 @@ void GetResultResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
     case kChunk: {
       _this->_internal_mutable_chunk()->::animgen::v1::FileChunk::MergeFrom(
           from._internal_chunk());
+      break;
+    }
+    case kTargetMotion: {
+      _this->_internal_mutable_target_motion()->::animgen::v1::TargetMotion::MergeFrom(
+          from._internal_target_motion());
       break;
     }
     case PAYLOAD_NOT_SET: {

@@ -2183,6 +2183,7 @@ class GetResultRequest final :
   enum : int {
     kFormatsFieldNumber = 2,
     kJobIdFieldNumber = 1,
+    kTargetMotionFieldNumber = 3,
   };
   // repeated .animgen.v1.OutputFormat formats = 2;
   int formats_size() const;
@@ -2215,6 +2216,15 @@ class GetResultRequest final :
   std::string* _internal_mutable_job_id();
   public:
 
+  // bool target_motion = 3;
+  void clear_target_motion();
+  bool target_motion() const;
+  void set_target_motion(bool value);
+  private:
+  bool _internal_target_motion() const;
+  void _internal_set_target_motion(bool value);
+  public:
+
   // @@protoc_insertion_point(class_scope:animgen.v1.GetResultRequest)
  private:
   class _Internal;
@@ -2226,6 +2236,7 @@ class GetResultRequest final :
     ::PROTOBUF_NAMESPACE_ID::RepeatedField<int> formats_;
     mutable std::atomic<int> _formats_cached_byte_size_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr job_id_;
+    bool target_motion_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -2847,6 +2858,7 @@ class GetResultResponse final :
   enum PayloadCase {
     kHeader = 1,
     kChunk = 2,
+    kTargetMotion = 3,
     PAYLOAD_NOT_SET = 0,
   };
 
@@ -2930,6 +2942,7 @@ class GetResultResponse final :
   enum : int {
     kHeaderFieldNumber = 1,
     kChunkFieldNumber = 2,
+    kTargetMotionFieldNumber = 3,
   };
   // .animgen.v1.ResultHeader header = 1;
   bool has_header() const;
@@ -2967,6 +2980,24 @@ class GetResultResponse final :
       ::animgen::v1::FileChunk* chunk);
   ::animgen::v1::FileChunk* unsafe_arena_release_chunk();
 
+  // .animgen.v1.TargetMotion target_motion = 3;
+  bool has_target_motion() const;
+  private:
+  bool _internal_has_target_motion() const;
+  public:
+  void clear_target_motion();
+  const ::animgen::v1::TargetMotion& target_motion() const;
+  PROTOBUF_NODISCARD ::animgen::v1::TargetMotion* release_target_motion();
+  ::animgen::v1::TargetMotion* mutable_target_motion();
+  void set_allocated_target_motion(::animgen::v1::TargetMotion* target_motion);
+  private:
+  const ::animgen::v1::TargetMotion& _internal_target_motion() const;
+  ::animgen::v1::TargetMotion* _internal_mutable_target_motion();
+  public:
+  void unsafe_arena_set_allocated_target_motion(
+      ::animgen::v1::TargetMotion* target_motion);
+  ::animgen::v1::TargetMotion* unsafe_arena_release_target_motion();
+
   void clear_payload();
   PayloadCase payload_case() const;
   // @@protoc_insertion_point(class_scope:animgen.v1.GetResultResponse)
@@ -2974,6 +3005,7 @@ class GetResultResponse final :
   class _Internal;
   void set_has_header();
   void set_has_chunk();
+  void set_has_target_motion();
 
   inline bool has_payload() const;
   inline void clear_has_payload();
@@ -2987,6 +3019,7 @@ class GetResultResponse final :
         ::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized _constinit_;
       ::animgen::v1::ResultHeader* header_;
       ::animgen::v1::FileChunk* chunk_;
+      ::animgen::v1::TargetMotion* target_motion_;
     } payload_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
     uint32_t _oneof_case_[1];
@@ -6290,6 +6323,26 @@ GetResultRequest::mutable_formats() {
   return _internal_mutable_formats();
 }
 
+// bool target_motion = 3;
+inline void GetResultRequest::clear_target_motion() {
+  _impl_.target_motion_ = false;
+}
+inline bool GetResultRequest::_internal_target_motion() const {
+  return _impl_.target_motion_;
+}
+inline bool GetResultRequest::target_motion() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.GetResultRequest.target_motion)
+  return _internal_target_motion();
+}
+inline void GetResultRequest::_internal_set_target_motion(bool value) {
+  
+  _impl_.target_motion_ = value;
+}
+inline void GetResultRequest::set_target_motion(bool value) {
+  _internal_set_target_motion(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.GetResultRequest.target_motion)
+}
+
 // -------------------------------------------------------------------
 
 // ResultFile
@@ -6926,6 +6979,72 @@ inline ::animgen::v1::FileChunk* GetResultResponse::_internal_mutable_chunk() {
 inline ::animgen::v1::FileChunk* GetResultResponse::mutable_chunk() {
   ::animgen::v1::FileChunk* _msg = _internal_mutable_chunk();
   // @@protoc_insertion_point(field_mutable:animgen.v1.GetResultResponse.chunk)
+  return _msg;
+}
+
+// .animgen.v1.TargetMotion target_motion = 3;
+inline bool GetResultResponse::_internal_has_target_motion() const {
+  return payload_case() == kTargetMotion;
+}
+inline bool GetResultResponse::has_target_motion() const {
+  return _internal_has_target_motion();
+}
+inline void GetResultResponse::set_has_target_motion() {
+  _impl_._oneof_case_[0] = kTargetMotion;
+}
+inline ::animgen::v1::TargetMotion* GetResultResponse::release_target_motion() {
+  // @@protoc_insertion_point(field_release:animgen.v1.GetResultResponse.target_motion)
+  if (_internal_has_target_motion()) {
+    clear_has_payload();
+    ::animgen::v1::TargetMotion* temp = _impl_.payload_.target_motion_;
+    if (GetArenaForAllocation() != nullptr) {
+      temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+    }
+    _impl_.payload_.target_motion_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline const ::animgen::v1::TargetMotion& GetResultResponse::_internal_target_motion() const {
+  return _internal_has_target_motion()
+      ? *_impl_.payload_.target_motion_
+      : reinterpret_cast< ::animgen::v1::TargetMotion&>(::animgen::v1::_TargetMotion_default_instance_);
+}
+inline const ::animgen::v1::TargetMotion& GetResultResponse::target_motion() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.GetResultResponse.target_motion)
+  return _internal_target_motion();
+}
+inline ::animgen::v1::TargetMotion* GetResultResponse::unsafe_arena_release_target_motion() {
+  // @@protoc_insertion_point(field_unsafe_arena_release:animgen.v1.GetResultResponse.target_motion)
+  if (_internal_has_target_motion()) {
+    clear_has_payload();
+    ::animgen::v1::TargetMotion* temp = _impl_.payload_.target_motion_;
+    _impl_.payload_.target_motion_ = nullptr;
+    return temp;
+  } else {
+    return nullptr;
+  }
+}
+inline void GetResultResponse::unsafe_arena_set_allocated_target_motion(::animgen::v1::TargetMotion* target_motion) {
+  clear_payload();
+  if (target_motion) {
+    set_has_target_motion();
+    _impl_.payload_.target_motion_ = target_motion;
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:animgen.v1.GetResultResponse.target_motion)
+}
+inline ::animgen::v1::TargetMotion* GetResultResponse::_internal_mutable_target_motion() {
+  if (!_internal_has_target_motion()) {
+    clear_payload();
+    set_has_target_motion();
+    _impl_.payload_.target_motion_ = CreateMaybeMessage< ::animgen::v1::TargetMotion >(GetArenaForAllocation());
+  }
+  return _impl_.payload_.target_motion_;
+}
+inline ::animgen::v1::TargetMotion* GetResultResponse::mutable_target_motion() {
+  ::animgen::v1::TargetMotion* _msg = _internal_mutable_target_motion();
+  // @@protoc_insertion_point(field_mutable:animgen.v1.GetResultResponse.target_motion)
   return _msg;
 }
 
