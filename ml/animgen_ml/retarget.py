@@ -646,13 +646,14 @@ def motion_on_target(clip: HumanoidClip, sk: TargetSkeleton, g, nodes: list[int]
     planted = clip
     if plant_feet:
         planted = planted_on_target(clip, sk, overrides, reach=foot_reach(clip, sk, g, nodes, overrides), loop=loop)
-        if loop:  # what locking left between the ends (little: it locked the loop round its seam) is closed again
-            planted = edit.loop(planted, keep_path=True)
+    locked = planted is not clip  # not on a target that does not stand on its floor (planted_on_target)
+    if locked and loop:  # what locking left between the ends (little: it locked the loop round its seam) is closed
+        planted = edit.loop(planted, keep_path=True)
     if above_floor:
         motion = on_target_above_floor(planted, sk, g, nodes, overrides, loop)
     else:
         motion = retarget(planted, sk, overrides)
-    return replace(motion, feet_locked=planted is not clip)
+    return replace(motion, feet_locked=locked)
 
 
 def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str | Path,
