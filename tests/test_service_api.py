@@ -169,7 +169,41 @@ def test_the_same_video_sent_again_is_stored_once(server, client, short_upload, 
     renamed.write_bytes((videos / SHORT).read_bytes())
     other = client.upload(renamed)
     assert other.upload_id != short_upload.upload_id and len(list(uploads.iterdir())) == len(before) + 1
+    assert again.already_stored and not other.already_stored
 
+
+def test_a_video_the_server_stores_is_not_sent_again(server, videos):
+    """A client that may be answered early (UploadHeader.may_answer_early) sends a stored video's header only: a CI run
+    again re-sent every video. Without the flag, or with another size, the data goes as before."""
+    data = (videos / "hybrik_taiji.mp4").read_bytes()  # 2.6 MB: three 1 MiB chunks
+    chunks = [data[i: i + (1 << 20)] for i in range(0, len(data), 1 << 20)]
+
+    def upload(early: bool, size: int = len(data)) -> tuple[service_pb2.UploadVideoResponse, list[int]]:
+        """The answer, and the bytes of each chunk asked for before it came."""
+        sent: list[int] = []
+
+        def messages():
+            yield service_pb2.UploadVideoRequest(header=service_pb2.UploadHeader(
+                file_name="taiji.mp4", size_bytes=size, sha256=hashlib.sha256(data).hexdigest(),
+                may_answer_early=early))
+            for c in chunks:
+                time.sleep(0.3)  # a slow link: an answer after the header comes before the first chunk is asked for
+                sent.append(len(c))
+                yield service_pb2.UploadVideoRequest(chunk=c)
+
+        with grpc.insecure_channel(server.address) as ch:
+            answer = service_pb2_grpc.AnimGenStub(ch).UploadVideo(messages(), timeout=30)
+        return answer, list(sent)
+
+    first, sent = upload(early=True)  # not stored yet: all of it goes
+    assert sum(sent) == len(data) and not first.already_stored
+    again, sent = upload(early=True)
+    assert again.upload_id == first.upload_id and again.already_stored and again.size_bytes == len(data)
+    assert sum(sent) <= len(chunks[0]), sent  # nothing, or at most the chunk in flight
+    kept, sent = upload(early=False)
+    assert kept.upload_id == first.upload_id and kept.already_stored and sum(sent) == len(data)  # sent, kept once
+    # Another size is another file: sent in full (and refused here, its data being short of what it says).
+    assert status_of(lambda: upload(early=True, size=len(data) + 1)) == Code.INVALID_ARGUMENT
 
 def test_start_job_bad_inputs(server, client, short_upload, shared_data):
     uid = short_upload.upload_id

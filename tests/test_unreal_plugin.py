@@ -244,6 +244,10 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared
     assert facts["WRONG_TOKEN"]["code"] == "UNAUTHENTICATED"
     assert facts["NO_TOKEN"]["code"] == "UNAUTHENTICATED"
     assert facts["UPLOAD"]["sha_match"] == "1"
+    # The same video again: the server answers after the header (UploadHeader.may_answer_early), the same upload.
+    assert facts["REUPLOAD"] == {"same_id": "1", "already_stored": "1", "first_already_stored": "0"}
+    serve_log = "".join(p.read_text() for p in tmp_path.glob("serve-*.log"))
+    assert f"{video.name} again, {video.stat().st_size} bytes (already stored: not sent again)" in serve_log
     assert int(facts["UPLOAD"]["bytes"]) == video.stat().st_size
     assert int(facts["BIG_UPLOAD"]["bytes"]) == big.stat().st_size
     assert int(facts["BIG_UPLOAD"]["chunks"]) == -(-big.stat().st_size // (1 << 20))

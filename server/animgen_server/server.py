@@ -144,6 +144,11 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                                             "the first UploadVideo message must be the header (name, size, sha256)")
                     header = msg.header
                     await self._check_header(header, context)
+                    if header.may_answer_early and (same := self._stored(header)):
+                        log.info("upload %s: %s again, %d bytes (already stored: not sent again)", same.upload_id,
+                                 header.file_name, header.size_bytes)
+                        return service_pb2.UploadVideoResponse(upload_id=same.upload_id, size_bytes=same.size_bytes,
+                                                               sha256=same.sha256, already_stored=True)
                     part = self.store.uploads_dir / f".part-{uuid.uuid4().hex}"
                     f = open(part, "wb")  # noqa: SIM115 - closed in finally
                     continue
@@ -168,10 +173,10 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the data's sha256 does not match the "
                                     "header's: the file changed or was corrupted in transit; send it again")
             f.close()
-            if same := self.store.same_upload(header.file_name, header.sha256, now_ms()):
+            if same := self._stored(header):
                 log.info("upload %s: %s again, %d bytes (kept once)", same.upload_id, header.file_name, written)
-                return service_pb2.UploadVideoResponse(upload_id=same.upload_id, size_bytes=written,
-                                                       sha256=header.sha256)  # the part file goes in finally
+                return service_pb2.UploadVideoResponse(upload_id=same.upload_id, size_bytes=written,  # part: finally
+                                                       sha256=header.sha256, already_stored=True)
             upload_id = uuid.uuid4().hex
             ext = Path(header.file_name).suffix.lower()
             path = self.store.uploads_dir / (upload_id + (ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"))
@@ -191,6 +196,11 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                     f.close()
             if part is not None:
                 part.unlink(missing_ok=True)
+
+    def _stored(self, h: service_pb2.UploadHeader) -> UploadRow | None:
+        """The stored upload of this very file under this name (store.same_upload), if its size is the header's too."""
+        same = self.store.same_upload(h.file_name, h.sha256, now_ms())
+        return same if same is not None and same.size_bytes == h.size_bytes else None
 
     async def _check_header(self, h: service_pb2.UploadHeader, context) -> None:
         if not h.file_name:

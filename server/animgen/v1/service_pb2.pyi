@@ -76,14 +76,16 @@ EVENT_TYPE_CANCELLED: EventType
 EVENT_TYPE_INTERRUPTED: EventType
 
 class UploadHeader(_message.Message):
-    __slots__ = ("file_name", "size_bytes", "sha256")
+    __slots__ = ("file_name", "size_bytes", "sha256", "may_answer_early")
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
+    MAY_ANSWER_EARLY_FIELD_NUMBER: _ClassVar[int]
     file_name: str
     size_bytes: int
     sha256: str
-    def __init__(self, file_name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    may_answer_early: bool
+    def __init__(self, file_name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., may_answer_early: bool = ...) -> None: ...
 
 class UploadVideoRequest(_message.Message):
     __slots__ = ("header", "chunk")
@@ -94,14 +96,16 @@ class UploadVideoRequest(_message.Message):
     def __init__(self, header: _Optional[_Union[UploadHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
 class UploadVideoResponse(_message.Message):
-    __slots__ = ("upload_id", "size_bytes", "sha256")
+    __slots__ = ("upload_id", "size_bytes", "sha256", "already_stored")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_STORED_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
     size_bytes: int
     sha256: str
-    def __init__(self, upload_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    already_stored: bool
+    def __init__(self, upload_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., already_stored: bool = ...) -> None: ...
 
 class GenerateOptions(_message.Message):
     __slots__ = ("hands", "smoothing", "start_seconds", "end_seconds", "fps", "generator", "formats", "in_place", "loop", "mirror", "speed", "face_forward", "foot_lock", "keyframe_tolerance_degrees", "keyframe_tolerance_mm", "target")

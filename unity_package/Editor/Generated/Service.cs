@@ -25,103 +25,104 @@ namespace AnimGen.Protocol.V1 {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
             "ChhhbmltZ2VuL3YxL3NlcnZpY2UucHJvdG8SCmFuaW1nZW4udjEaFWFuaW1n",
-            "ZW4vdjEvY2xpcC5wcm90byJFCgxVcGxvYWRIZWFkZXISEQoJZmlsZV9uYW1l",
-            "GAEgASgJEhIKCnNpemVfYnl0ZXMYAiABKAMSDgoGc2hhMjU2GAMgASgJIlwK",
-            "ElVwbG9hZFZpZGVvUmVxdWVzdBIqCgZoZWFkZXIYASABKAsyGC5hbmltZ2Vu",
-            "LnYxLlVwbG9hZEhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCCQoHcGF5bG9h",
-            "ZCJMChNVcGxvYWRWaWRlb1Jlc3BvbnNlEhEKCXVwbG9hZF9pZBgBIAEoCRIS",
-            "CgpzaXplX2J5dGVzGAIgASgDEg4KBnNoYTI1NhgDIAEoCSLJBAoPR2VuZXJh",
-            "dGVPcHRpb25zEg0KBWhhbmRzGAEgASgIEhYKCXNtb290aGluZxgCIAEoAkgA",
-            "iAEBEhoKDXN0YXJ0X3NlY29uZHMYAyABKAFIAYgBARIYCgtlbmRfc2Vjb25k",
-            "cxgEIAEoAUgCiAEBEhAKA2ZwcxgFIAEoAkgDiAEBEigKCWdlbmVyYXRvchgG",
-            "IAEoDjIVLmFuaW1nZW4udjEuR2VuZXJhdG9yEikKB2Zvcm1hdHMYByADKA4y",
-            "GC5hbmltZ2VuLnYxLk91dHB1dEZvcm1hdBIQCghpbl9wbGFjZRgIIAEoCBIM",
-            "CgRsb29wGAkgASgIEg4KBm1pcnJvchgKIAEoCBISCgVzcGVlZBgLIAEoAkgE",
-            "iAEBEhQKDGZhY2VfZm9yd2FyZBgMIAEoCBIWCglmb290X2xvY2sYDSABKAhI",
-            "BYgBARInChprZXlmcmFtZV90b2xlcmFuY2VfZGVncmVlcxgOIAEoAkgGiAEB",
-            "EiIKFWtleWZyYW1lX3RvbGVyYW5jZV9tbRgPIAEoAkgHiAEBEioKBnRhcmdl",
-            "dBgQIAEoCzIaLmFuaW1nZW4udjEuVGFyZ2V0U2tlbGV0b25CDAoKX3Ntb290",
-            "aGluZ0IQCg5fc3RhcnRfc2Vjb25kc0IOCgxfZW5kX3NlY29uZHNCBgoEX2Zw",
-            "c0IICgZfc3BlZWRCDAoKX2Zvb3RfbG9ja0IdChtfa2V5ZnJhbWVfdG9sZXJh",
-            "bmNlX2RlZ3JlZXNCGAoWX2tleWZyYW1lX3RvbGVyYW5jZV9tbSJSCg9TdGFy",
-            "dEpvYlJlcXVlc3QSEQoJdXBsb2FkX2lkGAEgASgJEiwKB29wdGlvbnMYAiAB",
-            "KAsyGy5hbmltZ2VuLnYxLkdlbmVyYXRlT3B0aW9ucyKTAgoDSm9iEg4KBmpv",
-            "Yl9pZBgBIAEoCRIRCgl1cGxvYWRfaWQYAiABKAkSEgoKdmlkZW9fbmFtZRgD",
-            "IAEoCRIjCgVzdGF0ZRgEIAEoDjIULmFuaW1nZW4udjEuSm9iU3RhdGUSLAoH",
-            "b3B0aW9ucxgFIAEoCzIbLmFuaW1nZW4udjEuR2VuZXJhdGVPcHRpb25zEg0K",
-            "BXN0YWdlGAYgASgJEhAKCHByb2dyZXNzGAcgASgCEg0KBWVycm9yGAggASgJ",
-            "EhcKD2NyZWF0ZWRfdW5peF9tcxgJIAEoAxIXCg91cGRhdGVkX3VuaXhfbXMY",
-            "CiABKAMSDgoGY2FjaGVkGAsgASgIEhAKCHdhcm5pbmdzGAwgAygJIqcBCghK",
-            "b2JFdmVudBIOCgZqb2JfaWQYASABKAkSIwoEdHlwZRgCIAEoDjIVLmFuaW1n",
-            "ZW4udjEuRXZlbnRUeXBlEg0KBXN0YWdlGAMgASgJEhYKDnN0YWdlX3Byb2dy",
-            "ZXNzGAQgASgCEhAKCHByb2dyZXNzGAUgASgCEg8KB21lc3NhZ2UYBiABKAkS",
-            "HAoDam9iGAcgASgLMg8uYW5pbWdlbi52MS5Kb2IiIQoPV2F0Y2hKb2JSZXF1",
-            "ZXN0Eg4KBmpvYl9pZBgBIAEoCSJkChBHZXRSZXN1bHRSZXF1ZXN0Eg4KBmpv",
-            "Yl9pZBgBIAEoCRIpCgdmb3JtYXRzGAIgAygOMhguYW5pbWdlbi52MS5PdXRw",
-            "dXRGb3JtYXQSFQoNdGFyZ2V0X21vdGlvbhgDIAEoCCJtCgpSZXN1bHRGaWxl",
-            "EigKBmZvcm1hdBgBIAEoDjIYLmFuaW1nZW4udjEuT3V0cHV0Rm9ybWF0EhEK",
-            "CWZpbGVfbmFtZRgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgDEg4KBnNoYTI1",
-            "NhgEIAEoCSJ7CgxSZXN1bHRIZWFkZXISHAoDam9iGAEgASgLMg8uYW5pbWdl",
-            "bi52MS5Kb2ISJgoEY2xpcBgCIAEoCzIYLmFuaW1nZW4udjEuSHVtYW5vaWRD",
-            "bGlwEiUKBWZpbGVzGAMgAygLMhYuYW5pbWdlbi52MS5SZXN1bHRGaWxlIjwK",
-            "CUZpbGVDaHVuaxIRCglmaWxlX25hbWUYASABKAkSDgoGb2Zmc2V0GAIgASgD",
-            "EgwKBGRhdGEYAyABKAwipQEKEUdldFJlc3VsdFJlc3BvbnNlEioKBmhlYWRl",
-            "chgBIAEoCzIYLmFuaW1nZW4udjEuUmVzdWx0SGVhZGVySAASJgoFY2h1bmsY",
-            "AiABKAsyFS5hbmltZ2VuLnYxLkZpbGVDaHVua0gAEjEKDXRhcmdldF9tb3Rp",
-            "b24YAyABKAsyGC5hbmltZ2VuLnYxLlRhcmdldE1vdGlvbkgAQgkKB3BheWxv",
-            "YWQiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiRgoPTGlz",
-            "dEpvYnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEiQKBnN0YXRlcxgCIAMoDjIU",
-            "LmFuaW1nZW4udjEuSm9iU3RhdGUiMQoQTGlzdEpvYnNSZXNwb25zZRIdCgRq",
-            "b2JzGAEgAygLMg8uYW5pbWdlbi52MS5Kb2IiFgoUR2V0U2VydmVySW5mb1Jl",
-            "cXVlc3QiPwoJTW9kZWxJbmZvEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgC",
-            "IAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSLKAQoGTGltaXRzEhgKEG1heF91",
-            "cGxvYWRfYnl0ZXMYASABKAMSGQoRbWF4X3ZpZGVvX3NlY29uZHMYAiABKAES",
-            "GwoTbWF4X2NvbmN1cnJlbnRfam9icxgDIAEoBRIXCg9tYXhfcXVldWVkX2pv",
-            "YnMYBCABKAUSHQoVdXBsb2FkX2V4cGlyeV9zZWNvbmRzGAUgASgDEhcKD21h",
-            "eF9jaHVua19ieXRlcxgGIAEoAxIdChVyZXN1bHRfZXhwaXJ5X3NlY29uZHMY",
-            "ByABKAMiwAIKClNlcnZlckluZm8SFgoOc2VydmVyX3ZlcnNpb24YASABKAkS",
-            "GAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoCRIlCgZtb2RlbHMYAyADKAsyFS5h",
-            "bmltZ2VuLnYxLk1vZGVsSW5mbxIiCgZsaW1pdHMYBCABKAsyEi5hbmltZ2Vu",
-            "LnYxLkxpbWl0cxIwCg5vdXRwdXRfZm9ybWF0cxgFIAMoDjIYLmFuaW1nZW4u",
-            "djEuT3V0cHV0Rm9ybWF0EikKCmdlbmVyYXRvcnMYBiADKA4yFS5hbmltZ2Vu",
-            "LnYxLkdlbmVyYXRvchIwChFkZWZhdWx0X2dlbmVyYXRvchgHIAEoDjIVLmFu",
-            "aW1nZW4udjEuR2VuZXJhdG9yEhUKDWF1dGhfcmVxdWlyZWQYCCABKAgSDwoH",
-            "YmFja2VuZBgJIAEoCSpVCglHZW5lcmF0b3ISGQoVR0VORVJBVE9SX1VOU1BF",
-            "Q0lGSUVEEAASFQoRR0VORVJBVE9SX05FVFdPUksQARIWChJHRU5FUkFUT1Jf",
-            "QU5BTFlUSUMQAiq/AQoMT3V0cHV0Rm9ybWF0Eh0KGU9VVFBVVF9GT1JNQVRf",
-            "VU5TUEVDSUZJRUQQABIVChFPVVRQVVRfRk9STUFUX0dMQhABEhUKEU9VVFBV",
-            "VF9GT1JNQVRfQlZIEAISFgoST1VUUFVUX0ZPUk1BVF9KU09OEAMSFQoRT1VU",
-            "UFVUX0ZPUk1BVF9OUFoQBBIYChRPVVRQVVRfRk9STUFUX1JFUE9SVBAFEhkK",
-            "FU9VVFBVVF9GT1JNQVRfUFJFVklFVxAGKrUBCghKb2JTdGF0ZRIZChVKT0Jf",
-            "U1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFQoR",
-            "Sk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAMS",
-            "FAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQ",
-            "BRIZChVKT0JfU1RBVEVfSU5URVJSVVBURUQQBiqqAgoJRXZlbnRUeXBlEhoK",
-            "FkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIUChBFVkVOVF9UWVBFX1NUQVRF",
-            "EAESFQoRRVZFTlRfVFlQRV9RVUVVRUQQAhIcChhFVkVOVF9UWVBFX1NUQUdF",
-            "X1NUQVJURUQQAxIdChlFVkVOVF9UWVBFX1NUQUdFX1BST0dSRVNTEAQSHQoZ",
-            "RVZFTlRfVFlQRV9TVEFHRV9GSU5JU0hFRBAFEhYKEkVWRU5UX1RZUEVfV0FS",
-            "TklORxAGEhMKD0VWRU5UX1RZUEVfRE9ORRAHEhUKEUVWRU5UX1RZUEVfRkFJ",
-            "TEVEEAgSGAoURVZFTlRfVFlQRV9DQU5DRUxMRUQQCRIaChZFVkVOVF9UWVBF",
-            "X0lOVEVSUlVQVEVEEAoy8AMKB0FuaW1HZW4SUAoLVXBsb2FkVmlkZW8SHi5h",
-            "bmltZ2VuLnYxLlVwbG9hZFZpZGVvUmVxdWVzdBofLmFuaW1nZW4udjEuVXBs",
-            "b2FkVmlkZW9SZXNwb25zZSgBEjgKCFN0YXJ0Sm9iEhsuYW5pbWdlbi52MS5T",
-            "dGFydEpvYlJlcXVlc3QaDy5hbmltZ2VuLnYxLkpvYhI/CghXYXRjaEpvYhIb",
-            "LmFuaW1nZW4udjEuV2F0Y2hKb2JSZXF1ZXN0GhQuYW5pbWdlbi52MS5Kb2JF",
-            "dmVudDABEkoKCUdldFJlc3VsdBIcLmFuaW1nZW4udjEuR2V0UmVzdWx0UmVx",
-            "dWVzdBodLmFuaW1nZW4udjEuR2V0UmVzdWx0UmVzcG9uc2UwARI6CglDYW5j",
-            "ZWxKb2ISHC5hbmltZ2VuLnYxLkNhbmNlbEpvYlJlcXVlc3QaDy5hbmltZ2Vu",
-            "LnYxLkpvYhJFCghMaXN0Sm9icxIbLmFuaW1nZW4udjEuTGlzdEpvYnNSZXF1",
-            "ZXN0GhwuYW5pbWdlbi52MS5MaXN0Sm9ic1Jlc3BvbnNlEkkKDUdldFNlcnZl",
-            "ckluZm8SIC5hbmltZ2VuLnYxLkdldFNlcnZlckluZm9SZXF1ZXN0GhYuYW5p",
-            "bWdlbi52MS5TZXJ2ZXJJbmZvQhaqAhNBbmltR2VuLlByb3RvY29sLlYxYgZw",
-            "cm90bzM="));
+            "ZW4vdjEvY2xpcC5wcm90byJfCgxVcGxvYWRIZWFkZXISEQoJZmlsZV9uYW1l",
+            "GAEgASgJEhIKCnNpemVfYnl0ZXMYAiABKAMSDgoGc2hhMjU2GAMgASgJEhgK",
+            "EG1heV9hbnN3ZXJfZWFybHkYBCABKAgiXAoSVXBsb2FkVmlkZW9SZXF1ZXN0",
+            "EioKBmhlYWRlchgBIAEoCzIYLmFuaW1nZW4udjEuVXBsb2FkSGVhZGVySAAS",
+            "DwoFY2h1bmsYAiABKAxIAEIJCgdwYXlsb2FkImQKE1VwbG9hZFZpZGVvUmVz",
+            "cG9uc2USEQoJdXBsb2FkX2lkGAEgASgJEhIKCnNpemVfYnl0ZXMYAiABKAMS",
+            "DgoGc2hhMjU2GAMgASgJEhYKDmFscmVhZHlfc3RvcmVkGAQgASgIIskECg9H",
+            "ZW5lcmF0ZU9wdGlvbnMSDQoFaGFuZHMYASABKAgSFgoJc21vb3RoaW5nGAIg",
+            "ASgCSACIAQESGgoNc3RhcnRfc2Vjb25kcxgDIAEoAUgBiAEBEhgKC2VuZF9z",
+            "ZWNvbmRzGAQgASgBSAKIAQESEAoDZnBzGAUgASgCSAOIAQESKAoJZ2VuZXJh",
+            "dG9yGAYgASgOMhUuYW5pbWdlbi52MS5HZW5lcmF0b3ISKQoHZm9ybWF0cxgH",
+            "IAMoDjIYLmFuaW1nZW4udjEuT3V0cHV0Rm9ybWF0EhAKCGluX3BsYWNlGAgg",
+            "ASgIEgwKBGxvb3AYCSABKAgSDgoGbWlycm9yGAogASgIEhIKBXNwZWVkGAsg",
+            "ASgCSASIAQESFAoMZmFjZV9mb3J3YXJkGAwgASgIEhYKCWZvb3RfbG9jaxgN",
+            "IAEoCEgFiAEBEicKGmtleWZyYW1lX3RvbGVyYW5jZV9kZWdyZWVzGA4gASgC",
+            "SAaIAQESIgoVa2V5ZnJhbWVfdG9sZXJhbmNlX21tGA8gASgCSAeIAQESKgoG",
+            "dGFyZ2V0GBAgASgLMhouYW5pbWdlbi52MS5UYXJnZXRTa2VsZXRvbkIMCgpf",
+            "c21vb3RoaW5nQhAKDl9zdGFydF9zZWNvbmRzQg4KDF9lbmRfc2Vjb25kc0IG",
+            "CgRfZnBzQggKBl9zcGVlZEIMCgpfZm9vdF9sb2NrQh0KG19rZXlmcmFtZV90",
+            "b2xlcmFuY2VfZGVncmVlc0IYChZfa2V5ZnJhbWVfdG9sZXJhbmNlX21tIlIK",
+            "D1N0YXJ0Sm9iUmVxdWVzdBIRCgl1cGxvYWRfaWQYASABKAkSLAoHb3B0aW9u",
+            "cxgCIAEoCzIbLmFuaW1nZW4udjEuR2VuZXJhdGVPcHRpb25zIpMCCgNKb2IS",
+            "DgoGam9iX2lkGAEgASgJEhEKCXVwbG9hZF9pZBgCIAEoCRISCgp2aWRlb19u",
+            "YW1lGAMgASgJEiMKBXN0YXRlGAQgASgOMhQuYW5pbWdlbi52MS5Kb2JTdGF0",
+            "ZRIsCgdvcHRpb25zGAUgASgLMhsuYW5pbWdlbi52MS5HZW5lcmF0ZU9wdGlv",
+            "bnMSDQoFc3RhZ2UYBiABKAkSEAoIcHJvZ3Jlc3MYByABKAISDQoFZXJyb3IY",
+            "CCABKAkSFwoPY3JlYXRlZF91bml4X21zGAkgASgDEhcKD3VwZGF0ZWRfdW5p",
+            "eF9tcxgKIAEoAxIOCgZjYWNoZWQYCyABKAgSEAoId2FybmluZ3MYDCADKAki",
+            "pwEKCEpvYkV2ZW50Eg4KBmpvYl9pZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUu",
+            "YW5pbWdlbi52MS5FdmVudFR5cGUSDQoFc3RhZ2UYAyABKAkSFgoOc3RhZ2Vf",
+            "cHJvZ3Jlc3MYBCABKAISEAoIcHJvZ3Jlc3MYBSABKAISDwoHbWVzc2FnZRgG",
+            "IAEoCRIcCgNqb2IYByABKAsyDy5hbmltZ2VuLnYxLkpvYiIhCg9XYXRjaEpv",
+            "YlJlcXVlc3QSDgoGam9iX2lkGAEgASgJImQKEEdldFJlc3VsdFJlcXVlc3QS",
+            "DgoGam9iX2lkGAEgASgJEikKB2Zvcm1hdHMYAiADKA4yGC5hbmltZ2VuLnYx",
+            "Lk91dHB1dEZvcm1hdBIVCg10YXJnZXRfbW90aW9uGAMgASgIIm0KClJlc3Vs",
+            "dEZpbGUSKAoGZm9ybWF0GAEgASgOMhguYW5pbWdlbi52MS5PdXRwdXRGb3Jt",
+            "YXQSEQoJZmlsZV9uYW1lGAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAMSDgoG",
+            "c2hhMjU2GAQgASgJInsKDFJlc3VsdEhlYWRlchIcCgNqb2IYASABKAsyDy5h",
+            "bmltZ2VuLnYxLkpvYhImCgRjbGlwGAIgASgLMhguYW5pbWdlbi52MS5IdW1h",
+            "bm9pZENsaXASJQoFZmlsZXMYAyADKAsyFi5hbmltZ2VuLnYxLlJlc3VsdEZp",
+            "bGUiPAoJRmlsZUNodW5rEhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZvZmZzZXQY",
+            "AiABKAMSDAoEZGF0YRgDIAEoDCKlAQoRR2V0UmVzdWx0UmVzcG9uc2USKgoG",
+            "aGVhZGVyGAEgASgLMhguYW5pbWdlbi52MS5SZXN1bHRIZWFkZXJIABImCgVj",
+            "aHVuaxgCIAEoCzIVLmFuaW1nZW4udjEuRmlsZUNodW5rSAASMQoNdGFyZ2V0",
+            "X21vdGlvbhgDIAEoCzIYLmFuaW1nZW4udjEuVGFyZ2V0TW90aW9uSABCCQoH",
+            "cGF5bG9hZCIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSJG",
+            "Cg9MaXN0Sm9ic1JlcXVlc3QSDQoFbGltaXQYASABKAUSJAoGc3RhdGVzGAIg",
+            "AygOMhQuYW5pbWdlbi52MS5Kb2JTdGF0ZSIxChBMaXN0Sm9ic1Jlc3BvbnNl",
+            "Eh0KBGpvYnMYASADKAsyDy5hbmltZ2VuLnYxLkpvYiIWChRHZXRTZXJ2ZXJJ",
+            "bmZvUmVxdWVzdCI/CglNb2RlbEluZm8SDAoEbmFtZRgBIAEoCRIPCgd2ZXJz",
+            "aW9uGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIsoBCgZMaW1pdHMSGAoQ",
+            "bWF4X3VwbG9hZF9ieXRlcxgBIAEoAxIZChFtYXhfdmlkZW9fc2Vjb25kcxgC",
+            "IAEoARIbChNtYXhfY29uY3VycmVudF9qb2JzGAMgASgFEhcKD21heF9xdWV1",
+            "ZWRfam9icxgEIAEoBRIdChV1cGxvYWRfZXhwaXJ5X3NlY29uZHMYBSABKAMS",
+            "FwoPbWF4X2NodW5rX2J5dGVzGAYgASgDEh0KFXJlc3VsdF9leHBpcnlfc2Vj",
+            "b25kcxgHIAEoAyLAAgoKU2VydmVySW5mbxIWCg5zZXJ2ZXJfdmVyc2lvbhgB",
+            "IAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgJEiUKBm1vZGVscxgDIAMo",
+            "CzIVLmFuaW1nZW4udjEuTW9kZWxJbmZvEiIKBmxpbWl0cxgEIAEoCzISLmFu",
+            "aW1nZW4udjEuTGltaXRzEjAKDm91dHB1dF9mb3JtYXRzGAUgAygOMhguYW5p",
+            "bWdlbi52MS5PdXRwdXRGb3JtYXQSKQoKZ2VuZXJhdG9ycxgGIAMoDjIVLmFu",
+            "aW1nZW4udjEuR2VuZXJhdG9yEjAKEWRlZmF1bHRfZ2VuZXJhdG9yGAcgASgO",
+            "MhUuYW5pbWdlbi52MS5HZW5lcmF0b3ISFQoNYXV0aF9yZXF1aXJlZBgIIAEo",
+            "CBIPCgdiYWNrZW5kGAkgASgJKlUKCUdlbmVyYXRvchIZChVHRU5FUkFUT1Jf",
+            "VU5TUEVDSUZJRUQQABIVChFHRU5FUkFUT1JfTkVUV09SSxABEhYKEkdFTkVS",
+            "QVRPUl9BTkFMWVRJQxACKr8BCgxPdXRwdXRGb3JtYXQSHQoZT1VUUFVUX0ZP",
+            "Uk1BVF9VTlNQRUNJRklFRBAAEhUKEU9VVFBVVF9GT1JNQVRfR0xCEAESFQoR",
+            "T1VUUFVUX0ZPUk1BVF9CVkgQAhIWChJPVVRQVVRfRk9STUFUX0pTT04QAxIV",
+            "ChFPVVRQVVRfRk9STUFUX05QWhAEEhgKFE9VVFBVVF9GT1JNQVRfUkVQT1JU",
+            "EAUSGQoVT1VUUFVUX0ZPUk1BVF9QUkVWSUVXEAYqtQEKCEpvYlN0YXRlEhkK",
+            "FUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQ",
+            "ARIVChFKT0JfU1RBVEVfUlVOTklORxACEhcKE0pPQl9TVEFURV9TVUNDRUVE",
+            "RUQQAxIUChBKT0JfU1RBVEVfRkFJTEVEEAQSFwoTSk9CX1NUQVRFX0NBTkNF",
+            "TExFRBAFEhkKFUpPQl9TVEFURV9JTlRFUlJVUFRFRBAGKqoCCglFdmVudFR5",
+            "cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhQKEEVWRU5UX1RZUEVf",
+            "U1RBVEUQARIVChFFVkVOVF9UWVBFX1FVRVVFRBACEhwKGEVWRU5UX1RZUEVf",
+            "U1RBR0VfU1RBUlRFRBADEh0KGUVWRU5UX1RZUEVfU1RBR0VfUFJPR1JFU1MQ",
+            "BBIdChlFVkVOVF9UWVBFX1NUQUdFX0ZJTklTSEVEEAUSFgoSRVZFTlRfVFlQ",
+            "RV9XQVJOSU5HEAYSEwoPRVZFTlRfVFlQRV9ET05FEAcSFQoRRVZFTlRfVFlQ",
+            "RV9GQUlMRUQQCBIYChRFVkVOVF9UWVBFX0NBTkNFTExFRBAJEhoKFkVWRU5U",
+            "X1RZUEVfSU5URVJSVVBURUQQCjLwAwoHQW5pbUdlbhJQCgtVcGxvYWRWaWRl",
+            "bxIeLmFuaW1nZW4udjEuVXBsb2FkVmlkZW9SZXF1ZXN0Gh8uYW5pbWdlbi52",
+            "MS5VcGxvYWRWaWRlb1Jlc3BvbnNlKAESOAoIU3RhcnRKb2ISGy5hbmltZ2Vu",
+            "LnYxLlN0YXJ0Sm9iUmVxdWVzdBoPLmFuaW1nZW4udjEuSm9iEj8KCFdhdGNo",
+            "Sm9iEhsuYW5pbWdlbi52MS5XYXRjaEpvYlJlcXVlc3QaFC5hbmltZ2VuLnYx",
+            "LkpvYkV2ZW50MAESSgoJR2V0UmVzdWx0EhwuYW5pbWdlbi52MS5HZXRSZXN1",
+            "bHRSZXF1ZXN0Gh0uYW5pbWdlbi52MS5HZXRSZXN1bHRSZXNwb25zZTABEjoK",
+            "CUNhbmNlbEpvYhIcLmFuaW1nZW4udjEuQ2FuY2VsSm9iUmVxdWVzdBoPLmFu",
+            "aW1nZW4udjEuSm9iEkUKCExpc3RKb2JzEhsuYW5pbWdlbi52MS5MaXN0Sm9i",
+            "c1JlcXVlc3QaHC5hbmltZ2VuLnYxLkxpc3RKb2JzUmVzcG9uc2USSQoNR2V0",
+            "U2VydmVySW5mbxIgLmFuaW1nZW4udjEuR2V0U2VydmVySW5mb1JlcXVlc3Qa",
+            "Fi5hbmltZ2VuLnYxLlNlcnZlckluZm9CFqoCE0FuaW1HZW4uUHJvdG9jb2wu",
+            "VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::AnimGen.Protocol.V1.ClipReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::AnimGen.Protocol.V1.Generator), typeof(global::AnimGen.Protocol.V1.OutputFormat), typeof(global::AnimGen.Protocol.V1.JobState), typeof(global::AnimGen.Protocol.V1.EventType), }, null, new pbr::GeneratedClrTypeInfo[] {
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadHeader), global::AnimGen.Protocol.V1.UploadHeader.Parser, new[]{ "FileName", "SizeBytes", "Sha256" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadHeader), global::AnimGen.Protocol.V1.UploadHeader.Parser, new[]{ "FileName", "SizeBytes", "Sha256", "MayAnswerEarly" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadVideoRequest), global::AnimGen.Protocol.V1.UploadVideoRequest.Parser, new[]{ "Header", "Chunk" }, new[]{ "Payload" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadVideoResponse), global::AnimGen.Protocol.V1.UploadVideoResponse.Parser, new[]{ "UploadId", "SizeBytes", "Sha256" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadVideoResponse), global::AnimGen.Protocol.V1.UploadVideoResponse.Parser, new[]{ "UploadId", "SizeBytes", "Sha256", "AlreadyStored" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GenerateOptions), global::AnimGen.Protocol.V1.GenerateOptions.Parser, new[]{ "Hands", "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Generator", "Formats", "InPlace", "Loop", "Mirror", "Speed", "FaceForward", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm", "Target" }, new[]{ "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Speed", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.StartJobRequest), global::AnimGen.Protocol.V1.StartJobRequest.Parser, new[]{ "UploadId", "Options" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Job), global::AnimGen.Protocol.V1.Job.Parser, new[]{ "JobId", "UploadId", "VideoName", "State", "Options", "Stage", "Progress", "Error", "CreatedUnixMs", "UpdatedUnixMs", "Cached", "Warnings" }, null, null, null, null),
@@ -243,6 +244,7 @@ namespace AnimGen.Protocol.V1 {
       fileName_ = other.fileName_;
       sizeBytes_ = other.sizeBytes_;
       sha256_ = other.sha256_;
+      mayAnswerEarly_ = other.mayAnswerEarly_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -297,6 +299,23 @@ namespace AnimGen.Protocol.V1 {
       }
     }
 
+    /// <summary>Field number for the "may_answer_early" field.</summary>
+    public const int MayAnswerEarlyFieldNumber = 4;
+    private bool mayAnswerEarly_;
+    /// <summary>
+    /// The server may answer right after this header, before any data, when it already stores this very file (the same
+    /// name, size and sha256: a video sent again): the client then stops sending. Only for clients that take an answer
+    /// that comes before they have sent everything.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool MayAnswerEarly {
+      get { return mayAnswerEarly_; }
+      set {
+        mayAnswerEarly_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -315,6 +334,7 @@ namespace AnimGen.Protocol.V1 {
       if (FileName != other.FileName) return false;
       if (SizeBytes != other.SizeBytes) return false;
       if (Sha256 != other.Sha256) return false;
+      if (MayAnswerEarly != other.MayAnswerEarly) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -325,6 +345,7 @@ namespace AnimGen.Protocol.V1 {
       if (FileName.Length != 0) hash ^= FileName.GetHashCode();
       if (SizeBytes != 0L) hash ^= SizeBytes.GetHashCode();
       if (Sha256.Length != 0) hash ^= Sha256.GetHashCode();
+      if (MayAnswerEarly != false) hash ^= MayAnswerEarly.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -355,6 +376,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(26);
         output.WriteString(Sha256);
       }
+      if (MayAnswerEarly != false) {
+        output.WriteRawTag(32);
+        output.WriteBool(MayAnswerEarly);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -377,6 +402,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(26);
         output.WriteString(Sha256);
       }
+      if (MayAnswerEarly != false) {
+        output.WriteRawTag(32);
+        output.WriteBool(MayAnswerEarly);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -395,6 +424,9 @@ namespace AnimGen.Protocol.V1 {
       }
       if (Sha256.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(Sha256);
+      }
+      if (MayAnswerEarly != false) {
+        size += 1 + 1;
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -416,6 +448,9 @@ namespace AnimGen.Protocol.V1 {
       }
       if (other.Sha256.Length != 0) {
         Sha256 = other.Sha256;
+      }
+      if (other.MayAnswerEarly != false) {
+        MayAnswerEarly = other.MayAnswerEarly;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -444,6 +479,10 @@ namespace AnimGen.Protocol.V1 {
             Sha256 = input.ReadString();
             break;
           }
+          case 32: {
+            MayAnswerEarly = input.ReadBool();
+            break;
+          }
         }
       }
     #endif
@@ -469,6 +508,10 @@ namespace AnimGen.Protocol.V1 {
           }
           case 26: {
             Sha256 = input.ReadString();
+            break;
+          }
+          case 32: {
+            MayAnswerEarly = input.ReadBool();
             break;
           }
         }
@@ -787,6 +830,7 @@ namespace AnimGen.Protocol.V1 {
       uploadId_ = other.uploadId_;
       sizeBytes_ = other.sizeBytes_;
       sha256_ = other.sha256_;
+      alreadyStored_ = other.alreadyStored_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -832,6 +876,21 @@ namespace AnimGen.Protocol.V1 {
       }
     }
 
+    /// <summary>Field number for the "already_stored" field.</summary>
+    public const int AlreadyStoredFieldNumber = 4;
+    private bool alreadyStored_;
+    /// <summary>
+    /// The server already stored this very file: it answered early (UploadHeader.may_answer_early) or kept one copy.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool AlreadyStored {
+      get { return alreadyStored_; }
+      set {
+        alreadyStored_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -850,6 +909,7 @@ namespace AnimGen.Protocol.V1 {
       if (UploadId != other.UploadId) return false;
       if (SizeBytes != other.SizeBytes) return false;
       if (Sha256 != other.Sha256) return false;
+      if (AlreadyStored != other.AlreadyStored) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -860,6 +920,7 @@ namespace AnimGen.Protocol.V1 {
       if (UploadId.Length != 0) hash ^= UploadId.GetHashCode();
       if (SizeBytes != 0L) hash ^= SizeBytes.GetHashCode();
       if (Sha256.Length != 0) hash ^= Sha256.GetHashCode();
+      if (AlreadyStored != false) hash ^= AlreadyStored.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -890,6 +951,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(26);
         output.WriteString(Sha256);
       }
+      if (AlreadyStored != false) {
+        output.WriteRawTag(32);
+        output.WriteBool(AlreadyStored);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -912,6 +977,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(26);
         output.WriteString(Sha256);
       }
+      if (AlreadyStored != false) {
+        output.WriteRawTag(32);
+        output.WriteBool(AlreadyStored);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -930,6 +999,9 @@ namespace AnimGen.Protocol.V1 {
       }
       if (Sha256.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(Sha256);
+      }
+      if (AlreadyStored != false) {
+        size += 1 + 1;
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -951,6 +1023,9 @@ namespace AnimGen.Protocol.V1 {
       }
       if (other.Sha256.Length != 0) {
         Sha256 = other.Sha256;
+      }
+      if (other.AlreadyStored != false) {
+        AlreadyStored = other.AlreadyStored;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -979,6 +1054,10 @@ namespace AnimGen.Protocol.V1 {
             Sha256 = input.ReadString();
             break;
           }
+          case 32: {
+            AlreadyStored = input.ReadBool();
+            break;
+          }
         }
       }
     #endif
@@ -1004,6 +1083,10 @@ namespace AnimGen.Protocol.V1 {
           }
           case 26: {
             Sha256 = input.ReadString();
+            break;
+          }
+          case 32: {
+            AlreadyStored = input.ReadBool();
             break;
           }
         }

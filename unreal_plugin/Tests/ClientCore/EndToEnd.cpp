@@ -154,6 +154,12 @@ int main(int argc, char** argv) {
     std::printf("UPLOAD id=%s bytes=%lld chunks=%d sha_match=%d\n", up.uploadId.c_str(), (long long)up.sizeBytes,
                 chunks, int(up.sha256 == sha));
     if (up.sha256 != sha) return Fail("the server's sha256 " + up.sha256 + " differs from ours " + sha);
+    UploadedVideo again;  // the same file again: answered after the header, not sent
+    int againChunks = 0;
+    s = client.UploadVideo(args["--video"], &again, [&](int64_t, int64_t) { ++againChunks; });
+    if (!s.Ok()) return Fail("UploadVideo (again): " + s.ToString());
+    std::printf("REUPLOAD same_id=%d already_stored=%d first_already_stored=%d\n", int(again.uploadId == up.uploadId),
+                int(again.alreadyStored), int(up.alreadyStored));
 
     if (args.count("--big-video")) {  // several 1 MiB chunks, no job
         UploadedVideo big;

@@ -255,6 +255,8 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
     h->set_file_name(Utf8String(Utf8Path(path).filename()));
     h->set_size_bytes(int64_t(size));
     h->set_sha256(sha);
+    // A video the server already stores is answered after the header: the next Write fails and the answer is read.
+    h->set_may_answer_early(true);
     bool open = writer->Write(req);
     std::string buf(kChunkBytes, '\0');
     int64_t sent = 0;
@@ -274,6 +276,7 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
     out->uploadId = response.upload_id();
     out->sizeBytes = response.size_bytes();
     out->sha256 = response.sha256();
+    out->alreadyStored = response.already_stored();
     return {};
 }
 

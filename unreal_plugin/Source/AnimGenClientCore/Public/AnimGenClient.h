@@ -78,6 +78,7 @@ struct UploadedVideo {
     std::string uploadId;
     int64_t sizeBytes = 0;
     std::string sha256;
+    bool alreadyStored = false;  // the server held this very file (name, size, sha256): it was not sent again
 };
 
 struct JobInfo {
@@ -152,7 +153,8 @@ public:
 
     const ConnectionOptions& Options() const { return options_; }
 
-    // onBytes(sent, total) after each chunk.
+    // onBytes(sent, total) after each chunk sent; the server answers a file it already stores after the header, and
+    // the rest is not sent (out->alreadyStored).
     Status UploadVideo(const std::string& path, UploadedVideo* out,
                        const std::function<void(int64_t, int64_t)>& onBytes = {});
     Status StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out);

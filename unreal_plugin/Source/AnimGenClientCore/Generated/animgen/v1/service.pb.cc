@@ -27,6 +27,7 @@ PROTOBUF_CONSTEXPR UploadHeader::UploadHeader(
     /*decltype(_impl_.file_name_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.sha256_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.size_bytes_)*/int64_t{0}
+  , /*decltype(_impl_.may_answer_early_)*/false
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct UploadHeaderDefaultTypeInternal {
   PROTOBUF_CONSTEXPR UploadHeaderDefaultTypeInternal()
@@ -56,6 +57,7 @@ PROTOBUF_CONSTEXPR UploadVideoResponse::UploadVideoResponse(
     /*decltype(_impl_.upload_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.sha256_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.size_bytes_)*/int64_t{0}
+  , /*decltype(_impl_.already_stored_)*/false
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct UploadVideoResponseDefaultTypeInternal {
   PROTOBUF_CONSTEXPR UploadVideoResponseDefaultTypeInternal()
@@ -367,6 +369,7 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   PROTOBUF_FIELD_OFFSET(::animgen::v1::UploadHeader, _impl_.file_name_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::UploadHeader, _impl_.size_bytes_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::UploadHeader, _impl_.sha256_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::UploadHeader, _impl_.may_answer_early_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::animgen::v1::UploadVideoRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -385,6 +388,7 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   PROTOBUF_FIELD_OFFSET(::animgen::v1::UploadVideoResponse, _impl_.upload_id_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::UploadVideoResponse, _impl_.size_bytes_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::UploadVideoResponse, _impl_.sha256_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::UploadVideoResponse, _impl_.already_stored_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::GenerateOptions, _impl_._has_bits_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::GenerateOptions, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -584,25 +588,25 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
 };
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, -1, -1, sizeof(::animgen::v1::UploadHeader)},
-  { 9, -1, -1, sizeof(::animgen::v1::UploadVideoRequest)},
-  { 18, -1, -1, sizeof(::animgen::v1::UploadVideoResponse)},
-  { 27, 49, -1, sizeof(::animgen::v1::GenerateOptions)},
-  { 65, -1, -1, sizeof(::animgen::v1::StartJobRequest)},
-  { 73, -1, -1, sizeof(::animgen::v1::Job)},
-  { 91, -1, -1, sizeof(::animgen::v1::JobEvent)},
-  { 104, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
-  { 111, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
-  { 120, -1, -1, sizeof(::animgen::v1::ResultFile)},
-  { 130, -1, -1, sizeof(::animgen::v1::ResultHeader)},
-  { 139, -1, -1, sizeof(::animgen::v1::FileChunk)},
-  { 148, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
-  { 158, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
-  { 165, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
-  { 173, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
-  { 180, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
-  { 186, -1, -1, sizeof(::animgen::v1::ModelInfo)},
-  { 195, -1, -1, sizeof(::animgen::v1::Limits)},
-  { 208, -1, -1, sizeof(::animgen::v1::ServerInfo)},
+  { 10, -1, -1, sizeof(::animgen::v1::UploadVideoRequest)},
+  { 19, -1, -1, sizeof(::animgen::v1::UploadVideoResponse)},
+  { 29, 51, -1, sizeof(::animgen::v1::GenerateOptions)},
+  { 67, -1, -1, sizeof(::animgen::v1::StartJobRequest)},
+  { 75, -1, -1, sizeof(::animgen::v1::Job)},
+  { 93, -1, -1, sizeof(::animgen::v1::JobEvent)},
+  { 106, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
+  { 113, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
+  { 122, -1, -1, sizeof(::animgen::v1::ResultFile)},
+  { 132, -1, -1, sizeof(::animgen::v1::ResultHeader)},
+  { 141, -1, -1, sizeof(::animgen::v1::FileChunk)},
+  { 150, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
+  { 160, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
+  { 167, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
+  { 175, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
+  { 182, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
+  { 188, -1, -1, sizeof(::animgen::v1::ModelInfo)},
+  { 197, -1, -1, sizeof(::animgen::v1::Limits)},
+  { 210, -1, -1, sizeof(::animgen::v1::ServerInfo)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -630,115 +634,116 @@ static const ::_pb::Message* const file_default_instances[] = {
 
 const char descriptor_table_protodef_animgen_2fv1_2fservice_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
   "\n\030animgen/v1/service.proto\022\nanimgen.v1\032\025"
-  "animgen/v1/clip.proto\"E\n\014UploadHeader\022\021\n"
+  "animgen/v1/clip.proto\"_\n\014UploadHeader\022\021\n"
   "\tfile_name\030\001 \001(\t\022\022\n\nsize_bytes\030\002 \001(\003\022\016\n\006"
-  "sha256\030\003 \001(\t\"\\\n\022UploadVideoRequest\022*\n\006he"
-  "ader\030\001 \001(\0132\030.animgen.v1.UploadHeaderH\000\022\017"
-  "\n\005chunk\030\002 \001(\014H\000B\t\n\007payload\"L\n\023UploadVide"
-  "oResponse\022\021\n\tupload_id\030\001 \001(\t\022\022\n\nsize_byt"
-  "es\030\002 \001(\003\022\016\n\006sha256\030\003 \001(\t\"\311\004\n\017GenerateOpt"
-  "ions\022\r\n\005hands\030\001 \001(\010\022\026\n\tsmoothing\030\002 \001(\002H\000"
-  "\210\001\001\022\032\n\rstart_seconds\030\003 \001(\001H\001\210\001\001\022\030\n\013end_s"
-  "econds\030\004 \001(\001H\002\210\001\001\022\020\n\003fps\030\005 \001(\002H\003\210\001\001\022(\n\tg"
-  "enerator\030\006 \001(\0162\025.animgen.v1.Generator\022)\n"
-  "\007formats\030\007 \003(\0162\030.animgen.v1.OutputFormat"
-  "\022\020\n\010in_place\030\010 \001(\010\022\014\n\004loop\030\t \001(\010\022\016\n\006mirr"
-  "or\030\n \001(\010\022\022\n\005speed\030\013 \001(\002H\004\210\001\001\022\024\n\014face_for"
-  "ward\030\014 \001(\010\022\026\n\tfoot_lock\030\r \001(\010H\005\210\001\001\022\'\n\032ke"
-  "yframe_tolerance_degrees\030\016 \001(\002H\006\210\001\001\022\"\n\025k"
-  "eyframe_tolerance_mm\030\017 \001(\002H\007\210\001\001\022*\n\006targe"
-  "t\030\020 \001(\0132\032.animgen.v1.TargetSkeletonB\014\n\n_"
-  "smoothingB\020\n\016_start_secondsB\016\n\014_end_seco"
-  "ndsB\006\n\004_fpsB\010\n\006_speedB\014\n\n_foot_lockB\035\n\033_"
-  "keyframe_tolerance_degreesB\030\n\026_keyframe_"
-  "tolerance_mm\"R\n\017StartJobRequest\022\021\n\tuploa"
-  "d_id\030\001 \001(\t\022,\n\007options\030\002 \001(\0132\033.animgen.v1"
-  ".GenerateOptions\"\223\002\n\003Job\022\016\n\006job_id\030\001 \001(\t"
-  "\022\021\n\tupload_id\030\002 \001(\t\022\022\n\nvideo_name\030\003 \001(\t\022"
-  "#\n\005state\030\004 \001(\0162\024.animgen.v1.JobState\022,\n\007"
-  "options\030\005 \001(\0132\033.animgen.v1.GenerateOptio"
-  "ns\022\r\n\005stage\030\006 \001(\t\022\020\n\010progress\030\007 \001(\002\022\r\n\005e"
-  "rror\030\010 \001(\t\022\027\n\017created_unix_ms\030\t \001(\003\022\027\n\017u"
-  "pdated_unix_ms\030\n \001(\003\022\016\n\006cached\030\013 \001(\010\022\020\n\010"
-  "warnings\030\014 \003(\t\"\247\001\n\010JobEvent\022\016\n\006job_id\030\001 "
-  "\001(\t\022#\n\004type\030\002 \001(\0162\025.animgen.v1.EventType"
-  "\022\r\n\005stage\030\003 \001(\t\022\026\n\016stage_progress\030\004 \001(\002\022"
-  "\020\n\010progress\030\005 \001(\002\022\017\n\007message\030\006 \001(\t\022\034\n\003jo"
-  "b\030\007 \001(\0132\017.animgen.v1.Job\"!\n\017WatchJobRequ"
-  "est\022\016\n\006job_id\030\001 \001(\t\"d\n\020GetResultRequest\022"
-  "\016\n\006job_id\030\001 \001(\t\022)\n\007formats\030\002 \003(\0162\030.animg"
-  "en.v1.OutputFormat\022\025\n\rtarget_motion\030\003 \001("
-  "\010\"m\n\nResultFile\022(\n\006format\030\001 \001(\0162\030.animge"
-  "n.v1.OutputFormat\022\021\n\tfile_name\030\002 \001(\t\022\022\n\n"
-  "size_bytes\030\003 \001(\003\022\016\n\006sha256\030\004 \001(\t\"{\n\014Resu"
-  "ltHeader\022\034\n\003job\030\001 \001(\0132\017.animgen.v1.Job\022&"
-  "\n\004clip\030\002 \001(\0132\030.animgen.v1.HumanoidClip\022%"
-  "\n\005files\030\003 \003(\0132\026.animgen.v1.ResultFile\"<\n"
-  "\tFileChunk\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006offset\030"
-  "\002 \001(\003\022\014\n\004data\030\003 \001(\014\"\245\001\n\021GetResultRespons"
-  "e\022*\n\006header\030\001 \001(\0132\030.animgen.v1.ResultHea"
-  "derH\000\022&\n\005chunk\030\002 \001(\0132\025.animgen.v1.FileCh"
-  "unkH\000\0221\n\rtarget_motion\030\003 \001(\0132\030.animgen.v"
-  "1.TargetMotionH\000B\t\n\007payload\"\"\n\020CancelJob"
-  "Request\022\016\n\006job_id\030\001 \001(\t\"F\n\017ListJobsReque"
-  "st\022\r\n\005limit\030\001 \001(\005\022$\n\006states\030\002 \003(\0162\024.anim"
-  "gen.v1.JobState\"1\n\020ListJobsResponse\022\035\n\004j"
-  "obs\030\001 \003(\0132\017.animgen.v1.Job\"\026\n\024GetServerI"
-  "nfoRequest\"\?\n\tModelInfo\022\014\n\004name\030\001 \001(\t\022\017\n"
-  "\007version\030\002 \001(\t\022\023\n\013description\030\003 \001(\t\"\312\001\n\006"
-  "Limits\022\030\n\020max_upload_bytes\030\001 \001(\003\022\031\n\021max_"
-  "video_seconds\030\002 \001(\001\022\033\n\023max_concurrent_jo"
-  "bs\030\003 \001(\005\022\027\n\017max_queued_jobs\030\004 \001(\005\022\035\n\025upl"
-  "oad_expiry_seconds\030\005 \001(\003\022\027\n\017max_chunk_by"
-  "tes\030\006 \001(\003\022\035\n\025result_expiry_seconds\030\007 \001(\003"
-  "\"\300\002\n\nServerInfo\022\026\n\016server_version\030\001 \001(\t\022"
-  "\030\n\020protocol_version\030\002 \001(\t\022%\n\006models\030\003 \003("
-  "\0132\025.animgen.v1.ModelInfo\022\"\n\006limits\030\004 \001(\013"
-  "2\022.animgen.v1.Limits\0220\n\016output_formats\030\005"
-  " \003(\0162\030.animgen.v1.OutputFormat\022)\n\ngenera"
-  "tors\030\006 \003(\0162\025.animgen.v1.Generator\0220\n\021def"
-  "ault_generator\030\007 \001(\0162\025.animgen.v1.Genera"
-  "tor\022\025\n\rauth_required\030\010 \001(\010\022\017\n\007backend\030\t "
-  "\001(\t*U\n\tGenerator\022\031\n\025GENERATOR_UNSPECIFIE"
-  "D\020\000\022\025\n\021GENERATOR_NETWORK\020\001\022\026\n\022GENERATOR_"
-  "ANALYTIC\020\002*\277\001\n\014OutputFormat\022\035\n\031OUTPUT_FO"
-  "RMAT_UNSPECIFIED\020\000\022\025\n\021OUTPUT_FORMAT_GLB\020"
-  "\001\022\025\n\021OUTPUT_FORMAT_BVH\020\002\022\026\n\022OUTPUT_FORMA"
-  "T_JSON\020\003\022\025\n\021OUTPUT_FORMAT_NPZ\020\004\022\030\n\024OUTPU"
-  "T_FORMAT_REPORT\020\005\022\031\n\025OUTPUT_FORMAT_PREVI"
-  "EW\020\006*\265\001\n\010JobState\022\031\n\025JOB_STATE_UNSPECIFI"
-  "ED\020\000\022\024\n\020JOB_STATE_QUEUED\020\001\022\025\n\021JOB_STATE_"
-  "RUNNING\020\002\022\027\n\023JOB_STATE_SUCCEEDED\020\003\022\024\n\020JO"
-  "B_STATE_FAILED\020\004\022\027\n\023JOB_STATE_CANCELLED\020"
-  "\005\022\031\n\025JOB_STATE_INTERRUPTED\020\006*\252\002\n\tEventTy"
-  "pe\022\032\n\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020EVENT_"
-  "TYPE_STATE\020\001\022\025\n\021EVENT_TYPE_QUEUED\020\002\022\034\n\030E"
-  "VENT_TYPE_STAGE_STARTED\020\003\022\035\n\031EVENT_TYPE_"
-  "STAGE_PROGRESS\020\004\022\035\n\031EVENT_TYPE_STAGE_FIN"
-  "ISHED\020\005\022\026\n\022EVENT_TYPE_WARNING\020\006\022\023\n\017EVENT"
-  "_TYPE_DONE\020\007\022\025\n\021EVENT_TYPE_FAILED\020\010\022\030\n\024E"
-  "VENT_TYPE_CANCELLED\020\t\022\032\n\026EVENT_TYPE_INTE"
-  "RRUPTED\020\n2\360\003\n\007AnimGen\022P\n\013UploadVideo\022\036.a"
-  "nimgen.v1.UploadVideoRequest\032\037.animgen.v"
-  "1.UploadVideoResponse(\001\0228\n\010StartJob\022\033.an"
-  "imgen.v1.StartJobRequest\032\017.animgen.v1.Jo"
-  "b\022\?\n\010WatchJob\022\033.animgen.v1.WatchJobReque"
-  "st\032\024.animgen.v1.JobEvent0\001\022J\n\tGetResult\022"
-  "\034.animgen.v1.GetResultRequest\032\035.animgen."
-  "v1.GetResultResponse0\001\022:\n\tCancelJob\022\034.an"
-  "imgen.v1.CancelJobRequest\032\017.animgen.v1.J"
-  "ob\022E\n\010ListJobs\022\033.animgen.v1.ListJobsRequ"
-  "est\032\034.animgen.v1.ListJobsResponse\022I\n\rGet"
-  "ServerInfo\022 .animgen.v1.GetServerInfoReq"
-  "uest\032\026.animgen.v1.ServerInfoB\026\252\002\023AnimGen"
-  ".Protocol.V1b\006proto3"
+  "sha256\030\003 \001(\t\022\030\n\020may_answer_early\030\004 \001(\010\"\\"
+  "\n\022UploadVideoRequest\022*\n\006header\030\001 \001(\0132\030.a"
+  "nimgen.v1.UploadHeaderH\000\022\017\n\005chunk\030\002 \001(\014H"
+  "\000B\t\n\007payload\"d\n\023UploadVideoResponse\022\021\n\tu"
+  "pload_id\030\001 \001(\t\022\022\n\nsize_bytes\030\002 \001(\003\022\016\n\006sh"
+  "a256\030\003 \001(\t\022\026\n\016already_stored\030\004 \001(\010\"\311\004\n\017G"
+  "enerateOptions\022\r\n\005hands\030\001 \001(\010\022\026\n\tsmoothi"
+  "ng\030\002 \001(\002H\000\210\001\001\022\032\n\rstart_seconds\030\003 \001(\001H\001\210\001"
+  "\001\022\030\n\013end_seconds\030\004 \001(\001H\002\210\001\001\022\020\n\003fps\030\005 \001(\002"
+  "H\003\210\001\001\022(\n\tgenerator\030\006 \001(\0162\025.animgen.v1.Ge"
+  "nerator\022)\n\007formats\030\007 \003(\0162\030.animgen.v1.Ou"
+  "tputFormat\022\020\n\010in_place\030\010 \001(\010\022\014\n\004loop\030\t \001"
+  "(\010\022\016\n\006mirror\030\n \001(\010\022\022\n\005speed\030\013 \001(\002H\004\210\001\001\022\024"
+  "\n\014face_forward\030\014 \001(\010\022\026\n\tfoot_lock\030\r \001(\010H"
+  "\005\210\001\001\022\'\n\032keyframe_tolerance_degrees\030\016 \001(\002"
+  "H\006\210\001\001\022\"\n\025keyframe_tolerance_mm\030\017 \001(\002H\007\210\001"
+  "\001\022*\n\006target\030\020 \001(\0132\032.animgen.v1.TargetSke"
+  "letonB\014\n\n_smoothingB\020\n\016_start_secondsB\016\n"
+  "\014_end_secondsB\006\n\004_fpsB\010\n\006_speedB\014\n\n_foot"
+  "_lockB\035\n\033_keyframe_tolerance_degreesB\030\n\026"
+  "_keyframe_tolerance_mm\"R\n\017StartJobReques"
+  "t\022\021\n\tupload_id\030\001 \001(\t\022,\n\007options\030\002 \001(\0132\033."
+  "animgen.v1.GenerateOptions\"\223\002\n\003Job\022\016\n\006jo"
+  "b_id\030\001 \001(\t\022\021\n\tupload_id\030\002 \001(\t\022\022\n\nvideo_n"
+  "ame\030\003 \001(\t\022#\n\005state\030\004 \001(\0162\024.animgen.v1.Jo"
+  "bState\022,\n\007options\030\005 \001(\0132\033.animgen.v1.Gen"
+  "erateOptions\022\r\n\005stage\030\006 \001(\t\022\020\n\010progress\030"
+  "\007 \001(\002\022\r\n\005error\030\010 \001(\t\022\027\n\017created_unix_ms\030"
+  "\t \001(\003\022\027\n\017updated_unix_ms\030\n \001(\003\022\016\n\006cached"
+  "\030\013 \001(\010\022\020\n\010warnings\030\014 \003(\t\"\247\001\n\010JobEvent\022\016\n"
+  "\006job_id\030\001 \001(\t\022#\n\004type\030\002 \001(\0162\025.animgen.v1"
+  ".EventType\022\r\n\005stage\030\003 \001(\t\022\026\n\016stage_progr"
+  "ess\030\004 \001(\002\022\020\n\010progress\030\005 \001(\002\022\017\n\007message\030\006"
+  " \001(\t\022\034\n\003job\030\007 \001(\0132\017.animgen.v1.Job\"!\n\017Wa"
+  "tchJobRequest\022\016\n\006job_id\030\001 \001(\t\"d\n\020GetResu"
+  "ltRequest\022\016\n\006job_id\030\001 \001(\t\022)\n\007formats\030\002 \003"
+  "(\0162\030.animgen.v1.OutputFormat\022\025\n\rtarget_m"
+  "otion\030\003 \001(\010\"m\n\nResultFile\022(\n\006format\030\001 \001("
+  "\0162\030.animgen.v1.OutputFormat\022\021\n\tfile_name"
+  "\030\002 \001(\t\022\022\n\nsize_bytes\030\003 \001(\003\022\016\n\006sha256\030\004 \001"
+  "(\t\"{\n\014ResultHeader\022\034\n\003job\030\001 \001(\0132\017.animge"
+  "n.v1.Job\022&\n\004clip\030\002 \001(\0132\030.animgen.v1.Huma"
+  "noidClip\022%\n\005files\030\003 \003(\0132\026.animgen.v1.Res"
+  "ultFile\"<\n\tFileChunk\022\021\n\tfile_name\030\001 \001(\t\022"
+  "\016\n\006offset\030\002 \001(\003\022\014\n\004data\030\003 \001(\014\"\245\001\n\021GetRes"
+  "ultResponse\022*\n\006header\030\001 \001(\0132\030.animgen.v1"
+  ".ResultHeaderH\000\022&\n\005chunk\030\002 \001(\0132\025.animgen"
+  ".v1.FileChunkH\000\0221\n\rtarget_motion\030\003 \001(\0132\030"
+  ".animgen.v1.TargetMotionH\000B\t\n\007payload\"\"\n"
+  "\020CancelJobRequest\022\016\n\006job_id\030\001 \001(\t\"F\n\017Lis"
+  "tJobsRequest\022\r\n\005limit\030\001 \001(\005\022$\n\006states\030\002 "
+  "\003(\0162\024.animgen.v1.JobState\"1\n\020ListJobsRes"
+  "ponse\022\035\n\004jobs\030\001 \003(\0132\017.animgen.v1.Job\"\026\n\024"
+  "GetServerInfoRequest\"\?\n\tModelInfo\022\014\n\004nam"
+  "e\030\001 \001(\t\022\017\n\007version\030\002 \001(\t\022\023\n\013description\030"
+  "\003 \001(\t\"\312\001\n\006Limits\022\030\n\020max_upload_bytes\030\001 \001"
+  "(\003\022\031\n\021max_video_seconds\030\002 \001(\001\022\033\n\023max_con"
+  "current_jobs\030\003 \001(\005\022\027\n\017max_queued_jobs\030\004 "
+  "\001(\005\022\035\n\025upload_expiry_seconds\030\005 \001(\003\022\027\n\017ma"
+  "x_chunk_bytes\030\006 \001(\003\022\035\n\025result_expiry_sec"
+  "onds\030\007 \001(\003\"\300\002\n\nServerInfo\022\026\n\016server_vers"
+  "ion\030\001 \001(\t\022\030\n\020protocol_version\030\002 \001(\t\022%\n\006m"
+  "odels\030\003 \003(\0132\025.animgen.v1.ModelInfo\022\"\n\006li"
+  "mits\030\004 \001(\0132\022.animgen.v1.Limits\0220\n\016output"
+  "_formats\030\005 \003(\0162\030.animgen.v1.OutputFormat"
+  "\022)\n\ngenerators\030\006 \003(\0162\025.animgen.v1.Genera"
+  "tor\0220\n\021default_generator\030\007 \001(\0162\025.animgen"
+  ".v1.Generator\022\025\n\rauth_required\030\010 \001(\010\022\017\n\007"
+  "backend\030\t \001(\t*U\n\tGenerator\022\031\n\025GENERATOR_"
+  "UNSPECIFIED\020\000\022\025\n\021GENERATOR_NETWORK\020\001\022\026\n\022"
+  "GENERATOR_ANALYTIC\020\002*\277\001\n\014OutputFormat\022\035\n"
+  "\031OUTPUT_FORMAT_UNSPECIFIED\020\000\022\025\n\021OUTPUT_F"
+  "ORMAT_GLB\020\001\022\025\n\021OUTPUT_FORMAT_BVH\020\002\022\026\n\022OU"
+  "TPUT_FORMAT_JSON\020\003\022\025\n\021OUTPUT_FORMAT_NPZ\020"
+  "\004\022\030\n\024OUTPUT_FORMAT_REPORT\020\005\022\031\n\025OUTPUT_FO"
+  "RMAT_PREVIEW\020\006*\265\001\n\010JobState\022\031\n\025JOB_STATE"
+  "_UNSPECIFIED\020\000\022\024\n\020JOB_STATE_QUEUED\020\001\022\025\n\021"
+  "JOB_STATE_RUNNING\020\002\022\027\n\023JOB_STATE_SUCCEED"
+  "ED\020\003\022\024\n\020JOB_STATE_FAILED\020\004\022\027\n\023JOB_STATE_"
+  "CANCELLED\020\005\022\031\n\025JOB_STATE_INTERRUPTED\020\006*\252"
+  "\002\n\tEventType\022\032\n\026EVENT_TYPE_UNSPECIFIED\020\000"
+  "\022\024\n\020EVENT_TYPE_STATE\020\001\022\025\n\021EVENT_TYPE_QUE"
+  "UED\020\002\022\034\n\030EVENT_TYPE_STAGE_STARTED\020\003\022\035\n\031E"
+  "VENT_TYPE_STAGE_PROGRESS\020\004\022\035\n\031EVENT_TYPE"
+  "_STAGE_FINISHED\020\005\022\026\n\022EVENT_TYPE_WARNING\020"
+  "\006\022\023\n\017EVENT_TYPE_DONE\020\007\022\025\n\021EVENT_TYPE_FAI"
+  "LED\020\010\022\030\n\024EVENT_TYPE_CANCELLED\020\t\022\032\n\026EVENT"
+  "_TYPE_INTERRUPTED\020\n2\360\003\n\007AnimGen\022P\n\013Uploa"
+  "dVideo\022\036.animgen.v1.UploadVideoRequest\032\037"
+  ".animgen.v1.UploadVideoResponse(\001\0228\n\010Sta"
+  "rtJob\022\033.animgen.v1.StartJobRequest\032\017.ani"
+  "mgen.v1.Job\022\?\n\010WatchJob\022\033.animgen.v1.Wat"
+  "chJobRequest\032\024.animgen.v1.JobEvent0\001\022J\n\t"
+  "GetResult\022\034.animgen.v1.GetResultRequest\032"
+  "\035.animgen.v1.GetResultResponse0\001\022:\n\tCanc"
+  "elJob\022\034.animgen.v1.CancelJobRequest\032\017.an"
+  "imgen.v1.Job\022E\n\010ListJobs\022\033.animgen.v1.Li"
+  "stJobsRequest\032\034.animgen.v1.ListJobsRespo"
+  "nse\022I\n\rGetServerInfo\022 .animgen.v1.GetSer"
+  "verInfoRequest\032\026.animgen.v1.ServerInfoB\026"
+  "\252\002\023AnimGen.Protocol.V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_animgen_2fv1_2fservice_2eproto_deps[1] = {
   &::descriptor_table_animgen_2fv1_2fclip_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_animgen_2fv1_2fservice_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_animgen_2fv1_2fservice_2eproto = {
-    false, false, 4100, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
+    false, false, 4150, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
     "animgen/v1/service.proto",
     &descriptor_table_animgen_2fv1_2fservice_2eproto_once, descriptor_table_animgen_2fv1_2fservice_2eproto_deps, 1, 20,
     schemas, file_default_instances, TableStruct_animgen_2fv1_2fservice_2eproto::offsets,
@@ -849,6 +854,7 @@ UploadHeader::UploadHeader(const UploadHeader& from)
       decltype(_impl_.file_name_){}
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.size_bytes_){}
+    , decltype(_impl_.may_answer_early_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -868,7 +874,9 @@ UploadHeader::UploadHeader(const UploadHeader& from)
     _this->_impl_.sha256_.Set(from._internal_sha256(), 
       _this->GetArenaForAllocation());
   }
-  _this->_impl_.size_bytes_ = from._impl_.size_bytes_;
+  ::memcpy(&_impl_.size_bytes_, &from._impl_.size_bytes_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.may_answer_early_) -
+    reinterpret_cast<char*>(&_impl_.size_bytes_)) + sizeof(_impl_.may_answer_early_));
   // @@protoc_insertion_point(copy_constructor:animgen.v1.UploadHeader)
 }
 
@@ -880,6 +888,7 @@ inline void UploadHeader::SharedCtor(
       decltype(_impl_.file_name_){}
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.size_bytes_){int64_t{0}}
+    , decltype(_impl_.may_answer_early_){false}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.file_name_.InitDefault();
@@ -919,7 +928,9 @@ void UploadHeader::Clear() {
 
   _impl_.file_name_.ClearToEmpty();
   _impl_.sha256_.ClearToEmpty();
-  _impl_.size_bytes_ = int64_t{0};
+  ::memset(&_impl_.size_bytes_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.may_answer_early_) -
+      reinterpret_cast<char*>(&_impl_.size_bytes_)) + sizeof(_impl_.may_answer_early_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -954,6 +965,14 @@ const char* UploadHeader::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "animgen.v1.UploadHeader.sha256"));
+        } else
+          goto handle_unusual;
+        continue;
+      // bool may_answer_early = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 32)) {
+          _impl_.may_answer_early_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -1012,6 +1031,12 @@ uint8_t* UploadHeader::_InternalSerialize(
         3, this->_internal_sha256(), target);
   }
 
+  // bool may_answer_early = 4;
+  if (this->_internal_may_answer_early() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(4, this->_internal_may_answer_early(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -1047,6 +1072,11 @@ size_t UploadHeader::ByteSizeLong() const {
     total_size += ::_pbi::WireFormatLite::Int64SizePlusOne(this->_internal_size_bytes());
   }
 
+  // bool may_answer_early = 4;
+  if (this->_internal_may_answer_early() != 0) {
+    total_size += 1 + 1;
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -1073,6 +1103,9 @@ void UploadHeader::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
   }
   if (from._internal_size_bytes() != 0) {
     _this->_internal_set_size_bytes(from._internal_size_bytes());
+  }
+  if (from._internal_may_answer_early() != 0) {
+    _this->_internal_set_may_answer_early(from._internal_may_answer_early());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -1101,7 +1134,12 @@ void UploadHeader::InternalSwap(UploadHeader* other) {
       &_impl_.sha256_, lhs_arena,
       &other->_impl_.sha256_, rhs_arena
   );
-  swap(_impl_.size_bytes_, other->_impl_.size_bytes_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(UploadHeader, _impl_.may_answer_early_)
+      + sizeof(UploadHeader::_impl_.may_answer_early_)
+      - PROTOBUF_FIELD_OFFSET(UploadHeader, _impl_.size_bytes_)>(
+          reinterpret_cast<char*>(&_impl_.size_bytes_),
+          reinterpret_cast<char*>(&other->_impl_.size_bytes_));
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata UploadHeader::GetMetadata() const {
@@ -1410,6 +1448,7 @@ UploadVideoResponse::UploadVideoResponse(const UploadVideoResponse& from)
       decltype(_impl_.upload_id_){}
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.size_bytes_){}
+    , decltype(_impl_.already_stored_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -1429,7 +1468,9 @@ UploadVideoResponse::UploadVideoResponse(const UploadVideoResponse& from)
     _this->_impl_.sha256_.Set(from._internal_sha256(), 
       _this->GetArenaForAllocation());
   }
-  _this->_impl_.size_bytes_ = from._impl_.size_bytes_;
+  ::memcpy(&_impl_.size_bytes_, &from._impl_.size_bytes_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.already_stored_) -
+    reinterpret_cast<char*>(&_impl_.size_bytes_)) + sizeof(_impl_.already_stored_));
   // @@protoc_insertion_point(copy_constructor:animgen.v1.UploadVideoResponse)
 }
 
@@ -1441,6 +1482,7 @@ inline void UploadVideoResponse::SharedCtor(
       decltype(_impl_.upload_id_){}
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.size_bytes_){int64_t{0}}
+    , decltype(_impl_.already_stored_){false}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.upload_id_.InitDefault();
@@ -1480,7 +1522,9 @@ void UploadVideoResponse::Clear() {
 
   _impl_.upload_id_.ClearToEmpty();
   _impl_.sha256_.ClearToEmpty();
-  _impl_.size_bytes_ = int64_t{0};
+  ::memset(&_impl_.size_bytes_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.already_stored_) -
+      reinterpret_cast<char*>(&_impl_.size_bytes_)) + sizeof(_impl_.already_stored_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -1515,6 +1559,14 @@ const char* UploadVideoResponse::_InternalParse(const char* ptr, ::_pbi::ParseCo
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "animgen.v1.UploadVideoResponse.sha256"));
+        } else
+          goto handle_unusual;
+        continue;
+      // bool already_stored = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 32)) {
+          _impl_.already_stored_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -1573,6 +1625,12 @@ uint8_t* UploadVideoResponse::_InternalSerialize(
         3, this->_internal_sha256(), target);
   }
 
+  // bool already_stored = 4;
+  if (this->_internal_already_stored() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(4, this->_internal_already_stored(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -1608,6 +1666,11 @@ size_t UploadVideoResponse::ByteSizeLong() const {
     total_size += ::_pbi::WireFormatLite::Int64SizePlusOne(this->_internal_size_bytes());
   }
 
+  // bool already_stored = 4;
+  if (this->_internal_already_stored() != 0) {
+    total_size += 1 + 1;
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -1634,6 +1697,9 @@ void UploadVideoResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, co
   }
   if (from._internal_size_bytes() != 0) {
     _this->_internal_set_size_bytes(from._internal_size_bytes());
+  }
+  if (from._internal_already_stored() != 0) {
+    _this->_internal_set_already_stored(from._internal_already_stored());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -1662,7 +1728,12 @@ void UploadVideoResponse::InternalSwap(UploadVideoResponse* other) {
       &_impl_.sha256_, lhs_arena,
       &other->_impl_.sha256_, rhs_arena
   );
-  swap(_impl_.size_bytes_, other->_impl_.size_bytes_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(UploadVideoResponse, _impl_.already_stored_)
+      + sizeof(UploadVideoResponse::_impl_.already_stored_)
+      - PROTOBUF_FIELD_OFFSET(UploadVideoResponse, _impl_.size_bytes_)>(
+          reinterpret_cast<char*>(&_impl_.size_bytes_),
+          reinterpret_cast<char*>(&other->_impl_.size_bytes_));
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata UploadVideoResponse::GetMetadata() const {

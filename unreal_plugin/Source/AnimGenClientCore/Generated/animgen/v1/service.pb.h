@@ -382,6 +382,7 @@ class UploadHeader final :
     kFileNameFieldNumber = 1,
     kSha256FieldNumber = 3,
     kSizeBytesFieldNumber = 2,
+    kMayAnswerEarlyFieldNumber = 4,
   };
   // string file_name = 1;
   void clear_file_name();
@@ -420,6 +421,15 @@ class UploadHeader final :
   void _internal_set_size_bytes(int64_t value);
   public:
 
+  // bool may_answer_early = 4;
+  void clear_may_answer_early();
+  bool may_answer_early() const;
+  void set_may_answer_early(bool value);
+  private:
+  bool _internal_may_answer_early() const;
+  void _internal_set_may_answer_early(bool value);
+  public:
+
   // @@protoc_insertion_point(class_scope:animgen.v1.UploadHeader)
  private:
   class _Internal;
@@ -431,6 +441,7 @@ class UploadHeader final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr file_name_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr sha256_;
     int64_t size_bytes_;
+    bool may_answer_early_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -758,6 +769,7 @@ class UploadVideoResponse final :
     kUploadIdFieldNumber = 1,
     kSha256FieldNumber = 3,
     kSizeBytesFieldNumber = 2,
+    kAlreadyStoredFieldNumber = 4,
   };
   // string upload_id = 1;
   void clear_upload_id();
@@ -796,6 +808,15 @@ class UploadVideoResponse final :
   void _internal_set_size_bytes(int64_t value);
   public:
 
+  // bool already_stored = 4;
+  void clear_already_stored();
+  bool already_stored() const;
+  void set_already_stored(bool value);
+  private:
+  bool _internal_already_stored() const;
+  void _internal_set_already_stored(bool value);
+  public:
+
   // @@protoc_insertion_point(class_scope:animgen.v1.UploadVideoResponse)
  private:
   class _Internal;
@@ -807,6 +828,7 @@ class UploadVideoResponse final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr upload_id_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr sha256_;
     int64_t size_bytes_;
+    bool already_stored_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -4441,6 +4463,26 @@ inline void UploadHeader::set_allocated_sha256(std::string* sha256) {
   // @@protoc_insertion_point(field_set_allocated:animgen.v1.UploadHeader.sha256)
 }
 
+// bool may_answer_early = 4;
+inline void UploadHeader::clear_may_answer_early() {
+  _impl_.may_answer_early_ = false;
+}
+inline bool UploadHeader::_internal_may_answer_early() const {
+  return _impl_.may_answer_early_;
+}
+inline bool UploadHeader::may_answer_early() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.UploadHeader.may_answer_early)
+  return _internal_may_answer_early();
+}
+inline void UploadHeader::_internal_set_may_answer_early(bool value) {
+  
+  _impl_.may_answer_early_ = value;
+}
+inline void UploadHeader::set_may_answer_early(bool value) {
+  _internal_set_may_answer_early(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.UploadHeader.may_answer_early)
+}
+
 // -------------------------------------------------------------------
 
 // UploadVideoRequest
@@ -4727,6 +4769,26 @@ inline void UploadVideoResponse::set_allocated_sha256(std::string* sha256) {
   }
 #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
   // @@protoc_insertion_point(field_set_allocated:animgen.v1.UploadVideoResponse.sha256)
+}
+
+// bool already_stored = 4;
+inline void UploadVideoResponse::clear_already_stored() {
+  _impl_.already_stored_ = false;
+}
+inline bool UploadVideoResponse::_internal_already_stored() const {
+  return _impl_.already_stored_;
+}
+inline bool UploadVideoResponse::already_stored() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.UploadVideoResponse.already_stored)
+  return _internal_already_stored();
+}
+inline void UploadVideoResponse::_internal_set_already_stored(bool value) {
+  
+  _impl_.already_stored_ = value;
+}
+inline void UploadVideoResponse::set_already_stored(bool value) {
+  _internal_set_already_stored(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.UploadVideoResponse.already_stored)
 }
 
 // -------------------------------------------------------------------
