@@ -85,7 +85,8 @@ namespace AnimGen.Editor
                 DateTime.UtcNow.AddSeconds(10), ct).ResponseAsync.ConfigureAwait(false);
         }
 
-        /// <summary>Streams the video: a header (name, size, sha256), then 1 MiB chunks. Returns the upload id.</summary>
+        /// <summary>Streams the video: a header (name, size, sha256), then 1 MiB chunks. Returns the upload id. A video the
+        /// server already stores is answered after the header and not sent again.</summary>
         public async Task<string> UploadAsync(string path, Action<float> progress, CancellationToken ct)
         {
             var info = new FileInfo(path);
@@ -97,7 +98,10 @@ namespace AnimGen.Editor
                 {
                     await call.RequestStream.WriteAsync(new Proto.UploadVideoRequest
                     {
-                        Header = new Proto.UploadHeader { FileName = info.Name, SizeBytes = info.Length, Sha256 = sha },
+                        Header = new Proto.UploadHeader
+                        {
+                            FileName = info.Name, SizeBytes = info.Length, Sha256 = sha, MayAnswerEarly = true,
+                        },
                     }).ConfigureAwait(false);
                     var buffer = new byte[VideoUpload.ChunkBytes];
                     long sent = 0;
@@ -113,10 +117,11 @@ namespace AnimGen.Editor
                 }
                 catch (InvalidOperationException) when (!ct.IsCancellationRequested)
                 {
-                    // The server ends the call as soon as it refuses the upload (too large, a bad token): the next
-                    // write only says "the call is complete"; the call's status says why. Throws that RpcException.
-                    await call.ResponseAsync.ConfigureAwait(false);
-                    throw;
+                    // The server ends the call as soon as it can answer, and the next write only says "the call is
+                    // complete". It refused the upload (too large, a bad token): the call's status says why, and
+                    // ResponseAsync throws that RpcException. Or it already stores this very file (MayAnswerEarly):
+                    // the answer is the stored upload's.
+                    return (await call.ResponseAsync.ConfigureAwait(false)).UploadId;
                 }
                 var response = await call.ResponseAsync.ConfigureAwait(false);
                 return response.UploadId;
