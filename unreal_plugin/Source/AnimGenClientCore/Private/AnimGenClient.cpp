@@ -377,10 +377,6 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
         return FromGrpc(s);
     }
     if (!haveHeader) return {kInternal, "the result stream carried no header"};
-    if (withTargetMotion && !result.targetMotion) {
-        discard();
-        return {kInternal, "the server sent no motion on the target (a server older than this client?)"};
-    }
     for (ResultFileInfo& f : result.files) {
         if (f.path.empty()) continue;
         if (!partial.count(f.path)) {  // the header names only the files sent: an empty one has no chunks

@@ -122,7 +122,7 @@ struct JobResult {
     JobInfo job;
     HumanoidClip clip;
     std::vector<ResultFileInfo> files;
-    std::optional<TargetMotion> targetMotion;  // when GetResult asked for it
+    std::optional<TargetMotion> targetMotion;  // when GetResult asked for it (none from a server before AnimGen 0.2.6)
 };
 
 struct ModelInfoEntry {
@@ -163,6 +163,7 @@ public:
     // The clip, and the job's files (all of them when `formats` is empty) written into outDir, each
     // written aside and renamed so that no partial file is left behind. An empty outDir skips the files.
     // withTargetMotion: also the clip on the job's target skeleton (out->targetMotion); the job must have had one.
+    // A server older than the message sends none, and out->targetMotion stays empty.
     Status GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
                      const std::vector<OutputFormat>& formats = {}, bool withTargetMotion = false);
     Status CancelJob(const std::string& jobId, JobInfo* out);
