@@ -641,6 +641,10 @@ def _engine_skeleton(shared_data: Path) -> clip_pb2.TargetSkeleton:
     return message
 
 
+def _bone_index(message: clip_pb2.TargetSkeleton, name: str) -> int:
+    return [b.name for b in message.bones].index(name)
+
+
 def test_an_engine_gets_the_clip_on_its_skeleton_with_the_feet_planted(server, videos, shared_data, tmp_path):
     """GetResult(target_motion) sends, after the header, the clip on the job's target skeleton as its target file
     plays it: planted feet locked on that skeleton's own legs. A plugin that retargets the clip itself scales the
@@ -669,9 +673,9 @@ def test_an_engine_gets_the_clip_on_its_skeleton_with_the_feet_planted(server, v
     T, J = m.frame_count, len(m.bones)
     assert T == clip.frame_count and list(m.bones) == [b.name for b in message.bones] and m.feet_locked
     assert m.frame_rate == pytest.approx(clip.fps) and 0.5 < m.hips_scale < 2.0
-    rot = np.asarray(m.rotations, np.float64).reshape(T, J, 4)
-    trans = np.asarray(m.translations, np.float64).reshape(T, J, 3)
+    rot, trans = convert.target_motion_arrays(m)
     assert np.abs(np.linalg.norm(rot, axis=-1) - 1.0).max() < 1e-5
+    assert 20 <= len(m.turning) < J and m.moving == _bone_index(message, message.bone_map["Hips"])
 
     sk = retarget.load_glb_skeleton(convert.write_target_skeleton(message, tmp_path))[0]
     alone = retarget.retarget(clip, sk)  # a plugin's own retarget: no foot locking on the target's legs

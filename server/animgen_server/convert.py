@@ -85,13 +85,29 @@ def clip_from_proto(m: clip_pb2.HumanoidClip) -> HumanoidClip:
 
 
 def target_motion_to_proto(motion) -> clip_pb2.TargetMotion:
-    """A retarget.TargetMotion on the wire: every joint of its skeleton, in its order."""
-    T = len(motion.rotations)
-    m = clip_pb2.TargetMotion(bones=list(motion.skeleton.names), frame_rate=float(motion.fps), frame_count=T,
+    """A retarget.TargetMotion on the wire, as the target GLB carries it: its skeleton's rest pose, the turning joints'
+    rotations and the Hips joint's translation on every frame (the other joints hold their rest pose)."""
+    sk, T = motion.skeleton, len(motion.rotations)
+    m = clip_pb2.TargetMotion(bones=list(sk.names), frame_rate=float(motion.fps), frame_count=T,
+                              turning=[int(j) for j in motion.animated], moving=int(motion.hips_joint),
                               hips_scale=float(motion.hips_scale), feet_locked=bool(motion.feet_locked))
-    m.rotations.extend(np.asarray(motion.rotations, np.float32).ravel().tolist())
-    m.translations.extend(np.asarray(motion.translations, np.float32).ravel().tolist())
+    f32 = lambda a: np.asarray(a, np.float32).ravel().tolist()  # noqa: E731
+    m.rest_translations.extend(f32(motion.translations[0] if T else sk.rest_translation))
+    m.rest_rotations.extend(f32(sk.rest_rotation))
+    m.rotations.extend(f32(motion.rotations[:, motion.animated]))
+    m.translations.extend(f32(motion.translations[:, motion.hips_joint]))
     return m
+
+
+def target_motion_arrays(m: clip_pb2.TargetMotion) -> tuple[np.ndarray, np.ndarray]:
+    """(rotations (T, J, 4), translations (T, J, 3)): every bone's local transform on every frame, as a client
+    keys them from a TargetMotion."""
+    T, J = m.frame_count, len(m.bones)
+    rot = np.tile(np.asarray(m.rest_rotations, np.float64).reshape(1, J, 4), (T, 1, 1))
+    trans = np.tile(np.asarray(m.rest_translations, np.float64).reshape(1, J, 3), (T, 1, 1))
+    rot[:, list(m.turning)] = np.asarray(m.rotations, np.float64).reshape(T, len(m.turning), 4)
+    trans[:, m.moving] = np.asarray(m.translations, np.float64).reshape(T, 3)
+    return rot, trans
 
 
 # ---- options ----

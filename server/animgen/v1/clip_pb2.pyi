@@ -100,19 +100,27 @@ class TargetSkeleton(_message.Message):
     def __init__(self, name: _Optional[str] = ..., bones: _Optional[_Iterable[_Union[TargetBone, _Mapping]]] = ..., bone_map: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class TargetMotion(_message.Message):
-    __slots__ = ("bones", "frame_rate", "frame_count", "rotations", "translations", "hips_scale", "feet_locked")
+    __slots__ = ("bones", "frame_rate", "frame_count", "rest_translations", "rest_rotations", "turning", "rotations", "moving", "translations", "hips_scale", "feet_locked")
     BONES_FIELD_NUMBER: _ClassVar[int]
     FRAME_RATE_FIELD_NUMBER: _ClassVar[int]
     FRAME_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REST_TRANSLATIONS_FIELD_NUMBER: _ClassVar[int]
+    REST_ROTATIONS_FIELD_NUMBER: _ClassVar[int]
+    TURNING_FIELD_NUMBER: _ClassVar[int]
     ROTATIONS_FIELD_NUMBER: _ClassVar[int]
+    MOVING_FIELD_NUMBER: _ClassVar[int]
     TRANSLATIONS_FIELD_NUMBER: _ClassVar[int]
     HIPS_SCALE_FIELD_NUMBER: _ClassVar[int]
     FEET_LOCKED_FIELD_NUMBER: _ClassVar[int]
     bones: _containers.RepeatedScalarFieldContainer[str]
     frame_rate: float
     frame_count: int
+    rest_translations: _containers.RepeatedScalarFieldContainer[float]
+    rest_rotations: _containers.RepeatedScalarFieldContainer[float]
+    turning: _containers.RepeatedScalarFieldContainer[int]
     rotations: _containers.RepeatedScalarFieldContainer[float]
+    moving: int
     translations: _containers.RepeatedScalarFieldContainer[float]
     hips_scale: float
     feet_locked: bool
-    def __init__(self, bones: _Optional[_Iterable[str]] = ..., frame_rate: _Optional[float] = ..., frame_count: _Optional[int] = ..., rotations: _Optional[_Iterable[float]] = ..., translations: _Optional[_Iterable[float]] = ..., hips_scale: _Optional[float] = ..., feet_locked: bool = ...) -> None: ...
+    def __init__(self, bones: _Optional[_Iterable[str]] = ..., frame_rate: _Optional[float] = ..., frame_count: _Optional[int] = ..., rest_translations: _Optional[_Iterable[float]] = ..., rest_rotations: _Optional[_Iterable[float]] = ..., turning: _Optional[_Iterable[int]] = ..., rotations: _Optional[_Iterable[float]] = ..., moving: _Optional[int] = ..., translations: _Optional[_Iterable[float]] = ..., hips_scale: _Optional[float] = ..., feet_locked: bool = ...) -> None: ...

@@ -43,11 +43,13 @@ namespace AnimGen.Protocol.V1 {
             "ZWxldG9uEgwKBG5hbWUYASABKAkSJQoFYm9uZXMYAiADKAsyFi5hbmltZ2Vu",
             "LnYxLlRhcmdldEJvbmUSOQoIYm9uZV9tYXAYAyADKAsyJy5hbmltZ2VuLnYx",
             "LlRhcmdldFNrZWxldG9uLkJvbmVNYXBFbnRyeRouCgxCb25lTWFwRW50cnkS",
-            "CwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKYAQoMVGFyZ2V0TW90",
+            "CwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLsAQoMVGFyZ2V0TW90",
             "aW9uEg0KBWJvbmVzGAEgAygJEhIKCmZyYW1lX3JhdGUYAiABKAISEwoLZnJh",
-            "bWVfY291bnQYAyABKAUSEQoJcm90YXRpb25zGAQgAygCEhQKDHRyYW5zbGF0",
-            "aW9ucxgFIAMoAhISCgpoaXBzX3NjYWxlGAYgASgCEhMKC2ZlZXRfbG9ja2Vk",
-            "GAcgASgIQhaqAhNBbmltR2VuLlByb3RvY29sLlYxYgZwcm90bzM="));
+            "bWVfY291bnQYAyABKAUSGQoRcmVzdF90cmFuc2xhdGlvbnMYBCADKAISFgoO",
+            "cmVzdF9yb3RhdGlvbnMYBSADKAISDwoHdHVybmluZxgGIAMoBRIRCglyb3Rh",
+            "dGlvbnMYByADKAISDgoGbW92aW5nGAggASgFEhQKDHRyYW5zbGF0aW9ucxgJ",
+            "IAMoAhISCgpoaXBzX3NjYWxlGAogASgCEhMKC2ZlZXRfbG9ja2VkGAsgASgI",
+            "QhaqAhNBbmltR2VuLlByb3RvY29sLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(null, null, new pbr::GeneratedClrTypeInfo[] {
@@ -57,7 +59,7 @@ namespace AnimGen.Protocol.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.HumanoidClip), global::AnimGen.Protocol.V1.HumanoidClip.Parser, new[]{ "Name", "Bones", "FrameRate", "FrameCount", "HipsPositions", "Rotations", "LeftFootContact", "RightFootContact", "Confidence", "RootMotion", "Metadata" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.TargetBone), global::AnimGen.Protocol.V1.TargetBone.Parser, new[]{ "Name", "Parent", "RestTranslation", "RestRotation" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.TargetSkeleton), global::AnimGen.Protocol.V1.TargetSkeleton.Parser, new[]{ "Name", "Bones", "BoneMap" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.TargetMotion), global::AnimGen.Protocol.V1.TargetMotion.Parser, new[]{ "Bones", "FrameRate", "FrameCount", "Rotations", "Translations", "HipsScale", "FeetLocked" }, null, null, null, null)
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.TargetMotion), global::AnimGen.Protocol.V1.TargetMotion.Parser, new[]{ "Bones", "FrameRate", "FrameCount", "RestTranslations", "RestRotations", "Turning", "Rotations", "Moving", "Translations", "HipsScale", "FeetLocked" }, null, null, null, null)
           }));
     }
     #endregion
@@ -1994,7 +1996,8 @@ namespace AnimGen.Protocol.V1 {
 
   /// <summary>
   /// The clip on GenerateOptions.target, as the job's target GLB plays it: retargeted, and with planted feet locked on the
-  /// target's own legs. Local transforms of every target bone on every frame, glTF space.
+  /// target's own legs. The same channels as the GLB: the bones that turn, and the one bone that moves (the Hips'
+  /// counterpart); every other local transform is the bone's rest pose. glTF space, metres.
   /// </summary>
   internal sealed partial class TargetMotion : pb::IMessage<TargetMotion>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
@@ -2033,7 +2036,11 @@ namespace AnimGen.Protocol.V1 {
       bones_ = other.bones_.Clone();
       frameRate_ = other.frameRate_;
       frameCount_ = other.frameCount_;
+      restTranslations_ = other.restTranslations_.Clone();
+      restRotations_ = other.restRotations_.Clone();
+      turning_ = other.turning_.Clone();
       rotations_ = other.rotations_.Clone();
+      moving_ = other.moving_;
       translations_ = other.translations_.Clone();
       hipsScale_ = other.hipsScale_;
       feetLocked_ = other.feetLocked_;
@@ -2084,28 +2091,77 @@ namespace AnimGen.Protocol.V1 {
       }
     }
 
-    /// <summary>Field number for the "rotations" field.</summary>
-    public const int RotationsFieldNumber = 4;
-    private static readonly pb::FieldCodec<float> _repeated_rotations_codec
+    /// <summary>Field number for the "rest_translations" field.</summary>
+    public const int RestTranslationsFieldNumber = 4;
+    private static readonly pb::FieldCodec<float> _repeated_restTranslations_codec
         = pb::FieldCodec.ForFloat(34);
-    private readonly pbc::RepeatedField<float> rotations_ = new pbc::RepeatedField<float>();
+    private readonly pbc::RepeatedField<float> restTranslations_ = new pbc::RepeatedField<float>();
     /// <summary>
-    /// frame_count x bones x (x, y, z, w): each bone's rotation relative to its parent, frame-major.
+    /// bones x (x, y, z) and bones x (x, y, z, w): each bone's rest transform relative to its parent, which it keeps where
+    /// it is not animated below.
     /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> RestTranslations {
+      get { return restTranslations_; }
+    }
+
+    /// <summary>Field number for the "rest_rotations" field.</summary>
+    public const int RestRotationsFieldNumber = 5;
+    private static readonly pb::FieldCodec<float> _repeated_restRotations_codec
+        = pb::FieldCodec.ForFloat(42);
+    private readonly pbc::RepeatedField<float> restRotations_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> RestRotations {
+      get { return restRotations_; }
+    }
+
+    /// <summary>Field number for the "turning" field.</summary>
+    public const int TurningFieldNumber = 6;
+    private static readonly pb::FieldCodec<int> _repeated_turning_codec
+        = pb::FieldCodec.ForInt32(50);
+    private readonly pbc::RepeatedField<int> turning_ = new pbc::RepeatedField<int>();
+    /// <summary>
+    /// The bones that turn (indices into bones), and frame_count x turning x (x, y, z, w) of their local rotations.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<int> Turning {
+      get { return turning_; }
+    }
+
+    /// <summary>Field number for the "rotations" field.</summary>
+    public const int RotationsFieldNumber = 7;
+    private static readonly pb::FieldCodec<float> _repeated_rotations_codec
+        = pb::FieldCodec.ForFloat(58);
+    private readonly pbc::RepeatedField<float> rotations_ = new pbc::RepeatedField<float>();
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public pbc::RepeatedField<float> Rotations {
       get { return rotations_; }
     }
 
-    /// <summary>Field number for the "translations" field.</summary>
-    public const int TranslationsFieldNumber = 5;
-    private static readonly pb::FieldCodec<float> _repeated_translations_codec
-        = pb::FieldCodec.ForFloat(42);
-    private readonly pbc::RepeatedField<float> translations_ = new pbc::RepeatedField<float>();
+    /// <summary>Field number for the "moving" field.</summary>
+    public const int MovingFieldNumber = 8;
+    private int moving_;
     /// <summary>
-    /// frame_count x bones x (x, y, z): each bone's translation from its parent, metres, frame-major.
+    /// The bone that moves (an index into bones), and frame_count x (x, y, z) of its local translation.
     /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int Moving {
+      get { return moving_; }
+      set {
+        moving_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "translations" field.</summary>
+    public const int TranslationsFieldNumber = 9;
+    private static readonly pb::FieldCodec<float> _repeated_translations_codec
+        = pb::FieldCodec.ForFloat(74);
+    private readonly pbc::RepeatedField<float> translations_ = new pbc::RepeatedField<float>();
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public pbc::RepeatedField<float> Translations {
@@ -2113,7 +2169,7 @@ namespace AnimGen.Protocol.V1 {
     }
 
     /// <summary>Field number for the "hips_scale" field.</summary>
-    public const int HipsScaleFieldNumber = 6;
+    public const int HipsScaleFieldNumber = 10;
     private float hipsScale_;
     /// <summary>
     /// The target's Hips move this many times as far as the clip's (the ratio of leg lengths): the scale for the
@@ -2129,7 +2185,7 @@ namespace AnimGen.Protocol.V1 {
     }
 
     /// <summary>Field number for the "feet_locked" field.</summary>
-    public const int FeetLockedFieldNumber = 7;
+    public const int FeetLockedFieldNumber = 11;
     private bool feetLocked_;
     /// <summary>
     /// Whether planted feet were locked on the target's legs (not with in_place or foot_lock off, nor on a skeleton that
@@ -2162,7 +2218,11 @@ namespace AnimGen.Protocol.V1 {
       if(!bones_.Equals(other.bones_)) return false;
       if (!pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.Equals(FrameRate, other.FrameRate)) return false;
       if (FrameCount != other.FrameCount) return false;
+      if(!restTranslations_.Equals(other.restTranslations_)) return false;
+      if(!restRotations_.Equals(other.restRotations_)) return false;
+      if(!turning_.Equals(other.turning_)) return false;
       if(!rotations_.Equals(other.rotations_)) return false;
+      if (Moving != other.Moving) return false;
       if(!translations_.Equals(other.translations_)) return false;
       if (!pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.Equals(HipsScale, other.HipsScale)) return false;
       if (FeetLocked != other.FeetLocked) return false;
@@ -2176,7 +2236,11 @@ namespace AnimGen.Protocol.V1 {
       hash ^= bones_.GetHashCode();
       if (FrameRate != 0F) hash ^= pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.GetHashCode(FrameRate);
       if (FrameCount != 0) hash ^= FrameCount.GetHashCode();
+      hash ^= restTranslations_.GetHashCode();
+      hash ^= restRotations_.GetHashCode();
+      hash ^= turning_.GetHashCode();
       hash ^= rotations_.GetHashCode();
+      if (Moving != 0) hash ^= Moving.GetHashCode();
       hash ^= translations_.GetHashCode();
       if (HipsScale != 0F) hash ^= pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.GetHashCode(HipsScale);
       if (FeetLocked != false) hash ^= FeetLocked.GetHashCode();
@@ -2207,14 +2271,21 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(24);
         output.WriteInt32(FrameCount);
       }
+      restTranslations_.WriteTo(output, _repeated_restTranslations_codec);
+      restRotations_.WriteTo(output, _repeated_restRotations_codec);
+      turning_.WriteTo(output, _repeated_turning_codec);
       rotations_.WriteTo(output, _repeated_rotations_codec);
+      if (Moving != 0) {
+        output.WriteRawTag(64);
+        output.WriteInt32(Moving);
+      }
       translations_.WriteTo(output, _repeated_translations_codec);
       if (HipsScale != 0F) {
-        output.WriteRawTag(53);
+        output.WriteRawTag(85);
         output.WriteFloat(HipsScale);
       }
       if (FeetLocked != false) {
-        output.WriteRawTag(56);
+        output.WriteRawTag(88);
         output.WriteBool(FeetLocked);
       }
       if (_unknownFields != null) {
@@ -2236,14 +2307,21 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(24);
         output.WriteInt32(FrameCount);
       }
+      restTranslations_.WriteTo(ref output, _repeated_restTranslations_codec);
+      restRotations_.WriteTo(ref output, _repeated_restRotations_codec);
+      turning_.WriteTo(ref output, _repeated_turning_codec);
       rotations_.WriteTo(ref output, _repeated_rotations_codec);
+      if (Moving != 0) {
+        output.WriteRawTag(64);
+        output.WriteInt32(Moving);
+      }
       translations_.WriteTo(ref output, _repeated_translations_codec);
       if (HipsScale != 0F) {
-        output.WriteRawTag(53);
+        output.WriteRawTag(85);
         output.WriteFloat(HipsScale);
       }
       if (FeetLocked != false) {
-        output.WriteRawTag(56);
+        output.WriteRawTag(88);
         output.WriteBool(FeetLocked);
       }
       if (_unknownFields != null) {
@@ -2263,7 +2341,13 @@ namespace AnimGen.Protocol.V1 {
       if (FrameCount != 0) {
         size += 1 + pb::CodedOutputStream.ComputeInt32Size(FrameCount);
       }
+      size += restTranslations_.CalculateSize(_repeated_restTranslations_codec);
+      size += restRotations_.CalculateSize(_repeated_restRotations_codec);
+      size += turning_.CalculateSize(_repeated_turning_codec);
       size += rotations_.CalculateSize(_repeated_rotations_codec);
+      if (Moving != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(Moving);
+      }
       size += translations_.CalculateSize(_repeated_translations_codec);
       if (HipsScale != 0F) {
         size += 1 + 4;
@@ -2290,7 +2374,13 @@ namespace AnimGen.Protocol.V1 {
       if (other.FrameCount != 0) {
         FrameCount = other.FrameCount;
       }
+      restTranslations_.Add(other.restTranslations_);
+      restRotations_.Add(other.restRotations_);
+      turning_.Add(other.turning_);
       rotations_.Add(other.rotations_);
+      if (other.Moving != 0) {
+        Moving = other.Moving;
+      }
       translations_.Add(other.translations_);
       if (other.HipsScale != 0F) {
         HipsScale = other.HipsScale;
@@ -2327,19 +2417,38 @@ namespace AnimGen.Protocol.V1 {
           }
           case 34:
           case 37: {
-            rotations_.AddEntriesFrom(input, _repeated_rotations_codec);
+            restTranslations_.AddEntriesFrom(input, _repeated_restTranslations_codec);
             break;
           }
           case 42:
           case 45: {
+            restRotations_.AddEntriesFrom(input, _repeated_restRotations_codec);
+            break;
+          }
+          case 50:
+          case 48: {
+            turning_.AddEntriesFrom(input, _repeated_turning_codec);
+            break;
+          }
+          case 58:
+          case 61: {
+            rotations_.AddEntriesFrom(input, _repeated_rotations_codec);
+            break;
+          }
+          case 64: {
+            Moving = input.ReadInt32();
+            break;
+          }
+          case 74:
+          case 77: {
             translations_.AddEntriesFrom(input, _repeated_translations_codec);
             break;
           }
-          case 53: {
+          case 85: {
             HipsScale = input.ReadFloat();
             break;
           }
-          case 56: {
+          case 88: {
             FeetLocked = input.ReadBool();
             break;
           }
@@ -2372,19 +2481,38 @@ namespace AnimGen.Protocol.V1 {
           }
           case 34:
           case 37: {
-            rotations_.AddEntriesFrom(ref input, _repeated_rotations_codec);
+            restTranslations_.AddEntriesFrom(ref input, _repeated_restTranslations_codec);
             break;
           }
           case 42:
           case 45: {
+            restRotations_.AddEntriesFrom(ref input, _repeated_restRotations_codec);
+            break;
+          }
+          case 50:
+          case 48: {
+            turning_.AddEntriesFrom(ref input, _repeated_turning_codec);
+            break;
+          }
+          case 58:
+          case 61: {
+            rotations_.AddEntriesFrom(ref input, _repeated_rotations_codec);
+            break;
+          }
+          case 64: {
+            Moving = input.ReadInt32();
+            break;
+          }
+          case 74:
+          case 77: {
             translations_.AddEntriesFrom(ref input, _repeated_translations_codec);
             break;
           }
-          case 53: {
+          case 85: {
             HipsScale = input.ReadFloat();
             break;
           }
-          case 56: {
+          case 88: {
             FeetLocked = input.ReadBool();
             break;
           }

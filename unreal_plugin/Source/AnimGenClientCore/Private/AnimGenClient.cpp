@@ -119,20 +119,36 @@ std::string DecodeTargetMotion(const pb::TargetMotion& p, TargetMotion* out) {
     a.boneCount = int(m.bones.size());
     a.frameRate = p.frame_rate();
     a.hipsScale = p.hips_scale();
-    const size_t n = size_t(std::max(0, a.frameCount)) * m.bones.size();
-    if (a.frameCount <= 0 || m.bones.empty() || !(a.frameRate > 0) || !std::isfinite(a.frameRate))
+    const size_t nf = size_t(std::max(0, a.frameCount)), nb = m.bones.size(), nt = size_t(p.turning_size());
+    if (nf == 0 || nb == 0 || !(a.frameRate > 0) || !std::isfinite(a.frameRate))
         return "the motion on the target has no frames, bones or frame rate";
-    if (size_t(p.rotations_size()) != n * 4 || size_t(p.translations_size()) != n * 3)
-        return "the motion on the target has " + std::to_string(p.rotations_size()) + " rotation and " +
-               std::to_string(p.translations_size()) + " translation values for " + std::to_string(a.frameCount) +
-               " frames of " + std::to_string(m.bones.size()) + " bones";
-    a.rotations.reserve(n);
-    a.translations.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-        a.rotations.push_back({p.rotations(int(4 * i)), p.rotations(int(4 * i + 1)), p.rotations(int(4 * i + 2)),
-                               p.rotations(int(4 * i + 3))});
-        a.translations.push_back({p.translations(int(3 * i)), p.translations(int(3 * i + 1)),
-                                  p.translations(int(3 * i + 2))});
+    if (size_t(p.rest_translations_size()) != nb * 3 || size_t(p.rest_rotations_size()) != nb * 4 ||
+        size_t(p.rotations_size()) != nf * nt * 4 || size_t(p.translations_size()) != nf * 3 ||
+        p.moving() < 0 || size_t(p.moving()) >= nb)
+        return "the motion on the target does not add up: " + std::to_string(nb) + " bones, " + std::to_string(nt) +
+               " turning, " + std::to_string(nf) + " frames, " + std::to_string(p.rotations_size()) + " rotation and " +
+               std::to_string(p.translations_size()) + " translation values";
+    for (int j : p.turning())
+        if (j < 0 || size_t(j) >= nb) return "the motion on the target turns bone " + std::to_string(j) + " of " +
+                                             std::to_string(nb);
+    // Every bone at its rest pose on every frame, then the turning bones' rotations and the moving bone's translation.
+    a.translations.reserve(nf * nb);
+    a.rotations.reserve(nf * nb);
+    for (size_t f = 0; f < nf; ++f)
+        for (size_t j = 0; j < nb; ++j) {
+            a.translations.push_back({p.rest_translations(int(3 * j)), p.rest_translations(int(3 * j + 1)),
+                                      p.rest_translations(int(3 * j + 2))});
+            a.rotations.push_back({p.rest_rotations(int(4 * j)), p.rest_rotations(int(4 * j + 1)),
+                                   p.rest_rotations(int(4 * j + 2)), p.rest_rotations(int(4 * j + 3))});
+        }
+    for (size_t f = 0; f < nf; ++f) {
+        for (size_t k = 0; k < nt; ++k) {
+            const int i = int(4 * (f * nt + k));
+            a.rotations[f * nb + size_t(p.turning(int(k)))] = {p.rotations(i), p.rotations(i + 1), p.rotations(i + 2),
+                                                               p.rotations(i + 3)};
+        }
+        a.translations[f * nb + size_t(p.moving())] = {p.translations(int(3 * f)), p.translations(int(3 * f + 1)),
+                                                        p.translations(int(3 * f + 2))};
     }
     *out = std::move(m);
     return {};

@@ -147,10 +147,15 @@ PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORIT
 PROTOBUF_CONSTEXPR TargetMotion::TargetMotion(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.bones_)*/{}
+  , /*decltype(_impl_.rest_translations_)*/{}
+  , /*decltype(_impl_.rest_rotations_)*/{}
+  , /*decltype(_impl_.turning_)*/{}
+  , /*decltype(_impl_._turning_cached_byte_size_)*/{0}
   , /*decltype(_impl_.rotations_)*/{}
   , /*decltype(_impl_.translations_)*/{}
   , /*decltype(_impl_.frame_rate_)*/0
   , /*decltype(_impl_.frame_count_)*/0
+  , /*decltype(_impl_.moving_)*/0
   , /*decltype(_impl_.hips_scale_)*/0
   , /*decltype(_impl_.feet_locked_)*/false
   , /*decltype(_impl_._cached_size_)*/{}} {}
@@ -263,7 +268,11 @@ const uint32_t TableStruct_animgen_2fv1_2fclip_2eproto::offsets[] PROTOBUF_SECTI
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.bones_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.frame_rate_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.frame_count_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.rest_translations_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.rest_rotations_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.turning_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.rotations_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.moving_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.translations_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.hips_scale_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::TargetMotion, _impl_.feet_locked_),
@@ -315,15 +324,17 @@ const char descriptor_table_protodef_animgen_2fv1_2fclip_2eproto[] PROTOBUF_SECT
   "imgen.v1.TargetBone\0229\n\010bone_map\030\003 \003(\0132\'."
   "animgen.v1.TargetSkeleton.BoneMapEntry\032."
   "\n\014BoneMapEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001"
-  "(\t:\0028\001\"\230\001\n\014TargetMotion\022\r\n\005bones\030\001 \003(\t\022\022"
+  "(\t:\0028\001\"\354\001\n\014TargetMotion\022\r\n\005bones\030\001 \003(\t\022\022"
   "\n\nframe_rate\030\002 \001(\002\022\023\n\013frame_count\030\003 \001(\005\022"
-  "\021\n\trotations\030\004 \003(\002\022\024\n\014translations\030\005 \003(\002"
-  "\022\022\n\nhips_scale\030\006 \001(\002\022\023\n\013feet_locked\030\007 \001("
-  "\010B\026\252\002\023AnimGen.Protocol.V1b\006proto3"
+  "\031\n\021rest_translations\030\004 \003(\002\022\026\n\016rest_rotat"
+  "ions\030\005 \003(\002\022\017\n\007turning\030\006 \003(\005\022\021\n\trotations"
+  "\030\007 \003(\002\022\016\n\006moving\030\010 \001(\005\022\024\n\014translations\030\t"
+  " \003(\002\022\022\n\nhips_scale\030\n \001(\002\022\023\n\013feet_locked\030"
+  "\013 \001(\010B\026\252\002\023AnimGen.Protocol.V1b\006proto3"
   ;
 static ::_pbi::once_flag descriptor_table_animgen_2fv1_2fclip_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_animgen_2fv1_2fclip_2eproto = {
-    false, false, 1073, descriptor_table_protodef_animgen_2fv1_2fclip_2eproto,
+    false, false, 1157, descriptor_table_protodef_animgen_2fv1_2fclip_2eproto,
     "animgen/v1/clip.proto",
     &descriptor_table_animgen_2fv1_2fclip_2eproto_once, nullptr, 0, 9,
     schemas, file_default_instances, TableStruct_animgen_2fv1_2fclip_2eproto::offsets,
@@ -2435,10 +2446,15 @@ TargetMotion::TargetMotion(const TargetMotion& from)
   TargetMotion* const _this = this; (void)_this;
   new (&_impl_) Impl_{
       decltype(_impl_.bones_){from._impl_.bones_}
+    , decltype(_impl_.rest_translations_){from._impl_.rest_translations_}
+    , decltype(_impl_.rest_rotations_){from._impl_.rest_rotations_}
+    , decltype(_impl_.turning_){from._impl_.turning_}
+    , /*decltype(_impl_._turning_cached_byte_size_)*/{0}
     , decltype(_impl_.rotations_){from._impl_.rotations_}
     , decltype(_impl_.translations_){from._impl_.translations_}
     , decltype(_impl_.frame_rate_){}
     , decltype(_impl_.frame_count_){}
+    , decltype(_impl_.moving_){}
     , decltype(_impl_.hips_scale_){}
     , decltype(_impl_.feet_locked_){}
     , /*decltype(_impl_._cached_size_)*/{}};
@@ -2456,10 +2472,15 @@ inline void TargetMotion::SharedCtor(
   (void)is_message_owned;
   new (&_impl_) Impl_{
       decltype(_impl_.bones_){arena}
+    , decltype(_impl_.rest_translations_){arena}
+    , decltype(_impl_.rest_rotations_){arena}
+    , decltype(_impl_.turning_){arena}
+    , /*decltype(_impl_._turning_cached_byte_size_)*/{0}
     , decltype(_impl_.rotations_){arena}
     , decltype(_impl_.translations_){arena}
     , decltype(_impl_.frame_rate_){0}
     , decltype(_impl_.frame_count_){0}
+    , decltype(_impl_.moving_){0}
     , decltype(_impl_.hips_scale_){0}
     , decltype(_impl_.feet_locked_){false}
     , /*decltype(_impl_._cached_size_)*/{}
@@ -2478,6 +2499,9 @@ TargetMotion::~TargetMotion() {
 inline void TargetMotion::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.bones_.~RepeatedPtrField();
+  _impl_.rest_translations_.~RepeatedField();
+  _impl_.rest_rotations_.~RepeatedField();
+  _impl_.turning_.~RepeatedField();
   _impl_.rotations_.~RepeatedField();
   _impl_.translations_.~RepeatedField();
 }
@@ -2493,6 +2517,9 @@ void TargetMotion::Clear() {
   (void) cached_has_bits;
 
   _impl_.bones_.Clear();
+  _impl_.rest_translations_.Clear();
+  _impl_.rest_rotations_.Clear();
+  _impl_.turning_.Clear();
   _impl_.rotations_.Clear();
   _impl_.translations_.Clear();
   ::memset(&_impl_.frame_rate_, 0, static_cast<size_t>(
@@ -2538,39 +2565,80 @@ const char* TargetMotion::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
         } else
           goto handle_unusual;
         continue;
-      // repeated float rotations = 4;
+      // repeated float rest_translations = 4;
       case 4:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 34)) {
-          ptr = ::PROTOBUF_NAMESPACE_ID::internal::PackedFloatParser(_internal_mutable_rotations(), ptr, ctx);
+          ptr = ::PROTOBUF_NAMESPACE_ID::internal::PackedFloatParser(_internal_mutable_rest_translations(), ptr, ctx);
           CHK_(ptr);
         } else if (static_cast<uint8_t>(tag) == 37) {
+          _internal_add_rest_translations(::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr));
+          ptr += sizeof(float);
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated float rest_rotations = 5;
+      case 5:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 42)) {
+          ptr = ::PROTOBUF_NAMESPACE_ID::internal::PackedFloatParser(_internal_mutable_rest_rotations(), ptr, ctx);
+          CHK_(ptr);
+        } else if (static_cast<uint8_t>(tag) == 45) {
+          _internal_add_rest_rotations(::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr));
+          ptr += sizeof(float);
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated int32 turning = 6;
+      case 6:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 50)) {
+          ptr = ::PROTOBUF_NAMESPACE_ID::internal::PackedInt32Parser(_internal_mutable_turning(), ptr, ctx);
+          CHK_(ptr);
+        } else if (static_cast<uint8_t>(tag) == 48) {
+          _internal_add_turning(::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr));
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated float rotations = 7;
+      case 7:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 58)) {
+          ptr = ::PROTOBUF_NAMESPACE_ID::internal::PackedFloatParser(_internal_mutable_rotations(), ptr, ctx);
+          CHK_(ptr);
+        } else if (static_cast<uint8_t>(tag) == 61) {
           _internal_add_rotations(::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr));
           ptr += sizeof(float);
         } else
           goto handle_unusual;
         continue;
-      // repeated float translations = 5;
-      case 5:
-        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 42)) {
+      // int32 moving = 8;
+      case 8:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 64)) {
+          _impl_.moving_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated float translations = 9;
+      case 9:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 74)) {
           ptr = ::PROTOBUF_NAMESPACE_ID::internal::PackedFloatParser(_internal_mutable_translations(), ptr, ctx);
           CHK_(ptr);
-        } else if (static_cast<uint8_t>(tag) == 45) {
+        } else if (static_cast<uint8_t>(tag) == 77) {
           _internal_add_translations(::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr));
           ptr += sizeof(float);
         } else
           goto handle_unusual;
         continue;
-      // float hips_scale = 6;
-      case 6:
-        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 53)) {
+      // float hips_scale = 10;
+      case 10:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 85)) {
           _impl_.hips_scale_ = ::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr);
           ptr += sizeof(float);
         } else
           goto handle_unusual;
         continue;
-      // bool feet_locked = 7;
-      case 7:
-        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 56)) {
+      // bool feet_locked = 11;
+      case 11:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 88)) {
           _impl_.feet_locked_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
         } else
@@ -2631,30 +2699,55 @@ uint8_t* TargetMotion::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteInt32ToArray(3, this->_internal_frame_count(), target);
   }
 
-  // repeated float rotations = 4;
+  // repeated float rest_translations = 4;
+  if (this->_internal_rest_translations_size() > 0) {
+    target = stream->WriteFixedPacked(4, _internal_rest_translations(), target);
+  }
+
+  // repeated float rest_rotations = 5;
+  if (this->_internal_rest_rotations_size() > 0) {
+    target = stream->WriteFixedPacked(5, _internal_rest_rotations(), target);
+  }
+
+  // repeated int32 turning = 6;
+  {
+    int byte_size = _impl_._turning_cached_byte_size_.load(std::memory_order_relaxed);
+    if (byte_size > 0) {
+      target = stream->WriteInt32Packed(
+          6, _internal_turning(), byte_size, target);
+    }
+  }
+
+  // repeated float rotations = 7;
   if (this->_internal_rotations_size() > 0) {
-    target = stream->WriteFixedPacked(4, _internal_rotations(), target);
+    target = stream->WriteFixedPacked(7, _internal_rotations(), target);
   }
 
-  // repeated float translations = 5;
+  // int32 moving = 8;
+  if (this->_internal_moving() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(8, this->_internal_moving(), target);
+  }
+
+  // repeated float translations = 9;
   if (this->_internal_translations_size() > 0) {
-    target = stream->WriteFixedPacked(5, _internal_translations(), target);
+    target = stream->WriteFixedPacked(9, _internal_translations(), target);
   }
 
-  // float hips_scale = 6;
+  // float hips_scale = 10;
   static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
   float tmp_hips_scale = this->_internal_hips_scale();
   uint32_t raw_hips_scale;
   memcpy(&raw_hips_scale, &tmp_hips_scale, sizeof(tmp_hips_scale));
   if (raw_hips_scale != 0) {
     target = stream->EnsureSpace(target);
-    target = ::_pbi::WireFormatLite::WriteFloatToArray(6, this->_internal_hips_scale(), target);
+    target = ::_pbi::WireFormatLite::WriteFloatToArray(10, this->_internal_hips_scale(), target);
   }
 
-  // bool feet_locked = 7;
+  // bool feet_locked = 11;
   if (this->_internal_feet_locked() != 0) {
     target = stream->EnsureSpace(target);
-    target = ::_pbi::WireFormatLite::WriteBoolToArray(7, this->_internal_feet_locked(), target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(11, this->_internal_feet_locked(), target);
   }
 
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
@@ -2681,7 +2774,43 @@ size_t TargetMotion::ByteSizeLong() const {
       _impl_.bones_.Get(i));
   }
 
-  // repeated float rotations = 4;
+  // repeated float rest_translations = 4;
+  {
+    unsigned int count = static_cast<unsigned int>(this->_internal_rest_translations_size());
+    size_t data_size = 4UL * count;
+    if (data_size > 0) {
+      total_size += 1 +
+        ::_pbi::WireFormatLite::Int32Size(static_cast<int32_t>(data_size));
+    }
+    total_size += data_size;
+  }
+
+  // repeated float rest_rotations = 5;
+  {
+    unsigned int count = static_cast<unsigned int>(this->_internal_rest_rotations_size());
+    size_t data_size = 4UL * count;
+    if (data_size > 0) {
+      total_size += 1 +
+        ::_pbi::WireFormatLite::Int32Size(static_cast<int32_t>(data_size));
+    }
+    total_size += data_size;
+  }
+
+  // repeated int32 turning = 6;
+  {
+    size_t data_size = ::_pbi::WireFormatLite::
+      Int32Size(this->_impl_.turning_);
+    if (data_size > 0) {
+      total_size += 1 +
+        ::_pbi::WireFormatLite::Int32Size(static_cast<int32_t>(data_size));
+    }
+    int cached_size = ::_pbi::ToCachedSize(data_size);
+    _impl_._turning_cached_byte_size_.store(cached_size,
+                                    std::memory_order_relaxed);
+    total_size += data_size;
+  }
+
+  // repeated float rotations = 7;
   {
     unsigned int count = static_cast<unsigned int>(this->_internal_rotations_size());
     size_t data_size = 4UL * count;
@@ -2692,7 +2821,7 @@ size_t TargetMotion::ByteSizeLong() const {
     total_size += data_size;
   }
 
-  // repeated float translations = 5;
+  // repeated float translations = 9;
   {
     unsigned int count = static_cast<unsigned int>(this->_internal_translations_size());
     size_t data_size = 4UL * count;
@@ -2717,7 +2846,12 @@ size_t TargetMotion::ByteSizeLong() const {
     total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_frame_count());
   }
 
-  // float hips_scale = 6;
+  // int32 moving = 8;
+  if (this->_internal_moving() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_moving());
+  }
+
+  // float hips_scale = 10;
   static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
   float tmp_hips_scale = this->_internal_hips_scale();
   uint32_t raw_hips_scale;
@@ -2726,7 +2860,7 @@ size_t TargetMotion::ByteSizeLong() const {
     total_size += 1 + 4;
   }
 
-  // bool feet_locked = 7;
+  // bool feet_locked = 11;
   if (this->_internal_feet_locked() != 0) {
     total_size += 1 + 1;
   }
@@ -2750,6 +2884,9 @@ void TargetMotion::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
   (void) cached_has_bits;
 
   _this->_impl_.bones_.MergeFrom(from._impl_.bones_);
+  _this->_impl_.rest_translations_.MergeFrom(from._impl_.rest_translations_);
+  _this->_impl_.rest_rotations_.MergeFrom(from._impl_.rest_rotations_);
+  _this->_impl_.turning_.MergeFrom(from._impl_.turning_);
   _this->_impl_.rotations_.MergeFrom(from._impl_.rotations_);
   _this->_impl_.translations_.MergeFrom(from._impl_.translations_);
   static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
@@ -2761,6 +2898,9 @@ void TargetMotion::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
   }
   if (from._internal_frame_count() != 0) {
     _this->_internal_set_frame_count(from._internal_frame_count());
+  }
+  if (from._internal_moving() != 0) {
+    _this->_internal_set_moving(from._internal_moving());
   }
   static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
   float tmp_hips_scale = from._internal_hips_scale();
@@ -2790,6 +2930,9 @@ void TargetMotion::InternalSwap(TargetMotion* other) {
   using std::swap;
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
   _impl_.bones_.InternalSwap(&other->_impl_.bones_);
+  _impl_.rest_translations_.InternalSwap(&other->_impl_.rest_translations_);
+  _impl_.rest_rotations_.InternalSwap(&other->_impl_.rest_rotations_);
+  _impl_.turning_.InternalSwap(&other->_impl_.turning_);
   _impl_.rotations_.InternalSwap(&other->_impl_.rotations_);
   _impl_.translations_.InternalSwap(&other->_impl_.translations_);
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<

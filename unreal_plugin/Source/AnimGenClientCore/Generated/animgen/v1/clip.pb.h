@@ -1575,12 +1575,16 @@ class TargetMotion final :
 
   enum : int {
     kBonesFieldNumber = 1,
-    kRotationsFieldNumber = 4,
-    kTranslationsFieldNumber = 5,
+    kRestTranslationsFieldNumber = 4,
+    kRestRotationsFieldNumber = 5,
+    kTurningFieldNumber = 6,
+    kRotationsFieldNumber = 7,
+    kTranslationsFieldNumber = 9,
     kFrameRateFieldNumber = 2,
     kFrameCountFieldNumber = 3,
-    kHipsScaleFieldNumber = 6,
-    kFeetLockedFieldNumber = 7,
+    kMovingFieldNumber = 8,
+    kHipsScaleFieldNumber = 10,
+    kFeetLockedFieldNumber = 11,
   };
   // repeated string bones = 1;
   int bones_size() const;
@@ -1606,7 +1610,73 @@ class TargetMotion final :
   std::string* _internal_add_bones();
   public:
 
-  // repeated float rotations = 4;
+  // repeated float rest_translations = 4;
+  int rest_translations_size() const;
+  private:
+  int _internal_rest_translations_size() const;
+  public:
+  void clear_rest_translations();
+  private:
+  float _internal_rest_translations(int index) const;
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+      _internal_rest_translations() const;
+  void _internal_add_rest_translations(float value);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+      _internal_mutable_rest_translations();
+  public:
+  float rest_translations(int index) const;
+  void set_rest_translations(int index, float value);
+  void add_rest_translations(float value);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+      rest_translations() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+      mutable_rest_translations();
+
+  // repeated float rest_rotations = 5;
+  int rest_rotations_size() const;
+  private:
+  int _internal_rest_rotations_size() const;
+  public:
+  void clear_rest_rotations();
+  private:
+  float _internal_rest_rotations(int index) const;
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+      _internal_rest_rotations() const;
+  void _internal_add_rest_rotations(float value);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+      _internal_mutable_rest_rotations();
+  public:
+  float rest_rotations(int index) const;
+  void set_rest_rotations(int index, float value);
+  void add_rest_rotations(float value);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+      rest_rotations() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+      mutable_rest_rotations();
+
+  // repeated int32 turning = 6;
+  int turning_size() const;
+  private:
+  int _internal_turning_size() const;
+  public:
+  void clear_turning();
+  private:
+  int32_t _internal_turning(int index) const;
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< int32_t >&
+      _internal_turning() const;
+  void _internal_add_turning(int32_t value);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< int32_t >*
+      _internal_mutable_turning();
+  public:
+  int32_t turning(int index) const;
+  void set_turning(int index, int32_t value);
+  void add_turning(int32_t value);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField< int32_t >&
+      turning() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField< int32_t >*
+      mutable_turning();
+
+  // repeated float rotations = 7;
   int rotations_size() const;
   private:
   int _internal_rotations_size() const;
@@ -1628,7 +1698,7 @@ class TargetMotion final :
   ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
       mutable_rotations();
 
-  // repeated float translations = 5;
+  // repeated float translations = 9;
   int translations_size() const;
   private:
   int _internal_translations_size() const;
@@ -1668,7 +1738,16 @@ class TargetMotion final :
   void _internal_set_frame_count(int32_t value);
   public:
 
-  // float hips_scale = 6;
+  // int32 moving = 8;
+  void clear_moving();
+  int32_t moving() const;
+  void set_moving(int32_t value);
+  private:
+  int32_t _internal_moving() const;
+  void _internal_set_moving(int32_t value);
+  public:
+
+  // float hips_scale = 10;
   void clear_hips_scale();
   float hips_scale() const;
   void set_hips_scale(float value);
@@ -1677,7 +1756,7 @@ class TargetMotion final :
   void _internal_set_hips_scale(float value);
   public:
 
-  // bool feet_locked = 7;
+  // bool feet_locked = 11;
   void clear_feet_locked();
   bool feet_locked() const;
   void set_feet_locked(bool value);
@@ -1695,10 +1774,15 @@ class TargetMotion final :
   typedef void DestructorSkippable_;
   struct Impl_ {
     ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string> bones_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedField< float > rest_translations_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedField< float > rest_rotations_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedField< int32_t > turning_;
+    mutable std::atomic<int> _turning_cached_byte_size_;
     ::PROTOBUF_NAMESPACE_ID::RepeatedField< float > rotations_;
     ::PROTOBUF_NAMESPACE_ID::RepeatedField< float > translations_;
     float frame_rate_;
     int32_t frame_count_;
+    int32_t moving_;
     float hips_scale_;
     bool feet_locked_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
@@ -2970,7 +3054,148 @@ inline void TargetMotion::set_frame_count(int32_t value) {
   // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.frame_count)
 }
 
-// repeated float rotations = 4;
+// repeated float rest_translations = 4;
+inline int TargetMotion::_internal_rest_translations_size() const {
+  return _impl_.rest_translations_.size();
+}
+inline int TargetMotion::rest_translations_size() const {
+  return _internal_rest_translations_size();
+}
+inline void TargetMotion::clear_rest_translations() {
+  _impl_.rest_translations_.Clear();
+}
+inline float TargetMotion::_internal_rest_translations(int index) const {
+  return _impl_.rest_translations_.Get(index);
+}
+inline float TargetMotion::rest_translations(int index) const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.rest_translations)
+  return _internal_rest_translations(index);
+}
+inline void TargetMotion::set_rest_translations(int index, float value) {
+  _impl_.rest_translations_.Set(index, value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.rest_translations)
+}
+inline void TargetMotion::_internal_add_rest_translations(float value) {
+  _impl_.rest_translations_.Add(value);
+}
+inline void TargetMotion::add_rest_translations(float value) {
+  _internal_add_rest_translations(value);
+  // @@protoc_insertion_point(field_add:animgen.v1.TargetMotion.rest_translations)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+TargetMotion::_internal_rest_translations() const {
+  return _impl_.rest_translations_;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+TargetMotion::rest_translations() const {
+  // @@protoc_insertion_point(field_list:animgen.v1.TargetMotion.rest_translations)
+  return _internal_rest_translations();
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+TargetMotion::_internal_mutable_rest_translations() {
+  return &_impl_.rest_translations_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+TargetMotion::mutable_rest_translations() {
+  // @@protoc_insertion_point(field_mutable_list:animgen.v1.TargetMotion.rest_translations)
+  return _internal_mutable_rest_translations();
+}
+
+// repeated float rest_rotations = 5;
+inline int TargetMotion::_internal_rest_rotations_size() const {
+  return _impl_.rest_rotations_.size();
+}
+inline int TargetMotion::rest_rotations_size() const {
+  return _internal_rest_rotations_size();
+}
+inline void TargetMotion::clear_rest_rotations() {
+  _impl_.rest_rotations_.Clear();
+}
+inline float TargetMotion::_internal_rest_rotations(int index) const {
+  return _impl_.rest_rotations_.Get(index);
+}
+inline float TargetMotion::rest_rotations(int index) const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.rest_rotations)
+  return _internal_rest_rotations(index);
+}
+inline void TargetMotion::set_rest_rotations(int index, float value) {
+  _impl_.rest_rotations_.Set(index, value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.rest_rotations)
+}
+inline void TargetMotion::_internal_add_rest_rotations(float value) {
+  _impl_.rest_rotations_.Add(value);
+}
+inline void TargetMotion::add_rest_rotations(float value) {
+  _internal_add_rest_rotations(value);
+  // @@protoc_insertion_point(field_add:animgen.v1.TargetMotion.rest_rotations)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+TargetMotion::_internal_rest_rotations() const {
+  return _impl_.rest_rotations_;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >&
+TargetMotion::rest_rotations() const {
+  // @@protoc_insertion_point(field_list:animgen.v1.TargetMotion.rest_rotations)
+  return _internal_rest_rotations();
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+TargetMotion::_internal_mutable_rest_rotations() {
+  return &_impl_.rest_rotations_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< float >*
+TargetMotion::mutable_rest_rotations() {
+  // @@protoc_insertion_point(field_mutable_list:animgen.v1.TargetMotion.rest_rotations)
+  return _internal_mutable_rest_rotations();
+}
+
+// repeated int32 turning = 6;
+inline int TargetMotion::_internal_turning_size() const {
+  return _impl_.turning_.size();
+}
+inline int TargetMotion::turning_size() const {
+  return _internal_turning_size();
+}
+inline void TargetMotion::clear_turning() {
+  _impl_.turning_.Clear();
+}
+inline int32_t TargetMotion::_internal_turning(int index) const {
+  return _impl_.turning_.Get(index);
+}
+inline int32_t TargetMotion::turning(int index) const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.turning)
+  return _internal_turning(index);
+}
+inline void TargetMotion::set_turning(int index, int32_t value) {
+  _impl_.turning_.Set(index, value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.turning)
+}
+inline void TargetMotion::_internal_add_turning(int32_t value) {
+  _impl_.turning_.Add(value);
+}
+inline void TargetMotion::add_turning(int32_t value) {
+  _internal_add_turning(value);
+  // @@protoc_insertion_point(field_add:animgen.v1.TargetMotion.turning)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< int32_t >&
+TargetMotion::_internal_turning() const {
+  return _impl_.turning_;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField< int32_t >&
+TargetMotion::turning() const {
+  // @@protoc_insertion_point(field_list:animgen.v1.TargetMotion.turning)
+  return _internal_turning();
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< int32_t >*
+TargetMotion::_internal_mutable_turning() {
+  return &_impl_.turning_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField< int32_t >*
+TargetMotion::mutable_turning() {
+  // @@protoc_insertion_point(field_mutable_list:animgen.v1.TargetMotion.turning)
+  return _internal_mutable_turning();
+}
+
+// repeated float rotations = 7;
 inline int TargetMotion::_internal_rotations_size() const {
   return _impl_.rotations_.size();
 }
@@ -3017,7 +3242,27 @@ TargetMotion::mutable_rotations() {
   return _internal_mutable_rotations();
 }
 
-// repeated float translations = 5;
+// int32 moving = 8;
+inline void TargetMotion::clear_moving() {
+  _impl_.moving_ = 0;
+}
+inline int32_t TargetMotion::_internal_moving() const {
+  return _impl_.moving_;
+}
+inline int32_t TargetMotion::moving() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.TargetMotion.moving)
+  return _internal_moving();
+}
+inline void TargetMotion::_internal_set_moving(int32_t value) {
+  
+  _impl_.moving_ = value;
+}
+inline void TargetMotion::set_moving(int32_t value) {
+  _internal_set_moving(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.moving)
+}
+
+// repeated float translations = 9;
 inline int TargetMotion::_internal_translations_size() const {
   return _impl_.translations_.size();
 }
@@ -3064,7 +3309,7 @@ TargetMotion::mutable_translations() {
   return _internal_mutable_translations();
 }
 
-// float hips_scale = 6;
+// float hips_scale = 10;
 inline void TargetMotion::clear_hips_scale() {
   _impl_.hips_scale_ = 0;
 }
@@ -3084,7 +3329,7 @@ inline void TargetMotion::set_hips_scale(float value) {
   // @@protoc_insertion_point(field_set:animgen.v1.TargetMotion.hips_scale)
 }
 
-// bool feet_locked = 7;
+// bool feet_locked = 11;
 inline void TargetMotion::clear_feet_locked() {
   _impl_.feet_locked_ = false;
 }
