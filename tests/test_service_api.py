@@ -572,7 +572,6 @@ def test_target_character_through_the_server(server, videos, shared_data, tmp_pa
     from export_helpers import validate
 
     from animgen_ml import pipeline, retarget
-    from animgen_ml.bonemap import map_bones
 
     character = shared_data / "characters" / "quaternius_male_casual.glb"
     opts = GenerateOptions(generator="analytic", formats=("json",), target=str(character))
@@ -603,30 +602,25 @@ def test_target_character_through_the_server(server, videos, shared_data, tmp_pa
     assert worst < 1e-4  # the same motion on the same character (the clip crossed the wire in float32)
 
     # An engine's skeleton: Xbot's joints renamed b0, b1, ..., in metres.
-    xbot = retarget.load_glb_skeleton(shared_data / "characters" / "Xbot_threejs.glb")[0]
-    message = clip_pb2.TargetSkeleton(name="engine_rig")
-    for i, (p, t, q) in enumerate(zip(xbot.parents, xbot.rest_translation * xbot.base_scale, xbot.rest_rotation,
-                                      strict=True)):
-        message.bones.add(name=f"b{i}", parent=int(p), rest_translation=clip_pb2.Vector3(x=t[0], y=t[1], z=t[2]),
-                          rest_rotation=clip_pb2.Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
-    auto = map_bones(xbot.names, xbot.parents, fingers=False)
+    message, bone_map = _engine_skeleton(shared_data)
     fast = GenerateOptions(generator="analytic", formats=("json",))
     with AnimGenClient(server.address, timeout=60) as up:
         uid = up.upload(videos / SHORT).upload_id
         e = _error(lambda: up.start(uid, convert.options_to_proto(fast, target=message)))
         assert e.code == Code.INVALID_ARGUMENT and e.details.startswith("options.target: cannot map"), e.details
         assert e.details.endswith("or map them in options.target.bone_map"), e.details
-        message.bone_map.update({bone: f"b{xbot.names.index(n)}" for bone, n in auto.items()})
+        message.bone_map.update(bone_map)
         job = up.start(uid, convert.options_to_proto(fast, target=message))
         assert up.wait(job.job_id).state == service_pb2.JOB_STATE_SUCCEEDED
         _, got = up.result(job.job_id, tmp_path / "mapped")
     mapped = retarget.load_glb_skeleton(got["target"])[0]
-    assert set(mapped.names) == {f"b{i}" for i in range(len(xbot.names))}
+    assert set(mapped.names) == {f"b{i}" for i in range(len(message.bones))}
     assert mapped.bone_map["Hips"] == message.bone_map["Hips"]
 
 
-def _engine_skeleton(shared_data: Path) -> clip_pb2.TargetSkeleton:
-    """Xbot's rest pose as an engine plugin sends it: joints renamed b0, b1, ..., in metres, mapped by bone_map."""
+def _engine_skeleton(shared_data: Path) -> tuple[clip_pb2.TargetSkeleton, dict[str, str]]:
+    """Xbot's rest pose as an engine plugin sends it: joints renamed b0, b1, ..., in metres; and the bone map that
+    maps it (HumanBodyBones name -> b<i>), which the plugin sends in its bone_map."""
     from animgen_ml import retarget
     from animgen_ml.bonemap import map_bones
 
@@ -637,8 +631,7 @@ def _engine_skeleton(shared_data: Path) -> clip_pb2.TargetSkeleton:
         message.bones.add(name=f"b{i}", parent=int(p), rest_translation=clip_pb2.Vector3(x=t[0], y=t[1], z=t[2]),
                           rest_rotation=clip_pb2.Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
     auto = map_bones(xbot.names, xbot.parents, fingers=False)
-    message.bone_map.update({bone: f"b{xbot.names.index(n)}" for bone, n in auto.items()})
-    return message
+    return message, {bone: f"b{xbot.names.index(n)}" for bone, n in auto.items()}
 
 
 def _bone_index(message: clip_pb2.TargetSkeleton, name: str) -> int:
@@ -652,7 +645,8 @@ def test_an_engine_gets_the_clip_on_its_skeleton_with_the_feet_planted(server, v
     (jumping jacks on Xbot: 4.3 mm from their rest height on average, 1.3 locked) and slide more."""
     from animgen_ml import retarget
 
-    message = _engine_skeleton(shared_data)
+    message, bone_map = _engine_skeleton(shared_data)
+    message.bone_map.update(bone_map)
     with AnimGenClient(server.address, timeout=120) as c:
         uid = c.upload(videos / "romp_fitness_jumping_jacks.mp4").upload_id
         opts = GenerateOptions(formats=("json",), end=3.0)
