@@ -232,11 +232,11 @@ CARRY_SHARE = 0.5
 CARRY_SIGMA_S = 0.1  # seconds over which the carried correction is low-passed
 
 
-def steps_short(clip: HumanoidClip, planted: np.ndarray) -> str | None:
+def steps_short(clip: HumanoidClip, carried: HumanoidClip) -> str | None:
     """Why the feet cannot be locked, if they cannot: the planted feet step far short of where the generator's Hips
-    went. Pinned where they were planted, such feet pulled the legs straight and the knees snapped; refine then
-    keeps the clip's path and locks no foot."""
-    went, stepped = travel_m(clip), travel_m(root_from_contacts(clip, planted))
+    went (carried: root_from_contacts of the clip). Pinned where they were planted, such feet pulled the legs
+    straight and the knees snapped; refine then keeps the clip's path and locks no foot."""
+    went, stepped = travel_m(clip), travel_m(carried)
     if went < MIN_TRAVEL_M or stepped >= MIN_STEP_SHARE * went:
         return None
     return (f"the planted feet step {stepped:.1f} m where the body travels {went:.1f} m (as in a walk towards or away "
@@ -244,11 +244,11 @@ def steps_short(clip: HumanoidClip, planted: np.ndarray) -> str | None:
             "not locked, so they may slide")
 
 
-def carry_hips(clip: HumanoidClip, planted: np.ndarray) -> HumanoidClip:
-    """The Hips CARRY_SHARE of the way to root_from_contacts' path, the correction low-passed over CARRY_SIGMA_S:
-    it changes pace where a foot starts or stops being followed, and the Hips are not to surge (a walk's root went
-    1.38 -> 0.04 -> 1.45 m/s in three frames); foot locking pins the feet anyway."""
-    shift = gaussian_lowpass(root_from_contacts(clip, planted).hips - clip.hips, CARRY_SIGMA_S * clip.fps)
+def carry_hips(clip: HumanoidClip, carried: HumanoidClip) -> HumanoidClip:
+    """The Hips CARRY_SHARE of the way to the carried path (root_from_contacts of the clip), the correction
+    low-passed over CARRY_SIGMA_S: it changes pace where a foot starts or stops being followed, and the Hips are not
+    to surge (a walk's root went 1.38 -> 0.04 -> 1.45 m/s in three frames); foot locking pins the feet anyway."""
+    shift = gaussian_lowpass(carried.hips - clip.hips, CARRY_SIGMA_S * clip.fps)
     return replace(clip, hips=clip.hips + CARRY_SHARE * shift)
 
 

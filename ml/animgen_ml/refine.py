@@ -73,12 +73,14 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
                             toe=np.concatenate([fc.toe[:-1], fc.toe[:1]]))
     locked = False
     if options.foot_lock and clip.frame_count > 1:
-        if not fc.foot.any():
+        # The path the planted feet carry the Hips on: whether the feet can be locked at all, then how the Hips go.
+        carried = footlock.root_from_contacts(clip, fc.foot) if fc.foot.any() else None
+        if carried is None:
             warnings.append("no foot contact found: foot locking skipped")
-        elif warning := footlock.steps_short(clip, fc.foot):
+        elif warning := footlock.steps_short(clip, carried):
             warnings.append(warning)
         else:
-            clip, fc, strays = _lock_loop(clip, fc) if options.loop else _lock(clip, fc)
+            clip, fc, strays = _lock_loop(clip, fc) if options.loop else _lock(clip, fc, carried)
             for f, s, e, shift in strays:
                 warnings.append(f"the {C.SIDES[f].lower()} foot is marked planted from {s / clip.fps:.1f} s to "
                                 f"{e / clip.fps:.1f} s but strays {shift:.1f} m from one spot, out of its leg's reach: "
@@ -123,11 +125,12 @@ def _loop_end_hint(clip: HumanoidClip, landmarks: Landmarks | None) -> str:
     return f" (--end {at + 0.5 / clip.fps:.2f} ends the last loop that closes within {LOOP_GAP_WARN_DEG:.0f}°)"
 
 
-def _lock(clip: HumanoidClip, fc: C.FootContacts
+def _lock(clip: HumanoidClip, fc: C.FootContacts, carried: HumanoidClip
           ) -> tuple[HumanoidClip, C.FootContacts, list[tuple[int, int, int, float]]]:
-    """The Hips carried part of the way the planted feet take them, runs that stray out of reach dropped, the feet
-    locked: (clip, the contacts locked, the strays as footlock.stray_runs gives them)."""
-    clip = footlock.carry_hips(clip, fc.foot)
+    """The Hips carried part of the way the planted feet take them (carried: footlock.root_from_contacts), runs that
+    stray out of reach dropped, the feet locked: (clip, the contacts locked, the strays as footlock.stray_runs gives
+    them)."""
+    clip = footlock.carry_hips(clip, carried)
     fc, strays = footlock.stray_runs(clip, fc)
     clip, _ = footlock.lock_feet(clip, fc)
     return clip, fc, strays
@@ -148,7 +151,8 @@ def _lock_loop(clip: HumanoidClip, fc: C.FootContacts
         hips[:, [0, 2]] -= np.linspace(0.0, 1.0, T)[:, None] * (hips[-1, [0, 2]] - hips[0, [0, 2]])
         clip = _with(clip, hips=hips)
     frames, middle = edit.loop_frames(T), edit.middle_frames(T)
-    locked, fc, strays = _lock(edit.three_cycles(clip), C.FootContacts(heel=fc.heel[frames], toe=fc.toe[frames]))
+    cycles, fc = edit.three_cycles(clip), C.FootContacts(heel=fc.heel[frames], toe=fc.toe[frames])
+    locked, fc, strays = _lock(cycles, fc, footlock.root_from_contacts(cycles, fc.foot))
     # Strays in the loop's own frames: those in the middle cycle, cut to it.
     strays = [(f, max(s - middle[0], 0), min(e - middle[0], T), shift) for f, s, e, shift in strays
               if s <= middle[-1] and e > middle[0]]
