@@ -146,6 +146,21 @@ def test_trim_by_start_and_end(videos: Path):
     assert np.array_equal(part[0][1], frames[k])
 
 
+@pytest.mark.parametrize("start", [0.5, 1.0])
+def test_a_copy_cut_between_keyframes_counts_only_its_shown_frames(videos: Path, tmp_path: Path, start: float):
+    """`ffmpeg -ss S -c copy` (and editors' quick trims) keep the packets back to the keyframe before S and hide
+    them with an edit list; the header counts them. Counted, a cut 1 s into SHORT (one keyframe) had read 83 fps
+    and 47 frames for the 17 shown, so progress stopped at a third and the server's size estimate was 2.8x."""
+    cut = tmp_path / "cut.mp4"
+    ffmpeg("-ss", str(start), "-i", str(videos / SHORT), "-c", "copy", str(cut))
+    shown = ffprobe_frame_times(cut)
+    info = video.probe(cut)
+    assert abs(info.fps - 29.97) < 0.01
+    assert abs(info.frame_count - len(shown)) <= 1 and len(shown) < 40
+    times = [t for t, _ in video.iter_frames(cut)]
+    assert len(times) == len(shown) and abs(video.expected_frames(info, None, None) - len(times)) <= 1
+
+
 @pytest.mark.parametrize("name,offset", [("late.mp4", 10.0), ("late.mkv", 10.0), ("stream.ts", 0.0),
                                          ("long_take.mp4", 1000.0)])
 def test_trim_files_whose_clock_does_not_start_at_zero(videos: Path, tmp_path: Path, name: str, offset: float):
