@@ -24,6 +24,7 @@ import pytest
 from conftest import REPO, require_tool
 
 from animgen_ml import rotations as R
+from animgen_ml.clip import empty_clip
 
 CORE = REPO / "unreal_plugin" / "Source" / "AnimGenClientCore"
 BUILD = REPO / "build" / "unreal-core"
@@ -133,13 +134,26 @@ def _retarget(core_build: Path, skeleton: Path, *args: str) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in r.stdout.strip().splitlines())
 
 
+def _server_leg_length(glb: Path, overrides: str = "") -> float:
+    """The character's thigh and shin (m) as the server's retarget reads them: its Hips' scale times our leg's."""
+    from animgen_ml import retarget, skeleton
+
+    clip = empty_clip(skeleton.bone_names(False), 1, 30.0)
+    pairs = dict(p.split("=") for p in overrides.split(",")) if overrides else None
+    leg = sum(float(np.linalg.norm(clip.rest_offsets[clip.index(b)])) for b in ("LeftLowerLeg", "LeftFoot"))
+    return retarget.retarget(clip, retarget.load_target(glb), pairs).hips_scale * leg
+
+
 def test_retarget_onto_mixamo_xbot(core_build: Path, shared_data: Path, tmp_path: Path):
-    skeleton = tmp_path / "xbot.txt"
-    skeleton.write_text(_skeleton_text(shared_data / "characters" / "Xbot_threejs.glb"))
+    glb, skeleton = shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "xbot.txt"
+    skeleton.write_text(_skeleton_text(glb))
     out = _retarget(core_build, skeleton)
     assert out["PRESET"] == "mixamo"  # recognised from "mixamorig:" names alone
     assert int(out["MAPPED"]) == 52  # 22 body bones and the 30 finger bones
     assert float(out["MAX_DIRECTION_ERROR_DEG"]) < 0.01
+    # The Hips travel as far as the server's retarget moves them (leg lengths; the core had used hip heights).
+    leg = float(out["HIPS_SCALE"]) * float(out["CLIP_LEG_M"])
+    assert leg == pytest.approx(_server_leg_length(glb), rel=1e-6)
 
 
 QUATERNIUS_MAP = ",".join(
@@ -157,6 +171,9 @@ def test_retarget_onto_quaternius_rig_with_bone_map(core_build: Path, shared_dat
     assert int(out["MAPPED"]) >= 20
     assert float(out["MAX_DIRECTION_ERROR_DEG"]) < 0.01
     assert float(out["REST_TPOSE_ERROR_DEG"]) < 0.01
+    leg = float(out["HIPS_SCALE"]) * float(out["CLIP_LEG_M"])
+    assert leg == pytest.approx(_server_leg_length(shared_data / "characters" / "quaternius_male_casual.glb",
+                                                   QUATERNIUS_MAP), rel=1e-6)
 
 
 # ---- end to end against a real server ----

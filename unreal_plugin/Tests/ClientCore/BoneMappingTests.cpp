@@ -149,6 +149,33 @@ TEST(BoneMapping, HipsTurnAndTravelFollowTheClipScaledToTheRig) {
     }
 }
 
+TEST(BoneMapping, HipsTravelScalesByLegLengthAsTheServersDoes) {
+    // Legs 1.3 times the clip's on a body otherwise the clip's size: the pelvis travels 1.3 times as far, so that
+    // strides and travel agree. (Scaled by rest hip height it had travelled as far as the clip's, and the feet slid.)
+    HumanoidClip clip = test::BodyClip(5);
+    test::Animate(&clip);
+    for (int f = 1; f < clip.frameCount; ++f) clip.hipsPositions[f] = clip.hipsPositions[0] + Vec3{0.3, 0.02, 0.1} * f;
+    const auto name = [](const std::string& h) { return TableName(SkeletonPreset::UE5Manny, h); };
+    TargetSkeleton t = test::APoseSkeleton(clip, name, 1.0, true);
+    for (const char* leg : {"LowerLeg", "Foot"})
+        for (const char* side : {"Left", "Right"})
+            t.bones[t.BoneIndex(name(std::string(side) + leg))].restTranslation =
+                t.bones[t.BoneIndex(name(std::string(side) + leg))].restTranslation * 1.3;
+    BoneMap map;
+    ASSERT_EQ(BuildBoneMap(t, SkeletonPreset::UE5Manny, {}, &map), "");
+    RetargetedAnimation anim;
+    ASSERT_EQ(Retarget(clip, t, map, &anim), "");
+    EXPECT_NEAR(anim.hipsScale, 1.3, 1e-9);
+    const int pelvis = t.BoneIndex("pelvis");
+    const Vec3 start = test::TargetWorld(t, anim, 0)[pelvis];
+    for (int f = 1; f < clip.frameCount; ++f) {
+        const Vec3 want = (clip.hipsPositions[f] - clip.hipsPositions[0]) * 1.3;
+        const Vec3 got = test::TargetWorld(t, anim, f)[pelvis] - start;
+        EXPECT_NEAR(got.x, want.x, 1e-9);
+        EXPECT_NEAR(got.z, want.z, 1e-9);
+    }
+}
+
 TEST(BoneMapping, UnmappedBonesKeepTheirReferencePose) {
     HumanoidClip clip = test::BodyClip(3);
     test::Animate(&clip);

@@ -2,7 +2,8 @@
 // bones follow the clip's bone directions:
 //   animgen_core_retarget SKELETON.txt [preset [Humanoid=bone,Humanoid=bone,...]]
 // File: one bone per line, parents first: name parent_index tx ty tz qx qy qz qw (local, glTF space, metres).
-// Prints "PRESET <name>", "MAPPED <n>", "MAX_DIRECTION_ERROR_DEG <x>", "REST_TPOSE_ERROR_DEG <x>".
+// Prints "PRESET <name>", "MAPPED <n>", "MAX_DIRECTION_ERROR_DEG <x>", "REST_TPOSE_ERROR_DEG <x>", "HIPS_SCALE <x>" and
+// "CLIP_LEG_M <x>" (the test clip's thigh and shin: HIPS_SCALE times it is the target's leg as the retarget read it).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -77,7 +78,10 @@ int main(int argc, char** argv) {
             if (f == 0) restWorst = std::max(restWorst, e);
         }
     }
-    std::printf("PRESET %s\nMAPPED %zu\nMAX_DIRECTION_ERROR_DEG %.6f\nREST_TPOSE_ERROR_DEG %.6f\n", PresetName(map.preset),
-                map.humanoidToTarget.size(), worst, restWorst);
+    const double leg = Length(clip.bones[clip.BoneIndex("LeftLowerLeg")].restOffset) +
+                       Length(clip.bones[clip.BoneIndex("LeftFoot")].restOffset);
+    std::printf("PRESET %s\nMAPPED %zu\nMAX_DIRECTION_ERROR_DEG %.6f\nREST_TPOSE_ERROR_DEG %.6f\nHIPS_SCALE %.9f\n"
+                "CLIP_LEG_M %.9f\n", PresetName(map.preset), map.humanoidToTarget.size(), worst, restWorst,
+                anim.hipsScale, leg);
     return 0;
 }

@@ -67,6 +67,24 @@ int DirectionChild(const HumanoidClip& clip, int bone, const BoneMap& map) {
     return first;
 }
 
+// The target's left leg (thigh and shin) over the clip's: how far its pelvis moves for a metre of the clip's, as
+// the server scales it (retarget._leg_ratio), so that strides and the Hips' travel agree; 1 where the leg does not
+// map. (It had been the ratio of rest hip heights, which a rig's pelvis placement skews.)
+double LegRatio(const HumanoidClip& clip, const std::vector<Vec3>& clipRest, const BoneMap& map,
+                const std::vector<Vec3>& targetRest) {
+    static const char* const kLeg[] = {"LeftUpperLeg", "LeftLowerLeg", "LeftFoot"};
+    int c[3], t[3];
+    for (int k = 0; k < 3; ++k) {
+        c[k] = clip.BoneIndex(kLeg[k]);
+        auto it = map.humanoidToTarget.find(kLeg[k]);
+        if (c[k] < 0 || it == map.humanoidToTarget.end()) return 1.0;
+        t[k] = it->second;
+    }
+    const double ours = Length(clipRest[c[1]] - clipRest[c[0]]) + Length(clipRest[c[2]] - clipRest[c[1]]);
+    const double theirs = Length(targetRest[t[1]] - targetRest[t[0]]) + Length(targetRest[t[2]] - targetRest[t[1]]);
+    return ours > 1e-9 && theirs > 1e-9 ? theirs / ours : 1.0;
+}
+
 }  // namespace
 
 const char* PresetName(SkeletonPreset preset) {
@@ -255,7 +273,7 @@ std::string Retarget(const HumanoidClip& clip, const TargetSkeleton& target, con
 
     const Vec3 clipHipsRest = clip.bones[hips].restOffset;
     const Vec3 targetHipsRest = refPos[hipsIt->second];
-    const double scale = clipHipsRest.y > 1e-6 && targetHipsRest.y > 1e-6 ? targetHipsRest.y / clipHipsRest.y : 1.0;
+    const double scale = LegRatio(clip, clipRest, map, refPos);
 
     out->frameCount = clip.frameCount;
     out->boneCount = nb;

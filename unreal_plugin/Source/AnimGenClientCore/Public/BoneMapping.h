@@ -69,7 +69,7 @@ struct RetargetedAnimation {
     int frameCount = 0;
     int boneCount = 0;
     float frameRate = 0;
-    double hipsScale = 1;  // target rest hip height / clip rest hip height: scales the Hips' (and root) motion
+    double hipsScale = 1;  // target leg length / clip leg length: scales the Hips' (and root) motion
     std::vector<Vec3> translations;
     std::vector<Quat> rotations;
     const Vec3& Translation(int frame, int bone) const { return translations[size_t(frame) * boneCount + bone]; }
@@ -77,7 +77,7 @@ struct RetargetedAnimation {
 };
 
 // Retargets `clip` onto `target` through `map`. The target's Hips bone moves like the clip's Hips, scaled by
-// the ratio of rest hip heights. Returns an error in words, or empty.
+// the ratio of leg lengths (thigh and shin), as the server's retarget scales it. Returns an error in words, or empty.
 ANIMGENCLIENTCORE_API std::string Retarget(const HumanoidClip& clip, const TargetSkeleton& target, const BoneMap& map,
                      RetargetedAnimation* out);
 
