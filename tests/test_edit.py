@@ -116,6 +116,8 @@ def test_loop_end_finds_where_the_walk_comes_back(walk):
     assert end is not None and 30 < end < walk.frame_count - 1
     assert edit.loop_gap(_frames(walk, np.arange(end + 1)))[1] <= 30.0
     assert edit.loop_end(walk, 0.1) is None and edit.loop_end(_frames(walk, np.arange(10)), 30.0) is None
+    assert edit.loop_end(_frames(walk, np.zeros(40, dtype=int)), 30.0) is None  # a pose held still is no loop
+    assert edit.loop_span(walk, 30.0) == (0, end)  # from the clip's start where a loop from there closes
 
 
 def test_three_cycles_of_a_loop_run_on_from_each_other(walk):

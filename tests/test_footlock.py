@@ -321,6 +321,34 @@ def test_a_looped_clip_is_locked_on_its_looped_motion():
     assert refine(_rough_walk(3.0), None, GenerateOptions(loop=True))[1] == []
 
 
+def _arms_up_then(clip, seconds: float):
+    """clip after `seconds` of its first pose with both arms raised overhead, which never comes back."""
+    n = int(round(seconds * clip.fps))
+    idx = np.r_[np.zeros(n, dtype=int), np.arange(clip.frame_count)]
+    out = replace(clip, hips=clip.hips[idx], rotations=clip.rotations[idx].copy(), contacts=clip.contacts[idx],
+                  confidence=clip.confidence[idx])
+    for side, sign in (("Left", 1.0), ("Right", -1.0)):
+        up = R.from_axis_angle(np.array([0.0, 0.0, 1.0]), sign * np.radians(80.0))
+        arm = out.index(f"{side}UpperArm")
+        out.rotations[:n, arm] = R.multiply(up, out.rotations[:n, arm])
+    return out
+
+
+def test_a_loop_warning_names_a_start_where_nothing_comes_back_to_the_first_pose():
+    """A take that opens with a pose it never returns to (arms up, then a walk): no --end from its start closes, so
+    the warning names the --start and --end of the longest loop within it (it had named neither), and that cut loops
+    without a warning."""
+    clip = _arms_up_then(_rough_walk(3.5), 1.0)
+    assert edit.loop_end(clip, 30.0) is None
+    _, warnings = refine(clip, None, GenerateOptions(loop=True))
+    said = [w for w in warnings if w.startswith("--loop: the last pose is far from the first")]
+    assert len(said) == 1 and "(--start " in said[0], warnings
+    hint = said[0].split("(--start ")[1]
+    start, end = float(hint.split()[0]), float(hint.split("--end ")[1].split()[0])
+    assert 1.0 - 1.0 / clip.fps < start < end <= clip.duration and end - start > 1.0  # the walk, from its start
+    assert refine(edit.trim(clip, start, end), None, GenerateOptions(loop=True))[1] == []
+
+
 def test_a_looped_stride_keeps_its_planted_feet_at_the_seam(shared_data):
     """A CMU walk cut to one stride and looped: a foot planted across the seam is one contact, pinned once (each end
     had been pinned on its own, and closing the seam again slid the feet there 2.7 mm a frame)."""

@@ -127,17 +127,47 @@ def loop_end(clip: HumanoidClip, within_deg: float, min_s: float = 0.5) -> int |
     """The last frame, at least min_s in and before the clip's last, where the clip comes back to its start within
     within_deg, for a loop to end on (as its last frame, which loop makes the first): its pose and the next frame's
     are the first two frames' within that many degrees, the most any body bone's world rotation differs, so that the
-    motion comes back moving the same way and not only to the same pose. The last such frame keeps the most of the
-    take. None if there is none."""
+    motion comes back moving the same way and not only to the same pose; and the clip has left that pose by more than
+    within_deg before it, so that a pose held still is no loop. The last such frame keeps the most of the take. None
+    if there is none."""
+    return _loop_end(_body_world(clip), 0, int(np.ceil(min_s * clip.fps)), within_deg)
+
+
+LOOP_STARTS = 200  # loop_span tries at most this many starts, evenly spread over a longer take
+
+
+def loop_span(clip: HumanoidClip, within_deg: float, min_s: float = 0.5) -> tuple[int, int] | None:
+    """(first, last) frames of the longest loop in the clip that closes within within_deg as loop_end measures it:
+    from the clip's own start where a loop from there closes, else from wherever one does (a take that begins
+    standing, then walks). None if no stretch of the clip comes back."""
+    rot, least = _body_world(clip), int(np.ceil(min_s * clip.fps))
+    if (end := _loop_end(rot, 0, least, within_deg)) is not None:
+        return 0, end
+    best = None
+    for start in range(1, clip.frame_count, max(1, clip.frame_count // LOOP_STARTS)):
+        if best is not None and clip.frame_count - 2 - start <= best[1] - best[0]:
+            break  # no later start leaves room for a longer loop
+        end = _loop_end(rot, start, least, within_deg)
+        if end is not None and (best is None or end - start > best[1] - best[0]):
+            best = (start, end)
+    return best
+
+
+def _body_world(clip: HumanoidClip) -> np.ndarray:
+    """(T, body bones, 4) the body bones' world rotations."""
     _, rot = clip.world()
-    body = [clip.index(b) for b in clip.bones if b in skeleton.BODY_BONES]
-    rot = rot[:, body]
-    first = int(np.ceil(min_s * clip.fps))
-    if clip.frame_count - 1 <= first:
+    return rot[:, [clip.index(b) for b in clip.bones if b in skeleton.BODY_BONES]]
+
+
+def _loop_end(rot: np.ndarray, start: int, least: int, within_deg: float) -> int | None:
+    """loop_end on body world rotations (T, B, 4), for a loop from frame start at least `least` frames long."""
+    first = start + least
+    if len(rot) - 1 <= first:
         return None
     deg = lambda a, b: np.degrees(R.angle(R.multiply(R.conjugate(a), b))).max(axis=-1)  # noqa: E731
-    gap = np.maximum(deg(rot[first:-1], rot[:1]), deg(rot[first + 1:], rot[1:2]))
-    good = np.flatnonzero(gap <= within_deg)
+    gap = np.maximum(deg(rot[first:-1], rot[start:start + 1]), deg(rot[first + 1:], rot[start + 1:start + 2]))
+    left = np.maximum.accumulate(deg(rot[start:-1], rot[start:start + 1]))[first - start:]  # how far it has gone
+    good = np.flatnonzero((gap <= within_deg) & (left > within_deg))
     return first + int(good[-1]) if len(good) else None
 
 

@@ -116,13 +116,18 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
 
 
 def _loop_end_hint(clip: HumanoidClip, landmarks: Landmarks | None) -> str:
-    """' (--end 3.52 ends the last loop that closes within 30°)', in the video's clock (the cleaned landmarks' times),
-    where the clip comes back to its start that well (edit.loop_end); else ''."""
-    end = edit.loop_end(clip, LOOP_GAP_WARN_DEG)
-    if end is None:
+    """' (--end 3.52 ends the last loop that closes within 30°)', or where no loop from the start closes,
+    ' (--start 1.20 --end 3.52 ...)': the longest stretch that comes back that well (edit.loop_span), in the video's
+    clock (the cleaned landmarks' times); '' where none does."""
+    span = edit.loop_span(clip, LOOP_GAP_WARN_DEG)
+    if span is None:
         return ""
-    at = landmarks.times[end] if landmarks is not None and landmarks.frame_count == clip.frame_count else end / clip.fps
-    return f" (--end {at + 0.5 / clip.fps:.2f} ends the last loop that closes within {LOOP_GAP_WARN_DEG:.0f}°)"
+    same = landmarks is not None and landmarks.frame_count == clip.frame_count
+    at = lambda k: landmarks.times[k] if same else k / clip.fps  # noqa: E731
+    start, end = span
+    cut = f"--start {at(start) - 0.5 / clip.fps:.2f} --end" if start else "--end"
+    which = "is the longest loop in the cut that closes" if start else "ends the last loop that closes"
+    return f" ({cut} {at(end) + 0.5 / clip.fps:.2f} {which} within {LOOP_GAP_WARN_DEG:.0f}°)"
 
 
 def _lock(clip: HumanoidClip, fc: C.FootContacts, carried: HumanoidClip
