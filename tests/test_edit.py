@@ -108,16 +108,15 @@ def test_a_seam_that_is_no_cycle_is_met_only_part_way(walk):
     assert jump == pytest.approx(np.degrees(np.pi * 2 * np.radians(150.0) / (T - 1)) - 2 * 300.0 / 30.0, abs=0.5)
 
 
-def test_loop_end_finds_where_the_walk_comes_back(walk):
-    """The CMU walk's first and last poses are 79 degrees apart; loop_end finds the last frame that comes back to the
+def test_loop_span_finds_where_the_walk_comes_back(walk):
+    """The CMU walk's first and last poses are 79 degrees apart; loop_span finds the last frame that comes back to the
     start within 30 (pose and the next step), about a stride in, and the loop ending there closes that well."""
     assert edit.loop_gap(walk)[1] > 30.0
-    end = edit.loop_end(walk, 30.0)
-    assert end is not None and 30 < end < walk.frame_count - 1
+    start, end = edit.loop_span(walk, 30.0)
+    assert start == 0 and 30 < end < walk.frame_count - 1  # from the clip's start where a loop from there closes
     assert edit.loop_gap(_frames(walk, np.arange(end + 1)))[1] <= 30.0
-    assert edit.loop_end(walk, 0.1) is None and edit.loop_end(_frames(walk, np.arange(10)), 30.0) is None
-    assert edit.loop_end(_frames(walk, np.zeros(40, dtype=int)), 30.0) is None  # a pose held still is no loop
-    assert edit.loop_span(walk, 30.0) == (0, end)  # from the clip's start where a loop from there closes
+    assert edit.loop_span(walk, 0.1) is None and edit.loop_span(_frames(walk, np.arange(10)), 30.0) is None
+    assert edit.loop_span(_frames(walk, np.zeros(40, dtype=int)), 30.0) is None  # a pose held still is no loop
 
 
 def test_three_cycles_of_a_loop_run_on_from_each_other(walk):

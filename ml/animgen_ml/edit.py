@@ -123,28 +123,18 @@ def loop_gap(clip: HumanoidClip) -> tuple[str, float]:
     return clip.bones[j], float(deg[j])
 
 
-def loop_end(clip: HumanoidClip, within_deg: float, min_s: float = 0.5) -> int | None:
-    """The last frame, at least min_s in and before the clip's last, where the clip comes back to its start within
-    within_deg, for a loop to end on (as its last frame, which loop makes the first): its pose and the next frame's
-    are the first two frames' within that many degrees, the most any body bone's world rotation differs, so that the
-    motion comes back moving the same way and not only to the same pose; and the clip has left that pose by more than
-    within_deg before it, so that a pose held still is no loop. The last such frame keeps the most of the take. None
-    if there is none."""
-    return _loop_end(_body_world(clip), 0, int(np.ceil(min_s * clip.fps)), within_deg)
-
-
 LOOP_STARTS = 200  # loop_span tries at most this many starts, evenly spread over a longer take
 
 
 def loop_span(clip: HumanoidClip, within_deg: float, min_s: float = 0.5) -> tuple[int, int] | None:
-    """(first, last) frames of the longest loop in the clip that closes within within_deg as loop_end measures it:
-    from the clip's own start where a loop from there closes, else from wherever one does (a take that begins
-    standing, then walks). None if no stretch of the clip comes back."""
+    """(first, last) frames of the longest loop in the clip, at least min_s long, that closes within within_deg
+    (_loop_end): from the clip's own start where a loop from there closes, else from wherever one does (a take that
+    begins standing, then walks). None if no stretch of the clip comes back."""
     rot, least = _body_world(clip), int(np.ceil(min_s * clip.fps))
     if (end := _loop_end(rot, 0, least, within_deg)) is not None:
         return 0, end
     best = None
-    for start in range(1, clip.frame_count, max(1, clip.frame_count // LOOP_STARTS)):
+    for start in range(1, clip.frame_count, -(-clip.frame_count // LOOP_STARTS)):
         if best is not None and clip.frame_count - 2 - start <= best[1] - best[0]:
             break  # no later start leaves room for a longer loop
         end = _loop_end(rot, start, least, within_deg)
@@ -160,7 +150,12 @@ def _body_world(clip: HumanoidClip) -> np.ndarray:
 
 
 def _loop_end(rot: np.ndarray, start: int, least: int, within_deg: float) -> int | None:
-    """loop_end on body world rotations (T, B, 4), for a loop from frame start at least `least` frames long."""
+    """The last frame, at least `least` frames after `start` and before the clip's last, for a loop from `start` to
+    end on (as its last frame, which loop makes the first), given the body bones' world rotations (T, B, 4): its pose
+    and the next frame's are those of `start` and the frame after within within_deg, the most any bone differs, so
+    that the motion comes back moving the same way and not only to the same pose; and it has left that pose by more
+    than within_deg on the way, so that a pose held still is no loop. The last such frame keeps the most of the take.
+    None if there is none."""
     first = start + least
     if len(rot) - 1 <= first:
         return None
