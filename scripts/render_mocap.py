@@ -2,12 +2,15 @@
 real MediaPipe (animgen_ml/renders.py describes a take's files).
 
 python scripts/render_mocap.py [--split eval|train] [--data ../shared/data] [--out DIR] [--takes N] [--frames F]
-    [--jobs J] [--seed S]
+    [--jobs J] [--seed S] [--character FILE.glb --out DIR]
 
 --split eval (default; out build/renders, for `animgen evaluate renders`): N held-out clips (train.HELD_OUT) spread
     evenly over the subject's takes (clips under 60 frames skipped; the first F frames), on EVAL_CHARACTER; a static
     camera seeded per clip: yaw all round, 4-6 m from the character's mean pelvis, 1.2-1.6 m high, 55-60 deg field
     of view, redrawn (then moved back) until every joint of every frame is well inside the picture.
+--character (eval only): the held-out takes on another rigged character, a .glb or a name in the data kit's
+    characters/, written to their own --out (e.g. Xbot_threejs.glb, which has toe bones where the Quaternius
+    characters have none: `ANIMGEN_RENDERS=DIR animgen evaluate renders` then measures them).
 --split train (out build/renders_train, for scripts/fit_noise.py and `animgen train --render-share`): N windows of F
     frames drawn from the training BVH (train.TRAIN_SETS; longer clips more often), each on one of
     TRAIN_CHARACTERS (never the evaluation's character), with a broader camera (3-7 m, 0.5-2 m high, aimed 0.7-1.1 m
@@ -203,6 +206,23 @@ def train_jobs(data: Path, takes: int, frames: int, seed: int) -> list[tuple[Hum
     return jobs
 
 
+def eval_character(data: Path, character: Path | None, split: str, out: Path | None) -> Path:
+    """The character the evaluation takes are rendered on: EVAL_CHARACTER, or `character` (a file, or a name in the
+    data kit's characters/). Another character's takes need their own folder: in the default one they would pass for
+    the standard set's (the same take names) and be skipped as already made."""
+    if character is None:
+        return data / "characters" / EVAL_CHARACTER
+    if split != "eval":
+        sys.exit("error: --character is for --split eval (the training takes' characters are chosen for their "
+                 "licence)")
+    if out is None:
+        sys.exit("error: --character needs its own --out (the default folder holds the standard set's takes)")
+    path = character if character.is_file() else data / "characters" / character
+    if not path.is_file():
+        sys.exit(f"error: no character {character} (neither a file nor in {data / 'characters'})")
+    return path.resolve()  # joined to characters/ below, an absolute path stays itself
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", choices=("eval", "train"), default="eval")
@@ -213,10 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=150, help="at most this many frames a take (default 150)")
     ap.add_argument("--jobs", type=int, default=1, help="takes rendered at once (default 1)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--character", type=Path, default=None,
+                    help=f"eval only: render on this character (a .glb, or a name in the data kit's characters/; "
+                         f"default {EVAL_CHARACTER}), into its own --out")
     args = ap.parse_args(argv)
     data = args.data or shared_data_dir()
     if data is None or not (data / "mocap").is_dir():
         sys.exit("error: the data kit was not found: pass --data or set ANIMGEN_SHARED_DATA")
+    character = eval_character(data, args.character, args.split, args.out)
     tool("blender", "install Blender (Debian: apt-get install blender; `make system-deps`)")
     tool("ffmpeg", "install FFmpeg (apt-get install ffmpeg)")
     out = args.out or (renders.train_dir() if args.split == "train" else renders.eval_dir())
@@ -224,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.split == "train":
         jobs = train_jobs(data, args.takes or 120, args.frames, args.seed)
     else:
-        jobs = [(c, n, s, EVAL_CHARACTER) for c, n, s in eval_jobs(data, args.takes or 8, args.frames)]
+        jobs = [(c, n, s, character) for c, n, s in eval_jobs(data, args.takes or 8, args.frames)]
     todo = [j for j in jobs if not (out / f"{j[1]}.truth.json").is_file()]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} takes already in {out}; rendering {len(todo)}", flush=True)
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -232,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
                                source) for clip, name, source, character in todo]
         for fut in futures:
             fut.result()
-    print(f"{len(jobs)} takes in {out}" + ("; evaluate them with `animgen evaluate renders`" if args.split == "eval"
+    where = "" if out.resolve() == renders.eval_dir().resolve() else f"{renders.EVAL_ENV}={out} "
+    print(f"{len(jobs)} takes in {out}" + (f"; evaluate them with `{where}animgen evaluate renders`"
+                                          if args.split == "eval"
                                           else "; fit the noise model to them with `python scripts/fit_noise.py`"))
     return 0
 

@@ -85,3 +85,17 @@ def test_a_take_of_an_older_format_is_a_clear_error(tmp_path: Path) -> None:
     broken.write_text("{")
     with pytest.raises(InputError, match="cannot read the take's truth"):
         renders.load_take(broken)
+
+
+def test_takes_on_another_character_need_their_own_folder(shared_data: Path, tmp_path: Path) -> None:
+    """`render_mocap.py --character` renders the held-out takes on another rig (the Xbot, with toe bones) into a
+    folder of their own; in the standard one they would pass for its takes and be skipped."""
+    rm = _render_mocap()
+    assert rm.eval_character(shared_data, None, "eval", None) == shared_data / "characters" / rm.EVAL_CHARACTER
+    xbot = rm.eval_character(shared_data, Path("Xbot_threejs.glb"), "eval", tmp_path)
+    assert xbot.is_file() and xbot.is_absolute() and shared_data / "characters" / xbot == xbot
+    for character, split, out, why in ((Path("Xbot_threejs.glb"), "eval", None, "its own --out"),
+                                       (Path("Xbot_threejs.glb"), "train", tmp_path, "--split eval"),
+                                       (Path("nobody.glb"), "eval", tmp_path, "no character nobody.glb")):
+        with pytest.raises(SystemExit, match=why):
+            rm.eval_character(shared_data, character, split, out)
