@@ -5,7 +5,9 @@ results expire, and a result read while it expires is still sent whole; a job th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -243,47 +245,110 @@ def test_a_result_expires_after_its_last_use_by_any_job(tmp_path: Path) -> None:
     store.close()
 
 
+class ResultContext:
+    """What GetResult uses of a call's context: its messages are kept in `sent`; `after(n)` runs when the n-th has
+    been taken (the client reading, or expiry meanwhile), and a `stall` from a message on never takes it."""
+
+    def __init__(self, after=None, stall: int | None = None) -> None:
+        self.sent: list = []
+        self.after, self.stall = after, stall
+
+    async def write(self, msg) -> None:
+        if self.stall is not None and len(self.sent) >= self.stall:
+            await asyncio.sleep(60)  # a client that keeps its connection open and reads no more
+        self.sent.append(msg)
+        if self.after:
+            self.after(len(self.sent))
+
+    async def abort(self, code, details):
+        import grpc
+
+        raise grpc.RpcError(code, details)
+
+
+async def _finished_job(tmp_path: Path, payload: dict[str, bytes]):
+    """A store with a job whose result folder holds the clip and `payload`'s files: (store, manager, job, folder)."""
+    from export_helpers import make_clip
+
+    from animgen_server.worker import CLIP_FILE
+
+    store, backend, manager, upload = await _started(tmp_path, Recorder())
+    job = manager.create(upload, service_pb2.GenerateOptions(), "key-1")
+    folder = store.results_dir / job.job_id
+    folder.mkdir()
+    make_clip().save_json(folder / CLIP_FILE)
+    for name, data in payload.items():
+        (folder / name).write_bytes(data)
+    backend.sink(BackendEvent(job.job_id, "done", files={Path(n).suffix[1:]: n for n in payload}))
+    return store, manager, job, folder
+
+
 def test_get_result_sends_a_result_that_expires_during_the_call(tmp_path: Path) -> None:
     """GetResult opens the result's files before it answers: expiry deleting the folder mid-stream (the expiry
     loop runs between the stream's messages) leaves the call whole; a later call is NOT_FOUND."""
     import grpc
     import pytest
-    from export_helpers import make_clip
 
     from animgen_server.server import AnimGenService, ServeConfig
-    from animgen_server.worker import CLIP_FILE
 
-    class Context:
-        async def abort(self, code, details):
-            raise grpc.RpcError(code, details)
+    payload = {"a.glb": bytes(range(256)) * 9000, "a.bvh": b"HIERARCHY\n" * 1000}
 
     async def run():
-        store, backend, manager, upload = await _started(tmp_path, Recorder())
-        job = manager.create(upload, service_pb2.GenerateOptions(), "key-1")
-        folder = store.results_dir / job.job_id
-        folder.mkdir()
-        make_clip().save_json(folder / CLIP_FILE)
-        payload = {"a.glb": bytes(range(256)) * 9000, "a.bvh": b"HIERARCHY\n" * 1000}
-        for name, data in payload.items():
-            (folder / name).write_bytes(data)
-        backend.sink(BackendEvent(job.job_id, "done", files={"glb": "a.glb", "bvh": "a.bvh"}))
+        store, manager, job, folder = await _finished_job(tmp_path, payload)
         service = AnimGenService(store, manager, ServeConfig(data_dir=tmp_path / "store"))
         request = service_pb2.GetResultRequest(job_id=job.job_id)
-        stream = service.GetResult(request, Context())
-        header = (await stream.__anext__()).header
-        store.expire_results(now_ms() + 1)  # everything is older than this: the folder goes
-        got: dict[str, bytes] = {}
-        async for msg in stream:
-            got[msg.chunk.file_name] = got.get(msg.chunk.file_name, b"") + msg.chunk.data
+        # everything is older than this: the folder goes once the header is sent
+        context = ResultContext(after=lambda n: n == 1 and store.expire_results(now_ms() + 1))
+        await service.GetResult(request, context)
         with pytest.raises(grpc.RpcError) as later:
-            await service.GetResult(request, Context()).__anext__()
+            await service.GetResult(request, ResultContext())
         store.close()
-        return header, got, payload, folder, later.value.args
+        return context.sent, folder, later.value.args
 
-    header, got, payload, folder, later = asyncio.run(run())
+    sent, folder, later = asyncio.run(run())
+    got: dict[str, bytes] = {}
+    for msg in sent[1:]:
+        got[msg.chunk.file_name] = got.get(msg.chunk.file_name, b"") + msg.chunk.data
     assert not folder.exists()
-    assert got == payload and sorted(f.file_name for f in header.files) == sorted(payload)
+    assert got == payload and sorted(f.file_name for f in sent[0].header.files) == sorted(payload)
     assert later[0] == grpc.StatusCode.NOT_FOUND and "--result-expiry-days" in later[1]
+
+
+def test_a_result_the_client_stops_reading_is_let_go(tmp_path: Path, monkeypatch) -> None:
+    """A client that opens GetResult and stops reading with its connection open (a frozen editor) had held the
+    result's message and its open files for as long as the connection lived: the call now ends after RESULT_IDLE_S
+    without the client taking a message, its files closed."""
+    import grpc
+    import pytest
+
+    from animgen_server import server as srv
+
+    monkeypatch.setattr(srv, "RESULT_IDLE_S", 0.2)
+
+    def open_files(folder: Path) -> list[str]:
+        """This process's open files in the folder (Linux's /proc)."""
+        targets = []
+        for fd in Path("/proc/self/fd").iterdir():
+            with contextlib.suppress(OSError):  # an fd closed while listing
+                targets.append(os.readlink(fd))
+        return [t for t in targets if str(folder) in t]
+
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("counts open files through Linux's /proc")
+
+    async def run():
+        store, manager, job, folder = await _finished_job(tmp_path, {"a.glb": bytes(2_000_000), "a.bvh": b"H\n"})
+        service = srv.AnimGenService(store, manager, srv.ServeConfig(data_dir=tmp_path / "store"))
+        context = ResultContext(stall=2)  # takes the header and one chunk, then nothing
+        with pytest.raises(grpc.RpcError) as e:
+            await asyncio.wait_for(service.GetResult(service_pb2.GetResultRequest(job_id=job.job_id), context), 10)
+        still_open = open_files(folder)
+        store.close()
+        return e.value.args, len(context.sent), still_open
+
+    (code, details), sent, still_open = asyncio.run(run())
+    assert code == grpc.StatusCode.DEADLINE_EXCEEDED and "no result data for 0.2 s" in details
+    assert sent == 2 and still_open == []
 
 
 def test_a_queued_job_whose_inputs_finished_meanwhile_is_served_from_the_cache(tmp_path: Path) -> None:

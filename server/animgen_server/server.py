@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -49,6 +50,7 @@ SERVICE = "animgen.v1.AnimGen"
 PROTOCOL_VERSION = "animgen.v1"
 SHA_CACHE_SIZE = 4096  # result files whose sha256 GetResult remembers
 UPLOAD_IDLE_S = 300.0  # the longest wait for an upload's next message
+RESULT_IDLE_S = 300.0  # the longest GetResult waits for the client to take its next message
 # What stops the server in order: Ctrl-C, SIGTERM (kill, a service manager) and, on Windows, Ctrl-Break.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, *((signal.SIGBREAK,) if hasattr(signal, "SIGBREAK") else ()))
 DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT = 50, 1000
@@ -326,15 +328,12 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             why = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__  # not the store's path
             await context.abort(grpc.StatusCode.INTERNAL, f"the stored result of job {row.job_id} is unreadable: {why}")
         try:  # the files are open: expiry may delete the folder meanwhile, the stream still sends what it found
-            yield service_pb2.GetResultResponse(header=header)
-            if motion is not None:
-                yield service_pb2.GetResultResponse(target_motion=motion)
-            for (_, name), f in zip(files, handles, strict=True):
-                offset = 0
-                while data := f.read(CLIENT_CHUNK_BYTES):
-                    yield service_pb2.GetResultResponse(
-                        chunk=service_pb2.FileChunk(file_name=name, offset=offset, data=data))
-                    offset += len(data)
+            for msg in _result_messages(header, motion, [name for _, name in files], handles):
+                try:  # a client that stops reading must not hold a result and its open files for ever
+                    await asyncio.wait_for(context.write(msg), RESULT_IDLE_S)
+                except asyncio.TimeoutError:
+                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"the client took no result data for "
+                                        f"{RESULT_IDLE_S:g} s: ask for the result again")
         finally:
             for f in handles:
                 f.close()
@@ -427,6 +426,20 @@ def server_info(config: ServeConfig, network: str | None = None) -> service_pb2.
                         description="neural network generator (animgen_ml.model), loaded in every worker")
     info.default_generator = service_pb2.GENERATOR_NETWORK if network else service_pb2.GENERATOR_ANALYTIC
     return info
+
+
+def _result_messages(header: service_pb2.ResultHeader, motion: clip_pb2.TargetMotion | None, names: list[str],
+                     handles: list[BinaryIO]) -> Iterator[service_pb2.GetResultResponse]:
+    """GetResult's stream: the header, the motion on the target when asked for, then each file in chunks, read as
+    they are sent."""
+    yield service_pb2.GetResultResponse(header=header)
+    if motion is not None:
+        yield service_pb2.GetResultResponse(target_motion=motion)
+    for name, f in zip(names, handles, strict=True):
+        offset = 0
+        while data := f.read(CLIENT_CHUNK_BYTES):
+            yield service_pb2.GetResultResponse(chunk=service_pb2.FileChunk(file_name=name, offset=offset, data=data))
+            offset += len(data)
 
 
 async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
