@@ -16,19 +16,23 @@ READY_TIMEOUT_S = 120
 
 
 class ServerProcess:
-    """`python -m animgen_server.cli serve --port 0 ...` with its output collected; .address once listening."""
+    """`python -m animgen_server.cli serve --port 0 ...` with its output collected; .address once listening.
+    first: Python run in the server's process before it serves (a limit too long to wait for in a test, shortened)."""
 
-    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None, first: str = "") -> None:
         self.data_dir = Path(data_dir)
         self.args = ["--port", "0", "--data-dir", str(data_dir), "--log-level", "INFO", *args]
         self.env = dict(os.environ, **(env or {}))
+        self.first = first
         self.lines: list[str] = []
         self.proc: subprocess.Popen | None = None
         self.address = ""
 
     def start(self, wait_ready: bool = True) -> ServerProcess:
         self.lines = []
-        self.proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "serve", *self.args],
+        serve = (["-c", f"{self.first}\nimport sys\nfrom animgen_server.cli import main\n"
+                  "sys.exit(main(['serve', *sys.argv[1:]]))"] if self.first else ["-m", "animgen_server.cli", "serve"])
+        self.proc = subprocess.Popen([sys.executable, *serve, *self.args],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env)
         threading.Thread(target=self._read, daemon=True).start()
         line = self.wait_for("listening on", 30)

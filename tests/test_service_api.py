@@ -688,3 +688,32 @@ def test_an_engine_gets_the_clip_on_its_skeleton_with_the_feet_planted(server, v
     (height, slide), (height_alone, slide_alone) = figures(rot, trans), figures(alone.rotations, alone.translations)
     assert height < 3.0 and height < 0.5 * height_alone, (height, height_alone)
     assert slide < slide_alone, (slide, slide_alone)
+
+
+def test_a_result_the_client_stops_reading_is_let_go_by_the_real_server(videos, tmp_path):
+    """A client that opens GetResult, takes the first message and reads no more with its connection open (a frozen
+    editor) had held the result for as long as the connection lived. The server, its limit of 5 minutes a message
+    shortened to 2 s, ends the call; another call gets the whole result."""
+    srv = ServerProcess(tmp_path / "store", first="import animgen_server.server as s\ns.RESULT_IDLE_S = 2.0").start()
+    try:
+        generate_remote(srv.address, videos / SHORT, tmp_path / "out", GenerateOptions(
+            formats=("glb", "bvh", "json", "preview")))
+        with AnimGenClient(srv.address) as client:
+            job_id = client.list()[0].job_id
+        # No window growth: flow control stops the server once 64 KiB are in flight and unread.
+        channel = grpc.insecure_channel(srv.address, options=[("grpc.http2.bdp_probe", 0),
+                                                              ("grpc.max_receive_message_length", 64 << 20)])
+        stub = service_pb2_grpc.AnimGenStub(channel)
+        stream = stub.GetResult(service_pb2.GetResultRequest(job_id=job_id))
+        assert next(stream).WhichOneof("payload") == "header"
+        time.sleep(5.0)
+        with pytest.raises(grpc.RpcError) as e:
+            for _ in stream:  # what was in flight, then the server's word
+                pass
+        assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED and "no result data for 2 s" in e.value.details()
+        whole = list(stub.GetResult(service_pb2.GetResultRequest(job_id=job_id)))
+        assert whole[0].header.files and sum(len(m.chunk.data) for m in whole[1:]) == sum(
+            f.size_bytes for f in whole[0].header.files)
+        channel.close()
+    finally:
+        srv.stop()
