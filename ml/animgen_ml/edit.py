@@ -117,8 +117,8 @@ def loop_gap(clip: HumanoidClip) -> tuple[str, float]:
     """(bone, degrees): the body bone whose world rotation differs most between the last frame and the first, and
     by how much (the Hips' yaw included): what loop must blend away."""
     _, rot = clip.world()
-    deg = np.degrees(R.angle(R.multiply(R.conjugate(rot[-1]), rot[0])))
-    body = [clip.index(b) for b in clip.bones if b in skeleton.BODY_BONES]
+    deg = np.degrees(R.angle_between(rot[-1], rot[0]))
+    body = _body_bones(clip)
     j = body[int(np.argmax(deg[body]))]
     return clip.bones[j], float(deg[j])
 
@@ -143,10 +143,14 @@ def loop_span(clip: HumanoidClip, within_deg: float, min_s: float = 0.5) -> tupl
     return best
 
 
+def _body_bones(clip: HumanoidClip) -> list[int]:
+    """The indices of the clip's body bones (fingers left out)."""
+    return [clip.index(b) for b in clip.bones if b in skeleton.BODY_BONES]
+
+
 def _body_world(clip: HumanoidClip) -> np.ndarray:
     """(T, body bones, 4) the body bones' world rotations."""
-    _, rot = clip.world()
-    return rot[:, [clip.index(b) for b in clip.bones if b in skeleton.BODY_BONES]]
+    return clip.world()[1][:, _body_bones(clip)]
 
 
 def _loop_end(rot: np.ndarray, start: int, least: int, within_deg: float) -> int | None:
@@ -159,7 +163,7 @@ def _loop_end(rot: np.ndarray, start: int, least: int, within_deg: float) -> int
     first = start + least
     if len(rot) - 1 <= first:
         return None
-    deg = lambda a, b: np.degrees(R.angle(R.multiply(R.conjugate(a), b))).max(axis=-1)  # noqa: E731
+    deg = lambda a, b: np.degrees(R.angle_between(a, b)).max(axis=-1)  # noqa: E731  the bone that differs most
     gap = np.maximum(deg(rot[first:-1], rot[start:start + 1]), deg(rot[first + 1:], rot[start + 1:start + 2]))
     left = np.maximum.accumulate(deg(rot[start:-1], rot[start:start + 1]))[first - start:]  # how far it has gone
     good = np.flatnonzero((gap <= within_deg) & (left > within_deg))

@@ -67,7 +67,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
         if gap > LOOP_GAP_WARN_DEG:
             warnings.append(f"--loop: the last pose is far from the first ({bone} {gap:.0f}° apart); the last "
                             f"{edit.LOOP_BLEND_S:g} s turn it back: cut the video to whole cycles with --start and "
-                            f"--end{_loop_end_hint(clip, landmarks)}")
+                            f"--end{_loop_cut_hint(clip, landmarks)}")
         clip = edit.match_seam_speed(edit.loop(clip))
         fc = C.FootContacts(heel=np.concatenate([fc.heel[:-1], fc.heel[:1]]),
                             toe=np.concatenate([fc.toe[:-1], fc.toe[:1]]))
@@ -115,7 +115,7 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
     return clip, warnings
 
 
-def _loop_end_hint(clip: HumanoidClip, landmarks: Landmarks | None) -> str:
+def _loop_cut_hint(clip: HumanoidClip, landmarks: Landmarks | None) -> str:
     """' (--end 3.52 ends the last loop that closes within 30°)', or where no loop from the start closes,
     ' (--start 1.20 --end 3.52 ...)': the longest stretch that comes back that well (edit.loop_span), in the video's
     clock (the cleaned landmarks' times); '' where none does."""
