@@ -24,10 +24,12 @@ run: setup
 
 test: setup system-deps
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -ra
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 codegen: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash scripts/codegen.sh

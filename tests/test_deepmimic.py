@@ -54,7 +54,7 @@ def test_loops_repeat_without_a_seam_and_short_clips_are_held(motions):
     assert getup.hips[0, 1] < 0.3 and getup.hips[-1, 1] > 0.7  # lying, then standing
 
     clips = train.load_clips([motions / "humanoid3d_crawl.txt"], train.TrainConfig.window)
-    assert [c.metadata["train_weight"] for c in clips] == [train.FLOOR_WORK["crawl"]] * 2  # and its mirror
+    assert [float(c.metadata["train_weight"]) for c in clips] == [train.FLOOR_WORK["crawl"]] * 2  # and its mirror
 
 
 def test_another_characters_file_is_refused_by_name(tmp_path):

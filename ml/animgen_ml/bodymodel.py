@@ -13,6 +13,8 @@ puts the camera at angle `yaw` (radians) about +Y from the +Z axis, still lookin
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from animgen_ml import rotations as R
@@ -71,9 +73,9 @@ def scale_groups(bones: list[str], rest_offsets: np.ndarray) -> dict[str, float]
     """Actor scale of each landmark group relative to the default skeleton."""
     i = {b: k for k, b in enumerate(bones)}
     off = np.asarray(rest_offsets, dtype=np.float64)
-    head = np.linalg.norm(off[i["Neck"]]) + np.linalg.norm(off[i["Head"]])
-    forearm = 0.5 * (np.linalg.norm(off[i["LeftHand"]]) + np.linalg.norm(off[i["RightHand"]]))
-    toes = 0.5 * (np.linalg.norm(off[i["LeftToes"]]) + np.linalg.norm(off[i["RightToes"]]))
+    head = float(np.linalg.norm(off[i["Neck"]]) + np.linalg.norm(off[i["Head"]]))
+    forearm = float(0.5 * (np.linalg.norm(off[i["LeftHand"]]) + np.linalg.norm(off[i["RightHand"]])))
+    toes = float(0.5 * (np.linalg.norm(off[i["LeftToes"]]) + np.linalg.norm(off[i["RightToes"]])))
     return {"joint": 0.0, "head": head / DEFAULT_HEAD, "hand": forearm / DEFAULT_FOREARM, "foot": toes / DEFAULT_TOES}
 
 
@@ -206,7 +208,7 @@ def landmarks_from_clip(clip, *, width: int = 1280, height: int = 720, yaw: floa
     pos, rot = clip.world()
     pts = landmarks_from_world(clip.bones, clip.rest_offsets, pos, rot)
     T = len(pts)
-    hands = {}
+    hands: dict[str, Any] = {}
     for side in ("Left", "Right"):
         h = hand_landmarks_world(clip.bones, clip.rest_offsets, pos, rot, side)
         if h is not None:  # as pose.py gives them: image points, and world points about the body's origin

@@ -11,7 +11,7 @@ between the Hips and the neck, so any number of spine joints works.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from animgen_ml import skeleton
 from animgen_ml.errors import InputError
@@ -75,7 +75,7 @@ def _depth(j: int, parents: Sequence[int]) -> int:
     return len(_ancestors(j, parents))
 
 
-def map_bones(names: Sequence[str], parents: Sequence[int],
+def map_bones(names: Sequence[str], parents: Iterable[int],
               overrides: Mapping[str, str] | None = None, fingers: bool = True) -> dict[str, str]:
     """{HumanBodyBone: source bone name} for the skeleton given by bone names and parent indices (-1 = root).
 

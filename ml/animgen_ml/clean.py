@@ -11,6 +11,7 @@ variable-rate video holding one picture) is that picture, held: the person in it
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +105,7 @@ def _hands_follow_arms(lm: Landmarks, arms: np.ndarray) -> Landmarks:
     wrist of that label, so its hands swap with MediaPipe's arms (they had stayed, each hand on the other wrist)."""
     if not arms.any() or all(getattr(lm, name) is None for name in HAND_FIELDS):
         return lm
-    out = {}
+    out: dict[str, Any] = {}
     for left, right in (("left_hand", "right_hand"), ("left_hand_world", "right_hand_world")):
         a, b = (getattr(lm, n) if getattr(lm, n) is not None else np.full((lm.frame_count, 21, 3), np.nan)
                 for n in (left, right))
@@ -127,7 +128,7 @@ def _one_hand_per_wrist(lm: Landmarks, image: np.ndarray) -> Landmarks:
     same = both & (apart < 0.5 * size)
     if not same.any():
         return lm
-    out = {}
+    out: dict[str, Any] = {}
     for side, other, hand in (("left", "right", left), ("right", "left", right)):
         near = {s: np.linalg.norm((hand[:, 0, :2] - image[:, LM[f"{s}_wrist"], :2]) * px, axis=-1)
                 for s in (side, other)}

@@ -7,6 +7,7 @@ planted frames with the raw speed and 4 cm heights, 26 % as now, at the same pre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,7 +105,7 @@ def sole_points(clip: HumanoidClip, world: tuple[np.ndarray, np.ndarray] | None 
         legs = [clip.index(b) for b in _LEGS]
         pos, rot = skeleton.forward_kinematics(skeleton.parents_of(_LEGS), clip.rest_offsets[legs], clip.hips,
                                                clip.rotations[:, legs])
-        index = _LEGS.index
+        index: Callable[[str], int] = _LEGS.index
     else:
         (pos, rot), index = world, clip.index
     down = np.array([0.0, -_rest_heel_height(clip), 0.0])

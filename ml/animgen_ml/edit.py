@@ -45,9 +45,7 @@ def resample(clip: HumanoidClip, times: np.ndarray, fps: float) -> HumanoidClip:
     i1 = np.minimum(i0 + 1, T - 1)
     a = times - i0
 
-    def lerp(x: np.ndarray | None) -> np.ndarray | None:
-        if x is None:
-            return None
+    def lerp(x: np.ndarray) -> np.ndarray:
         w = a.reshape((-1,) + (1,) * (x.ndim - 1))
         return (1 - w) * x[i0] + w * x[i1]
 
@@ -55,7 +53,8 @@ def resample(clip: HumanoidClip, times: np.ndarray, fps: float) -> HumanoidClip:
     rots = R.slerp(rot[i0], rot[i1], np.broadcast_to(a[:, None], rot[i0].shape[:2]))
     nearest = np.rint(times).astype(int)
     return replace(clip, fps=fps, hips=lerp(clip.hips), rotations=rots, contacts=clip.contacts[nearest],
-                   confidence=lerp(clip.confidence), root_motion=lerp(clip.root_motion))
+                   confidence=lerp(clip.confidence),
+                   root_motion=None if clip.root_motion is None else lerp(clip.root_motion))
 
 
 def retime(clip: HumanoidClip, factor: float = 1.0, fps: float | None = None) -> HumanoidClip:

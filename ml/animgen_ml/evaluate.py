@@ -327,7 +327,7 @@ def image_landmarks(path: Path) -> Landmarks | None:
 def evaluate_stills(data_dir: Path, limit: int | None = None, log: Callable[[str], None] = print) -> list[dict]:
     """Single frames with 3D truth: PA-MPJPE only (no motion, no root, no contacts)."""
     gens = generators()
-    rows = []
+    rows: list[dict] = []
     ours = list(P2S_JOINTS)
     for folder, npz, order in _STILLS:
         try:

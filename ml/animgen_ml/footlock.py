@@ -11,6 +11,7 @@ keeps heel and toe on or above y = 0.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class LockStats:
     hips_lowered_max: float  # m
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
+def _smoothstep(x: float | np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
 
@@ -129,7 +130,7 @@ def _ankle_targets(ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray, pivot: 
 MAX_HIPS_DROP_M = 0.03
 
 
-def _hips_drop(hip: np.ndarray, target: np.ndarray, reach: np.ndarray) -> np.ndarray:
+def _hips_drop(hip: np.ndarray, target: np.ndarray, reach: float) -> np.ndarray:
     """(T,) how far the Hips must come down so that a hip joint reaches its ankle target."""
     dh = np.linalg.norm((target - hip)[:, [0, 2]], axis=-1)
     vertical = np.sqrt(np.maximum(reach**2 - dh**2, 0.0))
@@ -142,6 +143,7 @@ def smooth_envelope(x: np.ndarray, width: int, loop: bool = False) -> np.ndarray
     if width < 1 or not np.any(x > 0):
         return x
     loop = loop and len(x) > 2
+    mode: Literal["wrap", "edge"]
     y, mode = (x[:-1], "wrap") if loop else (x, "edge")  # a loop's last frame is its first: padded round it
     m = np.lib.stride_tricks.sliding_window_view(np.pad(y, width, mode=mode), 2 * width + 1).max(axis=-1)
     out = np.convolve(np.pad(m, width, mode=mode), np.ones(2 * width + 1) / (2 * width + 1), mode="valid")

@@ -84,7 +84,9 @@ def _children(parents: np.ndarray) -> list[list[int]]:
 def _stick_figure(clip: HumanoidClip) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertices (V, 3) in the rest pose, joint index per vertex (V,), triangle indices (F*3,)."""
     rest = skeleton.rest_positions(clip.parents, clip.rest_offsets)
-    verts, joints, tris = [], [], []
+    verts: list[np.ndarray] = []
+    joints: list[int] = []
+    tris: list[int] = []
     for b, p in enumerate(clip.parents):
         if p < 0:
             continue

@@ -93,18 +93,17 @@ def solve_two_bone(
     return TwoBoneSolution(new_mid, new_end, delta_upper, delta_lower, reached)
 
 
-def apply_to_clip_chain(
-    world_rot: np.ndarray, parent_world_rot: np.ndarray, sol: TwoBoneSolution, keep_end_world: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """New local rotations (upper, lower, end) from a solution.
+def apply_to_clip_chain(world_rot: np.ndarray, parent_world_rot: np.ndarray, sol: TwoBoneSolution
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New local rotations (upper, lower, end) from a solution; the end bone keeps its old world rotation (a
+    planted foot keeps its angle to the floor).
 
     world_rot: (T, 3, 4) old world rotations of upper, lower and end bones; parent_world_rot: (T, 4) of the
-    upper bone's parent. With keep_end_world the end bone keeps its old world rotation (a planted foot keeps
-    its angle to the floor); otherwise the third result is None (its local rotation is unchanged).
+    upper bone's parent.
     """
     upper = R.multiply(sol.delta_upper, world_rot[:, 0])
     lower = R.multiply(sol.delta_lower, R.multiply(sol.delta_upper, world_rot[:, 1]))
     local_upper = R.multiply(R.conjugate(parent_world_rot), upper)
     local_lower = R.multiply(R.conjugate(upper), lower)
-    local_end = R.multiply(R.conjugate(lower), world_rot[:, 2]) if keep_end_world else None
-    return R.normalize(local_upper), R.normalize(local_lower), None if local_end is None else R.normalize(local_end)
+    local_end = R.multiply(R.conjugate(lower), world_rot[:, 2])
+    return R.normalize(local_upper), R.normalize(local_lower), R.normalize(local_end)

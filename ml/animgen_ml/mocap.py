@@ -281,7 +281,9 @@ def motion_to_clip(names: list[str], parents: np.ndarray, rest: np.ndarray, pos:
     W = R.multiply(rot[:, carrier], B[None])
     for i, bone in enumerate(BONES):
         if has_dir[i]:
-            c = BONES.index(DIRECTION_CHILD[bone])
+            child = DIRECTION_CHILD[bone]
+            assert child is not None  # has_dir: a bone with a direction child
+            c = BONES.index(child)
             cur = R.apply(W[:, i], np.broadcast_to(offsets[c], (T, 3)))
             W[:, i] = R.multiply(R.between(cur, jpos[:, c] - jpos[:, i]), W[:, i])
     W = _standard_twists(W, offsets)

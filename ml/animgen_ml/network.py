@@ -8,7 +8,9 @@ whole clip in one pass; the inputs and outputs are described in model.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TypedDict, cast
 
 import numpy as np
 import torch
@@ -17,7 +19,15 @@ from torch import nn
 from animgen_ml.errors import InputError
 from animgen_ml.model import BONES, N_FEATURES, N_OUT, PARENTS
 
-CONFIGS = {
+
+class NetConfig(TypedDict):
+    """A network size (CONFIGS). Weights files keep it, with its name, in info["config"] (dilations as a list)."""
+    channels: int
+    dilations: Sequence[int]
+    dropout: float
+
+
+CONFIGS: dict[str, NetConfig] = {
     "small": {"channels": 128, "dilations": (1, 3, 9, 27), "dropout": 0.1},
     "tiny": {"channels": 64, "dilations": (1, 3, 9, 27), "dropout": 0.0},
 }
@@ -94,7 +104,7 @@ def fk_torch(world: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
     return torch.einsum("be,ntec->ntbc", _CHAINS.to(turned.dtype), turned)
 
 
-def build(config: str | dict) -> TemporalNet:
+def build(config: str | NetConfig) -> TemporalNet:
     cfg = CONFIGS[config] if isinstance(config, str) else config
     return TemporalNet(cfg["channels"], tuple(cfg["dilations"]), cfg["dropout"])
 
@@ -104,12 +114,13 @@ def export(net: TemporalNet) -> dict[str, np.ndarray]:
     batch norm folded into the convolution before it, the output offsets and scales into the output layer."""
     net = net.eval()
 
-    def arr(t: torch.Tensor) -> np.ndarray:
+    def arr(t: torch.Tensor | None) -> np.ndarray:
+        assert t is not None  # every layer here has its bias, every batch norm its running statistics
         return t.detach().double().numpy()
 
     p: dict[str, np.ndarray] = {"dilations": np.array(net.dilations, dtype=np.int64),
                                 "inp.w": arr(net.inp.weight[..., 0]).T, "inp.b": arr(net.inp.bias)}
-    for i, blk in enumerate(net.blocks):
+    for i, blk in enumerate(cast("Iterable[Block]", net.blocks)):
         bn = blk.norm
         scale = arr(bn.weight) / np.sqrt(arr(bn.running_var) + bn.eps)
         p[f"block{i}.taps"] = np.stack([arr(blk.conv.weight[..., k]).T * scale for k in range(3)])
@@ -125,7 +136,7 @@ def export(net: TemporalNet) -> dict[str, np.ndarray]:
     return {k: v if k == "dilations" else v.astype(np.float32) for k, v in p.items()}
 
 
-def from_export(params: dict[str, np.ndarray], config: dict) -> TemporalNet:
+def from_export(params: dict[str, np.ndarray], config: NetConfig) -> TemporalNet:
     """The inverse of export, for fine-tuning shipped weights: a TemporalNet that computes what model.forward
     computes with `params`. Batch norm, folded away by export, comes back as the identity (zero mean, unit
     variance); keep it in eval mode while fine-tuning (freeze_norm) so that it stays so."""
@@ -136,7 +147,8 @@ def from_export(params: dict[str, np.ndarray], config: dict) -> TemporalNet:
     b[B * 6 + 1: B * 6 + 3] /= VELOCITY_SCALE
     b[: B * 6] -= np.tile(ROT6_BIAS, B)
 
-    def put(t: torch.Tensor, a: np.ndarray) -> None:
+    def put(t: torch.Tensor | None, a: np.ndarray) -> None:
+        assert t is not None  # as in export
         with torch.no_grad():
             t.copy_(torch.as_tensor(np.asarray(a, dtype=np.float64)).reshape(t.shape))
 
@@ -145,7 +157,7 @@ def from_export(params: dict[str, np.ndarray], config: dict) -> TemporalNet:
                          f"channels do not fit the config {config}")
     put(net.inp.weight, params["inp.w"].T)
     put(net.inp.bias, params["inp.b"])
-    for i, blk in enumerate(net.blocks):
+    for i, blk in enumerate(cast("Iterable[Block]", net.blocks)):
         put(blk.conv.weight, np.stack([params[f"block{i}.taps"][k].T for k in range(3)], axis=-1))
         put(blk.conv.bias, params[f"block{i}.b"])
         put(blk.mix.weight, params[f"block{i}.mix.w"].T)

@@ -19,6 +19,7 @@ import functools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,8 @@ class NoiseModel:
     @classmethod
     def load(cls, path: str | Path = PATH) -> NoiseModel:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(**{k: np.asarray(v, dtype=np.float64) if isinstance(v, list) else v for k, v in d.items()})
+        kw: dict[str, Any] = {k: np.asarray(v, dtype=np.float64) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**kw)
 
 
 @functools.lru_cache(maxsize=1)

@@ -219,4 +219,4 @@ def _pose_stage(video: str | Path, options: GenerateOptions, st: _Stages, info: 
     from animgen_ml import pose
 
     return pose.extract(video, hands=options.hands, start=options.start, end=options.end,
-                        progress=lambda f, m="": st.report("pose", f, m), info=info)
+                        progress=lambda f, m: st.report("pose", f, m), info=info)

@@ -38,7 +38,7 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
     import mediapipe as mp
 
     expected = vid.expected_frames(info, start, end)
-    progress = progress or (lambda f, m="": None)
+    progress = progress or (lambda f, m: None)
     model = _make_model(mp, hands)
     times: list[float] = []
     image: list[np.ndarray] = []

@@ -122,8 +122,8 @@ def _loop_cut_hint(clip: HumanoidClip, landmarks: Landmarks | None) -> str:
     span = edit.loop_span(clip, LOOP_GAP_WARN_DEG)
     if span is None:
         return ""
-    same = landmarks is not None and landmarks.frame_count == clip.frame_count
-    at = lambda k: landmarks.times[k] if same else k / clip.fps  # noqa: E731
+    times = landmarks.times if landmarks is not None and landmarks.frame_count == clip.frame_count else None
+    at = lambda k: times[k] if times is not None else k / clip.fps  # noqa: E731
     start, end = span
     cut = f"--start {at(start) - 0.5 / clip.fps:.2f} --end" if start else "--end"
     which = "is the longest loop in the cut that closes" if start else "ends the last loop that closes"

@@ -77,6 +77,7 @@ class TargetSkeleton:
     def forward(self, rotations: np.ndarray, translations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World positions (T, J, 3) and rotations (T, J, 4) from local (T, J, 4) and (T, J, 3)."""
         T, J = rotations.shape[:2]
+        assert self.rest_scale is not None  # set by __post_init__
         pos = np.zeros((T, J, 3))
         rot = np.zeros((T, J, 4))
         scale = np.zeros(J)
@@ -101,6 +102,7 @@ class TargetSkeleton:
 
     def world_scale(self, j: int) -> float:
         s = self.base_scale
+        assert self.rest_scale is not None  # set by __post_init__
         while j >= 0:
             s *= self.rest_scale[j]
             j = self.parents[j]
@@ -391,9 +393,9 @@ def on_target_above_floor(clip: HumanoidClip, target: TargetSkeleton, g, joint_n
 
     mapping = _mapping(clip, target, overrides)
     # A leg's lowest point may be a trouser hem as well as a shoe: the lower leg and all below it.
-    meshes = {side: skinning.part_mesh(g, joint_nodes, joint_and_below(target, mapping[f"{side}LowerLeg"]))
-              for side in C.SIDES if f"{side}LowerLeg" in mapping}
-    meshes = {side: m for side, m in meshes.items() if m is not None}
+    parts = {side: skinning.part_mesh(g, joint_nodes, joint_and_below(target, mapping[f"{side}LowerLeg"]))
+             for side in C.SIDES if f"{side}LowerLeg" in mapping}
+    meshes = {side: m for side, m in parts.items() if m is not None}
     motion = retarget(clip, target, overrides)
     if not meshes:
         return motion

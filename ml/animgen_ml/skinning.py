@@ -10,6 +10,7 @@ to roll such a foot over the front of its sole and to keep the character's legs 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -50,8 +51,8 @@ def read_accessor(g, index: int) -> np.ndarray | None:
         return None
     rows = np.lib.stride_tricks.as_strided(raw[start:], shape=(a.count, row), strides=(stride, 1))
     out = np.ascontiguousarray(rows).view(dtype).reshape(a.count, width).astype(np.float64)
-    if a.normalized and dtype.kind in "iu":
-        out = np.maximum(out / np.iinfo(dtype).max, -1.0)  # glTF: max(c / 127, -1) for a signed byte
+    if a.normalized and dtype.kind in "iu":  # glTF: max(c / 127, -1) for a signed byte
+        out = np.maximum(out / np.iinfo(cast("np.dtype[np.integer]", dtype)).max, -1.0)  # kind "iu": an integer
     return out
 
 
@@ -69,10 +70,10 @@ def part_mesh(g, joint_nodes: list[int], joints_of_part: set[int]) -> PartMesh |
         if skin.inverseBindMatrices is None:  # glTF: identity matrices
             ibm = np.tile(np.eye(4), (len(own), 1, 1))
         else:
-            ibm = read_accessor(g, skin.inverseBindMatrices)
-            if ibm is None:
+            stored = read_accessor(g, skin.inverseBindMatrices)
+            if stored is None:
                 continue
-            ibm = ibm.reshape(-1, 4, 4).transpose(0, 2, 1)  # stored column-major
+            ibm = stored.reshape(-1, 4, 4).transpose(0, 2, 1)  # stored column-major
         for prim in g.meshes[node.mesh].primitives:
             at = prim.attributes
             if at.POSITION is None or at.JOINTS_0 is None or at.WEIGHTS_0 is None:

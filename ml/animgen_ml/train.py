@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -80,7 +82,7 @@ def held_out_files(data_dir: Path) -> list[Path]:
 
 
 def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
-    """Each clip and its mirror image, with metadata["train_weight"] (FLOOR_WORK) for make_batch."""
+    """Each clip and its mirror image, with metadata["train_weight"] (FLOOR_WORK, as text) for make_batch."""
     from animgen_ml import deepmimic, mocap
 
     clips = []
@@ -90,8 +92,9 @@ def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
         except InputError as e:  # a skeleton we cannot map: skip it, say so
             print(f"skipping {f.name}: {e}")
             continue
-        c.metadata["train_weight"] = next((w for k, w in FLOOR_WORK.items()
-                                           if f.suffix == ".txt" and f.stem.startswith(f"humanoid3d_{k}")), 1.0)
+        weight = next((w for k, w in FLOOR_WORK.items()
+                       if f.suffix == ".txt" and f.stem.startswith(f"humanoid3d_{k}")), 1.0)
+        c.metadata["train_weight"] = repr(weight)  # metadata holds strings (it is exported); repr round-trips
         if c.frame_count >= min_frames:
             clips += [c, synth.mirror_clip(c)]
     return clips
@@ -137,10 +140,10 @@ def targets(clip: HumanoidClip, world: tuple[np.ndarray, np.ndarray], yaw: np.nd
 
 
 def make_batch(motions: list[Motion], rng: np.random.Generator, batch: int, length: int,
-               takes: list[Take] = (), take_share: float = 0.0) -> dict:
+               takes: Sequence[Take] = (), take_share: float = 0.0) -> dict:
     """Inputs and targets for `batch` random windows: from rendered takes (real MediaPipe output) with
     probability take_share, else from mocap clips filmed by a random synthetic camera."""
-    weights = np.array([m.clip.frame_count * m.clip.metadata.get("train_weight", 1.0) for m in motions])
+    weights = np.array([m.clip.frame_count * float(m.clip.metadata.get("train_weight", "1.0")) for m in motions])
     p = weights / weights.sum() if motions else None
     samples = []
     for _ in range(batch):
@@ -176,7 +179,7 @@ class Batches(torch.utils.data.IterableDataset):
     """An endless stream of make_batch batches, made in WORKERS processes so that synthesis overlaps the network's
     step; each worker has its own seeded generator, so a seed gives the same sequence."""
 
-    def __init__(self, motions: list[Motion], cfg: TrainConfig, takes: list[Take] = ()) -> None:
+    def __init__(self, motions: list[Motion], cfg: TrainConfig, takes: Sequence[Take] = ()) -> None:
         self.motions, self.cfg, self.takes = motions, cfg, list(takes)
 
     def __iter__(self):
@@ -280,6 +283,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     bar.close()
     out_dir.mkdir(parents=True, exist_ok=True)
     config = start.info["config"] if start is not None else network.CONFIGS[cfg.config] | {"name": cfg.config}
+    info: dict[str, Any]  # JSON, as network.save writes it
     info = {"name": name, "config": dict(config), "steps": step,
             "seconds": round(time.perf_counter() - t0, 1), "train_files": len(files), "train_frames": int(frames),
             "batch": cfg.batch, "window": cfg.window, "seed": cfg.seed, "sets": list(TRAIN_SETS),

@@ -317,8 +317,10 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
                 if m := _TIME_BASE.search(line):
                     base = (int(m.group(1)), int(m.group(2)))
                 elif m := _PTS.search(line):
-                    ok = base is not None and m.group(1) != "NOPTS"
-                    times.put(int(m.group(1)) * base[0] / base[1] if ok else float("nan"))
+                    if base is not None and m.group(1) != "NOPTS":
+                        times.put(int(m.group(1)) * base[0] / base[1])
+                    else:
+                        times.put(float("nan"))
             elif "error" in line.lower() or "invalid" in line.lower():
                 run.errors.append(line.strip().replace(_url(path) + ": ", ""))
         times.put(None)

@@ -134,10 +134,11 @@ class AnimGenClient:
         last = None
         for ev in self.watch(job_id):
             last = ev
+        assert last is not None  # a watch starts with the job's current state (an unknown job raises)
         return last.job
 
     def result(self, job_id: str, out_base: str | Path | None = None,
-               formats: list[int] | None = None) -> tuple[HumanoidClip, dict[str, Path]]:
+               formats: list[service_pb2.OutputFormat] | None = None) -> tuple[HumanoidClip, dict[str, Path]]:
         """The clip, and the files written as out_base + suffix (atomically, each checked against its sha256);
         files are keyed like pipeline.Result.files (glb, bvh, json, npz, report, preview; target)."""
         stream = self.stub.GetResult(service_pb2.GetResultRequest(job_id=job_id, formats=formats or []),
@@ -190,7 +191,7 @@ class AnimGenClient:
             return self.stub.CancelJob(service_pb2.CancelJobRequest(job_id=job_id), metadata=self.metadata,
                                        timeout=self.timeout)
 
-    def list(self, limit: int = 0, states: list[int] | None = None) -> list[service_pb2.Job]:
+    def list(self, limit: int = 0, states: list[service_pb2.JobState] | None = None) -> list[service_pb2.Job]:
         with self._errors():
             return list(self.stub.ListJobs(service_pb2.ListJobsRequest(limit=limit, states=states or []),
                                            metadata=self.metadata, timeout=self.timeout).jobs)

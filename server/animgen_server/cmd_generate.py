@@ -16,6 +16,7 @@ import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from animgen_ml.errors import AnimGenError, Cancelled, InputError
 from animgen_ml.export import output_path, output_paths
@@ -23,6 +24,9 @@ from animgen_ml.files import atomic_path, read_only
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import IMAGE_FILES, IMAGE_SEQUENCE_HINT, VIDEO_EXTENSIONS
 from animgen_server.cli import add_model_option, usage
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def register(subparsers) -> None:
@@ -323,7 +327,7 @@ class Progress:
     def __init__(self, label: str, quiet: bool, terminal: bool | None = None, every_s: float = LOG_EVERY_S) -> None:
         self.label, self.quiet, self.every_s = label, quiet, every_s
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
-        self.bar = None
+        self.bar: tqdm | None = None
         self._stage, self._since, self._last = "", 0.0, 0.0
 
     def __call__(self, e: ProgressEvent) -> None:

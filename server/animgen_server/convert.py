@@ -11,6 +11,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -121,6 +122,9 @@ _FLAG_FIELDS = {
 }
 
 
+_Default = TypeVar("_Default", float, None)
+
+
 def options_from_proto(m: service_pb2.GenerateOptions, target_path: str | None = None) -> GenerateOptions:
     """Wire options -> pipeline options, validated. Raises InputError naming the bad field."""
     if m.generator not in (0, *PROTO_TO_GENERATOR):
@@ -136,7 +140,7 @@ def options_from_proto(m: service_pb2.GenerateOptions, target_path: str | None =
             raise InputError(f"options.{name} must be a finite number")
     formats = tuple(dict.fromkeys(PROTO_TO_FORMAT[f] for f in m.formats)) or ("glb",)
 
-    def f32(name: str, default: float | None) -> float | None:
+    def f32(name: str, default: _Default) -> float | _Default:
         """A float field as the client meant it: 29.97 crossed the wire as 29.969999313354492, and a clip made
         with that would differ from a local run's. Seven digits are all a float holds."""
         return float(f"{getattr(m, name):.7g}") if m.HasField(name) else default
@@ -260,7 +264,8 @@ def write_target_skeleton(t: clip_pb2.TargetSkeleton, folder: Path) -> Path:
 
 def job_to_proto(j: JobRow) -> service_pb2.Job:
     m = service_pb2.Job(
-        job_id=j.job_id, upload_id=j.upload_id, video_name=j.video_name, state=j.state, stage=j.stage,
+        job_id=j.job_id, upload_id=j.upload_id, video_name=j.video_name, stage=j.stage,
+        state=cast(service_pb2.JobState, j.state),  # the store's number; the stubs' enum types take no int
         progress=j.progress, error=j.error, created_unix_ms=j.created_ms, updated_unix_ms=j.updated_ms,
         cached=j.cached, warnings=j.warnings)
     m.options.ParseFromString(j.options)

@@ -107,7 +107,9 @@ class JobManager:
         self.queue.append(row.job_id)
         self._publish(row, service_pb2.EVENT_TYPE_QUEUED, message="queued")
         self._dispatch()
-        return self.get(row.job_id)
+        current = self.get(row.job_id)
+        assert current is not None  # just stored
+        return current
 
     def get(self, job_id: str) -> JobRow | None:
         return self.running.get(job_id) or self.unrecorded.get(job_id) or self.store.get_job(job_id)
@@ -256,7 +258,7 @@ class JobManager:
 
     # ---- watching ----
 
-    def _publish(self, row: JobRow, etype: int, stage: str = "", stage_progress: float = 0.0,
+    def _publish(self, row: JobRow, etype: service_pb2.EventType, stage: str = "", stage_progress: float = 0.0,
                  message: str = "") -> None:
         watchers = self._watchers.get(row.job_id)
         if not watchers:

@@ -26,6 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ray
 
@@ -147,7 +148,7 @@ def check_reachable(address: str | None) -> None:
     """Raises ConnectionError (one line) when nothing listens at a HOST:PORT Ray address: ray.init would retry
     an unreachable head for minutes."""
     host, _, port = (address or "").rpartition(":")
-    if host and port.isdigit() and "://" not in address:
+    if address and host and port.isdigit() and "://" not in address:
         try:
             socket.create_connection((host, int(port)), timeout=5).close()
         except OSError as e:
@@ -167,7 +168,7 @@ class RayBackend(Backend):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
-        self._hub = None
+        self._hub: Any = None  # the _EventHub actor (Ray types an actor handle's methods as Never)
         self._runs: dict[str, int] = {}  # job -> runs started (a second one: Ray retried it)
 
     @property
@@ -241,7 +242,7 @@ class RayBackend(Backend):
     def _poll_once(self) -> None:
         with self._lock:
             refs = {r.ref: r for r in self._running.values()}
-        ready = []
+        ready: list[ray.ObjectRef] = []
         if refs:
             ready, _ = ray.wait(list(refs), num_returns=len(refs), timeout=POLL_S)
         else:
@@ -283,6 +284,7 @@ class RayBackend(Backend):
             shutil.rmtree(final.parent / f".tmp-{final.name}", ignore_errors=True)
 
     def _post(self, ev: BackendEvent) -> None:
+        assert self._loop is not None  # start() sets it before it starts the poller
         self._loop.call_soon_threadsafe(self._deliver, ev)
 
     def _deliver(self, ev: BackendEvent) -> None:

@@ -138,10 +138,10 @@ def summary_table(rows: list[VideoResult], wall: float) -> str:
     done = [r for r in rows if r.status == "converted"]
     frames = sum(r.frames for r in done)
     per_min = 60 * len(done) / wall if wall > 0 and done else 0.0
-    fps = frames / wall if wall > 0 and done else 0.0
+    frames_s = frames / wall if wall > 0 and done else 0.0
     counts = {s: sum(1 for r in rows if r.status == s) for s in ("converted", "skipped", "failed")}
     lines.append(f"{counts['converted']} converted, {counts['skipped']} up to date, {counts['failed']} failed in "
-                 f"{wall:.1f} s: {per_min:.1f} videos/min, {fps:.1f} frames/s")
+                 f"{wall:.1f} s: {per_min:.1f} videos/min, {frames_s:.1f} frames/s")
     if done:
         lines.append(f"models loaded by {sum(r.cold for r in done)} worker process(es) for {len(done)} video(s)")
     return "\n".join(lines)

@@ -42,7 +42,7 @@ from animgen_server.limits import (
     SERVER_PING_S,
     Limits,
 )
-from animgen_server.store import FAILED, SUCCEEDED, Store, UploadRow, now_ms
+from animgen_server.store import FAILED, QUEUED, RUNNING, SUCCEEDED, Store, UploadRow, now_ms
 from animgen_server.worker import CLIP_FILE
 
 log = logging.getLogger("animgen.server")
@@ -295,7 +295,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             why = f"job {row.job_id} is {state}"
             if row.state == FAILED:
                 why += f" ({row.error}); there is no result"
-            elif row.state in (1, 2):
+            elif row.state in (QUEUED, RUNNING):
                 why += f" ({row.progress:.0%}); watch it with WatchJob and ask again when it is DONE"
             else:
                 why += "; there is no result (run it again)"
@@ -502,12 +502,13 @@ async def serve(config: ServeConfig, backend: Backend | None = None) -> None:
         await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
         expiry = None
         if starting.done():
-            if starting.exception() is not None:  # workers failed to start: stop serving, then report why
+            failed = starting.exception()
+            if failed is not None:  # workers failed to start: stop serving, then report why
                 stopping.cancel()
                 await server.stop(grace=None)
                 await manager.close()
                 store.close()
-                raise starting.exception()
+                raise failed
             for name in ("", SERVICE):
                 await health.set(name, health_pb2.HealthCheckResponse.SERVING)
             print(f"animgen server ready: {config.workers} {config.backend} worker(s)", flush=True)

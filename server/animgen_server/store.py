@@ -253,9 +253,7 @@ class Store:
         cols = [f.name for f in fields(JobRow)]
         self.db.execute(f"INSERT INTO jobs ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", d)
 
-    def _job(self, r: sqlite3.Row | None) -> JobRow | None:
-        if r is None:
-            return None
+    def _job(self, r: sqlite3.Row) -> JobRow:
         d = dict(r)
         d["cached"] = bool(d["cached"])
         d["files"] = json.loads(d["files"])
@@ -263,8 +261,11 @@ class Store:
         d["video_path"], d["result_dir"] = self._local(d["video_path"]), self._local(d["result_dir"])
         return JobRow(**d)
 
+    def _job_or_none(self, r: sqlite3.Row | None) -> JobRow | None:
+        return None if r is None else self._job(r)
+
     def get_job(self, job_id: str) -> JobRow | None:
-        return self._job(self.db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone())
+        return self._job_or_none(self.db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone())
 
     def update_job(self, job_id: str, **changes) -> JobRow:
         changes["updated_ms"] = now_ms()
@@ -278,7 +279,9 @@ class Store:
                 changes[k] = self._stored(changes[k])
         sets = ", ".join(f"{k}=:{k}" for k in changes)
         self.db.execute(f"UPDATE jobs SET {sets} WHERE job_id=:job_id", dict(changes, job_id=job_id))
-        return self.get_job(job_id)
+        row = self.get_job(job_id)
+        assert row is not None, job_id  # jobs are never deleted, and only existing ones are updated
+        return row
 
     def list_jobs(self, limit: int, states: list[int] | None = None) -> list[JobRow]:
         q, args = "SELECT * FROM jobs", []
@@ -293,7 +296,7 @@ class Store:
 
     def find_job(self, cache_key: str, state: int) -> JobRow | None:
         """The newest job with these inputs in this state."""
-        return self._job(self.db.execute(
+        return self._job_or_none(self.db.execute(
             "SELECT * FROM jobs WHERE cache_key=? AND state=? ORDER BY created_ms DESC, rowid DESC LIMIT 1",
             (cache_key, state)).fetchone())
 

@@ -19,7 +19,9 @@ import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Protocol
 
 from animgen_server.backend import Backend, BackendEvent, EventSink, JobSpec
 
@@ -77,7 +79,13 @@ def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> 
             return
 
 
-def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, Cancelled) -> BackendEvent:
+class _Sender(Protocol):
+    """What _run reports progress through: a worker's pipe, or the Ray backend's _HubConn."""
+
+    def send(self, event: BackendEvent, /) -> None: ...
+
+
+def _run(spec: JobSpec, conn: _Sender, should_stop, pipeline, AnimGenError, Cancelled) -> BackendEvent:
     from animgen_ml.files import replace_retrying
 
     final = Path(spec.result_dir)
@@ -127,7 +135,7 @@ def _run(spec: JobSpec, conn: Connection, should_stop, pipeline, AnimGenError, C
 @dataclass
 class _Worker:
     index: int
-    process: mp.Process
+    process: BaseProcess
     conn: Connection
     cancel: mp.synchronize.Event
     ready: bool = False
@@ -216,6 +224,8 @@ class LocalBackend(Backend):
     # ---- the reader thread: pipes and process deaths -> the event loop ----
 
     def _read_loop(self) -> None:
+        loop = self._loop
+        assert loop is not None  # start() sets it before it starts this thread
         while not self._stop.is_set():
             workers = list(self._workers.values())
             by_conn = {id(w.conn): w for w in workers}
@@ -234,15 +244,15 @@ class LocalBackend(Backend):
                             msg = w.conn.recv()
                         except (EOFError, OSError):
                             break
-                        self._loop.call_soon_threadsafe(self._on_message, w, msg)
-                    self._loop.call_soon_threadsafe(self._on_death, w)
+                        loop.call_soon_threadsafe(self._on_message, w, msg)
+                    loop.call_soon_threadsafe(self._on_death, w)
                     continue
                 w = by_conn[id(obj)]
                 try:
-                    msg = obj.recv()
+                    msg = w.conn.recv()  # obj, the pipe that is ready
                 except (EOFError, OSError):
                     continue  # the sentinel reports the death
-                self._loop.call_soon_threadsafe(self._on_message, w, msg)
+                loop.call_soon_threadsafe(self._on_message, w, msg)
 
     def _on_message(self, w: _Worker, msg) -> None:
         if self._workers.get(w.index) is not w:
