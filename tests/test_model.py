@@ -396,6 +396,32 @@ def test_blend_limbs_moves_limb_directions_towards_the_reference(walk):
     assert np.allclose(full[:, h], w[:, h])
 
 
+def test_training_takes_a_folder_of_ones_own_bvh_or_the_kits_licence_clear_sets(shared_data, tmp_path):
+    """`animgen train --data DIR`: a studio's own folder of BVH files (any skeleton, nested) is trained on whole; the
+    data kit, given as itself or as its mocap/ folder, only through its licence-clear sets (never the held-out
+    subject). (A folder with neither is refused: test_animgen_train_command.)"""
+    import subprocess
+    import sys
+
+    own = tmp_path / "our_capture"
+    (own / "walks").mkdir(parents=True)
+    (own / "walks" / "a.bvh").symlink_to(shared_data / "mocap" / "cmu_cgspeed_misc" / "02_01.bvh")
+    (own / "b.bvh").symlink_to(shared_data / "mocap" / "sfu_accad_terrainrl" / "0005_Walking001_30fps.bvh")
+    files, sets = train.training_files(own)
+    assert sorted(f.name for f in files) == ["a.bvh", "b.bvh"] and sets == [str(own)]
+    for kit in (shared_data, shared_data / "mocap"):
+        files, sets = train.training_files(kit)
+        assert sets == list(train.TRAIN_SETS) and files == train.mocap_files(shared_data / "mocap", train.TRAIN_SETS)
+        assert not any(held in f.parts for f in files for held in train.HELD_OUT)
+
+    cmd = [sys.executable, "-m", "animgen_server.cli", "train", "--data", str(own), "--out", str(tmp_path / "w"),
+           "--config", "tiny", "--steps", "2"]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    info = model.load_file(tmp_path / "w" / f"{model.DEFAULT_NAME}.npz").info
+    assert info["sets"] == [str(own)] and info["train_files"] == 2
+
+
 def test_animgen_train_command(shared_data, tmp_path):
     """`animgen train` as a user runs it, on a small kit (one mocap folder) and a renders folder without takes."""
     import subprocess
@@ -456,7 +482,7 @@ def test_animgen_train_command(shared_data, tmp_path):
     (tmp_path / "empty_kit").mkdir()
     empty = subprocess.run(cmd + ["--data", str(tmp_path / "empty_kit"), "--out", str(tmp_path / "new" / "w")],
                            capture_output=True, text=True)
-    assert empty.returncode == 1 and "no training BVH files found under mocap/" in empty.stderr, empty.stderr
+    assert empty.returncode == 1 and "empty_kit: no BVH or DeepMimic motion files" in empty.stderr, empty.stderr
     assert not (tmp_path / "new").exists()
 
 

@@ -76,6 +76,16 @@ def mocap_files(data_dir: Path, sets: tuple[str, ...]) -> list[Path]:
     return files
 
 
+def training_files(data_dir: Path) -> tuple[list[Path], list[str]]:
+    """What `animgen train --data DIR` trains on, and the sets to record: in the data kit (DIR or DIR/mocap holding
+    any of TRAIN_SETS), its licence-clear sets only, never the held-out subject or the others; in any other folder,
+    every BVH and DeepMimic motion file under it (a studio's own capture)."""
+    for mocap in (data_dir / "mocap", data_dir):
+        if any((mocap / s).is_dir() for s in TRAIN_SETS):
+            return mocap_files(mocap, TRAIN_SETS), list(TRAIN_SETS)
+    return mocap_files(data_dir, ("",)), [str(data_dir)]
+
+
 def held_out_files(data_dir: Path) -> list[Path]:
     """The held-out subjects' BVH files (evaluation only), in a fixed order."""
     return [f for s in HELD_OUT for f in sorted((data_dir / "mocap" / s).rglob("*.bvh"))]
@@ -224,9 +234,9 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     start = M.load_file(cfg.init) if cfg.init else None  # a bad file fails now, not after loading the mocap
     if start is not None and not isinstance(start.info.get("config"), dict):
         raise InputError(f"{cfg.init}: its info names no network config to fine-tune")
-    files = files if files is not None else mocap_files(data_dir / "mocap", TRAIN_SETS)
+    files, sets = (files, list(TRAIN_SETS)) if files is not None else training_files(data_dir)
     if not files:
-        raise InputError(f"{data_dir}: no training BVH files found under mocap/")
+        raise InputError(f"{data_dir}: no BVH or DeepMimic motion files in it (nor the data kit's mocap/ sets)")
     t0 = time.perf_counter()
     clips = load_clips(files, cfg.window)
     if not clips:
@@ -286,7 +296,7 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     info: dict[str, Any]  # JSON, as network.save writes it
     info = {"name": name, "config": dict(config), "steps": step,
             "seconds": round(time.perf_counter() - t0, 1), "train_files": len(files), "train_frames": int(frames),
-            "batch": cfg.batch, "window": cfg.window, "seed": cfg.seed, "sets": list(TRAIN_SETS),
+            "batch": cfg.batch, "window": cfg.window, "seed": cfg.seed, "sets": sets,
             "takes": len(takes), "take_frames": sum(t.truth.frame_count for t in takes),
             "take_share": cfg.take_share if takes else 0.0, "lr": cfg.lr,
             "held_out": list(HELD_OUT), "date": time.strftime("%Y-%m-%d"), "torch": str(torch.__version__)}

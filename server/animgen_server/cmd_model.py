@@ -20,11 +20,14 @@ if TYPE_CHECKING:
 def register(subparsers) -> None:
     t = subparsers.add_parser(
         "train", help="train the neural animation generator on the mocap kit",
-        description="Train the generator on the licence-clear mocap in DATA/mocap with synthetic MediaPipe-like "
+        description="Train the generator on the licence-clear mocap in DATA/mocap (or on every BVH file in a "
+                    "folder of your own) with synthetic MediaPipe-like "
                     "inputs (MediaPipe's errors as fitted to rendered takes), and with --render-share also on real "
                     "MediaPipe output on those takes; --init fine-tunes existing weights. Writes OUT/<name>.npz, "
                     "OUT/<name>.loss.png and OUT/<name>.history.json. With no options: the shipped weights' recipe.")
-    t.add_argument("--data", metavar="DIR", help="the data kit (default: $ANIMGEN_SHARED_DATA, else ../shared/data)")
+    t.add_argument("--data", metavar="DIR", help="the data kit, whose licence-clear sets are trained on (default: "
+                                                 "$ANIMGEN_SHARED_DATA, else ../shared/data), or a folder of your "
+                                                 "own BVH files, every one under it")
     t.add_argument("--out", metavar="DIR", help="output folder (default: the package's weights folder)")
     t.add_argument("--config", choices=("small", "tiny"), default="small", help="network size (default small)")
     t.add_argument("--steps", type=int, default=None,
