@@ -18,6 +18,7 @@ CASES = [
     ("sfu_accad_terrainrl/0005_Walking001_30fps.bvh", "inch"),  # SFU, inches
     ("cmu_salsa_daz_30fps/60_05_scaled_30fps.bvh", "m"),  # Daz: no UpperChest, no toes
     ("cmu_motionpred_expmap/test_walking_1.bvh", "m"),
+    ("animdraw_main/fair1_zombie.bvh", "inch"),  # Meta's fair1, a child: 20 inches of leg, Z-up
 ]
 
 
@@ -66,6 +67,8 @@ def test_units_detection():
     assert mocap.detect_units(85.0) == "cm"
     assert mocap.detect_units(33.0) == "inch"
     assert mocap.detect_units(15.0) == "cmu"
+    # Nearer an adult's 0.85 m in CMU units (1.15 m), but no person's leg: a child's in inches (0.52 m).
+    assert mocap.detect_units(20.3) == "inch"
 
 
 def _mean_twist_deg(q: np.ndarray, axis: np.ndarray) -> float:
@@ -89,6 +92,19 @@ def test_every_rig_twists_limbs_our_way(shared_data, rel, units):
         bent = shin[:, 1] > -np.cos(np.radians(30))  # knee bent more than 30 deg
         if bent.sum() > 5:
             assert np.median(shin[bent, 2]) < 0, (rel, side)  # the ankle goes back: a forward knee bend
+
+
+def test_a_folded_rest_pose_takes_its_up_axis_from_the_motion(shared_data):
+    # Rokoko Video's rig rests with its spine and legs both along +x; hips -> head at rest had laid the dancer on
+    # her side. Where the rest pose does not stand, the clip's own hips -> head direction gives the up axis.
+    b = read_bvh(shared_data / "mocap" / "animdraw_main" / "rokoko_jesse_dance.bvh")
+    clip = mocap.bvh_to_clip(b)
+    ours, _ = clip.world()
+    i = clip.bones.index
+    torso = ours[:, i("Head")] - ours[:, i("Hips")]
+    assert np.mean(torso[:, 1] > 0.8 * np.linalg.norm(torso, axis=-1)) > 0.95  # upright nearly throughout
+    err = np.linalg.norm(ours - mocap.source_joint_positions(b, clip), axis=-1)
+    assert np.nanmean(err) < 0.01 and np.nanmax(err) < 0.04
 
 
 def test_a_rest_pose_far_from_standing_is_refused_by_name(shared_data):

@@ -1,7 +1,8 @@
 """BVH motion capture (any of the kit's skeletons, units and up axes) -> HumanoidClip on our skeleton.
 
 How a source skeleton becomes ours:
-- units from the leg length (metres, centimetres, inches or CMU units), up axis from the rest pose (hips->head);
+- units from the leg length (metres, centimetres, inches or CMU units), up axis from the rest pose (hips->head),
+  or from the motion where the rest pose does not stand;
 - bones mapped by name (bonemap.py); joints our skeleton has and the source lacks (e.g. UpperChest) are placed
   halfway along the source chain;
 - each of our bones takes its world rotation from the source bone that carries it, times a fixed rest correction
@@ -47,6 +48,7 @@ for _s in ("Left", "Right"):
 # Metres per file unit that we recognise, by name.
 UNITS = {"m": 1.0, "cm": 0.01, "inch": 0.0254, "cmu": 0.056444, "mm": 0.001}
 LEG_LENGTH_M = 0.85  # thigh + shin of an adult
+LEG_RANGE_M = (0.3, 1.1)  # thigh + shin of anyone, a small child to a very tall adult
 CONTACT_HEIGHT_M = 0.05
 CONTACT_SPEED_MS = 0.6
 # Levelling the floor (floor_tilt): still toes (slower than this) ...
@@ -58,16 +60,35 @@ FLOOR_MAX_SLOPE = 0.06  # ... and sloping by at most this (3.4 degrees)
 
 
 def detect_units(leg_length: float) -> str:
-    """The unit name that makes a thigh+shin length closest to an adult's."""
-    return min(UNITS, key=lambda u: abs(np.log(max(leg_length * UNITS[u], 1e-9) / LEG_LENGTH_M)))
+    """The unit name that makes a thigh+shin length closest to an adult's, among those that make it a person's at
+    all (LEG_RANGE_M): a child in inches is no giant in CMU units (Meta's fair1: 20.3 inches, 0.52 m, had read
+    1.15 m)."""
+    def off(u: str) -> float:
+        return abs(np.log(max(leg_length * UNITS[u], 1e-9) / LEG_LENGTH_M))
+
+    human = [u for u in UNITS if LEG_RANGE_M[0] <= leg_length * UNITS[u] <= LEG_RANGE_M[1]]
+    return min(human or UNITS, key=off)
 
 
-def _up_rotation(up: np.ndarray) -> np.ndarray:
-    """Rotation taking the source's up axis (the dominant axis of hips->head, signed) to +Y."""
+def _axis(v: np.ndarray) -> np.ndarray:
+    """The signed coordinate axis nearest v's direction."""
     axis = np.zeros(3)
-    k = int(np.argmax(np.abs(up)))
-    axis[k] = np.sign(up[k])
-    return R.between(axis, np.array([0.0, 1.0, 0.0]))
+    k = int(np.argmax(np.abs(v)))
+    axis[k] = np.sign(v[k])
+    return axis
+
+
+def _up_rotation(rest: np.ndarray, pos: np.ndarray, src: Mapping[str, int]) -> np.ndarray:
+    """Rotation taking the source's up axis to +Y: hips -> head in the rest pose where that pose stands (head and
+    feet on opposite sides of the hips along one axis); else the clip's mean hips -> head direction, for rigs whose
+    rest pose is folded (Rokoko's spine and legs both lie along +x; ACCAD Male1's bows 90 degrees)."""
+    hips = rest[src["Hips"]]
+    head, feet = rest[src["Head"]] - hips, 0.5 * (rest[src["LeftFoot"]] + rest[src["RightFoot"]]) - hips
+    up = head
+    if not np.array_equal(_axis(head), -_axis(feet)):
+        d = pos[:, src["Head"]] - pos[:, src["Hips"]]
+        up = (d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)).mean(axis=0)
+    return R.between(_axis(up), np.array([0.0, 1.0, 0.0]))
 
 
 def _resample_index(n: int, fps_src: float, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,7 +237,7 @@ def motion_to_clip(names: list[str], parents: np.ndarray, rest: np.ndarray, pos:
               for p, c in (("UpperLeg", "LowerLeg"), ("LowerLeg", "Foot")))
     unit = units or detect_units(float(leg))
     scale = UNITS[unit]
-    A = _up_rotation(rest[src["Head"]] - rest[src["Hips"]])
+    A = _up_rotation(rest, pos, src)
     rest = R.apply(A, rest) * scale
     pos = R.apply(A, pos) * scale
     rot = R.multiply(R.multiply(A, rot), R.conjugate(A))
@@ -334,9 +355,8 @@ def source_joint_positions(b: Bvh, clip: HumanoidClip, fps: float = 30.0) -> np.
     mapping = map_bones(b.names, b.parents, fingers=False)
     rest = b.rest_positions()
     src = {bone: b.index(n) for bone, n in mapping.items() if bone in BONES}
-    A = _up_rotation(rest[src["Head"]] - rest[src["Hips"]])
     pos, _ = b.forward_kinematics()
-    pos = R.apply(A, pos) * UNITS[clip.metadata["units"]]
+    pos = R.apply(_up_rotation(rest, pos, src), pos) * UNITS[clip.metadata["units"]]
     i0, i1, w = _resample_index(len(pos), b.fps, fps)
     pos = pos[i0] * (1 - w[:, None, None]) + pos[i1] * w[:, None, None]
     out = np.full((len(pos), len(BONES), 3), np.nan)
