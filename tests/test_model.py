@@ -397,18 +397,20 @@ def test_blend_limbs_moves_limb_directions_towards_the_reference(walk):
 
 
 def test_training_takes_a_folder_of_ones_own_bvh_or_the_kits_licence_clear_sets(shared_data, tmp_path):
-    """`animgen train --data DIR`: a studio's own folder of BVH files (any skeleton, nested) is trained on whole; the
-    data kit, given as itself or as its mocap/ folder, only through its licence-clear sets (never the held-out
-    subject). (A folder with neither is refused: test_animgen_train_command.)"""
+    """`animgen train --data DIR`: a studio's own folder of BVH files (any skeleton, nested) is trained on whole, a
+    clip too short for a training window left out with a word; the data kit, given as itself or as its mocap/
+    folder, only through its licence-clear sets (never the held-out subject). (A folder with neither is refused:
+    test_animgen_train_command.)"""
     import subprocess
     import sys
 
     own = tmp_path / "our_capture"
     (own / "walks").mkdir(parents=True)
-    (own / "walks" / "a.bvh").symlink_to(shared_data / "mocap" / "cmu_cgspeed_misc" / "02_01.bvh")
+    (own / "walks" / "a.bvh").symlink_to(shared_data / "mocap" / "cmu_cgspeed_misc" / "05_06.bvh")
     (own / "b.bvh").symlink_to(shared_data / "mocap" / "sfu_accad_terrainrl" / "0005_Walking001_30fps.bvh")
+    (own / "short.bvh").symlink_to(shared_data / "mocap" / "cmu_iclone_ccrig" / "002" / "002_01.bvh")  # 2.6 s
     files, sets = train.training_files(own)
-    assert sorted(f.name for f in files) == ["a.bvh", "b.bvh"] and sets == [str(own)]
+    assert sorted(f.name for f in files) == ["a.bvh", "b.bvh", "short.bvh"] and sets == [str(own)]
     for kit in (shared_data, shared_data / "mocap"):
         files, sets = train.training_files(kit)
         assert sets == list(train.TRAIN_SETS) and files == train.mocap_files(shared_data / "mocap", train.TRAIN_SETS)
@@ -418,8 +420,9 @@ def test_training_takes_a_folder_of_ones_own_bvh_or_the_kits_licence_clear_sets(
            "--config", "tiny", "--steps", "2"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
+    assert "left out 1 clip(s) shorter than the 96-frame training window (3.2 s at 30 fps): short.bvh" in res.stdout
     info = model.load_file(tmp_path / "w" / f"{model.DEFAULT_NAME}.npz").info
-    assert info["sets"] == [str(own)] and info["train_files"] == 2
+    assert info["sets"] == [str(own)] and info["train_files"] == 3
 
 
 def test_animgen_train_command(shared_data, tmp_path):

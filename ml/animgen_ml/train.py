@@ -95,7 +95,7 @@ def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
     """Each clip and its mirror image, with metadata["train_weight"] (FLOOR_WORK, as text) for make_batch."""
     from animgen_ml import deepmimic, mocap
 
-    clips = []
+    clips, short = [], []
     for f in files:
         try:
             c = deepmimic.load_clip(f) if f.suffix == ".txt" else mocap.load_clip(f)
@@ -107,6 +107,12 @@ def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
         c.metadata["train_weight"] = repr(weight)  # metadata holds strings (it is exported); repr round-trips
         if c.frame_count >= min_frames:
             clips += [c, synth.mirror_clip(c)]
+        else:
+            short.append(f.name)
+    if short:
+        print(f"left out {len(short)} clip(s) shorter than the {min_frames}-frame training window "
+              f"({min_frames / M.TRAIN_FPS:.1f} s at {M.TRAIN_FPS:g} fps): {', '.join(short[:3])}"
+              + (", ..." if len(short) > 3 else ""))
     return clips
 
 
