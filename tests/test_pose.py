@@ -86,6 +86,26 @@ def test_person_half_out_of_frame_gives_a_warning(videos: Path, tmp_path: Path):
     assert "half.mp4" in warnings[0]
 
 
+@pytest.mark.parametrize("turn", ["transpose=1", "transpose=2", "hflip,vflip"])
+def test_a_video_turned_from_upright_says_how_to_turn_it_back(videos: Path, tmp_path: Path, turn: str):
+    # A portrait video whose rotation was lost (or any turned picture): MediaPipe still finds the person, lying
+    # across the picture, and the clip would lie on its side. The warning names the ffmpeg filter that turns the
+    # video back; run as it says, the person stands and nothing is said.
+    import re
+
+    turned = tmp_path / "turned.mp4"
+    ffmpeg("-i", str(videos / BASKETBALL), "-vf", turn, "-c:v", "libx264", str(turned))
+    said = [w for w in pose.quality_warnings(pose.extract(turned)) if "far from upright" in w]
+    assert len(said) == 1 and said[0].startswith(f"{turned}: ")
+    back = re.search(r"\(ffmpeg -i IN -vf (\S+) OUT\)", said[0])
+    assert back is not None, said[0]
+    upright = tmp_path / "upright.mp4"
+    ffmpeg("-i", str(turned), "-vf", back.group(1), "-c:v", "libx264", str(upright))
+    lm = pose.extract(upright)
+    assert pose.turned_warning(lm) is None
+    assert np.median(np.abs(pose.torso_angles(lm))) < 30
+
+
 def test_trimmed_extraction(videos: Path):
     lm = pose.extract(videos / BASKETBALL, start=1.0, end=2.0)
     assert lm.frame_count == 12  # a 12 fps clip

@@ -142,15 +142,51 @@ _CORE_POINTS = [LM[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "
                                 "right_knee", "left_ankle", "right_ankle")]
 
 
+def torso_angles(lm: Landmarks) -> np.ndarray:
+    """(frames with a person,) degrees from the picture's up to its hips -> shoulders line, clockwise as seen."""
+    im = lm.image[lm.detected][..., :2]
+    d = 0.5 * (im[:, LM["left_shoulder"]] + im[:, LM["right_shoulder"]]) \
+        - 0.5 * (im[:, LM["left_hip"]] + im[:, LM["right_hip"]])
+    return np.degrees(np.arctan2(d[:, 0] * max(lm.width, 1), -d[:, 1] * max(lm.height, 1)))
+
+
+# A video whose rotation was lost (a portrait phone video re-encoded without it) shows an upright person lying
+# across the picture; the clip then lies on its side. Said where the body is this far from upright (degrees) in
+# this share of the frames with a person: never on the kit's real videos (Pose2Sim's camera 4, held 26 degrees
+# askew, leans that far in 16 % of its frames), always on them turned a quarter or half turn.
+TURNED_DEG, TURNED_SHARE = 60.0, 0.8
+# How the video looks turned, by the median torso angle, and the ffmpeg filter that turns it back.
+_TURNS = ((45.0, 135.0, "a quarter turn clockwise", "transpose=2"),
+          (-135.0, -45.0, "a quarter turn counter-clockwise", "transpose=1"))
+
+
+def turned_warning(lm: Landmarks) -> str | None:
+    """A warning where the person lies across the picture or stands on their head in nearly every frame: as in a
+    video turned from upright. (A clip of someone lying or crawling throughout gets it too; it says so.)"""
+    angles = torso_angles(lm)
+    if len(angles) < 3 or np.mean(np.abs(angles) > TURNED_DEG) < TURNED_SHARE:
+        return None
+    median = float(np.median(angles))
+    how, fix = next(((h, f) for lo, hi, h, f in _TURNS if lo <= median <= hi), ("half a turn", "hflip,vflip"))
+    share = 100 * np.mean(np.abs(angles) > TURNED_DEG)
+    return (f"{lm.source or 'video'}: the body is far from upright in the picture in {share:.0f}% of the frames, as "
+            f"in a video turned {how} (its rotation lost); if the person was upright, turn the video back first "
+            f"(ffmpeg -i IN -vf {fix} OUT); as it is, the clip has the body as the picture shows it")
+
+
 def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:
     """Plain-language warnings about extracted landmarks that will make a poor clip: few frames with a person,
-    a body often partly outside the picture (MediaPipe then guesses the missing joints), and with `hands`, a hand
-    seen too rarely (saved landmarks may hold hands a run without --hands does not use)."""
+    a picture that seems turned from upright, a body often partly outside the picture (MediaPipe then guesses the
+    missing joints), and with `hands`, a hand seen too rarely (saved landmarks may hold hands a run without
+    --hands does not use)."""
     name = lm.source or "video"
     out: list[str] = []
     if lm.frame_count and lm.detection_rate < 0.8:
         out.append(f"{name}: a person was found in only {100 * lm.detection_rate:.0f}% of the frames; "
                    "frames without one hold the last pose")
+    turned = turned_warning(lm)
+    if turned:
+        out.append(turned)
     det = lm.detected
     if det.any():
         pts = lm.image[det][:, _CORE_POINTS, :2]
