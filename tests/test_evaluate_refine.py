@@ -72,6 +72,31 @@ def test_reference_contacts_find_the_balancing_stance(shared_data):
     assert c[25:80, 0].mean() > 0.9
 
 
+def test_evaluate_measures_a_folder_of_ones_own_bvh(shared_data, tmp_path):
+    """`animgen evaluate mocap --data DIR` on a studio's own held-out takes: every BVH file under DIR, through the
+    same synthetic cameras and noise as the kit's held-out subject; in the kit only that subject, as itself or as
+    its mocap/ folder."""
+    import json
+    import subprocess
+    import sys
+
+    from animgen_ml import train
+
+    own = tmp_path / "our_takes"
+    (own / "day1").mkdir(parents=True)
+    (own / "day1" / "walk.bvh").symlink_to(shared_data / "mocap" / "cmu_cgspeed_misc" / "05_06.bvh")
+    (own / "jog.bvh").symlink_to(shared_data / "mocap" / "sfu_accad_terrainrl" / "0005_Jogging001_30fps.bvh")
+    assert [f.name for f in train.held_out_files(own)] == ["walk.bvh", "jog.bvh"]
+    kit = train.held_out_files(shared_data)
+    assert kit == train.held_out_files(shared_data / "mocap") and all("accad_female1" in f.parts for f in kit)
+    res = subprocess.run([sys.executable, "-m", "animgen_server.cli", "evaluate", "--data", str(own), "mocap",
+                          "--json", str(tmp_path / "ours.json")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "walk" in res.stderr and "jog" in res.stderr  # a line per take
+    ours = json.loads((tmp_path / "ours.json").read_text())["mocap"]
+    assert ours["network"]["pa_mpjpe_mm"] < ours["analytic"]["pa_mpjpe_mm"] < 300
+
+
 def test_animgen_evaluate_command(shared_data, tmp_path):
     """`animgen evaluate` as a user runs it: a table, the JSON layout the issue asks for, and usage errors."""
     import json
@@ -102,11 +127,16 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("animgen evaluate: error: unknown dataset 'nosuch': "
                                   "use mocap, pose2sim, stills, renders")
-    # A folder that is not the data kit, and a --json that cannot be written, are said before any work.
+    # A folder with nothing to measure, a kit without its held-out subject, and a --json that cannot be written, are
+    # said before any work.
     (tmp_path / "not_a_kit").mkdir()
     wrong = subprocess.run([*cmd[:-1], str(tmp_path / "not_a_kit"), "mocap"], capture_output=True, text=True)
-    assert wrong.returncode == 1 and "no mocap/accad_female1/*.bvh for the mocap evaluation" in wrong.stderr
+    assert wrong.returncode == 1 and "not_a_kit: no BVH files for the mocap evaluation" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+    (tmp_path / "kit_no_subject" / "mocap").mkdir(parents=True)
+    (tmp_path / "kit_no_subject" / "mocap" / "cmu_cgspeed_misc").symlink_to(shared_data / "mocap" / "cmu_cgspeed_misc")
+    wrong = subprocess.run([*cmd[:-1], str(tmp_path / "kit_no_subject"), "mocap"], capture_output=True, text=True)
+    assert wrong.returncode == 1 and "no mocap/accad_female1/*.bvh for the mocap evaluation" in wrong.stderr
     # Every named dataset's data is checked first: a kit without stills was found out after the whole mocap run.
     (tmp_path / "half_kit" / "mocap").mkdir(parents=True)
     (tmp_path / "half_kit" / "mocap" / "accad_female1").symlink_to(shared_data / "mocap" / "accad_female1")

@@ -402,14 +402,19 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
 # What each dataset reads from the data kit (the renders are made by this project, under build/): files, and
 # patterns of which at least one must match.
 _P2S = "videos/multiview_pose2sim_balancing"
-REQUIRED = {"mocap": ["mocap/accad_female1/*.bvh"],
-            "pose2sim": [f"{_P2S}/reference_3d/BalancingTrial_0-100.trc",
+REQUIRED = {"pose2sim": [f"{_P2S}/reference_3d/BalancingTrial_0-100.trc",
                          f"{_P2S}/reference_3d/BalancingTrial_filt_butterworth_0-100.trc", f"{_P2S}/cam*.mp4"],
             "stills": [f"images/{folder}/{npz}" for folder, npz, _ in _STILLS]}
 
 
 def _missing(data_dir: Path, ds: str) -> str | None:
-    """The first thing the dataset's evaluation reads that the kit lacks, or None."""
+    """The first thing the dataset's evaluation reads that the kit lacks, or None. The mocap set is the kit's
+    held-out subject, or any folder's BVH files (train.held_out_files)."""
+    from animgen_ml.train import HELD_OUT, held_out_files, kit_mocap
+
+    if ds == "mocap":
+        found = held_out_files(data_dir)
+        return None if found else "BVH files" if kit_mocap(data_dir) is None else f"mocap/{HELD_OUT[0]}/*.bvh"
     return next((p for p in REQUIRED.get(ds, []) if not any(data_dir.glob(p))), None)
 
 

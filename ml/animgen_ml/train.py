@@ -76,19 +76,31 @@ def mocap_files(data_dir: Path, sets: tuple[str, ...]) -> list[Path]:
     return files
 
 
+def kit_mocap(data_dir: Path) -> Path | None:
+    """The data kit's mocap folder where DIR is the kit or that folder (it holds any of TRAIN_SETS or HELD_OUT),
+    else None: a folder of one's own capture."""
+    return next((m for m in (data_dir / "mocap", data_dir) if any((m / s).is_dir() for s in TRAIN_SETS + HELD_OUT)),
+                None)
+
+
 def training_files(data_dir: Path) -> tuple[list[Path], list[str]]:
-    """What `animgen train --data DIR` trains on, and the sets to record: in the data kit (DIR or DIR/mocap holding
-    any of TRAIN_SETS), its licence-clear sets only, never the held-out subject or the others; in any other folder,
-    every BVH and DeepMimic motion file under it (a studio's own capture)."""
-    for mocap in (data_dir / "mocap", data_dir):
-        if any((mocap / s).is_dir() for s in TRAIN_SETS):
-            return mocap_files(mocap, TRAIN_SETS), list(TRAIN_SETS)
+    """What `animgen train --data DIR` trains on, and the sets to record: in the data kit, its licence-clear sets
+    only, never the held-out subject or the others; in any other folder, every BVH and DeepMimic motion file under
+    it (a studio's own capture)."""
+    mocap = kit_mocap(data_dir)
+    if mocap is not None:
+        return mocap_files(mocap, TRAIN_SETS), list(TRAIN_SETS)
     return mocap_files(data_dir, ("",)), [str(data_dir)]
 
 
 def held_out_files(data_dir: Path) -> list[Path]:
-    """The held-out subjects' BVH files (evaluation only), in a fixed order."""
-    return [f for s in HELD_OUT for f in sorted((data_dir / "mocap" / s).rglob("*.bvh"))]
+    """What `animgen evaluate mocap --data DIR` measures, in a fixed order: in the data kit, the held-out subject's
+    BVH files (never a training set's); in any other folder, every BVH file under it (a studio's own held-out
+    takes)."""
+    mocap = kit_mocap(data_dir)
+    if mocap is not None:
+        return [f for s in HELD_OUT for f in sorted((mocap / s).rglob("*.bvh"))]
+    return sorted(data_dir.rglob("*.bvh"))
 
 
 def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:

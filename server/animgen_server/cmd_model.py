@@ -52,7 +52,7 @@ def register(subparsers) -> None:
         description="Run the generators on data with ground truth and print per-sequence and overall metrics "
                     "side by side, each generator as `animgen generate` runs it (cleaned landmarks, smoothing 0.5) "
                     "and again through refine, every set at 30 fps. DATASET: mocap (held-out subjects, synthetic "
-                    "camera/noise), pose2sim (real videos, triangulated reference), stills (H36M / 3DHP frames), "
+                    "camera/noise; with --data a folder of your own BVH files, every one in it), pose2sim (real videos, triangulated reference), stills (H36M / 3DHP frames), "
                     "renders (held-out mocap on a character, rendered by scripts/render_mocap.py). No DATASET: all "
                     "of them.")
     e.add_argument("datasets", nargs="*", metavar="DATASET")
