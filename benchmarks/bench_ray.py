@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import tempfile
@@ -46,7 +47,7 @@ def batch_pass(videos: list[Path], out: Path, options: GenerateOptions) -> tuple
 
 
 def throughput(workers: int, videos: list[Path], options: GenerateOptions, tmp: Path) -> dict:
-    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     try:
         cold, frames = batch_pass(videos, tmp / f"cold{workers}", options)
         warm, _ = batch_pass(videos, tmp / f"warm{workers}", options)
@@ -109,7 +110,7 @@ def main() -> int:
             pipeline.run(data / ONE, tmp / "inproc", one)
         inproc = (time.perf_counter() - t0) / args.repeats
         local = asyncio.run(backend_latency(LocalBackend(1), spec, args.repeats))
-        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         remote = asyncio.run(backend_latency(RayBackend(None, 1), spec, args.repeats))
         lm, rm = statistics.median(local), statistics.median(remote)
         print(f"one video ({ONE}, warm workers, median of {args.repeats}):")

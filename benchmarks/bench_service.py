@@ -45,6 +45,7 @@ def rss_kib(pid: int) -> int:
 
 def tree_rss_mib(server: ServerProcess) -> tuple[float, float]:
     """(server process RSS, server + workers RSS), MiB."""
+    assert server.proc is not None
     main = rss_kib(server.proc.pid)
     total = main + sum(rss_kib(p) for p in server.worker_pids())
     return main / 1024, total / 1024
@@ -68,8 +69,8 @@ def main() -> None:
     args = ap.parse_args()
     video = args.video or require_shared_data() / "videos" / "monocular" / "sports2d_run_sideview.mp4"
 
-    with tempfile.TemporaryDirectory(prefix="animgen-bench-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="animgen-bench-") as tmp_dir:
+        tmp = Path(tmp_dir)
         # ---- local vs server, the same video and options; best of N, each in a warm process ----
         pipeline.run(video, tmp / "warm" / "x", OPTIONS)  # pay the imports and model loads once
         local = []

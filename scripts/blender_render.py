@@ -24,7 +24,7 @@ import bpy
 import numpy
 
 # Blender 3.4's glTF importer still uses numpy.bool, which numpy >= 1.24 removed.
-numpy.bool = bool
+numpy.bool = bool  # type: ignore[attr-defined]  # deliberate shim: numpy 1.24-1.26 have no numpy.bool
 
 
 def gltf_to_blender(x: float, y: float, z: float) -> tuple[float, float, float]:

@@ -41,10 +41,10 @@ def main() -> None:
     net = model.load_model()
     analytic = evaluate.generators()["analytic"]
     seqs, baseline = [], np.zeros(3)
-    for _, lm, truth in evaluate.mocap_inputs(data, args.limit, files=files, noise=0.0 if args.exact else 1.0):
+    for _, lm, clip in evaluate.mocap_inputs(data, args.limit, files=files, noise=0.0 if args.exact else 1.0):
         prob = 1.0 / (1.0 + np.exp(-net.predict(lm)["contact_logits"]))
-        seqs.append((prob, lm.fps, truth.contacts))
-        baseline += metrics.contact_counts(analytic(lm).contacts, truth.contacts)
+        seqs.append((prob, lm.fps, clip.contacts))
+        baseline += metrics.contact_counts(analytic(lm).contacts, clip.contacts)
     which = ("training" if args.training else "held-out") + (", exact landmarks" if args.exact else "")
     print(f"{len(seqs)} {which} sequences, {sum(len(t) for _, _, t in seqs)} frames")
     print(f"{'prob_on':>8} {'prob_off':>8} {'precision':>9} {'recall':>7} {'F1':>6}")

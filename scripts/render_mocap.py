@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def choose_camera(draw, rng: np.random.Generator, joints: np.ndarray, pelvis: np
             return cam
         if m > best_margin:
             best, best_margin = cam, m
+    assert best is not None
     while best_margin < margin and best["distance"] < 15.0:
         best["distance"] += 0.25
         uv = project(joints, best)
@@ -211,7 +213,7 @@ def eval_character(data: Path, character: Path | None, split: str, out: Path | N
     data kit's characters/). Another character's takes need their own folder: in the default one they would pass for
     the standard set's (the same take names) and be skipped as already made."""
     if character is None:
-        return data / "characters" / EVAL_CHARACTER
+        return (data / "characters" / EVAL_CHARACTER).absolute()  # joined to characters/ below: kept absolute
     if split != "eval":
         sys.exit("error: --character is for --split eval (the training takes' characters are chosen for their "
                  "licence)")
@@ -245,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     tool("ffmpeg", "install FFmpeg (apt-get install ffmpeg)")
     out = args.out or (renders.train_dir() if args.split == "train" else renders.eval_dir())
     out.mkdir(parents=True, exist_ok=True)
+    jobs: Sequence[tuple[HumanoidClip, str, str, str | Path]]  # the character: a name in characters/, or a path
     if args.split == "train":
         jobs = train_jobs(data, args.takes or 120, args.frames, args.seed)
     else:

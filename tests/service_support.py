@@ -42,6 +42,7 @@ class ServerProcess:
         return self
 
     def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
 
@@ -49,6 +50,7 @@ class ServerProcess:
         return "\n".join(self.lines)
 
     def wait_for(self, text: str, timeout: float) -> str:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in list(self.lines):
@@ -62,6 +64,7 @@ class ServerProcess:
 
     def worker_pids(self) -> list[int]:
         """The server's child processes (its workers), from /proc."""
+        assert self.proc is not None
         pids = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -73,7 +76,8 @@ class ServerProcess:
         return pids
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        if self.proc and self.proc.poll() is None:
+        assert self.proc is not None
+        if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
@@ -85,6 +89,7 @@ class ServerProcess:
     def kill9(self) -> None:
         """SIGKILL the server alone (as a crash would); its orphaned workers notice and stop."""
         workers = self.worker_pids()
+        assert self.proc is not None
         self.proc.kill()
         self.proc.wait()
         deadline = time.monotonic() + 30

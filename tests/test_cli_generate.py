@@ -469,6 +469,7 @@ def test_sigterm_stops_like_ctrl_c(videos: Path, tmp_path: Path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate", str(videos / RUN), "-o",
                              str(out), "--format", "all"], stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
     seen = []
     for line in proc.stderr:  # the progress bar's first report: the run is under way
         seen.append(line)
@@ -492,8 +493,8 @@ def test_a_full_disk_fails_the_preview_and_keeps_the_earlier_one(videos: Path, t
                       capture_output=True).returncode != 0:
         pytest.skip("cannot mount a small tmpfs here (it needs root): no disk to fill")
     try:
-        run = [videos / RUN, "--landmarks", lm / "sports2d_run_sideview.landmarks.npz", "-o", full, "--format",
-               "preview", "--quiet", "--force"]
+        run: list[str | Path] = [videos / RUN, "--landmarks", lm / "sports2d_run_sideview.landmarks.npz", "-o",
+                                 full, "--format", "preview", "--quiet", "--force"]
         assert animgen(*run).returncode == 0
         preview = full / "sports2d_run_sideview.preview.mp4"
         good = preview.read_bytes()

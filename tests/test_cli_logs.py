@@ -70,6 +70,6 @@ def test_progress_in_a_log_is_plain_lines(videos: Path, capsys: pytest.CaptureFi
     assert "\r" not in err and "|" not in err
     pose = [ln for ln in err.splitlines() if ln.startswith("basketball pose")]
     assert len(pose) >= 3, err
-    percents = [int(re.match(r"basketball pose *: *(\d+)% after \d+s", ln).group(1)) for ln in pose]
-    assert percents == sorted(percents) and 0 < percents[-1] <= 100, pose
+    percents = [int(m.group(1)) for ln in pose if (m := re.match(r"basketball pose *: *(\d+)% after \d+s", ln))]
+    assert len(percents) == len(pose) and percents == sorted(percents) and 0 < percents[-1] <= 100, pose
 

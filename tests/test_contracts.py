@@ -127,6 +127,7 @@ def test_landmarks_npz_round_trip(tmp_path: Path) -> None:
     lm.save(tmp_path / "l.npz")
     back = Landmarks.load(tmp_path / "l.npz")
     assert back.width == 640 and back.source == "v.mp4" and back.right_hand is None
+    assert back.left_hand is not None and lm.left_hand is not None
     assert np.array_equal(back.world, lm.world) and np.array_equal(back.left_hand, lm.left_hand)
     # The video's own rate goes with them: a single frame has no interval to measure one from.
     still = Landmarks(times=np.zeros(1), image=lm.image[:1], world=lm.world[:1], visibility=lm.visibility[:1],

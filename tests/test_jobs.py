@@ -9,13 +9,14 @@ import contextlib
 import hashlib
 import os
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from animgen.v1 import service_pb2
 from animgen_ml import video
 from animgen_server import jobs
-from animgen_server.backend import Backend, BackendEvent, JobSpec
+from animgen_server.backend import Backend, BackendEvent, EventSink, JobSpec
 from animgen_server.jobs import JobManager
 from animgen_server.limits import Limits
 from animgen_server.store import INTERRUPTED, QUEUED, SUCCEEDED, JobRow, Store, UploadRow, now_ms
@@ -26,7 +27,7 @@ class Recorder(Backend):
 
     def __init__(self) -> None:
         self.specs: list[JobSpec] = []
-        self.sink = None
+        self.sink: EventSink | None = None
 
     @property
     def capacity(self) -> int:
@@ -48,7 +49,10 @@ class Recorder(Backend):
         pass
 
 
-async def _started(tmp_path: Path, backend: Backend) -> tuple[Store, Backend, JobManager, UploadRow]:
+B = TypeVar("B", bound=Backend)
+
+
+async def _started(tmp_path: Path, backend: B) -> tuple[Store, B, JobManager, UploadRow]:
     """A started manager on a fresh store, with one uploaded video "a.mp4" (its content is not read)."""
     store = Store(tmp_path / "store")
     manager = JobManager(store, backend, Limits())
@@ -87,7 +91,7 @@ def test_warnings_reach_every_watcher_once(tmp_path: Path) -> None:
 
     async def take(it, n: int | None = None) -> list:
         """The watcher's next n events (all to the end when n is None); a missing one fails, not hangs."""
-        out = []
+        out: list = []
         while n is None or len(out) < n:
             try:
                 out.append(await asyncio.wait_for(it.__anext__(), 5))
@@ -141,7 +145,7 @@ def test_a_store_from_before_warnings_opens_with_its_jobs(tmp_path: Path) -> Non
     db.close()
     store = Store(tmp_path / "old")
     job = store.get_job("j1")
-    assert job.files == {"json": "a.json"} and job.warnings == []
+    assert job is not None and job.files == {"json": "a.json"} and job.warnings == []
     assert store.update_job("j1", warnings=["w"]).warnings == ["w"]
     store.close()
 
@@ -241,7 +245,8 @@ def test_a_result_expires_after_its_last_use_by_any_job(tmp_path: Path) -> None:
     assert store.expire_results(now_ms() - 30 * day) == 1
     assert sorted(p.name for p in store.results_dir.iterdir()) == ["shared"]
     assert store.expire_results(now_ms() - 30 * day) == 0
-    assert store.get_job("unused").state == SUCCEEDED  # still listed; GetResult says the result is gone
+    unused = store.get_job("unused")
+    assert unused is not None and unused.state == SUCCEEDED  # still listed; GetResult says the result is gone
     store.close()
 
 
@@ -279,6 +284,7 @@ async def _finished_job(tmp_path: Path, payload: dict[str, bytes]):
     make_clip().save_json(folder / CLIP_FILE)
     for name, data in payload.items():
         (folder / name).write_bytes(data)
+    assert backend.sink is not None
     backend.sink(BackendEvent(job.job_id, "done", files={Path(n).suffix[1:]: n for n in payload}))
     return store, manager, job, folder
 
@@ -522,7 +528,8 @@ def test_a_store_moved_or_copied_keeps_its_own_files(tmp_path: Path) -> None:
 
     shutil.move(tmp_path / "a", tmp_path / "moved")
     moved = Store(tmp_path / "moved")
-    assert Path(moved.get_upload("u1").path).read_bytes() == b"video"
+    upload = moved.get_upload("u1")
+    assert upload is not None and Path(upload.path).read_bytes() == b"video"
     hit = moved.find_cached("key")
     assert hit is not None and Path(hit.result_dir) == moved.results_dir / "j1"
     assert Path(hit.video_path) == moved.uploads_dir / "u1.bin"

@@ -30,7 +30,7 @@ def shoulder_width(lm: Landmarks) -> np.ndarray:
 def test_pose_on_real_video(videos: Path, tmp_path: Path):
     path = videos / BASKETBALL
     seen: list[float] = []
-    lm = pose.extract(path, progress=lambda f, m="": seen.append(f))
+    lm = pose.extract(path, progress=lambda f, m: seen.append(f))
     assert lm.frame_count == 40 and (lm.width, lm.height) == (1080, 1920)
     assert np.allclose(lm.times, [t for t, _ in video.iter_frames(path)])
     assert lm.detection_rate >= 0.95

@@ -87,11 +87,16 @@ def test_a_take_of_an_older_format_is_a_clear_error(tmp_path: Path) -> None:
         renders.load_take(broken)
 
 
-def test_takes_on_another_character_need_their_own_folder(shared_data: Path, tmp_path: Path) -> None:
+def test_takes_on_another_character_need_their_own_folder(shared_data: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """`render_mocap.py --character` renders the held-out takes on another rig (the Xbot, with toe bones) into a
     folder of their own; in the standard one they would pass for its takes and be skipped."""
     rm = _render_mocap()
     assert rm.eval_character(shared_data, None, "eval", None) == shared_data / "characters" / rm.EVAL_CHARACTER
+    monkeypatch.chdir(shared_data.parent)  # a kit named by a relative path: main joins the result to characters/
+    relative = Path(shared_data.name)
+    standard = rm.eval_character(relative, None, "eval", None)
+    assert (relative / "characters" / standard).is_file()  # it had doubled: data/characters/data/characters/...
     xbot = rm.eval_character(shared_data, Path("Xbot_threejs.glb"), "eval", tmp_path)
     assert xbot.is_file() and xbot.is_absolute() and shared_data / "characters" / xbot == xbot
     for character, split, out, why in ((Path("Xbot_threejs.glb"), "eval", None, "its own --out"),

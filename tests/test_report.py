@@ -21,12 +21,12 @@ def _landmarks(T: int = 150, fps: float = 30.0) -> Landmarks:
     rng = np.random.default_rng(0)
     image = rng.uniform(0.3, 0.7, (T, 33, 3))
     vis = np.full((T, 33), 0.95)
-    lower = [LM[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
-                             "left_foot_index", "right_foot_index")]
+    lower = np.array([LM[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+                                      "right_heel", "left_foot_index", "right_foot_index")])
     out = (t >= 3.2 - 1e-9) & (t < 4.0 - 1e-9)
     vis[np.ix_(out, lower)] = 0.1
-    image[np.ix_(out, lower, [1])] = 1.1  # below the bottom edge
-    arm = [LM["right_elbow"], LM["right_wrist"]]
+    image[np.ix_(out, lower, np.array([1]))] = 1.1  # below the bottom edge
+    arm = np.array([LM["right_elbow"], LM["right_wrist"]])
     for a, b in ((0.2, 0.4), (0.5, 0.7), (2.0, 2.2)):
         vis[np.ix_((t >= a - 1e-9) & (t < b - 1e-9), arm)] = 0.1  # behind the body: low visibility, in the image
     detected = ~((t >= 1.0 - 1e-9) & (t < 1.5 - 1e-9))

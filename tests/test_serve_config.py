@@ -102,6 +102,7 @@ def test_serve_refuses_a_taken_port_and_bad_limits_in_one_line(tmp_path: Path):
         # A second server on the same store would mark the first one's running jobs INTERRUPTED and take its queue.
         shared = animgen("serve", "--port", "0", "--data-dir", tmp_path / "first", env={})
         assert shared.returncode == 1 and "Traceback" not in shared.stderr
+        assert first.proc is not None
         assert (f"animgen: error: {tmp_path / 'first'}: the store is in use by another animgen serve "
                 f"(pid {first.proc.pid})") in shared.stderr
     finally:

@@ -196,7 +196,7 @@ def test_core_nunit_tests_pass(core_build: Path):
     not_run = int(root.get("not-run", 0))
     assert done.returncode == 0 and failures == 0 and errors == 0, done.stdout[-6000:]
     assert total >= 25 and not_run == 0, f"{total} tests ran, {not_run} not run"
-    names = {c.get("name").rsplit(".", 1)[-1] for c in root.iter("test-case") if c.get("executed") == "True"}
+    names = {c.attrib["name"].rsplit(".", 1)[-1] for c in root.iter("test-case") if c.get("executed") == "True"}
     # The checks the package promises: known poses converted, exact round trips, job transitions, decoding.
     for expected in (
         "KnownPoseTurnLeftBecomesNegativeYaw",

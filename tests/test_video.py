@@ -4,6 +4,7 @@ trimming, and clear errors for files that are not videos."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +115,7 @@ def test_interlaced_video_is_deinterlaced(videos: Path, tmp_path: Path):
     decoded = [f for _, f in video.iter_frames(woven)]
     assert len(decoded) == len(undone)
     combed, clean = np.mean([_combing(f) for f in undone]), np.mean([_combing(f) for f in decoded])
-    assert combed > 2.0 * max(clean, 0.1), (combed, clean)
+    assert combed > 2.0 * max(float(clean), 0.1), (combed, clean)
     # a progressive video comes out as ffmpeg alone decodes it
     raw = subprocess.run([require_tool("ffmpeg"), "-v", "error", "-i", str(src), "-f", "rawvideo", "-pix_fmt",
                           "rgb24", "pipe:1"], capture_output=True, check=True).stdout
@@ -259,6 +260,7 @@ def test_a_quarter_turn_is_the_only_turn_that_swaps_the_size(videos: Path, tmp_p
 def test_streaming_does_not_decode_ahead(videos: Path):
     """Stopping early ends the ffmpeg process: a generator, not a list of the whole video."""
     it = video.iter_frames(videos / "hybrik_taiji.mp4")
+    assert isinstance(it, Generator)
     t, frame = next(it)
     assert t == 0.0 and frame.shape == (720, 1280, 3)
     it.close()
@@ -365,4 +367,4 @@ def test_a_video_whose_container_states_no_length_is_counted(videos: Path, tmp_p
         info = video.probe(path)
         assert info.frame_count == whole.frame_count and info.duration == pytest.approx(whole.duration, abs=0.05)
         served, why = asyncio.run(probe_video(path))
-        assert why is None and served.duration == info.duration
+        assert why is None and served is not None and served.duration == info.duration

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from animgen_ml import rotations as R
 
@@ -34,7 +35,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def solve_two_bone(
     root: np.ndarray, mid: np.ndarray, end: np.ndarray, target: np.ndarray,
-    pole: np.ndarray | None = None, max_stretch: float = 0.9999, hinge: bool = False, soft: float = 0.0,
+    pole: ArrayLike | None = None, max_stretch: float = 0.9999, hinge: bool = False, soft: float = 0.0,
 ) -> TwoBoneSolution:
     """Place `end` on `target` by bending at `mid`; all arrays (..., 3) world positions.
 
@@ -71,12 +72,12 @@ def solve_two_bone(
     bend = (mid - root) - np.sum((mid - root) * axis, -1, keepdims=True) * axis
     straight = np.linalg.norm(bend, axis=-1, keepdims=True) < 1e-3 * np.maximum(l1, _EPS)[..., None]
     if pole is not None:
-        pole = np.broadcast_to(np.asarray(pole, dtype=np.float64), bend.shape)
+        toward = np.broadcast_to(np.asarray(pole, dtype=np.float64), bend.shape)
         if hinge:
             cos_bend = np.sum(_unit(mid - root) * _unit(end - mid), -1, keepdims=True)
-            past = (np.sum(bend * pole, -1, keepdims=True) < 0.0) & (cos_bend > np.cos(np.radians(HINGE_NEAR_DEG)))
+            past = (np.sum(bend * toward, -1, keepdims=True) < 0.0) & (cos_bend > np.cos(np.radians(HINGE_NEAR_DEG)))
             straight = straight | past
-        bend = np.where(straight, pole, bend)
+        bend = np.where(straight, toward, bend)
     bend = R.apply(R.between(axis, u), bend)
     bend = bend - np.sum(bend * u, -1, keepdims=True) * u
     any_perp = np.cross(u, np.array([1.0, 0.0, 0.0]))

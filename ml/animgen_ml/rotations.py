@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def identity(shape: tuple[int, ...] = ()) -> np.ndarray:
@@ -51,11 +52,11 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
 
 
-def from_axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    axis = np.asarray(axis, dtype=np.float64)
-    axis = axis / np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+def from_axis_angle(axis: ArrayLike, angle: ArrayLike) -> np.ndarray:
+    a = np.asarray(axis, dtype=np.float64)
+    a = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
     half = 0.5 * np.asarray(angle, dtype=np.float64)[..., None]
-    return np.concatenate([axis * np.sin(half), np.cos(half)], axis=-1)
+    return np.concatenate([a * np.sin(half), np.cos(half)], axis=-1)
 
 
 def to_axis_angle(q: np.ndarray) -> np.ndarray:

@@ -52,9 +52,9 @@ def register(subparsers) -> None:
         description="Run the generators on data with ground truth and print per-sequence and overall metrics "
                     "side by side, each generator as `animgen generate` runs it (cleaned landmarks, smoothing 0.5) "
                     "and again through refine, every set at 30 fps. DATASET: mocap (held-out subjects, synthetic "
-                    "camera/noise; with --data a folder of your own BVH files, every one in it), pose2sim (real videos, triangulated reference), stills (H36M / 3DHP frames), "
-                    "renders (held-out mocap on a character, rendered by scripts/render_mocap.py). No DATASET: all "
-                    "of them.")
+                    "camera/noise; with --data a folder of your own BVH files, every one in it), pose2sim (real "
+                    "videos, triangulated reference), stills (H36M / 3DHP frames), renders (held-out mocap on a "
+                    "character, rendered by scripts/render_mocap.py). No DATASET: all of them.")
     e.add_argument("datasets", nargs="*", metavar="DATASET")
     e.add_argument("--data", metavar="DIR", help="the data kit (default: $ANIMGEN_SHARED_DATA, else ../shared/data)")
     e.add_argument("--json", dest="json_out", metavar="OUT", help="also write {dataset: {method: {metric: v}}}")

@@ -19,7 +19,7 @@ import numpy
 
 # Blender 3.4's glTF importer still uses numpy.bool, which numpy >= 1.24 removed.
 if not hasattr(numpy, "bool"):
-    numpy.bool = bool
+    numpy.bool = bool  # type: ignore[attr-defined]  # deliberate shim: numpy 1.24-1.26 have no numpy.bool
 
 # Its BVH importer opens files with mode "rU"; Python 3.11 removed "U".
 _open = builtins.open

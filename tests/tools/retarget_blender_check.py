@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 import bpy
 import numpy
 
 if not hasattr(numpy, "bool"):
-    numpy.bool = bool
+    numpy.bool = bool  # type: ignore[attr-defined]  # deliberate shim: numpy 1.24-1.26 have no numpy.bool
 
 
 def main() -> None:
@@ -37,8 +38,8 @@ def main() -> None:
     start = action.frame_range[0] if action else 0.0
     frames = [int(v) for v in args.frames.split(",")]
     first = None
-    out = {"action": None if action is None else list(action.frame_range), "skinned_meshes": len(meshes),
-           "frames": {}}
+    out: dict[str, Any] = {"action": None if action is None else list(action.frame_range),
+                           "skinned_meshes": len(meshes), "frames": {}}
     for f in frames:
         scene.frame_set(int(start + f))
         dg = bpy.context.evaluated_depsgraph_get()
