@@ -1,5 +1,5 @@
-"""Helpers shared by the export, Blender and end-to-end tests: a moving test clip and the real external readers
-(the Khronos glTF validator under node, headless Blender)."""
+"""Helpers shared by the export, Blender and end-to-end tests: a moving test clip, the real external readers
+(the Khronos glTF validator under node, headless Blender), and a character whose skeleton maps onto no humanoid."""
 
 from __future__ import annotations
 
@@ -92,3 +92,23 @@ def check_blender_armature(result: dict, clip: HumanoidClip, frames: list[int], 
         got = np.array([[heads[b][0], heads[b][2], -heads[b][1]] for b in clip.bones])
         err = np.linalg.norm(got - pos[f], axis=-1)
         assert err.max() < tol_m, f"frame {f}: {clip.bones[int(err.argmax())]} is {err.max():.4f} m off"
+
+
+def anonymous_xbot(src: Path, out: Path, lying: bool = False) -> Path:
+    """The Xbot (src) with its bones named bone_0, bone_1, ... (no naming convention to go by) and, lying, its
+    armature turned 90 degrees about X so that its rest pose does not stand either: no humanoid can be found in it."""
+    import pygltflib
+
+    g = pygltflib.GLTF2().load(str(src))
+    joints = g.skins[0].joints
+    for k, j in enumerate(joints):
+        g.nodes[j].name = f"bone_{k}"
+    if lying:
+        parent = {c: i for i, n in enumerate(g.nodes) for c in (n.children or [])}
+        root = joints[0]
+        while root in parent:
+            root = parent[root]
+        turn = R.from_axis_angle([1.0, 0.0, 0.0], np.pi / 2)
+        g.nodes[root].rotation = R.multiply(turn, np.asarray(g.nodes[root].rotation or R.identity())).tolist()
+    g.save_binary(str(out))
+    return out

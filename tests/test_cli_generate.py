@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO, require_tool, weights_like_shipped
+from export_helpers import anonymous_xbot
 
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.landmarks import Landmarks
@@ -183,10 +184,10 @@ def test_usage_errors_exit_2(videos: Path, shared_data: Path, tmp_path: Path):
     (tmp_path / "skeleton.bvh").write_text("HIERARCHY")
     proc = animgen(videos / RUN, "-o", tmp_path, "--target", tmp_path / "skeleton.bvh")
     assert proc.returncode == 2 and "skeleton.bvh: --target takes a .glb character" in proc.stderr, proc.stderr
-    # So is a character whose bones cannot be mapped (CesiumMan: torso_joint_1, leg_joint_L_1, ...), by name.
-    cesium = shared_data / "characters" / "CesiumMan.glb"
-    proc = animgen(videos, "-o", tmp_path / "ces", "--target", cesium)
-    assert proc.returncode == 2 and f"{cesium}: cannot map the skeleton onto HumanBodyBones" in proc.stderr
+    # So is a character whose bones cannot be mapped (named by no convention, lying at rest), by name.
+    lying = anonymous_xbot(shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "lying.glb", lying=True)
+    proc = animgen(videos, "-o", tmp_path / "ces", "--target", lying)
+    assert proc.returncode == 2 and f"{lying}: cannot map the skeleton onto HumanBodyBones" in proc.stderr
     assert not (tmp_path / "ces").exists()  # no video was read
 
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from conftest import REPO, require_tool
+from export_helpers import anonymous_xbot
 
 from animgen_ml import mocap, retarget, skeleton, skinning
 from animgen_ml import rotations as R
@@ -236,9 +237,38 @@ def test_a_toe_under_the_ankle_does_not_turn_the_foot(walk):
     assert np.degrees(R.angle_between(t_rot[0, feet], rest[feet])).max() < 1.0
 
 
-def test_unmappable_target_is_a_clear_error(walk, shared_data):
-    with pytest.raises(InputError, match="Hips"):
-        retarget.write_target_glb(walk, shared_data / "characters/CesiumMan.glb", "/nonexistent/out.glb")
+def test_a_rig_named_by_no_convention_is_mapped_by_its_shape(walk, shared_data, tmp_path):
+    """CesiumMan's bones (torso_joint_1, leg_joint_L_1, Skeleton_arm_joint_L__4_, ...) follow no convention: its
+    standing rest pose maps them. On the Xbot and a Quaternius rig with every bone renamed bone_0, bone_1, ... the
+    shape finds what their names do, so the renamed Xbot plays a clip exactly as the Xbot does."""
+    from animgen_ml.bonemap import map_bones
+
+    sk = retarget.load_glb_skeleton(shared_data / "characters" / "CesiumMan.glb")[0]
+    m = map_bones(sk.names, sk.parents, fingers=False, rest=sk.rest_world()[0])
+    assert {b: m[b] for b in ("Hips", "Head", "LeftUpperLeg", "LeftLowerLeg", "LeftFoot", "LeftToes", "RightHand",
+                              "RightLowerArm", "LeftUpperArm")} == {
+        "Hips": "Skeleton_torso_joint_1", "Head": "Skeleton_neck_joint_2", "LeftUpperLeg": "leg_joint_L_1",
+        "LeftLowerLeg": "leg_joint_L_2", "LeftFoot": "leg_joint_L_3", "LeftToes": "leg_joint_L_5",
+        "RightHand": "Skeleton_arm_joint_R__3_", "RightLowerArm": "Skeleton_arm_joint_R__2_",
+        "LeftUpperArm": "Skeleton_arm_joint_L__4_"}
+    for character in ("Xbot_threejs.glb", "quaternius_male_casual.glb"):
+        sk = retarget.load_glb_skeleton(shared_data / "characters" / character)[0]
+        anonymous = [f"bone_{k}" for k in range(len(sk.names))]
+        by_shape = map_bones(anonymous, sk.parents, fingers=False, rest=sk.rest_world()[0])
+        assert {b: sk.names[int(n[5:])] for b, n in by_shape.items()} == map_bones(sk.names, sk.parents,
+                                                                                    fingers=False), character
+    named = retarget.write_target_glb(walk, shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "named.glb")
+    renamed = anonymous_xbot(shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "renamed.glb")
+    theirs = retarget.write_target_glb(walk, renamed, tmp_path / "played.glb")
+    np.testing.assert_allclose(theirs.rotations, named.rotations, atol=1e-9)
+    np.testing.assert_allclose(theirs.translations, named.translations, atol=1e-9)
+
+
+def test_unmappable_target_is_a_clear_error(walk, shared_data, tmp_path):
+    # Bones named by no convention, and a rest pose lying down: neither names nor shape show a humanoid.
+    lying = anonymous_xbot(shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "lying.glb", lying=True)
+    with pytest.raises(InputError, match="no bone found for Hips"):
+        retarget.write_target_glb(walk, lying, "/nonexistent/out.glb")
     with pytest.raises(InputError, match="must be a .glb"):
         retarget.write_target_glb(walk, shared_data / WALK, "/nonexistent/out.glb")
 
@@ -324,7 +354,7 @@ def _blender(path, fps: float, frames: list[int]) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("character", ["Xbot_threejs.glb", "quaternius_female_casual.glb"])
+@pytest.mark.parametrize("character", ["Xbot_threejs.glb", "quaternius_female_casual.glb", "CesiumMan.glb"])
 def test_character_glb_validates_and_animates_in_blender(walk, shared_data, tmp_path, character):
     import pygltflib
 

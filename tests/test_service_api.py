@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from service_support import ServerProcess, cpu_ticks, status_of
 
 from animgen.v1 import clip_pb2, service_pb2, service_pb2_grpc
+from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import AnimGenError, InputError
 from animgen_ml.pipeline import STAGES, GenerateOptions
@@ -601,11 +602,17 @@ def test_target_character_through_the_server(server, videos, shared_data, tmp_pa
     worst = max(np.abs(ours[k] - theirs[k]).max() for k in ours)
     assert worst < 1e-4  # the same motion on the same character (the clip crossed the wire in float32)
 
-    # An engine's skeleton: Xbot's joints renamed b0, b1, ..., in metres.
+    # An engine's skeleton: Xbot's joints renamed b0, b1, ..., in metres. Standing, its shape maps it; lying at rest
+    # (its root turned 90 degrees about X) nothing does until the plugin sends a bone map.
     message, bone_map = _engine_skeleton(shared_data)
     fast = GenerateOptions(generator="analytic", formats=("json",))
     with AnimGenClient(server.address, timeout=60) as up:
         uid = up.upload(videos / SHORT).upload_id
+        standing = up.start(uid, convert.options_to_proto(fast, target=message))
+        assert up.wait(standing.job_id).state == service_pb2.JOB_STATE_SUCCEEDED
+        root = message.bones[0].rest_rotation
+        lying = R.multiply(R.from_axis_angle([1.0, 0.0, 0.0], np.pi / 2), np.array([root.x, root.y, root.z, root.w]))
+        message.bones[0].rest_rotation.CopyFrom(clip_pb2.Quaternion(x=lying[0], y=lying[1], z=lying[2], w=lying[3]))
         e = _error(lambda: up.start(uid, convert.options_to_proto(fast, target=message)))
         assert e.code == Code.INVALID_ARGUMENT and e.details.startswith("options.target: cannot map"), e.details
         assert e.details.endswith("or map them in options.target.bone_map"), e.details

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
+
 from animgen_ml import skeleton
 from animgen_ml.errors import InputError
 
@@ -75,14 +77,133 @@ def _depth(j: int, parents: Sequence[int]) -> int:
     return len(_ancestors(j, parents))
 
 
+def _path(start: int, children: list[list[int]], key: np.ndarray) -> list[int]:
+    """start, then at each joint the child with the largest key, down to a leaf."""
+    path = [start]
+    while children[path[-1]]:
+        path.append(max(children[path[-1]], key=lambda c: key[c]))
+    return path
+
+
+def _nearest_middle(path: list[int], a: int, b: int, pos: np.ndarray) -> int | None:
+    """The joint of path strictly between a and b nearest their midpoint (a knee or an elbow among twist joints)."""
+    inner = path[path.index(a) + 1: path.index(b)]
+    mid = 0.5 * (pos[a] + pos[b])
+    return min(inner, key=lambda j: float(np.linalg.norm(pos[j] - mid))) if inner else None
+
+
+def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
+    """{HumanBodyBone: joint} from a standing rest pose alone, for a rig whose bone names follow no convention:
+    pos (J, 3) world rest positions, Y up, the character facing +Z as glTF characters do (its left at +X; a rig
+    whose toes point to -Z faces that way). The Hips are the joint nearest the root from which two chains go down to
+    the floor and one up to the head; along each leg the ankle is the first joint within 15 % of the hip's height
+    over the floor, the toes follow it, the knee is the joint nearest half-way; the arms are the two chains that
+    leave the spine furthest sideways, the hand where the fingers fork (else the chain's end), the elbow nearest
+    half-way, a short first link a clavicle; Neck and Head are the first two joints of the spine above the arms.
+    Empty where the pose shows no such body (one lying, or facing sideways, is not searched)."""
+    J = len(parents)
+    children: list[list[int]] = [[] for _ in range(J)]
+    for j, p in enumerate(parents):
+        if p >= 0:
+            children[p].append(j)
+    low, high = pos[:, 1].copy(), pos[:, 1].copy()
+    for j in reversed(range(J)):  # parents come before their children
+        if parents[j] >= 0:
+            low[parents[j]] = min(low[parents[j]], low[j])
+            high[parents[j]] = max(high[parents[j]], high[j])
+    extent = pos.max(axis=0) - pos.min(axis=0)
+    height = float(extent[1])
+    if height <= 0 or height < 0.7 * extent[0] or height < 2.0 * extent[2]:  # not standing, facing +-Z
+        return {}
+
+    def legs_and_spine(j: int) -> tuple[list[int], int] | None:
+        down = [c for c in children[j] if low[c] < pos[j, 1] - 0.3 * height]
+        up = [c for c in children[j] if high[c] > pos[j, 1] + 0.2 * height]
+        if len(down) < 2 or not up:
+            return None
+        return sorted(down, key=lambda c: low[c])[:2], max(up, key=lambda c: high[c])
+
+    found = [(j, ls) for j in range(J) if (ls := legs_and_spine(j))]
+    if not found:
+        return {}
+    hips, (legs, spine_start) = min(found, key=lambda f: _depth(f[0], parents))
+    out = {"Hips": hips}
+    limbs: list[tuple[str, dict[str, int], float]] = []  # (part, bones, x of its end)
+    for start in legs:
+        path = _path(start, children, -low)
+        up = pos[start, 1] - low[start]  # the hip joint over the floor
+        foot = next((j for j in path[1:] if pos[j, 1] - low[start] <= 0.15 * up), None)
+        knee = _nearest_middle(path, start, foot, pos) if foot is not None else None
+        if foot is None or knee is None:
+            return {}
+        after = path[path.index(foot) + 1:]
+        toes = after[0] if after and np.linalg.norm(pos[after[0]] - pos[foot]) > 0.01 * height else None
+        leg = {"UpperLeg": start, "LowerLeg": knee, "Foot": foot} | ({"Toes": toes} if toes is not None else {})
+        limbs.append(("leg", leg, float(pos[foot, 0])))
+    spine = _path(spine_start, children, high)
+    side = np.abs(pos[:, 0] - pos[hips, 0])
+    reach = side.copy()
+    for j in reversed(range(J)):
+        if parents[j] >= 0:
+            reach[parents[j]] = max(reach[parents[j]], reach[j])
+    arms = sorted((c for j in spine for c in children[j] if c not in spine and reach[c] > 0.2 * height),
+                  key=lambda c: -reach[c])[:2]
+    if len(arms) < 2:
+        return {}
+    branch = max(spine.index(parents[a]) for a in arms)
+    above = spine[branch + 1:]
+    if not above:
+        return {}
+    out |= {"Head": above[0]} if len(above) == 1 else {"Neck": above[0], "Head": above[1]}
+    for start in arms:
+        path = _path(start, children, side)
+        hand = next((j for j in path[1:] if len(children[j]) >= 2), path[-1])
+        upper = start
+        if path.index(hand) >= 3 and np.linalg.norm(pos[path[1]] - pos[start]) < 0.3 * np.linalg.norm(
+                pos[hand] - pos[path[1]]):
+            upper = path[1]  # a short first link: the clavicle
+        elbow = _nearest_middle(path, upper, hand, pos)
+        if elbow is None:
+            return {}
+        arm = {"UpperArm": upper, "LowerArm": elbow, "Hand": hand} | ({"Shoulder": start} if upper != start else {})
+        limbs.append(("arm", arm, float(pos[hand, 0])))
+    facing = 1.0
+    toes_z = [pos[b["Toes"], 2] - pos[b["Foot"], 2] for part, b, _ in limbs if "Toes" in b]
+    if toes_z and np.median(toes_z) < 0:
+        facing = -1.0
+    for part in ("leg", "arm"):
+        pair = sorted((x for x in limbs if x[0] == part), key=lambda x: x[2])  # right, then left (facing +Z)
+        if len(pair) != 2 or pair[0][2] == pair[1][2]:
+            return {}
+        for (_, bones, _), name in zip(pair, ("Right", "Left") if facing > 0 else ("Left", "Right"), strict=True):
+            out |= {f"{name}{b}": j for b, j in bones.items()}
+    return out
+
+
 def map_bones(names: Sequence[str], parents: Iterable[int],
-              overrides: Mapping[str, str] | None = None, fingers: bool = True) -> dict[str, str]:
+              overrides: Mapping[str, str] | None = None, fingers: bool = True,
+              rest: np.ndarray | None = None) -> dict[str, str]:
     """{HumanBodyBone: source bone name} for the skeleton given by bone names and parent indices (-1 = root).
 
-    overrides: {HumanBodyBone: source name} that take precedence. Raises BoneMapError naming what is missing.
+    overrides: {HumanBodyBone: source name} that take precedence. rest: (J, 3) world rest positions (Y up, facing
+    +Z): where the names do not give the bones a humanoid needs, its shape does (map_by_shape). Raises
+    BoneMapError naming what is missing.
     """
     names = list(names)
     parents = [int(p) for p in parents]
+    try:
+        return _map_by_name(names, parents, overrides, fingers)
+    except BoneMapError as e:
+        shape = map_by_shape(parents, np.asarray(rest, dtype=np.float64)) if rest is not None else {}
+        if not shape or "bone map override" in str(e):
+            raise
+    # Names found too little: the shape maps the body, spread over the spine as names would be, overrides on top.
+    by_shape = {b: names[j] for b, j in shape.items()} | dict(overrides or {})
+    return _map_by_name(names, parents, by_shape, fingers=False)
+
+
+def _map_by_name(names: list[str], parents: list[int], overrides: Mapping[str, str] | None,
+                 fingers: bool) -> dict[str, str]:
     index = {n: i for i, n in enumerate(names)}
     out: dict[str, int] = {}
     for bone, src in (overrides or {}).items():

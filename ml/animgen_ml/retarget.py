@@ -134,7 +134,8 @@ def _mapping(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str,
     from animgen_ml.bonemap import map_bones
 
     fingers = any(b in skeleton.FINGER_BONES for b in clip.bones)
-    m = map_bones(target.names, target.parents, {**target.bone_map, **(overrides or {})}, fingers=fingers)
+    m = map_bones(target.names, target.parents, {**target.bone_map, **(overrides or {})}, fingers=fingers,
+                  rest=target.rest_world()[0])
     index = {n: i for i, n in enumerate(target.names)}
     return {b: index[n] for b, n in m.items() if b in clip.bones}
 
@@ -527,8 +528,8 @@ def load_glb_skeleton(path: str | Path):
         for skin in skins:
             sk, order = _skin_skeleton(g, list(skin.joints), parent_node, path.name, bone_map)
             try:
-                mapped = [order[sk.names.index(n)] for n in map_bones(sk.names, sk.parents, bone_map,
-                                                                      fingers=False).values()]
+                mapped = [order[sk.names.index(n)] for n in map_bones(sk.names, sk.parents, bone_map, fingers=False,
+                                                                      rest=sk.rest_world()[0]).values()]
                 break
             except BoneMapError:
                 continue
@@ -586,7 +587,7 @@ def _skin_skeleton(g, joints: list[int], parent_node: dict[int, int], name: str,
     return sk, order
 
 
-NAME_THEM = "name them as a Mixamo, Unity or Unreal rig does"
+NAME_THEM = "name them as a Mixamo, Unity or Unreal rig does (or give the rig a standing rest pose facing +Z)"
 
 
 def check_target(path: str | Path) -> None:
@@ -596,7 +597,7 @@ def check_target(path: str | Path) -> None:
 
     sk = load_glb_skeleton(path)[0]
     try:
-        map_bones(sk.names, sk.parents, sk.bone_map, fingers=False)
+        map_bones(sk.names, sk.parents, sk.bone_map, fingers=False, rest=sk.rest_world()[0])
     except BoneMapError as e:
         why = str(e)
         if why.endswith("; pass overrides for them"):  # bones not found (not a bad bone map): say how to fix it
