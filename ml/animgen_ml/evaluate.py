@@ -413,8 +413,9 @@ def _missing(data_dir: Path, ds: str) -> str | None:
     from animgen_ml.train import HELD_OUT, held_out_files, kit_mocap
 
     if ds == "mocap":
-        found = held_out_files(data_dir)
-        return None if found else "BVH files" if kit_mocap(data_dir) is None else f"mocap/{HELD_OUT[0]}/*.bvh"
+        if held_out_files(data_dir):
+            return None
+        return "BVH files" if kit_mocap(data_dir) is None else f"mocap/{HELD_OUT[0]}/*.bvh"
     return next((p for p in REQUIRED.get(ds, []) if not any(data_dir.glob(p))), None)
 
 

@@ -81,7 +81,7 @@ def _axis(v: np.ndarray) -> np.ndarray:
 def _up_rotation(rest: np.ndarray, pos: np.ndarray, src: Mapping[str, int]) -> np.ndarray:
     """Rotation taking the source's up axis to +Y: hips -> head in the rest pose where that pose stands (head and
     feet on opposite sides of the hips along one axis); else the clip's mean hips -> head direction, for rigs whose
-    rest pose is folded (Rokoko's spine and legs both lie along +x; ACCAD Male1's bows 90 degrees)."""
+    rest pose is folded (Rokoko's spine and legs both lie along +x)."""
     hips = rest[src["Hips"]]
     head, feet = rest[src["Head"]] - hips, 0.5 * (rest[src["LeftFoot"]] + rest[src["RightFoot"]]) - hips
     up = head
