@@ -176,6 +176,32 @@ def test_retarget_onto_quaternius_rig_with_bone_map(core_build: Path, shared_dat
                                                    QUATERNIUS_MAP), rel=1e-6)
 
 
+@pytest.mark.parametrize("character, renamed", [("Xbot_threejs.glb", True), ("CesiumMan.glb", False),
+                                                 ("quaternius_male_casual.glb", False)])
+def test_a_rig_no_table_knows_is_mapped_by_its_shape_as_the_server_maps_it(core_build: Path, shared_data: Path,
+                                                                          tmp_path: Path, character: str,
+                                                                          renamed: bool):
+    """Auto-detect falls back to the skeleton's standing reference pose where no table finds the body (CesiumMan's
+    leg_joint_L_1, Quaternius's UpperLeg.L, the Xbot renamed bone_0, bone_1, ...), and maps it to the very bones the
+    server's bonemap finds, so that the map the Editor sends and the server's own agree."""
+    from animgen_ml import retarget
+    from animgen_ml.bonemap import map_bones
+
+    lines = _skeleton_text(shared_data / "characters" / character).splitlines()
+    names = [line.split(" ", 1)[0] for line in lines]
+    if renamed:
+        names = [f"bone_{k}" for k in range(len(names))]
+        lines = [" ".join([n, *line.split(" ")[1:]]) for n, line in zip(names, lines, strict=True)]
+    skeleton = tmp_path / "rig.txt"
+    skeleton.write_text("\n".join(lines) + "\n")
+    out = _retarget(core_build, skeleton)
+    assert out["PRESET"] == "shape" and float(out["MAX_DIRECTION_ERROR_DEG"]) < 0.01
+    client = dict(pair.split("=") for pair in out["BONES"].split(","))
+    sk = retarget.load_glb_skeleton(shared_data / "characters" / character)[0]
+    server = map_bones(names if renamed else sk.names, sk.parents, fingers=False, rest=sk.rest_world()[0])
+    assert client == server
+
+
 # ---- end to end against a real server ----
 
 def _free_port() -> int:

@@ -195,9 +195,23 @@ TEST(BoneMapping, UnmappedBonesKeepTheirReferencePose) {
     }
 }
 
+TEST(BoneMapping, NoTableNeededForAStandingRig) {
+    // Bones no table names, axes every which way, an A-pose: auto-detect maps the body by its reference pose.
+    const HumanoidClip clip = test::BodyClip(1);
+    const TargetSkeleton t = test::APoseSkeleton(clip, [](const std::string& h) { return "Bip01_" + h; }, 1.0, false);
+    BoneMap map;
+    ASSERT_EQ(BuildBoneMap(t, SkeletonPreset::Auto, {}, &map), "");
+    EXPECT_EQ(map.preset, SkeletonPreset::Shape);
+    EXPECT_EQ(map.humanoidToTarget.size(), clip.bones.size());
+    for (const auto& [humanoid, bone] : map.humanoidToTarget) EXPECT_EQ(t.bones[bone].name, "Bip01_" + humanoid);
+}
+
 TEST(BoneMapping, OverridesAndErrors) {
     const HumanoidClip clip = test::BodyClip(1);
     TargetSkeleton t = test::APoseSkeleton(clip, [](const std::string& h) { return "Bip01_" + h; }, 1.0, false);
+    const Quat lie = AxisAngle({1, 0, 0}, M_PI / 2);  // lying at rest: neither a table nor its shape finds the body
+    t.bones[0].restTranslation = Rotate(lie, t.bones[0].restTranslation);
+    t.bones[0].restRotation = lie * t.bones[0].restRotation;
     BoneMap map;
     const std::string err = BuildBoneMap(t, SkeletonPreset::Auto, {}, &map);
     EXPECT_NE(err.find("no Hips bone"), std::string::npos) << err;

@@ -3,7 +3,8 @@
 //   animgen_core_retarget SKELETON.txt [preset [Humanoid=bone,Humanoid=bone,...]]
 // File: one bone per line, parents first: name parent_index tx ty tz qx qy qz qw (local, glTF space, metres).
 // Prints "PRESET <name>", "MAPPED <n>", "MAX_DIRECTION_ERROR_DEG <x>", "REST_TPOSE_ERROR_DEG <x>", "HIPS_SCALE <x>" and
-// "CLIP_LEG_M <x>" (the test clip's thigh and shin: HIPS_SCALE times it is the target's leg as the retarget read it).
+// "CLIP_LEG_M <x>" (the test clip's thigh and shin: HIPS_SCALE times it is the target's leg as the retarget read it) and
+// "BONES Humanoid=bone,..." (the map, as the Editor sends it to a server).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -83,5 +84,8 @@ int main(int argc, char** argv) {
     std::printf("PRESET %s\nMAPPED %zu\nMAX_DIRECTION_ERROR_DEG %.6f\nREST_TPOSE_ERROR_DEG %.6f\nHIPS_SCALE %.9f\n"
                 "CLIP_LEG_M %.9f\n", PresetName(map.preset), map.humanoidToTarget.size(), worst, restWorst,
                 anim.hipsScale, leg);
+    std::string bones;
+    for (const auto& [humanoid, bone] : BoneNames(t, map)) bones += (bones.empty() ? "" : ",") + humanoid + "=" + bone;
+    std::printf("BONES %s\n", bones.c_str());
     return 0;
 }

@@ -85,6 +85,167 @@ double LegRatio(const HumanoidClip& clip, const std::vector<Vec3>& clipRest, con
     return ours > 1e-9 && theirs > 1e-9 ? theirs / ours : 1.0;
 }
 
+const char* const kRequired[] = {"Hips", "Spine", "Head", "LeftUpperArm", "LeftLowerArm", "LeftHand", "LeftUpperLeg",
+                                 "LeftLowerLeg", "LeftFoot", "RightUpperArm", "RightLowerArm", "RightHand",
+                                 "RightUpperLeg", "RightLowerLeg", "RightFoot"};
+
+bool HasBody(const BoneMap& m) {
+    for (const char* b : kRequired)
+        if (!m.humanoidToTarget.count(b)) return false;
+    return true;
+}
+
+// start, then at each joint the child with the largest key, down to a leaf.
+std::vector<int> Path(int start, const std::vector<std::vector<int>>& children, const std::vector<double>& key) {
+    std::vector<int> path{start};
+    while (!children[path.back()].empty()) {
+        const auto& c = children[path.back()];
+        path.push_back(*std::max_element(c.begin(), c.end(), [&](int a, int b) { return key[a] < key[b]; }));
+    }
+    return path;
+}
+
+// The joint of path strictly between a and b nearest their midpoint (a knee or an elbow among twist joints), or -1.
+int NearestMiddle(const std::vector<int>& path, int a, int b, const std::vector<Vec3>& pos) {
+    const auto ia = std::find(path.begin(), path.end(), a), ib = std::find(path.begin(), path.end(), b);
+    const Vec3 mid = (pos[a] + pos[b]) * 0.5;
+    int best = -1;
+    for (auto it = ia + 1; it < ib; ++it)
+        if (best < 0 || Length(pos[*it] - mid) < Length(pos[best] - mid)) best = *it;
+    return best;
+}
+
+// The body found from a standing reference pose alone (glTF space: +Y up, facing +Z, so its left is +X; toes
+// pointing to -Z turn it round), for a rig whose bone names no table knows. The server's bonemap.map_by_shape, in
+// the same steps: the Hips are the joint nearest the root with two chains going down to the floor and one up; along
+// each leg the ankle is the first joint within 15 % of the hip's height over the floor, the toes follow, the knee is
+// the joint nearest half-way; the arms are the two chains leaving the spine furthest sideways, the hand where the
+// fingers fork (else the chain's end), the elbow nearest half-way, a short first link a clavicle; Neck and Head are
+// the first two spine joints above the arms, and the spine below is spread over Spine, Chest and UpperChest.
+// Empty where the pose shows no such body.
+BoneMap MapByShape(const TargetSkeleton& t) {
+    BoneMap out;
+    out.preset = SkeletonPreset::Shape;
+    std::vector<Vec3> pos;
+    std::vector<Quat> rot;
+    ComponentPose(t, &pos, &rot);
+    const int n = int(pos.size());
+    if (n == 0) return out;
+    std::vector<std::vector<int>> children(n);
+    std::vector<double> low(n), high(n), side(n), reach(n), depth(n, 0);
+    Vec3 lo = pos[0], hi = pos[0];
+    for (int j = 0; j < n; ++j) {
+        if (t.bones[j].parent >= 0) {
+            children[t.bones[j].parent].push_back(j);
+            depth[j] = depth[t.bones[j].parent] + 1;
+        }
+        low[j] = high[j] = pos[j].y;
+        lo = {std::min(lo.x, pos[j].x), std::min(lo.y, pos[j].y), std::min(lo.z, pos[j].z)};
+        hi = {std::max(hi.x, pos[j].x), std::max(hi.y, pos[j].y), std::max(hi.z, pos[j].z)};
+    }
+    for (int j = n - 1; j >= 0; --j)  // parents come before their children
+        if (const int p = t.bones[j].parent; p >= 0) {
+            low[p] = std::min(low[p], low[j]);
+            high[p] = std::max(high[p], high[j]);
+        }
+    const double height = hi.y - lo.y;
+    if (height <= 0 || height < 0.7 * (hi.x - lo.x) || height < 2.0 * (hi.z - lo.z)) return out;  // not standing
+    int hips = -1, spineStart = -1;
+    std::vector<int> legs;
+    for (int j = 0; j < n; ++j) {
+        std::vector<int> down;
+        int up = -1;
+        for (int c : children[j]) {
+            if (low[c] < pos[j].y - 0.3 * height) down.push_back(c);
+            if (high[c] > pos[j].y + 0.2 * height && (up < 0 || high[c] > high[up])) up = c;
+        }
+        if (down.size() < 2 || up < 0 || (hips >= 0 && depth[j] >= depth[hips])) continue;
+        std::sort(down.begin(), down.end(), [&](int a, int b) { return low[a] < low[b]; });
+        hips = j, spineStart = up, legs = {down[0], down[1]};
+    }
+    if (hips < 0) return out;
+    std::map<std::string, int> m{{"Hips", hips}};
+    struct Limb { bool leg; std::map<std::string, int> bones; double x; };
+    std::vector<Limb> limbs;
+    std::vector<double> minusLow(n);
+    for (int j = 0; j < n; ++j) minusLow[j] = -low[j];
+    for (int start : legs) {
+        const std::vector<int> path = Path(start, children, minusLow);
+        const double up = pos[start].y - low[start];
+        int foot = -1;
+        for (size_t k = 1; k < path.size() && foot < 0; ++k)
+            if (pos[path[k]].y - low[start] <= 0.15 * up) foot = path[k];
+        const int knee = foot < 0 ? -1 : NearestMiddle(path, start, foot, pos);
+        if (knee < 0) return out;
+        Limb leg{true, {{"UpperLeg", start}, {"LowerLeg", knee}, {"Foot", foot}}, pos[foot].x};
+        const auto after = std::find(path.begin(), path.end(), foot) + 1;
+        if (after != path.end() && Length(pos[*after] - pos[foot]) > 0.01 * height) leg.bones["Toes"] = *after;
+        limbs.push_back(leg);
+    }
+    const std::vector<int> spine = Path(spineStart, children, high);
+    for (int j = 0; j < n; ++j) side[j] = reach[j] = std::fabs(pos[j].x - pos[hips].x);
+    for (int j = n - 1; j >= 0; --j)
+        if (const int p = t.bones[j].parent; p >= 0) reach[p] = std::max(reach[p], reach[j]);
+    std::vector<int> arms;
+    for (int j : spine)
+        for (int c : children[j])
+            if (std::find(spine.begin(), spine.end(), c) == spine.end() && reach[c] > 0.2 * height) arms.push_back(c);
+    std::sort(arms.begin(), arms.end(), [&](int a, int b) { return reach[a] > reach[b]; });
+    if (arms.size() < 2) return out;
+    arms.resize(2);
+    size_t branch = 0;
+    for (int a : arms)
+        branch = std::max(branch, size_t(std::find(spine.begin(), spine.end(), t.bones[a].parent) - spine.begin()));
+    const std::vector<int> above(spine.begin() + branch + 1, spine.end());
+    if (above.empty()) return out;
+    if (above.size() == 1) {
+        m["Head"] = above[0];
+    } else {
+        m["Neck"] = above[0];
+        m["Head"] = above[1];
+    }
+    const std::vector<int> trunk(spine.begin(), spine.begin() + branch + 1);  // Hips' child .. the arms' joint
+    m["Spine"] = trunk[0];
+    if (trunk.size() >= 2) m["Chest"] = trunk.size() >= 3 ? trunk[trunk.size() / 2] : trunk[1];
+    if (trunk.size() >= 3) m["UpperChest"] = trunk.back();
+    for (int start : arms) {
+        const std::vector<int> path = Path(start, children, side);
+        int hand = path.back();
+        for (size_t k = 1; k < path.size(); ++k)
+            if (children[path[k]].size() >= 2) {
+                hand = path[k];
+                break;
+            }
+        int upper = start;
+        const size_t handAt = size_t(std::find(path.begin(), path.end(), hand) - path.begin());
+        if (handAt >= 3 && Length(pos[path[1]] - pos[start]) < 0.3 * Length(pos[hand] - pos[path[1]]))
+            upper = path[1];  // a short first link: the clavicle
+        const int elbow = NearestMiddle(path, upper, hand, pos);
+        if (elbow < 0) return out;
+        Limb arm{false, {{"UpperArm", upper}, {"LowerArm", elbow}, {"Hand", hand}}, pos[hand].x};
+        if (upper != start) arm.bones["Shoulder"] = start;
+        limbs.push_back(arm);
+    }
+    std::vector<double> toesZ;
+    for (const Limb& l : limbs)
+        if (l.bones.count("Toes")) toesZ.push_back(pos[l.bones.at("Toes")].z - pos[l.bones.at("Foot")].z);
+    std::sort(toesZ.begin(), toesZ.end());
+    const bool facingMinusZ = !toesZ.empty() && toesZ[toesZ.size() / 2] < 0;
+    for (bool leg : {true, false}) {
+        std::vector<const Limb*> pair;
+        for (const Limb& l : limbs)
+            if (l.leg == leg) pair.push_back(&l);
+        if (pair.size() != 2 || pair[0]->x == pair[1]->x) return out;
+        if (pair[0]->x > pair[1]->x) std::swap(pair[0], pair[1]);  // lower x first: the right side facing +Z
+        for (int k = 0; k < 2; ++k) {
+            const std::string name = (k == 0) != facingMinusZ ? "Right" : "Left";
+            for (const auto& [bone, j] : pair[k]->bones) m[name + bone] = j;
+        }
+    }
+    out.humanoidToTarget = m;
+    return out;
+}
+
 }  // namespace
 
 const char* PresetName(SkeletonPreset preset) {
@@ -92,6 +253,7 @@ const char* PresetName(SkeletonPreset preset) {
         case SkeletonPreset::UE5Manny: return "ue5_manny";
         case SkeletonPreset::UE4Mannequin: return "ue4_mannequin";
         case SkeletonPreset::Mixamo: return "mixamo";
+        case SkeletonPreset::Shape: return "shape";
         default: return "auto";
     }
 }
@@ -177,6 +339,10 @@ std::string BuildBoneMap(const TargetSkeleton& target, SkeletonPreset preset,
         for (SkeletonPreset p : {SkeletonPreset::UE4Mannequin, SkeletonPreset::Mixamo}) {
             BoneMap m = fill(p);
             if (m.humanoidToTarget.size() > best.humanoidToTarget.size()) best = m;
+        }
+        if (!HasBody(best)) {
+            BoneMap shape = MapByShape(target);
+            if (HasBody(shape)) best = shape;
         }
     } else {
         best = fill(preset);

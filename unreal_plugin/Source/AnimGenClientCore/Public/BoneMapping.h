@@ -18,7 +18,8 @@
 
 namespace animgen {
 
-enum class SkeletonPreset { Auto, UE5Manny, UE4Mannequin, Mixamo };
+// Shape: no table found the body; its standing reference pose did (what BuildBoneMap's Auto falls back to).
+enum class SkeletonPreset { Auto, UE5Manny, UE4Mannequin, Mixamo, Shape };
 
 // "auto", "ue5_manny", "ue4_mannequin", "mixamo".
 ANIMGENCLIENTCORE_API const char* PresetName(SkeletonPreset preset);
@@ -55,8 +56,9 @@ struct BoneMap {
 // server retargeting onto the same skeleton maps it as this client does.
 ANIMGENCLIENTCORE_API std::map<std::string, std::string> BoneNames(const TargetSkeleton& target, const BoneMap& map);
 
-// Maps with the preset's table (Auto picks the table that finds the most bones), then applies overrides
-// (HumanBodyBones name -> target bone name). Returns an error in words, or empty.
+// Maps with the preset's table (Auto picks the table that finds the most bones; where none finds the bones a humanoid
+// needs, the skeleton's standing reference pose maps them, as the server's bonemap.map_by_shape does), then applies
+// overrides (HumanBodyBones name -> target bone name). Returns an error in words, or empty.
 ANIMGENCLIENTCORE_API std::string BuildBoneMap(const TargetSkeleton& target, SkeletonPreset preset,
                          const std::map<std::string, std::string>& overrides, BoneMap* out);
 
