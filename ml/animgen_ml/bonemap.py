@@ -167,10 +167,8 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
             return {}
         arm = {"UpperArm": upper, "LowerArm": elbow, "Hand": hand} | ({"Shoulder": start} if upper != start else {})
         limbs.append(("arm", arm, float(pos[hand, 0])))
-    facing = 1.0
-    toes_z = [pos[b["Toes"], 2] - pos[b["Foot"], 2] for part, b, _ in limbs if "Toes" in b]
-    if toes_z and np.median(toes_z) < 0:
-        facing = -1.0
+    toes_z = sum(pos[b["Toes"], 2] - pos[b["Foot"], 2] for _, b, _ in limbs if "Toes" in b)  # where the toes point
+    facing = -1.0 if toes_z < 0 else 1.0
     for part in ("leg", "arm"):
         pair = sorted((x for x in limbs if x[0] == part), key=lambda x: x[2])  # right, then left (facing +Z)
         if len(pair) != 2 or pair[0][2] == pair[1][2]:

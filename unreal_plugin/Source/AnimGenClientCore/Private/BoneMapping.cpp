@@ -160,7 +160,7 @@ BoneMap MapByShape(const TargetSkeleton& t) {
             if (high[c] > pos[j].y + 0.2 * height && (up < 0 || high[c] > high[up])) up = c;
         }
         if (down.size() < 2 || up < 0 || (hips >= 0 && depth[j] >= depth[hips])) continue;
-        std::sort(down.begin(), down.end(), [&](int a, int b) { return low[a] < low[b]; });
+        std::stable_sort(down.begin(), down.end(), [&](int a, int b) { return low[a] < low[b]; });
         hips = j, spineStart = up, legs = {down[0], down[1]};
     }
     if (hips < 0) return out;
@@ -190,7 +190,7 @@ BoneMap MapByShape(const TargetSkeleton& t) {
     for (int j : spine)
         for (int c : children[j])
             if (std::find(spine.begin(), spine.end(), c) == spine.end() && reach[c] > 0.2 * height) arms.push_back(c);
-    std::sort(arms.begin(), arms.end(), [&](int a, int b) { return reach[a] > reach[b]; });
+    std::stable_sort(arms.begin(), arms.end(), [&](int a, int b) { return reach[a] > reach[b]; });
     if (arms.size() < 2) return out;
     arms.resize(2);
     size_t branch = 0;
@@ -226,11 +226,10 @@ BoneMap MapByShape(const TargetSkeleton& t) {
         if (upper != start) arm.bones["Shoulder"] = start;
         limbs.push_back(arm);
     }
-    std::vector<double> toesZ;
+    double toesZ = 0;  // where the toes point, summed over the feet that have them
     for (const Limb& l : limbs)
-        if (l.bones.count("Toes")) toesZ.push_back(pos[l.bones.at("Toes")].z - pos[l.bones.at("Foot")].z);
-    std::sort(toesZ.begin(), toesZ.end());
-    const bool facingMinusZ = !toesZ.empty() && toesZ[toesZ.size() / 2] < 0;
+        if (l.bones.count("Toes")) toesZ += pos[l.bones.at("Toes")].z - pos[l.bones.at("Foot")].z;
+    const bool facingMinusZ = toesZ < 0;
     for (bool leg : {true, false}) {
         std::vector<const Limb*> pair;
         for (const Limb& l : limbs)
