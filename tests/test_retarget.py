@@ -244,7 +244,7 @@ def test_a_rig_named_by_no_convention_is_mapped_by_its_shape(walk, shared_data, 
     from animgen_ml.bonemap import map_bones
 
     sk = retarget.load_glb_skeleton(shared_data / "characters" / "CesiumMan.glb")[0]
-    m = map_bones(sk.names, sk.parents, fingers=False, rest=sk.rest_world()[0])
+    m = map_bones(sk.names, sk.parents, fingers=False, rest=sk.rest_positions)
     assert {b: m[b] for b in ("Hips", "Head", "LeftUpperLeg", "LeftLowerLeg", "LeftFoot", "LeftToes", "RightHand",
                               "RightLowerArm", "LeftUpperArm")} == {
         "Hips": "Skeleton_torso_joint_1", "Head": "Skeleton_neck_joint_2", "LeftUpperLeg": "leg_joint_L_1",
@@ -254,7 +254,7 @@ def test_a_rig_named_by_no_convention_is_mapped_by_its_shape(walk, shared_data, 
     for character in ("Xbot_threejs.glb", "quaternius_male_casual.glb"):
         sk = retarget.load_glb_skeleton(shared_data / "characters" / character)[0]
         anonymous = [f"bone_{k}" for k in range(len(sk.names))]
-        by_shape = map_bones(anonymous, sk.parents, fingers=False, rest=sk.rest_world()[0])
+        by_shape = map_bones(anonymous, sk.parents, fingers=False, rest=sk.rest_positions)
         assert {b: sk.names[int(n[5:])] for b, n in by_shape.items()} == map_bones(sk.names, sk.parents,
                                                                                     fingers=False), character
     named = retarget.write_target_glb(walk, shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "named.glb")

@@ -198,7 +198,7 @@ def test_a_rig_no_table_knows_is_mapped_by_its_shape_as_the_server_maps_it(core_
     assert out["PRESET"] == "shape" and float(out["MAX_DIRECTION_ERROR_DEG"]) < 0.01
     client = dict(pair.split("=") for pair in out["BONES"].split(","))
     sk = retarget.load_glb_skeleton(shared_data / "characters" / character)[0]
-    server = map_bones(names if renamed else sk.names, sk.parents, fingers=False, rest=sk.rest_world()[0])
+    server = map_bones(names if renamed else sk.names, sk.parents, fingers=False, rest=sk.rest_positions)
     assert client == server
 
 

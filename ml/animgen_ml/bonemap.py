@@ -11,7 +11,7 @@ between the Hips and the neck, so any number of spine joints works.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -180,19 +180,19 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
 
 def map_bones(names: Sequence[str], parents: Iterable[int],
               overrides: Mapping[str, str] | None = None, fingers: bool = True,
-              rest: np.ndarray | None = None) -> dict[str, str]:
+              rest: Callable[[], np.ndarray] | None = None) -> dict[str, str]:
     """{HumanBodyBone: source bone name} for the skeleton given by bone names and parent indices (-1 = root).
 
-    overrides: {HumanBodyBone: source name} that take precedence. rest: (J, 3) world rest positions (Y up, facing
-    +Z): where the names do not give the bones a humanoid needs, its shape does (map_by_shape). Raises
-    BoneMapError naming what is missing.
+    overrides: {HumanBodyBone: source name} that take precedence. rest: gives the (J, 3) world rest positions (Y up,
+    facing +Z), called only where the names do not give the bones a humanoid needs: then its shape does
+    (map_by_shape). Raises BoneMapError naming what is missing.
     """
     names = list(names)
     parents = [int(p) for p in parents]
     try:
         return _map_by_name(names, parents, overrides, fingers)
     except BoneMapError as e:
-        shape = map_by_shape(parents, np.asarray(rest, dtype=np.float64)) if rest is not None else {}
+        shape = map_by_shape(parents, np.asarray(rest(), dtype=np.float64)) if rest is not None else {}
         if not shape or "bone map override" in str(e):
             raise
     # Names found too little: the shape maps the body, spread over the spine as names would be, overrides on top.

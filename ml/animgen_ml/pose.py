@@ -164,14 +164,14 @@ def turned_warning(lm: Landmarks) -> str | None:
     """A warning where the person lies across the picture or stands on their head in nearly every frame: as in a
     video turned from upright. (A clip of someone lying or crawling throughout gets it too; it says so.)"""
     angles = torso_angles(lm)
-    if len(angles) < 3 or np.mean(np.abs(angles) > TURNED_DEG) < TURNED_SHARE:
+    share = float(np.mean(np.abs(angles) > TURNED_DEG)) if len(angles) >= 3 else 0.0
+    if share < TURNED_SHARE:
         return None
     median = float(np.median(angles))
     how, fix = next(((h, f) for lo, hi, h, f in _TURNS if lo <= median <= hi), ("half a turn", "hflip,vflip"))
-    share = 100 * np.mean(np.abs(angles) > TURNED_DEG)
-    return (f"{lm.source or 'video'}: the body is far from upright in the picture in {share:.0f}% of the frames, as "
-            f"in a video turned {how} (its rotation lost); if the person was upright, turn the video back first "
-            f"(ffmpeg -i IN -vf {fix} OUT); as it is, the clip has the body as the picture shows it")
+    return (f"{lm.source or 'video'}: the body is far from upright in the picture in {100 * share:.0f}% of the "
+            f"frames, as in a video turned {how} (its rotation lost); if the person was upright, turn the video back "
+            f"first (ffmpeg -i IN -vf {fix} OUT); as it is, the clip has the body as the picture shows it")
 
 
 def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:

@@ -96,6 +96,10 @@ class TargetSkeleton:
         pos, rot = self.forward(self.rest_rotation[None], self.rest_translation[None])
         return pos[0], rot[0]
 
+    def rest_positions(self) -> np.ndarray:
+        """(J, 3) the joints' world rest positions (what bonemap.map_bones asks for where names fail)."""
+        return self.rest_world()[0]
+
     def world_scales(self) -> np.ndarray:
         """(J,) every joint's uniform world scale (world_scale)."""
         return np.array([self.world_scale(j) for j in range(len(self.names))])
@@ -135,7 +139,7 @@ def _mapping(clip: HumanoidClip, target: TargetSkeleton, overrides: Mapping[str,
 
     fingers = any(b in skeleton.FINGER_BONES for b in clip.bones)
     m = map_bones(target.names, target.parents, {**target.bone_map, **(overrides or {})}, fingers=fingers,
-                  rest=target.rest_world()[0])
+                  rest=target.rest_positions)
     index = {n: i for i, n in enumerate(target.names)}
     return {b: index[n] for b, n in m.items() if b in clip.bones}
 
@@ -529,7 +533,7 @@ def load_glb_skeleton(path: str | Path):
             sk, order = _skin_skeleton(g, list(skin.joints), parent_node, path.name, bone_map)
             try:
                 mapped = [order[sk.names.index(n)] for n in map_bones(sk.names, sk.parents, bone_map, fingers=False,
-                                                                      rest=sk.rest_world()[0]).values()]
+                                                                      rest=sk.rest_positions).values()]
                 break
             except BoneMapError:
                 continue
@@ -597,7 +601,7 @@ def check_target(path: str | Path) -> None:
 
     sk = load_glb_skeleton(path)[0]
     try:
-        map_bones(sk.names, sk.parents, sk.bone_map, fingers=False, rest=sk.rest_world()[0])
+        map_bones(sk.names, sk.parents, sk.bone_map, fingers=False, rest=sk.rest_positions)
     except BoneMapError as e:
         why = str(e)
         if why.endswith("; pass overrides for them"):  # bones not found (not a bad bone map): say how to fix it
