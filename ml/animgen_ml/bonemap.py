@@ -85,6 +85,15 @@ def _path(start: int, children: list[list[int]], key: np.ndarray) -> list[int]:
     return path
 
 
+def _over_subtrees(values: np.ndarray, parents: Sequence[int], pick) -> np.ndarray:
+    """(J,) each joint's value picked (np.minimum, np.maximum) over itself and every joint below it."""
+    out = values.copy()
+    for j in reversed(range(len(parents))):  # parents come before their children
+        if parents[j] >= 0:
+            out[parents[j]] = pick(out[parents[j]], out[j])
+    return out
+
+
 def _nearest_middle(path: list[int], a: int, b: int, pos: np.ndarray) -> int | None:
     """The joint of path strictly between a and b nearest their midpoint (a knee or an elbow among twist joints)."""
     inner = path[path.index(a) + 1: path.index(b)]
@@ -106,11 +115,7 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
     for j, p in enumerate(parents):
         if p >= 0:
             children[p].append(j)
-    low, high = pos[:, 1].copy(), pos[:, 1].copy()
-    for j in reversed(range(J)):  # parents come before their children
-        if parents[j] >= 0:
-            low[parents[j]] = min(low[parents[j]], low[j])
-            high[parents[j]] = max(high[parents[j]], high[j])
+    low, high = _over_subtrees(pos[:, 1], parents, np.minimum), _over_subtrees(pos[:, 1], parents, np.maximum)
     extent = pos.max(axis=0) - pos.min(axis=0)
     height = float(extent[1])
     if height <= 0 or height < 0.7 * extent[0] or height < 2.0 * extent[2]:  # not standing, facing +-Z
@@ -142,10 +147,7 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
         limbs.append(("leg", leg, float(pos[foot, 0])))
     spine = _path(spine_start, children, high)
     side = np.abs(pos[:, 0] - pos[hips, 0])
-    reach = side.copy()
-    for j in reversed(range(J)):
-        if parents[j] >= 0:
-            reach[parents[j]] = max(reach[parents[j]], reach[j])
+    reach = _over_subtrees(side, parents, np.maximum)
     arms = sorted((c for j in spine for c in children[j] if c not in spine and reach[c] > 0.2 * height),
                   key=lambda c: -reach[c])[:2]
     if len(arms) < 2:
