@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from conftest import REPO, require_tool
-from export_helpers import anonymous_xbot
+from export_helpers import anonymous_xbot, make_clip
 
 from animgen_ml import mocap, retarget, skeleton, skinning
 from animgen_ml import rotations as R
@@ -239,8 +239,9 @@ def test_a_toe_under_the_ankle_does_not_turn_the_foot(walk):
 
 def test_a_rig_named_by_no_convention_is_mapped_by_its_shape(walk, shared_data, tmp_path):
     """CesiumMan's bones (torso_joint_1, leg_joint_L_1, Skeleton_arm_joint_L__4_, ...) follow no convention: its
-    standing rest pose maps them. On the Xbot and a Quaternius rig with every bone renamed bone_0, bone_1, ... the
-    shape finds what their names do, so the renamed Xbot plays a clip exactly as the Xbot does."""
+    standing rest pose maps them. On the Xbot and the Quaternius rigs with every bone renamed bone_0, bone_1, ... the
+    shape finds what their names do, fingers included (the female rigs hang their legs from a root on the floor,
+    beside their Hips), so the renamed Xbot plays a clip exactly as the Xbot does."""
     from animgen_ml.bonemap import map_bones
 
     sk = retarget.load_glb_skeleton(shared_data / "characters" / "CesiumMan.glb")[0]
@@ -251,17 +252,54 @@ def test_a_rig_named_by_no_convention_is_mapped_by_its_shape(walk, shared_data, 
         "LeftLowerLeg": "leg_joint_L_2", "LeftFoot": "leg_joint_L_3", "LeftToes": "leg_joint_L_5",
         "RightHand": "Skeleton_arm_joint_R__3_", "RightLowerArm": "Skeleton_arm_joint_R__2_",
         "LeftUpperArm": "Skeleton_arm_joint_L__4_"}
-    for character in ("Xbot_threejs.glb", "quaternius_male_casual.glb"):
+    for character in ("Xbot_threejs.glb", "quaternius_male_casual.glb", "quaternius_female_casual.glb"):
         sk = retarget.load_glb_skeleton(shared_data / "characters" / character)[0]
         anonymous = [f"bone_{k}" for k in range(len(sk.names))]
-        by_shape = map_bones(anonymous, sk.parents, fingers=False, rest=sk.rest_positions)
-        assert {b: sk.names[int(n[5:])] for b, n in by_shape.items()} == map_bones(sk.names, sk.parents,
-                                                                                    fingers=False), character
+        by_shape = map_bones(anonymous, sk.parents, rest=sk.rest_positions)
+        assert {b: sk.names[int(n[5:])] for b, n in by_shape.items()} == map_bones(sk.names, sk.parents), character
+        assert len(by_shape) >= 48, character
     named = retarget.write_target_glb(walk, shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "named.glb")
     renamed = anonymous_xbot(shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "renamed.glb")
     theirs = retarget.write_target_glb(walk, renamed, tmp_path / "played.glb")
     np.testing.assert_allclose(theirs.rotations, named.rotations, atol=1e-9)
     np.testing.assert_allclose(theirs.translations, named.translations, atol=1e-9)
+    # A clip with fingers (--hands) moves the renamed Xbot's fingers as it moves the named one's.
+    hands = make_clip(fingers=True)
+    named = retarget.write_target_glb(hands, shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "n.glb")
+    theirs = retarget.write_target_glb(hands, renamed, tmp_path / "r.glb")
+    assert len(theirs.animated) == len(named.animated) == 52
+    np.testing.assert_allclose(theirs.rotations, named.rotations, atol=1e-9)
+
+
+def test_fingers_are_found_from_the_hand_whatever_their_numbering(shared_data):
+    """A finger's phalanges are its first three joints from the hand: Quaternius's male rigs number them 2, 3, 4
+    from the knuckle (2 had been taken for the Intermediate), and a rig with metacarpals, as Epic's have, keeps them
+    out of the fingers when mapped by its shape."""
+    from animgen_ml.bonemap import map_bones, map_by_shape
+
+    sk = retarget.load_glb_skeleton(shared_data / "characters" / "quaternius_male_casual.glb")[0]
+    m = map_bones(sk.names, sk.parents)
+    assert [m[f"LeftIndex{p}"] for p in ("Proximal", "Intermediate", "Distal")] == ["Index2.L", "Index3.L", "Index4.L"]
+    assert [m.get(f"RightThumb{p}") for p in ("Proximal", "Intermediate", "Distal")] == ["Thumb2.R", "Thumb3.R", None]
+
+    # The Xbot with a metacarpal put between each hand and its four fingers, a fifth of the way to the knuckle.
+    xbot = retarget.load_glb_skeleton(shared_data / "characters" / "Xbot_threejs.glb")[0]
+    pos, names = xbot.rest_positions(), list(xbot.names)
+    new_pos, new_parents, new_index = [], [], {}
+    for j, name in enumerate(names):
+        parent = new_index.get(int(xbot.parents[j]), -1)
+        if any(name.endswith(f"Hand{f}1") for f in ("Index", "Middle", "Ring", "Pinky")):
+            new_pos.append(pos[xbot.parents[j]] + 0.2 * (pos[j] - pos[xbot.parents[j]]))
+            new_parents.append(parent)
+            parent = len(new_pos) - 1
+        new_index[j] = len(new_pos)
+        new_pos.append(pos[j])
+        new_parents.append(parent)
+    shape = map_by_shape(new_parents, np.array(new_pos))
+    by_name = map_bones(names, xbot.parents)
+    assert {b: new_index[names.index(n)] for b, n in by_name.items() if "Spine" not in n} == {
+        b: j for b, j in shape.items() if b not in ("Spine", "Chest", "UpperChest")}
+    assert len([b for b in shape if b.endswith("Proximal")]) == 10
 
 
 def test_unmappable_target_is_a_clear_error(walk, shared_data, tmp_path):

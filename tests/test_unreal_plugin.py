@@ -176,14 +176,17 @@ def test_retarget_onto_quaternius_rig_with_bone_map(core_build: Path, shared_dat
                                                    QUATERNIUS_MAP), rel=1e-6)
 
 
-@pytest.mark.parametrize("character, renamed", [("Xbot_threejs.glb", True), ("CesiumMan.glb", False),
-                                                 ("quaternius_male_casual.glb", False)])
+@pytest.mark.parametrize("character, renamed, phalanges", [
+    ("Xbot_threejs.glb", True, 30), ("CesiumMan.glb", False, 0),
+    ("quaternius_male_casual.glb", False, 28),  # two-jointed thumbs
+    ("quaternius_female_casual.glb", False, 30)])
 def test_a_rig_no_table_knows_is_mapped_by_its_shape_as_the_server_maps_it(core_build: Path, shared_data: Path,
                                                                           tmp_path: Path, character: str,
-                                                                          renamed: bool):
+                                                                          renamed: bool, phalanges: int):
     """Auto-detect falls back to the skeleton's standing reference pose where no table finds the body (CesiumMan's
-    leg_joint_L_1, Quaternius's UpperLeg.L, the Xbot renamed bone_0, bone_1, ...), and maps it to the very bones the
-    server's bonemap finds, so that the map the Editor sends and the server's own agree."""
+    leg_joint_L_1, Quaternius's UpperLeg.L, the Xbot renamed bone_0, bone_1, ...), and maps it, fingers included, to
+    the very bones the server's bonemap finds, so that the map the Editor sends and the server's own agree. The
+    female Quaternius rigs hang their legs from a root on the floor, beside their Hips."""
     from animgen_ml import retarget
     from animgen_ml.bonemap import map_bones
 
@@ -198,8 +201,9 @@ def test_a_rig_no_table_knows_is_mapped_by_its_shape_as_the_server_maps_it(core_
     assert out["PRESET"] == "shape" and float(out["MAX_DIRECTION_ERROR_DEG"]) < 0.01
     client = dict(pair.split("=") for pair in out["BONES"].split(","))
     sk = retarget.load_glb_skeleton(shared_data / "characters" / character)[0]
-    server = map_bones(names if renamed else sk.names, sk.parents, fingers=False, rest=sk.rest_positions)
+    server = map_bones(names if renamed else sk.names, sk.parents, rest=sk.rest_positions)
     assert client == server
+    assert sum(bone.endswith(("Proximal", "Intermediate", "Distal")) for bone in client) == phalanges
 
 
 # ---- end to end against a real server ----

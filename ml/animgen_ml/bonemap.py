@@ -3,9 +3,10 @@
 Handles HumanBodyBones itself, Mixamo (mixamorig:LeftArm), cgspeed CMU (Hips, LHipJoint, LeftUpLeg, LowerBack),
 ACCAD / SFU / AnimatedDrawings / Rokoko (Hips, Spine, LeftForeArm, LeftToeBase), Daz (hip, abdomen, lShldr,
 lThigh), Character Creator (CC_Base_L_Upperarm), HDM05 / ASF (root, lfemur, lhumerus), UE4/UE5 Mannequin
-(pelvis, spine_01.., thigh_l, calf_l, ball_l, clavicle_l, upperarm_l). Limbs and fingers are found by name; the
-Hips are the common ancestor of both thighs and the head; Spine / Chest / UpperChest are spread over the joints
-between the Hips and the neck, so any number of spine joints works.
+(pelvis, spine_01.., thigh_l, calf_l, ball_l, clavicle_l, upperarm_l). Limbs and fingers are found by name (a
+finger's phalanges are its first three joints from the hand, however they are numbered); the Hips are the common
+ancestor of both thighs and the head; Spine / Chest / UpperChest are spread over the joints between the Hips and the
+neck, so any number of spine joints works. Where names do not give a body, a standing rest pose does (map_by_shape).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ _LIMB_NAMES: dict[str, tuple[str, ...]] = {
 _SIDE_FORMS = {"Left": ("left", "l"), "Right": ("right", "r")}
 _FINGER_WORDS = {"thumb": "Thumb", "index": "Index", "middle": "Middle", "mid": "Middle", "ring": "Ring",
                  "pinky": "Little", "little": "Little"}
-_PHALANX = {"1": "Proximal", "2": "Intermediate", "3": "Distal"}
-_FINGER_RE = re.compile(r"^(?:hand|finger)?(thumb|index|middle|mid|ring|pinky|little)0?([123])$")
+_PHALANGES = ("Proximal", "Intermediate", "Distal")
+_FINGER_RE = re.compile(r"^(?:hand|finger)?(thumb|index|middle|mid|ring|pinky|little)0?([1-4])$")
 
 
 class BoneMapError(InputError):
@@ -108,8 +109,9 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
     the floor and one up to the head; along each leg the ankle is the first joint within 15 % of the hip's height
     over the floor, the toes follow it, the knee is the joint nearest half-way; the arms are the two chains that
     leave the spine furthest sideways, the hand where the fingers fork (else the chain's end), the elbow nearest
-    half-way, a short first link a clavicle; Neck and Head are the first two joints of the spine above the arms.
-    Empty where the pose shows no such body (one lying, or facing sideways, is not searched)."""
+    half-way, a short first link a clavicle; Neck and Head are the first two joints of the spine above the arms;
+    the fingers are the chains leaving each hand (_fingers). Empty where the pose shows no such body (one lying,
+    or facing sideways, is not searched)."""
     J = len(parents)
     children: list[list[int]] = [[] for _ in range(J)]
     for j, p in enumerate(parents):
@@ -122,8 +124,9 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
         return {}
 
     def legs_and_spine(j: int) -> tuple[list[int], int] | None:
-        down = [c for c in children[j] if low[c] < pos[j, 1] - 0.3 * height]
-        up = [c for c in children[j] if high[c] > pos[j, 1] + 0.2 * height]
+        # Measured from each chain's own start: a rig may hang its legs from a root on the floor, beside its Hips.
+        down = [c for c in children[j] if low[c] < pos[c, 1] - 0.3 * height]
+        up = [c for c in children[j] if high[c] > pos[c, 1] + 0.2 * height]
         if len(down) < 2 or not up:
             return None
         return sorted(down, key=lambda c: low[c])[:2], max(up, key=lambda c: high[c])
@@ -177,6 +180,32 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
             return {}
         for (_, bones, _), name in zip(pair, ("Right", "Left") if facing > 0 else ("Left", "Right"), strict=True):
             out |= {f"{name}{b}": j for b, j in bones.items()}
+    for name in ("Left", "Right"):
+        out |= {f"{name}{b}": j for b, j in _fingers(out[f"{name}Hand"], children, pos, facing).items()}
+    return out
+
+
+def _fingers(hand: int, children: list[list[int]], pos: np.ndarray, facing: float) -> dict[str, int]:
+    """{Thumb/Index/Middle/Ring/Little + Proximal/Intermediate/Distal: joint} of the chains leaving a hand of a
+    T- or A-posed rig (palms down or in): the thumb is the chain whose tip points furthest forward, the others
+    follow by how far forward their knuckles lie (index first); along each chain its first three joints, after a
+    metacarpal (a first joint near the wrist on a long chain, as Epic's rigs have). Empty for fewer than two chains
+    (a mitten, a lone socket bone)."""
+    away = np.linalg.norm(pos - pos[hand], axis=1)
+    chains = [_path(c, children, away) for c in children[hand]]
+    chains = [c for c in chains if len(c) >= 2]
+    if len(chains) < 2:
+        return {}
+    thumb = max(chains, key=lambda c: facing * (pos[c[-1], 2] - pos[hand, 2]))
+    others = [c for c in chains if c is not thumb]
+    for k, c in enumerate(others):
+        length = away[c[0]] + sum(float(np.linalg.norm(pos[b] - pos[a])) for a, b in zip(c, c[1:], strict=False))
+        if len(c) >= 4 and away[c[0]] < 0.25 * length:
+            others[k] = c[1:]
+    others.sort(key=lambda c: -facing * pos[c[0], 2])
+    out: dict[str, int] = {}
+    for finger, chain in zip(("Thumb", "Index", "Middle", "Ring", "Little"), [thumb, *others], strict=False):
+        out |= {f"{finger}{phalanx}": j for phalanx, j in zip(_PHALANGES, chain, strict=False)}
     return out
 
 
@@ -197,8 +226,10 @@ def map_bones(names: Sequence[str], parents: Iterable[int],
         shape = map_by_shape(parents, np.asarray(rest(), dtype=np.float64)) if rest is not None else {}
         if not shape or "bone map override" in str(e):
             raise
-    # Names found too little: the shape maps the body, spread over the spine as names would be, overrides on top.
-    by_shape = {b: names[j] for b, j in shape.items()} | dict(overrides or {})
+    # Names found too little: the shape maps the body (and fingers), spread over the spine as names would be,
+    # overrides on top.
+    by_shape = {b: names[j] for b, j in shape.items() if fingers or b not in skeleton.FINGER_BONES}
+    by_shape |= dict(overrides or {})
     return _map_by_name(names, parents, by_shape, fingers=False)
 
 
@@ -227,6 +258,7 @@ def _map_by_name(names: list[str], parents: list[int], overrides: Mapping[str, s
 
     # Limbs by side + stem, fingers by pattern.
     shoulders: dict[str, list[int]] = {"Left": [], "Right": []}
+    joints_of: dict[str, set[int]] = {}  # "LeftIndex": the joints named as that finger's
     for j, n in enumerate(names):
         norm = normalize(n)
         for side, stem in _side_and_stem(norm):
@@ -237,7 +269,12 @@ def _map_by_name(names: list[str], parents: list[int], overrides: Mapping[str, s
                         shoulders[side].append(j)
             m = _FINGER_RE.match(stem) if fingers else None
             if m:
-                put(f"{side}{_FINGER_WORDS[m.group(1)]}{_PHALANX[m.group(2)]}", j)
+                joints_of.setdefault(f"{side}{_FINGER_WORDS[m.group(1)]}", set()).add(j)
+    # A finger's phalanges are its first three joints from the hand, whatever number they start from (Quaternius's
+    # male rigs count a finger's joints 2, 3, 4 from the knuckle; Mixamo's 1, 2, 3 and a 4 at the tip).
+    for finger, joints in joints_of.items():
+        for phalanx, j in zip(_PHALANGES, sorted(joints, key=lambda j: _depth(j, parents)), strict=False):
+            put(f"{finger}{phalanx}", j)
     # Daz / AnimatedDrawings call the upper arm "shoulder" below a "collar": the deeper one is the arm.
     for side, found in shoulders.items():
         if f"{side}UpperArm" not in out and len(found) >= 2:

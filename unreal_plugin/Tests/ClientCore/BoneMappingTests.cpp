@@ -206,6 +206,49 @@ TEST(BoneMapping, NoTableNeededForAStandingRig) {
     for (const auto& [humanoid, bone] : map.humanoidToTarget) EXPECT_EQ(t.bones[bone].name, "Bip01_" + humanoid);
 }
 
+TEST(BoneMapping, FingersFoundByTheHandsShape) {
+    // Each hand of the A-posed rig given a thumb, four fingers behind metacarpals (as Epic's rigs have them) and a
+    // socket bone pointing forward: the thumb is the chain pointing furthest forward, the fingers follow front to
+    // back from their knuckles, and neither the metacarpals nor the socket are taken for phalanges.
+    const HumanoidClip clip = test::BodyClip(1);
+    TargetSkeleton t = test::APoseSkeleton(clip, [](const std::string& h) { return "Bip01_" + h; }, 1.0, false);
+    std::vector<Vec3> pos;
+    std::vector<Quat> rot;
+    ComponentPose(t, &pos, &rot);
+    const Vec3 fwd{0, 0, 1};
+    auto add = [&](const std::string& name, int parent, const Vec3& at) {
+        t.bones.push_back({name, parent, Rotate(Conjugate(rot[parent]), at - pos[parent]), Conjugate(rot[parent])});
+        pos.push_back(at);
+        rot.push_back(Quat{});
+        return int(t.bones.size()) - 1;
+    };
+    const char* const fingers[] = {"Index", "Middle", "Ring", "Little"};
+    for (const std::string side : {"Left", "Right"}) {
+        const int hand = t.BoneIndex("Bip01_" + side + "Hand");
+        const Vec3 along = Vec3{side == "Left" ? 1.0 : -1.0, -1, 0} * (1 / std::sqrt(2.0));  // the arm's way
+        add("socket_" + side, hand, pos[hand] + fwd * 0.1);
+        int j = hand;
+        for (int k = 1; k <= 3; ++k) j = add("Bip01_" + side + "Thumb" + std::to_string(k), j,
+                                              pos[hand] + (along + fwd) * (0.025 * k));
+        for (int f = 0; f < 4; ++f) {
+            const Vec3 across = fwd * (0.02 - 0.02 * f);
+            j = add("metacarpal_" + side + fingers[f], hand, pos[hand] + along * 0.015 + across * 0.5);
+            for (int k = 1; k <= 3; ++k) j = add("Bip01_" + side + fingers[f] + std::to_string(k), j,
+                                                  pos[hand] + along * (0.06 + 0.03 * k) + across);
+        }
+    }
+    BoneMap map;
+    ASSERT_EQ(BuildBoneMap(t, SkeletonPreset::Auto, {}, &map), "");
+    EXPECT_EQ(map.preset, SkeletonPreset::Shape);
+    EXPECT_EQ(map.humanoidToTarget.size(), clip.bones.size() + 30);
+    const char* const phalanges[] = {"Proximal", "Intermediate", "Distal"};
+    for (const std::string side : {"Left", "Right"})
+        for (const std::string finger : {"Thumb", "Index", "Middle", "Ring", "Little"})
+            for (int k = 0; k < 3; ++k)
+                EXPECT_EQ(t.bones[map.humanoidToTarget.at(side + finger + phalanges[k])].name,
+                          "Bip01_" + side + finger + std::to_string(k + 1));
+}
+
 TEST(BoneMapping, OverridesAndErrors) {
     const HumanoidClip clip = test::BodyClip(1);
     TargetSkeleton t = test::APoseSkeleton(clip, [](const std::string& h) { return "Bip01_" + h; }, 1.0, false);

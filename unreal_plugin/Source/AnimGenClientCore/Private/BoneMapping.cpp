@@ -115,14 +115,45 @@ int NearestMiddle(const std::vector<int>& path, int a, int b, const std::vector<
     return best;
 }
 
+// The fingers leaving a hand of a T- or A-posed rig (palms down or in), as bonemap._fingers finds them: the thumb is
+// the chain whose tip points furthest forward, the others follow by how far forward their knuckles lie (index
+// first); along each chain its first three joints, after a metacarpal (a first joint near the wrist on a long chain,
+// as Epic's rigs have). None for fewer than two chains (a mitten, a lone socket bone).
+void AddFingers(const std::string& side, int hand, const std::vector<std::vector<int>>& children,
+                const std::vector<Vec3>& pos, double facing, std::map<std::string, int>* m) {
+    std::vector<double> away(pos.size());
+    for (size_t j = 0; j < pos.size(); ++j) away[j] = Length(pos[j] - pos[hand]);
+    std::vector<std::vector<int>> chains;
+    for (int c : children[hand])
+        if (std::vector<int> chain = Path(c, children, away); chain.size() >= 2) chains.push_back(chain);
+    if (chains.size() < 2) return;
+    const auto thumb = std::max_element(chains.begin(), chains.end(), [&](const auto& a, const auto& b) {
+        return facing * (pos[a.back()].z - pos[hand].z) < facing * (pos[b.back()].z - pos[hand].z);
+    });
+    std::vector<std::vector<int>> fingers{*thumb}, others;
+    for (auto it = chains.begin(); it != chains.end(); ++it) {
+        if (it == thumb) continue;
+        double length = away[(*it)[0]];
+        for (size_t k = 1; k < it->size(); ++k) length += Length(pos[(*it)[k]] - pos[(*it)[k - 1]]);
+        others.push_back(it->size() >= 4 && away[(*it)[0]] < 0.25 * length
+                             ? std::vector<int>(it->begin() + 1, it->end()) : *it);
+    }
+    std::stable_sort(others.begin(), others.end(),
+                     [&](const auto& a, const auto& b) { return -facing * pos[a[0]].z < -facing * pos[b[0]].z; });
+    fingers.insert(fingers.end(), others.begin(), others.end());
+    for (size_t f = 0; f < fingers.size() && f < 5; ++f)
+        for (size_t k = 0; k < fingers[f].size() && k < 3; ++k)
+            (*m)[side + kFingers[f] + kPhalanges[k]] = fingers[f][k];
+}
+
 // The body found from a standing reference pose alone (glTF space: +Y up, facing +Z, so its left is +X; toes
 // pointing to -Z turn it round), for a rig whose bone names no table knows. The server's bonemap.map_by_shape, in
 // the same steps: the Hips are the joint nearest the root with two chains going down to the floor and one up; along
 // each leg the ankle is the first joint within 15 % of the hip's height over the floor, the toes follow, the knee is
 // the joint nearest half-way; the arms are the two chains leaving the spine furthest sideways, the hand where the
 // fingers fork (else the chain's end), the elbow nearest half-way, a short first link a clavicle; Neck and Head are
-// the first two spine joints above the arms, and the spine below is spread over Spine, Chest and UpperChest.
-// Empty where the pose shows no such body.
+// the first two spine joints above the arms, and the spine below is spread over Spine, Chest and UpperChest; the
+// fingers are the chains leaving each hand (AddFingers). Empty where the pose shows no such body.
 BoneMap MapByShape(const TargetSkeleton& t) {
     BoneMap out;
     out.preset = SkeletonPreset::Shape;
@@ -155,9 +186,9 @@ BoneMap MapByShape(const TargetSkeleton& t) {
     for (int j = 0; j < n; ++j) {
         std::vector<int> down;
         int up = -1;
-        for (int c : children[j]) {
-            if (low[c] < pos[j].y - 0.3 * height) down.push_back(c);
-            if (high[c] > pos[j].y + 0.2 * height && (up < 0 || high[c] > high[up])) up = c;
+        for (int c : children[j]) {  // from each chain's own start: legs may hang from a root beside the Hips
+            if (low[c] < pos[c].y - 0.3 * height) down.push_back(c);
+            if (high[c] > pos[c].y + 0.2 * height && (up < 0 || high[c] > high[up])) up = c;
         }
         if (down.size() < 2 || up < 0 || (hips >= 0 && depth[j] >= depth[hips])) continue;
         std::stable_sort(down.begin(), down.end(), [&](int a, int b) { return low[a] < low[b]; });
@@ -241,6 +272,8 @@ BoneMap MapByShape(const TargetSkeleton& t) {
             for (const auto& [bone, j] : pair[k]->bones) m[name + bone] = j;
         }
     }
+    for (const std::string side : {"Left", "Right"})
+        AddFingers(side, m.at(side + "Hand"), children, pos, facingMinusZ ? -1.0 : 1.0, &m);
     out.humanoidToTarget = m;
     return out;
 }
