@@ -302,6 +302,72 @@ def test_fingers_are_found_from_the_hand_whatever_their_numbering(shared_data):
     assert len([b for b in shape if b.endswith("Proximal")]) == 10
 
 
+_FINGER_WORDS = {"Thumb": "thumb", "Index": "index", "Middle": "middle", "Ring": "ring", "Little": "pinky"}
+
+
+def _vroid(b: str) -> str:
+    side = "L" if b.startswith("Left") else "R" if b.startswith("Right") else "C"
+    part = b.removeprefix("Left").removeprefix("Right")
+    for k, p in enumerate(("Proximal", "Intermediate", "Distal")):
+        part = part.replace(p, str(k + 1))
+    return f"J_Bip_{side}_{part.replace('Toes', 'ToeBase')}"
+
+
+def _rigify(b: str) -> str:
+    body = {"Hips": "spine", "Spine": "spine.001", "Chest": "spine.002", "UpperChest": "spine.003",
+            "Neck": "spine.004", "Head": "spine.006", "Shoulder": "shoulder", "UpperArm": "upper_arm",
+            "LowerArm": "forearm", "Hand": "hand", "UpperLeg": "thigh", "LowerLeg": "shin", "Foot": "foot",
+            "Toes": "toe"}
+    side = ".L" if b.startswith("Left") else ".R" if b.startswith("Right") else ""
+    part = b.removeprefix("Left").removeprefix("Right")
+    if part in body:
+        return f"DEF-{body[part]}{side}"
+    finger = next(f for f in _FINGER_WORDS if part.startswith(f))
+    k = ("Proximal", "Intermediate", "Distal").index(part[len(finger):]) + 1
+    return f"DEF-{'' if finger == 'Thumb' else 'f_'}{_FINGER_WORDS[finger]}.0{k}{side}"
+
+
+def _biped(b: str) -> str:
+    body = {"Hips": "Pelvis", "Spine": "Spine", "Chest": "Spine1", "UpperChest": "Spine2", "Neck": "Neck",
+            "Head": "Head", "Shoulder": "Clavicle", "UpperArm": "UpperArm", "LowerArm": "Forearm", "Hand": "Hand",
+            "UpperLeg": "Thigh", "LowerLeg": "Calf", "Foot": "Foot", "Toes": "Toe0"}
+    side = "L " if b.startswith("Left") else "R " if b.startswith("Right") else ""
+    part = b.removeprefix("Left").removeprefix("Right")
+    if part in body:
+        return f"Bip001 {side}{body[part]}"
+    finger = next(k for k, f in enumerate(_FINGER_WORDS) if part.startswith(f))
+    k = ("Proximal", "Intermediate", "Distal").index(part.removeprefix(list(_FINGER_WORDS)[finger]))
+    return f"Bip001 {side}Finger{finger}{k or ''}"
+
+
+def _genesis8(b: str) -> str:
+    body = {"Hips": "hip", "Spine": "abdomenLower", "Chest": "chestLower", "UpperChest": "chestUpper",
+            "Neck": "neckLower", "Head": "head", "Shoulder": "Collar", "UpperArm": "ShldrBend",
+            "LowerArm": "ForearmBend", "Hand": "Hand", "UpperLeg": "ThighBend", "LowerLeg": "Shin", "Foot": "Foot",
+            "Toes": "Toe"}
+    side = "l" if b.startswith("Left") else "r" if b.startswith("Right") else ""
+    part = b.removeprefix("Left").removeprefix("Right")
+    if part in body:
+        return f"{side}{body[part]}"
+    finger = next(f for f in _FINGER_WORDS if part.startswith(f))
+    k = ("Proximal", "Intermediate", "Distal").index(part[len(finger):]) + 1
+    return f"{side}{'Mid' if finger == 'Middle' else _FINGER_WORDS[finger].title()}{k}"
+
+
+@pytest.mark.parametrize("convention", [_vroid, _rigify, _biped, _genesis8])
+def test_rigs_of_common_conventions_map_with_their_fingers(convention):
+    """VRoid / VRM, Rigify, 3ds Max Biped and Daz Genesis 8 rigs (their own names on our skeleton's T-pose) map every
+    body and finger bone: by name, and for Rigify, whose head is DEF-spine.006, by the shape of the rest pose."""
+    from animgen_ml.bonemap import map_bones
+
+    bones = skeleton.bone_names(fingers=True)
+    parents = skeleton.parents_of(bones)
+    rest = skeleton.rest_positions(parents, skeleton.default_rest_offsets(bones))
+    names = [convention(b) for b in bones]
+    shape = (lambda: rest) if convention is _rigify else None  # the others by their names alone
+    assert map_bones(names, parents, rest=shape) == dict(zip(bones, names, strict=True))
+
+
 def test_unmappable_target_is_a_clear_error(walk, shared_data, tmp_path):
     # Bones named by no convention, and a rest pose lying down: neither names nor shape show a humanoid.
     lying = anonymous_xbot(shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "lying.glb", lying=True)

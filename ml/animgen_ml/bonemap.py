@@ -2,11 +2,13 @@
 
 Handles HumanBodyBones itself, Mixamo (mixamorig:LeftArm), cgspeed CMU (Hips, LHipJoint, LeftUpLeg, LowerBack),
 ACCAD / SFU / AnimatedDrawings / Rokoko (Hips, Spine, LeftForeArm, LeftToeBase), Daz (hip, abdomen, lShldr,
-lThigh), Character Creator (CC_Base_L_Upperarm), HDM05 / ASF (root, lfemur, lhumerus), UE4/UE5 Mannequin
-(pelvis, spine_01.., thigh_l, calf_l, ball_l, clavicle_l, upperarm_l). Limbs and fingers are found by name (a
-finger's phalanges are its first three joints from the hand, however they are numbered); the Hips are the common
-ancestor of both thighs and the head; Spine / Chest / UpperChest are spread over the joints between the Hips and the
-neck, so any number of spine joints works. Where names do not give a body, a standing rest pose does (map_by_shape).
+lThigh; Genesis 8's lThighBend, lShldrBend), Character Creator (CC_Base_L_Upperarm), HDM05 / ASF (root, lfemur,
+lhumerus), UE4/UE5 Mannequin (pelvis, spine_01.., thigh_l, calf_l, ball_l, clavicle_l, upperarm_l), VRoid / VRM
+(J_Bip_L_UpperArm), Rigify (DEF-upper_arm.L, DEF-f_index.01.L), 3ds Max Biped (Bip01 L Thigh, Bip01 L Finger01).
+Limbs and fingers are found by name (a finger's phalanges are its first three joints from the hand, however they
+are numbered); the Hips are the common ancestor of both thighs and the head; Spine / Chest / UpperChest are spread
+over the joints between the Hips and the neck, so any number of spine joints works. Where names do not give a body,
+a standing rest pose does (map_by_shape).
 """
 
 from __future__ import annotations
@@ -29,19 +31,23 @@ REQUIRED: tuple[str, ...] = tuple(
 # Side-less, lower-case names per limb bone (the side is a prefix left/l or suffix l, as in thigh_l).
 _LIMB_NAMES: dict[str, tuple[str, ...]] = {
     "Shoulder": ("shoulder", "collar", "clavicle"),
-    "UpperArm": ("upperarm", "arm", "shldr", "humerus", "uparm"),
-    "LowerArm": ("lowerarm", "forearm", "radius", "elbow"),
+    "UpperArm": ("upperarm", "arm", "shldr", "shldrbend", "humerus", "uparm"),
+    "LowerArm": ("lowerarm", "forearm", "forearmbend", "radius", "elbow"),
     "Hand": ("hand", "wrist"),
-    "UpperLeg": ("upperleg", "upleg", "thigh", "femur", "hip"),
+    "UpperLeg": ("upperleg", "upleg", "thigh", "thighbend", "femur", "hip"),
     "LowerLeg": ("lowerleg", "leg", "shin", "calf", "tibia", "knee"),
     "Foot": ("foot", "ankle"),
-    "Toes": ("toes", "toebase", "toe", "ball"),
+    "Toes": ("toes", "toebase", "toe", "toe0", "ball"),
 }
 _SIDE_FORMS = {"Left": ("left", "l"), "Right": ("right", "r")}
 _FINGER_WORDS = {"thumb": "Thumb", "index": "Index", "middle": "Middle", "mid": "Middle", "ring": "Ring",
                  "pinky": "Little", "little": "Little"}
 _PHALANGES = ("Proximal", "Intermediate", "Distal")
-_FINGER_RE = re.compile(r"^(?:hand|finger)?(thumb|index|middle|mid|ring|pinky|little)0?([1-4])$")
+_FINGER_RE = re.compile(r"^(?:hand|finger|f)?(thumb|index|middle|mid|ring|pinky|little)0?[1-4]$")
+# 3ds Max Biped (names Bip01 ..., Bip001 ...): Finger0 (thumb) .. Finger4, then Finger01, Finger02 along each.
+_BIPED_RE = re.compile(r"^bip0*1", re.IGNORECASE)
+_BIPED_FINGER_RE = re.compile(r"^finger([0-4])[0-9]?$")
+_BIPED_FINGERS = ("Thumb", "Index", "Middle", "Ring", "Little")
 
 
 class BoneMapError(InputError):
@@ -49,10 +55,20 @@ class BoneMapError(InputError):
 
 
 def normalize(name: str) -> str:
-    """Lower-case name without namespace (mixamorig:), Character Creator prefix, separators."""
+    """Lower-case name without namespace (mixamorig:), Character Creator, Biped, Rigify or VRoid prefix, separators."""
     n = name.rsplit(":", 1)[-1].rsplit("|", 1)[-1]
-    n = re.sub(r"^(cc_base_|bip0?1[ _]?|def[-_])", "", n, flags=re.IGNORECASE)
+    n = re.sub(r"^(cc_base_|bip0*1[ _]?|def[-_]|j_bip_(?:c_)?)", "", n, flags=re.IGNORECASE)
     return re.sub(r"[\s_.\-]", "", n).lower()
+
+
+def _finger_of(stem: str, biped: bool) -> str | None:
+    """Thumb, Index, Middle, Ring or Little for a side-less finger joint name (index2, f_index.01; a Biped's
+    Finger12, which in MakeHuman's finger1-2 is a thumb)."""
+    if m := _FINGER_RE.match(stem):
+        return _FINGER_WORDS[m.group(1)]
+    if biped and (m := _BIPED_FINGER_RE.match(stem)):
+        return _BIPED_FINGERS[int(m.group(1))]
+    return None
 
 
 def _side_and_stem(n: str) -> list[tuple[str, str]]:
@@ -267,9 +283,9 @@ def _map_by_name(names: list[str], parents: list[int], overrides: Mapping[str, s
                     put(f"{side}{part}", j)
                     if part == "Shoulder":
                         shoulders[side].append(j)
-            m = _FINGER_RE.match(stem) if fingers else None
-            if m:
-                joints_of.setdefault(f"{side}{_FINGER_WORDS[m.group(1)]}", set()).add(j)
+            finger = _finger_of(stem, bool(_BIPED_RE.match(n))) if fingers else None
+            if finger:
+                joints_of.setdefault(f"{side}{finger}", set()).add(j)
     # A finger's phalanges are its first three joints from the hand, whatever number they start from (Quaternius's
     # male rigs count a finger's joints 2, 3, 4 from the knuckle; Mixamo's 1, 2, 3 and a 4 at the tip).
     for finger, joints in joints_of.items():
