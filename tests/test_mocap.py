@@ -114,6 +114,35 @@ def test_a_rest_pose_far_from_standing_is_refused_by_name(shared_data):
         mocap.load_clip(path)
 
 
+@pytest.mark.parametrize("rel", [
+    "hdm05_cut/bvh_30fps/HDM_bd_squat1Reps_009.bvh",  # ASF: clavicles, two neck joints, Z up
+    "cmu_cgspeed_misc/131_01.bvh",  # arms down at rest, LeftCollar and LHipJoint before the limbs
+    "sfu_accad_terrainrl/Nus_Subject0017_Run_30fps.bvh",  # an end joint at each hand
+    "cmu_salsa_daz_30fps/60_05_scaled_30fps.bvh",  # no toe joints: the feet's End Sites show the facing
+    "accad_female1/Female1_B03_Walk1.bvh",
+])
+def test_a_bvh_whose_joints_are_named_by_no_convention_loads_as_its_named_original(shared_data, rel):
+    """Users train on their own captures: where names give no body, the rest pose's shape does (turned to stand,
+    facing where its toes or feet's End Sites point), and the clip is the one its conventional names give."""
+    from dataclasses import replace
+
+    b = read_bvh(shared_data / "mocap" / rel)
+    anonymous = replace(b, names=[f"joint{k}" for k in range(len(b.names))], _cache={})
+    named, theirs = mocap.bvh_to_clip(b), mocap.bvh_to_clip(anonymous)
+    np.testing.assert_allclose(theirs.rotations, named.rotations, atol=1e-9)
+    np.testing.assert_allclose(theirs.hips, named.hips, atol=1e-9)
+    assert np.array_equal(theirs.contacts, named.contacts)
+
+
+def test_a_bvh_neither_names_nor_shape_map_is_refused_naming_what_is_missing(shared_data):
+    # Rokoko's rig rests folded (spine and legs along +x): with its names gone there is no standing pose to go by.
+    from dataclasses import replace
+
+    b = read_bvh(shared_data / "mocap" / "animdraw_main" / "rokoko_jesse_dance.bvh")
+    with pytest.raises(InputError, match="no bone found for Hips, Spine, Head"):
+        mocap.bvh_to_clip(replace(b, names=[f"joint{k}" for k in range(len(b.names))], _cache={}))
+
+
 def _still_lower_toe(clip):
     """Height and contact of the lower toe on the frames where it is still (speed < 0.3 m/s)."""
     fk, _ = clip.world()

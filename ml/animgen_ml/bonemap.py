@@ -111,11 +111,38 @@ def _over_subtrees(values: np.ndarray, parents: Sequence[int], pick) -> np.ndarr
     return out
 
 
-def _nearest_middle(path: list[int], a: int, b: int, pos: np.ndarray) -> int | None:
-    """The joint of path strictly between a and b nearest their midpoint (a knee or an elbow among twist joints)."""
-    inner = path[path.index(a) + 1: path.index(b)]
-    mid = 0.5 * (pos[a] + pos[b])
-    return min(inner, key=lambda j: float(np.linalg.norm(pos[j] - mid))) if inner else None
+def _limb(path: list[int], end: int, pos: np.ndarray, short: float) -> tuple[int, int] | None:
+    """(upper, middle) joints of the limb path[0] .. end (an arm to its hand, a leg to its ankle). For each joint
+    that may start it, the middle joint (elbow, knee) is the one nearest half-way to end; the start kept is the one
+    whose middle joint lies nearest its half-way point for the limb's length, which passes a clavicle or hip joint
+    before the limb (ASF's lclavicle, CMU's LeftCollar and LHipJoint) and not a twist joint within it. A first link
+    shorter than `short` of the rest of the way is passed whatever it gives (Quaternius's clavicles)."""
+    starts = path[: path.index(end) - 1]  # a joint must lie between start and end
+    if len(starts) >= 2 and np.linalg.norm(pos[path[1]] - pos[path[0]]) < short * np.linalg.norm(
+            pos[end] - pos[path[1]]):
+        starts = starts[1:]
+    best: tuple[float, int, int] | None = None
+    for upper in starts:
+        mid = 0.5 * (pos[upper] + pos[end])
+        middle = min(path[path.index(upper) + 1: path.index(end)], key=lambda j: float(np.linalg.norm(pos[j] - mid)))
+        off = float(np.linalg.norm(pos[middle] - mid) / max(float(np.linalg.norm(pos[end] - pos[upper])), 1e-12))
+        if best is None or off < best[0]:
+            best = (off, upper, middle)
+    return best[1:] if best is not None else None
+
+
+def _head(chain: list[int], parents: Sequence[int], children: list[list[int]], pos: np.ndarray) -> int:
+    """The head among the joints above the neck (chain, going up): the first that ends the chain, forks (eyes,
+    jaw) or has for its one child an end joint at least half as long again as its own link (Mixamo's HeadTop_End);
+    joints before it are more of the neck (ASF's upperneck, Epic's neck_02)."""
+    for j in chain:
+        if len(children[j]) != 1:
+            return j
+        (child,) = children[j]
+        if not children[child] and np.linalg.norm(pos[child] - pos[j]) >= 1.5 * np.linalg.norm(
+                pos[j] - pos[parents[j]]):
+            return j
+    return chain[-1]
 
 
 def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
@@ -123,11 +150,11 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
     pos (J, 3) world rest positions, Y up, the character facing +Z as glTF characters do (its left at +X; a rig
     whose toes point to -Z faces that way). The Hips are the joint nearest the root from which two chains go down to
     the floor and one up to the head; along each leg the ankle is the first joint within 15 % of the hip's height
-    over the floor, the toes follow it, the knee is the joint nearest half-way; the arms are the two chains that
-    leave the spine furthest sideways, the hand where the fingers fork (else the chain's end), the elbow nearest
-    half-way, a short first link a clavicle; Neck and Head are the first two joints of the spine above the arms;
-    the fingers are the chains leaving each hand (_fingers). Empty where the pose shows no such body (one lying,
-    or facing sideways, is not searched)."""
+    over the floor, the toes follow it; the arms are the two chains that leave the spine furthest sideways (in a
+    T-, A- or arms-down pose), the hand where the fingers fork (else the chain's end); knee and elbow, thigh and
+    upper arm as _limb finds them; the Neck is the first joint of the spine above the arms, the Head the one _head
+    finds above it; the fingers are the chains leaving each hand (_fingers). Empty where the pose shows no such
+    body (one lying, or facing sideways, is not searched)."""
     J = len(parents)
     children: list[list[int]] = [[] for _ in range(J)]
     for j, p in enumerate(parents):
@@ -157,17 +184,21 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
         path = _path(start, children, -low)
         up = pos[start, 1] - low[start]  # the hip joint over the floor
         foot = next((j for j in path[1:] if pos[j, 1] - low[start] <= 0.15 * up), None)
-        knee = _nearest_middle(path, start, foot, pos) if foot is not None else None
-        if foot is None or knee is None:
+        if foot is None:
             return {}
+        thigh_knee = _limb(path, foot, pos, 0.2)  # the thigh past a hip joint (CMU's LHipJoint)
+        if thigh_knee is None:
+            return {}
+        upper, knee = thigh_knee
         after = path[path.index(foot) + 1:]
         toes = after[0] if after and np.linalg.norm(pos[after[0]] - pos[foot]) > 0.01 * height else None
-        leg = {"UpperLeg": start, "LowerLeg": knee, "Foot": foot} | ({"Toes": toes} if toes is not None else {})
+        leg: dict[str, int] = {"UpperLeg": upper, "LowerLeg": knee, "Foot": foot}
+        leg |= {"Toes": toes} if toes is not None else {}
         limbs.append(("leg", leg, float(pos[foot, 0])))
     spine = _path(spine_start, children, high)
     side = np.abs(pos[:, 0] - pos[hips, 0])
     reach = _over_subtrees(side, parents, np.maximum)
-    arms = sorted((c for j in spine for c in children[j] if c not in spine and reach[c] > 0.2 * height),
+    arms = sorted((c for j in spine for c in children[j] if c not in spine and reach[c] > 0.1 * height),
                   key=lambda c: -reach[c])[:2]
     if len(arms) < 2:
         return {}
@@ -175,18 +206,19 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
     above = spine[branch + 1:]
     if not above:
         return {}
-    out |= {"Head": above[0]} if len(above) == 1 else {"Neck": above[0], "Head": above[1]}
+    out |= {"Head": above[0]} if len(above) == 1 else {"Neck": above[0], "Head": _head(above[1:], parents,
+                                                                                       children, pos)}
     for start in arms:
         path = _path(start, children, side)
+        while len(path) > 3 and np.linalg.norm(pos[path[-1]] - pos[path[-2]]) < 0.01 * height:
+            path.pop()  # an end joint where its parent is (SFU's LeftHandThumb)
         hand = next((j for j in path[1:] if len(children[j]) >= 2), path[-1])
-        upper = start
-        if path.index(hand) >= 3 and np.linalg.norm(pos[path[1]] - pos[start]) < 0.3 * np.linalg.norm(
-                pos[hand] - pos[path[1]]):
-            upper = path[1]  # a short first link: the clavicle
-        elbow = _nearest_middle(path, upper, hand, pos)
-        if elbow is None:
+        arm_elbow = _limb(path, hand, pos, 0.3)  # the upper arm past the clavicle
+        if arm_elbow is None:
             return {}
-        arm = {"UpperArm": upper, "LowerArm": elbow, "Hand": hand} | ({"Shoulder": start} if upper != start else {})
+        upper, elbow = arm_elbow
+        arm: dict[str, int] = {"UpperArm": upper, "LowerArm": elbow, "Hand": hand}
+        arm |= {"Shoulder": start} if upper != start else {}
         limbs.append(("arm", arm, float(pos[hand, 0])))
     toes_z = sum(pos[b["Toes"], 2] - pos[b["Foot"], 2] for _, b, _ in limbs if "Toes" in b)  # where the toes point
     facing = -1.0 if toes_z < 0 else 1.0
@@ -203,22 +235,20 @@ def map_by_shape(parents: Sequence[int], pos: np.ndarray) -> dict[str, int]:
 
 def _fingers(hand: int, children: list[list[int]], pos: np.ndarray, facing: float) -> dict[str, int]:
     """{Thumb/Index/Middle/Ring/Little + Proximal/Intermediate/Distal: joint} of the chains leaving a hand of a
-    T- or A-posed rig (palms down or in): the thumb is the chain whose tip points furthest forward, the others
-    follow by how far forward their knuckles lie (index first); along each chain its first three joints, after a
-    metacarpal (a first joint near the wrist on a long chain, as Epic's rigs have). Empty for fewer than two chains
-    (a mitten, a lone socket bone)."""
+    T- or A-posed rig: along each chain its first three joints, after a metacarpal (a first joint near the wrist on
+    a long chain, as Epic's and Daz's rigs have); the thumb is the chain that then starts nearest the wrist, the
+    others follow by how far forward their knuckles lie (index first). Empty for fewer than two chains (a mitten,
+    a lone socket bone)."""
     away = np.linalg.norm(pos - pos[hand], axis=1)
-    chains = [_path(c, children, away) for c in children[hand]]
-    chains = [c for c in chains if len(c) >= 2]
+    chains = [c for c in (_path(c, children, away) for c in children[hand]) if len(c) >= 2]
     if len(chains) < 2:
         return {}
-    thumb = max(chains, key=lambda c: facing * (pos[c[-1], 2] - pos[hand, 2]))
-    others = [c for c in chains if c is not thumb]
-    for k, c in enumerate(others):
+    for k, c in enumerate(chains):
         length = away[c[0]] + sum(float(np.linalg.norm(pos[b] - pos[a])) for a, b in zip(c, c[1:], strict=False))
         if len(c) >= 4 and away[c[0]] < 0.25 * length:
-            others[k] = c[1:]
-    others.sort(key=lambda c: -facing * pos[c[0], 2])
+            chains[k] = c[1:]
+    thumb = min(chains, key=lambda c: away[c[0]])
+    others = sorted((c for c in chains if c is not thumb), key=lambda c: -facing * pos[c[0], 2])
     out: dict[str, int] = {}
     for finger, chain in zip(("Thumb", "Index", "Middle", "Ring", "Little"), [thumb, *others], strict=False):
         out |= {f"{finger}{phalanx}": j for phalanx, j in zip(_PHALANGES, chain, strict=False)}
@@ -227,19 +257,20 @@ def _fingers(hand: int, children: list[list[int]], pos: np.ndarray, facing: floa
 
 def map_bones(names: Sequence[str], parents: Iterable[int],
               overrides: Mapping[str, str] | None = None, fingers: bool = True,
-              rest: Callable[[], np.ndarray] | None = None) -> dict[str, str]:
+              rest: Callable[[], np.ndarray | None] | None = None) -> dict[str, str]:
     """{HumanBodyBone: source bone name} for the skeleton given by bone names and parent indices (-1 = root).
 
     overrides: {HumanBodyBone: source name} that take precedence. rest: gives the (J, 3) world rest positions (Y up,
-    facing +Z), called only where the names do not give the bones a humanoid needs: then its shape does
-    (map_by_shape). Raises BoneMapError naming what is missing.
+    facing +Z; None where there are none to go by), called only where the names do not give the bones a humanoid
+    needs: then its shape does (map_by_shape). Raises BoneMapError naming what is missing.
     """
     names = list(names)
     parents = [int(p) for p in parents]
     try:
         return _map_by_name(names, parents, overrides, fingers)
     except BoneMapError as e:
-        shape = map_by_shape(parents, np.asarray(rest(), dtype=np.float64)) if rest is not None else {}
+        pose = rest() if rest is not None else None
+        shape = map_by_shape(parents, np.asarray(pose, dtype=np.float64)) if pose is not None else {}
         if not shape or "bone map override" in str(e):
             raise
     # Names found too little: the shape maps the body (and fingers), spread over the spine as names would be,

@@ -27,7 +27,7 @@ import numpy as np
 
 from animgen_ml import rotations as R
 from animgen_ml import skeleton, twists
-from animgen_ml.bonemap import map_bones
+from animgen_ml.bonemap import map_bones, map_by_shape
 from animgen_ml.bvh import Bvh, read_bvh
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
@@ -76,6 +76,39 @@ def _axis(v: np.ndarray) -> np.ndarray:
     k = int(np.argmax(np.abs(v)))
     axis[k] = np.sign(v[k])
     return axis
+
+
+# Turns that stand a rest pose Y up and facing along Z, as map_by_shape reads it: a BVH file stands Y up or Z up and
+# faces along either horizontal axis.
+_STANDING_TURNS = (R.identity(), R.from_axis_angle([0.0, 1.0, 0.0], np.pi / 2),
+                   R.from_axis_angle([1.0, 0.0, 0.0], -np.pi / 2),
+                   R.multiply(R.from_axis_angle([0.0, 1.0, 0.0], np.pi / 2),
+                              R.from_axis_angle([1.0, 0.0, 0.0], -np.pi / 2)))
+_HALF_TURN = R.from_axis_angle([0.0, 1.0, 0.0], np.pi)
+
+
+def source_bones(names: list[str], parents: np.ndarray, rest: np.ndarray,
+                 overrides: Mapping[str, str] | None = None,
+                 end_sites: Mapping[int, np.ndarray] | None = None) -> dict[str, str]:
+    """{HumanBodyBone: source joint name} for a source skeleton with rest positions (J, 3): by the joints' names,
+    else by the shape of its rest pose, turned to stand (bonemap.map_by_shape). Which way that pose faces comes from
+    its toe joints, else from the End Sites below its feet (end_sites: joint -> offset, as Bvh.end_sites); with
+    neither, the names' error stands."""
+    ends = end_sites or {}
+
+    def standing() -> np.ndarray | None:
+        for turn in _STANDING_TURNS:
+            turned = R.apply(turn, rest)
+            found = map_by_shape([int(p) for p in parents], turned)
+            if "LeftToes" in found and "RightToes" in found:
+                return turned
+            feet = [found[f"{side}Foot"] for side in ("Left", "Right") if f"{side}Foot" in found]
+            ahead = sum(float(R.apply(turn, ends[j])[2]) for j in feet if j in ends)
+            if ahead:  # map_by_shape takes a pose without toes to face +Z
+                return turned if ahead > 0 else R.apply(_HALF_TURN, turned)
+        return None
+
+    return map_bones(names, parents, overrides, fingers=False, rest=standing)
 
 
 def _up_rotation(rest: np.ndarray, pos: np.ndarray, src: Mapping[str, int]) -> np.ndarray:
@@ -220,16 +253,17 @@ def bvh_to_clip(b: Bvh, fps: float = 30.0, overrides: Mapping[str, str] | None =
     """Convert a parsed BVH onto the HumanoidClip body skeleton at `fps`."""
     pos, rot = b.forward_kinematics()
     return motion_to_clip(b.names, b.parents, b.rest_positions(), pos, rot, b.fps, b.source, fps=fps,
-                          overrides=overrides, units=units, name=name)
+                          overrides=overrides, units=units, name=name, end_sites=b.end_sites)
 
 
 def motion_to_clip(names: list[str], parents: np.ndarray, rest: np.ndarray, pos: np.ndarray, rot: np.ndarray,
                    source_fps: float, source: str, fps: float = 30.0, overrides: Mapping[str, str] | None = None,
-                   units: str | None = None, name: str | None = None) -> HumanoidClip:
+                   units: str | None = None, name: str | None = None,
+                   end_sites: Mapping[int, np.ndarray] | None = None) -> HumanoidClip:
     """Convert any skeleton's motion onto the HumanoidClip body skeleton at `fps`: joint names and parents, rest
     positions (J, 3) with every rotation zero, world joint positions (T, J, 3) and rotations (T, J, 4 xyzw), in the
-    source's units and up axis (both detected)."""
-    mapping = map_bones(names, parents, overrides, fingers=False)
+    source's units and up axis (both detected); end_sites as source_bones takes them."""
+    mapping = source_bones(names, parents, rest, overrides, end_sites)
     src = {bone: names.index(n) for bone, n in mapping.items() if bone in BONES}
 
     # Units and up axis from the rest pose.
@@ -352,8 +386,8 @@ def load_clip(path: str | Path, fps: float = 30.0, overrides: Mapping[str, str] 
 def source_joint_positions(b: Bvh, clip: HumanoidClip, fps: float = 30.0) -> np.ndarray:
     """The source's joints that our bones map to, in our space and frame grid (T, B, 3; NaN where unmapped),
     for checking a conversion: compare with clip.world()[0]."""
-    mapping = map_bones(b.names, b.parents, fingers=False)
     rest = b.rest_positions()
+    mapping = source_bones(b.names, b.parents, rest, end_sites=b.end_sites)
     src = {bone: b.index(n) for bone, n in mapping.items() if bone in BONES}
     pos, _ = b.forward_kinematics()
     pos = R.apply(_up_rotation(rest, pos, src), pos) * UNITS[clip.metadata["units"]]

@@ -105,20 +105,52 @@ std::vector<int> Path(int start, const std::vector<std::vector<int>>& children, 
     return path;
 }
 
-// The joint of path strictly between a and b nearest their midpoint (a knee or an elbow among twist joints), or -1.
-int NearestMiddle(const std::vector<int>& path, int a, int b, const std::vector<Vec3>& pos) {
-    const auto ia = std::find(path.begin(), path.end(), a), ib = std::find(path.begin(), path.end(), b);
-    const Vec3 mid = (pos[a] + pos[b]) * 0.5;
-    int best = -1;
-    for (auto it = ia + 1; it < ib; ++it)
-        if (best < 0 || Length(pos[*it] - mid) < Length(pos[best] - mid)) best = *it;
-    return best;
+size_t IndexIn(const std::vector<int>& path, int j) {
+    return size_t(std::find(path.begin(), path.end(), j) - path.begin());
 }
 
-// The fingers leaving a hand of a T- or A-posed rig (palms down or in), as bonemap._fingers finds them: the thumb is
-// the chain whose tip points furthest forward, the others follow by how far forward their knuckles lie (index
-// first); along each chain its first three joints, after a metacarpal (a first joint near the wrist on a long chain,
-// as Epic's rigs have). None for fewer than two chains (a mitten, a lone socket bone).
+// The upper and middle joints of the limb path[0] .. end (an arm to its hand, a leg to its ankle), as bonemap._limb
+// finds them: for each joint that may start it, the middle joint (elbow, knee) is the one nearest half-way to end;
+// the start kept is the one whose middle joint lies nearest its half-way point for the limb's length, which passes a
+// clavicle or hip joint before the limb and not a twist joint within it. A first link shorter than `shortShare` of
+// the rest of the way is passed whatever it gives. False where no joint lies between.
+bool Limb(const std::vector<int>& path, int end, const std::vector<Vec3>& pos, double shortShare, int* upper,
+          int* middle) {
+    const size_t endAt = IndexIn(path, end);
+    if (endAt < 2) return false;
+    size_t first = 0;
+    if (endAt - 1 >= 2 && Length(pos[path[1]] - pos[path[0]]) < shortShare * Length(pos[end] - pos[path[1]]))
+        first = 1;
+    double best = -1;
+    for (size_t u = first; u + 1 < endAt; ++u) {
+        const Vec3 mid = (pos[path[u]] + pos[end]) * 0.5;
+        int m = path[u + 1];
+        for (size_t k = u + 2; k < endAt; ++k)
+            if (Length(pos[path[k]] - mid) < Length(pos[m] - mid)) m = path[k];
+        const double off = Length(pos[m] - mid) / std::max(Length(pos[end] - pos[path[u]]), 1e-12);
+        if (best < 0 || off < best) best = off, *upper = path[u], *middle = m;
+    }
+    return true;
+}
+
+// The head among the joints above the neck (chain, going up), as bonemap._head finds it: the first that ends the
+// chain, forks (eyes, jaw) or has for its one child an end joint at least half as long again as its own link
+// (Mixamo's HeadTop_End); joints before it are more of the neck.
+int Head(const std::vector<int>& chain, const TargetSkeleton& t, const std::vector<std::vector<int>>& children,
+         const std::vector<Vec3>& pos) {
+    for (int j : chain) {
+        if (children[j].size() != 1) return j;
+        const int child = children[j][0];
+        if (children[child].empty() && Length(pos[child] - pos[j]) >= 1.5 * Length(pos[j] - pos[t.bones[j].parent]))
+            return j;
+    }
+    return chain.back();
+}
+
+// The fingers leaving a hand of a T- or A-posed rig, as bonemap._fingers finds them: along each chain its first three
+// joints, after a metacarpal (a first joint near the wrist on a long chain, as Epic's and Daz's rigs have); the thumb
+// is the chain that then starts nearest the wrist, the others follow by how far forward their knuckles lie (index
+// first). None for fewer than two chains (a mitten, a lone socket bone).
 void AddFingers(const std::string& side, int hand, const std::vector<std::vector<int>>& children,
                 const std::vector<Vec3>& pos, double facing, std::map<std::string, int>* m) {
     std::vector<double> away(pos.size());
@@ -127,17 +159,16 @@ void AddFingers(const std::string& side, int hand, const std::vector<std::vector
     for (int c : children[hand])
         if (std::vector<int> chain = Path(c, children, away); chain.size() >= 2) chains.push_back(chain);
     if (chains.size() < 2) return;
-    const auto thumb = std::max_element(chains.begin(), chains.end(), [&](const auto& a, const auto& b) {
-        return facing * (pos[a.back()].z - pos[hand].z) < facing * (pos[b.back()].z - pos[hand].z);
-    });
-    std::vector<std::vector<int>> fingers{*thumb}, others;
-    for (auto it = chains.begin(); it != chains.end(); ++it) {
-        if (it == thumb) continue;
-        double length = away[(*it)[0]];
-        for (size_t k = 1; k < it->size(); ++k) length += Length(pos[(*it)[k]] - pos[(*it)[k - 1]]);
-        others.push_back(it->size() >= 4 && away[(*it)[0]] < 0.25 * length
-                             ? std::vector<int>(it->begin() + 1, it->end()) : *it);
+    for (std::vector<int>& c : chains) {
+        double length = away[c[0]];
+        for (size_t k = 1; k < c.size(); ++k) length += Length(pos[c[k]] - pos[c[k - 1]]);
+        if (c.size() >= 4 && away[c[0]] < 0.25 * length) c.erase(c.begin());
     }
+    const auto thumb = std::min_element(chains.begin(), chains.end(),
+                                        [&](const auto& a, const auto& b) { return away[a[0]] < away[b[0]]; });
+    std::vector<std::vector<int>> fingers{*thumb}, others;
+    for (auto it = chains.begin(); it != chains.end(); ++it)
+        if (it != thumb) others.push_back(*it);
     std::stable_sort(others.begin(), others.end(),
                      [&](const auto& a, const auto& b) { return -facing * pos[a[0]].z < -facing * pos[b[0]].z; });
     fingers.insert(fingers.end(), others.begin(), others.end());
@@ -149,11 +180,11 @@ void AddFingers(const std::string& side, int hand, const std::vector<std::vector
 // The body found from a standing reference pose alone (glTF space: +Y up, facing +Z, so its left is +X; toes
 // pointing to -Z turn it round), for a rig whose bone names no table knows. The server's bonemap.map_by_shape, in
 // the same steps: the Hips are the joint nearest the root with two chains going down to the floor and one up; along
-// each leg the ankle is the first joint within 15 % of the hip's height over the floor, the toes follow, the knee is
-// the joint nearest half-way; the arms are the two chains leaving the spine furthest sideways, the hand where the
-// fingers fork (else the chain's end), the elbow nearest half-way, a short first link a clavicle; Neck and Head are
-// the first two spine joints above the arms, and the spine below is spread over Spine, Chest and UpperChest; the
-// fingers are the chains leaving each hand (AddFingers). Empty where the pose shows no such body.
+// each leg the ankle is the first joint within 15 % of the hip's height over the floor, the toes follow; the arms are
+// the two chains leaving the spine furthest sideways (in a T-, A- or arms-down pose), the hand where the fingers fork
+// (else the chain's end); knee and elbow, thigh and upper arm as Limb finds them; the Neck is the first spine joint
+// above the arms, the Head the one Head finds above it, and the spine below is spread over Spine, Chest and
+// UpperChest; the fingers are the chains leaving each hand (AddFingers). Empty where the pose shows no such body.
 BoneMap MapByShape(const TargetSkeleton& t) {
     BoneMap out;
     out.preset = SkeletonPreset::Shape;
@@ -196,8 +227,8 @@ BoneMap MapByShape(const TargetSkeleton& t) {
     }
     if (hips < 0) return out;
     std::map<std::string, int> m{{"Hips", hips}};
-    struct Limb { bool leg; std::map<std::string, int> bones; double x; };
-    std::vector<Limb> limbs;
+    struct Side { bool leg; std::map<std::string, int> bones; double x; };  // a leg or an arm
+    std::vector<Side> limbs;
     std::vector<double> minusLow(n);
     for (int j = 0; j < n; ++j) minusLow[j] = -low[j];
     for (int start : legs) {
@@ -206,9 +237,9 @@ BoneMap MapByShape(const TargetSkeleton& t) {
         int foot = -1;
         for (size_t k = 1; k < path.size() && foot < 0; ++k)
             if (pos[path[k]].y - low[start] <= 0.15 * up) foot = path[k];
-        const int knee = foot < 0 ? -1 : NearestMiddle(path, start, foot, pos);
-        if (knee < 0) return out;
-        Limb leg{true, {{"UpperLeg", start}, {"LowerLeg", knee}, {"Foot", foot}}, pos[foot].x};
+        int upper = -1, knee = -1;
+        if (foot < 0 || !Limb(path, foot, pos, 0.2, &upper, &knee)) return out;  // the thigh past a hip joint
+        Side leg{true, {{"UpperLeg", upper}, {"LowerLeg", knee}, {"Foot", foot}}, pos[foot].x};
         const auto after = std::find(path.begin(), path.end(), foot) + 1;
         if (after != path.end() && Length(pos[*after] - pos[foot]) > 0.01 * height) leg.bones["Toes"] = *after;
         limbs.push_back(leg);
@@ -220,7 +251,7 @@ BoneMap MapByShape(const TargetSkeleton& t) {
     std::vector<int> arms;
     for (int j : spine)
         for (int c : children[j])
-            if (std::find(spine.begin(), spine.end(), c) == spine.end() && reach[c] > 0.2 * height) arms.push_back(c);
+            if (std::find(spine.begin(), spine.end(), c) == spine.end() && reach[c] > 0.1 * height) arms.push_back(c);
     std::stable_sort(arms.begin(), arms.end(), [&](int a, int b) { return reach[a] > reach[b]; });
     if (arms.size() < 2) return out;
     arms.resize(2);
@@ -233,37 +264,35 @@ BoneMap MapByShape(const TargetSkeleton& t) {
         m["Head"] = above[0];
     } else {
         m["Neck"] = above[0];
-        m["Head"] = above[1];
+        m["Head"] = Head(std::vector<int>(above.begin() + 1, above.end()), t, children, pos);
     }
     const std::vector<int> trunk(spine.begin(), spine.begin() + branch + 1);  // Hips' child .. the arms' joint
     m["Spine"] = trunk[0];
     if (trunk.size() >= 2) m["Chest"] = trunk.size() >= 3 ? trunk[trunk.size() / 2] : trunk[1];
     if (trunk.size() >= 3) m["UpperChest"] = trunk.back();
     for (int start : arms) {
-        const std::vector<int> path = Path(start, children, side);
+        std::vector<int> path = Path(start, children, side);
+        while (path.size() > 3 && Length(pos[path.back()] - pos[path[path.size() - 2]]) < 0.01 * height)
+            path.pop_back();  // an end joint where its parent is (SFU's LeftHandThumb)
         int hand = path.back();
         for (size_t k = 1; k < path.size(); ++k)
             if (children[path[k]].size() >= 2) {
                 hand = path[k];
                 break;
             }
-        int upper = start;
-        const size_t handAt = size_t(std::find(path.begin(), path.end(), hand) - path.begin());
-        if (handAt >= 3 && Length(pos[path[1]] - pos[start]) < 0.3 * Length(pos[hand] - pos[path[1]]))
-            upper = path[1];  // a short first link: the clavicle
-        const int elbow = NearestMiddle(path, upper, hand, pos);
-        if (elbow < 0) return out;
-        Limb arm{false, {{"UpperArm", upper}, {"LowerArm", elbow}, {"Hand", hand}}, pos[hand].x};
+        int upper = -1, elbow = -1;
+        if (!Limb(path, hand, pos, 0.3, &upper, &elbow)) return out;  // the upper arm past the clavicle
+        Side arm{false, {{"UpperArm", upper}, {"LowerArm", elbow}, {"Hand", hand}}, pos[hand].x};
         if (upper != start) arm.bones["Shoulder"] = start;
         limbs.push_back(arm);
     }
     double toesZ = 0;  // where the toes point, summed over the feet that have them
-    for (const Limb& l : limbs)
+    for (const Side& l : limbs)
         if (l.bones.count("Toes")) toesZ += pos[l.bones.at("Toes")].z - pos[l.bones.at("Foot")].z;
     const bool facingMinusZ = toesZ < 0;
     for (bool leg : {true, false}) {
-        std::vector<const Limb*> pair;
-        for (const Limb& l : limbs)
+        std::vector<const Side*> pair;
+        for (const Side& l : limbs)
             if (l.leg == leg) pair.push_back(&l);
         if (pair.size() != 2 || pair[0]->x == pair[1]->x) return out;
         if (pair[0]->x > pair[1]->x) std::swap(pair[0], pair[1]);  // lower x first: the right side facing +Z
