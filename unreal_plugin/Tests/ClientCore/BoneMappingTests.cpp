@@ -206,6 +206,19 @@ TEST(BoneMapping, NoTableNeededForAStandingRig) {
     for (const auto& [humanoid, bone] : map.humanoidToTarget) EXPECT_EQ(t.bones[bone].name, "Bip01_" + humanoid);
 }
 
+TEST(BoneMapping, ShapeLooksPastInBetweenJoints) {
+    // The A-posed rig under a root, with an unmapped joint half-way up the chest and another half-way up the neck
+    // (as spine_02 and neck_02 on Epic's rigs): the Head is found above the second neck joint, and neither extra joint
+    // is taken for a bone.
+    const HumanoidClip clip = test::BodyClip(1);
+    const TargetSkeleton t = test::APoseSkeleton(clip, [](const std::string& h) { return "Bip01_" + h; }, 1.0, true);
+    BoneMap map;
+    ASSERT_EQ(BuildBoneMap(t, SkeletonPreset::Auto, {}, &map), "");
+    EXPECT_EQ(map.preset, SkeletonPreset::Shape);
+    EXPECT_EQ(map.humanoidToTarget.size(), clip.bones.size());
+    for (const auto& [humanoid, bone] : map.humanoidToTarget) EXPECT_EQ(t.bones[bone].name, "Bip01_" + humanoid);
+}
+
 TEST(BoneMapping, FingersFoundByTheHandsShape) {
     // Each hand of the A-posed rig given a thumb, four fingers behind metacarpals (as Epic's rigs have them) and a
     // socket bone pointing forward: the thumb is the chain pointing furthest forward, the fingers follow front to
