@@ -221,8 +221,8 @@ TEST(BoneMapping, ShapeLooksPastInBetweenJoints) {
 
 TEST(BoneMapping, FingersFoundByTheHandsShape) {
     // Each hand of the A-posed rig given a thumb, four fingers behind metacarpals (as Epic's rigs have them) and a
-    // socket bone pointing forward: the thumb is the chain pointing furthest forward, the fingers follow front to
-    // back from their knuckles, and neither the metacarpals nor the socket are taken for phalanges.
+    // socket bone pointing forward: past the metacarpals the thumb is the chain starting nearest the wrist, the
+    // fingers follow front to back from their knuckles, and neither the metacarpals nor the socket are phalanges.
     const HumanoidClip clip = test::BodyClip(1);
     TargetSkeleton t = test::APoseSkeleton(clip, [](const std::string& h) { return "Bip01_" + h; }, 1.0, false);
     std::vector<Vec3> pos;
