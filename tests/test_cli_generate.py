@@ -191,6 +191,44 @@ def test_usage_errors_exit_2(videos: Path, shared_data: Path, tmp_path: Path):
     assert not (tmp_path / "ces").exists()  # no video was read
 
 
+def test_bone_map_maps_a_targets_bones_by_hand(videos: Path, shared_data: Path, tmp_path: Path):
+    """--bone-map maps a character's bones by hand, on top of what names and shape find; a character they cannot map
+    (bones named bone_0, bone_1, ..., lying at rest) is refused naming it, and a bad map is refused by name, before
+    any video is read."""
+    import pygltflib
+
+    from animgen_ml import retarget
+    from animgen_ml.bonemap import map_bones
+
+    xbot = shared_data / "characters" / "Xbot_threejs.glb"
+    lying = anonymous_xbot(xbot, tmp_path / "lying.glb", lying=True)
+    proc = animgen(videos / RUN, "-o", tmp_path / "out", "--target", lying)
+    assert proc.returncode == 2 and proc.stderr.strip().endswith("or map them in --bone-map"), proc.stderr
+    for args, why in ((["--bone-map", "Hips"], "want BONE=NAME pairs"),
+                      (["--bone-map", "Hip=bone_0", "--target", lying], "--bone-map: 'Hip' is not a HumanBodyBones"),
+                      (["--bone-map", "Hips=pelvis", "--target", lying], "--bone-map: the skeleton has no bone named "
+                                                                          "'pelvis' (for Hips)"),
+                      (["--bone-map", "Hips=bone_0"], "--bone-map maps the bones of a --target character")):
+        proc = animgen(videos / RUN, "-o", tmp_path / "out", *args)
+        assert proc.returncode == 2 and why in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+    assert not (tmp_path / "out").exists()  # no video was read
+
+    # The Xbot renamed bone_0, bone_1, ... standing: its shape maps it; its left hand is put by hand on a finger.
+    renamed = anonymous_xbot(xbot, tmp_path / "hero.glb")
+    sk, hero = retarget.load_glb_skeleton(xbot)[0], retarget.load_glb_skeleton(renamed)[0]
+    finger = hero.names[sk.names.index("mixamorig:LeftHandMiddle1")]  # both in the same parent-first order
+    proc = animgen(videos / RUN, "-o", tmp_path / "out", "--format", "json", "--target", renamed, "--bone-map",
+                   f"LeftHand={finger}")
+    assert proc.returncode == 0, proc.stderr
+    g = pygltflib.GLTF2().load(str(tmp_path / "out" / "sports2d_run_sideview.hero.glb"))
+    turning = {g.nodes[c.target.node].name for c in g.animations[0].channels if c.target.path == "rotation"}
+    assert finger in turning and hero.names[sk.names.index("mixamorig:LeftHand")] not in turning
+    clip = HumanoidClip.load_json(tmp_path / "out" / "sports2d_run_sideview.json")
+    by_shape = map_bones(hero.names, hero.parents, fingers=False, rest=hero.rest_positions)
+    assert by_shape["LeftHand"] == hero.names[sk.names.index("mixamorig:LeftHand")]
+    assert retarget.retarget(clip, hero, {"LeftHand": finger}).mapping == by_shape | {"LeftHand": finger}
+
+
 def test_batch_folder(videos: Path, tmp_path: Path):
     src = tmp_path / "videos"
     src.mkdir()

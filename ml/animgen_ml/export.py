@@ -113,7 +113,7 @@ def write_target(clip: HumanoidClip, out_base: Path, options) -> Path:
     path = target_output_path(out_base, options.target)
     with atomic_path(path) as tmp:
         tolerance = (options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm)
-        retarget.write_target_glb(clip, Path(options.target), tmp, tolerance=tolerance,
+        retarget.write_target_glb(clip, Path(options.target), tmp, options.bone_map, tolerance=tolerance,
                                   plant_feet=_plant_on_target(clip, options), loop=options.loop)
     return path
 
@@ -123,8 +123,9 @@ def target_motion(clip: HumanoidClip, options):
     its own animation on the target from it."""
     from animgen_ml import retarget
 
-    sk, g, nodes = retarget.load_glb_skeleton(Path(options.target))
-    return retarget.motion_on_target(clip, sk, g, nodes, plant_feet=_plant_on_target(clip, options), loop=options.loop)
+    sk, g, nodes = retarget.load_glb_skeleton(Path(options.target), options.bone_map)
+    return retarget.motion_on_target(clip, sk, g, nodes, options.bone_map, plant_feet=_plant_on_target(clip, options),
+                                     loop=options.loop)
 
 
 def _plant_on_target(clip: HumanoidClip, options) -> bool:

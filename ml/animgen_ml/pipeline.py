@@ -46,6 +46,7 @@ class GenerateOptions:
     keyframe_tolerance_degrees: float = 0.0
     keyframe_tolerance_mm: float = 0.0
     target: str | None = None  # a .glb character to retarget onto
+    bone_map: dict[str, str] = field(default_factory=dict)  # the target's bones by hand: HumanBodyBone -> bone name
 
     def validate(self) -> GenerateOptions:
         """Raises InputError naming the first bad option."""
@@ -74,10 +75,12 @@ class GenerateOptions:
             raise InputError(f"{self.target}: target skeleton file not found")
         if self.target is not None and Path(self.target).suffix.lower() != ".glb":  # refused before any work is done
             raise InputError(f"{self.target}: --target takes a .glb character (it is written playing the clip)")
+        if self.bone_map and self.target is None:
+            raise InputError("--bone-map maps the bones of a --target character: give one")
         if self.target is not None:
             from animgen_ml.retarget import check_target
 
-            check_target(self.target)
+            check_target(self.target, self.bone_map)
         return self
 
     def to_dict(self) -> dict:

@@ -507,10 +507,10 @@ def _check_structure(g, path: Path) -> None:
             raise InputError(f"{path}: skin {s.name or ''!r} names joint {bad[0]}, which is not a node")
 
 
-def load_glb_skeleton(path: str | Path):
+def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = None):
     """(TargetSkeleton, the pygltflib document, joint node indices) of the body's skin of a .glb: the largest skin
-    whose bones map onto the humanoid's (a prop, a cape or hair may have a skin of their own, a larger one too), else
-    the largest."""
+    whose bones map onto the humanoid's with these overrides (a prop, a cape or hair may have a skin of their own, a
+    larger one too), else the largest."""
     import pygltflib
 
     from animgen_ml.bonemap import BoneMapError, map_bones
@@ -532,8 +532,9 @@ def load_glb_skeleton(path: str | Path):
         for skin in skins:
             sk, order = _skin_skeleton(g, list(skin.joints), parent_node, path.name, bone_map)
             try:
-                mapped = [order[sk.names.index(n)] for n in map_bones(sk.names, sk.parents, bone_map, fingers=False,
-                                                                      rest=sk.rest_positions).values()]
+                mapped = [order[sk.names.index(n)] for n in map_bones(
+                    sk.names, sk.parents, {**bone_map, **(overrides or {})}, fingers=False,
+                    rest=sk.rest_positions).values()]
                 break
             except BoneMapError:
                 continue
@@ -591,19 +592,20 @@ def _skin_skeleton(g, joints: list[int], parent_node: dict[int, int], name: str,
     return sk, order
 
 
-NAME_THEM = "name them as a Mixamo, Unity or Unreal rig does (or give the rig a standing rest pose facing +Z)"
+NAME_THEM = ("name them as a Mixamo, Unity or Unreal rig does, give the rig a standing rest pose facing +Z, or map "
+             "them in --bone-map")
 
 
-def check_target(path: str | Path) -> None:
-    """Refuses, before any work is done, a character whose skeleton cannot be mapped onto the humanoid's bones
-    (else a folder of videos would each run to the end and fail there)."""
+def check_target(path: str | Path, overrides: Mapping[str, str] | None = None) -> None:
+    """Refuses, before any work is done, a character whose skeleton cannot be mapped onto the humanoid's bones with
+    these overrides (HumanBodyBone -> bone name; else a folder of videos would each run to the end and fail there)."""
     from animgen_ml.bonemap import BoneMapError, map_bones
 
-    sk = load_glb_skeleton(path)[0]
+    sk = load_glb_skeleton(path, overrides)[0]
     try:
-        map_bones(sk.names, sk.parents, sk.bone_map, fingers=False, rest=sk.rest_positions)
+        map_bones(sk.names, sk.parents, {**sk.bone_map, **(overrides or {})}, fingers=False, rest=sk.rest_positions)
     except BoneMapError as e:
-        why = str(e)
+        why = str(e).replace("bone map override:", "--bone-map:")
         if why.endswith("; pass overrides for them"):  # bones not found (not a bad bone map): say how to fix it
             why = why.removesuffix("; pass overrides for them") + "; " + NAME_THEM
         raise InputError(f"{path}: {why}") from None
@@ -675,7 +677,7 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
     target_path = Path(target_path)
     if target_path.suffix.lower() != ".glb":
         raise InputError(f"{target_path}: --target must be a .glb character to write a character .glb")
-    sk, g, nodes = load_glb_skeleton(target_path)
+    sk, g, nodes = load_glb_skeleton(target_path, overrides)
     motion = motion_on_target(clip, sk, g, nodes, overrides, plant_feet, loop, above_floor)
     g.animations = []  # the character's own clips would fight ours in a viewer; their keys leave the file too
     doc, kept = gltf_unused.drop_unused(json.loads(g.to_json()), g.binary_blob() or b"")

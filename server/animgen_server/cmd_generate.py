@@ -66,6 +66,9 @@ def register(subparsers) -> None:
     p.add_argument("--target", metavar="CHARACTER.glb",
                    help="also write <stem>.<character>.glb: this .glb character playing the clip, its planted feet "
                         "locked again on its own legs and its legs' mesh kept out of its floor")
+    p.add_argument("--bone-map", metavar="BONE=NAME[,BONE=NAME]", action="append", type=_bone_pairs,
+                   help="map --target's bones by hand where its names and shape do not (HumanBodyBones names: "
+                        "Hips=pelvis,LeftHand=hand_l); comma-separated or repeated")
     add_model_option(p)
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
@@ -84,6 +87,14 @@ def _formats(text: str) -> list[str]:
     if bad or not names:
         raise argparse.ArgumentTypeError(f"unknown format {bad[0] if bad else text!r}: use {', '.join(FORMATS)}, all")
     return names
+
+
+def _bone_pairs(text: str) -> list[tuple[str, str]]:
+    pairs = [tuple(part.split("=", 1)) for part in text.split(",") if part.strip()]
+    bad = [p for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
+    if bad or not pairs:
+        raise argparse.ArgumentTypeError(f"want BONE=NAME pairs (Hips=pelvis,LeftHand=hand_l), got {text!r}")
+    return [(bone.strip(), name.strip()) for bone, name in pairs]
 
 
 def options_from_args(args: argparse.Namespace) -> GenerateOptions:
@@ -111,6 +122,7 @@ def options_from_args(args: argparse.Namespace) -> GenerateOptions:
         generator=args.generator, formats=tuple(formats), in_place=args.in_place, loop=args.loop,
         mirror=args.mirror, speed=args.speed, face_forward=args.face_forward, foot_lock=args.foot_lock,
         keyframe_tolerance_degrees=deg, keyframe_tolerance_mm=mm, target=args.target,
+        bone_map=dict(pair for group in (args.bone_map or []) for pair in group),
     ).validate()
 
 

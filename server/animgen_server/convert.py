@@ -19,7 +19,6 @@ from animgen.v1 import clip_pb2, service_pb2
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 from animgen_ml.pipeline import FORMATS, GENERATORS, GenerateOptions
-from animgen_ml.retarget import NAME_THEM
 from animgen_server.store import JobRow
 
 # pipeline format name <-> OutputFormat
@@ -119,6 +118,7 @@ _FLAG_FIELDS = {
     "--smoothing": "options.smoothing", "--speed": "options.speed", "--generator": "options.generator",
     "--format": "options.formats",
     "--keyframe-tolerance": "options.keyframe_tolerance_degrees / options.keyframe_tolerance_mm",
+    "--bone-map": "options.target.bone_map",
 }
 
 
@@ -165,9 +165,8 @@ def options_from_proto(m: service_pb2.GenerateOptions, target_path: str | None =
         return opts.validate()
     except InputError as e:  # the pipeline words its errors for the command line; point at the wire field
         why = str(e)
-        if target_path:  # the store's copy of the skeleton means nothing to the client; its bone map is the fix
-            why = why.replace(target_path, "options.target").replace(NAME_THEM, f"{NAME_THEM}, or map them in "
-                                                                                  "options.target.bone_map")
+        if target_path:  # the store's copy of the skeleton means nothing to the client
+            why = why.replace(target_path, "options.target")
         raise InputError(re.sub(r"--[a-z-]+", lambda m: _FLAG_FIELDS.get(m[0], m[0]), why)) from None
 
 
