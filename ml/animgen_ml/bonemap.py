@@ -320,7 +320,7 @@ def _map_by_name(names: list[str], parents: list[int], overrides: Mapping[str, s
     # A finger's phalanges are its first three joints from the hand, whatever number they start from (Quaternius's
     # male rigs count a finger's joints 2, 3, 4 from the knuckle; Mixamo's 1, 2, 3 and a 4 at the tip).
     for finger, joints in joints_of.items():
-        for phalanx, j in zip(_PHALANGES, sorted(joints, key=lambda j: _depth(j, parents)), strict=False):
+        for phalanx, j in zip(_PHALANGES, sorted(joints, key=lambda j: (_depth(j, parents), j)), strict=False):
             put(f"{finger}{phalanx}", j)
     # Daz / AnimatedDrawings call the upper arm "shoulder" below a "collar": the deeper one is the arm.
     for side, found in shoulders.items():
