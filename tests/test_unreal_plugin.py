@@ -206,6 +206,35 @@ def test_a_rig_no_table_knows_is_mapped_by_its_shape_as_the_server_maps_it(core_
     assert sum(bone.endswith(("Proximal", "Intermediate", "Distal")) for bone in client) == phalanges
 
 
+@pytest.mark.parametrize("rel", [
+    "hdm05_cut/bvh_30fps/HDM_bd_squat1Reps_009.bvh",  # ASF: clavicles, two neck joints
+    "cmu_cgspeed_misc/131_01.bvh",  # arms down, LeftCollar and LHipJoint before the limbs
+    "sfu_accad_terrainrl/Nus_Subject0017_Run_30fps.bvh",  # an end joint at each hand
+    "cmu_salsa_daz_30fps/60_05_scaled_30fps.bvh",  # metacarpal-less fingers, no toes
+])
+def test_mocap_rigs_map_by_shape_as_the_server_maps_them(core_build: Path, shared_data: Path, tmp_path: Path,
+                                                         rel: str):
+    """Rigs from motion capture, imported into an engine with their joints' names lost: the core's auto-detect maps
+    their standing rest pose (preset `shape`) to the very bones the server's bonemap finds, fingers included."""
+    from animgen_ml import mocap
+    from animgen_ml.bonemap import map_bones
+    from animgen_ml.bvh import read_bvh
+
+    b = read_bvh(shared_data / "mocap" / rel)
+    pos = mocap.standing_rest(b.parents, b.rest_positions(), b.end_sites)
+    assert pos is not None
+    names = [f"joint{k}" for k in range(len(b.names))]
+    lines = [f"{n} {p} {' '.join(f'{v:.9g}' for v in (pos[j] - pos[p] if p >= 0 else pos[j]))} 0 0 0 1"
+             for j, (n, p) in enumerate(zip(names, b.parents, strict=True))]
+    skeleton = tmp_path / "rig.txt"
+    skeleton.write_text("\n".join(lines) + "\n")
+    out = _retarget(core_build, skeleton)  # (CMU's rig puts its neck and collars where its chest is: no direction)
+    assert out["PRESET"] == "shape"
+    client = dict(pair.split("=") for pair in out["BONES"].split(","))
+    assert client == map_bones(names, b.parents, rest=lambda: pos)
+    assert client["Head"] == names[b.names.index(map_bones(b.names, b.parents, fingers=False)["Head"])]
+
+
 # ---- end to end against a real server ----
 
 def _free_port() -> int:

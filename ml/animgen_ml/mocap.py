@@ -87,28 +87,30 @@ _STANDING_TURNS = (R.identity(), R.from_axis_angle([0.0, 1.0, 0.0], np.pi / 2),
 _HALF_TURN = R.from_axis_angle([0.0, 1.0, 0.0], np.pi)
 
 
+def standing_rest(parents: np.ndarray, rest: np.ndarray,
+                  end_sites: Mapping[int, np.ndarray] | None = None) -> np.ndarray | None:
+    """The rest positions (J, 3) turned as bonemap.map_by_shape reads a pose (Y up, facing +Z): of _STANDING_TURNS
+    the first in which a body stands, facing where its toe joints point, else where the End Sites below its feet
+    do (end_sites: joint -> offset, as Bvh.end_sites); None where no turn shows a body facing a known way."""
+    ends = end_sites or {}
+    for turn in _STANDING_TURNS:
+        turned = R.apply(turn, rest)
+        found = map_by_shape([int(p) for p in parents], turned)
+        if "LeftToes" in found and "RightToes" in found:
+            return turned
+        feet = [found[f"{side}Foot"] for side in ("Left", "Right") if f"{side}Foot" in found]
+        ahead = sum(float(R.apply(turn, ends[j])[2]) for j in feet if j in ends)
+        if ahead:  # map_by_shape takes a pose without toes to face +Z
+            return turned if ahead > 0 else R.apply(_HALF_TURN, turned)
+    return None
+
+
 def source_bones(names: list[str], parents: np.ndarray, rest: np.ndarray,
                  overrides: Mapping[str, str] | None = None,
                  end_sites: Mapping[int, np.ndarray] | None = None) -> dict[str, str]:
     """{HumanBodyBone: source joint name} for a source skeleton with rest positions (J, 3): by the joints' names,
-    else by the shape of its rest pose, turned to stand (bonemap.map_by_shape). Which way that pose faces comes from
-    its toe joints, else from the End Sites below its feet (end_sites: joint -> offset, as Bvh.end_sites); with
-    neither, the names' error stands."""
-    ends = end_sites or {}
-
-    def standing() -> np.ndarray | None:
-        for turn in _STANDING_TURNS:
-            turned = R.apply(turn, rest)
-            found = map_by_shape([int(p) for p in parents], turned)
-            if "LeftToes" in found and "RightToes" in found:
-                return turned
-            feet = [found[f"{side}Foot"] for side in ("Left", "Right") if f"{side}Foot" in found]
-            ahead = sum(float(R.apply(turn, ends[j])[2]) for j in feet if j in ends)
-            if ahead:  # map_by_shape takes a pose without toes to face +Z
-                return turned if ahead > 0 else R.apply(_HALF_TURN, turned)
-        return None
-
-    return map_bones(names, parents, overrides, fingers=False, rest=standing)
+    else by the shape of its rest pose turned to stand (standing_rest); with neither, the names' error stands."""
+    return map_bones(names, parents, overrides, fingers=False, rest=lambda: standing_rest(parents, rest, end_sites))
 
 
 def _up_rotation(rest: np.ndarray, pos: np.ndarray, src: Mapping[str, int]) -> np.ndarray:
