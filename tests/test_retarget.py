@@ -305,53 +305,52 @@ def test_fingers_are_found_from_the_hand_whatever_their_numbering(shared_data):
 _FINGER_WORDS = {"Thumb": "thumb", "Index": "index", "Middle": "middle", "Ring": "ring", "Little": "pinky"}
 
 
-def _vroid(b: str) -> str:
-    side = "L" if b.startswith("Left") else "R" if b.startswith("Right") else "C"
-    part = b.removeprefix("Left").removeprefix("Right")
-    for k, p in enumerate(("Proximal", "Intermediate", "Distal")):
-        part = part.replace(p, str(k + 1))
-    return f"J_Bip_{side}_{part.replace('Toes', 'ToeBase')}"
+def _parts(bone: str) -> tuple[str, str, str, int]:
+    """(side: Left, Right or "", the rest, its finger or "", its phalanx 1..3 or 0) of a HumanBodyBones name."""
+    side = next((s for s in ("Left", "Right") if bone.startswith(s)), "")
+    part = bone.removeprefix(side)
+    finger = next((f for f in _FINGER_WORDS if part.startswith(f)), "")
+    k = ("Proximal", "Intermediate", "Distal").index(part[len(finger):]) + 1 if finger else 0
+    return side, part, finger, k
 
 
-def _rigify(b: str) -> str:
+def _vroid(bone: str) -> str:
+    side, part, finger, k = _parts(bone)
+    return f"J_Bip_{side[:1] or 'C'}_{finger + str(k) if finger else part.replace('Toes', 'ToeBase')}"
+
+
+def _rigify(bone: str) -> str:
     body = {"Hips": "spine", "Spine": "spine.001", "Chest": "spine.002", "UpperChest": "spine.003",
             "Neck": "spine.004", "Head": "spine.006", "Shoulder": "shoulder", "UpperArm": "upper_arm",
             "LowerArm": "forearm", "Hand": "hand", "UpperLeg": "thigh", "LowerLeg": "shin", "Foot": "foot",
             "Toes": "toe"}
-    side = ".L" if b.startswith("Left") else ".R" if b.startswith("Right") else ""
-    part = b.removeprefix("Left").removeprefix("Right")
-    if part in body:
-        return f"DEF-{body[part]}{side}"
-    finger = next(f for f in _FINGER_WORDS if part.startswith(f))
-    k = ("Proximal", "Intermediate", "Distal").index(part[len(finger):]) + 1
-    return f"DEF-{'' if finger == 'Thumb' else 'f_'}{_FINGER_WORDS[finger]}.0{k}{side}"
+    side, part, finger, k = _parts(bone)
+    end = f".{side[:1]}" if side else ""
+    if finger:
+        return f"DEF-{'' if finger == 'Thumb' else 'f_'}{_FINGER_WORDS[finger]}.0{k}{end}"
+    return f"DEF-{body[part]}{end}"
 
 
-def _biped(b: str) -> str:
+def _biped(bone: str) -> str:
     body = {"Hips": "Pelvis", "Spine": "Spine", "Chest": "Spine1", "UpperChest": "Spine2", "Neck": "Neck",
             "Head": "Head", "Shoulder": "Clavicle", "UpperArm": "UpperArm", "LowerArm": "Forearm", "Hand": "Hand",
             "UpperLeg": "Thigh", "LowerLeg": "Calf", "Foot": "Foot", "Toes": "Toe0"}
-    side = "L " if b.startswith("Left") else "R " if b.startswith("Right") else ""
-    part = b.removeprefix("Left").removeprefix("Right")
-    if part in body:
-        return f"Bip001 {side}{body[part]}"
-    finger = next(k for k, f in enumerate(_FINGER_WORDS) if part.startswith(f))
-    k = ("Proximal", "Intermediate", "Distal").index(part.removeprefix(list(_FINGER_WORDS)[finger]))
-    return f"Bip001 {side}Finger{finger}{k or ''}"
+    side, part, finger, k = _parts(bone)
+    start = f"Bip001 {side[:1]} " if side else "Bip001 "
+    if finger:  # Finger0 .. Finger4 from the thumb, then Finger01, Finger02 along each
+        return f"{start}Finger{list(_FINGER_WORDS).index(finger)}{k - 1 or ''}"
+    return f"{start}{body[part]}"
 
 
-def _genesis8(b: str) -> str:
+def _genesis8(bone: str) -> str:
     body = {"Hips": "hip", "Spine": "abdomenLower", "Chest": "chestLower", "UpperChest": "chestUpper",
             "Neck": "neckLower", "Head": "head", "Shoulder": "Collar", "UpperArm": "ShldrBend",
             "LowerArm": "ForearmBend", "Hand": "Hand", "UpperLeg": "ThighBend", "LowerLeg": "Shin", "Foot": "Foot",
             "Toes": "Toe"}
-    side = "l" if b.startswith("Left") else "r" if b.startswith("Right") else ""
-    part = b.removeprefix("Left").removeprefix("Right")
-    if part in body:
-        return f"{side}{body[part]}"
-    finger = next(f for f in _FINGER_WORDS if part.startswith(f))
-    k = ("Proximal", "Intermediate", "Distal").index(part[len(finger):]) + 1
-    return f"{side}{'Mid' if finger == 'Middle' else _FINGER_WORDS[finger].title()}{k}"
+    side, part, finger, k = _parts(bone)
+    if finger:
+        return f"{side[:1].lower()}{'Mid' if finger == 'Middle' else _FINGER_WORDS[finger].title()}{k}"
+    return f"{side[:1].lower()}{body[part]}"
 
 
 @pytest.mark.parametrize("convention", [_vroid, _rigify, _biped, _genesis8])
