@@ -3,8 +3,8 @@
 How a source skeleton becomes ours:
 - units from the leg length (metres, centimetres, inches or CMU units), up axis from the rest pose (hips->head),
   or from the motion where the rest pose does not stand;
-- bones mapped by name (bonemap.py); joints our skeleton has and the source lacks (e.g. UpperChest) are placed
-  halfway along the source chain;
+- bones mapped by name (bonemap.py), else by the shape of the rest pose turned to stand (source_bones); joints our
+  skeleton has and the source lacks (e.g. UpperChest) are placed halfway along the source chain;
 - each of our bones takes its world rotation from the source bone that carries it, times a fixed rest correction
   computed from the source rest pose (which need not be a T-pose), then a small per-frame swing so that its
   direction points exactly at the source's next joint: directions follow the source, twist follows the source;
