@@ -46,7 +46,9 @@ class GenerateOptions:
     keyframe_tolerance_degrees: float = 0.0
     keyframe_tolerance_mm: float = 0.0
     target: str | None = None  # a .glb character to retarget onto
-    bone_map: dict[str, str] = field(default_factory=dict)  # the target's bones by hand: HumanBodyBone -> bone name
+    # The target's bones by hand, HumanBodyBone -> bone name (on the wire: options.target.bone_map, which the server
+    # keeps in its stored copy of the skeleton).
+    bone_map: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> GenerateOptions:
         """Raises InputError naming the first bad option."""
