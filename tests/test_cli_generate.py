@@ -192,9 +192,9 @@ def test_usage_errors_exit_2(videos: Path, shared_data: Path, tmp_path: Path):
 
 
 def test_bone_map_maps_a_targets_bones_by_hand(videos: Path, shared_data: Path, tmp_path: Path):
-    """--bone-map maps a character's bones by hand, on top of what names and shape find; a character they cannot map
-    (bones named bone_0, bone_1, ..., lying at rest) is refused naming it, and a bad map is refused by name, before
-    any video is read."""
+    """--bone-map maps a character's bones by hand, on top of what names and shape find. A character they cannot map
+    (bones named bone_0, bone_1, ..., lying at rest) is refused naming it, and mapped by hand plays the clip as the
+    Xbot does; a bad map is refused by name, before any video is read."""
     import pygltflib
 
     from animgen_ml import retarget
@@ -213,17 +213,35 @@ def test_bone_map_maps_a_targets_bones_by_hand(videos: Path, shared_data: Path, 
         assert proc.returncode == 2 and why in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
     assert not (tmp_path / "out").exists()  # no video was read
 
+    # Mapped by hand, the lying rig's limbs and trunk point where the Xbot's do.
+    sk, lain = retarget.load_glb_skeleton(xbot)[0], retarget.load_glb_skeleton(lying)[0]
+    body = map_bones(sk.names, sk.parents, fingers=False)
+    by_hand = {b: lain.names[sk.names.index(n)] for b, n in body.items()}  # both in the same parent-first order
+    proc = animgen(videos / RUN, "-o", tmp_path / "out", "--format", "json", "--target", lying, "--bone-map",
+                   ",".join(f"{b}={n}" for b, n in by_hand.items()))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "sports2d_run_sideview.lying.glb").is_file()
+    clip = HumanoidClip.load_json(tmp_path / "out" / "sports2d_run_sideview.json")
+    ours, theirs = retarget.retarget(clip, sk), retarget.retarget(clip, lain, by_hand)
+    assert theirs.mapping == by_hand
+    want, got = (m.skeleton.forward(m.rotations, m.translations)[0] for m in (ours, theirs))
+    for a, b in (("LeftUpperLeg", "LeftLowerLeg"), ("RightLowerLeg", "RightFoot"), ("LeftUpperArm", "LeftLowerArm"),
+                 ("Hips", "Head")):
+        d1 = want[:, sk.names.index(body[b])] - want[:, sk.names.index(body[a])]
+        d2 = got[:, lain.names.index(by_hand[b])] - got[:, lain.names.index(by_hand[a])]
+        cos = np.sum(d1 * d2, axis=-1) / np.linalg.norm(d1, axis=-1) / np.linalg.norm(d2, axis=-1)
+        assert np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).max() < 0.01, (a, b)
+
     # The Xbot renamed bone_0, bone_1, ... standing: its shape maps it; its left hand is put by hand on a finger.
     renamed = anonymous_xbot(xbot, tmp_path / "hero.glb")
-    sk, hero = retarget.load_glb_skeleton(xbot)[0], retarget.load_glb_skeleton(renamed)[0]
-    finger = hero.names[sk.names.index("mixamorig:LeftHandMiddle1")]  # both in the same parent-first order
+    hero = retarget.load_glb_skeleton(renamed)[0]
+    finger = hero.names[sk.names.index("mixamorig:LeftHandMiddle1")]
     proc = animgen(videos / RUN, "-o", tmp_path / "out", "--format", "json", "--target", renamed, "--bone-map",
                    f"LeftHand={finger}")
     assert proc.returncode == 0, proc.stderr
     g = pygltflib.GLTF2().load(str(tmp_path / "out" / "sports2d_run_sideview.hero.glb"))
     turning = {g.nodes[c.target.node].name for c in g.animations[0].channels if c.target.path == "rotation"}
     assert finger in turning and hero.names[sk.names.index("mixamorig:LeftHand")] not in turning
-    clip = HumanoidClip.load_json(tmp_path / "out" / "sports2d_run_sideview.json")
     by_shape = map_bones(hero.names, hero.parents, fingers=False, rest=hero.rest_positions)
     assert by_shape["LeftHand"] == hero.names[sk.names.index("mixamorig:LeftHand")]
     assert retarget.retarget(clip, hero, {"LeftHand": finger}).mapping == by_shape | {"LeftHand": finger}
