@@ -124,8 +124,7 @@ def target_motion(clip: HumanoidClip, options):
     from animgen_ml import retarget
 
     sk, g, nodes = retarget.load_glb_skeleton(Path(options.target), options.bone_map)
-    return retarget.motion_on_target(clip, sk, g, nodes, options.bone_map, plant_feet=_plant_on_target(clip, options),
-                                     loop=options.loop)
+    return retarget.motion_on_target(clip, sk, g, nodes, plant_feet=_plant_on_target(clip, options), loop=options.loop)
 
 
 def _plant_on_target(clip: HumanoidClip, options) -> bool:

@@ -509,8 +509,8 @@ def _check_structure(g, path: Path) -> None:
 
 def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = None):
     """(TargetSkeleton, the pygltflib document, joint node indices) of the body's skin of a .glb: the largest skin
-    whose bones map onto the humanoid's with these overrides (a prop, a cape or hair may have a skin of their own, a
-    larger one too), else the largest."""
+    whose bones map onto the humanoid's with these overrides, which its bone_map then holds (a prop, a cape or hair
+    may have a skin of their own, a larger one too), else the largest."""
     import pygltflib
 
     from animgen_ml.bonemap import BoneMapError, map_bones
@@ -526,15 +526,15 @@ def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = No
     # A service client's bone map (TargetSkeleton.bone_map) travels in the scene's extras (server/convert.py).
     scene = g.scenes[g.scene or 0] if g.scenes else None
     bone_map = dict((scene.extras or {}).get("animgen_bone_map", {})) if scene is not None else {}
+    bone_map |= dict(overrides or {})
     parent_node = {c: i for i, n in enumerate(g.nodes) for c in (n.children or [])}
     skins = sorted(g.skins, key=lambda sk: -len(sk.joints))
     with np.errstate(divide="ignore", invalid="ignore"):  # a joint scaled to nothing: refused below if it counts
         for skin in skins:
             sk, order = _skin_skeleton(g, list(skin.joints), parent_node, path.name, bone_map)
             try:
-                mapped = [order[sk.names.index(n)] for n in map_bones(
-                    sk.names, sk.parents, {**bone_map, **(overrides or {})}, fingers=False,
-                    rest=sk.rest_positions).values()]
+                mapped = [order[sk.names.index(n)] for n in map_bones(sk.names, sk.parents, bone_map, fingers=False,
+                                                                      rest=sk.rest_positions).values()]
                 break
             except BoneMapError:
                 continue
@@ -603,7 +603,7 @@ def check_target(path: str | Path, overrides: Mapping[str, str] | None = None) -
 
     sk = load_glb_skeleton(path, overrides)[0]
     try:
-        map_bones(sk.names, sk.parents, {**sk.bone_map, **(overrides or {})}, fingers=False, rest=sk.rest_positions)
+        map_bones(sk.names, sk.parents, sk.bone_map, fingers=False, rest=sk.rest_positions)
     except BoneMapError as e:
         why = str(e).replace("bone map override:", "--bone-map:")
         if why.endswith("; pass overrides for them"):  # bones not found (not a bad bone map): say how to fix it
