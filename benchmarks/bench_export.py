@@ -1,4 +1,4 @@
-"""Export speed and size: a one-minute clip (1800 frames at 30 fps) written as .glb, .bvh and .json and the
+"""Export speed and size: a one-minute clip (1800 frames at 30 fps) written as .glb, .bvh, .json and .vrma and the
 .glb read back, with the 22 body bones and with the 52 bones of --hands. Prints one line per file type.
 
     .venv/bin/python benchmarks/bench_export.py
@@ -52,6 +52,7 @@ def bench_one(clip: HumanoidClip, folder: Path) -> None:
         "write .glb": (lambda: gltf_export.write_glb(clip, f"{base}.glb"), ".glb"),
         "write .bvh": (lambda: bvh_export.write_bvh(clip, f"{base}.bvh"), ".bvh"),
         "write .json": (lambda: clip.save_json(f"{base}.json"), ".json"),
+        "write .vrma": (lambda: gltf_export.write_vrma(clip, f"{base}.vrma"), ".vrma"),
         "read .glb": (lambda: gltf_export.read_glb_clip(f"{base}.glb"), ".glb"),
     }
     for name, (fn, suffix) in jobs.items():

@@ -50,8 +50,8 @@ def validate(*paths: Path) -> list[dict]:
 
 
 def three_import(path: Path, times: list[float]) -> dict:
-    """Load a .bvh or .glb with three.js's loaders and play it (tests/tools/three_import.mjs): its duration and the
-    bones' world positions at the given times, in the file's units."""
+    """Load a .bvh or .glb with three.js's loaders and play it (tests/tools/three_import.mjs): its duration and, per
+    given time, the bones' world positions, in the file's units."""
     node = require_tool("node")
     if not (REPO / "build" / "node" / "node_modules" / "three" / "package.json").is_file():
         pytest.fail("three.js is not installed: run `make system-deps`")
@@ -112,3 +112,35 @@ def anonymous_xbot(src: Path, out: Path, lying: bool = False) -> Path:
         g.nodes[root].rotation = R.multiply(turn, np.asarray(g.nodes[root].rotation or R.identity())).tolist()
     g.save_binary(str(out))
     return out
+
+
+def as_vrm(src: Path, out: Path, bone_nodes: dict[str, int], version: str = "1.0") -> Path:
+    """The glTF character src made a VRM avatar: its humanoid bones (HumanBodyBones name -> node index) named in a
+    VRM 1.0 ("VRMC_vrm") or 0.x ("VRM", a list; the thumb's bones named as Unity names them) extension."""
+    import pygltflib
+
+    from animgen_ml import vrm
+
+    g = pygltflib.GLTF2().load(str(src))
+    if version == "1.0":
+        g.extensions = {vrm.VRM1: {"specVersion": "1.0", "meta": {
+            "name": out.stem, "authors": ["AnimGen tests"], "licenseUrl": "https://vrm.dev/licenses/1.0/"},
+            "humanoid": {"humanBones": {vrm.vrm_name(b): {"node": n} for b, n in bone_nodes.items()}}}}
+    else:
+        g.extensions = {vrm.VRM0: {"specVersion": "0.0", "meta": {"title": out.stem}, "humanoid": {"humanBones": [
+            {"bone": b[0].lower() + b[1:], "node": n, "useDefaultValues": True} for b, n in bone_nodes.items()]}}}
+    g.extensionsUsed = sorted(g.extensions)
+    g.save_binary(str(out))
+    return out
+
+
+def vrm_play(avatar: Path, animation: Path, times: list[float]) -> dict:
+    """Play a .vrma on a VRM avatar with pixiv's three-vrm (tests/tools/vrm_play.mjs): the clip's duration and, per
+    given time, the avatar's humanoid bones' world positions keyed by VRM 1.0 bone name."""
+    node = require_tool("node")
+    if not (REPO / "build" / "node" / "node_modules" / "@pixiv" / "three-vrm-animation" / "package.json").is_file():
+        pytest.fail("three-vrm is not installed: run `make system-deps`")
+    proc = subprocess.run([node, str(REPO / "tests" / "tools" / "vrm_play.mjs"), str(avatar), str(animation),
+                           ",".join(map(str, times))], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.splitlines()[-1])

@@ -183,7 +183,7 @@ def test_usage_errors_exit_2(videos: Path, shared_data: Path, tmp_path: Path):
     # A target that is not a .glb character is refused before the video is read, by name.
     (tmp_path / "skeleton.bvh").write_text("HIERARCHY")
     proc = animgen(videos / RUN, "-o", tmp_path, "--target", tmp_path / "skeleton.bvh")
-    assert proc.returncode == 2 and "skeleton.bvh: --target takes a .glb character" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "skeleton.bvh: --target takes a .glb or .vrm character" in proc.stderr, proc.stderr
     # So is a character whose bones cannot be mapped (named by no convention, lying at rest), by name.
     lying = anonymous_xbot(shared_data / "characters" / "Xbot_threejs.glb", tmp_path / "lying.glb", lying=True)
     proc = animgen(videos, "-o", tmp_path / "ces", "--target", lying)
@@ -379,7 +379,8 @@ def test_all_formats_with_preview(videos: Path, tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in out.iterdir())
     stem = "mmhuman3d_3dpw_basketball"
-    made = [f"{stem}{s}" for s in (".glb", ".bvh", ".json", ".landmarks.npz", ".report.html", ".preview.mp4")]
+    made = [f"{stem}{s}" for s in (".glb", ".bvh", ".json", ".landmarks.npz", ".report.html", ".preview.mp4",
+                                    ".vrma")]
     assert names == sorted([f".{stem}.animgen.json", *made])  # the hidden note: what made them
     probe = subprocess.run([require_tool("ffprobe"), "-v", "error", "-select_streams", "v:0", "-count_frames",
                             "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json",

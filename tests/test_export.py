@@ -99,7 +99,7 @@ def test_three_js_plays_the_clip_where_it_is(tmp_path: Path, suffix: str) -> Non
     assert got["duration"] == pytest.approx((clip.frame_count - 1) / clip.fps, abs=1e-5)
     unit = bvh_export.CM_PER_M if suffix == ".bvh" else 1.0
     pos, _ = clip.world()
-    for f, heads in zip(frames, got["heads"].values(), strict=True):
+    for f, heads in zip(frames, got["heads"], strict=True):
         err = np.linalg.norm(np.array([heads[b] for b in clip.bones]) / unit - pos[f], axis=-1)
         assert err.max() < 1e-4, f"frame {f}: {clip.bones[int(err.argmax())]} is {err.max():.3f} m off"
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -331,9 +332,10 @@ def test_round_trip_equals_local_run(server, client, short_upload, videos, tmp_p
 
 def test_generate_remote_writes_the_local_files(server, videos, tmp_path):
     seen = []
-    opts = GenerateOptions(generator="analytic", smoothing=0.4, formats=("glb", "bvh", "json", "npz"))
+    opts = GenerateOptions(generator="analytic", smoothing=0.4, formats=("glb", "bvh", "json", "npz", "vrma"))
     files = generate_remote(server.address, videos / SHORT, tmp_path / "out" / "clip", opts, progress=seen.append)
-    names = {"glb": "clip.glb", "bvh": "clip.bvh", "json": "clip.json", "npz": "clip.landmarks.npz"}
+    names = {"glb": "clip.glb", "bvh": "clip.bvh", "json": "clip.json", "npz": "clip.landmarks.npz",
+             "vrma": "clip.vrma"}  # the service has no VRM Animation: the client writes it from the clip
     assert {k: p.name for k, p in files.items()} == names
     assert not [p for p in (tmp_path / "out").iterdir() if p.name not in names.values()]  # no temporary files
     kinds = [(e.stage, e.kind) for e in seen]
@@ -345,6 +347,10 @@ def test_generate_remote_writes_the_local_files(server, videos, tmp_path):
     generate_remote(server.address, videos / SHORT, tmp_path / "again" / "clip", opts, progress=seen.append)
     assert seen[-1].overall == 1.0
     assert (tmp_path / "again" / "clip.bvh").read_bytes() == files["bvh"].read_bytes()
+    # Asked for a VRM Animation alone, the client writes that file only.
+    only = generate_remote(server.address, videos / SHORT, tmp_path / "vrma" / "clip", replace(opts, formats=("vrma",)))
+    assert list(only) == ["vrma"] and [p.name for p in (tmp_path / "vrma").iterdir()] == ["clip.vrma"]
+    assert only["vrma"].read_bytes() == files["vrma"].read_bytes()
 
 
 def test_reattach_cancel_and_worker_stops(server, client, videos):

@@ -1,6 +1,6 @@
 """The "export" stage: write the clip (and the landmarks behind it) in every requested format.
 
-Names: out_base + ".glb" ".bvh" ".json" ".landmarks.npz" ".report.html" ".preview.mp4", and with a target
+Names: out_base + ".glb" ".bvh" ".json" ".landmarks.npz" ".report.html" ".preview.mp4" ".vrma", and with a target
 skeleton out_base + ".<target stem>.glb". Each file is written aside and renamed into place (files.atomic_path),
 so an existing output is never replaced by a partial one.
 """
@@ -23,6 +23,7 @@ SUFFIXES = {
     "npz": ".landmarks.npz",
     "report": ".report.html",
     "preview": ".preview.mp4",
+    "vrma": ".vrma",
 }
 
 
@@ -91,6 +92,7 @@ def write_outputs(
         "report": lambda p: _report().write_report(p, clip, landmarks, stage_seconds, warnings, options.speed),
         "preview": lambda p: _preview().render_preview(
             video, landmarks, clip, p, progress=lambda f: report(done + PREVIEW_COST * f, "preview")),
+        "vrma": lambda p: gltf_export.write_vrma(clip, p, keys=keyframes_for(clip, options)),
     }
     files: dict[str, Path] = {}
     for fmt in formats:  # in order, once each
@@ -103,6 +105,22 @@ def write_outputs(
     if options.target:
         report(done, "target")
         files["target"] = write_target(clip, out_base, options)
+    return files
+
+
+# Formats the service has no OutputFormat for: a --server run writes them from the clip it receives.
+CLIENT_FORMATS = ("vrma",)
+
+
+def write_client_formats(clip: HumanoidClip, out_base: Path, options) -> dict[str, Path]:
+    """The CLIENT_FORMATS of options.formats, written aside and renamed; format -> path."""
+    from animgen_ml import gltf_export
+
+    files = {}
+    for fmt in (f for f in CLIENT_FORMATS if f in options.formats):
+        files[fmt] = output_path(out_base, fmt)
+        with atomic_path(files[fmt]) as tmp:
+            gltf_export.write_vrma(clip, tmp, keys=keyframes_for(clip, options))
     return files
 
 

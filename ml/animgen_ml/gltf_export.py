@@ -145,6 +145,22 @@ def write_glb(clip: HumanoidClip, path: str | Path, keys: dict[str, np.ndarray] 
     """Write `clip` as a .glb. keys: channel name ("Hips.t", "<Bone>.r") -> kept frame indices (the first and
     last frames are always kept). mesh: add the skinned stick figure (some engines, Unreal among them, import
     animation only together with a skeletal mesh)."""
+    _document(clip, keys, mesh).save_binary(str(path))
+
+
+def write_vrma(clip: HumanoidClip, path: str | Path, keys: dict[str, np.ndarray] | None = None) -> None:
+    """Write `clip` as VRM Animation (.vrma): the glb's skeleton and animation, no mesh, each node named as a
+    humanoid bone in the VRMC_vrm_animation extension, so that a VRM avatar plays it (vrm.py)."""
+    from animgen_ml import vrm
+
+    gltf = _document(clip, keys, mesh=False)
+    gltf.extensions = vrm.animation_extension({name: b for b, name in enumerate(clip.bones)})
+    gltf.extensionsUsed = [vrm.VRMA]
+    gltf.save_binary(str(path))
+
+
+def _document(clip: HumanoidClip, keys: dict[str, np.ndarray] | None, mesh: bool) -> G.GLTF2:
+    """The glTF document (binary chunk attached) of write_glb."""
     T, B = clip.frame_count, len(clip.bones)
     if T < 1:
         raise ValueError("cannot write a glb of a clip with no frames")
@@ -209,7 +225,7 @@ def write_glb(clip: HumanoidClip, path: str | Path, keys: dict[str, np.ndarray] 
     gltf.animations.append(anim)
 
     blob.finish()
-    gltf.save_binary(str(path))
+    return gltf
 
 
 def _sample_channel(times: np.ndarray, key_times: np.ndarray, values: np.ndarray, rotation: bool) -> np.ndarray:
@@ -229,7 +245,7 @@ def read_glb_clip(path: str | Path) -> HumanoidClip:
     """Read back a .glb that write_glb wrote (or any glb whose bone nodes carry HumanBodyBones names):
     rest offsets from the node translations, motion from the first animation sampled on its frame grid.
     Contacts and confidence are not stored in glTF: they come back as False and 1."""
-    gltf = G.GLTF2().load(str(path))
+    gltf = G.GLTF2().load_binary(str(path))  # a .vrma too
     blob = gltf.binary_blob()
 
     def read(acc_index: int) -> np.ndarray:

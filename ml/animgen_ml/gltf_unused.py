@@ -12,7 +12,8 @@ import copy
 # Extensions known to hold no accessor or buffer view index. A document that uses any other (Draco and meshopt
 # compression, GPU instancing, ...) is left whole: an index inside it would point at other data once renumbered.
 SAFE_EXTENSIONS = ("KHR_materials_", "KHR_texture_transform", "KHR_texture_basisu", "KHR_lights_punctual",
-                   "KHR_mesh_quantization", "KHR_xmp_json_ld", "EXT_texture_webp", "EXT_texture_avif")
+                   "KHR_mesh_quantization", "KHR_xmp_json_ld", "EXT_texture_webp", "EXT_texture_avif",
+                   "VRM", "VRMC_")  # VRM's name nodes, meshes, materials, textures and images, not their data
 
 
 def _safe(name: str) -> bool:

@@ -22,7 +22,7 @@ STAGES = ("pose", "clean", "generate", "smooth", "refine", "export")
 # again, export takes a quarter of a long run (1080p: pose 41 s a minute of video, the preview 16 s).
 STAGE_WEIGHTS = {"pose": 0.86, "clean": 0.01, "generate": 0.04, "smooth": 0.01, "refine": 0.04, "export": 0.04}
 PREVIEW_STAGE_WEIGHTS = STAGE_WEIGHTS | {"pose": 0.65, "export": 0.25}
-FORMATS = ("glb", "bvh", "json", "npz", "report", "preview")
+FORMATS = ("glb", "bvh", "json", "npz", "report", "preview", "vrma")
 GENERATORS = ("network", "analytic")
 
 
@@ -45,7 +45,7 @@ class GenerateOptions:
     foot_lock: bool = True
     keyframe_tolerance_degrees: float = 0.0
     keyframe_tolerance_mm: float = 0.0
-    target: str | None = None  # a .glb character to retarget onto
+    target: str | None = None  # a .glb or .vrm character to retarget onto
     # The target's bones by hand, HumanBodyBone -> bone name (on the wire: options.target.bone_map, which the server
     # keeps in its stored copy of the skeleton).
     bone_map: dict[str, str] = field(default_factory=dict)
@@ -75,13 +75,14 @@ class GenerateOptions:
                              f"{self.keyframe_tolerance_degrees} degrees, {self.keyframe_tolerance_mm} mm")
         if self.target is not None and not Path(self.target).is_file():
             raise InputError(f"{self.target}: target skeleton file not found")
-        if self.target is not None and Path(self.target).suffix.lower() != ".glb":  # refused before any work is done
-            raise InputError(f"{self.target}: --target takes a .glb character (it is written playing the clip)")
         if self.bone_map and self.target is None:
             raise InputError("--bone-map maps the bones of a --target character: give one")
-        if self.target is not None:
-            from animgen_ml.retarget import check_target
+        if self.target is not None:  # refused before any work is done
+            from animgen_ml.retarget import TARGET_SUFFIXES, check_target
 
+            if Path(self.target).suffix.lower() not in TARGET_SUFFIXES:
+                raise InputError(f"{self.target}: --target takes a .glb or .vrm character (it is written playing the "
+                                 "clip, as a .glb)")
             check_target(self.target, self.bone_map)
         return self
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from animgen_ml import edit, gltf_unused, keyframes, skeleton
+from animgen_ml import edit, gltf_unused, keyframes, skeleton, vrm
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
@@ -507,30 +507,43 @@ def _check_structure(g, path: Path) -> None:
             raise InputError(f"{path}: skin {s.name or ''!r} names joint {bad[0]}, which is not a node")
 
 
+TARGET_SUFFIXES = (".glb", ".vrm")  # a VRM avatar is a glb whose extension maps its humanoid bones (vrm.py)
+
+
 def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = None):
-    """(TargetSkeleton, the pygltflib document, joint node indices) of the body's skin of a .glb: the largest skin
-    whose bones map onto the humanoid's with these overrides, which its bone_map then holds (a prop, a cape or hair
-    may have a skin of their own, a larger one too), else the largest."""
+    """(TargetSkeleton, the pygltflib document, joint node indices) of the body's skin of a .glb or .vrm: the
+    largest skin whose bones map onto the humanoid's with a VRM's humanoid and these overrides, which its bone_map
+    then holds (a prop, a cape or hair may have a skin of their own, a larger one too), else the largest."""
     import pygltflib
 
     from animgen_ml.bonemap import BoneMapError, map_bones
 
     path = Path(path)
     try:
-        g = pygltflib.GLTF2().load(str(path))
+        g = pygltflib.GLTF2().load_binary(str(path)) if path.suffix.lower() == ".vrm" else pygltflib.GLTF2().load(
+            str(path))  # pygltflib reads by the suffix, and a .vrm is a .glb
     except Exception as e:  # pygltflib raises assorted errors for a broken file
         raise InputError(f"{path}: cannot read the glTF file ({e})") from e
     _check_structure(g, path)
     if not g.skins:
         raise InputError(f"{path}: the glTF file has no skin (no skeleton to retarget onto)")
-    # A service client's bone map (TargetSkeleton.bone_map) travels in the scene's extras (server/convert.py).
+    # A VRM character names its humanoid bones' nodes (those of each skin's joints count for that skin); a service
+    # client's bone map (TargetSkeleton.bone_map) travels in the scene's extras (server/convert.py); the overrides
+    # come last.
+    vrm_bones = {b: _node_name(g, n) for b, n in vrm.human_bones(g.extensions).items() if n < len(g.nodes)}
     scene = g.scenes[g.scene or 0] if g.scenes else None
-    bone_map = dict((scene.extras or {}).get("animgen_bone_map", {})) if scene is not None else {}
-    bone_map |= dict(overrides or {})
+    given = dict((scene.extras or {}).get("animgen_bone_map", {})) if scene is not None else {}
+    given |= dict(overrides or {})
+
+    def skin_map(joints: list[int]) -> dict[str, str]:
+        names = {_node_name(g, j) for j in joints}
+        return {b: n for b, n in vrm_bones.items() if n in names} | given
+
     parent_node = {c: i for i, n in enumerate(g.nodes) for c in (n.children or [])}
     skins = sorted(g.skins, key=lambda sk: -len(sk.joints))
     with np.errstate(divide="ignore", invalid="ignore"):  # a joint scaled to nothing: refused below if it counts
         for skin in skins:
+            bone_map = skin_map(skin.joints)
             sk, order = _skin_skeleton(g, list(skin.joints), parent_node, path.name, bone_map)
             try:
                 mapped = [order[sk.names.index(n)] for n in map_bones(sk.names, sk.parents, bone_map, fingers=False,
@@ -539,7 +552,7 @@ def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = No
             except BoneMapError:
                 continue
         else:  # none maps: the largest, which check_target refuses naming what is missing
-            sk, order = _skin_skeleton(g, list(skins[0].joints), parent_node, path.name, bone_map)
+            sk, order = _skin_skeleton(g, list(skins[0].joints), parent_node, path.name, skin_map(skins[0].joints))
             mapped = []
     placing = set(mapped)  # the mapped joints and every node above them place the humanoid's bones (a hidden eye
     for j in mapped:       # or prop scaled to nothing places none)
@@ -552,6 +565,10 @@ def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = No
             raise InputError(f"{path}: node {g.nodes[j].name or j!r} has a transform that is not finite or is "
                              "scaled to nothing (scale 0): the skeleton cannot be posed")
     return sk, g, order
+
+
+def _node_name(g, n: int) -> str:
+    return g.nodes[n].name or f"joint{n}"
 
 
 def _skin_skeleton(g, joints: list[int], parent_node: dict[int, int], name: str,
@@ -585,7 +602,7 @@ def _skin_skeleton(g, joints: list[int], parent_node: dict[int, int], name: str,
         p = parent_node.get(p)
     bs = float(np.mean(np.linalg.norm(base[:3, :3], axis=0)))
     bt, bq = base[:3, 3].copy(), R.from_matrix(base[:3, :3] / bs)
-    names = [g.nodes[n].name or f"joint{n}" for n in order]
+    names = [_node_name(g, n) for n in order]
     sk = TargetSkeleton(names=names, parents=np.array(parents), rest_translation=np.array(trans),
                         rest_rotation=np.array(rots), rest_scale=np.array(scales), base_rotation=bq,
                         base_translation=bt, base_scale=bs, name=name, bone_map=bone_map)
@@ -636,11 +653,11 @@ def skeleton_up(names: list[str], parents: np.ndarray, offsets: np.ndarray) -> n
 
 def load_target(path: str | Path) -> TargetSkeleton:
     path = Path(path)
-    if path.suffix.lower() == ".glb" or path.suffix.lower() == ".gltf":
+    if path.suffix.lower() in (*TARGET_SUFFIXES, ".gltf"):
         return load_glb_skeleton(path)[0]
     if path.suffix.lower() == ".bvh":
         return load_bvh_skeleton(path)
-    raise InputError(f"{path}: a target skeleton must be a .glb or .bvh file")
+    raise InputError(f"{path}: a target skeleton must be a .glb, .vrm or .bvh file")
 
 
 def motion_on_target(clip: HumanoidClip, sk: TargetSkeleton, g, nodes: list[int],
@@ -675,8 +692,8 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
     import pygltflib as G
 
     target_path = Path(target_path)
-    if target_path.suffix.lower() != ".glb":
-        raise InputError(f"{target_path}: --target must be a .glb character to write a character .glb")
+    if target_path.suffix.lower() not in TARGET_SUFFIXES:
+        raise InputError(f"{target_path}: --target must be a .glb or .vrm character to write a character .glb")
     sk, g, nodes = load_glb_skeleton(target_path, overrides)
     motion = motion_on_target(clip, sk, g, nodes, overrides, plant_feet, loop, above_floor)
     g.animations = []  # the character's own clips would fight ours in a viewer; their keys leave the file too

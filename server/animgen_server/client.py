@@ -15,6 +15,7 @@ import grpc
 from animgen.v1 import service_pb2, service_pb2_grpc
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import AnimGenError, Cancelled, InputError
+from animgen_ml.export import CLIENT_FORMATS, write_client_formats
 from animgen_ml.files import atomic_path
 from animgen_ml.pipeline import GenerateOptions, ProgressEvent
 from animgen_server import convert
@@ -210,8 +211,9 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
     Ctrl-C cancels the job on the server."""
     options.validate()
     # A --target character is retargeted here, after the job, as a local run does: the file is the same (mesh and
-    # all), and the server needs no copy of the character.
-    msg = convert.options_to_proto(replace(options, target=None))
+    # all), and the server needs no copy of the character. So are the formats the service has none for.
+    served = tuple(f for f in options.formats if f not in CLIENT_FORMATS)
+    msg = convert.options_to_proto(replace(options, target=None, formats=served or ("json",)))
     name = Path(video).name
 
     def local(message: str) -> str:  # the server names the file it was sent; a local run names the path it was given
@@ -244,7 +246,8 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
         if job.state != service_pb2.JOB_STATE_SUCCEEDED:
             raise AnimGenError(local(job.error) if job.error.startswith(f"{name}: ")
                                else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
-        clip, files = client.result(job.job_id, out_base)
+        clip, files = client.result(job.job_id, out_base if served else None)
+        files |= write_client_formats(clip, Path(out_base), options)
         if options.target:
             from animgen_ml.export import write_target
 

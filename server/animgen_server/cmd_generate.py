@@ -41,7 +41,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="OUTDIR", default=".",
                    help="folder for the outputs, named <video stem>.<ext> (default: the current folder)")
     p.add_argument("--format", dest="formats", metavar="FMT[,FMT]", action="append", type=_formats,
-                   help=f"output formats, comma-separated or repeated: {', '.join(FORMATS)} or all (default: glb)")
+                   help=f"output formats, comma-separated or repeated: {', '.join(FORMATS)} or all (default: glb; "
+                        "vrma: VRM Animation, which any VRM avatar plays)")
     p.add_argument("--preview", action="store_true", help="also write <stem>.preview.mp4 (adds preview to --format)")
     p.add_argument("--hands", action="store_true", help="track the hands too and animate the fingers")
     p.add_argument("--smoothing", type=float, default=0.5, metavar="S", help="0 (none) .. 1 (strong), default 0.5")
@@ -64,8 +65,8 @@ def register(subparsers) -> None:
     p.add_argument("--keyframe-tolerance-degrees", type=float, metavar="DEG")
     p.add_argument("--keyframe-tolerance-mm", type=float, metavar="MM")
     p.add_argument("--target", metavar="CHARACTER.glb",
-                   help="also write <stem>.<character>.glb: this .glb character playing the clip, its planted feet "
-                        "locked again on its own legs and its legs' mesh kept out of its floor")
+                   help="also write <stem>.<character>.glb: this .glb (or VRM .vrm) character playing the clip, its "
+                        "planted feet locked again on its own legs and its legs' mesh kept out of its floor")
     p.add_argument("--bone-map", metavar="BONE=NAME[,BONE=NAME]", action="append", type=_bone_pairs,
                    help="map --target's bones by hand where its names and shape do not (HumanBodyBones names: "
                         "Hips=pelvis,LeftHand=hand_l); comma-separated or repeated")

@@ -18,10 +18,11 @@ import numpy as np
 from animgen.v1 import clip_pb2, service_pb2
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
+from animgen_ml.export import CLIENT_FORMATS
 from animgen_ml.pipeline import FORMATS, GENERATORS, GenerateOptions
 from animgen_server.store import JobRow
 
-# pipeline format name <-> OutputFormat
+# pipeline format name <-> OutputFormat (a client writes the CLIENT_FORMATS itself, from the clip)
 FORMAT_TO_PROTO = {
     "glb": service_pb2.OUTPUT_FORMAT_GLB, "bvh": service_pb2.OUTPUT_FORMAT_BVH,
     "json": service_pb2.OUTPUT_FORMAT_JSON, "npz": service_pb2.OUTPUT_FORMAT_NPZ,
@@ -30,7 +31,7 @@ FORMAT_TO_PROTO = {
 PROTO_TO_FORMAT = {v: k for k, v in FORMAT_TO_PROTO.items()}
 GENERATOR_TO_PROTO = {"network": service_pb2.GENERATOR_NETWORK, "analytic": service_pb2.GENERATOR_ANALYTIC}
 PROTO_TO_GENERATOR = {v: k for k, v in GENERATOR_TO_PROTO.items()}
-assert set(FORMAT_TO_PROTO) == set(FORMATS) and set(GENERATOR_TO_PROTO) == set(GENERATORS)
+assert set(FORMAT_TO_PROTO) == set(FORMATS) - set(CLIENT_FORMATS) and set(GENERATOR_TO_PROTO) == set(GENERATORS)
 
 MAX_TARGET_BONES = 1024
 

@@ -1,5 +1,6 @@
 // Loads a .bvh or .glb with three.js's own loaders (BVHLoader, GLTFLoader), as a web viewer would, plays its
-// animation and prints one JSON line: {"duration": s, "heads": {time: {bone: [x, y, z]}}} in the file's units.
+// animation and prints one JSON line: {"duration": s, "heads": [{bone: [x, y, z]}, ...]} in the file's units, one
+// entry per time in the order given (a JSON object keyed by time would list whole seconds first).
 // Usage: node three_import.mjs FILE TIME[,TIME...]   (three.js from build/node, where make system-deps installs it)
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -32,10 +33,10 @@ const action = mixer.clipAction(clip);
 action.setLoop(LoopOnce);  // a time a rounding error past the end is the last frame, not the first again
 action.clampWhenFinished = true;
 action.play();
-const heads = {};
+const heads = [];
 for (const t of times.split(",").map(Number)) {
   mixer.setTime(t);
   root.updateMatrixWorld(true);
-  heads[t] = Object.fromEntries(bones.map((b) => [b.name, new Vector3().setFromMatrixPosition(b.matrixWorld).toArray()]));
+  heads.push(Object.fromEntries(bones.map((b) => [b.name, new Vector3().setFromMatrixPosition(b.matrixWorld).toArray()])));
 }
 console.log(JSON.stringify({ duration: clip.duration, heads }));
