@@ -36,8 +36,9 @@ def _xbot_nodes(xbot: Path, fingers: bool) -> dict[str, int]:
 
 def test_a_vrm_avatar_plays_our_vrma_as_the_clip_moves(shared_data, tmp_path):
     """three-vrm plays a .vrma on an avatar of the clip's own skeleton with every joint, fingers too, where the clip
-    puts it (to 0.01 mm), and on the Xbot made a VRM 1.0 avatar with its limbs pointing where the clip's do and its
-    Hips' travel scaled by its Hips' height, as the VRM Animation specification asks."""
+    puts it (to 0.01 mm), and on the Xbot made a VRM 1.0 avatar with each bone turned from the Xbot's own rest as the
+    clip's turns from its T-pose (0.05°) and the Hips' travel scaled by its Hips' height, as the VRM Animation
+    specification asks."""
     clip = make_clip(frames=30, fingers=True)
     anim = tmp_path / "clip.vrma"
     gltf_export.write_vrma(clip, anim)
