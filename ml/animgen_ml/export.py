@@ -7,6 +7,7 @@ so an existing output is never replaced by a partial one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,15 +85,16 @@ def write_outputs(
         if progress is not None:
             progress(min(1.0, fraction / total), what)
 
+    keys = functools.cache(lambda: keyframes_for(clip, options))  # the .glb's and the .vrma's, reduced once
     writers: dict[str, Callable[[Path], None]] = {
-        "glb": lambda p: gltf_export.write_glb(clip, p, keys=keyframes_for(clip, options)),
+        "glb": lambda p: gltf_export.write_glb(clip, p, keys=keys()),
         "bvh": lambda p: bvh_export.write_bvh(clip, p),
         "json": clip.save_json,
         "npz": landmarks.save,
         "report": lambda p: _report().write_report(p, clip, landmarks, stage_seconds, warnings, options.speed),
         "preview": lambda p: _preview().render_preview(
             video, landmarks, clip, p, progress=lambda f: report(done + PREVIEW_COST * f, "preview")),
-        "vrma": lambda p: gltf_export.write_vrma(clip, p, keys=keyframes_for(clip, options)),
+        "vrma": lambda p: gltf_export.write_vrma(clip, p, keys=keys()),
     }
     files: dict[str, Path] = {}
     for fmt in formats:  # in order, once each
@@ -113,15 +115,15 @@ CLIENT_FORMATS = ("vrma",)
 
 
 def write_client_formats(clip: HumanoidClip, out_base: Path, options) -> dict[str, Path]:
-    """The CLIENT_FORMATS of options.formats, written aside and renamed; format -> path."""
+    """The CLIENT_FORMATS of options.formats (the .vrma), written aside and renamed; format -> path."""
     from animgen_ml import gltf_export
 
-    files = {}
-    for fmt in (f for f in CLIENT_FORMATS if f in options.formats):
-        files[fmt] = output_path(out_base, fmt)
-        with atomic_path(files[fmt]) as tmp:
-            gltf_export.write_vrma(clip, tmp, keys=keyframes_for(clip, options))
-    return files
+    if "vrma" not in options.formats:
+        return {}
+    path = output_path(out_base, "vrma")
+    with atomic_path(path) as tmp:
+        gltf_export.write_vrma(clip, tmp, keys=keyframes_for(clip, options))
+    return {"vrma": path}
 
 
 def write_target(clip: HumanoidClip, out_base: Path, options) -> Path:
