@@ -134,13 +134,15 @@ def as_vrm(src: Path, out: Path, bone_nodes: dict[str, int], version: str = "1.0
     return out
 
 
-def vrm_play(avatar: Path, animation: Path, times: list[float]) -> dict:
-    """Play a .vrma on a VRM avatar with pixiv's three-vrm (tests/tools/vrm_play.mjs): the clip's duration and, per
-    given time, the avatar's humanoid bones' world positions keyed by VRM 1.0 bone name."""
+def vrm_play(avatar: Path, animation: Path | None, times: list[float]) -> dict:
+    """Play a .vrma (or with None, the avatar file's own glTF animation) on a VRM avatar with pixiv's three-vrm
+    (tests/tools/vrm_play.mjs): the clip's duration and, per given time, the avatar's humanoid bones' world
+    positions keyed by VRM 1.0 bone name."""
     node = require_tool("node")
     if not (REPO / "build" / "node" / "node_modules" / "@pixiv" / "three-vrm-animation" / "package.json").is_file():
         pytest.fail("three-vrm is not installed: run `make system-deps`")
-    proc = subprocess.run([node, str(REPO / "tests" / "tools" / "vrm_play.mjs"), str(avatar), str(animation),
-                           ",".join(map(str, times))], capture_output=True, text=True, timeout=120)
+    tool = REPO / "tests" / "tools" / "vrm_play.mjs"
+    proc = subprocess.run([node, str(tool), str(avatar), str(animation or "embedded"), ",".join(map(str, times))],
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.splitlines()[-1])

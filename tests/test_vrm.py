@@ -88,7 +88,8 @@ def test_a_vrm_avatar_plays_our_vrma_as_the_clip_moves(shared_data, tmp_path):
 def test_a_vrm_character_is_mapped_by_the_bones_its_extension_names(shared_data, tmp_path, version):
     """A VRM character whose bone names follow no convention and whose rest pose lies (neither names nor shape map
     it) maps through its VRM humanoid, fingers included, and plays the clip as the Xbot does: limbs and trunk within
-    0.01°. The written character is still the VRM, valid glTF."""
+    0.01°. The written character is still the VRM, valid glTF, and three-vrm reads it as one: its humanoid bones
+    play the written clip where our forward kinematics puts them (0.01 mm)."""
     xbot = shared_data / "characters" / "Xbot_threejs.glb"
     lying = anonymous_xbot(xbot, tmp_path / "lying.glb", lying=True)
     with pytest.raises(InputError, match="name them as"):
@@ -101,10 +102,18 @@ def test_a_vrm_character_is_mapped_by_the_bones_its_extension_names(shared_data,
 
     walk = mocap.load_clip(shared_data / WALK)
     out = tmp_path / "walk.lying.glb"
-    retarget.write_target_glb(walk, avatar, out)
+    written = retarget.write_target_glb(walk, avatar, out)
     (report,) = validate(out)
     assert report["errors"] == 0, report["messages"]
     assert (vrm.VRM1 if version == "1.0" else vrm.VRM0) in pygltflib.GLTF2().load(str(out)).extensions
+    frames = list(range(0, walk.frame_count, 25))
+    played = vrm_play(out, None, [f / walk.fps for f in frames])["bones"]
+    forward = written.skeleton.forward(written.rotations, written.translations)[0]
+    for f, at in zip(frames, played, strict=True):
+        assert len(at) == len(named)  # every humanoid bone the extension names, the thumbs renamed for 0.x
+        for b in named:
+            joint = lain.names.index(lain.bone_map[b])
+            assert np.abs(np.subtract(at[vrm.vrm_name(b)], forward[f, joint])).max() < 1e-5, (f, b)
     ours, theirs = retarget.retarget(walk, sk), retarget.retarget(walk, lain, lain.bone_map)
     want, got = (m.skeleton.forward(m.rotations, m.translations)[0] for m in (ours, theirs))
     body = {b: n for b, n in named.items() if b in walk.bones}

@@ -2,7 +2,10 @@
 // VRMAnimationLoaderPlugin, createVRMAnimationClip), and prints one JSON line:
 // {"duration": s, "bones": [{vrmBoneName: [x, y, z]}, ...]}, the avatar's humanoid bones' world positions at each
 // time, in the order given (a JSON object keyed by time would list whole seconds first).
-// Usage: node vrm_play.mjs AVATAR.vrm ANIMATION.vrma TIME[,TIME...]   (packages from build/node, as three_import.mjs)
+// With ANIMATION "embedded" it plays the avatar file's own glTF animation on its nodes instead, as a glTF viewer
+// does, with the humanoid's copy from its normalized bones turned off (that copy would hold the avatar at rest).
+// Usage: node vrm_play.mjs AVATAR.vrm ANIMATION.vrma|embedded TIME[,TIME...]   (packages from build/node, as
+// three_import.mjs)
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -26,11 +29,19 @@ async function load(path) {
   return new Promise((ok, fail) => loader.parse(buffer, "", ok, fail));
 }
 
-const vrm = (await load(avatarPath)).userData.vrm;
-const animation = (await load(animationPath)).userData.vrmAnimations?.[0];
+const gltf = await load(avatarPath);
+const vrm = gltf.userData.vrm;
 if (!vrm) throw new Error(`${avatarPath}: three-vrm found no VRM in it`);
-if (!animation) throw new Error(`${animationPath}: three-vrm found no VRM Animation in it`);
-const clip = createVRMAnimationClip(animation, vrm);
+let clip;
+if (animationPath === "embedded") {
+  clip = gltf.animations[0];
+  if (!clip) throw new Error(`${avatarPath}: no glTF animation in it`);
+  vrm.humanoid.autoUpdateHumanBones = false;
+} else {
+  const animation = (await load(animationPath)).userData.vrmAnimations?.[0];
+  if (!animation) throw new Error(`${animationPath}: three-vrm found no VRM Animation in it`);
+  clip = createVRMAnimationClip(animation, vrm);
+}
 const mixer = new AnimationMixer(vrm.scene);
 const action = mixer.clipAction(clip);
 action.setLoop(LoopOnce);
@@ -39,7 +50,7 @@ action.play();
 const bones = [];
 for (const t of times.split(",").map(Number)) {
   mixer.setTime(t);
-  vrm.update(0);  // the normalized bones the clip moves drive the avatar's own
+  vrm.update(0);  // the normalized bones a VRM Animation moves drive the avatar's own
   vrm.scene.updateMatrixWorld(true);
   const at = {};
   for (const name of VRMHumanBoneList) {
