@@ -75,3 +75,41 @@ def test_splitting_a_depth_at_a_time_keeps_the_same_keys(walk):
                                   _split_one_span_at_a_time(rot[:, b], tol, True)), (walk.bones[b], tol)
         assert np.array_equal(keyframes.simplify(walk.hips, tol, False),
                               _split_one_span_at_a_time(walk.hips, tol, False))
+
+
+def test_planted_feet_stay_where_the_full_clip_holds_them(walk):
+    """Per channel, a leg's errors add up at the foot; the reduction also holds each planted, still foot within the
+    millimetre tolerance of the full clip and keeps the soles from going further under the floor, every channel
+    still within its own tolerance. The per-channel split alone breaks both on this walk."""
+    from dataclasses import replace
+
+    from animgen_ml import contacts as C
+    from animgen_ml import rotations as R
+
+    def soles(hips: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+        return np.stack(C.sole_points(replace(walk, hips=hips, rotations=rotations)), axis=2)  # (T, 2, 2, 3)
+
+    full = soles(walk.hips, walk.rotations)
+    held = keyframes.held_feet(full, walk.contacts, walk.fps)
+    assert held.mean() > 0.3  # the walk's stances
+
+    def worst(keys: dict[str, np.ndarray]) -> tuple[float, float]:
+        """The held feet's largest distance from the full clip's (mm), and how far further a sole goes under."""
+        got = soles(*keyframes.reconstruct(walk, keys))
+        off = np.linalg.norm(got - full, axis=-1).max(axis=2)[held].max()
+        under = (np.minimum(full[..., 1], 0.0) - got[..., 1]).max()
+        return 1000 * float(off), 1000 * float(under)
+
+    rot = R.make_continuous(R.normalize(walk.rotations))
+    per_channel = {"Hips.t": keyframes.simplify(walk.hips, 2.0, False)}
+    per_channel |= {f"{b}.r": keyframes.simplify(rot[:, i], 1.0, True) for i, b in enumerate(walk.bones)}
+    off, under = worst(per_channel)
+    assert off > 4.0 and under > 2.0  # what the per-channel rule alone leaves
+
+    keys = keyframes.reduce_keys(walk, 1.0, 2.0)
+    off, under = worst(keys)
+    assert off <= 2.0 + 1e-6 and under <= 2.0 + 1e-6
+    r = keyframes.reduction(walk, keys)
+    assert r["max_error_degrees"] <= 1.0 + 1e-6 and r["max_error_mm"] <= 2.0 + 1e-6
+    assert r["keys_after"] < 0.75 * r["keys_before"]
+    assert r["keys_after"] > sum(map(len, per_channel.values()))  # the feet's keys

@@ -573,13 +573,18 @@ def test_character_whose_joints_hold_matrices_gets_a_valid_animation(walk, share
 
 def test_character_glb_takes_the_keyframe_tolerance(walk, shared_data, tmp_path):
     """--keyframe-tolerance reduces the character's GLB as it does the clip's own: fewer keys per channel, and
-    played back (LINEAR: lerp, slerp) every frame stays within the tolerance of the full motion."""
+    played back (LINEAR: lerp, slerp) every frame stays within the tolerance of the full motion; the planted feet
+    stay within the millimetres of it and the legs' mesh goes no further into the floor (per channel alone, the
+    ankles went up to 2 cm off and the mesh 6 mm under)."""
     import pygltflib
+
+    from animgen_ml import contacts as C
+    from animgen_ml import keyframes, skinning
 
     full, reduced = tmp_path / "full.glb", tmp_path / "reduced.glb"
     character = shared_data / "characters" / "Xbot_threejs.glb"
-    m = retarget.write_target_glb(walk, character, full)
-    retarget.write_target_glb(walk, character, reduced, tolerance=(1.0, 2.0))
+    m = retarget.write_target_glb(walk, character, full, plant_feet=True)
+    retarget.write_target_glb(walk, character, reduced, tolerance=(1.0, 2.0), plant_feet=True)
     assert _validate(reduced)["errors"] == 0
     g = pygltflib.GLTF2().load(str(reduced))
 
@@ -592,7 +597,9 @@ def test_character_glb_takes_the_keyframe_tolerance(walk, shared_data, tmp_path)
 
     T = walk.frame_count
     frames = np.arange(T) / walk.fps
-    node_joint = {n: j for j, n in enumerate(retarget.load_glb_skeleton(character)[2])}
+    sk, doc, nodes = retarget.load_glb_skeleton(character)
+    node_joint = {n: j for j, n in enumerate(nodes)}
+    rotations, translations = m.rotations.copy(), m.translations.copy()  # as the reduced file plays
     keys = worst_deg = worst_mm = 0.0
     hips_keys = 0
     for ch in g.animations[0].channels:
@@ -603,15 +610,28 @@ def test_character_glb_takes_the_keyframe_tolerance(walk, shared_data, tmp_path)
         a = np.clip((frames - t[k - 1]) / (t[k] - t[k - 1]), 0.0, 1.0)
         j = node_joint[ch.target.node]
         if ch.target.path == "rotation":
-            got = R.slerp(v[k - 1], v[k], a)
+            rotations[:, j] = got = R.slerp(v[k - 1], v[k], a)
             worst_deg = max(worst_deg, np.degrees(R.angle_between(got, m.rotations[:, j])).max())
         else:
             hips_keys = len(t)
-            got = v[k - 1] + a[:, None] * (v[k] - v[k - 1])
-            scale = retarget.load_glb_skeleton(character)[0].world_scale(int(m.skeleton.parents[j]))
+            translations[:, j] = got = v[k - 1] + a[:, None] * (v[k] - v[k - 1])
+            scale = sk.world_scale(int(m.skeleton.parents[j]))
             worst_mm = max(worst_mm, np.linalg.norm(got - m.translations[:, j], axis=-1).max() * scale * 1000)
     channels = len(g.animations[0].channels)
-    assert keys < 0.5 * channels * T  # fewer than half the keys of the full file
-    assert 2 <= hips_keys < 0.75 * T  # the Hips' path too, in the character's units
+    assert keys < 0.6 * channels * T  # 0.43 of the full file's keys per channel alone, 0.50 with the feet held
+    assert 2 <= hips_keys < T  # the Hips' path too, in the character's units (178 of 229 frames: it moves both feet)
     assert worst_deg < 1.0 + 0.05 and worst_mm < 2.0 + 0.05  # float32 storage on top of the tolerance
     assert reduced.stat().st_size < full.stat().st_size
+
+    joint = {b: sk.names.index(n) for b, n in m.mapping.items()}
+    meshes, floor = retarget.leg_meshes(sk, doc, nodes, joint)
+    want, got = sk.forward(m.rotations, m.translations), sk.forward(rotations, translations)
+    scales = sk.world_scales()
+    for s, side in enumerate(C.SIDES):
+        ends = [joint[f"{side}Foot"], joint[f"{side}Toes"]]
+        held = keyframes.held_feet(want[0][:, None, ends], walk.contacts[:, [s]], walk.fps)[:, 0]
+        assert held.mean() > 0.3  # the walk's stances
+        off = np.linalg.norm(got[0][:, ends] - want[0][:, ends], axis=-1).max(axis=1)
+        assert off[held].max() < 0.002 + 5e-5, side  # float32 storage on top of the tolerance
+        low, full_low = (skinning.lowest(meshes[side], *pose, scales) for pose in (got, want))
+        assert (np.minimum(full_low, floor) - low).max() < 0.002 + 5e-5, side

@@ -49,12 +49,8 @@ def keyframes_for(clip: HumanoidClip, options) -> dict[str, np.ndarray] | None:
     """Kept frames per channel when a keyframe tolerance is set; None (every frame) otherwise."""
     if options.keyframe_tolerance_degrees <= 0 and options.keyframe_tolerance_mm <= 0:
         return None
-    try:
-        from animgen_ml import keyframes
-    except ModuleNotFoundError as e:  # key reduction not built yet: every frame is a key
-        if e.name != "animgen_ml.keyframes":
-            raise
-        return None
+    from animgen_ml import keyframes
+
     return keyframes.reduce_keys(clip, options.keyframe_tolerance_degrees, options.keyframe_tolerance_mm)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from animgen_ml import edit, gltf_unused, keyframes, skeleton, vrm
+from animgen_ml import contacts as C
+from animgen_ml import edit, gltf_unused, keyframes, skeleton, skinning, vrm
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
@@ -317,8 +318,7 @@ def planted_on_target(clip: HumanoidClip, target: TargetSkeleton, overrides: Map
     foot mesh reaches (foot_reach); on a target without toe bones the foot, rigid, rolls over that point rather
     than over our toes' joint, whose front the mesh sank 3-4 cm under the floor at toe-off. loop: the clip is a loop
     (edit.loop), locked round its seam as refine locks one (edit.three_cycles), so that its ends still meet."""
-    from animgen_ml import contacts as C
-    from animgen_ml import edit, footlock
+    from animgen_ml import footlock
 
     if clip.frame_count < 2 or not clip.contacts.any():
         return clip
@@ -362,9 +362,6 @@ def foot_reach(clip: HumanoidClip, target: TargetSkeleton, g, joint_nodes: list[
     skinning.part_mesh reads no mesh for a foot. g, joint_nodes: as load_glb_skeleton returns them. (The front of the
     whole foot is higher: a Quaternius shoe's toe cap, 21 cm out and 3.6 cm up, where its sole reaches 13 cm; taken
     for the point the foot rolls over, it held planted shoes 1.5-3 cm up.)"""
-    from animgen_ml import contacts as C
-    from animgen_ml import skinning
-
     mapping = _mapping(clip, target, overrides)
     rest = replace(clip, hips=clip.hips[:1], rotations=R.identity((1, len(clip.bones))), contacts=clip.contacts[:1],
                    confidence=clip.confidence[:1], root_motion=None)
@@ -383,6 +380,20 @@ def foot_reach(clip: HumanoidClip, target: TargetSkeleton, g, joint_nodes: list[
     return float(np.mean(reach))
 
 
+def leg_meshes(target: TargetSkeleton, g, joint_nodes: list[int], mapping: Mapping[str, int]
+               ) -> tuple[dict[str, skinning.PartMesh], float]:
+    """Per side ("Left", "Right") the character's mesh from the lower leg down (a leg's lowest point may be a
+    trouser hem as well as a shoe), where it has one, and its floor: y = 0, or the lowest of those at rest where that
+    is lower (a character authored a little into the floor stays as authored)."""
+    parts = {side: skinning.part_mesh(g, joint_nodes, joint_and_below(target, mapping[f"{side}LowerLeg"]))
+             for side in C.SIDES if f"{side}LowerLeg" in mapping}
+    meshes = {side: m for side, m in parts.items() if m is not None}
+    rest_pos, rest_rot = target.rest_world()
+    scale = target.world_scales()
+    rest_low = [float(skinning.lowest(m, rest_pos[None], rest_rot[None], scale)[0]) for m in meshes.values()]
+    return meshes, min([0.0, *rest_low])
+
+
 def on_target_above_floor(clip: HumanoidClip, target: TargetSkeleton, g, joint_nodes: list[int],
                           overrides: Mapping[str, str] | None = None, loop: bool = False) -> TargetMotion:
     """retarget, with the character's own lower legs and feet (its mesh: pygltflib document g; joint_nodes[j] is
@@ -393,20 +404,15 @@ def on_target_above_floor(clip: HumanoidClip, target: TargetSkeleton, g, joint_n
     other foot stays where it stands (raising the Hips instead floated it). loop: the clip is a loop (edit.loop: its
     last frame is its first), and the lift runs round it, so that the seam stays closed. With no mesh that
     skinning.part_mesh reads, retarget alone."""
-    from animgen_ml import contacts as C
-    from animgen_ml import footlock, ik, skinning
+    from animgen_ml import footlock, ik
 
     mapping = _mapping(clip, target, overrides)
-    # A leg's lowest point may be a trouser hem as well as a shoe: the lower leg and all below it.
-    parts = {side: skinning.part_mesh(g, joint_nodes, joint_and_below(target, mapping[f"{side}LowerLeg"]))
-             for side in C.SIDES if f"{side}LowerLeg" in mapping}
-    meshes = {side: m for side, m in parts.items() if m is not None}
+    meshes, floor = leg_meshes(target, g, joint_nodes, mapping)
     motion = retarget(clip, target, overrides)
     if not meshes:
         return motion
     scale = target.world_scales()
-    rest_pos, rest_rot = target.rest_world()
-    floor = min(0.0, min(float(skinning.lowest(m, rest_pos[None], rest_rot[None], scale)[0]) for m in meshes.values()))
+    rest_pos = target.rest_world()[0]
     blend = footlock.blend_frames(clip.fps)
 
     def depth(motion: TargetMotion, side: str) -> np.ndarray:
@@ -682,6 +688,52 @@ def motion_on_target(clip: HumanoidClip, sk: TargetSkeleton, g, nodes: list[int]
     return replace(motion, feet_locked=locked)
 
 
+def target_keys(motion: TargetMotion, planted: np.ndarray, meshes: Mapping[str, skinning.PartMesh], floor: float,
+                tolerance: tuple[float, float]) -> dict[str, np.ndarray]:
+    """Kept frames per channel ("<joint>.t": the Hips' translation, "<joint>.r": each animated joint's rotation) of
+    a character's motion reduced within tolerance (degrees, mm), its feet held as keyframes.reduce_keys holds ours
+    where planted (T, 2): its Foot and Toes joints, and each leg's lowest point (of meshes, its leg_meshes; else of
+    those joints) against its floor."""
+    sk, h = motion.skeleton, motion.hips_joint
+    q = R.make_continuous(R.normalize(motion.rotations))
+    # The Hips' translation is in its parent's units, which simplify takes for metres: the tolerance is scaled.
+    channels: dict[str, keyframes.Channel] = {
+        f"{h}.t": (motion.translations[:, h], tolerance[1] / sk.world_scale(int(sk.parents[h])), False)}
+    channels.update({f"{j}.r": (q[:, j], tolerance[0], True) for j in motion.animated})
+    joint = {b: sk.names.index(n) for b, n in motion.mapping.items()}
+    if not all(f"{side}Foot" in joint for side in C.SIDES):
+        return {ch: keyframes.simplify(v, max(tol, 1e-6), r) for ch, (v, tol, r) in channels.items()}
+    ends = [[joint[f"{side}Foot"], joint.get(f"{side}Toes", joint[f"{side}Foot"])] for side in C.SIDES]
+    scale = sk.world_scales()
+
+    def feet(kept: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Foot and toes joints (T, side, 2, 3) and each leg's lowest height, played back from kept keys."""
+        rot, trans = q, motion.translations
+        if kept is not None:
+            rot, trans = q.copy(), motion.translations.copy()
+            trans[:, h] = keyframes.play(trans[:, h], kept[f"{h}.t"], False)
+            for j in motion.animated:
+                rot[:, j] = keyframes.play(q[:, j], kept[f"{j}.r"], True)
+        pos, world = sk.forward(rot, trans)
+        points = np.stack([pos[:, e] for e in ends], axis=1)
+        low = [skinning.lowest(meshes[side], pos, world, scale) if side in meshes else points[:, s, :, 1].min(axis=1)
+               for s, side in enumerate(C.SIDES)]
+        return points, np.stack(low, axis=1)
+
+    def moves(j: int) -> list[str]:
+        """The channels that move joint j: the Hips' and the animated ones from j up to the Hips."""
+        chain = [f"{h}.t"]
+        while j >= 0:
+            if j in motion.animated:
+                chain.append(f"{j}.r")
+            j = -1 if j == h else int(sk.parents[j])
+        return chain
+
+    held = keyframes.held_feet(feet(None)[0], planted, motion.fps)
+    return keyframes.hold_feet(channels, feet, held, floor, [moves(e[1]) for e in ends],
+                               max(tolerance[1], 1e-6) / 1000.0)
+
+
 def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str | Path,
                      overrides: Mapping[str, str] | None = None,
                      tolerance: tuple[float, float] = (0.0, 0.0), plant_feet: bool = False, loop: bool = False,
@@ -696,6 +748,10 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
         raise InputError(f"{target_path}: --target must be a .glb or .vrm character to write a character .glb")
     sk, g, nodes = load_glb_skeleton(target_path, overrides)
     motion = motion_on_target(clip, sk, g, nodes, overrides, plant_feet, loop, above_floor)
+    keys = None  # every frame
+    if tolerance[0] > 0 or tolerance[1] > 0:
+        meshes, floor = leg_meshes(sk, g, nodes, {b: sk.names.index(n) for b, n in motion.mapping.items()})
+        keys = target_keys(motion, clip.contacts, meshes, floor, tolerance)
     g.animations = []  # the character's own clips would fight ours in a viewer; their keys leave the file too
     doc, kept = gltf_unused.drop_unused(json.loads(g.to_json()), g.binary_blob() or b"")
     g = G.GLTF2.from_json(json.dumps(doc))
@@ -715,27 +771,25 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
         return len(g.accessors) - 1
 
     seconds = np.arange(clip.frame_count) / clip.fps
-    reduce = tolerance[0] > 0 or tolerance[1] > 0
-    every_frame = None if reduce else add(seconds, "SCALAR", min_max=True)  # one time line shared by all channels
+    # Every frame: one time line shared by all channels.
+    every_frame = None if keys is not None else add(seconds, "SCALAR", min_max=True)
     anim = G.Animation(name=clip.name, samplers=[], channels=[])
 
-    def channel(node: int, prop: str, values: np.ndarray, type_: str, tol: float) -> None:
+    def channel(joint: int, prop: str, values: np.ndarray, type_: str) -> None:
+        node = nodes[joint]
         _as_trs(g.nodes[node])  # glTF animates translation/rotation/scale, never a node's matrix
         times = every_frame
-        if reduce:  # as keyframes.reduce_keys: a tolerance of 0 drops only frames interpolation reproduces
-            keep = keyframes.simplify(values, max(tol, 1e-6), rotation=prop == "rotation")
+        if keys is not None:
+            keep = keys[f"{joint}.{prop[0]}"]
             values, times = values[keep], add(seconds[keep], "SCALAR", min_max=True)
         anim.samplers.append(G.AnimationSampler(input=times, output=add(values, type_), interpolation="LINEAR"))
         anim.channels.append(G.AnimationChannel(sampler=len(anim.samplers) - 1,
                                                 target=G.AnimationChannelTarget(node=node, path=prop)))
 
-    # The Hips' translation is in its parent's units, which simplify takes for metres: the tolerance is scaled.
-    hips_units_m = sk.world_scale(int(sk.parents[motion.hips_joint]))
-    channel(nodes[motion.hips_joint], "translation", motion.translations[:, motion.hips_joint], "VEC3",
-            tolerance[1] / hips_units_m)
+    channel(motion.hips_joint, "translation", motion.translations[:, motion.hips_joint], "VEC3")
     q = R.make_continuous(R.normalize(motion.rotations))  # continuous: interpolation takes the short way
     for j in motion.animated:
-        channel(nodes[j], "rotation", q[:, j], "VEC4", tolerance[0])
+        channel(j, "rotation", q[:, j], "VEC4")
     g.animations = [anim]
     if not g.buffers:
         g.buffers.append(G.Buffer(byteLength=0))
