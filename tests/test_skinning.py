@@ -9,6 +9,7 @@ import pygltflib as G
 import pytest
 
 from animgen_ml import retarget, skinning
+from animgen_ml import rotations as R
 
 CHARACTER = "characters/quaternius_male_casual.glb"
 
@@ -135,7 +136,8 @@ def test_what_it_cannot_read_is_left_out_not_read_wrong(character):
 
 
 def test_lowest_is_the_lowest_posed_vertex_in_chunks(shared_data, monkeypatch):
-    """Heights alone, a few frames at a time (skinning._CHUNK_VALUES), as whole posed vertices give them."""
+    """Heights alone, a few frames at a time (skinning._CHUNK_VALUES), as whole posed vertices give them; and
+    near_lowest keeps the vertices that can be the lowest in a motion near this one."""
     monkeypatch.setattr(skinning, "_CHUNK_VALUES", 20_000)
     from animgen_ml import mocap
 
@@ -148,6 +150,20 @@ def test_lowest_is_the_lowest_posed_vertex_in_chunks(shared_data, monkeypatch):
     assert skinning._CHUNK_VALUES // part.joints.size < walk.frame_count  # more than one chunk
     np.testing.assert_allclose(skinning.lowest(part, pos, rot, scale),
                                skinning.posed(part, pos, rot, scale)[..., 1].min(axis=1), atol=1e-9)
+
+    # The vertices near the lowest: a few of the part's, and the same lowest on this motion; on the motion turned 3°
+    # at every joint, the same lowest from those within 4 cm.
+    heights = skinning.posed(part, pos, rot, scale)[..., 1]
+    near = skinning.near_lowest(part, pos, rot, scale, 0.0)
+    assert len(np.unique(heights.argmin(axis=1))) <= len(near.joints) < 0.1 * len(part.joints)  # seam twins
+    np.testing.assert_allclose(skinning.lowest(near, pos, rot, scale), heights.min(axis=1), atol=1e-9)
+    rng = np.random.default_rng(0)
+    axes = rng.normal(size=m.rotations.shape[:-1] + (3,))
+    turn = R.from_axis_angle(axes, np.full(axes.shape[:-1], np.radians(3.0)))
+    bent = sk.forward(R.multiply(m.rotations, turn), m.translations)
+    near = skinning.near_lowest(part, pos, rot, scale, 0.04)
+    assert len(near.joints) < 0.5 * len(part.joints)  # the sole, not the shin
+    np.testing.assert_allclose(skinning.lowest(near, *bent, scale), skinning.lowest(part, *bent, scale), atol=1e-9)
 
 
 def test_data_in_another_buffer_is_not_read_from_the_glb_s_own(shared_data):

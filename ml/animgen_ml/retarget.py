@@ -705,6 +705,12 @@ def target_keys(motion: TargetMotion, planted: np.ndarray, meshes: Mapping[str, 
         return {ch: keyframes.simplify(v, max(tol, 1e-6), r) for ch, (v, tol, r) in channels.items()}
     ends = [[joint[f"{side}Foot"], joint.get(f"{side}Toes", joint[f"{side}Foot"])] for side in C.SIDES]
     scale = sk.world_scales()
+    # Only the vertices near each leg's lowest in the full motion can be its lowest in one within a few degrees of
+    # it (a foot 30 cm long, off by the tolerance at four joints, shifts their heights by at most this much): the
+    # rounds then pose a few hundred vertices, not thousands.
+    full = sk.forward(q, motion.translations)
+    margin = 0.02 + 0.3 * 4 * np.radians(tolerance[0])
+    meshes = {side: skinning.near_lowest(m, *full, scale, margin) for side, m in meshes.items()}
 
     def feet(kept: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
         """Foot and toes joints (T, side, 2, 3) and each leg's lowest height, played back from kept keys."""

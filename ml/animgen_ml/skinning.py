@@ -107,16 +107,36 @@ def posed(part: PartMesh, world_pos: np.ndarray, world_rot: np.ndarray, world_sc
     return ((moved + world_pos[:, part.joints]) * part.weights[..., None]).sum(axis=-2)
 
 
-def lowest(part: PartMesh, world_pos: np.ndarray, world_rot: np.ndarray, world_scale: np.ndarray) -> np.ndarray:
-    """(T,) the lowest height (world y) of the part's vertices; arguments as for posed. Heights only: each influence's
-    y is its joint's scale times the second row of its rotation matrix dotted with the bind-space vertex, plus the
-    joint's height (posing whole vertices every frame cost Xbot's 3574 foot vertices 4 s in a 400-frame clip)."""
-    out = np.empty(len(world_pos))
+def _heights(part: PartMesh, world_pos: np.ndarray, world_rot: np.ndarray, world_scale: np.ndarray):
+    """(frame slice, (t, V) heights) of the part's vertices, a chunk of frames at a time; arguments as for posed.
+    Heights only: each influence's y is its joint's scale times the second row of its rotation matrix dotted with
+    the bind-space vertex, plus the joint's height (posing whole vertices every frame cost Xbot's 3574 foot vertices
+    4 s in a 400-frame clip)."""
     s = world_scale[part.joints]  # (V, 4)
+    used, own = np.unique(part.joints, return_inverse=True)  # the part's joints, and each influence's among them
+    own = own.reshape(part.joints.shape)
     chunk = max(1, _CHUNK_VALUES // part.joints.size)
     for t in range(0, len(world_pos), chunk):
         sl = slice(t, t + chunk)
-        row = R.to_matrix(world_rot[sl])[..., 1, :]  # (t, J, 3)
-        y = np.einsum("tvkc,vkc->tvk", row[:, part.joints], part.bind) * s + world_pos[sl, :, 1][:, part.joints]
-        out[sl] = (y * part.weights).sum(axis=-1).min(axis=1)
+        row = R.to_matrix(world_rot[sl, used])[..., 1, :]  # (t, used joints, 3)
+        y = np.einsum("tvkc,vkc->tvk", row[:, own], part.bind) * s + world_pos[sl, :, 1][:, part.joints]
+        yield sl, (y * part.weights).sum(axis=-1)
+
+
+def lowest(part: PartMesh, world_pos: np.ndarray, world_rot: np.ndarray, world_scale: np.ndarray) -> np.ndarray:
+    """(T,) the lowest height (world y) of the part's vertices; arguments as for posed."""
+    out = np.empty(len(world_pos))
+    for sl, y in _heights(part, world_pos, world_rot, world_scale):
+        out[sl] = y.min(axis=1)
     return out
+
+
+def near_lowest(part: PartMesh, world_pos: np.ndarray, world_rot: np.ndarray, world_scale: np.ndarray,
+                margin: float) -> PartMesh:
+    """The part's vertices that come within margin (m) of its lowest in some frame of this motion (arguments as for
+    posed): those that can be its lowest in a motion near it."""
+    gap = np.full(len(part.joints), np.inf)
+    for _, y in _heights(part, world_pos, world_rot, world_scale):
+        gap = np.minimum(gap, (y - y.min(axis=1, keepdims=True)).min(axis=0))
+    near = gap <= margin
+    return PartMesh(joints=part.joints[near], weights=part.weights[near], bind=part.bind[near])
