@@ -336,6 +336,9 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared
     clip = facts["CLIP"]
     assert clip["bones"] == "22" and clip["hips"] == "Hips"
     assert int(clip["frames"]) > 0 and float(clip["max_norm_error"]) < 1e-3
+    # The feet's contact curves (a key where a foot lands or lifts) step through every frame's contact of the run.
+    curves = facts["CONTACT_CURVES"]
+    assert curves["wrong"] == "0" and int(curves["planted"]) > 0 and 4 <= int(curves["keys"]) < int(clip["frames"])
     glb = next(out_dir.glob("*.glb"))
     assert glb.read_bytes()[:4] == b"glTF"
     assert not list(out_dir.glob("*.part"))

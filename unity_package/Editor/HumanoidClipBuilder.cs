@@ -2,7 +2,8 @@
 // 1. Build the clip's T-pose reference skeleton as GameObjects (Unity space: X mirrored, rest rotations identity).
 // 2. Build a human Avatar for it (AvatarBuilder.BuildHumanAvatar, the HumanBodyBones names as human bones).
 // 3. Pose the skeleton frame by frame and read the muscle-space pose with HumanPoseHandler.GetHumanPose.
-// 4. Write RootT / RootQ and the muscle curves, which retarget to any Humanoid avatar, into an AnimationClip.
+// 4. Write RootT / RootQ and the muscle curves, which retarget to any Humanoid avatar, into an AnimationClip, with
+//    the feet's contacts as two stepped float curves (FootContactCurves).
 using System;
 using System.Collections.Generic;
 using AnimGen.Core;
@@ -154,6 +155,16 @@ namespace AnimGen.Editor
                 for (int m = 0; m < props.Length; m++)
                     if (muscleCurves[m] != null) { bindings.Add(AnimatorBinding(props[m])); curves.Add(muscleCurves[m]); }
                 foreach (AnimationCurve c in curves) SmoothTangents(c);
+                // The feet's contacts, stepped: an Animator float parameter of the same name follows each.
+                var contacts = new[] { FootContactCurves.Left, FootContactCurves.Right };
+                var perFoot = new[] { clip.LeftFootContact, clip.RightFootContact };
+                for (int side = 0; side < 2; side++)
+                {
+                    List<CurveKey> keys = FootContactCurves.Keys(perFoot[side], clip.FrameRate);
+                    if (keys.Count == 0) continue;
+                    bindings.Add(AnimatorBinding(contacts[side]));
+                    curves.Add(StepCurve(keys));
+                }
                 // All at once: set one by one, Unity post-processes the clip after each of the ~100 curves.
                 AnimationUtility.SetEditorCurves(anim, bindings.ToArray(), curves.ToArray());
                 ApplySettings(anim, options);
@@ -171,6 +182,18 @@ namespace AnimGen.Editor
         static EditorCurveBinding AnimatorBinding(string property)
         {
             return EditorCurveBinding.FloatCurve("", typeof(Animator), property);
+        }
+
+        static AnimationCurve StepCurve(List<CurveKey> keys)
+        {
+            var curve = new AnimationCurve();
+            foreach (CurveKey k in keys) curve.AddKey(k.Time, k.Value);
+            for (int k = 0; k < curve.length; k++)
+            {
+                AnimationUtility.SetKeyLeftTangentMode(curve, k, AnimationUtility.TangentMode.Constant);
+                AnimationUtility.SetKeyRightTangentMode(curve, k, AnimationUtility.TangentMode.Constant);
+            }
+            return curve;
         }
 
         static void SmoothTangents(AnimationCurve curve)

@@ -76,6 +76,29 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void FootContactCurvesStepThroughEveryFramesContact()
+        {
+            var keys = FootContactCurves.Keys(new[] { false, false, true, true, true, false, true }, 30f);
+            Assert.AreEqual(new[] { 0f, 2 / 30f, 5 / 30f, 6 / 30f }, keys.ConvertAll(k => k.Time).ToArray());
+            Assert.AreEqual(new[] { 0f, 1f, 0f, 1f }, keys.ConvertAll(k => k.Value).ToArray());
+            Assert.AreEqual(1, FootContactCurves.Keys(new[] { true, true, true }, 24f).Count);
+            Assert.AreEqual(0, FootContactCurves.Keys(new bool[0], 30f).Count);
+
+            var clip = Fixture();
+            foreach (bool[] contact in new[] { clip.LeftFootContact, clip.RightFootContact })
+            {
+                var curve = FootContactCurves.Keys(contact, clip.FrameRate);
+                Assert.That(curve.Count, Is.GreaterThan(1).And.LessThan(contact.Length)); // the walk's steps
+                int k = 0;
+                for (int f = 0; f < contact.Length; f++)
+                {
+                    while (k + 1 < curve.Count && curve[k + 1].Time <= f / clip.FrameRate + 1e-6f) k++;
+                    Assert.AreEqual(contact[f] ? 1f : 0f, curve[k].Value, "frame " + f);
+                }
+            }
+        }
+
+        [Test]
         public void UnityViewOfTheClipMirrorsX()
         {
             var clip = Fixture();

@@ -126,6 +126,15 @@ namespace AnimGen.Editor.Tests
                 // The hips walk forward: RootT.z grows over the clip.
                 AnimationCurve z = AnimationUtility.GetEditorCurve(anim, EditorCurveBinding.FloatCurve("", typeof(Animator), "RootT.z"));
                 Assert.Greater(z.Evaluate(anim.length) - z.Evaluate(0f), 0.5f);
+                // The feet's contact curves hold each frame's contact, 1 planted and 0 not.
+                foreach (string side in new[] { "Left", "Right" })
+                {
+                    AnimationCurve c = AnimationUtility.GetEditorCurve(anim, EditorCurveBinding.FloatCurve("", typeof(Animator), side + "FootContact"));
+                    Assert.IsNotNull(c, side + "FootContact curve");
+                    bool[] contact = side == "Left" ? clip.LeftFootContact : clip.RightFootContact;
+                    for (int f = 0; f < clip.FrameCount; f++)
+                        Assert.AreEqual(contact[f] ? 1f : 0f, c.Evaluate(f / clip.FrameRate + 1e-4f), side + " frame " + f);
+                }
             }
             finally { UnityEngine.Object.DestroyImmediate(anim); }
         }

@@ -48,6 +48,19 @@ TEST(HumanoidClip, ValidateNamesTheProblem) {
     EXPECT_NE(c.Validate().find("frame rate"), std::string::npos);
 }
 
+TEST(HumanoidClip, ContactCurveKeysStepWhereTheFootLandsAndLifts) {
+    const std::vector<bool> contact = {false, false, true, true, true, false, true};
+    const std::vector<CurveKey> keys = ContactCurveKeys(contact, 30.0f);
+    ASSERT_EQ(keys.size(), 4u);
+    const float times[] = {0.0f, 2 / 30.0f, 5 / 30.0f, 6 / 30.0f}, values[] = {0, 1, 0, 1};
+    for (size_t k = 0; k < keys.size(); ++k) {
+        EXPECT_FLOAT_EQ(keys[k].time, times[k]);
+        EXPECT_EQ(keys[k].value, values[k]);
+    }
+    EXPECT_EQ(ContactCurveKeys(std::vector<bool>(5, true), 24.0f).size(), 1u);  // planted throughout: one key
+    EXPECT_TRUE(ContactCurveKeys({}, 30.0f).empty());
+}
+
 TEST(ClientStatus, NamesCodes) {
     EXPECT_EQ((Status{16, "wrong token"}).ToString(), "UNAUTHENTICATED: wrong token");
     EXPECT_EQ((Status{}).CodeName(), "OK");

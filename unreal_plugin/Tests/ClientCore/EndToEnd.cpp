@@ -208,6 +208,21 @@ int main(int argc, char** argv) {
     for (const ResultFileInfo& f : result.files)
         std::printf("FILE %s bytes=%lld sha_ok=%d\n", f.path.c_str(), (long long)std::filesystem::file_size(f.path),
                     int(Sha256OfFile(f.path) == f.sha256));
+    // The feet's contact curves the Editor writes: held from key to key, they give each frame's contact.
+    int planted = 0, wrong = 0;
+    size_t curveKeys = 0;
+    for (const std::vector<bool>* contact : {&result.clip.leftFootContact, &result.clip.rightFootContact}) {
+        const std::vector<CurveKey> keys = ContactCurveKeys(*contact, result.clip.frameRate);
+        curveKeys += keys.size();
+        size_t k = 0;
+        for (size_t f = 0; f < contact->size(); ++f) {
+            const double t = double(f) / result.clip.frameRate;
+            while (k + 1 < keys.size() && keys[k + 1].time <= t + 1e-6) ++k;
+            planted += (*contact)[f];
+            wrong += (keys[k].value == 1.0f) != (*contact)[f];
+        }
+    }
+    std::printf("CONTACT_CURVES keys=%zu planted=%d wrong=%d\n", curveKeys, planted, wrong);
     if (result.clip.bones.size() != 22) return Fail("bone count " + std::to_string(result.clip.bones.size()));
     if (result.clip.frameCount <= 0) return Fail("no frames");
     if (worstNorm > 1e-3) return Fail("a rotation is not a unit quaternion");

@@ -23,4 +23,12 @@ std::string HumanoidClip::Validate() const {
     return {};
 }
 
+std::vector<CurveKey> ContactCurveKeys(const std::vector<bool>& contact, float frameRate) {
+    std::vector<CurveKey> keys;
+    for (size_t f = 0; f < contact.size(); ++f)
+        if (f == 0 || contact[f] != contact[f - 1])
+            keys.push_back({float(double(f) / frameRate), contact[f] ? 1.0f : 0.0f});
+    return keys;
+}
+
 }  // namespace animgen

@@ -41,4 +41,17 @@ struct ANIMGENCLIENTCORE_API HumanoidClip {
     std::string Validate() const;
 };
 
+// The float curves an engine clip carries for the feet: 1 while that foot is planted, 0 while it is not.
+inline constexpr const char* kLeftFootContactCurve = "LeftFootContact";
+inline constexpr const char* kRightFootContactCurve = "RightFootContact";
+
+struct CurveKey {
+    float time;  // seconds
+    float value;
+};
+
+// A foot's contacts (one per frame at frameRate) as the keys of a step curve (constant interpolation, each value
+// held to the next key): one at the first frame and one wherever the contact changes.
+ANIMGENCLIENTCORE_API std::vector<CurveKey> ContactCurveKeys(const std::vector<bool>& contact, float frameRate);
+
 }  // namespace animgen

@@ -1,5 +1,7 @@
 #include "AnimGenAnimationBuilder.h"
 
+#include "Animation/AnimCurveTypes.h"
+#include "Animation/AnimData/CurveIdentifier.h"
 #include "Animation/AnimData/IAnimationDataController.h"
 #include "Animation/AnimSequence.h"
 #include "Animation/Skeleton.h"
@@ -273,6 +275,26 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 				Sequence->MarkAsGarbage();
 			}
 			return nullptr;
+		}
+	}
+	// The feet's contacts as float curves, 1 while planted and 0 while not, stepped: an Anim Blueprint reads them with
+	// Get Curve Value (foot IK weights, footstep sounds). A curve that cannot be added is named, not fatal.
+	const TPair<const char*, const std::vector<bool>*> Contacts[] = {
+		{animgen::kLeftFootContactCurve, &Clip.leftFootContact}, {animgen::kRightFootContactCurve, &Clip.rightFootContact}};
+	for (const TPair<const char*, const std::vector<bool>*>& Contact : Contacts)
+	{
+		TArray<FRichCurveKey> CurveKeys;
+		for (const animgen::CurveKey& Key : animgen::ContactCurveKeys(*Contact.Value, Anim.frameRate))
+		{
+			FRichCurveKey& Added = CurveKeys.Emplace_GetRef(Key.time, Key.value);
+			Added.InterpMode = RCIM_Constant;
+		}
+		const FAnimationCurveIdentifier CurveId(FName(UTF8_TO_TCHAR(Contact.Key)), ERawCurveTrackTypes::RCT_Float);
+		if (!CurveKeys.IsEmpty() &&
+			(!Controller.AddCurve(CurveId, AACF_DefaultCurve, false) || !Controller.SetCurveKeys(CurveId, CurveKeys, false)))
+		{
+			UE_LOG(LogAnimGenBuilder, Warning, TEXT("%s: could not add the %s curve"), *ObjectPath,
+				UTF8_TO_TCHAR(Contact.Key));
 		}
 	}
 	Controller.NotifyPopulated();
