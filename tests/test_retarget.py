@@ -635,3 +635,43 @@ def test_character_glb_takes_the_keyframe_tolerance(walk, shared_data, tmp_path)
         assert off[held].max() < 0.002 + 5e-5, side  # float32 storage on top of the tolerance
         low, full_low = (skinning.lowest(meshes[side], *pose, scales) for pose in (got, want))
         assert (np.minimum(full_low, floor) - low).max() < 0.002 + 5e-5, side
+
+
+def test_a_node_between_two_joints_still_places_the_joints_below_it(walk, shared_data, tmp_path):
+    """An exporter may leave a bone without weights out of the skin, so a node that is no joint lies between two
+    joints: its transform still places the joints below it. The skeleton holds it (at rest: no humanoid bone maps to
+    it), and the character plays the clip as the rig without it does."""
+    import pygltflib
+
+    xbot = shared_data / "characters" / "Xbot_threejs.glb"
+    g = pygltflib.GLTF2().load(str(xbot))
+    names = [n.name for n in g.nodes]
+    upper, lower = names.index("mixamorig:LeftUpLeg"), names.index("mixamorig:LeftLeg")
+    # The knee's node hangs from a new node half-way down the thigh, turned 30°; its own transform is made relative
+    # to that node, so the rig's rest pose is the same as before.
+    turn = R.from_axis_angle(np.array([1.0, 0.0, 0.0]), np.radians(30.0))
+    half = 0.5 * np.array(g.nodes[lower].translation)
+    helper = np.eye(4)
+    helper[:3, :3], helper[:3, 3] = R.to_matrix(turn), half
+    knee = np.linalg.inv(helper) @ retarget._node_matrix(g.nodes[lower])
+    g.nodes[lower].translation = knee[:3, 3].tolist()
+    g.nodes[lower].rotation = R.from_matrix(knee[:3, :3]).tolist()
+    g.nodes.append(pygltflib.Node(name="thigh_helper", translation=half.tolist(), rotation=turn.tolist(),
+                                  children=[lower]))
+    g.nodes[upper].children = [len(g.nodes) - 1 if c == lower else c for c in g.nodes[upper].children]
+    rig = tmp_path / "helper.glb"
+    g.save_binary(str(rig))
+
+    plain, helped = retarget.load_glb_skeleton(xbot)[0], retarget.load_glb_skeleton(rig)[0]
+    assert "thigh_helper" in helped.names and "thigh_helper" not in helped.bone_map.values()
+    rest = helped.rest_positions()
+    for j, name in enumerate(plain.names):
+        np.testing.assert_allclose(rest[helped.names.index(name)], plain.rest_positions()[j], atol=1e-5, err_msg=name)
+    want, got = (retarget.retarget(walk, sk) for sk in (plain, helped))
+    want_pos = want.skeleton.forward(want.rotations, want.translations)[0]
+    got_pos = got.skeleton.forward(got.rotations, got.translations)[0]
+    for j, name in enumerate(plain.names):
+        assert np.abs(got_pos[:, helped.names.index(name)] - want_pos[:, j]).max() < 1e-4, name
+    out = tmp_path / "walk.helper.glb"
+    retarget.write_target_glb(walk, rig, out)
+    assert _validate(out)["errors"] == 0

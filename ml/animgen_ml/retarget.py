@@ -533,9 +533,9 @@ def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = No
     _check_structure(g, path)
     if not g.skins:
         raise InputError(f"{path}: the glTF file has no skin (no skeleton to retarget onto)")
-    # A VRM character names its humanoid bones' nodes (those of each skin's joints count for that skin); a service
-    # client's bone map (TargetSkeleton.bone_map) travels in the scene's extras (server/convert.py); the overrides
-    # come last.
+    # A VRM character names its humanoid bones' nodes (those of a skin's joints and of the nodes between them count
+    # for that skin); a service client's bone map (TargetSkeleton.bone_map) travels in the scene's extras
+    # (server/convert.py); the overrides come last.
     vrm_bones = {b: _node_name(g, n) for b, n in vrm.human_bones(g.extensions).items() if n < len(g.nodes)}
     scene = g.scenes[g.scene or 0] if g.scenes else None
     given = dict((scene.extras or {}).get("animgen_bone_map", {})) if scene is not None else {}
@@ -549,8 +549,9 @@ def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = No
     skins = sorted(g.skins, key=lambda sk: -len(sk.joints))
     with np.errstate(divide="ignore", invalid="ignore"):  # a joint scaled to nothing: refused below if it counts
         for skin in skins:
-            bone_map = skin_map(skin.joints)
-            sk, order = _skin_skeleton(g, list(skin.joints), parent_node, path.name, bone_map)
+            joints = _with_nodes_between(list(skin.joints), parent_node)
+            bone_map = skin_map(joints)
+            sk, order = _skin_skeleton(g, joints, parent_node, path.name, bone_map)
             try:
                 mapped = [order[sk.names.index(n)] for n in map_bones(sk.names, sk.parents, bone_map, fingers=False,
                                                                       rest=sk.rest_positions).values()]
@@ -558,7 +559,8 @@ def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = No
             except BoneMapError:
                 continue
         else:  # none maps: the largest, which check_target refuses naming what is missing
-            sk, order = _skin_skeleton(g, list(skins[0].joints), parent_node, path.name, skin_map(skins[0].joints))
+            joints = _with_nodes_between(list(skins[0].joints), parent_node)
+            sk, order = _skin_skeleton(g, joints, parent_node, path.name, skin_map(joints))
             mapped = []
     placing = set(mapped)  # the mapped joints and every node above them place the humanoid's bones (a hidden eye
     for j in mapped:       # or prop scaled to nothing places none)
@@ -577,6 +579,21 @@ def _node_name(g, n: int) -> str:
     return g.nodes[n].name or f"joint{n}"
 
 
+def _with_nodes_between(joints: list[int], parent_node: dict[int, int]) -> list[int]:
+    """A skin's joints and the nodes that are not joints but lie between two of them (an exporter may leave a bone
+    without weights out of the skin; a VRM may name it a humanoid bone): they move the joints below them, so the
+    skeleton holds them too, at rest unless mapped."""
+    joint_set, between = set(joints), []
+    for n in joints:
+        path, p = [], parent_node.get(n)
+        while p is not None and p not in joint_set:
+            path.append(p)
+            p = parent_node.get(p)
+        if p is not None:  # a joint above: the path is inside the skeleton (else it is above its root)
+            between += [q for q in path if q not in between]
+    return joints + between
+
+
 def _skin_skeleton(g, joints: list[int], parent_node: dict[int, int], name: str,
                    bone_map: dict[str, str]) -> tuple[TargetSkeleton, list[int]]:
     """The TargetSkeleton of a skin's joints, and their node indices in its (parent-first) order."""
@@ -593,7 +610,7 @@ def _skin_skeleton(g, joints: list[int], parent_node: dict[int, int], name: str,
     parents, trans, rots, scales = [], [], [], []
     for n in order:
         p = parent_node.get(n)
-        while p is not None and p not in jset:  # a non-joint node between two joints: not expected
+        while p is not None and p not in jset:  # above the root joint (_with_nodes_between holds those between)
             p = parent_node.get(p)
         parents.append(index[p] if p is not None else -1)
         t, q, s = _trs(g.nodes[n])
