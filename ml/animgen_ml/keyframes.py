@@ -104,16 +104,18 @@ Channel = tuple[np.ndarray, float, bool]  # a channel's values (T, D), its toler
 
 
 def hold_feet(channels: dict[str, Channel],
-              feet: Callable[[dict[str, np.ndarray] | None], tuple[np.ndarray, np.ndarray]], held: np.ndarray,
-              floor: float, movers: Sequence[Sequence[str]], tol_m: float) -> dict[str, np.ndarray]:
+              feet: Callable[[dict[str, np.ndarray] | None], tuple[np.ndarray, np.ndarray]], planted: np.ndarray,
+              fps: float, floor: float, movers: Sequence[Sequence[str]], tol_m: float) -> dict[str, np.ndarray]:
     """Kept frames per channel (simplify) such that, played back, every foot also stays within tol_m of the full
-    motion where held (T, S), and goes under the floor no more than tol_m further than it does. feet(keys) gives the
-    feet's points (T, S, P, 3) and each foot's lowest height (T, S) played back from keys (None: the full motion).
+    motion where it is held (held_feet: planted (T, S) and still), and goes under the floor no more than tol_m
+    further than it does. feet(keys) gives the feet's points (T, S, P, 3) and each foot's lowest height (T, S) played
+    back from keys (None: the full motion).
     Each round the worst frame of every stretch that is out becomes a fixed key of each channel that moves that
     foot (movers[s]; a frame keyed in all of them plays back exactly), and the span between the fixed keys either
     side of it is simplified again, so that each channel stays within its own tolerance too."""
     keys = {ch: simplify(v, max(tol, 1e-6), rot) for ch, (v, tol, rot) in channels.items()}
     full, full_low = feet(None)
+    held = held_feet(full, planted, fps)
     floor_low = np.minimum(full_low, floor)
     fixed = {ch: np.array([0, len(v) - 1]) for ch, (v, _, _) in channels.items()}  # the ends are always keys
     while True:
@@ -168,8 +170,7 @@ def reduce_keys(clip: HumanoidClip, tol_degrees: float, tol_mm: float) -> dict[s
 
     movers = [[f"{root}.t", f"{root}.r"] + [f"{s}{b}.r" for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")]
               for s in C.SIDES]
-    held = held_feet(feet(None)[0], clip.contacts, clip.fps)
-    return hold_feet(channels, feet, held, 0.0, movers, max(tol_mm, 1e-6) / 1000.0)
+    return hold_feet(channels, feet, clip.contacts, clip.fps, 0.0, movers, max(tol_mm, 1e-6) / 1000.0)
 
 
 def reconstruct(clip: HumanoidClip, keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
