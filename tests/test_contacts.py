@@ -57,6 +57,22 @@ def test_contacts_from_a_generators_probabilities():
     assert c[:, 1].tolist() == [True] * 6 + [False] * 10
 
 
+def test_minimum_durations_are_the_seconds_they_say_at_any_frame_rate():
+    # 30 fps: a 2-frame gap lasts 0.067 s, under min_gap_s (0.07), and is filled (rounded to 2 frames, it stayed
+    # open); a 3-frame gap (0.1 s) stays.
+    on, off = 0.9, 0.1
+    two = np.array([on] * 6 + [off] * 2 + [on] * 6)
+    three = np.array([on] * 6 + [off] * 3 + [on] * 5)
+    assert C.from_probability(np.stack([two, three], 1), fps=30.0).tolist() == np.stack(
+        [np.ones(14, dtype=bool), three > 0.5], 1).tolist()
+    # 24 fps: a 2-frame contact lasts 0.083 s, under min_contact_s (0.1), and is dropped; a 3-frame one stays.
+    short = np.array([off] * 4 + [on] * 2 + [off] * 4)
+    kept = np.array([off] * 4 + [on] * 3 + [off] * 3)
+    assert C.from_probability(np.stack([short, kept], 1), fps=24.0).tolist() == np.stack(
+        [np.zeros(10, dtype=bool), kept > 0.5], 1).tolist()
+    assert [C.frames_lasting(s, 30.0) for s in (0.07, 0.1, 0.0)] == [3, 3, 1]
+
+
 def test_planted_feet_that_jitter_like_mediapipe_stay_planted():
     """A clip solved from MediaPipe jitters by centimetres a frame: the raw speed of a planted foot then exceeds
     the speed threshold, the speed of its low-passed path does not (ContactParams.speed_sigma_s)."""

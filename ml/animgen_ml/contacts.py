@@ -62,6 +62,14 @@ def min_duration(mask: np.ndarray, min_on: int, min_gap: int) -> np.ndarray:
     return out
 
 
+def frames_lasting(seconds: float, fps: float) -> int:
+    """The fewest frames that last `seconds` (at least 1): a run or gap of fewer lasts less. Rounded to the nearest
+    frame instead, 0.07 s at 30 fps came to 2 frames, so a 2-frame gap (0.067 s) between two contacts stayed open:
+    one foot's stance split in two, each pinned on its own spot, and the knee popped 16 degrees between them (the
+    gym walk)."""
+    return max(1, int(np.ceil(seconds * fps - 1e-6)))
+
+
 def switch(on: np.ndarray, off: np.ndarray) -> np.ndarray:
     """(T,) a state that turns on where `on` holds and stays on until `off` holds."""
     out = np.zeros(len(on), dtype=bool)
@@ -81,8 +89,7 @@ def from_probability(prob: np.ndarray, fps: float, params: ContactParams | None 
     """(T, 2) per-foot contacts from a generator's contact probabilities (T, 2), with hysteresis and the same
     minimum durations as detect, so that a probability hovering near one half does not flicker."""
     p = params or ContactParams()
-    min_on = max(1, int(round(p.min_contact_s * fps)))
-    min_gap = max(1, int(round(p.min_gap_s * fps)))
+    min_on, min_gap = frames_lasting(p.min_contact_s, fps), frames_lasting(p.min_gap_s, fps)
     return np.stack([min_duration(switch(prob[:, f] > p.prob_on, prob[:, f] < p.prob_off), min_on, min_gap)
                      for f in range(prob.shape[1])], axis=1)
 
@@ -133,8 +140,7 @@ def detect(clip: HumanoidClip, params: ContactParams | None = None, floor: float
     p = params or ContactParams()
     heel, toe = sole_points(clip)
     y0 = floor_height(heel, toe) if floor is None else floor
-    min_on = max(1, int(round(p.min_contact_s * clip.fps)))
-    min_gap = max(1, int(round(p.min_gap_s * clip.fps)))
+    min_on, min_gap = frames_lasting(p.min_contact_s, clip.fps), frames_lasting(p.min_gap_s, clip.fps)
     out = {}
     for name, pts in (("heel", heel), ("toe", toe)):
         cols = []
