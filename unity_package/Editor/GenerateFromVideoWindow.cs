@@ -16,7 +16,9 @@ namespace AnimGen.Editor
         string videoPath;
         string outputFolder;
         GenerateSettings settings;
-        Animator target;
+        // Serialized with the window, so a script reload keeps it; SessionState keeps its GlobalObjectId for a
+        // reopened window (instance IDs are deprecated from Unity 6.5 and removed in 6.6).
+        [SerializeField] Animator target;
         string notice;
         Vector2 scroll;
         readonly ClipPreview preview = new ClipPreview();
@@ -37,8 +39,7 @@ namespace AnimGen.Editor
             videoPath = EditorPrefs.GetString(PrefsPrefix + "Video", "");
             outputFolder = EditorPrefs.GetString(PrefsPrefix + "Output", "Assets/AnimGen");
             settings = GenerateSettings.Deserialize(EditorPrefs.GetString(PrefsPrefix + "Settings", ""));
-            int targetId = SessionState.GetInt(PrefsPrefix + "Target", 0);
-            target = targetId != 0 ? EditorUtility.InstanceIDToObject(targetId) as Animator : null;
+            if (target == null) target = FindTarget(SessionState.GetString(PrefsPrefix + "TargetObject", ""));
             JobRunner.Changed += Repaint;
         }
 
@@ -56,7 +57,14 @@ namespace AnimGen.Editor
             EditorPrefs.SetString(PrefsPrefix + "Video", videoPath);
             EditorPrefs.SetString(PrefsPrefix + "Output", outputFolder);
             EditorPrefs.SetString(PrefsPrefix + "Settings", settings.Serialize());
-            SessionState.SetInt(PrefsPrefix + "Target", target != null ? target.GetInstanceID() : 0);
+            SessionState.SetString(PrefsPrefix + "TargetObject", target != null ? GlobalObjectId.GetGlobalObjectIdSlow(target).ToString() : "");
+        }
+
+        static Animator FindTarget(string globalObjectId)
+        {
+            GlobalObjectId id;
+            if (string.IsNullOrEmpty(globalObjectId) || !GlobalObjectId.TryParse(globalObjectId, out id)) return null;
+            return GlobalObjectId.GlobalObjectIdentifierToObjectSlow(id) as Animator;
         }
 
         void OnGUI()
@@ -176,7 +184,7 @@ namespace AnimGen.Editor
             if (picked != asset) videoPath = picked != null ? AssetDatabase.GetAssetPath(picked) : "";
             using (new EditorGUILayout.HorizontalScope())
             {
-                EditorGUILayout.TextField("File", videoPath);
+                videoPath = EditorGUILayout.TextField("File", videoPath); // typed or pasted paths too
                 if (GUILayout.Button("Browse", GUILayout.Width(60)))
                 {
                     string file = EditorUtility.OpenFilePanelWithFilters("Video to animate", FolderOf(videoPath),

@@ -107,7 +107,14 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 		return nullptr;
 	}
 	animgen::RetargetedAnimation Anim;
-	const std::string Mismatch = ServerMotion ? ServerMotion->Matches(Target) : std::string("no motion from the server");
+	std::string Mismatch = ServerMotion ? ServerMotion->Matches(Target) : std::string("no motion from the server");
+	if (Mismatch.empty() && ServerMotion->animation.frameCount != Clip.frameCount)
+	{
+		// The root motion and the feet's contacts below are the clip's, one per frame: a motion of another length would
+		// read past them.
+		Mismatch = "the motion on the target has " + std::to_string(ServerMotion->animation.frameCount) +
+			" frames, the clip " + std::to_string(Clip.frameCount);
+	}
 	if (Mismatch.empty())
 	{
 		// Planted feet locked on this skeleton's own legs; the core's retarget maps the clip by proportion, and its
@@ -116,7 +123,7 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 	}
 	else
 	{
-		if (ServerMotion)  // the skeleton changed while the job ran
+		if (ServerMotion)  // the skeleton changed while the job ran, or the motion does not fit the clip
 		{
 			UE_LOG(LogAnimGenBuilder, Warning, TEXT("%s: %s; retargeting the clip here instead"), *Skeleton.GetName(),
 				UTF8_TO_TCHAR(Mismatch.c_str()));
@@ -279,9 +286,12 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 	}
 	// The feet's contacts as float curves, 1 while planted and 0 while not, stepped: an Anim Blueprint reads them with
 	// Get Curve Value (foot IK weights, footstep sounds). A curve that cannot be added is named, not fatal.
-	const TPair<const char*, const std::vector<bool>*> Contacts[] = {
-		{animgen::kLeftFootContactCurve, &Clip.leftFootContact}, {animgen::kRightFootContactCurve, &Clip.rightFootContact}};
-	for (const TPair<const char*, const std::vector<bool>*>& Contact : Contacts)
+	// Constructed explicitly: TTuple's element constructor is explicit in older engines (only conditionally explicit in
+	// 5.4's Tuple.h), where a braced {a, b} element would not compile.
+	using FContact = TPair<const char*, const std::vector<bool>*>;
+	const FContact Contacts[] = {FContact(animgen::kLeftFootContactCurve, &Clip.leftFootContact),
+		FContact(animgen::kRightFootContactCurve, &Clip.rightFootContact)};
+	for (const FContact& Contact : Contacts)
 	{
 		TArray<FRichCurveKey> CurveKeys;
 		for (const animgen::CurveKey& Key : animgen::ContactCurveKeys(*Contact.Value, Anim.frameRate))

@@ -5,6 +5,7 @@
 #include "AnimGenAnimationBuilder.h"
 #include "AnimGenJobRunner.h"
 #include "HAL/FileManager.h"
+#include "Misc/Parse.h"
 #include "Misc/Paths.h"
 #include "VideoFiles.h"
 

@@ -3,6 +3,7 @@
 #include "Async/Async.h"
 #include "Misc/FileHelper.h"
 #include "Misc/Paths.h"
+#include "Misc/ScopeLock.h"
 
 #include <chrono>
 #include <condition_variable>

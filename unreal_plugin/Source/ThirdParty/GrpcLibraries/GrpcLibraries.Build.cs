@@ -44,8 +44,8 @@ public class GrpcLibraries : ModuleRules
 
 		// Every library of a full gRPC install but the alternatives of ones linked already, which define the same
 		// symbols (duplicate-symbol link errors): the *_unsecure builds of grpc and grpc++, protobuf-lite, protoc's
-		// own library, and zlib (the engine's is linked below).
-		string[] Skip = { "_unsecure", "protobuf-lite", "protoc", "zlib" };
+		// own library, and zlib (the engine's is linked below; zlib.lib on Windows, libz.a on Linux and Mac).
+		string[] Skip = { "_unsecure", "protobuf-lite", "protoc", "zlib", "libz." };
 		string Pattern = Target.Platform == UnrealTargetPlatform.Win64 ? "*.lib" : "*.a";
 		foreach (string Lib in Directory.GetFiles(LibDir, Pattern))
 		{
