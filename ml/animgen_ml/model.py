@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from animgen_ml import limits, skeleton, twists
+from animgen_ml import despike, limits, skeleton, twists
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.contacts import from_probability, runs, sole_points
@@ -211,7 +211,10 @@ class Generator:
             hips[:, 1] -= np.median(out["clearance"][planted])
         hips[:, 1] += flight_rise(track, solver_hips, clip.rotations[:, 0], hips[:, 1], hips[:, 1] + low, planted,
                                   fps)
-        clip = replace(clip, hips=hips)
+        # An arm that flicks out and back while its landmarks are unsure is MediaPipe's guess: bridged
+        # (ml/EXPERIMENTS.md, "An arm that flicks while unseen").
+        rot = despike.bridge(clip.rotations, despike.sureness(clip.confidence, clip.parents), fps, _ARMS)
+        clip = replace(clip, hips=hips, rotations=rot)
         return clip if solved is None else _with_solver_fingers(clip, solved)
 
 
@@ -276,6 +279,7 @@ SPINE = ("Spine", "Chest", "UpperChest")
 # difference low-passed (Gaussian, this many seconds) so that the solver's jitter stays out.
 BLEND_WEIGHT = 0.5
 BLEND_SIGMA_S = 0.15
+_ARMS = [BONES.index(b) for b in despike.ARM_BONES]
 LIMBS = [(f"{s}{b}", f"{s}{c}") for s in ("Left", "Right")
          for b, c in (("UpperArm", "LowerArm"), ("LowerArm", "Hand"), ("UpperLeg", "LowerLeg"), ("LowerLeg", "Foot"))]
 
