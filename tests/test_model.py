@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ from animgen_ml import mocap, model, network, synth, train
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
+from animgen_ml.landmarks import LM
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +268,23 @@ def test_network_output_shapes(walk, frames):
         assert np.allclose(np.abs(c.rotations[:, c.index(b), 3]), 1.0)
     spine = [c.rotations[:, c.index(b)] for b in model.SPINE]
     assert np.allclose(spine[0], spine[1]) and np.allclose(spine[0], spine[2])
+
+
+def test_a_joint_at_the_pictures_edge_is_unsure(walk):
+    clip = train.window(walk, 0, 30)
+    lm, _ = synth.synthesize(clip, np.random.default_rng(0))
+    before = model._confidence(lm)
+    wrist = LM["left_wrist"]
+    image = lm.image.copy()
+    image[10:13, wrist, 0] = 0.995  # MediaPipe's guess as the wrist leaves the picture, seen or not
+    image[20:23, wrist, 0] = 1.03
+    after = model._confidence(replace(lm, image=image))
+    hand = model.BONES.index("LeftHand")
+    assert (after[10:13, hand] == 0).all() and (after[20:23, hand] == 0).all()
+    rest = np.ones(30, dtype=bool)
+    rest[10:13] = rest[20:23] = False
+    assert np.array_equal(after[rest], before[rest])
+    assert np.array_equal(np.delete(after, hand, 1), np.delete(before, hand, 1))
 
 
 def test_the_shipped_network_stands_on_the_floor(shared_data):
