@@ -12,7 +12,16 @@ namespace AnimGen.Editor
     internal static class LocalServer
     {
         const string PidKey = "AnimGen.LocalServerPid";
+        const string StartKey = "AnimGen.LocalServerStart";
         static Process process;
+
+        // When a process started (UTC ticks), or "" where the system does not say. An id is reused once its process has
+        // ended: a process found by the kept id is ours only if it started when ours did, or Stop could kill another.
+        static string StartOf(Process p)
+        {
+            try { return p.StartTime.ToUniversalTime().Ticks.ToString(); }
+            catch (Exception) { return ""; }
+        }
 
         /// <summary>The local server's log (animgen serve --log-file), in the project's Library folder.</summary>
         public static string LogPath { get { return Path.GetFullPath(Path.Combine("Library", "AnimGen", "serve.log")); } }
@@ -26,7 +35,11 @@ namespace AnimGen.Editor
                 int pid = SessionState.GetInt(PidKey, 0);
                 if (process == null && pid > 0)
                 {
-                    try { process = Process.GetProcessById(pid); }
+                    try
+                    {
+                        Process found = Process.GetProcessById(pid);
+                        if (StartOf(found) == SessionState.GetString(StartKey, "")) process = found;
+                    }
                     catch (ArgumentException) { } // no such process any more
                     catch (InvalidOperationException) { }
                 }
@@ -36,7 +49,7 @@ namespace AnimGen.Editor
                 if (!alive)
                 {
                     process = null;
-                    if (pid > 0) SessionState.EraseInt(PidKey);
+                    if (pid > 0) { SessionState.EraseInt(PidKey); SessionState.EraseString(StartKey); }
                 }
                 return process;
             }
@@ -90,6 +103,7 @@ namespace AnimGen.Editor
             {
                 process = Process.Start(info);
                 SessionState.SetInt(PidKey, process.Id);
+                SessionState.SetString(StartKey, StartOf(process));
                 Debug.Log("AnimGen: local server on port " + port + "; its log: " + LogPath);
                 return null;
             }
@@ -106,6 +120,7 @@ namespace AnimGen.Editor
             try { p.Kill(); } catch (InvalidOperationException) { }
             process = null;
             SessionState.EraseInt(PidKey);
+            SessionState.EraseString(StartKey);
         }
     }
 }
