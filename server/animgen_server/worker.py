@@ -72,7 +72,6 @@ def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> 
             return
         if spec is None:
             return
-        cancel.clear()
         try:
             conn.send(_run(spec, conn, should_stop, pipeline, AnimGenError, Cancelled))
         except (BrokenPipeError, OSError):
@@ -191,6 +190,9 @@ class LocalBackend(Backend):
         if w is None:
             raise RuntimeError("no idle worker")  # the job manager never does this
         w.job, w.result_dir = spec.job_id, spec.result_dir
+        # Cleared here, before the job goes: cleared by the worker once it had the job, a cancel that came between the
+        # two was lost and the job ran to its end (a Cancel pressed right after Generate).
+        w.cancel.clear()
         w.conn.send(spec)
 
     def cancel(self, job_id: str) -> None:

@@ -104,6 +104,9 @@ namespace AnimGen.Core
             Need("rotations", Rotations.Length, T * B * 4);
             if (Confidence.Length != 0) Need("confidence", Confidence.Length, T * B);
             if (RootMotion.Length != 0) Need("root motion", RootMotion.Length, T * 3);
+            // The clip carries the Hips' positions, so the Hips are its one root, bone 0 (the builder places them there).
+            if (BoneNames[0] != "Hips")
+                throw new FormatException("HumanoidClip bone 0 is '" + BoneNames[0] + "': the clip's root must be the Hips");
             for (int b = 0; b < B; b++)
             {
                 if (!HumanBones.IsHumanBone(BoneNames[b]))

@@ -143,6 +143,10 @@ namespace AnimGen.Core.Tests
             clip.Rotations = new float[clip.Rotations.Length - 4];
             e = Assert.Throws<FormatException>(() => clip.Validate());
             StringAssert.Contains("rotations", e.Message);
+            clip = HumanoidClipData.FromJson(good);
+            clip.BoneNames[0] = "Spine"; clip.BoneNames[1] = "Hips"; // a root that is not the Hips, whose positions it carries
+            e = Assert.Throws<FormatException>(() => clip.Validate());
+            StringAssert.Contains("root must be the Hips", e.Message);
         }
 
         [Test]

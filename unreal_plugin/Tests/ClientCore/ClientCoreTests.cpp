@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "AnimGenClient.h"
 #include "FrameRates.h"
@@ -46,6 +47,12 @@ TEST(HumanoidClip, ValidateNamesTheProblem) {
     c = test::BodyClip(4);
     c.frameRate = 0;
     EXPECT_NE(c.Validate().find("frame rate"), std::string::npos);
+    c = test::BodyClip(4);
+    std::swap(c.bones[0].name, c.bones[1].name);  // a root that is not the Hips, whose positions the clip carries
+    EXPECT_NE(c.Validate().find("root must be the Hips"), std::string::npos);
+    c = test::BodyClip(4);
+    c.bones[2].parent = -1;  // a second root
+    EXPECT_NE(c.Validate().find("'" + c.bones[2].name + "' must have a parent"), std::string::npos);
 }
 
 TEST(HumanoidClip, ContactCurveKeysStepWhereTheFootLandsAndLifts) {

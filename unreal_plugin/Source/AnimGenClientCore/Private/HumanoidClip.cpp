@@ -9,9 +9,12 @@ std::string HumanoidClip::Validate() const {
     if (bones.empty()) return "the clip has no bones";
     if (frameCount <= 0) return "the clip has no frames";
     if (!(frameRate > 0) || !std::isfinite(frameRate)) return "the clip's frame rate is not positive";
-    for (size_t i = 0; i < nb; ++i)
-        if (bones[i].parent >= int(i) || bones[i].parent < -1)
-            return "bone '" + bones[i].name + "' has a parent that does not come before it";
+    // The clip carries the Hips' positions, so the Hips are its one root, bone 0 (both builders place them there).
+    if (bones[0].name != "Hips" || bones[0].parent != -1)
+        return "bone 0 is '" + bones[0].name + "': the clip's root must be the Hips";
+    for (size_t i = 1; i < nb; ++i)
+        if (bones[i].parent >= int(i) || bones[i].parent < 0)
+            return "bone '" + bones[i].name + "' must have a parent that comes before it (only the Hips are the root)";
     if (hipsPositions.size() != nf)
         return "the clip has " + std::to_string(hipsPositions.size()) + " Hips positions for " +
                std::to_string(nf) + " frames";
