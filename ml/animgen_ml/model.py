@@ -211,8 +211,8 @@ class Generator:
             hips[:, 1] -= np.median(out["clearance"][planted])
         hips[:, 1] += flight_rise(track, solver_hips, clip.rotations[:, 0], hips[:, 1], hips[:, 1] + low, planted,
                                   fps)
-        # An arm that flicks out and back while its landmarks are unsure is MediaPipe's guess: bridged
-        # (ml/EXPERIMENTS.md, "An arm that flicks while unseen").
+        # An arm that flicks out and back while its landmarks are unsure is a guess: bridged (ml/EXPERIMENTS.md, "An
+        # arm that flicks while unseen").
         rot = despike.bridge(clip.rotations, despike.sureness(clip.confidence, clip.parents), fps, _ARMS)
         clip = replace(clip, hips=hips, rotations=rot)
         return clip if solved is None else _with_solver_fingers(clip, solved)
