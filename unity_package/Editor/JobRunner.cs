@@ -182,7 +182,19 @@ namespace AnimGen.Editor
                         await c.WatchAsync(jobId, e =>
                         {
                             var u = ProtoConvert.ToUpdate(e);
-                            Post(() => Apply(u));
+                            Post(() =>
+                            {
+                                Apply(u);
+                                // The import is pending from the moment the job succeeds, not from the Import call
+                                // below: in between the runner was not Busy (the window offered Generate again before
+                                // the clip came) and a script reload there lost the import.
+                                if (u.Kind == JobUpdateKind.Done && status.JobId == jobId
+                                    && status.Phase == JobPhase.Succeeded)
+                                {
+                                    request.PendingImport = true;
+                                    Save();
+                                }
+                            });
                         }, token);
                         Post(() =>
                         {
