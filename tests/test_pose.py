@@ -106,6 +106,24 @@ def test_a_video_turned_from_upright_says_how_to_turn_it_back(videos: Path, tmp_
     assert np.median(np.abs(pose.torso_angles(lm))) < 30
 
 
+@pytest.mark.parametrize("hidden", [True, False])
+def test_someone_else_found_after_the_person_is_lost_is_warned_of(videos: Path, tmp_path: Path, hidden: bool):
+    # Two people side by side: MediaPipe follows the one on the right (lifting dumbbells). Hidden from 4 s, it takes
+    # the one walking on the left a little later, far away: the clip's Hips would travel there. Not hidden, it stays.
+    both = tmp_path / "both.mp4"
+    hide = ",drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='gte(t,4)'" if hidden else ""
+    ffmpeg("-i", str(videos / "sports2d_walk_gym.mp4"), "-i", str(videos / "sports2d_dumbbell_lateral_raise.mp4"),
+           "-filter_complex", f"[0:v]scale=-2:360,trim=0:8,setpts=PTS-STARTPTS[a];"
+           f"[1:v]scale=-2:360,trim=0:8,setpts=PTS-STARTPTS{hide}[b];[a][b]hstack=inputs=2",
+           "-an", "-r", "30", "-c:v", "libx264", str(both))
+    lm = pose.extract(both)
+    said = [w for w in pose.quality_warnings(lm) if "torso lengths" in w]
+    if hidden:
+        assert len(said) == 1 and "if it is someone else" in said[0] and "--start/--end" in said[0], said
+    else:
+        assert said == []
+
+
 def test_trimmed_extraction(videos: Path):
     lm = pose.extract(videos / BASKETBALL, start=1.0, end=2.0)
     assert lm.frame_count == 12  # a 12 fps clip

@@ -174,6 +174,33 @@ def turned_warning(lm: Landmarks) -> str | None:
             f"first (ffmpeg -i IN -vf {fix} OUT); as it is, the clip has the body as the picture shows it")
 
 
+# MediaPipe follows one person; lost, it takes whoever it finds next, and the clip's Hips then travel to them. Someone
+# seen again further from where they were lost than REAPPEAR_TORSOS plus REAPPEAR_TORSOS_PER_S for each second unseen
+# (a runner, 4 m/s with a 0.5 m torso) is said to be possibly someone else. The kit's real videos come back within
+# 0.1 torso lengths; a second person taking over 0.8 s after the first was hidden came 10 away.
+REAPPEAR_TORSOS, REAPPEAR_TORSOS_PER_S = 2.0, 8.0
+
+
+def reappear_warnings(lm: Landmarks) -> list[str]:
+    """Where a person is found again after frames without one, far from where they were lost (see REAPPEAR_TORSOS)."""
+    if not lm.detected.any():
+        return []
+    px = lm.image[..., :2] * [max(lm.width, 1), max(lm.height, 1)]
+    hips = 0.5 * (px[:, LM["left_hip"]] + px[:, LM["right_hip"]])
+    torso = np.linalg.norm(0.5 * (px[:, LM["left_shoulder"]] + px[:, LM["right_shoulder"]]) - hips, axis=-1)
+    d = np.diff(np.concatenate([[0], lm.detected.astype(np.int8), [0]]))
+    out = []
+    # Each gap between two stretches with a person: the last frame before it, the first after it.
+    for last, found in zip(np.flatnonzero(d == -1)[:-1] - 1, np.flatnonzero(d == 1)[1:], strict=True):
+        unseen = float(lm.times[found] - lm.times[last])
+        away = float(np.linalg.norm(hips[found] - hips[last]) / max(float(torso[last]), 1e-6))
+        if away > REAPPEAR_TORSOS + REAPPEAR_TORSOS_PER_S * unseen:
+            out.append(f"the person found at {lm.times[found]:.1f} s is {away:.0f} torso lengths from where one was "
+                       f"last seen at {lm.times[last]:.1f} s: if it is someone else, the clip's Hips travel to them; "
+                       "cut the video there (--start/--end)")
+    return out
+
+
 def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:
     """Plain-language warnings about extracted landmarks that will make a poor clip: few frames with a person,
     a picture that seems turned from upright, a body often partly outside the picture (MediaPipe then guesses the
@@ -187,6 +214,7 @@ def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:
     turned = turned_warning(lm)
     if turned:
         out.append(turned)
+    out += reappear_warnings(lm)
     det = lm.detected
     if det.any():
         pts = lm.image[det][:, _CORE_POINTS, :2]
