@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from animgen_ml import video as vid
+from animgen_ml.contacts import runs
 from animgen_ml.errors import InputError
 from animgen_ml.landmarks import LM, Landmarks
 
@@ -142,12 +143,18 @@ _CORE_POINTS = [LM[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "
                                 "right_knee", "left_ankle", "right_ankle")]
 
 
+def trunk_pixels(lm: Landmarks) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 2) the hips' centre and (T, 2) the line from it to the shoulders' centre, in pixels (NaN without a
+    person)."""
+    px = lm.image[..., :2] * [max(lm.width, 1), max(lm.height, 1)]
+    hips = 0.5 * (px[:, LM["left_hip"]] + px[:, LM["right_hip"]])
+    return hips, 0.5 * (px[:, LM["left_shoulder"]] + px[:, LM["right_shoulder"]]) - hips
+
+
 def torso_angles(lm: Landmarks) -> np.ndarray:
     """(frames with a person,) degrees from the picture's up to its hips -> shoulders line, clockwise as seen."""
-    im = lm.image[lm.detected][..., :2]
-    d = 0.5 * (im[:, LM["left_shoulder"]] + im[:, LM["right_shoulder"]]) \
-        - 0.5 * (im[:, LM["left_hip"]] + im[:, LM["right_hip"]])
-    return np.degrees(np.arctan2(d[:, 0] * max(lm.width, 1), -d[:, 1] * max(lm.height, 1)))
+    up = trunk_pixels(lm)[1][lm.detected]
+    return np.degrees(np.arctan2(up[:, 0], -up[:, 1]))
 
 
 # A video whose rotation was lost (a portrait phone video re-encoded without it) shows an upright person lying
@@ -183,15 +190,12 @@ REAPPEAR_TORSOS, REAPPEAR_TORSOS_PER_S = 2.0, 8.0
 
 def reappear_warnings(lm: Landmarks) -> list[str]:
     """Where a person is found again after frames without one, far from where they were lost (see REAPPEAR_TORSOS)."""
-    if not lm.detected.any():
-        return []
-    px = lm.image[..., :2] * [max(lm.width, 1), max(lm.height, 1)]
-    hips = 0.5 * (px[:, LM["left_hip"]] + px[:, LM["right_hip"]])
-    torso = np.linalg.norm(0.5 * (px[:, LM["left_shoulder"]] + px[:, LM["right_shoulder"]]) - hips, axis=-1)
-    d = np.diff(np.concatenate([[0], lm.detected.astype(np.int8), [0]]))
+    hips, up = trunk_pixels(lm)
+    torso = np.linalg.norm(up, axis=-1)
+    seen = runs(lm.detected)
     out = []
     # Each gap between two stretches with a person: the last frame before it, the first after it.
-    for last, found in zip(np.flatnonzero(d == -1)[:-1] - 1, np.flatnonzero(d == 1)[1:], strict=True):
+    for last, found in ((e - 1, s) for (_, e), (s, _) in zip(seen[:-1], seen[1:], strict=True)):
         unseen = float(lm.times[found] - lm.times[last])
         away = float(np.linalg.norm(hips[found] - hips[last]) / max(float(torso[last]), 1e-6))
         if away > REAPPEAR_TORSOS + REAPPEAR_TORSOS_PER_S * unseen:
