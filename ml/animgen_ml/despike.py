@@ -33,8 +33,8 @@ def sureness(confidence: np.ndarray, parents: np.ndarray) -> np.ndarray:
 
 
 def _degrees(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle (degrees) between unit quaternions: from their dot product, which is quick and, at the tens of degrees
-    judged here, exact enough."""
+    """Angle (degrees) between unit quaternions from their dot product: at the tens of degrees judged here as exact as
+    rotations.angle_between, which forms the whole product and made bridging take twice as long."""
     return np.degrees(2.0 * np.arccos(np.minimum(np.abs(np.sum(a * b, axis=-1)), 1.0)))
 
 
