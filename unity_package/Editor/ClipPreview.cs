@@ -66,7 +66,11 @@ namespace AnimGen.Editor
         {
             playing = false;
             EditorApplication.update -= Tick;
-            if (AnimationMode.InAnimationMode(Driver)) AnimationMode.StopAnimationMode(Driver);
+            if (driver == null) return;
+            if (AnimationMode.InAnimationMode(driver)) AnimationMode.StopAnimationMode(driver);
+            // HideAndDontSave: nothing else frees it, and it outlives the window and script reloads.
+            UnityEngine.Object.DestroyImmediate(driver);
+            driver = null;
         }
 
         void Tick()

@@ -153,7 +153,9 @@ namespace AnimGen.Editor.Tests
             Assert.AreSame(first, second);
             Assert.AreEqual("Footstep", AnimationUtility.GetAnimationEvents(second)[0].functionName, "events added by hand stay");
             Assert.IsTrue(AnimationUtility.GetAnimationClipSettings(AssetDatabase.LoadAssetAtPath<AnimationClip>(path)).loopTime);
-            Assert.Throws<ArgumentException>(() => HumanoidClipBuilder.Save(new AnimationClip(), "/tmp/outside.anim"));
+            var outside = new AnimationClip(); // refused, so not Save's to destroy
+            try { Assert.Throws<ArgumentException>(() => HumanoidClipBuilder.Save(outside, "/tmp/outside.anim")); }
+            finally { UnityEngine.Object.DestroyImmediate(outside); }
         }
 
         [Test]

@@ -8,7 +8,10 @@ public class AnimGenClientCore : ModuleRules
 	public AnimGenClientCore(ReadOnlyTargetRules Target) : base(Target)
 	{
 		PCHUsage = PCHUsageMode.NoPCHs;
+		// C++17 up to 5.4; from 5.5 the engine's default, C++20 (later engines refuse Cpp17), which the sources build as too.
+#if !UE_5_5_OR_LATER
 		CppStandard = CppStandardVersion.Cpp17;
+#endif
 		bUseUnity = false;  // the generated .pb.cc files and our sources compile one by one
 
 		PublicIncludePaths.Add(Path.Combine(ModuleDirectory, "Public"));
@@ -21,9 +24,18 @@ public class AnimGenClientCore : ModuleRules
 		PublicDependencyModuleNames.Add("Core");
 		PrivateDependencyModuleNames.Add("GrpcLibraries");
 
-		// Generated and third-party code: quieter warnings than the engine's defaults.
+		// Generated and third-party code: quieter warnings than the engine's defaults. 5.5 replaced
+		// bEnableUndefinedIdentifierWarnings with UndefinedIdentifierWarningLevel; 5.6 moved both into CppCompileWarningSettings.
+#if UE_5_6_OR_LATER
+		CppCompileWarningSettings.ShadowVariableWarningLevel = WarningLevel.Off;
+		CppCompileWarningSettings.UndefinedIdentifierWarningLevel = WarningLevel.Off;
+#elif UE_5_5_OR_LATER
 		ShadowVariableWarningLevel = WarningLevel.Off;
 		UndefinedIdentifierWarningLevel = WarningLevel.Off;
+#else
+		ShadowVariableWarningLevel = WarningLevel.Off;
+		bEnableUndefinedIdentifierWarnings = false;
+#endif
 		bEnableExceptions = false;
 	}
 }

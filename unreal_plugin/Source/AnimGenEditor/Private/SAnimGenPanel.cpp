@@ -293,7 +293,10 @@ FReply SAnimGenPanel::OnGenerate()
 	Request.bUseTls = bUseTls;
 	Request.TlsRootCertsFile = TlsRootCertsFile;
 	Request.VideoPath = VideoPath;
-	Request.FilesDir = FPaths::ProjectSavedDir() / TEXT("AnimGen") / FPaths::GetBaseFilename(VideoPath);
+	// ProjectSavedDir() is relative to the engine binary's folder; the client core opens paths against the working
+	// folder, which need not be it.
+	Request.FilesDir = FPaths::ConvertRelativePathToFull(
+		FPaths::ProjectSavedDir() / TEXT("AnimGen") / FPaths::GetBaseFilename(VideoPath));
 	animgen::GenerateOptions& O = Request.Options;
 	O.hands = bHands;
 	O.inPlace = bInPlace;

@@ -30,7 +30,7 @@ public class GrpcLibraries : ModuleRules
 		PublicDefinitions.Add("GPR_FORBID_UNREACHABLE_CODE=0");
 		if (Target.Platform == UnrealTargetPlatform.Win64)
 		{
-			PublicDefinitions.Add("_WIN32_WINNT=0x0A00");
+			// No _WIN32_WINNT: UBT sets it (0x0601 on 5.3, 0x0A00 by 5.8), above gRPC's 0x0600; ours redefined it (C4005).
 			PublicSystemLibraries.AddRange(new string[] { "ws2_32.lib", "crypt32.lib", "iphlpapi.lib", "bcrypt.lib", "dbghelp.lib" });
 		}
 
