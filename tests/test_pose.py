@@ -11,6 +11,7 @@ import pytest
 from conftest import require_tool
 
 from animgen_ml import pose, video
+from animgen_ml.contacts import runs
 from animgen_ml.errors import InputError
 from animgen_ml.landmarks import LM, Landmarks
 
@@ -122,6 +123,24 @@ def test_someone_else_found_after_the_person_is_lost_is_warned_of(videos: Path, 
         assert len(said) == 1 and "if it is someone else" in said[0] and "--start/--end" in said[0], said
     else:
         assert said == []
+
+
+def test_a_runner_found_again_where_his_pace_took_him_is_not_warned_of(videos: Path, tmp_path: Path):
+    # The side-view run played twice as fast, a band across the middle of the picture: MediaPipe loses the runner in
+    # it and finds him again past it, further from where he was lost than a jogger goes in that time, but where his
+    # pace would have taken him.
+    run = tmp_path / "run.mp4"
+    ffmpeg("-i", str(videos / "sports2d_run_sideview.mp4"), "-vf",
+           "setpts=PTS/2,drawbox=x=150:y=0:w=200:h=ih:color=black:t=fill", "-r", "30", "-an", "-c:v", "libx264",
+           str(run))
+    lm = pose.extract(run)
+    seen = runs(lm.detected)
+    assert len(seen) == 2, seen
+    hips, up = pose.trunk_pixels(lm)
+    last, found = seen[0][1] - 1, seen[1][0]
+    far = np.linalg.norm(hips[found] - hips[last]) / np.linalg.norm(up[last])
+    assert far > pose.REAPPEAR_TORSOS + pose.REAPPEAR_TORSOS_PER_S * (lm.times[found] - lm.times[last])
+    assert pose.reappear_warnings(lm) == []
 
 
 def test_trimmed_extraction(videos: Path):
