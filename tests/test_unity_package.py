@@ -197,7 +197,8 @@ def test_core_nunit_tests_pass(core_build: Path):
     assert done.returncode == 0 and failures == 0 and errors == 0, done.stdout[-6000:]
     assert total >= 25 and not_run == 0, f"{total} tests ran, {not_run} not run"
     names = {c.attrib["name"].rsplit(".", 1)[-1] for c in root.iter("test-case") if c.get("executed") == "True"}
-    # The checks the package promises: known poses converted, exact round trips, job transitions, decoding.
+    # The checks the package promises: known poses converted, exact round trips, job transitions, decoding, and
+    # where Start local server finds animgen.
     for expected in (
         "KnownPoseTurnLeftBecomesNegativeYaw",
         "RoundTripIsBitExact",
@@ -205,6 +206,8 @@ def test_core_nunit_tests_pass(core_build: Path):
         "SerializedStatusRoundTrips",
         "FixtureClipDecodesAndMatchesPythonForwardKinematics",
         "FootContactCurvesStepThroughEveryFramesContact",
+        "SetPathsFindTheExecutableInTheRepositoryOrItsVenv",
+        "MissesNameWhatWasLookedFor",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
 

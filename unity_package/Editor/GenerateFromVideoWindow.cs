@@ -13,6 +13,7 @@ namespace AnimGen.Editor
 
         string address;
         string token;
+        string executable; // animgen for Start local server; empty: PATH
         string videoPath;
         string outputFolder;
         GenerateSettings settings;
@@ -36,6 +37,7 @@ namespace AnimGen.Editor
         {
             address = EditorPrefs.GetString(PrefsPrefix + "Address", AnimGenConnection.DefaultAddress);
             token = SessionState.GetString(PrefsPrefix + "Token", ""); // not written to disk
+            executable = EditorPrefs.GetString(PrefsPrefix + "Executable", "");
             videoPath = EditorPrefs.GetString(PrefsPrefix + "Video", "");
             outputFolder = EditorPrefs.GetString(PrefsPrefix + "Output", "Assets/AnimGen");
             settings = GenerateSettings.Deserialize(EditorPrefs.GetString(PrefsPrefix + "Settings", ""));
@@ -54,6 +56,7 @@ namespace AnimGen.Editor
         {
             EditorPrefs.SetString(PrefsPrefix + "Address", address);
             SessionState.SetString(PrefsPrefix + "Token", token);
+            EditorPrefs.SetString(PrefsPrefix + "Executable", executable);
             EditorPrefs.SetString(PrefsPrefix + "Video", videoPath);
             EditorPrefs.SetString(PrefsPrefix + "Output", outputFolder);
             EditorPrefs.SetString(PrefsPrefix + "Settings", settings.Serialize());
@@ -79,6 +82,19 @@ namespace AnimGen.Editor
                 address = EditorGUILayout.TextField(new GUIContent("Address", "host:port of `animgen serve`, or https://host:port"), address);
                 token = EditorGUILayout.PasswordField(new GUIContent("Token", "Bearer token when the server requires one"), token);
             }
+            using (new EditorGUI.DisabledScope(LocalServer.Running))
+            {
+                using (new EditorGUILayout.HorizontalScope())
+                {
+                    executable = EditorGUILayout.TextField(new GUIContent("animgen", "For Start local server: the animgen "
+                        + "executable, or the AnimGen repository folder (its .venv is searched); empty: from PATH"), executable);
+                    if (GUILayout.Button("Browse", GUILayout.Width(60)))
+                    {
+                        string file = EditorUtility.OpenFilePanel("animgen executable", FolderOf(executable), "");
+                        if (!string.IsNullOrEmpty(file)) executable = file;
+                    }
+                }
+            }
             using (new EditorGUILayout.HorizontalScope())
             {
                 GUILayout.FlexibleSpace();
@@ -86,9 +102,9 @@ namespace AnimGen.Editor
                 {
                     if (GUILayout.Button("Stop local server", GUILayout.Width(140))) LocalServer.Stop();
                 }
-                else if (GUILayout.Button(new GUIContent("Start local server", "Runs `animgen serve` from PATH"), GUILayout.Width(140)))
+                else if (GUILayout.Button(new GUIContent("Start local server", "Runs `animgen serve` on the address's port"), GUILayout.Width(140)))
                 {
-                    notice = LocalServer.Start(address, token);
+                    notice = LocalServer.Start(address, token, executable);
                 }
             }
 

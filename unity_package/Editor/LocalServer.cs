@@ -1,5 +1,5 @@
-// "Start local server": runs `animgen serve` from PATH (the AnimGen repository's `make setup` puts it in .venv/bin)
-// for this Editor session, on the port of the window's address.
+// "Start local server": runs `animgen serve` (the window's animgen setting, else PATH; the AnimGen repository's
+// `make setup` puts it in .venv/bin) for this Editor session, on the port of the window's address.
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -57,35 +57,20 @@ namespace AnimGen.Editor
 
         public static bool Running { get { return Current != null; } }
 
-        /// <summary>The animgen executable on PATH, or null.</summary>
-        public static string FindExecutable()
-        {
-            string path = Environment.GetEnvironmentVariable("PATH") ?? "";
-            string[] names = Environment.OSVersion.Platform == PlatformID.Win32NT
-                ? new[] { "animgen.exe", "animgen.cmd", "animgen.bat" } : new[] { "animgen" };
-            foreach (string dir in path.Split(Path.PathSeparator))
-            {
-                if (dir.Length == 0) continue;
-                foreach (string name in names)
-                {
-                    string candidate = Path.Combine(dir.Trim('"'), name);
-                    if (File.Exists(candidate)) return candidate;
-                }
-            }
-            return null;
-        }
-
-        /// <summary>Starts the server on the address's port; returns null or a one-line reason it could not.</summary>
-        public static string Start(string address, string token)
+        /// <summary>Starts the server on the address's port, from `executable` (the window's setting; empty: PATH;
+        /// see ServerExecutable); returns null or a one-line reason it could not.</summary>
+        public static string Start(string address, string token, string executable)
         {
             if (Running) return null;
             int port;
-            try { port = ServerAddress.LocalServerPort(address); }
+            string exe;
+            try
+            {
+                port = ServerAddress.LocalServerPort(address);
+                exe = ServerExecutable.Locate(executable, Environment.GetEnvironmentVariable("PATH"),
+                                              Environment.OSVersion.Platform == PlatformID.Win32NT);
+            }
             catch (ArgumentException e) { return "Cannot start a local server: " + e.Message + "."; }
-            string exe = FindExecutable();
-            if (exe == null)
-                return "`animgen` is not on the Editor's PATH: run `make setup` in the AnimGen repository and put its .venv/bin "
-                    + "(.venv\\Scripts on Windows) on PATH before starting Unity, or start a server yourself.";
             // The log goes to a file, not a pipe: the server outlives script reloads, which drop the pipe's reader, and a
             // full pipe would stall every call.
             Directory.CreateDirectory(Path.GetDirectoryName(LogPath));
