@@ -3,6 +3,10 @@
 #include "AnimGenJobRunner.h"
 #include "Framework/Application/SlateApplication.h"
 #include "Framework/Docking/TabManager.h"
+#include "HAL/FileManager.h"
+#include "HAL/PlatformMisc.h"
+#include "LocalServer.h"
+#include "Misc/Paths.h"
 #include "SAnimGenPanel.h"
 #include "ToolMenus.h"
 #include "Widgets/Docking/SDockTab.h"
@@ -13,11 +17,62 @@
 
 const FName FAnimGenEditorModule::TabName(TEXT("AnimGenGenerateFromVideo"));
 TSharedPtr<FAnimGenJobRunner> FAnimGenEditorModule::SharedRunner;
+FProcHandle FAnimGenEditorModule::LocalServer;
+
+DEFINE_LOG_CATEGORY_STATIC(LogAnimGenEditor, Log, All);
 
 TSharedRef<FAnimGenJobRunner> FAnimGenEditorModule::Runner()
 {
 	if (!SharedRunner) SharedRunner = MakeShared<FAnimGenJobRunner>();
 	return SharedRunner.ToSharedRef();
+}
+
+FString FAnimGenEditorModule::LocalServerLog()
+{
+	return FPaths::ConvertRelativePathToFull(FPaths::ProjectSavedDir() / TEXT("AnimGen") / TEXT("serve.log"));
+}
+
+bool FAnimGenEditorModule::IsLocalServerRunning()
+{
+	return LocalServer.IsValid() && FPlatformProcess::IsProcRunning(LocalServer);
+}
+
+FString FAnimGenEditorModule::StartLocalServer(const FString& Address, const FString& Token, const FString& Executable)
+{
+	if (IsLocalServerRunning()) return FString();
+	StopLocalServer();  // a server that exited on its own: its handle is closed first
+	int Port = 0;
+	std::string Exe;
+	std::string Problem = animgen::LocalServerPort(TCHAR_TO_UTF8(*Address), &Port);
+	if (Problem.empty())
+	{
+		// Checked before the start: on Linux a start that fails ends the editor (LocateServerExecutable says why).
+		Problem = animgen::LocateServerExecutable(TCHAR_TO_UTF8(*Executable),
+			TCHAR_TO_UTF8(*FPlatformMisc::GetEnvironmentVariable(TEXT("PATH"))), PLATFORM_WINDOWS != 0, &Exe);
+	}
+	if (!Problem.empty()) return FString(TEXT("Cannot start a local server: ")) + UTF8_TO_TCHAR(Problem.c_str());
+	const FString Log = LocalServerLog();
+	IFileManager::Get().MakeDirectory(*FPaths::GetPath(Log), true);
+	const FString Params = FString::Printf(TEXT("serve --port %d --log-file \"%s\""), Port, *Log);
+	// The token goes through the environment, not the command line that other users can list: the server inherits
+	// the editor's, set for the moment of the start. With no token in the tab, none from the editor's either.
+	const FString Before = FPlatformMisc::GetEnvironmentVariable(TEXT("ANIMGEN_TOKEN"));
+	FPlatformMisc::SetEnvironmentVar(TEXT("ANIMGEN_TOKEN"), *Token.TrimStartAndEnd());
+	LocalServer = FPlatformProcess::CreateProc(UTF8_TO_TCHAR(Exe.c_str()), *Params, false, true, true, nullptr, 0,
+		nullptr, nullptr);
+	FPlatformMisc::SetEnvironmentVar(TEXT("ANIMGEN_TOKEN"), *Before);
+	if (!LocalServer.IsValid()) return FString::Printf(TEXT("Could not start %s"), UTF8_TO_TCHAR(Exe.c_str()));
+	UE_LOG(LogAnimGenEditor, Display, TEXT("AnimGen: local server %s on port %d; its log: %s"), UTF8_TO_TCHAR(Exe.c_str()),
+		Port, *Log);
+	return FString();
+}
+
+void FAnimGenEditorModule::StopLocalServer()
+{
+	if (!LocalServer.IsValid()) return;
+	// SIGTERM elsewhere, where the server stops its workers itself; Windows ends the process at once, so its tree too.
+	if (FPlatformProcess::IsProcRunning(LocalServer)) FPlatformProcess::TerminateProc(LocalServer, PLATFORM_WINDOWS != 0);
+	FPlatformProcess::CloseProc(LocalServer);  // waits for it to end (it stops in order on SIGTERM)
 }
 
 void FAnimGenEditorModule::StartupModule()
@@ -47,6 +102,7 @@ void FAnimGenEditorModule::ShutdownModule()
 {
 	if (SharedRunner && SharedRunner->IsRunning()) SharedRunner->Cancel();  // the editor is closing: nobody takes it
 	SharedRunner.Reset();
+	StopLocalServer();  // started for this editor session
 	UToolMenus::UnRegisterStartupCallback(this);
 	UToolMenus::UnregisterOwner(this);
 	if (FSlateApplication::IsInitialized())

@@ -111,6 +111,18 @@ void SAnimGenPanel::Construct(const FArguments&)
 				])]
 			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Token", "Token"),
 				TextBox(&Token, LOCTEXT("TokenHint", "bearer token, when the server asks for one"), true))]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("LocalServer", "Local server"),
+				SNew(SHorizontalBox)
+				+ SHorizontalBox::Slot().FillWidth(1.f)[TextBox(&ServerExecutable,
+					LOCTEXT("ExecutableHint", "animgen executable or the AnimGen repository folder; empty: from PATH"))]
+				+ SHorizontalBox::Slot().AutoWidth().Padding(4, 0, 0, 0)
+				[
+					SNew(SButton).OnClicked(this, &SAnimGenPanel::OnLocalServer)
+						.Text_Lambda([] { return FAnimGenEditorModule::IsLocalServerRunning() ? LOCTEXT("StopServer", "Stop")
+							: LOCTEXT("StartServer", "Start"); })
+						.ToolTipText(LOCTEXT("LocalServerTip", "Run `animgen serve` on this machine for this editor session, "
+							"on the Server address's port (127.0.0.1:PORT), requiring the Token; or stop the one it started."))
+				])]
 			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Tls", "TLS"),
 				SNew(SHorizontalBox)
 				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("UseTls", "Use TLS"), &bUseTls, LOCTEXT("UseTlsTip", "Connect with TLS."))]
@@ -251,6 +263,32 @@ FReply SAnimGenPanel::OnCheckServer()
 			}
 		});
 	});
+	return FReply::Handled();
+}
+
+FReply SAnimGenPanel::OnLocalServer()
+{
+	if (FAnimGenEditorModule::IsLocalServerRunning())
+	{
+		FAnimGenEditorModule::StopLocalServer();
+		StatusText = LOCTEXT("ServerStopped", "Local server stopped.");
+		return FReply::Handled();
+	}
+	if (bUseTls)
+	{
+		SetError(TEXT("Cannot start a local server: it speaks plaintext; turn TLS off to use it."));
+		return FReply::Handled();
+	}
+	SaveSettings();
+	const FString Problem = FAnimGenEditorModule::StartLocalServer(Server, Token, ServerExecutable);
+	if (!Problem.IsEmpty())
+	{
+		SetError(Problem);
+		return FReply::Handled();
+	}
+	ErrorText = FText::GetEmpty();
+	StatusText = FText::FromString(FString::Printf(TEXT("Local server started (Check says when it answers); its log: %s"),
+		*FAnimGenEditorModule::LocalServerLog()));
 	return FReply::Handled();
 }
 
@@ -406,6 +444,7 @@ void SAnimGenPanel::SaveSettings() const
 {
 	// The token is not stored: it is a secret, and config files end up in version control.
 	GConfig->SetString(ConfigSection, TEXT("Server"), *Server, GEditorPerProjectIni);
+	GConfig->SetString(ConfigSection, TEXT("ServerExecutable"), *ServerExecutable, GEditorPerProjectIni);
 	GConfig->SetBool(ConfigSection, TEXT("UseTls"), bUseTls, GEditorPerProjectIni);
 	GConfig->SetString(ConfigSection, TEXT("TlsRootCertsFile"), *TlsRootCertsFile, GEditorPerProjectIni);
 	GConfig->SetString(ConfigSection, TEXT("Video"), *VideoPath, GEditorPerProjectIni);
@@ -417,6 +456,7 @@ void SAnimGenPanel::SaveSettings() const
 void SAnimGenPanel::LoadSettings()
 {
 	GConfig->GetString(ConfigSection, TEXT("Server"), Server, GEditorPerProjectIni);
+	GConfig->GetString(ConfigSection, TEXT("ServerExecutable"), ServerExecutable, GEditorPerProjectIni);
 	GConfig->GetBool(ConfigSection, TEXT("UseTls"), bUseTls, GEditorPerProjectIni);
 	GConfig->GetString(ConfigSection, TEXT("TlsRootCertsFile"), TlsRootCertsFile, GEditorPerProjectIni);
 	GConfig->GetString(ConfigSection, TEXT("Video"), VideoPath, GEditorPerProjectIni);

@@ -24,6 +24,7 @@ private:
 	FReply OnGenerate();
 	FReply OnCancel();
 	FReply OnCheckServer();
+	FReply OnLocalServer();
 	void SetError(const FString& Error);
 	void SaveSettings() const;
 	void LoadSettings();
@@ -34,6 +35,7 @@ private:
 	// Settings (kept in EditorPerProjectUserSettings between sessions, except the token).
 	FString Server = TEXT("127.0.0.1:50051");
 	FString Token;
+	FString ServerExecutable;  // animgen for Start, or the AnimGen repository folder; empty: PATH
 	bool bUseTls = false;
 	FString TlsRootCertsFile;
 	FString VideoPath;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "CoreMinimal.h"
+#include "HAL/PlatformProcess.h"
 #include "Modules/ModuleInterface.h"
 
 class FAnimGenJobRunner;
@@ -18,7 +19,16 @@ public:
 	// work survives a closed editor window), its AnimSequence is still saved, and a tab opened again can cancel it.
 	static TSharedRef<FAnimGenJobRunner> Runner();
 
+	// The tab's local server: `animgen serve` on the port of Address, from Executable (a file or the AnimGen
+	// repository folder; empty: PATH; animgen::LocateServerExecutable), for this editor session; it requires Token
+	// (none when empty). Returns "" or why it could not start. Stopped by StopLocalServer or when the editor closes.
+	static FString StartLocalServer(const FString& Address, const FString& Token, const FString& Executable);
+	static void StopLocalServer();
+	static bool IsLocalServerRunning();
+	static FString LocalServerLog();  // its --log-file, under the project's Saved folder
+
 private:
 	void RegisterMenus();
 	static TSharedPtr<FAnimGenJobRunner> SharedRunner;
+	static FProcHandle LocalServer;
 };

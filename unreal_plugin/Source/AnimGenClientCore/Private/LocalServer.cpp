@@ -1,0 +1,174 @@
+#include "LocalServer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <vector>
+
+#include "Utf8Paths.h"
+
+namespace animgen {
+namespace {
+
+const int kDefaultPort = 50051;
+
+std::string Trim(const std::string& s, const char* chars = " \t\r\n")
+{
+    const size_t first = s.find_first_not_of(chars);
+    if (first == std::string::npos) return "";
+    return s.substr(first, s.find_last_not_of(chars) - first + 1);
+}
+
+std::string Lower(std::string s)
+{
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return s;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix)
+{
+    return Lower(s.substr(0, prefix.size())) == prefix;
+}
+
+std::vector<std::string> Names(bool windows)
+{
+    if (windows) return {"animgen.exe", "animgen.cmd", "animgen.bat"};
+    return {"animgen"};
+}
+
+// The executable in `folder`, or "". Error-code overloads throughout: with exceptions off a throw ends the editor.
+std::string InFolder(const std::filesystem::path& folder, bool windows)
+{
+    for (const std::string& name : Names(windows))
+    {
+        std::error_code ec;
+        const std::filesystem::path candidate = folder / name;
+        if (std::filesystem::is_regular_file(candidate, ec)) return Utf8String(candidate);
+    }
+    return "";
+}
+
+bool Executable(const std::filesystem::path& p)
+{
+    using std::filesystem::perms;
+    std::error_code ec;
+    const perms mode = std::filesystem::status(p, ec).permissions();
+    return !ec && (mode & (perms::owner_exec | perms::group_exec | perms::others_exec)) != perms::none;
+}
+
+// Why the editor could not start `path` (POSIX), or "". The engine's process start on Linux ends the editor (a fatal
+// log) where posix_spawn fails: a file without an execute bit, or a script whose interpreter is gone, as a
+// virtual environment's scripts are once it is moved or removed.
+std::string LaunchProblem(const std::filesystem::path& path)
+{
+    if (!Executable(path)) return "'" + Utf8String(path) + "' is not executable (chmod +x it)";
+    std::ifstream in(path, std::ios::binary);
+    std::string first;
+    std::getline(in, first);
+    if (first.rfind("#!", 0) != 0) return "";
+    const std::string line = Trim(first.substr(2));
+    const std::string interpreter = line.substr(0, line.find_first_of(" \t"));
+    if (!interpreter.empty() && !Executable(Utf8Path(interpreter)))
+        return "'" + Utf8String(path) + "' runs " + interpreter + ", which is not there: its virtual environment " +
+               "moved or was removed; set it up again (make setup in the AnimGen repository)";
+    return "";
+}
+
+std::string Absolute(const std::string& path)
+{
+    std::error_code ec;
+    const std::filesystem::path full = std::filesystem::absolute(Utf8Path(path), ec);
+    return ec ? path : Utf8String(full.lexically_normal());
+}
+
+}  // namespace
+
+std::string LocalServerPort(const std::string& address, int* port)
+{
+    std::string a = Trim(address);
+    *port = kDefaultPort;
+    if (a.empty()) return "";
+    if (StartsWith(a, "https://")) return "the local server speaks plaintext: use 127.0.0.1:PORT, not " + address;
+    if (StartsWith(a, "http://")) a = a.substr(7);
+    while (!a.empty() && a.back() == '/') a.pop_back();
+    std::string host = a;
+    const size_t colon = a.find_last_of(':');
+    const size_t bracket = a.find_last_of(']');
+    if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket))
+    {
+        host = a.substr(0, colon);
+        const std::string p = a.substr(colon + 1);
+        const bool digits = !p.empty() && p.size() <= 5 &&
+                            std::all_of(p.begin(), p.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+        const int value = digits ? std::stoi(p) : 0;
+        if (value < 1 || value > 65535) return "the port in '" + address + "' must be 1 to 65535";
+        *port = value;
+    }
+    host = Lower(Trim(host, "[]"));
+    // `animgen serve` listens on 127.0.0.1 (IPv4) only: [::1] would never reach it.
+    if (host != "localhost" && host != "127.0.0.1")
+        return "a local server listens on 127.0.0.1: set the address to 127.0.0.1:PORT, not " + address;
+    return "";
+}
+
+std::string LocateServerExecutable(const std::string& configured, const std::string& pathVariable, bool windows,
+                                   std::string* executable)
+{
+    const std::string set = Trim(Trim(configured), "\"");
+    if (!set.empty())
+    {
+        const std::filesystem::path p = Utf8Path(set);
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(p, ec))
+        {
+            if (!windows)
+                if (const std::string problem = LaunchProblem(p); !problem.empty()) return problem;
+            *executable = Absolute(set);
+            return "";
+        }
+        if (std::filesystem::is_directory(p, ec))
+        {
+            for (const char* sub : {"", "bin", "Scripts", ".venv/bin", ".venv/Scripts"})
+            {
+                const std::string found = InFolder(*sub ? p / sub : p, windows);
+                if (!found.empty())
+                {
+                    if (!windows)
+                        if (const std::string problem = LaunchProblem(Utf8Path(found)); !problem.empty()) return problem;
+                    *executable = Absolute(found);
+                    return "";
+                }
+            }
+            return "no " + Names(windows)[0] + " in '" + set + "' nor in its bin, Scripts, .venv/bin or .venv/Scripts " +
+                   "folder: set the animgen executable or the AnimGen repository folder";
+        }
+        return "the animgen executable '" + set + "' does not exist";
+    }
+    const char separator = windows ? ';' : ':';
+    size_t start = 0;
+    while (start <= pathVariable.size())
+    {
+        size_t end = pathVariable.find(separator, start);
+        if (end == std::string::npos) end = pathVariable.size();
+        const std::string dir = Trim(Trim(pathVariable.substr(start, end - start)), "\"");
+        if (!dir.empty())
+        {
+            const std::string found = InFolder(Utf8Path(dir), windows);
+            if (!found.empty())
+            {
+                if (!windows)
+                    if (const std::string problem = LaunchProblem(Utf8Path(found)); !problem.empty()) return problem;
+                *executable = found;
+                return "";
+            }
+        }
+        start = end + 1;
+    }
+    return "`animgen` is not on the editor's PATH (an editor started from the launcher or a dock has the desktop's): "
+           "set the animgen executable (the AnimGen repository's .venv/bin/animgen, .venv\\Scripts\\animgen.exe on "
+           "Windows) or the repository folder, or start a server yourself";
+}
+
+}  // namespace animgen
