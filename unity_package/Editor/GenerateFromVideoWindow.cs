@@ -92,6 +92,7 @@ namespace AnimGen.Editor
                     {
                         string file = EditorUtility.OpenFilePanel("animgen executable", FolderOf(executable), "");
                         if (!string.IsNullOrEmpty(file)) executable = file;
+                        GUIUtility.ExitGUI(); // as after every modal dialog in OnGUI: the layout groups around it are left unbalanced
                     }
                 }
             }
@@ -206,6 +207,7 @@ namespace AnimGen.Editor
                     string file = EditorUtility.OpenFilePanelWithFilters("Video to animate", FolderOf(videoPath),
                         new[] { "Video", "mp4,mov,avi,mkv,webm,m4v,mpg,mpeg" });
                     if (!string.IsNullOrEmpty(file)) videoPath = file;
+                    GUIUtility.ExitGUI();
                 }
             }
             Rect drop = GUILayoutUtility.GetRect(0, 36, GUILayout.ExpandWidth(true));
@@ -257,11 +259,14 @@ namespace AnimGen.Editor
         void PickOutputFolder()
         {
             string abs = EditorUtility.OpenFolderPanel("Folder for generated clips", Application.dataPath, "");
-            if (string.IsNullOrEmpty(abs)) return;
-            string project = Path.GetFullPath(Path.Combine(Application.dataPath, "..")).Replace('\\', '/');
-            abs = abs.Replace('\\', '/');
-            if (abs == project + "/Assets" || abs.StartsWith(project + "/Assets/")) outputFolder = abs.Substring(project.Length + 1);
-            else notice = "The output folder must be inside this project's Assets folder.";
+            if (!string.IsNullOrEmpty(abs))
+            {
+                string project = Path.GetFullPath(Path.Combine(Application.dataPath, "..")).Replace('\\', '/');
+                abs = abs.Replace('\\', '/');
+                if (abs == project + "/Assets" || abs.StartsWith(project + "/Assets/")) outputFolder = abs.Substring(project.Length + 1);
+                else notice = "The output folder must be inside this project's Assets folder.";
+            }
+            GUIUtility.ExitGUI();
         }
     }
 }

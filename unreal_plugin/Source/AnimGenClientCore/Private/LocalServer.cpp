@@ -58,9 +58,9 @@ bool Executable(const std::filesystem::path& p)
     return !ec && (mode & (perms::owner_exec | perms::group_exec | perms::others_exec)) != perms::none;
 }
 
-// Why the editor could not start `path` (POSIX), or "". The engine's process start on Linux ends the editor (a fatal
-// log) where posix_spawn fails: a file without an execute bit, or a script whose interpreter is gone, as a
-// virtual environment's scripts are once it is moved or removed.
+// Why the editor could not start `path` (POSIX), or "". The engine's process start on Linux (and Mac before 5.8) ends
+// the editor (a fatal log) where posix_spawn fails: a file without an execute bit, or a script whose interpreter is
+// gone, as a virtual environment's scripts are once it is moved or removed.
 std::string LaunchProblem(const std::filesystem::path& path)
 {
     if (!Executable(path)) return "'" + Utf8String(path) + "' is not executable (chmod +x it)";

@@ -34,19 +34,21 @@ FString FAnimGenEditorModule::LocalServerLog()
 
 bool FAnimGenEditorModule::IsLocalServerRunning()
 {
-	return LocalServer.IsValid() && FPlatformProcess::IsProcRunning(LocalServer);
+	if (!LocalServer.IsValid()) return false;
+	if (FPlatformProcess::IsProcRunning(LocalServer)) return true;
+	FPlatformProcess::CloseProc(LocalServer);  // it ended (stopped, or on its own): reaped, the handle freed
+	return false;
 }
 
 FString FAnimGenEditorModule::StartLocalServer(const FString& Address, const FString& Token, const FString& Executable)
 {
 	if (IsLocalServerRunning()) return FString();
-	StopLocalServer();  // a server that exited on its own: its handle is closed first
 	int Port = 0;
 	std::string Exe;
 	std::string Problem = animgen::LocalServerPort(TCHAR_TO_UTF8(*Address), &Port);
 	if (Problem.empty())
 	{
-		// Checked before the start: on Linux a start that fails ends the editor (LocateServerExecutable says why).
+		// Checked before the start: on Linux (and Mac before 5.8) a start that fails ends the editor.
 		Problem = animgen::LocateServerExecutable(TCHAR_TO_UTF8(*Executable),
 			TCHAR_TO_UTF8(*FPlatformMisc::GetEnvironmentVariable(TEXT("PATH"))), PLATFORM_WINDOWS != 0, &Exe);
 	}
@@ -69,10 +71,9 @@ FString FAnimGenEditorModule::StartLocalServer(const FString& Address, const FSt
 
 void FAnimGenEditorModule::StopLocalServer()
 {
-	if (!LocalServer.IsValid()) return;
 	// SIGTERM elsewhere, where the server stops its workers itself; Windows ends the process at once, so its tree too.
-	if (FPlatformProcess::IsProcRunning(LocalServer)) FPlatformProcess::TerminateProc(LocalServer, PLATFORM_WINDOWS != 0);
-	FPlatformProcess::CloseProc(LocalServer);  // waits for it to end (it stops in order on SIGTERM)
+	// Not waited for here (the server takes up to a few seconds): IsLocalServerRunning frees the handle once it ended.
+	if (IsLocalServerRunning()) FPlatformProcess::TerminateProc(LocalServer, PLATFORM_WINDOWS != 0);
 }
 
 void FAnimGenEditorModule::StartupModule()
@@ -103,6 +104,11 @@ void FAnimGenEditorModule::ShutdownModule()
 	if (SharedRunner && SharedRunner->IsRunning()) SharedRunner->Cancel();  // the editor is closing: nobody takes it
 	SharedRunner.Reset();
 	StopLocalServer();  // started for this editor session
+	if (LocalServer.IsValid())
+	{
+		FPlatformProcess::WaitForProc(LocalServer);
+		FPlatformProcess::CloseProc(LocalServer);
+	}
 	UToolMenus::UnRegisterStartupCallback(this);
 	UToolMenus::UnregisterOwner(this);
 	if (FSlateApplication::IsInitialized())
