@@ -56,8 +56,8 @@ def test_unit_tests_pass_under_ctest(core_build: Path):
     assert g.returncode == 0, g.stdout[-4000:]
     assert re.search(r"\[  PASSED  \] (\d+) tests", g.stdout), g.stdout[-2000:]
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
-    for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.", "LocalServer.",
-                  "ServerExecutable."):
+    for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
+                  "LocalServer.", "ServerExecutable."):
         assert suite in listed
 
 
