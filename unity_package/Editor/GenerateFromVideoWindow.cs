@@ -21,6 +21,7 @@ namespace AnimGen.Editor
         // reopened window (instance IDs are deprecated from Unity 6.5 and removed in 6.6).
         [SerializeField] Animator target;
         string notice;
+        bool checking; // a Check waits for the server's answer, on a worker thread
         Vector2 scroll;
         readonly ClipPreview preview = new ClipPreview();
 
@@ -98,6 +99,11 @@ namespace AnimGen.Editor
             }
             using (new EditorGUILayout.HorizontalScope())
             {
+                using (new EditorGUI.DisabledScope(checking))
+                {
+                    if (GUILayout.Button(new GUIContent("Check", "Ask the server for its version and limits"), GUILayout.Width(60)))
+                        CheckServer();
+                }
                 GUILayout.FlexibleSpace();
                 if (LocalServer.Running)
                 {
@@ -228,6 +234,39 @@ namespace AnimGen.Editor
 
         /// <summary>The folder of a path for a file panel to open in; "" where there is none (Mono's
         /// Path.GetDirectoryName throws on an empty or malformed path, which would break OnGUI).</summary>
+        // The server's version and limits in the notice, asked on a worker thread (up to 10 s) so that the Editor carries
+        // on; the answer is applied on the main thread, and only while the window is open.
+        void CheckServer()
+        {
+            string problem = ServerAddress.Problem(address);
+            if (problem != null) { notice = problem; return; }
+            checking = true;
+            string a = address, t = token;
+            notice = "Asking " + (string.IsNullOrWhiteSpace(a) ? AnimGenConnection.DefaultAddress : a.Trim()) + "...";
+            System.Threading.Tasks.Task.Run(async () =>
+            {
+                string answer;
+                using (var c = new AnimGenConnection(a, t))
+                {
+                    try
+                    {
+                        var info = await c.GetServerInfoAsync(System.Threading.CancellationToken.None);
+                        long mb = info.Limits != null ? info.Limits.MaxUploadBytes >> 20 : 0;
+                        answer = "AnimGen " + info.ServerVersion + " at " + c.Address + ": protocol " + info.ProtocolVersion
+                            + ", backend " + info.Backend + ", uploads up to " + mb + " MB.";
+                    }
+                    catch (System.Exception e) { answer = c.Describe(e); }
+                }
+                JobRunner.Post(() =>
+                {
+                    if (this == null) return; // closed meanwhile
+                    checking = false;
+                    notice = answer;
+                    Repaint();
+                });
+            });
+        }
+
         static string FolderOf(string path)
         {
             if (string.IsNullOrWhiteSpace(path)) return "";

@@ -87,8 +87,9 @@ namespace AnimGen.Editor
             if (Changed != null) Changed();
         }
 
-        // Network callbacks arrive on thread-pool threads; Unity objects are touched only here, on the main thread.
-        static void Post(Action a) { mainThread.Enqueue(a); }
+        // Network callbacks arrive on thread-pool threads; Unity objects are touched only here, on the main thread
+        // (the window's Check posts its answer here too).
+        internal static void Post(Action a) { mainThread.Enqueue(a); }
 
         static void Pump()
         {
