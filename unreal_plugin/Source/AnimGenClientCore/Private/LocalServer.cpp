@@ -83,6 +83,15 @@ std::string Absolute(const std::string& path)
     return ec ? path : Utf8String(full.lexically_normal());
 }
 
+// Sets *executable to `path`, made absolute, where the editor can start it; else says why not.
+std::string Take(const std::string& path, bool windows, std::string* executable)
+{
+    if (!windows)
+        if (const std::string problem = LaunchProblem(Utf8Path(path)); !problem.empty()) return problem;
+    *executable = Absolute(path);
+    return "";
+}
+
 }  // namespace
 
 std::string LocalServerPort(const std::string& address, int* port)
@@ -121,25 +130,13 @@ std::string LocateServerExecutable(const std::string& configured, const std::str
     {
         const std::filesystem::path p = Utf8Path(set);
         std::error_code ec;
-        if (std::filesystem::is_regular_file(p, ec))
-        {
-            if (!windows)
-                if (const std::string problem = LaunchProblem(p); !problem.empty()) return problem;
-            *executable = Absolute(set);
-            return "";
-        }
+        if (std::filesystem::is_regular_file(p, ec)) return Take(set, windows, executable);
         if (std::filesystem::is_directory(p, ec))
         {
             for (const char* sub : {"", "bin", "Scripts", ".venv/bin", ".venv/Scripts"})
             {
                 const std::string found = InFolder(*sub ? p / sub : p, windows);
-                if (!found.empty())
-                {
-                    if (!windows)
-                        if (const std::string problem = LaunchProblem(Utf8Path(found)); !problem.empty()) return problem;
-                    *executable = Absolute(found);
-                    return "";
-                }
+                if (!found.empty()) return Take(found, windows, executable);
             }
             return "no " + Names(windows)[0] + " in '" + set + "' nor in its bin, Scripts, .venv/bin or .venv/Scripts " +
                    "folder: set the animgen executable or the AnimGen repository folder";
@@ -156,13 +153,7 @@ std::string LocateServerExecutable(const std::string& configured, const std::str
         if (!dir.empty())
         {
             const std::string found = InFolder(Utf8Path(dir), windows);
-            if (!found.empty())
-            {
-                if (!windows)
-                    if (const std::string problem = LaunchProblem(Utf8Path(found)); !problem.empty()) return problem;
-                *executable = found;
-                return "";
-            }
+            if (!found.empty()) return Take(found, windows, executable);
         }
         start = end + 1;
     }
