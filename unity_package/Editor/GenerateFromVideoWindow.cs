@@ -232,8 +232,6 @@ namespace AnimGen.Editor
             }
         }
 
-        /// <summary>The folder of a path for a file panel to open in; "" where there is none (Mono's
-        /// Path.GetDirectoryName throws on an empty or malformed path, which would break OnGUI).</summary>
         // The server's version and limits in the notice, asked on a worker thread (up to 10 s) so that the Editor carries
         // on; the answer is applied on the main thread, and only while the window is open.
         void CheckServer()
@@ -267,6 +265,8 @@ namespace AnimGen.Editor
             });
         }
 
+        /// <summary>The folder of a path for a file panel to open in; "" where there is none (Mono's
+        /// Path.GetDirectoryName throws on an empty or malformed path, which would break OnGUI).</summary>
         static string FolderOf(string path)
         {
             if (string.IsNullOrWhiteSpace(path)) return "";
