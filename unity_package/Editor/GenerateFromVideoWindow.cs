@@ -89,10 +89,12 @@ namespace AnimGen.Editor
                 {
                     executable = EditorGUILayout.TextField(new GUIContent("animgen", "For Start local server: the animgen "
                         + "executable, or the AnimGen repository folder (its .venv is searched); empty: from PATH"), executable);
-                    if (GUILayout.Button("Browse", GUILayout.Width(60)))
+                    // A folder, not the file: file dialogs hide .venv on macOS and Linux, and the repository folder finds it.
+                    if (GUILayout.Button(new GUIContent("Browse", "Pick the AnimGen repository folder"), GUILayout.Width(60)))
                     {
-                        string file = EditorUtility.OpenFilePanel("animgen executable", FolderOf(executable), "");
-                        if (!string.IsNullOrEmpty(file)) executable = file;
+                        string folder = EditorUtility.OpenFolderPanel("AnimGen repository (or the folder holding animgen)",
+                            FolderOf(executable), "");
+                        if (!string.IsNullOrEmpty(folder)) executable = folder;
                         GUIUtility.ExitGUI(); // as after every modal dialog in OnGUI: the layout groups around it are left unbalanced
                     }
                 }
