@@ -117,6 +117,11 @@ void SAnimGenPanel::Construct(const FArguments&)
 					LOCTEXT("ExecutableHint", "animgen executable or the AnimGen repository folder; empty: from PATH"))]
 				+ SHorizontalBox::Slot().AutoWidth().Padding(4, 0, 0, 0)
 				[
+					SNew(SButton).Text(LOCTEXT("BrowseFolder", "Browse...")).OnClicked(this, &SAnimGenPanel::OnBrowseServerFolder)
+						.ToolTipText(LOCTEXT("BrowseFolderTip", "Pick the AnimGen repository folder (its .venv is searched)."))
+				]
+				+ SHorizontalBox::Slot().AutoWidth().Padding(4, 0, 0, 0)
+				[
 					SNew(SButton).OnClicked(this, &SAnimGenPanel::OnLocalServer)
 						.Text_Lambda([] { return FAnimGenEditorModule::IsLocalServerRunning() ? LOCTEXT("StopServer", "Stop")
 							: LOCTEXT("StartServer", "Start"); })
@@ -208,6 +213,21 @@ FReply SAnimGenPanel::OnBrowseVideo()
 			EFileDialogFlags::None, Files) && Files.Num() > 0)
 	{
 		VideoPath = FPaths::ConvertRelativePathToFull(Files[0]);
+	}
+	return FReply::Handled();
+}
+
+FReply SAnimGenPanel::OnBrowseServerFolder()
+{
+	// A folder, not the file: file dialogs hide .venv on macOS and Linux, and the repository folder finds it.
+	IDesktopPlatform* Desktop = FDesktopPlatformModule::Get();
+	if (!Desktop) return FReply::Handled();
+	FString Folder;
+	const void* Parent = FSlateApplication::Get().FindBestParentWindowHandleForDialogs(AsShared());
+	if (Desktop->OpenDirectoryDialog(Parent, TEXT("AnimGen repository (or the folder holding animgen)"),
+			FPaths::GetPath(ServerExecutable), Folder))
+	{
+		ServerExecutable = FPaths::ConvertRelativePathToFull(Folder);
 	}
 	return FReply::Handled();
 }

@@ -25,6 +25,7 @@ private:
 	FReply OnCancel();
 	FReply OnCheckServer();
 	FReply OnLocalServer();
+	FReply OnBrowseServerFolder();
 	void SetError(const FString& Error);
 	void SaveSettings() const;
 	void LoadSettings();
