@@ -204,10 +204,11 @@ def reappear_warnings(lm: Landmarks) -> list[str]:
         # The pace over the stretch's last REAPPEAR_PACE_S, at least two frames (none from a single frame).
         first = max(start, min(last - 1, int(np.searchsorted(lm.times, lm.times[last] - REAPPEAR_PACE_S))))
         pace = (hips[last] - hips[first]) / max(float(lm.times[last] - lm.times[first]), 1e-6)
-        away = min(float(np.linalg.norm(hips[found] - at)) for at in (hips[last], hips[last] + pace * unseen))
-        if away / max(float(torso[last]), 1e-6) > REAPPEAR_TORSOS + REAPPEAR_TORSOS_PER_S * unseen:
-            far = float(np.linalg.norm(hips[found] - hips[last]) / max(float(torso[last]), 1e-6))
-            out.append(f"the person found at {lm.times[found]:.1f} s is {far:.0f} torso lengths from where one was "
+        length = max(float(torso[last]), 1e-6)
+        lost, paced = (float(np.linalg.norm(hips[found] - at)) / length
+                       for at in (hips[last], hips[last] + pace * unseen))
+        if min(lost, paced) > REAPPEAR_TORSOS + REAPPEAR_TORSOS_PER_S * unseen:
+            out.append(f"the person found at {lm.times[found]:.1f} s is {lost:.0f} torso lengths from where one was "
                        f"last seen at {lm.times[last]:.1f} s: if it is someone else, the clip's Hips travel to them; "
                        "cut the video there (--start/--end)")
     return out
