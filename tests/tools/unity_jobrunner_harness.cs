@@ -131,12 +131,16 @@ namespace AnimGen.Editor
         public static HumanoidClipData ToClipData(Proto.HumanoidClip c) { return new HumanoidClipData(); }
     }
 
-    internal sealed class ClipBuildOptions { public bool Loop; public bool InPlace; }
+    internal sealed class ClipBuildOptions
+    {
+        public bool Loop; public bool InPlace; public string FootstepFunction;
+        public static ClipBuildOptions From(GenerateSettings s) { return new ClipBuildOptions { Loop = s.Loop, InPlace = s.InPlace }; }
+    }
 
     internal static class HumanoidClipBuilder
     {
         public static UnityEngine.AnimationClip Build(HumanoidClipData d, ClipBuildOptions o) { return new UnityEngine.AnimationClip(); }
-        public static UnityEngine.AnimationClip Save(UnityEngine.AnimationClip a, string path) { Server.SavedPath = path; return a; }
+        public static UnityEngine.AnimationClip Save(UnityEngine.AnimationClip a, string path, string footstepFunction = null) { Server.SavedPath = path; return a; }
     }
 
     public static class Harness

@@ -76,8 +76,9 @@ namespace AnimGen.Editor
                         HumanoidClipData data = Task.Run(() => GenerateOne(connection, video, options, args.TimeoutMinutes))
                             .GetAwaiter().GetResult();
                         data.Name = name;
-                        AnimationClip anim = HumanoidClipBuilder.Build(data, new ClipBuildOptions { Loop = args.Settings.Loop, InPlace = args.Settings.InPlace });
-                        HumanoidClipBuilder.Save(anim, path);
+                        ClipBuildOptions build = ClipBuildOptions.From(args.Settings);
+                        AnimationClip anim = HumanoidClipBuilder.Build(data, build);
+                        HumanoidClipBuilder.Save(anim, path, build.FootstepFunction);
                         Debug.Log("AnimGen batch: " + video + " -> " + path + " (" + data.FrameCount + " frames)");
                     }
                     catch (Exception e)

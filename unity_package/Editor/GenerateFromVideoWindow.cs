@@ -136,6 +136,15 @@ namespace AnimGen.Editor
                 }
                 settings.InPlace = EditorGUILayout.Toggle(new GUIContent("In place", "Remove horizontal motion"), settings.InPlace);
                 settings.Loop = EditorGUILayout.Toggle(new GUIContent("Loop", "Blend the end into the start"), settings.Loop);
+                settings.Footsteps = EditorGUILayout.Toggle(new GUIContent("Footstep events", "An Animation Event where each "
+                    + "foot lands, calling the function below with \"Left\" or \"Right\": a script on the character must have it"), settings.Footsteps);
+                if (settings.Footsteps)
+                {
+                    EditorGUI.indentLevel++;
+                    settings.FootstepFunction = EditorGUILayout.TextField(new GUIContent("Function", "Default OnFootstep, the "
+                        + "name Unity's Starter Assets third-person controller plays its footstep sounds from"), settings.FootstepFunction);
+                    EditorGUI.indentLevel--;
+                }
                 settings.UseVideoFps = EditorGUILayout.Toggle("Video's frame rate", settings.UseVideoFps);
                 if (!settings.UseVideoFps) settings.Fps = EditorGUILayout.FloatField("Frame rate", settings.Fps);
 

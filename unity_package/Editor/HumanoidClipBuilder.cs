@@ -3,9 +3,11 @@
 // 2. Build a human Avatar for it (AvatarBuilder.BuildHumanAvatar, the HumanBodyBones names as human bones).
 // 3. Pose the skeleton frame by frame and read the muscle-space pose with HumanPoseHandler.GetHumanPose.
 // 4. Write RootT / RootQ and the muscle curves, which retarget to any Humanoid avatar, into an AnimationClip, with
-//    the feet's contacts as two stepped float curves (FootContactCurves).
+//    the feet's contacts as two stepped float curves (FootContactCurves) and, where asked, an Animation Event where
+//    each foot lands.
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using AnimGen.Core;
 using UnityEditor;
 using UnityEngine;
@@ -18,6 +20,17 @@ namespace AnimGen.Editor
         public bool InPlace;
         /// <summary>Skip muscles of bones the clip does not animate (fingers of a body-only clip).</summary>
         public bool SkipMissingBones = true;
+        /// <summary>The function an Animation Event calls where each foot lands, with "Left" or "Right"; null: none.</summary>
+        public string FootstepFunction;
+
+        public static ClipBuildOptions From(GenerateSettings settings)
+        {
+            return new ClipBuildOptions
+            {
+                Loop = settings.Loop, InPlace = settings.InPlace,
+                FootstepFunction = settings.Footsteps ? settings.FootstepFunction : null,
+            };
+        }
     }
 
     internal static class HumanoidClipBuilder
@@ -167,6 +180,8 @@ namespace AnimGen.Editor
                 }
                 // All at once: set one by one, Unity post-processes the clip after each of the ~100 curves.
                 AnimationUtility.SetEditorCurves(anim, bindings.ToArray(), curves.ToArray());
+                if (!string.IsNullOrEmpty(options.FootstepFunction))
+                    AnimationUtility.SetAnimationEvents(anim, FootstepEvents(clip, options.FootstepFunction));
                 ApplySettings(anim, options);
                 anim.EnsureQuaternionContinuity();
                 return anim;
@@ -177,6 +192,18 @@ namespace AnimGen.Editor
                 if (avatar != null) UnityEngine.Object.DestroyImmediate(avatar);
                 UnityEngine.Object.DestroyImmediate(root);
             }
+        }
+
+        /// <summary>One event per landing foot, in time order, its stringParameter "Left" or "Right".</summary>
+        public static AnimationEvent[] FootstepEvents(HumanoidClipData clip, string function)
+        {
+            var events = new List<AnimationEvent>();
+            var perFoot = new[] { clip.LeftFootContact, clip.RightFootContact };
+            string[] sides = { "Left", "Right" };
+            for (int side = 0; side < 2; side++)
+                foreach (float time in FootContactCurves.Footsteps(perFoot[side], clip.FrameRate))
+                    events.Add(new AnimationEvent { time = time, functionName = function, stringParameter = sides[side] });
+            return events.OrderBy(e => e.time).ToArray();
         }
 
         static EditorCurveBinding AnimatorBinding(string property)
@@ -224,8 +251,9 @@ namespace AnimGen.Editor
         }
 
         /// <summary>Saves (or replaces, keeping its GUID, its references and the Animation Events added to it) the clip
-        /// at an Assets/... path. A replacing clip is copied into the existing asset and destroyed.</summary>
-        public static AnimationClip Save(AnimationClip anim, string assetPath)
+        /// at an Assets/... path. A replacing clip is copied into the existing asset and destroyed. With a footstep
+        /// function, the earlier take's events calling it give way to the new clip's: they were the old take's steps.</summary>
+        public static AnimationClip Save(AnimationClip anim, string assetPath, string footstepFunction = null)
         {
             if (!assetPath.StartsWith("Assets/", StringComparison.Ordinal) || !assetPath.EndsWith(".anim", StringComparison.Ordinal))
                 throw new ArgumentException("The output must be an Assets/....anim path, got '" + assetPath + "'.");
@@ -234,9 +262,11 @@ namespace AnimGen.Editor
             var existing = AssetDatabase.LoadAssetAtPath<AnimationClip>(assetPath);
             if (existing != null)
             {
-                AnimationEvent[] events = AnimationUtility.GetAnimationEvents(existing); // footsteps marked by hand
+                AnimationEvent[] kept = AnimationUtility.GetAnimationEvents(existing) // footsteps marked by hand
+                    .Where(e => string.IsNullOrEmpty(footstepFunction) || e.functionName != footstepFunction).ToArray();
+                AnimationEvent[] generated = AnimationUtility.GetAnimationEvents(anim);
                 EditorUtility.CopySerialized(anim, existing);
-                AnimationUtility.SetAnimationEvents(existing, events);
+                AnimationUtility.SetAnimationEvents(existing, kept.Concat(generated).OrderBy(e => e.time).ToArray());
                 UnityEngine.Object.DestroyImmediate(anim);
                 EditorUtility.SetDirty(existing);
                 AssetDatabase.SaveAssetIfDirty(existing); // this clip only, not every dirty asset of the project

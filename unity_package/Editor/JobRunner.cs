@@ -284,9 +284,10 @@ namespace AnimGen.Editor
                 var settings = r.GetSettings();
                 if (!string.IsNullOrEmpty(r.ClipName)) data.Name = r.ClipName;
                 else data.Name = Path.GetFileNameWithoutExtension(r.VideoPath);
-                AnimationClip anim = HumanoidClipBuilder.Build(data, new ClipBuildOptions { Loop = settings.Loop, InPlace = settings.InPlace });
+                ClipBuildOptions build = ClipBuildOptions.From(settings);
+                AnimationClip anim = HumanoidClipBuilder.Build(data, build);
                 string path = r.ClipAssetPath(); // replaced in place: references to an earlier take stay valid
-                LastClip = HumanoidClipBuilder.Save(anim, path);
+                LastClip = HumanoidClipBuilder.Save(anim, path, build.FootstepFunction);
                 request.ImportedClipPath = AssetDatabase.GetAssetPath(LastClip);
                 EditorGUIUtility.PingObject(LastClip);
                 Debug.Log("AnimGen: saved " + request.ImportedClipPath + " (" + data.FrameCount + " frames at " + data.FrameRate + " fps)");

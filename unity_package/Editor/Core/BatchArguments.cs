@@ -5,6 +5,8 @@
 //   -animgenToken TOKEN          bearer token (default: the ANIMGEN_TOKEN environment variable)
 //   -animgenHands -animgenLoop -animgenInPlace     switches
 //   -animgenSmoothing S  -animgenFps F
+//   -animgenFootsteps            an Animation Event "OnFootstep" ("Left" / "Right") where each foot lands;
+//   -animgenFootstepFunction NAME    the same, calling NAME
 //   -animgenTimeout MINUTES      the longest one video may take, upload to clip (default 60): a CI job always ends
 // Unity's own arguments (-batchmode, -projectPath ...) are ignored.
 using System;
@@ -39,6 +41,8 @@ namespace AnimGen.Core
                     case "-animgenHands": a.Settings.Hands = true; break;
                     case "-animgenLoop": a.Settings.Loop = true; break;
                     case "-animgenInPlace": a.Settings.InPlace = true; break;
+                    case "-animgenFootsteps": a.Settings.Footsteps = true; break;
+                    case "-animgenFootstepFunction": a.Settings.Footsteps = true; a.Settings.FootstepFunction = Value(args, ref i); break;
                     case "-animgenSmoothing": a.Settings.Smoothing = Number(args, ref i); break;
                     case "-animgenFps": a.Settings.UseVideoFps = false; a.Settings.Fps = Number(args, ref i); break;
                     case "-animgenTimeout": a.TimeoutMinutes = Number(args, ref i); break;

@@ -1,7 +1,9 @@
-// The window's options as plain data (one field per animgen.v1.GenerateOptions field the window shows),
-// checked before anything is sent so that a bad value gets a message naming the option.
+// The window's options as plain data (one field per animgen.v1.GenerateOptions field the window shows, and the
+// footstep events the clip builder adds), checked before anything is sent so that a bad value gets a message naming
+// the option.
 using System;
 using System.Collections.Generic;
+using System.Text.RegularExpressions;
 
 namespace AnimGen.Core
 {
@@ -17,6 +19,14 @@ namespace AnimGen.Core
         public bool Loop;
         public bool UseVideoFps = true;
         public float Fps = 30f;
+        /// <summary>Add an Animation Event where each foot lands, calling FootstepFunction with "Left" or "Right".
+        /// Off by default: Unity logs an error for each event that no script on the character receives.</summary>
+        public bool Footsteps;
+        /// <summary>The name Unity's Starter Assets third-person controller receives its footsteps by.</summary>
+        public string FootstepFunction = DefaultFootstepFunction;
+
+        public const string DefaultFootstepFunction = "OnFootstep";
+        static readonly Regex methodName = new Regex(@"\A[A-Za-z_][A-Za-z0-9_]*\z"); // \z: "$" would let a trailing newline through
 
         /// <summary>Every problem, one line each, naming the option; empty when the settings are valid.</summary>
         public List<string> Problems()
@@ -31,6 +41,9 @@ namespace AnimGen.Core
             }
             if (!UseVideoFps && !(Fps >= 1f && Fps <= 240f)) // the server's range
                 p.Add("Frame rate must be between 1 and 240 fps, got " + Fps + ".");
+            if (Footsteps && !methodName.IsMatch(FootstepFunction ?? ""))
+                p.Add("Footstep function must be a method name (letters, digits and _, not starting with a digit), got '"
+                    + FootstepFunction + "'.");
             return p;
         }
 
@@ -40,6 +53,7 @@ namespace AnimGen.Core
             {
                 { "hands", Hands }, { "smoothing", Smoothing }, { "trim", Trim }, { "start", StartSeconds },
                 { "end", EndSeconds }, { "inPlace", InPlace }, { "loop", Loop }, { "videoFps", UseVideoFps }, { "fps", Fps },
+                { "footsteps", Footsteps }, { "footstepFunction", FootstepFunction ?? "" },
             });
         }
 
@@ -60,6 +74,9 @@ namespace AnimGen.Core
             s.Loop = Bool(d, "loop", s.Loop);
             s.UseVideoFps = Bool(d, "videoFps", s.UseVideoFps);
             s.Fps = Float(d, "fps", s.Fps);
+            s.Footsteps = Bool(d, "footsteps", s.Footsteps);
+            object function;
+            if (d.TryGetValue("footstepFunction", out function) && function is string) s.FootstepFunction = (string)function;
             return s;
         }
 

@@ -76,6 +76,20 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void FootstepsAreWhereAFootLands()
+        {
+            Assert.AreEqual(new[] { 2 / 30f, 6 / 30f }, FootContactCurves.Footsteps(new[] { false, false, true, true, false, false, true }, 30f).ToArray());
+            Assert.AreEqual(new[] { 3 / 24f }, FootContactCurves.Footsteps(new[] { true, true, false, true }, 24f).ToArray(), "planted at the start is no step");
+            Assert.AreEqual(0, FootContactCurves.Footsteps(new[] { true, true, true }, 30f).Count);
+            Assert.AreEqual(0, FootContactCurves.Footsteps(new bool[0], 30f).Count);
+
+            // The fixture's walk cycle: the right foot is planted from the start and lifts; the left lands at frame 16.
+            var clip = Fixture();
+            Assert.AreEqual(new[] { 16 / clip.FrameRate }, FootContactCurves.Footsteps(clip.LeftFootContact, clip.FrameRate).ToArray());
+            Assert.AreEqual(0, FootContactCurves.Footsteps(clip.RightFootContact, clip.FrameRate).Count);
+        }
+
+        [Test]
         public void FootContactCurvesStepThroughEveryFramesContact()
         {
             var keys = FootContactCurves.Keys(new[] { false, false, true, true, true, false, true }, 30f);

@@ -205,12 +205,22 @@ namespace AnimGen.Core.Tests
             StringAssert.StartsWith("Smoothing", problems[0]);
             StringAssert.StartsWith("Trim end", problems[1]);
             StringAssert.StartsWith("Frame rate", problems[2]);
-            var ok = new GenerateSettings { Hands = true, Smoothing = 0.3f, Loop = true, InPlace = true, UseVideoFps = false, Fps = 24f };
+            foreach (string bad in new[] { "", "2Steps", "On Footstep", "OnFootstep\n", null })
+            {
+                var f = new GenerateSettings { Footsteps = true, FootstepFunction = bad };
+                Assert.AreEqual(1, f.Problems().Count, "'" + bad + "'");
+                StringAssert.StartsWith("Footstep function must be a method name", f.Problems()[0]);
+            }
+            Assert.AreEqual(0, new GenerateSettings { FootstepFunction = "" }.Problems().Count, "no events, no function needed");
+            Assert.AreEqual("OnFootstep", new GenerateSettings().FootstepFunction);
+            var ok = new GenerateSettings { Hands = true, Smoothing = 0.3f, Loop = true, InPlace = true, UseVideoFps = false, Fps = 24f,
+                Footsteps = true, FootstepFunction = "_PlayStep2" };
             Assert.AreEqual(0, ok.Problems().Count);
             var back = GenerateSettings.Deserialize(ok.Serialize());
             Assert.AreEqual(ok.Serialize(), back.Serialize());
-            Assert.IsTrue(back.Hands && back.Loop && back.InPlace && !back.UseVideoFps);
+            Assert.IsTrue(back.Hands && back.Loop && back.InPlace && !back.UseVideoFps && back.Footsteps);
             Assert.AreEqual(24f, back.Fps);
+            Assert.AreEqual("_PlayStep2", back.FootstepFunction);
         }
     }
 }
@@ -234,6 +244,13 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual(24f, a.Settings.Fps);
             Assert.AreEqual(60f, a.TimeoutMinutes);
             Assert.AreEqual(5f, BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenTimeout", "5" }, null).TimeoutMinutes);
+            Assert.IsFalse(a.Settings.Footsteps);
+            var steps = BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenFootsteps" }, null).Settings;
+            Assert.IsTrue(steps.Footsteps);
+            Assert.AreEqual("OnFootstep", steps.FootstepFunction);
+            steps = BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenFootstepFunction", "PlayStep" }, null).Settings;
+            Assert.IsTrue(steps.Footsteps);
+            Assert.AreEqual("PlayStep", steps.FootstepFunction);
         }
 
         [TestCase(new string[0], "-animgenInput DIR is required")]
@@ -245,6 +262,8 @@ namespace AnimGen.Core.Tests
         [TestCase(new[] { "-animgenInput", "V", "-animgenServer", "build 6000" }, "-animgenServer: The server address")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFps", "0.5" }, "Frame rate must be between 1 and 240")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenTimeout", "0" }, "-animgenTimeout must be between 0 and 1440")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction", "play step" }, "Footstep function must be a method name")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction" }, "-animgenFootstepFunction needs a value")]
         public void BadArgumentsAreNamed(string[] args, string message)
         {
             var e = Assert.Throws<System.ArgumentException>(() => BatchArguments.Parse(args, null));

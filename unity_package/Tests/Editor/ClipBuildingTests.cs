@@ -153,6 +153,26 @@ namespace AnimGen.Editor.Tests
             Assert.AreSame(first, second);
             Assert.AreEqual("Footstep", AnimationUtility.GetAnimationEvents(second)[0].functionName, "events added by hand stay");
             Assert.IsTrue(AnimationUtility.GetAnimationClipSettings(AssetDatabase.LoadAssetAtPath<AnimationClip>(path)).loopTime);
+
+            // Footstep events: one per landing, in time order; a re-run replaces its own and keeps the hand-made one.
+            var steps = new ClipBuildOptions { FootstepFunction = "OnFootstep" };
+            for (int run = 0; run < 2; run++)
+            {
+                AnimationClip third = HumanoidClipBuilder.Save(HumanoidClipBuilder.Build(clip, steps), path, steps.FootstepFunction);
+                AnimationEvent[] events = AnimationUtility.GetAnimationEvents(third);
+                var expected = new List<float>();
+                foreach (bool[] contact in new[] { clip.LeftFootContact, clip.RightFootContact })
+                    expected.AddRange(FootContactCurves.Footsteps(contact, clip.FrameRate));
+                expected.Add(0.1f); // the hand-made event
+                expected.Sort();
+                Assert.AreEqual(expected.Count, events.Length, "run " + run);
+                for (int e = 0; e < events.Length; e++)
+                {
+                    Assert.AreEqual(expected[e], events[e].time, 1e-5f);
+                    if (events[e].functionName == "OnFootstep") Assert.That(events[e].stringParameter, Is.EqualTo("Left").Or.EqualTo("Right"));
+                    else Assert.AreEqual("Footstep", events[e].functionName);
+                }
+            }
             var outside = new AnimationClip(); // refused, so not Save's to destroy
             try { Assert.Throws<ArgumentException>(() => HumanoidClipBuilder.Save(outside, "/tmp/outside.anim")); }
             finally { UnityEngine.Object.DestroyImmediate(outside); }
