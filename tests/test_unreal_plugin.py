@@ -57,8 +57,9 @@ def test_unit_tests_pass_under_ctest(core_build: Path):
     assert re.search(r"\[  PASSED  \] (\d+) tests", g.stdout), g.stdout[-2000:]
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
-                  "LocalServer.", "ServerExecutable."):
+                  "LocalServer.", "ServerExecutable.", "HumanoidClip."):
         assert suite in listed
+    assert "FootstepTimesAreWhereAFootLands" in listed
 
 
 def test_regenerated_cpp_matches_committed(tmp_path: Path):
@@ -340,6 +341,9 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared
     # The feet's contact curves (a key where a foot lands or lifts) step through every frame's contact of the run.
     curves = facts["CONTACT_CURVES"]
     assert curves["wrong"] == "0" and int(curves["planted"]) > 0 and 4 <= int(curves["keys"]) < int(clip["frames"])
+    # The footstep notifies (FootstepTimes): one on each frame where a foot lands, none elsewhere.
+    steps = facts["FOOTSTEPS"]
+    assert steps["misplaced"] == "0" and steps["count"] == steps["landings"] and int(steps["count"]) > 0, steps
     glb = next(out_dir.glob("*.glb"))
     assert glb.read_bytes()[:4] == b"glTF"
     assert not list(out_dir.glob("*.part"))

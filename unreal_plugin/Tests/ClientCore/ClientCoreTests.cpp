@@ -68,6 +68,45 @@ TEST(HumanoidClip, ContactCurveKeysStepWhereTheFootLandsAndLifts) {
     EXPECT_TRUE(ContactCurveKeys({}, 30.0f).empty());
 }
 
+TEST(HumanoidClip, FootstepTimesAreWhereAFootLands) {
+    // Lands on frames 2 and 6; lifting on frame 5 is no footstep.
+    const std::vector<bool> walk = {false, false, true, true, true, false, true};
+    std::vector<float> steps = FootstepTimes(walk, 30.0f);
+    ASSERT_EQ(steps.size(), 2u);
+    EXPECT_FLOAT_EQ(steps[0], 0.0666667f);
+    EXPECT_FLOAT_EQ(steps[1], 0.2f);
+    // Each is at a key where the contact curve steps to 1, so the notify and the curve agree.
+    const std::vector<CurveKey> keys = ContactCurveKeys(walk, 30.0f);
+    for (float t : steps) {
+        bool onRisingKey = false;
+        for (const CurveKey& k : keys) onRisingKey |= k.value == 1.0f && k.time == t;
+        EXPECT_TRUE(onRisingKey) << t;
+    }
+    // Planted on frame 0 (a clip that starts standing, or a loop's seam): no footstep there, only the later landings.
+    steps = FootstepTimes({true, true, false, false, true, true, false, true}, 24.0f);
+    ASSERT_EQ(steps.size(), 2u);
+    EXPECT_FLOAT_EQ(steps[0], 0.1666667f);
+    EXPECT_FLOAT_EQ(steps[1], 0.2916667f);
+    // A run at 29.97 fps: three landings, each held 5 frames.
+    std::vector<bool> run(100, false);
+    for (int land : {10, 40, 70})
+        for (int f = land; f < land + 5; ++f) run[f] = true;
+    steps = FootstepTimes(run, 29.97f);
+    ASSERT_EQ(steps.size(), 3u);
+    EXPECT_FLOAT_EQ(steps[0], 0.3336670f);
+    EXPECT_FLOAT_EQ(steps[1], 1.3346680f);
+    EXPECT_FLOAT_EQ(steps[2], 2.3356690f);
+    // Landing on the last frame counts.
+    steps = FootstepTimes({false, false, true}, 29.97f);
+    ASSERT_EQ(steps.size(), 1u);
+    EXPECT_FLOAT_EQ(steps[0], 0.0667334f);
+    // No landing: never planted, planted throughout, one frame, no frames.
+    EXPECT_TRUE(FootstepTimes(std::vector<bool>(8, false), 30.0f).empty());
+    EXPECT_TRUE(FootstepTimes(std::vector<bool>(8, true), 30.0f).empty());
+    EXPECT_TRUE(FootstepTimes({true}, 30.0f).empty());
+    EXPECT_TRUE(FootstepTimes({}, 30.0f).empty());
+}
+
 TEST(ClientStatus, NamesCodes) {
     EXPECT_EQ((Status{16, "wrong token"}).ToString(), "UNAUTHENTICATED: wrong token");
     EXPECT_EQ((Status{}).CodeName(), "OK");

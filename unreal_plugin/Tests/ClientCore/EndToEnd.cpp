@@ -223,6 +223,19 @@ int main(int argc, char** argv) {
         }
     }
     std::printf("CONTACT_CURVES keys=%zu planted=%d wrong=%d\n", curveKeys, planted, wrong);
+    // The footstep notifies the Editor adds on request: one on each frame where a foot's contact turns on, frame 0 aside.
+    size_t footsteps = 0, landings = 0;
+    int misplaced = 0;
+    for (const std::vector<bool>* contact : {&result.clip.leftFootContact, &result.clip.rightFootContact}) {
+        for (size_t f = 1; f < contact->size(); ++f) landings += (*contact)[f] && !(*contact)[f - 1];
+        for (float t : FootstepTimes(*contact, result.clip.frameRate)) {
+            ++footsteps;
+            const long f = std::lround(double(t) * result.clip.frameRate);
+            const bool lands = f > 0 && size_t(f) < contact->size() && (*contact)[f] && !(*contact)[f - 1];
+            misplaced += !lands || std::fabs(double(f) / result.clip.frameRate - t) > 1e-5;
+        }
+    }
+    std::printf("FOOTSTEPS count=%zu landings=%zu misplaced=%d\n", footsteps, landings, misplaced);
     if (result.clip.bones.size() != 22) return Fail("bone count " + std::to_string(result.clip.bones.size()));
     if (result.clip.frameCount <= 0) return Fail("no frames");
     if (worstNorm > 1e-3) return Fail("a rotation is not a unit quaternion");

@@ -34,4 +34,11 @@ std::vector<CurveKey> ContactCurveKeys(const std::vector<bool>& contact, float f
     return keys;
 }
 
+std::vector<float> FootstepTimes(const std::vector<bool>& contact, float frameRate) {
+    std::vector<float> times;
+    for (size_t f = 1; f < contact.size(); ++f)
+        if (contact[f] && !contact[f - 1]) times.push_back(float(double(f) / frameRate));
+    return times;
+}
+
 }  // namespace animgen

@@ -54,4 +54,14 @@ struct CurveKey {
 // held to the next key): one at the first frame and one wherever the contact changes.
 ANIMGENCLIENTCORE_API std::vector<CurveKey> ContactCurveKeys(const std::vector<bool>& contact, float frameRate);
 
+// The named notifies an engine clip may carry where a foot lands (Unreal: an Anim Blueprint gets them as the events
+// AnimNotify_LeftFootstep and AnimNotify_RightFootstep).
+inline constexpr const char* kLeftFootstepNotify = "LeftFootstep";
+inline constexpr const char* kRightFootstepNotify = "RightFootstep";
+
+// The times (seconds) at which a foot lands: each frame f > 0 whose contact is on after a frame with it off, at
+// f / frameRate, the time of the contact curve's key there. Frame 0 is never one: a clip that starts planted, or a
+// loop's seam, did not land there.
+ANIMGENCLIENTCORE_API std::vector<float> FootstepTimes(const std::vector<bool>& contact, float frameRate);
+
 }  // namespace animgen

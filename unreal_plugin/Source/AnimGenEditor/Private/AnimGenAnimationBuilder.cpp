@@ -4,6 +4,7 @@
 #include "Animation/AnimData/CurveIdentifier.h"
 #include "Animation/AnimData/IAnimationDataController.h"
 #include "Animation/AnimSequence.h"
+#include "Animation/AnimTypes.h"
 #include "Animation/Skeleton.h"
 #include "AssetRegistry/AssetRegistryModule.h"
 #include "CoordinateConversion.h"
@@ -45,6 +46,48 @@ void SetLength(IAnimationDataController& Controller, int32 Frames)
 	{
 		Controller.SetNumberOfFrames(FFrameNumber(Frames), false);
 	}
+}
+
+// A named notify (no notify object: an Anim Blueprint gets it as the event AnimNotify_<Name>) at each of Times, on the
+// notify track called Name, made as Persona's "New Notify" makes one; the name is added to the skeleton's notifies.
+// Each foot has a track of its own: RefreshCacheData moves a notify off a track that already holds one at the same
+// time onto another, made for it if need be, which both feet landing on one frame (a jump) would cause on one track.
+// Called once the sequence has its length: Link places nothing on a sequence of length 0.
+void AddNamedNotifies(UAnimSequence& Sequence, USkeleton& Skeleton, FName Name, const std::vector<float>& Times)
+{
+#if WITH_EDITORONLY_DATA
+	if (Times.empty())
+	{
+		return;
+	}
+	// A replaced sequence's tracks were reset (DeleteNotifyTrackData leaves only track "1"); found by name all the same,
+	// so that a second call never makes a second track of that name.
+	int32 TrackIndex = Sequence.AnimNotifyTracks.IndexOfByPredicate(
+		[Name](const FAnimNotifyTrack& Track) { return Track.TrackName == Name; });
+	if (TrackIndex == INDEX_NONE)
+	{
+		TrackIndex = Sequence.AnimNotifyTracks.Add(FAnimNotifyTrack(Name, FLinearColor::White));
+	}
+	const float Length = Sequence.GetPlayLength();
+	for (const float Seconds : Times)
+	{
+		// A landing on the last frame may come out a hair past the engine's own length of the sequence.
+		const float Time = FMath::Min(Seconds, Length);
+		FAnimNotifyEvent& Event = Sequence.Notifies.AddDefaulted_GetRef();
+		Event.NotifyName = Name;
+		Event.Guid = FGuid::NewGuid();
+		Event.Link(&Sequence, Time);
+		// On the last frame: triggered a hair before the end, so that it still fires.
+		Event.TriggerTimeOffset = GetTriggerTimeOffsetForType(Sequence.CalculateOffsetForNotify(Time));
+		Event.TrackIndex = TrackIndex;
+	}
+	// As the Skeleton editor's "Add Notify" does; Modify only for a new name, so that re-runs leave the skeleton clean.
+	if (!Skeleton.AnimationNotifies.Contains(Name))
+	{
+		Skeleton.Modify();
+		Skeleton.AddNewAnimationNotify(Name);
+	}
+#endif
 }
 }  // namespace
 
@@ -309,6 +352,14 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 	}
 	Controller.NotifyPopulated();
 	Controller.CloseBracket(false);
+	if (Settings.bFootstepNotifies)
+	{
+		AddNamedNotifies(*Sequence, Skeleton, FName(UTF8_TO_TCHAR(animgen::kLeftFootstepNotify)),
+			animgen::FootstepTimes(Clip.leftFootContact, Anim.frameRate));
+		AddNamedNotifies(*Sequence, Skeleton, FName(UTF8_TO_TCHAR(animgen::kRightFootstepNotify)),
+			animgen::FootstepTimes(Clip.rightFootContact, Anim.frameRate));
+		Sequence->RefreshCacheData();  // the tracks' lists of their notifies, which Persona draws
+	}
 
 	Sequence->bEnableRootMotion = bRootMotion;
 	Sequence->ImportFileFramerate = Anim.frameRate;

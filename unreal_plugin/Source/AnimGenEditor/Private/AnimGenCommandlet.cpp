@@ -117,6 +117,9 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		}
 		O.targetBoneMap = animgen::BoneNames(O.target, Map);
 	}
+	// As the tab's "Footstep notifies": LeftFootstep / RightFootstep where a foot lands. The skeleton gains the two names
+	// in memory only: a batch does not save the user's skeleton (the notifies fire without the names on it).
+	const bool bFootsteps = FParse::Param(*Params, TEXT("Footsteps"));
 	// The longest one video may take, upload to clip, as the Unity batch's -animgenTimeout: a CI job always ends.
 	float TimeoutMinutes = 60.f;
 	FParse::Value(*Params, TEXT("TimeoutMinutes="), TimeoutMinutes);
@@ -187,6 +190,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		Settings.PackagePath = Output;
 		Settings.AssetName = FPaths::GetBaseFilename(Video);
 		Settings.Preset = Preset;
+		Settings.bFootstepNotifies = bFootsteps;
 		bool bReplaced = false;
 		UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Skeleton, Settings, Error, &bReplaced,
 			Result.targetMotion ? &*Result.targetMotion : nullptr);

@@ -164,6 +164,8 @@ void SAnimGenPanel::Construct(const FArguments&)
 				+ SUniformGridPanel::Slot(2, 1)[Toggle(LOCTEXT("FootLock", "Foot locking"), &bFootLock, LOCTEXT("FootLockTip", "Keep planted feet still."))]
 				+ SUniformGridPanel::Slot(0, 2)[Toggle(LOCTEXT("ServerRetarget", "Server retarget"), &bServerRetarget,
 					LOCTEXT("ServerRetargetTip", "Send the skeleton's reference pose: the server retargets onto it, locking planted feet on its own legs, and the AnimSequence is keyed from that (its GLB is saved under Saved/AnimGen). Off: the clip is retargeted here, feet unlocked."))]
+				+ SUniformGridPanel::Slot(1, 2)[Toggle(LOCTEXT("FootstepNotifies", "Footstep notifies"), &bFootstepNotifies,
+					LOCTEXT("FootstepNotifiesTip", "Add the notifies LeftFootstep and RightFootstep where a foot lands (not on the first frame); an Anim Blueprint gets them as the events AnimNotify_LeftFootstep and AnimNotify_RightFootstep. Adds the two names to the skeleton, which is then to be saved."))]
 			]
 			+ SVerticalBox::Slot().AutoHeight().Padding(0, 8)
 			[
@@ -384,6 +386,7 @@ FReply SAnimGenPanel::OnGenerate()
 	StatusText = LOCTEXT("Starting", "Starting...");
 	TWeakObjectPtr<USkeleton> WeakSkeleton(Skeleton);
 	const int32 PresetIndex = FMath::Max(0, PresetNames.IndexOfByKey(SelectedPreset));
+	const bool bFootsteps = bFootstepNotifies;
 	const FString Folder = Destination;
 	const FString AssetName = FPaths::GetBaseFilename(VideoPath);
 	// Both callbacks report to the tab open at the time (GOpenPanel), which may be a later one than this, or to the
@@ -400,7 +403,7 @@ FReply SAnimGenPanel::OnGenerate()
 			if (P.bWarning) Self->Warnings.Add(P.Message);
 			Self->StatusText = FText::FromString(FString::Printf(TEXT("%3.0f%%  %s  %s"), P.Progress * 100.f, *P.Stage, *P.Message));
 		},
-		[WeakSkeleton, PresetIndex, Folder, AssetName](bool bOk, const FString& Error, const animgen::JobResult& Result) {
+		[WeakSkeleton, PresetIndex, bFootsteps, Folder, AssetName](bool bOk, const FString& Error, const animgen::JobResult& Result) {
 			// Runs whether or not a tab is open (the module holds the runner): the clip is saved either way.
 			// Held for the whole callback: saving the asset and opening its editor can let Slate close the tab meanwhile.
 			const TSharedPtr<SAnimGenPanel> Self = GOpenPanel.Pin();
@@ -423,6 +426,7 @@ FReply SAnimGenPanel::OnGenerate()
 			Settings.PackagePath = Folder;
 			Settings.AssetName = AssetName;
 			Settings.Preset = PresetValues[PresetIndex];
+			Settings.bFootstepNotifies = bFootsteps;
 			FString BuildError;
 			bool bReplaced = false;
 			UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Target, Settings, BuildError, &bReplaced,
@@ -471,6 +475,7 @@ void SAnimGenPanel::SaveSettings() const
 	GConfig->SetString(ConfigSection, TEXT("Skeleton"), *SkeletonPath, GEditorPerProjectIni);
 	GConfig->SetString(ConfigSection, TEXT("Destination"), *Destination, GEditorPerProjectIni);
 	GConfig->SetString(ConfigSection, TEXT("BoneMapping"), SelectedPreset ? **SelectedPreset : TEXT(""), GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("FootstepNotifies"), bFootstepNotifies, GEditorPerProjectIni);
 }
 
 void SAnimGenPanel::LoadSettings()
@@ -482,6 +487,7 @@ void SAnimGenPanel::LoadSettings()
 	GConfig->GetString(ConfigSection, TEXT("Video"), VideoPath, GEditorPerProjectIni);
 	GConfig->GetString(ConfigSection, TEXT("Skeleton"), SkeletonPath, GEditorPerProjectIni);
 	GConfig->GetString(ConfigSection, TEXT("Destination"), Destination, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("FootstepNotifies"), bFootstepNotifies, GEditorPerProjectIni);
 	FString Preset;
 	if (GConfig->GetString(ConfigSection, TEXT("BoneMapping"), Preset, GEditorPerProjectIni))
 	{

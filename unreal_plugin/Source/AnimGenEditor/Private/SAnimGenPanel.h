@@ -53,6 +53,7 @@ private:
 	bool bFaceForward = true;
 	bool bFootLock = true;
 	bool bServerRetarget = true;  // the AnimSequence from the server's motion on the skeleton: planted feet locked on it
+	bool bFootstepNotifies = false;  // LeftFootstep / RightFootstep notifies; adds the names to the skeleton
 	float Smoothing = 0.5f;
 
 	// Job state shown in the tab.

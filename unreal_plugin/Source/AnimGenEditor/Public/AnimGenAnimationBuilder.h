@@ -25,6 +25,10 @@ struct ANIMGENEDITOR_API FAnimGenBuildSettings
 	TMap<FString, FString> BoneMapOverrides;
 	// Drive the skeleton's root bone from the clip's root motion (clips made "in place").
 	bool bRootMotionOnRootBone = true;
+	// Named notifies LeftFootstep / RightFootstep where a foot lands (animgen::FootstepTimes), each foot on a notify
+	// track of that name; an Anim Blueprint gets them as the events AnimNotify_LeftFootstep / AnimNotify_RightFootstep.
+	// Off unless asked for: it adds the two names to the Skeleton asset, which leaves the skeleton to be saved.
+	bool bFootstepNotifies = false;
 	bool bSaveAsset = true;
 };
 

@@ -3,6 +3,7 @@
 //     -Skeleton=/Game/Characters/Mannequins/Meshes/SK_Mannequin -Server=127.0.0.1:50051
 //     [-Token=T (or env ANIMGEN_TOKEN)] [-TlsCa=roots.pem] [-Tls] [-Mapping=auto|ue5_manny|ue4_mannequin|mixamo]
 //     [-Generator=network|analytic] [-Hands] [-InPlace] [-Loop] [-Mirror] [-Fps=30] [-Smoothing=0.5] [-Files=<dir>]
+//     [-TimeoutMinutes=60] [-LocalRetarget] [-Footsteps]
 // Exit code 0 when every video converted, 1 when any failed, 2 on a bad argument.
 #pragma once
 
