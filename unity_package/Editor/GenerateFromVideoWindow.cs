@@ -247,7 +247,7 @@ namespace AnimGen.Editor
         // on; the answer is applied on the main thread, and only while the window is open.
         void CheckServer()
         {
-            string problem = ServerAddress.Problem(address);
+            string problem = ServerAddress.Problem(address) ?? BearerToken.Problem(token);
             if (problem != null) { notice = problem; return; }
             checking = true;
             string a = address, t = token;

@@ -116,7 +116,7 @@ namespace AnimGen.Editor
             request.PendingImport = false;
             LastClip = null;
             request.ImportedClipPath = "";
-            string problem = ServerAddress.Problem(r.Address) ?? VideoUpload.Check(r.VideoPath, 0);
+            string problem = ServerAddress.Problem(r.Address) ?? BearerToken.Problem(r.Token) ?? VideoUpload.Check(r.VideoPath, 0);
             var problems = r.GetSettings().Problems();
             if (problem == null && problems.Count > 0) problem = problems[0];
             if (problem == null)

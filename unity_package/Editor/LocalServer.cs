@@ -71,6 +71,8 @@ namespace AnimGen.Editor
                                               Environment.OSVersion.Platform == PlatformID.Win32NT);
             }
             catch (ArgumentException e) { return "Cannot start a local server: " + e.Message + "."; }
+            string refused = BearerToken.Problem(token); // the server would refuse to start with it
+            if (refused != null) return refused;
             // The log goes to a file, not a pipe: the server outlives script reloads, which drop the pipe's reader, and a
             // full pipe would stall every call.
             Directory.CreateDirectory(Path.GetDirectoryName(LogPath));

@@ -56,6 +56,8 @@ namespace AnimGen.Core
                 throw new ArgumentException("-animgenTimeout must be between 0 and 1440 minutes, got " + a.TimeoutMinutes);
             string address = ServerAddress.Problem(a.Server);
             if (address != null) throw new ArgumentException("-animgenServer: " + address);
+            string token = BearerToken.Problem(a.Token);
+            if (token != null) throw new ArgumentException("-animgenToken (or ANIMGEN_TOKEN): " + token);
             List<string> problems = a.Settings.Problems();
             if (problems.Count > 0) throw new ArgumentException(problems[0]);
             return a;

@@ -3,8 +3,8 @@ using NUnit.Framework;
 
 namespace AnimGen.Core.Tests
 {
-    /// <summary>Where clips go and the local server's port: each bad input is refused by a message that names it,
-    /// before anything is uploaded.</summary>
+    /// <summary>Where clips go, the token and the local server's port: each bad input is refused by a message that
+    /// names it, before anything is uploaded.</summary>
     [TestFixture]
     public class ClipPathsAndAddressTests
     {
@@ -18,6 +18,16 @@ namespace AnimGen.Core.Tests
                 var e = Assert.Throws<ArgumentException>(() => ClipPaths.Folder(bad), bad);
                 StringAssert.Contains("clip folder", e.Message);
             }
+        }
+
+        [Test]
+        public void TokensThatCannotTravelAsAHeaderAreRefused()
+        {
+            foreach (string ok in new[] { null, "", "s3cr3t-token_+/=.~", " pasted with spaces \n" }) // sent trimmed
+                Assert.IsNull(BearerToken.Problem(ok), ok);
+            foreach (string bad in new[] { "p\u00e4ssw\u00f6rd", "a\tb", "two\nlines", "\u007f" })
+                StringAssert.StartsWith("The token must be printable ASCII", BearerToken.Problem(bad), bad);
+            StringAssert.DoesNotContain("ssw", BearerToken.Problem("p\u00e4ssw\u00f6rd"), "a secret is not echoed");
         }
 
         [Test]

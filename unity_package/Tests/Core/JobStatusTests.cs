@@ -264,6 +264,7 @@ namespace AnimGen.Core.Tests
         [TestCase(new[] { "-animgenInput", "V", "-animgenTimeout", "0" }, "-animgenTimeout must be between 0 and 1440")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction", "play step" }, "Footstep function must be a method name")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction" }, "-animgenFootstepFunction needs a value")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenToken", "p\u00e4ssw\u00f6rd" }, "-animgenToken (or ANIMGEN_TOKEN): The token must be printable ASCII")]
         public void BadArgumentsAreNamed(string[] args, string message)
         {
             var e = Assert.Throws<System.ArgumentException>(() => BatchArguments.Parse(args, null));

@@ -124,6 +124,32 @@ TEST(Client, UnreachableServerGivesUnavailableOrDeadline) {
     EXPECT_TRUE(s.code == kUnavailable || s.code == kDeadlineExceeded) << s.ToString();
 }
 
+TEST(Client, RefusesATokenGrpcCouldNotSend) {
+    for (const char* ok : {"", "s3cr3t-token_+/=.~", "two words"}) EXPECT_EQ(TokenProblem(ok), "") << ok;
+    for (const char* bad : {"p\xc3\xa4ssw\xc3\xb6rd", "a\tb", "line\n", " lead", "trail ", "\x7f"})
+        EXPECT_NE(TokenProblem(bad).find("printable ASCII"), std::string::npos) << bad;
+    // Sent as it is, gRPC would abort this process ("Illegal header value"): every call answers with the problem.
+    ConnectionOptions o;
+    o.address = "127.0.0.1:1";
+    o.deadline = std::chrono::milliseconds(2000);
+    o.bearerToken = "p\xc3\xa4ssw\xc3\xb6rd";
+    Client client(o);
+    ServerInfo info;
+    Status s = client.GetServerInfo(&info);
+    EXPECT_EQ(s.code, kInvalidArgument);
+    EXPECT_NE(s.message.find("token must be printable ASCII"), std::string::npos) << s.message;
+    UploadedVideo up;
+    EXPECT_EQ(client.UploadVideo("/nonexistent/clip.mp4", &up).message, s.message);
+    EXPECT_EQ(client.WatchJob("job", [](const JobEventInfo&) {}).code, kInvalidArgument);
+    std::vector<JobInfo> jobs;
+    EXPECT_EQ(client.ListJobs(5, &jobs).code, kInvalidArgument);
+    // A good token goes out on the wire: nothing listens there.
+    o.bearerToken = "s3cr3t";
+    Client good(o);
+    s = good.GetServerInfo(&info);
+    EXPECT_TRUE(s.code == kUnavailable || s.code == kDeadlineExceeded) << s.ToString();
+}
+
 TEST(Client, MissingVideoIsAnInvalidArgumentNamingTheFile) {
     Client client(ConnectionOptions{});
     UploadedVideo up;

@@ -165,6 +165,13 @@ std::string TargetMotion::Matches(const TargetSkeleton& target) const {
     return {};
 }
 
+std::string TokenProblem(const std::string& token) {
+    bool printable = true;
+    for (unsigned char c : token) printable = printable && c >= 0x20 && c <= 0x7e;
+    if (printable && (token.empty() || (token.front() != ' ' && token.back() != ' '))) return {};
+    return "the token must be printable ASCII with no space at either end (it is sent as an HTTP header)";
+}
+
 std::string Status::CodeName() const {
     static const char* const names[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
                                         "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
@@ -192,6 +199,7 @@ bool IsFinal(JobState s) {
 }
 
 struct Client::Impl {
+    Status refusal;  // every call's answer when the token cannot be sent (TokenProblem)
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<pb::AnimGen::Stub> stub;
     std::mutex mutex;
@@ -220,6 +228,8 @@ struct Client::Impl {
 };
 
 Client::Client(ConnectionOptions options) : options_(std::move(options)), impl_(new Impl) {
+    const std::string tokenProblem = TokenProblem(options_.bearerToken);
+    if (!tokenProblem.empty()) impl_->refusal = {kInvalidArgument, tokenProblem};
     std::shared_ptr<grpc::ChannelCredentials> creds;
     if (options_.useTls) {
         grpc::SslCredentialsOptions ssl;
@@ -252,6 +262,7 @@ void Client::Cancel() {
 
 Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
                            const std::function<void(int64_t, int64_t)>& onBytes) {
+    if (!impl_->refusal.Ok()) return impl_->refusal;
     std::error_code ec;
     const auto size = fs::file_size(Utf8Path(path), ec);
     if (ec) return {kInvalidArgument, "video " + path + ": " + ec.message()};
@@ -297,6 +308,7 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
 }
 
 Status Client::StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out) {
+    if (!impl_->refusal.Ok()) return impl_->refusal;
     // Not ended by Cancel(): the server may have made the job already, and a caller told CANCELLED would not
     // know its id to cancel it there. The call is short (a deadline); the caller cancels the job it returns.
     Impl::Call call(impl_.get(), options_, true, false);
@@ -311,6 +323,7 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
 }
 
 Status Client::WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent) {
+    if (!impl_->refusal.Ok()) return impl_->refusal;
     Impl::Call call(impl_.get(), options_, false);
     pb::WatchJobRequest req;
     req.set_job_id(jobId);
@@ -331,6 +344,7 @@ Status Client::WatchJob(const std::string& jobId, const std::function<void(const
 
 Status Client::GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
                          const std::vector<OutputFormat>& formats, bool withTargetMotion) {
+    if (!impl_->refusal.Ok()) return impl_->refusal;
     Impl::Call call(impl_.get(), options_, true);
     pb::GetResultRequest req;
     req.set_job_id(jobId);
@@ -423,6 +437,7 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
 }
 
 Status Client::CancelJob(const std::string& jobId, JobInfo* out) {
+    if (!impl_->refusal.Ok()) return impl_->refusal;
     Impl::Call call(impl_.get(), options_, true);
     pb::CancelJobRequest req;
     req.set_job_id(jobId);
@@ -434,6 +449,7 @@ Status Client::CancelJob(const std::string& jobId, JobInfo* out) {
 }
 
 Status Client::ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<JobState>& states) {
+    if (!impl_->refusal.Ok()) return impl_->refusal;
     Impl::Call call(impl_.get(), options_, true);
     pb::ListJobsRequest req;
     req.set_limit(limit);
@@ -447,6 +463,7 @@ Status Client::ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<
 }
 
 Status Client::GetServerInfo(ServerInfo* out) {
+    if (!impl_->refusal.Ok()) return impl_->refusal;
     Impl::Call call(impl_.get(), options_, true);
     pb::ServerInfo info;
     const grpc::Status s = impl_->stub->GetServerInfo(&call.ctx, pb::GetServerInfoRequest(), &info);

@@ -138,6 +138,11 @@ struct ServerInfo {
     bool authRequired = false;
 };
 
+// Why a bearer token cannot be sent, in words, or empty when it can. It travels as an HTTP/2 header value: gRPC aborts
+// the whole process (not an error status) on one that is not printable ASCII, and the server refuses a space at
+// either end. Every Client call checks its token with this first.
+ANIMGENCLIENTCORE_API std::string TokenProblem(const std::string& token);
+
 // Lower-case hex SHA-256 of a file; empty on a read error.
 ANIMGENCLIENTCORE_API std::string Sha256OfFile(const std::string& path);
 ANIMGENCLIENTCORE_API std::string Sha256Hex(const void* data, size_t size);

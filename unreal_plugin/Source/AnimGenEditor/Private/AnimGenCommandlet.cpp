@@ -3,6 +3,7 @@
 #include "Animation/AnimSequence.h"
 #include "Animation/Skeleton.h"
 #include "AnimGenAnimationBuilder.h"
+#include "AnimGenClient.h"
 #include "AnimGenJobRunner.h"
 #include "HAL/FileManager.h"
 #include "Misc/Parse.h"
@@ -57,6 +58,12 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	if (!Skeleton)
 	{
 		UE_LOG(LogAnimGen, Error, TEXT("-Skeleton=%s: no USkeleton asset there"), *SkeletonPath);
+		return 2;
+	}
+	const std::string TokenProblem = animgen::TokenProblem(TCHAR_TO_UTF8(*Token.TrimStartAndEnd()));
+	if (!TokenProblem.empty())
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("-Token= (or ANIMGEN_TOKEN): %s"), UTF8_TO_TCHAR(TokenProblem.c_str()));
 		return 2;
 	}
 	animgen::SkeletonPreset Preset;

@@ -1,5 +1,6 @@
 #include "AnimGenEditorModule.h"
 
+#include "AnimGenClient.h"
 #include "AnimGenJobRunner.h"
 #include "Framework/Application/SlateApplication.h"
 #include "Framework/Docking/TabManager.h"
@@ -46,6 +47,10 @@ FString FAnimGenEditorModule::StartLocalServer(const FString& Address, const FSt
 	int Port = 0;
 	std::string Exe;
 	std::string Problem = animgen::LocalServerPort(TCHAR_TO_UTF8(*Address), &Port);
+	if (Problem.empty())
+	{
+		Problem = animgen::TokenProblem(TCHAR_TO_UTF8(*Token.TrimStartAndEnd()));  // the server would refuse to start
+	}
 	if (Problem.empty())
 	{
 		// Checked before the start: on Linux (and Mac before 5.8) a start that fails ends the editor.
