@@ -10,6 +10,7 @@ namespace AnimGen.Editor
     internal sealed class GenerateFromVideoWindow : EditorWindow
     {
         const string PrefsPrefix = "AnimGen.Window.";
+        static readonly GUIContent[] Generators = { new GUIContent("Network"), new GUIContent("Analytic") };
 
         string address;
         string token;
@@ -125,6 +126,8 @@ namespace AnimGen.Editor
                 EditorGUILayout.Space();
                 EditorGUILayout.LabelField("Options", EditorStyles.boldLabel);
                 settings.Hands = EditorGUILayout.Toggle(new GUIContent("Hands", "Track hands and animate the finger bones"), settings.Hands);
+                settings.Analytic = EditorGUILayout.Popup(new GUIContent("Generator", "The neural network, or the analytic "
+                    + "solver that poses each frame by geometry"), settings.Analytic ? 1 : 0, Generators) == 1;
                 settings.Smoothing = EditorGUILayout.Slider("Smoothing", settings.Smoothing, 0f, 1f);
                 settings.Trim = EditorGUILayout.Toggle("Trim", settings.Trim);
                 if (settings.Trim)
@@ -136,6 +139,9 @@ namespace AnimGen.Editor
                 }
                 settings.InPlace = EditorGUILayout.Toggle(new GUIContent("In place", "Remove horizontal motion"), settings.InPlace);
                 settings.Loop = EditorGUILayout.Toggle(new GUIContent("Loop", "Blend the end into the start"), settings.Loop);
+                settings.FaceForward = EditorGUILayout.Toggle(new GUIContent("Face forward", "Turn the clip so that the "
+                    + "character faces forward on its first frame"), settings.FaceForward);
+                settings.FootLock = EditorGUILayout.Toggle(new GUIContent("Foot locking", "Keep planted feet still"), settings.FootLock);
                 settings.Footsteps = EditorGUILayout.Toggle(new GUIContent("Footstep events", "An Animation Event where each "
                     + "foot lands, calling the function below with \"Left\" or \"Right\": a script on the character must have it"), settings.Footsteps);
                 if (settings.Footsteps)

@@ -42,7 +42,11 @@ namespace AnimGen.Editor
                 Smoothing = s.Smoothing,
                 InPlace = s.InPlace,
                 Loop = s.Loop,
+                FaceForward = s.FaceForward,
+                // Unspecified: the server's default generator, the network.
+                Generator = s.Analytic ? Proto.Generator.Analytic : Proto.Generator.Unspecified,
             };
+            if (!s.FootLock) o.FootLock = false; // unset: the server's default, on
             if (s.Trim)
             {
                 o.StartSeconds = s.StartSeconds;

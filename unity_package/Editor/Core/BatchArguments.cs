@@ -3,7 +3,8 @@
 //   -animgenOutput Assets/...    folder for the .anim clips (default Assets/AnimGen)
 //   -animgenServer HOST:PORT     the server (default 127.0.0.1:50051)
 //   -animgenToken TOKEN          bearer token (default: the ANIMGEN_TOKEN environment variable)
-//   -animgenHands -animgenLoop -animgenInPlace     switches
+//   -animgenHands -animgenLoop -animgenInPlace -animgenFaceForward -animgenNoFootLock     switches
+//   -animgenGenerator network|analytic
 //   -animgenSmoothing S  -animgenFps F
 //   -animgenFootsteps            an Animation Event "OnFootstep" ("Left" / "Right") where each foot lands;
 //   -animgenFootstepFunction NAME    the same, calling NAME
@@ -41,6 +42,9 @@ namespace AnimGen.Core
                     case "-animgenHands": a.Settings.Hands = true; break;
                     case "-animgenLoop": a.Settings.Loop = true; break;
                     case "-animgenInPlace": a.Settings.InPlace = true; break;
+                    case "-animgenFaceForward": a.Settings.FaceForward = true; break;
+                    case "-animgenNoFootLock": a.Settings.FootLock = false; break;
+                    case "-animgenGenerator": a.Settings.Analytic = Generator(args, ref i); break;
                     case "-animgenFootsteps": a.Settings.Footsteps = true; break;
                     case "-animgenFootstepFunction": a.Settings.Footsteps = true; a.Settings.FootstepFunction = Value(args, ref i); break;
                     case "-animgenSmoothing": a.Settings.Smoothing = Number(args, ref i); break;
@@ -68,6 +72,14 @@ namespace AnimGen.Core
             if (i + 1 >= args.Count || args[i + 1].StartsWith("-animgen", StringComparison.Ordinal))
                 throw new ArgumentException(args[i] + " needs a value");
             return args[++i];
+        }
+
+        /// <summary>True for the analytic solver, false for the network.</summary>
+        static bool Generator(IList<string> args, ref int i)
+        {
+            string v = Value(args, ref i);
+            if (v == "network" || v == "analytic") return v == "analytic";
+            throw new ArgumentException("-animgenGenerator must be network or analytic, got '" + v + "'");
         }
 
         static float Number(IList<string> args, ref int i)

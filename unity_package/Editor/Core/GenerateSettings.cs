@@ -17,6 +17,12 @@ namespace AnimGen.Core
         public float EndSeconds;
         public bool InPlace;
         public bool Loop;
+        /// <summary>The analytic solver instead of the neural network, the server's default generator.</summary>
+        public bool Analytic;
+        /// <summary>Turn the clip so that the character faces forward (+Z) on its first frame.</summary>
+        public bool FaceForward;
+        /// <summary>Keep planted feet still (off for motion where the feet should move freely).</summary>
+        public bool FootLock = true;
         public bool UseVideoFps = true;
         public float Fps = 30f;
         /// <summary>Add an Animation Event where each foot lands, calling FootstepFunction with "Left" or "Right".
@@ -52,7 +58,8 @@ namespace AnimGen.Core
             return Json.Write(new Dictionary<string, object>
             {
                 { "hands", Hands }, { "smoothing", Smoothing }, { "trim", Trim }, { "start", StartSeconds },
-                { "end", EndSeconds }, { "inPlace", InPlace }, { "loop", Loop }, { "videoFps", UseVideoFps }, { "fps", Fps },
+                { "end", EndSeconds }, { "inPlace", InPlace }, { "loop", Loop }, { "analytic", Analytic },
+                { "faceForward", FaceForward }, { "footLock", FootLock }, { "videoFps", UseVideoFps }, { "fps", Fps },
                 { "footsteps", Footsteps }, { "footstepFunction", FootstepFunction ?? "" },
             });
         }
@@ -72,6 +79,9 @@ namespace AnimGen.Core
             s.EndSeconds = Float(d, "end", s.EndSeconds);
             s.InPlace = Bool(d, "inPlace", s.InPlace);
             s.Loop = Bool(d, "loop", s.Loop);
+            s.Analytic = Bool(d, "analytic", s.Analytic);
+            s.FaceForward = Bool(d, "faceForward", s.FaceForward);
+            s.FootLock = Bool(d, "footLock", s.FootLock);
             s.UseVideoFps = Bool(d, "videoFps", s.UseVideoFps);
             s.Fps = Float(d, "fps", s.Fps);
             s.Footsteps = Bool(d, "footsteps", s.Footsteps);

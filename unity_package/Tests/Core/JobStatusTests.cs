@@ -213,12 +213,16 @@ namespace AnimGen.Core.Tests
             }
             Assert.AreEqual(0, new GenerateSettings { FootstepFunction = "" }.Problems().Count, "no events, no function needed");
             Assert.AreEqual("OnFootstep", new GenerateSettings().FootstepFunction);
+            var defaults = new GenerateSettings();
+            Assert.IsTrue(defaults.FootLock && !defaults.Analytic && !defaults.FaceForward, "the server's defaults");
             var ok = new GenerateSettings { Hands = true, Smoothing = 0.3f, Loop = true, InPlace = true, UseVideoFps = false, Fps = 24f,
-                Footsteps = true, FootstepFunction = "_PlayStep2" };
+                Footsteps = true, FootstepFunction = "_PlayStep2", Analytic = true, FaceForward = true, FootLock = false };
             Assert.AreEqual(0, ok.Problems().Count);
             var back = GenerateSettings.Deserialize(ok.Serialize());
             Assert.AreEqual(ok.Serialize(), back.Serialize());
             Assert.IsTrue(back.Hands && back.Loop && back.InPlace && !back.UseVideoFps && back.Footsteps);
+            Assert.IsTrue(back.Analytic && back.FaceForward && !back.FootLock);
+            Assert.IsTrue(GenerateSettings.Deserialize("{\"hands\": true}").FootLock, "settings kept before the option: on");
             Assert.AreEqual(24f, back.Fps);
             Assert.AreEqual("_PlayStep2", back.FootstepFunction);
         }
@@ -245,6 +249,11 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual(60f, a.TimeoutMinutes);
             Assert.AreEqual(5f, BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenTimeout", "5" }, null).TimeoutMinutes);
             Assert.IsFalse(a.Settings.Footsteps);
+            Assert.IsTrue(a.Settings.FootLock && !a.Settings.Analytic && !a.Settings.FaceForward);
+            var more = BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenGenerator", "analytic", "-animgenNoFootLock",
+                "-animgenFaceForward" }, null).Settings;
+            Assert.IsTrue(more.Analytic && !more.FootLock && more.FaceForward);
+            Assert.IsFalse(BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenGenerator", "network" }, null).Settings.Analytic);
             var steps = BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenFootsteps" }, null).Settings;
             Assert.IsTrue(steps.Footsteps);
             Assert.AreEqual("OnFootstep", steps.FootstepFunction);
@@ -264,6 +273,7 @@ namespace AnimGen.Core.Tests
         [TestCase(new[] { "-animgenInput", "V", "-animgenTimeout", "0" }, "-animgenTimeout must be between 0 and 1440")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction", "play step" }, "Footstep function must be a method name")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction" }, "-animgenFootstepFunction needs a value")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenGenerator", "neural" }, "-animgenGenerator must be network or analytic, got 'neural'")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenToken", "p\u00e4ssw\u00f6rd" }, "-animgenToken (or ANIMGEN_TOKEN): The token must be printable ASCII")]
         public void BadArgumentsAreNamed(string[] args, string message)
         {
