@@ -57,7 +57,7 @@ def test_unit_tests_pass_under_ctest(core_build: Path):
     assert re.search(r"\[  PASSED  \] (\d+) tests", g.stdout), g.stdout[-2000:]
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
-                  "LocalServer.", "ServerExecutable.", "HumanoidClip."):
+                  "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem."):
         assert suite in listed
     assert "FootstepTimesAreWhereAFootLands" in listed
 

@@ -114,6 +114,55 @@ TEST(ClientStatus, NamesCodes) {
     EXPECT_FALSE(IsFinal(JobState::Running));
 }
 
+// Each case below was put to the server's options_from_proto: the message names the field it refused.
+TEST(OptionsProblem, NamesTheOptionTheServerWouldRefuse) {
+    EXPECT_EQ(OptionsProblem(GenerateOptions{}), "");  // nothing set: the server's defaults
+    GenerateOptions good;
+    good.smoothing = 0.f;
+    good.startSeconds = 0.0;
+    good.endSeconds = 2.5;
+    good.fps = 29.97f;
+    good.speed = 10.f;
+    good.keyframeToleranceDegrees = 0.5f;
+    good.keyframeToleranceMm = 0.f;
+    EXPECT_EQ(OptionsProblem(good), "");
+    good.smoothing = 1.f;
+    good.fps = 240.f;
+    good.speed = 0.1f;
+    good.startSeconds.reset();  // an end alone
+    EXPECT_EQ(OptionsProblem(good), "");
+
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    auto problem = [](auto set) {
+        GenerateOptions o;
+        set(o);
+        return OptionsProblem(o);
+    };
+    auto expectNames = [](const std::string& message, const std::string& name) {
+        EXPECT_NE(message.find(name), std::string::npos) << "'" << message << "' should name " << name;
+    };
+    expectNames(problem([](GenerateOptions& o) { o.smoothing = 1.5f; }), "smoothing must be between 0 and 1");
+    expectNames(problem([](GenerateOptions& o) { o.smoothing = -0.1f; }), "smoothing");
+    expectNames(problem([](GenerateOptions& o) { o.startSeconds = -1; }), "start must be 0 s or later");
+    expectNames(problem([](GenerateOptions& o) { o.endSeconds = 0; }), "end must be later than 0 s");
+    expectNames(problem([](GenerateOptions& o) { o.startSeconds = 2; o.endSeconds = 2; }),
+                "end (2 s) must be after start (2 s)");
+    expectNames(problem([](GenerateOptions& o) { o.startSeconds = 3; o.endSeconds = 1; }), "must be after start");
+    expectNames(problem([](GenerateOptions& o) { o.fps = 0.5f; }), "fps (the frame rate) must be between 1 and 240");
+    expectNames(problem([](GenerateOptions& o) { o.fps = 300.f; }), "fps");
+    expectNames(problem([](GenerateOptions& o) { o.speed = 0.f; }), "speed must be between 0.1 and 10");
+    expectNames(problem([](GenerateOptions& o) { o.speed = 0.05f; }), "speed");
+    expectNames(problem([](GenerateOptions& o) { o.keyframeToleranceDegrees = -1.f; }), "keyframe tolerance (degrees)");
+    expectNames(problem([](GenerateOptions& o) { o.keyframeToleranceMm = -1e-9f; }), "keyframe tolerance (mm)");
+    // Not a number fails every comparison; the server asks for finite numbers before it looks at ranges.
+    expectNames(problem([&](GenerateOptions& o) { o.fps = nan; }), "fps must be a finite number");
+    expectNames(problem([&](GenerateOptions& o) { o.smoothing = nan; }), "smoothing must be a finite number");
+    expectNames(problem([&](GenerateOptions& o) { o.endSeconds = double(inf); }), "end must be a finite number");
+    expectNames(problem([&](GenerateOptions& o) { o.speed = -inf; }), "speed must be a finite number");
+    expectNames(problem([&](GenerateOptions& o) { o.smoothing = 2.f; o.keyframeToleranceMm = nan; }),
+                "keyframe tolerance (mm) must be a finite number");
+}
+
 TEST(Client, UnreachableServerGivesUnavailableOrDeadline) {
     ConnectionOptions o;
     o.address = "127.0.0.1:1";  // nothing listens on port 1

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <utility>
 
 #include "ProtoIncludes.h"
 #include "Utf8Paths.h"
@@ -170,6 +171,47 @@ std::string TokenProblem(const std::string& token) {
     for (unsigned char c : token) printable = printable && c >= 0x20 && c <= 0x7e;
     if (printable && (token.empty() || (token.front() != ' ' && token.back() != ' '))) return {};
     return "the token must be printable ASCII with no space at either end (it is sent as an HTTP header)";
+}
+
+namespace {
+
+std::string OptionNumber(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%g", v);
+    return buf;
+}
+
+}  // namespace
+
+std::string OptionsProblem(const GenerateOptions& o) {
+    // As server/animgen_server/convert.py options_from_proto checks them (every field finite first), then
+    // GenerateOptions.validate in ml/animgen_ml/pipeline.py, in its order: the first problem is the one it would name.
+    auto finite = [](const auto& v) { return !v || std::isfinite(double(*v)); };
+    const std::pair<const char*, bool> finiteness[] = {
+        {"smoothing", finite(o.smoothing)}, {"start", finite(o.startSeconds)}, {"end", finite(o.endSeconds)},
+        {"fps", finite(o.fps)}, {"speed", finite(o.speed)},
+        {"keyframe tolerance (degrees)", finite(o.keyframeToleranceDegrees)},
+        {"keyframe tolerance (mm)", finite(o.keyframeToleranceMm)}};
+    for (const auto& [name, ok] : finiteness)
+        if (!ok) return std::string(name) + " must be a finite number";
+    if (o.smoothing && !(*o.smoothing >= 0 && *o.smoothing <= 1))
+        return "smoothing must be between 0 and 1, got " + OptionNumber(*o.smoothing);
+    if (o.startSeconds && !(*o.startSeconds >= 0))
+        return "start must be 0 s or later, got " + OptionNumber(*o.startSeconds) + " s";
+    if (o.endSeconds && !(*o.endSeconds > 0))
+        return "end must be later than 0 s, got " + OptionNumber(*o.endSeconds) + " s";
+    if (o.startSeconds && o.endSeconds && !(*o.endSeconds > *o.startSeconds))
+        return "end (" + OptionNumber(*o.endSeconds) + " s) must be after start (" + OptionNumber(*o.startSeconds) +
+               " s)";
+    if (o.fps && !(*o.fps >= 1 && *o.fps <= 240))
+        return "fps (the frame rate) must be between 1 and 240, got " + OptionNumber(*o.fps);
+    if (o.speed && !(*o.speed >= 0.1 && *o.speed <= 10))
+        return "speed must be between 0.1 and 10, got " + OptionNumber(*o.speed);
+    if (o.keyframeToleranceDegrees && !(*o.keyframeToleranceDegrees >= 0))
+        return "keyframe tolerance (degrees) must be 0 or more, got " + OptionNumber(*o.keyframeToleranceDegrees);
+    if (o.keyframeToleranceMm && !(*o.keyframeToleranceMm >= 0))
+        return "keyframe tolerance (mm) must be 0 or more, got " + OptionNumber(*o.keyframeToleranceMm);
+    return {};
 }
 
 std::string Status::CodeName() const {

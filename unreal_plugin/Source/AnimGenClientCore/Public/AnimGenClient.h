@@ -143,6 +143,11 @@ struct ServerInfo {
 // either end. Every Client call checks its token with this first.
 ANIMGENCLIENTCORE_API std::string TokenProblem(const std::string& token);
 
+// Why the server would refuse these options (INVALID_ARGUMENT at StartJob), in words naming the option, or empty when
+// it would take them: its own ranges and order, so that a client can say so before it uploads anything. Smoothing
+// 0..1, fps 1..240, start >= 0, end > 0 and after start, speed 0.1..10, keyframe tolerances >= 0, all finite.
+ANIMGENCLIENTCORE_API std::string OptionsProblem(const GenerateOptions& options);
+
 // Lower-case hex SHA-256 of a file; empty on a read error.
 ANIMGENCLIENTCORE_API std::string Sha256OfFile(const std::string& path);
 ANIMGENCLIENTCORE_API std::string Sha256Hex(const void* data, size_t size);

@@ -60,10 +60,9 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		UE_LOG(LogAnimGen, Error, TEXT("-Skeleton=%s: no USkeleton asset there"), *SkeletonPath);
 		return 2;
 	}
-	const std::string TokenProblem = animgen::TokenProblem(TCHAR_TO_UTF8(*Token.TrimStartAndEnd()));
-	if (!TokenProblem.empty())
+	if (const std::string BadToken = animgen::TokenProblem(TCHAR_TO_UTF8(*Token.TrimStartAndEnd())); !BadToken.empty())
 	{
-		UE_LOG(LogAnimGen, Error, TEXT("-Token= (or ANIMGEN_TOKEN): %s"), UTF8_TO_TCHAR(TokenProblem.c_str()));
+		UE_LOG(LogAnimGen, Error, TEXT("-Token= (or ANIMGEN_TOKEN): %s"), UTF8_TO_TCHAR(BadToken.c_str()));
 		return 2;
 	}
 	animgen::SkeletonPreset Preset;
@@ -83,26 +82,9 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	O.inPlace = FParse::Param(*Params, TEXT("InPlace"));
 	O.loop = FParse::Param(*Params, TEXT("Loop"));
 	O.mirror = FParse::Param(*Params, TEXT("Mirror"));
-	// The server's own ranges, said here (exit 2) rather than as one failed job per video.
 	float Value = 0.f;
-	if (FParse::Value(*Params, TEXT("Fps="), Value))
-	{
-		if (!(Value >= 1.f && Value <= 240.f))
-		{
-			UE_LOG(LogAnimGen, Error, TEXT("-Fps must be between 1 and 240, got %g"), Value);
-			return 2;
-		}
-		O.fps = Value;
-	}
-	if (FParse::Value(*Params, TEXT("Smoothing="), Value))
-	{
-		if (!(Value >= 0.f && Value <= 1.f))
-		{
-			UE_LOG(LogAnimGen, Error, TEXT("-Smoothing must be between 0 and 1, got %g"), Value);
-			return 2;
-		}
-		O.smoothing = Value;
-	}
+	if (FParse::Value(*Params, TEXT("Fps="), Value)) O.fps = Value;
+	if (FParse::Value(*Params, TEXT("Smoothing="), Value)) O.smoothing = Value;
 	if (Generator == TEXT("network")) O.generator = animgen::Generator::Network;
 	else if (Generator == TEXT("analytic")) O.generator = animgen::Generator::Analytic;
 	else if (!Generator.IsEmpty())
@@ -123,6 +105,12 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 			return 2;
 		}
 		O.targetBoneMap = animgen::BoneNames(O.target, Map);
+	}
+	// The server's own checks (-Fps, -Smoothing), said here (exit 2) rather than as one failed job per video.
+	if (const std::string Problem = animgen::OptionsProblem(O); !Problem.empty())
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("%s"), UTF8_TO_TCHAR(Problem.c_str()));
+		return 2;
 	}
 	// As the tab's "Footstep notifies": LeftFootstep / RightFootstep where a foot lands. The skeleton gains the two names
 	// in memory only: a batch does not save the user's skeleton (the notifies fire without the names on it).

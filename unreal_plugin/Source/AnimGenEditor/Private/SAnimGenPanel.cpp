@@ -153,6 +153,37 @@ void SAnimGenPanel::Construct(const FArguments&)
 				SNew(SSpinBox<float>).MinValue(0.f).MaxValue(1.f).Delta(0.05f)
 				.Value_Lambda([this] { return Smoothing; })
 				.OnValueChanged_Lambda([this](float V) { Smoothing = V; }))]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Trim", "Trim"),
+				SNew(SHorizontalBox)
+				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("TrimOn", "Part of the video"), &bTrim,
+					LOCTEXT("TrimTip", "Generate only from Start to End (seconds into the video)."))]
+				+ SHorizontalBox::Slot().AutoWidth().VAlign(VAlign_Center).Padding(12, 0, 4, 0)[SNew(STextBlock).Text(LOCTEXT("Start", "Start (s)"))]
+				+ SHorizontalBox::Slot().FillWidth(1.f)
+				[
+					SNew(SSpinBox<float>).MinValue(0.f).Delta(0.1f)
+					.IsEnabled_Lambda([this] { return bTrim; })
+					.Value_Lambda([this] { return StartSeconds; })
+					.OnValueChanged_Lambda([this](float V) { StartSeconds = V; })
+				]
+				+ SHorizontalBox::Slot().AutoWidth().VAlign(VAlign_Center).Padding(12, 0, 4, 0)[SNew(STextBlock).Text(LOCTEXT("End", "End (s)"))]
+				+ SHorizontalBox::Slot().FillWidth(1.f)
+				[
+					SNew(SSpinBox<float>).MinValue(0.f).Delta(0.1f)
+					.IsEnabled_Lambda([this] { return bTrim; })
+					.Value_Lambda([this] { return EndSeconds; })
+					.OnValueChanged_Lambda([this](float V) { EndSeconds = V; })
+				])]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("FrameRate", "Frame rate"),
+				SNew(SHorizontalBox)
+				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("VideoFps", "Video's"), &bVideoFps,
+					LOCTEXT("VideoFpsTip", "Keep the video's frame rate; off: resample the clip to the rate beside (1 to 240 fps)."))]
+				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(12, 0, 0, 0)
+				[
+					SNew(SSpinBox<float>).MinValue(1.f).MaxValue(240.f).Delta(1.f)
+					.IsEnabled_Lambda([this] { return !bVideoFps; })
+					.Value_Lambda([this] { return Fps; })
+					.OnValueChanged_Lambda([this](float V) { Fps = V; })
+				])]
 			+ SVerticalBox::Slot().AutoHeight().Padding(0, 4)
 			[
 				SNew(SUniformGridPanel).SlotPadding(FMargin(0, 2, 12, 2))
@@ -335,17 +366,6 @@ FReply SAnimGenPanel::OnGenerate()
 		SetError(Problem);  // before the upload, as the Unity window checks its folder
 		return FReply::Handled();
 	}
-	// A re-run replaces the AnimSequence in place, which also drops what was added to it by hand: ask first, as the
-	// Unity window does. The commandlet replaces without asking, as a build must.
-	if (const FString Existing = FAnimGenAnimationBuilder::ExistingAsset(Destination, FPaths::GetBaseFilename(VideoPath));
-		!Existing.IsEmpty()
-		&& FMessageDialog::Open(EAppMsgType::YesNo, FText::Format(LOCTEXT("ReplaceAsset",
-			"{0} exists. Replace it with the new take? What uses it will play the new take; keys, curves and notifies "
-			"added to it by hand are lost."), FText::FromString(Existing))) != EAppReturnType::Yes)
-	{
-		return FReply::Handled();
-	}
-	SaveSettings();
 
 	FAnimGenJobRequest Request;
 	Request.Server = Server;
@@ -365,6 +385,12 @@ FReply SAnimGenPanel::OnGenerate()
 	O.faceForward = bFaceForward;
 	O.footLock = bFootLock;
 	O.smoothing = Smoothing;
+	if (bTrim)
+	{
+		O.startSeconds = StartSeconds;
+		O.endSeconds = EndSeconds;
+	}
+	if (!bVideoFps) O.fps = Fps;
 	O.generator = animgen::Generator(GeneratorNames.IndexOfByKey(SelectedGenerator));
 	O.formats = {animgen::OutputFormat::Glb};
 	if (bServerRetarget)
@@ -381,6 +407,23 @@ FReply SAnimGenPanel::OnGenerate()
 		}
 		O.targetBoneMap = animgen::BoneNames(O.target, Map);
 	}
+	// The server's own checks, before the upload (and before asking to replace): an end before the start, say.
+	if (const std::string Problem = animgen::OptionsProblem(O); !Problem.empty())
+	{
+		SetError(UTF8_TO_TCHAR(Problem.c_str()));
+		return FReply::Handled();
+	}
+	// A re-run replaces the AnimSequence in place, which also drops what was added to it by hand: ask first, as the
+	// Unity window does. The commandlet replaces without asking, as a build must.
+	if (const FString Existing = FAnimGenAnimationBuilder::ExistingAsset(Destination, FPaths::GetBaseFilename(VideoPath));
+		!Existing.IsEmpty()
+		&& FMessageDialog::Open(EAppMsgType::YesNo, FText::Format(LOCTEXT("ReplaceAsset",
+			"{0} exists. Replace it with the new take? What uses it will play the new take; keys, curves and notifies "
+			"added to it by hand are lost."), FText::FromString(Existing))) != EAppReturnType::Yes)
+	{
+		return FReply::Handled();
+	}
+	SaveSettings();
 
 	Progress = 0.f;
 	StatusText = LOCTEXT("Starting", "Starting...");
@@ -476,6 +519,11 @@ void SAnimGenPanel::SaveSettings() const
 	GConfig->SetString(ConfigSection, TEXT("Destination"), *Destination, GEditorPerProjectIni);
 	GConfig->SetString(ConfigSection, TEXT("BoneMapping"), SelectedPreset ? **SelectedPreset : TEXT(""), GEditorPerProjectIni);
 	GConfig->SetBool(ConfigSection, TEXT("FootstepNotifies"), bFootstepNotifies, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("Trim"), bTrim, GEditorPerProjectIni);
+	GConfig->SetFloat(ConfigSection, TEXT("TrimStart"), StartSeconds, GEditorPerProjectIni);
+	GConfig->SetFloat(ConfigSection, TEXT("TrimEnd"), EndSeconds, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("VideoFrameRate"), bVideoFps, GEditorPerProjectIni);
+	GConfig->SetFloat(ConfigSection, TEXT("FrameRate"), Fps, GEditorPerProjectIni);
 }
 
 void SAnimGenPanel::LoadSettings()
@@ -488,6 +536,12 @@ void SAnimGenPanel::LoadSettings()
 	GConfig->GetString(ConfigSection, TEXT("Skeleton"), SkeletonPath, GEditorPerProjectIni);
 	GConfig->GetString(ConfigSection, TEXT("Destination"), Destination, GEditorPerProjectIni);
 	GConfig->GetBool(ConfigSection, TEXT("FootstepNotifies"), bFootstepNotifies, GEditorPerProjectIni);
+	// Values edited out of range in the file are said at Generate (OptionsProblem), not clamped here.
+	GConfig->GetBool(ConfigSection, TEXT("Trim"), bTrim, GEditorPerProjectIni);
+	GConfig->GetFloat(ConfigSection, TEXT("TrimStart"), StartSeconds, GEditorPerProjectIni);
+	GConfig->GetFloat(ConfigSection, TEXT("TrimEnd"), EndSeconds, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("VideoFrameRate"), bVideoFps, GEditorPerProjectIni);
+	GConfig->GetFloat(ConfigSection, TEXT("FrameRate"), Fps, GEditorPerProjectIni);
 	FString Preset;
 	if (GConfig->GetString(ConfigSection, TEXT("BoneMapping"), Preset, GEditorPerProjectIni))
 	{

@@ -55,6 +55,11 @@ private:
 	bool bServerRetarget = true;  // the AnimSequence from the server's motion on the skeleton: planted feet locked on it
 	bool bFootstepNotifies = false;  // LeftFootstep / RightFootstep notifies; adds the names to the skeleton
 	float Smoothing = 0.5f;
+	bool bTrim = false;  // only StartSeconds..EndSeconds of the video
+	float StartSeconds = 0.f;
+	float EndSeconds = 10.f;
+	bool bVideoFps = true;  // the clip at the video's own frame rate; off: resampled to Fps
+	float Fps = 30.f;
 
 	// Job state shown in the tab.
 	TSharedPtr<FAnimGenJobRunner> Runner;
