@@ -18,6 +18,7 @@ from animgen_ml.errors import AnimGenError, Cancelled, InputError
 from animgen_ml.export import CLIENT_FORMATS, write_client_formats
 from animgen_ml.files import atomic_path
 from animgen_ml.pipeline import GenerateOptions, ProgressEvent
+from animgen_server import address as server_address
 from animgen_server import convert
 from animgen_server.auth import bearer_metadata
 from animgen_server.limits import CLIENT_CHUNK_BYTES, CLIENT_PING_S, MAX_MESSAGE_BYTES
@@ -55,6 +56,9 @@ class AnimGenClient:
     def __init__(self, address: str | None = None, *, token: str | None = None, tls_ca: str | Path | None = None,
                  timeout: float | None = None, ping_s: float = CLIENT_PING_S) -> None:
         self.address = address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
+        if (why := server_address.problem(self.address)) is not None:
+            source = "" if address else f" (environment variable {ADDRESS_ENV})"
+            raise InputError(f"the server address{source} {why}")
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         opts = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.keepalive_time_ms", int(ping_s * 1000)),

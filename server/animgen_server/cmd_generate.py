@@ -23,6 +23,7 @@ from animgen_ml.export import output_path, output_paths
 from animgen_ml.files import atomic_path, read_only
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import IMAGE_FILES, IMAGE_SEQUENCE_HINT, VIDEO_EXTENSIONS
+from animgen_server import address as server_address
 from animgen_server.cli import add_model_option, usage
 
 if TYPE_CHECKING:
@@ -75,7 +76,8 @@ def register(subparsers) -> None:
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress (warnings and the summary still print)")
-    p.add_argument("--server", metavar="HOST:PORT", help="run on an AnimGen server instead of locally")
+    p.add_argument("--server", metavar="HOST:PORT", type=server_address.argument,
+                   help="run on an AnimGen server instead of locally")
     p.add_argument("--token", help="bearer token for --server")
     p.add_argument("--tls-ca", metavar="PEM", help="CA certificate for a TLS --server")
     p.add_argument("--ray", metavar="ADDRESS",

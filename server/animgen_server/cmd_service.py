@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from animgen_ml.errors import InputError
+from animgen_server import address as server_address
 from animgen_server.auth import check_token
 from animgen_server.cli import add_model_option
 from animgen_server.limits import LIMIT_DEFAULTS, Limits, limit_value
@@ -18,7 +19,7 @@ DEFAULT_DATA_DIR = Path(os.environ.get("ANIMGEN_DATA_DIR", "~/.animgen/server"))
 
 
 def _server_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", default=None, metavar="HOST:PORT",
+    p.add_argument("--server", default=None, metavar="HOST:PORT", type=server_address.argument,
                    help="the AnimGen server (default $ANIMGEN_SERVER or 127.0.0.1:50051)")
     p.add_argument("--token", default=None, help="bearer token (default $ANIMGEN_TOKEN)")
     p.add_argument("--tls-ca", default=None, metavar="PEM", help="CA certificate: connect with TLS")

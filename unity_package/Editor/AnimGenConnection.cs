@@ -29,7 +29,7 @@ namespace AnimGen.Editor
             Address = string.IsNullOrWhiteSpace(address) ? DefaultAddress : address.Trim();
             this.token = token == null ? "" : token.Trim();
             // Plaintext by default (localhost): HTTP/2 without TLS needs Http2Only. An https:// address uses TLS.
-            string url = Address.Contains("://") ? Address : "http://" + Address;
+            string url = ServerAddress.Url(Address);
             // Pings while a call is open, as the server expects (limits.CLIENT_PING_S): a connection that went
             // dead without a word ends the watch instead of leaving the window waiting for ever.
             var handler = new YetAnotherHttpHandler

@@ -22,6 +22,19 @@ namespace AnimGen.Core
             return ok ? null : "The server address '" + a + "' is not HOST:PORT (or http://HOST:PORT, https://HOST:PORT).";
         }
 
+        /// <summary>The URL a connection dials for an address Problem accepts: http://HOST:PORT (https:// as given), on port
+        /// 50051 where the address names none, as Start local server takes it (not HTTP's 80 or HTTPS's 443).</summary>
+        public static string Url(string address)
+        {
+            string a = (address ?? "").Trim();
+            if (a.Length == 0) return "http://127.0.0.1:" + DefaultPort;
+            string url = a.Contains("://") ? a : "http://" + a;
+            string authority = url.Substring(url.IndexOf("://", StringComparison.Ordinal) + 3).Split('/')[0];
+            var b = new UriBuilder(url);
+            if (authority.LastIndexOf(':') <= authority.LastIndexOf(']')) b.Port = DefaultPort; // none given
+            return b.Uri.GetLeftPart(UriPartial.Authority);
+        }
+
         /// <summary>The port "Start local server" runs `animgen serve` on, so that the address then reaches it; throws
         /// ArgumentException naming the problem where it could not (another machine, TLS, a bad port).</summary>
         public static int LocalServerPort(string address)

@@ -21,6 +21,20 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void AnAddressWithoutAPortDialsTheServersPort()
+        {
+            Assert.AreEqual("http://127.0.0.1:50051", ServerAddress.Url(""));
+            Assert.AreEqual("http://127.0.0.1:50051", ServerAddress.Url(" 127.0.0.1 "), "not HTTP's port 80");
+            Assert.AreEqual("http://farm:6000", ServerAddress.Url("farm:6000"));
+            Assert.AreEqual("http://farm:6000", ServerAddress.Url("http://farm:6000/"));
+            Assert.AreEqual("https://farm:50051", ServerAddress.Url("https://farm"), "not HTTPS's port 443");
+            Assert.AreEqual("https://farm:8443", ServerAddress.Url("https://farm:8443"));
+            Assert.AreEqual("http://[::1]:7", ServerAddress.Url("[::1]:7"));
+            Assert.AreEqual("http://[::1]:50051", ServerAddress.Url("http://[::1]"));
+            Assert.IsNotNull(ServerAddress.Problem("127.0.0.1:99999"), "past 65535");
+        }
+
+        [Test]
         public void TokensThatCannotTravelAsAHeaderAreRefused()
         {
             foreach (string ok in new[] { null, "", "s3cr3t-token_+/=.~", " pasted with spaces \n" }) // sent trimmed

@@ -173,6 +173,43 @@ TEST(Client, UnreachableServerGivesUnavailableOrDeadline) {
     EXPECT_TRUE(s.code == kUnavailable || s.code == kDeadlineExceeded) << s.ToString();
 }
 
+TEST(Client, DialsAnAddressAsItIsMeant) {
+    auto target = [](const std::string& address, bool* tls = nullptr) {
+        std::string t;
+        bool https = false;
+        const std::string problem = ServerTarget(address, &t, &https);
+        if (tls) *tls = https;
+        return problem.empty() ? t : "refused: " + problem;
+    };
+    bool tls = true;
+    EXPECT_EQ(target("127.0.0.1:50051", &tls), "127.0.0.1:50051");
+    EXPECT_FALSE(tls);
+    EXPECT_EQ(target(" HTTP://render-farm.local:6000/ ", &tls), "render-farm.local:6000");
+    EXPECT_FALSE(tls);
+    EXPECT_EQ(target("https://farm.example:443", &tls), "farm.example:443");
+    EXPECT_TRUE(tls);
+    EXPECT_EQ(target(""), "127.0.0.1:50051");
+    EXPECT_EQ(target("farm"), "farm:50051");
+    EXPECT_EQ(target("[::1]:7"), "[::1]:7");
+    // gRPC would dial port 99999 as 34463, and look "http://..." up as a host name.
+    for (const char* bad : {"127.0.0.1:99999", "127.0.0.1:0", "farm:port", "farm:", "https://", "a b:5", "me@farm:5"})
+        EXPECT_EQ(target(bad).rfind("refused: ", 0), 0u) << bad << " -> " << target(bad);
+    EXPECT_NE(target("127.0.0.1:99999").find("must be 1 to 65535"), std::string::npos);
+
+    ConnectionOptions o;
+    o.deadline = std::chrono::milliseconds(2000);
+    o.address = "127.0.0.1:99999";
+    ServerInfo info;
+    Status s = Client(o).GetServerInfo(&info);
+    EXPECT_EQ(s.code, kInvalidArgument);
+    EXPECT_NE(s.message.find("127.0.0.1:99999"), std::string::npos) << s.message;
+    o.address = "http://127.0.0.1:1";  // dialled as 127.0.0.1:1, where nothing listens
+    Client plain(o);
+    EXPECT_EQ(plain.Options().address, "127.0.0.1:1");
+    s = plain.GetServerInfo(&info);
+    EXPECT_TRUE(s.code == kUnavailable || s.code == kDeadlineExceeded) << s.ToString();
+}
+
 TEST(Client, RefusesATokenGrpcCouldNotSend) {
     for (const char* ok : {"", "s3cr3t-token_+/=.~", "two words"}) EXPECT_EQ(TokenProblem(ok), "") << ok;
     for (const char* bad : {"p\xc3\xa4ssw\xc3\xb6rd", "a\tb", "line\n", " lead", "trail ", "\x7f"})

@@ -1,6 +1,7 @@
 #include "AnimGenClient.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -166,6 +167,37 @@ std::string TargetMotion::Matches(const TargetSkeleton& target) const {
     return {};
 }
 
+std::string ServerTarget(const std::string& address, std::string* target, bool* tls) {
+    const size_t first = address.find_first_not_of(" \t\r\n");
+    std::string a = first == std::string::npos ? "" : address.substr(first, address.find_last_not_of(" \t\r\n") - first + 1);
+    auto scheme = [&a](const std::string& s) {
+        if (a.size() < s.size()) return false;
+        for (size_t i = 0; i < s.size(); ++i)
+            if (std::tolower(static_cast<unsigned char>(a[i])) != s[i]) return false;
+        a = a.substr(s.size());
+        return true;
+    };
+    *tls = scheme("https://");
+    if (!*tls) scheme("http://");
+    while (!a.empty() && a.back() == '/') a.pop_back();
+    if (a.empty() && !*tls) a = "127.0.0.1";
+    std::string host = a, port = "50051";
+    const size_t colon = a.find_last_of(':');
+    const size_t bracket = a.find_last_of(']');
+    if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+        host = a.substr(0, colon);
+        port = a.substr(colon + 1);
+    }
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+    if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535)
+        return "the port in '" + address + "' must be 1 to 65535";
+    if (host.empty() || host.find_first_of(" \t/@") != std::string::npos)
+        return "the server address '" + address + "' is not HOST:PORT (or http://HOST:PORT, https://HOST:PORT)";
+    *target = host + ":" + port;
+    return "";
+}
+
 std::string TokenProblem(const std::string& token) {
     bool printable = true;
     for (unsigned char c : token) printable = printable && c >= 0x20 && c <= 0x7e;
@@ -241,7 +273,7 @@ bool IsFinal(JobState s) {
 }
 
 struct Client::Impl {
-    Status refusal;  // every call's answer when the token cannot be sent (TokenProblem)
+    Status refusal;  // every call's answer when the address or token cannot be used (ServerTarget, TokenProblem)
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<pb::AnimGen::Stub> stub;
     std::mutex mutex;
@@ -270,8 +302,17 @@ struct Client::Impl {
 };
 
 Client::Client(ConnectionOptions options) : options_(std::move(options)), impl_(new Impl) {
-    const std::string tokenProblem = TokenProblem(options_.bearerToken);
-    if (!tokenProblem.empty()) impl_->refusal = {kInvalidArgument, tokenProblem};
+    // Refused, the client makes no channel: every call answers with the refusal (Impl::refusal) and dials nothing.
+    std::string target;
+    bool https = false;
+    std::string problem = ServerTarget(options_.address, &target, &https);
+    if (problem.empty()) problem = TokenProblem(options_.bearerToken);
+    if (!problem.empty()) {
+        impl_->refusal = {kInvalidArgument, problem};
+        return;
+    }
+    options_.address = target;
+    options_.useTls = options_.useTls || https;
     std::shared_ptr<grpc::ChannelCredentials> creds;
     if (options_.useTls) {
         grpc::SslCredentialsOptions ssl;

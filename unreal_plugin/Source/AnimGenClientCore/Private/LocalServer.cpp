@@ -7,12 +7,11 @@
 #include <system_error>
 #include <vector>
 
+#include "AnimGenClient.h"
 #include "Utf8Paths.h"
 
 namespace animgen {
 namespace {
-
-const int kDefaultPort = 50051;
 
 std::string Trim(const std::string& s, const char* chars = " \t\r\n")
 {
@@ -25,11 +24,6 @@ std::string Lower(std::string s)
 {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
     return s;
-}
-
-bool StartsWith(const std::string& s, const std::string& prefix)
-{
-    return Lower(s.substr(0, prefix.size())) == prefix;
 }
 
 std::vector<std::string> Names(bool windows)
@@ -96,26 +90,13 @@ std::string Take(const std::string& path, bool windows, std::string* executable)
 
 std::string LocalServerPort(const std::string& address, int* port)
 {
-    std::string a = Trim(address);
-    *port = kDefaultPort;
-    if (a.empty()) return "";
-    if (StartsWith(a, "https://")) return "the local server speaks plaintext: use 127.0.0.1:PORT, not " + address;
-    if (StartsWith(a, "http://")) a = a.substr(7);
-    while (!a.empty() && a.back() == '/') a.pop_back();
-    std::string host = a;
-    const size_t colon = a.find_last_of(':');
-    const size_t bracket = a.find_last_of(']');
-    if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket))
-    {
-        host = a.substr(0, colon);
-        const std::string p = a.substr(colon + 1);
-        const bool digits = !p.empty() && p.size() <= 5 &&
-                            std::all_of(p.begin(), p.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
-        const int value = digits ? std::stoi(p) : 0;
-        if (value < 1 || value > 65535) return "the port in '" + address + "' must be 1 to 65535";
-        *port = value;
-    }
-    host = Lower(Trim(host, "[]"));
+    std::string target;
+    bool tls = false;
+    if (const std::string problem = ServerTarget(address, &target, &tls); !problem.empty()) return problem;
+    if (tls) return "the local server speaks plaintext: use 127.0.0.1:PORT, not " + address;
+    const size_t colon = target.find_last_of(':');
+    *port = std::stoi(target.substr(colon + 1));
+    const std::string host = Lower(Trim(target.substr(0, colon), "[]"));
     // `animgen serve` listens on 127.0.0.1 (IPv4) only: [::1] would never reach it.
     if (host != "localhost" && host != "127.0.0.1")
         return "a local server listens on 127.0.0.1: set the address to 127.0.0.1:PORT, not " + address;

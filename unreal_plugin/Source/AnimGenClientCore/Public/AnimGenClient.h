@@ -138,6 +138,12 @@ struct ServerInfo {
     bool authRequired = false;
 };
 
+// The gRPC target for a server address as the tab and the commandlet take it: HOST:PORT, http://HOST:PORT, or
+// https://HOST:PORT (TLS: *tls set), a trailing '/' ignored; HOST alone is on port 50051, and empty is 127.0.0.1:50051.
+// Returns "" and sets *target ("host:port"), or why the address cannot be dialled: gRPC itself would take port 99999
+// for 34463 and http://HOST:PORT for a host name to look up. Client dials its address through this.
+ANIMGENCLIENTCORE_API std::string ServerTarget(const std::string& address, std::string* target, bool* tls);
+
 // Why a bearer token cannot be sent, in words, or empty when it can. It travels as an HTTP/2 header value: gRPC aborts
 // the whole process (not an error status) on one that is not printable ASCII, and the server refuses a space at
 // either end. Every Client call checks its token with this first.
