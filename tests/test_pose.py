@@ -3,6 +3,7 @@ without a person kept, a body half out of the picture gives a warning, hands."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -92,8 +93,6 @@ def test_a_video_turned_from_upright_says_how_to_turn_it_back(videos: Path, tmp_
     # A portrait video whose rotation was lost (or any turned picture): MediaPipe still finds the person, lying
     # across the picture, and the clip would lie on its side. The warning names the ffmpeg filter that turns the
     # video back; run as it says, the person stands and nothing is said.
-    import re
-
     turned = tmp_path / "turned.mp4"
     ffmpeg("-i", str(videos / BASKETBALL), "-vf", turn, "-c:v", "libx264", str(turned))
     said = [w for w in pose.quality_warnings(pose.extract(turned)) if "far from upright" in w]
@@ -123,6 +122,20 @@ def test_someone_else_found_after_the_person_is_lost_is_warned_of(videos: Path, 
         assert len(said) == 1 and "if it is someone else" in said[0] and "--start/--end" in said[0], said
     else:
         assert said == []
+
+
+def test_a_cut_to_another_shot_is_warned_of_at_the_cut(videos: Path, tmp_path: Path):
+    # Two shots joined by a hard cut at 3 s, the person on the left of the first and on the right of the second:
+    # MediaPipe loses a frame at the cut and finds the other person 10 torso lengths away.
+    cut = tmp_path / "cut.mp4"
+    shot = "scale=-2:360,trim=0:3,setpts=PTS-STARTPTS,setsar=1,fps=30,pad=iw*2:ih"
+    ffmpeg("-i", str(videos / "sports2d_walk_gym.mp4"), "-i", str(videos / "sports2d_dumbbell_lateral_raise.mp4"),
+           "-filter_complex", f"[0:v]{shot}:0:0[a];[1:v]{shot}:iw:0[b];[a][b]concat=n=2:v=1:a=0", "-an",
+           "-c:v", "libx264", str(cut))
+    said = pose.reappear_warnings(pose.extract(cut))
+    assert len(said) == 1, said
+    # Both times to 0.01 s: at 0.1 s they read alike ("found at 3.0 s ... last seen at 3.0 s").
+    assert re.search(r"found at 3\.0\d s is \d+ torso lengths from where one was last seen at 2\.9\d s", said[0]), said
 
 
 def test_a_runner_found_again_where_his_pace_took_him_is_not_warned_of(videos: Path, tmp_path: Path):

@@ -208,9 +208,11 @@ def reappear_warnings(lm: Landmarks) -> list[str]:
         lost, paced = (float(np.linalg.norm(hips[found] - at)) / length
                        for at in (hips[last], hips[last] + pace * unseen))
         if min(lost, paced) > REAPPEAR_TORSOS + REAPPEAR_TORSOS_PER_S * unseen:
-            out.append(f"the person found at {lm.times[found]:.1f} s is {lost:.0f} torso lengths from where one was "
-                       f"last seen at {lm.times[last]:.1f} s: if it is someone else, the clip's Hips travel to them; "
-                       "cut the video there (--start/--end)")
+            # To 0.01 s where 0.1 s would give both times alike (a cut between two shots loses a frame or two).
+            digits = 1 if round(float(lm.times[found]), 1) != round(float(lm.times[last]), 1) else 2
+            out.append(f"the person found at {lm.times[found]:.{digits}f} s is {lost:.0f} torso lengths from where one "
+                       f"was last seen at {lm.times[last]:.{digits}f} s: if it is someone else, the clip's Hips travel "
+                       "to them; cut the video there (--start/--end)")
     return out
 
 
