@@ -96,9 +96,13 @@ def test_serve_refuses_a_taken_port_and_bad_limits_in_one_line(tmp_path: Path):
     try:
         port = first.address.rsplit(":", 1)[1]
         # A second server on the same port would take half the calls (SO_REUSEPORT): it is refused.
-        taken = animgen("serve", "--port", port, "--data-dir", tmp_path / "second", env={})
+        log = tmp_path / "second.log"
+        taken = animgen("serve", "--port", port, "--data-dir", tmp_path / "second", "--log-file", log, env={})
         assert taken.returncode == 1 and "Traceback" not in taken.stderr
-        assert f"animgen: error: animgen serve: cannot listen on 127.0.0.1:{port} (the port in use" in taken.stderr
+        why = f"animgen serve: cannot listen on 127.0.0.1:{port} (the port in use"
+        assert f"animgen: error: {why}" in taken.stderr
+        # Also in the log file, where the engines' Start local server tells its users to look.
+        assert f"ERROR animgen.server: {why}" in log.read_text()
         # A second server on the same store would mark the first one's running jobs INTERRUPTED and take its queue.
         shared = animgen("serve", "--port", "0", "--data-dir", tmp_path / "first", env={})
         assert shared.returncode == 1 and "Traceback" not in shared.stderr

@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from animgen_ml.errors import InputError
+from animgen_ml.errors import AnimGenError, InputError
 from animgen_server import address as server_address
 from animgen_server.auth import check_token
 from animgen_server.cli import add_model_option
@@ -85,8 +85,6 @@ def _job_count(text: str) -> int:
 
 
 def serve_cmd(args: argparse.Namespace) -> int:
-    from animgen_server.server import ServeConfig, serve
-
     for dest in LIMIT_DEFAULTS:  # flags not given come from the environment, else the built-in defaults
         setattr(args, dest, limit_value(dest, getattr(args, dest)))
     try:
@@ -95,6 +93,19 @@ def serve_cmd(args: argparse.Namespace) -> int:
     except OSError as e:
         raise InputError(f"--log-file {args.log_file}: {e.strerror or e}") from None
     logging.getLogger("grpc").setLevel(logging.WARNING)
+    try:
+        return _serve(args)
+    except AnimGenError as e:
+        # The console has it (cli.main prints it); the log file, where the engines' Start local server sends its
+        # users to look, gets it too: a port already taken had left it empty.
+        if args.log_file:
+            logging.getLogger("animgen.server").error("%s", e)
+        raise
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from animgen_server.server import ServeConfig, serve
+
     token = args.token if args.token is not None else os.environ.get("ANIMGEN_TOKEN") or None
     check_token(token, "--token" if args.token is not None else "$ANIMGEN_TOKEN")
     for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
