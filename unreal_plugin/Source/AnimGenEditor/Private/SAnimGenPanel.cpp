@@ -86,6 +86,12 @@ void SAnimGenPanel::Construct(const FArguments&)
 			.IsPassword(bPassword)
 			.OnTextChanged_Lambda([Value](const FText& T) { *Value = T.ToString(); });
 	};
+	auto TrimSeconds = [this](float* Value) {  // Trim's Start or End, editable while Trim is on
+		return SNew(SSpinBox<float>).MinValue(0.f).Delta(0.1f)
+			.IsEnabled_Lambda([this] { return bTrim; })
+			.Value_Lambda([Value] { return *Value; })
+			.OnValueChanged_Lambda([Value](float V) { *Value = V; });
+	};
 	auto Combo = [](TArray<TSharedPtr<FString>>* Items, TSharedPtr<FString>* Selected) {
 		return SNew(SComboBox<TSharedPtr<FString>>)
 			.OptionsSource(Items)
@@ -158,21 +164,9 @@ void SAnimGenPanel::Construct(const FArguments&)
 				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("TrimOn", "Part of the video"), &bTrim,
 					LOCTEXT("TrimTip", "Generate only from Start to End (seconds into the video)."))]
 				+ SHorizontalBox::Slot().AutoWidth().VAlign(VAlign_Center).Padding(12, 0, 4, 0)[SNew(STextBlock).Text(LOCTEXT("Start", "Start (s)"))]
-				+ SHorizontalBox::Slot().FillWidth(1.f)
-				[
-					SNew(SSpinBox<float>).MinValue(0.f).Delta(0.1f)
-					.IsEnabled_Lambda([this] { return bTrim; })
-					.Value_Lambda([this] { return StartSeconds; })
-					.OnValueChanged_Lambda([this](float V) { StartSeconds = V; })
-				]
+				+ SHorizontalBox::Slot().FillWidth(1.f)[TrimSeconds(&StartSeconds)]
 				+ SHorizontalBox::Slot().AutoWidth().VAlign(VAlign_Center).Padding(12, 0, 4, 0)[SNew(STextBlock).Text(LOCTEXT("End", "End (s)"))]
-				+ SHorizontalBox::Slot().FillWidth(1.f)
-				[
-					SNew(SSpinBox<float>).MinValue(0.f).Delta(0.1f)
-					.IsEnabled_Lambda([this] { return bTrim; })
-					.Value_Lambda([this] { return EndSeconds; })
-					.OnValueChanged_Lambda([this](float V) { EndSeconds = V; })
-				])]
+				+ SHorizontalBox::Slot().FillWidth(1.f)[TrimSeconds(&EndSeconds)])]
 			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("FrameRate", "Frame rate"),
 				SNew(SHorizontalBox)
 				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("VideoFps", "Video's"), &bVideoFps,
