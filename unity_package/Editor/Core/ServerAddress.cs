@@ -18,7 +18,7 @@ namespace AnimGen.Core
             string url = a.Contains("://") ? a : "http://" + a;
             bool ok = Uri.TryCreate(url, UriKind.Absolute, out uri)
                 && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-                && uri.Host.Length > 0 && uri.AbsolutePath == "/" && uri.Query.Length == 0;
+                && uri.Host.Length > 0 && uri.Port >= 1 && uri.AbsolutePath == "/" && uri.Query.Length == 0;
             return ok ? null : "The server address '" + a + "' is not HOST:PORT (or http://HOST:PORT, https://HOST:PORT).";
         }
 

@@ -32,6 +32,7 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual("http://[::1]:7", ServerAddress.Url("[::1]:7"));
             Assert.AreEqual("http://[::1]:50051", ServerAddress.Url("http://[::1]"));
             Assert.IsNotNull(ServerAddress.Problem("127.0.0.1:99999"), "past 65535");
+            Assert.IsNotNull(ServerAddress.Problem("127.0.0.1:0"), "no server listens on port 0");
         }
 
         [Test]
