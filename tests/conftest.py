@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -54,3 +57,28 @@ def weights_like_shipped(path: Path, name: str, scale: float = 1.0, drop_inputs:
     arrays["inp.w"] = arrays["inp.w"][drop_inputs:] * scale
     np.savez(path, info=np.array(json.dumps(dict(info, name=name))), **arrays)
     return path
+
+
+def failed_serve_log(folder: Path) -> dict[str, str]:
+    """A real `animgen serve --log-file` log of two starts that failed, for the engines' "the local server ended"
+    message: one refused its port number (70000), then one found its port taken. Returns the environment the NUnit
+    and GoogleTest suites read it from: the log, and its size after the first start (where the second's lines begin),
+    and the taken port."""
+    animgen = str(Path(sys.executable).parent / "animgen")
+    log, store = folder / "serve.log", folder / "failed-serve"
+
+    def serve(port: int) -> subprocess.CompletedProcess:
+        args = ["serve", "--port", str(port), "--data-dir", str(store), "--log-file", str(log)]
+        return subprocess.run([animgen, *args], capture_output=True, text=True, timeout=120)
+
+    bad = serve(70000)
+    assert bad.returncode == 1, bad.stderr
+    start = log.stat().st_size
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = serve(port)
+    assert busy.returncode == 1, busy.stderr
+    return {"ANIMGEN_FAILED_SERVE_LOG": str(log), "ANIMGEN_FAILED_SERVE_START": str(start),
+            "ANIMGEN_FAILED_SERVE_PORT": str(port)}

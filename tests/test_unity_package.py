@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import failed_serve_log
 
 REPO = Path(__file__).resolve().parents[1]
 PKG = REPO / "unity_package"
@@ -183,10 +184,10 @@ def test_the_windows_job_runner_starts_watches_cancels_and_imports(tmp_path: Pat
                                            f"saved={saved}"), run.stdout
 
 
-def test_core_nunit_tests_pass(core_build: Path):
+def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
     runner = tool("nunit-console")
     result = core_build / "TestResult.xml"
-    env = dict(os.environ, ANIMGEN_FIXTURE_CLIP=str(FIXTURE))
+    env = dict(os.environ, ANIMGEN_FIXTURE_CLIP=str(FIXTURE), **failed_serve_log(tmp_path))
     done = subprocess.run(
         [runner, "-nologo", "-noshadow", f"-xml={result}", str(core_build / "AnimGen.Core.Tests.dll")],
         capture_output=True, text=True, cwd=core_build, env=env, timeout=300,
@@ -208,6 +209,7 @@ def test_core_nunit_tests_pass(core_build: Path):
         "FootContactCurvesStepThroughEveryFramesContact",
         "SetPathsFindTheExecutableInTheRepositoryOrItsVenv",
         "MissesNameWhatWasLookedFor",
+        "AnExitIsToldByTheReasonTheServerLogged",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, require_tool
+from conftest import REPO, failed_serve_log, require_tool
 
 from animgen_ml import rotations as R
 from animgen_ml.clip import empty_clip
@@ -48,12 +48,14 @@ def core_build() -> Path:
     return BUILD
 
 
-def test_unit_tests_pass_under_ctest(core_build: Path):
-    r = _run(["ctest", "--test-dir", str(core_build), "--output-on-failure"], 300)
+def test_unit_tests_pass_under_ctest(core_build: Path, tmp_path: Path):
+    env = dict(os.environ, **failed_serve_log(tmp_path))
+    r = _run(["ctest", "--test-dir", str(core_build), "--output-on-failure"], 300, env=env)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
     # The suite really ran the conversion and mapping tests (ctest reports the one gtest binary).
-    g = _run([str(core_build / "animgen_core_tests"), "--gtest_brief=1"], 120)
+    g = _run([str(core_build / "animgen_core_tests"), "--gtest_brief=1"], 120, env=env)
     assert g.returncode == 0, g.stdout[-4000:]
+    assert "SKIPPED" not in g.stdout, g.stdout[-4000:]
     assert re.search(r"\[  PASSED  \] (\d+) tests", g.stdout), g.stdout[-2000:]
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",

@@ -54,6 +54,15 @@ namespace AnimGen.Editor
             SaveFields();
         }
 
+        // Ten times a second: a local server that ended on its own (its port taken, a crash) is told at once.
+        void OnInspectorUpdate()
+        {
+            string ended = LocalServer.TakeEnded();
+            if (ended == null) return;
+            notice = ended;
+            Repaint();
+        }
+
         void SaveFields()
         {
             EditorPrefs.SetString(PrefsPrefix + "Address", address);

@@ -13,7 +13,9 @@ namespace AnimGen.Editor
     {
         const string PidKey = "AnimGen.LocalServerPid";
         const string StartKey = "AnimGen.LocalServerStart";
+        const string LogStartKey = "AnimGen.LocalServerLogStart"; // the log's size at the start: this server's lines follow
         static Process process;
+        static string ended; // why the server ended on its own, until the window takes it
 
         // When a process started (UTC ticks), or "" where the system does not say. An id is reused once its process has
         // ended: a process found by the kept id is ours only if it started when ours did, or Stop could kill another.
@@ -48,6 +50,12 @@ namespace AnimGen.Editor
                 catch (InvalidOperationException) { alive = false; }
                 if (!alive)
                 {
+                    // Stop erases the id first: a server still listed here ended on its own (its port taken, a crash).
+                    if (pid > 0)
+                    {
+                        ended = LocalServerExit.Describe(ExitCode(process), LogPath, LogStart);
+                        Debug.LogWarning("AnimGen: " + ended);
+                    }
                     process = null;
                     if (pid > 0) { SessionState.EraseInt(PidKey); SessionState.EraseString(StartKey); }
                 }
@@ -56,6 +64,27 @@ namespace AnimGen.Editor
         }
 
         public static bool Running { get { return Current != null; } }
+
+        /// <summary>Once, why the server this window started ended without Stop, else null.</summary>
+        public static string TakeEnded()
+        {
+            if (Running) return null;
+            string why = ended;
+            ended = null;
+            return why;
+        }
+
+        static long LogStart
+        {
+            get { long start; return long.TryParse(SessionState.GetString(LogStartKey, "0"), out start) ? start : 0; }
+        }
+
+        // null where the process is not this domain's own (found again by its id after a script reload).
+        static int? ExitCode(Process p)
+        {
+            try { return p != null ? p.ExitCode : (int?)null; }
+            catch (InvalidOperationException) { return null; }
+        }
 
         /// <summary>Starts the server on the address's port, from `executable` (the window's setting; empty: PATH;
         /// see ServerExecutable); returns null or a one-line reason it could not.</summary>
@@ -76,6 +105,8 @@ namespace AnimGen.Editor
             // The log goes to a file, not a pipe: the server outlives script reloads, which drop the pipe's reader, and a
             // full pipe would stall every call.
             Directory.CreateDirectory(Path.GetDirectoryName(LogPath));
+            SessionState.SetString(LogStartKey, (File.Exists(LogPath) ? new FileInfo(LogPath).Length : 0).ToString());
+            ended = null;
             var info = new ProcessStartInfo(exe, "serve --port " + port + " --log-file \"" + LogPath + "\"")
             {
                 UseShellExecute = false,

@@ -1,6 +1,7 @@
 // Where "Start local server" finds animgen and which port it runs it on, on real folders.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -23,6 +24,39 @@ TEST(LocalServer, PortComesFromALocalAddress) {
     EXPECT_NE(LocalServerPort("[::1]:50051", &port).find("127.0.0.1"), std::string::npos);
     for (const char* bad : {"127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:port", "127.0.0.1:", "localhost:123456"})
         EXPECT_NE(LocalServerPort(bad, &port).find("must be 1 to 65535"), std::string::npos) << bad;
+}
+
+// A real `animgen serve` log, which tests/test_unreal_plugin.py writes (conftest.failed_serve_log): a start refused
+// for its port number (70000), then, appended, one that found its port taken. The tab tells the second start's reason.
+TEST(LocalServer, AnExitIsToldByTheReasonTheServerLogged) {
+    const char* log = std::getenv("ANIMGEN_FAILED_SERVE_LOG");
+    const char* start = std::getenv("ANIMGEN_FAILED_SERVE_START");
+    const char* port = std::getenv("ANIMGEN_FAILED_SERVE_PORT");
+    if (!log || !start || !port) GTEST_SKIP() << "run by tests/test_unreal_plugin.py, which writes a failed server's log";
+    const std::string second = DescribeLocalServerExit(1, log, std::stoll(start));
+    EXPECT_EQ(second, "The local server ended (exit code 1): animgen serve: cannot listen on 127.0.0.1:" +
+                          std::string(port) + " (the port in use, a host that is not this machine's?) (its log: " +
+                          log + ")");
+    // The whole log: its last record is still the second start's.
+    EXPECT_EQ(DescribeLocalServerExit(1, log, 0), second);
+    // Nothing logged since the start (a crash before logging): the error is in a terminal.
+    const std::string silent = DescribeLocalServerExit(std::nullopt, log, static_cast<long long>(fs::file_size(log)));
+    EXPECT_EQ(silent, "The local server ended without logging why: run `animgen serve` in a terminal to see its error "
+                      "(its log: " + std::string(log) + ")");
+}
+
+TEST(LocalServer, OnlyAnErrorAsTheLastRecordIsTheReason) {
+    const fs::path log = fs::path(testing::TempDir()) / "animgen_exit_test.log";
+    std::ofstream(log, std::ios::binary)
+        << "2026-12-07 10:00:00,001 ERROR animgen.server: job 3 failed: no person found\n"
+           "2026-12-07 10:05:00,002 INFO animgen.server: stopping\r\n";
+    EXPECT_NE(DescribeLocalServerExit(0, log.string(), 0).find("(exit code 0) without logging why"), std::string::npos);
+    // A traceback's lines after an error belong to that record; a log shorter than the start was replaced: read whole.
+    std::ofstream(log, std::ios::binary)
+        << "2026-12-07 10:00:00,001 CRITICAL animgen.server: out of memory\nTraceback (most recent call last):\n  x\n";
+    EXPECT_NE(DescribeLocalServerExit(-9, log.string(), 1 << 20).find("(exit code -9): out of memory (its log: "),
+              std::string::npos);
+    EXPECT_NE(DescribeLocalServerExit(1, (log.string() + ".none"), 0).find("without logging why"), std::string::npos);
 }
 
 class ServerExecutable : public testing::Test {

@@ -86,7 +86,54 @@ std::string Take(const std::string& path, bool windows, std::string* executable)
     return "";
 }
 
+// The message of a log record `animgen serve` writes ("2026-12-07 03:53:23,371 ERROR animgen.server: MESSAGE") when
+// its level is ERROR or CRITICAL; "" for another level. *record says whether the line starts a record at all (a
+// traceback's lines do not).
+std::string LoggedError(const std::string& line, bool* record)
+{
+    static const char kShape[] = "dddd-dd-dd dd:dd:dd,ddd ";  // Python logging's asctime, then a space
+    *record = line.size() > sizeof kShape - 1;
+    for (size_t i = 0; *record && i < sizeof kShape - 1; ++i)
+        *record = kShape[i] == 'd' ? std::isdigit(static_cast<unsigned char>(line[i])) != 0 : line[i] == kShape[i];
+    if (!*record) return "";
+    const std::string rest = line.substr(sizeof kShape - 1);
+    if (rest.rfind("ERROR ", 0) != 0 && rest.rfind("CRITICAL ", 0) != 0) return "";
+    const size_t colon = rest.find(": ");
+    return colon == std::string::npos ? "" : Trim(rest.substr(colon + 2));
+}
+
 }  // namespace
+
+std::string DescribeLocalServerExit(std::optional<int> exitCode, const std::string& logPath, long long logStart)
+{
+    // Only the log's last part: a record's reason is its last lines, and the log grows over many sessions.
+    constexpr long long kTail = 64 * 1024;
+    std::ifstream in(Utf8Path(logPath), std::ios::binary | std::ios::ate);
+    const long long size = in ? static_cast<long long>(in.tellg()) : 0;
+    const long long from = logStart > size ? 0 : std::max(logStart, size - kTail);  // smaller: a new log
+    std::string reason;
+    if (in && size > from)
+    {
+        std::string text(static_cast<size_t>(size - from), '\0');
+        in.seekg(from);
+        in.read(&text[0], static_cast<std::streamsize>(text.size()));
+        size_t start = 0;
+        while (start < text.size())
+        {
+            size_t end = text.find('\n', start);
+            if (end == std::string::npos) end = text.size();
+            bool record = false;
+            const std::string error = LoggedError(Trim(text.substr(start, end - start), "\r"), &record);
+            if (record) reason = error;  // the last record decides: an error logged earlier was not the end
+            start = end + 1;
+        }
+    }
+    const std::string ended =
+        "The local server ended" + (exitCode ? " (exit code " + std::to_string(*exitCode) + ")" : std::string());
+    const std::string log = " (its log: " + logPath + ")";
+    if (!reason.empty()) return ended + ": " + reason + log;
+    return ended + " without logging why: run `animgen serve` in a terminal to see its error" + log;
+}
 
 std::string LocalServerPort(const std::string& address, int* port)
 {

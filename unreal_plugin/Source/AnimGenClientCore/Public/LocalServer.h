@@ -3,6 +3,7 @@
 // the AnimGen repository's .venv/bin is rarely on it: the tab takes the executable itself or a folder holding it.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "AnimGenClientCoreApi.h"
@@ -20,5 +21,12 @@ ANIMGENCLIENTCORE_API std::string LocalServerPort(const std::string& address, in
 // there. Returns "" and sets *executable, or what was looked for or is wrong.
 ANIMGENCLIENTCORE_API std::string LocateServerExecutable(const std::string& configured, const std::string& pathVariable,
                                                          bool windows, std::string* executable);
+
+// What the tab says when the local server ended on its own (a port already taken, a bad token, a crash): its exit
+// code where the editor knows it, and the reason `animgen serve` logged as it stopped: the last record the log
+// (`logPath`, UTF-8) gained after byte `logStart` (its size when this server was started; the log is appended to) when
+// that record is an ERROR. A log without one sends the user to a terminal, where the error is printed.
+ANIMGENCLIENTCORE_API std::string DescribeLocalServerExit(std::optional<int> exitCode, const std::string& logPath,
+                                                          long long logStart);
 
 }  // namespace animgen

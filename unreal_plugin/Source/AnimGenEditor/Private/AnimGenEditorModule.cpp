@@ -19,6 +19,9 @@
 const FName FAnimGenEditorModule::TabName(TEXT("AnimGenGenerateFromVideo"));
 TSharedPtr<FAnimGenJobRunner> FAnimGenEditorModule::SharedRunner;
 FProcHandle FAnimGenEditorModule::LocalServer;
+int64 FAnimGenEditorModule::LocalServerLogStart = 0;
+bool FAnimGenEditorModule::bLocalServerStopping = false;
+FString FAnimGenEditorModule::LocalServerExit;
 
 DEFINE_LOG_CATEGORY_STATIC(LogAnimGenEditor, Log, All);
 
@@ -37,8 +40,26 @@ bool FAnimGenEditorModule::IsLocalServerRunning()
 {
 	if (!LocalServer.IsValid()) return false;
 	if (FPlatformProcess::IsProcRunning(LocalServer)) return true;
-	FPlatformProcess::CloseProc(LocalServer);  // it ended (stopped, or on its own): reaped, the handle freed
+	if (!bLocalServerStopping)  // it ended on its own: the tab says why, from its exit code and its log
+	{
+		int32 Code = 0;
+		const std::optional<int> ExitCode =
+			FPlatformProcess::GetProcReturnCode(LocalServer, &Code) ? std::optional<int>(Code) : std::nullopt;
+		LocalServerExit = UTF8_TO_TCHAR(animgen::DescribeLocalServerExit(ExitCode, TCHAR_TO_UTF8(*LocalServerLog()),
+			LocalServerLogStart).c_str());
+		UE_LOG(LogAnimGenEditor, Warning, TEXT("AnimGen: %s"), *LocalServerExit);
+	}
+	bLocalServerStopping = false;
+	FPlatformProcess::CloseProc(LocalServer);  // reaped, the handle freed
 	return false;
+}
+
+FString FAnimGenEditorModule::TakeLocalServerExit()
+{
+	IsLocalServerRunning();  // notices an end
+	FString Exit = MoveTemp(LocalServerExit);
+	LocalServerExit.Reset();
+	return Exit;
 }
 
 FString FAnimGenEditorModule::StartLocalServer(const FString& Address, const FString& Token, const FString& Executable)
@@ -61,6 +82,8 @@ FString FAnimGenEditorModule::StartLocalServer(const FString& Address, const FSt
 	const FString Log = LocalServerLog();
 	IFileManager::Get().MakeDirectory(*FPaths::GetPath(Log), true);
 	const FString Params = FString::Printf(TEXT("serve --port %d --log-file \"%s\""), Port, *Log);
+	LocalServerLogStart = FMath::Max<int64>(0, IFileManager::Get().FileSize(*Log));  // -1: no log yet
+	LocalServerExit.Reset();
 	// The token goes through the environment, not the command line that other users can list: the server inherits
 	// the editor's, set for the moment of the start. With no token in the tab, none from the editor's either.
 	const FString Before = FPlatformMisc::GetEnvironmentVariable(TEXT("ANIMGEN_TOKEN"));
@@ -78,7 +101,11 @@ void FAnimGenEditorModule::StopLocalServer()
 {
 	// SIGTERM elsewhere, where the server stops its workers itself; Windows ends the process at once, so its tree too.
 	// Not waited for here (the server takes up to a few seconds): IsLocalServerRunning frees the handle once it ended.
-	if (IsLocalServerRunning()) FPlatformProcess::TerminateProc(LocalServer, PLATFORM_WINDOWS != 0);
+	if (IsLocalServerRunning())
+	{
+		bLocalServerStopping = true;
+		FPlatformProcess::TerminateProc(LocalServer, PLATFORM_WINDOWS != 0);
+	}
 }
 
 void FAnimGenEditorModule::StartupModule()

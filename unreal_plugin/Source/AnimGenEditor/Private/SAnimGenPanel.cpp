@@ -73,6 +73,7 @@ void SAnimGenPanel::Construct(const FArguments&)
 	LoadSettings();
 	Runner = FAnimGenEditorModule::Runner();
 	GOpenPanel = SharedThis(this);
+	RegisterActiveTimer(0.5f, FWidgetActiveTimerDelegate::CreateSP(this, &SAnimGenPanel::WatchLocalServer));
 	if (Runner->IsRunning())
 	{
 		StatusText = LOCTEXT("StillRunning", "A job started in an earlier tab is still running: its AnimSequence is saved "
@@ -493,6 +494,18 @@ FReply SAnimGenPanel::OnCancel()
 	Runner->Cancel();
 	StatusText = LOCTEXT("Cancelling", "Cancelling...");
 	return FReply::Handled();
+}
+
+EActiveTimerReturnType SAnimGenPanel::WatchLocalServer(double, float)
+{
+	// A local server that ended on its own (its port taken, a crash) is told at once, not at the next Generate.
+	const FString Exit = FAnimGenEditorModule::TakeLocalServerExit();
+	if (!Exit.IsEmpty())
+	{
+		StatusText = FText::GetEmpty();
+		SetError(Exit);
+	}
+	return EActiveTimerReturnType::Continue;
 }
 
 void SAnimGenPanel::SetError(const FString& Error)

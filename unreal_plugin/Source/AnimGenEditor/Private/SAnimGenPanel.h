@@ -27,6 +27,7 @@ private:
 	FReply OnLocalServer();
 	FReply OnBrowseServerFolder();
 	void SetError(const FString& Error);
+	EActiveTimerReturnType WatchLocalServer(double Time, float DeltaTime);
 	void SaveSettings() const;
 	void LoadSettings();
 

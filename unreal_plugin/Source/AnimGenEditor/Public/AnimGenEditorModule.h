@@ -26,9 +26,14 @@ public:
 	static void StopLocalServer();
 	static bool IsLocalServerRunning();
 	static FString LocalServerLog();  // its --log-file, under the project's Saved folder
+	// Once, why the local server ended without StopLocalServer (a port already taken, a crash), else "".
+	static FString TakeLocalServerExit();
 
 private:
 	void RegisterMenus();
 	static TSharedPtr<FAnimGenJobRunner> SharedRunner;
 	static FProcHandle LocalServer;
+	static int64 LocalServerLogStart;  // the log's size at the start: what the server writes comes after it
+	static bool bLocalServerStopping;  // StopLocalServer ended it: nothing to tell
+	static FString LocalServerExit;
 };
