@@ -573,22 +573,28 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
 
 def test_a_server_address_grpc_would_misread_is_refused_by_name(monkeypatch):
     """gRPC dials 127.0.0.1:99999 as port 34463 and looks http://HOST:PORT up as a host name: such an address is a
-    usage error naming --server before any work, and the client refuses it from $ANIMGEN_SERVER too."""
+    usage error naming --server before any work, and the client refuses it from $ANIMGEN_SERVER too. A host alone is
+    dialled on the service's port, as the engines dial it."""
     import sys
 
+    from animgen_server import address as server_address
     from animgen_server.client import ADDRESS_ENV
 
-    cases = [(["generate", "clip.mp4"], bad) for bad in ("127.0.0.1:99999", "http://127.0.0.1:50051", "localhost",
-                                                         "127.0.0.1:0")]
+    cases = [(["generate", "clip.mp4"], bad) for bad in ("127.0.0.1:99999", "http://127.0.0.1:50051", "127.0.0.1:",
+                                                         "127.0.0.1:0", "::1")]
     for command, bad in [*cases, (["jobs"], "127.0.0.1:99999"), (["cancel", "job"], "http://127.0.0.1:50051")]:
         run = subprocess.run([sys.executable, "-m", "animgen_server.cli", *command, "--server", bad],
                              capture_output=True, text=True, timeout=60)
         assert run.returncode == 2, (command, bad, run.stderr)
         assert f"argument --server: {bad!r} is not HOST:PORT with a port from 1 to 65535" in run.stderr
-    for good in ("127.0.0.1:50051", "localhost:1", "[::1]:65535", "render-farm.local:50051"):
-        AnimGenClient(good).close()
-    monkeypatch.setenv(ADDRESS_ENV, "render-farm.local")
-    with pytest.raises(InputError, match=r"environment variable ANIMGEN_SERVER\) 'render-farm.local' is not HOST:PORT"):
+    for good, dialled in (("127.0.0.1:50051", "127.0.0.1:50051"), ("localhost:1", "localhost:1"),
+                          ("[::1]:65535", "[::1]:65535"), ("render-farm.local", "render-farm.local:50051"),
+                          ("[::1]", "[::1]:50051")):
+        assert server_address.argument(good) == dialled
+        with AnimGenClient(good) as client:
+            assert client.address == dialled
+    monkeypatch.setenv(ADDRESS_ENV, "farm:65536")
+    with pytest.raises(InputError, match=r"environment variable ANIMGEN_SERVER\) 'farm:65536' is not HOST:PORT"):
         AnimGenClient()
 
 

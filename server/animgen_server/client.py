@@ -55,7 +55,7 @@ def result_suffix(file_name: str) -> str:
 class AnimGenClient:
     def __init__(self, address: str | None = None, *, token: str | None = None, tls_ca: str | Path | None = None,
                  timeout: float | None = None, ping_s: float = CLIENT_PING_S) -> None:
-        self.address = address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
+        self.address = server_address.dialled(address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS)
         if (why := server_address.problem(self.address)) is not None:
             source = "" if address else f" (environment variable {ADDRESS_ENV})"
             raise InputError(f"the server address{source} {why}")

@@ -76,8 +76,8 @@ def register(subparsers) -> None:
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress (warnings and the summary still print)")
-    p.add_argument("--server", metavar="HOST:PORT", type=server_address.argument,
-                   help="run on an AnimGen server instead of locally")
+    p.add_argument("--server", metavar="HOST[:PORT]", type=server_address.argument,
+                   help="run on an AnimGen server instead of locally (port 50051 when only a host is given)")
     p.add_argument("--token", help="bearer token for --server")
     p.add_argument("--tls-ca", metavar="PEM", help="CA certificate for a TLS --server")
     p.add_argument("--ray", metavar="ADDRESS",

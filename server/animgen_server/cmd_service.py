@@ -19,8 +19,9 @@ DEFAULT_DATA_DIR = Path(os.environ.get("ANIMGEN_DATA_DIR", "~/.animgen/server"))
 
 
 def _server_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", default=None, metavar="HOST:PORT", type=server_address.argument,
-                   help="the AnimGen server (default $ANIMGEN_SERVER or 127.0.0.1:50051)")
+    p.add_argument("--server", default=None, metavar="HOST[:PORT]", type=server_address.argument,
+                   help="the AnimGen server (default $ANIMGEN_SERVER or 127.0.0.1:50051; port 50051 when only a host "
+                        "is given)")
     p.add_argument("--token", default=None, help="bearer token (default $ANIMGEN_TOKEN)")
     p.add_argument("--tls-ca", default=None, metavar="PEM", help="CA certificate: connect with TLS")
 
