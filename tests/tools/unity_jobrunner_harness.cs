@@ -140,7 +140,7 @@ namespace AnimGen.Editor
     internal static class HumanoidClipBuilder
     {
         public static UnityEngine.AnimationClip Build(HumanoidClipData d, ClipBuildOptions o) { return new UnityEngine.AnimationClip(); }
-        public static UnityEngine.AnimationClip Save(UnityEngine.AnimationClip a, string path, string footstepFunction = null) { Server.SavedPath = path; return a; }
+        public static UnityEngine.AnimationClip Save(UnityEngine.AnimationClip a, string path) { Server.SavedPath = path; return a; }
     }
 
     public static class Harness

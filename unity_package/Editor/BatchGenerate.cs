@@ -76,9 +76,8 @@ namespace AnimGen.Editor
                         HumanoidClipData data = Task.Run(() => GenerateOne(connection, video, options, args.TimeoutMinutes))
                             .GetAwaiter().GetResult();
                         data.Name = name;
-                        ClipBuildOptions build = ClipBuildOptions.From(args.Settings);
-                        AnimationClip anim = HumanoidClipBuilder.Build(data, build);
-                        HumanoidClipBuilder.Save(anim, path, build.FootstepFunction);
+                        AnimationClip anim = HumanoidClipBuilder.Build(data, ClipBuildOptions.From(args.Settings));
+                        HumanoidClipBuilder.Save(anim, path);
                         Debug.Log("AnimGen batch: " + video + " -> " + path + " (" + data.FrameCount + " frames)");
                     }
                     catch (Exception e)

@@ -22,7 +22,9 @@ namespace AnimGen.Editor
         // reopened window (instance IDs are deprecated from Unity 6.5 and removed in 6.6).
         [SerializeField] Animator target;
         string notice;
-        bool checking; // a Check waits for the server's answer, on a worker thread
+        // A Check waits for the server's answer, on a worker thread. Not kept over a script reload, which drops the
+        // callback that would clear it (Unity keeps a window's private fields too).
+        [System.NonSerialized] bool checking;
         Vector2 scroll;
         readonly ClipPreview preview = new ClipPreview();
 

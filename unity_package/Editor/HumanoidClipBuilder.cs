@@ -250,10 +250,10 @@ namespace AnimGen.Editor
             AnimationUtility.SetAnimationClipSettings(anim, s);
         }
 
-        /// <summary>Saves (or replaces, keeping its GUID, its references and the Animation Events added to it) the clip
-        /// at an Assets/... path. A replacing clip is copied into the existing asset and destroyed. With a footstep
-        /// function, the earlier take's events calling it give way to the new clip's: they were the old take's steps.</summary>
-        public static AnimationClip Save(AnimationClip anim, string assetPath, string footstepFunction = null)
+        /// <summary>Saves (or replaces, keeping its GUID, its references and the Animation Events added to it by hand)
+        /// the clip at an Assets/... path. A replacing clip is copied into the existing asset and destroyed. The earlier
+        /// take's footstep events go with it (FootContactCurves.IsFootstep), whether the new clip has footsteps or not.</summary>
+        public static AnimationClip Save(AnimationClip anim, string assetPath)
         {
             if (!assetPath.StartsWith("Assets/", StringComparison.Ordinal) || !assetPath.EndsWith(".anim", StringComparison.Ordinal))
                 throw new ArgumentException("The output must be an Assets/....anim path, got '" + assetPath + "'.");
@@ -262,8 +262,9 @@ namespace AnimGen.Editor
             var existing = AssetDatabase.LoadAssetAtPath<AnimationClip>(assetPath);
             if (existing != null)
             {
-                AnimationEvent[] kept = AnimationUtility.GetAnimationEvents(existing) // footsteps marked by hand
-                    .Where(e => string.IsNullOrEmpty(footstepFunction) || e.functionName != footstepFunction).ToArray();
+                List<float> left = Landings(existing, FootContactCurves.Left), right = Landings(existing, FootContactCurves.Right);
+                AnimationEvent[] kept = AnimationUtility.GetAnimationEvents(existing) // added by hand
+                    .Where(e => !FootContactCurves.IsFootstep(e.time, e.stringParameter, left, right, existing.frameRate)).ToArray();
                 AnimationEvent[] generated = AnimationUtility.GetAnimationEvents(anim);
                 EditorUtility.CopySerialized(anim, existing);
                 AnimationUtility.SetAnimationEvents(existing, kept.Concat(generated).OrderBy(e => e.time).ToArray());
@@ -275,6 +276,15 @@ namespace AnimGen.Editor
             AssetDatabase.CreateAsset(anim, assetPath);
             AssetDatabase.SaveAssetIfDirty(anim);
             return anim;
+        }
+
+        // Where a clip's own contact curve says that foot lands: its footstep events' times.
+        static List<float> Landings(AnimationClip clip, string curve)
+        {
+            AnimationCurve c = AnimationUtility.GetEditorCurve(clip, AnimatorBinding(curve));
+            var keys = new List<CurveKey>();
+            if (c != null) foreach (Keyframe k in c.keys) keys.Add(new CurveKey(k.time, k.value));
+            return FootContactCurves.Landings(keys);
         }
 
         public static void EnsureFolder(string folder)

@@ -284,10 +284,9 @@ namespace AnimGen.Editor
                 var settings = r.GetSettings();
                 if (!string.IsNullOrEmpty(r.ClipName)) data.Name = r.ClipName;
                 else data.Name = Path.GetFileNameWithoutExtension(r.VideoPath);
-                ClipBuildOptions build = ClipBuildOptions.From(settings);
-                AnimationClip anim = HumanoidClipBuilder.Build(data, build);
+                AnimationClip anim = HumanoidClipBuilder.Build(data, ClipBuildOptions.From(settings));
                 string path = r.ClipAssetPath(); // replaced in place: references to an earlier take stay valid
-                LastClip = HumanoidClipBuilder.Save(anim, path, build.FootstepFunction);
+                LastClip = HumanoidClipBuilder.Save(anim, path);
                 request.ImportedClipPath = AssetDatabase.GetAssetPath(LastClip);
                 EditorGUIUtility.PingObject(LastClip);
                 Debug.Log("AnimGen: saved " + request.ImportedClipPath + " (" + data.FrameCount + " frames at " + data.FrameRate + " fps)");

@@ -9,8 +9,13 @@ using Debug = UnityEngine.Debug;
 
 namespace AnimGen.Editor
 {
+    [InitializeOnLoad]
     internal static class LocalServer
     {
+        // For this Editor session: it ends with the Editor, as the Unreal tab's server does. Left running, it would hold
+        // the port with this session's token, and the next session (SessionState forgets its id) could not stop it.
+        static LocalServer() { EditorApplication.quitting += Stop; }
+
         const string PidKey = "AnimGen.LocalServerPid";
         const string StartKey = "AnimGen.LocalServerStart";
         const string LogStartKey = "AnimGen.LocalServerLogStart"; // the log's size at the start: this server's lines follow
@@ -135,7 +140,12 @@ namespace AnimGen.Editor
         {
             Process p = Current;
             if (p == null) return;
-            try { p.Kill(); } catch (InvalidOperationException) { }
+            try { p.Kill(); }
+            catch (InvalidOperationException) { } // it had ended
+            catch (Exception e) // refused (Win32Exception): said, and the window goes on
+            {
+                Debug.LogWarning("AnimGen: could not stop the local server (process " + p.Id + "): " + e.Message);
+            }
             process = null;
             SessionState.EraseInt(PidKey);
             SessionState.EraseString(StartKey);

@@ -38,5 +38,29 @@ namespace AnimGen.Core
                 if (contact[f] && !contact[f - 1]) times.Add((float)((double)f / frameRate));
             return times;
         }
+
+        /// <summary>The landing times a foot's step-curve keys hold (as Keys writes them): each key after the first
+        /// whose value is 1, the times Footsteps gives from the contacts.</summary>
+        public static List<float> Landings(IList<CurveKey> keys)
+        {
+            var times = new List<float>();
+            for (int k = 1; k < keys.Count; k++)
+                if (keys[k].Value == 1f) times.Add(keys[k].Time);
+            return times;
+        }
+
+        /// <summary>Whether an Animation Event of a clip being replaced is one of that take's footsteps: "Left" or
+        /// "Right" as its string, within half a frame of a landing of that foot (the clip's own contact curves, through
+        /// Landings), whatever function it calls, so that footsteps turned off or given another function leave none of
+        /// the earlier take's behind. Other events were added by hand.</summary>
+        public static bool IsFootstep(float time, string side, IList<float> leftLandings, IList<float> rightLandings,
+                                      float frameRate)
+        {
+            IList<float> landings = side == "Left" ? leftLandings : side == "Right" ? rightLandings : null;
+            if (landings == null) return false;
+            foreach (float t in landings)
+                if (System.Math.Abs(t - time) < 0.5f / frameRate) return true;
+            return false;
+        }
     }
 }

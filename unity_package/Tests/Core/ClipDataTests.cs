@@ -90,6 +90,31 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void AReplacedClipsFootstepsAreFoundFromItsOwnContactCurves()
+        {
+            // The landings a clip's step-curve keys hold are its footsteps' times, on hand-made contacts and the fixture's.
+            var walk = new[] { false, false, true, true, false, false, true, true, true, false };
+            var clip = Fixture();
+            var contacts = new[] { walk, new[] { true, true, false, true }, clip.LeftFootContact, clip.RightFootContact, new bool[0] };
+            var rates = new[] { 30f, 24f, clip.FrameRate, clip.FrameRate, 30f };
+            for (int c = 0; c < contacts.Length; c++)
+                Assert.AreEqual(FootContactCurves.Footsteps(contacts[c], rates[c]),
+                                FootContactCurves.Landings(FootContactCurves.Keys(contacts[c], rates[c])), "contacts " + c);
+
+            // An event is the earlier take's footstep only with its foot's side, on a landing of that foot (to half a frame).
+            var left = FootContactCurves.Landings(FootContactCurves.Keys(walk, 30f)); // 2/30 and 6/30
+            var right = new List<float> { 4 / 30f };
+            Assert.IsTrue(FootContactCurves.IsFootstep(2 / 30f, "Left", left, right, 30f));
+            Assert.IsTrue(FootContactCurves.IsFootstep(6 / 30f + 0.01f, "Left", left, right, 30f));
+            Assert.IsTrue(FootContactCurves.IsFootstep(4 / 30f, "Right", left, right, 30f));
+            Assert.IsFalse(FootContactCurves.IsFootstep(4 / 30f, "Left", left, right, 30f), "the other foot lands there");
+            Assert.IsFalse(FootContactCurves.IsFootstep(2 / 30f, "Right", left, right, 30f));
+            Assert.IsFalse(FootContactCurves.IsFootstep(2 / 30f, "Boom", left, right, 30f), "an event of its own");
+            Assert.IsFalse(FootContactCurves.IsFootstep(2 / 30f, null, left, right, 30f));
+            Assert.IsFalse(FootContactCurves.IsFootstep(3 / 30f, "Left", left, right, 30f), "a frame from a landing");
+        }
+
+        [Test]
         public void FootContactCurvesStepThroughEveryFramesContact()
         {
             var keys = FootContactCurves.Keys(new[] { false, false, true, true, true, false, true }, 30f);

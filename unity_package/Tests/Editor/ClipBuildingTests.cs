@@ -154,23 +154,26 @@ namespace AnimGen.Editor.Tests
             Assert.AreEqual("Footstep", AnimationUtility.GetAnimationEvents(second)[0].functionName, "events added by hand stay");
             Assert.IsTrue(AnimationUtility.GetAnimationClipSettings(AssetDatabase.LoadAssetAtPath<AnimationClip>(path)).loopTime);
 
-            // Footstep events: one per landing, in time order; a re-run replaces its own and keeps the hand-made one.
-            var steps = new ClipBuildOptions { FootstepFunction = "OnFootstep" };
-            for (int run = 0; run < 2; run++)
+            // Footstep events: one per landing, in time order; a re-run replaces the earlier take's, whatever function
+            // they called, and with footsteps off leaves none of them; the hand-made event stays through every run.
+            foreach (string function in new[] { "OnFootstep", "OnFootstep", "PlayStep", null })
             {
-                AnimationClip third = HumanoidClipBuilder.Save(HumanoidClipBuilder.Build(clip, steps), path, steps.FootstepFunction);
+                var steps = new ClipBuildOptions { FootstepFunction = function };
+                AnimationClip third = HumanoidClipBuilder.Save(HumanoidClipBuilder.Build(clip, steps), path);
                 AnimationEvent[] events = AnimationUtility.GetAnimationEvents(third);
                 var expected = new List<float>();
-                foreach (bool[] contact in new[] { clip.LeftFootContact, clip.RightFootContact })
-                    expected.AddRange(FootContactCurves.Footsteps(contact, clip.FrameRate));
+                if (function != null)
+                    foreach (bool[] contact in new[] { clip.LeftFootContact, clip.RightFootContact })
+                        expected.AddRange(FootContactCurves.Footsteps(contact, clip.FrameRate));
                 expected.Add(0.1f); // the hand-made event
                 expected.Sort();
-                Assert.AreEqual(expected.Count, events.Length, "run " + run);
+                Assert.AreEqual(expected.Count, events.Length, "footsteps calling " + (function ?? "nothing"));
                 for (int e = 0; e < events.Length; e++)
                 {
                     Assert.AreEqual(expected[e], events[e].time, 1e-5f);
-                    if (events[e].functionName == "OnFootstep") Assert.That(events[e].stringParameter, Is.EqualTo("Left").Or.EqualTo("Right"));
-                    else Assert.AreEqual("Footstep", events[e].functionName);
+                    if (events[e].functionName == "Footstep") continue;
+                    Assert.AreEqual(function, events[e].functionName);
+                    Assert.That(events[e].stringParameter, Is.EqualTo("Left").Or.EqualTo("Right"));
                 }
             }
             var outside = new AnimationClip(); // refused, so not Save's to destroy

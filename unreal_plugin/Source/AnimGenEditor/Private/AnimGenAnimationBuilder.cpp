@@ -8,6 +8,7 @@
 #include "Animation/Skeleton.h"
 #include "AssetRegistry/AssetRegistryModule.h"
 #include "CoordinateConversion.h"
+#include "Editor.h"
 #include "FrameRates.h"
 #include "HAL/FileManager.h"
 #include "Misc/PackageName.h"
@@ -102,9 +103,18 @@ FString FAnimGenAnimationBuilder::AssetNameFor(const FString& Name)
 
 FString FAnimGenAnimationBuilder::DestinationProblem(const FString& PackagePath, const FString& Name)
 {
-	return FPackageName::IsValidLongPackageName(UPackageTools::SanitizePackageName(PackagePath / AssetNameFor(Name)))
-		? FString()
-		: FString::Printf(TEXT("destination %s is not a content path such as /Game/AnimGen"), *PackagePath);
+	const FString PackageName = UPackageTools::SanitizePackageName(PackagePath / AssetNameFor(Name));
+	if (!FPackageName::IsValidLongPackageName(PackageName))
+	{
+		return FString::Printf(TEXT("destination %s is not a content path such as /Game/AnimGen"), *PackagePath);
+	}
+	// A .uasset that source control has not checked out could not be saved over: said before the job runs, and before
+	// Build changes the asset in memory (reloading it then would also throw away the user's unsaved edits to it).
+	const FString FileName = FPackageName::LongPackageNameToFilename(PackageName, FPackageName::GetAssetPackageExtension());
+	return IFileManager::Get().IsReadOnly(*FileName)
+		? FString::Printf(TEXT("%s is read-only: check it out (source control) or make it writable, then generate again"),
+			*FileName)
+		: FString();
 }
 
 FString FAnimGenAnimationBuilder::ExistingAsset(const FString& PackagePath, const FString& Name)
@@ -253,9 +263,16 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 	auto KeepSavedTake = [&]()
 	{
 		FText ReloadError;
-		UPackageTools::ReloadPackages(TArray<UPackage*>{Package}, ReloadError,
-			UPackageTools::EReloadPackagesInteractionMode::AssumePositive);
-		OutError += FString::Printf(TEXT("; %s keeps its saved take"), *ObjectPath);
+		if (UPackageTools::ReloadPackages(TArray<UPackage*>{Package}, ReloadError,
+				UPackageTools::EReloadPackagesInteractionMode::AssumePositive))
+		{
+			OutError += FString::Printf(TEXT("; %s keeps its saved take"), *ObjectPath);
+		}
+		else
+		{
+			OutError += FString::Printf(TEXT("; %s could not be reloaded (%s): do not save it"), *ObjectPath,
+				*ReloadError.ToString());
+		}
 	};
 
 	IAnimationDataController& Controller = Sequence->GetController();
@@ -374,6 +391,13 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 	{
 		*OutReplaced = bReplace;
 	}
+	// The replace is not transacted (a whole new take), so the undo buffer's earlier edits of this sequence no longer
+	// fit it: undone, they would write the old take's notifies and keys into the new one. Cleared, as the engine
+	// clears it when it reloads a package.
+	if (bReplace && GEditor && GEditor->IsObjectInTransactionBuffer(Sequence))
+	{
+		GEditor->ResetTransaction(LOCTEXT("ReplacedTake", "AnimGen replaced an AnimSequence's take"));
+	}
 
 	if (Settings.bSaveAsset)
 	{
@@ -384,13 +408,6 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 		// user's to fix, not a crash.
 		SaveArgs.Error = GWarn;
 		SaveArgs.SaveFlags = SAVE_NoError;
-		if (IFileManager::Get().IsReadOnly(*FileName))
-		{
-			OutError = FString::Printf(TEXT("%s is read-only: check it out (source control) or make it writable, then "
-				"generate again"), *FileName);
-			if (bReplace) KeepSavedTake();
-			return nullptr;
-		}
 		if (!UPackage::SavePackage(Package, Sequence, *FileName, SaveArgs))
 		{
 			OutError = FString::Printf(TEXT("could not save %s"), *FileName);

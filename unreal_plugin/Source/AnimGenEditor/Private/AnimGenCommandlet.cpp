@@ -157,6 +157,14 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 			++Failed;
 			continue;
 		}
+		// A read-only A_<video> (not checked out) is said before its job runs, not after.
+		if (const FString Problem = FAnimGenAnimationBuilder::DestinationProblem(Output, FPaths::GetBaseFilename(Video));
+			!Problem.IsEmpty())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, *Problem);
+			++Failed;
+			continue;
+		}
 		Request.VideoPath = Video;
 		// By the whole file name: run.mp4 and run.mov get folders of their own.
 		Request.FilesDir = FilesDir.IsEmpty() ? FString() : FilesDir / FPaths::GetCleanFilename(Video);

@@ -525,6 +525,15 @@ void SAnimGenPanel::SaveSettings() const
 	GConfig->SetString(ConfigSection, TEXT("Skeleton"), *SkeletonPath, GEditorPerProjectIni);
 	GConfig->SetString(ConfigSection, TEXT("Destination"), *Destination, GEditorPerProjectIni);
 	GConfig->SetString(ConfigSection, TEXT("BoneMapping"), SelectedPreset ? **SelectedPreset : TEXT(""), GEditorPerProjectIni);
+	GConfig->SetString(ConfigSection, TEXT("Generator"), SelectedGenerator ? **SelectedGenerator : TEXT(""), GEditorPerProjectIni);
+	GConfig->SetFloat(ConfigSection, TEXT("Smoothing"), Smoothing, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("Hands"), bHands, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("InPlace"), bInPlace, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("Loop"), bLoop, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("Mirror"), bMirror, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("FaceForward"), bFaceForward, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("FootLock"), bFootLock, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("ServerRetarget"), bServerRetarget, GEditorPerProjectIni);
 	GConfig->SetBool(ConfigSection, TEXT("FootstepNotifies"), bFootstepNotifies, GEditorPerProjectIni);
 	GConfig->SetBool(ConfigSection, TEXT("Trim"), bTrim, GEditorPerProjectIni);
 	GConfig->SetFloat(ConfigSection, TEXT("TrimStart"), StartSeconds, GEditorPerProjectIni);
@@ -542,18 +551,31 @@ void SAnimGenPanel::LoadSettings()
 	GConfig->GetString(ConfigSection, TEXT("Video"), VideoPath, GEditorPerProjectIni);
 	GConfig->GetString(ConfigSection, TEXT("Skeleton"), SkeletonPath, GEditorPerProjectIni);
 	GConfig->GetString(ConfigSection, TEXT("Destination"), Destination, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("Hands"), bHands, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("InPlace"), bInPlace, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("Loop"), bLoop, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("Mirror"), bMirror, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("FaceForward"), bFaceForward, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("FootLock"), bFootLock, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("ServerRetarget"), bServerRetarget, GEditorPerProjectIni);
 	GConfig->GetBool(ConfigSection, TEXT("FootstepNotifies"), bFootstepNotifies, GEditorPerProjectIni);
 	// Values edited out of range in the file are said at Generate (OptionsProblem), not clamped here.
 	GConfig->GetBool(ConfigSection, TEXT("Trim"), bTrim, GEditorPerProjectIni);
+	GConfig->GetFloat(ConfigSection, TEXT("Smoothing"), Smoothing, GEditorPerProjectIni);
 	GConfig->GetFloat(ConfigSection, TEXT("TrimStart"), StartSeconds, GEditorPerProjectIni);
 	GConfig->GetFloat(ConfigSection, TEXT("TrimEnd"), EndSeconds, GEditorPerProjectIni);
 	GConfig->GetBool(ConfigSection, TEXT("VideoFrameRate"), bVideoFps, GEditorPerProjectIni);
 	GConfig->GetFloat(ConfigSection, TEXT("FrameRate"), Fps, GEditorPerProjectIni);
-	FString Preset;
-	if (GConfig->GetString(ConfigSection, TEXT("BoneMapping"), Preset, GEditorPerProjectIni))
+	FString Label;
+	if (GConfig->GetString(ConfigSection, TEXT("BoneMapping"), Label, GEditorPerProjectIni))
 	{
 		for (const TSharedPtr<FString>& Name : PresetNames)
-			if (*Name == Preset) SelectedPreset = Name;
+			if (*Name == Label) SelectedPreset = Name;
+	}
+	if (GConfig->GetString(ConfigSection, TEXT("Generator"), Label, GEditorPerProjectIni))
+	{
+		for (const TSharedPtr<FString>& Name : GeneratorNames)
+			if (*Name == Label) SelectedGenerator = Name;
 	}
 	if (Token.IsEmpty()) Token = FPlatformMisc::GetEnvironmentVariable(TEXT("ANIMGEN_TOKEN"));
 }
