@@ -276,7 +276,7 @@ namespace AnimGen.Editor
                 {
                     try
                     {
-                        var info = await c.GetServerInfoAsync(System.Threading.CancellationToken.None);
+                        var info = await c.GetServerInfoAsync(JobRunner.UntilReload);
                         long mb = info.Limits != null ? info.Limits.MaxUploadBytes >> 20 : 0;
                         answer = "AnimGen " + info.ServerVersion + " at " + c.Address + ": protocol " + info.ProtocolVersion
                             + ", backend " + info.Backend + ", uploads up to " + mb + " MB.";

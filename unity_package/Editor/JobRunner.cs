@@ -41,12 +41,16 @@ namespace AnimGen.Editor
         static JobStatus status;
         static JobRequest request;
         static CancellationTokenSource cts;
+        // Cancelled as scripts reload: every call still in flight (result, cancel, Check) ends with this domain, not
+        // after it, when its callbacks would reach code that is gone. An import starts again after the reload.
+        static readonly CancellationTokenSource untilReload = new CancellationTokenSource();
         static bool reloading;
         static readonly ConcurrentQueue<Action> mainThread = new ConcurrentQueue<Action>();
 
         /// <summary>Raised on the main thread whenever Status changes.</summary>
         public static event Action Changed;
 
+        public static CancellationToken UntilReload { get { return untilReload.Token; } }
         public static JobStatus Status { get { return status; } }
         public static JobRequest Request { get { return request; } }
         public static AnimationClip LastClip { get; private set; }
@@ -106,6 +110,7 @@ namespace AnimGen.Editor
             reloading = true;
             Save();
             if (cts != null) cts.Cancel();
+            untilReload.Cancel();
         }
 
         /// <summary>Upload the video, start the job and watch it; the clip is imported when it succeeds.</summary>
@@ -229,7 +234,7 @@ namespace AnimGen.Editor
             {
                 using (var c = new AnimGenConnection(r.Address, r.Token))
                 {
-                    try { await c.CancelAsync(jobId, CancellationToken.None); } // the watch stream reports Cancelled
+                    try { await c.CancelAsync(jobId, UntilReload); } // the watch stream reports Cancelled
                     catch (Exception e)
                     {
                         string message = c.Describe(e);
@@ -258,7 +263,7 @@ namespace AnimGen.Editor
                 {
                     try
                     {
-                        JobResult result = await c.GetResultAsync(jobId, new[] { ProtoConvert.FileFormat }, CancellationToken.None);
+                        JobResult result = await c.GetResultAsync(jobId, new[] { ProtoConvert.FileFormat }, UntilReload);
                         HumanoidClipData data = ProtoConvert.ToClipData(result.Clip);
                         Post(() => Finish(data, r));
                     }
