@@ -42,9 +42,9 @@ namespace AnimGen.Editor
             address = EditorPrefs.GetString(PrefsPrefix + "Address", AnimGenConnection.DefaultAddress);
             token = SessionState.GetString(PrefsPrefix + "Token", ""); // not written to disk
             executable = EditorPrefs.GetString(PrefsPrefix + "Executable", "");
-            videoPath = EditorPrefs.GetString(PrefsPrefix + "Video", "");
-            outputFolder = EditorPrefs.GetString(PrefsPrefix + "Output", "Assets/AnimGen");
-            settings = GenerateSettings.Deserialize(EditorPrefs.GetString(PrefsPrefix + "Settings", ""));
+            videoPath = ProjectValue("Video", "");
+            outputFolder = ProjectValue("Output", "Assets/AnimGen");
+            settings = GenerateSettings.Deserialize(ProjectValue("Settings", ""));
             if (target == null) target = FindTarget(SessionState.GetString(PrefsPrefix + "TargetObject", ""));
             JobRunner.Changed += Repaint;
         }
@@ -70,10 +70,17 @@ namespace AnimGen.Editor
             EditorPrefs.SetString(PrefsPrefix + "Address", address);
             SessionState.SetString(PrefsPrefix + "Token", token);
             EditorPrefs.SetString(PrefsPrefix + "Executable", executable);
-            EditorPrefs.SetString(PrefsPrefix + "Video", videoPath);
-            EditorPrefs.SetString(PrefsPrefix + "Output", outputFolder);
-            EditorPrefs.SetString(PrefsPrefix + "Settings", settings.Serialize());
+            EditorUserSettings.SetConfigValue(PrefsPrefix + "Video", videoPath);
+            EditorUserSettings.SetConfigValue(PrefsPrefix + "Output", outputFolder);
+            EditorUserSettings.SetConfigValue(PrefsPrefix + "Settings", settings.Serialize());
             SessionState.SetString(PrefsPrefix + "TargetObject", target != null ? GlobalObjectId.GetGlobalObjectIdSlow(target).ToString() : "");
+        }
+
+        // The video, folder and options belong to a project (its UserSettings folder, this user's): kept machine-wide,
+        // another project opened them with this one's Assets paths. Before 0.1.9 they were machine-wide: read once.
+        static string ProjectValue(string name, string fallback)
+        {
+            return EditorUserSettings.GetConfigValue(PrefsPrefix + name) ?? EditorPrefs.GetString(PrefsPrefix + name, fallback);
         }
 
         static Animator FindTarget(string globalObjectId)
