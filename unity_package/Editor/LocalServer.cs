@@ -88,7 +88,7 @@ namespace AnimGen.Editor
         static int? ExitCode(Process p)
         {
             try { return p != null ? p.ExitCode : (int?)null; }
-            catch (InvalidOperationException) { return null; }
+            catch (Exception) { return null; } // not told (a process this object did not start): said without one
         }
 
         /// <summary>Starts the server on the address's port, from `executable` (the window's setting; empty: PATH;

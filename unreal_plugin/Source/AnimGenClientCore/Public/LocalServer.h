@@ -22,7 +22,7 @@ ANIMGENCLIENTCORE_API std::string LocalServerPort(const std::string& address, in
 ANIMGENCLIENTCORE_API std::string LocateServerExecutable(const std::string& configured, const std::string& pathVariable,
                                                          bool windows, std::string* executable);
 
-// What the tab says when the local server ended on its own (a port already taken, a bad token, a crash): its exit
+// What the tab says when the local server ended on its own (a port already taken, a crash): its exit
 // code where the editor knows it, and the reason `animgen serve` logged as it stopped: the last record the log
 // (`logPath`, UTF-8) gained after byte `logStart` (its size when this server was started; the log is appended to) when
 // that record is an ERROR. A log without one sends the user to a terminal, where the error is printed.

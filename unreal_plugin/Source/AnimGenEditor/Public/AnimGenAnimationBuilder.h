@@ -49,8 +49,8 @@ public:
 	// The AnimSequence's name for a clip or video name: "run sideview" -> "A_run_sideview".
 	static FString AssetNameFor(const FString& Name);
 
-	// Why the AnimSequence for `Name` cannot go in the content folder PackagePath, or empty: checked before a job
-	// starts, not after it ran.
+	// Why the AnimSequence for `Name` cannot go in the content folder PackagePath (not a content path, or its .uasset
+	// read-only: not checked out), or empty: checked before a job starts, not after it ran.
 	static FString DestinationProblem(const FString& PackagePath, const FString& Name);
 
 	// The package a run for `Name` would replace in the content folder PackagePath, or empty when there is none.
