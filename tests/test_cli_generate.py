@@ -180,6 +180,11 @@ def test_usage_errors_exit_2(videos: Path, shared_data: Path, tmp_path: Path):
     empty_dir = tmp_path / "nothing"
     empty_dir.mkdir()
     assert animgen(empty_dir).returncode == 2
+    for args, why in ((["--crop", "0,0,640"], "argument --crop: want four whole numbers of pixels X,Y,W,H"),
+                      (["--crop", "0,0,16,720"], "--crop 0,0,16,720: the width and height must be at least 32"),
+                      (["--crop", "0,0,64,64", "--landmarks", "a.npz"], "--crop is where MediaPipe looks")):
+        proc = animgen(videos / RUN, "-o", tmp_path, *args)
+        assert proc.returncode == 2 and why in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
     # A target that is not a .glb character is refused before the video is read, by name.
     (tmp_path / "skeleton.bvh").write_text("HIERARCHY")
     proc = animgen(videos / RUN, "-o", tmp_path, "--target", tmp_path / "skeleton.bvh")

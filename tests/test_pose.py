@@ -231,3 +231,26 @@ def test_progress_comes_at_least_every_second(videos: Path):
     lm = pose.extract(videos / "sports2d_walk_gym.mp4", end=8.0, progress=slow_first)
     assert lm.frame_count == 240  # 1 % is every 2nd frame
     assert said[:2] == ["frame 1/240", "frame 2/240"], said[:4]
+
+
+def test_crop_finds_the_person_in_that_part_of_the_picture(videos: Path, tmp_path: Path):
+    # Two people side by side (jumping jacks on the left, taiji on the right): MediaPipe takes the left one; with the
+    # right half cropped it finds the taiji, whose landmarks, in the whole picture's terms, are those of the taiji
+    # video alone put in that half.
+    shot = "scale=640:360,setsar=1,fps=30"
+    both, alone = tmp_path / "both.mp4", tmp_path / "alone.mp4"
+    ffmpeg("-t", "2", "-i", str(videos / "romp_fitness_jumping_jacks.mp4"), "-t", "2", "-i",
+           str(videos / "hybrik_taiji.mp4"), "-filter_complex", f"[0:v]{shot}[a];[1:v]{shot}[b];[a][b]hstack", "-an",
+           "-c:v", "libx264", str(both))
+    ffmpeg("-t", "2", "-i", str(videos / "hybrik_taiji.mp4"), "-vf", shot, "-an", "-c:v", "libx264", str(alone))
+    assert np.nanmedian(pose.extract(both).image[:, LM["left_hip"], 0]) < 0.5
+    right = (640, 0, 640, 360)
+    cropped, single = pose.extract(both, crop=right), pose.extract(alone)
+    assert cropped.detected.all() and single.detected.all() and (cropped.width, cropped.height) == (1280, 360)
+    off = np.abs(cropped.image - pose.uncrop(single.image, right, 1280, 360))[..., :2]
+    assert np.median(off) < 0.002 and np.percentile(off, 95) < 0.02, (np.median(off), np.percentile(off, 95))
+    assert np.median(np.abs(cropped.world - single.world)) < 0.01  # metric about the hips: the crop changes nothing
+    with pytest.raises(InputError, match=r"--crop 640,0,700,360: it reaches outside the 1280x360 picture"):
+        pose.extract(both, crop=(640, 0, 700, 360))
+    assert pose.crop_problem((0, 0, 31, 100)) == "the width and height must be at least 32 pixels"
+    assert pose.crop_problem((-1, 0, 64, 64)) is not None and pose.crop_problem((0, 0, 64, 64), 64, 64) is None

@@ -130,8 +130,9 @@ def test_options_arrive_as_the_client_gave_them():
     from animgen_server.convert import options_from_proto, options_to_proto
 
     given = GenerateOptions(fps=29.97, speed=1.1, smoothing=0.7, keyframe_tolerance_degrees=0.3,
-                            keyframe_tolerance_mm=0.7, start=0.1, end=2.35)
+                            keyframe_tolerance_mm=0.7, start=0.1, end=2.35, crop=(640, 0, 640, 720))
     assert options_from_proto(options_to_proto(given)) == given
+    assert options_from_proto(options_to_proto(GenerateOptions())).crop is None  # unset: the whole picture
 
 
 def test_log_file_takes_the_log(tmp_path: Path, videos: Path):

@@ -231,6 +231,9 @@ def test_start_job_bad_inputs(server, client, short_upload, shared_data):
                                                                       "options.start_seconds"),
         (service_pb2.GenerateOptions(keyframe_tolerance_mm=-1), "options.keyframe_tolerance_mm"),
         (service_pb2.GenerateOptions(start_seconds=100), "start_seconds"),  # past the end of the video
+        (service_pb2.GenerateOptions(crop=service_pb2.CropRegion(x=0, y=0, width=10, height=64)), "options.crop"),
+        (service_pb2.GenerateOptions(crop=service_pb2.CropRegion(x=0, y=0, width=5000, height=64)),
+         "options.crop: it reaches outside the"),  # the upload's picture
         (service_pb2.GenerateOptions(target=clip_pb2.TargetSkeleton(name="t")), "options.target"),  # no bones
         (service_pb2.GenerateOptions(target=clip_pb2.TargetSkeleton(bones=[clip_pb2.TargetBone(name="a", parent=3)])),
          "options.target"),

@@ -49,6 +49,9 @@ class GenerateOptions:
     # The target's bones by hand, HumanBodyBone -> bone name (on the wire: options.target.bone_map, which the server
     # keeps in its stored copy of the skeleton).
     bone_map: dict[str, str] = field(default_factory=dict)
+    # Where in the picture to look for the person (pixels of the video as played: x, y of the top left corner, width,
+    # height), for a video with other people in it; None: the whole picture.
+    crop: tuple[int, int, int, int] | None = None
 
     def validate(self) -> GenerateOptions:
         """Raises InputError naming the first bad option."""
@@ -75,6 +78,11 @@ class GenerateOptions:
                              f"{self.keyframe_tolerance_degrees} degrees, {self.keyframe_tolerance_mm} mm")
         if self.target is not None and not Path(self.target).is_file():
             raise InputError(f"{self.target}: target skeleton file not found")
+        if self.crop is not None:
+            from animgen_ml.pose import crop_problem
+
+            if (why := crop_problem(self.crop)) is not None:
+                raise InputError(f"--crop {','.join(map(str, self.crop))}: {why}")
         if self.bone_map and self.target is None:
             raise InputError("--bone-map maps the bones of a --target character: give one")
         if self.target is not None:  # refused before any work is done
@@ -224,5 +232,5 @@ def _pose_stage(video: str | Path, options: GenerateOptions, st: _Stages, info: 
                 ) -> Landmarks:
     from animgen_ml import pose
 
-    return pose.extract(video, hands=options.hands, start=options.start, end=options.end,
+    return pose.extract(video, hands=options.hands, start=options.start, end=options.end, crop=options.crop,
                         progress=lambda f, m: st.report("pose", f, m), info=info)

@@ -30,12 +30,45 @@ _SCALE_POINTS = [LM[n] for n in ("left_shoulder", "right_shoulder", "left_elbow"
                                  "right_hip", "left_knee", "right_knee")]
 
 
+# A crop smaller than this holds too few pixels for MediaPipe to find a body in.
+MIN_CROP_PX = 32
+
+
+def crop_problem(crop: tuple[int, ...], width: int | None = None, height: int | None = None) -> str | None:
+    """Why CROP (x, y, width, height in pixels) cannot be used, on a picture of width x height when given, or None."""
+    if len(crop) != 4 or not all(isinstance(v, int) for v in crop):
+        return "give four whole numbers of pixels: X,Y,WIDTH,HEIGHT"
+    x, y, w, h = crop
+    if x < 0 or y < 0:
+        return "the corner (X,Y) must be inside the picture, at 0 or more"
+    if w < MIN_CROP_PX or h < MIN_CROP_PX:
+        return f"the width and height must be at least {MIN_CROP_PX} pixels"
+    if width is not None and height is not None and (x + w > width or y + h > height):
+        return f"it reaches outside the {width}x{height} picture"
+    return None
+
+
+def uncrop(points: np.ndarray, crop: tuple[int, int, int, int], width: int, height: int) -> np.ndarray:
+    """Image landmarks MediaPipe gave for a crop (x, y from 0 to 1 across it; z in x's units) in the whole picture's
+    terms, as if it had looked at the whole picture: the camera model downstream is the whole picture's."""
+    x, y, w, h = crop
+    out = points.copy()
+    out[..., 0] = (points[..., 0] * w + x) / width
+    out[..., 1] = (points[..., 1] * h + y) / height
+    out[..., 2] = points[..., 2] * w / width
+    return out
+
+
 def extract(video: str | Path, *, hands: bool = False, start: float | None = None, end: float | None = None,
-            progress: Callable[[float, str], None] | None = None, info: vid.VideoInfo | None = None) -> Landmarks:
+            crop: tuple[int, int, int, int] | None = None, progress: Callable[[float, str], None] | None = None,
+            info: vid.VideoInfo | None = None) -> Landmarks:
     """The 33 pose landmarks (image + world + visibility) of every frame of `video` in [start, end).
-    Frames without a person are kept with detected=False and NaN coordinates. info: video.probe(video), when the
-    caller has it already (the server probes an upload when the job starts)."""
+    Frames without a person are kept with detected=False and NaN coordinates. crop: look for the person only in
+    this part of the picture (x, y, width, height in pixels; the landmarks are still the whole picture's). info:
+    video.probe(video), when the caller has it already (the server probes an upload when the job starts)."""
     info = info or vid.probe(video)  # bad input fails here, before the slow MediaPipe import
+    if crop is not None and (why := crop_problem(crop, info.width, info.height)) is not None:
+        raise InputError(f"{video}: --crop {','.join(map(str, crop))}: {why}")
     import mediapipe as mp
 
     expected = vid.expected_frames(info, start, end)
@@ -53,6 +86,9 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
     reported = time.monotonic()
     with model:
         for i, (t, frame) in enumerate(vid.iter_frames(video, start, end, info)):
+            if crop is not None:
+                x, y, w, h = crop
+                frame = np.ascontiguousarray(frame[y:y + h, x:x + w])
             res = model.process(frame)
             times.append(t)
             if res.pose_landmarks is not None and res.pose_world_landmarks is not None:
@@ -76,15 +112,19 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
     if not times:
         raise InputError(f"{video}: no frames in the requested range")
     image_a = np.stack(image).astype(np.float64)
-    world_a = np.stack(world).astype(np.float64)
+    world_a = np.stack(world).astype(np.float64)  # metric, about the hips: the same whatever the crop
+    if crop is not None:
+        image_a = uncrop(image_a, crop, info.width, info.height)
     lm = Landmarks(
         times=np.asarray(times, np.float64), image=image_a, world=world_a,
         visibility=np.stack(vis).astype(np.float64), detected=np.isfinite(image_a[:, 0, 0]),
         width=info.width, height=info.height, source=str(video), rate=info.fps,
     )
     if hands:
-        lm.left_hand = np.stack(lh).astype(np.float64)
-        lm.right_hand = np.stack(rh).astype(np.float64)
+        left, right = (np.stack(h).astype(np.float64) for h in (lh, rh))
+        if crop is not None:
+            left, right = (uncrop(h, crop, info.width, info.height) for h in (left, right))
+        lm.left_hand, lm.right_hand = left, right
         lm.left_hand_world = _hand_world_all(lm, lm.left_hand, LM["left_wrist"])
         lm.right_hand_world = _hand_world_all(lm, lm.right_hand, LM["right_wrist"])
     return lm

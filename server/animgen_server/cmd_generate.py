@@ -50,6 +50,9 @@ def register(subparsers) -> None:
     p.add_argument("--start", type=float, metavar="SEC", help="start of the part of the video to use")
     p.add_argument("--end", type=float, metavar="SEC", help="end of the part of the video to use")
     p.add_argument("--fps", type=float, metavar="F", help="output frame rate (default: the video's, at most 240)")
+    p.add_argument("--crop", metavar="X,Y,W,H", type=_crop,
+                   help="look for the person only in this part of the picture, in pixels of the video as played (the "
+                        "top left corner X,Y, then width and height): for a video with other people in it")
     p.add_argument("--generator", choices=["network", "analytic"], default="network",
                    help="network (default; falls back to analytic without weights) or the analytic solver")
     p.add_argument("--in-place", action="store_true", help="remove horizontal root motion")
@@ -93,6 +96,15 @@ def _formats(text: str) -> list[str]:
     return names
 
 
+def _crop(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want four whole numbers of pixels X,Y,W,H (e.g. 640,0,640,720), got {text!r}"
+                                         ) from None
+    return x, y, w, h
+
+
 def _bone_pairs(text: str) -> list[tuple[str, str]]:
     pairs = [tuple(part.split("=", 1)) for part in text.split(",") if part.strip()]
     bad = [p for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
@@ -126,7 +138,7 @@ def options_from_args(args: argparse.Namespace) -> GenerateOptions:
         generator=args.generator, formats=tuple(formats), in_place=args.in_place, loop=args.loop,
         mirror=args.mirror, speed=args.speed, face_forward=args.face_forward, foot_lock=args.foot_lock,
         keyframe_tolerance_degrees=deg, keyframe_tolerance_mm=mm, target=args.target,
-        bone_map=dict(pair for group in (args.bone_map or []) for pair in group),
+        bone_map=dict(pair for group in (args.bone_map or []) for pair in group), crop=args.crop,
     ).validate()
 
 
@@ -227,6 +239,8 @@ def handle(args: argparse.Namespace) -> int:
         return usage("generate", "VIDEO is an empty name")
     if args.landmarks and args.server:
         return usage("generate", "--landmarks cannot be used with --server")
+    if args.landmarks and args.crop:
+        return usage("generate", "--crop is where MediaPipe looks, and --landmarks skips it: crop when extracting them")
     if args.model and args.server:
         return usage("generate", "--model runs locally; a server runs its own network (animgen serve --model)")
     if args.model and options.generator != "network":

@@ -119,7 +119,7 @@ _FLAG_FIELDS = {
     "--smoothing": "options.smoothing", "--speed": "options.speed", "--generator": "options.generator",
     "--format": "options.formats",
     "--keyframe-tolerance": "options.keyframe_tolerance_degrees / options.keyframe_tolerance_mm",
-    "--bone-map": "options.target.bone_map",
+    "--bone-map": "options.target.bone_map", "--crop": "options.crop",
 }
 
 
@@ -161,6 +161,7 @@ def options_from_proto(m: service_pb2.GenerateOptions, target_path: str | None =
         keyframe_tolerance_degrees=f32("keyframe_tolerance_degrees", 0.0),
         keyframe_tolerance_mm=f32("keyframe_tolerance_mm", 0.0),
         target=target_path,
+        crop=(m.crop.x, m.crop.y, m.crop.width, m.crop.height) if m.HasField("crop") else None,
     )
     try:
         return opts.validate()
@@ -182,6 +183,8 @@ def options_to_proto(o: GenerateOptions, target: clip_pb2.TargetSkeleton | None 
             setattr(m, name, value)
     if target is not None:
         m.target.CopyFrom(target)
+    if o.crop is not None:
+        m.crop.x, m.crop.y, m.crop.width, m.crop.height = o.crop
     return m
 
 

@@ -30,6 +30,7 @@ from animgen.v1 import clip_pb2, service_pb2, service_pb2_grpc
 from animgen_ml import __version__, export, model, skeleton, video
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
+from animgen_ml.pose import crop_problem
 from animgen_ml.video import VideoInfo
 from animgen_server import convert
 from animgen_server.auth import TokenInterceptor
@@ -262,6 +263,9 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                                 f"{upload.file_name}: {length:.1f} s to process; this server takes at most "
                                 f"{self.limits.max_video_seconds:g} s: trim it with a start and end time (animgen "
                                 f"generate: --start, --end)")
+        if info is not None and options.crop is not None:  # said now, not when the job's pose stage starts
+            if (why := crop_problem(options.crop, info.width, info.height)) is not None:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"options.crop: {why}")
         if info is not None:  # not served from the cache: the clip must fit in GetResult's message
             frames = length * (options.fps or info.fps) / options.speed
             size = convert.clip_message_bytes(int(frames) + 1, len(skeleton.bone_names(options.hands)))

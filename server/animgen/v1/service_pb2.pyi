@@ -108,7 +108,7 @@ class UploadVideoResponse(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., already_stored: bool = ...) -> None: ...
 
 class GenerateOptions(_message.Message):
-    __slots__ = ("hands", "smoothing", "start_seconds", "end_seconds", "fps", "generator", "formats", "in_place", "loop", "mirror", "speed", "face_forward", "foot_lock", "keyframe_tolerance_degrees", "keyframe_tolerance_mm", "target")
+    __slots__ = ("hands", "smoothing", "start_seconds", "end_seconds", "fps", "generator", "formats", "in_place", "loop", "mirror", "speed", "face_forward", "foot_lock", "keyframe_tolerance_degrees", "keyframe_tolerance_mm", "target", "crop")
     HANDS_FIELD_NUMBER: _ClassVar[int]
     SMOOTHING_FIELD_NUMBER: _ClassVar[int]
     START_SECONDS_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +125,7 @@ class GenerateOptions(_message.Message):
     KEYFRAME_TOLERANCE_DEGREES_FIELD_NUMBER: _ClassVar[int]
     KEYFRAME_TOLERANCE_MM_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
+    CROP_FIELD_NUMBER: _ClassVar[int]
     hands: bool
     smoothing: float
     start_seconds: float
@@ -141,7 +142,20 @@ class GenerateOptions(_message.Message):
     keyframe_tolerance_degrees: float
     keyframe_tolerance_mm: float
     target: _clip_pb2.TargetSkeleton
-    def __init__(self, hands: bool = ..., smoothing: _Optional[float] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., fps: _Optional[float] = ..., generator: _Optional[_Union[Generator, str]] = ..., formats: _Optional[_Iterable[_Union[OutputFormat, str]]] = ..., in_place: bool = ..., loop: bool = ..., mirror: bool = ..., speed: _Optional[float] = ..., face_forward: bool = ..., foot_lock: bool = ..., keyframe_tolerance_degrees: _Optional[float] = ..., keyframe_tolerance_mm: _Optional[float] = ..., target: _Optional[_Union[_clip_pb2.TargetSkeleton, _Mapping]] = ...) -> None: ...
+    crop: CropRegion
+    def __init__(self, hands: bool = ..., smoothing: _Optional[float] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., fps: _Optional[float] = ..., generator: _Optional[_Union[Generator, str]] = ..., formats: _Optional[_Iterable[_Union[OutputFormat, str]]] = ..., in_place: bool = ..., loop: bool = ..., mirror: bool = ..., speed: _Optional[float] = ..., face_forward: bool = ..., foot_lock: bool = ..., keyframe_tolerance_degrees: _Optional[float] = ..., keyframe_tolerance_mm: _Optional[float] = ..., target: _Optional[_Union[_clip_pb2.TargetSkeleton, _Mapping]] = ..., crop: _Optional[_Union[CropRegion, _Mapping]] = ...) -> None: ...
+
+class CropRegion(_message.Message):
+    __slots__ = ("x", "y", "width", "height")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    x: int
+    y: int
+    width: int
+    height: int
+    def __init__(self, x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
 class StartJobRequest(_message.Message):
     __slots__ = ("upload_id", "options")

@@ -31,7 +31,7 @@ namespace AnimGen.Protocol.V1 {
             "EioKBmhlYWRlchgBIAEoCzIYLmFuaW1nZW4udjEuVXBsb2FkSGVhZGVySAAS",
             "DwoFY2h1bmsYAiABKAxIAEIJCgdwYXlsb2FkImQKE1VwbG9hZFZpZGVvUmVz",
             "cG9uc2USEQoJdXBsb2FkX2lkGAEgASgJEhIKCnNpemVfYnl0ZXMYAiABKAMS",
-            "DgoGc2hhMjU2GAMgASgJEhYKDmFscmVhZHlfc3RvcmVkGAQgASgIIskECg9H",
+            "DgoGc2hhMjU2GAMgASgJEhYKDmFscmVhZHlfc3RvcmVkGAQgASgIIu8ECg9H",
             "ZW5lcmF0ZU9wdGlvbnMSDQoFaGFuZHMYASABKAgSFgoJc21vb3RoaW5nGAIg",
             "ASgCSACIAQESGgoNc3RhcnRfc2Vjb25kcxgDIAEoAUgBiAEBEhgKC2VuZF9z",
             "ZWNvbmRzGAQgASgBSAKIAQESEAoDZnBzGAUgASgCSAOIAQESKAoJZ2VuZXJh",
@@ -41,89 +41,92 @@ namespace AnimGen.Protocol.V1 {
             "ASgCSASIAQESFAoMZmFjZV9mb3J3YXJkGAwgASgIEhYKCWZvb3RfbG9jaxgN",
             "IAEoCEgFiAEBEicKGmtleWZyYW1lX3RvbGVyYW5jZV9kZWdyZWVzGA4gASgC",
             "SAaIAQESIgoVa2V5ZnJhbWVfdG9sZXJhbmNlX21tGA8gASgCSAeIAQESKgoG",
-            "dGFyZ2V0GBAgASgLMhouYW5pbWdlbi52MS5UYXJnZXRTa2VsZXRvbkIMCgpf",
-            "c21vb3RoaW5nQhAKDl9zdGFydF9zZWNvbmRzQg4KDF9lbmRfc2Vjb25kc0IG",
-            "CgRfZnBzQggKBl9zcGVlZEIMCgpfZm9vdF9sb2NrQh0KG19rZXlmcmFtZV90",
-            "b2xlcmFuY2VfZGVncmVlc0IYChZfa2V5ZnJhbWVfdG9sZXJhbmNlX21tIlIK",
-            "D1N0YXJ0Sm9iUmVxdWVzdBIRCgl1cGxvYWRfaWQYASABKAkSLAoHb3B0aW9u",
-            "cxgCIAEoCzIbLmFuaW1nZW4udjEuR2VuZXJhdGVPcHRpb25zIpMCCgNKb2IS",
-            "DgoGam9iX2lkGAEgASgJEhEKCXVwbG9hZF9pZBgCIAEoCRISCgp2aWRlb19u",
-            "YW1lGAMgASgJEiMKBXN0YXRlGAQgASgOMhQuYW5pbWdlbi52MS5Kb2JTdGF0",
-            "ZRIsCgdvcHRpb25zGAUgASgLMhsuYW5pbWdlbi52MS5HZW5lcmF0ZU9wdGlv",
-            "bnMSDQoFc3RhZ2UYBiABKAkSEAoIcHJvZ3Jlc3MYByABKAISDQoFZXJyb3IY",
-            "CCABKAkSFwoPY3JlYXRlZF91bml4X21zGAkgASgDEhcKD3VwZGF0ZWRfdW5p",
-            "eF9tcxgKIAEoAxIOCgZjYWNoZWQYCyABKAgSEAoId2FybmluZ3MYDCADKAki",
-            "pwEKCEpvYkV2ZW50Eg4KBmpvYl9pZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUu",
-            "YW5pbWdlbi52MS5FdmVudFR5cGUSDQoFc3RhZ2UYAyABKAkSFgoOc3RhZ2Vf",
-            "cHJvZ3Jlc3MYBCABKAISEAoIcHJvZ3Jlc3MYBSABKAISDwoHbWVzc2FnZRgG",
-            "IAEoCRIcCgNqb2IYByABKAsyDy5hbmltZ2VuLnYxLkpvYiIhCg9XYXRjaEpv",
-            "YlJlcXVlc3QSDgoGam9iX2lkGAEgASgJImQKEEdldFJlc3VsdFJlcXVlc3QS",
-            "DgoGam9iX2lkGAEgASgJEikKB2Zvcm1hdHMYAiADKA4yGC5hbmltZ2VuLnYx",
-            "Lk91dHB1dEZvcm1hdBIVCg10YXJnZXRfbW90aW9uGAMgASgIIm0KClJlc3Vs",
-            "dEZpbGUSKAoGZm9ybWF0GAEgASgOMhguYW5pbWdlbi52MS5PdXRwdXRGb3Jt",
-            "YXQSEQoJZmlsZV9uYW1lGAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAMSDgoG",
-            "c2hhMjU2GAQgASgJInsKDFJlc3VsdEhlYWRlchIcCgNqb2IYASABKAsyDy5h",
-            "bmltZ2VuLnYxLkpvYhImCgRjbGlwGAIgASgLMhguYW5pbWdlbi52MS5IdW1h",
-            "bm9pZENsaXASJQoFZmlsZXMYAyADKAsyFi5hbmltZ2VuLnYxLlJlc3VsdEZp",
-            "bGUiPAoJRmlsZUNodW5rEhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZvZmZzZXQY",
-            "AiABKAMSDAoEZGF0YRgDIAEoDCKlAQoRR2V0UmVzdWx0UmVzcG9uc2USKgoG",
-            "aGVhZGVyGAEgASgLMhguYW5pbWdlbi52MS5SZXN1bHRIZWFkZXJIABImCgVj",
-            "aHVuaxgCIAEoCzIVLmFuaW1nZW4udjEuRmlsZUNodW5rSAASMQoNdGFyZ2V0",
-            "X21vdGlvbhgDIAEoCzIYLmFuaW1nZW4udjEuVGFyZ2V0TW90aW9uSABCCQoH",
-            "cGF5bG9hZCIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSJG",
-            "Cg9MaXN0Sm9ic1JlcXVlc3QSDQoFbGltaXQYASABKAUSJAoGc3RhdGVzGAIg",
-            "AygOMhQuYW5pbWdlbi52MS5Kb2JTdGF0ZSIxChBMaXN0Sm9ic1Jlc3BvbnNl",
-            "Eh0KBGpvYnMYASADKAsyDy5hbmltZ2VuLnYxLkpvYiIWChRHZXRTZXJ2ZXJJ",
-            "bmZvUmVxdWVzdCI/CglNb2RlbEluZm8SDAoEbmFtZRgBIAEoCRIPCgd2ZXJz",
-            "aW9uGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIsoBCgZMaW1pdHMSGAoQ",
-            "bWF4X3VwbG9hZF9ieXRlcxgBIAEoAxIZChFtYXhfdmlkZW9fc2Vjb25kcxgC",
-            "IAEoARIbChNtYXhfY29uY3VycmVudF9qb2JzGAMgASgFEhcKD21heF9xdWV1",
-            "ZWRfam9icxgEIAEoBRIdChV1cGxvYWRfZXhwaXJ5X3NlY29uZHMYBSABKAMS",
-            "FwoPbWF4X2NodW5rX2J5dGVzGAYgASgDEh0KFXJlc3VsdF9leHBpcnlfc2Vj",
-            "b25kcxgHIAEoAyLAAgoKU2VydmVySW5mbxIWCg5zZXJ2ZXJfdmVyc2lvbhgB",
-            "IAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgJEiUKBm1vZGVscxgDIAMo",
-            "CzIVLmFuaW1nZW4udjEuTW9kZWxJbmZvEiIKBmxpbWl0cxgEIAEoCzISLmFu",
-            "aW1nZW4udjEuTGltaXRzEjAKDm91dHB1dF9mb3JtYXRzGAUgAygOMhguYW5p",
-            "bWdlbi52MS5PdXRwdXRGb3JtYXQSKQoKZ2VuZXJhdG9ycxgGIAMoDjIVLmFu",
-            "aW1nZW4udjEuR2VuZXJhdG9yEjAKEWRlZmF1bHRfZ2VuZXJhdG9yGAcgASgO",
-            "MhUuYW5pbWdlbi52MS5HZW5lcmF0b3ISFQoNYXV0aF9yZXF1aXJlZBgIIAEo",
-            "CBIPCgdiYWNrZW5kGAkgASgJKlUKCUdlbmVyYXRvchIZChVHRU5FUkFUT1Jf",
-            "VU5TUEVDSUZJRUQQABIVChFHRU5FUkFUT1JfTkVUV09SSxABEhYKEkdFTkVS",
-            "QVRPUl9BTkFMWVRJQxACKr8BCgxPdXRwdXRGb3JtYXQSHQoZT1VUUFVUX0ZP",
-            "Uk1BVF9VTlNQRUNJRklFRBAAEhUKEU9VVFBVVF9GT1JNQVRfR0xCEAESFQoR",
-            "T1VUUFVUX0ZPUk1BVF9CVkgQAhIWChJPVVRQVVRfRk9STUFUX0pTT04QAxIV",
-            "ChFPVVRQVVRfRk9STUFUX05QWhAEEhgKFE9VVFBVVF9GT1JNQVRfUkVQT1JU",
-            "EAUSGQoVT1VUUFVUX0ZPUk1BVF9QUkVWSUVXEAYqtQEKCEpvYlN0YXRlEhkK",
-            "FUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQ",
-            "ARIVChFKT0JfU1RBVEVfUlVOTklORxACEhcKE0pPQl9TVEFURV9TVUNDRUVE",
-            "RUQQAxIUChBKT0JfU1RBVEVfRkFJTEVEEAQSFwoTSk9CX1NUQVRFX0NBTkNF",
-            "TExFRBAFEhkKFUpPQl9TVEFURV9JTlRFUlJVUFRFRBAGKqoCCglFdmVudFR5",
-            "cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhQKEEVWRU5UX1RZUEVf",
-            "U1RBVEUQARIVChFFVkVOVF9UWVBFX1FVRVVFRBACEhwKGEVWRU5UX1RZUEVf",
-            "U1RBR0VfU1RBUlRFRBADEh0KGUVWRU5UX1RZUEVfU1RBR0VfUFJPR1JFU1MQ",
-            "BBIdChlFVkVOVF9UWVBFX1NUQUdFX0ZJTklTSEVEEAUSFgoSRVZFTlRfVFlQ",
-            "RV9XQVJOSU5HEAYSEwoPRVZFTlRfVFlQRV9ET05FEAcSFQoRRVZFTlRfVFlQ",
-            "RV9GQUlMRUQQCBIYChRFVkVOVF9UWVBFX0NBTkNFTExFRBAJEhoKFkVWRU5U",
-            "X1RZUEVfSU5URVJSVVBURUQQCjLwAwoHQW5pbUdlbhJQCgtVcGxvYWRWaWRl",
-            "bxIeLmFuaW1nZW4udjEuVXBsb2FkVmlkZW9SZXF1ZXN0Gh8uYW5pbWdlbi52",
-            "MS5VcGxvYWRWaWRlb1Jlc3BvbnNlKAESOAoIU3RhcnRKb2ISGy5hbmltZ2Vu",
-            "LnYxLlN0YXJ0Sm9iUmVxdWVzdBoPLmFuaW1nZW4udjEuSm9iEj8KCFdhdGNo",
-            "Sm9iEhsuYW5pbWdlbi52MS5XYXRjaEpvYlJlcXVlc3QaFC5hbmltZ2VuLnYx",
-            "LkpvYkV2ZW50MAESSgoJR2V0UmVzdWx0EhwuYW5pbWdlbi52MS5HZXRSZXN1",
-            "bHRSZXF1ZXN0Gh0uYW5pbWdlbi52MS5HZXRSZXN1bHRSZXNwb25zZTABEjoK",
-            "CUNhbmNlbEpvYhIcLmFuaW1nZW4udjEuQ2FuY2VsSm9iUmVxdWVzdBoPLmFu",
-            "aW1nZW4udjEuSm9iEkUKCExpc3RKb2JzEhsuYW5pbWdlbi52MS5MaXN0Sm9i",
-            "c1JlcXVlc3QaHC5hbmltZ2VuLnYxLkxpc3RKb2JzUmVzcG9uc2USSQoNR2V0",
-            "U2VydmVySW5mbxIgLmFuaW1nZW4udjEuR2V0U2VydmVySW5mb1JlcXVlc3Qa",
-            "Fi5hbmltZ2VuLnYxLlNlcnZlckluZm9CFqoCE0FuaW1HZW4uUHJvdG9jb2wu",
-            "VjFiBnByb3RvMw=="));
+            "dGFyZ2V0GBAgASgLMhouYW5pbWdlbi52MS5UYXJnZXRTa2VsZXRvbhIkCgRj",
+            "cm9wGBEgASgLMhYuYW5pbWdlbi52MS5Dcm9wUmVnaW9uQgwKCl9zbW9vdGhp",
+            "bmdCEAoOX3N0YXJ0X3NlY29uZHNCDgoMX2VuZF9zZWNvbmRzQgYKBF9mcHNC",
+            "CAoGX3NwZWVkQgwKCl9mb290X2xvY2tCHQobX2tleWZyYW1lX3RvbGVyYW5j",
+            "ZV9kZWdyZWVzQhgKFl9rZXlmcmFtZV90b2xlcmFuY2VfbW0iQQoKQ3JvcFJl",
+            "Z2lvbhIJCgF4GAEgASgFEgkKAXkYAiABKAUSDQoFd2lkdGgYAyABKAUSDgoG",
+            "aGVpZ2h0GAQgASgFIlIKD1N0YXJ0Sm9iUmVxdWVzdBIRCgl1cGxvYWRfaWQY",
+            "ASABKAkSLAoHb3B0aW9ucxgCIAEoCzIbLmFuaW1nZW4udjEuR2VuZXJhdGVP",
+            "cHRpb25zIpMCCgNKb2ISDgoGam9iX2lkGAEgASgJEhEKCXVwbG9hZF9pZBgC",
+            "IAEoCRISCgp2aWRlb19uYW1lGAMgASgJEiMKBXN0YXRlGAQgASgOMhQuYW5p",
+            "bWdlbi52MS5Kb2JTdGF0ZRIsCgdvcHRpb25zGAUgASgLMhsuYW5pbWdlbi52",
+            "MS5HZW5lcmF0ZU9wdGlvbnMSDQoFc3RhZ2UYBiABKAkSEAoIcHJvZ3Jlc3MY",
+            "ByABKAISDQoFZXJyb3IYCCABKAkSFwoPY3JlYXRlZF91bml4X21zGAkgASgD",
+            "EhcKD3VwZGF0ZWRfdW5peF9tcxgKIAEoAxIOCgZjYWNoZWQYCyABKAgSEAoI",
+            "d2FybmluZ3MYDCADKAkipwEKCEpvYkV2ZW50Eg4KBmpvYl9pZBgBIAEoCRIj",
+            "CgR0eXBlGAIgASgOMhUuYW5pbWdlbi52MS5FdmVudFR5cGUSDQoFc3RhZ2UY",
+            "AyABKAkSFgoOc3RhZ2VfcHJvZ3Jlc3MYBCABKAISEAoIcHJvZ3Jlc3MYBSAB",
+            "KAISDwoHbWVzc2FnZRgGIAEoCRIcCgNqb2IYByABKAsyDy5hbmltZ2VuLnYx",
+            "LkpvYiIhCg9XYXRjaEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJImQKEEdl",
+            "dFJlc3VsdFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEikKB2Zvcm1hdHMYAiAD",
+            "KA4yGC5hbmltZ2VuLnYxLk91dHB1dEZvcm1hdBIVCg10YXJnZXRfbW90aW9u",
+            "GAMgASgIIm0KClJlc3VsdEZpbGUSKAoGZm9ybWF0GAEgASgOMhguYW5pbWdl",
+            "bi52MS5PdXRwdXRGb3JtYXQSEQoJZmlsZV9uYW1lGAIgASgJEhIKCnNpemVf",
+            "Ynl0ZXMYAyABKAMSDgoGc2hhMjU2GAQgASgJInsKDFJlc3VsdEhlYWRlchIc",
+            "CgNqb2IYASABKAsyDy5hbmltZ2VuLnYxLkpvYhImCgRjbGlwGAIgASgLMhgu",
+            "YW5pbWdlbi52MS5IdW1hbm9pZENsaXASJQoFZmlsZXMYAyADKAsyFi5hbmlt",
+            "Z2VuLnYxLlJlc3VsdEZpbGUiPAoJRmlsZUNodW5rEhEKCWZpbGVfbmFtZRgB",
+            "IAEoCRIOCgZvZmZzZXQYAiABKAMSDAoEZGF0YRgDIAEoDCKlAQoRR2V0UmVz",
+            "dWx0UmVzcG9uc2USKgoGaGVhZGVyGAEgASgLMhguYW5pbWdlbi52MS5SZXN1",
+            "bHRIZWFkZXJIABImCgVjaHVuaxgCIAEoCzIVLmFuaW1nZW4udjEuRmlsZUNo",
+            "dW5rSAASMQoNdGFyZ2V0X21vdGlvbhgDIAEoCzIYLmFuaW1nZW4udjEuVGFy",
+            "Z2V0TW90aW9uSABCCQoHcGF5bG9hZCIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4K",
+            "BmpvYl9pZBgBIAEoCSJGCg9MaXN0Sm9ic1JlcXVlc3QSDQoFbGltaXQYASAB",
+            "KAUSJAoGc3RhdGVzGAIgAygOMhQuYW5pbWdlbi52MS5Kb2JTdGF0ZSIxChBM",
+            "aXN0Sm9ic1Jlc3BvbnNlEh0KBGpvYnMYASADKAsyDy5hbmltZ2VuLnYxLkpv",
+            "YiIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCI/CglNb2RlbEluZm8SDAoEbmFt",
+            "ZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJ",
+            "IsoBCgZMaW1pdHMSGAoQbWF4X3VwbG9hZF9ieXRlcxgBIAEoAxIZChFtYXhf",
+            "dmlkZW9fc2Vjb25kcxgCIAEoARIbChNtYXhfY29uY3VycmVudF9qb2JzGAMg",
+            "ASgFEhcKD21heF9xdWV1ZWRfam9icxgEIAEoBRIdChV1cGxvYWRfZXhwaXJ5",
+            "X3NlY29uZHMYBSABKAMSFwoPbWF4X2NodW5rX2J5dGVzGAYgASgDEh0KFXJl",
+            "c3VsdF9leHBpcnlfc2Vjb25kcxgHIAEoAyLAAgoKU2VydmVySW5mbxIWCg5z",
+            "ZXJ2ZXJfdmVyc2lvbhgBIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgJ",
+            "EiUKBm1vZGVscxgDIAMoCzIVLmFuaW1nZW4udjEuTW9kZWxJbmZvEiIKBmxp",
+            "bWl0cxgEIAEoCzISLmFuaW1nZW4udjEuTGltaXRzEjAKDm91dHB1dF9mb3Jt",
+            "YXRzGAUgAygOMhguYW5pbWdlbi52MS5PdXRwdXRGb3JtYXQSKQoKZ2VuZXJh",
+            "dG9ycxgGIAMoDjIVLmFuaW1nZW4udjEuR2VuZXJhdG9yEjAKEWRlZmF1bHRf",
+            "Z2VuZXJhdG9yGAcgASgOMhUuYW5pbWdlbi52MS5HZW5lcmF0b3ISFQoNYXV0",
+            "aF9yZXF1aXJlZBgIIAEoCBIPCgdiYWNrZW5kGAkgASgJKlUKCUdlbmVyYXRv",
+            "chIZChVHRU5FUkFUT1JfVU5TUEVDSUZJRUQQABIVChFHRU5FUkFUT1JfTkVU",
+            "V09SSxABEhYKEkdFTkVSQVRPUl9BTkFMWVRJQxACKr8BCgxPdXRwdXRGb3Jt",
+            "YXQSHQoZT1VUUFVUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhUKEU9VVFBVVF9G",
+            "T1JNQVRfR0xCEAESFQoRT1VUUFVUX0ZPUk1BVF9CVkgQAhIWChJPVVRQVVRf",
+            "Rk9STUFUX0pTT04QAxIVChFPVVRQVVRfRk9STUFUX05QWhAEEhgKFE9VVFBV",
+            "VF9GT1JNQVRfUkVQT1JUEAUSGQoVT1VUUFVUX0ZPUk1BVF9QUkVWSUVXEAYq",
+            "tQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpP",
+            "Ql9TVEFURV9RVUVVRUQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhcKE0pP",
+            "Ql9TVEFURV9TVUNDRUVERUQQAxIUChBKT0JfU1RBVEVfRkFJTEVEEAQSFwoT",
+            "Sk9CX1NUQVRFX0NBTkNFTExFRBAFEhkKFUpPQl9TVEFURV9JTlRFUlJVUFRF",
+            "RBAGKqoCCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAA",
+            "EhQKEEVWRU5UX1RZUEVfU1RBVEUQARIVChFFVkVOVF9UWVBFX1FVRVVFRBAC",
+            "EhwKGEVWRU5UX1RZUEVfU1RBR0VfU1RBUlRFRBADEh0KGUVWRU5UX1RZUEVf",
+            "U1RBR0VfUFJPR1JFU1MQBBIdChlFVkVOVF9UWVBFX1NUQUdFX0ZJTklTSEVE",
+            "EAUSFgoSRVZFTlRfVFlQRV9XQVJOSU5HEAYSEwoPRVZFTlRfVFlQRV9ET05F",
+            "EAcSFQoRRVZFTlRfVFlQRV9GQUlMRUQQCBIYChRFVkVOVF9UWVBFX0NBTkNF",
+            "TExFRBAJEhoKFkVWRU5UX1RZUEVfSU5URVJSVVBURUQQCjLwAwoHQW5pbUdl",
+            "bhJQCgtVcGxvYWRWaWRlbxIeLmFuaW1nZW4udjEuVXBsb2FkVmlkZW9SZXF1",
+            "ZXN0Gh8uYW5pbWdlbi52MS5VcGxvYWRWaWRlb1Jlc3BvbnNlKAESOAoIU3Rh",
+            "cnRKb2ISGy5hbmltZ2VuLnYxLlN0YXJ0Sm9iUmVxdWVzdBoPLmFuaW1nZW4u",
+            "djEuSm9iEj8KCFdhdGNoSm9iEhsuYW5pbWdlbi52MS5XYXRjaEpvYlJlcXVl",
+            "c3QaFC5hbmltZ2VuLnYxLkpvYkV2ZW50MAESSgoJR2V0UmVzdWx0EhwuYW5p",
+            "bWdlbi52MS5HZXRSZXN1bHRSZXF1ZXN0Gh0uYW5pbWdlbi52MS5HZXRSZXN1",
+            "bHRSZXNwb25zZTABEjoKCUNhbmNlbEpvYhIcLmFuaW1nZW4udjEuQ2FuY2Vs",
+            "Sm9iUmVxdWVzdBoPLmFuaW1nZW4udjEuSm9iEkUKCExpc3RKb2JzEhsuYW5p",
+            "bWdlbi52MS5MaXN0Sm9ic1JlcXVlc3QaHC5hbmltZ2VuLnYxLkxpc3RKb2Jz",
+            "UmVzcG9uc2USSQoNR2V0U2VydmVySW5mbxIgLmFuaW1nZW4udjEuR2V0U2Vy",
+            "dmVySW5mb1JlcXVlc3QaFi5hbmltZ2VuLnYxLlNlcnZlckluZm9CFqoCE0Fu",
+            "aW1HZW4uUHJvdG9jb2wuVjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::AnimGen.Protocol.V1.ClipReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::AnimGen.Protocol.V1.Generator), typeof(global::AnimGen.Protocol.V1.OutputFormat), typeof(global::AnimGen.Protocol.V1.JobState), typeof(global::AnimGen.Protocol.V1.EventType), }, null, new pbr::GeneratedClrTypeInfo[] {
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadHeader), global::AnimGen.Protocol.V1.UploadHeader.Parser, new[]{ "FileName", "SizeBytes", "Sha256", "MayAnswerEarly" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadVideoRequest), global::AnimGen.Protocol.V1.UploadVideoRequest.Parser, new[]{ "Header", "Chunk" }, new[]{ "Payload" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadVideoResponse), global::AnimGen.Protocol.V1.UploadVideoResponse.Parser, new[]{ "UploadId", "SizeBytes", "Sha256", "AlreadyStored" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GenerateOptions), global::AnimGen.Protocol.V1.GenerateOptions.Parser, new[]{ "Hands", "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Generator", "Formats", "InPlace", "Loop", "Mirror", "Speed", "FaceForward", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm", "Target" }, new[]{ "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Speed", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GenerateOptions), global::AnimGen.Protocol.V1.GenerateOptions.Parser, new[]{ "Hands", "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Generator", "Formats", "InPlace", "Loop", "Mirror", "Speed", "FaceForward", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm", "Target", "Crop" }, new[]{ "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Speed", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.CropRegion), global::AnimGen.Protocol.V1.CropRegion.Parser, new[]{ "X", "Y", "Width", "Height" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.StartJobRequest), global::AnimGen.Protocol.V1.StartJobRequest.Parser, new[]{ "UploadId", "Options" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Job), global::AnimGen.Protocol.V1.Job.Parser, new[]{ "JobId", "UploadId", "VideoName", "State", "Options", "Stage", "Progress", "Error", "CreatedUnixMs", "UpdatedUnixMs", "Cached", "Warnings" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.JobEvent), global::AnimGen.Protocol.V1.JobEvent.Parser, new[]{ "JobId", "Type", "Stage", "StageProgress", "Progress", "Message", "Job" }, null, null, null, null),
@@ -1151,6 +1154,7 @@ namespace AnimGen.Protocol.V1 {
       keyframeToleranceDegrees_ = other.keyframeToleranceDegrees_;
       keyframeToleranceMm_ = other.keyframeToleranceMm_;
       target_ = other.target_ != null ? other.target_.Clone() : null;
+      crop_ = other.crop_ != null ? other.crop_.Clone() : null;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -1494,6 +1498,22 @@ namespace AnimGen.Protocol.V1 {
       }
     }
 
+    /// <summary>Field number for the "crop" field.</summary>
+    public const int CropFieldNumber = 17;
+    private global::AnimGen.Protocol.V1.CropRegion crop_;
+    /// <summary>
+    /// Look for the person only in this part of the picture, for a video with other people in it; unset: the whole
+    /// picture. The clip's image landmarks are still the whole picture's.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::AnimGen.Protocol.V1.CropRegion Crop {
+      get { return crop_; }
+      set {
+        crop_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -1525,6 +1545,7 @@ namespace AnimGen.Protocol.V1 {
       if (!pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.Equals(KeyframeToleranceDegrees, other.KeyframeToleranceDegrees)) return false;
       if (!pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.Equals(KeyframeToleranceMm, other.KeyframeToleranceMm)) return false;
       if (!object.Equals(Target, other.Target)) return false;
+      if (!object.Equals(Crop, other.Crop)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -1548,6 +1569,7 @@ namespace AnimGen.Protocol.V1 {
       if (HasKeyframeToleranceDegrees) hash ^= pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.GetHashCode(KeyframeToleranceDegrees);
       if (HasKeyframeToleranceMm) hash ^= pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.GetHashCode(KeyframeToleranceMm);
       if (target_ != null) hash ^= Target.GetHashCode();
+      if (crop_ != null) hash ^= Crop.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -1627,6 +1649,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(130, 1);
         output.WriteMessage(Target);
       }
+      if (crop_ != null) {
+        output.WriteRawTag(138, 1);
+        output.WriteMessage(Crop);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -1698,6 +1724,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(130, 1);
         output.WriteMessage(Target);
       }
+      if (crop_ != null) {
+        output.WriteRawTag(138, 1);
+        output.WriteMessage(Crop);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -1753,6 +1783,9 @@ namespace AnimGen.Protocol.V1 {
       }
       if (target_ != null) {
         size += 2 + pb::CodedOutputStream.ComputeMessageSize(Target);
+      }
+      if (crop_ != null) {
+        size += 2 + pb::CodedOutputStream.ComputeMessageSize(Crop);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -1814,6 +1847,12 @@ namespace AnimGen.Protocol.V1 {
           Target = new global::AnimGen.Protocol.V1.TargetSkeleton();
         }
         Target.MergeFrom(other.Target);
+      }
+      if (other.crop_ != null) {
+        if (crop_ == null) {
+          Crop = new global::AnimGen.Protocol.V1.CropRegion();
+        }
+        Crop.MergeFrom(other.Crop);
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1896,6 +1935,13 @@ namespace AnimGen.Protocol.V1 {
               Target = new global::AnimGen.Protocol.V1.TargetSkeleton();
             }
             input.ReadMessage(Target);
+            break;
+          }
+          case 138: {
+            if (crop_ == null) {
+              Crop = new global::AnimGen.Protocol.V1.CropRegion();
+            }
+            input.ReadMessage(Crop);
             break;
           }
         }
@@ -1981,6 +2027,317 @@ namespace AnimGen.Protocol.V1 {
             input.ReadMessage(Target);
             break;
           }
+          case 138: {
+            if (crop_ == null) {
+              Crop = new global::AnimGen.Protocol.V1.CropRegion();
+            }
+            input.ReadMessage(Crop);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// A rectangle of the picture in pixels of the video as played (after its rotation): the top left corner from the
+  /// picture's top left, then the size, at least 32 by 32 and inside the picture.
+  /// </summary>
+  internal sealed partial class CropRegion : pb::IMessage<CropRegion>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<CropRegion> _parser = new pb::MessageParser<CropRegion>(() => new CropRegion());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<CropRegion> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[4]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public CropRegion() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public CropRegion(CropRegion other) : this() {
+      x_ = other.x_;
+      y_ = other.y_;
+      width_ = other.width_;
+      height_ = other.height_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public CropRegion Clone() {
+      return new CropRegion(this);
+    }
+
+    /// <summary>Field number for the "x" field.</summary>
+    public const int XFieldNumber = 1;
+    private int x_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int X {
+      get { return x_; }
+      set {
+        x_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "y" field.</summary>
+    public const int YFieldNumber = 2;
+    private int y_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int Y {
+      get { return y_; }
+      set {
+        y_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "width" field.</summary>
+    public const int WidthFieldNumber = 3;
+    private int width_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int Width {
+      get { return width_; }
+      set {
+        width_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "height" field.</summary>
+    public const int HeightFieldNumber = 4;
+    private int height_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int Height {
+      get { return height_; }
+      set {
+        height_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as CropRegion);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(CropRegion other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (X != other.X) return false;
+      if (Y != other.Y) return false;
+      if (Width != other.Width) return false;
+      if (Height != other.Height) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (X != 0) hash ^= X.GetHashCode();
+      if (Y != 0) hash ^= Y.GetHashCode();
+      if (Width != 0) hash ^= Width.GetHashCode();
+      if (Height != 0) hash ^= Height.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (X != 0) {
+        output.WriteRawTag(8);
+        output.WriteInt32(X);
+      }
+      if (Y != 0) {
+        output.WriteRawTag(16);
+        output.WriteInt32(Y);
+      }
+      if (Width != 0) {
+        output.WriteRawTag(24);
+        output.WriteInt32(Width);
+      }
+      if (Height != 0) {
+        output.WriteRawTag(32);
+        output.WriteInt32(Height);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (X != 0) {
+        output.WriteRawTag(8);
+        output.WriteInt32(X);
+      }
+      if (Y != 0) {
+        output.WriteRawTag(16);
+        output.WriteInt32(Y);
+      }
+      if (Width != 0) {
+        output.WriteRawTag(24);
+        output.WriteInt32(Width);
+      }
+      if (Height != 0) {
+        output.WriteRawTag(32);
+        output.WriteInt32(Height);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (X != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(X);
+      }
+      if (Y != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(Y);
+      }
+      if (Width != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(Width);
+      }
+      if (Height != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(Height);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(CropRegion other) {
+      if (other == null) {
+        return;
+      }
+      if (other.X != 0) {
+        X = other.X;
+      }
+      if (other.Y != 0) {
+        Y = other.Y;
+      }
+      if (other.Width != 0) {
+        Width = other.Width;
+      }
+      if (other.Height != 0) {
+        Height = other.Height;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 8: {
+            X = input.ReadInt32();
+            break;
+          }
+          case 16: {
+            Y = input.ReadInt32();
+            break;
+          }
+          case 24: {
+            Width = input.ReadInt32();
+            break;
+          }
+          case 32: {
+            Height = input.ReadInt32();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 8: {
+            X = input.ReadInt32();
+            break;
+          }
+          case 16: {
+            Y = input.ReadInt32();
+            break;
+          }
+          case 24: {
+            Width = input.ReadInt32();
+            break;
+          }
+          case 32: {
+            Height = input.ReadInt32();
+            break;
+          }
         }
       }
     }
@@ -2002,7 +2359,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[4]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[5]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -2237,7 +2594,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[5]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[6]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -2848,7 +3205,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[6]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[7]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3274,7 +3631,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[7]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[8]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3463,7 +3820,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[8]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[9]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3724,7 +4081,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[9]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[10]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -4024,7 +4381,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[10]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[11]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -4294,7 +4651,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[11]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[12]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -4557,7 +4914,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[12]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[13]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -4898,7 +5255,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[13]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[14]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -5087,7 +5444,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[14]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[15]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -5310,7 +5667,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[15]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[16]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -5488,7 +5845,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[16]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[17]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -5640,7 +5997,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[17]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[18]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -5903,7 +6260,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[18]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[19]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -6317,7 +6674,7 @@ namespace AnimGen.Protocol.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[19]; }
+      get { return global::AnimGen.Protocol.V1.ServiceReflection.Descriptor.MessageTypes[20]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]

@@ -75,6 +75,7 @@ PROTOBUF_CONSTEXPR GenerateOptions::GenerateOptions(
   , /*decltype(_impl_.formats_)*/{}
   , /*decltype(_impl_._formats_cached_byte_size_)*/{0}
   , /*decltype(_impl_.target_)*/nullptr
+  , /*decltype(_impl_.crop_)*/nullptr
   , /*decltype(_impl_.start_seconds_)*/0
   , /*decltype(_impl_.smoothing_)*/0
   , /*decltype(_impl_.fps_)*/0
@@ -98,6 +99,22 @@ struct GenerateOptionsDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 GenerateOptionsDefaultTypeInternal _GenerateOptions_default_instance_;
+PROTOBUF_CONSTEXPR CropRegion::CropRegion(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.x_)*/0
+  , /*decltype(_impl_.y_)*/0
+  , /*decltype(_impl_.width_)*/0
+  , /*decltype(_impl_.height_)*/0
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct CropRegionDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR CropRegionDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~CropRegionDefaultTypeInternal() {}
+  union {
+    CropRegion _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 CropRegionDefaultTypeInternal _CropRegion_default_instance_;
 PROTOBUF_CONSTEXPR StartJobRequest::StartJobRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.upload_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
@@ -355,7 +372,7 @@ struct ServerInfoDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 ServerInfoDefaultTypeInternal _ServerInfo_default_instance_;
 }  // namespace v1
 }  // namespace animgen
-static ::_pb::Metadata file_level_metadata_animgen_2fv1_2fservice_2eproto[20];
+static ::_pb::Metadata file_level_metadata_animgen_2fv1_2fservice_2eproto[21];
 static const ::_pb::EnumDescriptor* file_level_enum_descriptors_animgen_2fv1_2fservice_2eproto[4];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_animgen_2fv1_2fservice_2eproto = nullptr;
 
@@ -411,6 +428,7 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   PROTOBUF_FIELD_OFFSET(::animgen::v1::GenerateOptions, _impl_.keyframe_tolerance_degrees_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::GenerateOptions, _impl_.keyframe_tolerance_mm_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::GenerateOptions, _impl_.target_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::GenerateOptions, _impl_.crop_),
   ~0u,
   1,
   0,
@@ -427,6 +445,17 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   6,
   7,
   ~0u,
+  ~0u,
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::CropRegion, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::CropRegion, _impl_.x_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::CropRegion, _impl_.y_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::CropRegion, _impl_.width_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::CropRegion, _impl_.height_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::animgen::v1::StartJobRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -590,23 +619,24 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 0, -1, -1, sizeof(::animgen::v1::UploadHeader)},
   { 10, -1, -1, sizeof(::animgen::v1::UploadVideoRequest)},
   { 19, -1, -1, sizeof(::animgen::v1::UploadVideoResponse)},
-  { 29, 51, -1, sizeof(::animgen::v1::GenerateOptions)},
-  { 67, -1, -1, sizeof(::animgen::v1::StartJobRequest)},
-  { 75, -1, -1, sizeof(::animgen::v1::Job)},
-  { 93, -1, -1, sizeof(::animgen::v1::JobEvent)},
-  { 106, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
-  { 113, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
-  { 122, -1, -1, sizeof(::animgen::v1::ResultFile)},
-  { 132, -1, -1, sizeof(::animgen::v1::ResultHeader)},
-  { 141, -1, -1, sizeof(::animgen::v1::FileChunk)},
-  { 150, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
-  { 160, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
-  { 167, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
-  { 175, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
-  { 182, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
-  { 188, -1, -1, sizeof(::animgen::v1::ModelInfo)},
-  { 197, -1, -1, sizeof(::animgen::v1::Limits)},
-  { 210, -1, -1, sizeof(::animgen::v1::ServerInfo)},
+  { 29, 52, -1, sizeof(::animgen::v1::GenerateOptions)},
+  { 69, -1, -1, sizeof(::animgen::v1::CropRegion)},
+  { 79, -1, -1, sizeof(::animgen::v1::StartJobRequest)},
+  { 87, -1, -1, sizeof(::animgen::v1::Job)},
+  { 105, -1, -1, sizeof(::animgen::v1::JobEvent)},
+  { 118, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
+  { 125, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
+  { 134, -1, -1, sizeof(::animgen::v1::ResultFile)},
+  { 144, -1, -1, sizeof(::animgen::v1::ResultHeader)},
+  { 153, -1, -1, sizeof(::animgen::v1::FileChunk)},
+  { 162, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
+  { 172, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
+  { 179, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
+  { 187, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
+  { 194, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
+  { 200, -1, -1, sizeof(::animgen::v1::ModelInfo)},
+  { 209, -1, -1, sizeof(::animgen::v1::Limits)},
+  { 222, -1, -1, sizeof(::animgen::v1::ServerInfo)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -614,6 +644,7 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::animgen::v1::_UploadVideoRequest_default_instance_._instance,
   &::animgen::v1::_UploadVideoResponse_default_instance_._instance,
   &::animgen::v1::_GenerateOptions_default_instance_._instance,
+  &::animgen::v1::_CropRegion_default_instance_._instance,
   &::animgen::v1::_StartJobRequest_default_instance_._instance,
   &::animgen::v1::_Job_default_instance_._instance,
   &::animgen::v1::_JobEvent_default_instance_._instance,
@@ -641,7 +672,7 @@ const char descriptor_table_protodef_animgen_2fv1_2fservice_2eproto[] PROTOBUF_S
   "nimgen.v1.UploadHeaderH\000\022\017\n\005chunk\030\002 \001(\014H"
   "\000B\t\n\007payload\"d\n\023UploadVideoResponse\022\021\n\tu"
   "pload_id\030\001 \001(\t\022\022\n\nsize_bytes\030\002 \001(\003\022\016\n\006sh"
-  "a256\030\003 \001(\t\022\026\n\016already_stored\030\004 \001(\010\"\311\004\n\017G"
+  "a256\030\003 \001(\t\022\026\n\016already_stored\030\004 \001(\010\"\357\004\n\017G"
   "enerateOptions\022\r\n\005hands\030\001 \001(\010\022\026\n\tsmoothi"
   "ng\030\002 \001(\002H\000\210\001\001\022\032\n\rstart_seconds\030\003 \001(\001H\001\210\001"
   "\001\022\030\n\013end_seconds\030\004 \001(\001H\002\210\001\001\022\020\n\003fps\030\005 \001(\002"
@@ -653,99 +684,102 @@ const char descriptor_table_protodef_animgen_2fv1_2fservice_2eproto[] PROTOBUF_S
   "\005\210\001\001\022\'\n\032keyframe_tolerance_degrees\030\016 \001(\002"
   "H\006\210\001\001\022\"\n\025keyframe_tolerance_mm\030\017 \001(\002H\007\210\001"
   "\001\022*\n\006target\030\020 \001(\0132\032.animgen.v1.TargetSke"
-  "letonB\014\n\n_smoothingB\020\n\016_start_secondsB\016\n"
-  "\014_end_secondsB\006\n\004_fpsB\010\n\006_speedB\014\n\n_foot"
-  "_lockB\035\n\033_keyframe_tolerance_degreesB\030\n\026"
-  "_keyframe_tolerance_mm\"R\n\017StartJobReques"
-  "t\022\021\n\tupload_id\030\001 \001(\t\022,\n\007options\030\002 \001(\0132\033."
-  "animgen.v1.GenerateOptions\"\223\002\n\003Job\022\016\n\006jo"
-  "b_id\030\001 \001(\t\022\021\n\tupload_id\030\002 \001(\t\022\022\n\nvideo_n"
-  "ame\030\003 \001(\t\022#\n\005state\030\004 \001(\0162\024.animgen.v1.Jo"
-  "bState\022,\n\007options\030\005 \001(\0132\033.animgen.v1.Gen"
-  "erateOptions\022\r\n\005stage\030\006 \001(\t\022\020\n\010progress\030"
-  "\007 \001(\002\022\r\n\005error\030\010 \001(\t\022\027\n\017created_unix_ms\030"
-  "\t \001(\003\022\027\n\017updated_unix_ms\030\n \001(\003\022\016\n\006cached"
-  "\030\013 \001(\010\022\020\n\010warnings\030\014 \003(\t\"\247\001\n\010JobEvent\022\016\n"
-  "\006job_id\030\001 \001(\t\022#\n\004type\030\002 \001(\0162\025.animgen.v1"
-  ".EventType\022\r\n\005stage\030\003 \001(\t\022\026\n\016stage_progr"
-  "ess\030\004 \001(\002\022\020\n\010progress\030\005 \001(\002\022\017\n\007message\030\006"
-  " \001(\t\022\034\n\003job\030\007 \001(\0132\017.animgen.v1.Job\"!\n\017Wa"
-  "tchJobRequest\022\016\n\006job_id\030\001 \001(\t\"d\n\020GetResu"
-  "ltRequest\022\016\n\006job_id\030\001 \001(\t\022)\n\007formats\030\002 \003"
-  "(\0162\030.animgen.v1.OutputFormat\022\025\n\rtarget_m"
-  "otion\030\003 \001(\010\"m\n\nResultFile\022(\n\006format\030\001 \001("
-  "\0162\030.animgen.v1.OutputFormat\022\021\n\tfile_name"
-  "\030\002 \001(\t\022\022\n\nsize_bytes\030\003 \001(\003\022\016\n\006sha256\030\004 \001"
-  "(\t\"{\n\014ResultHeader\022\034\n\003job\030\001 \001(\0132\017.animge"
-  "n.v1.Job\022&\n\004clip\030\002 \001(\0132\030.animgen.v1.Huma"
-  "noidClip\022%\n\005files\030\003 \003(\0132\026.animgen.v1.Res"
-  "ultFile\"<\n\tFileChunk\022\021\n\tfile_name\030\001 \001(\t\022"
-  "\016\n\006offset\030\002 \001(\003\022\014\n\004data\030\003 \001(\014\"\245\001\n\021GetRes"
-  "ultResponse\022*\n\006header\030\001 \001(\0132\030.animgen.v1"
-  ".ResultHeaderH\000\022&\n\005chunk\030\002 \001(\0132\025.animgen"
-  ".v1.FileChunkH\000\0221\n\rtarget_motion\030\003 \001(\0132\030"
-  ".animgen.v1.TargetMotionH\000B\t\n\007payload\"\"\n"
-  "\020CancelJobRequest\022\016\n\006job_id\030\001 \001(\t\"F\n\017Lis"
-  "tJobsRequest\022\r\n\005limit\030\001 \001(\005\022$\n\006states\030\002 "
-  "\003(\0162\024.animgen.v1.JobState\"1\n\020ListJobsRes"
-  "ponse\022\035\n\004jobs\030\001 \003(\0132\017.animgen.v1.Job\"\026\n\024"
-  "GetServerInfoRequest\"\?\n\tModelInfo\022\014\n\004nam"
-  "e\030\001 \001(\t\022\017\n\007version\030\002 \001(\t\022\023\n\013description\030"
-  "\003 \001(\t\"\312\001\n\006Limits\022\030\n\020max_upload_bytes\030\001 \001"
-  "(\003\022\031\n\021max_video_seconds\030\002 \001(\001\022\033\n\023max_con"
-  "current_jobs\030\003 \001(\005\022\027\n\017max_queued_jobs\030\004 "
-  "\001(\005\022\035\n\025upload_expiry_seconds\030\005 \001(\003\022\027\n\017ma"
-  "x_chunk_bytes\030\006 \001(\003\022\035\n\025result_expiry_sec"
-  "onds\030\007 \001(\003\"\300\002\n\nServerInfo\022\026\n\016server_vers"
-  "ion\030\001 \001(\t\022\030\n\020protocol_version\030\002 \001(\t\022%\n\006m"
-  "odels\030\003 \003(\0132\025.animgen.v1.ModelInfo\022\"\n\006li"
-  "mits\030\004 \001(\0132\022.animgen.v1.Limits\0220\n\016output"
-  "_formats\030\005 \003(\0162\030.animgen.v1.OutputFormat"
-  "\022)\n\ngenerators\030\006 \003(\0162\025.animgen.v1.Genera"
-  "tor\0220\n\021default_generator\030\007 \001(\0162\025.animgen"
-  ".v1.Generator\022\025\n\rauth_required\030\010 \001(\010\022\017\n\007"
-  "backend\030\t \001(\t*U\n\tGenerator\022\031\n\025GENERATOR_"
-  "UNSPECIFIED\020\000\022\025\n\021GENERATOR_NETWORK\020\001\022\026\n\022"
-  "GENERATOR_ANALYTIC\020\002*\277\001\n\014OutputFormat\022\035\n"
-  "\031OUTPUT_FORMAT_UNSPECIFIED\020\000\022\025\n\021OUTPUT_F"
-  "ORMAT_GLB\020\001\022\025\n\021OUTPUT_FORMAT_BVH\020\002\022\026\n\022OU"
-  "TPUT_FORMAT_JSON\020\003\022\025\n\021OUTPUT_FORMAT_NPZ\020"
-  "\004\022\030\n\024OUTPUT_FORMAT_REPORT\020\005\022\031\n\025OUTPUT_FO"
-  "RMAT_PREVIEW\020\006*\265\001\n\010JobState\022\031\n\025JOB_STATE"
-  "_UNSPECIFIED\020\000\022\024\n\020JOB_STATE_QUEUED\020\001\022\025\n\021"
-  "JOB_STATE_RUNNING\020\002\022\027\n\023JOB_STATE_SUCCEED"
-  "ED\020\003\022\024\n\020JOB_STATE_FAILED\020\004\022\027\n\023JOB_STATE_"
-  "CANCELLED\020\005\022\031\n\025JOB_STATE_INTERRUPTED\020\006*\252"
-  "\002\n\tEventType\022\032\n\026EVENT_TYPE_UNSPECIFIED\020\000"
-  "\022\024\n\020EVENT_TYPE_STATE\020\001\022\025\n\021EVENT_TYPE_QUE"
-  "UED\020\002\022\034\n\030EVENT_TYPE_STAGE_STARTED\020\003\022\035\n\031E"
-  "VENT_TYPE_STAGE_PROGRESS\020\004\022\035\n\031EVENT_TYPE"
-  "_STAGE_FINISHED\020\005\022\026\n\022EVENT_TYPE_WARNING\020"
-  "\006\022\023\n\017EVENT_TYPE_DONE\020\007\022\025\n\021EVENT_TYPE_FAI"
-  "LED\020\010\022\030\n\024EVENT_TYPE_CANCELLED\020\t\022\032\n\026EVENT"
-  "_TYPE_INTERRUPTED\020\n2\360\003\n\007AnimGen\022P\n\013Uploa"
-  "dVideo\022\036.animgen.v1.UploadVideoRequest\032\037"
-  ".animgen.v1.UploadVideoResponse(\001\0228\n\010Sta"
-  "rtJob\022\033.animgen.v1.StartJobRequest\032\017.ani"
-  "mgen.v1.Job\022\?\n\010WatchJob\022\033.animgen.v1.Wat"
-  "chJobRequest\032\024.animgen.v1.JobEvent0\001\022J\n\t"
-  "GetResult\022\034.animgen.v1.GetResultRequest\032"
-  "\035.animgen.v1.GetResultResponse0\001\022:\n\tCanc"
-  "elJob\022\034.animgen.v1.CancelJobRequest\032\017.an"
-  "imgen.v1.Job\022E\n\010ListJobs\022\033.animgen.v1.Li"
-  "stJobsRequest\032\034.animgen.v1.ListJobsRespo"
-  "nse\022I\n\rGetServerInfo\022 .animgen.v1.GetSer"
-  "verInfoRequest\032\026.animgen.v1.ServerInfoB\026"
-  "\252\002\023AnimGen.Protocol.V1b\006proto3"
+  "leton\022$\n\004crop\030\021 \001(\0132\026.animgen.v1.CropReg"
+  "ionB\014\n\n_smoothingB\020\n\016_start_secondsB\016\n\014_"
+  "end_secondsB\006\n\004_fpsB\010\n\006_speedB\014\n\n_foot_l"
+  "ockB\035\n\033_keyframe_tolerance_degreesB\030\n\026_k"
+  "eyframe_tolerance_mm\"A\n\nCropRegion\022\t\n\001x\030"
+  "\001 \001(\005\022\t\n\001y\030\002 \001(\005\022\r\n\005width\030\003 \001(\005\022\016\n\006heigh"
+  "t\030\004 \001(\005\"R\n\017StartJobRequest\022\021\n\tupload_id\030"
+  "\001 \001(\t\022,\n\007options\030\002 \001(\0132\033.animgen.v1.Gene"
+  "rateOptions\"\223\002\n\003Job\022\016\n\006job_id\030\001 \001(\t\022\021\n\tu"
+  "pload_id\030\002 \001(\t\022\022\n\nvideo_name\030\003 \001(\t\022#\n\005st"
+  "ate\030\004 \001(\0162\024.animgen.v1.JobState\022,\n\007optio"
+  "ns\030\005 \001(\0132\033.animgen.v1.GenerateOptions\022\r\n"
+  "\005stage\030\006 \001(\t\022\020\n\010progress\030\007 \001(\002\022\r\n\005error\030"
+  "\010 \001(\t\022\027\n\017created_unix_ms\030\t \001(\003\022\027\n\017update"
+  "d_unix_ms\030\n \001(\003\022\016\n\006cached\030\013 \001(\010\022\020\n\010warni"
+  "ngs\030\014 \003(\t\"\247\001\n\010JobEvent\022\016\n\006job_id\030\001 \001(\t\022#"
+  "\n\004type\030\002 \001(\0162\025.animgen.v1.EventType\022\r\n\005s"
+  "tage\030\003 \001(\t\022\026\n\016stage_progress\030\004 \001(\002\022\020\n\010pr"
+  "ogress\030\005 \001(\002\022\017\n\007message\030\006 \001(\t\022\034\n\003job\030\007 \001"
+  "(\0132\017.animgen.v1.Job\"!\n\017WatchJobRequest\022\016"
+  "\n\006job_id\030\001 \001(\t\"d\n\020GetResultRequest\022\016\n\006jo"
+  "b_id\030\001 \001(\t\022)\n\007formats\030\002 \003(\0162\030.animgen.v1"
+  ".OutputFormat\022\025\n\rtarget_motion\030\003 \001(\010\"m\n\n"
+  "ResultFile\022(\n\006format\030\001 \001(\0162\030.animgen.v1."
+  "OutputFormat\022\021\n\tfile_name\030\002 \001(\t\022\022\n\nsize_"
+  "bytes\030\003 \001(\003\022\016\n\006sha256\030\004 \001(\t\"{\n\014ResultHea"
+  "der\022\034\n\003job\030\001 \001(\0132\017.animgen.v1.Job\022&\n\004cli"
+  "p\030\002 \001(\0132\030.animgen.v1.HumanoidClip\022%\n\005fil"
+  "es\030\003 \003(\0132\026.animgen.v1.ResultFile\"<\n\tFile"
+  "Chunk\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006offset\030\002 \001(\003"
+  "\022\014\n\004data\030\003 \001(\014\"\245\001\n\021GetResultResponse\022*\n\006"
+  "header\030\001 \001(\0132\030.animgen.v1.ResultHeaderH\000"
+  "\022&\n\005chunk\030\002 \001(\0132\025.animgen.v1.FileChunkH\000"
+  "\0221\n\rtarget_motion\030\003 \001(\0132\030.animgen.v1.Tar"
+  "getMotionH\000B\t\n\007payload\"\"\n\020CancelJobReque"
+  "st\022\016\n\006job_id\030\001 \001(\t\"F\n\017ListJobsRequest\022\r\n"
+  "\005limit\030\001 \001(\005\022$\n\006states\030\002 \003(\0162\024.animgen.v"
+  "1.JobState\"1\n\020ListJobsResponse\022\035\n\004jobs\030\001"
+  " \003(\0132\017.animgen.v1.Job\"\026\n\024GetServerInfoRe"
+  "quest\"\?\n\tModelInfo\022\014\n\004name\030\001 \001(\t\022\017\n\007vers"
+  "ion\030\002 \001(\t\022\023\n\013description\030\003 \001(\t\"\312\001\n\006Limit"
+  "s\022\030\n\020max_upload_bytes\030\001 \001(\003\022\031\n\021max_video"
+  "_seconds\030\002 \001(\001\022\033\n\023max_concurrent_jobs\030\003 "
+  "\001(\005\022\027\n\017max_queued_jobs\030\004 \001(\005\022\035\n\025upload_e"
+  "xpiry_seconds\030\005 \001(\003\022\027\n\017max_chunk_bytes\030\006"
+  " \001(\003\022\035\n\025result_expiry_seconds\030\007 \001(\003\"\300\002\n\n"
+  "ServerInfo\022\026\n\016server_version\030\001 \001(\t\022\030\n\020pr"
+  "otocol_version\030\002 \001(\t\022%\n\006models\030\003 \003(\0132\025.a"
+  "nimgen.v1.ModelInfo\022\"\n\006limits\030\004 \001(\0132\022.an"
+  "imgen.v1.Limits\0220\n\016output_formats\030\005 \003(\0162"
+  "\030.animgen.v1.OutputFormat\022)\n\ngenerators\030"
+  "\006 \003(\0162\025.animgen.v1.Generator\0220\n\021default_"
+  "generator\030\007 \001(\0162\025.animgen.v1.Generator\022\025"
+  "\n\rauth_required\030\010 \001(\010\022\017\n\007backend\030\t \001(\t*U"
+  "\n\tGenerator\022\031\n\025GENERATOR_UNSPECIFIED\020\000\022\025"
+  "\n\021GENERATOR_NETWORK\020\001\022\026\n\022GENERATOR_ANALY"
+  "TIC\020\002*\277\001\n\014OutputFormat\022\035\n\031OUTPUT_FORMAT_"
+  "UNSPECIFIED\020\000\022\025\n\021OUTPUT_FORMAT_GLB\020\001\022\025\n\021"
+  "OUTPUT_FORMAT_BVH\020\002\022\026\n\022OUTPUT_FORMAT_JSO"
+  "N\020\003\022\025\n\021OUTPUT_FORMAT_NPZ\020\004\022\030\n\024OUTPUT_FOR"
+  "MAT_REPORT\020\005\022\031\n\025OUTPUT_FORMAT_PREVIEW\020\006*"
+  "\265\001\n\010JobState\022\031\n\025JOB_STATE_UNSPECIFIED\020\000\022"
+  "\024\n\020JOB_STATE_QUEUED\020\001\022\025\n\021JOB_STATE_RUNNI"
+  "NG\020\002\022\027\n\023JOB_STATE_SUCCEEDED\020\003\022\024\n\020JOB_STA"
+  "TE_FAILED\020\004\022\027\n\023JOB_STATE_CANCELLED\020\005\022\031\n\025"
+  "JOB_STATE_INTERRUPTED\020\006*\252\002\n\tEventType\022\032\n"
+  "\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020EVENT_TYPE_"
+  "STATE\020\001\022\025\n\021EVENT_TYPE_QUEUED\020\002\022\034\n\030EVENT_"
+  "TYPE_STAGE_STARTED\020\003\022\035\n\031EVENT_TYPE_STAGE"
+  "_PROGRESS\020\004\022\035\n\031EVENT_TYPE_STAGE_FINISHED"
+  "\020\005\022\026\n\022EVENT_TYPE_WARNING\020\006\022\023\n\017EVENT_TYPE"
+  "_DONE\020\007\022\025\n\021EVENT_TYPE_FAILED\020\010\022\030\n\024EVENT_"
+  "TYPE_CANCELLED\020\t\022\032\n\026EVENT_TYPE_INTERRUPT"
+  "ED\020\n2\360\003\n\007AnimGen\022P\n\013UploadVideo\022\036.animge"
+  "n.v1.UploadVideoRequest\032\037.animgen.v1.Upl"
+  "oadVideoResponse(\001\0228\n\010StartJob\022\033.animgen"
+  ".v1.StartJobRequest\032\017.animgen.v1.Job\022\?\n\010"
+  "WatchJob\022\033.animgen.v1.WatchJobRequest\032\024."
+  "animgen.v1.JobEvent0\001\022J\n\tGetResult\022\034.ani"
+  "mgen.v1.GetResultRequest\032\035.animgen.v1.Ge"
+  "tResultResponse0\001\022:\n\tCancelJob\022\034.animgen"
+  ".v1.CancelJobRequest\032\017.animgen.v1.Job\022E\n"
+  "\010ListJobs\022\033.animgen.v1.ListJobsRequest\032\034"
+  ".animgen.v1.ListJobsResponse\022I\n\rGetServe"
+  "rInfo\022 .animgen.v1.GetServerInfoRequest\032"
+  "\026.animgen.v1.ServerInfoB\026\252\002\023AnimGen.Prot"
+  "ocol.V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_animgen_2fv1_2fservice_2eproto_deps[1] = {
   &::descriptor_table_animgen_2fv1_2fclip_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_animgen_2fv1_2fservice_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_animgen_2fv1_2fservice_2eproto = {
-    false, false, 4150, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
+    false, false, 4255, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
     "animgen/v1/service.proto",
-    &descriptor_table_animgen_2fv1_2fservice_2eproto_once, descriptor_table_animgen_2fv1_2fservice_2eproto_deps, 1, 20,
+    &descriptor_table_animgen_2fv1_2fservice_2eproto_once, descriptor_table_animgen_2fv1_2fservice_2eproto_deps, 1, 21,
     schemas, file_default_instances, TableStruct_animgen_2fv1_2fservice_2eproto::offsets,
     file_level_metadata_animgen_2fv1_2fservice_2eproto, file_level_enum_descriptors_animgen_2fv1_2fservice_2eproto,
     file_level_service_descriptors_animgen_2fv1_2fservice_2eproto,
@@ -1772,11 +1806,16 @@ class GenerateOptions::_Internal {
     (*has_bits)[0] |= 128u;
   }
   static const ::animgen::v1::TargetSkeleton& target(const GenerateOptions* msg);
+  static const ::animgen::v1::CropRegion& crop(const GenerateOptions* msg);
 };
 
 const ::animgen::v1::TargetSkeleton&
 GenerateOptions::_Internal::target(const GenerateOptions* msg) {
   return *msg->_impl_.target_;
+}
+const ::animgen::v1::CropRegion&
+GenerateOptions::_Internal::crop(const GenerateOptions* msg) {
+  return *msg->_impl_.crop_;
 }
 void GenerateOptions::clear_target() {
   if (GetArenaForAllocation() == nullptr && _impl_.target_ != nullptr) {
@@ -1799,6 +1838,7 @@ GenerateOptions::GenerateOptions(const GenerateOptions& from)
     , decltype(_impl_.formats_){from._impl_.formats_}
     , /*decltype(_impl_._formats_cached_byte_size_)*/{0}
     , decltype(_impl_.target_){nullptr}
+    , decltype(_impl_.crop_){nullptr}
     , decltype(_impl_.start_seconds_){}
     , decltype(_impl_.smoothing_){}
     , decltype(_impl_.fps_){}
@@ -1818,6 +1858,9 @@ GenerateOptions::GenerateOptions(const GenerateOptions& from)
   if (from._internal_has_target()) {
     _this->_impl_.target_ = new ::animgen::v1::TargetSkeleton(*from._impl_.target_);
   }
+  if (from._internal_has_crop()) {
+    _this->_impl_.crop_ = new ::animgen::v1::CropRegion(*from._impl_.crop_);
+  }
   ::memcpy(&_impl_.start_seconds_, &from._impl_.start_seconds_,
     static_cast<size_t>(reinterpret_cast<char*>(&_impl_.keyframe_tolerance_mm_) -
     reinterpret_cast<char*>(&_impl_.start_seconds_)) + sizeof(_impl_.keyframe_tolerance_mm_));
@@ -1834,6 +1877,7 @@ inline void GenerateOptions::SharedCtor(
     , decltype(_impl_.formats_){arena}
     , /*decltype(_impl_._formats_cached_byte_size_)*/{0}
     , decltype(_impl_.target_){nullptr}
+    , decltype(_impl_.crop_){nullptr}
     , decltype(_impl_.start_seconds_){0}
     , decltype(_impl_.smoothing_){0}
     , decltype(_impl_.fps_){0}
@@ -1864,6 +1908,7 @@ inline void GenerateOptions::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.formats_.~RepeatedField();
   if (this != internal_default_instance()) delete _impl_.target_;
+  if (this != internal_default_instance()) delete _impl_.crop_;
 }
 
 void GenerateOptions::SetCachedSize(int size) const {
@@ -1881,6 +1926,10 @@ void GenerateOptions::Clear() {
     delete _impl_.target_;
   }
   _impl_.target_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.crop_ != nullptr) {
+    delete _impl_.crop_;
+  }
+  _impl_.crop_ = nullptr;
   cached_has_bits = _impl_._has_bits_[0];
   if (cached_has_bits & 0x0000000fu) {
     ::memset(&_impl_.start_seconds_, 0, static_cast<size_t>(
@@ -2049,6 +2098,14 @@ const char* GenerateOptions::_InternalParse(const char* ptr, ::_pbi::ParseContex
         } else
           goto handle_unusual;
         continue;
+      // .animgen.v1.CropRegion crop = 17;
+      case 17:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 138)) {
+          ptr = ctx->ParseMessage(_internal_mutable_crop(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
       default:
         goto handle_unusual;
     }  // switch
@@ -2180,6 +2237,13 @@ uint8_t* GenerateOptions::_InternalSerialize(
         _Internal::target(this).GetCachedSize(), target, stream);
   }
 
+  // .animgen.v1.CropRegion crop = 17;
+  if (this->_internal_has_crop()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(17, _Internal::crop(this),
+        _Internal::crop(this).GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2218,6 +2282,13 @@ size_t GenerateOptions::ByteSizeLong() const {
     total_size += 2 +
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
         *_impl_.target_);
+  }
+
+  // .animgen.v1.CropRegion crop = 17;
+  if (this->_internal_has_crop()) {
+    total_size += 2 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.crop_);
   }
 
   cached_has_bits = _impl_._has_bits_[0];
@@ -2319,6 +2390,10 @@ void GenerateOptions::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const 
     _this->_internal_mutable_target()->::animgen::v1::TargetSkeleton::MergeFrom(
         from._internal_target());
   }
+  if (from._internal_has_crop()) {
+    _this->_internal_mutable_crop()->::animgen::v1::CropRegion::MergeFrom(
+        from._internal_crop());
+  }
   cached_has_bits = from._impl_._has_bits_[0];
   if (cached_has_bits & 0x0000000fu) {
     if (cached_has_bits & 0x00000001u) {
@@ -2399,6 +2474,265 @@ void GenerateOptions::InternalSwap(GenerateOptions* other) {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
       file_level_metadata_animgen_2fv1_2fservice_2eproto[3]);
+}
+
+// ===================================================================
+
+class CropRegion::_Internal {
+ public:
+};
+
+CropRegion::CropRegion(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:animgen.v1.CropRegion)
+}
+CropRegion::CropRegion(const CropRegion& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  CropRegion* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.x_){}
+    , decltype(_impl_.y_){}
+    , decltype(_impl_.width_){}
+    , decltype(_impl_.height_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  ::memcpy(&_impl_.x_, &from._impl_.x_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.height_) -
+    reinterpret_cast<char*>(&_impl_.x_)) + sizeof(_impl_.height_));
+  // @@protoc_insertion_point(copy_constructor:animgen.v1.CropRegion)
+}
+
+inline void CropRegion::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.x_){0}
+    , decltype(_impl_.y_){0}
+    , decltype(_impl_.width_){0}
+    , decltype(_impl_.height_){0}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+CropRegion::~CropRegion() {
+  // @@protoc_insertion_point(destructor:animgen.v1.CropRegion)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void CropRegion::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+}
+
+void CropRegion::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void CropRegion::Clear() {
+// @@protoc_insertion_point(message_clear_start:animgen.v1.CropRegion)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  ::memset(&_impl_.x_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.height_) -
+      reinterpret_cast<char*>(&_impl_.x_)) + sizeof(_impl_.height_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* CropRegion::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // int32 x = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 8)) {
+          _impl_.x_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 y = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
+          _impl_.y_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 width = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.width_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 height = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 32)) {
+          _impl_.height_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* CropRegion::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:animgen.v1.CropRegion)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // int32 x = 1;
+  if (this->_internal_x() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(1, this->_internal_x(), target);
+  }
+
+  // int32 y = 2;
+  if (this->_internal_y() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(2, this->_internal_y(), target);
+  }
+
+  // int32 width = 3;
+  if (this->_internal_width() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(3, this->_internal_width(), target);
+  }
+
+  // int32 height = 4;
+  if (this->_internal_height() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(4, this->_internal_height(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:animgen.v1.CropRegion)
+  return target;
+}
+
+size_t CropRegion::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:animgen.v1.CropRegion)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // int32 x = 1;
+  if (this->_internal_x() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_x());
+  }
+
+  // int32 y = 2;
+  if (this->_internal_y() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_y());
+  }
+
+  // int32 width = 3;
+  if (this->_internal_width() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_width());
+  }
+
+  // int32 height = 4;
+  if (this->_internal_height() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_height());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData CropRegion::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    CropRegion::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*CropRegion::GetClassData() const { return &_class_data_; }
+
+
+void CropRegion::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<CropRegion*>(&to_msg);
+  auto& from = static_cast<const CropRegion&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:animgen.v1.CropRegion)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (from._internal_x() != 0) {
+    _this->_internal_set_x(from._internal_x());
+  }
+  if (from._internal_y() != 0) {
+    _this->_internal_set_y(from._internal_y());
+  }
+  if (from._internal_width() != 0) {
+    _this->_internal_set_width(from._internal_width());
+  }
+  if (from._internal_height() != 0) {
+    _this->_internal_set_height(from._internal_height());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void CropRegion::CopyFrom(const CropRegion& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:animgen.v1.CropRegion)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool CropRegion::IsInitialized() const {
+  return true;
+}
+
+void CropRegion::InternalSwap(CropRegion* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(CropRegion, _impl_.height_)
+      + sizeof(CropRegion::_impl_.height_)
+      - PROTOBUF_FIELD_OFFSET(CropRegion, _impl_.x_)>(
+          reinterpret_cast<char*>(&_impl_.x_),
+          reinterpret_cast<char*>(&other->_impl_.x_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata CropRegion::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[4]);
 }
 
 // ===================================================================
@@ -2643,7 +2977,7 @@ void StartJobRequest::InternalSwap(StartJobRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata StartJobRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[4]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[5]);
 }
 
 // ===================================================================
@@ -3273,7 +3607,7 @@ void Job::InternalSwap(Job* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata Job::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[5]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[6]);
 }
 
 // ===================================================================
@@ -3728,7 +4062,7 @@ void JobEvent::InternalSwap(JobEvent* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata JobEvent::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[6]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[7]);
 }
 
 // ===================================================================
@@ -3931,7 +4265,7 @@ void WatchJobRequest::InternalSwap(WatchJobRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata WatchJobRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[7]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[8]);
 }
 
 // ===================================================================
@@ -4207,7 +4541,7 @@ void GetResultRequest::InternalSwap(GetResultRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetResultRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[8]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[9]);
 }
 
 // ===================================================================
@@ -4523,7 +4857,7 @@ void ResultFile::InternalSwap(ResultFile* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ResultFile::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[9]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[10]);
 }
 
 // ===================================================================
@@ -4802,7 +5136,7 @@ void ResultHeader::InternalSwap(ResultHeader* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ResultHeader::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[10]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[11]);
 }
 
 // ===================================================================
@@ -5077,7 +5411,7 @@ void FileChunk::InternalSwap(FileChunk* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata FileChunk::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[11]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[12]);
 }
 
 // ===================================================================
@@ -5449,7 +5783,7 @@ void GetResultResponse::InternalSwap(GetResultResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetResultResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[12]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[13]);
 }
 
 // ===================================================================
@@ -5652,7 +5986,7 @@ void CancelJobRequest::InternalSwap(CancelJobRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata CancelJobRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[13]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[14]);
 }
 
 // ===================================================================
@@ -5876,7 +6210,7 @@ void ListJobsRequest::InternalSwap(ListJobsRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListJobsRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[14]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[15]);
 }
 
 // ===================================================================
@@ -6061,7 +6395,7 @@ void ListJobsResponse::InternalSwap(ListJobsResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListJobsResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[15]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[16]);
 }
 
 // ===================================================================
@@ -6101,7 +6435,7 @@ const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetServerInfoRequest::GetClass
 ::PROTOBUF_NAMESPACE_ID::Metadata GetServerInfoRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[16]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[17]);
 }
 
 // ===================================================================
@@ -6404,7 +6738,7 @@ void ModelInfo::InternalSwap(ModelInfo* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ModelInfo::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[17]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[18]);
 }
 
 // ===================================================================
@@ -6747,7 +7081,7 @@ void Limits::InternalSwap(Limits* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata Limits::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[18]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[19]);
 }
 
 // ===================================================================
@@ -7280,7 +7614,7 @@ void ServerInfo::InternalSwap(ServerInfo* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ServerInfo::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_animgen_2fv1_2fservice_2eproto_getter, &descriptor_table_animgen_2fv1_2fservice_2eproto_once,
-      file_level_metadata_animgen_2fv1_2fservice_2eproto[19]);
+      file_level_metadata_animgen_2fv1_2fservice_2eproto[20]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -7302,6 +7636,10 @@ Arena::CreateMaybeMessage< ::animgen::v1::UploadVideoResponse >(Arena* arena) {
 template<> PROTOBUF_NOINLINE ::animgen::v1::GenerateOptions*
 Arena::CreateMaybeMessage< ::animgen::v1::GenerateOptions >(Arena* arena) {
   return Arena::CreateMessageInternal< ::animgen::v1::GenerateOptions >(arena);
+}
+template<> PROTOBUF_NOINLINE ::animgen::v1::CropRegion*
+Arena::CreateMaybeMessage< ::animgen::v1::CropRegion >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::animgen::v1::CropRegion >(arena);
 }
 template<> PROTOBUF_NOINLINE ::animgen::v1::StartJobRequest*
 Arena::CreateMaybeMessage< ::animgen::v1::StartJobRequest >(Arena* arena) {

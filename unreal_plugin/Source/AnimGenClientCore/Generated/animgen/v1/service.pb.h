@@ -52,6 +52,9 @@ namespace v1 {
 class CancelJobRequest;
 struct CancelJobRequestDefaultTypeInternal;
 extern CancelJobRequestDefaultTypeInternal _CancelJobRequest_default_instance_;
+class CropRegion;
+struct CropRegionDefaultTypeInternal;
+extern CropRegionDefaultTypeInternal _CropRegion_default_instance_;
 class FileChunk;
 struct FileChunkDefaultTypeInternal;
 extern FileChunkDefaultTypeInternal _FileChunk_default_instance_;
@@ -113,6 +116,7 @@ extern WatchJobRequestDefaultTypeInternal _WatchJobRequest_default_instance_;
 }  // namespace animgen
 PROTOBUF_NAMESPACE_OPEN
 template<> ::animgen::v1::CancelJobRequest* Arena::CreateMaybeMessage<::animgen::v1::CancelJobRequest>(Arena*);
+template<> ::animgen::v1::CropRegion* Arena::CreateMaybeMessage<::animgen::v1::CropRegion>(Arena*);
 template<> ::animgen::v1::FileChunk* Arena::CreateMaybeMessage<::animgen::v1::FileChunk>(Arena*);
 template<> ::animgen::v1::GenerateOptions* Arena::CreateMaybeMessage<::animgen::v1::GenerateOptions>(Arena*);
 template<> ::animgen::v1::GetResultRequest* Arena::CreateMaybeMessage<::animgen::v1::GetResultRequest>(Arena*);
@@ -959,6 +963,7 @@ class GenerateOptions final :
   enum : int {
     kFormatsFieldNumber = 7,
     kTargetFieldNumber = 16,
+    kCropFieldNumber = 17,
     kStartSecondsFieldNumber = 3,
     kSmoothingFieldNumber = 2,
     kFpsFieldNumber = 5,
@@ -1008,6 +1013,24 @@ class GenerateOptions final :
   void unsafe_arena_set_allocated_target(
       ::animgen::v1::TargetSkeleton* target);
   ::animgen::v1::TargetSkeleton* unsafe_arena_release_target();
+
+  // .animgen.v1.CropRegion crop = 17;
+  bool has_crop() const;
+  private:
+  bool _internal_has_crop() const;
+  public:
+  void clear_crop();
+  const ::animgen::v1::CropRegion& crop() const;
+  PROTOBUF_NODISCARD ::animgen::v1::CropRegion* release_crop();
+  ::animgen::v1::CropRegion* mutable_crop();
+  void set_allocated_crop(::animgen::v1::CropRegion* crop);
+  private:
+  const ::animgen::v1::CropRegion& _internal_crop() const;
+  ::animgen::v1::CropRegion* _internal_mutable_crop();
+  public:
+  void unsafe_arena_set_allocated_crop(
+      ::animgen::v1::CropRegion* crop);
+  ::animgen::v1::CropRegion* unsafe_arena_release_crop();
 
   // optional double start_seconds = 3;
   bool has_start_seconds() const;
@@ -1180,6 +1203,7 @@ class GenerateOptions final :
     ::PROTOBUF_NAMESPACE_ID::RepeatedField<int> formats_;
     mutable std::atomic<int> _formats_cached_byte_size_;
     ::animgen::v1::TargetSkeleton* target_;
+    ::animgen::v1::CropRegion* crop_;
     double start_seconds_;
     float smoothing_;
     float fps_;
@@ -1194,6 +1218,187 @@ class GenerateOptions final :
     bool foot_lock_;
     float keyframe_tolerance_degrees_;
     float keyframe_tolerance_mm_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_animgen_2fv1_2fservice_2eproto;
+};
+// -------------------------------------------------------------------
+
+class CropRegion final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:animgen.v1.CropRegion) */ {
+ public:
+  inline CropRegion() : CropRegion(nullptr) {}
+  ~CropRegion() override;
+  explicit PROTOBUF_CONSTEXPR CropRegion(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  CropRegion(const CropRegion& from);
+  CropRegion(CropRegion&& from) noexcept
+    : CropRegion() {
+    *this = ::std::move(from);
+  }
+
+  inline CropRegion& operator=(const CropRegion& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline CropRegion& operator=(CropRegion&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const CropRegion& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const CropRegion* internal_default_instance() {
+    return reinterpret_cast<const CropRegion*>(
+               &_CropRegion_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    4;
+
+  friend void swap(CropRegion& a, CropRegion& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(CropRegion* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(CropRegion* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  CropRegion* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<CropRegion>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const CropRegion& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const CropRegion& from) {
+    CropRegion::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(CropRegion* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "animgen.v1.CropRegion";
+  }
+  protected:
+  explicit CropRegion(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kXFieldNumber = 1,
+    kYFieldNumber = 2,
+    kWidthFieldNumber = 3,
+    kHeightFieldNumber = 4,
+  };
+  // int32 x = 1;
+  void clear_x();
+  int32_t x() const;
+  void set_x(int32_t value);
+  private:
+  int32_t _internal_x() const;
+  void _internal_set_x(int32_t value);
+  public:
+
+  // int32 y = 2;
+  void clear_y();
+  int32_t y() const;
+  void set_y(int32_t value);
+  private:
+  int32_t _internal_y() const;
+  void _internal_set_y(int32_t value);
+  public:
+
+  // int32 width = 3;
+  void clear_width();
+  int32_t width() const;
+  void set_width(int32_t value);
+  private:
+  int32_t _internal_width() const;
+  void _internal_set_width(int32_t value);
+  public:
+
+  // int32 height = 4;
+  void clear_height();
+  int32_t height() const;
+  void set_height(int32_t value);
+  private:
+  int32_t _internal_height() const;
+  void _internal_set_height(int32_t value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:animgen.v1.CropRegion)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    int32_t x_;
+    int32_t y_;
+    int32_t width_;
+    int32_t height_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
   friend struct ::TableStruct_animgen_2fv1_2fservice_2eproto;
@@ -1248,7 +1453,7 @@ class StartJobRequest final :
                &_StartJobRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    4;
+    5;
 
   friend void swap(StartJobRequest& a, StartJobRequest& b) {
     a.Swap(&b);
@@ -1421,7 +1626,7 @@ class Job final :
                &_Job_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    5;
+    6;
 
   friend void swap(Job& a, Job& b) {
     a.Swap(&b);
@@ -1739,7 +1944,7 @@ class JobEvent final :
                &_JobEvent_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    6;
+    7;
 
   friend void swap(JobEvent& a, JobEvent& b) {
     a.Swap(&b);
@@ -1977,7 +2182,7 @@ class WatchJobRequest final :
                &_WatchJobRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    7;
+    8;
 
   friend void swap(WatchJobRequest& a, WatchJobRequest& b) {
     a.Swap(&b);
@@ -2130,7 +2335,7 @@ class GetResultRequest final :
                &_GetResultRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    8;
+    9;
 
   friend void swap(GetResultRequest& a, GetResultRequest& b) {
     a.Swap(&b);
@@ -2314,7 +2519,7 @@ class ResultFile final :
                &_ResultFile_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    9;
+    10;
 
   friend void swap(ResultFile& a, ResultFile& b) {
     a.Swap(&b);
@@ -2505,7 +2710,7 @@ class ResultHeader final :
                &_ResultHeader_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    10;
+    11;
 
   friend void swap(ResultHeader& a, ResultHeader& b) {
     a.Swap(&b);
@@ -2702,7 +2907,7 @@ class FileChunk final :
                &_FileChunk_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    11;
+    12;
 
   friend void swap(FileChunk& a, FileChunk& b) {
     a.Swap(&b);
@@ -2889,7 +3094,7 @@ class GetResultResponse final :
                &_GetResultResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    12;
+    13;
 
   friend void swap(GetResultResponse& a, GetResultResponse& b) {
     a.Swap(&b);
@@ -3100,7 +3305,7 @@ class CancelJobRequest final :
                &_CancelJobRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    13;
+    14;
 
   friend void swap(CancelJobRequest& a, CancelJobRequest& b) {
     a.Swap(&b);
@@ -3253,7 +3458,7 @@ class ListJobsRequest final :
                &_ListJobsRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    14;
+    15;
 
   friend void swap(ListJobsRequest& a, ListJobsRequest& b) {
     a.Swap(&b);
@@ -3421,7 +3626,7 @@ class ListJobsResponse final :
                &_ListJobsResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    15;
+    16;
 
   friend void swap(ListJobsResponse& a, ListJobsResponse& b) {
     a.Swap(&b);
@@ -3577,7 +3782,7 @@ class GetServerInfoRequest final :
                &_GetServerInfoRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    16;
+    17;
 
   friend void swap(GetServerInfoRequest& a, GetServerInfoRequest& b) {
     a.Swap(&b);
@@ -3696,7 +3901,7 @@ class ModelInfo final :
                &_ModelInfo_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    17;
+    18;
 
   friend void swap(ModelInfo& a, ModelInfo& b) {
     a.Swap(&b);
@@ -3881,7 +4086,7 @@ class Limits final :
                &_Limits_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    18;
+    19;
 
   friend void swap(Limits& a, Limits& b) {
     a.Swap(&b);
@@ -4095,7 +4300,7 @@ class ServerInfo final :
                &_ServerInfo_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    19;
+    20;
 
   friend void swap(ServerInfo& a, ServerInfo& b) {
     a.Swap(&b);
@@ -5265,6 +5470,180 @@ inline void GenerateOptions::set_allocated_target(::animgen::v1::TargetSkeleton*
   }
   _impl_.target_ = target;
   // @@protoc_insertion_point(field_set_allocated:animgen.v1.GenerateOptions.target)
+}
+
+// .animgen.v1.CropRegion crop = 17;
+inline bool GenerateOptions::_internal_has_crop() const {
+  return this != internal_default_instance() && _impl_.crop_ != nullptr;
+}
+inline bool GenerateOptions::has_crop() const {
+  return _internal_has_crop();
+}
+inline void GenerateOptions::clear_crop() {
+  if (GetArenaForAllocation() == nullptr && _impl_.crop_ != nullptr) {
+    delete _impl_.crop_;
+  }
+  _impl_.crop_ = nullptr;
+}
+inline const ::animgen::v1::CropRegion& GenerateOptions::_internal_crop() const {
+  const ::animgen::v1::CropRegion* p = _impl_.crop_;
+  return p != nullptr ? *p : reinterpret_cast<const ::animgen::v1::CropRegion&>(
+      ::animgen::v1::_CropRegion_default_instance_);
+}
+inline const ::animgen::v1::CropRegion& GenerateOptions::crop() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.GenerateOptions.crop)
+  return _internal_crop();
+}
+inline void GenerateOptions::unsafe_arena_set_allocated_crop(
+    ::animgen::v1::CropRegion* crop) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.crop_);
+  }
+  _impl_.crop_ = crop;
+  if (crop) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:animgen.v1.GenerateOptions.crop)
+}
+inline ::animgen::v1::CropRegion* GenerateOptions::release_crop() {
+  
+  ::animgen::v1::CropRegion* temp = _impl_.crop_;
+  _impl_.crop_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::animgen::v1::CropRegion* GenerateOptions::unsafe_arena_release_crop() {
+  // @@protoc_insertion_point(field_release:animgen.v1.GenerateOptions.crop)
+  
+  ::animgen::v1::CropRegion* temp = _impl_.crop_;
+  _impl_.crop_ = nullptr;
+  return temp;
+}
+inline ::animgen::v1::CropRegion* GenerateOptions::_internal_mutable_crop() {
+  
+  if (_impl_.crop_ == nullptr) {
+    auto* p = CreateMaybeMessage<::animgen::v1::CropRegion>(GetArenaForAllocation());
+    _impl_.crop_ = p;
+  }
+  return _impl_.crop_;
+}
+inline ::animgen::v1::CropRegion* GenerateOptions::mutable_crop() {
+  ::animgen::v1::CropRegion* _msg = _internal_mutable_crop();
+  // @@protoc_insertion_point(field_mutable:animgen.v1.GenerateOptions.crop)
+  return _msg;
+}
+inline void GenerateOptions::set_allocated_crop(::animgen::v1::CropRegion* crop) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete _impl_.crop_;
+  }
+  if (crop) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(crop);
+    if (message_arena != submessage_arena) {
+      crop = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, crop, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.crop_ = crop;
+  // @@protoc_insertion_point(field_set_allocated:animgen.v1.GenerateOptions.crop)
+}
+
+// -------------------------------------------------------------------
+
+// CropRegion
+
+// int32 x = 1;
+inline void CropRegion::clear_x() {
+  _impl_.x_ = 0;
+}
+inline int32_t CropRegion::_internal_x() const {
+  return _impl_.x_;
+}
+inline int32_t CropRegion::x() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.CropRegion.x)
+  return _internal_x();
+}
+inline void CropRegion::_internal_set_x(int32_t value) {
+  
+  _impl_.x_ = value;
+}
+inline void CropRegion::set_x(int32_t value) {
+  _internal_set_x(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.CropRegion.x)
+}
+
+// int32 y = 2;
+inline void CropRegion::clear_y() {
+  _impl_.y_ = 0;
+}
+inline int32_t CropRegion::_internal_y() const {
+  return _impl_.y_;
+}
+inline int32_t CropRegion::y() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.CropRegion.y)
+  return _internal_y();
+}
+inline void CropRegion::_internal_set_y(int32_t value) {
+  
+  _impl_.y_ = value;
+}
+inline void CropRegion::set_y(int32_t value) {
+  _internal_set_y(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.CropRegion.y)
+}
+
+// int32 width = 3;
+inline void CropRegion::clear_width() {
+  _impl_.width_ = 0;
+}
+inline int32_t CropRegion::_internal_width() const {
+  return _impl_.width_;
+}
+inline int32_t CropRegion::width() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.CropRegion.width)
+  return _internal_width();
+}
+inline void CropRegion::_internal_set_width(int32_t value) {
+  
+  _impl_.width_ = value;
+}
+inline void CropRegion::set_width(int32_t value) {
+  _internal_set_width(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.CropRegion.width)
+}
+
+// int32 height = 4;
+inline void CropRegion::clear_height() {
+  _impl_.height_ = 0;
+}
+inline int32_t CropRegion::_internal_height() const {
+  return _impl_.height_;
+}
+inline int32_t CropRegion::height() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.CropRegion.height)
+  return _internal_height();
+}
+inline void CropRegion::_internal_set_height(int32_t value) {
+  
+  _impl_.height_ = value;
+}
+inline void CropRegion::set_height(int32_t value) {
+  _internal_set_height(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.CropRegion.height)
 }
 
 // -------------------------------------------------------------------
@@ -7999,6 +8378,8 @@ inline void ServerInfo::set_allocated_backend(std::string* backend) {
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------
