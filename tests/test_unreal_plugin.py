@@ -354,6 +354,7 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared
     assert facts["CANCELLED_RESULT"]["code"] == "FAILED_PRECONDITION"
     assert facts["LOCAL_CANCEL"]["code"] == "CANCELLED"
     assert facts["UNKNOWN_JOB"]["code"] == "NOT_FOUND"
+    assert facts["CROP_OUTSIDE"] == {"code": "INVALID_ARGUMENT", "named": "1"}  # the crop crossed the wire
     assert int(facts["LIST"]["jobs"]) >= 3
     # "Server retarget": the clip on the engine's skeleton as the server's target file plays it, its planted feet
     # locked on that skeleton's legs. The core's own retarget of the clip leaves the planted ankles further from their

@@ -155,6 +155,17 @@ namespace AnimGen.Editor
                     settings.EndSeconds = EditorGUILayout.FloatField("End (s)", settings.EndSeconds);
                     EditorGUI.indentLevel--;
                 }
+                settings.Crop = EditorGUILayout.Toggle(new GUIContent("Crop", "Look for the person only in this part of the "
+                    + "picture, in pixels of the video as played: for a video with other people in it"), settings.Crop);
+                if (settings.Crop)
+                {
+                    EditorGUI.indentLevel++;
+                    settings.CropX = EditorGUILayout.IntField("X (left)", settings.CropX);
+                    settings.CropY = EditorGUILayout.IntField("Y (top)", settings.CropY);
+                    settings.CropWidth = EditorGUILayout.IntField("Width", settings.CropWidth);
+                    settings.CropHeight = EditorGUILayout.IntField("Height", settings.CropHeight);
+                    EditorGUI.indentLevel--;
+                }
                 settings.InPlace = EditorGUILayout.Toggle(new GUIContent("In place", "Remove horizontal motion"), settings.InPlace);
                 settings.Loop = EditorGUILayout.Toggle(new GUIContent("Loop", "Blend the end into the start"), settings.Loop);
                 settings.FaceForward = EditorGUILayout.Toggle(new GUIContent("Face forward", "Turn the clip so that the "

@@ -53,6 +53,7 @@ namespace AnimGen.Editor
                 o.EndSeconds = s.EndSeconds;
             }
             if (!s.UseVideoFps) o.Fps = s.Fps;
+            if (s.Crop) o.Crop = new Proto.CropRegion { X = s.CropX, Y = s.CropY, Width = s.CropWidth, Height = s.CropHeight };
             o.Formats.Add(FileFormat);
             return o;
         }

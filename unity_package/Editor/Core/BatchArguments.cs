@@ -6,6 +6,7 @@
 //   -animgenHands -animgenLoop -animgenInPlace -animgenFaceForward -animgenNoFootLock     switches
 //   -animgenGenerator network|analytic
 //   -animgenSmoothing S  -animgenFps F
+//   -animgenCrop X,Y,W,H         look for the person only in this part of the picture (pixels of the video as played)
 //   -animgenFootsteps            an Animation Event "OnFootstep" ("Left" / "Right") where each foot lands;
 //   -animgenFootstepFunction NAME    the same, calling NAME
 //   -animgenTimeout MINUTES      the longest one video may take, upload to clip (default 60): a CI job always ends
@@ -49,6 +50,7 @@ namespace AnimGen.Core
                     case "-animgenFootstepFunction": a.Settings.Footsteps = true; a.Settings.FootstepFunction = Value(args, ref i); break;
                     case "-animgenSmoothing": a.Settings.Smoothing = Number(args, ref i); break;
                     case "-animgenFps": a.Settings.UseVideoFps = false; a.Settings.Fps = Number(args, ref i); break;
+                    case "-animgenCrop": Crop(a.Settings, args, ref i); break;
                     case "-animgenTimeout": a.TimeoutMinutes = Number(args, ref i); break;
                     default: throw new ArgumentException("unknown argument " + name);
                 }
@@ -80,6 +82,23 @@ namespace AnimGen.Core
             string v = Value(args, ref i);
             if (v == "network" || v == "analytic") return v == "analytic";
             throw new ArgumentException("-animgenGenerator must be network or analytic, got '" + v + "'");
+        }
+
+        static void Crop(GenerateSettings s, IList<string> args, ref int i)
+        {
+            string v = Value(args, ref i);
+            string[] parts = v.Split(',');
+            var px = new int[4];
+            if (parts.Length != 4) px = null;
+            for (int k = 0; px != null && k < 4; k++)
+                if (!int.TryParse(parts[k], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out px[k])) px = null;
+            if (px == null)
+                throw new ArgumentException("-animgenCrop wants four whole numbers of pixels X,Y,W,H (e.g. 640,0,640,720), got '" + v + "'");
+            s.Crop = true;
+            s.CropX = px[0];
+            s.CropY = px[1];
+            s.CropWidth = px[2];
+            s.CropHeight = px[3];
         }
 
         static float Number(IList<string> args, ref int i)

@@ -23,6 +23,13 @@ namespace AnimGen.Core
         public bool FaceForward;
         /// <summary>Keep planted feet still (off for motion where the feet should move freely).</summary>
         public bool FootLock = true;
+        /// <summary>Look for the person only in CropX, CropY, CropWidth x CropHeight pixels of the picture as played (a
+        /// video with other people in it).</summary>
+        public bool Crop;
+        public int CropX;
+        public int CropY;
+        public int CropWidth = 640;
+        public int CropHeight = 720;
         public bool UseVideoFps = true;
         public float Fps = 30f;
         /// <summary>Add an Animation Event where each foot lands, calling FootstepFunction with "Left" or "Right".
@@ -45,6 +52,10 @@ namespace AnimGen.Core
                 if (StartSeconds < 0f) p.Add("Trim start must be 0 s or later, got " + StartSeconds + " s.");
                 if (!(EndSeconds > StartSeconds)) p.Add("Trim end (" + EndSeconds + " s) must be after its start (" + StartSeconds + " s).");
             }
+            if (Crop && (CropX < 0 || CropY < 0)) // the server's check (pose.crop_problem); the picture's edge is its own
+                p.Add("Crop's corner (X, Y) must be inside the picture, at 0 or more, got " + CropX + ", " + CropY + ".");
+            if (Crop && (CropWidth < 32 || CropHeight < 32))
+                p.Add("Crop's width and height must be at least 32 pixels, got " + CropWidth + " x " + CropHeight + ".");
             if (!UseVideoFps && !(Fps >= 1f && Fps <= 240f)) // the server's range
                 p.Add("Frame rate must be between 1 and 240 fps, got " + Fps + ".");
             if (Footsteps && !methodName.IsMatch(FootstepFunction ?? ""))
@@ -60,7 +71,8 @@ namespace AnimGen.Core
                 { "hands", Hands }, { "smoothing", Smoothing }, { "trim", Trim }, { "start", StartSeconds },
                 { "end", EndSeconds }, { "inPlace", InPlace }, { "loop", Loop }, { "analytic", Analytic },
                 { "faceForward", FaceForward }, { "footLock", FootLock }, { "videoFps", UseVideoFps }, { "fps", Fps },
-                { "footsteps", Footsteps }, { "footstepFunction", FootstepFunction ?? "" },
+                { "footsteps", Footsteps }, { "footstepFunction", FootstepFunction ?? "" }, { "crop", Crop },
+                { "cropX", CropX }, { "cropY", CropY }, { "cropWidth", CropWidth }, { "cropHeight", CropHeight },
             });
         }
 
@@ -85,6 +97,11 @@ namespace AnimGen.Core
             s.UseVideoFps = Bool(d, "videoFps", s.UseVideoFps);
             s.Fps = Float(d, "fps", s.Fps);
             s.Footsteps = Bool(d, "footsteps", s.Footsteps);
+            s.Crop = Bool(d, "crop", s.Crop);
+            s.CropX = (int)Float(d, "cropX", s.CropX);
+            s.CropY = (int)Float(d, "cropY", s.CropY);
+            s.CropWidth = (int)Float(d, "cropWidth", s.CropWidth);
+            s.CropHeight = (int)Float(d, "cropHeight", s.CropHeight);
             object function;
             if (d.TryGetValue("footstepFunction", out function) && function is string) s.FootstepFunction = (string)function;
             return s;

@@ -225,6 +225,16 @@ namespace AnimGen.Core.Tests
             Assert.IsTrue(GenerateSettings.Deserialize("{\"hands\": true}").FootLock, "settings kept before the option: on");
             Assert.AreEqual(24f, back.Fps);
             Assert.AreEqual("_PlayStep2", back.FootstepFunction);
+            // A crop as the server takes it (pose.crop_problem): a corner at 0 or more, at least 32 by 32 pixels.
+            var crop = new GenerateSettings { Crop = true, CropX = 640, CropY = 0, CropWidth = 640, CropHeight = 720 };
+            Assert.AreEqual(0, crop.Problems().Count);
+            back = GenerateSettings.Deserialize(crop.Serialize());
+            Assert.IsTrue(back.Crop);
+            Assert.AreEqual(new[] { 640, 0, 640, 720 }, new[] { back.CropX, back.CropY, back.CropWidth, back.CropHeight });
+            StringAssert.StartsWith("Crop's corner", new GenerateSettings { Crop = true, CropX = -1 }.Problems()[0]);
+            StringAssert.StartsWith("Crop's width and height must be at least 32 pixels, got 31 x 720",
+                new GenerateSettings { Crop = true, CropWidth = 31 }.Problems()[0]);
+            Assert.AreEqual(0, new GenerateSettings { Crop = false, CropWidth = 0 }.Problems().Count, "off: not looked at");
         }
     }
 }
@@ -260,6 +270,10 @@ namespace AnimGen.Core.Tests
             steps = BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenFootstepFunction", "PlayStep" }, null).Settings;
             Assert.IsTrue(steps.Footsteps);
             Assert.AreEqual("PlayStep", steps.FootstepFunction);
+            var crop = BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenCrop", "640,0,640,720" }, null).Settings;
+            Assert.IsTrue(crop.Crop);
+            Assert.AreEqual(new[] { 640, 0, 640, 720 }, new[] { crop.CropX, crop.CropY, crop.CropWidth, crop.CropHeight });
+            Assert.IsFalse(a.Settings.Crop);
         }
 
         [TestCase(new string[0], "-animgenInput DIR is required")]
@@ -273,6 +287,8 @@ namespace AnimGen.Core.Tests
         [TestCase(new[] { "-animgenInput", "V", "-animgenTimeout", "0" }, "-animgenTimeout must be between 0 and 1440")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction", "play step" }, "Footstep function must be a method name")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction" }, "-animgenFootstepFunction needs a value")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenCrop", "640,0,640" }, "-animgenCrop wants four whole numbers of pixels X,Y,W,H")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenCrop", "0,0,16,720" }, "Crop's width and height must be at least 32 pixels")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenGenerator", "neural" }, "-animgenGenerator must be network or analytic, got 'neural'")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenToken", "p\u00e4ssw\u00f6rd" }, "-animgenToken (or ANIMGEN_TOKEN): The token must be printable ASCII")]
         public void BadArgumentsAreNamed(string[] args, string message)

@@ -161,6 +161,22 @@ TEST(OptionsProblem, NamesTheOptionTheServerWouldRefuse) {
     expectNames(problem([&](GenerateOptions& o) { o.speed = -inf; }), "speed must be a finite number");
     expectNames(problem([&](GenerateOptions& o) { o.smoothing = 2.f; o.keyframeToleranceMm = nan; }),
                 "keyframe tolerance (mm) must be a finite number");
+    // A crop as pose.crop_problem takes it: a corner at 0 or more, at least 32 by 32 (the picture's edge: the server).
+    EXPECT_EQ(problem([](GenerateOptions& o) { o.crop = CropRegion{640, 0, 640, 720}; }), "");
+    EXPECT_EQ(problem([](GenerateOptions& o) { o.crop = CropRegion{0, 0, 32, 32}; }), "");
+    expectNames(problem([](GenerateOptions& o) { o.crop = CropRegion{-1, 0, 64, 64}; }), "crop: the corner (X,Y)");
+    expectNames(problem([](GenerateOptions& o) { o.crop = CropRegion{0, 0, 31, 64}; }), "at least 32 pixels");
+    expectNames(problem([](GenerateOptions& o) { o.crop = CropRegion{0, 0, 64, 0}; }), "at least 32 pixels");
+}
+
+TEST(OptionsProblem, ACropIsReadAsTheCommandLineWritesIt) {
+    CropRegion c;
+    EXPECT_EQ(ParseCrop("640,0,640,720", &c), "");
+    EXPECT_EQ(std::vector<int>({c.x, c.y, c.width, c.height}), std::vector<int>({640, 0, 640, 720}));
+    EXPECT_EQ(ParseCrop("-1,+2,33,34", &c), "");  // read as written: OptionsProblem refuses the corner
+    EXPECT_EQ(c.x, -1);
+    for (const char* bad : {"", "1,2,3", "1,2,3,4,5", "1,2,3,4px", "a,b,c,d", "1,,3,4", "1,2,3,-", "1,2,3,9999999999"})
+        EXPECT_NE(ParseCrop(bad, &c).find("want four whole numbers of pixels X,Y,W,H"), std::string::npos) << bad;
 }
 
 TEST(Client, UnreachableServerGivesUnavailableOrDeadline) {

@@ -274,6 +274,14 @@ int main(int argc, char** argv) {
     JobInfo ignored;
     client.CancelJob(third.jobId, &ignored);
 
+    // A crop reaching outside the upload's picture: the server, which knows the picture, refuses it by name.
+    options.crop = CropRegion{0, 0, 100000, 64};
+    JobInfo outside;
+    const Status crop = client.StartJob(up.uploadId, options, &outside);
+    std::printf("CROP_OUTSIDE code=%s named=%d\n", crop.CodeName().c_str(),
+                int(crop.message.find("options.crop: it reaches outside the") != std::string::npos));
+    options.crop.reset();
+
     std::vector<JobInfo> jobs;
     s = client.ListJobs(10, &jobs);
     if (!s.Ok()) return Fail("ListJobs: " + s.ToString());

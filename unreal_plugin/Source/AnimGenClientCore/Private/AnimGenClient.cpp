@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -58,6 +59,13 @@ void ToProto(const GenerateOptions& o, pb::GenerateOptions* p) {
     if (o.footLock) p->set_foot_lock(*o.footLock);
     if (o.keyframeToleranceDegrees) p->set_keyframe_tolerance_degrees(*o.keyframeToleranceDegrees);
     if (o.keyframeToleranceMm) p->set_keyframe_tolerance_mm(*o.keyframeToleranceMm);
+    if (o.crop) {
+        pb::CropRegion* c = p->mutable_crop();
+        c->set_x(o.crop->x);
+        c->set_y(o.crop->y);
+        c->set_width(o.crop->width);
+        c->set_height(o.crop->height);
+    }
     if (!o.target.bones.empty()) {
         pb::TargetSkeleton* t = p->mutable_target();
         t->set_name(o.target.name);
@@ -243,6 +251,29 @@ std::string OptionsProblem(const GenerateOptions& o) {
         return "keyframe tolerance (degrees) must be 0 or more, got " + OptionNumber(*o.keyframeToleranceDegrees);
     if (o.keyframeToleranceMm && !(*o.keyframeToleranceMm >= 0))
         return "keyframe tolerance (mm) must be 0 or more, got " + OptionNumber(*o.keyframeToleranceMm);
+    // ml/animgen_ml/pose.py crop_problem; whether it lies inside the picture the server says, knowing the video.
+    if (o.crop && (o.crop->x < 0 || o.crop->y < 0))
+        return "crop: the corner (X,Y) must be inside the picture, at 0 or more";
+    if (o.crop && (o.crop->width < 32 || o.crop->height < 32))
+        return "crop: the width and height must be at least 32 pixels";
+    return {};
+}
+
+std::string ParseCrop(const std::string& text, CropRegion* crop) {
+    int values[4] = {0, 0, 0, 0};
+    size_t at = 0;
+    for (int i = 0; i < 4; ++i) {
+        const size_t end = i < 3 ? text.find(',', at) : text.size();
+        const std::string part = end == std::string::npos ? "" : text.substr(at, end - at);
+        // A sign and up to 9 digits only: std::stoi would take "12px" as 12, and throws (exceptions are off).
+        const size_t first = !part.empty() && (part[0] == '-' || part[0] == '+') ? 1 : 0;
+        if (part.size() == first || part.size() - first > 9 ||
+            part.find_first_not_of("0123456789", first) != std::string::npos)
+            return "crop: want four whole numbers of pixels X,Y,W,H (e.g. 640,0,640,720), got '" + text + "'";
+        values[i] = std::atoi(part.c_str());
+        at = end + 1;
+    }
+    *crop = CropRegion{values[0], values[1], values[2], values[3]};
     return {};
 }
 

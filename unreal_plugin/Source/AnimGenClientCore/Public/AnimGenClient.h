@@ -58,6 +58,11 @@ ANIMGENCLIENTCORE_API const char* JobStateName(JobState state);  // "SUCCEEDED"
 ANIMGENCLIENTCORE_API bool IsFinal(JobState state);
 
 // Every option of `animgen generate` (animgen.v1.GenerateOptions); unset optionals take the server's defaults.
+// A rectangle of the picture in pixels of the video as played: the top left corner, then the size.
+struct CropRegion {
+    int x = 0, y = 0, width = 0, height = 0;
+};
+
 struct GenerateOptions {
     bool hands = false;
     std::optional<float> smoothing;
@@ -72,6 +77,8 @@ struct GenerateOptions {
     // Server-side retargeting of the files onto this skeleton (glTF space); none when it has no bones.
     TargetSkeleton target;
     std::map<std::string, std::string> targetBoneMap;
+    // Look for the person only there (a video with other people in it); none: the whole picture.
+    std::optional<CropRegion> crop;
 };
 
 struct UploadedVideo {
@@ -153,6 +160,10 @@ ANIMGENCLIENTCORE_API std::string TokenProblem(const std::string& token);
 // it would take them: its own ranges and order, so that a client can say so before it uploads anything. Smoothing
 // 0..1, fps 1..240, start >= 0, end > 0 and after start, speed 0.1..10, keyframe tolerances >= 0, all finite.
 ANIMGENCLIENTCORE_API std::string OptionsProblem(const GenerateOptions& options);
+
+// A crop written X,Y,W,H (four whole numbers of pixels, as `animgen generate --crop` takes it): "" and *crop set, or
+// what is wrong with the text. Its values are OptionsProblem's to judge.
+ANIMGENCLIENTCORE_API std::string ParseCrop(const std::string& text, CropRegion* crop);
 
 // Lower-case hex SHA-256 of a file; empty on a read error.
 ANIMGENCLIENTCORE_API std::string Sha256OfFile(const std::string& path);

@@ -85,6 +85,17 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	float Value = 0.f;
 	if (FParse::Value(*Params, TEXT("Fps="), Value)) O.fps = Value;
 	if (FParse::Value(*Params, TEXT("Smoothing="), Value)) O.smoothing = Value;
+	FString Crop;  // X,Y,W,H: commas are separators to FParse unless told otherwise
+	if (FParse::Value(*Params, TEXT("Crop="), Crop, false))
+	{
+		animgen::CropRegion Region;
+		if (const std::string Bad = animgen::ParseCrop(TCHAR_TO_UTF8(*Crop), &Region); !Bad.empty())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("-Crop=%s: %s"), *Crop, UTF8_TO_TCHAR(Bad.c_str()));
+			return 2;
+		}
+		O.crop = Region;
+	}
 	if (Generator == TEXT("network")) O.generator = animgen::Generator::Network;
 	else if (Generator == TEXT("analytic")) O.generator = animgen::Generator::Analytic;
 	else if (!Generator.IsEmpty())

@@ -93,6 +93,12 @@ void SAnimGenPanel::Construct(const FArguments&)
 			.Value_Lambda([Value] { return *Value; })
 			.OnValueChanged_Lambda([Value](float V) { *Value = V; });
 	};
+	auto CropPixels = [this](int32* Value, int32 Min) {  // a side or corner of the crop, editable while Crop is on
+		return SNew(SSpinBox<int32>).MinValue(Min).Delta(1)
+			.IsEnabled_Lambda([this] { return bCrop; })
+			.Value_Lambda([Value] { return *Value; })
+			.OnValueChanged_Lambda([Value](int32 V) { *Value = V; });
+	};
 	auto Combo = [](TArray<TSharedPtr<FString>>* Items, TSharedPtr<FString>* Selected) {
 		return SNew(SComboBox<TSharedPtr<FString>>)
 			.OptionsSource(Items)
@@ -168,6 +174,15 @@ void SAnimGenPanel::Construct(const FArguments&)
 				+ SHorizontalBox::Slot().FillWidth(1.f)[TrimSeconds(&StartSeconds)]
 				+ SHorizontalBox::Slot().AutoWidth().VAlign(VAlign_Center).Padding(12, 0, 4, 0)[SNew(STextBlock).Text(LOCTEXT("End", "End (s)"))]
 				+ SHorizontalBox::Slot().FillWidth(1.f)[TrimSeconds(&EndSeconds)])]
+			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Crop", "Crop"),
+				SNew(SHorizontalBox)
+				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("CropOn", "Part of the picture"), &bCrop,
+					LOCTEXT("CropTip", "Look for the person only in this rectangle, in pixels of the video as played (X, Y "
+						"of its top left corner, then width and height): for a video with other people in it."))]
+				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(12, 0, 0, 0)[CropPixels(&CropX, 0)]
+				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(4, 0, 0, 0)[CropPixels(&CropY, 0)]
+				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(4, 0, 0, 0)[CropPixels(&CropWidth, 32)]
+				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(4, 0, 0, 0)[CropPixels(&CropHeight, 32)])]
 			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("FrameRate", "Frame rate"),
 				SNew(SHorizontalBox)
 				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("VideoFps", "Video's"), &bVideoFps,
@@ -386,6 +401,7 @@ FReply SAnimGenPanel::OnGenerate()
 		O.endSeconds = EndSeconds;
 	}
 	if (!bVideoFps) O.fps = Fps;
+	if (bCrop) O.crop = animgen::CropRegion{CropX, CropY, CropWidth, CropHeight};
 	O.generator = animgen::Generator(GeneratorNames.IndexOfByKey(SelectedGenerator));
 	O.formats = {animgen::OutputFormat::Glb};
 	if (bServerRetarget)
@@ -538,6 +554,11 @@ void SAnimGenPanel::SaveSettings() const
 	GConfig->SetBool(ConfigSection, TEXT("Trim"), bTrim, GEditorPerProjectIni);
 	GConfig->SetFloat(ConfigSection, TEXT("TrimStart"), StartSeconds, GEditorPerProjectIni);
 	GConfig->SetFloat(ConfigSection, TEXT("TrimEnd"), EndSeconds, GEditorPerProjectIni);
+	GConfig->SetBool(ConfigSection, TEXT("Crop"), bCrop, GEditorPerProjectIni);
+	GConfig->SetInt(ConfigSection, TEXT("CropX"), CropX, GEditorPerProjectIni);
+	GConfig->SetInt(ConfigSection, TEXT("CropY"), CropY, GEditorPerProjectIni);
+	GConfig->SetInt(ConfigSection, TEXT("CropWidth"), CropWidth, GEditorPerProjectIni);
+	GConfig->SetInt(ConfigSection, TEXT("CropHeight"), CropHeight, GEditorPerProjectIni);
 	GConfig->SetBool(ConfigSection, TEXT("VideoFrameRate"), bVideoFps, GEditorPerProjectIni);
 	GConfig->SetFloat(ConfigSection, TEXT("FrameRate"), Fps, GEditorPerProjectIni);
 }
@@ -564,6 +585,11 @@ void SAnimGenPanel::LoadSettings()
 	GConfig->GetFloat(ConfigSection, TEXT("Smoothing"), Smoothing, GEditorPerProjectIni);
 	GConfig->GetFloat(ConfigSection, TEXT("TrimStart"), StartSeconds, GEditorPerProjectIni);
 	GConfig->GetFloat(ConfigSection, TEXT("TrimEnd"), EndSeconds, GEditorPerProjectIni);
+	GConfig->GetBool(ConfigSection, TEXT("Crop"), bCrop, GEditorPerProjectIni);
+	GConfig->GetInt(ConfigSection, TEXT("CropX"), CropX, GEditorPerProjectIni);
+	GConfig->GetInt(ConfigSection, TEXT("CropY"), CropY, GEditorPerProjectIni);
+	GConfig->GetInt(ConfigSection, TEXT("CropWidth"), CropWidth, GEditorPerProjectIni);
+	GConfig->GetInt(ConfigSection, TEXT("CropHeight"), CropHeight, GEditorPerProjectIni);
 	GConfig->GetBool(ConfigSection, TEXT("VideoFrameRate"), bVideoFps, GEditorPerProjectIni);
 	GConfig->GetFloat(ConfigSection, TEXT("FrameRate"), Fps, GEditorPerProjectIni);
 	FString Label;

@@ -59,6 +59,11 @@ private:
 	bool bTrim = false;  // only StartSeconds..EndSeconds of the video
 	float StartSeconds = 0.f;
 	float EndSeconds = 10.f;
+	bool bCrop = false;  // look for the person only in CropX, CropY, CropWidth x CropHeight pixels of the picture
+	int32 CropX = 0;
+	int32 CropY = 0;
+	int32 CropWidth = 640;
+	int32 CropHeight = 720;
 	bool bVideoFps = true;  // the clip at the video's own frame rate; off: resampled to Fps
 	float Fps = 30.f;
 
