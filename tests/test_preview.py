@@ -52,3 +52,21 @@ def test_the_preview_reports_progress_and_stops_when_cancelled(videos, tmp_path)
         pipeline.run(video, tmp_path / "again", options, progress=seen.append, cancel=stop, landmarks=landmarks)
     assert max(e.fraction for e in seen if e.message == "preview") < 0.6
     assert not (tmp_path / "again.preview.mp4").exists() and not list(tmp_path.glob(".*part*"))
+
+
+def test_the_preview_shows_where_crop_looked(videos, tmp_path):
+    """With --crop, the preview draws the rectangle MediaPipe looked in, so that one sees whom it followed."""
+    from animgen_ml import pipeline, video
+    from animgen_ml.preview import _CROP, PANEL_HEIGHT
+
+    clip = videos / "sports2d_run_sideview.mp4"  # 480x352
+    crop = (100, 40, 300, 280)
+    options = pipeline.GenerateOptions(formats=("preview",), crop=crop, end=0.5)
+    out = pipeline.run(clip, tmp_path / "run", options).files["preview"]
+    _, first = next(iter(video.iter_frames(out)))
+    scale = PANEL_HEIGHT / 352
+    x, y, w, h = (round(v * scale) for v in crop)
+    top = first[y, x + w // 2].astype(int)  # the rectangle's top edge, half-way along
+    assert np.abs(top - _CROP).max() < 40, top
+    inside = first[y + 8: y + h - 8, x + 8: x + w - 8].reshape(-1, 3).astype(int)
+    assert (np.abs(inside - _CROP).max(axis=1) < 40).mean() < 0.01  # only its edge is drawn

@@ -252,7 +252,7 @@ def reappear_warnings(lm: Landmarks) -> list[str]:
             digits = 1 if round(float(lm.times[found]), 1) != round(float(lm.times[last]), 1) else 2
             out.append(f"the person found at {lm.times[found]:.{digits}f} s is {lost:.0f} torso lengths from where one "
                        f"was last seen at {lm.times[last]:.{digits}f} s: if it is someone else, the clip's Hips travel "
-                       "to them; cut the video there (--start/--end)")
+                       "to them; cut the video there (--start/--end), or crop the picture to the one you want (--crop)")
     return out
 
 
