@@ -14,11 +14,16 @@
 #include "WorkspaceMenuStructure.h"
 #include "WorkspaceMenuStructureModule.h"
 
+#if PLATFORM_UNIX || PLATFORM_MAC
+#include <signal.h>  // kill: a server that will not stop as the editor closes
+#endif
+
 #define LOCTEXT_NAMESPACE "AnimGenEditor"
 
 const FName FAnimGenEditorModule::TabName(TEXT("AnimGenGenerateFromVideo"));
 TSharedPtr<FAnimGenJobRunner> FAnimGenEditorModule::SharedRunner;
 FProcHandle FAnimGenEditorModule::LocalServer;
+uint32 FAnimGenEditorModule::LocalServerPid = 0;
 int64 FAnimGenEditorModule::LocalServerLogStart = 0;
 bool FAnimGenEditorModule::bLocalServerStopping = false;
 FString FAnimGenEditorModule::LocalServerExit;
@@ -88,7 +93,7 @@ FString FAnimGenEditorModule::StartLocalServer(const FString& Address, const FSt
 	// the editor's, set for the moment of the start. With no token in the tab, none from the editor's either.
 	const FString Before = FPlatformMisc::GetEnvironmentVariable(TEXT("ANIMGEN_TOKEN"));
 	FPlatformMisc::SetEnvironmentVar(TEXT("ANIMGEN_TOKEN"), *Token.TrimStartAndEnd());
-	LocalServer = FPlatformProcess::CreateProc(UTF8_TO_TCHAR(Exe.c_str()), *Params, false, true, true, nullptr, 0,
+	LocalServer = FPlatformProcess::CreateProc(UTF8_TO_TCHAR(Exe.c_str()), *Params, false, true, true, &LocalServerPid, 0,
 		nullptr, nullptr);
 	FPlatformMisc::SetEnvironmentVar(TEXT("ANIMGEN_TOKEN"), *Before);
 	if (!LocalServer.IsValid()) return FString::Printf(TEXT("Could not start %s"), UTF8_TO_TCHAR(Exe.c_str()));
@@ -138,6 +143,15 @@ void FAnimGenEditorModule::ShutdownModule()
 	StopLocalServer();  // started for this editor session
 	if (LocalServer.IsValid())
 	{
+		// Its stop takes a few seconds at most (the grace it gives running calls); one that hangs must not hold the
+		// editor's exit, and on Unix closing the handle of a running process waits for it.
+		for (int32 Tenth = 0; Tenth < 150 && FPlatformProcess::IsProcRunning(LocalServer); ++Tenth)
+		{
+			FPlatformProcess::Sleep(0.1f);
+		}
+#if PLATFORM_UNIX || PLATFORM_MAC
+		if (FPlatformProcess::IsProcRunning(LocalServer)) kill(static_cast<pid_t>(LocalServerPid), SIGKILL);
+#endif
 		FPlatformProcess::WaitForProc(LocalServer);
 		FPlatformProcess::CloseProc(LocalServer);
 	}

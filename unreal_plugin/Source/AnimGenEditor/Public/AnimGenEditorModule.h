@@ -33,6 +33,7 @@ private:
 	void RegisterMenus();
 	static TSharedPtr<FAnimGenJobRunner> SharedRunner;
 	static FProcHandle LocalServer;
+	static uint32 LocalServerPid;
 	static int64 LocalServerLogStart;  // the log's size at the start: what the server writes comes after it
 	static bool bLocalServerStopping;  // StopLocalServer ended it: nothing to tell
 	static FString LocalServerExit;
