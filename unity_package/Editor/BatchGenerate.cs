@@ -73,6 +73,13 @@ namespace AnimGen.Editor
                     try
                     {
                         string path = ClipPaths.ForVideo(args.OutputFolder, video);
+                        string refused = HumanoidClipBuilder.ReplaceProblem(path); // said before its job runs
+                        if (refused != null)
+                        {
+                            failures++;
+                            Debug.LogError("AnimGen batch: " + video + ": " + refused);
+                            continue;
+                        }
                         HumanoidClipData data = Task.Run(() => GenerateOne(connection, video, options, args.TimeoutMinutes))
                             .GetAwaiter().GetResult();
                         data.Name = name;

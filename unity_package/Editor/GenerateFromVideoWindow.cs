@@ -206,9 +206,12 @@ namespace AnimGen.Editor
                     if (GUILayout.Button("Generate", GUILayout.Height(26)))
                     {
                         string existing = ExistingClip();
-                        if (existing == null || EditorUtility.DisplayDialog("Replace clip?", existing + " exists. Replace it " +
-                                "with the new take? What uses it will play the new take; changes made to it by hand are lost.",
-                                "Replace", "Cancel"))
+                        bool go = existing == null || EditorUtility.DisplayDialog("Replace clip?", existing + " exists. Replace " +
+                            "it with the new take? What uses it will play the new take; changes made to it by hand are lost.",
+                            "Replace", "Cancel");
+                        string refused = go && existing != null ? HumanoidClipBuilder.ReplaceProblem(existing) : null;
+                        if (refused != null) notice = refused; // before the upload, not after the job
+                        else if (go)
                         {
                             SaveFields();
                             preview.Stop();

@@ -278,6 +278,19 @@ namespace AnimGen.Editor
             return anim;
         }
 
+        /// <summary>Why the clip at an Assets/... path cannot be replaced, else null (also when there is none): checked out
+        /// first where version control is on, as Unity's own editors do. Asked before a job runs, not after it.</summary>
+        public static string ReplaceProblem(string assetPath)
+        {
+            if (AssetDatabase.LoadMainAssetAtPath(assetPath) == null) return null;
+            if (!AssetDatabase.MakeEditable(assetPath))
+                return assetPath + " could not be checked out (version control): check it out, then generate again.";
+            string file = System.IO.Path.GetFullPath(assetPath);
+            if (System.IO.File.Exists(file) && (System.IO.File.GetAttributes(file) & System.IO.FileAttributes.ReadOnly) != 0)
+                return assetPath + " is read-only: make it writable, then generate again.";
+            return null;
+        }
+
         // Where a clip's own contact curve says that foot lands: its footstep events' times.
         static List<float> Landings(AnimationClip clip, string curve)
         {
