@@ -101,6 +101,11 @@ FString FAnimGenAnimationBuilder::AssetNameFor(const FString& Name)
 	return ObjectTools::SanitizeObjectName(UPackageTools::SanitizePackageName(TEXT("A_") + Base));
 }
 
+bool FAnimGenAnimationBuilder::IsContentFolder(const FString& PackagePath)
+{
+	return FPackageName::IsValidLongPackageName(UPackageTools::SanitizePackageName(PackagePath / TEXT("A_clip")));
+}
+
 FString FAnimGenAnimationBuilder::DestinationProblem(const FString& PackagePath, const FString& Name)
 {
 	const FString PackageName = UPackageTools::SanitizePackageName(PackagePath / AssetNameFor(Name));
@@ -393,8 +398,8 @@ UAnimSequence* FAnimGenAnimationBuilder::Build(const animgen::HumanoidClip& Clip
 	}
 	// The replace is not transacted (a whole new take), so the undo buffer's earlier edits of this sequence no longer
 	// fit it: undone, they would write the old take's notifies and keys into the new one. Cleared, as the engine
-	// clears it when it reloads a package.
-	if (bReplace && GEditor && GEditor->IsObjectInTransactionBuffer(Sequence))
+	// clears it when it reloads a package; not in the middle of the user's own change (a drag), which it would cut off.
+	if (bReplace && GEditor && !GEditor->IsTransactionActive() && GEditor->IsObjectInTransactionBuffer(Sequence))
 	{
 		GEditor->ResetTransaction(LOCTEXT("ReplacedTake", "AnimGen replaced an AnimSequence's take"));
 	}

@@ -48,7 +48,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: not a folder of videos"), *Input);
 		return 2;
 	}
-	if (!Output.StartsWith(TEXT("/")) || !FAnimGenAnimationBuilder::DestinationProblem(Output, TEXT("clip")).IsEmpty())
+	if (!Output.StartsWith(TEXT("/")) || !FAnimGenAnimationBuilder::IsContentFolder(Output))
 	{
 		// Before any upload: a mistyped root (/Gmae/...) failed each video only after its job had run.
 		UE_LOG(LogAnimGen, Error, TEXT("-Output=%s: give a content path such as /Game/Animations"), *Output);

@@ -516,7 +516,12 @@ EActiveTimerReturnType SAnimGenPanel::WatchLocalServer(double, float)
 {
 	// A local server that ended on its own (its port taken, a crash) is told at once, not at the next Generate.
 	const FString Exit = FAnimGenEditorModule::TakeLocalServerExit();
-	if (!Exit.IsEmpty())
+	if (Exit.IsEmpty()) return EActiveTimerReturnType::Continue;
+	if (Runner->IsRunning())
+	{
+		ErrorText = FText::FromString(Exit);  // a job on another server keeps its status and progress
+	}
+	else
 	{
 		StatusText = FText::GetEmpty();
 		SetError(Exit);

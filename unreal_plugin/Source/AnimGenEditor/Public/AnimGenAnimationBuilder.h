@@ -49,6 +49,9 @@ public:
 	// The AnimSequence's name for a clip or video name: "run sideview" -> "A_run_sideview".
 	static FString AssetNameFor(const FString& Name);
 
+	// Whether PackagePath is a content folder (/Game/..., a plugin's mounted root) an AnimSequence can be made in.
+	static bool IsContentFolder(const FString& PackagePath);
+
 	// Why the AnimSequence for `Name` cannot go in the content folder PackagePath (not a content path, or its .uasset
 	// read-only: not checked out), or empty: checked before a job starts, not after it ran.
 	static FString DestinationProblem(const FString& PackagePath, const FString& Name);
