@@ -176,6 +176,13 @@ namespace AnimGen.Editor.Tests
                     Assert.That(events[e].stringParameter, Is.EqualTo("Left").Or.EqualTo("Right"));
                 }
             }
+            // A clip that could not be written over is named before a job runs, not after it.
+            Assert.IsNull(HumanoidClipBuilder.ReplaceProblem(path), "a writable clip");
+            Assert.IsNull(HumanoidClipBuilder.ReplaceProblem(TempFolder + "/none.anim"), "no clip to replace");
+            string file = Path.GetFullPath(path);
+            File.SetAttributes(file, File.GetAttributes(file) | FileAttributes.ReadOnly);
+            try { StringAssert.Contains(path + " is read-only", HumanoidClipBuilder.ReplaceProblem(path)); }
+            finally { File.SetAttributes(file, File.GetAttributes(file) & ~FileAttributes.ReadOnly); }
             var outside = new AnimationClip(); // refused, so not Save's to destroy
             try { Assert.Throws<ArgumentException>(() => HumanoidClipBuilder.Save(outside, "/tmp/outside.anim")); }
             finally { UnityEngine.Object.DestroyImmediate(outside); }
