@@ -60,9 +60,10 @@ namespace AnimGen.Editor
                     {
                         ended = LocalServerExit.Describe(ExitCode(process), LogPath, LogStart);
                         Debug.LogWarning("AnimGen: " + ended);
+                        SessionState.EraseInt(PidKey);
+                        SessionState.EraseString(StartKey);
                     }
                     process = null;
-                    if (pid > 0) { SessionState.EraseInt(PidKey); SessionState.EraseString(StartKey); }
                 }
                 return process;
             }
