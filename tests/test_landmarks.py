@@ -22,6 +22,7 @@ def _arrays(T: int = 20) -> dict:
     ({"times": np.arange(20)[:, None] / 30.0}, "times has shape (20, 1)"),
     ({"world": np.full((20, 33, 3), "x")}, "world holds <U1 values, not numbers"),
     ({"width": 0}, "the video's size is 0x480"),
+    ({"crop": np.zeros((20, 3))}, "Landmarks.crop has shape (20, 3), expected (20, 4)"),
 ])
 def test_a_damaged_landmarks_file_is_refused_by_what_is_wrong(tmp_path, change, words):
     np.savez(tmp_path / "lm.npz", **(_arrays() | change))
@@ -34,7 +35,12 @@ def test_saved_landmarks_load_back(tmp_path):
     lm = Landmarks(**_arrays())
     lm.save(tmp_path / "lm.npz")
     back = Landmarks.load(tmp_path / "lm.npz")
-    assert np.array_equal(back.times, lm.times) and np.array_equal(back.world, lm.world)
+    assert np.array_equal(back.times, lm.times) and np.array_equal(back.world, lm.world) and back.crop is None
+    # Where --crop looked goes with them, cut as the frames are.
+    looked = Landmarks(**_arrays(), crop=np.arange(80).reshape(20, 4))
+    looked.save(tmp_path / "looked.npz")
+    assert np.array_equal(Landmarks.load(tmp_path / "looked.npz").crop, looked.crop)
+    assert np.array_equal(looked.between(0.1, 0.2).crop, looked.crop[3:6])
     empty = {k: v[:0] if isinstance(v, np.ndarray) else v for k, v in _arrays().items()}
     np.savez(tmp_path / "none.npz", **empty)
     with pytest.raises(ValueError, match="no frames"):

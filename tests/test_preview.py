@@ -7,6 +7,7 @@ import pytest
 
 from animgen_ml import edit, mocap
 from animgen_ml import rotations as R
+from animgen_ml.landmarks import Landmarks
 from animgen_ml.preview import _SideView, mean_facing
 
 
@@ -55,18 +56,22 @@ def test_the_preview_reports_progress_and_stops_when_cancelled(videos, tmp_path)
 
 
 def test_the_preview_shows_where_crop_looked(videos, tmp_path):
-    """With --crop, the preview draws the rectangle MediaPipe looked in, so that one sees whom it followed."""
+    """With --crop, each frame of the preview draws the rectangle MediaPipe looked in, so that one sees whom it
+    followed: on the side-view run it starts where it was drawn and ends where the runner took it."""
     from animgen_ml import pipeline, video
     from animgen_ml.preview import _CROP, PANEL_HEIGHT
 
     clip = videos / "sports2d_run_sideview.mp4"  # 480x352
-    crop = (100, 40, 300, 280)
-    options = pipeline.GenerateOptions(formats=("preview",), crop=crop, end=0.5)
-    out = pipeline.run(clip, tmp_path / "run", options).files["preview"]
-    _, first = next(iter(video.iter_frames(out)))
+    crop = (0, 40, 240, 280)
+    options = pipeline.GenerateOptions(formats=("preview", "npz"), crop=crop)
+    result = pipeline.run(clip, tmp_path / "run", options)
+    looked = Landmarks.load(result.files["npz"]).crop
+    assert looked is not None and tuple(looked[0]) == crop and looked[-1][0] == 240  # followed the runner across
+    frames = [f for _, f in video.iter_frames(result.files["preview"])]
     scale = PANEL_HEIGHT / 352
-    x, y, w, h = (round(v * scale) for v in crop)
-    top = first[y, x + w // 2].astype(int)  # the rectangle's top edge, half-way along
-    assert np.abs(top - _CROP).max() < 40, top
-    inside = first[y + 8: y + h - 8, x + 8: x + w - 8].reshape(-1, 3).astype(int)
-    assert (np.abs(inside - _CROP).max(axis=1) < 40).mean() < 0.01  # only its edge is drawn
+    for frame, (x, y, w, h) in ((frames[0], crop), (frames[-1], looked[-1])):
+        x, y, w, h = (round(float(v) * scale) for v in (x, y, w, h))
+        top = frame[y, x + w // 2].astype(int)  # the rectangle's top edge, half-way along
+        assert np.abs(top - _CROP).max() < 40, top
+        inside = frame[y + 8: y + h - 8, x + 8: x + w - 8].reshape(-1, 3).astype(int)
+        assert (np.abs(inside - _CROP).max(axis=1) < 40).mean() < 0.01  # only its edge is drawn

@@ -89,8 +89,7 @@ def write_outputs(
         "npz": landmarks.save,
         "report": lambda p: _report().write_report(p, clip, landmarks, stage_seconds, warnings, options.speed),
         "preview": lambda p: _preview().render_preview(
-            video, landmarks, clip, p, progress=lambda f: report(done + PREVIEW_COST * f, "preview"),
-            crop=options.crop),
+            video, landmarks, clip, p, progress=lambda f: report(done + PREVIEW_COST * f, "preview")),
         "vrma": lambda p: gltf_export.write_vrma(clip, p, keys=keys()),
     }
     files: dict[str, Path] = {}

@@ -64,6 +64,8 @@ class Landmarks:
     # The hands placed in world space (metres, around the pose's world wrist; see pose._hand_world_all).
     left_hand_world: np.ndarray | None = None
     right_hand_world: np.ndarray | None = None
+    # Where MediaPipe looked, per frame, with --crop: (T, 4) x, y, width, height in pixels of the picture.
+    crop: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         T = len(self.times)
@@ -75,6 +77,8 @@ class Landmarks:
             a = getattr(self, name)
             if a is not None and np.shape(a) != (T, 21, 3):
                 raise ValueError(f"Landmarks.{name} has shape {np.shape(a)}, expected {(T, 21, 3)}")
+        if self.crop is not None and np.shape(self.crop) != (T, 4):
+            raise ValueError(f"Landmarks.crop has shape {np.shape(self.crop)}, expected {(T, 4)}")
 
     @property
     def frame_count(self) -> int:
@@ -108,7 +112,7 @@ class Landmarks:
         if keep.all():
             return self
         arrays = {k: getattr(self, k)[keep] for k in ("times", "image", "world", "visibility", "detected")}
-        hands = {k: getattr(self, k)[keep] for k in HAND_FIELDS if getattr(self, k) is not None}
+        hands = {k: getattr(self, k)[keep] for k in (*HAND_FIELDS, "crop") if getattr(self, k) is not None}
         return replace(self, **arrays, **hands)
 
     @property
@@ -117,7 +121,7 @@ class Landmarks:
 
     def save(self, path: str | Path) -> None:
         arrays = {k: getattr(self, k) for k in ("times", "image", "world", "visibility", "detected")}
-        for k in HAND_FIELDS:
+        for k in (*HAND_FIELDS, "crop"):
             if getattr(self, k) is not None:
                 arrays[k] = getattr(self, k)
         with open(path, "wb") as f:
@@ -131,14 +135,14 @@ class Landmarks:
                 times=z["times"], image=z["image"], world=z["world"], visibility=z["visibility"],
                 detected=z["detected"].astype(bool), width=int(z["width"]), height=int(z["height"]),
                 source=str(z["source"]), rate=float(z["rate"]) if "rate" in z else 0.0,
-                **{k: z[k] for k in HAND_FIELDS if k in z},
+                **{k: z[k] for k in (*HAND_FIELDS, "crop") if k in z},
             )
         lm.check_times()
         if lm.width < 1 or lm.height < 1:
             raise ValueError(f"the video's size is {lm.width}x{lm.height}")
         if not (np.isfinite(lm.rate) and lm.rate >= 0):
             raise ValueError(f"the video's frame rate is {lm.rate}")
-        for name in ("image", "world", "visibility", *HAND_FIELDS):
+        for name in ("image", "world", "visibility", *HAND_FIELDS, "crop"):
             a = getattr(lm, name)
             if a is not None and a.dtype.kind not in "fiu":
                 raise ValueError(f"{name} holds {a.dtype} values, not numbers")

@@ -32,6 +32,9 @@ _SCALE_POINTS = [LM[n] for n in ("left_shoulder", "right_shoulder", "left_elbow"
 
 # A crop smaller than this holds too few pixels for MediaPipe to find a body in.
 MIN_CROP_PX = 32
+# The room kept around a followed person inside the crop, as a share of their size: MediaPipe finds a body that
+# reaches the edge of its picture less surely.
+FOLLOW_MARGIN = 0.1
 
 
 def crop_problem(crop: tuple[int, ...], width: int | None = None, height: int | None = None) -> str | None:
@@ -48,10 +51,11 @@ def crop_problem(crop: tuple[int, ...], width: int | None = None, height: int | 
     return None
 
 
-def uncrop(points: np.ndarray, crop: tuple[int, int, int, int], width: int, height: int) -> np.ndarray:
+def uncrop(points: np.ndarray, crop, width: int, height: int) -> np.ndarray:
     """Image landmarks MediaPipe gave for a crop (x, y from 0 to 1 across it; z in x's units) in the whole picture's
-    terms, as if it had looked at the whole picture: the camera model downstream is the whole picture's."""
-    x, y, w, h = crop
+    terms, as if it had looked at the whole picture: the camera model downstream is the whole picture's. crop: one
+    rectangle (x, y, width, height) or one per frame, (T, 4) for points (T, N, 3)."""
+    x, y, w, h = (np.asarray(crop, np.float64)[..., k, None] for k in range(4))
     out = points.copy()
     out[..., 0] = (points[..., 0] * w + x) / width
     out[..., 1] = (points[..., 1] * h + y) / height
@@ -59,12 +63,37 @@ def uncrop(points: np.ndarray, crop: tuple[int, int, int, int], width: int, heig
     return out
 
 
+def follow(crop: tuple[int, int, int, int], points: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """Where the crop goes next, having found the person at `points` (33 x, y across it, 0 to 1): moved only as far
+    as keeps their body and a margin of FOLLOW_MARGIN of its size inside it (centred on them where it cannot hold
+    that), its size unchanged and inside the picture. A person who walks out of the rectangle the user drew is
+    followed, and one who stays in it is looked for in it alone."""
+    x, y, w, h = crop
+    px = np.clip(points[:, 0] * w + x, 0, width)
+    py = np.clip(points[:, 1] * h + y, 0, height)
+    margin = FOLLOW_MARGIN * max(float(np.ptp(px)), float(np.ptp(py)))
+
+    def shift(corner: int, size: int, lo: float, hi: float, limit: int) -> int:
+        lo, hi = lo - margin, hi + margin
+        if hi - lo > size:
+            corner = round((lo + hi - size) / 2)
+        elif lo < corner:
+            corner = int(np.floor(lo))
+        elif hi > corner + size:
+            corner = int(np.ceil(hi)) - size
+        return int(np.clip(corner, 0, limit - size))
+
+    return (shift(x, w, float(px.min()), float(px.max()), width),
+            shift(y, h, float(py.min()), float(py.max()), height), w, h)
+
+
 def extract(video: str | Path, *, hands: bool = False, start: float | None = None, end: float | None = None,
             crop: tuple[int, int, int, int] | None = None, progress: Callable[[float, str], None] | None = None,
             info: vid.VideoInfo | None = None) -> Landmarks:
     """The 33 pose landmarks (image + world + visibility) of every frame of `video` in [start, end).
-    Frames without a person are kept with detected=False and NaN coordinates. crop: look for the person only in
-    this part of the picture (x, y, width, height in pixels; the landmarks are still the whole picture's). info:
+    Frames without a person are kept with detected=False and NaN coordinates. crop: look for the person in this part
+    of the picture (x, y, width, height in pixels), which then follows them (`follow`); the landmarks are still the
+    whole picture's, and Landmarks.crop holds where each frame was looked at. info:
     video.probe(video), when the caller has it already (the server probes an upload when the job starts)."""
     info = info or vid.probe(video)  # bad input fails here, before the slow MediaPipe import
     if crop is not None and (why := crop_problem(crop, info.width, info.height)) is not None:
@@ -78,6 +107,7 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
     image: list[np.ndarray] = []
     world: list[np.ndarray] = []
     vis: list[np.ndarray] = []
+    windows: list[tuple[int, int, int, int]] = []
     lh: list[np.ndarray] = []
     rh: list[np.ndarray] = []
     nan33 = np.full((33, 3), np.nan, np.float32)
@@ -89,10 +119,13 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
             if crop is not None:
                 x, y, w, h = crop
                 frame = np.ascontiguousarray(frame[y:y + h, x:x + w])
+                windows.append(crop)
             res = model.process(frame)
             times.append(t)
             if res.pose_landmarks is not None and res.pose_world_landmarks is not None:
                 im = _points(res.pose_landmarks)
+                if crop is not None:
+                    crop = follow(crop, im, info.width, info.height)
                 image.append(im)
                 world.append(_points(res.pose_world_landmarks))
                 vis.append(np.array([p.visibility for p in res.pose_landmarks.landmark], np.float32))
@@ -113,17 +146,18 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
         raise InputError(f"{video}: no frames in the requested range")
     image_a = np.stack(image).astype(np.float64)
     world_a = np.stack(world).astype(np.float64)  # metric, about the hips: the same whatever the crop
-    if crop is not None:
-        image_a = uncrop(image_a, crop, info.width, info.height)
+    looked = np.array(windows, np.int64) if crop is not None else None
+    if looked is not None:
+        image_a = uncrop(image_a, looked, info.width, info.height)
     lm = Landmarks(
         times=np.asarray(times, np.float64), image=image_a, world=world_a,
         visibility=np.stack(vis).astype(np.float64), detected=np.isfinite(image_a[:, 0, 0]),
-        width=info.width, height=info.height, source=str(video), rate=info.fps,
+        width=info.width, height=info.height, source=str(video), rate=info.fps, crop=looked,
     )
     if hands:
         left, right = (np.stack(h).astype(np.float64) for h in (lh, rh))
-        if crop is not None:
-            left, right = (uncrop(h, crop, info.width, info.height) for h in (left, right))
+        if looked is not None:
+            left, right = (uncrop(h, looked, info.width, info.height) for h in (left, right))
         lm.left_hand, lm.right_hand = left, right
         lm.left_hand_world = _hand_world_all(lm, lm.left_hand, LM["left_wrist"])
         lm.right_hand_world = _hand_world_all(lm, lm.right_hand, LM["right_wrist"])

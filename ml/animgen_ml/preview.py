@@ -35,7 +35,7 @@ _POSE_EDGES = [(LM[a], LM[b]) for a, b in [
     ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"), ("right_eye", "right_ear"),
 ]]
 _LEFT, _RIGHT, _MID, _DIM = (60, 200, 60), (240, 140, 30), (230, 230, 230), (130, 130, 130)  # RGB
-_CROP = (255, 220, 0)  # the --crop rectangle
+_CROP = (255, 220, 0)  # where MediaPipe looked (--crop)
 
 
 def _side_colour(name: str) -> tuple[int, int, int]:
@@ -50,11 +50,10 @@ def frame_schedule(times: np.ndarray, fps: float) -> np.ndarray:
 
 
 def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, path: str | Path,
-                   progress: Callable[[float], None] | None = None,
-                   crop: tuple[int, int, int, int] | None = None) -> Path:
+                   progress: Callable[[float], None] | None = None) -> Path:
     """Writes the preview MP4 to `path` (atomically) and returns it. progress(fraction) is called every few frames
-    (on a long video this is most of the export stage); an exception it raises (Cancelled) stops the render. crop:
-    the part of the picture MediaPipe looked in (--crop), drawn so that one sees whom it followed."""
+    (on a long video this is most of the export stage); an exception it raises (Cancelled) stops the render. With
+    --crop, each frame shows the part of the picture MediaPipe looked in, so that one sees whom it followed."""
     path = Path(path)
     info = vid.probe(video)
     t0, t1 = float(landmarks.times[0]), float(landmarks.times[-1])
@@ -87,10 +86,11 @@ def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, 
                 if frame is None:
                     break
                 left = frame.copy()  # decoded at the panel's size; drawn on
-                if crop is not None:
-                    x, y, w, h = (round(v * scale) for v in crop)
+                j = min(i, landmarks.frame_count - 1)
+                if landmarks.crop is not None:
+                    x, y, w, h = (round(float(v) * scale) for v in landmarks.crop[j])
                     cv2.rectangle(left, (x, y), (x + w - 1, y + h - 1), _CROP, 2)
-                _draw_landmarks(left, landmarks, min(i, landmarks.frame_count - 1))
+                _draw_landmarks(left, landmarks, j)
                 # The clip may have another frame rate or speed: map by the fraction of the time span.
                 k = int(round(n / fps / max(t1 - t0, 1e-9) * (clip.frame_count - 1)))
                 right = side.render(int(np.clip(k, 0, clip.frame_count - 1)))

@@ -155,8 +155,9 @@ namespace AnimGen.Editor
                     settings.EndSeconds = EditorGUILayout.FloatField("End (s)", settings.EndSeconds);
                     EditorGUI.indentLevel--;
                 }
-                settings.Crop = EditorGUILayout.Toggle(new GUIContent("Crop", "Look for the person only in this part of the "
-                    + "picture, in pixels of the video as played: for a video with other people in it"), settings.Crop);
+                settings.Crop = EditorGUILayout.Toggle(new GUIContent("Crop", "Look for the person in this part of the "
+                    + "picture, in pixels of the video as played, and follow them (it moves with them when they near its "
+                    + "edge): for a video with other people in it"), settings.Crop);
                 if (settings.Crop)
                 {
                     EditorGUI.indentLevel++;

@@ -177,8 +177,9 @@ void SAnimGenPanel::Construct(const FArguments&)
 			+ SVerticalBox::Slot().AutoHeight()[Row(LOCTEXT("Crop", "Crop"),
 				SNew(SHorizontalBox)
 				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("CropOn", "Part of the picture"), &bCrop,
-					LOCTEXT("CropTip", "Look for the person only in this rectangle, in pixels of the video as played (X, Y "
-						"of its top left corner, then width and height): for a video with other people in it."))]
+					LOCTEXT("CropTip", "Look for the person in this rectangle, in pixels of the video as played (X, Y of "
+						"its top left corner, then width and height), and follow them: it moves with them when they near "
+						"its edge. For a video with other people in it."))]
 				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(12, 0, 0, 0)[CropPixels(&CropX, 0)]
 				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(4, 0, 0, 0)[CropPixels(&CropY, 0)]
 				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(4, 0, 0, 0)[CropPixels(&CropWidth, 32)]
