@@ -280,11 +280,28 @@ def test_the_crop_moves_only_as_far_as_keeps_the_person_in_it():
     def body(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:  # points spanning a box, 0..1 of the crop
         return np.array([[x0, y0, 0], [x1, y1, 0]] * 16 + [[x0, y1, 0]], np.float64)
 
-    crop = (100, 50, 200, 300)  # on a 640x480 picture
-    assert pose.follow(crop, body(0.3, 0.7, 0.2, 0.8), 640, 480) == crop  # well inside: stays put
+    crop, drawn = (100, 50, 200, 300), (200, 300)  # on a 640x480 picture
+    assert pose.follow(crop, body(0.3, 0.7, 0.2, 0.8), 640, 480, drawn) == crop  # well inside: stays put
     # At the right edge (x 270..310 px; margin 0.1 x its 180 px height): moved right until 328 px is inside.
-    assert pose.follow(crop, body(0.85, 1.05, 0.2, 0.8), 640, 480) == (128, 50, 200, 300)
-    # Taller than the crop with its margin: centred on it; never out of the picture.
-    assert pose.follow(crop, body(0.3, 0.7, -0.3, 1.1), 640, 480) == (100, 40, 200, 300)
-    assert pose.follow(crop, body(-1.0, -0.8, 0.2, 0.8), 640, 480) == (0, 50, 200, 300)
-    assert pose.follow((440, 180, 200, 300), body(1.5, 1.9, 0.2, 0.8), 640, 480) == (440, 180, 200, 300)
+    assert pose.follow(crop, body(0.85, 1.05, 0.2, 0.8), 640, 480, drawn) == (128, 50, 200, 300)
+    # Taller than the crop with its margin (y 0..380 px, margin 38): grown to hold them, inside the picture; as tall
+    # as the picture at most, centred on them; back to the size drawn once they fit it again.
+    assert pose.follow(crop, body(0.3, 0.7, -0.3, 1.1), 640, 480, drawn) == (100, 0, 200, 456)
+    assert pose.follow(crop, body(0.3, 0.7, -1.0, 2.0), 640, 480, drawn) == (100, 0, 200, 480)
+    assert pose.follow((100, 0, 200, 456), body(0.3, 0.7, 0.5, 0.9), 640, 480, drawn) == (100, 129, 200, 300)
+    # Never out of the picture.
+    assert pose.follow(crop, body(-1.0, -0.8, 0.2, 0.8), 640, 480, drawn) == (0, 50, 200, 300)
+    assert pose.follow((440, 180, 200, 300), body(1.5, 1.9, 0.2, 0.8), 640, 480, drawn) == (440, 180, 200, 300)
+
+
+def test_crop_grows_with_a_person_coming_towards_the_camera(videos: Path):
+    # The walk towards the camera (1812x1004) in a rectangle drawn round the walker far away (410 px tall): they grow
+    # to leave its bottom, and it grows with them, so their landmarks are those MediaPipe finds in the whole picture.
+    drawn = (850, 380, 320, 520)
+    followed = pose.extract(videos / "motionbert_walk_toward_camera.mp4", crop=drawn)
+    whole = pose.extract(videos / "motionbert_walk_toward_camera.mp4")
+    assert followed.crop is not None and followed.detected.all() and whole.detected.all()
+    assert (followed.crop[:, 2:] >= drawn[2:]).all() and followed.crop[-1, 3] > 650
+    assert (followed.crop[:, :2] + followed.crop[:, 2:] <= (1812, 1004)).all()
+    off = np.abs(followed.image - whole.image)[..., :2]
+    assert np.median(off) < 0.002 and np.percentile(off, 95) < 0.02, (np.median(off), np.percentile(off, 95))

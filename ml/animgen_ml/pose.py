@@ -63,28 +63,32 @@ def uncrop(points: np.ndarray, crop, width: int, height: int) -> np.ndarray:
     return out
 
 
-def follow(crop: tuple[int, int, int, int], points: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+def follow(crop: tuple[int, int, int, int], points: np.ndarray, width: int, height: int,
+           least: tuple[int, int]) -> tuple[int, int, int, int]:
     """Where the crop goes next, having found the person at `points` (33 x, y across it, 0 to 1): moved only as far
-    as keeps their body and a margin of FOLLOW_MARGIN of its size inside it (centred on them where it cannot hold
-    that), its size unchanged and inside the picture. A person who walks out of the rectangle the user drew is
-    followed, and one who stays in it is looked for in it alone."""
+    as keeps their body and a margin of FOLLOW_MARGIN of its size inside it, inside the picture, and as large as that
+    needs (a person coming towards the camera grows) but never smaller than `least` (width, height: the rectangle the
+    user drew). A person who walks out of that rectangle is followed, and one who stays in it is looked for there
+    alone."""
     x, y, w, h = crop
     px = np.clip(points[:, 0] * w + x, 0, width)
     py = np.clip(points[:, 1] * h + y, 0, height)
     margin = FOLLOW_MARGIN * max(float(np.ptp(px)), float(np.ptp(py)))
 
-    def shift(corner: int, size: int, lo: float, hi: float, limit: int) -> int:
+    def place(corner: int, least: int, lo: float, hi: float, limit: int) -> tuple[int, int]:
         lo, hi = lo - margin, hi + margin
-        if hi - lo > size:
+        size = min(limit, max(least, int(np.ceil(hi - lo))))
+        if hi - lo > size:  # more than the picture holds: centred on them
             corner = round((lo + hi - size) / 2)
         elif lo < corner:
             corner = int(np.floor(lo))
         elif hi > corner + size:
             corner = int(np.ceil(hi)) - size
-        return int(np.clip(corner, 0, limit - size))
+        return int(np.clip(corner, 0, limit - size)), size
 
-    return (shift(x, w, float(px.min()), float(px.max()), width),
-            shift(y, h, float(py.min()), float(py.max()), height), w, h)
+    (x, w), (y, h) = (place(x, least[0], float(px.min()), float(px.max()), width),
+                      place(y, least[1], float(py.min()), float(py.max()), height))
+    return x, y, w, h
 
 
 def extract(video: str | Path, *, hands: bool = False, start: float | None = None, end: float | None = None,
@@ -103,6 +107,7 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
     expected = vid.expected_frames(info, start, end)
     progress = progress or (lambda f, m: None)
     model = _make_model(mp, hands)
+    drawn = crop[2:] if crop is not None else (0, 0)  # the least size a followed crop keeps
     times: list[float] = []
     image: list[np.ndarray] = []
     world: list[np.ndarray] = []
@@ -125,7 +130,7 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
             if res.pose_landmarks is not None and res.pose_world_landmarks is not None:
                 im = _points(res.pose_landmarks)
                 if crop is not None:
-                    crop = follow(crop, im, info.width, info.height)
+                    crop = follow(crop, im, info.width, info.height, drawn)
                 image.append(im)
                 world.append(_points(res.pose_world_landmarks))
                 vis.append(np.array([p.visibility for p in res.pose_landmarks.landmark], np.float32))

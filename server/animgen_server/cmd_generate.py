@@ -52,8 +52,8 @@ def register(subparsers) -> None:
     p.add_argument("--fps", type=float, metavar="F", help="output frame rate (default: the video's, at most 240)")
     p.add_argument("--crop", metavar="X,Y,W,H", type=_crop,
                    help="look for the person in this part of the picture, in pixels of the video as played (the top "
-                        "left corner X,Y, then width and height), and follow them: the rectangle moves with them when "
-                        "they near its edge. For a video with other people in it")
+                        "left corner X,Y, then width and height), and follow them: the rectangle moves, and grows, "
+                        "with them when they near its edge. For a video with other people in it")
     p.add_argument("--generator", choices=["network", "analytic"], default="network",
                    help="network (default; falls back to analytic without weights) or the analytic solver")
     p.add_argument("--in-place", action="store_true", help="remove horizontal root motion")

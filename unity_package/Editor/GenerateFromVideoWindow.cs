@@ -156,8 +156,8 @@ namespace AnimGen.Editor
                     EditorGUI.indentLevel--;
                 }
                 settings.Crop = EditorGUILayout.Toggle(new GUIContent("Crop", "Look for the person in this part of the "
-                    + "picture, in pixels of the video as played, and follow them (it moves with them when they near its "
-                    + "edge): for a video with other people in it"), settings.Crop);
+                    + "picture, in pixels of the video as played, and follow them (it moves, and grows, with them when they "
+                    + "near its edge): for a video with other people in it"), settings.Crop);
                 if (settings.Crop)
                 {
                     EditorGUI.indentLevel++;

@@ -23,8 +23,9 @@ namespace AnimGen.Core
         public bool FaceForward;
         /// <summary>Keep planted feet still (off for motion where the feet should move freely).</summary>
         public bool FootLock = true;
-        /// <summary>Look for the person in CropX, CropY, CropWidth x CropHeight pixels of the picture as played, then follow
-        /// them (the rectangle moves with them when they near its edge): a video with other people in it.</summary>
+        /// <summary>Look for the person in CropX, CropY, CropWidth x CropHeight pixels of the picture as played, then
+        /// follow them (the rectangle moves, and grows, with them when they near its edge): a video with other people
+        /// in it.</summary>
         public bool Crop;
         public int CropX;
         public int CropY;

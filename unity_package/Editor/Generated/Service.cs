@@ -1502,8 +1502,8 @@ namespace AnimGen.Protocol.V1 {
     public const int CropFieldNumber = 17;
     private global::AnimGen.Protocol.V1.CropRegion crop_;
     /// <summary>
-    /// Look for the person in this part of the picture, then follow them (it moves with them when they near its edge),
-    /// for a video with other people in it; unset: the whole picture. Image landmarks are still the whole picture's.
+    /// Look for the person in this part of the picture, then follow them (it moves, and grows, with them when they near
+    /// its edge), for a video with other people in it; unset: the whole picture. Image landmarks are the whole picture's.
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]

@@ -178,8 +178,8 @@ void SAnimGenPanel::Construct(const FArguments&)
 				SNew(SHorizontalBox)
 				+ SHorizontalBox::Slot().AutoWidth()[Toggle(LOCTEXT("CropOn", "Part of the picture"), &bCrop,
 					LOCTEXT("CropTip", "Look for the person in this rectangle, in pixels of the video as played (X, Y of "
-						"its top left corner, then width and height), and follow them: it moves with them when they near "
-						"its edge. For a video with other people in it."))]
+						"its top left corner, then width and height), and follow them: it moves, and grows, with them when "
+						"they near its edge. For a video with other people in it."))]
 				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(12, 0, 0, 0)[CropPixels(&CropX, 0)]
 				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(4, 0, 0, 0)[CropPixels(&CropY, 0)]
 				+ SHorizontalBox::Slot().FillWidth(1.f).Padding(4, 0, 0, 0)[CropPixels(&CropWidth, 32)]
