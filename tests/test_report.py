@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -64,6 +65,13 @@ def test_report_is_one_self_contained_file(tmp_path, shared_data):
     # nothing fetched from elsewhere
     assert not re.search(r'(src|href)="(?!data:)', text)
     assert "4.61 s" in text  # total of the stage times
+    assert "--crop" not in text
+    # With --crop: where MediaPipe looked, drawn and followed.
+    looked = np.repeat([[100, 20, 300, 400]], lm.frame_count, axis=0)
+    looked[100:, 0] = 240
+    write_report(path, clip, replace(lm, crop=looked), {}, [])
+    row = "<th>looked in (--crop)</th><td>100,20,300,400 at the start, 240,20,300,400 at the end</td>"
+    assert row in path.read_text()
 
 
 def test_mirror_says_the_clip_has_the_part_on_its_other_side(shared_data):
