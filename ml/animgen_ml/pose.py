@@ -51,7 +51,7 @@ def crop_problem(crop: tuple[int, ...], width: int | None = None, height: int | 
     return None
 
 
-def uncrop(points: np.ndarray, crop, width: int, height: int) -> np.ndarray:
+def uncrop(points: np.ndarray, crop: tuple[int, int, int, int] | np.ndarray, width: int, height: int) -> np.ndarray:
     """Image landmarks MediaPipe gave for a crop (x, y from 0 to 1 across it; z in x's units) in the whole picture's
     terms, as if it had looked at the whole picture: the camera model downstream is the whole picture's. crop: one
     rectangle (x, y, width, height) or one per frame, (T, 4) for points (T, N, 3)."""
@@ -75,9 +75,9 @@ def follow(crop: tuple[int, int, int, int], points: np.ndarray, width: int, heig
     py = np.clip(points[:, 1] * h + y, 0, height)
     margin = FOLLOW_MARGIN * max(float(np.ptp(px)), float(np.ptp(py)))
 
-    def place(corner: int, least: int, lo: float, hi: float, limit: int) -> tuple[int, int]:
+    def place(corner: int, smallest: int, lo: float, hi: float, limit: int) -> tuple[int, int]:
         lo, hi = lo - margin, hi + margin
-        size = min(limit, max(least, int(np.ceil(hi - lo))))
+        size = min(limit, max(smallest, int(np.ceil(hi - lo))))
         if hi - lo > size:  # more than the picture holds: centred on them
             corner = round((lo + hi - size) / 2)
         elif lo < corner:
