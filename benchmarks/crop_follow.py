@@ -22,23 +22,12 @@ sys.path[:0] = [str(REPO / "ml"), str(REPO / "server")]
 from animgen_ml import pose  # noqa: E402
 from animgen_ml.shared_data import require_shared_data  # noqa: E402
 
-MARGIN = 0.15
-
-
-def drawn_round(image: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
-    """The rectangle a user would draw round the person at these image landmarks (33 x 3, 0 to 1)."""
-    x0, x1 = np.clip([image[:, 0].min() * width, image[:, 0].max() * width], 0, width)
-    y0, y1 = np.clip([image[:, 1].min() * height, image[:, 1].max() * height], 0, height)
-    m = MARGIN * max(x1 - x0, y1 - y0)
-    x, y = int(max(0, x0 - m)), int(max(0, y0 - m))
-    return x, y, max(pose.MIN_CROP_PX, int(min(width, x1 + m)) - x), max(pose.MIN_CROP_PX, int(min(height, y1 + m)) - y)
-
 
 def main() -> None:
     for video in sorted((require_shared_data() / "videos" / "monocular").glob("*.mp4")):
         whole = pose.extract(video)
         first = int(np.flatnonzero(whole.detected)[0])
-        drawn = drawn_round(whole.image[first], whole.width, whole.height)
+        drawn = pose.crop_round(whole.image[first], whole.width, whole.height)
         followed = pose.extract(video, crop=drawn)
         assert followed.crop is not None
         both = followed.detected & whole.detected

@@ -120,6 +120,14 @@ def test_someone_else_found_after_the_person_is_lost_is_warned_of(videos: Path, 
     said = [w for w in pose.quality_warnings(lm) if "torso lengths" in w]
     if hidden:
         assert len(said) == 1 and "if it is someone else" in said[0] and "--start/--end" in said[0], said
+        # The crop it offers, round the one found first, follows them: hidden, they are not swapped for the walker.
+        crop = re.search(r"--crop (\d+),(\d+),(\d+),(\d+) follows the person found at 0.0 s", said[0])
+        assert crop is not None, said[0]
+        x, y, w, h = (int(v) for v in crop.groups())
+        kept = pose.extract(both, crop=(x, y, w, h))
+        assert not [w for w in pose.quality_warnings(kept) if "torso lengths" in w]
+        assert not kept.detected[kept.times > 4.1].any()  # nobody in the picture's black half
+        assert np.nanmin(kept.image[:, LM["left_hip"], 0] * kept.width) > 0.5 * kept.width  # always the lifter
     else:
         assert said == []
 

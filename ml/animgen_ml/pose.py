@@ -91,6 +91,17 @@ def follow(crop: tuple[int, int, int, int], points: np.ndarray, width: int, heig
     return x, y, w, h
 
 
+def crop_round(points: np.ndarray, width: int, height: int, margin: float = 0.15) -> tuple[int, int, int, int]:
+    """A --crop round a person at image landmarks `points` (33 x, y of the whole picture, 0 to 1): their box and
+    `margin` of its size around it, inside the picture, at least MIN_CROP_PX a side."""
+    x0, x1 = np.clip([np.nanmin(points[:, 0]) * width, np.nanmax(points[:, 0]) * width], 0, width)
+    y0, y1 = np.clip([np.nanmin(points[:, 1]) * height, np.nanmax(points[:, 1]) * height], 0, height)
+    m = margin * max(x1 - x0, y1 - y0)
+    x, y = int(max(0, x0 - m)), int(max(0, y0 - m))
+    w, h = max(MIN_CROP_PX, int(min(width, x1 + m)) - x), max(MIN_CROP_PX, int(min(height, y1 + m)) - y)
+    return min(x, width - w), min(y, height - h), w, h
+
+
 def extract(video: str | Path, *, hands: bool = False, start: float | None = None, end: float | None = None,
             crop: tuple[int, int, int, int] | None = None, progress: Callable[[float, str], None] | None = None,
             info: vid.VideoInfo | None = None) -> Landmarks:
@@ -275,7 +286,11 @@ def reappear_warnings(lm: Landmarks) -> list[str]:
     hips, up = trunk_pixels(lm)
     torso = np.linalg.norm(up, axis=-1)
     seen = runs(lm.detected)
-    out = []
+    out: list[str] = []
+    if not seen:
+        return out
+    # A crop round whoever was found first, which follows them from there (run as these landmarks were).
+    keep = ",".join(map(str, crop_round(lm.image[seen[0][0]], lm.width, lm.height)))
     # Each gap between two stretches with a person: the stretch before it, the first frame after it.
     for (start, end), (found, _) in zip(seen[:-1], seen[1:], strict=True):
         last = end - 1
@@ -291,7 +306,8 @@ def reappear_warnings(lm: Landmarks) -> list[str]:
             digits = 1 if round(float(lm.times[found]), 1) != round(float(lm.times[last]), 1) else 2
             out.append(f"the person found at {lm.times[found]:.{digits}f} s is {lost:.0f} torso lengths from where one "
                        f"was last seen at {lm.times[last]:.{digits}f} s: if it is someone else, the clip's Hips travel "
-                       "to them; cut the video there (--start/--end), or crop the picture to the one you want (--crop)")
+                       f"to them; cut the video there (--start/--end), or crop the picture to the one you want "
+                       f"(--crop {keep} follows the person found at {lm.times[seen[0][0]]:.1f} s)")
     return out
 
 
