@@ -6,7 +6,7 @@
 //   -animgenHands -animgenLoop -animgenInPlace -animgenFaceForward -animgenNoFootLock     switches
 //   -animgenGenerator network|analytic
 //   -animgenSmoothing S  -animgenFps F
-//   -animgenCrop X,Y,W,H         look for the person in this part of the picture (pixels of the video as played), then follow them
+//   -animgenCrop X,Y,W,H         look for the person in this rectangle (pixels of the video as played), then follow them
 //   -animgenFootsteps            an Animation Event "OnFootstep" ("Left" / "Right") where each foot lands;
 //   -animgenFootstepFunction NAME    the same, calling NAME
 //   -animgenTimeout MINUTES      the longest one video may take, upload to clip (default 60): a CI job always ends
