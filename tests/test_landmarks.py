@@ -23,6 +23,7 @@ def _arrays(T: int = 20) -> dict:
     ({"world": np.full((20, 33, 3), "x")}, "world holds <U1 values, not numbers"),
     ({"width": 0}, "the video's size is 0x480"),
     ({"crop": np.zeros((20, 3))}, "Landmarks.crop has shape (20, 3), expected (20, 4)"),
+    ({"crop": np.full((20, 4), np.nan)}, "crop holds rectangles that are not finite"),  # the report would fail on it
 ])
 def test_a_damaged_landmarks_file_is_refused_by_what_is_wrong(tmp_path, change, words):
     np.savez(tmp_path / "lm.npz", **(_arrays() | change))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -300,6 +301,33 @@ def test_the_crop_moves_only_as_far_as_keeps_the_person_in_it():
     # Never out of the picture.
     assert pose.follow(crop, body(-1.0, -0.8, 0.2, 0.8), 640, 480, drawn) == (0, 50, 200, 300)
     assert pose.follow((440, 180, 200, 300), body(1.5, 1.9, 0.2, 0.8), 640, 480, drawn) == (440, 180, 200, 300)
+
+
+def test_each_frame_is_put_back_from_the_rectangle_it_was_looked_at_in():
+    rng = np.random.default_rng(0)
+    points, looked = rng.random((5, 33, 3)), rng.integers(0, 300, (5, 4)) + [0, 0, 32, 32]
+    together = pose.uncrop(points, looked, 640, 480)
+    for t in range(5):
+        assert np.allclose(together[t], pose.uncrop(points[t], tuple(looked[t]), 640, 480))
+    x, y, w, h = looked[2]
+    assert np.allclose(together[2, :, :2], (points[2, :, :2] * [w, h] + [x, y]) / [640, 480])
+
+
+def test_the_crop_offered_round_a_person_is_one_crop_takes():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        lo = rng.uniform(-0.3, 1.0, 2)
+        points = np.concatenate([rng.uniform(lo, lo + rng.uniform(0, 0.6, 2), (33, 2)), np.zeros((33, 1))], axis=1)
+        assert pose.crop_problem(pose.crop_round(points, 640, 480), 640, 480) is None
+    # The warning leaves it out where it is no help: the whole picture, or a picture too small for any crop.
+    t = np.arange(3) / 30.0
+    lm = Landmarks(times=t, image=np.full((3, 33, 3), 0.5), world=np.zeros((3, 33, 3)), visibility=np.ones((3, 33)),
+                   detected=np.ones(3, bool), width=640, height=480)
+    lm.image[:, :, :2] = rng.uniform(0.4, 0.6, (3, 33, 2))
+    assert pose._keep_first(lm, 0).startswith(" ") and "follows the person found at 0.0 s" in pose._keep_first(lm, 0)
+    lm.image[0, :2, :2] = [[-0.5, -0.5], [1.5, 1.5]]  # the body fills the picture
+    assert pose._keep_first(lm, 0) == ""
+    assert pose._keep_first(replace(lm, width=20, height=20), 1) == ""
 
 
 def test_crop_grows_with_a_person_coming_towards_the_camera(videos: Path):

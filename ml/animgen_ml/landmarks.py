@@ -146,6 +146,8 @@ class Landmarks:
             a = getattr(lm, name)
             if a is not None and a.dtype.kind not in "fiu":
                 raise ValueError(f"{name} holds {a.dtype} values, not numbers")
+        if lm.crop is not None and not (np.isfinite(lm.crop).all() and (lm.crop[:, 2:] >= 1).all()):
+            raise ValueError("crop holds rectangles that are not finite or under a pixel wide or high")
         return lm
 
     def check_times(self) -> None:

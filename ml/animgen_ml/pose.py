@@ -140,7 +140,7 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
             times.append(t)
             if res.pose_landmarks is not None and res.pose_world_landmarks is not None:
                 im = _points(res.pose_landmarks)
-                if crop is not None:
+                if crop is not None and np.isfinite(im[:, :2]).all():
                     crop = follow(crop, im, info.width, info.height, drawn)
                 image.append(im)
                 world.append(_points(res.pose_world_landmarks))
@@ -287,10 +287,6 @@ def reappear_warnings(lm: Landmarks) -> list[str]:
     torso = np.linalg.norm(up, axis=-1)
     seen = runs(lm.detected)
     out: list[str] = []
-    if not seen:
-        return out
-    # A crop round whoever was found first, which follows them from there (run as these landmarks were).
-    keep = ",".join(map(str, crop_round(lm.image[seen[0][0]], lm.width, lm.height)))
     # Each gap between two stretches with a person: the stretch before it, the first frame after it.
     for (start, end), (found, _) in zip(seen[:-1], seen[1:], strict=True):
         last = end - 1
@@ -307,8 +303,19 @@ def reappear_warnings(lm: Landmarks) -> list[str]:
             out.append(f"the person found at {lm.times[found]:.{digits}f} s is {lost:.0f} torso lengths from where one "
                        f"was last seen at {lm.times[last]:.{digits}f} s: if it is someone else, the clip's Hips travel "
                        f"to them; cut the video there (--start/--end), or crop the picture to the one you want "
-                       f"(--crop {keep} follows the person found at {lm.times[seen[0][0]]:.1f} s)")
+                       f"(--crop{_keep_first(lm, seen[0][0])})")
     return out
+
+
+def _keep_first(lm: Landmarks, first: int) -> str:
+    """The --crop, round whoever was found first (at frame `first`), that follows them from there, as the warning
+    offers it; "" where that is no help (the whole picture, or one too small for any crop)."""
+    if min(lm.width, lm.height) < MIN_CROP_PX:
+        return ""
+    keep = crop_round(lm.image[first], lm.width, lm.height)
+    if keep == (0, 0, lm.width, lm.height):
+        return ""
+    return f" {','.join(map(str, keep))} follows the person found at {lm.times[first]:.1f} s"
 
 
 def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:

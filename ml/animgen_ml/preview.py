@@ -87,8 +87,9 @@ def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, 
                     break
                 left = frame.copy()  # decoded at the panel's size; drawn on
                 j = min(i, landmarks.frame_count - 1)
-                if landmarks.crop is not None:
-                    x, y, w, h = (round(float(v) * scale) for v in landmarks.crop[j])
+                if landmarks.crop is not None:  # pixels of the picture the landmarks came from
+                    x, w = (round(float(v) * lw / landmarks.width) for v in landmarks.crop[j, 0::2])
+                    y, h = (round(float(v) * PANEL_HEIGHT / landmarks.height) for v in landmarks.crop[j, 1::2])
                     cv2.rectangle(left, (x, y), (x + w - 1, y + h - 1), _CROP, 2)
                 _draw_landmarks(left, landmarks, j)
                 # The clip may have another frame rate or speed: map by the fraction of the time span.

@@ -77,7 +77,7 @@ struct GenerateOptions {
     // Server-side retargeting of the files onto this skeleton (glTF space); none when it has no bones.
     TargetSkeleton target;
     std::map<std::string, std::string> targetBoneMap;
-    // Look for the person only there (a video with other people in it); none: the whole picture.
+    // Look for the person there first, then follow them (a video with other people in it); none: the whole picture.
     std::optional<CropRegion> crop;
 };
 

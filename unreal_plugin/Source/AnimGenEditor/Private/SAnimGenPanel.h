@@ -59,7 +59,7 @@ private:
 	bool bTrim = false;  // only StartSeconds..EndSeconds of the video
 	float StartSeconds = 0.f;
 	float EndSeconds = 10.f;
-	bool bCrop = false;  // look for the person only in CropX, CropY, CropWidth x CropHeight pixels of the picture
+	bool bCrop = false;  // look for the person in CropX, CropY, CropWidth x CropHeight pixels of the picture, then follow
 	int32 CropX = 0;
 	int32 CropY = 0;
 	int32 CropWidth = 640;
