@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from conftest import require_tool
 
-from animgen_ml import pose, video
+from animgen_ml import clean, pipeline, pose, video
 from animgen_ml.contacts import runs
 from animgen_ml.errors import InputError
+from animgen_ml.generate import generate_clip
 from animgen_ml.landmarks import LM, Landmarks
 
 pytestmark = pytest.mark.slow
@@ -141,10 +142,23 @@ def test_a_cut_to_another_shot_is_warned_of_at_the_cut(videos: Path, tmp_path: P
     ffmpeg("-i", str(videos / "sports2d_walk_gym.mp4"), "-i", str(videos / "sports2d_dumbbell_lateral_raise.mp4"),
            "-filter_complex", f"[0:v]{shot}:0:0[a];[1:v]{shot}:iw:0[b];[a][b]concat=n=2:v=1:a=0", "-an",
            "-c:v", "libx264", str(cut))
-    said = pose.reappear_warnings(pose.extract(cut))
+    lm = pose.extract(cut)
+    said = pose.reappear_warnings(lm)
     assert len(said) == 1, said
     # Both times to 0.01 s: at 0.1 s they read alike ("found at 3.0 s ... last seen at 3.0 s").
     assert re.search(r"found at 3\.0\d s is \d+ torso lengths from where one was last seen at 2\.9\d s", said[0]), said
+    # The clip's root goes on across the cut, in steps of a walk's size. Without carrying it across, the network's
+    # root went 0.21 m in a frame (the walk before the cut: 0.06), the solver's 3.7 m.
+    for generator in ("network", "analytic"):
+        options = pipeline.GenerateOptions(generator=generator)
+        step = np.linalg.norm(np.diff(pipeline.run(None, None, options, landmarks=lm).clip.hips[:, [0, 2]], axis=0),
+                              axis=1)
+        near = slice(round(2.9 * 30), round(3.2 * 30))  # the frames around the cut
+        assert step[near].max() < 0.1, (generator, np.round(step[near], 3))
+        cleaned = clean.clean(lm)
+        assert cleaned.switches and cleaned.switches[0][1] == pytest.approx(3.03, abs=0.02)
+        uncarried = generate_clip(replace(cleaned, switches=()), options).hips[:, [0, 2]]
+        assert np.linalg.norm(np.diff(uncarried, axis=0), axis=1)[near].max() > 0.15  # the test sees the jump
 
 
 def test_a_runner_found_again_where_his_pace_took_him_is_not_warned_of(videos: Path, tmp_path: Path):

@@ -305,6 +305,21 @@ def test_undetected_frames_hold_the_last_good_pose_with_zero_confidence():
         solver.solve(lm)
 
 
+def test_the_root_goes_on_across_a_switch_at_the_pace_it_had():
+    # A walk at 1.2 m/s along x, lost at 2.0 s and someone 3 m off found at 2.1 s: the path goes on at 1.2 m/s and
+    # the rest of it keeps its own steps from there.
+    times = np.arange(90) / 30.0
+    path = np.stack([1.2 * times, 0.1 * np.sin(times)], axis=1)
+    path[63:] += [3.0, -1.0]
+    carried = solver.carry_across(path, times, ((60 / 30.0, 63 / 30.0),))
+    assert np.allclose(np.diff(carried[:, 0]), 1.2 / 30.0)  # straight on, no jump
+    assert np.allclose(carried[:61], path[:61])
+    assert np.allclose(np.diff(carried[63:], axis=0), np.diff(path[63:], axis=0))
+    assert np.abs(np.diff(carried[:, 1])).max() < 0.01
+    assert np.array_equal(solver.carry_across(path, times, ()), path)
+    assert np.array_equal(solver.carry_across(path, times, ((2.9, 3.5),)), path)  # found after the end: nothing
+
+
 def test_solver_costs_well_under_a_millisecond_per_frame():
     rng = np.random.default_rng(7)
     T = 1800

@@ -17,6 +17,7 @@ import numpy as np
 
 from animgen_ml.errors import InputError
 from animgen_ml.landmarks import CLOCK_SLOP_S, HAND_FIELDS, LM, MIRROR, Landmarks
+from animgen_ml.pose import reappearances
 
 MAX_GAP = 0.5  # seconds: longer gaps without a person stay marked undetected
 MAX_FPS = 240.0  # the default grid's highest rate (as --fps's): a high-speed camera's frames are thinned
@@ -64,7 +65,8 @@ def clean(landmarks: Landmarks, fps: float | None = None) -> Landmarks:
     lm = _one_hand_per_wrist(_hands_follow_arms(lm, swapped[:, _ARMS]), image)
     valid &= ~bone_length_outliers(world, valid)
     point_ok = np.repeat(valid[:, None], 33, axis=1) & ~spikes(image, lm.times, valid)
-    return resample(lm, image, world, vis, point_ok, valid, fps or min(lm.fps, MAX_FPS))
+    switches = tuple((float(landmarks.times[a]), float(landmarks.times[b])) for a, b, _ in reappearances(landmarks))
+    return replace(resample(lm, image, world, vis, point_ok, valid, fps or min(lm.fps, MAX_FPS)), switches=switches)
 
 
 def torso_size(image: np.ndarray) -> np.ndarray:
@@ -223,7 +225,7 @@ def resample(lm: Landmarks, image: np.ndarray, world: np.ndarray, vis: np.ndarra
     # A grid frame is detected when it lies within a short gap of real detections, or shows a frame with one.
     detected = _interp_gaps(lm.times[valid], np.zeros((int(valid.sum()), 1)), grid)[1] | valid[shown]
     out_vis = np.where(covered & detected[:, None], np.clip(out_vis, 0.0, 1.0), 0.0)
-    hands = {}
+    hands: dict[str, Any] = {}
     for name in HAND_FIELDS:
         a = getattr(lm, name)
         if a is None:

@@ -66,6 +66,9 @@ class Landmarks:
     right_hand_world: np.ndarray | None = None
     # Where MediaPipe looked, per frame, with --crop: (T, 4) x, y, width, height in pixels of the picture.
     crop: np.ndarray | None = None
+    # Where someone far from where the person was lost was found (a cut, someone else; set by clean.clean from
+    # pose.reappearances): (last seen, found) in seconds. The root goes on across them (solver.carry_across).
+    switches: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         T = len(self.times)

@@ -186,6 +186,10 @@ class Generator:
         # (solver.bridge_undetected) instead of the network's steps, which glided and then caught up.
         seen = solver.seen_frames(landmarks)
         unseen_step = ~(seen[1:] & seen[:-1])
+        # So do they across a switch to someone else (solver.carry_across), where the network's steps, seeing two
+        # people, surged (0.14 m a frame on a walk at 0.03).
+        for lost, found in landmarks.switches:
+            unseen_step |= (landmarks.times[:-1] >= lost - SWITCH_S) & (landmarks.times[1:] <= found + SWITCH_S)
         vel[:-1][unseen_step] = np.diff(ref_xz, axis=0)[unseen_step]
         xz = np.concatenate([np.zeros((1, 2)), np.cumsum(vel[:-1], axis=0)], axis=0)
         xz = fuse_root(xz, ref_xz, ROOT_SIGMA_S * fps)
@@ -228,6 +232,7 @@ class Generator:
 # its travel from the network (a 1.6 s side-view run 3.39 m against the track's 3.87; ml/EXPERIMENTS.md, "Where a
 # short clip's root goes").
 ROOT_SIGMA_S = 1.0
+SWITCH_S = 0.2  # the network's steps this near a switch to someone else are the carried track's
 
 
 def fuse_root(network: np.ndarray, solver: np.ndarray, sigma: float) -> np.ndarray:

@@ -281,12 +281,13 @@ def turned_warning(lm: Landmarks) -> str | None:
 REAPPEAR_TORSOS, REAPPEAR_TORSOS_PER_S, REAPPEAR_PACE_S = 2.0, 8.0, 0.1
 
 
-def reappear_warnings(lm: Landmarks) -> list[str]:
-    """Where a person is found again after frames without one, far from where they were lost (see REAPPEAR_TORSOS)."""
+def reappearances(lm: Landmarks) -> list[tuple[int, int, float]]:
+    """Where a person is found again after frames without one, far from where they were lost (see REAPPEAR_TORSOS):
+    (the last frame seen, the frame found, how many torso lengths away)."""
     hips, up = trunk_pixels(lm)
     torso = np.linalg.norm(up, axis=-1)
     seen = runs(lm.detected)
-    out: list[str] = []
+    out = []
     # Each gap between two stretches with a person: the stretch before it, the first frame after it.
     for (start, end), (found, _) in zip(seen[:-1], seen[1:], strict=True):
         last = end - 1
@@ -298,12 +299,20 @@ def reappear_warnings(lm: Landmarks) -> list[str]:
         lost, paced = (float(np.linalg.norm(hips[found] - at)) / length
                        for at in (hips[last], hips[last] + pace * unseen))
         if min(lost, paced) > REAPPEAR_TORSOS + REAPPEAR_TORSOS_PER_S * unseen:
-            # To 0.01 s where 0.1 s would give both times alike (a cut between two shots loses a frame or two).
-            digits = 1 if round(float(lm.times[found]), 1) != round(float(lm.times[last]), 1) else 2
-            out.append(f"the person found at {lm.times[found]:.{digits}f} s is {lost:.0f} torso lengths from where one "
-                       f"was last seen at {lm.times[last]:.{digits}f} s: if it is someone else, the clip's Hips travel "
-                       f"to them; cut the video there (--start/--end), or crop the picture to the one you want "
-                       f"(--crop{_keep_first(lm, seen[0][0])})")
+            out.append((last, found, lost))
+    return out
+
+
+def reappear_warnings(lm: Landmarks) -> list[str]:
+    """A warning for each of `reappearances`, with both times and a crop that keeps the person found first."""
+    out = []
+    for last, found, lost in reappearances(lm):
+        # To 0.01 s where 0.1 s would give both times alike (a cut between two shots loses a frame or two).
+        digits = 1 if round(float(lm.times[found]), 1) != round(float(lm.times[last]), 1) else 2
+        out.append(f"the person found at {lm.times[found]:.{digits}f} s is {lost:.0f} torso lengths from where one "
+                   f"was last seen at {lm.times[last]:.{digits}f} s: if it is someone else, the clip goes on with "
+                   f"their motion from where the first was lost; cut the video there (--start/--end), or crop the "
+                   f"picture to the one you want (--crop{_keep_first(lm, int(np.argmax(lm.detected)))})")
     return out
 
 

@@ -61,7 +61,8 @@ class _Body:
         ul = self.offsets[self.bones.index("LeftUpperLeg")]
         hips_rel = -R.apply(hips, np.array([0.0, ul[1], 0.0]))  # the Hips joint from the hip centre
         track = _root_track(self.P, self.image, self.vis, landmarks.width, landmarks.height)
-        track[:, [0, 2]] = bridge_undetected(track[:, [0, 2]], self.good)
+        track[:, [0, 2]] = carry_across(bridge_undetected(track[:, [0, 2]], self.good), landmarks.times,
+                                        landmarks.switches)
         return track, hips_rel
 
 
@@ -152,6 +153,28 @@ def bridge_undetected(path: np.ndarray, good: np.ndarray) -> np.ndarray:
         return path
     t, seen = np.arange(len(path)), np.flatnonzero(good)
     return np.stack([np.interp(t, seen, path[seen, c]) for c in range(path.shape[1])], axis=1)
+
+
+CARRY_PACE_S = 0.1  # the pace a path is carried across a switch at: over this long before it (pose.REAPPEAR_PACE_S)
+
+
+def carry_across(path: np.ndarray, times: np.ndarray, switches: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """(T, k) path carried across each switch (last seen, found: seconds; Landmarks.switches) at the pace it had over
+    CARRY_PACE_S before it, every frame from the one found on moved by what that leaves of the jump. At a cut between
+    two shots, or where MediaPipe took someone else, the root had gone metres in a few frames to the new person's
+    place in the picture (after the root's low-pass, over a second: 0.2 m a frame); it goes on from the first's."""
+    out = path.copy()
+    for lost, found in switches:
+        a = int(np.searchsorted(times, lost + 1e-6)) - 1  # the last frame at or before the one lost
+        b = int(np.searchsorted(times, found - 1e-6))  # the first at or after the one found
+        if not 0 <= a < b < len(out):
+            continue
+        p = min(max(a - 1, 0), int(np.searchsorted(times, times[a] - CARRY_PACE_S - 1e-6)))
+        pace = (out[a] - out[p]) / max(float(times[a] - times[p]), 1e-6)
+        line = out[a] + pace * (times[a:b + 1] - times[a])[:, None]
+        out[b:] += line[-1] - out[b]
+        out[a:b] = line[:-1]
+    return out
 
 
 HELD_STILL_M_S = 0.2  # a stretch without a person whose bridged root goes faster than this is travelled
