@@ -187,7 +187,7 @@ class Generator:
         seen = solver.seen_frames(landmarks)
         unseen_step = ~(seen[1:] & seen[:-1])
         # So do they across a switch to someone else (solver.carry_across), where the network's steps, seeing two
-        # people, surged (0.14 m a frame on a walk at 0.03).
+        # people, surged (0.14 m a frame after a walk at 0.06).
         for lost, found in landmarks.switches:
             unseen_step |= (landmarks.times[:-1] >= lost - SWITCH_S) & (landmarks.times[1:] <= found + SWITCH_S)
         vel[:-1][unseen_step] = np.diff(ref_xz, axis=0)[unseen_step]
