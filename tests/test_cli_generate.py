@@ -60,8 +60,8 @@ def test_generate_one_video(videos: Path, tmp_path: Path):
     lm = Landmarks.load(out / "mmhuman3d_3dpw_basketball.landmarks.npz")
     assert lm.frame_count == 40 and clip.frame_count == 40 and clip.fps == pytest.approx(12.0, abs=0.05)
     assert np.isfinite(clip.rotations).all() and np.isfinite(clip.hips).all()
-    # The summary: frames, detection rate, time per stage, files.
-    assert "frames: 40 in, 40 out" in proc.stdout and "person detected in 100.0%" in proc.stdout
+    # The summary: frames, the picture's size (what --crop counts in), detection rate, time per stage, files.
+    assert "frames: 40 in (1080x1920), 40 out" in proc.stdout and "person detected in 100.0%" in proc.stdout
     for stage in ("pose", "clean", "generate", "smooth", "refine", "export"):
         assert f"{stage} " in time_line(proc.stdout)
     assert "wrote glb:" in proc.stdout

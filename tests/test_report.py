@@ -65,7 +65,8 @@ def test_report_is_one_self_contained_file(tmp_path, shared_data):
     # nothing fetched from elsewhere
     assert not re.search(r'(src|href)="(?!data:)', text)
     assert "4.61 s" in text  # total of the stage times
-    assert "--crop" not in text
+    assert "<th>picture</th><td>640x480 px (as played: what --crop counts in)</td>" in text
+    assert "looked in (--crop)" not in text
     # With --crop: where MediaPipe looked, drawn and followed.
     looked = np.repeat([[100, 20, 300, 400]], lm.frame_count, axis=0)
     looked[100:, 0] = 240

@@ -104,6 +104,7 @@ def summary(clip: HumanoidClip, landmarks: Landmarks | None) -> dict[str, str]:
            "right foot planted": f"{100 * clip.contacts[:, 1].mean():.0f}% of frames" if clip.frame_count else "-"}
     if landmarks is not None:
         out["person detected"] = f"{100 * landmarks.detection_rate:.1f}% of {landmarks.frame_count} video frames"
+        out["picture"] = f"{landmarks.width}x{landmarks.height} px (as played: what --crop counts in)"
         if landmarks.crop is not None:  # where MediaPipe looked: the rectangle drawn, and where following took it
             first, last = (",".join(str(int(v)) for v in landmarks.crop[k]) for k in (0, -1))
             out["looked in (--crop)"] = first if first == last else f"{first} at the start, {last} at the end"

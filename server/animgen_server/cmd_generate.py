@@ -455,8 +455,9 @@ def _summary(video: Path, result, files: dict, seconds: float) -> None:
     lines = [f"{video}:"]
     if result is not None:
         lm = result.landmarks
-        lines.append(f"  frames: {lm.frame_count} in, {result.clip.frame_count} out at {result.clip.fps:.2f} fps; "
-                     f"person detected in {100 * lm.detection_rate:.1f}%")
+        # The picture's size: the pixels --crop counts in.
+        lines.append(f"  frames: {lm.frame_count} in ({lm.width}x{lm.height}), {result.clip.frame_count} out at "
+                     f"{result.clip.fps:.2f} fps; person detected in {100 * lm.detection_rate:.1f}%")
         stages = ", ".join(f"{s} {result.stage_seconds[s]:.2f}s" for s in STAGES if s in result.stage_seconds)
         lines.append(f"  time: {seconds:.2f}s ({stages})")
     else:
