@@ -177,6 +177,13 @@ def test_a_runner_found_again_where_his_pace_took_him_is_not_warned_of(videos: P
     far = np.linalg.norm(hips[found] - hips[last]) / np.linalg.norm(up[last])
     assert far > pose.REAPPEAR_TORSOS + pose.REAPPEAR_TORSOS_PER_S * (lm.times[found] - lm.times[last])
     assert pose.reappear_warnings(lm) == []
+    # A crop drawn round him at the start looks for him, while he is lost, where his pace takes him: it finds him past
+    # the band in every frame the whole picture does. One held where he was lost never found him again.
+    drawn = pose.crop_round(lm.image[0], lm.width, lm.height)
+    followed = pose.extract(run, crop=drawn)
+    assert followed.crop is not None and followed.detected[lm.detected].all(), followed.detected.astype(int)
+    lost = slice(last + 1, found)
+    assert (np.diff(followed.crop[lost, 0]) > 0).all() and (followed.crop[lost, 2] > drawn[2]).all()  # on, grown
 
 
 def test_trimmed_extraction(videos: Path):
@@ -315,6 +322,33 @@ def test_the_crop_moves_only_as_far_as_keeps_the_person_in_it():
     # Never out of the picture.
     assert pose.follow(crop, body(-1.0, -0.8, 0.2, 0.8), 640, 480, drawn) == (0, 50, 200, 300)
     assert pose.follow((440, 180, 200, 300), body(1.5, 1.9, 0.2, 0.8), 640, 480, drawn) == (440, 180, 200, 300)
+
+
+def test_a_lost_person_is_looked_for_where_their_pace_takes_them_while_that_is_in_the_picture():
+    def body(cx: float, window: tuple[int, int, int, int]) -> np.ndarray:  # a 40 x 160 px body at x = cx, y = 240
+        x, y, w, h = window
+        px = np.array([[cx - 20, 160], [cx + 20, 320]] * 16 + [[cx, 240]], np.float64)
+        return np.concatenate([(px - [x, y]) / [w, h], np.zeros((33, 1))], axis=1)
+
+    f = pose.Follower((0, 100, 200, 300), 640, 480)
+    for k in range(4):  # walking right at 10 px a frame, 30 frames a second
+        f.update(k / 30, body(100 + 10 * k, f.window))
+    seen = f.window
+    f.update(4 / 30, None)  # lost: moved on 10 px and grown by as much
+    assert f.window == (seen[0] + 5, seen[1], seen[2] + 10, seen[3])
+    for k in range(5, 60):
+        f.update(k / 30, None)
+    # At most twice as wide; its middle gone on for 1 s (300 px), then held.
+    assert f.window[2] == 2 * seen[2] and f.window[0] + f.window[2] / 2 == seen[0] + seen[2] / 2 + 300
+    held = f.window
+    f.update(2.5, None)
+    assert f.window == held
+    g = pose.Follower((400, 100, 200, 300), 640, 480)  # running out of the picture at 60 px a frame: held there
+    for k in range(3):
+        g.update(k / 30, body(520 + 60 * k, g.window))
+    out = g.window
+    g.update(3 / 30, None)
+    assert g.window == out
 
 
 def test_each_frame_is_put_back_from_the_rectangle_it_was_looked_at_in():

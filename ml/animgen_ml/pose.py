@@ -35,6 +35,10 @@ MIN_CROP_PX = 32
 # The room kept around a followed person inside the crop, as a share of their size: MediaPipe finds a body that
 # reaches the edge of its picture less surely.
 FOLLOW_MARGIN = 0.1
+# A followed person who is lost is looked for where the pace of their hips over the last FOLLOW_PACE_S seen takes
+# them, in a rectangle grown by the way that pace has gone (it is a guess; at most to twice its size), for up to
+# FOLLOW_COAST_S (a runner behind a pillar) and while that stays in the picture; then where they were last looked for.
+FOLLOW_PACE_S, FOLLOW_COAST_S = 0.1, 1.0
 
 
 def crop_problem(crop: tuple[int, ...], width: int | None = None, height: int | None = None) -> str | None:
@@ -65,11 +69,11 @@ def uncrop(points: np.ndarray, crop: tuple[int, int, int, int] | np.ndarray, wid
 
 def follow(crop: tuple[int, int, int, int], points: np.ndarray, width: int, height: int,
            least: tuple[int, int]) -> tuple[int, int, int, int]:
-    """Where the crop goes next, having found the person at `points` (33 x, y across it, 0 to 1): moved only as far
-    as keeps their body and a margin of FOLLOW_MARGIN of its size inside it, inside the picture, and as large as that
-    needs (a person coming towards the camera grows) but never smaller than `least` (width, height: the rectangle the
-    user drew). A person who walks out of that rectangle is followed, and one who stays in it is looked for there
-    alone."""
+    """Where the crop goes next, having found the person at `points` (x, y across it, 0 to 1: their landmarks, and
+    where they are headed): moved only as far as keeps those points and a margin of FOLLOW_MARGIN of their extent
+    inside it, inside the picture, and as large as that needs (a person coming towards the camera grows) but never
+    smaller than `least` (width, height: the rectangle the user drew). A person who walks out of that rectangle is
+    followed, and one who stays in it is looked for there alone."""
     x, y, w, h = crop
     px = np.clip(points[:, 0] * w + x, 0, width)
     py = np.clip(points[:, 1] * h + y, 0, height)
@@ -91,6 +95,51 @@ def follow(crop: tuple[int, int, int, int], points: np.ndarray, width: int, heig
     return x, y, w, h
 
 
+class Follower:
+    """A --crop that follows its person from frame to frame: `follow` where they are found; where they are not, moved
+    on at their hips' pace and grown by the way it has gone (FOLLOW_PACE_S) for up to FOLLOW_COAST_S after they were
+    last seen, then held."""
+
+    def __init__(self, crop: tuple[int, int, int, int], width: int, height: int) -> None:
+        self.window, self.width, self.height, self.least = crop, width, height, crop[2:]
+        self.seen: list[tuple[float, np.ndarray]] = []  # (time, hips' centre in pixels) over the last FOLLOW_PACE_S
+        self.lost_at: tuple[int, int, int, int] | None = None  # the window when they were last seen
+
+    def pace(self) -> np.ndarray:
+        """The hips' pace over the last FOLLOW_PACE_S seen (or since the sighting before), pixels a second."""
+        if len(self.seen) < 2:
+            return np.zeros(2)
+        (t0, c0), (t1, c1) = self.seen[0], self.seen[-1]
+        return (c1 - c0) / max(t1 - t0, 1e-6)
+
+    def update(self, t: float, points: np.ndarray | None) -> None:
+        """After frame time `t`, with the person's points in the window (33 x, y, 0 to 1 across it) or None."""
+        x, y, w, h = self.window
+        if points is not None and np.isfinite(points[:, :2]).all():
+            hips = points[[LM["left_hip"], LM["right_hip"]], :2].mean(axis=0) * [w, h] + [x, y]
+            step = t - self.seen[-1][0] if self.seen else 0.0
+            self.seen = [(s, c) for s, c in self.seen if t - s <= FOLLOW_PACE_S] or self.seen[-1:]
+            self.seen.append((t, hips))
+            # Where the body is and where its pace takes it by the next frame: a runner crosses the margin in one.
+            ahead = points[:, :2] + self.pace() * min(step, FOLLOW_PACE_S) / [w, h]
+            self.window = follow(self.window, np.concatenate([points[:, :2], ahead]), self.width, self.height,
+                                 self.least)
+            self.lost_at = None
+            return
+        gone = self.pace() * (t - self.seen[-1][0]) if self.seen else np.zeros(2)  # pixels, x and y
+        there = self.seen[-1][1] + gone if self.seen else np.zeros(2)
+        if (len(self.seen) < 2 or t - self.seen[-1][0] > FOLLOW_COAST_S
+                or not (0 <= there[0] <= self.width and 0 <= there[1] <= self.height)):  # gone out of the picture
+            return
+        self.lost_at = self.lost_at or self.window
+        lx, ly, lw, lh = self.lost_at
+        sizes = [min(limit, int(size + min(abs(g), size))) for size, g, limit in
+                 zip((lw, lh), gone, (self.width, self.height), strict=True)]
+        x, y = (int(np.clip(round(corner + size / 2 + g - new / 2), 0, limit - new)) for corner, size, g, new, limit in
+                zip((lx, ly), (lw, lh), gone, sizes, (self.width, self.height), strict=True))
+        self.window = (x, y, sizes[0], sizes[1])
+
+
 def crop_round(points: np.ndarray, width: int, height: int, margin: float = 0.15) -> tuple[int, int, int, int]:
     """A --crop round a person at image landmarks `points` (33 x, y of the whole picture, 0 to 1): their box and
     `margin` of its size around it, inside the picture, at least MIN_CROP_PX a side."""
@@ -107,7 +156,7 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
             info: vid.VideoInfo | None = None) -> Landmarks:
     """The 33 pose landmarks (image + world + visibility) of every frame of `video` in [start, end).
     Frames without a person are kept with detected=False and NaN coordinates. crop: look for the person in this part
-    of the picture (x, y, width, height in pixels), which then follows them (`follow`); the landmarks are still the
+    of the picture (x, y, width, height in pixels), which then follows them (`Follower`); the landmarks are still the
     whole picture's, and Landmarks.crop holds where each frame was looked at. info:
     video.probe(video), when the caller has it already (the server probes an upload when the job starts)."""
     info = info or vid.probe(video)  # bad input fails here, before the slow MediaPipe import
@@ -118,7 +167,7 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
     expected = vid.expected_frames(info, start, end)
     progress = progress or (lambda f, m: None)
     model = _make_model(mp, hands)
-    drawn = crop[2:] if crop is not None else (0, 0)  # the least size a followed crop keeps
+    follower = Follower(crop, info.width, info.height) if crop is not None else None
     times: list[float] = []
     image: list[np.ndarray] = []
     world: list[np.ndarray] = []
@@ -132,16 +181,17 @@ def extract(video: str | Path, *, hands: bool = False, start: float | None = Non
     reported = time.monotonic()
     with model:
         for i, (t, frame) in enumerate(vid.iter_frames(video, start, end, info)):
-            if crop is not None:
-                x, y, w, h = crop
+            if follower is not None:
+                x, y, w, h = follower.window
                 frame = np.ascontiguousarray(frame[y:y + h, x:x + w])
-                windows.append(crop)
+                windows.append(follower.window)
             res = model.process(frame)
             times.append(t)
-            if res.pose_landmarks is not None and res.pose_world_landmarks is not None:
+            found = res.pose_landmarks is not None and res.pose_world_landmarks is not None
+            if follower is not None:
+                follower.update(t, _points(res.pose_landmarks) if found else None)
+            if found:
                 im = _points(res.pose_landmarks)
-                if crop is not None and np.isfinite(im[:, :2]).all():
-                    crop = follow(crop, im, info.width, info.height, drawn)
                 image.append(im)
                 world.append(_points(res.pose_world_landmarks))
                 vis.append(np.array([p.visibility for p in res.pose_landmarks.landmark], np.float32))
