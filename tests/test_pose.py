@@ -336,19 +336,30 @@ def test_a_lost_person_is_looked_for_where_their_pace_takes_them_while_that_is_i
     seen = f.window
     f.update(4 / 30, None)  # lost: moved on 10 px and grown by as much
     assert f.window == (seen[0] + 5, seen[1], seen[2] + 10, seen[3])
-    for k in range(5, 60):
+    for k in range(5, 34):
         f.update(k / 30, None)
-    # At most twice as wide; its middle gone on for 1 s (300 px), then held.
+    # 1 s on: at most twice as wide, its middle gone on 300 px; after that, back where they were lost.
     assert f.window[2] == 2 * seen[2] and f.window[0] + f.window[2] / 2 == seen[0] + seen[2] / 2 + 300
-    held = f.window
-    f.update(2.5, None)
-    assert f.window == held
+    f.update(35 / 30, None)
+    assert f.window == seen
     g = pose.Follower((400, 100, 200, 300), 640, 480)  # running out of the picture at 60 px a frame: held there
     for k in range(3):
         g.update(k / 30, body(520 + 60 * k, g.window))
     out = g.window
     g.update(3 / 30, None)
     assert g.window == out
+    # Standing, with MediaPipe's jitter (3 px): lost, looked for where they stood.
+    h = pose.Follower((100, 100, 200, 300), 640, 480)
+    for k, jitter in enumerate((0, 3, -2, 3)):
+        h.update(k / 30, body(200 + jitter, h.window))
+    stood = h.window
+    h.update(4 / 30, None)
+    assert h.window == stood
+    # A crop of the whole picture never moves.
+    whole = pose.Follower((0, 0, 640, 480), 640, 480)
+    for k in range(10):
+        whole.update(k / 30, body(100 + 40 * k, whole.window) if k < 6 else None)
+        assert whole.window == (0, 0, 640, 480)
 
 
 def test_each_frame_is_put_back_from_the_rectangle_it_was_looked_at_in():

@@ -318,6 +318,11 @@ def test_the_root_goes_on_across_a_switch_at_the_pace_it_had():
     assert np.abs(np.diff(carried[:, 1])).max() < 0.01
     assert np.array_equal(solver.carry_across(path, times, ()), path)
     assert np.array_equal(solver.carry_across(path, times, ((2.9, 3.5),)), path)  # found after the end: nothing
+    # Two switches, given in the video's own times (a millisecond clock: up to 0.5 ms off the grid's).
+    path[75:] += [-2.0, 0.5]
+    off = 4e-4
+    twice = solver.carry_across(path, times, ((60 / 30 + off, 63 / 30 - off), (72 / 30 - off, 75 / 30 + off)))
+    assert np.allclose(np.diff(twice[:, 0]), 1.2 / 30.0) and np.abs(np.diff(twice[:, 1])).max() < 0.01
 
 
 def test_solver_costs_well_under_a_millisecond_per_frame():

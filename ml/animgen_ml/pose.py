@@ -37,8 +37,9 @@ MIN_CROP_PX = 32
 FOLLOW_MARGIN = 0.1
 # A followed person who is lost is looked for where the pace of their hips over the last FOLLOW_PACE_S seen takes
 # them, in a rectangle grown by the way that pace has gone (it is a guess; at most to twice its size), for up to
-# FOLLOW_COAST_S (a runner behind a pillar) and while that stays in the picture; then where they were last looked for.
-FOLLOW_PACE_S, FOLLOW_COAST_S = 0.1, 1.0
+# FOLLOW_COAST_S (a runner behind a pillar) and while that stays in the picture; then where they were lost. Only a
+# pace over FOLLOW_MOVING of their height a second is one: MediaPipe's jitter makes a standing person's about 0.1.
+FOLLOW_PACE_S, FOLLOW_COAST_S, FOLLOW_MOVING = 0.1, 1.0, 0.3
 
 
 def crop_problem(crop: tuple[int, ...], width: int | None = None, height: int | None = None) -> str | None:
@@ -98,19 +99,22 @@ def follow(crop: tuple[int, int, int, int], points: np.ndarray, width: int, heig
 class Follower:
     """A --crop that follows its person from frame to frame: `follow` where they are found; where they are not, moved
     on at their hips' pace and grown by the way it has gone (FOLLOW_PACE_S) for up to FOLLOW_COAST_S after they were
-    last seen, then held."""
+    last seen, then back where they were lost."""
 
     def __init__(self, crop: tuple[int, int, int, int], width: int, height: int) -> None:
         self.window, self.width, self.height, self.least = crop, width, height, crop[2:]
         self.seen: list[tuple[float, np.ndarray]] = []  # (time, hips' centre in pixels) over the last FOLLOW_PACE_S
+        self.tall = 0.0  # their height in pixels when last seen
         self.lost_at: tuple[int, int, int, int] | None = None  # the window when they were last seen
 
     def pace(self) -> np.ndarray:
-        """The hips' pace over the last FOLLOW_PACE_S seen (or since the sighting before), pixels a second."""
+        """The hips' pace over the last FOLLOW_PACE_S seen (or since the sighting before, within FOLLOW_COAST_S),
+        pixels a second; none under FOLLOW_MOVING of their height a second."""
         if len(self.seen) < 2:
             return np.zeros(2)
         (t0, c0), (t1, c1) = self.seen[0], self.seen[-1]
-        return (c1 - c0) / max(t1 - t0, 1e-6)
+        pace = (c1 - c0) / max(t1 - t0, 1e-6)
+        return pace if np.linalg.norm(pace) > FOLLOW_MOVING * self.tall else np.zeros(2)
 
     def update(self, t: float, points: np.ndarray | None) -> None:
         """After frame time `t`, with the person's points in the window (33 x, y, 0 to 1 across it) or None."""
@@ -118,20 +122,23 @@ class Follower:
         if points is not None and np.isfinite(points[:, :2]).all():
             hips = points[[LM["left_hip"], LM["right_hip"]], :2].mean(axis=0) * [w, h] + [x, y]
             step = t - self.seen[-1][0] if self.seen else 0.0
-            self.seen = [(s, c) for s, c in self.seen if t - s <= FOLLOW_PACE_S] or self.seen[-1:]
+            recent = [(s, c) for s, c in self.seen if t - s <= FOLLOW_PACE_S]
+            self.seen = recent or [(s, c) for s, c in self.seen[-1:] if t - s <= FOLLOW_COAST_S]
             self.seen.append((t, hips))
+            self.tall = float(np.ptp(points[:, 1])) * h
             # Where the body is and where its pace takes it by the next frame: a runner crosses the margin in one.
             ahead = points[:, :2] + self.pace() * min(step, FOLLOW_PACE_S) / [w, h]
             self.window = follow(self.window, np.concatenate([points[:, :2], ahead]), self.width, self.height,
                                  self.least)
             self.lost_at = None
             return
+        self.lost_at = self.lost_at or self.window
         gone = self.pace() * (t - self.seen[-1][0]) if self.seen else np.zeros(2)  # pixels, x and y
         there = self.seen[-1][1] + gone if self.seen else np.zeros(2)
-        if (len(self.seen) < 2 or t - self.seen[-1][0] > FOLLOW_COAST_S
+        if (not gone.any() or t - self.seen[-1][0] > FOLLOW_COAST_S
                 or not (0 <= there[0] <= self.width and 0 <= there[1] <= self.height)):  # gone out of the picture
+            self.window = self.lost_at  # where they were lost
             return
-        self.lost_at = self.lost_at or self.window
         lx, ly, lw, lh = self.lost_at
         sizes = [min(limit, int(size + min(abs(g), size))) for size, g, limit in
                  zip((lw, lh), gone, (self.width, self.height), strict=True)]

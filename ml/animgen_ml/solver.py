@@ -164,9 +164,10 @@ def carry_across(path: np.ndarray, times: np.ndarray, switches: tuple[tuple[floa
     two shots, or where MediaPipe took someone else, the root had gone metres in a few frames to the new person's
     place in the picture (after the root's low-pass, over a second: 0.2 m a frame); it goes on from the first's."""
     out = path.copy()
+    half = 0.5 * float(np.median(np.diff(times))) if len(times) > 1 else 0.0  # the grid's times round the video's
     for lost, found in switches:
-        a = int(np.searchsorted(times, lost + 1e-6)) - 1  # the last frame at or before the one lost
-        b = int(np.searchsorted(times, found - 1e-6))  # the first at or after the one found
+        a = int(np.searchsorted(times, lost + half)) - 1  # the frame of the one lost
+        b = int(np.searchsorted(times, found - half))  # the frame of the one found
         if not 0 <= a < b < len(out):
             continue
         p = min(max(a - 1, 0), int(np.searchsorted(times, times[a] - CARRY_PACE_S - 1e-6)))
