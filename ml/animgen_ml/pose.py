@@ -32,14 +32,17 @@ _SCALE_POINTS = [LM[n] for n in ("left_shoulder", "right_shoulder", "left_elbow"
 
 # A crop smaller than this holds too few pixels for MediaPipe to find a body in.
 MIN_CROP_PX = 32
+# A person's pace is measured over the last this long they were seen: by the someone-else rule, the crop that
+# follows them, and the root carried across a switch (solver.carry_across).
+PACE_S = 0.1
 # The room kept around a followed person inside the crop, as a share of their size: MediaPipe finds a body that
 # reaches the edge of its picture less surely.
 FOLLOW_MARGIN = 0.1
-# A followed person who is lost is looked for where the pace of their hips over the last FOLLOW_PACE_S seen takes
-# them, in a rectangle grown by the way that pace has gone (it is a guess; at most to twice its size), for up to
-# FOLLOW_COAST_S (a runner behind a pillar) and while that stays in the picture; then where they were lost. Only a
-# pace over FOLLOW_MOVING of their height a second is one: MediaPipe's jitter makes a standing person's about 0.1.
-FOLLOW_PACE_S, FOLLOW_COAST_S, FOLLOW_MOVING = 0.1, 1.0, 0.3
+# A followed person who is lost is looked for where the pace of their hips (PACE_S) takes them, in a rectangle grown
+# by the way that pace has gone (it is a guess; at most to twice its size), for up to FOLLOW_COAST_S (a runner behind
+# a pillar) and while that stays in the picture; then where they were lost. Only a pace over FOLLOW_MOVING of their
+# height a second is one: MediaPipe's jitter makes a standing person's about 0.1.
+FOLLOW_COAST_S, FOLLOW_MOVING = 1.0, 0.3
 
 
 def crop_problem(crop: tuple[int, ...], width: int | None = None, height: int | None = None) -> str | None:
@@ -98,17 +101,17 @@ def follow(crop: tuple[int, int, int, int], points: np.ndarray, width: int, heig
 
 class Follower:
     """A --crop that follows its person from frame to frame: `follow` where they are found; where they are not, moved
-    on at their hips' pace and grown by the way it has gone (FOLLOW_PACE_S) for up to FOLLOW_COAST_S after they were
+    on at their hips' pace and grown by the way it has gone (PACE_S) for up to FOLLOW_COAST_S after they were
     last seen, then back where they were lost."""
 
     def __init__(self, crop: tuple[int, int, int, int], width: int, height: int) -> None:
         self.window, self.width, self.height, self.least = crop, width, height, crop[2:]
-        self.seen: list[tuple[float, np.ndarray]] = []  # (time, hips' centre in pixels) over the last FOLLOW_PACE_S
+        self.seen: list[tuple[float, np.ndarray]] = []  # (time, hips' centre in pixels) over the last PACE_S
         self.tall = 0.0  # their height in pixels when last seen
         self.lost_at: tuple[int, int, int, int] | None = None  # the window when they were last seen
 
     def pace(self) -> np.ndarray:
-        """The hips' pace over the last FOLLOW_PACE_S seen (or since the sighting before, within FOLLOW_COAST_S),
+        """The hips' pace over the last PACE_S seen (or since the sighting before, within FOLLOW_COAST_S),
         pixels a second; none under FOLLOW_MOVING of their height a second."""
         if len(self.seen) < 2:
             return np.zeros(2)
@@ -122,12 +125,12 @@ class Follower:
         if points is not None and np.isfinite(points[:, :2]).all():
             hips = points[[LM["left_hip"], LM["right_hip"]], :2].mean(axis=0) * [w, h] + [x, y]
             step = t - self.seen[-1][0] if self.seen else 0.0
-            recent = [(s, c) for s, c in self.seen if t - s <= FOLLOW_PACE_S]
+            recent = [(s, c) for s, c in self.seen if t - s <= PACE_S]
             self.seen = recent or [(s, c) for s, c in self.seen[-1:] if t - s <= FOLLOW_COAST_S]
             self.seen.append((t, hips))
             self.tall = float(np.ptp(points[:, 1])) * h
             # Where the body is and where its pace takes it by the next frame: a runner crosses the margin in one.
-            ahead = points[:, :2] + self.pace() * min(step, FOLLOW_PACE_S) / [w, h]
+            ahead = points[:, :2] + self.pace() * min(step, PACE_S) / [w, h]
             self.window = follow(self.window, np.concatenate([points[:, :2], ahead]), self.width, self.height,
                                  self.least)
             self.lost_at = None
@@ -330,12 +333,12 @@ def turned_warning(lm: Landmarks) -> str | None:
 
 # MediaPipe follows one person; lost, it takes whoever it finds next, and the clip's Hips then travel to them. Someone
 # seen again further than REAPPEAR_TORSOS plus REAPPEAR_TORSOS_PER_S for each second unseen (a runner, 4 m/s with a
-# 0.5 m torso) both from where they were lost and from where their pace over the last REAPPEAR_PACE_S seen would have
+# 0.5 m torso) both from where they were lost and from where their pace over the last PACE_S seen would have
 # taken them is said to be possibly someone else. The kit's real videos come back within 0.1 torso lengths; a second
 # person taking over 0.8 s after the first was hidden came 10 away; a runner at 16 torso lengths a second (the
 # side-view run played twice as fast) hidden for 0.2 s came back 5 from where he was lost and 1.5 from his pace's
 # place. A longer pace window takes in slower frames before (0.25 s: 3 from his pace's place).
-REAPPEAR_TORSOS, REAPPEAR_TORSOS_PER_S, REAPPEAR_PACE_S = 2.0, 8.0, 0.1
+REAPPEAR_TORSOS, REAPPEAR_TORSOS_PER_S = 2.0, 8.0
 
 
 def reappearances(lm: Landmarks) -> list[tuple[int, int, float]]:
@@ -349,8 +352,8 @@ def reappearances(lm: Landmarks) -> list[tuple[int, int, float]]:
     for (start, end), (found, _) in zip(seen[:-1], seen[1:], strict=True):
         last = end - 1
         unseen = float(lm.times[found] - lm.times[last])
-        # The pace over the stretch's last REAPPEAR_PACE_S, at least two frames (none from a single frame).
-        first = max(start, min(last - 1, int(np.searchsorted(lm.times, lm.times[last] - REAPPEAR_PACE_S))))
+        # The pace over the stretch's last PACE_S, at least two frames (none from a single frame).
+        first = max(start, min(last - 1, int(np.searchsorted(lm.times, lm.times[last] - PACE_S))))
         pace = (hips[last] - hips[first]) / max(float(lm.times[last] - lm.times[first]), 1e-6)
         length = max(float(torso[last]), 1e-6)
         lost, paced = (float(np.linalg.norm(hips[found] - at)) / length

@@ -36,6 +36,7 @@ from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 from animgen_ml.fingers import settle as settle_fingers
 from animgen_ml.landmarks import LM, Landmarks
+from animgen_ml.pose import PACE_S
 from animgen_ml.smooth import gaussian_lowpass
 
 _MP_TO_GLTF = np.array([1.0, -1.0, -1.0])
@@ -155,12 +156,9 @@ def bridge_undetected(path: np.ndarray, good: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t, seen, path[seen, c]) for c in range(path.shape[1])], axis=1)
 
 
-CARRY_PACE_S = 0.1  # the pace a path is carried across a switch at: over this long before it (pose.REAPPEAR_PACE_S)
-
-
 def carry_across(path: np.ndarray, times: np.ndarray, switches: tuple[tuple[float, float], ...]) -> np.ndarray:
     """(T, k) path carried across each switch (last seen, found: seconds; Landmarks.switches) at the pace it had over
-    CARRY_PACE_S before it, every frame from the one found on moved by what that leaves of the jump. At a cut between
+    PACE_S before it, every frame from the one found on moved by what that leaves of the jump. At a cut between
     two shots, or where MediaPipe took someone else, the root had gone metres in a few frames to the new person's
     place in the picture (after the root's low-pass, over a second: 0.2 m a frame); it goes on from the first's."""
     out = path.copy()
@@ -170,7 +168,7 @@ def carry_across(path: np.ndarray, times: np.ndarray, switches: tuple[tuple[floa
         b = int(np.searchsorted(times, found - half))  # the frame of the one found
         if not 0 <= a < b < len(out):
             continue
-        p = min(max(a - 1, 0), int(np.searchsorted(times, times[a] - CARRY_PACE_S - 1e-6)))
+        p = min(max(a - 1, 0), int(np.searchsorted(times, times[a] - PACE_S - 1e-6)))
         pace = (out[a] - out[p]) / max(float(times[a] - times[p]), 1e-6)
         line = out[a] + pace * (times[a:b + 1] - times[a])[:, None]
         out[b:] += line[-1] - out[b]
