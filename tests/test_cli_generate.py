@@ -107,8 +107,16 @@ def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     cut = HumanoidClip.load_json(again / "sports2d_run_sideview.json")
     assert cut.frame_count == int(np.sum((lm.times >= 0.5 - 1e-6) & (lm.times < 0.8 - 1e-6))) == 9
-    proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--start", "1.5")
+    proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--start", "1.5",
+                   "--summary", tmp_path / "summary.json")
     assert_one_clean_error(proc, "no frame between 1.5 s and the end")
+    [row] = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["videos"]
+    assert row["status"] == "failed" and "no frame between 1.5 s and the end" in row["error"]
+    # The landmarks are an input of the run: never its summary.
+    proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again, "--summary",
+                   out / "sports2d_run_sideview.landmarks.npz")
+    assert proc.returncode == 2 and "name it apart" in proc.stderr, proc.stderr
+    assert Landmarks.load(out / "sports2d_run_sideview.landmarks.npz").frame_count == lm.frame_count
     # An output folder that cannot be made is a usage error, found before any work: one line, not a traceback.
     (tmp_path / "a_file").write_text("")
     proc = animgen("--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", tmp_path / "a_file" / "out")
@@ -264,7 +272,7 @@ def test_batch_folder(videos: Path, tmp_path: Path):
     out.mkdir()
     (out / "b_bad.glb").write_bytes(b"old result")
 
-    proc = animgen(src, "-o", out, "--format", "glb,json")
+    proc = animgen(src, "-o", out, "--format", "glb,json", "--summary", tmp_path / "first.json")
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     for stem in ("a_run", "c_ball"):
@@ -274,12 +282,39 @@ def test_batch_folder(videos: Path, tmp_path: Path):
     tail = proc.stderr.split("failures:")[1]
     assert "b_bad.mov" in tail and "a_run" not in tail
     assert "2 converted, 0 up to date, 1 failed" in proc.stderr
+    # --summary: what CI reads instead of the log. Each video in order, its files, frames and warnings, the error.
+    first = json.loads((tmp_path / "first.json").read_text(encoding="utf-8"))
+    assert first["counts"] == {"converted": 2, "skipped": 0, "failed": 1, "cancelled": 0}
+    assert first["options"]["formats"] == ["glb", "json"]
+    rows = {Path(r["video"]).name: r for r in first["videos"]}
+    assert [Path(r["video"]).name for r in first["videos"]] == ["a_run.mp4", "b_bad.mov", "c_ball.mkv"]
+    assert rows["b_bad.mov"]["status"] == "failed" and rows["b_bad.mov"]["outputs"] == {}
+    assert rows["b_bad.mov"]["error"] in tail
+    warned = [ln.removeprefix("warning: ") for ln in proc.stderr.splitlines() if ln.startswith("warning: ")]
+    assert warned and sorted(warned) == sorted(w for r in first["videos"] for w in r["warnings"])
+    for stem, frames in (("a_run", 24), ("c_ball", 18)):
+        row = rows[next(n for n in rows if n.startswith(stem))]
+        assert row["status"] == "converted" and row["error"] is None and row["seconds"] > 0
+        assert row["outputs"] == {"glb": str(out / f"{stem}.glb"), "json": str(out / f"{stem}.json")}
+        assert row["frames"] == frames and 0 < row["detected"] <= 1
+    # It is never one of the run's own files.
+    refused = animgen(src, "-o", out, "--format", "glb,json", "--summary", out / "A_RUN.json")
+    assert refused.returncode == 2 and "name it apart" in refused.stderr, refused.stderr
+    assert HumanoidClip.load_json(out / "a_run.json").frame_count == 24
+    nowhere = animgen(src, "-o", out, "--summary", tmp_path / "no" / "s.json")
+    assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr, nowhere.stderr
 
-    # A second run skips what is up to date and still reports the bad file.
+    # A second run skips what is up to date and still reports the bad file; the summary gives the skipped videos'
+    # files and the warnings of the run that made them.
     mtime = (out / "a_run.glb").stat().st_mtime_ns
-    proc = animgen(src, "-o", out, "--format", "glb,json")
+    proc = animgen(src, "-o", out, "--format", "glb,json", "--summary", tmp_path / "second.json")
     assert proc.returncode == 1 and "0 converted, 2 up to date, 1 failed" in proc.stderr
     assert (out / "a_run.glb").stat().st_mtime_ns == mtime
+    second = json.loads((tmp_path / "second.json").read_text(encoding="utf-8"))
+    assert second["counts"] == {"converted": 0, "skipped": 2, "failed": 1, "cancelled": 0}
+    for before, now in zip(first["videos"], second["videos"], strict=True):
+        if now["status"] == "skipped":
+            assert (now["outputs"], now["warnings"]) == (before["outputs"], before["warnings"])
 
     # A newer video is converted again; --force redoes everything.
     time.sleep(0.01)
@@ -430,7 +465,7 @@ def test_a_video_that_grows_while_it_is_read_fails_by_name(videos: Path, tmp_pat
     with open(video, "ab") as f:  # the copy goes on while the video is read
         f.write(data[len(data) // 2:])
     with pytest.raises(InputError, match=r"take\.mp4: changed while it was read \(a file still being copied in\?\)"):
-        note_made(out_base, options, video, made_from)
+        note_made(out_base, options, video, made_from, [])
     assert not up_to_date(video, out_base, options)
 
 
@@ -531,7 +566,8 @@ def test_sigterm_stops_like_ctrl_c(videos: Path, tmp_path: Path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "ml"), str(REPO / "server")]))
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate", str(videos / RUN), "-o",
-                             str(out), "--format", "all"], stderr=subprocess.PIPE, text=True, env=env)
+                             str(out), "--format", "all", "--summary", str(tmp_path / "summary.json")],
+                            stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stderr is not None
     seen = []
     for line in proc.stderr:  # the progress bar's first report: the run is under way
@@ -543,6 +579,9 @@ def test_sigterm_stops_like_ctrl_c(videos: Path, tmp_path: Path):
     assert proc.wait(timeout=60) == 143, "".join(seen) + rest
     assert "animgen: terminated" in rest and "Traceback" not in rest
     assert not [p for p in out.iterdir() if p.name.startswith(".animgen-")]
+    # The --summary is written however the run ends: the video it was converting is cancelled.
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert [(r["video"], r["status"]) for r in summary["videos"]] == [(str(videos / RUN), "cancelled")]
 
 
 def test_a_full_disk_fails_the_preview_and_keeps_the_earlier_one(videos: Path, tmp_path: Path):

@@ -4,6 +4,7 @@ CPU each. A batch over a folder of real videos against the local run (identical 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -90,7 +91,8 @@ def test_batch_on_ray_matches_local_and_skips_up_to_date(cluster, videos, tmp_pa
     assert trim.returncode == 0
     flags = ["--generator", "analytic", "--format", "json,bvh", "-q"]
 
-    ray_run = _animgen("generate", str(src), "-o", str(tmp_path / "ray"), "--ray", cluster, *flags)
+    ray_run = _animgen("generate", str(src), "-o", str(tmp_path / "ray"), "--ray", cluster, *flags,
+                       "--summary", str(tmp_path / "ray.json"))
     assert ray_run.returncode == 0, ray_run.stdout + ray_run.stderr
     assert "3 converted, 0 up to date, 0 failed" in ray_run.stdout, ray_run.stdout
     assert "videos/min" in ray_run.stdout and "frames/s" in ray_run.stdout
@@ -99,8 +101,16 @@ def test_batch_on_ray_matches_local_and_skips_up_to_date(cluster, videos, tmp_pa
     assert len(workers) == 3 and len({w.split("/")[0] for w in workers}) == 2, ray_run.stdout
     loads = int(ray_run.stdout.split("models loaded by ")[1].split()[0])
     assert loads < 3 and loads == len(set(workers)), ray_run.stdout
-    local = _animgen("generate", str(src), "-o", str(tmp_path / "local"), *flags)
+    local = _animgen("generate", str(src), "-o", str(tmp_path / "local"), *flags, "--summary",
+                     str(tmp_path / "local.json"))
     assert local.returncode == 0, local.stderr
+    # Their --summary: the same videos, frames and warnings; the Ray one names each video's worker.
+    ray_rows, local_rows = (json.loads((tmp_path / f"{k}.json").read_text(encoding="utf-8"))["videos"]
+                            for k in ("ray", "local"))
+    assert [(Path(r["video"]).name, r["status"], r["frames"], r["warnings"]) for r in ray_rows] == \
+        [(Path(r["video"]).name, r["status"], r["frames"], r["warnings"]) for r in local_rows]
+    assert sorted(r["ray_worker"] for r in ray_rows) == sorted(workers)
+    assert all(Path(p).is_file() for r in ray_rows for p in r["outputs"].values())
 
     for stem in ("mmhuman3d_3dpw_basketball", "run_trimmed", "sports2d_run_sideview"):
         a = HumanoidClip.load_json(tmp_path / "ray" / f"{stem}.json")
@@ -112,9 +122,13 @@ def test_batch_on_ray_matches_local_and_skips_up_to_date(cluster, videos, tmp_pa
 
     # Again: everything up to date, nothing submitted; a broken video fails alone with a one-line reason.
     (src / "broken.mp4").write_bytes(b"not a video")
-    again = _animgen("generate", str(src), "-o", str(tmp_path / "ray"), "--ray", cluster, *flags)
+    again = _animgen("generate", str(src), "-o", str(tmp_path / "ray"), "--ray", cluster, *flags,
+                     "--summary", str(tmp_path / "again.json"))
     assert again.returncode == 1, again.stdout + again.stderr
     assert "0 converted, 3 up to date, 1 failed" in again.stdout, again.stdout
+    rows = json.loads((tmp_path / "again.json").read_text(encoding="utf-8"))["videos"]
+    assert [r["status"] for r in rows] == ["failed", "skipped", "skipped", "skipped"]
+    assert [r["warnings"] for r in rows[1:]] == [r["warnings"] for r in ray_rows]
     assert "broken.mp4" in again.stderr
 
 

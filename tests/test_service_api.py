@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -545,9 +546,15 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
                               timeout=300)
 
     out = animgen("generate", str(videos / SHORT), "--server", server.address, "-o", str(tmp_path),
-                  "--generator", "analytic", "--smoothing", "0.45", "--format", "glb", "--quiet")
+                  "--generator", "analytic", "--smoothing", "0.45", "--format", "glb", "--quiet",
+                  "--summary", str(tmp_path / "summary.json"))
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "sports2d_run_sideview.glb").is_file()
+    # The --summary of a run on a server: the job's warnings as the log gave them, the files written here.
+    [row] = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["videos"]
+    assert row["status"] == "converted" and row["outputs"] == {"glb": str(tmp_path / "sports2d_run_sideview.glb")}
+    assert row["warnings"] and [f"warning: {w}" for w in row["warnings"]] == \
+        [ln for ln in out.stderr.splitlines() if ln.startswith("warning: ")]
     listed = animgen("jobs", "--server", server.address)
     assert listed.returncode == 0 and "SUCCEEDED" in listed.stdout and SHORT in listed.stdout, listed
     job_id = listed.stdout.splitlines()[1].split()[0]
@@ -563,9 +570,12 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     empty = tmp_path / "empty_room.mp4"
     subprocess.run([require_tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=160x120:d=1:r=10",
                     "-pix_fmt", "yuv420p", str(empty)], check=True)
-    failed = animgen("generate", str(empty), "--server", server.address, "-o", str(tmp_path), "--quiet")
+    failed = animgen("generate", str(empty), "--server", server.address, "-o", str(tmp_path), "--quiet",
+                     "--summary", str(tmp_path / "summary.json"))
     assert failed.returncode == 1
     assert f"animgen: error: {empty}: no person was found in any frame\n" in failed.stderr, failed.stderr
+    [row] = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["videos"]
+    assert (row["status"], row["error"]) == ("failed", f"{empty}: no person was found in any frame")
     too_many = animgen("jobs", "--server", server.address, "--limit", "99999999999")
     assert too_many.returncode == 2 and "--limit: must be between 1 and 1000" in too_many.stderr
     no_ca = animgen("jobs", "--server", server.address, "--tls-ca", str(tmp_path / "missing.pem"))

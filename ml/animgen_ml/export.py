@@ -37,12 +37,16 @@ def target_output_path(out_base: str | Path, target: str | Path) -> Path:
     return Path(f"{out_base}.{Path(target).stem}.glb")
 
 
-def output_paths(out_base: str | Path, options) -> list[Path]:
-    """Every file write_outputs writes for these options."""
-    paths = [output_path(out_base, f) for f in dict.fromkeys(options.formats)]
+def output_files(out_base: str | Path, options) -> dict[str, Path]:
+    """Every file write_outputs writes for these options, by format ("target": the --target character's)."""
+    files = {f: output_path(out_base, f) for f in options.formats}
     if options.target:
-        paths.append(target_output_path(out_base, options.target))
-    return paths
+        files["target"] = target_output_path(out_base, options.target)
+    return files
+
+
+def output_paths(out_base: str | Path, options) -> list[Path]:
+    return list(output_files(out_base, options).values())
 
 
 def keyframes_for(clip: HumanoidClip, options) -> dict[str, np.ndarray] | None:

@@ -18,13 +18,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from animgen_ml.errors import AnimGenError, Cancelled, InputError
-from animgen_ml.export import output_path, output_paths
+from animgen_ml.errors import AnimGenError, InputError
+from animgen_ml.export import output_files, output_path, output_paths
 from animgen_ml.files import atomic_path, read_only
 from animgen_ml.pipeline import FORMATS, STAGES, GenerateOptions, ProgressEvent
 from animgen_ml.video import IMAGE_FILES, IMAGE_SEQUENCE_HINT, VIDEO_EXTENSIONS
 from animgen_server import address as server_address
+from animgen_server import run_summary
 from animgen_server.cli import add_model_option, usage
+from animgen_server.run_summary import VideoResult
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -80,6 +82,10 @@ def register(subparsers) -> None:
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress (warnings and the summary still print)")
+    p.add_argument("--summary", metavar="FILE.json",
+                   help="also write what the run did, for CI to read: each video's status (converted, skipped as "
+                        "up to date, failed, cancelled), files, frames, share of frames with a person, seconds, "
+                        "warnings and error; written when the run ends, however the run ends")
     p.add_argument("--server", metavar="HOST[:PORT]", type=server_address.argument,
                    help="run on an AnimGen server instead of locally (port 50051 when only a host is given)")
     p.add_argument("--token", help="bearer token for --server")
@@ -150,9 +156,26 @@ def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
     try:
         src = video.stat().st_mtime
         fresh = all(p.is_file() and p.stat().st_mtime >= src for p in output_paths(out_base, options))
-        return fresh and _note(out_base).read_text(encoding="utf-8") == _made_with(options, inputs_id(video, options))
+        noted = {k: v for k, v in read_note(out_base).items() if k != "warnings"}
+        return fresh and _json(noted) == _json(_made_with(options, inputs_id(video, options)))
     except OSError:
         return False
+
+
+def read_note(out_base: Path) -> dict:
+    """The note beside the outputs (note_made), or {} where there is none or it cannot be read."""
+    try:
+        note = json.loads(_note(out_base).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return note if isinstance(note, dict) else {}
+
+
+def skipped(video: Path, out_base: Path, options: GenerateOptions) -> VideoResult:
+    """An up-to-date video as the --summary gives it: its files, and the warnings of the run that made them."""
+    warnings = read_note(out_base).get("warnings")
+    return VideoResult(str(video), "skipped", warnings=warnings if isinstance(warnings, list) else [],
+                       outputs={f: str(p) for f, p in output_files(out_base, options).items()})
 
 
 def forget_made(out_base: Path) -> None:
@@ -174,12 +197,12 @@ def inputs_id(source: Path, options: GenerateOptions) -> dict:
     return ids
 
 
-def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from: dict) -> None:
-    """Notes, beside the outputs (a hidden file), what made them, for up_to_date. source: the video, or the
-    landmarks file of a --landmarks run (which a video run then does not take for its own); made_from: the
-    inputs_id when the run began. A file that changed meanwhile (still being copied in) gets no note, and an
-    InputError says so: its outputs are of the part that was there. Otherwise best effort: without the note the
-    next run only redoes the work."""
+def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from: dict, warnings: list[str]) -> None:
+    """Notes, beside the outputs (a hidden file), what made them, for up_to_date, and the run's warnings, which a
+    --summary of a later run that skips them gives. source: the video, or the landmarks file of a --landmarks run
+    (which a video run then does not take for its own); made_from: the inputs_id when the run began. A file that
+    changed meanwhile (still being copied in) gets no note, and an InputError says so: its outputs are of the part
+    that was there. Otherwise best effort: without the note the next run only redoes the work."""
     try:
         now = inputs_id(source, options)
     except OSError:
@@ -189,7 +212,7 @@ def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from:
                          "of what was there then; run again once it is complete")
     try:
         with atomic_path(_note(out_base)) as tmp:
-            tmp.write_text(_made_with(options, made_from), encoding="utf-8")
+            tmp.write_text(_json(dict(_made_with(options, made_from), warnings=warnings)), encoding="utf-8")
     except (OSError, AnimGenError):  # AnimGenError: a rename Windows refused (files.replace_retrying)
         pass
 
@@ -205,11 +228,16 @@ def _note(out_base: Path) -> Path:
     return out_base.with_name(name)
 
 
-def _made_with(options: GenerateOptions, made_from: dict) -> str:
+def _made_with(options: GenerateOptions, made_from: dict) -> dict:
     from animgen_ml import model
 
     made_with = dict(options.to_dict(), formats=sorted(set(options.formats)))  # --format bvh,glb is glb,bvh
-    return json.dumps({"options": made_with, "made_by": model.identity(), "made_from": made_from}, sort_keys=True)
+    return {"options": made_with, "made_by": model.identity(), "made_from": made_from}
+
+
+def _json(value: dict) -> str:
+    """One text for one value: keys sorted, tuples written as the lists they are read back as."""
+    return json.dumps(value, sort_keys=True)
 
 
 def output_clashes(videos: list[Path], options: GenerateOptions) -> dict[Path, str]:
@@ -264,19 +292,53 @@ def handle(args: argparse.Namespace) -> int:
             pictures = any(p.suffix.lower() in IMAGE_FILES for p in src.iterdir())
             return usage("generate", f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})"
                                      + (f"; {IMAGE_SEQUENCE_HINT}" if pictures else ""))
+        if why := _bad_summary(args.summary, videos, [out_dir / v.stem for v in videos], options):
+            return usage("generate", why)
         if args.ray:
             from animgen_server.ray_batch import run_batch
 
-            return run_batch(videos, out_dir, options, args.ray, force=args.force, quiet=args.quiet)
+            return run_batch(videos, out_dir, options, args.ray, force=args.force, quiet=args.quiet,
+                             summary=args.summary)
         return _run_batch(videos, args, options, out_dir)
+    if why := _bad_summary(args.summary, [src], [out_dir / src.stem], options):
+        return usage("generate", why)
     if not src.exists():
-        _error(src, f"file not found ({IMAGE_SEQUENCE_HINT})" if "%" in src.name else "file not found")
-        return 1
+        return _failed_alone(src, f"file not found ({IMAGE_SEQUENCE_HINT})" if "%" in src.name else "file not found",
+                             args, options)
     if args.ray:
         from animgen_server.ray_batch import run_batch
 
-        return run_batch([src], out_dir, options, args.ray, force=args.force, quiet=args.quiet)
+        return run_batch([src], out_dir, options, args.ray, force=args.force, quiet=args.quiet,
+                         summary=args.summary)
     return _run_batch([src], args, options, out_dir)
+
+
+def _failed_alone(name: Path, reason: str, args, options: GenerateOptions) -> int:
+    """The one input of a run cannot be read: said as one line, and in the --summary."""
+    _error(name, reason)
+    if args.summary:
+        run_summary.write(args.summary, [VideoResult(str(name), "failed", error=_name_file(name, reason))],
+                          options.to_dict())
+    return 1
+
+
+def _bad_summary(summary: str | None, inputs: list[Path], out_bases: list[Path], options: GenerateOptions
+                 ) -> str | None:
+    """Why --summary cannot be written where it is asked for, found out before any work; None when it can (or is not
+    asked for). It must not be one of the run's inputs or outputs (`--summary run.json` beside run.mp4's clip)."""
+    if not summary:
+        return None
+    path = Path(summary)
+    if path.is_dir():
+        return f"--summary {path}: is a folder; --summary takes a file name"
+    if not path.parent.is_dir():
+        return f"--summary {path}: its folder {path.parent} does not exist"
+    if read_only(path):
+        return f"--summary {path}: read-only, not replaced"
+    taken = [*inputs, *(p for base in out_bases for p in output_paths(base, options))]
+    if str(path.resolve()).lower() in {str(p.resolve()).lower() for p in taken}:  # case: Windows and macOS
+        return f"--summary {path}: is also a file this run reads or writes: name it apart"
+    return None
 
 
 def _cannot_write(out_dir: Path) -> str | None:
@@ -306,43 +368,48 @@ def _name_file(video: Path | str, message: str) -> str:
 
 
 def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path) -> int:
-    failures: list[str] = []
-    converted = skipped = 0
     clashes = output_clashes(videos, options)
     fresh = {v for v in videos if not args.force and up_to_date(v, out_dir / v.stem, options)}
     if set(videos) - set(clashes) - fresh and (why := _cannot_write(out_dir)):
         return usage("generate", why)
-    for video in videos:
-        if video in clashes:
-            failures.append(_name_file(video, clashes[video]))
-            _error(video, clashes[video])
-            continue
-        out_base = out_dir / video.stem
-        if video in fresh:
-            skipped += 1
-            if not args.quiet:
-                print(f"{video}: up to date, skipped (--force to redo)", file=sys.stderr)
-            continue
-        try:
-            _convert_one(video, out_base, args, options)
-            converted += 1
-        except (AnimGenError, OSError) as e:
-            reason = str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}"
-            failures.append(_name_file(video, reason))
-            _error(video, reason)
-        except Exception as e:  # a bug: one line, the batch goes on; ANIMGEN_DEBUG=1 shows the traceback
-            if os.environ.get("ANIMGEN_DEBUG"):
-                traceback.print_exc()
-            reason = f"internal error ({type(e).__name__}: {e})"
-            failures.append(_name_file(video, reason))
-            _error(video, reason)
+    rows: list[VideoResult] = []
+    try:
+        for video in videos:
+            rows.append(_batch_one(video, args, options, out_dir / video.stem, clashes.get(video), video in fresh))
+    finally:  # also when the run is stopped: what was done, and the rest cancelled
+        if args.summary:
+            rows += [VideoResult(str(v), "cancelled") for v in videos[len(rows):]]
+            run_summary.write(args.summary, rows, options.to_dict())
+    failures = [r.error for r in rows if r.status == "failed"]
     if len(videos) > 1 or failures:
-        print(f"{converted} converted, {skipped} up to date, {len(failures)} failed", file=sys.stderr)
+        print(f"{sum(r.status == 'converted' for r in rows)} converted, {sum(r.status == 'skipped' for r in rows)} "
+              f"up to date, {len(failures)} failed", file=sys.stderr)
     if failures and len(videos) > 1:
         print("failures:", file=sys.stderr)
         for f in failures:
             print(f"  {f}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _batch_one(video: Path, args, options: GenerateOptions, out_base: Path, clash: str | None,
+               fresh: bool) -> VideoResult:
+    """One video of a batch: converted, skipped as up to date, or failed (the error printed as one line)."""
+    if fresh:
+        if not args.quiet:
+            print(f"{video}: up to date, skipped (--force to redo)", file=sys.stderr)
+        return skipped(video, out_base, options)
+    try:
+        if clash:
+            raise InputError(clash)
+        return _convert_one(video, out_base, args, options)
+    except (AnimGenError, OSError) as e:
+        reason = str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}"
+    except Exception as e:  # a bug: one line, the batch goes on; ANIMGEN_DEBUG=1 shows the traceback
+        if os.environ.get("ANIMGEN_DEBUG"):
+            traceback.print_exc()
+        reason = f"internal error ({type(e).__name__}: {e})"
+    _error(video, reason)
+    return VideoResult(str(video), "failed", error=_name_file(video, reason))
 
 
 # Without a terminal (a CI log, a pipe) a bar's carriage returns pile up into one unreadable line, so a stage that
@@ -360,9 +427,11 @@ class Progress:
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self.bar: tqdm | None = None
         self._stage, self._since, self._last = "", 0.0, 0.0
+        self.warnings: list[str] = []  # the run's, local or on a server, for --summary
 
     def __call__(self, e: ProgressEvent) -> None:
         if e.kind == "warning":
+            self.warnings.append(e.message)
             self._write(f"warning: {e.message}")
             return
         if self.quiet:
@@ -418,7 +487,7 @@ class Progress:
 
 
 def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, landmarks=None,
-                 source: Path | None = None) -> None:
+                 source: Path | None = None) -> VideoResult:
     """source: what the outputs are made from, for the note (default: the video)."""
     source = source or video
     if locked := [p for p in output_paths(out_base, options) if read_only(p)]:
@@ -436,19 +505,21 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
 
             files = generate_remote(args.server, video, out_base, options, token=args.token, tls_ca=args.tls_ca,
                                     progress=progress)
-            progress.close()
-            note_made(out_base, options, source, made_from)
-            _summary(video, None, files, time.perf_counter() - t0)
-            return
-        from animgen_ml import pipeline
+            result = None
+        else:
+            from animgen_ml import pipeline
 
-        result = pipeline.run(video, out_base, options, progress=progress, landmarks=landmarks)
-    except Cancelled:
-        raise
+            result = pipeline.run(video, out_base, options, progress=progress, landmarks=landmarks)
+            files = result.files
     finally:
         progress.close()
-    note_made(out_base, options, source, made_from)
-    _summary(video, result, result.files, time.perf_counter() - t0)
+    note_made(out_base, options, source, made_from, progress.warnings)
+    seconds = time.perf_counter() - t0
+    _summary(video, result, files, seconds)
+    lm = result.landmarks if result else None
+    return VideoResult(str(video), "converted", lm.frame_count if lm else 0, seconds, warnings=progress.warnings,
+                       outputs={f: str(p) for f, p in files.items()},
+                       detected=round(lm.detection_rate, 4) if lm else None)
 
 
 def _summary(video: Path, result, files: dict, seconds: float) -> None:
@@ -472,21 +543,22 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
     from animgen_ml.landmarks import Landmarks
 
     npz = Path(args.landmarks)
+    stem = npz.name[: -len(".landmarks.npz")] if npz.name.endswith(".landmarks.npz") else npz.stem
+    inputs = [npz, *([Path(args.input)] if args.input else [])]
+    if why := _bad_summary(args.summary, inputs, [out_dir / stem], options):
+        return usage("generate", why)
     if not npz.is_file():
-        _error(npz, "landmarks file not found")
-        return 1
+        return _failed_alone(npz, "landmarks file not found", args, options)
     try:
         lm = Landmarks.load(npz)
     except Exception as e:
-        _error(npz, f"not a landmarks .npz ({type(e).__name__}: {e})")
-        return 1
+        return _failed_alone(npz, f"not a landmarks .npz ({type(e).__name__}: {e})", args, options)
     video = Path(args.input) if args.input else Path(lm.source or npz.name)
     if args.input and video.is_dir():
         return usage("generate", f"{video}: is a folder; with --landmarks, VIDEO is the one video they came from")
     if "preview" in options.formats and not video.is_file():  # found out before the other files are written
         return usage("generate", f"--format preview draws over the video the landmarks came from, and {video} is "
                                  "not found from here: give it as VIDEO")
-    stem = npz.name[: -len(".landmarks.npz")] if npz.name.endswith(".landmarks.npz") else npz.stem
     if "npz" in options.formats and output_path(out_dir / stem, "npz").resolve() == npz.resolve():
         # The landmarks would be written over themselves, cut to --start/--end: they stay whole, as they are.
         kept = tuple(f for f in options.formats if f != "npz")
@@ -497,15 +569,21 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
         return usage("generate", why)
     if args.input and video.is_file() and (why := _not_from(lm, video)):
         print(f"warning: {npz}: {why}: the clip is their motion", file=sys.stderr)
+    row = VideoResult(str(video), "cancelled")
     try:
-        _convert_one(video, out_dir / stem, args, options, landmarks=lm, source=npz)
+        row = _convert_one(video, out_dir / stem, args, options, landmarks=lm, source=npz)
     except (AnimGenError, OSError) as e:
-        _error(npz, str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}")
-        return 1
+        row = VideoResult(str(video), "failed", error=_name_file(
+            npz, str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}"))
     except Exception as e:  # a bug: one line; ANIMGEN_DEBUG=1 shows the traceback
         if os.environ.get("ANIMGEN_DEBUG"):
             traceback.print_exc()
-        _error(npz, f"internal error ({type(e).__name__}: {e})")
+        row = VideoResult(str(video), "failed", error=_name_file(npz, f"internal error ({type(e).__name__}: {e})"))
+    finally:
+        if args.summary:
+            run_summary.write(args.summary, [row], options.to_dict())
+    if row.status == "failed":
+        print(f"animgen: error: {row.error}", file=sys.stderr)
         return 1
     return 0
 

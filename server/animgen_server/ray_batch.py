@@ -11,25 +11,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import ray
 
+from animgen_server import run_summary
 from animgen_server.ray_backend import MAX_RETRIES, _is_warm, _warm_worker, connect
-
-
-@dataclass
-class VideoResult:
-    video: str
-    status: str  # "converted" | "skipped" | "failed"
-    frames: int = 0  # landmark frames (the video's frames in [start, end))
-    seconds: float = 0.0  # in the task, pipeline only
-    node: str = ""
-    pid: int = 0
-    error: str = ""
-    cold: bool = False  # this task loaded the models (the first in its worker process)
-    warnings: list[str] = field(default_factory=list)
+from animgen_server.run_summary import VideoResult
 
 
 @ray.remote(num_cpus=1, max_retries=MAX_RETRIES)
@@ -52,19 +41,33 @@ def _convert(video: str, out_base: str, options) -> VideoResult:
     except Exception as e:  # noqa: BLE001 - a bug fails this video, not the batch
         return VideoResult(video, "failed", node=node, pid=os.getpid(),
                            error=f"internal error ({type(e).__name__}: {e})")
-    return VideoResult(video, "converted", result.landmarks.frame_count, time.perf_counter() - t0, node, os.getpid(),
-                       cold=cold, warnings=list(result.warnings))
+    return VideoResult(video, "converted", result.landmarks.frame_count, time.perf_counter() - t0,
+                       warnings=list(result.warnings), outputs={f: str(p) for f, p in result.files.items()},
+                       detected=round(result.landmarks.detection_rate, 4), node=node, pid=os.getpid(), cold=cold)
 
 
 def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: bool = False,
-              quiet: bool = False) -> int:
-    """Converts the videos on the Ray cluster at `address`; returns the exit code (0 ok, 1 any failed)."""
+              quiet: bool = False, summary: str | None = None) -> int:
+    """Converts the videos on the Ray cluster at `address`; returns the exit code (0 ok, 1 any failed, 2 no cluster
+    there). summary: where to write the run's --summary (run_summary), however it ends once it has begun."""
+    results: dict[str, VideoResult] = {}
+    code = None
+    try:
+        code = _run(videos, out_dir, options, address, force, quiet, results)
+        return code
+    finally:
+        if summary and code != 2:
+            rows = [results.get(str(v.absolute()), VideoResult(str(v.absolute()), "cancelled")) for v in videos]
+            run_summary.write(summary, rows, options.to_dict())
+
+
+def _run(videos: list[Path], out_dir: Path, options, address: str, force: bool, quiet: bool,
+         results: dict[str, VideoResult]) -> int:
     from animgen_ml.errors import InputError
-    from animgen_server.cmd_generate import forget_made, inputs_id, note_made, output_clashes, up_to_date
+    from animgen_server.cmd_generate import forget_made, inputs_id, note_made, output_clashes, skipped, up_to_date
 
     out_dir = out_dir.absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, VideoResult] = {}
     todo: list[Path] = []
     made_from: dict[str, dict] = {}  # each video as it was when submitted
     clashes = output_clashes(videos, options)
@@ -75,7 +78,7 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
             results[str(v)] = VideoResult(str(v), "failed", error=clash)
             print(f"{v.name}: failed: {clash}", file=sys.stderr)
         elif not force and up_to_date(v, out_dir / v.stem, options):
-            results[str(v)] = VideoResult(str(v), "skipped")
+            results[str(v)] = skipped(v, out_dir / v.stem, options)
         else:
             made_from[str(v)] = inputs_id(v, options)
             forget_made(out_dir / v.stem)
@@ -110,7 +113,7 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
                     r = VideoResult(video, "failed", error=f"Ray: {type(e).__name__}: {str(e).splitlines()[0]}")
                 if r.status == "converted":
                     try:
-                        note_made(out_dir / Path(video).stem, options, Path(video), made_from[video])
+                        note_made(out_dir / Path(video).stem, options, Path(video), made_from[video], r.warnings)
                     except InputError as e:  # the video changed while the cluster read it
                         r = replace(r, status="failed", error=str(e))
                 results[video] = r
