@@ -290,8 +290,10 @@ def test_batch_folder(videos: Path, tmp_path: Path):
     assert [Path(r["video"]).name for r in first["videos"]] == ["a_run.mp4", "b_bad.mov", "c_ball.mkv"]
     assert rows["b_bad.mov"]["status"] == "failed" and rows["b_bad.mov"]["outputs"] == {}
     assert rows["b_bad.mov"]["error"] in tail
+    # Each warning in the log names its video; the summary gives each video's under it.
     warned = [ln.removeprefix("warning: ") for ln in proc.stderr.splitlines() if ln.startswith("warning: ")]
-    assert warned and sorted(warned) == sorted(w for r in first["videos"] for w in r["warnings"])
+    assert warned and sorted(warned) == sorted(w if r["video"] in w else f"{r['video']}: {w}"
+                                               for r in first["videos"] for w in r["warnings"])
     for stem, frames in (("a_run", 24), ("c_ball", 18)):
         row = rows[next(n for n in rows if n.startswith(stem))]
         assert row["status"] == "converted" and row["error"] is None and row["seconds"] > 0
@@ -409,8 +411,8 @@ def test_a_variable_rate_video_that_holds_a_picture(videos: Path, tmp_path: Path
     # The video's own gap (1.1 to 1.6 s) comes 3 s later; the hold (0.7 to 3.7 s) is not one.
     gaps = [ln for ln in proc.stderr.splitlines() if "no person detected" in ln]
     assert [ln for ln in plain.stderr.splitlines() if "no person detected" in ln] == [
-        "warning: no person detected from 1.1 s to 1.6 s"]
-    assert gaps == ["warning: no person detected from 4.1 s to 4.6 s"], proc.stderr
+        f"warning: {videos / RUN}: no person detected from 1.1 s to 1.6 s"]
+    assert gaps == [f"warning: {held}: no person detected from 4.1 s to 4.6 s"], proc.stderr
 
 
 def test_all_formats_with_preview(videos: Path, tmp_path: Path):

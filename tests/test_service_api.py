@@ -553,7 +553,8 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     # The --summary of a run on a server: the job's warnings as the log gave them, the files written here.
     [row] = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["videos"]
     assert row["status"] == "converted" and row["outputs"] == {"glb": str(tmp_path / "sports2d_run_sideview.glb")}
-    assert row["warnings"] and [f"warning: {w}" for w in row["warnings"]] == \
+    video = str(videos / SHORT)
+    assert row["warnings"] and [f"warning: {w if video in w else f'{video}: {w}'}" for w in row["warnings"]] == \
         [ln for ln in out.stderr.splitlines() if ln.startswith("warning: ")]
     listed = animgen("jobs", "--server", server.address)
     assert listed.returncode == 0 and "SUCCEEDED" in listed.stdout and SHORT in listed.stdout, listed

@@ -420,10 +420,11 @@ LOG_EVERY_S = 10.0
 class Progress:
     """Progress on stderr, fed by the pipeline's events: a tqdm bar per stage on a terminal, elsewhere a plain line
     every `every_s` seconds of a stage (short stages print nothing; the summary gives each stage's time).
-    Warnings always print."""
+    Warnings always print, each naming the video (as given), so that a folder's log says whose they are."""
 
-    def __init__(self, label: str, quiet: bool, terminal: bool | None = None, every_s: float = LOG_EVERY_S) -> None:
-        self.label, self.quiet, self.every_s = label, quiet, every_s
+    def __init__(self, video: str | Path, quiet: bool, terminal: bool | None = None,
+                 every_s: float = LOG_EVERY_S) -> None:
+        self.video, self.label, self.quiet, self.every_s = video, Path(video).name, quiet, every_s
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self.bar: tqdm | None = None
         self._stage, self._since, self._last = "", 0.0, 0.0
@@ -432,7 +433,7 @@ class Progress:
     def __call__(self, e: ProgressEvent) -> None:
         if e.kind == "warning":
             self.warnings.append(e.message)
-            self._write(f"warning: {e.message}")
+            self._write(f"warning: {_name_file(self.video, e.message)}")
             return
         if self.quiet:
             return
@@ -496,7 +497,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     if folders := [p for p in output_paths(out_base, options) if p.is_dir()]:
         raise InputError(f"{folders[0]}: is a folder, where this output would be written: move or rename it")
     made_from = inputs_id(source, options)
-    progress = Progress(video.name, args.quiet)
+    progress = Progress(video, args.quiet)
     t0 = time.perf_counter()
     forget_made(out_base)
     try:
