@@ -516,14 +516,14 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
         progress.close()
     note_made(out_base, options, source, made_from, progress.warnings)
     seconds = time.perf_counter() - t0
-    _summary(video, result, files, seconds)
+    _print_result(video, result, files, seconds)
     lm = result.landmarks if result else None
     return VideoResult(str(video), "converted", lm.frame_count if lm else 0, seconds, warnings=progress.warnings,
                        outputs={f: str(p) for f, p in files.items()},
                        detected=round(lm.detection_rate, 4) if lm else None)
 
 
-def _summary(video: Path, result, files: dict, seconds: float) -> None:
+def _print_result(video: Path, result, files: dict, seconds: float) -> None:
     lines = [f"{video}:"]
     if result is not None:
         lm = result.landmarks
