@@ -76,6 +76,18 @@ def test_contact_scores_hand_made():
     assert perfect["contact_f1"] == 1.0
 
 
+def test_step_timing_hand_made():
+    true = np.zeros((20, 2), bool)
+    true[2:6, 0] = true[10:15, 0] = true[4:12, 1] = True  # three true steps
+    pred = np.zeros((20, 2), bool)
+    pred[3:6, 0] = True  # the first left step, a frame late: on time
+    pred[13:16, 0] = True  # the second, three frames late: found, not on time
+    pred[15:18, 1] = True  # after the right step ended: not found
+    assert metrics.step_timing(pred, true) == (3, 2, 1)
+    assert metrics.step_timing(true, true) == (3, 3, 3)
+    assert metrics.step_timing(np.zeros_like(true), true) == (3, 0, 0)
+
+
 def test_overall_contact_scores_pool_the_frames_of_all_sequences():
     from animgen_ml import evaluate
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from animgen_ml import rotations as R
+from animgen_ml.contacts import runs
 
 
 def _root_relative(pos: np.ndarray, root: int | None) -> np.ndarray:
@@ -126,6 +127,21 @@ def contact_counts(pred: np.ndarray, true: np.ndarray) -> tuple[int, int, int]:
 def contact_scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     """Precision, recall and F1 of predicted contacts against true ones (both (T, 2) bool, all feet pooled)."""
     return scores_from_counts(*contact_counts(pred, true))
+
+
+def step_timing(pred: np.ndarray, true: np.ndarray) -> tuple[int, int, int]:
+    """Contacts (both (T, 2) bool) as the steps an engine sees, a contact's start being a footstep event: how many
+    true contacts there are, how many of them a predicted contact of the same foot overlaps, and for how many of
+    those the first such contact starts within a frame of the true one."""
+    total = found = on_time = 0
+    for f in range(true.shape[1]):
+        predicted = runs(np.asarray(pred[:, f], bool))
+        for s, e in runs(np.asarray(true[:, f], bool)):
+            starts = [ps for ps, pe in predicted if ps < e and pe > s]
+            total += 1
+            found += bool(starts)
+            on_time += bool(starts) and abs(starts[0] - s) <= 1
+    return total, found, on_time
 
 
 def scores_from_counts(tp: float, fp: float, fn: float) -> dict[str, float]:
