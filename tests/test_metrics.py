@@ -92,9 +92,10 @@ def test_overall_contact_scores_pool_the_frames_of_all_sequences():
     from animgen_ml import evaluate
 
     def row(name, frames, pred, true):
-        counts = metrics.contact_counts(pred, true)
+        counts, steps = metrics.contact_counts(pred, true), metrics.step_timing(pred, true)
         return {"sequence": name, "frames": frames,
-                "network": metrics.scores_from_counts(*counts) | dict(zip(evaluate.COUNT_KEYS, counts, strict=True))}
+                "network": metrics.scores_from_counts(*counts) | dict(zip(evaluate.COUNT_KEYS, counts, strict=True))
+                | dict(zip(evaluate.STEP_KEYS, steps, strict=True))}
 
     walk_true = np.zeros((100, 2), bool)
     walk_true[:90, 0] = True
@@ -108,6 +109,9 @@ def test_overall_contact_scores_pool_the_frames_of_all_sequences():
     assert summary["contact_recall"] == pytest.approx(90 / 95)
     assert summary["contact_f1"] == pytest.approx(2 * 90 / (2 * 90 + 10 + 5))
     assert not set(evaluate.COUNT_KEYS) & set(summary)
+    # Steps pool the same way: the walk's one step found on time, the lying clip's missed.
+    assert (summary["steps_found"], summary["steps_on_time"]) == (0.5, 1.0)
+    assert not set(evaluate.STEP_KEYS) & set(summary)
 
 
 def test_root_path_error_known_answers():
