@@ -73,3 +73,23 @@ def test_progress_in_a_log_is_plain_lines(videos: Path, capsys: pytest.CaptureFi
     percents = [int(m.group(1)) for ln in pose if (m := re.match(r"basketball pose *: *(\d+)% after \d+s", ln))]
     assert len(percents) == len(pose) and percents == sorted(percents) and 0 < percents[-1] <= 100, pose
 
+
+
+def test_a_batch_log_says_which_video_and_how_far(capsys: pytest.CaptureFixture) -> None:
+    # In a folder's log each progress line gives the video's place in the batch, and each warning names the video
+    # (as given), unless the warning already does.
+    from animgen_ml.pipeline import ProgressEvent
+    from animgen_server.cmd_generate import Progress
+
+    progress = Progress("takes/run.mp4", quiet=False, terminal=False, every_s=0.0, position=" (2/5)")
+    for event in (ProgressEvent("pose", "started"), ProgressEvent("pose", "progress", 0.5),
+                  ProgressEvent("pose", "warning", message="no person detected from 1.1 s to 1.6 s"),
+                  ProgressEvent("pose", "warning", message="takes/run.mp4: a person was found in only 70% of the "
+                                                           "frames")):
+        progress(event)
+    lines = capsys.readouterr().err.splitlines()
+    assert re.fullmatch(r"run\.mp4 \(2/5\) pose *: +50% after \d+s", lines[0]), lines
+    assert lines[1:] == ["warning: takes/run.mp4: no person detected from 1.1 s to 1.6 s",
+                         "warning: takes/run.mp4: a person was found in only 70% of the frames"]
+    assert progress.warnings == ["no person detected from 1.1 s to 1.6 s",
+                                 "takes/run.mp4: a person was found in only 70% of the frames"]

@@ -374,8 +374,11 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
         return usage("generate", why)
     rows: list[VideoResult] = []
     try:
-        for video in videos:
-            rows.append(_batch_one(video, args, options, out_dir / video.stem, clashes.get(video), video in fresh))
+        for i, video in enumerate(videos, 1):
+            # In a folder's log each video's progress says how far the batch has come.
+            position = f" ({i}/{len(videos)})" if len(videos) > 1 else ""
+            rows.append(_batch_one(video, args, options, out_dir / video.stem, clashes.get(video), video in fresh,
+                                   position))
     finally:  # also when the run is stopped: what was done, and the rest cancelled
         if args.summary:
             rows += [VideoResult(str(v), "cancelled") for v in videos[len(rows):]]
@@ -392,7 +395,7 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
 
 
 def _batch_one(video: Path, args, options: GenerateOptions, out_base: Path, clash: str | None,
-               fresh: bool) -> VideoResult:
+               fresh: bool, position: str = "") -> VideoResult:
     """One video of a batch: converted, skipped as up to date, or failed (the error printed as one line)."""
     if fresh:
         if not args.quiet:
@@ -401,7 +404,7 @@ def _batch_one(video: Path, args, options: GenerateOptions, out_base: Path, clas
     try:
         if clash:
             raise InputError(clash)
-        return _convert_one(video, out_base, args, options)
+        return _convert_one(video, out_base, args, options, position=position)
     except (AnimGenError, OSError) as e:
         reason = str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}"
     except Exception as e:  # a bug: one line, the batch goes on; ANIMGEN_DEBUG=1 shows the traceback
@@ -423,8 +426,8 @@ class Progress:
     Warnings always print, each naming the video (as given), so that a folder's log says whose they are."""
 
     def __init__(self, video: str | Path, quiet: bool, terminal: bool | None = None,
-                 every_s: float = LOG_EVERY_S) -> None:
-        self.video, self.label, self.quiet, self.every_s = video, Path(video).name, quiet, every_s
+                 every_s: float = LOG_EVERY_S, position: str = "") -> None:
+        self.video, self.label, self.quiet, self.every_s = video, Path(video).name + position, quiet, every_s
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self.bar: tqdm | None = None
         self._stage, self._since, self._last = "", 0.0, 0.0
@@ -488,8 +491,9 @@ class Progress:
 
 
 def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, landmarks=None,
-                 source: Path | None = None) -> VideoResult:
-    """source: what the outputs are made from, for the note (default: the video)."""
+                 source: Path | None = None, position: str = "") -> VideoResult:
+    """source: what the outputs are made from, for the note (default: the video); position: where the video is in
+    its batch, " (3/12)", for the progress."""
     source = source or video
     if locked := [p for p in output_paths(out_base, options) if read_only(p)]:
         more = f" (and {len(locked) - 1} more)" if len(locked) > 1 else ""
@@ -497,7 +501,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     if folders := [p for p in output_paths(out_base, options) if p.is_dir()]:
         raise InputError(f"{folders[0]}: is a folder, where this output would be written: move or rename it")
     made_from = inputs_id(source, options)
-    progress = Progress(video, args.quiet)
+    progress = Progress(video, args.quiet, position=position)
     t0 = time.perf_counter()
     forget_made(out_base)
     try:
