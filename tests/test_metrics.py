@@ -76,41 +76,50 @@ def test_contact_scores_hand_made():
     assert perfect["contact_f1"] == 1.0
 
 
-def test_step_timing_hand_made():
-    true = np.zeros((20, 2), bool)
-    true[2:6, 0] = true[10:15, 0] = true[4:12, 1] = True  # three true steps
-    pred = np.zeros((20, 2), bool)
-    pred[3:6, 0] = True  # the first left step, a frame late: on time
-    pred[13:16, 0] = True  # the second, three frames late: found, not on time
-    pred[15:18, 1] = True  # after the right step ended: not found
-    assert metrics.step_timing(pred, true) == (3, 2, 1)
-    assert metrics.step_timing(true, true) == (3, 3, 3)
-    assert metrics.step_timing(np.zeros_like(true), true) == (3, 0, 0)
+def test_footsteps_hand_made():
+    true = np.zeros((30, 2), bool)
+    true[:6, 0] = true[10:15, 0] = true[20:25, 0] = true[4:12, 1] = True  # footsteps: left 10, 20; right 4
+    assert [list(f) for f in metrics.footsteps(true)] == [[10, 20], [4]]  # none at the first frame: no landing
+    pred = np.zeros((30, 2), bool)
+    pred[11:16, 0] = True  # the left landing at 10, a frame late: on time
+    pred[23:26, 0] = True  # the one at 20, three frames late: heard (within 0.1 s at 30 fps), not on time
+    pred[17:19, 1] = True  # a right footstep where none was: 13 frames after the true one
+    assert metrics.step_timing(pred, true, 30.0) == (3, 3, 2, 1)
+    scores = metrics.step_scores(*metrics.step_timing(pred, true, 30.0))
+    assert scores == pytest.approx({"steps_found": 2 / 3, "steps_precision": 2 / 3, "steps_on_time": 0.5})
+    # One predicted footstep answers one true one: two landings two frames apart, one event between them.
+    near = np.zeros((10, 2), bool)
+    near[2:3, 0] = near[5:9, 0] = True
+    one = np.zeros((10, 2), bool)
+    one[3:9, 0] = True
+    assert metrics.step_timing(one, near, 30.0) == (2, 1, 1, 1)
+    assert metrics.step_timing(true, true, 30.0) == (3, 3, 3, 3)
+    assert np.isnan(metrics.step_scores(0, 0, 0, 0)["steps_found"])
 
 
 def test_overall_contact_scores_pool_the_frames_of_all_sequences():
     from animgen_ml import evaluate
 
     def row(name, frames, pred, true):
-        counts, steps = metrics.contact_counts(pred, true), metrics.step_timing(pred, true)
+        counts, steps = metrics.contact_counts(pred, true), metrics.step_timing(pred, true, 30.0)
         return {"sequence": name, "frames": frames,
                 "network": metrics.scores_from_counts(*counts) | dict(zip(evaluate.COUNT_KEYS, counts, strict=True))
                 | dict(zip(evaluate.STEP_KEYS, steps, strict=True))}
 
     walk_true = np.zeros((100, 2), bool)
-    walk_true[:90, 0] = True
+    walk_true[10:90, 0] = True
     walk_pred = walk_true.copy()
     walk_pred[90:, 0] = True  # 10 false positives, no misses
     lie_true = np.zeros((10, 2), bool)
-    lie_true[:5, 1] = True  # 5 contacts, all missed
+    lie_true[5:, 1] = True  # 5 contacts, all missed
     summary = evaluate.summarise([row("walk", 100, walk_pred, walk_true),
                                   row("lie", 10, np.zeros((10, 2), bool), lie_true)])["network"]
-    assert summary["contact_precision"] == pytest.approx(0.9)
-    assert summary["contact_recall"] == pytest.approx(90 / 95)
-    assert summary["contact_f1"] == pytest.approx(2 * 90 / (2 * 90 + 10 + 5))
+    assert summary["contact_precision"] == pytest.approx(80 / 90)
+    assert summary["contact_recall"] == pytest.approx(80 / 85)
+    assert summary["contact_f1"] == pytest.approx(2 * 80 / (2 * 80 + 10 + 5))
     assert not set(evaluate.COUNT_KEYS) & set(summary)
-    # Steps pool the same way: the walk's one step found on time, the lying clip's missed.
-    assert (summary["steps_found"], summary["steps_on_time"]) == (0.5, 1.0)
+    # Footsteps pool the same way: the walk's landing heard on time, the lying clip's missed.
+    assert (summary["steps_found"], summary["steps_precision"], summary["steps_on_time"]) == (0.5, 1.0, 1.0)
     assert not set(evaluate.STEP_KEYS) & set(summary)
 
 

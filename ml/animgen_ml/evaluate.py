@@ -23,9 +23,10 @@ in contact (true contacts, never the predicted ones, so a method cannot lower it
 "root_path_mm": mean horizontal distance of the Hips from the true Hips path once the two paths' means are
 aligned (mocap and renders, both in the camera's yaw frame): where the root went. "root_height_mm": mean distance
 of the Hips' height from the true one once the two means are aligned: how the hips rise and sink, which neither
-the root-aligned joint errors nor the horizontal root path see. "steps_found": the share of true contacts that a
-predicted contact of the same foot overlaps, and "steps_on_time" the share of those whose first such contact starts
-within a frame of the true one (metrics.step_timing): the footstep events an engine makes from a clip's contacts.
+the root-aligned joint errors nor the horizontal root path see. "steps_*": the contacts as the footstep events the
+Unity and Unreal plugins make of them, one where each contact starts (metrics.step_timing): the share of true
+footsteps heard (a predicted one of the same foot within 0.1 s), the share of predicted ones that are a true one's,
+and the share of the heard ones within a frame.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ DATASETS = ("mocap", "pose2sim", "stills", "renders")
 METHODS = ("network", "network+refine", "analytic", "analytic+refine")
 REFINED = "+refine"
 COUNT_KEYS = ("contact_tp", "contact_fp", "contact_fn")  # per sequence, kept out of the printed tables
-STEP_KEYS = ("steps_true", "steps_hit", "steps_timely")  # the same, for steps_found and steps_on_time
+STEP_KEYS = ("steps_true", "steps_predicted", "steps_matched", "steps_on_time_n")  # the same, for the steps_ scores
 SMOOTHING = 0.5  # the pipeline's default smoothing, applied to both generators as `animgen generate` does
 EVAL_FPS = 30.0  # every dataset is measured at this rate, so that per-frame figures (mm/frame) mean one thing
 # Our joints and the Pose2Sim BODY_25B markers that sit at the same place.
@@ -120,9 +121,8 @@ def clip_metrics(pred: HumanoidClip, truth: HumanoidClip) -> dict[str, float]:
     counts = metrics.contact_counts(pred.contacts, truth.contacts)
     out.update(metrics.scores_from_counts(*counts))
     out.update(zip(COUNT_KEYS, map(float, counts), strict=True))  # for the pooled overall scores
-    steps = metrics.step_timing(pred.contacts, truth.contacts)
-    out.update(steps_found=steps[1] / steps[0] if steps[0] else float("nan"),
-               steps_on_time=steps[2] / steps[1] if steps[1] else float("nan"))
+    steps = metrics.step_timing(pred.contacts, truth.contacts, truth.fps)
+    out.update(metrics.step_scores(*steps))
     out.update(zip(STEP_KEYS, map(float, steps), strict=True))
     return out
 
@@ -391,9 +391,7 @@ def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
         if COUNT_KEYS[0] in rs[0][m]:
             out[m].update(metrics.scores_from_counts(*(sum(r[m][k] for r in rs) for k in COUNT_KEYS)))
         if STEP_KEYS[0] in rs[0][m]:
-            true, hit, timely = (sum(r[m][k] for r in rs) for k in STEP_KEYS)
-            out[m].update(steps_found=hit / true if true else float("nan"),
-                          steps_on_time=timely / hit if hit else float("nan"))
+            out[m].update(metrics.step_scores(*(sum(r[m][k] for r in rs) for k in STEP_KEYS)))
     return out
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from animgen_ml import rotations as R
-from animgen_ml.contacts import runs
 
 
 def _root_relative(pos: np.ndarray, root: int | None) -> np.ndarray:
@@ -129,19 +128,43 @@ def contact_scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     return scores_from_counts(*contact_counts(pred, true))
 
 
-def step_timing(pred: np.ndarray, true: np.ndarray) -> tuple[int, int, int]:
-    """Contacts (both (T, 2) bool) as the steps an engine sees, a contact's start being a footstep event: how many
-    true contacts there are, how many of them a predicted contact of the same foot overlaps, and for how many of
-    those the first such contact starts within a frame of the true one."""
-    total = found = on_time = 0
-    for f in range(true.shape[1]):
-        predicted = runs(np.asarray(pred[:, f], bool))
-        for s, e in runs(np.asarray(true[:, f], bool)):
-            starts = [ps for ps, pe in predicted if ps < e and pe > s]
-            total += 1
-            found += bool(starts)
-            on_time += bool(starts) and abs(starts[0] - s) <= 1
-    return total, found, on_time
+# A footstep event this near a true landing (seconds) is heard as that landing's; within a frame it is on time.
+FOOTSTEP_MATCH_S = 0.1
+
+
+def footsteps(contacts: np.ndarray) -> list[np.ndarray]:
+    """Per foot of (T, 2) contacts, the frames where a contact starts after the first frame: where the Unity and
+    Unreal plugins put footstep events (a clip that starts planted did not land there)."""
+    c = np.asarray(contacts, bool)
+    return [np.flatnonzero(c[1:, f] & ~c[:-1, f]) + 1 for f in range(c.shape[1])]
+
+
+def step_timing(pred: np.ndarray, true: np.ndarray, fps: float) -> tuple[int, int, int, int]:
+    """Predicted contacts (T, 2) against true ones as footstep events (footsteps): how many true and predicted
+    footsteps there are, how many pairs match (one to one, the same foot, within FOOTSTEP_MATCH_S, nearest first),
+    and how many of those pairs are within a frame."""
+    window = max(1, int(round(FOOTSTEP_MATCH_S * fps)))
+    n_true = n_pred = matched = on_time = 0
+    for p, t in zip(footsteps(pred), footsteps(true), strict=True):
+        n_true, n_pred = n_true + len(t), n_pred + len(p)
+        pairs = sorted((abs(int(a) - int(b)), i, j) for i, a in enumerate(t) for j, b in enumerate(p)
+                       if abs(int(a) - int(b)) <= window)
+        used_t, used_p = set(), set()
+        for gap, i, j in pairs:
+            if i not in used_t and j not in used_p:
+                used_t.add(i)
+                used_p.add(j)
+                matched += 1
+                on_time += gap <= 1
+    return n_true, n_pred, matched, on_time
+
+
+def step_scores(n_true: float, n_pred: float, matched: float, on_time: float) -> dict[str, float]:
+    """Footstep scores from step_timing's counts: the share of true footsteps heard, the share of predicted ones
+    that are a true one's, and the share of the heard ones within a frame (NaN where there is nothing to share)."""
+    share = lambda a, b: a / b if b else float("nan")  # noqa: E731
+    return {"steps_found": share(matched, n_true), "steps_precision": share(matched, n_pred),
+            "steps_on_time": share(on_time, matched)}
 
 
 def scores_from_counts(tp: float, fp: float, fn: float) -> dict[str, float]:
