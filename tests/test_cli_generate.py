@@ -299,12 +299,21 @@ def test_batch_folder(videos: Path, tmp_path: Path):
         assert row["status"] == "converted" and row["error"] is None and row["seconds"] > 0
         assert row["outputs"] == {"glb": str(out / f"{stem}.glb"), "json": str(out / f"{stem}.json")}
         assert row["frames"] == frames and 0 < row["detected"] <= 1
-    # It is never one of the run's own files.
+    # It is never one of the files the run reads or writes, and where it cannot be written nothing is done.
     refused = animgen(src, "-o", out, "--format", "glb,json", "--summary", out / "A_RUN.json")
     assert refused.returncode == 2 and "name it apart" in refused.stderr, refused.stderr
     assert HumanoidClip.load_json(out / "a_run.json").frame_count == 24
-    nowhere = animgen(src, "-o", out, "--summary", tmp_path / "no" / "s.json")
-    assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr, nowhere.stderr
+    weights = tmp_path / "mine.npz"
+    weights.write_bytes((REPO / "ml" / "animgen_ml" / "weights" / "animgen_tcn.npz").read_bytes())
+    refused = animgen(src, "-o", out, "--model", weights, "--summary", weights)
+    assert refused.returncode == 2 and "name it apart" in refused.stderr, refused.stderr
+    assert weights.read_bytes() == (REPO / "ml" / "animgen_ml" / "weights" / "animgen_tcn.npz").read_bytes()
+    (tmp_path / "a_file").write_text("")
+    nowhere = animgen(src, "-o", tmp_path / "fresh", "--summary", tmp_path / "a_file" / "s.json")
+    assert nowhere.returncode == 2 and "cannot write there" in nowhere.stderr, nowhere.stderr
+    assert not (tmp_path / "fresh").exists()
+    unset = animgen(src, "-o", out, "--summary", "")
+    assert unset.returncode == 2 and "--summary is an empty name" in unset.stderr, unset.stderr
 
     # A second run skips what is up to date and still reports the bad file; the summary gives the skipped videos'
     # files and the warnings of the run that made them.
@@ -348,11 +357,17 @@ def test_videos_that_would_write_one_output_are_refused(videos: Path, tmp_path: 
         assert "Run.mov, run.mp4 would all write" in line and "rename all but one" in line, line
     assert sorted(p.name for p in out.iterdir()) == [".walk.animgen.json", "walk.json"]  # and what made it
     assert "1 converted, 0 up to date, 2 failed" in proc.stderr
+    # One of them converted alone has outputs that look up to date: in the folder both still fail, as which one
+    # made them is unknown.
+    assert animgen(src / "run.mp4", "-o", out, "--format", "json").returncode == 0
+    proc = animgen(src, "-o", out, "--format", "json")
+    assert proc.returncode == 1 and "0 converted, 1 up to date, 2 failed" in proc.stderr, proc.stderr
     # A Ray batch follows the same rule, before it reaches any cluster.
     (src / "walk.mp4").unlink()
-    proc = animgen(src, "-o", out, "--ray", "127.0.0.1:1")
+    made = (out / "run.json").stat().st_mtime_ns
+    proc = animgen(src, "-o", out, "--format", "json", "--ray", "127.0.0.1:1")
     assert proc.returncode == 1 and "rename all but one" in proc.stderr, proc.stderr
-    assert "cannot connect" not in proc.stderr and not (out / "run.json").exists()
+    assert "cannot connect" not in proc.stderr and (out / "run.json").stat().st_mtime_ns == made
 
 
 def test_a_videos_clip_and_anothers_target_output_are_refused(videos: Path, shared_data: Path, tmp_path: Path):

@@ -81,7 +81,8 @@ def register(subparsers) -> None:
     add_model_option(p)
     p.add_argument("--landmarks", metavar="FILE.npz", help="reuse landmarks extracted before (skips pose)")
     p.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress (warnings and the summary still print)")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress (warnings and each video's result still print)")
     p.add_argument("--summary", metavar="FILE.json",
                    help="also write what the run did, for CI to read: each video's status (converted, skipped as "
                         "up to date, failed, cancelled), files, frames, share of frames with a person, seconds, "
@@ -292,21 +293,27 @@ def handle(args: argparse.Namespace) -> int:
             pictures = any(p.suffix.lower() in IMAGE_FILES for p in src.iterdir())
             return usage("generate", f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})"
                                      + (f"; {IMAGE_SEQUENCE_HINT}" if pictures else ""))
-        if why := _bad_summary(args.summary, videos, [out_dir / v.stem for v in videos], options):
+        if why := _bad_summary(args, videos, [out_dir / v.stem for v in videos], options):
             return usage("generate", why)
         if args.ray:
             from animgen_server.ray_batch import run_batch
 
+            if why := _cannot_write(out_dir):
+                return usage("generate", why)
+
             return run_batch(videos, out_dir, options, args.ray, force=args.force, quiet=args.quiet,
                              summary=args.summary)
         return _run_batch(videos, args, options, out_dir)
-    if why := _bad_summary(args.summary, [src], [out_dir / src.stem], options):
+    if why := _bad_summary(args, [src], [out_dir / src.stem], options):
         return usage("generate", why)
     if not src.exists():
         return _failed_alone(src, f"file not found ({IMAGE_SEQUENCE_HINT})" if "%" in src.name else "file not found",
                              args, options)
     if args.ray:
         from animgen_server.ray_batch import run_batch
+
+        if why := _cannot_write(out_dir):
+            return usage("generate", why)
 
         return run_batch([src], out_dir, options, args.ray, force=args.force, quiet=args.quiet,
                          summary=args.summary)
@@ -316,39 +323,54 @@ def handle(args: argparse.Namespace) -> int:
 def _failed_alone(name: Path, reason: str, args, options: GenerateOptions) -> int:
     """The one input of a run cannot be read: said as one line, and in the --summary."""
     _error(name, reason)
-    if args.summary:
-        run_summary.write(args.summary, [VideoResult(str(name), "failed", error=_name_file(name, reason))],
-                          options.to_dict())
+    write_summary(args.summary, [VideoResult(str(name), "failed", error=name_file(name, reason))], options)
     return 1
 
 
-def _bad_summary(summary: str | None, inputs: list[Path], out_bases: list[Path], options: GenerateOptions
-                 ) -> str | None:
-    """Why --summary cannot be written where it is asked for, found out before any work; None when it can (or is not
-    asked for). It must not be one of the run's inputs or outputs (`--summary run.json` beside run.mp4's clip)."""
-    if not summary:
+def write_summary(summary: str | None, rows: list[VideoResult], options: GenerateOptions,
+                  stopping: bool = False) -> None:
+    """The --summary, where one is asked for. One that cannot be written (a disk just filled) is the run's error;
+    while a run is being stopped (Ctrl-C, SIGTERM) it is said, and the stop goes on as it would have."""
+    if summary is None:
+        return
+    try:
+        run_summary.write(summary, rows, options.to_dict())
+    except AnimGenError as e:
+        if not stopping:
+            raise
+        print(f"animgen: error: {e}", file=sys.stderr)
+
+
+def _bad_summary(args, inputs: list[Path], out_bases: list[Path], options: GenerateOptions) -> str | None:
+    """Why --summary cannot be written where it is asked for, found out before any work (its folder is made here, as
+    -o's is); None when it can, or is not asked for. It must not be a file the run reads (the videos, the landmarks,
+    the --target character, the --model weights, the --tls-ca certificate) or writes (the outputs and their notes):
+    `--summary run.json` beside run.mp4's clip."""
+    if args.summary is None:
         return None
-    path = Path(summary)
+    if not args.summary.strip():  # an unset "$SUMMARY"
+        return "--summary is an empty name"
+    path = Path(args.summary)
     if path.is_dir():
         return f"--summary {path}: is a folder; --summary takes a file name"
-    if not path.parent.is_dir():
-        return f"--summary {path}: its folder {path.parent} does not exist"
     if read_only(path):
         return f"--summary {path}: read-only, not replaced"
-    taken = [*inputs, *(p for base in out_bases for p in output_paths(base, options))]
-    if str(path.resolve()).lower() in {str(p.resolve()).lower() for p in taken}:  # case: Windows and macOS
+    read = [*inputs, *(Path(p) for p in (options.target, args.model, args.tls_ca) if p)]
+    written = [p for base in out_bases for p in (*output_paths(base, options), _note(base))]
+    # Compared without case: a studio's files end up on Windows and macOS, where case does not count.
+    if str(path.resolve()).lower() in {str(p.resolve()).lower() for p in read + written}:
         return f"--summary {path}: is also a file this run reads or writes: name it apart"
-    return None
+    return _cannot_write(path.parent, f"--summary {path}")
 
 
-def _cannot_write(out_dir: Path) -> str | None:
+def _cannot_write(out_dir: Path, said_as: str | None = None) -> str | None:
     """Why outputs cannot go to -o, checked once before the first video is converted (not found out after each
-    one's pose extraction); None when they can. The folder is made here."""
+    one's pose extraction); None when they can. The folder is made here. said_as: what to call it (default -o's)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out_dir).close()
     except OSError as e:
-        return f"-o {out_dir}: cannot write there ({e.strerror or e})"
+        return f"{said_as or f'-o {out_dir}'}: cannot write there ({e.strerror or e})"
     return None
 
 
@@ -359,10 +381,10 @@ def _made_by_animgen(p: Path) -> bool:
 
 
 def _error(video: Path | str, reason: str) -> None:
-    print(f"animgen: error: {_name_file(video, reason)}", file=sys.stderr)
+    print(f"animgen: error: {name_file(video, reason)}", file=sys.stderr)
 
 
-def _name_file(video: Path | str, message: str) -> str:
+def name_file(video: Path | str, message: str) -> str:
     """The message with the file in front, unless it already names it."""
     return message if str(video) in message else f"{video}: {message}"
 
@@ -379,10 +401,10 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
             position = f" ({i}/{len(videos)})" if len(videos) > 1 else ""
             rows.append(_batch_one(video, args, options, out_dir / video.stem, clashes.get(video), video in fresh,
                                    position))
-    finally:  # also when the run is stopped: what was done, and the rest cancelled
-        if args.summary:
-            rows += [VideoResult(str(v), "cancelled") for v in videos[len(rows):]]
-            run_summary.write(args.summary, rows, options.to_dict())
+    except BaseException:  # stopped (Ctrl-C, SIGTERM): what was done, and the rest cancelled
+        write_summary(args.summary, rows + [VideoResult(str(v), "cancelled") for v in videos[len(rows):]], options,
+                      stopping=True)
+        raise
     failures = [r.error for r in rows if r.status == "failed"]
     if len(videos) > 1 or failures:
         print(f"{sum(r.status == 'converted' for r in rows)} converted, {sum(r.status == 'skipped' for r in rows)} "
@@ -391,13 +413,15 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
         print("failures:", file=sys.stderr)
         for f in failures:
             print(f"  {f}", file=sys.stderr)
+    write_summary(args.summary, rows, options)
     return 1 if failures else 0
 
 
 def _batch_one(video: Path, args, options: GenerateOptions, out_base: Path, clash: str | None,
                fresh: bool, position: str = "") -> VideoResult:
-    """One video of a batch: converted, skipped as up to date, or failed (the error printed as one line)."""
-    if fresh:
+    """One video of a batch: converted, skipped as up to date, or failed (the error printed as one line). A video
+    whose outputs another's would replace fails even where they look up to date: which one made them is unknown."""
+    if fresh and not clash:
         if not args.quiet:
             print(f"{video}: up to date, skipped (--force to redo)", file=sys.stderr)
         return skipped(video, out_base, options)
@@ -412,7 +436,7 @@ def _batch_one(video: Path, args, options: GenerateOptions, out_base: Path, clas
             traceback.print_exc()
         reason = f"internal error ({type(e).__name__}: {e})"
     _error(video, reason)
-    return VideoResult(str(video), "failed", error=_name_file(video, reason))
+    return VideoResult(str(video), "failed", error=name_file(video, reason))
 
 
 # Without a terminal (a CI log, a pipe) a bar's carriage returns pile up into one unreadable line, so a stage that
@@ -436,7 +460,7 @@ class Progress:
     def __call__(self, e: ProgressEvent) -> None:
         if e.kind == "warning":
             self.warnings.append(e.message)
-            self._write(f"warning: {_name_file(self.video, e.message)}")
+            self._write(f"warning: {name_file(self.video, e.message)}")
             return
         if self.quiet:
             return
@@ -550,7 +574,7 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
     npz = Path(args.landmarks)
     stem = npz.name[: -len(".landmarks.npz")] if npz.name.endswith(".landmarks.npz") else npz.stem
     inputs = [npz, *([Path(args.input)] if args.input else [])]
-    if why := _bad_summary(args.summary, inputs, [out_dir / stem], options):
+    if why := _bad_summary(args, inputs, [out_dir / stem], options):
         return usage("generate", why)
     if not npz.is_file():
         return _failed_alone(npz, "landmarks file not found", args, options)
@@ -572,25 +596,28 @@ def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
         options = replace(options, formats=kept)
     if why := _cannot_write(out_dir):
         return usage("generate", why)
-    if args.input and video.is_file() and (why := _not_from(lm, video)):
-        print(f"warning: {npz}: {why}: the clip is their motion", file=sys.stderr)
-    row = VideoResult(str(video), "cancelled")
+    other = f"{npz}: {why}: the clip is their motion" if args.input and video.is_file() and (
+        why := _not_from(lm, video)) else None
+    if other:
+        print(f"warning: {other}", file=sys.stderr)
     try:
         row = _convert_one(video, out_dir / stem, args, options, landmarks=lm, source=npz)
     except (AnimGenError, OSError) as e:
-        row = VideoResult(str(video), "failed", error=_name_file(
+        row = VideoResult(str(video), "failed", error=name_file(
             npz, str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}"))
     except Exception as e:  # a bug: one line; ANIMGEN_DEBUG=1 shows the traceback
         if os.environ.get("ANIMGEN_DEBUG"):
             traceback.print_exc()
-        row = VideoResult(str(video), "failed", error=_name_file(npz, f"internal error ({type(e).__name__}: {e})"))
-    finally:
-        if args.summary:
-            run_summary.write(args.summary, [row], options.to_dict())
+        row = VideoResult(str(video), "failed", error=name_file(npz, f"internal error ({type(e).__name__}: {e})"))
+    except BaseException:  # stopped (Ctrl-C, SIGTERM)
+        write_summary(args.summary, [VideoResult(str(video), "cancelled")], options, stopping=True)
+        raise
+    if other:
+        row.warnings.insert(0, other)
     if row.status == "failed":
         print(f"animgen: error: {row.error}", file=sys.stderr)
-        return 1
-    return 0
+    write_summary(args.summary, [row], options)
+    return 1 if row.status == "failed" else 0
 
 
 def _not_from(lm, video: Path) -> str | None:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import ray
 
-from animgen_server import run_summary
 from animgen_server.ray_backend import MAX_RETRIES, _is_warm, _warm_worker, connect
 from animgen_server.run_summary import VideoResult
 
@@ -50,21 +49,39 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
               quiet: bool = False, summary: str | None = None) -> int:
     """Converts the videos on the Ray cluster at `address`; returns the exit code (0 ok, 1 any failed, 2 no cluster
     there). summary: where to write the run's --summary (run_summary), however it ends once it has begun."""
+    from animgen_server.cmd_generate import name_file, write_summary
+
     results: dict[str, VideoResult] = {}
-    code = None
+
+    def rows() -> list[VideoResult]:  # as a local run gives them: each video as given, each error naming it
+        out = []
+        for v in videos:
+            r = results.get(str(v.absolute()), VideoResult(str(v), "cancelled"))
+            out.append(replace(r, video=str(v), error=name_file(v, r.error) if r.error else ""))
+        return out
+
     try:
         code = _run(videos, out_dir, options, address, force, quiet, results)
-        return code
-    finally:
-        if summary and code != 2:
-            rows = [results.get(str(v.absolute()), VideoResult(str(v.absolute()), "cancelled")) for v in videos]
-            run_summary.write(summary, rows, options.to_dict())
+    except BaseException:  # stopped (Ctrl-C, SIGTERM): what was done, and the rest cancelled
+        write_summary(summary, rows(), options, stopping=True)
+        raise
+    if code != 2:
+        write_summary(summary, rows(), options)
+    return code
 
 
 def _run(videos: list[Path], out_dir: Path, options, address: str, force: bool, quiet: bool,
          results: dict[str, VideoResult]) -> int:
     from animgen_ml.errors import InputError
-    from animgen_server.cmd_generate import forget_made, inputs_id, note_made, output_clashes, skipped, up_to_date
+    from animgen_server.cmd_generate import (
+        forget_made,
+        inputs_id,
+        name_file,
+        note_made,
+        output_clashes,
+        skipped,
+        up_to_date,
+    )
 
     out_dir = out_dir.absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,7 +139,7 @@ def _run(videos: list[Path], out_dir: Path, options, address: str, force: bool, 
                         else r.error
                     print(f"{Path(video).name}: {r.status}: {line}", file=sys.stderr)
                 for w in r.warnings:
-                    print(f"warning: {Path(video).name}: {w}", file=sys.stderr)
+                    print(f"warning: {name_file(Path(video).name, w)}", file=sys.stderr)
     wall = time.perf_counter() - t0
     rows = [results[str(v.absolute())] for v in videos]
     print(summary_table(rows, wall))
