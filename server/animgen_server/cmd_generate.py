@@ -300,7 +300,6 @@ def handle(args: argparse.Namespace) -> int:
 
             if why := _cannot_write(out_dir):
                 return usage("generate", why)
-
             return run_batch(videos, out_dir, options, args.ray, force=args.force, quiet=args.quiet,
                              summary=args.summary)
         return _run_batch(videos, args, options, out_dir)
@@ -314,7 +313,6 @@ def handle(args: argparse.Namespace) -> int:
 
         if why := _cannot_write(out_dir):
             return usage("generate", why)
-
         return run_batch([src], out_dir, options, args.ray, force=args.force, quiet=args.quiet,
                          summary=args.summary)
     return _run_batch([src], args, options, out_dir)
