@@ -176,7 +176,7 @@ def skipped(video: Path, out_base: Path, options: GenerateOptions) -> VideoResul
     """An up-to-date video as the --summary gives it: its files, and the warnings of the run that made them."""
     warnings = read_note(out_base).get("warnings")
     return VideoResult(str(video), "skipped", warnings=warnings if isinstance(warnings, list) else [],
-                       outputs={f: str(p) for f, p in output_files(out_base, options).items()})
+                       outputs=output_files(out_base, options))
 
 
 def forget_made(out_base: Path) -> None:
@@ -545,8 +545,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     _print_result(video, result, files, seconds)
     lm = result.landmarks if result else None
     return VideoResult(str(video), "converted", lm.frame_count if lm else 0, seconds, warnings=progress.warnings,
-                       outputs={f: str(p) for f, p in files.items()},
-                       detected=round(lm.detection_rate, 4) if lm else None)
+                       outputs=files, detected=lm.detection_rate if lm else None)
 
 
 def _print_result(video: Path, result, files: dict, seconds: float) -> None:

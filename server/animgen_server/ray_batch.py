@@ -41,8 +41,8 @@ def _convert(video: str, out_base: str, options) -> VideoResult:
         return VideoResult(video, "failed", node=node, pid=os.getpid(),
                            error=f"internal error ({type(e).__name__}: {e})")
     return VideoResult(video, "converted", result.landmarks.frame_count, time.perf_counter() - t0,
-                       warnings=list(result.warnings), outputs={f: str(p) for f, p in result.files.items()},
-                       detected=round(result.landmarks.detection_rate, 4), node=node, pid=os.getpid(), cold=cold)
+                       warnings=list(result.warnings), outputs=result.files, detected=result.landmarks.detection_rate,
+                       node=node, pid=os.getpid(), cold=cold)
 
 
 def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: bool = False,

@@ -23,15 +23,16 @@ class VideoResult:
     seconds: float = 0.0  # converting it
     error: str = ""
     warnings: list[str] = field(default_factory=list)  # a skipped video's are those of the run that made its files
-    outputs: dict[str, str] = field(default_factory=dict)  # format -> path
+    outputs: dict[str, Path] = field(default_factory=dict)  # format -> path
     detected: float | None = None  # share of the frames with a person; None where not known
     node: str = ""  # the Ray node and worker process that converted it (--ray)
     pid: int = 0
     cold: bool = False  # that worker process loaded the models for it (the first video it converted)
 
     def to_dict(self) -> dict:
-        out = {"video": self.video, "status": self.status, "outputs": self.outputs, "warnings": self.warnings,
-               "error": self.error or None, "frames": self.frames or None, "detected": self.detected,
+        out = {"video": self.video, "status": self.status, "outputs": {f: str(p) for f, p in self.outputs.items()},
+               "warnings": self.warnings, "error": self.error or None, "frames": self.frames or None,
+               "detected": None if self.detected is None else round(self.detected, 4),
                "seconds": round(self.seconds, 3) if self.status == "converted" else None}
         if self.node:
             out["ray_worker"] = f"{self.node}/{self.pid}"
