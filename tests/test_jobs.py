@@ -108,7 +108,7 @@ def test_warnings_reach_every_watcher_once(tmp_path: Path) -> None:
         backend.sink(warn(job.job_id, "right arm out of frame from 1.2 s to 1.6 s"))
         (store.results_dir / job.job_id).mkdir()
         (store.results_dir / job.job_id / "a.json").write_text("{}")  # the result the backend wrote
-        backend.sink(BackendEvent(job.job_id, "done", files={"json": "a.json"}))
+        backend.sink(BackendEvent(job.job_id, "done", files={"json": "a.json"}, frames=90, detected=0.75))
         rest = await take(early)
         late = await take(manager.watch(job.job_id))  # after the end
         cached = manager.create(upload, E.GenerateOptions(), "key-1")
@@ -124,11 +124,13 @@ def test_warnings_reach_every_watcher_once(tmp_path: Path) -> None:
         assert events[0].type == E.EVENT_TYPE_STATE and events[-1].type == E.EVENT_TYPE_DONE
         assert [e.message for e in events if e.type == E.EVENT_TYPE_WARNING] == both
     assert [e.type for e in late] == [E.EVENT_TYPE_STATE, E.EVENT_TYPE_WARNING, E.EVENT_TYPE_WARNING, E.EVENT_TYPE_DONE]
-    assert cached.cached and cached.warnings == both  # a result served from the cache keeps its warnings
+    assert early[-1].job.frames == 90 and early[-1].job.detected_share == 0.75
+    # A result served from the cache keeps its warnings, frames and detection share.
+    assert cached.cached and cached.warnings == both and (cached.frames, cached.detected) == (90, 0.75)
     assert kept == both
 
 
-def test_a_store_from_before_warnings_opens_with_its_jobs(tmp_path: Path) -> None:
+def test_a_store_from_before_warnings_and_frames_opens_with_its_jobs(tmp_path: Path) -> None:
     import sqlite3
 
     (tmp_path / "old").mkdir()
@@ -146,7 +148,9 @@ def test_a_store_from_before_warnings_opens_with_its_jobs(tmp_path: Path) -> Non
     store = Store(tmp_path / "old")
     job = store.get_job("j1")
     assert job is not None and job.files == {"json": "a.json"} and job.warnings == []
+    assert (job.frames, job.detected) == (0, 0.0)  # not kept then: the service sends 0, "not known"
     assert store.update_job("j1", warnings=["w"]).warnings == ["w"]
+    assert (store.update_job("j1", frames=90, detected=0.5).frames, store.get_job("j1").detected) == (90, 0.5)
     store.close()
 
 

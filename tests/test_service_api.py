@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -24,6 +25,7 @@ from animgen.v1 import clip_pb2, service_pb2, service_pb2_grpc
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import AnimGenError, InputError
+from animgen_ml.landmarks import Landmarks
 from animgen_ml.pipeline import STAGES, GenerateOptions
 from animgen_server import convert
 from animgen_server.client import AnimGenClient, ServiceError, generate_remote
@@ -337,7 +339,8 @@ def test_round_trip_equals_local_run(server, client, short_upload, videos, tmp_p
 def test_generate_remote_writes_the_local_files(server, videos, tmp_path):
     seen = []
     opts = GenerateOptions(generator="analytic", smoothing=0.4, formats=("glb", "bvh", "json", "npz", "vrma"))
-    files = generate_remote(server.address, videos / SHORT, tmp_path / "out" / "clip", opts, progress=seen.append)
+    files, job = generate_remote(server.address, videos / SHORT, tmp_path / "out" / "clip", opts,
+                                 progress=seen.append)
     names = {"glb": "clip.glb", "bvh": "clip.bvh", "json": "clip.json", "npz": "clip.landmarks.npz",
              "vrma": "clip.vrma"}  # the service has no VRM Animation: the client writes it from the clip
     assert {k: p.name for k, p in files.items()} == names
@@ -346,13 +349,19 @@ def test_generate_remote_writes_the_local_files(server, videos, tmp_path):
     assert ("generate", "finished") in kinds and kinds[-1] == ("export", "finished")
     overall = [e.overall for e in seen if e.kind != "warning"]
     assert overall == sorted(overall)
-    # Served from the cache the second time: the progress still ends complete.
+    # The finished job says how many frames the pose stage read and in how many it found the person.
+    lm = Landmarks.load(files["npz"])
+    assert job.frames == lm.frame_count > 0 and job.detected_share == pytest.approx(lm.detection_rate, abs=1e-6)
+    # Served from the cache the second time: the progress still ends complete, and the job says the same.
     seen.clear()
-    generate_remote(server.address, videos / SHORT, tmp_path / "again" / "clip", opts, progress=seen.append)
+    _, again = generate_remote(server.address, videos / SHORT, tmp_path / "again" / "clip", opts,
+                               progress=seen.append)
     assert seen[-1].overall == 1.0
+    assert again.cached and (again.frames, again.detected_share) == (job.frames, job.detected_share)
     assert (tmp_path / "again" / "clip.bvh").read_bytes() == files["bvh"].read_bytes()
     # Asked for a VRM Animation alone, the client writes that file only.
-    only = generate_remote(server.address, videos / SHORT, tmp_path / "vrma" / "clip", replace(opts, formats=("vrma",)))
+    only, _ = generate_remote(server.address, videos / SHORT, tmp_path / "vrma" / "clip",
+                              replace(opts, formats=("vrma",)))
     assert list(only) == ["vrma"] and [p.name for p in (tmp_path / "vrma").iterdir()] == ["clip.vrma"]
     assert only["vrma"].read_bytes() == files["vrma"].read_bytes()
 
@@ -556,6 +565,10 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     video = str(videos / SHORT)
     assert row["warnings"] and [f"warning: {w if video in w else f'{video}: {w}'}" for w in row["warnings"]] == \
         [ln for ln in out.stderr.splitlines() if ln.startswith("warning: ")]
+    # The frames the server's pose stage read and the share with a person, as the job gave them and the log says.
+    assert row["frames"] > 30 and 0.5 < row["detected"] <= 1, row
+    said = re.search(r"^  frames: (\d+) in; person detected in ([\d.]+)%$", out.stdout, re.M)
+    assert said and int(said[1]) == row["frames"] and float(said[2]) == pytest.approx(100 * row["detected"], abs=0.06)
     listed = animgen("jobs", "--server", server.address)
     assert listed.returncode == 0 and "SUCCEEDED" in listed.stdout and SHORT in listed.stdout, listed
     job_id = listed.stdout.splitlines()[1].split()[0]
@@ -623,7 +636,7 @@ def test_target_character_through_the_server(server, videos, shared_data, tmp_pa
 
     character = shared_data / "characters" / "quaternius_male_casual.glb"
     opts = GenerateOptions(generator="analytic", formats=("json",), target=str(character))
-    remote = generate_remote(server.address, videos / SHORT, tmp_path / "remote" / "clip", opts)["target"]
+    remote = generate_remote(server.address, videos / SHORT, tmp_path / "remote" / "clip", opts)[0]["target"]
     local = pipeline.run(videos / SHORT, tmp_path / "local" / "clip", opts).files["target"]
     assert remote.name == local.name == "clip.quaternius_male_casual.glb"
     (report,) = validate(remote)

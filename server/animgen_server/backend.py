@@ -38,6 +38,8 @@ class BackendEvent:
     overall: float = 0.0  # of the job
     message: str = ""
     files: dict[str, str] = field(default_factory=dict)  # done: result key -> file name in result_dir
+    frames: int = 0  # done: the video's frames the pose stage read
+    detected: float = 0.0  # done: the share of them with a person
 
 
 EventSink = Callable[[BackendEvent | None], None]

@@ -209,10 +209,12 @@ class AnimGenClient:
 
 def generate_remote(address: str, video: str | Path, out_base: str | Path, options: GenerateOptions, *,
                     token: str | None = None, tls_ca: str | Path | None = None,
-                    progress: Callable[[ProgressEvent], None] | None = None) -> dict[str, Path]:
+                    progress: Callable[[ProgressEvent], None] | None = None
+                    ) -> tuple[dict[str, Path], service_pb2.Job]:
     """What `animgen generate VIDEO --server ADDRESS` does: upload, start, follow the job (progress gets the
-    same ProgressEvents as a local run), then write the same files a local run writes, out_base + suffix.
-    Ctrl-C cancels the job on the server."""
+    same ProgressEvents as a local run), then write the same files a local run writes, out_base + suffix. Returns
+    the files and the finished job (its frames, detection share and warnings). Ctrl-C cancels the job on the
+    server."""
     options.validate()
     # A --target character is retargeted here, after the job, as a local run does: the file is the same (mesh and
     # all), and the server needs no copy of the character. So are the formats the service has none for.
@@ -258,4 +260,4 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
             files["target"] = write_target(clip, Path(out_base), options)
         if progress and not reported:  # served from the cache: no stage ran, but the run is complete
             progress(ProgressEvent("export", "finished", 1.0, "cached"))
-        return files
+        return files, job

@@ -530,25 +530,27 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
         if args.server:
             from animgen_server.client import generate_remote
 
-            files = generate_remote(args.server, video, out_base, options, token=args.token, tls_ca=args.tls_ca,
-                                    progress=progress)
+            files, job = generate_remote(args.server, video, out_base, options, token=args.token,
+                                         tls_ca=args.tls_ca, progress=progress)
             result = None
+            # An older server sends no frame count (0).
+            frames, detected = job.frames, job.detected_share if job.frames else None
         else:
             from animgen_ml import pipeline
 
             result = pipeline.run(video, out_base, options, progress=progress, landmarks=landmarks)
             files = result.files
+            frames, detected = result.landmarks.frame_count, result.landmarks.detection_rate
     finally:
         progress.close()
     note_made(out_base, options, source, made_from, progress.warnings)
     seconds = time.perf_counter() - t0
-    _print_result(video, result, files, seconds)
-    lm = result.landmarks if result else None
-    return VideoResult(str(video), "converted", lm.frame_count if lm else 0, seconds, warnings=progress.warnings,
-                       outputs=files, detected=lm.detection_rate if lm else None)
+    _print_result(video, result, files, seconds, frames, detected)
+    return VideoResult(str(video), "converted", frames, seconds, warnings=progress.warnings, outputs=files,
+                       detected=detected)
 
 
-def _print_result(video: Path, result, files: dict, seconds: float) -> None:
+def _print_result(video: Path, result, files: dict, seconds: float, frames: int, detected: float | None) -> None:
     lines = [f"{video}:"]
     if result is not None:
         lm = result.landmarks
@@ -558,6 +560,8 @@ def _print_result(video: Path, result, files: dict, seconds: float) -> None:
         stages = ", ".join(f"{s} {result.stage_seconds[s]:.2f}s" for s in STAGES if s in result.stage_seconds)
         lines.append(f"  time: {seconds:.2f}s ({stages})")
     else:
+        if detected is not None:
+            lines.append(f"  frames: {frames} in; person detected in {100 * detected:.1f}%")
         lines.append(f"  time: {seconds:.2f}s (on the server)")
     for fmt, path in files.items():
         lines.append(f"  wrote {fmt}: {path}")

@@ -270,6 +270,6 @@ def job_to_proto(j: JobRow) -> service_pb2.Job:
         job_id=j.job_id, upload_id=j.upload_id, video_name=j.video_name, stage=j.stage,
         state=cast(service_pb2.JobState, j.state),  # the store's number; the stubs' enum types take no int
         progress=j.progress, error=j.error, created_unix_ms=j.created_ms, updated_unix_ms=j.updated_ms,
-        cached=j.cached, warnings=j.warnings)
+        cached=j.cached, warnings=j.warnings, frames=j.frames, detected_share=j.detected)
     m.options.ParseFromString(j.options)
     return m

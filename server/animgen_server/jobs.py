@@ -88,7 +88,8 @@ class JobManager:
         if hit is not None:
             row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
                          options.SerializeToString(), SUCCEEDED, t, t, stage="export", progress=1.0, cached=True,
-                         result_dir=hit.result_dir, files=hit.files, warnings=hit.warnings)
+                         result_dir=hit.result_dir, files=hit.files, warnings=hit.warnings, frames=hit.frames,
+                         detected=hit.detected)
             self.store.add_job(row)
             return row
         if self.backend.free_slots() == 0 and len(self.queue) >= self.limits.max_queued_jobs:
@@ -158,7 +159,7 @@ class JobManager:
         if hit is None:
             return False
         self._finish(row, SUCCEEDED, stage="export", progress=1.0, cached=True, result_dir=hit.result_dir,
-                     files=hit.files, warnings=hit.warnings)
+                     files=hit.files, warnings=hit.warnings, frames=hit.frames, detected=hit.detected)
         return True
 
     def _on_backend_event(self, ev: BackendEvent | None) -> None:
@@ -187,7 +188,7 @@ class JobManager:
         self._persisted.pop(ev.job_id, None)
         if ev.kind == "done":
             self._finish(row, SUCCEEDED, progress=1.0, result_dir=str(self.store.results_dir / ev.job_id),
-                         files=ev.files)
+                         files=ev.files, frames=ev.frames, detected=ev.detected)
             for job_id in list(self.queue):  # its twins need not wait for a free worker
                 twin = self.store.get_job(job_id)
                 if twin is not None and twin.cache_key == row.cache_key and self._served_from_cache(twin):

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     cache_key TEXT NOT NULL, options BLOB NOT NULL, state INTEGER NOT NULL, stage TEXT NOT NULL DEFAULT '',
     progress REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL, cached INTEGER NOT NULL DEFAULT 0, result_dir TEXT NOT NULL DEFAULT '',
-    files TEXT NOT NULL DEFAULT '{}', warnings TEXT NOT NULL DEFAULT '[]'
+    files TEXT NOT NULL DEFAULT '{}', warnings TEXT NOT NULL DEFAULT '[]', frames INTEGER NOT NULL DEFAULT 0,
+    detected REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (cache_key, state);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_ms);
@@ -82,6 +83,8 @@ class JobRow:
     result_dir: str = ""
     files: dict[str, str] = field(default_factory=dict)  # result key (glb, bvh, ..., target) -> file name
     warnings: list[str] = field(default_factory=list)  # the run's warnings, replayed to every later watcher
+    frames: int = 0  # a succeeded job's: the video's frames the pose stage read
+    detected: float = 0.0  # and the share of them with a person
 
 
 _LOCKED_BYTE = 1 << 20  # Windows locks a byte range: one far past what the file holds
@@ -145,8 +148,11 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
         columns = {r["name"] for r in self.db.execute("PRAGMA table_info(jobs)")}
-        if "warnings" not in columns:  # a store made before jobs kept their warnings
-            self.db.execute("ALTER TABLE jobs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
+        # A store made by an older server: the columns added since, with what its jobs did not keep.
+        for column, kind in (("warnings", "TEXT NOT NULL DEFAULT '[]'"), ("frames", "INTEGER NOT NULL DEFAULT 0"),
+                             ("detected", "REAL NOT NULL DEFAULT 0")):
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()

@@ -116,7 +116,9 @@ def _run(spec: JobSpec, conn: _Sender, should_stop, pipeline, AnimGenError, Canc
         except (OSError, AnimGenError) as e:  # the client knows nothing of the server's folders: said without them
             return BackendEvent(spec.job_id, "failed", message="the server could not store the result (its results "
                                 f"folder is held by another program, {type(e).__name__}); run the job again")
-        return BackendEvent(spec.job_id, "done", overall=1.0, files=files)
+        lm = result.landmarks
+        return BackendEvent(spec.job_id, "done", overall=1.0, files=files, frames=lm.frame_count,
+                            detected=lm.detection_rate)
     except Cancelled:
         return BackendEvent(spec.job_id, "cancelled", message="cancelled")
     except AnimGenError as e:

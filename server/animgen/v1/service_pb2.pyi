@@ -166,7 +166,7 @@ class StartJobRequest(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ..., options: _Optional[_Union[GenerateOptions, _Mapping]] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "upload_id", "video_name", "state", "options", "stage", "progress", "error", "created_unix_ms", "updated_unix_ms", "cached", "warnings")
+    __slots__ = ("job_id", "upload_id", "video_name", "state", "options", "stage", "progress", "error", "created_unix_ms", "updated_unix_ms", "cached", "warnings", "frames", "detected_share")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     VIDEO_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +179,8 @@ class Job(_message.Message):
     UPDATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    DETECTED_SHARE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     upload_id: str
     video_name: str
@@ -191,7 +193,9 @@ class Job(_message.Message):
     updated_unix_ms: int
     cached: bool
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, job_id: _Optional[str] = ..., upload_id: _Optional[str] = ..., video_name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., options: _Optional[_Union[GenerateOptions, _Mapping]] = ..., stage: _Optional[str] = ..., progress: _Optional[float] = ..., error: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., updated_unix_ms: _Optional[int] = ..., cached: bool = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+    frames: int
+    detected_share: float
+    def __init__(self, job_id: _Optional[str] = ..., upload_id: _Optional[str] = ..., video_name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., options: _Optional[_Union[GenerateOptions, _Mapping]] = ..., stage: _Optional[str] = ..., progress: _Optional[float] = ..., error: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., updated_unix_ms: _Optional[int] = ..., cached: bool = ..., warnings: _Optional[_Iterable[str]] = ..., frames: _Optional[int] = ..., detected_share: _Optional[float] = ...) -> None: ...
 
 class JobEvent(_message.Message):
     __slots__ = ("job_id", "type", "stage", "stage_progress", "progress", "message", "job")

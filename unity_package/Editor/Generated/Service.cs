@@ -49,76 +49,77 @@ namespace AnimGen.Protocol.V1 {
             "Z2lvbhIJCgF4GAEgASgFEgkKAXkYAiABKAUSDQoFd2lkdGgYAyABKAUSDgoG",
             "aGVpZ2h0GAQgASgFIlIKD1N0YXJ0Sm9iUmVxdWVzdBIRCgl1cGxvYWRfaWQY",
             "ASABKAkSLAoHb3B0aW9ucxgCIAEoCzIbLmFuaW1nZW4udjEuR2VuZXJhdGVP",
-            "cHRpb25zIpMCCgNKb2ISDgoGam9iX2lkGAEgASgJEhEKCXVwbG9hZF9pZBgC",
+            "cHRpb25zIrsCCgNKb2ISDgoGam9iX2lkGAEgASgJEhEKCXVwbG9hZF9pZBgC",
             "IAEoCRISCgp2aWRlb19uYW1lGAMgASgJEiMKBXN0YXRlGAQgASgOMhQuYW5p",
             "bWdlbi52MS5Kb2JTdGF0ZRIsCgdvcHRpb25zGAUgASgLMhsuYW5pbWdlbi52",
             "MS5HZW5lcmF0ZU9wdGlvbnMSDQoFc3RhZ2UYBiABKAkSEAoIcHJvZ3Jlc3MY",
             "ByABKAISDQoFZXJyb3IYCCABKAkSFwoPY3JlYXRlZF91bml4X21zGAkgASgD",
             "EhcKD3VwZGF0ZWRfdW5peF9tcxgKIAEoAxIOCgZjYWNoZWQYCyABKAgSEAoI",
-            "d2FybmluZ3MYDCADKAkipwEKCEpvYkV2ZW50Eg4KBmpvYl9pZBgBIAEoCRIj",
-            "CgR0eXBlGAIgASgOMhUuYW5pbWdlbi52MS5FdmVudFR5cGUSDQoFc3RhZ2UY",
-            "AyABKAkSFgoOc3RhZ2VfcHJvZ3Jlc3MYBCABKAISEAoIcHJvZ3Jlc3MYBSAB",
-            "KAISDwoHbWVzc2FnZRgGIAEoCRIcCgNqb2IYByABKAsyDy5hbmltZ2VuLnYx",
-            "LkpvYiIhCg9XYXRjaEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJImQKEEdl",
-            "dFJlc3VsdFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEikKB2Zvcm1hdHMYAiAD",
-            "KA4yGC5hbmltZ2VuLnYxLk91dHB1dEZvcm1hdBIVCg10YXJnZXRfbW90aW9u",
-            "GAMgASgIIm0KClJlc3VsdEZpbGUSKAoGZm9ybWF0GAEgASgOMhguYW5pbWdl",
-            "bi52MS5PdXRwdXRGb3JtYXQSEQoJZmlsZV9uYW1lGAIgASgJEhIKCnNpemVf",
-            "Ynl0ZXMYAyABKAMSDgoGc2hhMjU2GAQgASgJInsKDFJlc3VsdEhlYWRlchIc",
-            "CgNqb2IYASABKAsyDy5hbmltZ2VuLnYxLkpvYhImCgRjbGlwGAIgASgLMhgu",
-            "YW5pbWdlbi52MS5IdW1hbm9pZENsaXASJQoFZmlsZXMYAyADKAsyFi5hbmlt",
-            "Z2VuLnYxLlJlc3VsdEZpbGUiPAoJRmlsZUNodW5rEhEKCWZpbGVfbmFtZRgB",
-            "IAEoCRIOCgZvZmZzZXQYAiABKAMSDAoEZGF0YRgDIAEoDCKlAQoRR2V0UmVz",
-            "dWx0UmVzcG9uc2USKgoGaGVhZGVyGAEgASgLMhguYW5pbWdlbi52MS5SZXN1",
-            "bHRIZWFkZXJIABImCgVjaHVuaxgCIAEoCzIVLmFuaW1nZW4udjEuRmlsZUNo",
-            "dW5rSAASMQoNdGFyZ2V0X21vdGlvbhgDIAEoCzIYLmFuaW1nZW4udjEuVGFy",
-            "Z2V0TW90aW9uSABCCQoHcGF5bG9hZCIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4K",
-            "BmpvYl9pZBgBIAEoCSJGCg9MaXN0Sm9ic1JlcXVlc3QSDQoFbGltaXQYASAB",
-            "KAUSJAoGc3RhdGVzGAIgAygOMhQuYW5pbWdlbi52MS5Kb2JTdGF0ZSIxChBM",
-            "aXN0Sm9ic1Jlc3BvbnNlEh0KBGpvYnMYASADKAsyDy5hbmltZ2VuLnYxLkpv",
-            "YiIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCI/CglNb2RlbEluZm8SDAoEbmFt",
-            "ZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJ",
-            "IsoBCgZMaW1pdHMSGAoQbWF4X3VwbG9hZF9ieXRlcxgBIAEoAxIZChFtYXhf",
-            "dmlkZW9fc2Vjb25kcxgCIAEoARIbChNtYXhfY29uY3VycmVudF9qb2JzGAMg",
-            "ASgFEhcKD21heF9xdWV1ZWRfam9icxgEIAEoBRIdChV1cGxvYWRfZXhwaXJ5",
-            "X3NlY29uZHMYBSABKAMSFwoPbWF4X2NodW5rX2J5dGVzGAYgASgDEh0KFXJl",
-            "c3VsdF9leHBpcnlfc2Vjb25kcxgHIAEoAyLAAgoKU2VydmVySW5mbxIWCg5z",
-            "ZXJ2ZXJfdmVyc2lvbhgBIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgJ",
-            "EiUKBm1vZGVscxgDIAMoCzIVLmFuaW1nZW4udjEuTW9kZWxJbmZvEiIKBmxp",
-            "bWl0cxgEIAEoCzISLmFuaW1nZW4udjEuTGltaXRzEjAKDm91dHB1dF9mb3Jt",
-            "YXRzGAUgAygOMhguYW5pbWdlbi52MS5PdXRwdXRGb3JtYXQSKQoKZ2VuZXJh",
-            "dG9ycxgGIAMoDjIVLmFuaW1nZW4udjEuR2VuZXJhdG9yEjAKEWRlZmF1bHRf",
-            "Z2VuZXJhdG9yGAcgASgOMhUuYW5pbWdlbi52MS5HZW5lcmF0b3ISFQoNYXV0",
-            "aF9yZXF1aXJlZBgIIAEoCBIPCgdiYWNrZW5kGAkgASgJKlUKCUdlbmVyYXRv",
-            "chIZChVHRU5FUkFUT1JfVU5TUEVDSUZJRUQQABIVChFHRU5FUkFUT1JfTkVU",
-            "V09SSxABEhYKEkdFTkVSQVRPUl9BTkFMWVRJQxACKr8BCgxPdXRwdXRGb3Jt",
-            "YXQSHQoZT1VUUFVUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhUKEU9VVFBVVF9G",
-            "T1JNQVRfR0xCEAESFQoRT1VUUFVUX0ZPUk1BVF9CVkgQAhIWChJPVVRQVVRf",
-            "Rk9STUFUX0pTT04QAxIVChFPVVRQVVRfRk9STUFUX05QWhAEEhgKFE9VVFBV",
-            "VF9GT1JNQVRfUkVQT1JUEAUSGQoVT1VUUFVUX0ZPUk1BVF9QUkVWSUVXEAYq",
-            "tQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpP",
-            "Ql9TVEFURV9RVUVVRUQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhcKE0pP",
-            "Ql9TVEFURV9TVUNDRUVERUQQAxIUChBKT0JfU1RBVEVfRkFJTEVEEAQSFwoT",
-            "Sk9CX1NUQVRFX0NBTkNFTExFRBAFEhkKFUpPQl9TVEFURV9JTlRFUlJVUFRF",
-            "RBAGKqoCCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAA",
-            "EhQKEEVWRU5UX1RZUEVfU1RBVEUQARIVChFFVkVOVF9UWVBFX1FVRVVFRBAC",
-            "EhwKGEVWRU5UX1RZUEVfU1RBR0VfU1RBUlRFRBADEh0KGUVWRU5UX1RZUEVf",
-            "U1RBR0VfUFJPR1JFU1MQBBIdChlFVkVOVF9UWVBFX1NUQUdFX0ZJTklTSEVE",
-            "EAUSFgoSRVZFTlRfVFlQRV9XQVJOSU5HEAYSEwoPRVZFTlRfVFlQRV9ET05F",
-            "EAcSFQoRRVZFTlRfVFlQRV9GQUlMRUQQCBIYChRFVkVOVF9UWVBFX0NBTkNF",
-            "TExFRBAJEhoKFkVWRU5UX1RZUEVfSU5URVJSVVBURUQQCjLwAwoHQW5pbUdl",
-            "bhJQCgtVcGxvYWRWaWRlbxIeLmFuaW1nZW4udjEuVXBsb2FkVmlkZW9SZXF1",
-            "ZXN0Gh8uYW5pbWdlbi52MS5VcGxvYWRWaWRlb1Jlc3BvbnNlKAESOAoIU3Rh",
-            "cnRKb2ISGy5hbmltZ2VuLnYxLlN0YXJ0Sm9iUmVxdWVzdBoPLmFuaW1nZW4u",
-            "djEuSm9iEj8KCFdhdGNoSm9iEhsuYW5pbWdlbi52MS5XYXRjaEpvYlJlcXVl",
-            "c3QaFC5hbmltZ2VuLnYxLkpvYkV2ZW50MAESSgoJR2V0UmVzdWx0EhwuYW5p",
-            "bWdlbi52MS5HZXRSZXN1bHRSZXF1ZXN0Gh0uYW5pbWdlbi52MS5HZXRSZXN1",
-            "bHRSZXNwb25zZTABEjoKCUNhbmNlbEpvYhIcLmFuaW1nZW4udjEuQ2FuY2Vs",
-            "Sm9iUmVxdWVzdBoPLmFuaW1nZW4udjEuSm9iEkUKCExpc3RKb2JzEhsuYW5p",
-            "bWdlbi52MS5MaXN0Sm9ic1JlcXVlc3QaHC5hbmltZ2VuLnYxLkxpc3RKb2Jz",
-            "UmVzcG9uc2USSQoNR2V0U2VydmVySW5mbxIgLmFuaW1nZW4udjEuR2V0U2Vy",
-            "dmVySW5mb1JlcXVlc3QaFi5hbmltZ2VuLnYxLlNlcnZlckluZm9CFqoCE0Fu",
-            "aW1HZW4uUHJvdG9jb2wuVjFiBnByb3RvMw=="));
+            "d2FybmluZ3MYDCADKAkSDgoGZnJhbWVzGA0gASgFEhYKDmRldGVjdGVkX3No",
+            "YXJlGA4gASgCIqcBCghKb2JFdmVudBIOCgZqb2JfaWQYASABKAkSIwoEdHlw",
+            "ZRgCIAEoDjIVLmFuaW1nZW4udjEuRXZlbnRUeXBlEg0KBXN0YWdlGAMgASgJ",
+            "EhYKDnN0YWdlX3Byb2dyZXNzGAQgASgCEhAKCHByb2dyZXNzGAUgASgCEg8K",
+            "B21lc3NhZ2UYBiABKAkSHAoDam9iGAcgASgLMg8uYW5pbWdlbi52MS5Kb2Ii",
+            "IQoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSJkChBHZXRSZXN1",
+            "bHRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIpCgdmb3JtYXRzGAIgAygOMhgu",
+            "YW5pbWdlbi52MS5PdXRwdXRGb3JtYXQSFQoNdGFyZ2V0X21vdGlvbhgDIAEo",
+            "CCJtCgpSZXN1bHRGaWxlEigKBmZvcm1hdBgBIAEoDjIYLmFuaW1nZW4udjEu",
+            "T3V0cHV0Rm9ybWF0EhEKCWZpbGVfbmFtZRgCIAEoCRISCgpzaXplX2J5dGVz",
+            "GAMgASgDEg4KBnNoYTI1NhgEIAEoCSJ7CgxSZXN1bHRIZWFkZXISHAoDam9i",
+            "GAEgASgLMg8uYW5pbWdlbi52MS5Kb2ISJgoEY2xpcBgCIAEoCzIYLmFuaW1n",
+            "ZW4udjEuSHVtYW5vaWRDbGlwEiUKBWZpbGVzGAMgAygLMhYuYW5pbWdlbi52",
+            "MS5SZXN1bHRGaWxlIjwKCUZpbGVDaHVuaxIRCglmaWxlX25hbWUYASABKAkS",
+            "DgoGb2Zmc2V0GAIgASgDEgwKBGRhdGEYAyABKAwipQEKEUdldFJlc3VsdFJl",
+            "c3BvbnNlEioKBmhlYWRlchgBIAEoCzIYLmFuaW1nZW4udjEuUmVzdWx0SGVh",
+            "ZGVySAASJgoFY2h1bmsYAiABKAsyFS5hbmltZ2VuLnYxLkZpbGVDaHVua0gA",
+            "EjEKDXRhcmdldF9tb3Rpb24YAyABKAsyGC5hbmltZ2VuLnYxLlRhcmdldE1v",
+            "dGlvbkgAQgkKB3BheWxvYWQiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2Jf",
+            "aWQYASABKAkiRgoPTGlzdEpvYnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEiQK",
+            "BnN0YXRlcxgCIAMoDjIULmFuaW1nZW4udjEuSm9iU3RhdGUiMQoQTGlzdEpv",
+            "YnNSZXNwb25zZRIdCgRqb2JzGAEgAygLMg8uYW5pbWdlbi52MS5Kb2IiFgoU",
+            "R2V0U2VydmVySW5mb1JlcXVlc3QiPwoJTW9kZWxJbmZvEgwKBG5hbWUYASAB",
+            "KAkSDwoHdmVyc2lvbhgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSLKAQoG",
+            "TGltaXRzEhgKEG1heF91cGxvYWRfYnl0ZXMYASABKAMSGQoRbWF4X3ZpZGVv",
+            "X3NlY29uZHMYAiABKAESGwoTbWF4X2NvbmN1cnJlbnRfam9icxgDIAEoBRIX",
+            "Cg9tYXhfcXVldWVkX2pvYnMYBCABKAUSHQoVdXBsb2FkX2V4cGlyeV9zZWNv",
+            "bmRzGAUgASgDEhcKD21heF9jaHVua19ieXRlcxgGIAEoAxIdChVyZXN1bHRf",
+            "ZXhwaXJ5X3NlY29uZHMYByABKAMiwAIKClNlcnZlckluZm8SFgoOc2VydmVy",
+            "X3ZlcnNpb24YASABKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoCRIlCgZt",
+            "b2RlbHMYAyADKAsyFS5hbmltZ2VuLnYxLk1vZGVsSW5mbxIiCgZsaW1pdHMY",
+            "BCABKAsyEi5hbmltZ2VuLnYxLkxpbWl0cxIwCg5vdXRwdXRfZm9ybWF0cxgF",
+            "IAMoDjIYLmFuaW1nZW4udjEuT3V0cHV0Rm9ybWF0EikKCmdlbmVyYXRvcnMY",
+            "BiADKA4yFS5hbmltZ2VuLnYxLkdlbmVyYXRvchIwChFkZWZhdWx0X2dlbmVy",
+            "YXRvchgHIAEoDjIVLmFuaW1nZW4udjEuR2VuZXJhdG9yEhUKDWF1dGhfcmVx",
+            "dWlyZWQYCCABKAgSDwoHYmFja2VuZBgJIAEoCSpVCglHZW5lcmF0b3ISGQoV",
+            "R0VORVJBVE9SX1VOU1BFQ0lGSUVEEAASFQoRR0VORVJBVE9SX05FVFdPUksQ",
+            "ARIWChJHRU5FUkFUT1JfQU5BTFlUSUMQAiq/AQoMT3V0cHV0Rm9ybWF0Eh0K",
+            "GU9VVFBVVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIVChFPVVRQVVRfRk9STUFU",
+            "X0dMQhABEhUKEU9VVFBVVF9GT1JNQVRfQlZIEAISFgoST1VUUFVUX0ZPUk1B",
+            "VF9KU09OEAMSFQoRT1VUUFVUX0ZPUk1BVF9OUFoQBBIYChRPVVRQVVRfRk9S",
+            "TUFUX1JFUE9SVBAFEhkKFU9VVFBVVF9GT1JNQVRfUFJFVklFVxAGKrUBCghK",
+            "b2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RB",
+            "VEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RB",
+            "VEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9T",
+            "VEFURV9DQU5DRUxMRUQQBRIZChVKT0JfU1RBVEVfSU5URVJSVVBURUQQBiqq",
+            "AgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIUChBF",
+            "VkVOVF9UWVBFX1NUQVRFEAESFQoRRVZFTlRfVFlQRV9RVUVVRUQQAhIcChhF",
+            "VkVOVF9UWVBFX1NUQUdFX1NUQVJURUQQAxIdChlFVkVOVF9UWVBFX1NUQUdF",
+            "X1BST0dSRVNTEAQSHQoZRVZFTlRfVFlQRV9TVEFHRV9GSU5JU0hFRBAFEhYK",
+            "EkVWRU5UX1RZUEVfV0FSTklORxAGEhMKD0VWRU5UX1RZUEVfRE9ORRAHEhUK",
+            "EUVWRU5UX1RZUEVfRkFJTEVEEAgSGAoURVZFTlRfVFlQRV9DQU5DRUxMRUQQ",
+            "CRIaChZFVkVOVF9UWVBFX0lOVEVSUlVQVEVEEAoy8AMKB0FuaW1HZW4SUAoL",
+            "VXBsb2FkVmlkZW8SHi5hbmltZ2VuLnYxLlVwbG9hZFZpZGVvUmVxdWVzdBof",
+            "LmFuaW1nZW4udjEuVXBsb2FkVmlkZW9SZXNwb25zZSgBEjgKCFN0YXJ0Sm9i",
+            "EhsuYW5pbWdlbi52MS5TdGFydEpvYlJlcXVlc3QaDy5hbmltZ2VuLnYxLkpv",
+            "YhI/CghXYXRjaEpvYhIbLmFuaW1nZW4udjEuV2F0Y2hKb2JSZXF1ZXN0GhQu",
+            "YW5pbWdlbi52MS5Kb2JFdmVudDABEkoKCUdldFJlc3VsdBIcLmFuaW1nZW4u",
+            "djEuR2V0UmVzdWx0UmVxdWVzdBodLmFuaW1nZW4udjEuR2V0UmVzdWx0UmVz",
+            "cG9uc2UwARI6CglDYW5jZWxKb2ISHC5hbmltZ2VuLnYxLkNhbmNlbEpvYlJl",
+            "cXVlc3QaDy5hbmltZ2VuLnYxLkpvYhJFCghMaXN0Sm9icxIbLmFuaW1nZW4u",
+            "djEuTGlzdEpvYnNSZXF1ZXN0GhwuYW5pbWdlbi52MS5MaXN0Sm9ic1Jlc3Bv",
+            "bnNlEkkKDUdldFNlcnZlckluZm8SIC5hbmltZ2VuLnYxLkdldFNlcnZlcklu",
+            "Zm9SZXF1ZXN0GhYuYW5pbWdlbi52MS5TZXJ2ZXJJbmZvQhaqAhNBbmltR2Vu",
+            "LlByb3RvY29sLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::AnimGen.Protocol.V1.ClipReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::AnimGen.Protocol.V1.Generator), typeof(global::AnimGen.Protocol.V1.OutputFormat), typeof(global::AnimGen.Protocol.V1.JobState), typeof(global::AnimGen.Protocol.V1.EventType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -128,7 +129,7 @@ namespace AnimGen.Protocol.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GenerateOptions), global::AnimGen.Protocol.V1.GenerateOptions.Parser, new[]{ "Hands", "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Generator", "Formats", "InPlace", "Loop", "Mirror", "Speed", "FaceForward", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm", "Target", "Crop" }, new[]{ "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Speed", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.CropRegion), global::AnimGen.Protocol.V1.CropRegion.Parser, new[]{ "X", "Y", "Width", "Height" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.StartJobRequest), global::AnimGen.Protocol.V1.StartJobRequest.Parser, new[]{ "UploadId", "Options" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Job), global::AnimGen.Protocol.V1.Job.Parser, new[]{ "JobId", "UploadId", "VideoName", "State", "Options", "Stage", "Progress", "Error", "CreatedUnixMs", "UpdatedUnixMs", "Cached", "Warnings" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Job), global::AnimGen.Protocol.V1.Job.Parser, new[]{ "JobId", "UploadId", "VideoName", "State", "Options", "Stage", "Progress", "Error", "CreatedUnixMs", "UpdatedUnixMs", "Cached", "Warnings", "Frames", "DetectedShare" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.JobEvent), global::AnimGen.Protocol.V1.JobEvent.Parser, new[]{ "JobId", "Type", "Stage", "StageProgress", "Progress", "Message", "Job" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.WatchJobRequest), global::AnimGen.Protocol.V1.WatchJobRequest.Parser, new[]{ "JobId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GetResultRequest), global::AnimGen.Protocol.V1.GetResultRequest.Parser, new[]{ "JobId", "Formats", "TargetMotion" }, null, null, null, null),
@@ -2626,6 +2627,8 @@ namespace AnimGen.Protocol.V1 {
       updatedUnixMs_ = other.updatedUnixMs_;
       cached_ = other.cached_;
       warnings_ = other.warnings_.Clone();
+      frames_ = other.frames_;
+      detectedShare_ = other.detectedShare_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2795,6 +2798,34 @@ namespace AnimGen.Protocol.V1 {
       get { return warnings_; }
     }
 
+    /// <summary>Field number for the "frames" field.</summary>
+    public const int FramesFieldNumber = 13;
+    private int frames_;
+    /// <summary>
+    /// Once the job has succeeded: the video's frames the pose stage read (between start and end), and the share of
+    /// them in which a person was found, 0..1. 0 before then.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int Frames {
+      get { return frames_; }
+      set {
+        frames_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "detected_share" field.</summary>
+    public const int DetectedShareFieldNumber = 14;
+    private float detectedShare_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public float DetectedShare {
+      get { return detectedShare_; }
+      set {
+        detectedShare_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -2822,6 +2853,8 @@ namespace AnimGen.Protocol.V1 {
       if (UpdatedUnixMs != other.UpdatedUnixMs) return false;
       if (Cached != other.Cached) return false;
       if(!warnings_.Equals(other.warnings_)) return false;
+      if (Frames != other.Frames) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.Equals(DetectedShare, other.DetectedShare)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -2841,6 +2874,8 @@ namespace AnimGen.Protocol.V1 {
       if (UpdatedUnixMs != 0L) hash ^= UpdatedUnixMs.GetHashCode();
       if (Cached != false) hash ^= Cached.GetHashCode();
       hash ^= warnings_.GetHashCode();
+      if (Frames != 0) hash ^= Frames.GetHashCode();
+      if (DetectedShare != 0F) hash ^= pbc::ProtobufEqualityComparers.BitwiseSingleEqualityComparer.GetHashCode(DetectedShare);
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -2904,6 +2939,14 @@ namespace AnimGen.Protocol.V1 {
         output.WriteBool(Cached);
       }
       warnings_.WriteTo(output, _repeated_warnings_codec);
+      if (Frames != 0) {
+        output.WriteRawTag(104);
+        output.WriteInt32(Frames);
+      }
+      if (DetectedShare != 0F) {
+        output.WriteRawTag(117);
+        output.WriteFloat(DetectedShare);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -2959,6 +3002,14 @@ namespace AnimGen.Protocol.V1 {
         output.WriteBool(Cached);
       }
       warnings_.WriteTo(ref output, _repeated_warnings_codec);
+      if (Frames != 0) {
+        output.WriteRawTag(104);
+        output.WriteInt32(Frames);
+      }
+      if (DetectedShare != 0F) {
+        output.WriteRawTag(117);
+        output.WriteFloat(DetectedShare);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3003,6 +3054,12 @@ namespace AnimGen.Protocol.V1 {
         size += 1 + 1;
       }
       size += warnings_.CalculateSize(_repeated_warnings_codec);
+      if (Frames != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(Frames);
+      }
+      if (DetectedShare != 0F) {
+        size += 1 + 4;
+      }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
       }
@@ -3052,6 +3109,12 @@ namespace AnimGen.Protocol.V1 {
         Cached = other.Cached;
       }
       warnings_.Add(other.warnings_);
+      if (other.Frames != 0) {
+        Frames = other.Frames;
+      }
+      if (other.DetectedShare != 0F) {
+        DetectedShare = other.DetectedShare;
+      }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
 
@@ -3118,6 +3181,14 @@ namespace AnimGen.Protocol.V1 {
             warnings_.AddEntriesFrom(input, _repeated_warnings_codec);
             break;
           }
+          case 104: {
+            Frames = input.ReadInt32();
+            break;
+          }
+          case 117: {
+            DetectedShare = input.ReadFloat();
+            break;
+          }
         }
       }
     #endif
@@ -3182,6 +3253,14 @@ namespace AnimGen.Protocol.V1 {
           }
           case 98: {
             warnings_.AddEntriesFrom(ref input, _repeated_warnings_codec);
+            break;
+          }
+          case 104: {
+            Frames = input.ReadInt32();
+            break;
+          }
+          case 117: {
+            DetectedShare = input.ReadFloat();
             break;
           }
         }

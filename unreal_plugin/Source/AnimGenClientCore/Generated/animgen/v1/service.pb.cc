@@ -143,6 +143,8 @@ PROTOBUF_CONSTEXPR Job::Job(
   , /*decltype(_impl_.created_unix_ms_)*/int64_t{0}
   , /*decltype(_impl_.updated_unix_ms_)*/int64_t{0}
   , /*decltype(_impl_.cached_)*/false
+  , /*decltype(_impl_.frames_)*/0
+  , /*decltype(_impl_.detected_share_)*/0
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct JobDefaultTypeInternal {
   PROTOBUF_CONSTEXPR JobDefaultTypeInternal()
@@ -482,6 +484,8 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _impl_.updated_unix_ms_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _impl_.cached_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _impl_.warnings_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _impl_.frames_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _impl_.detected_share_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::animgen::v1::JobEvent, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -623,20 +627,20 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 69, -1, -1, sizeof(::animgen::v1::CropRegion)},
   { 79, -1, -1, sizeof(::animgen::v1::StartJobRequest)},
   { 87, -1, -1, sizeof(::animgen::v1::Job)},
-  { 105, -1, -1, sizeof(::animgen::v1::JobEvent)},
-  { 118, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
-  { 125, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
-  { 134, -1, -1, sizeof(::animgen::v1::ResultFile)},
-  { 144, -1, -1, sizeof(::animgen::v1::ResultHeader)},
-  { 153, -1, -1, sizeof(::animgen::v1::FileChunk)},
-  { 162, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
-  { 172, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
-  { 179, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
-  { 187, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
-  { 194, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
-  { 200, -1, -1, sizeof(::animgen::v1::ModelInfo)},
-  { 209, -1, -1, sizeof(::animgen::v1::Limits)},
-  { 222, -1, -1, sizeof(::animgen::v1::ServerInfo)},
+  { 107, -1, -1, sizeof(::animgen::v1::JobEvent)},
+  { 120, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
+  { 127, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
+  { 136, -1, -1, sizeof(::animgen::v1::ResultFile)},
+  { 146, -1, -1, sizeof(::animgen::v1::ResultHeader)},
+  { 155, -1, -1, sizeof(::animgen::v1::FileChunk)},
+  { 164, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
+  { 174, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
+  { 181, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
+  { 189, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
+  { 196, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
+  { 202, -1, -1, sizeof(::animgen::v1::ModelInfo)},
+  { 211, -1, -1, sizeof(::animgen::v1::Limits)},
+  { 224, -1, -1, sizeof(::animgen::v1::ServerInfo)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -692,14 +696,15 @@ const char descriptor_table_protodef_animgen_2fv1_2fservice_2eproto[] PROTOBUF_S
   "\001 \001(\005\022\t\n\001y\030\002 \001(\005\022\r\n\005width\030\003 \001(\005\022\016\n\006heigh"
   "t\030\004 \001(\005\"R\n\017StartJobRequest\022\021\n\tupload_id\030"
   "\001 \001(\t\022,\n\007options\030\002 \001(\0132\033.animgen.v1.Gene"
-  "rateOptions\"\223\002\n\003Job\022\016\n\006job_id\030\001 \001(\t\022\021\n\tu"
+  "rateOptions\"\273\002\n\003Job\022\016\n\006job_id\030\001 \001(\t\022\021\n\tu"
   "pload_id\030\002 \001(\t\022\022\n\nvideo_name\030\003 \001(\t\022#\n\005st"
   "ate\030\004 \001(\0162\024.animgen.v1.JobState\022,\n\007optio"
   "ns\030\005 \001(\0132\033.animgen.v1.GenerateOptions\022\r\n"
   "\005stage\030\006 \001(\t\022\020\n\010progress\030\007 \001(\002\022\r\n\005error\030"
   "\010 \001(\t\022\027\n\017created_unix_ms\030\t \001(\003\022\027\n\017update"
   "d_unix_ms\030\n \001(\003\022\016\n\006cached\030\013 \001(\010\022\020\n\010warni"
-  "ngs\030\014 \003(\t\"\247\001\n\010JobEvent\022\016\n\006job_id\030\001 \001(\t\022#"
+  "ngs\030\014 \003(\t\022\016\n\006frames\030\r \001(\005\022\026\n\016detected_sh"
+  "are\030\016 \001(\002\"\247\001\n\010JobEvent\022\016\n\006job_id\030\001 \001(\t\022#"
   "\n\004type\030\002 \001(\0162\025.animgen.v1.EventType\022\r\n\005s"
   "tage\030\003 \001(\t\022\026\n\016stage_progress\030\004 \001(\002\022\020\n\010pr"
   "ogress\030\005 \001(\002\022\017\n\007message\030\006 \001(\t\022\034\n\003job\030\007 \001"
@@ -777,7 +782,7 @@ static const ::_pbi::DescriptorTable* const descriptor_table_animgen_2fv1_2fserv
 };
 static ::_pbi::once_flag descriptor_table_animgen_2fv1_2fservice_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_animgen_2fv1_2fservice_2eproto = {
-    false, false, 4255, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
+    false, false, 4295, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
     "animgen/v1/service.proto",
     &descriptor_table_animgen_2fv1_2fservice_2eproto_once, descriptor_table_animgen_2fv1_2fservice_2eproto_deps, 1, 21,
     schemas, file_default_instances, TableStruct_animgen_2fv1_2fservice_2eproto::offsets,
@@ -3013,6 +3018,8 @@ Job::Job(const Job& from)
     , decltype(_impl_.created_unix_ms_){}
     , decltype(_impl_.updated_unix_ms_){}
     , decltype(_impl_.cached_){}
+    , decltype(_impl_.frames_){}
+    , decltype(_impl_.detected_share_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -3060,8 +3067,8 @@ Job::Job(const Job& from)
     _this->_impl_.options_ = new ::animgen::v1::GenerateOptions(*from._impl_.options_);
   }
   ::memcpy(&_impl_.state_, &from._impl_.state_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.cached_) -
-    reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.cached_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.detected_share_) -
+    reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.detected_share_));
   // @@protoc_insertion_point(copy_constructor:animgen.v1.Job)
 }
 
@@ -3082,6 +3089,8 @@ inline void Job::SharedCtor(
     , decltype(_impl_.created_unix_ms_){int64_t{0}}
     , decltype(_impl_.updated_unix_ms_){int64_t{0}}
     , decltype(_impl_.cached_){false}
+    , decltype(_impl_.frames_){0}
+    , decltype(_impl_.detected_share_){0}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.job_id_.InitDefault();
@@ -3147,8 +3156,8 @@ void Job::Clear() {
   }
   _impl_.options_ = nullptr;
   ::memset(&_impl_.state_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.cached_) -
-      reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.cached_));
+      reinterpret_cast<char*>(&_impl_.detected_share_) -
+      reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.detected_share_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -3269,6 +3278,22 @@ const char* Job::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
             CHK_(::_pbi::VerifyUTF8(str, "animgen.v1.Job.warnings"));
             if (!ctx->DataAvailable(ptr)) break;
           } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<98>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 frames = 13;
+      case 13:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 104)) {
+          _impl_.frames_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // float detected_share = 14;
+      case 14:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 117)) {
+          _impl_.detected_share_ = ::PROTOBUF_NAMESPACE_ID::internal::UnalignedLoad<float>(ptr);
+          ptr += sizeof(float);
         } else
           goto handle_unusual;
         continue;
@@ -3403,6 +3428,22 @@ uint8_t* Job::_InternalSerialize(
     target = stream->WriteString(12, s, target);
   }
 
+  // int32 frames = 13;
+  if (this->_internal_frames() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(13, this->_internal_frames(), target);
+  }
+
+  // float detected_share = 14;
+  static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
+  float tmp_detected_share = this->_internal_detected_share();
+  uint32_t raw_detected_share;
+  memcpy(&raw_detected_share, &tmp_detected_share, sizeof(tmp_detected_share));
+  if (raw_detected_share != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteFloatToArray(14, this->_internal_detected_share(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -3499,6 +3540,20 @@ size_t Job::ByteSizeLong() const {
     total_size += 1 + 1;
   }
 
+  // int32 frames = 13;
+  if (this->_internal_frames() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_frames());
+  }
+
+  // float detected_share = 14;
+  static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
+  float tmp_detected_share = this->_internal_detected_share();
+  uint32_t raw_detected_share;
+  memcpy(&raw_detected_share, &tmp_detected_share, sizeof(tmp_detected_share));
+  if (raw_detected_share != 0) {
+    total_size += 1 + 4;
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -3556,6 +3611,16 @@ void Job::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_N
   if (from._internal_cached() != 0) {
     _this->_internal_set_cached(from._internal_cached());
   }
+  if (from._internal_frames() != 0) {
+    _this->_internal_set_frames(from._internal_frames());
+  }
+  static_assert(sizeof(uint32_t) == sizeof(float), "Code assumes uint32_t and float are the same size.");
+  float tmp_detected_share = from._internal_detected_share();
+  uint32_t raw_detected_share;
+  memcpy(&raw_detected_share, &tmp_detected_share, sizeof(tmp_detected_share));
+  if (raw_detected_share != 0) {
+    _this->_internal_set_detected_share(from._internal_detected_share());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -3597,8 +3662,8 @@ void Job::InternalSwap(Job* other) {
       &other->_impl_.error_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(Job, _impl_.cached_)
-      + sizeof(Job::_impl_.cached_)
+      PROTOBUF_FIELD_OFFSET(Job, _impl_.detected_share_)
+      + sizeof(Job::_impl_.detected_share_)
       - PROTOBUF_FIELD_OFFSET(Job, _impl_.options_)>(
           reinterpret_cast<char*>(&_impl_.options_),
           reinterpret_cast<char*>(&other->_impl_.options_));

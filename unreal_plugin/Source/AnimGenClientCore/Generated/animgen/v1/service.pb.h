@@ -1711,6 +1711,8 @@ class Job final :
     kCreatedUnixMsFieldNumber = 9,
     kUpdatedUnixMsFieldNumber = 10,
     kCachedFieldNumber = 11,
+    kFramesFieldNumber = 13,
+    kDetectedShareFieldNumber = 14,
   };
   // repeated string warnings = 12;
   int warnings_size() const;
@@ -1869,6 +1871,24 @@ class Job final :
   void _internal_set_cached(bool value);
   public:
 
+  // int32 frames = 13;
+  void clear_frames();
+  int32_t frames() const;
+  void set_frames(int32_t value);
+  private:
+  int32_t _internal_frames() const;
+  void _internal_set_frames(int32_t value);
+  public:
+
+  // float detected_share = 14;
+  void clear_detected_share();
+  float detected_share() const;
+  void set_detected_share(float value);
+  private:
+  float _internal_detected_share() const;
+  void _internal_set_detected_share(float value);
+  public:
+
   // @@protoc_insertion_point(class_scope:animgen.v1.Job)
  private:
   class _Internal;
@@ -1889,6 +1909,8 @@ class Job final :
     int64_t created_unix_ms_;
     int64_t updated_unix_ms_;
     bool cached_;
+    int32_t frames_;
+    float detected_share_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -6307,6 +6329,46 @@ inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>*
 Job::mutable_warnings() {
   // @@protoc_insertion_point(field_mutable_list:animgen.v1.Job.warnings)
   return &_impl_.warnings_;
+}
+
+// int32 frames = 13;
+inline void Job::clear_frames() {
+  _impl_.frames_ = 0;
+}
+inline int32_t Job::_internal_frames() const {
+  return _impl_.frames_;
+}
+inline int32_t Job::frames() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.Job.frames)
+  return _internal_frames();
+}
+inline void Job::_internal_set_frames(int32_t value) {
+  
+  _impl_.frames_ = value;
+}
+inline void Job::set_frames(int32_t value) {
+  _internal_set_frames(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.Job.frames)
+}
+
+// float detected_share = 14;
+inline void Job::clear_detected_share() {
+  _impl_.detected_share_ = 0;
+}
+inline float Job::_internal_detected_share() const {
+  return _impl_.detected_share_;
+}
+inline float Job::detected_share() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.Job.detected_share)
+  return _internal_detected_share();
+}
+inline void Job::_internal_set_detected_share(float value) {
+  
+  _impl_.detected_share_ = value;
+}
+inline void Job::set_detected_share(float value) {
+  _internal_set_detected_share(value);
+  // @@protoc_insertion_point(field_set:animgen.v1.Job.detected_share)
 }
 
 // -------------------------------------------------------------------
