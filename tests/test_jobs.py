@@ -150,7 +150,8 @@ def test_a_store_from_before_warnings_and_frames_opens_with_its_jobs(tmp_path: P
     assert job is not None and job.files == {"json": "a.json"} and job.warnings == []
     assert (job.frames, job.detected) == (0, 0.0)  # not kept then: the service sends 0, "not known"
     assert store.update_job("j1", warnings=["w"]).warnings == ["w"]
-    assert (store.update_job("j1", frames=90, detected=0.5).frames, store.get_job("j1").detected) == (90, 0.5)
+    kept = store.update_job("j1", frames=90, detected=0.5)
+    assert (kept.frames, kept.detected) == (90, 0.5)
     store.close()
 
 
