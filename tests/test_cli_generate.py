@@ -132,6 +132,10 @@ def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):
                    "--format", "json", "--generator", "analytic")
     assert proc.returncode == 0 and "(sports2d_run_sideview.mp4), and " in proc.stderr, proc.stderr
     assert "the clip is their motion" in proc.stderr
+    # A warning about the landmarks themselves names the video they came from, and only that one.
+    proc = animgen(videos / BASKETBALL, "--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again,
+                   "--format", "json", "--generator", "analytic", "--hands")
+    assert f"\nwarning: {videos / RUN}: these landmarks hold no hand points" in proc.stderr, proc.stderr
     proc = animgen(videos / RUN, "--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again,
                    "--format", "json", "--generator", "analytic")
     assert proc.returncode == 0 and "the clip is their motion" not in proc.stderr, proc.stderr

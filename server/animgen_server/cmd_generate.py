@@ -382,9 +382,9 @@ def _error(video: Path | str, reason: str) -> None:
     print(f"animgen: error: {name_file(video, reason)}", file=sys.stderr)
 
 
-def name_file(video: Path | str, message: str) -> str:
-    """The message with the file in front, unless it already names it."""
-    return message if str(video) in message else f"{video}: {message}"
+def name_file(video: Path | str, message: str, also: str = "") -> str:
+    """The message with the file in front, unless it already names it, or begins with `also` (another name of it)."""
+    return message if str(video) in message or (also and message.startswith(f"{also}: ")) else f"{video}: {message}"
 
 
 def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path) -> int:
@@ -445,11 +445,13 @@ LOG_EVERY_S = 10.0
 class Progress:
     """Progress on stderr, fed by the pipeline's events: a tqdm bar per stage on a terminal, elsewhere a plain line
     every `every_s` seconds of a stage (short stages print nothing; the summary gives each stage's time).
-    Warnings always print, each naming the video (as given), so that a folder's log says whose they are."""
+    Warnings always print, each naming the video (as given), so that a folder's log says whose they are; one that
+    names the video the run's saved landmarks came from (`also`) already says whose it is."""
 
     def __init__(self, video: str | Path, quiet: bool, terminal: bool | None = None,
-                 every_s: float = LOG_EVERY_S, position: str = "") -> None:
+                 every_s: float = LOG_EVERY_S, position: str = "", also: str = "") -> None:
         self.video, self.label, self.quiet, self.every_s = video, Path(video).name + position, quiet, every_s
+        self.also = also
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self.bar: tqdm | None = None
         self._stage, self._since, self._last = "", 0.0, 0.0
@@ -458,7 +460,7 @@ class Progress:
     def __call__(self, e: ProgressEvent) -> None:
         if e.kind == "warning":
             self.warnings.append(e.message)
-            self._write(f"warning: {name_file(self.video, e.message)}")
+            self._write(f"warning: {name_file(self.video, e.message, self.also)}")
             return
         if self.quiet:
             return
@@ -523,7 +525,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     if folders := [p for p in output_paths(out_base, options) if p.is_dir()]:
         raise InputError(f"{folders[0]}: is a folder, where this output would be written: move or rename it")
     made_from = inputs_id(source, options)
-    progress = Progress(video, args.quiet, position=position)
+    progress = Progress(video, args.quiet, position=position, also=landmarks.source if landmarks is not None else "")
     t0 = time.perf_counter()
     forget_made(out_base)
     try:
