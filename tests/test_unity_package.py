@@ -3,6 +3,7 @@
 - every C# file parses (Debian mono-mcs, `mcs --parse`);
 - the engine-free assembly AnimGen.Core compiles with mono, and its NUnit tests (Tests/Core) pass under
   nunit-console, among them decoding the fixture clip that the Python side wrote;
+- the batch's -animgenSummary has the keys of `animgen generate --summary` (run_summary.py), plus "client";
 - scripts/codegen.sh reproduces the committed Editor/Generated files byte for byte;
 - package.json, the asmdefs and the .meta files are what Unity needs.
 
@@ -210,8 +211,82 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "SetPathsFindTheExecutableInTheRepositoryOrItsVenv",
         "MissesNameWhatWasLookedFor",
         "AnExitIsToldByTheReasonTheServerLogged",
+        "SummaryOfAConvertedAFailedAndARefusedVideoParsesBack",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
+
+
+# A batch's -animgenSummary through AnimGen.Core as BatchGenerate fills it: a converted, a failed and a cancelled video.
+SUMMARY_PROGRAM = r"""
+using AnimGen.Core;
+
+static class WriteSummary
+{
+    static void Main(string[] args)
+    {
+        var settings = new GenerateSettings { Crop = true, UseVideoFps = false, Fps = 24f };
+        var s = new BatchSummary(settings) { ServerVersion = "0.2.11" };
+        var run = new BatchVideoResult("Videos/run.mp4")
+        {
+            Outcome = BatchOutcome.Converted, Clip = "Assets/AnimGen/run.anim", Frames = 90, DetectedShare = 0.5f,
+            Seconds = 2.5,
+        };
+        run.Warnings.Add("left arm hidden from 2.1 s to 3.3 s");
+        s.Videos.Add(run);
+        s.Videos.Add(new BatchVideoResult("Videos/walk.mp4") { Error = "Videos/walk.mp4: no person found" });
+        s.CancelRest(new[] { "Videos/run.mp4", "Videos/walk.mp4", "Videos/zz.mp4" });
+        s.WriteTo(args[0]);
+    }
+}
+"""
+
+
+def test_the_batch_summary_has_the_clis_keys(tmp_path: Path):
+    """One CI script reads `animgen generate --summary` and the Unity batch's -animgenSummary: the same keys (plus
+    "client", this package's version) at the top, per count, per option and per video; values of the same kinds."""
+    from animgen_ml.pipeline import GenerateOptions
+    from animgen_server import run_summary
+    from animgen_server.run_summary import VideoResult
+
+    program = tmp_path / "write_summary.cs"
+    program.write_text(SUMMARY_PROGRAM)
+    exe = tmp_path / "write_summary.exe"
+    done = subprocess.run([tool("mcs"), f"-out:{exe}", str(program), *map(str, cs_files("Editor", "Core"))],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    unity_json = tmp_path / "unity.json"
+    run = subprocess.run([tool("mono"), str(exe), str(unity_json)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    unity = json.loads(unity_json.read_text(encoding="utf-8"))
+
+    cli_json = tmp_path / "cli.json"
+    cli_row = VideoResult("v", "converted", frames=90, seconds=2.5, warnings=["w"], outputs={"glb": Path("v.glb")},
+                          detected=0.5)
+    run_summary.write(cli_json, [cli_row], GenerateOptions(crop=(640, 0, 640, 720), fps=24.0).to_dict())
+    cli = json.loads(cli_json.read_text())
+
+    def kind(value):  # 24 and 24.0 are one number to a JSON reader
+        return "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
+
+    assert set(unity) == set(cli) | {"client"}
+    version = json.loads((PKG / "package.json").read_text())["version"]
+    assert unity["client"] == f"unity {version}", "BatchSummary.Client must follow package.json's version"
+    assert set(unity["counts"]) == set(cli["counts"]) == set(run_summary.STATUSES)
+    assert unity["counts"] == {"converted": 1, "skipped": 0, "failed": 1, "cancelled": 1}
+    # The batch's options by the CLI's names, with values of the same kinds.
+    assert set(unity["options"]) <= set(cli["options"]), set(unity["options"]) - set(cli["options"])
+    for name, value in unity["options"].items():
+        assert kind(value) == kind(cli["options"][name]), name
+    assert unity["options"]["crop"] == [0, 0, 640, 720] and unity["options"]["fps"] == 24
+    ray_only = {"ray_worker"}
+    keys = set(VideoResult("v", "converted").to_dict()) - ray_only
+    assert [set(v) for v in unity["videos"]] == [keys] * 3
+    assert [v["status"] for v in unity["videos"]] == ["converted", "failed", "cancelled"]
+    converted = unity["videos"][0]
+    for name, value in cli["videos"][0].items():
+        if name not in ray_only:
+            assert kind(converted[name]) == kind(value), name
+    assert converted["outputs"] == {"anim": "Assets/AnimGen/run.anim"}
 
 
 # ---------------------------------------------------------------- generated code

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import filecmp
+import json
 import os
 import re
 import socket
@@ -23,10 +24,14 @@ import numpy as np
 import pytest
 from conftest import REPO, failed_serve_log, require_tool
 
+import animgen_ml
 from animgen_ml import rotations as R
 from animgen_ml.clip import empty_clip
+from animgen_ml.pipeline import GenerateOptions
+from animgen_server.run_summary import STATUSES, VideoResult
 
 CORE = REPO / "unreal_plugin" / "Source" / "AnimGenClientCore"
+PLUGIN_VERSION = json.loads((REPO / "unreal_plugin" / "AnimGen.uplugin").read_text())["VersionName"]
 BUILD = REPO / "build" / "unreal-core"
 VENV_BIN = Path(sys.executable).parent
 
@@ -59,7 +64,7 @@ def test_unit_tests_pass_under_ctest(core_build: Path, tmp_path: Path):
     assert re.search(r"\[  PASSED  \] (\d+) tests", g.stdout), g.stdout[-2000:]
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
-                  "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem."):
+                  "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem.", "BatchSummary."):
         assert suite in listed
     assert "FootstepTimesAreWhereAFootLands" in listed
 
@@ -313,10 +318,13 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared
     out_dir = tmp_path / "result"
     skeleton = tmp_path / "xbot.txt"  # an engine's skeleton for "Server retarget"
     skeleton.write_text(_skeleton_text(shared_data / "characters" / "Xbot_threejs.glb"))
+    summary = tmp_path / "ci" / "summary.json"
+    summary.parent.mkdir()
     with _serve(tmp_path, "--token", token) as address:
         r = _run([str(core_build / "animgen_core_e2e"), "--address", address, "--video", str(video),
                   "--out", str(out_dir), "--token", token, "--big-video", str(big), "--skeleton", str(skeleton),
-                  "--target-video", str(videos / "romp_fitness_jumping_jacks.mp4")], 600)
+                  "--target-video", str(videos / "romp_fitness_jumping_jacks.mp4"), "--summary", str(summary),
+                  "--client-version", PLUGIN_VERSION], 600)
         text = r.stdout
         assert r.returncode == 0, text[-4000:] + r.stderr[-2000:]
 
@@ -364,6 +372,59 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared
     assert motion["frames"] == motion["clip_frames"] and int(motion["bones"]) == len(skeleton.read_text().splitlines())
     assert float(motion["height_mm"]) < 3.0 and float(motion["height_mm"]) < 0.5 * float(motion["height_alone_mm"])
     assert float(motion["slide_mm"]) < float(motion["slide_alone_mm"])
+    # The commandlet's -Summary for that video: the CLI's --summary shape, the server's own figures.
+    _check_summary_shape(doc := json.loads(summary.read_text(encoding="utf-8")))
+    assert [p.name for p in summary.parent.iterdir()] == ["summary.json"]  # nothing left aside
+    assert doc["animgen"] == animgen_ml.__version__ and doc["client"] == f"unreal {PLUGIN_VERSION}"
+    assert doc["counts"] == {"converted": 1, "skipped": 0, "failed": 0, "cancelled": 0}
+    (row,) = doc["videos"]
+    assert row["video"] == str(video) and row["status"] == "converted" and row["error"] is None
+    assert row["outputs"] == {"glb": str(glb)}
+    assert row["frames"] > 0 and 0 < row["detected"] <= 1, row  # Job.frames / Job.detected_share, from the server
+    assert 0 < row["seconds"] < 600
+    assert row["warnings"] == list(dict.fromkeys(m.group(1) for m in re.finditer(r"^EVENT type=6 .*? state=\S+ (.*)$",
+                                                                                    text, re.M)))
+
+
+SUMMARY_VIDEO_KEYS = list(VideoResult("v", "converted").to_dict())
+
+
+def _check_summary_shape(doc: dict) -> None:
+    """The keys `animgen generate --summary` writes (run_summary.py), in its order: one CI script reads both."""
+    assert list(doc) == ["animgen", "client", "options", "counts", "videos"]
+    assert list(doc["counts"]) == list(STATUSES)
+    assert set(doc["options"]) <= set(GenerateOptions().to_dict()), doc["options"]
+    for row in doc["videos"]:
+        assert list(row) == SUMMARY_VIDEO_KEYS and row["status"] in STATUSES
+
+
+def test_batch_summary_reads_back_with_json(core_build: Path, tmp_path: Path):
+    """A commandlet's summary with a converted, a failed and a refused video (Tests/ClientCore/SampleSummary.h), read
+    back with Python's json: every value as meant, strings escaped, numbers rounded as run_summary rounds them, and laid
+    out as json.dumps(indent=1) lays out the CLI's."""
+    path = tmp_path / "run.json"
+    path.write_text("an old summary, replaced whole")
+    r = _run([str(core_build / "animgen_core_e2e"), "--sample-summary", str(path)], 60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    text = path.read_text(encoding="utf-8")  # strict UTF-8: the byte that was not is U+FFFD
+    doc = json.loads(text)
+    _check_summary_shape(doc)
+    assert text == json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    assert doc["options"] == {"hands": True, "smoothing": 0.3, "fps": 29.97, "generator": "analytic", "in_place": True,
+                              "loop": False, "mirror": True, "crop": [10, 20, 640, 360],
+                              "target": "/Game/Characters/SK_Mannequin.SK_Mannequin"}
+    assert doc["counts"] == {"converted": 2, "skipped": 0, "failed": 2, "cancelled": 0}
+    converted = VideoResult("C:\\ci\\J\u00f6rg \"fast\"\t\x01 \u8dd1.mp4", "converted", frames=12345, seconds=12.3456,
+                            warnings=["no person for 0.5 s", "bad \ufffd byte"], detected=0.97312,
+                            outputs={"anim_sequence": "/Game/Anims/A_run.A_run", "glb": "D:/Out/run.mp4/run.glb"})
+    failed = VideoResult("/ci/videos/walk.mp4", "failed", warnings=["a hand seen too rarely"],
+                         error="/ci/videos/walk.mp4: the job failed: no person found in the video")
+    refused = VideoResult("/ci/videos/Run.mov", "failed",
+                          error="/ci/videos/Run.mov: run.mp4, Run.mov would all become A_run: rename all but one")
+    older = VideoResult("/ci/videos/jump.mp4", "converted", seconds=1.0,
+                        outputs={"anim_sequence": "/Game/Anims/A_jump.A_jump"})
+    assert doc["videos"] == [v.to_dict() for v in (converted, failed, refused, older)]
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
 
 
 def test_tls_connection_with_root_certificates(core_build: Path, tmp_path: Path):

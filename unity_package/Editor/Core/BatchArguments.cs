@@ -10,10 +10,14 @@
 //   -animgenFootsteps            an Animation Event "OnFootstep" ("Left" / "Right") where each foot lands;
 //   -animgenFootstepFunction NAME    the same, calling NAME
 //   -animgenTimeout MINUTES      the longest one video may take, upload to clip (default 60): a CI job always ends
-// Unity's own arguments (-batchmode, -projectPath ...) are ignored.
+//   -animgenSummary FILE.json    what became of each video, for CI to read (BatchSummary: the shape of
+//                                `animgen generate --summary`); not a folder, a video of -animgenInput or a clip
+// Unity's own arguments (-batchmode, -projectPath ...) are ignored. Relative paths are read from the working folder,
+// which is the project folder for the Editor (not the shell's).
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 
 namespace AnimGen.Core
 {
@@ -25,6 +29,8 @@ namespace AnimGen.Core
         public string Token = "";
         public GenerateSettings Settings = new GenerateSettings();
         public float TimeoutMinutes = 60f;
+        /// <summary>Where to write the summary, as given; null: none.</summary>
+        public string Summary;
 
         /// <summary>Throws ArgumentException with a one-line message naming the argument.</summary>
         public static BatchArguments Parse(IList<string> args, string tokenFromEnvironment)
@@ -52,6 +58,7 @@ namespace AnimGen.Core
                     case "-animgenFps": a.Settings.UseVideoFps = false; a.Settings.Fps = Number(args, ref i); break;
                     case "-animgenCrop": Crop(a.Settings, args, ref i); break;
                     case "-animgenTimeout": a.TimeoutMinutes = Number(args, ref i); break;
+                    case "-animgenSummary": a.Summary = Value(args, ref i); break;
                     default: throw new ArgumentException("unknown argument " + name);
                 }
             }
@@ -66,7 +73,41 @@ namespace AnimGen.Core
             if (token != null) throw new ArgumentException("-animgenToken (or ANIMGEN_TOKEN): " + token);
             List<string> problems = a.Settings.Problems();
             if (problems.Count > 0) throw new ArgumentException(problems[0]);
+            if (a.Summary != null) CheckSummary(a);
             return a;
+        }
+
+        /// <summary>Refuses a summary that would replace a folder, or a file the batch reads or writes: a video it
+        /// would take (even one not there yet) or a clip. Compared without case, as file names on Windows and macOS
+        /// are.</summary>
+        static void CheckSummary(BatchArguments a)
+        {
+            if (a.Summary.Trim().Length == 0) throw new ArgumentException("-animgenSummary is an empty name"); // an unset $VAR
+            string said = "-animgenSummary " + a.Summary;
+            string full, folder;
+            bool inInput, inOutput;
+            try
+            {
+                full = Path.GetFullPath(a.Summary);
+                folder = Path.GetDirectoryName(full) ?? full;
+                inInput = SameFolder(folder, a.InputFolder);
+                inOutput = SameFolder(folder, a.OutputFolder);
+            }
+            catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is PathTooLongException)
+            {
+                throw new ArgumentException(said + ": " + e.Message);
+            }
+            if (Directory.Exists(full)) throw new ArgumentException(said + ": is a folder; -animgenSummary takes a file name");
+            if (inInput && VideoUpload.LooksLikeVideo(full))
+                throw new ArgumentException(said + ": is a video of -animgenInput: name the summary apart");
+            if (inOutput && full.EndsWith(".anim", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException(said + ": is a clip of -animgenOutput: name the summary apart");
+        }
+
+        static bool SameFolder(string fullFolder, string folder)
+        {
+            char[] ends = { Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar };
+            return string.Equals(fullFolder.TrimEnd(ends), Path.GetFullPath(folder).TrimEnd(ends), StringComparison.OrdinalIgnoreCase);
         }
 
         static string Value(IList<string> args, ref int i)

@@ -1,6 +1,6 @@
 // A small JSON reader and writer: Unity's JsonUtility reads neither nested arrays nor maps, which the
-// HumanoidClip JSON and the persisted job state use. Values: Dictionary<string, object>, List<object>,
-// double, string, bool, null.
+// HumanoidClip JSON, the persisted job state and the batch summary use. Values: Dictionary<string, object>,
+// List<object>, double, string, bool, null.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -147,15 +147,18 @@ namespace AnimGen.Core
             }
         }
 
-        /// <summary>Compact JSON for the value types Parse returns (plus float, int, long, string[]).</summary>
-        public static string Write(object value)
+        /// <summary>JSON for the value types Parse returns (plus float, int, long, string[]): compact, or indented one
+        /// space a level as Python's json.dumps(indent=1) writes the CLI's --summary, for a file a person may read.
+        /// Map keys are sorted, so that equal values write equal text.</summary>
+        public static string Write(object value, bool indented = false)
         {
             var b = new StringBuilder();
-            WriteValue(b, value);
+            WriteValue(b, value, indented ? 0 : -1);
             return b.ToString();
         }
 
-        static void WriteValue(StringBuilder b, object v)
+        /// <summary>depth: the value's nesting level when indented, -1 when compact.</summary>
+        static void WriteValue(StringBuilder b, object v, int depth)
         {
             if (v == null) { b.Append("null"); return; }
             if (v is string) { WriteString(b, (string)v); return; }
@@ -164,6 +167,7 @@ namespace AnimGen.Core
             if (v is float) { b.Append(((float)v).ToString("G9", CultureInfo.InvariantCulture)); return; }
             if (v is double) { b.Append(((double)v).ToString("R", CultureInfo.InvariantCulture)); return; }
             if (v is int || v is long) { b.Append(Convert.ToString(v, CultureInfo.InvariantCulture)); return; }
+            int inner = depth < 0 ? -1 : depth + 1;
             var dict = v as IDictionary<string, object>;
             if (dict != null)
             {
@@ -175,10 +179,12 @@ namespace AnimGen.Core
                 {
                     if (!first) b.Append(',');
                     first = false;
+                    NewLine(b, inner);
                     WriteString(b, k);
-                    b.Append(':');
-                    WriteValue(b, dict[k]);
+                    b.Append(depth < 0 ? ":" : ": ");
+                    WriteValue(b, dict[k], inner);
                 }
+                if (!first) NewLine(b, depth);
                 b.Append('}');
                 return;
             }
@@ -191,12 +197,19 @@ namespace AnimGen.Core
                 {
                     if (!first) b.Append(',');
                     first = false;
-                    WriteValue(b, item);
+                    NewLine(b, inner);
+                    WriteValue(b, item, inner);
                 }
+                if (!first) NewLine(b, depth);
                 b.Append(']');
                 return;
             }
             throw new ArgumentException("Json.Write cannot write a " + v.GetType().Name);
+        }
+
+        static void NewLine(StringBuilder b, int depth)
+        {
+            if (depth >= 0) b.Append('\n').Append(' ', depth);
         }
 
         static void WriteString(StringBuilder b, string s)

@@ -1,12 +1,15 @@
 // Drives a live `animgen serve` through the client core, as the Unreal Editor module does:
 //   animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T] [--big-video FILE]
-//                    [--skeleton SKELETON.txt --target-video FILE]
+//                    [--skeleton SKELETON.txt --target-video FILE] [--summary FILE.json --client-version V]
 //   animgen_core_e2e --address HOST:PORT --info-only 1 [--tls-ca PEM] [--token T]   (connection checks only)
+//   animgen_core_e2e --sample-summary FILE.json   (no server: SampleSummary.h's batch, for Python's json to read)
 // Steps: server info; a wrong token is refused (UNAUTHENTICATED); upload; start; watch every event; result
-// (clip and GLB written to DIR); a second job cancelled (CANCELLED); with a skeleton (RetargetTool's text file),
-// a job on the first 3 s of the target video with that skeleton as its target, as the Editor's "Server retarget"
-// sends it, and its motion on the target beside the core's own retarget of the clip. Prints one line per fact it
-// checked and exits non-zero on the first failure, naming it.
+// (clip and GLB written to DIR), and with --summary the commandlet's summary of that video (the server's version, its
+// warnings, the job's frames and share of frames with a person); a second job cancelled (CANCELLED); with a skeleton
+// (RetargetTool's text file), a job on the first 3 s of the target video with that skeleton as its target, as the
+// Editor's "Server retarget" sends it, and its motion on the target beside the core's own retarget of the clip. Prints
+// one line per fact it checked and exits non-zero on the first failure, naming it.
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -16,8 +19,11 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "AnimGenClient.h"
+#include "BatchSummary.h"
+#include "SampleSummary.h"
 #include "TestClips.h"
 
 using namespace animgen;
@@ -101,6 +107,12 @@ int TargetMotionCheck(Client& client, const std::string& video, const std::strin
 int main(int argc, char** argv) {
     std::map<std::string, std::string> args;
     for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
+    if (args.count("--sample-summary")) {
+        const std::string why = WriteBatchSummary(args["--sample-summary"], test::SampleBatchSummary());
+        if (!why.empty()) return Fail("--sample-summary " + args["--sample-summary"] + ": " + why);
+        std::printf("OK\n");
+        return 0;
+    }
     const bool infoOnly = args.count("--info-only") > 0;
     if (!args.count("--address") || (!infoOnly && (!args.count("--video") || !args.count("--out"))))
         return Fail("usage: animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T]");
@@ -146,6 +158,7 @@ int main(int argc, char** argv) {
         return 0;
     }
 
+    const auto started = std::chrono::steady_clock::now();  // the summary's seconds: upload to result
     UploadedVideo up;
     int chunks = 0;
     s = client.UploadVideo(args["--video"], &up, [&](int64_t, int64_t) { ++chunks; });
@@ -182,8 +195,10 @@ int main(int argc, char** argv) {
     bool progressDecreased = false;
     JobState finalState = JobState::Unspecified;
     bool cached = false;
+    std::vector<std::string> warnings;
     s = client.WatchJob(job.jobId, [&](const JobEventInfo& e) {
         ++events;
+        if (e.type == EventType::Warning) warnings.push_back(e.message);
         if (e.progress + 1e-6f < lastProgress) progressDecreased = true;
         lastProgress = e.progress;
         finalState = e.job.state;
@@ -240,6 +255,25 @@ int main(int argc, char** argv) {
     if (result.clip.frameCount <= 0) return Fail("no frames");
     if (worstNorm > 1e-3) return Fail("a rotation is not a unit quaternion");
     if (result.files.empty()) return Fail("no files came with the result");
+    if (args.count("--summary")) {  // as the commandlet writes it with -Summary, for one converted video
+        BatchSummary summary;
+        summary.animgen = ServerVersionNumber(info.serverVersion);
+        summary.client = "unreal " + args["--client-version"];
+        summary.options = options;
+        BatchVideo& row = summary.videos.emplace_back();
+        row.video = args["--video"];
+        row.status = BatchStatus::Converted;
+        for (const ResultFileInfo& f : result.files)
+            if (f.format == OutputFormat::Glb) row.outputs.emplace_back("glb", f.path);
+        row.warnings = warnings;
+        row.frames = result.job.frames;
+        row.detected = result.job.detectedShare;
+        row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const std::string why = WriteBatchSummary(args["--summary"], summary);
+        std::printf("SUMMARY written=%d frames=%d detected=%.4f warnings=%zu\n", int(why.empty()), result.job.frames,
+                    result.job.detectedShare, warnings.size());
+        if (!why.empty()) return Fail("--summary " + args["--summary"] + ": " + why);
+    }
 
     // A second job with other options (the first result would be served from the cache), cancelled at once.
     options.smoothing = 0.9f;

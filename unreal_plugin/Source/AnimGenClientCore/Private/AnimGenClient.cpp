@@ -40,6 +40,8 @@ JobInfo FromProto(const pb::Job& j) {
     o.createdUnixMs = j.created_unix_ms();
     o.updatedUnixMs = j.updated_unix_ms();
     o.cached = j.cached();
+    o.frames = j.frames();
+    o.detectedShare = j.detected_share();
     return o;
 }
 

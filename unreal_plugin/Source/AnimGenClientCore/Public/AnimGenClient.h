@@ -96,6 +96,10 @@ struct JobInfo {
     std::string error;
     int64_t createdUnixMs = 0, updatedUnixMs = 0;
     bool cached = false;
+    // Once the job has succeeded: the video's frames the pose stage read (between start and end), and the share of
+    // them in which a person was found, 0..1. 0 before then, and from an older server, which sends neither.
+    int frames = 0;
+    float detectedShare = 0;
 };
 
 struct JobEventInfo {

@@ -5,12 +5,24 @@
 #include "AnimGenAnimationBuilder.h"
 #include "AnimGenClient.h"
 #include "AnimGenJobRunner.h"
+#include "BatchSummary.h"
 #include "HAL/FileManager.h"
+#include "HAL/PlatformTime.h"
+#include "Interfaces/IPluginManager.h"
 #include "Misc/Parse.h"
 #include "Misc/Paths.h"
 #include "VideoFiles.h"
 
+#include <chrono>
+#include <string>
+#include <vector>
+
 DEFINE_LOG_CATEGORY_STATIC(LogAnimGen, Log, All);
+
+namespace
+{
+std::string Utf8(const FString& S) { return std::string(TCHAR_TO_UTF8(*S)); }
+}  // namespace
 
 UAnimGenCommandlet::UAnimGenCommandlet()
 {
@@ -20,7 +32,10 @@ UAnimGenCommandlet::UAnimGenCommandlet()
 	LogToConsole = true;
 	ShowErrorCount = true;
 	HelpDescription = TEXT("Turns every video in -Input into an AnimSequence on -Skeleton under -Output, through an AnimGen server.");
-	HelpUsage = TEXT("-run=AnimGen -Input=DIR -Output=/Game/Path -Skeleton=/Game/.../Skeleton -Server=host:port");
+	HelpUsage = TEXT("-run=AnimGen -Input=DIR -Output=/Game/Path -Skeleton=/Game/.../Skeleton [-Server=host:port]"
+		" [-Token=T] [-Tls] [-TlsCa=roots.pem] [-Mapping=auto|ue5_manny|ue4_mannequin|mixamo] [-Generator=network|analytic]"
+		" [-Hands] [-InPlace] [-Loop] [-Mirror] [-Fps=30] [-Smoothing=0.5] [-Crop=X,Y,W,H] [-Files=DIR] [-TimeoutMinutes=60]"
+		" [-LocalRetarget] [-Footsteps] [-Summary=FILE.json (what became of each video, for CI: as animgen generate --summary)]");
 }
 
 int32 UAnimGenCommandlet::Main(const FString& Params)
@@ -36,9 +51,12 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	FParse::Value(*Params, TEXT("Mapping="), Mapping);
 	FParse::Value(*Params, TEXT("Generator="), Generator);
 	FParse::Value(*Params, TEXT("Files="), FilesDir);
+	// What became of each video, as JSON for CI, in the shape `animgen generate --summary` writes.
+	FString SummaryPath;
+	const bool bSummary = FParse::Value(*Params, TEXT("Summary="), SummaryPath);
 	if (Token.IsEmpty()) Token = FPlatformMisc::GetEnvironmentVariable(TEXT("ANIMGEN_TOKEN"));
-	// Relative folders are the caller's: the editor's own working folder is Engine/Binaries/<Platform>.
-	for (FString* Path : {&Input, &TlsCa, &FilesDir})
+	// Relative paths are the caller's: the editor's own working folder is Engine/Binaries/<Platform>.
+	for (FString* Path : {&Input, &TlsCa, &FilesDir, &SummaryPath})
 	{
 		if (!Path->IsEmpty() && FPaths::IsRelative(*Path)) *Path = FPaths::ConvertRelativePathToFull(FPaths::LaunchDir(), *Path);
 	}
@@ -157,23 +175,87 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		VideosByAsset.FindOrAdd(AssetOf(Video).ToLower()).Add(FPaths::GetCleanFilename(Video));
 	}
 
-	int32 Failed = 0;
+	// The summary's place is checked, and its folder made, before any upload: a batch must not run for an hour and
+	// then find that it cannot say what it did. The server's version is asked once, for its "animgen" (null if not).
+	animgen::BatchSummary Summary;
+	if (bSummary)
+	{
+		std::vector<std::string> Inputs;
+		for (const FString& Video : Videos) Inputs.push_back(Utf8(Video));
+		if (!TlsCa.IsEmpty()) Inputs.push_back(Utf8(TlsCa));
+		if (const std::string Problem = animgen::PrepareBatchSummaryPath(Utf8(SummaryPath), Inputs); !Problem.empty())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("-Summary=%s: %s"), *SummaryPath, UTF8_TO_TCHAR(Problem.c_str()));
+			return 2;
+		}
+		const TSharedPtr<IPlugin> Plugin = IPluginManager::Get().FindPlugin(TEXT("AnimGen"));
+		Summary.client = "unreal " + (Plugin ? Utf8(Plugin->GetDescriptor().VersionName) : std::string("?"));
+		Summary.options = O;
+		if (!O.target.bones.empty()) Summary.target = Utf8(Skeleton->GetPathName());
+		FString ConnectError;  // an unreadable -TlsCa: each video fails saying so
+		animgen::ConnectionOptions InfoConnection = FAnimGenJobRunner::Connection(Request, ConnectError);
+		InfoConnection.deadline = std::chrono::seconds(10);
+		if (ConnectError.IsEmpty())
+		{
+			animgen::Client Client(InfoConnection);
+			animgen::ServerInfo Info;
+			if (const animgen::Status S = Client.GetServerInfo(&Info); S.Ok())
+			{
+				Summary.animgen = animgen::ServerVersionNumber(Info.serverVersion);
+			}
+			else
+			{
+				UE_LOG(LogAnimGen, Display, TEXT("-Summary: no server version (%s)"), UTF8_TO_TCHAR(S.ToString().c_str()));
+			}
+		}
+	}
+	// Every way out from here writes the summary, one row per video found: those never begun are "cancelled".
+	auto Finish = [&](int32 Code) -> int32
+	{
+		if (!bSummary) return Code;
+		for (int32 I = int32(Summary.videos.size()); I < Videos.Num(); ++I)
+		{
+			animgen::BatchVideo& Row = Summary.videos.emplace_back();
+			Row.video = Utf8(Videos[I]);
+			Row.status = animgen::BatchStatus::Cancelled;
+		}
+		if (const std::string Problem = animgen::WriteBatchSummary(Utf8(SummaryPath), Summary); !Problem.empty())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("-Summary=%s: %s"), *SummaryPath, UTF8_TO_TCHAR(Problem.c_str()));
+			return Code == 0 ? 1 : Code;
+		}
+		return Code;
+	};
+
+	int32 Converted = 0;
 	for (const FString& Video : Videos)
 	{
+		// Ctrl-C, or a CI time limit's SIGTERM, asks the engine to exit: the videos not begun are left.
+		if (IsEngineExitRequested())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("AnimGen: stopped, the engine is exiting; %d videos not begun"),
+				Videos.Num() - int32(Summary.videos.size()));
+			break;
+		}
+		animgen::BatchVideo& Row = Summary.videos.emplace_back();  // failed until converted
+		Row.video = Utf8(Video);
+		auto Fail = [&Row](const FString& Line)
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("%s"), *Line);
+			Row.error = Utf8(Line);
+		};
 		const TArray<FString>& Same = VideosByAsset[AssetOf(Video).ToLower()];
 		if (Same.Num() > 1)
 		{
-			UE_LOG(LogAnimGen, Error, TEXT("%s: %s would all become %s: rename all but one"), *Video,
-				*FString::Join(Same, TEXT(", ")), *AssetOf(Video));
-			++Failed;
+			Fail(FString::Printf(TEXT("%s: %s would all become %s: rename all but one"), *Video,
+				*FString::Join(Same, TEXT(", ")), *AssetOf(Video)));
 			continue;
 		}
 		// A read-only A_<video> (not checked out) is said before its job runs, not after.
 		if (const FString Problem = FAnimGenAnimationBuilder::DestinationProblem(Output, FPaths::GetBaseFilename(Video));
 			!Problem.IsEmpty())
 		{
-			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, *Problem);
-			++Failed;
+			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Problem));
 			continue;
 		}
 		Request.VideoPath = Video;
@@ -183,9 +265,14 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		FString Error;
 		int32 LastPercent = -10;
 		FString LastStage;
+		const double Started = FPlatformTime::Seconds();
 		const bool bOk = FAnimGenJobRunner::RunBlocking(Request, [&](const FAnimGenProgress& P) {
 			const int32 Percent = FMath::FloorToInt(P.Progress * 100.f);
-			if (P.bWarning) UE_LOG(LogAnimGen, Warning, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
+			if (P.bWarning)
+			{
+				UE_LOG(LogAnimGen, Warning, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
+				Row.warnings.push_back(Utf8(P.Message));
+			}
 			else if (Percent >= LastPercent + 10 || (P.Stage == TEXT("upload")) != (LastStage == TEXT("upload")))
 			{
 				// Every 10 %, and once more when the job's own progress (from 0 again) follows the upload's.
@@ -196,8 +283,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		}, Result, Error, TimeoutMinutes);
 		if (!bOk)
 		{
-			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, *Error);
-			++Failed;
+			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Error));
 			continue;
 		}
 		FAnimGenBuildSettings Settings;
@@ -210,13 +296,22 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 			Result.targetMotion ? &*Result.targetMotion : nullptr);
 		if (!Sequence)
 		{
-			UE_LOG(LogAnimGen, Error, TEXT("%s: %s"), *Video, *Error);
-			++Failed;
+			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Error));
 			continue;
 		}
 		UE_LOG(LogAnimGen, Display, TEXT("%s -> %s (%s, %d frames, %.2f fps)"), *Video, *Sequence->GetPathName(),
 			bReplaced ? TEXT("replaced") : TEXT("new"), Result.clip.frameCount, Result.clip.frameRate);
+		++Converted;
+		Row.status = animgen::BatchStatus::Converted;
+		Row.outputs.emplace_back("anim_sequence", Utf8(Sequence->GetPathName()));
+		for (const animgen::ResultFileInfo& File : Result.files)
+		{
+			if (File.format == animgen::OutputFormat::Glb && !File.path.empty()) Row.outputs.emplace_back("glb", File.path);
+		}
+		Row.frames = Result.job.frames;
+		Row.detected = Result.job.detectedShare;
+		Row.seconds = FPlatformTime::Seconds() - Started;
 	}
-	UE_LOG(LogAnimGen, Display, TEXT("AnimGen: %d of %d videos converted"), Videos.Num() - Failed, Videos.Num());
-	return Failed == 0 ? 0 : 1;
+	UE_LOG(LogAnimGen, Display, TEXT("AnimGen: %d of %d videos converted"), Converted, Videos.Num());
+	return Finish(Converted == Videos.Num() ? 0 : 1);
 }

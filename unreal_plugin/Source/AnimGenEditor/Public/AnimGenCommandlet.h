@@ -3,8 +3,9 @@
 //     -Skeleton=/Game/Characters/Mannequins/Meshes/SK_Mannequin -Server=127.0.0.1:50051
 //     [-Token=T (or env ANIMGEN_TOKEN)] [-TlsCa=roots.pem] [-Tls] [-Mapping=auto|ue5_manny|ue4_mannequin|mixamo]
 //     [-Generator=network|analytic] [-Hands] [-InPlace] [-Loop] [-Mirror] [-Fps=30] [-Smoothing=0.5] [-Files=<dir>]
-//     [-TimeoutMinutes=60] [-LocalRetarget] [-Footsteps]
-// Exit code 0 when every video converted, 1 when any failed, 2 on a bad argument.
+//     [-TimeoutMinutes=60] [-LocalRetarget] [-Footsteps] [-Crop=X,Y,W,H] [-Summary=FILE.json]
+// Exit code 0 when every video converted, 1 when any failed (or the summary could not be written), 2 on a bad argument.
+// -Summary writes what became of each video as JSON, in the shape of `animgen generate --summary` (BatchSummary.h).
 #pragma once
 
 #include "Commandlets/Commandlet.h"
