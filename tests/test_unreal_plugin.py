@@ -416,13 +416,14 @@ def test_batch_summary_reads_back_with_json(core_build: Path, tmp_path: Path):
     assert doc["counts"] == {"converted": 2, "skipped": 0, "failed": 2, "cancelled": 0}
     converted = VideoResult("C:\\ci\\J\u00f6rg \"fast\"\t\x01 \u8dd1.mp4", "converted", frames=12345, seconds=12.3456,
                             warnings=["no person for 0.5 s", "bad \ufffd byte"], detected=0.97312,
-                            outputs={"anim_sequence": "/Game/Anims/A_run.A_run", "glb": "D:/Out/run.mp4/run.glb"})
+                            outputs={"anim_sequence": Path("/Game/Anims/A_run.A_run"),
+                                     "glb": Path("D:/Out/run.mp4/run.glb")})
     failed = VideoResult("/ci/videos/walk.mp4", "failed", warnings=["a hand seen too rarely"],
                          error="/ci/videos/walk.mp4: the job failed: no person found in the video")
     refused = VideoResult("/ci/videos/Run.mov", "failed",
                           error="/ci/videos/Run.mov: run.mp4, Run.mov would all become A_run: rename all but one")
     older = VideoResult("/ci/videos/jump.mp4", "converted", seconds=1.0,
-                        outputs={"anim_sequence": "/Game/Anims/A_jump.A_jump"})
+                        outputs={"anim_sequence": Path("/Game/Anims/A_jump.A_jump")})
     assert doc["videos"] == [v.to_dict() for v in (converted, failed, refused, older)]
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
 
