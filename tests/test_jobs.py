@@ -153,6 +153,15 @@ def test_a_store_from_before_warnings_and_frames_opens_with_its_jobs(tmp_path: P
     kept = store.update_job("j1", frames=90, detected=0.5)
     assert (kept.frames, kept.detected) == (90, 0.5)
     store.close()
+    # A store a newer server has opened since (a column this one does not know) still opens, its jobs whole.
+    db = sqlite3.connect(tmp_path / "old" / "animgen.db")
+    db.execute("ALTER TABLE jobs ADD COLUMN from_the_future TEXT NOT NULL DEFAULT 'x'")
+    db.commit()
+    db.close()
+    store = Store(tmp_path / "old")
+    job = store.get_job("j1")
+    assert job is not None and (job.files, job.warnings, job.frames) == ({"json": "a.json"}, ["w"], 90)
+    store.close()
 
 
 def test_a_watcher_that_stops_reading_holds_few_progress_events(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ STATUSES = ("converted", "skipped", "failed", "cancelled")
 class VideoResult:
     video: str
     status: str  # one of STATUSES
-    frames: int = 0  # landmark frames (the video's frames in [start, end)); 0 where not known (a server's run)
+    frames: int = 0  # landmark frames (the video's frames in [start, end)); 0 where not known (an older server)
     seconds: float = 0.0  # converting it
     error: str = ""
     warnings: list[str] = field(default_factory=list)  # a skipped video's are those of the run that made its files

@@ -87,6 +87,8 @@ class JobRow:
     detected: float = 0.0  # and the share of them with a person
 
 
+_JOB_FIELDS = tuple(f.name for f in fields(JobRow))
+
 _LOCKED_BYTE = 1 << 20  # Windows locks a byte range: one far past what the file holds
 
 
@@ -256,11 +258,12 @@ class Store:
     def add_job(self, j: JobRow) -> None:
         d = dict(j.__dict__, cached=int(j.cached), files=json.dumps(j.files), warnings=json.dumps(j.warnings),
                  video_path=self._stored(j.video_path), result_dir=self._stored(j.result_dir))
-        cols = [f.name for f in fields(JobRow)]
+        cols = list(_JOB_FIELDS)
         self.db.execute(f"INSERT INTO jobs ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", d)
 
     def _job(self, r: sqlite3.Row) -> JobRow:
-        d = dict(r)
+        # The columns this server knows: a store opened before by a newer one may hold more.
+        d = {k: r[k] for k in _JOB_FIELDS}
         d["cached"] = bool(d["cached"])
         d["files"] = json.loads(d["files"])
         d["warnings"] = json.loads(d["warnings"])

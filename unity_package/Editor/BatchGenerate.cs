@@ -4,7 +4,8 @@
 // Every video in the folder (not its subfolders) becomes Assets/Clips/<video name>.anim; the server's warnings are
 // logged. Videos whose names differ only in extension or case are refused (their clips would overwrite each other's).
 // -animgenSummary run.json also writes what became of each video, for CI to read (AnimGen.Core.BatchSummary, the
-// shape of `animgen generate --summary`): once the videos are listed, however the batch ends.
+// shape of `animgen generate --summary`): once the videos are listed, however the batch ends (short of the Editor
+// being killed).
 // Exits 0 when all succeed (and the summary is written), 1 otherwise.
 using System;
 using System.Collections.Generic;

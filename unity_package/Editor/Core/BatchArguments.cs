@@ -78,8 +78,8 @@ namespace AnimGen.Core
         }
 
         /// <summary>Refuses a summary that would replace a folder, or a file the batch reads or writes: a video it
-        /// would take (even one not there yet) or a clip. Compared without case, as file names on Windows and macOS
-        /// are.</summary>
+        /// would take (even one not there yet) or a clip (compared without case, as file names on Windows and macOS
+        /// are); or one that could not be written.</summary>
         static void CheckSummary(BatchArguments a)
         {
             if (a.Summary.Trim().Length == 0) throw new ArgumentException("-animgenSummary is an empty name"); // an unset $VAR
@@ -102,6 +102,20 @@ namespace AnimGen.Core
                 throw new ArgumentException(said + ": is a video of -animgenInput: name the summary apart");
             if (inOutput && full.EndsWith(".anim", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException(said + ": is a clip of -animgenOutput: name the summary apart");
+            // Found out now, not after the batch: a read-only summary, or a folder that cannot be made or written in
+            // (the folder is made here, as the clips' is).
+            if (File.Exists(full) && (File.GetAttributes(full) & FileAttributes.ReadOnly) != 0)
+                throw new ArgumentException(said + ": is read-only (checked in? make it writable to replace it)");
+            try
+            {
+                Directory.CreateDirectory(folder);
+                string probe = Path.Combine(folder, "." + Guid.NewGuid().ToString("N") + ".probe");
+                using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw new ArgumentException(said + ": cannot be written there (" + e.Message + ")");
+            }
         }
 
         static bool SameFolder(string fullFolder, string folder)

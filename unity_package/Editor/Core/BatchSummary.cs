@@ -52,14 +52,12 @@ namespace AnimGen.Core
 
         public string ToJson()
         {
-            var counts = new Dictionary<string, object>();
+            var counts = new List<KeyValuePair<string, object>>();
             foreach (BatchOutcome o in Enum.GetValues(typeof(BatchOutcome)))
-                counts[Name(o)] = Videos.Count(v => v.Outcome == o);
-            return Json.Write(new Dictionary<string, object>
-            {
-                { "animgen", ServerVersion }, { "client", Client }, { "options", Options(Settings) },
-                { "counts", counts }, { "videos", Videos.Select(Row).ToList() },
-            }, true) + "\n";
+                counts.Add(Member(Name(o), Videos.Count(v => v.Outcome == o)));
+            return Json.Write(Ordered(
+                "animgen", ServerVersion, "client", Client, "options", Options(Settings), "counts", counts,
+                "videos", Videos.Select(Row).ToList()), true) + "\n";
         }
 
         /// <summary>Writes the summary aside and renames it over path, so that a CI reader never sees half of it; the
@@ -73,7 +71,8 @@ namespace AnimGen.Core
         {
             string full = Path.GetFullPath(path);
             Directory.CreateDirectory(Path.GetDirectoryName(full));
-            string aside = full + ".tmp";
+            // A name nothing else has: a neighbour (the user's own run.json.tmp) is neither written over nor removed.
+            string aside = full + "." + Guid.NewGuid().ToString("N") + ".tmp";
             try
             {
                 File.WriteAllText(aside, text, new UTF8Encoding(false));
@@ -102,17 +101,24 @@ namespace AnimGen.Core
 
         static string Name(BatchOutcome o) { return o.ToString().ToLowerInvariant(); }
 
-        /// <summary>The batch's options by the CLI's names (GenerateOptions.to_dict); fps null: the video's rate.</summary>
-        static Dictionary<string, object> Options(GenerateSettings s)
+        static KeyValuePair<string, object> Member(string key, object value) { return new KeyValuePair<string, object>(key, value); }
+
+        /// <summary>A JSON object whose members keep the order given (the CLI's): key, value, key, value, ...</summary>
+        static List<KeyValuePair<string, object>> Ordered(params object[] keysAndValues)
         {
-            return new Dictionary<string, object>
-            {
-                { "hands", s.Hands }, { "smoothing", Shortest(s.Smoothing) },
-                { "fps", s.UseVideoFps ? (object)null : Shortest(s.Fps) },
-                { "generator", s.Analytic ? "analytic" : "network" }, { "in_place", s.InPlace }, { "loop", s.Loop },
-                { "face_forward", s.FaceForward }, { "foot_lock", s.FootLock },
-                { "crop", s.Crop ? new object[] { s.CropX, s.CropY, s.CropWidth, s.CropHeight } : null },
-            };
+            var members = new List<KeyValuePair<string, object>>();
+            for (int i = 0; i < keysAndValues.Length; i += 2) members.Add(Member((string)keysAndValues[i], keysAndValues[i + 1]));
+            return members;
+        }
+
+        /// <summary>The batch's options by the CLI's names (GenerateOptions.to_dict); fps null: the video's rate.</summary>
+        static List<KeyValuePair<string, object>> Options(GenerateSettings s)
+        {
+            return Ordered(
+                "hands", s.Hands, "smoothing", Shortest(s.Smoothing), "fps", s.UseVideoFps ? (object)null : Shortest(s.Fps),
+                "generator", s.Analytic ? "analytic" : "network", "in_place", s.InPlace, "loop", s.Loop,
+                "face_forward", s.FaceForward, "foot_lock", s.FootLock,
+                "crop", s.Crop ? new object[] { s.CropX, s.CropY, s.CropWidth, s.CropHeight } : null);
         }
 
         /// <summary>As the CLI's VideoResult.to_dict writes a row: frames and detected only where the server told
@@ -121,16 +127,14 @@ namespace AnimGen.Core
         {
             bool converted = v.Outcome == BatchOutcome.Converted;
             bool told = converted && v.Frames > 0;
-            var outputs = new Dictionary<string, object>();
-            if (converted && v.Clip != null) outputs["anim"] = v.Clip;
-            return new Dictionary<string, object>
-            {
-                { "video", v.Video }, { "status", Name(v.Outcome) }, { "outputs", outputs }, { "warnings", v.Warnings },
-                { "error", string.IsNullOrEmpty(v.Error) ? null : v.Error },
-                { "frames", told ? (object)v.Frames : null },
-                { "detected", told ? (object)Math.Round((double)v.DetectedShare, 4) : null },
-                { "seconds", converted ? (object)Math.Round(v.Seconds, 3) : null },
-            };
+            var outputs = Ordered();
+            if (converted && v.Clip != null) outputs.Add(Member("anim", v.Clip));
+            return Ordered(
+                "video", v.Video, "status", Name(v.Outcome), "outputs", outputs, "warnings", v.Warnings,
+                "error", string.IsNullOrEmpty(v.Error) ? null : v.Error,
+                "frames", told ? (object)v.Frames : null,
+                "detected", told ? (object)Math.Round((double)v.DetectedShare, 4) : null,
+                "seconds", converted ? (object)Math.Round(v.Seconds, 3) : null);
         }
 
         /// <summary>The float as the shortest double that reads back as it: 0.3f, not 0.300000012.</summary>

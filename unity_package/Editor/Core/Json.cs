@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Text;
 
 namespace AnimGen.Core
@@ -147,9 +148,10 @@ namespace AnimGen.Core
             }
         }
 
-        /// <summary>JSON for the value types Parse returns (plus float, int, long, string[]): compact, or indented one
+        /// <summary>JSON for the value types Parse returns (plus float, int, long, string[], and a
+        /// List&lt;KeyValuePair&lt;string, object&gt;&gt; written as an object in its order): compact, or indented one
         /// space a level as Python's json.dumps(indent=1) writes the CLI's --summary, for a file a person may read.
-        /// Map keys are sorted, so that equal values write equal text.</summary>
+        /// A dictionary's keys are sorted, so that equal values write equal text.</summary>
         public static string Write(object value, bool indented = false)
         {
             var b = new StringBuilder();
@@ -167,27 +169,17 @@ namespace AnimGen.Core
             if (v is float) { b.Append(((float)v).ToString("G9", CultureInfo.InvariantCulture)); return; }
             if (v is double) { b.Append(((double)v).ToString("R", CultureInfo.InvariantCulture)); return; }
             if (v is int || v is long) { b.Append(Convert.ToString(v, CultureInfo.InvariantCulture)); return; }
-            int inner = depth < 0 ? -1 : depth + 1;
             var dict = v as IDictionary<string, object>;
             if (dict != null)
             {
-                b.Append('{');
-                bool first = true;
                 var keys = new List<string>(dict.Keys);
                 keys.Sort(StringComparer.Ordinal);
-                foreach (string k in keys)
-                {
-                    if (!first) b.Append(',');
-                    first = false;
-                    NewLine(b, inner);
-                    WriteString(b, k);
-                    b.Append(depth < 0 ? ":" : ": ");
-                    WriteValue(b, dict[k], inner);
-                }
-                if (!first) NewLine(b, depth);
-                b.Append('}');
+                WriteObject(b, keys.Select(k => new KeyValuePair<string, object>(k, dict[k])), depth);
                 return;
             }
+            var pairs = v as IList<KeyValuePair<string, object>>;
+            if (pairs != null) { WriteObject(b, pairs, depth); return; } // an object in the order given
+            int inner = depth < 0 ? -1 : depth + 1;
             var list = v as System.Collections.IEnumerable;
             if (list != null)
             {
@@ -205,6 +197,24 @@ namespace AnimGen.Core
                 return;
             }
             throw new ArgumentException("Json.Write cannot write a " + v.GetType().Name);
+        }
+
+        static void WriteObject(StringBuilder b, IEnumerable<KeyValuePair<string, object>> members, int depth)
+        {
+            int inner = depth < 0 ? -1 : depth + 1;
+            b.Append('{');
+            bool first = true;
+            foreach (KeyValuePair<string, object> m in members)
+            {
+                if (!first) b.Append(',');
+                first = false;
+                NewLine(b, inner);
+                WriteString(b, m.Key);
+                b.Append(depth < 0 ? ":" : ": ");
+                WriteValue(b, m.Value, inner);
+            }
+            if (!first) NewLine(b, depth);
+            b.Append('}');
         }
 
         static void NewLine(StringBuilder b, int depth)

@@ -181,9 +181,9 @@ namespace AnimGen.Core.Tests
                     Seconds = 1234.5,
                 });
                 string text = s.ToJson();
-                StringAssert.Contains("\"smoothing\": 0.25\n", text);
+                StringAssert.Contains("\"smoothing\": 0.25,", text);
                 StringAssert.Contains("\"fps\": 23.976,", text);
-                StringAssert.Contains("\"seconds\": 1234.5,", text);
+                StringAssert.Contains("\"seconds\": 1234.5\n", text);
                 StringAssert.Contains("\"frames\": 1500,", text);
                 var row = Map(List(Map(Json.Parse(text))["videos"])[0]);
                 Assert.AreEqual(0.5, row["detected"]);
@@ -243,6 +243,44 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual("-animgenSummary " + video + ": is a video of -animgenInput: name the summary apart", e.Message);
             e = Assert.Throws<ArgumentException>(() => Parse("assets/clips/Run.anim"));
             Assert.AreEqual("-animgenSummary assets/clips/Run.anim: is a clip of -animgenOutput: name the summary apart", e.Message);
+        }
+
+        [Test]
+        public void SummaryThatCouldNotBeWrittenIsRefusedBeforeAnyWork()
+        {
+            // Its folder is made, and a try at writing there leaves nothing behind.
+            string later = Path.Combine(root, "ci", "reports", "run.json");
+            Parse(later);
+            Assert.IsTrue(Directory.Exists(Path.GetDirectoryName(later)));
+            CollectionAssert.IsEmpty(Directory.GetFileSystemEntries(Path.GetDirectoryName(later)));
+            // A folder that cannot be made (a file is in its way), and a read-only summary (checked in), are refused.
+            string blocker = Path.Combine(root, "a_file");
+            File.WriteAllText(blocker, "");
+            var e = Assert.Throws<ArgumentException>(() => Parse(Path.Combine(blocker, "run.json")));
+            StringAssert.StartsWith("-animgenSummary " + Path.Combine(blocker, "run.json") + ": cannot be written there (", e.Message);
+            string locked = Path.Combine(root, "locked.json");
+            File.WriteAllText(locked, "{}");
+            File.SetAttributes(locked, FileAttributes.ReadOnly);
+            e = Assert.Throws<ArgumentException>(() => Parse(locked));
+            StringAssert.EndsWith(": is read-only (checked in? make it writable to replace it)", e.Message);
+            File.SetAttributes(locked, FileAttributes.Normal);
+            Assert.AreEqual("{}", File.ReadAllText(locked));
+        }
+
+        [Test]
+        public void MembersComeInTheClisOrder()
+        {
+            string json = ThreeVideos().ToJson();
+            int at = -1;
+            foreach (string key in new[] { "\"animgen\"", "\"client\"", "\"options\"", "\"hands\"", "\"crop\"", "\"counts\"",
+                                           "\"converted\"", "\"skipped\"", "\"failed\"", "\"cancelled\"", "\"videos\"",
+                                           "\"video\"", "\"status\"", "\"outputs\"", "\"warnings\"", "\"error\"",
+                                           "\"frames\"", "\"detected\"", "\"seconds\"" })
+            {
+                int next = json.IndexOf(key, at + 1, StringComparison.Ordinal);
+                Assert.Greater(next, at, key + " out of the CLI's order in\n" + json);
+                at = next;
+            }
         }
 
         [TestCase(new[] { "-animgenInput", "V", "-animgenSummary" }, "-animgenSummary needs a value")]

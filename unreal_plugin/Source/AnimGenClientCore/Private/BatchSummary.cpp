@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iomanip>
 #include <locale>
+#include <random>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -179,9 +180,14 @@ std::string ErrnoText() { return errno ? std::generic_category().message(errno) 
 fs::path FolderOf(const fs::path& p) { return p.has_parent_path() ? p.parent_path() : fs::path("."); }
 
 // The file written and then renamed over the summary: beside it, since a rename does not cross file systems.
+// A file beside p that nothing else names: a random suffix, so that no neighbour (a user's own run.json.part) is
+// written over or removed.
 fs::path Aside(const fs::path& p) {
+    std::random_device random;
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".%08x%08x.part", random(), random());
     fs::path a = p;
-    a += ".part";
+    a += suffix;
     return a;
 }
 

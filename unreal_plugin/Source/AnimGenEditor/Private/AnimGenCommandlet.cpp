@@ -228,6 +228,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	};
 
 	int32 Converted = 0;
+	Summary.videos.reserve(Videos.Num());  // a row is held by reference while its video runs
 	for (const FString& Video : Videos)
 	{
 		// Ctrl-C, or a CI time limit's SIGTERM, asks the engine to exit: the videos not begun are left.
@@ -284,6 +285,11 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		if (!bOk)
 		{
 			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Error));
+			if (IsEngineExitRequested())  // stopped mid-job (its job cancelled on the server), as the CLI has it
+			{
+				Row.status = animgen::BatchStatus::Cancelled;
+				break;
+			}
 			continue;
 		}
 		FAnimGenBuildSettings Settings;

@@ -5,6 +5,7 @@
 #include "Misc/Paths.h"
 #include "Misc/ScopeLock.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -116,9 +117,11 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 	animgen::ConnectionOptions Options = Connection(Request, OutError);
 	if (!OutError.IsEmpty()) return false;
 	animgen::Client Client(Options);
-	// A job that never ends must not hold a CI run for ever: a watchdog ends the call in flight at the limit and
+	// A job that never ends must not hold a CI run for ever: a watchdog ends the call in flight at the limit, or when
+	// the engine is asked to exit (Ctrl-C, a CI time limit's SIGTERM: a commandlet runs no engine loop to see it), and
 	// cancels the job (before StartJob has answered, Run cancels the job it returns, as on Cancel).
 	std::atomic<bool> bTimedOut{false};
+	bool bExiting = false;
 	std::mutex Mutex;
 	std::condition_variable Wake;
 	bool bDone = false;
@@ -126,8 +129,20 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 	std::thread Watchdog([&] {
 		std::string Started;
 		{
+			const auto Limit = std::chrono::steady_clock::now() +
+				std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double, std::ratio<60>>(TimeoutMinutes));
 			std::unique_lock<std::mutex> Guard(Mutex);
-			if (Wake.wait_for(Guard, std::chrono::duration<double, std::ratio<60>>(TimeoutMinutes), [&] { return bDone; })) return;
+			while (true)
+			{
+				const auto Next = std::min<std::chrono::steady_clock::time_point>(Limit, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+				if (Wake.wait_until(Guard, Next, [&] { return bDone; })) return;
+				if (IsEngineExitRequested())
+				{
+					bExiting = true;
+					break;
+				}
+				if (std::chrono::steady_clock::now() >= Limit) break;
+			}
 			bTimedOut = true;
 			Started = JobId;
 		}
@@ -151,7 +166,8 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 	Watchdog.join();
 	if (bTimedOut && !bOk)  // a run that finished as the limit came keeps its clip
 	{
-		OutError = FString::Printf(TEXT("no clip within %g minutes (-TimeoutMinutes): gave up, the job is cancelled"), TimeoutMinutes);
+		OutError = bExiting ? FString(TEXT("stopped: the engine is exiting; the job is cancelled"))
+			: FString::Printf(TEXT("no clip within %g minutes (-TimeoutMinutes): gave up, the job is cancelled"), TimeoutMinutes);
 		return false;
 	}
 	return bOk;
