@@ -784,3 +784,71 @@ def test_a_result_the_client_stops_reading_is_let_go_by_the_real_server(videos, 
         channel.close()
     finally:
         srv.stop()
+
+
+def test_a_folder_sent_at_once_runs_on_the_servers_workers_and_a_stop_cancels_every_job(server, client, videos,
+                                                                                        tmp_path):
+    """`--jobs 2`: two videos of a folder run on the server's two workers at once, the summary in the folder's order;
+    SIGTERM (a CI time limit) cancels both running jobs, and both videos are cancelled in the summary."""
+    import signal
+    import sys
+
+    from conftest import require_tool
+
+    def cut(src: Path, start: float, seconds: float, dst: Path) -> None:
+        subprocess.run([require_tool("ffmpeg"), "-v", "error", "-ss", str(start), "-t", str(seconds), "-i", str(src),
+                        "-c:v", "libx264", "-an", str(dst)], check=True)
+
+    def animgen(*args: str) -> list[str]:
+        return [sys.executable, "-m", "animgen_server.cli", "generate", *args, "--server", server.address,
+                "--generator", "analytic", "--format", "json", "--quiet"]
+
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    for i, start in enumerate((0.0, 2.0, 4.0)):  # three takes, none another's, so that none comes from the cache
+        cut(videos / LONG, start, 1.5, takes / f"take{i}.mp4")
+    earlier = {j.job_id for j in client.list()}
+    done = subprocess.run(animgen(str(takes), "-o", str(tmp_path / "out"), "--jobs", "2", "--smoothing", "0.27",
+                                  "--summary", str(tmp_path / "run.json")), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    assert [(Path(v["video"]).name, v["status"]) for v in summary["videos"]] == \
+        [(f"take{i}.mp4", "converted") for i in range(3)]
+    assert all((tmp_path / "out" / f"take{i}.json").is_file() for i in range(3))
+    jobs = sorted((j for j in client.list() if j.job_id not in earlier), key=lambda j: j.created_unix_ms)
+    assert len(jobs) == 3 and all(j.state == service_pb2.JOB_STATE_SUCCEEDED for j in jobs)
+    # Sent one after the other, each job would start after the one before had ended.
+    assert jobs[1].created_unix_ms < jobs[0].updated_unix_ms, [(j.created_unix_ms, j.updated_unix_ms) for j in jobs]
+
+    # A stop with two jobs running: both are cancelled on the server.
+    for i in range(2):
+        cut(videos / LONG, 0.5 * i, 9.0, takes / f"long{i}.mp4")
+    for i in range(3):
+        (takes / f"take{i}.mp4").unlink()
+    earlier = {j.job_id for j in client.list()}
+    proc = subprocess.Popen(animgen(str(takes), "-o", str(tmp_path / "stopped"), "--jobs", "2", "--smoothing", "0.26",
+                                    "--summary", str(tmp_path / "stopped.json")), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    running: list = []
+    while len(running) < 2 and time.monotonic() < deadline:
+        running = [j for j in client.list() if j.job_id not in earlier and j.state == service_pb2.JOB_STATE_RUNNING]
+        time.sleep(0.2)
+    assert len(running) == 2, "the two jobs never ran at once"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "animgen: terminated" in err, err
+    states = {j.job_id: j.state for j in client.list()}
+    assert [states[j.job_id] for j in running] == [service_pb2.JOB_STATE_CANCELLED] * 2
+    stopped = json.loads((tmp_path / "stopped.json").read_text(encoding="utf-8"))
+    assert [v["status"] for v in stopped["videos"]] == ["cancelled", "cancelled"], stopped
+    assert "Traceback" not in err and "internal error" not in err, err
+
+
+def test_jobs_is_for_a_server(tmp_path):
+    import sys
+
+    for args, said in ((["--jobs", "0", "--server", "127.0.0.1:1"], "--jobs must be between 1 and 64, got 0"),
+                       (["--jobs", "2"], "--jobs sends videos to a --server at once")):
+        done = subprocess.run([sys.executable, "-m", "animgen_server.cli", "generate", str(tmp_path), *args],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and said in done.stderr, done.stderr

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import math
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -207,57 +208,114 @@ class AnimGenClient:
                                            timeout=self.timeout)
 
 
+class InFlight:
+    """The connections and jobs of videos converted at once, each in its own thread (`animgen generate DIR --server
+    --jobs N`). A stop (Ctrl-C, SIGTERM) reaches the main thread only: stop() cancels every job on the server and
+    closes every connection, which ends the threads' calls."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[AnimGenClient, str] = {}  # connection -> its job ("" before StartJob answers)
+        self.stopping = False
+
+    def opened(self, client: AnimGenClient) -> None:
+        with self._lock:
+            if self.stopping:
+                raise Cancelled("stopped")
+            self._jobs[client] = ""
+
+    def started(self, client: AnimGenClient, job_id: str) -> None:
+        """The job now runs; one started as the stop came is cancelled here, since stop() did not know it."""
+        with self._lock:
+            self._jobs[client] = job_id
+            if not self.stopping:
+                return
+        with contextlib.suppress(AnimGenError):
+            client.cancel(job_id)
+        raise Cancelled(f"job {job_id} was cancelled")
+
+    def closed(self, client: AnimGenClient) -> None:
+        with self._lock:
+            self._jobs.pop(client, None)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopping = True
+            held = dict(self._jobs)
+        for client, job_id in held.items():
+            if job_id:
+                with contextlib.suppress(AnimGenError):
+                    client.cancel(job_id)
+            client.close()
+
+
 def generate_remote(address: str, video: str | Path, out_base: str | Path, options: GenerateOptions, *,
                     token: str | None = None, tls_ca: str | Path | None = None,
-                    progress: Callable[[ProgressEvent], None] | None = None
+                    progress: Callable[[ProgressEvent], None] | None = None, in_flight: InFlight | None = None
                     ) -> tuple[dict[str, Path], service_pb2.Job]:
     """What `animgen generate VIDEO --server ADDRESS` does: upload, start, follow the job (progress gets the
     same ProgressEvents as a local run), then write the same files a local run writes, out_base + suffix. Returns
     the files and the finished job (its frames, detection share and warnings). Ctrl-C cancels the job on the
-    server."""
+    server; in a thread of a batch run at once, `in_flight.stop()` does."""
     options.validate()
     # A --target character is retargeted here, after the job, as a local run does: the file is the same (mesh and
     # all), and the server needs no copy of the character. So are the formats the service has none for.
     served = tuple(f for f in options.formats if f not in CLIENT_FORMATS)
     msg = convert.options_to_proto(replace(options, target=None, formats=served or ("json",)))
+    with AnimGenClient(address, token=token, tls_ca=tls_ca) as client:
+        if in_flight is not None:
+            in_flight.opened(client)
+        try:
+            return _run_remote(client, address, video, out_base, options, msg, served, progress, in_flight)
+        finally:
+            if in_flight is not None:
+                in_flight.closed(client)
+
+
+def _run_remote(client: AnimGenClient, address: str, video: str | Path, out_base: str | Path,
+                options: GenerateOptions, msg: service_pb2.GenerateOptions, served: tuple[str, ...],
+                progress: Callable[[ProgressEvent], None] | None, in_flight: InFlight | None
+                ) -> tuple[dict[str, Path], service_pb2.Job]:
+    """generate_remote's steps on an open connection."""
     name = Path(video).name
 
     def local(message: str) -> str:  # the server names the file it was sent; a local run names the path it was given
         return f"{video}: {message[len(name) + 2:]}" if message.startswith(f"{name}: ") else message
 
-    with AnimGenClient(address, token=token, tls_ca=tls_ca) as client:
-        limit = client.info().limits.max_video_seconds
-        if limit:  # said before the upload, not after it (a 10-minute 1080p video is 150 MB to send)
-            from animgen_ml.video import probe
+    limit = client.info().limits.max_video_seconds
+    if limit:  # said before the upload, not after it (a 10-minute 1080p video is 150 MB to send)
+        from animgen_ml.video import probe
 
-            length = min(probe(video).duration, options.end or math.inf) - (options.start or 0.0)
-            if length > limit:
-                raise AnimGenError(f"{video}: {length:.1f} s to process; the server at {address} takes at most "
-                                   f"{limit:g} s: trim it with --start and --end")
-        up = client.upload(video)
-        job = client.start(up.upload_id, msg)
-        reported = False
-        try:
-            for ev in client.watch(job.job_id):
-                if progress and ev.type in _STAGE_KIND:
-                    progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress, local(ev.message)))
-                    reported = reported or ev.type != service_pb2.EVENT_TYPE_WARNING
-                job = ev.job
-        except KeyboardInterrupt:
-            with contextlib.suppress(AnimGenError):
-                client.cancel(job.job_id)
-            raise
-        if job.state == service_pb2.JOB_STATE_CANCELLED:
-            raise Cancelled(f"job {job.job_id} was cancelled")
-        if job.state != service_pb2.JOB_STATE_SUCCEEDED:
-            raise AnimGenError(local(job.error) if job.error.startswith(f"{name}: ")
-                               else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
-        clip, files = client.result(job.job_id, out_base if served else None)
-        files |= write_client_formats(clip, Path(out_base), options)
-        if options.target:
-            from animgen_ml.export import write_target
+        length = min(probe(video).duration, options.end or math.inf) - (options.start or 0.0)
+        if length > limit:
+            raise AnimGenError(f"{video}: {length:.1f} s to process; the server at {address} takes at most "
+                               f"{limit:g} s: trim it with --start and --end")
+    up = client.upload(video)
+    job = client.start(up.upload_id, msg)
+    if in_flight is not None:
+        in_flight.started(client, job.job_id)
+    reported = False
+    try:
+        for ev in client.watch(job.job_id):
+            if progress and ev.type in _STAGE_KIND:
+                progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress, local(ev.message)))
+                reported = reported or ev.type != service_pb2.EVENT_TYPE_WARNING
+            job = ev.job
+    except KeyboardInterrupt:
+        with contextlib.suppress(AnimGenError):
+            client.cancel(job.job_id)
+        raise
+    if job.state == service_pb2.JOB_STATE_CANCELLED:
+        raise Cancelled(f"job {job.job_id} was cancelled")
+    if job.state != service_pb2.JOB_STATE_SUCCEEDED:
+        raise AnimGenError(local(job.error) if job.error.startswith(f"{name}: ")
+                           else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
+    clip, files = client.result(job.job_id, out_base if served else None)
+    files |= write_client_formats(clip, Path(out_base), options)
+    if options.target:
+        from animgen_ml.export import write_target
 
-            files["target"] = write_target(clip, Path(out_base), options)
-        if progress and not reported:  # served from the cache: no stage ran, but the run is complete
-            progress(ProgressEvent("export", "finished", 1.0, "cached"))
-        return files, job
+        files["target"] = write_target(clip, Path(out_base), options)
+    if progress and not reported:  # served from the cache: no stage ran, but the run is complete
+        progress(ProgressEvent("export", "finished", 1.0, "cached"))
+    return files, job

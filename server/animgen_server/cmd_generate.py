@@ -89,6 +89,9 @@ def register(subparsers) -> None:
                         "warnings and error; written when the run ends, however the run ends")
     p.add_argument("--server", metavar="HOST[:PORT]", type=server_address.argument,
                    help="run on an AnimGen server instead of locally (port 50051 when only a host is given)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="with --server, send up to N videos of a folder at once (a server runs as many as it has "
+                        "workers; default 1)")
     p.add_argument("--token", help="bearer token for --server")
     p.add_argument("--tls-ca", metavar="PEM", help="CA certificate for a TLS --server")
     p.add_argument("--ray", metavar="ADDRESS",
@@ -277,6 +280,11 @@ def handle(args: argparse.Namespace) -> int:
         return usage("generate", "--model is the network's weights; --generator analytic does not use them")
     if args.ray and (args.server or args.landmarks):
         return usage("generate", "--ray cannot be used with --server or --landmarks")
+    if not 1 <= args.jobs <= 64:
+        return usage("generate", f"--jobs must be between 1 and 64, got {args.jobs}")
+    if args.jobs > 1 and not args.server:
+        return usage("generate", "--jobs sends videos to a --server at once; to convert several at once here, use "
+                                 "--ray local")
     if args.server and args.tls_ca is not None and not Path(args.tls_ca).is_file():
         return usage("generate", f"--tls-ca {args.tls_ca}: file not found")
     out_dir = Path(args.output)
@@ -392,17 +400,8 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
     fresh = {v for v in videos if not args.force and up_to_date(v, out_dir / v.stem, options)}
     if set(videos) - set(clashes) - fresh and (why := _cannot_write(out_dir)):
         return usage("generate", why)
-    rows: list[VideoResult] = []
-    try:
-        for i, video in enumerate(videos, 1):
-            # In a folder's log each video's progress says how far the batch has come.
-            position = f" ({i}/{len(videos)})" if len(videos) > 1 else ""
-            rows.append(_batch_one(video, args, options, out_dir / video.stem, clashes.get(video), video in fresh,
-                                   position))
-    except BaseException:  # stopped (Ctrl-C, SIGTERM): what was done, and the rest cancelled
-        write_summary(args.summary, rows + [VideoResult(str(v), "cancelled") for v in videos[len(rows):]], options,
-                      stopping=True)
-        raise
+    rows = _rows_at_once(videos, args, options, out_dir, clashes, fresh) if args.jobs > 1 and len(videos) > 1 \
+        else _rows_in_turn(videos, args, options, out_dir, clashes, fresh)
     failures = [r.error for r in rows if r.status == "failed"]
     if len(videos) > 1 or failures:
         print(f"{sum(r.status == 'converted' for r in rows)} converted, {sum(r.status == 'skipped' for r in rows)} "
@@ -415,10 +414,60 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
     return 1 if failures else 0
 
 
+def _position(i: int, videos: list[Path]) -> str:
+    """Where the i-th (from 1) video is in its batch, for its progress: " (3/12)"; nothing for a video alone."""
+    return f" ({i}/{len(videos)})" if len(videos) > 1 else ""
+
+
+def _rows_in_turn(videos: list[Path], args, options: GenerateOptions, out_dir: Path, clashes: dict[Path, str],
+                  fresh: set[Path]) -> list[VideoResult]:
+    rows: list[VideoResult] = []
+    try:
+        for i, video in enumerate(videos, 1):
+            rows.append(_batch_one(video, args, options, out_dir / video.stem, clashes.get(video), video in fresh,
+                                   _position(i, videos)))
+    except BaseException:  # stopped (Ctrl-C, SIGTERM): what was done, and the rest cancelled
+        write_summary(args.summary, rows + [VideoResult(str(v), "cancelled") for v in videos[len(rows):]], options,
+                      stopping=True)
+        raise
+    return rows
+
+
+def _rows_at_once(videos: list[Path], args, options: GenerateOptions, out_dir: Path, clashes: dict[Path, str],
+                  fresh: set[Path]) -> list[VideoResult]:
+    """--jobs N with --server: up to N videos at once, each in a thread on its own connection. A stop reaches this
+    thread only: it cancels every job on the server, and the videos not converted by then are cancelled."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from animgen_server.client import InFlight
+
+    in_flight = InFlight()
+    rows: list[VideoResult | None] = [None] * len(videos)
+    pool = ThreadPoolExecutor(args.jobs, thread_name_prefix="animgen-video")
+    futures = {pool.submit(_batch_one, video, args, options, out_dir / video.stem, clashes.get(video),
+                           video in fresh, _position(i, videos), in_flight): i - 1
+               for i, video in enumerate(videos, 1)}
+    try:
+        for future in as_completed(futures):
+            rows[futures[future]] = future.result()
+    except BaseException:
+        in_flight.stop()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future, i in futures.items():  # those that ended as the stop came
+            if rows[i] is None and future.done() and not future.cancelled() and future.exception() is None:
+                rows[i] = future.result()
+        write_summary(args.summary, [r or VideoResult(str(v), "cancelled") for r, v in zip(rows, videos, strict=True)],
+                      options, stopping=True)
+        raise
+    pool.shutdown()
+    return [r for r in rows if r is not None]
+
+
 def _batch_one(video: Path, args, options: GenerateOptions, out_base: Path, clash: str | None,
-               fresh: bool, position: str = "") -> VideoResult:
+               fresh: bool, position: str = "", in_flight=None) -> VideoResult:
     """One video of a batch: converted, skipped as up to date, or failed (the error printed as one line). A video
-    whose outputs another's would replace fails even where they look up to date: which one made them is unknown."""
+    whose outputs another's would replace fails even where they look up to date: which one made them is unknown.
+    in_flight: the InFlight of a batch run at once; a video its stop ended is cancelled, not failed."""
     if fresh and not clash:
         if not args.quiet:
             print(f"{video}: up to date, skipped (--force to redo)", file=sys.stderr)
@@ -426,13 +475,16 @@ def _batch_one(video: Path, args, options: GenerateOptions, out_base: Path, clas
     try:
         if clash:
             raise InputError(clash)
-        return _convert_one(video, out_base, args, options, position=position)
-    except (AnimGenError, OSError) as e:
-        reason = str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}"
-    except Exception as e:  # a bug: one line, the batch goes on; ANIMGEN_DEBUG=1 shows the traceback
-        if os.environ.get("ANIMGEN_DEBUG"):
-            traceback.print_exc()
-        reason = f"internal error ({type(e).__name__}: {e})"
+        return _convert_one(video, out_base, args, options, position=position, in_flight=in_flight)
+    except Exception as e:
+        if in_flight is not None and in_flight.stopping:  # its connection closed under it: said by the stop
+            return VideoResult(str(video), "cancelled")
+        if isinstance(e, (AnimGenError, OSError)):
+            reason = str(e) if isinstance(e, AnimGenError) else f"{type(e).__name__}: {e}"
+        else:  # a bug: one line, the batch goes on; ANIMGEN_DEBUG=1 shows the traceback
+            if os.environ.get("ANIMGEN_DEBUG"):
+                traceback.print_exc()
+            reason = f"internal error ({type(e).__name__}: {e})"
     _error(video, reason)
     return VideoResult(str(video), "failed", error=name_file(video, reason))
 
@@ -515,9 +567,9 @@ class Progress:
 
 
 def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, landmarks=None,
-                 source: Path | None = None, position: str = "") -> VideoResult:
+                 source: Path | None = None, position: str = "", in_flight=None) -> VideoResult:
     """source: what the outputs are made from, for the note (default: the video); position: where the video is in
-    its batch, " (3/12)", for the progress."""
+    its batch, " (3/12)", for the progress; in_flight: the InFlight of a batch sent to a server at once."""
     source = source or video
     if locked := [p for p in output_paths(out_base, options) if read_only(p)]:
         more = f" (and {len(locked) - 1} more)" if len(locked) > 1 else ""
@@ -525,7 +577,9 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     if folders := [p for p in output_paths(out_base, options) if p.is_dir()]:
         raise InputError(f"{folders[0]}: is a folder, where this output would be written: move or rename it")
     made_from = inputs_id(source, options)
-    progress = Progress(video, args.quiet, position=position, also=landmarks.source if landmarks is not None else "")
+    # Videos run at once print plain lines: bars of several threads would overwrite each other.
+    progress = Progress(video, args.quiet, terminal=False if in_flight is not None else None, position=position,
+                        also=landmarks.source if landmarks is not None else "")
     t0 = time.perf_counter()
     forget_made(out_base)
     try:
@@ -533,7 +587,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
             from animgen_server.client import generate_remote
 
             files, job = generate_remote(args.server, video, out_base, options, token=args.token,
-                                         tls_ca=args.tls_ca, progress=progress)
+                                         tls_ca=args.tls_ca, progress=progress, in_flight=in_flight)
             result = None
             # An older server sends no frame count (0).
             frames, detected = job.frames, job.detected_share if job.frames else None
