@@ -837,7 +837,13 @@ def test_a_folder_sent_at_once_runs_on_the_servers_workers_and_a_stop_cancels_ev
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "animgen: terminated" in err, err
-    states = {j.job_id: j.state for j in client.list()}
+    # The cancels were sent as the run stopped; each job ends once its worker has stopped.
+    deadline, states = time.monotonic() + 30, {}
+    while time.monotonic() < deadline:
+        states = {j.job_id: j.state for j in client.list()}
+        if all(states[j.job_id] == service_pb2.JOB_STATE_CANCELLED for j in running):
+            break
+        time.sleep(0.2)
     assert [states[j.job_id] for j in running] == [service_pb2.JOB_STATE_CANCELLED] * 2
     stopped = json.loads((tmp_path / "stopped.json").read_text(encoding="utf-8"))
     assert [v["status"] for v in stopped["videos"]] == ["cancelled", "cancelled"], stopped
@@ -852,3 +858,43 @@ def test_jobs_is_for_a_server(tmp_path):
         done = subprocess.run([sys.executable, "-m", "animgen_server.cli", "generate", str(tmp_path), *args],
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and said in done.stderr, done.stderr
+
+
+class _Connection:
+    """Stands for a thread's AnimGenClient in InFlight's bookkeeping: only its close() is called."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.closed, self.fail = 0, fail
+
+    def close(self) -> None:
+        self.closed += 1
+        if self.fail:
+            raise ValueError("Cannot invoke RPC on closed channel!")
+
+
+def test_a_stop_cancels_every_job_of_a_batch_sent_at_once_whenever_it_comes():
+    """InFlight (generate DIR --server --jobs N): a stop cancels the running jobs in one request and closes their
+    connections; a job whose StartJob was being asked is cancelled by its thread once it has its id (its connection
+    is left open for that); a thread that has not begun does not begin; a connection that fails to close, or was
+    closed already, does not stop the stop."""
+    from animgen_ml.errors import Cancelled
+    from animgen_server.client import InFlight
+
+    asked: list[list[str]] = []
+    in_flight = InFlight(asked.append)
+    running, uploading, starting, gone = _Connection(), _Connection(fail=True), _Connection(), _Connection()
+    for c in (running, uploading, starting, gone):
+        in_flight.opened(c)
+    in_flight.starting(running)
+    in_flight.started(running, "job-1")
+    in_flight.starting(starting)
+    in_flight.closed(gone)
+    in_flight.stop()
+    assert asked == [["job-1"]]
+    assert (running.closed, uploading.closed, starting.closed, gone.closed) == (1, 1, 0, 0)
+    with pytest.raises(Cancelled):  # StartJob answers after the stop: that job is cancelled at once
+        in_flight.started(starting, "job-2")
+    assert asked == [["job-1"], ["job-2"]]
+    with pytest.raises(Cancelled):  # a video not begun is not sent
+        in_flight.opened(_Connection())
+    in_flight.close()  # again, as the stop's last step does: harmless

@@ -26,6 +26,8 @@ from animgen_server.limits import CLIENT_CHUNK_BYTES, CLIENT_PING_S, MAX_MESSAGE
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 ADDRESS_ENV, TOKEN_ENV = "ANIMGEN_SERVER", "ANIMGEN_TOKEN"
+# StartJob in a batch sent at once: a stop waits for its answer (to cancel the job it starts), so it must not hang.
+START_TIMEOUT_S = 30.0
 _STAGE_KIND = {
     service_pb2.EVENT_TYPE_STAGE_STARTED: "started", service_pb2.EVENT_TYPE_STAGE_PROGRESS: "progress",
     service_pb2.EVENT_TYPE_STAGE_FINISHED: "finished", service_pb2.EVENT_TYPE_WARNING: "warning",
@@ -126,10 +128,11 @@ class AnimGenClient:
         with self._errors():
             return self.stub.UploadVideo(messages(), metadata=self.metadata, timeout=self.timeout)
 
-    def start(self, upload_id: str, options: service_pb2.GenerateOptions | None = None) -> service_pb2.Job:
+    def start(self, upload_id: str, options: service_pb2.GenerateOptions | None = None,
+              timeout: float | None = None) -> service_pb2.Job:
         with self._errors():
             return self.stub.StartJob(service_pb2.StartJobRequest(upload_id=upload_id, options=options),
-                                      metadata=self.metadata, timeout=self.timeout)
+                                      metadata=self.metadata, timeout=timeout or self.timeout)
 
     def watch(self, job_id: str) -> Iterator[service_pb2.JobEvent]:
         """Every event of the job, the current state first, until its final event."""
@@ -210,29 +213,36 @@ class AnimGenClient:
 
 class InFlight:
     """The connections and jobs of videos converted at once, each in its own thread (`animgen generate DIR --server
-    --jobs N`). A stop (Ctrl-C, SIGTERM) reaches the main thread only: stop() cancels every job on the server and
-    closes every connection, which ends the threads' calls."""
+    --jobs N`). A stop (Ctrl-C, SIGTERM) reaches the main thread only: stop() has the server cancel every job, all at
+    once on a connection of its own (`cancel_jobs`), and closes the threads' connections, which ends their calls. A
+    connection asking StartJob is left open: the job it starts is cancelled by its thread once it has its id."""
 
-    def __init__(self) -> None:
+    def __init__(self, cancel_jobs: Callable[[list[str]], None]) -> None:
+        self._cancel_jobs = cancel_jobs
         self._lock = threading.Lock()
-        self._jobs: dict[AnimGenClient, str] = {}  # connection -> its job ("" before StartJob answers)
+        self._jobs: dict[AnimGenClient, str | None] = {}  # connection -> its job ("" before one; None: starting it)
         self.stopping = False
 
     def opened(self, client: AnimGenClient) -> None:
+        self._set(client, "")
+
+    def starting(self, client: AnimGenClient) -> None:
+        self._set(client, None)
+
+    def _set(self, client: AnimGenClient, job: str | None) -> None:
         with self._lock:
             if self.stopping:
                 raise Cancelled("stopped")
-            self._jobs[client] = ""
+            self._jobs[client] = job
 
     def started(self, client: AnimGenClient, job_id: str) -> None:
         """The job now runs; one started as the stop came is cancelled here, since stop() did not know it."""
         with self._lock:
             self._jobs[client] = job_id
-            if not self.stopping:
-                return
-        with contextlib.suppress(AnimGenError):
-            client.cancel(job_id)
-        raise Cancelled(f"job {job_id} was cancelled")
+            stopping = self.stopping
+        if stopping:
+            self._cancel_jobs([job_id])
+            raise Cancelled(f"job {job_id} was cancelled")
 
     def closed(self, client: AnimGenClient) -> None:
         with self._lock:
@@ -241,12 +251,34 @@ class InFlight:
     def stop(self) -> None:
         with self._lock:
             self.stopping = True
-            held = dict(self._jobs)
-        for client, job_id in held.items():
-            if job_id:
-                with contextlib.suppress(AnimGenError):
-                    client.cancel(job_id)
-            client.close()
+            jobs = [j for j in self._jobs.values() if j]
+        try:
+            self._cancel_jobs(jobs)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Closes the connections not asking StartJob (those end their threads' calls); again is harmless."""
+        with self._lock:
+            held = [c for c, job in self._jobs.items() if job is not None]
+        for client in held:
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+def cancel_jobs(address: str, job_ids: list[str], *, token: str | None = None, tls_ca: str | Path | None = None,
+                wait_s: float = 3.0) -> None:
+    """Has the server cancel these jobs, all at once on a connection of its own, waiting at most wait_s (a server
+    stops a running job's worker on the request; its answer waits for that). Errors are left unsaid: this runs as a
+    run stops."""
+    if not job_ids:
+        return
+    with contextlib.suppress(Exception), AnimGenClient(address, token=token, tls_ca=tls_ca) as control:
+        calls = [control.stub.CancelJob.future(service_pb2.CancelJobRequest(job_id=j), metadata=control.metadata,
+                                               timeout=wait_s) for j in job_ids]
+        for call in calls:
+            with contextlib.suppress(Exception):
+                call.result()
 
 
 def generate_remote(address: str, video: str | Path, out_base: str | Path, options: GenerateOptions, *,
@@ -290,9 +322,14 @@ def _run_remote(client: AnimGenClient, address: str, video: str | Path, out_base
         if length > limit:
             raise AnimGenError(f"{video}: {length:.1f} s to process; the server at {address} takes at most "
                                f"{limit:g} s: trim it with --start and --end")
+    if in_flight is not None and in_flight.stopping:  # not begun: nothing to send
+        raise Cancelled("stopped")
     up = client.upload(video)
-    job = client.start(up.upload_id, msg)
-    if in_flight is not None:
+    if in_flight is None:
+        job = client.start(up.upload_id, msg)
+    else:
+        in_flight.starting(client)
+        job = client.start(up.upload_id, msg, timeout=START_TIMEOUT_S)
         in_flight.started(client, job.job_id)
     reported = False
     try:
@@ -310,6 +347,8 @@ def _run_remote(client: AnimGenClient, address: str, video: str | Path, out_base
     if job.state != service_pb2.JOB_STATE_SUCCEEDED:
         raise AnimGenError(local(job.error) if job.error.startswith(f"{name}: ")
                            else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
+    if in_flight is not None and in_flight.stopping:
+        raise Cancelled("stopped")
     clip, files = client.result(job.job_id, out_base if served else None)
     files |= write_client_formats(clip, Path(out_base), options)
     if options.target:

@@ -283,8 +283,8 @@ def handle(args: argparse.Namespace) -> int:
     if not 1 <= args.jobs <= 64:
         return usage("generate", f"--jobs must be between 1 and 64, got {args.jobs}")
     if args.jobs > 1 and not args.server:
-        return usage("generate", "--jobs sends videos to a --server at once; to convert several at once here, use "
-                                 "--ray local")
+        return usage("generate", "--jobs sends videos to a --server at once (--ray converts several at once by "
+                                 "itself: --ray local on this machine)")
     if args.server and args.tls_ca is not None and not Path(args.tls_ca).is_file():
         return usage("generate", f"--tls-ca {args.tls_ca}: file not found")
     out_dir = Path(args.output)
@@ -387,7 +387,13 @@ def _made_by_animgen(p: Path) -> bool:
 
 
 def _error(video: Path | str, reason: str) -> None:
-    print(f"animgen: error: {name_file(video, reason)}", file=sys.stderr)
+    _say(f"animgen: error: {name_file(video, reason)}")
+
+
+def _say(text: str, stream=None) -> None:
+    """Text and its newline in one write (stderr unless told), so that videos converted at once, each printing from
+    its own thread, do not run their lines together."""
+    (stream or sys.stderr).write(text + "\n")
 
 
 def name_file(video: Path | str, message: str, also: str = "") -> str:
@@ -436,28 +442,36 @@ def _rows_in_turn(videos: list[Path], args, options: GenerateOptions, out_dir: P
 def _rows_at_once(videos: list[Path], args, options: GenerateOptions, out_dir: Path, clashes: dict[Path, str],
                   fresh: set[Path]) -> list[VideoResult]:
     """--jobs N with --server: up to N videos at once, each in a thread on its own connection. A stop reaches this
-    thread only: it cancels every job on the server, and the videos not converted by then are cancelled."""
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    thread only: it has the server cancel every job, and the videos not converted by then are cancelled."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    from animgen_server.client import InFlight
+    from animgen_server.client import InFlight, cancel_jobs
 
-    in_flight = InFlight()
+    in_flight = InFlight(lambda ids: cancel_jobs(args.server, ids, token=args.token, tls_ca=args.tls_ca))
     rows: list[VideoResult | None] = [None] * len(videos)
     pool = ThreadPoolExecutor(args.jobs, thread_name_prefix="animgen-video")
-    futures = {pool.submit(_batch_one, video, args, options, out_dir / video.stem, clashes.get(video),
-                           video in fresh, _position(i, videos), in_flight): i - 1
-               for i, video in enumerate(videos, 1)}
+    futures: dict = {}
     try:
-        for future in as_completed(futures):
-            rows[futures[future]] = future.result()
+        for i, video in enumerate(videos, 1):
+            futures[pool.submit(_batch_one, video, args, options, out_dir / video.stem, clashes.get(video),
+                                video in fresh, _position(i, videos), in_flight)] = i - 1
+        pending = set(futures)
+        while pending:  # in short waits: on Windows a wait without a timeout holds off Ctrl-C
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                rows[futures[future]] = future.result()
     except BaseException:
-        in_flight.stop()
-        pool.shutdown(wait=True, cancel_futures=True)
-        for future, i in futures.items():  # those that ended as the stop came
-            if rows[i] is None and future.done() and not future.cancelled() and future.exception() is None:
-                rows[i] = future.result()
-        write_summary(args.summary, [r or VideoResult(str(v), "cancelled") for r, v in zip(rows, videos, strict=True)],
-                      options, stopping=True)
+        try:
+            in_flight.stop()
+            pool.shutdown(wait=True, cancel_futures=True)
+        finally:  # a second Ctrl-C during the stop still closes the connections and writes the summary
+            in_flight.close()
+            for future, i in futures.items():  # those that ended as the stop came
+                if rows[i] is None and future.done() and not future.cancelled() and future.exception() is None:
+                    rows[i] = future.result()
+            write_summary(args.summary, [r or VideoResult(str(v), "cancelled") for r, v in zip(rows, videos,
+                                                                                                 strict=True)],
+                          options, stopping=True)
         raise
     pool.shutdown()
     return [r for r in rows if r is not None]
@@ -470,7 +484,7 @@ def _batch_one(video: Path, args, options: GenerateOptions, out_base: Path, clas
     in_flight: the InFlight of a batch run at once; a video its stop ended is cancelled, not failed."""
     if fresh and not clash:
         if not args.quiet:
-            print(f"{video}: up to date, skipped (--force to redo)", file=sys.stderr)
+            _say(f"{video}: up to date, skipped (--force to redo)")
         return skipped(video, out_base, options)
     try:
         if clash:
@@ -542,8 +556,8 @@ class Progress:
         if e.kind == "progress" and now - self._last >= self.every_s:
             self._last = now
             note = f", {e.message}" if e.message else ""
-            print(f"{self._desc(e.stage)}: {self._percent(e):3d}% after {now - self._since:.0f}s{note}",
-                  file=sys.stderr, flush=True)
+            _say(f"{self._desc(e.stage)}: {self._percent(e):3d}% after {now - self._since:.0f}s{note}")
+            sys.stderr.flush()
 
     @staticmethod
     def _percent(e: ProgressEvent) -> int:
@@ -558,7 +572,7 @@ class Progress:
 
             tqdm.write(text, file=sys.stderr)
         else:
-            print(text, file=sys.stderr)
+            _say(text)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -621,7 +635,7 @@ def _print_result(video: Path, result, files: dict, seconds: float, frames: int,
         lines.append(f"  time: {seconds:.2f}s (on the server)")
     for fmt, path in files.items():
         lines.append(f"  wrote {fmt}: {path}")
-    print("\n".join(lines))
+    _say("\n".join(lines), sys.stdout)
 
 
 def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:
