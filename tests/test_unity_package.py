@@ -4,6 +4,9 @@
 - the engine-free assembly AnimGen.Core compiles with mono, and its NUnit tests (Tests/Core) pass under
   nunit-console, among them decoding the fixture clip that the Python side wrote;
 - the batch's -animgenSummary has the keys of `animgen generate --summary` (run_summary.py), plus "client";
+- the window's Editor/JobRunner.cs and the batch's Editor/BatchGenerate.cs, compiled with mono against stubs of
+  their Unity calls and a scripted server (tests/tools/unity_*_harness.cs), do what they say: the batch's exit code,
+  log, clips and summary, and how many videos it has on the server at once (-animgenJobs);
 - scripts/codegen.sh reproduces the committed Editor/Generated files byte for byte;
 - package.json, the asmdefs and the .meta files are what Unity needs.
 
@@ -19,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -183,6 +187,240 @@ def test_the_windows_job_runner_starts_watches_cancels_and_imports(tmp_path: Pat
     saved = "Assets/AnimGen/walk.anim" if phase == "Succeeded" else ""
     assert run.stdout.splitlines()[-1] == (f"ended=True phase={phase} start_calls=1 cancel_calls={cancels} "
                                            f"saved={saved}"), run.stdout
+
+
+# ---------------------------------------------------------------- the batch entry point, compiled with stubs
+
+BATCH_ARGS = ["-batchmode", "-nographics", "-executeMethod", "AnimGen.Editor.BatchGenerate.Run",
+              "-animgenInput", "Videos", "-animgenOutput", "Assets/Clips", "-animgenSummary", "build/run.json"]
+LOG = "log: AnimGen batch: "
+ERROR = "error: AnimGen batch: "
+
+
+@pytest.fixture(scope="module")
+def batch_harness(tmp_path_factory) -> Path:
+    """Editor/BatchGenerate.cs as it is, with AnimGen.Core and tests/tools/unity_batch_harness.cs (its Unity calls
+    stubbed, its server scripted by each video's bytes)."""
+    exe = tmp_path_factory.mktemp("unity_batch") / "batch.exe"
+    sources = [REPO / "tests" / "tools" / "unity_batch_harness.cs", PKG / "Editor" / "BatchGenerate.cs",
+               *cs_files("Editor", "Core")]
+    done = subprocess.run([tool("mcs"), f"-out:{exe}", *map(str, sources)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return exe
+
+
+class Batch:
+    """One run of the harness in a project folder: its exit code, its stdout lines and the summary it wrote."""
+
+    def __init__(self, exe: Path, project: Path, videos: dict[str, str], *args: str, **harness_env: str):
+        (project / "Videos").mkdir(parents=True, exist_ok=True)
+        for name, script in videos.items():
+            (project / "Videos" / name).write_text(script)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANIMGEN_")}  # no ANIMGEN_TOKEN of the caller's
+        env.update({f"ANIMGEN_HARNESS_{k}": v for k, v in harness_env.items()})
+        done = subprocess.run([tool("mono"), str(exe), *BATCH_ARGS, *args], cwd=project, env=env, capture_output=True,
+                              text=True, timeout=120)
+        self.rc = done.returncode
+        self.out = done.stdout + done.stderr
+        self.lines = done.stdout.splitlines()
+        assert self.lines and re.fullmatch(r"exit=\d+ max_in_flight=\d+", self.lines[-1]), self.out
+        self.max_in_flight = int(self.lines[-1].rsplit("=", 1)[1])
+        assert self.lines[-1].startswith(f"exit={self.rc} "), self.out  # EditorApplication.Exit's code is the process's
+        assert not [line for line in self.lines if line.startswith("off the main thread")], self.out
+        summary = project / "build" / "run.json"
+        self.summary = json.loads(summary.read_text(encoding="utf-8")) if summary.exists() else None
+
+    def errors(self) -> list[str]:
+        return [line[len(ERROR):] for line in self.lines if line.startswith(ERROR)]
+
+    def results(self) -> list[str]:
+        """Each video's line in the log: its clip or its error, in the order logged."""
+        return [line for line in self.lines if line.startswith((LOG + "Videos/", ERROR + "Videos/"))]
+
+    def server(self, what: str) -> list[str]:
+        return [line.split()[-1] for line in self.lines if line.startswith(f"server: {what} ")]
+
+    def index(self, line: str) -> int:
+        assert line in self.lines, self.out
+        return self.lines.index(line)
+
+    def statuses(self) -> list[str]:
+        assert self.summary is not None, self.out
+        return [v["status"] for v in self.summary["videos"]]
+
+    def summary_errors(self) -> list[str]:
+        assert self.summary is not None, self.out
+        return [v["error"] for v in self.summary["videos"] if v["error"] is not None]
+
+
+@pytest.mark.parametrize("jobs", [None, "4"])
+def test_the_batch_converts_refuses_and_fails_each_video_and_summarises_them(batch_harness: Path, tmp_path: Path,
+                                                                            jobs: str | None):
+    """A folder of six videos and a note: a name clash (both refused, neither uploaded), one converted with the
+    server's stages, warnings (one replayed) and frames, a clip that is read-only (refused before its upload, left as
+    it was), a job that fails, and one converted by a server that does not send frames. The log's error lines are the
+    summary's errors, in the folder's order, also with the three sent at once."""
+    locked = tmp_path / "Assets" / "Clips" / "locked.anim"
+    locked.parent.mkdir(parents=True)
+    locked.write_text("checked in\n")
+    locked.chmod(0o444)
+    (tmp_path / "Videos").mkdir()
+    (tmp_path / "Videos" / "notes.txt").write_text("not a video")
+    videos = {
+        "Run.mov": "", "run.mp4": "",
+        "jump.mp4": "ms=300\nstage=pose\nstage=solve\nwarn=left arm hidden from 2.1 s to 3.3 s\nwarn=feet slide\n"
+                    "warn=left arm hidden from 2.1 s to 3.3 s\nframes=90\ndetected=0.51234\nclip_frames=45\n",
+        "locked.mp4": "",
+        "sit.mp4": "ms=300\nstage=pose\nfail=no person found\n",
+        "walk.mp4": "ms=300\nclip_frames=12\n",
+    }
+    b = Batch(batch_harness, tmp_path, videos, *(["-animgenJobs", jobs] if jobs else []))
+    assert b.rc == 1 and b.max_in_flight == (3 if jobs else 1), b.out
+    # The refused videos never reach the server.
+    assert sorted(b.server("upload")) == ["jump.mp4", "sit.mp4", "walk.mp4"], b.out
+    clash = "Run.mov, run.mp4 would all become Run.anim: rename all but one"
+    locked_error = "Videos/locked.mp4: Assets/Clips/locked.anim is read-only: make it writable, then generate again."
+    assert b.results() == [ERROR + f"Videos/Run.mov: {clash}",
+                           LOG + "Videos/jump.mp4 -> Assets/Clips/jump.anim (45 frames)",
+                           ERROR + locked_error,
+                           ERROR + f"Videos/run.mp4: {clash}",
+                           ERROR + "Videos/sit.mp4: no person found",
+                           LOG + "Videos/walk.mp4 -> Assets/Clips/walk.anim (12 frames)"]
+    # The server's stages and warnings in the log as they came, each warning once.
+    assert [line for line in b.lines if line.startswith("AnimGen batch: Videos/jump.mp4: ")] == [
+        "AnimGen batch: Videos/jump.mp4: pose", "AnimGen batch: Videos/jump.mp4: solve",
+        "AnimGen batch: Videos/jump.mp4: warning: left arm hidden from 2.1 s to 3.3 s",
+        "AnimGen batch: Videos/jump.mp4: warning: feet slide"]
+    assert b.lines[-3:-1] == ["assets saved", LOG + "2 of 6 videos made clips"]
+    assert [line for line in b.lines if line.startswith("saved: ")] == ["saved: Assets/Clips/jump.anim (45 frames)",
+                                                                        "saved: Assets/Clips/walk.anim (12 frames)"]
+    assert sorted(p.name for p in locked.parent.iterdir()) == ["jump.anim", "locked.anim", "walk.anim"]
+    assert locked.read_text() == "checked in\n"
+
+    s = b.summary
+    assert s is not None and s["animgen"] == "0.2.11"  # from "animgen 0.2.11 (grpcio 1.62.3, python 3.11.9)"
+    assert [v["video"] for v in s["videos"]] == [f"Videos/{n}" for n in
+                                                 ("Run.mov", "jump.mp4", "locked.mp4", "run.mp4", "sit.mp4",
+                                                  "walk.mp4")]
+    assert b.statuses() == ["failed", "converted", "failed", "failed", "failed", "converted"]
+    assert s["counts"] == {"converted": 2, "skipped": 0, "failed": 4, "cancelled": 0}
+    assert b.summary_errors() == b.errors() and len(b.errors()) == 4  # the log's lines, in order
+    jump, walk = s["videos"][1], s["videos"][5]
+    assert jump["outputs"] == {"anim": "Assets/Clips/jump.anim"}
+    assert walk["outputs"] == {"anim": "Assets/Clips/walk.anim"}
+    assert jump["warnings"] == ["left arm hidden from 2.1 s to 3.3 s", "feet slide"]
+    assert (jump["frames"], jump["detected"]) == (90, 0.5123)
+    assert (walk["frames"], walk["detected"], walk["warnings"]) == (None, None, [])  # a server that sends no frames
+    assert all(isinstance(v["seconds"], float) and 0 < v["seconds"] < 30 for v in (jump, walk))
+    assert all(v["outputs"] == {} and v["seconds"] is None for v in s["videos"] if v["status"] == "failed")
+
+
+@pytest.mark.parametrize("server_version, number", [("animgen 0.2.11 (grpcio 1.62.3, python 3.11.9)", "0.2.11"),
+                                                    ("animgen 0.3.0", "0.3.0"), ("other 1.0", "other 1.0"),
+                                                    ("fail", None)])
+def test_a_batch_that_converts_every_video_exits_0_whatever_the_server_says_of_its_version(
+        batch_harness: Path, tmp_path: Path, server_version: str, number: str | None):
+    """The summary's "animgen" is the version number of the server's text; null where it cannot be asked, which
+    does not keep the videos from converting."""
+    b = Batch(batch_harness, tmp_path, {"a.mp4": "frames=10\ndetected=1\n", "b.mov": ""}, VERSION=server_version)
+    assert b.rc == 0 and b.errors() == [], b.out
+    assert b.summary is not None and b.summary["animgen"] == number
+    assert b.statuses() == ["converted", "converted"]
+    assert b.summary["counts"] == {"converted": 2, "skipped": 0, "failed": 0, "cancelled": 0}
+    assert (tmp_path / "Assets" / "Clips" / "a.anim").read_text() == "a 30\n"  # the clip is named after its video
+    assert (tmp_path / "Assets" / "Clips" / "b.anim").exists()
+
+
+def test_a_save_that_throws_fails_its_video_only(batch_harness: Path, tmp_path: Path):
+    b = Batch(batch_harness, tmp_path, {"a.mp4": "", "b.mp4": "frames=5\n", "c.mp4": ""},
+              SAVE_FAILS="Assets/Clips/b.anim")
+    assert b.rc == 1, b.out
+    assert b.errors() == ["Videos/b.mp4: disk full writing Assets/Clips/b.anim"]
+    assert b.statuses() == ["converted", "failed", "converted"]
+    assert b.summary_errors() == b.errors()
+    assert b.summary is not None and b.summary["videos"][1]["frames"] is None  # frames only for a converted video
+    assert b.server("upload") == ["a.mp4", "b.mp4", "c.mp4"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_an_exception_that_ends_the_batch_still_writes_the_summary(batch_harness: Path, tmp_path: Path, jobs: str):
+    """Whatever escapes the batch (here: telling a failure throws) is logged and exits 1, and the summary says what
+    became of the videos done so far; the others are cancelled. Jobs still on the server are cancelled there, and the
+    batch does not wait for them to end (30 s each)."""
+    videos = {"a.mp4": "ms=100\n", "b.mp4": "ms=400\nfail=the worker died\n", "c.mp4": "ms=30000\n",
+              "d.mp4": "ms=30000\n", "e.mp4": ""}
+    clock = time.monotonic()
+    b = Batch(batch_harness, tmp_path, videos, "-animgenJobs", jobs, DESCRIBE_FAILS="the worker died")
+    assert time.monotonic() - clock < 15, b.out
+    assert b.rc == 1, b.out
+    assert b.errors() == ["Describe broke on: the worker died"]
+    assert b.statuses() == ["converted", "failed", "cancelled", "cancelled", "cancelled"]
+    assert b.summary is not None and b.summary["counts"] == {"converted": 1, "skipped": 0, "failed": 1, "cancelled": 3}
+    assert [line for line in b.lines if line.startswith("saved: ")] == ["saved: Assets/Clips/a.anim (30 frames)"]
+    if jobs == "1":  # c is sent as b's job ends, before b's turn
+        assert b.server("upload") == ["a.mp4", "b.mp4", "c.mp4"], b.out
+    else:  # c and d were on the server for a while (from the start, and from a's end); e went as b's job ended
+        assert {"a.mp4", "b.mp4", "c.mp4", "d.mp4"} <= set(b.server("upload")) <= set(videos), b.out
+        assert {"c.mp4", "d.mp4"} <= set(b.server("cancel")) <= {"c.mp4", "d.mp4", "e.mp4"}, b.out
+
+
+def test_a_connection_that_cannot_be_made_cancels_every_video(batch_harness: Path, tmp_path: Path):
+    b = Batch(batch_harness, tmp_path, {"a.mp4": "", "b.mp4": ""}, CONNECT="no HTTP/2 handler")
+    assert b.rc == 1 and b.errors() == ["no HTTP/2 handler"], b.out
+    assert b.summary is not None and b.summary["animgen"] is None
+    assert b.statuses() == ["cancelled", "cancelled"] and b.summary_errors() == []
+    assert b.server("upload") == [] and not (tmp_path / "Assets").exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_video_past_the_timeout_is_cancelled_on_the_server_and_the_next_goes_on(batch_harness: Path, tmp_path: Path,
+                                                                                  jobs: str):
+    """-animgenTimeout is each video's own, from when it is sent: three of 0.8 s each convert under a limit of 1.8 s
+    though the last ends 2.6 s in (with -animgenJobs 2 it is sent when a gives up, 1.8 s in)."""
+    videos = {"a.mp4": "hang\n", "b.mp4": "ms=800\n", "c.mp4": "ms=800\n", "d.mp4": "ms=800\n"}
+    b = Batch(batch_harness, tmp_path, videos, "-animgenTimeout", "0.03", "-animgenJobs", jobs)
+    assert b.rc == 1, b.out
+    assert b.errors() == ["Videos/a.mp4: no clip within 0.03 minutes (-animgenTimeout): gave up"]
+    assert b.server("cancel") == ["a.mp4"]  # the server need not finish a job nobody waits for
+    assert b.statuses() == ["failed", "converted", "converted", "converted"]
+    assert b.max_in_flight == int(jobs)
+
+
+@pytest.mark.parametrize("jobs", [None, "1", "2", "3"])
+def test_jobs_sends_up_to_n_videos_at_once_and_takes_their_results_in_the_folders_order(
+        batch_harness: Path, tmp_path: Path, jobs: str | None):
+    """-animgenJobs N: the scripted server sees at most N videos at once, and N when there are enough; one that ends
+    early frees its place at once (c is sent while a still runs). Clips are saved, and lines logged, in the folder's
+    order however the jobs end (b before a); a failed video does not stop the others; each row keeps its own
+    warnings and frames."""
+    videos = {"a.mp4": "ms=1000\nwarn=a is dark\nframes=10\ndetected=1\n",
+              "b.mp4": "ms=100\nwarn=b is blurred\nframes=20\ndetected=0.5\n",
+              "c.mp4": "ms=100\n", "d.mp4": "ms=50\nfail=no person found\n", "e.mp4": "ms=100\nframes=50\n"}
+    b = Batch(batch_harness, tmp_path, videos, *(["-animgenJobs", jobs] if jobs else []))
+    n = int(jobs or "1")
+    assert b.rc == 1 and b.max_in_flight == n, b.out
+    assert b.results() == [LOG + "Videos/a.mp4 -> Assets/Clips/a.anim (30 frames)",
+                           LOG + "Videos/b.mp4 -> Assets/Clips/b.anim (30 frames)",
+                           LOG + "Videos/c.mp4 -> Assets/Clips/c.anim (30 frames)",
+                           ERROR + "Videos/d.mp4: no person found",
+                           LOG + "Videos/e.mp4 -> Assets/Clips/e.anim (30 frames)"], b.out
+    assert [line.split()[1] for line in b.lines if line.startswith("saved: ")] == [
+        f"Assets/Clips/{v}.anim" for v in "abce"]
+    ended = [line.split()[-1] for line in b.lines if line.startswith(("server: done ", "server: failed "))]
+    if n == 1:
+        assert ended == list(videos), b.out
+        assert b.index("server: done a.mp4") < b.index("server: upload b.mp4")
+    else:
+        assert ended[-1] == "a.mp4" and sorted(ended) == list(videos), b.out
+        assert b.index("server: start c.mp4") < b.index("server: done a.mp4")
+        assert b.index("server: done b.mp4") < b.index(LOG + "Videos/a.mp4 -> Assets/Clips/a.anim (30 frames)")
+    assert b.statuses() == ["converted", "converted", "converted", "failed", "converted"]
+    assert b.summary_errors() == b.errors() == ["Videos/d.mp4: no person found"]
+    assert b.summary is not None
+    rows = {Path(v["video"]).name: v for v in b.summary["videos"]}
+    assert [rows[v]["warnings"] for v in ("a.mp4", "b.mp4", "c.mp4")] == [["a is dark"], ["b is blurred"], []]
+    assert [(rows[v]["frames"], rows[v]["detected"]) for v in ("a.mp4", "b.mp4", "c.mp4", "e.mp4")] == [
+        (10, 1), (20, 0.5), (None, None), (50, 0)]
 
 
 def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):

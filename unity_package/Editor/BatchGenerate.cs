@@ -3,6 +3,8 @@
 //         -animgenInput Videos -animgenOutput Assets/Clips -animgenServer 127.0.0.1:50051
 // Every video in the folder (not its subfolders) becomes Assets/Clips/<video name>.anim; the server's warnings are
 // logged. Videos whose names differ only in extension or case are refused (their clips would overwrite each other's).
+// -animgenJobs N sends up to N videos to the server at once (default 1), for a server with several workers; the clips
+// are still made, logged and summarised in the folder's order.
 // -animgenSummary run.json also writes what became of each video, for CI to read (AnimGen.Core.BatchSummary, the
 // shape of `animgen generate --summary`): once the videos are listed, however the batch ends (short of the Editor
 // being killed).
@@ -67,56 +69,109 @@ namespace AnimGen.Editor
             return code;
         }
 
-        /// <summary>Adds a row to summary.Videos for each video it has done, in order.</summary>
+        /// <summary>Adds a row to summary.Videos for each video it has done, in order. Up to args.Jobs videos are on
+        /// the server at once, their network work on the thread pool; the main thread, which alone touches Unity
+        /// objects, sends them in the folder's order and takes their results in that order too, each as soon as it and
+        /// those before it are in: the log and the summary read as for one video at a time.</summary>
         static int RunVideos(BatchArguments args, List<string> videos, BatchSummary summary)
         {
             Proto.GenerateOptions options = ProtoConvert.ToOptions(args.Settings);
             // Videos whose clips would overwrite each other's are not made: which one the user meant is unknown.
             Dictionary<string, string> clashes = ClipPaths.Clashes(videos);
+            int count = videos.Count;
+            var rows = new BatchVideoResult[count];
+            var paths = new string[count];
+            var refused = new string[count]; // why a video was not sent; logged in its turn
+            var work = new Task<HumanoidClipData>[count];
+            var clocks = new System.Diagnostics.Stopwatch[count];
             using (var connection = new AnimGenConnection(args.Server, args.Token))
+            using (var stop = new CancellationTokenSource())
             {
                 if (args.Summary != null) summary.ServerVersion = ServerVersion(connection);
-                foreach (string video in videos)
+                CancellationToken stopping = stop.Token;
+                int next = 0; // the first video neither sent nor refused
+                try
                 {
-                    var row = new BatchVideoResult(video);
-                    summary.Videos.Add(row);
-                    string clash;
-                    if (clashes.TryGetValue(video, out clash))
+                    for (int i = 0; i < count; i++)
                     {
-                        Fail(row, clash);
-                        continue;
-                    }
-                    string name = Path.GetFileNameWithoutExtension(video);
-                    try
-                    {
-                        string path = ClipPaths.ForVideo(args.OutputFolder, video);
-                        string refused = HumanoidClipBuilder.ReplaceProblem(path); // said before its job runs
-                        if (refused != null)
+                        // Keep args.Jobs videos on the server (a finished one frees its place at once, not when its
+                        // turn comes), until video i's outcome is in.
+                        while (true)
                         {
-                            Fail(row, refused);
+                            for (; next < count && Running(work, i, next).Length < args.Jobs; next++)
+                            {
+                                int k = next;
+                                string video = videos[k];
+                                var row = rows[k] = new BatchVideoResult(video);
+                                string clash;
+                                if (clashes.TryGetValue(video, out clash))
+                                {
+                                    refused[k] = clash;
+                                    continue;
+                                }
+                                try
+                                {
+                                    paths[k] = ClipPaths.ForVideo(args.OutputFolder, video);
+                                    refused[k] = HumanoidClipBuilder.ReplaceProblem(paths[k]); // said before its job runs
+                                    if (refused[k] != null) continue;
+                                }
+                                catch (Exception e)
+                                {
+                                    work[k] = Task.FromException<HumanoidClipData>(e);
+                                    continue;
+                                }
+                                clocks[k] = System.Diagnostics.Stopwatch.StartNew();
+                                work[k] = Task.Run(() => GenerateOne(connection, video, options, args.TimeoutMinutes, row, stopping));
+                            }
+                            if (refused[i] != null || work[i].IsCompleted) break;
+                            Task[] running = Running(work, i, next); // video i's job, unless it just ended
+                            if (running.Length > 0) Task.WaitAny(running); // cannot deadlock: see RunAll
+                        }
+                        summary.Videos.Add(rows[i]);
+                        if (refused[i] != null)
+                        {
+                            Fail(rows[i], refused[i]);
                             continue;
                         }
-                        var clock = System.Diagnostics.Stopwatch.StartNew();
-                        HumanoidClipData data = Task.Run(() => GenerateOne(connection, video, options, args.TimeoutMinutes, row))
-                            .GetAwaiter().GetResult();
-                        data.Name = name;
-                        AnimationClip anim = HumanoidClipBuilder.Build(data, ClipBuildOptions.From(args.Settings));
-                        HumanoidClipBuilder.Save(anim, path);
-                        row.Outcome = BatchOutcome.Converted;
-                        row.Clip = path;
-                        row.Seconds = clock.Elapsed.TotalSeconds;
-                        Debug.Log("AnimGen batch: " + video + " -> " + path + " (" + data.FrameCount + " frames)");
+                        try
+                        {
+                            HumanoidClipData data = work[i].GetAwaiter().GetResult();
+                            data.Name = Path.GetFileNameWithoutExtension(videos[i]);
+                            AnimationClip anim = HumanoidClipBuilder.Build(data, ClipBuildOptions.From(args.Settings));
+                            HumanoidClipBuilder.Save(anim, paths[i]);
+                            rows[i].Outcome = BatchOutcome.Converted;
+                            rows[i].Clip = paths[i];
+                            rows[i].Seconds = clocks[i].Elapsed.TotalSeconds;
+                            Debug.Log("AnimGen batch: " + videos[i] + " -> " + paths[i] + " (" + data.FrameCount + " frames)");
+                        }
+                        catch (Exception e)
+                        {
+                            Fail(rows[i], connection.Describe(e));
+                        }
                     }
-                    catch (Exception e)
-                    {
-                        Fail(row, connection.Describe(e));
-                    }
+                }
+                finally
+                {
+                    // Jobs are left only when an exception ends the batch: the server need not finish them, and
+                    // they must be done with the connection before it is closed.
+                    stop.Cancel();
+                    try { Task.WaitAll(Running(work, 0, next), TimeSpan.FromSeconds(40)); } // CancelAsync's deadline is 30 s
+                    catch (AggregateException) { }
                 }
             }
             AssetDatabase.SaveAssets();
             int failures = summary.Videos.Count(r => r.Outcome != BatchOutcome.Converted);
             Debug.Log("AnimGen batch: " + (videos.Count - failures) + " of " + videos.Count + " videos made clips");
             return failures == 0 ? 0 : 1;
+        }
+
+        /// <summary>The jobs of videos from..to (not counting to) still on the server.</summary>
+        static Task[] Running(Task<HumanoidClipData>[] work, int from, int to)
+        {
+            var running = new List<Task>();
+            for (int k = from; k < to; k++)
+                if (work[k] != null && !work[k].IsCompleted) running.Add(work[k]);
+            return running.ToArray();
         }
 
         static void Fail(BatchVideoResult row, string message)
@@ -153,13 +208,15 @@ namespace AnimGen.Editor
             }
         }
 
-        /// <summary>Keeps the job's warnings, frames and detected share in row, for the summary.</summary>
+        /// <summary>Keeps the job's warnings, frames and detected share in row, for the summary. Gives up past the
+        /// timeout, which counts from here (not from the batch's start), or when stop is cancelled.</summary>
         static async Task<HumanoidClipData> GenerateOne(AnimGenConnection c, string video, Proto.GenerateOptions options,
-            float timeoutMinutes, BatchVideoResult row)
+            float timeoutMinutes, BatchVideoResult row, CancellationToken stop)
         {
             // A hung server or a half-open connection must not keep a CI job alive for ever.
-            using (var limit = new CancellationTokenSource(TimeSpan.FromMinutes(timeoutMinutes)))
+            using (var limit = CancellationTokenSource.CreateLinkedTokenSource(stop))
             {
+                limit.CancelAfter(TimeSpan.FromMinutes(timeoutMinutes));
                 CancellationToken ct = limit.Token;
                 string jobId = null;
                 try
@@ -197,6 +254,7 @@ namespace AnimGen.Editor
                         try { await c.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false); }
                         catch (Exception) { }
                     }
+                    if (stop.IsCancellationRequested) throw new OperationCanceledException("the batch ended first");
                     throw new TimeoutException("no clip within " + timeoutMinutes + " minutes (-animgenTimeout): gave up");
                 }
             }

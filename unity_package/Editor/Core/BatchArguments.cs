@@ -10,6 +10,8 @@
 //   -animgenFootsteps            an Animation Event "OnFootstep" ("Left" / "Right") where each foot lands;
 //   -animgenFootstepFunction NAME    the same, calling NAME
 //   -animgenTimeout MINUTES      the longest one video may take, upload to clip (default 60): a CI job always ends
+//   -animgenJobs N               send up to N videos to the server at once, 1 to 64 (default 1): a server with several
+//                                workers is kept busy; clips, log lines and summary rows keep the folder's order
 //   -animgenSummary FILE.json    what became of each video, for CI to read (BatchSummary: the shape of
 //                                `animgen generate --summary`); not a folder, a video of -animgenInput or a clip
 // Unity's own arguments (-batchmode, -projectPath ...) are ignored. Relative paths are read from the working folder,
@@ -29,6 +31,9 @@ namespace AnimGen.Core
         public string Token = "";
         public GenerateSettings Settings = new GenerateSettings();
         public float TimeoutMinutes = 60f;
+        /// <summary>How many videos may be on the server at once (-animgenJobs; `animgen generate --jobs`).</summary>
+        public int Jobs = 1;
+        public const int MaxJobs = 64; // the CLI's limit
         /// <summary>Where to write the summary, as given; null: none.</summary>
         public string Summary;
 
@@ -59,6 +64,7 @@ namespace AnimGen.Core
                     case "-animgenCrop": Crop(a.Settings, args, ref i); break;
                     case "-animgenTimeout": a.TimeoutMinutes = Number(args, ref i); break;
                     case "-animgenSummary": a.Summary = Value(args, ref i); break;
+                    case "-animgenJobs": a.Jobs = JobCount(args, ref i); break;
                     default: throw new ArgumentException("unknown argument " + name);
                 }
             }
@@ -154,6 +160,15 @@ namespace AnimGen.Core
             s.CropY = px[1];
             s.CropWidth = px[2];
             s.CropHeight = px[3];
+        }
+
+        static int JobCount(IList<string> args, ref int i)
+        {
+            string v = Value(args, ref i);
+            int n;
+            if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out n) || n < 1 || n > MaxJobs)
+                throw new ArgumentException("-animgenJobs must be a whole number from 1 to " + MaxJobs + ", got '" + v + "'");
+            return n;
         }
 
         static float Number(IList<string> args, ref int i)

@@ -258,6 +258,9 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual(24f, a.Settings.Fps);
             Assert.AreEqual(60f, a.TimeoutMinutes);
             Assert.AreEqual(5f, BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenTimeout", "5" }, null).TimeoutMinutes);
+            Assert.AreEqual(1, a.Jobs); // one video at a time unless asked
+            Assert.AreEqual(4, BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenJobs", "4" }, null).Jobs);
+            Assert.AreEqual(64, BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenJobs", "64" }, null).Jobs);
             Assert.IsFalse(a.Settings.Footsteps);
             Assert.IsTrue(a.Settings.FootLock && !a.Settings.Analytic && !a.Settings.FaceForward);
             var more = BatchArguments.Parse(new[] { "-animgenInput", "V", "-animgenGenerator", "analytic", "-animgenNoFootLock",
@@ -285,6 +288,11 @@ namespace AnimGen.Core.Tests
         [TestCase(new[] { "-animgenInput", "V", "-animgenServer", "build 6000" }, "-animgenServer: The server address")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFps", "0.5" }, "Frame rate must be between 1 and 240")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenTimeout", "0" }, "-animgenTimeout must be between 0 and 1440")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenJobs", "0" }, "-animgenJobs must be a whole number from 1 to 64, got '0'")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenJobs", "65" }, "-animgenJobs must be a whole number from 1 to 64, got '65'")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenJobs", "1.5" }, "-animgenJobs must be a whole number from 1 to 64, got '1.5'")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenJobs", "-2" }, "-animgenJobs must be a whole number from 1 to 64, got '-2'")]
+        [TestCase(new[] { "-animgenInput", "V", "-animgenJobs" }, "-animgenJobs needs a value")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction", "play step" }, "Footstep function must be a method name")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenFootstepFunction" }, "-animgenFootstepFunction needs a value")]
         [TestCase(new[] { "-animgenInput", "V", "-animgenCrop", "640,0,640" }, "-animgenCrop wants four whole numbers of pixels X,Y,W,H")]

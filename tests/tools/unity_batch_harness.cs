@@ -1,0 +1,291 @@
+// Runs the Unity batch entry (unity_package/Editor/BatchGenerate.cs, compiled as it is) without an Editor: the few
+// UnityEditor/UnityEngine calls it makes are stubbed below, and the connection is a scripted server, so that the
+// exit code, the log, the clips saved and the -animgenSummary file can be checked (tests/test_unity_package.py).
+//
+// Usage, in the folder that stands for the Unity project:
+//   mono harness.exe -batchmode -executeMethod AnimGen.Editor.BatchGenerate.Run -animgenInput Videos ...
+// BatchGenerate.Run reads these from Environment.GetCommandLineArgs(), as in the Editor.
+//
+// Each video's bytes are its script for the server, a "key=value" a line:
+//   ms=N            the job runs N milliseconds (default 50)
+//   stage=NAME      a stage it reports (repeatable)
+//   warn=TEXT       a warning it reports, in order (repeatable; the same text again is a replay, as WatchJob's)
+//   fail=TEXT       the job fails with TEXT
+//   hang            the job never ends: only the batch's -animgenTimeout ends it
+//   frames=N        GetResult's Job.frames (left out: Job is null, as from an older server)
+//   detected=F      GetResult's Job.detected_share
+//   clip_frames=N   the clip's frame count (default 30)
+// The environment scripts the rest:
+//   ANIMGEN_HARNESS_CONNECT=TEXT        the connection's constructor throws TEXT
+//   ANIMGEN_HARNESS_VERSION=TEXT        ServerInfo.server_version ("fail": GetServerInfo throws)
+//   ANIMGEN_HARNESS_SAVE_FAILS=PATH     HumanoidClipBuilder.Save throws for the clip PATH
+//   ANIMGEN_HARNESS_DESCRIBE_FAILS=TEXT Describe throws for an error whose message holds TEXT: an exception that
+//                                       escapes the batch's per-video handling
+// It prints: "log: ..." and "error: ..." (Debug.Log / LogError), the batch's own Console lines as they are,
+// "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|start|done|failed|cancel VIDEO",
+// "off the main thread: CALL" for a Unity call made from another thread, and "exit=CODE max_in_flight=M" last
+// (EditorApplication.Exit, which ends the process with CODE). M: the most videos the server had at once, upload to
+// the end of the watch.
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using AnimGen.Core;
+
+namespace UnityEngine
+{
+    public class Object { }
+    public class AnimationClip : Object { public string Name; public int Frames; }
+    public static class Debug
+    {
+        public static void Log(object o) { AnimGen.Editor.Harness.MainThread("Debug.Log"); Console.WriteLine("log: " + o); }
+        public static void LogError(object o) { AnimGen.Editor.Harness.MainThread("Debug.LogError"); Console.WriteLine("error: " + o); }
+    }
+}
+
+namespace UnityEditor
+{
+    public static class EditorApplication
+    {
+        public static void Exit(int code)
+        {
+            AnimGen.Editor.Harness.MainThread("EditorApplication.Exit");
+            Console.WriteLine("exit=" + code + " max_in_flight=" + AnimGen.Editor.Server.MaxInFlight);
+            Console.Out.Flush();
+            Environment.Exit(code);
+        }
+    }
+    public static class AssetDatabase
+    {
+        public static void SaveAssets() { AnimGen.Editor.Harness.MainThread("AssetDatabase.SaveAssets"); Console.WriteLine("assets saved"); }
+    }
+}
+
+namespace AnimGen.Protocol.V1
+{
+    public class GenerateOptions { }
+    public class ServerInfo { public string ServerVersion; }
+    public class Job { public string JobId; public int Frames; public float DetectedShare; }
+    public class HumanoidClip { public int FrameCount; }
+    public enum OutputFormat { Glb }
+    // The harness's server speaks in JobUpdates' terms; ProtoConvert.ToUpdate below copies them.
+    public class JobEvent { public string JobId; public AnimGen.Core.JobUpdateKind Kind; public string Stage; public string Message; }
+}
+
+namespace AnimGen.Editor
+{
+    using Proto = AnimGen.Protocol.V1;
+
+    /// <summary>One video's script (its file's lines).</summary>
+    internal sealed class Script
+    {
+        public string Name;
+        public int Ms = 50;
+        public readonly List<string> Stages = new List<string>();
+        public readonly List<string> Warnings = new List<string>();
+        public string Fail;
+        public bool Hang;
+        public int? Frames;
+        public float Detected;
+        public int ClipFrames = 30;
+
+        public static Script Read(string path)
+        {
+            var s = new Script { Name = Path.GetFileName(path) };
+            foreach (string raw in File.ReadAllLines(path))
+            {
+                string line = raw.Trim();
+                int eq = line.IndexOf('=');
+                string key = eq < 0 ? line : line.Substring(0, eq), value = eq < 0 ? "" : line.Substring(eq + 1);
+                switch (key)
+                {
+                    case "": break;
+                    case "ms": s.Ms = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "stage": s.Stages.Add(value); break;
+                    case "warn": s.Warnings.Add(value); break;
+                    case "fail": s.Fail = value; break;
+                    case "hang": s.Hang = true; break;
+                    case "frames": s.Frames = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "detected": s.Detected = float.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "clip_frames": s.ClipFrames = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    default: throw new InvalidDataException(path + ": unknown script key " + key);
+                }
+            }
+            return s;
+        }
+    }
+
+    /// <summary>The scripted server's state, shared by every call.</summary>
+    internal static class Server
+    {
+        public static readonly ConcurrentDictionary<string, Script> Jobs = new ConcurrentDictionary<string, Script>();
+        static int inFlight, maxInFlight;
+        public static int MaxInFlight { get { return Volatile.Read(ref maxInFlight); } }
+
+        public static void Enter()
+        {
+            int now = Interlocked.Increment(ref inFlight);
+            int seen;
+            while (now > (seen = Volatile.Read(ref maxInFlight)) && Interlocked.CompareExchange(ref maxInFlight, now, seen) != seen) { }
+        }
+
+        public static void Leave() { Interlocked.Decrement(ref inFlight); }
+
+        public static void Say(string what, string video) { Console.WriteLine("server: " + what + " " + video); }
+
+        public static string Env(string name) { return Environment.GetEnvironmentVariable("ANIMGEN_HARNESS_" + name); }
+    }
+
+    internal sealed class JobResult { public Proto.Job Job; public Proto.HumanoidClip Clip; }
+
+    internal sealed class AnimGenConnection : IDisposable
+    {
+        public AnimGenConnection(string address, string token)
+        {
+            string fails = Server.Env("CONNECT");
+            if (!string.IsNullOrEmpty(fails)) throw new InvalidOperationException(fails);
+        }
+
+        public void Dispose() { }
+
+        public string Describe(Exception e)
+        {
+            var agg = e as AggregateException;
+            if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
+            string fails = Server.Env("DESCRIBE_FAILS");
+            if (!string.IsNullOrEmpty(fails) && e.Message.Contains(fails)) throw new InvalidOperationException("Describe broke on: " + e.Message);
+            return e.Message;
+        }
+
+        public async Task<Proto.ServerInfo> GetServerInfoAsync(CancellationToken ct)
+        {
+            await Task.Yield();
+            string version = Server.Env("VERSION") ?? "animgen 0.2.11 (grpcio 1.62.3, python 3.11.9)";
+            if (version == "fail") throw new IOException("Cannot reach the AnimGen server");
+            return new Proto.ServerInfo { ServerVersion = version };
+        }
+
+        public async Task<string> UploadAsync(string path, Action<float> progress, CancellationToken ct)
+        {
+            Server.Enter();
+            Script s = Script.Read(path);
+            Server.Say("upload", s.Name);
+            await Task.Delay(10, ct);
+            Server.Jobs["job-" + s.Name] = s;
+            return "upload-" + s.Name;
+        }
+
+        public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions options, CancellationToken ct)
+        {
+            await Task.Delay(5, ct);
+            string jobId = "job-" + uploadId.Substring("upload-".Length);
+            Server.Say("start", Server.Jobs[jobId].Name);
+            return new Proto.Job { JobId = jobId };
+        }
+
+        public async Task WatchAsync(string jobId, Action<Proto.JobEvent> onEvent, CancellationToken ct)
+        {
+            Script s = Server.Jobs[jobId];
+            try
+            {
+                foreach (string stage in s.Stages)
+                    onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.StageStarted, Stage = stage });
+                foreach (string w in s.Warnings)
+                    onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Warning, Message = w });
+                if (s.Hang) await Task.Delay(Timeout.Infinite, ct);
+                await Task.Delay(s.Ms, ct);
+                if (s.Fail != null)
+                {
+                    Server.Say("failed", s.Name);
+                    onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Failed, Message = s.Fail });
+                    return;
+                }
+                Server.Say("done", s.Name);
+                onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Done });
+            }
+            finally { Server.Leave(); }
+        }
+
+        public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
+        {
+            await Task.Yield();
+            Server.Say("cancel", Server.Jobs[jobId].Name);
+            return new Proto.Job { JobId = jobId };
+        }
+
+        public async Task<JobResult> GetResultAsync(string jobId, IEnumerable<Proto.OutputFormat> formats, CancellationToken ct)
+        {
+            await Task.Yield();
+            Script s = Server.Jobs[jobId];
+            return new JobResult
+            {
+                Job = s.Frames.HasValue ? new Proto.Job { JobId = jobId, Frames = s.Frames.Value, DetectedShare = s.Detected } : null,
+                Clip = new Proto.HumanoidClip { FrameCount = s.ClipFrames },
+            };
+        }
+    }
+
+    internal static class ProtoConvert
+    {
+        public const Proto.OutputFormat FileFormat = Proto.OutputFormat.Glb;
+        public static Proto.GenerateOptions ToOptions(GenerateSettings s) { return new Proto.GenerateOptions(); }
+        public static JobUpdate ToUpdate(Proto.JobEvent e) { return new JobUpdate { JobId = e.JobId, Kind = e.Kind, Stage = e.Stage, Message = e.Message }; }
+        public static HumanoidClipData ToClipData(Proto.HumanoidClip c) { return new HumanoidClipData { FrameCount = c.FrameCount }; }
+    }
+
+    internal sealed class ClipBuildOptions
+    {
+        public static ClipBuildOptions From(GenerateSettings s) { return new ClipBuildOptions(); }
+    }
+
+    internal static class HumanoidClipBuilder
+    {
+        public static UnityEngine.AnimationClip Build(HumanoidClipData d, ClipBuildOptions o)
+        {
+            Harness.MainThread("HumanoidClipBuilder.Build");
+            return new UnityEngine.AnimationClip { Name = d.Name, Frames = d.FrameCount };
+        }
+
+        /// <summary>Writes the clip as a line of text at its path, under the working folder (the "project").</summary>
+        public static UnityEngine.AnimationClip Save(UnityEngine.AnimationClip a, string path)
+        {
+            Harness.MainThread("HumanoidClipBuilder.Save");
+            if (path == Server.Env("SAVE_FAILS")) throw new IOException("disk full writing " + path);
+            Directory.CreateDirectory(Path.GetDirectoryName(path));
+            File.WriteAllText(path, a.Name + " " + a.Frames + "\n");
+            Console.WriteLine("saved: " + path + " (" + a.Frames + " frames)");
+            return a;
+        }
+
+        /// <summary>As the Editor's: a clip file there that is read-only is refused (no version control here).</summary>
+        public static string ReplaceProblem(string path)
+        {
+            Harness.MainThread("HumanoidClipBuilder.ReplaceProblem");
+            if (File.Exists(path) && (File.GetAttributes(path) & FileAttributes.ReadOnly) != 0)
+                return path + " is read-only: make it writable, then generate again.";
+            return null;
+        }
+    }
+
+    public static class Harness
+    {
+        static int mainThread;
+
+        /// <summary>Unity's API may only be called from the main thread: a call from another is printed.</summary>
+        public static void MainThread(string call)
+        {
+            if (Thread.CurrentThread.ManagedThreadId != mainThread) Console.WriteLine("off the main thread: " + call);
+        }
+
+        public static void Main(string[] args)
+        {
+            mainThread = Thread.CurrentThread.ManagedThreadId;
+            BatchGenerate.Run(); // ends the process through EditorApplication.Exit
+            Console.WriteLine("Run returned without EditorApplication.Exit");
+            Environment.Exit(99);
+        }
+    }
+}
