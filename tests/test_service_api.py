@@ -571,6 +571,7 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
     assert said and int(said[1]) == row["frames"] and float(said[2]) == pytest.approx(100 * row["detected"], abs=0.06)
     listed = animgen("jobs", "--server", server.address)
     assert listed.returncode == 0 and "SUCCEEDED" in listed.stdout and SHORT in listed.stdout, listed
+    assert f"{SHORT} ({row['frames']} frames, person in {100 * row['detected']:.0f}%)" in listed.stdout, listed.stdout
     job_id = listed.stdout.splitlines()[1].split()[0]
     assert "    warning: " in listed.stdout  # the runner leaves the picture: the job's warnings are listed under it
     # Cancelling a finished job changes nothing (exit 1 says it is not cancelled); an unknown one is an error.

@@ -156,7 +156,9 @@ def jobs_cmd(args: argparse.Namespace) -> int:
     for j in jobs:
         state = service_pb2.JobState.Name(j.state).removeprefix("JOB_STATE_")
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created_unix_ms / 1000))
-        extra = " (cached)" if j.cached else (f"  {j.error}" if j.error else "")
+        # A finished job's frames and how often the person was found: the first thing to look at for a poor clip.
+        seen = f" ({j.frames} frames, person in {100 * j.detected_share:.0f}%)" if j.frames else ""
+        extra = seen + (" (cached)" if j.cached else (f"  {j.error}" if j.error else ""))
         print(f"{j.job_id:32}  {state:11}  {j.progress:8.0%}  {created:19}  {j.video_name}{extra}")
         for w in j.warnings:
             print(f"    warning: {w}")
