@@ -820,6 +820,11 @@ def test_a_folder_sent_at_once_runs_on_the_servers_workers_and_a_stop_cancels_ev
     assert len(jobs) == 3 and all(j.state == service_pb2.JOB_STATE_SUCCEEDED for j in jobs)
     # Sent one after the other, each job would start after the one before had ended.
     assert jobs[1].created_unix_ms < jobs[0].updated_unix_ms, [(j.created_unix_ms, j.updated_unix_ms) for j in jobs]
+    # Without --jobs, a folder's run says what the server could do (the results come from its cache now).
+    one = subprocess.run([a for a in animgen(str(takes), "-o", str(tmp_path / "again"), "--smoothing", "0.27")
+                          if a != "--quiet"], capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0 and (f"note: the server at {server.address} runs 2 jobs at once; --jobs 2 sends it "
+                                    "this folder's videos 2 at a time") in one.stderr, one.stderr
 
     # A stop with two jobs running: both are cancelled on the server.
     for i in range(2):

@@ -7,6 +7,7 @@ at the end), 2 usage errors (bad option, nothing to convert).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -406,6 +407,8 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
     fresh = {v for v in videos if not args.force and up_to_date(v, out_dir / v.stem, options)}
     if set(videos) - set(clashes) - fresh and (why := _cannot_write(out_dir)):
         return usage("generate", why)
+    if args.server and args.jobs == 1 and len(set(videos) - fresh) > 1 and not args.quiet:
+        _hint_jobs(args)
     rows = _rows_at_once(videos, args, options, out_dir, clashes, fresh) if args.jobs > 1 and len(videos) > 1 \
         else _rows_in_turn(videos, args, options, out_dir, clashes, fresh)
     failures = [r.error for r in rows if r.status == "failed"]
@@ -418,6 +421,18 @@ def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path
             print(f"  {f}", file=sys.stderr)
     write_summary(args.summary, rows, options)
     return 1 if failures else 0
+
+
+def _hint_jobs(args) -> None:
+    """Says so when the server could run several of the folder's videos at once: --jobs is easily missed."""
+    from animgen_server.client import AnimGenClient
+
+    with contextlib.suppress(Exception), AnimGenClient(args.server, token=args.token, tls_ca=args.tls_ca,
+                                                       timeout=10) as client:
+        n = client.info().limits.max_concurrent_jobs
+        if n > 1:
+            _say(f"note: the server at {args.server} runs {n} jobs at once; --jobs {n} sends it this folder's videos "
+                 f"{n} at a time")
 
 
 def _position(i: int, videos: list[Path]) -> str:
