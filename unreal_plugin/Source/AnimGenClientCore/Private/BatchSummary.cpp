@@ -179,9 +179,8 @@ std::string ErrnoText() { return errno ? std::generic_category().message(errno) 
 
 fs::path FolderOf(const fs::path& p) { return p.has_parent_path() ? p.parent_path() : fs::path("."); }
 
-// The file written and then renamed over the summary: beside it, since a rename does not cross file systems.
-// A file beside p that nothing else names: a random suffix, so that no neighbour (a user's own run.json.part) is
-// written over or removed.
+// The file written and then renamed over the summary: beside it, since a rename does not cross file systems, and
+// with a random suffix, so that no neighbour (a user's own run.json.part) is written over or removed.
 fs::path Aside(const fs::path& p) {
     std::random_device random;
     char suffix[32];
