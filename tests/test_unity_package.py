@@ -271,7 +271,7 @@ def test_the_batch_converts_refuses_and_fails_each_video_and_summarises_them(bat
         "jump.mp4": "ms=300\nstage=pose\nstage=solve\nwarn=left arm hidden from 2.1 s to 3.3 s\nwarn=feet slide\n"
                     "warn=left arm hidden from 2.1 s to 3.3 s\nframes=90\ndetected=0.51234\nclip_frames=45\n",
         "locked.mp4": "",
-        "sit.mp4": "ms=300\nstage=pose\nfail=no person found\n",
+        "sit.mp4": "ms=300\nstage=pose\nfail=sit.mp4: no person found\n",  # a server names the file it was sent
         "walk.mp4": "ms=300\nclip_frames=12\n",
     }
     b = Batch(batch_harness, tmp_path, videos, *(["-animgenJobs", jobs] if jobs else []))

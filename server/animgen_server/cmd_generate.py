@@ -91,8 +91,8 @@ def register(subparsers) -> None:
     p.add_argument("--server", metavar="HOST[:PORT]", type=server_address.argument,
                    help="run on an AnimGen server instead of locally (port 50051 when only a host is given)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="with --server, send up to N videos of a folder at once (a server runs as many as it has "
-                        "workers; default 1)")
+                   help="with --server, send up to N videos of a folder at once, 1 to 64 (a server runs as many as "
+                        "it has workers; default 1)")
     p.add_argument("--token", help="bearer token for --server")
     p.add_argument("--tls-ca", metavar="PEM", help="CA certificate for a TLS --server")
     p.add_argument("--ray", metavar="ADDRESS",
@@ -457,7 +457,7 @@ def _rows_in_turn(videos: list[Path], args, options: GenerateOptions, out_dir: P
 def _rows_at_once(videos: list[Path], args, options: GenerateOptions, out_dir: Path, clashes: dict[Path, str],
                   fresh: set[Path]) -> list[VideoResult]:
     """--jobs N with --server: up to N videos at once, each in a thread on its own connection. A stop reaches this
-    thread only: it has the server cancel every job, and the videos not converted by then are cancelled."""
+    thread only: it has the server cancel every job, and the videos not finished by then are cancelled."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     from animgen_server.client import InFlight, cancel_jobs

@@ -6,8 +6,8 @@
 // -animgenJobs N sends up to N videos to the server at once (default 1), for a server with several workers; the clips
 // are still made, logged and summarised in the folder's order.
 // -animgenSummary run.json also writes what became of each video, for CI to read (AnimGen.Core.BatchSummary, the
-// shape of `animgen generate --summary`): once the videos are listed, however the batch ends (short of the Editor
-// being killed).
+// shape of `animgen generate --summary`): when the batch ends, whatever ends it once its videos are found (not when
+// the Editor itself is stopped).
 // Exits 0 when all succeed (and the summary is written), 1 otherwise.
 using System;
 using System.Collections.Generic;
@@ -176,6 +176,9 @@ namespace AnimGen.Editor
 
         static void Fail(BatchVideoResult row, string message)
         {
+            // The server names the file it was sent ("walk.mp4: no person was found"); the log names it as found.
+            string sent = Path.GetFileName(row.Video) + ": ";
+            if (message.StartsWith(sent, StringComparison.Ordinal)) message = message.Substring(sent.Length);
             row.Error = row.Video + ": " + message; // the summary's error is the log's line
             Debug.LogError("AnimGen batch: " + row.Error);
         }

@@ -285,9 +285,10 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		if (!bOk)
 		{
 			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Error));
-			if (IsEngineExitRequested())  // stopped mid-job (its job cancelled on the server), as the CLI has it
+			if (IsEngineExitRequested())  // stopped mid-job (its job cancelled on the server): as the CLI has it, no error
 			{
 				Row.status = animgen::BatchStatus::Cancelled;
+				Row.error.clear();
 				break;
 			}
 			continue;
