@@ -637,16 +637,17 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
 
 def _print_result(video: Path, result, files: dict, seconds: float, frames: int, detected: float | None) -> None:
     lines = [f"{video}:"]
+    seen = f"person detected in {100 * detected:.1f}%" if detected is not None else ""
     if result is not None:
         lm = result.landmarks
         # The picture's size: the pixels --crop counts in.
-        lines.append(f"  frames: {lm.frame_count} in ({lm.width}x{lm.height}), {result.clip.frame_count} out at "
-                     f"{result.clip.fps:.2f} fps; person detected in {100 * lm.detection_rate:.1f}%")
+        lines.append(f"  frames: {frames} in ({lm.width}x{lm.height}), {result.clip.frame_count} out at "
+                     f"{result.clip.fps:.2f} fps; {seen}")
         stages = ", ".join(f"{s} {result.stage_seconds[s]:.2f}s" for s in STAGES if s in result.stage_seconds)
         lines.append(f"  time: {seconds:.2f}s ({stages})")
     else:
-        if detected is not None:
-            lines.append(f"  frames: {frames} in; person detected in {100 * detected:.1f}%")
+        if seen:
+            lines.append(f"  frames: {frames} in; {seen}")
         lines.append(f"  time: {seconds:.2f}s (on the server)")
     for fmt, path in files.items():
         lines.append(f"  wrote {fmt}: {path}")

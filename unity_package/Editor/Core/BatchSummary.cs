@@ -67,7 +67,7 @@ namespace AnimGen.Core
             WriteAside(path, ToJson());
         }
 
-        public static void WriteAside(string path, string text)
+        static void WriteAside(string path, string text)
         {
             string full = Path.GetFullPath(path);
             Directory.CreateDirectory(Path.GetDirectoryName(full));
