@@ -73,6 +73,7 @@ def test_a_clip_too_large_to_send_is_refused_at_start(tmp_path: Path, videos: Pa
                 c.start(upload, service_pb2.GenerateOptions(hands=True, fps=240, speed=0.1))
             assert e.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "long.mp4: the clip would have about 72" in e.value.details and "lower fps" in e.value.details
+            assert e.value.retry_after_s is None  # unlike a full queue's, trying again would not help
             job = c.start(upload, service_pb2.GenerateOptions(generator=service_pb2.GENERATOR_ANALYTIC))
             c.cancel(job.job_id)  # the same video at its own rate is taken
     finally:

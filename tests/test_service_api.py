@@ -856,6 +856,67 @@ def test_a_folder_sent_at_once_runs_on_the_servers_workers_and_a_stop_cancels_ev
     assert "Traceback" not in err and "internal error" not in err, err
 
 
+def test_a_full_queue_is_waited_out_and_a_queued_job_is_said(tmp_path, videos):
+    """A server whose queue is full answers StartJob RESOURCE_EXHAUSTED with when to try again; `animgen generate
+    --server` says so once, tries again until there is room, says its job is queued while the worker is busy, and
+    converts the video once it runs. A job someone else cancels fails the run, saying so."""
+    import sys
+
+    def generate(*args: str) -> tuple[subprocess.Popen, list[str]]:
+        proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate", str(videos / SHORT),
+                                 "--server", srv.address, "--generator", "analytic", "--format", "json", *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True).start()
+        return proc, lines
+
+    def said(proc: subprocess.Popen, lines: list[str], text: str) -> None:
+        deadline = time.monotonic() + 90
+        while not any(text in line for line in lines) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert any(text in line for line in lines), lines
+
+    srv = ServerProcess(tmp_path / "data", "--workers", "1", "--max-queued", "1", "--max-video-seconds", "30").start()
+    try:
+        with AnimGenClient(srv.address, timeout=60) as c:
+            fast = convert.options_to_proto(FAST)
+            busy = c.start(c.upload(videos / OVER_LIMIT).upload_id, fast)  # 18 s of video on the one worker
+            waiting = c.start(c.upload(videos / LONG).upload_id, fast)  # the one place in the queue
+            assert waiting.state == service_pb2.JOB_STATE_QUEUED
+            with pytest.raises(ServiceError) as e:
+                c.start(c.upload(videos / SHORT).upload_id, fast)
+            assert e.value.code == Code.RESOURCE_EXHAUSTED and e.value.retry_after_s == 5.0, e.value
+            assert "the queue is full (1 jobs waiting)" in e.value.details
+
+            proc, lines = generate("-o", str(tmp_path / "out"), "--summary", str(tmp_path / "run.json"))
+            said(proc, lines, f"{SHORT}: the server's queue is full; trying again every 5 s for up to 10 min")
+            c.cancel(waiting.job_id)  # room in the queue: the next try queues the job behind the busy one
+            said(proc, lines, f"{SHORT}: queued on the server: its workers are busy")
+            c.cancel(busy.job_id)
+            out, _ = proc.communicate(timeout=120)
+            assert proc.returncode == 0, lines
+            assert sum("queue is full" in line for line in lines) == 1, lines  # said once, however many tries
+            assert (tmp_path / "out" / "sports2d_run_sideview.json").is_file() and "frames: 47 in" in out
+            row = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["videos"][0]
+            assert row["status"] == "converted" and not [w for w in row["warnings"] if "queue" in w]  # not the clip's
+
+            busy = c.start(c.upload(videos / OVER_LIMIT).upload_id, fast)
+            proc, lines = generate("-o", str(tmp_path / "again"), "--smoothing", "0.3", "--quiet")
+            deadline, queued = time.monotonic() + 90, []
+            while not queued and time.monotonic() < deadline:
+                queued = [j for j in c.list() if j.state == service_pb2.JOB_STATE_QUEUED]
+                time.sleep(0.1)
+            assert [j.video_name for j in queued] == [SHORT]
+            c.cancel(queued[0].job_id)
+            proc.communicate(timeout=60)
+            c.cancel(busy.job_id)
+    finally:
+        assert srv.stop() == 0
+    assert proc.returncode == 1, lines
+    assert f"animgen: error: {videos / SHORT}: job {queued[0].job_id} was cancelled on the server (by `animgen " \
+           "cancel` or another client)" in "".join(lines), lines
+
+
 def test_jobs_is_for_a_server(tmp_path):
     import sys
 

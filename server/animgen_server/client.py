@@ -7,6 +7,7 @@ import hashlib
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,12 +23,14 @@ from animgen_ml.pipeline import GenerateOptions, ProgressEvent
 from animgen_server import address as server_address
 from animgen_server import convert
 from animgen_server.auth import bearer_metadata
-from animgen_server.limits import CLIENT_CHUNK_BYTES, CLIENT_PING_S, MAX_MESSAGE_BYTES
+from animgen_server.limits import CLIENT_CHUNK_BYTES, CLIENT_PING_S, MAX_MESSAGE_BYTES, RETRY_AFTER_KEY
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 ADDRESS_ENV, TOKEN_ENV = "ANIMGEN_SERVER", "ANIMGEN_TOKEN"
 # StartJob in a batch sent at once: a stop waits for its answer (to cancel the job it starts), so it must not hang.
 START_TIMEOUT_S = 30.0
+# How long a run waits for room in a server's full queue (a shared server busy with other studios' CI) before it fails.
+QUEUE_WAIT_S = 600.0
 _STAGE_KIND = {
     service_pb2.EVENT_TYPE_STAGE_STARTED: "started", service_pb2.EVENT_TYPE_STAGE_PROGRESS: "progress",
     service_pb2.EVENT_TYPE_STAGE_FINISHED: "finished", service_pb2.EVENT_TYPE_WARNING: "warning",
@@ -35,11 +38,13 @@ _STAGE_KIND = {
 
 
 class ServiceError(AnimGenError):
-    """A call the server refused; .code is the grpc.StatusCode."""
+    """A call the server refused; .code is the grpc.StatusCode; .retry_after_s, where the server said when to try
+    again (its queue was full), else None."""
 
-    def __init__(self, code: grpc.StatusCode, details: str, address: str = "") -> None:
+    def __init__(self, code: grpc.StatusCode, details: str, address: str = "", retry_after_s: float | None = None
+                 ) -> None:
         super().__init__(f"{address + ': ' if address else ''}{details} ({code.name})")
-        self.code, self.details = code, details
+        self.code, self.details, self.address, self.retry_after_s = code, details, address, retry_after_s
 
 
 def sha256_of(path: Path) -> str:
@@ -53,6 +58,16 @@ def sha256_of(path: Path) -> str:
 def result_suffix(file_name: str) -> str:
     """Everything after the server's base name (which never has a dot): ".glb", ".landmarks.npz", ..."""
     return file_name[file_name.index("."):] if "." in file_name else ""
+
+
+def _retry_after_s(e: grpc.RpcError) -> float | None:
+    """When the server said to try again (RETRY_AFTER_KEY), in seconds; None where it did not."""
+    metadata = e.trailing_metadata() if callable(getattr(e, "trailing_metadata", None)) else None
+    value = dict(metadata or ()).get(RETRY_AFTER_KEY)
+    try:
+        return max(0.0, int(value) / 1000) if value is not None else None
+    except ValueError:
+        return None
 
 
 class AnimGenClient:
@@ -101,7 +116,7 @@ class AnimGenClient:
             details = e.details() if callable(getattr(e, "details", None)) else str(e)
             if code == grpc.StatusCode.UNAVAILABLE:
                 details = f"cannot reach the AnimGen server ({details}); is `animgen serve` running there?"
-            raise ServiceError(code, details, self.address) from None
+            raise ServiceError(code, details, self.address, _retry_after_s(e)) from None
 
     def upload(self, video: str | Path, progress: Callable[[int, int], None] | None = None,
                chunk_bytes: int = CLIENT_CHUNK_BYTES) -> service_pb2.UploadVideoResponse:
@@ -325,12 +340,9 @@ def _run_remote(client: AnimGenClient, address: str, video: str | Path, out_base
     if in_flight is not None and in_flight.stopping:  # not begun: nothing to send
         raise Cancelled("stopped")
     up = client.upload(video)
-    if in_flight is None:
-        job = client.start(up.upload_id, msg)
-    else:
-        in_flight.starting(client)
-        job = client.start(up.upload_id, msg, timeout=START_TIMEOUT_S)
-        in_flight.started(client, job.job_id)
+    job = _start(client, up.upload_id, msg, progress, in_flight)
+    if progress and job.state == service_pb2.JOB_STATE_QUEUED:
+        progress(ProgressEvent("server", "waiting", 0.0, "queued on the server: its workers are busy"))
     reported = False
     try:
         for ev in client.watch(job.job_id):
@@ -342,8 +354,8 @@ def _run_remote(client: AnimGenClient, address: str, video: str | Path, out_base
         with contextlib.suppress(AnimGenError):
             client.cancel(job.job_id)
         raise
-    if job.state == service_pb2.JOB_STATE_CANCELLED:
-        raise Cancelled(f"job {job.job_id} was cancelled")
+    if job.state == service_pb2.JOB_STATE_CANCELLED:  # not by this run, which stops before its watch ends
+        raise Cancelled(f"job {job.job_id} was cancelled on the server (by `animgen cancel` or another client)")
     if job.state != service_pb2.JOB_STATE_SUCCEEDED:
         raise AnimGenError(local(job.error) if job.error.startswith(f"{name}: ")
                            else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
@@ -358,3 +370,42 @@ def _run_remote(client: AnimGenClient, address: str, video: str | Path, out_base
     if progress and not reported:  # served from the cache: no stage ran, but the run is complete
         progress(ProgressEvent("export", "finished", 1.0, "cached"))
     return files, job
+
+
+def _start(client: AnimGenClient, upload_id: str, msg: service_pb2.GenerateOptions,
+           progress: Callable[[ProgressEvent], None] | None, in_flight: InFlight | None,
+           wait_s: float = QUEUE_WAIT_S) -> service_pb2.Job:
+    """StartJob. While the server's queue is full (its answer says when to try again) it tries again, for up to
+    wait_s, saying so once."""
+    deadline = time.monotonic() + wait_s
+    said = False
+    while True:
+        try:
+            if in_flight is None:
+                return client.start(upload_id, msg)
+            in_flight.starting(client)
+            job = client.start(upload_id, msg, timeout=START_TIMEOUT_S)
+            in_flight.started(client, job.job_id)
+            return job
+        except ServiceError as e:
+            left = deadline - time.monotonic()
+            if e.retry_after_s is None:
+                raise
+            if left <= 0:
+                raise ServiceError(e.code, f"{e.details} (waited {wait_s / 60:g} min for room)", e.address) from None
+            if in_flight is not None:
+                in_flight.opened(client)  # no call open: a stop may close this connection
+            if progress and not said:
+                said = True
+                progress(ProgressEvent("server", "waiting", 0.0, f"the server's queue is full; trying again every "
+                                       f"{e.retry_after_s:g} s for up to {wait_s / 60:g} min"))
+            _sleep(min(max(e.retry_after_s, 0.5), left), in_flight)
+
+
+def _sleep(seconds: float, in_flight: InFlight | None) -> None:
+    """In half-second slices, so that a stop of a batch sent at once (which reaches the main thread only) ends it."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if in_flight is not None and in_flight.stopping:
+            raise Cancelled("stopped")
+        time.sleep(min(0.5, left))

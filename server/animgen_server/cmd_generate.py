@@ -545,6 +545,9 @@ class Progress:
             return
         if self.quiet:
             return
+        if e.kind == "waiting":  # on a server, before any stage: said once, as a line
+            self._write(f"{self.label}: {e.message}")
+            return
         if self.terminal:
             self._bar(e)
         else:

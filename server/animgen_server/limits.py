@@ -18,6 +18,10 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # the largest message sent (GetResult's cl
 CLIENT_PING_S = 30.0
 SERVER_MIN_PING_S = 20.0
 SERVER_PING_S = 60.0
+# StartJob's RESOURCE_EXHAUSTED for a full queue carries this trailing metadata, when to try again (ms). Its other
+# RESOURCE_EXHAUSTED answers (a video too long, a full disk) do not: trying again would not help them.
+RETRY_AFTER_KEY = "animgen-retry-after-ms"
+QUEUE_RETRY_AFTER_MS = 5000
 
 # `animgen serve` flag dest -> (environment variable, type, default, lowest, highest). Read when serve runs, not when
 # the parser is built, so that a bad value stops only `animgen serve`, with its name. The ranges keep every value a

@@ -39,6 +39,8 @@ from animgen_server.jobs import JobManager, QueueFull
 from animgen_server.limits import (
     CLIENT_CHUNK_BYTES,
     MAX_MESSAGE_BYTES,
+    QUEUE_RETRY_AFTER_MS,
+    RETRY_AFTER_KEY,
     SERVER_MIN_PING_S,
     SERVER_PING_S,
     Limits,
@@ -277,7 +279,8 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         try:
             row = self.manager.create(upload, request.options, key, info)
         except QueueFull as e:
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e),
+                                trailing_metadata=((RETRY_AFTER_KEY, str(QUEUE_RETRY_AFTER_MS)),))
         log.info("job %s on upload %s%s", row.job_id, upload.upload_id, " (cached)" if row.cached else "")
         return convert.job_to_proto(row)
 

@@ -51,7 +51,8 @@ class AnimGen final {
       return std::unique_ptr< ::grpc::ClientAsyncWriterInterface< ::animgen::v1::UploadVideoRequest>>(PrepareAsyncUploadVideoRaw(context, response, cq));
     }
     // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
-    // options; RESOURCE_EXHAUSTED when the queue is full.
+    // options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
+    // (when to try again), or for a video this server will not take (without it: trying again will not help).
     virtual ::grpc::Status StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest& request, ::animgen::v1::Job* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::animgen::v1::Job>> AsyncStartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::animgen::v1::Job>>(AsyncStartJobRaw(context, request, cq));
@@ -110,7 +111,8 @@ class AnimGen final {
       // INVALID_ARGUMENT when the size or sha256 does not match the header; RESOURCE_EXHAUSTED over the limit.
       virtual void UploadVideo(::grpc::ClientContext* context, ::animgen::v1::UploadVideoResponse* response, ::grpc::ClientWriteReactor< ::animgen::v1::UploadVideoRequest>* reactor) = 0;
       // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
-      // options; RESOURCE_EXHAUSTED when the queue is full.
+      // options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
+      // (when to try again), or for a video this server will not take (without it: trying again will not help).
       virtual void StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response, std::function<void(::grpc::Status)>) = 0;
       virtual void StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response, ::grpc::ClientUnaryReactor* reactor) = 0;
       // Server-streaming events of one job; the first event is the current state, then the job's warnings
@@ -267,7 +269,8 @@ class AnimGen final {
     // INVALID_ARGUMENT when the size or sha256 does not match the header; RESOURCE_EXHAUSTED over the limit.
     virtual ::grpc::Status UploadVideo(::grpc::ServerContext* context, ::grpc::ServerReader< ::animgen::v1::UploadVideoRequest>* reader, ::animgen::v1::UploadVideoResponse* response);
     // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
-    // options; RESOURCE_EXHAUSTED when the queue is full.
+    // options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
+    // (when to try again), or for a video this server will not take (without it: trying again will not help).
     virtual ::grpc::Status StartJob(::grpc::ServerContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response);
     // Server-streaming events of one job; the first event is the current state, then the job's warnings
     // so far (each watcher hears every warning once, however late it attaches). Re-attachable at any
