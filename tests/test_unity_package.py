@@ -174,7 +174,8 @@ def test_the_windows_job_runner_starts_watches_cancels_and_imports(tmp_path: Pat
                                                                     cancels: int):
     """Editor/JobRunner.cs as compiled, its Unity calls stubbed and its server scripted (tests/tools/
     unity_jobrunner_harness.cs). Every job the window started was cancelled by the runner itself: Watch cancelled
-    the token that then told it Cancel had been pressed."""
+    the token that then told it Cancel had been pressed. A job that succeeded keeps the frames its result told (47, a
+    person in 70.2 % of them) with its status, for the window, and its log line says them as the CLI does."""
     exe = tmp_path / "harness.exe"
     sources = [REPO / "tests" / "tools" / "unity_jobrunner_harness.cs", PKG / "Editor" / "JobRunner.cs",
                *cs_files("Editor", "Core")]
@@ -185,8 +186,12 @@ def test_the_windows_job_runner_starts_watches_cancels_and_imports(tmp_path: Pat
                          text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     saved = "Assets/AnimGen/walk.anim" if phase == "Succeeded" else ""
+    read = "47 frames read; person detected in 70.2%" if phase == "Succeeded" else ""
     assert run.stdout.splitlines()[-1] == (f"ended=True phase={phase} start_calls=1 cancel_calls={cancels} "
-                                           f"saved={saved}"), run.stdout
+                                           f"saved={saved} read={read}"), run.stdout
+    logged = [line for line in run.stdout.splitlines() if line.startswith("log: AnimGen: saved ")]
+    # The stub's clip is empty (HumanoidClipData's defaults: 0 frames at 30 fps); the video's frames are the server's.
+    assert logged == ([f"log: AnimGen: saved {saved} (0 frames at 30 fps, from {read})"] if saved else []), run.stdout
 
 
 # ---------------------------------------------------------------- the batch entry point, compiled with stubs
@@ -281,7 +286,8 @@ def test_the_batch_converts_refuses_and_fails_each_video_and_summarises_them(bat
     clash = "Run.mov, run.mp4 would all become Run.anim: rename all but one"
     locked_error = "Videos/locked.mp4: Assets/Clips/locked.anim is read-only: make it writable, then generate again."
     assert b.results() == [ERROR + f"Videos/Run.mov: {clash}",
-                           LOG + "Videos/jump.mp4 -> Assets/Clips/jump.anim (45 frames)",
+                           LOG + "Videos/jump.mp4 -> Assets/Clips/jump.anim (45 frames, from 90 frames read; "
+                                 "person detected in 51.2%)",
                            ERROR + locked_error,
                            ERROR + f"Videos/run.mp4: {clash}",
                            ERROR + "Videos/sit.mp4: no person found",
@@ -399,11 +405,14 @@ def test_jobs_sends_up_to_n_videos_at_once_and_takes_their_results_in_the_folder
     b = Batch(batch_harness, tmp_path, videos, *(["-animgenJobs", jobs] if jobs else []))
     n = int(jobs or "1")
     assert b.rc == 1 and b.max_in_flight == n, b.out
-    assert b.results() == [LOG + "Videos/a.mp4 -> Assets/Clips/a.anim (30 frames)",
-                           LOG + "Videos/b.mp4 -> Assets/Clips/b.anim (30 frames)",
-                           LOG + "Videos/c.mp4 -> Assets/Clips/c.anim (30 frames)",
+    a_line = LOG + "Videos/a.mp4 -> Assets/Clips/a.anim (30 frames, from 10 frames read; person detected in 100.0%)"
+    assert b.results() == [a_line,
+                           LOG + "Videos/b.mp4 -> Assets/Clips/b.anim (30 frames, from 20 frames read; "
+                                 "person detected in 50.0%)",
+                           LOG + "Videos/c.mp4 -> Assets/Clips/c.anim (30 frames)",  # a server that sends no frames
                            ERROR + "Videos/d.mp4: no person found",
-                           LOG + "Videos/e.mp4 -> Assets/Clips/e.anim (30 frames)"], b.out
+                           LOG + "Videos/e.mp4 -> Assets/Clips/e.anim (30 frames, from 50 frames read; "
+                                 "person detected in 0.0%)"], b.out
     assert [line.split()[1] for line in b.lines if line.startswith("saved: ")] == [
         f"Assets/Clips/{v}.anim" for v in "abce"]
     ended = [line.split()[-1] for line in b.lines if line.startswith(("server: done ", "server: failed "))]
@@ -413,7 +422,7 @@ def test_jobs_sends_up_to_n_videos_at_once_and_takes_their_results_in_the_folder
     else:
         assert ended[-1] == "a.mp4" and sorted(ended) == list(videos), b.out
         assert b.index("server: start c.mp4") < b.index("server: done a.mp4")
-        assert b.index("server: done b.mp4") < b.index(LOG + "Videos/a.mp4 -> Assets/Clips/a.anim (30 frames)")
+        assert b.index("server: done b.mp4") < b.index(a_line)
     assert b.statuses() == ["converted", "converted", "converted", "failed", "converted"]
     assert b.summary_errors() == b.errors() == ["Videos/d.mp4: no person found"]
     assert b.summary is not None
@@ -456,6 +465,7 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
 
 
 # A batch's -animgenSummary through AnimGen.Core as BatchGenerate fills it: a converted, a failed and a cancelled video.
+# Its floats are whole numbers (fps 24, a person in every frame, 3 s), which Python's json writes 24.0, 1.0, 3.0.
 SUMMARY_PROGRAM = r"""
 using AnimGen.Core;
 
@@ -467,8 +477,8 @@ static class WriteSummary
         var s = new BatchSummary(settings) { ServerVersion = "0.2.11" };
         var run = new BatchVideoResult("Videos/run.mp4")
         {
-            Outcome = BatchOutcome.Converted, Clip = "Assets/AnimGen/run.anim", Frames = 90, DetectedShare = 0.5f,
-            Seconds = 2.5,
+            Outcome = BatchOutcome.Converted, Clip = "Assets/AnimGen/run.anim", Frames = 90, DetectedShare = 1f,
+            Seconds = 3,
         };
         run.Warnings.Add("left arm hidden from 2.1 s to 3.3 s");
         s.Videos.Add(run);
@@ -482,7 +492,8 @@ static class WriteSummary
 
 def test_the_batch_summary_has_the_clis_keys(tmp_path: Path):
     """One CI script reads `animgen generate --summary` and the Unity batch's -animgenSummary: the same keys (plus
-    "client", this package's version) at the top, per count, per option and per video; values of the same kinds."""
+    "client", this package's version) at the top, per count, per option and per video; values of the same types, a
+    float that is a whole number (24.0) told from an int as Python's json tells it."""
     from animgen_ml.pipeline import GenerateOptions
     from animgen_server import run_summary
     from animgen_server.run_summary import VideoResult
@@ -504,19 +515,22 @@ def test_the_batch_summary_has_the_clis_keys(tmp_path: Path):
     run_summary.write(cli_json, [cli_row], GenerateOptions(crop=(640, 0, 640, 720), fps=24.0).to_dict())
     cli = json.loads(cli_json.read_text())
 
-    def kind(value):  # 24 and 24.0 are one number to a JSON reader
-        return "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
+    def kind(value):  # int and float apart, as a typed reader (Python's json) tells 24 from 24.0
+        return type(value).__name__
 
     assert [k for k in unity if k != "client"] == list(cli) and list(unity)[1] == "client"  # in the CLI's order
     version = json.loads((PKG / "package.json").read_text())["version"]
     assert unity["client"] == f"unity {version}", "BatchSummary.Client must follow package.json's version"
     assert list(unity["counts"]) == list(cli["counts"]) == list(run_summary.STATUSES)
     assert unity["counts"] == {"converted": 1, "skipped": 0, "failed": 1, "cancelled": 1}
+    assert [kind(n) for n in unity["counts"].values()] == [kind(n) for n in cli["counts"].values()] == ["int"] * 4
     # The batch's options by the CLI's names, with values of the same kinds.
     assert set(unity["options"]) <= set(cli["options"]), set(unity["options"]) - set(cli["options"])
     for name, value in unity["options"].items():
         assert kind(value) == kind(cli["options"][name]), name
     assert unity["options"]["crop"] == [0, 0, 640, 720] and unity["options"]["fps"] == 24
+    assert [kind(v) for v in unity["options"]["crop"]] == [kind(v) for v in cli["options"]["crop"]] == ["int"] * 4
+    assert kind(unity["options"]["fps"]) == kind(cli["options"]["fps"]) == "float"
     ray_only = {"ray_worker"}
     keys = [k for k in VideoResult("v", "converted").to_dict() if k not in ray_only]
     assert [list(v) for v in unity["videos"]] == [keys] * 3
@@ -525,6 +539,8 @@ def test_the_batch_summary_has_the_clis_keys(tmp_path: Path):
     for name, value in cli["videos"][0].items():
         if name not in ray_only:
             assert kind(converted[name]) == kind(value), name
+    assert (converted["frames"], converted["detected"], converted["seconds"]) == (90, 1.0, 3.0)
+    assert [kind(converted[k]) for k in ("frames", "detected", "seconds")] == ["int", "float", "float"]
     assert converted["outputs"] == {"anim": "Assets/AnimGen/run.anim"}
 
 

@@ -64,7 +64,7 @@ def test_unit_tests_pass_under_ctest(core_build: Path, tmp_path: Path):
     assert re.search(r"\[  PASSED  \] (\d+) tests", g.stdout), g.stdout[-2000:]
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
-                  "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem.", "BatchSummary."):
+                  "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem.", "BatchSummary.", "JobInfo."):
         assert suite in listed
     assert "FootstepTimesAreWhereAFootLands" in listed
 
@@ -381,6 +381,11 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared
     assert row["video"] == str(video) and row["status"] == "converted" and row["error"] is None
     assert row["outputs"] == {"glb": str(glb)}
     assert row["frames"] > 0 and 0 < row["detected"] <= 1, row  # Job.frames / Job.detected_share, from the server
+    # The tab's and the commandlet's line for them is the CLI's (cmd_generate.py _print_result), figure for figure.
+    frames, detected = int(facts["READ"]["frames"]), float(facts["READ"]["detected"])
+    assert frames == row["frames"] and round(detected, 4) == row["detected"]
+    (read_line,) = re.findall(r"^READ_LINE (.*)$", text, re.M)
+    assert read_line == f"{frames} frames read; person detected in {100 * detected:.1f}%"
     assert 0 < row["seconds"] < 600
     assert row["warnings"] == list(dict.fromkeys(m.group(1) for m in re.finditer(r"^EVENT type=6 .*? state=\S+ (.*)$",
                                                                                     text, re.M)))

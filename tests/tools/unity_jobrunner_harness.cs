@@ -50,7 +50,7 @@ namespace UnityEditor
 
 namespace AnimGen.Protocol.V1
 {
-    public class Job { public string JobId; }
+    public class Job { public string JobId; public int Frames; public float DetectedShare; }
     public class GenerateOptions { }
     public class HumanoidClip { }
     public enum OutputFormat { Glb }
@@ -72,7 +72,7 @@ namespace AnimGen.Editor
         public static string SavedPath = "";
     }
 
-    internal sealed class JobResult { public Proto.HumanoidClip Clip; }
+    internal sealed class JobResult { public Proto.Job Job; public Proto.HumanoidClip Clip; }
 
     internal sealed class AnimGenConnection : IDisposable
     {
@@ -119,7 +119,8 @@ namespace AnimGen.Editor
         public async Task<JobResult> GetResultAsync(string jobId, IEnumerable<Proto.OutputFormat> formats, CancellationToken ct)
         {
             await Task.Yield();
-            return new JobResult { Clip = new Proto.HumanoidClip() };
+            // The video's frames the pose stage read, and the share of them with a person.
+            return new JobResult { Job = new Proto.Job { JobId = jobId, Frames = 47, DetectedShare = 0.70212f }, Clip = new Proto.HumanoidClip() };
         }
     }
 
@@ -180,8 +181,11 @@ namespace AnimGen.Editor
                 JobRunner.Cancel();
             }
             bool ended = TickUntil(() => !JobRunner.Busy && JobRunner.Status.Phase != JobPhase.Uploading, 10);
+            // read: what the window shows of the frames, from the status as a script reload would find it.
+            var kept = JobStatus.Deserialize(UnityEditor.SessionState.GetString("AnimGen.JobStatus", ""));
             Console.WriteLine("ended=" + ended + " phase=" + JobRunner.Status.Phase + " start_calls=" + Server.StartCalls
-                              + " cancel_calls=" + Server.CancelCalls + " saved=" + Server.SavedPath);
+                              + " cancel_calls=" + Server.CancelCalls + " saved=" + Server.SavedPath
+                              + " read=" + JobStatus.FramesRead(kept.Frames, kept.DetectedShare));
             return 0;
         }
     }

@@ -142,7 +142,9 @@ namespace AnimGen.Editor
                             rows[i].Outcome = BatchOutcome.Converted;
                             rows[i].Clip = paths[i];
                             rows[i].Seconds = clocks[i].Elapsed.TotalSeconds;
-                            Debug.Log("AnimGen batch: " + videos[i] + " -> " + paths[i] + " (" + data.FrameCount + " frames)");
+                            string read = JobStatus.FramesRead(rows[i].Frames, rows[i].DetectedShare);
+                            Debug.Log("AnimGen batch: " + videos[i] + " -> " + paths[i] + " (" + data.FrameCount + " frames"
+                                      + (read.Length > 0 ? ", from " + read : "") + ")");
                         }
                         catch (Exception e)
                         {

@@ -234,6 +234,9 @@ namespace AnimGen.Editor
             Rect bar = GUILayoutUtility.GetRect(18, 18, "TextField");
             EditorGUI.ProgressBar(bar, status.Progress, status.Phase == JobPhase.Failed ? "Failed" : status.Describe());
             if (status.Phase == JobPhase.Failed) EditorGUILayout.HelpBox(status.Message, MessageType.Error);
+            // What the server read of the video, as the CLI says it (nothing from an older server, which does not tell).
+            string read = status.Phase == JobPhase.Succeeded ? JobStatus.FramesRead(status.Frames, status.DetectedShare) : "";
+            if (read.Length > 0) EditorGUILayout.LabelField(read);
             foreach (string w in status.Warnings) EditorGUILayout.HelpBox(w, MessageType.Warning);
             if (!string.IsNullOrEmpty(notice)) EditorGUILayout.HelpBox(notice, MessageType.Info);
 

@@ -265,7 +265,8 @@ namespace AnimGen.Editor
                     {
                         JobResult result = await c.GetResultAsync(jobId, new[] { ProtoConvert.FileFormat }, UntilReload);
                         HumanoidClipData data = ProtoConvert.ToClipData(result.Clip);
-                        Post(() => Finish(data, r));
+                        Proto.Job job = result.Job; // its frames and share of them with a person; null: not told
+                        Post(() => Finish(data, r, job));
                     }
                     catch (Exception e)
                     {
@@ -282,7 +283,7 @@ namespace AnimGen.Editor
             });
         }
 
-        static void Finish(HumanoidClipData data, JobRequest r)
+        static void Finish(HumanoidClipData data, JobRequest r, Proto.Job job)
         {
             try
             {
@@ -294,7 +295,13 @@ namespace AnimGen.Editor
                 LastClip = HumanoidClipBuilder.Save(anim, path);
                 request.ImportedClipPath = AssetDatabase.GetAssetPath(LastClip);
                 EditorGUIUtility.PingObject(LastClip);
-                Debug.Log("AnimGen: saved " + request.ImportedClipPath + " (" + data.FrameCount + " frames at " + data.FrameRate + " fps)");
+                // Kept with the status, so that the window shows it also after a reload.
+                status = status.Clone();
+                status.Frames = job != null ? job.Frames : 0;
+                status.DetectedShare = job != null ? job.DetectedShare : 0f;
+                string read = JobStatus.FramesRead(status.Frames, status.DetectedShare);
+                Debug.Log("AnimGen: saved " + request.ImportedClipPath + " (" + data.FrameCount + " frames at " + data.FrameRate
+                          + " fps" + (read.Length > 0 ? ", from " + read : "") + ")");
             }
             catch (Exception e)
             {

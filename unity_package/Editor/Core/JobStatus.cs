@@ -58,6 +58,10 @@ namespace AnimGen.Core
         public float Progress;
         public string Message = "";
         public List<string> Warnings = new List<string>();
+        // Once the result is in: the video frames the server's pose stage read, and the share of them with a person
+        // (Job.frames, Job.detected_share). 0 frames: not told (an older server sends neither).
+        public int Frames;
+        public float DetectedShare;
 
         public bool IsTerminal
         {
@@ -217,6 +221,20 @@ namespace AnimGen.Core
             }
         }
 
+        /// <summary>"47 frames read; person detected in 70.2%": what the CLI says of a job run on a server
+        /// (cmd_generate.py _print_result), for the window and the logs; "" for 0 frames, which an older server sends.
+        /// Just the figures: a share that deserves attention already comes with a warning from the server.</summary>
+        public static string FramesRead(int frames, float detectedShare)
+        {
+            if (frames <= 0) return "";
+            string read = frames.ToString(CultureInfo.InvariantCulture) + " frames read";
+            if (!(Math.Abs(detectedShare) <= 1e6f)) return read; // no share (NaN) or none a decimal holds: left out
+            // Rounded as Python's "{:.1f}" rounds: 100 x a float is exact as a double, and as a decimal to its 15 digits
+            // a tie stays a tie, which goes to the even digit (a share of 1/16 is 6.2, where ToString("F1") says 6.3).
+            decimal percent = Math.Round((decimal)(100.0 * detectedShare), 1, MidpointRounding.ToEven);
+            return read + "; person detected in " + percent.ToString("0.0", CultureInfo.InvariantCulture) + "%";
+        }
+
         public string Serialize()
         {
             var d = new Dictionary<string, object>
@@ -229,6 +247,8 @@ namespace AnimGen.Core
                 { "progress", Progress },
                 { "message", Message },
                 { "warnings", Warnings },
+                { "frames", Frames },
+                { "detected", DetectedShare },
             };
             return Json.Write(d);
         }
@@ -252,6 +272,9 @@ namespace AnimGen.Core
             s.Message = Str(d, "message");
             object p;
             if (d.TryGetValue("progress", out p) && p is double) s.Progress = (float)(double)p;
+            object f;
+            if (d.TryGetValue("frames", out f) && f is double) s.Frames = (int)(double)f;
+            if (d.TryGetValue("detected", out f) && f is double) s.DetectedShare = (float)(double)f;
             object w;
             if (d.TryGetValue("warnings", out w) && w is List<object>)
                 foreach (object item in (List<object>)w) s.Warnings.Add(Convert.ToString(item, CultureInfo.InvariantCulture));

@@ -166,8 +166,8 @@ namespace AnimGen.Core
             if (v is string) { WriteString(b, (string)v); return; }
             if (v is bool) { b.Append((bool)v ? "true" : "false"); return; }
             // G9 / R round-trip a float / double exactly.
-            if (v is float) { b.Append(((float)v).ToString("G9", CultureInfo.InvariantCulture)); return; }
-            if (v is double) { b.Append(((double)v).ToString("R", CultureInfo.InvariantCulture)); return; }
+            if (v is float) { b.Append(Floating(((float)v).ToString("G9", CultureInfo.InvariantCulture))); return; }
+            if (v is double) { b.Append(Floating(((double)v).ToString("R", CultureInfo.InvariantCulture))); return; }
             if (v is int || v is long) { b.Append(Convert.ToString(v, CultureInfo.InvariantCulture)); return; }
             var dict = v as IDictionary<string, object>;
             if (dict != null)
@@ -197,6 +197,16 @@ namespace AnimGen.Core
                 return;
             }
             throw new ArgumentException("Json.Write cannot write a " + v.GetType().Name);
+        }
+
+        /// <summary>A whole number written as a float keeps a ".0" ("24.0", not "24"), as Python's json and the Unreal
+        /// plugin write one, so that a reader that tells floats from ints reads the same type from each tool. An exponent
+        /// ("1E+20") or NaN is left as it is.</summary>
+        static string Floating(string text)
+        {
+            foreach (char c in text)
+                if (c != '-' && (c < '0' || c > '9')) return text;
+            return text + ".0";
         }
 
         static void WriteObject(StringBuilder b, IEnumerable<KeyValuePair<string, object>> members, int depth)

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Text;
+using System.Threading;
 using NUnit.Framework;
 
 namespace AnimGen.Core.Tests
@@ -198,6 +200,32 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual(0.1, a[2]);
             Assert.IsNull(((Dictionary<string, object>)d["b"])["c"]);
             Assert.AreEqual("\u00e9\n", d["e"]);
+        }
+
+        [Test]
+        public void JsonWritesAWholeFloatWithAPointAsPythonDoes()
+        {
+            // 24.0, not 24: Python's json and the Unreal plugin write a float so, and a reader that tells floats from ints
+            // then reads one type from every tool. Ints stay ints; an exponent or NaN is not given a point it cannot take.
+            CultureInfo before = Thread.CurrentThread.CurrentCulture;
+            try
+            {
+                Thread.CurrentThread.CurrentCulture = new CultureInfo("de-DE");
+                var values = new object[] { 24.0, 24f, -3.0, 0.0, 1234567.0, 1.5, 0.1, 0.5f, 29.97f, 24, 24L, 1e20 };
+                string text = Json.Write(values);
+                Assert.AreEqual("[24.0,24.0,-3.0,0.0,1234567.0,1.5,0.1,0.5,29.9699993,24,24,1E+20]", text);
+                Assert.AreEqual("NaN", Json.Write(double.NaN));
+                Assert.AreEqual("{\n \"fps\": 24.0,\n \"frames\": 1500\n}",
+                                Json.Write(new Dictionary<string, object> { { "fps", 24f }, { "frames", 1500 } }, true));
+                // Read back, every number is the value written: round-trip precision as before.
+                var back = (List<object>)Json.Parse(text);
+                for (int i = 0; i < values.Length; i++)
+                {
+                    if (values[i] is float) Assert.AreEqual(values[i], (float)(double)back[i]);
+                    else Assert.AreEqual(Convert.ToDouble(values[i]), back[i]);
+                }
+            }
+            finally { Thread.CurrentThread.CurrentCulture = before; }
         }
 
         [Test]

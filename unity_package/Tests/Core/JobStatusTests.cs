@@ -1,4 +1,6 @@
 using System.Collections.Generic;
+using System.Globalization;
+using System.Threading;
 using NUnit.Framework;
 
 namespace AnimGen.Core.Tests
@@ -176,6 +178,52 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual(s.Warnings, back.Warnings);
             Assert.AreEqual(text, back.Serialize());
             Assert.IsTrue(back.NeedsWatching);
+        }
+
+        [Test]
+        public void FramesReadSurviveAReload()
+        {
+            var done = Started().Apply(U(JobUpdateKind.Done));
+            done.Frames = 47;
+            done.DetectedShare = 0.70212f;
+            var back = JobStatus.Deserialize(done.Serialize()).AfterReload();
+            Assert.AreEqual(JobPhase.Succeeded, back.Phase);
+            Assert.AreEqual(47, back.Frames);
+            Assert.AreEqual(0.70212f, back.DetectedShare); // exact: floats are written with G9
+            Assert.AreEqual(0, Started().Frames, "not told until the result is in");
+            Assert.AreEqual(0, back.Apply(U(JobUpdateKind.Reset)).Frames, "a new job starts without them");
+            Assert.AreEqual(47, back.Apply(U(JobUpdateKind.Warning, message: "late", jobId: "job-1")).Frames);
+        }
+
+        [Test]
+        public void FramesReadAreSaidAsTheCliSaysThem()
+        {
+            // server/animgen_server/cmd_generate.py: f"person detected in {100 * detected:.1f}%", detected the float.
+            Assert.AreEqual("47 frames read; person detected in 70.2%", JobStatus.FramesRead(47, 0.70212f));
+            Assert.AreEqual("1 frames read; person detected in 100.0%", JobStatus.FramesRead(1, 1f));
+            Assert.AreEqual("90 frames read; person detected in 0.0%", JobStatus.FramesRead(90, 0f));
+            Assert.AreEqual("2000 frames read; person detected in 99.9%", JobStatus.FramesRead(2000, 0.9994f));
+            // A tie goes to the even digit, as Python rounds 6.25 (1 of 16 frames): 6.2, and 0.375 x 100: 37.5.
+            Assert.AreEqual("16 frames read; person detected in 6.2%", JobStatus.FramesRead(16, 0.0625f));
+            Assert.AreEqual("32 frames read; person detected in 9.4%", JobStatus.FramesRead(32, 0.09375f));
+            Assert.AreEqual("8 frames read; person detected in 37.5%", JobStatus.FramesRead(8, 0.375f));
+            // 0 frames: an older server, which tells neither; nothing is said.
+            Assert.AreEqual("", JobStatus.FramesRead(0, 0f));
+            Assert.AreEqual("", JobStatus.FramesRead(0, 0.5f));
+            Assert.AreEqual("3 frames read", JobStatus.FramesRead(3, float.NaN));
+        }
+
+        [Test]
+        public void FramesReadAreTheSameUnderACommaCulture()
+        {
+            CultureInfo before = Thread.CurrentThread.CurrentCulture;
+            try
+            {
+                Thread.CurrentThread.CurrentCulture = new CultureInfo("de-DE");
+                Assert.AreEqual("70,2", 70.2.ToString(), "the culture writes a decimal comma");
+                Assert.AreEqual("12345 frames read; person detected in 70.2%", JobStatus.FramesRead(12345, 0.70212f));
+            }
+            finally { Thread.CurrentThread.CurrentCulture = before; }
         }
 
         [Test]

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <locale>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -112,6 +114,41 @@ TEST(ClientStatus, NamesCodes) {
     EXPECT_EQ((Status{}).CodeName(), "OK");
     EXPECT_TRUE(IsFinal(JobState::Cancelled));
     EXPECT_FALSE(IsFinal(JobState::Running));
+}
+
+// server/animgen_server/cmd_generate.py: f"person detected in {100 * detected:.1f}%", detected the job's float.
+TEST(JobInfo, FramesReadAreSaidAsTheCliSaysThem) {
+    EXPECT_EQ(FramesRead(47, 0.70212f), "47 frames read; person detected in 70.2%");
+    EXPECT_EQ(FramesRead(1, 1.0f), "1 frames read; person detected in 100.0%");
+    EXPECT_EQ(FramesRead(90, 0.0f), "90 frames read; person detected in 0.0%");
+    EXPECT_EQ(FramesRead(2000, 0.9994f), "2000 frames read; person detected in 99.9%");
+    // A tie goes to the even digit, as Python rounds 6.25 (1 of 16 frames): 6.2; and 9.375 to 9.4.
+    EXPECT_EQ(FramesRead(16, 0.0625f), "16 frames read; person detected in 6.2%");
+    EXPECT_EQ(FramesRead(32, 0.09375f), "32 frames read; person detected in 9.4%");
+    EXPECT_EQ(FramesRead(8, 0.375f), "8 frames read; person detected in 37.5%");
+    // 0 frames: an older server, which tells neither; nothing is said.
+    EXPECT_EQ(FramesRead(0, 0.0f), "");
+    EXPECT_EQ(FramesRead(0, 0.5f), "");
+    EXPECT_EQ(FramesRead(3, std::numeric_limits<float>::quiet_NaN()), "3 frames read");
+}
+
+namespace {
+// A comma for the decimal point and '.' between thousands, as a German locale has them.
+struct CommaNumbers : std::numpunct<char> {
+    char do_decimal_point() const override { return ','; }
+    char do_thousands_sep() const override { return '.'; }
+    std::string do_grouping() const override { return "\3"; }
+};
+}  // namespace
+
+TEST(JobInfo, FramesReadAreTheSameInAnyLocale) {
+    const std::locale before = std::locale::global(std::locale(std::locale::classic(), new CommaNumbers));
+    const std::string read = FramesRead(12345, 0.70212f);
+    std::ostringstream comma;  // the locale really is in force: a plain stream writes the German way
+    comma << 12345.5;
+    std::locale::global(before);
+    EXPECT_EQ(comma.str(), "12.345,5");
+    EXPECT_EQ(read, "12345 frames read; person detected in 70.2%");
 }
 
 // Each case below was put to the server's options_from_proto: the message names the field it refused.

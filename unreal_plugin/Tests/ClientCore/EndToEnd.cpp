@@ -220,6 +220,9 @@ int main(int argc, char** argv) {
     std::printf("CLIP bones=%zu frames=%d fps=%.3f max_norm_error=%.2e hips=%s files=%zu\n", result.clip.bones.size(),
                 result.clip.frameCount, result.clip.frameRate, worstNorm, result.clip.bones[0].name.c_str(),
                 result.files.size());
+    // What the tab and the commandlet say of the video's frames (FramesRead), beside the job's own figures.
+    std::printf("READ frames=%d detected=%.17g\n", result.job.frames, double(result.job.detectedShare));
+    std::printf("READ_LINE %s\n", FramesRead(result.job.frames, result.job.detectedShare).c_str());
     for (const ResultFileInfo& f : result.files)
         std::printf("FILE %s bytes=%lld sha_ok=%d\n", f.path.c_str(), (long long)std::filesystem::file_size(f.path),
                     int(Sha256OfFile(f.path) == f.sha256));

@@ -7,7 +7,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
+#include <locale>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "ProtoIncludes.h"
@@ -277,6 +280,17 @@ std::string ParseCrop(const std::string& text, CropRegion* crop) {
     }
     *crop = CropRegion{values[0], values[1], values[2], values[3]};
     return {};
+}
+
+std::string FramesRead(int frames, float detectedShare) {
+    if (frames <= 0) return {};
+    std::ostringstream s;
+    s.imbue(std::locale::classic());  // "70.2", not "70,2", whatever the process's locale
+    s << frames << " frames read";
+    // 100 x a float is exact as a double, and printf's rounding of it is Python's "{:.1f}": a tie to the even digit.
+    if (std::isfinite(detectedShare))
+        s << "; person detected in " << std::fixed << std::setprecision(1) << 100.0 * double(detectedShare) << '%';
+    return s.str();
 }
 
 std::string Status::CodeName() const {

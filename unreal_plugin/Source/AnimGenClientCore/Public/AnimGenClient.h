@@ -102,6 +102,11 @@ struct JobInfo {
     float detectedShare = 0;
 };
 
+// "47 frames read; person detected in 70.2%": what `animgen generate --server` says of a finished job's frames and
+// detectedShare (one decimal, rounded as Python rounds it, a '.' in any locale), for the tab and the logs. "" when frames
+// is 0 (an older server, which sends neither). Just the figures: the server itself warns when it often missed the person.
+ANIMGENCLIENTCORE_API std::string FramesRead(int frames, float detectedShare);
+
 struct JobEventInfo {
     EventType type = EventType::Unspecified;
     std::string stage, message;

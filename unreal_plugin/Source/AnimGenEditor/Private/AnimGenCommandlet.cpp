@@ -306,8 +306,11 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Error));
 			continue;
 		}
-		UE_LOG(LogAnimGen, Display, TEXT("%s -> %s (%s, %d frames, %.2f fps)"), *Video, *Sequence->GetPathName(),
-			bReplaced ? TEXT("replaced") : TEXT("new"), Result.clip.frameCount, Result.clip.frameRate);
+		// And what the server read of the video, as the CLI says it ("" from an older server, which does not tell).
+		const std::string Read = animgen::FramesRead(Result.job.frames, Result.job.detectedShare);
+		UE_LOG(LogAnimGen, Display, TEXT("%s -> %s (%s, %d frames, %.2f fps%s%s)"), *Video, *Sequence->GetPathName(),
+			bReplaced ? TEXT("replaced") : TEXT("new"), Result.clip.frameCount, Result.clip.frameRate,
+			Read.empty() ? TEXT("") : TEXT(", from "), UTF8_TO_TCHAR(Read.c_str()));
 		++Converted;
 		Row.status = animgen::BatchStatus::Converted;
 		Row.outputs.emplace_back("anim_sequence", Utf8(Sequence->GetPathName()));

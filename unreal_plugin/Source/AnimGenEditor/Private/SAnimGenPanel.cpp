@@ -493,13 +493,18 @@ FReply SAnimGenPanel::OnGenerate()
 			}
 			const FString Done = FString::Printf(TEXT("%s %s: %d frames at %.2f fps"), bReplaced ? TEXT("Replaced") : TEXT("Created"),
 				*Sequence->GetPathName(), Result.clip.frameCount, Result.clip.frameRate);
+			// What the server read of the video, as the CLI says it; "" from an older server, which does not tell.
+			const std::string ReadUtf8 = animgen::FramesRead(Result.job.frames, Result.job.detectedShare);
+			const FString Read = UTF8_TO_TCHAR(ReadUtf8.c_str());
 			if (!Self)
 			{
-				UE_LOG(LogAnimGenPanel, Display, TEXT("AnimGen: %s"), *Done);
+				UE_LOG(LogAnimGenPanel, Display, TEXT("AnimGen: %s%s%s"), *Done, Read.IsEmpty() ? TEXT("") : TEXT(", from "), *Read);
 				return;
 			}
 			Self->Progress = 1.f;
-			Self->StatusText = FText::FromString(Done + (Self->Warnings.Num() ? TEXT("\nWarnings: ") : TEXT(""))
+			FString Shown = Done;
+			if (!Read.IsEmpty()) Shown += TEXT("\n") + Read;
+			Self->StatusText = FText::FromString(Shown + (Self->Warnings.Num() ? TEXT("\nWarnings: ") : TEXT(""))
 				+ FString::Join(Self->Warnings, TEXT("; ")));
 			GEditor->GetEditorSubsystem<UAssetEditorSubsystem>()->OpenEditorForAsset(Sequence);
 		});
