@@ -862,19 +862,17 @@ def test_a_full_queue_is_waited_out_and_a_queued_job_is_said(tmp_path, videos):
     converts the video once it runs. A job someone else cancels fails the run, saying so."""
     import sys
 
-    def generate(*args: str) -> tuple[subprocess.Popen, list[str]]:
-        proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate", str(videos / SHORT),
-                                 "--server", srv.address, "--generator", "analytic", "--format", "json", *args],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        lines: list[str] = []
-        threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True).start()
-        return proc, lines
+    def generate(log: Path, *args: str) -> subprocess.Popen:
+        with open(log, "w") as err:  # a file, read as it grows: communicate() reads stdout alone
+            return subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate", str(videos / SHORT),
+                                     "--server", srv.address, "--generator", "analytic", "--format", "json", *args],
+                                    stdout=subprocess.PIPE, stderr=err, text=True)
 
-    def said(proc: subprocess.Popen, lines: list[str], text: str) -> None:
+    def said(proc: subprocess.Popen, log: Path, text: str) -> None:
         deadline = time.monotonic() + 90
-        while not any(text in line for line in lines) and proc.poll() is None and time.monotonic() < deadline:
+        while text not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert any(text in line for line in lines), lines
+        assert text in log.read_text(), log.read_text()
 
     srv = ServerProcess(tmp_path / "data", "--workers", "1", "--max-queued", "1", "--max-video-seconds", "30").start()
     try:
@@ -888,20 +886,22 @@ def test_a_full_queue_is_waited_out_and_a_queued_job_is_said(tmp_path, videos):
             assert e.value.code == Code.RESOURCE_EXHAUSTED and e.value.retry_after_s == 5.0, e.value
             assert "the queue is full (1 jobs waiting)" in e.value.details
 
-            proc, lines = generate("-o", str(tmp_path / "out"), "--summary", str(tmp_path / "run.json"))
-            said(proc, lines, f"{SHORT}: the server's queue is full; trying again every 5 s for up to 10 min")
+            log = tmp_path / "first.log"
+            proc = generate(log, "-o", str(tmp_path / "out"), "--summary", str(tmp_path / "run.json"))
+            said(proc, log, f"{SHORT}: the server's queue is full; trying again every 5 s for up to 10 min")
             c.cancel(waiting.job_id)  # room in the queue: the next try queues the job behind the busy one
-            said(proc, lines, f"{SHORT}: queued on the server: its workers are busy")
+            said(proc, log, f"{SHORT}: queued on the server: its workers are busy")
             c.cancel(busy.job_id)
             out, _ = proc.communicate(timeout=120)
-            assert proc.returncode == 0, lines
-            assert sum("queue is full" in line for line in lines) == 1, lines  # said once, however many tries
+            assert proc.returncode == 0, log.read_text()
+            assert log.read_text().count("queue is full") == 1, log.read_text()  # said once, however many tries
             assert (tmp_path / "out" / "sports2d_run_sideview.json").is_file() and "frames: 47 in" in out
             row = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["videos"][0]
             assert row["status"] == "converted" and not [w for w in row["warnings"] if "queue" in w]  # not the clip's
 
             busy = c.start(c.upload(videos / OVER_LIMIT).upload_id, fast)
-            proc, lines = generate("-o", str(tmp_path / "again"), "--smoothing", "0.3", "--quiet")
+            log = tmp_path / "second.log"
+            proc = generate(log, "-o", str(tmp_path / "again"), "--smoothing", "0.3", "--quiet")
             deadline, queued = time.monotonic() + 90, []
             while not queued and time.monotonic() < deadline:
                 queued = [j for j in c.list() if j.state == service_pb2.JOB_STATE_QUEUED]
@@ -912,9 +912,9 @@ def test_a_full_queue_is_waited_out_and_a_queued_job_is_said(tmp_path, videos):
             c.cancel(busy.job_id)
     finally:
         assert srv.stop() == 0
-    assert proc.returncode == 1, lines
+    assert proc.returncode == 1, log.read_text()
     assert f"animgen: error: {videos / SHORT}: job {queued[0].job_id} was cancelled on the server (by `animgen " \
-           "cancel` or another client)" in "".join(lines), lines
+           "cancel` or another client)" in log.read_text(), log.read_text()
 
 
 def test_jobs_is_for_a_server(tmp_path):

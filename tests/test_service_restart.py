@@ -151,3 +151,59 @@ def _fill(path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize("stop", ["kill9", "sigterm"])
+def test_a_run_rides_out_a_restart_of_the_server(tmp_path, videos, stop):
+    """The server goes away while `animgen generate --server` follows its job, and comes back on the same address (a
+    crash and restart, a deploy): the run reaches it again, runs the job the stop interrupted again, converts the
+    video, and says each warning once."""
+    import json
+    import subprocess
+    import sys
+
+    server = ServerProcess(tmp_path / "data", "--workers", "1").start()
+    port = server.address.rsplit(":", 1)[1]
+    server.args[server.args.index("--port") + 1] = port  # comes back where the client knows it
+    video = videos / "motionbert_boxing.mp4"  # 10 s: long enough to be stopped mid-run
+    log = tmp_path / "stderr.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate", str(video), "--server",
+                                 server.address, "-o", str(tmp_path / "out"), "--generator", "analytic", "--format",
+                                 "json", "--summary", str(tmp_path / "run.json")],
+                                stdout=subprocess.PIPE, stderr=err, text=True)
+    try:
+        with AnimGenClient(server.address, timeout=60) as c:
+            deadline, running = time.monotonic() + 90, []
+            while not running and time.monotonic() < deadline:
+                running = [j for j in c.list() if j.state == S.JOB_STATE_RUNNING and j.progress > 0]
+                time.sleep(0.1)
+            assert running, server.output()
+        if stop == "kill9":
+            server.kill9()
+        else:
+            assert server.stop(signal.SIGTERM) == 0
+        time.sleep(3)  # a restart takes a while: the run keeps trying meanwhile
+        server.start()
+        out, _ = proc.communicate(timeout=180)
+        with AnimGenClient(server.address, timeout=60) as c:
+            [job] = c.list()
+    finally:
+        rc = server.stop(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.kill()
+    assert rc == 0, server.output()
+    lines = log.read_text().splitlines()
+    assert proc.returncode == 0, lines
+    name = video.name
+    said = [line for line in lines if line.startswith(f"{name}: ")]
+    lost, back = (said.index(f"{name}: {text}") for text in ("lost the server; trying to reach it again for up to 2 "
+                                                             "min", "reached the server again"))
+    assert lost < back and f"{name}: the server stopped while the job ran; running it again" in said, lines
+    # The same job ran again, to the end; the files are its result.
+    assert job.job_id == running[0].job_id and job.state == S.JOB_STATE_SUCCEEDED
+    row = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["videos"][0]
+    assert row["status"] == "converted" and row["frames"] == job.frames and "frames: " in out
+    assert row["warnings"] == list(job.warnings) and len(set(row["warnings"])) == len(row["warnings"])
+    warned = [line for line in lines if line.startswith("warning: ")]
+    assert len(warned) == len(row["warnings"]), lines

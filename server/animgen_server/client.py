@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 
@@ -31,6 +32,11 @@ ADDRESS_ENV, TOKEN_ENV = "ANIMGEN_SERVER", "ANIMGEN_TOKEN"
 START_TIMEOUT_S = 30.0
 # How long a run waits for room in a server's full queue (a shared server busy with other studios' CI) before it fails.
 QUEUE_WAIT_S = 600.0
+# How long a run that has reached the server tries to reach it again after losing it (a restart, a deploy), and how
+# often it runs again a job that a stop of the server interrupted.
+RECONNECT_S = 120.0
+MAX_RESTARTS = 3
+T = TypeVar("T")
 _STAGE_KIND = {
     service_pb2.EVENT_TYPE_STAGE_STARTED: "started", service_pb2.EVENT_TYPE_STAGE_PROGRESS: "progress",
     service_pb2.EVENT_TYPE_STAGE_FINISHED: "finished", service_pb2.EVENT_TYPE_WARNING: "warning",
@@ -84,7 +90,9 @@ class AnimGenClient:
                 ("grpc.http2.ping_timeout_ms", int(ping_s * 1000 / 3)),  # newer gRPC waits this long for the ack
                 # gRPC's own brakes on pings while no data comes: none after two, then one a minute at most.
                 ("grpc.http2.max_pings_without_data", 0),
-                ("grpc.http2.min_time_between_pings_ms", int(ping_s * 1000))]
+                ("grpc.http2.min_time_between_pings_ms", int(ping_s * 1000)),
+                # A restarted server is reached again within seconds (gRPC's own backoff grows to 2 minutes).
+                ("grpc.max_reconnect_backoff_ms", 5000)]
         if tls_ca is not None:
             try:
                 roots = Path(tls_ca).read_bytes()
@@ -339,17 +347,43 @@ def _run_remote(client: AnimGenClient, address: str, video: str | Path, out_base
                                f"{limit:g} s: trim it with --start and --end")
     if in_flight is not None and in_flight.stopping:  # not begun: nothing to send
         raise Cancelled("stopped")
-    up = client.upload(video)
-    job = _start(client, up.upload_id, msg, progress, in_flight)
-    if progress and job.state == service_pb2.JOB_STATE_QUEUED:
-        progress(ProgressEvent("server", "waiting", 0.0, "queued on the server: its workers are busy"))
+    up = _reconnecting(lambda: client.upload(video), progress, in_flight)
+
+    def start() -> service_pb2.Job:
+        started = _reconnecting(lambda: _start(client, up.upload_id, msg, progress, in_flight), progress, in_flight)
+        if progress and started.state == service_pb2.JOB_STATE_QUEUED:
+            progress(ProgressEvent("server", "waiting", 0.0, "queued on the server: its workers are busy"))
+        return started
+
+    job = start()
     reported = False
-    try:
+    told: set[str] = set()  # warnings said: a watch attached again, or a job run again, tells them again
+
+    def follow() -> service_pb2.Job:
+        nonlocal reported
+        last = job
         for ev in client.watch(job.job_id):
-            if progress and ev.type in _STAGE_KIND:
-                progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress, local(ev.message)))
-                reported = reported or ev.type != service_pb2.EVENT_TYPE_WARNING
-            job = ev.job
+            last = ev.job
+            if not progress or ev.type not in _STAGE_KIND:
+                continue
+            if ev.type == service_pb2.EVENT_TYPE_WARNING:
+                if ev.message in told:
+                    continue
+                told.add(ev.message)
+            else:
+                reported = True
+            progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress, local(ev.message)))
+        return last
+
+    try:
+        for restart in range(MAX_RESTARTS + 1):
+            job = _reconnecting(follow, progress, in_flight)
+            if job.state != service_pb2.JOB_STATE_INTERRUPTED or restart == MAX_RESTARTS:
+                break
+            if progress:  # the server stopped (a restart, a deploy): StartJob runs the same job again
+                progress(ProgressEvent("server", "waiting", 0.0, "the server stopped while the job ran; running it "
+                                                                 "again"))
+            job = start()
     except KeyboardInterrupt:
         with contextlib.suppress(AnimGenError):
             client.cancel(job.job_id)
@@ -361,7 +395,7 @@ def _run_remote(client: AnimGenClient, address: str, video: str | Path, out_base
                            else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
     if in_flight is not None and in_flight.stopping:
         raise Cancelled("stopped")
-    clip, files = client.result(job.job_id, out_base if served else None)
+    clip, files = _reconnecting(lambda: client.result(job.job_id, out_base if served else None), progress, in_flight)
     files |= write_client_formats(clip, Path(out_base), options)
     if options.target:
         from animgen_ml.export import write_target
@@ -400,6 +434,32 @@ def _start(client: AnimGenClient, upload_id: str, msg: service_pb2.GenerateOptio
                 progress(ProgressEvent("server", "waiting", 0.0, f"the server's queue is full; trying again every "
                                        f"{e.retry_after_s:g} s for up to {wait_s / 60:g} min"))
             _sleep(min(max(e.retry_after_s, 0.5), left), in_flight)
+
+
+def _reconnecting(step: Callable[[], T], progress: Callable[[ProgressEvent], None] | None,
+                  in_flight: InFlight | None, wait_s: float = RECONNECT_S) -> T:
+    """step(), a call on a server this run has reached; where the server cannot be reached (UNAVAILABLE: it is
+    restarting), tries again for up to wait_s, saying when it lost the server and when it has it again. Each step is
+    one a run may repeat: the server keeps one copy of a video sent twice, a watch attached again tells the job from
+    its current state, a result may be fetched again."""
+    deadline = time.monotonic() + wait_s
+    lost = False
+    while True:
+        try:
+            result = step()
+        except ServiceError as e:
+            if e.code != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline or (
+                    in_flight is not None and in_flight.stopping):
+                raise
+            if progress and not lost:
+                progress(ProgressEvent("server", "waiting", 0.0, f"lost the server; trying to reach it again for up "
+                                                                 f"to {wait_s / 60:g} min"))
+            lost = True
+            _sleep(min(2.0, max(0.0, deadline - time.monotonic())), in_flight)
+            continue
+        if progress and lost:
+            progress(ProgressEvent("server", "waiting", 0.0, "reached the server again"))
+        return result
 
 
 def _sleep(seconds: float, in_flight: InFlight | None) -> None:
