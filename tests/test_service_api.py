@@ -28,7 +28,8 @@ from animgen_ml.errors import AnimGenError, InputError
 from animgen_ml.landmarks import Landmarks
 from animgen_ml.pipeline import STAGES, GenerateOptions
 from animgen_server import convert
-from animgen_server.client import AnimGenClient, ServiceError, generate_remote
+from animgen_server.client import AnimGenClient, ServiceError
+from animgen_server.remote import generate_remote
 
 SHORT = "sports2d_run_sideview.mp4"  # 47 frames, 480x352
 LONG = "motionbert_boxing.mp4"  # 10 s: long enough to catch mid-run
@@ -890,7 +891,7 @@ def test_a_full_queue_is_waited_out_and_a_queued_job_is_said(tmp_path, videos):
             proc = generate(log, "-o", str(tmp_path / "out"), "--summary", str(tmp_path / "run.json"))
             said(proc, log, f"{SHORT}: the server's queue is full; trying again every 5 s for up to 10 min")
             c.cancel(waiting.job_id)  # room in the queue: the next try queues the job behind the busy one
-            said(proc, log, f"{SHORT}: queued on the server: its workers are busy")
+            said(proc, log, f"{SHORT}: queued on the server: waiting for a free worker")
             c.cancel(busy.job_id)
             out, _ = proc.communicate(timeout=120)
             assert proc.returncode == 0, log.read_text()
@@ -945,10 +946,15 @@ def test_a_stop_cancels_every_job_of_a_batch_sent_at_once_whenever_it_comes():
     is left open for that); a thread that has not begun does not begin; a connection that fails to close, or was
     closed already, does not stop the stop."""
     from animgen_ml.errors import Cancelled
-    from animgen_server.client import InFlight
+    from animgen_server.remote import InFlight
 
     asked: list[list[str]] = []
-    in_flight = InFlight(asked.append)
+
+    def cancel(ids: list[str]) -> list[str]:
+        asked.append(ids)
+        return []
+
+    in_flight = InFlight(cancel)
     running, uploading, starting, gone = _Connection(), _Connection(fail=True), _Connection(), _Connection()
     for c in (running, uploading, starting, gone):
         in_flight.opened(c)
@@ -956,7 +962,7 @@ def test_a_stop_cancels_every_job_of_a_batch_sent_at_once_whenever_it_comes():
     in_flight.started(running, "job-1")
     in_flight.starting(starting)
     in_flight.closed(gone)
-    in_flight.stop()
+    assert in_flight.stop() == []
     assert asked == [["job-1"]]
     assert (running.closed, uploading.closed, starting.closed, gone.closed) == (1, 1, 0, 0)
     with pytest.raises(Cancelled):  # StartJob answers after the stop: that job is cancelled at once

@@ -207,3 +207,78 @@ def test_a_run_rides_out_a_restart_of_the_server(tmp_path, videos, stop):
     assert row["warnings"] == list(job.warnings) and len(set(row["warnings"])) == len(row["warnings"])
     warned = [line for line in lines if line.startswith("warning: ")]
     assert len(warned) == len(row["warnings"]), lines
+
+
+
+def test_a_lost_server_is_waited_for_from_when_it_was_lost(monkeypatch):
+    """`remote.reconnecting` around a call that runs long (a watch, a wait in a full queue) and then finds the server
+    gone: the wait counts from then, not from the call's start; lost and back are said once each, and a second
+    outage is said again; a server that stays away fails the call with its own error once the wait is over, and
+    other errors are not waited on."""
+    from animgen_server import remote
+
+    monkeypatch.setattr(remote, "RECONNECT_S", 1.0)
+    said: list[str] = []
+    outage = remote.Outage(lambda event: said.append(event.message), None)
+    down = ServiceError(grpc.StatusCode.UNAVAILABLE, "connection refused", "h:1")
+
+    def calls(*answers):
+        """A call that answers these in turn: seconds it runs before the server is gone, an error, or a result."""
+        left = list(answers)
+
+        def step():
+            answer = left.pop(0)
+            if isinstance(answer, float):
+                time.sleep(answer)
+                raise down
+            if isinstance(answer, ServiceError):
+                raise answer
+            return answer
+        return step
+
+    t0 = time.monotonic()
+    assert remote.reconnecting(calls(1.5, "done"), outage) == "done"  # lost after longer than the wait
+    assert 1.5 < time.monotonic() - t0 < 5
+    lost = "lost the server; trying to reach it again for up to"
+    assert [m[:len(lost)] for m in said] == [lost, "reached the server again"]
+    assert remote.reconnecting(calls(1.2, "again"), outage) == "again"
+    assert said[2:] == said[:2]  # a second outage is said again
+    with pytest.raises(ServiceError) as e:
+        remote.reconnecting(calls(*[down] * 10), outage)
+    assert e.value is down and said[-1].startswith(lost)
+    refused = ServiceError(grpc.StatusCode.NOT_FOUND, "no job")
+    t0 = time.monotonic()
+    with pytest.raises(ServiceError) as e:
+        remote.reconnecting(calls(refused), remote.Outage(None, None))
+    assert e.value is refused and time.monotonic() - t0 < 0.5
+
+
+def test_the_next_video_waits_for_a_server_restarted_between_videos_and_an_unknown_one_fails_at_once(tmp_path, videos):
+    """A folder's run: the server stops after one video and is back a few seconds later; the next video's first call
+    waits for it, as every call of a run on a server it has reached does. A server never reached (a wrong address)
+    fails at once."""
+    import threading
+
+    from animgen_server.remote import generate_remote
+
+    options = GenerateOptions(generator="analytic", formats=("json",))
+    server = ServerProcess(tmp_path / "data", "--workers", "1").start()
+    port = server.address.rsplit(":", 1)[1]
+    server.args[server.args.index("--port") + 1] = port
+    said: list[str] = []
+    try:
+        generate_remote(server.address, videos / "sports2d_run_sideview.mp4", tmp_path / "first", options)
+        assert server.stop(signal.SIGTERM) == 0
+        threading.Timer(3.0, server.start).start()
+        files, job = generate_remote(server.address, videos / "motionbert_walk_toward_camera.mp4", tmp_path / "next",
+                                     options, progress=lambda e: said.append(e.message) if e.kind == "notice" else None)
+        assert job.state == S.JOB_STATE_SUCCEEDED and files["json"].is_file()
+    finally:
+        time.sleep(0.5)
+        server.wait_for("server ready", 60)
+        assert server.stop(signal.SIGTERM) == 0
+    assert said[0].startswith("lost the server") and said[1] == "reached the server again", said
+    t0 = time.monotonic()
+    with pytest.raises(ServiceError) as e:
+        generate_remote("127.0.0.1:1", videos / "sports2d_run_sideview.mp4", tmp_path / "never", options)
+    assert e.value.code == grpc.StatusCode.UNAVAILABLE and time.monotonic() - t0 < 10, e.value

@@ -167,24 +167,36 @@ def core_build(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("scenario, phase, cancels", [("run", "Succeeded", 0),
-                                                      ("cancel-while-starting", "Cancelled", 1),
-                                                      ("cancel-while-running", "Cancelled", 1)])
-def test_the_windows_job_runner_starts_watches_cancels_and_imports(tmp_path: Path, scenario: str, phase: str,
-                                                                    cancels: int):
-    """Editor/JobRunner.cs as compiled, its Unity calls stubbed and its server scripted (tests/tools/
-    unity_jobrunner_harness.cs). Every job the window started was cancelled by the runner itself: Watch cancelled
-    the token that then told it Cancel had been pressed. A job that succeeded keeps the frames its result told (47, a
-    person in 70.2 % of them) with its status, for the window, and its log line says them as the CLI does."""
-    exe = tmp_path / "harness.exe"
+@pytest.fixture(scope="module")
+def jobrunner_harness(tmp_path_factory) -> Path:
+    """Editor/JobRunner.cs as it is, with AnimGen.Core and tests/tools/unity_jobrunner_harness.cs (its Unity calls
+    stubbed, its server scripted by the scenario)."""
+    exe = tmp_path_factory.mktemp("unity_jobrunner") / "harness.exe"
     sources = [REPO / "tests" / "tools" / "unity_jobrunner_harness.cs", PKG / "Editor" / "JobRunner.cs",
                *cs_files("Editor", "Core")]
     done = subprocess.run([tool("mcs"), f"-out:{exe}", *map(str, sources)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+    return exe
+
+
+def run_jobrunner(exe: Path, tmp_path: Path, scenario: str) -> subprocess.CompletedProcess:
     (tmp_path / "walk.mp4").write_bytes(b"a video")
     run = subprocess.run([tool("mono"), str(exe), scenario, str(tmp_path / "walk.mp4")], capture_output=True,
                          text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
+    return run
+
+
+@pytest.mark.parametrize("scenario, phase, cancels", [("run", "Succeeded", 0),
+                                                      ("cancel-while-starting", "Cancelled", 1),
+                                                      ("cancel-while-running", "Cancelled", 1)])
+def test_the_windows_job_runner_starts_watches_cancels_and_imports(jobrunner_harness: Path, tmp_path: Path,
+                                                                    scenario: str, phase: str, cancels: int):
+    """Editor/JobRunner.cs as compiled, its Unity calls stubbed and its server scripted (tests/tools/
+    unity_jobrunner_harness.cs). Every job the window started was cancelled by the runner itself: Watch cancelled
+    the token that then told it Cancel had been pressed. A job that succeeded keeps the frames its result told (47, a
+    person in 70.2 % of them) with its status, for the window, and its log line says them as the CLI does."""
+    run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
     saved = "Assets/AnimGen/walk.anim" if phase == "Succeeded" else ""
     read = "47 frames read; person detected in 70.2%" if phase == "Succeeded" else ""
     assert run.stdout.splitlines()[-1] == (f"ended=True phase={phase} start_calls=1 cancel_calls={cancels} "
@@ -192,6 +204,33 @@ def test_the_windows_job_runner_starts_watches_cancels_and_imports(tmp_path: Pat
     logged = [line for line in run.stdout.splitlines() if line.startswith("log: AnimGen: saved ")]
     # The stub's clip is empty (HumanoidClipData's defaults: 0 frames at 30 fps); the video's frames are the server's.
     assert logged == ([f"log: AnimGen: saved {saved} (0 frames at 30 fps, from {read})"] if saved else []), run.stdout
+
+
+WAITING = "waiting: the server's queue is full; trying again every 0.1 s for up to 10 min"
+
+
+@pytest.mark.parametrize("scenario, phase, message", [
+    ("queue-full", "Succeeded", ""),
+    ("refused", "Failed", "the video is 40 s long; this server takes videos up to 30 s"),
+    ("cancel-while-waiting", "Cancelled", "")])
+def test_the_windows_job_runner_waits_out_a_full_queue_only(jobrunner_harness: Path, tmp_path: Path, scenario: str,
+                                                            phase: str, message: str):
+    """StartJob answers RESOURCE_EXHAUSTED. With "animgen-retry-after-ms" (a full queue) the window says so once, in
+    its status, and tries again after that delay until the job starts and converts; Cancel ends that wait, no job
+    having been made. Without the key (a video too long) the job fails at once with the server's message."""
+    run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
+    lines = run.stdout.splitlines()
+    last = dict(kv.split("=", 1) for kv in lines[-1].split(" ") if "=" in kv)
+    assert last["ended"] == "True" and last["phase"] == phase and last["cancel_calls"] == "0", run.stdout
+    assert lines[-2] == f"message={message}", run.stdout
+    waiting = [line for line in lines if line.startswith("waiting: ")]
+    if scenario == "queue-full":
+        assert last["start_calls"] == "3" and last["saved"] == "Assets/AnimGen/walk.anim", run.stdout
+        assert waiting == [WAITING], run.stdout  # said once, however many tries
+    elif scenario == "refused":
+        assert last["start_calls"] == "1" and waiting == [], run.stdout
+    else:
+        assert waiting == [WAITING] and int(last["start_calls"]) >= 1 and last["saved"] == "", run.stdout
 
 
 # ---------------------------------------------------------------- the batch entry point, compiled with stubs
@@ -432,6 +471,33 @@ def test_jobs_sends_up_to_n_videos_at_once_and_takes_their_results_in_the_folder
         (10, 1), (20, 0.5), (None, None), (50, 0)]
 
 
+@pytest.mark.parametrize("jobs", [None, "4"])
+def test_the_batch_waits_out_a_full_queue_within_the_timeout_and_fails_a_final_refusal_at_once(
+        batch_harness: Path, tmp_path: Path, jobs: str | None):
+    """StartJob's RESOURCE_EXHAUSTED with "animgen-retry-after-ms" (a full queue): the video says so once in the log
+    and is tried again after that delay until it starts (a), or until -animgenTimeout ends the wait, no job having
+    been made to cancel (c). Without the key (a video too long) the video fails at once with the server's message (b).
+    A job StartJob leaves waiting for a worker is said to be queued (d), as the CLI says it."""
+    waiting = "the server's queue is full; trying again every 0.1 s for up to 10 min"
+    videos = {"a.mp4": "full=2\nframes=10\n", "b.mp4": "refuse=the video is 40 s long; this server takes up to 30 s\n",
+              "c.mp4": "full=100000\n", "d.mp4": "queued\n"}
+    b = Batch(batch_harness, tmp_path, videos, "-animgenTimeout", "0.02", *(["-animgenJobs", jobs] if jobs else []))
+    assert b.rc == 1, b.out
+    assert b.results() == [LOG + "Videos/a.mp4 -> Assets/Clips/a.anim (30 frames, from 10 frames read; "
+                                 "person detected in 0.0%)",
+                           ERROR + "Videos/b.mp4: the video is 40 s long; this server takes up to 30 s",
+                           ERROR + "Videos/c.mp4: no clip within 0.02 minutes (-animgenTimeout): gave up",
+                           LOG + "Videos/d.mp4 -> Assets/Clips/d.anim (30 frames)"], b.out
+    assert b.statuses() == ["converted", "failed", "failed", "converted"]
+    said = [line for line in b.lines if line.startswith("AnimGen batch: Videos/") and "queue" in line]
+    assert sorted(said) == [f"AnimGen batch: Videos/a.mp4: {waiting}", f"AnimGen batch: Videos/c.mp4: {waiting}",
+                            "AnimGen batch: Videos/d.mp4: queued on the server: waiting for a free worker"], b.out
+    assert b.server("full").count("a.mp4") == 2 and b.server("start").count("a.mp4") == 1, b.out
+    assert b.server("refused") == ["b.mp4"] and "b.mp4" not in b.server("full"), b.out  # asked once
+    assert b.server("full").count("c.mp4") >= 3 and "c.mp4" not in b.server("start"), b.out
+    assert b.server("cancel") == [], b.out  # c had no job on the server to cancel
+
+
 def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
     runner = tool("nunit-console")
     result = core_build / "TestResult.xml"
@@ -460,6 +526,8 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "AnExitIsToldByTheReasonTheServerLogged",
         "SummaryOfAConvertedAFailedAndARefusedVideoParsesBack",
         "SummaryThatCouldNotBeWrittenIsRefusedBeforeAnyWork",
+        "OnlyTheRetryAfterKeyMakesARefusalWorthTryingAgain",
+        "PastTheDeadlineItFailsWithTheServersMessageAndHowLongItWaited",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
 

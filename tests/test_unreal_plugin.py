@@ -64,7 +64,8 @@ def test_unit_tests_pass_under_ctest(core_build: Path, tmp_path: Path):
     assert re.search(r"\[  PASSED  \] (\d+) tests", g.stdout), g.stdout[-2000:]
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
-                  "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem.", "BatchSummary.", "JobInfo."):
+                  "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem.", "BatchSummary.", "JobInfo.",
+                  "QueueWait."):
         assert suite in listed
     assert "FootstepTimesAreWhereAFootLands" in listed
 
@@ -389,6 +390,69 @@ def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared
     assert 0 < row["seconds"] < 600
     assert row["warnings"] == list(dict.fromkeys(m.group(1) for m in re.finditer(r"^EVENT type=6 .*? state=\S+ (.*)$",
                                                                                     text, re.M)))
+
+
+@pytest.mark.slow
+def test_start_job_waits_out_a_full_queue(core_build: Path, videos: Path, tmp_path: Path):
+    """A server with one worker and no room in its queue (`--workers 1 --max-queued 0`), its worker busy with a 10 s
+    video sent from Python: the core's StartJob refuses a video over the server's limit at once (RESOURCE_EXHAUSTED
+    without the retry key: nothing said, no wait). For a short video it says once that the queue is full and waits,
+    which Client::Cancel() ends at once; waiting again, it starts the job once Python cancels the busy one (the server
+    asks for a try every 5 s), and the job succeeds."""
+    import threading
+
+    from animgen.v1 import service_pb2
+    from animgen_server import convert
+    from animgen_server.client import AnimGenClient
+
+    fast = convert.options_to_proto(GenerateOptions(generator="analytic", formats=("json",)))
+    waiting = "the server's queue is full; trying again every 5 s for up to 10 min"
+    with _serve(tmp_path, "--workers", "1", "--max-queued", "0", "--max-video-seconds", "12") as address, \
+            AnimGenClient(address, timeout=60) as c:
+        busy = c.start(c.upload(videos / "motionbert_boxing.mp4").upload_id, fast)
+        deadline = time.monotonic() + 60  # until the worker takes it: a job still queued leaves a free slot
+        while not [j for j in c.list() if j.job_id == busy.job_id and j.state == service_pb2.JOB_STATE_RUNNING]:
+            assert time.monotonic() < deadline, c.list()
+            time.sleep(0.1)
+        proc = subprocess.Popen([str(core_build / "animgen_core_e2e"), "--address", address, "--queue-full",
+                                 str(videos / "sports2d_run_sideview.mp4"),
+                                 "--too-long", str(videos / "sports2d_dumbbell_lateral_raise.mp4")],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines: list[str] = []
+        second = threading.Event()
+
+        def read() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line.rstrip("\n"))
+                if line.startswith("QUEUE_WAIT try=2 "):
+                    second.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            assert second.wait(60), lines
+            still = [j.state for j in c.list() if j.job_id == busy.job_id]
+            assert still == [service_pb2.JOB_STATE_RUNNING], lines  # the wait was the full queue's
+            c.cancel(busy.job_id)  # room: the next try starts the job
+            proc.wait(120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        reader.join(10)
+    text = "\n".join(lines)
+    assert proc.returncode == 0, text
+    facts = _facts(text)
+    assert facts["REFUSED"]["code"] == "RESOURCE_EXHAUSTED" and facts["REFUSED"]["said"] == "0", text
+    assert float(facts["REFUSED"]["seconds"]) < 2, text  # at once: trying again would not help
+    assert re.search(r"^REFUSED_MESSAGE sports2d_dumbbell_lateral_raise.mp4: 18\.\d s to process; this server takes "
+                     r"at most 12 s: trim it", text, re.M), text  # the server's own message
+    assert [line for line in lines if line.startswith("QUEUE_WAIT ")] == [f"QUEUE_WAIT try=1 {waiting}",
+                                                                         f"QUEUE_WAIT try=2 {waiting}"], text
+    assert facts["QUEUE_CANCEL"]["code"] == "CANCELLED" and float(facts["QUEUE_CANCEL"]["seconds"]) < 3, text
+    job = facts["QUEUE_JOB"]
+    assert job["code"] == "OK" and job["said"] == "1" and float(job["seconds"]) < 30, text
+    assert facts["QUEUE_DONE"]["final"] == "SUCCEEDED" and lines[-1] == "OK", text
 
 
 SUMMARY_VIDEO_KEYS = list(VideoResult("v", "converted").to_dict())

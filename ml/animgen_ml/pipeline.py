@@ -101,7 +101,7 @@ class GenerateOptions:
 @dataclass
 class ProgressEvent:
     stage: str
-    kind: str  # "started" | "progress" | "finished" | "warning"; a run on a server also "waiting" (queued there)
+    kind: str  # "started" | "progress" | "finished" | "warning"; a run on a server also "notice" (of the server)
     fraction: float = 0.0  # of the stage
     message: str = ""
     weights: dict[str, float] = field(default_factory=lambda: STAGE_WEIGHTS)  # each stage's share of the run

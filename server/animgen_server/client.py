@@ -1,26 +1,19 @@
-"""The Python client of the AnimGen service, and generate_remote() behind `animgen generate --server`."""
+"""The Python client of the AnimGen service (remote.py runs `animgen generate --server` on it)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 import os
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
 
 import grpc
 
 from animgen.v1 import service_pb2, service_pb2_grpc
 from animgen_ml.clip import HumanoidClip
-from animgen_ml.errors import AnimGenError, Cancelled, InputError
-from animgen_ml.export import CLIENT_FORMATS, write_client_formats
+from animgen_ml.errors import AnimGenError, InputError
 from animgen_ml.files import atomic_path
-from animgen_ml.pipeline import GenerateOptions, ProgressEvent
 from animgen_server import address as server_address
 from animgen_server import convert
 from animgen_server.auth import bearer_metadata
@@ -28,19 +21,6 @@ from animgen_server.limits import CLIENT_CHUNK_BYTES, CLIENT_PING_S, MAX_MESSAGE
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 ADDRESS_ENV, TOKEN_ENV = "ANIMGEN_SERVER", "ANIMGEN_TOKEN"
-# StartJob in a batch sent at once: a stop waits for its answer (to cancel the job it starts), so it must not hang.
-START_TIMEOUT_S = 30.0
-# How long a run waits for room in a server's full queue (a shared server busy with other studios' CI) before it fails.
-QUEUE_WAIT_S = 600.0
-# How long a run that has reached the server tries to reach it again after losing it (a restart, a deploy), and how
-# often it runs again a job that a stop of the server interrupted.
-RECONNECT_S = 120.0
-MAX_RESTARTS = 3
-T = TypeVar("T")
-_STAGE_KIND = {
-    service_pb2.EVENT_TYPE_STAGE_STARTED: "started", service_pb2.EVENT_TYPE_STAGE_PROGRESS: "progress",
-    service_pb2.EVENT_TYPE_STAGE_FINISHED: "finished", service_pb2.EVENT_TYPE_WARNING: "warning",
-}
 
 
 class ServiceError(AnimGenError):
@@ -232,240 +212,3 @@ class AnimGenClient:
         with self._errors():
             return self.stub.GetServerInfo(service_pb2.GetServerInfoRequest(), metadata=self.metadata,
                                            timeout=self.timeout)
-
-
-class InFlight:
-    """The connections and jobs of videos converted at once, each in its own thread (`animgen generate DIR --server
-    --jobs N`). A stop (Ctrl-C, SIGTERM) reaches the main thread only: stop() has the server cancel every job, all at
-    once on a connection of its own (`cancel_jobs`), and closes the threads' connections, which ends their calls. A
-    connection asking StartJob is left open: the job it starts is cancelled by its thread once it has its id."""
-
-    def __init__(self, cancel_jobs: Callable[[list[str]], None]) -> None:
-        self._cancel_jobs = cancel_jobs
-        self._lock = threading.Lock()
-        self._jobs: dict[AnimGenClient, str | None] = {}  # connection -> its job ("" before one; None: starting it)
-        self.stopping = False
-
-    def opened(self, client: AnimGenClient) -> None:
-        self._set(client, "")
-
-    def starting(self, client: AnimGenClient) -> None:
-        self._set(client, None)
-
-    def _set(self, client: AnimGenClient, job: str | None) -> None:
-        with self._lock:
-            if self.stopping:
-                raise Cancelled("stopped")
-            self._jobs[client] = job
-
-    def started(self, client: AnimGenClient, job_id: str) -> None:
-        """The job now runs; one started as the stop came is cancelled here, since stop() did not know it."""
-        with self._lock:
-            self._jobs[client] = job_id
-            stopping = self.stopping
-        if stopping:
-            self._cancel_jobs([job_id])
-            raise Cancelled(f"job {job_id} was cancelled")
-
-    def closed(self, client: AnimGenClient) -> None:
-        with self._lock:
-            self._jobs.pop(client, None)
-
-    def stop(self) -> None:
-        with self._lock:
-            self.stopping = True
-            jobs = [j for j in self._jobs.values() if j]
-        try:
-            self._cancel_jobs(jobs)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Closes the connections not asking StartJob (those end their threads' calls); again is harmless."""
-        with self._lock:
-            held = [c for c, job in self._jobs.items() if job is not None]
-        for client in held:
-            with contextlib.suppress(Exception):
-                client.close()
-
-
-def cancel_jobs(address: str, job_ids: list[str], *, token: str | None = None, tls_ca: str | Path | None = None,
-                wait_s: float = 3.0) -> None:
-    """Has the server cancel these jobs, all at once on a connection of its own, waiting at most wait_s (a server
-    stops a running job's worker on the request; its answer waits for that). Errors are left unsaid: this runs as a
-    run stops."""
-    if not job_ids:
-        return
-    with contextlib.suppress(Exception), AnimGenClient(address, token=token, tls_ca=tls_ca) as control:
-        calls = [control.stub.CancelJob.future(service_pb2.CancelJobRequest(job_id=j), metadata=control.metadata,
-                                               timeout=wait_s) for j in job_ids]
-        for call in calls:
-            with contextlib.suppress(Exception):
-                call.result()
-
-
-def generate_remote(address: str, video: str | Path, out_base: str | Path, options: GenerateOptions, *,
-                    token: str | None = None, tls_ca: str | Path | None = None,
-                    progress: Callable[[ProgressEvent], None] | None = None, in_flight: InFlight | None = None
-                    ) -> tuple[dict[str, Path], service_pb2.Job]:
-    """What `animgen generate VIDEO --server ADDRESS` does: upload, start, follow the job (progress gets the
-    same ProgressEvents as a local run), then write the same files a local run writes, out_base + suffix. Returns
-    the files and the finished job (its frames, detection share and warnings). Ctrl-C cancels the job on the
-    server; in a thread of a batch run at once, `in_flight.stop()` does."""
-    options.validate()
-    # A --target character is retargeted here, after the job, as a local run does: the file is the same (mesh and
-    # all), and the server needs no copy of the character. So are the formats the service has none for.
-    served = tuple(f for f in options.formats if f not in CLIENT_FORMATS)
-    msg = convert.options_to_proto(replace(options, target=None, formats=served or ("json",)))
-    with AnimGenClient(address, token=token, tls_ca=tls_ca) as client:
-        if in_flight is not None:
-            in_flight.opened(client)
-        try:
-            return _run_remote(client, address, video, out_base, options, msg, served, progress, in_flight)
-        finally:
-            if in_flight is not None:
-                in_flight.closed(client)
-
-
-def _run_remote(client: AnimGenClient, address: str, video: str | Path, out_base: str | Path,
-                options: GenerateOptions, msg: service_pb2.GenerateOptions, served: tuple[str, ...],
-                progress: Callable[[ProgressEvent], None] | None, in_flight: InFlight | None
-                ) -> tuple[dict[str, Path], service_pb2.Job]:
-    """generate_remote's steps on an open connection."""
-    name = Path(video).name
-
-    def local(message: str) -> str:  # the server names the file it was sent; a local run names the path it was given
-        return f"{video}: {message[len(name) + 2:]}" if message.startswith(f"{name}: ") else message
-
-    limit = client.info().limits.max_video_seconds
-    if limit:  # said before the upload, not after it (a 10-minute 1080p video is 150 MB to send)
-        from animgen_ml.video import probe
-
-        length = min(probe(video).duration, options.end or math.inf) - (options.start or 0.0)
-        if length > limit:
-            raise AnimGenError(f"{video}: {length:.1f} s to process; the server at {address} takes at most "
-                               f"{limit:g} s: trim it with --start and --end")
-    if in_flight is not None and in_flight.stopping:  # not begun: nothing to send
-        raise Cancelled("stopped")
-    up = _reconnecting(lambda: client.upload(video), progress, in_flight)
-
-    def start() -> service_pb2.Job:
-        started = _reconnecting(lambda: _start(client, up.upload_id, msg, progress, in_flight), progress, in_flight)
-        if progress and started.state == service_pb2.JOB_STATE_QUEUED:
-            progress(ProgressEvent("server", "waiting", 0.0, "queued on the server: its workers are busy"))
-        return started
-
-    job = start()
-    reported = False
-    told: set[str] = set()  # warnings said: a watch attached again, or a job run again, tells them again
-
-    def follow() -> service_pb2.Job:
-        nonlocal reported
-        last = job
-        for ev in client.watch(job.job_id):
-            last = ev.job
-            if not progress or ev.type not in _STAGE_KIND:
-                continue
-            if ev.type == service_pb2.EVENT_TYPE_WARNING:
-                if ev.message in told:
-                    continue
-                told.add(ev.message)
-            else:
-                reported = True
-            progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress, local(ev.message)))
-        return last
-
-    try:
-        for restart in range(MAX_RESTARTS + 1):
-            job = _reconnecting(follow, progress, in_flight)
-            if job.state != service_pb2.JOB_STATE_INTERRUPTED or restart == MAX_RESTARTS:
-                break
-            if progress:  # the server stopped (a restart, a deploy): StartJob runs the same job again
-                progress(ProgressEvent("server", "waiting", 0.0, "the server stopped while the job ran; running it "
-                                                                 "again"))
-            job = start()
-    except KeyboardInterrupt:
-        with contextlib.suppress(AnimGenError):
-            client.cancel(job.job_id)
-        raise
-    if job.state == service_pb2.JOB_STATE_CANCELLED:  # not by this run, which stops before its watch ends
-        raise Cancelled(f"job {job.job_id} was cancelled on the server (by `animgen cancel` or another client)")
-    if job.state != service_pb2.JOB_STATE_SUCCEEDED:
-        raise AnimGenError(local(job.error) if job.error.startswith(f"{name}: ")
-                           else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
-    if in_flight is not None and in_flight.stopping:
-        raise Cancelled("stopped")
-    clip, files = _reconnecting(lambda: client.result(job.job_id, out_base if served else None), progress, in_flight)
-    files |= write_client_formats(clip, Path(out_base), options)
-    if options.target:
-        from animgen_ml.export import write_target
-
-        files["target"] = write_target(clip, Path(out_base), options)
-    if progress and not reported:  # served from the cache: no stage ran, but the run is complete
-        progress(ProgressEvent("export", "finished", 1.0, "cached"))
-    return files, job
-
-
-def _start(client: AnimGenClient, upload_id: str, msg: service_pb2.GenerateOptions,
-           progress: Callable[[ProgressEvent], None] | None, in_flight: InFlight | None,
-           wait_s: float = QUEUE_WAIT_S) -> service_pb2.Job:
-    """StartJob. While the server's queue is full (its answer says when to try again) it tries again, for up to
-    wait_s, saying so once."""
-    deadline = time.monotonic() + wait_s
-    said = False
-    while True:
-        try:
-            if in_flight is None:
-                return client.start(upload_id, msg)
-            in_flight.starting(client)
-            job = client.start(upload_id, msg, timeout=START_TIMEOUT_S)
-            in_flight.started(client, job.job_id)
-            return job
-        except ServiceError as e:
-            left = deadline - time.monotonic()
-            if e.retry_after_s is None:
-                raise
-            if left <= 0:
-                raise ServiceError(e.code, f"{e.details} (waited {wait_s / 60:g} min for room)", e.address) from None
-            if in_flight is not None:
-                in_flight.opened(client)  # no call open: a stop may close this connection
-            if progress and not said:
-                said = True
-                progress(ProgressEvent("server", "waiting", 0.0, f"the server's queue is full; trying again every "
-                                       f"{e.retry_after_s:g} s for up to {wait_s / 60:g} min"))
-            _sleep(min(max(e.retry_after_s, 0.5), left), in_flight)
-
-
-def _reconnecting(step: Callable[[], T], progress: Callable[[ProgressEvent], None] | None,
-                  in_flight: InFlight | None, wait_s: float = RECONNECT_S) -> T:
-    """step(), a call on a server this run has reached; where the server cannot be reached (UNAVAILABLE: it is
-    restarting), tries again for up to wait_s, saying when it lost the server and when it has it again. Each step is
-    one a run may repeat: the server keeps one copy of a video sent twice, a watch attached again tells the job from
-    its current state, a result may be fetched again."""
-    deadline = time.monotonic() + wait_s
-    lost = False
-    while True:
-        try:
-            result = step()
-        except ServiceError as e:
-            if e.code != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline or (
-                    in_flight is not None and in_flight.stopping):
-                raise
-            if progress and not lost:
-                progress(ProgressEvent("server", "waiting", 0.0, f"lost the server; trying to reach it again for up "
-                                                                 f"to {wait_s / 60:g} min"))
-            lost = True
-            _sleep(min(2.0, max(0.0, deadline - time.monotonic())), in_flight)
-            continue
-        if progress and lost:
-            progress(ProgressEvent("server", "waiting", 0.0, "reached the server again"))
-        return result
-
-
-def _sleep(seconds: float, in_flight: InFlight | None) -> None:
-    """In half-second slices, so that a stop of a batch sent at once (which reaches the main thread only) ends it."""
-    end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        if in_flight is not None and in_flight.stopping:
-            raise Cancelled("stopped")
-        time.sleep(min(0.5, left))

@@ -460,7 +460,7 @@ def _rows_at_once(videos: list[Path], args, options: GenerateOptions, out_dir: P
     thread only: it has the server cancel every job, and the videos not finished by then are cancelled."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    from animgen_server.client import InFlight, cancel_jobs
+    from animgen_server.remote import InFlight, cancel_jobs
 
     in_flight = InFlight(lambda ids: cancel_jobs(args.server, ids, token=args.token, tls_ca=args.tls_ca))
     rows: list[VideoResult | None] = [None] * len(videos)
@@ -477,7 +477,9 @@ def _rows_at_once(videos: list[Path], args, options: GenerateOptions, out_dir: P
                 rows[futures[future]] = future.result()
     except BaseException:
         try:
-            in_flight.stop()
+            if (left := in_flight.stop()) and not args.quiet:  # a queued one would run for nobody once it is back
+                _say(f"animgen: the server at {args.server} could not be told to cancel job(s) {', '.join(left)}: "
+                     "`animgen cancel JOB` does, once it can be reached")
             pool.shutdown(wait=True, cancel_futures=True)
         finally:  # a second Ctrl-C during the stop still closes the connections and writes the summary
             in_flight.close()
@@ -545,7 +547,7 @@ class Progress:
             return
         if self.quiet:
             return
-        if e.kind == "waiting":  # on a server, before any stage: said once, as a line
+        if e.kind == "notice":  # of the run on a server (queued, queue full, lost and reached again): a line
             self._write(f"{self.label}: {e.message}")
             return
         if self.terminal:
@@ -616,13 +618,15 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     forget_made(out_base)
     try:
         if args.server:
-            from animgen_server.client import generate_remote
+            from animgen_server.remote import generate_remote, said_locally
 
             files, job = generate_remote(args.server, video, out_base, options, token=args.token,
                                          tls_ca=args.tls_ca, progress=progress, in_flight=in_flight)
             result = None
             # An older server sends no frame count (0).
             frames, detected = job.frames, job.detected_share if job.frames else None
+            # The job's own list: a job the server ran again after a restart may not warn as its first run did.
+            progress.warnings = [said_locally(video, w) for w in job.warnings]
         else:
             from animgen_ml import pipeline
 

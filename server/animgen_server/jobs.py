@@ -66,12 +66,14 @@ class JobManager:
         self._probes: dict[str, VideoInfo] = {}  # job id -> StartJob's probe of its video, until the job runs
         self.closing = False
         self.started = False  # the backend's workers are up
-
-    async def start(self) -> None:
+        # The store's jobs are taken over here, before the server answers a call: a watch must not find RUNNING a job
+        # that the last server's stop cut off (it would wait for an end that never comes).
         interrupted, queued = self.store.recover()
         if interrupted:
             log.warning("jobs cut off by the last stop, now INTERRUPTED: %s", ", ".join(interrupted))
         self.queue.extend(queued)
+
+    async def start(self) -> None:
         await self.backend.start(self._on_backend_event)
         self.started = True
         self._dispatch()

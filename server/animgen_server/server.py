@@ -230,6 +230,8 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
 
     @_store_errors
     async def StartJob(self, request, context):
+        if self.manager.closing:  # a job queued now would wait in the store for the next server
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping: start the job once it is back")
         upload = self.store.get_upload(request.upload_id)
         if upload is None or not Path(upload.path).is_file():
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {_short(request.upload_id)!r} (unknown or "

@@ -15,6 +15,9 @@
 //   frames=N        GetResult's Job.frames (left out: Job is null, as from an older server)
 //   detected=F      GetResult's Job.detected_share
 //   clip_frames=N   the clip's frame count (default 30)
+//   full=N          StartJob finds the queue full N times (RESOURCE_EXHAUSTED, "animgen-retry-after-ms: 100") first
+//   refuse=TEXT     StartJob answers RESOURCE_EXHAUSTED with TEXT and without that key (a video too long)
+//   queued          StartJob answers the job QUEUED (no free worker)
 // The environment scripts the rest:
 //   ANIMGEN_HARNESS_CONNECT=TEXT        the connection's constructor throws TEXT
 //   ANIMGEN_HARNESS_VERSION=TEXT        ServerInfo.server_version ("fail": GetServerInfo throws)
@@ -22,7 +25,7 @@
 //   ANIMGEN_HARNESS_DESCRIBE_FAILS=TEXT Describe throws for an error whose message holds TEXT: an exception that
 //                                       escapes the batch's per-video handling
 // It prints: "log: ..." and "error: ..." (Debug.Log / LogError), the batch's own Console lines as they are,
-// "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|start|done|failed|cancel VIDEO",
+// "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|full|refused|start|done|failed|cancel VIDEO",
 // "off the main thread: CALL" for a Unity call made from another thread, and "exit=CODE max_in_flight=M" last
 // (EditorApplication.Exit, which ends the process with CODE). M: the most videos the server had at once, upload to
 // the end of the watch.
@@ -68,7 +71,8 @@ namespace AnimGen.Protocol.V1
 {
     public class GenerateOptions { }
     public class ServerInfo { public string ServerVersion; }
-    public class Job { public string JobId; public int Frames; public float DetectedShare; }
+    public enum JobState { Unspecified, Queued, Running }
+    public class Job { public string JobId; public JobState State; public int Frames; public float DetectedShare; }
     public class HumanoidClip { public int FrameCount; }
     public enum OutputFormat { Glb }
     // The harness's server speaks in JobUpdates' terms; ProtoConvert.ToUpdate below copies them.
@@ -91,6 +95,9 @@ namespace AnimGen.Editor
         public int? Frames;
         public float Detected;
         public int ClipFrames = 30;
+        public int Full;
+        public string Refuse;
+        public bool Queued;
 
         public static Script Read(string path)
         {
@@ -111,6 +118,9 @@ namespace AnimGen.Editor
                     case "frames": s.Frames = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "detected": s.Detected = float.Parse(value, CultureInfo.InvariantCulture); break;
                     case "clip_frames": s.ClipFrames = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "full": s.Full = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "refuse": s.Refuse = value; break;
+                    case "queued": s.Queued = true; break;
                     default: throw new InvalidDataException(path + ": unknown script key " + key);
                 }
             }
@@ -182,8 +192,25 @@ namespace AnimGen.Editor
         {
             await Task.Delay(5, ct);
             string jobId = "job-" + uploadId.Substring("upload-".Length);
-            Server.Say("start", Server.Jobs[jobId].Name);
-            return new Proto.Job { JobId = jobId };
+            Script s = Server.Jobs[jobId];
+            // As the real connection turns a RESOURCE_EXHAUSTED answer into an exception: by its trailers.
+            var trailers = new List<KeyValuePair<string, string>> { new KeyValuePair<string, string>("x-other", "1") };
+            if (s.Refuse != null)
+            {
+                Server.Say("refused", s.Name);
+                Server.Leave();
+                // Without the retry key From gives null: the RpcException stands, which Describe tells by its message.
+                throw (Exception)QueueFullException.From(s.Refuse, trailers) ?? new InvalidOperationException(s.Refuse);
+            }
+            if (s.Full > 0)
+            {
+                s.Full--;
+                Server.Say("full", s.Name);
+                trailers.Add(new KeyValuePair<string, string>(QueueWait.RetryAfterKey, "100"));
+                throw QueueFullException.From("the queue is full (0 jobs waiting): try again when a job has finished, or cancel one", trailers);
+            }
+            Server.Say("start", s.Name);
+            return new Proto.Job { JobId = jobId, State = s.Queued ? Proto.JobState.Queued : Proto.JobState.Running };
         }
 
         public async Task WatchAsync(string jobId, Action<Proto.JobEvent> onEvent, CancellationToken ct)

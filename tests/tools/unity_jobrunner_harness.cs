@@ -1,7 +1,11 @@
 // Runs the Unity window's JobRunner (unity_package/Editor/JobRunner.cs, compiled as it is) without an Editor:
 // the few UnityEditor/UnityEngine calls it makes are stubbed below, and the connection is a scripted server, so
 // that the order of upload, StartJob, WatchJob, CancelJob and the import can be checked (tests/test_unity_package.py).
-// Usage: mono harness.exe run|cancel-while-starting|cancel-while-running VIDEO
+// Usage: mono harness.exe run|cancel-while-starting|cancel-while-running|queue-full|refused|cancel-while-waiting VIDEO
+//   queue-full: StartJob finds the queue full twice (RESOURCE_EXHAUSTED, "animgen-retry-after-ms: 100"), then starts;
+//   refused: RESOURCE_EXHAUSTED without the key (a video too long); cancel-while-waiting: Cancel while the queue is full.
+// Besides the last line it prints "waiting: MESSAGE" each time the status changes while it waits for room, and
+// "message=..." (the status's message) before the last line.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -70,6 +74,20 @@ namespace AnimGen.Editor
         public static volatile bool Cancelled;
         public static int CancelCalls, StartCalls;
         public static string SavedPath = "";
+        public static int FullTimes; // StartJob's answers that the queue is full, before it starts the job
+        public static string Refusal; // StartJob's RESOURCE_EXHAUSTED without the retry key
+    }
+
+    /// <summary>What the real AnimGenConnection.StartJobAsync throws for a RESOURCE_EXHAUSTED answer with these trailers
+    /// (an RpcException stands as an Exception with the server's message, which is what Describe gives of it).</summary>
+    internal static class ResourceExhausted
+    {
+        public static Exception Answer(string detail, params string[] trailers)
+        {
+            var entries = new List<KeyValuePair<string, string>>();
+            for (int i = 0; i + 1 < trailers.Length; i += 2) entries.Add(new KeyValuePair<string, string>(trailers[i], trailers[i + 1]));
+            return (Exception)QueueFullException.From(detail, entries) ?? new InvalidOperationException(detail);
+        }
     }
 
     internal sealed class JobResult { public Proto.Job Job; public Proto.HumanoidClip Clip; }
@@ -90,9 +108,13 @@ namespace AnimGen.Editor
 
         public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions o, CancellationToken ct)
         {
-            Interlocked.Increment(ref Server.StartCalls);
+            int call = Interlocked.Increment(ref Server.StartCalls);
             Server.StartJobEntered.Set();
             await Task.Run(() => Server.StartJobMayAnswer.Wait());
+            if (Server.Refusal != null) throw ResourceExhausted.Answer(Server.Refusal, "x-other", "1");
+            if (call <= Server.FullTimes)
+                throw ResourceExhausted.Answer("the queue is full (0 jobs waiting): try again when a job has finished, or cancel one",
+                    "animgen-retry-after-ms", "100");
             return new Proto.Job { JobId = "job-1" };
         }
 
@@ -168,12 +190,24 @@ namespace AnimGen.Editor
         {
             string scenario = args[0];
             if (scenario == "cancel-while-starting") Server.StartJobMayAnswer.Reset();
+            if (scenario == "queue-full") Server.FullTimes = 2;
+            if (scenario == "cancel-while-waiting") Server.FullTimes = int.MaxValue;
+            if (scenario == "refused") Server.Refusal = "the video is 40 s long; this server takes videos up to 30 s";
+            JobRunner.Changed += () =>
+            {
+                if (JobRunner.Status.Phase == JobPhase.Waiting) Console.WriteLine("waiting: " + JobRunner.Status.Message);
+            };
             JobRunner.Generate(new JobRequest { VideoPath = args[1], OutputFolder = "Assets/AnimGen" });
             if (scenario == "cancel-while-starting")
             {
                 Server.StartJobEntered.Wait(5000);
                 JobRunner.Cancel(); // pressed while StartJob is on the wire
                 Server.StartJobMayAnswer.Set();
+            }
+            else if (scenario == "cancel-while-waiting")
+            {
+                TickUntil(() => JobRunner.Status.Phase == JobPhase.Waiting, 5);
+                JobRunner.Cancel(); // pressed while the queue is full: no job exists yet
             }
             else if (scenario == "cancel-while-running")
             {
@@ -183,6 +217,7 @@ namespace AnimGen.Editor
             bool ended = TickUntil(() => !JobRunner.Busy && JobRunner.Status.Phase != JobPhase.Uploading, 10);
             // read: what the window shows of the frames, from the status as a script reload would find it.
             var kept = JobStatus.Deserialize(UnityEditor.SessionState.GetString("AnimGen.JobStatus", ""));
+            Console.WriteLine("message=" + JobRunner.Status.Message);
             Console.WriteLine("ended=" + ended + " phase=" + JobRunner.Status.Phase + " start_calls=" + Server.StartCalls
                               + " cancel_calls=" + Server.CancelCalls + " saved=" + Server.SavedPath
                               + " read=" + JobStatus.FramesRead(kept.Frames, kept.DetectedShare));

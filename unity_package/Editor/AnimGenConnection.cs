@@ -128,10 +128,29 @@ namespace AnimGen.Editor
             }
         }
 
+        /// <summary>Throws QueueFullException where the server's queue is full and it said when to try again
+        /// (QueueWait.StartAsync does); any other refusal as the RpcException it is.</summary>
         public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions options, CancellationToken ct)
         {
-            return await client.StartJobAsync(new Proto.StartJobRequest { UploadId = uploadId, Options = options },
-                Headers(), DateTime.UtcNow.AddSeconds(30), ct).ResponseAsync.ConfigureAwait(false);
+            try
+            {
+                return await client.StartJobAsync(new Proto.StartJobRequest { UploadId = uploadId, Options = options },
+                    Headers(), DateTime.UtcNow.AddSeconds(30), ct).ResponseAsync.ConfigureAwait(false);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+            {
+                QueueFullException full = QueueFullException.From(e.Status.Detail, TextEntries(e.Trailers));
+                if (full == null) throw; // a video too long, a full disk: trying again would not help
+                throw full;
+            }
+        }
+
+        /// <summary>The text entries of metadata (a binary one's Value throws; the key sought is not binary).</summary>
+        static IEnumerable<KeyValuePair<string, string>> TextEntries(Metadata metadata)
+        {
+            if (metadata == null) yield break;
+            foreach (Metadata.Entry entry in metadata)
+                if (!entry.IsBinary) yield return new KeyValuePair<string, string>(entry.Key, entry.Value);
         }
 
         /// <summary>Streams the job's events to onEvent until its final event (or ct). Re-attachable any time.</summary>

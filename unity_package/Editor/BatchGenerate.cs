@@ -4,7 +4,8 @@
 // Every video in the folder (not its subfolders) becomes Assets/Clips/<video name>.anim; the server's warnings are
 // logged. Videos whose names differ only in extension or case are refused (their clips would overwrite each other's).
 // -animgenJobs N sends up to N videos to the server at once (default 1), for a server with several workers; the clips
-// are still made, logged and summarised in the folder's order.
+// are still made, logged and summarised in the folder's order. A video that finds the server's queue full says so and
+// is tried again (AnimGen.Core.QueueWait: up to 10 minutes, within -animgenTimeout).
 // -animgenSummary run.json also writes what became of each video, for CI to read (AnimGen.Core.BatchSummary, the
 // shape of `animgen generate --summary`): when the batch ends, whatever ends it once its videos are found (not when
 // the Editor itself is stopped).
@@ -227,8 +228,11 @@ namespace AnimGen.Editor
                 try
                 {
                     string uploadId = await c.UploadAsync(video, null, ct).ConfigureAwait(false);
-                    Proto.Job job = await c.StartJobAsync(uploadId, options, ct).ConfigureAwait(false);
+                    // A full queue (a shared server busy with other work) is waited out, within the timeout; said once.
+                    Proto.Job job = await QueueWait.StartAsync(() => c.StartJobAsync(uploadId, options, ct),
+                        said => Console.WriteLine("AnimGen batch: " + video + ": " + said), ct).ConfigureAwait(false);
                     jobId = job.JobId;
+                    if (job.State == Proto.JobState.Queued) Console.WriteLine("AnimGen batch: " + video + ": " + QueueWait.Queued);
                     var status = new JobStatus { Phase = JobPhase.Queued, JobId = job.JobId, UploadId = uploadId };
                     await c.WatchAsync(job.JobId, e =>
                     {

@@ -225,7 +225,7 @@ namespace AnimGen.Editor
                         if (existing != null) GUIUtility.ExitGUI(); // a modal dialog inside OnGUI leaves the layout unbalanced
                     }
                 }
-                using (new EditorGUI.DisabledScope(!(status.Phase == JobPhase.Uploading || status.NeedsWatching)))
+                using (new EditorGUI.DisabledScope(!(status.Starting || status.NeedsWatching)))
                 {
                     if (GUILayout.Button("Cancel", GUILayout.Height(26), GUILayout.Width(80))) JobRunner.Cancel();
                 }
@@ -234,6 +234,7 @@ namespace AnimGen.Editor
             Rect bar = GUILayoutUtility.GetRect(18, 18, "TextField");
             EditorGUI.ProgressBar(bar, status.Progress, status.Phase == JobPhase.Failed ? "Failed" : status.Describe());
             if (status.Phase == JobPhase.Failed) EditorGUILayout.HelpBox(status.Message, MessageType.Error);
+            if (status.Phase == JobPhase.Waiting) EditorGUILayout.HelpBox(status.Message, MessageType.Info); // the queue is full
             // What the server read of the video, as the CLI says it (nothing from an older server, which does not tell).
             string read = status.Phase == JobPhase.Succeeded ? JobStatus.FramesRead(status.Frames, status.DetectedShare) : "";
             if (read.Length > 0) EditorGUILayout.LabelField(read);

@@ -75,7 +75,7 @@ namespace AnimGen.Editor
 
         public static bool Busy
         {
-            get { return status.Phase == JobPhase.Uploading || status.Phase == JobPhase.Queued || status.Phase == JobPhase.Running || request.PendingImport; }
+            get { return status.Starting || status.Phase == JobPhase.Queued || status.Phase == JobPhase.Running || request.PendingImport; }
         }
 
         static void Save()
@@ -148,8 +148,10 @@ namespace AnimGen.Editor
                     {
                         string uploadId = await c.UploadAsync(Path.GetFullPath(r.VideoPath),
                             p => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.UploadProgress, Progress = p })), token);
-                        // Not cut off half-way by Cancel: a job the server had made would run on, unwatched.
-                        Proto.Job job = await c.StartJobAsync(uploadId, options, CancellationToken.None);
+                        // Not cut off half-way by Cancel: a job the server had made would run on, unwatched. Cancel
+                        // ends the wait between tries while the server's queue is full, which the window says once.
+                        Proto.Job job = await QueueWait.StartAsync(() => c.StartJobAsync(uploadId, options, CancellationToken.None),
+                            said => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.QueueFull, Message = said })), token);
                         Post(() =>
                         {
                             // Read before Watch, which cancels this token as it replaces its source.
@@ -222,7 +224,7 @@ namespace AnimGen.Editor
 
         public static void Cancel()
         {
-            if (status.Phase == JobPhase.Uploading)
+            if (status.Starting) // no job yet: the upload or the wait for room ends
             {
                 if (cts != null) cts.Cancel();
                 return;

@@ -1,5 +1,6 @@
 // The Editor's view of one generation job as a small state machine:
-//   Idle -> Uploading -> Queued -> Running(stage, progress) -> Succeeded | Failed(message) | Cancelled
+//   Idle -> Uploading -> [Waiting(message): the server's queue is full] -> Queued -> Running(stage, progress)
+//        -> Succeeded | Failed(message) | Cancelled
 // Server events and client steps arrive as JobUpdates; JobStatus.Apply returns the next status. The status
 // serializes to a string so that it survives a domain reload (the Editor keeps it in SessionState and
 // re-attaches WatchJob to JobId).
@@ -9,13 +10,14 @@ using System.Globalization;
 
 namespace AnimGen.Core
 {
-    public enum JobPhase { Idle, Uploading, Queued, Running, Succeeded, Failed, Cancelled }
+    public enum JobPhase { Idle, Uploading, Waiting, Queued, Running, Succeeded, Failed, Cancelled }
 
     /// <summary>What happened: client steps first, then the server's event types (animgen.v1.EventType).</summary>
     public enum JobUpdateKind
     {
         UploadStarted,   // Message: the video path
         UploadProgress,  // Progress: fraction uploaded
+        QueueFull,       // Message: StartJob found the server's queue full and tries again (QueueWait.Saying's words)
         JobStarted,      // JobId, UploadId: StartJob answered
         ClientError,     // Message: a failure on the client's side (connection, file, status)
         Reset,           // back to Idle (the user dismissed the result)
@@ -56,7 +58,7 @@ namespace AnimGen.Core
         public string VideoPath = "";
         public string Stage = "";
         public float Progress;
-        public string Message = "";
+        public string Message = ""; // Failed: why; Waiting: what the client does about the full queue
         public List<string> Warnings = new List<string>();
         // Once the result is in: the video frames the server's pose stage read, and the share of them with a person
         // (Job.frames, Job.detected_share). 0 frames: not told (an older server sends neither).
@@ -66,6 +68,13 @@ namespace AnimGen.Core
         public bool IsTerminal
         {
             get { return Phase == JobPhase.Succeeded || Phase == JobPhase.Failed || Phase == JobPhase.Cancelled; }
+        }
+
+        /// <summary>No job exists yet: the video is uploading, or StartJob waits for room in the server's queue.
+        /// Cancel ends it on the client.</summary>
+        public bool Starting
+        {
+            get { return Phase == JobPhase.Uploading || Phase == JobPhase.Waiting; }
         }
 
         /// <summary>A job exists on the server and may still change: WatchJob should be attached.</summary>
@@ -92,16 +101,24 @@ namespace AnimGen.Core
                 case JobUpdateKind.Reset:
                     return new JobStatus();
                 case JobUpdateKind.UploadStarted:
-                    if (Phase == JobPhase.Uploading || Phase == JobPhase.Queued || Phase == JobPhase.Running) return n;
+                    if (Starting || Phase == JobPhase.Queued || Phase == JobPhase.Running) return n;
                     n = new JobStatus { Phase = JobPhase.Uploading, VideoPath = u.Message ?? "", Stage = "upload" };
                     return n;
                 case JobUpdateKind.UploadProgress:
                     if (Phase != JobPhase.Uploading) return n;
                     n.Progress = Clamp01(u.Progress);
                     return n;
+                case JobUpdateKind.QueueFull:
+                    if (!Starting) return n;
+                    n.Phase = JobPhase.Waiting;
+                    n.Message = u.Message ?? "";
+                    n.Stage = "";
+                    n.Progress = 0f;
+                    return n;
                 case JobUpdateKind.JobStarted:
-                    if (Phase != JobPhase.Uploading) return n;
+                    if (!Starting) return n;
                     n.Phase = JobPhase.Queued;
+                    n.Message = "";
                     n.JobId = u.JobId ?? "";
                     n.UploadId = u.UploadId ?? "";
                     n.Stage = "";
@@ -115,10 +132,11 @@ namespace AnimGen.Core
                 case JobUpdateKind.ServerState:
                     return FromServerState(n, u);
             }
-            // The user may cancel an upload before any job exists.
-            if (u.Kind == JobUpdateKind.Cancelled && Phase == JobPhase.Uploading)
+            // The user may cancel an upload, or the wait for room, before any job exists.
+            if (u.Kind == JobUpdateKind.Cancelled && Starting)
             {
                 n.Phase = JobPhase.Cancelled;
+                n.Message = "";
                 return n;
             }
             // A warning belongs to the job in any phase: WatchJob replays the job's warnings after its state, also
@@ -164,15 +182,18 @@ namespace AnimGen.Core
         }
 
         public const string UploadInterruptedMessage = "The upload stopped when scripts reloaded; press Generate again.";
+        public const string WaitInterruptedMessage =
+            "The wait for room in the server's queue stopped when scripts reloaded; press Generate again.";
 
-        /// <summary>The status after a domain reload: an upload cannot resume (its stream is gone), a job can.</summary>
+        /// <summary>The status after a domain reload: an upload or a wait for room cannot resume (its task is gone),
+        /// a job can.</summary>
         public JobStatus AfterReload()
         {
             var n = Clone();
-            if (Phase == JobPhase.Uploading)
+            if (Starting)
             {
                 n.Phase = JobPhase.Failed;
-                n.Message = UploadInterruptedMessage;
+                n.Message = Phase == JobPhase.Waiting ? WaitInterruptedMessage : UploadInterruptedMessage;
             }
             return n;
         }
@@ -212,6 +233,7 @@ namespace AnimGen.Core
             {
                 case JobPhase.Idle: return "Ready";
                 case JobPhase.Uploading: return "Uploading " + (int)Math.Round(Progress * 100) + "%";
+                case JobPhase.Waiting: return "Waiting for room on the server";
                 case JobPhase.Queued: return "Queued";
                 case JobPhase.Running:
                     return (Stage.Length > 0 ? char.ToUpperInvariant(Stage[0]) + Stage.Substring(1) : "Running") + " " + (int)Math.Round(Progress * 100) + "%";

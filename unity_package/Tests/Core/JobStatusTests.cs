@@ -98,6 +98,33 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void AFullQueueIsWaitedOutBeforeTheJobExists()
+        {
+            const string said = "the server's queue is full; trying again every 5 s for up to 10 min";
+            var s = new JobStatus().Apply(U(JobUpdateKind.UploadStarted, message: "a.mp4"))
+                .Apply(U(JobUpdateKind.UploadProgress, progress: 1f)).Apply(U(JobUpdateKind.QueueFull, message: said));
+            Assert.AreEqual(JobPhase.Waiting, s.Phase);
+            Assert.AreEqual(said, s.Message);
+            Assert.AreEqual("Waiting for room on the server", s.Describe());
+            Assert.IsTrue(s.Starting);
+            Assert.IsFalse(s.NeedsWatching);
+            Assert.AreEqual(JobPhase.Waiting, s.Apply(U(JobUpdateKind.UploadStarted, message: "b.mp4")).Phase);
+            var started = s.Apply(new JobUpdate { Kind = JobUpdateKind.JobStarted, JobId = "job-1", UploadId = "up-1" });
+            Assert.AreEqual(JobPhase.Queued, started.Phase);
+            Assert.AreEqual("", started.Message);
+            Assert.AreEqual(JobPhase.Queued, started.Apply(U(JobUpdateKind.QueueFull, message: said)).Phase);
+            Assert.AreEqual(JobPhase.Cancelled, s.Apply(U(JobUpdateKind.Cancelled)).Phase);
+            var failed = s.Apply(U(JobUpdateKind.ClientError, message: "the queue is full (waited 10 min for room)"));
+            Assert.AreEqual(JobPhase.Failed, failed.Phase);
+            Assert.AreEqual("the queue is full (waited 10 min for room)", failed.Message);
+            // A script reload ends the wait (its task is gone): pressing Generate again starts over.
+            var reloaded = JobStatus.Deserialize(s.Serialize());
+            Assert.AreEqual(JobPhase.Waiting, reloaded.Phase);
+            Assert.AreEqual(JobStatus.WaitInterruptedMessage, reloaded.AfterReload().Message);
+            Assert.AreEqual(JobPhase.Failed, reloaded.AfterReload().Phase);
+        }
+
+        [Test]
         public void EventsBeforeAJobExistAreIgnored()
         {
             var s = new JobStatus().Apply(U(JobUpdateKind.Done)).Apply(U(JobUpdateKind.StageStarted, "pose"));

@@ -116,6 +116,122 @@ TEST(ClientStatus, NamesCodes) {
     EXPECT_FALSE(IsFinal(JobState::Running));
 }
 
+// server/animgen_server/server.py StartJob: a full queue is RESOURCE_EXHAUSTED with "animgen-retry-after-ms: 5000".
+TEST(QueueWait, OnlyAFullQueueSaysWhenToTryAgain) {
+    using std::chrono::milliseconds;
+    const Status full{kResourceExhausted, "the queue is full (0 jobs waiting)"};
+    const std::multimap<std::string, std::string> said = {{"x-other", "1"}, {kRetryAfterKey, "5000"}};
+    EXPECT_EQ(RetryAfter(full, said), milliseconds(5000));
+    EXPECT_EQ(RetryAfter(full, {{kRetryAfterKey, " 50 "}}), milliseconds(50));
+    // A video too long, a full disk: RESOURCE_EXHAUSTED without the key, final. The key counts on that code only.
+    EXPECT_FALSE(RetryAfter(full, {}));
+    EXPECT_FALSE(RetryAfter(full, {{"retry-after", "5000"}}));
+    EXPECT_FALSE(RetryAfter(Status{kUnavailable, "down"}, said));
+    EXPECT_FALSE(RetryAfter(Status{}, said));
+    // A whole number of ms, as Python's int() reads it; below 0 is 0, and a day at most.
+    for (const char* bad : {"", " ", "soon", "5000.0", "5 s", "-", "0x10"})
+        EXPECT_FALSE(RetryAfter(full, {{kRetryAfterKey, bad}})) << bad;
+    EXPECT_EQ(RetryAfter(full, {{kRetryAfterKey, "-20"}}), milliseconds(0));
+    EXPECT_EQ(RetryAfter(full, {{kRetryAfterKey, "+7"}}), milliseconds(7));
+    EXPECT_EQ(RetryAfter(full, {{kRetryAfterKey, "99999999999999999999"}}), milliseconds(24LL * 3600 * 1000));
+}
+
+TEST(QueueWait, TheMessagesAreTheClis) {
+    using std::chrono::milliseconds;
+    EXPECT_EQ(QueueFullMessage(milliseconds(5000), ConnectionOptions{}.queueWait),
+              "the server's queue is full; trying again every 5 s for up to 10 min");
+    EXPECT_EQ(QueueFullMessage(milliseconds(250), milliseconds(30000)),
+              "the server's queue is full; trying again every 0.25 s for up to 0.5 min");
+    EXPECT_EQ(QueueWaitGaveUp("the queue is full", milliseconds(600000)), "the queue is full (waited 10 min for room)");
+}
+
+namespace {
+// A scripted StartJob: a full queue `refusals` times (try again in 5 s), then a job; the clock is the sleeps' total.
+struct QueueScript {
+    int refusals = 0, calls = 0;
+    Status other;  // not OK: every answer is this refusal, without a retry
+    std::chrono::steady_clock::time_point now{};
+    std::vector<long long> sleeps;  // ms
+    std::vector<std::string> said;
+    bool cancelAt = false;
+
+    Status Run(std::chrono::milliseconds longest) {
+        return WaitOutFullQueue(
+            [this](std::optional<std::chrono::milliseconds>* retryAfter) -> Status {
+                ++calls;
+                if (!other.Ok()) return other;
+                if (calls > refusals) return {};
+                *retryAfter = std::chrono::milliseconds(5000);
+                return {kResourceExhausted, "the queue is full (0 jobs waiting)"};
+            },
+            longest, [this](const std::string& m) { said.push_back(m); },
+            [this](std::chrono::milliseconds d) {
+                sleeps.push_back(d.count());
+                now += d;
+                return !cancelAt;
+            },
+            [this] { return now; });
+    }
+};
+}  // namespace
+
+TEST(QueueWait, AFullQueueIsTriedAgainAfterTheDelayAndSaidOnce) {
+    QueueScript q;
+    q.refusals = 3;
+    EXPECT_TRUE(q.Run(ConnectionOptions{}.queueWait).Ok());
+    EXPECT_EQ(q.calls, 4);
+    EXPECT_EQ(q.sleeps, (std::vector<long long>{5000, 5000, 5000}));
+    EXPECT_EQ(q.said, std::vector<std::string>{"the server's queue is full; trying again every 5 s for up to 10 min"});
+}
+
+TEST(QueueWait, AnyOtherAnswerIsFinalAtOnce) {
+    QueueScript q;
+    q.other = {kResourceExhausted, "walk.mp4: 40.0 s to process; this server takes at most 30 s"};
+    const Status s = q.Run(ConnectionOptions{}.queueWait);
+    EXPECT_EQ(s.ToString(), "RESOURCE_EXHAUSTED: walk.mp4: 40.0 s to process; this server takes at most 30 s");
+    EXPECT_EQ(q.calls, 1);
+    EXPECT_TRUE(q.sleeps.empty() && q.said.empty());
+}
+
+TEST(QueueWait, PastTheDeadlineItFailsWithTheServersMessageAndHowLongItWaited) {
+    QueueScript q;
+    q.refusals = 1 << 30;
+    Status s = q.Run(std::chrono::milliseconds(12000));
+    EXPECT_EQ(s.code, kResourceExhausted);
+    EXPECT_EQ(s.message, "the queue is full (0 jobs waiting) (waited 0.2 min for room)");
+    // Tries at 0, 5 and 10 s, and a last one at the deadline: the last wait is what was left of it.
+    EXPECT_EQ(q.calls, 4);
+    EXPECT_EQ(q.sleeps, (std::vector<long long>{5000, 5000, 2000}));
+    EXPECT_EQ(q.said.size(), 1u);
+    QueueScript ten;
+    ten.refusals = 1 << 30;
+    EXPECT_EQ(ten.Run(ConnectionOptions{}.queueWait).message,
+              "the queue is full (0 jobs waiting) (waited 10 min for room)");
+    EXPECT_EQ(ten.calls, 121);
+}
+
+TEST(QueueWait, ACancelledWaitEndsWithoutAnotherTry) {
+    QueueScript q;
+    q.refusals = 1 << 30;
+    q.cancelAt = true;
+    const Status s = q.Run(ConnectionOptions{}.queueWait);
+    EXPECT_EQ(s.code, kCancelled);
+    EXPECT_EQ(q.calls, 1);
+    EXPECT_EQ(q.said.size(), 1u);
+}
+
+TEST(QueueWait, AnUnreachableServerIsNotWaitedFor) {
+    ConnectionOptions o;
+    o.address = "127.0.0.1:1";  // nothing listens on port 1: UNAVAILABLE, no retry key
+    o.deadline = std::chrono::milliseconds(2000);
+    Client client(o);
+    JobInfo job;
+    bool said = false;
+    const Status s = client.StartJob("upload", GenerateOptions{}, &job, [&](const std::string&) { said = true; });
+    EXPECT_TRUE(s.code == kUnavailable || s.code == kDeadlineExceeded) << s.ToString();
+    EXPECT_FALSE(said);
+}
+
 // server/animgen_server/cmd_generate.py: f"person detected in {100 * detected:.1f}%", detected the job's float.
 TEST(JobInfo, FramesReadAreSaidAsTheCliSaysThem) {
     EXPECT_EQ(FramesRead(47, 0.70212f), "47 frames read; person detected in 70.2%");

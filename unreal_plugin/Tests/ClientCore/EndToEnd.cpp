@@ -2,6 +2,7 @@
 //   animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T] [--big-video FILE]
 //                    [--skeleton SKELETON.txt --target-video FILE] [--summary FILE.json --client-version V]
 //   animgen_core_e2e --address HOST:PORT --info-only 1 [--tls-ca PEM] [--token T]   (connection checks only)
+//   animgen_core_e2e --address HOST:PORT --queue-full FILE [--too-long FILE]   (a server whose queue is full)
 //   animgen_core_e2e --sample-summary FILE.json   (no server: SampleSummary.h's batch, for Python's json to read)
 // Steps: server info; a wrong token is refused (UNAUTHENTICATED); upload; start; watch every event; result
 // (clip and GLB written to DIR), and with --summary the commandlet's summary of that video (the server's version, its
@@ -9,6 +10,10 @@
 // (RetargetTool's text file), a job on the first 3 s of the target video with that skeleton as its target, as the
 // Editor's "Server retarget" sends it, and its motion on the target beside the core's own retarget of the clip. Prints
 // one line per fact it checked and exits non-zero on the first failure, naming it.
+// --queue-full: against a server whose one worker is busy and whose queue holds nothing (the caller's doing), StartJob
+// refuses a video over the server's limit at once (--too-long: RESOURCE_EXHAUSTED without the retry key); for FILE it
+// says once that the queue is full and waits, which Cancel() ends; then it waits again, saying so, until the caller
+// frees the worker, and the job runs to SUCCEEDED.
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -104,6 +109,63 @@ int TargetMotionCheck(Client& client, const std::string& video, const std::strin
     return 0;
 }
 
+// A line the caller reads as it comes (the test frees the worker on QUEUE_WAIT try=2).
+void Say(const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+}
+
+int QueueFullCheck(Client& client, const std::map<std::string, std::string>& args) {
+    using Clock = std::chrono::steady_clock;
+    auto seconds = [](Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); };
+    GenerateOptions options;
+    options.generator = Generator::Analytic;
+    options.formats = {OutputFormat::Json};
+    UploadedVideo up;
+    JobInfo job;
+    if (args.count("--too-long")) {  // the server will not take it: saying the queue is full would mislead
+        Status s = client.UploadVideo(args.at("--too-long"), &up);
+        if (!s.Ok()) return Fail("UploadVideo (too long): " + s.ToString());
+        int said = 0;
+        const auto started = Clock::now();
+        s = client.StartJob(up.uploadId, options, &job, [&](const std::string&) { ++said; });
+        std::printf("REFUSED code=%s said=%d seconds=%.2f\n", s.CodeName().c_str(), said, seconds(started));
+        Say("REFUSED_MESSAGE " + s.message);
+        if (s.code != kResourceExhausted || said != 0) return Fail("a video over the limit gave " + s.ToString());
+    }
+    Status s = client.UploadVideo(args.at("--queue-full"), &up);
+    if (!s.Ok()) return Fail("UploadVideo: " + s.ToString());
+    // Cancel() ends the wait at once (the server asks for 5 s): no job was made.
+    std::thread stopper;
+    auto started = Clock::now();
+    s = client.StartJob(up.uploadId, options, &job, [&](const std::string& message) {
+        Say("QUEUE_WAIT try=1 " + message);
+        stopper = std::thread([&client] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            client.Cancel();
+        });
+    });
+    if (stopper.joinable()) stopper.join();
+    std::printf("QUEUE_CANCEL code=%s seconds=%.2f\n", s.CodeName().c_str(), seconds(started));
+    if (s.code != kCancelled) return Fail("StartJob cancelled while it waited gave " + s.ToString());
+    // Later calls run normally: this one waits until the caller frees the worker, and its job runs.
+    int said = 0;
+    started = Clock::now();
+    s = client.StartJob(up.uploadId, options, &job, [&](const std::string& message) {
+        ++said;
+        Say("QUEUE_WAIT try=2 " + message);
+    });
+    std::printf("QUEUE_JOB code=%s said=%d state=%s seconds=%.2f\n", s.CodeName().c_str(), said,
+                JobStateName(job.state), seconds(started));
+    if (!s.Ok()) return Fail("StartJob after the wait: " + s.ToString());
+    JobState ended = job.state;
+    s = client.WatchJob(job.jobId, [&](const JobEventInfo& e) { ended = e.job.state; });
+    std::printf("QUEUE_DONE final=%s\n", JobStateName(ended));
+    if (!s.Ok() || ended != JobState::Succeeded) return Fail(std::string("the job ended ") + JobStateName(ended));
+    Say("OK");
+    return 0;
+}
+
 int main(int argc, char** argv) {
     std::map<std::string, std::string> args;
     for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
@@ -113,8 +175,8 @@ int main(int argc, char** argv) {
         std::printf("OK\n");
         return 0;
     }
-    const bool infoOnly = args.count("--info-only") > 0;
-    if (!args.count("--address") || (!infoOnly && (!args.count("--video") || !args.count("--out"))))
+    const bool infoOnly = args.count("--info-only") > 0, queueFull = args.count("--queue-full") > 0;
+    if (!args.count("--address") || (!infoOnly && !queueFull && (!args.count("--video") || !args.count("--out"))))
         return Fail("usage: animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T]");
 
     ConnectionOptions o;
@@ -157,6 +219,7 @@ int main(int argc, char** argv) {
         std::printf("OK\n");
         return 0;
     }
+    if (args.count("--queue-full")) return QueueFullCheck(client, args);
 
     const auto started = std::chrono::steady_clock::now();  // the summary's seconds: upload to result
     UploadedVideo up;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -293,6 +294,72 @@ std::string FramesRead(int frames, float detectedShare) {
     return s.str();
 }
 
+namespace {
+
+// A figure as the CLI's "{:g}" writes these: 5, 0.25, 10 (up to 3 decimals, a '.' in any locale).
+std::string Figure(double v) {
+    std::ostringstream s;
+    s.imbue(std::locale::classic());
+    s << std::fixed << std::setprecision(3) << v;
+    std::string t = s.str();
+    t.erase(t.find_last_not_of('0') + 1);
+    if (!t.empty() && t.back() == '.') t.pop_back();
+    return t;
+}
+
+std::string Minutes(std::chrono::milliseconds d) { return Figure(double(d.count()) / 60000.0); }
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> RetryAfter(const Status& status,
+                                                    const std::multimap<std::string, std::string>& trailers) {
+    if (status.code != kResourceExhausted) return std::nullopt;
+    const auto it = trailers.find(kRetryAfterKey);
+    if (it == trailers.end()) return std::nullopt;
+    // As Python's int() takes it: spaces around, a sign, then digits only (std::stoll would take "5000.0" as 5000).
+    const std::string& v = it->second;
+    const size_t first = v.find_first_not_of(" \t"), last = v.find_last_not_of(" \t");
+    if (first == std::string::npos) return std::nullopt;
+    const std::string t = v.substr(first, last - first + 1);
+    const size_t digits = t[0] == '-' || t[0] == '+' ? 1 : 0;
+    if (t.size() == digits || t.find_first_not_of("0123456789", digits) != std::string::npos) return std::nullopt;
+    if (t[0] == '-') return std::chrono::milliseconds(0);
+    constexpr long long kDay = 24LL * 60 * 60 * 1000;  // no server means more; and no overflow below
+    return std::chrono::milliseconds(t.size() - digits > 10 ? kDay : std::min(kDay, std::atoll(t.c_str() + digits)));
+}
+
+std::string QueueFullMessage(std::chrono::milliseconds every, std::chrono::milliseconds longest) {
+    return "the server's queue is full; trying again every " + Figure(double(every.count()) / 1000.0) +
+           " s for up to " + Minutes(longest) + " min";
+}
+
+std::string QueueWaitGaveUp(const std::string& serverMessage, std::chrono::milliseconds longest) {
+    return serverMessage + " (waited " + Minutes(longest) + " min for room)";
+}
+
+Status WaitOutFullQueue(const std::function<Status(std::optional<std::chrono::milliseconds>*)>& attempt,
+                        std::chrono::milliseconds longest, const std::function<void(const std::string&)>& onWaiting,
+                        const std::function<bool(std::chrono::milliseconds)>& sleep,
+                        const std::function<std::chrono::steady_clock::time_point()>& now) {
+    using std::chrono::milliseconds;
+    const auto clock = [&now] { return now ? now() : std::chrono::steady_clock::now(); };
+    const auto deadline = clock() + longest;
+    bool said = false;
+    while (true) {
+        std::optional<milliseconds> retryAfter;
+        Status s = attempt(&retryAfter);
+        if (s.Ok() || !retryAfter) return s;
+        const milliseconds left = std::chrono::duration_cast<milliseconds>(deadline - clock());
+        if (left.count() <= 0) return {s.code, QueueWaitGaveUp(s.message, longest)};
+        const milliseconds every = std::max(*retryAfter, milliseconds(100));  // a server that says 0: no busy loop
+        if (!said) {
+            said = true;
+            if (onWaiting) onWaiting(QueueFullMessage(every, longest));
+        }
+        if (!sleep(std::min(every, left))) return {kCancelled, "stopped while waiting for room in the server's queue"};
+    }
+}
+
 std::string Status::CodeName() const {
     static const char* const names[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
                                         "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
@@ -325,6 +392,9 @@ struct Client::Impl {
     std::unique_ptr<pb::AnimGen::Stub> stub;
     std::mutex mutex;
     std::set<grpc::ClientContext*> active;
+    // Cancel() counts here and wakes StartJob's wait for room, which ends once the count differs from its start's.
+    uint64_t cancels = 0;
+    std::condition_variable cancelled;
 
     // A context with the token and, unless it is a watch, the deadline; registered for Cancel() unless
     // `cancellable` is false.
@@ -386,8 +456,12 @@ Client::Client(ConnectionOptions options) : options_(std::move(options)), impl_(
 Client::~Client() = default;
 
 void Client::Cancel() {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    for (grpc::ClientContext* ctx : impl_->active) ctx->TryCancel();
+    {
+        std::lock_guard<std::mutex> lock(impl_->mutex);
+        ++impl_->cancels;
+        for (grpc::ClientContext* ctx : impl_->active) ctx->TryCancel();
+    }
+    impl_->cancelled.notify_all();
 }
 
 Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
@@ -437,19 +511,39 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
     return {};
 }
 
-Status Client::StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out) {
+Status Client::StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out,
+                        const std::function<void(const std::string&)>& onWaiting) {
     if (!impl_->refusal.Ok()) return impl_->refusal;
-    // Not ended by Cancel(): the server may have made the job already, and a caller told CANCELLED would not
-    // know its id to cancel it there. The call is short (a deadline); the caller cancels the job it returns.
-    Impl::Call call(impl_.get(), options_, true, false);
+    uint64_t cancels = 0;
+    {
+        std::lock_guard<std::mutex> lock(impl_->mutex);
+        cancels = impl_->cancels;  // a Cancel() from here on ends the wait for room
+    }
     pb::StartJobRequest req;
     req.set_upload_id(uploadId);
     ToProto(options, req.mutable_options());
-    pb::Job job;
-    const grpc::Status s = impl_->stub->StartJob(&call.ctx, req, &job);
-    if (!s.ok()) return FromGrpc(s);
-    *out = FromProto(job);
-    return {};
+    auto attempt = [&](std::optional<std::chrono::milliseconds>* retryAfter) -> Status {
+        // Not ended by Cancel(): the server may have made the job already, and a caller told CANCELLED would not
+        // know its id to cancel it there. The call is short (a deadline); the caller cancels the job it returns.
+        Impl::Call call(impl_.get(), options_, true, false);
+        pb::Job job;
+        const grpc::Status s = impl_->stub->StartJob(&call.ctx, req, &job);
+        if (!s.ok()) {
+            const Status refused = FromGrpc(s);
+            std::multimap<std::string, std::string> trailers;
+            for (const auto& [key, value] : call.ctx.GetServerTrailingMetadata())
+                trailers.emplace(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
+            *retryAfter = RetryAfter(refused, trailers);
+            return refused;
+        }
+        *out = FromProto(job);
+        return {};
+    };
+    auto sleep = [&](std::chrono::milliseconds d) {
+        std::unique_lock<std::mutex> lock(impl_->mutex);
+        return !impl_->cancelled.wait_for(lock, d, [&] { return impl_->cancels != cancels; });
+    };
+    return WaitOutFullQueue(attempt, options_.queueWait, onWaiting, sleep);
 }
 
 Status Client::WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent) {

@@ -45,6 +45,9 @@ struct ConnectionOptions {
     std::string bearerToken;  // sent as "authorization: Bearer <token>" when not empty
     bool useTls = false;
     std::string tlsRootCertsPem;  // PEM roots for TLS; empty uses the system's
+    // How long StartJob waits for room in a server's full queue before it fails: the CLI's 10 minutes (a shared server
+    // may be busy with other studios' work).
+    std::chrono::milliseconds queueWait{10 * 60 * 1000};
 };
 
 // Mirrors animgen.v1 enums (same numbers).
@@ -174,6 +177,33 @@ ANIMGENCLIENTCORE_API std::string OptionsProblem(const GenerateOptions& options)
 // what is wrong with the text. Its values are OptionsProblem's to judge.
 ANIMGENCLIENTCORE_API std::string ParseCrop(const std::string& text, CropRegion* crop);
 
+// StartJob's RESOURCE_EXHAUSTED for a full queue carries trailing metadata kRetryAfterKey, when to try again (ms;
+// server/animgen_server/limits.py RETRY_AFTER_KEY). Its other RESOURCE_EXHAUSTED answers (a video too long, a full
+// disk) do not: trying again would not help them.
+inline constexpr char kRetryAfterKey[] = "animgen-retry-after-ms";
+// What `animgen generate --server` says of a job that StartJob left waiting for a worker (JobState::Queued).
+inline constexpr char kQueuedOnServer[] = "queued on the server: waiting for a free worker";
+
+// When a refused call says to try again: RESOURCE_EXHAUSTED with kRetryAfterKey holding a whole number of ms (below 0
+// is 0), as the CLI reads it; none for any other answer, or a value that is not such a number.
+ANIMGENCLIENTCORE_API std::optional<std::chrono::milliseconds> RetryAfter(
+    const Status& status, const std::multimap<std::string, std::string>& trailers);
+// "the server's queue is full; trying again every 5 s for up to 10 min": the CLI's words, for the tab and the logs.
+ANIMGENCLIENTCORE_API std::string QueueFullMessage(std::chrono::milliseconds every, std::chrono::milliseconds longest);
+// The server's message once the wait is over: "the queue is full (...) (waited 10 min for room)".
+ANIMGENCLIENTCORE_API std::string QueueWaitGaveUp(const std::string& serverMessage, std::chrono::milliseconds longest);
+
+// StartJob's tries while the server's queue is full: calls attempt until it answers anything but a full queue (which it
+// tells by setting *retryAfter), for up to `longest`, telling onWaiting (QueueFullMessage) once, before the first wait.
+// Between tries it calls sleep with the server's delay (never under 100 ms: no busy loop), or what is left of
+// `longest`; a sleep that returns false was cancelled, and the answer is CANCELLED (no job was made). Past `longest`
+// the server's refusal comes back with QueueWaitGaveUp's message. now: the clock (steady_clock's when empty).
+ANIMGENCLIENTCORE_API Status WaitOutFullQueue(
+    const std::function<Status(std::optional<std::chrono::milliseconds>* retryAfter)>& attempt,
+    std::chrono::milliseconds longest, const std::function<void(const std::string&)>& onWaiting,
+    const std::function<bool(std::chrono::milliseconds)>& sleep,
+    const std::function<std::chrono::steady_clock::time_point()>& now = {});
+
 // Lower-case hex SHA-256 of a file; empty on a read error.
 ANIMGENCLIENTCORE_API std::string Sha256OfFile(const std::string& path);
 ANIMGENCLIENTCORE_API std::string Sha256Hex(const void* data, size_t size);
@@ -193,7 +223,11 @@ public:
     // the rest is not sent (out->alreadyStored).
     Status UploadVideo(const std::string& path, UploadedVideo* out,
                        const std::function<void(int64_t, int64_t)>& onBytes = {});
-    Status StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out);
+    // While the server's queue is full (its answer says when to try again) StartJob tries again, for up to
+    // Options().queueWait, telling onWaiting once (QueueFullMessage); Cancel() ends that wait with CANCELLED (no job
+    // was made). Any other refusal is answered at once.
+    Status StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out,
+                    const std::function<void(const std::string&)>& onWaiting = {});
     // Calls onEvent for every event until the job's final event (OK), Cancel() (CANCELLED), or an error.
     Status WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent);
     // The clip, and the job's files (all of them when `formats` is empty) written into outDir, each
@@ -206,8 +240,9 @@ public:
     Status ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<JobState>& states = {});
     Status GetServerInfo(ServerInfo* out);
 
-    // Ends the calls in flight (from any thread), except StartJob; they return CANCELLED. Later calls run
-    // normally. A job whose StartJob was in flight is the caller's to cancel with CancelJob.
+    // Ends the calls in flight (from any thread), and StartJob's wait for room in a full queue, but not StartJob's call
+    // itself; they return CANCELLED. Later calls run normally. A job whose StartJob was in flight is the caller's to
+    // cancel with CancelJob.
     void Cancel();
 
 private:

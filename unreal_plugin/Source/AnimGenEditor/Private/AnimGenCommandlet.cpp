@@ -274,6 +274,10 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 				UE_LOG(LogAnimGen, Warning, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
 				Row.warnings.push_back(Utf8(P.Message));
 			}
+			else if (P.bNotice)  // "the server's queue is full; trying again every 5 s ...", as the CLI says it
+			{
+				UE_LOG(LogAnimGen, Display, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
+			}
 			else if (Percent >= LastPercent + 10 || (P.Stage == TEXT("upload")) != (LastStage == TEXT("upload")))
 			{
 				// Every 10 %, and once more when the job's own progress (from 0 again) follows the upload's.

@@ -40,8 +40,9 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	animgen::JobResult& OutResult, FString& OutError)
 {
 	auto Cancelled = [CancelFlag] { return CancelFlag && CancelFlag->load(); };
-	auto Report = [&OnProgress](float P, const FString& Stage, const FString& Message, bool bWarning = false) {
-		if (OnProgress) OnProgress(FAnimGenProgress{P, Stage, Message, bWarning});
+	auto Report = [&OnProgress](float P, const FString& Stage, const FString& Message, bool bWarning = false,
+		bool bNotice = false) {
+		if (OnProgress) OnProgress(FAnimGenProgress{P, Stage, Message, bWarning, bNotice});
 	};
 	if (!FPaths::FileExists(Request.VideoPath))
 	{
@@ -63,9 +64,14 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	}
 
 	animgen::JobInfo Job;
-	S = Client.StartJob(Upload.uploadId, Request.Options, &Job);
+	// A full queue (a shared server busy with other work) is waited out, as the CLI waits it out; said once.
+	S = Client.StartJob(Upload.uploadId, Request.Options, &Job, [&](const std::string& Waiting) {
+		Report(0.f, TEXT("queue"), ToF(Waiting), false, true);
+		if (Cancelled()) Client.Cancel();  // pressed as StartJob began, before its wait could hear it
+	});
 	if (!S.Ok())
 	{
+		if (Cancelled()) { OutError = TEXT("cancelled"); return false; }  // Cancel ends the wait for room: no job made
 		OutError = FString::Printf(TEXT("the server refused the job: %s"), *ToF(S.ToString()));
 		return false;
 	}
@@ -77,7 +83,10 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 		OutError = TEXT("cancelled");
 		return false;
 	}
-	Report(Job.progress, ToF(Job.stage), FString::Printf(TEXT("Job %s %s"), *ToF(Job.jobId), *ToF(animgen::JobStateName(Job.state))));
+	if (Job.state == animgen::JobState::Queued)
+		Report(0.f, ToF(Job.stage), ToF(animgen::kQueuedOnServer), false, true);
+	else
+		Report(Job.progress, ToF(Job.stage), FString::Printf(TEXT("Job %s %s"), *ToF(Job.jobId), *ToF(animgen::JobStateName(Job.state))));
 
 	animgen::JobState Final = Job.state;
 	std::string FailReason;
@@ -119,7 +128,8 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 	animgen::Client Client(Options);
 	// A job that never ends must not hold a CI run for ever: a watchdog ends the call in flight at the limit, or when
 	// the engine is asked to exit (Ctrl-C, a CI time limit's SIGTERM: a commandlet runs no engine loop to see it), and
-	// cancels the job (before StartJob has answered, Run cancels the job it returns, as on Cancel).
+	// cancels the job (before StartJob has answered, Run cancels the job it returns, as on Cancel; a wait for room in a
+	// full queue ends at once).
 	std::atomic<bool> bTimedOut{false};
 	bool bExiting = false;
 	std::mutex Mutex;

@@ -28,6 +28,7 @@ struct ANIMGENEDITOR_API FAnimGenProgress
 	FString Stage;
 	FString Message;
 	bool bWarning = false;
+	bool bNotice = false;  // a line a log keeps, once: the server's queue is full, or the job waits for a worker
 };
 
 class ANIMGENEDITOR_API FAnimGenJobRunner : public TSharedFromThis<FAnimGenJobRunner>

@@ -1,0 +1,325 @@
+"""`animgen generate --server`: a video run on an AnimGen server, as a local run would make it (generate_remote), and
+what keeps such runs going: a full queue waited out, a server that restarts reached again, videos sent at once
+stopped together (InFlight)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
+
+import grpc
+
+from animgen.v1 import service_pb2
+from animgen_ml.errors import AnimGenError, Cancelled
+from animgen_ml.export import CLIENT_FORMATS, write_client_formats
+from animgen_ml.pipeline import GenerateOptions, ProgressEvent
+from animgen_server import convert
+from animgen_server.client import AnimGenClient, ServiceError
+
+# StartJob in a batch sent at once: a stop waits for its answer (to cancel the job it starts), so it must not hang.
+START_TIMEOUT_S = 30.0
+# How long a run waits for room in a server's full queue (a shared server busy with other studios' CI) before it fails.
+QUEUE_WAIT_S = 600.0
+# How long a run waits for a server it has reached and then lost (a restart, a deploy), from when it lost it, and how
+# often it runs again a job that a stop of the server interrupted.
+RECONNECT_S = 120.0
+MAX_RESTARTS = 3
+_STAGE_KIND = {
+    service_pb2.EVENT_TYPE_STAGE_STARTED: "started", service_pb2.EVENT_TYPE_STAGE_PROGRESS: "progress",
+    service_pb2.EVENT_TYPE_STAGE_FINISHED: "finished", service_pb2.EVENT_TYPE_WARNING: "warning",
+}
+# The servers this process has had an answer from. A later video's first call on one of them waits out a restart as
+# every call of a run does; a first contact that fails (a wrong address, TLS, a proxy) fails at once.
+_reached: set[str] = set()
+T = TypeVar("T")
+Progress = Callable[[ProgressEvent], None]
+
+
+class InFlight:
+    """The connections and jobs of videos converted at once, each in its own thread (`animgen generate DIR --server
+    --jobs N`). A stop (Ctrl-C, SIGTERM) reaches the main thread only: stop() has the server cancel every job, all at
+    once on a connection of its own (`cancel_jobs`), and closes the threads' connections, which ends their calls. A
+    connection asking StartJob is left open: the job it starts is cancelled by its thread once it has its id."""
+
+    def __init__(self, cancel_jobs: Callable[[list[str]], list[str]]) -> None:
+        self._cancel_jobs = cancel_jobs
+        self._lock = threading.Lock()
+        self._jobs: dict[AnimGenClient, str | None] = {}  # connection -> its job ("" before one; None: starting it)
+        self.stopping = False
+
+    def opened(self, client: AnimGenClient) -> None:
+        self._set(client, "")
+
+    def starting(self, client: AnimGenClient) -> None:
+        self._set(client, None)
+
+    def _set(self, client: AnimGenClient, job: str | None) -> None:
+        with self._lock:
+            if self.stopping:
+                raise Cancelled("stopped")
+            self._jobs[client] = job
+
+    def started(self, client: AnimGenClient, job_id: str) -> None:
+        """The job now runs; one started as the stop came is cancelled here, since stop() did not know it."""
+        with self._lock:
+            self._jobs[client] = job_id
+            stopping = self.stopping
+        if stopping:
+            self._cancel_jobs([job_id])
+            raise Cancelled(f"job {job_id} was cancelled")
+
+    def closed(self, client: AnimGenClient) -> None:
+        with self._lock:
+            self._jobs.pop(client, None)
+
+    def stop(self) -> list[str]:
+        """Cancels every job and closes the connections; returns the jobs the server could not be told to cancel."""
+        with self._lock:
+            self.stopping = True
+            jobs = [j for j in self._jobs.values() if j]
+        try:
+            return self._cancel_jobs(jobs)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Closes the connections not asking StartJob (those end their threads' calls); again is harmless."""
+        with self._lock:
+            held = [c for c, job in self._jobs.items() if job is not None]
+        for client in held:
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+def cancel_jobs(address: str, job_ids: list[str], *, token: str | None = None, tls_ca: str | Path | None = None,
+                wait_s: float = 3.0) -> list[str]:
+    """Has the server cancel these jobs, all at once on a connection of its own, waiting at most wait_s (a server
+    stops a running job's worker on the request; its answer waits for that). Returns those it could not be told of
+    (the server unreachable): a queued one would run for nobody when it is back. Nothing is raised: this runs as a
+    run stops."""
+    if not job_ids:
+        return []
+    failed = list(job_ids)
+    with contextlib.suppress(Exception), AnimGenClient(address, token=token, tls_ca=tls_ca) as control:
+        calls = {j: control.stub.CancelJob.future(service_pb2.CancelJobRequest(job_id=j), metadata=control.metadata,
+                                                  timeout=wait_s) for j in job_ids}
+        for job_id, call in calls.items():
+            with contextlib.suppress(Exception):
+                call.result()
+                failed.remove(job_id)
+    return failed
+
+
+def said_locally(video: str | Path, message: str) -> str:
+    """A server's message as a local run says it: the server names the file it was sent, a local run the path it was
+    given."""
+    name = Path(video).name
+    return f"{video}: {message[len(name) + 2:]}" if message.startswith(f"{name}: ") else message
+
+
+def _notice(progress: Progress | None, message: str) -> None:
+    """A line about the run on the server (not a warning about the clip)."""
+    if progress:
+        progress(ProgressEvent("server", "notice", 0.0, message))
+
+
+def generate_remote(address: str, video: str | Path, out_base: str | Path, options: GenerateOptions, *,
+                    token: str | None = None, tls_ca: str | Path | None = None, progress: Progress | None = None,
+                    in_flight: InFlight | None = None) -> tuple[dict[str, Path], service_pb2.Job]:
+    """What `animgen generate VIDEO --server ADDRESS` does: upload, start, follow the job (progress gets the
+    same ProgressEvents as a local run, and notices of the server: queued, queue full, lost and reached again), then
+    write the same files a local run writes, out_base + suffix. Returns the files and the finished job (its frames,
+    detection share and warnings). Ctrl-C cancels the job on the server; in a thread of a batch run at once,
+    `in_flight.stop()` does."""
+    options.validate()
+    # A --target character is retargeted here, after the job, as a local run does: the file is the same (mesh and
+    # all), and the server needs no copy of the character. So are the formats the service has none for.
+    served = tuple(f for f in options.formats if f not in CLIENT_FORMATS)
+    msg = convert.options_to_proto(replace(options, target=None, formats=served or ("json",)))
+    with AnimGenClient(address, token=token, tls_ca=tls_ca) as client:
+        if in_flight is not None:
+            in_flight.opened(client)
+        try:
+            return _Run(client, video, msg, progress, in_flight).run(address, out_base, options, served)
+        finally:
+            if in_flight is not None:
+                in_flight.closed(client)
+
+
+class _Run:
+    """One video's run on an open connection."""
+
+    def __init__(self, client: AnimGenClient, video: str | Path, msg: service_pb2.GenerateOptions,
+                 progress: Progress | None, in_flight: InFlight | None) -> None:
+        self.client, self.video, self.msg, self.progress, self.in_flight = client, video, msg, progress, in_flight
+        self.outage = Outage(progress, in_flight)
+        self.job: service_pb2.Job | None = None  # as soon as StartJob answers: a stop cancels it
+        self.told: set[str] = set()  # warnings said: a watch attached again, or a job run again, tells them again
+
+    def run(self, address: str, out_base: str | Path, options: GenerateOptions, served: tuple[str, ...]
+            ) -> tuple[dict[str, Path], service_pb2.Job]:
+        video, client, in_flight = self.video, self.client, self.in_flight
+        info = reconnecting(client.info, self.outage) if address in _reached else client.info()
+        _reached.add(address)
+        if limit := info.limits.max_video_seconds:  # said before the upload, not after it (1080p: 15 MB a minute)
+            from animgen_ml.video import probe
+
+            length = min(probe(video).duration, options.end or math.inf) - (options.start or 0.0)
+            if length > limit:
+                raise AnimGenError(f"{video}: {length:.1f} s to process; the server at {address} takes at most "
+                                   f"{limit:g} s: trim it with --start and --end")
+        if in_flight is not None and in_flight.stopping:  # not begun: nothing to send
+            raise Cancelled("stopped")
+        up = reconnecting(lambda: client.upload(video), self.outage)
+        try:
+            self._start(up.upload_id)
+            for restart in range(MAX_RESTARTS + 1):
+                job = reconnecting(self._follow, self.outage)
+                if job.state != service_pb2.JOB_STATE_INTERRUPTED:
+                    break
+                if restart == MAX_RESTARTS:
+                    raise AnimGenError(f"{video}: the server stopped while the job ran, {MAX_RESTARTS + 1} times; "
+                                       "run it again once the server stays up")
+                _notice(self.progress, "the server stopped while the job ran; running it again")
+                self._start(up.upload_id)  # the same job: the server runs an interrupted one again
+        except KeyboardInterrupt:
+            self._cancel()
+            raise
+        if job.state == service_pb2.JOB_STATE_CANCELLED:  # not by this run, which stops before its watch ends
+            raise Cancelled(f"job {job.job_id} was cancelled on the server (by `animgen cancel` or another client)")
+        if job.state != service_pb2.JOB_STATE_SUCCEEDED:
+            raise AnimGenError(said_locally(video, job.error) if job.error.startswith(f"{Path(video).name}: ")
+                               else f"{video}: {job.error or service_pb2.JobState.Name(job.state)}")
+        if in_flight is not None and in_flight.stopping:
+            raise Cancelled("stopped")
+        clip, files = reconnecting(lambda: client.result(job.job_id, out_base if served else None), self.outage)
+        files |= write_client_formats(clip, Path(out_base), options)
+        if options.target:
+            from animgen_ml.export import write_target
+
+            files["target"] = write_target(clip, Path(out_base), options)
+        if self.progress and job.cached:  # served from the cache: no stage ran, but the run is complete
+            self.progress(ProgressEvent("export", "finished", 1.0, "cached"))
+        return files, job
+
+    def _start(self, upload_id: str) -> None:
+        """StartJob. While the server's queue is full (its answer says when to try again) it tries again, for up to
+        QUEUE_WAIT_S in all, saying so once; while the server cannot be reached, as `reconnecting` does."""
+        client, in_flight = self.client, self.in_flight
+        deadline = time.monotonic() + QUEUE_WAIT_S
+        said = False
+        while True:
+            try:
+                if in_flight is None:
+                    self.job = client.start(upload_id, self.msg)
+                else:
+                    in_flight.starting(client)
+                    self.job = client.start(upload_id, self.msg, timeout=START_TIMEOUT_S)
+                    in_flight.started(client, self.job.job_id)
+                break
+            except ServiceError as e:
+                if in_flight is not None:
+                    in_flight.opened(client)  # no call open: a stop may close this connection
+                if e.code == grpc.StatusCode.UNAVAILABLE:
+                    self.outage.lost(e)
+                    continue
+                left = deadline - time.monotonic()
+                if e.retry_after_s is None:
+                    raise
+                if left <= 0:
+                    raise ServiceError(e.code, f"{e.details} (waited {QUEUE_WAIT_S / 60:g} min for room)",
+                                       e.address) from None
+                if not said:
+                    said = True
+                    _notice(self.progress, f"the server's queue is full; trying again every {e.retry_after_s:g} s "
+                                           f"for up to {QUEUE_WAIT_S / 60:g} min")
+                _sleep(min(max(e.retry_after_s, 0.5), left), in_flight)
+        self.outage.reached()
+        if self.job.state == service_pb2.JOB_STATE_QUEUED:
+            _notice(self.progress, "queued on the server: waiting for a free worker")
+
+    def _follow(self) -> service_pb2.Job:
+        """The job's events until its final one, said as a local run says them; each warning once."""
+        assert self.job is not None
+        last = self.job
+        for ev in self.client.watch(last.job_id):
+            self.outage.reached()
+            last = ev.job
+            if not self.progress or ev.type not in _STAGE_KIND:
+                continue
+            if ev.type == service_pb2.EVENT_TYPE_WARNING:
+                if ev.message in self.told:
+                    continue
+                self.told.add(ev.message)
+            self.progress(ProgressEvent(ev.stage, _STAGE_KIND[ev.type], ev.stage_progress,
+                                        said_locally(self.video, ev.message)))
+        return last
+
+    def _cancel(self) -> None:
+        """Ctrl-C: the job is cancelled on the server; where it cannot be (the server unreachable), said with its id,
+        since a queued job would run for nobody once the server is back."""
+        if self.job is None:
+            return
+        try:
+            self.client.cancel(self.job.job_id)
+        except AnimGenError:
+            _notice(self.progress, f"could not cancel job {self.job.job_id} on the server: `animgen cancel "
+                                   f"{self.job.job_id}` does, once it can be reached")
+
+
+class Outage:
+    """How a run stands with a server it has reached: since when it has not been able to reach it (a restart, a
+    deploy). It is said once when lost and once when back, and waited for up to RECONNECT_S from when it was lost."""
+
+    def __init__(self, progress: Progress | None, in_flight: InFlight | None) -> None:
+        self.progress, self.in_flight = progress, in_flight
+        self.since: float | None = None
+
+    def lost(self, e: ServiceError) -> None:
+        """An UNAVAILABLE answer: waits a little before the next try; raises e once the server has been away
+        RECONNECT_S, or when a stop of the batch came."""
+        now = time.monotonic()
+        if self.in_flight is not None and self.in_flight.stopping:
+            raise e
+        if self.since is None:
+            self.since = now
+            _notice(self.progress, f"lost the server; trying to reach it again for up to {RECONNECT_S / 60:g} min")
+        if now - self.since >= RECONNECT_S:
+            raise e
+        _sleep(min(2.0, self.since + RECONNECT_S - now), self.in_flight)
+
+    def reached(self) -> None:
+        if self.since is not None:
+            self.since = None
+            _notice(self.progress, "reached the server again")
+
+
+def reconnecting(step: Callable[[], T], outage: Outage) -> T:
+    """step(), a call a run may repeat (the server keeps one copy of a video sent twice, a watch attached again
+    tells the job from its current state, a result may be fetched again), tried again while the server cannot be
+    reached (UNAVAILABLE), as the outage allows."""
+    while True:
+        try:
+            result = step()
+        except ServiceError as e:
+            if e.code != grpc.StatusCode.UNAVAILABLE:
+                raise
+            outage.lost(e)
+            continue
+        outage.reached()
+        return result
+
+
+def _sleep(seconds: float, in_flight: InFlight | None) -> None:
+    """In half-second slices, so that a stop of a batch sent at once (which reaches the main thread only) ends it."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if in_flight is not None and in_flight.stopping:
+            raise Cancelled("stopped")
+        time.sleep(min(0.5, left))
