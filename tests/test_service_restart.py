@@ -214,12 +214,14 @@ def test_a_lost_server_is_waited_for_from_when_it_was_lost(monkeypatch):
     """`remote.reconnecting` around a call that runs long (a watch, a wait in a full queue) and then finds the server
     gone: the wait counts from then, not from the call's start; lost and back are said once each, and a second
     outage is said again; a server that stays away fails the call with its own error once the wait is over, and
-    other errors are not waited on."""
+    other errors are not waited on. The wait is the run's, not each video's: a later video whose server is still
+    away fails at once."""
     from animgen_server import remote
 
     monkeypatch.setattr(remote, "RECONNECT_S", 1.0)
+    monkeypatch.setattr(remote, "_servers", {})
     said: list[str] = []
-    outage = remote.Outage(lambda event: said.append(event.message), None)
+    outage = remote.Outage("h:1", lambda event: said.append(event.message), None)
     down = ServiceError(grpc.StatusCode.UNAVAILABLE, "connection refused", "h:1")
 
     def calls(*answers):
@@ -243,14 +245,18 @@ def test_a_lost_server_is_waited_for_from_when_it_was_lost(monkeypatch):
     assert [m[:len(lost)] for m in said] == [lost, "reached the server again"]
     assert remote.reconnecting(calls(1.2, "again"), outage) == "again"
     assert said[2:] == said[:2]  # a second outage is said again
-    with pytest.raises(ServiceError) as e:
-        remote.reconnecting(calls(*[down] * 10), outage)
-    assert e.value is down and said[-1].startswith(lost)
     refused = ServiceError(grpc.StatusCode.NOT_FOUND, "no job")
     t0 = time.monotonic()
     with pytest.raises(ServiceError) as e:
-        remote.reconnecting(calls(refused), remote.Outage(None, None))
+        remote.reconnecting(calls(refused), outage)
     assert e.value is refused and time.monotonic() - t0 < 0.5
+    with pytest.raises(ServiceError) as e:
+        remote.reconnecting(calls(*[down] * 10), outage)
+    assert e.value is down and said[-1].startswith(lost)
+    t0 = time.monotonic()
+    with pytest.raises(ServiceError) as e:  # the next video: the server has been away the whole wait already
+        remote.reconnecting(calls(down, "never"), remote.Outage("h:1", None, None))
+    assert e.value is down and time.monotonic() - t0 < 0.5
 
 
 def test_the_next_video_waits_for_a_server_restarted_between_videos_and_an_unknown_one_fails_at_once(tmp_path, videos):

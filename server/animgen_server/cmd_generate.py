@@ -477,12 +477,13 @@ def _rows_at_once(videos: list[Path], args, options: GenerateOptions, out_dir: P
                 rows[futures[future]] = future.result()
     except BaseException:
         try:
-            if (left := in_flight.stop()) and not args.quiet:  # a queued one would run for nobody once it is back
-                _say(f"animgen: the server at {args.server} could not be told to cancel job(s) {', '.join(left)}: "
-                     "`animgen cancel JOB` does, once it can be reached")
+            in_flight.stop()
             pool.shutdown(wait=True, cancel_futures=True)
         finally:  # a second Ctrl-C during the stop still closes the connections and writes the summary
             in_flight.close()
+            if in_flight.not_cancelled:  # said even with --quiet: a queued one would run for nobody once it is back
+                _say(f"warning: the server at {args.server} could not be told to cancel job(s) "
+                     f"{', '.join(in_flight.not_cancelled)}: `animgen cancel JOB` does, once it can be reached")
             for future, i in futures.items():  # those that ended as the stop came
                 if rows[i] is None and future.done() and not future.cancelled() and future.exception() is None:
                     rows[i] = future.result()

@@ -34,9 +34,12 @@ _STAGE_KIND = {
     service_pb2.EVENT_TYPE_STAGE_STARTED: "started", service_pb2.EVENT_TYPE_STAGE_PROGRESS: "progress",
     service_pb2.EVENT_TYPE_STAGE_FINISHED: "finished", service_pb2.EVENT_TYPE_WARNING: "warning",
 }
-# The servers this process has had an answer from. A later video's first call on one of them waits out a restart as
-# every call of a run does; a first contact that fails (a wrong address, TLS, a proxy) fails at once.
-_reached: set[str] = set()
+# The servers this process has had an answer from, each with since when it has not been reachable (None while it is):
+# one outage for every video and thread of the run, so that a server that stays down fails the rest of a folder once
+# its wait is over, not after a wait of its own for each video. A later video's first call waits out a restart as every
+# call does; a first contact that fails (a wrong address, TLS, a proxy) fails at once.
+_servers: dict[str, float | None] = {}
+_servers_lock = threading.Lock()
 T = TypeVar("T")
 Progress = Callable[[ProgressEvent], None]
 
@@ -52,6 +55,7 @@ class InFlight:
         self._lock = threading.Lock()
         self._jobs: dict[AnimGenClient, str | None] = {}  # connection -> its job ("" before one; None: starting it)
         self.stopping = False
+        self.not_cancelled: list[str] = []  # jobs the server could not be told to cancel (it is down)
 
     def opened(self, client: AnimGenClient) -> None:
         self._set(client, "")
@@ -71,20 +75,25 @@ class InFlight:
             self._jobs[client] = job_id
             stopping = self.stopping
         if stopping:
-            self._cancel_jobs([job_id])
+            left = self._cancel_jobs([job_id])
+            with self._lock:
+                self.not_cancelled += left
             raise Cancelled(f"job {job_id} was cancelled")
 
     def closed(self, client: AnimGenClient) -> None:
         with self._lock:
             self._jobs.pop(client, None)
 
-    def stop(self) -> list[str]:
-        """Cancels every job and closes the connections; returns the jobs the server could not be told to cancel."""
+    def stop(self) -> None:
+        """Cancels every job and closes the connections; the jobs the server could not be told to cancel go to
+        not_cancelled (so do those a thread starts as the stop comes)."""
         with self._lock:
             self.stopping = True
             jobs = [j for j in self._jobs.values() if j]
         try:
-            return self._cancel_jobs(jobs)
+            left = self._cancel_jobs(jobs)
+            with self._lock:
+                self.not_cancelled += left
         finally:
             self.close()
 
@@ -100,9 +109,9 @@ class InFlight:
 def cancel_jobs(address: str, job_ids: list[str], *, token: str | None = None, tls_ca: str | Path | None = None,
                 wait_s: float = 3.0) -> list[str]:
     """Has the server cancel these jobs, all at once on a connection of its own, waiting at most wait_s (a server
-    stops a running job's worker on the request; its answer waits for that). Returns those it could not be told of
-    (the server unreachable): a queued one would run for nobody when it is back. Nothing is raised: this runs as a
-    run stops."""
+    stops a running job's worker on the request, and its answer waits for that: a request that times out was
+    received). Returns those the server could not be told of (unreachable): a queued one would run for nobody when it
+    is back. Nothing is raised: this runs as a run stops."""
     if not job_ids:
         return []
     failed = list(job_ids)
@@ -110,9 +119,12 @@ def cancel_jobs(address: str, job_ids: list[str], *, token: str | None = None, t
         calls = {j: control.stub.CancelJob.future(service_pb2.CancelJobRequest(job_id=j), metadata=control.metadata,
                                                   timeout=wait_s) for j in job_ids}
         for job_id, call in calls.items():
-            with contextlib.suppress(Exception):
+            try:
                 call.result()
-                failed.remove(job_id)
+            except grpc.RpcError as e:
+                if e.code() == grpc.StatusCode.UNAVAILABLE:
+                    continue
+            failed.remove(job_id)
     return failed
 
 
@@ -158,15 +170,17 @@ class _Run:
     def __init__(self, client: AnimGenClient, video: str | Path, msg: service_pb2.GenerateOptions,
                  progress: Progress | None, in_flight: InFlight | None) -> None:
         self.client, self.video, self.msg, self.progress, self.in_flight = client, video, msg, progress, in_flight
-        self.outage = Outage(progress, in_flight)
+        self.outage = Outage(client.address, progress, in_flight)
         self.job: service_pb2.Job | None = None  # as soon as StartJob answers: a stop cancels it
         self.told: set[str] = set()  # warnings said: a watch attached again, or a job run again, tells them again
 
     def run(self, address: str, out_base: str | Path, options: GenerateOptions, served: tuple[str, ...]
             ) -> tuple[dict[str, Path], service_pb2.Job]:
         video, client, in_flight = self.video, self.client, self.in_flight
-        info = reconnecting(client.info, self.outage) if address in _reached else client.info()
-        _reached.add(address)
+        with _servers_lock:
+            reached = client.address in _servers
+        info = reconnecting(client.info, self.outage) if reached else client.info()
+        self.outage.reached()
         if limit := info.limits.max_video_seconds:  # said before the upload, not after it (1080p: 15 MB a minute)
             from animgen_ml.video import probe
 
@@ -229,17 +243,19 @@ class _Run:
                 if e.code == grpc.StatusCode.UNAVAILABLE:
                     self.outage.lost(e)
                     continue
+                self.outage.reached()  # it answered
                 left = deadline - time.monotonic()
                 if e.retry_after_s is None:
                     raise
                 if left <= 0:
                     raise ServiceError(e.code, f"{e.details} (waited {QUEUE_WAIT_S / 60:g} min for room)",
                                        e.address) from None
+                every = max(e.retry_after_s, 0.5)  # a server that says 0 is not asked again in a busy loop
                 if not said:
                     said = True
-                    _notice(self.progress, f"the server's queue is full; trying again every {e.retry_after_s:g} s "
-                                           f"for up to {QUEUE_WAIT_S / 60:g} min")
-                _sleep(min(max(e.retry_after_s, 0.5), left), in_flight)
+                    _notice(self.progress, f"the server's queue is full; trying again every {every:g} s for up to "
+                                           f"{QUEUE_WAIT_S / 60:g} min")
+                _sleep(min(every, left), in_flight)
         self.outage.reached()
         if self.job.state == service_pb2.JOB_STATE_QUEUED:
             _notice(self.progress, "queued on the server: waiting for a free worker")
@@ -268,35 +284,43 @@ class _Run:
             return
         try:
             self.client.cancel(self.job.job_id)
-        except AnimGenError:
-            _notice(self.progress, f"could not cancel job {self.job.job_id} on the server: `animgen cancel "
-                                   f"{self.job.job_id}` does, once it can be reached")
+        except AnimGenError:  # a warning, which --quiet keeps: the job would run for nobody
+            if self.progress:
+                self.progress(ProgressEvent("server", "warning", 0.0, f"could not cancel job {self.job.job_id} on the "
+                                            f"server: `animgen cancel {self.job.job_id}` does, once it can be reached"))
 
 
 class Outage:
-    """How a run stands with a server it has reached: since when it has not been able to reach it (a restart, a
-    deploy). It is said once when lost and once when back, and waited for up to RECONNECT_S from when it was lost."""
+    """One video's view of its server's outages (a restart, a deploy): the server is waited for up to RECONNECT_S from
+    when it was lost, by whichever video of the run lost it first (`_servers`); each video says once when it lost the
+    server and once when it has it again."""
 
-    def __init__(self, progress: Progress | None, in_flight: InFlight | None) -> None:
-        self.progress, self.in_flight = progress, in_flight
-        self.since: float | None = None
+    def __init__(self, address: str, progress: Progress | None, in_flight: InFlight | None) -> None:
+        self.address, self.progress, self.in_flight = address, progress, in_flight
+        self.said = False
 
     def lost(self, e: ServiceError) -> None:
         """An UNAVAILABLE answer: waits a little before the next try; raises e once the server has been away
         RECONNECT_S, or when a stop of the batch came."""
-        now = time.monotonic()
         if self.in_flight is not None and self.in_flight.stopping:
             raise e
-        if self.since is None:
-            self.since = now
+        now = time.monotonic()
+        with _servers_lock:
+            since = _servers.get(self.address) or now
+            _servers[self.address] = since
+        if not self.said:
+            self.said = True
             _notice(self.progress, f"lost the server; trying to reach it again for up to {RECONNECT_S / 60:g} min")
-        if now - self.since >= RECONNECT_S:
+        if now - since >= RECONNECT_S:
             raise e
-        _sleep(min(2.0, self.since + RECONNECT_S - now), self.in_flight)
+        _sleep(min(2.0, since + RECONNECT_S - now), self.in_flight)
 
     def reached(self) -> None:
-        if self.since is not None:
-            self.since = None
+        """The server answered."""
+        with _servers_lock:
+            _servers[self.address] = None
+        if self.said:
+            self.said = False
             _notice(self.progress, "reached the server again")
 
 
@@ -309,6 +333,7 @@ def reconnecting(step: Callable[[], T], outage: Outage) -> T:
             result = step()
         except ServiceError as e:
             if e.code != grpc.StatusCode.UNAVAILABLE:
+                outage.reached()  # it answered, with a refusal
                 raise
             outage.lost(e)
             continue

@@ -230,8 +230,6 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
 
     @_store_errors
     async def StartJob(self, request, context):
-        if self.manager.closing:  # a job queued now would wait in the store for the next server
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping: start the job once it is back")
         upload = self.store.get_upload(request.upload_id)
         if upload is None or not Path(upload.path).is_file():
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {_short(request.upload_id)!r} (unknown or "
@@ -278,6 +276,8 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                                     f"{upload.file_name}: the clip would have about {frames:.0f} frames "
                                     f"({size / 2**20:.0f} MiB), over the {MAX_MESSAGE_BYTES // 2**20} MiB a result "
                                     "may hold: lower fps, raise speed or trim the video")
+        if self.manager.closing:  # a job queued now would wait in the store for the next server
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping: start the job once it is back")
         try:
             row = self.manager.create(upload, request.options, key, info)
         except QueueFull as e:
