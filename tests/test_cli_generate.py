@@ -348,6 +348,33 @@ def test_batch_folder(videos: Path, tmp_path: Path):
     assert proc.returncode == 0 and "0 converted, 2 up to date" in proc.stderr
 
 
+def test_a_folder_tree_with_recursive(videos: Path, tmp_path: Path):
+    """--recursive: the videos of a folder's subfolders too (hidden ones aside), each one's outputs in the same
+    subfolder of -o, so that two takes of one name in two folders are both converted; up to date the second time.
+    Without it the subfolders are left alone; with a file it is a usage error."""
+    src, out = tmp_path / "refs", tmp_path / "anims"
+    for rel in ("top.mp4", "walk/take.mp4", "run/take.mp4", "run/fast/take.mp4", ".cache/take.mp4"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        ffmpeg("-i", videos / RUN, "-t", "0.4", "-c:v", "libx264", src / rel)
+    args = ("--format", "json", "--generator", "analytic", "--quiet")
+    proc = animgen(src, "-r", "-o", out, *args, "--summary", tmp_path / "run.json")
+    assert proc.returncode == 0, proc.stderr
+    made = sorted(str(p.relative_to(out)) for p in out.rglob("*.json") if not p.name.startswith("."))
+    assert made == ["run/fast/take.json", "run/take.json", "top.json", "walk/take.json"]
+    summary = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    assert [(str(Path(r["video"]).relative_to(src)), r["status"]) for r in summary["videos"]] == [
+        ("run/fast/take.mp4", "converted"), ("run/take.mp4", "converted"), ("top.mp4", "converted"),
+        ("walk/take.mp4", "converted")]
+    assert summary["videos"][1]["outputs"] == {"json": str(out / "run" / "take.json")}
+    again = animgen(src, "--recursive", "-o", out, *args)
+    assert again.returncode == 0 and "0 converted, 4 up to date, 0 failed" in again.stderr, again.stderr
+    flat = animgen(src, "-o", tmp_path / "flat", *args)
+    assert flat.returncode == 0, flat.stderr
+    assert sorted(p.name for p in (tmp_path / "flat").iterdir() if not p.name.startswith(".")) == ["top.json"]
+    one = animgen(src / "top.mp4", "-r", "-o", out, *args)
+    assert one.returncode == 2 and "--recursive takes a folder" in one.stderr, one.stderr
+
+
 def test_videos_that_would_write_one_output_are_refused(videos: Path, tmp_path: Path):
     src, out = tmp_path / "videos", tmp_path / "out"
     src.mkdir()

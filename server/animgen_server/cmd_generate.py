@@ -42,6 +42,9 @@ def register(subparsers) -> None:
                     "weights by a run that ended well (noted in a hidden file beside them). Exit code: 0 all "
                     "converted, 1 any failed, 2 usage error.")
     p.add_argument("input", metavar="VIDEO|DIR", nargs="?", help="a video file or a folder of videos")
+    p.add_argument("-r", "--recursive", action="store_true",
+                   help="with a folder, also convert the videos in its subfolders (not hidden ones), each one's "
+                        "outputs in the same subfolder of -o")
     p.add_argument("-o", "--output", metavar="OUTDIR", default=".",
                    help="folder for the outputs, named <video stem>.<ext> (default: the current folder)")
     p.add_argument("--format", dest="formats", metavar="FMT[,FMT]", action="append", type=_formats,
@@ -245,15 +248,28 @@ def _json(value: dict) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def output_clashes(videos: list[Path], options: GenerateOptions) -> dict[Path, str]:
+def videos_in(folder: Path, recursive: bool) -> list[Path]:
+    """The folder's videos in order; with recursive, its subfolders' too, hidden ones aside (.git, a tool's cache)."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS and not _made_by_animgen(p)
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def out_bases(videos: list[Path], folder: Path | None, out_dir: Path) -> dict[Path, Path]:
+    """Each video's outputs' base (out_dir/<stem>, + extension), in the videos' order; for a video in a subfolder of
+    the folder given (--recursive), in the same subfolder of out_dir."""
+    return {v: out_dir / (v.parent.relative_to(folder) if folder else Path()) / v.stem for v in videos}
+
+
+def output_clashes(bases: dict[Path, Path], options: GenerateOptions) -> dict[Path, str]:
     """For each video whose outputs another video's would replace (names equal but for extension or case: a studio's
     files end up on Windows and macOS, where case does not count; or one video's `--target` output, run.Xbot.glb, is
     the other's clip, run.Xbot.mp4's), why it is not converted; the rest are absent. Neither is converted: which one
-    the user meant is unknown, and the second would find the first's outputs "up to date"."""
-    writers: dict[str, list[tuple[Path, str]]] = {}  # an output's name in lower case -> (video, name as written)
-    for v in videos:
-        for p in output_paths(v.stem, options):
-            writers.setdefault(p.name.lower(), []).append((v, p.name))
+    the user meant is unknown, and the second would find the first's outputs "up to date". bases: out_bases'."""
+    writers: dict[str, list[tuple[Path, str]]] = {}  # an output's path in lower case -> (video, name as written)
+    for v, base in bases.items():
+        for p in output_paths(base, options):
+            writers.setdefault(str(p).lower(), []).append((v, p.name))
     out = {}
     for same in writers.values():
         if len(same) > 1:
@@ -279,6 +295,8 @@ def handle(args: argparse.Namespace) -> int:
         return usage("generate", "--model runs locally; a server runs its own network (animgen serve --model)")
     if args.model and options.generator != "network":
         return usage("generate", "--model is the network's weights; --generator analytic does not use them")
+    if args.recursive and (args.landmarks or (args.input and not Path(args.input).is_dir())):
+        return usage("generate", "--recursive takes a folder of videos (and its subfolders)")
     if args.ray and (args.server or args.landmarks):
         return usage("generate", "--ray cannot be used with --server or --landmarks")
     if not 1 <= args.jobs <= 64:
@@ -296,23 +314,16 @@ def handle(args: argparse.Namespace) -> int:
         return _run_landmarks(args, options, out_dir)
     src = Path(args.input)
     if src.is_dir():
-        videos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
-                        and not _made_by_animgen(p))
+        videos = videos_in(src, args.recursive)
         if not videos:
             pictures = any(p.suffix.lower() in IMAGE_FILES for p in src.iterdir())
-            return usage("generate", f"{src}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})"
+            where = "this folder or its subfolders" if args.recursive else "this folder"
+            return usage("generate", f"{src}: no videos in {where} ({', '.join(VIDEO_EXTENSIONS)})"
                                      + (f"; {IMAGE_SEQUENCE_HINT}" if pictures else ""))
-        if why := _bad_summary(args, videos, [out_dir / v.stem for v in videos], options):
-            return usage("generate", why)
-        if args.ray:
-            from animgen_server.ray_batch import run_batch
-
-            if why := _cannot_write(out_dir):
-                return usage("generate", why)
-            return run_batch(videos, out_dir, options, args.ray, force=args.force, quiet=args.quiet,
-                             summary=args.summary)
-        return _run_batch(videos, args, options, out_dir)
-    if why := _bad_summary(args, [src], [out_dir / src.stem], options):
+        bases = out_bases(videos, src, out_dir)
+    else:
+        bases = out_bases([src], None, out_dir)
+    if why := _bad_summary(args, list(bases), list(bases.values()), options):
         return usage("generate", why)
     if not src.exists():
         return _failed_alone(src, f"file not found ({IMAGE_SEQUENCE_HINT})" if "%" in src.name else "file not found",
@@ -322,9 +333,8 @@ def handle(args: argparse.Namespace) -> int:
 
         if why := _cannot_write(out_dir):
             return usage("generate", why)
-        return run_batch([src], out_dir, options, args.ray, force=args.force, quiet=args.quiet,
-                         summary=args.summary)
-    return _run_batch([src], args, options, out_dir)
+        return run_batch(bases, options, args.ray, force=args.force, quiet=args.quiet, summary=args.summary)
+    return _run_batch(bases, args, options, out_dir)
 
 
 def _failed_alone(name: Path, reason: str, args, options: GenerateOptions) -> int:
@@ -402,15 +412,17 @@ def name_file(video: Path | str, message: str, also: str = "") -> str:
     return message if str(video) in message or (also and message.startswith(f"{also}: ")) else f"{video}: {message}"
 
 
-def _run_batch(videos: list[Path], args, options: GenerateOptions, out_dir: Path) -> int:
-    clashes = output_clashes(videos, options)
-    fresh = {v for v in videos if not args.force and up_to_date(v, out_dir / v.stem, options)}
+def _run_batch(bases: dict[Path, Path], args, options: GenerateOptions, out_dir: Path) -> int:
+    """bases: each video's outputs' base (out_bases)."""
+    videos = list(bases)
+    clashes = output_clashes(bases, options)
+    fresh = {v for v in videos if not args.force and up_to_date(v, bases[v], options)}
     if set(videos) - set(clashes) - fresh and (why := _cannot_write(out_dir)):
         return usage("generate", why)
     if args.server and args.jobs == 1 and len(set(videos) - fresh) > 1 and not args.quiet:
         _hint_jobs(args)
-    rows = _rows_at_once(videos, args, options, out_dir, clashes, fresh) if args.jobs > 1 and len(videos) > 1 \
-        else _rows_in_turn(videos, args, options, out_dir, clashes, fresh)
+    rows = _rows_at_once(bases, args, options, clashes, fresh) if args.jobs > 1 and len(videos) > 1 \
+        else _rows_in_turn(bases, args, options, clashes, fresh)
     failures = [r.error for r in rows if r.status == "failed"]
     if len(videos) > 1 or failures:
         print(f"{sum(r.status == 'converted' for r in rows)} converted, {sum(r.status == 'skipped' for r in rows)} "
@@ -440,12 +452,13 @@ def _position(i: int, videos: list[Path]) -> str:
     return f" ({i}/{len(videos)})" if len(videos) > 1 else ""
 
 
-def _rows_in_turn(videos: list[Path], args, options: GenerateOptions, out_dir: Path, clashes: dict[Path, str],
+def _rows_in_turn(bases: dict[Path, Path], args, options: GenerateOptions, clashes: dict[Path, str],
                   fresh: set[Path]) -> list[VideoResult]:
+    videos = list(bases)
     rows: list[VideoResult] = []
     try:
         for i, video in enumerate(videos, 1):
-            rows.append(_batch_one(video, args, options, out_dir / video.stem, clashes.get(video), video in fresh,
+            rows.append(_batch_one(video, args, options, bases[video], clashes.get(video), video in fresh,
                                    _position(i, videos)))
     except BaseException:  # stopped (Ctrl-C, SIGTERM): what was done, and the rest cancelled
         write_summary(args.summary, rows + [VideoResult(str(v), "cancelled") for v in videos[len(rows):]], options,
@@ -454,7 +467,7 @@ def _rows_in_turn(videos: list[Path], args, options: GenerateOptions, out_dir: P
     return rows
 
 
-def _rows_at_once(videos: list[Path], args, options: GenerateOptions, out_dir: Path, clashes: dict[Path, str],
+def _rows_at_once(bases: dict[Path, Path], args, options: GenerateOptions, clashes: dict[Path, str],
                   fresh: set[Path]) -> list[VideoResult]:
     """--jobs N with --server: up to N videos at once, each in a thread on its own connection. A stop reaches this
     thread only: it has the server cancel every job, and the videos not finished by then are cancelled."""
@@ -463,12 +476,13 @@ def _rows_at_once(videos: list[Path], args, options: GenerateOptions, out_dir: P
     from animgen_server.remote import InFlight, cancel_jobs
 
     in_flight = InFlight(lambda ids: cancel_jobs(args.server, ids, token=args.token, tls_ca=args.tls_ca))
+    videos = list(bases)
     rows: list[VideoResult | None] = [None] * len(videos)
     pool = ThreadPoolExecutor(args.jobs, thread_name_prefix="animgen-video")
     futures: dict = {}
     try:
         for i, video in enumerate(videos, 1):
-            futures[pool.submit(_batch_one, video, args, options, out_dir / video.stem, clashes.get(video),
+            futures[pool.submit(_batch_one, video, args, options, bases[video], clashes.get(video),
                                 video in fresh, _position(i, videos), in_flight)] = i - 1
         pending = set(futures)
         while pending:  # in short waits: on Windows a wait without a timeout holds off Ctrl-C
@@ -612,6 +626,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     if folders := [p for p in output_paths(out_base, options) if p.is_dir()]:
         raise InputError(f"{folders[0]}: is a folder, where this output would be written: move or rename it")
     made_from = inputs_id(source, options)
+    out_base.parent.mkdir(parents=True, exist_ok=True)  # a subfolder of -o, for a video in one (--recursive)
     # Videos run at once print plain lines: bars of several threads would overwrite each other.
     progress = Progress(video, args.quiet, terminal=False if in_flight is not None else None, position=position,
                         also=landmarks.source if landmarks is not None else "")

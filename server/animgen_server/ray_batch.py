@@ -45,12 +45,14 @@ def _convert(video: str, out_base: str, options) -> VideoResult:
                        node=node, pid=os.getpid(), cold=cold)
 
 
-def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: bool = False,
+def run_batch(bases: dict[Path, Path], options, address: str, force: bool = False,
               quiet: bool = False, summary: str | None = None) -> int:
-    """Converts the videos on the Ray cluster at `address`; returns the exit code (0 ok, 1 any failed, 2 no cluster
-    there). summary: where to write the run's --summary (run_summary), however it ends once it has begun."""
+    """Converts the videos on the Ray cluster at `address`, each to its outputs' base (cmd_generate.out_bases);
+    returns the exit code (0 ok, 1 any failed, 2 no cluster there). summary: where to write the run's --summary
+    (run_summary), however it ends once it has begun."""
     from animgen_server.cmd_generate import name_file, write_summary
 
+    videos = list(bases)
     results: dict[str, VideoResult] = {}
 
     def rows() -> list[VideoResult]:  # as a local run gives them: each video as given, each error naming it
@@ -61,7 +63,7 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
         return out
 
     try:
-        code = _run(videos, out_dir, options, address, force, quiet, results)
+        code = _run(bases, options, address, force, quiet, results)
     except BaseException:  # stopped (Ctrl-C, SIGTERM): what was done, and the rest cancelled
         write_summary(summary, rows(), options, stopping=True)
         raise
@@ -70,7 +72,7 @@ def run_batch(videos: list[Path], out_dir: Path, options, address: str, force: b
     return code
 
 
-def _run(videos: list[Path], out_dir: Path, options, address: str, force: bool, quiet: bool,
+def _run(bases: dict[Path, Path], options, address: str, force: bool, quiet: bool,
          results: dict[str, VideoResult]) -> int:
     from animgen_ml.errors import InputError
     from animgen_server.cmd_generate import (
@@ -83,22 +85,23 @@ def _run(videos: list[Path], out_dir: Path, options, address: str, force: bool, 
         up_to_date,
     )
 
-    out_dir = out_dir.absolute()
-    out_dir.mkdir(parents=True, exist_ok=True)
     todo: list[Path] = []
     made_from: dict[str, dict] = {}  # each video as it was when submitted
-    clashes = output_clashes(videos, options)
-    for v in videos:
+    base_of: dict[str, Path] = {}  # each video (absolute) -> its outputs' base
+    clashes = output_clashes(bases, options)
+    for v, base in bases.items():
         clash = clashes.get(v)
-        v = v.absolute()
+        v, base = v.absolute(), base.absolute()
+        base_of[str(v)] = base
         if clash:
             results[str(v)] = VideoResult(str(v), "failed", error=clash)
             print(f"{v.name}: failed: {clash}", file=sys.stderr)
-        elif not force and up_to_date(v, out_dir / v.stem, options):
-            results[str(v)] = skipped(v, out_dir / v.stem, options)
+        elif not force and up_to_date(v, base, options):
+            results[str(v)] = skipped(v, base, options)
         else:
             made_from[str(v)] = inputs_id(v, options)
-            forget_made(out_dir / v.stem)
+            base.parent.mkdir(parents=True, exist_ok=True)
+            forget_made(base)
             todo.append(v)
     t0 = time.perf_counter()
     if todo:
@@ -113,7 +116,7 @@ def _run(videos: list[Path], out_dir: Path, options, address: str, force: bool, 
             cpus = int(ray.cluster_resources().get("CPU", 0))
             print(f"ray: {len(todo)} video(s) on {cpus} CPU(s) of {address}, "
                   f"{len(results)} up to date", file=sys.stderr)
-        pending = {_convert.remote(str(v), str(out_dir / v.stem), options): str(v) for v in todo}
+        pending = {_convert.remote(str(v), str(base_of[str(v)]), options): str(v) for v in todo}
         while pending:
             try:
                 done, _ = ray.wait(list(pending), num_returns=1)
@@ -130,7 +133,7 @@ def _run(videos: list[Path], out_dir: Path, options, address: str, force: bool, 
                     r = VideoResult(video, "failed", error=f"Ray: {type(e).__name__}: {str(e).splitlines()[0]}")
                 if r.status == "converted":
                     try:
-                        note_made(out_dir / Path(video).stem, options, Path(video), made_from[video], r.warnings)
+                        note_made(base_of[video], options, Path(video), made_from[video], r.warnings)
                     except InputError as e:  # the video changed while the cluster read it
                         r = replace(r, status="failed", error=str(e))
                 results[video] = r
@@ -141,7 +144,7 @@ def _run(videos: list[Path], out_dir: Path, options, address: str, force: bool, 
                 for w in r.warnings:
                     print(f"warning: {name_file(Path(video).name, w)}", file=sys.stderr)
     wall = time.perf_counter() - t0
-    rows = [results[str(v.absolute())] for v in videos]
+    rows = [results[str(v.absolute())] for v in bases]
     print(summary_table(rows, wall))
     return 1 if any(r.status == "failed" for r in rows) else 0
 
