@@ -233,6 +233,52 @@ def test_the_windows_job_runner_waits_out_a_full_queue_only(jobrunner_harness: P
         assert waiting == [WAITING] and int(last["start_calls"]) >= 1 and last["saved"] == "", run.stdout
 
 
+LOST = "lost the server; trying to reach it again for up to 1 min"  # the harness waits 60 s (server-gone: 1.5 s)
+AGAIN = "the server stopped while the job ran; running it again"
+UNREACHABLE = "Cannot reach the AnimGen server at 127.0.0.1:50051: failed to connect to all addresses"
+NOT_CANCELLED = "could not cancel job job-1 on the server: `animgen cancel job-1` does, once it can be reached"
+
+
+@pytest.mark.parametrize("scenario, phase, starts, watches, said, message", [
+    ("lost-mid-watch", "Succeeded", 1, 3, [LOST, "reached the server again"], ""),
+    ("interrupted", "Succeeded", 2, 2, [AGAIN], ""),
+    ("interrupted-4-times", "Failed", 4, 4, [AGAIN] * 3,
+     "the server stopped while the job ran, 4 times; run it again once the server stays up"),
+    ("server-gone", "Failed", 1, None, ["lost the server; trying to reach it again for up to 0.025 min"],
+     f"{UNREACHABLE} (tried to reach it again for 0.025 min)"),
+    ("cancel-while-lost", "Cancelled", 1, 1, [LOST, NOT_CANCELLED], NOT_CANCELLED),
+    ("first-contact", "Failed", 0, 0, [], UNREACHABLE)])
+def test_the_windows_job_runner_rides_out_a_restart_of_the_server(jobrunner_harness: Path, tmp_path: Path,
+                                                                  scenario: str, phase: str, starts: int,
+                                                                  watches: int | None, said: list[str], message: str):
+    """The scripted server goes away (UNAVAILABLE) and comes back as a restart would. The window waits for it from when
+    it was lost, saying so once in the Console and in its status, and once that it is back; the watch attached again
+    replays the job's state and a warning, kept once, and the job converts. A job a stop interrupted is started again on
+    its upload, at most three times. A server that stays away past the wait (shortened here) fails the job with the
+    connection's words and how long it waited; Cancel during that wait ends it at once, and a job the server cannot be
+    told to cancel is named. A first contact that fails (a wrong address) fails at once."""
+    started = time.monotonic()
+    run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
+    lines = run.stdout.splitlines()
+    last = dict(kv.split("=", 1) for kv in lines[-1].split(" ") if "=" in kv)
+    assert last["ended"] == "True" and last["phase"] == phase and last["start_calls"] == str(starts), run.stdout
+    assert lines[-2] == f"message={message}", run.stdout
+    assert [line[len("log: AnimGen: "):] for line in lines
+            if line.startswith("log: AnimGen: ") and not line.startswith("log: AnimGen: saved ")] == said, run.stdout
+    runs = re.fullmatch(r"watch_calls=(?P<watch_calls>\d+) restarts=(?P<restarts>\d+) warnings=(?P<warnings>.*)",
+                        lines[-3])
+    assert runs, run.stdout
+    if watches is not None:
+        assert runs["watch_calls"] == str(watches), run.stdout
+    assert last["saved"] == ("Assets/AnimGen/walk.anim" if phase == "Succeeded" else ""), run.stdout
+    assert last["cancel_calls"] == ("1" if scenario == "cancel-while-lost" else "0"), run.stdout
+    if scenario == "lost-mid-watch":  # the replayed warning is kept once
+        assert runs["warnings"] == "left arm hidden from 2.1 s to 3.3 s|feet slide", run.stdout
+    if scenario == "interrupted":
+        assert runs["restarts"] == "1", run.stdout  # kept with the status, over a reload
+    assert time.monotonic() - started < 15, run.stdout  # a cancelled wait of 60 s ended at once
+
+
 # ---------------------------------------------------------------- the batch entry point, compiled with stubs
 
 BATCH_ARGS = ["-batchmode", "-nographics", "-executeMethod", "AnimGen.Editor.BatchGenerate.Run",
@@ -498,6 +544,52 @@ def test_the_batch_waits_out_a_full_queue_within_the_timeout_and_fails_a_final_r
     assert b.server("cancel") == [], b.out  # c had no job on the server to cancel
 
 
+@pytest.mark.parametrize("jobs", [None, "4"])
+def test_the_batch_rides_out_a_restart_of_the_server(batch_harness: Path, tmp_path: Path, jobs: str | None):
+    """The scripted server goes away and comes back as a restart would. A video whose watch loses it (a) waits for it,
+    saying so once and once that it is back, and its watch attached again replays the stage and warning, each logged
+    once; a job a stop interrupted is started again (b), at most three times (c). A server that stays away past the wait
+    (shortened here to 1.5 s) fails the video with the connection's words and how long it waited (d)."""
+    lost = "lost the server; trying to reach it again for up to 0.025 min"
+    again = "the server stopped while the job ran; running it again"
+    videos = {"a.mp4": "stage=pose\nwarn=left arm hidden\nlost=2\nframes=10\n", "b.mp4": "interrupted=1\n",
+              "c.mp4": "interrupted=100\n", "d.mp4": "gone\n"}
+    started = time.monotonic()
+    b = Batch(batch_harness, tmp_path, videos, *(["-animgenJobs", jobs] if jobs else []), RECONNECT_MS="1500")
+    assert time.monotonic() - started < 15, b.out
+    assert b.rc == 1, b.out
+    assert b.results() == [
+        LOG + "Videos/a.mp4 -> Assets/Clips/a.anim (30 frames, from 10 frames read; person detected in 0.0%)",
+        LOG + "Videos/b.mp4 -> Assets/Clips/b.anim (30 frames)",
+        ERROR + "Videos/c.mp4: the server stopped while the job ran, 4 times; run it again once the server stays up",
+        ERROR + "Videos/d.mp4: Cannot reach the AnimGen server at 127.0.0.1:50051: failed to connect to all addresses "
+                "(tried to reach it again for 0.025 min)"], b.out
+
+    def said(video: str) -> list[str]:
+        prefix = f"AnimGen batch: Videos/{video}: "
+        return [line[len(prefix):] for line in b.lines if line.startswith(prefix)]
+
+    assert said("a.mp4") == ["pose", "warning: left arm hidden", lost, "reached the server again"], b.out
+    assert said("b.mp4") == [again] and said("c.mp4") == [again] * 3 and said("d.mp4") == [lost], b.out
+    assert b.server("watch").count("a.mp4") == 4 and b.server("start").count("a.mp4") == 1, b.out
+    assert b.server("start").count("b.mp4") == 2 and b.server("start").count("c.mp4") == 4, b.out
+    assert b.statuses() == ["converted", "converted", "failed", "failed"]
+    assert b.summary is not None and b.summary["videos"][0]["warnings"] == ["left arm hidden"]
+
+
+def test_a_timeout_while_the_server_is_away_ends_the_wait_and_names_the_job_it_could_not_cancel(batch_harness: Path,
+                                                                                                 tmp_path: Path):
+    """-animgenTimeout comes while the video waits for its lost server (a wait of 60 s here): the wait ends then, and
+    the job, which the server cannot be told to cancel, is named as the CLI names it."""
+    started = time.monotonic()
+    b = Batch(batch_harness, tmp_path, {"e.mp4": "gone\n"}, "-animgenTimeout", "0.01")
+    assert time.monotonic() - started < 15, b.out
+    assert b.errors() == ["Videos/e.mp4: no clip within 0.01 minutes (-animgenTimeout): gave up"], b.out
+    assert "AnimGen batch: Videos/e.mp4: could not cancel job job-e.mp4 on the server: `animgen cancel job-e.mp4` " \
+           "does, once it can be reached" in b.lines, b.out
+    assert b.server("cancel") == ["e.mp4"], b.out
+
+
 def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
     runner = tool("nunit-console")
     result = core_build / "TestResult.xml"
@@ -528,6 +620,10 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "SummaryThatCouldNotBeWrittenIsRefusedBeforeAnyWork",
         "OnlyTheRetryAfterKeyMakesARefusalWorthTryingAgain",
         "PastTheDeadlineItFailsWithTheServersMessageAndHowLongItWaited",
+        "ALostServerIsWaitedForFromWhenItWasLostNotFromTheCallsStart",
+        "ASecondOutageIsSaidAgainAndWaitedForFromItsOwnStart",
+        "ItGivesUpAfterTheWindowWithTheLastFailuresWords",
+        "AJobIsStartedAgainAfterAnInterruptionUpToThreeTimes",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
 

@@ -65,7 +65,7 @@ def test_unit_tests_pass_under_ctest(core_build: Path, tmp_path: Path):
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
                   "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem.", "BatchSummary.", "JobInfo.",
-                  "QueueWait."):
+                  "QueueWait.", "Outage.", "FollowJob."):
         assert suite in listed
     assert "FootstepTimesAreWhereAFootLands" in listed
 
@@ -453,6 +453,66 @@ def test_start_job_waits_out_a_full_queue(core_build: Path, videos: Path, tmp_pa
     job = facts["QUEUE_JOB"]
     assert job["code"] == "OK" and job["said"] == "1" and float(job["seconds"]) < 30, text
     assert facts["QUEUE_DONE"]["final"] == "SUCCEEDED" and lines[-1] == "OK", text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", ["kill9", "sigterm"])
+def test_a_followed_job_rides_out_a_restart_of_the_server(core_build: Path, videos: Path, tmp_path: Path, stop: str):
+    """The core follows a job on a 10 s video as the tab and the commandlet follow it (Outage, Client::FollowJob); the
+    server is stopped once the job runs (kill -9: a crash; SIGTERM: a deploy, whose server cancels the calls it gets as
+    it stops) and started again on the same port 3 s later. The client says once that it lost the server and once that
+    it reached it again, starts the job the stop interrupted again (the same job: StartJob on the same upload), says
+    each warning once, and the job succeeds."""
+    import signal
+    import threading
+
+    from service_support import ServerProcess
+
+    server = ServerProcess(tmp_path / "data", "--workers", "1").start()
+    port = server.address.rsplit(":", 1)[1]
+    server.args[server.args.index("--port") + 1] = port  # comes back where the client knows it
+    proc = subprocess.Popen([str(core_build / "animgen_core_e2e"), "--address", server.address, "--restart",
+                             str(videos / "motionbert_boxing.mp4")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    running = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("RUNNING "):
+                running.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert running.wait(90), lines
+        if stop == "kill9":
+            server.kill9()
+        else:
+            assert server.stop(signal.SIGTERM) == 0, server.output()
+        time.sleep(3)  # a restart takes a while: the client keeps trying meanwhile
+        server.start()
+        proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rc = server.stop(signal.SIGTERM)
+        reader.join(10)
+    text = "\n".join(lines)
+    assert proc.returncode == 0 and rc == 0, text + server.output()[-3000:]
+    said = [line[len("NOTICE "):] for line in lines if line.startswith("NOTICE ") and "queued" not in line]
+    lost, back = "lost the server; trying to reach it again for up to 2 min", "reached the server again"
+    again = "the server stopped while the job ran; running it again"
+    # Each once. A crash is found by the watch; a stopping server first tells the watch the job was interrupted.
+    assert sorted(said) == sorted([lost, back, again]) and said.index(lost) < said.index(back), text
+    started = re.findall(r"^STARTED job=(\S+)", text, re.M)
+    assert len(started) == 2 and started[0] == started[1], text  # the same job, run again
+    done = _facts(text)["DONE"]
+    assert done["code"] == "OK" and done["final"] == "SUCCEEDED" and done["job"] == started[0], text
+    assert done["repeated"] == "0", text  # the re-attached watch replays the warnings: each said once
+    assert int(_facts(text)["RESULT"]["clip_frames"]) > 0 and lines[-1] == "OK", text
 
 
 SUMMARY_VIDEO_KEYS = list(VideoResult("v", "converted").to_dict())

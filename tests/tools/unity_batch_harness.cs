@@ -18,14 +18,20 @@
 //   full=N          StartJob finds the queue full N times (RESOURCE_EXHAUSTED, "animgen-retry-after-ms: 100") first
 //   refuse=TEXT     StartJob answers RESOURCE_EXHAUSTED with TEXT and without that key (a video too long)
 //   queued          StartJob answers the job QUEUED (no free worker)
+//   lost=N          the watch loses the server (UNAVAILABLE) after the job's stages and warnings, finds it away N more
+//                   times, then is attached again: the stages and warnings so far again, then the job's end
+//   gone            the watch loses the server, which never comes back
+//   interrupted=N   the job ends INTERRUPTED (a stop of the server) its first N runs
 // The environment scripts the rest:
 //   ANIMGEN_HARNESS_CONNECT=TEXT        the connection's constructor throws TEXT
 //   ANIMGEN_HARNESS_VERSION=TEXT        ServerInfo.server_version ("fail": GetServerInfo throws)
 //   ANIMGEN_HARNESS_SAVE_FAILS=PATH     HumanoidClipBuilder.Save throws for the clip PATH
 //   ANIMGEN_HARNESS_DESCRIBE_FAILS=TEXT Describe throws for an error whose message holds TEXT: an exception that
 //                                       escapes the batch's per-video handling
+//   ANIMGEN_HARNESS_RECONNECT_MS=N      how long a lost server is waited for (default 60000; tried every 50 ms)
 // It prints: "log: ..." and "error: ..." (Debug.Log / LogError), the batch's own Console lines as they are,
-// "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|full|refused|start|done|failed|cancel VIDEO",
+// "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|full|refused|start|watch|lost|interrupted|done|
+// failed|cancel VIDEO",
 // "off the main thread: CALL" for a Unity call made from another thread, and "exit=CODE max_in_flight=M" last
 // (EditorApplication.Exit, which ends the process with CODE). M: the most videos the server had at once, upload to
 // the end of the watch.
@@ -98,6 +104,8 @@ namespace AnimGen.Editor
         public int Full;
         public string Refuse;
         public bool Queued;
+        public int Lost, Interrupted, Watches, Left;
+        public bool Gone;
 
         public static Script Read(string path)
         {
@@ -121,6 +129,9 @@ namespace AnimGen.Editor
                     case "full": s.Full = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "refuse": s.Refuse = value; break;
                     case "queued": s.Queued = true; break;
+                    case "lost": s.Lost = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "gone": s.Gone = true; break;
+                    case "interrupted": s.Interrupted = int.Parse(value, CultureInfo.InvariantCulture); break;
                     default: throw new InvalidDataException(path + ": unknown script key " + key);
                 }
             }
@@ -144,6 +155,9 @@ namespace AnimGen.Editor
 
         public static void Leave() { Interlocked.Decrement(ref inFlight); }
 
+        /// <summary>The video's job is off the server (its watches end it once, however many there were).</summary>
+        public static void Leave(Script s) { if (Interlocked.Exchange(ref s.Left, 1) == 0) Leave(); }
+
         public static void Say(string what, string video) { Console.WriteLine("server: " + what + " " + video); }
 
         public static string Env(string name) { return Environment.GetEnvironmentVariable("ANIMGEN_HARNESS_" + name); }
@@ -151,13 +165,22 @@ namespace AnimGen.Editor
 
     internal sealed class JobResult { public Proto.Job Job; public Proto.HumanoidClip Clip; }
 
+    /// <summary>What the real connection's calls throw where the server cannot be reached (an RpcException with
+    /// UNAVAILABLE); LostServer tells it.</summary>
+    internal sealed class Unavailable : Exception { public Unavailable(string m) : base(m) { } }
+
     internal sealed class AnimGenConnection : IDisposable
     {
+        public readonly string Address;
+
         public AnimGenConnection(string address, string token)
         {
             string fails = Server.Env("CONNECT");
             if (!string.IsNullOrEmpty(fails)) throw new InvalidOperationException(fails);
+            Address = address;
         }
+
+        public string LostServer(Exception e) { return e is Unavailable ? Describe(e) : null; }
 
         public void Dispose() { }
 
@@ -167,7 +190,7 @@ namespace AnimGen.Editor
             if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
             string fails = Server.Env("DESCRIBE_FAILS");
             if (!string.IsNullOrEmpty(fails) && e.Message.Contains(fails)) throw new InvalidOperationException("Describe broke on: " + e.Message);
-            return e.Message;
+            return e is Unavailable ? "Cannot reach the AnimGen server at " + Address + ": " + e.Message : e.Message;
         }
 
         public async Task<Proto.ServerInfo> GetServerInfoAsync(CancellationToken ct)
@@ -216,6 +239,14 @@ namespace AnimGen.Editor
         public async Task WatchAsync(string jobId, Action<Proto.JobEvent> onEvent, CancellationToken ct)
         {
             Script s = Server.Jobs[jobId];
+            int attempt = Interlocked.Increment(ref s.Watches);
+            Server.Say("watch", s.Name);
+            if (attempt > 1 && (s.Gone || attempt <= 1 + s.Lost))
+            {
+                if (s.Gone) Server.Leave(s); // as far as the batch can tell, never to come back
+                throw new Unavailable("failed to connect to all addresses");
+            }
+            bool more = false; // another watch follows: the server was lost, or the job is run again
             try
             {
                 foreach (string stage in s.Stages)
@@ -224,6 +255,20 @@ namespace AnimGen.Editor
                     onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Warning, Message = w });
                 if (s.Hang) await Task.Delay(Timeout.Infinite, ct);
                 await Task.Delay(s.Ms, ct);
+                if (attempt == 1 && (s.Lost > 0 || s.Gone))
+                {
+                    more = true;
+                    Server.Say("lost", s.Name);
+                    throw new Unavailable("Socket closed");
+                }
+                if (s.Interrupted > 0)
+                {
+                    more = true;
+                    s.Interrupted--;
+                    Server.Say("interrupted", s.Name);
+                    onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Interrupted });
+                    return;
+                }
                 if (s.Fail != null)
                 {
                     Server.Say("failed", s.Name);
@@ -233,13 +278,15 @@ namespace AnimGen.Editor
                 Server.Say("done", s.Name);
                 onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Done });
             }
-            finally { Server.Leave(); }
+            finally { if (!more) Server.Leave(s); }
         }
 
         public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
         {
             await Task.Yield();
-            Server.Say("cancel", Server.Jobs[jobId].Name);
+            Script s = Server.Jobs[jobId];
+            Server.Say("cancel", s.Name);
+            if (s.Gone) throw new Unavailable("failed to connect to all addresses");
             return new Proto.Job { JobId = jobId };
         }
 
@@ -310,6 +357,8 @@ namespace AnimGen.Editor
         public static void Main(string[] args)
         {
             mainThread = Thread.CurrentThread.ManagedThreadId;
+            Outage.Every = TimeSpan.FromMilliseconds(50);
+            Outage.Longest = TimeSpan.FromMilliseconds(int.Parse(Server.Env("RECONNECT_MS") ?? "60000", CultureInfo.InvariantCulture));
             BatchGenerate.Run(); // ends the process through EditorApplication.Exit
             Console.WriteLine("Run returned without EditorApplication.Exit");
             Environment.Exit(99);

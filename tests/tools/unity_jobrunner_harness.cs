@@ -1,11 +1,19 @@
 // Runs the Unity window's JobRunner (unity_package/Editor/JobRunner.cs, compiled as it is) without an Editor:
 // the few UnityEditor/UnityEngine calls it makes are stubbed below, and the connection is a scripted server, so
 // that the order of upload, StartJob, WatchJob, CancelJob and the import can be checked (tests/test_unity_package.py).
-// Usage: mono harness.exe run|cancel-while-starting|cancel-while-running|queue-full|refused|cancel-while-waiting VIDEO
+// Usage: mono harness.exe SCENARIO VIDEO, SCENARIO one of
+//   run, cancel-while-starting, cancel-while-running;
 //   queue-full: StartJob finds the queue full twice (RESOURCE_EXHAUSTED, "animgen-retry-after-ms: 100"), then starts;
-//   refused: RESOURCE_EXHAUSTED without the key (a video too long); cancel-while-waiting: Cancel while the queue is full.
-// Besides the last line it prints "waiting: MESSAGE" each time the status changes while it waits for room, and
-// "message=..." (the status's message) before the last line.
+//   refused: RESOURCE_EXHAUSTED without the key (a video too long); cancel-while-waiting: Cancel while the queue is full;
+//   lost-mid-watch: the watch loses the server (UNAVAILABLE) after a warning, cannot reach it once more, then is
+//     attached again: the job's state and that warning again, another warning, the job's end;
+//   interrupted: the job ends INTERRUPTED (a stop of the server) once, then runs to its end; interrupted-4-times: always;
+//   server-gone: the server is lost mid-watch and never comes back (the wait shortened to 1.5 s);
+//   cancel-while-lost: Cancel while the watch waits for the server, which CancelJob cannot reach either;
+//   first-contact: the upload cannot reach the server (a wrong address).
+// The waits for a lost server are every 50 ms, for up to 60 s (server-gone: 1.5 s).
+// Besides the last line it prints "waiting: MESSAGE" each time the status changes while it waits for room, "log: ..."
+// (Debug.Log), and before the last line "watch_calls=N restarts=N warnings=A|B" and "message=..." (the status's).
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -58,7 +66,7 @@ namespace AnimGen.Protocol.V1
     public class GenerateOptions { }
     public class HumanoidClip { }
     public enum OutputFormat { Glb }
-    public class JobEvent { public string JobId; public JobUpdateKind Kind; public ServerJobState State; }
+    public class JobEvent { public string JobId; public JobUpdateKind Kind; public ServerJobState State; public string Message; }
 }
 
 namespace AnimGen.Editor
@@ -76,7 +84,13 @@ namespace AnimGen.Editor
         public static string SavedPath = "";
         public static int FullTimes; // StartJob's answers that the queue is full, before it starts the job
         public static string Refusal; // StartJob's RESOURCE_EXHAUSTED without the retry key
+        public static string Scenario = "";
+        public static int WatchCalls;
     }
+
+    /// <summary>What the real connection's calls throw where the server cannot be reached (an RpcException with
+    /// UNAVAILABLE); LostServer tells it.</summary>
+    internal sealed class Unavailable : Exception { public Unavailable(string m) : base(m) { } }
 
     /// <summary>What the real AnimGenConnection.StartJobAsync throws for a RESOURCE_EXHAUSTED answer with these trailers
     /// (an RpcException stands as an Exception with the server's message, which is what Describe gives of it).</summary>
@@ -95,13 +109,21 @@ namespace AnimGen.Editor
     internal sealed class AnimGenConnection : IDisposable
     {
         public const string DefaultAddress = "127.0.0.1:50051";
+        public readonly string Address = DefaultAddress;
         public AnimGenConnection(string address, string token) { }
         public void Dispose() { }
-        public string Describe(Exception e) { return e.Message; }
+
+        public string Describe(Exception e)
+        {
+            return e is Unavailable ? "Cannot reach the AnimGen server at " + Address + ": " + e.Message : e.Message;
+        }
+
+        public string LostServer(Exception e) { return e is Unavailable ? Describe(e) : null; }
 
         public async Task<string> UploadAsync(string path, Action<float> progress, CancellationToken ct)
         {
             await Task.Delay(20, ct);
+            if (Server.Scenario == "first-contact") throw new Unavailable("failed to connect to all addresses");
             progress(1f);
             return "upload-1";
         }
@@ -118,8 +140,44 @@ namespace AnimGen.Editor
             return new Proto.Job { JobId = "job-1" };
         }
 
+        static Proto.JobEvent Event(string jobId, JobUpdateKind kind, ServerJobState state = ServerJobState.Running, string message = null)
+        {
+            return new Proto.JobEvent { JobId = jobId, Kind = kind, State = state, Message = message };
+        }
+
         public async Task WatchAsync(string jobId, Action<Proto.JobEvent> onEvent, CancellationToken ct)
         {
+            int call = Interlocked.Increment(ref Server.WatchCalls);
+            switch (Server.Scenario)
+            {
+                case "lost-mid-watch":
+                    if (call == 2) throw new Unavailable("failed to connect to all addresses"); // still away
+                    onEvent(Event(jobId, JobUpdateKind.ServerState)); // attached again: the state, the warnings so far
+                    onEvent(Event(jobId, JobUpdateKind.Warning, message: "left arm hidden from 2.1 s to 3.3 s"));
+                    await Task.Delay(20, ct);
+                    if (call == 1) throw new Unavailable("Socket closed");
+                    onEvent(Event(jobId, JobUpdateKind.Warning, message: "feet slide"));
+                    onEvent(Event(jobId, JobUpdateKind.Done, ServerJobState.Succeeded));
+                    return;
+                case "interrupted":
+                case "interrupted-4-times":
+                    onEvent(Event(jobId, JobUpdateKind.ServerState));
+                    await Task.Delay(20, ct);
+                    if (call == 1 || Server.Scenario == "interrupted-4-times")
+                    {
+                        onEvent(Event(jobId, JobUpdateKind.ServerState, ServerJobState.Interrupted));
+                        onEvent(Event(jobId, JobUpdateKind.Interrupted, ServerJobState.Interrupted));
+                        return;
+                    }
+                    onEvent(Event(jobId, JobUpdateKind.Done, ServerJobState.Succeeded));
+                    return;
+                case "server-gone":
+                case "cancel-while-lost":
+                    if (call > 1) throw new Unavailable("failed to connect to all addresses");
+                    onEvent(Event(jobId, JobUpdateKind.ServerState));
+                    await Task.Delay(20, ct);
+                    throw new Unavailable("Socket closed");
+            }
             onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.ServerState, State = ServerJobState.Running });
             Server.Watching.Set();
             for (int i = 0; i < 50; i++)
@@ -133,6 +191,7 @@ namespace AnimGen.Editor
         public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
         {
             Interlocked.Increment(ref Server.CancelCalls);
+            if (Server.Scenario == "cancel-while-lost") throw new Unavailable("failed to connect to all addresses");
             Server.Cancelled = true;
             await Task.Yield();
             return new Proto.Job { JobId = jobId };
@@ -150,7 +209,7 @@ namespace AnimGen.Editor
     {
         public const Proto.OutputFormat FileFormat = Proto.OutputFormat.Glb;
         public static Proto.GenerateOptions ToOptions(GenerateSettings s) { return new Proto.GenerateOptions(); }
-        public static JobUpdate ToUpdate(Proto.JobEvent e) { return new JobUpdate { JobId = e.JobId, Kind = e.Kind, State = e.State }; }
+        public static JobUpdate ToUpdate(Proto.JobEvent e) { return new JobUpdate { JobId = e.JobId, Kind = e.Kind, State = e.State, Message = e.Message }; }
         public static HumanoidClipData ToClipData(Proto.HumanoidClip c) { return new HumanoidClipData(); }
     }
 
@@ -189,6 +248,9 @@ namespace AnimGen.Editor
         public static int Main(string[] args)
         {
             string scenario = args[0];
+            Server.Scenario = scenario;
+            Outage.Every = TimeSpan.FromMilliseconds(50);
+            Outage.Longest = scenario == "server-gone" ? TimeSpan.FromSeconds(1.5) : TimeSpan.FromSeconds(60);
             if (scenario == "cancel-while-starting") Server.StartJobMayAnswer.Reset();
             if (scenario == "queue-full") Server.FullTimes = 2;
             if (scenario == "cancel-while-waiting") Server.FullTimes = int.MaxValue;
@@ -209,14 +271,23 @@ namespace AnimGen.Editor
                 TickUntil(() => JobRunner.Status.Phase == JobPhase.Waiting, 5);
                 JobRunner.Cancel(); // pressed while the queue is full: no job exists yet
             }
+            else if (scenario == "cancel-while-lost")
+            {
+                TickUntil(() => JobRunner.Status.Lost.Length > 0, 5);
+                JobRunner.Cancel(); // the wait would last 60 s: it ends now
+            }
             else if (scenario == "cancel-while-running")
             {
                 TickUntil(() => Server.Watching.IsSet && JobRunner.Status.Phase == JobPhase.Running, 5);
                 JobRunner.Cancel();
             }
-            bool ended = TickUntil(() => !JobRunner.Busy && JobRunner.Status.Phase != JobPhase.Uploading, 10);
+            // cancel-while-lost: until CancelJob's failure is said too.
+            bool ended = TickUntil(() => !JobRunner.Busy && JobRunner.Status.Phase != JobPhase.Uploading
+                                         && (scenario != "cancel-while-lost" || JobRunner.Status.Message.Length > 0), 10);
             // read: what the window shows of the frames, from the status as a script reload would find it.
             var kept = JobStatus.Deserialize(UnityEditor.SessionState.GetString("AnimGen.JobStatus", ""));
+            Console.WriteLine("watch_calls=" + Server.WatchCalls + " restarts=" + kept.Restarts + " warnings="
+                              + string.Join("|", JobRunner.Status.Warnings));
             Console.WriteLine("message=" + JobRunner.Status.Message);
             Console.WriteLine("ended=" + ended + " phase=" + JobRunner.Status.Phase + " start_calls=" + Server.StartCalls
                               + " cancel_calls=" + Server.CancelCalls + " saved=" + Server.SavedPath

@@ -79,6 +79,21 @@ namespace AnimGen.Editor
             }
         }
 
+        /// <summary>Words where e says the server cannot be reached (UNAVAILABLE: down, restarting, stopping), null for
+        /// any other failure: what AnimGen.Core.Outage waits out. A server that stops (a deploy's SIGTERM) cancels the
+        /// calls it gets in its last seconds, and sends CANCELLED for nothing else: one the run did not cause itself
+        /// (Outage does not wait once the run's token is cancelled) is the server going too.</summary>
+        public string LostServer(Exception e)
+        {
+            var agg = e as AggregateException;
+            if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
+            var rpc = e as RpcException;
+            if (rpc == null) return null;
+            if (rpc.StatusCode == StatusCode.Unavailable) return Describe(e);
+            if (rpc.StatusCode == StatusCode.Cancelled) return "The AnimGen server at " + Address + " ended the call: it is stopping.";
+            return null;
+        }
+
         public async Task<Proto.ServerInfo> GetServerInfoAsync(CancellationToken ct)
         {
             return await client.GetServerInfoAsync(new Proto.GetServerInfoRequest(), Headers(),

@@ -5,7 +5,9 @@
 // logged. Videos whose names differ only in extension or case are refused (their clips would overwrite each other's).
 // -animgenJobs N sends up to N videos to the server at once (default 1), for a server with several workers; the clips
 // are still made, logged and summarised in the folder's order. A video that finds the server's queue full says so and
-// is tried again (AnimGen.Core.QueueWait: up to 10 minutes, within -animgenTimeout).
+// is tried again (AnimGen.Core.QueueWait: up to 10 minutes, within -animgenTimeout). A server that restarts is ridden
+// out as the CLI rides it out (AnimGen.Core.Outage): each video waits for it, says so, and has a job the stop
+// interrupted started again.
 // -animgenSummary run.json also writes what became of each video, for CI to read (AnimGen.Core.BatchSummary, the
 // shape of `animgen generate --summary`): when the batch ends, whatever ends it once its videos are found (not when
 // the Editor itself is stopped).
@@ -224,31 +226,60 @@ namespace AnimGen.Editor
             {
                 limit.CancelAfter(TimeSpan.FromMinutes(timeoutMinutes));
                 CancellationToken ct = limit.Token;
+                string prefix = "AnimGen batch: " + video + ": ";
+                // A server this batch has had an answer from is waited for while it restarts, within the timeout; one
+                // never reached (a wrong address) fails at once.
+                var outage = new Outage(c.Address, false, c.LostServer, s => Console.WriteLine(prefix + s));
                 string jobId = null;
                 try
                 {
-                    string uploadId = await c.UploadAsync(video, null, ct).ConfigureAwait(false);
+                    string uploadId = await outage.CallAsync(() => c.UploadAsync(video, null, ct), ct).ConfigureAwait(false);
                     // A full queue (a shared server busy with other work) is waited out, within the timeout; said once.
-                    Proto.Job job = await QueueWait.StartAsync(() => c.StartJobAsync(uploadId, options, ct),
-                        said => Console.WriteLine("AnimGen batch: " + video + ": " + said), ct).ConfigureAwait(false);
+                    Func<Task<Proto.Job>> start = () => QueueWait.StartAsync(
+                        () => outage.CallAsync(() => c.StartJobAsync(uploadId, options, ct), ct),
+                        s => Console.WriteLine(prefix + s), ct);
+                    Proto.Job job = await start().ConfigureAwait(false);
                     jobId = job.JobId;
-                    if (job.State == Proto.JobState.Queued) Console.WriteLine("AnimGen batch: " + video + ": " + QueueWait.Queued);
+                    if (job.State == Proto.JobState.Queued) Console.WriteLine(prefix + QueueWait.Queued);
                     var status = new JobStatus { Phase = JobPhase.Queued, JobId = job.JobId, UploadId = uploadId };
-                    await c.WatchAsync(job.JobId, e =>
+                    for (int restarts = 0; ; restarts++)
                     {
-                        var next = status.Apply(ProtoConvert.ToUpdate(e));
-                        if (next.Stage != status.Stage && next.Stage.Length > 0) Console.WriteLine("AnimGen batch: " + video + ": " + next.Stage);
-                        // A CI log keeps the server's warnings ("left arm hidden from 2.1 s to 3.3 s"), each once.
-                        foreach (string w in next.Warnings.Skip(status.Warnings.Count))
+                        bool interrupted = false;
+                        string watched = jobId;
+                        await outage.CallAsync(() => c.WatchAsync(watched, e =>
                         {
-                            Console.WriteLine("AnimGen batch: " + video + ": warning: " + w);
-                            row.Warnings.Add(w);
-                        }
-                        status = next;
-                    }, ct).ConfigureAwait(false);
+                            outage.Reached();
+                            var u = ProtoConvert.ToUpdate(e);
+                            if (Outage.IsInterruption(u)) // started again below rather than failed
+                            {
+                                interrupted = true;
+                                return;
+                            }
+                            var next = status.Apply(u);
+                            if (next.Stage != status.Stage && next.Stage.Length > 0) Console.WriteLine(prefix + next.Stage);
+                            // A CI log keeps the server's warnings ("left arm hidden from 2.1 s to 3.3 s"), each once, also
+                            // those a watch attached again replays.
+                            foreach (string w in next.Warnings.Skip(status.Warnings.Count))
+                            {
+                                Console.WriteLine(prefix + "warning: " + w);
+                                row.Warnings.Add(w);
+                            }
+                            status = next;
+                        }, ct), ct).ConfigureAwait(false);
+                        if (!interrupted) break;
+                        string gaveUp = Outage.AfterInterrupted(restarts);
+                        if (gaveUp != null) throw new InvalidOperationException(gaveUp);
+                        Console.WriteLine(prefix + Outage.RunningAgain);
+                        job = await start().ConfigureAwait(false); // the same job: the server runs an interrupted one again
+                        jobId = job.JobId;
+                        if (job.State == Proto.JobState.Queued) Console.WriteLine(prefix + QueueWait.Queued);
+                        status = status.Apply(new JobUpdate { Kind = JobUpdateKind.Restarted, JobId = jobId });
+                    }
                     if (status.Phase != JobPhase.Succeeded)
                         throw new InvalidOperationException(status.Phase == JobPhase.Failed ? status.Message : "the job ended " + status.Phase.ToString().ToLowerInvariant());
-                    JobResult result = await c.GetResultAsync(job.JobId, new[] { ProtoConvert.FileFormat }, ct).ConfigureAwait(false);
+                    string done = jobId;
+                    JobResult result = await outage.CallAsync(() => c.GetResultAsync(done, new[] { ProtoConvert.FileFormat }, ct), ct)
+                        .ConfigureAwait(false);
                     if (result.Job != null) // older servers leave both 0
                     {
                         row.Frames = result.Job.Frames;
@@ -261,7 +292,10 @@ namespace AnimGen.Editor
                     if (jobId != null) // the server need not finish a job nobody waits for
                     {
                         try { await c.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false); }
-                        catch (Exception) { }
+                        catch (Exception) // a queued job would run for nobody once the server is back: said by its id
+                        {
+                            Console.WriteLine(prefix + Outage.CouldNotCancel(jobId));
+                        }
                     }
                     if (stop.IsCancellationRequested) throw new OperationCanceledException("the batch ended first");
                     throw new TimeoutException("no clip within " + timeoutMinutes + " minutes (-animgenTimeout): gave up");

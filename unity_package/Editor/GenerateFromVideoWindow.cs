@@ -235,6 +235,9 @@ namespace AnimGen.Editor
             EditorGUI.ProgressBar(bar, status.Progress, status.Phase == JobPhase.Failed ? "Failed" : status.Describe());
             if (status.Phase == JobPhase.Failed) EditorGUILayout.HelpBox(status.Message, MessageType.Error);
             if (status.Phase == JobPhase.Waiting) EditorGUILayout.HelpBox(status.Message, MessageType.Info); // the queue is full
+            if (status.Lost.Length > 0) EditorGUILayout.HelpBox(status.Lost, MessageType.Warning); // waiting for the server
+            // A job Cancel could not stop on the server (it could not be reached): its id, to cancel it there later.
+            if (status.Phase == JobPhase.Cancelled && status.Message.Length > 0) EditorGUILayout.HelpBox(status.Message, MessageType.Warning);
             // What the server read of the video, as the CLI says it (nothing from an older server, which does not tell).
             string read = status.Phase == JobPhase.Succeeded ? JobStatus.FramesRead(status.Frames, status.DetectedShare) : "";
             if (read.Length > 0) EditorGUILayout.LabelField(read);

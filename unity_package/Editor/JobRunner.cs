@@ -1,6 +1,8 @@
 // Runs one generation job for the Editor and keeps it alive across domain reloads: the job's status and
 // request live in SessionState; before scripts reload the watch stream is dropped, and afterwards
 // ([InitializeOnLoad]) WatchJob is re-attached to the same job id. The window only displays this state.
+// A restart of the server is ridden out as the CLI rides it out (AnimGen.Core.Outage): every call waits for a server it
+// has reached and lost, the watch is attached again, and a job the stop interrupted is started again.
 using System;
 using System.Collections.Concurrent;
 using System.IO;
@@ -41,6 +43,9 @@ namespace AnimGen.Editor
         static JobStatus status;
         static JobRequest request;
         static CancellationTokenSource cts;
+        // Cancelled by Cancel: it ends the watch's waits for the server (lost, or starting an interrupted job again) at
+        // once. A watch that streams goes on until the server reports the job cancelled.
+        static CancellationTokenSource stopWaiting;
         // Cancelled as scripts reload: every call still in flight (result, cancel, Check) ends with this domain, not
         // after it, when its callbacks would reach code that is gone. An import starts again after the reload.
         static readonly CancellationTokenSource untilReload = new CancellationTokenSource();
@@ -95,6 +100,16 @@ namespace AnimGen.Editor
         // (the window's Check posts its answer here too).
         internal static void Post(Action a) { mainThread.Enqueue(a); }
 
+        /// <summary>What an outage says, in the Console as the CLI says it, and in the window while it lasts.</summary>
+        static void SayOutage(string said)
+        {
+            Post(() =>
+            {
+                Debug.Log("AnimGen: " + said);
+                Apply(new JobUpdate { Kind = said == Outage.Back ? JobUpdateKind.ServerReached : JobUpdateKind.ServerLost, Message = said });
+            });
+        }
+
         static void Pump()
         {
             Action a;
@@ -144,13 +159,17 @@ namespace AnimGen.Editor
             {
                 using (var c = new AnimGenConnection(r.Address, r.Token))
                 {
+                    // Only a server this session has had an answer from is waited for: a wrong address fails at once.
+                    var outage = new Outage(c.Address, false, c.LostServer, SayOutage);
                     try
                     {
-                        string uploadId = await c.UploadAsync(Path.GetFullPath(r.VideoPath),
-                            p => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.UploadProgress, Progress = p })), token);
+                        string uploadId = await outage.CallAsync(() => c.UploadAsync(Path.GetFullPath(r.VideoPath),
+                            p => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.UploadProgress, Progress = p })), token), token);
                         // Not cut off half-way by Cancel: a job the server had made would run on, unwatched. Cancel
-                        // ends the wait between tries while the server's queue is full, which the window says once.
-                        Proto.Job job = await QueueWait.StartAsync(() => c.StartJobAsync(uploadId, options, CancellationToken.None),
+                        // ends the wait between tries while the server's queue is full, which the window says once, or
+                        // while it cannot be reached.
+                        Proto.Job job = await QueueWait.StartAsync(
+                            () => outage.CallAsync(() => c.StartJobAsync(uploadId, options, CancellationToken.None), token),
                             said => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.QueueFull, Message = said })), token);
                         Post(() =>
                         {
@@ -172,41 +191,76 @@ namespace AnimGen.Editor
             });
         }
 
-        /// <summary>(Re-)attach WatchJob to the current job.</summary>
+        /// <summary>(Re-)attach WatchJob to the current job: again after the server was lost, and after a stop of the
+        /// server interrupted the job, which is then started again (StartJob on its upload runs that same job again).</summary>
         public static void Watch()
         {
             if (!status.NeedsWatching) return;
             if (cts != null) cts.Cancel();
             cts = new CancellationTokenSource();
+            stopWaiting = new CancellationTokenSource();
             var token = cts.Token;
-            string jobId = status.JobId;
+            var pressed = stopWaiting.Token;
+            string jobId = status.JobId, uploadId = status.UploadId;
+            int restarts = status.Restarts;
             var r = request;
             Task.Run(async () =>
             {
                 using (var c = new AnimGenConnection(r.Address, r.Token))
+                using (var waits = CancellationTokenSource.CreateLinkedTokenSource(token, pressed))
                 {
+                    var outage = new Outage(c.Address, true, c.LostServer, SayOutage); // a job exists: the server was reached
                     try
                     {
-                        await c.WatchAsync(jobId, e =>
+                        while (true)
                         {
-                            var u = ProtoConvert.ToUpdate(e);
-                            Post(() =>
+                            string watched = jobId;
+                            bool interrupted = false;
+                            await outage.CallAsync(() => c.WatchAsync(watched, e =>
                             {
-                                Apply(u);
-                                // The import is pending from the moment the job succeeds, not from the Import call
-                                // below: in between the runner was not Busy (the window offered Generate again before
-                                // the clip came) and a script reload there lost the import.
-                                if (u.Kind == JobUpdateKind.Done && status.JobId == jobId
-                                    && status.Phase == JobPhase.Succeeded)
+                                outage.Reached();
+                                var u = ProtoConvert.ToUpdate(e);
+                                if (Outage.IsInterruption(u)) // started again below rather than failed
                                 {
-                                    request.PendingImport = true;
-                                    Save();
+                                    interrupted = true;
+                                    return;
                                 }
-                            });
-                        }, token);
+                                Post(() =>
+                                {
+                                    Apply(u);
+                                    // The import is pending from the moment the job succeeds, not from the Import call
+                                    // below: in between the runner was not Busy (the window offered Generate again before
+                                    // the clip came) and a script reload there lost the import.
+                                    if (u.Kind == JobUpdateKind.Done && status.JobId == watched
+                                        && status.Phase == JobPhase.Succeeded)
+                                    {
+                                        request.PendingImport = true;
+                                        Save();
+                                    }
+                                });
+                            }, token), waits.Token);
+                            if (!interrupted) break;
+                            string gaveUp = Outage.AfterInterrupted(restarts);
+                            if (gaveUp != null)
+                            {
+                                Post(() => { if (status.JobId == watched && !token.IsCancellationRequested) Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = gaveUp }); });
+                                return;
+                            }
+                            waits.Token.ThrowIfCancellationRequested(); // Cancel pressed: not started again
+                            restarts++;
+                            Post(() => Debug.Log("AnimGen: " + Outage.RunningAgain));
+                            var options = ProtoConvert.ToOptions(r.GetSettings());
+                            Proto.Job job = await QueueWait.StartAsync(
+                                () => outage.CallAsync(() => c.StartJobAsync(uploadId, options, CancellationToken.None), waits.Token),
+                                said => Post(() => Debug.Log("AnimGen: " + said)), waits.Token);
+                            jobId = job.JobId;
+                            string again = job.JobId;
+                            Post(() => { if (status.JobId == watched) Apply(new JobUpdate { Kind = JobUpdateKind.Restarted, JobId = again }); });
+                        }
+                        string ended = jobId;
                         Post(() =>
                         {
-                            if (status.JobId != jobId || token.IsCancellationRequested) return;
+                            if (status.JobId != ended || token.IsCancellationRequested) return;
                             if (status.Phase == JobPhase.Succeeded) Import();
                             else if (status.NeedsWatching)
                                 Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = "The server ended the job's event stream before the job finished." });
@@ -215,6 +269,12 @@ namespace AnimGen.Editor
                     catch (Exception e)
                     {
                         if (token.IsCancellationRequested && reloading) return; // re-attached after the reload
+                        string id = jobId;
+                        if (pressed.IsCancellationRequested && !token.IsCancellationRequested) // Cancel ended a wait
+                        {
+                            Post(() => { if (status.JobId == id) Apply(new JobUpdate { Kind = JobUpdateKind.Cancelled, JobId = id }); });
+                            return;
+                        }
                         string message = c.Describe(e);
                         Post(() => { if (!token.IsCancellationRequested) Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message }); });
                     }
@@ -224,12 +284,13 @@ namespace AnimGen.Editor
 
         public static void Cancel()
         {
-            if (status.Starting) // no job yet: the upload or the wait for room ends
+            if (status.Starting) // no job yet: the upload, or the wait for room or for the server, ends
             {
                 if (cts != null) cts.Cancel();
                 return;
             }
             if (!status.NeedsWatching) return;
+            if (stopWaiting != null) stopWaiting.Cancel();
             string jobId = status.JobId;
             var r = request;
             Task.Run(async () =>
@@ -240,7 +301,22 @@ namespace AnimGen.Editor
                     catch (Exception e)
                     {
                         string message = c.Describe(e);
-                        Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message }));
+                        // The server cannot be told (it is away): the job id is said, as the CLI says it, since a queued
+                        // job would run for nobody once the server is back. The watch, which would wait for it, ends.
+                        bool away = c.LostServer(e) != null;
+                        Post(() =>
+                        {
+                            if (!away)
+                            {
+                                Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message });
+                                return;
+                            }
+                            string said = Outage.CouldNotCancel(jobId);
+                            Debug.Log("AnimGen: " + said);
+                            if (status.JobId != jobId) return;
+                            if (cts != null) cts.Cancel();
+                            Apply(new JobUpdate { Kind = JobUpdateKind.Abandoned, JobId = jobId, Message = said });
+                        });
                     }
                 }
             });
@@ -263,9 +339,11 @@ namespace AnimGen.Editor
             {
                 using (var c = new AnimGenConnection(r.Address, r.Token))
                 {
+                    var outage = new Outage(c.Address, true, c.LostServer, SayOutage);
                     try
                     {
-                        JobResult result = await c.GetResultAsync(jobId, new[] { ProtoConvert.FileFormat }, UntilReload);
+                        JobResult result = await outage.CallAsync(
+                            () => c.GetResultAsync(jobId, new[] { ProtoConvert.FileFormat }, UntilReload), UntilReload);
                         HumanoidClipData data = ProtoConvert.ToClipData(result.Clip);
                         Proto.Job job = result.Job; // its frames and share of them with a person; null: not told
                         Post(() => Finish(data, r, job));

@@ -1,7 +1,9 @@
 // The Editor's view of one generation job as a small state machine:
 //   Idle -> Uploading -> [Waiting(message): the server's queue is full] -> Queued -> Running(stage, progress)
-//        -> Succeeded | Failed(message) | Cancelled
-// Server events and client steps arrive as JobUpdates; JobStatus.Apply returns the next status. The status
+//        -> Succeeded | Failed(message) | Cancelled, and Running -> Queued again where a job a stop of the server
+//        interrupted is started again (Restarted)
+// Server events and client steps arrive as JobUpdates; JobStatus.Apply returns the next status. In any phase the
+// server may be lost for a while (Lost: what the client says while it waits for it, AnimGen.Core.Outage). The status
 // serializes to a string so that it survives a domain reload (the Editor keeps it in SessionState and
 // re-attaches WatchJob to JobId).
 using System;
@@ -21,6 +23,10 @@ namespace AnimGen.Core
         JobStarted,      // JobId, UploadId: StartJob answered
         ClientError,     // Message: a failure on the client's side (connection, file, status)
         Reset,           // back to Idle (the user dismissed the result)
+        ServerLost,      // Message: the client waits for a server it cannot reach (Outage.Saying's words)
+        ServerReached,   // it answers again
+        Restarted,       // JobId: a job a stop of the server interrupted was started again (Outage.RunningAgain)
+        Abandoned,       // Message: Cancel pressed, and the server could not be told (Outage.CouldNotCancel's words)
         // Server events (JobEvent.type); ServerState carries the job's current state (the first WatchJob event).
         ServerState,
         Queued,
@@ -58,7 +64,10 @@ namespace AnimGen.Core
         public string VideoPath = "";
         public string Stage = "";
         public float Progress;
-        public string Message = ""; // Failed: why; Waiting: what the client does about the full queue
+        public string Message = ""; // Failed: why; Waiting: what the client does about the full queue; Cancelled: a
+                                    // job the server could not be told to cancel
+        public string Lost = "";    // not empty while the client waits for a server it lost: what it says of that
+        public int Restarts;        // how often the job was started again after a stop of the server interrupted it
         public List<string> Warnings = new List<string>();
         // Once the result is in: the video frames the server's pose stage read, and the share of them with a person
         // (Job.frames, Job.detected_share). 0 frames: not told (an older server sends neither).
@@ -93,8 +102,16 @@ namespace AnimGen.Core
         /// <summary>The status after update u. Stale updates (e.g. progress after the end) leave it as is.</summary>
         public JobStatus Apply(JobUpdate u)
         {
+            var n = Next(u);
+            if (n.Phase == JobPhase.Idle || n.Phase == JobPhase.Failed || n.Phase == JobPhase.Cancelled) n.Lost = ""; // no wait goes on
+            return n;
+        }
+
+        JobStatus Next(JobUpdate u)
+        {
             var n = Clone();
-            if (u.JobId != null && u.JobId.Length > 0 && JobId.Length > 0 && u.JobId != JobId && u.Kind != JobUpdateKind.JobStarted)
+            bool setsJob = u.Kind == JobUpdateKind.JobStarted || u.Kind == JobUpdateKind.Restarted;
+            if (u.JobId != null && u.JobId.Length > 0 && JobId.Length > 0 && u.JobId != JobId && !setsJob)
                 return n; // an event of another job
             switch (u.Kind)
             {
@@ -131,6 +148,26 @@ namespace AnimGen.Core
                     return n;
                 case JobUpdateKind.ServerState:
                     return FromServerState(n, u);
+                case JobUpdateKind.ServerLost:
+                    n.Lost = u.Message ?? "";
+                    return n;
+                case JobUpdateKind.ServerReached:
+                    n.Lost = "";
+                    return n;
+                case JobUpdateKind.Restarted:
+                    if (Phase != JobPhase.Queued && Phase != JobPhase.Running) return n;
+                    n.Phase = JobPhase.Queued;
+                    if (!string.IsNullOrEmpty(u.JobId)) n.JobId = u.JobId;
+                    n.Stage = "";
+                    n.Progress = 0f;
+                    n.Restarts++;
+                    return n;
+                case JobUpdateKind.Abandoned:
+                    // Also after the watch, which Cancel ended while it waited for the server, said Cancelled.
+                    if (Phase != JobPhase.Queued && Phase != JobPhase.Running && Phase != JobPhase.Cancelled) return n;
+                    n.Phase = JobPhase.Cancelled;
+                    n.Message = u.Message ?? "";
+                    return n;
             }
             // The user may cancel an upload, or the wait for room, before any job exists.
             if (u.Kind == JobUpdateKind.Cancelled && Starting)
@@ -190,6 +227,7 @@ namespace AnimGen.Core
         public JobStatus AfterReload()
         {
             var n = Clone();
+            n.Lost = ""; // that wait's task is gone: the watch attached again says it anew
             if (Starting)
             {
                 n.Phase = JobPhase.Failed;
@@ -229,6 +267,8 @@ namespace AnimGen.Core
         /// <summary>A one-line label for a progress bar.</summary>
         public string Describe()
         {
+            if (Lost.Length > 0 && (Starting || Phase == JobPhase.Queued || Phase == JobPhase.Running))
+                return "Waiting for the server";
             switch (Phase)
             {
                 case JobPhase.Idle: return "Ready";
@@ -271,6 +311,8 @@ namespace AnimGen.Core
                 { "warnings", Warnings },
                 { "frames", Frames },
                 { "detected", DetectedShare },
+                { "lost", Lost },
+                { "restarts", Restarts },
             };
             return Json.Write(d);
         }
@@ -292,11 +334,13 @@ namespace AnimGen.Core
             s.VideoPath = Str(d, "video");
             s.Stage = Str(d, "stage");
             s.Message = Str(d, "message");
+            s.Lost = Str(d, "lost");
             object p;
             if (d.TryGetValue("progress", out p) && p is double) s.Progress = (float)(double)p;
             object f;
             if (d.TryGetValue("frames", out f) && f is double) s.Frames = (int)(double)f;
             if (d.TryGetValue("detected", out f) && f is double) s.DetectedShare = (float)(double)f;
+            if (d.TryGetValue("restarts", out f) && f is double) s.Restarts = (int)(double)f;
             object w;
             if (d.TryGetValue("warnings", out w) && w is List<object>)
                 foreach (object item in (List<object>)w) s.Warnings.Add(Convert.ToString(item, CultureInfo.InvariantCulture));

@@ -125,6 +125,58 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void ALostServerIsShownInAnyPhaseUntilItAnswersOrTheJobEnds()
+        {
+            const string lost = "lost the server; trying to reach it again for up to 2 min";
+            var running = Started().Apply(U(JobUpdateKind.StageProgress, "pose", 0.4f));
+            var s = running.Apply(U(JobUpdateKind.ServerLost, message: lost));
+            Assert.AreEqual(JobPhase.Running, s.Phase);
+            Assert.AreEqual(lost, s.Lost);
+            Assert.AreEqual("Waiting for the server", s.Describe());
+            Assert.IsTrue(s.NeedsWatching);
+            Assert.AreEqual("", s.Apply(U(JobUpdateKind.ServerReached)).Lost);
+            Assert.AreEqual("Pose 40%", s.Apply(U(JobUpdateKind.ServerReached)).Describe());
+            // While the upload waits for it too; and a failure, or a reload (its task gone), ends the wait.
+            Assert.AreEqual(lost, new JobStatus().Apply(U(JobUpdateKind.UploadStarted, message: "a.mp4"))
+                .Apply(U(JobUpdateKind.ServerLost, message: lost)).Lost);
+            Assert.AreEqual("", s.Apply(U(JobUpdateKind.ClientError, message: "gave up")).Lost);
+            Assert.AreEqual("", JobStatus.Deserialize(s.Serialize()).AfterReload().Lost);
+            Assert.AreEqual(lost, JobStatus.Deserialize(s.Serialize()).Lost);
+            Assert.AreEqual("", new JobStatus().Apply(U(JobUpdateKind.ServerLost, message: lost)).Lost);
+        }
+
+        [Test]
+        public void AnInterruptedJobStartedAgainIsQueuedAgainAndKeepsItsWarnings()
+        {
+            var s = Started().Apply(U(JobUpdateKind.StageProgress, "pose", 0.6f)).Apply(U(JobUpdateKind.Warning, message: "w1"))
+                .Apply(new JobUpdate { Kind = JobUpdateKind.Restarted, JobId = "job-1" });
+            Assert.AreEqual(JobPhase.Queued, s.Phase);
+            Assert.AreEqual(0f, s.Progress);
+            Assert.AreEqual(1, s.Restarts);
+            s = s.Apply(U(JobUpdateKind.Warning, message: "w1")).Apply(U(JobUpdateKind.StageProgress, "pose", 0.2f));
+            CollectionAssert.AreEqual(new[] { "w1" }, s.Warnings); // the watch attached again replays it: said once
+            Assert.AreEqual("Pose 20%", s.Describe());
+            Assert.AreEqual(1, JobStatus.Deserialize(s.Serialize()).Restarts); // counted across a reload
+            // Only a job that is still followed is started again.
+            var done = s.Apply(U(JobUpdateKind.Done)).Apply(new JobUpdate { Kind = JobUpdateKind.Restarted });
+            Assert.AreEqual(JobPhase.Succeeded, done.Phase);
+            Assert.AreEqual(1, done.Restarts);
+        }
+
+        [Test]
+        public void ACancelTheServerCouldNotBeToldOfSaysTheJob()
+        {
+            string said = Outage.CouldNotCancel("job-1");
+            var s = Started().Apply(U(JobUpdateKind.ServerLost, message: "lost")).Apply(U(JobUpdateKind.Abandoned, message: said));
+            Assert.AreEqual(JobPhase.Cancelled, s.Phase);
+            Assert.AreEqual(said, s.Message);
+            Assert.AreEqual("", s.Lost);
+            // Also after the watch, its wait ended by Cancel, said Cancelled; not after another end.
+            Assert.AreEqual(said, Started().Apply(U(JobUpdateKind.Cancelled)).Apply(U(JobUpdateKind.Abandoned, message: said)).Message);
+            Assert.AreEqual(JobPhase.Succeeded, Started().Apply(U(JobUpdateKind.Done)).Apply(U(JobUpdateKind.Abandoned, message: said)).Phase);
+        }
+
+        [Test]
         public void EventsBeforeAJobExistAreIgnored()
         {
             var s = new JobStatus().Apply(U(JobUpdateKind.Done)).Apply(U(JobUpdateKind.StageStarted, "pose"));

@@ -7,7 +7,10 @@
 #include <locale>
 #include <sstream>
 #include <string>
+#include <memory>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "AnimGenClient.h"
 #include "FrameRates.h"
@@ -230,6 +233,249 @@ TEST(QueueWait, AnUnreachableServerIsNotWaitedFor) {
     const Status s = client.StartJob("upload", GenerateOptions{}, &job, [&](const std::string&) { said = true; });
     EXPECT_TRUE(s.code == kUnavailable || s.code == kDeadlineExceeded) << s.ToString();
     EXPECT_FALSE(said);
+}
+
+// server/animgen_server/remote.py Outage, reconnecting and _Run.run: a server that restarts.
+TEST(Outage, TheMessagesAreTheClis) {
+    EXPECT_EQ(ServerLostMessage(ConnectionOptions{}.reconnectWait),
+              "lost the server; trying to reach it again for up to 2 min");
+    EXPECT_EQ(std::string(kServerReached), "reached the server again");
+    EXPECT_EQ(std::string(kRunningAgain), "the server stopped while the job ran; running it again");
+    EXPECT_EQ(StoppedTooOften(kMostRestarts + 1),
+              "the server stopped while the job ran, 4 times; run it again once the server stays up");
+    EXPECT_EQ(CouldNotCancel("job-1"),
+              "could not cancel job job-1 on the server: `animgen cancel job-1` does, once it can be reached");
+    EXPECT_EQ(ReconnectGaveUp("failed to connect", std::chrono::milliseconds(30000)),
+              "failed to connect (tried to reach it again for 0.5 min)");
+}
+
+namespace {
+// An outage on a fake clock: the clock is what the calls ran plus the sleeps' total.
+struct OutageScript {
+    std::chrono::steady_clock::time_point now{};
+    std::vector<long long> sleeps;  // ms
+    std::vector<std::string> said;
+    bool cancelled = false;
+    Outage Make(bool reached = true, std::chrono::milliseconds longest = ConnectionOptions{}.reconnectWait) {
+        return Outage(
+            reached, longest, [this](const std::string& m) { said.push_back(m); },
+            [this](std::chrono::milliseconds d) {
+                sleeps.push_back(d.count());
+                now += d;
+                return !cancelled;
+            },
+            [this] { return now; });
+    }
+    // A call that answers these in turn; a number is how long it runs before the server is gone (UNAVAILABLE).
+    std::function<Status()> Calls(std::vector<std::variant<int, Status>> answers) {
+        auto left = std::make_shared<std::vector<std::variant<int, Status>>>(std::move(answers));
+        return [this, left]() -> Status {
+            auto answer = left->front();
+            left->erase(left->begin());
+            if (const int* ran = std::get_if<int>(&answer)) {
+                now += std::chrono::seconds(*ran);
+                return {kUnavailable, "Socket closed"};
+            }
+            return std::get<Status>(answer);
+        };
+    }
+};
+const Status kDown{kUnavailable, "failed to connect to all addresses"};
+const std::string kLost = "lost the server; trying to reach it again for up to 2 min";
+}  // namespace
+
+TEST(Outage, ALostServerIsWaitedForFromWhenItWasLostNotFromTheCallsStart) {
+    OutageScript o;
+    Outage outage = o.Make();
+    // A watch that ran for 5 minutes, longer than the wait, then lost its server: still waited for, every 2 s.
+    EXPECT_TRUE(Reconnecting(outage, o.Calls({300, kDown, kDown, Status{}})).Ok());
+    EXPECT_EQ(o.sleeps, (std::vector<long long>{2000, 2000, 2000}));
+    EXPECT_EQ(o.said, (std::vector<std::string>{kLost, kServerReached}));  // once each, however many tries
+    EXPECT_FALSE(outage.IsLost());
+}
+
+TEST(Outage, ASecondOutageIsSaidAgainAndWaitedForFromItsOwnStart) {
+    OutageScript o;
+    Outage outage = o.Make(true, std::chrono::milliseconds(5000));
+    EXPECT_TRUE(Reconnecting(outage, o.Calls({1, kDown, Status{}})).Ok());
+    EXPECT_TRUE(Reconnecting(outage, o.Calls({600, kDown, Status{}})).Ok());
+    EXPECT_EQ(o.said, (std::vector<std::string>{ServerLostMessage(std::chrono::milliseconds(5000)), kServerReached,
+                                                ServerLostMessage(std::chrono::milliseconds(5000)), kServerReached}));
+    EXPECT_EQ(o.sleeps, (std::vector<long long>{2000, 2000, 2000, 2000}));
+}
+
+TEST(Outage, ItGivesUpAfterTheWindowWithTheLastAnswer) {
+    OutageScript o;
+    Outage outage = o.Make();
+    int calls = 0;
+    const Status s = Reconnecting(outage, [&] {
+        ++calls;
+        return kDown;
+    });
+    EXPECT_EQ(s.code, kUnavailable);
+    EXPECT_EQ(s.message, "failed to connect to all addresses (tried to reach it again for 2 min)");
+    EXPECT_EQ(calls, 61);  // at 0, 2, ..., 120 s
+    EXPECT_EQ(o.sleeps.size(), 60u);
+    EXPECT_EQ(o.said, std::vector<std::string>{kLost});
+    EXPECT_TRUE(outage.IsLost());
+    // The last wait is what is left of the window.
+    OutageScript five;
+    Outage shorter = five.Make(true, std::chrono::milliseconds(5000));
+    EXPECT_EQ(Reconnecting(shorter, five.Calls({kDown, kDown, kDown, kDown})).code, kUnavailable);
+    EXPECT_EQ(five.sleeps, (std::vector<long long>{2000, 2000, 1000}));
+}
+
+TEST(Outage, AFirstContactAndOtherAnswersAreNotWaitedOn) {
+    OutageScript o;
+    Outage never = o.Make(false);  // a wrong address: the server was never reached
+    EXPECT_EQ(Reconnecting(never, o.Calls({kDown})).ToString(), "UNAVAILABLE: failed to connect to all addresses");
+    Outage reached = o.Make(true);
+    EXPECT_EQ(Reconnecting(reached, o.Calls({Status{kNotFound, "no job x"}})).code, kNotFound);
+    EXPECT_TRUE(o.sleeps.empty() && o.said.empty());
+    // Once it has answered, the server is one to wait for.
+    EXPECT_TRUE(Reconnecting(never, o.Calls({Status{}})).Ok());
+    EXPECT_TRUE(Reconnecting(never, o.Calls({kDown, Status{}})).Ok());
+    EXPECT_EQ(o.said, (std::vector<std::string>{kLost, kServerReached}));
+}
+
+TEST(Outage, ACancelledWaitEndsAtOnce) {
+    OutageScript o;
+    o.cancelled = true;
+    Outage outage = o.Make();
+    int calls = 0;
+    const Status s = Reconnecting(outage, [&] {
+        ++calls;
+        return kDown;
+    });
+    EXPECT_EQ(s.code, kCancelled);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(o.said, std::vector<std::string>{kLost});
+    // A client's sleep ends at once after its Cancel(), also one made before the Cancel(); one made after waits.
+    ConnectionOptions c;
+    c.address = "127.0.0.1:1";
+    Client client(c);
+    const auto before = client.CancellableSleep();
+    client.Cancel();
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_FALSE(before(std::chrono::minutes(10)));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    EXPECT_TRUE(client.CancellableSleep()(std::chrono::milliseconds(10)));
+}
+
+namespace {
+JobEventInfo Event(EventType type, JobState state, const std::string& message = "") {
+    JobEventInfo e;
+    e.type = type;
+    e.message = message;
+    e.job.jobId = "job-1";
+    e.job.state = state;
+    return e;
+}
+
+// A server whose StartJob makes job-1 and whose watches follow a script: each a list of events, then its answer.
+struct JobScript {
+    OutageScript clock;
+    std::vector<std::pair<std::vector<JobEventInfo>, Status>> watches;
+    int starts = 0, watched = 0;
+    std::vector<std::string> notices, events;
+    bool stopAfterStart = false;
+
+    Status Run(JobInfo* job) {
+        Outage outage = clock.Make();
+        JobCalls calls;
+        calls.start = [this](JobInfo* out) {
+            ++starts;
+            out->jobId = "job-1";
+            out->state = JobState::Running;
+            return Status{};
+        };
+        calls.watch = [this](const std::string& id, const std::function<void(const JobEventInfo&)>& onEvent) {
+            EXPECT_EQ(id, "job-1");
+            const auto& [events, answer] = watches.at(size_t(watched++));
+            for (const JobEventInfo& e : events) onEvent(e);
+            return answer;
+        };
+        FollowCallbacks cb;
+        cb.onNotice = [this](const std::string& m) { notices.push_back(m); };
+        cb.onEvent = [this](const JobEventInfo& e) {
+            events.push_back(std::string(JobStateName(e.job.state)) + (e.message.empty() ? "" : " " + e.message));
+        };
+        cb.stopped = [this] { return stopAfterStart && starts > 0; };
+        return FollowJob(calls, outage, job, cb);
+    }
+};
+const Status kSocketClosed{kUnavailable, "Socket closed"};
+}  // namespace
+
+TEST(FollowJob, AWatchThatLosesItsServerIsAttachedAgainAndSaysEachWarningOnce) {
+    JobScript s;
+    s.watches = {
+        {{Event(EventType::StageProgress, JobState::Running), Event(EventType::Warning, JobState::Running, "w1")},
+         kSocketClosed},
+        {{}, kDown},
+        // Attached again: the current state, the warnings so far, then the rest.
+        {{Event(EventType::State, JobState::Running), Event(EventType::Warning, JobState::Running, "w1"),
+          Event(EventType::Warning, JobState::Running, "w2"), Event(EventType::Done, JobState::Succeeded)},
+         Status{}}};
+    JobInfo job;
+    EXPECT_TRUE(s.Run(&job).Ok());
+    EXPECT_EQ(job.state, JobState::Succeeded);
+    EXPECT_EQ(s.starts, 1);
+    EXPECT_EQ(s.watched, 3);
+    EXPECT_EQ(s.clock.said, (std::vector<std::string>{kLost, kServerReached}));
+    EXPECT_EQ(s.events, (std::vector<std::string>{"RUNNING", "RUNNING w1", "RUNNING", "RUNNING w2", "SUCCEEDED"}));
+    EXPECT_TRUE(s.notices.empty());
+}
+
+TEST(FollowJob, AJobTheServersStopInterruptedIsStartedAgain) {
+    JobScript s;
+    s.watches = {{{Event(EventType::StageProgress, JobState::Running)}, kSocketClosed},
+                 {{Event(EventType::State, JobState::Interrupted), Event(EventType::Interrupted, JobState::Interrupted)},
+                  Status{}},
+                 {{Event(EventType::Done, JobState::Succeeded)}, Status{}}};
+    JobInfo job;
+    EXPECT_TRUE(s.Run(&job).Ok());
+    EXPECT_EQ(job.state, JobState::Succeeded);
+    EXPECT_EQ(s.starts, 2);  // StartJob on the same upload: the server runs that same job again
+    EXPECT_EQ(s.notices, std::vector<std::string>{kRunningAgain});
+    EXPECT_EQ(s.clock.said, (std::vector<std::string>{kLost, kServerReached}));
+    EXPECT_EQ(s.events, (std::vector<std::string>{"RUNNING", "SUCCEEDED"}));  // not the interruption
+}
+
+TEST(FollowJob, AJobInterruptedFourTimesEndsWithTheClisMessage) {
+    JobScript s;
+    for (int i = 0; i < 5; ++i)
+        s.watches.push_back({{Event(EventType::Interrupted, JobState::Interrupted)}, Status{}});
+    JobInfo job;
+    EXPECT_TRUE(s.Run(&job).Ok());
+    EXPECT_EQ(job.state, JobState::Interrupted);
+    EXPECT_EQ(job.error, "the server stopped while the job ran, 4 times; run it again once the server stays up");
+    EXPECT_EQ(s.starts, 4);
+    EXPECT_EQ(s.notices, (std::vector<std::string>(3, kRunningAgain)));
+}
+
+TEST(FollowJob, AStopEndsItBeforeTheNextCallWithTheJobToCancel) {
+    JobScript s;
+    s.stopAfterStart = true;
+    JobInfo job;
+    EXPECT_EQ(s.Run(&job).code, kCancelled);
+    EXPECT_EQ(job.jobId, "job-1");
+    EXPECT_EQ(s.watched, 0);
+    // A server never reached fails at once, nothing said.
+    ConnectionOptions o;
+    o.address = "127.0.0.1:1";
+    o.deadline = std::chrono::milliseconds(2000);
+    Client client(o);
+    EXPECT_FALSE(client.HasReached());
+    std::vector<std::string> said;
+    Outage outage(client.HasReached(), o.reconnectWait, [&](const std::string& m) { said.push_back(m); },
+                  client.CancellableSleep());
+    JobInfo none;
+    const auto started = std::chrono::steady_clock::now();
+    const Status refused = client.FollowJob("upload", GenerateOptions{}, outage, &none, {});
+    EXPECT_TRUE(refused.code == kUnavailable || refused.code == kDeadlineExceeded) << refused.ToString();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    EXPECT_TRUE(said.empty() && none.jobId.empty());
 }
 
 // server/animgen_server/cmd_generate.py: f"person detected in {100 * detected:.1f}%", detected the job's float.

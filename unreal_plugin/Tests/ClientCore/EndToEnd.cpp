@@ -3,6 +3,7 @@
 //                    [--skeleton SKELETON.txt --target-video FILE] [--summary FILE.json --client-version V]
 //   animgen_core_e2e --address HOST:PORT --info-only 1 [--tls-ca PEM] [--token T]   (connection checks only)
 //   animgen_core_e2e --address HOST:PORT --queue-full FILE [--too-long FILE]   (a server whose queue is full)
+//   animgen_core_e2e --address HOST:PORT --restart FILE   (a server the caller kills and starts again mid-job)
 //   animgen_core_e2e --sample-summary FILE.json   (no server: SampleSummary.h's batch, for Python's json to read)
 // Steps: server info; a wrong token is refused (UNAUTHENTICATED); upload; start; watch every event; result
 // (clip and GLB written to DIR), and with --summary the commandlet's summary of that video (the server's version, its
@@ -14,6 +15,9 @@
 // refuses a video over the server's limit at once (--too-long: RESOURCE_EXHAUSTED without the retry key); for FILE it
 // says once that the queue is full and waits, which Cancel() ends; then it waits again, saying so, until the caller
 // frees the worker, and the job runs to SUCCEEDED.
+// --restart: FILE's job followed as the tab and the commandlet follow it (Outage, Client::FollowJob), each line as it
+// comes: NOTICE (lost, reached, running again), STARTED for each StartJob, RUNNING once the job has made progress (the
+// caller then kills the server and starts it again on the same port), DONE with the job's end, then the result.
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -22,6 +26,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -166,6 +171,43 @@ int QueueFullCheck(Client& client, const std::map<std::string, std::string>& arg
     return 0;
 }
 
+int RestartCheck(Client& client, const std::string& video) {
+    // The server was reached (GetServerInfo): a call it cannot answer from here on is waited for, as in the Editor.
+    Outage outage(client.HasReached(), client.Options().reconnectWait, [](const std::string& m) { Say("NOTICE " + m); },
+                  client.CancellableSleep());
+    UploadedVideo up;
+    Status s = Reconnecting(outage, [&] { return client.UploadVideo(video, &up); });
+    if (!s.Ok()) return Fail("UploadVideo: " + s.ToString());
+    GenerateOptions options;
+    options.generator = Generator::Analytic;
+    options.formats = {OutputFormat::Json};
+    bool running = false;
+    std::set<std::string> warned;
+    int repeated = 0;
+    FollowCallbacks cb;
+    cb.onNotice = [](const std::string& m) { Say("NOTICE " + m); };
+    cb.onJobStarted = [](const JobInfo& j) { Say("STARTED job=" + j.jobId + " state=" + JobStateName(j.state)); };
+    cb.onEvent = [&](const JobEventInfo& e) {
+        if (e.type == EventType::Warning) repeated += !warned.insert(e.message).second;
+        if (!running && e.job.state == JobState::Running && e.progress > 0) {
+            running = true;
+            Say("RUNNING job=" + e.job.jobId);
+        }
+    };
+    JobInfo job;
+    s = client.FollowJob(up.uploadId, options, outage, &job, cb);
+    std::printf("DONE code=%s final=%s job=%s warnings=%zu repeated=%d\n", s.CodeName().c_str(),
+                JobStateName(job.state), job.jobId.c_str(), warned.size(), repeated);
+    if (!s.Ok() || job.state != JobState::Succeeded) return Fail("the job ended " + s.ToString() + " " + job.error);
+    JobResult result;
+    s = Reconnecting(outage, [&] { return client.GetResult(job.jobId, "", &result); });
+    std::printf("RESULT code=%s frames=%d clip_frames=%d\n", s.CodeName().c_str(), result.job.frames,
+                result.clip.frameCount);
+    if (!s.Ok() || result.clip.frameCount <= 0) return Fail("GetResult: " + s.ToString());
+    Say("OK");
+    return 0;
+}
+
 int main(int argc, char** argv) {
     std::map<std::string, std::string> args;
     for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
@@ -175,8 +217,9 @@ int main(int argc, char** argv) {
         std::printf("OK\n");
         return 0;
     }
-    const bool infoOnly = args.count("--info-only") > 0, queueFull = args.count("--queue-full") > 0;
-    if (!args.count("--address") || (!infoOnly && !queueFull && (!args.count("--video") || !args.count("--out"))))
+    const bool infoOnly = args.count("--info-only") > 0,
+               ownRun = args.count("--queue-full") > 0 || args.count("--restart") > 0;
+    if (!args.count("--address") || (!infoOnly && !ownRun && (!args.count("--video") || !args.count("--out"))))
         return Fail("usage: animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T]");
 
     ConnectionOptions o;
@@ -220,6 +263,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (args.count("--queue-full")) return QueueFullCheck(client, args);
+    if (args.count("--restart")) return RestartCheck(client, args["--restart"]);
 
     const auto started = std::chrono::steady_clock::now();  // the summary's seconds: upload to result
     UploadedVideo up;

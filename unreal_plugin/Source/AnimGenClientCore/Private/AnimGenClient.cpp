@@ -360,6 +360,106 @@ Status WaitOutFullQueue(const std::function<Status(std::optional<std::chrono::mi
     }
 }
 
+std::string ServerLostMessage(std::chrono::milliseconds longest) {
+    return "lost the server; trying to reach it again for up to " + Minutes(longest) + " min";
+}
+
+std::string ReconnectGaveUp(const std::string& message, std::chrono::milliseconds longest) {
+    return message + " (tried to reach it again for " + Minutes(longest) + " min)";
+}
+
+std::string StoppedTooOften(int times) {
+    return "the server stopped while the job ran, " + std::to_string(times) +
+           " times; run it again once the server stays up";
+}
+
+std::string CouldNotCancel(const std::string& jobId) {
+    return "could not cancel job " + jobId + " on the server: `animgen cancel " + jobId + "` does, once it can be reached";
+}
+
+Outage::Outage(bool reached, std::chrono::milliseconds longest, std::function<void(const std::string&)> say,
+               std::function<bool(std::chrono::milliseconds)> sleep,
+               std::function<std::chrono::steady_clock::time_point()> now)
+    : reached_(reached), longest_(longest), say_(std::move(say)), sleep_(std::move(sleep)), now_(std::move(now)) {}
+
+bool Outage::TryAgain(Status* s) {
+    using std::chrono::milliseconds;
+    if (s->code != kUnavailable || !reached_) return false;  // a first contact that fails: a wrong address, at once
+    const auto now = now_ ? now_() : std::chrono::steady_clock::now();
+    if (!since_) {
+        since_ = now;
+        if (say_) say_(ServerLostMessage(longest_));
+    }
+    // From when it was lost, not from when this call began: a watch may have run for an hour before.
+    const milliseconds left = std::chrono::duration_cast<milliseconds>(*since_ + longest_ - now);
+    if (left.count() <= 0) {
+        *s = {s->code, ReconnectGaveUp(s->message, longest_)};
+        return false;
+    }
+    if (sleep_ && !sleep_(std::min(milliseconds(2000), left))) {
+        *s = {kCancelled, "stopped while waiting for the server to come back"};
+        return false;
+    }
+    return true;
+}
+
+void Outage::Reached() {
+    reached_ = true;
+    if (!since_) return;
+    since_.reset();
+    if (say_) say_(kServerReached);
+}
+
+Status Reconnecting(Outage& outage, const std::function<Status()>& step) {
+    while (true) {
+        Status s = step();
+        if (s.Ok()) {
+            outage.Reached();
+            return s;
+        }
+        if (!outage.TryAgain(&s)) return s;
+    }
+}
+
+Status FollowJob(const JobCalls& calls, Outage& outage, JobInfo* job, const FollowCallbacks& cb) {
+    const auto stopped = [&cb] { return cb.stopped && cb.stopped(); };
+    std::set<std::string> told;  // warnings said: a watch attached again, or a job run again, tells them again
+    for (int restart = 0;; ++restart) {
+        Status s = Reconnecting(outage, [&]() -> Status {
+            if (stopped()) return {kCancelled, "stopped"};
+            return calls.start(job);
+        });
+        if (!s.Ok()) return s;
+        if (cb.onJobStarted) cb.onJobStarted(*job);
+        if (job->state == JobState::Queued && cb.onNotice) cb.onNotice(kQueuedOnServer);
+        bool interrupted = false;
+        s = Reconnecting(outage, [&]() -> Status {
+            if (stopped()) return {kCancelled, "stopped"};
+            return calls.watch(job->jobId, [&](const JobEventInfo& e) {
+                outage.Reached();
+                const std::string id = job->jobId;
+                *job = e.job;
+                if (job->jobId.empty()) job->jobId = id;
+                // Started again below rather than ended: the server runs that same job again.
+                if (e.type == EventType::Interrupted || e.job.state == JobState::Interrupted) {
+                    interrupted = true;
+                    return;
+                }
+                if (e.type == EventType::Warning && !told.insert(e.message).second) return;
+                if (cb.onEvent) cb.onEvent(e);
+            });
+        });
+        if (!s.Ok()) return s;
+        if (!interrupted) return {};
+        if (restart == kMostRestarts) {
+            job->state = JobState::Interrupted;
+            job->error = StoppedTooOften(kMostRestarts + 1);
+            return {};
+        }
+        if (cb.onNotice) cb.onNotice(kRunningAgain);
+    }
+}
+
 std::string Status::CodeName() const {
     static const char* const names[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
                                         "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
@@ -386,6 +486,20 @@ bool IsFinal(JobState s) {
     return s == JobState::Succeeded || s == JobState::Failed || s == JobState::Cancelled || s == JobState::Interrupted;
 }
 
+namespace {
+
+// The addresses this process has had an answer from (Client::HasReached): a later run's first call waits for one of
+// them while it restarts, as the CLI's does.
+std::mutex reachedMutex;
+std::set<std::string> reachedAddresses;
+
+void MarkReached(const std::string& address) {
+    std::lock_guard<std::mutex> lock(reachedMutex);
+    reachedAddresses.insert(address);
+}
+
+}  // namespace
+
 struct Client::Impl {
     Status refusal;  // every call's answer when the address or token cannot be used (ServerTarget, TokenProblem)
     std::shared_ptr<grpc::Channel> channel;
@@ -402,13 +516,27 @@ struct Client::Impl {
         Impl* impl;
         grpc::ClientContext ctx;
         bool registered;
+        uint64_t cancelsBefore = 0;
         Call(Impl* i, const ConnectionOptions& o, bool deadline, bool cancellable = true)
             : impl(i), registered(cancellable) {
             if (deadline) ctx.set_deadline(std::chrono::system_clock::now() + o.deadline);
             if (!o.bearerToken.empty()) ctx.AddMetadata("authorization", "Bearer " + o.bearerToken);
-            if (!registered) return;
             std::lock_guard<std::mutex> lock(impl->mutex);
-            impl->active.insert(&ctx);
+            cancelsBefore = impl->cancels;
+            if (registered) impl->active.insert(&ctx);
+        }
+        // The call's status. A CANCELLED that Cancel() did not cause is the server's: one that stops (a deploy's
+        // SIGTERM) cancels the calls it gets in its last seconds, and it sends CANCELLED for nothing else. Said as
+        // UNAVAILABLE, the server gone, which a run waits out (Outage).
+        Status Answer(const grpc::Status& s) {
+            if (s.error_code() == grpc::StatusCode::CANCELLED) {
+                std::lock_guard<std::mutex> lock(impl->mutex);
+                if (impl->cancels == cancelsBefore)
+                    return {kUnavailable, "the server ended the call" +
+                                              (s.error_message().empty() ? std::string() : " (" + s.error_message() + ")") +
+                                              ": it is stopping"};
+            }
+            return FromGrpc(s);
         }
         ~Call() {
             if (!registered) return;
@@ -449,6 +577,11 @@ Client::Client(ConnectionOptions options) : options_(std::move(options)), impl_(
     args.SetInt("grpc.http2.max_pings_without_data", 0);
     args.SetInt("grpc.http2.min_time_between_pings_ms", 30000);
     args.SetInt("grpc.http2.ping_timeout_ms", 10000);
+    // A server that restarts is tried again every 2 s (Outage): the channel must not lag behind those tries. After a
+    // failed connection it looks the address up again at most every 30 s and backs off up to 2 minutes between
+    // attempts; on a server back on its port a call went on failing for some 6 s more.
+    args.SetInt("grpc.dns_min_time_between_resolutions_ms", 1000);
+    args.SetInt("grpc.max_reconnect_backoff_ms", 2000);
     impl_->channel = grpc::CreateCustomChannel(options_.address, creds, args);
     impl_->stub = pb::AnimGen::NewStub(impl_->channel);
 }
@@ -462,6 +595,34 @@ void Client::Cancel() {
         for (grpc::ClientContext* ctx : impl_->active) ctx->TryCancel();
     }
     impl_->cancelled.notify_all();
+}
+
+std::function<bool(std::chrono::milliseconds)> Client::CancellableSleep() {
+    Impl* impl = impl_.get();
+    uint64_t since = 0;
+    {
+        std::lock_guard<std::mutex> lock(impl->mutex);
+        since = impl->cancels;  // a Cancel() from here on ends every sleep
+    }
+    return [impl, since](std::chrono::milliseconds d) {
+        std::unique_lock<std::mutex> lock(impl->mutex);
+        return !impl->cancelled.wait_for(lock, d, [&] { return impl->cancels != since; });
+    };
+}
+
+bool Client::HasReached() const {
+    std::lock_guard<std::mutex> lock(reachedMutex);
+    return reachedAddresses.count(options_.address) > 0;
+}
+
+Status Client::FollowJob(const std::string& uploadId, const GenerateOptions& options, Outage& outage, JobInfo* job,
+                         const FollowCallbacks& cb) {
+    JobCalls calls;
+    calls.start = [&](JobInfo* out) { return StartJob(uploadId, options, out, cb.onNotice); };
+    calls.watch = [this](const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent) {
+        return WatchJob(jobId, onEvent);
+    };
+    return animgen::FollowJob(calls, outage, job, cb);
 }
 
 Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
@@ -503,22 +664,19 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
     }
     writer->WritesDone();
     const grpc::Status s = writer->Finish();
-    if (!s.ok()) return FromGrpc(s);
+    if (!s.ok()) return call.Answer(s);
     out->uploadId = response.upload_id();
     out->sizeBytes = response.size_bytes();
     out->sha256 = response.sha256();
     out->alreadyStored = response.already_stored();
+    MarkReached(options_.address);
     return {};
 }
 
 Status Client::StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out,
                         const std::function<void(const std::string&)>& onWaiting) {
     if (!impl_->refusal.Ok()) return impl_->refusal;
-    uint64_t cancels = 0;
-    {
-        std::lock_guard<std::mutex> lock(impl_->mutex);
-        cancels = impl_->cancels;  // a Cancel() from here on ends the wait for room
-    }
+    const auto sleep = CancellableSleep();  // a Cancel() from here on ends the wait for room
     pb::StartJobRequest req;
     req.set_upload_id(uploadId);
     ToProto(options, req.mutable_options());
@@ -529,7 +687,7 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
         pb::Job job;
         const grpc::Status s = impl_->stub->StartJob(&call.ctx, req, &job);
         if (!s.ok()) {
-            const Status refused = FromGrpc(s);
+            const Status refused = call.Answer(s);
             std::multimap<std::string, std::string> trailers;
             for (const auto& [key, value] : call.ctx.GetServerTrailingMetadata())
                 trailers.emplace(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
@@ -537,11 +695,8 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
             return refused;
         }
         *out = FromProto(job);
+        MarkReached(options_.address);
         return {};
-    };
-    auto sleep = [&](std::chrono::milliseconds d) {
-        std::unique_lock<std::mutex> lock(impl_->mutex);
-        return !impl_->cancelled.wait_for(lock, d, [&] { return impl_->cancels != cancels; });
     };
     return WaitOutFullQueue(attempt, options_.queueWait, onWaiting, sleep);
 }
@@ -554,6 +709,7 @@ Status Client::WatchJob(const std::string& jobId, const std::function<void(const
     auto reader = impl_->stub->WatchJob(&call.ctx, req);
     pb::JobEvent e;
     while (reader->Read(&e)) {
+        MarkReached(options_.address);
         JobEventInfo info;
         info.type = EventType(int(e.type()));
         info.stage = e.stage();
@@ -563,7 +719,7 @@ Status Client::WatchJob(const std::string& jobId, const std::function<void(const
         info.job = FromProto(e.job());
         if (onEvent) onEvent(info);
     }
-    return FromGrpc(reader->Finish());
+    return call.Answer(reader->Finish());
 }
 
 Status Client::GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
@@ -628,7 +784,7 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
     }
     if (!s.ok()) {
         discard();
-        return FromGrpc(s);
+        return call.Answer(s);
     }
     if (!haveHeader) return {kInternal, "the result stream carried no header"};
     for (ResultFileInfo& f : result.files) {
@@ -657,6 +813,7 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
                                       [&](const ResultFileInfo& f) { return !outDir.empty() && f.path.empty(); }),
                        result.files.end());
     *out = std::move(result);
+    MarkReached(options_.address);
     return {};
 }
 
@@ -667,7 +824,7 @@ Status Client::CancelJob(const std::string& jobId, JobInfo* out) {
     req.set_job_id(jobId);
     pb::Job job;
     const grpc::Status s = impl_->stub->CancelJob(&call.ctx, req, &job);
-    if (!s.ok()) return FromGrpc(s);
+    if (!s.ok()) return call.Answer(s);
     *out = FromProto(job);
     return {};
 }
@@ -680,7 +837,7 @@ Status Client::ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<
     for (JobState st : states) req.add_states(pb::JobState(int(st)));
     pb::ListJobsResponse resp;
     const grpc::Status s = impl_->stub->ListJobs(&call.ctx, req, &resp);
-    if (!s.ok()) return FromGrpc(s);
+    if (!s.ok()) return call.Answer(s);
     out->clear();
     for (const pb::Job& j : resp.jobs()) out->push_back(FromProto(j));
     return {};
@@ -691,7 +848,8 @@ Status Client::GetServerInfo(ServerInfo* out) {
     Impl::Call call(impl_.get(), options_, true);
     pb::ServerInfo info;
     const grpc::Status s = impl_->stub->GetServerInfo(&call.ctx, pb::GetServerInfoRequest(), &info);
-    if (!s.ok()) return FromGrpc(s);
+    if (!s.ok()) return call.Answer(s);
+    MarkReached(options_.address);
     ServerInfo o;
     o.serverVersion = info.server_version();
     o.protocolVersion = info.protocol_version();

@@ -48,6 +48,9 @@ struct ConnectionOptions {
     // How long StartJob waits for room in a server's full queue before it fails: the CLI's 10 minutes (a shared server
     // may be busy with other studios' work).
     std::chrono::milliseconds queueWait{10 * 60 * 1000};
+    // How long a run waits for a server it has reached and then lost (a restart, a deploy), from when it lost it: the
+    // CLI's 2 minutes (Outage).
+    std::chrono::milliseconds reconnectWait{2 * 60 * 1000};
 };
 
 // Mirrors animgen.v1 enums (same numbers).
@@ -204,6 +207,75 @@ ANIMGENCLIENTCORE_API Status WaitOutFullQueue(
     const std::function<bool(std::chrono::milliseconds)>& sleep,
     const std::function<std::chrono::steady_clock::time_point()>& now = {});
 
+// A server a run has reached and then cannot reach (UNAVAILABLE: a restart, a deploy) is waited for, as `animgen
+// generate --server` waits for it (server/animgen_server/remote.py Outage): for up to ConnectionOptions::reconnectWait
+// from when it was lost, not from when the call began, trying again every 2 s; said once when lost
+// (ServerLostMessage) and once when back (kServerReached). A first contact that fails (a wrong address) fails at once.
+// A job that a stop of the server interrupted is started again on the same upload (the server runs that same job
+// again), up to kMostRestarts times: FollowJob.
+inline constexpr char kServerReached[] = "reached the server again";
+inline constexpr char kRunningAgain[] = "the server stopped while the job ran; running it again";
+inline constexpr int kMostRestarts = 3;
+// "lost the server; trying to reach it again for up to 2 min": the CLI's words.
+ANIMGENCLIENTCORE_API std::string ServerLostMessage(std::chrono::milliseconds longest);
+// The last answer once the wait is over: "failed to connect ... (tried to reach it again for 2 min)".
+ANIMGENCLIENTCORE_API std::string ReconnectGaveUp(const std::string& message, std::chrono::milliseconds longest);
+// "the server stopped while the job ran, 4 times; run it again once the server stays up": the CLI's words.
+ANIMGENCLIENTCORE_API std::string StoppedTooOften(int times);
+// What the CLI says of a job a stop could not cancel on the server (it could not be reached): a queued job would run
+// for nobody once the server is back.
+ANIMGENCLIENTCORE_API std::string CouldNotCancel(const std::string& jobId);
+
+class ANIMGENCLIENTCORE_API Outage {
+public:
+    // reached: the server has answered before (Client::HasReached; a job exists); until it has, a call it cannot reach
+    // fails at once. say: ServerLostMessage, then kServerReached. sleep: as WaitOutFullQueue's (false: cancelled;
+    // Client::CancellableSleep). now: the clock (steady_clock's when empty).
+    Outage(bool reached, std::chrono::milliseconds longest, std::function<void(const std::string&)> say,
+           std::function<bool(std::chrono::milliseconds)> sleep,
+           std::function<std::chrono::steady_clock::time_point()> now = {});
+    // A call answered *s. UNAVAILABLE from a server reached before: waits before the next try (2 s, or what is left of
+    // `longest` since it was lost) and returns true. Otherwise false, *s the answer to give: any other answer as it is,
+    // a first contact's at once, past `longest` with ReconnectGaveUp's message, CANCELLED where the sleep was.
+    bool TryAgain(Status* s);
+    // The server answered: said once where it had been lost.
+    void Reached();
+    bool IsLost() const { return since_.has_value(); }
+
+private:
+    bool reached_;
+    std::chrono::milliseconds longest_;
+    std::function<void(const std::string&)> say_;
+    std::function<bool(std::chrono::milliseconds)> sleep_;
+    std::function<std::chrono::steady_clock::time_point()> now_;
+    std::optional<std::chrono::steady_clock::time_point> since_;
+};
+
+// step() until it answers anything but UNAVAILABLE, as the outage allows; an answer tells the outage the server is back.
+// For a call a run may repeat: the server keeps one copy of a video sent twice, a watch attached again tells the job
+// from its current state, a result may be fetched again.
+ANIMGENCLIENTCORE_API Status Reconnecting(Outage& outage, const std::function<Status()>& step);
+
+// The two calls FollowJob makes: StartJob on the run's upload (Client::StartJob, which waits out a full queue) and
+// WatchJob (Client::WatchJob); a test's script otherwise.
+struct JobCalls {
+    std::function<Status(JobInfo*)> start;
+    std::function<Status(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent)> watch;
+};
+
+struct FollowCallbacks {
+    std::function<void(const std::string&)> onNotice;  // kQueuedOnServer, kRunningAgain (and StartJob's queue wait)
+    std::function<void(const JobInfo&)> onJobStarted;  // each StartJob's answer: the job a stop must cancel
+    std::function<void(const JobEventInfo&)> onEvent;  // each event, a warning's text once; not the interruption's
+    std::function<bool()> stopped;                     // true: no further call (the answer is CANCELLED)
+};
+
+// A job from StartJob to its end, as `animgen generate --server` follows it: StartJob and the watch through the outage
+// (a lost server waited for, the watch attached again), and StartJob again for a job a stop of the server interrupted
+// (said: kRunningAgain), up to kMostRestarts times. OK with *job as it ended (SUCCEEDED, FAILED, CANCELLED; INTERRUPTED
+// with StoppedTooOften's error after the last restart), or a call's failure (*job the job made, if any).
+ANIMGENCLIENTCORE_API Status FollowJob(const JobCalls& calls, Outage& outage, JobInfo* job, const FollowCallbacks& cb);
+
 // Lower-case hex SHA-256 of a file; empty on a read error.
 ANIMGENCLIENTCORE_API std::string Sha256OfFile(const std::string& path);
 ANIMGENCLIENTCORE_API std::string Sha256Hex(const void* data, size_t size);
@@ -239,11 +311,19 @@ public:
     Status CancelJob(const std::string& jobId, JobInfo* out);
     Status ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<JobState>& states = {});
     Status GetServerInfo(ServerInfo* out);
+    // FollowJob with this client's StartJob (its queue wait said through cb.onNotice) and WatchJob.
+    Status FollowJob(const std::string& uploadId, const GenerateOptions& options, Outage& outage, JobInfo* job,
+                     const FollowCallbacks& cb);
 
     // Ends the calls in flight (from any thread), and StartJob's wait for room in a full queue, but not StartJob's call
     // itself; they return CANCELLED. Later calls run normally. A job whose StartJob was in flight is the caller's to
     // cancel with CancelJob.
     void Cancel();
+    // A sleep for an Outage of this client: false, at once, once Cancel() has been called since it was made. It must
+    // not outlive the client.
+    std::function<bool(std::chrono::milliseconds)> CancellableSleep();
+    // Whether this process has had an answer from this client's address: a later run waits for it while it restarts.
+    bool HasReached() const;
 
 private:
     struct Impl;

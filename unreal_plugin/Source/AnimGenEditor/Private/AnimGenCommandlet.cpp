@@ -274,7 +274,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 				UE_LOG(LogAnimGen, Warning, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
 				Row.warnings.push_back(Utf8(P.Message));
 			}
-			else if (P.bNotice)  // "the server's queue is full; trying again every 5 s ...", as the CLI says it
+			else if (P.bNotice)  // "the server's queue is full; ...", "lost the server; ...": as the CLI says them
 			{
 				UE_LOG(LogAnimGen, Display, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
 			}

@@ -40,21 +40,40 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	animgen::JobResult& OutResult, FString& OutError)
 {
 	auto Cancelled = [CancelFlag] { return CancelFlag && CancelFlag->load(); };
-	auto Report = [&OnProgress](float P, const FString& Stage, const FString& Message, bool bWarning = false,
+	float Shown = 0.f;  // a notice leaves the progress as it was
+	auto Report = [&OnProgress, &Shown](float P, const FString& Stage, const FString& Message, bool bWarning = false,
 		bool bNotice = false) {
-		if (OnProgress) OnProgress(FAnimGenProgress{P, Stage, Message, bWarning, bNotice});
+		if (!bNotice) Shown = P;
+		if (OnProgress) OnProgress(FAnimGenProgress{bNotice ? Shown : P, Stage, Message, bWarning, bNotice});
 	};
+	auto Notice = [&](const std::string& Said) { Report(0.f, TEXT("server"), ToF(Said), false, true); };
 	if (!FPaths::FileExists(Request.VideoPath))
 	{
 		OutError = FString::Printf(TEXT("video %s: no such file"), *Request.VideoPath);
 		return false;
 	}
+	// A server reached before and then lost (a restart, a deploy) is waited for as the CLI waits for it: up to 2 minutes
+	// from when it went, said once when lost and once when back; Cancel ends the wait. A first contact that fails, at once.
+	animgen::Outage ServerOutage(Client.HasReached(), Client.Options().reconnectWait, Notice, Client.CancellableSleep());
+	// Cancel, the commandlet's limit or the engine's exit: a job that was made is cancelled on the server; where the
+	// server cannot be told, its id is said, since a queued job would run for nobody once the server is back.
+	auto Stop = [&](const animgen::JobInfo& Made) {
+		OutError = TEXT("cancelled");
+		const bool bEnded = Made.state == animgen::JobState::Succeeded || Made.state == animgen::JobState::Failed
+			|| Made.state == animgen::JobState::Cancelled;
+		if (Made.jobId.empty() || bEnded) return false;
+		animgen::JobInfo Ignored;
+		if (!Client.CancelJob(Made.jobId, &Ignored).Ok()) OutError = ToF(animgen::CouldNotCancel(Made.jobId));
+		return false;
+	};
 	Report(0.f, TEXT("upload"), FString::Printf(TEXT("Uploading %s"), *FPaths::GetCleanFilename(Request.VideoPath)));
 	animgen::UploadedVideo Upload;
-	animgen::Status S = Client.UploadVideo(ToS(Request.VideoPath), &Upload, [&](int64_t Sent, int64_t Total) {
-		// The upload's own fraction, as the Unity window shows it; the job's progress starts from 0 after it.
-		Report(Total > 0 ? float(double(Sent) / double(Total)) : 0.f, TEXT("upload"),
-			FString::Printf(TEXT("Uploaded %lld of %lld bytes"), (long long)Sent, (long long)Total));
+	animgen::Status S = animgen::Reconnecting(ServerOutage, [&] {
+		return Client.UploadVideo(ToS(Request.VideoPath), &Upload, [&](int64_t Sent, int64_t Total) {
+			// The upload's own fraction, as the Unity window shows it; the job's progress starts from 0 after it.
+			Report(Total > 0 ? float(double(Sent) / double(Total)) : 0.f, TEXT("upload"),
+				FString::Printf(TEXT("Uploaded %lld of %lld bytes"), (long long)Sent, (long long)Total));
+		});
 	});
 	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }  // Cancel ends the upload with CANCELLED
 	if (!S.Ok())
@@ -63,54 +82,45 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 		return false;
 	}
 
+	// StartJob, the watch and StartJob again for a job a stop of the server interrupted, as the CLI runs them
+	// (animgen::FollowJob): a full queue waited out, a lost server waited for, each warning said once.
 	animgen::JobInfo Job;
-	// A full queue (a shared server busy with other work) is waited out, as the CLI waits it out; said once.
-	S = Client.StartJob(Upload.uploadId, Request.Options, &Job, [&](const std::string& Waiting) {
-		Report(0.f, TEXT("queue"), ToF(Waiting), false, true);
-		if (Cancelled()) Client.Cancel();  // pressed as StartJob began, before its wait could hear it
-	});
+	animgen::FollowCallbacks Follow;
+	Follow.stopped = Cancelled;
+	Follow.onNotice = [&](const std::string& Said) {
+		Notice(Said);
+		if (Cancelled()) Client.Cancel();  // pressed as StartJob began, before its wait for room could hear it
+	};
+	Follow.onJobStarted = [&](const animgen::JobInfo& Started) {
+		if (OnJobStarted) OnJobStarted(ToF(Started.jobId));
+		if (Started.state != animgen::JobState::Queued)  // a queued one is said as a notice
+			Report(Started.progress, ToF(Started.stage), FString::Printf(TEXT("Job %s %s"), *ToF(Started.jobId),
+				*ToF(animgen::JobStateName(Started.state))));
+	};
+	Follow.onEvent = [&](const animgen::JobEventInfo& E) {
+		Report(E.progress, ToF(E.stage), E.message.empty() ? ToF(E.stage) : ToF(E.message),
+			E.type == animgen::EventType::Warning);
+	};
+	S = Client.FollowJob(Upload.uploadId, Request.Options, ServerOutage, &Job, Follow);
+	// Pressed while StartJob ran (Cancel found no job id), while the watch ran, or in a wait: the job is stopped here.
+	if (Cancelled() || Job.state == animgen::JobState::Cancelled) return Stop(Job);
 	if (!S.Ok())
 	{
-		if (Cancelled()) { OutError = TEXT("cancelled"); return false; }  // Cancel ends the wait for room: no job made
-		OutError = FString::Printf(TEXT("the server refused the job: %s"), *ToF(S.ToString()));
+		OutError = Job.jobId.empty() ? FString::Printf(TEXT("the server refused the job: %s"), *ToF(S.ToString()))
+			: FString::Printf(TEXT("lost the job's progress: %s"), *ToF(S.ToString()));
 		return false;
 	}
-	if (OnJobStarted) OnJobStarted(ToF(Job.jobId));
-	if (Cancelled())  // pressed while StartJob ran (Cancel found no job id): stop the job here
+	if (Job.state != animgen::JobState::Succeeded)
 	{
-		animgen::JobInfo Ignored;
-		Client.CancelJob(Job.jobId, &Ignored);
-		OutError = TEXT("cancelled");
-		return false;
-	}
-	if (Job.state == animgen::JobState::Queued)
-		Report(0.f, ToF(Job.stage), ToF(animgen::kQueuedOnServer), false, true);
-	else
-		Report(Job.progress, ToF(Job.stage), FString::Printf(TEXT("Job %s %s"), *ToF(Job.jobId), *ToF(animgen::JobStateName(Job.state))));
-
-	animgen::JobState Final = Job.state;
-	std::string FailReason;
-	S = Client.WatchJob(Job.jobId, [&](const animgen::JobEventInfo& E) {
-		Final = E.job.state;
-		if (!E.job.error.empty()) FailReason = E.job.error;
-		const bool bWarning = E.type == animgen::EventType::Warning;
-		Report(E.progress, ToF(E.stage), E.message.empty() ? ToF(E.stage) : ToF(E.message), bWarning);
-	});
-	if (Cancelled() || Final == animgen::JobState::Cancelled) { OutError = TEXT("cancelled"); return false; }
-	if (!S.Ok())
-	{
-		OutError = FString::Printf(TEXT("lost the job's progress: %s"), *ToF(S.ToString()));
-		return false;
-	}
-	if (Final != animgen::JobState::Succeeded)
-	{
-		OutError = FString::Printf(TEXT("the job %s: %s"), *ToF(animgen::JobStateName(Final)).ToLower(),
-			FailReason.empty() ? TEXT("no reason given") : *ToF(FailReason));
+		OutError = FString::Printf(TEXT("the job %s: %s"), *ToF(animgen::JobStateName(Job.state)).ToLower(),
+			Job.error.empty() ? TEXT("no reason given") : *ToF(Job.error));
 		return false;
 	}
 	Report(1.f, TEXT("result"), TEXT("Downloading the result"));
 	// With a target skeleton ("Server retarget"), also the clip on it, as the server's GLB plays it.
-	S = Client.GetResult(Job.jobId, ToS(Request.FilesDir), &OutResult, {}, !Request.Options.target.bones.empty());
+	S = animgen::Reconnecting(ServerOutage, [&] {
+		return Client.GetResult(Job.jobId, ToS(Request.FilesDir), &OutResult, {}, !Request.Options.target.bones.empty());
+	});
 	if (Cancelled()) { OutError = TEXT("cancelled"); return false; }  // pressed during the download, which it ends
 	if (!S.Ok())
 	{
@@ -176,8 +186,10 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 	Watchdog.join();
 	if (bTimedOut && !bOk)  // a run that finished as the limit came keeps its clip
 	{
-		OutError = bExiting ? FString(TEXT("stopped: the engine is exiting; the job is cancelled"))
-			: FString::Printf(TEXT("no clip within %g minutes (-TimeoutMinutes): gave up, the job is cancelled"), TimeoutMinutes);
+		// Run names a job the server could not be told to cancel (it could not be reached).
+		const FString Fate = OutError.StartsWith(TEXT("could not cancel")) ? OutError : FString(TEXT("the job is cancelled"));
+		OutError = bExiting ? FString::Printf(TEXT("stopped: the engine is exiting; %s"), *Fate)
+			: FString::Printf(TEXT("no clip within %g minutes (-TimeoutMinutes): gave up, %s"), TimeoutMinutes, *Fate);
 		return false;
 	}
 	return bOk;

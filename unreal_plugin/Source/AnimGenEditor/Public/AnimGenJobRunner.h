@@ -1,6 +1,7 @@
-// Runs one video through an AnimGen server with the client core: upload, start, watch, result.
-// RunBlocking serves the commandlet; Start runs the same steps on a worker thread and reports on the game
-// thread, for the Editor tab. Cancel ends the watch at once and cancels the job on the server.
+// Runs one video through an AnimGen server with the client core: upload, start, watch, result, riding out a restart
+// of the server as the CLI does (animgen::Outage, animgen::FollowJob). RunBlocking serves the commandlet; Start runs
+// the same steps on a worker thread and reports on the game thread, for the Editor tab. Cancel ends the watch, or a
+// wait, at once and cancels the job on the server.
 #pragma once
 
 #include "CoreMinimal.h"
@@ -28,7 +29,9 @@ struct ANIMGENEDITOR_API FAnimGenProgress
 	FString Stage;
 	FString Message;
 	bool bWarning = false;
-	bool bNotice = false;  // a line a log keeps, once: the server's queue is full, or the job waits for a worker
+	// A line a log keeps, once: the server's queue is full, the job waits for a worker, the server was lost or reached
+	// again, or the job is run again after a stop of the server.
+	bool bNotice = false;
 };
 
 class ANIMGENEDITOR_API FAnimGenJobRunner : public TSharedFromThis<FAnimGenJobRunner>

@@ -1,0 +1,173 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using NUnit.Framework;
+
+namespace AnimGen.Core.Tests
+{
+    [TestFixture]
+    public class OutageTests
+    {
+        /// <summary>A failure that says the server cannot be reached, as the connection's UNAVAILABLE.</summary>
+        sealed class Down : Exception { public Down(string m) : base(m) { } }
+
+        static string Words(Exception e) { return e is Down ? "Cannot reach the AnimGen server at h:1: " + e.Message : null; }
+
+        const string Lost = "lost the server; trying to reach it again for up to 2 min";
+
+        /// <summary>An outage on a fake clock: the clock is what the calls ran plus the sleeps' total.</summary>
+        sealed class Script
+        {
+            public TimeSpan Now;
+            public readonly List<TimeSpan> Sleeps = new List<TimeSpan>();
+            public readonly List<string> Said = new List<string>();
+            public int Calls;
+
+            public Outage Make(bool reached = true, TimeSpan? longest = null, string address = "")
+            {
+                return new Outage(address, reached, Words, Said.Add, longest ?? TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(2),
+                    () => Now, (d, c) =>
+                    {
+                        Sleeps.Add(d);
+                        Now += d;
+                        c.ThrowIfCancellationRequested();
+                        return Task.FromResult(0);
+                    });
+            }
+
+            /// <summary>A call that answers these in turn: seconds it runs before the server is gone, an exception,
+            /// or a result.</summary>
+            public Func<Task<string>> Answers(params object[] answers)
+            {
+                var left = new Queue<object>(answers);
+                return () =>
+                {
+                    Calls++;
+                    object a = left.Dequeue();
+                    if (a is int)
+                    {
+                        Now += TimeSpan.FromSeconds((int)a);
+                        throw new Down("Socket closed");
+                    }
+                    if (a is Exception) throw (Exception)a;
+                    return Task.FromResult((string)a);
+                };
+            }
+
+            public string Run(Outage o, Func<Task<string>> call, CancellationToken ct = default(CancellationToken))
+            {
+                return o.CallAsync(call, ct).GetAwaiter().GetResult();
+            }
+        }
+
+        static Exception Refused() { return new Down("failed to connect to all addresses"); }
+
+        [Test]
+        public void TheMessagesAreTheClis()
+        {
+            Assert.AreEqual(Lost, Outage.Saying(Outage.Longest));
+            Assert.AreEqual("reached the server again", Outage.Back);
+            Assert.AreEqual("the server stopped while the job ran; running it again", Outage.RunningAgain);
+            Assert.AreEqual("x (tried to reach it again for 0.5 min)", Outage.GaveUp("x", TimeSpan.FromSeconds(30)));
+            Assert.AreEqual("could not cancel job j1 on the server: `animgen cancel j1` does, once it can be reached",
+                Outage.CouldNotCancel("j1"));
+        }
+
+        [Test]
+        public void ALostServerIsWaitedForFromWhenItWasLostNotFromTheCallsStart()
+        {
+            var s = new Script();
+            var o = s.Make();
+            // A watch that ran for 5 minutes, longer than the wait, then lost its server: still waited for, every 2 s.
+            Assert.AreEqual("done", s.Run(o, s.Answers(300, Refused(), Refused(), "done")));
+            CollectionAssert.AreEqual(new[] { TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2) }, s.Sleeps);
+            CollectionAssert.AreEqual(new[] { Lost, Outage.Back }, s.Said); // once each, however many tries
+            Assert.IsFalse(o.IsLost);
+        }
+
+        [Test]
+        public void ASecondOutageIsSaidAgainAndWaitedForFromItsOwnStart()
+        {
+            var s = new Script();
+            var o = s.Make(longest: TimeSpan.FromSeconds(5));
+            Assert.AreEqual("a", s.Run(o, s.Answers(1, Refused(), "a")));
+            Assert.AreEqual("b", s.Run(o, s.Answers(600, Refused(), "b")));
+            string lost = Outage.Saying(TimeSpan.FromSeconds(5));
+            CollectionAssert.AreEqual(new[] { lost, Outage.Back, lost, Outage.Back }, s.Said);
+            Assert.AreEqual(4, s.Sleeps.Count);
+        }
+
+        [Test]
+        public void ItGivesUpAfterTheWindowWithTheLastFailuresWords()
+        {
+            var s = new Script();
+            var o = s.Make();
+            var e = Assert.Throws<TimeoutException>(() => s.Run(o, () => { s.Calls++; throw Refused(); }));
+            Assert.AreEqual("Cannot reach the AnimGen server at h:1: failed to connect to all addresses (tried to reach it again for 2 min)",
+                e.Message);
+            Assert.IsInstanceOf<Down>(e.InnerException);
+            Assert.AreEqual(61, s.Calls); // at 0, 2, ..., 120 s
+            CollectionAssert.AreEqual(new[] { Lost }, s.Said);
+            Assert.IsTrue(o.IsLost);
+            // The last wait is what is left of the window.
+            s = new Script();
+            Assert.Throws<TimeoutException>(() => s.Run(s.Make(longest: TimeSpan.FromSeconds(5)), s.Answers(Refused(), Refused(), Refused(), Refused())));
+            CollectionAssert.AreEqual(new[] { TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1) }, s.Sleeps);
+        }
+
+        [Test]
+        public void AFirstContactAndOtherFailuresAreNotWaitedOn()
+        {
+            var s = new Script();
+            string address = "first-contact-" + Guid.NewGuid().ToString("N") + ":1"; // this domain has not reached it
+            var never = s.Make(reached: false, address: address); // a wrong address: never reached
+            Assert.AreEqual("failed to connect to all addresses", Assert.Throws<Down>(() => s.Run(never, s.Answers(Refused()))).Message);
+            Assert.Throws<InvalidOperationException>(() => s.Run(s.Make(), s.Answers(new InvalidOperationException("no job x"))));
+            Assert.IsEmpty(s.Sleeps);
+            Assert.IsEmpty(s.Said);
+            // Once it has answered, it is one to wait for, for this outage and for a later run on that address.
+            Assert.IsFalse(Outage.HasAnswered(address));
+            Assert.AreEqual("up", s.Run(never, s.Answers("up")));
+            Assert.IsTrue(Outage.HasAnswered(address));
+            Assert.AreEqual("again", s.Run(s.Make(reached: false, address: address), s.Answers(Refused(), "again")));
+            CollectionAssert.AreEqual(new[] { Lost, Outage.Back }, s.Said);
+        }
+
+        [Test]
+        public void ACancelEndsTheWaitWithoutAnotherTry()
+        {
+            var s = new Script();
+            using (var cts = new CancellationTokenSource())
+            {
+                cts.Cancel();
+                Assert.That(() => s.Run(s.Make(), s.Answers(Refused(), "never"), cts.Token), Throws.InstanceOf<OperationCanceledException>());
+                Assert.AreEqual(1, s.Calls);
+                Assert.IsEmpty(s.Said); // the run stopped: a call that failed then is not a server lost
+                Assert.IsEmpty(s.Sleeps);
+            }
+            // And with the real sleep: a wait of 2 minutes ends as soon as the token is cancelled.
+            using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50)))
+            {
+                var o = new Outage("", true, Words, null);
+                var started = DateTime.UtcNow;
+                Assert.That(() => o.CallAsync<int>(() => { throw Refused(); }, cts.Token).GetAwaiter().GetResult(),
+                    Throws.InstanceOf<OperationCanceledException>());
+                Assert.Less((DateTime.UtcNow - started).TotalSeconds, 5);
+            }
+        }
+
+        [Test]
+        public void AJobIsStartedAgainAfterAnInterruptionUpToThreeTimes()
+        {
+            Assert.IsNull(Outage.AfterInterrupted(0));
+            Assert.IsNull(Outage.AfterInterrupted(2));
+            Assert.AreEqual("the server stopped while the job ran, 4 times; run it again once the server stays up",
+                Outage.AfterInterrupted(Outage.MostRestarts));
+            Assert.IsTrue(Outage.IsInterruption(new JobUpdate { Kind = JobUpdateKind.Interrupted }));
+            Assert.IsTrue(Outage.IsInterruption(new JobUpdate { Kind = JobUpdateKind.ServerState, State = ServerJobState.Interrupted }));
+            Assert.IsFalse(Outage.IsInterruption(new JobUpdate { Kind = JobUpdateKind.ServerState, State = ServerJobState.Running }));
+            Assert.IsFalse(Outage.IsInterruption(new JobUpdate { Kind = JobUpdateKind.Failed }));
+        }
+    }
+}
