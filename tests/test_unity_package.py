@@ -305,6 +305,7 @@ class Batch:
     def __init__(self, exe: Path, project: Path, videos: dict[str, str], *args: str, **harness_env: str):
         (project / "Videos").mkdir(parents=True, exist_ok=True)
         for name, script in videos.items():
+            (project / "Videos" / name).parent.mkdir(parents=True, exist_ok=True)  # "walk/take.mp4": in a subfolder
             (project / "Videos" / name).write_text(script)
         env = {k: v for k, v in os.environ.items() if not k.startswith("ANIMGEN_")}  # no ANIMGEN_TOKEN of the caller's
         env.update({f"ANIMGEN_HARNESS_{k}": v for k, v in harness_env.items()})
@@ -577,6 +578,85 @@ def test_the_batch_rides_out_a_restart_of_the_server(batch_harness: Path, tmp_pa
     assert b.summary is not None and b.summary["videos"][0]["warnings"] == ["left arm hidden"]
 
 
+@pytest.mark.parametrize("jobs", [None, "2"])
+def test_a_server_gone_for_good_mid_batch_fails_the_later_videos_at_once(batch_harness: Path, tmp_path: Path,
+                                                                         jobs: str | None):
+    """The server goes away for good while b runs (a wait of 3 s here). b waits for it, and so does c, which was on the
+    server then (with -animgenJobs 2), from when b lost it; d and e, sent after the wait is over, fail at their first
+    try, in the same words: the batch takes one wait, not one per video (remote.py's one outage per server). Each
+    video says for itself that it lost the server."""
+    lost = "lost the server; trying to reach it again for up to 0.05 min"
+    gave_up = ("Cannot reach the AnimGen server at 127.0.0.1:50051: failed to connect to all addresses "
+               "(tried to reach it again for 0.05 min)")
+    videos = {"a.mp4": "frames=10\n", "b.mp4": "down\nms=200\n", "c.mp4": "ms=1000\n", "d.mp4": "", "e.mp4": ""}
+    started = time.monotonic()
+    b = Batch(batch_harness, tmp_path, videos, *(["-animgenJobs", jobs] if jobs else []), RECONNECT_MS="3000")
+    took = time.monotonic() - started
+    assert b.rc == 1, b.out
+    assert b.results() == [
+        LOG + "Videos/a.mp4 -> Assets/Clips/a.anim (30 frames, from 10 frames read; person detected in 0.0%)",
+        *(ERROR + f"Videos/{v}.mp4: {gave_up}" for v in "bcde")], b.out
+    assert sorted(b.server("upload")) == list(videos), b.out  # each tried once: d and e were not waited for
+    for v in "bcde":
+        assert [line for line in b.lines if line.startswith(f"AnimGen batch: Videos/{v}.mp4: ")] == [
+            f"AnimGen batch: Videos/{v}.mp4: {lost}"], b.out
+    assert b.statuses() == ["converted", "failed", "failed", "failed", "failed"]
+    assert b.server("cancel") == [], b.out
+    assert 3 < took < 7.5, (took, b.out)  # one wait of 3 s; one per video would be 12 s
+
+
+@pytest.mark.parametrize("jobs", [None, "3"])
+def test_recursive_takes_the_subfolders_videos_and_saves_each_clip_in_the_same_subfolder(batch_harness: Path,
+                                                                                        tmp_path: Path,
+                                                                                        jobs: str | None):
+    """-animgenRecursive, as `animgen generate DIR -r`: the videos of the subfolders too, hidden ones aside, in the
+    CLI's order (cmd_generate.videos_in), each clip in the same subfolder of -animgenOutput as the CLI's outputs
+    (out_bases): two take.mp4 in different subfolders do not clash, but Run/Take.mov and run/take.mp4 would share one
+    clip where case does not count (Windows, macOS), and neither is made."""
+    from animgen_server.cmd_generate import out_bases, videos_in
+
+    videos = {"a.mp4": "", "walk-2.mp4": "", "walk/take.mp4": "frames=5\n", "walk/slow/take.mov": "clip_frames=12\n",
+              "run/take.mp4": "", "Run/Take.mov": "", "walk/.hidden.mp4": "", ".cache/x.mp4": ""}
+    b = Batch(batch_harness, tmp_path, videos, "-animgenRecursive", *(["-animgenJobs", jobs] if jobs else []))
+    assert b.rc == 1, b.out
+    folder = tmp_path / "Videos"
+    cli = videos_in(folder, recursive=True)
+    order = [p.relative_to(folder).as_posix() for p in cli]
+    assert order == ["Run/Take.mov", "a.mp4", "run/take.mp4", "walk/slow/take.mov", "walk/take.mp4", "walk-2.mp4"]
+    assert b.summary is not None and [v["video"] for v in b.summary["videos"]] == [f"Videos/{v}" for v in order]
+    clash = "Run/Take.mov, run/take.mp4 would all become Take.anim: rename all but one"
+    assert b.errors() == [f"Videos/Run/Take.mov: {clash}", f"Videos/run/take.mp4: {clash}"], b.out
+    clips = {v: (base.as_posix() + ".anim") for v, base in out_bases(cli, folder, Path("Assets/Clips")).items()}
+    made = [clips[p] for p in cli if p.relative_to(folder).as_posix() not in ("Run/Take.mov", "run/take.mp4")]
+    assert made == ["Assets/Clips/a.anim", "Assets/Clips/walk/slow/take.anim", "Assets/Clips/walk/take.anim",
+                    "Assets/Clips/walk-2.anim"]
+    assert [line.split()[1] for line in b.lines if line.startswith("saved: ")] == made, b.out
+    assert all((tmp_path / clip).is_file() for clip in made)
+    assert (tmp_path / "Assets" / "Clips" / "walk" / "slow" / "take.anim").read_text() == "take 12\n"
+    assert b.statuses() == ["failed", "converted", "failed", "converted", "converted", "converted"]
+    assert [v["outputs"] for v in b.summary["videos"] if v["status"] == "converted"] == [{"anim": c} for c in made]
+    assert LOG + "Videos/walk/take.mp4 -> Assets/Clips/walk/take.anim (30 frames, from 5 frames read; " \
+                 "person detected in 0.0%)" in b.lines, b.out
+    assert sorted(b.server("upload")) == ["a.mp4", "take.mov", "take.mp4", "walk-2.mp4"], b.out  # not the hidden ones
+
+
+def test_without_recursive_the_subfolders_are_left_and_a_file_is_refused_with_it(batch_harness: Path, tmp_path: Path):
+    b = Batch(batch_harness, tmp_path, {"a.mp4": "", "walk/take.mp4": ""})
+    assert b.rc == 0 and b.statuses() == ["converted"], b.out
+    assert not (tmp_path / "Assets" / "Clips" / "walk").exists()
+    # A folder whose videos are all in subfolders has none of its own; with -animgenRecursive it says where it looked.
+    empty = tmp_path / "only_subfolders"
+    (empty / "Videos" / "walk").mkdir(parents=True)
+    (empty / "Videos" / "walk" / ".hidden.mp4").write_text("")
+    b = Batch(batch_harness, empty, {}, "-animgenRecursive")
+    assert b.rc == 1 and b.errors() == [f"no videos (.mp4, .mov, ...) in {empty / 'Videos'} or its subfolders"], b.out
+    # As the CLI refuses `animgen generate walk.mp4 -r`, before anything is sent.
+    b = Batch(batch_harness, tmp_path, {}, "-animgenRecursive", "-animgenInput", "Videos/a.mp4")
+    assert b.rc == 1 and b.errors() == ["-animgenRecursive takes a folder of videos (and its subfolders); "
+                                        "-animgenInput Videos/a.mp4 is a file"], b.out
+    assert b.server("upload") == [], b.out
+
+
 def test_a_timeout_while_the_server_is_away_ends_the_wait_and_names_the_job_it_could_not_cancel(batch_harness: Path,
                                                                                                  tmp_path: Path):
     """-animgenTimeout comes while the video waits for its lost server (a wait of 60 s here): the wait ends then, and
@@ -624,6 +704,10 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "ASecondOutageIsSaidAgainAndWaitedForFromItsOwnStart",
         "ItGivesUpAfterTheWindowWithTheLastFailuresWords",
         "AJobIsStartedAgainAfterAnInterruptionUpToThreeTimes",
+        "ALaterOutageOfAServerThatStayedDownFailsAtOnceUntilItAnswersAgain",
+        "RecursiveTakesTheSubfoldersButNotHiddenOnesInTheClisOrder",
+        "SameNamedVideosInTwoSubfoldersDoNotClashButOneFolderOfTwoCasesDoes",
+        "RecursiveIsAnArgumentThatTakesAFolderOnly",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
 

@@ -21,6 +21,8 @@
 //   lost=N          the watch loses the server (UNAVAILABLE) after the job's stages and warnings, finds it away N more
 //                   times, then is attached again: the stages and warnings so far again, then the job's end
 //   gone            the watch loses the server, which never comes back
+//   down            the watch loses the server, which is gone for good, for every video: from then on every call of
+//                   every video finds it away (a watch in flight is cut off as its job's time is up)
 //   interrupted=N   the job ends INTERRUPTED (a stop of the server) its first N runs
 // The environment scripts the rest:
 //   ANIMGEN_HARNESS_CONNECT=TEXT        the connection's constructor throws TEXT
@@ -105,7 +107,7 @@ namespace AnimGen.Editor
         public string Refuse;
         public bool Queued;
         public int Lost, Interrupted, Watches, Left;
-        public bool Gone;
+        public bool Gone, Down;
 
         public static Script Read(string path)
         {
@@ -131,6 +133,7 @@ namespace AnimGen.Editor
                     case "queued": s.Queued = true; break;
                     case "lost": s.Lost = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "gone": s.Gone = true; break;
+                    case "down": s.Down = true; break;
                     case "interrupted": s.Interrupted = int.Parse(value, CultureInfo.InvariantCulture); break;
                     default: throw new InvalidDataException(path + ": unknown script key " + key);
                 }
@@ -161,6 +164,15 @@ namespace AnimGen.Editor
         public static void Say(string what, string video) { Console.WriteLine("server: " + what + " " + video); }
 
         public static string Env(string name) { return Environment.GetEnvironmentVariable("ANIMGEN_HARNESS_" + name); }
+
+        /// <summary>Set by a "down" video: the server is gone for good, for every video.</summary>
+        public static volatile bool Down;
+
+        /// <summary>What every call finds once the server is down for good.</summary>
+        public static void Reachable()
+        {
+            if (Down) throw new Unavailable("failed to connect to all addresses");
+        }
     }
 
     internal sealed class JobResult { public Proto.Job Job; public Proto.HumanoidClip Clip; }
@@ -203,9 +215,10 @@ namespace AnimGen.Editor
 
         public async Task<string> UploadAsync(string path, Action<float> progress, CancellationToken ct)
         {
-            Server.Enter();
             Script s = Script.Read(path);
             Server.Say("upload", s.Name);
+            Server.Reachable();
+            Server.Enter();
             await Task.Delay(10, ct);
             Server.Jobs["job-" + s.Name] = s;
             return "upload-" + s.Name;
@@ -216,6 +229,8 @@ namespace AnimGen.Editor
             await Task.Delay(5, ct);
             string jobId = "job-" + uploadId.Substring("upload-".Length);
             Script s = Server.Jobs[jobId];
+            if (Server.Down) Server.Leave(s);
+            Server.Reachable();
             // As the real connection turns a RESOURCE_EXHAUSTED answer into an exception: by its trailers.
             var trailers = new List<KeyValuePair<string, string>> { new KeyValuePair<string, string>("x-other", "1") };
             if (s.Refuse != null)
@@ -241,9 +256,9 @@ namespace AnimGen.Editor
             Script s = Server.Jobs[jobId];
             int attempt = Interlocked.Increment(ref s.Watches);
             Server.Say("watch", s.Name);
-            if (attempt > 1 && (s.Gone || attempt <= 1 + s.Lost))
+            if (Server.Down || (attempt > 1 && (s.Gone || attempt <= 1 + s.Lost)))
             {
-                if (s.Gone) Server.Leave(s); // as far as the batch can tell, never to come back
+                if (s.Gone || Server.Down) Server.Leave(s); // as far as the batch can tell, never to come back
                 throw new Unavailable("failed to connect to all addresses");
             }
             bool more = false; // another watch follows: the server was lost, or the job is run again
@@ -255,9 +270,11 @@ namespace AnimGen.Editor
                     onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Warning, Message = w });
                 if (s.Hang) await Task.Delay(Timeout.Infinite, ct);
                 await Task.Delay(s.Ms, ct);
-                if (attempt == 1 && (s.Lost > 0 || s.Gone))
+                if (Server.Down) throw new Unavailable("Socket closed"); // another video's took the server down
+                if (attempt == 1 && (s.Lost > 0 || s.Gone || s.Down))
                 {
-                    more = true;
+                    more = !s.Down;
+                    Server.Down |= s.Down;
                     Server.Say("lost", s.Name);
                     throw new Unavailable("Socket closed");
                 }
@@ -286,6 +303,7 @@ namespace AnimGen.Editor
             await Task.Yield();
             Script s = Server.Jobs[jobId];
             Server.Say("cancel", s.Name);
+            Server.Reachable();
             if (s.Gone) throw new Unavailable("failed to connect to all addresses");
             return new Proto.Job { JobId = jobId };
         }
@@ -293,6 +311,7 @@ namespace AnimGen.Editor
         public async Task<JobResult> GetResultAsync(string jobId, IEnumerable<Proto.OutputFormat> formats, CancellationToken ct)
         {
             await Task.Yield();
+            Server.Reachable();
             Script s = Server.Jobs[jobId];
             return new JobResult
             {

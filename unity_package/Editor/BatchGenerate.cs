@@ -1,13 +1,16 @@
 // CI entry point (leave out -quit: Run ends the Editor itself, with the exit code):
 //   Unity -batchmode -projectPath P -executeMethod AnimGen.Editor.BatchGenerate.Run \
 //         -animgenInput Videos -animgenOutput Assets/Clips -animgenServer 127.0.0.1:50051
-// Every video in the folder (not its subfolders) becomes Assets/Clips/<video name>.anim; the server's warnings are
-// logged. Videos whose names differ only in extension or case are refused (their clips would overwrite each other's).
+// Every video in the folder becomes Assets/Clips/<video name>.anim; the server's warnings are logged. With
+// -animgenRecursive, so does every video of its subfolders (hidden ones aside), in the same subfolder of Assets/Clips:
+// Videos/walk/take.mp4 -> Assets/Clips/walk/take.anim, as `animgen generate DIR -r` (AnimGen.Core.BatchVideos). Videos
+// whose clips would overwrite each other's (names that differ only in extension or case) are refused.
 // -animgenJobs N sends up to N videos to the server at once (default 1), for a server with several workers; the clips
 // are still made, logged and summarised in the folder's order. A video that finds the server's queue full says so and
 // is tried again (AnimGen.Core.QueueWait: up to 10 minutes, within -animgenTimeout). A server that restarts is ridden
 // out as the CLI rides it out (AnimGen.Core.Outage): each video waits for it, says so, and has a job the stop
-// interrupted started again.
+// interrupted started again. The wait is one per server for the whole batch: once it is over, the videos after fail at
+// their first try rather than wait again.
 // -animgenSummary run.json also writes what became of each video, for CI to read (AnimGen.Core.BatchSummary, the
 // shape of `animgen generate --summary`): when the batch ends, whatever ends it once its videos are found (not when
 // the Editor itself is stopped).
@@ -56,10 +59,11 @@ namespace AnimGen.Editor
                 Debug.LogError("AnimGen batch: -animgenInput folder not found: " + Path.GetFullPath(args.InputFolder));
                 return 1;
             }
-            List<string> videos = Directory.GetFiles(args.InputFolder).Where(VideoUpload.LooksLikeVideo).OrderBy(p => p, StringComparer.Ordinal).ToList();
+            List<string> videos = BatchVideos.In(args.InputFolder, args.Recursive);
             if (videos.Count == 0)
             {
-                Debug.LogError("AnimGen batch: no videos (.mp4, .mov, ...) in " + Path.GetFullPath(args.InputFolder));
+                Debug.LogError("AnimGen batch: no videos (.mp4, .mov, ...) in " + Path.GetFullPath(args.InputFolder)
+                               + (args.Recursive ? " or its subfolders" : ""));
                 return 1;
             }
             var summary = new BatchSummary(args.Settings);
@@ -79,11 +83,22 @@ namespace AnimGen.Editor
         static int RunVideos(BatchArguments args, List<string> videos, BatchSummary summary)
         {
             Proto.GenerateOptions options = ProtoConvert.ToOptions(args.Settings);
-            // Videos whose clips would overwrite each other's are not made: which one the user meant is unknown.
-            Dictionary<string, string> clashes = ClipPaths.Clashes(videos);
             int count = videos.Count;
-            var rows = new BatchVideoResult[count];
             var paths = new string[count];
+            var unnamed = new Exception[count]; // why a video's clip has no path (a bad name): it fails in its turn
+            for (int k = 0; k < count; k++)
+            {
+                // In the same subfolder of the output folder as the video is of the input's (-animgenRecursive). Saving
+                // it makes that folder (HumanoidClipBuilder.Save: AssetDatabase.CreateFolder), as the output's own.
+                try { paths[k] = BatchVideos.ClipFor(args.OutputFolder, args.InputFolder, videos[k]); }
+                catch (ArgumentException e) { unnamed[k] = e; }
+            }
+            // Videos whose clips would overwrite each other's are not made: which one the user meant is unknown. Two
+            // take.mp4 in different subfolders do not clash.
+            Dictionary<string, string> clashes = ClipPaths.Clashes(
+                Enumerable.Range(0, count).Where(k => paths[k] != null).Select(k => new KeyValuePair<string, string>(videos[k], paths[k])),
+                v => BatchVideos.Relative(args.InputFolder, v));
+            var rows = new BatchVideoResult[count];
             var refused = new string[count]; // why a video was not sent; logged in its turn
             var work = new Task<HumanoidClipData>[count];
             var clocks = new System.Diagnostics.Stopwatch[count];
@@ -112,9 +127,13 @@ namespace AnimGen.Editor
                                     refused[k] = clash;
                                     continue;
                                 }
+                                if (unnamed[k] != null)
+                                {
+                                    work[k] = Task.FromException<HumanoidClipData>(unnamed[k]);
+                                    continue;
+                                }
                                 try
                                 {
-                                    paths[k] = ClipPaths.ForVideo(args.OutputFolder, video);
                                     refused[k] = HumanoidClipBuilder.ReplaceProblem(paths[k]); // said before its job runs
                                     if (refused[k] != null) continue;
                                 }

@@ -1,5 +1,8 @@
 // Command-line arguments of the CI entry point (Unity -batchmode -executeMethod AnimGen.Editor.BatchGenerate.Run):
 //   -animgenInput DIR            folder of videos (required)
+//   -animgenRecursive            the videos of its subfolders too (hidden ones aside), each clip in the same subfolder
+//                                of -animgenOutput: Videos/walk/take.mp4 -> Assets/Clips/walk/take.anim (as `animgen
+//                                generate DIR -r`)
 //   -animgenOutput Assets/...    folder for the .anim clips (default Assets/AnimGen)
 //   -animgenServer HOST:PORT     the server (default 127.0.0.1:50051)
 //   -animgenToken TOKEN          bearer token (default: the ANIMGEN_TOKEN environment variable)
@@ -26,6 +29,8 @@ namespace AnimGen.Core
     public sealed class BatchArguments
     {
         public string InputFolder;
+        /// <summary>The videos of InputFolder's subfolders too (-animgenRecursive; `animgen generate --recursive`).</summary>
+        public bool Recursive;
         public string OutputFolder = "Assets/AnimGen";
         public string Server = "127.0.0.1:50051";
         public string Token = "";
@@ -48,6 +53,7 @@ namespace AnimGen.Core
                 switch (name)
                 {
                     case "-animgenInput": a.InputFolder = Value(args, ref i); break;
+                    case "-animgenRecursive": a.Recursive = true; break;
                     case "-animgenOutput": a.OutputFolder = Value(args, ref i); break;
                     case "-animgenServer": a.Server = Value(args, ref i); break;
                     case "-animgenToken": a.Token = Value(args, ref i); break;
@@ -69,6 +75,9 @@ namespace AnimGen.Core
                 }
             }
             if (string.IsNullOrEmpty(a.InputFolder)) throw new ArgumentException("-animgenInput DIR is required (a folder of videos)");
+            if (a.Recursive && File.Exists(a.InputFolder)) // as the CLI refuses `generate walk.mp4 -r`
+                throw new ArgumentException("-animgenRecursive takes a folder of videos (and its subfolders); -animgenInput "
+                                            + a.InputFolder + " is a file");
             try { a.OutputFolder = ClipPaths.Folder(a.OutputFolder); }
             catch (ArgumentException e) { throw new ArgumentException("-animgenOutput: " + e.Message); }
             if (!(a.TimeoutMinutes > 0f && a.TimeoutMinutes <= 24 * 60))
@@ -84,8 +93,8 @@ namespace AnimGen.Core
         }
 
         /// <summary>Refuses a summary that would replace a folder, or a file the batch reads or writes: a video it
-        /// would take (even one not there yet) or a clip (compared without case, as file names on Windows and macOS
-        /// are); or one that could not be written.</summary>
+        /// would take (even one not there yet) or a clip, also in a subfolder with -animgenRecursive (compared without
+        /// case, as file names on Windows and macOS are); or one that could not be written.</summary>
         static void CheckSummary(BatchArguments a)
         {
             if (a.Summary.Trim().Length == 0) throw new ArgumentException("-animgenSummary is an empty name"); // an unset $VAR
@@ -96,8 +105,8 @@ namespace AnimGen.Core
             {
                 full = Path.GetFullPath(a.Summary);
                 folder = Path.GetDirectoryName(full) ?? full;
-                inInput = SameFolder(folder, a.InputFolder);
-                inOutput = SameFolder(folder, a.OutputFolder);
+                inInput = InFolder(folder, a.InputFolder, a.Recursive);
+                inOutput = InFolder(folder, a.OutputFolder, a.Recursive);
             }
             catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is PathTooLongException)
             {
@@ -124,10 +133,14 @@ namespace AnimGen.Core
             }
         }
 
-        static bool SameFolder(string fullFolder, string folder)
+        /// <summary>fullFolder is folder, or with orBelow one of its subfolders.</summary>
+        static bool InFolder(string fullFolder, string folder, bool orBelow)
         {
             char[] ends = { Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar };
-            return string.Equals(fullFolder.TrimEnd(ends), Path.GetFullPath(folder).TrimEnd(ends), StringComparison.OrdinalIgnoreCase);
+            string inner = fullFolder.TrimEnd(ends), outer = Path.GetFullPath(folder).TrimEnd(ends);
+            if (string.Equals(inner, outer, StringComparison.OrdinalIgnoreCase)) return true;
+            return orBelow && inner.Length > outer.Length + 1 && inner.StartsWith(outer, StringComparison.OrdinalIgnoreCase)
+                   && Array.IndexOf(ends, inner[outer.Length]) >= 0;
         }
 
         static string Value(IList<string> args, ref int i)

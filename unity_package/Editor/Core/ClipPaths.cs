@@ -39,14 +39,22 @@ namespace AnimGen.Core
         /// or case: asset names on Windows and macOS ignore case), a one-line problem; the others are absent.</summary>
         public static Dictionary<string, string> Clashes(IEnumerable<string> videos)
         {
+            return Clashes(videos.Select(v => new KeyValuePair<string, string>(v, Path.GetFileNameWithoutExtension(v) + ".anim")),
+                Path.GetFileName);
+        }
+
+        /// <summary>The same for each video's clip path (video -> clip), compared without case: videos of one name
+        /// clash only where their clips would share a folder. name: how the problem names a video.</summary>
+        public static Dictionary<string, string> Clashes(IEnumerable<KeyValuePair<string, string>> clips, Func<string, string> name)
+        {
             var problems = new Dictionary<string, string>();
-            foreach (var group in videos.GroupBy(v => Path.GetFileNameWithoutExtension(v), StringComparer.OrdinalIgnoreCase))
+            foreach (var group in clips.GroupBy(c => c.Value, StringComparer.OrdinalIgnoreCase))
             {
                 var same = group.ToList();
                 if (same.Count < 2) continue;
-                string names = string.Join(", ", same.Select(Path.GetFileName).ToArray());
-                foreach (string v in same)
-                    problems[v] = names + " would all become " + group.Key + ".anim: rename all but one";
+                string names = string.Join(", ", same.Select(c => name(c.Key)).ToArray());
+                foreach (var c in same)
+                    problems[c.Key] = names + " would all become " + Path.GetFileName(same[0].Value) + ": rename all but one";
             }
             return problems;
         }

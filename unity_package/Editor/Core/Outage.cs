@@ -1,7 +1,9 @@
 // A server a run has reached and then cannot reach (a restart, a deploy) is waited for, as `animgen generate --server`
 // waits for it (server/animgen_server/remote.py Outage, reconnecting): for up to 2 minutes from when it was lost, not
-// from when the call began, trying again every 2 s; said once when lost and once when back. The window and the batch
-// wrap every call of a run in it: the upload, StartJob, the watch (attached again: the server first sends the job's
+// from when the call began, trying again every 2 s; said once when lost and once when back, by each run. One outage per
+// server for the whole domain, as the CLI's: once its wait is over, a later video of a batch whose server stays down
+// fails at once, not after 2 minutes of its own (a folder of 100 videos would wait 200 minutes). The window and the
+// batch wrap every call of a run in it: the upload, StartJob, the watch (attached again: the server first sends the job's
 // current state and its warnings so far, which JobStatus says once) and the result. A first contact that fails (a
 // wrong address) fails at once. A job that a stop of the server interrupted is started again on the same upload (the
 // server runs that same job again), up to 3 times.
@@ -26,8 +28,10 @@ namespace AnimGen.Core
         public const string RunningAgain = "the server stopped while the job ran; running it again";
 
         static readonly Stopwatch Clock = Stopwatch.StartNew();
-        // The addresses this domain has had an answer from: a later run's first call waits for one while it restarts.
-        static readonly HashSet<string> Answered = new HashSet<string>(StringComparer.Ordinal);
+        // The addresses this domain has had an answer from, each with since when it has not been reachable (null while
+        // it is), as remote.py's _servers: a later run's first call waits for one while it restarts, and every video
+        // and thread waits out the same outage, from when the first of them lost the server.
+        static readonly Dictionary<string, TimeSpan?> Servers = new Dictionary<string, TimeSpan?>(StringComparer.Ordinal);
 
         readonly string address;
         readonly Func<Exception, string> lostServer;
@@ -36,7 +40,7 @@ namespace AnimGen.Core
         readonly Func<TimeSpan> clock;
         readonly Func<TimeSpan, CancellationToken, Task> sleep;
         bool reached;
-        TimeSpan? since;
+        bool said; // this outage said it lost the server, and has not said it is back
 
         /// <summary>lostServer: the words for a failure that says the server cannot be reached (the connection's
         /// Describe of UNAVAILABLE), null for any other. reached: the server has answered before (a job exists); else
@@ -44,7 +48,8 @@ namespace AnimGen.Core
         public Outage(string address, bool reached, Func<Exception, string> lostServer, Action<string> say)
             : this(address, reached, lostServer, say, Longest, Every, () => Clock.Elapsed, (d, c) => Task.Delay(d, c)) { }
 
-        /// <summary>With its limit, the time between tries, clock and sleep given (the tests' own).</summary>
+        /// <summary>With its limit, the time between tries, clock and sleep given (the tests' own). Outages of one
+        /// address must share a clock: the one time it was lost is read on each's.</summary>
         public Outage(string address, bool reached, Func<Exception, string> lostServer, Action<string> say,
             TimeSpan longest, TimeSpan every, Func<TimeSpan> clock, Func<TimeSpan, CancellationToken, Task> sleep)
         {
@@ -55,14 +60,15 @@ namespace AnimGen.Core
             this.every = every;
             this.clock = clock;
             this.sleep = sleep;
-            this.reached = reached || HasAnswered(this.address);
+            this.reached = reached;
         }
 
-        public bool IsLost { get { return since.HasValue; } }
+        /// <summary>This outage has lost its server and not had an answer since.</summary>
+        public bool IsLost { get { return said; } }
 
         public static bool HasAnswered(string address)
         {
-            lock (Answered) return Answered.Contains(address ?? "");
+            lock (Servers) return Servers.ContainsKey(address ?? "");
         }
 
         /// <summary>"lost the server; trying to reach it again for up to 2 min": the CLI's words.</summary>
@@ -101,33 +107,40 @@ namespace AnimGen.Core
 
         static string Number(double v) { return v.ToString("0.###", CultureInfo.InvariantCulture); }
 
-        /// <summary>The server answered: said once where it had been lost.</summary>
+        /// <summary>The server answered: its outage is over for every run, and this one says so where it had lost it.</summary>
         public void Reached()
         {
             reached = true;
-            lock (Answered) Answered.Add(address);
-            if (!since.HasValue) return;
-            since = null;
+            lock (Servers) Servers[address] = null;
+            if (!said) return;
+            said = false;
             if (say != null) say(Back);
         }
 
         /// <summary>A call failed with e. Where the server it had reached cannot be reached, waits before the next try
-        /// (Every, or what is left of Longest since it was lost) and returns; past Longest a TimeoutException says
-        /// GaveUp's words. Any other failure, or a first contact's, is thrown again as it is. ct ends the wait, and a
-        /// failure that comes once it is cancelled is not waited on.</summary>
+        /// (Every, or what is left of Longest since it was lost, by this run or another) and returns; past Longest a
+        /// TimeoutException says GaveUp's words. Any other failure, or a first contact's, is thrown again as it is. ct
+        /// ends the wait, and a failure that comes once it is cancelled is not waited on.</summary>
         public async Task LostAsync(Exception e, CancellationToken ct)
         {
             string words = lostServer != null ? lostServer(e) : null;
-            if (words == null || !reached) ExceptionDispatchInfo.Capture(e).Throw();
+            if (words == null || !(reached || HasAnswered(address))) ExceptionDispatchInfo.Capture(e).Throw();
             ct.ThrowIfCancellationRequested(); // the run stopped (which may have ended the call itself): no wait, nothing said
             TimeSpan now = clock();
-            if (!since.HasValue)
+            TimeSpan since;
+            lock (Servers)
             {
-                since = now;
+                TimeSpan? lost;
+                since = Servers.TryGetValue(address, out lost) && lost.HasValue ? lost.Value : now;
+                Servers[address] = since;
+            }
+            if (!said)
+            {
+                said = true;
                 if (say != null) say(Saying(longest));
             }
             // From when it was lost, not from when this call began: a watch may have run for an hour before.
-            TimeSpan left = since.Value + longest - now;
+            TimeSpan left = since + longest - now;
             if (left <= TimeSpan.Zero) throw new TimeoutException(GaveUp(words, longest), e);
             await sleep(every < left ? every : left, ct).ConfigureAwait(false);
             ct.ThrowIfCancellationRequested();

@@ -16,17 +16,19 @@ namespace AnimGen.Core.Tests
 
         const string Lost = "lost the server; trying to reach it again for up to 2 min";
 
-        /// <summary>An outage on a fake clock: the clock is what the calls ran plus the sleeps' total.</summary>
+        /// <summary>An outage on a fake clock: the clock is what the calls ran plus the sleeps' total. Its server's
+        /// address is its own: the domain keeps one outage per address, on this clock.</summary>
         sealed class Script
         {
             public TimeSpan Now;
             public readonly List<TimeSpan> Sleeps = new List<TimeSpan>();
             public readonly List<string> Said = new List<string>();
             public int Calls;
+            public readonly string Address = "outage-" + Guid.NewGuid().ToString("N") + ":1";
 
-            public Outage Make(bool reached = true, TimeSpan? longest = null, string address = "")
+            public Outage Make(bool reached = true, TimeSpan? longest = null, string address = null)
             {
-                return new Outage(address, reached, Words, Said.Add, longest ?? TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(2),
+                return new Outage(address ?? Address, reached, Words, Said.Add, longest ?? TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(2),
                     () => Now, (d, c) =>
                     {
                         Sleeps.Add(d);
@@ -117,6 +119,54 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void ALaterOutageOfAServerThatStayedDownFailsAtOnceUntilItAnswersAgain()
+        {
+            var s = new Script();
+            Func<Task<string>> down = () => { s.Calls++; throw Refused(); };
+            string gaveUp = "Cannot reach the AnimGen server at h:1: failed to connect to all addresses (tried to reach it again for 2 min)";
+            // The first video waits the whole window for its server, which does not come back.
+            Assert.AreEqual(gaveUp, Assert.Throws<TimeoutException>(() => s.Run(s.Make(), down)).Message);
+            Assert.AreEqual(61, s.Calls);
+            // The next video's outage is the same one, whose wait is over: it fails at its first try, in the same words,
+            // saying for itself that it lost the server.
+            s.Calls = 0;
+            s.Sleeps.Clear();
+            var next = s.Make(reached: false); // a new run: the address has answered before
+            Assert.AreEqual(gaveUp, Assert.Throws<TimeoutException>(() => s.Run(next, down)).Message);
+            Assert.AreEqual(1, s.Calls);
+            Assert.IsEmpty(s.Sleeps);
+            Assert.IsTrue(next.IsLost);
+            CollectionAssert.AreEqual(new[] { Lost, Lost }, s.Said);
+            // An answer ends it for every run: the one after gets a whole window again.
+            s.Said.Clear();
+            Assert.AreEqual("up", s.Run(s.Make(), s.Answers("up")));
+            s.Calls = 0;
+            Assert.Throws<TimeoutException>(() => s.Run(s.Make(), down));
+            Assert.AreEqual(61, s.Calls);
+            Assert.AreEqual(60, s.Sleeps.Count);
+            CollectionAssert.AreEqual(new[] { Lost }, s.Said);
+        }
+
+        [Test]
+        public void AnOutageThatJoinsAnotherRunsWaitsOnlyWhatIsLeftOfIt()
+        {
+            var s = new Script();
+            var first = s.Make();
+            // A video (of -animgenJobs N) loses the server at 0 s and is waiting for it ...
+            first.LostAsync(Refused(), CancellationToken.None).GetAwaiter().GetResult();
+            s.Now = TimeSpan.FromSeconds(60);
+            // ... when another loses it too: both give up 2 minutes after the first lost it.
+            var second = s.Make();
+            Assert.Throws<TimeoutException>(() => s.Run(second, () => { s.Calls++; throw Refused(); }));
+            Assert.AreEqual(TimeSpan.FromSeconds(120), s.Now);
+            Assert.AreEqual(31, s.Calls); // at 60, 62, ..., 120 s
+            // One that answers says so, and so ends the wait of the other: its next loss is a new outage.
+            Assert.AreEqual("back", s.Run(first, s.Answers("back")));
+            Assert.AreEqual("again", s.Run(second, s.Answers(Refused(), "again")));
+            CollectionAssert.AreEqual(new[] { Lost, Lost, Outage.Back, Outage.Back }, s.Said);
+        }
+
+        [Test]
         public void AFirstContactAndOtherFailuresAreNotWaitedOn()
         {
             var s = new Script();
@@ -149,7 +199,7 @@ namespace AnimGen.Core.Tests
             // And with the real sleep: a wait of 2 minutes ends as soon as the token is cancelled.
             using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50)))
             {
-                var o = new Outage("", true, Words, null);
+                var o = new Outage("cancel-" + Guid.NewGuid().ToString("N") + ":1", true, Words, null);
                 var started = DateTime.UtcNow;
                 Assert.That(() => o.CallAsync<int>(() => { throw Refused(); }, cts.Token).GetAwaiter().GetResult(),
                     Throws.InstanceOf<OperationCanceledException>());

@@ -250,15 +250,18 @@ TEST(Outage, TheMessagesAreTheClis) {
 }
 
 namespace {
-// An outage on a fake clock: the clock is what the calls ran plus the sleeps' total.
+// An outage on a fake clock: the clock is what the calls ran plus the sleeps' total. Its server's address is its own:
+// the process keeps one outage per address, on this clock.
 struct OutageScript {
     std::chrono::steady_clock::time_point now{};
     std::vector<long long> sleeps;  // ms
     std::vector<std::string> said;
     bool cancelled = false;
+    const std::string address = "outage-" + std::to_string(++scripts) + ":1";
+    static inline int scripts = 0;
     Outage Make(bool reached = true, std::chrono::milliseconds longest = ConnectionOptions{}.reconnectWait) {
         return Outage(
-            reached, longest, [this](const std::string& m) { said.push_back(m); },
+            address, reached, longest, [this](const std::string& m) { said.push_back(m); },
             [this](std::chrono::milliseconds d) {
                 sleeps.push_back(d.count());
                 now += d;
@@ -323,6 +326,79 @@ TEST(Outage, ItGivesUpAfterTheWindowWithTheLastAnswer) {
     Outage shorter = five.Make(true, std::chrono::milliseconds(5000));
     EXPECT_EQ(Reconnecting(shorter, five.Calls({kDown, kDown, kDown, kDown})).code, kUnavailable);
     EXPECT_EQ(five.sleeps, (std::vector<long long>{2000, 2000, 1000}));
+}
+
+TEST(Outage, ALaterOutageOfAServerThatStayedDownFailsAtOnceUntilItAnswersAgain) {
+    OutageScript o;
+    int calls = 0;
+    const auto down = [&] {
+        ++calls;
+        return kDown;
+    };
+    const std::string gaveUp = "failed to connect to all addresses (tried to reach it again for 2 min)";
+    // The first video waits the whole window for its server, which does not come back.
+    Outage first = o.Make();
+    EXPECT_EQ(Reconnecting(first, down).message, gaveUp);
+    EXPECT_EQ(calls, 61);
+    // The next video's outage is the same one, whose wait is over: it fails at its first try, in the same words,
+    // saying for itself that it lost the server.
+    calls = 0;
+    o.sleeps.clear();
+    Outage next = o.Make(false);  // a new run: the address has answered before
+    const Status s = Reconnecting(next, down);
+    EXPECT_EQ(s.code, kUnavailable);
+    EXPECT_EQ(s.message, gaveUp);
+    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(o.sleeps.empty());
+    EXPECT_TRUE(next.IsLost());
+    EXPECT_EQ(o.said, (std::vector<std::string>{kLost, kLost}));
+    // An answer ends it for every run: the one after gets a whole window again.
+    o.said.clear();
+    Outage up = o.Make();
+    EXPECT_TRUE(Reconnecting(up, o.Calls({Status{}})).Ok());
+    calls = 0;
+    Outage after = o.Make();
+    EXPECT_EQ(Reconnecting(after, down).code, kUnavailable);
+    EXPECT_EQ(calls, 61);
+    EXPECT_EQ(o.sleeps.size(), 60u);
+    EXPECT_EQ(o.said, std::vector<std::string>{kLost});
+}
+
+TEST(Outage, AnOutageThatJoinsAnotherRunsWaitsOnlyWhatIsLeftOfIt) {
+    OutageScript o;
+    Outage first = o.Make();
+    // A video loses the server at 0 s and is waiting for it ...
+    Status lost = kDown;
+    EXPECT_TRUE(first.TryAgain(&lost));
+    o.now = std::chrono::steady_clock::time_point{} + std::chrono::seconds(60);
+    // ... when another loses it too: both give up 2 minutes after the first lost it.
+    Outage second = o.Make();
+    int calls = 0;
+    EXPECT_EQ(Reconnecting(second, [&] {
+                  ++calls;
+                  return kDown;
+              }).code,
+              kUnavailable);
+    EXPECT_EQ(o.now - std::chrono::steady_clock::time_point{}, std::chrono::seconds(120));
+    EXPECT_EQ(calls, 31);  // at 60, 62, ..., 120 s
+    // One that answers says so, and so ends the wait of the other: its next loss is a new outage.
+    EXPECT_TRUE(Reconnecting(first, o.Calls({Status{}})).Ok());
+    EXPECT_TRUE(Reconnecting(second, o.Calls({kDown, Status{}})).Ok());
+    EXPECT_EQ(o.said, (std::vector<std::string>{kLost, kLost, kServerReached, kServerReached}));
+}
+
+TEST(Outage, AnOutagesAnswerIsTheClientsToo) {
+    // One table for Client::HasReached and the outages: an answer that one run has is every later run's on that address.
+    ConnectionOptions c;
+    c.address = "127.0.0.1:9";
+    Client client(c);
+    EXPECT_FALSE(client.HasReached());
+    OutageScript o;
+    Outage outage(client.Options().address, false, ConnectionOptions{}.reconnectWait, {}, {}, [&o] { return o.now; });
+    Status s = kDown;
+    EXPECT_FALSE(outage.TryAgain(&s));  // never reached: at once
+    outage.Reached();
+    EXPECT_TRUE(client.HasReached());
 }
 
 TEST(Outage, AFirstContactAndOtherAnswersAreNotWaitedOn) {
@@ -468,8 +544,8 @@ TEST(FollowJob, AStopEndsItBeforeTheNextCallWithTheJobToCancel) {
     Client client(o);
     EXPECT_FALSE(client.HasReached());
     std::vector<std::string> said;
-    Outage outage(client.HasReached(), o.reconnectWait, [&](const std::string& m) { said.push_back(m); },
-                  client.CancellableSleep());
+    Outage outage(client.Options().address, client.HasReached(), o.reconnectWait,
+                  [&](const std::string& m) { said.push_back(m); }, client.CancellableSleep());
     JobInfo none;
     const auto started = std::chrono::steady_clock::now();
     const Status refused = client.FollowJob("upload", GenerateOptions{}, outage, &none, {});
@@ -664,6 +740,73 @@ TEST(VideoFiles, ExtensionsInAnyCase) {
         EXPECT_TRUE(animgen::IsVideoFile(yes)) << yes;
     for (const char* no : {"a.png", "mp4", ".mp4", "dir.mp4/readme", "a.mp4.txt", ""})
         EXPECT_FALSE(animgen::IsVideoFile(no)) << no;
+}
+
+namespace {
+// A folder of videos, notes, subfolders and hidden ones, as `animgen generate DIR -r` would be given it.
+struct VideoFolder {
+    std::filesystem::path root;
+    explicit VideoFolder(const std::string& name) : root(std::filesystem::path(testing::TempDir()) / name) {
+        std::filesystem::remove_all(root);
+        for (const char* file : {"a.mp4", "B.mov", "notes.txt", "walk-2.mp4", ".hidden.mp4", "walk/take.mp4",
+                                 "walk/slow/take.MOV", "walk/._take.mp4", "run/take.mp4", ".git/objects/x.mp4",
+                                 "empty/none.txt", "J\xc3\xb6rg/lauf.mp4"}) {
+            const std::filesystem::path path = root / std::filesystem::u8path(file);
+            std::filesystem::create_directories(path.parent_path());
+            std::ofstream(path) << "";
+        }
+    }
+    ~VideoFolder() { std::filesystem::remove_all(root); }
+    std::string Folder() const { return root.u8string(); }
+    // Each video's path under the folder.
+    std::vector<std::string> Under(const std::vector<std::string>& videos) const {
+        std::vector<std::string> out;
+        for (const std::string& v : videos) {
+            EXPECT_EQ(v.rfind(Folder() + "/", 0), 0u) << v;
+            out.push_back(v.substr(Folder().size() + 1));
+        }
+        return out;
+    }
+};
+}  // namespace
+
+TEST(VideoFiles, AFolderWithoutRecursiveIsItsOwnVideosInOrder) {
+    VideoFolder f("animgen_videos_flat");
+    EXPECT_EQ(f.Under(VideosIn(f.Folder(), false)), (std::vector<std::string>{"B.mov", "a.mp4", "walk-2.mp4"}));
+    EXPECT_TRUE(VideosIn((f.root / "none").u8string(), true).empty());  // a folder that cannot be read: none
+}
+
+TEST(VideoFiles, RecursiveTakesTheSubfoldersButNotHiddenOnesInTheClisOrder) {
+    VideoFolder f("animgen_videos_tree");
+    // Python's sorted(rglob): compared folder by folder, so walk/... comes before walk-2.mp4 ('/' > '-'); UTF-8 after
+    // ASCII, as code points compare.
+    EXPECT_EQ(f.Under(VideosIn(f.Folder() + "/", true)),
+              (std::vector<std::string>{"B.mov", "J\xc3\xb6rg/lauf.mp4", "a.mp4", "run/take.mp4", "walk/slow/take.MOV",
+                                        "walk/take.mp4", "walk-2.mp4"}));
+    // A subfolder that is a link is not gone into, as rglob does not follow one.
+    std::error_code ec;
+    std::filesystem::create_directory_symlink(f.root / "walk", f.root / "link", ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(VideosIn(f.Folder(), true).size(), 7u);
+}
+
+TEST(VideoFiles, EachVideoGoesInTheSameSubfolderOfTheOutput) {
+    EXPECT_EQ(VideoSubfolder("/in/Videos", "/in/Videos/walk/take.mp4"), "walk");
+    EXPECT_EQ(VideoSubfolder("/in/Videos/", "/in/Videos/walk/slow/take.mp4"), "walk/slow");
+    EXPECT_EQ(VideoSubfolder("C:\\in\\Videos", "C:\\in\\Videos\\walk\\take.mp4"), "walk");
+    EXPECT_EQ(VideoSubfolder("/in/Videos", "/in/Videos/take.mp4"), "");
+    EXPECT_EQ(VideoSubfolder("/in/Videos", "/in/Videos-2/walk/take.mp4"), "");  // not under it
+    EXPECT_EQ(InSubfolder("/Game/Anims", "walk"), "/Game/Anims/walk");
+    EXPECT_EQ(InSubfolder("/Game/Anims/", "walk/slow"), "/Game/Anims/walk/slow");
+    EXPECT_EQ(InSubfolder("/Game/Anims", ""), "/Game/Anims");
+    // Two take.mp4 in different subfolders go to different package paths, the same clip name in each.
+    VideoFolder f("animgen_videos_map");
+    std::vector<std::string> paths;
+    for (const std::string& v : VideosIn(f.Folder(), true))
+        paths.push_back(InSubfolder("/Game/Anims", VideoSubfolder(f.Folder(), v)));
+    EXPECT_EQ(paths, (std::vector<std::string>{"/Game/Anims", "/Game/Anims/J\xc3\xb6rg", "/Game/Anims",
+                                               "/Game/Anims/run", "/Game/Anims/walk/slow", "/Game/Anims/walk",
+                                               "/Game/Anims"}));
 }
 
 namespace {

@@ -173,8 +173,8 @@ int QueueFullCheck(Client& client, const std::map<std::string, std::string>& arg
 
 int RestartCheck(Client& client, const std::string& video) {
     // The server was reached (GetServerInfo): a call it cannot answer from here on is waited for, as in the Editor.
-    Outage outage(client.HasReached(), client.Options().reconnectWait, [](const std::string& m) { Say("NOTICE " + m); },
-                  client.CancellableSleep());
+    Outage outage(client.Options().address, client.HasReached(), client.Options().reconnectWait,
+                  [](const std::string& m) { Say("NOTICE " + m); }, client.CancellableSleep());
     UploadedVideo up;
     Status s = Reconnecting(outage, [&] { return client.UploadVideo(video, &up); });
     if (!s.Ok()) return Fail("UploadVideo: " + s.ToString());

@@ -377,21 +377,51 @@ std::string CouldNotCancel(const std::string& jobId) {
     return "could not cancel job " + jobId + " on the server: `animgen cancel " + jobId + "` does, once it can be reached";
 }
 
-Outage::Outage(bool reached, std::chrono::milliseconds longest, std::function<void(const std::string&)> say,
-               std::function<bool(std::chrono::milliseconds)> sleep,
+namespace {
+
+// The addresses this process has had an answer from (Client::HasReached), each with since when it has not been
+// reachable (none while it is), as remote.py's _servers: a later run's first call waits for one of them while it
+// restarts, and every run waits out the same outage, from when the first of them lost the server.
+std::mutex serversMutex;
+std::map<std::string, std::optional<std::chrono::steady_clock::time_point>> servers;
+
+// The server answered: reached, and reachable.
+void MarkReached(const std::string& address) {
+    std::lock_guard<std::mutex> lock(serversMutex);
+    servers[address].reset();
+}
+
+bool Known(const std::string& address) {
+    std::lock_guard<std::mutex> lock(serversMutex);
+    return servers.count(address) > 0;
+}
+
+}  // namespace
+
+Outage::Outage(std::string address, bool reached, std::chrono::milliseconds longest,
+               std::function<void(const std::string&)> say, std::function<bool(std::chrono::milliseconds)> sleep,
                std::function<std::chrono::steady_clock::time_point()> now)
-    : reached_(reached), longest_(longest), say_(std::move(say)), sleep_(std::move(sleep)), now_(std::move(now)) {}
+    : address_(std::move(address)), reached_(reached), longest_(longest), say_(std::move(say)),
+      sleep_(std::move(sleep)), now_(std::move(now)) {}
 
 bool Outage::TryAgain(Status* s) {
     using std::chrono::milliseconds;
-    if (s->code != kUnavailable || !reached_) return false;  // a first contact that fails: a wrong address, at once
+    // A first contact that fails: a wrong address, at once.
+    if (s->code != kUnavailable || !(reached_ || Known(address_))) return false;
     const auto now = now_ ? now_() : std::chrono::steady_clock::now();
-    if (!since_) {
-        since_ = now;
+    std::chrono::steady_clock::time_point since;
+    {
+        std::lock_guard<std::mutex> lock(serversMutex);
+        auto& lost = servers[address_];
+        if (!lost) lost = now;
+        since = *lost;
+    }
+    if (!said_) {
+        said_ = true;
         if (say_) say_(ServerLostMessage(longest_));
     }
     // From when it was lost, not from when this call began: a watch may have run for an hour before.
-    const milliseconds left = std::chrono::duration_cast<milliseconds>(*since_ + longest_ - now);
+    const milliseconds left = std::chrono::duration_cast<milliseconds>(since + longest_ - now);
     if (left.count() <= 0) {
         *s = {s->code, ReconnectGaveUp(s->message, longest_)};
         return false;
@@ -405,8 +435,9 @@ bool Outage::TryAgain(Status* s) {
 
 void Outage::Reached() {
     reached_ = true;
-    if (!since_) return;
-    since_.reset();
+    MarkReached(address_);
+    if (!said_) return;
+    said_ = false;
     if (say_) say_(kServerReached);
 }
 
@@ -485,20 +516,6 @@ const char* JobStateName(JobState state) {
 bool IsFinal(JobState s) {
     return s == JobState::Succeeded || s == JobState::Failed || s == JobState::Cancelled || s == JobState::Interrupted;
 }
-
-namespace {
-
-// The addresses this process has had an answer from (Client::HasReached): a later run's first call waits for one of
-// them while it restarts, as the CLI's does.
-std::mutex reachedMutex;
-std::set<std::string> reachedAddresses;
-
-void MarkReached(const std::string& address) {
-    std::lock_guard<std::mutex> lock(reachedMutex);
-    reachedAddresses.insert(address);
-}
-
-}  // namespace
 
 struct Client::Impl {
     Status refusal;  // every call's answer when the address or token cannot be used (ServerTarget, TokenProblem)
@@ -610,10 +627,7 @@ std::function<bool(std::chrono::milliseconds)> Client::CancellableSleep() {
     };
 }
 
-bool Client::HasReached() const {
-    std::lock_guard<std::mutex> lock(reachedMutex);
-    return reachedAddresses.count(options_.address) > 0;
-}
+bool Client::HasReached() const { return Known(options_.address); }
 
 Status Client::FollowJob(const std::string& uploadId, const GenerateOptions& options, Outage& outage, JobInfo* job,
                          const FollowCallbacks& cb) {

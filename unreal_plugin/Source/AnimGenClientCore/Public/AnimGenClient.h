@@ -210,7 +210,10 @@ ANIMGENCLIENTCORE_API Status WaitOutFullQueue(
 // A server a run has reached and then cannot reach (UNAVAILABLE: a restart, a deploy) is waited for, as `animgen
 // generate --server` waits for it (server/animgen_server/remote.py Outage): for up to ConnectionOptions::reconnectWait
 // from when it was lost, not from when the call began, trying again every 2 s; said once when lost
-// (ServerLostMessage) and once when back (kServerReached). A first contact that fails (a wrong address) fails at once.
+// (ServerLostMessage) and once when back (kServerReached), by each run. One outage per address for the whole process,
+// as the CLI's: once its wait is over, a later video of a batch whose server stays down fails at once, not after 2
+// minutes of its own (a folder of 100 videos would wait 200 minutes). A first contact that fails (a wrong address)
+// fails at once.
 // A job that a stop of the server interrupted is started again on the same upload (the server runs that same job
 // again), up to kMostRestarts times: FollowJob.
 inline constexpr char kServerReached[] = "reached the server again";
@@ -228,27 +231,32 @@ ANIMGENCLIENTCORE_API std::string CouldNotCancel(const std::string& jobId);
 
 class ANIMGENCLIENTCORE_API Outage {
 public:
-    // reached: the server has answered before (Client::HasReached; a job exists); until it has, a call it cannot reach
-    // fails at once. say: ServerLostMessage, then kServerReached. sleep: as WaitOutFullQueue's (false: cancelled;
-    // Client::CancellableSleep). now: the clock (steady_clock's when empty).
-    Outage(bool reached, std::chrono::milliseconds longest, std::function<void(const std::string&)> say,
-           std::function<bool(std::chrono::milliseconds)> sleep,
+    // address: the server's (Client::Options().address), whose outage this process shares with every run on it.
+    // reached: the server has answered before (a job exists); until it, or this process (Client::HasReached), has, a
+    // call it cannot reach fails at once. say: ServerLostMessage, then kServerReached. sleep: as WaitOutFullQueue's
+    // (false: cancelled; Client::CancellableSleep). now: the clock (steady_clock's when empty); outages of one address
+    // must share it, the one time it was lost being read on each's.
+    Outage(std::string address, bool reached, std::chrono::milliseconds longest,
+           std::function<void(const std::string&)> say, std::function<bool(std::chrono::milliseconds)> sleep,
            std::function<std::chrono::steady_clock::time_point()> now = {});
     // A call answered *s. UNAVAILABLE from a server reached before: waits before the next try (2 s, or what is left of
-    // `longest` since it was lost) and returns true. Otherwise false, *s the answer to give: any other answer as it is,
-    // a first contact's at once, past `longest` with ReconnectGaveUp's message, CANCELLED where the sleep was.
+    // `longest` since it was lost, by this run or another) and returns true. Otherwise false, *s the answer to give:
+    // any other answer as it is, a first contact's at once, past `longest` with ReconnectGaveUp's message, CANCELLED
+    // where the sleep was.
     bool TryAgain(Status* s);
-    // The server answered: said once where it had been lost.
+    // The server answered: its outage is over for every run, and this one says so where it had lost it.
     void Reached();
-    bool IsLost() const { return since_.has_value(); }
+    // This outage has lost its server and not had an answer since.
+    bool IsLost() const { return said_; }
 
 private:
+    std::string address_;
     bool reached_;
     std::chrono::milliseconds longest_;
     std::function<void(const std::string&)> say_;
     std::function<bool(std::chrono::milliseconds)> sleep_;
     std::function<std::chrono::steady_clock::time_point()> now_;
-    std::optional<std::chrono::steady_clock::time_point> since_;
+    bool said_ = false;  // said it lost the server, and not yet that it is back
 };
 
 // step() until it answers anything but UNAVAILABLE, as the outage allows; an answer tells the outage the server is back.
@@ -322,7 +330,8 @@ public:
     // A sleep for an Outage of this client: false, at once, once Cancel() has been called since it was made. It must
     // not outlive the client.
     std::function<bool(std::chrono::milliseconds)> CancellableSleep();
-    // Whether this process has had an answer from this client's address: a later run waits for it while it restarts.
+    // Whether this process has had an answer from this client's address: a later run waits for it while it restarts
+    // (Outage, with Options().address).
     bool HasReached() const;
 
 private:

@@ -11,6 +11,7 @@
 #include "Interfaces/IPluginManager.h"
 #include "Misc/Parse.h"
 #include "Misc/Paths.h"
+#include "PackageTools.h"
 #include "VideoFiles.h"
 
 #include <chrono>
@@ -32,7 +33,7 @@ UAnimGenCommandlet::UAnimGenCommandlet()
 	LogToConsole = true;
 	ShowErrorCount = true;
 	HelpDescription = TEXT("Turns every video in -Input into an AnimSequence on -Skeleton under -Output, through an AnimGen server.");
-	HelpUsage = TEXT("-run=AnimGen -Input=DIR -Output=/Game/Path -Skeleton=/Game/.../Skeleton [-Server=host:port]"
+	HelpUsage = TEXT("-run=AnimGen -Input=DIR [-Recursive] -Output=/Game/Path -Skeleton=/Game/.../Skeleton [-Server=host:port]"
 		" [-Token=T] [-Tls] [-TlsCa=roots.pem] [-Mapping=auto|ue5_manny|ue4_mannequin|mixamo] [-Generator=network|analytic]"
 		" [-Hands] [-InPlace] [-Loop] [-Mirror] [-Fps=30] [-Smoothing=0.5] [-Crop=X,Y,W,H] [-Files=DIR] [-TimeoutMinutes=60]"
 		" [-LocalRetarget] [-Footsteps] [-Summary=FILE.json (what became of each video, for CI: as animgen generate --summary)]");
@@ -61,6 +62,14 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		if (!Path->IsEmpty() && FPaths::IsRelative(*Path)) *Path = FPaths::ConvertRelativePathToFull(FPaths::LaunchDir(), *Path);
 	}
 
+	// -Recursive, as `animgen generate DIR -r`: the videos of -Input's subfolders too (hidden ones aside), each
+	// AnimSequence under the same sub-path of -Output (walk/take.mp4 -> /Game/Anims/walk/A_take).
+	const bool bRecursive = FParse::Param(*Params, TEXT("Recursive"));
+	if (bRecursive && IFileManager::Get().FileExists(*Input))
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("-Recursive takes a folder of videos (and its subfolders); -Input=%s is a file"), *Input);
+		return 2;
+	}
 	if (Input.IsEmpty() || !IFileManager::Get().DirectoryExists(*Input))
 	{
 		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: not a folder of videos"), *Input);
@@ -153,26 +162,34 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		return 2;
 	}
 
-	TArray<FString> Found, Videos;
-	IFileManager::Get().FindFiles(Found, *(Input / TEXT("*")), true, false);
-	for (const FString& F : Found)
-	{
-		if (animgen::IsVideoFile(TCHAR_TO_UTF8(*F))) Videos.Add(Input / F);
-	}
-	Videos.Sort();
+	// In the CLI's order (animgen::VideosIn, which GoogleTest covers with the sub-path mapping below).
+	TArray<FString> Videos;
+	for (const std::string& Video : animgen::VideosIn(Utf8(Input), bRecursive)) Videos.Add(UTF8_TO_TCHAR(Video.c_str()));
 	if (Videos.Num() == 0)
 	{
-		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: no videos (.mp4 .mov .avi .mkv .webm .m4v .mpg .mpeg)"), *Input);
+		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: no videos (.mp4 .mov .avi .mkv .webm .m4v .mpg .mpeg)%s"), *Input,
+			bRecursive ? TEXT(" in it or its subfolders") : TEXT(""));
 		return 2;
 	}
+	// The video's sub-path of -Input ("" but with -Recursive), under -Output and -Files.
+	auto SubOf = [&Input](const FString& Video) { return animgen::VideoSubfolder(Utf8(Input), Utf8(Video)); };
+	auto PackagePathOf = [&](const FString& Video) -> FString
+	{
+		return UTF8_TO_TCHAR(animgen::InSubfolder(Utf8(Output), SubOf(Video)).c_str());
+	};
 
 	// Each video replaces its A_<video>: videos whose names differ only in extension or case (run.mp4, Run.mov), or in
 	// characters an asset name cannot hold, would replace each other's, so none of them is made (as in the Unity batch).
+	// By the whole package name: two take.mp4 in different subfolders do not clash.
 	auto AssetOf = [](const FString& Video) { return FAnimGenAnimationBuilder::AssetNameFor(FPaths::GetBaseFilename(Video)); };
+	auto PackageOf = [&](const FString& Video)
+	{
+		return UPackageTools::SanitizePackageName(PackagePathOf(Video) / AssetOf(Video)).ToLower();
+	};
 	TMap<FString, TArray<FString>> VideosByAsset;
 	for (const FString& Video : Videos)
 	{
-		VideosByAsset.FindOrAdd(AssetOf(Video).ToLower()).Add(FPaths::GetCleanFilename(Video));
+		VideosByAsset.FindOrAdd(PackageOf(Video)).Add(FPaths::GetCleanFilename(Video));
 	}
 
 	// The summary's place is checked, and its folder made, before any upload: a batch must not run for an hour and
@@ -245,7 +262,8 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 			UE_LOG(LogAnimGen, Error, TEXT("%s"), *Line);
 			Row.error = Utf8(Line);
 		};
-		const TArray<FString>& Same = VideosByAsset[AssetOf(Video).ToLower()];
+		const FString PackagePath = PackagePathOf(Video);
+		const TArray<FString>& Same = VideosByAsset[PackageOf(Video)];
 		if (Same.Num() > 1)
 		{
 			Fail(FString::Printf(TEXT("%s: %s would all become %s: rename all but one"), *Video,
@@ -253,15 +271,16 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 			continue;
 		}
 		// A read-only A_<video> (not checked out) is said before its job runs, not after.
-		if (const FString Problem = FAnimGenAnimationBuilder::DestinationProblem(Output, FPaths::GetBaseFilename(Video));
+		if (const FString Problem = FAnimGenAnimationBuilder::DestinationProblem(PackagePath, FPaths::GetBaseFilename(Video));
 			!Problem.IsEmpty())
 		{
 			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Problem));
 			continue;
 		}
 		Request.VideoPath = Video;
-		// By the whole file name: run.mp4 and run.mov get folders of their own.
-		Request.FilesDir = FilesDir.IsEmpty() ? FString() : FilesDir / FPaths::GetCleanFilename(Video);
+		// By the whole file name, under the video's sub-path: run.mp4 and run.mov get folders of their own.
+		Request.FilesDir = FilesDir.IsEmpty() ? FString()
+			: FString(UTF8_TO_TCHAR(animgen::InSubfolder(Utf8(FilesDir), SubOf(Video)).c_str())) / FPaths::GetCleanFilename(Video);
 		animgen::JobResult Result;
 		FString Error;
 		int32 LastPercent = -10;
@@ -298,7 +317,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 			continue;
 		}
 		FAnimGenBuildSettings Settings;
-		Settings.PackagePath = Output;
+		Settings.PackagePath = PackagePath;
 		Settings.AssetName = FPaths::GetBaseFilename(Video);
 		Settings.Preset = Preset;
 		Settings.bFootstepNotifies = bFootsteps;

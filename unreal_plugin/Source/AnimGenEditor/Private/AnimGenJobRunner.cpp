@@ -54,7 +54,9 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	}
 	// A server reached before and then lost (a restart, a deploy) is waited for as the CLI waits for it: up to 2 minutes
 	// from when it went, said once when lost and once when back; Cancel ends the wait. A first contact that fails, at once.
-	animgen::Outage ServerOutage(Client.HasReached(), Client.Options().reconnectWait, Notice, Client.CancellableSleep());
+	// One outage per server for the process: once its wait is over, the commandlet's later videos fail at once.
+	animgen::Outage ServerOutage(Client.Options().address, Client.HasReached(), Client.Options().reconnectWait, Notice,
+		Client.CancellableSleep());
 	// Cancel, the commandlet's limit or the engine's exit: a job that was made is cancelled on the server; where the
 	// server cannot be told, its id is said, since a queued job would run for nobody once the server is back.
 	auto Stop = [&](const animgen::JobInfo& Made) {

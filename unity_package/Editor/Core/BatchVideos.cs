@@ -1,0 +1,98 @@
+// The videos a batch takes from -animgenInput, and where each one's clip goes, as `animgen generate DIR [-r]` has them
+// (server/animgen_server/cmd_generate.py videos_in, out_bases): the folder's videos; with -animgenRecursive, those of
+// its subfolders too, each clip in the same
+// subfolder of -animgenOutput (Videos/walk/take.mp4 -> Assets/Clips/walk/take.anim), so that two take.mp4 in different
+// subfolders do not clash. Hidden files and subfolders (a name starting with '.': .git, a tool's cache, macOS's
+// ._take.mp4) are left out. Engine-free, so that the batch and the tests share one rule.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+
+namespace AnimGen.Core
+{
+    public static class BatchVideos
+    {
+        static readonly char[] Separators = { Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar };
+
+        /// <summary>The folder's videos (each the folder joined with its path under it: Videos/walk/take.mp4), in the
+        /// CLI's order: by that path, compared folder by folder, as Python's sorted(rglob) compares paths (walk/take.mp4
+        /// before walk-2.mp4). A subfolder that is a link is not gone into, nor one that cannot be read.</summary>
+        public static List<string> In(string folder, bool recursive)
+        {
+            var found = new List<KeyValuePair<string[], string>>(); // its path under folder, folder by folder; the video
+            Walk(folder, new string[0], recursive, found);
+            found.Sort((a, b) => Compare(a.Key, b.Key));
+            return found.Select(f => f.Value).ToList();
+        }
+
+        static void Walk(string dir, string[] under, bool recursive, List<KeyValuePair<string[], string>> found)
+        {
+            string[] files, dirs;
+            try
+            {
+                files = Directory.GetFiles(dir);
+                dirs = recursive ? Directory.GetDirectories(dir) : new string[0];
+            }
+            catch (Exception e) when (under.Length > 0 && (e is IOException || e is UnauthorizedAccessException))
+            {
+                return; // as rglob: an unreadable subfolder holds nothing (the folder itself is checked before)
+            }
+            foreach (string f in files)
+                if (VideoUpload.LooksLikeVideo(f) && !Hidden(f)) found.Add(new KeyValuePair<string[], string>(Under(under, Path.GetFileName(f)), f));
+            foreach (string d in dirs)
+            {
+                if (Hidden(d) || (File.GetAttributes(d) & FileAttributes.ReparsePoint) != 0) continue; // a link: rglob does not follow it
+                Walk(d, Under(under, Path.GetFileName(d)), true, found);
+            }
+        }
+
+        static bool Hidden(string path) { return Path.GetFileName(path).StartsWith(".", StringComparison.Ordinal); }
+
+        static string[] Under(string[] under, string name)
+        {
+            var parts = new string[under.Length + 1];
+            under.CopyTo(parts, 0);
+            parts[under.Length] = name;
+            return parts;
+        }
+
+        static int Compare(string[] a, string[] b)
+        {
+            for (int i = 0; i < a.Length && i < b.Length; i++)
+            {
+                int c = string.CompareOrdinal(a[i], b[i]);
+                if (c != 0) return c;
+            }
+            return a.Length.CompareTo(b.Length);
+        }
+
+        /// <summary>The video's path under folder, with '/' separators: "walk/take.mp4". Throws ArgumentException for a
+        /// video that is not under it.</summary>
+        public static string Relative(string folder, string video)
+        {
+            string root = Path.GetFullPath(folder).TrimEnd(Separators), full = Path.GetFullPath(video);
+            if (full.Length <= root.Length + 1 || !full.StartsWith(root, StringComparison.Ordinal)
+                || Array.IndexOf(Separators, full[root.Length]) < 0)
+                throw new ArgumentException(video + " is not in the folder " + folder);
+            return full.Substring(root.Length + 1).Replace('\\', '/');
+        }
+
+        /// <summary>The subfolder of folder that holds the video, with '/' separators: "walk" for Videos/walk/take.mp4,
+        /// "" for Videos/take.mp4.</summary>
+        public static string Subfolder(string folder, string video)
+        {
+            string relative = Relative(folder, video);
+            int slash = relative.LastIndexOf('/');
+            return slash < 0 ? "" : relative.Substring(0, slash);
+        }
+
+        /// <summary>The video's clip: named after it, in the same subfolder of outputFolder as the video is of
+        /// inputFolder. Throws ArgumentException as ClipPaths.ForVideo does.</summary>
+        public static string ClipFor(string outputFolder, string inputFolder, string video)
+        {
+            string sub = Subfolder(inputFolder, video);
+            return ClipPaths.ForVideo(sub.Length == 0 ? outputFolder : ClipPaths.Folder(outputFolder) + "/" + sub, video);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using NUnit.Framework;
+
+namespace AnimGen.Core.Tests
+{
+    /// <summary>The videos a batch takes and where their clips go, as `animgen generate DIR [-r]` has them
+    /// (cmd_generate.py videos_in, out_bases): with -animgenRecursive its subfolders' too, hidden ones aside, in the
+    /// CLI's order, each clip in the same subfolder of the output folder.</summary>
+    [TestFixture]
+    public class BatchVideosTests
+    {
+        string root;
+
+        [SetUp]
+        public void MakeFolder()
+        {
+            root = Path.Combine(Path.GetTempPath(), "animgen-videos-" + Guid.NewGuid().ToString("N"));
+            foreach (string file in new[] { "a.mp4", "B.mov", "notes.txt", "walk-2.mp4", ".hidden.mp4", "walk/take.mp4",
+                                            "walk/slow/take.MOV", "walk/.DS_Store", "walk/._take.mp4", "run/take.mp4",
+                                            ".git/objects/x.mp4", "empty/none.txt" })
+            {
+                string path = In(file);
+                Directory.CreateDirectory(Path.GetDirectoryName(path));
+                File.WriteAllText(path, "");
+            }
+        }
+
+        [TearDown]
+        public void RemoveFolder() { Directory.Delete(root, true); }
+
+        string In(string relative) { return Path.Combine(root, relative.Replace('/', Path.DirectorySeparatorChar)); }
+
+        List<string> Relative(IEnumerable<string> videos) { return videos.Select(v => BatchVideos.Relative(root, v)).ToList(); }
+
+        [Test]
+        public void TheFolderItselfUnlessRecursive()
+        {
+            CollectionAssert.AreEqual(new[] { "B.mov", "a.mp4", "walk-2.mp4" }, Relative(BatchVideos.In(root, false)));
+        }
+
+        [Test]
+        public void RecursiveTakesTheSubfoldersButNotHiddenOnesInTheClisOrder()
+        {
+            List<string> videos = BatchVideos.In(root, true);
+            // Python's sorted(rglob): compared folder by folder, so walk/... comes before walk-2.mp4 ('/' > '-').
+            CollectionAssert.AreEqual(new[] { "B.mov", "a.mp4", "run/take.mp4", "walk/slow/take.MOV", "walk/take.mp4", "walk-2.mp4" },
+                Relative(videos));
+            Assert.AreEqual(In("walk/slow/take.MOV"), videos[3]); // the folder joined with its path under it
+        }
+
+        [Test]
+        public void EachClipGoesInTheSameSubfolderOfTheOutputFolder()
+        {
+            Assert.AreEqual("Assets/Clips/a.anim", BatchVideos.ClipFor("Assets/Clips", root, In("a.mp4")));
+            Assert.AreEqual("Assets/Clips/walk/take.anim", BatchVideos.ClipFor("Assets/Clips/", root + "/", In("walk/take.mp4")));
+            Assert.AreEqual("Assets/Clips/walk/slow/take.anim", BatchVideos.ClipFor("Assets\\Clips", root, In("walk/slow/take.MOV")));
+            Assert.AreEqual("walk/slow", BatchVideos.Subfolder(root, In("walk/slow/take.MOV")));
+            Assert.AreEqual("", BatchVideos.Subfolder(root, In("a.mp4")));
+            Assert.Throws<ArgumentException>(() => BatchVideos.Subfolder(In("walk"), In("a.mp4")));
+            Assert.Throws<ArgumentException>(() => BatchVideos.ClipFor("Clips", root, In("walk/take.mp4"))); // not under Assets
+        }
+
+        [Test]
+        public void SameNamedVideosInTwoSubfoldersDoNotClashButOneFolderOfTwoCasesDoes()
+        {
+            string[] videos = { In("run/take.mp4"), In("walk/take.mp4"), In("walk/Take.mov"), In("take.mp4") };
+            var clips = videos.Select(v => new KeyValuePair<string, string>(v, BatchVideos.ClipFor("Assets/Clips", root, v))).ToList();
+            CollectionAssert.AreEqual(new[] { "Assets/Clips/run/take.anim", "Assets/Clips/walk/take.anim", "Assets/Clips/walk/Take.anim",
+                                              "Assets/Clips/take.anim" }, clips.Select(c => c.Value));
+            Dictionary<string, string> clashes = ClipPaths.Clashes(clips, v => BatchVideos.Relative(root, v));
+            CollectionAssert.AreEquivalent(new[] { In("walk/take.mp4"), In("walk/Take.mov") }, clashes.Keys);
+            Assert.AreEqual("walk/take.mp4, walk/Take.mov would all become take.anim: rename all but one", clashes[In("walk/Take.mov")]);
+        }
+
+        [Test]
+        public void RecursiveIsAnArgumentThatTakesAFolderOnly()
+        {
+            Assert.IsFalse(BatchArguments.Parse(new[] { "-animgenInput", root }, null).Recursive);
+            Assert.IsTrue(BatchArguments.Parse(new[] { "-animgenInput", root, "-animgenRecursive" }, null).Recursive);
+            // As the CLI refuses `animgen generate walk.mp4 -r`.
+            string video = In("a.mp4");
+            var e = Assert.Throws<ArgumentException>(() => BatchArguments.Parse(new[] { "-animgenRecursive", "-animgenInput", video }, null));
+            Assert.AreEqual("-animgenRecursive takes a folder of videos (and its subfolders); -animgenInput " + video + " is a file", e.Message);
+            // A summary named as a video of a subfolder would be taken as one by the next batch.
+            string summary = In("walk/run.mp4");
+            e = Assert.Throws<ArgumentException>(() => BatchArguments.Parse(
+                new[] { "-animgenInput", root, "-animgenRecursive", "-animgenSummary", summary }, null));
+            StringAssert.EndsWith(": is a video of -animgenInput: name the summary apart", e.Message);
+            Assert.AreEqual(summary, BatchArguments.Parse(new[] { "-animgenInput", root, "-animgenSummary", summary }, null).Summary);
+        }
+    }
+}
