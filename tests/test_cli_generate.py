@@ -375,6 +375,17 @@ def test_a_folder_tree_with_recursive(videos: Path, tmp_path: Path):
     assert one.returncode == 2 and "--recursive takes a folder" in one.stderr, one.stderr
 
 
+def test_videos_of_one_name_in_folders_of_one_name_but_case_are_named_by_their_paths():
+    from animgen_ml.pipeline import GenerateOptions
+    from animgen_server.cmd_generate import out_bases, output_clashes
+
+    src = Path("refs")
+    videos = [src / "Walk" / "take.mp4", src / "walk" / "take.mp4", src / "run" / "take.mp4"]
+    clashes = output_clashes(out_bases(videos, src, Path("anims")), GenerateOptions())
+    said = "refs/Walk/take.mp4, refs/walk/take.mp4 would all write take.glb: rename all but one"
+    assert clashes == {videos[0]: said, videos[1]: said}  # run/take.mp4 writes anims/run/take.glb
+
+
 def test_videos_that_would_write_one_output_are_refused(videos: Path, tmp_path: Path):
     src, out = tmp_path / "videos", tmp_path / "out"
     src.mkdir()

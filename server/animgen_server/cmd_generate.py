@@ -37,7 +37,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "generate", help="turn a video (or every video in a folder) into animation files",
         description="Turn a video of a person into a humanoid animation clip. A folder converts every video "
-                    f"in it ({' '.join(e[1:] for e in VIDEO_EXTENSIONS)}; not its *.preview.mp4) and skips those "
+                    f"in it ({' '.join(e[1:] for e in VIDEO_EXTENSIONS)}; not its *.preview.mp4 nor hidden files) "
+                    "and skips those "
                     "whose outputs are newer than the video and were made from it with the same options, version and "
                     "weights by a run that ended well (noted in a hidden file beside them). Exit code: 0 all "
                     "converted, 1 any failed, 2 usage error.")
@@ -46,7 +47,8 @@ def register(subparsers) -> None:
                    help="with a folder, also convert the videos in its subfolders (not hidden ones), each one's "
                         "outputs in the same subfolder of -o")
     p.add_argument("-o", "--output", metavar="OUTDIR", default=".",
-                   help="folder for the outputs, named <video stem>.<ext> (default: the current folder)")
+                   help="folder for the outputs, named <video stem>.<ext>, in subfolders with -r (default: the current "
+                        "folder)")
     p.add_argument("--format", dest="formats", metavar="FMT[,FMT]", action="append", type=_formats,
                    help=f"output formats, comma-separated or repeated: {', '.join(FORMATS)} or all (default: glb; "
                         "vrma: VRM Animation, which any VRM avatar plays)")
@@ -272,8 +274,9 @@ def output_clashes(bases: dict[Path, Path], options: GenerateOptions) -> dict[Pa
             writers.setdefault(str(p).lower(), []).append((v, p.name))
     out = {}
     for same in writers.values():
-        if len(same) > 1:
-            names = ", ".join(v.name for v, _ in same)
+        if len(same) > 1:  # named by their paths where their names are one (Walk/take.mp4, walk/take.mp4; -r)
+            named = [v.name for v, _ in same]
+            names = ", ".join(named if len(set(named)) == len(named) else [str(v) for v, _ in same])
             out.update({v: f"{names} would all write {name}: rename all but one" for v, name in same if v not in out})
     return out
 
@@ -562,7 +565,7 @@ class Progress:
             return
         if self.quiet:
             return
-        if e.kind == "notice":  # of the run on a server (queued, queue full, lost and reached again): a line
+        if e.kind == "notice":  # of the run on a server (queued, queue full, lost, reached, run again): a line
             self._write(f"{self.label}: {e.message}")
             return
         if self.terminal:

@@ -145,7 +145,7 @@ def generate_remote(address: str, video: str | Path, out_base: str | Path, optio
                     token: str | None = None, tls_ca: str | Path | None = None, progress: Progress | None = None,
                     in_flight: InFlight | None = None) -> tuple[dict[str, Path], service_pb2.Job]:
     """What `animgen generate VIDEO --server ADDRESS` does: upload, start, follow the job (progress gets the
-    same ProgressEvents as a local run, and notices of the server: queued, queue full, lost and reached again), then
+    same ProgressEvents as a local run, and notices of the server: queued, queue full, lost, reached, run again), then
     write the same files a local run writes, out_base + suffix. Returns the files and the finished job (its frames,
     detection share and warnings). Ctrl-C cancels the job on the server; in a thread of a batch run at once,
     `in_flight.stop()` does."""
@@ -308,11 +308,12 @@ class Outage:
         with _servers_lock:
             since = _servers.get(self.address) or now
             _servers[self.address] = since
+        if now - since >= RECONNECT_S:  # this video's, or one before it that lost the server
+            raise ServiceError(e.code, f"{e.details} (tried to reach it again for {RECONNECT_S / 60:g} min)",
+                               e.address) from None
         if not self.said:
             self.said = True
             _notice(self.progress, f"lost the server; trying to reach it again for up to {RECONNECT_S / 60:g} min")
-        if now - since >= RECONNECT_S:
-            raise e
         _sleep(min(2.0, since + RECONNECT_S - now), self.in_flight)
 
     def reached(self) -> None:

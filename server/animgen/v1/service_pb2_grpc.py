@@ -65,7 +65,8 @@ class AnimGenServicer(object):
     def StartJob(self, request, context):
         """Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
         options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
-        (when to try again), or for a video this server will not take (without it: trying again will not help).
+        (when to try again), or for a video this server will not take or a full disk (without it: trying
+        again will not help); UNAVAILABLE while the server stops (start the job once it is back).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

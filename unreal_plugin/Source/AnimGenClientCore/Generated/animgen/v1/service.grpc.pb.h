@@ -52,7 +52,8 @@ class AnimGen final {
     }
     // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
     // options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
-    // (when to try again), or for a video this server will not take (without it: trying again will not help).
+    // (when to try again), or for a video this server will not take or a full disk (without it: trying
+    // again will not help); UNAVAILABLE while the server stops (start the job once it is back).
     virtual ::grpc::Status StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest& request, ::animgen::v1::Job* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::animgen::v1::Job>> AsyncStartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::animgen::v1::Job>>(AsyncStartJobRaw(context, request, cq));
@@ -112,7 +113,8 @@ class AnimGen final {
       virtual void UploadVideo(::grpc::ClientContext* context, ::animgen::v1::UploadVideoResponse* response, ::grpc::ClientWriteReactor< ::animgen::v1::UploadVideoRequest>* reactor) = 0;
       // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
       // options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
-      // (when to try again), or for a video this server will not take (without it: trying again will not help).
+      // (when to try again), or for a video this server will not take or a full disk (without it: trying
+      // again will not help); UNAVAILABLE while the server stops (start the job once it is back).
       virtual void StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response, std::function<void(::grpc::Status)>) = 0;
       virtual void StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response, ::grpc::ClientUnaryReactor* reactor) = 0;
       // Server-streaming events of one job; the first event is the current state, then the job's warnings
@@ -270,7 +272,8 @@ class AnimGen final {
     virtual ::grpc::Status UploadVideo(::grpc::ServerContext* context, ::grpc::ServerReader< ::animgen::v1::UploadVideoRequest>* reader, ::animgen::v1::UploadVideoResponse* response);
     // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
     // options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
-    // (when to try again), or for a video this server will not take (without it: trying again will not help).
+    // (when to try again), or for a video this server will not take or a full disk (without it: trying
+    // again will not help); UNAVAILABLE while the server stops (start the job once it is back).
     virtual ::grpc::Status StartJob(::grpc::ServerContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response);
     // Server-streaming events of one job; the first event is the current state, then the job's warnings
     // so far (each watcher hears every warning once, however late it attaches). Re-attachable at any
