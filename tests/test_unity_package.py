@@ -582,9 +582,9 @@ def test_the_batch_rides_out_a_restart_of_the_server(batch_harness: Path, tmp_pa
 def test_a_server_gone_for_good_mid_batch_fails_the_later_videos_at_once(batch_harness: Path, tmp_path: Path,
                                                                          jobs: str | None):
     """The server goes away for good while b runs (a wait of 3 s here). b waits for it, and so does c, which was on the
-    server then (with -animgenJobs 2), from when b lost it; d and e, sent after the wait is over, fail at their first
-    try, in the same words: the batch takes one wait, not one per video (remote.py's one outage per server). Each
-    video says for itself that it lost the server."""
+    server then (with -animgenJobs 2), from when b lost it; each says so for itself. The videos sent after the wait is
+    over (c without -animgenJobs, d, e) fail at their first try, in the same words, without saying they will try to
+    reach the server again: the batch takes one wait, not one per video (remote.py's one outage per server)."""
     lost = "lost the server; trying to reach it again for up to 0.05 min"
     gave_up = ("Cannot reach the AnimGen server at 127.0.0.1:50051: failed to connect to all addresses "
                "(tried to reach it again for 0.05 min)")
@@ -598,8 +598,9 @@ def test_a_server_gone_for_good_mid_batch_fails_the_later_videos_at_once(batch_h
         *(ERROR + f"Videos/{v}.mp4: {gave_up}" for v in "bcde")], b.out
     assert sorted(b.server("upload")) == list(videos), b.out  # each tried once: d and e were not waited for
     for v in "bcde":
-        assert [line for line in b.lines if line.startswith(f"AnimGen batch: Videos/{v}.mp4: ")] == [
-            f"AnimGen batch: Videos/{v}.mp4: {lost}"], b.out
+        waited = v == "b" or (v == "c" and jobs)
+        assert [line for line in b.lines if line.startswith(f"AnimGen batch: Videos/{v}.mp4: ")] == (
+            [f"AnimGen batch: Videos/{v}.mp4: {lost}"] if waited else []), b.out
     assert b.statuses() == ["converted", "failed", "failed", "failed", "failed"]
     assert b.server("cancel") == [], b.out
     assert 3 < took < 7.5, (took, b.out)  # one wait of 3 s; one per video would be 12 s
@@ -609,14 +610,15 @@ def test_a_server_gone_for_good_mid_batch_fails_the_later_videos_at_once(batch_h
 def test_recursive_takes_the_subfolders_videos_and_saves_each_clip_in_the_same_subfolder(batch_harness: Path,
                                                                                         tmp_path: Path,
                                                                                         jobs: str | None):
-    """-animgenRecursive, as `animgen generate DIR -r`: the videos of the subfolders too, hidden ones aside, in the
-    CLI's order (cmd_generate.videos_in), each clip in the same subfolder of -animgenOutput as the CLI's outputs
-    (out_bases): two take.mp4 in different subfolders do not clash, but Run/Take.mov and run/take.mp4 would share one
-    clip where case does not count (Windows, macOS), and neither is made."""
+    """-animgenRecursive, as `animgen generate DIR -r`: the videos of the subfolders too, hidden ones and AnimGen's
+    own previews aside, in the CLI's order (cmd_generate.videos_in), each clip in the same subfolder of -animgenOutput
+    as the CLI's outputs (out_bases): two take.mp4 in different subfolders do not clash, but Run/Take.mov and
+    run/take.mp4 would share one clip where case does not count (Windows, macOS), and neither is made."""
     from animgen_server.cmd_generate import out_bases, videos_in
 
     videos = {"a.mp4": "", "walk-2.mp4": "", "walk/take.mp4": "frames=5\n", "walk/slow/take.mov": "clip_frames=12\n",
-              "run/take.mp4": "", "Run/Take.mov": "", "walk/.hidden.mp4": "", ".cache/x.mp4": ""}
+              "run/take.mp4": "", "Run/Take.mov": "", "walk/.hidden.mp4": "", ".cache/x.mp4": "",
+              "walk/take.preview.mp4": "", "a.Preview.MP4": ""}
     b = Batch(batch_harness, tmp_path, videos, "-animgenRecursive", *(["-animgenJobs", jobs] if jobs else []))
     assert b.rc == 1, b.out
     folder = tmp_path / "Videos"
@@ -637,12 +639,13 @@ def test_recursive_takes_the_subfolders_videos_and_saves_each_clip_in_the_same_s
     assert [v["outputs"] for v in b.summary["videos"] if v["status"] == "converted"] == [{"anim": c} for c in made]
     assert LOG + "Videos/walk/take.mp4 -> Assets/Clips/walk/take.anim (30 frames, from 5 frames read; " \
                  "person detected in 0.0%)" in b.lines, b.out
-    assert sorted(b.server("upload")) == ["a.mp4", "take.mov", "take.mp4", "walk-2.mp4"], b.out  # not the hidden ones
+    # Not the hidden ones, nor the previews.
+    assert sorted(b.server("upload")) == ["a.mp4", "take.mov", "take.mp4", "walk-2.mp4"], b.out
 
 
 def test_without_recursive_the_subfolders_are_left_and_a_file_is_refused_with_it(batch_harness: Path, tmp_path: Path):
-    b = Batch(batch_harness, tmp_path, {"a.mp4": "", "walk/take.mp4": ""})
-    assert b.rc == 0 and b.statuses() == ["converted"], b.out
+    b = Batch(batch_harness, tmp_path, {"a.mp4": "", "walk/take.mp4": "", "a.preview.mp4": "", "b.PREVIEW.mp4": ""})
+    assert b.rc == 0 and b.statuses() == ["converted"] and b.server("upload") == ["a.mp4"], b.out  # no previews
     assert not (tmp_path / "Assets" / "Clips" / "walk").exists()
     # A folder whose videos are all in subfolders has none of its own; with -animgenRecursive it says where it looked.
     empty = tmp_path / "only_subfolders"
@@ -668,6 +671,16 @@ def test_a_timeout_while_the_server_is_away_ends_the_wait_and_names_the_job_it_c
     assert "AnimGen batch: Videos/e.mp4: could not cancel job job-e.mp4 on the server: `animgen cancel job-e.mp4` " \
            "does, once it can be reached" in b.lines, b.out
     assert b.server("cancel") == ["e.mp4"], b.out
+
+
+def test_a_cancel_the_server_answers_is_not_said_as_not_cancelled(batch_harness: Path, tmp_path: Path):
+    """-animgenTimeout cancels the job; the server answers the cancel with a refusal (here its deadline's words): it
+    was told, so the job is not named as one it could not cancel (remote.py cancel_jobs counts UNAVAILABLE only)."""
+    b = Batch(batch_harness, tmp_path, {"h.mp4": "hang\ncancel=The AnimGen server did not answer in time.\n"},
+              "-animgenTimeout", "0.01")
+    assert b.errors() == ["Videos/h.mp4: no clip within 0.01 minutes (-animgenTimeout): gave up"], b.out
+    assert b.server("cancel") == ["h.mp4"], b.out
+    assert not [line for line in b.lines if "could not cancel" in line], b.out
 
 
 def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
@@ -706,6 +719,9 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "AJobIsStartedAgainAfterAnInterruptionUpToThreeTimes",
         "ALaterOutageOfAServerThatStayedDownFailsAtOnceUntilItAnswersAgain",
         "RecursiveTakesTheSubfoldersButNotHiddenOnesInTheClisOrder",
+        "AnimGensOwnPreviewsAreNotVideosToConvert",
+        "ARefusalIsAnAnswerThatEndsTheOutageForEveryRun",
+        "AFullQueueAfterAnOutageSaysTheServerIsBackAndTheWaitForRoomKeepsOneDeadline",
         "SameNamedVideosInTwoSubfoldersDoNotClashButOneFolderOfTwoCasesDoes",
         "RecursiveIsAnArgumentThatTakesAFolderOnly",
     ):

@@ -24,6 +24,7 @@
 //   down            the watch loses the server, which is gone for good, for every video: from then on every call of
 //                   every video finds it away (a watch in flight is cut off as its job's time is up)
 //   interrupted=N   the job ends INTERRUPTED (a stop of the server) its first N runs
+//   cancel=TEXT     CancelJob answers with TEXT, a refusal or its deadline (the server was told; reachable)
 // The environment scripts the rest:
 //   ANIMGEN_HARNESS_CONNECT=TEXT        the connection's constructor throws TEXT
 //   ANIMGEN_HARNESS_VERSION=TEXT        ServerInfo.server_version ("fail": GetServerInfo throws)
@@ -108,6 +109,7 @@ namespace AnimGen.Editor
         public bool Queued;
         public int Lost, Interrupted, Watches, Left;
         public bool Gone, Down;
+        public string CancelAnswer;
 
         public static Script Read(string path)
         {
@@ -135,6 +137,7 @@ namespace AnimGen.Editor
                     case "gone": s.Gone = true; break;
                     case "down": s.Down = true; break;
                     case "interrupted": s.Interrupted = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "cancel": s.CancelAnswer = value; break;
                     default: throw new InvalidDataException(path + ": unknown script key " + key);
                 }
             }
@@ -193,6 +196,9 @@ namespace AnimGen.Editor
         }
 
         public string LostServer(Exception e) { return e is Unavailable ? Describe(e) : null; }
+
+        /// <summary>Every other failure of the scripted server's is its answer (a refusal, a full queue).</summary>
+        public bool Answered(Exception e) { return !(e is Unavailable) && !(e is OperationCanceledException); }
 
         public void Dispose() { }
 
@@ -305,6 +311,7 @@ namespace AnimGen.Editor
             Server.Say("cancel", s.Name);
             Server.Reachable();
             if (s.Gone) throw new Unavailable("failed to connect to all addresses");
+            if (s.CancelAnswer != null) throw new InvalidOperationException(s.CancelAnswer); // an RpcException's words
             return new Proto.Job { JobId = jobId };
         }
 

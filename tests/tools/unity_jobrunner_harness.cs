@@ -120,6 +120,9 @@ namespace AnimGen.Editor
 
         public string LostServer(Exception e) { return e is Unavailable ? Describe(e) : null; }
 
+        /// <summary>Every other failure of the scripted server's is its answer (a refusal, a full queue).</summary>
+        public bool Answered(Exception e) { return !(e is Unavailable) && !(e is OperationCanceledException); }
+
         public async Task<string> UploadAsync(string path, Action<float> progress, CancellationToken ct)
         {
             await Task.Delay(20, ct);

@@ -94,6 +94,19 @@ namespace AnimGen.Editor
             return null;
         }
 
+        /// <summary>Whether e is the server's answer, a refusal (a full queue, NOT_FOUND, a token it refuses): any
+        /// status but UNAVAILABLE, CANCELLED and the call's own deadline. The server is there: AnimGen.Core.Outage ends its
+        /// outage on it, as the CLI counts any answer but UNAVAILABLE (remote.py reconnecting).</summary>
+        public bool Answered(Exception e)
+        {
+            var agg = e as AggregateException;
+            if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
+            if (e is QueueFullException) return true;
+            var rpc = e as RpcException;
+            return rpc != null && rpc.StatusCode != StatusCode.Unavailable && rpc.StatusCode != StatusCode.Cancelled
+                   && rpc.StatusCode != StatusCode.DeadlineExceeded;
+        }
+
         public async Task<Proto.ServerInfo> GetServerInfoAsync(CancellationToken ct)
         {
             return await client.GetServerInfoAsync(new Proto.GetServerInfoRequest(), Headers(),

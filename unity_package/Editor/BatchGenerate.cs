@@ -248,7 +248,7 @@ namespace AnimGen.Editor
                 string prefix = "AnimGen batch: " + video + ": ";
                 // A server this batch has had an answer from is waited for while it restarts, within the timeout; one
                 // never reached (a wrong address) fails at once.
-                var outage = new Outage(c.Address, false, c.LostServer, s => Console.WriteLine(prefix + s));
+                var outage = new Outage(c.Address, false, c.LostServer, c.Answered, s => Console.WriteLine(prefix + s));
                 string jobId = null;
                 try
                 {
@@ -311,10 +311,14 @@ namespace AnimGen.Editor
                     if (jobId != null) // the server need not finish a job nobody waits for
                     {
                         try { await c.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false); }
-                        catch (Exception) // a queued job would run for nobody once the server is back: said by its id
+                        catch (Exception e) when (c.LostServer(e) != null)
                         {
+                            // The server could not be told: a queued job would run for nobody once it is back, so it
+                            // is said by its id. Any other answer (a refusal, a cancel that timed out) was received, as
+                            // the CLI counts it (remote.py cancel_jobs).
                             Console.WriteLine(prefix + Outage.CouldNotCancel(jobId));
                         }
+                        catch (Exception) { }
                     }
                     if (stop.IsCancellationRequested) throw new OperationCanceledException("the batch ended first");
                     throw new TimeoutException("no clip within " + timeoutMinutes + " minutes (-animgenTimeout): gave up");

@@ -160,7 +160,7 @@ namespace AnimGen.Editor
                 using (var c = new AnimGenConnection(r.Address, r.Token))
                 {
                     // Only a server this session has had an answer from is waited for: a wrong address fails at once.
-                    var outage = new Outage(c.Address, false, c.LostServer, SayOutage);
+                    var outage = new Outage(c.Address, false, c.LostServer, c.Answered, SayOutage);
                     try
                     {
                         string uploadId = await outage.CallAsync(() => c.UploadAsync(Path.GetFullPath(r.VideoPath),
@@ -209,7 +209,8 @@ namespace AnimGen.Editor
                 using (var c = new AnimGenConnection(r.Address, r.Token))
                 using (var waits = CancellationTokenSource.CreateLinkedTokenSource(token, pressed))
                 {
-                    var outage = new Outage(c.Address, true, c.LostServer, SayOutage); // a job exists: the server was reached
+                    // A job exists: the server was reached.
+                    var outage = new Outage(c.Address, true, c.LostServer, c.Answered, SayOutage);
                     try
                     {
                         while (true)
@@ -339,7 +340,7 @@ namespace AnimGen.Editor
             {
                 using (var c = new AnimGenConnection(r.Address, r.Token))
                 {
-                    var outage = new Outage(c.Address, true, c.LostServer, SayOutage);
+                    var outage = new Outage(c.Address, true, c.LostServer, c.Answered, SayOutage);
                     try
                     {
                         JobResult result = await outage.CallAsync(

@@ -3,7 +3,9 @@
 // its subfolders too, each clip in the same
 // subfolder of -animgenOutput (Videos/walk/take.mp4 -> Assets/Clips/walk/take.anim), so that two take.mp4 in different
 // subfolders do not clash. Hidden files and subfolders (a name starting with '.': .git, a tool's cache, macOS's
-// ._take.mp4) are left out. Engine-free, so that the batch and the tests share one rule.
+// ._take.mp4) are left out, and so are AnimGen's own previews (take.preview.mp4, in any case: cmd_generate.py
+// _made_by_animgen), which a folder converted into itself holds. Engine-free, so that the batch and the tests share one
+// rule.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -39,7 +41,7 @@ namespace AnimGen.Core
                 return; // as rglob: an unreadable subfolder holds nothing (the folder itself is checked before)
             }
             foreach (string f in files)
-                if (VideoUpload.LooksLikeVideo(f) && !Hidden(f)) found.Add(new KeyValuePair<string[], string>(Under(under, Path.GetFileName(f)), f));
+                if (VideoUpload.LooksLikeVideo(f) && !MadeByAnimGen(f)) found.Add(new KeyValuePair<string[], string>(Under(under, Path.GetFileName(f)), f));
             foreach (string d in dirs)
             {
                 if (Hidden(d) || (File.GetAttributes(d) & FileAttributes.ReparsePoint) != 0) continue; // a link: rglob does not follow it
@@ -48,6 +50,14 @@ namespace AnimGen.Core
         }
 
         static bool Hidden(string path) { return Path.GetFileName(path).StartsWith(".", StringComparison.Ordinal); }
+
+        /// <summary>A file a run writes among videos, as the CLI tells them (cmd_generate.py _made_by_animgen): a
+        /// preview (take.preview.mp4, in any case), or a hidden one. Taken for a video, a folder converted into itself would
+        /// grow a take.preview.preview.mp4 on every run.</summary>
+        public static bool MadeByAnimGen(string path)
+        {
+            return Hidden(path) || Path.GetFileName(path).EndsWith(".preview.mp4", StringComparison.OrdinalIgnoreCase);
+        }
 
         static string[] Under(string[] under, string name)
         {

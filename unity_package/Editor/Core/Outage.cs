@@ -2,11 +2,13 @@
 // waits for it (server/animgen_server/remote.py Outage, reconnecting): for up to 2 minutes from when it was lost, not
 // from when the call began, trying again every 2 s; said once when lost and once when back, by each run. One outage per
 // server for the whole domain, as the CLI's: once its wait is over, a later video of a batch whose server stays down
-// fails at once, not after 2 minutes of its own (a folder of 100 videos would wait 200 minutes). The window and the
-// batch wrap every call of a run in it: the upload, StartJob, the watch (attached again: the server first sends the job's
-// current state and its warnings so far, which JobStatus says once) and the result. A first contact that fails (a
-// wrong address) fails at once. A job that a stop of the server interrupted is started again on the same upload (the
-// server runs that same job again), up to 3 times.
+// fails at once, in GaveUp's words only, not after 2 minutes of its own (a folder of 100 videos would wait 200
+// minutes). The window and the batch wrap every call of a run in it: the upload, StartJob, the watch (attached again:
+// the server first sends the job's current state and its warnings so far, which JobStatus says once) and the result. A
+// first contact that fails (a wrong address) fails at once. Any answer of the server, a refusal too (a full queue,
+// NOT_FOUND), ends its outage, as the CLI counts it (remote.py reconnecting): said, where it was lost, as back. A job
+// that a stop of the server interrupted is started again on the same upload (the server runs that same job again), up
+// to 3 times.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -35,6 +37,7 @@ namespace AnimGen.Core
 
         readonly string address;
         readonly Func<Exception, string> lostServer;
+        readonly Func<Exception, bool> answered;
         readonly Action<string> say;
         readonly TimeSpan longest, every;
         readonly Func<TimeSpan> clock;
@@ -43,18 +46,24 @@ namespace AnimGen.Core
         bool said; // this outage said it lost the server, and has not said it is back
 
         /// <summary>lostServer: the words for a failure that says the server cannot be reached (the connection's
-        /// Describe of UNAVAILABLE), null for any other. reached: the server has answered before (a job exists); else
+        /// Describe of UNAVAILABLE), null for any other. answered: whether a failure is the server's answer, a refusal
+        /// (the connection's Answered: any status but UNAVAILABLE, a cancel or a deadline; a full queue), which ends
+        /// the outage as a result does; null: none is. reached: the server has answered before (a job exists); else
         /// whether this address has. say: Saying's words when lost, Back when it answers again.</summary>
-        public Outage(string address, bool reached, Func<Exception, string> lostServer, Action<string> say)
-            : this(address, reached, lostServer, say, Longest, Every, () => Clock.Elapsed, (d, c) => Task.Delay(d, c)) { }
+        public Outage(string address, bool reached, Func<Exception, string> lostServer, Func<Exception, bool> answered,
+            Action<string> say)
+            : this(address, reached, lostServer, answered, say, Longest, Every, () => Clock.Elapsed,
+                (d, c) => Task.Delay(d, c)) { }
 
         /// <summary>With its limit, the time between tries, clock and sleep given (the tests' own). Outages of one
         /// address must share a clock: the one time it was lost is read on each's.</summary>
-        public Outage(string address, bool reached, Func<Exception, string> lostServer, Action<string> say,
-            TimeSpan longest, TimeSpan every, Func<TimeSpan> clock, Func<TimeSpan, CancellationToken, Task> sleep)
+        public Outage(string address, bool reached, Func<Exception, string> lostServer, Func<Exception, bool> answered,
+            Action<string> say, TimeSpan longest, TimeSpan every, Func<TimeSpan> clock,
+            Func<TimeSpan, CancellationToken, Task> sleep)
         {
             this.address = address ?? "";
             this.lostServer = lostServer;
+            this.answered = answered;
             this.say = say;
             this.longest = longest;
             this.every = every;
@@ -119,12 +128,19 @@ namespace AnimGen.Core
 
         /// <summary>A call failed with e. Where the server it had reached cannot be reached, waits before the next try
         /// (Every, or what is left of Longest since it was lost, by this run or another) and returns; past Longest a
-        /// TimeoutException says GaveUp's words. Any other failure, or a first contact's, is thrown again as it is. ct
-        /// ends the wait, and a failure that comes once it is cancelled is not waited on.</summary>
+        /// TimeoutException says GaveUp's words, and nothing else where this outage joins one whose wait is already
+        /// over (a later video of a batch: it fails at once, without saying it will try). Any other failure, or a first
+        /// contact's, is thrown again as it is; a refusal of the server (answered) first ends its outage, as Reached.
+        /// ct ends the wait, and a failure that comes once it is cancelled is not waited on.</summary>
         public async Task LostAsync(Exception e, CancellationToken ct)
         {
             string words = lostServer != null ? lostServer(e) : null;
-            if (words == null || !(reached || HasAnswered(address))) ExceptionDispatchInfo.Capture(e).Throw();
+            if (words == null)
+            {
+                if (answered != null && answered(e)) Reached(); // it answered, with a refusal: it is there
+                ExceptionDispatchInfo.Capture(e).Throw();
+            }
+            if (!(reached || HasAnswered(address))) ExceptionDispatchInfo.Capture(e).Throw();
             ct.ThrowIfCancellationRequested(); // the run stopped (which may have ended the call itself): no wait, nothing said
             TimeSpan now = clock();
             TimeSpan since;
@@ -134,14 +150,14 @@ namespace AnimGen.Core
                 since = Servers.TryGetValue(address, out lost) && lost.HasValue ? lost.Value : now;
                 Servers[address] = since;
             }
+            // From when it was lost, not from when this call began: a watch may have run for an hour before.
+            TimeSpan left = since + longest - now;
+            if (left <= TimeSpan.Zero) throw new TimeoutException(GaveUp(words, longest), e);
             if (!said)
             {
                 said = true;
                 if (say != null) say(Saying(longest));
             }
-            // From when it was lost, not from when this call began: a watch may have run for an hour before.
-            TimeSpan left = since + longest - now;
-            if (left <= TimeSpan.Zero) throw new TimeoutException(GaveUp(words, longest), e);
             await sleep(every < left ? every : left, ct).ConfigureAwait(false);
             ct.ThrowIfCancellationRequested();
         }

@@ -20,7 +20,7 @@ namespace AnimGen.Core.Tests
             root = Path.Combine(Path.GetTempPath(), "animgen-videos-" + Guid.NewGuid().ToString("N"));
             foreach (string file in new[] { "a.mp4", "B.mov", "notes.txt", "walk-2.mp4", ".hidden.mp4", "walk/take.mp4",
                                             "walk/slow/take.MOV", "walk/.DS_Store", "walk/._take.mp4", "run/take.mp4",
-                                            ".git/objects/x.mp4", "empty/none.txt" })
+                                            ".git/objects/x.mp4", "empty/none.txt", "a.preview.mp4", "walk/take.Preview.MP4" })
             {
                 string path = In(file);
                 Directory.CreateDirectory(Path.GetDirectoryName(path));
@@ -49,6 +49,21 @@ namespace AnimGen.Core.Tests
             CollectionAssert.AreEqual(new[] { "B.mov", "a.mp4", "run/take.mp4", "walk/slow/take.MOV", "walk/take.mp4", "walk-2.mp4" },
                 Relative(videos));
             Assert.AreEqual(In("walk/slow/take.MOV"), videos[3]); // the folder joined with its path under it
+        }
+
+        [Test]
+        public void AnimGensOwnPreviewsAreNotVideosToConvert()
+        {
+            // As the CLI's _made_by_animgen: a preview, in any case, or a hidden file; a .preview.mov is a video.
+            Assert.IsTrue(BatchVideos.MadeByAnimGen(In("a.preview.mp4")));
+            Assert.IsTrue(BatchVideos.MadeByAnimGen(In("walk/take.Preview.MP4")));
+            Assert.IsTrue(BatchVideos.MadeByAnimGen(In(".hidden.mp4")));
+            Assert.IsFalse(BatchVideos.MadeByAnimGen(In("walk/take.mp4")));
+            Assert.IsFalse(BatchVideos.MadeByAnimGen(In("take.preview.mov")));
+            Assert.IsFalse(BatchVideos.MadeByAnimGen(In("preview.mp4")));
+            // The folder's own listing and the recursive one leave them out (see the two tests above).
+            CollectionAssert.DoesNotContain(Relative(BatchVideos.In(root, false)), "a.preview.mp4");
+            CollectionAssert.DoesNotContain(Relative(BatchVideos.In(root, true)), "walk/take.Preview.MP4");
         }
 
         [Test]

@@ -12,7 +12,13 @@ namespace AnimGen.Core.Tests
         /// <summary>A failure that says the server cannot be reached, as the connection's UNAVAILABLE.</summary>
         sealed class Down : Exception { public Down(string m) : base(m) { } }
 
+        /// <summary>The server's answer, a refusal (NOT_FOUND, a token it refuses), as the connection's RpcException.</summary>
+        sealed class Refusal : Exception { public Refusal(string m) : base(m) { } }
+
         static string Words(Exception e) { return e is Down ? "Cannot reach the AnimGen server at h:1: " + e.Message : null; }
+
+        /// <summary>As the connection's Answered: a refusal or a full queue is the server's answer.</summary>
+        static bool Answered(Exception e) { return e is Refusal || e is QueueFullException; }
 
         const string Lost = "lost the server; trying to reach it again for up to 2 min";
 
@@ -28,14 +34,17 @@ namespace AnimGen.Core.Tests
 
             public Outage Make(bool reached = true, TimeSpan? longest = null, string address = null)
             {
-                return new Outage(address ?? Address, reached, Words, Said.Add, longest ?? TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(2),
-                    () => Now, (d, c) =>
-                    {
-                        Sleeps.Add(d);
-                        Now += d;
-                        c.ThrowIfCancellationRequested();
-                        return Task.FromResult(0);
-                    });
+                return new Outage(address ?? Address, reached, Words, Answered, Said.Add, longest ?? TimeSpan.FromMinutes(2),
+                    TimeSpan.FromSeconds(2), () => Now, Sleep);
+            }
+
+            /// <summary>The sleep of the outages and of QueueWait: the clock moves on by it.</summary>
+            public Task Sleep(TimeSpan d, CancellationToken c)
+            {
+                Sleeps.Add(d);
+                Now += d;
+                c.ThrowIfCancellationRequested();
+                return Task.FromResult(0);
             }
 
             /// <summary>A call that answers these in turn: seconds it runs before the server is gone, an exception,
@@ -128,15 +137,15 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual(gaveUp, Assert.Throws<TimeoutException>(() => s.Run(s.Make(), down)).Message);
             Assert.AreEqual(61, s.Calls);
             // The next video's outage is the same one, whose wait is over: it fails at its first try, in the same words,
-            // saying for itself that it lost the server.
+            // and says nothing of trying to reach the server again, which it does not do.
             s.Calls = 0;
             s.Sleeps.Clear();
             var next = s.Make(reached: false); // a new run: the address has answered before
             Assert.AreEqual(gaveUp, Assert.Throws<TimeoutException>(() => s.Run(next, down)).Message);
             Assert.AreEqual(1, s.Calls);
             Assert.IsEmpty(s.Sleeps);
-            Assert.IsTrue(next.IsLost);
-            CollectionAssert.AreEqual(new[] { Lost, Lost }, s.Said);
+            Assert.IsFalse(next.IsLost);
+            CollectionAssert.AreEqual(new[] { Lost }, s.Said);
             // An answer ends it for every run: the one after gets a whole window again.
             s.Said.Clear();
             Assert.AreEqual("up", s.Run(s.Make(), s.Answers("up")));
@@ -173,7 +182,8 @@ namespace AnimGen.Core.Tests
             string address = "first-contact-" + Guid.NewGuid().ToString("N") + ":1"; // this domain has not reached it
             var never = s.Make(reached: false, address: address); // a wrong address: never reached
             Assert.AreEqual("failed to connect to all addresses", Assert.Throws<Down>(() => s.Run(never, s.Answers(Refused()))).Message);
-            Assert.Throws<InvalidOperationException>(() => s.Run(s.Make(), s.Answers(new InvalidOperationException("no job x"))));
+            Assert.Throws<InvalidOperationException>(() => s.Run(s.Make(), s.Answers(new InvalidOperationException("no such file"))));
+            Assert.Throws<Refusal>(() => s.Run(s.Make(), s.Answers(new Refusal("no job x"))));
             Assert.IsEmpty(s.Sleeps);
             Assert.IsEmpty(s.Said);
             // Once it has answered, it is one to wait for, for this outage and for a later run on that address.
@@ -182,6 +192,53 @@ namespace AnimGen.Core.Tests
             Assert.IsTrue(Outage.HasAnswered(address));
             Assert.AreEqual("again", s.Run(s.Make(reached: false, address: address), s.Answers(Refused(), "again")));
             CollectionAssert.AreEqual(new[] { Lost, Outage.Back }, s.Said);
+        }
+
+        [Test]
+        public void ARefusalIsAnAnswerThatEndsTheOutageForEveryRun()
+        {
+            var s = new Script();
+            var o = s.Make();
+            // The server comes back and refuses the call (NOT_FOUND): it is there, as the CLI counts it, and says so.
+            Assert.AreEqual("no job x", Assert.Throws<Refusal>(() => s.Run(o, s.Answers(5, Refused(), new Refusal("no job x")))).Message);
+            CollectionAssert.AreEqual(new[] { Lost, Outage.Back }, s.Said);
+            Assert.IsFalse(o.IsLost);
+            // Its outage is over for every run: the next that loses the server waits a whole window from then.
+            s.Now += TimeSpan.FromMinutes(5);
+            TimeSpan from = s.Now;
+            var later = s.Make();
+            Assert.Throws<TimeoutException>(() => s.Run(later, () => { s.Calls++; throw Refused(); }));
+            Assert.AreEqual(TimeSpan.FromMinutes(2), s.Now - from);
+            // A failure that is not the server's (a file that cannot be read) leaves an outage as it is.
+            s.Said.Clear();
+            var third = s.Make();
+            Assert.Throws<InvalidOperationException>(() => s.Run(third, s.Answers(new InvalidOperationException("no such file"))));
+            Assert.Throws<TimeoutException>(() => s.Run(third, s.Answers(Refused())));
+            Assert.IsEmpty(s.Said); // the wait is still over: failed at once, nothing said
+        }
+
+        [Test]
+        public void AFullQueueAfterAnOutageSaysTheServerIsBackAndTheWaitForRoomKeepsOneDeadline()
+        {
+            var s = new Script();
+            var o = s.Make();
+            const string full = "the queue is full (0 jobs waiting)";
+            // StartJob finds the queue full at 0 s, the server gone from 5 s to 95 s, then the queue full to the end.
+            Func<Task<string>> start = () =>
+            {
+                s.Calls++;
+                if (s.Now >= TimeSpan.FromSeconds(5) && s.Now < TimeSpan.FromSeconds(95)) throw Refused();
+                throw new QueueFullException(full, TimeSpan.FromSeconds(5));
+            };
+            var e = Assert.Throws<TimeoutException>(() => QueueWait.StartAsync(() => o.CallAsync(start, CancellationToken.None), s.Said.Add,
+                TimeSpan.FromMinutes(10), () => s.Now, s.Sleep, CancellationToken.None).GetAwaiter().GetResult());
+            // One deadline for the whole wait for room, as the CLI's (remote.py _Run._start): 10 minutes from the first
+            // try, the outage inside them, not 10 minutes again after it.
+            Assert.AreEqual(QueueWait.GaveUp(full, TimeSpan.FromMinutes(10)), e.Message);
+            Assert.AreEqual(TimeSpan.FromMinutes(10), s.Now);
+            // The full queue after the outage is an answer: the server is said to be back.
+            CollectionAssert.AreEqual(new[] { QueueWait.Saying(TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(10)), Lost, Outage.Back }, s.Said);
+            Assert.IsFalse(o.IsLost);
         }
 
         [Test]
@@ -199,7 +256,7 @@ namespace AnimGen.Core.Tests
             // And with the real sleep: a wait of 2 minutes ends as soon as the token is cancelled.
             using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50)))
             {
-                var o = new Outage("cancel-" + Guid.NewGuid().ToString("N") + ":1", true, Words, null);
+                var o = new Outage("cancel-" + Guid.NewGuid().ToString("N") + ":1", true, Words, Answered, null);
                 var started = DateTime.UtcNow;
                 Assert.That(() => o.CallAsync<int>(() => { throw Refused(); }, cts.Token).GetAwaiter().GetResult(),
                     Throws.InstanceOf<OperationCanceledException>());

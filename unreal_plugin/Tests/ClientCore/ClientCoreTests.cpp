@@ -341,7 +341,7 @@ TEST(Outage, ALaterOutageOfAServerThatStayedDownFailsAtOnceUntilItAnswersAgain) 
     EXPECT_EQ(Reconnecting(first, down).message, gaveUp);
     EXPECT_EQ(calls, 61);
     // The next video's outage is the same one, whose wait is over: it fails at its first try, in the same words,
-    // saying for itself that it lost the server.
+    // and says nothing of trying to reach the server again, which it does not do.
     calls = 0;
     o.sleeps.clear();
     Outage next = o.Make(false);  // a new run: the address has answered before
@@ -350,8 +350,8 @@ TEST(Outage, ALaterOutageOfAServerThatStayedDownFailsAtOnceUntilItAnswersAgain) 
     EXPECT_EQ(s.message, gaveUp);
     EXPECT_EQ(calls, 1);
     EXPECT_TRUE(o.sleeps.empty());
-    EXPECT_TRUE(next.IsLost());
-    EXPECT_EQ(o.said, (std::vector<std::string>{kLost, kLost}));
+    EXPECT_FALSE(next.IsLost());
+    EXPECT_EQ(o.said, std::vector<std::string>{kLost});
     // An answer ends it for every run: the one after gets a whole window again.
     o.said.clear();
     Outage up = o.Make();
@@ -414,6 +414,64 @@ TEST(Outage, AFirstContactAndOtherAnswersAreNotWaitedOn) {
     EXPECT_EQ(o.said, (std::vector<std::string>{kLost, kServerReached}));
 }
 
+TEST(Outage, ARefusalIsAnAnswerThatEndsTheOutageForEveryRun) {
+    OutageScript o;
+    Outage outage = o.Make();
+    // The server comes back and refuses the call (NOT_FOUND): it is there, as the CLI counts it, and says so.
+    const Status refusal{kNotFound, "no job x", true};
+    EXPECT_EQ(Reconnecting(outage, o.Calls({5, kDown, refusal})).ToString(), "NOT_FOUND: no job x");
+    EXPECT_EQ(o.said, (std::vector<std::string>{kLost, kServerReached}));
+    EXPECT_FALSE(outage.IsLost());
+    // Its outage is over for every run: the next that loses the server waits a whole window from then.
+    o.now += std::chrono::minutes(5);
+    const auto from = o.now;
+    Outage later = o.Make();
+    EXPECT_EQ(Reconnecting(later, [] { return kDown; }).code, kUnavailable);
+    EXPECT_EQ(o.now - from, std::chrono::minutes(2));
+    // A local problem (a file that cannot be read) is no answer: the outage stays over, the next loss fails at once.
+    o.said.clear();
+    Outage third = o.Make();
+    EXPECT_EQ(Reconnecting(third, o.Calls({Status{kInvalidArgument, "video x: cannot be read"}})).code, kInvalidArgument);
+    EXPECT_EQ(Reconnecting(third, o.Calls({kDown})).code, kUnavailable);
+    EXPECT_TRUE(o.said.empty());
+}
+
+TEST(Outage, AFullQueueAfterAnOutageSaysTheServerIsBackAndTheWaitForRoomKeepsOneDeadline) {
+    using std::chrono::seconds;
+    OutageScript o;
+    Outage outage = o.Make();
+    const auto start = o.now;
+    // StartJob finds the queue full at 0 s, the server gone from 5 s to 95 s, then the queue full to the end.
+    const Status s = WaitOutFullQueue(
+        [&](std::optional<std::chrono::milliseconds>* retryAfter) -> Status {
+            if (o.now - start >= seconds(5) && o.now - start < seconds(95)) return kDown;
+            *retryAfter = std::chrono::milliseconds(5000);
+            return {kResourceExhausted, "the queue is full (0 jobs waiting)", true};
+        },
+        ConnectionOptions{}.queueWait, [&](const std::string& m) { o.said.push_back(m); },
+        [&](std::chrono::milliseconds d) {
+            o.now += d;
+            return true;
+        },
+        [&] { return o.now; }, &outage);
+    // One deadline for the whole wait for room, as the CLI's (remote.py _Run._start): 10 minutes from the first try,
+    // the outage inside them, not 10 minutes again after it.
+    EXPECT_EQ(s.message, "the queue is full (0 jobs waiting) (waited 10 min for room)");
+    EXPECT_EQ(o.now - start, std::chrono::minutes(10));
+    // The full queue after the outage is an answer: the server is said to be back.
+    EXPECT_EQ(o.said, (std::vector<std::string>{QueueFullMessage(std::chrono::milliseconds(5000), ConnectionOptions{}.queueWait),
+                                                kLost, kServerReached}));
+    EXPECT_FALSE(outage.IsLost());
+}
+
+TEST(Outage, OnlyACancelThatCouldNotReachTheServerIsSaidAsNotCancelled) {
+    // remote.py cancel_jobs: UNAVAILABLE only (the client says a server that stops as UNAVAILABLE too).
+    EXPECT_TRUE(CancelNotReceived(kDown));
+    EXPECT_FALSE(CancelNotReceived(Status{kDeadlineExceeded, "Deadline Exceeded"}));  // received, the worker slow to stop
+    EXPECT_FALSE(CancelNotReceived(Status{kNotFound, "no job x", true}));
+    EXPECT_FALSE(CancelNotReceived(Status{}));
+}
+
 TEST(Outage, ACancelledWaitEndsAtOnce) {
     OutageScript o;
     o.cancelled = true;
@@ -459,7 +517,7 @@ struct JobScript {
     Status Run(JobInfo* job) {
         Outage outage = clock.Make();
         JobCalls calls;
-        calls.start = [this](JobInfo* out) {
+        calls.start = [this](JobInfo* out, Outage&) {
             ++starts;
             out->jobId = "job-1";
             out->state = JobState::Running;
@@ -750,7 +808,7 @@ struct VideoFolder {
         std::filesystem::remove_all(root);
         for (const char* file : {"a.mp4", "B.mov", "notes.txt", "walk-2.mp4", ".hidden.mp4", "walk/take.mp4",
                                  "walk/slow/take.MOV", "walk/._take.mp4", "run/take.mp4", ".git/objects/x.mp4",
-                                 "empty/none.txt", "J\xc3\xb6rg/lauf.mp4"}) {
+                                 "empty/none.txt", "J\xc3\xb6rg/lauf.mp4", "a.preview.mp4", "walk/take.Preview.MP4"}) {
             const std::filesystem::path path = root / std::filesystem::u8path(file);
             std::filesystem::create_directories(path.parent_path());
             std::ofstream(path) << "";
@@ -788,6 +846,20 @@ TEST(VideoFiles, RecursiveTakesTheSubfoldersButNotHiddenOnesInTheClisOrder) {
     std::filesystem::create_directory_symlink(f.root / "walk", f.root / "link", ec);
     ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(VideosIn(f.Folder(), true).size(), 7u);
+}
+
+TEST(VideoFiles, AnimGensOwnPreviewsAreNotVideosToConvert) {
+    // As the CLI's _made_by_animgen: a preview, in any case, or a hidden file; a .preview.mov is a video.
+    for (const char* made : {"a.preview.mp4", "/in/walk/take.Preview.MP4", "C:\\in\\.take.mp4"})
+        EXPECT_TRUE(MadeByAnimGen(made)) << made;
+    for (const char* video : {"take.mp4", "take.preview.mov", "preview.mp4", "/in/.cache/take.mp4"})
+        EXPECT_FALSE(MadeByAnimGen(video)) << video;
+    // Neither the folder's own listing nor the recursive one takes them (both fixtures above hold two).
+    VideoFolder f("animgen_videos_previews");
+    for (bool recursive : {false, true})
+        for (const std::string& v : f.Under(VideosIn(f.Folder(), recursive)))
+            EXPECT_FALSE(MadeByAnimGen(v)) << v;
+    EXPECT_EQ(VideosIn(f.Folder(), false).size(), 3u);
 }
 
 TEST(VideoFiles, EachVideoGoesInTheSameSubfolderOfTheOutput) {

@@ -340,17 +340,22 @@ std::string QueueWaitGaveUp(const std::string& serverMessage, std::chrono::milli
 Status WaitOutFullQueue(const std::function<Status(std::optional<std::chrono::milliseconds>*)>& attempt,
                         std::chrono::milliseconds longest, const std::function<void(const std::string&)>& onWaiting,
                         const std::function<bool(std::chrono::milliseconds)>& sleep,
-                        const std::function<std::chrono::steady_clock::time_point()>& now) {
+                        const std::function<std::chrono::steady_clock::time_point()>& now, Outage* outage) {
     using std::chrono::milliseconds;
     const auto clock = [&now] { return now ? now() : std::chrono::steady_clock::now(); };
+    // One deadline for the whole wait for room, a lost server waited for inside it (remote.py _Run._start).
     const auto deadline = clock() + longest;
     bool said = false;
     while (true) {
         std::optional<milliseconds> retryAfter;
-        Status s = attempt(&retryAfter);
+        const auto once = [&] {
+            retryAfter.reset();
+            return attempt(&retryAfter);
+        };
+        Status s = outage ? Reconnecting(*outage, once) : once();
         if (s.Ok() || !retryAfter) return s;
         const milliseconds left = std::chrono::duration_cast<milliseconds>(deadline - clock());
-        if (left.count() <= 0) return {s.code, QueueWaitGaveUp(s.message, longest)};
+        if (left.count() <= 0) return {s.code, QueueWaitGaveUp(s.message, longest), s.answered};
         const milliseconds every = std::max(*retryAfter, milliseconds(100));  // a server that says 0: no busy loop
         if (!said) {
             said = true;
@@ -376,6 +381,8 @@ std::string StoppedTooOften(int times) {
 std::string CouldNotCancel(const std::string& jobId) {
     return "could not cancel job " + jobId + " on the server: `animgen cancel " + jobId + "` does, once it can be reached";
 }
+
+bool CancelNotReceived(const Status& cancelAnswer) { return cancelAnswer.code == kUnavailable; }
 
 namespace {
 
@@ -416,15 +423,15 @@ bool Outage::TryAgain(Status* s) {
         if (!lost) lost = now;
         since = *lost;
     }
+    // From when it was lost, not from when this call began: a watch may have run for an hour before.
+    const milliseconds left = std::chrono::duration_cast<milliseconds>(since + longest_ - now);
+    if (left.count() <= 0) {  // a later run's, once the wait is over: at once, nothing said of trying again
+        *s = {s->code, ReconnectGaveUp(s->message, longest_)};
+        return false;
+    }
     if (!said_) {
         said_ = true;
         if (say_) say_(ServerLostMessage(longest_));
-    }
-    // From when it was lost, not from when this call began: a watch may have run for an hour before.
-    const milliseconds left = std::chrono::duration_cast<milliseconds>(since + longest_ - now);
-    if (left.count() <= 0) {
-        *s = {s->code, ReconnectGaveUp(s->message, longest_)};
-        return false;
     }
     if (sleep_ && !sleep_(std::min(milliseconds(2000), left))) {
         *s = {kCancelled, "stopped while waiting for the server to come back"};
@@ -444,7 +451,7 @@ void Outage::Reached() {
 Status Reconnecting(Outage& outage, const std::function<Status()>& step) {
     while (true) {
         Status s = step();
-        if (s.Ok()) {
+        if (s.Ok() || s.answered) {  // an answer, a refusal too (remote.py reconnecting): the server is there
             outage.Reached();
             return s;
         }
@@ -456,10 +463,8 @@ Status FollowJob(const JobCalls& calls, Outage& outage, JobInfo* job, const Foll
     const auto stopped = [&cb] { return cb.stopped && cb.stopped(); };
     std::set<std::string> told;  // warnings said: a watch attached again, or a job run again, tells them again
     for (int restart = 0;; ++restart) {
-        Status s = Reconnecting(outage, [&]() -> Status {
-            if (stopped()) return {kCancelled, "stopped"};
-            return calls.start(job);
-        });
+        // Through the outage inside its wait for room: one deadline for that wait, however long the server is away.
+        Status s = stopped() ? Status{kCancelled, "stopped"} : calls.start(job, outage);
         if (!s.Ok()) return s;
         if (cb.onJobStarted) cb.onJobStarted(*job);
         if (job->state == JobState::Queued && cb.onNotice) cb.onNotice(kQueuedOnServer);
@@ -544,16 +549,22 @@ struct Client::Impl {
         }
         // The call's status. A CANCELLED that Cancel() did not cause is the server's: one that stops (a deploy's
         // SIGTERM) cancels the calls it gets in its last seconds, and it sends CANCELLED for nothing else. Said as
-        // UNAVAILABLE, the server gone, which a run waits out (Outage).
-        Status Answer(const grpc::Status& s) {
-            if (s.error_code() == grpc::StatusCode::CANCELLED) {
+        // UNAVAILABLE, the server gone, which a run waits out (Outage). Any other but the call's own deadline is the
+        // server's answer, a refusal (Status::answered): it is there, reached.
+        Status Answer(const grpc::Status& s, const std::string& address) {
+            const grpc::StatusCode code = s.error_code();
+            if (code == grpc::StatusCode::CANCELLED) {
                 std::lock_guard<std::mutex> lock(impl->mutex);
                 if (impl->cancels == cancelsBefore)
                     return {kUnavailable, "the server ended the call" +
                                               (s.error_message().empty() ? std::string() : " (" + s.error_message() + ")") +
                                               ": it is stopping"};
             }
-            return FromGrpc(s);
+            Status out = FromGrpc(s);
+            out.answered = code != grpc::StatusCode::OK && code != grpc::StatusCode::UNAVAILABLE &&
+                           code != grpc::StatusCode::CANCELLED && code != grpc::StatusCode::DEADLINE_EXCEEDED;
+            if (out.answered) MarkReached(address);
+            return out;
         }
         ~Call() {
             if (!registered) return;
@@ -632,7 +643,9 @@ bool Client::HasReached() const { return Known(options_.address); }
 Status Client::FollowJob(const std::string& uploadId, const GenerateOptions& options, Outage& outage, JobInfo* job,
                          const FollowCallbacks& cb) {
     JobCalls calls;
-    calls.start = [&](JobInfo* out) { return StartJob(uploadId, options, out, cb.onNotice); };
+    calls.start = [&](JobInfo* out, Outage& through) {
+        return StartJob(uploadId, options, out, cb.onNotice, &through);
+    };
     calls.watch = [this](const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent) {
         return WatchJob(jobId, onEvent);
     };
@@ -678,7 +691,7 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
     }
     writer->WritesDone();
     const grpc::Status s = writer->Finish();
-    if (!s.ok()) return call.Answer(s);
+    if (!s.ok()) return call.Answer(s, options_.address);
     out->uploadId = response.upload_id();
     out->sizeBytes = response.size_bytes();
     out->sha256 = response.sha256();
@@ -688,7 +701,7 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
 }
 
 Status Client::StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out,
-                        const std::function<void(const std::string&)>& onWaiting) {
+                        const std::function<void(const std::string&)>& onWaiting, Outage* outage) {
     if (!impl_->refusal.Ok()) return impl_->refusal;
     const auto sleep = CancellableSleep();  // a Cancel() from here on ends the wait for room
     pb::StartJobRequest req;
@@ -701,7 +714,7 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
         pb::Job job;
         const grpc::Status s = impl_->stub->StartJob(&call.ctx, req, &job);
         if (!s.ok()) {
-            const Status refused = call.Answer(s);
+            const Status refused = call.Answer(s, options_.address);
             std::multimap<std::string, std::string> trailers;
             for (const auto& [key, value] : call.ctx.GetServerTrailingMetadata())
                 trailers.emplace(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
@@ -712,7 +725,7 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
         MarkReached(options_.address);
         return {};
     };
-    return WaitOutFullQueue(attempt, options_.queueWait, onWaiting, sleep);
+    return WaitOutFullQueue(attempt, options_.queueWait, onWaiting, sleep, {}, outage);
 }
 
 Status Client::WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent) {
@@ -733,7 +746,7 @@ Status Client::WatchJob(const std::string& jobId, const std::function<void(const
         info.job = FromProto(e.job());
         if (onEvent) onEvent(info);
     }
-    return call.Answer(reader->Finish());
+    return call.Answer(reader->Finish(), options_.address);
 }
 
 Status Client::GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
@@ -798,7 +811,7 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
     }
     if (!s.ok()) {
         discard();
-        return call.Answer(s);
+        return call.Answer(s, options_.address);
     }
     if (!haveHeader) return {kInternal, "the result stream carried no header"};
     for (ResultFileInfo& f : result.files) {
@@ -838,7 +851,7 @@ Status Client::CancelJob(const std::string& jobId, JobInfo* out) {
     req.set_job_id(jobId);
     pb::Job job;
     const grpc::Status s = impl_->stub->CancelJob(&call.ctx, req, &job);
-    if (!s.ok()) return call.Answer(s);
+    if (!s.ok()) return call.Answer(s, options_.address);
     *out = FromProto(job);
     return {};
 }
@@ -851,7 +864,7 @@ Status Client::ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<
     for (JobState st : states) req.add_states(pb::JobState(int(st)));
     pb::ListJobsResponse resp;
     const grpc::Status s = impl_->stub->ListJobs(&call.ctx, req, &resp);
-    if (!s.ok()) return call.Answer(s);
+    if (!s.ok()) return call.Answer(s, options_.address);
     out->clear();
     for (const pb::Job& j : resp.jobs()) out->push_back(FromProto(j));
     return {};
@@ -862,7 +875,7 @@ Status Client::GetServerInfo(ServerInfo* out) {
     Impl::Call call(impl_.get(), options_, true);
     pb::ServerInfo info;
     const grpc::Status s = impl_->stub->GetServerInfo(&call.ctx, pb::GetServerInfoRequest(), &info);
-    if (!s.ok()) return call.Answer(s);
+    if (!s.ok()) return call.Answer(s, options_.address);
     MarkReached(options_.address);
     ServerInfo o;
     o.serverVersion = info.server_version();

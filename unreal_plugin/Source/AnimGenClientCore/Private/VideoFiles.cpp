@@ -46,7 +46,7 @@ void Walk(const fs::path& dir, const std::vector<std::string>& under, const std:
         std::vector<std::string> parts = under;
         parts.push_back(name);
         std::error_code e;
-        if (it->is_regular_file(e) && IsVideoFile(name)) {  // a link to a video is one, as Python's is_file()
+        if (it->is_regular_file(e) && IsVideoFile(name) && !MadeByAnimGen(name)) {  // a link to one is, as is_file()
             found->emplace_back(parts, prefix + name);
         } else if (recursive && !it->is_symlink(e) && it->is_directory(e)) {  // rglob does not follow a link either
             Walk(it->path(), parts, prefix + name + "/", true, found);
@@ -55,6 +55,15 @@ void Walk(const fs::path& dir, const std::vector<std::string>& under, const std:
 }
 
 }  // namespace
+
+bool MadeByAnimGen(const std::string& path)
+{
+    static const std::string kPreview = ".preview.mp4";
+    const std::string name = Lower(FileName(path));
+    const bool preview = name.size() >= kPreview.size() &&
+                         name.compare(name.size() - kPreview.size(), kPreview.size(), kPreview) == 0;
+    return (!name.empty() && name[0] == '.') || preview;
+}
 
 bool IsVideoFile(const std::string& path)
 {

@@ -27,6 +27,10 @@ namespace animgen {
 struct ANIMGENCLIENTCORE_API Status {
     int code = 0;
     std::string message;
+    // The server sent this answer, a refusal (a full queue, NOT_FOUND, a token it refuses): any status but UNAVAILABLE,
+    // CANCELLED and the call's own deadline. It is there: an Outage ends on it (Reconnecting), as the CLI counts any
+    // answer but UNAVAILABLE. False for a local problem, and for OK.
+    bool answered = false;
     bool Ok() const { return code == 0; }
     std::string CodeName() const;   // "UNAUTHENTICATED"
     std::string ToString() const;   // "UNAUTHENTICATED: wrong token"
@@ -196,24 +200,29 @@ ANIMGENCLIENTCORE_API std::string QueueFullMessage(std::chrono::milliseconds eve
 // The server's message once the wait is over: "the queue is full (...) (waited 10 min for room)".
 ANIMGENCLIENTCORE_API std::string QueueWaitGaveUp(const std::string& serverMessage, std::chrono::milliseconds longest);
 
+class Outage;
+
 // StartJob's tries while the server's queue is full: calls attempt until it answers anything but a full queue (which it
 // tells by setting *retryAfter), for up to `longest`, telling onWaiting (QueueFullMessage) once, before the first wait.
 // Between tries it calls sleep with the server's delay (never under 100 ms: no busy loop), or what is left of
 // `longest`; a sleep that returns false was cancelled, and the answer is CANCELLED (no job was made). Past `longest`
 // the server's refusal comes back with QueueWaitGaveUp's message. now: the clock (steady_clock's when empty).
+// outage: each try goes through it (Reconnecting): a server lost while the queue is full is waited for inside the one
+// wait for room, whose deadline it does not move, as remote.py _Run._start keeps one; a full queue is its answer.
 ANIMGENCLIENTCORE_API Status WaitOutFullQueue(
     const std::function<Status(std::optional<std::chrono::milliseconds>* retryAfter)>& attempt,
     std::chrono::milliseconds longest, const std::function<void(const std::string&)>& onWaiting,
     const std::function<bool(std::chrono::milliseconds)>& sleep,
-    const std::function<std::chrono::steady_clock::time_point()>& now = {});
+    const std::function<std::chrono::steady_clock::time_point()>& now = {}, Outage* outage = nullptr);
 
 // A server a run has reached and then cannot reach (UNAVAILABLE: a restart, a deploy) is waited for, as `animgen
 // generate --server` waits for it (server/animgen_server/remote.py Outage): for up to ConnectionOptions::reconnectWait
 // from when it was lost, not from when the call began, trying again every 2 s; said once when lost
 // (ServerLostMessage) and once when back (kServerReached), by each run. One outage per address for the whole process,
 // as the CLI's: once its wait is over, a later video of a batch whose server stays down fails at once, not after 2
-// minutes of its own (a folder of 100 videos would wait 200 minutes). A first contact that fails (a wrong address)
-// fails at once.
+// minutes of its own (a folder of 100 videos would wait 200 minutes): in ReconnectGaveUp's words only, saying nothing
+// of trying again. A first contact that fails (a wrong address) fails at once. Any answer of the server ends its
+// outage, a refusal too (Status::answered: a full queue, NOT_FOUND), as the CLI counts it (remote.py reconnecting).
 // A job that a stop of the server interrupted is started again on the same upload (the server runs that same job
 // again), up to kMostRestarts times: FollowJob.
 inline constexpr char kServerReached[] = "reached the server again";
@@ -228,6 +237,10 @@ ANIMGENCLIENTCORE_API std::string StoppedTooOften(int times);
 // What the CLI says of a job a stop could not cancel on the server (it could not be reached): a queued job would run
 // for nobody once the server is back.
 ANIMGENCLIENTCORE_API std::string CouldNotCancel(const std::string& jobId);
+// Whether CancelJob's answer says the server could not be told (UNAVAILABLE: away, or stopping), when CouldNotCancel is
+// said; any other answer, a refusal or a cancel that timed out, was received, as the CLI counts it (remote.py
+// cancel_jobs).
+ANIMGENCLIENTCORE_API bool CancelNotReceived(const Status& cancelAnswer);
 
 class ANIMGENCLIENTCORE_API Outage {
 public:
@@ -241,8 +254,8 @@ public:
            std::function<std::chrono::steady_clock::time_point()> now = {});
     // A call answered *s. UNAVAILABLE from a server reached before: waits before the next try (2 s, or what is left of
     // `longest` since it was lost, by this run or another) and returns true. Otherwise false, *s the answer to give:
-    // any other answer as it is, a first contact's at once, past `longest` with ReconnectGaveUp's message, CANCELLED
-    // where the sleep was.
+    // any other answer as it is, a first contact's at once, past `longest` with ReconnectGaveUp's message (and nothing
+    // said where this outage joins one whose wait is already over), CANCELLED where the sleep was.
     bool TryAgain(Status* s);
     // The server answered: its outage is over for every run, and this one says so where it had lost it.
     void Reached();
@@ -259,15 +272,17 @@ private:
     bool said_ = false;  // said it lost the server, and not yet that it is back
 };
 
-// step() until it answers anything but UNAVAILABLE, as the outage allows; an answer tells the outage the server is back.
+// step() until it answers anything but UNAVAILABLE, as the outage allows; an answer, a refusal too (Status::answered),
+// tells the outage the server is back.
 // For a call a run may repeat: the server keeps one copy of a video sent twice, a watch attached again tells the job
 // from its current state, a result may be fetched again.
 ANIMGENCLIENTCORE_API Status Reconnecting(Outage& outage, const std::function<Status()>& step);
 
-// The two calls FollowJob makes: StartJob on the run's upload (Client::StartJob, which waits out a full queue) and
-// WatchJob (Client::WatchJob); a test's script otherwise.
+// The two calls FollowJob makes: StartJob on the run's upload through the outage (Client::StartJob with it, which
+// waits out a full queue and, within that one wait, a lost server) and WatchJob (Client::WatchJob); a test's script
+// otherwise.
 struct JobCalls {
-    std::function<Status(JobInfo*)> start;
+    std::function<Status(JobInfo*, Outage&)> start;
     std::function<Status(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent)> watch;
 };
 
@@ -305,9 +320,10 @@ public:
                        const std::function<void(int64_t, int64_t)>& onBytes = {});
     // While the server's queue is full (its answer says when to try again) StartJob tries again, for up to
     // Options().queueWait, telling onWaiting once (QueueFullMessage); Cancel() ends that wait with CANCELLED (no job
-    // was made). Any other refusal is answered at once.
+    // was made). Any other refusal is answered at once. With an outage, a server lost meanwhile is waited for through
+    // it, within that one wait for room (WaitOutFullQueue).
     Status StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out,
-                    const std::function<void(const std::string&)>& onWaiting = {});
+                    const std::function<void(const std::string&)>& onWaiting = {}, Outage* outage = nullptr);
     // Calls onEvent for every event until the job's final event (OK), Cancel() (CANCELLED), or an error.
     Status WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent);
     // The clip, and the job's files (all of them when `formats` is empty) written into outDir, each

@@ -12,11 +12,16 @@ namespace animgen {
 // True for the video extensions the plugin takes (.mp4 .mov .avi .mkv .webm .m4v .mpg .mpeg), in any case.
 ANIMGENCLIENTCORE_API bool IsVideoFile(const std::string& path);
 
+// A file a run writes among videos, as the CLI tells them (cmd_generate.py _made_by_animgen): AnimGen's own preview
+// (take.preview.mp4, in any case) or a hidden file. Taken for a video, a folder converted into itself would grow a
+// take.preview.preview.mp4 on every run.
+ANIMGENCLIENTCORE_API bool MadeByAnimGen(const std::string& path);
+
 // The videos of a folder (UTF-8 paths); with recursive, those of its subfolders too. Hidden files and subfolders (a name
-// starting with '.': .git, a tool's cache, macOS's ._take.mp4) are left out; a subfolder that is a link, or that cannot
-// be read, is not gone into. Each is the folder, '/', and its path under it with '/' separators
-// (/in/Videos/walk/take.mp4), in the CLI's order: by that path, compared folder by folder (sorted(rglob): walk/take.mp4
-// before walk-2.mp4), byte by byte. Empty when the folder cannot be read.
+// starting with '.': .git, a tool's cache, macOS's ._take.mp4) are left out, and so are AnimGen's previews
+// (MadeByAnimGen); a subfolder that is a link, or that cannot be read, is not gone into. Each is the folder, '/', and
+// its path under it with '/' separators (/in/Videos/walk/take.mp4), in the CLI's order: by that path, compared folder
+// by folder (sorted(rglob): walk/take.mp4 before walk-2.mp4), byte by byte. Empty when the folder cannot be read.
 ANIMGENCLIENTCORE_API std::vector<std::string> VideosIn(const std::string& folder, bool recursive);
 
 // The subfolder of folder that holds a video VideosIn found, with '/' separators: "walk/slow" for

@@ -58,14 +58,16 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	animgen::Outage ServerOutage(Client.Options().address, Client.HasReached(), Client.Options().reconnectWait, Notice,
 		Client.CancellableSleep());
 	// Cancel, the commandlet's limit or the engine's exit: a job that was made is cancelled on the server; where the
-	// server cannot be told, its id is said, since a queued job would run for nobody once the server is back.
+	// server cannot be told (UNAVAILABLE), its id is said, since a queued job would run for nobody once the server is
+	// back. Any other answer, a refusal or a cancel that timed out, was received (animgen::CancelNotReceived).
 	auto Stop = [&](const animgen::JobInfo& Made) {
 		OutError = TEXT("cancelled");
 		const bool bEnded = Made.state == animgen::JobState::Succeeded || Made.state == animgen::JobState::Failed
 			|| Made.state == animgen::JobState::Cancelled;
 		if (Made.jobId.empty() || bEnded) return false;
 		animgen::JobInfo Ignored;
-		if (!Client.CancelJob(Made.jobId, &Ignored).Ok()) OutError = ToF(animgen::CouldNotCancel(Made.jobId));
+		if (animgen::CancelNotReceived(Client.CancelJob(Made.jobId, &Ignored)))
+			OutError = ToF(animgen::CouldNotCancel(Made.jobId));
 		return false;
 	};
 	Report(0.f, TEXT("upload"), FString::Printf(TEXT("Uploading %s"), *FPaths::GetCleanFilename(Request.VideoPath)));
