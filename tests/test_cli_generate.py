@@ -375,6 +375,21 @@ def test_a_folder_tree_with_recursive(videos: Path, tmp_path: Path):
     assert one.returncode == 2 and "--recursive takes a folder" in one.stderr, one.stderr
 
 
+def test_summary_to_standard_output(videos: Path, tmp_path: Path):
+    """`--summary -`: the summary is the whole standard output (a CI step pipes it on), the result lines go to stderr;
+    a failure's summary too."""
+    ffmpeg("-i", videos / RUN, "-t", "0.4", "-c:v", "libx264", tmp_path / "run.mp4")
+    proc = animgen(tmp_path / "run.mp4", "-o", tmp_path / "out", "--format", "json", "--generator", "analytic",
+                   "--summary", "-")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["counts"]["converted"] == 1 and summary["videos"][0]["outputs"] == {
+        "json": str(tmp_path / "out" / "run.json")}
+    assert f"  wrote json: {tmp_path / 'out' / 'run.json'}" in proc.stderr.splitlines()
+    missing = animgen(tmp_path / "gone.mp4", "--summary", "-")
+    assert missing.returncode == 1 and json.loads(missing.stdout)["videos"][0]["status"] == "failed", missing.stdout
+
+
 def test_videos_of_one_name_in_folders_of_one_name_but_case_are_named_by_their_paths():
     from animgen_ml.pipeline import GenerateOptions
     from animgen_server.cmd_generate import out_bases, output_clashes

@@ -92,7 +92,8 @@ def register(subparsers) -> None:
     p.add_argument("--summary", metavar="FILE.json",
                    help="also write what the run did, for CI to read: each video's status (converted, skipped as "
                         "up to date, failed, cancelled), files, frames, share of frames with a person, seconds, "
-                        "warnings and error; written when the run ends, however the run ends")
+                        "warnings and error; written when the run ends, however the run ends (- : to standard "
+                        "output, the result lines then going to stderr)")
     p.add_argument("--server", metavar="HOST[:PORT]", type=server_address.argument,
                    help="run on an AnimGen server instead of locally (port 50051 when only a host is given)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
@@ -366,7 +367,7 @@ def _bad_summary(args, inputs: list[Path], out_bases: list[Path], options: Gener
     -o's is); None when it can, or is not asked for. It must not be a file the run reads (the videos, the landmarks,
     the --target character, the --model weights, the --tls-ca certificate) or writes (the outputs and their notes):
     `--summary run.json` beside run.mp4's clip."""
-    if args.summary is None:
+    if args.summary is None or args.summary == run_summary.TO_STDOUT:
         return None
     if not args.summary.strip():  # an unset "$SUMMARY"
         return "--summary is an empty name"
@@ -656,12 +657,14 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
         progress.close()
     note_made(out_base, options, source, made_from, progress.warnings)
     seconds = time.perf_counter() - t0
-    _print_result(video, result, files, seconds, frames, detected)
+    _print_result(video, result, files, seconds, frames, detected,
+                  sys.stderr if args.summary == run_summary.TO_STDOUT else sys.stdout)
     return VideoResult(str(video), "converted", frames, seconds, warnings=progress.warnings, outputs=files,
                        detected=detected)
 
 
-def _print_result(video: Path, result, files: dict, seconds: float, frames: int, detected: float | None) -> None:
+def _print_result(video: Path, result, files: dict, seconds: float, frames: int, detected: float | None,
+                  stream) -> None:
     lines = [f"{video}:"]
     seen = f"person detected in {100 * detected:.1f}%" if detected is not None else ""
     if result is not None:
@@ -677,7 +680,7 @@ def _print_result(video: Path, result, files: dict, seconds: float, frames: int,
         lines.append(f"  time: {seconds:.2f}s (on the server)")
     for fmt, path in files.items():
         lines.append(f"  wrote {fmt}: {path}")
-    _say("\n".join(lines), sys.stdout)
+    _say("\n".join(lines), stream)
 
 
 def _run_landmarks(args, options: GenerateOptions, out_dir: Path) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 import ray
 
 from animgen_server.ray_backend import MAX_RETRIES, _is_warm, _warm_worker, connect
-from animgen_server.run_summary import VideoResult
+from animgen_server.run_summary import TO_STDOUT, VideoResult
 
 
 @ray.remote(num_cpus=1, max_retries=MAX_RETRIES)
@@ -63,7 +63,8 @@ def run_batch(bases: dict[Path, Path], options, address: str, force: bool = Fals
         return out
 
     try:
-        code = _run(bases, options, address, force, quiet, results)
+        code = _run(bases, options, address, force, quiet, results, table_to=sys.stderr if summary == TO_STDOUT
+                    else sys.stdout)
     except BaseException:  # stopped (Ctrl-C, SIGTERM): what was done, and the rest cancelled
         write_summary(summary, rows(), options, stopping=True)
         raise
@@ -73,7 +74,8 @@ def run_batch(bases: dict[Path, Path], options, address: str, force: bool = Fals
 
 
 def _run(bases: dict[Path, Path], options, address: str, force: bool, quiet: bool,
-         results: dict[str, VideoResult]) -> int:
+         results: dict[str, VideoResult], table_to) -> int:
+    """table_to: where the table of results goes (stderr where the summary is the standard output)."""
     from animgen_ml.errors import InputError
     from animgen_server.cmd_generate import (
         forget_made,
@@ -145,7 +147,7 @@ def _run(bases: dict[Path, Path], options, address: str, force: bool, quiet: boo
                     print(f"warning: {name_file(Path(video).name, w)}", file=sys.stderr)
     wall = time.perf_counter() - t0
     rows = [results[str(v.absolute())] for v in bases]
-    print(summary_table(rows, wall))
+    print(summary_table(rows, wall), file=table_to)
     return 1 if any(r.status == "failed" for r in rows) else 0
 
 

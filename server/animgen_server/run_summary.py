@@ -4,6 +4,7 @@ log: which videos were converted, skipped as up to date, failed or cancelled, th
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,11 +40,18 @@ class VideoResult:
         return out
 
 
+TO_STDOUT = "-"  # `--summary -`: the summary is the run's standard output (its result lines go to stderr)
+
+
 def write(path: str | Path, rows: list[VideoResult], options: dict) -> None:
     """The summary of a run: AnimGen's version, the options, a count per status and a record per video, in the order
-    given. Written aside and renamed, so a reader never sees half of it."""
+    given. Written aside and renamed, so a reader never sees half of it; or, for TO_STDOUT, to standard output."""
     counts = {s: sum(r.status == s for r in rows) for s in STATUSES}
     doc = {"animgen": __version__, "options": options, "counts": counts, "videos": [r.to_dict() for r in rows]}
+    if str(path) == TO_STDOUT:
+        sys.stdout.write(json.dumps(doc, indent=1, default=str) + "\n")
+        sys.stdout.flush()
+        return
     try:
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8")
