@@ -17,6 +17,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -311,6 +312,26 @@ def _facts(text: str) -> dict[str, dict[str, str]]:
     return facts
 
 
+def _run_e2e(*args: str, when: str) -> tuple[subprocess.Popen, list[str], threading.Event, threading.Thread]:
+    """The end-to-end program started, its output lines gathered as they come (by the thread returned: join it before
+    reading them whole), and an event set at the first line that starts with `when` (when the test acts on the
+    server)."""
+    proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    seen = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith(when):
+                seen.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return proc, lines, seen, reader
+
+
 @pytest.mark.slow
 def test_end_to_end_against_animgen_serve(core_build: Path, videos: Path, shared_data: Path, tmp_path: Path):
     video = videos / "sports2d_run_sideview.mp4"
@@ -399,8 +420,6 @@ def test_start_job_waits_out_a_full_queue(core_build: Path, videos: Path, tmp_pa
     without the retry key: nothing said, no wait). For a short video it says once that the queue is full and waits,
     which Client::Cancel() ends at once; waiting again, it starts the job once Python cancels the busy one (the server
     asks for a try every 5 s), and the job succeeds."""
-    import threading
-
     from animgen.v1 import service_pb2
     from animgen_server import convert
     from animgen_server.client import AnimGenClient
@@ -414,22 +433,10 @@ def test_start_job_waits_out_a_full_queue(core_build: Path, videos: Path, tmp_pa
         while not [j for j in c.list() if j.job_id == busy.job_id and j.state == service_pb2.JOB_STATE_RUNNING]:
             assert time.monotonic() < deadline, c.list()
             time.sleep(0.1)
-        proc = subprocess.Popen([str(core_build / "animgen_core_e2e"), "--address", address, "--queue-full",
-                                 str(videos / "sports2d_run_sideview.mp4"),
-                                 "--too-long", str(videos / "sports2d_dumbbell_lateral_raise.mp4")],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        lines: list[str] = []
-        second = threading.Event()
-
-        def read() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line.rstrip("\n"))
-                if line.startswith("QUEUE_WAIT try=2 "):
-                    second.set()
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
+        proc, lines, second, reader = _run_e2e(
+            str(core_build / "animgen_core_e2e"), "--address", address, "--queue-full",
+            str(videos / "sports2d_run_sideview.mp4"), "--too-long",
+            str(videos / "sports2d_dumbbell_lateral_raise.mp4"), when="QUEUE_WAIT try=2 ")
         try:
             assert second.wait(60), lines
             still = [j.state for j in c.list() if j.job_id == busy.job_id]
@@ -464,28 +471,14 @@ def test_a_followed_job_rides_out_a_restart_of_the_server(core_build: Path, vide
     it reached it again, starts the job the stop interrupted again (the same job: StartJob on the same upload), says
     each warning once, and the job succeeds."""
     import signal
-    import threading
 
     from service_support import ServerProcess
 
     server = ServerProcess(tmp_path / "data", "--workers", "1").start()
     port = server.address.rsplit(":", 1)[1]
     server.args[server.args.index("--port") + 1] = port  # comes back where the client knows it
-    proc = subprocess.Popen([str(core_build / "animgen_core_e2e"), "--address", server.address, "--restart",
-                             str(videos / "motionbert_boxing.mp4")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    running = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line.rstrip("\n"))
-            if line.startswith("RUNNING "):
-                running.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    proc, lines, running, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address,
+                                            "--restart", str(videos / "motionbert_boxing.mp4"), when="RUNNING ")
     try:
         assert running.wait(90), lines
         if stop == "kill9":

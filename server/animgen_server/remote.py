@@ -18,7 +18,7 @@ import grpc
 from animgen.v1 import service_pb2
 from animgen_ml.errors import AnimGenError, Cancelled
 from animgen_ml.export import CLIENT_FORMATS, write_client_formats
-from animgen_ml.pipeline import GenerateOptions, ProgressEvent
+from animgen_ml.pipeline import GenerateOptions, ProgressEvent, ProgressFn
 from animgen_server import convert
 from animgen_server.client import AnimGenClient, ServiceError
 
@@ -41,7 +41,6 @@ _STAGE_KIND = {
 _servers: dict[str, float | None] = {}
 _servers_lock = threading.Lock()
 T = TypeVar("T")
-Progress = Callable[[ProgressEvent], None]
 
 
 class InFlight:
@@ -135,14 +134,14 @@ def said_locally(video: str | Path, message: str) -> str:
     return f"{video}: {message[len(name) + 2:]}" if message.startswith(f"{name}: ") else message
 
 
-def _notice(progress: Progress | None, message: str) -> None:
+def _notice(progress: ProgressFn | None, message: str) -> None:
     """A line about the run on the server (not a warning about the clip)."""
     if progress:
         progress(ProgressEvent("server", "notice", 0.0, message))
 
 
 def generate_remote(address: str, video: str | Path, out_base: str | Path, options: GenerateOptions, *,
-                    token: str | None = None, tls_ca: str | Path | None = None, progress: Progress | None = None,
+                    token: str | None = None, tls_ca: str | Path | None = None, progress: ProgressFn | None = None,
                     in_flight: InFlight | None = None) -> tuple[dict[str, Path], service_pb2.Job]:
     """What `animgen generate VIDEO --server ADDRESS` does: upload, start, follow the job (progress gets the
     same ProgressEvents as a local run, and notices of the server: queued, queue full, lost, reached, run again), then
@@ -168,7 +167,7 @@ class _Run:
     """One video's run on an open connection."""
 
     def __init__(self, client: AnimGenClient, video: str | Path, msg: service_pb2.GenerateOptions,
-                 progress: Progress | None, in_flight: InFlight | None) -> None:
+                 progress: ProgressFn | None, in_flight: InFlight | None) -> None:
         self.client, self.video, self.msg, self.progress, self.in_flight = client, video, msg, progress, in_flight
         self.outage = Outage(client.address, progress, in_flight)
         self.job: service_pb2.Job | None = None  # as soon as StartJob answers: a stop cancels it
@@ -295,7 +294,7 @@ class Outage:
     when it was lost, by whichever video of the run lost it first (`_servers`); each video says once when it lost the
     server and once when it has it again."""
 
-    def __init__(self, address: str, progress: Progress | None, in_flight: InFlight | None) -> None:
+    def __init__(self, address: str, progress: ProgressFn | None, in_flight: InFlight | None) -> None:
         self.address, self.progress, self.in_flight = address, progress, in_flight
         self.said = False
 
