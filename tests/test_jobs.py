@@ -130,7 +130,7 @@ def test_warnings_reach_every_watcher_once(tmp_path: Path) -> None:
     assert kept == both
 
 
-def test_a_store_from_before_warnings_and_frames_opens_with_its_jobs(tmp_path: Path) -> None:
+def test_a_store_from_before_warnings_frames_and_request_ids_opens_with_its_jobs(tmp_path: Path) -> None:
     import sqlite3
 
     (tmp_path / "old").mkdir()
@@ -149,6 +149,9 @@ def test_a_store_from_before_warnings_and_frames_opens_with_its_jobs(tmp_path: P
     job = store.get_job("j1")
     assert job is not None and job.files == {"json": "a.json"} and job.warnings == []
     assert (job.frames, job.detected) == (0, 0.0)  # not kept then: the service sends 0, "not known"
+    assert job.request_id == "" and store.find_request("r1") is None  # nor StartJob's request ids
+    store.update_job("j1", request_id="r1")
+    assert (found := store.find_request("r1")) is not None and found.job_id == "j1"
     assert store.update_job("j1", warnings=["w"]).warnings == ["w"]
     kept = store.update_job("j1", frames=90, detected=0.5)
     assert (kept.frames, kept.detected) == (90, 0.5)

@@ -248,6 +248,25 @@ def test_start_job_bad_inputs(server, client, short_upload, shared_data):
         assert field in e.details, e.details
 
 
+def test_start_job_asked_again_with_its_request_id_makes_no_second_job(client, short_upload):
+    """A StartJob whose answer was lost is asked again under the same request id: the server answers with the job
+    the first call made. Without an id each call makes a job; the same id with other options, or a malformed id, is
+    refused by name."""
+    uid, opts = short_upload.upload_id, service_pb2.GenerateOptions(smoothing=0.37)
+    first = client.start(uid, opts, request_id="a1b2-c3_d4")
+    again = client.start(uid, opts, request_id="a1b2-c3_d4")
+    assert again.job_id == first.job_id
+    assert [j.job_id for j in client.list() if j.job_id == first.job_id] == [first.job_id]
+    unnamed = [client.start(uid, opts).job_id for _ in range(2)]
+    assert len(set(unnamed) | {first.job_id}) == 3
+    e = _error(lambda: client.start(uid, service_pb2.GenerateOptions(smoothing=0.38), request_id="a1b2-c3_d4"))
+    assert e.code == Code.INVALID_ARGUMENT and "request_id 'a1b2-c3_d4' started a job" in e.details
+    e = _error(lambda: client.start(uid, opts, request_id="not an id"))
+    assert e.code == Code.INVALID_ARGUMENT and "request_id must be" in e.details
+    for job_id in (first.job_id, *unnamed):
+        client.cancel(job_id)
+
+
 def test_video_over_duration_limit(server, client, videos, tmp_path):
     up = client.upload(videos / OVER_LIMIT)
     e = _error(lambda: client.start(up.upload_id, convert.options_to_proto(FAST)))

@@ -289,3 +289,80 @@ def test_the_next_video_waits_for_a_server_restarted_between_videos_and_an_unkno
     with pytest.raises(ServiceError) as e:
         generate_remote("127.0.0.1:1", videos / "sports2d_run_sideview.mp4", tmp_path / "never", options)
     assert e.value.code == grpc.StatusCode.UNAVAILABLE and time.monotonic() - t0 < 10, e.value
+
+
+# Run in the server's process before it serves: StartJob makes the job, then the first call's answer is lost (as a
+# connection dropped, or a server gone, after the job was made would lose it).
+_FIRST_ANSWER_LOST = """
+import grpc
+from animgen_server import server
+_start = server.AnimGenService.StartJob
+_asked = []
+async def StartJob(self, request, context):
+    job = await _start(self, request, context)
+    _asked.append(request.request_id)
+    if len(_asked) == 1:
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "connection dropped after the job was made")
+    return job
+server.AnimGenService.StartJob = StartJob
+"""
+# StartJob answers 3 s after it made the job.
+_SLOW_ANSWER = """
+import asyncio
+from animgen_server import server
+_start = server.AnimGenService.StartJob
+async def StartJob(self, request, context):
+    job = await _start(self, request, context)
+    await asyncio.sleep(3)
+    return job
+server.AnimGenService.StartJob = StartJob
+"""
+
+
+def test_a_start_whose_answer_was_lost_runs_one_job(tmp_path, videos):
+    """The server makes the job but its answer to StartJob is lost: the run asks again under the same request id,
+    is answered with that job, and converts; the server ran one job, not two."""
+    from animgen_server.remote import generate_remote
+
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=_FIRST_ANSWER_LOST).start()
+    said: list[str] = []
+    try:
+        files, job = generate_remote(server.address, videos / "sports2d_run_sideview.mp4", tmp_path / "out",
+                                     GenerateOptions(generator="analytic", formats=("json",)),
+                                     progress=lambda e: said.append(e.message) if e.kind == "notice" else None)
+        with AnimGenClient(server.address, timeout=60) as c:
+            listed = c.list()
+    finally:
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+    assert job.state == S.JOB_STATE_SUCCEEDED and files["json"].is_file()
+    assert [j.job_id for j in listed] == [job.job_id], listed
+    assert said[0].startswith("lost the server") and "reached the server again" in said, said
+
+
+def test_ctrl_c_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, videos):
+    """Ctrl-C comes after the server made the job and before its answer: the run asks again under the same request
+    id, has the job's id, and cancels it, instead of leaving it to run for nobody."""
+    import subprocess
+    import sys
+
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=_SLOW_ANSWER).start()
+    log = tmp_path / "stderr.log"
+    try:
+        with open(log, "w") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate",
+                                     str(videos / "motionbert_boxing.mp4"), "--server", server.address, "-o",
+                                     str(tmp_path / "out"), "--generator", "analytic", "--format", "json"],
+                                    stdout=subprocess.DEVNULL, stderr=err)
+        made = server.wait_for(" on upload ", 60)  # logged as the job is made, 3 s before StartJob answers
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=60)
+        with AnimGenClient(server.address, timeout=60) as c:
+            listed = c.list()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+    assert rc == 130, log.read_text()
+    [job] = listed
+    assert f"job {job.job_id} on upload" in made and job.state == S.JOB_STATE_CANCELLED, (listed, log.read_text())
+

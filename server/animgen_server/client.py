@@ -132,9 +132,12 @@ class AnimGenClient:
             return self.stub.UploadVideo(messages(), metadata=self.metadata, timeout=self.timeout)
 
     def start(self, upload_id: str, options: service_pb2.GenerateOptions | None = None,
-              timeout: float | None = None) -> service_pb2.Job:
+              timeout: float | None = None, request_id: str = "") -> service_pb2.Job:
+        """StartJob. Asked again with the same request_id (its answer was lost), the server answers with the job the
+        first call made instead of making a second."""
         with self._errors():
-            return self.stub.StartJob(service_pb2.StartJobRequest(upload_id=upload_id, options=options),
+            return self.stub.StartJob(service_pb2.StartJobRequest(upload_id=upload_id, options=options,
+                                                                  request_id=request_id),
                                       metadata=self.metadata, timeout=timeout or self.timeout)
 
     def watch(self, job_id: str) -> Iterator[service_pb2.JobEvent]:

@@ -81,17 +81,18 @@ class JobManager:
     # ---- creating jobs ----
 
     def create(self, upload: UploadRow, options: service_pb2.GenerateOptions, key: str,
-               info: VideoInfo | None = None) -> JobRow:
+               info: VideoInfo | None = None, request_id: str = "") -> JobRow:
         """A new job for these inputs: served from the cache when a finished result exists, else queued
         (an INTERRUPTED job with the same inputs is queued again instead). Raises QueueFull. info: the video's
-        probe, handed to the backend so that the worker need not probe again."""
+        probe, handed to the backend so that the worker need not probe again; request_id: StartJob's, kept with
+        the job (a StartJob asked again with it answers with this job)."""
         hit = self.store.find_cached(key)
         t = now_ms()
         if hit is not None:
             row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
                          options.SerializeToString(), SUCCEEDED, t, t, stage="export", progress=1.0, cached=True,
                          result_dir=hit.result_dir, files=hit.files, warnings=hit.warnings, frames=hit.frames,
-                         detected=hit.detected)
+                         detected=hit.detected, request_id=request_id)
             self.store.add_job(row)
             return row
         if self.backend.free_slots() == 0 and len(self.queue) >= self.limits.max_queued_jobs:
@@ -100,10 +101,11 @@ class JobManager:
         again = self.store.find_job(key, INTERRUPTED)
         if again is not None:
             row = self.store.update_job(again.job_id, state=QUEUED, stage="", progress=0.0, error="", warnings=[],
-                                        upload_id=upload.upload_id, video_path=upload.path, created_ms=t)
+                                        upload_id=upload.upload_id, video_path=upload.path, created_ms=t,
+                                        options=options.SerializeToString(), request_id=request_id)
         else:
             row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
-                         options.SerializeToString(), QUEUED, t, t)
+                         options.SerializeToString(), QUEUED, t, t, request_id=request_id)
             self.store.add_job(row)
         if info is not None:
             self._probes[row.job_id] = info

@@ -8,6 +8,7 @@ import contextlib
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -171,6 +172,8 @@ class _Run:
         self.client, self.video, self.msg, self.progress, self.in_flight = client, video, msg, progress, in_flight
         self.outage = Outage(client.address, progress, in_flight)
         self.job: service_pb2.Job | None = None  # as soon as StartJob answers: a stop cancels it
+        # (upload id, request id) of a StartJob sent and not answered: the server may have made its job.
+        self.asked: tuple[str, str] | None = None
         self.told: set[str] = set()  # warnings said: a watch attached again, or a job run again, tells them again
 
     def run(self, address: str, out_base: str | Path, options: GenerateOptions, served: tuple[str, ...]
@@ -222,18 +225,22 @@ class _Run:
         return files, job
 
     def _start(self, upload_id: str) -> None:
-        """StartJob. While the server's queue is full (its answer says when to try again) it tries again, for up to
-        QUEUE_WAIT_S in all, saying so once; while the server cannot be reached, as `reconnecting` does."""
+        """StartJob, under a request id of this start's own: asked again after an answer that was lost (the server
+        went, a call of a batch timed out), the server answers with the job it made instead of making a second.
+        While the server's queue is full (its answer says when to try again) it tries again, for up to QUEUE_WAIT_S
+        in all, saying so once; while the server cannot be reached, as `reconnecting` does."""
         client, in_flight = self.client, self.in_flight
+        request_id = uuid.uuid4().hex
         deadline = time.monotonic() + QUEUE_WAIT_S
-        said = False
+        said_full = said_slow = False
         while True:
             try:
+                self.asked = (upload_id, request_id)
                 if in_flight is None:
-                    self.job = client.start(upload_id, self.msg)
+                    self.job = client.start(upload_id, self.msg, request_id=request_id)
                 else:
                     in_flight.starting(client)
-                    self.job = client.start(upload_id, self.msg, timeout=START_TIMEOUT_S)
+                    self.job = client.start(upload_id, self.msg, timeout=START_TIMEOUT_S, request_id=request_id)
                     in_flight.started(client, self.job.job_id)
                 break
             except ServiceError as e:
@@ -244,17 +251,25 @@ class _Run:
                     continue
                 self.outage.reached()  # it answered
                 left = deadline - time.monotonic()
+                if e.code == grpc.StatusCode.DEADLINE_EXCEEDED and left > 0:
+                    if not said_slow:
+                        said_slow = True
+                        _notice(self.progress, f"the server took over {START_TIMEOUT_S:g} s to start the job; asking "
+                                               "again")
+                    continue
+                self.asked = None  # refused: no job was made
                 if e.retry_after_s is None:
                     raise
                 if left <= 0:
                     raise ServiceError(e.code, f"{e.details} (waited {QUEUE_WAIT_S / 60:g} min for room)",
                                        e.address) from None
                 every = max(e.retry_after_s, 0.5)  # a server that says 0 is not asked again in a busy loop
-                if not said:
-                    said = True
+                if not said_full:
+                    said_full = True
                     _notice(self.progress, f"the server's queue is full; trying again every {every:g} s for up to "
                                            f"{QUEUE_WAIT_S / 60:g} min")
                 _sleep(min(every, left), in_flight)
+        self.asked = None
         self.outage.reached()
         if self.job.state == service_pb2.JOB_STATE_QUEUED:
             _notice(self.progress, "queued on the server: waiting for a free worker")
@@ -278,7 +293,17 @@ class _Run:
 
     def _cancel(self) -> None:
         """Ctrl-C: the job is cancelled on the server; where it cannot be (the server unreachable), said with its id,
-        since a queued job would run for nobody once the server is back."""
+        since a queued job would run for nobody once the server is back. One StartJob may have made without
+        answering yet is asked for again under its request id (made then, if the first call never arrived)."""
+        if self.job is None and self.asked is not None:
+            upload_id, request_id = self.asked
+            try:
+                self.job = self.client.start(upload_id, self.msg, timeout=5.0, request_id=request_id)
+            except AnimGenError:
+                if self.progress:
+                    self.progress(ProgressEvent("server", "warning", 0.0, "the server may have started a job on "
+                                                f"{Path(self.video).name} as the run stopped: `animgen jobs` lists "
+                                                "the server's jobs, `animgen cancel JOB` cancels one"))
         if self.job is None:
             return
         try:

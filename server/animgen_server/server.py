@@ -45,7 +45,7 @@ from animgen_server.limits import (
     SERVER_PING_S,
     Limits,
 )
-from animgen_server.store import FAILED, QUEUED, RUNNING, SUCCEEDED, Store, UploadRow, now_ms
+from animgen_server.store import FAILED, INTERRUPTED, QUEUED, RUNNING, SUCCEEDED, JobRow, Store, UploadRow, now_ms
 from animgen_server.worker import CLIP_FILE
 
 log = logging.getLogger("animgen.server")
@@ -58,6 +58,7 @@ RESULT_IDLE_S = 300.0  # the longest GetResult waits for the client to take its 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, *((signal.SIGBREAK,) if hasattr(signal, "SIGBREAK") else ()))
 DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT = 50, 1000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -230,6 +231,8 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
 
     @_store_errors
     async def StartJob(self, request, context):
+        if (before := await self._started_before(request, context)) is not None:
+            return convert.job_to_proto(before)
         upload = self.store.get_upload(request.upload_id)
         if upload is None or not Path(upload.path).is_file():
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {_short(request.upload_id)!r} (unknown or "
@@ -276,15 +279,33 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                                     f"{upload.file_name}: the clip would have about {frames:.0f} frames "
                                     f"({size / 2**20:.0f} MiB), over the {MAX_MESSAGE_BYTES // 2**20} MiB a result "
                                     "may hold: lower fps, raise speed or trim the video")
+        if (before := await self._started_before(request, context)) is not None:  # asked again during the probe
+            return convert.job_to_proto(before)
         if self.manager.closing:  # a job queued now would wait in the store for the next server
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping: start the job once it is back")
         try:
-            row = self.manager.create(upload, request.options, key, info)
+            row = self.manager.create(upload, request.options, key, info, request.request_id)
         except QueueFull as e:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e),
                                 trailing_metadata=((RETRY_AFTER_KEY, str(QUEUE_RETRY_AFTER_MS)),))
         log.info("job %s on upload %s%s", row.job_id, upload.upload_id, " (cached)" if row.cached else "")
         return convert.job_to_proto(row)
+
+    async def _started_before(self, request, context) -> JobRow | None:
+        """The job a StartJob with this request id made, as it is now (that call's answer was lost, and the client
+        asks again); None for a new request id, or where the server's stop interrupted that job (it runs again)."""
+        if not request.request_id:
+            return None
+        if not _REQUEST_ID.fullmatch(request.request_id):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request_id must be 1 to 64 letters, digits, '-' "
+                                "or '_' (a UUID)")
+        row = self.store.find_request(request.request_id)
+        if row is None or row.state == INTERRUPTED:
+            return None
+        if row.upload_id != request.upload_id or service_pb2.GenerateOptions.FromString(row.options) != request.options:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"request_id {request.request_id!r} started a job "
+                                "on another upload or with other options: make a new id for each start of a job")
+        return self.manager.get(row.job_id)
 
     async def _job_or_abort(self, job_id: str, context):
         row = self.manager.get(job_id)

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL, cached INTEGER NOT NULL DEFAULT 0, result_dir TEXT NOT NULL DEFAULT '',
     files TEXT NOT NULL DEFAULT '{}', warnings TEXT NOT NULL DEFAULT '[]', frames INTEGER NOT NULL DEFAULT 0,
-    detected REAL NOT NULL DEFAULT 0
+    detected REAL NOT NULL DEFAULT 0, request_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (cache_key, state);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_ms);
@@ -85,6 +85,7 @@ class JobRow:
     warnings: list[str] = field(default_factory=list)  # the run's warnings, replayed to every later watcher
     frames: int = 0  # a succeeded job's: the video's frames the pose stage read
     detected: float = 0.0  # and the share of them with a person
+    request_id: str = ""  # the id the client gave the StartJob that made or last ran it again ("": none)
 
 
 _JOB_FIELDS = tuple(f.name for f in fields(JobRow))
@@ -152,9 +153,10 @@ class Store:
         columns = {r["name"] for r in self.db.execute("PRAGMA table_info(jobs)")}
         # A store made by an older server: the columns added since, with what its jobs did not keep.
         for column, kind in (("warnings", "TEXT NOT NULL DEFAULT '[]'"), ("frames", "INTEGER NOT NULL DEFAULT 0"),
-                             ("detected", "REAL NOT NULL DEFAULT 0")):
+                             ("detected", "REAL NOT NULL DEFAULT 0"), ("request_id", "TEXT NOT NULL DEFAULT ''")):
             if column not in columns:
                 self.db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+        self.db.execute("CREATE INDEX IF NOT EXISTS jobs_by_request ON jobs (request_id)")
 
     def close(self) -> None:
         self.db.close()
@@ -308,6 +310,12 @@ class Store:
         return self._job_or_none(self.db.execute(
             "SELECT * FROM jobs WHERE cache_key=? AND state=? ORDER BY created_ms DESC, rowid DESC LIMIT 1",
             (cache_key, state)).fetchone())
+
+    def find_request(self, request_id: str) -> JobRow | None:
+        """The job a StartJob with this request id made (or last ran again)."""
+        return self._job_or_none(self.db.execute(
+            "SELECT * FROM jobs WHERE request_id=? ORDER BY created_ms DESC, rowid DESC LIMIT 1",
+            (request_id,)).fetchone())
 
     def find_cached(self, cache_key: str) -> JobRow | None:
         """A finished job whose result files are all still there."""

@@ -158,12 +158,14 @@ class CropRegion(_message.Message):
     def __init__(self, x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
 class StartJobRequest(_message.Message):
-    __slots__ = ("upload_id", "options")
+    __slots__ = ("upload_id", "options", "request_id")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
     options: GenerateOptions
-    def __init__(self, upload_id: _Optional[str] = ..., options: _Optional[_Union[GenerateOptions, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, upload_id: _Optional[str] = ..., options: _Optional[_Union[GenerateOptions, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("job_id", "upload_id", "video_name", "state", "options", "stage", "progress", "error", "created_unix_ms", "updated_unix_ms", "cached", "warnings", "frames", "detected_share")

@@ -66,7 +66,8 @@ class AnimGenServicer(object):
         """Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
         options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
         (when to try again), or for a video this server will not take or a full disk (without it: trying
-        again will not help); UNAVAILABLE while the server stops (start the job once it is back).
+        again will not help); UNAVAILABLE while the server stops (start the job once it is back). Asked again
+        with the same request_id, it answers with the job the first call made (see StartJobRequest).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

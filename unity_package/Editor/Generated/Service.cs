@@ -47,79 +47,79 @@ namespace AnimGen.Protocol.V1 {
             "CAoGX3NwZWVkQgwKCl9mb290X2xvY2tCHQobX2tleWZyYW1lX3RvbGVyYW5j",
             "ZV9kZWdyZWVzQhgKFl9rZXlmcmFtZV90b2xlcmFuY2VfbW0iQQoKQ3JvcFJl",
             "Z2lvbhIJCgF4GAEgASgFEgkKAXkYAiABKAUSDQoFd2lkdGgYAyABKAUSDgoG",
-            "aGVpZ2h0GAQgASgFIlIKD1N0YXJ0Sm9iUmVxdWVzdBIRCgl1cGxvYWRfaWQY",
+            "aGVpZ2h0GAQgASgFImYKD1N0YXJ0Sm9iUmVxdWVzdBIRCgl1cGxvYWRfaWQY",
             "ASABKAkSLAoHb3B0aW9ucxgCIAEoCzIbLmFuaW1nZW4udjEuR2VuZXJhdGVP",
-            "cHRpb25zIrsCCgNKb2ISDgoGam9iX2lkGAEgASgJEhEKCXVwbG9hZF9pZBgC",
-            "IAEoCRISCgp2aWRlb19uYW1lGAMgASgJEiMKBXN0YXRlGAQgASgOMhQuYW5p",
-            "bWdlbi52MS5Kb2JTdGF0ZRIsCgdvcHRpb25zGAUgASgLMhsuYW5pbWdlbi52",
-            "MS5HZW5lcmF0ZU9wdGlvbnMSDQoFc3RhZ2UYBiABKAkSEAoIcHJvZ3Jlc3MY",
-            "ByABKAISDQoFZXJyb3IYCCABKAkSFwoPY3JlYXRlZF91bml4X21zGAkgASgD",
-            "EhcKD3VwZGF0ZWRfdW5peF9tcxgKIAEoAxIOCgZjYWNoZWQYCyABKAgSEAoI",
-            "d2FybmluZ3MYDCADKAkSDgoGZnJhbWVzGA0gASgFEhYKDmRldGVjdGVkX3No",
-            "YXJlGA4gASgCIqcBCghKb2JFdmVudBIOCgZqb2JfaWQYASABKAkSIwoEdHlw",
-            "ZRgCIAEoDjIVLmFuaW1nZW4udjEuRXZlbnRUeXBlEg0KBXN0YWdlGAMgASgJ",
-            "EhYKDnN0YWdlX3Byb2dyZXNzGAQgASgCEhAKCHByb2dyZXNzGAUgASgCEg8K",
-            "B21lc3NhZ2UYBiABKAkSHAoDam9iGAcgASgLMg8uYW5pbWdlbi52MS5Kb2Ii",
-            "IQoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSJkChBHZXRSZXN1",
-            "bHRSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIpCgdmb3JtYXRzGAIgAygOMhgu",
-            "YW5pbWdlbi52MS5PdXRwdXRGb3JtYXQSFQoNdGFyZ2V0X21vdGlvbhgDIAEo",
-            "CCJtCgpSZXN1bHRGaWxlEigKBmZvcm1hdBgBIAEoDjIYLmFuaW1nZW4udjEu",
-            "T3V0cHV0Rm9ybWF0EhEKCWZpbGVfbmFtZRgCIAEoCRISCgpzaXplX2J5dGVz",
-            "GAMgASgDEg4KBnNoYTI1NhgEIAEoCSJ7CgxSZXN1bHRIZWFkZXISHAoDam9i",
-            "GAEgASgLMg8uYW5pbWdlbi52MS5Kb2ISJgoEY2xpcBgCIAEoCzIYLmFuaW1n",
-            "ZW4udjEuSHVtYW5vaWRDbGlwEiUKBWZpbGVzGAMgAygLMhYuYW5pbWdlbi52",
-            "MS5SZXN1bHRGaWxlIjwKCUZpbGVDaHVuaxIRCglmaWxlX25hbWUYASABKAkS",
-            "DgoGb2Zmc2V0GAIgASgDEgwKBGRhdGEYAyABKAwipQEKEUdldFJlc3VsdFJl",
-            "c3BvbnNlEioKBmhlYWRlchgBIAEoCzIYLmFuaW1nZW4udjEuUmVzdWx0SGVh",
-            "ZGVySAASJgoFY2h1bmsYAiABKAsyFS5hbmltZ2VuLnYxLkZpbGVDaHVua0gA",
-            "EjEKDXRhcmdldF9tb3Rpb24YAyABKAsyGC5hbmltZ2VuLnYxLlRhcmdldE1v",
-            "dGlvbkgAQgkKB3BheWxvYWQiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2Jf",
-            "aWQYASABKAkiRgoPTGlzdEpvYnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEiQK",
-            "BnN0YXRlcxgCIAMoDjIULmFuaW1nZW4udjEuSm9iU3RhdGUiMQoQTGlzdEpv",
-            "YnNSZXNwb25zZRIdCgRqb2JzGAEgAygLMg8uYW5pbWdlbi52MS5Kb2IiFgoU",
-            "R2V0U2VydmVySW5mb1JlcXVlc3QiPwoJTW9kZWxJbmZvEgwKBG5hbWUYASAB",
-            "KAkSDwoHdmVyc2lvbhgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSLKAQoG",
-            "TGltaXRzEhgKEG1heF91cGxvYWRfYnl0ZXMYASABKAMSGQoRbWF4X3ZpZGVv",
-            "X3NlY29uZHMYAiABKAESGwoTbWF4X2NvbmN1cnJlbnRfam9icxgDIAEoBRIX",
-            "Cg9tYXhfcXVldWVkX2pvYnMYBCABKAUSHQoVdXBsb2FkX2V4cGlyeV9zZWNv",
-            "bmRzGAUgASgDEhcKD21heF9jaHVua19ieXRlcxgGIAEoAxIdChVyZXN1bHRf",
-            "ZXhwaXJ5X3NlY29uZHMYByABKAMiwAIKClNlcnZlckluZm8SFgoOc2VydmVy",
-            "X3ZlcnNpb24YASABKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoCRIlCgZt",
-            "b2RlbHMYAyADKAsyFS5hbmltZ2VuLnYxLk1vZGVsSW5mbxIiCgZsaW1pdHMY",
-            "BCABKAsyEi5hbmltZ2VuLnYxLkxpbWl0cxIwCg5vdXRwdXRfZm9ybWF0cxgF",
-            "IAMoDjIYLmFuaW1nZW4udjEuT3V0cHV0Rm9ybWF0EikKCmdlbmVyYXRvcnMY",
-            "BiADKA4yFS5hbmltZ2VuLnYxLkdlbmVyYXRvchIwChFkZWZhdWx0X2dlbmVy",
-            "YXRvchgHIAEoDjIVLmFuaW1nZW4udjEuR2VuZXJhdG9yEhUKDWF1dGhfcmVx",
-            "dWlyZWQYCCABKAgSDwoHYmFja2VuZBgJIAEoCSpVCglHZW5lcmF0b3ISGQoV",
-            "R0VORVJBVE9SX1VOU1BFQ0lGSUVEEAASFQoRR0VORVJBVE9SX05FVFdPUksQ",
-            "ARIWChJHRU5FUkFUT1JfQU5BTFlUSUMQAiq/AQoMT3V0cHV0Rm9ybWF0Eh0K",
-            "GU9VVFBVVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIVChFPVVRQVVRfRk9STUFU",
-            "X0dMQhABEhUKEU9VVFBVVF9GT1JNQVRfQlZIEAISFgoST1VUUFVUX0ZPUk1B",
-            "VF9KU09OEAMSFQoRT1VUUFVUX0ZPUk1BVF9OUFoQBBIYChRPVVRQVVRfRk9S",
-            "TUFUX1JFUE9SVBAFEhkKFU9VVFBVVF9GT1JNQVRfUFJFVklFVxAGKrUBCghK",
-            "b2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RB",
-            "VEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RB",
-            "VEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9T",
-            "VEFURV9DQU5DRUxMRUQQBRIZChVKT0JfU1RBVEVfSU5URVJSVVBURUQQBiqq",
-            "AgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIUChBF",
-            "VkVOVF9UWVBFX1NUQVRFEAESFQoRRVZFTlRfVFlQRV9RVUVVRUQQAhIcChhF",
-            "VkVOVF9UWVBFX1NUQUdFX1NUQVJURUQQAxIdChlFVkVOVF9UWVBFX1NUQUdF",
-            "X1BST0dSRVNTEAQSHQoZRVZFTlRfVFlQRV9TVEFHRV9GSU5JU0hFRBAFEhYK",
-            "EkVWRU5UX1RZUEVfV0FSTklORxAGEhMKD0VWRU5UX1RZUEVfRE9ORRAHEhUK",
-            "EUVWRU5UX1RZUEVfRkFJTEVEEAgSGAoURVZFTlRfVFlQRV9DQU5DRUxMRUQQ",
-            "CRIaChZFVkVOVF9UWVBFX0lOVEVSUlVQVEVEEAoy8AMKB0FuaW1HZW4SUAoL",
-            "VXBsb2FkVmlkZW8SHi5hbmltZ2VuLnYxLlVwbG9hZFZpZGVvUmVxdWVzdBof",
-            "LmFuaW1nZW4udjEuVXBsb2FkVmlkZW9SZXNwb25zZSgBEjgKCFN0YXJ0Sm9i",
-            "EhsuYW5pbWdlbi52MS5TdGFydEpvYlJlcXVlc3QaDy5hbmltZ2VuLnYxLkpv",
-            "YhI/CghXYXRjaEpvYhIbLmFuaW1nZW4udjEuV2F0Y2hKb2JSZXF1ZXN0GhQu",
-            "YW5pbWdlbi52MS5Kb2JFdmVudDABEkoKCUdldFJlc3VsdBIcLmFuaW1nZW4u",
-            "djEuR2V0UmVzdWx0UmVxdWVzdBodLmFuaW1nZW4udjEuR2V0UmVzdWx0UmVz",
-            "cG9uc2UwARI6CglDYW5jZWxKb2ISHC5hbmltZ2VuLnYxLkNhbmNlbEpvYlJl",
-            "cXVlc3QaDy5hbmltZ2VuLnYxLkpvYhJFCghMaXN0Sm9icxIbLmFuaW1nZW4u",
-            "djEuTGlzdEpvYnNSZXF1ZXN0GhwuYW5pbWdlbi52MS5MaXN0Sm9ic1Jlc3Bv",
-            "bnNlEkkKDUdldFNlcnZlckluZm8SIC5hbmltZ2VuLnYxLkdldFNlcnZlcklu",
-            "Zm9SZXF1ZXN0GhYuYW5pbWdlbi52MS5TZXJ2ZXJJbmZvQhaqAhNBbmltR2Vu",
-            "LlByb3RvY29sLlYxYgZwcm90bzM="));
+            "cHRpb25zEhIKCnJlcXVlc3RfaWQYAyABKAkiuwIKA0pvYhIOCgZqb2JfaWQY",
+            "ASABKAkSEQoJdXBsb2FkX2lkGAIgASgJEhIKCnZpZGVvX25hbWUYAyABKAkS",
+            "IwoFc3RhdGUYBCABKA4yFC5hbmltZ2VuLnYxLkpvYlN0YXRlEiwKB29wdGlv",
+            "bnMYBSABKAsyGy5hbmltZ2VuLnYxLkdlbmVyYXRlT3B0aW9ucxINCgVzdGFn",
+            "ZRgGIAEoCRIQCghwcm9ncmVzcxgHIAEoAhINCgVlcnJvchgIIAEoCRIXCg9j",
+            "cmVhdGVkX3VuaXhfbXMYCSABKAMSFwoPdXBkYXRlZF91bml4X21zGAogASgD",
+            "Eg4KBmNhY2hlZBgLIAEoCBIQCgh3YXJuaW5ncxgMIAMoCRIOCgZmcmFtZXMY",
+            "DSABKAUSFgoOZGV0ZWN0ZWRfc2hhcmUYDiABKAIipwEKCEpvYkV2ZW50Eg4K",
+            "BmpvYl9pZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUuYW5pbWdlbi52MS5FdmVu",
+            "dFR5cGUSDQoFc3RhZ2UYAyABKAkSFgoOc3RhZ2VfcHJvZ3Jlc3MYBCABKAIS",
+            "EAoIcHJvZ3Jlc3MYBSABKAISDwoHbWVzc2FnZRgGIAEoCRIcCgNqb2IYByAB",
+            "KAsyDy5hbmltZ2VuLnYxLkpvYiIhCg9XYXRjaEpvYlJlcXVlc3QSDgoGam9i",
+            "X2lkGAEgASgJImQKEEdldFJlc3VsdFJlcXVlc3QSDgoGam9iX2lkGAEgASgJ",
+            "EikKB2Zvcm1hdHMYAiADKA4yGC5hbmltZ2VuLnYxLk91dHB1dEZvcm1hdBIV",
+            "Cg10YXJnZXRfbW90aW9uGAMgASgIIm0KClJlc3VsdEZpbGUSKAoGZm9ybWF0",
+            "GAEgASgOMhguYW5pbWdlbi52MS5PdXRwdXRGb3JtYXQSEQoJZmlsZV9uYW1l",
+            "GAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAMSDgoGc2hhMjU2GAQgASgJInsK",
+            "DFJlc3VsdEhlYWRlchIcCgNqb2IYASABKAsyDy5hbmltZ2VuLnYxLkpvYhIm",
+            "CgRjbGlwGAIgASgLMhguYW5pbWdlbi52MS5IdW1hbm9pZENsaXASJQoFZmls",
+            "ZXMYAyADKAsyFi5hbmltZ2VuLnYxLlJlc3VsdEZpbGUiPAoJRmlsZUNodW5r",
+            "EhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZvZmZzZXQYAiABKAMSDAoEZGF0YRgD",
+            "IAEoDCKlAQoRR2V0UmVzdWx0UmVzcG9uc2USKgoGaGVhZGVyGAEgASgLMhgu",
+            "YW5pbWdlbi52MS5SZXN1bHRIZWFkZXJIABImCgVjaHVuaxgCIAEoCzIVLmFu",
+            "aW1nZW4udjEuRmlsZUNodW5rSAASMQoNdGFyZ2V0X21vdGlvbhgDIAEoCzIY",
+            "LmFuaW1nZW4udjEuVGFyZ2V0TW90aW9uSABCCQoHcGF5bG9hZCIiChBDYW5j",
+            "ZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSJGCg9MaXN0Sm9ic1JlcXVl",
+            "c3QSDQoFbGltaXQYASABKAUSJAoGc3RhdGVzGAIgAygOMhQuYW5pbWdlbi52",
+            "MS5Kb2JTdGF0ZSIxChBMaXN0Sm9ic1Jlc3BvbnNlEh0KBGpvYnMYASADKAsy",
+            "Dy5hbmltZ2VuLnYxLkpvYiIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCI/CglN",
+            "b2RlbEluZm8SDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhMKC2Rl",
+            "c2NyaXB0aW9uGAMgASgJIsoBCgZMaW1pdHMSGAoQbWF4X3VwbG9hZF9ieXRl",
+            "cxgBIAEoAxIZChFtYXhfdmlkZW9fc2Vjb25kcxgCIAEoARIbChNtYXhfY29u",
+            "Y3VycmVudF9qb2JzGAMgASgFEhcKD21heF9xdWV1ZWRfam9icxgEIAEoBRId",
+            "ChV1cGxvYWRfZXhwaXJ5X3NlY29uZHMYBSABKAMSFwoPbWF4X2NodW5rX2J5",
+            "dGVzGAYgASgDEh0KFXJlc3VsdF9leHBpcnlfc2Vjb25kcxgHIAEoAyLAAgoK",
+            "U2VydmVySW5mbxIWCg5zZXJ2ZXJfdmVyc2lvbhgBIAEoCRIYChBwcm90b2Nv",
+            "bF92ZXJzaW9uGAIgASgJEiUKBm1vZGVscxgDIAMoCzIVLmFuaW1nZW4udjEu",
+            "TW9kZWxJbmZvEiIKBmxpbWl0cxgEIAEoCzISLmFuaW1nZW4udjEuTGltaXRz",
+            "EjAKDm91dHB1dF9mb3JtYXRzGAUgAygOMhguYW5pbWdlbi52MS5PdXRwdXRG",
+            "b3JtYXQSKQoKZ2VuZXJhdG9ycxgGIAMoDjIVLmFuaW1nZW4udjEuR2VuZXJh",
+            "dG9yEjAKEWRlZmF1bHRfZ2VuZXJhdG9yGAcgASgOMhUuYW5pbWdlbi52MS5H",
+            "ZW5lcmF0b3ISFQoNYXV0aF9yZXF1aXJlZBgIIAEoCBIPCgdiYWNrZW5kGAkg",
+            "ASgJKlUKCUdlbmVyYXRvchIZChVHRU5FUkFUT1JfVU5TUEVDSUZJRUQQABIV",
+            "ChFHRU5FUkFUT1JfTkVUV09SSxABEhYKEkdFTkVSQVRPUl9BTkFMWVRJQxAC",
+            "Kr8BCgxPdXRwdXRGb3JtYXQSHQoZT1VUUFVUX0ZPUk1BVF9VTlNQRUNJRklF",
+            "RBAAEhUKEU9VVFBVVF9GT1JNQVRfR0xCEAESFQoRT1VUUFVUX0ZPUk1BVF9C",
+            "VkgQAhIWChJPVVRQVVRfRk9STUFUX0pTT04QAxIVChFPVVRQVVRfRk9STUFU",
+            "X05QWhAEEhgKFE9VVFBVVF9GT1JNQVRfUkVQT1JUEAUSGQoVT1VUUFVUX0ZP",
+            "Uk1BVF9QUkVWSUVXEAYqtQEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQ",
+            "RUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIVChFKT0JfU1RBVEVf",
+            "UlVOTklORxACEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQAxIUChBKT0JfU1RB",
+            "VEVfRkFJTEVEEAQSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAFEhkKFUpPQl9T",
+            "VEFURV9JTlRFUlJVUFRFRBAGKqoCCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQ",
+            "RV9VTlNQRUNJRklFRBAAEhQKEEVWRU5UX1RZUEVfU1RBVEUQARIVChFFVkVO",
+            "VF9UWVBFX1FVRVVFRBACEhwKGEVWRU5UX1RZUEVfU1RBR0VfU1RBUlRFRBAD",
+            "Eh0KGUVWRU5UX1RZUEVfU1RBR0VfUFJPR1JFU1MQBBIdChlFVkVOVF9UWVBF",
+            "X1NUQUdFX0ZJTklTSEVEEAUSFgoSRVZFTlRfVFlQRV9XQVJOSU5HEAYSEwoP",
+            "RVZFTlRfVFlQRV9ET05FEAcSFQoRRVZFTlRfVFlQRV9GQUlMRUQQCBIYChRF",
+            "VkVOVF9UWVBFX0NBTkNFTExFRBAJEhoKFkVWRU5UX1RZUEVfSU5URVJSVVBU",
+            "RUQQCjLwAwoHQW5pbUdlbhJQCgtVcGxvYWRWaWRlbxIeLmFuaW1nZW4udjEu",
+            "VXBsb2FkVmlkZW9SZXF1ZXN0Gh8uYW5pbWdlbi52MS5VcGxvYWRWaWRlb1Jl",
+            "c3BvbnNlKAESOAoIU3RhcnRKb2ISGy5hbmltZ2VuLnYxLlN0YXJ0Sm9iUmVx",
+            "dWVzdBoPLmFuaW1nZW4udjEuSm9iEj8KCFdhdGNoSm9iEhsuYW5pbWdlbi52",
+            "MS5XYXRjaEpvYlJlcXVlc3QaFC5hbmltZ2VuLnYxLkpvYkV2ZW50MAESSgoJ",
+            "R2V0UmVzdWx0EhwuYW5pbWdlbi52MS5HZXRSZXN1bHRSZXF1ZXN0Gh0uYW5p",
+            "bWdlbi52MS5HZXRSZXN1bHRSZXNwb25zZTABEjoKCUNhbmNlbEpvYhIcLmFu",
+            "aW1nZW4udjEuQ2FuY2VsSm9iUmVxdWVzdBoPLmFuaW1nZW4udjEuSm9iEkUK",
+            "CExpc3RKb2JzEhsuYW5pbWdlbi52MS5MaXN0Sm9ic1JlcXVlc3QaHC5hbmlt",
+            "Z2VuLnYxLkxpc3RKb2JzUmVzcG9uc2USSQoNR2V0U2VydmVySW5mbxIgLmFu",
+            "aW1nZW4udjEuR2V0U2VydmVySW5mb1JlcXVlc3QaFi5hbmltZ2VuLnYxLlNl",
+            "cnZlckluZm9CFqoCE0FuaW1HZW4uUHJvdG9jb2wuVjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::AnimGen.Protocol.V1.ClipReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::AnimGen.Protocol.V1.Generator), typeof(global::AnimGen.Protocol.V1.OutputFormat), typeof(global::AnimGen.Protocol.V1.JobState), typeof(global::AnimGen.Protocol.V1.EventType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -128,7 +128,7 @@ namespace AnimGen.Protocol.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.UploadVideoResponse), global::AnimGen.Protocol.V1.UploadVideoResponse.Parser, new[]{ "UploadId", "SizeBytes", "Sha256", "AlreadyStored" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.GenerateOptions), global::AnimGen.Protocol.V1.GenerateOptions.Parser, new[]{ "Hands", "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Generator", "Formats", "InPlace", "Loop", "Mirror", "Speed", "FaceForward", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm", "Target", "Crop" }, new[]{ "Smoothing", "StartSeconds", "EndSeconds", "Fps", "Speed", "FootLock", "KeyframeToleranceDegrees", "KeyframeToleranceMm" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.CropRegion), global::AnimGen.Protocol.V1.CropRegion.Parser, new[]{ "X", "Y", "Width", "Height" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.StartJobRequest), global::AnimGen.Protocol.V1.StartJobRequest.Parser, new[]{ "UploadId", "Options" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.StartJobRequest), global::AnimGen.Protocol.V1.StartJobRequest.Parser, new[]{ "UploadId", "Options", "RequestId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.Job), global::AnimGen.Protocol.V1.Job.Parser, new[]{ "JobId", "UploadId", "VideoName", "State", "Options", "Stage", "Progress", "Error", "CreatedUnixMs", "UpdatedUnixMs", "Cached", "Warnings", "Frames", "DetectedShare" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.JobEvent), global::AnimGen.Protocol.V1.JobEvent.Parser, new[]{ "JobId", "Type", "Stage", "StageProgress", "Progress", "Message", "Job" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::AnimGen.Protocol.V1.WatchJobRequest), global::AnimGen.Protocol.V1.WatchJobRequest.Parser, new[]{ "JobId" }, null, null, null, null),
@@ -2382,6 +2382,7 @@ namespace AnimGen.Protocol.V1 {
     public StartJobRequest(StartJobRequest other) : this() {
       uploadId_ = other.uploadId_;
       options_ = other.options_ != null ? other.options_.Clone() : null;
+      requestId_ = other.requestId_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2415,6 +2416,24 @@ namespace AnimGen.Protocol.V1 {
       }
     }
 
+    /// <summary>Field number for the "request_id" field.</summary>
+    public const int RequestIdFieldNumber = 3;
+    private string requestId_ = "";
+    /// <summary>
+    /// Optional: an id the client makes for this start of a job (a UUID; letters, digits, '-' and '_', at most 64), so
+    /// that StartJob may be asked again when its answer was lost (a timeout, a dropped connection, a server restart)
+    /// without making a second job: the server answers with the job the first call made, as it is now. An INTERRUPTED
+    /// one is run again, as a new StartJob would. The same id with another upload or other options is INVALID_ARGUMENT.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string RequestId {
+      get { return requestId_; }
+      set {
+        requestId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -2432,6 +2451,7 @@ namespace AnimGen.Protocol.V1 {
       }
       if (UploadId != other.UploadId) return false;
       if (!object.Equals(Options, other.Options)) return false;
+      if (RequestId != other.RequestId) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -2441,6 +2461,7 @@ namespace AnimGen.Protocol.V1 {
       int hash = 1;
       if (UploadId.Length != 0) hash ^= UploadId.GetHashCode();
       if (options_ != null) hash ^= Options.GetHashCode();
+      if (RequestId.Length != 0) hash ^= RequestId.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -2467,6 +2488,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Options);
       }
+      if (RequestId.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteString(RequestId);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -2485,6 +2510,10 @@ namespace AnimGen.Protocol.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Options);
       }
+      if (RequestId.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteString(RequestId);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -2500,6 +2529,9 @@ namespace AnimGen.Protocol.V1 {
       }
       if (options_ != null) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Options);
+      }
+      if (RequestId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(RequestId);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -2521,6 +2553,9 @@ namespace AnimGen.Protocol.V1 {
           Options = new global::AnimGen.Protocol.V1.GenerateOptions();
         }
         Options.MergeFrom(other.Options);
+      }
+      if (other.RequestId.Length != 0) {
+        RequestId = other.RequestId;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -2548,6 +2583,10 @@ namespace AnimGen.Protocol.V1 {
             input.ReadMessage(Options);
             break;
           }
+          case 26: {
+            RequestId = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -2572,6 +2611,10 @@ namespace AnimGen.Protocol.V1 {
               Options = new global::AnimGen.Protocol.V1.GenerateOptions();
             }
             input.ReadMessage(Options);
+            break;
+          }
+          case 26: {
+            RequestId = input.ReadString();
             break;
           }
         }

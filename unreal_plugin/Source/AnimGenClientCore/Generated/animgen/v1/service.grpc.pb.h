@@ -53,7 +53,8 @@ class AnimGen final {
     // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
     // options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
     // (when to try again), or for a video this server will not take or a full disk (without it: trying
-    // again will not help); UNAVAILABLE while the server stops (start the job once it is back).
+    // again will not help); UNAVAILABLE while the server stops (start the job once it is back). Asked again
+    // with the same request_id, it answers with the job the first call made (see StartJobRequest).
     virtual ::grpc::Status StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest& request, ::animgen::v1::Job* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::animgen::v1::Job>> AsyncStartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::animgen::v1::Job>>(AsyncStartJobRaw(context, request, cq));
@@ -114,7 +115,8 @@ class AnimGen final {
       // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
       // options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
       // (when to try again), or for a video this server will not take or a full disk (without it: trying
-      // again will not help); UNAVAILABLE while the server stops (start the job once it is back).
+      // again will not help); UNAVAILABLE while the server stops (start the job once it is back). Asked again
+      // with the same request_id, it answers with the job the first call made (see StartJobRequest).
       virtual void StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response, std::function<void(::grpc::Status)>) = 0;
       virtual void StartJob(::grpc::ClientContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response, ::grpc::ClientUnaryReactor* reactor) = 0;
       // Server-streaming events of one job; the first event is the current state, then the job's warnings
@@ -273,7 +275,8 @@ class AnimGen final {
     // Queues a job on an uploaded video. NOT_FOUND for an unknown upload; INVALID_ARGUMENT for bad
     // options; RESOURCE_EXHAUSTED when the queue is full, with trailing metadata "animgen-retry-after-ms"
     // (when to try again), or for a video this server will not take or a full disk (without it: trying
-    // again will not help); UNAVAILABLE while the server stops (start the job once it is back).
+    // again will not help); UNAVAILABLE while the server stops (start the job once it is back). Asked again
+    // with the same request_id, it answers with the job the first call made (see StartJobRequest).
     virtual ::grpc::Status StartJob(::grpc::ServerContext* context, const ::animgen::v1::StartJobRequest* request, ::animgen::v1::Job* response);
     // Server-streaming events of one job; the first event is the current state, then the job's warnings
     // so far (each watcher hears every warning once, however late it attaches). Re-attachable at any

@@ -118,6 +118,7 @@ PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORIT
 PROTOBUF_CONSTEXPR StartJobRequest::StartJobRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.upload_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.request_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.options_)*/nullptr
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct StartJobRequestDefaultTypeInternal {
@@ -466,6 +467,7 @@ const uint32_t TableStruct_animgen_2fv1_2fservice_2eproto::offsets[] PROTOBUF_SE
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::animgen::v1::StartJobRequest, _impl_.upload_id_),
   PROTOBUF_FIELD_OFFSET(::animgen::v1::StartJobRequest, _impl_.options_),
+  PROTOBUF_FIELD_OFFSET(::animgen::v1::StartJobRequest, _impl_.request_id_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::animgen::v1::Job, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -626,21 +628,21 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 29, 52, -1, sizeof(::animgen::v1::GenerateOptions)},
   { 69, -1, -1, sizeof(::animgen::v1::CropRegion)},
   { 79, -1, -1, sizeof(::animgen::v1::StartJobRequest)},
-  { 87, -1, -1, sizeof(::animgen::v1::Job)},
-  { 107, -1, -1, sizeof(::animgen::v1::JobEvent)},
-  { 120, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
-  { 127, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
-  { 136, -1, -1, sizeof(::animgen::v1::ResultFile)},
-  { 146, -1, -1, sizeof(::animgen::v1::ResultHeader)},
-  { 155, -1, -1, sizeof(::animgen::v1::FileChunk)},
-  { 164, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
-  { 174, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
-  { 181, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
-  { 189, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
-  { 196, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
-  { 202, -1, -1, sizeof(::animgen::v1::ModelInfo)},
-  { 211, -1, -1, sizeof(::animgen::v1::Limits)},
-  { 224, -1, -1, sizeof(::animgen::v1::ServerInfo)},
+  { 88, -1, -1, sizeof(::animgen::v1::Job)},
+  { 108, -1, -1, sizeof(::animgen::v1::JobEvent)},
+  { 121, -1, -1, sizeof(::animgen::v1::WatchJobRequest)},
+  { 128, -1, -1, sizeof(::animgen::v1::GetResultRequest)},
+  { 137, -1, -1, sizeof(::animgen::v1::ResultFile)},
+  { 147, -1, -1, sizeof(::animgen::v1::ResultHeader)},
+  { 156, -1, -1, sizeof(::animgen::v1::FileChunk)},
+  { 165, -1, -1, sizeof(::animgen::v1::GetResultResponse)},
+  { 175, -1, -1, sizeof(::animgen::v1::CancelJobRequest)},
+  { 182, -1, -1, sizeof(::animgen::v1::ListJobsRequest)},
+  { 190, -1, -1, sizeof(::animgen::v1::ListJobsResponse)},
+  { 197, -1, -1, sizeof(::animgen::v1::GetServerInfoRequest)},
+  { 203, -1, -1, sizeof(::animgen::v1::ModelInfo)},
+  { 212, -1, -1, sizeof(::animgen::v1::Limits)},
+  { 225, -1, -1, sizeof(::animgen::v1::ServerInfo)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -694,95 +696,95 @@ const char descriptor_table_protodef_animgen_2fv1_2fservice_2eproto[] PROTOBUF_S
   "ockB\035\n\033_keyframe_tolerance_degreesB\030\n\026_k"
   "eyframe_tolerance_mm\"A\n\nCropRegion\022\t\n\001x\030"
   "\001 \001(\005\022\t\n\001y\030\002 \001(\005\022\r\n\005width\030\003 \001(\005\022\016\n\006heigh"
-  "t\030\004 \001(\005\"R\n\017StartJobRequest\022\021\n\tupload_id\030"
+  "t\030\004 \001(\005\"f\n\017StartJobRequest\022\021\n\tupload_id\030"
   "\001 \001(\t\022,\n\007options\030\002 \001(\0132\033.animgen.v1.Gene"
-  "rateOptions\"\273\002\n\003Job\022\016\n\006job_id\030\001 \001(\t\022\021\n\tu"
-  "pload_id\030\002 \001(\t\022\022\n\nvideo_name\030\003 \001(\t\022#\n\005st"
-  "ate\030\004 \001(\0162\024.animgen.v1.JobState\022,\n\007optio"
-  "ns\030\005 \001(\0132\033.animgen.v1.GenerateOptions\022\r\n"
-  "\005stage\030\006 \001(\t\022\020\n\010progress\030\007 \001(\002\022\r\n\005error\030"
-  "\010 \001(\t\022\027\n\017created_unix_ms\030\t \001(\003\022\027\n\017update"
-  "d_unix_ms\030\n \001(\003\022\016\n\006cached\030\013 \001(\010\022\020\n\010warni"
-  "ngs\030\014 \003(\t\022\016\n\006frames\030\r \001(\005\022\026\n\016detected_sh"
-  "are\030\016 \001(\002\"\247\001\n\010JobEvent\022\016\n\006job_id\030\001 \001(\t\022#"
-  "\n\004type\030\002 \001(\0162\025.animgen.v1.EventType\022\r\n\005s"
-  "tage\030\003 \001(\t\022\026\n\016stage_progress\030\004 \001(\002\022\020\n\010pr"
-  "ogress\030\005 \001(\002\022\017\n\007message\030\006 \001(\t\022\034\n\003job\030\007 \001"
-  "(\0132\017.animgen.v1.Job\"!\n\017WatchJobRequest\022\016"
-  "\n\006job_id\030\001 \001(\t\"d\n\020GetResultRequest\022\016\n\006jo"
-  "b_id\030\001 \001(\t\022)\n\007formats\030\002 \003(\0162\030.animgen.v1"
-  ".OutputFormat\022\025\n\rtarget_motion\030\003 \001(\010\"m\n\n"
-  "ResultFile\022(\n\006format\030\001 \001(\0162\030.animgen.v1."
-  "OutputFormat\022\021\n\tfile_name\030\002 \001(\t\022\022\n\nsize_"
-  "bytes\030\003 \001(\003\022\016\n\006sha256\030\004 \001(\t\"{\n\014ResultHea"
-  "der\022\034\n\003job\030\001 \001(\0132\017.animgen.v1.Job\022&\n\004cli"
-  "p\030\002 \001(\0132\030.animgen.v1.HumanoidClip\022%\n\005fil"
-  "es\030\003 \003(\0132\026.animgen.v1.ResultFile\"<\n\tFile"
-  "Chunk\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006offset\030\002 \001(\003"
-  "\022\014\n\004data\030\003 \001(\014\"\245\001\n\021GetResultResponse\022*\n\006"
-  "header\030\001 \001(\0132\030.animgen.v1.ResultHeaderH\000"
-  "\022&\n\005chunk\030\002 \001(\0132\025.animgen.v1.FileChunkH\000"
-  "\0221\n\rtarget_motion\030\003 \001(\0132\030.animgen.v1.Tar"
-  "getMotionH\000B\t\n\007payload\"\"\n\020CancelJobReque"
-  "st\022\016\n\006job_id\030\001 \001(\t\"F\n\017ListJobsRequest\022\r\n"
-  "\005limit\030\001 \001(\005\022$\n\006states\030\002 \003(\0162\024.animgen.v"
-  "1.JobState\"1\n\020ListJobsResponse\022\035\n\004jobs\030\001"
-  " \003(\0132\017.animgen.v1.Job\"\026\n\024GetServerInfoRe"
-  "quest\"\?\n\tModelInfo\022\014\n\004name\030\001 \001(\t\022\017\n\007vers"
-  "ion\030\002 \001(\t\022\023\n\013description\030\003 \001(\t\"\312\001\n\006Limit"
-  "s\022\030\n\020max_upload_bytes\030\001 \001(\003\022\031\n\021max_video"
-  "_seconds\030\002 \001(\001\022\033\n\023max_concurrent_jobs\030\003 "
-  "\001(\005\022\027\n\017max_queued_jobs\030\004 \001(\005\022\035\n\025upload_e"
-  "xpiry_seconds\030\005 \001(\003\022\027\n\017max_chunk_bytes\030\006"
-  " \001(\003\022\035\n\025result_expiry_seconds\030\007 \001(\003\"\300\002\n\n"
-  "ServerInfo\022\026\n\016server_version\030\001 \001(\t\022\030\n\020pr"
-  "otocol_version\030\002 \001(\t\022%\n\006models\030\003 \003(\0132\025.a"
-  "nimgen.v1.ModelInfo\022\"\n\006limits\030\004 \001(\0132\022.an"
-  "imgen.v1.Limits\0220\n\016output_formats\030\005 \003(\0162"
-  "\030.animgen.v1.OutputFormat\022)\n\ngenerators\030"
-  "\006 \003(\0162\025.animgen.v1.Generator\0220\n\021default_"
-  "generator\030\007 \001(\0162\025.animgen.v1.Generator\022\025"
-  "\n\rauth_required\030\010 \001(\010\022\017\n\007backend\030\t \001(\t*U"
-  "\n\tGenerator\022\031\n\025GENERATOR_UNSPECIFIED\020\000\022\025"
-  "\n\021GENERATOR_NETWORK\020\001\022\026\n\022GENERATOR_ANALY"
-  "TIC\020\002*\277\001\n\014OutputFormat\022\035\n\031OUTPUT_FORMAT_"
-  "UNSPECIFIED\020\000\022\025\n\021OUTPUT_FORMAT_GLB\020\001\022\025\n\021"
-  "OUTPUT_FORMAT_BVH\020\002\022\026\n\022OUTPUT_FORMAT_JSO"
-  "N\020\003\022\025\n\021OUTPUT_FORMAT_NPZ\020\004\022\030\n\024OUTPUT_FOR"
-  "MAT_REPORT\020\005\022\031\n\025OUTPUT_FORMAT_PREVIEW\020\006*"
-  "\265\001\n\010JobState\022\031\n\025JOB_STATE_UNSPECIFIED\020\000\022"
-  "\024\n\020JOB_STATE_QUEUED\020\001\022\025\n\021JOB_STATE_RUNNI"
-  "NG\020\002\022\027\n\023JOB_STATE_SUCCEEDED\020\003\022\024\n\020JOB_STA"
-  "TE_FAILED\020\004\022\027\n\023JOB_STATE_CANCELLED\020\005\022\031\n\025"
-  "JOB_STATE_INTERRUPTED\020\006*\252\002\n\tEventType\022\032\n"
-  "\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020EVENT_TYPE_"
-  "STATE\020\001\022\025\n\021EVENT_TYPE_QUEUED\020\002\022\034\n\030EVENT_"
-  "TYPE_STAGE_STARTED\020\003\022\035\n\031EVENT_TYPE_STAGE"
-  "_PROGRESS\020\004\022\035\n\031EVENT_TYPE_STAGE_FINISHED"
-  "\020\005\022\026\n\022EVENT_TYPE_WARNING\020\006\022\023\n\017EVENT_TYPE"
-  "_DONE\020\007\022\025\n\021EVENT_TYPE_FAILED\020\010\022\030\n\024EVENT_"
-  "TYPE_CANCELLED\020\t\022\032\n\026EVENT_TYPE_INTERRUPT"
-  "ED\020\n2\360\003\n\007AnimGen\022P\n\013UploadVideo\022\036.animge"
-  "n.v1.UploadVideoRequest\032\037.animgen.v1.Upl"
-  "oadVideoResponse(\001\0228\n\010StartJob\022\033.animgen"
-  ".v1.StartJobRequest\032\017.animgen.v1.Job\022\?\n\010"
-  "WatchJob\022\033.animgen.v1.WatchJobRequest\032\024."
-  "animgen.v1.JobEvent0\001\022J\n\tGetResult\022\034.ani"
-  "mgen.v1.GetResultRequest\032\035.animgen.v1.Ge"
-  "tResultResponse0\001\022:\n\tCancelJob\022\034.animgen"
-  ".v1.CancelJobRequest\032\017.animgen.v1.Job\022E\n"
-  "\010ListJobs\022\033.animgen.v1.ListJobsRequest\032\034"
-  ".animgen.v1.ListJobsResponse\022I\n\rGetServe"
-  "rInfo\022 .animgen.v1.GetServerInfoRequest\032"
-  "\026.animgen.v1.ServerInfoB\026\252\002\023AnimGen.Prot"
-  "ocol.V1b\006proto3"
+  "rateOptions\022\022\n\nrequest_id\030\003 \001(\t\"\273\002\n\003Job\022"
+  "\016\n\006job_id\030\001 \001(\t\022\021\n\tupload_id\030\002 \001(\t\022\022\n\nvi"
+  "deo_name\030\003 \001(\t\022#\n\005state\030\004 \001(\0162\024.animgen."
+  "v1.JobState\022,\n\007options\030\005 \001(\0132\033.animgen.v"
+  "1.GenerateOptions\022\r\n\005stage\030\006 \001(\t\022\020\n\010prog"
+  "ress\030\007 \001(\002\022\r\n\005error\030\010 \001(\t\022\027\n\017created_uni"
+  "x_ms\030\t \001(\003\022\027\n\017updated_unix_ms\030\n \001(\003\022\016\n\006c"
+  "ached\030\013 \001(\010\022\020\n\010warnings\030\014 \003(\t\022\016\n\006frames\030"
+  "\r \001(\005\022\026\n\016detected_share\030\016 \001(\002\"\247\001\n\010JobEve"
+  "nt\022\016\n\006job_id\030\001 \001(\t\022#\n\004type\030\002 \001(\0162\025.animg"
+  "en.v1.EventType\022\r\n\005stage\030\003 \001(\t\022\026\n\016stage_"
+  "progress\030\004 \001(\002\022\020\n\010progress\030\005 \001(\002\022\017\n\007mess"
+  "age\030\006 \001(\t\022\034\n\003job\030\007 \001(\0132\017.animgen.v1.Job\""
+  "!\n\017WatchJobRequest\022\016\n\006job_id\030\001 \001(\t\"d\n\020Ge"
+  "tResultRequest\022\016\n\006job_id\030\001 \001(\t\022)\n\007format"
+  "s\030\002 \003(\0162\030.animgen.v1.OutputFormat\022\025\n\rtar"
+  "get_motion\030\003 \001(\010\"m\n\nResultFile\022(\n\006format"
+  "\030\001 \001(\0162\030.animgen.v1.OutputFormat\022\021\n\tfile"
+  "_name\030\002 \001(\t\022\022\n\nsize_bytes\030\003 \001(\003\022\016\n\006sha25"
+  "6\030\004 \001(\t\"{\n\014ResultHeader\022\034\n\003job\030\001 \001(\0132\017.a"
+  "nimgen.v1.Job\022&\n\004clip\030\002 \001(\0132\030.animgen.v1"
+  ".HumanoidClip\022%\n\005files\030\003 \003(\0132\026.animgen.v"
+  "1.ResultFile\"<\n\tFileChunk\022\021\n\tfile_name\030\001"
+  " \001(\t\022\016\n\006offset\030\002 \001(\003\022\014\n\004data\030\003 \001(\014\"\245\001\n\021G"
+  "etResultResponse\022*\n\006header\030\001 \001(\0132\030.animg"
+  "en.v1.ResultHeaderH\000\022&\n\005chunk\030\002 \001(\0132\025.an"
+  "imgen.v1.FileChunkH\000\0221\n\rtarget_motion\030\003 "
+  "\001(\0132\030.animgen.v1.TargetMotionH\000B\t\n\007paylo"
+  "ad\"\"\n\020CancelJobRequest\022\016\n\006job_id\030\001 \001(\t\"F"
+  "\n\017ListJobsRequest\022\r\n\005limit\030\001 \001(\005\022$\n\006stat"
+  "es\030\002 \003(\0162\024.animgen.v1.JobState\"1\n\020ListJo"
+  "bsResponse\022\035\n\004jobs\030\001 \003(\0132\017.animgen.v1.Jo"
+  "b\"\026\n\024GetServerInfoRequest\"\?\n\tModelInfo\022\014"
+  "\n\004name\030\001 \001(\t\022\017\n\007version\030\002 \001(\t\022\023\n\013descrip"
+  "tion\030\003 \001(\t\"\312\001\n\006Limits\022\030\n\020max_upload_byte"
+  "s\030\001 \001(\003\022\031\n\021max_video_seconds\030\002 \001(\001\022\033\n\023ma"
+  "x_concurrent_jobs\030\003 \001(\005\022\027\n\017max_queued_jo"
+  "bs\030\004 \001(\005\022\035\n\025upload_expiry_seconds\030\005 \001(\003\022"
+  "\027\n\017max_chunk_bytes\030\006 \001(\003\022\035\n\025result_expir"
+  "y_seconds\030\007 \001(\003\"\300\002\n\nServerInfo\022\026\n\016server"
+  "_version\030\001 \001(\t\022\030\n\020protocol_version\030\002 \001(\t"
+  "\022%\n\006models\030\003 \003(\0132\025.animgen.v1.ModelInfo\022"
+  "\"\n\006limits\030\004 \001(\0132\022.animgen.v1.Limits\0220\n\016o"
+  "utput_formats\030\005 \003(\0162\030.animgen.v1.OutputF"
+  "ormat\022)\n\ngenerators\030\006 \003(\0162\025.animgen.v1.G"
+  "enerator\0220\n\021default_generator\030\007 \001(\0162\025.an"
+  "imgen.v1.Generator\022\025\n\rauth_required\030\010 \001("
+  "\010\022\017\n\007backend\030\t \001(\t*U\n\tGenerator\022\031\n\025GENER"
+  "ATOR_UNSPECIFIED\020\000\022\025\n\021GENERATOR_NETWORK\020"
+  "\001\022\026\n\022GENERATOR_ANALYTIC\020\002*\277\001\n\014OutputForm"
+  "at\022\035\n\031OUTPUT_FORMAT_UNSPECIFIED\020\000\022\025\n\021OUT"
+  "PUT_FORMAT_GLB\020\001\022\025\n\021OUTPUT_FORMAT_BVH\020\002\022"
+  "\026\n\022OUTPUT_FORMAT_JSON\020\003\022\025\n\021OUTPUT_FORMAT"
+  "_NPZ\020\004\022\030\n\024OUTPUT_FORMAT_REPORT\020\005\022\031\n\025OUTP"
+  "UT_FORMAT_PREVIEW\020\006*\265\001\n\010JobState\022\031\n\025JOB_"
+  "STATE_UNSPECIFIED\020\000\022\024\n\020JOB_STATE_QUEUED\020"
+  "\001\022\025\n\021JOB_STATE_RUNNING\020\002\022\027\n\023JOB_STATE_SU"
+  "CCEEDED\020\003\022\024\n\020JOB_STATE_FAILED\020\004\022\027\n\023JOB_S"
+  "TATE_CANCELLED\020\005\022\031\n\025JOB_STATE_INTERRUPTE"
+  "D\020\006*\252\002\n\tEventType\022\032\n\026EVENT_TYPE_UNSPECIF"
+  "IED\020\000\022\024\n\020EVENT_TYPE_STATE\020\001\022\025\n\021EVENT_TYP"
+  "E_QUEUED\020\002\022\034\n\030EVENT_TYPE_STAGE_STARTED\020\003"
+  "\022\035\n\031EVENT_TYPE_STAGE_PROGRESS\020\004\022\035\n\031EVENT"
+  "_TYPE_STAGE_FINISHED\020\005\022\026\n\022EVENT_TYPE_WAR"
+  "NING\020\006\022\023\n\017EVENT_TYPE_DONE\020\007\022\025\n\021EVENT_TYP"
+  "E_FAILED\020\010\022\030\n\024EVENT_TYPE_CANCELLED\020\t\022\032\n\026"
+  "EVENT_TYPE_INTERRUPTED\020\n2\360\003\n\007AnimGen\022P\n\013"
+  "UploadVideo\022\036.animgen.v1.UploadVideoRequ"
+  "est\032\037.animgen.v1.UploadVideoResponse(\001\0228"
+  "\n\010StartJob\022\033.animgen.v1.StartJobRequest\032"
+  "\017.animgen.v1.Job\022\?\n\010WatchJob\022\033.animgen.v"
+  "1.WatchJobRequest\032\024.animgen.v1.JobEvent0"
+  "\001\022J\n\tGetResult\022\034.animgen.v1.GetResultReq"
+  "uest\032\035.animgen.v1.GetResultResponse0\001\022:\n"
+  "\tCancelJob\022\034.animgen.v1.CancelJobRequest"
+  "\032\017.animgen.v1.Job\022E\n\010ListJobs\022\033.animgen."
+  "v1.ListJobsRequest\032\034.animgen.v1.ListJobs"
+  "Response\022I\n\rGetServerInfo\022 .animgen.v1.G"
+  "etServerInfoRequest\032\026.animgen.v1.ServerI"
+  "nfoB\026\252\002\023AnimGen.Protocol.V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_animgen_2fv1_2fservice_2eproto_deps[1] = {
   &::descriptor_table_animgen_2fv1_2fclip_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_animgen_2fv1_2fservice_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_animgen_2fv1_2fservice_2eproto = {
-    false, false, 4295, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
+    false, false, 4315, descriptor_table_protodef_animgen_2fv1_2fservice_2eproto,
     "animgen/v1/service.proto",
     &descriptor_table_animgen_2fv1_2fservice_2eproto_once, descriptor_table_animgen_2fv1_2fservice_2eproto_deps, 1, 21,
     schemas, file_default_instances, TableStruct_animgen_2fv1_2fservice_2eproto::offsets,
@@ -2762,6 +2764,7 @@ StartJobRequest::StartJobRequest(const StartJobRequest& from)
   StartJobRequest* const _this = this; (void)_this;
   new (&_impl_) Impl_{
       decltype(_impl_.upload_id_){}
+    , decltype(_impl_.request_id_){}
     , decltype(_impl_.options_){nullptr}
     , /*decltype(_impl_._cached_size_)*/{}};
 
@@ -2772,6 +2775,14 @@ StartJobRequest::StartJobRequest(const StartJobRequest& from)
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
   if (!from._internal_upload_id().empty()) {
     _this->_impl_.upload_id_.Set(from._internal_upload_id(), 
+      _this->GetArenaForAllocation());
+  }
+  _impl_.request_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.request_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_request_id().empty()) {
+    _this->_impl_.request_id_.Set(from._internal_request_id(), 
       _this->GetArenaForAllocation());
   }
   if (from._internal_has_options()) {
@@ -2786,12 +2797,17 @@ inline void StartJobRequest::SharedCtor(
   (void)is_message_owned;
   new (&_impl_) Impl_{
       decltype(_impl_.upload_id_){}
+    , decltype(_impl_.request_id_){}
     , decltype(_impl_.options_){nullptr}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.upload_id_.InitDefault();
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
     _impl_.upload_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.request_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.request_id_.Set("", GetArenaForAllocation());
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
@@ -2807,6 +2823,7 @@ StartJobRequest::~StartJobRequest() {
 inline void StartJobRequest::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.upload_id_.Destroy();
+  _impl_.request_id_.Destroy();
   if (this != internal_default_instance()) delete _impl_.options_;
 }
 
@@ -2821,6 +2838,7 @@ void StartJobRequest::Clear() {
   (void) cached_has_bits;
 
   _impl_.upload_id_.ClearToEmpty();
+  _impl_.request_id_.ClearToEmpty();
   if (GetArenaForAllocation() == nullptr && _impl_.options_ != nullptr) {
     delete _impl_.options_;
   }
@@ -2849,6 +2867,16 @@ const char* StartJobRequest::_InternalParse(const char* ptr, ::_pbi::ParseContex
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
           ptr = ctx->ParseMessage(_internal_mutable_options(), ptr);
           CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string request_id = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
+          auto str = _internal_mutable_request_id();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "animgen.v1.StartJobRequest.request_id"));
         } else
           goto handle_unusual;
         continue;
@@ -2898,6 +2926,16 @@ uint8_t* StartJobRequest::_InternalSerialize(
         _Internal::options(this).GetCachedSize(), target, stream);
   }
 
+  // string request_id = 3;
+  if (!this->_internal_request_id().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_request_id().data(), static_cast<int>(this->_internal_request_id().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "animgen.v1.StartJobRequest.request_id");
+    target = stream->WriteStringMaybeAliased(
+        3, this->_internal_request_id(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2919,6 +2957,13 @@ size_t StartJobRequest::ByteSizeLong() const {
     total_size += 1 +
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
         this->_internal_upload_id());
+  }
+
+  // string request_id = 3;
+  if (!this->_internal_request_id().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_request_id());
   }
 
   // .animgen.v1.GenerateOptions options = 2;
@@ -2949,6 +2994,9 @@ void StartJobRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const 
   if (!from._internal_upload_id().empty()) {
     _this->_internal_set_upload_id(from._internal_upload_id());
   }
+  if (!from._internal_request_id().empty()) {
+    _this->_internal_set_request_id(from._internal_request_id());
+  }
   if (from._internal_has_options()) {
     _this->_internal_mutable_options()->::animgen::v1::GenerateOptions::MergeFrom(
         from._internal_options());
@@ -2975,6 +3023,10 @@ void StartJobRequest::InternalSwap(StartJobRequest* other) {
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.upload_id_, lhs_arena,
       &other->_impl_.upload_id_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.request_id_, lhs_arena,
+      &other->_impl_.request_id_, rhs_arena
   );
   swap(_impl_.options_, other->_impl_.options_);
 }

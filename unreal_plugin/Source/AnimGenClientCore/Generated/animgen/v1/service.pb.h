@@ -1527,6 +1527,7 @@ class StartJobRequest final :
 
   enum : int {
     kUploadIdFieldNumber = 1,
+    kRequestIdFieldNumber = 3,
     kOptionsFieldNumber = 2,
   };
   // string upload_id = 1;
@@ -1541,6 +1542,20 @@ class StartJobRequest final :
   const std::string& _internal_upload_id() const;
   inline PROTOBUF_ALWAYS_INLINE void _internal_set_upload_id(const std::string& value);
   std::string* _internal_mutable_upload_id();
+  public:
+
+  // string request_id = 3;
+  void clear_request_id();
+  const std::string& request_id() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_request_id(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_request_id();
+  PROTOBUF_NODISCARD std::string* release_request_id();
+  void set_allocated_request_id(std::string* request_id);
+  private:
+  const std::string& _internal_request_id() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_request_id(const std::string& value);
+  std::string* _internal_mutable_request_id();
   public:
 
   // .animgen.v1.GenerateOptions options = 2;
@@ -1570,6 +1585,7 @@ class StartJobRequest final :
   typedef void DestructorSkippable_;
   struct Impl_ {
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr upload_id_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr request_id_;
     ::animgen::v1::GenerateOptions* options_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
@@ -5810,6 +5826,56 @@ inline void StartJobRequest::set_allocated_options(::animgen::v1::GenerateOption
   }
   _impl_.options_ = options;
   // @@protoc_insertion_point(field_set_allocated:animgen.v1.StartJobRequest.options)
+}
+
+// string request_id = 3;
+inline void StartJobRequest::clear_request_id() {
+  _impl_.request_id_.ClearToEmpty();
+}
+inline const std::string& StartJobRequest::request_id() const {
+  // @@protoc_insertion_point(field_get:animgen.v1.StartJobRequest.request_id)
+  return _internal_request_id();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void StartJobRequest::set_request_id(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.request_id_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:animgen.v1.StartJobRequest.request_id)
+}
+inline std::string* StartJobRequest::mutable_request_id() {
+  std::string* _s = _internal_mutable_request_id();
+  // @@protoc_insertion_point(field_mutable:animgen.v1.StartJobRequest.request_id)
+  return _s;
+}
+inline const std::string& StartJobRequest::_internal_request_id() const {
+  return _impl_.request_id_.Get();
+}
+inline void StartJobRequest::_internal_set_request_id(const std::string& value) {
+  
+  _impl_.request_id_.Set(value, GetArenaForAllocation());
+}
+inline std::string* StartJobRequest::_internal_mutable_request_id() {
+  
+  return _impl_.request_id_.Mutable(GetArenaForAllocation());
+}
+inline std::string* StartJobRequest::release_request_id() {
+  // @@protoc_insertion_point(field_release:animgen.v1.StartJobRequest.request_id)
+  return _impl_.request_id_.Release();
+}
+inline void StartJobRequest::set_allocated_request_id(std::string* request_id) {
+  if (request_id != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.request_id_.SetAllocated(request_id, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.request_id_.IsDefault()) {
+    _impl_.request_id_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:animgen.v1.StartJobRequest.request_id)
 }
 
 // -------------------------------------------------------------------
