@@ -312,11 +312,12 @@ def _facts(text: str) -> dict[str, dict[str, str]]:
     return facts
 
 
-def _run_e2e(*args: str, when: str) -> tuple[subprocess.Popen, list[str], threading.Event, threading.Thread]:
+def _run_e2e(*args: str, when: str, stdin: int | None = None
+             ) -> tuple[subprocess.Popen, list[str], threading.Event, threading.Thread]:
     """The end-to-end program started, its output lines gathered as they come (by the thread returned: join it before
     reading them whole), and an event set at the first line that starts with `when` (when the test acts on the
-    server)."""
-    proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server). stdin: subprocess.PIPE for a program that waits for the test's word."""
+    proc = subprocess.Popen(list(args), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     seen = threading.Event()
 
@@ -506,6 +507,114 @@ def test_a_followed_job_rides_out_a_restart_of_the_server(core_build: Path, vide
     assert done["code"] == "OK" and done["final"] == "SUCCEEDED" and done["job"] == started[0], text
     assert done["repeated"] == "0", text  # the re-attached watch replays the warnings: each said once
     assert int(_facts(text)["RESULT"]["clip_frames"]) > 0 and lines[-1] == "OK", text
+
+
+# Run in the server's process after one of test_service_restart's injections: each StartJob's request id in its output.
+_SAY_REQUEST_IDS = """
+from animgen_server import server as _server
+_said_start = _server.AnimGenService.StartJob
+async def _saying(self, request, context):
+    print(f"StartJob request_id={request.request_id!r}", flush=True)
+    return await _said_start(self, request, context)
+_server.AnimGenService.StartJob = _saying
+"""
+# The first StartJob answers a minute after it made the job (a server slow to answer); later ones at once.
+_FIRST_ANSWER_SLOW = """
+import asyncio
+from animgen_server import server
+_start = server.AnimGenService.StartJob
+_asked = []
+async def StartJob(self, request, context):
+    job = await _start(self, request, context)
+    _asked.append(request.request_id)
+    if len(_asked) == 1:
+        await asyncio.sleep(60)
+    return job
+server.AnimGenService.StartJob = StartJob
+"""
+
+
+def _request_ids(server) -> list[str]:
+    return re.findall(r"^StartJob request_id='([^']*)'$", server.output(), re.M)
+
+
+@pytest.mark.slow
+def test_a_start_whose_answer_was_lost_runs_one_job(core_build: Path, videos: Path, tmp_path: Path):
+    """The server makes the job, but StartJob's answer is lost (UNAVAILABLE, as a dropped connection or a server gone
+    loses it): the core's FollowJob waits for the server as for any outage and asks again under the same request id;
+    the server answers with the job it made, which is followed and converts. The server ran one job, not two."""
+    import signal
+
+    from service_support import ServerProcess
+    from test_service_restart import _FIRST_ANSWER_LOST
+
+    from animgen.v1 import service_pb2
+    from animgen_server.client import AnimGenClient
+
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=_FIRST_ANSWER_LOST + _SAY_REQUEST_IDS).start()
+    proc, lines, _, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address,
+                                      "--restart", str(videos / "sports2d_run_sideview.mp4"), when="DONE ")
+    try:
+        proc.wait(120)
+        with AnimGenClient(server.address, timeout=60) as c:
+            listed = c.list()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rc = server.stop(signal.SIGTERM)
+        reader.join(10)
+    text = "\n".join(lines)
+    assert proc.returncode == 0 and rc == 0, text + server.output()[-3000:]
+    said = [line[len("NOTICE "):] for line in lines if line.startswith("NOTICE ") and "queued" not in line]
+    assert said == ["lost the server; trying to reach it again for up to 2 min", "reached the server again"], text
+    done = _facts(text)["DONE"]
+    assert done["code"] == "OK" and done["final"] == "SUCCEEDED", text
+    assert [(j.job_id, j.state) for j in listed] == [(done["job"], service_pb2.JOB_STATE_SUCCEEDED)], listed
+    asked = _request_ids(server)  # the try after the lost answer under the first one's id
+    assert len(asked) == 2 and asked[0] == asked[1] and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
+    assert int(_facts(text)["RESULT"]["clip_frames"]) > 0 and lines[-1] == "OK", text
+
+
+@pytest.mark.slow
+def test_a_stop_before_start_job_answers_cancels_the_job_it_made(core_build: Path, videos: Path, tmp_path: Path):
+    """The tab's Cancel comes after the server made the job and before it answered StartJob: Client::Cancel() ends the
+    call at once, StartJob asks again under its request id and answers with that job, which is cancelled, rather than
+    left to run for nobody (remote.py _Run._cancel)."""
+    import signal
+
+    from service_support import ServerProcess
+
+    from animgen.v1 import service_pb2
+    from animgen_server.client import AnimGenClient
+
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=_FIRST_ANSWER_SLOW + _SAY_REQUEST_IDS).start()
+    proc, lines, _, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address,
+                                      "--stop-start", str(videos / "sports2d_run_sideview.mp4"), when="STOPPED ",
+                                      stdin=subprocess.PIPE)
+    try:
+        made = server.wait_for(" on upload ", 60)  # logged as the job is made, a minute before StartJob answers
+        assert proc.stdin is not None
+        proc.stdin.write("stop\n")
+        proc.stdin.close()
+        proc.wait(60)
+        with AnimGenClient(server.address, timeout=60) as c:
+            listed = c.list()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rc = server.stop(signal.SIGTERM)
+        reader.join(10)
+    text = "\n".join(lines)
+    assert proc.returncode == 0 and rc == 0, text + server.output()[-3000:]
+    stopped = _facts(text)["STOPPED"]
+    assert stopped["code"] == "CANCELLED" and stopped["unanswered"] == "0", text
+    assert float(stopped["seconds"]) < 5, text  # the call ended at once, not when the server answered it
+    assert _facts(text)["JOB_CANCEL"] == {"code": "OK", "state": "CANCELLED"}, text
+    assert [(j.job_id, j.state) for j in listed] == [(stopped["job"], service_pb2.JOB_STATE_CANCELLED)], listed
+    assert f"job {stopped['job']} on upload" in made, made
+    asked = _request_ids(server)
+    assert len(asked) == 2 and asked[0] == asked[1] and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
+    assert "STARTED " not in text and lines[-1] == "OK", text
 
 
 SUMMARY_VIDEO_KEYS = list(VideoResult("v", "converted").to_dict())

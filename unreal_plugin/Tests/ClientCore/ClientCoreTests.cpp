@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 #include <memory>
+#include <set>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -507,21 +509,40 @@ JobEventInfo Event(EventType type, JobState state, const std::string& message = 
 }
 
 // A server whose StartJob makes job-1 and whose watches follow a script: each a list of events, then its answer.
+// StartJob's tries answer `tries` in turn first (a full queue says to try again in 5 s), through the outage inside one
+// wait for room, as Client::StartJob makes them; each try's request id is kept.
 struct JobScript {
     OutageScript clock;
     std::vector<std::pair<std::vector<JobEventInfo>, Status>> watches;
+    std::vector<Status> tries;
     int starts = 0, watched = 0;
-    std::vector<std::string> notices, events;
+    std::vector<std::string> notices, events, requestIds;
     bool stopAfterStart = false;
 
     Status Run(JobInfo* job) {
         Outage outage = clock.Make();
         JobCalls calls;
-        calls.start = [this](JobInfo* out, Outage&) {
+        calls.start = [this](const std::string& requestId, JobInfo* out, Outage& through) {
             ++starts;
-            out->jobId = "job-1";
-            out->state = JobState::Running;
-            return Status{};
+            return WaitOutFullQueue(
+                [&](std::optional<std::chrono::milliseconds>* retryAfter) -> Status {
+                    requestIds.push_back(requestId);
+                    if (!tries.empty()) {
+                        const Status answer = tries.front();
+                        tries.erase(tries.begin());
+                        if (answer.code == kResourceExhausted) *retryAfter = std::chrono::milliseconds(5000);
+                        return answer;
+                    }
+                    out->jobId = "job-1";
+                    out->state = JobState::Running;
+                    return Status{};
+                },
+                ConnectionOptions{}.queueWait, [this](const std::string& m) { notices.push_back(m); },
+                [this](std::chrono::milliseconds d) {
+                    clock.now += d;
+                    return true;
+                },
+                [this] { return clock.now; }, &through);
         };
         calls.watch = [this](const std::string& id, const std::function<void(const JobEventInfo&)>& onEvent) {
             EXPECT_EQ(id, "job-1");
@@ -576,6 +597,41 @@ TEST(FollowJob, AJobTheServersStopInterruptedIsStartedAgain) {
     EXPECT_EQ(s.events, (std::vector<std::string>{"RUNNING", "SUCCEEDED"}));  // not the interruption
 }
 
+TEST(FollowJob, EachStartHasARequestIdOfItsOwnThatAllItsTriesCarry) {
+    // remote.py _Run._start: the tries of one start (through a lost server, while the queue is full) carry one id, so
+    // that a try after one whose answer was lost gets that one's job, not a second; a start again after INTERRUPTED
+    // is a new start, with a new id.
+    JobScript s;
+    const Status full{kResourceExhausted, "the queue is full (0 jobs waiting)", true};
+    s.tries = {kSocketClosed, full, kDown};  // the first start's: its job comes at the fourth try
+    s.watches = {{{Event(EventType::Interrupted, JobState::Interrupted)}, Status{}},
+                 {{Event(EventType::Done, JobState::Succeeded)}, Status{}}};
+    JobInfo job;
+    EXPECT_TRUE(s.Run(&job).Ok());
+    EXPECT_EQ(job.state, JobState::Succeeded);
+    EXPECT_EQ(s.starts, 2);
+    ASSERT_EQ(s.requestIds.size(), 5u);
+    for (size_t i = 1; i < 4; ++i) EXPECT_EQ(s.requestIds[i], s.requestIds[0]) << i;
+    EXPECT_NE(s.requestIds[4], s.requestIds[0]);
+    for (const std::string& id : s.requestIds) EXPECT_EQ(id.size(), 32u) << id;
+    EXPECT_EQ(s.clock.said, (std::vector<std::string>{kLost, kServerReached, kLost, kServerReached}));
+    EXPECT_EQ(s.notices, (std::vector<std::string>{QueueFullMessage(std::chrono::milliseconds(5000),
+                                                                    ConnectionOptions{}.queueWait),
+                                                   kRunningAgain}));
+}
+
+TEST(FollowJob, RequestIdsAreNewHexEachTime) {
+    // 128 random bits in hex: within the server's "letters, digits, '-' and '_', at most 64", never the same twice.
+    std::set<std::string> ids;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string id = NewRequestId();
+        EXPECT_EQ(id.size(), 32u);
+        EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+        ids.insert(id);
+    }
+    EXPECT_EQ(ids.size(), 1000u);
+}
+
 TEST(FollowJob, AJobInterruptedFourTimesEndsWithTheClisMessage) {
     JobScript s;
     for (int i = 0; i < 5; ++i)
@@ -610,6 +666,35 @@ TEST(FollowJob, AStopEndsItBeforeTheNextCallWithTheJobToCancel) {
     EXPECT_TRUE(refused.code == kUnavailable || refused.code == kDeadlineExceeded) << refused.ToString();
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
     EXPECT_TRUE(said.empty() && none.jobId.empty());
+}
+
+TEST(FollowJob, AStopWhileStartJobIsUnansweredAsksAgainUnderItsIdOrSaysItCouldNot) {
+    // A server reached before is gone as StartJob is sent (its answer lost), and the stop comes while it is waited
+    // for: StartJob asks again under its request id for the job to cancel (remote.py _Run._cancel). A server still
+    // away cannot say, and the answer says so (StartUnanswered), for the caller to tell in the CLI's words.
+    ConnectionOptions o;
+    o.address = "127.0.0.1:4";  // nothing listens; an address of its own, the process keeping one outage per address
+    o.deadline = std::chrono::milliseconds(2000);
+    Client client(o);
+    std::vector<std::string> said;
+    Outage outage(client.Options().address, true, o.reconnectWait, [&](const std::string& m) { said.push_back(m); },
+                  client.CancellableSleep());
+    std::thread stopper([&client] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        client.Cancel();
+    });
+    JobInfo job;
+    const auto started = std::chrono::steady_clock::now();
+    const Status s = client.StartJob("upload", GenerateOptions{}, &job, {}, &outage);
+    stopper.join();
+    EXPECT_TRUE(StartUnanswered(s)) << s.ToString();
+    EXPECT_EQ(s.code, kCancelled);
+    EXPECT_TRUE(job.jobId.empty());
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(7));  // asked again for 5 s at most
+    EXPECT_EQ(said, std::vector<std::string>{kLost});
+    EXPECT_FALSE(StartUnanswered(Status{kCancelled, "stopped while waiting for room in the server's queue"}));
+    EXPECT_EQ(MayHaveStarted("run.mp4"), "the server may have started a job on run.mp4 as the run stopped: "
+                                         "`animgen jobs` lists the server's jobs, `animgen cancel JOB` cancels one");
 }
 
 // server/animgen_server/cmd_generate.py: f"person detected in {100 * detected:.1f}%", detected the job's float.

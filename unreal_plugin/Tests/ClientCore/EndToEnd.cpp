@@ -4,6 +4,7 @@
 //   animgen_core_e2e --address HOST:PORT --info-only 1 [--tls-ca PEM] [--token T]   (connection checks only)
 //   animgen_core_e2e --address HOST:PORT --queue-full FILE [--too-long FILE]   (a server whose queue is full)
 //   animgen_core_e2e --address HOST:PORT --restart FILE   (a server the caller kills and starts again mid-job)
+//   animgen_core_e2e --address HOST:PORT --stop-start FILE   (stopped while StartJob is unanswered)
 //   animgen_core_e2e --sample-summary FILE.json   (no server: SampleSummary.h's batch, for Python's json to read)
 // Steps: server info; a wrong token is refused (UNAUTHENTICATED); upload; start; watch every event; result
 // (clip and GLB written to DIR), and with --summary the commandlet's summary of that video (the server's version, its
@@ -17,7 +18,12 @@
 // frees the worker, and the job runs to SUCCEEDED.
 // --restart: FILE's job followed as the tab and the commandlet follow it (Outage, Client::FollowJob), each line as it
 // comes: NOTICE (lost, reached, running again), STARTED for each StartJob, RUNNING once the job has made progress (the
-// caller then kills the server and starts it again on the same port), DONE with the job's end, then the result.
+// caller then kills the server and starts it again on the same port), DONE with the job's end, then the result. Also
+// against a server that loses StartJob's first answer: the job it made is the one followed.
+// --stop-start: FILE's job followed so, and stopped (Client::Cancel(), as the tab's Cancel) when the caller writes a
+// line to the standard input, once the server has made the job and before it answers StartJob: StartJob asks again
+// under its request id and answers with that job, which is cancelled as the tab cancels it (STOPPED, JOB_CANCEL).
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -25,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <set>
 #include <string>
@@ -208,6 +215,46 @@ int RestartCheck(Client& client, const std::string& video) {
     return 0;
 }
 
+int StopStartCheck(Client& client, const std::string& video) {
+    using Clock = std::chrono::steady_clock;
+    Outage outage(client.Options().address, client.HasReached(), client.Options().reconnectWait,
+                  [](const std::string& m) { Say("NOTICE " + m); }, client.CancellableSleep());
+    UploadedVideo up;
+    Status s = Reconnecting(outage, [&] { return client.UploadVideo(video, &up); });
+    if (!s.Ok()) return Fail("UploadVideo: " + s.ToString());
+    GenerateOptions options;
+    options.generator = Generator::Analytic;
+    options.formats = {OutputFormat::Json};
+    std::atomic<bool> stopped{false};
+    std::atomic<Clock::rep> stoppedAt{0};
+    std::thread stopper([&] {  // the line, or the end of the input: the caller saw the server make the job
+        std::string line;
+        std::getline(std::cin, line);
+        stoppedAt = Clock::now().time_since_epoch().count();
+        stopped = true;
+        client.Cancel();
+    });
+    FollowCallbacks cb;
+    cb.onJobStarted = [](const JobInfo& j) { Say("STARTED job=" + j.jobId + " state=" + JobStateName(j.state)); };
+    cb.stopped = [&] { return stopped.load(); };
+    JobInfo job;
+    s = client.FollowJob(up.uploadId, options, outage, &job, cb);
+    const Clock::time_point ended = Clock::now();
+    stopper.join();
+    const double seconds =
+        std::chrono::duration<double>(ended - Clock::time_point(Clock::duration(stoppedAt.load()))).count();
+    std::printf("STOPPED code=%s job=%s state=%s unanswered=%d seconds=%.2f\n", s.CodeName().c_str(),
+                job.jobId.c_str(), JobStateName(job.state), int(StartUnanswered(s)), seconds);
+    if (s.code != kCancelled || job.jobId.empty()) return Fail("stopped before StartJob answered: " + s.ToString());
+    // As the tab's runner stops it: the job StartJob answered with is cancelled on the server.
+    JobInfo cancelled;
+    s = client.CancelJob(job.jobId, &cancelled);
+    std::printf("JOB_CANCEL code=%s state=%s\n", s.CodeName().c_str(), JobStateName(cancelled.state));
+    if (!s.Ok()) return Fail("CancelJob: " + s.ToString());
+    Say("OK");
+    return 0;
+}
+
 int main(int argc, char** argv) {
     std::map<std::string, std::string> args;
     for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
@@ -218,7 +265,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     const bool infoOnly = args.count("--info-only") > 0,
-               ownRun = args.count("--queue-full") > 0 || args.count("--restart") > 0;
+               ownRun = args.count("--queue-full") > 0 || args.count("--restart") > 0 || args.count("--stop-start") > 0;
     if (!args.count("--address") || (!infoOnly && !ownRun && (!args.count("--video") || !args.count("--out"))))
         return Fail("usage: animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T]");
 
@@ -264,6 +311,7 @@ int main(int argc, char** argv) {
     }
     if (args.count("--queue-full")) return QueueFullCheck(client, args);
     if (args.count("--restart")) return RestartCheck(client, args["--restart"]);
+    if (args.count("--stop-start")) return StopStartCheck(client, args["--stop-start"]);
 
     const auto started = std::chrono::steady_clock::now();  // the summary's seconds: upload to result
     UploadedVideo up;

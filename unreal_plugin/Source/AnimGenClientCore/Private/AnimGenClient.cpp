@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iomanip>
 #include <locale>
+#include <random>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -384,6 +385,26 @@ std::string CouldNotCancel(const std::string& jobId) {
 
 bool CancelNotReceived(const Status& cancelAnswer) { return cancelAnswer.code == kUnavailable; }
 
+std::string NewRequestId() {
+    // The system's own random source where the engine builds (MSVC: RtlGenRandom; libstdc++: RDRAND or getrandom;
+    // libc++: arc4random or /dev/urandom): no clock or counter that two editors could share.
+    std::random_device random;
+    std::string id;
+    for (int i = 0; i < 4; ++i) {
+        char part[9];
+        std::snprintf(part, sizeof(part), "%08x", unsigned(uint32_t(random())));
+        id += part;
+    }
+    return id;
+}
+
+bool StartUnanswered(const Status& s) { return s.code == kCancelled && s.message == kStartUnanswered; }
+
+std::string MayHaveStarted(const std::string& videoName) {
+    return "the server may have started a job on " + videoName +
+           " as the run stopped: `animgen jobs` lists the server's jobs, `animgen cancel JOB` cancels one";
+}
+
 namespace {
 
 // The addresses this process has had an answer from (Client::HasReached), each with since when it has not been
@@ -464,7 +485,8 @@ Status FollowJob(const JobCalls& calls, Outage& outage, JobInfo* job, const Foll
     std::set<std::string> told;  // warnings said: a watch attached again, or a job run again, tells them again
     for (int restart = 0;; ++restart) {
         // Through the outage inside its wait for room: one deadline for that wait, however long the server is away.
-        Status s = stopped() ? Status{kCancelled, "stopped"} : calls.start(job, outage);
+        // One request id for all the tries of this start; a start again after INTERRUPTED is a new start.
+        Status s = stopped() ? Status{kCancelled, "stopped"} : calls.start(NewRequestId(), job, outage);
         if (!s.Ok()) return s;
         if (cb.onJobStarted) cb.onJobStarted(*job);
         if (job->state == JobState::Queued && cb.onNotice) cb.onNotice(kQueuedOnServer);
@@ -643,8 +665,8 @@ bool Client::HasReached() const { return Known(options_.address); }
 Status Client::FollowJob(const std::string& uploadId, const GenerateOptions& options, Outage& outage, JobInfo* job,
                          const FollowCallbacks& cb) {
     JobCalls calls;
-    calls.start = [&](JobInfo* out, Outage& through) {
-        return StartJob(uploadId, options, out, cb.onNotice, &through);
+    calls.start = [&](const std::string& requestId, JobInfo* out, Outage& through) {
+        return StartJob(uploadId, options, out, cb.onNotice, &through, requestId);
     };
     calls.watch = [this](const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent) {
         return WatchJob(jobId, onEvent);
@@ -701,31 +723,52 @@ Status Client::UploadVideo(const std::string& path, UploadedVideo* out,
 }
 
 Status Client::StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out,
-                        const std::function<void(const std::string&)>& onWaiting, Outage* outage) {
+                        const std::function<void(const std::string&)>& onWaiting, Outage* outage,
+                        const std::string& requestId) {
     if (!impl_->refusal.Ok()) return impl_->refusal;
     const auto sleep = CancellableSleep();  // a Cancel() from here on ends the wait for room
     pb::StartJobRequest req;
     req.set_upload_id(uploadId);
     ToProto(options, req.mutable_options());
+    // Built once: every try below carries the same id, so a try after one whose answer was lost gets that one's job.
+    req.set_request_id(requestId.empty() ? NewRequestId() : requestId);
+    bool unanswered = false;  // the last try was sent and not answered: the server may have made its job
     auto attempt = [&](std::optional<std::chrono::milliseconds>* retryAfter) -> Status {
-        // Not ended by Cancel(): the server may have made the job already, and a caller told CANCELLED would not
-        // know its id to cancel it there. The call is short (a deadline); the caller cancels the job it returns.
-        Impl::Call call(impl_.get(), options_, true, false);
+        unanswered = true;
+        // Ended by Cancel(), as every call: the job it may have made is asked for again below, under its request id.
+        Impl::Call call(impl_.get(), options_, true);
         pb::Job job;
         const grpc::Status s = impl_->stub->StartJob(&call.ctx, req, &job);
         if (!s.ok()) {
             const Status refused = call.Answer(s, options_.address);
+            unanswered = !refused.answered;  // a refusal: no job under the id, whose job the server would have answered
             std::multimap<std::string, std::string> trailers;
             for (const auto& [key, value] : call.ctx.GetServerTrailingMetadata())
                 trailers.emplace(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
             *retryAfter = RetryAfter(refused, trailers);
             return refused;
         }
+        unanswered = false;
         *out = FromProto(job);
         MarkReached(options_.address);
         return {};
     };
-    return WaitOutFullQueue(attempt, options_.queueWait, onWaiting, sleep, {}, outage);
+    const Status s = WaitOutFullQueue(attempt, options_.queueWait, onWaiting, sleep, {}, outage);
+    if (s.code != kCancelled || !unanswered) return s;
+    // Cancel() came while a try was unanswered: the job it made, if any, is the caller's to cancel. Asked again under
+    // the same id (a call Cancel() does not end, and short), the server answers with that job, or makes it now if the
+    // try never reached it (remote.py _Run._cancel).
+    Impl::Call call(impl_.get(), options_, false, false);
+    call.ctx.set_deadline(std::chrono::system_clock::now() + kAskAgainWait);
+    pb::Job job;
+    const grpc::Status again = impl_->stub->StartJob(&call.ctx, req, &job);
+    if (again.ok()) {
+        *out = FromProto(job);
+        MarkReached(options_.address);
+        return s;
+    }
+    // A refusal: no job under the id. No answer: the server may have made one, which nobody will cancel.
+    return call.Answer(again, options_.address).answered ? s : Status{kCancelled, kStartUnanswered};
 }
 
 Status Client::WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent) {

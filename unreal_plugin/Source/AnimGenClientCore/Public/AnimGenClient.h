@@ -278,11 +278,28 @@ private:
 // from its current state, a result may be fetched again.
 ANIMGENCLIENTCORE_API Status Reconnecting(Outage& outage, const std::function<Status()>& step);
 
-// The two calls FollowJob makes: StartJob on the run's upload through the outage (Client::StartJob with it, which
-// waits out a full queue and, within that one wait, a lost server) and WatchJob (Client::WatchJob); a test's script
-// otherwise.
+// A new id for one start of a job (StartJobRequest.request_id): 32 hex digits, 128 bits from the system's random
+// source (as the CLI's uuid4().hex). Every try of that start carries it (through a lost server, and while the queue is
+// full): asked again after an answer that was lost, the server answers with the job it made instead of making a
+// second, which would run for nobody.
+ANIMGENCLIENTCORE_API std::string NewRequestId();
+// How long StartJob, stopped before the server answered it, asks again under its request id for the job to cancel: the
+// CLI's 5 s.
+inline constexpr std::chrono::milliseconds kAskAgainWait{5000};
+// Client::StartJob's CANCELLED where a Cancel() came while a StartJob was sent and unanswered, and asking again under
+// its request id had no answer either: the server may have made a job that will run for nobody (StartUnanswered).
+inline constexpr char kStartUnanswered[] =
+    "stopped before the server answered StartJob, and it could not be asked again for the job it may have made";
+ANIMGENCLIENTCORE_API bool StartUnanswered(const Status& s);
+// What the CLI says then, naming the video (its file name): "the server may have started a job on run.mp4 as the run
+// stopped: `animgen jobs` lists the server's jobs, `animgen cancel JOB` cancels one".
+ANIMGENCLIENTCORE_API std::string MayHaveStarted(const std::string& videoName);
+
+// The two calls FollowJob makes: StartJob on the run's upload under the request id FollowJob made for that start,
+// through the outage (Client::StartJob with both, which waits out a full queue and, within that one wait, a lost
+// server, every try under that id) and WatchJob (Client::WatchJob); a test's script otherwise.
 struct JobCalls {
-    std::function<Status(JobInfo*, Outage&)> start;
+    std::function<Status(const std::string& requestId, JobInfo*, Outage&)> start;
     std::function<Status(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent)> watch;
 };
 
@@ -295,8 +312,9 @@ struct FollowCallbacks {
 
 // A job from StartJob to its end, as `animgen generate --server` follows it: StartJob and the watch through the outage
 // (a lost server waited for, the watch attached again), and StartJob again for a job a stop of the server interrupted
-// (said: kRunningAgain), up to kMostRestarts times. OK with *job as it ended (SUCCEEDED, FAILED, CANCELLED; INTERRUPTED
-// with StoppedTooOften's error after the last restart), or a call's failure (*job the job made, if any).
+// (said: kRunningAgain), up to kMostRestarts times; each start under a request id of its own (NewRequestId), as
+// remote.py _Run._start makes one. OK with *job as it ended (SUCCEEDED, FAILED, CANCELLED; INTERRUPTED with
+// StoppedTooOften's error after the last restart), or a call's failure (*job the job made, if any).
 ANIMGENCLIENTCORE_API Status FollowJob(const JobCalls& calls, Outage& outage, JobInfo* job, const FollowCallbacks& cb);
 
 // Lower-case hex SHA-256 of a file; empty on a read error.
@@ -321,9 +339,14 @@ public:
     // While the server's queue is full (its answer says when to try again) StartJob tries again, for up to
     // Options().queueWait, telling onWaiting once (QueueFullMessage); Cancel() ends that wait with CANCELLED (no job
     // was made). Any other refusal is answered at once. With an outage, a server lost meanwhile is waited for through
-    // it, within that one wait for room (WaitOutFullQueue).
+    // it, within that one wait for room (WaitOutFullQueue). Every try carries requestId (a NewRequestId() when empty),
+    // so that a try after one whose answer was lost gets the job that one made. Cancel() while a try is unanswered (its
+    // call, or a wait after a call whose answer was lost) asks again under that id for kAskAgainWait and answers
+    // CANCELLED with *out the job the server made, the caller's to cancel (CancelJob); where it cannot be asked,
+    // CANCELLED with kStartUnanswered (StartUnanswered).
     Status StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out,
-                    const std::function<void(const std::string&)>& onWaiting = {}, Outage* outage = nullptr);
+                    const std::function<void(const std::string&)>& onWaiting = {}, Outage* outage = nullptr,
+                    const std::string& requestId = {});
     // Calls onEvent for every event until the job's final event (OK), Cancel() (CANCELLED), or an error.
     Status WatchJob(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent);
     // The clip, and the job's files (all of them when `formats` is empty) written into outDir, each
@@ -339,9 +362,9 @@ public:
     Status FollowJob(const std::string& uploadId, const GenerateOptions& options, Outage& outage, JobInfo* job,
                      const FollowCallbacks& cb);
 
-    // Ends the calls in flight (from any thread), and StartJob's wait for room in a full queue, but not StartJob's call
-    // itself; they return CANCELLED. Later calls run normally. A job whose StartJob was in flight is the caller's to
-    // cancel with CancelJob.
+    // Ends the calls in flight (from any thread), StartJob's too, and StartJob's wait for room in a full queue; they
+    // return CANCELLED. Later calls run normally. A job whose StartJob was in flight is the caller's to cancel with
+    // CancelJob: StartJob answers with it (found by its request id), or says it could not (StartUnanswered).
     void Cancel();
     // A sleep for an Outage of this client: false, at once, once Cancel() has been called since it was made. It must
     // not outlive the client.

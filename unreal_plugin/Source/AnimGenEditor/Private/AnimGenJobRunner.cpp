@@ -59,9 +59,15 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 		Client.CancellableSleep());
 	// Cancel, the commandlet's limit or the engine's exit: a job that was made is cancelled on the server; where the
 	// server cannot be told (UNAVAILABLE), its id is said, since a queued job would run for nobody once the server is
-	// back. Any other answer, a refusal or a cancel that timed out, was received (animgen::CancelNotReceived).
-	auto Stop = [&](const animgen::JobInfo& Made) {
+	// back. Any other answer, a refusal or a cancel that timed out, was received (animgen::CancelNotReceived). Stopped
+	// before StartJob was answered, StartJob asked again for its job; where it could not, that is said as the CLI says it.
+	auto Stop = [&](const animgen::JobInfo& Made, const animgen::Status& Why) {
 		OutError = TEXT("cancelled");
+		if (Made.jobId.empty() && animgen::StartUnanswered(Why))
+		{
+			OutError = ToF(animgen::MayHaveStarted(ToS(FPaths::GetCleanFilename(Request.VideoPath))));
+			return false;
+		}
 		const bool bEnded = Made.state == animgen::JobState::Succeeded || Made.state == animgen::JobState::Failed
 			|| Made.state == animgen::JobState::Cancelled;
 		if (Made.jobId.empty() || bEnded) return false;
@@ -107,7 +113,7 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	};
 	S = Client.FollowJob(Upload.uploadId, Request.Options, ServerOutage, &Job, Follow);
 	// Pressed while StartJob ran (Cancel found no job id), while the watch ran, or in a wait: the job is stopped here.
-	if (Cancelled() || Job.state == animgen::JobState::Cancelled) return Stop(Job);
+	if (Cancelled() || Job.state == animgen::JobState::Cancelled) return Stop(Job, S);
 	if (!S.Ok())
 	{
 		OutError = Job.jobId.empty() ? FString::Printf(TEXT("the server refused the job: %s"), *ToF(S.ToString()))
@@ -142,8 +148,8 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 	animgen::Client Client(Options);
 	// A job that never ends must not hold a CI run for ever: a watchdog ends the call in flight at the limit, or when
 	// the engine is asked to exit (Ctrl-C, a CI time limit's SIGTERM: a commandlet runs no engine loop to see it), and
-	// cancels the job (before StartJob has answered, Run cancels the job it returns, as on Cancel; a wait for room in a
-	// full queue ends at once).
+	// cancels the job (before StartJob has answered, Run cancels the job StartJob finds by its request id, as on Cancel;
+	// a wait for room in a full queue ends at once).
 	std::atomic<bool> bTimedOut{false};
 	bool bExiting = false;
 	std::mutex Mutex;
@@ -190,8 +196,10 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 	Watchdog.join();
 	if (bTimedOut && !bOk)  // a run that finished as the limit came keeps its clip
 	{
-		// Run names a job the server could not be told to cancel (it could not be reached).
-		const FString Fate = OutError.StartsWith(TEXT("could not cancel")) ? OutError : FString(TEXT("the job is cancelled"));
+		// Run names a job the server could not be told to cancel (it could not be reached), or one it may have made
+		// (StartJob unanswered, and the server not to be asked again).
+		const FString Fate = OutError.StartsWith(TEXT("could not cancel")) || OutError.StartsWith(TEXT("the server may have"))
+			? OutError : FString(TEXT("the job is cancelled"));
 		OutError = bExiting ? FString::Printf(TEXT("stopped: the engine is exiting; %s"), *Fate)
 			: FString::Printf(TEXT("no clip within %g minutes (-TimeoutMinutes): gave up, %s"), TimeoutMinutes, *Fate);
 		return false;
@@ -258,9 +266,10 @@ void FAnimGenJobRunner::Cancel()
 		Client = ActiveClient;
 	}
 	if (!Client) return;
-	Client->Cancel();  // ends the watch (or upload) in flight
-	// And stop the work on the server, off the game thread. Without a job id yet, StartJob is still running
-	// (Cancel does not end it) and Run cancels the job it returns: bCancelled is set before the id is read here.
+	Client->Cancel();  // ends the watch (or upload, or StartJob) in flight
+	// And stop the work on the server, off the game thread. Without a job id yet, StartJob was running: Cancel ended
+	// it, it answers with the job found by its request id, and Run cancels that: bCancelled is set before the id is
+	// read here.
 	FString JobId;
 	{
 		FScopeLock Guard(&Lock);
