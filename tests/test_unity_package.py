@@ -6,7 +6,8 @@
 - the batch's -animgenSummary has the keys of `animgen generate --summary` (run_summary.py), plus "client";
 - the window's Editor/JobRunner.cs and the batch's Editor/BatchGenerate.cs, compiled with mono against stubs of
   their Unity calls and a scripted server (tests/tools/unity_*_harness.cs), do what they say: the batch's exit code,
-  log, clips and summary, and how many videos it has on the server at once (-animgenJobs);
+  log, clips and summary, how many videos it has on the server at once (-animgenJobs), and the request id of
+  each StartJob (one per start of a job, the same on every try; asked again on a cancel before its answer);
 - scripts/codegen.sh reproduces the committed Editor/Generated files byte for byte;
 - package.json, the asmdefs and the .meta files are what Unity needs.
 
@@ -279,6 +280,67 @@ def test_the_windows_job_runner_rides_out_a_restart_of_the_server(jobrunner_harn
     assert time.monotonic() - started < 15, run.stdout  # a cancelled wait of 60 s ended at once
 
 
+def starts(lines: list[str]) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The harness's StartJob calls, each (request id, deadline in s or "-" for the connection's own), and the rest of
+    its starts= line (jobs_made, cancelled)."""
+    line = next(line for line in lines if line.startswith("starts="))
+    first, *rest = line.split(" ")
+    calls = [tuple(call.split("/")) for call in first[len("starts="):].split(",") if call]
+    return calls, dict(kv.split("=", 1) for kv in rest)  # type: ignore[misc]
+
+
+REQUEST_ID = re.compile(r"[0-9a-f]{32}")  # Guid "N": what the server takes (letters, digits, '-', '_'; at most 64)
+MAY_HAVE_STARTED = ("the server may have started a job on walk.mp4 as the run stopped: `animgen jobs` lists the "
+                    "server's jobs, `animgen cancel JOB` cancels one")
+
+
+@pytest.mark.parametrize("scenario, ids", [("run", "A"), ("queue-full", "AAA"), ("start-lost", "AA"),
+                                           ("interrupted", "AB"), ("interrupted-4-times", "ABCD")])
+def test_the_windows_job_runner_asks_each_start_of_a_job_under_one_request_id(jobrunner_harness: Path,
+                                                                               tmp_path: Path, scenario: str,
+                                                                               ids: str):
+    """Every try of one start of a job (after a full queue, after an answer lost with the server) carries the same
+    request id, made for that start: asked again, the server answers with the job the first try made (start-lost: one
+    job, not a second that would run for nobody). A start again after the job was interrupted is a new start, under a
+    new id."""
+    run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
+    calls, rest = starts(run.stdout.splitlines())
+    assert all(REQUEST_ID.fullmatch(rid) for rid, _ in calls), run.stdout
+    letters = {rid: chr(ord("A") + n) for n, rid in enumerate(dict.fromkeys(rid for rid, _ in calls))}
+    assert "".join(letters[rid] for rid, _ in calls) == ids, run.stdout
+    assert [within for _, within in calls] == ["-"] * len(ids), run.stdout  # the connection's own deadline
+    assert rest["jobs_made"] == "1", run.stdout  # an interrupted job is run again as the same job
+    if scenario != "interrupted-4-times":  # which fails after its fourth start
+        assert " phase=Succeeded " in run.stdout.splitlines()[-1], run.stdout
+
+
+@pytest.mark.parametrize("scenario, message", [("cancel-while-start-lost", ""),
+                                               ("cancel-while-start-gone", MAY_HAVE_STARTED)])
+def test_a_cancel_while_startjob_is_unanswered_asks_again_and_cancels_the_job_it_made(jobrunner_harness: Path,
+                                                                                     tmp_path: Path, scenario: str,
+                                                                                     message: str):
+    """Cancel pressed while StartJob is on the wire, whose answer is then lost (the server made the job): the window
+    asks StartJob again under the same request id, with a 5 s deadline, and cancels the job it answers, as `animgen
+    generate --server` does on Ctrl-C. Where the server cannot be asked (gone), the window says that it may have
+    started a job, and how to find and cancel it, in the Console and in its status."""
+    started = time.monotonic()
+    run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
+    lines = run.stdout.splitlines()
+    last = dict(kv.split("=", 1) for kv in lines[-1].split(" ") if "=" in kv)
+    assert last["ended"] == "True" and last["phase"] == "Cancelled" and last["saved"] == "", run.stdout
+    calls, rest = starts(lines)
+    assert len(calls) == 2 and calls[0][0] == calls[1][0] and REQUEST_ID.fullmatch(calls[0][0]), run.stdout
+    assert [within for _, within in calls] == ["-", "5"], run.stdout
+    assert rest["jobs_made"] == "1", run.stdout
+    assert lines[-2] == f"message={message}", run.stdout
+    if message:
+        assert last["cancel_calls"] == "0" and f"log: AnimGen: {message}" in lines, run.stdout
+    else:
+        assert last["cancel_calls"] == "1" and rest["cancelled"] == "job-1", run.stdout
+        assert not [line for line in lines if "may have started" in line], run.stdout
+    assert time.monotonic() - started < 15, run.stdout
+
+
 # ---------------------------------------------------------------- the batch entry point, compiled with stubs
 
 BATCH_ARGS = ["-batchmode", "-nographics", "-executeMethod", "AnimGen.Editor.BatchGenerate.Run",
@@ -330,6 +392,18 @@ class Batch:
 
     def server(self, what: str) -> list[str]:
         return [line.split()[-1] for line in self.lines if line.startswith(f"server: {what} ")]
+
+    def requests(self, video: str) -> list[tuple[str, str]]:
+        """The video's StartJob calls, in order: each (request id, deadline in s or "-" for the connection's own)."""
+        return [(rid, within) for _, name, rid, within in (line.split() for line in self.lines
+                                                           if line.startswith("request: ")) if name == video]
+
+    def request_ids(self, video: str) -> str:
+        """The video's StartJob calls as letters, one per request id (AAB: two tries of one start, then another)."""
+        ids = [rid for rid, _ in self.requests(video)]
+        assert all(REQUEST_ID.fullmatch(rid) for rid in ids), self.out
+        letters = {rid: chr(ord("A") + n) for n, rid in enumerate(dict.fromkeys(ids))}
+        return "".join(letters[rid] for rid in ids)
 
     def index(self, line: str) -> int:
         assert line in self.lines, self.out
@@ -543,6 +617,10 @@ def test_the_batch_waits_out_a_full_queue_within_the_timeout_and_fails_a_final_r
     assert b.server("refused") == ["b.mp4"] and "b.mp4" not in b.server("full"), b.out  # asked once
     assert b.server("full").count("c.mp4") >= 3 and "c.mp4" not in b.server("start"), b.out
     assert b.server("cancel") == [], b.out  # c had no job on the server to cancel
+    # Every try of one start carries its request id; another video's start has its own.
+    assert b.request_ids("a.mp4") == "AAA" and b.request_ids("d.mp4") == "A", b.out
+    assert b.requests("a.mp4")[0][0] != b.requests("d.mp4")[0][0], b.out
+    assert sorted(b.server("made")) == ["a.mp4", "d.mp4"], b.out
 
 
 @pytest.mark.parametrize("jobs", [None, "4"])
@@ -574,8 +652,39 @@ def test_the_batch_rides_out_a_restart_of_the_server(batch_harness: Path, tmp_pa
     assert said("b.mp4") == [again] and said("c.mp4") == [again] * 3 and said("d.mp4") == [lost], b.out
     assert b.server("watch").count("a.mp4") == 4 and b.server("start").count("a.mp4") == 1, b.out
     assert b.server("start").count("b.mp4") == 2 and b.server("start").count("c.mp4") == 4, b.out
+    # A start again after an interruption is a new start, under a new request id (which runs the same job again).
+    assert b.request_ids("b.mp4") == "AB" and b.request_ids("c.mp4") == "ABCD", b.out
+    assert sorted(b.server("made")) == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"], b.out
     assert b.statuses() == ["converted", "converted", "failed", "failed"]
     assert b.summary is not None and b.summary["videos"][0]["warnings"] == ["left arm hidden"]
+
+
+@pytest.mark.parametrize("jobs", [None, "3"])
+def test_startjob_asked_again_under_its_request_id_answers_with_the_job_it_made(batch_harness: Path, tmp_path: Path,
+                                                                              jobs: str | None):
+    """StartJob makes the job and its answer is lost with the server (a): asked again under the same request id, the
+    server answers with that job, and no second job is made. A -animgenTimeout that comes while StartJob is sent and
+    unanswered (b) asks StartJob again under the same id, with a 5 s deadline, and cancels the job it answers, as
+    `animgen generate --server` does on Ctrl-C; where the server cannot be asked (c), the log says that it may have
+    started a job on the video, and how to find and cancel it."""
+    b = Batch(batch_harness, tmp_path / "lost", {"a.mp4": "start_lost=2\nframes=10\n"}, RECONNECT_MS="3000")
+    assert b.rc == 0 and b.statuses() == ["converted"], b.out
+    assert b.request_ids("a.mp4") == "AAA" and b.server("made") == ["a.mp4"], b.out
+    assert b.server("start") == ["a.mp4"], b.out
+
+    may = ("the server may have started a job on c.mp4 as the run stopped: `animgen jobs` lists the server's jobs, "
+           "`animgen cancel JOB` cancels one")
+    b = Batch(batch_harness, tmp_path / "stop", {"b.mp4": "start_hang\n", "c.mp4": "start_gone\n", "d.mp4": ""},
+              "-animgenTimeout", "0.01", *(["-animgenJobs", jobs] if jobs else []))
+    assert b.rc == 1 and b.statuses() == ["failed", "failed", "converted"], b.out
+    gave_up = "no clip within 0.01 minutes (-animgenTimeout): gave up"
+    assert b.errors() == [f"Videos/{v}.mp4: {gave_up}" for v in "bc"], b.out
+    for v in ("b.mp4", "c.mp4"):
+        calls = b.requests(v)
+        assert b.request_ids(v) == "AA" and [within for _, within in calls] == ["-", "5"], b.out
+        assert b.server("made").count(v) == 1, b.out
+    assert b.server("cancel") == ["b.mp4"], b.out  # the job StartJob asked again answered
+    assert [line for line in b.lines if "may have started" in line] == [f"AnimGen batch: Videos/c.mp4: {may}"], b.out
 
 
 @pytest.mark.parametrize("jobs", [None, "2"])
@@ -724,6 +833,8 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "AFullQueueAfterAnOutageSaysTheServerIsBackAndTheWaitForRoomKeepsOneDeadline",
         "SameNamedVideosInTwoSubfoldersDoNotClashButOneFolderOfTwoCasesDoes",
         "RecursiveIsAnArgumentThatTakesAFolderOnly",
+        "EveryTryOfOneStartCarriesItsRequestIdAndAnotherStartANewOne",
+        "ATryWithoutAnAnswerLeavesTheStartUnansweredARefusalOrAJobDoNot",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
 

@@ -25,6 +25,11 @@
 //                   every video finds it away (a watch in flight is cut off as its job's time is up)
 //   interrupted=N   the job ends INTERRUPTED (a stop of the server) its first N runs
 //   cancel=TEXT     CancelJob answers with TEXT, a refusal or its deadline (the server was told; reachable)
+//   start_lost=N    StartJob makes the job and its answer is lost (UNAVAILABLE) N times: asked again under the same
+//                   request id, the server answers with that job
+//   start_hang      the first StartJob makes the job and never answers (the batch's -animgenTimeout cuts it off)
+//   start_gone      as start_hang, and the server is then away for this video: StartJob asked again cannot reach it
+// The server keeps the job each request id made (StartJob asked again with it answers with that job), as the real one.
 // The environment scripts the rest:
 //   ANIMGEN_HARNESS_CONNECT=TEXT        the connection's constructor throws TEXT
 //   ANIMGEN_HARNESS_VERSION=TEXT        ServerInfo.server_version ("fail": GetServerInfo throws)
@@ -33,8 +38,9 @@
 //                                       escapes the batch's per-video handling
 //   ANIMGEN_HARNESS_RECONNECT_MS=N      how long a lost server is waited for (default 60000; tried every 50 ms)
 // It prints: "log: ..." and "error: ..." (Debug.Log / LogError), the batch's own Console lines as they are,
-// "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|full|refused|start|watch|lost|interrupted|done|
-// failed|cancel VIDEO",
+// "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|full|refused|made|start|watch|lost|interrupted|
+// done|failed|cancel VIDEO" (made: a request id new to the server made the job, as against one asked again or a job an
+// interruption runs again), "request: VIDEO ID S" for each StartJob (its request id, its deadline in s or "-"),
 // "off the main thread: CALL" for a Unity call made from another thread, and "exit=CODE max_in_flight=M" last
 // (EditorApplication.Exit, which ends the process with CODE). M: the most videos the server had at once, upload to
 // the end of the watch.
@@ -110,6 +116,10 @@ namespace AnimGen.Editor
         public int Lost, Interrupted, Watches, Left;
         public bool Gone, Down;
         public string CancelAnswer;
+        public int StartLost;
+        public bool StartHang, StartGone;
+        public volatile bool Rerun; // the job was interrupted: a new request id runs it again
+        public readonly HashSet<string> Requests = new HashSet<string>(); // the request ids that made the job
 
         public static Script Read(string path)
         {
@@ -138,6 +148,9 @@ namespace AnimGen.Editor
                     case "down": s.Down = true; break;
                     case "interrupted": s.Interrupted = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "cancel": s.CancelAnswer = value; break;
+                    case "start_lost": s.StartLost = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "start_hang": s.StartHang = true; break;
+                    case "start_gone": s.StartHang = s.StartGone = true; break;
                     default: throw new InvalidDataException(path + ": unknown script key " + key);
                 }
             }
@@ -230,11 +243,17 @@ namespace AnimGen.Editor
             return "upload-" + s.Name;
         }
 
-        public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions options, CancellationToken ct)
+        public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions options, string requestId,
+            CancellationToken ct, TimeSpan? within = null)
         {
-            await Task.Delay(5, ct);
             string jobId = "job-" + uploadId.Substring("upload-".Length);
             Script s = Server.Jobs[jobId];
+            Console.WriteLine("request: " + s.Name + " " + requestId + " "
+                              + (within.HasValue ? within.Value.TotalSeconds.ToString(CultureInfo.InvariantCulture) : "-"));
+            bool askedBefore;
+            lock (s.Requests) askedBefore = s.Requests.Contains(requestId);
+            if (askedBefore && s.StartGone) throw new Unavailable("failed to connect to all addresses");
+            await Task.Delay(5, ct);
             if (Server.Down) Server.Leave(s);
             Server.Reachable();
             // As the real connection turns a RESOURCE_EXHAUSTED answer into an exception: by its trailers.
@@ -253,6 +272,16 @@ namespace AnimGen.Editor
                 trailers.Add(new KeyValuePair<string, string>(QueueWait.RetryAfterKey, "100"));
                 throw QueueFullException.From("the queue is full (0 jobs waiting): try again when a job has finished, or cancel one", trailers);
             }
+            bool fresh;
+            lock (s.Requests) fresh = s.Requests.Add(requestId);
+            if (fresh && !s.Rerun) Server.Say("made", s.Name);
+            if (fresh) s.Rerun = false;
+            if (s.StartLost > 0)
+            {
+                s.StartLost--;
+                throw new Unavailable("Socket closed"); // made, but the answer is lost
+            }
+            if (s.StartHang && !askedBefore) await Task.Delay(Timeout.Infinite, ct); // made; the answer never comes
             Server.Say("start", s.Name);
             return new Proto.Job { JobId = jobId, State = s.Queued ? Proto.JobState.Queued : Proto.JobState.Running };
         }
@@ -288,6 +317,7 @@ namespace AnimGen.Editor
                 {
                     more = true;
                     s.Interrupted--;
+                    s.Rerun = true;
                     Server.Say("interrupted", s.Name);
                     onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Interrupted });
                     return;

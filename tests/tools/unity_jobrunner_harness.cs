@@ -10,12 +10,21 @@
 //   interrupted: the job ends INTERRUPTED (a stop of the server) once, then runs to its end; interrupted-4-times: always;
 //   server-gone: the server is lost mid-watch and never comes back (the wait shortened to 1.5 s);
 //   cancel-while-lost: Cancel while the watch waits for the server, which CancelJob cannot reach either;
-//   first-contact: the upload cannot reach the server (a wrong address).
+//   first-contact: the upload cannot reach the server (a wrong address);
+//   start-lost: StartJob makes the job and its answer is lost (UNAVAILABLE) once; asked again under the same request
+//     id, the server answers with that job;
+//   cancel-while-start-lost: Cancel while StartJob is on the wire, which then makes the job and loses its answer;
+//   cancel-while-start-gone: the same, and the server stays away (StartJob asked again cannot reach it either).
+// The server keeps the job each request id made (StartJob asked again with it answers with that job; a new id makes a
+// new job, or runs again the job a stop of the server interrupted), as the real one does.
 // The waits for a lost server are every 50 ms, for up to 60 s (server-gone: 1.5 s).
 // Besides the last line it prints "waiting: MESSAGE" each time the status changes while it waits for room, "log: ..."
-// (Debug.Log), and before the last line "watch_calls=N restarts=N warnings=A|B" and "message=..." (the status's).
+// (Debug.Log), and before the last line "starts=ID/S,... jobs_made=N cancelled=JOB" (each StartJob's request id and
+// deadline in s, "-" for the default; the jobs the server made; the job CancelJob was asked for), "watch_calls=N
+// restarts=N warnings=A|B" and "message=..." (the status's).
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Threading;
 using System.Threading.Tasks;
 using AnimGen.Core;
@@ -86,6 +95,30 @@ namespace AnimGen.Editor
         public static string Refusal; // StartJob's RESOURCE_EXHAUSTED without the retry key
         public static string Scenario = "";
         public static int WatchCalls;
+        public static int LostAnswers; // StartJob's answers lost after it made the job (UNAVAILABLE)
+        public static bool GoneAfterStart; // every StartJob after the first finds the server away
+        public static readonly List<string> Starts = new List<string>(); // "request id/deadline" of each StartJob
+        public static string CancelledJob = "";
+        public static string InterruptedJob; // a job a stop of the server interrupted: a new start runs it again
+        static readonly Dictionary<string, string> made = new Dictionary<string, string>(); // request id -> job
+        static int jobs;
+        public static int JobsMade { get { lock (made) return jobs; } }
+
+        /// <summary>The job this request id made, as the server keeps it; a new id makes one (or runs an interrupted
+        /// one again).</summary>
+        public static string JobFor(string requestId)
+        {
+            lock (made)
+            {
+                string job;
+                if (!string.IsNullOrEmpty(requestId) && made.TryGetValue(requestId, out job)) return job;
+                if (InterruptedJob != null) job = InterruptedJob;
+                else job = "job-" + (++jobs).ToString(CultureInfo.InvariantCulture);
+                InterruptedJob = null;
+                if (!string.IsNullOrEmpty(requestId)) made[requestId] = job;
+                return job;
+            }
+        }
     }
 
     /// <summary>What the real connection's calls throw where the server cannot be reached (an RpcException with
@@ -131,16 +164,22 @@ namespace AnimGen.Editor
             return "upload-1";
         }
 
-        public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions o, CancellationToken ct)
+        public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions o, string requestId,
+            CancellationToken ct, TimeSpan? within = null)
         {
             int call = Interlocked.Increment(ref Server.StartCalls);
+            lock (Server.Starts)
+                Server.Starts.Add(requestId + "/" + (within.HasValue ? within.Value.TotalSeconds.ToString(CultureInfo.InvariantCulture) : "-"));
             Server.StartJobEntered.Set();
             await Task.Run(() => Server.StartJobMayAnswer.Wait());
+            if (call > 1 && Server.GoneAfterStart) throw new Unavailable("failed to connect to all addresses");
             if (Server.Refusal != null) throw ResourceExhausted.Answer(Server.Refusal, "x-other", "1");
             if (call <= Server.FullTimes)
                 throw ResourceExhausted.Answer("the queue is full (0 jobs waiting): try again when a job has finished, or cancel one",
                     "animgen-retry-after-ms", "100");
-            return new Proto.Job { JobId = "job-1" };
+            string job = Server.JobFor(requestId);
+            if (call <= Server.LostAnswers) throw new Unavailable("Socket closed"); // made, but the answer is lost
+            return new Proto.Job { JobId = job };
         }
 
         static Proto.JobEvent Event(string jobId, JobUpdateKind kind, ServerJobState state = ServerJobState.Running, string message = null)
@@ -168,6 +207,7 @@ namespace AnimGen.Editor
                     await Task.Delay(20, ct);
                     if (call == 1 || Server.Scenario == "interrupted-4-times")
                     {
+                        Server.InterruptedJob = jobId;
                         onEvent(Event(jobId, JobUpdateKind.ServerState, ServerJobState.Interrupted));
                         onEvent(Event(jobId, JobUpdateKind.Interrupted, ServerJobState.Interrupted));
                         return;
@@ -194,6 +234,7 @@ namespace AnimGen.Editor
         public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
         {
             Interlocked.Increment(ref Server.CancelCalls);
+            Server.CancelledJob = jobId;
             if (Server.Scenario == "cancel-while-lost") throw new Unavailable("failed to connect to all addresses");
             Server.Cancelled = true;
             await Task.Yield();
@@ -254,7 +295,10 @@ namespace AnimGen.Editor
             Server.Scenario = scenario;
             Outage.Every = TimeSpan.FromMilliseconds(50);
             Outage.Longest = scenario == "server-gone" ? TimeSpan.FromSeconds(1.5) : TimeSpan.FromSeconds(60);
-            if (scenario == "cancel-while-starting") Server.StartJobMayAnswer.Reset();
+            if (scenario == "cancel-while-starting" || scenario.StartsWith("cancel-while-start-", StringComparison.Ordinal))
+                Server.StartJobMayAnswer.Reset();
+            if (scenario == "start-lost" || scenario.StartsWith("cancel-while-start-", StringComparison.Ordinal)) Server.LostAnswers = 1;
+            Server.GoneAfterStart = scenario == "cancel-while-start-gone";
             if (scenario == "queue-full") Server.FullTimes = 2;
             if (scenario == "cancel-while-waiting") Server.FullTimes = int.MaxValue;
             if (scenario == "refused") Server.Refusal = "the video is 40 s long; this server takes videos up to 30 s";
@@ -263,7 +307,7 @@ namespace AnimGen.Editor
                 if (JobRunner.Status.Phase == JobPhase.Waiting) Console.WriteLine("waiting: " + JobRunner.Status.Message);
             };
             JobRunner.Generate(new JobRequest { VideoPath = args[1], OutputFolder = "Assets/AnimGen" });
-            if (scenario == "cancel-while-starting")
+            if (scenario == "cancel-while-starting" || scenario.StartsWith("cancel-while-start-", StringComparison.Ordinal))
             {
                 Server.StartJobEntered.Wait(5000);
                 JobRunner.Cancel(); // pressed while StartJob is on the wire
@@ -289,6 +333,9 @@ namespace AnimGen.Editor
                                          && (scenario != "cancel-while-lost" || JobRunner.Status.Message.Length > 0), 10);
             // read: what the window shows of the frames, from the status as a script reload would find it.
             var kept = JobStatus.Deserialize(UnityEditor.SessionState.GetString("AnimGen.JobStatus", ""));
+            lock (Server.Starts)
+                Console.WriteLine("starts=" + string.Join(",", Server.Starts) + " jobs_made=" + Server.JobsMade
+                                  + " cancelled=" + Server.CancelledJob);
             Console.WriteLine("watch_calls=" + Server.WatchCalls + " restarts=" + kept.Restarts + " warnings="
                               + string.Join("|", JobRunner.Status.Warnings));
             Console.WriteLine("message=" + JobRunner.Status.Message);

@@ -157,13 +157,17 @@ namespace AnimGen.Editor
         }
 
         /// <summary>Throws QueueFullException where the server's queue is full and it said when to try again
-        /// (QueueWait.StartAsync does); any other refusal as the RpcException it is.</summary>
-        public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions options, CancellationToken ct)
+        /// (QueueWait.StartAsync does); any other refusal as the RpcException it is. requestId: this start's
+        /// (AnimGen.Core.JobStart), the same on every try of it: asked again, the server answers with the job it made.
+        /// within: the call's deadline (default 30 s).</summary>
+        public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions options, string requestId,
+            CancellationToken ct, TimeSpan? within = null)
         {
             try
             {
-                return await client.StartJobAsync(new Proto.StartJobRequest { UploadId = uploadId, Options = options },
-                    Headers(), DateTime.UtcNow.AddSeconds(30), ct).ResponseAsync.ConfigureAwait(false);
+                var request = new Proto.StartJobRequest { UploadId = uploadId, Options = options, RequestId = requestId ?? "" };
+                return await client.StartJobAsync(request, Headers(), DateTime.UtcNow.Add(within ?? TimeSpan.FromSeconds(30)), ct)
+                    .ResponseAsync.ConfigureAwait(false);
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
             {

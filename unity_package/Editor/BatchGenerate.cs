@@ -10,7 +10,8 @@
 // is tried again (AnimGen.Core.QueueWait: up to 10 minutes, within -animgenTimeout). A server that restarts is ridden
 // out as the CLI rides it out (AnimGen.Core.Outage): each video waits for it, says so, and has a job the stop
 // interrupted started again. The wait is one per server for the whole batch: once it is over, the videos after fail at
-// their first try rather than wait again.
+// their first try rather than wait again. StartJob goes under a request id per start (AnimGen.Core.JobStart): a timeout
+// that cuts it off asks it again for the job it made, and cancels that.
 // -animgenSummary run.json also writes what became of each video, for CI to read (AnimGen.Core.BatchSummary, the
 // shape of `animgen generate --summary`): when the batch ends, whatever ends it once its videos are found (not when
 // the Editor itself is stopped).
@@ -249,14 +250,20 @@ namespace AnimGen.Editor
                 // A server this batch has had an answer from is waited for while it restarts, within the timeout; one
                 // never reached (a wrong address) fails at once.
                 var outage = new Outage(c.Address, false, c.LostServer, c.Answered, s => Console.WriteLine(prefix + s));
-                string jobId = null;
+                string jobId = null, uploadId = null;
+                JobStart starting = null; // the latest start: a stop asks it again for its job, where it had no answer
                 try
                 {
-                    string uploadId = await outage.CallAsync(() => c.UploadAsync(video, null, ct), ct).ConfigureAwait(false);
+                    uploadId = await outage.CallAsync(() => c.UploadAsync(video, null, ct), ct).ConfigureAwait(false);
                     // A full queue (a shared server busy with other work) is waited out, within the timeout; said once.
-                    Func<Task<Proto.Job>> start = () => QueueWait.StartAsync(
-                        () => outage.CallAsync(() => c.StartJobAsync(uploadId, options, ct), ct),
-                        s => Console.WriteLine(prefix + s), ct);
+                    // Each start has a request id of its own, the same on every try of it.
+                    Func<Task<Proto.Job>> start = () =>
+                    {
+                        var one = starting = new JobStart(c.Answered);
+                        return QueueWait.StartAsync(
+                            () => outage.CallAsync(() => one.TryAsync(id => c.StartJobAsync(uploadId, options, id, ct)), ct),
+                            s => Console.WriteLine(prefix + s), ct);
+                    };
                     Proto.Job job = await start().ConfigureAwait(false);
                     jobId = job.JobId;
                     if (job.State == Proto.JobState.Queued) Console.WriteLine(prefix + QueueWait.Queued);
@@ -308,6 +315,19 @@ namespace AnimGen.Editor
                 }
                 catch (Exception) when (ct.IsCancellationRequested)
                 {
+                    if (jobId == null && starting != null && starting.Unanswered)
+                    {
+                        // The stop cut StartJob off before its answer: the server may have made the job. Asked again
+                        // under the same id, it answers with that job, cancelled below.
+                        var asked = starting;
+                        try
+                        {
+                            jobId = (await asked.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None,
+                                JobStart.AskAgainWithin)).ConfigureAwait(false)).JobId;
+                        }
+                        catch (Exception) { } // a refusal says no job was made; anything else is said here
+                        if (asked.Unanswered) Console.WriteLine(prefix + JobStart.MayHaveStarted(Path.GetFileName(video)));
+                    }
                     if (jobId != null) // the server need not finish a job nobody waits for
                     {
                         try { await c.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false); }

@@ -2,7 +2,9 @@
 // request live in SessionState; before scripts reload the watch stream is dropped, and afterwards
 // ([InitializeOnLoad]) WatchJob is re-attached to the same job id. The window only displays this state.
 // A restart of the server is ridden out as the CLI rides it out (AnimGen.Core.Outage): every call waits for a server it
-// has reached and lost, the watch is attached again, and a job the stop interrupted is started again.
+// has reached and lost, the watch is attached again, and a job the stop interrupted is started again. Each start of a
+// job asks StartJob under a request id of its own (AnimGen.Core.JobStart), so that a Cancel that comes before its
+// answer can ask it again for the job it made, and cancel that.
 using System;
 using System.Collections.Concurrent;
 using System.IO;
@@ -161,16 +163,28 @@ namespace AnimGen.Editor
                 {
                     // Only a server this session has had an answer from is waited for: a wrong address fails at once.
                     var outage = new Outage(c.Address, false, c.LostServer, c.Answered, SayOutage);
+                    var start = new JobStart(c.Answered); // one request id for every try of this start
                     try
                     {
                         string uploadId = await outage.CallAsync(() => c.UploadAsync(Path.GetFullPath(r.VideoPath),
                             p => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.UploadProgress, Progress = p })), token), token);
-                        // Not cut off half-way by Cancel: a job the server had made would run on, unwatched. Cancel
-                        // ends the wait between tries while the server's queue is full, which the window says once, or
-                        // while it cannot be reached.
-                        Proto.Job job = await QueueWait.StartAsync(
-                            () => outage.CallAsync(() => c.StartJobAsync(uploadId, options, CancellationToken.None), token),
-                            said => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.QueueFull, Message = said })), token);
+                        // Not cut off half-way by Cancel: its answer names the job to cancel. Cancel ends the wait between
+                        // tries while the server's queue is full, which the window says once, or while it cannot be reached.
+                        Proto.Job job;
+                        try
+                        {
+                            job = await QueueWait.StartAsync(
+                                () => outage.CallAsync(() => start.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None)), token),
+                                said => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.QueueFull, Message = said })), token);
+                        }
+                        catch (Exception) when (token.IsCancellationRequested && start.Unanswered)
+                        {
+                            // Cancel came while a try had no answer (the server was lost, the call timed out): the
+                            // server may have made the job. Asked again under the same id, it answers with that job,
+                            // cancelled below as one that started as Cancel was pressed. Where it does not answer (a
+                            // refusal says it made none), the catch below says so.
+                            job = await start.TryAsync(id => c.StartJobAsync(uploadId, options, id, UntilReload, JobStart.AskAgainWithin));
+                        }
                         Post(() =>
                         {
                             // Read before Watch, which cancels this token as it replaces its source.
@@ -183,9 +197,22 @@ namespace AnimGen.Editor
                     catch (Exception e)
                     {
                         string message = c.Describe(e);
-                        Post(() => Apply(token.IsCancellationRequested
-                            ? new JobUpdate { Kind = JobUpdateKind.Cancelled }
-                            : new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message }));
+                        // A job the server may have made as Cancel came, which it could not be asked for: said, as the
+                        // CLI says it, so that it can be found and cancelled there.
+                        string unknown = token.IsCancellationRequested && start.Unanswered
+                            ? JobStart.MayHaveStarted(Path.GetFileName(r.VideoPath)) : null;
+                        Post(() =>
+                        {
+                            if (!token.IsCancellationRequested)
+                            {
+                                Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message });
+                                return;
+                            }
+                            Apply(new JobUpdate { Kind = JobUpdateKind.Cancelled });
+                            if (unknown == null) return;
+                            Debug.Log("AnimGen: " + unknown);
+                            Apply(new JobUpdate { Kind = JobUpdateKind.Abandoned, Message = unknown });
+                        });
                     }
                 }
             });
@@ -251,8 +278,9 @@ namespace AnimGen.Editor
                             restarts++;
                             Post(() => Debug.Log("AnimGen: " + Outage.RunningAgain));
                             var options = ProtoConvert.ToOptions(r.GetSettings());
+                            var start = new JobStart(c.Answered); // a new start, under a new id, for all its tries
                             Proto.Job job = await QueueWait.StartAsync(
-                                () => outage.CallAsync(() => c.StartJobAsync(uploadId, options, CancellationToken.None), waits.Token),
+                                () => outage.CallAsync(() => start.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None)), waits.Token),
                                 said => Post(() => Debug.Log("AnimGen: " + said)), waits.Token);
                             jobId = job.JobId;
                             string again = job.JobId;

@@ -26,7 +26,8 @@ namespace AnimGen.Core
         ServerLost,      // Message: the client waits for a server it cannot reach (Outage.Saying's words)
         ServerReached,   // it answers again
         Restarted,       // JobId: a job a stop of the server interrupted was started again (Outage.RunningAgain)
-        Abandoned,       // Message: Cancel pressed, and the server could not be told (Outage.CouldNotCancel's words)
+        Abandoned,       // Message: Cancel pressed, and the server could not be told (Outage.CouldNotCancel's words),
+                         // or asked for the job StartJob may have made (JobStart.MayHaveStarted's)
         // Server events (JobEvent.type); ServerState carries the job's current state (the first WatchJob event).
         ServerState,
         Queued,
