@@ -98,11 +98,19 @@ namespace AnimGen.Core
         }
 
         /// <summary>The video's clip: named after it, in the same subfolder of outputFolder as the video is of
-        /// inputFolder. Throws ArgumentException as ClipPaths.ForVideo does.</summary>
+        /// inputFolder, but for a trailing '~' of a folder's name (Raw~/take.mp4 -> Assets/Clips/Raw/take.anim): Unity
+        /// imports nothing in a folder so named, and a clip saved there would never show. Throws ArgumentException as
+        /// ClipPaths.ForVideo does.</summary>
         public static string ClipFor(string outputFolder, string inputFolder, string video)
         {
-            string sub = Subfolder(inputFolder, video);
+            string sub = string.Join("/", Subfolder(inputFolder, video).Split('/').Select(ImportedName));
             return ClipPaths.ForVideo(sub.Length == 0 ? outputFolder : ClipPaths.Folder(outputFolder) + "/" + sub, video);
+        }
+
+        static string ImportedName(string folder)
+        {
+            string name = folder.TrimEnd('~');
+            return name.Length > 0 || folder.Length == 0 ? name : "_"; // a folder named "~" alone
         }
     }
 }

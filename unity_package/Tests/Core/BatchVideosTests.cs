@@ -72,6 +72,9 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual("Assets/Clips/a.anim", BatchVideos.ClipFor("Assets/Clips", root, In("a.mp4")));
             Assert.AreEqual("Assets/Clips/walk/take.anim", BatchVideos.ClipFor("Assets/Clips/", root + "/", In("walk/take.mp4")));
             Assert.AreEqual("Assets/Clips/walk/slow/take.anim", BatchVideos.ClipFor("Assets\\Clips", root, In("walk/slow/take.MOV")));
+            // Unity imports nothing under a folder whose name ends in '~': the clip goes to the name without it.
+            Assert.AreEqual("Assets/Clips/raw/take/take.anim", BatchVideos.ClipFor("Assets/Clips", root, In("raw~/take~~/take.mp4")));
+            Assert.AreEqual("Assets/Clips/_/take.anim", BatchVideos.ClipFor("Assets/Clips", root, In("~/take.mp4")));
             Assert.AreEqual("walk/slow", BatchVideos.Subfolder(root, In("walk/slow/take.MOV")));
             Assert.AreEqual("", BatchVideos.Subfolder(root, In("a.mp4")));
             Assert.Throws<ArgumentException>(() => BatchVideos.Subfolder(In("walk"), In("a.mp4")));
@@ -81,13 +84,14 @@ namespace AnimGen.Core.Tests
         [Test]
         public void SameNamedVideosInTwoSubfoldersDoNotClashButOneFolderOfTwoCasesDoes()
         {
-            string[] videos = { In("run/take.mp4"), In("walk/take.mp4"), In("walk/Take.mov"), In("take.mp4") };
+            string[] videos = { In("run/take.mp4"), In("walk/take.mp4"), In("walk/Take.mov"), In("take.mp4"), In("jog/a.mp4"), In("jog~/a.mp4") };
             var clips = videos.Select(v => new KeyValuePair<string, string>(v, BatchVideos.ClipFor("Assets/Clips", root, v))).ToList();
             CollectionAssert.AreEqual(new[] { "Assets/Clips/run/take.anim", "Assets/Clips/walk/take.anim", "Assets/Clips/walk/Take.anim",
-                                              "Assets/Clips/take.anim" }, clips.Select(c => c.Value));
+                                              "Assets/Clips/take.anim", "Assets/Clips/jog/a.anim", "Assets/Clips/jog/a.anim" }, clips.Select(c => c.Value));
             Dictionary<string, string> clashes = ClipPaths.Clashes(clips, v => BatchVideos.Relative(root, v));
-            CollectionAssert.AreEquivalent(new[] { In("walk/take.mp4"), In("walk/Take.mov") }, clashes.Keys);
+            CollectionAssert.AreEquivalent(new[] { In("walk/take.mp4"), In("walk/Take.mov"), In("jog/a.mp4"), In("jog~/a.mp4") }, clashes.Keys);
             Assert.AreEqual("walk/take.mp4, walk/Take.mov would all become take.anim: rename all but one", clashes[In("walk/Take.mov")]);
+            Assert.AreEqual("jog/a.mp4, jog~/a.mp4 would all become a.anim: rename all but one", clashes[In("jog~/a.mp4")]);
         }
 
         [Test]
