@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -124,3 +125,35 @@ def status_of(call) -> grpc.StatusCode:
             raise
         return code
     raise AssertionError("the call succeeded")
+
+
+def start_job_hook(first: str, later: str = "pass") -> str:
+    """Python for ServerProcess(first=...): the server's StartJob makes its job as ever, then, before it answers, runs
+    `first` (an async statement: `await asyncio.sleep(3)`, `await context.abort(...)`) on its first call and `later`
+    on the others; each call prints its request id (request_ids reads them)."""
+    return f"""
+import asyncio, grpc
+from animgen_server import server as _server
+_start, _calls = _server.AnimGenService.StartJob, []
+async def _hooked(self, request, context):
+    print(f"StartJob request_id={{request.request_id!r}}", flush=True)
+    job = await _start(self, request, context)
+    _calls.append(request.request_id)
+    if len(_calls) == 1:
+        {first}
+    else:
+        {later}
+    return job
+_server.AnimGenService.StartJob = _hooked
+"""
+
+
+# The first StartJob's answer is lost after the job was made, as a dropped connection, or a server gone, would lose it.
+FIRST_ANSWER_LOST = start_job_hook(
+    'await context.abort(grpc.StatusCode.UNAVAILABLE, "connection dropped after the job was made")')
+
+
+def request_ids(server: ServerProcess) -> list[str]:
+    """The request ids of the StartJob calls of a server hooked by start_job_hook, in order."""
+    return re.findall(r"^StartJob request_id='([^']*)'$", server.output(), re.M)
+

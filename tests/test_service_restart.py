@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 
 import grpc
 import pytest
-from service_support import ServerProcess, status_of
+from service_support import FIRST_ANSWER_LOST, ServerProcess, request_ids, start_job_hook, status_of
 
 from animgen.v1 import service_pb2
 from animgen_ml.pipeline import GenerateOptions
@@ -291,32 +292,8 @@ def test_the_next_video_waits_for_a_server_restarted_between_videos_and_an_unkno
     assert e.value.code == grpc.StatusCode.UNAVAILABLE and time.monotonic() - t0 < 10, e.value
 
 
-# Run in the server's process before it serves: StartJob makes the job, then the first call's answer is lost (as a
-# connection dropped, or a server gone, after the job was made would lose it).
-_FIRST_ANSWER_LOST = """
-import grpc
-from animgen_server import server
-_start = server.AnimGenService.StartJob
-_asked = []
-async def StartJob(self, request, context):
-    job = await _start(self, request, context)
-    _asked.append(request.request_id)
-    if len(_asked) == 1:
-        await context.abort(grpc.StatusCode.UNAVAILABLE, "connection dropped after the job was made")
-    return job
-server.AnimGenService.StartJob = StartJob
-"""
-# StartJob answers 3 s after it made the job.
-_SLOW_ANSWER = """
-import asyncio
-from animgen_server import server
-_start = server.AnimGenService.StartJob
-async def StartJob(self, request, context):
-    job = await _start(self, request, context)
-    await asyncio.sleep(3)
-    return job
-server.AnimGenService.StartJob = StartJob
-"""
+# Kept under this name for tests/test_unreal_plugin.py.
+_FIRST_ANSWER_LOST = FIRST_ANSWER_LOST
 
 
 def test_a_start_whose_answer_was_lost_runs_one_job(tmp_path, videos):
@@ -324,7 +301,7 @@ def test_a_start_whose_answer_was_lost_runs_one_job(tmp_path, videos):
     is answered with that job, and converts; the server ran one job, not two."""
     from animgen_server.remote import generate_remote
 
-    server = ServerProcess(tmp_path / "data", "--workers", "1", first=_FIRST_ANSWER_LOST).start()
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=FIRST_ANSWER_LOST).start()
     said: list[str] = []
     try:
         files, job = generate_remote(server.address, videos / "sports2d_run_sideview.mp4", tmp_path / "out",
@@ -337,6 +314,32 @@ def test_a_start_whose_answer_was_lost_runs_one_job(tmp_path, videos):
     assert job.state == S.JOB_STATE_SUCCEEDED and files["json"].is_file()
     assert [j.job_id for j in listed] == [job.job_id], listed
     assert said[0].startswith("lost the server") and "reached the server again" in said, said
+    asked = request_ids(server)
+    assert len(asked) == 2 and asked[0] == asked[1] and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
+
+
+def test_a_start_of_a_batch_that_times_out_is_asked_again_for_its_job(tmp_path, videos, monkeypatch):
+    """In a batch sent at once StartJob has a deadline (a stop waits for its answer); the server made the job but
+    answers late: the run asks again under the same request id, is answered with that job, and converts."""
+    from animgen_server import remote
+
+    monkeypatch.setattr(remote, "START_TIMEOUT_S", 1.0)
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=start_job_hook("await asyncio.sleep(3)")).start()
+    said: list[str] = []
+    try:
+        files, job = remote.generate_remote(server.address, videos / "sports2d_run_sideview.mp4", tmp_path / "out",
+                                            GenerateOptions(generator="analytic", formats=("json",)),
+                                            progress=lambda e: said.append(e.message) if e.kind == "notice" else None,
+                                            in_flight=remote.InFlight(lambda ids: ids))
+        with AnimGenClient(server.address, timeout=60) as c:
+            listed = c.list()
+    finally:
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+    assert job.state == S.JOB_STATE_SUCCEEDED and files["json"].is_file()
+    assert [j.job_id for j in listed] == [job.job_id], listed
+    assert "the server took over 1 s to start the job; asking again" in said, said
+    asked = request_ids(server)
+    assert len(asked) >= 2 and len(set(asked)) == 1, asked
 
 
 def test_ctrl_c_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, videos):
@@ -345,7 +348,8 @@ def test_ctrl_c_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, 
     import subprocess
     import sys
 
-    server = ServerProcess(tmp_path / "data", "--workers", "1", first=_SLOW_ANSWER).start()
+    server = ServerProcess(tmp_path / "data", "--workers", "1",
+                           first=start_job_hook("await asyncio.sleep(3)", "await asyncio.sleep(3)")).start()
     log = tmp_path / "stderr.log"
     try:
         with open(log, "w") as err:
