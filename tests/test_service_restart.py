@@ -348,8 +348,7 @@ def test_ctrl_c_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, 
     import subprocess
     import sys
 
-    server = ServerProcess(tmp_path / "data", "--workers", "1",
-                           first=start_job_hook("await asyncio.sleep(3)", "await asyncio.sleep(3)")).start()
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=start_job_hook("await asyncio.sleep(3)")).start()
     log = tmp_path / "stderr.log"
     try:
         with open(log, "w") as err:
