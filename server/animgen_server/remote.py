@@ -293,8 +293,8 @@ class _Run:
 
     def _cancel(self) -> None:
         """Ctrl-C: the job is cancelled on the server; where it cannot be (the server unreachable), said with its id,
-        since a queued job would run for nobody once the server is back. One StartJob may have made without
-        answering yet is asked for again under its request id (made then, if the first call never arrived)."""
+        since a queued job would run for nobody once the server is back. A job that an unanswered StartJob may have
+        made is asked for again under its request id (and made then, if that call never reached the server)."""
         if self.job is None and self.asked is not None:
             upload_id, request_id = self.asked
             try:
