@@ -38,7 +38,7 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
             for ev in c.watch(cut.job_id):
                 if ev.type == S.EVENT_TYPE_STAGE_PROGRESS:
                     break
-            queued = c.start(short.upload_id, _opts(0.2))
+            queued = c.start(short.upload_id, _opts(0.2), request_id="queued-1")
             assert queued.state == S.JOB_STATE_QUEUED
             # One job runs, one waits (--max-queued 1): the next is refused.
             assert status_of(lambda: c.start(short.upload_id, _opts(0.3))) == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -55,8 +55,9 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
             assert jobs[cut.job_id].state == S.JOB_STATE_INTERRUPTED and jobs[cut.job_id].error.endswith("run it again")
             events = list(c.watch(cut.job_id))
             assert [e.type for e in events] == [S.EVENT_TYPE_STATE, S.EVENT_TYPE_INTERRUPTED]
-            # The queued job resumed by itself.
+            # The queued job resumed by itself; its request id, asked again after the restart, still names it.
             assert c.wait(queued.job_id).state == S.JOB_STATE_SUCCEEDED
+            assert c.start(short.upload_id, _opts(0.2), request_id="queued-1").job_id == queued.job_id
             # StartJob again on the interrupted inputs runs that same job again.
             again = c.start(long.upload_id, _opts(0.5))
             assert again.job_id == cut.job_id and again.state in (S.JOB_STATE_QUEUED, S.JOB_STATE_RUNNING)
