@@ -66,7 +66,7 @@ def test_unit_tests_pass_under_ctest(core_build: Path, tmp_path: Path):
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
                   "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem.", "BatchSummary.", "JobInfo.",
-                  "QueueWait.", "Outage.", "FollowJob."):
+                  "QueueWait.", "Outage.", "FollowJob.", "BatchQueue."):
         assert suite in listed
     assert "FootstepTimesAreWhereAFootLands" in listed
 
@@ -509,35 +509,6 @@ def test_a_followed_job_rides_out_a_restart_of_the_server(core_build: Path, vide
     assert int(_facts(text)["RESULT"]["clip_frames"]) > 0 and lines[-1] == "OK", text
 
 
-# Run in the server's process after one of test_service_restart's injections: each StartJob's request id in its output.
-_SAY_REQUEST_IDS = """
-from animgen_server import server as _server
-_said_start = _server.AnimGenService.StartJob
-async def _saying(self, request, context):
-    print(f"StartJob request_id={request.request_id!r}", flush=True)
-    return await _said_start(self, request, context)
-_server.AnimGenService.StartJob = _saying
-"""
-# The first StartJob answers a minute after it made the job (a server slow to answer); later ones at once.
-_FIRST_ANSWER_SLOW = """
-import asyncio
-from animgen_server import server
-_start = server.AnimGenService.StartJob
-_asked = []
-async def StartJob(self, request, context):
-    job = await _start(self, request, context)
-    _asked.append(request.request_id)
-    if len(_asked) == 1:
-        await asyncio.sleep(60)
-    return job
-server.AnimGenService.StartJob = StartJob
-"""
-
-
-def _request_ids(server) -> list[str]:
-    return re.findall(r"^StartJob request_id='([^']*)'$", server.output(), re.M)
-
-
 @pytest.mark.slow
 def test_a_start_whose_answer_was_lost_runs_one_job(core_build: Path, videos: Path, tmp_path: Path):
     """The server makes the job, but StartJob's answer is lost (UNAVAILABLE, as a dropped connection or a server gone
@@ -545,13 +516,12 @@ def test_a_start_whose_answer_was_lost_runs_one_job(core_build: Path, videos: Pa
     the server answers with the job it made, which is followed and converts. The server ran one job, not two."""
     import signal
 
-    from service_support import ServerProcess
-    from test_service_restart import _FIRST_ANSWER_LOST
+    from service_support import FIRST_ANSWER_LOST, ServerProcess, request_ids
 
     from animgen.v1 import service_pb2
     from animgen_server.client import AnimGenClient
 
-    server = ServerProcess(tmp_path / "data", "--workers", "1", first=_FIRST_ANSWER_LOST + _SAY_REQUEST_IDS).start()
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=FIRST_ANSWER_LOST).start()
     proc, lines, _, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address,
                                       "--restart", str(videos / "sports2d_run_sideview.mp4"), when="DONE ")
     try:
@@ -570,7 +540,7 @@ def test_a_start_whose_answer_was_lost_runs_one_job(core_build: Path, videos: Pa
     done = _facts(text)["DONE"]
     assert done["code"] == "OK" and done["final"] == "SUCCEEDED", text
     assert [(j.job_id, j.state) for j in listed] == [(done["job"], service_pb2.JOB_STATE_SUCCEEDED)], listed
-    asked = _request_ids(server)  # the try after the lost answer under the first one's id
+    asked = request_ids(server)  # the try after the lost answer under the first one's id
     assert len(asked) == 2 and asked[0] == asked[1] and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
     assert int(_facts(text)["RESULT"]["clip_frames"]) > 0 and lines[-1] == "OK", text
 
@@ -582,12 +552,13 @@ def test_a_stop_before_start_job_answers_cancels_the_job_it_made(core_build: Pat
     left to run for nobody (remote.py _Run._cancel)."""
     import signal
 
-    from service_support import ServerProcess
+    from service_support import ServerProcess, request_ids, start_job_hook
 
     from animgen.v1 import service_pb2
     from animgen_server.client import AnimGenClient
 
-    server = ServerProcess(tmp_path / "data", "--workers", "1", first=_FIRST_ANSWER_SLOW + _SAY_REQUEST_IDS).start()
+    # The first StartJob answers a minute after it made the job (a server slow to answer); later ones at once.
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=start_job_hook("await asyncio.sleep(60)")).start()
     proc, lines, _, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address,
                                       "--stop-start", str(videos / "sports2d_run_sideview.mp4"), when="STOPPED ",
                                       stdin=subprocess.PIPE)
@@ -612,9 +583,51 @@ def test_a_stop_before_start_job_answers_cancels_the_job_it_made(core_build: Pat
     assert _facts(text)["JOB_CANCEL"] == {"code": "OK", "state": "CANCELLED"}, text
     assert [(j.job_id, j.state) for j in listed] == [(stopped["job"], service_pb2.JOB_STATE_CANCELLED)], listed
     assert f"job {stopped['job']} on upload" in made, made
-    asked = _request_ids(server)
+    asked = request_ids(server)
     assert len(asked) == 2 and asked[0] == asked[1] and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
     assert "STARTED " not in text and lines[-1] == "OK", text
+
+
+# Short videos, the longest first: the first job is still running when the second's is made.
+IN_ORDER_VIDEOS = ("mmhuman3d_3dpw_basketball.mp4", "sports2d_run_sideview.mp4", "pymaf_ballet_pirouette.mp4")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("at_once", [2, 1])
+def test_the_commandlets_videos_at_once_are_finished_in_order(core_build: Path, videos: Path, tmp_path: Path,
+                                                              at_once: int):
+    """The commandlet's -Jobs=N (animgen::RunInOrder) against a real server with two workers: three short videos, each
+    sent as RunBlocking sends it (a client of its own: the upload, FollowJob, the result) on a worker thread. With 2 at
+    once the second video's job is made, and running, before the first's ends (the server's times and the client's);
+    with 1, the check's control, it is not. Either way all three convert, no more than at_once are in flight, and they
+    are finished on the calling thread in the folder's order, each after its own send and those before it."""
+    with _serve(tmp_path, "--workers", "2") as address:
+        r = _run([str(core_build / "animgen_core_e2e"), "--address", address, "--in-order",
+                  ",".join(str(videos / v) for v in IN_ORDER_VIDEOS), "--at-once", str(at_once)], 300)
+    text = r.stdout
+    assert r.returncode == 0 and text.splitlines()[-1] == "OK", text[-4000:] + r.stderr[-2000:]
+    lines = text.splitlines()
+
+    def said(kind: str) -> list[dict[str, str]]:
+        return [dict(kv.split("=", 1) for kv in line.split()[1:]) for line in lines if line.startswith(kind + " ")]
+
+    finishes = said("FINISH")
+    assert [f["i"] for f in finishes] == ["0", "1", "2"], text
+    for f in finishes:  # converted, and handed over on the thread that builds the assets
+        assert f["caller"] == "1" and f["code"] == "OK" and f["state"] == "SUCCEEDED" and int(f["clip_frames"]) > 0, f
+    assert all(s["caller"] == "0" for s in said("SEND")), text
+    in_flight = most = 0
+    for line in lines:
+        in_flight += line.startswith("SEND ") - line.startswith("SENT ")
+        most = max(most, in_flight)
+    assert most == at_once, text
+    where = {" ".join(line.split()[:2]): k for k, line in enumerate(lines)}  # "SENT i=0": its line's place
+    for i in range(3):
+        assert all(where[f"SENT i={j}"] < where[f"FINISH i={i}"] for j in range(i + 1)), text
+    server = said("SERVER_JOB")
+    assert [j["job"] for j in server] == [f["job"] for f in finishes] and len({j["job"] for j in server}) == 3, text
+    overlap = "1" if at_once > 1 else "0"
+    assert _facts(text)["OVERLAP"] == {"server": overlap, "client": overlap}, text
 
 
 SUMMARY_VIDEO_KEYS = list(VideoResult("v", "converted").to_dict())

@@ -52,7 +52,7 @@ struct GermanNumbers : std::numpunct<char> {
 TEST(BatchSummary, JsonOfAConvertedAFailedAndARefusedVideo) {
     const std::string json = BatchSummaryJson(test::SampleBatchSummary());
     // Laid out as Python's json.dumps(indent=1) lays out the CLI's.
-    EXPECT_EQ(json.rfind("{\n \"animgen\": \"0.2.11\",\n \"client\": \"unreal 0.1.15\",\n \"options\": {\n", 0), 0u) << json;
+    EXPECT_EQ(json.rfind("{\n \"animgen\": \"0.2.11\",\n \"client\": \"unreal 0.1.16\",\n \"options\": {\n", 0), 0u) << json;
     EXPECT_NE(json.find("  \"smoothing\": 0.3,\n  \"fps\": 29.97,\n  \"generator\": \"analytic\",\n"), std::string::npos);
     EXPECT_NE(json.find("  \"crop\": [\n   10,\n   20,\n   640,\n   360\n  ],\n"
                         "  \"target\": \"/Game/Characters/SK_Mannequin.SK_Mannequin\"\n },\n"),
@@ -82,7 +82,7 @@ TEST(BatchSummary, JsonOfAConvertedAFailedAndARefusedVideo) {
 
     // No server version (it could not be asked), the options left to the server, no target.
     BatchSummary bare;
-    bare.client = "unreal 0.1.15";
+    bare.client = "unreal 0.1.16";
     const std::string plain = BatchSummaryJson(bare);
     EXPECT_NE(plain.find("\"animgen\": null,"), std::string::npos);
     EXPECT_NE(plain.find("\"smoothing\": 0.5,\n  \"fps\": null,\n  \"generator\": \"network\","), std::string::npos);

@@ -5,6 +5,7 @@
 //   animgen_core_e2e --address HOST:PORT --queue-full FILE [--too-long FILE]   (a server whose queue is full)
 //   animgen_core_e2e --address HOST:PORT --restart FILE   (a server the caller kills and starts again mid-job)
 //   animgen_core_e2e --address HOST:PORT --stop-start FILE   (stopped while StartJob is unanswered)
+//   animgen_core_e2e --address HOST:PORT --in-order FILE,FILE,... --at-once N   (the commandlet's -Jobs=N)
 //   animgen_core_e2e --sample-summary FILE.json   (no server: SampleSummary.h's batch, for Python's json to read)
 // Steps: server info; a wrong token is refused (UNAUTHENTICATED); upload; start; watch every event; result
 // (clip and GLB written to DIR), and with --summary the commandlet's summary of that video (the server's version, its
@@ -23,6 +24,10 @@
 // --stop-start: FILE's job followed so, and stopped (Client::Cancel(), as the tab's Cancel) when the caller writes a
 // line to the standard input, once the server has made the job and before it answers StartJob: StartJob asks again
 // under its request id and answers with that job, which is cancelled as the tab cancels it (STOPPED, JOB_CANCEL).
+// --in-order: the videos (comma-separated) through RunInOrder as the commandlet's -Jobs=N runs them: each send is a
+// client of its own, the upload, FollowJob and the result, as RunBlocking's; each finish, on the calling thread, says
+// what came back (SEND and SENT as each send begins and ends, FINISH in order), then the server's own times of the jobs
+// and whether the second video's job was made, and seen running, before the first's ended (OVERLAP).
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -39,6 +44,7 @@
 #include <vector>
 
 #include "AnimGenClient.h"
+#include "BatchQueue.h"
 #include "BatchSummary.h"
 #include "SampleSummary.h"
 #include "TestClips.h"
@@ -255,6 +261,85 @@ int StopStartCheck(Client& client, const std::string& video) {
     return 0;
 }
 
+int InOrderCheck(const ConnectionOptions& o, const std::string& list, int atOnce) {
+    using Clock = std::chrono::steady_clock;
+    std::vector<std::string> videos;
+    for (size_t at = 0; at <= list.size();) {
+        const size_t comma = std::min(list.find(',', at), list.size());
+        videos.push_back(list.substr(at, comma - at));
+        at = comma + 1;
+    }
+    struct Run {
+        Status status;
+        JobInfo job;
+        JobResult result;
+        long long runningMs = -1, endedMs = -1;  // when this client saw the job running, and its end
+    };
+    std::vector<Run> runs(videos.size());
+    const Clock::time_point began = Clock::now();
+    auto ms = [&] {
+        return (long long)std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count();
+    };
+    const std::thread::id caller = std::this_thread::get_id();
+    const int sent = RunInOrder(
+        int(videos.size()), atOnce,
+        [&](int i) {  // on a worker thread: what RunBlocking does for the commandlet, a client of its own
+            Run& r = runs[size_t(i)];
+            Say("SEND i=" + std::to_string(i) + " ms=" + std::to_string(ms()) + " caller=" +
+                std::to_string(int(std::this_thread::get_id() == caller)));
+            Client client(o);
+            Outage outage(o.address, client.HasReached(), o.reconnectWait,
+                          [i](const std::string& m) { Say("NOTICE i=" + std::to_string(i) + " " + m); },
+                          client.CancellableSleep());
+            UploadedVideo up;
+            r.status = Reconnecting(outage, [&] { return client.UploadVideo(videos[size_t(i)], &up); });
+            if (r.status.Ok()) {
+                GenerateOptions options;
+                options.generator = Generator::Analytic;
+                options.formats = {OutputFormat::Json};
+                FollowCallbacks cb;
+                cb.onEvent = [&](const JobEventInfo& e) {
+                    if (r.runningMs < 0 && e.job.state == JobState::Running) r.runningMs = ms();
+                };
+                r.status = client.FollowJob(up.uploadId, options, outage, &r.job, cb);
+                r.endedMs = ms();
+                if (r.status.Ok() && r.job.state == JobState::Succeeded)
+                    r.status = Reconnecting(outage, [&] { return client.GetResult(r.job.jobId, "", &r.result); });
+            }
+            Say("SENT i=" + std::to_string(i) + " ms=" + std::to_string(ms()) + " code=" + r.status.CodeName() +
+                " job=" + r.job.jobId + " running_ms=" + std::to_string(r.runningMs) +
+                " ended_ms=" + std::to_string(r.endedMs));
+        },
+        [&](int i) {  // on this thread, in order, as the commandlet builds each AnimSequence
+            const Run& r = runs[size_t(i)];
+            Say("FINISH i=" + std::to_string(i) + " ms=" + std::to_string(ms()) + " caller=" +
+                std::to_string(int(std::this_thread::get_id() == caller)) + " code=" + r.status.CodeName() +
+                " state=" + JobStateName(r.job.state) + " clip_frames=" + std::to_string(r.result.clip.frameCount) +
+                " job=" + r.job.jobId);
+        },
+        [] { return false; });
+    std::printf("IN_ORDER sent=%d at_once=%d\n", sent, atOnce);
+    std::vector<JobInfo> jobs;
+    Client client(o);
+    const Status s = client.ListJobs(100, &jobs);
+    if (!s.Ok()) return Fail("ListJobs: " + s.ToString());
+    std::map<std::string, JobInfo> byId;
+    for (const JobInfo& j : jobs) byId[j.jobId] = j;
+    for (size_t i = 0; i < runs.size(); ++i) {
+        const JobInfo& j = byId[runs[i].job.jobId];
+        std::printf("SERVER_JOB i=%zu job=%s created_ms=%lld updated_ms=%lld\n", i, j.jobId.c_str(),
+                    (long long)j.createdUnixMs, (long long)j.updatedUnixMs);
+    }
+    if (runs.size() >= 2) {
+        // The server's times: video 1's job made before video 0's ended; this client's: seen running before then.
+        const JobInfo &first = byId[runs[0].job.jobId], &second = byId[runs[1].job.jobId];
+        std::printf("OVERLAP server=%d client=%d\n", int(second.createdUnixMs < first.updatedUnixMs),
+                    int(runs[1].runningMs >= 0 && runs[1].runningMs < runs[0].endedMs));
+    }
+    Say("OK");
+    return 0;
+}
+
 int main(int argc, char** argv) {
     std::map<std::string, std::string> args;
     for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
@@ -265,7 +350,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     const bool infoOnly = args.count("--info-only") > 0,
-               ownRun = args.count("--queue-full") > 0 || args.count("--restart") > 0 || args.count("--stop-start") > 0;
+               ownRun = args.count("--queue-full") > 0 || args.count("--restart") > 0 ||
+                        args.count("--stop-start") > 0 || args.count("--in-order") > 0;
     if (!args.count("--address") || (!infoOnly && !ownRun && (!args.count("--video") || !args.count("--out"))))
         return Fail("usage: animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T]");
 
@@ -312,6 +398,12 @@ int main(int argc, char** argv) {
     if (args.count("--queue-full")) return QueueFullCheck(client, args);
     if (args.count("--restart")) return RestartCheck(client, args["--restart"]);
     if (args.count("--stop-start")) return StopStartCheck(client, args["--stop-start"]);
+    if (args.count("--in-order")) {
+        int atOnce = 1;
+        const std::string bad = ParseAtOnce(args["--at-once"], &atOnce);
+        if (!bad.empty()) return Fail("--at-once " + bad);
+        return InOrderCheck(o, args["--in-order"], atOnce);
+    }
 
     const auto started = std::chrono::steady_clock::now();  // the summary's seconds: upload to result
     UploadedVideo up;

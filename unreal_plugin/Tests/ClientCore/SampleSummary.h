@@ -14,7 +14,7 @@ inline const std::string kOddVideoPath = "C:\\ci\\J\xc3\xb6rg \"fast\"\t\x01 \xe
 inline BatchSummary SampleBatchSummary() {
     BatchSummary s;
     s.animgen = "0.2.11";
-    s.client = "unreal 0.1.15";
+    s.client = "unreal 0.1.16";
     s.options.hands = true;
     s.options.smoothing = 0.3f;
     s.options.fps = 29.97f;

@@ -31,7 +31,7 @@ struct BatchVideo {
 
 struct BatchSummary {
     std::optional<std::string> animgen;  // the server's version (ServerVersionNumber); none when it could not be asked
-    std::string client;                  // "unreal 0.1.15"
+    std::string client;                  // "unreal 0.1.16"
     GenerateOptions options;             // written under the CLI's names, those left unset as the server's defaults
     std::string target;                  // the skeleton the server retargets onto; "" for none
     std::vector<BatchVideo> videos;      // in the batch's order, one per video found, refused ones included

@@ -5,6 +5,7 @@
 #include "AnimGenAnimationBuilder.h"
 #include "AnimGenClient.h"
 #include "AnimGenJobRunner.h"
+#include "BatchQueue.h"
 #include "BatchSummary.h"
 #include "HAL/FileManager.h"
 #include "HAL/PlatformTime.h"
@@ -36,7 +37,8 @@ UAnimGenCommandlet::UAnimGenCommandlet()
 	HelpUsage = TEXT("-run=AnimGen -Input=DIR [-Recursive] -Output=/Game/Path -Skeleton=/Game/.../Skeleton [-Server=host:port]"
 		" [-Token=T] [-Tls] [-TlsCa=roots.pem] [-Mapping=auto|ue5_manny|ue4_mannequin|mixamo] [-Generator=network|analytic]"
 		" [-Hands] [-InPlace] [-Loop] [-Mirror] [-Fps=30] [-Smoothing=0.5] [-Crop=X,Y,W,H] [-Files=DIR] [-TimeoutMinutes=60]"
-		" [-LocalRetarget] [-Footsteps] [-Summary=FILE.json (what became of each video, for CI: as animgen generate --summary)]");
+		" [-LocalRetarget] [-Footsteps] [-Jobs=N (videos on the server at once, 1 to 64, default 1: as animgen generate --jobs)]"
+		" [-Summary=FILE.json (what became of each video, for CI: as animgen generate --summary)]");
 }
 
 int32 UAnimGenCommandlet::Main(const FString& Params)
@@ -161,6 +163,18 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		UE_LOG(LogAnimGen, Error, TEXT("-TimeoutMinutes must be between 0 and 1440, got %g"), TimeoutMinutes);
 		return 2;
 	}
+	// -Jobs=N, as the CLI's --jobs and the Unity batch's -animgenJobs: up to N videos on the server at once, for a server
+	// with several workers. A bare -Jobs (no '=') is refused too, rather than quietly taken as 1.
+	int32 AtOnce = 1;
+	FString JobsText;  // "2,3" whole (commas are separators to FParse unless told otherwise): refused, not read as 2
+	if (FParse::Value(*Params, TEXT("Jobs="), JobsText, false) || FParse::Param(*Params, TEXT("Jobs")))
+	{
+		if (const std::string Problem = animgen::ParseAtOnce(Utf8(JobsText), &AtOnce); !Problem.empty())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("-Jobs %s"), UTF8_TO_TCHAR(Problem.c_str()));
+			return 2;
+		}
+	}
 
 	// In the CLI's order (animgen::VideosIn, which GoogleTest covers with the sub-path mapping below).
 	TArray<FString> Videos;
@@ -244,90 +258,110 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		return Code;
 	};
 
-	int32 Converted = 0;
-	Summary.videos.reserve(Videos.Num());  // a row is held by reference while its video runs
-	for (const FString& Video : Videos)
+	// Per video: why it is not sent (a clash, a read-only asset: checked here, on the game thread, before any job runs,
+	// and said in its turn), where its files go, and what its send brought back for its finish.
+	struct FVideoRun
 	{
-		// Ctrl-C, or a CI time limit's SIGTERM, asks the engine to exit: the videos not begun are left.
-		if (IsEngineExitRequested())
-		{
-			UE_LOG(LogAnimGen, Error, TEXT("AnimGen: stopped, the engine is exiting; %d videos not begun"),
-				Videos.Num() - int32(Summary.videos.size()));
-			break;
-		}
-		animgen::BatchVideo& Row = Summary.videos.emplace_back();  // failed until converted
-		Row.video = Utf8(Video);
-		auto Fail = [&Row](const FString& Line)
-		{
-			UE_LOG(LogAnimGen, Error, TEXT("%s"), *Line);
-			Row.error = Utf8(Line);
-		};
-		const FString PackagePath = PackagePathOf(Video);
-		const TArray<FString>& Same = VideosByAsset[PackageOf(Video)];
-		if (Same.Num() > 1)
-		{
-			Fail(FString::Printf(TEXT("%s: %s would all become %s: rename all but one"), *Video,
-				*FString::Join(Same, TEXT(", ")), *AssetOf(Video)));
-			continue;
-		}
-		// A read-only A_<video> (not checked out) is said before its job runs, not after.
-		if (const FString Problem = FAnimGenAnimationBuilder::DestinationProblem(PackagePath, FPaths::GetBaseFilename(Video));
-			!Problem.IsEmpty())
-		{
-			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Problem));
-			continue;
-		}
-		Request.VideoPath = Video;
-		// By the whole file name, under the video's sub-path: run.mp4 and run.mov get folders of their own.
-		Request.FilesDir = FilesDir.IsEmpty() ? FString()
-			: FString(UTF8_TO_TCHAR(animgen::InSubfolder(Utf8(FilesDir), SubOf(Video)).c_str())) / FPaths::GetCleanFilename(Video);
+		FString Refused;
+		FString FilesDir;
+		bool bOk = false;
 		animgen::JobResult Result;
 		FString Error;
+		std::vector<std::string> Warnings;
+		double Started = 0.0;
+	};
+	std::vector<FVideoRun> Runs(size_t(Videos.Num()));
+	for (int32 I = 0; I < Videos.Num(); ++I)
+	{
+		const FString& Video = Videos[I];
+		const TArray<FString>& Same = VideosByAsset[PackageOf(Video)];
+		Runs[I].Refused = Same.Num() > 1
+			? FString::Printf(TEXT("%s would all become %s: rename all but one"), *FString::Join(Same, TEXT(", ")),
+				*AssetOf(Video))
+			: FAnimGenAnimationBuilder::DestinationProblem(PackagePathOf(Video), FPaths::GetBaseFilename(Video));
+		// By the whole file name, under the video's sub-path: run.mp4 and run.mov get folders of their own.
+		Runs[I].FilesDir = FilesDir.IsEmpty() ? FString()
+			: FString(UTF8_TO_TCHAR(animgen::InSubfolder(Utf8(FilesDir), SubOf(Video)).c_str())) / FPaths::GetCleanFilename(Video);
+	}
+
+	// The network part of a video, on a worker thread (animgen::RunInOrder): no UObject is touched here. Its log lines
+	// name the video, as each video's own lines may come between another's.
+	auto Send = [&](int I)
+	{
+		FVideoRun& Run = Runs[I];
+		if (!Run.Refused.IsEmpty()) return;
+		const FString Name = FPaths::GetCleanFilename(Videos[I]);
+		FAnimGenJobRequest VideoRequest = Request;
+		VideoRequest.VideoPath = Videos[I];
+		VideoRequest.FilesDir = Run.FilesDir;
 		int32 LastPercent = -10;
 		FString LastStage;
-		const double Started = FPlatformTime::Seconds();
-		const bool bOk = FAnimGenJobRunner::RunBlocking(Request, [&](const FAnimGenProgress& P) {
+		Run.Started = FPlatformTime::Seconds();  // -TimeoutMinutes counts from here too, in RunBlocking
+		Run.bOk = FAnimGenJobRunner::RunBlocking(VideoRequest, [&](const FAnimGenProgress& P) {
 			const int32 Percent = FMath::FloorToInt(P.Progress * 100.f);
 			if (P.bWarning)
 			{
-				UE_LOG(LogAnimGen, Warning, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
-				Row.warnings.push_back(Utf8(P.Message));
+				UE_LOG(LogAnimGen, Warning, TEXT("%s: %s"), *Name, *P.Message);
+				Run.Warnings.push_back(Utf8(P.Message));
 			}
 			else if (P.bNotice)  // "the server's queue is full; ...", "lost the server; ...": as the CLI says them
 			{
-				UE_LOG(LogAnimGen, Display, TEXT("%s: %s"), *FPaths::GetCleanFilename(Video), *P.Message);
+				UE_LOG(LogAnimGen, Display, TEXT("%s: %s"), *Name, *P.Message);
 			}
 			else if (Percent >= LastPercent + 10 || (P.Stage == TEXT("upload")) != (LastStage == TEXT("upload")))
 			{
 				// Every 10 %, and once more when the job's own progress (from 0 again) follows the upload's.
 				LastPercent = Percent;
 				LastStage = P.Stage;
-				UE_LOG(LogAnimGen, Display, TEXT("%s: %3d%% %s"), *FPaths::GetCleanFilename(Video), Percent, *P.Stage);
+				UE_LOG(LogAnimGen, Display, TEXT("%s: %3d%% %s"), *Name, Percent, *P.Stage);
 			}
-		}, Result, Error, TimeoutMinutes);
-		if (!bOk)
+		}, Run.Result, Run.Error, TimeoutMinutes);
+	};
+
+	// The rest of a video, on this (the game) thread, in the folder's order: its AnimSequence built and saved, its
+	// line logged and its summary row added.
+	int32 Converted = 0;
+	auto BuildOne = [&](int I)
+	{
+		const FString& Video = Videos[I];
+		FVideoRun& Run = Runs[I];
+		animgen::BatchVideo& Row = Summary.videos.emplace_back();  // failed until converted
+		Row.video = Utf8(Video);
+		Row.warnings = std::move(Run.Warnings);
+		auto Fail = [&Row](const FString& Line)
 		{
-			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Error));
+			UE_LOG(LogAnimGen, Error, TEXT("%s"), *Line);
+			Row.error = Utf8(Line);
+		};
+		if (!Run.Refused.IsEmpty())
+		{
+			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Run.Refused));
+			return;
+		}
+		if (!Run.bOk)
+		{
+			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Run.Error));
 			if (IsEngineExitRequested())  // stopped mid-job (its job cancelled on the server): as the CLI has it, no error
 			{
 				Row.status = animgen::BatchStatus::Cancelled;
 				Row.error.clear();
-				break;
 			}
-			continue;
+			return;
 		}
 		FAnimGenBuildSettings Settings;
-		Settings.PackagePath = PackagePath;
+		Settings.PackagePath = PackagePathOf(Video);
 		Settings.AssetName = FPaths::GetBaseFilename(Video);
 		Settings.Preset = Preset;
 		Settings.bFootstepNotifies = bFootsteps;
 		bool bReplaced = false;
+		FString Error;
+		const animgen::JobResult& Result = Run.Result;
 		UAnimSequence* Sequence = FAnimGenAnimationBuilder::Build(Result.clip, *Skeleton, Settings, Error, &bReplaced,
 			Result.targetMotion ? &*Result.targetMotion : nullptr);
 		if (!Sequence)
 		{
 			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Error));
-			continue;
+			return;
 		}
 		// And what the server read of the video, as the CLI says it ("" from an older server, which does not tell).
 		const std::string Read = animgen::FramesRead(Result.job.frames, Result.job.detectedShare);
@@ -343,7 +377,18 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		}
 		Row.frames = Result.job.frames;
 		Row.detected = Result.job.detectedShare;
-		Row.seconds = FPlatformTime::Seconds() - Started;
+		Row.seconds = FPlatformTime::Seconds() - Run.Started;  // with the wait for the videos before it
+		Run.Result = animgen::JobResult();  // a long batch holds only the clips not yet built
+	};
+
+	// Up to AtOnce videos on the server, each sent as soon as a place is free; each built as soon as it and those
+	// before it are back. Ctrl-C, or a CI time limit's SIGTERM, asks the engine to exit: nothing more is sent, the
+	// videos in flight are stopped by RunBlocking's watchdog (their jobs cancelled) and finished here, and those not
+	// begun are left ("cancelled" in the summary, by Finish).
+	const int32 Sent = animgen::RunInOrder(Videos.Num(), AtOnce, Send, BuildOne, [] { return IsEngineExitRequested(); });
+	if (Sent < Videos.Num())
+	{
+		UE_LOG(LogAnimGen, Error, TEXT("AnimGen: stopped, the engine is exiting; %d videos not begun"), Videos.Num() - Sent);
 	}
 	UE_LOG(LogAnimGen, Display, TEXT("AnimGen: %d of %d videos converted"), Converted, Videos.Num());
 	return Finish(Converted == Videos.Num() ? 0 : 1);

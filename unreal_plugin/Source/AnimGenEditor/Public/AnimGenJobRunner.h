@@ -40,8 +40,10 @@ public:
 	using FOnProgress = TFunction<void(const FAnimGenProgress&)>;
 	using FOnFinished = TFunction<void(bool bSucceeded, const FString& Error, const animgen::JobResult& Result)>;
 
-	// Runs every step on the calling thread; false with OutError (one line) on failure. Past TimeoutMinutes, or once the
-	// engine is asked to exit, the call in flight is ended and the job cancelled on the server.
+	// Runs every step on the calling thread, which may be any thread (the commandlet's -Jobs=N runs several at once on
+	// worker threads: it touches no UObject, and each call has a client of its own); false with OutError (one line) on
+	// failure. Past TimeoutMinutes, or once the engine is asked to exit, the call in flight is ended and the job
+	// cancelled on the server.
 	static bool RunBlocking(const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
 		animgen::JobResult& OutResult, FString& OutError, double TimeoutMinutes = 60.0);
 
