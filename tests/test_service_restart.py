@@ -293,10 +293,6 @@ def test_the_next_video_waits_for_a_server_restarted_between_videos_and_an_unkno
     assert e.value.code == grpc.StatusCode.UNAVAILABLE and time.monotonic() - t0 < 10, e.value
 
 
-# Kept under this name for tests/test_unreal_plugin.py.
-_FIRST_ANSWER_LOST = FIRST_ANSWER_LOST
-
-
 def test_a_start_whose_answer_was_lost_runs_one_job(tmp_path, videos):
     """The server makes the job but its answer to StartJob is lost: the run asks again under the same request id,
     is answered with that job, and converts; the server ran one job, not two."""
