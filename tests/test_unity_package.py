@@ -285,8 +285,8 @@ def starts(lines: list[str]) -> tuple[list[tuple[str, str]], dict[str, str]]:
     its starts= line (jobs_made, cancelled)."""
     line = next(line for line in lines if line.startswith("starts="))
     first, *rest = line.split(" ")
-    calls = [tuple(call.split("/")) for call in first[len("starts="):].split(",") if call]
-    return calls, dict(kv.split("=", 1) for kv in rest)  # type: ignore[misc]
+    calls = [(call.split("/")[0], call.split("/")[1]) for call in first[len("starts="):].split(",") if call]
+    return calls, dict(kv.split("=", 1) for kv in rest)
 
 
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")  # Guid "N": what the server takes (letters, digits, '-', '_'; at most 64)
