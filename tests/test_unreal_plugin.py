@@ -19,11 +19,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import REPO, failed_serve_log, require_tool
+from service_support import FIRST_ANSWER_LOST, ServerProcess, request_ids, start_job_hook
 
 import animgen_ml
 from animgen_ml import rotations as R
@@ -473,8 +475,6 @@ def test_a_followed_job_rides_out_a_restart_of_the_server(core_build: Path, vide
     each warning once, and the job succeeds."""
     import signal
 
-    from service_support import ServerProcess
-
     server = ServerProcess(tmp_path / "data", "--workers", "1").start()
     port = server.address.rsplit(":", 1)[1]
     server.args[server.args.index("--port") + 1] = port  # comes back where the client knows it
@@ -509,22 +509,22 @@ def test_a_followed_job_rides_out_a_restart_of_the_server(core_build: Path, vide
     assert int(_facts(text)["RESULT"]["clip_frames"]) > 0 and lines[-1] == "OK", text
 
 
-@pytest.mark.slow
-def test_a_start_whose_answer_was_lost_runs_one_job(core_build: Path, videos: Path, tmp_path: Path):
-    """The server makes the job, but StartJob's answer is lost (UNAVAILABLE, as a dropped connection or a server gone
-    loses it): the core's FollowJob waits for the server as for any outage and asks again under the same request id;
-    the server answers with the job it made, which is followed and converts. The server ran one job, not two."""
+def _e2e_on_hooked_server(core_build: Path, tmp_path: Path, hook: str, mode: str, video: Path, when: str,
+                          act: Callable[[subprocess.Popen, ServerProcess], None] | None = None,
+                          ) -> tuple[list[str], list]:
+    """The end-to-end program in `mode` on `video` against a real server with one worker whose StartJob `hook` changes
+    (service_support.start_job_hook); act(program, server), if given, once it runs (its stdin is then a pipe).
+    Returns the program's lines and the server's jobs at the end; StartJob was asked twice, under one request id."""
     import signal
 
-    from service_support import FIRST_ANSWER_LOST, ServerProcess, request_ids
-
-    from animgen.v1 import service_pb2
     from animgen_server.client import AnimGenClient
 
-    server = ServerProcess(tmp_path / "data", "--workers", "1", first=FIRST_ANSWER_LOST).start()
-    proc, lines, _, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address,
-                                      "--restart", str(videos / "sports2d_run_sideview.mp4"), when="DONE ")
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=hook).start()
+    proc, lines, _, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address, mode,
+                                      str(video), when=when, stdin=subprocess.PIPE if act else None)
     try:
+        if act:
+            act(proc, server)
         proc.wait(120)
         with AnimGenClient(server.address, timeout=60) as c:
             listed = c.list()
@@ -533,15 +533,27 @@ def test_a_start_whose_answer_was_lost_runs_one_job(core_build: Path, videos: Pa
             proc.kill()
         rc = server.stop(signal.SIGTERM)
         reader.join(10)
+    assert proc.returncode == 0 and rc == 0, "\n".join(lines) + server.output()[-3000:]
+    asked = request_ids(server)  # every try of the start under its first one's id
+    assert len(asked) == 2 and asked[0] == asked[1] and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
+    return lines, listed
+
+
+@pytest.mark.slow
+def test_a_start_whose_answer_was_lost_runs_one_job(core_build: Path, videos: Path, tmp_path: Path):
+    """The server makes the job, but StartJob's answer is lost (UNAVAILABLE, as a dropped connection or a server gone
+    loses it): the core's FollowJob waits for the server as for any outage and asks again under the same request id;
+    the server answers with the job it made, which is followed and converts. The server ran one job, not two."""
+    from animgen.v1 import service_pb2
+
+    lines, listed = _e2e_on_hooked_server(core_build, tmp_path, FIRST_ANSWER_LOST, "--restart",
+                                             videos / "sports2d_run_sideview.mp4", "DONE ")
     text = "\n".join(lines)
-    assert proc.returncode == 0 and rc == 0, text + server.output()[-3000:]
     said = [line[len("NOTICE "):] for line in lines if line.startswith("NOTICE ") and "queued" not in line]
     assert said == ["lost the server; trying to reach it again for up to 2 min", "reached the server again"], text
     done = _facts(text)["DONE"]
     assert done["code"] == "OK" and done["final"] == "SUCCEEDED", text
     assert [(j.job_id, j.state) for j in listed] == [(done["job"], service_pb2.JOB_STATE_SUCCEEDED)], listed
-    asked = request_ids(server)  # the try after the lost answer under the first one's id
-    assert len(asked) == 2 and asked[0] == asked[1] and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
     assert int(_facts(text)["RESULT"]["clip_frames"]) > 0 and lines[-1] == "OK", text
 
 
@@ -550,41 +562,27 @@ def test_a_stop_before_start_job_answers_cancels_the_job_it_made(core_build: Pat
     """The tab's Cancel comes after the server made the job and before it answered StartJob: Client::Cancel() ends the
     call at once, StartJob asks again under its request id and answers with that job, which is cancelled, rather than
     left to run for nobody (remote.py _Run._cancel)."""
-    import signal
-
-    from service_support import ServerProcess, request_ids, start_job_hook
-
     from animgen.v1 import service_pb2
-    from animgen_server.client import AnimGenClient
 
-    # The first StartJob answers a minute after it made the job (a server slow to answer); later ones at once.
-    server = ServerProcess(tmp_path / "data", "--workers", "1", first=start_job_hook("await asyncio.sleep(60)")).start()
-    proc, lines, _, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address,
-                                      "--stop-start", str(videos / "sports2d_run_sideview.mp4"), when="STOPPED ",
-                                      stdin=subprocess.PIPE)
-    try:
-        made = server.wait_for(" on upload ", 60)  # logged as the job is made, a minute before StartJob answers
+    made: list[str] = []
+
+    def stop_once_made(proc: subprocess.Popen, server: ServerProcess) -> None:
+        made.append(server.wait_for(" on upload ", 60))  # logged as the job is made, a minute before StartJob answers
         assert proc.stdin is not None
         proc.stdin.write("stop\n")
         proc.stdin.close()
-        proc.wait(60)
-        with AnimGenClient(server.address, timeout=60) as c:
-            listed = c.list()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        rc = server.stop(signal.SIGTERM)
-        reader.join(10)
+
+    # The first StartJob answers a minute after it made the job (a server slow to answer); later ones at once.
+    lines, listed = _e2e_on_hooked_server(core_build, tmp_path, start_job_hook("await asyncio.sleep(60)"),
+                                             "--stop-start", videos / "sports2d_run_sideview.mp4", "STOPPED ",
+                                             stop_once_made)
     text = "\n".join(lines)
-    assert proc.returncode == 0 and rc == 0, text + server.output()[-3000:]
     stopped = _facts(text)["STOPPED"]
     assert stopped["code"] == "CANCELLED" and stopped["unanswered"] == "0", text
     assert float(stopped["seconds"]) < 5, text  # the call ended at once, not when the server answered it
     assert _facts(text)["JOB_CANCEL"] == {"code": "OK", "state": "CANCELLED"}, text
     assert [(j.job_id, j.state) for j in listed] == [(stopped["job"], service_pb2.JOB_STATE_CANCELLED)], listed
-    assert f"job {stopped['job']} on upload" in made, made
-    asked = request_ids(server)
-    assert len(asked) == 2 and asked[0] == asked[1] and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
+    assert f"job {stopped['job']} on upload" in made[0], made
     assert "STARTED " not in text and lines[-1] == "OK", text
 
 
