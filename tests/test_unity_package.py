@@ -295,14 +295,15 @@ MAY_HAVE_STARTED = ("the server may have started a job on walk.mp4 as the run st
 
 
 @pytest.mark.parametrize("scenario, ids", [("run", "A"), ("queue-full", "AAA"), ("start-lost", "AA"),
-                                           ("interrupted", "AB"), ("interrupted-4-times", "ABCD")])
+                                           ("start-timeout", "AAA"), ("interrupted", "AB"),
+                                           ("interrupted-4-times", "ABCD")])
 def test_the_windows_job_runner_asks_each_start_of_a_job_under_one_request_id(jobrunner_harness: Path,
                                                                                tmp_path: Path, scenario: str,
                                                                                ids: str):
-    """Every try of one start of a job (after a full queue, after an answer lost with the server) carries the same
-    request id, made for that start: asked again, the server answers with the job the first try made (start-lost: one
-    job, not a second that would run for nobody). A start again after the job was interrupted is a new start, under a
-    new id."""
+    """Every try of one start of a job (after a full queue, after an answer lost with the server, after a try that
+    timed out) carries the same request id, made for that start: asked again, the server answers with the job the first
+    try made (start-lost, start-timeout: one job, not a second that would run for nobody). A start again after the job
+    was interrupted is a new start, under a new id."""
     run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
     calls, rest = starts(run.stdout.splitlines())
     assert all(REQUEST_ID.fullmatch(rid) for rid, _ in calls), run.stdout
@@ -312,6 +313,26 @@ def test_the_windows_job_runner_asks_each_start_of_a_job_under_one_request_id(jo
     assert rest["jobs_made"] == "1", run.stdout  # an interrupted job is run again as the same job
     if scenario != "interrupted-4-times":  # which fails after its fourth start
         assert " phase=Succeeded " in run.stdout.splitlines()[-1], run.stdout
+
+
+SLOW_START = "the server took over 30 s to start the job; asking again"
+
+
+def test_the_windows_job_runner_asks_again_after_a_startjob_that_timed_out(jobrunner_harness: Path, tmp_path: Path):
+    """StartJob makes the job and its call times out (DEADLINE_EXCEEDED), twice: the window asks again at once under
+    the same request id, as `animgen generate --server` does, and the server answers with the job the first try made;
+    the run converts, one job having been made. The asking again is said once, in the Console and in its status."""
+    run = run_jobrunner(jobrunner_harness, tmp_path, "start-timeout")
+    lines = run.stdout.splitlines()
+    last = dict(kv.split("=", 1) for kv in lines[-1].split(" ") if "=" in kv)
+    assert last["ended"] == "True" and last["phase"] == "Succeeded" and last["start_calls"] == "3", run.stdout
+    assert last["saved"] == "Assets/AnimGen/walk.anim" and last["cancel_calls"] == "0", run.stdout
+    calls, rest = starts(lines)
+    assert len({rid for rid, _ in calls}) == 1 and [within for _, within in calls] == ["-"] * 3, run.stdout
+    assert rest["jobs_made"] == "1", run.stdout
+    assert [line for line in lines if SLOW_START in line] == [f"log: AnimGen: {SLOW_START}",
+                                                              f"waiting: {SLOW_START}"], run.stdout
+    assert lines[-2] == "message=", run.stdout
 
 
 @pytest.mark.parametrize("scenario, message", [("cancel-while-start-lost", ""),
@@ -688,6 +709,21 @@ def test_startjob_asked_again_under_its_request_id_answers_with_the_job_it_made(
 
 
 @pytest.mark.parametrize("jobs", [None, "2"])
+def test_a_startjob_that_timed_out_is_asked_again_under_its_request_id(batch_harness: Path, tmp_path: Path,
+                                                                      jobs: str | None):
+    """StartJob makes a's job and its call times out (DEADLINE_EXCEEDED), twice: the batch asks again at once under
+    the same request id, as `animgen generate --server` does, and the server answers with the job the first try made.
+    a converts, one job having been made, and its log says the asking again once; b is not held up."""
+    b = Batch(batch_harness, tmp_path, {"a.mp4": "start_timeout=2\nframes=10\n", "b.mp4": ""},
+              *(["-animgenJobs", jobs] if jobs else []))
+    assert b.rc == 0 and b.statuses() == ["converted", "converted"], b.out
+    assert b.request_ids("a.mp4") == "AAA" and [within for _, within in b.requests("a.mp4")] == ["-"] * 3, b.out
+    assert b.server("timeout") == ["a.mp4", "a.mp4"] and sorted(b.server("made")) == ["a.mp4", "b.mp4"], b.out
+    assert [line for line in b.lines if SLOW_START in line] == [f"AnimGen batch: Videos/a.mp4: {SLOW_START}"], b.out
+    assert b.server("cancel") == [], b.out
+
+
+@pytest.mark.parametrize("jobs", [None, "2"])
 def test_a_server_gone_for_good_mid_batch_fails_the_later_videos_at_once(batch_harness: Path, tmp_path: Path,
                                                                          jobs: str | None):
     """The server goes away for good while b runs (a wait of 3 s here). b waits for it, and so does c, which was on the
@@ -835,6 +871,9 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "RecursiveIsAnArgumentThatTakesAFolderOnly",
         "EveryTryOfOneStartCarriesItsRequestIdAndAnotherStartANewOne",
         "ATryWithoutAnAnswerLeavesTheStartUnansweredARefusalOrAJobDoNot",
+        "AStartJobThatTimesOutIsAskedAgainUnderItsRequestIdAndSaidOnce",
+        "ATimeoutPastTheOneDeadlineFailsWithTheServersWords",
+        "ACancelEndsTheAskingAgainAndLeavesTheStartUnanswered",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
 

@@ -29,6 +29,8 @@
 //                   request id, the server answers with that job
 //   start_hang      the first StartJob makes the job and never answers (the batch's -animgenTimeout cuts it off)
 //   start_gone      as start_hang, and the server is then away for this video: StartJob asked again cannot reach it
+//   start_timeout=N StartJob makes the job and its call times out (DEADLINE_EXCEEDED) N times: asked again under the
+//                   same request id, the server answers with that job
 // The server keeps the job each request id made (StartJob asked again with it answers with that job), as the real one.
 // The environment scripts the rest:
 //   ANIMGEN_HARNESS_CONNECT=TEXT        the connection's constructor throws TEXT
@@ -38,10 +40,10 @@
 //                                       escapes the batch's per-video handling
 //   ANIMGEN_HARNESS_RECONNECT_MS=N      how long a lost server is waited for (default 60000; tried every 50 ms)
 // It prints: "log: ..." and "error: ..." (Debug.Log / LogError), the batch's own Console lines as they are,
-// "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|full|refused|made|start|watch|lost|interrupted|
-// done|failed|cancel VIDEO" (made: a request id new to the server made the job, as against one asked again or a job an
-// interruption runs again), "request: VIDEO ID S" for each StartJob (its request id, its deadline in s or "-"),
-// "off the main thread: CALL" for a Unity call made from another thread, and "exit=CODE max_in_flight=M" last
+// "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|full|refused|made|timeout|start|watch|lost|
+// interrupted|done|failed|cancel VIDEO" (made: a request id new to the server made the job, as against one asked again
+// or a job an interruption runs again), "request: VIDEO ID S" for each StartJob (its request id, its deadline in s or
+// "-"), "off the main thread: CALL" for a Unity call made from another thread, and "exit=CODE max_in_flight=M" last
 // (EditorApplication.Exit, which ends the process with CODE). M: the most videos the server had at once, upload to
 // the end of the watch.
 using System;
@@ -116,7 +118,7 @@ namespace AnimGen.Editor
         public int Lost, Interrupted, Watches, Left;
         public bool Gone, Down;
         public string CancelAnswer;
-        public int StartLost;
+        public int StartLost, StartTimeout;
         public bool StartHang, StartGone;
         public volatile bool Rerun; // the job was interrupted: a new request id runs it again
         public readonly HashSet<string> Requests = new HashSet<string>(); // the request ids that made the job
@@ -149,6 +151,7 @@ namespace AnimGen.Editor
                     case "interrupted": s.Interrupted = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "cancel": s.CancelAnswer = value; break;
                     case "start_lost": s.StartLost = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "start_timeout": s.StartTimeout = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "start_hang": s.StartHang = true; break;
                     case "start_gone": s.StartHang = s.StartGone = true; break;
                     default: throw new InvalidDataException(path + ": unknown script key " + key);
@@ -197,6 +200,13 @@ namespace AnimGen.Editor
     /// UNAVAILABLE); LostServer tells it.</summary>
     internal sealed class Unavailable : Exception { public Unavailable(string m) : base(m) { } }
 
+    /// <summary>What the real connection's calls throw where their deadline passes (an RpcException with
+    /// DEADLINE_EXCEEDED, in Describe's words); TimedOut tells it.</summary>
+    internal sealed class DeadlineExceeded : Exception
+    {
+        public DeadlineExceeded(string address) : base("The AnimGen server at " + address + " did not answer in time.") { }
+    }
+
     internal sealed class AnimGenConnection : IDisposable
     {
         public readonly string Address;
@@ -211,7 +221,12 @@ namespace AnimGen.Editor
         public string LostServer(Exception e) { return e is Unavailable ? Describe(e) : null; }
 
         /// <summary>Every other failure of the scripted server's is its answer (a refusal, a full queue).</summary>
-        public bool Answered(Exception e) { return !(e is Unavailable) && !(e is OperationCanceledException); }
+        public bool Answered(Exception e)
+        {
+            return !(e is Unavailable) && !(e is OperationCanceledException) && !(e is DeadlineExceeded);
+        }
+
+        public bool TimedOut(Exception e) { return e is DeadlineExceeded; }
 
         public void Dispose() { }
 
@@ -280,6 +295,12 @@ namespace AnimGen.Editor
             {
                 s.StartLost--;
                 throw new Unavailable("Socket closed"); // made, but the answer is lost
+            }
+            if (s.StartTimeout > 0)
+            {
+                s.StartTimeout--;
+                Server.Say("timeout", s.Name);
+                throw new DeadlineExceeded(Address); // made, but slower than the call's deadline
             }
             if (s.StartHang && !askedBefore) await Task.Delay(Timeout.Infinite, ct); // made; the answer never comes
             Server.Say("start", s.Name);

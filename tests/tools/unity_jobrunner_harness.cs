@@ -14,7 +14,9 @@
 //   start-lost: StartJob makes the job and its answer is lost (UNAVAILABLE) once; asked again under the same request
 //     id, the server answers with that job;
 //   cancel-while-start-lost: Cancel while StartJob is on the wire, which then makes the job and loses its answer;
-//   cancel-while-start-gone: the same, and the server stays away (StartJob asked again cannot reach it either).
+//   cancel-while-start-gone: the same, and the server stays away (StartJob asked again cannot reach it either);
+//   start-timeout: StartJob makes the job and its call times out (DEADLINE_EXCEEDED) twice; asked again under the same
+//     request id, the server answers with that job.
 // The server keeps the job each request id made (StartJob asked again with it answers with that job; a new id makes a
 // new job, or runs again the job a stop of the server interrupted), as the real one does.
 // The waits for a lost server are every 50 ms, for up to 60 s (server-gone: 1.5 s).
@@ -96,6 +98,7 @@ namespace AnimGen.Editor
         public static string Scenario = "";
         public static int WatchCalls;
         public static int LostAnswers; // StartJob's answers lost after it made the job (UNAVAILABLE)
+        public static int TimedOutAnswers; // StartJob's calls that time out after it made the job (DEADLINE_EXCEEDED)
         public static bool GoneAfterStart; // every StartJob after the first finds the server away
         public static readonly List<string> Starts = new List<string>(); // "request id/deadline" of each StartJob
         public static string CancelledJob = "";
@@ -124,6 +127,13 @@ namespace AnimGen.Editor
     /// <summary>What the real connection's calls throw where the server cannot be reached (an RpcException with
     /// UNAVAILABLE); LostServer tells it.</summary>
     internal sealed class Unavailable : Exception { public Unavailable(string m) : base(m) { } }
+
+    /// <summary>What the real connection's calls throw where their deadline passes (an RpcException with
+    /// DEADLINE_EXCEEDED, in Describe's words); TimedOut tells it.</summary>
+    internal sealed class DeadlineExceeded : Exception
+    {
+        public DeadlineExceeded() : base("The AnimGen server at " + AnimGenConnection.DefaultAddress + " did not answer in time.") { }
+    }
 
     /// <summary>What the real AnimGenConnection.StartJobAsync throws for a RESOURCE_EXHAUSTED answer with these trailers
     /// (an RpcException stands as an Exception with the server's message, which is what Describe gives of it).</summary>
@@ -154,7 +164,12 @@ namespace AnimGen.Editor
         public string LostServer(Exception e) { return e is Unavailable ? Describe(e) : null; }
 
         /// <summary>Every other failure of the scripted server's is its answer (a refusal, a full queue).</summary>
-        public bool Answered(Exception e) { return !(e is Unavailable) && !(e is OperationCanceledException); }
+        public bool Answered(Exception e)
+        {
+            return !(e is Unavailable) && !(e is OperationCanceledException) && !(e is DeadlineExceeded);
+        }
+
+        public bool TimedOut(Exception e) { return e is DeadlineExceeded; }
 
         public async Task<string> UploadAsync(string path, Action<float> progress, CancellationToken ct)
         {
@@ -179,6 +194,7 @@ namespace AnimGen.Editor
                     "animgen-retry-after-ms", "100");
             string job = Server.JobFor(requestId);
             if (call <= Server.LostAnswers) throw new Unavailable("Socket closed"); // made, but the answer is lost
+            if (call <= Server.TimedOutAnswers) throw new DeadlineExceeded(); // made, but slower than the deadline
             return new Proto.Job { JobId = job };
         }
 
@@ -299,6 +315,7 @@ namespace AnimGen.Editor
                 Server.StartJobMayAnswer.Reset();
             if (scenario == "start-lost" || scenario.StartsWith("cancel-while-start-", StringComparison.Ordinal)) Server.LostAnswers = 1;
             Server.GoneAfterStart = scenario == "cancel-while-start-gone";
+            if (scenario == "start-timeout") Server.TimedOutAnswers = 2;
             if (scenario == "queue-full") Server.FullTimes = 2;
             if (scenario == "cancel-while-waiting") Server.FullTimes = int.MaxValue;
             if (scenario == "refused") Server.Refusal = "the video is 40 s long; this server takes videos up to 30 s";

@@ -107,6 +107,16 @@ namespace AnimGen.Editor
                    && rpc.StatusCode != StatusCode.DeadlineExceeded;
         }
 
+        /// <summary>Whether e is the call's own deadline (DEADLINE_EXCEEDED): a StartJob that timed out may have made
+        /// its job, and AnimGen.Core.QueueWait asks it again under its request id.</summary>
+        public bool TimedOut(Exception e)
+        {
+            var agg = e as AggregateException;
+            if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
+            var rpc = e as RpcException;
+            return rpc != null && rpc.StatusCode == StatusCode.DeadlineExceeded;
+        }
+
         public async Task<Proto.ServerInfo> GetServerInfoAsync(CancellationToken ct)
         {
             return await client.GetServerInfoAsync(new Proto.GetServerInfoRequest(), Headers(),
@@ -159,14 +169,14 @@ namespace AnimGen.Editor
         /// <summary>Throws QueueFullException where the server's queue is full and it said when to try again
         /// (QueueWait.StartAsync does); any other refusal as the RpcException it is. requestId: this start's
         /// (AnimGen.Core.JobStart), the same on every try of it: asked again, the server answers with the job it made.
-        /// within: the call's deadline (default 30 s).</summary>
+        /// within: the call's deadline (default JobStart.Within, 30 s; one that passes it is tried again, TimedOut).</summary>
         public async Task<Proto.Job> StartJobAsync(string uploadId, Proto.GenerateOptions options, string requestId,
             CancellationToken ct, TimeSpan? within = null)
         {
             try
             {
                 var request = new Proto.StartJobRequest { UploadId = uploadId, Options = options, RequestId = requestId ?? "" };
-                return await client.StartJobAsync(request, Headers(), DateTime.UtcNow.Add(within ?? TimeSpan.FromSeconds(30)), ct)
+                return await client.StartJobAsync(request, Headers(), DateTime.UtcNow.Add(within ?? JobStart.Within), ct)
                     .ResponseAsync.ConfigureAwait(false);
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)

@@ -10,8 +10,9 @@
 // is tried again (AnimGen.Core.QueueWait: up to 10 minutes, within -animgenTimeout). A server that restarts is ridden
 // out as the CLI rides it out (AnimGen.Core.Outage): each video waits for it, says so, and has a job the stop
 // interrupted started again. The wait is one per server for the whole batch: once it is over, the videos after fail at
-// their first try rather than wait again. StartJob goes under a request id per start (AnimGen.Core.JobStart): a timeout
-// that cuts it off asks it again for the job it made, and cancels that.
+// their first try rather than wait again. StartJob goes under a request id per start (AnimGen.Core.JobStart): a try
+// that passes its 30 s deadline is asked again under it (within the wait for room), which answers with the job it made;
+// a timeout that cuts it off asks it again for the job it made, and cancels that.
 // -animgenSummary run.json also writes what became of each video, for CI to read (AnimGen.Core.BatchSummary, the
 // shape of `animgen generate --summary`): when the batch ends, whatever ends it once its videos are found (not when
 // the Editor itself is stopped).
@@ -256,13 +257,14 @@ namespace AnimGen.Editor
                 {
                     uploadId = await outage.CallAsync(() => c.UploadAsync(video, null, ct), ct).ConfigureAwait(false);
                     // A full queue (a shared server busy with other work) is waited out, within the timeout; said once.
-                    // Each start has a request id of its own, the same on every try of it.
+                    // So is a try that timed out, asked again at once (the server may have made the job). Each start
+                    // has a request id of its own, the same on every try of it.
                     Func<Task<Proto.Job>> start = () =>
                     {
                         var one = starting = new JobStart(c.Answered);
                         return QueueWait.StartAsync(
                             () => outage.CallAsync(() => one.TryAsync(id => c.StartJobAsync(uploadId, options, id, ct)), ct),
-                            s => Console.WriteLine(prefix + s), ct);
+                            c.TimedOut, s => Console.WriteLine(prefix + s), ct);
                     };
                     Proto.Job job = await start().ConfigureAwait(false);
                     jobId = job.JobId;

@@ -3,8 +3,9 @@
 // ([InitializeOnLoad]) WatchJob is re-attached to the same job id. The window only displays this state.
 // A restart of the server is ridden out as the CLI rides it out (AnimGen.Core.Outage): every call waits for a server it
 // has reached and lost, the watch is attached again, and a job the stop interrupted is started again. Each start of a
-// job asks StartJob under a request id of its own (AnimGen.Core.JobStart), so that a Cancel that comes before its
-// answer can ask it again for the job it made, and cancel that.
+// job asks StartJob under a request id of its own (AnimGen.Core.JobStart), so that a try that timed out is asked again
+// for the job it may have made (AnimGen.Core.QueueWait), and a Cancel that comes before its answer can ask it again for
+// the job it made, and cancel that.
 using System;
 using System.Collections.Concurrent;
 using System.IO;
@@ -169,13 +170,19 @@ namespace AnimGen.Editor
                         string uploadId = await outage.CallAsync(() => c.UploadAsync(Path.GetFullPath(r.VideoPath),
                             p => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.UploadProgress, Progress = p })), token), token);
                         // Not cut off half-way by Cancel: its answer names the job to cancel. Cancel ends the wait between
-                        // tries while the server's queue is full, which the window says once, or while it cannot be reached.
+                        // tries while the server's queue is full, or while it cannot be reached, and the asking again
+                        // after a try that timed out; the full queue and the asking again are said once each, in the
+                        // Console and in the window's status.
                         Proto.Job job;
                         try
                         {
                             job = await QueueWait.StartAsync(
                                 () => outage.CallAsync(() => start.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None)), token),
-                                said => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.QueueFull, Message = said })), token);
+                                c.TimedOut, said => Post(() =>
+                                {
+                                    Debug.Log("AnimGen: " + said);
+                                    Apply(new JobUpdate { Kind = JobUpdateKind.QueueFull, Message = said });
+                                }), token);
                         }
                         catch (Exception) when (token.IsCancellationRequested && start.Unanswered)
                         {
@@ -281,7 +288,7 @@ namespace AnimGen.Editor
                             var start = new JobStart(c.Answered); // a new start, under a new id, for all its tries
                             Proto.Job job = await QueueWait.StartAsync(
                                 () => outage.CallAsync(() => start.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None)), waits.Token),
-                                said => Post(() => Debug.Log("AnimGen: " + said)), waits.Token);
+                                c.TimedOut, said => Post(() => Debug.Log("AnimGen: " + said)), waits.Token);
                             jobId = job.JobId;
                             string again = job.JobId;
                             Post(() => { if (status.JobId == watched) Apply(new JobUpdate { Kind = JobUpdateKind.Restarted, JobId = again }); });

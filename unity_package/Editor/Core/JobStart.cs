@@ -1,6 +1,6 @@
 // One start of a job, as `animgen generate --server` makes it (server/animgen_server/remote.py _Run._start, _cancel):
 // StartJob under a request id of this start's own, the same for every try of it (after a server lost, while the queue
-// is full), so that a StartJob asked again after its answer was lost (a restart of the server, a dropped connection, a
+// is full, after a try that timed out), so that a StartJob asked again after its answer was lost (a restart of the server, a dropped connection, a
 // deadline) answers with the job the first call made instead of making a second, which would run for nobody. A start
 // again after a job the server's stop interrupted is another start, under a new id. A stop (the window's Cancel, a
 // batch's timeout) that comes while a try is sent and unanswered asks StartJob again under that id, within
@@ -12,6 +12,10 @@ namespace AnimGen.Core
 {
     public sealed class JobStart
     {
+        /// <summary>Each try's deadline (remote.py START_TIMEOUT_S): one that passes it is asked again
+        /// (QueueWait.StartAsync), since the server may have made the job.</summary>
+        public static readonly TimeSpan Within = TimeSpan.FromSeconds(30);
+
         /// <summary>How long a stop waits for StartJob asked again (remote.py _Run._cancel's 5 s).</summary>
         public static readonly TimeSpan AskAgainWithin = TimeSpan.FromSeconds(5);
 

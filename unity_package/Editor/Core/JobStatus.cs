@@ -19,7 +19,8 @@ namespace AnimGen.Core
     {
         UploadStarted,   // Message: the video path
         UploadProgress,  // Progress: fraction uploaded
-        QueueFull,       // Message: StartJob found the server's queue full and tries again (QueueWait.Saying's words)
+        QueueFull,       // Message: StartJob found the server's queue full and tries again (QueueWait.Saying's words),
+                         // or timed out and asks again (QueueWait.AskingAgain)
         JobStarted,      // JobId, UploadId: StartJob answered
         ClientError,     // Message: a failure on the client's side (connection, file, status)
         Reset,           // back to Idle (the user dismissed the result)

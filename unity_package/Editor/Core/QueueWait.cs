@@ -2,6 +2,9 @@
 // when to try again (server/animgen_server/limits.py RETRY_AFTER_KEY). The window and the batch then wait and try
 // again, as `animgen generate --server` does (remote.py _Run._start): saying so once, for up to 10 minutes. Its other
 // RESOURCE_EXHAUSTED answers (a video too long, a full disk) lack the key: trying again would not help, so they fail.
+// A try that times out (StartJob's own 30 s deadline, JobStart.Within) is an answer lost, not a refusal: the server may
+// have made the job, so it is asked again at once under the same request id (JobStart), which answers with that job,
+// within the same 10 minutes, saying so once, as the CLI does.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -72,6 +75,10 @@ namespace AnimGen.Core
                    + Number(longest.TotalMinutes) + " min";
         }
 
+        /// <summary>What the CLI says, once, where a try of StartJob timed out and is asked again.</summary>
+        public static readonly string AskingAgain = "the server took over " + Number(JobStart.Within.TotalSeconds)
+                                                    + " s to start the job; asking again";
+
         /// <summary>The server's message once the wait is over: "... (waited 10 min for room)".</summary>
         public static string GaveUp(string serverMessage, TimeSpan longest)
         {
@@ -80,25 +87,40 @@ namespace AnimGen.Core
 
         static string Number(double v) { return v.ToString("0.###", CultureInfo.InvariantCulture); }
 
-        /// <summary>Calls start until it answers anything but a QueueFullException, for up to Longest, telling
-        /// waiting (Saying's words) once, before the first wait. ct ends a wait (OperationCanceledException); past
-        /// Longest a TimeoutException says GaveUp's words. start decides for itself whether ct cuts its call short.</summary>
-        public static Task<T> StartAsync<T>(Func<Task<T>> start, Action<string> waiting, CancellationToken ct)
+        /// <summary>Calls start until it answers anything but a QueueFullException or a timeout (timedOut: the call's
+        /// own deadline, DEADLINE_EXCEEDED; null: none is one), for up to Longest, telling waiting (Saying's words)
+        /// once, before the first wait, and AskingAgain once, before the first try again after a timeout. ct ends a
+        /// wait (OperationCanceledException), and a timeout that comes once it is cancelled is thrown as it is (that
+        /// try is unanswered: JobStart). Past Longest a TimeoutException says GaveUp's words, and a timeout is thrown
+        /// as it is. start decides for itself whether ct cuts its call short.</summary>
+        public static Task<T> StartAsync<T>(Func<Task<T>> start, Func<Exception, bool> timedOut, Action<string> waiting,
+            CancellationToken ct)
         {
-            return StartAsync(start, waiting, Longest, () => Clock.Elapsed, (d, c) => Task.Delay(d, c), ct);
+            return StartAsync(start, timedOut, waiting, Longest, () => Clock.Elapsed, (d, c) => Task.Delay(d, c), ct);
         }
 
         /// <summary>StartAsync with its limit, clock and sleep given (the tests' own).</summary>
-        public static async Task<T> StartAsync<T>(Func<Task<T>> start, Action<string> waiting, TimeSpan longest,
-            Func<TimeSpan> clock, Func<TimeSpan, CancellationToken, Task> sleep, CancellationToken ct)
+        public static async Task<T> StartAsync<T>(Func<Task<T>> start, Func<Exception, bool> timedOut,
+            Action<string> waiting, TimeSpan longest, Func<TimeSpan> clock, Func<TimeSpan, CancellationToken, Task> sleep,
+            CancellationToken ct)
         {
             TimeSpan deadline = clock() + longest;
-            bool said = false;
+            bool said = false, saidSlow = false;
             while (true)
             {
                 QueueFullException full;
                 try { return await start().ConfigureAwait(false); }
                 catch (QueueFullException e) { full = e; }
+                catch (Exception e) when (timedOut != null && timedOut(e) && !ct.IsCancellationRequested && clock() < deadline)
+                {
+                    // The answer may be lost, not the job: asked again at once, under the same request id.
+                    if (!saidSlow)
+                    {
+                        saidSlow = true;
+                        if (waiting != null) waiting(AskingAgain);
+                    }
+                    continue;
+                }
                 TimeSpan left = deadline - clock();
                 if (left <= TimeSpan.Zero) throw new TimeoutException(GaveUp(full.Message, longest), full);
                 TimeSpan every = Every(full.RetryAfter);

@@ -39,7 +39,7 @@ namespace AnimGen.Core.Tests
                     if (a is Exception) throw (Exception)a;
                     return Task.FromResult((string)a);
                 }), CancellationToken.None),
-                null, TimeSpan.FromMinutes(10), () => TimeSpan.Zero, Sleep, CancellationToken.None).GetAwaiter().GetResult();
+                null, null, TimeSpan.FromMinutes(10), () => TimeSpan.Zero, Sleep, CancellationToken.None).GetAwaiter().GetResult();
         }
 
         [Test]

@@ -230,7 +230,7 @@ namespace AnimGen.Core.Tests
                 if (s.Now >= TimeSpan.FromSeconds(5) && s.Now < TimeSpan.FromSeconds(95)) throw Refused();
                 throw new QueueFullException(full, TimeSpan.FromSeconds(5));
             };
-            var e = Assert.Throws<TimeoutException>(() => QueueWait.StartAsync(() => o.CallAsync(start, CancellationToken.None), s.Said.Add,
+            var e = Assert.Throws<TimeoutException>(() => QueueWait.StartAsync(() => o.CallAsync(start, CancellationToken.None), null, s.Said.Add,
                 TimeSpan.FromMinutes(10), () => s.Now, s.Sleep, CancellationToken.None).GetAwaiter().GetResult());
             // One deadline for the whole wait for room, as the CLI's (remote.py _Run._start): 10 minutes from the first
             // try, the outage inside them, not 10 minutes again after it.

@@ -70,13 +70,120 @@ namespace AnimGen.Core.Tests
 
             public int Run(TimeSpan longest, CancellationToken ct)
             {
-                return QueueWait.StartAsync(Start, Said.Add, longest, () => Now, (d, c) =>
+                return QueueWait.StartAsync(Start, null, Said.Add, longest, () => Now, (d, c) =>
                 {
                     Sleeps.Add(d);
                     Now += d;
                     c.ThrowIfCancellationRequested();
                     return Task.FromResult(0);
                 }, ct).GetAwaiter().GetResult();
+            }
+        }
+
+        /// <summary>The connection's DEADLINE_EXCEEDED (its Describe's words): StartJob's 30 s passed.</summary>
+        sealed class TimedOut : Exception { public TimedOut() : base("The AnimGen server at h:1 did not answer in time.") { } }
+
+        /// <summary>A scripted StartJob, tried as the window and the batch try it (JobStart inside QueueWait): it finds
+        /// the queue full `Full` times, then makes the job (one per request id, as the server keeps it) and times out
+        /// `Timeouts` times, each after JobStart.Within of the clock, then answers with the job that id made. Stop,
+        /// where given, is cancelled as a try times out (Cancel pressed while it was on the wire).</summary>
+        sealed class SlowStart
+        {
+            public int Full, Timeouts, Calls;
+            public TimeSpan Now;
+            public CancellationTokenSource Stop;
+            public readonly JobStart Start = new JobStart(e => e is QueueFullException);
+            public readonly List<string> Ids = new List<string>();
+            public readonly List<string> Said = new List<string>();
+            public readonly Dictionary<string, string> Made = new Dictionary<string, string>();
+
+            Task<string> Try(string id)
+            {
+                Calls++;
+                Ids.Add(id);
+                if (Full > 0)
+                {
+                    Full--;
+                    throw new QueueFullException(QueueWaitTests.Full, TimeSpan.FromSeconds(5));
+                }
+                string job;
+                if (!Made.TryGetValue(id, out job)) Made[id] = job = "job-" + (Made.Count + 1);
+                if (Timeouts > 0)
+                {
+                    Timeouts--;
+                    Now += JobStart.Within;
+                    if (Stop != null) Stop.Cancel();
+                    throw new TimedOut();
+                }
+                return Task.FromResult(job);
+            }
+
+            public string Run(TimeSpan longest)
+            {
+                CancellationToken ct = Stop != null ? Stop.Token : CancellationToken.None;
+                return QueueWait.StartAsync(() => Start.TryAsync(Try), e => e is TimedOut, Said.Add, longest, () => Now, (d, c) =>
+                {
+                    Now += d;
+                    c.ThrowIfCancellationRequested();
+                    return Task.FromResult(0);
+                }, ct).GetAwaiter().GetResult();
+            }
+        }
+
+        [Test]
+        public void AStartJobThatTimesOutIsAskedAgainUnderItsRequestIdAndSaidOnce()
+        {
+            Assert.AreEqual("the server took over 30 s to start the job; asking again", QueueWait.AskingAgain);
+            var s = new SlowStart { Timeouts = 2 };
+            // The job the first try made, not a second: asked again at once, under the same id, said once.
+            Assert.AreEqual("job-1", s.Run(QueueWait.Longest));
+            Assert.AreEqual(3, s.Calls);
+            CollectionAssert.AreEqual(new[] { s.Start.RequestId, s.Start.RequestId, s.Start.RequestId }, s.Ids);
+            Assert.AreEqual(1, s.Made.Count);
+            CollectionAssert.AreEqual(new[] { QueueWait.AskingAgain }, s.Said);
+            Assert.AreEqual(TimeSpan.FromSeconds(60), s.Now); // no wait between: the two tries' 30 s each
+            Assert.IsFalse(s.Start.Unanswered);
+            // After a full queue: each said once, in turn, and still one id.
+            s = new SlowStart { Full = 2, Timeouts = 2 };
+            Assert.AreEqual("job-1", s.Run(QueueWait.Longest));
+            Assert.AreEqual(5, s.Calls);
+            Assert.AreEqual(1, new HashSet<string>(s.Ids).Count);
+            CollectionAssert.AreEqual(new[] { QueueWait.Saying(TimeSpan.FromSeconds(5), QueueWait.Longest), QueueWait.AskingAgain }, s.Said);
+        }
+
+        [Test]
+        public void ATimeoutPastTheOneDeadlineFailsWithTheServersWords()
+        {
+            var s = new SlowStart { Timeouts = int.MaxValue };
+            var e = Assert.Throws<TimedOut>(() => s.Run(QueueWait.Longest));
+            Assert.AreEqual("The AnimGen server at h:1 did not answer in time.", e.Message);
+            // Tries end at 30 s, 60 s, ... 10 min: the last one at the deadline is not asked again.
+            Assert.AreEqual(20, s.Calls);
+            Assert.AreEqual(QueueWait.Longest, s.Now);
+            CollectionAssert.AreEqual(new[] { QueueWait.AskingAgain }, s.Said);
+            Assert.AreEqual(1, s.Made.Count);
+            Assert.IsTrue(s.Start.Unanswered); // a stop then would ask it again for the job it made
+            // One deadline for the wait for room and the asking again, as the CLI's: 9.5 min of a full queue leave a
+            // try that times out at 10 min nothing.
+            s = new SlowStart { Full = 114, Timeouts = int.MaxValue };
+            Assert.Throws<TimedOut>(() => s.Run(QueueWait.Longest));
+            Assert.AreEqual(115, s.Calls);
+            Assert.AreEqual(QueueWait.Longest, s.Now);
+            CollectionAssert.AreEqual(new[] { QueueWait.Saying(TimeSpan.FromSeconds(5), QueueWait.Longest) }, s.Said);
+        }
+
+        [Test]
+        public void ACancelEndsTheAskingAgainAndLeavesTheStartUnanswered()
+        {
+            using (var stop = new CancellationTokenSource())
+            {
+                // Cancel pressed while a try was on the wire, which then timed out: not asked again here (the stop
+                // asks it again, under its id, for the job to cancel), nothing said.
+                var s = new SlowStart { Timeouts = 1, Stop = stop };
+                Assert.Throws<TimedOut>(() => s.Run(QueueWait.Longest));
+                Assert.AreEqual(1, s.Calls);
+                Assert.IsEmpty(s.Said);
+                Assert.IsTrue(s.Start.Unanswered);
             }
         }
 
@@ -133,7 +240,7 @@ namespace AnimGen.Core.Tests
                 int calls = 0;
                 var started = DateTime.UtcNow;
                 Func<Task<int>> start = () => { calls++; throw new QueueFullException(Full, TimeSpan.FromMinutes(10)); };
-                Assert.That(() => QueueWait.StartAsync(start, null, cts.Token).GetAwaiter().GetResult(),
+                Assert.That(() => QueueWait.StartAsync(start, null, null, cts.Token).GetAwaiter().GetResult(),
                     Throws.InstanceOf<OperationCanceledException>());
                 Assert.AreEqual(1, calls);
                 Assert.Less((DateTime.UtcNow - started).TotalSeconds, 5);
