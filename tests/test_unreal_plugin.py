@@ -511,17 +511,18 @@ def test_a_followed_job_rides_out_a_restart_of_the_server(core_build: Path, vide
 
 def _e2e_on_hooked_server(core_build: Path, tmp_path: Path, hook: str, mode: str, video: Path, when: str,
                           act: Callable[[subprocess.Popen, ServerProcess], None] | None = None,
-                          ) -> tuple[list[str], list]:
-    """The end-to-end program in `mode` on `video` against a real server with one worker whose StartJob `hook` changes
-    (service_support.start_job_hook); act(program, server), if given, once it runs (its stdin is then a pipe).
-    Returns the program's lines and the server's jobs at the end; StartJob was asked twice, under one request id."""
+                          extra: tuple[str, ...] = ()) -> tuple[list[str], list]:
+    """The end-to-end program in `mode` on `video` (and `extra` arguments) against a real server with one worker whose
+    StartJob `hook` changes (service_support.start_job_hook); act(program, server), if given, once it runs (its stdin is
+    then a pipe). Returns the program's lines and the server's jobs at the end; StartJob was asked twice, under one
+    request id."""
     import signal
 
     from animgen_server.client import AnimGenClient
 
     server = ServerProcess(tmp_path / "data", "--workers", "1", first=hook).start()
     proc, lines, _, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address, mode,
-                                      str(video), when=when, stdin=subprocess.PIPE if act else None)
+                                      str(video), *extra, when=when, stdin=subprocess.PIPE if act else None)
     try:
         if act:
             act(proc, server)
@@ -553,6 +554,28 @@ def test_a_start_whose_answer_was_lost_runs_one_job(core_build: Path, videos: Pa
     assert said == ["lost the server; trying to reach it again for up to 2 min", "reached the server again"], text
     done = _facts(text)["DONE"]
     assert done["code"] == "OK" and done["final"] == "SUCCEEDED", text
+    assert [(j.job_id, j.state) for j in listed] == [(done["job"], service_pb2.JOB_STATE_SUCCEEDED)], listed
+    assert int(_facts(text)["RESULT"]["clip_frames"]) > 0 and lines[-1] == "OK", text
+
+
+@pytest.mark.slow
+def test_a_start_that_times_out_is_asked_again_and_runs_one_job(core_build: Path, videos: Path, tmp_path: Path):
+    """The server makes the job but answers StartJob only 12 s later (a server slow to answer), past the 4 s deadline
+    the program gives its calls (ConnectionOptions::deadline): the core's StartJob takes the timeout for an answer lost,
+    as the CLI does (remote.py _Run._start), says so once in the CLI's words, and asks again at once under the same
+    request id; the server answers with the job it made, which is followed and converts. The server ran one job, not
+    two."""
+    from animgen.v1 import service_pb2
+
+    lines, listed = _e2e_on_hooked_server(core_build, tmp_path, start_job_hook("await asyncio.sleep(12)"), "--restart",
+                                          videos / "sports2d_run_sideview.mp4", "DONE ",
+                                          extra=("--deadline-ms", "4000"))
+    text = "\n".join(lines)
+    said = [line[len("NOTICE "):] for line in lines if line.startswith("NOTICE ") and "queued" not in line]
+    assert said == ["the server took over 4 s to start the job; asking again"], text
+    done = _facts(text)["DONE"]
+    assert done["code"] == "OK" and done["final"] == "SUCCEEDED", text
+    assert re.findall(r"^STARTED job=(\S+)", text, re.M) == [done["job"]], text  # the first try's job, started once
     assert [(j.job_id, j.state) for j in listed] == [(done["job"], service_pb2.JOB_STATE_SUCCEEDED)], listed
     assert int(_facts(text)["RESULT"]["clip_frames"]) > 0 and lines[-1] == "OK", text
 

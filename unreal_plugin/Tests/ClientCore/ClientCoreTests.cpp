@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -151,21 +156,30 @@ TEST(QueueWait, TheMessagesAreTheClis) {
 }
 
 namespace {
-// A scripted StartJob: a full queue `refusals` times (try again in 5 s), then a job; the clock is the sleeps' total.
+// A StartJob try that ran out its deadline: gRPC's own words.
+const Status kTimedOut{kDeadlineExceeded, "Deadline Exceeded"};
+
+// A scripted StartJob: `timeouts` tries that time out (each after ConnectionOptions' deadline, 60 s), then a full queue
+// `refusals` times (try again in 5 s), then a job; the clock is the timeouts' and the sleeps' total. tryDeadline: as
+// Client::StartJob gives WaitOutFullQueue (none: a timeout is final).
 struct QueueScript {
-    int refusals = 0, calls = 0;
+    int timeouts = 0, refusals = 0, calls = 0;
     Status other;  // not OK: every answer is this refusal, without a retry
     std::chrono::steady_clock::time_point now{};
     std::vector<long long> sleeps;  // ms
     std::vector<std::string> said;
     bool cancelAt = false;
 
-    Status Run(std::chrono::milliseconds longest) {
+    Status Run(std::chrono::milliseconds longest, std::optional<std::chrono::milliseconds> tryDeadline = std::nullopt) {
         return WaitOutFullQueue(
             [this](std::optional<std::chrono::milliseconds>* retryAfter) -> Status {
                 ++calls;
                 if (!other.Ok()) return other;
-                if (calls > refusals) return {};
+                if (calls <= timeouts) {
+                    now += ConnectionOptions{}.deadline;
+                    return kTimedOut;
+                }
+                if (calls > timeouts + refusals) return {};
                 *retryAfter = std::chrono::milliseconds(5000);
                 return {kResourceExhausted, "the queue is full (0 jobs waiting)"};
             },
@@ -175,7 +189,27 @@ struct QueueScript {
                 now += d;
                 return !cancelAt;
             },
-            [this] { return now; });
+            [this] { return now; }, nullptr, tryDeadline);
+    }
+};
+
+// A loopback port that takes connections and never says a word (the kernel completes them into the listen backlog):
+// every call to it runs out its deadline, as one to a server too slow to answer.
+struct SilentPort {
+    int fd = -1, port = 0;
+    SilentPort() {
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof(a);
+        if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), size) != 0 || listen(fd, 16) != 0 ||
+            getsockname(fd, reinterpret_cast<sockaddr*>(&a), &size) != 0)
+            return;
+        port = ntohs(a.sin_port);
+    }
+    ~SilentPort() {
+        if (fd >= 0) close(fd);
     }
 };
 }  // namespace
@@ -223,6 +257,118 @@ TEST(QueueWait, ACancelledWaitEndsWithoutAnotherTry) {
     EXPECT_EQ(s.code, kCancelled);
     EXPECT_EQ(q.calls, 1);
     EXPECT_EQ(q.said.size(), 1u);
+}
+
+// remote.py _Run._start: a StartJob that times out (DEADLINE_EXCEEDED) is an answer lost, asked again under its id.
+TEST(QueueWait, TheSlowStartMessagesAreTheClis) {
+    using std::chrono::milliseconds;
+    EXPECT_EQ(SlowStartMessage(ConnectionOptions{}.deadline), "the server took over 60 s to start the job; asking again");
+    EXPECT_EQ(SlowStartMessage(milliseconds(1500)), "the server took over 1.5 s to start the job; asking again");
+    EXPECT_EQ(SlowStartGaveUp("Deadline Exceeded", ConnectionOptions{}.queueWait),
+              "Deadline Exceeded (waited 10 min for the server to start the job)");
+}
+
+TEST(QueueWait, AStartThatTimesOutIsAskedAgainAtOnceAndSaidOnce) {
+    const auto deadline = ConnectionOptions{}.deadline;
+    QueueScript q;
+    q.timeouts = 3;
+    EXPECT_TRUE(q.Run(ConnectionOptions{}.queueWait, deadline).Ok());
+    EXPECT_EQ(q.calls, 4);
+    EXPECT_EQ(q.sleeps, (std::vector<long long>{0, 0, 0}));  // no wait: each only asks whether it was cancelled
+    EXPECT_EQ(q.said, std::vector<std::string>{"the server took over 60 s to start the job; asking again"});
+    // Then a full queue, within the same wait: each said once, in turn.
+    QueueScript both;
+    both.timeouts = 2;
+    both.refusals = 2;
+    EXPECT_TRUE(both.Run(ConnectionOptions{}.queueWait, deadline).Ok());
+    EXPECT_EQ(both.calls, 5);
+    EXPECT_EQ(both.said, (std::vector<std::string>{SlowStartMessage(deadline),
+                                                   QueueFullMessage(std::chrono::milliseconds(5000),
+                                                                    ConnectionOptions{}.queueWait)}));
+    // Without a try's deadline (a first contact, which may be a wrong address) a timeout is final at once.
+    QueueScript first;
+    first.timeouts = 3;
+    EXPECT_EQ(first.Run(ConnectionOptions{}.queueWait).ToString(), "DEADLINE_EXCEEDED: Deadline Exceeded");
+    EXPECT_EQ(first.calls, 1);
+    EXPECT_TRUE(first.sleeps.empty() && first.said.empty());
+}
+
+TEST(QueueWait, TimeoutsPastTheDeadlineFailWithTheLastAnswerAndHowLongItWaited) {
+    QueueScript q;
+    q.timeouts = 1 << 30;
+    const Status s = q.Run(ConnectionOptions{}.queueWait, ConnectionOptions{}.deadline);
+    EXPECT_EQ(s.code, kDeadlineExceeded);
+    EXPECT_EQ(s.message, "Deadline Exceeded (waited 10 min for the server to start the job)");
+    EXPECT_FALSE(s.answered);
+    EXPECT_EQ(q.calls, 10);  // tries at 0, 60, ..., 540 s, the last timing out at the 10 minutes
+    EXPECT_EQ(q.now - std::chrono::steady_clock::time_point{}, std::chrono::minutes(10));
+    EXPECT_EQ(q.said.size(), 1u);
+    // Timeouts for 2 minutes, then a full queue to the end: one deadline for both, and the last answer's words.
+    QueueScript mixed;
+    mixed.timeouts = 2;
+    mixed.refusals = 1 << 30;
+    EXPECT_EQ(mixed.Run(ConnectionOptions{}.queueWait, ConnectionOptions{}.deadline).message,
+              "the queue is full (0 jobs waiting) (waited 10 min for room)");
+    EXPECT_EQ(mixed.calls, 2 + 97);  // then tries at 120, 125, ..., 600 s
+    EXPECT_EQ(mixed.now - std::chrono::steady_clock::time_point{}, std::chrono::minutes(10));
+    EXPECT_EQ(mixed.said.size(), 2u);
+}
+
+TEST(QueueWait, ACancelEndsTheAskingAgainWithoutAnotherTry) {
+    QueueScript q;
+    q.timeouts = 1 << 30;
+    q.cancelAt = true;
+    const Status s = q.Run(ConnectionOptions{}.queueWait, ConnectionOptions{}.deadline);
+    EXPECT_EQ(s.code, kCancelled);
+    EXPECT_EQ(q.calls, 1);
+    EXPECT_EQ(q.said.size(), 1u);
+}
+
+TEST(QueueWait, AClientsStartThatTimesOutIsAskedAgainUntilTheWaitIsOverOrACancel) {
+    using Clock = std::chrono::steady_clock;
+    SilentPort silent;
+    ASSERT_GT(silent.port, 0);
+    ConnectionOptions o;
+    o.address = "127.0.0.1:" + std::to_string(silent.port);
+    o.deadline = std::chrono::milliseconds(200);
+    o.queueWait = std::chrono::milliseconds(1000);
+    Client client(o);
+    std::vector<std::string> said;
+    const auto say = [&](const std::string& m) { said.push_back(m); };
+    // A first contact that times out (a wrong address, as far as the client knows) fails at once, nothing said.
+    JobInfo job;
+    auto started = Clock::now();
+    Status s = client.StartJob("upload", GenerateOptions{}, &job, say);
+    EXPECT_EQ(s.code, kDeadlineExceeded) << s.ToString();
+    EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(900));
+    EXPECT_TRUE(said.empty());
+    // A server that has answered (its upload did): asked again at once, under its id, for the whole wait, said once.
+    Outage(client.Options().address, true, o.reconnectWait, {}, {}).Reached();
+    ASSERT_TRUE(client.HasReached());
+    started = Clock::now();
+    s = client.StartJob("upload", GenerateOptions{}, &job, say);
+    EXPECT_EQ(s.code, kDeadlineExceeded) << s.ToString();
+    EXPECT_EQ(s.message, SlowStartGaveUp("Deadline Exceeded", o.queueWait)) << s.ToString();
+    EXPECT_GE(Clock::now() - started, o.queueWait);
+    EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(3000));
+    EXPECT_EQ(said, std::vector<std::string>{"the server took over 0.2 s to start the job; asking again"});
+    // Cancel() ends it. The try it ended was unanswered: asked again under its id for the job to cancel, which the
+    // silent server does not answer either, and the answer says so.
+    ConnectionOptions longer = o;
+    longer.queueWait = std::chrono::minutes(1);
+    Client waiting(longer);
+    said.clear();
+    std::thread stopper([&waiting] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        waiting.Cancel();
+    });
+    started = Clock::now();
+    s = waiting.StartJob("upload", GenerateOptions{}, &job, say);
+    stopper.join();
+    EXPECT_TRUE(StartUnanswered(s)) << s.ToString();
+    EXPECT_LT(Clock::now() - started, std::chrono::seconds(8));  // at the Cancel(), then asked again for 5 s at most
+    EXPECT_EQ(said.size(), 1u);
+    EXPECT_TRUE(job.jobId.empty());
 }
 
 TEST(QueueWait, AnUnreachableServerIsNotWaitedFor) {
@@ -509,8 +655,9 @@ JobEventInfo Event(EventType type, JobState state, const std::string& message = 
 }
 
 // A server whose StartJob makes job-1 and whose watches follow a script: each a list of events, then its answer.
-// StartJob's tries answer `tries` in turn first (a full queue says to try again in 5 s), through the outage inside one
-// wait for room, as Client::StartJob makes them; each try's request id is kept.
+// StartJob's tries answer `tries` in turn first (a full queue says to try again in 5 s; a timeout comes after the
+// try's 60 s), through the outage inside one wait for room, as Client::StartJob makes them; each try's request id is
+// kept.
 struct JobScript {
     OutageScript clock;
     std::vector<std::pair<std::vector<JobEventInfo>, Status>> watches;
@@ -531,6 +678,7 @@ struct JobScript {
                         const Status answer = tries.front();
                         tries.erase(tries.begin());
                         if (answer.code == kResourceExhausted) *retryAfter = std::chrono::milliseconds(5000);
+                        if (answer.code == kDeadlineExceeded) clock.now += ConnectionOptions{}.deadline;
                         return answer;
                     }
                     out->jobId = "job-1";
@@ -542,7 +690,7 @@ struct JobScript {
                     clock.now += d;
                     return true;
                 },
-                [this] { return clock.now; }, &through);
+                [this] { return clock.now; }, &through, ConnectionOptions{}.deadline);
         };
         calls.watch = [this](const std::string& id, const std::function<void(const JobEventInfo&)>& onEvent) {
             EXPECT_EQ(id, "job-1");
@@ -618,6 +766,24 @@ TEST(FollowJob, EachStartHasARequestIdOfItsOwnThatAllItsTriesCarry) {
     EXPECT_EQ(s.notices, (std::vector<std::string>{QueueFullMessage(std::chrono::milliseconds(5000),
                                                                     ConnectionOptions{}.queueWait),
                                                    kRunningAgain}));
+}
+
+TEST(FollowJob, AStartThatTimedOutIsAskedAgainUnderItsIdAndItsJobFollowed) {
+    // remote.py _Run._start: a StartJob that times out may have made its job; asked again under the same id, the server
+    // answers with that job, which is followed: one job, not one for each try.
+    JobScript s;
+    s.tries = {kTimedOut, kTimedOut};
+    s.watches = {{{Event(EventType::Done, JobState::Succeeded)}, Status{}}};
+    JobInfo job;
+    EXPECT_TRUE(s.Run(&job).Ok());
+    EXPECT_EQ(job.state, JobState::Succeeded);
+    EXPECT_EQ(s.starts, 1);
+    EXPECT_EQ(s.watched, 1);
+    ASSERT_EQ(s.requestIds.size(), 3u);
+    EXPECT_EQ(s.requestIds[1], s.requestIds[0]);
+    EXPECT_EQ(s.requestIds[2], s.requestIds[0]);
+    EXPECT_EQ(s.notices, std::vector<std::string>{"the server took over 60 s to start the job; asking again"});
+    EXPECT_TRUE(s.clock.said.empty());  // no outage: the server is there, slow
 }
 
 TEST(FollowJob, RequestIdsAreNewHexEachTime) {

@@ -3,7 +3,8 @@
 //                    [--skeleton SKELETON.txt --target-video FILE] [--summary FILE.json --client-version V]
 //   animgen_core_e2e --address HOST:PORT --info-only 1 [--tls-ca PEM] [--token T]   (connection checks only)
 //   animgen_core_e2e --address HOST:PORT --queue-full FILE [--too-long FILE]   (a server whose queue is full)
-//   animgen_core_e2e --address HOST:PORT --restart FILE   (a server the caller kills and starts again mid-job)
+//   animgen_core_e2e --address HOST:PORT --restart FILE [--deadline-ms N]   (a server the caller kills and starts
+//                    again mid-job; one slow to answer StartJob)
 //   animgen_core_e2e --address HOST:PORT --stop-start FILE   (stopped while StartJob is unanswered)
 //   animgen_core_e2e --address HOST:PORT --in-order FILE,FILE,... --at-once N   (the commandlet's -Jobs=N)
 //   animgen_core_e2e --sample-summary FILE.json   (no server: SampleSummary.h's batch, for Python's json to read)
@@ -20,7 +21,10 @@
 // --restart: FILE's job followed as the tab and the commandlet follow it (Outage, Client::FollowJob), each line as it
 // comes: NOTICE (lost, reached, running again), STARTED for each StartJob, RUNNING once the job has made progress (the
 // caller then kills the server and starts it again on the same port), DONE with the job's end, then the result. Also
-// against a server that loses StartJob's first answer: the job it made is the one followed.
+// against a server that loses StartJob's first answer: the job it made is the one followed. And against one that
+// answers the first StartJob late: with --deadline-ms shorter than that (ConnectionOptions::deadline, every unary
+// call's, StartJob's too), the try times out, is asked again under its request id (said: NOTICE), and the job the first
+// made is the one followed.
 // --stop-start: FILE's job followed so, and stopped (Client::Cancel(), as the tab's Cancel) when the caller writes a
 // line to the standard input, once the server has made the job and before it answers StartJob: StartJob asks again
 // under its request id and answers with that job, which is cancelled as the tab cancels it (STOPPED, JOB_CANCEL).
@@ -359,6 +363,7 @@ int main(int argc, char** argv) {
     o.address = args["--address"];
     o.bearerToken = args["--token"];
     o.deadline = std::chrono::seconds(60);
+    if (args.count("--deadline-ms")) o.deadline = std::chrono::milliseconds(std::atoll(args["--deadline-ms"].c_str()));
     if (args.count("--tls-ca")) {
         std::ifstream pem(args["--tls-ca"]);
         std::stringstream text;

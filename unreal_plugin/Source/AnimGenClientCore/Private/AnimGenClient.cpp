@@ -338,15 +338,26 @@ std::string QueueWaitGaveUp(const std::string& serverMessage, std::chrono::milli
     return serverMessage + " (waited " + Minutes(longest) + " min for room)";
 }
 
+std::string SlowStartMessage(std::chrono::milliseconds tryDeadline) {
+    return "the server took over " + Figure(double(tryDeadline.count()) / 1000.0) +
+           " s to start the job; asking again";
+}
+
+std::string SlowStartGaveUp(const std::string& message, std::chrono::milliseconds longest) {
+    return message + " (waited " + Minutes(longest) + " min for the server to start the job)";
+}
+
 Status WaitOutFullQueue(const std::function<Status(std::optional<std::chrono::milliseconds>*)>& attempt,
                         std::chrono::milliseconds longest, const std::function<void(const std::string&)>& onWaiting,
                         const std::function<bool(std::chrono::milliseconds)>& sleep,
-                        const std::function<std::chrono::steady_clock::time_point()>& now, Outage* outage) {
+                        const std::function<std::chrono::steady_clock::time_point()>& now, Outage* outage,
+                        std::optional<std::chrono::milliseconds> tryDeadline) {
     using std::chrono::milliseconds;
     const auto clock = [&now] { return now ? now() : std::chrono::steady_clock::now(); };
-    // One deadline for the whole wait for room, a lost server waited for inside it (remote.py _Run._start).
+    // One deadline for the whole wait for room, a lost server and tries that timed out inside it (remote.py
+    // _Run._start).
     const auto deadline = clock() + longest;
-    bool said = false;
+    bool said = false, saidSlow = false;
     while (true) {
         std::optional<milliseconds> retryAfter;
         const auto once = [&] {
@@ -354,8 +365,18 @@ Status WaitOutFullQueue(const std::function<Status(std::optional<std::chrono::mi
             return attempt(&retryAfter);
         };
         Status s = outage ? Reconnecting(*outage, once) : once();
-        if (s.Ok() || !retryAfter) return s;
+        if (s.Ok()) return s;
         const milliseconds left = std::chrono::duration_cast<milliseconds>(deadline - clock());
+        if (tryDeadline && s.code == kDeadlineExceeded) {  // its answer lost: asked again at once, under the same id
+            if (left.count() <= 0) return {s.code, SlowStartGaveUp(s.message, longest), s.answered};
+            if (!saidSlow) {
+                saidSlow = true;
+                if (onWaiting) onWaiting(SlowStartMessage(*tryDeadline));
+            }
+            if (!sleep(milliseconds(0))) return {kCancelled, "stopped while asking the server again to start the job"};
+            continue;
+        }
+        if (!retryAfter) return s;
         if (left.count() <= 0) return {s.code, QueueWaitGaveUp(s.message, longest), s.answered};
         const milliseconds every = std::max(*retryAfter, milliseconds(100));  // a server that says 0: no busy loop
         if (!said) {
@@ -726,7 +747,8 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
                         const std::function<void(const std::string&)>& onWaiting, Outage* outage,
                         const std::string& requestId) {
     if (!impl_->refusal.Ok()) return impl_->refusal;
-    const auto sleep = CancellableSleep();  // a Cancel() from here on ends the wait for room
+    // A Cancel() from here on ends the wait for room, and the asking again after a try that timed out.
+    const auto sleep = CancellableSleep();
     pb::StartJobRequest req;
     req.set_upload_id(uploadId);
     ToProto(options, req.mutable_options());
@@ -734,9 +756,11 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
     req.set_request_id(requestId.empty() ? NewRequestId() : requestId);
     bool unanswered = false;  // the last try was sent and not answered: the server may have made its job
     auto attempt = [&](std::optional<std::chrono::milliseconds>* retryAfter) -> Status {
-        unanswered = true;
         // Ended by Cancel(), as every call: the job it may have made is asked for again below, under its request id.
         Impl::Call call(impl_.get(), options_, true);
+        // A Cancel() before this call could hear it (tries come back to back after a timeout): none is sent.
+        if (!sleep(std::chrono::milliseconds(0))) return {kCancelled, "stopped before StartJob was sent"};
+        unanswered = true;
         pb::Job job;
         const grpc::Status s = impl_->stub->StartJob(&call.ctx, req, &job);
         if (!s.ok()) {
@@ -753,7 +777,10 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
         MarkReached(options_.address);
         return {};
     };
-    const Status s = WaitOutFullQueue(attempt, options_.queueWait, onWaiting, sleep, {}, outage);
+    // A try that timed out is asked again (its answer lost), on a server that has answered this process before: a
+    // first contact that times out is a wrong address, which fails at once, as an Outage fails it.
+    const Status s = WaitOutFullQueue(attempt, options_.queueWait, onWaiting, sleep, {}, outage,
+                                      HasReached() ? std::optional(options_.deadline) : std::nullopt);
     if (s.code != kCancelled || !unanswered) return s;
     // Cancel() came while a try was unanswered: the job it made, if any, is the caller's to cancel. Asked again under
     // the same id (a call Cancel() does not end, and short), the server answers with that job, or makes it now if the

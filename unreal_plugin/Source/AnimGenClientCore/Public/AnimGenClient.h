@@ -199,6 +199,11 @@ ANIMGENCLIENTCORE_API std::optional<std::chrono::milliseconds> RetryAfter(
 ANIMGENCLIENTCORE_API std::string QueueFullMessage(std::chrono::milliseconds every, std::chrono::milliseconds longest);
 // The server's message once the wait is over: "the queue is full (...) (waited 10 min for room)".
 ANIMGENCLIENTCORE_API std::string QueueWaitGaveUp(const std::string& serverMessage, std::chrono::milliseconds longest);
+// "the server took over 60 s to start the job; asking again": the CLI's words for a StartJob try that timed out (its
+// answer lost: the server may have made the job), with that try's deadline (ConnectionOptions::deadline).
+ANIMGENCLIENTCORE_API std::string SlowStartMessage(std::chrono::milliseconds tryDeadline);
+// The last timeout's message once the wait is over: "Deadline Exceeded (waited 10 min for the server to start the job)".
+ANIMGENCLIENTCORE_API std::string SlowStartGaveUp(const std::string& message, std::chrono::milliseconds longest);
 
 class Outage;
 
@@ -209,11 +214,17 @@ class Outage;
 // the server's refusal comes back with QueueWaitGaveUp's message. now: the clock (steady_clock's when empty).
 // outage: each try goes through it (Reconnecting): a server lost while the queue is full is waited for inside the one
 // wait for room, whose deadline it does not move, as remote.py _Run._start keeps one; a full queue is its answer.
+// tryDeadline: each try's own deadline, given where a try that ends DEADLINE_EXCEEDED is an answer lost (the server may
+// have made the job, and a try under the same request id gets that job): such a try is tried again at once, within the
+// same `longest`, telling onWaiting SlowStartMessage(*tryDeadline) once, as remote.py _Run._start does; sleep(0) first
+// says whether it was cancelled (false: CANCELLED, and no further try). Past `longest`, the timeout comes back with
+// SlowStartGaveUp's message. None: a timeout is final at once, as any other answer.
 ANIMGENCLIENTCORE_API Status WaitOutFullQueue(
     const std::function<Status(std::optional<std::chrono::milliseconds>* retryAfter)>& attempt,
     std::chrono::milliseconds longest, const std::function<void(const std::string&)>& onWaiting,
     const std::function<bool(std::chrono::milliseconds)>& sleep,
-    const std::function<std::chrono::steady_clock::time_point()>& now = {}, Outage* outage = nullptr);
+    const std::function<std::chrono::steady_clock::time_point()>& now = {}, Outage* outage = nullptr,
+    std::optional<std::chrono::milliseconds> tryDeadline = std::nullopt);
 
 // A server a run has reached and then cannot reach (UNAVAILABLE: a restart, a deploy) is waited for, as `animgen
 // generate --server` waits for it (server/animgen_server/remote.py Outage): for up to ConnectionOptions::reconnectWait
@@ -297,14 +308,15 @@ ANIMGENCLIENTCORE_API std::string MayHaveStarted(const std::string& videoName);
 
 // The two calls FollowJob makes: StartJob on the run's upload under the request id FollowJob made for that start,
 // through the outage (Client::StartJob with both, which waits out a full queue and, within that one wait, a lost
-// server, every try under that id) and WatchJob (Client::WatchJob); a test's script otherwise.
+// server and tries that timed out, every try under that id) and WatchJob (Client::WatchJob); a test's script otherwise.
 struct JobCalls {
     std::function<Status(const std::string& requestId, JobInfo*, Outage&)> start;
     std::function<Status(const std::string& jobId, const std::function<void(const JobEventInfo&)>& onEvent)> watch;
 };
 
 struct FollowCallbacks {
-    std::function<void(const std::string&)> onNotice;  // kQueuedOnServer, kRunningAgain (and StartJob's queue wait)
+    // kQueuedOnServer, kRunningAgain (and StartJob's queue wait, and its asking again after a try that timed out)
+    std::function<void(const std::string&)> onNotice;
     std::function<void(const JobInfo&)> onJobStarted;  // each StartJob's answer: the job a stop must cancel
     std::function<void(const JobEventInfo&)> onEvent;  // each event, a warning's text once; not the interruption's
     std::function<bool()> stopped;                     // true: no further call (the answer is CANCELLED)
@@ -340,10 +352,14 @@ public:
     // Options().queueWait, telling onWaiting once (QueueFullMessage); Cancel() ends that wait with CANCELLED (no job
     // was made). Any other refusal is answered at once. With an outage, a server lost meanwhile is waited for through
     // it, within that one wait for room (WaitOutFullQueue). Every try carries requestId (a NewRequestId() when empty),
-    // so that a try after one whose answer was lost gets the job that one made. Cancel() while a try is unanswered (its
-    // call, or a wait after a call whose answer was lost) asks again under that id for kAskAgainWait and answers
-    // CANCELLED with *out the job the server made, the caller's to cancel (CancelJob); where it cannot be asked,
-    // CANCELLED with kStartUnanswered (StartUnanswered).
+    // so that a try after one whose answer was lost gets the job that one made. A try that times out (its deadline
+    // Options().deadline, its answer lost) is tried again at once under that id, within the same Options().queueWait,
+    // telling onWaiting once (SlowStartMessage), as `animgen generate --server` does; past queueWait, DEADLINE_EXCEEDED
+    // (SlowStartGaveUp). Only on a server this process has had an answer from (HasReached): a first contact that times
+    // out (a wrong address) fails at once. Cancel() while a try is unanswered (its call, a wait after a call whose answer
+    // was lost, or after one that timed out) asks again under that id for kAskAgainWait and answers CANCELLED with *out
+    // the job the server made, the caller's to cancel (CancelJob); where it cannot be asked, CANCELLED with
+    // kStartUnanswered (StartUnanswered).
     Status StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out,
                     const std::function<void(const std::string&)>& onWaiting = {}, Outage* outage = nullptr,
                     const std::string& requestId = {});
