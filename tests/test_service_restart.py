@@ -11,6 +11,7 @@ import pytest
 from service_support import FIRST_ANSWER_LOST, ServerProcess, request_ids, start_job_hook, status_of
 
 from animgen.v1 import service_pb2
+from animgen_ml.errors import Cancelled
 from animgen_ml.pipeline import GenerateOptions
 from animgen_server import convert
 from animgen_server.client import AnimGenClient, ServiceError
@@ -34,7 +35,7 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
             assert warned  # the runner leaves the picture for a while
 
             long = c.upload(videos / "motionbert_boxing.mp4")
-            cut = c.start(long.upload_id, _opts(0.5))
+            cut = c.start(long.upload_id, _opts(0.5), request_id="cut-1")
             for ev in c.watch(cut.job_id):
                 if ev.type == S.EVENT_TYPE_STAGE_PROGRESS:
                     break
@@ -58,8 +59,11 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
             # The queued job resumed by itself; its request id, asked again after the restart, still names it.
             assert c.wait(queued.job_id).state == S.JOB_STATE_SUCCEEDED
             assert c.start(short.upload_id, _opts(0.2), request_id="queued-1").job_id == queued.job_id
-            # StartJob again on the interrupted inputs runs that same job again.
-            again = c.start(long.upload_id, _opts(0.5))
+            # StartJob again on the interrupted inputs runs that same job again, under its request id too; that id
+            # is still its own: with another video it is refused.
+            assert status_of(lambda: c.start(short.upload_id, _opts(0.5), request_id="cut-1")) == \
+                grpc.StatusCode.INVALID_ARGUMENT
+            again = c.start(long.upload_id, _opts(0.5), request_id="cut-1")
             assert again.job_id == cut.job_id and again.state in (S.JOB_STATE_QUEUED, S.JOB_STATE_RUNNING)
             assert c.cancel(again.job_id).state == S.JOB_STATE_CANCELLED
         assert not [p for p in (tmp_path / "data" / "results").iterdir() if p.name.startswith(".")]
@@ -319,6 +323,46 @@ def test_a_start_whose_answer_does_not_come_runs_one_job(tmp_path, videos, monke
                        "late": "the server took over 1 s to start the job; asking again"}[answer], said
     asked = request_ids(server)
     assert len(asked) >= 2 and len(set(asked)) == 1 and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
+
+
+def test_a_batch_stopped_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, videos, monkeypatch):
+    """A video of a batch sent at once (`--jobs`) whose StartJob times out after the server made the job, and the
+    stop comes before it is answered: the job is asked for under the request id and cancelled, not left to run for
+    nobody."""
+    import threading
+
+    from animgen_server import remote
+
+    monkeypatch.setattr(remote, "START_TIMEOUT_S", 1.0)
+    hook = start_job_hook("await asyncio.sleep(30)", "await asyncio.sleep(2)")  # every try times out; asked again: 2 s
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=hook).start()
+    in_flight = remote.InFlight(lambda ids: remote.cancel_jobs(server.address, ids))
+    said: list[str] = []
+    ended: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            remote.generate_remote(server.address, videos / "sports2d_dumbbell_lateral_raise.mp4", tmp_path / "out",
+                                   GenerateOptions(generator="analytic", formats=("json",)),
+                                   progress=lambda e: said.append(e.message), in_flight=in_flight)
+        except BaseException as e:  # noqa: BLE001 - what ended the thread is the test's to see
+            ended.append(e)
+
+    thread = threading.Thread(target=run)
+    try:
+        thread.start()
+        server.wait_for(" on upload ", 60)  # the job is made; its StartJob answers in 30 s, and each later try in 2
+        in_flight.stop()
+        thread.join(60)
+        with AnimGenClient(server.address, timeout=60) as c:
+            listed = c.list()
+    finally:
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+    assert not thread.is_alive() and len(ended) == 1 and isinstance(ended[0], Cancelled), (ended, said)
+    [job] = listed
+    assert job.state == S.JOB_STATE_CANCELLED and str(ended[0]) == f"job {job.job_id} was cancelled", (listed, said)
+    assert in_flight.not_cancelled == [] and not any("may have started" in m for m in said), said
+    assert len(set(request_ids(server))) == 1
 
 
 def test_a_stop_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, videos):

@@ -228,36 +228,60 @@ class _Run:
         """StartJob, under a request id of this start's own: asked again after an answer that was lost (the server
         went, a call of a batch timed out), the server answers with the job it made instead of making a second.
         While the server's queue is full (its answer says when to try again) it tries again, for up to QUEUE_WAIT_S
-        in all, saying so once; while the server cannot be reached, as `reconnecting` does."""
+        in all, saying so once; while the server cannot be reached, as `reconnecting` does. A batch's stop that comes
+        while a try is unanswered has the job it may have made cancelled (a single run's Ctrl-C: `_cancel`)."""
+        try:
+            self._tries(upload_id, uuid.uuid4().hex)
+        except (Cancelled, ServiceError):
+            if self.in_flight is not None and self.in_flight.stopping and self.asked is not None:
+                if (job := self._ask_again()) is not None:
+                    self.in_flight.started(self.client, job.job_id)  # cancels it, as a stop does
+            raise
+        self.outage.reached()
+        assert self.job is not None  # answered
+        if self.job.state == service_pb2.JOB_STATE_QUEUED:
+            _notice(self.progress, "queued on the server: waiting for a free worker")
+
+    def _tries(self, upload_id: str, request_id: str) -> None:
+        """_start's tries, all under request_id; self.asked is set while one may have made a job unanswered."""
         client, in_flight = self.client, self.in_flight
-        request_id = uuid.uuid4().hex
         deadline = time.monotonic() + QUEUE_WAIT_S
         said_full = said_slow = False
         while True:
             try:
-                self.asked = (upload_id, request_id)
                 if in_flight is None:
+                    self.asked = (upload_id, request_id)
                     self.job = client.start(upload_id, self.msg, request_id=request_id)
+                    self.asked = None
                 else:
-                    in_flight.starting(client)
+                    in_flight.starting(client)  # a stop before the call: none is sent
+                    self.asked = (upload_id, request_id)
                     self.job = client.start(upload_id, self.msg, timeout=START_TIMEOUT_S, request_id=request_id)
+                    self.asked = None
                     in_flight.started(client, self.job.job_id)
-                break
+                return
             except ServiceError as e:
-                if in_flight is not None:
-                    in_flight.opened(client)  # no call open: a stop may close this connection
+                lost = e.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+                if not lost:
+                    self.asked = None  # refused: no job was made
+                if in_flight is not None and not lost:
+                    # No call open: a stop may close this connection. One whose answer was lost stays open for the
+                    # stop's asking again (_start).
+                    in_flight.opened(client)
                 if e.code == grpc.StatusCode.UNAVAILABLE:
                     self.outage.lost(e)
                     continue
                 self.outage.reached()  # it answered
                 left = deadline - time.monotonic()
-                if e.code == grpc.StatusCode.DEADLINE_EXCEEDED and left > 0:
+                if e.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    if left <= 0:
+                        raise ServiceError(e.code, f"{e.details} (asked for {QUEUE_WAIT_S / 60:g} min; the server "
+                                           "may have made the job: `animgen jobs` lists it)", e.address) from None
                     if not said_slow:
                         said_slow = True
                         _notice(self.progress, f"the server took over {START_TIMEOUT_S:g} s to start the job; asking "
                                                "again")
                     continue
-                self.asked = None  # refused: no job was made
                 if e.retry_after_s is None:
                     raise
                 if left <= 0:
@@ -269,10 +293,6 @@ class _Run:
                     _notice(self.progress, f"the server's queue is full; trying again every {every:g} s for up to "
                                            f"{QUEUE_WAIT_S / 60:g} min")
                 _sleep(min(every, left), in_flight)
-        self.asked = None
-        self.outage.reached()
-        if self.job.state == service_pb2.JOB_STATE_QUEUED:
-            _notice(self.progress, "queued on the server: waiting for a free worker")
 
     def _follow(self) -> service_pb2.Job:
         """The job's events until its final one, said as a local run says them; each warning once."""
@@ -293,17 +313,10 @@ class _Run:
 
     def _cancel(self) -> None:
         """Ctrl-C: the job is cancelled on the server; where it cannot be (the server unreachable), said with its id,
-        since a queued job would run for nobody once the server is back. A job that an unanswered StartJob may have
-        made is asked for again under its request id (and made then, if that call never reached the server)."""
-        if self.job is None and self.asked is not None:
-            upload_id, request_id = self.asked
-            try:
-                self.job = self.client.start(upload_id, self.msg, timeout=5.0, request_id=request_id)
-            except AnimGenError:
-                if self.progress:
-                    self.progress(ProgressEvent("server", "warning", 0.0, "the server may have started a job on "
-                                                f"{Path(self.video).name} as the run stopped: `animgen jobs` lists "
-                                                "the server's jobs, `animgen cancel JOB` cancels one"))
+        since a queued job would run for nobody once the server is back. While a StartJob is unanswered (a first
+        start, or one again after an interruption), its job is the one asked for again under its request id."""
+        if self.asked is not None:
+            self.job = self._ask_again()
         if self.job is None:
             return
         try:
@@ -312,6 +325,26 @@ class _Run:
             if self.progress:
                 self.progress(ProgressEvent("server", "warning", 0.0, f"could not cancel job {self.job.job_id} on the "
                                             f"server: `animgen cancel {self.job.job_id}` does, once it can be reached"))
+
+    def _ask_again(self) -> service_pb2.Job | None:
+        """The job an unanswered StartJob (self.asked) may have made, asked for under its request id (and made now,
+        if that call never reached the server), for a stop to cancel. None where the server refuses (no job under the
+        id), or cannot answer: then said as a warning, since that job would run for nobody."""
+        assert self.asked is not None
+        upload_id, request_id = self.asked
+        self.asked = None
+        try:
+            return self.client.start(upload_id, self.msg, timeout=5.0, request_id=request_id)
+        except ServiceError as e:
+            if e.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                return None
+        except (AnimGenError, ValueError):  # ValueError: a connection closed by the stop
+            pass
+        if self.progress:
+            self.progress(ProgressEvent("server", "warning", 0.0, "the server may have started a job on "
+                                        f"{Path(self.video).name} as the run stopped: `animgen jobs` lists the "
+                                        "server's jobs, `animgen cancel JOB` cancels one"))
+        return None
 
 
 class Outage:
