@@ -362,6 +362,39 @@ def test_a_cancel_while_startjob_is_unanswered_asks_again_and_cancels_the_job_it
     assert time.monotonic() - started < 15, run.stdout
 
 
+@pytest.mark.parametrize("scenario, ids, withins, cancelled, message", [
+    ("cancel-while-restarting", "AB", ["-", "-"], "job-1", ""),
+    ("cancel-while-restart-lost", "ABB", ["-", "-", "5"], "job-1", ""),
+    ("cancel-while-restart-gone", "ABB", ["-", "-", "5"], "", MAY_HAVE_STARTED)])
+def test_a_cancel_while_an_interrupted_job_is_started_again_cancels_the_job_it_started(
+        jobrunner_harness: Path, tmp_path: Path, scenario: str, ids: str, withins: list[str], cancelled: str,
+        message: str):
+    """The job ends INTERRUPTED and Cancel is pressed while StartJob starts it again: Cancel's CancelJob finds the job
+    interrupted, which the server ignores, and StartJob then queues it again. The window cancels the job StartJob
+    answered (not watched again, nor imported), as `animgen generate --server` does on Ctrl-C. Where that StartJob's
+    answer is lost, it is asked again under its own request id, within 5 s, and the job it answers is cancelled; where
+    the server cannot be asked, the window says that it may have started a job, as after a first start."""
+    started = time.monotonic()
+    run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
+    lines = run.stdout.splitlines()
+    last = dict(kv.split("=", 1) for kv in lines[-1].split(" ") if "=" in kv)
+    assert last["ended"] == "True" and last["phase"] == "Cancelled" and last["saved"] == "", run.stdout
+    calls, rest = starts(lines)
+    letters = {rid: chr(ord("A") + n) for n, rid in enumerate(dict.fromkeys(rid for rid, _ in calls))}
+    assert "".join(letters[rid] for rid, _ in calls) == ids, run.stdout
+    assert [within for _, within in calls] == withins, run.stdout
+    assert rest["jobs_made"] == "1" and rest["ignored_cancels"] == "1", run.stdout  # Cancel's own, on the old state
+    assert rest["cancelled"] == cancelled, run.stdout
+    assert last["cancel_calls"] == ("2" if cancelled else "1"), run.stdout
+    assert lines[-2] == f"message={message}", run.stdout
+    if message:
+        assert f"log: AnimGen: {message}" in lines, run.stdout
+    else:
+        assert not [line for line in lines if "may have started" in line], run.stdout
+    assert f"log: AnimGen: {AGAIN}" in lines, run.stdout
+    assert time.monotonic() - started < 15, run.stdout
+
+
 # ---------------------------------------------------------------- the batch entry point, compiled with stubs
 
 BATCH_ARGS = ["-batchmode", "-nographics", "-executeMethod", "AnimGen.Editor.BatchGenerate.Run",
@@ -874,6 +907,8 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "AStartJobThatTimesOutIsAskedAgainUnderItsRequestIdAndSaidOnce",
         "ATimeoutPastTheOneDeadlineFailsWithTheServersWords",
         "ACancelEndsTheAskingAgainAndLeavesTheStartUnanswered",
+        "ACancelJustAfterATimeoutSendsNoFurtherTry",
+        "AStartJobAskedAgainIsNotSaidAsAFullQueue",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
 

@@ -16,13 +16,19 @@
 //   cancel-while-start-lost: Cancel while StartJob is on the wire, which then makes the job and loses its answer;
 //   cancel-while-start-gone: the same, and the server stays away (StartJob asked again cannot reach it either);
 //   start-timeout: StartJob makes the job and its call times out (DEADLINE_EXCEEDED) twice; asked again under the same
-//     request id, the server answers with that job.
+//     request id, the server answers with that job;
+//   cancel-while-restarting: the job ends INTERRUPTED, as in interrupted, and Cancel is pressed while the StartJob that
+//     starts it again is on the wire: its CancelJob finds the job interrupted, which the server ignores, and StartJob
+//     then queues the job again;
+//   cancel-while-restart-lost: the same, and that StartJob makes the job and loses its answer (UNAVAILABLE);
+//   cancel-while-restart-gone: the same, and the server stays away (StartJob asked again cannot reach it either).
 // The server keeps the job each request id made (StartJob asked again with it answers with that job; a new id makes a
 // new job, or runs again the job a stop of the server interrupted), as the real one does.
 // The waits for a lost server are every 50 ms, for up to 60 s (server-gone: 1.5 s).
 // Besides the last line it prints "waiting: MESSAGE" each time the status changes while it waits for room, "log: ..."
 // (Debug.Log), and before the last line "starts=ID/S,... jobs_made=N cancelled=JOB" (each StartJob's request id and
-// deadline in s, "-" for the default; the jobs the server made; the job CancelJob was asked for), "watch_calls=N
+// deadline in s, "-" for the default; the jobs the server made; the job CancelJob was asked for; the CancelJobs it
+// ignored, for a job a stop of the server interrupted), "watch_calls=N
 // restarts=N warnings=A|B" and "message=..." (the status's).
 using System;
 using System.Collections.Generic;
@@ -91,15 +97,17 @@ namespace AnimGen.Editor
         public static readonly ManualResetEventSlim StartJobMayAnswer = new ManualResetEventSlim(true);
         public static readonly ManualResetEventSlim Watching = new ManualResetEventSlim();
         public static volatile bool Cancelled;
-        public static int CancelCalls, StartCalls;
+        public static int CancelCalls, StartCalls, IgnoredCancels;
         public static string SavedPath = "";
         public static int FullTimes; // StartJob's answers that the queue is full, before it starts the job
         public static string Refusal; // StartJob's RESOURCE_EXHAUSTED without the retry key
         public static string Scenario = "";
         public static int WatchCalls;
         public static int LostAnswers; // StartJob's answers lost after it made the job (UNAVAILABLE)
+        public static int LostCall; // the one StartJob (by its number) whose answer is lost after it made the job
+        public static int HoldFrom = 1; // the StartJobs from this one on wait for StartJobMayAnswer
         public static int TimedOutAnswers; // StartJob's calls that time out after it made the job (DEADLINE_EXCEEDED)
-        public static bool GoneAfterStart; // every StartJob after the first finds the server away
+        public static int GoneAfter = int.MaxValue; // every StartJob after this many finds the server away
         public static readonly List<string> Starts = new List<string>(); // "request id/deadline" of each StartJob
         public static string CancelledJob = "";
         public static string InterruptedJob; // a job a stop of the server interrupted: a new start runs it again
@@ -185,15 +193,18 @@ namespace AnimGen.Editor
             int call = Interlocked.Increment(ref Server.StartCalls);
             lock (Server.Starts)
                 Server.Starts.Add(requestId + "/" + (within.HasValue ? within.Value.TotalSeconds.ToString(CultureInfo.InvariantCulture) : "-"));
-            Server.StartJobEntered.Set();
-            await Task.Run(() => Server.StartJobMayAnswer.Wait());
-            if (call > 1 && Server.GoneAfterStart) throw new Unavailable("failed to connect to all addresses");
+            if (call >= Server.HoldFrom)
+            {
+                Server.StartJobEntered.Set();
+                await Task.Run(() => Server.StartJobMayAnswer.Wait());
+            }
+            if (call > Server.GoneAfter) throw new Unavailable("failed to connect to all addresses");
             if (Server.Refusal != null) throw ResourceExhausted.Answer(Server.Refusal, "x-other", "1");
             if (call <= Server.FullTimes)
                 throw ResourceExhausted.Answer("the queue is full (0 jobs waiting): try again when a job has finished, or cancel one",
                     "animgen-retry-after-ms", "100");
             string job = Server.JobFor(requestId);
-            if (call <= Server.LostAnswers) throw new Unavailable("Socket closed"); // made, but the answer is lost
+            if (call <= Server.LostAnswers || call == Server.LostCall) throw new Unavailable("Socket closed"); // made, but the answer is lost
             if (call <= Server.TimedOutAnswers) throw new DeadlineExceeded(); // made, but slower than the deadline
             return new Proto.Job { JobId = job };
         }
@@ -219,6 +230,9 @@ namespace AnimGen.Editor
                     return;
                 case "interrupted":
                 case "interrupted-4-times":
+                case "cancel-while-restarting":
+                case "cancel-while-restart-lost":
+                case "cancel-while-restart-gone":
                     onEvent(Event(jobId, JobUpdateKind.ServerState));
                     await Task.Delay(20, ct);
                     if (call == 1 || Server.Scenario == "interrupted-4-times")
@@ -250,6 +264,12 @@ namespace AnimGen.Editor
         public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
         {
             Interlocked.Increment(ref Server.CancelCalls);
+            if (jobId == Server.InterruptedJob) // not running nor queued: nothing to cancel, until StartJob queues it
+            {
+                Interlocked.Increment(ref Server.IgnoredCancels);
+                await Task.Yield();
+                return new Proto.Job { JobId = jobId };
+            }
             Server.CancelledJob = jobId;
             if (Server.Scenario == "cancel-while-lost") throw new Unavailable("failed to connect to all addresses");
             Server.Cancelled = true;
@@ -314,7 +334,15 @@ namespace AnimGen.Editor
             if (scenario == "cancel-while-starting" || scenario.StartsWith("cancel-while-start-", StringComparison.Ordinal))
                 Server.StartJobMayAnswer.Reset();
             if (scenario == "start-lost" || scenario.StartsWith("cancel-while-start-", StringComparison.Ordinal)) Server.LostAnswers = 1;
-            Server.GoneAfterStart = scenario == "cancel-while-start-gone";
+            if (scenario == "cancel-while-start-gone") Server.GoneAfter = 1;
+            bool restarting = scenario.StartsWith("cancel-while-restart", StringComparison.Ordinal);
+            if (restarting)
+            {
+                Server.HoldFrom = 2; // the start again after the interruption
+                Server.StartJobMayAnswer.Reset();
+                if (scenario != "cancel-while-restarting") Server.LostCall = 2;
+                if (scenario == "cancel-while-restart-gone") Server.GoneAfter = 2;
+            }
             if (scenario == "start-timeout") Server.TimedOutAnswers = 2;
             if (scenario == "queue-full") Server.FullTimes = 2;
             if (scenario == "cancel-while-waiting") Server.FullTimes = int.MaxValue;
@@ -328,6 +356,13 @@ namespace AnimGen.Editor
             {
                 Server.StartJobEntered.Wait(5000);
                 JobRunner.Cancel(); // pressed while StartJob is on the wire
+                Server.StartJobMayAnswer.Set();
+            }
+            else if (restarting)
+            {
+                TickUntil(() => Server.StartJobEntered.IsSet, 5);
+                JobRunner.Cancel(); // pressed while StartJob starts the interrupted job again
+                TickUntil(() => Server.CancelCalls >= 1, 5); // which reached the server while the job was interrupted
                 Server.StartJobMayAnswer.Set();
             }
             else if (scenario == "cancel-while-waiting")
@@ -352,7 +387,7 @@ namespace AnimGen.Editor
             var kept = JobStatus.Deserialize(UnityEditor.SessionState.GetString("AnimGen.JobStatus", ""));
             lock (Server.Starts)
                 Console.WriteLine("starts=" + string.Join(",", Server.Starts) + " jobs_made=" + Server.JobsMade
-                                  + " cancelled=" + Server.CancelledJob);
+                                  + " cancelled=" + Server.CancelledJob + " ignored_cancels=" + Server.IgnoredCancels);
             Console.WriteLine("watch_calls=" + Server.WatchCalls + " restarts=" + kept.Restarts + " warnings="
                               + string.Join("|", JobRunner.Status.Warnings));
             Console.WriteLine("message=" + JobRunner.Status.Message);

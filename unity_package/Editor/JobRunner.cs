@@ -173,25 +173,13 @@ namespace AnimGen.Editor
                         // tries while the server's queue is full, or while it cannot be reached, and the asking again
                         // after a try that timed out; the full queue and the asking again are said once each, in the
                         // Console and in the window's status.
-                        Proto.Job job;
-                        try
+                        // A job StartJob answered as Cancel came (also asked again for, StartAsync) is cancelled below as
+                        // one that started as Cancel was pressed.
+                        Proto.Job job = await StartAsync(c, outage, start, uploadId, options, said => Post(() =>
                         {
-                            job = await QueueWait.StartAsync(
-                                () => outage.CallAsync(() => start.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None)), token),
-                                c.TimedOut, said => Post(() =>
-                                {
-                                    Debug.Log("AnimGen: " + said);
-                                    Apply(new JobUpdate { Kind = JobUpdateKind.QueueFull, Message = said });
-                                }), token);
-                        }
-                        catch (Exception) when (token.IsCancellationRequested && start.Unanswered)
-                        {
-                            // Cancel came while a try had no answer (the server was lost, the call timed out): the
-                            // server may have made the job. Asked again under the same id, it answers with that job,
-                            // cancelled below as one that started as Cancel was pressed. Where it does not answer (a
-                            // refusal says it made none), the catch below says so.
-                            job = await start.TryAsync(id => c.StartJobAsync(uploadId, options, id, UntilReload, JobStart.AskAgainWithin));
-                        }
+                            Debug.Log("AnimGen: " + said);
+                            Apply(new JobUpdate { Kind = JobUpdateKind.QueueFull, Message = said });
+                        }), token);
                         Post(() =>
                         {
                             // Read before Watch, which cancels this token as it replaces its source.
@@ -206,8 +194,7 @@ namespace AnimGen.Editor
                         string message = c.Describe(e);
                         // A job the server may have made as Cancel came, which it could not be asked for: said, as the
                         // CLI says it, so that it can be found and cancelled there.
-                        string unknown = token.IsCancellationRequested && start.Unanswered
-                            ? JobStart.MayHaveStarted(Path.GetFileName(r.VideoPath)) : null;
+                        string unknown = MayHaveStarted(start, token, r);
                         Post(() =>
                         {
                             if (!token.IsCancellationRequested)
@@ -245,6 +232,7 @@ namespace AnimGen.Editor
                 {
                     // A job exists: the server was reached.
                     var outage = new Outage(c.Address, true, c.LostServer, c.Answered, SayOutage);
+                    JobStart restart = null; // the latest start again of the job after an interruption
                     try
                     {
                         while (true)
@@ -285,13 +273,21 @@ namespace AnimGen.Editor
                             restarts++;
                             Post(() => Debug.Log("AnimGen: " + Outage.RunningAgain));
                             var options = ProtoConvert.ToOptions(r.GetSettings());
-                            var start = new JobStart(c.Answered); // a new start, under a new id, for all its tries
-                            Proto.Job job = await QueueWait.StartAsync(
-                                () => outage.CallAsync(() => start.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None)), waits.Token),
-                                c.TimedOut, said => Post(() => Debug.Log("AnimGen: " + said)), waits.Token);
+                            restart = new JobStart(c.Answered); // a new start, under a new id, for all its tries
+                            Proto.Job job = await StartAsync(c, outage, restart, uploadId, options,
+                                said => Post(() => Debug.Log("AnimGen: " + said)), waits.Token);
                             jobId = job.JobId;
                             string again = job.JobId;
                             Post(() => { if (status.JobId == watched) Apply(new JobUpdate { Kind = JobUpdateKind.Restarted, JobId = again }); });
+                            if (pressed.IsCancellationRequested)
+                            {
+                                // Cancel came while the job was started again: its CancelJob found the job interrupted,
+                                // which the server leaves as it is, and StartJob then queued it again. It is cancelled
+                                // here, as the CLI's _Run._cancel cancels the job StartJob answered, and not watched
+                                // again: it is not imported.
+                                await CancelOnServerAsync(c, again, true);
+                                return;
+                            }
                         }
                         string ended = jobId;
                         Post(() =>
@@ -308,7 +304,17 @@ namespace AnimGen.Editor
                         string id = jobId;
                         if (pressed.IsCancellationRequested && !token.IsCancellationRequested) // Cancel ended a wait
                         {
-                            Post(() => { if (status.JobId == id) Apply(new JobUpdate { Kind = JobUpdateKind.Cancelled, JobId = id }); });
+                            // A start again whose try is still unanswered, also asked again (StartAsync): the job it
+                            // may have made is said, as the first start says it.
+                            string unknown = restart != null ? MayHaveStarted(restart, pressed, r) : null;
+                            Post(() =>
+                            {
+                                if (status.JobId != id) return;
+                                Apply(new JobUpdate { Kind = JobUpdateKind.Cancelled, JobId = id });
+                                if (unknown == null) return;
+                                Debug.Log("AnimGen: " + unknown);
+                                Apply(new JobUpdate { Kind = JobUpdateKind.Abandoned, JobId = id, Message = unknown });
+                            });
                             return;
                         }
                         string message = c.Describe(e);
@@ -332,30 +338,68 @@ namespace AnimGen.Editor
             Task.Run(async () =>
             {
                 using (var c = new AnimGenConnection(r.Address, r.Token))
-                {
-                    try { await c.CancelAsync(jobId, UntilReload); } // the watch stream reports Cancelled
-                    catch (Exception e)
-                    {
-                        string message = c.Describe(e);
-                        // The server cannot be told (it is away): the job id is said, as the CLI says it, since a queued
-                        // job would run for nobody once the server is back. The watch, which would wait for it, ends.
-                        bool away = c.LostServer(e) != null;
-                        Post(() =>
-                        {
-                            if (!away)
-                            {
-                                Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message });
-                                return;
-                            }
-                            string said = Outage.CouldNotCancel(jobId);
-                            Debug.Log("AnimGen: " + said);
-                            if (status.JobId != jobId) return;
-                            if (cts != null) cts.Cancel();
-                            Apply(new JobUpdate { Kind = JobUpdateKind.Abandoned, JobId = jobId, Message = said });
-                        });
-                    }
-                }
+                    await CancelOnServerAsync(c, jobId, false); // the watch stream reports Cancelled
             });
+        }
+
+        /// <summary>CancelJob for jobId. Where the server cannot be told (it is away), the job id is said, as the CLI
+        /// says it, since a queued job would run for nobody once the server is back, and the watch, which would wait for
+        /// it, ends; any other failure fails the job. said: the job is said Cancelled once the server has it (where no
+        /// watch is left to report it).</summary>
+        static async Task CancelOnServerAsync(AnimGenConnection c, string jobId, bool said)
+        {
+            try
+            {
+                await c.CancelAsync(jobId, UntilReload);
+                if (said) Post(() => { if (status.JobId == jobId) Apply(new JobUpdate { Kind = JobUpdateKind.Cancelled, JobId = jobId }); });
+            }
+            catch (Exception e)
+            {
+                string message = c.Describe(e);
+                bool away = c.LostServer(e) != null;
+                Post(() =>
+                {
+                    if (!away)
+                    {
+                        Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message });
+                        return;
+                    }
+                    string could = Outage.CouldNotCancel(jobId);
+                    Debug.Log("AnimGen: " + could);
+                    if (status.JobId != jobId) return;
+                    if (cts != null) cts.Cancel();
+                    Apply(new JobUpdate { Kind = JobUpdateKind.Abandoned, JobId = jobId, Message = could });
+                });
+            }
+        }
+
+        /// <summary>One start of a job (the first, or one again after an interruption), as the CLI's _Run._start: every
+        /// try under start's request id, through a full queue, a lost server and tries that time out (QueueWait,
+        /// Outage), each call not cut off by stop, since its answer names the job to cancel. stop ends the waits between
+        /// tries; where it comes while a try is unanswered, the server may have made the job: StartJob is asked again
+        /// under that id, within JobStart.AskAgainWithin, and answers with that job, for the caller to cancel
+        /// (_Run._cancel). Where that fails too, start stays Unanswered (MayHaveStarted).</summary>
+        static async Task<Proto.Job> StartAsync(AnimGenConnection c, Outage outage, JobStart start, string uploadId,
+            Proto.GenerateOptions options, Action<string> said, CancellationToken stop)
+        {
+            try
+            {
+                return await QueueWait.StartAsync(
+                    () => outage.CallAsync(() => start.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None)), stop),
+                    c.TimedOut, said, stop);
+            }
+            catch (Exception) when (stop.IsCancellationRequested && start.Unanswered)
+            {
+                // A refusal now says no job was made; any other failure leaves start Unanswered.
+                return await start.TryAsync(id => c.StartJobAsync(uploadId, options, id, UntilReload, JobStart.AskAgainWithin));
+            }
+        }
+
+        /// <summary>What a start that stop ended says, as the CLI says it: JobStart.MayHaveStarted where a try is still
+        /// unanswered (the job it may have made could not be asked for); null otherwise.</summary>
+        static string MayHaveStarted(JobStart start, CancellationToken stop, JobRequest r)
+        {
+            return stop.IsCancellationRequested && start.Unanswered ? JobStart.MayHaveStarted(Path.GetFileName(r.VideoPath)) : null;
         }
 
         public static void Dismiss()

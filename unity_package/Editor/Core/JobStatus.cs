@@ -1,5 +1,5 @@
 // The Editor's view of one generation job as a small state machine:
-//   Idle -> Uploading -> [Waiting(message): the server's queue is full] -> Queued -> Running(stage, progress)
+//   Idle -> Uploading -> [Waiting(message): the server's queue is full, or StartJob is asked again] -> Queued -> Running(stage, progress)
 //        -> Succeeded | Failed(message) | Cancelled, and Running -> Queued again where a job a stop of the server
 //        interrupted is started again (Restarted)
 // Server events and client steps arrive as JobUpdates; JobStatus.Apply returns the next status. In any phase the
@@ -66,8 +66,9 @@ namespace AnimGen.Core
         public string VideoPath = "";
         public string Stage = "";
         public float Progress;
-        public string Message = ""; // Failed: why; Waiting: what the client does about the full queue; Cancelled: a
-                                    // job the server could not be told to cancel
+        public string Message = ""; // Failed: why; Waiting: what the client does about the full queue (or a slow
+                                    // StartJob: QueueWait.AskingAgain); Cancelled: a job the server could not be told
+                                    // to cancel
         public string Lost = "";    // not empty while the client waits for a server it lost: what it says of that
         public int Restarts;        // how often the job was started again after a stop of the server interrupted it
         public List<string> Warnings = new List<string>();
@@ -223,6 +224,8 @@ namespace AnimGen.Core
         public const string UploadInterruptedMessage = "The upload stopped when scripts reloaded; press Generate again.";
         public const string WaitInterruptedMessage =
             "The wait for room in the server's queue stopped when scripts reloaded; press Generate again.";
+        public const string StartInterruptedMessage =
+            "The wait for the server to start the job stopped when scripts reloaded; press Generate again.";
 
         /// <summary>The status after a domain reload: an upload or a wait for room cannot resume (its task is gone),
         /// a job can.</summary>
@@ -233,7 +236,8 @@ namespace AnimGen.Core
             if (Starting)
             {
                 n.Phase = JobPhase.Failed;
-                n.Message = Phase == JobPhase.Waiting ? WaitInterruptedMessage : UploadInterruptedMessage;
+                n.Message = Phase != JobPhase.Waiting ? UploadInterruptedMessage
+                    : Message == QueueWait.AskingAgain ? StartInterruptedMessage : WaitInterruptedMessage;
             }
             return n;
         }
@@ -266,6 +270,10 @@ namespace AnimGen.Core
             return v < 0f ? 0f : (v > 1f ? 1f : v);
         }
 
+        /// <summary>The label while StartJob is asked again after a try that timed out (Waiting, with
+        /// QueueWait.AskingAgain): the server's queue need not be full.</summary>
+        public const string AskingAgainLabel = "Waiting for the server to start the job";
+
         /// <summary>A one-line label for a progress bar.</summary>
         public string Describe()
         {
@@ -275,7 +283,8 @@ namespace AnimGen.Core
             {
                 case JobPhase.Idle: return "Ready";
                 case JobPhase.Uploading: return "Uploading " + (int)Math.Round(Progress * 100) + "%";
-                case JobPhase.Waiting: return "Waiting for room on the server";
+                case JobPhase.Waiting:
+                    return Message == QueueWait.AskingAgain ? AskingAgainLabel : "Waiting for room on the server";
                 case JobPhase.Queued: return "Queued";
                 case JobPhase.Running:
                     return (Stage.Length > 0 ? char.ToUpperInvariant(Stage[0]) + Stage.Substring(1) : "Running") + " " + (int)Math.Round(Progress * 100) + "%";

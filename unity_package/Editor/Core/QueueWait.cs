@@ -90,9 +90,10 @@ namespace AnimGen.Core
         /// <summary>Calls start until it answers anything but a QueueFullException or a timeout (timedOut: the call's
         /// own deadline, DEADLINE_EXCEEDED; null: none is one), for up to Longest, telling waiting (Saying's words)
         /// once, before the first wait, and AskingAgain once, before the first try again after a timeout. ct ends a
-        /// wait (OperationCanceledException), and a timeout that comes once it is cancelled is thrown as it is (that
-        /// try is unanswered: JobStart). Past Longest a TimeoutException says GaveUp's words, and a timeout is thrown
-        /// as it is. start decides for itself whether ct cuts its call short.</summary>
+        /// wait (OperationCanceledException), and the try again after a timeout (a cancel before it throws
+        /// OperationCanceledException), and a timeout that comes once it is cancelled is thrown as it is (either way
+        /// that try is unanswered: JobStart). Past Longest a TimeoutException says GaveUp's words, and a timeout is
+        /// thrown as it is. start decides for itself whether ct cuts its call short.</summary>
         public static Task<T> StartAsync<T>(Func<Task<T>> start, Func<Exception, bool> timedOut, Action<string> waiting,
             CancellationToken ct)
         {
@@ -119,6 +120,9 @@ namespace AnimGen.Core
                         saidSlow = true;
                         if (waiting != null) waiting(AskingAgain);
                     }
+                    // A cancel since the timeout (start may not end its call on ct): no further try, which could take
+                    // another JobStart.Within; the try stays unanswered, for the stop to ask it again.
+                    ct.ThrowIfCancellationRequested();
                     continue;
                 }
                 TimeSpan left = deadline - clock();

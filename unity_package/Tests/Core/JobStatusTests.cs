@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Threading;
@@ -122,6 +123,27 @@ namespace AnimGen.Core.Tests
             Assert.AreEqual(JobPhase.Waiting, reloaded.Phase);
             Assert.AreEqual(JobStatus.WaitInterruptedMessage, reloaded.AfterReload().Message);
             Assert.AreEqual(JobPhase.Failed, reloaded.AfterReload().Phase);
+        }
+
+        [Test]
+        public void AStartJobAskedAgainIsNotSaidAsAFullQueue()
+        {
+            // The window says the asking again after a slow StartJob as it says a full queue (QueueFull, Waiting), but
+            // its label does not claim the queue is full, nor does the status after a script reload.
+            var s = new JobStatus().Apply(U(JobUpdateKind.UploadStarted, message: "a.mp4"))
+                .Apply(U(JobUpdateKind.UploadProgress, progress: 1f))
+                .Apply(U(JobUpdateKind.QueueFull, message: QueueWait.AskingAgain));
+            Assert.AreEqual(JobPhase.Waiting, s.Phase);
+            Assert.IsTrue(s.Starting);
+            Assert.AreEqual(QueueWait.AskingAgain, s.Message);
+            Assert.AreEqual("Waiting for the server to start the job", s.Describe());
+            Assert.AreEqual(JobStatus.StartInterruptedMessage, JobStatus.Deserialize(s.Serialize()).AfterReload().Message);
+            // A full queue after it, or before it, is said as such.
+            var full = s.Apply(U(JobUpdateKind.QueueFull, message: QueueWait.Saying(TimeSpan.FromSeconds(5), QueueWait.Longest)));
+            Assert.AreEqual("Waiting for room on the server", full.Describe());
+            Assert.AreEqual("Waiting for the server to start the job",
+                full.Apply(U(JobUpdateKind.QueueFull, message: QueueWait.AskingAgain)).Describe());
+            Assert.AreEqual(JobPhase.Queued, s.Apply(new JobUpdate { Kind = JobUpdateKind.JobStarted, JobId = "job-1", UploadId = "up-1" }).Phase);
         }
 
         [Test]

@@ -86,12 +86,14 @@ namespace AnimGen.Core.Tests
         /// <summary>A scripted StartJob, tried as the window and the batch try it (JobStart inside QueueWait): it finds
         /// the queue full `Full` times, then makes the job (one per request id, as the server keeps it) and times out
         /// `Timeouts` times, each after JobStart.Within of the clock, then answers with the job that id made. Stop,
-        /// where given, is cancelled as a try times out (Cancel pressed while it was on the wire).</summary>
+        /// where given, is cancelled as a try times out (Cancel pressed while it was on the wire), or with StopAsSaid
+        /// as the asking again is said (Cancel pressed just after the timeout, before the next try).</summary>
         sealed class SlowStart
         {
             public int Full, Timeouts, Calls;
             public TimeSpan Now;
             public CancellationTokenSource Stop;
+            public bool StopAsSaid;
             public readonly JobStart Start = new JobStart(e => e is QueueFullException);
             public readonly List<string> Ids = new List<string>();
             public readonly List<string> Said = new List<string>();
@@ -112,7 +114,7 @@ namespace AnimGen.Core.Tests
                 {
                     Timeouts--;
                     Now += JobStart.Within;
-                    if (Stop != null) Stop.Cancel();
+                    if (Stop != null && !StopAsSaid) Stop.Cancel();
                     throw new TimedOut();
                 }
                 return Task.FromResult(job);
@@ -121,7 +123,12 @@ namespace AnimGen.Core.Tests
             public string Run(TimeSpan longest)
             {
                 CancellationToken ct = Stop != null ? Stop.Token : CancellationToken.None;
-                return QueueWait.StartAsync(() => Start.TryAsync(Try), e => e is TimedOut, Said.Add, longest, () => Now, (d, c) =>
+                Action<string> said = m =>
+                {
+                    Said.Add(m);
+                    if (StopAsSaid && m == QueueWait.AskingAgain) Stop.Cancel();
+                };
+                return QueueWait.StartAsync(() => Start.TryAsync(Try), e => e is TimedOut, said, longest, () => Now, (d, c) =>
                 {
                     Now += d;
                     c.ThrowIfCancellationRequested();
@@ -183,6 +190,23 @@ namespace AnimGen.Core.Tests
                 Assert.Throws<TimedOut>(() => s.Run(QueueWait.Longest));
                 Assert.AreEqual(1, s.Calls);
                 Assert.IsEmpty(s.Said);
+                Assert.IsTrue(s.Start.Unanswered);
+            }
+        }
+
+        [Test]
+        public void ACancelJustAfterATimeoutSendsNoFurtherTry()
+        {
+            using (var stop = new CancellationTokenSource())
+            {
+                // Cancel pressed after the try timed out, before it is asked again: that try, which could take another
+                // 30 s (the window's is not cut off by Cancel), is not sent; the start stays unanswered, for the stop
+                // to ask it again under its id.
+                var s = new SlowStart { Timeouts = 2, Stop = stop, StopAsSaid = true };
+                Assert.That(() => s.Run(QueueWait.Longest), Throws.InstanceOf<OperationCanceledException>());
+                Assert.AreEqual(1, s.Calls);
+                CollectionAssert.AreEqual(new[] { QueueWait.AskingAgain }, s.Said);
+                Assert.AreEqual(JobStart.Within, s.Now);
                 Assert.IsTrue(s.Start.Unanswered);
             }
         }
