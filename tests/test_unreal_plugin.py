@@ -68,7 +68,7 @@ def test_unit_tests_pass_under_ctest(core_build: Path, tmp_path: Path):
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
                   "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem.", "BatchSummary.", "JobInfo.",
-                  "QueueWait.", "Outage.", "FollowJob.", "BatchQueue."):
+                  "QueueWait.", "Outage.", "FollowJob.", "BatchQueue.", "CancelJob."):
         assert suite in listed
     assert "FootstepTimesAreWhereAFootLands" in listed
 

@@ -665,12 +665,13 @@ struct JobScript {
     int starts = 0, watched = 0;
     std::vector<std::string> notices, events, requestIds;
     bool stopAfterStart = false;
+    int unansweredStart = 0;  // this start (1: the first) ends as a stop leaves one not asked again (StartUnanswered)
 
     Status Run(JobInfo* job) {
         Outage outage = clock.Make();
         JobCalls calls;
         calls.start = [this](const std::string& requestId, JobInfo* out, Outage& through) {
-            ++starts;
+            if (++starts == unansweredStart) return Status{kCancelled, kStartUnanswered};
             return WaitOutFullQueue(
                 [&](std::optional<std::chrono::milliseconds>* retryAfter) -> Status {
                     requestIds.push_back(requestId);
@@ -861,6 +862,72 @@ TEST(FollowJob, AStopWhileStartJobIsUnansweredAsksAgainUnderItsIdOrSaysItCouldNo
     EXPECT_FALSE(StartUnanswered(Status{kCancelled, "stopped while waiting for room in the server's queue"}));
     EXPECT_EQ(MayHaveStarted("run.mp4"), "the server may have started a job on run.mp4 as the run stopped: "
                                          "`animgen jobs` lists the server's jobs, `animgen cancel JOB` cancels one");
+}
+
+TEST(FollowJob, AStopLeavingAStartAgainUnansweredSaysItMayHaveStartedAJob) {
+    // The server stopped while the job ran; StartJob again (under a new request id) is unanswered as the run stops,
+    // and cannot be asked again. *job is still the interrupted one: what the stop says is the CLI's warning, not
+    // "cancelled" (remote.py _Run._cancel, _ask_again).
+    JobScript s;
+    s.watches = {{{Event(EventType::Interrupted, JobState::Interrupted)}, Status{}}};
+    s.unansweredStart = 2;
+    JobInfo job;
+    const Status answer = s.Run(&job);
+    EXPECT_TRUE(StartUnanswered(answer)) << answer.ToString();
+    EXPECT_EQ(job.jobId, "job-1");
+    EXPECT_EQ(job.state, JobState::Interrupted);
+    EXPECT_EQ(AfterStop(job, answer), StopStep::SayMayHaveStarted);
+    EXPECT_EQ(AfterStop(JobInfo{}, answer), StopStep::SayMayHaveStarted);  // a first start
+}
+
+TEST(FollowJob, AStopCancelsOnlyAJobMadeAndNotEnded) {
+    const Status stopped{kCancelled, "stopped"};
+    JobInfo job;
+    EXPECT_EQ(AfterStop(job, stopped), StopStep::Nothing);  // no job made (StartJob refused, or stopped before it)
+    job.jobId = "job-1";
+    for (JobState running : {JobState::Queued, JobState::Running}) {
+        job.state = running;
+        EXPECT_EQ(AfterStop(job, stopped), StopStep::CancelJob);
+        EXPECT_EQ(AfterStop(job, Status{kCancelled, "stopped while waiting for room in the server's queue"}),
+                  StopStep::CancelJob);
+    }
+    // Ended: nothing to cancel, an interrupted one too (the server runs it only when started again).
+    for (JobState ended : {JobState::Succeeded, JobState::Failed, JobState::Cancelled, JobState::Interrupted}) {
+        job.state = ended;
+        EXPECT_EQ(AfterStop(job, stopped), StopStep::Nothing) << JobStateName(ended);
+    }
+}
+
+TEST(CancelJob, AStopsCancelIsNotEndedByAFurtherCancel) {
+    // The Editor's second Cancel click, or the commandlet's watchdog, calls Client::Cancel() while the stop's own
+    // CancelJob runs (a RUNNING job's cancel takes up to 10 s on the server): that one must run to its answer, here
+    // its deadline on a port that never answers. A cancellable one ends at the Cancel().
+    using Clock = std::chrono::steady_clock;
+    SilentPort silent;
+    ASSERT_GT(silent.port, 0);
+    ConnectionOptions o;
+    o.address = "127.0.0.1:" + std::to_string(silent.port);
+    o.deadline = std::chrono::milliseconds(1500);
+    for (const bool cancellable : {false, true}) {
+        Client client(o);
+        std::thread clicker([&client] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            client.Cancel();
+        });
+        JobInfo out;
+        const auto started = Clock::now();
+        const Status s = client.CancelJob("job-1", &out, cancellable);
+        const auto took = Clock::now() - started;
+        clicker.join();
+        if (cancellable) {
+            EXPECT_EQ(s.code, kCancelled) << s.ToString();
+            EXPECT_LT(took, std::chrono::milliseconds(1200));
+        } else {
+            EXPECT_EQ(s.code, kDeadlineExceeded) << s.ToString();
+            EXPECT_GE(took, std::chrono::milliseconds(1400));
+            EXPECT_FALSE(CancelNotReceived(s));  // a cancel that timed out was received, as the CLI counts it
+        }
+    }
 }
 
 // server/animgen_server/cmd_generate.py: f"person detected in {100 * detected:.1f}%", detected the job's float.

@@ -421,6 +421,11 @@ std::string NewRequestId() {
 
 bool StartUnanswered(const Status& s) { return s.code == kCancelled && s.message == kStartUnanswered; }
 
+StopStep AfterStop(const JobInfo& job, const Status& followed) {
+    if (StartUnanswered(followed)) return StopStep::SayMayHaveStarted;
+    return job.jobId.empty() || IsFinal(job.state) ? StopStep::Nothing : StopStep::CancelJob;
+}
+
 std::string MayHaveStarted(const std::string& videoName) {
     return "the server may have started a job on " + videoName +
            " as the run stopped: `animgen jobs` lists the server's jobs, `animgen cancel JOB` cancels one";
@@ -598,7 +603,7 @@ struct Client::Impl {
             const grpc::StatusCode code = s.error_code();
             if (code == grpc::StatusCode::CANCELLED) {
                 std::lock_guard<std::mutex> lock(impl->mutex);
-                if (impl->cancels == cancelsBefore)
+                if (!registered || impl->cancels == cancelsBefore)  // a call Cancel() does not end: the server's
                     return {kUnavailable, "the server ended the call" +
                                               (s.error_message().empty() ? std::string() : " (" + s.error_message() + ")") +
                                               ": it is stopping"};
@@ -914,9 +919,9 @@ Status Client::GetResult(const std::string& jobId, const std::string& outDir, Jo
     return {};
 }
 
-Status Client::CancelJob(const std::string& jobId, JobInfo* out) {
+Status Client::CancelJob(const std::string& jobId, JobInfo* out, bool cancellable) {
     if (!impl_->refusal.Ok()) return impl_->refusal;
-    Impl::Call call(impl_.get(), options_, true);
+    Impl::Call call(impl_.get(), options_, true, cancellable);
     pb::CancelJobRequest req;
     req.set_job_id(jobId);
     pb::Job job;

@@ -306,6 +306,14 @@ ANIMGENCLIENTCORE_API bool StartUnanswered(const Status& s);
 // stopped: `animgen jobs` lists the server's jobs, `animgen cancel JOB` cancels one".
 ANIMGENCLIENTCORE_API std::string MayHaveStarted(const std::string& videoName);
 
+// What a run stopped by its caller (Cancel, a time limit, the engine's exit) does with what FollowJob left: *job, the
+// job the last StartJob made (its asking again under its request id included), and FollowJob's answer. As remote.py
+// _Run._cancel: a StartJob unanswered and not to be asked again (StartUnanswered) may have made a job nobody knows,
+// whatever job an earlier start made (a start again after INTERRUPTED runs under a new request id): MayHaveStarted is
+// said. Otherwise a job made and not ended (IsFinal) is cancelled, CouldNotCancel said where CancelNotReceived.
+enum class StopStep { Nothing, CancelJob, SayMayHaveStarted };
+ANIMGENCLIENTCORE_API StopStep AfterStop(const JobInfo& job, const Status& followed);
+
 // The two calls FollowJob makes: StartJob on the run's upload under the request id FollowJob made for that start,
 // through the outage (Client::StartJob with both, which waits out a full queue and, within that one wait, a lost
 // server and tries that timed out, every try under that id) and WatchJob (Client::WatchJob); a test's script otherwise.
@@ -371,7 +379,9 @@ public:
     // A server older than the message sends none, and out->targetMotion stays empty.
     Status GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
                      const std::vector<OutputFormat>& formats = {}, bool withTargetMotion = false);
-    Status CancelJob(const std::string& jobId, JobInfo* out);
+    // cancellable false: a call Cancel() does not end, for the cancel a stop sends after its own Cancel() (a second
+    // Cancel() must not end it, leaving the job to run for nobody).
+    Status CancelJob(const std::string& jobId, JobInfo* out, bool cancellable = true);
     Status ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<JobState>& states = {});
     Status GetServerInfo(ServerInfo* out);
     // FollowJob with this client's StartJob (its queue wait said through cb.onNotice) and WatchJob.

@@ -269,6 +269,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		FString Error;
 		std::vector<std::string> Warnings;
 		double Started = 0.0;
+		bool bStoppedByExit = false;  // its send was ended by the engine's exit (not a failure of its own before it)
 	};
 	std::vector<FVideoRun> Runs(size_t(Videos.Num()));
 	for (int32 I = 0; I < Videos.Num(); ++I)
@@ -315,7 +316,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 				LastStage = P.Stage;
 				UE_LOG(LogAnimGen, Display, TEXT("%s: %3d%% %s"), *Name, Percent, *P.Stage);
 			}
-		}, Run.Result, Run.Error, TimeoutMinutes);
+		}, Run.Result, Run.Error, TimeoutMinutes, &Run.bStoppedByExit);
 	};
 
 	// The rest of a video, on this (the game) thread, in the folder's order: its AnimSequence built and saved, its
@@ -341,7 +342,9 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		if (!Run.bOk)
 		{
 			Fail(FString::Printf(TEXT("%s: %s"), *Video, *Run.Error));
-			if (IsEngineExitRequested())  // stopped mid-job (its job cancelled on the server): as the CLI has it, no error
+			// Stopped mid-job by the engine's exit (its job cancelled on the server): as the CLI has it, no error. Asked when
+			// its send ended, not now: a video that failed on its own before the exit, finished after it, stays failed.
+			if (Run.bStoppedByExit)
 			{
 				Row.status = animgen::BatchStatus::Cancelled;
 				Row.error.clear();

@@ -57,23 +57,29 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	// One outage per server for the process: once its wait is over, the commandlet's later videos fail at once.
 	animgen::Outage ServerOutage(Client.Options().address, Client.HasReached(), Client.Options().reconnectWait, Notice,
 		Client.CancellableSleep());
-	// Cancel, the commandlet's limit or the engine's exit: a job that was made is cancelled on the server; where the
-	// server cannot be told (UNAVAILABLE), its id is said, since a queued job would run for nobody once the server is
-	// back. Any other answer, a refusal or a cancel that timed out, was received (animgen::CancelNotReceived). Stopped
-	// before StartJob was answered, StartJob asked again for its job; where it could not, that is said as the CLI says it.
+	// Cancel, the commandlet's limit or the engine's exit: what to do is the core's (animgen::AfterStop). A job that was
+	// made is cancelled on the server, by a call a further Client.Cancel() does not end; where the server cannot be told
+	// (UNAVAILABLE), its id is said, since a queued job would run for nobody once the server is back. Any other answer, a
+	// refusal or a cancel that timed out, was received (animgen::CancelNotReceived). Stopped before StartJob was
+	// answered, StartJob asked again for its job; where it could not, that is said as the CLI says it, whatever job an
+	// earlier start (before an interruption) made.
 	auto Stop = [&](const animgen::JobInfo& Made, const animgen::Status& Why) {
 		OutError = TEXT("cancelled");
-		if (Made.jobId.empty() && animgen::StartUnanswered(Why))
+		switch (animgen::AfterStop(Made, Why))
 		{
+		case animgen::StopStep::SayMayHaveStarted:
 			OutError = ToF(animgen::MayHaveStarted(ToS(FPaths::GetCleanFilename(Request.VideoPath))));
-			return false;
+			break;
+		case animgen::StopStep::CancelJob:
+		{
+			animgen::JobInfo Ignored;
+			if (animgen::CancelNotReceived(Client.CancelJob(Made.jobId, &Ignored, /*cancellable=*/false)))
+				OutError = ToF(animgen::CouldNotCancel(Made.jobId));
+			break;
 		}
-		const bool bEnded = Made.state == animgen::JobState::Succeeded || Made.state == animgen::JobState::Failed
-			|| Made.state == animgen::JobState::Cancelled;
-		if (Made.jobId.empty() || bEnded) return false;
-		animgen::JobInfo Ignored;
-		if (animgen::CancelNotReceived(Client.CancelJob(Made.jobId, &Ignored)))
-			OutError = ToF(animgen::CouldNotCancel(Made.jobId));
+		case animgen::StopStep::Nothing:
+			break;
+		}
 		return false;
 	};
 	Report(0.f, TEXT("upload"), FString::Printf(TEXT("Uploading %s"), *FPaths::GetCleanFilename(Request.VideoPath)));
@@ -141,8 +147,9 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 }
 
 bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
-	animgen::JobResult& OutResult, FString& OutError, double TimeoutMinutes)
+	animgen::JobResult& OutResult, FString& OutError, double TimeoutMinutes, bool* OutStoppedByExit)
 {
+	if (OutStoppedByExit) *OutStoppedByExit = false;
 	animgen::ConnectionOptions Options = Connection(Request, OutError);
 	if (!OutError.IsEmpty()) return false;
 	animgen::Client Client(Options);
@@ -200,6 +207,7 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 		// (StartJob unanswered, and the server not to be asked again).
 		const FString Fate = OutError.StartsWith(TEXT("could not cancel")) || OutError.StartsWith(TEXT("the server may have"))
 			? OutError : FString(TEXT("the job is cancelled"));
+		if (OutStoppedByExit) *OutStoppedByExit = bExiting;
 		OutError = bExiting ? FString::Printf(TEXT("stopped: the engine is exiting; %s"), *Fate)
 			: FString::Printf(TEXT("no clip within %g minutes (-TimeoutMinutes): gave up, %s"), TimeoutMinutes, *Fate);
 		return false;
@@ -259,7 +267,9 @@ void FAnimGenJobRunner::Start(const FAnimGenJobRequest& Request, FOnProgress OnP
 
 void FAnimGenJobRunner::Cancel()
 {
-	bCancelled = true;
+	// Once per run: a second click would end the cancel Run sends for the job StartJob's asking again found (that
+	// job never reaches ActiveJobId), and the job would run for nobody.
+	if (bCancelled.exchange(true)) return;
 	TSharedPtr<animgen::Client, ESPMode::ThreadSafe> Client;
 	{
 		FScopeLock Guard(&Lock);

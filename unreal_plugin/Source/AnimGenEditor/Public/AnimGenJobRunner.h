@@ -43,12 +43,15 @@ public:
 	// Runs every step on the calling thread, which may be any thread (the commandlet's -Jobs=N runs several at once on
 	// worker threads: it touches no UObject, and each call has a client of its own); false with OutError (one line) on
 	// failure. Past TimeoutMinutes, or once the engine is asked to exit, the call in flight is ended and the job
-	// cancelled on the server.
+	// cancelled on the server; *OutStoppedByExit (where given) is true only for a failure the engine's exit caused,
+	// false for one of the video's own that came before it, or for a success.
 	static bool RunBlocking(const FAnimGenJobRequest& Request, const FOnProgress& OnProgress,
-		animgen::JobResult& OutResult, FString& OutError, double TimeoutMinutes = 60.0);
+		animgen::JobResult& OutResult, FString& OutError, double TimeoutMinutes = 60.0,
+		bool* OutStoppedByExit = nullptr);
 
 	// Runs on a worker thread; both callbacks are called on the game thread.
 	void Start(const FAnimGenJobRequest& Request, FOnProgress OnProgress, FOnFinished OnFinished);
+	// Ends the run; once per run, later calls do nothing.
 	void Cancel();
 	bool IsRunning() const { return bRunning.load(); }
 
