@@ -249,15 +249,13 @@ class _Run:
         said_full = said_slow = False
         while True:
             try:
-                if in_flight is None:
-                    self.asked = (upload_id, request_id)
-                    self.job = client.start(upload_id, self.msg, request_id=request_id)
-                    self.asked = None
-                else:
+                if in_flight is not None:
                     in_flight.starting(client)  # a stop before the call: none is sent
-                    self.asked = (upload_id, request_id)
-                    self.job = client.start(upload_id, self.msg, timeout=START_TIMEOUT_S, request_id=request_id)
-                    self.asked = None
+                self.asked = (upload_id, request_id)
+                self.job = client.start(upload_id, self.msg, request_id=request_id,
+                                        timeout=START_TIMEOUT_S if in_flight is not None else None)
+                self.asked = None
+                if in_flight is not None:
                     in_flight.started(client, self.job.job_id)
                 return
             except ServiceError as e:
