@@ -19,7 +19,7 @@ from animgen_server import jobs
 from animgen_server.backend import Backend, BackendEvent, EventSink, JobSpec
 from animgen_server.jobs import JobManager
 from animgen_server.limits import Limits
-from animgen_server.store import INTERRUPTED, QUEUED, SUCCEEDED, JobRow, Store, UploadRow, now_ms
+from animgen_server.store import INTERRUPTED, QUEUED, SUCCEEDED, JobRow, RequestRow, Store, UploadRow, now_ms
 
 
 class Recorder(Backend):
@@ -149,9 +149,9 @@ def test_a_store_from_before_warnings_frames_and_request_ids_opens_with_its_jobs
     job = store.get_job("j1")
     assert job is not None and job.files == {"json": "a.json"} and job.warnings == []
     assert (job.frames, job.detected) == (0, 0.0)  # not kept then: the service sends 0, "not known"
-    assert job.request_id == "" and store.find_request("r1") is None  # nor StartJob's request ids
-    store.update_job("j1", request_id="r1")
-    assert (found := store.find_request("r1")) is not None and found.job_id == "j1"
+    assert store.find_request("r1") is None  # nor StartJob's request ids
+    store.add_request(RequestRow("r1", "j1", "u1", b"", 3))
+    assert store.find_request("r1") == RequestRow("r1", "j1", "u1", b"", 3)
     assert store.update_job("j1", warnings=["w"]).warnings == ["w"]
     kept = store.update_job("j1", frames=90, detected=0.5)
     assert (kept.frames, kept.detected) == (90, 0.5)
@@ -166,6 +166,29 @@ def test_a_store_from_before_warnings_frames_and_request_ids_opens_with_its_jobs
     assert job is not None and (job.files, job.warnings, job.frames) == ({"json": "a.json"}, ["w"], 90)
     store.close()
 
+
+
+def test_a_store_whose_jobs_kept_their_request_ids_keeps_them_as_requests(tmp_path: Path) -> None:
+    """0.2.11 kept a job's last request id in its row; a StartJob asked again under one still finds its job."""
+    import sqlite3
+
+    (tmp_path / "s").mkdir()
+    Store(tmp_path / "s").close()
+    db = sqlite3.connect(tmp_path / "s" / "animgen.db")
+    db.executescript("""
+        DROP TABLE requests;
+        ALTER TABLE jobs ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+        INSERT INTO jobs (job_id, upload_id, video_name, video_path, cache_key, options, state, created_ms,
+            updated_ms, request_id) VALUES ('j1', 'u1', 'a.mp4', 'a.mp4', 'k', x'0a01', 3, 7, 8, 'r1'),
+            ('j2', 'u2', 'b.mp4', 'b.mp4', 'k2', x'', 3, 9, 9, '');
+    """)
+    db.commit()
+    db.close()
+    store = Store(tmp_path / "s")
+    assert store.find_request("r1") == RequestRow("r1", "j1", "u1", b"\n\x01", 7)
+    assert store.db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 1  # a job without an id has none
+    assert (job := store.get_job("j1")) is not None and job.state == 3
+    store.close()
 
 def test_a_watcher_that_stops_reading_holds_few_progress_events(tmp_path: Path) -> None:
     """Progress past MAX_PENDING_EVENTS is dropped for a watcher that does not read; its states, warnings and the

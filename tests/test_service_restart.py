@@ -59,12 +59,16 @@ def test_kill9_restart_keeps_results_and_queue(tmp_path, videos):
             # The queued job resumed by itself; its request id, asked again after the restart, still names it.
             assert c.wait(queued.job_id).state == S.JOB_STATE_SUCCEEDED
             assert c.start(short.upload_id, _opts(0.2), request_id="queued-1").job_id == queued.job_id
-            # StartJob again on the interrupted inputs runs that same job again, under its request id too; that id
-            # is still its own: with another video it is refused.
+            # StartJob again on the interrupted inputs runs that same job again: here another client's first.
+            other = c.start(long.upload_id, _opts(0.5), request_id="other-1")
+            assert other.job_id == cut.job_id and other.state in (S.JOB_STATE_QUEUED, S.JOB_STATE_RUNNING)
+            # The first id still names it (its client's answer lost in the stop), and is still its own: with
+            # another video it is refused.
             assert status_of(lambda: c.start(short.upload_id, _opts(0.5), request_id="cut-1")) == \
                 grpc.StatusCode.INVALID_ARGUMENT
             again = c.start(long.upload_id, _opts(0.5), request_id="cut-1")
             assert again.job_id == cut.job_id and again.state in (S.JOB_STATE_QUEUED, S.JOB_STATE_RUNNING)
+            assert len(c.list()) == len(jobs)  # no second job
             assert c.cancel(again.job_id).state == S.JOB_STATE_CANCELLED
         assert not [p for p in (tmp_path / "data" / "results").iterdir() if p.name.startswith(".")]
     finally:
@@ -324,6 +328,30 @@ def test_a_start_whose_answer_does_not_come_runs_one_job(tmp_path, videos, monke
     asked = request_ids(server)
     assert len(asked) >= 2 and len(set(asked)) == 1 and re.fullmatch(r"[0-9a-f]{32}", asked[0]), asked
 
+
+
+def test_a_server_gone_for_good_with_start_job_unanswered_says_it_may_have_made_the_job(tmp_path, videos, monkeypatch):
+    """The server makes the job and is killed before it answers, and stays away past the wait: the run's error says
+    the job may have been made, and where to find it; back on its store, the server has it."""
+    from animgen_server import remote
+
+    monkeypatch.setattr(remote, "RECONNECT_S", 3.0)
+    monkeypatch.setattr(remote, "_servers", {})
+    killed = start_job_hook('__import__("os").kill(__import__("os").getpid(), 9)')
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=killed).start()
+    try:
+        with pytest.raises(ServiceError) as e:
+            remote.generate_remote(server.address, videos / "sports2d_run_sideview.mp4", tmp_path / "out",
+                                   GenerateOptions(generator="analytic", formats=("json",)))
+        assert e.value.code == grpc.StatusCode.UNAVAILABLE
+        assert str(e.value).endswith(f"(tried to reach it again for 0.05 min); {remote.MAY_HAVE_MADE_JOB} "
+                                     "(UNAVAILABLE)"), e.value
+        server.first = ""
+        server.start()
+        with AnimGenClient(server.address, timeout=60) as c:
+            assert [j.video_name for j in c.list()] == ["sports2d_run_sideview.mp4"]
+    finally:
+        assert server.stop(signal.SIGTERM) == 0, server.output()
 
 def test_a_batch_stopped_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, videos, monkeypatch):
     """A video of a batch sent at once (`--jobs`) whose StartJob times out after the server made the job, and the

@@ -30,6 +30,7 @@ from animgen_server.store import (
     RUNNING,
     SUCCEEDED,
     JobRow,
+    RequestRow,
     Store,
     UploadRow,
     now_ms,
@@ -84,15 +85,23 @@ class JobManager:
                info: VideoInfo | None = None, request_id: str = "") -> JobRow:
         """A new job for these inputs: served from the cache when a finished result exists, else queued
         (an INTERRUPTED job with the same inputs is queued again instead). Raises QueueFull. info: the video's
-        probe, handed to the backend so that the worker need not probe again; request_id: StartJob's, kept with
+        probe, handed to the backend so that the worker need not probe again; request_id: StartJob's, recorded with
         the job (a StartJob asked again with it answers with this job)."""
+        row = self._create(upload, options, key, info)
+        if request_id:
+            self.store.add_request(RequestRow(request_id, row.job_id, upload.upload_id, options.SerializeToString(),
+                                              now_ms()))
+        return row
+
+    def _create(self, upload: UploadRow, options: service_pb2.GenerateOptions, key: str,
+                info: VideoInfo | None) -> JobRow:
         hit = self.store.find_cached(key)
         t = now_ms()
         if hit is not None:
             row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
                          options.SerializeToString(), SUCCEEDED, t, t, stage="export", progress=1.0, cached=True,
                          result_dir=hit.result_dir, files=hit.files, warnings=hit.warnings, frames=hit.frames,
-                         detected=hit.detected, request_id=request_id)
+                         detected=hit.detected)
             self.store.add_job(row)
             return row
         if self.backend.free_slots() == 0 and len(self.queue) >= self.limits.max_queued_jobs:
@@ -102,10 +111,10 @@ class JobManager:
         if again is not None:
             row = self.store.update_job(again.job_id, state=QUEUED, stage="", progress=0.0, error="", warnings=[],
                                         upload_id=upload.upload_id, video_path=upload.path, created_ms=t,
-                                        options=options.SerializeToString(), request_id=request_id)
+                                        options=options.SerializeToString())
         else:
             row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
-                         options.SerializeToString(), QUEUED, t, t, request_id=request_id)
+                         options.SerializeToString(), QUEUED, t, t)
             self.store.add_job(row)
         if info is not None:
             self._probes[row.job_id] = info

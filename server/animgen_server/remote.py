@@ -31,6 +31,8 @@ QUEUE_WAIT_S = 600.0
 # often it runs again a job that a stop of the server interrupted.
 RECONNECT_S = 120.0
 MAX_RESTARTS = 3
+# Said where a server went for good while a StartJob was unanswered (Unity and Unreal say the same).
+MAY_HAVE_MADE_JOB = "the server may have made the job before it went: `animgen jobs` lists it once the server is back"
 _STAGE_KIND = {
     service_pb2.EVENT_TYPE_STAGE_STARTED: "started", service_pb2.EVENT_TYPE_STAGE_PROGRESS: "progress",
     service_pb2.EVENT_TYPE_STAGE_FINISHED: "finished", service_pb2.EVENT_TYPE_WARNING: "warning",
@@ -232,10 +234,14 @@ class _Run:
         while a try is unanswered has the job it may have made cancelled (a single run's Ctrl-C: `_cancel`)."""
         try:
             self._tries(upload_id, uuid.uuid4().hex)
-        except (Cancelled, ServiceError):
+        except (Cancelled, ServiceError) as e:
             if self.in_flight is not None and self.in_flight.stopping and self.asked is not None:
                 if (job := self._ask_again()) is not None:
                     self.in_flight.started(self.client, job.job_id)  # cancels it, as a stop does
+            elif self.asked is not None and isinstance(e, ServiceError) and e.code == grpc.StatusCode.UNAVAILABLE:
+                # The server went for good with a StartJob unanswered: the job it may have made would run for
+                # nobody once it is back.
+                raise ServiceError(e.code, f"{e.details}; {MAY_HAVE_MADE_JOB}", e.address) from None
             raise
         self.outage.reached()
         assert self.job is not None  # answered

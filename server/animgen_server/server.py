@@ -299,13 +299,15 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         if not _REQUEST_ID.fullmatch(request.request_id):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request_id must be 1 to 64 letters, digits, '-' "
                                 "or '_' (a UUID)")
-        row = self.store.find_request(request.request_id)
-        if row is None:
+        asked = self.store.find_request(request.request_id)
+        if asked is None:
             return None
-        if row.upload_id != request.upload_id or service_pb2.GenerateOptions.FromString(row.options) != request.options:
+        if asked.upload_id != request.upload_id or \
+                service_pb2.GenerateOptions.FromString(asked.options) != request.options:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"request_id {request.request_id!r} started a job "
                                 "on another upload or with other options: make a new id for each start of a job")
-        return None if row.state == INTERRUPTED else self.manager.get(row.job_id)
+        row = self.manager.get(asked.job_id)
+        return None if row is None or row.state == INTERRUPTED else row
 
     async def _job_or_abort(self, job_id: str, context):
         row = self.manager.get(job_id)

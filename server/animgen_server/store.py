@@ -42,10 +42,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL, cached INTEGER NOT NULL DEFAULT 0, result_dir TEXT NOT NULL DEFAULT '',
     files TEXT NOT NULL DEFAULT '{}', warnings TEXT NOT NULL DEFAULT '[]', frames INTEGER NOT NULL DEFAULT 0,
-    detected REAL NOT NULL DEFAULT 0, request_id TEXT NOT NULL DEFAULT ''
+    detected REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (cache_key, state);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_ms);
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY, job_id TEXT NOT NULL, upload_id TEXT NOT NULL, options BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+);
 """
 
 
@@ -85,7 +89,17 @@ class JobRow:
     warnings: list[str] = field(default_factory=list)  # the run's warnings, replayed to every later watcher
     frames: int = 0  # a succeeded job's: the video's frames the pose stage read
     detected: float = 0.0  # and the share of them with a person
-    request_id: str = ""  # the id the client gave the StartJob that made or last ran it again ("": none)
+
+
+@dataclass
+class RequestRow:
+    """A StartJob's request id, with the job that call made or ran again and what it asked for. Kept apart from the
+    job: an interrupted job that several clients start again answers to each of their ids."""
+    request_id: str
+    job_id: str
+    upload_id: str
+    options: bytes  # a serialized animgen.v1.GenerateOptions
+    created_ms: int
 
 
 _JOB_FIELDS = tuple(f.name for f in fields(JobRow))
@@ -153,10 +167,12 @@ class Store:
         columns = {r["name"] for r in self.db.execute("PRAGMA table_info(jobs)")}
         # A store made by an older server: the columns added since, with what its jobs did not keep.
         for column, kind in (("warnings", "TEXT NOT NULL DEFAULT '[]'"), ("frames", "INTEGER NOT NULL DEFAULT 0"),
-                             ("detected", "REAL NOT NULL DEFAULT 0"), ("request_id", "TEXT NOT NULL DEFAULT ''")):
+                             ("detected", "REAL NOT NULL DEFAULT 0")):
             if column not in columns:
                 self.db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-        self.db.execute("CREATE INDEX IF NOT EXISTS jobs_by_request ON jobs (request_id)")
+        if "request_id" in columns:  # 0.2.11 kept a job's last request id with the job
+            self.db.execute("INSERT OR IGNORE INTO requests SELECT request_id, job_id, upload_id, options, created_ms "
+                            "FROM jobs WHERE request_id != ''")
 
     def close(self) -> None:
         self.db.close()
@@ -311,11 +327,14 @@ class Store:
             "SELECT * FROM jobs WHERE cache_key=? AND state=? ORDER BY created_ms DESC, rowid DESC LIMIT 1",
             (cache_key, state)).fetchone())
 
-    def find_request(self, request_id: str) -> JobRow | None:
-        """The job a StartJob with this request id made (or last ran again)."""
-        return self._job_or_none(self.db.execute(
-            "SELECT * FROM jobs WHERE request_id=? ORDER BY created_ms DESC, rowid DESC LIMIT 1",
-            (request_id,)).fetchone())
+    def add_request(self, r: RequestRow) -> None:
+        """Records a StartJob's request id (again, where a call under it ran its interrupted job again)."""
+        self.db.execute("INSERT OR REPLACE INTO requests VALUES (:request_id, :job_id, :upload_id, :options, "
+                        ":created_ms)", r.__dict__)
+
+    def find_request(self, request_id: str) -> RequestRow | None:
+        r = self.db.execute("SELECT * FROM requests WHERE request_id=?", (request_id,)).fetchone()
+        return None if r is None else RequestRow(**{f.name: r[f.name] for f in fields(RequestRow)})
 
     def find_cached(self, cache_key: str) -> JobRow | None:
         """A finished job whose result files are all still there."""
