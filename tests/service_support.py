@@ -157,3 +157,14 @@ def request_ids(server: ServerProcess) -> list[str]:
     """The request ids of the StartJob calls of a server hooked by start_job_hook, in order."""
     return re.findall(r"^StartJob request_id='([^']*)'$", server.output(), re.M)
 
+
+
+# CancelJob prints the job it was asked to cancel, and never answers (a server wedged, or a worker slow to stop).
+CANCEL_NEVER_ANSWERED = """
+import asyncio
+from animgen_server import server as _server
+async def _never_answered(self, request, context):
+    print(f"CancelJob job_id={request.job_id!r}", flush=True)
+    await asyncio.sleep(3600)
+_server.AnimGenService.CancelJob = _never_answered
+"""

@@ -8,7 +8,14 @@ import time
 
 import grpc
 import pytest
-from service_support import FIRST_ANSWER_LOST, ServerProcess, request_ids, start_job_hook, status_of
+from service_support import (
+    CANCEL_NEVER_ANSWERED,
+    FIRST_ANSWER_LOST,
+    ServerProcess,
+    request_ids,
+    start_job_hook,
+    status_of,
+)
 
 from animgen.v1 import service_pb2
 from animgen_ml.errors import Cancelled
@@ -421,3 +428,31 @@ def test_a_stop_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, 
     [job] = listed
     assert f"job {job.job_id} on upload" in made and job.state == S.JOB_STATE_CANCELLED, (listed, log.read_text())
 
+
+
+def test_a_stop_whose_cancel_is_never_answered_ends_within_seconds(tmp_path, videos):
+    """A stop (SIGTERM, taken as Ctrl-C) of a run whose server never answers CancelJob: the run ends after the stop's
+    own wait (remote.STOP_WAIT_S), not never; the server has the request, so no warning says the job was not told."""
+    import subprocess
+    import sys
+
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=CANCEL_NEVER_ANSWERED).start()
+    log = tmp_path / "stderr.log"
+    try:
+        with open(log, "w") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate",
+                                     str(videos / "motionbert_boxing.mp4"), "--server", server.address, "-o",
+                                     str(tmp_path / "out"), "--generator", "analytic", "--format", "json"],
+                                    stdout=subprocess.DEVNULL, stderr=err)
+        server.wait_for(" on upload ", 60)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        rc = proc.wait(timeout=60)
+        took = time.monotonic() - stopped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        assert server.stop(signal.SIGTERM) == 0, server.output()
+    assert rc == 143 and 4.5 < took < 20, (rc, took, log.read_text())
+    assert "CancelJob job_id=" in server.output() and "could not cancel" not in log.read_text(), log.read_text()

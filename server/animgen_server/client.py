@@ -201,10 +201,11 @@ class AnimGenClient:
             key = "target"
         written[key] = final
 
-    def cancel(self, job_id: str) -> service_pb2.Job:
+    def cancel(self, job_id: str, timeout: float | None = None) -> service_pb2.Job:
+        """CancelJob; timeout: this call's, in place of the client's."""
         with self._errors():
             return self.stub.CancelJob(service_pb2.CancelJobRequest(job_id=job_id), metadata=self.metadata,
-                                       timeout=self.timeout)
+                                       timeout=self.timeout if timeout is None else timeout)
 
     def list(self, limit: int = 0, states: list[service_pb2.JobState] | None = None) -> list[service_pb2.Job]:
         with self._errors():

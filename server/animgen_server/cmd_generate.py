@@ -32,6 +32,8 @@ from animgen_server.run_summary import VideoResult
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+MAX_JOBS = 64  # --jobs: videos sent to a server at once, each a thread and a connection of its own
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -97,8 +99,8 @@ def register(subparsers) -> None:
     p.add_argument("--server", metavar="HOST[:PORT]", type=server_address.argument,
                    help="run on an AnimGen server instead of locally (port 50051 when only a host is given)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="with --server, send up to N videos of a folder at once, 1 to 64 (a server runs as many as "
-                        "it has workers; default 1)")
+                   help=f"with --server, send up to N videos of a folder at once, 1 to {MAX_JOBS} (a server runs as "
+                        "many as it has workers; default 1)")
     p.add_argument("--token", help="bearer token for --server")
     p.add_argument("--tls-ca", metavar="PEM", help="CA certificate for a TLS --server")
     p.add_argument("--ray", metavar="ADDRESS",
@@ -303,8 +305,8 @@ def handle(args: argparse.Namespace) -> int:
         return usage("generate", "--recursive takes a folder of videos (and its subfolders)")
     if args.ray and (args.server or args.landmarks):
         return usage("generate", "--ray cannot be used with --server or --landmarks")
-    if not 1 <= args.jobs <= 64:
-        return usage("generate", f"--jobs must be between 1 and 64, got {args.jobs}")
+    if not 1 <= args.jobs <= MAX_JOBS:
+        return usage("generate", f"--jobs must be between 1 and {MAX_JOBS}, got {args.jobs}")
     if args.jobs > 1 and not args.server:
         return usage("generate", "--jobs sends videos to a --server at once (--ray converts several at once by "
                                  "itself: --ray local on this machine)")
@@ -447,8 +449,9 @@ def _hint_jobs(args) -> None:
                                                        timeout=10) as client:
         n = client.info().limits.max_concurrent_jobs
         if n > 1:
-            _say(f"note: the server at {args.server} runs {n} jobs at once; --jobs {n} sends it this folder's videos "
-                 f"{n} at a time")
+            at_once = min(n, MAX_JOBS)
+            _say(f"note: the server at {args.server} runs {n} jobs at once; --jobs {at_once} sends it this folder's "
+                 f"videos {at_once} at a time")
 
 
 def _position(i: int, videos: list[Path]) -> str:

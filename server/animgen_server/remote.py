@@ -31,6 +31,10 @@ QUEUE_WAIT_S = 600.0
 # often it runs again a job that a stop of the server interrupted.
 RECONNECT_S = 120.0
 MAX_RESTARTS = 3
+# How long a stop waits for each of its calls (the cancel, StartJob asked again for the job to cancel): a server that
+# does not answer must not hold the run. A cancel unanswered by then was received: the server answers it once the job's
+# worker has stopped, which may take longer. Unity and Unreal wait as long.
+STOP_WAIT_S = 5.0
 # Said where a server went for good while a StartJob was unanswered (Unity and Unreal say the same).
 MAY_HAVE_MADE_JOB = "the server may have made the job before it went: `animgen jobs` lists it once the server is back"
 _STAGE_KIND = {
@@ -109,11 +113,10 @@ class InFlight:
 
 
 def cancel_jobs(address: str, job_ids: list[str], *, token: str | None = None, tls_ca: str | Path | None = None,
-                wait_s: float = 3.0) -> list[str]:
-    """Has the server cancel these jobs, all at once on a connection of its own, waiting at most wait_s (a server
-    stops a running job's worker on the request, and its answer waits for that: a request that times out was
-    received). Returns those the server could not be told of (unreachable): a queued one would run for nobody when it
-    is back. Nothing is raised: this runs as a run stops."""
+                wait_s: float = STOP_WAIT_S) -> list[str]:
+    """Has the server cancel these jobs, all at once on a connection of its own, waiting at most wait_s (a request
+    that times out was received: STOP_WAIT_S). Returns those the server could not be told of (unreachable): a queued
+    one would run for nobody when it is back. Nothing is raised: this runs as a run stops."""
     if not job_ids:
         return []
     failed = list(job_ids)
@@ -324,9 +327,12 @@ class _Run:
         if self.job is None:
             return
         try:
-            self.client.cancel(self.job.job_id)
-        except AnimGenError:  # a warning, which --quiet keeps: the job would run for nobody
-            if self.progress:
+            self.client.cancel(self.job.job_id, timeout=STOP_WAIT_S)
+        except AnimGenError as e:
+            # As cancel_jobs counts it: a server that answers, or takes longer than STOP_WAIT_S, was told.
+            if isinstance(e, ServiceError) and e.code != grpc.StatusCode.UNAVAILABLE:
+                return
+            if self.progress:  # a warning, which --quiet keeps: the job would run for nobody
                 self.progress(ProgressEvent("server", "warning", 0.0, f"could not cancel job {self.job.job_id} on the "
                                             f"server: `animgen cancel {self.job.job_id}` does, once it can be reached"))
 
@@ -338,7 +344,7 @@ class _Run:
         upload_id, request_id = self.asked
         self.asked = None
         try:
-            return self.client.start(upload_id, self.msg, timeout=5.0, request_id=request_id)
+            return self.client.start(upload_id, self.msg, timeout=STOP_WAIT_S, request_id=request_id)
         except ServiceError as e:
             if e.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 return None
