@@ -7,7 +7,8 @@
 - the window's Editor/JobRunner.cs and the batch's Editor/BatchGenerate.cs, compiled with mono against stubs of
   their Unity calls and a scripted server (tests/tools/unity_*_harness.cs), do what they say: the batch's exit code,
   log, clips and summary, how many videos it has on the server at once (-animgenJobs), and the request id of
-  each StartJob (one per start of a job, the same on every try; asked again on a cancel before its answer);
+  each StartJob (one per start of a job, the same on every try; asked again on a cancel before its answer; one left
+  unanswered as the server went says it may have made the job);
 - scripts/codegen.sh reproduces the committed Editor/Generated files byte for byte;
 - package.json, the asmdefs and the .meta files are what Unity needs.
 
@@ -188,19 +189,21 @@ def run_jobrunner(exe: Path, tmp_path: Path, scenario: str) -> subprocess.Comple
     return run
 
 
-@pytest.mark.parametrize("scenario, phase, cancels", [("run", "Succeeded", 0),
-                                                      ("cancel-while-starting", "Cancelled", 1),
-                                                      ("cancel-while-running", "Cancelled", 1)])
+@pytest.mark.parametrize("scenario, phase, starts, cancels", [("run", "Succeeded", 1, 0),
+                                                              ("cancel-while-starting", "Cancelled", 2, 1),
+                                                              ("cancel-while-running", "Cancelled", 1, 1)])
 def test_the_windows_job_runner_starts_watches_cancels_and_imports(jobrunner_harness: Path, tmp_path: Path,
-                                                                    scenario: str, phase: str, cancels: int):
+                                                                    scenario: str, phase: str, starts: int,
+                                                                    cancels: int):
     """Editor/JobRunner.cs as compiled, its Unity calls stubbed and its server scripted (tests/tools/
     unity_jobrunner_harness.cs). Every job the window started was cancelled by the runner itself: Watch cancelled
-    the token that then told it Cancel had been pressed. A job that succeeded keeps the frames its result told (47, a
-    person in 70.2 % of them) with its status, for the window, and its log line says them as the CLI does."""
+    the token that then told it Cancel had been pressed (a Cancel during StartJob ends that call and asks again under
+    its request id, a second StartJob, for the job to cancel). A job that succeeded keeps the frames its result told
+    (47, a person in 70.2 % of them) with its status, for the window, and its log line says them as the CLI does."""
     run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
     saved = "Assets/AnimGen/walk.anim" if phase == "Succeeded" else ""
     read = "47 frames read; person detected in 70.2%" if phase == "Succeeded" else ""
-    assert run.stdout.splitlines()[-1] == (f"ended=True phase={phase} start_calls=1 cancel_calls={cancels} "
+    assert run.stdout.splitlines()[-1] == (f"ended=True phase={phase} start_calls={starts} cancel_calls={cancels} "
                                            f"saved={saved} read={read}"), run.stdout
     logged = [line for line in run.stdout.splitlines() if line.startswith("log: AnimGen: saved ")]
     # The stub's clip is empty (HumanoidClipData's defaults: 0 frames at 30 fps); the video's frames are the server's.
@@ -336,14 +339,16 @@ def test_the_windows_job_runner_asks_again_after_a_startjob_that_timed_out(jobru
 
 
 @pytest.mark.parametrize("scenario, message", [("cancel-while-start-lost", ""),
-                                               ("cancel-while-start-gone", MAY_HAVE_STARTED)])
+                                               ("cancel-while-start-gone", MAY_HAVE_STARTED),
+                                               ("cancel-while-start-hangs", "")])
 def test_a_cancel_while_startjob_is_unanswered_asks_again_and_cancels_the_job_it_made(jobrunner_harness: Path,
                                                                                      tmp_path: Path, scenario: str,
                                                                                      message: str):
-    """Cancel pressed while StartJob is on the wire, whose answer is then lost (the server made the job): the window
-    asks StartJob again under the same request id, with a 5 s deadline, and cancels the job it answers, as `animgen
-    generate --server` does on Ctrl-C. Where the server cannot be asked (gone), the window says that it may have
-    started a job, and how to find and cancel it, in the Console and in its status."""
+    """Cancel pressed while StartJob is on the wire, whose answer is then lost (the server made the job), or never
+    comes (hangs: only the Cancel ends the call, at once, not at its 30 s deadline): the window asks StartJob again
+    under the same request id, with a 5 s deadline, and cancels the job it answers, as `animgen generate --server`
+    does on Ctrl-C. Where the server cannot be asked (gone), the window says that it may have started a job, and how
+    to find and cancel it, in the Console and in its status."""
     started = time.monotonic()
     run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
     lines = run.stdout.splitlines()
@@ -363,17 +368,17 @@ def test_a_cancel_while_startjob_is_unanswered_asks_again_and_cancels_the_job_it
 
 
 @pytest.mark.parametrize("scenario, ids, withins, cancelled, message", [
-    ("cancel-while-restarting", "AB", ["-", "-"], "job-1", ""),
+    ("cancel-while-restarting", "ABB", ["-", "-", "5"], "job-1", ""),
     ("cancel-while-restart-lost", "ABB", ["-", "-", "5"], "job-1", ""),
     ("cancel-while-restart-gone", "ABB", ["-", "-", "5"], "", MAY_HAVE_STARTED)])
 def test_a_cancel_while_an_interrupted_job_is_started_again_cancels_the_job_it_started(
         jobrunner_harness: Path, tmp_path: Path, scenario: str, ids: str, withins: list[str], cancelled: str,
         message: str):
     """The job ends INTERRUPTED and Cancel is pressed while StartJob starts it again: Cancel's CancelJob finds the job
-    interrupted, which the server ignores, and StartJob then queues it again. The window cancels the job StartJob
-    answered (not watched again, nor imported), as `animgen generate --server` does on Ctrl-C. Where that StartJob's
-    answer is lost, it is asked again under its own request id, within 5 s, and the job it answers is cancelled; where
-    the server cannot be asked, the window says that it may have started a job, as after a first start."""
+    interrupted, which the server ignores, and Cancel ends that StartJob's call at once (or its answer is lost). It is
+    asked again under its own request id, within 5 s, and the window cancels the job it answers (not watched again,
+    nor imported), as `animgen generate --server` does on Ctrl-C; where the server cannot be asked, the window says
+    that it may have started a job, as after a first start."""
     started = time.monotonic()
     run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
     lines = run.stdout.splitlines()
@@ -784,6 +789,32 @@ def test_a_server_gone_for_good_mid_batch_fails_the_later_videos_at_once(batch_h
     assert 3 < took < 7.5, (took, b.out)  # one wait of 3 s; one per video would be 12 s
 
 
+def test_a_startjob_left_unanswered_as_the_server_went_says_the_server_may_have_made_the_job(batch_harness: Path,
+                                                                                            tmp_path: Path):
+    """a's StartJob makes the job and its answer is lost with the server (UNAVAILABLE), every try, until the wait for
+    the server (1.5 s here) is over: a fails with the connection's words, how long it waited, and that the server may
+    have made the job before it went, which `animgen jobs` lists once it is back, as the CLI says it. A video whose
+    other call the wait ends (c: its watch) says only the first two: its job's StartJob had its answer."""
+    from animgen_server.remote import MAY_HAVE_MADE_JOB
+
+    lost = "lost the server; trying to reach it again for up to 0.025 min"
+    waited = "(tried to reach it again for 0.025 min)"
+    unreachable = "Cannot reach the AnimGen server at 127.0.0.1:50051"
+    b = Batch(batch_harness, tmp_path, {"a.mp4": "start_lost=100000\n", "b.mp4": "", "c.mp4": "gone\n"},
+              RECONNECT_MS="1500")
+    assert b.rc == 1 and b.statuses() == ["failed", "converted", "failed"], b.out
+    assert b.errors() == [
+        f"Videos/a.mp4: {unreachable}: Socket closed {waited}; the server may have made the job before it went: "
+        "`animgen jobs` lists it once the server is back",
+        f"Videos/c.mp4: {unreachable}: failed to connect to all addresses {waited}"], b.out
+    assert b.summary_errors() == b.errors(), b.out
+    assert b.errors()[0].endswith(f"; {MAY_HAVE_MADE_JOB}")  # the CLI's words
+    assert set(b.request_ids("a.mp4")) == {"A"} and len(b.requests("a.mp4")) > 2, b.out  # one start, tried again
+    assert b.server("made").count("a.mp4") == 1 and "a.mp4" not in b.server("start"), b.out
+    assert [line for line in b.lines if line.startswith("AnimGen batch: Videos/a.mp4: ")] == [
+        f"AnimGen batch: Videos/a.mp4: {lost}"], b.out
+
+
 @pytest.mark.parametrize("jobs", [None, "3"])
 def test_recursive_takes_the_subfolders_videos_and_saves_each_clip_in_the_same_subfolder(batch_harness: Path,
                                                                                         tmp_path: Path,
@@ -819,6 +850,23 @@ def test_recursive_takes_the_subfolders_videos_and_saves_each_clip_in_the_same_s
                  "person detected in 0.0%)" in b.lines, b.out
     # Not the hidden ones, nor the previews.
     assert sorted(b.server("upload")) == ["a.mp4", "take.mov", "take.mp4", "walk-2.mp4"], b.out
+
+
+def test_recursive_refuses_the_videos_of_a_cvs_subfolder_naming_it(batch_harness: Path, tmp_path: Path):
+    """Unity does not import a folder named cvs (in any case), nor one whose name ends in '~': a clip saved there would
+    never show. raw~'s clip goes to raw/; a cvs subfolder's videos are refused before their upload, each naming the
+    subfolder to rename, and the others go on."""
+    videos = {"a.mp4": "", "CVS/take.mp4": "", "raw~/b.mp4": "", "walk/cvs/c.mp4": "", "cvs2/d.mp4": ""}
+    b = Batch(batch_harness, tmp_path, videos, "-animgenRecursive")
+    assert b.rc == 1, b.out
+    refused = "a folder Unity does not import: rename the subfolder"
+    assert b.errors() == [
+        f"Videos/CVS/take.mp4: its clip would go in Assets/Clips/CVS, {refused} Videos/CVS",
+        f"Videos/walk/cvs/c.mp4: its clip would go in Assets/Clips/walk/cvs, {refused} Videos/walk/cvs"]
+    assert b.statuses() == ["failed", "converted", "converted", "converted", "failed"], b.out
+    assert [line.split()[1] for line in b.lines if line.startswith("saved: ")] == [
+        "Assets/Clips/a.anim", "Assets/Clips/cvs2/d.anim", "Assets/Clips/raw/b.anim"], b.out
+    assert sorted(b.server("upload")) == ["a.mp4", "b.mp4", "d.mp4"], b.out
 
 
 def test_without_recursive_the_subfolders_are_left_and_a_file_is_refused_with_it(batch_harness: Path, tmp_path: Path):
@@ -909,8 +957,29 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "ACancelEndsTheAskingAgainAndLeavesTheStartUnanswered",
         "ACancelJustAfterATimeoutSendsNoFurtherTry",
         "AStartJobAskedAgainIsNotSaidAsAFullQueue",
+        "AStopEndsATryOnTheWireAtOnceAndAsksAgainUnderItsIdForTheJobItMade",
+        "AStopSendsNoTryAfterItAndAsksNothingWhereNoTryIsUnanswered",
+        "AStopWhoseAskingAgainHasNoAnswerSaysTheJobMayHaveStartedARefusalSaysNothing",
+        "AServerGoneWithStartJobUnansweredSaysItMayHaveMadeTheJobBeforeItWent",
+        "OnlyTheCallsOwnDeadlineIsATimeout",
+        "EveryStatusButUnavailableCancelledAndTheDeadlineIsTheServersAnswer",
+        "AClipFolderUnityDoesNotImportIsRefusedByName",
+        "AVideoInACvsSubfolderIsRefusedNamingTheFolder",
     ):
         assert expected in names, f"NUnit test {expected} did not run"
+
+
+def test_the_core_status_codes_are_grpcs():
+    """AnimGen.Core.CallStatus decides on a status code as a number (AnimGenConnection casts Grpc.Core.StatusCode to
+    int): each of its constants is gRPC's number for that status, as Python's grpc has it."""
+    import grpc
+
+    code = (PKG / "Editor" / "Core" / "CallStatus.cs").read_text()
+    constants = dict(re.findall(r"public const int (\w+) = (\d+);", code))
+    assert set(constants) == {"Cancelled", "DeadlineExceeded", "Unavailable"}, constants
+    for name, number in constants.items():
+        status = getattr(grpc.StatusCode, re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper())
+        assert status.value[0] == int(number), name
 
 
 # A batch's -animgenSummary through AnimGen.Core as BatchGenerate fills it: a converted, a failed and a cancelled video.

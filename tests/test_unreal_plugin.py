@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO, failed_serve_log, require_tool
-from service_support import FIRST_ANSWER_LOST, ServerProcess, request_ids, start_job_hook
+from service_support import CANCEL_NEVER_ANSWERED, FIRST_ANSWER_LOST, ServerProcess, request_ids, start_job_hook
 
 import animgen_ml
 from animgen_ml import rotations as R
@@ -68,7 +68,7 @@ def test_unit_tests_pass_under_ctest(core_build: Path, tmp_path: Path):
     listed = _run([str(core_build / "animgen_core_tests"), "--gtest_list_tests"], 60).stdout
     for suite in ("CoordinateConversion.", "BoneMapping.", "Sha256.", "Client.", "VideoFiles.", "FrameRates.",
                   "LocalServer.", "ServerExecutable.", "HumanoidClip.", "OptionsProblem.", "BatchSummary.", "JobInfo.",
-                  "QueueWait.", "Outage.", "FollowJob.", "BatchQueue.", "CancelJob."):
+                  "QueueWait.", "Outage.", "FollowJob.", "BatchQueue.", "CancelJob.", "CommandLine."):
         assert suite in listed
     assert "FootstepTimesAreWhereAFootLands" in listed
 
@@ -584,7 +584,7 @@ def test_a_start_that_times_out_is_asked_again_and_runs_one_job(core_build: Path
 def test_a_stop_before_start_job_answers_cancels_the_job_it_made(core_build: Path, videos: Path, tmp_path: Path):
     """The tab's Cancel comes after the server made the job and before it answered StartJob: Client::Cancel() ends the
     call at once, StartJob asks again under its request id and answers with that job, which is cancelled, rather than
-    left to run for nobody (remote.py _Run._cancel)."""
+    left to run for nobody (remote.py _Run._cancel): Client::FinishStop, as the tab's runner finishes a stop."""
     from animgen.v1 import service_pb2
 
     made: list[str] = []
@@ -603,10 +603,76 @@ def test_a_stop_before_start_job_answers_cancels_the_job_it_made(core_build: Pat
     stopped = _facts(text)["STOPPED"]
     assert stopped["code"] == "CANCELLED" and stopped["unanswered"] == "0", text
     assert float(stopped["seconds"]) < 5, text  # the call ended at once, not when the server answered it
-    assert _facts(text)["JOB_CANCEL"] == {"code": "OK", "state": "CANCELLED"}, text
+    assert _facts(text)["FINISH_STOP"]["said"] == "0", text  # cancelled, as the runner finishes a stop: nothing to say
     assert [(j.job_id, j.state) for j in listed] == [(stopped["job"], service_pb2.JOB_STATE_CANCELLED)], listed
     assert f"job {stopped['job']} on upload" in made[0], made
     assert "STARTED " not in text and lines[-1] == "OK", text
+
+
+# A server whose CancelJob never answers (hung, or its answers lost); each call prints the job it was asked to cancel.
+@pytest.mark.slow
+def test_a_stop_whose_cancel_is_never_answered_ends_within_seconds(core_build: Path, videos: Path, tmp_path: Path):
+    """The tab's Cancel (Client::Cancel()) as StartJob answers, then the stop's CancelJob (Client::FinishStop) to a
+    server that never answers it: the run ends after the stop's own 5 s (kStopWait), not the connection's 60 s
+    deadline, which had kept the tab "running" a minute. The server has the request, so nothing is said, as the CLI
+    says nothing (remote.py cancel_jobs: a server answers once the job's worker has stopped)."""
+    import signal
+
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=CANCEL_NEVER_ANSWERED).start()
+    try:
+        r = _run([str(core_build / "animgen_core_e2e"), "--address", server.address, "--stop-cancel",
+                  str(videos / "sports2d_run_sideview.mp4")], 120)
+    finally:
+        rc = server.stop(signal.SIGTERM)
+    text = r.stdout
+    assert r.returncode == 0 and text.splitlines()[-1] == "OK" and rc == 0, text + r.stderr + server.output()[-3000:]
+    stopped = _facts(text)["STOPPED"]
+    assert stopped["code"] == "CANCELLED" and stopped["state"] in ("QUEUED", "RUNNING"), text
+    job = stopped["job"]
+    finish = _facts(text)["FINISH_STOP"]
+    assert finish["said"] == "0" and 4.5 <= float(finish["seconds"]) < 8, text  # 5 s (kStopWait), not 60 s
+    assert not re.findall(r"^FINISH_STOP_SAID (.*)$", text, re.M), text
+    assert f"CancelJob job_id={job!r}" in server.output()  # asked, and never answered
+
+
+@pytest.mark.slow
+def test_a_start_job_the_server_left_unanswered_as_it_went_says_the_job_may_be_there(core_build: Path, videos: Path,
+                                                                                      tmp_path: Path):
+    """The server makes the job and is killed before it answers StartJob, and does not come back: the core's FollowJob
+    waits for it (here 6 s, --reconnect-ms) and fails with the outage's error, ending with the CLI's words that the
+    job may be on the server. It is: the server, started again, lists it."""
+    import signal
+
+    from animgen_server.client import AnimGenClient
+
+    server = ServerProcess(tmp_path / "data", "--workers", "1", first=start_job_hook("await asyncio.sleep(60)")).start()
+    proc, lines, _, reader = _run_e2e(str(core_build / "animgen_core_e2e"), "--address", server.address,
+                                      "--start-lost", str(videos / "sports2d_run_sideview.mp4"), "--reconnect-ms",
+                                      "6000", when="UPLOADED")
+    try:
+        made = server.wait_for(" on upload ", 60)  # logged as the job is made, a minute before StartJob answers
+        server.kill9()
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        reader.join(10)
+    text = "\n".join(lines)
+    assert proc.returncode == 0 and lines[-1] == "OK", text
+    lost = _facts(text)["START_LOST"]
+    assert lost["code"] == "UNAVAILABLE" and lost["job"] == "" and 5 < float(lost["seconds"]) < 20, text
+    assert [line for line in lines if line.startswith("NOTICE ")] == [
+        "NOTICE lost the server; trying to reach it again for up to 0.1 min"], text
+    (message,) = re.findall(r"^START_LOST_MESSAGE (.*)$", text, re.M)
+    assert message.endswith(" (tried to reach it again for 0.1 min); the server may have made the job before it went: "
+                            "`animgen jobs` lists it once the server is back"), text
+    server.start()
+    try:
+        with AnimGenClient(server.address, timeout=60) as c:
+            listed = [j.job_id for j in c.list()]
+    finally:
+        server.stop(signal.SIGTERM)
+    assert listed == re.findall(r"job (\S+) on upload", made), (listed, made)
 
 
 # Short videos, the longest first: the first job is still running when the second's is made.

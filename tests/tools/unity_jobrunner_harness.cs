@@ -106,9 +106,11 @@ namespace AnimGen.Editor
         public static int LostAnswers; // StartJob's answers lost after it made the job (UNAVAILABLE)
         public static int LostCall; // the one StartJob (by its number) whose answer is lost after it made the job
         public static int HoldFrom = 1; // the StartJobs from this one on wait for StartJobMayAnswer
+        public static int HoldTo = int.MaxValue; // and up to this one
         public static int TimedOutAnswers; // StartJob's calls that time out after it made the job (DEADLINE_EXCEEDED)
         public static int GoneAfter = int.MaxValue; // every StartJob after this many finds the server away
         public static readonly List<string> Starts = new List<string>(); // "request id/deadline" of each StartJob
+        public static readonly List<Task<Proto.Job>> Answers = new List<Task<Proto.Job>>(); // the server's side of each
         public static string CancelledJob = "";
         public static string InterruptedJob; // a job a stop of the server interrupted: a new start runs it again
         static readonly Dictionary<string, string> made = new Dictionary<string, string>(); // request id -> job
@@ -193,10 +195,21 @@ namespace AnimGen.Editor
             int call = Interlocked.Increment(ref Server.StartCalls);
             lock (Server.Starts)
                 Server.Starts.Add(requestId + "/" + (within.HasValue ? within.Value.TotalSeconds.ToString(CultureInfo.InvariantCulture) : "-"));
-            if (call >= Server.HoldFrom)
+            // The server's side goes on whatever the client does, as gRPC's does: a call the client ends (ct) ends
+            // its wait for the answer only.
+            Task<Proto.Job> answer = Task.Run(() => Answer(call, requestId));
+            lock (Server.Answers) Server.Answers.Add(answer);
+            var cut = Task.Delay(Timeout.Infinite, ct);
+            if (await Task.WhenAny(answer, cut).ConfigureAwait(false) == cut) throw new OperationCanceledException(ct);
+            return await answer.ConfigureAwait(false);
+        }
+
+        static Proto.Job Answer(int call, string requestId)
+        {
+            if (call >= Server.HoldFrom && call <= Server.HoldTo)
             {
                 Server.StartJobEntered.Set();
-                await Task.Run(() => Server.StartJobMayAnswer.Wait());
+                Server.StartJobMayAnswer.Wait();
             }
             if (call > Server.GoneAfter) throw new Unavailable("failed to connect to all addresses");
             if (Server.Refusal != null) throw ResourceExhausted.Answer(Server.Refusal, "x-other", "1");
@@ -335,6 +348,7 @@ namespace AnimGen.Editor
                 Server.StartJobMayAnswer.Reset();
             if (scenario == "start-lost" || scenario.StartsWith("cancel-while-start-", StringComparison.Ordinal)) Server.LostAnswers = 1;
             if (scenario == "cancel-while-start-gone") Server.GoneAfter = 1;
+            if (scenario == "cancel-while-start-hangs") Server.HoldTo = 1; // the first never answers; the asking again does
             bool restarting = scenario.StartsWith("cancel-while-restart", StringComparison.Ordinal);
             if (restarting)
             {
@@ -356,7 +370,7 @@ namespace AnimGen.Editor
             {
                 Server.StartJobEntered.Wait(5000);
                 JobRunner.Cancel(); // pressed while StartJob is on the wire
-                Server.StartJobMayAnswer.Set();
+                if (scenario != "cancel-while-start-hangs") Server.StartJobMayAnswer.Set(); // there only Cancel ends it
             }
             else if (restarting)
             {
@@ -383,6 +397,11 @@ namespace AnimGen.Editor
             // cancel-while-lost: until CancelJob's failure is said too.
             bool ended = TickUntil(() => !JobRunner.Busy && JobRunner.Status.Phase != JobPhase.Uploading
                                          && (scenario != "cancel-while-lost" || JobRunner.Status.Message.Length > 0), 10);
+            // The server's side of every StartJob ends (cancel-while-start-hangs: the held one is let go) before the
+            // jobs it made are counted.
+            Server.StartJobMayAnswer.Set();
+            lock (Server.Answers)
+                try { Task.WaitAll(Server.Answers.ToArray(), 5000); } catch (AggregateException) { }
             // read: what the window shows of the frames, from the status as a script reload would find it.
             var kept = JobStatus.Deserialize(UnityEditor.SessionState.GetString("AnimGen.JobStatus", ""));
             lock (Server.Starts)

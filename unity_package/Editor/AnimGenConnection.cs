@@ -56,11 +56,17 @@ namespace AnimGen.Editor
             return m;
         }
 
+        /// <summary>e, or the one exception an AggregateException (a Task's) holds.</summary>
+        static Exception Unwrapped(Exception e)
+        {
+            var agg = e as AggregateException;
+            return agg != null && agg.InnerExceptions.Count == 1 ? agg.InnerExceptions[0] : e;
+        }
+
         /// <summary>A one-line message for the user: what went wrong and, where it helps, what to do.</summary>
         public string Describe(Exception e)
         {
-            var agg = e as AggregateException;
-            if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
+            e = Unwrapped(e);
             var rpc = e as RpcException;
             if (rpc == null) return e.Message;
             string detail = string.IsNullOrEmpty(rpc.Status.Detail) ? rpc.StatusCode.ToString() : rpc.Status.Detail;
@@ -85,8 +91,7 @@ namespace AnimGen.Editor
         /// (Outage does not wait once the run's token is cancelled) is the server going too.</summary>
         public string LostServer(Exception e)
         {
-            var agg = e as AggregateException;
-            if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
+            e = Unwrapped(e);
             var rpc = e as RpcException;
             if (rpc == null) return null;
             if (rpc.StatusCode == StatusCode.Unavailable) return Describe(e);
@@ -94,27 +99,24 @@ namespace AnimGen.Editor
             return null;
         }
 
-        /// <summary>Whether e is the server's answer, a refusal (a full queue, NOT_FOUND, a token it refuses): any
-        /// status but UNAVAILABLE, CANCELLED and the call's own deadline. The server is there: AnimGen.Core.Outage ends its
-        /// outage on it, as the CLI counts any answer but UNAVAILABLE (remote.py reconnecting).</summary>
+        /// <summary>Whether e is the server's answer, a refusal (a full queue, NOT_FOUND, a token it refuses): the rule
+        /// is AnimGen.Core.CallStatus.Answered's, on e's status code. The server is there: AnimGen.Core.Outage ends its
+        /// outage on it.</summary>
         public bool Answered(Exception e)
         {
-            var agg = e as AggregateException;
-            if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
+            e = Unwrapped(e);
             if (e is QueueFullException) return true;
             var rpc = e as RpcException;
-            return rpc != null && rpc.StatusCode != StatusCode.Unavailable && rpc.StatusCode != StatusCode.Cancelled
-                   && rpc.StatusCode != StatusCode.DeadlineExceeded;
+            return rpc != null && CallStatus.Answered((int)rpc.StatusCode);
         }
 
-        /// <summary>Whether e is the call's own deadline (DEADLINE_EXCEEDED): a StartJob that timed out may have made
-        /// its job, and AnimGen.Core.QueueWait asks it again under its request id.</summary>
+        /// <summary>Whether e is the call's own deadline (AnimGen.Core.CallStatus.TimedOut, on e's status code): a
+        /// StartJob that timed out may have made its job, and AnimGen.Core.QueueWait asks it again under its request
+        /// id.</summary>
         public bool TimedOut(Exception e)
         {
-            var agg = e as AggregateException;
-            if (agg != null && agg.InnerExceptions.Count == 1) e = agg.InnerExceptions[0];
-            var rpc = e as RpcException;
-            return rpc != null && rpc.StatusCode == StatusCode.DeadlineExceeded;
+            var rpc = Unwrapped(e) as RpcException;
+            return rpc != null && CallStatus.TimedOut((int)rpc.StatusCode);
         }
 
         public async Task<Proto.ServerInfo> GetServerInfoAsync(CancellationToken ct)

@@ -12,7 +12,8 @@
 // interrupted started again. The wait is one per server for the whole batch: once it is over, the videos after fail at
 // their first try rather than wait again. StartJob goes under a request id per start (AnimGen.Core.JobStart): a try
 // that passes its 30 s deadline is asked again under it (within the wait for room), which answers with the job it made;
-// a timeout that cuts it off asks it again for the job it made, and cancels that.
+// a timeout that cuts it off asks it again for the job it made, and cancels that. A video that the wait for its lost
+// server ends with StartJob unanswered says that the server may have made the job before it went.
 // -animgenSummary run.json also writes what became of each video, for CI to read (AnimGen.Core.BatchSummary, the
 // shape of `animgen generate --summary`): when the batch ends, whatever ends it once its videos are found (not when
 // the Editor itself is stopped).
@@ -252,24 +253,30 @@ namespace AnimGen.Editor
                 // never reached (a wrong address) fails at once.
                 var outage = new Outage(c.Address, false, c.LostServer, c.Answered, s => Console.WriteLine(prefix + s));
                 string jobId = null, uploadId = null;
-                JobStart starting = null; // the latest start: a stop asks it again for its job, where it had no answer
+                JobStart starting = null; // the latest start: one a stop left unanswered may have made a job
                 try
                 {
                     uploadId = await outage.CallAsync(() => c.UploadAsync(video, null, ct), ct).ConfigureAwait(false);
                     // A full queue (a shared server busy with other work) is waited out, within the timeout; said once.
                     // So is a try that timed out, asked again at once (the server may have made the job). Each start
-                    // has a request id of its own, the same on every try of it.
-                    Func<Task<Proto.Job>> start = () =>
+                    // has a request id of its own, the same on every try of it. The timeout (or the batch's end) cuts
+                    // a try off; where it leaves one unanswered, StartJob is asked again under its id for the job to
+                    // cancel below. jobId: the job it started.
+                    // Out here, not in the async lambda below: mono's mcs (which builds the test harness) makes code there
+                    // that crashes the runtime.
+                    Func<string, CancellationToken, TimeSpan?, Task<Proto.Job>> startJob =
+                        (id, t, within) => c.StartJobAsync(uploadId, options, id, t, within);
+                    Func<Task> start = async () =>
                     {
                         var one = starting = new JobStart(c.Answered);
-                        return QueueWait.StartAsync(
-                            () => outage.CallAsync(() => one.TryAsync(id => c.StartJobAsync(uploadId, options, id, ct)), ct),
-                            c.TimedOut, s => Console.WriteLine(prefix + s), ct);
+                        Proto.Job made = await one.StartAsync(startJob, outage, c.TimedOut, s => Console.WriteLine(prefix + s), ct,
+                            CancellationToken.None).ConfigureAwait(false);
+                        jobId = made.JobId;
+                        ct.ThrowIfCancellationRequested(); // stopped as it started: cancelled below, not watched
+                        if (made.State == Proto.JobState.Queued) Console.WriteLine(prefix + QueueWait.Queued);
                     };
-                    Proto.Job job = await start().ConfigureAwait(false);
-                    jobId = job.JobId;
-                    if (job.State == Proto.JobState.Queued) Console.WriteLine(prefix + QueueWait.Queued);
-                    var status = new JobStatus { Phase = JobPhase.Queued, JobId = job.JobId, UploadId = uploadId };
+                    await start().ConfigureAwait(false);
+                    var status = new JobStatus { Phase = JobPhase.Queued, JobId = jobId, UploadId = uploadId };
                     for (int restarts = 0; ; restarts++)
                     {
                         bool interrupted = false;
@@ -298,9 +305,7 @@ namespace AnimGen.Editor
                         string gaveUp = Outage.AfterInterrupted(restarts);
                         if (gaveUp != null) throw new InvalidOperationException(gaveUp);
                         Console.WriteLine(prefix + Outage.RunningAgain);
-                        job = await start().ConfigureAwait(false); // the same job: the server runs an interrupted one again
-                        jobId = job.JobId;
-                        if (job.State == Proto.JobState.Queued) Console.WriteLine(prefix + QueueWait.Queued);
+                        await start().ConfigureAwait(false); // the same job: the server runs an interrupted one again
                         status = status.Apply(new JobUpdate { Kind = JobUpdateKind.Restarted, JobId = jobId });
                     }
                     if (status.Phase != JobPhase.Succeeded)
@@ -317,18 +322,14 @@ namespace AnimGen.Editor
                 }
                 catch (Exception) when (ct.IsCancellationRequested)
                 {
-                    if (jobId == null && starting != null && starting.Unanswered)
+                    // A start the stop left unanswered, though asked again (start), may have made a job nobody knows,
+                    // whatever job an earlier start made (a start again after an interruption), as the CLI's _cancel
+                    // has it: said, and nothing is cancelled.
+                    string unknown = starting != null ? starting.SaidAfterStop(true, Path.GetFileName(video)) : null;
+                    if (unknown != null)
                     {
-                        // The stop cut StartJob off before its answer: the server may have made the job. Asked again
-                        // under the same id, it answers with that job, cancelled below.
-                        var asked = starting;
-                        try
-                        {
-                            jobId = (await asked.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None,
-                                JobStart.AskAgainWithin)).ConfigureAwait(false)).JobId;
-                        }
-                        catch (Exception) { } // a refusal says no job was made; anything else is said here
-                        if (asked.Unanswered) Console.WriteLine(prefix + JobStart.MayHaveStarted(Path.GetFileName(video)));
+                        Console.WriteLine(prefix + unknown);
+                        jobId = null;
                     }
                     if (jobId != null) // the server need not finish a job nobody waits for
                     {
@@ -344,6 +345,11 @@ namespace AnimGen.Editor
                     }
                     if (stop.IsCancellationRequested) throw new OperationCanceledException("the batch ended first");
                     throw new TimeoutException("no clip within " + timeoutMinutes + " minutes (-animgenTimeout): gave up");
+                }
+                catch (ServerGoneException e) when (starting != null && starting.ServerWentUnanswered(e))
+                {
+                    // Its job would run for nobody once the server is back: said with the failure, as the CLI says it.
+                    throw new ServerGoneException(JobStart.MadeBeforeItWent(e.Message), e.InnerException);
                 }
             }
         }

@@ -4,8 +4,8 @@
 // A restart of the server is ridden out as the CLI rides it out (AnimGen.Core.Outage): every call waits for a server it
 // has reached and lost, the watch is attached again, and a job the stop interrupted is started again. Each start of a
 // job asks StartJob under a request id of its own (AnimGen.Core.JobStart), so that a try that timed out is asked again
-// for the job it may have made (AnimGen.Core.QueueWait), and a Cancel that comes before its answer can ask it again for
-// the job it made, and cancel that.
+// for the job it may have made (AnimGen.Core.QueueWait), and a Cancel that comes before its answer ends that call at
+// once, asks it again for the job it made, and cancels that.
 using System;
 using System.Collections.Concurrent;
 using System.IO;
@@ -46,8 +46,8 @@ namespace AnimGen.Editor
         static JobStatus status;
         static JobRequest request;
         static CancellationTokenSource cts;
-        // Cancelled by Cancel: it ends the watch's waits for the server (lost, or starting an interrupted job again) at
-        // once. A watch that streams goes on until the server reports the job cancelled.
+        // Cancelled by Cancel: it ends the watch's waits for the server (lost, or starting an interrupted job again, its
+        // StartJob on the wire too) at once. A watch that streams goes on until the server reports the job cancelled.
         static CancellationTokenSource stopWaiting;
         // Cancelled as scripts reload: every call still in flight (result, cancel, Check) ends with this domain, not
         // after it, when its callbacks would reach code that is gone. An import starts again after the reload.
@@ -169,10 +169,9 @@ namespace AnimGen.Editor
                     {
                         string uploadId = await outage.CallAsync(() => c.UploadAsync(Path.GetFullPath(r.VideoPath),
                             p => Post(() => Apply(new JobUpdate { Kind = JobUpdateKind.UploadProgress, Progress = p })), token), token);
-                        // Not cut off half-way by Cancel: its answer names the job to cancel. Cancel ends the wait between
-                        // tries while the server's queue is full, or while it cannot be reached, and the asking again
-                        // after a try that timed out; the full queue and the asking again are said once each, in the
-                        // Console and in the window's status.
+                        // Cancel ends a try on the wire, the wait between tries while the server's queue is full, or
+                        // while it cannot be reached, and the asking again after a try that timed out; the full queue
+                        // and the asking again are said once each, in the Console and in the window's status.
                         // A job StartJob answered as Cancel came (also asked again for, StartAsync) is cancelled below as
                         // one that started as Cancel was pressed.
                         Proto.Job job = await StartAsync(c, outage, start, uploadId, options, said => Post(() =>
@@ -191,10 +190,10 @@ namespace AnimGen.Editor
                     }
                     catch (Exception e)
                     {
-                        string message = c.Describe(e);
+                        string message = Failure(c, e, start);
                         // A job the server may have made as Cancel came, which it could not be asked for: said, as the
                         // CLI says it, so that it can be found and cancelled there.
-                        string unknown = MayHaveStarted(start, token, r);
+                        string unknown = start.SaidAfterStop(token.IsCancellationRequested, Path.GetFileName(r.VideoPath));
                         Post(() =>
                         {
                             if (!token.IsCancellationRequested)
@@ -306,7 +305,8 @@ namespace AnimGen.Editor
                         {
                             // A start again whose try is still unanswered, also asked again (StartAsync): the job it
                             // may have made is said, as the first start says it.
-                            string unknown = restart != null ? MayHaveStarted(restart, pressed, r) : null;
+                            string unknown = restart != null
+                                ? restart.SaidAfterStop(pressed.IsCancellationRequested, Path.GetFileName(r.VideoPath)) : null;
                             Post(() =>
                             {
                                 if (status.JobId != id) return;
@@ -317,7 +317,7 @@ namespace AnimGen.Editor
                             });
                             return;
                         }
-                        string message = c.Describe(e);
+                        string message = Failure(c, e, restart);
                         Post(() => { if (!token.IsCancellationRequested) Apply(new JobUpdate { Kind = JobUpdateKind.ClientError, Message = message }); });
                     }
                 }
@@ -326,7 +326,7 @@ namespace AnimGen.Editor
 
         public static void Cancel()
         {
-            if (status.Starting) // no job yet: the upload, or the wait for room or for the server, ends
+            if (status.Starting) // no job yet: the upload, StartJob on the wire, or the wait for room or for the server, ends
             {
                 if (cts != null) cts.Cancel();
                 return;
@@ -375,31 +375,24 @@ namespace AnimGen.Editor
 
         /// <summary>One start of a job (the first, or one again after an interruption), as the CLI's _Run._start: every
         /// try under start's request id, through a full queue, a lost server and tries that time out (QueueWait,
-        /// Outage), each call not cut off by stop, since its answer names the job to cancel. stop ends the waits between
-        /// tries; where it comes while a try is unanswered, the server may have made the job: StartJob is asked again
-        /// under that id, within JobStart.AskAgainWithin, and answers with that job, for the caller to cancel
-        /// (_Run._cancel). Where that fails too, start stays Unanswered (MayHaveStarted).</summary>
-        static async Task<Proto.Job> StartAsync(AnimGenConnection c, Outage outage, JobStart start, string uploadId,
+        /// Outage). stop ends a try on the wire at once (its CancellationToken: grpc-dotnet ends the call), and the
+        /// waits between tries; where it leaves a try unanswered, the server may have made the job: StartJob is asked
+        /// again under that id, within JobStart.AskAgainWithin, and answers with that job, for the caller to cancel
+        /// (_Run._cancel). Where that fails too, start stays Unanswered (JobStart.SaidAfterStop).</summary>
+        static Task<Proto.Job> StartAsync(AnimGenConnection c, Outage outage, JobStart start, string uploadId,
             Proto.GenerateOptions options, Action<string> said, CancellationToken stop)
         {
-            try
-            {
-                return await QueueWait.StartAsync(
-                    () => outage.CallAsync(() => start.TryAsync(id => c.StartJobAsync(uploadId, options, id, CancellationToken.None)), stop),
-                    c.TimedOut, said, stop);
-            }
-            catch (Exception) when (stop.IsCancellationRequested && start.Unanswered)
-            {
-                // A refusal now says no job was made; any other failure leaves start Unanswered.
-                return await start.TryAsync(id => c.StartJobAsync(uploadId, options, id, UntilReload, JobStart.AskAgainWithin));
-            }
+            return start.StartAsync((id, ct, within) => c.StartJobAsync(uploadId, options, id, ct, within), outage, c.TimedOut,
+                said, stop, UntilReload);
         }
 
-        /// <summary>What a start that stop ended says, as the CLI says it: JobStart.MayHaveStarted where a try is still
-        /// unanswered (the job it may have made could not be asked for); null otherwise.</summary>
-        static string MayHaveStarted(JobStart start, CancellationToken stop, JobRequest r)
+        /// <summary>The run's failure e in the connection's words; where the wait for the lost server ended it with a
+        /// try of start (the latest, if any) unanswered, with what the CLI adds: the server may have made the job before
+        /// it went (JobStart.MadeBeforeItWent).</summary>
+        static string Failure(AnimGenConnection c, Exception e, JobStart start)
         {
-            return stop.IsCancellationRequested && start.Unanswered ? JobStart.MayHaveStarted(Path.GetFileName(r.VideoPath)) : null;
+            string message = c.Describe(e);
+            return start != null && start.ServerWentUnanswered(e) ? JobStart.MadeBeforeItWent(message) : message;
         }
 
         public static void Dismiss()

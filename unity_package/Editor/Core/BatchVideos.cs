@@ -99,18 +99,31 @@ namespace AnimGen.Core
 
         /// <summary>The video's clip: named after it, in the same subfolder of outputFolder as the video is of
         /// inputFolder, but for a trailing '~' of a folder's name (Raw~/take.mp4 -> Assets/Clips/Raw/take.anim): Unity
-        /// imports nothing in a folder so named, and a clip saved there would never show. Throws ArgumentException as
-        /// ClipPaths.ForVideo does.</summary>
+        /// imports nothing in a folder so named, and a clip saved there would never show. A subfolder named cvs (in any
+        /// case), which Unity does not import either, has no name that is plainly the one meant: its videos are
+        /// refused, naming it. Throws ArgumentException, also as ClipPaths.ForVideo does.</summary>
         public static string ClipFor(string outputFolder, string inputFolder, string video)
         {
-            string sub = string.Join("/", Subfolder(inputFolder, video).Split('/').Select(ImportedName));
-            return ClipPaths.ForVideo(sub.Length == 0 ? outputFolder : ClipPaths.Folder(outputFolder) + "/" + sub, video);
+            string sub = Subfolder(inputFolder, video);
+            if (sub.Length == 0) return ClipPaths.ForVideo(outputFolder, video);
+            string[] found = sub.Split('/');
+            string[] names = found.Select(ImportedName).ToArray();
+            string folder = ClipPaths.Folder(outputFolder);
+            int ignored = Array.FindIndex(names, ClipPaths.NotImported);
+            if (ignored >= 0)
+            {
+                string clips = folder + "/" + string.Join("/", names, 0, ignored + 1);
+                string videos = inputFolder.Replace('\\', '/').TrimEnd('/') + "/" + string.Join("/", found, 0, ignored + 1);
+                throw new ArgumentException("its clip would go in " + clips + ", a folder Unity does not import: rename the "
+                                            + "subfolder " + videos);
+            }
+            return ClipPaths.ForVideo(folder + "/" + string.Join("/", names), video);
         }
 
         static string ImportedName(string folder)
         {
             string name = folder.TrimEnd('~');
-            return name.Length > 0 || folder.Length == 0 ? name : "_"; // a folder named "~" alone
+            return name.Length > 0 ? name : "_"; // a folder named "~" alone
         }
     }
 }

@@ -21,7 +21,19 @@ namespace AnimGen.Core
                 throw new ArgumentException("the clip folder must be Assets or a folder under it, got '" + folder + "'");
             if (f.Split('/').Any(part => part.Length == 0 || part == "." || part == ".."))
                 throw new ArgumentException("the clip folder '" + folder + "' has an empty, '.' or '..' part");
+            string ignored = f.Split('/').FirstOrDefault(NotImported);
+            if (ignored != null)
+                throw new ArgumentException("the clip folder '" + folder + "' is in " + ignored + ", a folder Unity does not "
+                                            + "import (a name that starts with '.', ends in '~' or is cvs)");
             return f;
+        }
+
+        /// <summary>Whether Unity's import leaves out a file or folder so named (its manual's "hidden assets": a name
+        /// that starts with '.', ends in '~', or is cvs in any case): a clip saved under one never shows.</summary>
+        public static bool NotImported(string name)
+        {
+            return name.StartsWith(".", StringComparison.Ordinal) || name.EndsWith("~", StringComparison.Ordinal)
+                   || string.Equals(name, "cvs", StringComparison.OrdinalIgnoreCase);
         }
 
         /// <summary>The clip asset for a video: the given name, else the video's file name without extension.

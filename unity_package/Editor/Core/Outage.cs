@@ -19,6 +19,13 @@ using System.Threading.Tasks;
 
 namespace AnimGen.Core
 {
+    /// <summary>What a call fails with once the wait for its lost server is over, in Outage.GaveUp's words: a try
+    /// that it leaves unanswered may have made its job before the server went (JobStart.ServerWentUnanswered).</summary>
+    public sealed class ServerGoneException : TimeoutException
+    {
+        public ServerGoneException(string message, Exception lost) : base(message, lost) { }
+    }
+
     public sealed class Outage
     {
         /// <summary>As long as the CLI waits (remote.py RECONNECT_S). The harnesses shorten it, and Every.</summary>
@@ -128,7 +135,7 @@ namespace AnimGen.Core
 
         /// <summary>A call failed with e. Where the server it had reached cannot be reached, waits before the next try
         /// (Every, or what is left of Longest since it was lost, by this run or another) and returns; past Longest a
-        /// TimeoutException says GaveUp's words, and nothing else where this outage joins one whose wait is already
+        /// ServerGoneException says GaveUp's words, and nothing else where this outage joins one whose wait is already
         /// over (a later video of a batch: it fails at once, without saying it will try). Any other failure, or a first
         /// contact's, is thrown again as it is; a refusal of the server (answered) first ends its outage, as Reached.
         /// ct ends the wait, and a failure that comes once it is cancelled is not waited on.</summary>
@@ -152,7 +159,7 @@ namespace AnimGen.Core
             }
             // From when it was lost, not from when this call began: a watch may have run for an hour before.
             TimeSpan left = since + longest - now;
-            if (left <= TimeSpan.Zero) throw new TimeoutException(GaveUp(words, longest), e);
+            if (left <= TimeSpan.Zero) throw new ServerGoneException(GaveUp(words, longest), e);
             if (!said)
             {
                 said = true;

@@ -82,6 +82,22 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void AVideoInACvsSubfolderIsRefusedNamingTheFolder()
+        {
+            // Unity does not import a folder named cvs (in any case) either, and no other name is plainly the one meant.
+            var e = Assert.Throws<ArgumentException>(() => BatchVideos.ClipFor("Assets/Clips", "Videos", Path.Combine("Videos", "walk", "CVS", "take.mp4")));
+            Assert.AreEqual("its clip would go in Assets/Clips/walk/CVS, a folder Unity does not import: rename the subfolder "
+                            + "Videos/walk/CVS", e.Message);
+            e = Assert.Throws<ArgumentException>(() => BatchVideos.ClipFor("Assets/Clips/", root + "/", In("cvs~/old/take.mp4")));
+            Assert.AreEqual("its clip would go in Assets/Clips/cvs, a folder Unity does not import: rename the subfolder "
+                            + root.Replace('\\', '/') + "/cvs~", e.Message);
+            Assert.AreEqual("Assets/Clips/cvs2/take.anim", BatchVideos.ClipFor("Assets/Clips", root, In("cvs2/take.mp4")));
+            // An output folder that Unity does not import fails every video, as any bad output folder does.
+            StringAssert.Contains("a folder Unity does not import", Assert.Throws<ArgumentException>(
+                () => BatchVideos.ClipFor("Assets/CVS", root, In("a.mp4"))).Message);
+        }
+
+        [Test]
         public void SameNamedVideosInTwoSubfoldersDoNotClashButOneFolderOfTwoCasesDoes()
         {
             string[] videos = { In("run/take.mp4"), In("walk/take.mp4"), In("walk/Take.mov"), In("take.mp4"), In("jog/a.mp4"), In("jog~/a.mp4") };

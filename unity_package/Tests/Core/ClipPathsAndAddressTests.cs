@@ -21,6 +21,24 @@ namespace AnimGen.Core.Tests
         }
 
         [Test]
+        public void AClipFolderUnityDoesNotImportIsRefusedByName()
+        {
+            // Unity's import leaves out a name that starts with '.', ends in '~', or is cvs in any case: a clip saved
+            // there would never show.
+            foreach (string name in new[] { ".hidden", "raw~", "~", "cvs", "CVS", "Cvs" })
+            {
+                Assert.IsTrue(ClipPaths.NotImported(name), name);
+                var e = Assert.Throws<ArgumentException>(() => ClipPaths.Folder("Assets/Clips/" + name + "/Run"), name);
+                Assert.AreEqual("the clip folder 'Assets/Clips/" + name + "/Run' is in " + name + ", a folder Unity does not "
+                                + "import (a name that starts with '.', ends in '~' or is cvs)", e.Message);
+                Assert.Throws<ArgumentException>(() => ClipPaths.ForVideo("Assets/" + name, "walk.mp4"), name);
+            }
+            foreach (string name in new[] { "cvs2", "my cvs", "a~b", "a.b", "Clips" })
+                Assert.IsFalse(ClipPaths.NotImported(name), name);
+            Assert.AreEqual("Assets/cvs2/a~b/walk.anim", ClipPaths.ForVideo("Assets/cvs2/a~b", "walk.mp4"));
+        }
+
+        [Test]
         public void AnAddressWithoutAPortDialsTheServersPort()
         {
             Assert.AreEqual("http://127.0.0.1:50051", ServerAddress.Url(""));

@@ -114,7 +114,7 @@ namespace AnimGen.Core.Tests
         {
             var s = new Script();
             var o = s.Make();
-            var e = Assert.Throws<TimeoutException>(() => s.Run(o, () => { s.Calls++; throw Refused(); }));
+            var e = Assert.Throws<ServerGoneException>(() => s.Run(o, () => { s.Calls++; throw Refused(); }));
             Assert.AreEqual("Cannot reach the AnimGen server at h:1: failed to connect to all addresses (tried to reach it again for 2 min)",
                 e.Message);
             Assert.IsInstanceOf<Down>(e.InnerException);
@@ -123,7 +123,7 @@ namespace AnimGen.Core.Tests
             Assert.IsTrue(o.IsLost);
             // The last wait is what is left of the window.
             s = new Script();
-            Assert.Throws<TimeoutException>(() => s.Run(s.Make(longest: TimeSpan.FromSeconds(5)), s.Answers(Refused(), Refused(), Refused(), Refused())));
+            Assert.Throws<ServerGoneException>(() => s.Run(s.Make(longest: TimeSpan.FromSeconds(5)), s.Answers(Refused(), Refused(), Refused(), Refused())));
             CollectionAssert.AreEqual(new[] { TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1) }, s.Sleeps);
         }
 
@@ -134,14 +134,14 @@ namespace AnimGen.Core.Tests
             Func<Task<string>> down = () => { s.Calls++; throw Refused(); };
             string gaveUp = "Cannot reach the AnimGen server at h:1: failed to connect to all addresses (tried to reach it again for 2 min)";
             // The first video waits the whole window for its server, which does not come back.
-            Assert.AreEqual(gaveUp, Assert.Throws<TimeoutException>(() => s.Run(s.Make(), down)).Message);
+            Assert.AreEqual(gaveUp, Assert.Throws<ServerGoneException>(() => s.Run(s.Make(), down)).Message);
             Assert.AreEqual(61, s.Calls);
             // The next video's outage is the same one, whose wait is over: it fails at its first try, in the same words,
             // and says nothing of trying to reach the server again, which it does not do.
             s.Calls = 0;
             s.Sleeps.Clear();
             var next = s.Make(reached: false); // a new run: the address has answered before
-            Assert.AreEqual(gaveUp, Assert.Throws<TimeoutException>(() => s.Run(next, down)).Message);
+            Assert.AreEqual(gaveUp, Assert.Throws<ServerGoneException>(() => s.Run(next, down)).Message);
             Assert.AreEqual(1, s.Calls);
             Assert.IsEmpty(s.Sleeps);
             Assert.IsFalse(next.IsLost);
@@ -150,7 +150,7 @@ namespace AnimGen.Core.Tests
             s.Said.Clear();
             Assert.AreEqual("up", s.Run(s.Make(), s.Answers("up")));
             s.Calls = 0;
-            Assert.Throws<TimeoutException>(() => s.Run(s.Make(), down));
+            Assert.Throws<ServerGoneException>(() => s.Run(s.Make(), down));
             Assert.AreEqual(61, s.Calls);
             Assert.AreEqual(60, s.Sleeps.Count);
             CollectionAssert.AreEqual(new[] { Lost }, s.Said);
@@ -166,7 +166,7 @@ namespace AnimGen.Core.Tests
             s.Now = TimeSpan.FromSeconds(60);
             // ... when another loses it too: both give up 2 minutes after the first lost it.
             var second = s.Make();
-            Assert.Throws<TimeoutException>(() => s.Run(second, () => { s.Calls++; throw Refused(); }));
+            Assert.Throws<ServerGoneException>(() => s.Run(second, () => { s.Calls++; throw Refused(); }));
             Assert.AreEqual(TimeSpan.FromSeconds(120), s.Now);
             Assert.AreEqual(31, s.Calls); // at 60, 62, ..., 120 s
             // One that answers says so, and so ends the wait of the other: its next loss is a new outage.
@@ -207,13 +207,13 @@ namespace AnimGen.Core.Tests
             s.Now += TimeSpan.FromMinutes(5);
             TimeSpan from = s.Now;
             var later = s.Make();
-            Assert.Throws<TimeoutException>(() => s.Run(later, () => { s.Calls++; throw Refused(); }));
+            Assert.Throws<ServerGoneException>(() => s.Run(later, () => { s.Calls++; throw Refused(); }));
             Assert.AreEqual(TimeSpan.FromMinutes(2), s.Now - from);
             // A failure that is not the server's (a file that cannot be read) leaves an outage as it is.
             s.Said.Clear();
             var third = s.Make();
             Assert.Throws<InvalidOperationException>(() => s.Run(third, s.Answers(new InvalidOperationException("no such file"))));
-            Assert.Throws<TimeoutException>(() => s.Run(third, s.Answers(Refused())));
+            Assert.Throws<ServerGoneException>(() => s.Run(third, s.Answers(Refused())));
             Assert.IsEmpty(s.Said); // the wait is still over: failed at once, nothing said
         }
 

@@ -128,7 +128,7 @@ namespace AnimGen.Core.Tests
                     Said.Add(m);
                     if (StopAsSaid && m == QueueWait.AskingAgain) Stop.Cancel();
                 };
-                return QueueWait.StartAsync(() => Start.TryAsync(Try), e => e is TimedOut, said, longest, () => Now, (d, c) =>
+                return QueueWait.StartAsync(() => Start.TryAsync((id, t) => Try(id), ct), e => e is TimedOut, said, longest, () => Now, (d, c) =>
                 {
                     Now += d;
                     c.ThrowIfCancellationRequested();

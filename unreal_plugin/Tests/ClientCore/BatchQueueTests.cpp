@@ -276,3 +276,18 @@ TEST(BatchQueue, MorePlacesThanVideos) {
     EXPECT_EQ(one.mostRunning, 1);
     EXPECT_EQ(one.Only('f'), Finishes(3));
 }
+
+TEST(BatchQueue, TheHintForAServerThatRunsSeveralJobsIsTheClis) {
+    // cmd_generate.py _hint_jobs, with the commandlet's -Jobs=N for the CLI's --jobs N.
+    EXPECT_EQ(AtOnceHint("gpu-box:50051", 4),
+              "note: the server at gpu-box:50051 runs 4 jobs at once; -Jobs=4 sends it this folder's videos 4 at a time");
+    EXPECT_EQ(AtOnceHint("127.0.0.1:50051", 12),
+              "note: the server at 127.0.0.1:50051 runs 12 jobs at once; -Jobs=12 sends it this folder's videos 12 at a "
+              "time");
+    // A -Jobs=N the commandlet takes (64 at most).
+    EXPECT_EQ(AtOnceHint("farm:50051", 100),
+              "note: the server at farm:50051 runs 100 jobs at once; -Jobs=64 sends it this folder's videos 64 at a time");
+    // One at a time, or a server that does not say (0): nothing to note.
+    EXPECT_EQ(AtOnceHint("gpu-box:50051", 1), "");
+    EXPECT_EQ(AtOnceHint("gpu-box:50051", 0), "");
+}

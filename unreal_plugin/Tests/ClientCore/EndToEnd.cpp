@@ -6,6 +6,8 @@
 //   animgen_core_e2e --address HOST:PORT --restart FILE [--deadline-ms N]   (a server the caller kills and starts
 //                    again mid-job; one slow to answer StartJob)
 //   animgen_core_e2e --address HOST:PORT --stop-start FILE   (stopped while StartJob is unanswered)
+//   animgen_core_e2e --address HOST:PORT --stop-cancel FILE   (stopped at StartJob's answer; a CancelJob unanswered)
+//   animgen_core_e2e --address HOST:PORT --start-lost FILE --reconnect-ms N   (the server gone during StartJob)
 //   animgen_core_e2e --address HOST:PORT --in-order FILE,FILE,... --at-once N   (the commandlet's -Jobs=N)
 //   animgen_core_e2e --sample-summary FILE.json   (no server: SampleSummary.h's batch, for Python's json to read)
 // Steps: server info; a wrong token is refused (UNAUTHENTICATED); upload; start; watch every event; result
@@ -27,7 +29,12 @@
 // made is the one followed.
 // --stop-start: FILE's job followed so, and stopped (Client::Cancel(), as the tab's Cancel) when the caller writes a
 // line to the standard input, once the server has made the job and before it answers StartJob: StartJob asks again
-// under its request id and answers with that job, which is cancelled as the tab cancels it (STOPPED, JOB_CANCEL).
+// under its request id and answers with that job, which is cancelled as the tab's runner finishes a stop
+// (Client::FinishStop: STOPPED, then FINISH_STOP and what it said, nothing).
+// --stop-cancel: the same, stopped as StartJob answers, against a server that never answers CancelJob: FinishStop gives
+// up after kStopWait, not the connection's minute (what it says, if anything: FINISH_STOP_SAID).
+// --start-lost: FILE's job followed against a server the caller kills once it has made the job, before it answers
+// StartJob, and does not start again: FollowJob waits --reconnect-ms for it, then fails (START_LOST, its message).
 // --in-order: the videos (comma-separated) through RunInOrder as the commandlet's -Jobs=N runs them: each send is a
 // client of its own, the upload, FollowJob and the result, as RunBlocking's; each finish, on the calling thread, says
 // what came back (SEND and SENT as each send begins and ends, FINISH in order), then the server's own times of the jobs
@@ -225,7 +232,8 @@ int RestartCheck(Client& client, const std::string& video) {
     return 0;
 }
 
-int StopStartCheck(Client& client, const std::string& video) {
+// The stop: a line on the standard input (whenStarted false), or StartJob's answer.
+int StopCheck(Client& client, const std::string& video, bool whenStarted) {
     using Clock = std::chrono::steady_clock;
     Outage outage(client.Options().address, client.HasReached(), client.Options().reconnectWait,
                   [](const std::string& m) { Say("NOTICE " + m); }, client.CancellableSleep());
@@ -237,30 +245,66 @@ int StopStartCheck(Client& client, const std::string& video) {
     options.formats = {OutputFormat::Json};
     std::atomic<bool> stopped{false};
     std::atomic<Clock::rep> stoppedAt{0};
-    std::thread stopper([&] {  // the line, or the end of the input: the caller saw the server make the job
-        std::string line;
-        std::getline(std::cin, line);
+    const auto stop = [&] {  // as the tab's Cancel
         stoppedAt = Clock::now().time_since_epoch().count();
         stopped = true;
         client.Cancel();
-    });
+    };
+    std::thread stopper;
+    if (!whenStarted) {
+        stopper = std::thread([&] {  // the line, or the end of the input: the caller saw the server make the job
+            std::string line;
+            std::getline(std::cin, line);
+            stop();
+        });
+    }
     FollowCallbacks cb;
-    cb.onJobStarted = [](const JobInfo& j) { Say("STARTED job=" + j.jobId + " state=" + JobStateName(j.state)); };
+    cb.onJobStarted = [&](const JobInfo& j) {
+        Say("STARTED job=" + j.jobId + " state=" + JobStateName(j.state));
+        if (whenStarted) stop();
+    };
     cb.stopped = [&] { return stopped.load(); };
     JobInfo job;
     s = client.FollowJob(up.uploadId, options, outage, &job, cb);
     const Clock::time_point ended = Clock::now();
-    stopper.join();
+    if (stopper.joinable()) stopper.join();
     const double seconds =
         std::chrono::duration<double>(ended - Clock::time_point(Clock::duration(stoppedAt.load()))).count();
     std::printf("STOPPED code=%s job=%s state=%s unanswered=%d seconds=%.2f\n", s.CodeName().c_str(),
                 job.jobId.c_str(), JobStateName(job.state), int(StartUnanswered(s)), seconds);
-    if (s.code != kCancelled || job.jobId.empty()) return Fail("stopped before StartJob answered: " + s.ToString());
-    // As the tab's runner stops it: the job StartJob answered with is cancelled on the server.
-    JobInfo cancelled;
-    s = client.CancelJob(job.jobId, &cancelled);
-    std::printf("JOB_CANCEL code=%s state=%s\n", s.CodeName().c_str(), JobStateName(cancelled.state));
-    if (!s.Ok()) return Fail("CancelJob: " + s.ToString());
+    if (s.code != kCancelled || job.jobId.empty()) return Fail("stopped with no job to cancel: " + s.ToString());
+    // As the tab's runner and the commandlet finish a stopped run: the job is cancelled on the server, or named.
+    const std::string said = client.FinishStop(job, s, std::filesystem::path(video).filename().string());
+    std::printf("FINISH_STOP seconds=%.2f said=%d\n", std::chrono::duration<double>(Clock::now() - ended).count(),
+                int(!said.empty()));
+    if (!said.empty()) Say("FINISH_STOP_SAID " + said);
+    Say("OK");
+    return 0;
+}
+
+// A StartJob the server makes the job for and then never answers: the caller kills the server (once it has logged the
+// job) and does not start it again. FollowJob waits for it through the outage (--reconnect-ms), then gives up
+// (START_LOST), its message saying the job may be on the server.
+int StartLostCheck(Client& client, const std::string& video) {
+    using Clock = std::chrono::steady_clock;
+    Outage outage(client.Options().address, client.HasReached(), client.Options().reconnectWait,
+                  [](const std::string& m) { Say("NOTICE " + m); }, client.CancellableSleep());
+    UploadedVideo up;
+    Status s = Reconnecting(outage, [&] { return client.UploadVideo(video, &up); });
+    if (!s.Ok()) return Fail("UploadVideo: " + s.ToString());
+    Say("UPLOADED");
+    GenerateOptions options;
+    options.generator = Generator::Analytic;
+    options.formats = {OutputFormat::Json};
+    FollowCallbacks cb;
+    cb.onJobStarted = [](const JobInfo& j) { Say("STARTED job=" + j.jobId); };
+    JobInfo job;
+    const Clock::time_point started = Clock::now();
+    s = client.FollowJob(up.uploadId, options, outage, &job, cb);
+    std::printf("START_LOST code=%s job=%s seconds=%.2f\n", s.CodeName().c_str(), job.jobId.c_str(),
+                std::chrono::duration<double>(Clock::now() - started).count());
+    Say("START_LOST_MESSAGE " + s.message);
+    if (s.Ok()) return Fail("the job started on a server that was gone");
     Say("OK");
     return 0;
 }
@@ -355,7 +399,8 @@ int main(int argc, char** argv) {
     }
     const bool infoOnly = args.count("--info-only") > 0,
                ownRun = args.count("--queue-full") > 0 || args.count("--restart") > 0 ||
-                        args.count("--stop-start") > 0 || args.count("--in-order") > 0;
+                        args.count("--stop-start") > 0 || args.count("--stop-cancel") > 0 ||
+                        args.count("--start-lost") > 0 || args.count("--in-order") > 0;
     if (!args.count("--address") || (!infoOnly && !ownRun && (!args.count("--video") || !args.count("--out"))))
         return Fail("usage: animgen_core_e2e --address HOST:PORT --video FILE --out DIR [--token T]");
 
@@ -364,6 +409,8 @@ int main(int argc, char** argv) {
     o.bearerToken = args["--token"];
     o.deadline = std::chrono::seconds(60);
     if (args.count("--deadline-ms")) o.deadline = std::chrono::milliseconds(std::atoll(args["--deadline-ms"].c_str()));
+    if (args.count("--reconnect-ms"))
+        o.reconnectWait = std::chrono::milliseconds(std::atoll(args["--reconnect-ms"].c_str()));
     if (args.count("--tls-ca")) {
         std::ifstream pem(args["--tls-ca"]);
         std::stringstream text;
@@ -402,7 +449,9 @@ int main(int argc, char** argv) {
     }
     if (args.count("--queue-full")) return QueueFullCheck(client, args);
     if (args.count("--restart")) return RestartCheck(client, args["--restart"]);
-    if (args.count("--stop-start")) return StopStartCheck(client, args["--stop-start"]);
+    if (args.count("--stop-start")) return StopCheck(client, args["--stop-start"], false);
+    if (args.count("--stop-cancel")) return StopCheck(client, args["--stop-cancel"], true);
+    if (args.count("--start-lost")) return StartLostCheck(client, args["--start-lost"]);
     if (args.count("--in-order")) {
         int atOnce = 1;
         const std::string bad = ParseAtOnce(args["--at-once"], &atOnce);

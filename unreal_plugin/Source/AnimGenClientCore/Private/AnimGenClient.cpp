@@ -338,6 +338,10 @@ std::string QueueWaitGaveUp(const std::string& serverMessage, std::chrono::milli
     return serverMessage + " (waited " + Minutes(longest) + " min for room)";
 }
 
+std::chrono::milliseconds StartTryDeadline(const ConnectionOptions& options) {
+    return std::min(options.deadline, kStartTryDeadline);
+}
+
 std::string SlowStartMessage(std::chrono::milliseconds tryDeadline) {
     return "the server took over " + Figure(double(tryDeadline.count()) / 1000.0) +
            " s to start the job; asking again";
@@ -376,6 +380,9 @@ Status WaitOutFullQueue(const std::function<Status(std::optional<std::chrono::mi
             if (!sleep(milliseconds(0))) return {kCancelled, "stopped while asking the server again to start the job"};
             continue;
         }
+        // Lost with the server, which this run waited for until the outage's wait was over: the try may have made the
+        // job (remote.py _Run._start). Not a first contact (no outage waited), nor an outage another run gave up on.
+        if (s.code == kUnavailable && outage && outage->IsLost()) return {s.code, s.message + kStartLostNote};
         if (!retryAfter) return s;
         if (left.count() <= 0) return {s.code, QueueWaitGaveUp(s.message, longest), s.answered};
         const milliseconds every = std::max(*retryAfter, milliseconds(100));  // a server that says 0: no busy loop
@@ -404,7 +411,9 @@ std::string CouldNotCancel(const std::string& jobId) {
     return "could not cancel job " + jobId + " on the server: `animgen cancel " + jobId + "` does, once it can be reached";
 }
 
-bool CancelNotReceived(const Status& cancelAnswer) { return cancelAnswer.code == kUnavailable; }
+bool CancelNotReceived(const Status& cancelAnswer) {
+    return cancelAnswer.code == kUnavailable;
+}
 
 std::string NewRequestId() {
     // The system's own random source where the engine builds (MSVC: RtlGenRandom; libstdc++: RDRAND or getrandom;
@@ -580,8 +589,8 @@ struct Client::Impl {
     uint64_t cancels = 0;
     std::condition_variable cancelled;
 
-    // A context with the token and, unless it is a watch, the deadline; registered for Cancel() unless
-    // `cancellable` is false.
+    // A context with the token and, unless it is a watch, the connection's deadline; registered for Cancel() unless
+    // `cancellable` is false: a stop's own call, which nothing else ends, and whose deadline is kStopWait.
     struct Call {
         Impl* impl;
         grpc::ClientContext ctx;
@@ -589,7 +598,7 @@ struct Client::Impl {
         uint64_t cancelsBefore = 0;
         Call(Impl* i, const ConnectionOptions& o, bool deadline, bool cancellable = true)
             : impl(i), registered(cancellable) {
-            if (deadline) ctx.set_deadline(std::chrono::system_clock::now() + o.deadline);
+            if (deadline) ctx.set_deadline(std::chrono::system_clock::now() + (cancellable ? o.deadline : kStopWait));
             if (!o.bearerToken.empty()) ctx.AddMetadata("authorization", "Bearer " + o.bearerToken);
             std::lock_guard<std::mutex> lock(impl->mutex);
             cancelsBefore = impl->cancels;
@@ -760,9 +769,11 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
     // Built once: every try below carries the same id, so a try after one whose answer was lost gets that one's job.
     req.set_request_id(requestId.empty() ? NewRequestId() : requestId);
     bool unanswered = false;  // the last try was sent and not answered: the server may have made its job
+    const std::chrono::milliseconds tryDeadline = StartTryDeadline(options_);
     auto attempt = [&](std::optional<std::chrono::milliseconds>* retryAfter) -> Status {
         // Ended by Cancel(), as every call: the job it may have made is asked for again below, under its request id.
-        Impl::Call call(impl_.get(), options_, true);
+        Impl::Call call(impl_.get(), options_, false);
+        call.ctx.set_deadline(std::chrono::system_clock::now() + tryDeadline);
         // A Cancel() before this call could hear it (tries come back to back after a timeout): none is sent.
         if (!sleep(std::chrono::milliseconds(0))) return {kCancelled, "stopped before StartJob was sent"};
         unanswered = true;
@@ -785,13 +796,12 @@ Status Client::StartJob(const std::string& uploadId, const GenerateOptions& opti
     // A try that timed out is asked again (its answer lost), on a server that has answered this process before: a
     // first contact that times out is a wrong address, which fails at once, as an Outage fails it.
     const Status s = WaitOutFullQueue(attempt, options_.queueWait, onWaiting, sleep, {}, outage,
-                                      HasReached() ? std::optional(options_.deadline) : std::nullopt);
+                                      HasReached() ? std::optional(tryDeadline) : std::nullopt);
     if (s.code != kCancelled || !unanswered) return s;
     // Cancel() came while a try was unanswered: the job it made, if any, is the caller's to cancel. Asked again under
-    // the same id (a call Cancel() does not end, and short), the server answers with that job, or makes it now if the
-    // try never reached it (remote.py _Run._cancel).
-    Impl::Call call(impl_.get(), options_, false, false);
-    call.ctx.set_deadline(std::chrono::system_clock::now() + kAskAgainWait);
+    // the same id (a call Cancel() does not end, so kStopWait at most), the server answers with that job, or makes it
+    // now if the try never reached it (remote.py _Run._cancel).
+    Impl::Call call(impl_.get(), options_, true, false);
     pb::Job job;
     const grpc::Status again = impl_->stub->StartJob(&call.ctx, req, &job);
     if (again.ok()) {
@@ -928,6 +938,20 @@ Status Client::CancelJob(const std::string& jobId, JobInfo* out, bool cancellabl
     const grpc::Status s = impl_->stub->CancelJob(&call.ctx, req, &job);
     if (!s.ok()) return call.Answer(s, options_.address);
     *out = FromProto(job);
+    return {};
+}
+
+std::string Client::FinishStop(const JobInfo& made, const Status& followed, const std::string& videoName) {
+    switch (AfterStop(made, followed)) {
+        case StopStep::SayMayHaveStarted:
+            return MayHaveStarted(videoName);
+        case StopStep::CancelJob: {
+            JobInfo ignored;
+            return CancelNotReceived(CancelJob(made.jobId, &ignored, false)) ? CouldNotCancel(made.jobId) : "";
+        }
+        case StopStep::Nothing:
+            break;
+    }
     return {};
 }
 

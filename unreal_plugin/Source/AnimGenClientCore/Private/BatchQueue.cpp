@@ -25,6 +25,14 @@ std::string ParseAtOnce(const std::string& text, int* atOnce)
     return "";
 }
 
+std::string AtOnceHint(const std::string& address, int maxConcurrentJobs)
+{
+    if (maxConcurrentJobs <= 1) return "";
+    const std::string n = std::to_string(std::min(maxConcurrentJobs, kMostAtOnce));  // a -Jobs=N the commandlet takes
+    return "note: the server at " + address + " runs " + std::to_string(maxConcurrentJobs) + " jobs at once; -Jobs=" + n +
+           " sends it this folder's videos " + n + " at a time";
+}
+
 int RunInOrder(int count, int atOnce, const std::function<void(int)>& send, const std::function<void(int)>& finish,
                const std::function<bool()>& stopped)
 {

@@ -44,7 +44,7 @@ enum StatusCode : int {
 struct ConnectionOptions {
     std::string address = "127.0.0.1:50051";
     // Deadline of each unary call and of each download (an upload gets 10 s per MiB more); WatchJob has none
-    // (a job may run long).
+    // (a job may run long). StartJob's tries get kStartTryDeadline where that is shorter, and a stop's own calls kStopWait.
     std::chrono::milliseconds deadline{60000};
     std::string bearerToken;  // sent as "authorization: Bearer <token>" when not empty
     bool useTls = false;
@@ -199,13 +199,24 @@ ANIMGENCLIENTCORE_API std::optional<std::chrono::milliseconds> RetryAfter(
 ANIMGENCLIENTCORE_API std::string QueueFullMessage(std::chrono::milliseconds every, std::chrono::milliseconds longest);
 // The server's message once the wait is over: "the queue is full (...) (waited 10 min for room)".
 ANIMGENCLIENTCORE_API std::string QueueWaitGaveUp(const std::string& serverMessage, std::chrono::milliseconds longest);
-// "the server took over 60 s to start the job; asking again": the CLI's words for a StartJob try that timed out (its
-// answer lost: the server may have made the job), with that try's deadline (ConnectionOptions::deadline).
+// How long one StartJob try waits for its answer before it is asked again under its request id (WaitOutFullQueue): the
+// CLI batch's 30 s (remote.py START_TIMEOUT_S), as the Unity package's. Shorter than a call's minute: a server that made
+// the job and lost the answer is asked again sooner, and a stop after a try waits less for it.
+inline constexpr std::chrono::milliseconds kStartTryDeadline{30000};
+// A connection's StartJob try deadline: kStartTryDeadline, or the connection's own deadline where that is shorter.
+ANIMGENCLIENTCORE_API std::chrono::milliseconds StartTryDeadline(const ConnectionOptions& options);
+// "the server took over 30 s to start the job; asking again": the CLI's words for a StartJob try that timed out (its
+// answer lost: the server may have made the job), with that try's deadline (StartTryDeadline).
 ANIMGENCLIENTCORE_API std::string SlowStartMessage(std::chrono::milliseconds tryDeadline);
 // The last timeout's message once the wait is over: "Deadline Exceeded (waited 10 min for the server to start the job)".
 ANIMGENCLIENTCORE_API std::string SlowStartGaveUp(const std::string& message, std::chrono::milliseconds longest);
 
 class Outage;
+
+// What StartJob's failure ends with where its last try was sent and left unanswered until the outage's wait was over:
+// the server went, perhaps after it made the job, which will run for nobody once it is back. The CLI's words.
+inline constexpr char kStartLostNote[] =
+    "; the server may have made the job before it went: `animgen jobs` lists it once the server is back";
 
 // StartJob's tries while the server's queue is full: calls attempt until it answers anything but a full queue (which it
 // tells by setting *retryAfter), for up to `longest`, telling onWaiting (QueueFullMessage) once, before the first wait.
@@ -219,6 +230,8 @@ class Outage;
 // same `longest`, telling onWaiting SlowStartMessage(*tryDeadline) once, as remote.py _Run._start does; sleep(0) first
 // says whether it was cancelled (false: CANCELLED, and no further try). Past `longest`, the timeout comes back with
 // SlowStartGaveUp's message. None: a timeout is final at once, as any other answer.
+// A try lost with the server (UNAVAILABLE) past the outage's wait, after this run lost it (Outage::IsLost), may have
+// made its job: the answer's message ends with kStartLostNote.
 ANIMGENCLIENTCORE_API Status WaitOutFullQueue(
     const std::function<Status(std::optional<std::chrono::milliseconds>* retryAfter)>& attempt,
     std::chrono::milliseconds longest, const std::function<void(const std::string&)>& onWaiting,
@@ -248,9 +261,9 @@ ANIMGENCLIENTCORE_API std::string StoppedTooOften(int times);
 // What the CLI says of a job a stop could not cancel on the server (it could not be reached): a queued job would run
 // for nobody once the server is back.
 ANIMGENCLIENTCORE_API std::string CouldNotCancel(const std::string& jobId);
-// Whether CancelJob's answer says the server could not be told (UNAVAILABLE: away, or stopping), when CouldNotCancel is
-// said; any other answer, a refusal or a cancel that timed out, was received, as the CLI counts it (remote.py
-// cancel_jobs).
+// Whether a stop's CancelJob (Client::FinishStop) did not reach the server, when CouldNotCancel is said: UNAVAILABLE
+// (away, or stopping). No answer within its kStopWait counts as received, as the CLI and Unity count it: the server
+// answers a RUNNING job's cancel once its worker has stopped, which may take longer. A refusal (NOT_FOUND) was received.
 ANIMGENCLIENTCORE_API bool CancelNotReceived(const Status& cancelAnswer);
 
 class ANIMGENCLIENTCORE_API Outage {
@@ -294,9 +307,11 @@ ANIMGENCLIENTCORE_API Status Reconnecting(Outage& outage, const std::function<St
 // full): asked again after an answer that was lost, the server answers with the job it made instead of making a
 // second, which would run for nobody.
 ANIMGENCLIENTCORE_API std::string NewRequestId();
-// How long StartJob, stopped before the server answered it, asks again under its request id for the job to cancel: the
-// CLI's 5 s.
-inline constexpr std::chrono::milliseconds kAskAgainWait{5000};
+// The deadline of the calls a stop makes, which Client::Cancel() does not end: StartJob, stopped before the server
+// answered it, asked again under its request id for the job to cancel, and the CancelJob of that job (FinishStop). The
+// CLI's 5 s (3 s for a batch's cancels): a server that does not answer must not hold a stopped run for the connection's
+// minute (the tab "running", the commandlet's exit waiting); past it the run ends saying what may be left on the server.
+inline constexpr std::chrono::milliseconds kStopWait{5000};
 // Client::StartJob's CANCELLED where a Cancel() came while a StartJob was sent and unanswered, and asking again under
 // its request id had no answer either: the server may have made a job that will run for nobody (StartUnanswered).
 inline constexpr char kStartUnanswered[] =
@@ -361,11 +376,11 @@ public:
     // was made). Any other refusal is answered at once. With an outage, a server lost meanwhile is waited for through
     // it, within that one wait for room (WaitOutFullQueue). Every try carries requestId (a NewRequestId() when empty),
     // so that a try after one whose answer was lost gets the job that one made. A try that times out (its deadline
-    // Options().deadline, its answer lost) is tried again at once under that id, within the same Options().queueWait,
+    // StartTryDeadline(Options()), its answer lost) is tried again at once under that id, within the same queueWait,
     // telling onWaiting once (SlowStartMessage), as `animgen generate --server` does; past queueWait, DEADLINE_EXCEEDED
     // (SlowStartGaveUp). Only on a server this process has had an answer from (HasReached): a first contact that times
     // out (a wrong address) fails at once. Cancel() while a try is unanswered (its call, a wait after a call whose answer
-    // was lost, or after one that timed out) asks again under that id for kAskAgainWait and answers CANCELLED with *out
+    // was lost, or after one that timed out) asks again under that id for kStopWait and answers CANCELLED with *out
     // the job the server made, the caller's to cancel (CancelJob); where it cannot be asked, CANCELLED with
     // kStartUnanswered (StartUnanswered).
     Status StartJob(const std::string& uploadId, const GenerateOptions& options, JobInfo* out,
@@ -379,9 +394,15 @@ public:
     // A server older than the message sends none, and out->targetMotion stays empty.
     Status GetResult(const std::string& jobId, const std::string& outDir, JobResult* out,
                      const std::vector<OutputFormat>& formats = {}, bool withTargetMotion = false);
-    // cancellable false: a call Cancel() does not end, for the cancel a stop sends after its own Cancel() (a second
-    // Cancel() must not end it, leaving the job to run for nobody).
+    // cancellable false: the cancel a stop sends after its own Cancel(), a call Cancel() does not end (a second Cancel()
+    // must not end it, leaving the job to run for nobody); nothing else ends it, so its deadline is kStopWait.
     Status CancelJob(const std::string& jobId, JobInfo* out, bool cancellable = true);
+    // What a run stopped by its caller (Cancel(), a time limit, the engine's exit) does last with what FollowJob left,
+    // `made` and its answer `followed`, as AfterStop says: the job made and not ended is cancelled (CancelJob, not
+    // cancellable: kStopWait at most). Returns what to say of the job, "" where none is left running for nobody:
+    // MayHaveStarted(videoName) where StartJob was left unanswered, CouldNotCancel where the cancel may not have reached
+    // the server (CancelNotReceived).
+    std::string FinishStop(const JobInfo& made, const Status& followed, const std::string& videoName);
     Status ListJobs(int limit, std::vector<JobInfo>* out, const std::vector<JobState>& states = {});
     Status GetServerInfo(ServerInfo* out);
     // FollowJob with this client's StartJob (its queue wait said through cb.onNotice) and WatchJob.

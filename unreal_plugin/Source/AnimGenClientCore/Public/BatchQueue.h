@@ -17,6 +17,12 @@ constexpr int kMostAtOnce = 64;
 // digits only): "must be a whole number from 1 to 64, got 'x'", for the commandlet to say after "-Jobs ".
 ANIMGENCLIENTCORE_API std::string ParseAtOnce(const std::string& text, int* atOnce);
 
+// What the commandlet notes where it sends a folder's videos one at a time (-Jobs left at 1) to a server that runs
+// maxConcurrentJobs > 1 of them at once (GetServerInfo's limits), as `animgen generate DIR --server` notes it (-Jobs is
+// easily missed): "note: the server at ADDRESS runs N jobs at once; -Jobs=N sends it this folder's videos N at a time".
+// "" where the server runs one at a time (or does not say). N in -Jobs=N is kMostAtOnce at most, which -Jobs takes.
+ANIMGENCLIENTCORE_API std::string AtOnceHint(const std::string& address, int maxConcurrentJobs);
+
 // Runs videos 0..count-1. send(i) runs on one of atOnce worker threads (below 1: 1; no more than count), so no more
 // than atOnce sends at a time, handed out in index order, each as soon as a place is free: a send that has returned
 // frees its place at once, before its finish runs. finish(i) runs on the calling thread, in index order, as soon as

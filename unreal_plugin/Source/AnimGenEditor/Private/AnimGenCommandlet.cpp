@@ -7,15 +7,16 @@
 #include "AnimGenJobRunner.h"
 #include "BatchQueue.h"
 #include "BatchSummary.h"
+#include "CommandLineOptions.h"
 #include "HAL/FileManager.h"
 #include "HAL/PlatformTime.h"
 #include "Interfaces/IPluginManager.h"
-#include "Misc/Parse.h"
 #include "Misc/Paths.h"
 #include "PackageTools.h"
 #include "VideoFiles.h"
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,20 +44,38 @@ UAnimGenCommandlet::UAnimGenCommandlet()
 
 int32 UAnimGenCommandlet::Main(const FString& Params)
 {
+	// Each option only as a whole token (FParse matched substrings: -MaxJobs=4 was -Jobs=4, -NoHands was -Hands); a quoted
+	// value keeps its spaces, commas included (-Crop=X,Y,W,H).
+	const std::vector<std::string> Tokens = animgen::CommandLineTokens(Utf8(Params));
+	auto Value = [&Tokens](const char* Name, FString& Out)
+	{
+		const std::optional<std::string> Found = animgen::OptionValue(Tokens, Name);
+		if (Found) Out = UTF8_TO_TCHAR(Found->c_str());
+		return Found.has_value();
+	};
+	auto Switch = [&Tokens](const char* Name) { return animgen::HasSwitch(Tokens, Name); };
+	// A number as FParse::Value read one (FCString::Atof: "abc" is 0, which the checks below refuse).
+	auto Number = [&Value](const char* Name, float& Out)
+	{
+		FString Text;
+		if (!Value(Name, Text)) return false;
+		Out = FCString::Atof(*Text);
+		return true;
+	};
 	FString Input, Output, SkeletonPath, Server = TEXT("127.0.0.1:50051"), Token, TlsCa, Mapping = TEXT("auto"),
 		Generator, FilesDir;
-	FParse::Value(*Params, TEXT("Input="), Input);
-	FParse::Value(*Params, TEXT("Output="), Output);
-	FParse::Value(*Params, TEXT("Skeleton="), SkeletonPath);
-	FParse::Value(*Params, TEXT("Server="), Server);
-	FParse::Value(*Params, TEXT("Token="), Token);
-	FParse::Value(*Params, TEXT("TlsCa="), TlsCa);
-	FParse::Value(*Params, TEXT("Mapping="), Mapping);
-	FParse::Value(*Params, TEXT("Generator="), Generator);
-	FParse::Value(*Params, TEXT("Files="), FilesDir);
+	Value("Input", Input);
+	Value("Output", Output);
+	Value("Skeleton", SkeletonPath);
+	Value("Server", Server);
+	Value("Token", Token);
+	Value("TlsCa", TlsCa);
+	Value("Mapping", Mapping);
+	Value("Generator", Generator);
+	Value("Files", FilesDir);
 	// What became of each video, as JSON for CI, in the shape `animgen generate --summary` writes.
 	FString SummaryPath;
-	const bool bSummary = FParse::Value(*Params, TEXT("Summary="), SummaryPath);
+	const bool bSummary = Value("Summary", SummaryPath);
 	if (Token.IsEmpty()) Token = FPlatformMisc::GetEnvironmentVariable(TEXT("ANIMGEN_TOKEN"));
 	// Relative paths are the caller's: the editor's own working folder is Engine/Binaries/<Platform>.
 	for (FString* Path : {&Input, &TlsCa, &FilesDir, &SummaryPath})
@@ -66,7 +85,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 
 	// -Recursive, as `animgen generate DIR -r`: the videos of -Input's subfolders too (hidden ones aside), each
 	// AnimSequence under the same sub-path of -Output (walk/take.mp4 -> /Game/Anims/walk/A_take).
-	const bool bRecursive = FParse::Param(*Params, TEXT("Recursive"));
+	const bool bRecursive = Switch("Recursive");
 	if (bRecursive && IFileManager::Get().FileExists(*Input))
 	{
 		UE_LOG(LogAnimGen, Error, TEXT("-Recursive takes a folder of videos (and its subfolders); -Input=%s is a file"), *Input);
@@ -104,18 +123,18 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	FAnimGenJobRequest Request;
 	Request.Server = Server;
 	Request.Token = Token;
-	Request.bUseTls = FParse::Param(*Params, TEXT("Tls")) || !TlsCa.IsEmpty();
+	Request.bUseTls = Switch("Tls") || !TlsCa.IsEmpty();
 	Request.TlsRootCertsFile = TlsCa;
 	animgen::GenerateOptions& O = Request.Options;
-	O.hands = FParse::Param(*Params, TEXT("Hands"));
-	O.inPlace = FParse::Param(*Params, TEXT("InPlace"));
-	O.loop = FParse::Param(*Params, TEXT("Loop"));
-	O.mirror = FParse::Param(*Params, TEXT("Mirror"));
-	float Value = 0.f;
-	if (FParse::Value(*Params, TEXT("Fps="), Value)) O.fps = Value;
-	if (FParse::Value(*Params, TEXT("Smoothing="), Value)) O.smoothing = Value;
-	FString Crop;  // X,Y,W,H: commas are separators to FParse unless told otherwise
-	if (FParse::Value(*Params, TEXT("Crop="), Crop, false))
+	O.hands = Switch("Hands");
+	O.inPlace = Switch("InPlace");
+	O.loop = Switch("Loop");
+	O.mirror = Switch("Mirror");
+	float Read = 0.f;
+	if (Number("Fps", Read)) O.fps = Read;
+	if (Number("Smoothing", Read)) O.smoothing = Read;
+	FString Crop;  // X,Y,W,H
+	if (Value("Crop", Crop))
 	{
 		animgen::CropRegion Region;
 		if (const std::string Bad = animgen::ParseCrop(TCHAR_TO_UTF8(*Crop), &Region); !Bad.empty())
@@ -135,7 +154,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	O.formats = {animgen::OutputFormat::Glb};
 	// As the tab's "Server retarget": the skeleton goes with the job, and each AnimSequence is keyed from the server's
 	// motion on it, planted feet locked on its own legs. -LocalRetarget retargets the clip here instead, feet unlocked.
-	if (!FParse::Param(*Params, TEXT("LocalRetarget")))
+	if (!Switch("LocalRetarget"))
 	{
 		O.target = FAnimGenAnimationBuilder::TargetFromSkeleton(*Skeleton);
 		animgen::BoneMap Map;
@@ -154,10 +173,10 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	}
 	// As the tab's "Footstep notifies": LeftFootstep / RightFootstep where a foot lands. The skeleton gains the two names
 	// in memory only: a batch does not save the user's skeleton (the notifies fire without the names on it).
-	const bool bFootsteps = FParse::Param(*Params, TEXT("Footsteps"));
+	const bool bFootsteps = Switch("Footsteps");
 	// The longest one video may take, upload to clip, as the Unity batch's -animgenTimeout: a CI job always ends.
 	float TimeoutMinutes = 60.f;
-	FParse::Value(*Params, TEXT("TimeoutMinutes="), TimeoutMinutes);
+	Number("TimeoutMinutes", TimeoutMinutes);
 	if (!(TimeoutMinutes > 0.f && TimeoutMinutes <= 24 * 60))
 	{
 		UE_LOG(LogAnimGen, Error, TEXT("-TimeoutMinutes must be between 0 and 1440, got %g"), TimeoutMinutes);
@@ -166,8 +185,8 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	// -Jobs=N, as the CLI's --jobs and the Unity batch's -animgenJobs: up to N videos on the server at once, for a server
 	// with several workers. A bare -Jobs (no '=') is refused too, rather than quietly taken as 1.
 	int32 AtOnce = 1;
-	FString JobsText;  // "2,3" whole (commas are separators to FParse unless told otherwise): refused, not read as 2
-	if (FParse::Value(*Params, TEXT("Jobs="), JobsText, false) || FParse::Param(*Params, TEXT("Jobs")))
+	FString JobsText;  // "2,3" whole: refused, not read as 2
+	if (Value("Jobs", JobsText) || Switch("Jobs"))
 	{
 		if (const std::string Problem = animgen::ParseAtOnce(Utf8(JobsText), &AtOnce); !Problem.empty())
 		{
@@ -206,6 +225,22 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		VideosByAsset.FindOrAdd(PackageOf(Video)).Add(FPaths::GetCleanFilename(Video));
 	}
 
+	// The server's GetServerInfo, asked once (10 s at most) where the summary wants its version or the -Jobs note its limit.
+	animgen::ServerInfo Info;
+	std::optional<animgen::Status> Asked;
+	auto AskServer = [&]() -> const animgen::Status&
+	{
+		if (!Asked)
+		{
+			FString ConnectError;  // an unreadable -TlsCa: each video fails saying so
+			animgen::ConnectionOptions InfoConnection = FAnimGenJobRunner::Connection(Request, ConnectError);
+			InfoConnection.deadline = std::chrono::seconds(10);
+			Asked = ConnectError.IsEmpty() ? animgen::Client(InfoConnection).GetServerInfo(&Info)
+				: animgen::Status{animgen::kInvalidArgument, Utf8(ConnectError)};
+		}
+		return *Asked;
+	};
+
 	// The summary's place is checked, and its folder made, before any upload: a batch must not run for an hour and
 	// then find that it cannot say what it did. The server's version is asked once, for its "animgen" (null if not).
 	animgen::BatchSummary Summary;
@@ -223,21 +258,13 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		Summary.client = "unreal " + (Plugin ? Utf8(Plugin->GetDescriptor().VersionName) : std::string("?"));
 		Summary.options = O;
 		if (!O.target.bones.empty()) Summary.target = Utf8(Skeleton->GetPathName());
-		FString ConnectError;  // an unreadable -TlsCa: each video fails saying so
-		animgen::ConnectionOptions InfoConnection = FAnimGenJobRunner::Connection(Request, ConnectError);
-		InfoConnection.deadline = std::chrono::seconds(10);
-		if (ConnectError.IsEmpty())
+		if (const animgen::Status& S = AskServer(); S.Ok())
 		{
-			animgen::Client Client(InfoConnection);
-			animgen::ServerInfo Info;
-			if (const animgen::Status S = Client.GetServerInfo(&Info); S.Ok())
-			{
-				Summary.animgen = animgen::ServerVersionNumber(Info.serverVersion);
-			}
-			else
-			{
-				UE_LOG(LogAnimGen, Display, TEXT("-Summary: no server version (%s)"), UTF8_TO_TCHAR(S.ToString().c_str()));
-			}
+			Summary.animgen = animgen::ServerVersionNumber(Info.serverVersion);
+		}
+		else
+		{
+			UE_LOG(LogAnimGen, Display, TEXT("-Summary: no server version (%s)"), UTF8_TO_TCHAR(S.ToString().c_str()));
 		}
 	}
 	// Every way out from here writes the summary, one row per video found: those never begun are "cancelled".
@@ -283,6 +310,17 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		// By the whole file name, under the video's sub-path: run.mp4 and run.mov get folders of their own.
 		Runs[I].FilesDir = FilesDir.IsEmpty() ? FString()
 			: FString(UTF8_TO_TCHAR(animgen::InSubfolder(Utf8(FilesDir), SubOf(Video)).c_str())) / FPaths::GetCleanFilename(Video);
+	}
+
+	// Videos one at a time to a server that runs several jobs at once: said, as the CLI says it (-Jobs is easily missed).
+	int32 ToSend = 0;
+	for (const FVideoRun& Run : Runs) ToSend += Run.Refused.IsEmpty() ? 1 : 0;
+	if (AtOnce == 1 && ToSend > 1 && AskServer().Ok())
+	{
+		if (const std::string Hint = animgen::AtOnceHint(Utf8(Server.TrimStartAndEnd()), Info.maxConcurrentJobs); !Hint.empty())
+		{
+			UE_LOG(LogAnimGen, Display, TEXT("%s"), UTF8_TO_TCHAR(Hint.c_str()));
+		}
 	}
 
 	// The network part of a video, on a worker thread (animgen::RunInOrder): no UObject is touched here. Its log lines

@@ -57,29 +57,15 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	// One outage per server for the process: once its wait is over, the commandlet's later videos fail at once.
 	animgen::Outage ServerOutage(Client.Options().address, Client.HasReached(), Client.Options().reconnectWait, Notice,
 		Client.CancellableSleep());
-	// Cancel, the commandlet's limit or the engine's exit: what to do is the core's (animgen::AfterStop). A job that was
-	// made is cancelled on the server, by a call a further Client.Cancel() does not end; where the server cannot be told
-	// (UNAVAILABLE), its id is said, since a queued job would run for nobody once the server is back. Any other answer, a
-	// refusal or a cancel that timed out, was received (animgen::CancelNotReceived). Stopped before StartJob was
-	// answered, StartJob asked again for its job; where it could not, that is said as the CLI says it, whatever job an
-	// earlier start (before an interruption) made.
+	// Cancel, the commandlet's limit or the engine's exit: what to do is the core's (Client::FinishStop). A job that was
+	// made is cancelled on the server, by a call a further Client.Cancel() does not end, for 5 s at most
+	// (animgen::kStopWait); where the server could not be told, or did not answer by then, its id is said, since a queued
+	// job would run for nobody once the server is back. Stopped before StartJob was answered, StartJob asked again for
+	// its job; where it could not, that is said as the CLI says it, whatever job an earlier start (before an
+	// interruption) made.
 	auto Stop = [&](const animgen::JobInfo& Made, const animgen::Status& Why) {
-		OutError = TEXT("cancelled");
-		switch (animgen::AfterStop(Made, Why))
-		{
-		case animgen::StopStep::SayMayHaveStarted:
-			OutError = ToF(animgen::MayHaveStarted(ToS(FPaths::GetCleanFilename(Request.VideoPath))));
-			break;
-		case animgen::StopStep::CancelJob:
-		{
-			animgen::JobInfo Ignored;
-			if (animgen::CancelNotReceived(Client.CancelJob(Made.jobId, &Ignored, /*cancellable=*/false)))
-				OutError = ToF(animgen::CouldNotCancel(Made.jobId));
-			break;
-		}
-		case animgen::StopStep::Nothing:
-			break;
-		}
+		const std::string Said = Client.FinishStop(Made, Why, ToS(FPaths::GetCleanFilename(Request.VideoPath)));
+		OutError = Said.empty() ? FString(TEXT("cancelled")) : ToF(Said);
 		return false;
 	};
 	Report(0.f, TEXT("upload"), FString::Printf(TEXT("Uploading %s"), *FPaths::GetCleanFilename(Request.VideoPath)));
@@ -122,8 +108,10 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	if (Cancelled() || Job.state == animgen::JobState::Cancelled) return Stop(Job, S);
 	if (!S.Ok())
 	{
-		OutError = Job.jobId.empty() ? FString::Printf(TEXT("the server refused the job: %s"), *ToF(S.ToString()))
-			: FString::Printf(TEXT("lost the job's progress: %s"), *ToF(S.ToString()));
+		// A StartJob left unanswered (the server gone, or too slow) is not a refusal: its message says what may be left.
+		OutError = !Job.jobId.empty() ? FString::Printf(TEXT("lost the job's progress: %s"), *ToF(S.ToString()))
+			: S.answered ? FString::Printf(TEXT("the server refused the job: %s"), *ToF(S.ToString()))
+			: FString::Printf(TEXT("could not start the job: %s"), *ToF(S.ToString()));
 		return false;
 	}
 	if (Job.state != animgen::JobState::Succeeded)
@@ -186,8 +174,9 @@ bool FAnimGenJobRunner::RunBlocking(const FAnimGenJobRequest& Request, const FOn
 		Client.Cancel();
 		if (!Started.empty())  // outside the lock: a network call, which Run's end should not wait behind
 		{
+			// A stop's cancel (5 s at most): the exit must not wait the connection's minute for a server that does not answer.
 			animgen::JobInfo Ignored;
-			Client.CancelJob(Started, &Ignored);
+			Client.CancelJob(Started, &Ignored, /*cancellable=*/false);
 		}
 	});
 	auto OnJobStarted = [&](const FString& Id) {
@@ -288,6 +277,6 @@ void FAnimGenJobRunner::Cancel()
 	if (JobId.IsEmpty()) return;
 	Async(EAsyncExecution::Thread, [Client, JobId]() {
 		animgen::JobInfo Ignored;
-		Client->CancelJob(TCHAR_TO_UTF8(*JobId), &Ignored);
+		Client->CancelJob(TCHAR_TO_UTF8(*JobId), &Ignored, /*cancellable=*/false);  // a stop's: 5 s at most
 	});
 }
