@@ -150,7 +150,7 @@ def test_a_store_from_before_warnings_frames_and_request_ids_opens_with_its_jobs
     assert job is not None and job.files == {"json": "a.json"} and job.warnings == []
     assert (job.frames, job.detected) == (0, 0.0)  # not kept then: the service sends 0, "not known"
     assert store.find_request("r1") is None  # nor StartJob's request ids
-    store.add_request(RequestRow("r1", "j1", "u1", b"", 3))
+    store.update_job("j1", RequestRow("r1", "", "u1", b"", 3), state=QUEUED)
     assert store.find_request("r1") == RequestRow("r1", "j1", "u1", b"", 3)
     assert store.update_job("j1", warnings=["w"]).warnings == ["w"]
     kept = store.update_job("j1", frames=90, detected=0.5)
@@ -180,14 +180,41 @@ def test_a_store_whose_jobs_kept_their_request_ids_keeps_them_as_requests(tmp_pa
         ALTER TABLE jobs ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
         INSERT INTO jobs (job_id, upload_id, video_name, video_path, cache_key, options, state, created_ms,
             updated_ms, request_id) VALUES ('j1', 'u1', 'a.mp4', 'a.mp4', 'k', x'0a01', 3, 7, 8, 'r1'),
-            ('j2', 'u2', 'b.mp4', 'b.mp4', 'k2', x'', 3, 9, 9, '');
+            ('j2', 'u2', 'b.mp4', 'b.mp4', 'k2', x'', 3, 9, 9, ''),
+            ('j3', 'u3', 'c.mp4', 'c.mp4', 'k3', x'', 6, 5, 5, 'r2'),
+            ('j4', 'u3', 'c.mp4', 'c.mp4', 'k3', x'', 3, 6, 6, 'r2');
     """)
     db.commit()
     db.close()
     store = Store(tmp_path / "s")
     assert store.find_request("r1") == RequestRow("r1", "j1", "u1", b"\n\x01", 7)
-    assert store.db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 1  # a job without an id has none
+    # An id 0.2.11 left on two jobs (an interrupted one and the copy a StartJob under it made) names the newest.
+    assert (found := store.find_request("r2")) is not None and found.job_id == "j4"
+    assert store.db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 2  # a job without an id has none
     assert (job := store.get_job("j1")) is not None and job.state == 3
+    store.update_job("j4", RequestRow("r2", "", "u3", b"", 10), state=QUEUED)
+    store.close()
+    store = Store(tmp_path / "s")  # opened again: the table's own ids are kept, not copied over again
+    assert (found := store.find_request("r2")) is not None and found.created_ms == 10
+    store.close()
+
+
+def test_a_job_and_the_request_id_that_made_it_are_stored_together_or_not_at_all(tmp_path: Path) -> None:
+    """A request id that cannot be recorded leaves no job behind it (one that would run for nobody, the client told
+    it was refused); the store goes on."""
+    import sqlite3
+
+    store = Store(tmp_path / "s")
+    job = JobRow("j1", "u1", "a.mp4", "a.mp4", "k", b"", QUEUED, 1, 1)
+    bad = RequestRow("r1", "", "u1", None, 1)  # type: ignore[arg-type]  # options NOT NULL: the write fails
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_job(job, bad)
+    assert store.get_job("j1") is None and store.find_request("r1") is None
+    store.add_job(job, RequestRow("r1", "", "u1", b"", 1))
+    assert store.get_job("j1") is not None and store.find_request("r1") == RequestRow("r1", "j1", "u1", b"", 1)
+    with pytest.raises(sqlite3.IntegrityError):
+        store.update_job("j1", bad, state=INTERRUPTED)
+    assert (kept := store.get_job("j1")) is not None and kept.state == QUEUED
     store.close()
 
 def test_a_watcher_that_stops_reading_holds_few_progress_events(tmp_path: Path) -> None:

@@ -85,37 +85,30 @@ class JobManager:
                info: VideoInfo | None = None, request_id: str = "") -> JobRow:
         """A new job for these inputs: served from the cache when a finished result exists, else queued
         (an INTERRUPTED job with the same inputs is queued again instead). Raises QueueFull. info: the video's
-        probe, handed to the backend so that the worker need not probe again; request_id: StartJob's, recorded with
-        the job (a StartJob asked again with it answers with this job)."""
-        row = self._create(upload, options, key, info)
-        if request_id:
-            self.store.add_request(RequestRow(request_id, row.job_id, upload.upload_id, options.SerializeToString(),
-                                              now_ms()))
-        return row
-
-    def _create(self, upload: UploadRow, options: service_pb2.GenerateOptions, key: str,
-                info: VideoInfo | None) -> JobRow:
+        probe, handed to the backend so that the worker need not probe again; request_id: StartJob's, recorded in
+        the same write as the job (a StartJob asked again with it answers with this job; a job stored without it would
+        be made twice, one stored without the job would run for nobody)."""
         hit = self.store.find_cached(key)
         t = now_ms()
+        opts = options.SerializeToString()
+        request = RequestRow(request_id, "", upload.upload_id, opts, t) if request_id else None
         if hit is not None:
-            row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
-                         options.SerializeToString(), SUCCEEDED, t, t, stage="export", progress=1.0, cached=True,
-                         result_dir=hit.result_dir, files=hit.files, warnings=hit.warnings, frames=hit.frames,
-                         detected=hit.detected)
-            self.store.add_job(row)
+            row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key, opts, SUCCEEDED, t,
+                         t, stage="export", progress=1.0, cached=True, result_dir=hit.result_dir, files=hit.files,
+                         warnings=hit.warnings, frames=hit.frames, detected=hit.detected)
+            self.store.add_job(row, request)
             return row
         if self.backend.free_slots() == 0 and len(self.queue) >= self.limits.max_queued_jobs:
             raise QueueFull(f"the queue is full ({self.limits.max_queued_jobs} jobs waiting): try again when a "
                             "job has finished, or cancel one")
         again = self.store.find_job(key, INTERRUPTED)
         if again is not None:
-            row = self.store.update_job(again.job_id, state=QUEUED, stage="", progress=0.0, error="", warnings=[],
-                                        upload_id=upload.upload_id, video_path=upload.path, created_ms=t,
-                                        options=options.SerializeToString())
+            row = self.store.update_job(again.job_id, request, state=QUEUED, stage="", progress=0.0, error="",
+                                        warnings=[], upload_id=upload.upload_id, video_path=upload.path, created_ms=t,
+                                        options=opts)
         else:
-            row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key,
-                         options.SerializeToString(), QUEUED, t, t)
-            self.store.add_job(row)
+            row = JobRow(uuid.uuid4().hex, upload.upload_id, upload.file_name, upload.path, key, opts, QUEUED, t, t)
+            self.store.add_job(row, request)
         if info is not None:
             self._probes[row.job_id] = info
         self.queue.append(row.job_id)

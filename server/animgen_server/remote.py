@@ -33,7 +33,7 @@ RECONNECT_S = 120.0
 MAX_RESTARTS = 3
 # How long a stop waits for each of its calls (the cancel, StartJob asked again for the job to cancel): a server that
 # does not answer must not hold the run. A cancel unanswered by then was received: the server answers it once the job's
-# worker has stopped, which may take longer. Unity and Unreal wait as long.
+# worker has stopped, which may take longer. Unreal waits as long (Unity's cancel, 30 s; its window does not wait).
 STOP_WAIT_S = 5.0
 # Said where a server went for good while a StartJob was unanswered (Unity and Unreal say the same).
 MAY_HAVE_MADE_JOB = "the server may have made the job before it went: `animgen jobs` lists it once the server is back"

@@ -13,7 +13,8 @@ import os
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO
 
@@ -171,8 +172,11 @@ class Store:
             if column not in columns:
                 self.db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         if "request_id" in columns:  # 0.2.11 kept a job's last request id with the job
-            self.db.execute("INSERT OR IGNORE INTO requests SELECT request_id, job_id, upload_id, options, created_ms "
-                            "FROM jobs WHERE request_id != ''")
+            # Each id not yet in the table, with its newest job, as 0.2.11 found it (one id could be left on two
+            # jobs: an interrupted one, and the cached copy a StartJob under it made).
+            self.db.execute("INSERT OR REPLACE INTO requests SELECT request_id, job_id, upload_id, options, created_ms "
+                            "FROM jobs WHERE request_id != '' AND request_id NOT IN (SELECT request_id FROM requests) "
+                            "ORDER BY created_ms, rowid")
 
     def close(self) -> None:
         self.db.close()
@@ -273,11 +277,26 @@ class Store:
 
     # ---- jobs ----
 
-    def add_job(self, j: JobRow) -> None:
+    @contextlib.contextmanager
+    def _together(self) -> Iterator[None]:
+        """Writes that land together or not at all (the store is in autocommit mode otherwise)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def add_job(self, j: JobRow, request: RequestRow | None = None) -> None:
+        """Stores a new job; request: the StartJob request id that made it, recorded with it in one write."""
         d = dict(j.__dict__, cached=int(j.cached), files=json.dumps(j.files), warnings=json.dumps(j.warnings),
                  video_path=self._stored(j.video_path), result_dir=self._stored(j.result_dir))
         cols = list(_JOB_FIELDS)
-        self.db.execute(f"INSERT INTO jobs ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", d)
+        with self._together():
+            self.db.execute(f"INSERT INTO jobs ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", d)
+            if request is not None:
+                self._add_request(replace(request, job_id=j.job_id))
 
     def _job(self, r: sqlite3.Row) -> JobRow:
         # The columns this server knows: a store opened before by a newer one may hold more.
@@ -294,7 +313,9 @@ class Store:
     def get_job(self, job_id: str) -> JobRow | None:
         return self._job_or_none(self.db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone())
 
-    def update_job(self, job_id: str, **changes) -> JobRow:
+    def update_job(self, job_id: str, request: RequestRow | None = None, **changes) -> JobRow:
+        """Changes a job's columns; request: a StartJob request id that ran it again, recorded with them in one
+        write."""
         changes["updated_ms"] = now_ms()
         for k in ("files", "warnings"):
             if k in changes:
@@ -305,7 +326,10 @@ class Store:
             if k in changes:
                 changes[k] = self._stored(changes[k])
         sets = ", ".join(f"{k}=:{k}" for k in changes)
-        self.db.execute(f"UPDATE jobs SET {sets} WHERE job_id=:job_id", dict(changes, job_id=job_id))
+        with self._together():
+            self.db.execute(f"UPDATE jobs SET {sets} WHERE job_id=:job_id", dict(changes, job_id=job_id))
+            if request is not None:
+                self._add_request(replace(request, job_id=job_id))
         row = self.get_job(job_id)
         assert row is not None, job_id  # jobs are never deleted, and only existing ones are updated
         return row
@@ -327,7 +351,7 @@ class Store:
             "SELECT * FROM jobs WHERE cache_key=? AND state=? ORDER BY created_ms DESC, rowid DESC LIMIT 1",
             (cache_key, state)).fetchone())
 
-    def add_request(self, r: RequestRow) -> None:
+    def _add_request(self, r: RequestRow) -> None:
         """Records a StartJob's request id (again, where a call under it ran its interrupted job again)."""
         self.db.execute("INSERT OR REPLACE INTO requests VALUES (:request_id, :job_id, :upload_id, :options, "
                         ":created_ms)", r.__dict__)

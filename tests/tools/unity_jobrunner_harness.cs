@@ -369,8 +369,11 @@ namespace AnimGen.Editor
             if (scenario == "cancel-while-starting" || scenario.StartsWith("cancel-while-start-", StringComparison.Ordinal))
             {
                 Server.StartJobEntered.Wait(5000);
-                JobRunner.Cancel(); // pressed while StartJob is on the wire
-                if (scenario != "cancel-while-start-hangs") Server.StartJobMayAnswer.Set(); // there only Cancel ends it
+                JobRunner.Cancel(); // pressed while StartJob is on the wire: it ends that call
+                // The server answers once the window has asked again for the job (a server's answer racing the
+                // Cancel would be taken as it is, as the CLI takes it); where it hangs, only the Cancel ends the call.
+                TickUntil(() => Server.StartCalls >= 2, 5);
+                if (scenario != "cancel-while-start-hangs") Server.StartJobMayAnswer.Set();
             }
             else if (restarting)
             {

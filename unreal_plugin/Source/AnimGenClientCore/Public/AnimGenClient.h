@@ -262,7 +262,7 @@ ANIMGENCLIENTCORE_API std::string StoppedTooOften(int times);
 // for nobody once the server is back.
 ANIMGENCLIENTCORE_API std::string CouldNotCancel(const std::string& jobId);
 // Whether a stop's CancelJob (Client::FinishStop) did not reach the server, when CouldNotCancel is said: UNAVAILABLE
-// (away, or stopping). No answer within its kStopWait counts as received, as the CLI and Unity count it: the server
+// (away, or stopping). No answer within its kStopWait counts as received, as the CLI counts it: the server
 // answers a RUNNING job's cancel once its worker has stopped, which may take longer. A refusal (NOT_FOUND) was received.
 ANIMGENCLIENTCORE_API bool CancelNotReceived(const Status& cancelAnswer);
 
@@ -309,7 +309,7 @@ ANIMGENCLIENTCORE_API Status Reconnecting(Outage& outage, const std::function<St
 ANIMGENCLIENTCORE_API std::string NewRequestId();
 // The deadline of the calls a stop makes, which Client::Cancel() does not end: StartJob, stopped before the server
 // answered it, asked again under its request id for the job to cancel, and the CancelJob of that job (FinishStop). The
-// CLI's 5 s (3 s for a batch's cancels): a server that does not answer must not hold a stopped run for the connection's
+// CLI's 5 s (remote.py STOP_WAIT_S): a server that does not answer must not hold a stopped run for the connection's
 // minute (the tab "running", the commandlet's exit waiting); past it the run ends saying what may be left on the server.
 inline constexpr std::chrono::milliseconds kStopWait{5000};
 // Client::StartJob's CANCELLED where a Cancel() came while a StartJob was sent and unanswered, and asking again under
