@@ -266,7 +266,7 @@ TEST(QueueWait, TheSlowStartMessagesAreTheClis) {
               "the server took over 30 s to start the job; asking again");
     EXPECT_EQ(SlowStartMessage(milliseconds(1500)), "the server took over 1.5 s to start the job; asking again");
     EXPECT_EQ(SlowStartGaveUp("Deadline Exceeded", ConnectionOptions{}.queueWait),
-              "Deadline Exceeded (waited 10 min for the server to start the job)");
+              "Deadline Exceeded (asked for 10 min; the server may have made the job: `animgen jobs` lists it)");
 }
 
 TEST(QueueWait, EachStartJobTryWaits30sOrTheConnectionsShorterDeadline) {
@@ -311,7 +311,7 @@ TEST(QueueWait, TimeoutsPastTheDeadlineFailWithTheLastAnswerAndHowLongItWaited) 
     q.timeouts = 1 << 30;
     const Status s = q.Run(ConnectionOptions{}.queueWait, kStartTryDeadline);
     EXPECT_EQ(s.code, kDeadlineExceeded);
-    EXPECT_EQ(s.message, "Deadline Exceeded (waited 10 min for the server to start the job)");
+    EXPECT_EQ(s.message, "Deadline Exceeded (asked for 10 min; the server may have made the job: `animgen jobs` lists it)");
     EXPECT_FALSE(s.answered);
     EXPECT_EQ(q.calls, 20);  // tries at 0, 30, ..., 570 s, the last timing out at the 10 minutes
     EXPECT_EQ(q.now - std::chrono::steady_clock::time_point{}, std::chrono::minutes(10));

@@ -348,7 +348,7 @@ std::string SlowStartMessage(std::chrono::milliseconds tryDeadline) {
 }
 
 std::string SlowStartGaveUp(const std::string& message, std::chrono::milliseconds longest) {
-    return message + " (waited " + Minutes(longest) + " min for the server to start the job)";
+    return message + " (asked for " + Minutes(longest) + " min; the server may have made the job: `animgen jobs` lists it)";
 }
 
 Status WaitOutFullQueue(const std::function<Status(std::optional<std::chrono::milliseconds>*)>& attempt,

@@ -208,7 +208,8 @@ ANIMGENCLIENTCORE_API std::chrono::milliseconds StartTryDeadline(const Connectio
 // "the server took over 30 s to start the job; asking again": the CLI's words for a StartJob try that timed out (its
 // answer lost: the server may have made the job), with that try's deadline (StartTryDeadline).
 ANIMGENCLIENTCORE_API std::string SlowStartMessage(std::chrono::milliseconds tryDeadline);
-// The last timeout's message once the wait is over: "Deadline Exceeded (waited 10 min for the server to start the job)".
+// The last timeout's message once the wait is over, as the CLI says it: "Deadline Exceeded (asked for 10 min; the
+// server may have made the job: `animgen jobs` lists it)".
 ANIMGENCLIENTCORE_API std::string SlowStartGaveUp(const std::string& message, std::chrono::milliseconds longest);
 
 class Outage;
