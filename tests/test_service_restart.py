@@ -400,21 +400,25 @@ def test_a_batch_stopped_while_start_job_is_unanswered_cancels_the_job_it_made(t
     assert len(set(request_ids(server))) == 1
 
 
+
+def _generate_in_background(server: ServerProcess, video, out, log):
+    """`animgen generate VIDEO --server` as a user runs it, its stderr to log: the process, to stop."""
+    import subprocess
+    import sys
+
+    with open(log, "w") as err:
+        return subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate", str(video), "--server",
+                                 server.address, "-o", str(out), "--generator", "analytic", "--format", "json"],
+                                stdout=subprocess.DEVNULL, stderr=err)
+
 def test_a_stop_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, videos):
     """A stop (SIGTERM here, which the CLI takes as Ctrl-C: a CI runner may start it with SIGINT ignored) comes after
     the server made the job and before its answer: the run asks again under the same request id, has the job's id,
     and cancels it, instead of leaving it to run for nobody."""
-    import subprocess
-    import sys
-
     server = ServerProcess(tmp_path / "data", "--workers", "1", first=start_job_hook("await asyncio.sleep(3)")).start()
     log = tmp_path / "stderr.log"
     try:
-        with open(log, "w") as err:
-            proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate",
-                                     str(videos / "motionbert_boxing.mp4"), "--server", server.address, "-o",
-                                     str(tmp_path / "out"), "--generator", "analytic", "--format", "json"],
-                                    stdout=subprocess.DEVNULL, stderr=err)
+        proc = _generate_in_background(server, videos / "motionbert_boxing.mp4", tmp_path / "out", log)
         made = server.wait_for(" on upload ", 60)  # logged as the job is made, 3 s before StartJob answers
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=60)
@@ -429,21 +433,13 @@ def test_a_stop_while_start_job_is_unanswered_cancels_the_job_it_made(tmp_path, 
     assert f"job {job.job_id} on upload" in made and job.state == S.JOB_STATE_CANCELLED, (listed, log.read_text())
 
 
-
 def test_a_stop_whose_cancel_is_never_answered_ends_within_seconds(tmp_path, videos):
     """A stop (SIGTERM, taken as Ctrl-C) of a run whose server never answers CancelJob: the run ends after the stop's
     own wait (remote.STOP_WAIT_S), not never; the server has the request, so no warning says the job was not told."""
-    import subprocess
-    import sys
-
     server = ServerProcess(tmp_path / "data", "--workers", "1", first=CANCEL_NEVER_ANSWERED).start()
     log = tmp_path / "stderr.log"
     try:
-        with open(log, "w") as err:
-            proc = subprocess.Popen([sys.executable, "-m", "animgen_server.cli", "generate",
-                                     str(videos / "motionbert_boxing.mp4"), "--server", server.address, "-o",
-                                     str(tmp_path / "out"), "--generator", "analytic", "--format", "json"],
-                                    stdout=subprocess.DEVNULL, stderr=err)
+        proc = _generate_in_background(server, videos / "motionbert_boxing.mp4", tmp_path / "out", log)
         server.wait_for(" on upload ", 60)
         time.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
