@@ -761,6 +761,20 @@ def test_a_startjob_that_timed_out_is_asked_again_under_its_request_id(batch_har
     assert b.server("cancel") == [], b.out
 
 
+def test_a_startjob_that_times_out_until_the_wait_is_over_says_the_server_may_have_made_the_job(batch_harness: Path,
+                                                                                               tmp_path: Path):
+    """a's StartJob times out on every try (100 ms each here) until the wait for the server to start the job is over
+    (0.5 s here; 10 min for real): a fails with the connection's words and, as the CLI says it, how long it asked and
+    that the job may be on the server; b converts."""
+    b = Batch(batch_harness, tmp_path, {"a.mp4": "start_timeout=1000\nstart_timeout_ms=100\n", "b.mp4": ""},
+              QUEUE_WAIT_MS="500")
+    assert b.rc == 1 and b.statuses() == ["failed", "converted"], b.out
+    assert b.errors() == ["Videos/a.mp4: The AnimGen server at 127.0.0.1:50051 did not answer in time. (asked for "
+                          "0.008 min; the server may have made the job: `animgen jobs` lists it)"], b.out
+    assert len(set(b.request_ids("a.mp4"))) == 1 and 4 <= len(b.server("timeout")) <= 7, b.out
+    assert b.server("cancel") == [], b.out
+
+
 @pytest.mark.parametrize("jobs", [None, "2"])
 def test_a_server_gone_for_good_mid_batch_fails_the_later_videos_at_once(batch_harness: Path, tmp_path: Path,
                                                                          jobs: str | None):
@@ -961,6 +975,7 @@ def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):
         "AStopSendsNoTryAfterItAndAsksNothingWhereNoTryIsUnanswered",
         "AStopWhoseAskingAgainHasNoAnswerSaysTheJobMayHaveStartedARefusalSaysNothing",
         "AServerGoneWithStartJobUnansweredSaysItMayHaveMadeTheJobBeforeItWent",
+        "AStartJobThatTimedOutUntilTheWaitWasOverSaysItMayHaveMadeTheJob",
         "OnlyTheCallsOwnDeadlineIsATimeout",
         "EveryStatusButUnavailableCancelledAndTheDeadlineIsTheServersAnswer",
         "AClipFolderUnityDoesNotImportIsRefusedByName",

@@ -31,6 +31,7 @@
 //   start_gone      as start_hang, and the server is then away for this video: StartJob asked again cannot reach it
 //   start_timeout=N StartJob makes the job and its call times out (DEADLINE_EXCEEDED) N times: asked again under the
 //                   same request id, the server answers with that job
+//   start_timeout_ms=M  each of those calls takes M ms to time out (else at once)
 // The server keeps the job each request id made (StartJob asked again with it answers with that job), as the real one.
 // The environment scripts the rest:
 //   ANIMGEN_HARNESS_CONNECT=TEXT        the connection's constructor throws TEXT
@@ -118,7 +119,7 @@ namespace AnimGen.Editor
         public int Lost, Interrupted, Watches, Left;
         public bool Gone, Down;
         public string CancelAnswer;
-        public int StartLost, StartTimeout;
+        public int StartLost, StartTimeout, StartTimeoutMs;
         public bool StartHang, StartGone;
         public volatile bool Rerun; // the job was interrupted: a new request id runs it again
         public readonly HashSet<string> Requests = new HashSet<string>(); // the request ids that made the job
@@ -152,6 +153,7 @@ namespace AnimGen.Editor
                     case "cancel": s.CancelAnswer = value; break;
                     case "start_lost": s.StartLost = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "start_timeout": s.StartTimeout = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "start_timeout_ms": s.StartTimeoutMs = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "start_hang": s.StartHang = true; break;
                     case "start_gone": s.StartHang = s.StartGone = true; break;
                     default: throw new InvalidDataException(path + ": unknown script key " + key);
@@ -300,6 +302,7 @@ namespace AnimGen.Editor
             {
                 s.StartTimeout--;
                 Server.Say("timeout", s.Name);
+                await Task.Delay(s.StartTimeoutMs, ct);
                 throw new DeadlineExceeded(Address); // made, but slower than the call's deadline
             }
             if (s.StartHang && !askedBefore) await Task.Delay(Timeout.Infinite, ct); // made; the answer never comes
@@ -436,6 +439,7 @@ namespace AnimGen.Editor
             mainThread = Thread.CurrentThread.ManagedThreadId;
             Outage.Every = TimeSpan.FromMilliseconds(50);
             Outage.Longest = TimeSpan.FromMilliseconds(int.Parse(Server.Env("RECONNECT_MS") ?? "60000", CultureInfo.InvariantCulture));
+            QueueWait.Longest = TimeSpan.FromMilliseconds(int.Parse(Server.Env("QUEUE_WAIT_MS") ?? "600000", CultureInfo.InvariantCulture));
             BatchGenerate.Run(); // ends the process through EditorApplication.Exit
             Console.WriteLine("Run returned without EditorApplication.Exit");
             Environment.Exit(99);

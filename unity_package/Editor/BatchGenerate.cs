@@ -351,6 +351,11 @@ namespace AnimGen.Editor
                     // Its job would run for nobody once the server is back: said with the failure, as the CLI says it.
                     throw new ServerGoneException(JobStart.MadeBeforeItWent(e.Message), e.InnerException);
                 }
+                catch (Exception e) when (starting != null && starting.TimedOutUnanswered(e, c.TimedOut))
+                {
+                    // StartJob timed out on every try until the wait was over: said as the CLI says it.
+                    throw new TimeoutException(QueueWait.AskedFor(c.Describe(e), QueueWait.Longest), e);
+                }
             }
         }
     }

@@ -386,13 +386,16 @@ namespace AnimGen.Editor
                 said, stop, UntilReload);
         }
 
-        /// <summary>The run's failure e in the connection's words; where the wait for the lost server ended it with a
-        /// try of start (the latest, if any) unanswered, with what the CLI adds: the server may have made the job before
-        /// it went (JobStart.MadeBeforeItWent).</summary>
+        /// <summary>The run's failure e in the connection's words; where it left a try of start (the latest, if any)
+        /// unanswered, with what the CLI adds: the server may have made the job before it went (the wait for the lost
+        /// server over: JobStart.MadeBeforeItWent), or while StartJob timed out (QueueWait's wait over:
+        /// QueueWait.AskedFor).</summary>
         static string Failure(AnimGenConnection c, Exception e, JobStart start)
         {
             string message = c.Describe(e);
-            return start != null && start.ServerWentUnanswered(e) ? JobStart.MadeBeforeItWent(message) : message;
+            if (start != null && start.ServerWentUnanswered(e)) return JobStart.MadeBeforeItWent(message);
+            if (start != null && start.TimedOutUnanswered(e, c.TimedOut)) return QueueWait.AskedFor(message, QueueWait.Longest);
+            return message;
         }
 
         public static void Dismiss()

@@ -108,6 +108,15 @@ namespace AnimGen.Core
             return unanswered && e is ServerGoneException;
         }
 
+        /// <summary>Whether e, the run's failure, is a try of this start that timed out (timedOut: the call's own
+        /// deadline) and has no answer: QueueWait asks such a try again until its wait is over, so its job may be on
+        /// the server (QueueWait.AskedFor says so). Not once a try had its answer, nor for another call's
+        /// timeout.</summary>
+        public bool TimedOutUnanswered(Exception e, Func<Exception, bool> timedOut)
+        {
+            return unanswered && timedOut(e);
+        }
+
         /// <summary>failure, the run's failure in the connection's words, with what the CLI and Unreal add where
         /// ServerWentUnanswered: "...; the server may have made the job before it went: `animgen jobs` lists it once
         /// the server is back".</summary>

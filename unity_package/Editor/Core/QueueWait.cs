@@ -36,8 +36,9 @@ namespace AnimGen.Core
     public static class QueueWait
     {
         public const string RetryAfterKey = "animgen-retry-after-ms";
-        /// <summary>As long as the CLI waits (remote.py QUEUE_WAIT_S): a shared server may be busy with others' work.</summary>
-        public static readonly TimeSpan Longest = TimeSpan.FromMinutes(10);
+        /// <summary>As long as the CLI waits (remote.py QUEUE_WAIT_S): a shared server may be busy with others' work.
+        /// The harnesses shorten it.</summary>
+        public static TimeSpan Longest { get; internal set; } = TimeSpan.FromMinutes(10);
         /// <summary>The shortest wait between tries: a server that says 0 is not asked again in a busy loop.</summary>
         public static readonly TimeSpan Shortest = TimeSpan.FromMilliseconds(100);
         /// <summary>What the CLI says of a job StartJob left waiting for a worker.</summary>
@@ -83,6 +84,14 @@ namespace AnimGen.Core
         public static string GaveUp(string serverMessage, TimeSpan longest)
         {
             return serverMessage + " (waited " + Number(longest.TotalMinutes) + " min for room)";
+        }
+
+        /// <summary>A StartJob that timed out on every try until the wait was over, as the CLI says it: "... (asked
+        /// for 10 min; the server may have made the job: `animgen jobs` lists it)" (JobStart.TimedOutUnanswered).</summary>
+        public static string AskedFor(string failure, TimeSpan longest)
+        {
+            return failure + " (asked for " + Number(longest.TotalMinutes) + " min; the server may have made the job: "
+                   + "`animgen jobs` lists it)";
         }
 
         static string Number(double v) { return v.ToString("0.###", CultureInfo.InvariantCulture); }

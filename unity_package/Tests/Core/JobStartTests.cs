@@ -253,5 +253,30 @@ namespace AnimGen.Core.Tests
             Assert.IsFalse(start.ServerWentUnanswered(new TimeoutException("The AnimGen server at h:1 did not answer in time.")));
             Assert.IsFalse(start.ServerWentUnanswered(new Down("Socket closed")));
         }
+
+        /// <summary>The connection's DEADLINE_EXCEEDED: the server may have made the job, slower than the call.</summary>
+        sealed class Deadline : Exception { public Deadline() : base("The AnimGen server at h:1 did not answer in time.") { } }
+
+        [Test]
+        public void AStartJobThatTimedOutUntilTheWaitWasOverSaysItMayHaveMadeTheJob()
+        {
+            // QueueWait asks a timed-out try again until its wait is over, then throws the timeout as it is.
+            Func<Exception, bool> timedOut = e => e is Deadline;
+            var start = new JobStart(Answered);
+            var late = new Deadline();
+            Assert.Throws<Deadline>(() => start.TryAsync(Fails(late), CancellationToken.None).GetAwaiter().GetResult());
+            Assert.IsTrue(start.TimedOutUnanswered(late, timedOut));
+            Assert.AreEqual("The AnimGen server at h:1 did not answer in time. (asked for 10 min; the server may have made "
+                            + "the job: `animgen jobs` lists it)", QueueWait.AskedFor(late.Message, TimeSpan.FromMinutes(10)));
+            // Not for another failure, nor once a try had its answer or a refusal (no job), nor before any try.
+            Assert.IsFalse(start.TimedOutUnanswered(new Down("Socket closed"), timedOut));
+            var answered = new JobStart(Answered);
+            answered.TryAsync((id, ct) => Task.FromResult("job-1"), CancellationToken.None).GetAwaiter().GetResult();
+            Assert.IsFalse(answered.TimedOutUnanswered(late, timedOut));
+            var refused = new JobStart(Answered);
+            Assert.Throws<QueueFullException>(() => refused.TryAsync(Fails(Full()), CancellationToken.None).GetAwaiter().GetResult());
+            Assert.IsFalse(refused.TimedOutUnanswered(late, timedOut));
+            Assert.IsFalse(new JobStart(Answered).TimedOutUnanswered(late, timedOut));
+        }
     }
 }
