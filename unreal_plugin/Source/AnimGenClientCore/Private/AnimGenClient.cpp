@@ -411,9 +411,7 @@ std::string CouldNotCancel(const std::string& jobId) {
     return "could not cancel job " + jobId + " on the server: `animgen cancel " + jobId + "` does, once it can be reached";
 }
 
-bool CancelNotReceived(const Status& cancelAnswer) {
-    return cancelAnswer.code == kUnavailable;
-}
+bool CancelNotReceived(const Status& cancelAnswer) { return cancelAnswer.code == kUnavailable; }
 
 std::string NewRequestId() {
     // The system's own random source where the engine builds (MSVC: RtlGenRandom; libstdc++: RDRAND or getrandom;

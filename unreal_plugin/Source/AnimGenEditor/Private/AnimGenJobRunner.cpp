@@ -60,9 +60,9 @@ bool FAnimGenJobRunner::Run(animgen::Client& Client, const FAnimGenJobRequest& R
 	// Cancel, the commandlet's limit or the engine's exit: what to do is the core's (Client::FinishStop). A job that was
 	// made is cancelled on the server, by a call a further Client.Cancel() does not end, for 5 s at most
 	// (animgen::kStopWait); where the server could not be told (UNAVAILABLE: no answer by then was received), its id is
-	// said, since a queued job would run for nobody once the server is back. Stopped before StartJob was answered, StartJob asked again for
-	// its job; where it could not, that is said as the CLI says it, whatever job an earlier start (before an
-	// interruption) made.
+	// said, since a queued job would run for nobody once the server is back. Stopped before StartJob was answered,
+	// StartJob asked again for its job; where it could not, that is said as the CLI says it, whatever job an earlier
+	// start (before an interruption) made.
 	auto Stop = [&](const animgen::JobInfo& Made, const animgen::Status& Why) {
 		const std::string Said = Client.FinishStop(Made, Why, ToS(FPaths::GetCleanFilename(Request.VideoPath)));
 		OutError = Said.empty() ? FString(TEXT("cancelled")) : ToF(Said);
