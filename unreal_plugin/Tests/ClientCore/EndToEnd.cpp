@@ -144,12 +144,24 @@ void Say(const std::string& line) {
     std::fflush(stdout);
 }
 
-int QueueFullCheck(Client& client, const std::map<std::string, std::string>& args) {
-    using Clock = std::chrono::steady_clock;
-    auto seconds = [](Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); };
+// What the checks ask for: the analytic generator (quick) and the clip as JSON.
+GenerateOptions AnalyticJson() {
     GenerateOptions options;
     options.generator = Generator::Analytic;
     options.formats = {OutputFormat::Json};
+    return options;
+}
+
+// The client's outage, its notices said as NOTICE lines (as the Editor's status line says them).
+Outage NoticedOutage(Client& client) {
+    return Outage(client.Options().address, client.HasReached(), client.Options().reconnectWait,
+                  [](const std::string& m) { Say("NOTICE " + m); }, client.CancellableSleep());
+}
+
+int QueueFullCheck(Client& client, const std::map<std::string, std::string>& args) {
+    using Clock = std::chrono::steady_clock;
+    auto seconds = [](Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); };
+    const GenerateOptions options = AnalyticJson();
     UploadedVideo up;
     JobInfo job;
     if (args.count("--too-long")) {  // the server will not take it: saying the queue is full would mislead
@@ -197,14 +209,11 @@ int QueueFullCheck(Client& client, const std::map<std::string, std::string>& arg
 
 int RestartCheck(Client& client, const std::string& video) {
     // The server was reached (GetServerInfo): a call it cannot answer from here on is waited for, as in the Editor.
-    Outage outage(client.Options().address, client.HasReached(), client.Options().reconnectWait,
-                  [](const std::string& m) { Say("NOTICE " + m); }, client.CancellableSleep());
+    Outage outage = NoticedOutage(client);
     UploadedVideo up;
     Status s = Reconnecting(outage, [&] { return client.UploadVideo(video, &up); });
     if (!s.Ok()) return Fail("UploadVideo: " + s.ToString());
-    GenerateOptions options;
-    options.generator = Generator::Analytic;
-    options.formats = {OutputFormat::Json};
+    const GenerateOptions options = AnalyticJson();
     bool running = false;
     std::set<std::string> warned;
     int repeated = 0;
@@ -235,14 +244,11 @@ int RestartCheck(Client& client, const std::string& video) {
 // The stop: a line on the standard input (whenStarted false), or StartJob's answer.
 int StopCheck(Client& client, const std::string& video, bool whenStarted) {
     using Clock = std::chrono::steady_clock;
-    Outage outage(client.Options().address, client.HasReached(), client.Options().reconnectWait,
-                  [](const std::string& m) { Say("NOTICE " + m); }, client.CancellableSleep());
+    Outage outage = NoticedOutage(client);
     UploadedVideo up;
     Status s = Reconnecting(outage, [&] { return client.UploadVideo(video, &up); });
     if (!s.Ok()) return Fail("UploadVideo: " + s.ToString());
-    GenerateOptions options;
-    options.generator = Generator::Analytic;
-    options.formats = {OutputFormat::Json};
+    const GenerateOptions options = AnalyticJson();
     std::atomic<bool> stopped{false};
     std::atomic<Clock::rep> stoppedAt{0};
     const auto stop = [&] {  // as the tab's Cancel
@@ -287,15 +293,12 @@ int StopCheck(Client& client, const std::string& video, bool whenStarted) {
 // (START_LOST), its message saying the job may be on the server.
 int StartLostCheck(Client& client, const std::string& video) {
     using Clock = std::chrono::steady_clock;
-    Outage outage(client.Options().address, client.HasReached(), client.Options().reconnectWait,
-                  [](const std::string& m) { Say("NOTICE " + m); }, client.CancellableSleep());
+    Outage outage = NoticedOutage(client);
     UploadedVideo up;
     Status s = Reconnecting(outage, [&] { return client.UploadVideo(video, &up); });
     if (!s.Ok()) return Fail("UploadVideo: " + s.ToString());
     Say("UPLOADED");
-    GenerateOptions options;
-    options.generator = Generator::Analytic;
-    options.formats = {OutputFormat::Json};
+    const GenerateOptions options = AnalyticJson();
     FollowCallbacks cb;
     cb.onJobStarted = [](const JobInfo& j) { Say("STARTED job=" + j.jobId); };
     JobInfo job;
@@ -342,9 +345,7 @@ int InOrderCheck(const ConnectionOptions& o, const std::string& list, int atOnce
             UploadedVideo up;
             r.status = Reconnecting(outage, [&] { return client.UploadVideo(videos[size_t(i)], &up); });
             if (r.status.Ok()) {
-                GenerateOptions options;
-                options.generator = Generator::Analytic;
-                options.formats = {OutputFormat::Json};
+                const GenerateOptions options = AnalyticJson();
                 FollowCallbacks cb;
                 cb.onEvent = [&](const JobEventInfo& e) {
                     if (r.runningMs < 0 && e.job.state == JobState::Running) r.runningMs = ms();
