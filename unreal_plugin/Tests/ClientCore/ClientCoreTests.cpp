@@ -211,6 +211,7 @@ struct SilentPort {
     ~SilentPort() {
         if (fd >= 0) close(fd);
     }
+    std::string Address() const { return "127.0.0.1:" + std::to_string(port); }
 };
 }  // namespace
 
@@ -342,7 +343,7 @@ TEST(QueueWait, AClientsStartThatTimesOutIsAskedAgainUntilTheWaitIsOverOrACancel
     SilentPort silent;
     ASSERT_GT(silent.port, 0);
     ConnectionOptions o;
-    o.address = "127.0.0.1:" + std::to_string(silent.port);
+    o.address = silent.Address();
     o.deadline = std::chrono::milliseconds(200);
     o.queueWait = std::chrono::milliseconds(1000);
     Client client(o);
@@ -960,7 +961,7 @@ TEST(CancelJob, AStopsCancelIsNotEndedByAFurtherCancelAndGivesUpAfterItsOwnWait)
     SilentPort silent;
     ASSERT_GT(silent.port, 0);
     ConnectionOptions o;
-    o.address = "127.0.0.1:" + std::to_string(silent.port);
+    o.address = silent.Address();
     ASSERT_EQ(o.deadline, std::chrono::seconds(60));
     JobInfo running;
     running.jobId = "job-1";
@@ -992,7 +993,7 @@ TEST(CancelJob, AStopWithNoJobRunningCallsNothing) {
     SilentPort silent;
     ASSERT_GT(silent.port, 0);
     ConnectionOptions o;
-    o.address = "127.0.0.1:" + std::to_string(silent.port);
+    o.address = silent.Address();
     Client client(o);
     JobInfo ended;
     ended.jobId = "job-1";
