@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "CommandLineOptions.h"
@@ -69,4 +70,20 @@ TEST(CommandLine, ARepeatedOptionIsReadFromItsFirstToken) {
     EXPECT_EQ(Value("-Jobs=2 -Fps=24 -Jobs=4", "Jobs"), "2");
     EXPECT_EQ(Value("-MaxJobs=9 -Jobs= -Jobs=4", "Jobs"), "");
     EXPECT_TRUE(Switch("-Hands -Hands", "Hands"));
+}
+
+TEST(CommandLine, ANumberIsReadWholeOrRefusedByName) {
+    double read = -1.0;
+    for (const auto& [text, want] : std::vector<std::pair<std::string, double>>{
+             {"30", 30.0}, {"0.5", 0.5}, {".5", 0.5}, {"5.", 5.0}, {"-2", -2.0}, {"+1.5", 1.5}, {"1e2", 100.0},
+             {"2.5E-1", 0.25}}) {
+        EXPECT_EQ(ParseNumber(text, &read), "") << text;
+        EXPECT_DOUBLE_EQ(read, want) << text;
+    }
+    // Atof had read these as 30, 0, 1, 0.5 and 2: a unit, a word or a decimal comma turned into another setting.
+    read = -1.0;
+    for (const std::string text : {"30fps", "abc", "1h", "0,5", "2.5.1", "", " 30", "30 ", ".", "-", "1e", "1e+",
+                                   "inf", "nan", "0x1A", "1e999"})
+        EXPECT_EQ(ParseNumber(text, &read), "must be a number, got '" + text + "'") << text;
+    EXPECT_EQ(read, -1.0);  // nothing written where the text is refused
 }

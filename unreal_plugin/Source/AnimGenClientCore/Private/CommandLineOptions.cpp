@@ -1,6 +1,9 @@
 #include "CommandLineOptions.h"
 
 #include <cctype>
+#include <cmath>
+#include <locale>
+#include <sstream>
 
 namespace animgen {
 
@@ -50,6 +53,38 @@ bool HasSwitch(const std::vector<std::string>& tokens, const std::string& name) 
     for (const std::string& token : tokens)
         if (token.size() == option.size() && StartsWithNoCase(token, option)) return true;
     return false;
+}
+
+std::string ParseNumber(const std::string& text, double* value) {
+    size_t at = 0;
+    auto sign = [&] { if (at < text.size() && (text[at] == '+' || text[at] == '-')) ++at; };
+    auto digits = [&] {
+        const size_t from = at;
+        while (at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]))) ++at;
+        return at - from;
+    };
+    sign();
+    size_t mantissa = digits();
+    if (at < text.size() && text[at] == '.') {
+        ++at;
+        mantissa += digits();
+    }
+    bool written = mantissa > 0;  // no "inf", "nan", hex, spaces or units
+    if (written && at < text.size() && (text[at] == 'e' || text[at] == 'E')) {
+        ++at;
+        sign();
+        written = digits() > 0;
+    }
+    double read = 0.0;
+    if (written && at == text.size()) {
+        std::istringstream in(text);
+        in.imbue(std::locale::classic());
+        in >> read;
+        written = !in.fail() && std::isfinite(read);  // 1e999 fails
+    }
+    if (!written || at != text.size()) return "must be a number, got '" + text + "'";
+    *value = read;
+    return "";
 }
 
 }  // namespace animgen

@@ -25,4 +25,9 @@ ANIMGENCLIENTCORE_API std::optional<std::string> OptionValue(const std::vector<s
 // Whether a token is the switch -NAME itself (in any case): not -NAME=..., nor a longer name that ends or starts so.
 ANIMGENCLIENTCORE_API bool HasSwitch(const std::vector<std::string>& tokens, const std::string& name);
 
+// An option's number, read as the CLI reads one (Python's float: an optional sign, digits with at most one '.', an
+// optional exponent; '.' whatever the locale): "" and *value set, else what is wrong with it. FCString::Atof, which
+// the commandlet used, took "30fps" as 30 and "abc" as 0, so -Smoothing=abc quietly turned smoothing off.
+ANIMGENCLIENTCORE_API std::string ParseNumber(const std::string& text, double* value);
+
 }  // namespace animgen

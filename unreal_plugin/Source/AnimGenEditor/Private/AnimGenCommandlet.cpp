@@ -54,12 +54,19 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		return Found.has_value();
 	};
 	auto Switch = [&Tokens](const char* Name) { return animgen::HasSwitch(Tokens, Name); };
-	// A number as FParse::Value read one (FCString::Atof: "abc" is 0, which the checks below refuse).
-	auto Number = [&Value](const char* Name, float& Out)
+	// A number as the CLI reads one; false (said) where the option holds something else: Atof had read -Fps=30fps as 30
+	// and -Smoothing=abc as 0. Out stays empty where the option is not given.
+	auto Number = [&Value](const char* Name, std::optional<float>& Out)
 	{
 		FString Text;
-		if (!Value(Name, Text)) return false;
-		Out = FCString::Atof(*Text);
+		if (!Value(Name, Text)) return true;
+		double Read = 0.0;
+		if (const std::string Problem = animgen::ParseNumber(Utf8(Text), &Read); !Problem.empty())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("-%s %s"), UTF8_TO_TCHAR(Name), UTF8_TO_TCHAR(Problem.c_str()));
+			return false;
+		}
+		Out = float(Read);
 		return true;
 	};
 	FString Input, Output, SkeletonPath, Server = TEXT("127.0.0.1:50051"), Token, TlsCa, Mapping = TEXT("auto"),
@@ -125,14 +132,23 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	Request.Token = Token;
 	Request.bUseTls = Switch("Tls") || !TlsCa.IsEmpty();
 	Request.TlsRootCertsFile = TlsCa;
+	{
+		// An unreadable -TlsCa is the command line's fault: refused once before any upload (exit 2), as
+		// `animgen generate --tls-ca` refuses it, rather than as a failure of every video.
+		FString ConnectError;
+		FAnimGenJobRunner::Connection(Request, ConnectError);
+		if (!ConnectError.IsEmpty())
+		{
+			UE_LOG(LogAnimGen, Error, TEXT("-TlsCa=%s: %s"), *TlsCa, *ConnectError);
+			return 2;
+		}
+	}
 	animgen::GenerateOptions& O = Request.Options;
 	O.hands = Switch("Hands");
 	O.inPlace = Switch("InPlace");
 	O.loop = Switch("Loop");
 	O.mirror = Switch("Mirror");
-	float Read = 0.f;
-	if (Number("Fps", Read)) O.fps = Read;
-	if (Number("Smoothing", Read)) O.smoothing = Read;
+	if (!Number("Fps", O.fps) || !Number("Smoothing", O.smoothing)) return 2;
 	FString Crop;  // X,Y,W,H
 	if (Value("Crop", Crop))
 	{
@@ -175,8 +191,9 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	// in memory only: a batch does not save the user's skeleton (the notifies fire without the names on it).
 	const bool bFootsteps = Switch("Footsteps");
 	// The longest one video may take, upload to clip, as the Unity batch's -animgenTimeout: a CI job always ends.
-	float TimeoutMinutes = 60.f;
-	Number("TimeoutMinutes", TimeoutMinutes);
+	std::optional<float> GivenTimeout;
+	if (!Number("TimeoutMinutes", GivenTimeout)) return 2;
+	const float TimeoutMinutes = GivenTimeout.value_or(60.f);
 	if (!(TimeoutMinutes > 0.f && TimeoutMinutes <= 24 * 60))
 	{
 		UE_LOG(LogAnimGen, Error, TEXT("-TimeoutMinutes must be between 0 and 1440, got %g"), TimeoutMinutes);
@@ -232,11 +249,10 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	{
 		if (!Asked)
 		{
-			FString ConnectError;  // an unreadable -TlsCa: each video fails saying so
+			FString ConnectError;  // -TlsCa was read above
 			animgen::ConnectionOptions InfoConnection = FAnimGenJobRunner::Connection(Request, ConnectError);
 			InfoConnection.deadline = std::chrono::seconds(10);
-			Asked = ConnectError.IsEmpty() ? animgen::Client(InfoConnection).GetServerInfo(&Info)
-				: animgen::Status{animgen::kInvalidArgument, Utf8(ConnectError)};
+			Asked = animgen::Client(InfoConnection).GetServerInfo(&Info);
 		}
 		return *Asked;
 	};
