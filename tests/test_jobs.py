@@ -199,6 +199,33 @@ def test_a_store_whose_jobs_kept_their_request_ids_keeps_them_as_requests(tmp_pa
     store.close()
 
 
+def test_a_store_of_a_newer_layout_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    """A server that does not know where a newer one keeps request ids would make a second job for a retry."""
+    import sqlite3
+
+    from animgen_ml.errors import InputError
+    from animgen_server.store import LAYOUT
+
+    store = Store(tmp_path / "s")
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == LAYOUT
+    store.add_upload(UploadRow("u1", "a.mp4", 1, "ab" * 32, "a.mp4", 1))
+    store.close()
+    db = sqlite3.connect(tmp_path / "s" / "animgen.db")
+    db.execute(f"PRAGMA user_version = {LAYOUT + 1}")
+    db.close()
+    before = (tmp_path / "s" / "animgen.db").read_bytes()
+    with pytest.raises(InputError, match=rf"s: this store was written by a newer AnimGen \(store layout {LAYOUT + 1}; "
+                                         rf".* reads up to {LAYOUT}\): .* its own --data-dir"):
+        Store(tmp_path / "s")
+    assert (tmp_path / "s" / "animgen.db").read_bytes() == before
+    db = sqlite3.connect(tmp_path / "s" / "animgen.db")
+    db.execute(f"PRAGMA user_version = {LAYOUT}")  # the lock was let go: the store opens once it is readable
+    db.close()
+    store = Store(tmp_path / "s")
+    assert store.get_upload("u1") is not None
+    store.close()
+
+
 def test_a_job_and_the_request_id_that_made_it_are_stored_together_or_not_at_all(tmp_path: Path) -> None:
     """A request id that cannot be recorded leaves no job behind it (one that would run for nobody, the client told
     it was refused); the store goes on."""

@@ -4,7 +4,9 @@ ask for is bounded by what the server can send back, and its cached results by w
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +114,13 @@ def test_serve_refuses_a_taken_port_and_bad_limits_in_one_line(tmp_path: Path):
                 f"(pid {first.proc.pid})") in shared.stderr
     finally:
         assert first.stop() == 0
+    # A store a newer AnimGen has laid out otherwise (store.LAYOUT) is refused in one line, not served from.
+    with contextlib.closing(sqlite3.connect(tmp_path / "first" / "animgen.db")) as db:
+        db.execute("PRAGMA user_version = 99")
+    newer = animgen("serve", "--port", "0", "--data-dir", tmp_path / "first", env={})
+    assert newer.returncode == 1 and "Traceback" not in newer.stderr
+    assert f"animgen: error: {tmp_path / 'first'}: this store was written by a newer AnimGen (store layout 99;" in \
+        newer.stderr
     for args, env, named in (
             (["--result-expiry-days", "inf"], {}, "--result-expiry-days must be between"),
             (["--max-video-seconds", "nan"], {}, "--max-video-seconds must be between"),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO
 
+from animgen_ml import __version__
 from animgen_ml.errors import InputError
 
 try:  # the store's lock: flock on POSIX, a byte-range lock on Windows
@@ -52,6 +53,12 @@ CREATE TABLE IF NOT EXISTS requests (
     created_ms INTEGER NOT NULL
 );
 """
+
+# The store's layout as far as an older server could misread it, kept in SQLite's user_version. Raised only where a
+# server that does not know the change would answer wrongly from the store (1: StartJob's request ids moved to the
+# requests table in 0.2.12); a column added with a default keeps it. A server that finds a higher one refuses the
+# store rather than serve from tables it does not know.
+LAYOUT = 1
 
 
 def now_ms() -> int:
@@ -162,6 +169,12 @@ class Store:
         self._lock = _lock(self.root / "store.lock")
         self.db = sqlite3.connect(self.root / "animgen.db", isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        found = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if found > LAYOUT:  # before anything is written
+            self.close()
+            raise InputError(f"{self.root}: this store was written by a newer AnimGen (store layout {found}; "
+                             f"{__version__} reads up to {LAYOUT}): serve it with that version, or give this one "
+                             "its own --data-dir")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
@@ -177,6 +190,7 @@ class Store:
             self.db.execute("INSERT OR REPLACE INTO requests SELECT request_id, job_id, upload_id, options, created_ms "
                             "FROM jobs WHERE request_id != '' AND request_id NOT IN (SELECT request_id FROM requests) "
                             "ORDER BY created_ms, rowid")
+        self.db.execute(f"PRAGMA user_version = {LAYOUT}")
 
     def close(self) -> None:
         self.db.close()
