@@ -429,6 +429,25 @@ def test_a_damaged_character_is_refused_by_what_is_wrong(shared_data, tmp_path, 
     assert words in str(e.value)
 
 
+def test_a_character_read_again_is_the_file_as_it_is_now_and_the_callers_own(shared_data, tmp_path):
+    """What load_glb_skeleton parsed is kept by the file's path, size and time (the Xbot takes about a second to
+    parse, and a run reads its --target for each video): a file replaced under the same name is read again, and what
+    one caller changes in its document is not what the next one gets."""
+    path = tmp_path / "hero.glb"
+    path.write_bytes((shared_data / "characters" / "Xbot_threejs.glb").read_bytes())
+    sk, g, _ = retarget.load_glb_skeleton(path)
+    assert "mixamorig:Hips" in sk.names and g.animations
+    name = g.nodes[0].name
+    g.nodes[0].name, g.animations = "changed", []
+    again = retarget.load_glb_skeleton(path)[1]
+    assert again.nodes[0].name == name and again.animations
+    path.write_bytes((shared_data / "characters" / "CesiumMan.glb").read_bytes())
+    assert "mixamorig:Hips" not in retarget.load_glb_skeleton(path)[0].names
+    path.write_bytes((shared_data / "characters" / "Xbot_threejs.glb").read_bytes()[:100_000])  # a copy cut short
+    with pytest.raises(InputError, match="cannot read the glTF file|the file is cut short"):
+        retarget.load_glb_skeleton(path)
+
+
 @pytest.mark.parametrize("how", ["a prop's skin first", "a larger cape skin, and a hidden holster"])
 def test_skins_of_props_and_clothes_are_not_taken_for_the_body(shared_data, tmp_path, how):
     """The body's skin is the largest one that maps onto the humanoid: a prop's or a cape's skin of its own (larger,

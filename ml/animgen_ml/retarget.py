@@ -467,17 +467,32 @@ def _trs(node) -> tuple[np.ndarray, np.ndarray, float]:
     return m[:3, 3].copy(), R.from_matrix(m[:3, :3] / s), float(np.mean(s))
 
 
-def _as_trs(node) -> None:
-    """Give a node that holds a matrix (as Assimp-made files do) the same transform as translation, rotation and
-    scale, so that it can be animated."""
-    if node.matrix is None:
+def _as_trs(node: dict) -> None:
+    """Give a node (of a document as JSON) that holds a matrix (as Assimp-made files do) the same transform as
+    translation, rotation and scale, so that it can be animated."""
+    matrix = node.pop("matrix", None)
+    if matrix is None:
         return
-    m = _node_matrix(node)
+    m = np.asarray(matrix, np.float64).reshape(4, 4).T  # glTF stores column-major
     scale = np.linalg.norm(m[:3, :3], axis=0)
-    node.translation = [float(v) for v in m[:3, 3]]
-    node.rotation = [float(v) for v in R.from_matrix(m[:3, :3] / scale)]
-    node.scale = [float(v) for v in scale]
-    node.matrix = None
+    node["translation"] = [float(v) for v in m[:3, 3]]
+    node["rotation"] = [float(v) for v in R.from_matrix(m[:3, :3] / scale)]
+    node["scale"] = [float(v) for v in scale]
+
+
+def _save_glb(doc: dict, blob: bytes, path: str | Path) -> None:
+    """A binary glTF file of a document (as JSON) and its binary chunk: the JSON chunk padded with spaces and the
+    binary one with zeros to 4 bytes, as the GLB container asks."""
+    import struct
+
+    text = json.dumps(doc, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 4)
+    chunks = [struct.pack("<I4s", len(text), b"JSON"), text]
+    if blob:
+        data = bytes(blob) + b"\0" * (-len(blob) % 4)
+        chunks += [struct.pack("<I4s", len(data), b"BIN\0"), data]
+    body = b"".join(chunks)
+    Path(path).write_bytes(struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body)
 
 
 def _check_structure(g, path: Path) -> None:
@@ -515,19 +530,40 @@ def _check_structure(g, path: Path) -> None:
 
 TARGET_SUFFIXES = (".glb", ".vrm")  # a VRM avatar is a glb whose extension maps its humanoid bones (vrm.py)
 
+# Characters parsed before, by (path, size, modification time): pygltflib takes about a second to parse one with
+# many accessors (the Xbot's morph targets: 1426), and a run reads its --target for the check before it and for each
+# video's file; a copy takes a twentieth of that. Only self-contained files (.glb, .vrm): a .gltf's buffers lie in
+# other files.
+_PARSED: dict[tuple[str, int, int], object] = {}
+_PARSED_MOST = 4
+
+
+def _read_gltf(path: Path):
+    """The pygltflib document of a .glb, .vrm or .gltf file, the caller's own to change."""
+    import copy
+
+    import pygltflib
+
+    if path.suffix.lower() not in TARGET_SUFFIXES:
+        return pygltflib.GLTF2().load(str(path))
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _PARSED:
+        while len(_PARSED) >= _PARSED_MOST:
+            del _PARSED[next(iter(_PARSED))]  # the oldest
+        _PARSED[key] = pygltflib.GLTF2().load_binary(str(path))  # by name, pygltflib would read a .vrm as JSON
+    return copy.deepcopy(_PARSED[key])
+
 
 def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = None):
     """(TargetSkeleton, the pygltflib document, joint node indices) of the body's skin of a .glb or .vrm: the
     largest skin whose bones map onto the humanoid's with a VRM's humanoid and these overrides, which its bone_map
     then holds (a prop, a cape or hair may have a skin of their own, a larger one too), else the largest."""
-    import pygltflib
-
     from animgen_ml.bonemap import BoneMapError, map_bones
 
     path = Path(path)
     try:
-        g = pygltflib.GLTF2().load_binary(str(path)) if path.suffix.lower() == ".vrm" else pygltflib.GLTF2().load(
-            str(path))  # pygltflib reads by the suffix, and a .vrm is a .glb
+        g = _read_gltf(path)
     except Exception as e:  # pygltflib raises assorted errors for a broken file
         raise InputError(f"{path}: cannot read the glTF file ({e})") from e
     _check_structure(g, path)
@@ -763,8 +799,6 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
     """Write the target character (mesh and all) with the clip as its only animation (motion_on_target, whose
     options these are). tolerance: the keyframe reduction's (degrees, millimetres), as for the clip's own GLB
     (keyframes.py); (0, 0) keys every frame."""
-    import pygltflib as G
-
     target_path = Path(target_path)
     if target_path.suffix.lower() not in TARGET_SUFFIXES:
         raise InputError(f"{target_path}: --target must be a .glb or .vrm character to write a character .glb")
@@ -774,49 +808,51 @@ def write_target_glb(clip: HumanoidClip, target_path: str | Path, out_path: str 
     if tolerance[0] > 0 or tolerance[1] > 0:
         meshes, floor = leg_meshes(sk, g, nodes, {b: sk.names.index(n) for b, n in motion.mapping.items()})
         keys = target_keys(motion, clip.contacts, meshes, floor, tolerance)
-    g.animations = []  # the character's own clips would fight ours in a viewer; their keys leave the file too
-    doc, kept = gltf_unused.drop_unused(json.loads(g.to_json()), g.binary_blob() or b"")
-    g = G.GLTF2.from_json(json.dumps(doc))
+    # Written as JSON: parsing the document back into pygltflib took as long as reading the file.
+    doc = json.loads(g.to_json())
+    doc.pop("animations", None)  # the character's own clips would fight ours in a viewer; their keys leave the file too
+    doc, kept = gltf_unused.drop_unused(doc, g.binary_blob() or b"")
     blob = bytearray(kept)
+    accessors, views = doc.setdefault("accessors", []), doc.setdefault("bufferViews", [])
 
     def add(arr: np.ndarray, type_: str, min_max: bool = False) -> int:
         while len(blob) % 4:
             blob.append(0)
         data = np.ascontiguousarray(arr, dtype=np.float32)
-        g.bufferViews.append(G.BufferView(buffer=0, byteOffset=len(blob), byteLength=data.nbytes))
+        views.append({"buffer": 0, "byteOffset": len(blob), "byteLength": data.nbytes})
         blob.extend(data.tobytes())
-        acc = G.Accessor(bufferView=len(g.bufferViews) - 1, componentType=G.FLOAT, count=len(data), type=type_)
+        acc = {"bufferView": len(views) - 1, "componentType": 5126, "count": len(data), "type": type_}  # FLOAT
         if min_max:
-            acc.min = [float(v) for v in np.atleast_1d(data.min(axis=0))]
-            acc.max = [float(v) for v in np.atleast_1d(data.max(axis=0))]
-        g.accessors.append(acc)
-        return len(g.accessors) - 1
+            acc["min"] = [float(v) for v in np.atleast_1d(data.min(axis=0))]
+            acc["max"] = [float(v) for v in np.atleast_1d(data.max(axis=0))]
+        accessors.append(acc)
+        return len(accessors) - 1
 
     seconds = np.arange(clip.frame_count) / clip.fps
     # Every frame: one time line shared by all channels.
     every_frame = None if keys is not None else add(seconds, "SCALAR", min_max=True)
-    anim = G.Animation(name=clip.name, samplers=[], channels=[])
+    samplers: list[dict] = []
+    channels: list[dict] = []
 
     def channel(joint: int, prop: str, values: np.ndarray, type_: str) -> None:
         node = nodes[joint]
-        _as_trs(g.nodes[node])  # glTF animates translation/rotation/scale, never a node's matrix
+        _as_trs(doc["nodes"][node])  # glTF animates translation/rotation/scale, never a node's matrix
         times = every_frame
         if keys is not None:
             keep = keys[f"{joint}.{prop[0]}"]
             values, times = values[keep], add(seconds[keep], "SCALAR", min_max=True)
-        anim.samplers.append(G.AnimationSampler(input=times, output=add(values, type_), interpolation="LINEAR"))
-        anim.channels.append(G.AnimationChannel(sampler=len(anim.samplers) - 1,
-                                                target=G.AnimationChannelTarget(node=node, path=prop)))
+        samplers.append({"input": times, "output": add(values, type_), "interpolation": "LINEAR"})
+        channels.append({"sampler": len(samplers) - 1, "target": {"node": node, "path": prop}})
 
     channel(motion.hips_joint, "translation", motion.translations[:, motion.hips_joint], "VEC3")
     q = R.make_continuous(R.normalize(motion.rotations))  # continuous: interpolation takes the short way
     for j in motion.animated:
         channel(j, "rotation", q[:, j], "VEC4")
-    g.animations = [anim]
-    if not g.buffers:
-        g.buffers.append(G.Buffer(byteLength=0))
-    g.buffers[0].byteLength = len(blob)
-    g.set_binary_blob(bytes(blob))
-    g.save_binary(str(out_path))
+    doc["animations"] = [{"name": clip.name, "samplers": samplers, "channels": channels}]
+    buffers = doc.setdefault("buffers", [])
+    if not buffers:
+        buffers.append({})
+    buffers[0]["byteLength"] = len(blob)
+    _save_glb(doc, blob, out_path)
     return motion
 
