@@ -480,7 +480,7 @@ def _as_trs(node: dict) -> None:
     node["scale"] = [float(v) for v in scale]
 
 
-def _save_glb(doc: dict, blob: bytes, path: str | Path) -> None:
+def _save_glb(doc: dict, blob: bytes | bytearray, path: str | Path) -> None:
     """A binary glTF file of a document (as JSON) and its binary chunk: the JSON chunk padded with spaces and the
     binary one with zeros to 4 bytes, as the GLB container asks."""
     import struct
