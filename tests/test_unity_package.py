@@ -8,7 +8,8 @@
   their Unity calls and a scripted server (tests/tools/unity_*_harness.cs), do what they say: the batch's exit code,
   log, clips and summary, how many videos it has on the server at once (-animgenJobs), and the request id of
   each StartJob (one per start of a job, the same on every try; asked again on a cancel before its answer; one left
-  unanswered as the server went says it may have made the job);
+  unanswered as the server went says it may have made the job), and a stop's CancelJob that the server does not answer
+  within 5 s taken as received;
 - scripts/codegen.sh reproduces the committed Editor/Generated files byte for byte;
 - package.json, the asmdefs and the .meta files are what Unity needs.
 
@@ -400,6 +401,27 @@ def test_a_cancel_while_an_interrupted_job_is_started_again_cancels_the_job_it_s
         assert not [line for line in lines if "may have started" in line], run.stdout
     assert f"log: AnimGen: {AGAIN}" in lines, run.stdout
     assert time.monotonic() - started < 15, run.stdout
+
+
+@pytest.mark.parametrize("scenario, cancels", [("cancel-unanswered-while-running", "5"),
+                                               ("cancel-unanswered-while-restarting", "5,5")])
+def test_a_cancel_the_server_does_not_answer_in_time_was_received_and_ends_the_run_within_seconds(
+        jobrunner_harness: Path, tmp_path: Path, scenario: str, cancels: str):
+    """Cancel's CancelJob is taken by the server but not answered (its worker is slow to stop): the window waits 5 s
+    for it (JobStart.StopWait, the CLI's STOP_WAIT_S), not 30, and counts it as received, as the CLI and the batch do:
+    no client error, nor a job it could not cancel. While the job runs, the watch then reports it Cancelled; for a job
+    started again after an interruption (no watch left), the window says it Cancelled itself."""
+    started = time.monotonic()
+    run = run_jobrunner(jobrunner_harness, tmp_path, scenario)
+    took = time.monotonic() - started
+    lines = run.stdout.splitlines()
+    last = ended(lines)
+    assert last["ended"] == "True" and last["phase"] == "Cancelled" and last["saved"] == "", run.stdout
+    assert lines[-2] == "message=", run.stdout
+    _, rest = starts(lines)
+    assert rest["cancelled"] == "job-1" and rest["cancel_within"] == cancels, run.stdout  # every CancelJob: 5 s
+    assert not [line for line in lines if "could not cancel" in line or "did not answer" in line], run.stdout
+    assert 4.5 < took < 12, (took, run.stdout)  # the stop's 5 s, not CancelJob's old 30 s
 
 
 # ---------------------------------------------------------------- the batch entry point, compiled with stubs
@@ -923,6 +945,34 @@ def test_a_cancel_the_server_answers_is_not_said_as_not_cancelled(batch_harness:
     assert b.errors() == ["Videos/h.mp4: no clip within 0.01 minutes (-animgenTimeout): gave up"], b.out
     assert b.server("cancel") == ["h.mp4"], b.out
     assert not [line for line in b.lines if "could not cancel" in line], b.out
+
+
+@pytest.mark.parametrize("stop", ["timeout", "batch-end"])
+def test_a_stops_cancel_the_server_does_not_answer_ends_within_seconds_and_is_not_said_as_not_cancelled(
+        batch_harness: Path, tmp_path: Path, stop: str):
+    """CancelJob is taken and never answered (a worker slow to stop, or a wedged server): the stop's cancel waits 5 s
+    (JobStart.StopWait, the CLI's STOP_WAIT_S), not 30, and was received, so the job is not named as one it could not
+    cancel (remote.py cancel_jobs). The stop is a's -animgenTimeout (b then converts), or the batch's end (an exception,
+    as telling a's failure throws here) while b runs, which the batch waits for no longer than its stop's calls."""
+    started = time.monotonic()
+    if stop == "timeout":
+        b = Batch(batch_harness, tmp_path, {"a.mp4": "hang\ncancel_hang\n", "b.mp4": ""}, "-animgenTimeout", "0.01")
+        assert b.errors() == ["Videos/a.mp4: no clip within 0.01 minutes (-animgenTimeout): gave up"], b.out
+        assert b.statuses() == ["failed", "converted"], b.out
+        cancelled = ["a.mp4"]
+    else:
+        b = Batch(batch_harness, tmp_path, {"a.mp4": "ms=100\nfail=the worker died\n",
+                                            "b.mp4": "ms=30000\ncancel_hang\n"},
+                  "-animgenJobs", "2", DESCRIBE_FAILS="the worker died")
+        assert b.errors() == ["Describe broke on: the worker died"], b.out
+        assert b.statuses() == ["failed", "cancelled"], b.out
+        cancelled = ["b.mp4"]
+    took = time.monotonic() - started
+    assert b.rc == 1, b.out
+    assert b.server("cancel") == cancelled, b.out
+    assert [line for line in b.lines if line.startswith("cancelling: ")] == [f"cancelling: {cancelled[0]} 5"], b.out
+    assert not [line for line in b.lines if "could not cancel" in line], b.out
+    assert 4.5 < took < 12, (took, b.out)  # the stop's 5 s, not CancelJob's old 30 s
 
 
 def test_core_nunit_tests_pass(core_build: Path, tmp_path: Path):

@@ -25,6 +25,7 @@
 //                   every video finds it away (a watch in flight is cut off as its job's time is up)
 //   interrupted=N   the job ends INTERRUPTED (a stop of the server) its first N runs
 //   cancel=TEXT     CancelJob answers with TEXT, a refusal or its deadline (the server was told; reachable)
+//   cancel_hang     CancelJob is taken and never answered (a worker slow to stop): DEADLINE_EXCEEDED at its deadline
 //   start_lost=N    StartJob makes the job and its answer is lost (UNAVAILABLE) N times: asked again under the same
 //                   request id, the server answers with that job
 //   start_hang      the first StartJob makes the job and never answers (the batch's -animgenTimeout cuts it off)
@@ -44,9 +45,9 @@
 // "saved: PATH (N frames)" (Save, which also writes PATH), "server: upload|full|refused|made|timeout|start|watch|lost|
 // interrupted|done|failed|cancel VIDEO" (made: a request id new to the server made the job, as against one asked again
 // or a job an interruption runs again), "request: VIDEO ID S" for each StartJob (its request id, its deadline in s or
-// "-"), "off the main thread: CALL" for a Unity call made from another thread, and "exit=CODE max_in_flight=M" last
-// (EditorApplication.Exit, which ends the process with CODE). M: the most videos the server had at once, upload to
-// the end of the watch.
+// "-"), "cancelling: VIDEO S" for each CancelJob (its deadline in s), "off the main thread: CALL" for a Unity call made
+// from another thread, and "exit=CODE max_in_flight=M" last (EditorApplication.Exit, which ends the process with CODE).
+// M: the most videos the server had at once, upload to the end of the watch.
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
@@ -119,6 +120,7 @@ namespace AnimGen.Editor
         public int Lost, Interrupted, Watches, Left;
         public bool Gone, Down;
         public string CancelAnswer;
+        public bool CancelHang;
         public int StartLost, StartTimeout, StartTimeoutMs;
         public bool StartHang, StartGone;
         public volatile bool Rerun; // the job was interrupted: a new request id runs it again
@@ -151,6 +153,7 @@ namespace AnimGen.Editor
                     case "down": s.Down = true; break;
                     case "interrupted": s.Interrupted = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "cancel": s.CancelAnswer = value; break;
+                    case "cancel_hang": s.CancelHang = true; break;
                     case "start_lost": s.StartLost = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "start_timeout": s.StartTimeout = int.Parse(value, CultureInfo.InvariantCulture); break;
                     case "start_timeout_ms": s.StartTimeoutMs = int.Parse(value, CultureInfo.InvariantCulture); break;
@@ -358,14 +361,20 @@ namespace AnimGen.Editor
             finally { if (!more) Server.Leave(s); }
         }
 
-        public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
+        public async Task<Proto.Job> CancelAsync(string jobId, TimeSpan within, CancellationToken ct)
         {
             await Task.Yield();
             Script s = Server.Jobs[jobId];
             Server.Say("cancel", s.Name);
+            Console.WriteLine("cancelling: " + s.Name + " " + within.TotalSeconds.ToString(CultureInfo.InvariantCulture));
             Server.Reachable();
             if (s.Gone) throw new Unavailable("failed to connect to all addresses");
             if (s.CancelAnswer != null) throw new InvalidOperationException(s.CancelAnswer); // an RpcException's words
+            if (s.CancelHang)
+            {
+                await Task.Delay(within, ct);
+                throw new DeadlineExceeded(Address);
+            }
             return new Proto.Job { JobId = jobId };
         }
 

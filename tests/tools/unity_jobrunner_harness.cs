@@ -21,14 +21,20 @@
 //     starts it again is on the wire: its CancelJob finds the job interrupted, which the server ignores, and StartJob
 //     then queues the job again;
 //   cancel-while-restart-lost: the same, and that StartJob makes the job and loses its answer (UNAVAILABLE);
-//   cancel-while-restart-gone: the same, and the server stays away (StartJob asked again cannot reach it either).
+//   cancel-while-restart-gone: the same, and the server stays away (StartJob asked again cannot reach it either);
+//   cancel-unanswered-while-running: Cancel while the job runs; the server takes the cancel, but its worker is slow to
+//     stop: CancelJob has no answer within its deadline (DEADLINE_EXCEEDED), and the watch reports the job Cancelled
+//     0.2 s after that;
+//   cancel-unanswered-while-restarting: as cancel-while-restarting, and the CancelJob of the job started again has no
+//     answer within its deadline.
 // The server keeps the job each request id made (StartJob asked again with it answers with that job; a new id makes a
 // new job, or runs again the job a stop of the server interrupted), as the real one does.
 // The waits for a lost server are every 50 ms, for up to 60 s (server-gone: 1.5 s).
 // Besides the last line it prints "waiting: MESSAGE" each time the status changes while it waits for room, "log: ..."
-// (Debug.Log), and before the last line "starts=ID/S,... jobs_made=N cancelled=JOB" (each StartJob's request id and
-// deadline in s, "-" for the default; the jobs the server made; the job CancelJob was asked for; the CancelJobs it
-// ignored, for a job a stop of the server interrupted), "watch_calls=N
+// (Debug.Log), and before the last line "starts=ID/S,... jobs_made=N cancelled=JOB ignored_cancels=N cancel_within=S,..."
+// (each StartJob's request id and deadline in s, "-" for the default; the jobs the server made; the job CancelJob was
+// asked for; the CancelJobs it ignored, for a job a stop of the server interrupted; each CancelJob's deadline in s),
+// "watch_calls=N
 // restarts=N warnings=A|B" and "message=..." (the status's).
 using System;
 using System.Collections.Generic;
@@ -96,6 +102,7 @@ namespace AnimGen.Editor
         public static readonly ManualResetEventSlim StartJobEntered = new ManualResetEventSlim();
         public static readonly ManualResetEventSlim StartJobMayAnswer = new ManualResetEventSlim(true);
         public static readonly ManualResetEventSlim Watching = new ManualResetEventSlim();
+        public static readonly ManualResetEventSlim CancelGaveUp = new ManualResetEventSlim(); // a CancelJob timed out
         public static volatile bool Cancelled;
         public static int CancelCalls, StartCalls, IgnoredCancels;
         public static string SavedPath = "";
@@ -110,6 +117,7 @@ namespace AnimGen.Editor
         public static int TimedOutAnswers; // StartJob's calls that time out after it made the job (DEADLINE_EXCEEDED)
         public static int GoneAfter = int.MaxValue; // every StartJob after this many finds the server away
         public static readonly List<string> Starts = new List<string>(); // "request id/deadline" of each StartJob
+        public static readonly List<string> CancelWithins = new List<string>(); // the deadline of each CancelJob, in s
         public static readonly List<Task<Proto.Job>> Answers = new List<Task<Proto.Job>>(); // the server's side of each
         public static string CancelledJob = "";
         public static string InterruptedJob; // a job a stop of the server interrupted: a new start runs it again
@@ -244,6 +252,7 @@ namespace AnimGen.Editor
                 case "interrupted":
                 case "interrupted-4-times":
                 case "cancel-while-restarting":
+                case "cancel-unanswered-while-restarting":
                 case "cancel-while-restart-lost":
                 case "cancel-while-restart-gone":
                     onEvent(Event(jobId, JobUpdateKind.ServerState));
@@ -263,6 +272,14 @@ namespace AnimGen.Editor
                     onEvent(Event(jobId, JobUpdateKind.ServerState));
                     await Task.Delay(20, ct);
                     throw new Unavailable("Socket closed");
+                case "cancel-unanswered-while-running":
+                    onEvent(Event(jobId, JobUpdateKind.ServerState));
+                    Server.Watching.Set();
+                    // The job runs until its worker, told to stop, has stopped: after the client's CancelJob gave up.
+                    await Task.Run(() => Server.CancelGaveUp.Wait(ct), ct);
+                    await Task.Delay(200, ct);
+                    onEvent(Event(jobId, JobUpdateKind.Cancelled));
+                    return;
             }
             onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.ServerState, State = ServerJobState.Running });
             Server.Watching.Set();
@@ -274,9 +291,10 @@ namespace AnimGen.Editor
             onEvent(new Proto.JobEvent { JobId = jobId, Kind = JobUpdateKind.Done });
         }
 
-        public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
+        public async Task<Proto.Job> CancelAsync(string jobId, TimeSpan within, CancellationToken ct)
         {
             Interlocked.Increment(ref Server.CancelCalls);
+            lock (Server.CancelWithins) Server.CancelWithins.Add(within.TotalSeconds.ToString(CultureInfo.InvariantCulture));
             if (jobId == Server.InterruptedJob) // not running nor queued: nothing to cancel, until StartJob queues it
             {
                 Interlocked.Increment(ref Server.IgnoredCancels);
@@ -285,6 +303,13 @@ namespace AnimGen.Editor
             }
             Server.CancelledJob = jobId;
             if (Server.Scenario == "cancel-while-lost") throw new Unavailable("failed to connect to all addresses");
+            if (Server.Scenario.StartsWith("cancel-unanswered-", StringComparison.Ordinal))
+            {
+                // Taken, but answered only once the job's worker has stopped, which takes longer than the deadline.
+                await Task.Delay(within, ct);
+                Server.CancelGaveUp.Set();
+                throw new DeadlineExceeded();
+            }
             Server.Cancelled = true;
             await Task.Yield();
             return new Proto.Job { JobId = jobId };
@@ -349,12 +374,13 @@ namespace AnimGen.Editor
             if (scenario == "start-lost" || scenario.StartsWith("cancel-while-start-", StringComparison.Ordinal)) Server.LostAnswers = 1;
             if (scenario == "cancel-while-start-gone") Server.GoneAfter = 1;
             if (scenario == "cancel-while-start-hangs") Server.HoldTo = 1; // the first never answers; the asking again does
-            bool restarting = scenario.StartsWith("cancel-while-restart", StringComparison.Ordinal);
+            bool restarting = scenario.StartsWith("cancel-while-restart", StringComparison.Ordinal)
+                              || scenario == "cancel-unanswered-while-restarting";
             if (restarting)
             {
                 Server.HoldFrom = 2; // the start again after the interruption
                 Server.StartJobMayAnswer.Reset();
-                if (scenario != "cancel-while-restarting") Server.LostCall = 2;
+                if (scenario == "cancel-while-restart-lost" || scenario == "cancel-while-restart-gone") Server.LostCall = 2;
                 if (scenario == "cancel-while-restart-gone") Server.GoneAfter = 2;
             }
             if (scenario == "start-timeout") Server.TimedOutAnswers = 2;
@@ -392,7 +418,7 @@ namespace AnimGen.Editor
                 TickUntil(() => JobRunner.Status.Lost.Length > 0, 5);
                 JobRunner.Cancel(); // the wait would last 60 s: it ends now
             }
-            else if (scenario == "cancel-while-running")
+            else if (scenario == "cancel-while-running" || scenario == "cancel-unanswered-while-running")
             {
                 TickUntil(() => Server.Watching.IsSet && JobRunner.Status.Phase == JobPhase.Running, 5);
                 JobRunner.Cancel();
@@ -405,11 +431,15 @@ namespace AnimGen.Editor
             Server.StartJobMayAnswer.Set();
             lock (Server.Answers)
                 try { Task.WaitAll(Server.Answers.ToArray(), 5000); } catch (AggregateException) { }
+            // cancel-unanswered-*: what the window makes of the CancelJob that timed out, had it not ended by then.
+            if (scenario.StartsWith("cancel-unanswered-", StringComparison.Ordinal) && Server.CancelGaveUp.Wait(10000))
+                for (int i = 0; i < 30; i++) Tick();
             // read: what the window shows of the frames, from the status as a script reload would find it.
             var kept = JobStatus.Deserialize(UnityEditor.SessionState.GetString("AnimGen.JobStatus", ""));
             lock (Server.Starts)
                 Console.WriteLine("starts=" + string.Join(",", Server.Starts) + " jobs_made=" + Server.JobsMade
-                                  + " cancelled=" + Server.CancelledJob + " ignored_cancels=" + Server.IgnoredCancels);
+                                  + " cancelled=" + Server.CancelledJob + " ignored_cancels=" + Server.IgnoredCancels
+                                  + " cancel_within=" + string.Join(",", Server.CancelWithins));
             Console.WriteLine("watch_calls=" + Server.WatchCalls + " restarts=" + kept.Restarts + " warnings="
                               + string.Join("|", JobRunner.Status.Warnings));
             Console.WriteLine("message=" + JobRunner.Status.Message);

@@ -207,11 +207,13 @@ namespace AnimGen.Editor
             }
         }
 
-        public async Task<Proto.Job> CancelAsync(string jobId, CancellationToken ct)
+        /// <summary>within: a stop's wait, JobStart.StopWait (the CLI's and Unreal's 5 s), so that a stop is not held up
+        /// by a worker slow to stop: a cancel that passes it (TimedOut) was received, and only one that could not reach
+        /// the server (LostServer) was not.</summary>
+        public async Task<Proto.Job> CancelAsync(string jobId, TimeSpan within, CancellationToken ct)
         {
-            // Longer than the server's own wait for a worker to stop (10 s): a slow stop is not a failed cancel.
             return await client.CancelJobAsync(new Proto.CancelJobRequest { JobId = jobId }, Headers(),
-                DateTime.UtcNow.AddSeconds(30), ct).ResponseAsync.ConfigureAwait(false);
+                DateTime.UtcNow.Add(within), ct).ResponseAsync.ConfigureAwait(false);
         }
 
         /// <summary>The result: the clip from the header, and the bytes of each requested file.</summary>

@@ -182,7 +182,8 @@ namespace AnimGen.Editor
                     // Jobs are left only when an exception ends the batch: the server need not finish them, and
                     // they must be done with the connection before it is closed.
                     stop.Cancel();
-                    try { Task.WaitAll(Running(work, 0, next), TimeSpan.FromSeconds(40)); } // CancelAsync's deadline is 30 s
+                    // A stop's StartJob asked again, then its CancelJob: JobStart.StopWait each at most.
+                    try { Task.WaitAll(Running(work, 0, next), JobStart.StopWait + JobStart.StopWait + TimeSpan.FromSeconds(5)); }
                     catch (AggregateException) { }
                 }
             }
@@ -333,7 +334,8 @@ namespace AnimGen.Editor
                     }
                     if (jobId != null) // the server need not finish a job nobody waits for
                     {
-                        try { await c.CancelAsync(jobId, CancellationToken.None).ConfigureAwait(false); }
+                        // Within a stop's wait, as the CLI's: a worker slow to stop does not hold the batch up.
+                        try { await c.CancelAsync(jobId, JobStart.StopWait, CancellationToken.None).ConfigureAwait(false); }
                         catch (Exception e) when (c.LostServer(e) != null)
                         {
                             // The server could not be told: a queued job would run for nobody once it is back, so it

@@ -342,17 +342,19 @@ namespace AnimGen.Editor
             });
         }
 
-        /// <summary>CancelJob for jobId. Where the server cannot be told (it is away), the job id is said, as the CLI
-        /// says it, since a queued job would run for nobody once the server is back, and the watch, which would wait for
-        /// it, ends; any other failure fails the job. said: the job is said Cancelled once the server has it (where no
+        /// <summary>CancelJob for jobId, within a stop's wait (JobStart.StopWait). No answer by then counts as received,
+        /// as the CLI and the batch count it: the server answers once the job's worker has stopped, and the watch
+        /// reports Cancelled. Where the server cannot be told (it is away), the job id is said, as the CLI says it, since
+        /// a queued job would run for nobody once the server is back, and the watch, which would wait for it, ends; any
+        /// other failure (a refusal) fails the job. said: the job is said Cancelled once the server has it (where no
         /// watch is left to report it).</summary>
         static async Task CancelOnServerAsync(AnimGenConnection c, string jobId, bool said)
         {
             try
             {
-                await c.CancelAsync(jobId, UntilReload);
-                if (said) Post(() => { if (status.JobId == jobId) Apply(new JobUpdate { Kind = JobUpdateKind.Cancelled, JobId = jobId }); });
+                await c.CancelAsync(jobId, JobStart.StopWait, UntilReload);
             }
+            catch (Exception e) when (c.TimedOut(e)) { } // received: the server is stopping the job's worker
             catch (Exception e)
             {
                 string message = c.Describe(e);
@@ -370,14 +372,16 @@ namespace AnimGen.Editor
                     if (cts != null) cts.Cancel();
                     Apply(new JobUpdate { Kind = JobUpdateKind.Abandoned, JobId = jobId, Message = could });
                 });
+                return;
             }
+            if (said) Post(() => { if (status.JobId == jobId) Apply(new JobUpdate { Kind = JobUpdateKind.Cancelled, JobId = jobId }); });
         }
 
         /// <summary>One start of a job (the first, or one again after an interruption), as the CLI's _Run._start: every
         /// try under start's request id, through a full queue, a lost server and tries that time out (QueueWait,
         /// Outage). stop ends a try on the wire at once (its CancellationToken: grpc-dotnet ends the call), and the
         /// waits between tries; where it leaves a try unanswered, the server may have made the job: StartJob is asked
-        /// again under that id, within JobStart.AskAgainWithin, and answers with that job, for the caller to cancel
+        /// again under that id, within JobStart.StopWait, and answers with that job, for the caller to cancel
         /// (_Run._cancel). Where that fails too, start stays Unanswered (JobStart.SaidAfterStop).</summary>
         static Task<Proto.Job> StartAsync(AnimGenConnection c, Outage outage, JobStart start, string uploadId,
             Proto.GenerateOptions options, Action<string> said, CancellationToken stop)

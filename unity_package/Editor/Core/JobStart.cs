@@ -4,7 +4,7 @@
 // server, a dropped connection, a deadline) answers with the job the first call made instead of making a second, which
 // would run for nobody. A start again after a job the server's stop interrupted is another start, under a new id. A
 // stop (the window's Cancel, a batch's timeout) ends a try on the wire at once, and where it leaves a try unanswered
-// asks StartJob again under that id, within AskAgainWithin, for the job to cancel (StartAsync), rather than let a job
+// asks StartJob again under that id, within StopWait, for the job to cancel (StartAsync), rather than let a job
 // run for nobody; where that fails, SaidAfterStop says so. A run that the wait for its lost server ends while a try is
 // unanswered says that the server may have made the job before it went (ServerWentUnanswered, MadeBeforeItWent).
 using System;
@@ -19,8 +19,11 @@ namespace AnimGen.Core
         /// (QueueWait.StartAsync), since the server may have made the job.</summary>
         public static readonly TimeSpan Within = TimeSpan.FromSeconds(30);
 
-        /// <summary>How long a stop waits for StartJob asked again (remote.py _Run._cancel's 5 s).</summary>
-        public static readonly TimeSpan AskAgainWithin = TimeSpan.FromSeconds(5);
+        /// <summary>How long each of a stop's own calls waits for the server (remote.py STOP_WAIT_S, Unreal's kStopWait):
+        /// StartJob asked again (StartAsync) and CancelJob (the window's and the batch's). A cancel with no answer by
+        /// then was received, as the CLI counts it: the server answers once the job's worker has stopped, which may
+        /// take longer (its own wait is 10 s), and the job's watch reports it Cancelled.</summary>
+        public static readonly TimeSpan StopWait = TimeSpan.FromSeconds(5);
 
         /// <summary>32 hex digits: what the server takes (letters, digits, '-' and '_', at most 64).</summary>
         public readonly string RequestId;
@@ -65,7 +68,7 @@ namespace AnimGen.Core
         /// that timed out asked again; timedOut and said as there), each try through outage (a lost server waited for)
         /// and TryAsync: stop cuts a try on the wire off, and ends the waits. Where stop leaves a try unanswered (cut
         /// off, lost with the server, timed out), StartJob is asked again under RequestId, startJob(RequestId,
-        /// askAgainUntil, AskAgainWithin), which answers with the job that try may have made (or makes it now, where
+        /// askAgainUntil, StopWait), which answers with the job that try may have made (or makes it now, where
         /// the try never reached the server), for the caller to cancel. Its refusal is thrown (no job was made); where
         /// it has no answer either, its failure is, and the start stays Unanswered (SaidAfterStop).</summary>
         public async Task<T> StartAsync<T>(Func<string, CancellationToken, TimeSpan?, Task<T>> startJob, Outage outage,
@@ -79,7 +82,7 @@ namespace AnimGen.Core
             }
             catch (Exception) when (stop.IsCancellationRequested && unanswered)
             {
-                return await TryAsync((id, ct) => startJob(id, ct, AskAgainWithin), askAgainUntil).ConfigureAwait(false);
+                return await TryAsync((id, ct) => startJob(id, ct, StopWait), askAgainUntil).ConfigureAwait(false);
             }
         }
 

@@ -36,7 +36,7 @@ namespace AnimGen.Core.Tests
         static QueueFullException Full() { return new QueueFullException("the queue is full", TimeSpan.Zero); }
 
         /// <summary>A scripted StartJob: each call's request id and deadline ("-": the connection's own, "5": asked again
-        /// within JobStart.AskAgainWithin), then tries(id, ct) for a try and askAgain(id) for the asking again.</summary>
+        /// within JobStart.StopWait), then tries(id, ct) for a try and askAgain(id) for the asking again.</summary>
         sealed class Server
         {
             public readonly List<string> Calls = new List<string>();
@@ -46,7 +46,7 @@ namespace AnimGen.Core.Tests
             public Task<string> StartJob(string id, CancellationToken ct, TimeSpan? within)
             {
                 lock (Calls) Calls.Add(id + "/" + (within.HasValue ? within.Value.TotalSeconds.ToString() : "-"));
-                if (within == JobStart.AskAgainWithin) return AskAgain(id);
+                if (within == JobStart.StopWait) return AskAgain(id);
                 Assert.IsNull(within);
                 return Tries(id, ct);
             }
@@ -221,7 +221,7 @@ namespace AnimGen.Core.Tests
         [Test]
         public void AStopAsksAgainWithinFiveSecondsAndSaysWhatTheCliSaysWhereItCannot()
         {
-            Assert.AreEqual(TimeSpan.FromSeconds(5), JobStart.AskAgainWithin);
+            Assert.AreEqual(TimeSpan.FromSeconds(5), JobStart.StopWait);
             Assert.AreEqual("the server may have started a job on walk.mp4 as the run stopped: `animgen jobs` lists the "
                             + "server's jobs, `animgen cancel JOB` cancels one", JobStart.MayHaveStarted("walk.mp4"));
         }
