@@ -344,6 +344,25 @@ def test_corrupt_video_data(videos: Path, tmp_path: Path):
         list(video.iter_frames(p))
 
 
+def test_ffmpegs_errors_are_told_by_the_line_that_names_the_problem():
+    said = ["[h264 @ 0x55d0c0ffee00] Invalid NAL unit size (17440 > 3154).", "Conversion failed!",
+            "Error marking filters as finished"]
+    assert video._telling(said) == "Invalid NAL unit size (17440 > 3154)."  # without the decoder's address
+    assert video._telling(["Conversion failed!"]) == "Conversion failed!"  # nothing better: what there is
+    assert video._telling([]) is None
+
+
+def test_a_file_cut_inside_its_first_frame_says_its_data_is_invalid(videos: Path, tmp_path: Path):
+    """Its index is whole (written first), its picture data cut: ffmpeg's last words, "Error marking filters as
+    finished", said nothing of the file; the decoding error before them does."""
+    whole, cut = tmp_path / "whole.mp4", tmp_path / "cut.mp4"
+    ffmpeg("-i", str(videos / SHORT), "-c", "copy", "-movflags", "+faststart", str(whole))
+    cut.write_bytes(whole.read_bytes()[:5000])
+    with pytest.raises(InputError, match=r"cut\.mp4: empty or corrupt video \(Error while decoding stream #0:0: "
+                                         r"Invalid data found when processing input\)"):
+        list(video.iter_frames(cut))
+
+
 def test_start_past_the_end(videos: Path):
     with pytest.raises(InputError, match="past the end"):
         list(video.iter_frames(videos / SHORT, start=5.0))

@@ -225,6 +225,18 @@ def _mp4_boxes(path: Path) -> bool:
     return head[4:8] in (b"ftyp", b"wide", b"mdat", b"free", b"skip")
 
 
+# ffmpeg's closing words after a decoding error, which say nothing of the file: the line before them does.
+_CLOSING = re.compile(r"Error marking filters as finished|Conversion failed|Cannot determine format of input stream|"
+                      r"Error while filtering|Task finished with error|Error closing file|Nothing was written")
+_CONTEXT = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*")  # "[h264 @ 0x55d0c0ffee00] ": the decoder and its address
+
+
+def _telling(errors: list[str]) -> str | None:
+    """The last of ffmpeg's error lines that says what is wrong with the file, without the decoder's address."""
+    told = [_CONTEXT.sub("", e) for e in errors if not _CLOSING.search(e)]
+    return told[-1] if told else (errors[-1] if errors else None)
+
+
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else ""
@@ -260,13 +272,13 @@ def iter_frames(path: str | Path, start: float | None = None, end: float | None 
         if run.decoded > 0:
             raise InputError(f"{path}: no frame between {start or 0:g} s and {end if end is not None else 'the end'}"
                              f"{' s' if end is not None else ''} (the video is {info.duration:.2f} s)")
-        reason = run.errors[-1] if run.errors else "no frame could be decoded"
+        reason = _telling(run.errors) or "no frame could be decoded"
         raise InputError(f"{path}: empty or corrupt video ({reason})")
     # A file cut short (copy interrupted, download incomplete) still decodes up to the cut: say so rather
     # than animate part of the video silently.
     wanted_end = info.duration if end is None else min(end, info.duration)
     if info.duration_known and run.last_t < wanted_end - max(0.5, 5.0 / info.fps):
-        reason = f"; {run.errors[-1]}" if run.errors else ""
+        reason = f"; {_telling(run.errors)}" if run.errors else ""
         raise InputError(f"{path}: truncated or corrupt video: decoding stopped at {run.last_t:.2f} s of "
                          f"{info.duration:.2f} s{reason}")
 
