@@ -277,6 +277,47 @@ def test_a_lost_server_is_waited_for_from_when_it_was_lost(monkeypatch):
     assert str(e.value) == gave_up and time.monotonic() - t0 < 0.5 and later == []  # no wait promised
 
 
+def test_a_call_that_times_out_is_no_answer_from_the_server(monkeypatch):
+    """A connection still being made times out too, so DEADLINE_EXCEEDED neither ends an outage nor says the server
+    is back, as Unity and Unreal count it: StartJob lost with the server, then timing out, then answered says "reached
+    the server again" at the answer; a call whose timeout ends it leaves the outage counting from when it began."""
+    from animgen_server import remote
+
+    monkeypatch.setattr(remote, "RECONNECT_S", 0.5)
+    monkeypatch.setattr(remote, "_servers", {})
+    down = ServiceError(grpc.StatusCode.UNAVAILABLE, "connection refused", "h:1")
+    slow = ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", "h:1")
+
+    class Server:
+        """StartJob's answers in turn."""
+        address = "h:1"
+
+        def __init__(self, *answers) -> None:
+            self.answers = list(answers)
+
+        def start(self, upload_id, msg, request_id=None, timeout=None):
+            answer = self.answers.pop(0)
+            if isinstance(answer, ServiceError):
+                raise answer
+            return answer
+
+    said: list[str] = []
+    job = service_pb2.Job(job_id="j1", state=service_pb2.JOB_STATE_RUNNING)
+    run = remote._Run(Server(down, slow, job), "walk.mp4", service_pb2.GenerateOptions(),
+                      lambda event: said.append(event.message), None)
+    run._start("u1")
+    assert run.job == job
+    assert said[0].startswith("lost the server") and len(said) == 3
+    assert said[1:] == ["the server took over 30 s to start the job; asking again", "reached the server again"]
+    said.clear()
+    server = Server(down, slow)
+    with pytest.raises(ServiceError) as e:
+        remote.reconnecting(lambda: server.start("u1", None), remote.Outage("h:1", lambda ev: said.append(ev.message),
+                                                                             None))
+    assert e.value is slow and len(said) == 1 and said[0].startswith("lost the server")
+    assert remote._servers["h:1"] is not None  # still away: the next call's wait goes on from then
+
+
 def test_the_next_video_waits_for_a_server_restarted_between_videos_and_an_unknown_one_fails_at_once(tmp_path, videos):
     """A folder's run: the server stops after one video and is back a few seconds later; the next video's first call
     waits for it, as every call of a run on a server it has reached does. A server never reached (a wrong address)

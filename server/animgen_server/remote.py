@@ -268,7 +268,7 @@ class _Run:
                     in_flight.started(client, self.job.job_id)
                 return
             except ServiceError as e:
-                lost = e.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+                lost = not Outage.answered(e)
                 if not lost:
                     self.asked = None  # refused: no job was made
                 if in_flight is not None and not lost:
@@ -278,9 +278,8 @@ class _Run:
                 if e.code == grpc.StatusCode.UNAVAILABLE:
                     self.outage.lost(e)
                     continue
-                self.outage.reached()  # it answered
                 left = deadline - time.monotonic()
-                if e.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                if e.code == grpc.StatusCode.DEADLINE_EXCEEDED:  # no answer (Outage.answered)
                     if left <= 0:
                         raise ServiceError(e.code, f"{e.details} (asked for {QUEUE_WAIT_S / 60:g} min; the server "
                                            "may have made the job: `animgen jobs` lists it)", e.address) from None
@@ -289,6 +288,7 @@ class _Run:
                         _notice(self.progress, f"the server took over {START_TIMEOUT_S:g} s to start the job; asking "
                                                "again")
                     continue
+                self.outage.reached()  # it answered
                 if e.retry_after_s is None:
                     raise
                 if left <= 0:
@@ -346,7 +346,7 @@ class _Run:
         try:
             return self.client.start(upload_id, self.msg, timeout=STOP_WAIT_S, request_id=request_id)
         except ServiceError as e:
-            if e.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            if Outage.answered(e):
                 return None
         except (AnimGenError, ValueError):  # ValueError: a connection closed by the stop
             pass
@@ -383,6 +383,13 @@ class Outage:
             _notice(self.progress, f"lost the server; trying to reach it again for up to {RECONNECT_S / 60:g} min")
         _sleep(min(2.0, since + RECONNECT_S - now), self.in_flight)
 
+    @staticmethod
+    def answered(e: ServiceError) -> bool:
+        """Whether a call's error is the server's answer. UNAVAILABLE is not, nor DEADLINE_EXCEEDED, which a
+        connection still being made gives too (as Unity and Unreal count them): a timeout neither ends an outage
+        nor says the server is back."""
+        return e.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
     def reached(self) -> None:
         """The server answered."""
         with _servers_lock:
@@ -401,7 +408,8 @@ def reconnecting(step: Callable[[], T], outage: Outage) -> T:
             result = step()
         except ServiceError as e:
             if e.code != grpc.StatusCode.UNAVAILABLE:
-                outage.reached()  # it answered, with a refusal
+                if Outage.answered(e):
+                    outage.reached()  # it answered, with a refusal
                 raise
             outage.lost(e)
             continue
