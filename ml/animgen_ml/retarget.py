@@ -12,6 +12,7 @@ that the target's pelvis (between its upper legs) moves by ours, scaled by the r
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -536,6 +537,7 @@ TARGET_SUFFIXES = (".glb", ".vrm")  # a VRM avatar is a glb whose extension maps
 # other files.
 _PARSED: dict[tuple[str, int, int], object] = {}
 _PARSED_MOST = 4
+_PARSED_LOCK = threading.Lock()  # `generate --server --jobs N` writes its videos' characters from N threads
 
 
 def _read_gltf(path: Path):
@@ -548,11 +550,13 @@ def _read_gltf(path: Path):
         return pygltflib.GLTF2().load(str(path))
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _PARSED:
-        while len(_PARSED) >= _PARSED_MOST:
-            del _PARSED[next(iter(_PARSED))]  # the oldest
-        _PARSED[key] = pygltflib.GLTF2().load_binary(str(path))  # by name, pygltflib would read a .vrm as JSON
-    return copy.deepcopy(_PARSED[key])
+    with _PARSED_LOCK:
+        if key not in _PARSED:
+            while len(_PARSED) >= _PARSED_MOST:
+                del _PARSED[next(iter(_PARSED))]  # the oldest
+            _PARSED[key] = pygltflib.GLTF2().load_binary(str(path))  # by name, pygltflib would read a .vrm as JSON
+        parsed = _PARSED[key]
+    return copy.deepcopy(parsed)
 
 
 def load_glb_skeleton(path: str | Path, overrides: Mapping[str, str] | None = None):
