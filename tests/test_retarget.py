@@ -430,9 +430,9 @@ def test_a_damaged_character_is_refused_by_what_is_wrong(shared_data, tmp_path, 
 
 
 def test_a_character_read_again_is_the_file_as_it_is_now_and_the_callers_own(shared_data, tmp_path):
-    """What load_glb_skeleton parsed is kept by the file's path, size and time (the Xbot takes about a second to
-    parse, and a run reads its --target for each video): a file replaced under the same name is read again, and what
-    one caller changes in its document is not what the next one gets."""
+    """load_glb_skeleton keeps what it parsed (the Xbot takes about a second to parse, and a run reads its --target
+    for each video), but a file replaced under the same name is read again, and what one caller changes in its
+    document is not what the next one gets."""
     path = tmp_path / "hero.glb"
     path.write_bytes((shared_data / "characters" / "Xbot_threejs.glb").read_bytes())
     sk, g, _ = retarget.load_glb_skeleton(path)

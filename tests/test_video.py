@@ -348,6 +348,8 @@ def test_ffmpegs_errors_are_told_by_the_line_that_names_the_problem():
     said = ["[h264 @ 0x55d0c0ffee00] Invalid NAL unit size (17440 > 3154).", "Conversion failed!",
             "Error marking filters as finished"]
     assert video._telling(said) == "Invalid NAL unit size (17440 > 3154)."  # without the decoder's address
+    seven = "[vist#0:0/h264 @ 0x5a1] [dec:h264 @ 0x5b2] Decoding error: Invalid data found when processing input"
+    assert video._telling([seven]) == "Decoding error: Invalid data found when processing input"  # ffmpeg 7
     assert video._telling(["Conversion failed!"]) == "Conversion failed!"  # nothing better: what there is
     assert video._telling([]) is None
 
@@ -358,8 +360,9 @@ def test_a_file_cut_inside_its_first_frame_says_its_data_is_invalid(videos: Path
     whole, cut = tmp_path / "whole.mp4", tmp_path / "cut.mp4"
     ffmpeg("-i", str(videos / SHORT), "-c", "copy", "-movflags", "+faststart", str(whole))
     cut.write_bytes(whole.read_bytes()[:5000])
-    with pytest.raises(InputError, match=r"cut\.mp4: empty or corrupt video \(Error while decoding stream #0:0: "
-                                         r"Invalid data found when processing input\)"):
+    # ffmpeg 5 and 6.0 say "Error while decoding stream #0:0: ", later ones "Decoding error: ".
+    with pytest.raises(InputError, match=r"cut\.mp4: empty or corrupt video \((Error while decoding stream #0:0|"
+                                         r"Decoding error): Invalid data found when processing input\)"):
         list(video.iter_frames(cut))
 
 

@@ -228,7 +228,8 @@ def _mp4_boxes(path: Path) -> bool:
 # ffmpeg's closing words after a decoding error, which say nothing of the file: the line before them does.
 _CLOSING = re.compile(r"Error marking filters as finished|Conversion failed|Cannot determine format of input stream|"
                       r"Error while filtering|Task finished with error|Error closing file|Nothing was written")
-_CONTEXT = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*")  # "[h264 @ 0x55d0c0ffee00] ": the decoder and its address
+# "[h264 @ 0x55d0c0ffee00] ": the decoder and its address (ffmpeg 7 gives two: "[vist#0:0/h264 @ 0x…] [dec:h264 @ 0x…]")
+_CONTEXT = re.compile(r"^(\[[^\]]* @ 0x[0-9a-f]+\]\s*)+")
 
 
 def _telling(errors: list[str]) -> str | None:

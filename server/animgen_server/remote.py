@@ -386,8 +386,8 @@ class Outage:
     @staticmethod
     def answered(e: ServiceError) -> bool:
         """Whether a call's error is the server's answer. UNAVAILABLE is not, nor DEADLINE_EXCEEDED, which a
-        connection still being made gives too (as Unity and Unreal count them): a timeout neither ends an outage
-        nor says the server is back."""
+        connection still being made gives too (Unity and Unreal count a timeout so): a timeout neither ends an
+        outage nor says the server is back."""
         return e.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
     def reached(self) -> None:

@@ -139,7 +139,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 		FAnimGenJobRunner::Connection(Request, ConnectError);
 		if (!ConnectError.IsEmpty())
 		{
-			UE_LOG(LogAnimGen, Error, TEXT("-TlsCa=%s: %s"), *TlsCa, *ConnectError);
+			UE_LOG(LogAnimGen, Error, TEXT("-TlsCa: %s"), *ConnectError);  // it names the file
 			return 2;
 		}
 	}
