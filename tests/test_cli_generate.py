@@ -132,10 +132,12 @@ def test_trim_and_fps_and_reuse_landmarks(videos: Path, tmp_path: Path):
                    "--format", "json", "--generator", "analytic")
     assert proc.returncode == 0 and "(sports2d_run_sideview.mp4), and " in proc.stderr, proc.stderr
     assert "the clip is their motion" in proc.stderr
-    # A warning about the landmarks themselves names the video they came from, and only that one.
+    # A warning about the landmarks themselves is said of the run, as every warning is (the one above says where
+    # they came from), and names no other video.
     proc = animgen(videos / BASKETBALL, "--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again,
                    "--format", "json", "--generator", "analytic", "--hands")
-    assert f"\nwarning: {videos / RUN}: these landmarks hold no hand points" in proc.stderr, proc.stderr
+    assert f"\nwarning: {videos / BASKETBALL}: these landmarks hold no hand points" in proc.stderr, proc.stderr
+    assert f"{videos / RUN}:" not in proc.stderr, proc.stderr
     proc = animgen(videos / RUN, "--landmarks", out / "sports2d_run_sideview.landmarks.npz", "-o", again,
                    "--format", "json", "--generator", "analytic")
     assert proc.returncode == 0 and "the clip is their motion" not in proc.stderr, proc.stderr
@@ -172,9 +174,13 @@ def test_bad_inputs_each_get_one_clear_line(videos: Path, tmp_path: Path):
 def test_person_half_out_of_frame_is_a_warning(videos: Path, tmp_path: Path):
     half = tmp_path / "half.mp4"
     ffmpeg("-i", videos / BASKETBALL, "-vf", "crop=iw:ih*0.6:0:0", "-c:v", "libx264", half)
-    proc = animgen(half, "-o", tmp_path / "out", "--format", "json")
+    proc = animgen(half, "-o", tmp_path / "out", "--format", "json", "--summary", tmp_path / "run.json")
     assert proc.returncode == 0, proc.stderr
-    assert "partly out of the picture" in proc.stderr and (tmp_path / "out" / "half.json").is_file()
+    assert f"warning: {half}: the body is partly out of the picture" in proc.stderr.splitlines()[0], proc.stderr
+    assert (tmp_path / "out" / "half.json").is_file()
+    # The summary's warnings leave the video to its row, as the server's jobs and the engines' summaries do.
+    warned = json.loads((tmp_path / "run.json").read_text())["videos"][0]["warnings"]
+    assert warned and not [w for w in warned if "half.mp4" in w], warned
     # the legs are cropped away, not hidden: the warning says which, and when
     assert "lower body out of frame from 0.0 s" in proc.stderr and "lower body hidden" not in proc.stderr
 

@@ -87,7 +87,7 @@ def test_person_half_out_of_frame_gives_a_warning(videos: Path, tmp_path: Path):
     assert lm.detection_rate > 0.9  # still tracked: the upper body is in view
     warnings = pose.quality_warnings(lm)
     assert len(warnings) == 1 and "partly out of the picture" in warnings[0] and "ankles" in warnings[0]
-    assert "half.mp4" in warnings[0]
+    assert "half.mp4" not in warnings[0]  # each client names the video where it says the warning, once
 
 
 @pytest.mark.parametrize("turn", ["transpose=1", "transpose=2", "hflip,vflip"])
@@ -98,7 +98,7 @@ def test_a_video_turned_from_upright_says_how_to_turn_it_back(videos: Path, tmp_
     turned = tmp_path / "turned.mp4"
     ffmpeg("-i", str(videos / BASKETBALL), "-vf", turn, "-c:v", "libx264", str(turned))
     said = [w for w in pose.quality_warnings(pose.extract(turned)) if "far from upright" in w]
-    assert len(said) == 1 and said[0].startswith(f"{turned}: ")
+    assert len(said) == 1 and said[0].startswith("the body is far from upright")
     back = re.search(r"\(ffmpeg -i IN -vf (\S+) OUT\)", said[0])
     assert back is not None, said[0]
     upright = tmp_path / "upright.mp4"
@@ -213,8 +213,7 @@ def test_hands_with_holistic(videos: Path):
     assert not [w for w in pose.quality_warnings(lm) if "hand was found" in w]
     left_image = lm.left_hand
     lm.left_hand, lm.left_hand_world = np.full_like(left_image, np.nan), np.full_like(left_image, np.nan)
-    said = [f"{lm.source}: the left hand was found in 0% of the frames with a person; its fingers stay at rest "
-            "elsewhere"]
+    said = ["the left hand was found in 0% of the frames with a person; its fingers stay at rest elsewhere"]
     assert [w for w in pose.quality_warnings(lm) if "hand was found" in w] == said
     # The fingers come from the world points: a file with the image hand only is said too (it was silent).
     lm.left_hand, lm.left_hand_world = left_image, None

@@ -210,8 +210,7 @@ def run(
     for w in said_mirrored(pose_warnings) if options.mirror else pose_warnings:
         st.warn("pose", w)
     if options.hands and landmarks.left_hand_world is None and landmarks.right_hand_world is None:
-        st.warn("pose", f"{landmarks.source or video}: these landmarks hold no hand points (extracted without "
-                        "--hands): the fingers stay at rest")
+        st.warn("pose", "these landmarks hold no hand points (extracted without --hands): the fingers stay at rest")
     cleaned = st.run("clean", clean.clean, landmarks)  # at the video's rate: --fps resamples the finished clip
     clip = st.run("generate", generate_clip, cleaned, options)
     if options.generator == "network" and clip.metadata.get("generator") != "network":  # generate_clip fell back

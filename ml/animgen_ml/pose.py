@@ -326,7 +326,7 @@ def turned_warning(lm: Landmarks) -> str | None:
         return None
     median = float(np.median(angles))
     how, fix = next(((h, f) for lo, hi, h, f in _TURNS if lo <= median <= hi), ("half a turn", "hflip,vflip"))
-    return (f"{lm.source or 'video'}: the body is far from upright in the picture in {100 * share:.0f}% of the "
+    return (f"the body is far from upright in the picture in {100 * share:.0f}% of the "
             f"frames, as in a video turned {how} (its rotation lost); if the person was upright, turn the video back "
             f"first (ffmpeg -i IN -vf {fix} OUT); as it is, the clip has the body as the picture shows it")
 
@@ -391,11 +391,11 @@ def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:
     """Plain-language warnings about extracted landmarks that will make a poor clip: few frames with a person,
     a picture that seems turned from upright, a body often partly outside the picture (MediaPipe then guesses the
     missing joints), and with `hands`, a hand seen too rarely (saved landmarks may hold hands a run without
-    --hands does not use)."""
-    name = lm.source or "video"
+    --hands does not use). Like every warning of a run, they do not name the video: each client names it where it says
+    them (a summary's row, a log line), so that none names it twice."""
     out: list[str] = []
     if lm.frame_count and lm.detection_rate < 0.8:
-        out.append(f"{name}: a person was found in only {100 * lm.detection_rate:.0f}% of the frames; "
+        out.append(f"a person was found in only {100 * lm.detection_rate:.0f}% of the frames; "
                    "frames without one hold the last pose")
     turned = turned_warning(lm)
     if turned:
@@ -409,7 +409,7 @@ def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:
         if partial > 0.3:
             missing = [n for n, frac in zip(("shoulders", "hips", "knees", "ankles"),
                                             outside.reshape(-1, 4, 2).any(-1).mean(0), strict=True) if frac > 0.3]
-            out.append(f"{name}: the body is partly out of the picture in {100 * partial:.0f}% of the frames "
+            out.append(f"the body is partly out of the picture in {100 * partial:.0f}% of the frames "
                        f"({', '.join(missing) or 'various joints'} not visible); those joints are guessed")
         for side in ("left", "right") if hands else ():  # --hands: say where fingers stay at rest
             # The fingers are solved from the world points: a hand seen in the image only stays at rest too.
@@ -418,6 +418,6 @@ def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:
                 continue  # no hands at all: the pipeline says so once
             seen = 0.0 if world is None else float(np.isfinite(world[det]).all(axis=(1, 2)).mean())
             if seen < 0.5:
-                out.append(f"{name}: the {side} hand was found in {100 * seen:.0f}% of the frames with a person; its "
+                out.append(f"the {side} hand was found in {100 * seen:.0f}% of the frames with a person; its "
                            "fingers stay at rest elsewhere")
     return out
