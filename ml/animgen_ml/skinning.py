@@ -18,7 +18,7 @@ from animgen_ml import rotations as R
 
 _COMPONENT = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
 _WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
-_CHUNK_VALUES = 2_000_000  # vertex influences x frames posed at once: a long clip does not hold every frame's
+_CHUNK_VALUES = 2_000_000  # vertices x frames whose heights are taken at once: a long clip's are not all held at once
 
 
 @dataclass
