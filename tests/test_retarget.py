@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import replace
 
@@ -431,12 +432,18 @@ def test_a_damaged_character_is_refused_by_what_is_wrong(shared_data, tmp_path, 
 
 def test_a_character_read_again_is_the_file_as_it_is_now_and_the_callers_own(shared_data, tmp_path):
     """load_glb_skeleton keeps what it parsed (the Xbot takes about a second to parse, and a run reads its --target
-    for each video), but a file replaced under the same name is read again, and what one caller changes in its
-    document is not what the next one gets."""
+    for each video), but a file replaced under the same name is read again, even at the same size and time, and
+    what one caller changes in its document is not what the next one gets."""
     path = tmp_path / "hero.glb"
-    path.write_bytes((shared_data / "characters" / "Xbot_threejs.glb").read_bytes())
+    xbot = (shared_data / "characters" / "Xbot_threejs.glb").read_bytes()
+    path.write_bytes(xbot)
     sk, g, _ = retarget.load_glb_skeleton(path)
     assert "mixamorig:Hips" in sk.names and g.animations
+    was = path.stat()
+    path.write_bytes(xbot.replace(b"HeadTop_End", b"HeadTop_Enx"))  # a bone renamed: the same size
+    os.utime(path, ns=(was.st_atime_ns, was.st_mtime_ns))
+    assert "mixamorig:HeadTop_Enx" in retarget.load_glb_skeleton(path)[0].names
+    path.write_bytes(xbot)
     name = g.nodes[0].name
     g.nodes[0].name, g.animations = "changed", []
     again = retarget.load_glb_skeleton(path)[1]

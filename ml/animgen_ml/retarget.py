@@ -531,11 +531,12 @@ def _check_structure(g, path: Path) -> None:
 
 TARGET_SUFFIXES = (".glb", ".vrm")  # a VRM avatar is a glb whose extension maps its humanoid bones (vrm.py)
 
-# Characters parsed before, by (path, size, modification time): pygltflib takes about a second to parse one with
-# many accessors (the Xbot's morph targets: 1426), and a run reads its --target for the check before it and for each
-# video's file; a copy takes a twentieth of that. Only self-contained files (.glb, .vrm): a .gltf's buffers lie in
-# other files.
-_PARSED: dict[tuple[str, int, int], object] = {}
+# Characters parsed before, by path and content: pygltflib takes about a second to parse one with many accessors (the
+# Xbot's morph targets: 1426), and a run reads its --target for the check before it and for each video's file; reading
+# and hashing the file takes a few milliseconds and a copy of the parse a twentieth of it. By content, so a file
+# replaced under the same name, size and time is read again. Only self-contained files (.glb, .vrm): a .gltf's buffers
+# lie in other files.
+_PARSED: dict[tuple[str, bytes], object] = {}
 _PARSED_MOST = 4
 _PARSED_LOCK = threading.Lock()  # `generate --server --jobs N` writes its videos' characters from N threads
 
@@ -543,18 +544,21 @@ _PARSED_LOCK = threading.Lock()  # `generate --server --jobs N` writes its video
 def _read_gltf(path: Path):
     """The pygltflib document of a .glb, .vrm or .gltf file, the caller's own to change."""
     import copy
+    import hashlib
 
     import pygltflib
 
     if path.suffix.lower() not in TARGET_SUFFIXES:
         return pygltflib.GLTF2().load(str(path))
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    data = path.read_bytes()
+    key = (str(path.resolve()), hashlib.blake2b(data, digest_size=16).digest())
     with _PARSED_LOCK:
         if key not in _PARSED:
             while len(_PARSED) >= _PARSED_MOST:
                 del _PARSED[next(iter(_PARSED))]  # the oldest
-            _PARSED[key] = pygltflib.GLTF2().load_binary(str(path))  # by name, pygltflib would read a .vrm as JSON
+            parsed = pygltflib.GLTF2.load_from_bytes(data)  # as a .glb: by name, pygltflib would read a .vrm as JSON
+            parsed._path, parsed._name = path.parent, path.name  # where load_binary puts them: external images
+            _PARSED[key] = parsed
         parsed = _PARSED[key]
     return copy.deepcopy(parsed)
 

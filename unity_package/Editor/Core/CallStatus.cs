@@ -19,8 +19,8 @@ namespace AnimGen.Core
         /// <summary>The server's answer, a refusal (a full queue, NOT_FOUND, a token it refuses): any status but
         /// UNAVAILABLE (the server cannot be reached), CANCELLED (the run's own stop, or a server that stops) and the
         /// call's own deadline, after none of which is it known whether the server did what it was asked. The server
-        /// is there: Outage ends its outage on it, as the CLI counts any answer but UNAVAILABLE (remote.py
-        /// reconnecting), and a StartJob it refused made no job (JobStart).</summary>
+        /// is there: Outage ends its outage on it, as the CLI counts any answer but UNAVAILABLE and a deadline
+        /// (remote.py Outage.answered), and a StartJob it refused made no job (JobStart).</summary>
         public static bool Answered(int code)
         {
             return code != Unavailable && code != Cancelled && !TimedOut(code);

@@ -29,7 +29,7 @@ struct ANIMGENCLIENTCORE_API Status {
     std::string message;
     // The server sent this answer, a refusal (a full queue, NOT_FOUND, a token it refuses): any status but UNAVAILABLE,
     // CANCELLED and the call's own deadline. It is there: an Outage ends on it (Reconnecting), as the CLI counts any
-    // answer but UNAVAILABLE. False for a local problem, and for OK.
+    // answer but UNAVAILABLE and a deadline. False for a local problem, and for OK.
     bool answered = false;
     bool Ok() const { return code == 0; }
     std::string CodeName() const;   // "UNAUTHENTICATED"
