@@ -195,6 +195,9 @@ def test_usage_errors_exit_2(videos: Path, shared_data: Path, tmp_path: Path):
     # A negative tolerance is named as one, not taken by argparse for an option ("expected one argument").
     proc = animgen(videos / RUN, "-o", tmp_path, "--keyframe-tolerance", "-1,2")
     assert proc.returncode == 2 and "must be numbers >= 0, got -1.0 degrees" in proc.stderr, proc.stderr
+    # A tolerance no requested file takes (a BVH and the JSON keep every frame) is refused, not ignored.
+    proc = animgen(videos / RUN, "-o", tmp_path, "--format", "bvh,json", "--keyframe-tolerance", "1,2")
+    assert proc.returncode == 2 and "--format bvh,json keeps every frame: add glb or vrma" in proc.stderr, proc.stderr
     empty_dir = tmp_path / "nothing"
     empty_dir.mkdir()
     assert animgen(empty_dir).returncode == 2

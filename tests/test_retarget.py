@@ -605,7 +605,7 @@ def test_character_glb_takes_the_keyframe_tolerance(walk, shared_data, tmp_path)
     import pygltflib
 
     from animgen_ml import contacts as C
-    from animgen_ml import keyframes, skinning
+    from animgen_ml import skinning
 
     full, reduced = tmp_path / "full.glb", tmp_path / "reduced.glb"
     character = shared_data / "characters" / "Xbot_threejs.glb"
@@ -655,7 +655,7 @@ def test_character_glb_takes_the_keyframe_tolerance(walk, shared_data, tmp_path)
     scales = sk.world_scales()
     for s, side in enumerate(C.SIDES):
         ends = [joint[f"{side}Foot"], joint[f"{side}Toes"]]
-        held = keyframes.held_feet(want[0][:, None, ends], walk.contacts[:, [s]], walk.fps)[:, 0]
+        held = walk.contacts[:, s].astype(bool)
         assert held.mean() > 0.3  # the walk's stances
         off = np.linalg.norm(got[0][:, ends] - want[0][:, ends], axis=-1).max(axis=1)
         assert off[held].max() < 0.002 + 5e-5, side  # float32 storage on top of the tolerance

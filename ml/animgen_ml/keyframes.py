@@ -8,8 +8,8 @@ the glTF channels that gltf_export writes (LINEAR interpolation).
 
 Down a leg the channels' errors add up at the foot: at 1°, 2 mm a generated walk's planted feet slid 3.6 mm a frame
 (0.9 in the full clip) and its soles went 3.8 mm into the floor. So the feet are held as well (hold_feet): a planted
-foot that the full motion holds still stays within the millimetre tolerance of it, and no foot goes further than that
-under the floor than the full motion does.
+foot stays within the millimetre tolerance of the full motion, and no foot goes further than that under the floor than
+the full motion does.
 """
 
 from __future__ import annotations
@@ -22,10 +22,6 @@ import numpy as np
 from animgen_ml import contacts as C
 from animgen_ml import rotations as R
 from animgen_ml.clip import HumanoidClip
-
-# A planted foot counts as held still where its points move slower than this (m/s): the clip's locked feet barely
-# move, while feet that are marked planted but not locked (a walk towards the camera) go with the body.
-HELD_SPEED_M_S = 0.3
 
 # Bytes per key in a glb: a float time plus the value.
 _KEY_BYTES = {"t": 4 + 12, "r": 4 + 16}
@@ -91,31 +87,22 @@ def play(values: np.ndarray, idx: np.ndarray, rotation: bool) -> np.ndarray:
     return out
 
 
-def held_feet(points: np.ndarray, planted: np.ndarray, fps: float) -> np.ndarray:
-    """(T, S) bool: where each foot (its points (T, S, P, 3)) is planted (T, S) and moves under HELD_SPEED_M_S."""
-    step = np.linalg.norm(np.diff(points, axis=0), axis=-1).max(axis=2) * fps  # (T - 1, S) speed into each frame
-    if not len(step):
-        return planted.astype(bool)
-    speed = np.maximum(np.concatenate([step[:1], step]), np.concatenate([step, step[-1:]]))
-    return planted.astype(bool) & (speed < HELD_SPEED_M_S)
-
-
 Channel = tuple[np.ndarray, float, bool]  # a channel's values (T, D), its tolerance (mm or degrees), rotation or not
 
 
 def hold_feet(channels: dict[str, Channel],
               feet: Callable[[dict[str, np.ndarray] | None], tuple[np.ndarray, np.ndarray]], planted: np.ndarray,
-              fps: float, floor: float, movers: Sequence[Sequence[str]], tol_m: float) -> dict[str, np.ndarray]:
+              floor: float, movers: Sequence[Sequence[str]], tol_m: float) -> dict[str, np.ndarray]:
     """Kept frames per channel (simplify) such that, played back, every foot also stays within tol_m of the full
-    motion where it is held (held_feet: planted (T, S) and still), and goes under the floor no more than tol_m
-    further than it does. feet(keys) gives the feet's points (T, S, P, 3) and each foot's lowest height (T, S) played
-    back from keys (None: the full motion).
+    motion where it is planted (T, S), and goes under the floor no more than tol_m further than it does. feet(keys)
+    gives the feet's points (T, S, P, 3) and each foot's lowest height (T, S) played back from keys (None: the full
+    motion).
     Each round the worst frame of every stretch that is out becomes a fixed key of each channel that moves that
     foot (movers[s]; a frame keyed in all of them plays back exactly), and the span between the fixed keys either
     side of it is simplified again, so that each channel stays within its own tolerance too."""
     keys = {ch: simplify(v, max(tol, 1e-6), rot) for ch, (v, tol, rot) in channels.items()}
     full, full_low = feet(None)
-    held = held_feet(full, planted, fps)
+    held = planted.astype(bool)
     floor_low = np.minimum(full_low, floor)
     fixed = {ch: np.array([0, len(v) - 1]) for ch, (v, _, _) in channels.items()}  # the ends are always keys
     while True:
@@ -170,7 +157,7 @@ def reduce_keys(clip: HumanoidClip, tol_degrees: float, tol_mm: float) -> dict[s
 
     movers = [[f"{root}.t", f"{root}.r"] + [f"{s}{b}.r" for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")]
               for s in C.SIDES]
-    return hold_feet(channels, feet, clip.contacts, clip.fps, 0.0, movers, max(tol_mm, 1e-6) / 1000.0)
+    return hold_feet(channels, feet, clip.contacts, 0.0, movers, max(tol_mm, 1e-6) / 1000.0)
 
 
 def reconstruct(clip: HumanoidClip, keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

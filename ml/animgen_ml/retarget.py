@@ -796,7 +796,7 @@ def target_keys(motion: TargetMotion, planted: np.ndarray, meshes: Mapping[str, 
             j = -1 if j == h else int(sk.parents[j])
         return chain
 
-    return keyframes.hold_feet(channels, feet, planted, motion.fps, floor, [moves(e[1]) for e in ends],
+    return keyframes.hold_feet(channels, feet, planted, floor, [moves(e[1]) for e in ends],
                                max(tolerance[1], 1e-6) / 1000.0)
 
 

@@ -153,6 +153,9 @@ def options_from_args(args: argparse.Namespace) -> GenerateOptions:
         deg = args.keyframe_tolerance_degrees
     if args.keyframe_tolerance_mm is not None:
         mm = args.keyframe_tolerance_mm
+    if (deg > 0 or mm > 0) and not {"glb", "vrma"} & set(formats) and args.target is None:
+        raise InputError("--keyframe-tolerance thins the keys of a .glb, a .vrma and a --target character; "
+                         f"--format {','.join(formats)} keeps every frame: add glb or vrma")
     return GenerateOptions(
         hands=args.hands, smoothing=args.smoothing, start=args.start, end=args.end, fps=args.fps,
         generator=args.generator, formats=tuple(formats), in_place=args.in_place, loop=args.loop,
