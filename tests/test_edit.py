@@ -119,6 +119,25 @@ def test_loop_span_finds_where_the_walk_comes_back(walk):
     assert edit.loop_span(_frames(walk, np.zeros(40, dtype=int)), 30.0) is None  # a pose held still is no loop
 
 
+def test_loop_span_keeps_to_where_the_person_was_seen(walk):
+    """Told which frames had a person, loop_span offers only a loop that begins and ends on them and has one in
+    nine of its frames in ten: where nobody was seen the clip's poses are held or made up, not filmed."""
+    start, end = edit.loop_span(walk, 30.0)
+    seen = np.ones(walk.frame_count, dtype=bool)
+    assert edit.loop_span(walk, 30.0, seen=seen) == (start, end)
+    seen[:5] = False  # nobody at the start: a loop from there is not offered
+    later = edit.loop_span(walk, 30.0, seen=seen)
+    assert later is not None and later[0] >= 5 and seen[list(later)].all()
+    seen[:] = True
+    seen[end - 2:end + 2] = False  # nobody where the loop from the start ended
+    got = edit.loop_span(walk, 30.0, seen=seen)
+    assert got is not None and got != (start, end) and seen[[got[0], got[0] + 1, got[1], got[1] + 1]].all()
+    seen[:] = True
+    seen[start + 10:start + 10 + (end - start) // 5] = False  # a fifth of that loop unseen
+    got = edit.loop_span(walk, 30.0, seen=seen)
+    assert got is not None and got != (start, end) and seen[got[0]:got[1] + 1].mean() >= edit.SEEN_IN_LOOP
+
+
 def test_three_cycles_of_a_loop_run_on_from_each_other(walk):
     looped = edit.loop(walk)
     T, travel = looped.frame_count, looped.hips[-1] - looped.hips[0]

@@ -10,6 +10,7 @@ import refine_synth
 from animgen_ml import contacts as C
 from animgen_ml import edit, footlock, mocap
 from animgen_ml import rotations as R
+from animgen_ml.landmarks import Landmarks
 from animgen_ml.pipeline import GenerateOptions
 from animgen_ml.refine import refine
 
@@ -461,3 +462,19 @@ def test_toes_on_the_floor_lie_level_as_the_heel_rises():
     assert np.allclose(pos, before)  # the toes turn; no joint moves
     bent = np.degrees(R.angle_between(out.rotations[:, clip.index("LeftToes")], R.identity((clip.frame_count,))))
     assert bent.max() <= footlock.TOE_BEND_MAX_DEG + 1e-6
+
+
+def test_a_loop_warning_offers_only_a_loop_where_the_person_was_seen():
+    """Where nobody was seen for the take's first half second, the loop the warning offers starts after it: the
+    poses there were held, not filmed (on the same walk seen throughout, it offers an --end from the start)."""
+    clip = _rough_walk(3.5)
+    T, unseen = clip.frame_count, 15
+    detected = np.arange(T) >= unseen
+    points = np.where(detected[:, None, None], 0.5, np.nan) * np.ones((T, 33, 3))
+    landmarks = Landmarks(times=np.arange(T) / clip.fps, image=points, world=points,
+                          visibility=detected[:, None] * np.ones((T, 33)), detected=detected, width=640, height=480)
+    _, warnings = refine(clip, landmarks, GenerateOptions(loop=True))
+    said = [w for w in warnings if w.startswith("--loop: the last pose is far from the first")]
+    assert len(said) == 1 and "(--start " in said[0], warnings
+    start = float(said[0].split("(--start ")[1].split()[0])
+    assert round(start * clip.fps + 0.5) >= unseen  # the hint's --start is half a frame before the loop's first

@@ -123,20 +123,24 @@ def loop_gap(clip: HumanoidClip) -> tuple[str, float]:
 
 
 LOOP_STARTS = 200  # loop_span tries at most this many starts, evenly spread over a longer take
+SEEN_IN_LOOP = 0.9  # the share of a loop's frames loop_span wants a person in, where it is told which
 
 
-def loop_span(clip: HumanoidClip, within_deg: float, min_s: float = 0.5) -> tuple[int, int] | None:
+def loop_span(clip: HumanoidClip, within_deg: float, min_s: float = 0.5,
+              seen: np.ndarray | None = None) -> tuple[int, int] | None:
     """(first, last) frames of the longest loop in the clip, at least min_s long, that closes within within_deg
     (_loop_end): from the clip's own start where a loop from there closes, else from wherever one does (a take that
-    begins standing, then walks). None if no stretch of the clip comes back."""
+    begins standing, then walks). None if no stretch of the clip comes back. seen (T,): the frames with a person;
+    a loop then begins and ends on them and has one in SEEN_IN_LOOP of its frames, so that it is the filmed motion,
+    not poses the generator held or made up while nobody was there."""
     rot, least = _body_world(clip), int(np.ceil(min_s * clip.fps))
-    if (end := _loop_end(rot, 0, least, within_deg)) is not None:
+    if (end := _loop_end(rot, 0, least, within_deg, seen)) is not None:
         return 0, end
     best = None
     for start in range(1, clip.frame_count, -(-clip.frame_count // LOOP_STARTS)):
         if best is not None and clip.frame_count - 2 - start <= best[1] - best[0]:
             break  # no later start leaves room for a longer loop
-        end = _loop_end(rot, start, least, within_deg)
+        end = _loop_end(rot, start, least, within_deg, seen)
         if end is not None and (best is None or end - start > best[1] - best[0]):
             best = (start, end)
     return best
@@ -152,20 +156,28 @@ def _body_world(clip: HumanoidClip) -> np.ndarray:
     return clip.world()[1][:, _body_bones(clip)]
 
 
-def _loop_end(rot: np.ndarray, start: int, least: int, within_deg: float) -> int | None:
+def _loop_end(rot: np.ndarray, start: int, least: int, within_deg: float,
+              seen: np.ndarray | None = None) -> int | None:
     """The last frame, at least `least` frames after `start` and before the clip's last, for a loop from `start` to
     end on (as its last frame, which loop makes the first), given the body bones' world rotations (T, B, 4): its pose
     and the next frame's are those of `start` and the frame after within within_deg, the most any bone differs, so
     that the motion comes back moving the same way and not only to the same pose; and it has left that pose by more
     than within_deg on the way, so that a pose held still is no loop. The last such frame keeps the most of the take.
-    None if there is none."""
+    With seen (T,) bool, the four frames compared have a person, as do SEEN_IN_LOOP of the loop's. None if there is
+    none."""
     first = start + least
     if len(rot) - 1 <= first:
         return None
     deg = lambda a, b: np.degrees(R.angle_between(a, b)).max(axis=-1)  # noqa: E731  the bone that differs most
     gap = np.maximum(deg(rot[first:-1], rot[start:start + 1]), deg(rot[first + 1:], rot[start + 1:start + 2]))
     left = np.maximum.accumulate(deg(rot[start:-1], rot[start:start + 1]))[first - start:]  # how far it has gone
-    good = np.flatnonzero((gap <= within_deg) & (left > within_deg))
+    ok = (gap <= within_deg) & (left > within_deg)
+    if seen is not None:
+        if not (seen[start] and seen[start + 1]):
+            return None
+        share = np.cumsum(seen[start:-1])[first - start:] / np.arange(first - start + 1, len(rot) - start)
+        ok &= seen[first:-1] & seen[first + 1:] & (share >= SEEN_IN_LOOP)
+    good = np.flatnonzero(ok)
     return first + int(good[-1]) if len(good) else None
 
 

@@ -117,12 +117,13 @@ def refine(clip: HumanoidClip, landmarks: Landmarks | None, options) -> tuple[Hu
 
 def _loop_cut_hint(clip: HumanoidClip, landmarks: Landmarks | None) -> str:
     """' (--end 3.52 ends the last loop that closes within 30°)', or where no loop from the start closes,
-    ' (--start 1.20 --end 3.52 ...)': the longest stretch that comes back that well (edit.loop_span), in the video's
-    clock (the cleaned landmarks' times); '' where none does."""
-    span = edit.loop_span(clip, LOOP_GAP_WARN_DEG)
+    ' (--start 1.20 --end 3.52 ...)': the longest stretch that comes back that well (edit.loop_span) where the person
+    was seen, in the video's clock (the cleaned landmarks' times); '' where none does."""
+    grid = landmarks if landmarks is not None and landmarks.frame_count == clip.frame_count else None
+    span = edit.loop_span(clip, LOOP_GAP_WARN_DEG, seen=None if grid is None else solver.seen_frames(grid))
     if span is None:
         return ""
-    times = landmarks.times if landmarks is not None and landmarks.frame_count == clip.frame_count else None
+    times = None if grid is None else grid.times
     at = lambda k: times[k] if times is not None else k / clip.fps  # noqa: E731
     start, end = span
     cut = f"--start {at(start) - 0.5 / clip.fps:.2f} --end" if start else "--end"
