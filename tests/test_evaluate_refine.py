@@ -133,6 +133,20 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
     wrong = subprocess.run([*cmd[:-1], str(tmp_path / "not_a_kit"), "mocap"], capture_output=True, text=True)
     assert wrong.returncode == 1 and "not_a_kit: no BVH files for the mocap evaluation" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+    # A folder whose every file is skipped (unreadable, too short) is a failure, not an empty table and "{}".
+    nothing = tmp_path / "nothing_measurable"
+    nothing.mkdir()
+    (nothing / "junk.bvh").write_text("junk")
+    walk = (shared_data / "mocap" / "cmu_iclone_ccrig" / "002" / "002_01.bvh").read_text()
+    head, motion = walk.split("MOTION")
+    rows = [r for r in motion.strip().splitlines()[2:] if r.strip()]
+    frame_time = next(r for r in motion.splitlines() if r.startswith("Frame Time"))
+    (nothing / "short.bvh").write_text(head + f"MOTION\nFrames: 5\n{frame_time}\n" + "\n".join(rows[:5]) + "\n")
+    wrong = subprocess.run([*cmd[:-1], str(nothing), "mocap", "--json", str(tmp_path / "none.json")],
+                           capture_output=True, text=True)
+    assert wrong.returncode == 1 and "nothing_measurable: no mocap sequence could be measured" in wrong.stderr
+    assert "skipping junk.bvh: " in wrong.stderr and "skipping short.bvh: 3 frame(s) at 30 fps" in wrong.stderr
+    assert not (tmp_path / "none.json").exists() and "Traceback" not in wrong.stderr
     (tmp_path / "kit_no_subject" / "mocap").mkdir(parents=True)
     (tmp_path / "kit_no_subject" / "mocap" / "cmu_cgspeed_misc").symlink_to(shared_data / "mocap" / "cmu_cgspeed_misc")
     wrong = subprocess.run([*cmd[:-1], str(tmp_path / "kit_no_subject"), "mocap"], capture_output=True, text=True)
@@ -154,15 +168,27 @@ def test_animgen_evaluate_command(shared_data, tmp_path):
     assert no_json.returncode == 2 and "is not a folder" in no_json.stderr
     to_dir = subprocess.run(cmd + ["mocap", "--json", str(tmp_path)], capture_output=True, text=True)
     assert to_dir.returncode == 2 and "is a folder; --json takes a file name" in to_dir.stderr
+    # Nor does it replace the weights it measures, a file of its data, or a read-only file.
+    for json_out, why in ((mine, "is the weights being measured"), (shared_data / "MANIFEST.md", "is a file of the "
+                          "data being measured"), (tmp_path / "locked.json", "the file is read-only")):
+        if json_out.name == "locked.json":
+            json_out.write_text("{}")
+            json_out.chmod(0o444)
+        before = json_out.read_bytes()
+        over = subprocess.run(cmd + ["mocap", "--model", str(mine), "--json", str(json_out)], capture_output=True,
+                              text=True)
+        assert over.returncode == 2 and why in over.stderr, over.stderr
+        assert json_out.read_bytes() == before
 
 
 def test_mocap_inputs_of_given_files_skip_an_unmappable_skeleton(shared_data):
     """scripts/contact_curve.py --training feeds training clips through the evaluation's input model; a clip
-    whose rest pose cannot be mapped is skipped with its reason, as training skips it."""
+    whose rest pose cannot be mapped is skipped with its reason, as training skips it, and is not counted against
+    the limit (`--limit 1` measures one sequence)."""
     good = shared_data / "mocap" / "sfu_accad_terrainrl" / "0005_Walking001_30fps.bvh"
     bad = shared_data / "mocap" / "sfu_accad_terrainrl" / "Male1_C12_RunTurnLeft45.bvh"
     said: list[str] = []
-    out = list(evaluate.mocap_inputs(shared_data, files=[bad, good], log=said.append))
+    out = list(evaluate.mocap_inputs(shared_data, limit=1, files=[bad, good], log=said.append))
     assert [name for name, _, _ in out] == ["0005_Walking001_30fps"]
     _, lm, truth = out[0]
     assert lm.frame_count == truth.frame_count > 30

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import replace
 
 import numpy as np
@@ -160,6 +161,16 @@ def test_a_file_that_is_not_weights_is_refused_by_name(tmp_path):
         np.savez(tmp_path / "damaged.npz", **arrays)
         with pytest.raises(InputError, match=words):
             model.load_file(tmp_path / "damaged.npz")
+    # A byte changed inside the stored info (a bad copy: its checksum no longer matches) is named as damage too.
+    np.savez(tmp_path / "damaged.npz", **shipped)
+    data = bytearray((tmp_path / "damaged.npz").read_bytes())
+    with zipfile.ZipFile(tmp_path / "damaged.npz") as z:
+        member = z.getinfo("info.npy")
+    end = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra) + member.compress_size
+    data[end - 8] ^= 0x01
+    (tmp_path / "damaged.npz").write_bytes(bytes(data))
+    with pytest.raises(InputError, match="damaged.npz: damaged weights file"):
+        model.load_file(tmp_path / "damaged.npz")
 
 
 def test_shipped_weights_come_back_as_a_torch_network():
@@ -432,10 +443,12 @@ def test_training_takes_a_folder_of_ones_own_bvh_or_the_kits_licence_clear_sets(
     own = tmp_path / "our_capture"
     (own / "walks").mkdir(parents=True)
     (own / "walks" / "a.bvh").symlink_to(shared_data / "mocap" / "cmu_cgspeed_misc" / "05_06.bvh")
-    (own / "b.bvh").symlink_to(shared_data / "mocap" / "sfu_accad_terrainrl" / "0005_Walking001_30fps.bvh")
+    # Windows tools write .BVH; the kit's excluded names (EXCLUDE) are the kit's, not a studio's.
+    (own / "B_mocapnet.BVH").symlink_to(shared_data / "mocap" / "sfu_accad_terrainrl" / "0005_Walking001_30fps.bvh")
     (own / "short.bvh").symlink_to(shared_data / "mocap" / "cmu_iclone_ccrig" / "002" / "002_01.bvh")  # 2.6 s
     files, sets = train.training_files(own)
-    assert sorted(f.name for f in files) == ["a.bvh", "b.bvh", "short.bvh"] and sets == [str(own)]
+    assert sorted(f.name for f in files) == ["B_mocapnet.BVH", "a.bvh", "short.bvh"] and sets == [str(own)]
+    assert train.held_out_files(own) == files  # what `animgen evaluate mocap --data` measures, too
     for kit in (shared_data, shared_data / "mocap"):
         files, sets = train.training_files(kit)
         assert sets == list(train.TRAIN_SETS) and files == train.mocap_files(shared_data / "mocap", train.TRAIN_SETS)
@@ -471,6 +484,11 @@ def test_animgen_train_command(shared_data, tmp_path):
     missing = subprocess.run(cmd + ["--init", str(tmp_path / "nothing.npz")], capture_output=True, text=True)
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"animgen train: error: --init {tmp_path / 'nothing.npz'}: no such weights file"
+    (tmp_path / "notes.npz").write_text("not weights")  # named as a bad flag before any work, as --model is
+    foreign = subprocess.run(cmd + ["--init", str(tmp_path / "notes.npz"), "--out", str(tmp_path / "new")],
+                             capture_output=True, text=True)
+    assert foreign.returncode == 2 and f"--init {tmp_path / 'notes.npz'}: not a weights file" in foreign.stderr
+    assert not (tmp_path / "new").exists()
     away = subprocess.run(cmd + ["--name", "../elsewhere"], capture_output=True, text=True)
     assert away.returncode == 2 and "a file name, without folders" in away.stderr
     both = subprocess.run(cmd + ["--minutes", "1"], capture_output=True, text=True)

@@ -49,6 +49,7 @@ COUNT_KEYS = ("contact_tp", "contact_fp", "contact_fn")  # per sequence, kept ou
 STEP_KEYS = ("steps_true", "steps_predicted", "steps_matched", "steps_on_time_n")  # the same, for the steps_ scores
 SMOOTHING = 0.5  # the pipeline's default smoothing, applied to both generators as `animgen generate` does
 EVAL_FPS = 30.0  # every dataset is measured at this rate, so that per-frame figures (mm/frame) mean one thing
+MIN_FRAMES = 10  # a mocap sequence shorter than this (at EVAL_FPS) is not measured: too short to have an acceleration
 # Our joints and the Pose2Sim BODY_25B markers that sit at the same place.
 P2S_JOINTS = {
     "LeftUpperLeg": "LHip", "RightUpperLeg": "RHip", "LeftLowerLeg": "LKnee", "RightLowerLeg": "RKnee",
@@ -138,14 +139,19 @@ def mocap_inputs(data_dir: Path, limit: int | None = None, seed: int = 1234, fil
     from animgen_ml.train import held_out_files
 
     files = held_out_files(data_dir) if files is None else files
-    for k, f in enumerate(files[:limit] if limit else files):
+    measured = 0
+    for k, f in enumerate(files):
+        if limit and measured == limit:
+            break
         try:
             clip = mocap.load_clip(f)
         except InputError as e:
             log(f"skipping {f.name}: {e}")
             continue
-        if clip.frame_count < 10:
+        if clip.frame_count < MIN_FRAMES:
+            log(f"skipping {f.name}: {clip.frame_count} frame(s) at 30 fps; at least {MIN_FRAMES} are measured")
             continue
+        measured += 1
         rng = np.random.default_rng(seed + k)
         cam = _eval_camera(rng)
         if roll is not None:
@@ -449,4 +455,6 @@ def run(data_dir: Path, datasets: list[str] | None = None, limit: int | None = N
             raise InputError(f"unknown evaluation dataset {ds!r}: use {', '.join(DATASETS)}")
         if rows[ds]:  # a dataset with nothing to measure (no renders made) is left out of the summary
             summary[ds] = summarise(rows[ds])
+        elif ds == "mocap":  # its files were there (_missing): each was skipped, and a gate must not read {} as a pass
+            raise InputError(f"{data_dir}: no mocap sequence could be measured (each file was skipped above)")
     return summary, rows

@@ -429,6 +429,7 @@ def load_file(path: str | Path) -> Generator:
             raise InputError(f"{path}: not a weights file of `animgen train` (no {', '.join(missing)})")
         try:
             params = {k: blob[k] for k in blob.files if k != "info"}
+            info_text = str(blob["info"])
         except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:  # a damaged copy
             raise InputError(f"{path}: damaged weights file ({e})") from e
         if params["inp.w"].shape[0] != N_FEATURES or params["out.w"].shape[-1] != N_OUT:
@@ -436,7 +437,7 @@ def load_file(path: str | Path) -> Generator:
                              f"{params['inp.w'].shape[0]} inputs and gives {params['out.w'].shape[-1]} outputs, "
                              f"this one's {N_FEATURES} and {N_OUT})")
         try:
-            info = json.loads(str(blob["info"]))
+            info = json.loads(info_text)
         except ValueError as e:
             raise InputError(f"{path}: not a weights file of `animgen train` (its info is not JSON)") from e
     if not isinstance(info, dict):

@@ -68,11 +68,18 @@ class TrainConfig:
     init: Path | None = None
 
 
-def mocap_files(data_dir: Path, sets: tuple[str, ...]) -> list[Path]:
+def bvh_files(folder: Path) -> list[Path]:
+    """Every BVH file under folder, in order, whatever the case of its suffix (Windows tools write Take01.BVH)."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".bvh" and p.is_file())
+
+
+def mocap_files(data_dir: Path, sets: tuple[str, ...], exclude: tuple[str, ...] = EXCLUDE) -> list[Path]:
+    """The BVH and DeepMimic motion files of each of sets (folders under data_dir), but those whose name holds any of
+    exclude (the data kit's files it must not train on)."""
     files = []
     for s in sets:
-        found = sorted((data_dir / s).rglob("*.bvh")) + sorted((data_dir / s).rglob(DEEPMIMIC_GLOB))
-        files += [f for f in found if not any(e in f.name for e in EXCLUDE)]
+        found = bvh_files(data_dir / s) + sorted((data_dir / s).rglob(DEEPMIMIC_GLOB))
+        files += [f for f in found if not any(e in f.name for e in exclude)]
     return files
 
 
@@ -90,7 +97,7 @@ def training_files(data_dir: Path) -> tuple[list[Path], list[str]]:
     mocap = kit_mocap(data_dir)
     if mocap is not None:
         return mocap_files(mocap, TRAIN_SETS), list(TRAIN_SETS)
-    return mocap_files(data_dir, ("",)), [str(data_dir)]
+    return mocap_files(data_dir, ("",), exclude=()), [str(data_dir)]
 
 
 def held_out_files(data_dir: Path) -> list[Path]:
@@ -99,8 +106,8 @@ def held_out_files(data_dir: Path) -> list[Path]:
     takes)."""
     mocap = kit_mocap(data_dir)
     if mocap is not None:
-        return [f for s in HELD_OUT for f in sorted((mocap / s).rglob("*.bvh"))]
-    return sorted(data_dir.rglob("*.bvh"))
+        return [f for s in HELD_OUT for f in bvh_files(mocap / s)]
+    return bvh_files(data_dir)
 
 
 def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
@@ -258,7 +265,8 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     t0 = time.perf_counter()
     clips = load_clips(files, cfg.window)
     if not clips:
-        raise InputError(f"{data_dir}: no training clip is at least {cfg.window} frames long")
+        raise InputError(f"{data_dir}: none of its {len(files)} motion file(s) gave a training clip (each was skipped "
+                         f"above, or is shorter than the {cfg.window}-frame training window)")
     frames = sum(c.frame_count for c in clips) // 2
     takes = load_takes(cfg.takes_dir or train_dir(), cfg.window) if cfg.take_share > 0 else []
     if cfg.take_share > 0 and not quiet:

@@ -129,6 +129,13 @@ def _train_config(args) -> TrainConfig:
         raise InputError(f"--renders {args.renders}: not a folder")
     if args.init and not Path(args.init).is_file():
         raise InputError(f"--init {args.init}: no such weights file")
+    if args.init:  # a damaged or foreign file is a bad flag, named before the output folder is made
+        from animgen_ml import model
+
+        try:
+            model.load_file(args.init)
+        except InputError as e:
+            raise InputError(f"--init {e}") from None
     if args.seed < 0:
         raise InputError(f"--seed must be >= 0, got {args.seed}")
     if args.lr is not None and not 0 < args.lr < 1:
@@ -154,8 +161,7 @@ def _evaluate(args) -> int:
     try:
         data = _data_dir(args.data)
         if args.json_out:
-            if Path(args.json_out).is_dir():
-                raise InputError(f"--json {args.json_out}: is a folder; --json takes a file name")
+            _check_json_out(Path(args.json_out), data)
             made = _check_writable(Path(args.json_out).parent, "--json")  # now, not after the evaluation
     except InputError as e:
         return usage("evaluate", str(e))
@@ -178,6 +184,24 @@ def _evaluate(args) -> int:
             Path(tmp).write_text(json.dumps(_finite(summary), indent=2), encoding="utf-8")
         print(f"wrote {args.json_out}")
     return 0
+
+
+def _check_json_out(path: Path, data: Path) -> None:
+    """Raises InputError where --json would replace what it must not: a folder, a read-only file, the weights the
+    run measures or a file of the data it reads (`--json mine.npz` had turned the weights into JSON)."""
+    from animgen_ml import model
+
+    if path.is_dir():
+        raise InputError(f"--json {path}: is a folder; --json takes a file name")
+    if not path.exists():
+        return
+    weights = model.weights_path()
+    if weights.exists() and path.samefile(weights):
+        raise InputError(f"--json {path}: is the weights being measured")
+    if path.resolve().is_relative_to(data.resolve()):
+        raise InputError(f"--json {path}: is a file of the data being measured ({data})")
+    if read_only(path):
+        raise InputError(f"--json {path}: the file is read-only")
 
 
 def _check_writable(folder: Path, flag: str) -> Path | None:
