@@ -493,3 +493,33 @@ def test_a_stop_whose_cancel_is_never_answered_ends_within_seconds(tmp_path, vid
         assert server.stop(signal.SIGTERM) == 0, server.output()
     assert rc == 143 and 4.5 < took < 20, (rc, took, log.read_text())
     assert "CancelJob job_id=" in server.output() and "could not cancel" not in log.read_text(), log.read_text()
+
+
+def test_a_run_that_gives_up_on_a_frozen_server_names_the_job_it_left(tmp_path, videos, monkeypatch):
+    """A server frozen mid-job (SIGSTOP): the run gave up after its wait without naming the job it left there, which
+    runs on (or waits) once the server thaws; the message names it for `animgen cancel`. The client's keepalive takes
+    40 s to find the frozen server."""
+    from animgen_server import remote
+
+    monkeypatch.setattr(remote, "RECONNECT_S", 1.0)
+    monkeypatch.setattr(remote, "_servers", {})
+    server = ServerProcess(tmp_path / "data").start()
+    jobs: list[str] = []
+
+    def progress(event) -> None:
+        if not jobs and event.kind == "progress":
+            jobs.append("frozen")
+            assert server.proc is not None
+            server.proc.send_signal(signal.SIGSTOP)
+
+    try:
+        with pytest.raises(ServiceError) as gave_up:
+            remote.generate_remote(server.address, videos / "motionbert_boxing.mp4", tmp_path / "out" / "x",
+                                   GenerateOptions(generator="analytic", formats=("json",)), progress=progress)
+    finally:
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGCONT)
+        assert server.stop() == 0, server.output()
+    job = re.search(r"job ([0-9a-f]{32}) was left on the server: `animgen cancel \1` cancels it", str(gave_up.value))
+    assert job is not None and gave_up.value.code == grpc.StatusCode.UNAVAILABLE, gave_up.value
+    assert job[1] in server.output()  # the server's own log names that job

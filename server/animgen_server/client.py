@@ -46,6 +46,16 @@ def result_suffix(file_name: str) -> str:
     return file_name[file_name.index("."):] if "." in file_name else ""
 
 
+def checked_suffix(file_name: str, address: str = "") -> str:
+    """result_suffix of a file name the server sent, refused unless it is a plain suffix: out_base + a suffix that
+    holds a path separator or '..' could name a file outside the output folder."""
+    suffix = result_suffix(file_name)
+    if any(c in suffix for c in "/\\\0") or ".." in suffix:
+        raise AnimGenError(f"{address + ': ' if address else ''}the server sent a result file named {file_name!r}, "
+                           "which is not a plain file name: nothing was written for it")
+    return suffix
+
+
 def _retry_after_s(e: grpc.RpcError) -> float | None:
     """When the server said to try again (RETRY_AFTER_KEY), in seconds; None where it did not."""
     metadata = e.trailing_metadata() if callable(getattr(e, "trailing_metadata", None)) else None
@@ -164,6 +174,8 @@ class AnimGenClient:
             header = first.header
             clip = convert.clip_from_proto(header.clip)
             by_name = {f.file_name: f for f in header.files}
+            for name in by_name:  # before any file is written
+                checked_suffix(name, self.address)
             current = None  # (ResultFile, open file, hasher, atomic context, final path)
             with contextlib.ExitStack() as stack:
                 for msg in stream:
@@ -173,7 +185,10 @@ class AnimGenClient:
                     if current is None or current[0].file_name != c.file_name:
                         if current is not None:
                             self._close_file(current, written)
-                        rf = by_name[c.file_name]
+                        rf = by_name.get(c.file_name)
+                        if rf is None:  # the header said what comes: a hostile or broken server
+                            raise AnimGenError(f"{self.address}: the server sent data of {c.file_name!r}, a file its "
+                                               "result header did not list")
                         final = Path(f"{out_base}{result_suffix(rf.file_name)}")
                         ctx = atomic_path(final)
                         tmp = stack.enter_context(ctx)

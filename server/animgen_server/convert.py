@@ -6,9 +6,11 @@ proto TargetSkeleton <-> a skeleton file (.glb) the pipeline's retargeting reads
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import TypeVar, cast
@@ -200,6 +202,9 @@ def options_key(video_sha256: str, opts: GenerateOptions, pipeline: str, video_n
     video's name, which the clip and the warnings carry."""
     d = opts.to_dict()
     d["formats"] = sorted(d["formats"])
+    if d["target"] is not None:  # the store's targets/<content hash>/<name>.glb, by hash and name: a store moved or
+        # copied (its absolute path another) must still find its results and its interrupted jobs
+        d["target"] = Path(d["target"]).parent.name + "/" + Path(d["target"]).name
     # Options travel through float32 on the wire: round so that equal requests hash equal.
     d = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
     inputs = json.dumps([video_sha256, pipeline, video_name, d], sort_keys=True)
@@ -208,11 +213,9 @@ def options_key(video_sha256: str, opts: GenerateOptions, pipeline: str, video_n
 
 # ---- target skeleton ----
 
-def write_target_skeleton(t: clip_pb2.TargetSkeleton, folder: Path) -> Path:
-    """Writes a TargetSkeleton as a node-only .glb (joints in a skin, bone_map in the scene's extras) under
-    folder/<content hash>/<name>.glb and returns the path. Raises InputError when the skeleton is unusable."""
-    import pygltflib
-
+def target_skeleton_path(t: clip_pb2.TargetSkeleton, folder: Path) -> Path:
+    """Where write_target_skeleton puts a TargetSkeleton: folder/<content hash>/<name>.glb. Writes nothing; raises
+    InputError when the skeleton is unusable."""
     n = len(t.bones)
     if n == 0:
         raise InputError("options.target: the target skeleton has no bones")
@@ -234,9 +237,22 @@ def write_target_skeleton(t: clip_pb2.TargetSkeleton, folder: Path) -> Path:
         raise InputError(f"options.target.bone_map: {bad[0]!r} maps to {t.bone_map[bad[0]]!r}, not a target bone")
 
     digest = hashlib.sha256(t.SerializeToString(deterministic=True)).hexdigest()[:24]
-    path = Path(folder) / digest / f"{safe_stem(t.name or 'target') }.glb"
+    return Path(folder) / digest / f"{safe_stem(t.name or 'target') }.glb"
+
+
+def write_target_skeleton(t: clip_pb2.TargetSkeleton, folder: Path) -> Path:
+    """Writes a TargetSkeleton as a node-only .glb (joints in a skin, bone_map in the scene's extras) at
+    target_skeleton_path and returns the path. Raises InputError when the skeleton is unusable. A file already there
+    has its time set to now: the store's expiry removes targets unused for a while (they are written again when
+    needed)."""
+    import pygltflib
+
+    path = target_skeleton_path(t, folder)
     if path.is_file():
+        with contextlib.suppress(OSError):
+            os.utime(path)
         return path
+    n = len(t.bones)
     nodes = []
     for b in t.bones:
         q = b.rest_rotation

@@ -4,6 +4,7 @@ the fan-out of job events to every watcher. Runs on the server's event loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import sqlite3
@@ -53,6 +54,10 @@ MAX_PENDING_EVENTS = 256  # progress events queued for one watcher that has not 
 
 class QueueFull(Exception):
     pass
+
+
+class Stopping(Exception):
+    """The server stops while a watched job has not ended (a queued job stays queued for the next server)."""
 
 
 class JobManager:
@@ -302,6 +307,8 @@ class JobManager:
                 return
             while True:
                 ev = await q.get()
+                if ev is None:  # close(): ended here, not cut off by the server's stop with a traceback in its log
+                    raise Stopping(job_id)
                 yield ev
                 if ev.type in FINAL_EVENT_TYPES:
                     return
@@ -323,10 +330,23 @@ class JobManager:
             self._finish(row, INTERRUPTED, error=INTERRUPTED_ERROR)
         self.running.clear()
         self.closing = True
+        for watchers in self._watchers.values():
+            for q in watchers:
+                q.put_nowait(None)
         await self.backend.close()
 
     def expire_uploads(self) -> int:
         return self.store.expire_uploads(now_ms() - self.limits.upload_expiry_seconds * 1000)
+
+    def expire_targets(self) -> int:
+        """Target skeleton files unused for the upload expiry that no queued or running job needs."""
+        needed = set()
+        for row in self.store.list_jobs(-1, [QUEUED, RUNNING]):
+            opts = service_pb2.GenerateOptions.FromString(row.options)
+            if opts.HasField("target"):
+                with contextlib.suppress(InputError):  # one refused when it was made
+                    needed.add(convert.target_skeleton_path(opts.target, self.store.targets_dir).parent.name)
+        return self.store.expire_targets(now_ms() - self.limits.upload_expiry_seconds * 1000, needed)
 
     def expire_results(self) -> int:
         return self.store.expire_results(now_ms() - self.limits.result_expiry_seconds * 1000)

@@ -209,6 +209,12 @@ class _Run:
                                        "run it again once the server stays up")
                 _notice(self.progress, "the server stopped while the job ran; running it again")
                 self._start(up.upload_id)  # the same job: the server runs an interrupted one again
+        except ServiceError as e:
+            if self.job is None or Outage.answered(e):
+                raise
+            # Given up on a server that went (frozen, gone) with the job on it: said with its id, as Ctrl-C says it.
+            raise ServiceError(e.code, f"{e.details}; job {self.job.job_id} was left on the server: `animgen cancel "
+                               f"{self.job.job_id}` cancels it once it can be reached", e.address) from None
         except KeyboardInterrupt:
             self._cancel()
             raise

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import functools
 import hashlib
 import logging
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import sys
@@ -35,7 +37,7 @@ from animgen_ml.video import VideoInfo
 from animgen_server import convert
 from animgen_server.auth import TokenInterceptor
 from animgen_server.backend import Backend, make_backend
-from animgen_server.jobs import JobManager, QueueFull
+from animgen_server.jobs import JobManager, QueueFull, Stopping
 from animgen_server.limits import (
     CLIENT_CHUNK_BYTES,
     MAX_MESSAGE_BYTES,
@@ -159,7 +161,9 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                     f = open(part, "wb")  # noqa: SIM115 - closed in finally
                     continue
                 if which != "chunk":
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "only one header per upload")
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "only one header per upload" if which else
+                                        "an UploadVideo message with no payload: each message after the header must "
+                                        "hold a chunk of the video")
                 n = len(msg.chunk)
                 if n > self.limits.max_chunk_bytes:
                     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"a chunk of {n} bytes is over the "
@@ -237,27 +241,31 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         if upload is None or not Path(upload.path).is_file():
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {_short(request.upload_id)!r} (unknown or "
                                 "expired): upload the video again")
-        try:
+        try:  # the target's file is written last, once every other check has passed: a refused call leaves none
             target = None
             if request.options.HasField("target"):
-                target = str(convert.write_target_skeleton(request.options.target, self.store.targets_dir))
-            options = convert.options_from_proto(request.options, target)
+                target = convert.target_skeleton_path(request.options.target, self.store.targets_dir)
+            options = convert.options_from_proto(request.options)
         except InputError as e:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        key = convert.options_key(upload.sha256, options, self.pipeline, upload.file_name)
-        info = None
-        # Probed again unless the result is cached: the probe goes with the job, so the worker need not probe.
-        if upload.probe_error is None and (upload.duration is None or self.store.find_cached(key) is None):
-            info, upload.probe_error = await probe_video(Path(upload.path))
+        key = convert.options_key(upload.sha256, dataclasses.replace(options, target=target and str(target)),
+                                  self.pipeline, upload.file_name)
+        info, why = None, None
+        # Probed again unless the result is cached: the probe goes with the job, so the worker need not probe. A failed
+        # probe is not kept (the upload's probe_error stays unread): an ffprobe killed by the OOM killer had made the
+        # file "not a video" for good, and a file that really is not one costs a 0.1 s probe per StartJob.
+        if upload.duration is None or self.store.find_cached(key) is None:
+            info, why = await probe_video(Path(upload.path))
             upload.duration = info.duration if info else None
             if self.store.get_upload(upload.upload_id) is None or not Path(upload.path).is_file():
                 # expired while it was probed: no job is made on a video that is gone
                 await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {_short(request.upload_id)!r} (expired): "
                                     "upload the video again")
-            self.store.set_probe(upload.upload_id, upload.duration, upload.probe_error)
-        if upload.probe_error is not None:
+            if info is not None:
+                self.store.set_probe(upload.upload_id, upload.duration, None)
+        if why is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{upload.file_name}: not a video that can be "
-                                f"decoded ({upload.probe_error}); upload an MP4, MOV, MKV, AVI or WebM file")
+                                f"decoded ({why}); upload an MP4, MOV, MKV, AVI or WebM file")
         start = options.start or 0.0
         if start >= upload.duration:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"options.start_seconds ({start}) is past the end "
@@ -283,6 +291,16 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
             return convert.job_to_proto(before)
         if self.manager.closing:  # a job queued now would wait in the store for the next server
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping: start the job once it is back")
+        if target is not None:  # the pipeline's own check of the target reads its file
+            new = not target.parent.exists()
+            try:
+                convert.options_from_proto(request.options,
+                                           str(convert.write_target_skeleton(request.options.target,
+                                                                             self.store.targets_dir)))
+            except InputError as e:
+                if new:
+                    shutil.rmtree(target.parent, ignore_errors=True)
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
         try:
             row = self.manager.create(upload, request.options, key, info, request.request_id)
         except QueueFull as e:
@@ -317,8 +335,12 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
 
     async def WatchJob(self, request, context):
         await self._job_or_abort(request.job_id, context)
-        async for ev in self.manager.watch(request.job_id):
-            yield ev
+        try:
+            async for ev in self.manager.watch(request.job_id):
+                yield ev
+        except Stopping:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"the server is stopping; job {request.job_id} stays "
+                                "queued: watch it again once the server is back")
 
     async def GetResult(self, request, context):
         row = await self._job_or_abort(request.job_id, context)
@@ -337,6 +359,9 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
         gone = (f"the result of job {row.job_id} was deleted, unused for {days:g} days (--result-expiry-days); "
                 "upload the video and start it again")
         wanted = set(request.formats)
+        if bad := [f for f in request.formats if f not in service_pb2.OutputFormat.values()]:  # Name() would raise
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"formats: unknown value {bad[0]}; use "
+                                + ", ".join(service_pb2.OutputFormat.Name(v) for v in convert.PROTO_TO_FORMAT))
         made = {_format_of(key, name) for key, name in row.files.items()}
         if missing := wanted - made:  # they had been answered with no file and no word
             await context.abort(grpc.StatusCode.NOT_FOUND, f"job {row.job_id} made no {_format_names(missing)} (it "
@@ -573,7 +598,8 @@ async def _expire_loop(manager: JobManager) -> None:
             manager.catch_up()
             if time.monotonic() - last >= period:
                 last = time.monotonic()
-                for what, expire in (("upload", manager.expire_uploads), ("result", manager.expire_results)):
+                for what, expire in (("upload", manager.expire_uploads), ("result", manager.expire_results),
+                                     ("target", manager.expire_targets)):
                     if n := expire():
                         log.info("removed %d expired %s(s)", n, what)
         except Exception:  # noqa: BLE001 - housekeeping must not take the server down

@@ -289,6 +289,22 @@ class Store:
             shutil.rmtree(d, ignore_errors=True)
         return len(gone)
 
+    def expire_targets(self, older_than_ms: int, needed: set[str]) -> int:
+        """Deletes targets/<hash> folders not used since the cut-off (write_target_skeleton sets a used file's time)
+        and not in `needed` (the queued and running jobs' targets). A job or GetResult that needs one later writes it
+        again from the job's options. Returns how many went."""
+        gone = []
+        for d in self.targets_dir.iterdir():
+            try:
+                unused = d.is_dir() and d.name not in needed and \
+                    all(f.stat().st_mtime * 1000 < older_than_ms for f in d.iterdir())
+            except OSError:  # written or removed meanwhile: looked at next time
+                continue
+            if unused:
+                shutil.rmtree(d, ignore_errors=True)
+                gone.append(d)
+        return len(gone)
+
     # ---- jobs ----
 
     @contextlib.contextmanager

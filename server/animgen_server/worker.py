@@ -23,10 +23,16 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Protocol
 
+from animgen_ml.errors import AnimGenError
 from animgen_server.backend import Backend, BackendEvent, EventSink, JobSpec
 
 log = logging.getLogger("animgen.worker")
 CANCEL_GRACE_S = 5.0
+# A worker that dies this many times in a row before it is ready fails the server's start (its weights gone, a broken
+# install): respawned for ever, the server had never become ready nor exited. Once serving, such a worker is started
+# again after a wait that doubles up to RESPAWN_MAX_S, so that it does not spin.
+START_TRIES = 3
+RESPAWN_MAX_S = 30.0
 CLIP_FILE = "_clip.json"  # the clip as the job made it, for GetResult (a stem never starts with "_")
 # Stage modules imported before a worker says it is ready, so that the first job does not pay for them.
 _WARM_MODULES = ("animgen_ml.pose", "animgen_ml.clean", "animgen_ml.generate", "animgen_ml.solver",
@@ -56,10 +62,15 @@ def _worker_main(index: int, conn: Connection, cancel: mp.synchronize.Event) -> 
     from animgen_server.native_logs import quiet_native_logs
 
     quiet_native_logs()  # the server's log shows its own lines and our Python logging, not MediaPipe's
-    from animgen_ml import pipeline
-    from animgen_ml.errors import AnimGenError, Cancelled
+    try:
+        from animgen_ml import pipeline
+        from animgen_ml.errors import AnimGenError, Cancelled
 
-    network = warm_up()
+        network = warm_up()
+    except BaseException as e:  # the server says why the worker did not start, not only its exit code
+        with contextlib.suppress(Exception):
+            conn.send(("failed", f"{type(e).__name__}: {e}"))
+        raise
     server = mp.parent_process()
     # Stop a job when asked, and also when the server is gone (killed: nobody would take the result). The parent's
     # sentinel works on every platform; a changed getppid() never happens on Windows.
@@ -140,6 +151,7 @@ class _Worker:
     conn: Connection
     cancel: mp.synchronize.Event
     ready: bool = False
+    error: str = ""  # why it failed to start, as it said before it died
     job: str | None = None
     result_dir: str = ""
     cancel_deadline: float | None = None
@@ -157,6 +169,8 @@ class LocalBackend(Backend):
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
         self._all_ready = asyncio.Event()
+        self._early_deaths: dict[int, int] = {}  # worker index -> deaths in a row before it was ready
+        self._start_failed: str | None = None
 
     @property
     def capacity(self) -> int:
@@ -174,6 +188,8 @@ class LocalBackend(Backend):
         self._reader.start()
         self._watchdog = asyncio.create_task(self._cancel_watchdog())
         await self._all_ready.wait()
+        if self._start_failed is not None:
+            raise AnimGenError(f"the workers failed to start: {self._start_failed}")
 
     def _spawn(self, index: int) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
@@ -214,7 +230,7 @@ class LocalBackend(Backend):
                     self._replace(w)
                     self._emit(BackendEvent(job, "cancelled", message="cancelled (worker stopped)"))
 
-    def _replace(self, w: _Worker) -> None:
+    def _replace(self, w: _Worker, delay: float = 0.0, respawn: bool = True) -> None:
         with contextlib.suppress(Exception):
             w.process.kill()
         w.process.join(timeout=5)
@@ -222,8 +238,19 @@ class LocalBackend(Backend):
         if w.result_dir:  # what the killed job had written so far
             final = Path(w.result_dir)
             shutil.rmtree(final.parent / f".tmp-{final.name}", ignore_errors=True)
-        if not self._stop.is_set():
+        if self._stop.is_set():
+            return
+        if not respawn or delay > 0:
+            del self._workers[w.index]  # the reader thread must not wait on a dead process meanwhile
+        if respawn and delay > 0:
+            assert self._loop is not None
+            self._loop.call_later(delay, self._respawn, w.index)
+        elif respawn:
             self._spawn(w.index)
+
+    def _respawn(self, index: int) -> None:
+        if not self._stop.is_set() and index not in self._workers:
+            self._spawn(index)
 
     # ---- the reader thread: pipes and process deaths -> the event loop ----
 
@@ -236,7 +263,7 @@ class LocalBackend(Backend):
             by_sentinel = {w.process.sentinel: w for w in workers}
             try:
                 ready = wait([w.conn for w in workers] + list(by_sentinel), timeout=0.5)
-            except (OSError, ValueError):  # a pipe closed under us by a replacement: look again
+            except (OSError, ValueError, TypeError):  # a pipe closed under us by a replacement: look again
                 continue
             for obj in ready:
                 if isinstance(obj, int):
@@ -246,7 +273,7 @@ class LocalBackend(Backend):
                             if not w.conn.poll():
                                 break
                             msg = w.conn.recv()
-                        except (EOFError, OSError):
+                        except (EOFError, OSError, TypeError):  # TypeError: closed meanwhile by _on_death
                             break
                         loop.call_soon_threadsafe(self._on_message, w, msg)
                     loop.call_soon_threadsafe(self._on_death, w)
@@ -254,15 +281,19 @@ class LocalBackend(Backend):
                 w = by_conn[id(obj)]
                 try:
                     msg = w.conn.recv()  # obj, the pipe that is ready
-                except (EOFError, OSError):
+                except (EOFError, OSError, TypeError):
                     continue  # the sentinel reports the death
                 loop.call_soon_threadsafe(self._on_message, w, msg)
 
     def _on_message(self, w: _Worker, msg) -> None:
         if self._workers.get(w.index) is not w:
             return  # from a worker already replaced
+        if isinstance(msg, tuple) and msg[0] == "failed":
+            w.error = msg[1]
+            return
         if isinstance(msg, tuple) and msg[0] == "ready":
             w.ready = True
+            self._early_deaths[w.index] = 0
             self.network_model = msg[2]
             if all(x.ready for x in self._workers.values()):
                 self._all_ready.set()
@@ -276,9 +307,23 @@ class LocalBackend(Backend):
         if self._workers.get(w.index) is not w or self._stop.is_set():
             return
         code = w.process.exitcode
-        log.error("worker %d (pid %s) died with exit code %s", w.index, w.process.pid, code)
         job, w.job = w.job, None
-        self._replace(w)
+        if w.ready:
+            log.error("worker %d (pid %s) died with exit code %s", w.index, w.process.pid, code)
+            self._replace(w)
+        else:
+            why = f"exit code {code}" + (f", {w.error}" if w.error else "")
+            n = self._early_deaths[w.index] = self._early_deaths.get(w.index, 0) + 1
+            if not self._all_ready.is_set() and n >= START_TRIES:  # start() raises it
+                self._start_failed = f"worker {w.index} died {n} times before it was ready (last: {why})"
+                log.error("%s", self._start_failed)
+                self._replace(w, respawn=False)
+                self._all_ready.set()
+                return
+            delay = 0.0 if not self._all_ready.is_set() else min(RESPAWN_MAX_S, 2.0 ** (n - 1))
+            log.error("worker %d (pid %s) died before it was ready (%s), %d time(s) in a row: starting it again%s",
+                      w.index, w.process.pid, why, n, f" in {delay:g} s" if delay else "")
+            self._replace(w, delay)
         if job:
             self._emit(BackendEvent(job, "failed", message=f"the worker process died (exit code {code}); "
                                                           "the job can be started again"))
