@@ -222,8 +222,9 @@ def test_containers_cut_short_say_so(videos: Path, tmp_path: Path, ext: str, cod
 
 
 def test_whole_files_are_not_taken_for_cut_ones(videos: Path, tmp_path: Path):
-    """An AVI padded with empty frames counts them in its header (476 at a nominal 24 fps, 4 s), and a file remuxed
-    from Matroska keeps the source's DURATION tag: neither is a file cut short."""
+    """An AVI padded with empty frames counts them in its header (476 at a nominal 24 fps, 4 s), a file remuxed
+    from Matroska keeps the source's DURATION tag, and a GIF holds its last picture for 2 s: none is a file cut
+    short (the GIF had been refused as "decoding stopped at 1.53 s of 3.53 s")."""
     padded = tmp_path / "padded.avi"
     ffmpeg("-f", "lavfi", "-i", "testsrc=rate=24:size=160x120", "-t", "4", "-c:v", "mpeg4", "-enc_time_base",
            "1/120", "-fps_mode", "vfr", "-r", "120", str(padded))
@@ -232,6 +233,9 @@ def test_whole_files_are_not_taken_for_cut_ones(videos: Path, tmp_path: Path):
     ffmpeg("-i", str(videos / SHORT), "-c", "copy", str(mkv))
     ffmpeg("-i", str(mkv), "-t", "1", "-c", "copy", str(nut))  # the first second, tags and all
     assert 25 <= len(list(video.iter_frames(nut))) <= 32
+    held = tmp_path / "held.gif"
+    ffmpeg("-i", str(videos / SHORT), "-final_delay", "200", str(held))
+    assert video.probe(held).duration > 3.4 and len(list(video.iter_frames(held))) == 47
 
 
 @pytest.mark.parametrize("name", ["-take1.mp4", "concat:take1.mp4"])

@@ -21,7 +21,7 @@ from animgen_ml import video as vid
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
 from animgen_ml.files import atomic_path
-from animgen_ml.landmarks import LM, Landmarks
+from animgen_ml.landmarks import CLOCK_SLOP_S, LM, Landmarks
 
 PANEL_HEIGHT = 480
 # MediaPipe pose connections drawn in the left panel.
@@ -44,9 +44,10 @@ def _side_colour(name: str) -> tuple[int, int, int]:
 
 def frame_schedule(times: np.ndarray, fps: float) -> np.ndarray:
     """For each frame of a constant-rate output starting at times[0], the index of the latest source frame (of
-    `times`) shown by then."""
-    n = int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1
-    return np.searchsorted(times, times[0] + np.arange(n) / fps + 1e-6, side="right") - 1
+    `times`) shown by then. A clock in milliseconds (Matroska, WebM) may end the span just short of the last frame's
+    time at the exact rate: that frame is shown, as the clip keeps it (clean.resample)."""
+    n = int(np.floor((times[-1] - times[0] + CLOCK_SLOP_S) * fps + 1e-6)) + 1
+    return np.searchsorted(times, times[0] + np.arange(n) / fps + CLOCK_SLOP_S, side="right") - 1
 
 
 def render_preview(video: str | Path, landmarks: Landmarks, clip: HumanoidClip, path: str | Path,

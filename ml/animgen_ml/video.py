@@ -28,7 +28,8 @@ try:  # pipe sizing is Linux-only
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
+# What a folder's videos are, here and in the Unity and Unreal plugins alike (VideoUpload.cs, VideoFiles.cpp).
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg")
 # Image formats FFmpeg also opens as a one-frame "video": not what a user means by a video.
 _IMAGE_CODECS = {"png", "mjpeg", "bmp", "gif", "tiff", "webp", "jpeg2000", "apng", "exr", "dpx"}
 IMAGE_FILES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr", ".dpx")
@@ -228,6 +229,9 @@ def _mp4_boxes(path: Path) -> bool:
 # ffmpeg's closing words after a decoding error, which say nothing of the file: the line before them does.
 _CLOSING = re.compile(r"Error marking filters as finished|Conversion failed|Cannot determine format of input stream|"
                       r"Error while filtering|Task finished with error|Error closing file|Nothing was written")
+# Lines of the pipe's own muxer, which say nothing of the file ("Application provided invalid, non monotonically
+# increasing dts to muxer" of a remuxed Matroska file whose frames all decode).
+_OUR_MUXER = re.compile(r"\[(out#\d+/)?rawvideo @")
 # "[h264 @ 0x55d0c0ffee00] ": the decoder and its address (ffmpeg 7 gives two: "[vist#0:0/h264 @ 0x…] [dec:h264 @ 0x…]")
 _CONTEXT = re.compile(r"^(\[[^\]]* @ 0x[0-9a-f]+\]\s*)+")
 
@@ -276,9 +280,11 @@ def iter_frames(path: str | Path, start: float | None = None, end: float | None 
         reason = _telling(run.errors) or "no frame could be decoded"
         raise InputError(f"{path}: empty or corrupt video ({reason})")
     # A file cut short (copy interrupted, download incomplete) still decodes up to the cut: say so rather
-    # than animate part of the video silently.
+    # than animate part of the video silently. Not one whose last picture is shown for a while (a GIF's pause at the
+    # end, a recording that ends on a still screen): it decoded every frame it counts, and without an error.
     wanted_end = info.duration if end is None else min(end, info.duration)
-    if info.duration_known and run.last_t < wanted_end - max(0.5, 5.0 / info.fps):
+    whole = not run.errors and 0 < info.frame_count <= run.decoded
+    if info.duration_known and not whole and run.last_t < wanted_end - max(0.5, 5.0 / info.fps):
         reason = f"; {_telling(run.errors)}" if run.errors else ""
         raise InputError(f"{path}: truncated or corrupt video: decoding stopped at {run.last_t:.2f} s of "
                          f"{info.duration:.2f} s{reason}")
@@ -334,7 +340,7 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
                         times.put(int(m.group(1)) * base[0] / base[1])
                     else:
                         times.put(float("nan"))
-            elif "error" in line.lower() or "invalid" in line.lower():
+            elif ("error" in line.lower() or "invalid" in line.lower()) and not _OUR_MUXER.match(line):
                 run.errors.append(line.strip().replace(_url(path) + ": ", ""))
         times.put(None)
 
@@ -419,7 +425,3 @@ def expected_frames(info: VideoInfo, start: float | None, end: float | None) -> 
     if not info.duration:
         return max(1, info.frame_count)
     return max(1, int(round((t1 - t0) * info.fps)))
-
-
-def is_video_file(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS
