@@ -329,7 +329,7 @@ def test_batch_folder(videos: Path, tmp_path: Path):
     assert unset.returncode == 2 and "--summary is an empty name" in unset.stderr, unset.stderr
 
     # A second run skips what is up to date and still reports the bad file; the summary gives the skipped videos'
-    # files and the warnings of the run that made them.
+    # files, and the warnings, frames and share with a person of the run that made them.
     mtime = (out / "a_run.glb").stat().st_mtime_ns
     proc = animgen(src, "-o", out, "--format", "glb,json", "--summary", tmp_path / "second.json")
     assert proc.returncode == 1 and "0 converted, 2 up to date, 1 failed" in proc.stderr
@@ -339,6 +339,7 @@ def test_batch_folder(videos: Path, tmp_path: Path):
     for before, now in zip(first["videos"], second["videos"], strict=True):
         if now["status"] == "skipped":
             assert (now["outputs"], now["warnings"]) == (before["outputs"], before["warnings"])
+            assert now["frames"] == before["frames"] > 0 and now["detected"] == before["detected"] > 0
 
     # A newer video is converted again; --force redoes everything.
     time.sleep(0.01)
@@ -358,25 +359,29 @@ def test_batch_folder(videos: Path, tmp_path: Path):
 
 
 def test_a_folder_tree_with_recursive(videos: Path, tmp_path: Path):
-    """--recursive: the videos of a folder's subfolders too (hidden ones aside), each one's outputs in the same
-    subfolder of -o, so that two takes of one name in two folders are both converted; up to date the second time.
-    Without it the subfolders are left alone; with a file it is a usage error."""
+    """--recursive: the videos of a folder's subfolders too (hidden ones aside, a linked one followed, a link back up
+    no loop), each one's outputs in the same subfolder of -o, so that two takes of one name in two folders are both
+    converted; up to date the second time. Without it the subfolders are left alone; with a file it is a usage
+    error."""
     src, out = tmp_path / "refs", tmp_path / "anims"
-    for rel in ("top.mp4", "walk/take.mp4", "run/take.mp4", "run/fast/take.mp4", ".cache/take.mp4"):
+    for rel in ("top.mp4", "walk/take.mp4", "run/take.mp4", "run/fast/take.mp4", ".cache/take.mp4",
+                "../library/jump.mp4"):
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         ffmpeg("-i", videos / RUN, "-t", "0.4", "-c:v", "libx264", src / rel)
+    (src / "shared").symlink_to(tmp_path / "library")  # a studio's shared references, linked in
+    (src / "walk" / "up").symlink_to(src)
     args = ("--format", "json", "--generator", "analytic", "--quiet")
     proc = animgen(src, "-r", "-o", out, *args, "--summary", tmp_path / "run.json")
     assert proc.returncode == 0, proc.stderr
     made = sorted(str(p.relative_to(out)) for p in out.rglob("*.json") if not p.name.startswith("."))
-    assert made == ["run/fast/take.json", "run/take.json", "top.json", "walk/take.json"]
+    assert made == ["run/fast/take.json", "run/take.json", "shared/jump.json", "top.json", "walk/take.json"]
     summary = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
     assert [(str(Path(r["video"]).relative_to(src)), r["status"]) for r in summary["videos"]] == [
-        ("run/fast/take.mp4", "converted"), ("run/take.mp4", "converted"), ("top.mp4", "converted"),
-        ("walk/take.mp4", "converted")]
+        ("run/fast/take.mp4", "converted"), ("run/take.mp4", "converted"), ("shared/jump.mp4", "converted"),
+        ("top.mp4", "converted"), ("walk/take.mp4", "converted")]
     assert summary["videos"][1]["outputs"] == {"json": str(out / "run" / "take.json")}
     again = animgen(src, "--recursive", "-o", out, *args)
-    assert again.returncode == 0 and "0 converted, 4 up to date, 0 failed" in again.stderr, again.stderr
+    assert again.returncode == 0 and "0 converted, 5 up to date, 0 failed" in again.stderr, again.stderr
     flat = animgen(src, "-o", tmp_path / "flat", *args)
     assert flat.returncode == 0, flat.stderr
     assert sorted(p.name for p in (tmp_path / "flat").iterdir() if not p.name.startswith(".")) == ["top.json"]
@@ -583,7 +588,7 @@ def test_up_to_date_means_made_from_this_video_by_a_run_that_ended_well(videos: 
     assert short < 20
     assert "up to date" in animgen(day2 / "take1.mp4", "-o", out, *fast).stderr
 
-    # The order of --format does not matter; a --target character that changed does.
+    # The order of --format does not matter, nor how the --target character is spelled; that it changed does.
     assert "up to date" in animgen(day2 / "take1.mp4", "-o", out, "--format", "npz,json", "--generator",
                                    "analytic").stderr
     character = tmp_path / "hero.glb"
@@ -591,6 +596,8 @@ def test_up_to_date_means_made_from_this_video_by_a_run_that_ended_well(videos: 
     with_target = (*fast, "--target", character)
     assert "up to date" not in animgen(day2 / "take1.mp4", "-o", out, *with_target).stderr
     assert "up to date" in animgen(day2 / "take1.mp4", "-o", out, *with_target).stderr
+    spelled = animgen(day2 / "take1.mp4", "-o", out, *fast, "--target", tmp_path / ".." / tmp_path.name / "hero.glb")
+    assert "up to date" in spelled.stderr, spelled.stderr  # the same character by another path
     character.write_bytes((shared_data / "characters" / "quaternius_male_casual.glb").read_bytes())
     assert "up to date" not in animgen(day2 / "take1.mp4", "-o", out, *with_target).stderr
 

@@ -574,11 +574,17 @@ def test_cli_generate_jobs_cancel_through_the_server(server, videos, tmp_path):
         return subprocess.run([sys.executable, "-m", "animgen_server.cli", *args], capture_output=True, text=True,
                               timeout=300)
 
-    out = animgen("generate", str(videos / SHORT), "--server", server.address, "-o", str(tmp_path),
-                  "--generator", "analytic", "--smoothing", "0.45", "--format", "glb", "--quiet",
-                  "--summary", str(tmp_path / "summary.json"))
+    run = ["generate", str(videos / SHORT), "-o", str(tmp_path), "--generator", "analytic", "--smoothing", "0.45",
+           "--format", "glb", "--quiet", "--summary", str(tmp_path / "summary.json")]
+    out = animgen(*run, "--server", server.address)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "sports2d_run_sideview.glb").is_file()
+    # Up to date for the same server again, not for a run here (other weights may make it), nor the other way round.
+    for where, status in ((["--server", server.address], "skipped"), ([], "converted"), ([], "skipped"),
+                          (["--server", server.address], "converted")):
+        again = animgen(*run, *where)
+        assert again.returncode == 0, again.stderr
+        assert json.loads((tmp_path / "summary.json").read_text())["videos"][0]["status"] == status, (where, status)
     # The --summary of a run on a server: the job's warnings as the log gave them, the files written here.
     [row] = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["videos"]
     assert row["status"] == "converted" and row["outputs"] == {"glb": str(tmp_path / "sports2d_run_sideview.glb")}

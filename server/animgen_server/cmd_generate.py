@@ -165,15 +165,20 @@ def options_from_args(args: argparse.Namespace) -> GenerateOptions:
     ).validate()
 
 
-def up_to_date(video: Path, out_base: Path, options: GenerateOptions) -> bool:
+# What a note holds of the run that made the outputs besides what made them: a --summary that skips them gives it.
+_SAID = ("warnings", "frames", "detected")
+
+
+def up_to_date(video: Path, out_base: Path, options: GenerateOptions, made_by: str | None = None) -> bool:
     """True when every requested output exists, is newer than the video, and was made from this very video (path,
-    size, modification time) with these options by this version and these weights, as noted beside them by
-    note_made: a rerun with --fps 60 must not keep a 30 fps clip, nor day2/take1.mp4 day1/take1.mp4's."""
+    size, modification time) with these options by this version and these weights (made_by: made_by_server's, for a
+    --server run), as noted beside them by note_made: a rerun with --fps 60 must not keep a 30 fps clip, nor
+    day2/take1.mp4 day1/take1.mp4's."""
     try:
         src = video.stat().st_mtime
         fresh = all(p.is_file() and p.stat().st_mtime >= src for p in output_paths(out_base, options))
-        noted = {k: v for k, v in read_note(out_base).items() if k != "warnings"}
-        return fresh and _json(noted) == _json(_made_with(options, inputs_id(video, options)))
+        noted = {k: v for k, v in read_note(out_base).items() if k not in _SAID}
+        return fresh and _json(noted) == _json(_made_with(options, inputs_id(video, options), made_by))
     except OSError:
         return False
 
@@ -188,10 +193,13 @@ def read_note(out_base: Path) -> dict:
 
 
 def skipped(video: Path, out_base: Path, options: GenerateOptions) -> VideoResult:
-    """An up-to-date video as the --summary gives it: its files, and the warnings of the run that made them."""
-    warnings = read_note(out_base).get("warnings")
+    """An up-to-date video as the --summary gives it: its files, and what the run that made them said (its
+    warnings, frames and share with a person)."""
+    note = read_note(out_base)
+    warnings, frames, detected = note.get("warnings"), note.get("frames"), note.get("detected")
     return VideoResult(str(video), "skipped", warnings=warnings if isinstance(warnings, list) else [],
-                       outputs=output_files(out_base, options))
+                       outputs=output_files(out_base, options), frames=frames if isinstance(frames, int) else 0,
+                       detected=float(detected) if isinstance(detected, (int, float)) else None)
 
 
 def forget_made(out_base: Path) -> None:
@@ -213,7 +221,8 @@ def inputs_id(source: Path, options: GenerateOptions) -> dict:
     return ids
 
 
-def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from: dict, warnings: list[str]) -> None:
+def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from: dict, warnings: list[str],
+              made_by: str | None = None, frames: int = 0, detected: float | None = None) -> None:
     """Notes, beside the outputs (a hidden file), what made them, for up_to_date, and the run's warnings, which a
     --summary of a later run that skips them gives. source: the video, or the landmarks file of a --landmarks run
     (which a video run then does not take for its own); made_from: the inputs_id when the run began. A file that
@@ -228,7 +237,8 @@ def note_made(out_base: Path, options: GenerateOptions, source: Path, made_from:
                          "of what was there then; run again once it is complete")
     try:
         with atomic_path(_note(out_base)) as tmp:
-            tmp.write_text(_json(dict(_made_with(options, made_from), warnings=warnings)), encoding="utf-8")
+            said = {"warnings": warnings, "frames": frames, "detected": detected}
+            tmp.write_text(_json(dict(_made_with(options, made_from, made_by), **said)), encoding="utf-8")
     except (OSError, AnimGenError):  # AnimGenError: a rename Windows refused (files.replace_retrying)
         pass
 
@@ -244,11 +254,36 @@ def _note(out_base: Path) -> Path:
     return out_base.with_name(name)
 
 
-def _made_with(options: GenerateOptions, made_from: dict) -> dict:
+def _made_with(options: GenerateOptions, made_from: dict, made_by: str | None = None) -> dict:
     from animgen_ml import model
 
     made_with = dict(options.to_dict(), formats=sorted(set(options.formats)))  # --format bvh,glb is glb,bvh
-    return {"options": made_with, "made_by": model.identity(), "made_from": made_from}
+    if options.target:  # ./hero.glb is hero.glb
+        made_with["target"] = str(Path(options.target).resolve())
+    return {"options": made_with, "made_by": made_by or model.identity(), "made_from": made_from}
+
+
+_SERVERS_MADE_BY: dict[str, str] = {}
+
+
+def made_by_server(args) -> str | None:
+    """With --server, what makes the clips besides the video and the options: the server's version and network (by
+    its weights' name: a client cannot see their content), asked once per run; this machine's weights had been
+    noted, so a folder converted on a server running other weights was then "up to date" for a local run, and the
+    other way round. None without --server. A server that cannot be asked yet makes nothing up to date."""
+    if not args.server:
+        return None
+    if args.server not in _SERVERS_MADE_BY:
+        from animgen_server.client import AnimGenClient
+
+        try:
+            with AnimGenClient(args.server, token=args.token, tls_ca=args.tls_ca, timeout=10) as client:
+                info = client.info()
+        except Exception:  # noqa: BLE001 - the run itself says what is wrong with the server
+            return f"the server at {args.server}, not reached"
+        network = {m.name: m.version for m in info.models}.get("network", "none")
+        _SERVERS_MADE_BY[args.server] = f"the server's {info.server_version}, network {network}"
+    return _SERVERS_MADE_BY[args.server]
 
 
 def _json(value: dict) -> str:
@@ -257,8 +292,22 @@ def _json(value: dict) -> str:
 
 
 def videos_in(folder: Path, recursive: bool) -> list[Path]:
-    """The folder's videos in order; with recursive, its subfolders' too, hidden ones aside (.git, a tool's cache)."""
-    found = folder.rglob("*") if recursive else folder.iterdir()
+    """The folder's videos in order; with recursive, its subfolders' too, hidden ones aside (.git, a tool's cache),
+    through linked folders (a studio links shared references in; rglob had passed them over without a word), each
+    folder once (a link back up is no loop)."""
+    found: list[Path] = []
+    if not recursive:
+        found = list(folder.iterdir())
+    else:
+        seen: set[tuple[int, int]] = set()
+        for root, dirs, files in os.walk(folder, followlinks=True):
+            st = os.stat(root)
+            if (st.st_dev, st.st_ino) in seen:  # reached again through a link
+                dirs.clear()
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # the first way to a folder, in name order
+            found += [Path(root) / f for f in files]
     return sorted(p for p in found if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS and not _made_by_animgen(p)
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
@@ -425,7 +474,8 @@ def _run_batch(bases: dict[Path, Path], args, options: GenerateOptions, out_dir:
     """bases: each video's outputs' base (out_bases)."""
     videos = list(bases)
     clashes = output_clashes(bases, options)
-    fresh = {v for v in videos if not args.force and up_to_date(v, bases[v], options)}
+    by = made_by_server(args) if not args.force else None
+    fresh = {v for v in videos if not args.force and up_to_date(v, bases[v], options, by)}
     if set(videos) - set(clashes) - fresh and (why := _cannot_write(out_dir)):
         return usage("generate", why)
     if args.server and args.jobs == 1 and len(set(videos) - fresh) > 1 and not args.quiet:
@@ -661,7 +711,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
             frames, detected = result.landmarks.frame_count, result.landmarks.detection_rate
     finally:
         progress.close()
-    note_made(out_base, options, source, made_from, progress.warnings)
+    note_made(out_base, options, source, made_from, progress.warnings, made_by_server(args), frames, detected)
     seconds = time.perf_counter() - t0
     _print_result(video, result, files, seconds, frames, detected,
                   sys.stderr if args.summary == run_summary.TO_STDOUT else sys.stdout)

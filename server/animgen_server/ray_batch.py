@@ -135,7 +135,8 @@ def _run(bases: dict[Path, Path], options, address: str, force: bool, quiet: boo
                     r = VideoResult(video, "failed", error=f"Ray: {type(e).__name__}: {str(e).splitlines()[0]}")
                 if r.status == "converted":
                     try:
-                        note_made(base_of[video], options, Path(video), made_from[video], r.warnings)
+                        note_made(base_of[video], options, Path(video), made_from[video], r.warnings,
+                                  frames=r.frames, detected=r.detected)
                     except InputError as e:  # the video changed while the cluster read it
                         r = replace(r, status="failed", error=str(e))
                 results[video] = r
