@@ -170,6 +170,11 @@ class LocalBackend(Backend):
         self._reader: threading.Thread | None = None
         self._all_ready = asyncio.Event()
         self._early_deaths: dict[int, int] = {}  # worker index -> deaths in a row before it was ready
+        # Pipes of replaced workers, closed by the reader thread between two waits: closed by the event loop, a pipe's
+        # descriptor could be the replacement's new pipe by the time the reader, inside wait(), read the old one, and
+        # it read half a message of the new worker ("invalid load key") and died.
+        self._retired: list[Connection] = []
+        self._retired_lock = threading.Lock()
         self._start_failed: str | None = None
 
     @property
@@ -234,7 +239,8 @@ class LocalBackend(Backend):
         with contextlib.suppress(Exception):
             w.process.kill()
         w.process.join(timeout=5)
-        w.conn.close()
+        with self._retired_lock:
+            self._retired.append(w.conn)
         if w.result_dir:  # what the killed job had written so far
             final = Path(w.result_dir)
             shutil.rmtree(final.parent / f".tmp-{final.name}", ignore_errors=True)
@@ -258,12 +264,13 @@ class LocalBackend(Backend):
         loop = self._loop
         assert loop is not None  # start() sets it before it starts this thread
         while not self._stop.is_set():
+            self._close_retired()
             workers = list(self._workers.values())
             by_conn = {id(w.conn): w for w in workers}
             by_sentinel = {w.process.sentinel: w for w in workers}
             try:
                 ready = wait([w.conn for w in workers] + list(by_sentinel), timeout=0.5)
-            except (OSError, ValueError, TypeError):  # a pipe closed under us by a replacement: look again
+            except (OSError, ValueError, TypeError):  # a pipe closed under us by close(): look again
                 continue
             for obj in ready:
                 if isinstance(obj, int):
@@ -273,7 +280,7 @@ class LocalBackend(Backend):
                             if not w.conn.poll():
                                 break
                             msg = w.conn.recv()
-                        except (EOFError, OSError, TypeError):  # TypeError: closed meanwhile by _on_death
+                        except (EOFError, OSError, TypeError):  # TypeError: closed meanwhile by close()
                             break
                         loop.call_soon_threadsafe(self._on_message, w, msg)
                     loop.call_soon_threadsafe(self._on_death, w)
@@ -284,6 +291,12 @@ class LocalBackend(Backend):
                 except (EOFError, OSError, TypeError):
                     continue  # the sentinel reports the death
                 loop.call_soon_threadsafe(self._on_message, w, msg)
+
+    def _close_retired(self) -> None:
+        with self._retired_lock:
+            retired, self._retired = self._retired, []
+        for conn in retired:
+            conn.close()
 
     def _on_message(self, w: _Worker, msg) -> None:
         if self._workers.get(w.index) is not w:
@@ -349,3 +362,4 @@ class LocalBackend(Backend):
             w.conn.close()
         if self._reader:
             self._reader.join(2)
+        self._close_retired()
