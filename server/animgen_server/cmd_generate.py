@@ -75,9 +75,9 @@ def register(subparsers) -> None:
                    help="do not pin planted feet (nor on a --target character); the hips keep the generator's own "
                         "path")
     p.add_argument("--keyframe-tolerance", metavar="DEG,MM",
-                   help="reduce keys: each bone's own rotation within DEG degrees, the Hips' position and the "
-                        "planted feet within MM mm (an arm's errors add up: at 1,2 a walk's hands moved up to about "
-                        "2 cm)")
+                   help="reduce the keys of the .glb and .vrma (and a --target's; BVH and JSON keep every frame): "
+                        "each bone's own rotation within DEG degrees, the Hips' position and the planted feet within "
+                        "MM mm (an arm's errors add up: at 1,2 a walk's hands moved up to about 2 cm)")
     p.add_argument("--keyframe-tolerance-degrees", type=float, metavar="DEG")
     p.add_argument("--keyframe-tolerance-mm", type=float, metavar="MM")
     p.add_argument("--target", metavar="CHARACTER.glb",

@@ -262,7 +262,7 @@ class AnimGenService(service_pb2_grpc.AnimGenServicer):
                 await context.abort(grpc.StatusCode.NOT_FOUND, f"no upload {_short(request.upload_id)!r} (expired): "
                                     "upload the video again")
             if info is not None:
-                self.store.set_probe(upload.upload_id, upload.duration, None)
+                self.store.set_probe(upload.upload_id, info.duration)
         if why is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{upload.file_name}: not a video that can be "
                                 f"decoded ({why}); upload an MP4, MOV, MKV, AVI or WebM file")

@@ -259,8 +259,10 @@ class Store:
         r = self.db.execute("SELECT * FROM uploads WHERE upload_id=?", (upload_id,)).fetchone()
         return UploadRow(**{**dict(r), "path": self._local(r["path"])}) if r else None
 
-    def set_probe(self, upload_id: str, duration: float | None, error: str | None) -> None:
-        self.db.execute("UPDATE uploads SET duration=?, probe_error=? WHERE upload_id=?", (duration, error, upload_id))
+    def set_probe(self, upload_id: str, duration: float) -> None:
+        """The upload's duration, as a probe found it. A failed probe is not kept (StartJob probes again), and an
+        older server's kept failure (probe_error, no longer read) is cleared."""
+        self.db.execute("UPDATE uploads SET duration=?, probe_error=NULL WHERE upload_id=?", (duration, upload_id))
 
     def expire_uploads(self, older_than_ms: int) -> int:
         """Deletes uploads older than the cut-off that no queued or running job needs. An INTERRUPTED job keeps its
