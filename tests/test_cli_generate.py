@@ -404,6 +404,23 @@ def test_summary_to_standard_output(videos: Path, tmp_path: Path):
     assert missing.returncode == 1 and json.loads(missing.stdout)["videos"][0]["status"] == "failed", missing.stdout
 
 
+def test_a_folder_takes_camcorder_and_phone_videos(videos: Path, tmp_path: Path):
+    """AVCHD (.MTS, .m2ts: MPEG transport streams, whose clocks start past zero), 3GP and WMV files in a folder convert
+    as its .mp4 does; a .ts file is left alone, as it is as likely TypeScript as a transport stream."""
+    src, out = tmp_path / "videos", tmp_path / "out"
+    src.mkdir()
+    ffmpeg("-i", videos / RUN, "-t", "0.5", "-c:v", "libx264", src / "a.mp4")
+    ffmpeg("-i", src / "a.mp4", "-c", "copy", "-f", "mpegts", src / "b.MTS")
+    ffmpeg("-i", src / "a.mp4", "-c", "copy", "-f", "mpegts", src / "c.m2ts")
+    ffmpeg("-i", src / "a.mp4", "-c", "copy", src / "d.3gp")
+    ffmpeg("-i", src / "a.mp4", "-c:v", "wmv2", "-q:v", "2", src / "e.wmv")
+    (src / "f.ts").write_text("export const take = 1;\n")
+    proc = animgen(src, "-o", out, "--format", "json")
+    assert proc.returncode == 0 and "5 converted, 0 up to date, 0 failed" in proc.stderr, proc.stderr
+    frames = {p.stem: len(json.loads(p.read_text())["hips"]) for p in out.glob("?.json")}
+    assert frames == dict.fromkeys("abcde", frames["a"]) and frames["a"] >= 10, frames
+
+
 def test_videos_of_one_name_in_folders_of_one_name_but_case_are_named_by_their_paths():
     from animgen_ml.pipeline import GenerateOptions
     from animgen_server.cmd_generate import out_bases, output_clashes

@@ -268,7 +268,7 @@ namespace AnimGen.Editor
                 if (GUILayout.Button("Browse", GUILayout.Width(60)))
                 {
                     string file = EditorUtility.OpenFilePanelWithFilters("Video to animate", FolderOf(videoPath),
-                        new[] { "Video", "mp4,mov,avi,mkv,webm,m4v,mpg,mpeg" });
+                        new[] { "Video", "mp4,mov,avi,mkv,webm,m4v,mpg,mpeg,mts,m2ts,3gp,wmv" });
                     if (!string.IsNullOrEmpty(file)) videoPath = file;
                     GUIUtility.ExitGUI();
                 }

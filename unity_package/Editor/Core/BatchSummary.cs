@@ -34,7 +34,7 @@ namespace AnimGen.Core
     public sealed class BatchSummary
     {
         /// <summary>This package as package.json names it (tests/test_unity_package.py checks that they agree).</summary>
-        public const string Client = "unity 0.1.15";
+        public const string Client = "unity 0.1.16";
 
         public string ServerVersion;  // ServerInfo.server_version; null: the server could not be asked
         public readonly GenerateSettings Settings;

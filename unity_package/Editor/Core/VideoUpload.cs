@@ -12,7 +12,7 @@ namespace AnimGen.Core
     {
         public const int ChunkBytes = 1 << 20;
 
-        static readonly string[] videoExtensions = { ".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg" };
+        static readonly string[] videoExtensions = { ".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".mts", ".m2ts", ".3gp", ".wmv" };
 
         public static bool LooksLikeVideo(string path)
         {

@@ -60,7 +60,7 @@ namespace AnimGen.Core.Tests
             var doc = Map(Json.Parse(ThreeVideos().ToJson()));
             CollectionAssert.AreEquivalent(new[] { "animgen", "client", "options", "counts", "videos" }, doc.Keys);
             Assert.AreEqual("0.2.11", doc["animgen"]);
-            Assert.AreEqual("unity 0.1.15", doc["client"]);
+            Assert.AreEqual("unity 0.1.16", doc["client"]);
             Assert.AreEqual(new Dictionary<string, object>
             {
                 { "hands", false }, { "smoothing", 0.3 }, { "fps", 29.97 }, { "generator", "analytic" }, { "in_place", true },

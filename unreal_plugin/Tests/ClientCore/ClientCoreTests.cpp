@@ -1187,7 +1187,7 @@ TEST(Client, MissingVideoIsAnInvalidArgumentNamingTheFile) {
 }
 
 TEST(VideoFiles, ExtensionsInAnyCase) {
-    for (const char* yes : {"a.mp4", "dir/B.MOV", "C:\\takes\\c.Mkv", "d.mpeg", "e.m4v"})
+    for (const char* yes : {"a.mp4", "dir/B.MOV", "C:\\takes\\c.Mkv", "d.mpeg", "e.m4v", "f.M2TS", "g.mts", "h.3gp", "i.wmv"})
         EXPECT_TRUE(animgen::IsVideoFile(yes)) << yes;
     for (const char* no : {"a.png", "mp4", ".mp4", "dir.mp4/readme", "a.mp4.txt", ""})
         EXPECT_FALSE(animgen::IsVideoFile(no)) << no;

@@ -67,7 +67,7 @@ bool MadeByAnimGen(const std::string& path)
 
 bool IsVideoFile(const std::string& path)
 {
-    static const char* const kExtensions[] = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"};
+    static const char* const kExtensions[] = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".mts", ".m2ts", ".3gp", ".wmv"};
     const std::string name = Lower(FileName(path));
     const size_t dot = name.find_last_of('.');
     if (dot == std::string::npos || dot == 0) return false;

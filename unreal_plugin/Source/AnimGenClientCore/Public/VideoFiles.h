@@ -9,7 +9,7 @@
 
 namespace animgen {
 
-// True for the video extensions the plugin takes (.mp4 .mov .avi .mkv .webm .m4v .mpg .mpeg), in any case.
+// True for the video extensions the plugin takes (.mp4 .mov .avi .mkv .webm .m4v .mpg .mpeg .mts .m2ts .3gp .wmv), in any case.
 ANIMGENCLIENTCORE_API bool IsVideoFile(const std::string& path);
 
 // A file a run writes among videos, as the CLI tells them (cmd_generate.py _made_by_animgen): AnimGen's own preview

@@ -217,7 +217,7 @@ int32 UAnimGenCommandlet::Main(const FString& Params)
 	for (const std::string& Video : animgen::VideosIn(Utf8(Input), bRecursive)) Videos.Add(UTF8_TO_TCHAR(Video.c_str()));
 	if (Videos.Num() == 0)
 	{
-		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: no videos (.mp4 .mov .avi .mkv .webm .m4v .mpg .mpeg)%s"), *Input,
+		UE_LOG(LogAnimGen, Error, TEXT("-Input=%s: no videos (.mp4 .mov .avi .mkv .webm .m4v .mpg .mpeg .mts .m2ts .3gp .wmv)%s"), *Input,
 			bRecursive ? TEXT(" in it or its subfolders") : TEXT(""));
 		return 2;
 	}

@@ -253,7 +253,7 @@ FReply SAnimGenPanel::OnBrowseVideo()
 	TArray<FString> Files;
 	const void* Parent = FSlateApplication::Get().FindBestParentWindowHandleForDialogs(AsShared());
 	if (Desktop->OpenFileDialog(Parent, TEXT("Choose a video"), FPaths::GetPath(VideoPath), TEXT(""),
-			TEXT("Videos (*.mp4;*.mov;*.avi;*.mkv;*.webm;*.m4v;*.mpg;*.mpeg)|*.mp4;*.mov;*.avi;*.mkv;*.webm;*.m4v;*.mpg;*.mpeg"),
+			TEXT("Videos (*.mp4;*.mov;*.avi;*.mkv;*.webm;*.m4v;*.mpg;*.mpeg;*.mts;*.m2ts;*.3gp;*.wmv)|*.mp4;*.mov;*.avi;*.mkv;*.webm;*.m4v;*.mpg;*.mpeg;*.mts;*.m2ts;*.3gp;*.wmv"),
 			EFileDialogFlags::None, Files) && Files.Num() > 0)
 	{
 		VideoPath = FPaths::ConvertRelativePathToFull(Files[0]);
