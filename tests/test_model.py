@@ -458,7 +458,7 @@ def test_training_takes_a_folder_of_ones_own_bvh_or_the_kits_licence_clear_sets(
            "--config", "tiny", "--steps", "2"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert "left out 1 clip(s) shorter than the 96-frame training window (3.2 s at 30 fps): short.bvh" in res.stdout
+    assert "left out 1 clip(s) shorter than the 96-frame training window (3.2 s at 30 fps): short.bvh" in res.stderr
     info = model.load_file(tmp_path / "w" / f"{model.DEFAULT_NAME}.npz").info
     assert info["sets"] == [str(own)] and info["train_files"] == 3
 
@@ -476,7 +476,8 @@ def test_animgen_train_command(shared_data, tmp_path):
            "--config", "tiny", "--steps", "3", "--renders", str(tmp_path / "no_takes"), "--render-share", "0.5"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert "0 rendered takes" in res.stdout and "synthetic inputs only" in res.stdout
+    assert "0 rendered takes" in res.stderr and "synthetic inputs only" in res.stderr
+    assert res.stdout.startswith("trained 3 steps: loss ") and len(res.stdout.splitlines()) == 1  # the result alone
     assert model.load_file(tmp_path / "w" / f"{model.DEFAULT_NAME}.npz").info["steps"] == 3
     bad = subprocess.run(cmd + ["--render-share", "1.5"], capture_output=True, text=True)
     assert bad.returncode == 2  # a command line that cannot run, as argparse's own errors

@@ -27,7 +27,7 @@ import numpy as np
 
 from animgen_ml import rotations as R
 from animgen_ml import skeleton, twists
-from animgen_ml.bonemap import map_bones, map_by_shape
+from animgen_ml.bonemap import BoneMapError, map_bones, map_by_shape
 from animgen_ml.bvh import Bvh, read_bvh
 from animgen_ml.clip import HumanoidClip
 from animgen_ml.errors import InputError
@@ -109,8 +109,17 @@ def source_bones(names: list[str], parents: np.ndarray, rest: np.ndarray,
                  overrides: Mapping[str, str] | None = None,
                  end_sites: Mapping[int, np.ndarray] | None = None) -> dict[str, str]:
     """{HumanBodyBone: source joint name} for a source skeleton with rest positions (J, 3): by the joints' names,
-    else by the shape of its rest pose turned to stand (standing_rest); with neither, the names' error stands."""
-    return map_bones(names, parents, overrides, fingers=False, rest=lambda: standing_rest(parents, rest, end_sites))
+    else by the shape of its rest pose turned to stand (standing_rest); with neither, the names' error stands, saying
+    how to fix a motion file (train and evaluate take no bone map)."""
+    try:
+        return map_bones(names, parents, overrides, fingers=False,
+                         rest=lambda: standing_rest(parents, rest, end_sites))
+    except BoneMapError as e:
+        raise BoneMapError(str(e).removesuffix("; pass overrides for them") + "; " + NAME_JOINTS) from None
+
+
+NAME_JOINTS = ("name those joints as CMU, Mixamo or Unity name them, or save the file with a standing rest pose (T or "
+               "A), whose shape then tells the joints apart")
 
 
 def _up_rotation(rest: np.ndarray, pos: np.ndarray, src: Mapping[str, int]) -> np.ndarray:

@@ -119,7 +119,7 @@ def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
         try:
             c = deepmimic.load_clip(f) if f.suffix == ".txt" else mocap.load_clip(f)
         except InputError as e:  # a skeleton we cannot map: skip it, say so
-            print(f"skipping {f.name}: {e}")
+            print(f"skipping {f.name}: {e}", file=sys.stderr)
             continue
         weight = next((w for k, w in FLOOR_WORK.items()
                        if f.suffix == ".txt" and f.stem.startswith(f"humanoid3d_{k}")), 1.0)
@@ -131,7 +131,7 @@ def load_clips(files: list[Path], min_frames: int) -> list[HumanoidClip]:
     if short:
         print(f"left out {len(short)} clip(s) shorter than the {min_frames}-frame training window "
               f"({min_frames / M.TRAIN_FPS:.1f} s at {M.TRAIN_FPS:g} fps): {', '.join(short[:3])}"
-              + (", ..." if len(short) > 3 else ""))
+              + (", ..." if len(short) > 3 else ""), file=sys.stderr)
     return clips
 
 
@@ -272,7 +272,8 @@ def train(data_dir: Path, out_dir: Path, cfg: TrainConfig, files: list[Path] | N
     if cfg.take_share > 0 and not quiet:
         print(f"{len(takes)} rendered takes ({sum(t.truth.frame_count for t in takes)} frames) from "
               f"{cfg.takes_dir or train_dir()}" + ("" if takes else ": none, so synthetic inputs only (make them "
-                                                   "with `python scripts/render_mocap.py --split train`)"))
+                                                   "with `python scripts/render_mocap.py --split train`)"),
+              file=sys.stderr)
     if start is not None:
         net = network.from_export(start.params, start.info["config"])
     else:
