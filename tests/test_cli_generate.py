@@ -387,6 +387,16 @@ def test_a_folder_tree_with_recursive(videos: Path, tmp_path: Path):
     assert sorted(p.name for p in (tmp_path / "flat").iterdir() if not p.name.startswith(".")) == ["top.json"]
     one = animgen(src / "top.mp4", "-r", "-o", out, *args)
     assert one.returncode == 2 and "--recursive takes a folder" in one.stderr, one.stderr
+    # A file where a subfolder of -o goes fails that subfolder's videos, naming it, and is kept.
+    blocked = tmp_path / "blocked"
+    (blocked / "run").mkdir(parents=True)
+    (blocked / "run" / "fast").write_text("notes")
+    proc = animgen(src, "-r", "-o", blocked, *args)
+    assert proc.returncode == 1 and "4 converted, 0 up to date, 1 failed" in proc.stderr, proc.stderr
+    fast = Path("run") / "fast"
+    assert error_lines(proc.stderr)[0] == (f"animgen: error: {src / fast / 'take.mp4'}: {blocked / fast}: is a file, "
+                                           "where the folder of this video's outputs would be: move or rename it")
+    assert (blocked / "run" / "fast").read_text() == "notes"
 
 
 def test_summary_to_standard_output(videos: Path, tmp_path: Path):

@@ -449,6 +449,18 @@ def _cannot_write(out_dir: Path, said_as: str | None = None) -> str | None:
     return None
 
 
+def _make_folder(folder: Path) -> None:
+    """The folder a video's outputs go to, made; an InputError naming what is in the way."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise InputError(f"{blocking}: is a file, where the folder of this video's outputs would be: move or "
+                             "rename it") from None
+        raise InputError(f"{folder}: cannot make the folder of this video's outputs ({e.strerror or e})") from None
+
+
 def _made_by_animgen(p: Path) -> bool:
     """Files a run writes among videos: previews (run.preview.mp4) and hidden ones (parts being written, notes).
     Taken for videos, a folder converted into itself would grow a run.preview.preview.mp4 on every run."""
@@ -686,7 +698,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     if folders := [p for p in output_paths(out_base, options) if p.is_dir()]:
         raise InputError(f"{folders[0]}: is a folder, where this output would be written: move or rename it")
     made_from = inputs_id(source, options)
-    out_base.parent.mkdir(parents=True, exist_ok=True)  # a subfolder of -o, for a video in one (--recursive)
+    _make_folder(out_base.parent)  # a subfolder of -o, for a video in one (--recursive)
     # Videos run at once print plain lines: bars of several threads would overwrite each other.
     progress = Progress(video, args.quiet, terminal=False if in_flight is not None else None, position=position,
                         also=landmarks.source if landmarks is not None else "")
