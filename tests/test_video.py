@@ -236,6 +236,8 @@ def test_whole_files_are_not_taken_for_cut_ones(videos: Path, tmp_path: Path):
     held = tmp_path / "held.gif"
     ffmpeg("-i", str(videos / SHORT), "-final_delay", "200", str(held))
     assert video.probe(held).duration > 3.4 and len(list(video.iter_frames(held))) == 47
+    # Trimmed too: a seek decodes only the frames after it, so the whole file's are counted before it is refused.
+    assert len(list(video.iter_frames(held, start=1.0))) == 17
 
 
 @pytest.mark.parametrize("name", ["-take1.mp4", "concat:take1.mp4"])
@@ -323,8 +325,9 @@ def test_truncated_video(videos: Path, tmp_path: Path):
     data = (videos / SHORT).read_bytes()
     p = tmp_path / "truncated.mp4"
     p.write_bytes(data[: len(data) // 3])
-    with pytest.raises(InputError, match=r"truncated\.mp4: truncated or corrupt video: decoding stopped at"):
-        list(video.iter_frames(p))
+    for start in (None, 0.5):
+        with pytest.raises(InputError, match=r"truncated\.mp4: truncated or corrupt video: decoding stopped at"):
+            list(video.iter_frames(p, start=start))
     # An MP4 written with its index (moov) at the end, as cameras and ffmpeg write them, cut short: named as
     # incomplete, not by ffprobe's last line ("Invalid data found when processing input").
     whole, cut = tmp_path / "moov_at_end.mp4", tmp_path / "copying.mp4"

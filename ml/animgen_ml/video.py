@@ -274,29 +274,35 @@ def iter_frames(path: str | Path, start: float | None = None, end: float | None 
     if run.yielded == 0:
         if start is not None and info.duration and start >= info.duration:
             raise InputError(f"{path}: --start {start} s is past the end of the video ({info.duration:.2f} s)")
-        if run.decoded > 0:
-            raise InputError(f"{path}: no frame between {start or 0:g} s and {end if end is not None else 'the end'}"
-                             f"{' s' if end is not None else ''} (the video is {info.duration:.2f} s)")
-        reason = _telling(run.errors) or "no frame could be decoded"
-        raise InputError(f"{path}: empty or corrupt video ({reason})")
+        if run.decoded == 0:
+            reason = _telling(run.errors) or "no frame could be decoded"
+            raise InputError(f"{path}: empty or corrupt video ({reason})")
     # A file cut short (copy interrupted, download incomplete) still decodes up to the cut: say so rather
     # than animate part of the video silently. Not one whose last picture is shown for a while (a GIF's pause at the
     # end, a recording that ends on a still screen): it decoded every frame it counts, and without an error.
     wanted_end = info.duration if end is None else min(end, info.duration)
+    short = info.duration_known and run.reached < wanted_end - max(0.5, 5.0 / info.fps)
     whole = not run.errors and 0 < info.frame_count <= run.decoded
-    if info.duration_known and not whole and run.last_t < wanted_end - max(0.5, 5.0 / info.fps):
+    if short and not whole and run.seeked and not run.errors:  # the frames before a seek went undecoded: count all
+        whole = 0 < info.frame_count <= _frames_decodable(path, info)
+    if short and not whole:
         reason = f"; {_telling(run.errors)}" if run.errors else ""
-        raise InputError(f"{path}: truncated or corrupt video: decoding stopped at {run.last_t:.2f} s of "
+        raise InputError(f"{path}: truncated or corrupt video: decoding stopped at {run.reached:.2f} s of "
                          f"{info.duration:.2f} s{reason}")
+    if run.yielded == 0:
+        raise InputError(f"{path}: no frame between {start or 0:g} s and {end if end is not None else 'the end'}"
+                         f"{' s' if end is not None else ''} (the video is {info.duration:.2f} s)")
 
 
 @dataclass
 class _Decode:
     """What one decoding pass saw."""
 
+    seeked: bool = False  # decoding began at a seek: `decoded` leaves out the frames before it
     decoded: int = 0  # frames ffmpeg gave
     yielded: int = 0  # of them, in the range
-    last_t: float = -np.inf
+    last_t: float = -np.inf  # of the last frame yielded
+    reached: float = -np.inf  # of the last frame decoded, in the range or not
     errors: list[str] = field(default_factory=list)
 
 
@@ -308,6 +314,7 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
     # One decoder thread: MediaPipe needs the other core more than the decoder does (measured ~8% faster).
     cmd = [_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-threads", "1"]
     if seek and start:
+        run.seeked = True
         # Fast seek to just before start; frames before `start` are dropped below. ffmpeg counts the position from
         # the container's start time (not 0 for a camera's .mov or a transport stream), our times from the video
         # stream's.
@@ -360,6 +367,7 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
             t = max(t_file - info.start_time, 0.0)  # ffprobe's start_time has six decimals: -1e-7 is 0
             if not np.isfinite(t):
                 t = last_t + 1.0 / info.fps if np.isfinite(last_t) else 0.0
+            run.reached = max(run.reached, t)
             if start is not None and t < start - 1e-6:
                 continue
             if end is not None and t >= end - 1e-6:
@@ -378,6 +386,19 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
         reader.join(timeout=5.0)
         proc.stdout.close() if proc.stdout else None
         proc.stderr.close() if proc.stderr else None
+
+
+def _frames_decodable(path: Path, info: VideoInfo) -> int:
+    """How many frames of the video stream decode from its start without an error (0 at the first error): the
+    whole file decoded and thrown away, so only asked when a trimmed run looks cut short."""
+    cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", f"V:{info.stream}", "-count_frames", "-show_entries",
+           "stream=nb_read_frames", "-of", "csv=p=0", _url(path)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, encoding="utf-8", errors="replace", timeout=600)
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    counted = out.stdout.strip()
+    return int(counted) if out.returncode == 0 and not out.stderr.strip() and counted.isdigit() else 0
 
 
 def _widen_pipe(pipe, frame_bytes: int) -> None:
