@@ -46,8 +46,8 @@ def test_bad_environment_value_stops_serve_by_name(tmp_path: Path):
     data = tmp_path / "data"
     proc = animgen("serve", "--port", "0", "--data-dir", data, env=BAD_ENV)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stderr.strip().splitlines() == ["animgen: error: environment variable ANIMGEN_WORKERS='two' is not "
-                                                "a valid int"]
+    assert proc.stderr.strip().splitlines() == ["animgen: error: --workers (environment variable ANIMGEN_WORKERS="
+                                                "'two') must be a whole number"]
     assert not data.exists()  # nothing was set up
     # A flag given instead of the bad variable is used; the next bad one is named.
     proc = animgen("serve", "--port", "0", "--data-dir", data, "--workers", "1", env=BAD_ENV)
@@ -121,16 +121,20 @@ def test_serve_refuses_a_taken_port_and_bad_limits_in_one_line(tmp_path: Path):
     assert newer.returncode == 1 and "Traceback" not in newer.stderr
     assert f"animgen: error: {tmp_path / 'first'}: this store was written by a newer AnimGen (store layout 99;" in \
         newer.stderr
-    for args, env, named in (
-            (["--result-expiry-days", "inf"], {}, "--result-expiry-days must be between"),
-            (["--max-video-seconds", "nan"], {}, "--max-video-seconds must be between"),
-            (["--upload-expiry-hours", "1e13"], {}, "--upload-expiry-hours must be between"),
-            ([], {"ANIMGEN_MAX_UPLOAD_MB": "inf"}, "--max-upload-mb (environment variable ANIMGEN_MAX_UPLOAD_MB="),
-            ([], {"ANIMGEN_WORKERS": "0"}, "--workers (environment variable ANIMGEN_WORKERS='0') must be between 1"),
-            (["--host", "999.1.1.1"], {}, "cannot listen on 999.1.1.1:0")):
-        proc = animgen("serve", "--port", "0", "--data-dir", tmp_path / "bad", *args, env=env)
+    # A flag's bad value is a usage error (exit 2), a variable's or the machine's refusal exit 1.
+    for args, env, code, named in (
+            (["--result-expiry-days", "inf"], {}, 2, "animgen serve: error: --result-expiry-days must be between"),
+            (["--max-video-seconds", "nan"], {}, 2, "--max-video-seconds must be between"),
+            (["--upload-expiry-hours", "1e13"], {}, 2, "--upload-expiry-hours must be between"),
+            (["--workers", "0"], {}, 2, "animgen serve: error: --workers must be between 1 and 256, got 0"),
+            (["--port", "70000"], {}, 2, "--port must be 0..65535, got 70000"),
+            ([], {"ANIMGEN_MAX_UPLOAD_MB": "inf"}, 1, "--max-upload-mb (environment variable ANIMGEN_MAX_UPLOAD_MB="),
+            ([], {"ANIMGEN_WORKERS": "0"}, 1, "--workers (environment variable ANIMGEN_WORKERS='0') must be between 1"),
+            (["--host", "999.1.1.1"], {}, 1, "cannot listen on 999.1.1.1:0")):
+        proc = animgen("serve", "--data-dir", tmp_path / "bad", *(["--port", "0"] if "--port" not in args else []),
+                       *args, env=env)
         lines = [x for x in proc.stderr.splitlines() if x.startswith("animgen")]  # gRPC logs its own lines first
-        assert proc.returncode == 1 and "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
+        assert proc.returncode == code and "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
         assert named in lines[0], proc.stderr
 
 
@@ -162,7 +166,7 @@ def test_log_file_takes_the_log(tmp_path: Path, videos: Path):
     assert f"job {job.job_id}" not in server.output()  # not on stderr any more
     bad = animgen("serve", "--port", "0", "--data-dir", tmp_path / "d2", "--log-file", tmp_path / "no" / "x.log",
                   env={})
-    assert bad.returncode == 1 and "--log-file" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "--log-file" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_server_info_names_the_network_before_the_workers_are_ready(tmp_path: Path):
@@ -198,7 +202,11 @@ def test_serve_runs_the_given_model(tmp_path: Path, videos: Path):
     assert not (tmp_path / "other").exists()
     # Named by $ANIMGEN_WEIGHTS, as any bad environment value: one line, exit 1 (its workers had died and been
     # replaced for ever, each with a traceback).
-    proc = animgen("serve", "--port", "0", "--data-dir", tmp_path / "other", env={"ANIMGEN_WEIGHTS": str(tmp_path)})
-    assert proc.returncode == 1 and proc.stderr.strip() == (f"animgen: error: environment variable ANIMGEN_WEIGHTS="
-                                                            f"{tmp_path}: a folder"), proc.stderr
+    log = tmp_path / "serve.log"
+    proc = animgen("serve", "--port", "0", "--data-dir", tmp_path / "other", "--log-file", log,
+                   env={"ANIMGEN_WEIGHTS": str(tmp_path)})
+    said = f"environment variable ANIMGEN_WEIGHTS={tmp_path}: a folder"
+    assert proc.returncode == 1 and proc.stderr.strip() == f"animgen: error: {said}", proc.stderr
     assert not (tmp_path / "other").exists()
+    # The log file, where the engines' Start local server sends its users, says it too.
+    assert log.read_text().strip().endswith(f"ERROR animgen.server: {said}"), log.read_text()

@@ -86,6 +86,6 @@ def test_a_token_no_client_could_send_is_refused_at_start(tmp_path):
     for token in ("pässwörd", " padded ", "tab\there"):
         proc = subprocess.run([sys.executable, "-m", "animgen_server.cli", "serve", "--port", "0", "--data-dir",
                                str(tmp_path / "store"), "--token", token], capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 1 and "a token must be printable ASCII" in proc.stderr, proc.stderr
+        assert proc.returncode == 2 and "a token must be printable ASCII" in proc.stderr, proc.stderr
         with pytest.raises(InputError, match="printable ASCII"):
             AnimGenClient("127.0.0.1:1", token=token)

@@ -11,5 +11,10 @@ class InputError(AnimGenError):
     """The input (a video, a file, an option) is missing, unreadable or unusable. gRPC: INVALID_ARGUMENT."""
 
 
+class UsageError(InputError):
+    """An option given on the command line is wrong: the command cannot run as given (exit 2, as argparse's own
+    errors). The same value from an environment variable is an InputError (exit 1)."""
+
+
 class Cancelled(AnimGenError):
     """The work was cancelled by the user."""

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from animgen_ml import __version__
-from animgen_ml.errors import AnimGenError
+from animgen_ml.errors import AnimGenError, InputError, UsageError
 from animgen_server.native_logs import quiet_native_logs
 
 # Modules that add subcommands, in the order `animgen --help` lists them.
@@ -65,22 +65,19 @@ def use_model(path: str, given_as: str = "--model ") -> str | None:
     return None
 
 
-def _check_weights(args: argparse.Namespace) -> int | None:
+def check_weights(args: argparse.Namespace) -> None:
     """--model or $ANIMGEN_WEIGHTS, checked before any work where this process runs the network: not for a run of
-    the analytic baseline, nor for one on a server (the handler says when --model is given to either). An exit
-    code, or None to go on."""
+    the analytic baseline, nor for one on a server (the handler says when --model is given to either)."""
     if getattr(args, "generator", "") == "analytic" or getattr(args, "server", None):
-        return None
+        return
     from animgen_ml import model
 
     if args.model:
-        problem = use_model(args.model)
-        return usage(args.command, problem) if problem else None
-    env = os.environ.get(model.WEIGHTS_ENV)
-    if env and (problem := use_model(env, f"environment variable {model.WEIGHTS_ENV}=")):
-        print(f"animgen: error: {problem}", file=sys.stderr)
-        return 1
-    return None
+        if problem := use_model(args.model):
+            raise UsageError(problem)
+    elif (env := os.environ.get(model.WEIGHTS_ENV)) and (
+            problem := use_model(env, f"environment variable {model.WEIGHTS_ENV}=")):
+        raise InputError(problem)
 
 
 # Options whose value is a list of numbers: argparse reads "-1,2" after them as an option and says only "expected
@@ -129,10 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command != "serve":  # serve stops its own way on SIGTERM
             for sig in TERMINATE_SIGNALS:
                 signal.signal(sig, _terminate)
-    if hasattr(args, "model") and (code := _check_weights(args)) is not None:
-        return code
     try:
+        if hasattr(args, "model") and args.command != "serve":  # serve checks them once its log is open
+            check_weights(args)
         return int(args.handler(args) or 0)
+    except UsageError as e:
+        return usage(args.command, str(e))
     except AnimGenError as e:
         print(f"animgen: error: {e}", file=sys.stderr)
         return 1

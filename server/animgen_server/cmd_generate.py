@@ -78,8 +78,10 @@ def register(subparsers) -> None:
                    help="reduce the keys of the .glb and .vrma (and a --target's; BVH and JSON keep every frame): "
                         "each bone's own rotation within DEG degrees, the Hips' position and the planted feet within "
                         "MM mm (an arm's errors add up: at 1,2 a walk's hands moved up to about 2 cm)")
-    p.add_argument("--keyframe-tolerance-degrees", type=float, metavar="DEG")
-    p.add_argument("--keyframe-tolerance-mm", type=float, metavar="MM")
+    p.add_argument("--keyframe-tolerance-degrees", type=float, metavar="DEG",
+                   help="--keyframe-tolerance's DEG alone (its MM then 0: exact), or in place of its DEG")
+    p.add_argument("--keyframe-tolerance-mm", type=float, metavar="MM",
+                   help="--keyframe-tolerance's MM alone (its DEG then 0: exact), or in place of its MM")
     p.add_argument("--target", metavar="CHARACTER.glb",
                    help="also write <stem>.<character>.glb: this .glb (or VRM .vrm) character playing the clip, its "
                         "planted feet locked again on its own legs and its legs' mesh kept out of its floor")
@@ -101,7 +103,7 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help=f"with --server, send up to N videos of a folder at once, 1 to {MAX_JOBS} (a server runs as "
                         "many as it has workers; default 1)")
-    p.add_argument("--token", help="bearer token for --server")
+    p.add_argument("--token", help="bearer token for --server (default $ANIMGEN_TOKEN)")
     p.add_argument("--tls-ca", metavar="PEM", help="CA certificate for a TLS --server")
     p.add_argument("--ray", metavar="ADDRESS",
                    help="run each video as a task on the Ray cluster at ADDRESS (HOST:PORT, auto or local)")

@@ -20,21 +20,22 @@ if TYPE_CHECKING:
 def register(subparsers) -> None:
     t = subparsers.add_parser(
         "train", help="train the neural animation generator on the mocap kit",
-        description="Train the generator on the licence-clear mocap in DATA/mocap (or on every BVH file in a "
-                    "folder of your own) with synthetic MediaPipe-like "
+        description="Train the generator on the licence-clear mocap in DATA/mocap (or on every BVH or DeepMimic motion "
+                    "file under a folder of your own) with synthetic MediaPipe-like "
                     "inputs (MediaPipe's errors as fitted to rendered takes), and with --render-share also on real "
                     "MediaPipe output on those takes; --init fine-tunes existing weights. Writes OUT/<name>.npz, "
                     "OUT/<name>.loss.png and OUT/<name>.history.json. With no options: the shipped weights' recipe.")
     t.add_argument("--data", metavar="DIR", help="the data kit, whose licence-clear sets are trained on (default: "
                                                  "$ANIMGEN_SHARED_DATA, else ../shared/data), or a folder of your "
-                                                 "own BVH files, every one under it")
+                                                 "own BVH (or DeepMimic) files, every one under it")
     t.add_argument("--out", metavar="DIR", help="output folder (default: the package's weights folder)")
     t.add_argument("--config", choices=("small", "tiny"), default="small", help="network size (default small)")
     t.add_argument("--steps", type=int, default=None,
                    help="training steps (default: as many as the shipped weights had)")
     t.add_argument("--minutes", type=float, default=None,
                    help="train for this long instead of a number of steps (the learning rate follows the clock)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0,
+                   help="seed of the network's start and of the batches' draws (default 0, the shipped weights')")
     t.add_argument("--renders", metavar="DIR", help="rendered training takes (default: build/renders_train, or "
                                                      "$ANIMGEN_TRAIN_RENDERS)")
     t.add_argument("--render-share", type=float, default=0.0, metavar="P",
@@ -51,10 +52,10 @@ def register(subparsers) -> None:
         "evaluate", help="measure the network and the analytic baseline against ground truth",
         description="Run the generators on data with ground truth and print per-sequence and overall metrics "
                     "side by side, each generator as `animgen generate` runs it (cleaned landmarks, smoothing 0.5) "
-                    "and again through refine, every set at 30 fps. DATASET: mocap (held-out subjects, synthetic "
-                    "camera/noise; with --data a folder of your own BVH files, every one in it), pose2sim (real "
-                    "videos, triangulated reference), stills (H36M / 3DHP frames), renders (held-out mocap on a "
-                    "character, rendered by scripts/render_mocap.py). No DATASET: all of them.")
+                    "and again through refine, every set at 30 fps. DATASET: mocap (the held-out subject, ACCAD "
+                    "Female1, synthetic camera/noise; with --data a folder of your own BVH files, every one under "
+                    "it), pose2sim (real videos, triangulated reference), stills (H36M / 3DHP frames), renders "
+                    "(held-out mocap on a character, rendered by scripts/render_mocap.py). No DATASET: all of them.")
     e.add_argument("datasets", nargs="*", metavar="DATASET")
     e.add_argument("--data", metavar="DIR", help="the data kit (default: $ANIMGEN_SHARED_DATA, else ../shared/data)")
     e.add_argument("--json", dest="json_out", metavar="OUT", help="also write {dataset: {method: {metric: v}}}")

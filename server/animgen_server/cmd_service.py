@@ -9,10 +9,10 @@ import os
 import time
 from pathlib import Path
 
-from animgen_ml.errors import AnimGenError, InputError
+from animgen_ml.errors import AnimGenError, InputError, UsageError
 from animgen_server import address as server_address
 from animgen_server.auth import check_token
-from animgen_server.cli import add_model_option
+from animgen_server.cli import add_model_option, check_weights
 from animgen_server.limits import LIMIT_DEFAULTS, Limits, limit_value
 
 DEFAULT_DATA_DIR = Path(os.environ.get("ANIMGEN_DATA_DIR", "~/.animgen/server"))
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=50051, help="port (0 picks a free one; default 50051)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                   help="store: database, uploads, results (default ~/.animgen/server or $ANIMGEN_DATA_DIR)")
+                   help="store: database, uploads, results (default $ANIMGEN_DATA_DIR, else ~/.animgen/server)")
     p.add_argument("--workers", type=int, default=None,
                    help="jobs that run at once, each in its own process ($ANIMGEN_WORKERS; default 1)")
     p.add_argument("--token", default=None,
@@ -57,19 +57,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), metavar="ADDRESS",
                    help="--backend ray: the cluster's head HOST:PORT, auto, or local (a one-machine cluster); "
                         "default $RAY_ADDRESS")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="the least a log line must be to be written (default INFO: each job's start and end)")
     p.add_argument("--log-file", type=Path, default=None, metavar="FILE",
                    help="write the log to FILE (appended) instead of stderr: for a parent process that cannot keep "
                         "reading a pipe, such as the Unity Editor across script reloads")
     p.set_defaults(handler=serve_cmd)
 
-    p = sub.add_parser("jobs", help="list the jobs of an AnimGen server")
+    p = sub.add_parser("jobs", help="list the jobs of an AnimGen server",
+                       description="List an AnimGen server's jobs, newest first: id, state, progress, when it was "
+                                   "made and its video; once done, its frames and how often a person was found, its "
+                                   "error and its warnings.")
     _server_args(p)
     p.add_argument("--limit", type=_job_count, default=20,
                    help="how many, newest first (default 20; a server lists at most 1000)")
     p.set_defaults(handler=jobs_cmd)
 
-    p = sub.add_parser("cancel", help="cancel a job on an AnimGen server")
+    p = sub.add_parser("cancel", help="cancel a job on an AnimGen server",
+                       description="Cancel a queued or running job on an AnimGen server (a job that has ended is "
+                                   "left as it is).")
     p.add_argument("job", help="the job id (see `animgen jobs`)")
     _server_args(p)
     p.set_defaults(handler=cancel_cmd)
@@ -86,19 +92,21 @@ def _job_count(text: str) -> int:
 
 
 def serve_cmd(args: argparse.Namespace) -> int:
-    for dest in LIMIT_DEFAULTS:  # flags not given come from the environment, else the built-in defaults
-        setattr(args, dest, limit_value(dest, getattr(args, dest)))
+    # The log first: the engines' Start local server sends its users to the log file when a start fails.
     try:
         logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                             **({"filename": args.log_file, "encoding": "utf-8"} if args.log_file else {}))
     except OSError as e:
-        raise InputError(f"--log-file {args.log_file}: {e.strerror or e}") from None
+        raise UsageError(f"--log-file {args.log_file}: {e.strerror or e}") from None
     logging.getLogger("grpc").setLevel(logging.WARNING)
     try:
+        for dest in LIMIT_DEFAULTS:  # flags not given come from the environment, else the built-in defaults
+            setattr(args, dest, limit_value(dest, getattr(args, dest)))
+        check_weights(args)
         return _serve(args)
     except AnimGenError as e:
-        # The console has it (cli.main prints it); the log file, where the engines' Start local server sends its
-        # users to look, gets it too: a port already taken had left it empty.
+        # The console has it (cli.main prints it); the log file gets it too (a port already taken, a bad
+        # $ANIMGEN_WEIGHTS had left it empty).
         if args.log_file:
             logging.getLogger("animgen.server").error("%s", e)
         raise
@@ -108,12 +116,15 @@ def _serve(args: argparse.Namespace) -> int:
     from animgen_server.server import ServeConfig, serve
 
     token = args.token if args.token is not None else os.environ.get("ANIMGEN_TOKEN") or None
-    check_token(token, "--token" if args.token is not None else "$ANIMGEN_TOKEN")
+    try:
+        check_token(token, "--token" if args.token is not None else "$ANIMGEN_TOKEN")
+    except InputError as e:
+        raise (UsageError(str(e)) if args.token is not None else e) from None
     for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
         if path is not None and not path.is_file():
-            raise InputError(f"{flag} {path}: file not found")
+            raise UsageError(f"{flag} {path}: file not found")
     if bool(args.tls_cert) != bool(args.tls_key):
-        raise InputError("--tls-cert and --tls-key go together")
+        raise UsageError("--tls-cert and --tls-key go together")
     try:
         limits = Limits(
             max_upload_bytes=round(args.max_upload_mb * 1024 * 1024), max_video_seconds=args.max_video_seconds,
@@ -123,7 +134,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise InputError(str(e)) from None
     if not 0 <= args.port <= 65535:
-        raise InputError(f"--port must be 0..65535, got {args.port}")
+        raise UsageError(f"--port must be 0..65535, got {args.port}")
     config = ServeConfig(host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers, token=token,
                          tls_cert=args.tls_cert, tls_key=args.tls_key, limits=limits, backend=args.backend)
     try:

@@ -6,7 +6,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from animgen_ml.errors import InputError
+from animgen_ml.errors import InputError, UsageError
 
 MAX_CHUNK_BYTES = 3 * 1024 * 1024  # the largest upload chunk accepted (the protocol says "well under 4 MiB")
 CLIENT_CHUNK_BYTES = 1024 * 1024  # what our clients send
@@ -38,20 +38,22 @@ LIMIT_DEFAULTS = {
 
 def limit_value(dest: str, given: float | None) -> float:
     """A limit flag's value: the flag when given, else its environment variable, else the default. Out of range (or
-    NaN) stops `animgen serve` with one line naming the flag and, when the value came from there, the variable."""
+    NaN) stops `animgen serve` with one line naming the flag and, when the value came from there, the variable: a
+    UsageError for the flag's (exit 2), an InputError for the variable's (exit 1)."""
     var, kind, default, low, high = LIMIT_DEFAULTS[dest]
     source = "--" + dest.replace("_", "-")
+    error: type[InputError] = UsageError
     if given is None:
         raw = os.environ.get(var)
         if raw is None:
             return default
+        source, error = f"{source} (environment variable {var}={raw!r})", InputError
         try:
             given = kind(raw)
         except ValueError:
-            raise InputError(f"environment variable {var}={raw!r} is not a valid {kind.__name__}") from None
-        source = f"{source} (environment variable {var}={raw!r})"
+            raise error(f"{source} must be {'a whole number' if kind is int else 'a number'}") from None
     if not (math.isfinite(given) and low <= given <= high):
-        raise InputError(f"{source} must be between {low:.3g} and {high:.3g}, got {given:g}")
+        raise error(f"{source} must be between {low:.3g} and {high:.3g}, got {given:g}")
     return given
 
 
