@@ -171,6 +171,24 @@ def test_bad_inputs_each_get_one_clear_line(videos: Path, tmp_path: Path):
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_someone_small_in_the_picture_is_found_in_a_crop_the_error_suggests(videos: Path, tmp_path: Path):
+    """MediaPipe's detector sees the picture shrunk to 224 pixels: the side-view runner in a picture five times the
+    size is missed, and the error says what finds him; a crop that misses him says so too."""
+    small = tmp_path / "small.mp4"
+    ffmpeg("-i", videos / RUN, "-t", "0.4", "-vf", "pad=iw*5:ih*5:iw*2:ih*3:color=gray", "-c:v", "libx264", small)
+    out = tmp_path / "out"
+    proc = animgen(small, "-o", out, "--format", "json")
+    assert proc.returncode == 1 and error_lines(proc.stderr)[0] == (
+        f"animgen: error: {small}: no person was found in any frame: if the person is small in the picture, a crop "
+        "around them (--crop X,Y,W,H; Crop in Unity and Unreal) lets MediaPipe find them"), proc.stderr
+    missed = animgen(small, "-o", out, "--format", "json", "--crop", "0,0,640,480")
+    assert missed.returncode == 1 and error_lines(missed.stderr)[0] == (
+        f"animgen: error: {small}: no person was found in any frame of the crop 0,0,640,480: it should hold the person "
+        "in the first frames (pixels of the video as played, 2400x1760)"), missed.stderr
+    found = animgen(small, "-o", out, "--format", "json", "--crop", "860,1000,640,480")
+    assert found.returncode == 0 and "person detected in 100.0%" in found.stdout, found.stderr
+
+
 def test_person_half_out_of_frame_is_a_warning(videos: Path, tmp_path: Path):
     half = tmp_path / "half.mp4"
     ffmpeg("-i", videos / BASKETBALL, "-vf", "crop=iw:ih*0.6:0:0", "-c:v", "libx264", half)

@@ -190,6 +190,7 @@ def run(
                              "overwritten: write elsewhere (-o) or rename the character")
     preview = out_base is not None and "preview" in options.formats
     st = _Stages(progress, cancel, PREVIEW_STAGE_WEIGHTS if preview else STAGE_WEIGHTS)
+    extracted = landmarks is None
     if landmarks is None:
         if video is None:
             raise InputError("no video given")
@@ -202,7 +203,8 @@ def run(
     if name:
         landmarks = replace(landmarks, source=name)
     if not landmarks.detected.any():
-        raise InputError(f"{landmarks.source or video}: no person was found in any frame")
+        raise InputError(f"{landmarks.source or video}: no person was found in any frame"
+                         + (_nobody_hint(landmarks, options.crop) if extracted else ""))
     from animgen_ml.pose import quality_warnings
     from animgen_ml.refine import said_mirrored
 
@@ -225,6 +227,17 @@ def run(
         files = st.run("export", export.write_outputs, clip, landmarks, Path(out_base), options,
                        video, st.seconds, st.warnings, progress=lambda f, m="": st.report("export", f, m))
     return Result(clip, landmarks, files, dict(st.seconds), list(st.warnings))
+
+
+def _nobody_hint(lm: Landmarks, crop: tuple[int, int, int, int] | None) -> str:
+    """What to try when MediaPipe found nobody: its detector sees the whole picture shrunk to 224 pixels, where someone
+    small is missed, and a crop around them is found (the side-view run padded to five times its size was)."""
+    if crop is None:
+        return (": if the person is small in the picture, a crop around them (--crop X,Y,W,H; Crop in Unity and "
+                "Unreal) lets MediaPipe find them")
+    x, y, w, h = crop
+    return (f" of the crop {x},{y},{w},{h}: it should hold the person in the first frames (pixels of the video as "
+            f"played, {lm.width}x{lm.height})")
 
 
 def _pose_stage(video: str | Path, options: GenerateOptions, st: _Stages, info: VideoInfo | None = None
