@@ -657,3 +657,29 @@ def test_the_root_goes_straight_across_frames_without_a_person(videos, generator
     assert abs(speed(unseen)[10:27].mean() / speed(seen)[10:27].mean() - 1.0) < 0.3
     assert np.linalg.norm(unseen.hips[32, [0, 2]] - seen.hips[32, [0, 2]]) < 0.5
     assert not unseen.contacts[10:27].any()  # a held pose plants no foot
+
+
+@pytest.mark.skipif(not model.weights_available(), reason="no shipped weights in ml/animgen_ml/weights")
+def test_the_clip_stands_still_after_the_person_leaves_the_picture(videos):
+    """The side-view runner leaves the picture after frame 32: the clip holds there, as the warning says. The network,
+    fed the held landmarks, had carried the Hips on 0.29 m (its root fusion following the last second's drift past the
+    last frame with a person) while the pose stood still, dragging the planted toes. Lost inside the picture (the same
+    landmarks moved left), he is not held: MediaPipe lost someone who stayed."""
+    from dataclasses import replace
+
+    from animgen_ml import clean, pose, solver
+    from animgen_ml.pipeline import GenerateOptions, run
+
+    lm = pose.extract(videos / "sports2d_run_sideview.mp4")
+    seen = solver.seen_frames(lm)
+    last = int(np.flatnonzero(seen)[-1])
+    assert last < lm.frame_count - 10
+    assert model.hold_span(lm, seen) == (0, last + 1)
+    inside = replace(lm, image=lm.image - np.array([0.2, 0.0, 0.0]))
+    assert model.hold_span(inside, seen) == (0, lm.frame_count)
+    raw = model.load_model().generate(clean.clean(lm))
+    assert np.abs(raw.hips[last:] - raw.hips[last]).max() < 1e-9
+    assert np.abs(raw.rotations[last:] - raw.rotations[last]).max() < 1e-9
+    assert (raw.contacts[last:] == raw.contacts[last]).all()
+    clip = run(None, None, GenerateOptions(), landmarks=lm).clip  # smoothed and refined, its feet locked
+    assert np.ptp(clip.hips[last:, [0, 2]], axis=0).max() < 0.03
