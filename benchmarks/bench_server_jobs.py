@@ -46,7 +46,7 @@ def one_pass(server: ServerProcess, videos: list[Path], jobs: int, tmp: Path, n:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", type=int, default=4)
+    ap.add_argument("--videos", type=int, default=4, choices=range(1, len(VIDEOS) + 1), metavar=f"1..{len(VIDEOS)}")
     ap.add_argument("--repeats", type=int, default=2)
     a = ap.parse_args()
     monocular = require_shared_data() / "videos" / "monocular"
