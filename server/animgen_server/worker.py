@@ -359,7 +359,8 @@ class LocalBackend(Backend):
             if w.process.is_alive():
                 w.process.kill()
                 w.process.join(2)
+        if self._reader:  # ends within its 0.5 s wait: the pipes are closed after it, as a replaced worker's are
+            await asyncio.to_thread(self._reader.join, 2)
+        for w in self._workers.values():
             w.conn.close()
-        if self._reader:
-            self._reader.join(2)
         self._close_retired()
