@@ -184,7 +184,7 @@ def test_someone_small_in_the_picture_is_found_in_a_crop_the_error_suggests(vide
     missed = animgen(small, "-o", out, "--format", "json", "--crop", "0,0,640,480")
     assert missed.returncode == 1 and error_lines(missed.stderr)[0] == (
         f"animgen: error: {small}: no person was found in any frame of the crop 0,0,640,480: it should hold the person "
-        "in the first frames (pixels of the video as played, 2400x1760)"), missed.stderr
+        "(it follows them once found; pixels of the video as played, 2400x1760)"), missed.stderr
     found = animgen(small, "-o", out, "--format", "json", "--crop", "860,1000,640,480")
     assert found.returncode == 0 and "person detected in 100.0%" in found.stdout, found.stderr
 
@@ -415,6 +415,10 @@ def test_a_folder_tree_with_recursive(videos: Path, tmp_path: Path):
     assert error_lines(proc.stderr)[0] == (f"animgen: error: {src / fast / 'take.mp4'}: {blocked / fast}: is a file, "
                                            "where the folder of this video's outputs would be: move or rename it")
     assert (blocked / "run" / "fast").read_text() == "notes"
+    # A Ray batch says it too, before it reaches for the cluster (none here).
+    ray = animgen(src, "-r", "-o", blocked, *args, "--force", "--ray", "127.0.0.1:1")
+    assert "Traceback" not in ray.stderr and "is a file, where the folder of this video's outputs would be" in \
+        ray.stderr and "cannot connect to the Ray cluster" in ray.stderr, ray.stderr
 
 
 def test_summary_to_standard_output(videos: Path, tmp_path: Path):

@@ -143,6 +143,9 @@ def test_a_bvh_neither_names_nor_shape_map_is_refused_naming_what_is_missing(sha
         mocap.bvh_to_clip(replace(b, names=[f"joint{k}" for k in range(len(b.names))], _cache={}))
     # What to do about it in a motion file: train and evaluate take no bone map.
     assert str(e.value).endswith("; " + mocap.NAME_JOINTS) and "overrides" not in str(e.value)
+    with pytest.raises(InputError) as e:  # a bad override is said as it is
+        mocap.bvh_to_clip(b, overrides={"Hips": "nojoint"})
+    assert str(e.value) == "bone map override: the skeleton has no bone named 'nojoint' (for Hips)"
 
 
 def _still_lower_toe(clip):

@@ -664,7 +664,8 @@ def test_the_clip_stands_still_after_the_person_leaves_the_picture(videos):
     """The side-view runner leaves the picture after frame 32: the clip holds there, as the warning says. The network,
     fed the held landmarks, had carried the Hips on 0.29 m (its root fusion following the last second's drift past the
     last frame with a person) while the pose stood still, dragging the planted toes. Lost inside the picture (the same
-    landmarks moved left), he is not held: MediaPipe lost someone who stayed."""
+    landmarks moved left), he is not held: MediaPipe lost someone who stayed; nor where only the picture's bottom
+    edge cuts him (a tight frame)."""
     from dataclasses import replace
 
     from animgen_ml import clean, pose, solver
@@ -677,6 +678,8 @@ def test_the_clip_stands_still_after_the_person_leaves_the_picture(videos):
     assert model.hold_span(lm, seen) == (0, last + 1)
     inside = replace(lm, image=lm.image - np.array([0.2, 0.0, 0.0]))
     assert model.hold_span(inside, seen) == (0, lm.frame_count)
+    cut = replace(lm, image=lm.image + np.array([-0.2, 0.5, 0.0]))  # his hips and legs below the picture
+    assert model.hold_span(cut, seen) == (0, lm.frame_count)
     raw = model.load_model().generate(clean.clean(lm))
     assert np.abs(raw.hips[last:] - raw.hips[last]).max() < 1e-9
     assert np.abs(raw.rotations[last:] - raw.rotations[last]).max() < 1e-9

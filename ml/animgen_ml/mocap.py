@@ -115,7 +115,10 @@ def source_bones(names: list[str], parents: np.ndarray, rest: np.ndarray,
         return map_bones(names, parents, overrides, fingers=False,
                          rest=lambda: standing_rest(parents, rest, end_sites))
     except BoneMapError as e:
-        raise BoneMapError(str(e).removesuffix("; pass overrides for them") + "; " + NAME_JOINTS) from None
+        said = str(e)
+        if not said.endswith("; pass overrides for them"):  # a bad override, said as it is
+            raise
+        raise BoneMapError(said.removesuffix("; pass overrides for them") + "; " + NAME_JOINTS) from None
 
 
 NAME_JOINTS = ("name those joints as CMU, Mixamo or Unity name them, or save the file with a standing rest pose (T or "

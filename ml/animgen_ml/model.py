@@ -239,24 +239,26 @@ ROOT_SIGMA_S = 1.0
 SWITCH_S = 0.2  # the network's steps this near a switch to someone else are the carried track's
 
 
-# Landmarks this near the picture's edge (a share of its size), or past it: the person is walking into it or out of it.
-EDGE = 0.02
+# A torso (shoulders and hips) this near the picture's left or right edge, or past it, on the first or last frame with
+# a person: they are walking into the picture or out of it. Not the top and bottom, nor the limbs: a tight frame cuts
+# off legs and hands of someone who stays (MediaPipe puts them past the edge).
+WALK_EDGE = 0.05
+_TORSO = [LM["left_shoulder"], LM["right_shoulder"], LM["left_hip"], LM["right_hip"]]
 
 
 def hold_span(landmarks: Landmarks, seen: np.ndarray) -> tuple[int, int]:
     """(a, b): the clip moves in frames a .. b-1 and holds the frames outside. Before the first frame with a person
-    and after the last the input is a held pose; where the person is at the picture's edge there (walking in, or
-    out), the clip holds too, as the warning says ("frames without one hold the last pose"). Where they are inside
-    it, MediaPipe lost someone who stayed (lying down, crouched, a render's first frames): the network's own motion
-    there came nearer the truth than a hold (held-out renders: root path 207 against 226 mm held, root height 37
-    against 53)."""
+    and after the last the input is a held pose; where the person's torso is at the picture's side there (walking
+    in, or out), the clip holds too. Where it is inside it, MediaPipe lost someone who stayed (lying down, crouched,
+    a render's first frames): the network's own motion there came nearer the truth than a hold (held-out renders:
+    root path 207 against 226 mm held, root height 37 against 53)."""
     found = np.flatnonzero(seen)
     if not len(found):
         return 0, len(seen)
 
     def at_edge(k: int) -> bool:
-        p = landmarks.image[k, :, :2]
-        return bool((p.min() < EDGE) | (p.max() > 1.0 - EDGE))
+        x = landmarks.image[k, _TORSO, 0]
+        return bool((x.min() < WALK_EDGE) | (x.max() > 1.0 - WALK_EDGE))
 
     first, last = int(found[0]), int(found[-1])
     return (first if first > 0 and at_edge(first) else 0,

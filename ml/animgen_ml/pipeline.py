@@ -236,8 +236,8 @@ def _nobody_hint(lm: Landmarks, crop: tuple[int, int, int, int] | None) -> str:
         return (": if the person is small in the picture, a crop around them (--crop X,Y,W,H; Crop in Unity and "
                 "Unreal) lets MediaPipe find them")
     x, y, w, h = crop
-    return (f" of the crop {x},{y},{w},{h}: it should hold the person in the first frames (pixels of the video as "
-            f"played, {lm.width}x{lm.height})")
+    return (f" of the crop {x},{y},{w},{h}: it should hold the person (it follows them once found; pixels of the "
+            f"video as played, {lm.width}x{lm.height})")
 
 
 def _pose_stage(video: str | Path, options: GenerateOptions, st: _Stages, info: VideoInfo | None = None

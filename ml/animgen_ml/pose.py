@@ -396,7 +396,7 @@ def quality_warnings(lm: Landmarks, hands: bool = True) -> list[str]:
     out: list[str] = []
     if lm.frame_count and lm.detection_rate < 0.8:
         out.append(f"a person was found in only {100 * lm.detection_rate:.0f}% of the frames; "
-                   "frames without one hold the last pose")
+                   "frames without one are guessed from those around them")
     turned = turned_warning(lm)
     if turned:
         out.append(turned)

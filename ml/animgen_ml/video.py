@@ -284,7 +284,8 @@ def iter_frames(path: str | Path, start: float | None = None, end: float | None 
     short = info.duration_known and run.reached < wanted_end - max(0.5, 5.0 / info.fps)
     whole = not run.errors and 0 < info.frame_count <= run.decoded
     if short and not whole and run.seeked and not run.errors:  # the frames before a seek went undecoded: count all
-        whole = 0 < info.frame_count <= _frames_decodable(path, info)
+        counted = _frames_decodable(path, info)
+        whole = counted is None or 0 < info.frame_count <= counted  # not counted in time: not called truncated
     if short and not whole:
         reason = f"; {_telling(run.errors)}" if run.errors else ""
         raise InputError(f"{path}: truncated or corrupt video: decoding stopped at {run.reached:.2f} s of "
@@ -388,15 +389,16 @@ def _decode(path: Path, info: VideoInfo, start: float | None, end: float | None,
         proc.stderr.close() if proc.stderr else None
 
 
-def _frames_decodable(path: Path, info: VideoInfo) -> int:
-    """How many frames of the video stream decode from its start without an error (0 at the first error): the
-    whole file decoded and thrown away, so only asked when a trimmed run looks cut short."""
+def _frames_decodable(path: Path, info: VideoInfo) -> int | None:
+    """How many frames of the video stream decode from its start (0 where decoding says an error), or None where
+    they could not be counted (ffprobe missing or over 10 minutes): the whole file decoded and thrown away, so only
+    asked when a trimmed run looks cut short."""
     cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", f"V:{info.stream}", "-count_frames", "-show_entries",
            "stream=nb_read_frames", "-of", "csv=p=0", _url(path)]
     try:
         out = subprocess.run(cmd, capture_output=True, encoding="utf-8", errors="replace", timeout=600)
     except (OSError, subprocess.SubprocessError):
-        return 0
+        return None
     counted = out.stdout.strip()
     return int(counted) if out.returncode == 0 and not out.stderr.strip() and counted.isdigit() else 0
 

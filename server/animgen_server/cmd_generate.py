@@ -451,7 +451,7 @@ def _cannot_write(out_dir: Path, said_as: str | None = None) -> str | None:
     return None
 
 
-def _make_folder(folder: Path) -> None:
+def make_output_folder(folder: Path) -> None:
     """The folder a video's outputs go to, made; an InputError naming what is in the way."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -700,7 +700,7 @@ def _convert_one(video: Path, out_base: Path, args, options: GenerateOptions, la
     if folders := [p for p in output_paths(out_base, options) if p.is_dir()]:
         raise InputError(f"{folders[0]}: is a folder, where this output would be written: move or rename it")
     made_from = inputs_id(source, options)
-    _make_folder(out_base.parent)  # a subfolder of -o, for a video in one (--recursive)
+    make_output_folder(out_base.parent)  # a subfolder of -o, for a video in one (--recursive)
     # Videos run at once print plain lines: bars of several threads would overwrite each other.
     progress = Progress(video, args.quiet, terminal=False if in_flight is not None else None, position=position,
                         also=landmarks.source if landmarks is not None else "")

@@ -80,6 +80,7 @@ def _run(bases: dict[Path, Path], options, address: str, force: bool, quiet: boo
     from animgen_server.cmd_generate import (
         forget_made,
         inputs_id,
+        make_output_folder,
         name_file,
         note_made,
         output_clashes,
@@ -101,8 +102,13 @@ def _run(bases: dict[Path, Path], options, address: str, force: bool, quiet: boo
         elif not force and up_to_date(v, base, options):
             results[str(v)] = skipped(v, base, options)
         else:
+            try:
+                make_output_folder(base.parent)
+            except InputError as e:
+                results[str(v)] = VideoResult(str(v), "failed", error=name_file(v, str(e)))
+                print(f"{v.name}: failed: {e}", file=sys.stderr)
+                continue
             made_from[str(v)] = inputs_id(v, options)
-            base.parent.mkdir(parents=True, exist_ok=True)
             forget_made(base)
             todo.append(v)
     t0 = time.perf_counter()
