@@ -72,7 +72,7 @@ def failed_serve_log(folder: Path) -> dict[str, str]:
         return subprocess.run([animgen, *args], capture_output=True, text=True, timeout=120)
 
     bad = serve(70000)
-    assert bad.returncode == 1, bad.stderr
+    assert bad.returncode == 2, bad.stderr  # a bad flag: a command line that cannot run
     start = log.stat().st_size
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
