@@ -713,9 +713,9 @@ def test_sigterm_stops_like_ctrl_c(videos: Path, tmp_path: Path):
                             stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stderr is not None
     seen = []
-    for line in proc.stderr:  # the progress bar's first report: the run is under way
+    for line in proc.stderr:  # the pose stage's first warning: the run is under way, its files not yet written
         seen.append(line)
-        if "pose" in line:
+        if line.startswith("warning: "):
             break
     proc.send_signal(signal.SIGTERM)
     rest = proc.stderr.read()
